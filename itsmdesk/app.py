@@ -1,0 +1,75 @@
+"""QApplication set-up: platform checks, translations, style, then the main window."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from itsmdesk.models.database import DbInfo
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+XCB_HELP = ("Qt could not start its X11 (xcb) platform plugin. On Debian/Ubuntu install: "
+            "sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 "
+            "libxcb-render-util0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 "
+            "libxcb-randr0 — or run headless with QT_QPA_PLATFORM=offscreen.")
+
+
+def resources_dir() -> Path:
+    """Resources next to the package (source checkout) or installed inside it."""
+    inside = Path(__file__).resolve().parent / "resources"
+    return inside if inside.exists() else RESOURCES
+
+
+def missing_display_reason() -> str | None:
+    """Why Qt's xcb plugin would abort, checked before Qt gets the chance to abort the process."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith("xcb"):
+        return None
+    if sys.platform != "linux":
+        return None
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        return ("No display: DISPLAY is not set. Run itsmdesk in a desktop session, or headless "
+                "with QT_QPA_PLATFORM=offscreen.")
+    import ctypes.util
+
+    if os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("DISPLAY"):
+        return None
+    for lib in ("xcb-cursor", "xkbcommon-x11", "xcb-icccm", "xcb-keysyms", "xcb-image",
+                "xcb-render-util", "xcb-shape", "xcb-randr", "xcb-xkb"):
+        if ctypes.util.find_library(lib) is None:
+            return f"Missing system library lib{lib}. " + XCB_HELP
+    return None
+
+
+def make_application(argv: list[str] | None = None):
+    from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    QCoreApplication.setOrganizationName("itsmdesk")
+    QCoreApplication.setApplicationName("itsmdesk")
+    lang = os.environ.get("ITSMDESK_LANG") or QLocale.system().name()
+    translator = QTranslator(app)
+    qm = resources_dir() / "translations" / f"itsmdesk_{lang.split('_')[0]}.qm"
+    if qm.exists() and translator.load(str(qm)):
+        app.installTranslator(translator)
+    style = resources_dir() / "style.qss"
+    if style.exists():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+def run(info: DbInfo) -> int:
+    reason = missing_display_reason()
+    if reason:
+        print(f"itsmdesk: error: {reason}", file=sys.stderr)
+        return 2
+    app = make_application()
+    from itsmdesk.views.context import AppContext
+    from itsmdesk.views.main_window import MainWindow
+
+    ctx = AppContext(info)
+    window = MainWindow(ctx)
+    window.show()
+    return app.exec()

@@ -1,0 +1,157 @@
+"""init, demo, stats, backup, check, list, and starting the GUI."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from itsmdesk.commands.base import CommandContext, print_json, print_table
+from itsmdesk.errors import N_, ItsmError
+
+
+def register(sub) -> None:  # noqa: ANN001
+    p = sub.add_parser("init", help="create the database or upgrade its schema")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("demo", help="fill the database with deterministic demo data")
+    p.add_argument("--size", choices=("small", "large"), default="small")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--force", action="store_true",
+                   help="add demo data even though the database already holds records")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("stats", help="print counts per record kind as JSON")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("backup", help="write a consistent copy of the database to FILE")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("check", help="check the file and the references between records")
+    p.set_defaults(func=cmd_check)
+
+    from itsmdesk.services.listing import KINDS
+
+    p = sub.add_parser("list", help="list records of one kind")
+    p.add_argument("kind", choices=sorted(KINDS), metavar="KIND",
+                   help="one of: " + ", ".join(sorted(KINDS)))
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("history", help="who changed what on a record (by reference or CI name)")
+    p.add_argument("ref")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_history)
+
+
+def cmd_init(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.models.database import connect
+    from itsmdesk.models.migrations import LATEST_VERSION, ensure_schema
+    from itsmdesk.services.cmdb import ensure_standard_classes
+
+    database, info = connect(ctx.url)
+    ctx.database, ctx.info = database, info
+    before, after = ensure_schema(database, info.path, progress=lambda m: print(m, file=sys.stderr))
+    ensure_standard_classes()
+    if before is None:
+        print(f"created {info.display} at schema {after}")
+    elif before == after:
+        print(f"{info.display} is up to date (schema {LATEST_VERSION})")
+    else:
+        print(f"upgraded {info.display} from schema {before} to {after}")
+    return 0
+
+
+def cmd_demo(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services import demo
+    from itsmdesk.services.stats import counts
+
+    ctx.open()
+    if not args.force and counts()["incidents"] > 0:
+        raise ItsmError(N_("{db} already holds records; use another --db, or --force to add demo "
+                           "data anyway"), db=ctx.info.display)
+    started = time.perf_counter()
+    demo.generate(args.size, args.seed, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"demo data ({args.size}, seed {args.seed}) written to {ctx.info.display} "
+          f"in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_stats(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.stats import counts
+
+    ctx.open()
+    print_json(counts())
+    return 0
+
+
+def cmd_backup(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.maintenance import backup
+
+    info = ctx.open(upgrade=False)
+    target = backup(info, args.file)
+    print(f"backup of {info.display} written to {target}")
+    return 0
+
+
+def cmd_check(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.maintenance import check
+
+    info = ctx.open()
+    problems = check(info)
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"{len(problems)} problem(s) found in {info.display}", file=sys.stderr)
+        return 1
+    print(f"{info.display}: OK")
+    return 0
+
+
+def cmd_list(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.listing import list_records
+
+    ctx.open()
+    rows = list_records(args.kind, limit=max(1, args.limit))
+    if args.json:
+        print_json(rows)
+    else:
+        title = "title" if rows and "title" in rows[0] else "name"
+        print_table(rows, ["ref", title, "status"])
+    return 0
+
+
+def cmd_history(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.lookup import find_by_reference
+    from itsmdesk.services.records import history
+
+    ctx.open()
+    kind, record = find_by_reference(args.ref)
+    rows = [{"at": h.at.isoformat(sep=" "), "who": h.who, "site": h.site, "field": h.field,
+             "old": h.old, "new": h.new} for h in history(kind, record.id)]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(rows, ["at", "who", "field", "old", "new"])
+    return 0
+
+
+def run_gui(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.config import demo_db_url
+
+    if args.demo and not args.db:
+        ctx.url = demo_db_url()
+    ctx.open()
+    if args.demo:
+        from itsmdesk.services import demo
+        from itsmdesk.services.stats import counts
+
+        if counts()["incidents"] == 0:
+            print("creating the demo database ...", file=sys.stderr)
+            demo.generate("small", 42)
+    from itsmdesk.app import run
+
+    assert ctx.info is not None
+    return run(ctx.info)

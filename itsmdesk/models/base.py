@@ -1,0 +1,100 @@
+"""One DatabaseProxy, one BaseModel.
+
+Every record has a UUID primary key (records created offline at two sites never collide), a
+``version`` for optimistic locking, and who/when it was created and last changed.  Times are
+naive UTC datetimes in the database; the views convert to the user's zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import peewee as pw
+
+db = pw.DatabaseProxy()
+
+
+def utcnow() -> dt.datetime:
+    """Now in UTC, naive (that is how every timestamp is stored)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+class JSONField(pw.TextField):
+    """A JSON document stored as text: the same on SQLite and PostgreSQL."""
+
+    def db_value(self, value):  # type: ignore[override]
+        import json
+
+        return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+    def python_value(self, value):  # type: ignore[override]
+        import json
+
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(pw.Model):
+    """Plain base: UUID key.  Link tables and lookup rows derive from this."""
+
+    id = pw.UUIDField(primary_key=True, default=uuid.uuid4)
+
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class TrackedModel(BaseModel):
+    """A record people edit: versioned, journalled, knows who made and changed it.
+
+    ``RECORD_KIND`` names the kind in the journal and in messages ("incident", "ci", ...).
+    ``created_by``/``updated_by`` hold a person's id (not a foreign key, so that deleting a
+    person or replicating from another site never breaks a record).
+    """
+
+    RECORD_KIND = "record"
+
+    version = pw.IntegerField(default=1)
+    created_at = pw.DateTimeField(default=utcnow)
+    created_by = pw.UUIDField(null=True)
+    updated_at = pw.DateTimeField(default=utcnow)
+    updated_by = pw.UUIDField(null=True)
+
+    def record_label(self) -> str:
+        """How a person names this record: its reference, else its name or title."""
+        for attr in ("ref", "name", "title"):
+            value = getattr(self, attr, None)
+            if value:
+                return str(value)
+        return str(self.id)
+
+
+class RefCounter(pw.Model):
+    """Next number per reference prefix (``INC``, ``INC-OSL``...)."""
+
+    prefix = pw.CharField(primary_key=True, max_length=32)
+    value = pw.BigIntegerField(default=0)
+
+    class Meta:
+        database = db
+        table_name = "ref_counter"
+
+
+class SchemaInfo(pw.Model):
+    key = pw.CharField(primary_key=True, max_length=64)
+    value = pw.TextField()
+
+    class Meta:
+        database = db
+        table_name = "schema_info"
+
+
+class Setting(pw.Model):
+    """Organisation-wide settings kept in the database (priority matrix, escalation share...)."""
+
+    key = pw.CharField(primary_key=True, max_length=128)
+    value = JSONField(null=True)
+
+    class Meta:
+        database = db
+        table_name = "setting"

@@ -1,0 +1,166 @@
+"""Open the database a URL names and bind it to the one DatabaseProxy.
+
+``sqlite:///relative/file.db``, ``sqlite:////absolute/file.db`` (as SQLAlchemy spells them) and
+``postgresql://user:pass@host:port/dbname``.  Every failure becomes a
+:class:`DatabaseUnavailableError` whose message names the problem in one line.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import peewee as pw
+
+from itsmdesk.errors import N_, DatabaseUnavailableError
+from itsmdesk.models.base import db
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "synchronous": "normal",
+    "busy_timeout": 10000,
+    "cache_size": -64000,  # 64 MB page cache
+    "temp_store": "memory",
+    "mmap_size": 268435456,
+}
+
+
+@dataclass(frozen=True)
+class DbInfo:
+    """What a URL names: back end, where, and a description safe to show (no password)."""
+
+    url: str
+    backend: str  # "sqlite" | "postgresql"
+    path: Path | None = None
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: str | None = None
+    dbname: str | None = None
+
+    @property
+    def display(self) -> str:
+        if self.backend == "sqlite":
+            return str(self.path) if self.path else ":memory:"
+        return f"postgresql://{self.user or ''}@{self.host}:{self.port}/{self.dbname}"
+
+
+def parse_url(url: str) -> DbInfo:
+    url = (url or "").strip()
+    if url.startswith("sqlite://"):
+        rest = url[len("sqlite://"):]
+        if not rest.startswith("/") or rest == "/":
+            raise DatabaseUnavailableError(
+                N_("Bad database URL '{url}': write sqlite:///relative.db or sqlite:////absolute.db"),
+                url=url)
+        rest = rest[1:]
+        if rest == ":memory:":
+            return DbInfo(url, "sqlite", None)
+        return DbInfo(url, "sqlite", Path(unquote(rest)).expanduser())
+    if url.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(url)
+        dbname = parts.path.lstrip("/")
+        if not parts.hostname or not dbname:
+            raise DatabaseUnavailableError(
+                N_("Bad database URL '{url}': write postgresql://USER:PASSWORD@HOST:PORT/DBNAME"),
+                url=url)
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise DatabaseUnavailableError(N_("Bad port in database URL '{url}'"), url=url) from None
+        return DbInfo(url, "postgresql", None, parts.hostname, port,
+                      unquote(parts.username) if parts.username else None,
+                      unquote(parts.password) if parts.password else None, unquote(dbname))
+    raise DatabaseUnavailableError(
+        N_("Unsupported database URL '{url}': use sqlite:///FILE or "
+           "postgresql://USER:PASSWORD@HOST:PORT/DBNAME"), url=url)
+
+
+def make_database(info: DbInfo) -> pw.Database:
+    """Create (not yet connect) the peewee database for ``info``."""
+    if info.backend == "sqlite":
+        name = ":memory:" if info.path is None else str(info.path)
+        if info.path is not None:
+            parent = info.path.parent
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailableError(
+                    N_("Cannot create the folder {path}: {reason}"), path=str(parent),
+                    reason=exc.strerror or str(exc)) from None
+            if info.path.is_dir():
+                raise DatabaseUnavailableError(N_("{path} is a folder, not a database file"),
+                                               path=str(info.path))
+        return pw.SqliteDatabase(name, pragmas=SQLITE_PRAGMAS, timeout=10,
+                                 check_same_thread=False)
+    return pw.PostgresqlDatabase(info.dbname, host=info.host, port=info.port, user=info.user,
+                                 password=info.password, connect_timeout=5,
+                                 application_name="itsmdesk")
+
+
+def describe_failure(info: DbInfo, exc: Exception) -> DatabaseUnavailableError:
+    """Turn a driver exception into one line a person can act on."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if info.backend == "sqlite":
+        low = text.lower()
+        if "not a database" in low or "malformed" in low or "corrupt" in low:
+            return DatabaseUnavailableError(
+                N_("{path} is not an itsmdesk database or is corrupt ({reason})"),
+                path=str(info.path), reason=text)
+        if "readonly" in low or "read-only" in low or "unable to open" in low or "permission" in low:
+            return DatabaseUnavailableError(N_("Cannot write the database file {path}: {reason}"),
+                                            path=str(info.path), reason=text)
+        return DatabaseUnavailableError(N_("SQLite error on {path}: {reason}"),
+                                        path=str(info.path), reason=text)
+    return DatabaseUnavailableError(
+        N_("Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}"),
+        db=info.dbname, host=info.host, port=info.port, reason=text)
+
+
+def connect(url: str) -> tuple[pw.Database, DbInfo]:
+    """Open ``url``, check it answers, and bind the proxy to it."""
+    info = parse_url(url)
+    database = make_database(info)
+    try:
+        database.connect(reuse_if_open=True)
+        database.execute_sql("SELECT 1").fetchone()
+        if info.backend == "sqlite":
+            # Touch the file header: a corrupt or foreign file fails here, not later.
+            database.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
+            if info.path is not None and not _writable(info.path):
+                raise DatabaseUnavailableError(N_("Cannot write the database file {path}"),
+                                               path=str(info.path))
+    except DatabaseUnavailableError:
+        _close_quietly(database)
+        raise
+    except (pw.DatabaseError, sqlite3.DatabaseError, OSError) as exc:
+        _close_quietly(database)
+        raise describe_failure(info, exc) from None
+    except Exception as exc:  # psycopg2 raises its own OperationalError subclasses
+        _close_quietly(database)
+        if type(exc).__module__.startswith("psycopg"):
+            raise describe_failure(info, exc) from None
+        raise
+    db.initialize(database)
+    return database, info
+
+
+def _writable(path: Path) -> bool:
+    import os
+
+    return os.access(path, os.W_OK) if path.exists() else os.access(path.parent, os.W_OK)
+
+
+def _close_quietly(database: pw.Database) -> None:
+    try:
+        database.close()
+    except Exception:  # noqa: BLE001 - we are already reporting a failure
+        pass
+
+
+def is_postgres(database: pw.Database | None = None) -> bool:
+    target = database or db.obj
+    return isinstance(target, pw.PostgresqlDatabase)

@@ -1,0 +1,114 @@
+"""Schema versions and ordered migrations.
+
+A fresh database gets the tables of the current models (schema 1) and then every later
+migration in order.  An older database gets the migrations after its version, each in one
+transaction, after a backup copy of an SQLite file.  A database newer than this program is
+refused untouched.  Migrations must be idempotent against the current models (a column the
+models already create is not added twice) because a fresh database runs them too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import peewee as pw
+
+from itsmdesk.errors import N_, SchemaTooNewError
+from itsmdesk.models import ALL_MODELS
+from itsmdesk.models import fts as fts_schema
+from itsmdesk.models.base import SchemaInfo
+
+
+def _m0002_full_text_search(database: pw.Database) -> None:
+    """Full-text search over incidents, work log, articles, known errors, problems, changes."""
+    fts_schema.create(database)
+
+
+# (version, description, function).  Version 1 is the base tables.
+MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
+    (2, "full-text search", _m0002_full_text_search),
+]
+LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
+
+
+def current_version(database: pw.Database) -> int | None:
+    """The stored schema version, or None for a database with no itsmdesk schema."""
+    if not database.table_exists(SchemaInfo._meta.table_name):
+        return None
+    row = SchemaInfo.select().where(SchemaInfo.key == "schema_version").first()
+    return int(row.value) if row else None
+
+
+def _set_version(version: int) -> None:
+    (SchemaInfo.insert(key="schema_version", value=str(version))
+     .on_conflict(conflict_target=[SchemaInfo.key], update={SchemaInfo.value: str(version)})
+     .execute())
+
+
+def create_base(database: pw.Database) -> None:
+    with database.atomic():
+        database.create_tables(ALL_MODELS, safe=True)
+        _set_version(1)
+
+
+def backup_sqlite(path: Path, from_version: int) -> Path:
+    """A consistent copy of an SQLite file next to it (uses SQLite's online backup API)."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.v{from_version}-{stamp}.bak")
+    src = sqlite3.connect(str(path))
+    try:
+        dst = sqlite3.connect(str(target))
+        with dst:
+            src.backup(dst)
+        dst.close()
+    finally:
+        src.close()
+    return target
+
+
+def ensure_schema(database: pw.Database, sqlite_path: Path | None = None,
+                  target: int | None = None, progress: Callable[[str], None] | None = None
+                  ) -> tuple[int | None, int]:
+    """Create or upgrade; return (version before, version after)."""
+    target = LATEST_VERSION if target is None else target
+    before = current_version(database)
+    if before is not None and before > LATEST_VERSION:
+        raise SchemaTooNewError(
+            N_("This database has schema version {found}, newer than this itsmdesk "
+               "understands ({ours}); upgrade itsmdesk. The database was not changed."),
+            found=before, ours=LATEST_VERSION)
+    if before is None:
+        create_base(database)
+        version = 1
+    else:
+        version = before
+        if version < target and sqlite_path is not None and sqlite_path.exists():
+            saved = backup_sqlite(sqlite_path, version)
+            if progress:
+                progress(f"backup written to {saved}")
+    for number, description, func in MIGRATIONS:
+        if version < number <= target:
+            with database.atomic():
+                func(database)
+                _set_version(number)
+            version = number
+            if progress:
+                progress(f"migrated to schema {number}: {description}")
+    return before, version
+
+
+def schema_fingerprint() -> str:
+    """A short hash of the models' columns: keys caches of generated databases."""
+    import hashlib
+
+    h = hashlib.sha1(str(LATEST_VERSION).encode())
+    for model in ALL_MODELS:
+        h.update(model._meta.table_name.encode())
+        for field in model._meta.sorted_fields:
+            h.update(f"{field.column_name}:{type(field).__name__}".encode())
+        for idx in model._meta.indexes:
+            h.update(repr(idx).encode())
+    return h.hexdigest()[:10]

@@ -1,0 +1,201 @@
+"""Configuration Management: CI classes, CIs and typed relations (create/update/list/get)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itsmdesk.errors import N_, NotFoundError, ValidationError
+from itsmdesk.models.cmdb import (
+    CI,
+    CI_STATUSES,
+    CRITICALITIES,
+    PROPAGATION,
+    RELATION_TYPES,
+    CIClass,
+    Relation,
+)
+from itsmdesk.services import records
+from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.validation import one_of, positive_int, required_text
+
+# The classes every database starts with: name -> (label, is_service, attributes)
+STANDARD_CLASSES: dict[str, tuple[str, bool, list[dict[str, Any]]]] = {
+    "business_service": ("Business service", True, [
+        {"name": "service_owner", "label": "Service owner", "type": "text"},
+        {"name": "service_hours", "label": "Service hours", "type": "text"}]),
+    "application": ("Application", False, [
+        {"name": "url", "label": "URL", "type": "text"},
+        {"name": "language", "label": "Language", "type": "text"}]),
+    "database": ("Database", False, [
+        {"name": "engine", "label": "Engine", "type": "text"},
+        {"name": "size_gb", "label": "Size (GB)", "type": "float"}]),
+    "server": ("Server (hardware)", False, [
+        {"name": "cpu_cores", "label": "CPU cores", "type": "int"},
+        {"name": "ram_gb", "label": "RAM (GB)", "type": "int"},
+        {"name": "os", "label": "Operating system", "type": "text"}]),
+    "virtual_machine": ("Virtual machine", False, [
+        {"name": "vcpus", "label": "vCPUs", "type": "int"},
+        {"name": "ram_gb", "label": "RAM (GB)", "type": "int"},
+        {"name": "os", "label": "Operating system", "type": "text"}]),
+    "network_device": ("Network device", False, [
+        {"name": "ip_address", "label": "IP address", "type": "text"},
+        {"name": "ports", "label": "Ports", "type": "int"}]),
+    "software": ("Software", False, [
+        {"name": "licence", "label": "Licence", "type": "text"},
+        {"name": "checksum", "label": "Checksum", "type": "text"}]),
+    "hardware": ("Hardware", False, [
+        {"name": "model", "label": "Model", "type": "text"}]),
+    "storage": ("Storage", False, [{"name": "capacity_tb", "label": "Capacity (TB)", "type": "float"}]),
+    "cluster": ("Cluster", False, []),
+    "workstation": ("Workstation", False, [{"name": "os", "label": "Operating system", "type": "text"}]),
+}
+
+ATTRIBUTE_TYPES = ("text", "int", "float", "bool", "date")
+
+
+def ensure_standard_classes(actor: Actor = SYSTEM) -> None:
+    with records.atomic():
+        existing = {c.name for c in CIClass.select(CIClass.name)}
+        for name, (label, is_service, attributes) in STANDARD_CLASSES.items():
+            if name not in existing:
+                records.create(CIClass, {"name": name, "label": label, "is_service": is_service,
+                                         "attributes": attributes}, actor)
+
+
+def get_class(name: str) -> CIClass:
+    cls = CIClass.get_or_none(CIClass.name == name)
+    if cls is None:
+        raise ValidationError(N_("Unknown CI class '{value}'"), field="ci_class", value=name)
+    return cls
+
+
+def coerce_attributes(ci_class: CIClass, attributes: dict[str, Any]) -> dict[str, Any]:
+    """Check and convert class-specific attributes (strings from forms/CSV become typed)."""
+    import datetime as dt
+
+    spec = {a["name"]: a for a in ci_class.attributes or []}
+    out: dict[str, Any] = {}
+    for name, value in (attributes or {}).items():
+        if name not in spec:
+            raise ValidationError(N_("Class {cls} has no attribute '{attr}'"), field=name,
+                                  cls=ci_class.name, attr=name)
+        if value in (None, ""):
+            continue
+        kind = spec[name].get("type", "text")
+        try:
+            if kind == "int":
+                out[name] = int(value)
+            elif kind == "float":
+                out[name] = float(value)
+            elif kind == "bool":
+                out[name] = str(value).strip().lower() in ("1", "true", "yes", "y", "on")
+            elif kind == "date":
+                out[name] = dt.date.fromisoformat(str(value)).isoformat()
+            else:
+                out[name] = str(value)
+        except ValueError:
+            raise ValidationError(N_("Attribute {attr}: '{value}' is not a valid {type}"),
+                                  field=name, attr=name, value=value, type=kind) from None
+    for name, a in spec.items():
+        if a.get("required") and name not in out:
+            raise ValidationError(N_("Attribute {attr} is required for class {cls}"), field=name,
+                                  attr=name, cls=ci_class.name)
+    return out
+
+
+def _validate_ci(values: dict[str, Any], creating: bool) -> None:
+    required_text(values, "name", "Name", 255, creating)
+    one_of(values, "status", CI_STATUSES, "Status")
+    one_of(values, "criticality", CRITICALITIES, "Criticality")
+    positive_int(values, "min_members_up", "Members that must stay up", 1)
+
+
+def create_ci(values: dict[str, Any], actor: Actor = SYSTEM) -> CI:
+    values = dict(values)
+    _validate_ci(values, True)
+    with records.atomic():
+        cls = values.get("ci_class")
+        if isinstance(cls, str):
+            cls = get_class(cls)
+        if cls is None:
+            raise ValidationError(N_("A CI needs a class"), field="ci_class")
+        values["ci_class"] = cls
+        values["attributes"] = coerce_attributes(cls, values.get("attributes") or {})
+        if CI.select().where(CI.name == values["name"]).exists():
+            raise ValidationError(N_("A CI named '{value}' already exists"), field="name",
+                                  value=values["name"])
+        return records.create(CI, values, actor)
+
+
+def update_ci(ci_id, version: int | None, changes: dict[str, Any], actor: Actor = SYSTEM) -> CI:
+    changes = dict(changes)
+    _validate_ci(changes, False)
+    with records.atomic():
+        ci = records.get(CI, ci_id)
+        if isinstance(changes.get("ci_class"), str):
+            changes["ci_class"] = get_class(changes["ci_class"])
+        cls = changes.get("ci_class") or ci.ci_class
+        if "attributes" in changes:
+            changes["attributes"] = coerce_attributes(cls, changes["attributes"] or {})
+        if "name" in changes and CI.select().where((CI.name == changes["name"])
+                                                   & (CI.id != ci.id)).exists():
+            raise ValidationError(N_("A CI named '{value}' already exists"), field="name",
+                                  value=changes["name"])
+        return records.update(CI, ci.id, version, changes, actor)
+
+
+def get_ci_by_name(name: str) -> CI:
+    ci = CI.get_or_none(CI.name == name)
+    if ci is None:
+        raise NotFoundError(N_("No CI named '{name}'"), name=name)
+    return ci
+
+
+def create_relation(source, type_: str, target, actor: Actor = SYSTEM,  # noqa: ANN001
+                    redundant: bool = False, propagates: str = "target_to_source") -> Relation:
+    if type_ not in RELATION_TYPES:
+        raise ValidationError(N_("Relation type '{value}' is not one of: {allowed}"), field="type",
+                              value=type_, allowed=", ".join(RELATION_TYPES))
+    if propagates not in PROPAGATION:
+        raise ValidationError(N_("Propagation '{value}' is not one of: {allowed}"),
+                              field="propagates", value=propagates, allowed=", ".join(PROPAGATION))
+    with records.atomic():
+        src = get_ci_by_name(source) if isinstance(source, str) else source
+        tgt = get_ci_by_name(target) if isinstance(target, str) else target
+        if src.id == tgt.id:
+            raise ValidationError(N_("A CI cannot relate to itself ({name})"), name=src.name)
+        existing = Relation.get_or_none((Relation.source == src.id) & (Relation.type == type_)
+                                        & (Relation.target == tgt.id))
+        if existing:
+            raise ValidationError(N_("{src} already {type} {tgt}"), src=src.name,
+                                  type=type_.replace("_", " "), tgt=tgt.name)
+        rel = records.create(Relation, {"source": src, "target": tgt, "type": type_,
+                                        "redundant": redundant, "propagates": propagates}, actor)
+        records.write_journal("ci", src.id, src.name, [("relation+", None,
+                              f"{type_} {tgt.name}")], actor)
+        return rel
+
+
+def delete_relation(relation_id, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+    with records.atomic():
+        rel = records.get(Relation, relation_id)
+        records.write_journal("ci", rel.source_id, rel.source.name,
+                              [("relation-", f"{rel.type} {rel.target.name}", None)], actor)
+        records.delete(Relation, rel.id, None, actor)
+
+
+def relations_of(ci_id) -> tuple[list[Relation], list[Relation]]:  # noqa: ANN001
+    """(outgoing, incoming) relations of a CI with their CIs loaded in the same query."""
+    from itsmdesk.models.cmdb import CI as C
+
+    tgt = C.alias()
+    outgoing = list(Relation.select(Relation, tgt).join(tgt, on=(Relation.target == tgt.id))
+                    .where(Relation.source == ci_id).order_by(Relation.type, tgt.name))
+    src = C.alias()
+    incoming = list(Relation.select(Relation, src).join(src, on=(Relation.source == src.id))
+                    .where(Relation.target == ci_id).order_by(Relation.type, src.name))
+    return outgoing, incoming
+
+
+def list_classes() -> list[CIClass]:
+    return list(CIClass.select().order_by(CIClass.label))

@@ -1,0 +1,93 @@
+"""``itsmdesk list KIND``: reference, title or name, and status of any record kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import peewee as pw
+
+from itsmdesk.errors import N_, ValidationError
+from itsmdesk.models import (
+    CI,
+    Announcement,
+    Article,
+    CABMeeting,
+    Change,
+    ChangeTemplate,
+    Incident,
+    KnownError,
+    Person,
+    Problem,
+    Relation,
+    Release,
+    ScheduleWindow,
+    Site,
+    Team,
+)
+
+
+@dataclass(frozen=True)
+class Kind:
+    model: type[pw.Model]
+    order: Any
+    row: Callable[[Any], dict[str, Any]]
+    where: Any = None
+
+
+def _ticket(r) -> dict[str, Any]:  # noqa: ANN001
+    return {"ref": r.ref, "title": r.title, "status": r.status, "priority": r.priority,
+            "opened_at": r.opened_at.isoformat(sep=" ") if r.opened_at else None}
+
+
+KINDS: dict[str, Kind] = {
+    "incidents": Kind(Incident, Incident.opened_at.desc(), _ticket, Incident.kind == "incident"),
+    "requests": Kind(Incident, Incident.opened_at.desc(), _ticket, Incident.kind == "request"),
+    "problems": Kind(Problem, Problem.created_at.desc(),
+                     lambda r: {"ref": r.ref, "title": r.title, "status": r.status}),
+    "known-errors": Kind(KnownError, KnownError.created_at.desc(),
+                         lambda r: {"ref": r.ref, "title": r.title, "status": r.solution_status}),
+    "changes": Kind(Change, Change.created_at.desc(),
+                    lambda r: {"ref": r.ref, "title": r.title, "status": r.status, "type": r.type,
+                               "planned_start": r.planned_start.isoformat(sep=" ")
+                               if r.planned_start else None}),
+    "releases": Kind(Release, Release.created_at.desc(),
+                     lambda r: {"ref": r.ref, "name": r.name, "title": r.name, "status": r.status,
+                                "version": r.release_version}),
+    "cis": Kind(CI, CI.name, lambda r: {"ref": r.name, "name": r.name, "status": r.status,
+                                        "criticality": r.criticality}),
+    "relations": Kind(Relation, Relation.created_at,
+                      lambda r: {"ref": str(r.id), "name": f"{r.source_id} {r.type} {r.target_id}",
+                                 "status": r.type}),
+    "articles": Kind(Article, Article.created_at.desc(),
+                     lambda r: {"ref": r.ref, "title": r.title, "status": r.status}),
+    "cab-meetings": Kind(CABMeeting, CABMeeting.starts_at.desc(),
+                         lambda r: {"ref": r.ref, "title": r.title, "status": r.status,
+                                    "starts_at": r.starts_at.isoformat(sep=" ")}),
+    "people": Kind(Person, Person.name, lambda r: {"ref": r.email or str(r.id), "name": r.name,
+                                                   "status": "active" if r.active else "inactive"}),
+    "teams": Kind(Team, Team.name, lambda r: {"ref": r.name, "name": r.name, "status": "active"}),
+    "sites": Kind(Site, Site.name, lambda r: {"ref": r.code, "name": r.name, "status": "active"}),
+    "templates": Kind(ChangeTemplate, ChangeTemplate.name,
+                      lambda r: {"ref": r.name, "name": r.name,
+                                 "status": "active" if r.active else "inactive"}),
+    "windows": Kind(ScheduleWindow, ScheduleWindow.starts_at,
+                    lambda r: {"ref": str(r.id), "name": r.name, "status": r.kind,
+                               "rrule": r.rrule}),
+    "announcements": Kind(Announcement, Announcement.starts_at.desc(),
+                          lambda r: {"ref": str(r.id), "title": r.title,
+                                     "status": "active" if r.active else "inactive"}),
+}
+
+
+def list_records(kind: str, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise ValidationError(N_("Unknown record kind '{kind}'; choose one of: {kinds}"), kind=kind,
+                              kinds=", ".join(KINDS))
+    query = spec.model.select()
+    if spec.where is not None:
+        query = query.where(spec.where)
+    query = query.order_by(spec.order).limit(limit).offset(offset)
+    return [spec.row(r) for r in query]

@@ -1,0 +1,36 @@
+"""Impact x urgency -> priority, through a matrix kept in the database (configurable)."""
+
+from __future__ import annotations
+
+from itsmdesk.errors import N_, ValidationError
+from itsmdesk.models.base import Setting
+
+# impact (1 high .. 3 low) x urgency (1 high .. 3 low) -> priority 1 critical .. 5 planning
+DEFAULT_MATRIX: dict[str, int] = {
+    "1,1": 1, "1,2": 2, "1,3": 3,
+    "2,1": 2, "2,2": 3, "2,3": 4,
+    "3,1": 3, "3,2": 4, "3,3": 5,
+}
+SETTING_KEY = "priority_matrix"
+
+
+def matrix() -> dict[str, int]:
+    row = Setting.get_or_none(Setting.key == SETTING_KEY)
+    return dict(row.value) if row and row.value else dict(DEFAULT_MATRIX)
+
+
+def set_matrix(new: dict[str, int]) -> None:
+    for key in DEFAULT_MATRIX:
+        if key not in new or new[key] not in (1, 2, 3, 4, 5):
+            raise ValidationError(N_("The priority matrix needs a priority 1-5 for impact,urgency {key}"),
+                                  key=key)
+    (Setting.insert(key=SETTING_KEY, value=new)
+     .on_conflict(conflict_target=[Setting.key], update={Setting.value: new}).execute())
+
+
+def priority_for(impact: int, urgency: int, table: dict[str, int] | None = None) -> int:
+    for name, value in (("impact", impact), ("urgency", urgency)):
+        if value not in (1, 2, 3):
+            raise ValidationError(N_("{name} must be 1 (high), 2 (medium) or 3 (low)"), field=name,
+                                  name=name.capitalize())
+    return (table or matrix())[f"{impact},{urgency}"]

@@ -1,0 +1,241 @@
+"""The main window: docks from :mod:`itsmdesk.views.panels`, record forms as tabs in the centre,
+a View menu listing every panel, layout saved with a version and restored with a fallback."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from itsmdesk import __version__
+from itsmdesk.views.context import AppContext
+from itsmdesk.views.messages import show_error
+from itsmdesk.views.panels import FORMS, PANELS, PanelSpec
+
+LAYOUT_VERSION = 1
+
+
+def _import_optional(module_name: str):
+    """The module, or None when it does not exist yet (other import errors propagate)."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
+
+
+class Placeholder(QWidget):
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        label = QLabel(text)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)
+        label.setStyleSheet("color: palette(mid); font-size: 13px;")
+        layout.addWidget(label)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.settings = settings or QSettings()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(self.tr("itsmdesk — {db}").format(db=ctx.info.display))
+        self.resize(1400, 900)
+        self.docks: dict[str, QDockWidget] = {}
+        self.panels: dict[str, QWidget] = {}
+        self.menus: dict[str, QMenu] = {}
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("recordTabs")
+        self.tabs.setTabsClosable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.setMovable(True)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.setCentralWidget(self.tabs)
+        self._welcome()
+
+        self._build_menus()
+        self._build_docks()
+        self._build_status_bar()
+        ctx.sig_open_record.connect(self.open_record)
+        ctx.sig_status.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self._default_state = self.saveState(LAYOUT_VERSION)
+        self.restore_layout()
+
+    # -- construction --------------------------------------------------------------------------
+    def _menu(self, key: str) -> QMenu:
+        return self.menus[key]
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        titles = {"File": self.tr("&File"), "Records": self.tr("&Records"),
+                  "View": self.tr("&View"), "Reports": self.tr("Re&ports"),
+                  "Tools": self.tr("&Tools"), "Help": self.tr("&Help")}
+        for key, title in titles.items():
+            self.menus[key] = bar.addMenu(title)
+        quit_action = QAction(self.tr("&Quit"), self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        self.menus["File"].addAction(quit_action)
+        self.close_tab_action = QAction(self.tr("Close tab"), self)
+        self.close_tab_action.setShortcut(QKeySequence("Ctrl+W"))
+        self.close_tab_action.triggered.connect(lambda: self.close_tab(self.tabs.currentIndex()))
+        self.addAction(self.close_tab_action)
+        about = QAction(self.tr("&About itsmdesk"), self)
+        about.triggered.connect(self._about)
+        self.menus["Help"].addAction(about)
+
+    def _build_docks(self) -> None:
+        view = self.menus["View"]
+        for spec in PANELS:
+            dock = QDockWidget(spec.title, self)
+            dock.setObjectName(spec.object_name)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            dock.setWidget(self._create_panel(spec))
+            self.addDockWidget(spec.area, dock)
+            self.docks[spec.object_name] = dock
+            toggle = dock.toggleViewAction()
+            if spec.shortcut:
+                toggle.setShortcut(QKeySequence(spec.shortcut))
+            view.addAction(toggle)
+        # Stack docks that share an area as tabs so the default layout is not cramped.
+        by_area: dict[Any, list[QDockWidget]] = {}
+        for spec in PANELS:
+            by_area.setdefault(spec.area, []).append(self.docks[spec.object_name])
+        for docks in by_area.values():
+            for other in docks[1:]:
+                self.tabifyDockWidget(docks[0], other)
+            docks[0].raise_()
+        view.addSeparator()
+        reset = QAction(self.tr("Reset layout"), self)
+        reset.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        reset.triggered.connect(self.reset_layout)
+        view.addAction(reset)
+
+    def _create_panel(self, spec: PanelSpec) -> QWidget:
+        module = _import_optional(spec.module)
+        if module is None:
+            return Placeholder(self.tr("{title} arrives in a later version.").format(title=spec.title))
+        widget = module.create_panel(self.ctx, self)
+        self.panels[spec.object_name] = widget
+        if hasattr(module, "menu_actions"):
+            for menu_key, action in module.menu_actions(self.ctx, self):
+                self.menus.get(menu_key, self.menus["Tools"]).addAction(action)
+        return widget
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        kind = self.tr("SQLite file") if self.ctx.info.backend == "sqlite" else self.tr("PostgreSQL")
+        self.db_label = QLabel(f"{kind}: {self.ctx.info.display}")
+        self.db_label.setObjectName("dbLabel")
+        self.person_label = QLabel()
+        self.person_label.setObjectName("personLabel")
+        self.connection_label = QLabel(self.tr("Connected"))
+        self.connection_label.setObjectName("connectionLabel")
+        bar.addPermanentWidget(self.person_label)
+        bar.addPermanentWidget(self.db_label)
+        bar.addPermanentWidget(self.connection_label)
+        self.ctx.sig_actor_changed.connect(self._show_actor)
+        self._show_actor()
+
+    def _show_actor(self) -> None:
+        self.person_label.setText(self.tr("Signed in: {name}").format(name=self.ctx.actor.name))
+
+    def _welcome(self) -> None:
+        if self.tabs.count() == 0:
+            text = self.tr("<h2>itsmdesk {version}</h2><p>Open a queue on the left, or press "
+                           "<b>Ctrl+K</b> to find any record by reference or words.</p>"
+                           ).format(version=__version__)
+            label = QLabel(text)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setObjectName("welcome")
+            self.tabs.addTab(label, self.tr("Welcome"))
+
+    # -- records in tabs --------------------------------------------------------------------
+    def open_record(self, kind: str, record_id: Any = None) -> QWidget | None:
+        key = f"{kind}:{record_id}" if record_id is not None else None
+        if key is not None:
+            for i in range(self.tabs.count()):
+                if self.tabs.widget(i).property("recordKey") == key:
+                    self.tabs.setCurrentIndex(i)
+                    return self.tabs.widget(i)
+        module = _import_optional(FORMS.get(kind, ""))
+        if module is None:
+            self.statusBar().showMessage(self.tr("No form for {kind} yet").format(kind=kind), 4000)
+            return None
+        try:
+            form = module.create_form(self.ctx, record_id, self, kind=kind)
+        except Exception as exc:  # noqa: BLE001 - a form that cannot load says why
+            show_error(self, exc)
+            return None
+        form.setProperty("recordKey", key)
+        title = form.title() if hasattr(form, "title") else kind
+        index = self.tabs.addTab(form, title)
+        self.tabs.setCurrentIndex(index)
+        if hasattr(form, "sig_title_changed"):
+            form.sig_title_changed.connect(lambda t, f=form: self._retitle(f, t))
+        return form
+
+    def _retitle(self, form: QWidget, title: str) -> None:
+        index = self.tabs.indexOf(form)
+        if index >= 0:
+            self.tabs.setTabText(index, title)
+
+    def close_tab(self, index: int) -> None:
+        if index < 0:
+            return
+        widget = self.tabs.widget(index)
+        if hasattr(widget, "can_close") and not widget.can_close():
+            return
+        self.tabs.removeTab(index)
+        widget.deleteLater()
+
+    # -- layout ------------------------------------------------------------------------------
+    def restore_layout(self) -> None:
+        if self.settings.value("layout/version", 0, int) != LAYOUT_VERSION:
+            return
+        geometry = self.settings.value("layout/geometry")
+        state = self.settings.value("layout/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray) and not self.restoreState(state, LAYOUT_VERSION):
+            self.restoreState(self._default_state, LAYOUT_VERSION)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("layout/version", LAYOUT_VERSION)
+        self.settings.setValue("layout/geometry", self.saveGeometry())
+        self.settings.setValue("layout/state", self.saveState(LAYOUT_VERSION))
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in self.docks.values():
+            dock.setFloating(False)
+        self.settings.remove("layout")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.save_layout()
+        self.ctx.worker.stop()
+        super().closeEvent(event)
+
+    def _about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.about(self, self.tr("About itsmdesk"),
+                          self.tr("itsmdesk {version}\nIT Service Support on {db}").format(
+                              version=__version__, db=self.ctx.info.display))

@@ -1,0 +1,63 @@
+"""The dockable panels: object name, title, and the module that builds each.
+
+A panel module exposes ``create_panel(ctx: AppContext, window) -> QWidget``.  When its module is
+not there yet the main window shows a placeholder, so the frame is complete from the start.
+Optionally it exposes ``menu_actions(ctx, window) -> list[tuple[str, QAction]]`` where the
+string names the menu ("File", "Records", "Reports", "Tools") the action belongs in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QCoreApplication, Qt
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate("panels", text)
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    object_name: str
+    title_source: str
+    module: str
+    area: Qt.DockWidgetArea
+    shortcut: str = ""
+
+    @property
+    def title(self) -> str:
+        return _t(self.title_source)
+
+
+L, R, B = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
+           Qt.DockWidgetArea.BottomDockWidgetArea)
+
+# QT_TRANSLATE_NOOP equivalents: the titles are translated in PanelSpec.title.
+PANELS: list[PanelSpec] = [
+    PanelSpec("queuesDock", "Ticket queues", "itsmdesk.views.queue.panel", L, "Alt+1"),
+    PanelSpec("cmdbDock", "CMDB", "itsmdesk.views.cmdb.panel", L, "Alt+2"),
+    PanelSpec("calendarDock", "Change calendar", "itsmdesk.views.calendar.panel", B, "Alt+3"),
+    PanelSpec("announcementsDock", "Announcements", "itsmdesk.views.announcements.panel", R, "Alt+4"),
+    PanelSpec("knowledgeDock", "Knowledge search", "itsmdesk.views.knowledge.panel", R, "Alt+5"),
+    PanelSpec("problemsDock", "Problems and known errors", "itsmdesk.views.problems.panel", L, "Alt+6"),
+    PanelSpec("dashboardDock", "Trends dashboard", "itsmdesk.views.dashboard.panel", B, "Alt+7"),
+    PanelSpec("availabilityDock", "Availability", "itsmdesk.views.availability.panel", B, "Alt+8"),
+    PanelSpec("releasesDock", "Releases", "itsmdesk.views.releases.panel", L, "Alt+9"),
+    PanelSpec("changesDock", "Changes and CAB", "itsmdesk.views.changes.panel", L, "Alt+0"),
+]
+
+# Record forms opened as tabs in the centre: record kind -> module with
+# ``create_form(ctx, record_id_or_None, window, kind=kind) -> QWidget``; the widget may have
+# ``title()``, a ``sig_title_changed(str)`` signal and ``can_close() -> bool``.
+FORMS: dict[str, str] = {
+    "incident": "itsmdesk.views.forms.incident_form",
+    "request": "itsmdesk.views.forms.incident_form",
+    "ci": "itsmdesk.views.forms.ci_form",
+    "problem": "itsmdesk.views.forms.problem_form",
+    "known_error": "itsmdesk.views.forms.known_error_form",
+    "change": "itsmdesk.views.forms.change_form",
+    "cab_meeting": "itsmdesk.views.forms.cab_meeting_form",
+    "release": "itsmdesk.views.forms.release_form",
+    "article": "itsmdesk.views.forms.article_form",
+}
