@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from itsmdesk import __version__
 from itsmdesk.views.context import AppContext
 from itsmdesk.views.messages import show_error
-from itsmdesk.views.panels import FORMS, PANELS, PanelSpec
+from itsmdesk.views.panels import FORMS, MENU_MODULES, PANELS, PanelSpec
 
 LAYOUT_VERSION = 1
 
@@ -122,6 +122,11 @@ class MainWindow(QMainWindow):
             for other in docks[1:]:
                 self.tabifyDockWidget(docks[0], other)
             docks[0].raise_()
+        for module_name in MENU_MODULES:
+            module = _import_optional(module_name)
+            if module is not None:
+                for menu_key, action in module.menu_actions(self.ctx, self):
+                    self.menus.get(menu_key, self.menus["Tools"]).addAction(action)
         view.addSeparator()
         reset = QAction(self.tr("Reset layout"), self)
         reset.setShortcut(QKeySequence("Ctrl+Shift+R"))

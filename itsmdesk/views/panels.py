@@ -61,3 +61,10 @@ FORMS: dict[str, str] = {
     "release": "itsmdesk.views.forms.release_form",
     "article": "itsmdesk.views.forms.article_form",
 }
+
+# Modules that only contribute menu actions (wizards, dialogs): each exposes
+# ``menu_actions(ctx, window) -> list[tuple[str, QAction]]``.
+MENU_MODULES: list[str] = [
+    "itsmdesk.views.importer.actions",
+    "itsmdesk.views.dialogs.actions",
+]
