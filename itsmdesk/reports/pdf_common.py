@@ -1,0 +1,241 @@
+"""Shared reportlab pieces for every itsmdesk PDF: styles, page template, TOC, tables.
+
+A report builds a list of flowables and hands them to :func:`build_document`, which lays them out
+twice (the table of contents needs the page numbers of the first pass) on a page template with a
+running header (report title left, subtitle right), a rule, and ``Page n of m`` in the footer.
+
+Use :func:`heading` for section titles: level-0/1 headings go into the TOC and become PDF
+bookmarks.  :func:`table` gives the house table style (header row repeated on every page).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Frame,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus.tableofcontents import TableOfContents
+
+from itsmdesk.errors import N_, ValidationError
+
+PAGE_SIZES = {"A4": A4, "LETTER": LETTER}
+
+INK = colors.HexColor("#1f2937")
+MUTED = colors.HexColor("#6b7280")
+ACCENT = colors.HexColor("#1d4ed8")
+HEADER_BG = colors.HexColor("#e5e7eb")
+ZEBRA = colors.HexColor("#f9fafb")
+RISK_COLOURS = {"low": "#15803d", "medium": "#b45309", "high": "#c2410c", "very_high": "#b91c1c"}
+
+
+def page_size(name: str) -> tuple[float, float]:
+    size = PAGE_SIZES.get((name or "A4").upper())
+    if size is None:
+        raise ValidationError(N_("Page size '{value}' is not one of: A4, Letter"), field="page_size",
+                              value=name)
+    return size
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = getSampleStyleSheet()
+    s: dict[str, ParagraphStyle] = {}
+    s["body"] = ParagraphStyle("body", parent=base["BodyText"], fontName="Helvetica", fontSize=9.5,
+                               leading=12.5, textColor=INK, spaceAfter=4)
+    s["small"] = ParagraphStyle("small", parent=s["body"], fontSize=8, leading=10)
+    s["cell"] = ParagraphStyle("cell", parent=s["body"], fontSize=8, leading=10, spaceAfter=0)
+    s["cellb"] = ParagraphStyle("cellb", parent=s["cell"], fontName="Helvetica-Bold")
+    s["muted"] = ParagraphStyle("muted", parent=s["small"], textColor=MUTED)
+    s["label"] = ParagraphStyle("label", parent=s["body"], fontName="Helvetica-Bold", fontSize=9,
+                                spaceAfter=1, spaceBefore=4, textColor=MUTED)
+    s["h1"] = ParagraphStyle("h1", parent=base["Heading1"], fontName="Helvetica-Bold", fontSize=16,
+                             leading=20, textColor=INK, spaceBefore=4, spaceAfter=8)
+    s["h2"] = ParagraphStyle("h2", parent=base["Heading2"], fontName="Helvetica-Bold", fontSize=12.5,
+                             leading=16, textColor=ACCENT, spaceBefore=10, spaceAfter=4)
+    s["h3"] = ParagraphStyle("h3", parent=base["Heading3"], fontName="Helvetica-Bold", fontSize=10,
+                             leading=13, textColor=INK, spaceBefore=6, spaceAfter=2)
+    s["title"] = ParagraphStyle("title", parent=s["h1"], fontSize=26, leading=32,
+                                alignment=TA_CENTER, spaceAfter=14)
+    s["subtitle"] = ParagraphStyle("subtitle", parent=s["body"], fontSize=13, leading=18,
+                                   alignment=TA_CENTER, textColor=MUTED)
+    s["toc0"] = ParagraphStyle("toc0", parent=s["body"], fontSize=10.5, leading=15,
+                               fontName="Helvetica-Bold", leftIndent=0)
+    s["toc1"] = ParagraphStyle("toc1", parent=s["body"], fontSize=9.5, leading=13, leftIndent=14)
+    return s
+
+
+STYLES = _styles()
+
+
+def p(text: Any, style: str = "body") -> Paragraph:
+    """A paragraph of plain text (escaped; newlines kept)."""
+    value = "" if text is None else str(text)
+    return Paragraph(escape(value).replace("\n", "<br/>"), STYLES[style])
+
+
+def markup(text: str, style: str = "body") -> Paragraph:
+    """A paragraph of reportlab mini-markup (caller escapes the data)."""
+    return Paragraph(text, STYLES[style])
+
+
+def heading(text: str, level: int = 1, key: str | None = None, in_toc: bool = True) -> Paragraph:
+    """A section heading; levels 0 and 1 are listed in the TOC and bookmarked."""
+    style = {0: "h1", 1: "h2", 2: "h3"}.get(level, "h3")
+    para = Paragraph(escape(text), STYLES[style])
+    para._toc_level = level if in_toc else None  # type: ignore[attr-defined]
+    para._toc_text = text  # type: ignore[attr-defined]
+    para._toc_key = key  # type: ignore[attr-defined]
+    return para
+
+
+def toc() -> TableOfContents:
+    t = TableOfContents()
+    t.levelStyles = [STYLES["toc0"], STYLES["toc1"]]
+    t.dotsMinLevel = 0
+    return t
+
+
+def table(rows: Sequence[Sequence[Any]], col_widths: Sequence[float] | None = None,
+          header: bool = True, zebra: bool = True, extra: Sequence[tuple] = ()) -> Table:
+    """The house table: cells given as text become wrapped paragraphs; header repeats."""
+    data = []
+    for r, row in enumerate(rows):
+        cells = []
+        for cell in row:
+            if isinstance(cell, (str, int, float)) or cell is None:
+                cells.append(p(cell, "cellb" if header and r == 0 else "cell"))
+            else:
+                cells.append(cell)
+        data.append(cells)
+    t = Table(data, colWidths=col_widths, repeatRows=1 if header else 0)
+    commands: list[tuple] = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#d1d5db")),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+    if header:
+        commands += [("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
+                     ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK)]
+    if zebra:
+        for i in range(1 if header else 0, len(data)):
+            if i % 2 == 0:
+                commands.append(("BACKGROUND", (0, i), (-1, i), ZEBRA))
+    commands.extend(extra)
+    t.setStyle(TableStyle(commands))
+    return t
+
+
+def key_values(pairs: Sequence[tuple[str, Any]], width: float) -> Table:
+    """A two-column label/value block (no header)."""
+    rows = [[p(k, "cellb"), v if not isinstance(v, (str, int, float, type(None))) else p(v, "cell")]
+            for k, v in pairs]
+    return table(rows, col_widths=[width * 0.25, width * 0.75], header=False, zebra=False)
+
+
+def risk_badge(level: str | None) -> Paragraph:
+    colour = RISK_COLOURS.get(level or "", "#6b7280")
+    label = (level or "not assessed").replace("_", " ")
+    return markup(f'<font color="{colour}"><b>{escape(label.upper())}</b></font>', "cell")
+
+
+def fmt_dt(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+class ReportDocument(BaseDocTemplate):
+    """Two-pass document with running header, page numbers and TOC/bookmark notifications."""
+
+    def __init__(self, path: str | Path, title: str, subtitle: str = "", size: str = "A4",
+                 **kw: Any) -> None:
+        self.report_title = title
+        self.report_subtitle = subtitle
+        self.generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        self._page_count = 0
+        super().__init__(str(path), pagesize=page_size(size), leftMargin=18 * mm,
+                         rightMargin=18 * mm, topMargin=22 * mm, bottomMargin=18 * mm,
+                         title=title, author="itsmdesk", subject=subtitle, **kw)
+        frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body")
+        self.addPageTemplates([
+            PageTemplate("cover", frames=[frame], onPage=self._footer_only),
+            PageTemplate("body", frames=[frame], onPage=self._decorate),
+        ])
+
+    # running header + footer
+    def _footer(self, canvas, doc) -> None:  # noqa: ANN001
+        width, _height = self.pagesize
+        canvas.setFont("Helvetica", 7.5)
+        canvas.setFillColor(MUTED)
+        canvas.drawString(self.leftMargin, 10 * mm, f"itsmdesk · generated {self.generated}")
+        total = getattr(self, "_total_pages", 0)
+        text = f"Page {doc.page} of {total}" if total else f"Page {doc.page}"
+        canvas.drawRightString(width - self.rightMargin, 10 * mm, text)
+
+    def _footer_only(self, canvas, doc) -> None:  # noqa: ANN001
+        canvas.saveState()
+        self._footer(canvas, doc)
+        canvas.restoreState()
+
+    def _decorate(self, canvas, doc) -> None:  # noqa: ANN001
+        width, height = self.pagesize
+        canvas.saveState()
+        canvas.setFont("Helvetica-Bold", 8.5)
+        canvas.setFillColor(INK)
+        canvas.drawString(self.leftMargin, height - 13 * mm, self.report_title)
+        canvas.setFont("Helvetica", 8.5)
+        canvas.setFillColor(MUTED)
+        canvas.drawRightString(width - self.rightMargin, height - 13 * mm, self.report_subtitle)
+        canvas.setStrokeColor(ACCENT)
+        canvas.setLineWidth(0.8)
+        canvas.line(self.leftMargin, height - 15 * mm, width - self.rightMargin, height - 15 * mm)
+        canvas.setStrokeColor(HEADER_BG)
+        canvas.line(self.leftMargin, 14 * mm, width - self.rightMargin, 14 * mm)
+        self._footer(canvas, doc)
+        canvas.restoreState()
+
+    def afterFlowable(self, flowable) -> None:  # noqa: ANN001, N802 - reportlab's hook name
+        level = getattr(flowable, "_toc_level", None)
+        if level is None or level > 1:
+            return
+        text = flowable._toc_text
+        key = flowable._toc_key or f"h{id(flowable)}"
+        self.canv.bookmarkPage(key)
+        self.canv.addOutlineEntry(text, key, level=level, closed=level > 0)
+        self.notify("TOCEntry", (level, escape(text), self.page, key))
+
+
+def build_document(path: str | Path, story_factory, title: str, subtitle: str = "",
+                   size: str = "A4") -> int:
+    """Lay out ``story_factory()`` (called per pass: flowables are single-use) -> page count.
+
+    Pass one counts pages and collects TOC entries; the final pass prints ``Page n of m``.
+    """
+    doc = ReportDocument(path, title, subtitle, size)
+    doc.multiBuild(story_factory())
+    total = doc.page
+    doc = ReportDocument(path, title, subtitle, size)
+    doc._total_pages = total
+    doc.multiBuild(story_factory())
+    return doc.page
+
+
+__all__ = [
+    "PageBreak", "Spacer", "STYLES", "ReportDocument", "build_document", "fmt_dt", "heading",
+    "key_values", "markup", "p", "page_size", "risk_badge", "table", "toc",
+]
