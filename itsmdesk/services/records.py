@@ -98,8 +98,9 @@ def write_journal(kind: str, record_id: uuid.UUID, ref: str | None,
     return len(rows)
 
 
-def _check_fields(model: type[pw.Model], values: Mapping[str, Any]) -> None:
-    unknown = [k for k in values if k not in model._meta.fields or k in SKIP_JOURNAL_FIELDS]
+def _check_fields(model: type[pw.Model], values: Mapping[str, Any], allow_id: bool = False) -> None:
+    unknown = [k for k in values if k not in model._meta.fields
+               or (k in SKIP_JOURNAL_FIELDS and not (allow_id and k in ("id", "created_at")))]
     if unknown:
         raise ValidationError(N_("Unknown field(s) for {kind}: {fields}"),
                               kind=getattr(model, "RECORD_KIND", model.__name__),
@@ -108,8 +109,12 @@ def _check_fields(model: type[pw.Model], values: Mapping[str, Any]) -> None:
 
 def create(model: type[M], values: Mapping[str, Any], actor: Actor = SYSTEM,
            ref_prefix: str | None = None, batch: uuid.UUID | None = None) -> M:
-    """Insert one record and journal every field that was set.  Call inside ``db.atomic()``."""
-    _check_fields(model, values)
+    """Insert one record and journal every field that was set.  Call inside ``db.atomic()``.
+
+    ``values`` may carry ``id`` (records replicated or imported keep their key) and
+    ``created_at`` (imported history keeps its time).
+    """
+    _check_fields(model, values, allow_id=True)
     data = dict(values)
     now = utcnow()
     data.setdefault("created_at", now)
