@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -53,16 +54,187 @@ def create_incident(values: dict[str, Any], actor: Actor = SYSTEM) -> Incident:
 
 
 def update_incident(incident_id, version: int | None, changes: dict[str, Any],
-                    actor: Actor = SYSTEM) -> Incident:
+                    actor: Actor = SYSTEM, now: dt.datetime | None = None,
+                    batch=None) -> Incident:  # noqa: ANN001
+    """Edit fields; a status change runs the lifecycle rules (see :func:`transition_changes`)."""
     changes = dict(changes)
     with records.atomic():
         current = records.get(Incident, incident_id)
+        if version is not None and current.version != version:
+            records.raise_conflict(current, version)
         _validate(changes, False, current.kind)
         impact = changes.get("impact", current.impact)
         urgency = changes.get("urgency", current.urgency)
         if "impact" in changes or "urgency" in changes:
             changes.setdefault("priority", priority_for(impact, urgency))
-        return records.update(Incident, current.id, version, changes, actor)
+        if changes.get("assignee") and current.status == "new" and "status" not in changes:
+            changes["status"] = "assigned"
+        if "status" in changes and changes["status"] != current.status:
+            changes = transition_changes(current, changes["status"], changes, now or utcnow())
+        if "priority" in changes and changes["priority"] != current.priority \
+                and current.status not in CLOSED_STATUSES:
+            response_due, resolution_due = sla.due_dates(current.kind, changes["priority"],
+                                                         current.opened_at)
+            changes.setdefault("response_due", response_due)
+            changes.setdefault("resolution_due", resolution_due)
+        return records.update(Incident, current.id, version, changes, actor, batch=batch)
+
+
+CLOSED_STATUSES = ("resolved", "closed", "fulfilled", "cancelled")
+TRANSITIONS = {
+    "incident": {
+        "new": ("assigned", "in_progress", "pending", "resolved"),
+        "assigned": ("in_progress", "pending", "resolved", "new"),
+        "in_progress": ("pending", "resolved", "assigned"),
+        "pending": ("in_progress", "assigned", "resolved"),
+        "resolved": ("closed", "in_progress"),  # in_progress = reopen
+        "closed": ("in_progress",),  # reopen
+    },
+    "request": {
+        "new": ("approval", "assigned", "in_progress", "pending", "fulfilled", "cancelled"),
+        "approval": ("assigned", "cancelled"),
+        "assigned": ("in_progress", "pending", "fulfilled", "cancelled"),
+        "in_progress": ("pending", "fulfilled", "assigned", "cancelled"),
+        "pending": ("in_progress", "assigned", "fulfilled", "cancelled"),
+        "fulfilled": ("closed", "in_progress"),
+        "closed": ("in_progress",),
+        "cancelled": (),
+    },
+}
+RESOLUTION_CODES = ("solved_workaround", "solved_permanently", "solved_by_change",
+                    "not_reproducible", "duplicate", "user_error", "no_fault_found")
+
+
+def allowed_statuses(incident: Incident) -> tuple[str, ...]:
+    return TRANSITIONS.get(incident.kind, TRANSITIONS["incident"]).get(incident.status, ())
+
+
+def transition_changes(current: Incident, status: str, changes: dict[str, Any],
+                       now: dt.datetime) -> dict[str, Any]:
+    """The field changes a status change brings (or a TransitionError)."""
+    from itsmdesk.errors import TransitionError
+
+    if status not in allowed_statuses(current):
+        raise TransitionError(N_("{ref} cannot go from {old} to {new}"), field="status",
+                              ref=current.ref, old=current.status, new=status)
+    out = dict(changes)
+    out["status"] = status
+    if status == "pending":
+        reason = (out.get("pending_reason") or "").strip()
+        if not reason:
+            raise ValidationError(N_("Say why the ticket is pending"), field="pending_reason")
+        out["pending_reason"] = reason
+        out["paused_since"] = now
+        out["sla_state"] = "paused"
+    elif current.status == "pending":
+        out.setdefault("pending_reason", None)
+        if current.paused_since is not None:
+            paused = int((now - current.paused_since).total_seconds())
+            out["paused_seconds"] = (current.paused_seconds or 0) + max(0, paused)
+            out["response_due"] = current.response_due if current.responded_at else sla.resume_due(
+                current.kind, current.priority, current.response_due, current.paused_since, now)
+            out["resolution_due"] = sla.resume_due(current.kind, current.priority,
+                                                   current.resolution_due, current.paused_since, now)
+        out["paused_since"] = None
+        out["sla_state"] = "breached" if current.escalation_level >= 2 else "ok"
+    if status in ("resolved", "fulfilled"):
+        code = (out.get("resolution_code") or current.resolution_code or "").strip()
+        solution = (out.get("solution") or current.solution or "").strip()
+        if not code:
+            raise ValidationError(N_("A resolution code is required to resolve"),
+                                  field="resolution_code")
+        if not solution:
+            raise ValidationError(N_("Describe the solution to resolve"), field="solution")
+        out["resolution_code"], out["solution"] = code, solution
+        out["resolved_at"] = now
+        due = out.get("resolution_due", current.resolution_due)
+        out["sla_state"] = "breached" if (current.escalation_level >= 2 or (due and now > due)) \
+            else "met"
+        if current.outage_start and not current.outage_end:
+            out["outage_end"] = now
+    if status == "closed":
+        out["closed_at"] = now
+    if status == "cancelled":
+        out["closed_at"] = now
+        out["sla_state"] = "met"
+    if current.status in CLOSED_STATUSES and status not in CLOSED_STATUSES:  # reopen
+        out["resolved_at"] = None
+        out["closed_at"] = None
+        due = out.get("resolution_due", current.resolution_due)
+        out["sla_state"] = "breached" if due and now > due else "ok"
+    if current.responded_at is None and status != "new":
+        out["responded_at"] = now
+    return out
+
+
+def transition(incident_id, version: int | None, status: str, actor: Actor = SYSTEM,
+               now: dt.datetime | None = None, **fields: Any) -> Incident:  # noqa: ANN001
+    """Move a ticket through its lifecycle (pending needs ``pending_reason``; resolved needs
+    ``resolution_code`` and ``solution``; resolved/closed -> in_progress reopens)."""
+    return update_incident(incident_id, version, {"status": status, **fields}, actor, now=now)
+
+
+def open_children(incident_id) -> list[Incident]:  # noqa: ANN001
+    return list(Incident.select().where((Incident.parent == incident_id)
+                                        & Incident.status.not_in(CLOSED_STATUSES))
+                .order_by(Incident.opened_at))
+
+
+def resolve_children(parent_id, actor: Actor = SYSTEM, now: dt.datetime | None = None) -> int:  # noqa: ANN001
+    """Resolve the open children of a (resolved) major incident with its code and solution."""
+    with records.atomic():
+        parent = records.get(Incident, parent_id)
+        done = 0
+        for child in open_children(parent.id):
+            transition(child.id, child.version, "resolved" if child.kind == "incident" else "fulfilled",
+                       actor, now=now, resolution_code=parent.resolution_code or "solved_workaround",
+                       solution=f"Resolved with {parent.ref}: {parent.solution or ''}".strip())
+            done += 1
+        return done
+
+
+def link_child(parent_id, child_id, actor: Actor = SYSTEM) -> Incident:  # noqa: ANN001
+    with records.atomic():
+        parent = records.get(Incident, parent_id)
+        if str(parent.id) == str(child_id):
+            raise ValidationError(N_("A ticket cannot be its own parent"), field="parent")
+        if not parent.major:
+            records.update(Incident, parent.id, None, {"major": True}, actor)
+        return records.update(Incident, child_id, None, {"parent": parent.id}, actor)
+
+
+def escalate_to_team(incident_id, version: int | None, team_id, reason: str,  # noqa: ANN001
+                     actor: Actor = SYSTEM) -> Incident:
+    """Functional escalation: hand the ticket to another team, saying why."""
+    from itsmdesk.models.people import Team
+
+    if not (reason or "").strip():
+        raise ValidationError(N_("Say why the ticket goes to another team"), field="reason")
+    with records.atomic():
+        team = records.get(Team, team_id)
+        current = records.get(Incident, incident_id)
+        changes: dict[str, Any] = {"team": team.id, "assignee": None}
+        if current.status in ("in_progress", "new"):
+            changes["status"] = "assigned"
+        row = update_incident(incident_id, version, changes, actor)
+        add_work_log(row.id, f"Escalated to {team.name}: {reason.strip()}", actor)
+        return records.get(Incident, row.id)
+
+
+def escalate_to_manager(incident_id, reason: str, actor: Actor = SYSTEM,  # noqa: ANN001
+                        now: dt.datetime | None = None) -> list:
+    """Hierarchical escalation: notify the team lead (and the assignee's manager)."""
+    from itsmdesk.services import escalation
+
+    if not (reason or "").strip():
+        raise ValidationError(N_("Say why the ticket is escalated"), field="reason")
+    with records.atomic():
+        incident = records.get(Incident, incident_id)
+        people = escalation.leads_for(incident)
+        text = f"{incident.ref} escalated by {actor.name}: {reason.strip()}"
+        notes = [escalation.notify(p, text, incident, now) for p in people]
+        add_work_log(incident.id, f"Escalated to management: {reason.strip()}", actor)
+        return notes
 
 
 def add_work_log(incident_id, text: str, actor: Actor = SYSTEM, public: bool = False,
