@@ -1,0 +1,124 @@
+"""Problem management and knowledge on the command line: availability, trends, KB search,
+problem candidates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from itsmdesk.commands.base import CommandContext, parse_date, print_json, print_table
+
+
+def register(sub) -> None:  # noqa: ANN001
+    p = sub.add_parser("availability",
+                       help="failures, MTBF, MTTR and availability per CI or business service")
+    p.add_argument("--from", dest="start", metavar="DATE", help="period start (default: a year "
+                   "before the end)")
+    p.add_argument("--to", dest="end", metavar="DATE", help="period end, inclusive day "
+                   "(default: now)")
+    p.add_argument("--by", choices=("ci", "service"), default="ci")
+    p.add_argument("--top", type=int, default=0, help="only the N with most downtime")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--csv", type=Path, metavar="FILE", help="write the figures as CSV")
+    p.add_argument("--pdf", type=Path, metavar="FILE", help="write the report as PDF")
+    p.set_defaults(func=cmd_availability)
+
+    p = sub.add_parser("trends", help="incidents per CI, service, category or team, top movers")
+    p.add_argument("--by", choices=("ci", "service", "category", "team"), default="ci")
+    p.add_argument("--from", dest="start", metavar="DATE",
+                   help="period start (default: 90 days before the end)")
+    p.add_argument("--to", dest="end", metavar="DATE", help="period end, inclusive day")
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_trends)
+
+    kb = sub.add_parser("kb", help="knowledge base")
+    kb_sub = kb.add_subparsers(dest="kb_command", metavar="ACTION", required=True)
+    p = kb_sub.add_parser("search", help="full-text search of articles, best first")
+    p.add_argument("words", nargs="+")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_kb_search)
+
+    pr = sub.add_parser("problems", help="problem management")
+    pr_sub = pr.add_subparsers(dest="problems_command", metavar="ACTION", required=True)
+    p = pr_sub.add_parser("candidates",
+                          help="recurring incidents not yet linked to a problem")
+    p.add_argument("--days", type=int, default=30, help="look at incidents of the last N days")
+    p.add_argument("--window", type=float, default=7.0,
+                   help="incidents within N days of each other belong together")
+    p.add_argument("--min", dest="min_size", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_candidates)
+
+
+def cmd_availability(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.availability import availability, write_csv
+
+    ctx.open()
+    report = availability(args.by, parse_date(args.start), parse_date(args.end, end_of_day=True),
+                          limit=args.top or None)
+    if args.csv:
+        n = write_csv(report, args.csv)
+        print(f"{n} rows written to {args.csv}")
+    if args.pdf:
+        from itsmdesk.reports.availability_report import build_from_report
+
+        pages = build_from_report(report, args.pdf)
+        print(f"{pages} page(s) written to {args.pdf}")
+    if args.csv or args.pdf:
+        return 0
+    rows = [r.as_dict() for r in report.rows]
+    if args.json:
+        print_json(rows)
+    else:
+        print(f"{report.by} availability {report.period.start:%Y-%m-%d %H:%M} .. "
+              f"{report.period.end:%Y-%m-%d %H:%M} UTC ({report.period.hours:,.0f} h)")
+        print_table(rows, ["name", "failures", "downtime_h", "mttr_h", "mtbf_h",
+                           "availability_pct"])
+    return 0
+
+
+def cmd_trends(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.trends import trends
+
+    ctx.open()
+    report = trends(args.by, parse_date(args.start), parse_date(args.end, end_of_day=True),
+                    top=max(1, args.top))
+    if args.json:
+        print_json(report.as_dict())
+        return 0
+    print(f"incidents by {args.by}, {report.period.start:%Y-%m-%d} .. {report.period.end:%Y-%m-%d}:"
+          f" {report.total} (previous period {report.previous_total})")
+    print_table([r.as_dict() for r in report.top], ["name", "count", "previous", "delta"])
+    print("\ntop movers:")
+    print_table([r.as_dict() for r in report.movers], ["name", "count", "previous", "delta",
+                                                       "change_pct"])
+    return 0
+
+
+def cmd_kb_search(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.knowledge import search
+
+    ctx.open()
+    hits = search(" ".join(args.words), limit=max(1, args.limit))
+    rows = [{"ref": h.ref, "title": h.title, "category": h.category, "tags": h.tags,
+             "status": h.status, "rank": round(h.rank, 4), "snippet": h.snippet} for h in hits]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(rows, ["ref", "title", "category", "rank"])
+    return 0
+
+
+def cmd_candidates(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.recurring import candidates
+
+    ctx.open()
+    found = candidates(days=args.days, window_days=args.window, min_size=max(2, args.min_size))
+    rows = [c.as_dict() for c in found]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table([{**r, "refs": ", ".join(r["refs"][:6]) + (" …" if len(r["refs"]) > 6 else "")}
+                     for r in rows], ["on", "name", "incidents", "refs", "suggested_title"])
+    return 0
