@@ -69,10 +69,40 @@ def get_class(name: str) -> CIClass:
     return cls
 
 
-def coerce_attributes(ci_class: CIClass, attributes: dict[str, Any]) -> dict[str, Any]:
-    """Check and convert class-specific attributes (strings from forms/CSV become typed)."""
+def coerce_value(spec: dict[str, Any], value: Any) -> Any:
+    """One class attribute's value, typed (raises ValidationError naming the attribute)."""
     import datetime as dt
 
+    name = spec["name"]
+    kind = spec.get("type", "text")
+    try:
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "y", "on"):
+                return True
+            if text in ("0", "false", "no", "n", "off"):
+                return False
+            raise ValueError(text)
+        if kind == "date":
+            return dt.date.fromisoformat(str(value)).isoformat()
+        choices = spec.get("choices")
+        if choices and str(value) not in choices:
+            raise ValidationError(N_("Attribute {attr}: '{value}' is not one of: {allowed}"),
+                                  field=name, attr=name, value=value, allowed=", ".join(choices))
+        return str(value)
+    except ValueError:
+        raise ValidationError(N_("Attribute {attr}: '{value}' is not a valid {type}"),
+                              field=name, attr=name, value=value, type=kind) from None
+
+
+def coerce_attributes(ci_class: CIClass, attributes: dict[str, Any]) -> dict[str, Any]:
+    """Check and convert class-specific attributes (strings from forms/CSV become typed)."""
     spec = {a["name"]: a for a in ci_class.attributes or []}
     out: dict[str, Any] = {}
     for name, value in (attributes or {}).items():
@@ -81,21 +111,7 @@ def coerce_attributes(ci_class: CIClass, attributes: dict[str, Any]) -> dict[str
                                   cls=ci_class.name, attr=name)
         if value in (None, ""):
             continue
-        kind = spec[name].get("type", "text")
-        try:
-            if kind == "int":
-                out[name] = int(value)
-            elif kind == "float":
-                out[name] = float(value)
-            elif kind == "bool":
-                out[name] = str(value).strip().lower() in ("1", "true", "yes", "y", "on")
-            elif kind == "date":
-                out[name] = dt.date.fromisoformat(str(value)).isoformat()
-            else:
-                out[name] = str(value)
-        except ValueError:
-            raise ValidationError(N_("Attribute {attr}: '{value}' is not a valid {type}"),
-                                  field=name, attr=name, value=value, type=kind) from None
+        out[name] = coerce_value(spec[name], value)
     for name, a in spec.items():
         if a.get("required") and name not in out:
             raise ValidationError(N_("Attribute {attr} is required for class {cls}"), field=name,
