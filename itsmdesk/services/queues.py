@@ -1,0 +1,394 @@
+"""Ticket queues: predefined and saved queues, paged/keyset queries, counts, bulk edit.
+
+A queue is a filter plus a sort.  Views never load a queue: they ask for its ``count`` and for
+pages of rows.  Sequential pages use keyset paging (``WHERE (sort_key, id) < (last_key,
+last_id)``) on the index that fits the queue; a jump far into the list (the scrollbar dragged to
+row 900,000) uses ``OFFSET`` on the same index, which reads only index entries.
+
+Sorts are one column plus ``id`` as tie-break, both in the same direction, so the keyset
+condition is a single row-value comparison that both SQLite and PostgreSQL run on an index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import peewee as pw
+
+from itsmdesk.errors import N_, ValidationError
+from itsmdesk.models.base import utcnow
+from itsmdesk.models.cmdb import CI
+from itsmdesk.models.incident import OPEN_STATUSES, Incident
+from itsmdesk.models.people import Person, Team, TeamMember
+from itsmdesk.models.servicedesk import Category, SavedQueue
+from itsmdesk.services import records
+from itsmdesk.services.context import SYSTEM, Actor
+
+# Columns a queue may show, filter and sort on (field name -> English header).
+COLUMNS: dict[str, str] = {
+    "ref": "Reference", "priority": "Priority", "title": "Title", "status": "Status",
+    "sla_state": "SLA", "resolution_due": "Due", "team": "Team", "assignee": "Assignee",
+    "caller": "Caller", "category": "Category", "ci": "CI", "opened_at": "Opened",
+    "updated_at": "Updated", "kind": "Kind", "channel": "Channel", "impact": "Impact",
+    "urgency": "Urgency", "resolved_at": "Resolved",
+}
+DEFAULT_COLUMNS = ["ref", "priority", "title", "status", "sla_state", "resolution_due", "team",
+                   "assignee", "opened_at"]
+SORTABLE = {"ref", "priority", "title", "status", "sla_state", "resolution_due", "opened_at",
+            "updated_at", "resolved_at", "kind", "channel", "impact", "urgency"}
+EDITABLE = {"team", "assignee", "status", "priority", "category", "impact", "urgency", "channel",
+            "pending_reason", "resolution_code", "solution", "service", "ci"}
+OPS = ("eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "null", "not_null", "contains")
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    key: str  # "all_open", or "saved:<uuid>"
+    name: str  # English; the view translates predefined names
+    filters: tuple = ()  # ((field, op, value), ...); values may be "$me", "$my_teams", "$days:-7"
+    sort: tuple[str, str] = ("opened_at", "desc")
+    columns: tuple[str, ...] = tuple(DEFAULT_COLUMNS)
+    saved_id: Any = None
+    version: int | None = None
+
+
+OPEN = ("status", "in", list(OPEN_STATUSES))
+PREDEFINED: list[QueueSpec] = [
+    QueueSpec("my_open", "My open", (OPEN, ("assignee", "eq", "$me"))),
+    QueueSpec("my_team", "My team", (OPEN, ("team", "in", "$my_teams"))),
+    QueueSpec("unassigned", "Unassigned", (OPEN, ("assignee", "null", None))),
+    QueueSpec("at_risk", "SLA at risk", (OPEN, ("sla_state", "eq", "at_risk")),
+              ("resolution_due", "asc")),
+    QueueSpec("breached", "Breached", (OPEN, ("sla_state", "eq", "breached")),
+              ("resolution_due", "asc")),
+    QueueSpec("all_open", "All open", (OPEN,)),
+    QueueSpec("resolved_recent", "Resolved recently",
+              (("status", "in", ["resolved", "fulfilled"]), ("resolved_at", "ge", "$days:-7")),
+              ("resolved_at", "desc")),
+    QueueSpec("all", "All tickets", ()),
+]
+
+
+@dataclass
+class QueueRow:
+    id: Any
+    values: dict[str, Any]
+    version: int
+    sort_key: tuple  # (sort value, id) for keyset paging
+
+
+@dataclass
+class Page:
+    offset: int
+    rows: list[QueueRow] = field(default_factory=list)
+
+
+# -- queue definitions ---------------------------------------------------------------------------
+def queues_for(person_id: Any = None) -> list[QueueSpec]:
+    """Predefined queues and the saved queues this person owns or that are shared."""
+    saved = SavedQueue.select().order_by(SavedQueue.name)
+    if person_id is not None:
+        saved = saved.where((SavedQueue.owner == person_id) | (SavedQueue.shared == True))  # noqa: E712
+    else:
+        saved = saved.where(SavedQueue.shared == True)  # noqa: E712
+    return list(PREDEFINED) + [spec_of(q) for q in saved]
+
+
+def spec_of(row: SavedQueue) -> QueueSpec:
+    d = row.definition or {}
+    sort = tuple(d.get("sort") or ("opened_at", "desc"))
+    return QueueSpec(f"saved:{row.id}", row.name, tuple(tuple(f) for f in d.get("filters", [])),
+                     (sort[0], sort[1]), tuple(d.get("columns") or DEFAULT_COLUMNS), row.id,
+                     row.version)
+
+
+def get_spec(key: str, person_id: Any = None) -> QueueSpec:
+    for spec in PREDEFINED:
+        if spec.key == key:
+            return spec
+    if key.startswith("saved:"):
+        row = records.get(SavedQueue, key.split(":", 1)[1])
+        return spec_of(row)
+    raise ValidationError(N_("Unknown queue {key}"), key=key)
+
+
+def _check_definition(filters: list, sort: Any, columns: list) -> None:
+    for f in filters:
+        if len(f) != 3 or f[0] not in COLUMNS or f[1] not in OPS:
+            raise ValidationError(N_("A queue filter needs a field, an operator and a value: {f}"),
+                                  field="filters", f=f)
+    if sort and (sort[0] not in SORTABLE or sort[1] not in ("asc", "desc")):
+        raise ValidationError(N_("Cannot sort a queue by {field}"), field="sort", field_=sort[0])
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown:
+        raise ValidationError(N_("Unknown queue column(s): {cols}"), field="columns",
+                              cols=", ".join(unknown))
+
+
+def save_queue(name: str, filters: list, sort: Any = ("opened_at", "desc"),
+               columns: list | None = None, shared: bool = False, actor: Actor = SYSTEM,
+               queue_id: Any = None, version: int | None = None) -> SavedQueue:
+    """Create (or with ``queue_id`` update) a saved custom queue, kept in the database."""
+    if not (name or "").strip():
+        raise ValidationError(N_("A queue needs a name"), field="name")
+    columns = list(columns or DEFAULT_COLUMNS)
+    filters = [list(f) for f in filters]
+    _check_definition(filters, sort, columns)
+    definition = {"filters": filters, "sort": list(sort), "columns": columns}
+    with records.atomic():
+        if queue_id is None:
+            return records.create(SavedQueue, {"name": name.strip(), "owner": actor.person_id,
+                                               "shared": shared, "definition": definition}, actor)
+        return records.update(SavedQueue, queue_id, version,
+                              {"name": name.strip(), "shared": shared, "definition": definition},
+                              actor)
+
+
+def delete_queue(queue_id: Any, version: int | None, actor: Actor = SYSTEM) -> None:
+    with records.atomic():
+        records.delete(SavedQueue, queue_id, version, actor)
+
+
+# -- queries -----------------------------------------------------------------------------------
+def _resolve(value: Any, person_id: Any, now: dt.datetime) -> Any:
+    if value == "$me":
+        return person_id
+    if value == "$my_teams":
+        if person_id is None:
+            return []
+        return [m.team_id for m in TeamMember.select(TeamMember.team)
+                .where(TeamMember.person == person_id)]
+    if isinstance(value, str) and value.startswith("$days:"):
+        return now + dt.timedelta(days=int(value.split(":", 1)[1]))
+    return value
+
+
+def _condition(name: str, op: str, value: Any) -> Any:
+    col = getattr(Incident, name)
+    if op == "null" or (op == "eq" and value is None):
+        return col.is_null()
+    if op == "not_null":
+        return col.is_null(False)
+    if op == "eq":
+        return col == value
+    if op == "ne":
+        return col != value
+    if op == "in":
+        return col.in_(list(value or []))
+    if op == "not_in":
+        return col.not_in(list(value or []))
+    if op == "lt":
+        return col < value
+    if op == "le":
+        return col <= value
+    if op == "gt":
+        return col > value
+    if op == "ge":
+        return col >= value
+    if op == "contains":
+        return col.contains(str(value))
+    raise ValidationError(N_("Unknown filter operator {op}"), op=op)
+
+
+def where_of(spec: QueueSpec, person_id: Any = None, now: dt.datetime | None = None,
+             text: str = "") -> Any:
+    now = now or utcnow()
+    cond: Any = True
+    for name, op, value in spec.filters:
+        if value == "$me" and person_id is None:
+            return Incident.id.is_null()  # a "my" queue with nobody signed in is empty
+        value = _resolve(value, person_id, now)
+        cond = _condition(name, op, value) if cond is True else cond & _condition(name, op, value)
+    text = (text or "").strip()
+    if text:
+        from itsmdesk.services import search
+
+        ids = search.incident_ids(text, limit=1000)
+        ref_cond = Incident.ref == text.upper()
+        text_cond = Incident.id.in_(ids) | ref_cond if ids else ref_cond
+        cond = text_cond if cond is True else cond & text_cond
+    return cond
+
+
+def _sort_cols(sort: tuple[str, str]) -> tuple[Any, Any, bool]:
+    name, direction = sort
+    if name not in SORTABLE:
+        raise ValidationError(N_("Cannot sort a queue by {name}"), name=name)
+    return getattr(Incident, name), Incident.id, direction == "desc"
+
+
+def count(spec: QueueSpec, person_id: Any = None, now: dt.datetime | None = None,
+          text: str = "") -> int:
+    cond = where_of(spec, person_id, now, text)
+    query = Incident.select(pw.fn.COUNT(pw.SQL("*")))
+    if cond is not True:
+        query = query.where(cond)
+    return int(query.scalar() or 0)
+
+
+def counts(specs: list[QueueSpec], person_id: Any = None, now: dt.datetime | None = None
+           ) -> dict[str, int]:
+    return {s.key: count(s, person_id, now) for s in specs}
+
+
+def _select(columns: tuple[str, ...]):
+    Assignee = Person.alias("assignee_p")  # noqa: N806
+    Caller = Person.alias("caller_p")  # noqa: N806
+    fields = [Incident.id, Incident.version, Incident.ref, Incident.priority, Incident.title,
+              Incident.status, Incident.sla_state, Incident.resolution_due, Incident.opened_at,
+              Incident.kind, Incident.team, Incident.assignee]
+    for name in columns:
+        if name in ("team", "assignee", "caller", "category", "ci"):
+            continue
+        col = getattr(Incident, name)
+        if col not in fields:
+            fields.append(col)
+    joins = []
+    if "team" in columns:
+        fields.append(Team.name.alias("team_name"))
+        joins.append((Team, Incident.team == Team.id))
+    if "assignee" in columns:
+        fields.append(Assignee.name.alias("assignee_name"))
+        joins.append((Assignee, Incident.assignee == Assignee.id))
+    if "caller" in columns:
+        fields.append(Caller.name.alias("caller_name"))
+        joins.append((Caller, Incident.caller == Caller.id))
+    if "category" in columns:
+        fields.append(Category.name.alias("category_name"))
+        joins.append((Category, Incident.category == Category.id))
+    if "ci" in columns:
+        fields.append(CI.name.alias("ci_name"))
+        joins.append((CI, Incident.ci == CI.id))
+    query = Incident.select(*fields)
+    for model, on in joins:
+        query = query.join_from(Incident, model, pw.JOIN.LEFT_OUTER, on=on)
+    return query
+
+
+def _row(r: Any, columns: tuple[str, ...], sort_name: str) -> QueueRow:
+    values: dict[str, Any] = {}
+    for name in set(columns) | {"ref", "priority", "title", "status", "sla_state", "resolution_due",
+                                "opened_at", "kind"}:
+        if name in ("team", "assignee", "caller", "category", "ci"):
+            values[name] = getattr(r, f"{name}_name", None)
+        else:
+            values[name] = getattr(r, name)
+    values["team_id"] = r.__data__.get("team")
+    values["assignee_id"] = r.__data__.get("assignee")
+    return QueueRow(r.id, values, r.version, (getattr(r, sort_name), r.id))
+
+
+def page(spec: QueueSpec, offset: int = 0, limit: int = 100, sort: tuple[str, str] | None = None,
+         after: tuple | None = None, person_id: Any = None, now: dt.datetime | None = None,
+         text: str = "") -> Page:
+    """Rows ``offset .. offset+limit`` of a queue.  With ``after`` (the ``sort_key`` of row
+    ``offset - 1``) the page is read by keyset; without, by offset on the same index."""
+    sort = sort or spec.sort
+    sort_col, id_col, desc = _sort_cols(sort)
+    cond = where_of(spec, person_id, now, text)
+    key_query = Incident.select(Incident.id)
+    if cond is not True:
+        key_query = key_query.where(cond)
+    if after is not None:
+        key_query = key_query.where(_after(sort_col, id_col, desc, sort[0], after))
+    order = [sort_col.desc(), id_col.desc()] if desc else [sort_col.asc(), id_col.asc()]
+    key_query = key_query.order_by(*order).limit(limit)
+    if after is None and offset:
+        key_query = key_query.offset(offset)
+    ids = [r.id for r in key_query]
+    if not ids:
+        return Page(offset, [])
+    by_id = {r.id: r for r in _select(spec.columns).where(Incident.id.in_(ids)).objects()}
+    return Page(offset, [_row(by_id[i], spec.columns, sort[0]) for i in ids if i in by_id])
+
+
+NULLABLE_SORTS = {"resolution_due", "resolved_at"}
+
+
+def _after(sort_col: Any, id_col: Any, desc: bool, name: str, after: tuple) -> Any:
+    """The keyset condition "rows after ``after``" in the backend's native order (SQLite sorts
+    NULL smallest, PostgreSQL largest), so the plain index serves the ORDER BY."""
+    value, last_id = after
+    key = pw.Tuple(pw.Value(sort_col.db_value(value), unpack=False),
+                   pw.Value(id_col.db_value(last_id), unpack=False))
+    cmp = (pw.Tuple(sort_col, id_col) < key) if desc else (pw.Tuple(sort_col, id_col) > key)
+    if name not in NULLABLE_SORTS:
+        return cmp
+    id_cmp = (id_col < last_id) if desc else (id_col > last_id)  # field converts the value
+    nulls_first = _backend_sqlite() != desc  # sqlite asc, or postgres desc
+    if nulls_first:
+        if value is None:
+            return (sort_col.is_null() & id_cmp) | sort_col.is_null(False)
+        return cmp
+    if value is None:
+        return sort_col.is_null() & id_cmp
+    return cmp | sort_col.is_null()
+
+
+def _backend_sqlite() -> bool:
+    from itsmdesk.models.base import db
+
+    return not isinstance(db.obj, pw.PostgresqlDatabase)
+
+
+def position_of(spec: QueueSpec, incident_id: Any, person_id: Any = None) -> bool:
+    """Whether a ticket is in a queue now (used by tests and by the form's "in queues" hint)."""
+    cond = where_of(spec, person_id)
+    query = Incident.select(Incident.id).where(Incident.id == incident_id)
+    if cond is not True:
+        query = query.where(cond)
+    return query.exists()
+
+
+# -- bulk edit -----------------------------------------------------------------------------------
+@dataclass
+class BulkEdit:
+    batch: uuid.UUID
+    changes: dict[str, Any]
+    before: dict[Any, dict[str, Any]]  # id -> field -> old value
+    versions: dict[Any, int]  # id -> version after the edit
+    refs: list[str]
+
+
+def bulk_update(ids: list[Any], changes: dict[str, Any], actor: Actor = SYSTEM,
+                versions: dict[Any, int] | None = None, now: dt.datetime | None = None) -> BulkEdit:
+    """Apply the same changes to many tickets in one transaction, each journalled under one
+    batch id.  ``versions`` (id -> version the agent saw) makes stale rows raise a conflict and
+    roll the whole edit back."""
+    from itsmdesk.services import incidents
+
+    if not ids:
+        raise ValidationError(N_("Select the tickets to change"))
+    bad = [k for k in changes if k not in EDITABLE]
+    if bad:
+        raise ValidationError(N_("Field(s) {fields} cannot be bulk edited"),
+                              fields=", ".join(sorted(bad)))
+    batch = uuid.uuid4()
+    before: dict[Any, dict[str, Any]] = {}
+    after: dict[Any, int] = {}
+    refs = []
+    with records.atomic():
+        for incident_id in ids:
+            current = records.get(Incident, incident_id)
+            snap = records.snapshot(current)
+            row = incidents.update_incident(current.id, (versions or {}).get(incident_id),
+                                            changes, actor, now=now, batch=batch)
+            new = records.snapshot(row)
+            before[row.id] = {k: snap[k] for k in new if new[k] != snap[k] and k not in (
+                "version", "updated_at", "updated_by")}
+            after[row.id] = row.version
+            refs.append(row.ref)
+    return BulkEdit(batch, dict(changes), before, after, refs)
+
+
+def undo_bulk(edit: BulkEdit, actor: Actor = SYSTEM) -> int:
+    """Put back what a bulk edit changed (one transaction; a ticket edited since raises a
+    conflict and nothing is undone)."""
+    with records.atomic():
+        for incident_id, old in edit.before.items():
+            if old:
+                records.update(Incident, incident_id, edit.versions[incident_id], old, actor)
+    return len(edit.before)
