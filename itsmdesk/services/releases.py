@@ -9,12 +9,11 @@ from typing import Any
 import peewee as pw
 from peewee import fn
 
+from itsmdesk.errors import N_, NotFoundError, TransitionError, ValidationError
 from itsmdesk.models.people import Site
 from itsmdesk.models.release import (
     RELEASE_STATUSES,
     RELEASE_TYPES,
-    STEP_KINDS,
-    STEP_STATUSES,
     Release,
     ReleaseChange,
     ReleaseStep,
@@ -42,6 +41,19 @@ def update_release(release_id, version: int | None, changes: dict[str, Any],
     one_of(changes, "type", RELEASE_TYPES, "Release type")
     one_of(changes, "status", RELEASE_STATUSES, "Status")
     with records.atomic():
+        current = records.get(Release, release_id)
+        ordered_times(changes, "planned_start", "planned_end", "Planned window",
+                      records.snapshot(current))
+        if changes.get("status") in ("deploying", "deployed") and changes["status"] != current.status:
+            # Field edits may skip lifecycle steps, never the change roll-up rule.
+            from itsmdesk.services import release_lifecycle
+
+            roll = release_lifecycle.rollup(current.id)
+            if roll.unapproved:
+                raise TransitionError(
+                    N_("{release} cannot move to {new}: bundled change(s) not approved: "
+                       "{changes}"), field="status", release=current.ref, new=changes["status"],
+                    changes=", ".join(f"{c.ref} ({c.status})" for c in roll.unapproved))
         return records.update(Release, release_id, version, changes, actor)
 
 
@@ -55,13 +67,182 @@ def add_change(release_id, change, actor: Actor = SYSTEM) -> None:  # noqa: ANN0
 
 
 def add_step(release_id, values: dict[str, Any], actor: Actor = SYSTEM) -> ReleaseStep:
-    required_text(values, "name", "Name")
-    one_of(values, "kind", STEP_KINDS, "Step kind")
-    one_of(values, "status", STEP_STATUSES, "Step status")
-    ordered_times(values, "planned_start", "planned_end", "Planned window")
+    """Add a plan step (see :mod:`itsmdesk.services.release_plan` for phases and dependencies)."""
+    from itsmdesk.services import release_plan
+
+    return release_plan.add_step(release_id, values, actor)
+
+
+def remove_change(release_id, change, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
     with records.atomic():
         release = records.get(Release, release_id)
-        return records.create(ReleaseStep, {**values, "release": release.id}, actor)
+        change_id = getattr(change, "id", change)
+        removed = ReleaseChange.delete().where((ReleaseChange.release == release.id)
+                                               & (ReleaseChange.change == change_id)).execute()
+        if removed:
+            records.write_journal("release", release.id, release.ref,
+                                  [("change-", change_id, None)], actor)
+
+
+def set_changes(release_id, changes: list, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+    """Make the release bundle exactly ``changes`` (ids or rows); refreshes its risk."""
+    from itsmdesk.services import release_lifecycle
+
+    with records.atomic():
+        wanted = {getattr(c, "id", c) for c in changes}
+        have = {r.change_id for r in ReleaseChange.select().where(ReleaseChange.release == release_id)}
+        for change_id in have - wanted:
+            remove_change(release_id, change_id, actor)
+        for change_id in wanted - have:
+            add_change(release_id, change_id, actor)
+        release_lifecycle.refresh_risk(release_id, actor)
+
+
+def find_release(ref_or_id) -> Release:  # noqa: ANN001
+    """A release by reference (``REL-000012``, any case) or id."""
+    if isinstance(ref_or_id, Release):
+        return ref_or_id
+    text = str(ref_or_id).strip()
+    release = Release.get_or_none(Release.ref == text.upper())
+    if release is None:
+        try:
+            import uuid
+
+            release = Release.get_or_none(Release.id == uuid.UUID(text))
+        except ValueError:
+            release = None
+    if release is None:
+        raise NotFoundError(N_("No release with reference '{ref}'"), ref=text)
+    return release
+
+
+@dataclass(frozen=True)
+class ReleaseRow:
+    id: Any
+    ref: str
+    name: str
+    release_version: str | None
+    type: str
+    status: str
+    risk_level: str | None
+    planned_start: dt.datetime | None
+    planned_end: dt.datetime | None
+    changes: int
+
+
+def list_releases(text: str = "", statuses: tuple | list | None = None, limit: int = 200,
+                  offset: int = 0) -> list[ReleaseRow]:
+    """Releases for the list dock, newest planned first, one page at a time."""
+    counts = (ReleaseChange.select(ReleaseChange.release, fn.COUNT(ReleaseChange.id).alias("n"))
+              .group_by(ReleaseChange.release).alias("counts"))
+    query = (Release.select(Release, fn.COALESCE(counts.c.n, 0).alias("n_changes"))
+             .join(counts, pw.JOIN.LEFT_OUTER, on=(counts.c.release_id == Release.id)))
+    if statuses:
+        query = query.where(Release.status.in_(list(statuses)))
+    if text and text.strip():
+        like = f"%{text.strip()}%"
+        query = query.where(Release.ref.ilike(like) | Release.name.ilike(like)
+                            | Release.release_version.ilike(like))
+    query = (query.order_by(Release.planned_start.desc(nulls="last"), Release.ref.desc())
+             .limit(limit).offset(offset))
+    return [ReleaseRow(r.id, r.ref, r.name, r.release_version, r.type, r.status, r.risk_level,
+                       r.planned_start, r.planned_end, r.n_changes) for r in query.objects()]
+
+
+def affected_services(release_id) -> list:  # noqa: ANN001
+    """Business services the bundled changes' CIs impact (``impact.ImpactedCI`` rows).
+
+    Falls back to the changes' CIs that are services themselves while the impact service is not
+    there.
+    """
+    from itsmdesk.models.change import ChangeCI
+    from itsmdesk.models.cmdb import CI, CIClass
+
+    ci_ids = [r.ci_id for r in ChangeCI.select(ChangeCI.ci).distinct()
+              .join(ReleaseChange, on=(ReleaseChange.change == ChangeCI.change))
+              .where(ReleaseChange.release == release_id)]
+    if not ci_ids:
+        return []
+    try:
+        from itsmdesk.services.impact import impacted_services
+    except ImportError:  # pragma: no cover - the impact helper lands separately
+        impacted_services = None
+    if impacted_services is not None:
+        return list(impacted_services(ci_ids))
+    return list(CI.select(CI).join(CIClass).where(CI.id.in_(ci_ids) & CIClass.is_service))
+
+
+@dataclass(frozen=True)
+class ReleaseDetail:
+    """Everything the form, the CLI and the PDF show about one release."""
+
+    release: Release
+    manager: str | None
+    team: str | None
+    rollup: Any  # release_lifecycle.Rollup
+    risk: Any  # release_lifecycle.ReleaseRisk
+    plan: list
+    items: list
+    services: list
+    allowed: tuple
+    problems: list
+
+
+def release_detail(ref_or_id) -> ReleaseDetail:  # noqa: ANN001
+    from itsmdesk.services import dml, release_lifecycle, release_plan
+
+    release = find_release(ref_or_id)
+    return ReleaseDetail(
+        release, release.manager.name if release.manager_id else None,
+        release.team.name if release.team_id else None,
+        release_lifecycle.rollup(release.id), release_lifecycle.assess_risk(release.id),
+        release_plan.plan(release.id), dml.items(release.id), affected_services(release.id),
+        release_lifecycle.allowed_transitions(release), release_plan.plan_problems(release.id))
+
+
+def detail_as_dict(detail: ReleaseDetail) -> dict[str, Any]:
+    """Plain JSON-able data (``itsmdesk releases show --json``)."""
+    r = detail.release
+    return {
+        "id": str(r.id), "ref": r.ref, "name": r.name, "version": r.release_version,
+        "type": r.type, "status": r.status, "manager": detail.manager, "team": detail.team,
+        "planned_start": records.to_text(r.planned_start),
+        "planned_end": records.to_text(r.planned_end), "description": r.description,
+        "backout_plan": r.backout_plan, "allowed_transitions": list(detail.allowed),
+        "risk": {"level": detail.risk.level, "from_changes": detail.risk.from_changes,
+                 "factors": [{"factor": f.factor, "level": f.level, "why": f.why}
+                             for f in detail.risk.factors]},
+        "changes": [{"ref": c.ref, "title": c.title, "status": c.status, "risk": c.risk,
+                     "approved": c.approved} for c in detail.rollup.changes],
+        "can_deploy": detail.rollup.can_deploy,
+        "services": [getattr(s, "name", str(s)) for s in detail.services],
+        "plan": [{"id": str(p.id), "name": p.name, "kind": p.kind, "level": p.level,
+                  "owner": p.owner, "site": p.site, "status": p.status,
+                  "planned_start": records.to_text(p.planned_start),
+                  "planned_end": records.to_text(p.planned_end),
+                  "actual_start": records.to_text(p.actual_start),
+                  "actual_end": records.to_text(p.actual_end),
+                  "depends_on": list(p.depends_on_names)} for p in detail.plan],
+        "items": [{"name": i.name, "version": i.version, "checksum": i.checksum,
+                   "ci": i.ci_name} for i in detail.items],
+        "problems": detail.problems,
+    }
+
+
+def find_step(release_id, name_or_id) -> ReleaseStep:  # noqa: ANN001
+    """A step of the release by id, exact name, or unique case-insensitive name prefix."""
+    text = str(name_or_id).strip()
+    steps = list(ReleaseStep.select().where(ReleaseStep.release == release_id))
+    for step in steps:
+        if str(step.id) == text or step.name == text:
+            return step
+    hits = [s for s in steps if s.name.lower().startswith(text.lower())]
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        raise NotFoundError(N_("No step '{step}' in this release"), step=text)
+    raise ValidationError(N_("'{step}' matches several steps: {names}"), field="step", step=text,
+                          names=", ".join(sorted(s.name for s in hits)))
 
 
 @dataclass(frozen=True)
@@ -120,7 +301,7 @@ def releases_between(start: dt.datetime, end: dt.datetime) -> list[ReleaseSpan]:
             continue
         waves = tuple((s.name, s.site.code if s.site_id else None, s.planned_start,
                        s.planned_end or s.planned_start)
-                      for s in steps_by[rid] if s.kind == "wave" and s.planned_start)
+                      for s in steps_by[rid] if s.kind in ("pilot", "wave") and s.planned_start)
         spans.append(ReleaseSpan(release.id, release.ref, release.name, release.release_version,
                                  release.type, release.status, release.risk_level, window[0],
                                  window[1], waves))
