@@ -1,0 +1,206 @@
+"""Service desk commands: search, queues, sla tick, announcements, business calendars."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from itsmdesk.commands.base import CommandContext, parse_date, print_json, print_table
+
+
+def register(sub) -> None:  # noqa: ANN001
+    p = sub.add_parser("search", help="full-text search over tickets (title, description, work log)")
+    p.add_argument("words", nargs="+")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--open", action="store_true", help="only open tickets")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("find", help="quick open: any record by reference or words")
+    p.add_argument("words", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_find)
+
+    p = sub.add_parser("queue", help="ticket queues: counts, or the first rows of one queue")
+    p.add_argument("key", nargs="?", help="queue key (all_open, unassigned, breached, ...)")
+    p.add_argument("--limit", type=int, default=25)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_queue)
+
+    sla = sub.add_parser("sla", help="SLA clocks").add_subparsers(dest="sla_cmd", required=True)
+    p = sla.add_parser("tick", help="flag tickets at risk and mark breaches (run every minute)")
+    p.add_argument("--now", help="pretend it is this UTC time (YYYY-MM-DD HH:MM)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sla_tick)
+    p = sla.add_parser("targets", help="show the SLA targets per priority")
+    p.set_defaults(func=cmd_sla_targets)
+
+    ann = sub.add_parser("announcements", help="service announcements").add_subparsers(
+        dest="ann_cmd", required=True)
+    p = ann.add_parser("export", help="current announcements as text or HTML (for e-mail)")
+    p.add_argument("--format", choices=("text", "html"), default="text")
+    p.add_argument("-o", "--output", type=Path)
+    p.set_defaults(func=cmd_ann_export)
+    p = ann.add_parser("add", help="add a manual announcement")
+    p.add_argument("title")
+    p.add_argument("--body", default="")
+    p.add_argument("--start")
+    p.add_argument("--end")
+    p.add_argument("--service", action="append", default=[], help="service CI name (repeatable)")
+    p.set_defaults(func=cmd_ann_add)
+
+    cal = sub.add_parser("business-calendar", help="business calendars for SLA clocks (the "
+                         "change calendar is `calendar`)").add_subparsers(
+        dest="cal_cmd", required=True)
+    p = cal.add_parser("list", help="calendars and their holidays")
+    p.set_defaults(func=cmd_cal_list)
+    p = cal.add_parser("create", help="create a calendar with office hours Mon-Fri 08-17")
+    p.add_argument("name")
+    p.add_argument("--timezone", default="UTC")
+    p.set_defaults(func=cmd_cal_create)
+    hol = cal.add_parser("holidays", help="holidays").add_subparsers(dest="hol_cmd", required=True)
+    p = hol.add_parser("import", help="import holidays from an .ics file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--calendar", default=None, help="calendar name (default: the default one)")
+    p.set_defaults(func=cmd_holidays_import)
+
+
+def cmd_search(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services import search
+
+    ctx.open()
+    hits = search.search_incidents(" ".join(args.words), args.limit, open_only=args.open)
+    rows = [{"ref": h.ref, "status": h.status, "title": h.title, "id": str(h.id)} for h in hits]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(rows, ["ref", "status", "title"])
+    return 0
+
+
+def cmd_find(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services import search
+
+    ctx.open()
+    hits = search.quick_open(" ".join(args.words))
+    rows = [{"kind": h.kind, "ref": h.ref, "title": h.title, "status": h.status} for h in hits]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(rows, ["kind", "ref", "title", "status"])
+    return 0
+
+
+def cmd_queue(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services import queues
+
+    ctx.open()
+    if not args.key:
+        specs = queues.queues_for(None)
+        rows = [{"key": s.key, "name": s.name, "count": queues.count(s)} for s in specs]
+        print_json(rows) if args.json else print_table(rows, ["key", "name", "count"])
+        return 0
+    spec = queues.get_spec(args.key)
+    rows = [r.values for r in queues.page(spec, 0, args.limit).rows]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(rows, ["ref", "priority", "status", "sla_state", "title"])
+    return 0
+
+
+def cmd_sla_tick(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services import escalation
+
+    ctx.open()
+    now = parse_date(args.now) if args.now else None
+    result = escalation.tick(now)
+    data = {"flagged": result.flagged, "breached": result.breached,
+            "notifications": result.notifications}
+    if args.json:
+        print_json(data)
+    else:
+        print(f"{len(result.flagged)} flagged at risk, {len(result.breached)} breached, "
+              f"{result.notifications} notifications")
+    return 0
+
+
+def cmd_sla_targets(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services import sla
+
+    ctx.open()
+    rows = []
+    for kind in ("incident", "request"):
+        for p in (1, 2, 3, 4, 5):
+            t = sla.target(kind, p)
+            rows.append({"kind": kind, "priority": p, "response_min": t.response_minutes,
+                         "resolution_min": t.resolution_minutes, "escalate_pct": t.escalate_at_pct})
+    print_table(rows, ["kind", "priority", "response_min", "resolution_min", "escalate_pct"])
+    return 0
+
+
+def cmd_ann_export(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services import announcements
+
+    ctx.open()
+    text = announcements.export(args.format)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def cmd_ann_add(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services import announcements, cmdb
+
+    ctx.open()
+    values = {"title": args.title, "body": args.body or None}
+    if args.start:
+        values["starts_at"] = parse_date(args.start)
+    if args.end:
+        values["ends_at"] = parse_date(args.end)
+    services = [cmdb.get_ci_by_name(name).id for name in args.service]
+    row = announcements.create_announcement(values, services)
+    print(f"announced: {row.title}")
+    return 0
+
+
+def cmd_cal_list(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services import calendars
+
+    ctx.open()
+    for cal in calendars.list_calendars():
+        days = calendars.holidays(cal.id)
+        print(f"{cal.name} ({cal.timezone}): {len(days)} holidays")
+        for h in days:
+            print(f"  {h.day.isoformat()}  {h.name}")
+    return 0
+
+
+def cmd_cal_create(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services import calendars
+
+    ctx.open()
+    cal = calendars.create_calendar({"name": args.name, "timezone": args.timezone,
+                                     "working_hours": calendars.OFFICE_HOURS})
+    print(f"created calendar {cal.name}")
+    return 0
+
+
+def cmd_holidays_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.errors import N_, NotFoundError
+    from itsmdesk.services import calendars
+
+    ctx.open()
+    if args.calendar:
+        cal = calendars.get_calendar(args.calendar)
+    else:
+        cal = calendars.default_calendar()
+        if cal is None:
+            raise NotFoundError(N_("No default business calendar: create one named Default or "
+                                   "pass --calendar NAME"))
+    added, skipped = calendars.import_holidays(cal.id, args.file)
+    print(f"{added} holidays added to {cal.name}, {skipped} already there")
+    return 0
