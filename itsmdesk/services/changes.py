@@ -125,3 +125,233 @@ def create_window(values: dict[str, Any], actor: Actor = SYSTEM) -> ScheduleWind
                                   field="rrule", value=values["rrule"], reason=str(exc)) from None
     with records.atomic():
         return records.create(ScheduleWindow, values, actor)
+
+
+# -- lifecycle -----------------------------------------------------------------------------------
+
+def get_change(ref_or_id) -> Change:  # noqa: ANN001
+    """A change by its reference (``CHG-000012``) or id."""
+    import uuid as _uuid
+
+    from itsmdesk.errors import NotFoundError
+
+    change = None
+    if isinstance(ref_or_id, _uuid.UUID):
+        change = Change.get_or_none(Change.id == ref_or_id)
+    else:
+        text = str(ref_or_id).strip()
+        change = Change.get_or_none(Change.ref == text.upper())
+        if change is None:
+            try:
+                change = Change.get_or_none(Change.id == _uuid.UUID(text))
+            except ValueError:
+                change = None
+    if change is None:
+        raise NotFoundError(N_("No change {ref}"), ref=ref_or_id)
+    return change
+
+
+def _touches_services(change: Change) -> bool:
+    from itsmdesk.services.risk import impacted_services
+
+    ci_ids = [r[0] for r in ChangeCI.select(ChangeCI.ci).where(ChangeCI.change == change.id)
+              .tuples()]
+    return bool(impacted_services(ci_ids))
+
+
+def transition(change_id, target: str, actor: Actor = SYSTEM, version: int | None = None,  # noqa: ANN001
+               role: str | None = None, reason: str | None = None) -> Change:
+    """Move a change to ``target`` if the lifecycle allows it (see change_lifecycle).
+
+    Normal and emergency changes reach ``approved`` only with the CAB's quorum outcome
+    "approved" (votes recorded with :func:`cast_vote`).  Sets the actual start/end and the
+    closing time on the way; an approved change that touches business services is announced.
+    """
+    from itsmdesk.services import change_lifecycle
+
+    with records.atomic():
+        change = records.get(Change, change_id)
+        change_lifecycle.check(change.status, target, change.type, role)
+        values: dict[str, Any] = {"status": target}
+        now = utcnow()
+        if target in ("submitted", "scheduled") and not change.planned_start:
+            raise ValidationError(N_("{ref} needs a planned start before it can be {target}"),
+                                  field="planned_start", ref=change.ref, target=target)
+        if target == "submitted" and change.type != "standard" and not (
+                change.implementation_plan and change.backout_plan):
+            raise ValidationError(
+                N_("{ref} needs an implementation plan and a backout plan before submission"),
+                field="implementation_plan", ref=change.ref)
+        if target == "approved" and change.type in ("normal", "emergency"):
+            from itsmdesk.services import cab
+
+            outcome = cab.outcome(change.id)
+            if outcome.decision != "approved":
+                raise ValidationError(
+                    N_("{ref} has no CAB approval ({detail})"), field="status", ref=change.ref,
+                    detail=outcome.explain)
+        if target == "rejected" and change.type in ("normal", "emergency") \
+                and change.status == "awaiting_cab" and role != "change_manager":
+            from itsmdesk.services import cab
+
+            outcome = cab.outcome(change.id)
+            if outcome.decision not in ("rejected",) and reason is None:
+                raise ValidationError(N_("{ref} was not rejected by the CAB ({detail})"),
+                                      field="status", ref=change.ref, detail=outcome.explain)
+        if target == "implementing" and not change.actual_start:
+            values["actual_start"] = now
+        if target in ("implemented", "failed", "backed_out") and not change.actual_end:
+            values["actual_end"] = now
+        if target == "closed":
+            values["closed_at"] = now
+        change = records.update(Change, change.id, version, values, actor)
+        if reason:
+            records.write_journal("change", change.id, change.ref,
+                                  [("transition_reason", None, reason)], actor, change.version)
+    if target == "approved" and _touches_services(change):
+        try:
+            from itsmdesk.services import announcements
+        except ImportError:
+            announcements = None
+        if announcements is not None and hasattr(announcements, "announce_change"):
+            announcements.announce_change(change, actor)
+    return change
+
+
+def reschedule(change_id, version: int | None, start, end, actor: Actor = SYSTEM,  # noqa: ANN001
+               ) -> Change:
+    """Move a change's planned window (and its downtime window by the same amount)."""
+    if start is None or end is None:
+        raise ValidationError(N_("A planned window needs a start and an end"), field="planned_start")
+    with records.atomic():
+        change = records.get(Change, change_id)
+        if change.status not in ("draft", "submitted", "assessed", "awaiting_cab", "approved",
+                                 "scheduled"):
+            raise ValidationError(N_("{ref} is {status}; only changes not yet started can be "
+                                     "rescheduled"), field="planned_start", ref=change.ref,
+                                  status=change.status)
+        values: dict[str, Any] = {"planned_start": start, "planned_end": end}
+        if change.downtime_start and change.planned_start:
+            shift = start - change.planned_start
+            values["downtime_start"] = change.downtime_start + shift
+            if change.downtime_end:
+                values["downtime_end"] = change.downtime_end + shift
+        _validate(values, False, records.snapshot(change))
+        return records.update(Change, change.id, version, values, actor)
+
+
+def create_from_template(template_id, values: dict[str, Any], actor: Actor = SYSTEM,  # noqa: ANN001
+                         cis: list | None = None) -> Change:
+    """A standard change pre-filled from a template (plans, category, outage, duration)."""
+    import datetime as _dt
+
+    template = records.get(ChangeTemplate, template_id)
+    if not template.active:
+        raise ValidationError(N_("Template {name} is not active"), field="template",
+                              name=template.name)
+    data = {"title": template.name, "type": "standard", "category": template.category,
+            "description": template.description,
+            "implementation_plan": template.implementation_plan,
+            "backout_plan": template.backout_plan, "test_plan": template.test_plan,
+            "outage": template.outage, "template": template.id}
+    data.update(values)
+    if data.get("planned_start") and not data.get("planned_end"):
+        data["planned_end"] = data["planned_start"] + _dt.timedelta(
+            minutes=template.default_duration_minutes or 60)
+    return create_change(data, actor, cis=cis)
+
+
+def affected_ci_rows(change_id) -> list[dict]:  # noqa: ANN001
+    """Affected CIs of a change: id, name, class label, criticality (sorted by name)."""
+    from itsmdesk.models.cmdb import CI, CIClass
+
+    rows = (CI.select(CI.id, CI.name, CIClass.label, CI.criticality)
+            .join(ChangeCI, on=(ChangeCI.ci == CI.id)).switch(CI).join(CIClass)
+            .where(ChangeCI.change == change_id).order_by(CI.name).tuples())
+    return [{"id": i, "name": n, "class": c, "criticality": k} for i, n, c, k in rows]
+
+
+def changes_between(start, end, statuses=None, team_id=None, ci_ids=None) -> list[Change]:  # noqa: ANN001
+    """Changes whose planned window overlaps ``[start, end)`` (the calendar's query)."""
+    query = (Change.select().where(Change.planned_start.is_null(False)
+                                   & (Change.planned_start < end)
+                                   & (Change.planned_end.is_null(True)
+                                      | (Change.planned_end > start)))
+             .order_by(Change.planned_start, Change.ref))
+    if statuses:
+        query = query.where(Change.status.in_(list(statuses)))
+    if team_id:
+        query = query.where(Change.team == team_id)
+    if ci_ids is not None:
+        query = query.where(Change.id.in_(
+            ChangeCI.select(ChangeCI.change).where(ChangeCI.ci.in_(list(ci_ids)))))
+    return list(query)
+
+
+def cis_of_changes(change_ids) -> dict:  # noqa: ANN001
+    """change id -> [(ci id, ci name)] for many changes at once (calendar timeline rows)."""
+    from collections import defaultdict
+
+    from itsmdesk.models.cmdb import CI
+
+    out: dict = defaultdict(list)
+    ids = list(change_ids)
+    for i in range(0, len(ids), 900):
+        for cid, ci, name in (ChangeCI.select(ChangeCI.change, CI.id, CI.name).join(CI)
+                              .where(ChangeCI.change.in_(ids[i:i + 900])).tuples()):
+            out[cid].append((ci, name))
+    return out
+
+
+def page_changes(search: str = "", status: str | None = None, after=None, limit: int = 200,  # noqa: ANN001
+                 ) -> list[Change]:
+    """A page of changes, newest reference first (keyset on ``ref``)."""
+    query = Change.select().order_by(Change.ref.desc()).limit(limit)
+    if search:
+        like = f"%{search}%"
+        query = query.where(Change.ref.contains(search) | Change.title ** like)
+    if status:
+        query = query.where(Change.status == status)
+    if after:
+        query = query.where(Change.ref < after)
+    return list(query)
+
+
+def templates(active_only: bool = True) -> list[ChangeTemplate]:
+    query = ChangeTemplate.select().order_by(ChangeTemplate.name)
+    if active_only:
+        query = query.where(ChangeTemplate.active == True)  # noqa: E712
+    return list(query)
+
+
+def record_pir(change_id, version: int | None, outcome: str, lessons: str = "",  # noqa: ANN001
+               incident_ids: list | None = None, actor: Actor = SYSTEM) -> Change:
+    """Post-implementation review: outcome, lessons and the incidents the change caused."""
+    from itsmdesk.models.incident import ChangeIncident
+
+    if outcome not in ("successful", "partially", "failed"):
+        raise ValidationError(N_("PIR outcome '{value}' is not one of: {allowed}"),
+                              field="pir_outcome", value=outcome,
+                              allowed="successful, partially, failed")
+    with records.atomic():
+        change = records.get(Change, change_id)
+        if change.status not in ("implemented", "in_review", "failed", "backed_out", "closed"):
+            raise ValidationError(N_("{ref} is {status}; a review follows implementation"),
+                                  field="pir_outcome", ref=change.ref, status=change.status)
+        change = records.update(Change, change.id, version,
+                                {"pir_outcome": outcome, "pir_lessons": lessons}, actor)
+        if incident_ids is not None:
+            wanted = {getattr(i, "id", i) for i in incident_ids}
+            have = {r[0] for r in ChangeIncident.select(ChangeIncident.incident)
+                    .where(ChangeIncident.change == change.id).tuples()}
+            for inc in wanted - have:
+                ChangeIncident.create(change=change.id, incident=inc)
+            if have - wanted:
+                ChangeIncident.delete().where((ChangeIncident.change == change.id)
+                                              & ChangeIncident.incident.in_(list(have - wanted))
+                                              ).execute()
+            if wanted != have:
+                records.write_journal("change", change.id, change.ref, [
+                    ("caused_incidents", ",".join(sorted(map(str, have))),
+                     ",".join(sorted(map(str, wanted))))], actor, change.version)
+        return change

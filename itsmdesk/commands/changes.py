@@ -1,0 +1,150 @@
+"""``itsmdesk changes ...`` and ``itsmdesk calendar export``.
+
+* ``changes conflicts [--from DATE] [--to DATE] [--json]``: conflicting pairs and window violations
+* ``changes transition REF STATUS [--reason TEXT]``
+* ``changes success-rate [--by type|team|month] [--from] [--to] [--json]``
+* ``changes risk REF [--json]``: (re)assess and show the factors
+* ``changes calendar-export`` / ``calendar export --from DATE --to DATE -o FILE.ics``
+
+This module owns the ``calendar`` command group; other modules add to it with
+:func:`add_calendar_subcommand` (called after this module registered).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from itsmdesk.commands.base import CommandContext, parse_date, print_json, print_table
+
+_calendar_sub = None
+
+
+def add_calendar_subcommand(name: str, help: str):  # noqa: A002, ANN201
+    """A new ``itsmdesk calendar NAME`` parser (None when the calendar group is not registered)."""
+    if _calendar_sub is None:
+        return None
+    return _calendar_sub.add_parser(name, help=help)
+
+
+def register(sub) -> None:  # noqa: ANN001
+    global _calendar_sub
+    p = sub.add_parser("changes", help="change management: conflicts, transitions, success rate")
+    csub = p.add_subparsers(dest="changes_command", metavar="ACTION", required=True)
+
+    c = csub.add_parser("conflicts", help="conflicting changes and window violations")
+    c.add_argument("--from", dest="start", metavar="DATE")
+    c.add_argument("--to", dest="end", metavar="DATE")
+    c.add_argument("--no-impact", action="store_true", help="skip impact-path conflicts")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_conflicts)
+
+    t = csub.add_parser("transition", help="move a change to another status")
+    t.add_argument("ref")
+    t.add_argument("status")
+    t.add_argument("--reason")
+    t.add_argument("--role", choices=("requester", "change_manager", "cab", "implementer"))
+    t.set_defaults(func=cmd_transition)
+
+    s = csub.add_parser("success-rate", help="change success rate per type, team or month")
+    s.add_argument("--by", choices=("type", "team", "month"), default="month")
+    s.add_argument("--from", dest="start", metavar="DATE")
+    s.add_argument("--to", dest="end", metavar="DATE")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_success)
+
+    r = csub.add_parser("risk", help="assess a change's risk and show its factors")
+    r.add_argument("ref")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_risk)
+
+    e = csub.add_parser("calendar-export", help="forward schedule of change as .ics")
+    _export_args(e)
+
+    cal = sub.add_parser("calendar", help="change calendar: export")
+    _calendar_sub = cal.add_subparsers(dest="calendar_command", metavar="ACTION", required=True)
+    _export_args(_calendar_sub.add_parser("export", help="forward schedule of change as .ics"))
+
+
+def _export_args(p) -> None:  # noqa: ANN001
+    p.add_argument("--from", dest="start", metavar="DATE", required=True)
+    p.add_argument("--to", dest="end", metavar="DATE", required=True)
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.ics")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_conflicts(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.conflicts import detect
+
+    start = parse_date(args.start)
+    end = parse_date(args.end, end_of_day=True)
+    ctx.open()
+    found = detect(start, end, impact=not args.no_impact)
+    if args.json:
+        print_json({"from": start, "to": end, "count": len(found),
+                    "conflicts": [c.as_dict() for c in found]})
+    else:
+        print_table([{"kind": c.kind, "change": c.change_ref, "other": c.other_ref or "",
+                      "from": c.start.strftime("%Y-%m-%d %H:%M"),
+                      "to": c.end.strftime("%Y-%m-%d %H:%M"),
+                      "detail": c.window_name or ", ".join(c.ci_names)} for c in found],
+                    ["kind", "change", "other", "from", "to", "detail"])
+    return 0
+
+
+def cmd_transition(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.changes import get_change, transition
+
+    ctx.open()
+    change = get_change(args.ref)
+    change = transition(change.id, args.status.lower().replace(" ", "_"), role=args.role,
+                        reason=args.reason)
+    print(f"{change.ref}: {change.status}")
+    return 0
+
+
+def cmd_success(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.change_success import success_rate
+
+    start, end = parse_date(args.start), parse_date(args.end, end_of_day=True)
+    ctx.open()
+    rows = [r.as_dict() for r in success_rate(args.by, start, end)]
+    if args.json:
+        print_json({"by": args.by, "rows": rows})
+    else:
+        for r in rows:
+            r["rate"] = f"{r['rate'] * 100:.1f}%"
+        print_table(rows, ["key", "finished", "successful", "failed", "caused_incidents", "rate"])
+    return 0
+
+
+def cmd_risk(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.changes import get_change
+    from itsmdesk.services.risk import assess
+
+    ctx.open()
+    change = get_change(args.ref)
+    result = assess(change.id)
+    if args.json:
+        print_json({"ref": change.ref, "score": result.score, "level": result.level,
+                    "override": result.override, "factors": result.factors,
+                    "services": [{"name": s["name"], "criticality": s["criticality"]}
+                                 for s in result.services]})
+    else:
+        level = result.effective_level
+        print(f"{change.ref}: risk {level} (score {result.score})")
+        print_table(result.factors, ["factor", "points", "weight", "why"])
+    return 0
+
+
+def cmd_export(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.reports.ical import export
+
+    start = parse_date(args.start)
+    end = parse_date(args.end, end_of_day=True)
+    if start and end and end <= start:
+        end = start + dt.timedelta(days=1)
+    ctx.open()
+    count = export(start, end, args.output)
+    print(f"{args.output} written ({count} changes)")
+    return 0

@@ -1,0 +1,173 @@
+"""CAB pack: what the board reads before the meeting.
+
+Cover, contents, agenda, forward schedule of change (28 days), then one section per change on the
+agenda: summary, description and reason, risk with its factors, impacted services, affected CIs,
+implementation / backout / test plans and conflicts.  ``build(ref, path, page_size)`` -> pages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.lib.units import mm
+from reportlab.platypus import CondPageBreak, KeepTogether, NextPageTemplate
+
+from itsmdesk.reports.pdf_common import (
+    PageBreak,
+    Spacer,
+    build_document,
+    fmt_dt,
+    heading,
+    key_values,
+    markup,
+    p,
+    risk_badge,
+    table,
+    toc,
+)
+
+
+def _label(value: str | None) -> str:
+    return (value or "").replace("_", " ")
+
+
+def collect(ref: str) -> dict:
+    """Everything the pack shows, read once (both layout passes use it)."""
+    from itsmdesk.models.people import Person
+    from itsmdesk.services import cab, conflicts, risk
+    from itsmdesk.services.changes import affected_ci_rows
+
+    meeting = cab.get_meeting(ref)
+    items = cab.agenda(meeting.id)
+    changes = [item.change for item in items]
+    forward = cab.forward_schedule(meeting.starts_at)
+    sections = []
+    for change in changes:
+        cis = affected_ci_rows(change.id)
+        assessment = risk.compute(change)
+        sections.append({
+            "change": change, "cis": cis, "risk": assessment,
+            "conflicts": conflicts.for_change(change.id),
+            "requester": change.requester.name if change.requester_id else None,
+            "team": change.team.name if change.team_id else None,
+            "assignee": change.assignee.name if change.assignee_id else None,
+        })
+    chair = Person.get_or_none(Person.id == meeting.chair_id) if meeting.chair_id else None
+    return {"meeting": meeting, "items": items, "sections": sections, "forward": forward,
+            "attendees": cab.attendees(meeting.id), "chair": chair}
+
+
+def _story(data: dict, width: float) -> list:
+    meeting = data["meeting"]
+    kind = "Emergency CAB" if meeting.emergency else "Change Advisory Board"
+    story: list = [Spacer(1, 45 * mm), p(f"{kind} pack", "title"), p(meeting.title, "subtitle"),
+                   Spacer(1, 6 * mm),
+                   p(f"{meeting.ref} · {fmt_dt(meeting.starts_at)} UTC", "subtitle"),
+                   p(meeting.location or "", "subtitle"), Spacer(1, 20 * mm)]
+    story.append(key_values([
+        ("Chair", data["chair"].name if data["chair"] else "—"),
+        ("Invited", ", ".join(person.name for person, _present in data["attendees"]) or "—"),
+        ("Quorum", str(meeting.quorum)),
+        ("Changes on the agenda", str(len(data["items"]))),
+        ("Forward schedule", f"{len(data['forward'])} change(s) in the next 28 days"),
+    ], width))
+    story += [NextPageTemplate("body"), PageBreak(),
+              heading("Contents", 0, in_toc=False), toc(), PageBreak()]
+
+    # agenda
+    story.append(heading("Agenda", 0, key="agenda"))
+    rows = [["#", "Change", "Title", "Type", "Planned start", "Risk"]]
+    for n, s in enumerate(data["sections"], 1):
+        c = s["change"]
+        rows.append([str(n), c.ref, c.title, c.type, fmt_dt(c.planned_start),
+                     risk_badge(c.risk_override or s["risk"].level)])
+    if len(rows) == 1:
+        rows.append(["", "", "No changes on the agenda", "", "", ""])
+    story.append(table(rows, [8 * mm, 24 * mm, width - 100 * mm, 20 * mm, 28 * mm, 20 * mm]))
+
+    # forward schedule
+    story.append(heading("Forward schedule of change", 0, key="fsc"))
+    story.append(p(f"Approved, scheduled and in-progress changes from "
+                   f"{meeting.starts_at:%Y-%m-%d} for 28 days.", "muted"))
+    rows = [["Change", "Title", "Status", "Start", "End", "Risk"]]
+    for c in data["forward"]:
+        rows.append([c.ref, c.title, _label(c.status), fmt_dt(c.planned_start),
+                     fmt_dt(c.planned_end), risk_badge(c.risk_override or c.risk_level)])
+    if len(rows) == 1:
+        rows.append(["", "Nothing scheduled", "", "", "", ""])
+    story.append(table(rows, [24 * mm, width - 116 * mm, 22 * mm, 26 * mm, 26 * mm, 18 * mm]))
+
+    # one section per change
+    for n, s in enumerate(data["sections"], 1):
+        c = s["change"]
+        story.append(PageBreak())
+        story.append(heading(f"{n}. {c.ref}: {c.title}", 1, key=f"chg-{c.id}"))
+        downtime = (f"{fmt_dt(c.downtime_start)} – {fmt_dt(c.downtime_end)}"
+                    if c.downtime_start else "none")
+        story.append(key_values([
+            ("Type / category", f"{c.type} / {c.category or '—'}"),
+            ("Status", _label(c.status)),
+            ("Planned window (UTC)", f"{fmt_dt(c.planned_start)} – {fmt_dt(c.planned_end)}"),
+            ("Downtime", downtime + ("  (service outage)" if c.outage else "")),
+            ("Requester / team", f"{s['requester'] or '—'} / {s['team'] or '—'}"),
+            ("Implementer", s["assignee"] or "—"),
+        ], width))
+        for label, text in (("Description", c.description), ("Reason", c.reason)):
+            story += [p(label, "label"), p(text or "—")]
+        r = s["risk"]
+        level = c.risk_override or r.level
+        story.append(CondPageBreak(40 * mm))
+        story.append(heading("Risk", 2))
+        head = (f'Level <b>{escape(_label(level).upper())}</b>, computed score {r.score} '
+                f'({escape(_label(r.level))})')
+        if c.risk_override:
+            head += f'; overridden: {escape(c.risk_override_reason or "")}'
+        story.append(markup(head))
+        rows = [["Factor", "Points", "Weight", "Why"]]
+        for f in r.factors:
+            rows.append([_label(f["factor"]), str(f["points"]), str(f["weight"]), f["why"]])
+        story.append(table(rows, [28 * mm, 16 * mm, 16 * mm, width - 60 * mm]))
+        story.append(heading("Impacted services", 2))
+        if r.services:
+            story.append(table([["Service", "Criticality"]]
+                               + [[sv["name"], sv["criticality"]] for sv in r.services],
+                               [width - 40 * mm, 40 * mm]))
+        else:
+            story.append(p("No business service impacted.", "muted"))
+        story.append(heading("Affected CIs", 2))
+        if s["cis"]:
+            story.append(table([["CI", "Class", "Criticality"]]
+                               + [[ci["name"], ci["class"], ci["criticality"]] for ci in s["cis"]],
+                               [width - 80 * mm, 45 * mm, 35 * mm]))
+        else:
+            story.append(p("No CI recorded.", "muted"))
+        for label, text in (("Implementation plan", c.implementation_plan),
+                            ("Backout plan", c.backout_plan), ("Test plan", c.test_plan)):
+            story.append(KeepTogether([heading(label, 2), p(text or "—")]))
+        story.append(heading("Conflicts", 2))
+        if s["conflicts"]:
+            story.append(table([["Kind", "With", "When (UTC)", "Detail"]] + [
+                [_label(k.kind), k.other_ref if k.other_ref and k.other_ref != c.ref
+                 else (k.change_ref if k.change_ref != c.ref else "—"),
+                 f"{fmt_dt(k.start)} – {fmt_dt(k.end)}",
+                 k.window_name or ", ".join(k.ci_names)] for k in s["conflicts"]],
+                [30 * mm, 24 * mm, 58 * mm, width - 112 * mm]))
+        else:
+            story.append(p("No conflicts.", "muted"))
+    return story
+
+
+def build(meeting_ref: str, path: str | Path, page_size: str = "A4") -> int:  # noqa: A002
+    """Write the CAB pack of ``meeting_ref`` to ``path``; returns the number of pages."""
+    from itsmdesk.reports import pdf_common
+
+    size = pdf_common.page_size(page_size)
+    data = collect(meeting_ref)
+    width = size[0] - 36 * mm
+    meeting = data["meeting"]
+    return build_document(path, lambda: _story(data, width),
+                          title=f"CAB pack {meeting.ref}",
+                          subtitle=f"{meeting.title} · {meeting.starts_at:%Y-%m-%d %H:%M} UTC",
+                          size=page_size)
+

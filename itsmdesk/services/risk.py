@@ -1,0 +1,197 @@
+"""Risk of a change, computed from the CMDB and the change history.
+
+Score = sum of factor points (0..100); each factor has a weight (its maximum points):
+
+=====================  ======  ========================================================
+factor                 weight  points
+=====================  ======  ========================================================
+services                   30  impacted business services, by criticality (low 2,
+                               medium 4, high 8, critical 12 each), capped
+type                       20  standard 0, normal 8, emergency 20
+outage                     20  outage 12; downtime over 1 h +4, over 4 h +8
+failure_rate               15  share of earlier finished changes on the same CIs that
+                               failed, were backed out or had a failed PIR, x 15
+conflicts                  15  5 per change conflict, 8 per blackout, 3 if outside
+                               maintenance windows, capped
+=====================  ======  ========================================================
+
+Level: low < 20 <= medium < 40 <= high < 65 <= very high.  A person may override the level
+with a reason; the override and reason are journalled, and the computed score stays visible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from itsmdesk.errors import N_, ValidationError
+from itsmdesk.models.change import RISK_LEVELS, Change, ChangeCI
+from itsmdesk.models.cmdb import CI, CIClass
+from itsmdesk.services import records
+from itsmdesk.services.context import SYSTEM, Actor
+
+WEIGHTS = {"services": 30, "type": 20, "outage": 20, "failure_rate": 15, "conflicts": 15}
+CRITICALITY_POINTS = {"low": 2, "medium": 4, "high": 8, "critical": 12}
+TYPE_POINTS = {"standard": 0, "normal": 8, "emergency": 20}
+LEVEL_LIMITS = ((20, "low"), (40, "medium"), (65, "high"))
+FAILED_OUTCOMES = ("failed", "backed_out")
+
+
+@dataclass
+class RiskAssessment:
+    score: int
+    level: str
+    factors: list[dict] = field(default_factory=list)
+    services: list[dict] = field(default_factory=list)  # [{"id", "name", "criticality"}]
+    override: str | None = None
+    override_reason: str | None = None
+
+    @property
+    def effective_level(self) -> str:
+        return self.override or self.level
+
+
+def level_for(score: int) -> str:
+    for limit, name in LEVEL_LIMITS:
+        if score < limit:
+            return name
+    return "very_high"
+
+
+def _ids(found) -> list:  # noqa: ANN001 - whatever impact.impacted_services returns
+    out = []
+    for item in found or []:
+        if isinstance(item, dict):
+            item = item.get("id") or item.get("ci_id") or item.get("service_id")
+        item = getattr(item, "ci_id", None) or getattr(item, "id", item)
+        if item is not None:
+            out.append(item)
+    return out
+
+
+def impacted_services(ci_ids: list) -> list[dict]:
+    """Business services an outage of ``ci_ids`` reaches, with their criticality.
+
+    Uses the CMDB's impact analysis (``itsmdesk.services.impact.impacted_services``) when it is
+    there; otherwise follows relations itself (:func:`conflicts.impact_closure`) and keeps the
+    CIs whose class is a service.
+    """
+    if not ci_ids:
+        return []
+    ids: list = []
+    try:
+        from itsmdesk.services import impact  # the CMDB's impact analysis
+    except ImportError:
+        impact = None
+    if impact is not None and hasattr(impact, "impacted_services"):
+        ids = _ids(impact.impacted_services(list(ci_ids)))
+    else:
+        from itsmdesk.services.conflicts import impact_closure
+
+        ids = list(impact_closure(ci_ids))
+    if not ids:
+        return []
+    rows = (CI.select(CI.id, CI.name, CI.criticality).join(CIClass)
+            .where(CI.id.in_(ids) & (CIClass.is_service == True))  # noqa: E712
+            .order_by(CI.name).tuples())
+    return [{"id": i, "name": n, "criticality": c} for i, n, c in rows]
+
+
+def failure_rate(change: Change, ci_ids: list) -> tuple[float, int, int]:
+    """(rate, failed, finished) over earlier finished changes sharing a CI with this one."""
+    if not ci_ids:
+        return 0.0, 0, 0
+    earlier = (Change.select(Change.id, Change.status, Change.pir_outcome).distinct()
+               .join(ChangeCI, on=(ChangeCI.change == Change.id))
+               .where(ChangeCI.ci.in_(ci_ids) & (Change.id != change.id)
+                      & Change.status.in_(("implemented", "in_review", "closed", "failed",
+                                           "backed_out"))))
+    if change.planned_start:
+        earlier = earlier.where(Change.planned_start < change.planned_start)
+    finished = failed = 0
+    for _id, status, pir in earlier.tuples():
+        finished += 1
+        if status in FAILED_OUTCOMES or pir == "failed":
+            failed += 1
+    return (failed / finished if finished else 0.0), failed, finished
+
+
+def compute(change: Change) -> RiskAssessment:
+    """Assess a change without saving anything."""
+    from itsmdesk.services import conflicts as conflict_service
+
+    ci_ids = [r[0] for r in ChangeCI.select(ChangeCI.ci).where(ChangeCI.change == change.id)
+              .tuples()]
+    factors = []
+
+    services = impacted_services(ci_ids)
+    pts = min(WEIGHTS["services"], sum(CRITICALITY_POINTS.get(s["criticality"], 4)
+                                       for s in services))
+    crit = ", ".join(f"{s['name']} ({s['criticality']})" for s in services[:6])
+    more = f" and {len(services) - 6} more" if len(services) > 6 else ""
+    factors.append({"factor": "services", "value": len(services), "weight": WEIGHTS["services"],
+                    "points": pts, "why": f"{len(services)} business service(s) impacted"
+                    + (f": {crit}{more}" if services else "")})
+
+    pts = TYPE_POINTS.get(change.type, 8)
+    factors.append({"factor": "type", "value": change.type, "weight": WEIGHTS["type"],
+                    "points": pts, "why": f"{change.type} change"})
+
+    pts, why = 0, ["no outage"]
+    if change.outage:
+        pts, why = 12, ["service outage"]
+    if change.downtime_start and change.downtime_end:
+        minutes = int((change.downtime_end - change.downtime_start) / dt.timedelta(minutes=1))
+        why.append(f"downtime {minutes} min")
+        pts += 8 if minutes > 240 else 4 if minutes > 60 else 0
+    factors.append({"factor": "outage", "value": bool(change.outage), "weight": WEIGHTS["outage"],
+                    "points": min(pts, WEIGHTS["outage"]), "why": ", ".join(why)})
+
+    rate, failed, finished = failure_rate(change, ci_ids)
+    pts = round(rate * WEIGHTS["failure_rate"])
+    factors.append({"factor": "failure_rate", "value": round(rate, 3),
+                    "weight": WEIGHTS["failure_rate"], "points": pts,
+                    "why": f"{failed} of {finished} earlier change(s) on these CIs failed"})
+
+    found = conflict_service.for_change(change.id)
+    n_pair = sum(1 for c in found if c.kind in ("same_ci", "impact_path"))
+    n_black = sum(1 for c in found if c.kind == "blackout")
+    n_out = sum(1 for c in found if c.kind == "outside_maintenance")
+    pts = min(WEIGHTS["conflicts"], 5 * n_pair + 8 * n_black + (3 if n_out else 0))
+    factors.append({"factor": "conflicts", "value": len(found), "weight": WEIGHTS["conflicts"],
+                    "points": pts, "why": f"{n_pair} overlapping change(s), {n_black} blackout(s)"
+                    + (", outside maintenance window" if n_out else "")})
+
+    score = sum(f["points"] for f in factors)
+    return RiskAssessment(score, level_for(score), factors, services,
+                          change.risk_override, change.risk_override_reason)
+
+
+def assess(change_id, actor: Actor = SYSTEM) -> RiskAssessment:  # noqa: ANN001
+    """Compute and store the risk (score, level, factors); journalled when it changes."""
+    with records.atomic():
+        change = records.get(Change, change_id)
+        result = compute(change)
+        records.update(Change, change.id, None, {
+            "risk_score": result.score, "risk_level": result.level,
+            "risk_factors": result.factors}, actor)
+        return result
+
+
+def override(change_id, version: int | None, level: str | None, reason: str,  # noqa: ANN001
+             actor: Actor = SYSTEM) -> Change:
+    """Set (or with ``level`` None clear) a person's override of the computed level."""
+    if level is not None and level not in RISK_LEVELS:
+        raise ValidationError(N_("Risk level '{value}' is not one of: {allowed}"),
+                              field="risk_override", value=level, allowed=", ".join(RISK_LEVELS))
+    if level is not None and not (reason or "").strip():
+        raise ValidationError(N_("Overriding the risk needs a reason"),
+                              field="risk_override_reason")
+    with records.atomic():
+        return records.update(Change, change_id, version, {
+            "risk_override": level, "risk_override_reason": reason.strip() if level else None},
+            actor)
+
+
+def effective_level(change: Change) -> str | None:
+    return change.risk_override or change.risk_level
