@@ -61,7 +61,7 @@ def test_close_offers_and_resolves_linked_open_incidents(db):
     resolved = pl.resolve_linked_incidents(prb.id, ALICE)
     assert {i.id for i in resolved} == {incs[0].id, incs[1].id}
     for inc in Incident.select().where(Incident.id.in_([incs[0].id, incs[1].id])):
-        assert inc.status == "resolved" and inc.resolution_code == "problem_fix"
+        assert inc.status == "resolved" and inc.resolution_code == "solved_by_change"
         assert prb.ref in inc.solution
         assert WorkLog.select().where(WorkLog.incident == inc.id).count() == 1
     assert pl.open_incidents_of(prb) == []

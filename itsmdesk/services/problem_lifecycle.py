@@ -132,7 +132,8 @@ def close_problem(problem_id: Any, version: int | None, actor: Actor = SYSTEM,
 
 def resolve_linked_incidents(problem_id: Any, actor: Actor = SYSTEM) -> list[Incident]:
     """Resolve every open incident linked to the problem, naming the problem as the fix."""
-    from itsmdesk.services.incidents import add_work_log, update_incident
+    from itsmdesk.services.incidents import add_work_log
+    from itsmdesk.services.incidents import transition as incident_transition
 
     with records.atomic():
         problem = _get_problem(problem_id)
@@ -140,14 +141,14 @@ def resolve_linked_incidents(problem_id: Any, actor: Actor = SYSTEM) -> list[Inc
         text = f"Resolved by the fix for {problem.ref}: {problem.title}"
         if solution:
             text += f"\n{solution}"
+        by_change = Change.select().where((Change.problem == problem.id) & Change.status.in_(
+            FIX_DONE_CHANGE_STATUSES)).exists()
+        code = "solved_by_change" if by_change else "solved_permanently"
         done = []
-        now = utcnow()
         for inc in open_incidents_of(problem):
-            changes: dict[str, Any] = {"status": "resolved", "resolved_at": now,
-                                       "resolution_code": "problem_fix"}
-            if not (inc.solution or "").strip():
-                changes["solution"] = text
-            done.append(update_incident(inc.id, None, changes, actor))
+            status = "fulfilled" if inc.kind == "request" else "resolved"
+            done.append(incident_transition(inc.id, None, status, actor, resolution_code=code,
+                                            solution=(inc.solution or "").strip() or text))
             add_work_log(inc.id, text, actor)
         return done
 
