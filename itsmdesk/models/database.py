@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,14 +49,22 @@ class DbInfo:
         return f"postgresql://{self.user or ''}@{self.host}:{self.port}/{self.dbname}"
 
 
+def _shown(url: str) -> str:
+    """A URL as it may appear in a one-line message: control characters escaped, no password."""
+    text = url.encode("unicode_escape").decode("ascii")
+    text = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", text)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 def parse_url(url: str) -> DbInfo:
     url = (url or "").strip()
+    shown = _shown(url)
     if url.startswith("sqlite://"):
         rest = url[len("sqlite://"):]
         if not rest.startswith("/") or rest == "/":
             raise DatabaseUnavailableError(
                 N_("Bad database URL '{url}': write sqlite:///relative.db or sqlite:////absolute.db"),
-                url=url)
+                url=shown)
         rest = rest[1:]
         if rest == ":memory:":
             return DbInfo(url, "sqlite", None)
@@ -66,17 +75,17 @@ def parse_url(url: str) -> DbInfo:
         if not parts.hostname or not dbname:
             raise DatabaseUnavailableError(
                 N_("Bad database URL '{url}': write postgresql://USER:PASSWORD@HOST:PORT/DBNAME"),
-                url=url)
+                url=shown)
         try:
             port = parts.port or 5432
         except ValueError:
-            raise DatabaseUnavailableError(N_("Bad port in database URL '{url}'"), url=url) from None
+            raise DatabaseUnavailableError(N_("Bad port in database URL '{url}'"), url=shown) from None
         return DbInfo(url, "postgresql", None, parts.hostname, port,
                       unquote(parts.username) if parts.username else None,
                       unquote(parts.password) if parts.password else None, unquote(dbname))
     raise DatabaseUnavailableError(
         N_("Unsupported database URL '{url}': use sqlite:///FILE or "
-           "postgresql://USER:PASSWORD@HOST:PORT/DBNAME"), url=url)
+           "postgresql://USER:PASSWORD@HOST:PORT/DBNAME"), url=shown)
 
 
 def make_database(info: DbInfo) -> pw.Database:

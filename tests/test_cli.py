@@ -1,0 +1,124 @@
+"""The command line: every foundation command, and clean one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from itsmdesk import __version__
+from itsmdesk.cli import main
+
+STATS_KEYS = ["incidents", "service_requests", "problems", "known_errors", "changes", "releases",
+              "cis", "relations", "articles", "people", "teams"]
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"itsmdesk {__version__}"
+
+
+def test_init_creates_then_is_up_to_date(capsys, tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    code, out, _ = run(capsys, "--db", url, "init")
+    assert code == 0 and "created" in out
+    code, out, _ = run(capsys, "--db", url, "init")
+    assert code == 0 and "up to date" in out
+
+
+def test_env_variable_picks_the_database(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("ITSMDESK_DB", f"sqlite:///{tmp_path / 'env.db'}")
+    assert run(capsys, "init")[0] == 0
+    assert (tmp_path / "env.db").exists()
+
+
+@pytest.mark.slow
+def test_demo_then_stats_and_list_on_both_backends(capsys, db):
+    url = db.url
+    code, out, _ = run(capsys, "--db", url, "demo", "--size", "small", "--seed", "7")
+    assert code == 0, out
+    code, out, _ = run(capsys, "--db", url, "stats")
+    stats = json.loads(out)
+    for key in STATS_KEYS:
+        assert stats[key] > 0, key
+    code, out, _ = run(capsys, "--db", url, "list", "cab-meetings", "--json")
+    meetings = json.loads(out)
+    assert meetings and all({"ref", "title", "status"} <= set(m) for m in meetings)
+    assert all(m["ref"].startswith("CAB-") for m in meetings)
+    for kind in ("incidents", "problems", "known-errors", "changes", "releases", "cis", "articles"):
+        code, out, _ = run(capsys, "--db", url, "list", kind, "--limit", "3", "--json")
+        rows = json.loads(out)
+        assert code == 0 and 1 <= len(rows) <= 3, kind
+        assert all("ref" in r and ("title" in r or "name" in r) and "status" in r for r in rows)
+    code, out, err = run(capsys, "--db", url, "demo")
+    assert code == 2 and "already holds records" in err
+    code, out, _ = run(capsys, "--db", url, "check")
+    assert code == 0 and out.strip().endswith("OK")
+    ref = meetings[0]["ref"]
+    code, out, _ = run(capsys, "--db", url, "history", ref, "--json")
+    assert code == 0 and any(r["field"] == "*created*" for r in json.loads(out))
+
+
+def test_list_table_output(capsys, demo_db):
+    code, out, _ = run(capsys, "--db", demo_db.url, "list", "incidents", "--limit", "5")
+    lines = out.strip().splitlines()
+    assert code == 0 and lines[0].split()[:3] == ["REF", "TITLE", "STATUS"] and len(lines) == 6
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--db", "mysql://x/y", "stats"], "Unsupported database URL"),
+    (["--db", "postgresql://nobody@127.0.0.1:1/none", "stats"], "127.0.0.1:1"),
+    (["--db", "sqlite:////proc/itsmdesk/x.db", "stats"], "Cannot"),
+])
+def test_bad_databases_give_one_line_and_nonzero(capsys, args, needle):
+    code, out, err = run(capsys, *args)
+    assert code != 0 and out == ""
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+
+
+def test_corrupt_file(capsys, tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"garbage" * 500)
+    code, _out, err = run(capsys, "--db", f"sqlite:///{bad}", "stats")
+    assert code == 2 and "corrupt" in err and err.count("\n") == 1
+
+
+def test_backup_is_a_consistent_copy(capsys, demo_db, tmp_path):
+    target = tmp_path / "copies" / "backup.db"
+    code, out, _ = run(capsys, "--db", demo_db.url, "backup", str(target))
+    assert code == 0 and target.exists()
+    copy = sqlite3.connect(target)
+    assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    original = sqlite3.connect(demo_db.path)
+    for table in ("incident", "ci", "journal"):
+        assert (copy.execute(f"SELECT count(*) FROM {table}").fetchone()
+                == original.execute(f"SELECT count(*) FROM {table}").fetchone())
+
+
+def test_backup_to_a_folder_is_refused(capsys, demo_db, tmp_path):
+    code, _out, err = run(capsys, "--db", demo_db.url, "backup", str(tmp_path))
+    assert code == 2 and "is a folder" in err
+
+
+def test_check_reports_broken_references(capsys, demo_db):
+    conn = sqlite3.connect(demo_db.path)
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("UPDATE incident SET ci_id = 'ffffffffffffffffffffffffffffffff' WHERE rowid = 1")
+    conn.commit()
+    conn.close()
+    code, out, _ = run(capsys, "--db", demo_db.url, "check")
+    assert code == 1 and "incident" in out and "missing" in out
+
+
+def test_unknown_reference_in_history(capsys, demo_db):
+    code, _out, err = run(capsys, "--db", demo_db.url, "history", "INC-999999")
+    assert code == 2 and "INC-999999" in err
