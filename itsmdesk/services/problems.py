@@ -66,3 +66,123 @@ def update_known_error(ke_id, version: int | None, changes: dict[str, Any],
     one_of(changes, "solution_status", KE_SOLUTION_STATUSES, "Solution status")
     with records.atomic():
         return records.update(KnownError, ke_id, version, changes, actor)
+
+
+# --- queries for the views and the CLI -----------------------------------------------------------
+
+def get_problem(problem_id) -> Problem:  # noqa: ANN001
+    return records.get(Problem, problem_id)
+
+
+def get_known_error(ke_id) -> KnownError:  # noqa: ANN001
+    return records.get(KnownError, ke_id)
+
+
+def list_problems(statuses: tuple[str, ...] | list[str] | None = None, text: str = "",
+                  limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+    """Problems as plain rows (ref, title, status, priority, CI/service name, incident count),
+    newest first; ``text`` searches the full text (ranked) or a reference."""
+    from itsmdesk.models.cmdb import CI
+
+    query = Problem.select(Problem.id, Problem.ref, Problem.title, Problem.status,
+                           Problem.priority, Problem.ci, Problem.service, Problem.created_at,
+                           Problem.updated_at)
+    if statuses:
+        query = query.where(Problem.status.in_(list(statuses)))
+    order: list = [Problem.created_at.desc()]
+    if text and text.strip():
+        term = text.strip()
+        if term.upper().startswith("PRB-"):
+            query = query.where(Problem.ref.startswith(term.upper()))
+        else:
+            from itsmdesk.services.textsearch import fts_ids
+
+            ranked = [r[0] for r in fts_ids("problem", term, 500)]
+            query = query.where(Problem.id.in_(ranked or [None]))
+    rows = list(query.order_by(*order).limit(limit).offset(offset))
+    ids = [p.id for p in rows]
+    counts: dict = {}
+    if ids:
+        from peewee import fn
+
+        for pid, n in (Incident.select(Incident.problem, fn.COUNT(Incident.id))
+                       .where(Incident.problem.in_(ids)).group_by(Incident.problem).tuples()):
+            counts[pid] = n
+    ci_ids = {p.ci_id for p in rows if p.ci_id} | {p.service_id for p in rows if p.service_id}
+    names = {c.id: c.name for c in CI.select(CI.id, CI.name).where(CI.id.in_(list(ci_ids)))} \
+        if ci_ids else {}
+    return [{"id": p.id, "ref": p.ref, "title": p.title, "status": p.status,
+             "priority": p.priority, "ci": names.get(p.ci_id, ""),
+             "service": names.get(p.service_id, ""), "incidents": counts.get(p.id, 0),
+             "created_at": p.created_at} for p in rows]
+
+
+def list_known_errors(text: str = "", limit: int = 200, include_retired: bool = False
+                      ) -> list[dict[str, Any]]:
+    """Known errors as plain rows; with ``text`` ranked by full-text search."""
+    from peewee import fn
+
+    if text and text.strip():
+        from itsmdesk.services.kedb import suggest
+
+        hits = suggest(text, limit, include_retired)
+        ids = [h.id for h in hits]
+    else:
+        query = KnownError.select(KnownError.id).order_by(KnownError.created_at.desc())
+        if not include_retired:
+            query = query.where(KnownError.status != "retired")
+        ids = [k.id for k in query.limit(limit)]
+    if not ids:
+        return []
+    rows = {k.id: k for k in KnownError.select().where(KnownError.id.in_(ids))}
+    counts = dict(Incident.select(Incident.known_error, fn.COUNT(Incident.id))
+                  .where(Incident.known_error.in_(ids)).group_by(Incident.known_error).tuples())
+    out = []
+    for ke_id in ids:
+        k = rows[ke_id]
+        out.append({"id": k.id, "ref": k.ref, "title": k.title, "error_code": k.error_code or "",
+                    "solution_status": k.solution_status, "status": k.status,
+                    "workaround": k.workaround or "", "incidents": counts.get(k.id, 0)})
+    return out
+
+
+def linked_incidents(problem_id, limit: int = 1000) -> list[dict[str, Any]]:  # noqa: ANN001
+    from itsmdesk.models.cmdb import CI
+
+    rows = list(Incident.select(Incident.id, Incident.ref, Incident.title, Incident.status,
+                                Incident.opened_at, Incident.resolved_at, Incident.priority,
+                                Incident.ci)
+                .where(Incident.problem == problem_id).order_by(Incident.opened_at.desc())
+                .limit(limit))
+    ci_ids = list({r.ci_id for r in rows if r.ci_id})
+    names = {c.id: c.name for c in CI.select(CI.id, CI.name).where(CI.id.in_(ci_ids))} \
+        if ci_ids else {}
+    return [{"id": r.id, "ref": r.ref, "title": r.title, "status": r.status,
+             "priority": r.priority, "opened_at": r.opened_at, "resolved_at": r.resolved_at,
+             "ci": names.get(r.ci_id, "")} for r in rows]
+
+
+def affected_ci_names(kind: str, record_id) -> list[tuple[Any, str]]:  # noqa: ANN001
+    from itsmdesk.models.cmdb import CI
+
+    link, field = (ProblemCI, ProblemCI.problem) if kind == "problem" else \
+        (KnownErrorCI, KnownErrorCI.known_error)
+    query = (CI.select(CI.id, CI.name).join(link, on=(link.ci == CI.id))
+             .where(field == record_id).order_by(CI.name))
+    return [(c.id, c.name) for c in query]
+
+
+def set_known_error_cis(ke_id, cis: list, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+    with records.atomic():
+        ke = records.get(KnownError, ke_id)
+        wanted = {getattr(ci, "id", ci) for ci in cis}
+        have = {row.ci_id for row in KnownErrorCI.select().where(KnownErrorCI.known_error == ke.id)}
+        for ci_id in wanted - have:
+            KnownErrorCI.create(known_error=ke.id, ci=ci_id)
+        if have - wanted:
+            KnownErrorCI.delete().where((KnownErrorCI.known_error == ke.id)
+                                        & KnownErrorCI.ci.in_(list(have - wanted))).execute()
+        if wanted != have:
+            records.write_journal("known_error", ke.id, ke.ref,
+                                  [("affected_cis", ",".join(sorted(map(str, have))),
+                                    ",".join(sorted(map(str, wanted))))], actor)

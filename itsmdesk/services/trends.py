@@ -145,3 +145,17 @@ def bucketed(daily: list[tuple[dt.date, int]], max_points: int = 60) -> list[tup
         chunk = daily[i:i + size]
         out.append((chunk[0][0], sum(n for _d, n in chunk)))
     return out
+
+
+@dataclass
+class Dashboard:
+    report: TrendReport
+    series: list[tuple[dt.date, int]]
+
+
+def dashboard(by: str = "service", days: int = 90, top: int = 10,
+              now: dt.datetime | None = None) -> Dashboard:
+    """What the trends dashboard shows: the top and movers, and the volume over time."""
+    report = trends(by, top=top, now=now, default_days=days)
+    series = bucketed(daily_counts(report.period.start, report.period.end))
+    return Dashboard(report, series)
