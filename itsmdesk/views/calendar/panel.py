@@ -1,0 +1,322 @@
+"""The change calendar dock: month / week / day / timeline, filters, conflicts, drag to
+reschedule (validated, journalled, undoable), export to .ics.
+
+Reads run on the DB worker (``change_calendar.load``); a reschedule is one service call
+(``changes.reschedule``) wrapped in a QUndoCommand so Ctrl+Z moves the change back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from itsmdesk.errors import ItsmError
+from itsmdesk.services import change_calendar
+from itsmdesk.services.change_calendar import Filters
+from itsmdesk.views.calendar.canvas import MODES, CalendarCanvas, local, range_for, to_utc
+
+STATUSES = ("draft", "submitted", "assessed", "awaiting_cab", "approved", "scheduled",
+            "implementing", "implemented", "in_review", "closed", "rejected", "failed",
+            "backed_out")
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate("CalendarPanel", text)
+
+
+class RescheduleCommand(QUndoCommand):
+    """Move a change's planned window; undo moves it back.  The first redo is the write the
+    panel already made (so a refused move never reaches the stack)."""
+
+    def __init__(self, panel: CalendarPanel, change_id, ref: str, old: tuple, new: tuple,  # noqa: ANN001
+                 version: int) -> None:
+        super().__init__(_t("Reschedule %s") % ref)
+        self.panel, self.change_id = panel, change_id
+        self.old, self.new, self.version = old, new, version
+        self._done = True
+
+    def _apply(self, window: tuple) -> None:
+        from itsmdesk.services.changes import reschedule
+
+        try:
+            change = reschedule(self.change_id, self.version, window[0], window[1],
+                                self.panel.ctx.actor)
+        except ItsmError as exc:
+            from itsmdesk.views.messages import show_error
+
+            show_error(self.panel, exc)
+            return
+        self.version = change.version
+        self.panel.ctx.records_changed("change", [change.id])
+        self.panel.reload()
+
+    def redo(self) -> None:
+        if self._done:
+            self._done = False
+            return
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)
+
+
+class CalendarPanel(QWidget):
+    sig_loaded = Signal(int)
+    """(number of items) after the calendar has been filled for the current range."""
+
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("calendarPanel")
+        self.undo_stack = QUndoStack(self)
+        self.canvas = CalendarCanvas(self)
+        self.data = None
+
+        self.mode_box = QComboBox()
+        for mode, label in zip(MODES, (self.tr("Month"), self.tr("Week"), self.tr("Day"),
+                                       self.tr("Timeline")), strict=True):
+            self.mode_box.addItem(label, mode)
+        self.rows_box = QComboBox()
+        self.rows_box.addItem(self.tr("Rows per CI"), "ci")
+        self.rows_box.addItem(self.tr("Rows per service"), "service")
+        self.team_box = QComboBox()
+        self.service_box = QComboBox()
+        self.status_box = QComboBox()
+        self.status_box.addItem(self.tr("All statuses"), None)
+        for status in STATUSES:
+            self.status_box.addItem(status.replace("_", " "), status)
+        self.title = QLabel()
+        self.title.setObjectName("calendarTitle")
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+
+        def button(text: str, tip: str, slot, shortcut: str = "") -> QToolButton:  # noqa: ANN001
+            b = QToolButton()
+            b.setText(text)
+            b.setToolTip(tip + (f" ({shortcut})" if shortcut else ""))
+            if shortcut:
+                b.setShortcut(QKeySequence(shortcut))
+            b.clicked.connect(slot)
+            return b
+
+        self.prev_btn = button("◀", self.tr("Previous"), lambda: self.step(-1), "Alt+Left")
+        self.today_btn = button(self.tr("Today"), self.tr("Go to today"), self.go_today, "Alt+Home")
+        self.next_btn = button("▶", self.tr("Next"), lambda: self.step(1), "Alt+Right")
+        self.undo_btn = button(self.tr("Undo"), self.tr("Undo the last reschedule"),
+                               self.undo_stack.undo)
+        self.redo_btn = button(self.tr("Redo"), self.tr("Redo"), self.undo_stack.redo)
+        self.undo_stack.canUndoChanged.connect(self.undo_btn.setEnabled)
+        self.undo_stack.canRedoChanged.connect(self.redo_btn.setEnabled)
+        self.undo_btn.setEnabled(False)
+        self.redo_btn.setEnabled(False)
+        self.export_btn = button(self.tr("Export .ics…"), self.tr("Export this range as iCalendar"),
+                                 self.export_ics)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 4, 4, 0)
+        for w in (self.prev_btn, self.today_btn, self.next_btn, self.title):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        for w in (self.mode_box, self.rows_box, self.team_box, self.service_box, self.status_box,
+                  self.undo_btn, self.redo_btn, self.export_btn):
+            bar.addWidget(w)
+
+        self.conflicts = QListWidget()
+        self.conflicts.setObjectName("calendarConflicts")
+        self.conflicts.setWordWrap(True)
+        self.conflicts.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.conflicts.itemActivated.connect(self._conflict_activated)
+        self.conflicts.itemClicked.connect(self._conflict_activated)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        self.conflicts_label = QLabel(self.tr("Conflicts"))
+        side_layout.addWidget(self.conflicts_label)
+        side_layout.addWidget(self.conflicts)
+        legend = QLabel(self.tr("Fill: status · left stripe: risk · red outline: conflict · "
+                                "red shade: blackout · green: maintenance window"))
+        legend.setWordWrap(True)
+        legend.setStyleSheet("color: palette(mid); font-size: 8pt")
+        side_layout.addWidget(legend)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.canvas)
+        split.addWidget(side)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        split.setSizes([800, 220])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(split, 1)
+
+        self.canvas.sig_reschedule.connect(self.reschedule)
+        self.canvas.sig_activated.connect(self._open)
+        for box in (self.mode_box, self.rows_box, self.team_box, self.service_box,
+                    self.status_box):
+            box.currentIndexChanged.connect(self.reload)
+        ctx.sig_records_changed.connect(self._records_changed)
+        self._fill_filters()
+        self.reload()
+
+    # -- loading ---------------------------------------------------------------------------------
+    def _fill_filters(self) -> None:
+        self.team_box.blockSignals(True)
+        self.service_box.blockSignals(True)
+        self.team_box.addItem(self.tr("All teams"), None)
+        self.service_box.addItem(self.tr("All services"), None)
+        try:
+            for tid, name in change_calendar.teams():
+                self.team_box.addItem(name, tid)
+            for sid, name in change_calendar.business_services():
+                self.service_box.addItem(name, sid)
+        finally:
+            self.team_box.blockSignals(False)
+            self.service_box.blockSignals(False)
+
+    def filters(self) -> Filters:
+        return Filters(team_id=self.team_box.currentData(), service_id=self.service_box.currentData(),
+                       status=self.status_box.currentData())
+
+    def utc_range(self) -> tuple[dt.datetime, dt.datetime]:
+        first, last = range_for(self.mode(), self.canvas.anchor)
+        return (to_utc(dt.datetime.combine(first, dt.time())),
+                to_utc(dt.datetime.combine(last, dt.time())))
+
+    def mode(self) -> str:
+        return self.mode_box.currentData()
+
+    def reload(self, *_args) -> None:  # noqa: ANN002
+        self.canvas.mode = self.mode()
+        self.canvas.timeline_rows = self.rows_box.currentData()
+        self.rows_box.setVisible(self.mode() == "timeline")
+        start, end = self.utc_range()
+        first, last = range_for(self.mode(), self.canvas.anchor)
+        if self.mode() == "month":
+            self.title.setText(self.canvas.anchor.strftime("%B %Y"))
+        elif self.mode() == "day":
+            self.title.setText(first.strftime("%A %d %B %Y"))
+        else:
+            self.title.setText(f"{first:%d %b} – {last - dt.timedelta(days=1):%d %b %Y}")
+        self.ctx.worker.submit(change_calendar.load, start, end, self.filters(),
+                               on_done=self._loaded, key="calendar")
+
+    def _loaded(self, data) -> None:  # noqa: ANN001
+        self.data = data
+        self.canvas.set_data(data, self.mode())
+        self.conflicts.clear()
+        for c in data.conflicts:
+            item = QListWidgetItem(f"{local(c.start):%d %b %H:%M}  {c.describe()}")
+            item.setData(Qt.ItemDataRole.UserRole, c.change_id)
+            item.setToolTip(c.describe())
+            self.conflicts.addItem(item)
+        self.conflicts_label.setText(self.tr("Conflicts (%n)", "", len(data.conflicts)))
+        self.sig_loaded.emit(len(data.items))
+
+    def _records_changed(self, kind: str, _ids: list) -> None:
+        if kind in ("change", "window", "release"):
+            self.reload()
+
+    # -- navigation ------------------------------------------------------------------------------
+    def set_anchor(self, day: dt.date, mode: str | None = None) -> None:
+        self.canvas.anchor = day
+        if mode:
+            self.mode_box.blockSignals(True)
+            self.mode_box.setCurrentIndex(MODES.index(mode))
+            self.mode_box.blockSignals(False)
+        self.reload()
+
+    def step(self, direction: int) -> None:
+        a = self.canvas.anchor
+        mode = self.mode()
+        if mode == "month":
+            month = a.month - 1 + direction
+            a = dt.date(a.year + month // 12, month % 12 + 1, 1)
+        else:
+            a = a + dt.timedelta(days={"week": 7, "day": 1, "timeline": 14}[mode] * direction)
+        self.set_anchor(a)
+
+    def go_today(self) -> None:
+        self.set_anchor(dt.date.today())
+
+    # -- actions ---------------------------------------------------------------------------------
+    def reschedule(self, item, new_local_start: dt.datetime) -> bool:  # noqa: ANN001
+        """Validate and apply a move; push it on the undo stack.  False when refused."""
+        from itsmdesk.services.changes import reschedule
+
+        length = item.end - item.start
+        new_start = to_utc(new_local_start)
+        old = (item.start, item.end)
+        new = (new_start, new_start + length)
+        try:
+            change = reschedule(item.id, item.version, new[0], new[1], self.ctx.actor)
+        except ItsmError as exc:
+            from itsmdesk.views.messages import show_error
+
+            show_error(self, exc)
+            self.reload()
+            return False
+        command = RescheduleCommand(self, item.id, item.ref, old, new, change.version)
+        self.undo_stack.push(command)
+        self.ctx.records_changed("change", [item.id])
+        self.ctx.sig_status.emit(self.tr("%s moved to %s") % (item.ref,
+                                                              f"{new_local_start:%Y-%m-%d %H:%M}"))
+        self.reload()
+        return True
+
+    def _open(self, item) -> None:  # noqa: ANN001
+        self.ctx.open_record("change" if item.kind == "change" else "release", item.id)
+
+    def _conflict_activated(self, list_item: QListWidgetItem) -> None:
+        self.canvas.selected_id = list_item.data(Qt.ItemDataRole.UserRole)
+        self.canvas.update()
+
+    def export_ics(self, path: str | None = None) -> int | None:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("Export change calendar"),
+                                                  "changes.ics", self.tr("iCalendar (*.ics)"))
+            if not path:
+                return None
+        from itsmdesk.reports.ical import export
+
+        start, end = self.utc_range()
+        result: dict = {}
+        self.ctx.worker.submit(export, start, end, path,
+                               on_done=lambda n: (result.setdefault("n", n),
+                                                  self.ctx.sig_status.emit(
+                                                      self.tr("%s written (%s changes)")
+                                                      % (path, n))))
+        return result.get("n")
+
+
+def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
+    return CalendarPanel(ctx, window)
+
+
+def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
+    action = QAction(_t("Export change calendar (.ics)…"), window)
+    action.setShortcut(QKeySequence("Ctrl+Shift+I"))
+
+    def run() -> None:
+        panel = window.findChild(CalendarPanel) if hasattr(window, "findChild") else None
+        if panel is not None:
+            panel.export_ics()
+
+    action.triggered.connect(run)
+    return [("File", action)]

@@ -1,0 +1,89 @@
+"""The change calendar dock: views, filters, conflicts, drag to reschedule with undo, export."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from icalendar import Calendar
+from PySide6.QtCore import QPoint, Qt
+
+from itsmdesk.models.change import Change
+from itsmdesk.services import changes as change_service
+from itsmdesk.services import records
+from itsmdesk.views.calendar.canvas import local
+from itsmdesk.views.calendar.panel import CalendarPanel
+from tests.change_helpers import T0, change, ci
+
+
+def _panel(ctx, qtbot, mode="month"):
+    panel = CalendarPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(1200, 700)
+    panel.show()
+    panel.set_anchor(local(T0).date(), mode)
+    return panel
+
+
+def test_views_show_changes_conflicts_and_windows(ctx, qtbot):
+    srv = ci("srv-cal")
+    a = change("Alpha", cis=[srv], status="scheduled", risk_level="high")
+    b = change("Beta", cis=[srv], start_h=1, status="approved")
+    change_service.create_window({"name": "Freeze", "kind": "blackout",
+                                  "starts_at": T0 + dt.timedelta(days=3),
+                                  "ends_at": T0 + dt.timedelta(days=4)})
+    panel = _panel(ctx, qtbot)
+    refs = {item.ref for _r, item in panel.canvas.hits}
+    assert {a.ref, b.ref} <= refs
+    assert all(item.conflict for _r, item in panel.canvas.hits if item.ref in (a.ref, b.ref))
+    assert panel.conflicts.count() == 1 and a.ref in panel.conflicts.item(0).text()
+    assert any(colour.alpha() for _r, colour in panel.canvas.backgrounds)
+    for mode in ("week", "day", "timeline"):
+        panel.set_anchor(local(T0).date(), mode)
+        assert {a.ref, b.ref} <= {item.ref for _r, item in panel.canvas.hits}, mode
+    panel.rows_box.setCurrentIndex(0)
+    assert "srv-cal" in [text for _r, text, _a in panel.canvas.labels]
+    # filter by status hides the other change
+    panel.status_box.setCurrentIndex(panel.status_box.findData("approved"))
+    assert {item.ref for _r, item in panel.canvas.hits} == {b.ref}
+
+
+def test_drag_reschedules_and_undo_restores(ctx, qtbot):
+    c = change("Drag me", status="scheduled")
+    panel = _panel(ctx, qtbot, "week")
+    rect = panel.canvas.rect_of(c.id)
+    assert rect is not None
+    _first, _days, cw, hh = panel.canvas._grid
+    start = rect.center()
+    end = start + QPoint(int(cw), int(hh * 2))  # one day later, two hours later
+    qtbot.mousePress(panel.canvas, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(panel.canvas, end)
+    qtbot.mouseRelease(panel.canvas, Qt.MouseButton.LeftButton, pos=end)
+    moved = Change.get_by_id(c.id)
+    assert moved.planned_start == T0 + dt.timedelta(days=1, hours=2)
+    assert moved.planned_end - moved.planned_start == dt.timedelta(hours=2)
+    assert any(h.field == "planned_start" for h in records.history("change", c.id))
+    panel.undo_stack.undo()
+    assert Change.get_by_id(c.id).planned_start == T0
+    panel.undo_stack.redo()
+    assert Change.get_by_id(c.id).planned_start == T0 + dt.timedelta(days=1, hours=2)
+
+
+def test_refused_move_is_not_undoable(ctx, qtbot, monkeypatch):
+    c = change("Done", status="closed")
+    shown = []
+    monkeypatch.setattr("itsmdesk.views.messages.show_error",
+                        lambda parent, exc, title=None: shown.append(exc))
+    panel = _panel(ctx, qtbot, "week")
+    item = next(i for _r, i in panel.canvas.hits if i.id == c.id)
+    assert panel.reschedule(item, local(T0) + dt.timedelta(days=1)) is False
+    assert shown and panel.undo_stack.count() == 0
+    assert Change.get_by_id(c.id).planned_start == T0
+
+
+def test_export_ics_from_dock(ctx, qtbot, tmp_path):
+    c = change("Export", status="scheduled")
+    panel = _panel(ctx, qtbot)
+    path = tmp_path / "dock.ics"
+    assert panel.export_ics(str(path)) == 1
+    cal = Calendar.from_ical(path.read_bytes())
+    assert [str(e["UID"]) for e in cal.walk("VEVENT")] == [f"{c.id}@itsmdesk"]
