@@ -211,3 +211,12 @@ def create_from_incident(incident_id, actor: Actor = SYSTEM,  # noqa: ANN001
     if incident.known_error_id:
         links.append({"known_error": incident.known_error_id})
     return create_article(values, actor, links=links)
+
+
+def preview(article_id) -> dict[str, Any]:  # noqa: ANN001
+    """What the search dock shows for the selected article."""
+    a = records.get(Article, article_id)
+    author = a.author.name if a.author_id else ""
+    return {"id": a.id, "ref": a.ref, "title": a.title, "body": a.body or "",
+            "category": a.category or "", "tags": a.tags or "", "status": a.status,
+            "author": author, "updated_at": a.updated_at, "version": a.version}

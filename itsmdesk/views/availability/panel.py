@@ -6,7 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QDate,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -201,12 +208,16 @@ class AvailabilityPanel(QWidget):
                                            pages=pages, path=path)))
 
 
+def _t(text: str) -> str:
+    return QCoreApplication.translate("availability", text)
+
+
 def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
     return AvailabilityPanel(ctx)
 
 
 def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
-    action = QAction(QAction.tr("Availability report (PDF)…"), window)
+    action = QAction(_t("Availability report (PDF)…"), window)
     action.setShortcut(QKeySequence("Ctrl+Alt+V"))
 
     def run() -> None:

@@ -1,0 +1,192 @@
+"""Problems and known errors dock: the problem list, the KEDB, and problem candidates
+(recurring incidents not yet linked to a problem)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from itsmdesk.services import problems, recurring
+from itsmdesk.views.messages import show_error
+from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table
+
+OPEN_PROBLEM_STATUSES = ("new", "investigating", "root_cause_known", "resolved")
+
+
+class ProblemsPanel(QWidget):
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("problemsPanel")
+        self.candidates: list[recurring.Candidate] = []
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("problemTabs")
+        self.tabs.addTab(self._problems_tab(), self.tr("&Problems"))
+        self.tabs.addTab(self._known_errors_tab(), self.tr("&Known errors"))
+        self.tabs.addTab(self._candidates_tab(), self.tr("Ca&ndidates"))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.tabs)
+        self._debounce = QTimer(self, singleShot=True, interval=250)
+        self._debounce.timeout.connect(self.refresh)
+        ctx.sig_records_changed.connect(self._records_changed)
+        self.tabs.currentChanged.connect(lambda _i: self.refresh())
+        self.refresh()
+
+    # -- tabs ------------------------------------------------------------------------------------
+    def _problems_tab(self) -> QWidget:
+        w = QWidget()
+        self.status_filter = QComboBox()
+        self.status_filter.setObjectName("statusFilter")
+        self.status_filter.addItem(self.tr("Open problems"), OPEN_PROBLEM_STATUSES)
+        self.status_filter.addItem(self.tr("All problems"), None)
+        for status, label in (("new", self.tr("New")), ("investigating", self.tr("Investigating")),
+                              ("root_cause_known", self.tr("Root cause known")),
+                              ("resolved", self.tr("Resolved")), ("closed", self.tr("Closed"))):
+            self.status_filter.addItem(label, (status,))
+        self.problem_search = QLineEdit()
+        self.problem_search.setPlaceholderText(self.tr("Search problems…"))
+        self.problem_search.setClearButtonEnabled(True)
+        new = QPushButton(self.tr("New problem"))
+        new.clicked.connect(lambda: self.ctx.open_record("problem", None))
+        bar = QHBoxLayout()
+        bar.addWidget(self.status_filter)
+        bar.addWidget(self.problem_search, 1)
+        bar.addWidget(new)
+        self.problem_model = RowsModel([
+            ("ref", self.tr("Reference")), ("title", self.tr("Title")),
+            ("status", self.tr("Status")), ("service", self.tr("Service")),
+            ("incidents", self.tr("Incidents"))], self)
+        self.problem_table = make_table(self.problem_model)
+        self.problem_table.setObjectName("problemTable")
+        self.problem_table.doubleClicked.connect(
+            lambda i: self.ctx.open_record("problem", i.data(ID_ROLE)))
+        layout = QVBoxLayout(w)
+        layout.addLayout(bar)
+        layout.addWidget(self.problem_table)
+        self.status_filter.currentIndexChanged.connect(self.refresh)
+        self.problem_search.textChanged.connect(lambda _t: self._debounce.start())
+        return w
+
+    def _known_errors_tab(self) -> QWidget:
+        w = QWidget()
+        self.ke_search = QLineEdit()
+        self.ke_search.setPlaceholderText(self.tr("Search symptoms, error codes, workarounds…"))
+        self.ke_search.setClearButtonEnabled(True)
+        new = QPushButton(self.tr("New known error"))
+        new.clicked.connect(lambda: self.ctx.open_record("known_error", None))
+        bar = QHBoxLayout()
+        bar.addWidget(self.ke_search, 1)
+        bar.addWidget(new)
+        self.ke_model = RowsModel([
+            ("ref", self.tr("Reference")), ("title", self.tr("Title")),
+            ("error_code", self.tr("Error code")), ("solution_status", self.tr("Solution")),
+            ("incidents", self.tr("Incidents"))], self)
+        self.ke_table = make_table(self.ke_model)
+        self.ke_table.setObjectName("knownErrorTable")
+        self.ke_table.doubleClicked.connect(
+            lambda i: self.ctx.open_record("known_error", i.data(ID_ROLE)))
+        layout = QVBoxLayout(w)
+        layout.addLayout(bar)
+        layout.addWidget(self.ke_table)
+        self.ke_search.textChanged.connect(lambda _t: self._debounce.start())
+        return w
+
+    def _candidates_tab(self) -> QWidget:
+        w = QWidget()
+        self.days = QComboBox()
+        for days, label in ((14, self.tr("Last 14 days")), (30, self.tr("Last 30 days")),
+                            (90, self.tr("Last 90 days"))):
+            self.days.addItem(label, days)
+        self.days.setCurrentIndex(1)
+        self.create_button = QPushButton(self.tr("&Create problem"))
+        self.create_button.setObjectName("createProblemButton")
+        self.create_button.clicked.connect(self.create_from_candidate)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel(self.tr("Recurring incidents, not yet linked to a problem:")))
+        bar.addWidget(self.days)
+        bar.addStretch(1)
+        bar.addWidget(self.create_button)
+        self.candidate_model = RowsModel([
+            ("name", self.tr("CI / service")), ("suggested_title", self.tr("Incidents look like")),
+            ("incidents", self.tr("Incidents")), ("last", self.tr("Last"))], self)
+        self.candidate_table = make_table(self.candidate_model)
+        self.candidate_table.setObjectName("candidateTable")
+        self.candidate_table.doubleClicked.connect(lambda _i: self.create_from_candidate())
+        layout = QVBoxLayout(w)
+        layout.addLayout(bar)
+        layout.addWidget(self.candidate_table)
+        self.days.currentIndexChanged.connect(self.refresh)
+        return w
+
+    # -- data ------------------------------------------------------------------------------------
+    def _records_changed(self, kind: str, _ids: list) -> None:
+        if kind in ("problem", "known_error", "incident"):
+            self._debounce.start()
+
+    def refresh(self) -> None:
+        tab = self.tabs.currentIndex()
+        if tab == 0:
+            self.ctx.worker.submit(problems.list_problems, self.status_filter.currentData(),
+                                   self.problem_search.text(), 500,
+                                   on_done=self.problem_model.set_rows, key="problems-list")
+        elif tab == 1:
+            self.ctx.worker.submit(problems.list_known_errors, self.ke_search.text(), 500,
+                                   on_done=self.ke_model.set_rows, key="ke-list")
+        else:
+            self.ctx.worker.submit(recurring.candidates, self.days.currentData(),
+                                   on_done=self._show_candidates, key="candidates")
+
+    def _show_candidates(self, found: list[recurring.Candidate]) -> None:
+        self.candidates = found
+        rows = []
+        for c in found:
+            row = c.as_dict()
+            row["suggested_title"] = c.titles[0] if c.titles else ""
+            row["last"] = c.last_at
+            row["id"] = c.key_id
+            rows.append(row)
+        self.candidate_model.set_rows(rows)
+
+    def create_from_candidate(self) -> None:
+        rows = self.candidate_table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.candidates):
+            return
+        candidate = self.candidates[rows[0].row()]
+        try:
+            problem = recurring.create_problem_from_candidate(candidate, self.ctx.actor)
+        except Exception as exc:  # noqa: BLE001 - shown to the person
+            show_error(self, exc)
+            return
+        self.ctx.records_changed("problem", [problem.id])
+        self.ctx.records_changed("incident", candidate.incident_ids)
+        self.ctx.open_record("problem", problem.id)
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate("problems", text)
+
+
+def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
+    return ProblemsPanel(ctx)
+
+
+def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
+    out = []
+    for kind, label, keys in (("problem", _t("New &problem"), "Ctrl+Alt+P"),
+                              ("known_error", _t("New &known error"), "Ctrl+Alt+K")):
+        action = QAction(label, window)
+        action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(lambda _checked=False, k=kind: ctx.open_record(k, None))
+        out.append(("Records", action))
+    return out
