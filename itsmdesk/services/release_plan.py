@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import peewee as pw
@@ -282,9 +282,24 @@ def plan(release_id) -> list[PlanRow]:  # noqa: ANN001
     for s in steps:
         if s.phase_id:
             continue
-        out.append(row(s, 0))
-        out.extend(row(c, 1) for c in children.get(s.id, []))
+        kids = [row(c, 1) for c in children.get(s.id, [])]
+        me = row(s, 0)
+        if s.kind == "phase" and kids:
+            me = replace(me, status=rolled_up_status([k.status for k in kids]))
+        out.append(me)
+        out.extend(kids)
     return out
+
+
+def rolled_up_status(statuses: list[str]) -> str:
+    """A phase's status from its steps: failed > in progress > done/skipped > planned."""
+    if "failed" in statuses:
+        return "failed"
+    if all(s in FINISHED for s in statuses):
+        return "skipped" if all(s == "skipped" for s in statuses) else "done"
+    if any(s in ("in_progress", "done") for s in statuses):
+        return "in_progress"
+    return "planned"
 
 
 def phase_span(rows: list[PlanRow], phase_id) -> tuple:  # noqa: ANN001
