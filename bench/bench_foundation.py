@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from bench.runner import Benchmark, BenchContext
+from bench.runner import BenchContext, Benchmark
 from itsmdesk.services.stats import counts
 
 KIND_SQL = {

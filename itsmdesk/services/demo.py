@@ -287,7 +287,7 @@ class SmallDemo:
                 rel(ws, "connected_to", switches[code][i % 2], self.actor)
         self.switches = switches
         self.hosts = hosts
-        for app_service, apps in self.apps.items():
+        for apps in self.apps.values():
             for app in apps:
                 self.cis_by_site.setdefault("apps", []).append(app)
 
@@ -424,7 +424,6 @@ class SmallDemo:
 
     # -- changes and CAB ------------------------------------------------------------------------
     def changes(self) -> None:
-        from itsmdesk.models import ScheduleWindow
 
         rng = self.rng
         cm = Actor.for_person(self.agents["Change Management"][0])

@@ -1,4 +1,4 @@
-"""The ``large`` demo: 1,000,000 incidents, 100,000 CIs, ~300,000 relations, 20,000 changes.
+"""The ``large`` demo: 1,000,000 incidents (plus 50,000 service requests), 100,000 CIs, ~300,000 relations, 20,000 changes.
 
 Written with bulk inserts straight through the driver (executemany on SQLite, execute_values on
 PostgreSQL) in large transactions; the FTS triggers are dropped during the load and the indexes
@@ -23,6 +23,7 @@ from itsmdesk.services.demo_names import FIRST, INCIDENT_CATEGORIES, LAST, TEAMS
 
 N_INCIDENTS = 1_000_000
 N_CHANGES = 20_000
+N_REQUESTS = 50_000
 BATCH = 5_000
 FMT = "%Y-%m-%d %H:%M:%S"
 
@@ -200,7 +201,7 @@ def generate_large(seed: int = 42, progress: Callable[[str], None] | None = None
                 r = rel(w, "connected_to", switches[i % len(switches)])
                 if r:
                     yield r
-                for k in range(rng.choice((2, 2, 3))):
+                for _k in range(rng.choice((2, 2, 3))):
                     r = rel(w, "uses", app[rng.randrange(len(app))])
                     if r:
                         yield r
@@ -233,10 +234,10 @@ def generate_large(seed: int = 42, progress: Callable[[str], None] | None = None
         agents = people[:400]
         hot_cis = app[:500] + vms[:2_000] + srv[:300] + net[:200]
 
-        def incident_rows() -> Iterator[tuple]:
-            for i in range(N_INCIDENTS):
-                # newer incidents are denser; refs grow with time
-                frac = i / N_INCIDENTS
+        def incident_rows(total: int, kind: str, prefix: str) -> Iterator[tuple]:
+            for i in range(total):
+                # refs grow with time
+                frac = i / total
                 opened = now - dt.timedelta(days=span_days * (1 - frac),
                                             minutes=rng.randrange(0, 600))
                 cat_i = rng.randrange(len(cat_names))
@@ -272,7 +273,9 @@ def generate_large(seed: int = 42, progress: Callable[[str], None] | None = None
                     outage = False
                 title = titles[i % len(titles)].format(site=f"Site {i % 50:02d}", service="service",
                                                        ci=f"ci {i % 997}")
-                yield (loader.uid(), f"INC-{i + 1:06d}", "incident", people[rng.randrange(2_000)],
+                if kind == "request":
+                    title = f"Request: {('new laptop', 'software installation', 'folder access')[i % 3]}"
+                yield (loader.uid(), f"{prefix}-{i + 1:06d}", kind, people[rng.randrange(2_000)],
                        "phone", title, descs[i % len(descs)], cats[cat_i][0], ci, service, impact,
                        urgency, prio, status, team, assigned,
                        problems[i % 2_000] if i % 50 == 0 else None, loader.bool(False),
@@ -285,7 +288,8 @@ def generate_large(seed: int = 42, progress: Callable[[str], None] | None = None
                 "assignee_id", "problem_id", "major", "opened_at", "responded_at", "resolved_at",
                 "closed_at", "response_due", "resolution_due", "paused_seconds", "sla_state",
                 "escalation_level", "outage_start", "outage_end"] + common_cols
-        n_inc = loader.insert("incident", cols, incident_rows(), "incidents")
+        n_inc = loader.insert("incident", cols, incident_rows(N_INCIDENTS, "incident", "INC"), "incidents")
+        loader.insert("incident", cols, incident_rows(N_REQUESTS, "request", "REQ"))
         say(f"{n_inc:,} incidents done ({time.perf_counter() - loader.started:.0f} s)")
 
         def worklog_rows() -> Iterator[tuple]:
@@ -365,12 +369,11 @@ def generate_large(seed: int = 42, progress: Callable[[str], None] | None = None
                         f"How to fix {rng.choice(words)} {rng.choice(words)} issue {i + 1}",
                         " ".join(rng.choice(words) for _ in range(120)), cat_names[i % len(cat_names)],
                         ",".join(rng.sample(words, 3)), "published") + common() for i in range(2_000)))
-        for prefix, value in (("INC", N_INCIDENTS), ("CHG", N_CHANGES), ("PRB", 2_000),
+        for prefix, value in (("INC", N_INCIDENTS), ("REQ", N_REQUESTS), ("CHG", N_CHANGES), ("PRB", 2_000),
                               ("KE", 1_000), ("CAB", 104), ("REL", 100), ("KB", 2_000)):
             database.execute_sql("DELETE FROM ref_counter WHERE prefix = %s" % ("%s" if pg else "?"),
                                  (prefix,))
-            database.execute_sql("INSERT INTO ref_counter (prefix, value) VALUES (%s)" %
-                                 (", ".join(["%s" if pg else "?"] * 2)), (prefix, value))
+            database.execute_sql("INSERT INTO ref_counter (prefix, value) VALUES ({})".format(", ".join(["%s" if pg else "?"] * 2)), (prefix, value))
         from itsmdesk.services.context import SYSTEM
         from itsmdesk.services.records import write_journal
 
