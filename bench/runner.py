@@ -113,6 +113,10 @@ def large_db_url(seed: int = 42) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"bench-large-{schema_fingerprint()}-seed{seed}.db"
     url = f"sqlite:///{path}"
+    import fcntl
+
+    lock = open(folder / "bench-large.lock", "w")  # noqa: SIM115 - held until built
+    fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; others wait, then reuse it
     if not path.exists():
         partial = path.with_suffix(".partial.db")
         for p in (partial, Path(str(partial) + "-wal"), Path(str(partial) + "-shm")):
@@ -126,6 +130,7 @@ def large_db_url(seed: int = 42) -> str:
         database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         database.close()
         partial.rename(path)
+    lock.close()
     return url
 
 
