@@ -186,3 +186,47 @@ def set_known_error_cis(ke_id, cis: list, actor: Actor = SYSTEM) -> None:  # noq
             records.write_journal("known_error", ke.id, ke.ref,
                                   [("affected_cis", ",".join(sorted(map(str, have))),
                                     ",".join(sorted(map(str, wanted))))], actor)
+
+
+def business_services(limit: int = 1000) -> list[tuple[Any, str]]:
+    """(id, name) of business services, for pickers."""
+    from itsmdesk.models.cmdb import CI, CIClass
+
+    query = (CI.select(CI.id, CI.name).join(CIClass).where(CIClass.is_service == True)  # noqa: E712
+             .order_by(CI.name).limit(limit))
+    return [(c.id, c.name) for c in query]
+
+
+def load_problem(problem_id) -> dict[str, Any]:  # noqa: ANN001
+    """Everything the problem form shows, in one call (run on the worker)."""
+    from itsmdesk.services import rca
+    from itsmdesk.services.records import history
+
+    problem = records.get(Problem, problem_id)
+    return {
+        "problem": problem,
+        "ci_name": problem.ci.name if problem.ci_id else "",
+        "incidents": linked_incidents(problem.id),
+        "known_errors": [{"id": k.id, "ref": k.ref, "title": k.title,
+                          "solution_status": k.solution_status}
+                         for k in KnownError.select().where(KnownError.problem == problem.id)],
+        "changes": [{"id": c.id, "ref": c.ref, "title": c.title, "status": c.status}
+                    for c in problem.changes],
+        "cis": affected_ci_names("problem", problem.id),
+        "timeline": rca.timeline(problem.id),
+        "history": history("problem", problem.id, limit=500),
+    }
+
+
+def ci_id_by_name(name: str):  # noqa: ANN201
+    """A CI's id by its exact name, None for an empty name; ValidationError when unknown."""
+    from itsmdesk.errors import N_, ValidationError
+    from itsmdesk.models.cmdb import CI
+
+    name = (name or "").strip()
+    if not name:
+        return None
+    ci = CI.get_or_none(CI.name == name)
+    if ci is None:
+        raise ValidationError(N_("No CI is named '{name}'"), field="ci", name=name)
+    return ci.id

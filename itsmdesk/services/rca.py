@@ -52,7 +52,7 @@ def timeline(problem_id: Any, include_work_log: bool = True, limit: int = 2000) 
                                             & (JournalEntry.field == "status"))
                 .order_by(JournalEntry.at)):
         events.append(TimelineEvent(row.at, "problem_status", problem.ref,
-                                    f"{row.old} → {row.new}", "problem", problem.id))
+                                    f"{row.old} → {row.new}" if row.old else str(row.new), "problem", problem.id))
     events.sort(key=lambda e: (e.at, e.kind != "problem_created"))
     return events
 
