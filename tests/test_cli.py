@@ -122,3 +122,24 @@ def test_check_reports_broken_references(capsys, demo_db):
 def test_unknown_reference_in_history(capsys, demo_db):
     code, _out, err = run(capsys, "--db", demo_db.url, "history", "INC-999999")
     assert code == 2 and "INC-999999" in err
+
+
+def test_backup_on_both_backends(capsys, db, tmp_path):
+    import shutil
+    import subprocess
+
+    from itsmdesk.services import incidents
+
+    incidents.create_incident({"title": "kept in the backup"})
+    target = tmp_path / "backup.dump"
+    if db.backend == "postgresql" and not shutil.which("pg_dump"):
+        pytest.skip("pg_dump not installed")
+    code, out, err = run(capsys, "--db", db.url, "backup", str(target))
+    assert code == 0, err
+    if db.backend == "sqlite":
+        copy = sqlite3.connect(target)
+        assert copy.execute("SELECT title FROM incident").fetchall() == [("kept in the backup",)]
+    else:
+        listing = subprocess.run(["pg_restore", "-l", str(target)], capture_output=True, text=True,
+                                 check=True).stdout
+        assert "TABLE DATA public incident" in listing
