@@ -355,3 +355,68 @@ def record_pir(change_id, version: int | None, outcome: str, lessons: str = "", 
                     ("caused_incidents", ",".join(sorted(map(str, have))),
                      ",".join(sorted(map(str, wanted))))], actor, change.version)
         return change
+
+
+def describe_cis(ci_ids) -> list[dict]:  # noqa: ANN001
+    """id, name, class, criticality of the given CIs (unknown ids are left out)."""
+    import uuid as _uuid
+
+    from itsmdesk.models.cmdb import CI, CIClass
+
+    ids = []
+    for value in ci_ids:
+        try:
+            ids.append(value if isinstance(value, _uuid.UUID) else _uuid.UUID(str(value).strip()))
+        except ValueError:
+            continue
+    if not ids:
+        return []
+    rows = (CI.select(CI.id, CI.name, CIClass.label, CI.criticality).join(CIClass)
+            .where(CI.id.in_(ids)).order_by(CI.name).tuples())
+    return [{"id": i, "name": n, "class": c, "criticality": k} for i, n, c, k in rows]
+
+
+def find_ci_by_name(name: str) -> dict | None:
+    from itsmdesk.models.cmdb import CI
+
+    ci = CI.get_or_none(CI.name == name.strip())
+    return describe_cis([ci.id])[0] if ci else None
+
+
+def caused_incident_refs(change_id) -> list[str]:  # noqa: ANN001
+    from itsmdesk.models.incident import ChangeIncident, Incident
+
+    return [r[0] for r in (Incident.select(Incident.ref).join(ChangeIncident)
+                           .where(ChangeIncident.change == change_id)
+                           .order_by(Incident.ref).tuples())]
+
+
+def record_pir_refs(change_id, version: int | None, outcome: str, lessons: str,  # noqa: ANN001
+                    refs: list[str], actor: Actor = SYSTEM) -> Change:
+    """:func:`record_pir` with incidents given by reference (``INC-000123``)."""
+    from itsmdesk.errors import NotFoundError
+    from itsmdesk.models.incident import Incident
+
+    ids = []
+    for ref in refs:
+        ref = ref.strip().upper()
+        if not ref:
+            continue
+        inc = Incident.get_or_none(Incident.ref == ref)
+        if inc is None:
+            raise NotFoundError(N_("No incident {ref}"), ref=ref)
+        ids.append(inc.id)
+    return record_pir(change_id, version, outcome, lessons, ids, actor)
+
+
+def names_for(change: Change) -> dict[str, str | None]:
+    """Display names of a change's people and team (one query each, only when set)."""
+    from itsmdesk.models.people import Person, Team
+
+    def person(pid):  # noqa: ANN001, ANN202
+        p = Person.get_or_none(Person.id == pid) if pid else None
+        return p.name if p else None
+
+    team = Team.get_or_none(Team.id == change.team_id) if change.team_id else None
+    return {"requester": person(change.requester_id), "assignee": person(change.assignee_id),
+            "team": team.name if team else None}

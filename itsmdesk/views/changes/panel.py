@@ -1,0 +1,176 @@
+"""Changes and CAB dock: the change list (paged, searchable) and CAB meetings; menu actions for
+a new change, a new CAB meeting, and the CAB pack and minutes (saved, then print preview)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from itsmdesk.views.calendar.canvas import local
+
+PAGE = 200
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate("ChangesPanel", text)
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    t = QTableWidget(0, len(headers))
+    t.setHorizontalHeaderLabels(headers)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.verticalHeader().setVisible(False)
+    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    t.horizontalHeader().setStretchLastSection(True)
+    return t
+
+
+class ChangesPanel(QWidget):
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("changesPanel")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(self.tr("Search reference or title"))
+        self.status = QComboBox()
+        self.status.addItem(self.tr("All statuses"), None)
+        from itsmdesk.views.calendar.panel import STATUSES
+
+        for s in STATUSES:
+            self.status.addItem(s.replace("_", " "), s)
+        self.more_btn = QPushButton(self.tr("More"))
+        self.more_btn.clicked.connect(self.load_more)
+        self.changes = _table([self.tr("Ref"), self.tr("Status"), self.tr("Type"),
+                               self.tr("Risk"), self.tr("Planned start"), self.tr("Title")])
+        self.changes.setObjectName("changeList")
+        self.meetings = _table([self.tr("Ref"), self.tr("Date"), self.tr("Status"),
+                                self.tr("Title")])
+        self.meetings.setObjectName("cabMeetingList")
+        self.changes.itemActivated.connect(lambda item: self._open(self.changes, "change", item))
+        self.changes.itemDoubleClicked.connect(lambda item: self._open(self.changes, "change",
+                                                                       item))
+        self.meetings.itemActivated.connect(lambda item: self._open(self.meetings, "cab_meeting",
+                                                                    item))
+        self.meetings.itemDoubleClicked.connect(
+            lambda item: self._open(self.meetings, "cab_meeting", item))
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.search, 1)
+        row.addWidget(self.status)
+        row.addWidget(self.more_btn)
+        tl.addLayout(row)
+        tl.addWidget(self.changes)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(top, self.tr("Changes"))
+        self.tabs.addTab(self.meetings, self.tr("CAB meetings"))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+        self.search.textChanged.connect(self.reload)
+        self.status.currentIndexChanged.connect(self.reload)
+        ctx.sig_records_changed.connect(self._records_changed)
+        self._last_ref = None
+        self.reload()
+
+    def reload(self, *_args) -> None:  # noqa: ANN002
+        from itsmdesk.services import cab
+        from itsmdesk.services.changes import page_changes
+
+        self.changes.setRowCount(0)
+        self._last_ref = None
+        self.ctx.worker.submit(page_changes, self.search.text().strip(),
+                               self.status.currentData(), None, PAGE,
+                               on_done=self._add_changes, key="changes-list")
+        self.ctx.worker.submit(cab.meetings, 200, on_done=self._show_meetings, key="cab-list")
+
+    def load_more(self) -> None:
+        from itsmdesk.services.changes import page_changes
+
+        if self._last_ref:
+            self.ctx.worker.submit(page_changes, self.search.text().strip(),
+                                   self.status.currentData(), self._last_ref, PAGE,
+                                   on_done=self._add_changes, key="changes-list")
+
+    def _add_changes(self, rows) -> None:  # noqa: ANN001
+        for c in rows:
+            r = self.changes.rowCount()
+            self.changes.insertRow(r)
+            values = (c.ref, c.status.replace("_", " "), c.type,
+                      (c.risk_override or c.risk_level or "").replace("_", " "),
+                      f"{local(c.planned_start):%Y-%m-%d %H:%M}" if c.planned_start else "",
+                      c.title)
+            for col, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, c.id)
+                self.changes.setItem(r, col, item)
+        if rows:
+            self._last_ref = rows[-1].ref
+        self.more_btn.setEnabled(len(rows) == PAGE)
+
+    def _show_meetings(self, rows) -> None:  # noqa: ANN001
+        self.meetings.setRowCount(0)
+        for m in rows:
+            r = self.meetings.rowCount()
+            self.meetings.insertRow(r)
+            for col, value in enumerate((m.ref, f"{local(m.starts_at):%Y-%m-%d %H:%M}",
+                                         m.status, m.title)):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, m.id)
+                self.meetings.setItem(r, col, item)
+
+    def _open(self, table: QTableWidget, kind: str, item: QTableWidgetItem) -> None:
+        self.ctx.open_record(kind, item.data(Qt.ItemDataRole.UserRole))
+
+    def _records_changed(self, kind: str, _ids: list) -> None:
+        if kind in ("change", "cab_meeting"):
+            self.reload()
+
+    def selected_meeting_ref(self) -> str | None:
+        row = self.meetings.currentRow()
+        return self.meetings.item(row, 0).text() if row >= 0 else None
+
+
+def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
+    return ChangesPanel(ctx, window)
+
+
+def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
+    from itsmdesk.views.changes.printing import ask_meeting, export_and_preview
+
+    def action(text: str, shortcut: str, slot) -> QAction:  # noqa: ANN001
+        a = QAction(_t(text), window)
+        a.setShortcut(QKeySequence(shortcut))
+        a.triggered.connect(slot)
+        return a
+
+    def report(module: str) -> None:
+        panel = window.findChild(ChangesPanel) if hasattr(window, "findChild") else None
+        ref = (panel.selected_meeting_ref() if panel else None) or ask_meeting(window)
+        if ref:
+            export_and_preview(window, ctx, module, ref)
+
+    return [
+        ("Records", action("New change", "Ctrl+Alt+C", lambda: ctx.open_record("change", None))),
+        ("Records", action("New CAB meeting", "Ctrl+Alt+M",
+                           lambda: ctx.open_record("cab_meeting", None))),
+        ("Reports", action("CAB pack (PDF, print preview)…", "Ctrl+Alt+J",
+                           lambda: report("cab_pack"))),
+        ("Reports", action("CAB minutes (PDF, print preview)…", "Ctrl+Alt+U",
+                           lambda: report("cab_minutes"))),
+    ]

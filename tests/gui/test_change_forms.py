@@ -1,0 +1,107 @@
+"""Change form (fields, CI drops, lifecycle buttons, risk override, PIR), CAB meeting form
+(attendees, votes, decision, actions) and the changes dock, driven with pytest-qt."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QMimeData, Qt
+
+from itsmdesk.models.change import CABAttendee, Change
+from itsmdesk.models.incident import ChangeIncident
+from itsmdesk.services import cab, incidents
+from itsmdesk.services import changes as change_service
+from itsmdesk.views.changes.panel import ChangesPanel, menu_actions
+from itsmdesk.views.forms.cab_meeting_form import CABMeetingForm
+from itsmdesk.views.forms.change_form import CI_MIME, ChangeForm
+from tests.change_helpers import T0, change, person, stack
+
+
+def test_new_change_with_dropped_cis_and_lifecycle(ctx, qtbot):
+    srv, app, _shop = stack()
+    form = ChangeForm(ctx, None)
+    qtbot.addWidget(form)
+    form.title_edit.setText("Patch the app server")
+    form.impl_edit.setPlainText("Patch, reboot")
+    form.backout_edit.setPlainText("Restore snapshot")
+    mime = QMimeData()
+    mime.setData(CI_MIME, f"{srv.id}\n{app.id}\nnot-a-uuid\n".encode())
+    form.ci_list.handle_mime(mime)
+    assert form.ci_list.count() == 2
+    assert form.save()
+    c = Change.get_by_id(form.change.id)
+    assert c.title == "Patch the app server" and c.status == "draft"
+    assert {r["name"] for r in change_service.affected_ci_rows(c.id)} == {"srv-1", "app-1"}
+    assert set(form.lifecycle_buttons) == {"submitted"}
+    qtbot.mouseClick(form.lifecycle_buttons["submitted"], Qt.MouseButton.LeftButton)
+    assert Change.get_by_id(c.id).status == "submitted"
+    assert "assessed" in form.lifecycle_buttons
+    form.assess()
+    assert form.factor_table.rowCount() == 5
+    assert "Shop" in form.factor_table.item(0, 3).text()
+    form.override_box.setCurrentIndex(form.override_box.findData("very_high"))
+    form.override_reason.setText("Quarter end")
+    form.apply_override()
+    assert Change.get_by_id(c.id).risk_override == "very_high"
+    assert "overridden" in form.risk_label.text()
+
+
+def test_pir_links_incidents(ctx, qtbot):
+    c = change("Done", status="implemented")
+    inc = incidents.create_incident({"title": "Broken", "impact": 2, "urgency": 2})
+    form = ChangeForm(ctx, c.id)
+    qtbot.addWidget(form)
+    form.pir_box.setCurrentIndex(form.pir_box.findData("failed"))
+    form.pir_lessons.setPlainText("Test in staging first")
+    form.pir_incidents.setText(inc.ref)
+    form.save_pir()
+    assert Change.get_by_id(c.id).pir_outcome == "failed"
+    assert ChangeIncident.select().where(ChangeIncident.change == c.id).count() == 1
+    assert form.pir_incidents.text() == inc.ref
+
+
+def test_cab_meeting_form_votes_decide_actions(ctx, qtbot):
+    members = [person(n) for n in ("Ann A", "Bo B", "Cy C")]
+    for m in members:
+        cab.add_member(m.id)
+    c = change("Router firmware", status="awaiting_cab")
+    meeting = cab.create_meeting({"title": "Weekly CAB", "starts_at": T0})
+    form = CABMeetingForm(ctx, meeting.id)
+    qtbot.addWidget(form)
+    for r in range(2):
+        form.attendee_table.item(r, 1).setCheckState(Qt.CheckState.Checked)
+    assert form.save()
+    assert CABAttendee.select().where(CABAttendee.meeting == meeting.id).count() == 2
+    form.build_agenda()
+    assert form.vote_table.rowCount() == 1
+    for col in (1, 2, 3):
+        box = form.vote_table.cellWidget(0, col)
+        box.setCurrentIndex(box.findData("approve" if col < 3 else "reject"))
+    assert form.vote_table.item(0, 4).text().startswith("approved (2/1/0)")
+    form.vote_table.setCurrentCell(0, 0)
+    form.conditions_edit.setText("Backup first")
+    form.decide_selected()
+    assert Change.get_by_id(c.id).status == "approved"
+    assert "approved: Backup first" in form.vote_table.item(0, 5).text()
+    form.action_text.setText("Tell the service desk")
+    form.action_owner.setCurrentIndex(1)
+    form.add_action()
+    assert form.action_table.rowCount() == 1
+    assert form.action_table.item(0, 1).text() == members[0].name
+
+
+def test_changes_panel_lists_and_opens(ctx, qtbot):
+    a = change("First")
+    change("Second", start_h=3)
+    cab.create_meeting({"title": "CAB", "starts_at": T0 + dt.timedelta(days=1)})
+    panel = ChangesPanel(ctx)
+    qtbot.addWidget(panel)
+    assert panel.changes.rowCount() == 2 and panel.meetings.rowCount() == 1
+    panel.search.setText("First")
+    assert panel.changes.rowCount() == 1
+    opened = []
+    ctx.sig_open_record.connect(lambda kind, rid: opened.append((kind, rid)))
+    panel.changes.itemDoubleClicked.emit(panel.changes.item(0, 0))
+    assert opened == [("change", a.id)]
+    actions = menu_actions(ctx, panel)
+    assert all(act.shortcut().toString() for _menu, act in actions)
