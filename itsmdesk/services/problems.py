@@ -230,3 +230,33 @@ def ci_id_by_name(name: str):  # noqa: ANN201
     if ci is None:
         raise ValidationError(N_("No CI is named '{name}'"), field="ci", name=name)
     return ci.id
+
+
+def load_known_error(ke_id) -> dict[str, Any]:  # noqa: ANN001
+    """Everything the known error form shows (run on the worker)."""
+    from itsmdesk.services.records import history
+
+    ke = records.get(KnownError, ke_id)
+    incidents = [{"id": i.id, "ref": i.ref, "title": i.title, "status": i.status,
+                  "opened_at": i.opened_at}
+                 for i in Incident.select(Incident.id, Incident.ref, Incident.title,
+                                          Incident.status, Incident.opened_at)
+                 .where(Incident.known_error == ke.id).order_by(Incident.opened_at.desc())
+                 .limit(500)]
+    return {"known_error": ke, "problem_ref": ke.problem.ref if ke.problem_id else "",
+            "cis": affected_ci_names("known_error", ke.id), "incidents": incidents,
+            "changes": [{"id": c.id, "ref": c.ref, "title": c.title, "status": c.status}
+                        for c in ke.changes],
+            "history": history("known_error", ke.id, limit=300)}
+
+
+def problem_id_by_ref(ref: str):  # noqa: ANN201
+    from itsmdesk.errors import N_, ValidationError
+
+    ref = (ref or "").strip().upper()
+    if not ref:
+        return None
+    problem = Problem.get_or_none(Problem.ref == ref)
+    if problem is None:
+        raise ValidationError(N_("No problem {ref}"), field="problem", ref=ref)
+    return problem.id
