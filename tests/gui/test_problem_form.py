@@ -1,0 +1,141 @@
+"""Problem form, known error form and problems dock driven with pytest-qt."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from itsmdesk.models import Change, Incident, Problem
+from itsmdesk.services import cmdb, incidents, problems
+
+pytestmark = pytest.mark.gui
+
+
+def _setup():
+    srv = cmdb.create_ci({"name": "vpn-gw", "ci_class": "server"})
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    incs = [incidents.create_incident({"title": "VPN drops every few minutes",
+                                       "opened_at": now - dt.timedelta(hours=5 + i), "ci": srv.id,
+                                       "impact": 2, "urgency": 2}) for i in range(3)]
+    return srv, incs
+
+
+def test_create_problem_link_incidents_and_close(ctx, qtbot, monkeypatch):
+    from itsmdesk.views.forms.problem_form import ProblemForm
+
+    srv, incs = _setup()
+    form = ProblemForm(ctx, None)
+    qtbot.addWidget(form)
+    assert form.title() == "New problem" and not form.rfc_button.isEnabled()
+    form.title_edit.setText("VPN drops")
+    form.ci_edit.setText("vpn-gw")
+    form.description.setPlainText("Home users lose VPN")
+    with qtbot.waitSignal(ctx.sig_records_changed):
+        assert form.save()
+    problem = Problem.get(Problem.title == "VPN drops")
+    assert problem.ci_id == srv.id and problem.description == "Home users lose VPN"
+    assert form.title().startswith(problem.ref) and form.rfc_button.isEnabled()
+
+    form.tabs.setCurrentIndex(2)
+    form.link_edit.setText(f"{incs[0].ref}, {incs[1].ref} {incs[2].ref}")
+    form.link_incidents()
+    assert form.incident_model.rowCount() == 3
+    assert Incident.select().where(Incident.problem == problem.id).count() == 3
+    assert form.timeline_model.rowCount() >= 4  # created + three incidents opened
+
+    # RCA notes and a status step in one save
+    form.rca_edits["cause"].setPlainText("MTU mismatch")
+    form.status_combo.setCurrentIndex(form.status_combo.findData("root_cause_known"))
+    form.root_cause.setPlainText("MTU mismatch after ISP change")
+    assert form.save()
+    problem = Problem.get_by_id(problem.id)
+    assert problem.status == "root_cause_known" and problem.rca["cause"] == "MTU mismatch"
+
+    monkeypatch.setattr(ctx, "open_record", lambda *a: None)
+    form.raise_rfc()
+    change = Change.get(Change.problem == problem.id)
+    assert change.title.startswith(f"Fix {problem.ref}")
+    assert form.change_model.rowCount() == 1
+
+    form.solution.setPlainText("Set MTU 1380 on the gateway")
+    form.status_combo.setCurrentIndex(form.status_combo.findData("resolved"))
+    assert form.save()
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    form.close_problem()
+    assert Problem.get_by_id(problem.id).status == "closed"
+    assert all(i.status == "resolved" for i in
+               Incident.select().where(Incident.problem == problem.id))
+    assert form.status_badge.text() == "Closed"
+
+
+def test_validation_error_is_shown_not_raised(ctx, qtbot, monkeypatch):
+    from itsmdesk.views.forms.problem_form import ProblemForm
+
+    shown = []
+    monkeypatch.setattr("itsmdesk.views.forms.problem_form.show_error",
+                        lambda parent, exc: shown.append(str(exc)))
+    form = ProblemForm(ctx, None)
+    qtbot.addWidget(form)
+    form.title_edit.setText("x")
+    form.ci_edit.setText("no-such-ci")
+    assert not form.save()
+    assert shown and "no-such-ci" in shown[0]
+
+
+def test_problem_form_screenshot(demo_ctx, qtbot, tmp_path):
+    from itsmdesk.views.forms.problem_form import ProblemForm
+
+    problem = Problem.select().where(Problem.status == "root_cause_known").first()
+    form = ProblemForm(demo_ctx, problem.id)
+    qtbot.addWidget(form)
+    form.resize(1000, 650)
+    form.show()
+    assert form.incident_model.rowCount() > 0
+    assert form.title_edit.text() == problem.title
+    form.grab().save(str(tmp_path / "problem_form.png"))
+    assert (tmp_path / "problem_form.png").stat().st_size > 5000
+
+
+def test_known_error_form_roundtrip(ctx, qtbot):
+    from itsmdesk.views.forms.known_error_form import KnownErrorForm
+
+    cmdb.create_ci({"name": "mail-01", "ci_class": "server"})
+    prb = problems.create_problem({"title": "Outlook crashes"})
+    form = KnownErrorForm(ctx, None)
+    qtbot.addWidget(form)
+    form.title_edit.setText("Outlook crashes after update")
+    form.error_code.setText("OL-22")
+    form.problem_edit.setText(prb.ref)
+    form.cis_edit.setText("mail-01")
+    form.workaround.setPlainText("Disable the add-in")
+    assert form.save()
+    ke = problems.list_known_errors()[0]
+    assert ke["error_code"] == "OL-22" and ke["workaround"] == "Disable the add-in"
+    assert form.title().startswith("KE-")
+    assert problems.affected_ci_names("known_error", ke["id"])[0][1] == "mail-01"
+
+
+def test_problems_panel_lists_and_candidates(ctx, qtbot, monkeypatch):
+    from itsmdesk.views.problems.panel import ProblemsPanel
+
+    srv, incs = _setup()
+    problems.create_problem({"title": "Unrelated printer problem"})
+    panel = ProblemsPanel(ctx)
+    qtbot.addWidget(panel)
+    assert panel.problem_model.rowCount() == 1
+    panel.tabs.setCurrentIndex(2)
+    assert panel.candidate_model.rowCount() == 1
+    assert panel.candidate_model.row(0)["name"] == "vpn-gw"
+    opened = []
+    monkeypatch.setattr(ctx, "open_record", lambda kind, rid: opened.append((kind, rid)))
+    panel.candidate_table.selectRow(0)
+    panel.create_from_candidate()
+    assert opened and opened[0][0] == "problem"
+    assert Incident.select().where(Incident.problem == opened[0][1]).count() == 3
+    panel.refresh()
+    assert panel.candidate_model.rowCount() == 0
+    panel.tabs.setCurrentIndex(0)
+    assert panel.problem_model.rowCount() == 2
