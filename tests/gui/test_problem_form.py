@@ -139,3 +139,21 @@ def test_problems_panel_lists_and_candidates(ctx, qtbot, monkeypatch):
     assert panel.candidate_model.rowCount() == 0
     panel.tabs.setCurrentIndex(0)
     assert panel.problem_model.rowCount() == 2
+
+
+def test_link_dialog_links_selection(ctx, qtbot):
+    from itsmdesk.views.problems.link_dialog import LinkToProblemDialog
+
+    _srv, incs = _setup()
+    prb = problems.create_problem({"title": "VPN drops"})
+    dialog = LinkToProblemDialog(ctx, [i.id for i in incs[:2]])
+    qtbot.addWidget(dialog)
+    assert dialog.model.rowCount() == 1
+    dialog.table.selectRow(0)
+    dialog.accept()
+    assert dialog.problem_id == prb.id
+    assert Incident.select().where(Incident.problem == prb.id).count() == 2
+    other = LinkToProblemDialog(ctx, [incs[2].id])
+    qtbot.addWidget(other)
+    other._new_problem()
+    assert Problem.get_by_id(other.problem_id).title == incs[2].title
