@@ -307,3 +307,43 @@ def releases_between(start: dt.datetime, end: dt.datetime) -> list[ReleaseSpan]:
                                  window[1], waves))
     spans.sort(key=lambda s: (s.start, s.ref))
     return spans
+
+
+def add_change_by_ref(release_id, ref: str, actor: Actor = SYSTEM) -> Any:  # noqa: ANN001
+    """Bundle the change with reference ``ref``; refreshes the release's risk.  Returns it."""
+    from itsmdesk.models.change import Change
+    from itsmdesk.services import release_lifecycle
+
+    text = (ref or "").strip().upper()
+    change = Change.get_or_none(Change.ref == text)
+    if change is None:
+        raise NotFoundError(N_("No change with reference '{ref}'"), ref=text)
+    with records.atomic():
+        add_change(release_id, change.id, actor)
+        release_lifecycle.refresh_risk(release_id, actor)
+    return change
+
+
+def remove_change_and_rerisk(release_id, change_id, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+    from itsmdesk.services import release_lifecycle
+
+    with records.atomic():
+        remove_change(release_id, change_id, actor)
+        release_lifecycle.refresh_risk(release_id, actor)
+
+
+@dataclass(frozen=True)
+class PlanChoices:
+    """What the add-step dialog offers: people (agents), teams and sites as (id, label)."""
+
+    people: list
+    teams: list
+    sites: list
+
+
+def plan_choices() -> PlanChoices:
+    from itsmdesk.services import people
+
+    return PlanChoices([(p.id, p.name) for p in people.find_people("", 500, agents_only=True)],
+                       [(t.id, t.name) for t in people.list_teams()],
+                       [(s.id, f"{s.code} · {s.name}") for s in people.list_sites()])
