@@ -48,7 +48,10 @@ def test_dashboard_shows_top_movers_and_volume(ctx, qtbot, tmp_path):
     # a new incident refreshes the figures (debounced)
     incidents.create_incident({"title": "db slow again", "ci": panel.data.report.top[0].id})
     ctx.records_changed("incident", [])
-    qtbot.waitUntil(lambda: panel.top_chart.values() == [5.0], timeout=3000)
+    assert panel._debounce.isActive()
+    panel._debounce.stop()
+    panel._debounce.timeout.emit()
+    assert panel.top_chart.values() == [5.0]
 
 
 def test_bar_chart_double_click_opens(qtbot):
