@@ -284,3 +284,113 @@ def get_by_ref(ref: str) -> Incident:
 
 def work_log(incident_id) -> list[WorkLog]:  # noqa: ANN001
     return list(WorkLog.select().where(WorkLog.incident == incident_id).order_by(WorkLog.created_at))
+
+
+def categories(kind: str = "incident") -> list:
+    from itsmdesk.models.servicedesk import Category
+
+    return list(Category.select().where(Category.kind == kind).order_by(Category.name))
+
+
+def choices(kind: str = "incident") -> dict[str, list[tuple[Any, str]]]:
+    """What pickers offer: teams, agents, categories (id, label), for forms and bulk edit."""
+    from itsmdesk.models.people import Person, Team
+
+    teams = [(t.id, t.name) for t in Team.select(Team.id, Team.name).order_by(Team.name)]
+    agents = [(p.id, p.name) for p in Person.select(Person.id, Person.name)
+              .where((Person.is_agent == True) & (Person.active == True))  # noqa: E712
+              .order_by(Person.name).limit(500)]
+    cats = [(c.id, c.name) for c in categories(kind)]
+    return {"team": teams, "assignee": agents, "category": cats}
+
+
+def team_members_ids(team_id) -> list:  # noqa: ANN001
+    from itsmdesk.models.people import TeamMember
+
+    return [m.person_id for m in TeamMember.select(TeamMember.person).where(TeamMember.team == team_id)]
+
+
+def form_data(incident_id) -> dict[str, Any]:  # noqa: ANN001
+    """Everything the ticket form shows, in one call: the record's fields plus display names of
+    the records it points at, its work log, attachments, children and announcements."""
+    from itsmdesk.models import CI, Change, KnownError, Person, Problem
+
+    row = records.get(Incident, incident_id)
+    data = records.snapshot(row)
+
+    def name(model, value, attr="name"):  # noqa: ANN001, ANN202
+        if value is None:
+            return ""
+        found = model.get_or_none(model.id == value)
+        return getattr(found, attr) if found else ""
+
+    data["caller_name"] = name(Person, row.caller_id)
+    data["ci_name"] = name(CI, row.ci_id)
+    data["service_name"] = name(CI, row.service_id)
+    data["problem_ref"] = name(Problem, row.problem_id, "ref")
+    data["change_ref"] = name(Change, row.change_id, "ref")
+    data["known_error_ref"] = name(KnownError, row.known_error_id, "ref")
+    data["parent_ref"] = name(Incident, row.parent_id, "ref")
+    data["work_log"] = [{"at": w.created_at, "author": name(Person, w.author_id), "public": w.public,
+                         "text": w.text} for w in work_log(row.id)]
+    data["attachments"] = [{"id": a.id, "filename": a.filename, "size": a.size}
+                           for a in Attachment.select(Attachment.id, Attachment.filename,
+                                                      Attachment.size)
+                           .where(Attachment.incident == row.id).order_by(Attachment.added_at)]
+    data["children"] = [{"id": c.id, "ref": c.ref, "title": c.title, "status": c.status}
+                        for c in Incident.select().where(Incident.parent == row.id)
+                        .order_by(Incident.opened_at).limit(200)]
+    data["announcements"] = announcements_for_ticket(row.ci_id, row.service_id)
+    data["allowed_statuses"] = list(allowed_statuses(row))
+    return data
+
+
+def announcements_for_ticket(ci_id, service_id) -> list[str]:  # noqa: ANN001
+    from itsmdesk.services import announcements
+
+    ids = [i for i in (ci_id, service_id) if i]
+    return [f"{a.title} ({a.starts_at:%Y-%m-%d %H:%M}"
+            + (f" – {a.ends_at:%Y-%m-%d %H:%M}" if a.ends_at else "") + " UTC)"
+            for a in announcements.announcements_for(ids, include_future=True)]
+
+
+def resolve_ref(kind: str, ref: str):  # noqa: ANN201
+    """The id of the problem/change/known error/incident a reference names (None for "")."""
+    from itsmdesk.errors import NotFoundError
+    from itsmdesk.models import Change, KnownError, Problem
+
+    ref = (ref or "").strip().upper()
+    if not ref:
+        return None
+    model = {"problem": Problem, "change": Change, "known_error": KnownError,
+             "parent": Incident}[kind]
+    row = model.get_or_none(model.ref == ref)
+    if row is None:
+        raise NotFoundError(N_("No {kind} {ref}"), kind=kind.replace("_", " "), ref=ref)
+    return row.id
+
+
+def attachment_data(attachment_id) -> tuple[str, bytes]:  # noqa: ANN001
+    att = Attachment.get_by_id(attachment_id)
+    return att.filename, bytes(att.data)
+
+
+def diagnostic_script(category_id) -> list[dict]:  # noqa: ANN001
+    from itsmdesk.models.servicedesk import Category
+
+    if category_id is None:
+        return []
+    cat = Category.get_or_none(Category.id == category_id)
+    return list(cat.diagnostic_script or []) if cat else []
+
+
+def record_diagnosis(incident_id, answers: list[tuple[str, str]], route_team=None,  # noqa: ANN001
+                     actor: Actor = SYSTEM) -> Incident:
+    """Write the answers of a diagnostic script to the work log and route the ticket."""
+    text = "Diagnosis:\n" + "\n".join(f"- {q}: {a}" for q, a in answers)
+    with records.atomic():
+        add_work_log(incident_id, text, actor)
+        row = records.get(Incident, incident_id)
+        if route_team and str(route_team) != str(row.team_id):
+            row = update_incident(row.id, None, {"team": route_team}, actor)
+        return row

@@ -191,3 +191,32 @@ def suggest(text: str, limit: int = 5) -> list[Hit]:
     text = " ".join(re.findall(r"\w+", text)[:12])
     return (_fts_kind("known_error", KnownError, text, limit)
             + _fts_kind("article", Article, text, limit))[: limit * 2]
+
+
+def find_cis(text: str, limit: int = 20, services_only: bool = False) -> list[tuple[Any, str]]:
+    """(id, name) of CIs whose name starts with (else contains) ``text``, for pickers."""
+    from itsmdesk.models.cmdb import CIClass
+
+    text = (text or "").strip()
+    query = CI.select(CI.id, CI.name)
+    if services_only:
+        query = query.join(CIClass).where(CIClass.is_service == True)  # noqa: E712
+    rows = list(query.where(CI.name.startswith(text)).order_by(CI.name).limit(limit)) if text \
+        else list(query.order_by(CI.name).limit(limit))
+    if text and len(rows) < limit:
+        more = query.where(CI.name.contains(text) & ~CI.name.startswith(text)).order_by(CI.name)
+        rows += list(more.limit(limit - len(rows)))
+    return [(r.id, r.name) for r in rows]
+
+
+def ci_names(ids: list[Any]) -> dict[Any, str]:
+    return {r.id: r.name for r in CI.select(CI.id, CI.name).where(CI.id.in_(list(ids)))}
+
+
+def find_people(text: str, limit: int = 20) -> list[tuple[Any, str]]:
+    from itsmdesk.models.people import Person
+
+    query = Person.select(Person.id, Person.name, Person.email).where(Person.active == True)  # noqa: E712
+    if text:
+        query = query.where(Person.name.contains(text) | Person.email.contains(text))
+    return [(p.id, p.name) for p in query.order_by(Person.name).limit(limit)]

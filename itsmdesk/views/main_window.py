@@ -23,7 +23,7 @@ from itsmdesk.views.context import AppContext
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.panels import FORMS, MENU_MODULES, PANELS, PanelSpec
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 
 def _import_optional(module_name: str):
@@ -73,8 +73,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         ctx.sig_open_record.connect(self.open_record)
         ctx.sig_status.connect(lambda text: self.statusBar().showMessage(text, 5000))
-        self._default_state = self.saveState(LAYOUT_VERSION)
-        self.restore_layout()
+        self._default_state: QByteArray | None = None
+        self._arranged = False
 
     # -- construction --------------------------------------------------------------------------
     def _menu(self, key: str) -> QMenu:
@@ -101,6 +101,10 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         view = self.menus["View"]
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
+                            | QMainWindow.DockOption.AllowTabbedDocks
+                            | QMainWindow.DockOption.AllowNestedDocks)
+        self.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
         for spec in PANELS:
             dock = QDockWidget(spec.title, self)
             dock.setObjectName(spec.object_name)
@@ -108,20 +112,22 @@ class MainWindow(QMainWindow):
                              | QDockWidget.DockWidgetFeature.DockWidgetClosable
                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
             dock.setWidget(self._create_panel(spec))
-            self.addDockWidget(spec.area, dock)
             self.docks[spec.object_name] = dock
             toggle = dock.toggleViewAction()
             if spec.shortcut:
                 toggle.setShortcut(QKeySequence(spec.shortcut))
             view.addAction(toggle)
-        # Stack docks that share an area as tabs so the default layout is not cramped.
+        # Docks that share an area are stacked as tabs (see _arrange_default) once the window is
+        # shown: tabifying before the first show leaves stale duplicate tab bars behind (Qt 6).
         by_area: dict[Any, list[QDockWidget]] = {}
         for spec in PANELS:
             by_area.setdefault(spec.area, []).append(self.docks[spec.object_name])
-        for docks in by_area.values():
-            for other in docks[1:]:
-                self.tabifyDockWidget(docks[0], other)
-            docks[0].raise_()
+        for area, docks in by_area.items():
+            for dock in docks:
+                self.addDockWidget(area, dock)
+                if dock is not docks[0]:
+                    dock.hide()  # side by side until stacked, they would widen the window
+        self._by_area = by_area
         for module_name in MENU_MODULES:
             module = _import_optional(module_name)
             if module is not None:
@@ -132,6 +138,35 @@ class MainWindow(QMainWindow):
         reset.setShortcut(QKeySequence("Ctrl+Shift+R"))
         reset.triggered.connect(self.reset_layout)
         view.addAction(reset)
+
+    def showEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        super().showEvent(event)
+        if not self._arranged:
+            self.arrange()
+
+    def arrange(self) -> None:
+        """Stack each area's docks as tabs, size them, remember that as the default layout,
+        then restore the saved layout (if any)."""
+        self._arranged = True
+        for docks in self._by_area.values():
+            for other in docks[1:]:
+                self.tabifyDockWidget(docks[0], other)
+                other.show()
+            docks[0].raise_()
+        self._size_docks(self._by_area)
+        self._default_state = self.saveState(LAYOUT_VERSION)
+        self.restore_layout()
+
+    def _size_docks(self, by_area: dict[Any, list[QDockWidget]]) -> None:
+        """Default proportions at 1400x900: queues wide on the left, the record in the centre,
+        announcements narrow on the right, calendar and dashboards short at the bottom."""
+        sizes = {Qt.DockWidgetArea.LeftDockWidgetArea: (720, Qt.Orientation.Horizontal),
+                 Qt.DockWidgetArea.RightDockWidgetArea: (290, Qt.Orientation.Horizontal),
+                 Qt.DockWidgetArea.BottomDockWidgetArea: (250, Qt.Orientation.Vertical)}
+        for area, (size, orientation) in sizes.items():
+            docks = by_area.get(area)
+            if docks:
+                self.resizeDocks([docks[0]], [size], orientation)
 
     def _create_panel(self, spec: PanelSpec) -> QWidget:
         module = _import_optional(spec.module)
@@ -169,6 +204,7 @@ class MainWindow(QMainWindow):
                            ).format(version=__version__)
             label = QLabel(text)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setWordWrap(True)
             label.setObjectName("welcome")
             self.tabs.addTab(label, self.tr("Welcome"))
 
@@ -219,15 +255,20 @@ class MainWindow(QMainWindow):
         state = self.settings.value("layout/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray) and not self.restoreState(state, LAYOUT_VERSION):
+        if isinstance(state, QByteArray) and not self.restoreState(state, LAYOUT_VERSION) \
+                and self._default_state is not None:
             self.restoreState(self._default_state, LAYOUT_VERSION)
 
     def save_layout(self) -> None:
+        if not self._arranged:
+            return
         self.settings.setValue("layout/version", LAYOUT_VERSION)
         self.settings.setValue("layout/geometry", self.saveGeometry())
         self.settings.setValue("layout/state", self.saveState(LAYOUT_VERSION))
 
     def reset_layout(self) -> None:
+        if self._default_state is None:
+            self.arrange()
         self.restoreState(self._default_state, LAYOUT_VERSION)
         for dock in self.docks.values():
             dock.setFloating(False)

@@ -1,0 +1,96 @@
+"""Bulk edit: one field, one value, applied to every selected ticket in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from itsmdesk.models.incident import INCIDENT_STATUSES
+from itsmdesk.services import incidents
+from itsmdesk.views.context import AppContext
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("BulkEditDialog", text)
+
+
+FIELDS = [("assignee", "Assignee"), ("team", "Team"), ("status", "Status"),
+          ("priority", "Priority"), ("category", "Category"), ("impact", "Impact"),
+          ("urgency", "Urgency")]
+
+
+class BulkEditDialog(QDialog):
+    def __init__(self, ctx: AppContext, count: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("bulkEditDialog")
+        self.setWindowTitle(tr("Edit {n} tickets").format(n=count))
+        self.choices = incidents.choices()
+        self.field_combo = QComboBox()
+        self.field_combo.setObjectName("bulkField")
+        for key, label in FIELDS:
+            self.field_combo.addItem(tr(label), key)
+        self.value_combo = QComboBox()
+        self.value_combo.setObjectName("bulkValue")
+        self.value_combo.setMinimumWidth(240)
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setPlaceholderText(tr("Pending reason / solution when needed"))
+        self.field_combo.currentIndexChanged.connect(self._fill_values)
+        form = QFormLayout()
+        form.addRow(tr("Field"), self.field_combo)
+        form.addRow(tr("New value"), self.value_combo)
+        form.addRow(tr("Reason"), self.reason_edit)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(tr("The change applies to all {n} selected tickets at once and can "
+                                   "be undone with Ctrl+Shift+Z.").format(n=count)))
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self._fill_values()
+
+    def set_field(self, key: str) -> None:
+        self.field_combo.setCurrentIndex(self.field_combo.findData(key))
+
+    def set_value(self, value: Any) -> None:
+        self.value_combo.setCurrentIndex(self.value_combo.findData(value))
+
+    def _fill_values(self) -> None:
+        key = self.field_combo.currentData()
+        self.value_combo.clear()
+        if key in ("assignee", "team", "category"):
+            if key != "team":
+                self.value_combo.addItem(tr("(nobody)") if key == "assignee" else tr("(none)"), None)
+            for value, label in self.choices[key]:
+                self.value_combo.addItem(label, value)
+        elif key == "status":
+            for s in INCIDENT_STATUSES:
+                self.value_combo.addItem(tr(s.replace("_", " ")), s)
+        elif key == "priority":
+            for p in (1, 2, 3, 4, 5):
+                self.value_combo.addItem(f"P{p}", p)
+        else:
+            for v, label in ((1, tr("1 high")), (2, tr("2 medium")), (3, tr("3 low"))):
+                self.value_combo.addItem(label, v)
+
+    def changes(self) -> dict[str, Any]:
+        key = self.field_combo.currentData()
+        out = {key: self.value_combo.currentData()}
+        reason = self.reason_edit.text().strip()
+        if key == "status" and reason:
+            out["pending_reason" if out[key] == "pending" else "solution"] = reason
+            if out[key] == "resolved":
+                out["resolution_code"] = "solved_workaround"
+        return out

@@ -1,0 +1,265 @@
+"""A queue as a QAbstractTableModel: row count from SQL, rows fetched a page at a time.
+
+The model holds only the pages the view has looked at (a small LRU cache).  Pages are read on
+the database worker; page ``n`` uses keyset paging when page ``n-1`` is cached (scrolling), else
+an offset (a jump).  Sorting and the text filter go to SQL: they reset the model and re-count.
+The remaining SLA time is computed from the cached due date, so the countdown needs no query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from itsmdesk.models.base import utcnow
+from itsmdesk.services import queues
+from itsmdesk.views.context import AppContext
+
+PAGE = 100
+MAX_PAGES = 40
+
+PRIORITY_COLOURS = {1: "#c62828", 2: "#ef6c00", 3: "#f9a825", 4: "#2e7d32", 5: "#607d8b"}
+SLA_COLOURS = {"breached": "#c62828", "at_risk": "#ef6c00", "paused": "#607d8b", "met": "#2e7d32",
+               "ok": "#2e7d32"}
+
+
+def tr(text: str) -> str:
+    from PySide6.QtCore import QCoreApplication
+
+    return QCoreApplication.translate("QueueModel", text)
+
+
+def format_remaining(due: dt.datetime | None, now: dt.datetime) -> str:
+    if due is None:
+        return ""
+    seconds = int((due - now).total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{sign}{days}d {hours}h"
+    return f"{sign}{hours}h {minutes:02d}m"
+
+
+class QueueModel(QAbstractTableModel):
+    sig_count_changed = Signal(int)
+    """(row count) after the queue was (re)counted."""
+
+    sig_loading = Signal(bool)
+    """True while a page or a count is being read."""
+
+    def __init__(self, ctx: AppContext, parent=None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.ctx = ctx
+        self.spec: queues.QueueSpec | None = None
+        self.order: tuple[str, str] = ("opened_at", "desc")
+        self.text = ""
+        self.columns: list[str] = list(queues.DEFAULT_COLUMNS)
+        self._count = 0
+        self._pages: OrderedDict[int, list[queues.QueueRow]] = OrderedDict()
+        self._pending: set[int] = set()
+        self._generation = 0
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start(30_000)
+
+    # -- state ----------------------------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        return self.ctx.clock() if self.ctx.clock else utcnow()
+
+    def person_id(self) -> Any:
+        return self.ctx.actor.person_id
+
+    def set_queue(self, spec: queues.QueueSpec, sort: tuple[str, str] | None = None,
+                  text: str | None = None) -> None:
+        self.spec = spec
+        self.order = sort or spec.sort
+        if text is not None:
+            self.text = text
+        self.beginResetModel()
+        self.columns = list(spec.columns)
+        self.endResetModel()
+        self.reload()
+
+    def set_text(self, text: str) -> None:
+        self.text = text
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-count and drop the cache (after a sort, a filter or an edit)."""
+        if self.spec is None:
+            return
+        self._generation += 1
+        generation = self._generation
+        spec, sort, text, person, now = self.spec, self.order, self.text, self.person_id(), self.now()
+
+        def work():
+            total = queues.count(spec, person, now, text)
+            first = queues.page(spec, 0, PAGE, sort, None, person, now, text) if total else None
+            return total, first
+
+        self.sig_loading.emit(True)
+        self.ctx.worker.submit(work, on_done=lambda r: self._counted(generation, r),
+                               on_error=self._failed, key=f"queue-count-{id(self)}")
+
+    def _failed(self, exc: BaseException) -> None:
+        self.sig_loading.emit(False)
+        from itsmdesk.views.messages import show_error
+
+        show_error(None, exc)
+
+    def _counted(self, generation: int, result: tuple[int, Any]) -> None:
+        if generation != self._generation:
+            return
+        total, first = result
+        self.beginResetModel()
+        self._count = total
+        self._pages.clear()
+        self._pending.clear()
+        if first is not None:
+            self._pages[0] = first.rows
+        self.endResetModel()
+        self.sig_loading.emit(False)
+        self.sig_count_changed.emit(total)
+
+    def _fetch(self, page_no: int) -> None:
+        if page_no in self._pending or page_no in self._pages or self.spec is None:
+            return
+        self._pending.add(page_no)
+        prev = self._pages.get(page_no - 1)
+        after = prev[-1].sort_key if prev and len(prev) == PAGE else None
+        generation = self._generation
+        args = (self.spec, page_no * PAGE, PAGE, self.order, after, self.person_id(), self.now(),
+                self.text)
+        self.sig_loading.emit(True)
+        self.ctx.worker.submit(queues.page, *args,
+                               on_done=lambda p: self._arrived(generation, page_no, p),
+                               on_error=self._failed)
+
+    def _arrived(self, generation: int, page_no: int, page: queues.Page) -> None:
+        self._pending.discard(page_no)
+        self.sig_loading.emit(bool(self._pending))
+        if generation != self._generation:
+            return
+        self._pages[page_no] = page.rows
+        while len(self._pages) > MAX_PAGES:
+            oldest = next(iter(self._pages))
+            if oldest == page_no:
+                break
+            self._pages.pop(oldest)
+        first = page_no * PAGE
+        last = min(self._count, first + PAGE) - 1
+        if last >= first:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, self.columnCount() - 1))
+
+    def _tick(self) -> None:
+        if "resolution_due" in self.columns and self._count:
+            col = self.columns.index("resolution_due")
+            self.dataChanged.emit(self.index(0, col), self.index(self._count - 1, col))
+
+    def row_at(self, row: int) -> queues.QueueRow | None:
+        page_no = row // PAGE
+        rows = self._pages.get(page_no)
+        if rows is None:
+            self._fetch(page_no)
+            rows = self._pages.get(page_no)
+            if rows is None:
+                return None
+        self._pages.move_to_end(page_no)
+        offset = row - page_no * PAGE
+        return rows[offset] if offset < len(rows) else None
+
+    def cached_rows(self) -> int:
+        return sum(len(p) for p in self._pages.values())
+
+    # -- Qt model ---------------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return tr(queues.COLUMNS[self.columns[section]])
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self.row_at(index.row())
+        name = self.columns[index.column()]
+        if row is None:
+            return "…" if role == Qt.ItemDataRole.DisplayRole and index.column() == 0 else None
+        value = row.values.get(name)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(name, value, row)
+        if role == Qt.ItemDataRole.ToolTipRole and name in ("title", "resolution_due"):
+            return f"{row.values['ref']}: {row.values['title']}"
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if name == "priority" and value in PRIORITY_COLOURS:
+                return QBrush(QColor(PRIORITY_COLOURS[value]))
+            if name in ("sla_state", "resolution_due"):
+                state = self._state(row)
+                if state in ("breached", "at_risk"):
+                    return QBrush(QColor(SLA_COLOURS[state]))
+        if role == Qt.ItemDataRole.FontRole and name in ("ref", "priority"):
+            font = QFont()
+            font.setBold(name == "priority" and value in (1, 2))
+            return font
+        if role == Qt.ItemDataRole.DecorationRole and name == "sla_state":
+            from itsmdesk.views.queue.icons import sla_icon
+
+            return sla_icon(self._state(row))
+        if role == Qt.ItemDataRole.DecorationRole and name == "priority":
+            from itsmdesk.views.queue.icons import priority_icon
+
+            return priority_icon(value)
+        if role == Qt.ItemDataRole.UserRole:
+            return row.id
+        return None
+
+    def _state(self, row: queues.QueueRow) -> str:
+        state = row.values.get("sla_state") or "ok"
+        due = row.values.get("resolution_due")
+        if state in ("ok", "at_risk") and due and row.values.get("status") not in (
+                "resolved", "closed", "fulfilled", "cancelled", "pending") and self.now() > due:
+            return "breached"
+        return state
+
+    def _display(self, name: str, value: Any, row: queues.QueueRow) -> str:
+        if name == "resolution_due":
+            if row.values.get("status") in ("resolved", "closed", "fulfilled", "cancelled"):
+                return ""
+            if row.values.get("sla_state") == "paused":
+                return tr("paused")
+            return format_remaining(value, self.now())
+        if name == "priority":
+            return f"P{value}" if value else ""
+        if name == "sla_state":
+            return {"ok": tr("ok"), "at_risk": tr("at risk"), "breached": tr("breached"),
+                    "paused": tr("paused"), "met": tr("met")}.get(self._state(row), value or "")
+        if name == "status":
+            return tr((value or "").replace("_", " "))
+        if isinstance(value, dt.datetime):
+            from itsmdesk.views.timefmt import local_text
+
+            return local_text(value)
+        return "" if value is None else str(value)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        name = self.columns[column] if 0 <= column < len(self.columns) else "opened_at"
+        if name not in queues.SORTABLE:
+            return
+        self.sort_by((name, "desc" if order == Qt.SortOrder.DescendingOrder else "asc"))
+
+    def sort_by(self, sort: tuple[str, str]) -> None:
+        if sort != self.order:
+            self.order = sort
+            self.reload()

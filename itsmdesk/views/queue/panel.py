@@ -1,0 +1,301 @@
+"""The ticket queues dock: queue list with counts, a filter box, the queue table, bulk edit.
+
+Signals (Spyder style):
+- ``sig_queue_changed(str)``: the queue key now shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from itsmdesk.services import queues
+from itsmdesk.views.context import AppContext
+from itsmdesk.views.messages import show_error
+from itsmdesk.views.queue.model import QueueModel
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("QueuePanel", text)
+
+
+QUEUE_NAMES = {  # predefined names, translated here (saved queues keep their own names)
+    "my_open": "My open", "my_team": "My team", "unassigned": "Unassigned",
+    "at_risk": "SLA at risk", "breached": "Breached", "all_open": "All open",
+    "resolved_recent": "Resolved recently", "all": "All tickets",
+}
+
+
+class QueuePanel(QWidget):
+    sig_queue_changed = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("queuePanel")
+        self.specs: list[queues.QueueSpec] = []
+        self.last_bulk: queues.BulkEdit | None = None
+        self.model = QueueModel(ctx, self)
+
+        self.queue_list = QListWidget()
+        self.queue_list.setObjectName("queueList")
+        self.queue_list.setMinimumWidth(120)
+        self.queue_list.currentRowChanged.connect(self._queue_selected)
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("queueFilter")
+        self.filter_edit.setPlaceholderText(tr("Filter: words or a reference…"))
+        self.filter_edit.setClearButtonEnabled(True)
+        self._filter_timer = QTimer(self, singleShot=True, interval=250)
+        self._filter_timer.timeout.connect(lambda: self.model.set_text(self.filter_edit.text()))
+        self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
+
+        self.count_label = QLabel()
+        self.count_label.setObjectName("queueCount")
+        self.new_button = QToolButton()
+        self.new_button.setText(tr("New ticket"))
+        self.new_button.setToolTip(tr("Record a new incident (Ctrl+N)"))
+        self.new_button.clicked.connect(lambda: ctx.open_record("incident", None))
+        self.bulk_button = QToolButton()
+        self.bulk_button.setText(tr("Edit selected…"))
+        self.bulk_button.setToolTip(tr("Change a field on every selected ticket (Ctrl+E)"))
+        self.bulk_button.clicked.connect(self.bulk_edit)
+
+        self.table = QTableView()
+        self.table.setObjectName("queueTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSortingEnabled(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.horizontalHeader().setHighlightSections(False)
+        self.table.horizontalHeader().setSortIndicatorShown(True)
+        self.table.activated.connect(self._open_index)
+        self.table.doubleClicked.connect(self._open_index)
+        self.model.modelReset.connect(self._size_columns)
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.count_label)
+        top.addWidget(self.bulk_button)
+        top.addWidget(self.new_button)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.setSpacing(4)
+        right_layout.addLayout(top)
+        right_layout.addWidget(self.table, 1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.queue_list)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([140, 600])
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+
+        self.model.sig_count_changed.connect(self._show_count)
+        ctx.sig_records_changed.connect(self._records_changed)
+        ctx.sig_actor_changed.connect(self.refresh_queues)
+        self.refresh_queues()
+
+    # -- queues -------------------------------------------------------------------------------------
+    def queue_name(self, spec: queues.QueueSpec) -> str:
+        return tr(QUEUE_NAMES[spec.key]) if spec.key in QUEUE_NAMES else spec.name
+
+    def refresh_queues(self) -> None:
+        """(Re)list the queues for the signed-in person and count them in the background."""
+        person = self.ctx.actor.person_id
+        current = self.current_key()
+
+        def work():
+            specs = queues.queues_for(person)
+            return specs, queues.counts(specs, person, self.model.now())
+
+        self.ctx.worker.submit(work, on_done=lambda r: self._show_queues(r, current),
+                               key=f"queue-list-{id(self)}")
+
+    def _show_queues(self, result: tuple[list, dict], current: str | None) -> None:
+        specs, counts = result
+        self.specs = specs
+        self.queue_list.blockSignals(True)
+        self.queue_list.clear()
+        select = 0
+        for i, spec in enumerate(specs):
+            item = QListWidgetItem(f"{self.queue_name(spec)}  ({counts.get(spec.key, 0)})")
+            item.setData(Qt.ItemDataRole.UserRole, spec.key)
+            if spec.key == "breached" and counts.get(spec.key):
+                item.setForeground(Qt.GlobalColor.red)
+            self.queue_list.addItem(item)
+            if spec.key == (current or ("my_open" if self.ctx.actor.person_id else "all_open")):
+                select = i
+        self.queue_list.blockSignals(False)
+        self.queue_list.setCurrentRow(select)
+        if current is None or self.model.spec is None or self.model.spec.key != self.current_key():
+            self._queue_selected(select)
+
+    def _update_counts(self) -> None:
+        person = self.ctx.actor.person_id
+        specs = list(self.specs)
+        self.ctx.worker.submit(lambda: queues.counts(specs, person, self.model.now()),
+                               on_done=self._show_counts, key=f"queue-counts-{id(self)}")
+
+    def _show_counts(self, counts: dict[str, int]) -> None:
+        for i in range(self.queue_list.count()):
+            item = self.queue_list.item(i)
+            spec = self.specs[i]
+            item.setText(f"{self.queue_name(spec)}  ({counts.get(spec.key, 0)})")
+
+    def current_key(self) -> str | None:
+        item = self.queue_list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def select_queue(self, key: str) -> None:
+        for i in range(self.queue_list.count()):
+            if self.queue_list.item(i).data(Qt.ItemDataRole.UserRole) == key:
+                self.queue_list.setCurrentRow(i)
+                return
+
+    def _queue_selected(self, row: int) -> None:
+        if not 0 <= row < len(self.specs):
+            return
+        spec = self.specs[row]
+        self.model.set_queue(spec)
+        col = spec.columns.index(spec.sort[0]) if spec.sort[0] in spec.columns else -1
+        self.table.horizontalHeader().blockSignals(True)
+        self.table.horizontalHeader().setSortIndicator(
+            col, Qt.SortOrder.DescendingOrder if spec.sort[1] == "desc" else Qt.SortOrder.AscendingOrder)
+        self.table.horizontalHeader().blockSignals(False)
+        self.sig_queue_changed.emit(spec.key)
+
+    def _show_count(self, total: int) -> None:
+        self.count_label.setText(tr("{n} tickets").format(n=f"{total:,}".replace(",", "\u2009")))
+
+    def _size_columns(self) -> None:
+        header = self.table.horizontalHeader()
+        widths = {"ref": 96, "priority": 48, "status": 86, "sla_state": 84, "resolution_due": 72,
+                  "team": 120, "assignee": 120, "opened_at": 118, "caller": 120, "category": 110,
+                  "ci": 120, "updated_at": 118, "resolved_at": 118}
+        for i, name in enumerate(self.model.columns):
+            if name == "title":
+                header.setSectionResizeMode(i, QHeaderView.ResizeMode.Stretch)
+            else:
+                header.setSectionResizeMode(i, QHeaderView.ResizeMode.Interactive)
+                self.table.setColumnWidth(i, widths.get(name, 100))
+
+    def _records_changed(self, kind: str, _ids: list) -> None:
+        if kind in ("incident", "request"):
+            self.model.reload()
+            self._update_counts()
+
+    # -- actions ------------------------------------------------------------------------------------
+    def _open_index(self, index) -> None:  # noqa: ANN001
+        row = self.model.row_at(index.row())
+        if row is not None:
+            self.ctx.open_record(row.values.get("kind") or "incident", row.id)
+
+    def selected_rows(self) -> list[queues.QueueRow]:
+        rows = []
+        for index in self.table.selectionModel().selectedRows():
+            row = self.model.row_at(index.row())
+            if row is not None:
+                rows.append(row)
+        return rows
+
+    def select_rows(self, rows: list[int]) -> None:
+        sel = self.table.selectionModel()
+        sel.clearSelection()
+        for r in rows:
+            sel.select(self.model.index(r, 0), QItemSelectionModel.SelectionFlag.Select
+                       | QItemSelectionModel.SelectionFlag.Rows)
+
+    def bulk_edit(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            self.ctx.sig_status.emit(tr("Select the tickets to change first"))
+            return
+        from itsmdesk.views.queue.bulk_dialog import BulkEditDialog
+
+        dialog = BulkEditDialog(self.ctx, len(rows), self)
+        if dialog.exec():
+            self.apply_bulk(rows, dialog.changes())
+
+    def apply_bulk(self, rows: list[queues.QueueRow], changes: dict[str, Any]) -> None:
+        ids = [r.id for r in rows]
+        versions = {r.id: r.version for r in rows}
+        actor = self.ctx.actor
+        now = self.model.now()
+
+        def done(edit: queues.BulkEdit) -> None:
+            self.last_bulk = edit
+            self.ctx.sig_status.emit(tr("Changed {n} tickets (Ctrl+Shift+Z undoes)").format(n=len(ids)))
+            self.ctx.records_changed("incident", ids)
+
+        self.ctx.worker.submit(queues.bulk_update, ids, changes, actor, versions, now,
+                               on_done=done, on_error=lambda e: show_error(self, e))
+
+    def undo_bulk(self) -> None:
+        edit = self.last_bulk
+        if edit is None:
+            self.ctx.sig_status.emit(tr("No bulk edit to undo"))
+            return
+
+        def done(n: int) -> None:
+            self.last_bulk = None
+            self.ctx.sig_status.emit(tr("Undid the bulk edit of {n} tickets").format(n=n))
+            self.ctx.records_changed("incident", list(edit.before))
+
+        self.ctx.worker.submit(queues.undo_bulk, edit, self.ctx.actor, on_done=done,
+                               on_error=lambda e: show_error(self, e))
+
+    def actions(self) -> list[tuple[str, QAction]]:
+        out = []
+        for text, shortcut, slot in ((tr("&New incident"), "Ctrl+N", lambda: self.ctx.open_record("incident", None)),
+                                     (tr("New service &request"), "Ctrl+Shift+N",
+                                      lambda: self.ctx.open_record("request", None)),
+                                     (tr("&Bulk edit selected tickets…"), "Ctrl+E", self.bulk_edit),
+                                     (tr("&Undo last bulk edit"), "Ctrl+Shift+Z", self.undo_bulk),
+                                     (tr("Refresh &queues"), "F5", self.refresh_queues),
+                                     (tr("Filter queue"), "Ctrl+F", self._focus_filter)):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(slot)
+            out.append(("Records", action))
+        return out
+
+    def _focus_filter(self) -> None:
+        self.filter_edit.setFocus()
+        self.filter_edit.selectAll()
+
+
+def create_panel(ctx: AppContext, window) -> QWidget:  # noqa: ANN001
+    return QueuePanel(ctx, window)
+
+
+def menu_actions(ctx: AppContext, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
+    panel = window.panels.get("queuesDock") if hasattr(window, "panels") else None
+    if panel is None:
+        return []
+    return panel.actions()
