@@ -30,8 +30,9 @@ class Period:
 
 def make_period(start: dt.datetime | None = None, end: dt.datetime | None = None,
                 default_days: int = 365, now: dt.datetime | None = None) -> Period:
-    """``[start, end)``; missing ends default to now and ``default_days`` before the end."""
-    end = end or (now or utcnow())
+    """``[start, end)``; missing ends default to now (this second included) and
+    ``default_days`` before the end."""
+    end = end or (now or utcnow()) + dt.timedelta(seconds=1)
     start = start or end - dt.timedelta(days=default_days)
     if end <= start:
         raise ValidationError(N_("The period must end after it starts ({start} .. {end})"),
