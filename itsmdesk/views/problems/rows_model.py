@@ -49,8 +49,8 @@ class RowsModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if value is None:
                 return ""
-            if isinstance(value, dt.datetime):
-                return value.strftime("%Y-%m-%d %H:%M")
+            if isinstance(value, dt.datetime):  # stored in UTC, shown in the user's zone
+                return value.replace(tzinfo=dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M")
             if isinstance(value, str):
                 return value.replace("_", " ") if self.columns[index.column()][0] in (
                     "status", "solution_status") else value
