@@ -75,3 +75,23 @@ def test_plan_problems(db):
     release_plan.add_step(made["release"].id, {"name": "Wave nowhere", "kind": "wave"})
     problems = release_plan.plan_problems(made["release"].id)
     assert "'Wave nowhere' has no owner" in problems and "wave 'Wave nowhere' has no site" in problems
+
+
+def test_edit_step_fields_and_dependencies(db):
+    made = build_release(n_sites=2)
+    w0, w1 = made["waves"]
+    # move wave 1 before wave 0 ends: refused while it waits for wave 0, and nothing changes
+    with pytest.raises(ValidationError, match="before 'Wave S0' ends"):
+        release_plan.edit_step(w1.id, None, {"planned_start": day(4, 2)}, [w0.id])
+    assert ReleaseStep.get_by_id(w1.id).planned_start == day(5)
+    assert {d.depends_on_id for d in StepDependency.select().where(StepDependency.step == w1.id)} \
+        == {w0.id}
+    # ...allowed once it waits for the test step instead
+    step = release_plan.edit_step(w1.id, None, {"planned_start": day(4, 2),
+                                                "owner_person": made["manager"].id},
+                                  [made["test"].id])
+    assert step.planned_start == day(4, 2) and step.owner_person_id == made["manager"].id
+    assert {d.depends_on_id for d in StepDependency.select().where(StepDependency.step == w1.id)} \
+        == {made["test"].id}
+    fields = {j.field for j in JournalEntry.select().where(JournalEntry.record_id == w1.id)}
+    assert {"planned_start", "owner_person", "depends_on-", "depends_on+"} <= fields

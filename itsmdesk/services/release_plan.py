@@ -136,6 +136,24 @@ def update_step(step_id, version: int | None, changes: dict[str, Any],  # noqa: 
         return updated
 
 
+def edit_step(step_id, version: int | None, changes: dict[str, Any], depends_on: list,  # noqa: ANN001
+              actor: Actor = SYSTEM) -> ReleaseStep:
+    """Update a step's fields and make it depend on exactly ``depends_on`` (one transaction)."""
+    with records.atomic():
+        step = _step(step_id)
+        wanted = {getattr(d, "id", d) for d in depends_on}
+        have = _graph(step.release_id).get(step.id, set())
+        for old in have - wanted:
+            remove_dependency(step.id, old, actor)
+        if changes:
+            step = update_step(step.id, version, changes, actor)
+        elif version is not None and step.version != version:
+            records.raise_conflict(step, version)
+        for new in wanted - have:
+            add_dependency(step.id, new, actor)
+        return _step(step.id)
+
+
 def _check_status(step: ReleaseStep, status: str) -> None:
     if status not in STEP_TRANSITIONS.get(step.status, ()):
         raise TransitionError(N_("Step '{name}' cannot move from {old} to {new}"), field="status",

@@ -144,3 +144,51 @@ def test_print_preview_document(qtbot, ctx, made):
                    "Payroll client", made["changes"][0].ref):
         assert needle in text
     assert dialog.findChild(type(dialog.actions()[0]), "savePdfAction") is not None
+
+
+def test_edit_step_dialog(qtbot, ctx, made, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from itsmdesk.views.forms.release_form import StepDialog
+
+    def accept_with_new_name(dialog):
+        assert dialog.name.text() == "Backout"
+        assert dialog.team.currentText() == "Release team"
+        dialog.name.setText("Backout to 4.9")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(StepDialog, "exec", accept_with_new_name)
+    form = ReleaseForm(ctx, made["release"].id)
+    qtbot.addWidget(form)
+    form.select_step(str(made["backout"].id))
+    form.edit_step()
+    assert ReleaseStep.get_by_id(made["backout"].id).name == "Backout to 4.9"
+    assert "Backout to 4.9" in cells(form.steps_table, 0)
+
+
+def test_add_step_dialog(qtbot, ctx, made, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from itsmdesk.views.forms.release_form import StepDialog
+    from tests.release_helpers import day
+
+    def fill(dialog):
+        dialog.name.setText("Smoke test S1")
+        dialog.kind.setCurrentIndex(dialog.kind.findData("test"))
+        dialog.phase.setCurrentIndex(dialog.phase.findText("Build and test"))
+        dialog.team.setCurrentIndex(dialog.team.findText("Release team"))
+        dialog.after.setCurrentIndex(dialog.after.findText("Wave S1"))
+        dialog.start.set_value(day(6))
+        dialog.end.set_value(day(6, 4))
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(StepDialog, "exec", fill)
+    form = ReleaseForm(ctx, made["release"].id)
+    qtbot.addWidget(form)
+    form.add_step()
+    step = ReleaseStep.get(ReleaseStep.name == "Smoke test S1")
+    assert (step.kind, step.phase_id, step.owner_team_id) == ("test", made["phase"].id,
+                                                              made["team"].id)
+    assert step.planned_start == day(6) and step.planned_end == day(6, 4)
+    row = next(r for r in release_plan.plan(made["release"].id) if r.id == step.id)
+    assert row.depends_on_names == ("Wave S1",) and row.level == 1

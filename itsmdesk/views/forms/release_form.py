@@ -125,25 +125,25 @@ class StepDialog(QDialog):
         self.phase.addItem(self.tr("(no phase)"), None)
         for row in plan:
             if row.kind == "phase":
-                self.phase.addItem(row.name, row.id)
+                self.phase.addItem(row.name, str(row.id))
         self.person = QComboBox()
         self.person.addItem(self.tr("(nobody)"), None)
         for pid, name in choices.people:
-            self.person.addItem(name, pid)
+            self.person.addItem(name, str(pid))
         self.team = QComboBox()
         self.team.addItem(self.tr("(no team)"), None)
         for tid, name in choices.teams:
-            self.team.addItem(name, tid)
+            self.team.addItem(name, str(tid))
         self.site = QComboBox()
         self.site.addItem(self.tr("(no site)"), None)
         for sid, name in choices.sites:
-            self.site.addItem(name, sid)
+            self.site.addItem(name, str(sid))
         self.start, self.end = DateTimeField(), DateTimeField()
         self.after = QComboBox()
         self.after.addItem(self.tr("(nothing)"), None)
         for row in plan:
             if row.kind != "phase":
-                self.after.addItem(row.name, row.id)
+                self.after.addItem(row.name, str(row.id))
         form = QFormLayout(self)
         form.addRow(self.tr("&Name"), self.name)
         form.addRow(self.tr("&Kind"), self.kind)
@@ -159,6 +159,25 @@ class StepDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def prefill(self, row) -> None:  # noqa: ANN001 - a PlanRow being edited
+        """Show ``row``'s values (editing an existing step)."""
+        self.setWindowTitle(self.tr("Edit plan step"))
+        self.name.setText(row.name)
+        def text(value: Any) -> str | None:
+            return None if value is None else str(value)
+
+        for combo, value in ((self.kind, row.kind), (self.phase, text(row.phase_id)),
+                             (self.person, text(row.owner_person_id)),
+                             (self.team, text(row.owner_team_id)), (self.site, text(row.site_id)),
+                             (self.after, text(row.depends_on[0]) if row.depends_on else None)):
+            index = combo.findData(value) if value is not None else 0
+            combo.setCurrentIndex(max(0, index))
+        index = self.after.findData(str(row.id))
+        if index > 0:
+            self.after.removeItem(index)  # a step cannot wait for itself
+        self.start.set_value(row.planned_start)
+        self.end.set_value(row.planned_end)
 
     def values(self) -> tuple[dict[str, Any], list]:
         values = {"name": self.name.text().strip(), "kind": self.kind.currentData(),
@@ -315,6 +334,10 @@ class ReleaseForm(QWidget):
             self.step_status.addItem(self.tr(_label(status)), status)
         self.step_status_button = QPushButton(self.tr("Set stat&us"))
         self.step_status_button.clicked.connect(self.set_step_status)
+        self.edit_step_button = QPushButton(self.tr("&Edit step…"))
+        self.edit_step_button.setObjectName("editStepButton")
+        self.edit_step_button.clicked.connect(self.edit_step)
+        self.steps_table.doubleClicked.connect(lambda _i: self.edit_step())
         self.delete_step_button = QPushButton(self.tr("De&lete step"))
         self.delete_step_button.clicked.connect(self.delete_step)
         self.deploy_button = QPushButton(self.tr("Deplo&y wave…"))
@@ -328,6 +351,7 @@ class ReleaseForm(QWidget):
         self.problems_label.setWordWrap(True)
         bar = QHBoxLayout()
         bar.addWidget(add)
+        bar.addWidget(self.edit_step_button)
         bar.addWidget(self.delete_step_button)
         bar.addStretch(1)
         bar.addWidget(self.step_status)
@@ -462,6 +486,7 @@ class ReleaseForm(QWidget):
             and self.detail is not None and self.detail.release.status in dml.DEPLOYABLE)
         self.step_status_button.setEnabled(step is not None and step.kind != "phase")
         self.delete_step_button.setEnabled(step is not None)
+        self.edit_step_button.setEnabled(step is not None)
 
     def selected_step(self):  # noqa: ANN201
         if self.detail is None:
@@ -539,6 +564,29 @@ class ReleaseForm(QWidget):
             return
         values, after = dialog.values()
         self._run(release_plan.add_step, self.detail.release.id, values, self.ctx.actor, after)
+
+    def edit_step(self) -> None:
+        step = self.selected_step()
+        if step is None or self.detail is None:
+            return
+        dialog = StepDialog(releases.plan_choices(), self.detail.plan, self)
+        dialog.prefill(step)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        values, after = dialog.values()
+        fields = ("name", "kind", "phase", "owner_person", "owner_team", "site", "planned_start",
+                  "planned_end")
+        current = {"name": step.name, "kind": step.kind, "phase": step.phase_id,
+                   "owner_person": step.owner_person_id, "owner_team": step.owner_team_id,
+                   "site": step.site_id, "planned_start": step.planned_start,
+                   "planned_end": step.planned_end}
+        def same(a: Any, b: Any) -> bool:
+            return (a is None and b is None) or (a is not None and b is not None
+                                                  and str(a) == str(b))
+
+        changes = {f: values.get(f) for f in fields if not same(values.get(f), current[f])}
+        self._run(release_plan.edit_step, step.id, step.version, changes,
+                  list(after), self.ctx.actor)
 
     def set_step_status(self) -> None:
         step = self.selected_step()
