@@ -39,6 +39,7 @@ from itsmdesk.models.release import RELEASE_TYPES, STEP_KINDS
 from itsmdesk.services import dml, release_lifecycle, release_plan, releases
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.releases.gantt import GanttView
+from itsmdesk.views.timefmt import local_text
 
 RISK_COLOURS = {"low": "#15803d", "medium": "#b45309", "high": "#c2410c", "very_high": "#b91c1c"}
 STEP_STATUS_COLOURS = {"done": "#15803d", "in_progress": "#b45309", "failed": "#b91c1c",
@@ -51,32 +52,37 @@ def _label(value: Any) -> str:
 
 
 def _when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+    """A stored (UTC) time in the user's zone."""
+    return local_text(value)
 
 
 class DateTimeField(QDateTimeEdit):
-    """A UTC date-time editor that may be empty (shows "—" at its minimum)."""
+    """A date-time editor in the user's time zone that may be empty (shows "—" at its minimum).
 
-    EMPTY = QDateTime(2000, 1, 1, 0, 0, 0, 0, UTC)
+    ``set_value``/``value`` take and give naive UTC datetimes, as the services store them.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setTimeZone(UTC)
+        self.zone = QTimeZone.systemTimeZone()
+        self.empty = QDateTime(2000, 1, 1, 0, 0, 0, 0, self.zone)
+        self.setTimeZone(self.zone)
         self.setCalendarPopup(True)
         self.setDisplayFormat("yyyy-MM-dd HH:mm")
-        self.setMinimumDateTime(self.EMPTY)
+        self.setMinimumDateTime(self.empty)
         self.setSpecialValueText("—")
         self.set_value(None)
 
     def set_value(self, value: dt.datetime | None) -> None:
         if value is None:
-            self.setDateTime(self.EMPTY)
+            self.setDateTime(self.empty)
             return
-        self.setDateTime(QDateTime(value.year, value.month, value.day, value.hour, value.minute,
-                                   value.second, 0, UTC))
+        utc = QDateTime(value.year, value.month, value.day, value.hour, value.minute,
+                        value.second, 0, UTC)
+        self.setDateTime(utc.toTimeZone(self.zone))
 
     def value(self) -> dt.datetime | None:
-        if self.dateTime() == self.EMPTY:
+        if self.dateTime() == self.empty:
             return None
         value = self.dateTime().toUTC()
         d, t = value.date(), value.time()
@@ -151,8 +157,8 @@ class StepDialog(QDialog):
         form.addRow(self.tr("Owner (&person)"), self.person)
         form.addRow(self.tr("Owner (&team)"), self.team)
         form.addRow(self.tr("&Site (waves)"), self.site)
-        form.addRow(self.tr("Planned &start (UTC)"), self.start)
-        form.addRow(self.tr("Planned &end (UTC)"), self.end)
+        form.addRow(self.tr("Planned &start"), self.start)
+        form.addRow(self.tr("Planned &end"), self.end)
         form.addRow(self.tr("&After"), self.after)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
@@ -266,8 +272,8 @@ class ReleaseForm(QWidget):
         form.addRow(self.tr("&Name"), self.name)
         form.addRow(self.tr("&Version"), self.version_edit)
         form.addRow(self.tr("&Type"), self.type_combo)
-        form.addRow(self.tr("Planned &start (UTC)"), self.start_edit)
-        form.addRow(self.tr("Planned &end (UTC)"), self.end_edit)
+        form.addRow(self.tr("Planned &start"), self.start_edit)
+        form.addRow(self.tr("Planned &end"), self.end_edit)
         form.addRow(self.tr("Descr&iption"), self.description)
         form.addRow(self.tr("&Backout plan"), self.backout)
         form.addRow(self.tr("Risk"), self.risk_label)

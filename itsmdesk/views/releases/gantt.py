@@ -10,6 +10,7 @@ grey elbow lines; "now": a red dashed line.  Clicking a bar selects the step
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from PySide6.QtCore import QCoreApplication, QLocale, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
@@ -25,6 +26,17 @@ STEP_ROLE = 1  # QGraphicsItem data key holding the step id
 
 def _t(text: str) -> str:
     return QCoreApplication.translate("GanttView", text)
+
+
+def _local(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC).astimezone().replace(tzinfo=None)
+
+
+def _local_row(row):  # noqa: ANN001, ANN202 - a PlanRow
+    return replace(row, planned_start=_local(row.planned_start), planned_end=_local(row.planned_end),
+                   actual_start=_local(row.actual_start), actual_end=_local(row.actual_end))
 
 
 def plan_span(rows: list) -> tuple[dt.datetime, dt.datetime] | None:
@@ -53,6 +65,8 @@ def build_scene(scene: QGraphicsScene, rows: list, now: dt.datetime | None = Non
                 label_w: float = 210.0, day_w: float = DAY_W) -> QRectF:
     """Draw the plan into ``scene`` (cleared first); returns the used rectangle."""
     scene.clear()
+    rows = [_local_row(r) for r in rows]  # stored in UTC, drawn in the user's zone
+    now = _local(now)
     font = QFont()
     font.setPointSizeF(8.5)
     bold = QFont(font)
@@ -138,7 +152,7 @@ def build_scene(scene: QGraphicsScene, rows: list, now: dt.datetime | None = Non
         bar.setPen(QPen(QColor("#3b82f6"), 1))
         bar.setBrush(QBrush(QColor("#dbeafe")))
         bar.setData(STEP_ROLE, str(r.id))
-        bar.setToolTip(f"{r.name}\n{r.planned_start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+        bar.setToolTip(f"{r.name}\n{r.planned_start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
                        + (f"\n{r.owner}" if r.owner else ""))
         scene.addItem(bar)
         label_x = x1
