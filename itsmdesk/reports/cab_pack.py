@@ -42,16 +42,24 @@ def collect(ref: str) -> dict:
     items = cab.agenda(meeting.id)
     changes = [item.change for item in items]
     forward = cab.forward_schedule(meeting.starts_at)
+    by_change = conflicts.for_changes([c.id for c in changes])
+    from itsmdesk.models.people import Team
+
+    person_ids = {c.requester_id for c in changes} | {c.assignee_id for c in changes}
+    people = dict(Person.select(Person.id, Person.name)
+                  .where(Person.id.in_([i for i in person_ids if i])).tuples())
+    teams = dict(Team.select(Team.id, Team.name)
+                 .where(Team.id.in_([c.team_id for c in changes if c.team_id])).tuples())
     sections = []
     for change in changes:
         cis = affected_ci_rows(change.id)
-        assessment = risk.compute(change)
+        found = by_change.get(change.id, [])
+        assessment = risk.compute(change, found)
         sections.append({
-            "change": change, "cis": cis, "risk": assessment,
-            "conflicts": conflicts.for_change(change.id),
-            "requester": change.requester.name if change.requester_id else None,
-            "team": change.team.name if change.team_id else None,
-            "assignee": change.assignee.name if change.assignee_id else None,
+            "change": change, "cis": cis, "risk": assessment, "conflicts": found,
+            "requester": people.get(change.requester_id),
+            "team": teams.get(change.team_id),
+            "assignee": people.get(change.assignee_id),
         })
     chair = Person.get_or_none(Person.id == meeting.chair_id) if meeting.chair_id else None
     return {"meeting": meeting, "items": items, "sections": sections, "forward": forward,

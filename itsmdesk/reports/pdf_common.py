@@ -21,6 +21,7 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Frame,
@@ -111,20 +112,38 @@ def toc() -> TableOfContents:
     return t
 
 
+def _fits(text: str, width: float | None, bold: bool) -> bool:
+    """True when ``text`` fits on one line of a cell ``width`` wide (then a plain string cell,
+    far cheaper to lay out than a Paragraph)."""
+    if width is None or "\n" in text or len(text) > 120:
+        return False
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    font = "Helvetica-Bold" if bold else "Helvetica"
+    return stringWidth(text, font, 8) <= width - 7
+
+
 def table(rows: Sequence[Sequence[Any]], col_widths: Sequence[float] | None = None,
           header: bool = True, zebra: bool = True, extra: Sequence[tuple] = ()) -> Table:
-    """The house table: cells given as text become wrapped paragraphs; header repeats."""
+    """The house table: text cells that fit stay plain strings, longer ones become wrapped
+    paragraphs; the header row repeats on every page."""
     data = []
     for r, row in enumerate(rows):
         cells = []
-        for cell in row:
+        bold = header and r == 0
+        for c, cell in enumerate(row):
             if isinstance(cell, (str, int, float)) or cell is None:
-                cells.append(p(cell, "cellb" if header and r == 0 else "cell"))
+                text = "" if cell is None else str(cell)
+                width = col_widths[c] if col_widths and c < len(col_widths) else None
+                cells.append(text if _fits(text, width, bold) else p(text, "cellb" if bold
+                                                                      else "cell"))
             else:
                 cells.append(cell)
         data.append(cells)
     t = Table(data, colWidths=col_widths, repeatRows=1 if header else 0)
     commands: list[tuple] = [
+        ("FONT", (0, 0), (-1, -1), "Helvetica", 8, 10),
+        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#d1d5db")),
         ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
@@ -132,6 +151,7 @@ def table(rows: Sequence[Sequence[Any]], col_widths: Sequence[float] | None = No
     ]
     if header:
         commands += [("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
+                     ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8, 10),
                      ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK)]
     if zebra:
         for i in range(1 if header else 0, len(data)):
@@ -144,9 +164,9 @@ def table(rows: Sequence[Sequence[Any]], col_widths: Sequence[float] | None = No
 
 def key_values(pairs: Sequence[tuple[str, Any]], width: float) -> Table:
     """A two-column label/value block (no header)."""
-    rows = [[p(k, "cellb"), v if not isinstance(v, (str, int, float, type(None))) else p(v, "cell")]
-            for k, v in pairs]
-    return table(rows, col_widths=[width * 0.25, width * 0.75], header=False, zebra=False)
+    rows = [[k, v] for k, v in pairs]
+    return table(rows, col_widths=[width * 0.25, width * 0.75], header=False, zebra=False,
+                 extra=[("FONT", (0, 0), (0, -1), "Helvetica-Bold", 8, 10)])
 
 
 def risk_badge(level: str | None) -> Paragraph:
@@ -184,8 +204,9 @@ class ReportDocument(BaseDocTemplate):
         canvas.setFillColor(MUTED)
         canvas.drawString(self.leftMargin, 10 * mm, f"itsmdesk · generated {self.generated}")
         total = getattr(self, "_total_pages", 0)
-        text = f"Page {doc.page} of {total}" if total else f"Page {doc.page}"
-        canvas.drawRightString(width - self.rightMargin, 10 * mm, text)
+        if total >= 0:  # -1: the numbered canvas writes "Page n of m" itself
+            text = f"Page {doc.page} of {total}" if total else f"Page {doc.page}"
+            canvas.drawRightString(width - self.rightMargin, 10 * mm, text)
 
     def _footer_only(self, canvas, doc) -> None:  # noqa: ANN001
         canvas.saveState()
@@ -220,18 +241,54 @@ class ReportDocument(BaseDocTemplate):
         self.notify("TOCEntry", (level, escape(text), self.page, key))
 
 
+class _NumberedCanvas(Canvas):
+    """Holds each page until the end so the footer can say "Page n of m" in one layout."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict] = []
+
+    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            width = self._pagesize[0]
+            self.setFont("Helvetica", 7.5)
+            self.setFillColor(MUTED)
+            self.drawRightString(width - 18 * mm, 10 * mm,
+                                 f"Page {self._pageNumber} of {total}")
+            super().showPage()
+        super().save()
+
+
+def _prefill_toc(story: list) -> None:
+    """Give each TOC its entries (page numbers unknown yet) before the first pass, so the first
+    layout already reserves the TOC's real height; then two passes suffice, not three."""
+    tocs = [f for f in story if isinstance(f, TableOfContents)]
+    if not tocs:
+        return
+    entries = [(f._toc_level, escape(f._toc_text), 999, None) for f in story
+               if getattr(f, "_toc_level", None) is not None and f._toc_level <= 1]
+    for t in tocs:
+        t._entries = list(entries)
+
+
 def build_document(path: str | Path, story_factory, title: str, subtitle: str = "",
                    size: str = "A4") -> int:
-    """Lay out ``story_factory()`` (called per pass: flowables are single-use) -> page count.
+    """Lay out ``story_factory()`` -> page count.
 
-    Pass one counts pages and collects TOC entries; the final pass prints ``Page n of m``.
+    ``multiBuild`` repeats the layout until the table of contents is stable; the canvas writes
+    "Page n of m" at the end.  (``story_factory`` is a callable for the callers' convenience.)
     """
     doc = ReportDocument(path, title, subtitle, size)
-    doc.multiBuild(story_factory())
-    total = doc.page
-    doc = ReportDocument(path, title, subtitle, size)
-    doc._total_pages = total
-    doc.multiBuild(story_factory())
+    doc._total_pages = -1  # footer numbers come from the canvas
+    story = story_factory()
+    _prefill_toc(story)
+    doc.multiBuild(story, canvasmaker=_NumberedCanvas)
     return doc.page
 
 

@@ -340,3 +340,21 @@ def for_change(change_id) -> list[Conflict]:  # noqa: ANN001
         return []
     return detect(change.planned_start, _end(change.planned_start, change.planned_end),
                   change_ids=[change.id])
+
+
+def for_changes(change_ids: Iterable) -> dict:
+    """change id -> its conflicts, for many changes in one detection run (CAB pack)."""
+    ids = list(change_ids)
+    rows = list(Change.select(Change.id, Change.planned_start, Change.planned_end)
+                .where(Change.id.in_(ids) & Change.status.in_(PLANNED)
+                       & Change.planned_start.is_null(False)).tuples())
+    out: dict = {cid: [] for cid in ids}
+    if not rows:
+        return out
+    lo = min(r[1] for r in rows)
+    hi = max(_end(r[1], r[2]) for r in rows)
+    for c in detect(lo, hi, change_ids=[r[0] for r in rows]):
+        for cid in (c.change_id, c.other_id):
+            if cid in out:
+                out[cid].append(c)
+    return out

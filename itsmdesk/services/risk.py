@@ -116,8 +116,9 @@ def failure_rate(change: Change, ci_ids: list) -> tuple[float, int, int]:
     return (failed / finished if finished else 0.0), failed, finished
 
 
-def compute(change: Change) -> RiskAssessment:
-    """Assess a change without saving anything."""
+def compute(change: Change, found_conflicts: list | None = None) -> RiskAssessment:
+    """Assess a change without saving anything (``found_conflicts``: its conflicts, when the
+    caller already has them)."""
     from itsmdesk.services import conflicts as conflict_service
 
     ci_ids = [r[0] for r in ChangeCI.select(ChangeCI.ci).where(ChangeCI.change == change.id)
@@ -153,7 +154,8 @@ def compute(change: Change) -> RiskAssessment:
                     "weight": WEIGHTS["failure_rate"], "points": pts,
                     "why": f"{failed} of {finished} earlier change(s) on these CIs failed"})
 
-    found = conflict_service.for_change(change.id)
+    found = (conflict_service.for_change(change.id) if found_conflicts is None
+             else found_conflicts)
     n_pair = sum(1 for c in found if c.kind in ("same_ci", "impact_path"))
     n_black = sum(1 for c in found if c.kind == "blackout")
     n_out = sum(1 for c in found if c.kind == "outside_maintenance")

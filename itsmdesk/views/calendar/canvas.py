@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from PySide6.QtCore import QPoint, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
@@ -27,6 +27,27 @@ RELEASE_COLOUR = "#c4b5fd"
 BLACKOUT = QColor(220, 38, 38, 40)
 MAINTENANCE = QColor(22, 163, 74, 70)
 MODES = ("month", "week", "day", "timeline")
+_COLOURS: dict = {}
+_PENS: dict = {}
+_BRUSHES: dict = {}
+
+
+def _colour(name: str) -> QColor:
+    if name not in _COLOURS:
+        _COLOURS[name] = QColor(name)
+    return _COLOURS[name]
+
+
+def _pen(name: str, width: int) -> QPen:
+    if (name, width) not in _PENS:
+        _PENS[(name, width)] = QPen(_colour(name), width)
+    return _PENS[(name, width)]
+
+
+def _brush(name: str) -> QBrush:
+    if name not in _BRUSHES:
+        _BRUSHES[name] = QBrush(_colour(name))
+    return _BRUSHES[name]
 
 
 def local(value: dt.datetime) -> dt.datetime:
@@ -86,6 +107,7 @@ class CalendarCanvas(QWidget):
         self.labels: list[tuple[QRect, str, int]] = []
         self.more: list[tuple[QRect, str]] = []
         self.selected_id = None
+        self._elide_cache: dict = {}
         self._drag = None  # (item, press pos, rect)
         self._drag_pos: QPoint | None = None
         self.font_small = QFont(self.font())
@@ -113,6 +135,8 @@ class CalendarCanvas(QWidget):
 
     def relayout(self) -> None:
         self.hits, self.backgrounds, self.labels, self.more = [], [], [], []
+        if len(self._elide_cache) > 20000:
+            self._elide_cache.clear()
         if self.mode == "month":
             self._layout_month()
         elif self.mode in ("week", "day"):
@@ -299,7 +323,7 @@ class CalendarCanvas(QWidget):
         for rect, text, align in self.labels:
             if rect.intersects(clip):
                 painter.drawText(rect, int(align), text)
-        metrics = QFontMetrics(self.font_small)
+        metrics = self._metrics = getattr(self, "_metrics", None) or QFontMetrics(self.font_small)
         for rect, item in self.hits:
             if rect.intersects(clip):
                 self._paint_item(painter, rect, item, metrics)
@@ -346,31 +370,37 @@ class CalendarCanvas(QWidget):
                 y = self.HEADER + r * self.ROW_H
                 painter.drawLine(0, y, w, y)
 
+    def _elided(self, item, width: int, metrics: QFontMetrics) -> str:  # noqa: ANN001
+        key = (item.id, item.kind, width, item.conflict)
+        text = self._elide_cache.get(key)
+        if text is None:
+            full = ("⚠ " if item.conflict else "") + f"{item.ref} {item.title}"
+            text = metrics.elidedText(full, Qt.TextElideMode.ElideRight, width)
+            self._elide_cache[key] = text
+        return text
+
     def _paint_item(self, painter: QPainter, rect: QRect, item, metrics: QFontMetrics) -> None:  # noqa: ANN001
         fill = RELEASE_COLOUR if item.kind == "release" else STATUS_COLOURS.get(item.status,
                                                                                   "#e5e7eb")
-        painter.setBrush(QBrush(QColor(fill)))
+        painter.setBrush(_brush(fill))
         if item.conflict:
-            painter.setPen(QPen(QColor("#dc2626"), 2))
+            painter.setPen(_pen("#dc2626", 2))
         elif item.id == self.selected_id:
-            painter.setPen(QPen(QColor("#1d4ed8"), 2))
+            painter.setPen(_pen("#1d4ed8", 2))
         else:
-            painter.setPen(QPen(QColor("#9ca3af"), 1))
-        painter.drawRoundedRect(QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5), 3, 3)
-        stripe = QColor(RISK_COLOURS.get(item.risk or "", "#9ca3af"))
-        painter.fillRect(QRect(rect.left() + 1, rect.top() + 1, 4, rect.height() - 2), stripe)
-        text = ("⚠ " if item.conflict else "") + f"{item.ref} {item.title}"
+            painter.setPen(_pen("#9ca3af", 1))
+        painter.drawRect(rect.adjusted(0, 0, -1, -1))
+        painter.fillRect(QRect(rect.left() + 1, rect.top() + 1, 4, rect.height() - 2),
+                         _colour(RISK_COLOURS.get(item.risk or "", "#9ca3af")))
+        align = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         if rect.width() <= 60 and self.mode == "timeline":
-            painter.setPen(QColor("#111827"))
+            painter.setPen(_pen("#111827", 1))
             outside = QRect(rect.right() + 3, rect.top(), 190, rect.height())
-            painter.drawText(outside, int(Qt.AlignmentFlag.AlignLeft
-                                          | Qt.AlignmentFlag.AlignVCenter),
-                             metrics.elidedText(text, Qt.TextElideMode.ElideRight, 190))
+            painter.drawText(outside, align, self._elided(item, 190, metrics))
         elif rect.width() > 24:
-            painter.setPen(QColor("#111827"))
+            painter.setPen(_pen("#111827", 1))
             inner = rect.adjusted(7, 0, -2, 0)
-            painter.drawText(inner, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                             metrics.elidedText(text, Qt.TextElideMode.ElideRight, inner.width()))
+            painter.drawText(inner, align, self._elided(item, inner.width(), metrics))
 
     # -- interaction -----------------------------------------------------------------------------
     def item_at(self, pos: QPoint):
