@@ -192,3 +192,14 @@ def test_add_step_dialog(qtbot, ctx, made, monkeypatch):
     assert step.planned_start == day(6) and step.planned_end == day(6, 4)
     row = next(r for r in release_plan.plan(made["release"].id) if r.id == step.id)
     assert row.depends_on_names == ("Wave S1",) and row.level == 1
+
+
+def test_history_tab(qtbot, ctx, made):
+    release_lifecycle.transition(made["release"].id, "build")
+    form = ReleaseForm(ctx, made["release"].id)
+    qtbot.addWidget(form)
+    form.tabs.setCurrentWidget(form.history_table)
+    rows = [[form.history_table.item(r, c).text() for c in (3, 4, 5)]
+            for r in range(form.history_table.rowCount())]
+    assert ["status", "planning", "build"] in rows
+    assert any(r[0] == "*created*" for r in rows)

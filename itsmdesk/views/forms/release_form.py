@@ -234,6 +234,11 @@ class ReleaseForm(QWidget):
         self.tabs.addTab(self._changes_tab(), self.tr("&Changes"))
         self.tabs.addTab(self._plan_tab(), self.tr("&Plan"))
         self.tabs.addTab(self._dml_tab(), self.tr("&Media library"))
+        self.history_table = _table([self.tr("When"), self.tr("Who"), self.tr("Site"),
+                                     self.tr("Field"), self.tr("Old"), self.tr("New")],
+                                    "historyTable")
+        self.tabs.addTab(self.history_table, self.tr("&History"))
+        self.tabs.currentChanged.connect(self._tab_changed)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.summary)
@@ -478,12 +483,27 @@ class ReleaseForm(QWidget):
         _fill(self.items_table, [[i.name, i.version, i.checksum or "", i.ci_name or ""]
                                  for i in detail.items], [i.id for i in detail.items])
         self._set_enabled()
+        self._tab_changed(self.tabs.currentIndex())
         self.sig_title_changed.emit(self.title())
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.history_table and self.release_id:
+            from itsmdesk.services import records
+
+            self.ctx.worker.submit(records.history, "release", self.release_id, 500,
+                                   on_done=self._show_history,
+                                   key=f"release-history-{self.release_id}")
+
+    def _show_history(self, entries: list) -> None:
+        _fill(self.history_table,
+              [[local_text(h.at, seconds=True), h.who or "", h.site, h.field, h.old or "",
+                h.new or ""] for h in entries], [i for i in range(len(entries))])
 
     def _set_enabled(self) -> None:
         exists = self.detail is not None
         for widget in (self.transition_combo, self.transition_button, self.pdf_button,
-                       self.tabs.widget(1), self.tabs.widget(2), self.tabs.widget(3)):
+                       self.tabs.widget(1), self.tabs.widget(2), self.tabs.widget(3),
+                       self.tabs.widget(4)):
             widget.setEnabled(exists)
         self.transition_button.setEnabled(exists and self.transition_combo.count() > 0)
         step = self.selected_step()
