@@ -310,7 +310,7 @@ def team_members_ids(team_id) -> list:  # noqa: ANN001
     return [m.person_id for m in TeamMember.select(TeamMember.person).where(TeamMember.team == team_id)]
 
 
-def form_data(incident_id) -> dict[str, Any]:  # noqa: ANN001
+def form_data(incident_id, now: dt.datetime | None = None) -> dict[str, Any]:  # noqa: ANN001
     """Everything the ticket form shows, in one call: the record's fields plus display names of
     the records it points at, its work log, attachments, children and announcements."""
     from itsmdesk.models import CI, Change, KnownError, Person, Problem
@@ -340,18 +340,18 @@ def form_data(incident_id) -> dict[str, Any]:  # noqa: ANN001
     data["children"] = [{"id": c.id, "ref": c.ref, "title": c.title, "status": c.status}
                         for c in Incident.select().where(Incident.parent == row.id)
                         .order_by(Incident.opened_at).limit(200)]
-    data["announcements"] = announcements_for_ticket(row.ci_id, row.service_id)
+    data["announcements"] = announcements_for_ticket(row.ci_id, row.service_id, now)
     data["allowed_statuses"] = list(allowed_statuses(row))
     return data
 
 
-def announcements_for_ticket(ci_id, service_id) -> list[str]:  # noqa: ANN001
+def announcements_for_ticket(ci_id, service_id, now: dt.datetime | None = None) -> list[str]:  # noqa: ANN001
     from itsmdesk.services import announcements
 
     ids = [i for i in (ci_id, service_id) if i]
     return [f"{a.title} ({a.starts_at:%Y-%m-%d %H:%M}"
             + (f" – {a.ends_at:%Y-%m-%d %H:%M}" if a.ends_at else "") + " UTC)"
-            for a in announcements.announcements_for(ids, include_future=True)]
+            for a in announcements.announcements_for(ids, at=now, include_future=True)]
 
 
 def resolve_ref(kind: str, ref: str):  # noqa: ANN201

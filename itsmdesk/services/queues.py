@@ -392,3 +392,11 @@ def undo_bulk(edit: BulkEdit, actor: Actor = SYSTEM) -> int:
             if old:
                 records.update(Incident, incident_id, edit.versions[incident_id], old, actor)
     return len(edit.before)
+
+
+def ping() -> bool:
+    """True when the database answers (for the status bar's connection state)."""
+    from itsmdesk.models.base import db
+
+    db.obj.execute_sql("SELECT 1").fetchone()
+    return True

@@ -220,3 +220,14 @@ def find_people(text: str, limit: int = 20) -> list[tuple[Any, str]]:
     if text:
         query = query.where(Person.name.contains(text) | Person.email.contains(text))
     return [(p.id, p.name) for p in query.order_by(Person.name).limit(limit)]
+
+
+def person_by_id(person_id: Any) -> tuple[Any, str] | None:
+    """(id, name) of an active person, or None (e.g. a stale id remembered from another DB)."""
+    from itsmdesk.models.people import Person
+
+    try:
+        row = Person.get_or_none(Person.id == person_id)
+    except (ValueError, pw.DataError):
+        return None
+    return (row.id, row.name) if row is not None else None

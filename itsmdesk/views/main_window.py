@@ -91,6 +91,11 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         self.menus["File"].addAction(quit_action)
+        self.quick_open_action = QAction(self.tr("&Quick open…"), self)
+        self.quick_open_action.setShortcut(QKeySequence("Ctrl+K"))
+        self.quick_open_action.triggered.connect(self.quick_open)
+        self.menus["File"].insertAction(quit_action, self.quick_open_action)
+        self.menus["File"].insertSeparator(quit_action)
         self.close_tab_action = QAction(self.tr("Close tab"), self)
         self.close_tab_action.setShortcut(QKeySequence("Ctrl+W"))
         self.close_tab_action.triggered.connect(lambda: self.close_tab(self.tabs.currentIndex()))
@@ -153,6 +158,10 @@ class MainWindow(QMainWindow):
                 self.tabifyDockWidget(docks[0], other)
                 other.show()
             docks[0].raise_()
+        # The bottom panels (change calendar, dashboards) need more room than a 1400x900 window
+        # leaves beside a ticket form: they start closed; the View menu (Alt+3/7/8) opens them.
+        for dock in self._by_area.get(Qt.DockWidgetArea.BottomDockWidgetArea, []):
+            dock.hide()
         self._size_docks(self._by_area)
         self._default_state = self.saveState(LAYOUT_VERSION)
         self.restore_layout()
@@ -160,8 +169,8 @@ class MainWindow(QMainWindow):
     def _size_docks(self, by_area: dict[Any, list[QDockWidget]]) -> None:
         """Default proportions at 1400x900: queues wide on the left, the record in the centre,
         announcements narrow on the right, calendar and dashboards short at the bottom."""
-        sizes = {Qt.DockWidgetArea.LeftDockWidgetArea: (720, Qt.Orientation.Horizontal),
-                 Qt.DockWidgetArea.RightDockWidgetArea: (290, Qt.Orientation.Horizontal),
+        sizes = {Qt.DockWidgetArea.LeftDockWidgetArea: (600, Qt.Orientation.Horizontal),
+                 Qt.DockWidgetArea.RightDockWidgetArea: (270, Qt.Orientation.Horizontal),
                  Qt.DockWidgetArea.BottomDockWidgetArea: (250, Qt.Orientation.Vertical)}
         for area, (size, orientation) in sizes.items():
             docks = by_area.get(area)
@@ -180,22 +189,109 @@ class MainWindow(QMainWindow):
         return widget
 
     def _build_status_bar(self) -> None:
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QToolButton
+
         bar = self.statusBar()
         kind = self.tr("SQLite file") if self.ctx.info.backend == "sqlite" else self.tr("PostgreSQL")
         self.db_label = QLabel(f"{kind}: {self.ctx.info.display}")
         self.db_label.setObjectName("dbLabel")
-        self.person_label = QLabel()
-        self.person_label.setObjectName("personLabel")
-        self.connection_label = QLabel(self.tr("Connected"))
+        self.person_button = QToolButton()
+        self.person_button.setObjectName("personButton")
+        self.person_button.setAutoRaise(True)
+        self.person_button.setToolTip(self.tr("Who works at this desk (Ctrl+Shift+P)"))
+        self.person_button.clicked.connect(self._pick_person)
+        self.person_label = self.person_button  # kept for older callers
+        self.notes_button = QToolButton()
+        self.notes_button.setObjectName("notificationsButton")
+        self.notes_button.setAutoRaise(True)
+        self.notes_button.clicked.connect(self._show_notifications)
+        self.notes_button.hide()
+        self.connection_label = QLabel()
         self.connection_label.setObjectName("connectionLabel")
-        bar.addPermanentWidget(self.person_label)
+        bar.addPermanentWidget(self.notes_button)
+        bar.addPermanentWidget(self.person_button)
         bar.addPermanentWidget(self.db_label)
         bar.addPermanentWidget(self.connection_label)
         self.ctx.sig_actor_changed.connect(self._show_actor)
+        self.ctx.sig_actor_changed.connect(self._remember_actor)
+        self.ctx.sig_records_changed.connect(self._maybe_notes)
+        self._restore_actor()
         self._show_actor()
+        self.set_connected(True)
+        # Every minute: is the database there, and which tickets reached their escalation point.
+        self._minute = QTimer(self)
+        self._minute.setInterval(60_000)
+        self._minute.timeout.connect(self._each_minute)
+        self._minute.start()
+
+    def set_connected(self, connected: bool, reason: str = "") -> None:
+        self.connection_label.setText(("● " + self.tr("Connected")) if connected
+                                      else ("● " + self.tr("Disconnected")))
+        self.connection_label.setProperty("connected", connected)
+        self.connection_label.setStyleSheet("color: #2e7d32;" if connected else "color: #c62828;")
+        self.connection_label.setToolTip(reason)
+
+    def _each_minute(self) -> None:
+        from itsmdesk.services import queues
+        from itsmdesk.views.dialogs.actions import run_escalation
+
+        self.ctx.worker.submit(queues.ping, on_done=lambda _r: self.set_connected(True),
+                               on_error=lambda e: self.set_connected(False, str(e)), key="ping")
+        run_escalation(self.ctx, self)
+        self._maybe_notes("notification", [])
+
+    def _pick_person(self) -> None:
+        from itsmdesk.views.dialogs.actions import sign_in_as
+
+        sign_in_as(self.ctx, self)
+
+    def _show_notifications(self) -> None:
+        from itsmdesk.views.dialogs.actions import show_notifications
+
+        show_notifications(self.ctx, self)
+
+    def _maybe_notes(self, kind: str, _ids: list) -> None:
+        if kind not in ("incident", "notification") or self.ctx.actor.person_id is None:
+            return
+        from itsmdesk.services import escalation
+
+        self.ctx.worker.submit(escalation.unread_count, self.ctx.actor.person_id,
+                               on_done=self._show_notes_count, key="unread-notes")
+
+    def _show_notes_count(self, n: int) -> None:
+        self.notes_button.setText(self.tr("🔔 {n}").format(n=n))
+        self.notes_button.setToolTip(self.tr("{n} unread notifications (Ctrl+Shift+M)").format(n=n))
+        self.notes_button.setVisible(n > 0)
+
+    def _remember_actor(self) -> None:
+        if self.ctx.actor.person_id is not None:
+            self.settings.setValue("session/person_id", str(self.ctx.actor.person_id))
+
+    def _restore_actor(self) -> None:
+        person_id = self.settings.value("session/person_id")
+        if not person_id or self.ctx.actor.person_id is not None:
+            return
+        from itsmdesk.services.context import Actor
+        from itsmdesk.services.search import person_by_id
+
+        try:
+            found = person_by_id(person_id)
+        except Exception:  # noqa: BLE001 - never keep the window from opening
+            found = None
+        if found is not None:
+            self.ctx.actor = Actor(found[0], found[1], self.ctx.site)
 
     def _show_actor(self) -> None:
-        self.person_label.setText(self.tr("Signed in: {name}").format(name=self.ctx.actor.name))
+        self.person_button.setText(self.tr("Signed in: {name} ▾").format(name=self.ctx.actor.name))
+        self._maybe_notes("notification", [])
+
+    def quick_open(self) -> None:
+        from itsmdesk.views.quick_open import QuickOpen
+
+        dialog = QuickOpen(self.ctx, self)
+        self.quick_open_dialog = dialog
+        dialog.open()
 
     def _welcome(self) -> None:
         if self.tabs.count() == 0:

@@ -112,6 +112,8 @@ class IncidentForm(QWidget):
         self.header = QLabel()
         self.header.setObjectName("formHeader")
         self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setWordWrap(True)
+        self.header.setMinimumWidth(200)
         self.sla_label = QLabel()
         self.sla_label.setObjectName("slaLabel")
         self.announcement = QLabel()
@@ -270,6 +272,8 @@ class IncidentForm(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
 
         head = QHBoxLayout()
         head.addWidget(self.header, 1)
@@ -295,6 +299,14 @@ class IncidentForm(QWidget):
         self.side = SidePanel(self)
         return self.side
 
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        """Side by side when there is room, else the work log goes below the details."""
+        super().resizeEvent(event)
+        wide = event.size().width() >= 880
+        wanted = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.splitter.orientation() != wanted:
+            self.splitter.setOrientation(wanted)
+
     # -- loading ------------------------------------------------------------------------------------
     def _show_new(self) -> None:
         self.header.setText("<h2>" + (tr("New service request") if self.kind == "request"
@@ -312,7 +324,7 @@ class IncidentForm(QWidget):
         self.dirty = False
 
     def reload(self) -> None:
-        self.ctx.worker.submit(incidents.form_data, self.record_id, on_done=self._loaded,
+        self.ctx.worker.submit(incidents.form_data, self.record_id, self.now(), on_done=self._loaded,
                                on_error=lambda e: show_error(self, e), key=f"form-{self.record_id}")
 
     def _loaded(self, data: dict[str, Any]) -> None:
@@ -424,7 +436,7 @@ class IncidentForm(QWidget):
     def _ci_changed(self, _value: Any = None) -> None:
         self._changed()
         ci, service = self.ci.value(), self.service.value()
-        self.ctx.worker.submit(incidents.announcements_for_ticket, ci, service,
+        self.ctx.worker.submit(incidents.announcements_for_ticket, ci, service, self.now(),
                                on_done=self._show_announcements, key=f"ann-{id(self)}")
 
     def _show_script(self) -> None:
@@ -531,7 +543,7 @@ class IncidentForm(QWidget):
         return True
 
     def _after_save(self, row) -> None:  # noqa: ANN001
-        self.ctx.worker.submit(incidents.form_data, row.id, on_done=self._loaded,
+        self.ctx.worker.submit(incidents.form_data, row.id, self.now(), on_done=self._loaded,
                                on_error=lambda e: show_error(self, e))
 
     def _merge(self, exc: ConflictError, extra: dict[str, Any] | None) -> bool:

@@ -195,7 +195,7 @@ class QueuePanel(QWidget):
 
     def _size_columns(self) -> None:
         header = self.table.horizontalHeader()
-        widths = {"ref": 96, "priority": 48, "status": 86, "sla_state": 84, "resolution_due": 72,
+        widths = {"ref": 92, "priority": 46, "status": 82, "sla_state": 82, "resolution_due": 70,
                   "team": 120, "assignee": 120, "opened_at": 118, "caller": 120, "category": 110,
                   "ci": 120, "updated_at": 118, "resolved_at": 118}
         for i, name in enumerate(self.model.columns):

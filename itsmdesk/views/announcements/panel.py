@@ -1,0 +1,143 @@
+"""The announcements dock: current and upcoming outages, changes and notices; add, withdraw,
+copy as text or HTML for an e-mail."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QInputDialog,
+    QListWidget,
+    QListWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from itsmdesk.models.base import utcnow
+from itsmdesk.services import announcements
+from itsmdesk.views.messages import show_error
+from itsmdesk.views.timefmt import local_text
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("AnnouncementsPanel", text)
+
+
+class AnnouncementsPanel(QWidget):
+    def __init__(self, ctx, parent=None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("announcementsPanel")
+        self.list = QListWidget()
+        self.list.setObjectName("announcementList")
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        self.list.itemActivated.connect(self._activate)
+        buttons = QHBoxLayout()
+        for text, tip, slot in ((tr("Add…"), tr("Add a manual announcement"), self.add),
+                                (tr("Withdraw"), tr("Withdraw the selected announcement"), self.withdraw),
+                                (tr("Copy text"), tr("Copy all as plain text for an e-mail"),
+                                 lambda: self.copy("text")),
+                                (tr("Copy HTML"), tr("Copy all as HTML for an e-mail"),
+                                 lambda: self.copy("html"))):
+            b = QToolButton()
+            b.setText(text)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.list, 1)
+        ctx.sig_records_changed.connect(self._changed)
+        self.refresh()
+
+    def now(self):  # noqa: ANN201
+        return self.ctx.clock() if self.ctx.clock else utcnow()
+
+    def refresh(self) -> None:
+        self.ctx.worker.submit(announcements.current, self.now(), on_done=self.show_items,
+                               key=f"announcements-{id(self)}")
+
+    def show_items(self, items: list) -> None:
+        self.list.clear()
+        now = self.now()
+        for a in items:
+            when = local_text(a.starts_at) + " – " + (local_text(a.ends_at) if a.ends_at
+                                                       else tr("until further notice"))
+            state = tr("NOW") if a.starts_at <= now else tr("upcoming")
+            text = f"{a.title}\n{state} · {when}"
+            if a.services:
+                text += "\n" + tr("Services: ") + a.service_names
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, (a.id, a.version, a.source_ref))
+            if a.starts_at <= now:
+                item.setForeground(Qt.GlobalColor.darkRed)
+            if a.body:
+                item.setToolTip(a.body)
+            self.list.addItem(item)
+        if not items:
+            self.list.addItem(tr("No current announcements."))
+
+    def _changed(self, kind: str, _ids: list) -> None:
+        if kind in ("announcement", "change"):
+            self.refresh()
+
+    def _activate(self, item: QListWidgetItem) -> None:
+        data = item.data(Qt.ItemDataRole.UserRole)
+        if data and data[2]:
+            from itsmdesk.services.lookup import find_by_reference
+
+            try:
+                kind, row = find_by_reference(data[2])
+            except Exception:  # noqa: BLE001 - the change may be gone
+                return
+            self.ctx.open_record(kind, row.id)
+
+    def add(self) -> None:
+        title, ok = QInputDialog.getText(self, tr("New announcement"), tr("Title"))
+        if not ok or not title.strip():
+            return
+        body, _ok = QInputDialog.getMultiLineText(self, tr("New announcement"), tr("Text"))
+        try:
+            announcements.create_announcement({"title": title, "body": body or None,
+                                               "starts_at": self.now()}, [], self.ctx.actor)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc)
+            return
+        self.ctx.records_changed("announcement", [])
+
+    def withdraw(self) -> None:
+        item = self.list.currentItem()
+        data = item.data(Qt.ItemDataRole.UserRole) if item else None
+        if not data:
+            return
+        try:
+            announcements.withdraw(data[0], data[1], self.ctx.actor)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc)
+            return
+        self.ctx.records_changed("announcement", [data[0]])
+
+    def copy(self, fmt: str) -> None:
+        text = announcements.export(fmt, self.now())
+        QApplication.clipboard().setText(text)
+        self.ctx.sig_status.emit(tr("Announcements copied to the clipboard"))
+
+
+def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
+    return AnnouncementsPanel(ctx, window)
+
+
+def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
+    panel = window.panels.get("announcementsDock") if hasattr(window, "panels") else None
+    if panel is None:
+        return []
+    action = QAction(tr("New &announcement…"), window)
+    action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+    action.triggered.connect(panel.add)
+    return [("Records", action)]

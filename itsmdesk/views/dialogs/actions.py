@@ -1,0 +1,106 @@
+"""Service desk menu actions: sign in as (person picker), notifications, SLA and priority
+settings, holiday import from .ics, run escalation now."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from itsmdesk.views.messages import show_error
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("ServiceDeskActions", text)
+
+
+def sign_in_as(ctx, window) -> None:  # noqa: ANN001
+    """Pick the person working at this desk (until real accounts exist)."""
+    from itsmdesk.services import search
+    from itsmdesk.services.context import Actor
+
+    people = search.find_people("", 500)
+    names = [name for _id, name in people]
+    if not names:
+        return
+    current = names.index(ctx.actor.name) if ctx.actor.name in names else 0
+    name, ok = QInputDialog.getItem(window, tr("Sign in as"), tr("Person"), names, current, True)
+    if ok and name in names:
+        person_id = people[names.index(name)][0]
+        ctx.set_actor(Actor(person_id, name, ctx.site))
+
+
+def show_notifications(ctx, window) -> None:  # noqa: ANN001
+    from itsmdesk.services import escalation
+
+    if ctx.actor.person_id is None:
+        QMessageBox.information(window, tr("Notifications"), tr("Sign in first (Ctrl+Shift+P)."))
+        return
+    notes = escalation.notifications_for(ctx.actor.person_id)
+    if not notes:
+        QMessageBox.information(window, tr("Notifications"), tr("No unread notifications."))
+        return
+    text = "\n".join(f"{n.created_at:%Y-%m-%d %H:%M}  {n.text}" for n in notes)
+    QMessageBox.information(window, tr("Notifications"), text)
+    escalation.mark_read([n.id for n in notes])
+    ctx.sig_status.emit(tr("{n} notifications read").format(n=len(notes)))
+    ctx.records_changed("notification", [])
+
+
+def import_holidays(ctx, window) -> None:  # noqa: ANN001
+    from itsmdesk.services import calendars
+
+    cals = calendars.list_calendars()
+    if not cals:
+        QMessageBox.information(window, tr("Import holidays"),
+                                tr("Create a business calendar first (itsmdesk business-calendar create)."))
+        return
+    names = [c.name for c in cals]
+    name, ok = QInputDialog.getItem(window, tr("Import holidays"), tr("Calendar"), names, 0, False)
+    if not ok:
+        return
+    path, _ = QFileDialog.getOpenFileName(window, tr("Holidays (.ics)"), "",
+                                          tr("iCalendar files (*.ics)"))
+    if not path:
+        return
+    try:
+        added, skipped = calendars.import_holidays(cals[names.index(name)].id, path, ctx.actor)
+    except Exception as exc:  # noqa: BLE001
+        show_error(window, exc)
+        return
+    QMessageBox.information(window, tr("Import holidays"),
+                            tr("{added} holidays added, {skipped} already there.").format(
+                                added=added, skipped=skipped))
+
+
+def run_escalation(ctx, window=None) -> None:  # noqa: ANN001
+    from itsmdesk.services import escalation
+
+    now = ctx.clock() if ctx.clock else None
+
+    def done(result) -> None:  # noqa: ANN001
+        if result.flagged or result.breached:
+            ctx.records_changed("incident", [])
+        ctx.sig_status.emit(tr("Escalation: {f} at risk, {b} breached").format(
+            f=len(result.flagged), b=len(result.breached)))
+
+    ctx.worker.submit(escalation.tick, now, on_done=done, key="escalation-tick")
+
+
+def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
+    from itsmdesk.views.dialogs.settings_dialogs import MatrixDialog, SlaDialog
+
+    def act(text: str, shortcut: str, slot) -> QAction:  # noqa: ANN001
+        a = QAction(text, window)
+        a.setShortcut(QKeySequence(shortcut))
+        a.triggered.connect(slot)
+        return a
+
+    return [
+        ("File", act(tr("Sign in &as…"), "Ctrl+Shift+P", lambda: sign_in_as(ctx, window))),
+        ("Tools", act(tr("&Notifications…"), "Ctrl+Shift+M", lambda: show_notifications(ctx, window))),
+        ("Tools", act(tr("Run SLA &escalation now"), "F9", lambda: run_escalation(ctx, window))),
+        ("Tools", act(tr("&SLA targets…"), "Ctrl+Alt+L", lambda: SlaDialog(ctx, window).exec())),
+        ("Tools", act(tr("Priority &matrix…"), "Ctrl+Alt+X", lambda: MatrixDialog(ctx, window).exec())),
+        ("Tools", act(tr("Import &holidays (.ics)…"), "Ctrl+Alt+H", lambda: import_holidays(ctx, window))),
+    ]

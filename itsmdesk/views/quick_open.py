@@ -1,0 +1,74 @@
+"""Quick open (Ctrl+K): type a reference or words, pick any record, Enter opens it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
+
+from itsmdesk.services import search
+
+KIND_LABELS = {"incident": "Incident", "request": "Request", "problem": "Problem",
+               "known_error": "Known error", "change": "Change", "release": "Release",
+               "article": "Article", "ci": "CI", "cab_meeting": "CAB meeting"}
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("QuickOpen", text)
+
+
+class QuickOpen(QDialog):
+    def __init__(self, ctx, parent=None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("quickOpen")
+        self.setWindowTitle(tr("Quick open"))
+        self.resize(620, 420)
+        self.edit = QLineEdit()
+        self.edit.setObjectName("quickOpenEdit")
+        self.edit.setPlaceholderText(tr("A reference (INC-123, CHG-7…) or words"))
+        self.results = QListWidget()
+        self.results.setObjectName("quickOpenResults")
+        self.hint = QLabel(tr("↑↓ to choose, Enter to open, Esc to close"))
+        self.hint.setStyleSheet("color: palette(mid);")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.results, 1)
+        layout.addWidget(self.hint)
+        self._timer = QTimer(self, singleShot=True, interval=150)
+        self._timer.timeout.connect(self.search)
+        self.edit.textChanged.connect(lambda _t: self._timer.start())
+        self.edit.returnPressed.connect(self.open_current)
+        self.results.itemActivated.connect(lambda _i: self.open_current())
+        self.edit.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802, ANN001 - arrows move in the list
+        from PySide6.QtCore import QEvent
+
+        if obj is self.edit and event.type() == QEvent.Type.KeyPress and event.key() in (
+                Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
+            QCoreApplication.sendEvent(self.results, event)
+            return True
+        return super().eventFilter(obj, event)
+
+    def search(self) -> None:
+        text = self.edit.text()
+        self.ctx.worker.submit(search.quick_open, text, on_done=self.show_hits, key="quick-open")
+
+    def show_hits(self, hits: list) -> None:
+        self.results.clear()
+        for hit in hits:
+            kind = tr(KIND_LABELS.get(hit.kind, hit.kind))
+            label = f"{hit.ref}   {hit.title}" if hit.ref != hit.title else hit.title
+            item = QListWidgetItem(f"[{kind}]  {label}" + (f"   · {hit.status}" if hit.status else ""))
+            item.setData(Qt.ItemDataRole.UserRole, (hit.kind, hit.id))
+            self.results.addItem(item)
+        if hits:
+            self.results.setCurrentRow(0)
+
+    def open_current(self) -> None:
+        item = self.results.currentItem()
+        if item is None:
+            return
+        kind, record_id = item.data(Qt.ItemDataRole.UserRole)
+        self.accept()
+        self.ctx.open_record(kind, record_id)

@@ -1,0 +1,79 @@
+"""Main window: docks and object names, default layout without stale tab bars, quick open,
+status bar person picker and connection state, announcements dock."""
+
+import datetime as dt
+
+from PySide6.QtWidgets import QTabBar
+
+from itsmdesk.services import announcements, incidents
+from itsmdesk.services.context import Actor
+from itsmdesk.services.demo_servicedesk import sample_desk
+from itsmdesk.views.main_window import MainWindow
+from itsmdesk.views.panels import PANELS
+
+
+def _window(ctx, qtbot, settings):
+    w = MainWindow(ctx, settings)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_default_layout_has_one_tab_bar_per_area(ctx, qtbot, settings):
+    w = _window(ctx, qtbot, settings)
+    assert {d.objectName() for d in w.docks.values()} == {p.object_name for p in PANELS}
+    bars = [b for b in w.findChildren(QTabBar) if b.parent() is w and b.isVisible()]
+    titles = [tuple(b.tabText(i) for i in range(b.count())) for b in bars]
+    assert len(titles) == len(set(titles)), titles  # no duplicated tab bar
+    assert w.docks["queuesDock"].isVisible()
+    assert w.width() == 1400 and w.height() == 900
+    w.save_layout()
+    assert settings.value("layout/version", 0, int) >= 2
+
+
+def test_quick_open_finds_and_opens(ctx, qtbot, settings):
+    sample_desk()
+    inc = incidents.create_incident({"title": "Scanner jams every morning"})
+    w = _window(ctx, qtbot, settings)
+    w.quick_open()
+    dialog = w.quick_open_dialog
+    dialog.edit.setText("scanner")
+    dialog.search()
+    assert dialog.results.count() >= 1
+    assert inc.ref in dialog.results.item(0).text()
+    dialog.open_current()
+    assert w.tabs.currentWidget().property("recordKey") == f"incident:{inc.id}"
+    w.quick_open()
+    w.quick_open_dialog.edit.setText(inc.ref.lower())
+    w.quick_open_dialog.search()
+    assert w.quick_open_dialog.results.count() == 1
+
+
+def test_status_bar_person_and_connection(ctx, qtbot, settings):
+    d = sample_desk()
+    w = _window(ctx, qtbot, settings)
+    assert "system" in w.person_button.text()
+    assert w.connection_label.property("connected") is True
+    ctx.set_actor(Actor.for_person(d["agent"]))
+    assert "Olle Agent" in w.person_button.text()
+    assert settings.value("session/person_id") == str(d["agent"].id)
+    w.set_connected(False, "server gone")
+    assert "Disconnected" in w.connection_label.text()
+
+
+def test_announcements_dock_and_form_banner(ctx, qtbot, settings):
+    d = sample_desk()
+    now = dt.datetime(2026, 6, 1, 10, 0)
+    ctx.clock = lambda: now
+    announcements.create_announcement({"title": "Mail maintenance", "starts_at": now,
+                                       "ends_at": now + dt.timedelta(hours=2)}, [d["service"].id])
+    w = _window(ctx, qtbot, settings)
+    panel = w.panels["announcementsDock"]
+    panel.refresh()
+    assert "Mail maintenance" in panel.list.item(0).text()
+    inc = incidents.create_incident({"title": "No mail", "service": d["service"].id})
+    form = w.open_record("incident", inc.id)
+    assert form.announcement.isVisibleTo(form)
+    assert "Mail maintenance" in form.announcement.text()
