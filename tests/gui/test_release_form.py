@@ -149,7 +149,7 @@ def test_print_preview_document(qtbot, ctx, made):
 def test_edit_step_dialog(qtbot, ctx, made, monkeypatch):
     from PySide6.QtWidgets import QDialog
 
-    from itsmdesk.views.forms.release_form import StepDialog
+    from itsmdesk.views.releases.editors import StepDialog
 
     def accept_with_new_name(dialog):
         assert dialog.name.text() == "Backout"
@@ -169,7 +169,7 @@ def test_edit_step_dialog(qtbot, ctx, made, monkeypatch):
 def test_add_step_dialog(qtbot, ctx, made, monkeypatch):
     from PySide6.QtWidgets import QDialog
 
-    from itsmdesk.views.forms.release_form import StepDialog
+    from itsmdesk.views.releases.editors import StepDialog
     from tests.release_helpers import day
 
     def fill(dialog):
