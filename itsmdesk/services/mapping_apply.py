@@ -7,9 +7,10 @@ ones, and the journal, where folded event logs keep each event's original time a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import peewee as pw
@@ -58,14 +59,18 @@ class _Journal:
     def add(self, kind: str, record_id: uuid.UUID, ref: str | None,
             changes: list[tuple[str, Any, Any]], version: int, at: dt.datetime,
             who: str | None = None) -> None:
-        who_id = None if who else self.actor.person_id
+        # ids as hex text, what the UUID columns store: the bulk insert then converts nothing
+        person = self.actor.person_id
+        who_id = None if who or person is None else person.hex
         who_name = who or self.actor.name
         site = self.actor.site
+        rid = record_id.hex
+        batch = self.batch.hex
         append = self.rows.append
         text = self.text
         for name, old, new in changes:
-            append((kind, record_id, ref, name, text(old), text(new), who_id, who_name, at,
-                    site, version, self.batch))
+            append((kind, rid, ref, name, text(old), text(new), who_id, who_name, at,
+                    site, version, batch))
 
 
 def _create_lookups(prepared, journal: _Journal, now: dt.datetime) -> None:  # noqa: ANN001
@@ -146,7 +151,7 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
     journal = _Journal(actor, uuid.uuid4())
     sla_cache: dict[tuple[str, int], tuple[int, int]] = {}
     total = len(creates) + len(updates)
-    with db.atomic():
+    with _big_cache(), db.atomic():
         _tick(progress, cancel, 0, total, "writing")
         _create_lookups(prepared, journal, now)
         rows = _new_rows(creates, model, spec, actor, now, journal, sla_cache)
@@ -163,6 +168,24 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
             journal.rows, tick=lambda n: _tick(progress, cancel, n, count, "writing history"))
     report.applied = True
     report.extra["journal_rows"] = len(journal.rows)
+
+
+@contextlib.contextmanager
+def _big_cache(kib: int = 256 * 1024) -> Iterator[None]:
+    """SQLite: a larger page cache while one big transaction writes, so dirty index pages are
+    not spilled to the WAL and read back (the connection's setting is restored after)."""
+    if not isinstance(db.obj, pw.SqliteDatabase):
+        yield
+        return
+    before = db.execute_sql("PRAGMA cache_size").fetchone()[0]
+    if before < 0 and -before >= kib:
+        yield
+        return
+    db.execute_sql(f"PRAGMA cache_size = {-int(kib)}")
+    try:
+        yield
+    finally:
+        db.execute_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 def _sla_due(kind: str, priority: int, opened: dt.datetime,

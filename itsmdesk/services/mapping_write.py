@@ -31,12 +31,16 @@ def _is_sqlite() -> bool:
 
 
 def insert_rows(model: type[pw.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]],
-                batch: int = 5000, tick: Callable[[int], None] | None = None) -> int:
-    """Insert ``rows`` (tuples in ``columns`` order, Python values) into ``model``'s table."""
+                batch: int = 5000, tick: Callable[[int], None] | None = None,
+                convert: bool = True) -> int:
+    """Insert ``rows`` (tuples in ``columns`` order, Python values) into ``model``'s table.
+
+    ``convert=False``: the rows hold database values already (tuples, passed as they are).
+    """
     if not rows:
         return 0
     fields = [model._meta.fields[c] for c in columns]
-    converters = [fast_converter(f) for f in fields]
+    converters = [fast_converter(f) if convert else None for f in fields]
     table = _quote(model._meta.table_name)
     names = ", ".join(_quote(f.column_name) for f in fields)
     cursor = db.cursor()
@@ -73,6 +77,8 @@ def fast_converter(f: pw.Field) -> Callable[[Any], Any] | None:
         slow = f.db_value
 
         def uuid_value(value: Any) -> Any:
+            if value is None or value.__class__ is str:
+                return value
             return value.hex if value.__class__ is uuid.UUID else slow(value)
 
         return uuid_value
@@ -85,9 +91,9 @@ def fast_converter(f: pw.Field) -> Callable[[Any], Any] | None:
     return f.db_value
 
 
-def _convert(chunk: Sequence[Sequence[Any]], converters: list) -> list[tuple]:
+def _convert(chunk: Sequence[Sequence[Any]], converters: list) -> Sequence[Sequence[Any]]:
     if all(c is None for c in converters):
-        return [tuple(row) for row in chunk]
+        return chunk
     active = [(i, c) for i, c in enumerate(converters) if c is not None]
     out = []
     for row in chunk:
@@ -167,8 +173,8 @@ def _defer_fts_trigger(model: type[pw.Model]) -> tuple[str, str, int] | None:
 
 
 def insert_journal(rows: Sequence[tuple], tick: Callable[[int], None] | None = None) -> int:
-    """Journal rows in ``JOURNAL_COLUMNS`` order; ids may be UUIDs or their hex already."""
-    return insert_rows(JournalEntry, JOURNAL_COLUMNS, rows, tick=tick)
+    """Journal rows in ``JOURNAL_COLUMNS`` order, ids already as hex text (no conversion)."""
+    return insert_rows(JournalEntry, JOURNAL_COLUMNS, rows, tick=tick, convert=False)
 
 
 def allocate_refs(prefix: str, count: int, site: str = "") -> list[str]:
