@@ -74,3 +74,17 @@ def test_gantt_drawing_geometry(sqlite_db):
     assert "not scheduled" in strings  # the backout step has no dates
     assert any(s.startswith("02 Mar") for s in strings)
     assert report.gantt([], 480) == []
+
+
+def test_empty_release_and_markup_characters(sqlite_db, tmp_path):
+    rel = releases.create_release({"name": "R&D <beta> tools", "description": "a < b & c"})
+    out = tmp_path / "empty.pdf"
+    pages = report.build(rel.ref, out)
+    _reader, text = text_of(out)
+    flat = " ".join(text.split())
+    assert pages == 1
+    assert "R&D <beta> tools" in flat and "a < b & c" in flat
+    for needle in ("This release bundles no change yet.", "No plan steps yet.",
+                   "No rollout waves planned.", "No software items registered.",
+                   "No backout plan recorded.", "Sign-off"):
+        assert needle in flat, needle
