@@ -106,3 +106,15 @@ def test_risk_without_changes_uses_own_factors(db):
                                    "backout_plan": "revert"})
     risk = lc.assess_risk(rel.id)
     assert risk.from_changes is None and risk.level == "high"
+
+
+def test_refresh_releases_of_change(db):
+    from itsmdesk.models.change import Change
+
+    made = build_release(change_risks=("low", "medium"))
+    lc.refresh_risk(made["release"].id)
+    assert Release.get_by_id(made["release"].id).risk_level == "medium"
+    Change.update(risk_level="very_high").where(Change.id == made["changes"][0].id).execute()
+    assert lc.refresh_releases_of_change(made["changes"][0].id) == [made["release"].ref]
+    assert Release.get_by_id(made["release"].id).risk_level == "very_high"
+    assert lc.refresh_releases_of_change(made["changes"][0].id) == []

@@ -195,3 +195,16 @@ def refresh_risk(release_id, actor: Actor = SYSTEM) -> ReleaseRisk:  # noqa: ANN
         if release.risk_level != risk.level:
             records.update(Release, release.id, None, {"risk_level": risk.level}, actor)
     return risk
+
+
+def refresh_releases_of_change(change_id, actor: Actor = SYSTEM) -> list[str]:  # noqa: ANN001
+    """Re-assess every release bundling ``change_id`` (call after the change's risk or status
+    changed).  Returns the references of releases whose stored risk level changed."""
+    changed = []
+    query = (Release.select(Release.id, Release.ref, Release.risk_level)
+             .join(ReleaseChange, on=(ReleaseChange.release == Release.id))
+             .where(ReleaseChange.change == getattr(change_id, "id", change_id)))
+    for release in query:
+        if refresh_risk(release.id, actor).level != release.risk_level:
+            changed.append(release.ref)
+    return changed
