@@ -7,6 +7,7 @@ table and as a Gantt chart, rollout waves, the definitive media library, backout
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -250,7 +251,7 @@ def _story(detail, width: float, now: dt.datetime):  # noqa: ANN001, ANN202, C90
 
     story.append(heading("Affected services", 1, key="services"))
     if detail.services:
-        story.append(table([["Service", "Criticality", "Reached at depth"]] + [
+        story.append(table([["Service", "Criticality", "Hops from a changed CI"]] + [
             [s.name, _label(getattr(s, "criticality", "")), str(getattr(s, "depth", "—"))]
             for s in detail.services], col_widths=[width * 0.5, width * 0.25, width * 0.25]))
     else:
@@ -259,8 +260,13 @@ def _story(detail, width: float, now: dt.datetime):  # noqa: ANN001, ANN202, C90
 
     story.append(heading("Release plan", 1, key="plan"))
     if detail.plan:
-        rows = [["Step", "Kind", "Owner", "Site", "Planned", "Actual", "Status", "After"]]
+        rows = [["Step", "Kind", "Owner", "Site", "Planned (UTC)", "Actual (UTC)", "Status",
+                 "After"]]
+        spans = _phase_spans(detail.plan)
         for s in detail.plan:
+            if s.kind == "phase" and not s.planned_start:
+                start, end = spans.get(s.id, (None, None))
+                s = replace(s, planned_start=start, planned_end=end)
             name = markup(("&nbsp;" * 4 * s.level) + (f"<b>{escape(s.name)}</b>" if s.kind == "phase"
                                                        else escape(s.name)), "cell")
             planned = (f"{fmt_dt(s.planned_start)}\n{fmt_dt(s.planned_end)}"
@@ -289,7 +295,8 @@ def _story(detail, width: float, now: dt.datetime):  # noqa: ANN001, ANN202, C90
     story.append(heading("Rollout waves", 1, key="waves"))
     waves = [s for s in detail.plan if s.kind in ("pilot", "wave")]
     if waves:
-        rows = [["Wave", "Site", "Planned", "Owner", "Software CIs", "Status", "Deployed"]]
+        rows = [["Wave", "Site", "Planned (UTC)", "Owner", "Software CIs", "Status",
+                 "Deployed (UTC)"]]
         for s in waves:
             try:
                 targets = len(dml.preview_wave(s.id)) if s.site_id else 0
