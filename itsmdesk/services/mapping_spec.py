@@ -287,3 +287,32 @@ def shipped_mappings() -> list[Path]:
     """The ready mappings in resources/import-maps/."""
     folder = Path(__file__).resolve().parents[2] / "resources" / "import-maps"
     return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def spec_from_columns(kind: str, columns: dict[str, str], key: str | None = None,
+                      source: SourceSpec | None = None, fold: bool = False,
+                      at: str | None = None, who: str | None = None,
+                      base: MappingSpec | None = None) -> MappingSpec:
+    """A mapping built in the wizard: ``columns`` maps our field -> source column.
+
+    With ``base`` (a loaded mapping) its other fields (templates, value maps...) are kept and
+    only the fields named in ``columns`` are replaced.
+    """
+    fields = dict(base.fields) if base else {}
+    for name, column in columns.items():
+        if column:
+            old = fields.get(name)
+            keep = old if old is not None and old.column == column else None
+            fields[name] = keep or FieldSpec(name=name, column=column)
+        else:
+            fields.pop(name, None)
+    events = EventSpec(fold=fold, at=at, who=who) if fold else EventSpec()
+    if fold and not at:
+        raise ValidationError(N_("Folding an event log needs the column with each row's time"))
+    if fold and not key:
+        raise ValidationError(N_("Folding an event log needs the key column"))
+    if not fields:
+        raise ValidationError(N_("Map at least one column to a field"))
+    return MappingSpec(kind=kind, key=key, source=source or (base.source if base else SourceSpec()),
+                       events=events, fields=fields, path=base.path if base else "<wizard>",
+                       name=base.name if base else "wizard")

@@ -195,3 +195,28 @@ def _new_values(model: type[pw.Model], name: str, spec: FieldSpec, record_kind: 
                 or "application", **extra}
     title = spec.create.get("title", "{value}").replace("{value}", name)
     return {"title": title[:300], "external_key": name, **extra}
+
+
+INTERNAL_FIELDS = {"id", "version", "created_at", "created_by", "updated_at", "updated_by",
+                   "external_key", "ref"}
+
+
+@dataclass(frozen=True)
+class TargetField:
+    name: str
+    type: str  # text, int, datetime, ..., lookup
+    required: bool
+    choices: tuple[Any, ...] | None
+
+
+def target_fields(kind: str) -> list[TargetField]:
+    """The fields a mapping may fill for ``kind`` (for the import wizard)."""
+    target = TARGETS[kind]
+    out = []
+    for name in target.model._meta.sorted_field_names:
+        if name in INTERNAL_FIELDS:
+            continue
+        f = target.model._meta.fields[name]
+        out.append(TargetField(name, field_type(f), name in target.required,
+                               target.choices.get(name)))
+    return out

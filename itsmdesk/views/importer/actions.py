@@ -1,0 +1,28 @@
+"""File > Import… (Ctrl+I): the import wizard for other tools' CSV exports."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QAction, QKeySequence
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("ImportActions", text)
+
+
+def open_wizard(ctx, window):  # noqa: ANN001, ANN201
+    from itsmdesk.views.importer.wizard import ImportWizard
+
+    wizard = ImportWizard(ctx, window)
+    wizard.setModal(True)
+    wizard.show()
+    return wizard
+
+
+def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
+    action = QAction(tr("&Import…"), window)
+    action.setObjectName("actionImport")
+    action.setShortcut(QKeySequence("Ctrl+I"))
+    action.setStatusTip(tr("Import tickets, event logs, CIs or relations from another tool's CSV"))
+    action.triggered.connect(lambda: open_wizard(ctx, window))
+    return [("File", action)]

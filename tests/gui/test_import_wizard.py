@@ -1,0 +1,96 @@
+"""The import wizard: file -> preview -> mapping -> dry run -> import (synchronous worker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QWizard
+
+from itsmdesk.models.incident import Incident
+from itsmdesk.views.importer.actions import menu_actions
+from itsmdesk.views.importer.wizard import ImportWizard
+
+ROOT = Path(__file__).resolve().parents[2]
+UCI = ROOT / "tests" / "fixtures" / "import" / "uci_eventlog_sample.csv"
+EVENTLOG_MAP = ROOT / "resources" / "import-maps" / "servicenow-eventlog.toml"
+
+
+def start(ctx, qtbot, path: Path) -> ImportWizard:  # noqa: ANN001
+    wizard = ImportWizard(ctx)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.file_page.path.setText(str(path))
+    assert wizard.file_page.isComplete()
+    wizard.next()
+    return wizard
+
+
+def test_menu_action_has_a_shortcut(ctx, qtbot):  # noqa: ANN001
+    from PySide6.QtWidgets import QMainWindow
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    [(menu, action)] = menu_actions(ctx, window)
+    assert menu == "File" and action.text().replace("&", "").startswith("Import")
+    assert action.shortcut().toString() == "Ctrl+I"
+
+
+def test_event_log_through_every_page(ctx, qtbot):  # noqa: ANN001
+    wizard = start(ctx, qtbot, UCI)
+    preview = wizard.preview_page
+    assert "delimiter “,”" in preview.detected.text() and "utf-8" in preview.detected.text()
+    assert preview.table.columnCount() == 36 and preview.table.rowCount() == 50
+    assert preview.table.item(0, 0).text() == "INC0000045"
+    wizard.next()
+    wizard.mapping_page.load_mapping(EVENTLOG_MAP)
+    assert wizard.mapping_page.fold.isChecked()
+    assert wizard.mapping_page.at.currentData() == "sys_updated_at"
+    assert wizard.mapping_page.combos["caller"].currentData() == "caller_id"
+    wizard.next()
+    assert wizard.currentPage() is wizard.dry_page
+    dry = wizard.state.dry_report
+    assert dry.dry_run and dry.created == 41 and not dry.errors
+    assert "41" in wizard.dry_page.counts.text()
+    assert Incident.select().count() == 0  # the dry run wrote nothing
+    assert wizard.dry_page.isComplete()
+    wizard.next()
+    assert wizard.state.report.applied and Incident.select().count() == 41
+    assert not wizard.button(QWizard.WizardButton.BackButton).isEnabled()
+
+
+def test_hand_mapping_with_semicolons_and_cp1252(ctx, qtbot, tmp_path):  # noqa: ANN001
+    path = tmp_path / "tickets.csv"
+    path.write_bytes("Ticket;Title;Status\nT-1;Skrivare på plan 3;new\nT-2;VPN;oops\n"
+                     .encode("cp1252"))
+    wizard = start(ctx, qtbot, path)
+    assert "“;”" in wizard.preview_page.detected.text()
+    assert "cp1252" in wizard.preview_page.detected.text()
+    wizard.next()
+    page = wizard.mapping_page
+    assert page.combos["title"].currentData() == "Title"  # guessed from the header
+    page.key.setCurrentIndex(page.key.findData("Ticket"))
+    page.combos["status"].setCurrentIndex(page.combos["status"].findData("Status"))
+    wizard.next()
+    report = wizard.state.dry_report
+    assert [(e.line, e.column) for e in report.errors] == [(3, "Status")]
+    assert wizard.dry_page.errors.count() == 1 and not wizard.dry_page.isComplete()
+    wizard.back()
+    page.combos["status"].setCurrentIndex(0)  # leave status to its default
+    wizard.next()
+    assert not wizard.state.dry_report.errors
+    wizard.next()
+    titles = sorted(i.title for i in Incident.select())
+    assert titles == ["Skrivare på plan 3", "VPN"]
+
+
+def test_cancel_leaves_nothing(ctx, qtbot):  # noqa: ANN001
+    wizard = start(ctx, qtbot, UCI)
+    wizard.next()
+    wizard.mapping_page.load_mapping(EVENTLOG_MAP)
+    wizard.next()
+    page = wizard.import_page
+    # press Cancel as soon as the import reports progress (the worker is synchronous in tests)
+    page.bridge.sig_progress.connect(lambda *_: page.cancel.isEnabled() and page.cancel.click())
+    wizard.next()
+    assert "cancelled" in page.status.text().lower()
+    assert Incident.select().count() == 0
