@@ -36,7 +36,7 @@ def collect(ref: str) -> dict:
     """Everything the pack shows, read once (both layout passes use it)."""
     from itsmdesk.models.people import Person
     from itsmdesk.services import cab, conflicts, risk
-    from itsmdesk.services.changes import affected_ci_rows
+    from itsmdesk.services.changes import affected_ci_rows_many
 
     meeting = cab.get_meeting(ref)
     items = cab.agenda(meeting.id)
@@ -50,11 +50,13 @@ def collect(ref: str) -> dict:
                   .where(Person.id.in_([i for i in person_ids if i])).tuples())
     teams = dict(Team.select(Team.id, Team.name)
                  .where(Team.id.in_([c.team_id for c in changes if c.team_id])).tuples())
+    ci_rows = affected_ci_rows_many([c.id for c in changes])
+    failures = risk.failure_rates(changes)
     sections = []
     for change in changes:
-        cis = affected_ci_rows(change.id)
+        cis = ci_rows.get(change.id, [])
         found = by_change.get(change.id, [])
-        assessment = risk.compute(change, found)
+        assessment = risk.compute(change, found, [r["id"] for r in cis], failures[change.id])
         sections.append({
             "change": change, "cis": cis, "risk": assessment, "conflicts": found,
             "requester": people.get(change.requester_id),

@@ -11,6 +11,7 @@ bookmarks.  :func:`table` gives the house table style (header row repeated on ev
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,37 @@ def page_size(name: str) -> tuple[float, float]:
     return size
 
 
+_LAYOUT = threading.local()  # .measure_only: True during a TOC-measuring first pass
+
+
+def _measuring() -> bool:
+    return getattr(_LAYOUT, "measure_only", False)
+
+
+class FastTable(Table):
+    """A Table that skips drawing while the document is only being measured."""
+
+    def draw(self) -> None:
+        if not _measuring():
+            super().draw()
+
+
+class CachedParagraph(Paragraph):
+    """A Paragraph that remembers its line breaks per width and skips drawing while the
+    document is only being measured (the TOC needs a first pass for its page numbers)."""
+
+    def draw(self) -> None:
+        if not _measuring():
+            super().draw()
+
+    def breakLines(self, width):  # noqa: ANN001, ANN201, N802 - reportlab's name
+        key = tuple(width) if isinstance(width, (list, tuple)) else width
+        cache = self.__dict__.setdefault("_break_cache", {})
+        if key not in cache:
+            cache[key] = super().breakLines(width)
+        return cache[key]
+
+
 def _styles() -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
     s: dict[str, ParagraphStyle] = {}
@@ -87,18 +119,18 @@ STYLES = _styles()
 def p(text: Any, style: str = "body") -> Paragraph:
     """A paragraph of plain text (escaped; newlines kept)."""
     value = "" if text is None else str(text)
-    return Paragraph(escape(value).replace("\n", "<br/>"), STYLES[style])
+    return CachedParagraph(escape(value).replace("\n", "<br/>"), STYLES[style])
 
 
 def markup(text: str, style: str = "body") -> Paragraph:
     """A paragraph of reportlab mini-markup (caller escapes the data)."""
-    return Paragraph(text, STYLES[style])
+    return CachedParagraph(text, STYLES[style])
 
 
 def heading(text: str, level: int = 1, key: str | None = None, in_toc: bool = True) -> Paragraph:
     """A section heading; levels 0 and 1 are listed in the TOC and bookmarked."""
     style = {0: "h1", 1: "h2", 2: "h3"}.get(level, "h3")
-    para = Paragraph(escape(text), STYLES[style])
+    para = CachedParagraph(escape(text), STYLES[style])
     para._toc_level = level if in_toc else None  # type: ignore[attr-defined]
     para._toc_text = text  # type: ignore[attr-defined]
     para._toc_key = key  # type: ignore[attr-defined]
@@ -140,7 +172,7 @@ def table(rows: Sequence[Sequence[Any]], col_widths: Sequence[float] | None = No
             else:
                 cells.append(cell)
         data.append(cells)
-    t = Table(data, colWidths=col_widths, repeatRows=1 if header else 0)
+    t = FastTable(data, colWidths=col_widths, repeatRows=1 if header else 0)
     commands: list[tuple] = [
         ("FONT", (0, 0), (-1, -1), "Helvetica", 8, 10),
         ("TEXTCOLOR", (0, 0), (-1, -1), INK),
@@ -230,6 +262,15 @@ class ReportDocument(BaseDocTemplate):
         self._footer(canvas, doc)
         canvas.restoreState()
 
+    def build(self, flowables, *args: Any, **kwargs: Any) -> None:  # noqa: ANN001
+        """One layout pass; the first of several (a TOC is present) only measures."""
+        self._pass = getattr(self, "_pass", 0) + 1
+        _LAYOUT.measure_only = self._pass == 1 and getattr(self, "_has_toc", False)
+        try:
+            super().build(flowables, *args, **kwargs)
+        finally:
+            _LAYOUT.measure_only = False
+
     def afterFlowable(self, flowable) -> None:  # noqa: ANN001, N802 - reportlab's hook name
         level = getattr(flowable, "_toc_level", None)
         if level is None or level > 1:
@@ -265,16 +306,17 @@ class _NumberedCanvas(Canvas):
         super().save()
 
 
-def _prefill_toc(story: list) -> None:
+def _prefill_toc(story: list) -> bool:
     """Give each TOC its entries (page numbers unknown yet) before the first pass, so the first
     layout already reserves the TOC's real height; then two passes suffice, not three."""
     tocs = [f for f in story if isinstance(f, TableOfContents)]
     if not tocs:
-        return
+        return False
     entries = [(f._toc_level, escape(f._toc_text), 999, None) for f in story
                if getattr(f, "_toc_level", None) is not None and f._toc_level <= 1]
     for t in tocs:
         t._entries = list(entries)
+    return True
 
 
 def build_document(path: str | Path, story_factory, title: str, subtitle: str = "",
@@ -287,7 +329,7 @@ def build_document(path: str | Path, story_factory, title: str, subtitle: str = 
     doc = ReportDocument(path, title, subtitle, size)
     doc._total_pages = -1  # footer numbers come from the canvas
     story = story_factory()
-    _prefill_toc(story)
+    doc._has_toc = _prefill_toc(story)
     doc.multiBuild(story, canvasmaker=_NumberedCanvas)
     return doc.page
 

@@ -116,13 +116,49 @@ def failure_rate(change: Change, ci_ids: list) -> tuple[float, int, int]:
     return (failed / finished if finished else 0.0), failed, finished
 
 
-def compute(change: Change, found_conflicts: list | None = None) -> RiskAssessment:
-    """Assess a change without saving anything (``found_conflicts``: its conflicts, when the
-    caller already has them)."""
+def failure_rates(changes: list[Change]) -> dict:
+    """change id -> (rate, failed, finished), like :func:`failure_rate`, in two queries."""
+    from collections import defaultdict
+
+    ids = [c.id for c in changes]
+    cis_of: dict = defaultdict(set)
+    for cid, ci in ChangeCI.select(ChangeCI.change, ChangeCI.ci).where(
+            ChangeCI.change.in_(ids)).tuples():
+        cis_of[cid].add(ci)
+    all_cis = {ci for v in cis_of.values() for ci in v}
+    history: dict = defaultdict(list)  # ci -> [(change id, start, failed)]
+    if all_cis:
+        rows = (Change.select(Change.id, Change.planned_start, Change.status, Change.pir_outcome,
+                              ChangeCI.ci)
+                .join(ChangeCI, on=(ChangeCI.change == Change.id))
+                .where(ChangeCI.ci.in_(list(all_cis))
+                       & Change.status.in_(("implemented", "in_review", "closed", "failed",
+                                            "backed_out"))).tuples())
+        for cid, start, status, pir, ci in rows:
+            history[ci].append((cid, start, status in FAILED_OUTCOMES or pir == "failed"))
+    out = {}
+    for change in changes:
+        seen: dict = {}
+        for ci in cis_of.get(change.id, ()):
+            for cid, start, failed in history.get(ci, ()):
+                if cid == change.id or (change.planned_start and start
+                                        and not start < change.planned_start):
+                    continue
+                seen[cid] = failed
+        finished, failed = len(seen), sum(seen.values())
+        out[change.id] = ((failed / finished if finished else 0.0), failed, finished)
+    return out
+
+
+def compute(change: Change, found_conflicts: list | None = None, ci_ids: list | None = None,
+            failure: tuple | None = None) -> RiskAssessment:
+    """Assess a change without saving anything.  Callers assessing many changes pass what they
+    already have: ``found_conflicts``, the affected ``ci_ids``, the ``failure`` rate tuple."""
     from itsmdesk.services import conflicts as conflict_service
 
-    ci_ids = [r[0] for r in ChangeCI.select(ChangeCI.ci).where(ChangeCI.change == change.id)
-              .tuples()]
+    if ci_ids is None:
+        ci_ids = [r[0] for r in ChangeCI.select(ChangeCI.ci)
+                  .where(ChangeCI.change == change.id).tuples()]
     factors = []
 
     services = impacted_services(ci_ids)
@@ -148,7 +184,7 @@ def compute(change: Change, found_conflicts: list | None = None) -> RiskAssessme
     factors.append({"factor": "outage", "value": bool(change.outage), "weight": WEIGHTS["outage"],
                     "points": min(pts, WEIGHTS["outage"]), "why": ", ".join(why)})
 
-    rate, failed, finished = failure_rate(change, ci_ids)
+    rate, failed, finished = failure if failure is not None else failure_rate(change, ci_ids)
     pts = round(rate * WEIGHTS["failure_rate"])
     factors.append({"factor": "failure_rate", "value": round(rate, 3),
                     "weight": WEIGHTS["failure_rate"], "points": pts,
