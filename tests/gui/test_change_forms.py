@@ -105,3 +105,46 @@ def test_changes_panel_lists_and_opens(ctx, qtbot):
     assert opened == [("change", a.id)]
     actions = menu_actions(ctx, panel)
     assert all(act.shortcut().toString() for _menu, act in actions)
+
+
+def test_standard_change_from_template(ctx, qtbot):
+    from itsmdesk.views.changes.panel import new_from_template
+
+    change_service.create_template({"name": "Renew TLS certificate", "backout_plan": "Old cert",
+                                    "implementation_plan": "Install", "default_duration_minutes": 45})
+    panel = ChangesPanel(ctx)
+    qtbot.addWidget(panel)
+    c = new_from_template(panel, ctx, "Renew TLS certificate")
+    assert c.type == "standard" and c.template_id is not None
+    assert c.planned_end - c.planned_start == dt.timedelta(minutes=45)
+    assert panel.changes.rowCount() == 1
+
+
+def test_print_preview_paints_every_page(ctx, qtbot, tmp_path, monkeypatch):
+    import shutil
+
+    import pytest
+    from PySide6.QtPrintSupport import QPrinter
+
+    from itsmdesk.views.changes import printing
+
+    if not shutil.which("pdftoppm"):
+        pytest.skip("pdftoppm not installed")
+    members = [person(n) for n in ("Ann A", "Bo B")]
+    for m in members:
+        cab.add_member(m.id)
+    change("On agenda", status="awaiting_cab")
+    meeting = cab.create_meeting({"title": "CAB", "starts_at": T0})
+    cab.build_agenda(meeting.id)
+    monkeypatch.setattr(printing, "show_preview", lambda parent, pdf: None)
+    path = printing.export_and_preview(None, ctx, "cab_pack", meeting.ref,
+                                       str(tmp_path / "p.pdf"))
+    images = printing.page_images(path, dpi=40)
+    assert len(images) >= 3 and not images[0].isNull()
+    printer = QPrinter()
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    printing.paint_pages(printer, images)
+    from pypdf import PdfReader
+
+    assert len(PdfReader(str(tmp_path / "printed.pdf")).pages) == len(images)

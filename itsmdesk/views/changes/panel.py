@@ -146,6 +146,37 @@ class ChangesPanel(QWidget):
         return self.meetings.item(row, 0).text() if row >= 0 else None
 
 
+def new_from_template(parent: QWidget, ctx, name: str | None = None):  # noqa: ANN001, ANN201
+    """Pick a standard-change template and create a draft from it (planned for tomorrow)."""
+    import datetime as dt
+
+    from PySide6.QtWidgets import QInputDialog
+
+    from itsmdesk.errors import ItsmError
+    from itsmdesk.services import changes as svc
+    from itsmdesk.views.messages import show_error
+
+    templates = svc.templates()
+    if not templates:
+        return None
+    names = [t.name for t in templates]
+    if name is None:
+        name, ok = QInputDialog.getItem(parent, _t("Standard change"), _t("Template:"), names, 0,
+                                        False)
+        if not ok:
+            return None
+    template = templates[names.index(name)]
+    start = (dt.datetime.now(dt.UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+             + dt.timedelta(days=1))
+    try:
+        change = svc.create_from_template(template.id, {"planned_start": start}, ctx.actor)
+    except ItsmError as exc:
+        show_error(parent, exc)
+        return None
+    ctx.records_changed("change", [change.id])
+    return change
+
+
 def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
     return ChangesPanel(ctx, window)
 
@@ -165,8 +196,14 @@ def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
         if ref:
             export_and_preview(window, ctx, module, ref)
 
+    def from_template() -> None:
+        change = new_from_template(window, ctx)
+        if change is not None:
+            ctx.open_record("change", change.id)
+
     return [
         ("Records", action("New change", "Ctrl+Alt+C", lambda: ctx.open_record("change", None))),
+        ("Records", action("New standard change from template…", "Ctrl+Alt+T", from_template)),
         ("Records", action("New CAB meeting", "Ctrl+Alt+M",
                            lambda: ctx.open_record("cab_meeting", None))),
         ("Reports", action("CAB pack (PDF, print preview)…", "Ctrl+Alt+J",
