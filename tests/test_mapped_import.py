@@ -348,3 +348,20 @@ type = { column = "Kind", map = { "Depends on" = "depends_on", "Runs on" = "runs
     assert report.created == 2 and Relation.select().count() == 2
     again = run_import("relations", write(tmp_path, "r.csv", text), mapping)
     assert again.unchanged == 2 and Relation.select().count() == 2
+
+
+def test_cli_import_with_map(tmp_path, capsys):
+    from itsmdesk.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert main(["--db", url, "import", "incidents", str(UCI), "--map", str(EVENTLOG_MAP),
+                 "--dry-run", "--quiet"]) == 0
+    assert "would create 41" in capsys.readouterr().out
+    assert main(["--db", url, "import", "incidents", str(UCI), "--map", str(EVENTLOG_MAP),
+                 "--quiet"]) == 0
+    assert "create 41" in capsys.readouterr().out
+    bad = write(tmp_path, "bad.csv", UCI.read_text().replace("29/2/2016 08:53", "soon"))
+    assert main(["--db", url, "import", "incidents", str(bad), "--map", str(EVENTLOG_MAP),
+                 "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "line 3, column sys_updated_at: 'soon' matches none of the date formats" in err

@@ -163,8 +163,13 @@ def render_template(template: str, values: dict[str, str]) -> str:
     """``"{category} / {subcategory}"`` with missing parts (and their separators) left out."""
     text = template.format_map(_Blank(values))
     text = _EMPTY_BRACKETS.sub("", text)
-    text = _SEPARATOR_RUN.sub(lambda m: m.group(1), text)
+    text = _SEPARATOR_RUN.sub(_one_separator, text)
     return re.sub(r"\s+", " ", text).strip(" /|:,-")
+
+
+def _one_separator(match: re.Match[str]) -> str:
+    sep = match.group(0).strip()[0]
+    return ", " if sep == "," else f" {sep} "
 
 
 class _Blank(dict):
