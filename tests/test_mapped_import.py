@@ -365,3 +365,42 @@ def test_cli_import_with_map(tmp_path, capsys):
                  "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "line 3, column sys_updated_at: 'soon' matches none of the date formats" in err
+
+
+def test_changes_and_problems_event_log(db, tmp_path):
+    mapping = write(tmp_path, "chg.toml", """
+kind = "changes"
+key = "Number"
+[source]
+date_formats = ["%Y-%m-%d %H:%M"]
+[events]
+fold = true
+at = "When"
+who = "By"
+order_by = "Seq"
+[fields]
+title = "Title"
+status = { column = "State", map = { Draft = "draft", Approved = "approved", Done = "closed" } }
+type = { value = "normal" }
+planned_start = "Start"
+""")
+    text = ("Number,Seq,When,By,Title,State,Start\n"
+            "C9,2,2024-01-02 10:00,ann,Swap disk,Approved,2024-01-05 22:00\n"
+            "C9,1,2024-01-01 09:00,bob,Swap disk,Draft,\n"
+            "C9,3,2024-01-06 08:00,ann,Swap disk,Done,2024-01-05 22:00\n")
+    report = run_import("changes", write(tmp_path, "c.csv", text), mapping)
+    assert report.created == 1, report.errors
+    change = Change.get(Change.external_key == "C9")
+    assert change.ref.startswith("CHG-") and change.status == "closed" and change.version == 3
+    assert change.planned_start == dt.datetime(2024, 1, 5, 22, 0)
+    steps = [(e.who_name, e.new) for e in JournalEntry.select().where(
+        (JournalEntry.record_id == change.id) & (JournalEntry.field == "status"))
+        .order_by(JournalEntry.at)]
+    assert steps == [("bob", "draft"), ("ann", "approved"), ("ann", "closed")]  # by Seq
+    problems = write(tmp_path, "prb.toml", 'kind = "problems"\nkey = "id"\n[fields]\n'
+                     'title = "t"\nstatus = "s"\n')
+    report = run_import("problems", write(tmp_path, "p.csv", "id,t,s\nP1,Leak,new\nP2,Crash,bogus\n"),
+                        problems)
+    assert not report.applied and [(e.line, e.column) for e in report.errors] == [(3, "s")]
+    with pytest.raises(ValidationError, match="for changes, not problems"):
+        run_import("problems", write(tmp_path, "c.csv", text), mapping)

@@ -94,3 +94,24 @@ def test_cancel_leaves_nothing(ctx, qtbot):  # noqa: ANN001
     wizard.next()
     assert "cancelled" in page.status.text().lower()
     assert Incident.select().count() == 0
+
+
+def test_skip_invalid_rows_from_the_dry_run(ctx, qtbot, tmp_path):  # noqa: ANN001
+    path = tmp_path / "tickets.csv"
+    path.write_text("Ticket,Title,Status\nT-1,Printer,new\nT-2,VPN,oops\n", encoding="utf-8")
+    wizard = start(ctx, qtbot, path)
+    wizard.next()
+    page = wizard.mapping_page
+    page.key.setCurrentIndex(page.key.findData("Ticket"))
+    page.combos["status"].setCurrentIndex(page.combos["status"].findData("Status"))
+    wizard.next()
+    dry = wizard.dry_page
+    assert not dry.isComplete() and dry.skip_row.isVisibleTo(wizard)
+    assert dry.rejects.text().endswith("tickets-rejected.csv")
+    dry.skip.setChecked(True)
+    assert dry.isComplete()
+    wizard.next()
+    assert [i.external_key for i in Incident.select()] == ["T-1"]
+    rejected = (tmp_path / "tickets-rejected.csv").read_text(encoding="utf-8")
+    assert "T-2" in rejected and "oops" in rejected
+    assert "tickets-rejected.csv" in wizard.import_page.counts.text()

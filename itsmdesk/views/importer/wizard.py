@@ -63,6 +63,7 @@ class ImportState:
         self.spec = None  # MappingSpec used for the dry run and the import
         self.dry_report = None
         self.report = None
+        self.rejects: str | None = None  # import the valid rows, bad ones to this CSV
 
 
 class FilePage(QWizardPage):
@@ -216,7 +217,7 @@ class MappingPage(QWizardPage):
         self.fold.toggled.connect(self.who.setEnabled)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels([self.tr("Field"), self.tr("Source column"),
-                                              self.tr("From the mapping")])
+                                              self.tr("Notes")])
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
         self.error = QLabel()
@@ -245,7 +246,7 @@ class MappingPage(QWizardPage):
             combo.addItem(self.tr("(none)"), NO_COLUMN)
             for name in header:
                 combo.addItem(name, name)
-        fields = target_fields(self.state.kind)
+        fields = sorted(target_fields(self.state.kind), key=lambda f: not f.required)
         self.table.setRowCount(len(fields))
         self.combos.clear()
         lowered = {h.casefold().replace(" ", "_"): h for h in header}
@@ -262,7 +263,9 @@ class MappingPage(QWizardPage):
             if guess:
                 combo.setCurrentIndex(combo.findData(guess))
             self.table.setCellWidget(r, 1, combo)
-            self.table.setItem(r, 2, QTableWidgetItem(""))
+            note = QTableWidgetItem(self._hint(tf))
+            note.setForeground(self.palette().placeholderText())
+            self.table.setItem(r, 2, note)
             self.combos[tf.name] = combo
         self.table.resizeColumnToContents(0)
         self.table.setColumnWidth(1, 220)
@@ -270,6 +273,14 @@ class MappingPage(QWizardPage):
         self.at.setEnabled(False)
         self.who.setEnabled(False)
         self._apply_loaded()
+
+    def _hint(self, tf: Any) -> str:
+        if tf.choices:
+            return self.tr("one of: {values}").format(values=", ".join(str(c) for c in tf.choices))
+        return {"lookup": self.tr("looked up by name or reference"),
+                "datetime": self.tr("date and time (formats: load a mapping)"),
+                "date": self.tr("date"), "int": self.tr("whole number"),
+                "bool": self.tr("yes / no"), "float": self.tr("number")}.get(tf.type, "")
 
     def _pick_shipped(self) -> None:
         path = self.mappings.currentData()
@@ -317,7 +328,8 @@ class MappingPage(QWizardPage):
             combo = self.combos[name]
             combo.setCurrentIndex(max(0, combo.findData(fspec.column if fspec and fspec.column
                                                         else NO_COLUMN)))
-            self.table.item(r, 2).setText(_describe(fspec) if fspec else "")
+            if fspec:
+                self.table.item(r, 2).setText(_describe(fspec))
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt override
         columns = {name: combo.currentData() for name, combo in self.combos.items()}
@@ -357,7 +369,7 @@ def _describe(fspec: Any) -> str:
 
 
 def _run(kind: str, path: Path, spec: Any, dry_run: bool, bridge: _Bridge | None,
-         cancel: threading.Event | None) -> Any:
+         cancel: threading.Event | None, skip_invalid: str | None = None) -> Any:
     """Worker-thread body: the import itself (no Qt here except the progress signal)."""
     from itsmdesk.services.mapped_import import run_with_spec
 
@@ -365,8 +377,8 @@ def _run(kind: str, path: Path, spec: Any, dry_run: bool, bridge: _Bridge | None
     if bridge is not None:
         def progress(done: int, total: int | None = None, text: str = "") -> None:
             bridge.sig_progress.emit(done, total or 0, text)
-    return run_with_spec(kind, path, spec, dry_run=dry_run, progress=progress,
-                         cancel=cancel.is_set if cancel is not None else None)
+    return run_with_spec(kind, path, spec, dry_run=dry_run, skip_invalid=skip_invalid,
+                         progress=progress, cancel=cancel.is_set if cancel is not None else None)
 
 
 class RunPage(QWizardPage):
@@ -403,6 +415,21 @@ class RunPage(QWizardPage):
                                    if dry_run else self.tr("Rejected rows:"))
         layout.addWidget(self.errors_label)
         layout.addWidget(self.errors, 1)
+        self.skip = QCheckBox(self.tr("Import the valid rows and save the rejected ones to:"))
+        self.rejects = QLineEdit()
+        self.rejects.setPlaceholderText(self.tr("rejected rows (.csv)"))
+        browse = QPushButton(self.tr("B&rowse…"))
+        browse.clicked.connect(self._pick_rejects)
+        self.skip.toggled.connect(self.completeChanged)
+        self.rejects.textChanged.connect(self.completeChanged)
+        self.skip_row = QWidget()
+        skip_layout = QHBoxLayout(self.skip_row)
+        skip_layout.setContentsMargins(0, 0, 0, 0)
+        skip_layout.addWidget(self.skip)
+        skip_layout.addWidget(self.rejects, 1)
+        skip_layout.addWidget(browse)
+        layout.addWidget(self.skip_row)
+        self.skip_row.setVisible(False)
         layout.addStretch(0)
         if not dry_run:
             self.setFinalPage(True)
@@ -414,12 +441,30 @@ class RunPage(QWizardPage):
         self.counts.clear()
         self.errors_label.hide()
         self.errors.hide()
+        self.skip_row.hide()
+        if self.dry_run:
+            self.state.rejects = None
+
         self.bar.setRange(0, 0)
         self.cancel.setEnabled(True)
         self.status.setText(self.tr("Working…"))
         self.ctx.worker.submit(_run, self.state.kind, self.state.path, self.state.spec,
                                self.dry_run, self.bridge, self.cancel_event,
+                               None if self.dry_run else self.state.rejects,
                                on_done=self._finished, on_error=self._failed)
+
+    def _pick_rejects(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, self.tr("Save rejected rows"),
+                                              self.rejects.text(), self.tr("CSV files (*.csv)"))
+        if name:
+            self.rejects.setText(name)
+
+    def validatePage(self) -> bool:  # noqa: N802 - Qt override
+        if self.dry_run:
+            report = self.state.dry_report
+            wants_skip = report is not None and report.errors and self.skip.isChecked()
+            self.state.rejects = self.rejects.text().strip() if wants_skip else None
+        return True
 
     def _progress(self, done: int, total: int, text: str) -> None:
         if total:
@@ -455,8 +500,17 @@ class RunPage(QWizardPage):
         self.counts.setText(self._table(report))
         self.errors_label.setVisible(bool(report.errors))
         self.errors.setVisible(bool(report.errors))
+        if self.dry_run and report.errors:
+            self.skip_row.show()
+            if not self.rejects.text() and self.state.path is not None:
+                self.rejects.setText(str(self.state.path.with_name(
+                    self.state.path.stem + "-rejected.csv")))
+        if report.rejects_file:
+            self.counts.setText(self.counts.text() + "<p>" + self.tr(
+                "Rejected rows were saved to {path}").format(path=report.rejects_file) + "</p>")
         for error in report.errors[:1000]:
             self.errors.addItem(str(error))
+            self.errors.item(self.errors.count() - 1).setToolTip(str(error))
         if len(report.errors) > 1000:
             self.errors.addItem(self.tr("… and {n} more").format(n=len(report.errors) - 1000))
         self.done = True
@@ -466,8 +520,8 @@ class RunPage(QWizardPage):
         if report.errors and not report.applied and not report.dry_run:
             return self.tr("Nothing was imported: {n} rows are invalid.").format(n=report.rejected)
         if report.dry_run and report.errors:
-            return self.tr("{n} rows are invalid: fix the file or the mapping and go back; an "
-                           "import is all or nothing.").format(n=report.rejected)
+            return self.tr("{n} rows are invalid: fix the file or the mapping and go back, or "
+                           "import only the valid rows (below).").format(n=report.rejected)
         if report.dry_run:
             return self.tr("Every row is valid. Import writes the following:")
         return self.tr("Imported.")
@@ -499,7 +553,9 @@ class RunPage(QWizardPage):
             return False
         if self.dry_run:
             report = self.state.dry_report
-            return report is not None and not report.errors
+            if report is None:
+                return False
+            return not report.errors or (self.skip.isChecked() and bool(self.rejects.text().strip()))
         return True
 
 
