@@ -106,6 +106,9 @@ class SmallDemo:
             self.changes()
             self.say("changes and CAB done")
             self.releases()
+            from itsmdesk.services.demo_release import demo_release
+
+            demo_release(self.rng, Actor.for_person(self.agents["Application Support"][0]))
             self.articles()
         self.say("demo complete")
 
@@ -574,7 +577,7 @@ class SmallDemo:
         wms_changes = [c for c in self.all_changes if "scanner" in c.title.lower()
                        or "WMS" in c.title][:3]
         for name, version, rtype, status, bundle, start_days in (
-                ("Web Shop 4.2", "4.2.0", "major", "test", shop_changes, -10),
+                ("Web Shop 4.2", "4.2.0", "major", "test", shop_changes, 4),
                 ("Warehouse scanners Q4", "2.7.1", "minor", "planning", wms_changes, -25)):
             start = self.at(start_days, 8)
             rel = releases.create_release({
@@ -589,6 +592,9 @@ class SmallDemo:
             build = releases.add_step(rel.id, {"name": "Build and package", "kind": "build",
                                                "owner_team": self.teams["Application Support"],
                                                "planned_start": t, "planned_end": t + dt.timedelta(days=2),
+                                               "actual_start": t if status != "planning" else None,
+                                               "actual_end": t + dt.timedelta(days=1, hours=20)
+                                               if status != "planning" else None,
                                                "position": 1, "status": "done" if status != "planning" else "planned"}, rm)
             t += dt.timedelta(days=2)
             test = releases.add_step(rel.id, {"name": "System and acceptance test", "kind": "test",
