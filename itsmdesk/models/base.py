@@ -20,6 +20,30 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
+_id_source = uuid.uuid4
+
+
+def new_id() -> uuid.UUID:
+    """A new primary key (random; generated data may make the source deterministic)."""
+    return _id_source()
+
+
+class deterministic_ids:  # noqa: N801 - used as a context manager like a function
+    """``with deterministic_ids(rng):`` draws new keys from a seeded generator (demo data)."""
+
+    def __init__(self, rng) -> None:  # noqa: ANN001 - a random.Random
+        self.rng = rng
+
+    def __enter__(self) -> None:
+        global _id_source
+        self.saved = _id_source
+        _id_source = lambda: uuid.UUID(int=self.rng.getrandbits(128), version=4)  # noqa: E731
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        global _id_source
+        _id_source = self.saved
+
+
 class JSONField(pw.TextField):
     """A JSON document stored as text: the same on SQLite and PostgreSQL."""
 
@@ -37,7 +61,7 @@ class JSONField(pw.TextField):
 class BaseModel(pw.Model):
     """Plain base: UUID key.  Link tables and lookup rows derive from this."""
 
-    id = pw.UUIDField(primary_key=True, default=uuid.uuid4)
+    id = pw.UUIDField(primary_key=True, default=new_id)
 
     class Meta:
         database = db

@@ -94,7 +94,9 @@ class SmallDemo:
         return t.replace(microsecond=0)
 
     def run(self) -> None:
-        with db.atomic():
+        from itsmdesk.models.base import deterministic_ids
+
+        with db.atomic(), deterministic_ids(random.Random(self.rng.random())):
             self.organisation()
             self.say("people and teams done")
             self.servicedesk_setup()

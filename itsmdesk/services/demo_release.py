@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import random
 
-from itsmdesk.models.base import utcnow
 from itsmdesk.models.cmdb import CI
 from itsmdesk.models.people import Person, Site, Team
 from itsmdesk.models.release import Release, ReleaseItem, ReleaseStep
@@ -59,7 +58,9 @@ def _payroll(rng: random.Random, actor: Actor) -> None:
     team = Team.select().order_by(Team.name).first()
     sites = list(Site.select().order_by(Site.code).limit(3))
     app = CI.select().where(CI.name.contains("Payroll")).first() or CI.select().first()
-    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    from itsmdesk.services.demo import anchor
+
+    now = anchor()
     start = now - dt.timedelta(days=6)
     chgs = [changes.create_change({"title": title, "type": "normal", "status": "scheduled",
                                    "risk_level": risk, "planned_start": start,
