@@ -133,6 +133,7 @@ class PreviewPage(QWizardPage):
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.error = QLabel()
         self.error.setStyleSheet("color: #b00020")
         self.error.setWordWrap(True)
@@ -171,8 +172,10 @@ class PreviewPage(QWizardPage):
     def _show(self, data: mapping_csv.CsvData) -> None:
         self.state.preview = data
         name = dict(DELIMITERS).get(data.delimiter, data.delimiter)
-        self.detected.setText(self.tr("Read as: delimiter “{d}”, encoding {e}, {n} columns")
-                              .format(d=name, e=data.encoding, n=len(data.header)))
+        self.detected.setText(self.tr("Read as: delimiter “{d}”, encoding {e}, {n} columns "
+                                      "(first {rows} rows shown)")
+                              .format(d=name, e=data.encoding, n=len(data.header),
+                                      rows=len(data.rows)))
         self.table.clear()
         self.table.setColumnCount(len(data.header))
         self.table.setHorizontalHeaderLabels(data.header)
