@@ -57,14 +57,22 @@ class CI(TrackedModel):
 
 class Relation(TrackedModel):
     RECORD_KIND = "relation"
-    source = pw.ForeignKeyField(CI, backref="outgoing", on_delete="CASCADE")
-    target = pw.ForeignKeyField(CI, backref="incoming", on_delete="CASCADE")
+    # No single-column indexes: (source, type, target) and (target, source) below cover them.
+    source = pw.ForeignKeyField(CI, backref="outgoing", on_delete="CASCADE", index=False)
+    target = pw.ForeignKeyField(CI, backref="incoming", on_delete="CASCADE", index=False)
     type = pw.CharField(max_length=32)
     propagates = pw.CharField(max_length=20, default="target_to_source")
     redundant = pw.BooleanField(default=False)  # member of the source's redundancy group
 
     class Meta:
         indexes = ((("source", "type", "target"), True), (("target", "source"), False))
+
+
+# The few relations that do not propagate the default way (target -> source): impact analysis
+# probes this partial index to skip the source -> target walk when there are none.
+Relation.add_index(Relation.index(Relation.propagates, Relation.source,
+                                  where=(Relation.propagates != "target_to_source"),
+                                  name="relation_nondefault_propagation"))
 
 
 class Baseline(TrackedModel):

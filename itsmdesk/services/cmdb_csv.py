@@ -63,7 +63,6 @@ REL_OPTIONAL = ("redundant", "propagates")
 TEXT_FIELDS = {"version": ("ci_version", 64), "serial": ("serial", 128), "vendor": ("vendor", 128),
                "description": ("description", 100000), "external_key": ("external_key", 200)}
 KINDS = ("cis", "relations")
-_CHUNK_ROWS = 500
 _TRUE = ("1", "true", "yes", "y", "on")
 _FALSE = ("0", "false", "no", "n", "off", "")
 
@@ -123,15 +122,84 @@ def _by_names(model, names: list[str], columns) -> dict[str, tuple]:  # noqa: AN
 
 def _bulk_insert(model, rows: list[dict[str, Any]], progress: Progress = None,  # noqa: ANN001
                  done: int = 0, total: int = 0, text: str = "") -> None:
-    """Multi-row INSERTs in chunks (SQLite's parameter limit, PostgreSQL's statement size)."""
+    """Insert many rows with the driver's ``executemany`` (values converted by each field's
+    ``db_value``), in chunks so progress can be shown.  Call inside the caller's transaction."""
     if not rows:
         return
-    fields = [model._meta.fields[name] for name in rows[0]]
-    per_chunk = max(1, min(_CHUNK_ROWS * 2, 30000 // max(len(fields), 1)))
+    names = list(rows[0])
+    fields = [model._meta.fields[name] for name in names]
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    postgres = isinstance(db.obj, pw.PostgresqlDatabase)
+    def converter(field):  # noqa: ANN001, ANN202 - the cheapest faithful conversion per field
+        if isinstance(field, (pw.UUIDField, pw.ForeignKeyField)):
+            if postgres:
+                return lambda v: None if v is None else str(v)
+            return lambda v: (v if type(v) is str and len(v) == 32 else None if v is None
+                              else v.hex if isinstance(v, uuid.UUID) else uuid.UUID(str(v)).hex)
+        if isinstance(field, pw.DateTimeField) and not postgres:
+            return lambda v: None if v is None else str(v)
+        if isinstance(field, (pw.CharField, pw.TextField)) and type(field) in (pw.CharField,
+                                                                            pw.TextField):
+            return lambda v: v
+        if isinstance(field, (pw.IntegerField, pw.BooleanField, pw.DateTimeField)):
+            return lambda v: v
+        return field.db_value
+
+    convert = [converter(f) for f in fields]
+
+    table = model._meta.table_name
+    per_chunk = 20000
+    cursor = db.cursor()
     for start in range(0, len(rows), per_chunk):
-        model.insert_many(rows[start:start + per_chunk], fields=fields).execute()
+        part = [tuple(fn(r[n]) for fn, n in zip(convert, names, strict=True))
+                for r in rows[start:start + per_chunk]]
+        if postgres:
+            from psycopg2.extras import execute_values
+
+            execute_values(cursor, f'INSERT INTO "{table}" ({columns}) VALUES %s', part,
+                           page_size=1000)
+        else:
+            marks = ", ".join("?" * len(fields))
+            cursor.executemany(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', part)
         if progress and text:
             _tick(progress, done + min(start + per_chunk, len(rows)), total, text)
+
+
+def _insert_tuples(table: str, columns: list[str], rows: list[tuple], progress: Progress = None,
+                   total: int = 0, text: str = "") -> None:
+    """Raw multi-row insert of tuples already in the driver's form (see :func:`_db_form`)."""
+    if not rows:
+        return
+    cols = ", ".join(f'"{c}"' for c in columns)
+    cursor = db.cursor()
+    postgres = isinstance(db.obj, pw.PostgresqlDatabase)
+    per_chunk = 50000
+    for start in range(0, len(rows), per_chunk):
+        part = rows[start:start + per_chunk]
+        if postgres:
+            from psycopg2.extras import execute_values
+
+            execute_values(cursor, f'INSERT INTO "{table}" ({cols}) VALUES %s', part,
+                           page_size=1000)
+        else:
+            marks = ", ".join("?" * len(columns))
+            cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', part)
+        if progress and text:
+            _tick(progress, min(start + per_chunk, len(rows)), total or len(rows), text)
+
+
+def _db_form(value: Any) -> Any:
+    """A UUID or timestamp in the form the driver stores it."""
+    if value is None:
+        return None
+    postgres = isinstance(db.obj, pw.PostgresqlDatabase)
+    if isinstance(value, uuid.UUID):
+        return str(value) if postgres else value.hex
+    return value if postgres else str(value)
+
+
+JOURNAL_COLUMNS = ["record_kind", "record_id", "record_ref", "field", "old", "new", "who_id",
+                   "who_name", "at", "site", "version", "batch"]
 
 
 def _journal(kind: str, record_id, ref: str, field: str, old: Any, new: Any,  # noqa: ANN001
@@ -414,6 +482,23 @@ def _check_rel_header(header: list[str]) -> list[RowError]:
     return errors
 
 
+def _raw_in(sql: str, values: list, size: int = 900) -> list[tuple]:
+    """Run ``sql`` (with one ``{ph}`` for an IN list) over ``values`` in chunks; raw rows."""
+    mark = "%s" if isinstance(db.obj, pw.PostgresqlDatabase) else "?"
+    out: list[tuple] = []
+    for start in range(0, len(values), size):
+        part = values[start:start + size]
+        out.extend(db.execute_sql(sql.replace("{ph}", ", ".join([mark] * len(part))),
+                                  part).fetchall())
+    return out
+
+
+def _new_key() -> str:
+    """A new UUID in the form the driver stores (hex on SQLite, text on PostgreSQL)."""
+    value = uuid.uuid4()
+    return str(value) if isinstance(db.obj, pw.PostgresqlDatabase) else value.hex
+
+
 def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, progress: Progress,
                       actor: Actor) -> ImportReport:
     report = ImportReport("relations")
@@ -423,62 +508,67 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
         report.rows_read, report.errors, report.dry_run = len(rows), header_errors, dry_run
         return report
     total = len(rows)
-    col = {h: i for i, h in enumerate(header)}
+    width = len(header)
+    i_src, i_type, i_tgt = header.index("source"), header.index("type"), header.index("target")
+    i_red = header.index("redundant") if "redundant" in header else None
+    i_prop = header.index("propagates") if "propagates" in header else None
 
-    def cell(cells: list[str], name: str) -> str:
-        i = col.get(name)
-        return cells[i].strip() if i is not None and i < len(cells) else ""
-
-    names = list(dict.fromkeys(n for _l, c in rows for n in (cell(c, "source"), cell(c, "target"))
-                               if n))
-    ci_rows = _by_names(CI, names, (CI.id, CI.name))
-    ci_id = {name: row[0] for name, row in ci_rows.items()}
-    # existing relations among these CIs
+    names = set()
+    for _line, cells in rows:
+        if len(cells) == width:
+            names.add(cells[i_src].strip())
+            names.add(cells[i_tgt].strip())
+    names.discard("")
+    # CI keys as the driver returns them (no UUID objects: this runs for 300,000 rows)
+    ci_id = {name: key for name, key in _raw_in("SELECT name, id FROM ci WHERE name IN ({ph})",
+                                                sorted(names))}
+    name_of = {key: name for name, key in ci_id.items()}
     existing: dict[tuple, tuple] = {}
-    ids = list({row[0] for row in ci_rows.values()})
-    name_of = {row[0]: name for name, row in ci_rows.items()}
-    for start in range(0, len(ids), 900):
-        part = ids[start:start + 900]
-        query = (Relation.select(Relation.id, Relation.source, Relation.type, Relation.target,
-                                 Relation.redundant, Relation.propagates, Relation.version)
-                 .where(Relation.source.in_(part)).tuples())
-        for rid, src, rtype, tgt, red, prop, version in query:
+    if ci_id:
+        for rid, src, rtype, tgt, red, prop, version in _raw_in(
+                "SELECT id, source_id, type, target_id, redundant, propagates, version "
+                "FROM relation WHERE source_id IN ({ph})", list(name_of)):
             if tgt in name_of:
                 existing[(src, rtype, tgt)] = (rid, bool(red), prop, version)
 
     bad: dict[int, list[RowError]] = {}
     first_line: dict[tuple, int] = {}
-    creates: list[dict[str, Any]] = []
+    creates: list[tuple] = []
     updates: list[tuple[tuple, dict[str, Any]]] = []
     for i, (line, cells) in enumerate(rows):
+        if len(cells) != width:
+            if len(cells) > width:
+                bad[line] = [RowError(line, "", f"{len(cells)} cells but {width} columns")]
+                continue
+            cells = cells + [""] * (width - len(cells))
         errors = []
-        if len(cells) > len(header):
-            bad[line] = [RowError(line, "", f"{len(cells)} cells but {len(header)} columns")]
-            continue
-        src_name, tgt_name = cell(cells, "source"), cell(cells, "target")
-        rtype = _norm_choice(cell(cells, "type"))
-        src, tgt = ci_id.get(src_name), ci_id.get(tgt_name)
-        for column, name, found in (("source", src_name, src), ("target", tgt_name, tgt)):
-            if not name:
-                errors.append(RowError(line, column, "a CI name is required"))
-            elif found is None:
-                errors.append(RowError(line, column, f"no CI named '{name}'"))
+        src_name, tgt_name = cells[i_src].strip(), cells[i_tgt].strip()
+        rtype = cells[i_type].strip()
         if rtype not in RELATION_TYPES:
-            errors.append(RowError(line, "type", f"'{cell(cells, 'type')}' is not one of: "
+            rtype = _norm_choice(rtype)
+        src, tgt = ci_id.get(src_name), ci_id.get(tgt_name)
+        if src is None:
+            errors.append(RowError(line, "source", f"no CI named '{src_name}'" if src_name
+                                   else "a CI name is required"))
+        if tgt is None:
+            errors.append(RowError(line, "target", f"no CI named '{tgt_name}'" if tgt_name
+                                   else "a CI name is required"))
+        if rtype not in RELATION_TYPES:
+            errors.append(RowError(line, "type", f"'{cells[i_type]}' is not one of: "
                                    + ", ".join(RELATION_TYPES)))
         if src is not None and src == tgt:
             errors.append(RowError(line, "target", "a CI cannot relate to itself"))
         values: dict[str, Any] = {}
-        if "redundant" in col:
-            text = cell(cells, "redundant").lower()
+        if i_red is not None:
+            text = cells[i_red].strip().lower()
             if text in _TRUE:
                 values["redundant"] = True
             elif text in _FALSE:
                 values["redundant"] = False
             else:
                 errors.append(RowError(line, "redundant", f"'{text}' is not true or false"))
-        if "propagates" in col:
-            text = _norm_choice(cell(cells, "propagates")) or "target_to_source"
+        if i_prop is not None:
+            text = _norm_choice(cells[i_prop]) or "target_to_source"
             if text not in PROPAGATION:
                 errors.append(RowError(line, "propagates", f"'{text}' is not one of: "
                                        + ", ".join(PROPAGATION)))
@@ -492,7 +582,7 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
         if errors:
             bad[line] = errors
         elif key in existing:
-            rid, red, prop, version = existing[key]
+            _rid, red, prop, _version = existing[key]
             changes = {k: v for k, v in values.items()
                        if v != {"redundant": red, "propagates": prop}[k]}
             if changes:
@@ -500,11 +590,9 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
             else:
                 report.unchanged += 1
         else:
-            creates.append({"id": uuid.uuid4(), "source": src, "target": tgt, "type": rtype,
-                            "redundant": values.get("redundant", False),
-                            "propagates": values.get("propagates", "target_to_source"),
-                            "_names": (src_name, tgt_name)})
-        if i % 10000 == 0:
+            creates.append((src, rtype, tgt, values.get("redundant", False),
+                            values.get("propagates", "target_to_source"), src_name, tgt_name))
+        if i % 20000 == 0:
             _tick(progress, i, total, "checking")
     _tick(progress, total, total, "checking")
     report.created, report.updated = len(creates), len(updates)
@@ -512,31 +600,36 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
         return report
 
     now = utcnow()
-    batch = uuid.uuid4()
-    journal = []
+    at, batch, who = _db_form(now), _db_form(uuid.uuid4()), _db_form(actor.person_id)
+    who_name, site = actor.name, actor.site
     new_rows = []
-    for row in creates:
-        src_name, tgt_name = row.pop("_names")
-        row.update(version=1, created_at=now, created_by=actor.person_id, updated_at=now,
-                   updated_by=actor.person_id)
-        new_rows.append(row)
-        text = f"{row['type']} {tgt_name}"
-        journal.append(_journal("relation", row["id"], f"{src_name} {text}", "*created*", None,
-                                f"{src_name} {text}", actor, 1, batch, now))
-        journal.append(_journal("ci", row["source"], src_name, "relation+", None, text, actor,
-                                None, batch, now))
+    journal = []
+    for src, rtype, tgt, red, prop, src_name, tgt_name in creates:
+        rid = _new_key()
+        new_rows.append((rid, src, tgt, rtype, red, prop, 1, at, who, at, who))
+        ref = f"{src_name} {rtype} {tgt_name}"
+        # one compact journal row per relation (its reference names both CIs)
+        journal.append(("relation", rid, ref[:300], "*created*", None, ref, who, who_name, at,
+                        site, 1, batch))
+    new_rows.sort()  # key order: the primary-key index grows at its end, not at random places
+    update_journal = []
     with records.atomic():
-        _bulk_insert(Relation, new_rows, progress, 0, total, "writing")
+        _insert_tuples("relation", ["id", "source_id", "target_id", "type", "redundant",
+                                    "propagates", "version", "created_at", "created_by",
+                                    "updated_at", "updated_by"], new_rows, progress, total,
+                       "writing")
         for key, changes in updates:
-            rid, _red, _prop, version = existing[key]
+            rid, red, prop, version = existing[key]
             Relation.update(**changes, version=version + 1, updated_at=now,
                             updated_by=actor.person_id).where(Relation.id == rid).execute()
             ref = f"{name_of[key[0]]} {key[1]} {name_of[key[2]]}"
-            old = {"redundant": _red, "propagates": _prop}
+            old = {"redundant": red, "propagates": prop}
             for field, new in changes.items():
-                journal.append(_journal("relation", rid, ref, field, old[field], new, actor,
-                                        version + 1, batch, now))
-        _bulk_insert(JournalEntry, journal)
+                update_journal.append(_journal("relation", rid, ref, field, old[field], new, actor,
+                                               version + 1, batch, now))
+        _insert_tuples("journal", JOURNAL_COLUMNS, journal)
+        _bulk_insert(JournalEntry, update_journal)
+    journal += update_journal
     _tick(progress, total, total, "writing")
     report.applied = True
     report.extra["journal_rows"] = len(journal)

@@ -150,8 +150,8 @@ def _edges_from(frontier: list[str], reverse: bool, with_s2t: bool) -> list[tupl
 
 def _has_source_to_target() -> bool:
     """Whether any relation propagates source->target (indexed probe; usually none)."""
-    cursor = db.execute_sql("SELECT 1 FROM relation WHERE propagates IN "
-                            "('source_to_target', 'both') LIMIT 1")
+    cursor = db.execute_sql("SELECT 1 FROM relation WHERE propagates <> 'target_to_source' "
+                            "LIMIT 1")  # the partial index relation_nondefault_propagation
     return cursor.fetchone() is not None
 
 
