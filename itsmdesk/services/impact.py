@@ -37,10 +37,10 @@ from itsmdesk.models.base import db
 # Propagation values that carry a failure from target to source / from source to target.
 _T2S = ("target_to_source", "both")
 _S2T = ("source_to_target", "both")
-_CHUNK = 900  # parameters per IN (...) list: well under SQLite's and psycopg2's limits
+_CHUNK = 5000  # parameters per IN (...) list: well under SQLite's limit (32766)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ImpactedCI:
     ci_id: uuid.UUID
     name: str
@@ -63,30 +63,27 @@ class ImpactedCI:
 
 
 def _key(value) -> str:  # noqa: ANN001 - uuid.UUID, str or a CI row
-    """The form a CI id takes in raw queries: the hex string on SQLite, text on PostgreSQL."""
+    """The form a CI id takes in raw queries and results: hex on SQLite, text on PostgreSQL."""
     if hasattr(value, "id") and not isinstance(value, (str, uuid.UUID)):
         value = value.id
-    if isinstance(value, uuid.UUID):
-        return value.hex
-    return uuid.UUID(str(value)).hex
+    if not isinstance(value, uuid.UUID):
+        value = uuid.UUID(str(value))
+    return str(value) if _is_postgres() else value.hex
 
 
-def _norm(value) -> str:  # noqa: ANN001
-    """A key as read back from a cursor (PostgreSQL gives 'xxxxxxxx-xxxx-...', SQLite hex)."""
-    if isinstance(value, uuid.UUID):
-        return value.hex
-    text = str(value)
-    return text if len(text) == 32 else text.replace("-", "")
+def _uuid(key: str) -> uuid.UUID:
+    """A UUID from a key this module produced (fast path for SQLite's 32 hex digits)."""
+    if len(key) != 32:
+        return uuid.UUID(key)
+    value = object.__new__(uuid.UUID)
+    object.__setattr__(value, "int", int(key, 16))
+    object.__setattr__(value, "is_safe", uuid.SafeUUID.unknown)
+    return value
 
 
 def _chunks(items: list, size: int = _CHUNK):
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _placeholders(n: int) -> str:
-    mark = "%s" if _is_postgres() else "?"
-    return ", ".join([mark] * n)
 
 
 def _is_postgres() -> bool:
@@ -95,61 +92,64 @@ def _is_postgres() -> bool:
     return isinstance(db.obj, pw.PostgresqlDatabase)
 
 
-def _classes() -> dict[str, tuple[str, str, bool]]:
-    """class id -> (name, label, is_service)."""
-    cursor = db.execute_sql("SELECT id, name, label, is_service FROM ci_class")
-    return {_norm(r[0]): (r[1], r[2], bool(r[3])) for r in cursor.fetchall()}
-
-
-# Column list of every CI row a walk reads (the node's own attributes).
-_CI_COLS = "c.id, c.name, c.ci_class_id, c.criticality, c.status, c.min_members_up"
-
-
-def _ci_rows(keys: list[str]) -> dict[str, tuple]:
-    out: dict[str, tuple] = {}
+def _query(sql: str, keys: list[str]) -> list[tuple]:
+    """``sql`` with ``{ph}`` (an IN list) and ``{id}`` markers, run over ``keys`` in chunks."""
+    pg = _is_postgres()
+    sql = sql.replace("{id}", "::text" if pg else "")
+    mark = "%s" if pg else "?"
+    out: list[tuple] = []
     for part in _chunks(keys):
-        cursor = db.execute_sql(f"SELECT {_CI_COLS} FROM ci c WHERE c.id IN ({_placeholders(len(part))})",
-                                part)
-        for row in cursor.fetchall():
-            out[_norm(row[0])] = row
+        cursor = db.execute_sql(sql.replace("{ph}", ", ".join([mark] * len(part))), part)
+        out.extend(cursor.fetchall())
     return out
 
 
-def _edges_from(frontier: list[str], reverse: bool, with_s2t: bool) -> list[tuple]:
-    """Relations through which a failure of a frontier CI spreads one step.
+def _classes() -> dict[str, tuple[str, str, bool]]:
+    """class id -> (name, label, is_service)."""
+    rows = db.execute_sql("SELECT id{id}, name, label, is_service FROM ci_class".replace(
+        "{id}", "::text" if _is_postgres() else "")).fetchall()
+    return {r[0]: (r[1], r[2], bool(r[3])) for r in rows}
 
-    Each row: (frontier CI key, neighbour key, relation type, redundant, group, neighbour CI
-    columns...).  ``reverse`` walks against the propagation direction (upstream).  ``group`` is
-    True when the relation can make the frontier CI a member of the neighbour's redundancy group
-    (the neighbour is the relation's source and failure runs target -> source).
-    """
-    down_t2s = (f"SELECT r.target_id, r.source_id, r.type, r.redundant, {_CI_COLS} FROM relation r "
-                "JOIN ci c ON c.id = r.source_id WHERE r.target_id IN ({ph}) "
-                "AND r.propagates IN ('target_to_source', 'both')")
-    down_s2t = (f"SELECT r.source_id, r.target_id, r.type, r.redundant, {_CI_COLS} FROM relation r "
-                "JOIN ci c ON c.id = r.target_id WHERE r.source_id IN ({ph}) "
-                "AND r.propagates IN ('source_to_target', 'both')")
-    up_t2s = (f"SELECT r.source_id, r.target_id, r.type, r.redundant, {_CI_COLS} FROM relation r "
-              "JOIN ci c ON c.id = r.target_id WHERE r.source_id IN ({ph}) "
-              "AND r.propagates IN ('target_to_source', 'both')")
-    up_s2t = (f"SELECT r.target_id, r.source_id, r.type, r.redundant, {_CI_COLS} FROM relation r "
-              "JOIN ci c ON c.id = r.source_id WHERE r.target_id IN ({ph}) "
-              "AND r.propagates IN ('source_to_target', 'both')")
+
+# A CI's own attributes as the walk reads them: (id, name, class id, criticality, status, k)
+_CI_SQL = ("SELECT id{id}, name, ci_class_id{id}, criticality, status, min_members_up FROM ci "
+           "WHERE id IN ({ph})")
+_STATUS, _K = 4, 5
+
+
+def _ci_rows(keys: list[str], into: dict[str, tuple]) -> dict[str, tuple]:
+    for row in _query(_CI_SQL, keys):
+        into[row[0]] = row
+    return into
+
+
+# One step of failure spread from the frontier: (frontier CI, neighbour, type, redundant).
+_DOWN_T2S = ("SELECT target_id{id}, source_id{id}, type, redundant FROM relation "
+             "WHERE target_id IN ({ph}) AND propagates IN ('target_to_source', 'both')")
+_DOWN_S2T = ("SELECT source_id{id}, target_id{id}, type, redundant FROM relation "
+             "WHERE source_id IN ({ph}) AND propagates IN ('source_to_target', 'both')")
+_UP_T2S = ("SELECT source_id{id}, target_id{id}, type, redundant FROM relation "
+           "WHERE source_id IN ({ph}) AND propagates IN ('target_to_source', 'both')")
+_UP_S2T = ("SELECT target_id{id}, source_id{id}, type, redundant FROM relation "
+           "WHERE target_id IN ({ph}) AND propagates IN ('source_to_target', 'both')")
+
+
+def _steps(frontier: list[str], reverse: bool, with_s2t: bool) -> list[tuple]:
+    """(frontier CI, neighbour, relation type, redundant, group) for one round.  ``group``: the
+    relation can put the frontier CI in the neighbour's redundancy group (the neighbour is the
+    source and failure runs target -> source)."""
     if reverse:
-        queries = [(up_t2s, False)] + ([(up_s2t, False)] if with_s2t else [])
+        parts = [(_UP_T2S, False)] + ([(_UP_S2T, False)] if with_s2t else [])
     else:
-        queries = [(down_t2s, True)] + ([(down_s2t, False)] if with_s2t else [])
-    rows: list[tuple] = []
-    for sql, group in queries:
-        for part in _chunks(frontier):
-            cursor = db.execute_sql(sql.replace("{ph}", _placeholders(len(part))), part)
-            for row in cursor.fetchall():
-                rows.append((row[0], row[1], row[2], bool(row[3]), group) + tuple(row[4:]))
-    return rows
+        parts = [(_DOWN_T2S, True)] + ([(_DOWN_S2T, False)] if with_s2t else [])
+    out: list[tuple] = []
+    for sql, group in parts:
+        out.extend((f, t, ty, bool(red), group) for f, t, ty, red in _query(sql, frontier))
+    return out
 
 
 def _has_source_to_target() -> bool:
-    """Whether any relation propagates source->target (indexed probe; usually none)."""
+    """Whether any relation propagates other than target->source (partial index probe)."""
     cursor = db.execute_sql("SELECT 1 FROM relation WHERE propagates <> 'target_to_source' "
                             "LIMIT 1")  # the partial index relation_nondefault_propagation
     return cursor.fetchone() is not None
@@ -157,19 +157,11 @@ def _has_source_to_target() -> bool:
 
 def _group_sizes(keys: list[str]) -> dict[str, int]:
     """Number of redundancy-group members (redundant, target->source relations) per CI."""
-    sizes: dict[str, int] = {}
-    for part in _chunks(keys):
-        cursor = db.execute_sql(
-            "SELECT source_id, COUNT(*) FROM relation WHERE source_id IN "
-            f"({_placeholders(len(part))}) AND redundant = {_true()} "
-            "AND propagates IN ('target_to_source', 'both') GROUP BY source_id", part)
-        for src, n in cursor.fetchall():
-            sizes[_norm(src)] = int(n)
-    return sizes
-
-
-def _true() -> str:
-    return "TRUE" if _is_postgres() else "1"
+    true = "TRUE" if _is_postgres() else "1"
+    sql = ("SELECT source_id{id}, COUNT(*) FROM relation WHERE source_id IN ({ph}) "
+           f"AND redundant = {true} AND propagates IN ('target_to_source', 'both') "
+           "GROUP BY source_id")
+    return {src: int(n) for src, n in _query(sql, keys)}
 
 
 def _walk(ci_ids: Iterable, direction: str, depth: int | None,
@@ -179,46 +171,46 @@ def _walk(ci_ids: Iterable, direction: str, depth: int | None,
     if direction not in ("down", "up"):
         raise ValueError("direction must be 'down' or 'up'")
     seeds = list(dict.fromkeys(_key(c) for c in ci_ids))
-    rows = _ci_rows(seeds)
+    rows = _ci_rows(seeds, {})
     result: dict[str, tuple] = {k: (0, None, None, False) for k in seeds if k in rows}
-    frontier = [k for k in result if rows[k][4] != "retired"]
+    frontier = [k for k in result if rows[k][_STATUS] != "retired"]
     reverse = direction == "up"
     level = 0
     group_size: dict[str, int] = {}
-    failed_members: dict[str, set[str]] = {}
+    failed_members: dict[str, set] = {}
     with_s2t = _has_source_to_target() if frontier else False
     while frontier and (depth is None or level < depth):
         level += 1
-        edges = _edges_from(frontier, reverse, with_s2t)
-        # Pass 1: who falls through a plain relation, and which groups lost members.
+        steps = _steps(frontier, reverse, with_s2t)
+        unknown = list({s[1] for s in steps if s[1] not in rows})
+        if unknown:
+            _ci_rows(unknown, rows)
         next_level: dict[str, tuple] = {}
         group_hits: dict[str, list[tuple]] = {}
-        for frm, to, rtype, redundant, group, *ci in edges:
-            to = _norm(to)
-            if to in result or ci[4] == "retired":
+        # Pass 1: who falls through a plain relation, and which groups lost members.
+        for frm, to, rtype, redundant, group in steps:
+            if to in result or to in next_level:
                 continue
-            frm = _norm(frm)
-            if redundancy and group and redundant and ci[5] is not None:
-                group_hits.setdefault(to, []).append((frm, rtype, ci))
+            row = rows.get(to)
+            if row is None or row[_STATUS] == "retired":
                 continue
-            if to not in next_level:
-                next_level[to] = (level, frm, rtype, redundant and reverse)
-                rows[to] = tuple(ci)
+            if group and redundant and redundancy and row[_K] is not None:
+                group_hits.setdefault(to, []).append((frm, rtype))
+                continue
+            next_level[to] = (level, frm, rtype, redundant and reverse)
         # Pass 2: redundancy groups that lost too many members.
         pending = [k for k in group_hits if k not in next_level and k not in group_size]
         if pending:
             group_size.update(_group_sizes(pending))
         for to, hits in group_hits.items():
             lost = failed_members.setdefault(to, set())
-            lost.update((h[0], h[1]) for h in hits)  # (member, relation type)
+            lost.update(hits)  # (member, relation type): one per relation
             if to in next_level:
                 continue
-            k = hits[0][2][5]
             n = group_size.get(to, len(lost))
-            if len(lost) > max(n - int(k), 0):
-                frm, rtype, ci = hits[-1]
+            if len(lost) > max(n - int(rows[to][_K]), 0):
+                frm, rtype = hits[-1]
                 next_level[to] = (level, frm, rtype, True)
-                rows[to] = tuple(ci)
         result.update(next_level)
         frontier = list(next_level)
     return result, rows
@@ -233,12 +225,13 @@ def impact(ci_ids: Iterable, direction: str = "down", depth: int | None = None,
     """
     result, rows = _walk(ci_ids, direction, depth, redundancy)
     classes = _classes()
+    ids = {key: _uuid(key) for key in result}
     out = []
     for key, (d, via, rtype, red) in result.items():
         row = rows[key]
-        cname, clabel, is_service = classes.get(_norm(row[2]), ("", "", False))
-        out.append(ImpactedCI(uuid.UUID(key), row[1], cname, row[3], d, is_service,
-                              uuid.UUID(via) if via else None, rtype, clabel, row[4], red))
+        cname, clabel, is_service = classes.get(row[2], ("", "", False))
+        out.append(ImpactedCI(ids[key], row[1], cname, row[3], d, is_service,
+                              ids.get(via) if via else None, rtype, clabel, row[4], red))
     out.sort(key=lambda i: (i.depth, i.name))
     return out
 
@@ -255,13 +248,13 @@ def downstream_ids(ci_ids: Iterable, depth: int | None = None,
                    redundancy: bool = True) -> set[uuid.UUID]:
     """The ids of every CI that fails if the given CIs fail (the given ones included)."""
     result, _rows = _walk(ci_ids, "down", depth, redundancy)
-    return {uuid.UUID(k) for k in result}
+    return {_uuid(k) for k in result}
 
 
 def upstream_ids(ci_ids: Iterable, depth: int | None = None) -> set[uuid.UUID]:
     """The ids of every CI the given CIs need (the given ones included)."""
     result, _rows = _walk(ci_ids, "up", depth, False)
-    return {uuid.UUID(k) for k in result}
+    return {_uuid(k) for k in result}
 
 
 def impacts(ci_a, ci_b, redundancy: bool = False) -> bool:  # noqa: ANN001
@@ -289,4 +282,4 @@ def impact_overlap(ci_ids_a: Iterable, ci_ids_b: Iterable,
     down_a, _ = _walk(a, "down", None, redundancy)
     down_b, _ = _walk(b, "down", None, redundancy)
     hits = (set(b) & set(down_a)) | (set(a) & set(down_b))
-    return {uuid.UUID(k) for k in hits}
+    return {_uuid(k) for k in hits}
