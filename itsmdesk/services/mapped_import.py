@@ -344,7 +344,9 @@ def _fold(key: str, items: list, spec: MappingSpec, target: Target, matrix: dict
         if number == 0:
             changes = [(n, None, v) for n, v in new.items() if v is not None and v != ""]
         else:
-            changes = [(n, state.get(n), v) for n, v in new.items() if state.get(n) != v]
+            get = state.get  # values repeat as the very same objects (memoised conversions)
+            changes = [(n, old, v) for n, v in new.items()
+                       if (old := get(n)) is not v and old != v]
         if changes or number == 0:
             events.append(Event(meta.get("at"), meta.get("who"), changes))
         state = new

@@ -68,8 +68,9 @@ class _Journal:
         batch = self.batch.hex
         append = self.rows.append
         text = self.text
+        when = text(at)  # what the driver would make of the datetime, once per event
         for name, old, new in changes:
-            append((kind, rid, ref, name, text(old), text(new), who_id, who_name, at,
+            append((kind, rid, ref, name, text(old), text(new), who_id, who_name, when,
                     site, version, batch))
 
 
