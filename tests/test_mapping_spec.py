@@ -127,3 +127,13 @@ def test_encoding_detection():
     assert used == "utf-8" and text.startswith("a;b")
     with pytest.raises(ValidationError, match="Line 2"):
         mapping_csv.decode("a;b\nÅsa;Ö\n".encode("cp1252"), "utf-8")
+
+
+def test_mappings_round_trip_through_toml():
+    from itsmdesk.services.mapping_spec import to_toml
+
+    for path in shipped_mappings():
+        spec = load_mapping(path)
+        again = parse_mapping(to_toml(spec), "again.toml")
+        assert again.fields == spec.fields and again.source == spec.source
+        assert (again.kind, again.key, again.events) == (spec.kind, spec.key, spec.events)

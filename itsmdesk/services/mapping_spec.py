@@ -316,3 +316,76 @@ def spec_from_columns(kind: str, columns: dict[str, str], key: str | None = None
     return MappingSpec(kind=kind, key=key, source=source or (base.source if base else SourceSpec()),
                        events=events, fields=fields, path=base.path if base else "<wizard>",
                        name=base.name if base else "wizard")
+
+
+def _toml_value(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return "[" + ", ".join(_toml_value(v) for v in items) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}"
+                                for k, v in value.items()) + " }"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def to_toml(spec: MappingSpec) -> str:
+    """The mapping as a TOML file (``parse_mapping`` reads it back to the same mapping)."""
+    import json
+
+    lines = [f"# itsmdesk import mapping{': ' + spec.name if spec.name else ''}"]
+    if spec.name:
+        lines.append(f"name = {_toml_value(spec.name)}")
+    if spec.kind:
+        lines.append(f"kind = {_toml_value(spec.kind)}")
+    if spec.key:
+        lines.append(f"key = {_toml_value(spec.key)}")
+    src, default = spec.source, SourceSpec()
+    lines += ["", "[source]"]
+    for name in ("delimiter", "encoding", "decimal", "thousands", "date_formats", "timezone",
+                 "null_values", "true_values", "false_values", "quotechar"):
+        value = getattr(src, name)
+        if name in ("delimiter", "encoding", "date_formats") or value != getattr(default, name):
+            lines.append(f"{name} = {_toml_value(value)}")
+    if spec.events.fold:
+        lines += ["", "[events]", "fold = true", f"at = {_toml_value(spec.events.at)}"]
+        for name in ("who", "order_by"):
+            if getattr(spec.events, name):
+                lines.append(f"{name} = {_toml_value(getattr(spec.events, name))}")
+    lines += ["", "[fields]"]
+    tables = []
+    for name, f in spec.fields.items():
+        options: dict[str, Any] = {}
+        for attr in ("column", "template", "value"):
+            if getattr(f, attr) is not None:
+                options[attr] = getattr(f, attr)
+        if f.map is not None:
+            options["map"] = f.map
+        if f.ignore:
+            options["ignore"] = sorted(f.ignore)
+        if f.default is not None:
+            options["default"] = f.default
+        if not f.strict:
+            options["strict"] = False
+        if f.required:
+            options["required"] = True
+        if f.create_missing:
+            options["create_missing"] = True
+        if f.match != "auto":
+            options["match"] = f.match
+        for attr in ("class_column", "class_map", "default_class", "type"):
+            if getattr(f, attr):
+                options[attr] = getattr(f, attr)
+        if f.create:
+            options["create"] = f.create
+        key = json.dumps(name)
+        if list(options) == ["column"]:
+            lines.append(f"{key} = {_toml_value(f.column)}")
+        else:
+            tables += ["", f"[fields.{key}]"] + [f"{k} = {_toml_value(v)}" for k, v in options.items()]
+    return "\n".join(lines + tables) + "\n"

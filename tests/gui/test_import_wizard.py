@@ -76,6 +76,13 @@ def test_hand_mapping_with_semicolons_and_cp1252(ctx, qtbot, tmp_path):  # noqa:
     assert wizard.dry_page.errors.count() == 1 and not wizard.dry_page.isComplete()
     wizard.back()
     page.combos["status"].setCurrentIndex(0)  # leave status to its default
+    saved = tmp_path / "mine.toml"
+    assert page.save_mapping(saved)
+    from itsmdesk.services.mapping_spec import load_mapping
+
+    again = load_mapping(saved)
+    assert again.key == "Ticket" and again.fields["title"].column == "Title"
+    assert again.source.delimiter == "auto" and "status" not in again.fields
     wizard.next()
     assert not wizard.state.dry_report.errors
     wizard.next()

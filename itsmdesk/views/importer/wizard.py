@@ -34,7 +34,13 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.services import mapping_csv
-from itsmdesk.services.mapping_spec import SourceSpec, load_mapping, shipped_mappings, spec_from_columns
+from itsmdesk.services.mapping_spec import (
+    SourceSpec,
+    load_mapping,
+    shipped_mappings,
+    spec_from_columns,
+    to_toml,
+)
 from itsmdesk.services.mapping_targets import target_fields
 from itsmdesk.views.messages import error_text
 
@@ -212,6 +218,8 @@ class MappingPage(QWizardPage):
         self.mappings.activated.connect(self._pick_shipped)
         load = QPushButton(self.tr("&Load mapping…"))
         load.clicked.connect(self._load_file)
+        save = QPushButton(self.tr("&Save mapping…"))
+        save.clicked.connect(lambda: self.save_mapping())
         self.key = QComboBox()
         self.fold = QCheckBox(self.tr("&Event log: several rows per record, keep each as history"))
         self.at = QComboBox()
@@ -230,6 +238,7 @@ class MappingPage(QWizardPage):
         top.addWidget(QLabel(self.tr("Mapping:")))
         top.addWidget(self.mappings, 1)
         top.addWidget(load)
+        top.addWidget(save)
         form = QFormLayout()
         form.addRow(self.tr("External &key column:"), self.key)
         form.addRow(self.fold)
@@ -335,6 +344,30 @@ class MappingPage(QWizardPage):
                 self.table.item(r, 2).setText(_describe(fspec))
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt override
+        try:
+            self.state.spec = self.build_spec()
+        except Exception as exc:  # noqa: BLE001 - shown to the person
+            self.error.setText(error_text(exc))
+            return False
+        self.error.clear()
+        return True
+
+    def save_mapping(self, path: str | Path | None = None) -> bool:
+        """Write the mapping as built on this page to a TOML file (for the command line)."""
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("Save mapping"), "mapping.toml",
+                                                  self.tr("Mappings (*.toml)"))
+            if not path:
+                return False
+        try:
+            Path(path).write_text(to_toml(self.build_spec()), encoding="utf-8")
+        except Exception as exc:  # noqa: BLE001 - shown to the person
+            self.error.setText(error_text(exc))
+            return False
+        self.error.clear()
+        return True
+
+    def build_spec(self):  # noqa: ANN201 - a MappingSpec
         columns = {name: combo.currentData() for name, combo in self.combos.items()}
         loaded = self.state.loaded
         if loaded is not None:
@@ -344,16 +377,10 @@ class MappingPage(QWizardPage):
         source = loaded.source if loaded else SourceSpec()
         if loaded is None:
             source = SourceSpec(delimiter=self.state.delimiter, encoding=self.state.encoding)
-        try:
-            self.state.spec = spec_from_columns(
-                self.state.kind, columns, key=self.key.currentData() or None, source=source,
-                fold=self.fold.isChecked(), at=self.at.currentData() or None,
-                who=self.who.currentData() or None, base=loaded)
-        except Exception as exc:  # noqa: BLE001 - shown to the person
-            self.error.setText(error_text(exc))
-            return False
-        self.error.clear()
-        return True
+        return spec_from_columns(
+            self.state.kind, columns, key=self.key.currentData() or None, source=source,
+            fold=self.fold.isChecked(), at=self.at.currentData() or None,
+            who=self.who.currentData() or None, base=loaded)
 
 
 def _describe(fspec: Any) -> str:
