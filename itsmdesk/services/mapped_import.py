@@ -174,6 +174,7 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
         cells = row.cells
         if not cells:
             continue  # truncated / overlong: already reported
+        row.cells = []  # converted below; frees the raw cells (rejects re-read the file)
         values: dict[str, Any] = {}
         meta: dict[str, Any] = {}
         row_ok = True
