@@ -49,6 +49,7 @@ def test_shipped_mappings_parse():
     ("key = 'n'\n[events]\nfold = true\n[fields]\ntitle = 'x'\n", "needs at ="),
     ("[events]\nat = 't'\n[fields]\ntitle = 'x'\n", "needs key"),
     ("[fields\ntitle = 'x'\n", "not valid TOML"),
+    ("kind = 'incidents'\n[fields]\ntitle = 'x'\n", "needs key"),
 ])
 def test_bad_mappings_say_what_is_wrong(text, message):
     with pytest.raises(ValidationError) as info:

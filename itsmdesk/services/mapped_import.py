@@ -34,7 +34,7 @@ from itsmdesk.models.incident import Incident
 from itsmdesk.services import mapping_csv
 from itsmdesk.services.context import SYSTEM, Actor
 from itsmdesk.services.import_report import ImportReport, RowError
-from itsmdesk.services.mapping_spec import FieldSpec, MappingSpec, load_mapping
+from itsmdesk.services.mapping_spec import FieldSpec, MappingSpec, check_key, load_mapping
 from itsmdesk.services.mapping_targets import (
     TARGETS,
     LookupPlan,
@@ -136,6 +136,7 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     if spec.kind and spec.kind != kind:
         raise ValidationError(N_("Mapping {path} is for {mapped}, not {kind}"), path=spec.path,
                               mapped=spec.kind, kind=kind)
+    check_key(kind, spec.key, spec.path)
     target = TARGETS[kind]
     src = spec.source
     _tick(progress, cancel, 0, None, "reading")

@@ -136,6 +136,16 @@ def template_columns(template: str) -> list[str]:
                               reason=str(exc)) from exc
 
 
+KEYED_KINDS = ("incidents", "changes", "problems")  # matched on external_key: a key is needed
+
+
+def check_key(kind: str | None, key: str | None, path: str) -> None:
+    if kind in KEYED_KINDS and not key:
+        raise ValidationError(N_("Mapping {path}: importing {kind} needs key = \"COLUMN\": the "
+                                 "source's id, kept as external key so that a re-import updates "
+                                 "instead of duplicating"), path=path, kind=kind)
+
+
 def _bad(path: str, where: str, reason: str) -> ValidationError:
     return ValidationError(N_("Mapping {path}: {where}: {reason}"), path=path, where=where,
                            reason=reason)
@@ -266,6 +276,7 @@ def parse_mapping(text: str, path: str = "<mapping>") -> MappingSpec:
     fields = {name: _parse_field(name, raw, path) for name, raw in fields_raw.items()}
     events = _parse_events(data["events"], path) if "events" in data else EventSpec()
     key = data.get("key")
+    check_key(kind, key, path)
     if events.fold and not key:
         raise _bad(path, "key", "folding an event log needs key = \"COLUMN\" (rows per record)")
     return MappingSpec(kind=kind, key=key, source=_parse_source(data.get("source", {}), path),
@@ -313,6 +324,7 @@ def spec_from_columns(kind: str, columns: dict[str, str], key: str | None = None
         raise ValidationError(N_("Folding an event log needs the key column"))
     if not fields:
         raise ValidationError(N_("Map at least one column to a field"))
+    check_key(kind, key, base.path if base else "<wizard>")
     return MappingSpec(kind=kind, key=key, source=source or (base.source if base else SourceSpec()),
                        events=events, fields=fields, path=base.path if base else "<wizard>",
                        name=base.name if base else "wizard")
