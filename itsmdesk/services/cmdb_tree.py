@@ -234,7 +234,24 @@ def ci_detail(ci_id: Any, history_limit: int = 500) -> CIDetail:
     team = Team.get_or_none(Team.id == ci.owner_team_id) if ci.owner_team_id else None
     return CIDetail(ci, ci.ci_class, f"{site.name} ({site.code})" if site else None,
                     team.name if team else None, relation_rows(ci.id), linked_records(ci.id),
-                    records.history("ci", ci.id, history_limit))
+                    readable_history(ci.id, history_limit))
+
+
+def readable_history(ci_id: Any, limit: int = 500) -> list[records.HistoryEntry]:
+    """The CI's journal with class, site and team ids shown by name."""
+    import dataclasses
+
+    entries = records.history("ci", ci_id, limit)
+    names: dict[str, str] = {}
+    wanted = {e.field for e in entries} & {"ci_class", "site", "owner_team"}
+    if "ci_class" in wanted:
+        names.update({str(c.id): c.name for c in CIClass.select(CIClass.id, CIClass.name)})
+    if "site" in wanted:
+        names.update({str(s.id): s.code for s in Site.select(Site.id, Site.code)})
+    if "owner_team" in wanted:
+        names.update({str(t.id): t.name for t in Team.select(Team.id, Team.name)})
+    return [dataclasses.replace(e, old=names.get(e.old or "", e.old), new=names.get(e.new or "", e.new))
+            if e.field in wanted else e for e in entries]
 
 
 def choices() -> dict[str, list[tuple[Any, str]]]:

@@ -1,0 +1,332 @@
+"""CMDB dialogs: CSV import (preview = dry run, then import with progress), CSV export,
+baselines (take, compare with now) and audit against a scan (accept applies it)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from itsmdesk.services import baselines, cmdb_audit, cmdb_csv
+from itsmdesk.views.messages import show_error
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate("cmdb", text)
+
+
+def _fill_errors(table: QTableWidget, errors) -> None:  # noqa: ANN001
+    table.setRowCount(len(errors))
+    for row, e in enumerate(errors):
+        for col, value in enumerate((str(e.line), e.column or "-", e.reason)):
+            table.setItem(row, col, QTableWidgetItem(value))
+    table.resizeColumnsToContents()
+
+
+class ImportDialog(QDialog):
+    """Pick a CSV, preview (dry run: counts and every bad row), then import with progress."""
+
+    def __init__(self, ctx, kind: str = "cis", parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle(self.tr("Import CIs or relations from CSV"))
+        self.setObjectName("cmdbImportDialog")
+        self.resize(720, 460)
+        self.kind = QComboBox()
+        self.kind.addItem(self.tr("CIs"), "cis")
+        self.kind.addItem(self.tr("Relations"), "relations")
+        self.kind.setCurrentIndex(0 if kind == "cis" else 1)
+        self.path = QLineEdit()
+        browse = QPushButton(self.tr("Browse…"))
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        self.skip = QComboBox()
+        self.skip.addItem(self.tr("Import nothing if any row is bad"), False)
+        self.skip.addItem(self.tr("Import the good rows, save the bad ones"), True)
+        form = QFormLayout()
+        form.addRow(self.tr("Kind"), self.kind)
+        form.addRow(self.tr("File"), row)
+        form.addRow(self.tr("Bad rows"), self.skip)
+        self.summary = QLabel(self.tr("Choose a file, then Preview."))
+        self.summary.setWordWrap(True)
+        self.errors = QTableWidget(0, 3)
+        self.errors.setHorizontalHeaderLabels([self.tr("Line"), self.tr("Column"), self.tr("Problem")])
+        self.errors.horizontalHeader().setStretchLastSection(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.preview_button = buttons.addButton(self.tr("Preview"), QDialogButtonBox.ButtonRole.ActionRole)
+        self.import_button = buttons.addButton(self.tr("Import"), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.import_button.setEnabled(False)
+        self.preview_button.clicked.connect(self.preview)
+        self.import_button.clicked.connect(self.run_import)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.errors, 1)
+        layout.addWidget(buttons)
+        self.last_report = None
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("CSV file"), "", "CSV (*.csv)")
+        if path:
+            self.path.setText(path)
+
+    def preview(self) -> None:
+        try:
+            report = cmdb_csv.import_csv(self.kind.currentData(), self.path.text(), dry_run=True)
+        except Exception as exc:  # noqa: BLE001 - shown to the person
+            show_error(self, exc)
+            return
+        self.last_report = report
+        self.summary.setText(self.tr("Would create {c}, update {u}; {n} unchanged; {r} bad rows.")
+                             .format(c=report.created, u=report.updated, n=report.unchanged,
+                                     r=report.rejected))
+        _fill_errors(self.errors, report.errors)
+        self.import_button.setEnabled(report.created + report.updated > 0
+                                      and (not report.errors or self.skip.currentData()))
+
+    def run_import(self) -> None:
+        rejects = None
+        if self.skip.currentData() and self.last_report and self.last_report.errors:
+            rejects, _ = QFileDialog.getSaveFileName(self, self.tr("Save the bad rows to"),
+                                                     "rejects.csv", "CSV (*.csv)")
+            if not rejects:
+                return
+        progress = QProgressDialog(self.tr("Importing…"), "", 0, 100, self)
+        progress.setCancelButton(None)
+        progress.setMinimumDuration(400)
+        progress.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def tick(done: int, total: int | None = None, text: str = "") -> None:
+            progress.setLabelText(text)
+            progress.setValue(int(100 * done / total) if total else 0)
+            QCoreApplication.processEvents()
+
+        try:
+            report = cmdb_csv.import_csv(self.kind.currentData(), self.path.text(),
+                                         skip_invalid=rejects, progress=tick, actor=self.ctx.actor)
+        except Exception as exc:  # noqa: BLE001
+            progress.close()
+            show_error(self, exc)
+            return
+        progress.close()
+        self.last_report = report
+        self.summary.setText(report.summary())
+        _fill_errors(self.errors, report.errors)
+        self.import_button.setEnabled(False)
+        if report.applied:
+            self.ctx.records_changed("ci", [])
+
+
+def export_with_dialog(ctx, kind: str, parent: QWidget | None = None) -> int | None:  # noqa: ANN001
+    path, _ = QFileDialog.getSaveFileName(parent, _t("Export {kind} as CSV").format(kind=kind),
+                                          f"{kind}.csv", "CSV (*.csv)")
+    if not path:
+        return None
+    progress = QProgressDialog(_t("Exporting…"), "", 0, 100, parent)
+    progress.setCancelButton(None)
+    progress.setMinimumDuration(400)
+
+    def tick(done: int, total: int | None = None, text: str = "") -> None:
+        progress.setValue(int(100 * done / total) if total else 0)
+        QCoreApplication.processEvents()
+
+    try:
+        count = cmdb_csv.export_csv(kind, path, progress=tick)
+    except Exception as exc:  # noqa: BLE001
+        show_error(parent, exc)
+        return None
+    finally:
+        progress.close()
+    ctx.sig_status.emit(_t("{n} {kind} written to {path}").format(n=count, kind=kind, path=path))
+    return count
+
+
+class BaselineDialog(QDialog):
+    """The baselines; take a new one; compare the selected one with now."""
+
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("cmdbBaselineDialog")
+        self.setWindowTitle(self.tr("CMDB baselines"))
+        self.resize(760, 520)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels([self.tr("Name"), self.tr("Taken (UTC)"),
+                                              self.tr("CIs"), self.tr("Relations")])
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText(self.tr("Name of a new baseline"))
+        self.scope = QComboBox()
+        self.scope.addItem(self.tr("All CIs"), None)
+        take = QPushButton(self.tr("Take baseline"))
+        compare = QPushButton(self.tr("Compare with now"))
+        take.clicked.connect(self.take)
+        compare.clicked.connect(self.compare)
+        row = QHBoxLayout()
+        row.addWidget(self.name, 1)
+        row.addWidget(take)
+        row.addWidget(compare)
+        self.result = QTreeWidget()
+        self.result.setHeaderLabels([self.tr("Difference"), self.tr("Then"), self.tr("Now")])
+        self.result.setColumnWidth(0, 360)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.result, 2)
+        layout.addWidget(buttons)
+        self.reload()
+
+    def reload(self) -> None:
+        items = baselines.list_baselines()
+        self.table.setRowCount(len(items))
+        for r, b in enumerate(items):
+            for c, value in enumerate((b.name, str(b.taken_at), str(b.cis), str(b.relations))):
+                self.table.setItem(r, c, QTableWidgetItem(value))
+        if items:
+            self.table.selectRow(0)
+
+    def take(self) -> None:
+        try:
+            baselines.take(self.name.text(), actor=self.ctx.actor)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc)
+            return
+        self.name.clear()
+        self.reload()
+
+    def compare(self) -> None:
+        row = self.table.currentRow()
+        if row < 0:
+            return
+        try:
+            result = baselines.compare(self.table.item(row, 0).text())
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc)
+            return
+        self.show_comparison(result)
+
+    def show_comparison(self, result: baselines.Comparison) -> None:
+        self.result.clear()
+        groups = [
+            (self.tr("CIs added"), [(n, "", "") for n in result.added]),
+            (self.tr("CIs removed"), [(n, "", "") for n in result.removed]),
+            (self.tr("CIs changed"), [(f"{n}: {f}", str(a), str(b)) for n, f, a, b in result.changed]),
+            (self.tr("Relations added"), [(k.replace("|", " "), "", "") for k in result.relations_added]),
+            (self.tr("Relations removed"), [(k.replace("|", " "), "", "")
+                                            for k in result.relations_removed]),
+            (self.tr("Relations changed"), [(f"{k.replace('|', ' ')}: {f}", str(a), str(b))
+                                            for k, f, a, b in result.relations_changed]),
+        ]
+        if result.is_same:
+            QTreeWidgetItem(self.result, [self.tr("No differences")])
+        for title, rows in groups:
+            if not rows:
+                continue
+            top = QTreeWidgetItem(self.result, [f"{title} ({len(rows)})"])
+            for values in rows[:2000]:
+                QTreeWidgetItem(top, list(values))
+            top.setExpanded(True)
+
+
+class AuditDialog(QDialog):
+    """Compare the CMDB with a scan; nothing changes until Accept."""
+
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("cmdbAuditDialog")
+        self.setWindowTitle(self.tr("Audit the CMDB against a scan"))
+        self.resize(760, 520)
+        self.path = QLineEdit()
+        browse = QPushButton(self.tr("Browse…"))
+        run = QPushButton(self.tr("Audit"))
+        browse.clicked.connect(self._browse)
+        run.clicked.connect(self.run_audit)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        row.addWidget(run)
+        self.summary = QLabel(self.tr("Choose the scan (CSV: name, class, site, … as exported)."))
+        self.result = QTreeWidget()
+        self.result.setHeaderLabels([self.tr("CI"), self.tr("CMDB"), self.tr("Scan")])
+        self.result.setColumnWidth(0, 320)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.accept_button = buttons.addButton(self.tr("Accept scan into the CMDB"),
+                                               QDialogButtonBox.ButtonRole.ActionRole)
+        self.accept_button.setEnabled(False)
+        self.accept_button.clicked.connect(self.accept_scan)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.result, 1)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Scan file"), "", "CSV (*.csv)")
+        if path:
+            self.path.setText(path)
+
+    def run_audit(self) -> None:
+        try:
+            result = cmdb_audit.audit(self.path.text())
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc)
+            return
+        self.result.clear()
+        groups = [
+            (self.tr("Unknown (scanned, not in the CMDB)"), [(n, "", "") for n in result.unknown]),
+            (self.tr("Missing (in the CMDB, not found)"), [(n, "", "") for n in result.missing]),
+            (self.tr("Different"), [(f"{n}: {f}", str(a), str(b)) for n, f, a, b in result.different]),
+            (self.tr("Bad rows"), [(str(e), "", "") for e in result.errors]),
+        ]
+        for title, rows in groups:
+            top = QTreeWidgetItem(self.result, [f"{title} ({len(rows)})"])
+            for values in rows[:2000]:
+                QTreeWidgetItem(top, list(values))
+            top.setExpanded(bool(rows))
+        self.summary.setText(self.tr("{s} scanned: {m} match, {u} unknown, {x} missing, "
+                                     "{d} differences").format(
+            s=result.scanned, m=result.matching, u=len(result.unknown), x=len(result.missing),
+            d=len(result.different)))
+        self.accept_button.setEnabled(bool(result.unknown or result.different)
+                                      and not result.errors)
+        self.last = result
+
+    def accept_scan(self) -> None:
+        answer = QMessageBox.question(self, self.tr("Accept scan"), self.tr(
+            "Create the unknown CIs and update the different ones from the scan?"))
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            report = cmdb_audit.accept(self.path.text(), actor=self.ctx.actor)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc)
+            return
+        self.summary.setText(report.summary())
+        self.accept_button.setEnabled(False)
+        self.ctx.records_changed("ci", [])

@@ -1,0 +1,183 @@
+"""CMDB tree dock, impact graph and CI form with pytest-qt (offscreen, synchronous worker)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from PySide6.QtCore import Qt
+
+from itsmdesk.models.cmdb import CI
+from itsmdesk.services import cmdb
+from itsmdesk.views.cmdb.graph import ImpactGraphWidget
+from itsmdesk.views.cmdb.panel import create_panel, menu_actions
+from itsmdesk.views.cmdb.tree import CI_MIME, PAGE, ROLE_KIND
+from itsmdesk.views.forms.ci_form import create_form
+
+
+@pytest.fixture
+def estate(ctx):
+    cmdb.ensure_standard_classes()
+    for name, cls in [("Shop", "business_service"), ("shop-app", "application"),
+                      ("web-01", "virtual_machine"), ("web-02", "virtual_machine"),
+                      ("db-01", "database")]:
+        cmdb.create_ci({"name": name, "ci_class": cls, "criticality": "critical"
+                        if cls == "business_service" else "medium"})
+    cmdb.create_relation("Shop", "depends_on", "shop-app")
+    cmdb.create_relation("shop-app", "runs_on", "web-01", redundant=True)
+    cmdb.create_relation("shop-app", "runs_on", "web-02", redundant=True)
+    cmdb.create_relation("shop-app", "depends_on", "db-01")
+    return ctx
+
+
+def _row_texts(model, parent=None):
+    from PySide6.QtCore import QModelIndex
+
+    parent = parent or QModelIndex()
+    return [model.index(r, 0, parent).data() for r in range(model.rowCount(parent))]
+
+
+def test_tree_groups_lazy_branches_filter_and_drag(qtbot, estate):
+    panel = create_panel(estate, None)
+    qtbot.addWidget(panel)
+    tree = panel.tree
+    model = tree.model_
+    roots = _row_texts(model)
+    assert "Virtual machine (2)" in roots and "Database (1)" in roots
+    vm = model.index(roots.index("Virtual machine (2)"), 0)
+    # lazy: only a placeholder until expanded
+    assert [model.index(r, 0, vm).data(ROLE_KIND) for r in range(model.rowCount(vm))] == ["loading"]
+    tree.expand(vm)
+    assert _row_texts(model, vm) == ["web-01", "web-02"]
+    # drag out: CI UUIDs, one a line
+    first = model.index(0, 0, vm)
+    mime = model.mimeData([first, model.index(1, 0, vm)])
+    ids = bytes(mime.data(CI_MIME)).decode().splitlines()
+    assert [CI.get_by_id(uuid.UUID(i)).name for i in ids] == ["web-01", "web-02"]
+    # grouping by business service follows dependencies
+    panel.grouping.setCurrentIndex(panel.grouping.findData("service"))
+    assert _row_texts(model) == ["Shop"]
+    shop = model.index(0, 0)
+    tree.expand(shop)
+    assert _row_texts(model, shop) == ["shop-app"]
+    app = model.index(0, 0, shop)
+    tree.expand(app)
+    assert _row_texts(model, app) == ["db-01", "web-01", "web-02"]
+    # filter box (debounced)
+    panel.grouping.setCurrentIndex(panel.grouping.findData("class"))
+    panel.filter.setText("02")
+    qtbot.waitUntil(lambda: _row_texts(model) == ["Virtual machine (1)"], timeout=2000)
+    assert _row_texts(model, model.index(0, 0)) == ["web-02"]
+    # activation opens the CI form
+    opened = []
+    estate.sig_open_record.connect(lambda kind, rid: opened.append((kind, rid)))
+    tree.activated.emit(model.index(0, 0, model.index(0, 0)))
+    assert opened == [("ci", CI.get(CI.name == "web-02").id)]
+    menus = {m for m, _a in menu_actions(estate, panel)}
+    assert menus <= {"File", "Records", "Reports", "Tools"}
+    assert all(a.shortcut().toString() for _m, a in menu_actions(estate, panel))
+
+
+def test_tree_pages_large_branch(qtbot, ctx):
+    cmdb.ensure_standard_classes()
+    from itsmdesk.models.cmdb import CIClass
+
+    cls = CIClass.get(CIClass.name == "workstation")
+    CI.insert_many([{"id": uuid.uuid4(), "name": f"ws-{i:04d}", "ci_class": cls.id}
+                    for i in range(PAGE + 20)]).execute()
+    panel = create_panel(ctx, None)
+    qtbot.addWidget(panel)
+    model = panel.tree.model_
+    ws = model.index(_row_texts(model).index(f"Workstation ({PAGE + 20})"), 0)
+    panel.tree.expand(ws)
+    assert model.rowCount(ws) == PAGE + 1 and model.index(PAGE, 0, ws).data(ROLE_KIND) == "more"
+    panel.tree.activated.emit(model.index(PAGE, 0, ws))
+    assert model.rowCount(ws) == PAGE + 20
+    assert model.index(PAGE + 19, 0, ws).data() == f"ws-{PAGE + 19:04d}"
+
+
+def test_impact_graph_layers_click_and_export(qtbot, estate, tmp_path):
+    db01 = cmdb.get_ci_by_name("db-01")
+    widget = ImpactGraphWidget(estate, db01.id, "db-01")
+    qtbot.addWidget(widget)
+    nodes = widget.view.nodes
+    names = {n.item.name: n for n in nodes.values()}
+    assert set(names) == {"db-01", "shop-app", "Shop"}
+    # layered: x grows with depth
+    assert names["db-01"].x() < names["shop-app"].x() < names["Shop"].x()
+    assert "Shop (critical)" in widget.summary.text()
+    opened = []
+    estate.sig_open_record.connect(lambda kind, rid: opened.append(rid))
+    node = names["Shop"]
+    view = widget.view
+    widget.resize(900, 500)
+    widget.show()
+    view.centerOn(node)
+    point = view.mapFromScene(node.sceneBoundingRect().center())
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert opened == [cmdb.get_ci_by_name("Shop").id]
+    before = view.transform().m11()
+    view.zoom(1.25)
+    assert view.transform().m11() > before
+    png, pdf = tmp_path / "g.png", tmp_path / "g.pdf"
+    assert view.export_png(str(png)) and png.stat().st_size > 1000
+    view.export_pdf(str(pdf), widget.title())
+    from pypdf import PdfReader
+
+    text = " ".join(PdfReader(str(pdf)).pages[0].extract_text().split())
+    assert "Impact of db-01" in text and "shop-app" in text and "Business service" in text
+    # upstream with a depth limit
+    widget.direction.setCurrentIndex(1)
+    widget.depth.setValue(1)
+    assert {n.item.name for n in widget.view.nodes.values()} == {"db-01"}
+    widget.set_ci(cmdb.get_ci_by_name("Shop").id, "Shop")
+    assert {n.item.name for n in widget.view.nodes.values()} == {"Shop", "shop-app"}
+
+
+def test_ci_form_shows_and_saves(qtbot, estate):
+    app = cmdb.get_ci_by_name("shop-app")
+    form = create_form(estate, app.id, None)
+    qtbot.addWidget(form)
+    assert form.name.text() == "shop-app" and form.title() == "shop-app"
+    assert form.relations.rowCount() == 4
+    texts = {form.relations.item(r, 2).text() for r in range(4)}
+    assert texts == {"Shop", "web-01", "web-02", "db-01"}
+    assert form.history.rowCount() >= 1
+    assert "URL" in [form.attr_form.itemAt(i, form.attr_form.ItemRole.LabelRole).widget().text()
+                     for i in range(form.attr_form.rowCount())]
+    form.ci_version.setText("3.1")
+    form._attr_edits["url"].setText("https://shop.example")
+    form.min_up.setValue(1)
+    assert form.save()
+    saved = CI.get_by_id(app.id)
+    assert (saved.ci_version, saved.attributes, saved.min_members_up, saved.version) == (
+        "3.1", {"url": "https://shop.example"}, 1, 2)
+    assert form.can_close()
+    # add a relation from the form
+    cmdb.create_ci({"name": "cache-01", "ci_class": "database"})
+    form.rel_type.setCurrentIndex(form.rel_type.findData("uses"))
+    form.rel_target.setText("cache-01")
+    form.add_relation()
+    assert form.relations.rowCount() == 5
+    # a stale save is refused, nothing overwritten
+    other = CI.get_by_id(app.id)
+    cmdb.update_ci(app.id, other.version, {"vendor": "ACME"})
+    form.vendor.setText("Other")
+    from unittest import mock
+
+    with mock.patch("itsmdesk.views.forms.ci_form.show_error") as shown:
+        assert not form.save()
+        assert shown.called
+    assert CI.get_by_id(app.id).vendor == "ACME"
+
+
+def test_new_ci_form(qtbot, ctx):
+    cmdb.ensure_standard_classes()
+    form = create_form(ctx, None, None)
+    qtbot.addWidget(form)
+    form.name.setText("new-server")
+    form.ci_class.setCurrentIndex(form.ci_class.findData("server"))
+    form._attr_edits["cpu_cores"].setText("16")
+    assert form.save()
+    ci = cmdb.get_ci_by_name("new-server")
+    assert ci.attributes == {"cpu_cores": 16} and ci.ci_class.name == "server"
