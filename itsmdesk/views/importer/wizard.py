@@ -500,7 +500,14 @@ class RunPage(QWizardPage):
         if total:
             self.bar.setRange(0, total)
             self.bar.setValue(done)
-        self.status.setText(text)
+        phases = {"reading": self.tr("Reading the file…"),
+                  "checking rows": self.tr("Checking rows…"),
+                  "writing": self.tr("Writing…"),
+                  "writing records": self.tr("Writing records…"),
+                  "updating records": self.tr("Updating records…"),
+                  "writing history": self.tr("Writing history…")}
+        if not self.cancel_event.is_set():
+            self.status.setText(phases.get(text, text))
 
     def _cancel(self) -> None:
         self.cancel_event.set()
@@ -607,3 +614,10 @@ class ImportWizard(QWizard):
         self.dry_page.setCommitPage(True)  # no way back once the import has run
         self.dry_page.setButtonText(QWizard.WizardButton.CommitButton, self.tr("&Import"))
         self.resize(900, 600)
+
+    def reject(self) -> None:
+        """Closing the wizard cancels a dry run or import still running (nothing is written)."""
+        for page in (self.dry_page, self.import_page):
+            if not page.done:
+                page.cancel_event.set()
+        super().reject()
