@@ -311,7 +311,7 @@ def test_unknown_link_without_create_is_a_row_error(db, tmp_path):
 def test_itop_cis_with_decimal_comma(db, tmp_path):
     mapping = (ROOT / "resources" / "import-maps" / "itop-cis.toml").read_text()
     mapping = mapping.replace('decimal = "."', 'decimal = ","')
-    text = ("id;Name;CI sub-class;Status;Business criticality;Location->Name;Serial number;"
+    text = ("id;Name*;CI sub-class;Status;Business criticality;Location->Name;Serial number;"
             "Brand->Name;OS version->Name;Description;RAM;CPU\n"
             "12;srv-web-01;Server;production;high;Stockholm DC;SN1;Dell;Debian 12;Web;"
             "\"1.024,5\";16\n"

@@ -36,7 +36,13 @@ class CsvData:
     raw_header: list[str] = field(default_factory=list)
 
     def index(self) -> dict[str, int]:
-        return {name: i for i, name in enumerate(self.header) if name}
+        """Column name -> position.  iTop marks mandatory columns "Name*": also found as "Name"."""
+        found = {name: i for i, name in enumerate(self.header) if name}
+        for name, i in list(found.items()):
+            bare = name.rstrip("*").strip()
+            if bare != name:
+                found.setdefault(bare, i)
+        return found
 
 
 def decode(data: bytes, encoding: str) -> tuple[str, str]:
