@@ -213,8 +213,9 @@ def _month_baseline(ctx: BenchContext) -> int:
 BENCHMARKS = [
     Benchmark("change_conflicts", ours=_conflicts_ours, baseline=_conflicts_baseline,
               check=_same_pairs, repeat=5,
-              note="ours: full detection (same CI + impact path + blackout/maintenance windows) "
-                   "over every planned change; baseline: SQL self-join for same-CI pairs only"),
+              note="ours: full detection (same CI + impact path through the CMDB + "
+                   "blackout/maintenance windows) among the planned changes of all 20,000; "
+                   "baseline: SQL self-join for the same-CI pairs only"),
     Benchmark("cab_pack_200", ours=_cab_ours, baseline=_cab_baseline, setup=_cab_setup,
               repeat=3,
               note="ours: 200 changes with risk, impacted services, conflicts, TOC, 2 passes; "

@@ -171,9 +171,11 @@ def impact_closure(ci_ids: Iterable, depth: int = IMPACT_DEPTH) -> set:
 # -- detection -----------------------------------------------------------------------------------
 
 def _load_spans(start: dt.datetime | None, end: dt.datetime | None,
-                change_ids: Iterable | None = None) -> dict:
+                change_ids: Iterable | None = None, statuses: tuple | None = PLANNED) -> dict:
     query = (Change.select(Change.id, Change.ref, Change.planned_start, Change.planned_end)
-             .where(Change.status.in_(PLANNED) & Change.planned_start.is_null(False)))
+             .where(Change.planned_start.is_null(False)))
+    if statuses is not None:
+        query = query.where(Change.status.in_(statuses))
     if end is not None:
         query = query.where(Change.planned_start < end)
     if start is not None:
@@ -229,13 +231,14 @@ def _ci_names(ids: Iterable) -> dict:
 
 def detect(start: dt.datetime | None = None, end: dt.datetime | None = None,
            impact: bool = True, windows: bool = True, change_ids: Iterable | None = None,
-           ) -> list[Conflict]:
+           statuses: tuple | None = PLANNED) -> list[Conflict]:
     """Every conflict among planned changes overlapping ``[start, end)``.
 
     ``change_ids`` restricts the result to conflicts involving those changes (the other side of a
-    pair may be any planned change).
+    pair may be any planned change).  ``statuses`` None takes every change, whatever its status
+    (audits of the past).
     """
-    spans = _load_spans(start, end)
+    spans = _load_spans(start, end, statuses=statuses)
     focus = set(change_ids) if change_ids is not None else None
     if focus is not None:
         missing = focus - set(spans)
@@ -283,25 +286,97 @@ def detect(start: dt.datetime | None = None, end: dt.datetime | None = None,
     return conflicts
 
 
+def _canon(value) -> str:  # noqa: ANN001 - UUID, or its text with or without dashes
+    return value.hex if isinstance(value, uuid.UUID) else str(value).replace("-", "").lower()
+
+
+def upstream_map(ci_ids: Iterable, depth: int = 16) -> dict:
+    """CI -> set of CI ids (UUIDs) whose outage reaches it; see :func:`upstream_raw`."""
+    return {ci: {uuid.UUID(r) for r in reach} for ci, reach in upstream_raw(ci_ids, depth).items()}
+
+
+def upstream_raw(ci_ids: Iterable, depth: int = 16) -> dict:
+    """CI -> the CIs whose outage reaches it (itself included), for many CIs at once.
+
+    Upstream sets are small (what a CI runs on and depends on), unlike downstream ones (a core
+    switch reaches half the estate), so pair checks ask "is one change's CI upstream of the
+    other's?".  One breadth-first walk for all CIs fetches the upstream edges by frontier
+    batches; each CI's set is then read from that subgraph in memory.
+    """
+    from itsmdesk.models.base import db
+
+    # Raw SQL with the stored form of the ids: this walk touches thousands of rows per level,
+    # and converting each id to a UUID object would cost more than the queries.
+    canon = _canon
+    raw_of = {ci: canon(ci) for ci in set(ci_ids)}
+    seeds = set(raw_of.values())
+    up: dict = defaultdict(set)  # raw ci -> raw CIs it directly needs
+    seen = set(seeds)
+    frontier = set(seeds)
+    table = Relation._meta.table_name
+    param = db.obj.param
+    for _ in range(depth):
+        if not frontier:
+            break
+        batch = list(frontier)
+        found: set = set()
+        for i in range(0, len(batch), 5000):
+            chunk = batch[i:i + 5000]
+            marks = ", ".join([param] * len(chunk))
+            cursor = db.execute_sql(
+                f"SELECT source_id, target_id FROM {table} WHERE source_id IN ({marks}) "
+                "AND propagates IN ('target_to_source', 'both')", chunk)
+            for src, tgt in cursor.fetchall():
+                src, tgt = canon(src), canon(tgt)
+                up[src].add(tgt)
+                found.add(tgt)
+            cursor = db.execute_sql(
+                f"SELECT source_id, target_id FROM {table} WHERE target_id IN ({marks}) "
+                "AND propagates IN ('source_to_target', 'both')", chunk)
+            for src, tgt in cursor.fetchall():
+                src, tgt = canon(src), canon(tgt)
+                up[tgt].add(src)
+                found.add(src)
+        frontier = found - seen
+        seen |= frontier
+    out = {}
+    for ci, raw in raw_of.items():
+        reach = {raw}
+        todo = [raw]
+        while todo:
+            for nxt in up.get(todo.pop(), ()):
+                if nxt not in reach:
+                    reach.add(nxt)
+                    todo.append(nxt)
+        out[ci] = reach  # 32-digit hex ids
+    return out
+
+
 def _impact_pairs(spans: dict, same_ci: dict, focus: set | None) -> dict[tuple, set]:
-    """Time-overlapping pairs without a shared CI where one's CIs reach the other's."""
+    """Time-overlapping pairs without a shared CI where one's CIs lie in the other's impact
+    path: a CI of one change is upstream of (needed by) a CI of the other."""
     items = sorted(((s.start, s.end, s.id) for s in spans.values() if s.cis),
                    key=lambda t: (t[0], str(t[2])))
-    closures: dict = {}
-
-    def closure(cid):
-        if cid not in closures:
-            closures[cid] = impact_closure(spans[cid].cis)
-        return closures[cid]
-
-    out: dict[tuple, set] = {}
+    pairs = []
     for a, b in _sweep_pairs(items):
         key = (a, b) if str(a) < str(b) else (b, a)
         if key in same_ci or (focus is not None and a not in focus and b not in focus):
             continue
-        hit = (closure(a) & spans[b].cis) | (closure(b) & spans[a].cis)
+        pairs.append(key)
+    if not pairs:
+        return {}
+    involved = {ci for key in pairs for cid in key for ci in spans[cid].cis}
+    ups = upstream_raw(involved)  # compared as hex text: no UUID objects for thousands of ids
+    hexes: dict = {}
+    out: dict[tuple, set] = {}
+    for a, b in pairs:
+        for cid in (a, b):
+            if cid not in hexes:
+                hexes[cid] = {_canon(ci) for ci in spans[cid].cis}
+        ca, cb = hexes[a], hexes[b]
+        hit = {y for y in spans[b].cis if ups[y] & ca} | {x for x in spans[a].cis if ups[x] & cb}
         if hit:
-            out[key] = hit
+            out[(a, b)] = hit
     return out
 
 
