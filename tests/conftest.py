@@ -75,11 +75,17 @@ _pg_schema_ready: dict[str, bool] = {}
 
 
 def _empty_pg(database) -> None:
+    """Delete every row, children first (much faster than TRUNCATE for the few rows a test
+    writes; TRUNCATE rewrites each table's files)."""
+    import peewee as pw
+
     from itsmdesk.models import ALL_MODELS
     from itsmdesk.models.base import SchemaInfo
 
-    tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS if m is not SchemaInfo)
-    database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    with database.atomic():
+        for model in reversed(pw.sort_models(ALL_MODELS)):
+            if model is not SchemaInfo:
+                database.execute_sql(f'DELETE FROM "{model._meta.table_name}"')
 
 
 def open_test_db(url: str):
