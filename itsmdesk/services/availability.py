@@ -10,19 +10,24 @@ How an outage is measured (also in docs/availability.md):
   still going on (it ends at the end of the period, or now).
 * Outages are clipped to the period; overlapping (or touching) outages of the same CI are merged
   into one failure, so two incidents about the same breakdown count once.
+* Incidents opened more than 90 days before the period start count only while still open (so
+  the scan uses the ``opened_at`` index); a closed outage longer than that is not counted.
 * failures = merged outages in the period; downtime = their total length;
   MTTR = downtime / failures; MTBF = (period − downtime) / failures, i.e. mean uptime between
   failures (ITIL's MTBF); availability = (period − downtime) / period × 100.
   With no failures MTBF and MTTR are empty (None) and availability is 100 %.
 
-The whole computation is one SQL statement (window functions merge the outages), on SQLite and
-PostgreSQL alike, so a year of a million incidents is read once, inside the database.
+One SQL statement returns the clipped outages as epoch seconds sorted by CI and start (the
+database parses the timestamps); one pass in Python merges them (cheaper than SQLite's window
+functions, and the same on both back ends).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,6 +41,9 @@ DIMENSIONS = {"ci": "ci_id", "service": "service_id"}
 
 @dataclass(frozen=True)
 class AvailabilityRow:
+    """Figures for one CI or service (unrounded; ``as_dict`` rounds to 4 decimals).  ``id`` is
+    the key as the database returns it (a UUID hex string on SQLite, a UUID on PostgreSQL)."""
+
     id: Any
     name: str
     failures: int
@@ -46,8 +54,8 @@ class AvailabilityRow:
     longest_h: float
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["id"] = str(self.id)
+        d = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        d["id"] = str(_as_uuid(self.id))
         return d
 
 
@@ -66,39 +74,81 @@ class AvailabilityReport:
         return sum(r.failures for r in self.rows)
 
 
-def _statement(column: str, keys: int) -> str:
+# Incidents opened more than this long before the period start are read only while still open
+# (so the opened_at index bounds the scan); a closed outage longer than this that began before
+# the look-back is not counted.
+LOOKBACK = dt.timedelta(days=90)
+OPEN_STATUSES = ("new", "assigned", "in_progress", "pending")
+
+
+def _statement(column: str, keys: int, still_open: bool = False) -> str:
+    """Outage rows ``(key, start, end)`` in epoch seconds, clipped (unsorted: grouping in
+    Python is cheaper than sorting on the 32-character keys in SQL).
+
+    The main statement reads incidents opened since the look-back (the ``opened_at`` index);
+    ``still_open`` reads the open incidents opened before it (the ``status`` index).
+    """
     start = epoch_sql("coalesce(i.outage_start, i.opened_at)")
     end = epoch_sql("coalesce(i.outage_end, i.resolved_at, i.closed_at)")
     greatest, least = ("GREATEST", "LEAST") if is_postgres() else ("MAX", "MIN")
     key_filter = f" AND i.{column} IN ({', '.join('?' * keys)})" if keys else ""
-    return sql(f"""
-WITH o AS (
-  SELECT i.{column} AS k, {greatest}({start}, ?) AS s, {least}(coalesce({end}, ?), ?) AS e
-  FROM incident i
-  WHERE i.impact IN (1, 2) AND i.kind = 'incident' AND i.{column} IS NOT NULL{key_filter}
-    AND coalesce(i.outage_start, i.opened_at) < ?
-    AND (coalesce(i.outage_end, i.resolved_at, i.closed_at) IS NULL
-         OR coalesce(i.outage_end, i.resolved_at, i.closed_at) > ?)
-), m AS (
-  SELECT k, s, e, MAX(e) OVER (PARTITION BY k ORDER BY s, e
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
-  FROM o WHERE e >= s
-), g AS (
-  SELECT k, s, e, SUM(CASE WHEN prev_end IS NULL OR s > prev_end THEN 1 ELSE 0 END)
-                  OVER (PARTITION BY k ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS grp
-  FROM m
-), isl AS (
-  SELECT k, MIN(s) AS s, MAX(e) AS e FROM g GROUP BY k, grp
-)
-SELECT isl.k, c.name, COUNT(*) AS failures, SUM(isl.e - isl.s) AS downtime, MAX(isl.e - isl.s)
-FROM isl JOIN ci c ON c.id = isl.k
-GROUP BY isl.k, c.name
-ORDER BY downtime DESC, c.name
-""")
+    common = (f"i.impact IN (1, 2) AND i.kind = 'incident' AND i.{column} IS NOT NULL{key_filter} "
+              f"AND coalesce(i.outage_start, i.opened_at) < ? "
+              f"AND (coalesce(i.outage_end, i.resolved_at, i.closed_at) IS NULL "
+              f"OR coalesce(i.outage_end, i.resolved_at, i.closed_at) > ?)")
+    select = (f"SELECT i.{column} AS k, {greatest}({start}, ?) AS s, "
+              f"{least}(coalesce({end}, ?), ?) AS e FROM incident i WHERE ")
+    if still_open:
+        statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+        where = f"i.status IN ({statuses}) AND i.opened_at < ? AND {common}"
+    else:
+        where = f"i.opened_at >= ? AND i.opened_at < ? AND {common}"
+    return sql(f"SELECT k, s, e FROM ({select}{where}) o WHERE e >= s")
 
 
 def _ts(value: dt.datetime) -> Any:
     return value if is_postgres() else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _merge(rows) -> dict[Any, tuple[int, float, float]]:  # noqa: ANN001
+    """key -> (failures, downtime s, longest s) from (key, start, end) rows in any order."""
+    by_key: defaultdict[Any, list] = defaultdict(list)
+    for k, s, e in rows:
+        by_key[k].append((s, e))
+    out: dict[Any, tuple[int, float, float]] = {}
+    for k, spans in by_key.items():
+        if len(spans) == 1:
+            s, e = spans[0]
+            out[k] = (1, e - s, e - s)
+            continue
+        spans.sort()
+        n = 0
+        down = longest = 0.0
+        cs, ce = spans[0]
+        for s, e in spans[1:]:
+            if s > ce:  # a new failure
+                n += 1
+                down += ce - cs
+                if ce - cs > longest:
+                    longest = ce - cs
+                cs, ce = s, e
+            elif e > ce:  # overlaps or touches: the same failure goes on
+                ce = e
+        out[k] = (n + 1, down + (ce - cs), max(longest, ce - cs))
+    return out
+
+
+def _names(keys: list) -> dict[Any, str]:
+    if not keys:
+        return {}
+    if len(keys) > 5000:
+        return dict(db.obj.execute_sql("SELECT id, name FROM ci").fetchall())
+    names: dict[Any, str] = {}
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        statement = sql(f"SELECT id, name FROM ci WHERE id IN ({', '.join('?' * len(chunk))})")
+        names.update(db.obj.execute_sql(statement, chunk).fetchall())
+    return names
 
 
 def availability(by: str = "ci", start: dt.datetime | None = None, end: dt.datetime | None = None,
@@ -113,24 +163,29 @@ def availability(by: str = "ci", start: dt.datetime | None = None, end: dt.datet
     open_end = epoch(min(now, period.end))
     from_s, to_s = epoch(period.start), epoch(period.end)
     key_list = [_key_param(k) for k in (ids or [])]
-    params = [from_s, open_end, to_s, *key_list, _ts(period.end), _ts(period.start)]
-    statement = _statement(DIMENSIONS[by], len(key_list))
-    if limit:
-        statement += f" LIMIT {int(limit)}"
-    cursor = db.obj.execute_sql(statement, params)
+    head = [from_s, open_end, to_s]
+    tail = [*key_list, _ts(period.end), _ts(period.start)]
+    lookback = period.start - LOOKBACK
+    # a reported-late outage (outage_start before opened_at) may open a little after the period
+    column = DIMENSIONS[by]
+    old_open = db.obj.execute_sql(_statement(column, len(key_list), still_open=True),
+                                  [*head, _ts(lookback), *tail]).fetchall()
+    cursor = db.obj.execute_sql(
+        _statement(column, len(key_list)),
+        [*head, _ts(lookback), _ts(period.end + dt.timedelta(days=7)), *tail])
+    merged = _merge(itertools.chain(cursor, old_open))
+    names = _names(list(merged))
     rows = []
     total = period.seconds
-    for key, name, failures, downtime, longest in cursor.fetchall():
-        downtime = float(downtime or 0.0)
-        failures = int(failures)
+    for key, (failures, downtime, longest) in merged.items():
         uptime = max(total - downtime, 0.0)
         rows.append(AvailabilityRow(
-            id=_as_uuid(key), name=name, failures=failures,
-            downtime_h=round(downtime / 3600.0, 4),
-            mttr_h=round(downtime / failures / 3600.0, 4) if failures else None,
-            mtbf_h=round(uptime / failures / 3600.0, 4) if failures else None,
-            availability_pct=round(uptime / total * 100.0, 4),
-            longest_h=round(float(longest or 0.0) / 3600.0, 4)))
+            key, names.get(key, str(key)), failures, downtime / 3600.0,
+            downtime / failures / 3600.0, uptime / failures / 3600.0, uptime / total * 100.0,
+            longest / 3600.0))
+    rows.sort(key=lambda r: (-r.downtime_h, r.name))
+    if limit:
+        rows = rows[:int(limit)]
     return AvailabilityReport(by, period, rows)
 
 
@@ -165,9 +220,8 @@ def write_csv(report: AvailabilityReport, path) -> int:  # noqa: ANN001
         writer = csv.writer(fh)
         writer.writerow([report.by, *CSV_COLUMNS[1:], "period_start", "period_end"])
         for r in report.rows:
-            writer.writerow([r.name, r.failures, r.downtime_h,
-                             "" if r.mttr_h is None else r.mttr_h,
-                             "" if r.mtbf_h is None else r.mtbf_h, r.availability_pct,
-                             r.longest_h, report.period.start.isoformat(sep=" "),
-                             report.period.end.isoformat(sep=" ")])
+            d = r.as_dict()
+            writer.writerow([r.name, r.failures] + [d[c] for c in CSV_COLUMNS[2:]]
+                            + [report.period.start.isoformat(sep=" "),
+                               report.period.end.isoformat(sep=" ")])
     return len(report.rows)

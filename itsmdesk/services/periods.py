@@ -47,7 +47,7 @@ def is_postgres() -> bool:
 def epoch_sql(expr: str) -> str:
     """SQL giving ``expr`` (a timestamp) as seconds since 1970 (float)."""
     if is_postgres():
-        return f"extract(epoch from {expr})"
+        return f"extract(epoch from {expr})::float8"
     return f"((julianday({expr}) - 2440587.5) * 86400.0)"
 
 
