@@ -65,7 +65,10 @@ class Relation(TrackedModel):
     redundant = pw.BooleanField(default=False)  # member of the source's redundancy group
 
     class Meta:
-        indexes = ((("source", "type", "target"), True), (("target", "source"), False))
+        # (target, propagates, source, type, redundant) covers the impact walk's lookups
+        # ("who depends on these CIs?") without reading the table rows.
+        indexes = ((("source", "type", "target"), True),
+                   (("target", "propagates", "source", "type", "redundant"), False))
 
 
 # The few relations that do not propagate the default way (target -> source): impact analysis
