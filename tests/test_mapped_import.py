@@ -404,3 +404,16 @@ planned_start = "Start"
     assert not report.applied and [(e.line, e.column) for e in report.errors] == [(3, "s")]
     with pytest.raises(ValidationError, match="for changes, not problems"):
         run_import("problems", write(tmp_path, "c.csv", text), mapping)
+
+
+def test_references_drawn_as_a_block_after_existing_ones(db, tmp_path):
+    from itsmdesk.services.incidents import create_incident
+
+    first = create_incident({"title": "Typed in by hand"})
+    report = run_import("incidents", write(tmp_path, "x.csv", PLAIN_CSV), plain_map(tmp_path))
+    assert report.created == 3
+    refs = sorted(i.ref for i in Incident.select())
+    assert refs[0] == first.ref and len(set(refs)) == 4
+    after = create_incident({"title": "And one more"})
+    numbers = sorted(int(r.rsplit("-", 1)[1]) for r in refs + [after.ref])
+    assert numbers == list(range(numbers[0], numbers[0] + 5))  # one block, no gaps, no clash
