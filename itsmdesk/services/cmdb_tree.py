@@ -15,6 +15,7 @@ from typing import Any
 
 import peewee as pw
 
+from itsmdesk.models.base import db
 from itsmdesk.models.cmdb import CI, CIClass, Relation
 from itsmdesk.models.people import Site, Team
 from itsmdesk.services import records
@@ -107,15 +108,26 @@ def branch(grouping: str, key: Any, after: str | None = None, limit: int = 500,
         query = _name_filter(query, filter_text)
         if after is not None:
             query = query.where(CI.name > after)
-        rows = list(query.order_by(CI.name).limit(limit + 1).tuples())
+        # raw cursor: no per-row model conversion (this is the branch people open most)
+        rows = db.execute_sql(*query.order_by(CI.name).limit(limit + 1).sql()).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
-        labels = _class_labels()
-        return Branch([TreeNode("ci", r[0], r[1], labels.get(r[4], ""), status=r[2],
-                                criticality=r[3]) for r in rows], more)
+        labels = {_raw_key(k): v for k, v in _class_labels().items()}
+        return Branch([TreeNode("ci", _as_uuid(r[0]), r[1], labels.get(_raw_key(r[4]), ""),
+                                status=r[2], criticality=r[3]) for r in rows], more)
     if grouping == "service":
         return dependencies(key, after, limit)
     raise ValueError(f"unknown grouping {grouping!r}")
+
+
+def _raw_key(value: Any) -> str:
+    return value.hex if isinstance(value, uuid.UUID) else str(value).replace("-", "")
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    from itsmdesk.services.impact import _uuid
+
+    return value if isinstance(value, uuid.UUID) else _uuid(_raw_key(value))
 
 
 def dependencies(ci_id: Any, after: str | None = None, limit: int = 500) -> Branch:
