@@ -58,6 +58,7 @@ class Benchmark:
     repeat: int = 7
     warmup: int = 1
     note: str = ""
+    own_database: bool = False  # builds its own database; needs no large demo
 
 
 def discover() -> list[Benchmark]:
@@ -151,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     from itsmdesk.services.session import open_database
 
     try:
-        url = args.db or large_db_url(args.seed)
+        standalone = all(b.own_database for b in benches)
+        url = args.db or ("sqlite:///:memory:" if standalone else large_db_url(args.seed))
         database, info = open_database(url)
     except ItsmError as exc:
         print(f"bench: error: {exc.message}", file=sys.stderr)
