@@ -181,3 +181,51 @@ def test_new_ci_form(qtbot, ctx):
     assert form.save()
     ci = cmdb.get_ci_by_name("new-server")
     assert ci.attributes == {"cpu_cores": 16} and ci.ci_class.name == "server"
+
+
+def test_import_dialog_preview_then_import(qtbot, ctx, tmp_path):
+    from itsmdesk.views.cmdb.dialogs import ImportDialog
+
+    cmdb.ensure_standard_classes()
+    path = tmp_path / "cis.csv"
+    path.write_text("name,class,status\nsrv-1,server,in production\nsrv-2,spaceship,\n"
+                    "srv-3,server,\n")
+    dialog = ImportDialog(ctx, "cis")
+    qtbot.addWidget(dialog)
+    dialog.path.setText(str(path))
+    dialog.preview()
+    assert "Would create 2" in dialog.summary.text()
+    assert dialog.errors.rowCount() == 1 and dialog.errors.item(0, 0).text() == "3"
+    assert not dialog.import_button.isEnabled()  # all or nothing by default
+    assert CI.select().count() == 0
+    path.write_text("name,class,status\nsrv-1,server,in production\nsrv-3,server,\n")
+    dialog.preview()
+    assert dialog.import_button.isEnabled()
+    dialog.run_import()
+    assert {c.name for c in CI.select()} == {"srv-1", "srv-3"}
+
+
+def test_baseline_and_audit_dialogs(qtbot, estate, tmp_path):
+    from itsmdesk.views.cmdb.dialogs import AuditDialog, BaselineDialog
+
+    dialog = BaselineDialog(estate)
+    qtbot.addWidget(dialog)
+    dialog.name.setText("q1")
+    dialog.take()
+    assert dialog.table.rowCount() == 1 and dialog.table.item(0, 2).text() == "5"
+    cmdb.create_ci({"name": "web-03", "ci_class": "virtual_machine"})
+    dialog.table.selectRow(0)
+    dialog.compare()
+    top = dialog.result.topLevelItem(0)
+    assert top.text(0) == "CIs added (1)" and top.child(0).text(0) == "web-03"
+
+    scan = tmp_path / "scan.csv"
+    scan.write_text("name,class\nweb-01,virtual_machine\nweb-09,virtual_machine\n")
+    audit = AuditDialog(estate)
+    qtbot.addWidget(audit)
+    audit.path.setText(str(scan))
+    audit.run_audit()
+    texts = [audit.result.topLevelItem(i).text(0) for i in range(audit.result.topLevelItemCount())]
+    assert texts[0].endswith("(1)") and texts[1].endswith("(2)")  # unknown web-09; missing 02, 03
+    assert audit.accept_button.isEnabled()
+    assert not CI.select().where(CI.name == "web-09").exists()
