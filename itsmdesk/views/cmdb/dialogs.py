@@ -32,6 +32,10 @@ def _t(text: str) -> str:
     return QCoreApplication.translate("cmdb", text)
 
 
+def _show(value) -> str:  # noqa: ANN001
+    return "—" if value is None or value == "" else str(value)
+
+
 def _fill_errors(table: QTableWidget, errors) -> None:  # noqa: ANN001
     table.setRowCount(len(errors))
     for row, e in enumerate(errors):
@@ -176,6 +180,7 @@ class BaselineDialog(QDialog):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
         self.name = QLineEdit()
         self.name.setPlaceholderText(self.tr("Name of a new baseline"))
         self.scope = QComboBox()
@@ -206,6 +211,7 @@ class BaselineDialog(QDialog):
         for r, b in enumerate(items):
             for c, value in enumerate((b.name, str(b.taken_at), str(b.cis), str(b.relations))):
                 self.table.setItem(r, c, QTableWidgetItem(value))
+        self.table.resizeColumnsToContents()
         if items:
             self.table.selectRow(0)
 
@@ -234,11 +240,11 @@ class BaselineDialog(QDialog):
         groups = [
             (self.tr("CIs added"), [(n, "", "") for n in result.added]),
             (self.tr("CIs removed"), [(n, "", "") for n in result.removed]),
-            (self.tr("CIs changed"), [(f"{n}: {f}", str(a), str(b)) for n, f, a, b in result.changed]),
+            (self.tr("CIs changed"), [(f"{n}: {f}", _show(a), _show(b)) for n, f, a, b in result.changed]),
             (self.tr("Relations added"), [(k.replace("|", " "), "", "") for k in result.relations_added]),
             (self.tr("Relations removed"), [(k.replace("|", " "), "", "")
                                             for k in result.relations_removed]),
-            (self.tr("Relations changed"), [(f"{k.replace('|', ' ')}: {f}", str(a), str(b))
+            (self.tr("Relations changed"), [(f"{k.replace('|', ' ')}: {f}", _show(a), _show(b))
                                             for k, f, a, b in result.relations_changed]),
         ]
         if result.is_same:
@@ -301,7 +307,7 @@ class AuditDialog(QDialog):
         groups = [
             (self.tr("Unknown (scanned, not in the CMDB)"), [(n, "", "") for n in result.unknown]),
             (self.tr("Missing (in the CMDB, not found)"), [(n, "", "") for n in result.missing]),
-            (self.tr("Different"), [(f"{n}: {f}", str(a), str(b)) for n, f, a, b in result.different]),
+            (self.tr("Different"), [(f"{n}: {f}", _show(a), _show(b)) for n, f, a, b in result.different]),
             (self.tr("Bad rows"), [(str(e), "", "") for e in result.errors]),
         ]
         for title, rows in groups:
