@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -129,7 +130,7 @@ class ChangeForm(QWidget):
         from itsmdesk.services.change_calendar import teams
 
         for tid, name in teams():
-            self.team_box.addItem(name, tid)
+            self.team_box.addItem(name, str(tid))  # str: QVariant compares it in findData
 
         def dt_edit() -> QDateTimeEdit:
             e = QDateTimeEdit()
@@ -163,13 +164,16 @@ class ChangeForm(QWidget):
         row.addWidget(self.category_edit)
         row.addWidget(QLabel(self.tr("Team")))
         row.addWidget(self.team_box)
-        form.addRow(self.tr("T&ype"), row)
+        form.addRow(self.tr("Type"), row)
+        self.people_label = QLabel()
+        self.people_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        form.addRow(self.tr("People"), self.people_label)
         row = QHBoxLayout()
         row.addWidget(self.start_edit)
         row.addWidget(QLabel("–"))
         row.addWidget(self.end_edit)
         row.addStretch(1)
-        form.addRow(self.tr("&Planned window"), row)
+        form.addRow(self.tr("Planned window"), row)
         row = QHBoxLayout()
         row.addWidget(self.downtime_check)
         row.addWidget(self.down_start)
@@ -180,8 +184,6 @@ class ChangeForm(QWidget):
         form.addRow(self.tr("Downtime"), row)
         form.addRow(self.tr("&Reason"), self.reason_edit)
         form.addRow(self.tr("&Description"), self.description_edit)
-        self.people_label = QLabel()
-        form.addRow(self.tr("People"), self.people_label)
 
         plans = QWidget()
         pl = QFormLayout(plans)
@@ -303,7 +305,8 @@ class ChangeForm(QWidget):
         self.title_edit.setText(change.title)
         self.type_box.setCurrentIndex(max(0, self.type_box.findData(change.type)))
         self.category_edit.setText(change.category or "")
-        self.team_box.setCurrentIndex(max(0, self.team_box.findData(change.team_id)))
+        self.team_box.setCurrentIndex(max(0, self.team_box.findData(
+            str(change.team_id) if change.team_id else None)))
         if change.planned_start:
             self.start_edit.setDateTime(_to_qdt(change.planned_start))
         if change.planned_end:
@@ -384,7 +387,8 @@ class ChangeForm(QWidget):
     def values(self) -> dict:
         v = {"title": self.title_edit.text().strip(), "type": self.type_box.currentData(),
              "category": self.category_edit.text().strip() or None,
-             "team": self.team_box.currentData(),
+             "team": uuid.UUID(self.team_box.currentData()) if self.team_box.currentData()
+             else None,
              "planned_start": _from_qdt(self.start_edit.dateTime()),
              "planned_end": _from_qdt(self.end_edit.dateTime()),
              "outage": self.outage_check.isChecked(),
