@@ -434,39 +434,48 @@ def _import_cis(path: Path, dry_run: bool, skip_invalid: Path | None, progress: 
     if not _finish(report, header, rows, bad, skip_invalid, dry_run):
         return report
 
+    import json
+
     now = utcnow()
-    batch = uuid.uuid4()
-    journal: list[dict[str, Any]] = []
+    at, batch, who = _db_form(now), _db_form(uuid.uuid4()), _db_form(actor.person_id)
+    who_name, site = actor.name, actor.site
     new_rows = []
+    journal = []
     for _line, values in creates:
-        row = {"id": uuid.uuid4(), "name": values["name"], "ci_class": values["ci_class"],
-               "status": values.get("status") or "in_production",
-               "criticality": values.get("criticality") or "medium",
-               "site": values.get("site"), "owner_team": values.get("owner_team"),
-               "ci_version": values.get("ci_version"), "serial": values.get("serial"),
-               "vendor": values.get("vendor"), "description": values.get("description"),
-               "external_key": values.get("external_key"),
-               "min_members_up": values.get("min_members_up"),
-               "attributes": {k: v for k, v in values.get("_attrs", {}).items() if v is not None},
-               "version": 1, "created_at": now, "created_by": actor.person_id,
-               "updated_at": now, "updated_by": actor.person_id}
-        new_rows.append(row)
-        journal.append(_journal("ci", row["id"], row["name"], "*created*", None, row["name"],
-                                actor, 1, batch, now))
+        cid = _new_key()
+        attrs = {k: v for k, v in values.get("_attrs", {}).items() if v is not None}
+        name = values["name"]
+        new_rows.append((cid, name, _db_form(values["ci_class"]),
+                         values.get("status") or "in_production",
+                         values.get("criticality") or "medium", _db_form(values.get("site")),
+                         _db_form(values.get("owner_team")), values.get("ci_version"),
+                         values.get("serial"), values.get("vendor"), values.get("description"),
+                         values.get("external_key"), values.get("min_members_up"),
+                         json.dumps(attrs, sort_keys=True), 1, at, who, at, who))
+        # one compact journal row per created CI
+        journal.append(("ci", cid, name, "*created*", None, name, who, who_name, at, site, 1,
+                        batch))
+    new_rows.sort()  # key order: the primary-key index grows at its end
+    update_journal: list[dict[str, Any]] = []
     with records.atomic():
-        _bulk_insert(CI, new_rows, progress, 0, total, "writing")
+        _insert_tuples("ci", ["id", "name", "ci_class_id", "status", "criticality", "site_id",
+                              "owner_team_id", "ci_version", "serial", "vendor", "description",
+                              "external_key", "min_members_up", "attributes", "version",
+                              "created_at", "created_by", "updated_at", "updated_by"],
+                       new_rows, progress, total, "writing")
         for _line, old, changes in updates:
             new_version = old["version"] + 1
             query = CI.update(**changes, version=new_version, updated_at=now,
                               updated_by=actor.person_id).where(CI.id == old["id"])
             query.execute()
             for field, new in changes.items():
-                journal.append(_journal("ci", old["id"], old["name"], field, old[field], new,
-                                        actor, new_version, batch, now))
-        _bulk_insert(JournalEntry, journal)
+                update_journal.append(_journal("ci", old["id"], old["name"], field, old[field],
+                                               new, actor, new_version, batch, now))
+        _insert_tuples("journal", JOURNAL_COLUMNS, journal)
+        _bulk_insert(JournalEntry, update_journal)
     _tick(progress, total, total, "writing")
     report.applied = True
-    report.extra["journal_rows"] = len(journal)
+    report.extra["journal_rows"] = len(journal) + len(update_journal)
     return report
 
 
