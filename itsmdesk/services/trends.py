@@ -8,6 +8,7 @@ rows that are shown.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,10 +106,12 @@ def trends(by: str = "ci", start: dt.datetime | None = None, end: dt.datetime | 
     data = counts(by, prev.start, period.end, mid=period.start)
     total = sum(c for c, _p in data.values())
     previous_total = sum(p for _c, p in data.values())
-    items = [(k, c, p) for k, (c, p) in data.items() if k is not None]
-    top_items = sorted((i for i in items if i[1]), key=lambda i: (-i[1], -i[2]))[:top]
-    mover_items = sorted((i for i in items if i[1] != i[2]),
-                         key=lambda i: (-abs(i[1] - i[2]), -i[1]))[:top]
+    data.pop(None, None)
+    top_items = [(k, c, p) for k, (c, p) in heapq.nlargest(
+        top, ((k, v) for k, v in data.items() if v[0]), key=lambda kv: kv[1])]
+    mover_items = [(k, c, p) for k, (c, p) in heapq.nlargest(
+        top, ((k, v) for k, v in data.items() if v[0] != v[1]),
+        key=lambda kv: (abs(kv[1][0] - kv[1][1]), kv[1][0]))]
     names = _names(by, list({i[0] for i in top_items + mover_items}))
     unknown = "(none)"
 
