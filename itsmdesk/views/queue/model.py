@@ -20,6 +20,7 @@ from itsmdesk.services import queues
 from itsmdesk.views.context import AppContext
 
 PAGE = 100
+DATETIME_COLUMNS = ("opened_at", "updated_at", "resolved_at", "resolution_due")
 MAX_PAGES = 40
 
 PRIORITY_COLOURS = {1: "#c62828", 2: "#ef6c00", 3: "#f9a825", 4: "#2e7d32", 5: "#607d8b"}
@@ -227,7 +228,7 @@ class QueueModel(QAbstractTableModel):
 
     def _state(self, row: queues.QueueRow) -> str:
         state = row.values.get("sla_state") or "ok"
-        due = row.values.get("resolution_due")
+        due = queues.as_datetime(row.values.get("resolution_due"))
         if state in ("ok", "at_risk") and due and row.values.get("status") not in (
                 "resolved", "closed", "fulfilled", "cancelled", "pending") and self.now() > due:
             return "breached"
@@ -239,7 +240,7 @@ class QueueModel(QAbstractTableModel):
                 return ""
             if row.values.get("sla_state") == "paused":
                 return tr("paused")
-            return format_remaining(value, self.now())
+            return format_remaining(queues.as_datetime(value), self.now())
         if name == "priority":
             return f"P{value}" if value else ""
         if name == "sla_state":
@@ -247,10 +248,10 @@ class QueueModel(QAbstractTableModel):
                     "paused": tr("paused"), "met": tr("met")}.get(self._state(row), value or "")
         if name == "status":
             return tr((value or "").replace("_", " "))
-        if isinstance(value, dt.datetime):
+        if name in DATETIME_COLUMNS or isinstance(value, dt.datetime):
             from itsmdesk.views.timefmt import local_text
 
-            return local_text(value)
+            return local_text(queues.as_datetime(value))
         return "" if value is None else str(value)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
