@@ -148,3 +148,21 @@ def test_print_preview_paints_every_page(ctx, qtbot, tmp_path, monkeypatch):
     from pypdf import PdfReader
 
     assert len(PdfReader(str(tmp_path / "printed.pdf")).pages) == len(images)
+
+
+def test_success_rate_tab_and_csv(ctx, qtbot, tmp_path):
+    import csv
+
+    change("ok", status="closed", pir_outcome="successful", actual_end=T0)
+    change("bad", status="failed", actual_end=T0)
+    panel = ChangesPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.success_by.setCurrentIndex(panel.success_by.findData("type"))
+    rows = {panel.success.item(r, 0).text(): panel.success.item(r, 5).text()
+            for r in range(panel.success.rowCount())}
+    assert rows == {"normal": "50.0 %", "total": "50.0 %"}
+    path = panel.export_success(str(tmp_path / "s.csv"))
+    with open(path, encoding="utf-8") as fh:
+        data = list(csv.DictReader(fh))
+    assert [(d["group"], d["finished"], d["successful"]) for d in data] == [
+        ("normal", "2", "1"), ("total", "2", "1")]

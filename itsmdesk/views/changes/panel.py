@@ -79,6 +79,7 @@ class ChangesPanel(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(top, self.tr("Changes"))
         self.tabs.addTab(self.meetings, self.tr("CAB meetings"))
+        self.tabs.addTab(self._success_tab(), self.tr("Success rate"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
@@ -87,6 +88,68 @@ class ChangesPanel(QWidget):
         ctx.sig_records_changed.connect(self._records_changed)
         self._last_ref = None
         self.reload()
+
+    def _success_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.success_by = QComboBox()
+        for key, label in (("month", self.tr("By month")), ("type", self.tr("By type")),
+                           ("team", self.tr("By team"))):
+            self.success_by.addItem(label, key)
+        self.success_by.currentIndexChanged.connect(self.reload_success)
+        export = QPushButton(self.tr("Export CSV…"))
+        export.clicked.connect(lambda: self.export_success())
+        row.addWidget(self.success_by)
+        row.addStretch(1)
+        row.addWidget(export)
+        layout.addLayout(row)
+        self.success = _table([self.tr("Group"), self.tr("Finished"), self.tr("Successful"),
+                               self.tr("Failed / backed out"), self.tr("Incidents caused"),
+                               self.tr("Success rate")])
+        self.success.setObjectName("successRate")
+        layout.addWidget(self.success)
+        return tab
+
+    def reload_success(self, *_args) -> None:  # noqa: ANN002
+        from itsmdesk.services.change_success import success_rate
+
+        self.ctx.worker.submit(success_rate, self.success_by.currentData(),
+                               on_done=self._show_success, key="change-success")
+
+    def _show_success(self, rows) -> None:  # noqa: ANN001
+        self.success_rows = rows
+        self.success.setRowCount(0)
+        for r in rows:
+            n = self.success.rowCount()
+            self.success.insertRow(n)
+            for col, value in enumerate((r.key, r.finished, r.successful, r.failed,
+                                         r.caused_incidents, f"{r.rate * 100:.1f} %")):
+                item = QTableWidgetItem(str(value))
+                if col:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
+                self.success.setItem(n, col, item)
+
+    def export_success(self, path: str | None = None) -> str | None:
+        import csv
+
+        from PySide6.QtWidgets import QFileDialog
+
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("Export success rate"),
+                                                  "change-success.csv", self.tr("CSV (*.csv)"))
+            if not path:
+                return None
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["group", "finished", "successful", "failed", "caused_incidents",
+                             "rate"])
+            for r in getattr(self, "success_rows", []):
+                writer.writerow([r.key, r.finished, r.successful, r.failed, r.caused_incidents,
+                                 r.rate])
+        return path
 
     def reload(self, *_args) -> None:  # noqa: ANN002
         from itsmdesk.services import cab
@@ -98,6 +161,7 @@ class ChangesPanel(QWidget):
                                self.status.currentData(), None, PAGE,
                                on_done=self._add_changes, key="changes-list")
         self.ctx.worker.submit(cab.meetings, 200, on_done=self._show_meetings, key="cab-list")
+        self.reload_success()
 
     def load_more(self) -> None:
         from itsmdesk.services.changes import page_changes
