@@ -36,8 +36,8 @@ COLUMNS: dict[str, str] = {
     "updated_at": "Updated", "kind": "Kind", "channel": "Channel", "impact": "Impact",
     "urgency": "Urgency", "resolved_at": "Resolved",
 }
-DEFAULT_COLUMNS = ["ref", "priority", "title", "status", "sla_state", "resolution_due", "team",
-                   "assignee", "opened_at"]
+DEFAULT_COLUMNS = ["ref", "priority", "title", "status", "sla_state", "resolution_due",
+                   "assignee", "team", "opened_at"]
 SORTABLE = {"ref", "priority", "title", "status", "sla_state", "resolution_due", "opened_at",
             "updated_at", "resolved_at", "kind", "channel", "impact", "urgency"}
 EDITABLE = {"team", "assignee", "status", "priority", "category", "impact", "urgency", "channel",

@@ -169,8 +169,8 @@ class MainWindow(QMainWindow):
     def _size_docks(self, by_area: dict[Any, list[QDockWidget]]) -> None:
         """Default proportions at 1400x900: queues wide on the left, the record in the centre,
         announcements narrow on the right, calendar and dashboards short at the bottom."""
-        sizes = {Qt.DockWidgetArea.LeftDockWidgetArea: (600, Qt.Orientation.Horizontal),
-                 Qt.DockWidgetArea.RightDockWidgetArea: (270, Qt.Orientation.Horizontal),
+        sizes = {Qt.DockWidgetArea.LeftDockWidgetArea: (640, Qt.Orientation.Horizontal),
+                 Qt.DockWidgetArea.RightDockWidgetArea: (240, Qt.Orientation.Horizontal),
                  Qt.DockWidgetArea.BottomDockWidgetArea: (250, Qt.Orientation.Vertical)}
         for area, (size, orientation) in sizes.items():
             docks = by_area.get(area)

@@ -55,7 +55,7 @@ class QueuePanel(QWidget):
 
         self.queue_list = QListWidget()
         self.queue_list.setObjectName("queueList")
-        self.queue_list.setMinimumWidth(120)
+        self.queue_list.setMinimumWidth(110)
         self.queue_list.currentRowChanged.connect(self._queue_selected)
 
         self.filter_edit = QLineEdit()
@@ -110,7 +110,7 @@ class QueuePanel(QWidget):
         splitter.addWidget(self.queue_list)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([140, 600])
+        splitter.setSizes([150, 600])
         splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -195,15 +195,13 @@ class QueuePanel(QWidget):
 
     def _size_columns(self) -> None:
         header = self.table.horizontalHeader()
-        widths = {"ref": 92, "priority": 46, "status": 82, "sla_state": 82, "resolution_due": 70,
+        widths = {"ref": 88, "priority": 50, "status": 80, "sla_state": 90, "resolution_due": 70,
                   "team": 120, "assignee": 120, "opened_at": 118, "caller": 120, "category": 110,
                   "ci": 120, "updated_at": 118, "resolved_at": 118}
         for i, name in enumerate(self.model.columns):
-            if name == "title":
-                header.setSectionResizeMode(i, QHeaderView.ResizeMode.Stretch)
-            else:
-                header.setSectionResizeMode(i, QHeaderView.ResizeMode.Interactive)
-                self.table.setColumnWidth(i, widths.get(name, 100))
+            header.setSectionResizeMode(i, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(i, 190 if name == "title" else widths.get(name, 100))
+        header.setStretchLastSection(True)
 
     def _records_changed(self, kind: str, _ids: list) -> None:
         if kind in ("incident", "request"):
