@@ -90,3 +90,17 @@ def test_availability_panel_table_chart_and_exports(ctx, qtbot, tmp_path):
     panel.export_pdf(str(tmp_path / "a.pdf"))
     text = PdfReader(tmp_path / "a.pdf").pages[0].extract_text()
     assert "Web Shop" in text and "business service" in text
+
+
+def test_availability_double_click_opens_ci(ctx, qtbot, monkeypatch):
+    import uuid
+
+    from itsmdesk.views.availability.panel import AvailabilityPanel
+
+    a, _b = _data()
+    panel = AvailabilityPanel(ctx)
+    qtbot.addWidget(panel)
+    opened = []
+    monkeypatch.setattr(ctx, "open_record", lambda kind, rid: opened.append((kind, rid)))
+    panel._open(panel.model.index(0, 0))
+    assert opened == [("ci", a.id)] and isinstance(opened[0][1], uuid.UUID)

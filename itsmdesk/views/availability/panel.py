@@ -183,7 +183,9 @@ class AvailabilityPanel(QWidget):
     def _open(self, index: QModelIndex) -> None:
         record_id = self.model.data(index, Qt.ItemDataRole.UserRole)
         if record_id is not None:
-            self.ctx.open_record("ci", record_id)
+            import uuid
+
+            self.ctx.open_record("ci", uuid.UUID(str(record_id)))
 
     def export_csv(self, path: str | None = None) -> None:
         if self.report is None:
