@@ -133,3 +133,18 @@ def test_cli_impact_baseline_audit(sqlite_db, tmp_path, capsys):
     assert "unknown  new-box" in out and "missing  web-02" in out
     assert main(["--db", url, "audit", str(scan), "--accept"]) == 0
     assert CI.select().where(CI.name == "new-box").exists()
+
+
+def test_ci_history_shows_imported_relations(db, tmp_path):
+    from itsmdesk.services.cmdb_csv import import_csv
+
+    _estate()
+    path = tmp_path / "r.csv"
+    path.write_text("source,type,target\nweb-01,connected_to,db-01\n")
+    assert import_csv("relations", path).created == 1
+    detail = cmdb_tree.ci_detail(cmdb.get_ci_by_name("web-01").id)
+    assert any(h.field == "relation+" and "connected_to db-01" in (h.new or "")
+               for h in detail.history)
+    app = cmdb_tree.ci_detail(cmdb.get_ci_by_name("shop-app").id)
+    added = sorted(h.new for h in app.history if h.field == "relation+")
+    assert added == ["depends_on db-01", "runs_on web-01", "runs_on web-02"]  # no duplicates
