@@ -166,3 +166,22 @@ def test_queue_model_is_lazy(ctx, qtbot, desk):
     model.sort(model.columns.index("ref"), Qt.SortOrder.AscendingOrder)
     assert model.data(model.index(0, 0)) == Incident.select().order_by(Incident.ref).first().ref
     assert queues.count(queues.get_spec("all")) == 250
+
+
+def test_save_filtered_view_as_queue(ctx, qtbot, desk):
+    for title in ("Printer jam", "Printer offline", "VPN down"):
+        incidents.create_incident({"title": title, "opened_at": NOW})
+    panel = QueuePanel(ctx)
+    qtbot.addWidget(panel)
+    panel.select_queue("all_open")
+    panel.filter_edit.setText("printer")
+    panel.model.set_text("printer")
+    assert panel.model.rowCount() == 2
+    row = panel.save_current_as("Printers")
+    assert panel.current_key() == f"saved:{row.id}"
+    assert panel.model.rowCount() == 2
+    assert any("Printers  (2)" == panel.queue_list.item(i).text()
+               for i in range(panel.queue_list.count()))
+    assert panel.delete_current()
+    assert not any("Printers" in panel.queue_list.item(i).text()
+                   for i in range(panel.queue_list.count()))

@@ -139,6 +139,7 @@ class QueuePanel(QWidget):
 
     def _show_queues(self, result: tuple[list, dict], current: str | None) -> None:
         specs, counts = result
+        current = current if any(s.key == current for s in specs) else None
         self.specs = specs
         self.queue_list.blockSignals(True)
         self.queue_list.clear()
@@ -268,6 +269,46 @@ class QueuePanel(QWidget):
         self.ctx.worker.submit(queues.undo_bulk, edit, self.ctx.actor, on_done=done,
                                on_error=lambda e: show_error(self, e))
 
+    def save_current_as(self, name: str | None = None, shared: bool = False) -> Any:
+        """Keep what is shown (the queue's filters, the filter text, the sort, the columns) as a
+        saved queue in the database."""
+        spec = self.model.spec
+        if spec is None:
+            return None
+        if name is None:
+            from PySide6.QtWidgets import QInputDialog
+
+            name, ok = QInputDialog.getText(self, tr("Save queue"), tr("Name of the new queue"))
+            if not ok:
+                return None
+        filters = [list(f) for f in spec.filters]
+        text = self.filter_edit.text().strip()
+        if text:
+            filters.append(["title", "contains", text])
+        try:
+            row = queues.save_queue(name, filters, self.model.order, self.model.columns, shared,
+                                    self.ctx.actor)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc)
+            return None
+        self.filter_edit.clear()
+        self.refresh_queues()
+        self.select_queue(f"saved:{row.id}")
+        return row
+
+    def delete_current(self) -> bool:
+        spec = self.model.spec
+        if spec is None or spec.saved_id is None:
+            self.ctx.sig_status.emit(tr("Only saved queues can be deleted"))
+            return False
+        try:
+            queues.delete_queue(spec.saved_id, spec.version, self.ctx.actor)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc)
+            return False
+        self.refresh_queues()
+        return True
+
     def actions(self) -> list[tuple[str, QAction]]:
         out = []
         for text, shortcut, slot in ((tr("&New incident"), "Ctrl+N", lambda: self.ctx.open_record("incident", None)),
@@ -276,6 +317,9 @@ class QueuePanel(QWidget):
                                      (tr("&Bulk edit selected tickets…"), "Ctrl+E", self.bulk_edit),
                                      (tr("&Undo last bulk edit"), "Ctrl+Shift+Z", self.undo_bulk),
                                      (tr("Refresh &queues"), "F5", self.refresh_queues),
+                                     (tr("&Save queue as…"), "Ctrl+Shift+Q", self.save_current_as),
+                                     (tr("&Delete saved queue"), "Ctrl+Shift+Delete",
+                                      self.delete_current),
                                      (tr("Filter queue"), "Ctrl+F", self._focus_filter)):
             action = QAction(text, self)
             action.setShortcut(QKeySequence(shortcut))
