@@ -74,6 +74,14 @@ class Incident(TrackedModel):
             (("opened_at",), False),
             (("problem",), False),
             (("parent",), False),
+            # trends (incidents per CI / service / category / team over a period)
+            (("kind", "ci", "opened_at"), False),
+            (("kind", "service", "opened_at"), False),
+            (("kind", "category", "opened_at"), False),
+            (("kind", "team", "opened_at"), False),
+            # availability: a covering index, so outages are read without touching the rows
+            (("kind", "impact", "opened_at", "ci", "service", "outage_start", "outage_end",
+              "resolved_at", "closed_at"), False),
         )
 
 
