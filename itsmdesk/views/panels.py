@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 
 
 def _t(text: str) -> str:
@@ -35,16 +35,16 @@ L, R, B = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidg
 
 # QT_TRANSLATE_NOOP equivalents: the titles are translated in PanelSpec.title.
 PANELS: list[PanelSpec] = [
-    PanelSpec("queuesDock", "Ticket queues", "itsmdesk.views.queue.panel", L, "Alt+1"),
-    PanelSpec("cmdbDock", "CMDB", "itsmdesk.views.cmdb.panel", L, "Alt+2"),
-    PanelSpec("calendarDock", "Change calendar", "itsmdesk.views.calendar.panel", B, "Alt+3"),
-    PanelSpec("announcementsDock", "Announcements", "itsmdesk.views.announcements.panel", R, "Alt+4"),
-    PanelSpec("knowledgeDock", "Knowledge search", "itsmdesk.views.knowledge.panel", R, "Alt+5"),
-    PanelSpec("problemsDock", "Problems and known errors", "itsmdesk.views.problems.panel", L, "Alt+6"),
-    PanelSpec("dashboardDock", "Trends dashboard", "itsmdesk.views.dashboard.panel", B, "Alt+7"),
-    PanelSpec("availabilityDock", "Availability", "itsmdesk.views.availability.panel", B, "Alt+8"),
-    PanelSpec("releasesDock", "Releases", "itsmdesk.views.releases.panel", L, "Alt+9"),
-    PanelSpec("changesDock", "Changes and CAB", "itsmdesk.views.changes.panel", L, "Alt+0"),
+    PanelSpec("queuesDock", QT_TRANSLATE_NOOP("panels", "Ticket queues"), "itsmdesk.views.queue.panel", L, "Alt+1"),
+    PanelSpec("cmdbDock", QT_TRANSLATE_NOOP("panels", "CMDB"), "itsmdesk.views.cmdb.panel", L, "Alt+2"),
+    PanelSpec("calendarDock", QT_TRANSLATE_NOOP("panels", "Change calendar"), "itsmdesk.views.calendar.panel", B, "Alt+3"),
+    PanelSpec("announcementsDock", QT_TRANSLATE_NOOP("panels", "Announcements"), "itsmdesk.views.announcements.panel", R, "Alt+4"),
+    PanelSpec("knowledgeDock", QT_TRANSLATE_NOOP("panels", "Knowledge search"), "itsmdesk.views.knowledge.panel", R, "Alt+5"),
+    PanelSpec("problemsDock", QT_TRANSLATE_NOOP("panels", "Problems and known errors"), "itsmdesk.views.problems.panel", L, "Alt+6"),
+    PanelSpec("dashboardDock", QT_TRANSLATE_NOOP("panels", "Trends dashboard"), "itsmdesk.views.dashboard.panel", B, "Alt+7"),
+    PanelSpec("availabilityDock", QT_TRANSLATE_NOOP("panels", "Availability"), "itsmdesk.views.availability.panel", B, "Alt+8"),
+    PanelSpec("releasesDock", QT_TRANSLATE_NOOP("panels", "Releases"), "itsmdesk.views.releases.panel", L, "Alt+9"),
+    PanelSpec("changesDock", QT_TRANSLATE_NOOP("panels", "Changes and CAB"), "itsmdesk.views.changes.panel", L, "Alt+0"),
 ]
 
 # Record forms opened as tabs in the centre: record kind -> module with

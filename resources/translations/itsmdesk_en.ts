@@ -1,0 +1,5610 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en">
+<context>
+    <name></name>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="40"/>
+        <source>Add…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="40"/>
+        <source>Add a manual announcement</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="41"/>
+        <source>Withdraw</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="41"/>
+        <source>Withdraw the selected announcement</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="42"/>
+        <source>Copy text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="42"/>
+        <source>Copy all as plain text for an e-mail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="44"/>
+        <source>Copy HTML</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="44"/>
+        <source>Copy all as HTML for an e-mail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="71"/>
+        <source>until further notice</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="72"/>
+        <source>NOW</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="72"/>
+        <source>upcoming</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="75"/>
+        <source>Services: </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="84"/>
+        <source>No current announcements.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="102"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="105"/>
+        <source>New announcement</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="102"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="166"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="105"/>
+        <source>Text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="129"/>
+        <source>Announcements copied to the clipboard</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="140"/>
+        <source>New &amp;announcement…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27"/>
+        <source>Sign in as</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27"/>
+        <source>Person</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="44"/>
+        <source>Notifications</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37"/>
+        <source>Sign in first (Ctrl+Shift+P).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41"/>
+        <source>No unread notifications.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="46"/>
+        <source>{n} notifications read</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="55"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="71"/>
+        <source>Import holidays</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="56"/>
+        <source>Create a business calendar first (itsmdesk business-calendar create).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59"/>
+        <source>Calendar</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="62"/>
+        <source>Holidays (.ics)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="63"/>
+        <source>iCalendar files (*.ics)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="72"/>
+        <source>{added} holidays added, {skipped} already there.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="84"/>
+        <source>Escalation: {f} at risk, {b} breached</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="100"/>
+        <source>Sign in &amp;as…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="101"/>
+        <source>&amp;Notifications…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="102"/>
+        <source>Run SLA &amp;escalation now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="103"/>
+        <source>&amp;SLA targets…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="104"/>
+        <source>Priority &amp;matrix…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="105"/>
+        <source>Import &amp;holidays (.ics)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="33"/>
+        <source>SLA targets ({kind})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="174"/>
+        <source>Priority</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35"/>
+        <source>Response (min)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35"/>
+        <source>Resolution (min)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="53"/>
+        <source>Escalate at</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="60"/>
+        <source>Targets count business minutes on the SLA&apos;s calendar and stop while a ticket is pending.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="84"/>
+        <source>Priority matrix</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="86"/>
+        <source>Impact \ Urgency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
+        <source>high</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
+        <source>medium</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
+        <source>low</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="126"/>
+        <source>Short summary of what the caller reports</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="129"/>
+        <source>What happens, since when, what was tried</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="134"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75"/>
+        <source>(none)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="137"/>
+        <source>Type a CI name, or drop one from the CMDB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="146"/>
+        <source>(no team)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="147"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75"/>
+        <source>(nobody)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="148"/>
+        <source>Major incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="164"/>
+        <source>Caller</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="165"/>
+        <source>Channel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="167"/>
+        <source>Description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="168"/>
+        <source>Category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="169"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="170"/>
+        <source>Service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="171"/>
+        <source>Impact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="176"/>
+        <source>Urgency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606"/>
+        <source>Team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="178"/>
+        <source>Assignee</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="188"/>
+        <source>Why is the ticket waiting? (needed for pending)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="197"/>
+        <source>How it was solved (needed to resolve)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="198"/>
+        <source>Move</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="200"/>
+        <source>Apply the status change and save (Ctrl+Return)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="208"/>
+        <source>Move to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="207"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="209"/>
+        <source>Pending reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="210"/>
+        <source>Resolution code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="211"/>
+        <source>Solution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="212"/>
+        <source>Lifecycle</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="233"/>
+        <source>Problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="234"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="235"/>
+        <source>Known error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="236"/>
+        <source>Parent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="237"/>
+        <source>Child tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="238"/>
+        <source>Links</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="241"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="288"/>
+        <source>Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="244"/>
+        <source>Save (Ctrl+S)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="246"/>
+        <source>Escalate…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="289"/>
+        <source>Move status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="290"/>
+        <source>Add work log note</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="313"/>
+        <source>New service request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="314"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643"/>
+        <source>New incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="319"/>
+        <source>New</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="369"/>
+        <source>Reopen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396"/>
+        <source>Service request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396"/>
+        <source>Incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="417"/>
+        <source>SLA paused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419"/>
+        <source>SLA met</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419"/>
+        <source>SLA breached</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425"/>
+        <source>Breached {t}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425"/>
+        <source>At risk: {t} left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="426"/>
+        <source>{t} left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="433"/>
+        <source>Announced for this CI/service: </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="532"/>
+        <source>Nothing to save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="542"/>
+        <source>Saved {ref}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="586"/>
+        <source>Resolve child tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="587"/>
+        <source>This major incident has open child tickets. Resolve them too?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600"/>
+        <source>To another team (functional)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600"/>
+        <source>To the team lead (hierarchical)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614"/>
+        <source>Escalate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601"/>
+        <source>How?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="52"/>
+        <source>Reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="635"/>
+        <source>{n} people notified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643"/>
+        <source>New request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649"/>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649"/>
+        <source>Discard the changes to {t}?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="27"/>
+        <source>(empty)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="41"/>
+        <source>Someone else saved this ticket</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="46"/>
+        <source>Choose which value to keep where you both changed a field. Your other changes are kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="50"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51"/>
+        <source>Saved by them</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51"/>
+        <source>Yours</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="71"/>
+        <source>(unchanged by you)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="76"/>
+        <source>Save merged</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="43"/>
+        <source>Known errors and articles that match</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="46"/>
+        <source>Diagnostic script</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="49"/>
+        <source>Record answers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="63"/>
+        <source>Add a note… (Ctrl+L)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="65"/>
+        <source>Public (caller sees it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="67"/>
+        <source>Add note</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="74"/>
+        <source>Work log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="84"/>
+        <source>Attach file…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="87"/>
+        <source>Attachments</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="104"/>
+        <source>Save the ticket first to add notes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="109"/>
+        <source>system</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110"/>
+        <source>public</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110"/>
+        <source>private</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="116"/>
+        <source>No notes yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="132"/>
+        <source>Type a title to see matching known errors.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="194"/>
+        <source>Attach file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="210"/>
+        <source>Save attachment</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/actions.py" line="23"/>
+        <source>&amp;Import…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/actions.py" line="26"/>
+        <source>Import tickets, event logs, CIs or relations from another tool&apos;s CSV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="37"/>
+        <source>Edit {n} tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="47"/>
+        <source>Pending reason / solution when needed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="51"/>
+        <source>New value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="58"/>
+        <source>The change applies to all {n} selected tickets at once and can be undone with Ctrl+Shift+Z.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85"/>
+        <source>1 high</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85"/>
+        <source>2 medium</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85"/>
+        <source>3 low</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="242"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="248"/>
+        <source>paused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="247"/>
+        <source>ok</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="247"/>
+        <source>at risk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="247"/>
+        <source>breached</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="248"/>
+        <source>met</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="63"/>
+        <source>Filter: words or a reference…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="72"/>
+        <source>New ticket</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="73"/>
+        <source>Record a new incident (Ctrl+N)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="76"/>
+        <source>Edit selected…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="77"/>
+        <source>Change a field on every selected ticket (Ctrl+E)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="195"/>
+        <source>{n} tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="236"/>
+        <source>Select the tickets to change first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="252"/>
+        <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="261"/>
+        <source>No bulk edit to undo</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="266"/>
+        <source>Undid the bulk edit of {n} tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="281"/>
+        <source>Save queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="281"/>
+        <source>Name of the new queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="302"/>
+        <source>Only saved queues can be deleted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="314"/>
+        <source>&amp;New incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="315"/>
+        <source>New service &amp;request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="317"/>
+        <source>&amp;Bulk edit selected tickets…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="318"/>
+        <source>&amp;Undo last bulk edit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="319"/>
+        <source>Refresh &amp;queues</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="320"/>
+        <source>&amp;Save queue as…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="321"/>
+        <source>&amp;Delete saved queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="323"/>
+        <source>Filter queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="24"/>
+        <source>Quick open</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="28"/>
+        <source>A reference (INC-123, CHG-7…) or words</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="31"/>
+        <source>↑↓ to choose, Enter to open, Esc to close</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ArticleForm</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="46"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="190"/>
+        <source>New article</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="53"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="60"/>
+        <source>vpn, remote access</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="62"/>
+        <source>Draft</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="62"/>
+        <source>Published</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="63"/>
+        <source>Retired</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="68"/>
+        <source>Cate&amp;gory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="69"/>
+        <source>T&amp;ags</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="71"/>
+        <source>Stat&amp;us</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="78"/>
+        <source>Write Markdown: # heading, - list, **bold**, `code`</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="92"/>
+        <source>INC-…, KE-… or a CI name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="93"/>
+        <source>&amp;Add link</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="94"/>
+        <source>&amp;Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="119"/>
+        <source>&amp;Text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="120"/>
+        <source>&amp;Links</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="121"/>
+        <source>&amp;Versions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="124"/>
+        <source>&amp;Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="167"/>
+        <source>by {author}, version {version}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="176"/>
+        <source>v{n} · {at} · {who}
+{fields}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="212"/>
+        <source>Saved {ref}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="246"/>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="246"/>
+        <source>Save the changes to this article?</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>AuditDialog</name>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="268"/>
+        <source>Audit the CMDB against a scan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="271"/>
+        <source>Browse…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="272"/>
+        <source>Audit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="279"/>
+        <source>Choose the scan (CSV: name, class, site, … as exported).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="281"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="281"/>
+        <source>CMDB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="281"/>
+        <source>Scan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="284"/>
+        <source>Accept scan into the CMDB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="296"/>
+        <source>Scan file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="308"/>
+        <source>Unknown (scanned, not in the CMDB)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="309"/>
+        <source>Missing (in the CMDB, not found)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="310"/>
+        <source>Different</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="311"/>
+        <source>Bad rows</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="318"/>
+        <source>{s} scanned: {m} match, {u} unknown, {x} missing, {d} differences</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="327"/>
+        <source>Accept scan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="328"/>
+        <source>Create the unknown CIs and update the different ones from the scan?</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>AvailabilityModel</name>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="44"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="44"/>
+        <source>Failures</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="44"/>
+        <source>Downtime (h)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="45"/>
+        <source>MTTR (h)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="45"/>
+        <source>MTBF (h)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="45"/>
+        <source>Availability %</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>AvailabilityPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="99"/>
+        <source>Configuration item</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="100"/>
+        <source>Business service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="107"/>
+        <source>&amp;Compute</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="108"/>
+        <source>Export CS&amp;V…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="109"/>
+        <source>Export &amp;PDF…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="113"/>
+        <source>Per</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="115"/>
+        <source>from</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="117"/>
+        <source>to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="139"/>
+        <source>Most downtime</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="178"/>
+        <source>{n} with outages · {f} failures · {d} h downtime in {p} h</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="193"/>
+        <source>Export availability</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="194"/>
+        <source>CSV (*.csv)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="197"/>
+        <source>{n} rows written to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="202"/>
+        <source>Availability report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="203"/>
+        <source>PDF (*.pdf)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="209"/>
+        <source>{pages} page(s) written to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>BaselineDialog</name>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="175"/>
+        <source>CMDB baselines</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="178"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="178"/>
+        <source>Taken (UTC)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="179"/>
+        <source>CIs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="179"/>
+        <source>Relations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="185"/>
+        <source>Name of a new baseline</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="187"/>
+        <source>All CIs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="188"/>
+        <source>Take baseline</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="189"/>
+        <source>Compare with now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197"/>
+        <source>Difference</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197"/>
+        <source>Then</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197"/>
+        <source>Now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="241"/>
+        <source>CIs added</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="242"/>
+        <source>CIs removed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="243"/>
+        <source>CIs changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="244"/>
+        <source>Relations added</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="245"/>
+        <source>Relations removed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="247"/>
+        <source>Relations changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="251"/>
+        <source>No differences</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CABMeetingForm</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="57"/>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="181"/>
+        <source>New CAB meeting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="62"/>
+        <source>Weekly CAB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="67"/>
+        <source>Emergency CAB (ECAB)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="80"/>
+        <source>&amp;Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="81"/>
+        <source>&amp;Starts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="82"/>
+        <source>&amp;Location</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="85"/>
+        <source>Quorum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="87"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="91"/>
+        <source>&amp;Notes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="95"/>
+        <source>Member</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="95"/>
+        <source>Present</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="113"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="114"/>
+        <source>Quorum outcome</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="114"/>
+        <source>Decision / conditions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="122"/>
+        <source>Build agenda from changes awaiting CAB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="125"/>
+        <source>Conditions for the selected change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="126"/>
+        <source>Record decision</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="135"/>
+        <source>Action</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="135"/>
+        <source>Owner</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="136"/>
+        <source>Due</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="136"/>
+        <source>Done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="143"/>
+        <source>New action</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="145"/>
+        <source>(no owner)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="150"/>
+        <source>Add action</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="157"/>
+        <source>Meeting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="158"/>
+        <source>Attendees</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="159"/>
+        <source>Agenda and votes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="160"/>
+        <source>Actions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="163"/>
+        <source>CAB pack…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="165"/>
+        <source>Minutes…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="167"/>
+        <source>&amp;Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="249"/>
+        <source>yes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="249"/>
+        <source>no</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CIForm</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="80"/>
+        <source>Planned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="80"/>
+        <source>In production</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="81"/>
+        <source>In maintenance</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="81"/>
+        <source>Retired</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="82"/>
+        <source>Low</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="82"/>
+        <source>Medium</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="82"/>
+        <source>High</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="83"/>
+        <source>Critical</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="84"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="362"/>
+        <source>New CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="106"/>
+        <source>every dependency needed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="107"/>
+        <source>Redundancy: the CI stays up while at least this many of its redundant dependencies are up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="114"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="117"/>
+        <source>(none)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="121"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="122"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="143"/>
+        <source>Class</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="123"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="171"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="124"/>
+        <source>Criticality</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="125"/>
+        <source>Owner team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="126"/>
+        <source>Site</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="127"/>
+        <source>Version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="128"/>
+        <source>Vendor</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="129"/>
+        <source>Serial</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="130"/>
+        <source>Members that must stay up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="131"/>
+        <source>Description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="132"/>
+        <source>Class attributes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="134"/>
+        <source>Save (Ctrl+S)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="142"/>
+        <source>Direction</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="142"/>
+        <source>Relation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="142"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="143"/>
+        <source>Redundant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="149"/>
+        <source>CI name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="151"/>
+        <source>redundant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="152"/>
+        <source>Add</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="153"/>
+        <source>Remove selected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="158"/>
+        <source>This CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="170"/>
+        <source>Reference</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="170"/>
+        <source>Kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="170"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="177"/>
+        <source>When (UTC)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="177"/>
+        <source>Who</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="177"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="178"/>
+        <source>Old</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="178"/>
+        <source>New</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="181"/>
+        <source>Details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="182"/>
+        <source>Relations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="183"/>
+        <source>Open records</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="184"/>
+        <source>Impact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="185"/>
+        <source>History</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="233"/>
+        <source>this CI →</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="233"/>
+        <source>→ this CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235"/>
+        <source>yes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="238"/>
+        <source>Incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="238"/>
+        <source>Problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="239"/>
+        <source>Known error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="239"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="243"/>
+        <source>Relations ({n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="244"/>
+        <source>Open records ({n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="338"/>
+        <source>Remove relations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="339"/>
+        <source>Remove {n} relation(s)?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="368"/>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="368"/>
+        <source>Save the changes to {name}?</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CalendarCanvas</name>
+    <message numerus="yes">
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="198"/>
+        <source>+%n more</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="278"/>
+        <source>Releases</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="280"/>
+        <source>(no service)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="282"/>
+        <source>(no CI)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="440"/>
+        <source>Conflicts with other changes or windows</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CalendarPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="90"/>
+        <source>Month</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="90"/>
+        <source>Week</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="90"/>
+        <source>Day</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="91"/>
+        <source>Timeline</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="94"/>
+        <source>Rows per CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="95"/>
+        <source>Rows per service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="99"/>
+        <source>All statuses</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="117"/>
+        <source>Previous</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="118"/>
+        <source>Today</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="118"/>
+        <source>Go to today</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="119"/>
+        <source>Next</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="120"/>
+        <source>Undo</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="120"/>
+        <source>Undo the last reschedule</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="122"/>
+        <source>Redo</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="127"/>
+        <source>Export .ics…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="127"/>
+        <source>Export this range as iCalendar</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="148"/>
+        <source>Conflicts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="151"/>
+        <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="182"/>
+        <source>All teams</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="183"/>
+        <source>All services</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="229"/>
+        <source>Conflicts (%n)</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="278"/>
+        <source>%s moved to %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="292"/>
+        <source>Export change calendar</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="293"/>
+        <source>iCalendar (*.ics)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="303"/>
+        <source>%s written (%s changes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ChangeForm</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="111"/>
+        <source>new (draft)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="129"/>
+        <source>(no team)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="144"/>
+        <source>Downtime window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="150"/>
+        <source>Service outage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="160"/>
+        <source>&amp;Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="163"/>
+        <source>Category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="165"/>
+        <source>Team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="184"/>
+        <source>Downtime</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="185"/>
+        <source>&amp;Reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="186"/>
+        <source>&amp;Description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="170"/>
+        <source>People</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="167"/>
+        <source>Type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="176"/>
+        <source>Planned window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="190"/>
+        <source>&amp;Implementation plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="191"/>
+        <source>&amp;Backout plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="192"/>
+        <source>Te&amp;st plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="196"/>
+        <source>Drop CIs here from the CMDB tree, or add one by name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="203"/>
+        <source>CI name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="205"/>
+        <source>Add</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="207"/>
+        <source>Remove selected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="220"/>
+        <source>Factor</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="220"/>
+        <source>Points</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="221"/>
+        <source>Weight</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="221"/>
+        <source>Why</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="225"/>
+        <source>Assess risk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="228"/>
+        <source>Override</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="231"/>
+        <source>(computed)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="235"/>
+        <source>Reason (required)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="236"/>
+        <source>Apply override</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="242"/>
+        <source>Conflicts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="251"/>
+        <source>(not reviewed)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="255"/>
+        <source>Record review</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="257"/>
+        <source>Outcome</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="258"/>
+        <source>Lessons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="259"/>
+        <source>Incidents caused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="263"/>
+        <source>Details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="264"/>
+        <source>Plans</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="265"/>
+        <source>Affected CIs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="266"/>
+        <source>Risk and conflicts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="267"/>
+        <source>Review (PIR)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="270"/>
+        <source>&amp;Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="295"/>
+        <source>New change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="304"/>
+        <source>Status: %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="327"/>
+        <source>Requester: %s · Implementer: %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="352"/>
+        <source>Risk not assessed yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="354"/>
+        <source>Risk: %s (score %s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="357"/>
+        <source>overridden from %s: %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ChangesPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="48"/>
+        <source>Search reference or title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="50"/>
+        <source>All statuses</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="55"/>
+        <source>More</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="57"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="60"/>
+        <source>Ref</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="57"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="60"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="57"/>
+        <source>Type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="58"/>
+        <source>Risk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="58"/>
+        <source>Planned start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="58"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="61"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="60"/>
+        <source>Date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="80"/>
+        <source>Changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="81"/>
+        <source>CAB meetings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="82"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="110"/>
+        <source>Success rate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="98"/>
+        <source>By month</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="98"/>
+        <source>By type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="99"/>
+        <source>By team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="102"/>
+        <source>Export CSV…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="108"/>
+        <source>Group</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="108"/>
+        <source>Finished</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="108"/>
+        <source>Successful</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="109"/>
+        <source>Failed / backed out</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="109"/>
+        <source>Incidents caused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="141"/>
+        <source>Export success rate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="142"/>
+        <source>CSV (*.csv)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CmdbPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="36"/>
+        <source>By class</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="37"/>
+        <source>By site</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="38"/>
+        <source>By business service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="41"/>
+        <source>Filter CIs by name (Ctrl+Shift+F)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="44"/>
+        <source>Impact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="45"/>
+        <source>Show what fails if the selected CI fails (Ctrl+I)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="47"/>
+        <source>New CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CmdbTree</name>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="80"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="80"/>
+        <source>Class</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="80"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="110"/>
+        <source>{name}
+Class: {cls}
+Status: {status}
+Criticality: {crit}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="124"/>
+        <source>Loading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="169"/>
+        <source>More… (next {n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DashboardPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="36"/>
+        <source>Business service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="36"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37"/>
+        <source>Category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37"/>
+        <source>Team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="41"/>
+        <source>Last 7 days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="41"/>
+        <source>Last 30 days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42"/>
+        <source>Last 90 days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42"/>
+        <source>Last 12 months</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="48"/>
+        <source>Top </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="49"/>
+        <source>&amp;Refresh</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="54"/>
+        <source>Incidents by</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="62"/>
+        <source>Most incidents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="64"/>
+        <source>Top movers (vs previous period)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="66"/>
+        <source>Incidents opened</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="104"/>
+        <source>{total} incidents ({change:+} vs previous period)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>FilePage</name>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="79"/>
+        <source>Choose the file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="80"/>
+        <source>A CSV export from another tool: tickets, an event log, CIs or relations.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="83"/>
+        <source>Incidents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="83"/>
+        <source>Changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="84"/>
+        <source>Problems</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="84"/>
+        <source>Configuration items</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="85"/>
+        <source>CI relations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="89"/>
+        <source>Path of the CSV file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="91"/>
+        <source>&amp;Browse…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="97"/>
+        <source>&amp;Import as:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="98"/>
+        <source>&amp;File:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="101"/>
+        <source>Nothing is written until the last page; the dry run shows every row that would be rejected, with its line, column and reason.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="107"/>
+        <source>Import file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="108"/>
+        <source>CSV files (*.csv *.txt);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ImpactGraphWidget</name>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="215"/>
+        <source>Downstream: what fails</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="216"/>
+        <source>Upstream: what it needs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="219"/>
+        <source>no limit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="220"/>
+        <source>depth </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="222"/>
+        <source>Zoom in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="224"/>
+        <source>Zoom out</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="226"/>
+        <source>Fit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="228"/>
+        <source>PNG…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="229"/>
+        <source>PDF…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="267"/>
+        <source>{n} CIs, {s} business services</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="271"/>
+        <source>(showing the first {n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="275"/>
+        <source>Impact of {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="278"/>
+        <source>Export graph as PNG</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="284"/>
+        <source>Export graph as PDF</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ImportDialog</name>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="53"/>
+        <source>Import CIs or relations from CSV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="57"/>
+        <source>CIs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="58"/>
+        <source>Relations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="61"/>
+        <source>Browse…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="67"/>
+        <source>Import nothing if any row is bad</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="68"/>
+        <source>Import the good rows, save the bad ones</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="70"/>
+        <source>Kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="71"/>
+        <source>File</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="72"/>
+        <source>Bad rows</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73"/>
+        <source>Choose a file, then Preview.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76"/>
+        <source>Line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76"/>
+        <source>Column</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76"/>
+        <source>Problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="79"/>
+        <source>Preview</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80"/>
+        <source>Import</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="93"/>
+        <source>CSV file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="104"/>
+        <source>Would create {c}, update {u}; {n} unchanged; {r} bad rows.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="114"/>
+        <source>Save the bad rows to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="118"/>
+        <source>Importing…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ImportWizard</name>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="603"/>
+        <source>Import from another tool</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="615"/>
+        <source>&amp;Import</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>KnowledgePanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="36"/>
+        <source>Search the knowledge base…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="38"/>
+        <source>New</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="39"/>
+        <source>New article</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="70"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="81"/>
+        <source>Type words to search titles, tags and text.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="97"/>
+        <source>{n} article(s), best match first</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>KnownErrorForm</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="43"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="155"/>
+        <source>New known error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="50"/>
+        <source>What the error looks like, in a line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="56"/>
+        <source>Workaround only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="57"/>
+        <source>Fix planned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="58"/>
+        <source>Fix in progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="58"/>
+        <source>Fixed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59"/>
+        <source>Will not be fixed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="63"/>
+        <source>Open</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="64"/>
+        <source>Retired</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="68"/>
+        <source>CI names, comma separated</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="76"/>
+        <source>Error &amp;code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="77"/>
+        <source>Solution &amp;status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78"/>
+        <source>Stat&amp;us</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79"/>
+        <source>&amp;Problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="80"/>
+        <source>Affected C&amp;Is</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81"/>
+        <source>Symptom</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82"/>
+        <source>Root cause</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83"/>
+        <source>Workaround</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86"/>
+        <source>Incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="87"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="92"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="88"/>
+        <source>Opened</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95"/>
+        <source>When</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95"/>
+        <source>Who</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96"/>
+        <source>New</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="98"/>
+        <source>&amp;Details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="99"/>
+        <source>&amp;Incidents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="100"/>
+        <source>C&amp;hanges</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="101"/>
+        <source>Histor&amp;y</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="103"/>
+        <source>&amp;Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="105"/>
+        <source>Raise R&amp;FC</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="185"/>
+        <source>Saved {ref}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="205"/>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="205"/>
+        <source>Save the changes to this known error?</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>LinkToProblemDialog</name>
+    <message>
+        <location filename="../../itsmdesk/views/problems/link_dialog.py" line="34"/>
+        <source>Link {n} incident(s) to a problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/link_dialog.py" line="36"/>
+        <source>Search open problems by words or PRB-…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/link_dialog.py" line="37"/>
+        <source>Reference</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/link_dialog.py" line="37"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/link_dialog.py" line="38"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/link_dialog.py" line="38"/>
+        <source>Incidents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/link_dialog.py" line="42"/>
+        <source>&amp;New problem from these incidents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/link_dialog.py" line="49"/>
+        <source>Problem:</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="56"/>
+        <source>itsmdesk — {db}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="85"/>
+        <source>&amp;File</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="85"/>
+        <source>&amp;Records</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="86"/>
+        <source>&amp;View</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="86"/>
+        <source>Re&amp;ports</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="87"/>
+        <source>&amp;Tools</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="87"/>
+        <source>&amp;Help</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="90"/>
+        <source>&amp;Quit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="94"/>
+        <source>&amp;Quick open…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="99"/>
+        <source>Close tab</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="103"/>
+        <source>&amp;About itsmdesk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="142"/>
+        <source>Reset layout</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="183"/>
+        <source>{title} arrives in a later version.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="196"/>
+        <source>SQLite file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="196"/>
+        <source>PostgreSQL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="202"/>
+        <source>Who works at this desk (Ctrl+Shift+P)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="229"/>
+        <source>Connected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="230"/>
+        <source>Disconnected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="263"/>
+        <source>🔔 {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="264"/>
+        <source>{n} unread notifications (Ctrl+Shift+M)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="286"/>
+        <source>Signed in: {name} ▾</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="298"/>
+        <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="305"/>
+        <source>Welcome</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="317"/>
+        <source>No form for {kind} yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="381"/>
+        <source>About itsmdesk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="382"/>
+        <source>itsmdesk {version}
+IT Service Support on {db}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MappingPage</name>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="211"/>
+        <source>Map the columns</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="212"/>
+        <source>Load a ready mapping (value maps, date formats, event-log folding) or pick a source column for each field.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="215"/>
+        <source>(none: map by hand)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="219"/>
+        <source>&amp;Load mapping…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="221"/>
+        <source>&amp;Save mapping…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="224"/>
+        <source>&amp;Event log: several rows per record, keep each as history</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="230"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="230"/>
+        <source>Source column</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="231"/>
+        <source>Notes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="238"/>
+        <source>Mapping:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="243"/>
+        <source>External &amp;key column:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="245"/>
+        <source>Event &amp;time column:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="246"/>
+        <source>Event &amp;author column:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="258"/>
+        <source>(none)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="291"/>
+        <source>one of: {values}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="292"/>
+        <source>looked up by name or reference</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="293"/>
+        <source>date and time (formats: load a mapping)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="294"/>
+        <source>date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="294"/>
+        <source>whole number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="295"/>
+        <source>yes / no</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="295"/>
+        <source>number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="302"/>
+        <source>Load mapping</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="303"/>
+        <source>Mappings (*.toml);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="358"/>
+        <source>Save mapping</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="359"/>
+        <source>Mappings (*.toml)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PreviewPage</name>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="125"/>
+        <source>Preview</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="126"/>
+        <source>Check that the columns split correctly; change the delimiter or encoding if they do not.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="130"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="134"/>
+        <source>Detect</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="147"/>
+        <source>&amp;Delimiter:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="151"/>
+        <source>&amp;Encoding:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="181"/>
+        <source>Read as: delimiter “{d}”, encoding {e}, {n} columns (first {rows} rows shown)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="198"/>
+        <source>{n} rows in the preview do not split into the header&apos;s columns, e.g. {example}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ProblemForm</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="90"/>
+        <source>Short description of the problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="106"/>
+        <source>CI name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="109"/>
+        <source>&amp;Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="110"/>
+        <source>&amp;Priority</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="111"/>
+        <source>Cate&amp;gory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="113"/>
+        <source>Business ser&amp;vice</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="114"/>
+        <source>&amp;CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="115"/>
+        <source>&amp;Team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="124"/>
+        <source>&amp;Details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="125"/>
+        <source>&amp;Root cause analysis</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="126"/>
+        <source>&amp;Incidents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="127"/>
+        <source>&amp;Known errors and changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="128"/>
+        <source>&amp;History</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="130"/>
+        <source>&amp;Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="133"/>
+        <source>Raise R&amp;FC</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="135"/>
+        <source>C&amp;lose problem…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="165"/>
+        <source>What is happening, since when, who is affected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="166"/>
+        <source>How to restore service until the fix is in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="167"/>
+        <source>The permanent solution (the corrective change)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="168"/>
+        <source>The underlying cause, once known</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="170"/>
+        <source>Description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="171"/>
+        <source>Root cause</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="172"/>
+        <source>Workaround</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="173"/>
+        <source>Permanent solution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="179"/>
+        <source>What people and monitoring observe</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="180"/>
+        <source>Possible causes still open</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="181"/>
+        <source>Logs, measurements, tests that confirm or refute</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="182"/>
+        <source>The cause the evidence supports</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="184"/>
+        <source>Notes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="186"/>
+        <source>Symptoms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="186"/>
+        <source>Hypotheses</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187"/>
+        <source>Evidence</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187"/>
+        <source>Cause</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="189"/>
+        <source>Timeline of linked incidents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="258"/>
+        <source>When</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190"/>
+        <source>What</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191"/>
+        <source>Record</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191"/>
+        <source>Detail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204"/>
+        <source>Reference</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="234"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="241"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="242"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="303"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="205"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="205"/>
+        <source>Opened</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="212"/>
+        <source>INC-000123, INC-000124 …</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="213"/>
+        <source>Lin&amp;k</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="214"/>
+        <source>&amp;Unlink selected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="215"/>
+        <source>Resolve open incidents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="218"/>
+        <source>Link incidents:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="234"/>
+        <source>Known error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="235"/>
+        <source>Solution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="239"/>
+        <source>Record as &amp;known error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="241"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="248"/>
+        <source>Known errors</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="253"/>
+        <source>Corrective changes (RFCs)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="258"/>
+        <source>Who</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="259"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="259"/>
+        <source>Old</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="260"/>
+        <source>New</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="267"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="270"/>
+        <source>(none)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="300"/>
+        <source>Problem recorded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="301"/>
+        <source>Incident opened</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="302"/>
+        <source>Incident resolved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="303"/>
+        <source>Work log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="323"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="346"/>
+        <source>New problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="369"/>
+        <source>Changed by someone else</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="370"/>
+        <source>The form will reload; re-apply your edits.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="392"/>
+        <source>Saved {ref}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="408"/>
+        <source>{ref} raised.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="424"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="435"/>
+        <source>Resolve linked incidents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="425"/>
+        <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="436"/>
+        <source>Resolve every open incident linked to this problem?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="445"/>
+        <source>{n} incident(s) resolved.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="500"/>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="500"/>
+        <source>Save the changes to this problem?</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ProblemsPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="34"/>
+        <source>&amp;Problems</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="35"/>
+        <source>&amp;Known errors</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="36"/>
+        <source>Ca&amp;ndidates</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="51"/>
+        <source>Open problems</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="52"/>
+        <source>All problems</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="53"/>
+        <source>New</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="53"/>
+        <source>Investigating</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="54"/>
+        <source>Root cause known</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="55"/>
+        <source>Resolved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="55"/>
+        <source>Closed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="58"/>
+        <source>Search problems…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="60"/>
+        <source>New problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="67"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="92"/>
+        <source>Reference</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="67"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="92"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="68"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="68"/>
+        <source>Service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="69"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="94"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="122"/>
+        <source>Incidents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="84"/>
+        <source>Search symptoms, error codes, workarounds…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="86"/>
+        <source>New known error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="93"/>
+        <source>Error code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="93"/>
+        <source>Solution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="108"/>
+        <source>Last 14 days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="108"/>
+        <source>Last 30 days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="109"/>
+        <source>Last 90 days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="112"/>
+        <source>&amp;Create problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="116"/>
+        <source>Recurring incidents, not yet linked to a problem:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="121"/>
+        <source>CI / service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="121"/>
+        <source>Incidents look like</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="122"/>
+        <source>Last</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ReleaseForm</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="98"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="295"/>
+        <source>New release</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="106"/>
+        <source>&amp;Move</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="109"/>
+        <source>Release plan P&amp;DF…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="113"/>
+        <source>Move to:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="120"/>
+        <source>&amp;Details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="121"/>
+        <source>&amp;Changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="122"/>
+        <source>&amp;Plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="123"/>
+        <source>&amp;Media library</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="124"/>
+        <source>When</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="124"/>
+        <source>Who</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="215"/>
+        <source>Site</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
+        <source>Old</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
+        <source>New</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="127"/>
+        <source>&amp;History</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="133"/>
+        <source>Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="160"/>
+        <source>&amp;Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="164"/>
+        <source>&amp;Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="165"/>
+        <source>&amp;Version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="166"/>
+        <source>&amp;Type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="167"/>
+        <source>Planned &amp;start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="168"/>
+        <source>Planned &amp;end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="169"/>
+        <source>Descr&amp;iption</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="170"/>
+        <source>&amp;Backout plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="183"/>
+        <source>Risk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="182"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="182"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="182"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="217"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="183"/>
+        <source>Approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="189"/>
+        <source>CHG-000123</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="191"/>
+        <source>&amp;Add change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="193"/>
+        <source>&amp;Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="214"/>
+        <source>Step</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="214"/>
+        <source>Kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="214"/>
+        <source>Owner</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="215"/>
+        <source>Planned start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="216"/>
+        <source>Planned end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="216"/>
+        <source>Actual start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="217"/>
+        <source>Actual end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="217"/>
+        <source>After</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="227"/>
+        <source>Add s&amp;tep…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="233"/>
+        <source>Set stat&amp;us</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="235"/>
+        <source>&amp;Edit step…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="239"/>
+        <source>De&amp;lete step</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="241"/>
+        <source>Deplo&amp;y wave…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="243"/>
+        <source>Update the software CIs at the wave&apos;s site to the versions in the media library</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="266"/>
+        <source>Item</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="266"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="271"/>
+        <source>Version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="266"/>
+        <source>Checksum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="267"/>
+        <source>Master CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="269"/>
+        <source>Item name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="273"/>
+        <source>sha256:…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="274"/>
+        <source>Add &amp;item</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="276"/>
+        <source>Remo&amp;ve item</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="285"/>
+        <source>Software this release delivers (each is a software CI in the CMDB). Deploying a wave sets the version of the matching software CIs at the wave&apos;s site.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="322"/>
+        <source>all changes approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="323"/>
+        <source>no changes bundled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="324"/>
+        <source>{n} change(s) not approved: cannot deploy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="328"/>
+        <source>Status &lt;b&gt;{status}&lt;/b&gt; · type {type} · risk &lt;b&gt;&lt;span style=&apos;color:{rc}&apos;&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style=&apos;color:{ac}&apos;&gt;{approval}&lt;/span&gt; · manager {manager}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="342"/>
+        <source>no factors</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="348"/>
+        <source>yes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="348"/>
+        <source>NO</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="354"/>
+        <source>no changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="355"/>
+        <source>Affected services: {names}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="515"/>
+        <source>Delete step</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="516"/>
+        <source>Delete &apos;{name}&apos; from the plan?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="532"/>
+        <source>Deploy &apos;{wave}&apos; at {site}?
+
+{count} software CI(s) will be updated:
+{names}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="536"/>
+        <source>…and {n} more</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="537"/>
+        <source>Deploy wave</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="543"/>
+        <source>{wave}: {n} CI(s) updated; release is {status}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ReleaseListModel</name>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="41"/>
+        <source>Reference</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="41"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="42"/>
+        <source>Version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="42"/>
+        <source>Type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="43"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="43"/>
+        <source>Risk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="44"/>
+        <source>Start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="44"/>
+        <source>Changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ReleasesPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="94"/>
+        <source>Open releases</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="95"/>
+        <source>All releases</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="100"/>
+        <source>Search reference, name, version…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="102"/>
+        <source>&amp;New release</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RunPage</name>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="421"/>
+        <source>Dry run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="421"/>
+        <source>Import</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="422"/>
+        <source>Reads and checks everything; writes nothing.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="423"/>
+        <source>Writes in one transaction: all rows or, if cancelled, none.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="431"/>
+        <source>&amp;Cancel import</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="444"/>
+        <source>Rows that would be rejected (line, column, reason):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="445"/>
+        <source>Rejected rows:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="448"/>
+        <source>Import the valid rows and save the rejected ones to:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="450"/>
+        <source>rejected rows (.csv)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="451"/>
+        <source>B&amp;rowse…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="480"/>
+        <source>Working…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="487"/>
+        <source>Save rejected rows</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="488"/>
+        <source>CSV files (*.csv)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="503"/>
+        <source>Reading the file…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="504"/>
+        <source>Checking rows…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="505"/>
+        <source>Writing…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="506"/>
+        <source>Writing records…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="507"/>
+        <source>Updating records…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="508"/>
+        <source>Writing history…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="515"/>
+        <source>Cancelling…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="547"/>
+        <source>Rejected rows were saved to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="552"/>
+        <source>… and {n} more</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="558"/>
+        <source>Nothing was imported: {n} rows are invalid.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="560"/>
+        <source>{n} rows are invalid: fix the file or the mapping and go back, or import only the valid rows (below).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="563"/>
+        <source>Every row is valid. Import writes the following:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="564"/>
+        <source>Imported.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="567"/>
+        <source>Rows read</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="568"/>
+        <source>Records to create</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="568"/>
+        <source>Records created</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="570"/>
+        <source>Records to update</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="570"/>
+        <source>Records updated</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="572"/>
+        <source>Unchanged</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="573"/>
+        <source>Rejected rows</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="574"/>
+        <source>New people</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="575"/>
+        <source>New teams</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="576"/>
+        <source>New categories</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="577"/>
+        <source>New CIs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="578"/>
+        <source>New CI classes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="579"/>
+        <source>New sites</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="580"/>
+        <source>New linked problems</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="581"/>
+        <source>New linked changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="582"/>
+        <source>History entries</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StepDialog</name>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="65"/>
+        <source>Add plan step</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="71"/>
+        <source>(no phase)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="76"/>
+        <source>(nobody)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="80"/>
+        <source>(no team)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="84"/>
+        <source>(no site)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="89"/>
+        <source>(nothing)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="94"/>
+        <source>&amp;Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="95"/>
+        <source>&amp;Kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="96"/>
+        <source>&amp;Phase</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="97"/>
+        <source>Owner (&amp;person)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="98"/>
+        <source>Owner (&amp;team)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="99"/>
+        <source>&amp;Site (waves)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="100"/>
+        <source>Planned &amp;start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="101"/>
+        <source>Planned &amp;end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="102"/>
+        <source>&amp;After</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/editors.py" line="111"/>
+        <source>Edit plan step</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SuggestionsWidget</name>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="41"/>
+        <source>&amp;Link</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="42"/>
+        <source>Apply &amp;workaround</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="43"/>
+        <source>Open</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="51"/>
+        <source>Known errors and articles that may match</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>_ChartBase</name>
+    <message>
+        <location filename="../../itsmdesk/views/dashboard/charts.py" line="26"/>
+        <source>No data for this period</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>errors</name>
+    <message>
+        <location filename="../../itsmdesk/views/messages.py" line="18"/>
+        <source>Unexpected error: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/messages.py" line="23"/>
+        <source>itsmdesk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="4"/>
+        <source>&apos;{name}&apos; is not a phase of this release</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="5"/>
+        <source>&apos;{name}&apos; is not a rollout wave</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="6"/>
+        <source>&apos;{step}&apos; cannot depend on &apos;{other}&apos;: &apos;{other}&apos; already waits for &apos;{step}&apos; (that would be a cycle)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="7"/>
+        <source>&apos;{step}&apos; is planned to start ({start}) before &apos;{other}&apos; ends ({end})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="8"/>
+        <source>&apos;{step}&apos; matches several steps: {names}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="9"/>
+        <source>&apos;{value}&apos; is not a checksum (hex digits, optionally prefixed sha256:)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="10"/>
+        <source>&apos;{value}&apos; is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="11"/>
+        <source>&apos;{value}&apos; is not a valid recurrence rule: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="12"/>
+        <source>&apos;{value}&apos; is not an e-mail address</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="13"/>
+        <source>A CAB meeting needs a date and time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="14"/>
+        <source>A CI cannot relate to itself ({name})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="15"/>
+        <source>A CI named &apos;{value}&apos; already exists</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="16"/>
+        <source>A CI needs a class</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="17"/>
+        <source>A baseline named &apos;{value}&apos; already exists</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="18"/>
+        <source>A baseline needs a name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="19"/>
+        <source>A calendar named {name} already exists</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="20"/>
+        <source>A calendar needs a name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="21"/>
+        <source>A phase cannot sit inside another phase</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="22"/>
+        <source>A planned window needs a start and an end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="23"/>
+        <source>A problem cannot go from {old} to {new}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="24"/>
+        <source>A queue filter needs a field, an operator and a value: {f}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="25"/>
+        <source>A queue needs a name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="26"/>
+        <source>A resolution code is required to resolve</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="27"/>
+        <source>A ticket cannot be its own parent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="28"/>
+        <source>A work log note needs some text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="29"/>
+        <source>A {role} may not move a change from {source} to {target}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="30"/>
+        <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="31"/>
+        <source>An action needs a text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="32"/>
+        <source>An announcement cannot end before it starts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="33"/>
+        <source>An announcement needs a title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="34"/>
+        <source>An in-memory database cannot be backed up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="35"/>
+        <source>Approve</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="36"/>
+        <source>Approve (pre-approved)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="37"/>
+        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="38"/>
+        <source>Assess</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="39"/>
+        <source>Attribute {attr} is required for class {cls}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="40"/>
+        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="41"/>
+        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="42"/>
+        <source>Availability is computed by ci or service, not {by}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="43"/>
+        <source>Backed out</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="44"/>
+        <source>Backup to {path} failed: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="45"/>
+        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="46"/>
+        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="47"/>
+        <source>Bad port in database URL &apos;{url}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="48"/>
+        <source>Bad template {template!r}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="49"/>
+        <source>Cannot create the folder {path}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="50"/>
+        <source>Cannot create {path}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="51"/>
+        <source>Cannot import {kind} with a mapping</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="52"/>
+        <source>Cannot read mapping {path}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="53"/>
+        <source>Cannot read {path}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="54"/>
+        <source>Cannot sort a queue by {field}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="55"/>
+        <source>Cannot sort a queue by {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="56"/>
+        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="57"/>
+        <source>Cannot write the database file {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="58"/>
+        <source>Cannot write the database file {path}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="59"/>
+        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="60"/>
+        <source>Close</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="61"/>
+        <source>Defer / reassess</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="62"/>
+        <source>Describe the solution to resolve</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="63"/>
+        <source>Export format must be text or html, not {fmt}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="64"/>
+        <source>Failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="65"/>
+        <source>Field(s) {fields} cannot be bulk edited</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="66"/>
+        <source>Folding an event log needs the column with each row&apos;s time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="67"/>
+        <source>Folding an event log needs the key column</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="68"/>
+        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="69"/>
+        <source>Implemented</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="70"/>
+        <source>Import cancelled; nothing was written.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="71"/>
+        <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="72"/>
+        <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}).{hint}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="73"/>
+        <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = &quot;{guess}&quot; or &quot;auto&quot; in the mapping&apos;s [source]</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="74"/>
+        <source>Map at least one column to a field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="75"/>
+        <source>Mapping {path} is for {mapped}, not {kind}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="76"/>
+        <source>Mapping {path} is not valid TOML: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="77"/>
+        <source>Mapping {path}: [fields] {field}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="78"/>
+        <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="79"/>
+        <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="80"/>
+        <source>Mapping {path}: {where}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="81"/>
+        <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="82"/>
+        <source>No CAB action {id}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="83"/>
+        <source>No CAB meeting {ref}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="84"/>
+        <source>No CI is named &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="85"/>
+        <source>No CI named &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="86"/>
+        <source>No baseline named &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="87"/>
+        <source>No business calendar {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="88"/>
+        <source>No change with reference &apos;{ref}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="89"/>
+        <source>No change {ref}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="90"/>
+        <source>No default business calendar: create one named Default or pass --calendar NAME</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="91"/>
+        <source>No incident or request {ref}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="92"/>
+        <source>No incident {ref}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="93"/>
+        <source>No problem or known error with id {id}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="94"/>
+        <source>No problem {ref}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="95"/>
+        <source>No release with reference &apos;{ref}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="96"/>
+        <source>No step &apos;{step}&apos; in this release</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="97"/>
+        <source>No such file: {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="98"/>
+        <source>No {kind} with id {id}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="99"/>
+        <source>No {kind} {ref}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="100"/>
+        <source>Not an iCalendar file: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="101"/>
+        <source>Nothing has the reference or name &apos;{ref}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="102"/>
+        <source>Overriding the risk needs a reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="103"/>
+        <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="104"/>
+        <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="105"/>
+        <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="106"/>
+        <source>Record the permanent solution (or a workaround) before resolving the problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="107"/>
+        <source>Record the root cause before marking it known</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="108"/>
+        <source>Reject</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="109"/>
+        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="110"/>
+        <source>Return to requester</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="111"/>
+        <source>Rework</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="112"/>
+        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="113"/>
+        <source>SLA targets must be positive minutes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="114"/>
+        <source>SQLite error on {path}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="115"/>
+        <source>Say why the ticket goes to another team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="116"/>
+        <source>Say why the ticket is escalated</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="117"/>
+        <source>Say why the ticket is pending</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="118"/>
+        <source>Schedule</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="119"/>
+        <source>Select the tickets to change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="120"/>
+        <source>Send to CAB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="121"/>
+        <source>Send to ECAB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="122"/>
+        <source>Start implementing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="123"/>
+        <source>Start review (PIR)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="124"/>
+        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="125"/>
+        <source>Step &apos;{name}&apos; cannot depend on itself</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="126"/>
+        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="127"/>
+        <source>Step &apos;{name}&apos; waits for: {steps}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="128"/>
+        <source>Steps of different releases cannot depend on each other</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="129"/>
+        <source>Submit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="130"/>
+        <source>Template {name} is not active</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="131"/>
+        <source>The business calendar has no working hours</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="132"/>
+        <source>The escalation share must be 1-100 %, not {pct}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="133"/>
+        <source>The file is empty (no header line)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="134"/>
+        <source>The period must end after it starts ({start} .. {end})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="135"/>
+        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="136"/>
+        <source>The response target cannot be longer than the resolution target</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="137"/>
+        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="138"/>
+        <source>Trends are counted by ci, service, category or team, not {by}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="139"/>
+        <source>Unknown CI class &apos;{value}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="140"/>
+        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="141"/>
+        <source>Unknown announcement kind {kind}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="142"/>
+        <source>Unknown field(s) for {kind}: {fields}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="143"/>
+        <source>Unknown filter operator {op}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="144"/>
+        <source>Unknown queue column(s): {cols}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="145"/>
+        <source>Unknown queue {key}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="146"/>
+        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="147"/>
+        <source>Unknown root cause analysis note(s): {names}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="148"/>
+        <source>Unknown time zone {tz}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="149"/>
+        <source>Unschedule</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="150"/>
+        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="151"/>
+        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="152"/>
+        <source>Wave &apos;{name}&apos; has no site</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="153"/>
+        <source>Wave &apos;{name}&apos; is already deployed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="154"/>
+        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="155"/>
+        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="156"/>
+        <source>Working hours {span} end before they start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="157"/>
+        <source>pg_dump failed: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="158"/>
+        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="159"/>
+        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="160"/>
+        <source>{label} &apos;{value}&apos; is already taken</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="161"/>
+        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="162"/>
+        <source>{label} is longer than {max} characters</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="163"/>
+        <source>{label} is required</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="164"/>
+        <source>{label} must be a whole number of at least {min}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="165"/>
+        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="166"/>
+        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="167"/>
+        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="168"/>
+        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="169"/>
+        <source>{path} is a folder, not a database file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="170"/>
+        <source>{path} is a folder; give a file name for the backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="171"/>
+        <source>{path} is empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="172"/>
+        <source>{path} is not UTF-8 text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="173"/>
+        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="174"/>
+        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="175"/>
+        <source>{person} is not on the CAB for {category}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="176"/>
+        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="177"/>
+        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="178"/>
+        <source>{ref} cannot go from {old} to {new}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="179"/>
+        <source>{ref} has no CAB approval ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="180"/>
+        <source>{ref} has no workaround to apply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="181"/>
+        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="182"/>
+        <source>{ref} is {status}; a review follows implementation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="183"/>
+        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="184"/>
+        <source>{ref} needs a planned start before it can be {target}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="185"/>
+        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="186"/>
+        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="187"/>
+        <source>{release} already delivers &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="188"/>
+        <source>{release} bundles no change; add the approved changes first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="189"/>
+        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="190"/>
+        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="191"/>
+        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="192"/>
+        <source>{report} needs --{option} REF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="193"/>
+        <source>{src} already {type} {tgt}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>panels</name>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="38"/>
+        <source>Ticket queues</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="39"/>
+        <source>CMDB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="40"/>
+        <source>Change calendar</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="41"/>
+        <source>Announcements</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="42"/>
+        <source>Knowledge search</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="43"/>
+        <source>Problems and known errors</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="44"/>
+        <source>Trends dashboard</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="45"/>
+        <source>Availability</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="46"/>
+        <source>Releases</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="47"/>
+        <source>Changes and CAB</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>window</name>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="187"/>
+        <source>Release plan PDF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="188"/>
+        <source>Release reference (e.g. REL-000001):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="195"/>
+        <source>New &amp;release</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="199"/>
+        <source>Release &amp;plan PDF…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+</TS>
