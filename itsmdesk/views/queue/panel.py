@@ -150,7 +150,9 @@ class QueuePanel(QWidget):
             if spec.key == "breached" and counts.get(spec.key):
                 item.setForeground(Qt.GlobalColor.red)
             self.queue_list.addItem(item)
-            if spec.key == (current or ("my_open" if self.ctx.actor.person_id else "all_open")):
+            # Start on the agent's own work; when they have none open, on all open tickets.
+            default = ("my_open" if self.ctx.actor.person_id and counts.get("my_open") else "all_open")
+            if spec.key == (current or default):
                 select = i
         self.queue_list.blockSignals(False)
         self.queue_list.setCurrentRow(select)
