@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.errors import ConflictError
 from itsmdesk.services import knowledge
+from itsmdesk.views.forms.common import confirm_close, header_label
 from itsmdesk.views.messages import error_text, show_error
 
 ROLE = Qt.ItemDataRole.UserRole
@@ -43,11 +43,7 @@ class ArticleForm(QWidget):
         self.ref = ""
         self._dirty = False
         self.setObjectName("articleForm")
-        self.ref_label = QLabel(self.tr("New article"))
-        font = self.ref_label.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.25)
-        self.ref_label.setFont(font)
+        self.ref_label = header_label(self.tr("New article"))
         self.title_edit = QLineEdit()
         self.title_edit.setObjectName("titleEdit")
         self.title_edit.setPlaceholderText(self.tr("Title"))
@@ -240,15 +236,7 @@ class ArticleForm(QWidget):
         self.reload()
 
     def can_close(self) -> bool:
-        if not self._dirty:
-            return True
-        answer = QMessageBox.question(
-            self, self.tr("Unsaved changes"), self.tr("Save the changes to this article?"),
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel)
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
+        return confirm_close(self, self._dirty, self.tr("Save the changes to this article?"), self.save)
 
 
 def create_form(ctx, record_id, window, kind: str = "article") -> QWidget:  # noqa: ANN001

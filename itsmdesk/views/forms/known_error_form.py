@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTabWidget,
@@ -25,6 +24,7 @@ from itsmdesk.errors import ConflictError
 from itsmdesk.models.problem import KE_SOLUTION_STATUSES
 from itsmdesk.services import problem_lifecycle as lifecycle
 from itsmdesk.services import problems
+from itsmdesk.views.forms.common import confirm_close, header_label
 from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table
 
@@ -40,11 +40,7 @@ class KnownErrorForm(QWidget):
         self.data: dict[str, Any] = {}
         self._dirty = False
         self.setObjectName("knownErrorForm")
-        self.ref_label = QLabel(self.tr("New known error"))
-        font = self.ref_label.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.25)
-        self.ref_label.setFont(font)
+        self.ref_label = header_label(self.tr("New known error"))
         self.title_edit = QLineEdit()
         self.title_edit.setObjectName("titleEdit")
         self.title_edit.setPlaceholderText(self.tr("What the error looks like, in a line"))
@@ -199,15 +195,7 @@ class KnownErrorForm(QWidget):
         self.ctx.open_record("change", change.id)
 
     def can_close(self) -> bool:
-        if not self._dirty:
-            return True
-        answer = QMessageBox.question(
-            self, self.tr("Unsaved changes"), self.tr("Save the changes to this known error?"),
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel)
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
+        return confirm_close(self, self._dirty, self.tr("Save the changes to this known error?"), self.save)
 
 
 def create_form(ctx, record_id, window, kind: str = "known_error") -> QWidget:  # noqa: ANN001

@@ -29,6 +29,7 @@ from itsmdesk.errors import ConflictError
 from itsmdesk.models.problem import PROBLEM_STATUSES
 from itsmdesk.services import people, problems, rca
 from itsmdesk.services import problem_lifecycle as lifecycle
+from itsmdesk.views.forms.common import confirm_close, header_label
 from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table, selected_ids
 
@@ -77,12 +78,8 @@ class ProblemForm(QWidget):
 
     # -- layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.ref_label = QLabel()
+        self.ref_label = header_label("")
         self.ref_label.setObjectName("refLabel")
-        font = self.ref_label.font()
-        font.setPointSizeF(font.pointSizeF() * 1.25)
-        font.setBold(True)
-        self.ref_label.setFont(font)
         self.status_badge = QLabel()
         self.status_badge.setObjectName("statusBadge")
         self.title_edit = QLineEdit()
@@ -494,15 +491,7 @@ class ProblemForm(QWidget):
         self.ctx.open_record("known_error", ke.id)
 
     def can_close(self) -> bool:
-        if not self._dirty:
-            return True
-        answer = QMessageBox.question(
-            self, self.tr("Unsaved changes"), self.tr("Save the changes to this problem?"),
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel)
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
+        return confirm_close(self, self._dirty, self.tr("Save the changes to this problem?"), self.save)
 
 
 def create_form(ctx, record_id, window, kind: str = "problem") -> QWidget:  # noqa: ANN001
