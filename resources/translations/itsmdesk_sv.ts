@@ -5,73 +5,73 @@
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="40" />
         <source>Add…</source>
-        <translation type="unfinished" />
+        <translation>Lägg till…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="40" />
         <source>Add a manual announcement</source>
-        <translation type="unfinished" />
+        <translation>Lägg till ett manuellt meddelande</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="41" />
         <source>Withdraw</source>
-        <translation type="unfinished" />
+        <translation>Dra tillbaka</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="41" />
         <source>Withdraw the selected announcement</source>
-        <translation type="unfinished" />
+        <translation>Dra tillbaka det markerade meddelandet</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="42" />
         <source>Copy text</source>
-        <translation type="unfinished" />
+        <translation>Kopiera text</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="42" />
         <source>Copy all as plain text for an e-mail</source>
-        <translation type="unfinished" />
+        <translation>Kopiera allt som oformaterad text för ett e-postmeddelande</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="44" />
         <source>Copy HTML</source>
-        <translation type="unfinished" />
+        <translation>Kopiera HTML</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="44" />
         <source>Copy all as HTML for an e-mail</source>
-        <translation type="unfinished" />
+        <translation>Kopiera allt som HTML för ett e-postmeddelande</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="71" />
         <source>until further notice</source>
-        <translation type="unfinished" />
+        <translation>tills vidare</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="72" />
         <source>NOW</source>
-        <translation type="unfinished" />
+        <translation>NU</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="72" />
         <source>upcoming</source>
-        <translation type="unfinished" />
+        <translation>kommande</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="75" />
         <source>Services: </source>
-        <translation type="unfinished" />
+        <translation>Tjänster: </translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="84" />
         <source>No current announcements.</source>
-        <translation type="unfinished" />
+        <translation>Inga aktuella meddelanden.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="102" />
         <location filename="../../itsmdesk/views/announcements/panel.py" line="105" />
         <source>New announcement</source>
-        <translation type="unfinished" />
+        <translation>Nytt meddelande</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="102" />
@@ -82,121 +82,121 @@
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="105" />
         <source>Text</source>
-        <translation type="unfinished" />
+        <translation>Text</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="129" />
         <source>Announcements copied to the clipboard</source>
-        <translation type="unfinished" />
+        <translation>Meddelandena har kopierats till urklipp</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="140" />
         <source>New &amp;announcement…</source>
-        <translation type="unfinished" />
+        <translation>Nytt medd&amp;elande…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="27" />
         <source>Sign in as</source>
-        <translation type="unfinished" />
+        <translation>Logga in som</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="27" />
         <source>Person</source>
-        <translation type="unfinished" />
+        <translation>Person</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="37" />
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="41" />
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="44" />
         <source>Notifications</source>
-        <translation type="unfinished" />
+        <translation>Aviseringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="37" />
         <source>Sign in first (Ctrl+Shift+P).</source>
-        <translation type="unfinished" />
+        <translation>Logga in först (Ctrl+Shift+P).</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="41" />
         <source>No unread notifications.</source>
-        <translation type="unfinished" />
+        <translation>Inga olästa aviseringar.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="46" />
         <source>{n} notifications read</source>
-        <translation type="unfinished" />
+        <translation>{n} aviseringar lästa</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="55" />
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="59" />
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="71" />
         <source>Import holidays</source>
-        <translation type="unfinished" />
+        <translation>Importera helgdagar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="56" />
         <source>Create a business calendar first (itsmdesk business-calendar create).</source>
-        <translation type="unfinished" />
+        <translation>Skapa en arbetstidskalender först (itsmdesk business-calendar create).</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="59" />
         <source>Calendar</source>
-        <translation type="unfinished" />
+        <translation>Kalender</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="62" />
         <source>Holidays (.ics)</source>
-        <translation type="unfinished" />
+        <translation>Helgdagar (.ics)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="63" />
         <source>iCalendar files (*.ics)</source>
-        <translation type="unfinished" />
+        <translation>iCalendar-filer (*.ics)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="72" />
         <source>{added} holidays added, {skipped} already there.</source>
-        <translation type="unfinished" />
+        <translation>{added} helgdagar tillagda, {skipped} fanns redan.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="84" />
         <source>Escalation: {f} at risk, {b} breached</source>
-        <translation type="unfinished" />
+        <translation>Eskalering: {f} i riskzonen, {b} överskridna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="100" />
         <source>Sign in &amp;as…</source>
-        <translation type="unfinished" />
+        <translation>&amp;Logga in som…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="101" />
         <source>&amp;Notifications…</source>
-        <translation type="unfinished" />
+        <translation>&amp;Aviseringar…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="102" />
         <source>Run SLA &amp;escalation now</source>
-        <translation type="unfinished" />
+        <translation>Kör SLA-&amp;eskalering nu</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="103" />
         <source>&amp;SLA targets…</source>
-        <translation type="unfinished" />
+        <translation>&amp;SLA-mål…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="104" />
         <source>Priority &amp;matrix…</source>
-        <translation type="unfinished" />
+        <translation>Prioritets&amp;matris…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="105" />
         <source>Import &amp;holidays (.ics)…</source>
-        <translation type="unfinished" />
+        <translation>Importera &amp;helgdagar (.ics)…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="33" />
         <source>SLA targets ({kind})</source>
-        <translation type="unfinished" />
+        <translation>SLA-mål ({kind})</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35" />
@@ -207,84 +207,84 @@
     <message>
         <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35" />
         <source>Response (min)</source>
-        <translation type="unfinished" />
+        <translation>Svarstid (min)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35" />
         <source>Resolution (min)</source>
-        <translation type="unfinished" />
+        <translation>Lösningstid (min)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="53" />
         <source>Escalate at</source>
-        <translation type="unfinished" />
+        <translation>Eskalera vid</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="60" />
         <source>Targets count business minutes on the SLA's calendar and stop while a ticket is pending.</source>
-        <translation type="unfinished" />
+        <translation>Målen räknas i arbetsminuter enligt SLA:ns kalender och stannar medan ett ärende är väntande.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="84" />
         <source>Priority matrix</source>
-        <translation type="unfinished" />
+        <translation>Prioritetsmatris</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="86" />
         <source>Impact \ Urgency</source>
-        <translation type="unfinished" />
+        <translation>Påverkan \ Brådska</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
         <source>high</source>
-        <translation type="unfinished" />
+        <translation>hög</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
         <source>medium</source>
-        <translation type="unfinished" />
+        <translation>medel</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
         <source>low</source>
-        <translation type="unfinished" />
+        <translation>låg</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="126" />
         <source>Short summary of what the caller reports</source>
-        <translation type="unfinished" />
+        <translation>Kort sammanfattning av vad anmälaren rapporterar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="129" />
         <source>What happens, since when, what was tried</source>
-        <translation type="unfinished" />
+        <translation>Vad händer, sedan när, vad har prövats</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="134" />
         <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75" />
         <source>(none)</source>
-        <translation type="unfinished" />
+        <translation>(ingen)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="137" />
         <source>Type a CI name, or drop one from the CMDB</source>
-        <translation type="unfinished" />
+        <translation>Skriv ett CI-namn eller dra in ett från CMDB</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="146" />
         <source>(no team)</source>
-        <translation type="unfinished" />
+        <translation>(inget team)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="147" />
         <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75" />
         <source>(nobody)</source>
-        <translation type="unfinished" />
+        <translation>(ingen)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="148" />
         <source>Major incident</source>
-        <translation type="unfinished" />
+        <translation>Större incident</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="164" />
@@ -294,7 +294,7 @@
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="165" />
         <source>Channel</source>
-        <translation type="unfinished" />
+        <translation>Kanal</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="167" />
@@ -309,12 +309,12 @@
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="169" />
         <source>CI</source>
-        <translation type="unfinished" />
+        <translation>CI</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="170" />
         <source>Service</source>
-        <translation type="unfinished" />
+        <translation>Tjänst</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="171" />
@@ -340,27 +340,27 @@
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="188" />
         <source>Why is the ticket waiting? (needed for pending)</source>
-        <translation type="unfinished" />
+        <translation>Varför väntar ärendet? (krävs för väntande)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="197" />
         <source>How it was solved (needed to resolve)</source>
-        <translation type="unfinished" />
+        <translation>Hur det löstes (krävs för att lösa)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="198" />
         <source>Move</source>
-        <translation type="unfinished" />
+        <translation>Flytta</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="200" />
         <source>Apply the status change and save (Ctrl+Return)</source>
-        <translation type="unfinished" />
+        <translation>Genomför statusändringen och spara (Ctrl+Return)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="208" />
         <source>Move to</source>
-        <translation type="unfinished" />
+        <translation>Flytta till</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="207" />
@@ -370,22 +370,22 @@
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="209" />
         <source>Pending reason</source>
-        <translation type="unfinished" />
+        <translation>Orsak till väntan</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="210" />
         <source>Resolution code</source>
-        <translation type="unfinished" />
+        <translation>Lösningskod</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="211" />
         <source>Solution</source>
-        <translation type="unfinished" />
+        <translation>Lösning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="212" />
         <source>Lifecycle</source>
-        <translation type="unfinished" />
+        <translation>Livscykel</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="233" />
@@ -405,17 +405,17 @@
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="236" />
         <source>Parent</source>
-        <translation type="unfinished" />
+        <translation>Överordnat ärende</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="237" />
         <source>Child tickets</source>
-        <translation type="unfinished" />
+        <translation>Underordnade ärenden</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="238" />
         <source>Links</source>
-        <translation type="unfinished" />
+        <translation>Länkar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="241" />
@@ -426,38 +426,38 @@
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="244" />
         <source>Save (Ctrl+S)</source>
-        <translation type="unfinished" />
+        <translation>Spara (Ctrl+S)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="246" />
         <source>Escalate…</source>
-        <translation type="unfinished" />
+        <translation>Eskalera…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="289" />
         <source>Move status</source>
-        <translation type="unfinished" />
+        <translation>Ändra status</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="290" />
         <source>Add work log note</source>
-        <translation type="unfinished" />
+        <translation>Lägg till anteckning i arbetsloggen</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="313" />
         <source>New service request</source>
-        <translation type="unfinished" />
+        <translation>Ny tjänstebegäran</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="314" />
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="643" />
         <source>New incident</source>
-        <translation type="unfinished" />
+        <translation>Ny incident</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="319" />
         <source>New</source>
-        <translation type="unfinished" />
+        <translation>Ny</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="369" />
@@ -467,7 +467,7 @@
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="396" />
         <source>Service request</source>
-        <translation type="unfinished" />
+        <translation>Tjänstebegäran</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="396" />
@@ -477,67 +477,67 @@
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="417" />
         <source>SLA paused</source>
-        <translation type="unfinished" />
+        <translation>SLA pausad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="419" />
         <source>SLA met</source>
-        <translation type="unfinished" />
+        <translation>SLA uppfylld</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="419" />
         <source>SLA breached</source>
-        <translation type="unfinished" />
+        <translation>SLA överskriden</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="425" />
         <source>Breached {t}</source>
-        <translation type="unfinished" />
+        <translation>Överskriden {t}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="425" />
         <source>At risk: {t} left</source>
-        <translation type="unfinished" />
+        <translation>I riskzonen: {t} kvar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="426" />
         <source>{t} left</source>
-        <translation type="unfinished" />
+        <translation>{t} kvar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="433" />
         <source>Announced for this CI/service: </source>
-        <translation type="unfinished" />
+        <translation>Aviserat för detta CI/denna tjänst: </translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="532" />
         <source>Nothing to save</source>
-        <translation type="unfinished" />
+        <translation>Inget att spara</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="542" />
         <source>Saved {ref}</source>
-        <translation type="unfinished" />
+        <translation>{ref} sparat</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="586" />
         <source>Resolve child tickets</source>
-        <translation type="unfinished" />
+        <translation>Lös underordnade ärenden</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="587" />
         <source>This major incident has open child tickets. Resolve them too?</source>
-        <translation type="unfinished" />
+        <translation>Den här större incidenten har öppna underordnade ärenden. Vill du lösa dem också?</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="600" />
         <source>To another team (functional)</source>
-        <translation type="unfinished" />
+        <translation>Till ett annat team (funktionell)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="600" />
         <source>To the team lead (hierarchical)</source>
-        <translation type="unfinished" />
+        <translation>Till teamledaren (hierarkisk)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="601" />
@@ -545,110 +545,110 @@
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="610" />
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="614" />
         <source>Escalate</source>
-        <translation type="unfinished" />
+        <translation>Eskalera</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="601" />
         <source>How?</source>
-        <translation type="unfinished" />
+        <translation>Hur?</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="610" />
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="614" />
         <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="52" />
         <source>Reason</source>
-        <translation type="unfinished" />
+        <translation>Orsak</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="635" />
         <source>{n} people notified</source>
-        <translation type="unfinished" />
+        <translation>{n} personer aviserade</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="643" />
         <source>New request</source>
-        <translation type="unfinished" />
+        <translation>Ny begäran</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="649" />
         <source>Unsaved changes</source>
-        <translation type="unfinished" />
+        <translation>Osparade ändringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="649" />
         <source>Discard the changes to {t}?</source>
-        <translation type="unfinished" />
+        <translation>Vill du ignorera ändringarna i {t}?</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_merge.py" line="27" />
         <source>(empty)</source>
-        <translation type="unfinished" />
+        <translation>(tomt)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_merge.py" line="41" />
         <source>Someone else saved this ticket</source>
-        <translation type="unfinished" />
+        <translation>Någon annan har sparat det här ärendet</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_merge.py" line="46" />
         <source>Choose which value to keep where you both changed a field. Your other changes are kept.</source>
-        <translation type="unfinished" />
+        <translation>Välj vilket värde som ska behållas där ni båda har ändrat ett fält. Dina övriga ändringar behålls.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51" />
         <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="50" />
         <source>Field</source>
-        <translation type="unfinished" />
+        <translation>Fält</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51" />
         <source>Saved by them</source>
-        <translation type="unfinished" />
+        <translation>Sparat av dem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51" />
         <source>Yours</source>
-        <translation type="unfinished" />
+        <translation>Ditt</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_merge.py" line="71" />
         <source>(unchanged by you)</source>
-        <translation type="unfinished" />
+        <translation>(oförändrat av dig)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_merge.py" line="76" />
         <source>Save merged</source>
-        <translation type="unfinished" />
+        <translation>Spara sammanslaget</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="43" />
         <source>Known errors and articles that match</source>
-        <translation type="unfinished" />
+        <translation>Kända fel och artiklar som matchar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="46" />
         <source>Diagnostic script</source>
-        <translation type="unfinished" />
+        <translation>Diagnosskript</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="49" />
         <source>Record answers</source>
-        <translation type="unfinished" />
+        <translation>Registrera svar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="63" />
         <source>Add a note… (Ctrl+L)</source>
-        <translation type="unfinished" />
+        <translation>Lägg till en anteckning… (Ctrl+L)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="65" />
         <source>Public (caller sees it)</source>
-        <translation type="unfinished" />
+        <translation>Offentlig (anmälaren ser den)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="67" />
         <source>Add note</source>
-        <translation type="unfinished" />
+        <translation>Lägg till anteckning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="74" />
@@ -658,7 +658,7 @@
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="84" />
         <source>Attach file…</source>
-        <translation type="unfinished" />
+        <translation>Bifoga fil…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="87" />
@@ -668,118 +668,118 @@
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="104" />
         <source>Save the ticket first to add notes</source>
-        <translation type="unfinished" />
+        <translation>Spara ärendet först för att kunna lägga till anteckningar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="109" />
         <source>system</source>
-        <translation type="unfinished" />
+        <translation>system</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="110" />
         <source>public</source>
-        <translation type="unfinished" />
+        <translation>offentlig</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="110" />
         <source>private</source>
-        <translation type="unfinished" />
+        <translation>privat</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="116" />
         <source>No notes yet.</source>
-        <translation type="unfinished" />
+        <translation>Inga anteckningar ännu.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="132" />
         <source>Type a title to see matching known errors.</source>
-        <translation type="unfinished" />
+        <translation>Skriv en rubrik för att se matchande kända fel.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="194" />
         <source>Attach file</source>
-        <translation type="unfinished" />
+        <translation>Bifoga fil</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_side.py" line="210" />
         <source>Save attachment</source>
-        <translation type="unfinished" />
+        <translation>Spara bilaga</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/actions.py" line="23" />
         <source>&amp;Import…</source>
-        <translation type="unfinished" />
+        <translation>&amp;Importera…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/actions.py" line="26" />
         <source>Import tickets, event logs, CIs or relations from another tool's CSV</source>
-        <translation type="unfinished" />
+        <translation>Importera ärenden, händelseloggar, CI:n eller relationer från ett annat verktygs CSV</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="37" />
         <source>Edit {n} tickets</source>
-        <translation type="unfinished" />
+        <translation>Redigera {n} ärenden</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="47" />
         <source>Pending reason / solution when needed</source>
-        <translation type="unfinished" />
+        <translation>Orsak till väntan / lösning vid behov</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="51" />
         <source>New value</source>
-        <translation type="unfinished" />
+        <translation>Nytt värde</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="58" />
         <source>The change applies to all {n} selected tickets at once and can be undone with Ctrl+Shift+Z.</source>
-        <translation type="unfinished" />
+        <translation>Ändringen gäller alla {n} markerade ärenden på en gång och kan ångras med Ctrl+Shift+Z.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85" />
         <source>1 high</source>
-        <translation type="unfinished" />
+        <translation>1 hög</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85" />
         <source>2 medium</source>
-        <translation type="unfinished" />
+        <translation>2 medel</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85" />
         <source>3 low</source>
-        <translation type="unfinished" />
+        <translation>3 låg</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/model.py" line="242" />
         <location filename="../../itsmdesk/views/queue/model.py" line="248" />
         <source>paused</source>
-        <translation type="unfinished" />
+        <translation>pausad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/model.py" line="247" />
         <source>ok</source>
-        <translation type="unfinished" />
+        <translation>ok</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/model.py" line="247" />
         <source>at risk</source>
-        <translation type="unfinished" />
+        <translation>i riskzonen</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/model.py" line="247" />
         <source>breached</source>
-        <translation type="unfinished" />
+        <translation>överskriden</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/model.py" line="248" />
         <source>met</source>
-        <translation type="unfinished" />
+        <translation>uppfylld</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="63" />
         <source>Filter: words or a reference…</source>
-        <translation type="unfinished" />
+        <translation>Filter: ord eller en referens…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="72" />
@@ -789,112 +789,112 @@
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="73" />
         <source>Record a new incident (Ctrl+N)</source>
-        <translation type="unfinished" />
+        <translation>Registrera en ny incident (Ctrl+N)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="76" />
         <source>Edit selected…</source>
-        <translation type="unfinished" />
+        <translation>Redigera markerade…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="77" />
         <source>Change a field on every selected ticket (Ctrl+E)</source>
-        <translation type="unfinished" />
+        <translation>Ändra ett fält i alla markerade ärenden (Ctrl+E)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="195" />
         <source>{n} tickets</source>
-        <translation type="unfinished" />
+        <translation>{n} ärenden</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="236" />
         <source>Select the tickets to change first</source>
-        <translation type="unfinished" />
+        <translation>Markera först de ärenden som ska ändras</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="252" />
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
-        <translation type="unfinished" />
+        <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="261" />
         <source>No bulk edit to undo</source>
-        <translation type="unfinished" />
+        <translation>Ingen massredigering att ångra</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="266" />
         <source>Undid the bulk edit of {n} tickets</source>
-        <translation type="unfinished" />
+        <translation>Massredigeringen av {n} ärenden har ångrats</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="281" />
         <source>Save queue</source>
-        <translation type="unfinished" />
+        <translation>Spara kö</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="281" />
         <source>Name of the new queue</source>
-        <translation type="unfinished" />
+        <translation>Namn på den nya kön</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="302" />
         <source>Only saved queues can be deleted</source>
-        <translation type="unfinished" />
+        <translation>Endast sparade köer kan tas bort</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="314" />
         <source>&amp;New incident</source>
-        <translation type="unfinished" />
+        <translation>&amp;Ny incident</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="315" />
         <source>New service &amp;request</source>
-        <translation type="unfinished" />
+        <translation>Ny &amp;tjänstebegäran</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="317" />
         <source>&amp;Bulk edit selected tickets…</source>
-        <translation type="unfinished" />
+        <translation>&amp;Massredigera markerade ärenden…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="318" />
         <source>&amp;Undo last bulk edit</source>
-        <translation type="unfinished" />
+        <translation>&amp;Ångra senaste massredigering</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="319" />
         <source>Refresh &amp;queues</source>
-        <translation type="unfinished" />
+        <translation>&amp;Uppdatera köer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="320" />
         <source>&amp;Save queue as…</source>
-        <translation type="unfinished" />
+        <translation>&amp;Spara kö som…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="321" />
         <source>&amp;Delete saved queue</source>
-        <translation type="unfinished" />
+        <translation>Ta &amp;bort sparad kö</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/panel.py" line="323" />
         <source>Filter queue</source>
-        <translation type="unfinished" />
+        <translation>Filtrera kö</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/quick_open.py" line="24" />
         <source>Quick open</source>
-        <translation type="unfinished" />
+        <translation>Snabböppna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/quick_open.py" line="28" />
         <source>A reference (INC-123, CHG-7…) or words</source>
-        <translation type="unfinished" />
+        <translation>En referens (INC-123, CHG-7…) eller ord</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/quick_open.py" line="31" />
         <source>↑↓ to choose, Enter to open, Esc to close</source>
-        <translation type="unfinished" />
+        <translation>↑↓ för att välja, Enter för att öppna, Esc för att stänga</translation>
     </message>
 </context>
 <context>
@@ -903,7 +903,7 @@
         <location filename="../../itsmdesk/views/forms/article_form.py" line="46" />
         <location filename="../../itsmdesk/views/forms/article_form.py" line="190" />
         <source>New article</source>
-        <translation type="unfinished" />
+        <translation>Ny artikel</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="53" />
@@ -913,103 +913,104 @@
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="60" />
         <source>vpn, remote access</source>
-        <translation type="unfinished" />
+        <translation>vpn, fjärråtkomst</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="62" />
         <source>Draft</source>
-        <translation type="unfinished" />
+        <translation>Utkast</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="62" />
         <source>Published</source>
-        <translation type="unfinished" />
+        <translation>Publicerad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="63" />
         <source>Retired</source>
-        <translation type="unfinished" />
+        <translation>Avvecklad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="68" />
         <source>Cate&amp;gory</source>
-        <translation type="unfinished" />
+        <translation>Kate&amp;gori</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="69" />
         <source>T&amp;ags</source>
-        <translation type="unfinished" />
+        <translation>T&amp;aggar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="71" />
         <source>Stat&amp;us</source>
-        <translation type="unfinished" />
+        <translation>Stat&amp;us</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="78" />
         <source>Write Markdown: # heading, - list, **bold**, `code`</source>
-        <translation type="unfinished" />
+        <translation>Skriv Markdown: # rubrik, - lista, **fetstil**, `kod`</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="92" />
         <source>INC-…, KE-… or a CI name</source>
-        <translation type="unfinished" />
+        <translation>INC-…, KE-… eller ett CI-namn</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="93" />
         <source>&amp;Add link</source>
-        <translation type="unfinished" />
+        <translation>&amp;Lägg till länk</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="94" />
         <source>&amp;Remove</source>
-        <translation type="unfinished" />
+        <translation>Ta &amp;bort</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="119" />
         <source>&amp;Text</source>
-        <translation type="unfinished" />
+        <translation>&amp;Text</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="120" />
         <source>&amp;Links</source>
-        <translation type="unfinished" />
+        <translation>L&amp;änkar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="121" />
         <source>&amp;Versions</source>
-        <translation type="unfinished" />
+        <translation>&amp;Versioner</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="124" />
         <source>&amp;Save</source>
-        <translation type="unfinished" />
+        <translation>&amp;Spara</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="167" />
         <source>by {author}, version {version}</source>
-        <translation type="unfinished" />
+        <translation>av {author}, version {version}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="176" />
         <source>v{n} · {at} · {who}
 {fields}</source>
-        <translation type="unfinished" />
+        <translation>v{n} · {at} · {who}
+{fields}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="212" />
         <source>Saved {ref}.</source>
-        <translation type="unfinished" />
+        <translation>{ref} sparat.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="246" />
         <source>Unsaved changes</source>
-        <translation type="unfinished" />
+        <translation>Osparade ändringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="246" />
         <source>Save the changes to this article?</source>
-        <translation type="unfinished" />
+        <translation>Vill du spara ändringarna i den här artikeln?</translation>
     </message>
 </context>
 <context>
@@ -1017,27 +1018,27 @@
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="268" />
         <source>Audit the CMDB against a scan</source>
-        <translation type="unfinished" />
+        <translation>Granska CMDB mot en skanning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="271" />
         <source>Browse…</source>
-        <translation type="unfinished" />
+        <translation>Bläddra…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="272" />
         <source>Audit</source>
-        <translation type="unfinished" />
+        <translation>Granska</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="279" />
         <source>Choose the scan (CSV: name, class, site, … as exported).</source>
-        <translation type="unfinished" />
+        <translation>Välj skanningen (CSV: namn, klass, plats, … som vid export).</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="281" />
         <source>CI</source>
-        <translation type="unfinished" />
+        <translation>CI</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="281" />
@@ -1047,52 +1048,52 @@
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="281" />
         <source>Scan</source>
-        <translation type="unfinished" />
+        <translation>Skanning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="284" />
         <source>Accept scan into the CMDB</source>
-        <translation type="unfinished" />
+        <translation>För in skanningen i CMDB</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="296" />
         <source>Scan file</source>
-        <translation type="unfinished" />
+        <translation>Skanningsfil</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="308" />
         <source>Unknown (scanned, not in the CMDB)</source>
-        <translation type="unfinished" />
+        <translation>Okända (skannade, finns inte i CMDB)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="309" />
         <source>Missing (in the CMDB, not found)</source>
-        <translation type="unfinished" />
+        <translation>Saknade (finns i CMDB, hittades inte)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="310" />
         <source>Different</source>
-        <translation type="unfinished" />
+        <translation>Avvikande</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="311" />
         <source>Bad rows</source>
-        <translation type="unfinished" />
+        <translation>Felaktiga rader</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="318" />
         <source>{s} scanned: {m} match, {u} unknown, {x} missing, {d} differences</source>
-        <translation type="unfinished" />
+        <translation>{s} skannade: {m} matchar, {u} okända, {x} saknas, {d} avvikelser</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="327" />
         <source>Accept scan</source>
-        <translation type="unfinished" />
+        <translation>Godta skanning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="328" />
         <source>Create the unknown CIs and update the different ones from the scan?</source>
-        <translation type="unfinished" />
+        <translation>Vill du skapa de okända CI:na och uppdatera de avvikande utifrån skanningen?</translation>
     </message>
 </context>
 <context>
@@ -1105,27 +1106,27 @@
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="44" />
         <source>Failures</source>
-        <translation type="unfinished" />
+        <translation>Fel</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="44" />
         <source>Downtime (h)</source>
-        <translation type="unfinished" />
+        <translation>Driftstopp (h)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="45" />
         <source>MTTR (h)</source>
-        <translation type="unfinished" />
+        <translation>MTTR (h)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="45" />
         <source>MTBF (h)</source>
-        <translation type="unfinished" />
+        <translation>MTBF (h)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="45" />
         <source>Availability %</source>
-        <translation type="unfinished" />
+        <translation>Tillgänglighet %</translation>
     </message>
 </context>
 <context>
@@ -1133,82 +1134,82 @@
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="99" />
         <source>Configuration item</source>
-        <translation type="unfinished" />
+        <translation>Konfigurationsobjekt</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="100" />
         <source>Business service</source>
-        <translation type="unfinished" />
+        <translation>Verksamhetstjänst</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="107" />
         <source>&amp;Compute</source>
-        <translation type="unfinished" />
+        <translation>&amp;Beräkna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="108" />
         <source>Export CS&amp;V…</source>
-        <translation type="unfinished" />
+        <translation>Exportera CS&amp;V…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="109" />
         <source>Export &amp;PDF…</source>
-        <translation type="unfinished" />
+        <translation>Exportera &amp;PDF…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="113" />
         <source>Per</source>
-        <translation type="unfinished" />
+        <translation>Per</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="115" />
         <source>from</source>
-        <translation type="unfinished" />
+        <translation>från</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="117" />
         <source>to</source>
-        <translation type="unfinished" />
+        <translation>till</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="139" />
         <source>Most downtime</source>
-        <translation type="unfinished" />
+        <translation>Mest driftstopp</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="178" />
         <source>{n} with outages · {f} failures · {d} h downtime in {p} h</source>
-        <translation type="unfinished" />
+        <translation>{n} med avbrott · {f} fel · {d} h driftstopp på {p} h</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="193" />
         <source>Export availability</source>
-        <translation type="unfinished" />
+        <translation>Exportera tillgänglighet</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="194" />
         <source>CSV (*.csv)</source>
-        <translation type="unfinished" />
+        <translation>CSV (*.csv)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="197" />
         <source>{n} rows written to {path}</source>
-        <translation type="unfinished" />
+        <translation>{n} rader skrivna till {path}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="202" />
         <source>Availability report</source>
-        <translation type="unfinished" />
+        <translation>Tillgänglighetsrapport</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="203" />
         <source>PDF (*.pdf)</source>
-        <translation type="unfinished" />
+        <translation>PDF (*.pdf)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="209" />
         <source>{pages} page(s) written to {path}</source>
-        <translation type="unfinished" />
+        <translation>{pages} sida/sidor skrivna till {path}</translation>
     </message>
 </context>
 <context>
@@ -1216,7 +1217,7 @@
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="175" />
         <source>CMDB baselines</source>
-        <translation type="unfinished" />
+        <translation>CMDB-baslinjer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="178" />
@@ -1226,87 +1227,87 @@
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="178" />
         <source>Taken (UTC)</source>
-        <translation type="unfinished" />
+        <translation>Tagen (UTC)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="179" />
         <source>CIs</source>
-        <translation type="unfinished" />
+        <translation>CI:n</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="179" />
         <source>Relations</source>
-        <translation type="unfinished" />
+        <translation>Relationer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="185" />
         <source>Name of a new baseline</source>
-        <translation type="unfinished" />
+        <translation>Namn på en ny baslinje</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="187" />
         <source>All CIs</source>
-        <translation type="unfinished" />
+        <translation>Alla CI:n</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="188" />
         <source>Take baseline</source>
-        <translation type="unfinished" />
+        <translation>Ta baslinje</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="189" />
         <source>Compare with now</source>
-        <translation type="unfinished" />
+        <translation>Jämför med nu</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197" />
         <source>Difference</source>
-        <translation type="unfinished" />
+        <translation>Skillnad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197" />
         <source>Then</source>
-        <translation type="unfinished" />
+        <translation>Då</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197" />
         <source>Now</source>
-        <translation type="unfinished" />
+        <translation>Nu</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="241" />
         <source>CIs added</source>
-        <translation type="unfinished" />
+        <translation>Tillagda CI:n</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="242" />
         <source>CIs removed</source>
-        <translation type="unfinished" />
+        <translation>Borttagna CI:n</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="243" />
         <source>CIs changed</source>
-        <translation type="unfinished" />
+        <translation>Ändrade CI:n</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="244" />
         <source>Relations added</source>
-        <translation type="unfinished" />
+        <translation>Tillagda relationer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="245" />
         <source>Relations removed</source>
-        <translation type="unfinished" />
+        <translation>Borttagna relationer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="247" />
         <source>Relations changed</source>
-        <translation type="unfinished" />
+        <translation>Ändrade relationer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="251" />
         <source>No differences</source>
-        <translation type="unfinished" />
+        <translation>Inga skillnader</translation>
     </message>
 </context>
 <context>
@@ -1315,37 +1316,37 @@
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="57" />
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="181" />
         <source>New CAB meeting</source>
-        <translation type="unfinished" />
+        <translation>Nytt CAB-möte</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="62" />
         <source>Weekly CAB</source>
-        <translation type="unfinished" />
+        <translation>Veckovis CAB</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="67" />
         <source>Emergency CAB (ECAB)</source>
-        <translation type="unfinished" />
+        <translation>Akut-CAB (ECAB)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="80" />
         <source>&amp;Title</source>
-        <translation type="unfinished" />
+        <translation>&amp;Rubrik</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="81" />
         <source>&amp;Starts</source>
-        <translation type="unfinished" />
+        <translation>&amp;Börjar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="82" />
         <source>&amp;Location</source>
-        <translation type="unfinished" />
+        <translation>&amp;Plats</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="85" />
         <source>Quorum</source>
-        <translation type="unfinished" />
+        <translation>Kvorum</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="87" />
@@ -1355,17 +1356,17 @@
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="91" />
         <source>&amp;Notes</source>
-        <translation type="unfinished" />
+        <translation>&amp;Anteckningar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="95" />
         <source>Member</source>
-        <translation type="unfinished" />
+        <translation>Medlem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="95" />
         <source>Present</source>
-        <translation type="unfinished" />
+        <translation>Närvarande</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="113" />
@@ -1375,107 +1376,107 @@
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="114" />
         <source>Quorum outcome</source>
-        <translation type="unfinished" />
+        <translation>Utfall enligt kvorum</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="114" />
         <source>Decision / conditions</source>
-        <translation type="unfinished" />
+        <translation>Beslut / villkor</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="122" />
         <source>Build agenda from changes awaiting CAB</source>
-        <translation type="unfinished" />
+        <translation>Skapa dagordning från ändringar som väntar på CAB</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="125" />
         <source>Conditions for the selected change</source>
-        <translation type="unfinished" />
+        <translation>Villkor för den markerade ändringen</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="126" />
         <source>Record decision</source>
-        <translation type="unfinished" />
+        <translation>Registrera beslut</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="135" />
         <source>Action</source>
-        <translation type="unfinished" />
+        <translation>Åtgärd</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="135" />
         <source>Owner</source>
-        <translation type="unfinished" />
+        <translation>Ägare</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="136" />
         <source>Due</source>
-        <translation type="unfinished" />
+        <translation>Förfaller</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="136" />
         <source>Done</source>
-        <translation type="unfinished" />
+        <translation>Klar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="143" />
         <source>New action</source>
-        <translation type="unfinished" />
+        <translation>Ny åtgärd</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="145" />
         <source>(no owner)</source>
-        <translation type="unfinished" />
+        <translation>(ingen ägare)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="150" />
         <source>Add action</source>
-        <translation type="unfinished" />
+        <translation>Lägg till åtgärd</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="157" />
         <source>Meeting</source>
-        <translation type="unfinished" />
+        <translation>Möte</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="158" />
         <source>Attendees</source>
-        <translation type="unfinished" />
+        <translation>Deltagare</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="159" />
         <source>Agenda and votes</source>
-        <translation type="unfinished" />
+        <translation>Dagordning och röster</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="160" />
         <source>Actions</source>
-        <translation type="unfinished" />
+        <translation>Åtgärder</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="163" />
         <source>CAB pack…</source>
-        <translation type="unfinished" />
+        <translation>CAB-underlag…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="165" />
         <source>Minutes…</source>
-        <translation type="unfinished" />
+        <translation>Protokoll…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="167" />
         <source>&amp;Save</source>
-        <translation type="unfinished" />
+        <translation>&amp;Spara</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="249" />
         <source>yes</source>
-        <translation type="unfinished" />
+        <translation>ja</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="249" />
         <source>no</source>
-        <translation type="unfinished" />
+        <translation>nej</translation>
     </message>
 </context>
 <context>
@@ -1483,64 +1484,64 @@
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="80" />
         <source>Planned</source>
-        <translation type="unfinished" />
+        <translation>Planerad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="80" />
         <source>In production</source>
-        <translation type="unfinished" />
+        <translation>I produktion</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="81" />
         <source>In maintenance</source>
-        <translation type="unfinished" />
+        <translation>Under underhåll</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="81" />
         <source>Retired</source>
-        <translation type="unfinished" />
+        <translation>Avvecklad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="82" />
         <source>Low</source>
-        <translation type="unfinished" />
+        <translation>Låg</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="82" />
         <source>Medium</source>
-        <translation type="unfinished" />
+        <translation>Medel</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="82" />
         <source>High</source>
-        <translation type="unfinished" />
+        <translation>Hög</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="83" />
         <source>Critical</source>
-        <translation type="unfinished" />
+        <translation>Kritisk</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="84" />
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="362" />
         <source>New CI</source>
-        <translation type="unfinished" />
+        <translation>Nytt CI</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="106" />
         <source>every dependency needed</source>
-        <translation type="unfinished" />
+        <translation>alla beroenden krävs</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="107" />
         <source>Redundancy: the CI stays up while at least this many of its redundant dependencies are up</source>
-        <translation type="unfinished" />
+        <translation>Redundans: CI:t förblir i drift så länge minst så här många av dess redundanta beroenden är i drift</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="114" />
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="117" />
         <source>(none)</source>
-        <translation type="unfinished" />
+        <translation>(ingen)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="121" />
@@ -1562,12 +1563,12 @@
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="124" />
         <source>Criticality</source>
-        <translation type="unfinished" />
+        <translation>Kritikalitet</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="125" />
         <source>Owner team</source>
-        <translation type="unfinished" />
+        <translation>Ägande team</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="126" />
@@ -1582,17 +1583,17 @@
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="128" />
         <source>Vendor</source>
-        <translation type="unfinished" />
+        <translation>Leverantör</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="129" />
         <source>Serial</source>
-        <translation type="unfinished" />
+        <translation>Serienummer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="130" />
         <source>Members that must stay up</source>
-        <translation type="unfinished" />
+        <translation>Medlemmar som måste vara i drift</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="131" />
@@ -1602,57 +1603,57 @@
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="132" />
         <source>Class attributes</source>
-        <translation type="unfinished" />
+        <translation>Klassattribut</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="134" />
         <source>Save (Ctrl+S)</source>
-        <translation type="unfinished" />
+        <translation>Spara (Ctrl+S)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="142" />
         <source>Direction</source>
-        <translation type="unfinished" />
+        <translation>Riktning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="142" />
         <source>Relation</source>
-        <translation type="unfinished" />
+        <translation>Relation</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="142" />
         <source>CI</source>
-        <translation type="unfinished" />
+        <translation>CI</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="143" />
         <source>Redundant</source>
-        <translation type="unfinished" />
+        <translation>Redundant</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="149" />
         <source>CI name</source>
-        <translation type="unfinished" />
+        <translation>CI-namn</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="151" />
         <source>redundant</source>
-        <translation type="unfinished" />
+        <translation>redundant</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="152" />
         <source>Add</source>
-        <translation type="unfinished" />
+        <translation>Lägg till</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="153" />
         <source>Remove selected</source>
-        <translation type="unfinished" />
+        <translation>Ta bort markerade</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="158" />
         <source>This CI</source>
-        <translation type="unfinished" />
+        <translation>Detta CI</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="170" />
@@ -1662,7 +1663,7 @@
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="170" />
         <source>Kind</source>
-        <translation type="unfinished" />
+        <translation>Typ</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="170" />
@@ -1672,42 +1673,42 @@
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="177" />
         <source>When (UTC)</source>
-        <translation type="unfinished" />
+        <translation>När (UTC)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="177" />
         <source>Who</source>
-        <translation type="unfinished" />
+        <translation>Vem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="177" />
         <source>Field</source>
-        <translation type="unfinished" />
+        <translation>Fält</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="178" />
         <source>Old</source>
-        <translation type="unfinished" />
+        <translation>Gammalt värde</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="178" />
         <source>New</source>
-        <translation type="unfinished" />
+        <translation>Nytt värde</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="181" />
         <source>Details</source>
-        <translation type="unfinished" />
+        <translation>Detaljer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="182" />
         <source>Relations</source>
-        <translation type="unfinished" />
+        <translation>Relationer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="183" />
         <source>Open records</source>
-        <translation type="unfinished" />
+        <translation>Öppna poster</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="184" />
@@ -1722,17 +1723,17 @@
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="233" />
         <source>this CI →</source>
-        <translation type="unfinished" />
+        <translation>detta CI →</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="233" />
         <source>→ this CI</source>
-        <translation type="unfinished" />
+        <translation>→ detta CI</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="235" />
         <source>yes</source>
-        <translation type="unfinished" />
+        <translation>ja</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="238" />
@@ -1757,32 +1758,32 @@
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="243" />
         <source>Relations ({n})</source>
-        <translation type="unfinished" />
+        <translation>Relationer ({n})</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="244" />
         <source>Open records ({n})</source>
-        <translation type="unfinished" />
+        <translation>Öppna poster ({n})</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="338" />
         <source>Remove relations</source>
-        <translation type="unfinished" />
+        <translation>Ta bort relationer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="339" />
         <source>Remove {n} relation(s)?</source>
-        <translation type="unfinished" />
+        <translation>Vill du ta bort {n} relation(er)?</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="368" />
         <source>Unsaved changes</source>
-        <translation type="unfinished" />
+        <translation>Osparade ändringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/ci_form.py" line="368" />
         <source>Save the changes to {name}?</source>
-        <translation type="unfinished" />
+        <translation>Vill du spara ändringarna i {name}?</translation>
     </message>
 </context>
 <context>
@@ -1790,10 +1791,7 @@
     <message numerus="yes">
         <location filename="../../itsmdesk/views/calendar/canvas.py" line="198" />
         <source>+%n more</source>
-        <translation type="unfinished">
-            <numerusform />
-            <numerusform />
-        </translation>
+        <translation><numerusform>+%n till</numerusform><numerusform>+%n till</numerusform></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/canvas.py" line="278" />
@@ -1803,17 +1801,17 @@
     <message>
         <location filename="../../itsmdesk/views/calendar/canvas.py" line="280" />
         <source>(no service)</source>
-        <translation type="unfinished" />
+        <translation>(ingen tjänst)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/canvas.py" line="282" />
         <source>(no CI)</source>
-        <translation type="unfinished" />
+        <translation>(inget CI)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/canvas.py" line="440" />
         <source>Conflicts with other changes or windows</source>
-        <translation type="unfinished" />
+        <translation>Krockar med andra ändringar eller fönster</translation>
     </message>
 </context>
 <context>
@@ -1841,22 +1839,22 @@
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="94" />
         <source>Rows per CI</source>
-        <translation type="unfinished" />
+        <translation>Rader per CI</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="95" />
         <source>Rows per service</source>
-        <translation type="unfinished" />
+        <translation>Rader per tjänst</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="99" />
         <source>All statuses</source>
-        <translation type="unfinished" />
+        <translation>Alla statusar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="117" />
         <source>Previous</source>
-        <translation type="unfinished" />
+        <translation>Föregående</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="118" />
@@ -1866,12 +1864,12 @@
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="118" />
         <source>Go to today</source>
-        <translation type="unfinished" />
+        <translation>Gå till idag</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="119" />
         <source>Next</source>
-        <translation type="unfinished" />
+        <translation>Nästa</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="120" />
@@ -1881,7 +1879,7 @@
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="120" />
         <source>Undo the last reschedule</source>
-        <translation type="unfinished" />
+        <translation>Ångra den senaste omplaneringen</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="122" />
@@ -1891,12 +1889,12 @@
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="127" />
         <source>Export .ics…</source>
-        <translation type="unfinished" />
+        <translation>Exportera .ics…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="127" />
         <source>Export this range as iCalendar</source>
-        <translation type="unfinished" />
+        <translation>Exportera det här intervallet som iCalendar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="148" />
@@ -1906,45 +1904,42 @@
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="151" />
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
-        <translation type="unfinished" />
+        <translation>Fyllning: status · vänster rand: risk · röd kontur: konflikt · röd skuggning: frysperiod · grön: underhållsfönster</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="182" />
         <source>All teams</source>
-        <translation type="unfinished" />
+        <translation>Alla team</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="183" />
         <source>All services</source>
-        <translation type="unfinished" />
+        <translation>Alla tjänster</translation>
     </message>
     <message numerus="yes">
         <location filename="../../itsmdesk/views/calendar/panel.py" line="229" />
         <source>Conflicts (%n)</source>
-        <translation type="unfinished">
-            <numerusform />
-            <numerusform />
-        </translation>
+        <translation><numerusform>Konflikter (%n)</numerusform><numerusform>Konflikter (%n)</numerusform></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="278" />
         <source>%s moved to %s</source>
-        <translation type="unfinished" />
+        <translation>%s flyttad till %s</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="292" />
         <source>Export change calendar</source>
-        <translation type="unfinished" />
+        <translation>Exportera ändringskalender</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="293" />
         <source>iCalendar (*.ics)</source>
-        <translation type="unfinished" />
+        <translation>iCalendar (*.ics)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="303" />
         <source>%s written (%s changes)</source>
-        <translation type="unfinished" />
+        <translation>%s skriven (%s ändringar)</translation>
     </message>
 </context>
 <context>
@@ -1952,27 +1947,27 @@
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="111" />
         <source>new (draft)</source>
-        <translation type="unfinished" />
+        <translation>ny (utkast)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="129" />
         <source>(no team)</source>
-        <translation type="unfinished" />
+        <translation>(inget team)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="144" />
         <source>Downtime window</source>
-        <translation type="unfinished" />
+        <translation>Driftstoppsfönster</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="150" />
         <source>Service outage</source>
-        <translation type="unfinished" />
+        <translation>Tjänsteavbrott</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="160" />
         <source>&amp;Title</source>
-        <translation type="unfinished" />
+        <translation>&amp;Rubrik</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="163" />
@@ -1987,112 +1982,112 @@
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="184" />
         <source>Downtime</source>
-        <translation type="unfinished" />
+        <translation>Driftstopp</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="185" />
         <source>&amp;Reason</source>
-        <translation type="unfinished" />
+        <translation>&amp;Orsak</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="186" />
         <source>&amp;Description</source>
-        <translation type="unfinished" />
+        <translation>&amp;Beskrivning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="170" />
         <source>People</source>
-        <translation type="unfinished" />
+        <translation>Personer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="167" />
         <source>Type</source>
-        <translation type="unfinished" />
+        <translation>Typ</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="176" />
         <source>Planned window</source>
-        <translation type="unfinished" />
+        <translation>Planerat fönster</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="190" />
         <source>&amp;Implementation plan</source>
-        <translation type="unfinished" />
+        <translation>&amp;Implementeringsplan</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="191" />
         <source>&amp;Backout plan</source>
-        <translation type="unfinished" />
+        <translation>&amp;Återställningsplan</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="192" />
         <source>Te&amp;st plan</source>
-        <translation type="unfinished" />
+        <translation>&amp;Testplan</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="196" />
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
-        <translation type="unfinished" />
+        <translation>Dra hit CI:n från CMDB-trädet eller lägg till ett via namn.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="203" />
         <source>CI name</source>
-        <translation type="unfinished" />
+        <translation>CI-namn</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="205" />
         <source>Add</source>
-        <translation type="unfinished" />
+        <translation>Lägg till</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="207" />
         <source>Remove selected</source>
-        <translation type="unfinished" />
+        <translation>Ta bort markerade</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="220" />
         <source>Factor</source>
-        <translation type="unfinished" />
+        <translation>Faktor</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="220" />
         <source>Points</source>
-        <translation type="unfinished" />
+        <translation>Poäng</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="221" />
         <source>Weight</source>
-        <translation type="unfinished" />
+        <translation>Vikt</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="221" />
         <source>Why</source>
-        <translation type="unfinished" />
+        <translation>Varför</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="225" />
         <source>Assess risk</source>
-        <translation type="unfinished" />
+        <translation>Bedöm risk</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="228" />
         <source>Override</source>
-        <translation type="unfinished" />
+        <translation>Åsidosätt</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="231" />
         <source>(computed)</source>
-        <translation type="unfinished" />
+        <translation>(beräknad)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="235" />
         <source>Reason (required)</source>
-        <translation type="unfinished" />
+        <translation>Orsak (obligatorisk)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="236" />
         <source>Apply override</source>
-        <translation type="unfinished" />
+        <translation>Tillämpa åsidosättning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="242" />
@@ -2102,87 +2097,87 @@
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="251" />
         <source>(not reviewed)</source>
-        <translation type="unfinished" />
+        <translation>(ej granskad)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="255" />
         <source>Record review</source>
-        <translation type="unfinished" />
+        <translation>Registrera granskning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="257" />
         <source>Outcome</source>
-        <translation type="unfinished" />
+        <translation>Utfall</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="258" />
         <source>Lessons</source>
-        <translation type="unfinished" />
+        <translation>Lärdomar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="259" />
         <source>Incidents caused</source>
-        <translation type="unfinished" />
+        <translation>Orsakade incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="263" />
         <source>Details</source>
-        <translation type="unfinished" />
+        <translation>Detaljer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="264" />
         <source>Plans</source>
-        <translation type="unfinished" />
+        <translation>Planer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="265" />
         <source>Affected CIs</source>
-        <translation type="unfinished" />
+        <translation>Berörda CI:n</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="266" />
         <source>Risk and conflicts</source>
-        <translation type="unfinished" />
+        <translation>Risk och konflikter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="267" />
         <source>Review (PIR)</source>
-        <translation type="unfinished" />
+        <translation>Granskning (PIR)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="270" />
         <source>&amp;Save</source>
-        <translation type="unfinished" />
+        <translation>&amp;Spara</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="295" />
         <source>New change</source>
-        <translation type="unfinished" />
+        <translation>Ny ändring</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="304" />
         <source>Status: %s</source>
-        <translation type="unfinished" />
+        <translation>Status: %s</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="327" />
         <source>Requester: %s · Implementer: %s</source>
-        <translation type="unfinished" />
+        <translation>Beställare: %s · Genomförare: %s</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="352" />
         <source>Risk not assessed yet.</source>
-        <translation type="unfinished" />
+        <translation>Risken är inte bedömd ännu.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="354" />
         <source>Risk: %s (score %s)</source>
-        <translation type="unfinished" />
+        <translation>Risk: %s (poäng %s)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/change_form.py" line="357" />
         <source>overridden from %s: %s</source>
-        <translation type="unfinished" />
+        <translation>åsidosatt från %s: %s</translation>
     </message>
 </context>
 <context>
@@ -2190,23 +2185,23 @@
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="48" />
         <source>Search reference or title</source>
-        <translation type="unfinished" />
+        <translation>Sök referens eller rubrik</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="50" />
         <source>All statuses</source>
-        <translation type="unfinished" />
+        <translation>Alla statusar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="55" />
         <source>More</source>
-        <translation type="unfinished" />
+        <translation>Mer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="57" />
         <location filename="../../itsmdesk/views/changes/panel.py" line="60" />
         <source>Ref</source>
-        <translation type="unfinished" />
+        <translation>Ref</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="57" />
@@ -2217,7 +2212,7 @@
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="57" />
         <source>Type</source>
-        <translation type="unfinished" />
+        <translation>Typ</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="58" />
@@ -2227,7 +2222,7 @@
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="58" />
         <source>Planned start</source>
-        <translation type="unfinished" />
+        <translation>Planerad start</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="58" />
@@ -2238,78 +2233,78 @@
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="60" />
         <source>Date</source>
-        <translation type="unfinished" />
+        <translation>Datum</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="80" />
         <source>Changes</source>
-        <translation type="unfinished" />
+        <translation>Ändringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="81" />
         <source>CAB meetings</source>
-        <translation type="unfinished" />
+        <translation>CAB-möten</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="82" />
         <location filename="../../itsmdesk/views/changes/panel.py" line="110" />
         <source>Success rate</source>
-        <translation type="unfinished" />
+        <translation>Andel lyckade</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="98" />
         <source>By month</source>
-        <translation type="unfinished" />
+        <translation>Per månad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="98" />
         <source>By type</source>
-        <translation type="unfinished" />
+        <translation>Per typ</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="99" />
         <source>By team</source>
-        <translation type="unfinished" />
+        <translation>Per team</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="102" />
         <source>Export CSV…</source>
-        <translation type="unfinished" />
+        <translation>Exportera CSV…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="108" />
         <source>Group</source>
-        <translation type="unfinished" />
+        <translation>Grupp</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="108" />
         <source>Finished</source>
-        <translation type="unfinished" />
+        <translation>Avslutade</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="108" />
         <source>Successful</source>
-        <translation type="unfinished" />
+        <translation>Lyckade</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="109" />
         <source>Failed / backed out</source>
-        <translation type="unfinished" />
+        <translation>Misslyckade / återställda</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="109" />
         <source>Incidents caused</source>
-        <translation type="unfinished" />
+        <translation>Orsakade incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="141" />
         <source>Export success rate</source>
-        <translation type="unfinished" />
+        <translation>Exportera andel lyckade</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/panel.py" line="142" />
         <source>CSV (*.csv)</source>
-        <translation type="unfinished" />
+        <translation>CSV (*.csv)</translation>
     </message>
 </context>
 <context>
@@ -2317,22 +2312,22 @@
     <message>
         <location filename="../../itsmdesk/views/cmdb/panel.py" line="36" />
         <source>By class</source>
-        <translation type="unfinished" />
+        <translation>Per klass</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/panel.py" line="37" />
         <source>By site</source>
-        <translation type="unfinished" />
+        <translation>Per plats</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/panel.py" line="38" />
         <source>By business service</source>
-        <translation type="unfinished" />
+        <translation>Per verksamhetstjänst</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/panel.py" line="41" />
         <source>Filter CIs by name (Ctrl+Shift+F)</source>
-        <translation type="unfinished" />
+        <translation>Filtrera CI:n efter namn (Ctrl+Shift+F)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/panel.py" line="44" />
@@ -2342,12 +2337,12 @@
     <message>
         <location filename="../../itsmdesk/views/cmdb/panel.py" line="45" />
         <source>Show what fails if the selected CI fails (Ctrl+I)</source>
-        <translation type="unfinished" />
+        <translation>Visa vad som slutar fungera om det markerade CI:t fallerar (Ctrl+I)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/panel.py" line="47" />
         <source>New CI</source>
-        <translation type="unfinished" />
+        <translation>Nytt CI</translation>
     </message>
 </context>
 <context>
@@ -2373,17 +2368,20 @@
 Class: {cls}
 Status: {status}
 Criticality: {crit}</source>
-        <translation type="unfinished" />
+        <translation>{name}
+Klass: {cls}
+Status: {status}
+Kritikalitet: {crit}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/tree.py" line="124" />
         <source>Loading…</source>
-        <translation type="unfinished" />
+        <translation>Läser in…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/tree.py" line="169" />
         <source>More… (next {n})</source>
-        <translation type="unfinished" />
+        <translation>Fler… (nästa {n})</translation>
     </message>
 </context>
 <context>
@@ -2391,12 +2389,12 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="36" />
         <source>Business service</source>
-        <translation type="unfinished" />
+        <translation>Verksamhetstjänst</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="36" />
         <source>CI</source>
-        <translation type="unfinished" />
+        <translation>CI</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="37" />
@@ -2411,57 +2409,57 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="41" />
         <source>Last 7 days</source>
-        <translation type="unfinished" />
+        <translation>Senaste 7 dagarna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="41" />
         <source>Last 30 days</source>
-        <translation type="unfinished" />
+        <translation>Senaste 30 dagarna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="42" />
         <source>Last 90 days</source>
-        <translation type="unfinished" />
+        <translation>Senaste 90 dagarna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="42" />
         <source>Last 12 months</source>
-        <translation type="unfinished" />
+        <translation>Senaste 12 månaderna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="48" />
         <source>Top </source>
-        <translation type="unfinished" />
+        <translation>Topp </translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="49" />
         <source>&amp;Refresh</source>
-        <translation type="unfinished" />
+        <translation>&amp;Uppdatera</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="54" />
         <source>Incidents by</source>
-        <translation type="unfinished" />
+        <translation>Incidenter per</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="62" />
         <source>Most incidents</source>
-        <translation type="unfinished" />
+        <translation>Flest incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="64" />
         <source>Top movers (vs previous period)</source>
-        <translation type="unfinished" />
+        <translation>Största förändringar (mot föregående period)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="66" />
         <source>Incidents opened</source>
-        <translation type="unfinished" />
+        <translation>Öppnade incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dashboard/panel.py" line="104" />
         <source>{total} incidents ({change:+} vs previous period)</source>
-        <translation type="unfinished" />
+        <translation>{total} incidenter ({change:+} mot föregående period)</translation>
     </message>
 </context>
 <context>
@@ -2469,72 +2467,72 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="79" />
         <source>Choose the file</source>
-        <translation type="unfinished" />
+        <translation>Välj filen</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="80" />
         <source>A CSV export from another tool: tickets, an event log, CIs or relations.</source>
-        <translation type="unfinished" />
+        <translation>En CSV-export från ett annat verktyg: ärenden, en händelselogg, CI:n eller relationer.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="83" />
         <source>Incidents</source>
-        <translation type="unfinished" />
+        <translation>Incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="83" />
         <source>Changes</source>
-        <translation type="unfinished" />
+        <translation>Ändringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="84" />
         <source>Problems</source>
-        <translation type="unfinished" />
+        <translation>Problem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="84" />
         <source>Configuration items</source>
-        <translation type="unfinished" />
+        <translation>Konfigurationsobjekt</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="85" />
         <source>CI relations</source>
-        <translation type="unfinished" />
+        <translation>CI-relationer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="89" />
         <source>Path of the CSV file</source>
-        <translation type="unfinished" />
+        <translation>Sökväg till CSV-filen</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="91" />
         <source>&amp;Browse…</source>
-        <translation type="unfinished" />
+        <translation>&amp;Bläddra…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="97" />
         <source>&amp;Import as:</source>
-        <translation type="unfinished" />
+        <translation>&amp;Importera som:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="98" />
         <source>&amp;File:</source>
-        <translation type="unfinished" />
+        <translation>&amp;Fil:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="101" />
         <source>Nothing is written until the last page; the dry run shows every row that would be rejected, with its line, column and reason.</source>
-        <translation type="unfinished" />
+        <translation>Ingenting skrivs förrän på sista sidan; testkörningen visar varje rad som skulle avvisas, med rad, kolumn och orsak.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="107" />
         <source>Import file</source>
-        <translation type="unfinished" />
+        <translation>Importfil</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="108" />
         <source>CSV files (*.csv *.txt);;All files (*)</source>
-        <translation type="unfinished" />
+        <translation>CSV-filer (*.csv *.txt);;Alla filer (*)</translation>
     </message>
 </context>
 <context>
@@ -2542,72 +2540,72 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="215" />
         <source>Downstream: what fails</source>
-        <translation type="unfinished" />
+        <translation>Nedströms: vad som slutar fungera</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="216" />
         <source>Upstream: what it needs</source>
-        <translation type="unfinished" />
+        <translation>Uppströms: vad det behöver</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="219" />
         <source>no limit</source>
-        <translation type="unfinished" />
+        <translation>ingen gräns</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="220" />
         <source>depth </source>
-        <translation type="unfinished" />
+        <translation>djup </translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="222" />
         <source>Zoom in</source>
-        <translation type="unfinished" />
+        <translation>Zooma in</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="224" />
         <source>Zoom out</source>
-        <translation type="unfinished" />
+        <translation>Zooma ut</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="226" />
         <source>Fit</source>
-        <translation type="unfinished" />
+        <translation>Anpassa</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="228" />
         <source>PNG…</source>
-        <translation type="unfinished" />
+        <translation>PNG…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="229" />
         <source>PDF…</source>
-        <translation type="unfinished" />
+        <translation>PDF…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="267" />
         <source>{n} CIs, {s} business services</source>
-        <translation type="unfinished" />
+        <translation>{n} CI:n, {s} verksamhetstjänster</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="271" />
         <source>(showing the first {n})</source>
-        <translation type="unfinished" />
+        <translation>(visar de första {n})</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="275" />
         <source>Impact of {name}</source>
-        <translation type="unfinished" />
+        <translation>Påverkan av {name}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="278" />
         <source>Export graph as PNG</source>
-        <translation type="unfinished" />
+        <translation>Exportera grafen som PNG</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="284" />
         <source>Export graph as PDF</source>
-        <translation type="unfinished" />
+        <translation>Exportera grafen som PDF</translation>
     </message>
 </context>
 <context>
@@ -2615,62 +2613,62 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="53" />
         <source>Import CIs or relations from CSV</source>
-        <translation type="unfinished" />
+        <translation>Importera CI:n eller relationer från CSV</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="57" />
         <source>CIs</source>
-        <translation type="unfinished" />
+        <translation>CI:n</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="58" />
         <source>Relations</source>
-        <translation type="unfinished" />
+        <translation>Relationer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="61" />
         <source>Browse…</source>
-        <translation type="unfinished" />
+        <translation>Bläddra…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="67" />
         <source>Import nothing if any row is bad</source>
-        <translation type="unfinished" />
+        <translation>Importera ingenting om någon rad är felaktig</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="68" />
         <source>Import the good rows, save the bad ones</source>
-        <translation type="unfinished" />
+        <translation>Importera de korrekta raderna, spara de felaktiga</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="70" />
         <source>Kind</source>
-        <translation type="unfinished" />
+        <translation>Typ</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="71" />
         <source>File</source>
-        <translation type="unfinished" />
+        <translation>Fil</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="72" />
         <source>Bad rows</source>
-        <translation type="unfinished" />
+        <translation>Felaktiga rader</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73" />
         <source>Choose a file, then Preview.</source>
-        <translation type="unfinished" />
+        <translation>Välj en fil och sedan Förhandsgranska.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76" />
         <source>Line</source>
-        <translation type="unfinished" />
+        <translation>Rad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76" />
         <source>Column</source>
-        <translation type="unfinished" />
+        <translation>Kolumn</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76" />
@@ -2680,32 +2678,32 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="79" />
         <source>Preview</source>
-        <translation type="unfinished" />
+        <translation>Förhandsgranska</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80" />
         <source>Import</source>
-        <translation type="unfinished" />
+        <translation>Importera</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="93" />
         <source>CSV file</source>
-        <translation type="unfinished" />
+        <translation>CSV-fil</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="104" />
         <source>Would create {c}, update {u}; {n} unchanged; {r} bad rows.</source>
-        <translation type="unfinished" />
+        <translation>Skulle skapa {c}, uppdatera {u}; {n} oförändrade; {r} felaktiga rader.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="114" />
         <source>Save the bad rows to</source>
-        <translation type="unfinished" />
+        <translation>Spara de felaktiga raderna till</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="118" />
         <source>Importing…</source>
-        <translation type="unfinished" />
+        <translation>Importerar…</translation>
     </message>
 </context>
 <context>
@@ -2713,12 +2711,12 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="603" />
         <source>Import from another tool</source>
-        <translation type="unfinished" />
+        <translation>Importera från ett annat verktyg</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="615" />
         <source>&amp;Import</source>
-        <translation type="unfinished" />
+        <translation>&amp;Importera</translation>
     </message>
 </context>
 <context>
@@ -2726,28 +2724,28 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="36" />
         <source>Search the knowledge base…</source>
-        <translation type="unfinished" />
+        <translation>Sök i kunskapsdatabasen…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="38" />
         <source>New</source>
-        <translation type="unfinished" />
+        <translation>Ny</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="39" />
         <source>New article</source>
-        <translation type="unfinished" />
+        <translation>Ny artikel</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="70" />
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="81" />
         <source>Type words to search titles, tags and text.</source>
-        <translation type="unfinished" />
+        <translation>Skriv ord för att söka i rubriker, taggar och text.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="97" />
         <source>{n} article(s), best match first</source>
-        <translation type="unfinished" />
+        <translation>{n} artikel/artiklar, bästa träff först</translation>
     </message>
 </context>
 <context>
@@ -2756,92 +2754,92 @@ Criticality: {crit}</source>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="43" />
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="155" />
         <source>New known error</source>
-        <translation type="unfinished" />
+        <translation>Nytt känt fel</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="50" />
         <source>What the error looks like, in a line</source>
-        <translation type="unfinished" />
+        <translation>Hur felet yttrar sig, på en rad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="56" />
         <source>Workaround only</source>
-        <translation type="unfinished" />
+        <translation>Endast tillfällig lösning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="57" />
         <source>Fix planned</source>
-        <translation type="unfinished" />
+        <translation>Åtgärd planerad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="58" />
         <source>Fix in progress</source>
-        <translation type="unfinished" />
+        <translation>Åtgärd pågår</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="58" />
         <source>Fixed</source>
-        <translation type="unfinished" />
+        <translation>Åtgärdat</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59" />
         <source>Will not be fixed</source>
-        <translation type="unfinished" />
+        <translation>Kommer inte att åtgärdas</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="63" />
         <source>Open</source>
-        <translation type="unfinished" />
+        <translation>Öppen</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="64" />
         <source>Retired</source>
-        <translation type="unfinished" />
+        <translation>Avvecklad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="68" />
         <source>CI names, comma separated</source>
-        <translation type="unfinished" />
+        <translation>CI-namn, kommaseparerade</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="76" />
         <source>Error &amp;code</source>
-        <translation type="unfinished" />
+        <translation>F&amp;elkod</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="77" />
         <source>Solution &amp;status</source>
-        <translation type="unfinished" />
+        <translation>&amp;Lösningsstatus</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78" />
         <source>Stat&amp;us</source>
-        <translation type="unfinished" />
+        <translation>Stat&amp;us</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79" />
         <source>&amp;Problem</source>
-        <translation type="unfinished" />
+        <translation>&amp;Problem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="80" />
         <source>Affected C&amp;Is</source>
-        <translation type="unfinished" />
+        <translation>Berörda &amp;CI:n</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81" />
         <source>Symptom</source>
-        <translation type="unfinished" />
+        <translation>Symtom</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82" />
         <source>Root cause</source>
-        <translation type="unfinished" />
+        <translation>Grundorsak</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83" />
         <source>Workaround</source>
-        <translation type="unfinished" />
+        <translation>Tillfällig lösning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86" />
@@ -2863,7 +2861,7 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="88" />
         <source>Opened</source>
-        <translation type="unfinished" />
+        <translation>Öppnad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91" />
@@ -2873,67 +2871,67 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95" />
         <source>When</source>
-        <translation type="unfinished" />
+        <translation>När</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95" />
         <source>Who</source>
-        <translation type="unfinished" />
+        <translation>Vem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96" />
         <source>Field</source>
-        <translation type="unfinished" />
+        <translation>Fält</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96" />
         <source>New</source>
-        <translation type="unfinished" />
+        <translation>Nytt värde</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="98" />
         <source>&amp;Details</source>
-        <translation type="unfinished" />
+        <translation>&amp;Detaljer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="99" />
         <source>&amp;Incidents</source>
-        <translation type="unfinished" />
+        <translation>&amp;Incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="100" />
         <source>C&amp;hanges</source>
-        <translation type="unfinished" />
+        <translation>Ä&amp;ndringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="101" />
         <source>Histor&amp;y</source>
-        <translation type="unfinished" />
+        <translation>&amp;Historik</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="103" />
         <source>&amp;Save</source>
-        <translation type="unfinished" />
+        <translation>&amp;Spara</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="105" />
         <source>Raise R&amp;FC</source>
-        <translation type="unfinished" />
+        <translation>Skapa R&amp;FC</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="185" />
         <source>Saved {ref}.</source>
-        <translation type="unfinished" />
+        <translation>{ref} sparat.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="205" />
         <source>Unsaved changes</source>
-        <translation type="unfinished" />
+        <translation>Osparade ändringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="205" />
         <source>Save the changes to this known error?</source>
-        <translation type="unfinished" />
+        <translation>Vill du spara ändringarna i det här kända felet?</translation>
     </message>
 </context>
 <context>
@@ -2941,12 +2939,12 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/problems/link_dialog.py" line="34" />
         <source>Link {n} incident(s) to a problem</source>
-        <translation type="unfinished" />
+        <translation>Koppla {n} incident(er) till ett problem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/link_dialog.py" line="36" />
         <source>Search open problems by words or PRB-…</source>
-        <translation type="unfinished" />
+        <translation>Sök bland öppna problem med ord eller PRB-…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/link_dialog.py" line="37" />
@@ -2966,17 +2964,17 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/problems/link_dialog.py" line="38" />
         <source>Incidents</source>
-        <translation type="unfinished" />
+        <translation>Incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/link_dialog.py" line="42" />
         <source>&amp;New problem from these incidents</source>
-        <translation type="unfinished" />
+        <translation>&amp;Nytt problem från dessa incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/link_dialog.py" line="49" />
         <source>Problem:</source>
-        <translation type="unfinished" />
+        <translation>Problem:</translation>
     </message>
 </context>
 <context>
@@ -2984,7 +2982,7 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="56" />
         <source>itsmdesk — {db}</source>
-        <translation type="unfinished" />
+        <translation>itsmdesk — {db}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="85" />
@@ -3004,12 +3002,12 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="86" />
         <source>Re&amp;ports</source>
-        <translation>Rap&amp;porter</translation>
+        <translation>&amp;Rapporter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="87" />
         <source>&amp;Tools</source>
-        <translation>&amp;Verktyg</translation>
+        <translation>Ver&amp;ktyg</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="87" />
@@ -3024,7 +3022,7 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="94" />
         <source>&amp;Quick open…</source>
-        <translation type="unfinished" />
+        <translation>&amp;Snabböppna…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="99" />
@@ -3044,7 +3042,7 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="183" />
         <source>{title} arrives in a later version.</source>
-        <translation type="unfinished" />
+        <translation>{title} kommer i en senare version.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="196" />
@@ -3059,7 +3057,7 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="202" />
         <source>Who works at this desk (Ctrl+Shift+P)</source>
-        <translation type="unfinished" />
+        <translation>Vem som arbetar vid den här datorn (Ctrl+Shift+P)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="229" />
@@ -3074,22 +3072,22 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="263" />
         <source>🔔 {n}</source>
-        <translation type="unfinished" />
+        <translation>🔔 {n}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="264" />
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
-        <translation type="unfinished" />
+        <translation>{n} olästa aviseringar (Ctrl+Shift+M)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="286" />
         <source>Signed in: {name} ▾</source>
-        <translation type="unfinished" />
+        <translation>Inloggad: {name} ▾</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="298" />
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
-        <translation type="unfinished" />
+        <translation>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Öppna en kö till vänster, eller tryck &lt;b&gt;Ctrl+K&lt;/b&gt; för att hitta en post via referens eller ord.&lt;/p&gt;</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="305" />
@@ -3099,7 +3097,7 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="317" />
         <source>No form for {kind} yet</source>
-        <translation type="unfinished" />
+        <translation>Inget formulär för {kind} ännu</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="381" />
@@ -3110,7 +3108,8 @@ Criticality: {crit}</source>
         <location filename="../../itsmdesk/views/main_window.py" line="382" />
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
-        <translation type="unfinished" />
+        <translation>itsmdesk {version}
+IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
@@ -3118,127 +3117,127 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="211" />
         <source>Map the columns</source>
-        <translation type="unfinished" />
+        <translation>Mappa kolumnerna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="212" />
         <source>Load a ready mapping (value maps, date formats, event-log folding) or pick a source column for each field.</source>
-        <translation type="unfinished" />
+        <translation>Läs in en färdig mappning (värdemappningar, datumformat, sammanslagning av händelseloggar) eller välj en källkolumn för varje fält.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="215" />
         <source>(none: map by hand)</source>
-        <translation type="unfinished" />
+        <translation>(ingen: mappa manuellt)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="219" />
         <source>&amp;Load mapping…</source>
-        <translation type="unfinished" />
+        <translation>&amp;Läs in mappning…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="221" />
         <source>&amp;Save mapping…</source>
-        <translation type="unfinished" />
+        <translation>&amp;Spara mappning…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="224" />
         <source>&amp;Event log: several rows per record, keep each as history</source>
-        <translation type="unfinished" />
+        <translation>&amp;Händelselogg: flera rader per post, behåll var och en som historik</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="230" />
         <source>Field</source>
-        <translation type="unfinished" />
+        <translation>Fält</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="230" />
         <source>Source column</source>
-        <translation type="unfinished" />
+        <translation>Källkolumn</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="231" />
         <source>Notes</source>
-        <translation type="unfinished" />
+        <translation>Anteckningar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="238" />
         <source>Mapping:</source>
-        <translation type="unfinished" />
+        <translation>Mappning:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="243" />
         <source>External &amp;key column:</source>
-        <translation type="unfinished" />
+        <translation>Kolumn för extern &amp;nyckel:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="245" />
         <source>Event &amp;time column:</source>
-        <translation type="unfinished" />
+        <translation>Kolumn för händelse&amp;tid:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="246" />
         <source>Event &amp;author column:</source>
-        <translation type="unfinished" />
+        <translation>Kolumn för händelse&amp;författare:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="258" />
         <source>(none)</source>
-        <translation type="unfinished" />
+        <translation>(ingen)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="291" />
         <source>one of: {values}</source>
-        <translation type="unfinished" />
+        <translation>ett av: {values}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="292" />
         <source>looked up by name or reference</source>
-        <translation type="unfinished" />
+        <translation>slås upp via namn eller referens</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="293" />
         <source>date and time (formats: load a mapping)</source>
-        <translation type="unfinished" />
+        <translation>datum och tid (format: läs in en mappning)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="294" />
         <source>date</source>
-        <translation type="unfinished" />
+        <translation>datum</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="294" />
         <source>whole number</source>
-        <translation type="unfinished" />
+        <translation>heltal</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="295" />
         <source>yes / no</source>
-        <translation type="unfinished" />
+        <translation>ja / nej</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="295" />
         <source>number</source>
-        <translation type="unfinished" />
+        <translation>tal</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="302" />
         <source>Load mapping</source>
-        <translation type="unfinished" />
+        <translation>Läs in mappning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="303" />
         <source>Mappings (*.toml);;All files (*)</source>
-        <translation type="unfinished" />
+        <translation>Mappningar (*.toml);;Alla filer (*)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="358" />
         <source>Save mapping</source>
-        <translation type="unfinished" />
+        <translation>Spara mappning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="359" />
         <source>Mappings (*.toml)</source>
-        <translation type="unfinished" />
+        <translation>Mappningar (*.toml)</translation>
     </message>
 </context>
 <context>
@@ -3246,38 +3245,38 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="125" />
         <source>Preview</source>
-        <translation type="unfinished" />
+        <translation>Förhandsgranska</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="126" />
         <source>Check that the columns split correctly; change the delimiter or encoding if they do not.</source>
-        <translation type="unfinished" />
+        <translation>Kontrollera att kolumnerna delas upp korrekt; ändra avgränsare eller teckenkodning om de inte gör det.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="130" />
         <location filename="../../itsmdesk/views/importer/wizard.py" line="134" />
         <source>Detect</source>
-        <translation type="unfinished" />
+        <translation>Identifiera</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="147" />
         <source>&amp;Delimiter:</source>
-        <translation type="unfinished" />
+        <translation>&amp;Avgränsare:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="151" />
         <source>&amp;Encoding:</source>
-        <translation type="unfinished" />
+        <translation>&amp;Teckenkodning:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="181" />
         <source>Read as: delimiter “{d}”, encoding {e}, {n} columns (first {rows} rows shown)</source>
-        <translation type="unfinished" />
+        <translation>Läst som: avgränsare ”{d}”, teckenkodning {e}, {n} kolumner (de första {rows} raderna visas)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="198" />
         <source>{n} rows in the preview do not split into the header's columns, e.g. {example}</source>
-        <translation type="unfinished" />
+        <translation>{n} rader i förhandsgranskningen delas inte upp enligt rubrikradens kolumner, t.ex. {example}</translation>
     </message>
 </context>
 <context>
@@ -3285,102 +3284,102 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="90" />
         <source>Short description of the problem</source>
-        <translation type="unfinished" />
+        <translation>Kort beskrivning av problemet</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="106" />
         <source>CI name</source>
-        <translation type="unfinished" />
+        <translation>CI-namn</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="109" />
         <source>&amp;Status</source>
-        <translation type="unfinished" />
+        <translation>St&amp;atus</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="110" />
         <source>&amp;Priority</source>
-        <translation type="unfinished" />
+        <translation>&amp;Prioritet</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="111" />
         <source>Cate&amp;gory</source>
-        <translation type="unfinished" />
+        <translation>Kate&amp;gori</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="113" />
         <source>Business ser&amp;vice</source>
-        <translation type="unfinished" />
+        <translation>&amp;Verksamhetstjänst</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="114" />
         <source>&amp;CI</source>
-        <translation type="unfinished" />
+        <translation>&amp;CI</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="115" />
         <source>&amp;Team</source>
-        <translation type="unfinished" />
+        <translation>T&amp;eam</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="124" />
         <source>&amp;Details</source>
-        <translation type="unfinished" />
+        <translation>&amp;Detaljer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="125" />
         <source>&amp;Root cause analysis</source>
-        <translation type="unfinished" />
+        <translation>G&amp;rundorsaksanalys</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="126" />
         <source>&amp;Incidents</source>
-        <translation type="unfinished" />
+        <translation>&amp;Incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="127" />
         <source>&amp;Known errors and changes</source>
-        <translation type="unfinished" />
+        <translation>&amp;Kända fel och ändringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="128" />
         <source>&amp;History</source>
-        <translation type="unfinished" />
+        <translation>&amp;Historik</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="130" />
         <source>&amp;Save</source>
-        <translation type="unfinished" />
+        <translation>&amp;Spara</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="133" />
         <source>Raise R&amp;FC</source>
-        <translation type="unfinished" />
+        <translation>Skapa R&amp;FC</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="135" />
         <source>C&amp;lose problem…</source>
-        <translation type="unfinished" />
+        <translation>S&amp;täng problem…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="165" />
         <source>What is happening, since when, who is affected</source>
-        <translation type="unfinished" />
+        <translation>Vad händer, sedan när, vem påverkas</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="166" />
         <source>How to restore service until the fix is in</source>
-        <translation type="unfinished" />
+        <translation>Hur tjänsten återställs tills åtgärden är på plats</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="167" />
         <source>The permanent solution (the corrective change)</source>
-        <translation type="unfinished" />
+        <translation>Den permanenta lösningen (den korrigerande ändringen)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="168" />
         <source>The underlying cause, once known</source>
-        <translation type="unfinished" />
+        <translation>Den bakomliggande orsaken, när den är känd</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="170" />
@@ -3390,88 +3389,88 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="171" />
         <source>Root cause</source>
-        <translation type="unfinished" />
+        <translation>Grundorsak</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="172" />
         <source>Workaround</source>
-        <translation type="unfinished" />
+        <translation>Tillfällig lösning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="173" />
         <source>Permanent solution</source>
-        <translation type="unfinished" />
+        <translation>Permanent lösning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="179" />
         <source>What people and monitoring observe</source>
-        <translation type="unfinished" />
+        <translation>Vad användare och övervakning observerar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="180" />
         <source>Possible causes still open</source>
-        <translation type="unfinished" />
+        <translation>Möjliga orsaker som ännu inte uteslutits</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="181" />
         <source>Logs, measurements, tests that confirm or refute</source>
-        <translation type="unfinished" />
+        <translation>Loggar, mätningar och tester som bekräftar eller motbevisar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="182" />
         <source>The cause the evidence supports</source>
-        <translation type="unfinished" />
+        <translation>Den orsak som belägget stöder</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="184" />
         <source>Notes</source>
-        <translation type="unfinished" />
+        <translation>Anteckningar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="186" />
         <source>Symptoms</source>
-        <translation type="unfinished" />
+        <translation>Symtom</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="186" />
         <source>Hypotheses</source>
-        <translation type="unfinished" />
+        <translation>Hypoteser</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="187" />
         <source>Evidence</source>
-        <translation type="unfinished" />
+        <translation>Belägg</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="187" />
         <source>Cause</source>
-        <translation type="unfinished" />
+        <translation>Orsak</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="189" />
         <source>Timeline of linked incidents</source>
-        <translation type="unfinished" />
+        <translation>Tidslinje för kopplade incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="190" />
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="258" />
         <source>When</source>
-        <translation type="unfinished" />
+        <translation>När</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="190" />
         <source>What</source>
-        <translation type="unfinished" />
+        <translation>Vad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="191" />
         <source>Record</source>
-        <translation type="unfinished" />
+        <translation>Post</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="191" />
         <source>Detail</source>
-        <translation type="unfinished" />
+        <translation>Detalj</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="204" />
@@ -3495,37 +3494,37 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="205" />
         <source>CI</source>
-        <translation type="unfinished" />
+        <translation>CI</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="205" />
         <source>Opened</source>
-        <translation type="unfinished" />
+        <translation>Öppnad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="212" />
         <source>INC-000123, INC-000124 …</source>
-        <translation type="unfinished" />
+        <translation>INC-000123, INC-000124 …</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="213" />
         <source>Lin&amp;k</source>
-        <translation type="unfinished" />
+        <translation>K&amp;oppla</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="214" />
         <source>&amp;Unlink selected</source>
-        <translation type="unfinished" />
+        <translation>Koppla &amp;bort markerade</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="215" />
         <source>Resolve open incidents</source>
-        <translation type="unfinished" />
+        <translation>Lös öppna incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="218" />
         <source>Link incidents:</source>
-        <translation type="unfinished" />
+        <translation>Koppla incidenter:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="234" />
@@ -3535,12 +3534,12 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="235" />
         <source>Solution</source>
-        <translation type="unfinished" />
+        <translation>Lösning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="239" />
         <source>Record as &amp;known error</source>
-        <translation type="unfinished" />
+        <translation>Registrera som kä&amp;nt fel</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="241" />
@@ -3550,53 +3549,53 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="248" />
         <source>Known errors</source>
-        <translation type="unfinished" />
+        <translation>Kända fel</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="253" />
         <source>Corrective changes (RFCs)</source>
-        <translation type="unfinished" />
+        <translation>Korrigerande ändringar (RFC:er)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="258" />
         <source>Who</source>
-        <translation type="unfinished" />
+        <translation>Vem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="259" />
         <source>Field</source>
-        <translation type="unfinished" />
+        <translation>Fält</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="259" />
         <source>Old</source>
-        <translation type="unfinished" />
+        <translation>Gammalt värde</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="260" />
         <source>New</source>
-        <translation type="unfinished" />
+        <translation>Nytt värde</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="267" />
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="270" />
         <source>(none)</source>
-        <translation type="unfinished" />
+        <translation>(ingen)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="300" />
         <source>Problem recorded</source>
-        <translation type="unfinished" />
+        <translation>Problem registrerat</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="301" />
         <source>Incident opened</source>
-        <translation type="unfinished" />
+        <translation>Incident öppnad</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="302" />
         <source>Incident resolved</source>
-        <translation type="unfinished" />
+        <translation>Incident löst</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="303" />
@@ -3607,58 +3606,58 @@ IT Service Support on {db}</source>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="323" />
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="346" />
         <source>New problem</source>
-        <translation type="unfinished" />
+        <translation>Nytt problem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="369" />
         <source>Changed by someone else</source>
-        <translation type="unfinished" />
+        <translation>Ändrat av någon annan</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="370" />
         <source>The form will reload; re-apply your edits.</source>
-        <translation type="unfinished" />
+        <translation>Formuläret läses in igen; gör om dina ändringar.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="392" />
         <source>Saved {ref}.</source>
-        <translation type="unfinished" />
+        <translation>{ref} sparat.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="408" />
         <source>{ref} raised.</source>
-        <translation type="unfinished" />
+        <translation>{ref} skapad.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="424" />
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="435" />
         <source>Resolve linked incidents</source>
-        <translation type="unfinished" />
+        <translation>Lös kopplade incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="425" />
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
-        <translation type="unfinished" />
+        <translation>Åtgärden för {ref} är på plats. Vill du även lösa dess {n} öppna kopplade incident(er)?</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="436" />
         <source>Resolve every open incident linked to this problem?</source>
-        <translation type="unfinished" />
+        <translation>Vill du lösa alla öppna incidenter som är kopplade till det här problemet?</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="445" />
         <source>{n} incident(s) resolved.</source>
-        <translation type="unfinished" />
+        <translation>{n} incident(er) lösta.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="500" />
         <source>Unsaved changes</source>
-        <translation type="unfinished" />
+        <translation>Osparade ändringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="500" />
         <source>Save the changes to this problem?</source>
-        <translation type="unfinished" />
+        <translation>Vill du spara ändringarna i det här problemet?</translation>
     </message>
 </context>
 <context>
@@ -3666,62 +3665,62 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="34" />
         <source>&amp;Problems</source>
-        <translation type="unfinished" />
+        <translation>&amp;Problem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="35" />
         <source>&amp;Known errors</source>
-        <translation type="unfinished" />
+        <translation>&amp;Kända fel</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="36" />
         <source>Ca&amp;ndidates</source>
-        <translation type="unfinished" />
+        <translation>Ka&amp;ndidater</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="51" />
         <source>Open problems</source>
-        <translation type="unfinished" />
+        <translation>Öppna problem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="52" />
         <source>All problems</source>
-        <translation type="unfinished" />
+        <translation>Alla problem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="53" />
         <source>New</source>
-        <translation type="unfinished" />
+        <translation>Nytt</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="53" />
         <source>Investigating</source>
-        <translation type="unfinished" />
+        <translation>Under utredning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="54" />
         <source>Root cause known</source>
-        <translation type="unfinished" />
+        <translation>Grundorsak känd</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="55" />
         <source>Resolved</source>
-        <translation type="unfinished" />
+        <translation>Löst</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="55" />
         <source>Closed</source>
-        <translation type="unfinished" />
+        <translation>Stängt</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="58" />
         <source>Search problems…</source>
-        <translation type="unfinished" />
+        <translation>Sök problem…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="60" />
         <source>New problem</source>
-        <translation type="unfinished" />
+        <translation>Nytt problem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="67" />
@@ -3743,74 +3742,74 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="68" />
         <source>Service</source>
-        <translation type="unfinished" />
+        <translation>Tjänst</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="69" />
         <location filename="../../itsmdesk/views/problems/panel.py" line="94" />
         <location filename="../../itsmdesk/views/problems/panel.py" line="122" />
         <source>Incidents</source>
-        <translation type="unfinished" />
+        <translation>Incidenter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="84" />
         <source>Search symptoms, error codes, workarounds…</source>
-        <translation type="unfinished" />
+        <translation>Sök symtom, felkoder, tillfälliga lösningar…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="86" />
         <source>New known error</source>
-        <translation type="unfinished" />
+        <translation>Nytt känt fel</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="93" />
         <source>Error code</source>
-        <translation type="unfinished" />
+        <translation>Felkod</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="93" />
         <source>Solution</source>
-        <translation type="unfinished" />
+        <translation>Lösning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="108" />
         <source>Last 14 days</source>
-        <translation type="unfinished" />
+        <translation>Senaste 14 dagarna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="108" />
         <source>Last 30 days</source>
-        <translation type="unfinished" />
+        <translation>Senaste 30 dagarna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="109" />
         <source>Last 90 days</source>
-        <translation type="unfinished" />
+        <translation>Senaste 90 dagarna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="112" />
         <source>&amp;Create problem</source>
-        <translation type="unfinished" />
+        <translation>&amp;Skapa problem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="116" />
         <source>Recurring incidents, not yet linked to a problem:</source>
-        <translation type="unfinished" />
+        <translation>Återkommande incidenter som ännu inte kopplats till ett problem:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="121" />
         <source>CI / service</source>
-        <translation type="unfinished" />
+        <translation>CI / tjänst</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="121" />
         <source>Incidents look like</source>
-        <translation type="unfinished" />
+        <translation>Incidenterna liknar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="122" />
         <source>Last</source>
-        <translation type="unfinished" />
+        <translation>Senaste</translation>
     </message>
 </context>
 <context>
@@ -3819,52 +3818,52 @@ IT Service Support on {db}</source>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="98" />
         <location filename="../../itsmdesk/views/forms/release_form.py" line="295" />
         <source>New release</source>
-        <translation type="unfinished" />
+        <translation>Ny release</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="106" />
         <source>&amp;Move</source>
-        <translation type="unfinished" />
+        <translation>&amp;Flytta</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="109" />
         <source>Release plan P&amp;DF…</source>
-        <translation type="unfinished" />
+        <translation>Releaseplan som &amp;PDF…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="113" />
         <source>Move to:</source>
-        <translation type="unfinished" />
+        <translation>Flytta till:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="120" />
         <source>&amp;Details</source>
-        <translation type="unfinished" />
+        <translation>&amp;Detaljer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="121" />
         <source>&amp;Changes</source>
-        <translation type="unfinished" />
+        <translation>&amp;Ändringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="122" />
         <source>&amp;Plan</source>
-        <translation type="unfinished" />
+        <translation>P&amp;lan</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="123" />
         <source>&amp;Media library</source>
-        <translation type="unfinished" />
+        <translation>&amp;Mediebibliotek</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="124" />
         <source>When</source>
-        <translation type="unfinished" />
+        <translation>När</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="124" />
         <source>Who</source>
-        <translation type="unfinished" />
+        <translation>Vem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="124" />
@@ -3875,22 +3874,22 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="125" />
         <source>Field</source>
-        <translation type="unfinished" />
+        <translation>Fält</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="125" />
         <source>Old</source>
-        <translation type="unfinished" />
+        <translation>Gammalt värde</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="125" />
         <source>New</source>
-        <translation type="unfinished" />
+        <translation>Nytt värde</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="127" />
         <source>&amp;History</source>
-        <translation type="unfinished" />
+        <translation>&amp;Historik</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="133" />
@@ -3900,42 +3899,42 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="160" />
         <source>&amp;Save</source>
-        <translation type="unfinished" />
+        <translation>&amp;Spara</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="164" />
         <source>&amp;Name</source>
-        <translation type="unfinished" />
+        <translation>&amp;Namn</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="165" />
         <source>&amp;Version</source>
-        <translation type="unfinished" />
+        <translation>&amp;Version</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="166" />
         <source>&amp;Type</source>
-        <translation type="unfinished" />
+        <translation>&amp;Typ</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="167" />
         <source>Planned &amp;start</source>
-        <translation type="unfinished" />
+        <translation>Planerad st&amp;art</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="168" />
         <source>Planned &amp;end</source>
-        <translation type="unfinished" />
+        <translation>Planerat sl&amp;ut</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="169" />
         <source>Descr&amp;iption</source>
-        <translation type="unfinished" />
+        <translation>Beskr&amp;ivning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="170" />
         <source>&amp;Backout plan</source>
-        <translation type="unfinished" />
+        <translation>&amp;Återställningsplan</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="171" />
@@ -3962,97 +3961,97 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="183" />
         <source>Approved</source>
-        <translation type="unfinished" />
+        <translation>Godkänd</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="189" />
         <source>CHG-000123</source>
-        <translation type="unfinished" />
+        <translation>CHG-000123</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="191" />
         <source>&amp;Add change</source>
-        <translation type="unfinished" />
+        <translation>Lägg till ä&amp;ndring</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="193" />
         <source>&amp;Remove</source>
-        <translation type="unfinished" />
+        <translation>Ta &amp;bort</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="214" />
         <source>Step</source>
-        <translation type="unfinished" />
+        <translation>Steg</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="214" />
         <source>Kind</source>
-        <translation type="unfinished" />
+        <translation>Typ</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="214" />
         <source>Owner</source>
-        <translation type="unfinished" />
+        <translation>Ägare</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="215" />
         <source>Planned start</source>
-        <translation type="unfinished" />
+        <translation>Planerad start</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="216" />
         <source>Planned end</source>
-        <translation type="unfinished" />
+        <translation>Planerat slut</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="216" />
         <source>Actual start</source>
-        <translation type="unfinished" />
+        <translation>Faktisk start</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="217" />
         <source>Actual end</source>
-        <translation type="unfinished" />
+        <translation>Faktiskt slut</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="217" />
         <source>After</source>
-        <translation type="unfinished" />
+        <translation>Efter</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="227" />
         <source>Add s&amp;tep…</source>
-        <translation type="unfinished" />
+        <translation>Lägg till s&amp;teg…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="233" />
         <source>Set stat&amp;us</source>
-        <translation type="unfinished" />
+        <translation>Ange stat&amp;us</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="235" />
         <source>&amp;Edit step…</source>
-        <translation type="unfinished" />
+        <translation>&amp;Redigera steg…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="239" />
         <source>De&amp;lete step</source>
-        <translation type="unfinished" />
+        <translation>Ta &amp;bort steg</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="241" />
         <source>Deplo&amp;y wave…</source>
-        <translation type="unfinished" />
+        <translation>Driftsätt &amp;våg…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="243" />
         <source>Update the software CIs at the wave's site to the versions in the media library</source>
-        <translation type="unfinished" />
+        <translation>Uppdatera programvaru-CI:na på vågens plats till versionerna i mediebiblioteket</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="266" />
         <source>Item</source>
-        <translation type="unfinished" />
+        <translation>Objekt</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="266" />
@@ -4063,92 +4062,92 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="266" />
         <source>Checksum</source>
-        <translation type="unfinished" />
+        <translation>Kontrollsumma</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="267" />
         <source>Master CI</source>
-        <translation type="unfinished" />
+        <translation>Huvud-CI</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="269" />
         <source>Item name</source>
-        <translation type="unfinished" />
+        <translation>Objektnamn</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="273" />
         <source>sha256:…</source>
-        <translation type="unfinished" />
+        <translation>sha256:…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="274" />
         <source>Add &amp;item</source>
-        <translation type="unfinished" />
+        <translation>Lägg till &amp;objekt</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="276" />
         <source>Remo&amp;ve item</source>
-        <translation type="unfinished" />
+        <translation>Ta bort o&amp;bjekt</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="285" />
         <source>Software this release delivers (each is a software CI in the CMDB). Deploying a wave sets the version of the matching software CIs at the wave's site.</source>
-        <translation type="unfinished" />
+        <translation>Programvara som den här releasen levererar (var och en är ett programvaru-CI i CMDB). När en våg driftsätts sätts versionen på motsvarande programvaru-CI:n på vågens plats.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="322" />
         <source>all changes approved</source>
-        <translation type="unfinished" />
+        <translation>alla ändringar godkända</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="323" />
         <source>no changes bundled</source>
-        <translation type="unfinished" />
+        <translation>inga ändringar ingår</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="324" />
         <source>{n} change(s) not approved: cannot deploy</source>
-        <translation type="unfinished" />
+        <translation>{n} ändring(ar) inte godkända: kan inte driftsättas</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="328" />
         <source>Status &lt;b&gt;{status}&lt;/b&gt; · type {type} · risk &lt;b&gt;&lt;span style='color:{rc}'&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style='color:{ac}'&gt;{approval}&lt;/span&gt; · manager {manager}</source>
-        <translation type="unfinished" />
+        <translation>Status &lt;b&gt;{status}&lt;/b&gt; · typ {type} · risk &lt;b&gt;&lt;span style='color:{rc}'&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style='color:{ac}'&gt;{approval}&lt;/span&gt; · ansvarig {manager}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="342" />
         <source>no factors</source>
-        <translation type="unfinished" />
+        <translation>inga faktorer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="348" />
         <source>yes</source>
-        <translation type="unfinished" />
+        <translation>ja</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="348" />
         <source>NO</source>
-        <translation type="unfinished" />
+        <translation>NEJ</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="354" />
         <source>no changes</source>
-        <translation type="unfinished" />
+        <translation>inga ändringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="355" />
         <source>Affected services: {names}</source>
-        <translation type="unfinished" />
+        <translation>Berörda tjänster: {names}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="515" />
         <source>Delete step</source>
-        <translation type="unfinished" />
+        <translation>Ta bort steg</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="516" />
         <source>Delete '{name}' from the plan?</source>
-        <translation type="unfinished" />
+        <translation>Vill du ta bort '{name}' från planen?</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="532" />
@@ -4156,22 +4155,25 @@ IT Service Support on {db}</source>
 
 {count} software CI(s) will be updated:
 {names}</source>
-        <translation type="unfinished" />
+        <translation>Vill du driftsätta '{wave}' på {site}?
+
+{count} programvaru-CI(:n) kommer att uppdateras:
+{names}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="536" />
         <source>…and {n} more</source>
-        <translation type="unfinished" />
+        <translation>…och {n} till</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="537" />
         <source>Deploy wave</source>
-        <translation type="unfinished" />
+        <translation>Driftsätt våg</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="543" />
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
-        <translation type="unfinished" />
+        <translation>{wave}: {n} CI(:n) uppdaterade; releasen är {status}</translation>
     </message>
 </context>
 <context>
@@ -4194,7 +4196,7 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/releases/panel.py" line="42" />
         <source>Type</source>
-        <translation type="unfinished" />
+        <translation>Typ</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/panel.py" line="43" />
@@ -4209,12 +4211,12 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/releases/panel.py" line="44" />
         <source>Start</source>
-        <translation type="unfinished" />
+        <translation>Start</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/panel.py" line="44" />
         <source>Changes</source>
-        <translation type="unfinished" />
+        <translation>Ändringar</translation>
     </message>
 </context>
 <context>
@@ -4222,22 +4224,22 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/releases/panel.py" line="94" />
         <source>Open releases</source>
-        <translation type="unfinished" />
+        <translation>Öppna releaser</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/panel.py" line="95" />
         <source>All releases</source>
-        <translation type="unfinished" />
+        <translation>Alla releaser</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/panel.py" line="100" />
         <source>Search reference, name, version…</source>
-        <translation type="unfinished" />
+        <translation>Sök referens, namn, version…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/panel.py" line="102" />
         <source>&amp;New release</source>
-        <translation type="unfinished" />
+        <translation>&amp;Ny release</translation>
     </message>
 </context>
 <context>
@@ -4245,212 +4247,212 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="421" />
         <source>Dry run</source>
-        <translation type="unfinished" />
+        <translation>Testkörning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="421" />
         <source>Import</source>
-        <translation type="unfinished" />
+        <translation>Importera</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="422" />
         <source>Reads and checks everything; writes nothing.</source>
-        <translation type="unfinished" />
+        <translation>Läser och kontrollerar allt; skriver ingenting.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="423" />
         <source>Writes in one transaction: all rows or, if cancelled, none.</source>
-        <translation type="unfinished" />
+        <translation>Skriver i en transaktion: alla rader eller, om det avbryts, inga.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="431" />
         <source>&amp;Cancel import</source>
-        <translation type="unfinished" />
+        <translation>&amp;Avbryt import</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="444" />
         <source>Rows that would be rejected (line, column, reason):</source>
-        <translation type="unfinished" />
+        <translation>Rader som skulle avvisas (rad, kolumn, orsak):</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="445" />
         <source>Rejected rows:</source>
-        <translation type="unfinished" />
+        <translation>Avvisade rader:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="448" />
         <source>Import the valid rows and save the rejected ones to:</source>
-        <translation type="unfinished" />
+        <translation>Importera de giltiga raderna och spara de avvisade till:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="450" />
         <source>rejected rows (.csv)</source>
-        <translation type="unfinished" />
+        <translation>avvisade rader (.csv)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="451" />
         <source>B&amp;rowse…</source>
-        <translation type="unfinished" />
+        <translation>B&amp;läddra…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="480" />
         <source>Working…</source>
-        <translation type="unfinished" />
+        <translation>Arbetar…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="487" />
         <source>Save rejected rows</source>
-        <translation type="unfinished" />
+        <translation>Spara avvisade rader</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="488" />
         <source>CSV files (*.csv)</source>
-        <translation type="unfinished" />
+        <translation>CSV-filer (*.csv)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="503" />
         <source>Reading the file…</source>
-        <translation type="unfinished" />
+        <translation>Läser filen…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="504" />
         <source>Checking rows…</source>
-        <translation type="unfinished" />
+        <translation>Kontrollerar rader…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="505" />
         <source>Writing…</source>
-        <translation type="unfinished" />
+        <translation>Skriver…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="506" />
         <source>Writing records…</source>
-        <translation type="unfinished" />
+        <translation>Skriver poster…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="507" />
         <source>Updating records…</source>
-        <translation type="unfinished" />
+        <translation>Uppdaterar poster…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="508" />
         <source>Writing history…</source>
-        <translation type="unfinished" />
+        <translation>Skriver historik…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="515" />
         <source>Cancelling…</source>
-        <translation type="unfinished" />
+        <translation>Avbryter…</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="547" />
         <source>Rejected rows were saved to {path}</source>
-        <translation type="unfinished" />
+        <translation>Avvisade rader sparades till {path}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="552" />
         <source>… and {n} more</source>
-        <translation type="unfinished" />
+        <translation>… och {n} till</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="558" />
         <source>Nothing was imported: {n} rows are invalid.</source>
-        <translation type="unfinished" />
+        <translation>Ingenting importerades: {n} rader är ogiltiga.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="560" />
         <source>{n} rows are invalid: fix the file or the mapping and go back, or import only the valid rows (below).</source>
-        <translation type="unfinished" />
+        <translation>{n} rader är ogiltiga: rätta filen eller mappningen och gå tillbaka, eller importera endast de giltiga raderna (nedan).</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="563" />
         <source>Every row is valid. Import writes the following:</source>
-        <translation type="unfinished" />
+        <translation>Alla rader är giltiga. Importen skriver följande:</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="564" />
         <source>Imported.</source>
-        <translation type="unfinished" />
+        <translation>Importerat.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="567" />
         <source>Rows read</source>
-        <translation type="unfinished" />
+        <translation>Lästa rader</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="568" />
         <source>Records to create</source>
-        <translation type="unfinished" />
+        <translation>Poster att skapa</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="568" />
         <source>Records created</source>
-        <translation type="unfinished" />
+        <translation>Skapade poster</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="570" />
         <source>Records to update</source>
-        <translation type="unfinished" />
+        <translation>Poster att uppdatera</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="570" />
         <source>Records updated</source>
-        <translation type="unfinished" />
+        <translation>Uppdaterade poster</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="572" />
         <source>Unchanged</source>
-        <translation type="unfinished" />
+        <translation>Oförändrade</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="573" />
         <source>Rejected rows</source>
-        <translation type="unfinished" />
+        <translation>Avvisade rader</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="574" />
         <source>New people</source>
-        <translation type="unfinished" />
+        <translation>Nya personer</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="575" />
         <source>New teams</source>
-        <translation type="unfinished" />
+        <translation>Nya team</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="576" />
         <source>New categories</source>
-        <translation type="unfinished" />
+        <translation>Nya kategorier</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="577" />
         <source>New CIs</source>
-        <translation type="unfinished" />
+        <translation>Nya CI:n</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="578" />
         <source>New CI classes</source>
-        <translation type="unfinished" />
+        <translation>Nya CI-klasser</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="579" />
         <source>New sites</source>
-        <translation type="unfinished" />
+        <translation>Nya platser</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="580" />
         <source>New linked problems</source>
-        <translation type="unfinished" />
+        <translation>Nya kopplade problem</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="581" />
         <source>New linked changes</source>
-        <translation type="unfinished" />
+        <translation>Nya kopplade ändringar</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="582" />
         <source>History entries</source>
-        <translation type="unfinished" />
+        <translation>Historikposter</translation>
     </message>
 </context>
 <context>
@@ -4458,82 +4460,82 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="65" />
         <source>Add plan step</source>
-        <translation type="unfinished" />
+        <translation>Lägg till planeringssteg</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="71" />
         <source>(no phase)</source>
-        <translation type="unfinished" />
+        <translation>(ingen fas)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="76" />
         <source>(nobody)</source>
-        <translation type="unfinished" />
+        <translation>(ingen)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="80" />
         <source>(no team)</source>
-        <translation type="unfinished" />
+        <translation>(inget team)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="84" />
         <source>(no site)</source>
-        <translation type="unfinished" />
+        <translation>(ingen plats)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="89" />
         <source>(nothing)</source>
-        <translation type="unfinished" />
+        <translation>(ingenting)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="94" />
         <source>&amp;Name</source>
-        <translation type="unfinished" />
+        <translation>&amp;Namn</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="95" />
         <source>&amp;Kind</source>
-        <translation type="unfinished" />
+        <translation>&amp;Typ</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="96" />
         <source>&amp;Phase</source>
-        <translation type="unfinished" />
+        <translation>&amp;Fas</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="97" />
         <source>Owner (&amp;person)</source>
-        <translation type="unfinished" />
+        <translation>Ägare (&amp;person)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="98" />
         <source>Owner (&amp;team)</source>
-        <translation type="unfinished" />
+        <translation>Ägare (tea&amp;m)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="99" />
         <source>&amp;Site (waves)</source>
-        <translation type="unfinished" />
+        <translation>P&amp;lats (vågor)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="100" />
         <source>Planned &amp;start</source>
-        <translation type="unfinished" />
+        <translation>Planerad st&amp;art</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="101" />
         <source>Planned &amp;end</source>
-        <translation type="unfinished" />
+        <translation>Planerat sl&amp;ut</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="102" />
         <source>&amp;After</source>
-        <translation type="unfinished" />
+        <translation>Eft&amp;er</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="111" />
         <source>Edit plan step</source>
-        <translation type="unfinished" />
+        <translation>Redigera planeringssteg</translation>
     </message>
 </context>
 <context>
@@ -4541,22 +4543,22 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="41" />
         <source>&amp;Link</source>
-        <translation type="unfinished" />
+        <translation>&amp;Koppla</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="42" />
         <source>Apply &amp;workaround</source>
-        <translation type="unfinished" />
+        <translation>Tillämpa &amp;tillfällig lösning</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="43" />
         <source>Open</source>
-        <translation type="unfinished" />
+        <translation>Öppna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="51" />
         <source>Known errors and articles that may match</source>
-        <translation type="unfinished" />
+        <translation>Kända fel och artiklar som kan matcha</translation>
     </message>
 </context>
 <context>
@@ -4564,7 +4566,7 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/dashboard/charts.py" line="26" />
         <source>No data for this period</source>
-        <translation type="unfinished" />
+        <translation>Inga data för den här perioden</translation>
     </message>
 </context>
 <context>
@@ -4577,162 +4579,162 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/messages.py" line="23" />
         <source>itsmdesk</source>
-        <translation type="unfinished" />
+        <translation>itsmdesk</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="4" />
         <source>'{name}' is not a phase of this release</source>
-        <translation type="unfinished" />
+        <translation>'{name}' är inte en fas i den här releasen</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="5" />
         <source>'{name}' is not a rollout wave</source>
-        <translation type="unfinished" />
+        <translation>'{name}' är inte en utrullningsvåg</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="6" />
         <source>'{step}' cannot depend on '{other}': '{other}' already waits for '{step}' (that would be a cycle)</source>
-        <translation type="unfinished" />
+        <translation>'{step}' kan inte bero på '{other}': '{other}' väntar redan på '{step}' (det skulle ge en cykel)</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="7" />
         <source>'{step}' is planned to start ({start}) before '{other}' ends ({end})</source>
-        <translation type="unfinished" />
+        <translation>'{step}' är planerat att starta ({start}) innan '{other}' slutar ({end})</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="8" />
         <source>'{step}' matches several steps: {names}</source>
-        <translation type="unfinished" />
+        <translation>'{step}' matchar flera steg: {names}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="9" />
         <source>'{value}' is not a checksum (hex digits, optionally prefixed sha256:)</source>
-        <translation type="unfinished" />
+        <translation>'{value}' är ingen kontrollsumma (hexadecimala siffror, eventuellt med prefixet sha256:)</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="10" />
         <source>'{value}' is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)</source>
-        <translation type="unfinished" />
+        <translation>'{value}' är inget datum (använd ÅÅÅÅ-MM-DD eller ÅÅÅÅ-MM-DDTHH:MM)</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="11" />
         <source>'{value}' is not a valid recurrence rule: {reason}</source>
-        <translation type="unfinished" />
+        <translation>'{value}' är ingen giltig upprepningsregel: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="12" />
         <source>'{value}' is not an e-mail address</source>
-        <translation type="unfinished" />
+        <translation>'{value}' är ingen e-postadress</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="13" />
         <source>A CAB meeting needs a date and time</source>
-        <translation type="unfinished" />
+        <translation>Ett CAB-möte måste ha datum och tid</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="14" />
         <source>A CI cannot relate to itself ({name})</source>
-        <translation type="unfinished" />
+        <translation>Ett CI kan inte ha en relation till sig självt ({name})</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="15" />
         <source>A CI named '{value}' already exists</source>
-        <translation type="unfinished" />
+        <translation>Det finns redan ett CI med namnet '{value}'</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="16" />
         <source>A CI needs a class</source>
-        <translation type="unfinished" />
+        <translation>Ett CI måste ha en klass</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="17" />
         <source>A baseline named '{value}' already exists</source>
-        <translation type="unfinished" />
+        <translation>Det finns redan en baslinje med namnet '{value}'</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="18" />
         <source>A baseline needs a name</source>
-        <translation type="unfinished" />
+        <translation>En baslinje måste ha ett namn</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="19" />
         <source>A calendar named {name} already exists</source>
-        <translation type="unfinished" />
+        <translation>Det finns redan en kalender med namnet {name}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="20" />
         <source>A calendar needs a name</source>
-        <translation type="unfinished" />
+        <translation>En kalender måste ha ett namn</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="21" />
         <source>A phase cannot sit inside another phase</source>
-        <translation type="unfinished" />
+        <translation>En fas kan inte ligga inuti en annan fas</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="22" />
         <source>A planned window needs a start and an end</source>
-        <translation type="unfinished" />
+        <translation>Ett planerat fönster måste ha en start och ett slut</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="23" />
         <source>A problem cannot go from {old} to {new}</source>
-        <translation type="unfinished" />
+        <translation>Ett problem kan inte gå från {old} till {new}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="24" />
         <source>A queue filter needs a field, an operator and a value: {f}</source>
-        <translation type="unfinished" />
+        <translation>Ett köfilter måste ha ett fält, en operator och ett värde: {f}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="25" />
         <source>A queue needs a name</source>
-        <translation type="unfinished" />
+        <translation>En kö måste ha ett namn</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="26" />
         <source>A resolution code is required to resolve</source>
-        <translation type="unfinished" />
+        <translation>En lösningskod krävs för att lösa</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="27" />
         <source>A ticket cannot be its own parent</source>
-        <translation type="unfinished" />
+        <translation>Ett ärende kan inte vara överordnat sig självt</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="28" />
         <source>A work log note needs some text</source>
-        <translation type="unfinished" />
+        <translation>En anteckning i arbetsloggen måste innehålla text</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="29" />
         <source>A {role} may not move a change from {source} to {target}</source>
-        <translation type="unfinished" />
+        <translation>En {role} får inte flytta en ändring från {source} till {target}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="30" />
         <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
-        <translation type="unfinished" />
+        <translation>En ändring av typen {type} kan inte gå från {source} till {target} (tillåtet: {options})</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="31" />
         <source>An action needs a text</source>
-        <translation type="unfinished" />
+        <translation>En åtgärd måste ha en text</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="32" />
         <source>An announcement cannot end before it starts</source>
-        <translation type="unfinished" />
+        <translation>Ett meddelande kan inte sluta innan det börjar</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="33" />
         <source>An announcement needs a title</source>
-        <translation type="unfinished" />
+        <translation>Ett meddelande måste ha en rubrik</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="34" />
         <source>An in-memory database cannot be backed up</source>
-        <translation type="unfinished" />
+        <translation>En databas i minnet kan inte säkerhetskopieras</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="35" />
@@ -4742,122 +4744,122 @@ IT Service Support on {db}</source>
     <message>
         <location filename="_service_messages.py" line="36" />
         <source>Approve (pre-approved)</source>
-        <translation type="unfinished" />
+        <translation>Godkänn (förgodkänd)</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="37" />
         <source>Articles link to CIs, known errors and incidents, not {kind}</source>
-        <translation type="unfinished" />
+        <translation>Artiklar kopplas till CI:n, kända fel och incidenter, inte {kind}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="38" />
         <source>Assess</source>
-        <translation type="unfinished" />
+        <translation>Bedöm</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="39" />
         <source>Attribute {attr} is required for class {cls}</source>
-        <translation type="unfinished" />
+        <translation>Attributet {attr} är obligatoriskt för klassen {cls}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="40" />
         <source>Attribute {attr}: '{value}' is not a valid {type}</source>
-        <translation type="unfinished" />
+        <translation>Attributet {attr}: '{value}' är inte en giltig {type}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="41" />
         <source>Attribute {attr}: '{value}' is not one of: {allowed}</source>
-        <translation type="unfinished" />
+        <translation>Attributet {attr}: '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="42" />
         <source>Availability is computed by ci or service, not {by}</source>
-        <translation type="unfinished" />
+        <translation>Tillgänglighet beräknas per ci eller service, inte {by}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="43" />
         <source>Backed out</source>
-        <translation type="unfinished" />
+        <translation>Återställd</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="44" />
         <source>Backup to {path} failed: {reason}</source>
-        <translation type="unfinished" />
+        <translation>Säkerhetskopiering till {path} misslyckades: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="45" />
         <source>Bad database URL '{url}': write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
-        <translation type="unfinished" />
+        <translation>Felaktig databas-URL '{url}': skriv postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="46" />
         <source>Bad database URL '{url}': write sqlite:///relative.db or sqlite:////absolute.db</source>
-        <translation type="unfinished" />
+        <translation>Felaktig databas-URL '{url}': skriv sqlite:///relative.db eller sqlite:////absolute.db</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="47" />
         <source>Bad port in database URL '{url}'</source>
-        <translation type="unfinished" />
+        <translation>Felaktig port i databas-URL:en '{url}'</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="48" />
         <source>Bad template {template!r}: {reason}</source>
-        <translation type="unfinished" />
+        <translation>Felaktig mall {template!r}: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="49" />
         <source>Cannot create the folder {path}: {reason}</source>
-        <translation type="unfinished" />
+        <translation>Kan inte skapa mappen {path}: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="50" />
         <source>Cannot create {path}: {reason}</source>
-        <translation type="unfinished" />
+        <translation>Kan inte skapa {path}: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="51" />
         <source>Cannot import {kind} with a mapping</source>
-        <translation type="unfinished" />
+        <translation>Kan inte importera {kind} med en mappning</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="52" />
         <source>Cannot read mapping {path}: {reason}</source>
-        <translation type="unfinished" />
+        <translation>Kan inte läsa mappningen {path}: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="53" />
         <source>Cannot read {path}: {reason}</source>
-        <translation type="unfinished" />
+        <translation>Kan inte läsa {path}: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="54" />
         <source>Cannot sort a queue by {field}</source>
-        <translation type="unfinished" />
+        <translation>Kan inte sortera en kö efter {field}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="55" />
         <source>Cannot sort a queue by {name}</source>
-        <translation type="unfinished" />
+        <translation>Kan inte sortera en kö efter {name}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="56" />
         <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
-        <translation type="unfinished" />
+        <translation>Kan inte använda PostgreSQL-databasen {db} på {host}:{port}: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="57" />
         <source>Cannot write the database file {path}</source>
-        <translation type="unfinished" />
+        <translation>Kan inte skriva databasfilen {path}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="58" />
         <source>Cannot write the database file {path}: {reason}</source>
-        <translation type="unfinished" />
+        <translation>Kan inte skriva databasfilen {path}: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="59" />
         <source>Class {cls} has no attribute '{attr}'</source>
-        <translation type="unfinished" />
+        <translation>Klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="60" />
@@ -4867,237 +4869,237 @@ IT Service Support on {db}</source>
     <message>
         <location filename="_service_messages.py" line="61" />
         <source>Defer / reassess</source>
-        <translation type="unfinished" />
+        <translation>Skjut upp / bedöm på nytt</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="62" />
         <source>Describe the solution to resolve</source>
-        <translation type="unfinished" />
+        <translation>Beskriv lösningen för att kunna lösa</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="63" />
         <source>Export format must be text or html, not {fmt}</source>
-        <translation type="unfinished" />
+        <translation>Exportformatet måste vara text eller html, inte {fmt}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="64" />
         <source>Failed</source>
-        <translation type="unfinished" />
+        <translation>Misslyckad</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="65" />
         <source>Field(s) {fields} cannot be bulk edited</source>
-        <translation type="unfinished" />
+        <translation>Fälten {fields} kan inte massredigeras</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="66" />
         <source>Folding an event log needs the column with each row's time</source>
-        <translation type="unfinished" />
+        <translation>För att slå samman en händelselogg krävs kolumnen med varje rads tidpunkt</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="67" />
         <source>Folding an event log needs the key column</source>
-        <translation type="unfinished" />
+        <translation>För att slå samman en händelselogg krävs nyckelkolumnen</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="68" />
         <source>Group by '{value}' is not one of: {allowed}</source>
-        <translation type="unfinished" />
+        <translation>Gruppering efter '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="69" />
         <source>Implemented</source>
-        <translation type="unfinished" />
+        <translation>Genomförd</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="70" />
         <source>Import cancelled; nothing was written.</source>
-        <translation type="unfinished" />
+        <translation>Importen avbröts; ingenting skrevs.</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="71" />
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
-        <translation type="unfinished" />
+        <translation>Import av {kind} kräver en mappning: lägg till --map MAPPING.toml (färdiga finns i resources/import-maps/)</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="72" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}).{hint}</source>
-        <translation type="unfinished" />
+        <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}).{hint}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="73" />
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = "{guess}" or "auto" in the mapping's [source]</source>
-        <translation type="unfinished" />
+        <translation>Rad {line}: filen är inte {encoding} (byte 0x{byte:02x}); ange encoding = "{guess}" eller "auto" under [source] i mappningen</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="74" />
         <source>Map at least one column to a field</source>
-        <translation type="unfinished" />
+        <translation>Mappa minst en kolumn till ett fält</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="75" />
         <source>Mapping {path} is for {mapped}, not {kind}</source>
-        <translation type="unfinished" />
+        <translation>Mappningen {path} gäller {mapped}, inte {kind}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="76" />
         <source>Mapping {path} is not valid TOML: {reason}</source>
-        <translation type="unfinished" />
+        <translation>Mappningen {path} är inte giltig TOML: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="77" />
         <source>Mapping {path}: [fields] {field}: {reason}</source>
-        <translation type="unfinished" />
+        <translation>Mappningen {path}: [fields] {field}: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="78" />
         <source>Mapping {path}: importing {kind} needs key = "COLUMN": the source's id, kept as external key so that a re-import updates instead of duplicating</source>
-        <translation type="unfinished" />
+        <translation>Mappningen {path}: import av {kind} kräver key = "COLUMN": källans id, som sparas som extern nyckel så att en ny import uppdaterar i stället för att skapa dubbletter</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="79" />
         <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
-        <translation type="unfinished" />
+        <translation>Mappningen {path}: {field} är inte ett fält i {kind} (fält: {known})</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="80" />
         <source>Mapping {path}: {where}: {reason}</source>
-        <translation type="unfinished" />
+        <translation>Mappningen {path}: {where}: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="81" />
         <source>Meeting status '{value}' is not one of: planned, held, cancelled</source>
-        <translation type="unfinished" />
+        <translation>Mötesstatusen '{value}' är inte något av: planned, held, cancelled</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="82" />
         <source>No CAB action {id}</source>
-        <translation type="unfinished" />
+        <translation>Ingen CAB-åtgärd {id}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="83" />
         <source>No CAB meeting {ref}</source>
-        <translation type="unfinished" />
+        <translation>Inget CAB-möte {ref}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="84" />
         <source>No CI is named '{name}'</source>
-        <translation type="unfinished" />
+        <translation>Inget CI heter '{name}'</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="85" />
         <source>No CI named '{name}'</source>
-        <translation type="unfinished" />
+        <translation>Inget CI med namnet '{name}'</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="86" />
         <source>No baseline named '{name}'</source>
-        <translation type="unfinished" />
+        <translation>Ingen baslinje med namnet '{name}'</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="87" />
         <source>No business calendar {name}</source>
-        <translation type="unfinished" />
+        <translation>Ingen arbetstidskalender {name}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="88" />
         <source>No change with reference '{ref}'</source>
-        <translation type="unfinished" />
+        <translation>Ingen ändring med referensen '{ref}'</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="89" />
         <source>No change {ref}</source>
-        <translation type="unfinished" />
+        <translation>Ingen ändring {ref}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="90" />
         <source>No default business calendar: create one named Default or pass --calendar NAME</source>
-        <translation type="unfinished" />
+        <translation>Ingen standardkalender för arbetstid: skapa en med namnet Default eller ange --calendar NAME</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="91" />
         <source>No incident or request {ref}</source>
-        <translation type="unfinished" />
+        <translation>Ingen incident eller begäran {ref}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="92" />
         <source>No incident {ref}</source>
-        <translation type="unfinished" />
+        <translation>Ingen incident {ref}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="93" />
         <source>No problem or known error with id {id}</source>
-        <translation type="unfinished" />
+        <translation>Inget problem eller känt fel med id {id}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="94" />
         <source>No problem {ref}</source>
-        <translation type="unfinished" />
+        <translation>Inget problem {ref}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="95" />
         <source>No release with reference '{ref}'</source>
-        <translation type="unfinished" />
+        <translation>Ingen release med referensen '{ref}'</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="96" />
         <source>No step '{step}' in this release</source>
-        <translation type="unfinished" />
+        <translation>Inget steg '{step}' i den här releasen</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="97" />
         <source>No such file: {path}</source>
-        <translation type="unfinished" />
+        <translation>Filen finns inte: {path}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="98" />
         <source>No {kind} with id {id}</source>
-        <translation type="unfinished" />
+        <translation>Ingen {kind} med id {id}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="99" />
         <source>No {kind} {ref}</source>
-        <translation type="unfinished" />
+        <translation>Ingen {kind} {ref}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="100" />
         <source>Not an iCalendar file: {reason}</source>
-        <translation type="unfinished" />
+        <translation>Inte en iCalendar-fil: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="101" />
         <source>Nothing has the reference or name '{ref}'</source>
-        <translation type="unfinished" />
+        <translation>Inget har referensen eller namnet '{ref}'</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="102" />
         <source>Overriding the risk needs a reason</source>
-        <translation type="unfinished" />
+        <translation>Att åsidosätta risken kräver en orsak</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="103" />
         <source>PIR outcome '{value}' is not one of: {allowed}</source>
-        <translation type="unfinished" />
+        <translation>PIR-utfallet '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="104" />
         <source>Page size '{value}' is not one of: A4, Letter</source>
-        <translation type="unfinished" />
+        <translation>Sidstorleken '{value}' är inte något av: A4, Letter</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="105" />
         <source>Propagation '{value}' is not one of: {allowed}</source>
-        <translation type="unfinished" />
+        <translation>Spridningen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="106" />
         <source>Record the permanent solution (or a workaround) before resolving the problem</source>
-        <translation type="unfinished" />
+        <translation>Registrera den permanenta lösningen (eller en tillfällig lösning) innan problemet löses</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="107" />
         <source>Record the root cause before marking it known</source>
-        <translation type="unfinished" />
+        <translation>Registrera grundorsaken innan den markeras som känd</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="108" />
@@ -5107,427 +5109,427 @@ IT Service Support on {db}</source>
     <message>
         <location filename="_service_messages.py" line="109" />
         <source>Relation type '{value}' is not one of: {allowed}</source>
-        <translation type="unfinished" />
+        <translation>Relationstypen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="110" />
         <source>Return to requester</source>
-        <translation type="unfinished" />
+        <translation>Returnera till beställaren</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="111" />
         <source>Rework</source>
-        <translation type="unfinished" />
+        <translation>Omarbeta</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="112" />
         <source>Risk level '{value}' is not one of: {allowed}</source>
-        <translation type="unfinished" />
+        <translation>Risknivån '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="113" />
         <source>SLA targets must be positive minutes</source>
-        <translation type="unfinished" />
+        <translation>SLA-mål måste vara ett positivt antal minuter</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="114" />
         <source>SQLite error on {path}: {reason}</source>
-        <translation type="unfinished" />
+        <translation>SQLite-fel i {path}: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="115" />
         <source>Say why the ticket goes to another team</source>
-        <translation type="unfinished" />
+        <translation>Ange varför ärendet går till ett annat team</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="116" />
         <source>Say why the ticket is escalated</source>
-        <translation type="unfinished" />
+        <translation>Ange varför ärendet eskaleras</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="117" />
         <source>Say why the ticket is pending</source>
-        <translation type="unfinished" />
+        <translation>Ange varför ärendet är väntande</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="118" />
         <source>Schedule</source>
-        <translation type="unfinished" />
+        <translation>Schemalägg</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="119" />
         <source>Select the tickets to change</source>
-        <translation type="unfinished" />
+        <translation>Markera de ärenden som ska ändras</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="120" />
         <source>Send to CAB</source>
-        <translation type="unfinished" />
+        <translation>Skicka till CAB</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="121" />
         <source>Send to ECAB</source>
-        <translation type="unfinished" />
+        <translation>Skicka till ECAB</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="122" />
         <source>Start implementing</source>
-        <translation type="unfinished" />
+        <translation>Påbörja genomförande</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="123" />
         <source>Start review (PIR)</source>
-        <translation type="unfinished" />
+        <translation>Påbörja granskning (PIR)</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="124" />
         <source>Status '{value}' is not one of: {allowed}</source>
-        <translation type="unfinished" />
+        <translation>Statusen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="125" />
         <source>Step '{name}' cannot depend on itself</source>
-        <translation type="unfinished" />
+        <translation>Steget '{name}' kan inte bero på sig självt</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="126" />
         <source>Step '{name}' cannot move from {old} to {new}</source>
-        <translation type="unfinished" />
+        <translation>Steget '{name}' kan inte gå från {old} till {new}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="127" />
         <source>Step '{name}' waits for: {steps}</source>
-        <translation type="unfinished" />
+        <translation>Steget '{name}' väntar på: {steps}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="128" />
         <source>Steps of different releases cannot depend on each other</source>
-        <translation type="unfinished" />
+        <translation>Steg i olika releaser kan inte bero på varandra</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="129" />
         <source>Submit</source>
-        <translation type="unfinished" />
+        <translation>Skicka in</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="130" />
         <source>Template {name} is not active</source>
-        <translation type="unfinished" />
+        <translation>Mallen {name} är inte aktiv</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="131" />
         <source>The business calendar has no working hours</source>
-        <translation type="unfinished" />
+        <translation>Arbetstidskalendern har inga arbetstider</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="132" />
         <source>The escalation share must be 1-100 %, not {pct}</source>
-        <translation type="unfinished" />
+        <translation>Eskaleringsandelen måste vara 1–100 %, inte {pct}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="133" />
         <source>The file is empty (no header line)</source>
-        <translation type="unfinished" />
+        <translation>Filen är tom (ingen rubrikrad)</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="134" />
         <source>The period must end after it starts ({start} .. {end})</source>
-        <translation type="unfinished" />
+        <translation>Perioden måste sluta efter att den börjar ({start} .. {end})</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="135" />
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
-        <translation type="unfinished" />
+        <translation>Prioritetsmatrisen behöver en prioritet 1–5 för påverkan,brådska {key}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="136" />
         <source>The response target cannot be longer than the resolution target</source>
-        <translation type="unfinished" />
+        <translation>Svarstidsmålet kan inte vara längre än lösningstidsmålet</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="137" />
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
-        <translation type="unfinished" />
+        <translation>Den här databasen har schemaversion {found}, som är nyare än vad den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk. Databasen har inte ändrats.</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="138" />
         <source>Trends are counted by ci, service, category or team, not {by}</source>
-        <translation type="unfinished" />
+        <translation>Trender räknas per ci, service, category eller team, inte {by}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="139" />
         <source>Unknown CI class '{value}'</source>
-        <translation type="unfinished" />
+        <translation>Okänd CI-klass '{value}'</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="140" />
         <source>Unknown CSV kind '{value}' (use cis or relations)</source>
-        <translation type="unfinished" />
+        <translation>Okänd CSV-typ '{value}' (använd cis eller relations)</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="141" />
         <source>Unknown announcement kind {kind}</source>
-        <translation type="unfinished" />
+        <translation>Okänd meddelandetyp {kind}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="142" />
         <source>Unknown field(s) for {kind}: {fields}</source>
-        <translation type="unfinished" />
+        <translation>Okända fält för {kind}: {fields}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="143" />
         <source>Unknown filter operator {op}</source>
-        <translation type="unfinished" />
+        <translation>Okänd filteroperator {op}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="144" />
         <source>Unknown queue column(s): {cols}</source>
-        <translation type="unfinished" />
+        <translation>Okända kökolumner: {cols}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="145" />
         <source>Unknown queue {key}</source>
-        <translation type="unfinished" />
+        <translation>Okänd kö {key}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="146" />
         <source>Unknown record kind '{kind}'; choose one of: {kinds}</source>
-        <translation type="unfinished" />
+        <translation>Okänd posttyp '{kind}'; välj något av: {kinds}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="147" />
         <source>Unknown root cause analysis note(s): {names}</source>
-        <translation type="unfinished" />
+        <translation>Okända anteckningar i grundorsaksanalysen: {names}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="148" />
         <source>Unknown time zone {tz}</source>
-        <translation type="unfinished" />
+        <translation>Okänd tidszon {tz}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="149" />
         <source>Unschedule</source>
-        <translation type="unfinished" />
+        <translation>Ta bort schemaläggning</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="150" />
         <source>Unsupported database URL '{url}': use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
-        <translation type="unfinished" />
+        <translation>Databas-URL:en '{url}' stöds inte: använd sqlite:///FILE eller postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="151" />
         <source>Vote '{value}' is not one of: {allowed}</source>
-        <translation type="unfinished" />
+        <translation>Rösten '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="152" />
         <source>Wave '{name}' has no site</source>
-        <translation type="unfinished" />
+        <translation>Vågen '{name}' har ingen plats</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="153" />
         <source>Wave '{name}' is already deployed</source>
-        <translation type="unfinished" />
+        <translation>Vågen '{name}' är redan driftsatt</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="154" />
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
-        <translation type="unfinished" />
+        <translation>Veckodagen måste vara 0 (måndag) till 6 (söndag), inte {day}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="155" />
         <source>Working hours {span} are not HH:MM-HH:MM</source>
-        <translation type="unfinished" />
+        <translation>Arbetstiden {span} har inte formatet HH:MM-HH:MM</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="156" />
         <source>Working hours {span} end before they start</source>
-        <translation type="unfinished" />
+        <translation>Arbetstiden {span} slutar innan den börjar</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="157" />
         <source>pg_dump failed: {reason}</source>
-        <translation type="unfinished" />
+        <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="158" />
         <source>pg_dump is not installed; install the PostgreSQL client tools</source>
-        <translation type="unfinished" />
+        <translation>pg_dump är inte installerat; installera klientverktygen för PostgreSQL</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="159" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
-        <translation type="unfinished" />
+        <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="160" />
         <source>{label} '{value}' is already taken</source>
-        <translation type="unfinished" />
+        <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="161" />
         <source>{label} '{value}' is not one of: {allowed}</source>
-        <translation type="unfinished" />
+        <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="162" />
         <source>{label} is longer than {max} characters</source>
-        <translation type="unfinished" />
+        <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="163" />
         <source>{label} is required</source>
-        <translation type="unfinished" />
+        <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="164" />
         <source>{label} must be a whole number of at least {min}</source>
-        <translation type="unfinished" />
+        <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="165" />
         <source>{label}: '{value}' is not a date and time</source>
-        <translation type="unfinished" />
+        <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="166" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
-        <translation type="unfinished" />
+        <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="167" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
-        <translation type="unfinished" />
+        <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="168" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
-        <translation type="unfinished" />
+        <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="169" />
         <source>{path} is a folder, not a database file</source>
-        <translation type="unfinished" />
+        <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="170" />
         <source>{path} is a folder; give a file name for the backup</source>
-        <translation type="unfinished" />
+        <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="171" />
         <source>{path} is empty</source>
-        <translation type="unfinished" />
+        <translation>{path} är tom</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="172" />
         <source>{path} is not UTF-8 text</source>
-        <translation type="unfinished" />
+        <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="173" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
-        <translation type="unfinished" />
+        <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="174" />
         <source>{path}: bad CSV at line {line}: {reason}</source>
-        <translation type="unfinished" />
+        <translation>{path}: felaktig CSV på rad {line}: {reason}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="175" />
         <source>{person} is not on the CAB for {category}</source>
-        <translation type="unfinished" />
+        <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="176" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
-        <translation type="unfinished" />
+        <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="177" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
-        <translation type="unfinished" />
+        <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="178" />
         <source>{ref} cannot go from {old} to {new}</source>
-        <translation type="unfinished" />
+        <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="179" />
         <source>{ref} has no CAB approval ({detail})</source>
-        <translation type="unfinished" />
+        <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="180" />
         <source>{ref} has no workaround to apply</source>
-        <translation type="unfinished" />
+        <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="181" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
-        <translation type="unfinished" />
+        <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="182" />
         <source>{ref} is {status}; a review follows implementation</source>
-        <translation type="unfinished" />
+        <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="183" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
-        <translation type="unfinished" />
+        <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="184" />
         <source>{ref} needs a planned start before it can be {target}</source>
-        <translation type="unfinished" />
+        <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="185" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
-        <translation type="unfinished" />
+        <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="186" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
-        <translation type="unfinished" />
+        <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="187" />
         <source>{release} already delivers '{name}'</source>
-        <translation type="unfinished" />
+        <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="188" />
         <source>{release} bundles no change; add the approved changes first</source>
-        <translation type="unfinished" />
+        <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="189" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
-        <translation type="unfinished" />
+        <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="190" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
-        <translation type="unfinished" />
+        <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="191" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
-        <translation type="unfinished" />
+        <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="192" />
         <source>{report} needs --{option} REF</source>
-        <translation type="unfinished" />
+        <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="193" />
         <source>{src} already {type} {tgt}</source>
-        <translation type="unfinished" />
+        <translation>{src} {type} redan {tgt}</translation>
     </message>
 </context>
 <context>
@@ -5588,22 +5590,22 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/releases/panel.py" line="187" />
         <source>Release plan PDF</source>
-        <translation type="unfinished" />
+        <translation>Releaseplan som PDF</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/panel.py" line="188" />
         <source>Release reference (e.g. REL-000001):</source>
-        <translation type="unfinished" />
+        <translation>Releasereferens (t.ex. REL-000001):</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/panel.py" line="195" />
         <source>New &amp;release</source>
-        <translation type="unfinished" />
+        <translation>Ny &amp;release</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/releases/panel.py" line="199" />
         <source>Release &amp;plan PDF…</source>
-        <translation type="unfinished" />
+        <translation>Release&amp;plan som PDF…</translation>
     </message>
 </context>
 </TS>
