@@ -90,6 +90,21 @@ def apply_glossary(ts_file: Path, glossary: dict[str, str]) -> int:
     return filled
 
 
+def harvest(ts_file: Path) -> dict[str, str]:
+    """source -> finished translation from an existing .ts file (any context)."""
+    if not ts_file.exists():
+        return {}
+    found: dict[str, str] = {}
+    for message in ET.parse(ts_file).iter("message"):
+        source = message.findtext("source")
+        translation = message.find("translation")
+        if (source and translation is not None and translation.text
+                and translation.get("type") not in ("unfinished", "vanished", "obsolete")
+                and message.get("numerus") != "yes"):
+            found.setdefault(source, translation.text)
+    return found
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     write_generated(collect_templates())
@@ -97,10 +112,12 @@ def main() -> int:
                if "/views/" in str(p) or p.name in ("app.py",)] + [str(GENERATED)]
     for lang in ("en", "sv"):
         ts = OUT / f"itsmdesk_{lang}.ts"
+        known = harvest(ts)  # strings that moved to another context keep their translation
         subprocess.run(["pyside6-lupdate", *sources, "-ts", str(ts), "-target-language", lang,
                         "-no-obsolete", "-silent"], check=True)
         if lang == "sv":
-            print(f"sv: {apply_glossary(ts, SWEDISH)} entries filled from the glossary")
+            print(f"sv: {apply_glossary(ts, known)} entries kept from the previous file, "
+                  f"{apply_glossary(ts, SWEDISH)} filled from the glossary")
         subprocess.run(["pyside6-lrelease", "-silent", str(ts), "-qm", str(OUT / f"itsmdesk_{lang}.qm")],
                        check=True)
     GENERATED.unlink()

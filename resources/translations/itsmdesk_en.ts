@@ -4,6 +4,24 @@
 <context>
     <name></name>
     <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="60"/>
+        <source>Targets count business minutes on the SLA&apos;s calendar and stop while a ticket is pending.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="46"/>
+        <source>Choose which value to keep where you both changed a field. Your other changes are kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="58"/>
+        <source>The change applies to all {n} selected tickets at once and can be undone with Ctrl+Shift+Z.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>AnnouncementsPanel</name>
+    <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="40"/>
         <source>Add…</source>
         <translation type="unfinished"></translation>
@@ -76,7 +94,6 @@
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="102"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="166"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
@@ -95,920 +112,113 @@
         <source>New &amp;announcement…</source>
         <translation type="unfinished"></translation>
     </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27"/>
-        <source>Sign in as</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27"/>
-        <source>Person</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37"/>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41"/>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="44"/>
-        <source>Notifications</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37"/>
-        <source>Sign in first (Ctrl+Shift+P).</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41"/>
-        <source>No unread notifications.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="46"/>
-        <source>{n} notifications read</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="55"/>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59"/>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="71"/>
-        <source>Import holidays</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="56"/>
-        <source>Create a business calendar first (itsmdesk business-calendar create).</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59"/>
-        <source>Calendar</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="62"/>
-        <source>Holidays (.ics)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="63"/>
-        <source>iCalendar files (*.ics)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="72"/>
-        <source>{added} holidays added, {skipped} already there.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="84"/>
-        <source>Escalation: {f} at risk, {b} breached</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="100"/>
-        <source>Sign in &amp;as…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="101"/>
-        <source>&amp;Notifications…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="102"/>
-        <source>Run SLA &amp;escalation now</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="103"/>
-        <source>&amp;SLA targets…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="104"/>
-        <source>Priority &amp;matrix…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="105"/>
-        <source>Import &amp;holidays (.ics)…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="33"/>
-        <source>SLA targets ({kind})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="174"/>
-        <source>Priority</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35"/>
-        <source>Response (min)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35"/>
-        <source>Resolution (min)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="53"/>
-        <source>Escalate at</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="60"/>
-        <source>Targets count business minutes on the SLA&apos;s calendar and stop while a ticket is pending.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="84"/>
-        <source>Priority matrix</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="86"/>
-        <source>Impact \ Urgency</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
-        <source>high</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
-        <source>medium</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
-        <source>low</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="126"/>
-        <source>Short summary of what the caller reports</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="129"/>
-        <source>What happens, since when, what was tried</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="134"/>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75"/>
-        <source>(none)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="137"/>
-        <source>Type a CI name, or drop one from the CMDB</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="146"/>
-        <source>(no team)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="147"/>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75"/>
-        <source>(nobody)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="148"/>
-        <source>Major incident</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="164"/>
-        <source>Caller</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="165"/>
-        <source>Channel</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="167"/>
-        <source>Description</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="168"/>
-        <source>Category</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="169"/>
-        <source>CI</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="170"/>
-        <source>Service</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="171"/>
-        <source>Impact</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="176"/>
-        <source>Urgency</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="177"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606"/>
-        <source>Team</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="178"/>
-        <source>Assignee</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="188"/>
-        <source>Why is the ticket waiting? (needed for pending)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="197"/>
-        <source>How it was solved (needed to resolve)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="198"/>
-        <source>Move</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="200"/>
-        <source>Apply the status change and save (Ctrl+Return)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="208"/>
-        <source>Move to</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="207"/>
-        <source>Status</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="209"/>
-        <source>Pending reason</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="210"/>
-        <source>Resolution code</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="211"/>
-        <source>Solution</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="212"/>
-        <source>Lifecycle</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="233"/>
-        <source>Problem</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="234"/>
-        <source>Change</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="235"/>
-        <source>Known error</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="236"/>
-        <source>Parent</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="237"/>
-        <source>Child tickets</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="238"/>
-        <source>Links</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="241"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="288"/>
-        <source>Save</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="244"/>
-        <source>Save (Ctrl+S)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="246"/>
-        <source>Escalate…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="289"/>
-        <source>Move status</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="290"/>
-        <source>Add work log note</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="313"/>
-        <source>New service request</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="314"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643"/>
-        <source>New incident</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="319"/>
-        <source>New</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="369"/>
-        <source>Reopen</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396"/>
-        <source>Service request</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396"/>
-        <source>Incident</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="417"/>
-        <source>SLA paused</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419"/>
-        <source>SLA met</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419"/>
-        <source>SLA breached</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425"/>
-        <source>Breached {t}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425"/>
-        <source>At risk: {t} left</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="426"/>
-        <source>{t} left</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="433"/>
-        <source>Announced for this CI/service: </source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="532"/>
-        <source>Nothing to save</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="542"/>
-        <source>Saved {ref}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="586"/>
-        <source>Resolve child tickets</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="587"/>
-        <source>This major incident has open child tickets. Resolve them too?</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600"/>
-        <source>To another team (functional)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600"/>
-        <source>To the team lead (hierarchical)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614"/>
-        <source>Escalate</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601"/>
-        <source>How?</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614"/>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="52"/>
-        <source>Reason</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="635"/>
-        <source>{n} people notified</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643"/>
-        <source>New request</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649"/>
-        <source>Unsaved changes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649"/>
-        <source>Discard the changes to {t}?</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="27"/>
-        <source>(empty)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="41"/>
-        <source>Someone else saved this ticket</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="46"/>
-        <source>Choose which value to keep where you both changed a field. Your other changes are kept.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51"/>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="50"/>
-        <source>Field</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51"/>
-        <source>Saved by them</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51"/>
-        <source>Yours</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="71"/>
-        <source>(unchanged by you)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="76"/>
-        <source>Save merged</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="43"/>
-        <source>Known errors and articles that match</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="46"/>
-        <source>Diagnostic script</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="49"/>
-        <source>Record answers</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="63"/>
-        <source>Add a note… (Ctrl+L)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="65"/>
-        <source>Public (caller sees it)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="67"/>
-        <source>Add note</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="74"/>
-        <source>Work log</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="84"/>
-        <source>Attach file…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="87"/>
-        <source>Attachments</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="104"/>
-        <source>Save the ticket first to add notes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="109"/>
-        <source>system</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110"/>
-        <source>public</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110"/>
-        <source>private</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="116"/>
-        <source>No notes yet.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="132"/>
-        <source>Type a title to see matching known errors.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="194"/>
-        <source>Attach file</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="210"/>
-        <source>Save attachment</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/importer/actions.py" line="23"/>
-        <source>&amp;Import…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/importer/actions.py" line="26"/>
-        <source>Import tickets, event logs, CIs or relations from another tool&apos;s CSV</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="37"/>
-        <source>Edit {n} tickets</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="47"/>
-        <source>Pending reason / solution when needed</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="51"/>
-        <source>New value</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="58"/>
-        <source>The change applies to all {n} selected tickets at once and can be undone with Ctrl+Shift+Z.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85"/>
-        <source>1 high</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85"/>
-        <source>2 medium</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85"/>
-        <source>3 low</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="242"/>
-        <location filename="../../itsmdesk/views/queue/model.py" line="248"/>
-        <source>paused</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="247"/>
-        <source>ok</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="247"/>
-        <source>at risk</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="247"/>
-        <source>breached</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="248"/>
-        <source>met</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="63"/>
-        <source>Filter: words or a reference…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="72"/>
-        <source>New ticket</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="73"/>
-        <source>Record a new incident (Ctrl+N)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="76"/>
-        <source>Edit selected…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="77"/>
-        <source>Change a field on every selected ticket (Ctrl+E)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="195"/>
-        <source>{n} tickets</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="236"/>
-        <source>Select the tickets to change first</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="252"/>
-        <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="261"/>
-        <source>No bulk edit to undo</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="266"/>
-        <source>Undid the bulk edit of {n} tickets</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="281"/>
-        <source>Save queue</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="281"/>
-        <source>Name of the new queue</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="302"/>
-        <source>Only saved queues can be deleted</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="314"/>
-        <source>&amp;New incident</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="315"/>
-        <source>New service &amp;request</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="317"/>
-        <source>&amp;Bulk edit selected tickets…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="318"/>
-        <source>&amp;Undo last bulk edit</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="319"/>
-        <source>Refresh &amp;queues</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="320"/>
-        <source>&amp;Save queue as…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="321"/>
-        <source>&amp;Delete saved queue</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="323"/>
-        <source>Filter queue</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="24"/>
-        <source>Quick open</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="28"/>
-        <source>A reference (INC-123, CHG-7…) or words</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="31"/>
-        <source>↑↓ to choose, Enter to open, Esc to close</source>
-        <translation type="unfinished"></translation>
-    </message>
 </context>
 <context>
     <name>ArticleForm</name>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="46"/>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="186"/>
         <source>New article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="53"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="49"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="60"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="56"/>
         <source>vpn, remote access</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="62"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="58"/>
         <source>Draft</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="62"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="58"/>
         <source>Published</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="63"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="59"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="68"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="64"/>
         <source>Cate&amp;gory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="69"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="65"/>
         <source>T&amp;ags</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="71"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="67"/>
         <source>Stat&amp;us</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="74"/>
         <source>Write Markdown: # heading, - list, **bold**, `code`</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="92"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="88"/>
         <source>INC-…, KE-… or a CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="93"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="89"/>
         <source>&amp;Add link</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="94"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="90"/>
         <source>&amp;Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="119"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="115"/>
         <source>&amp;Text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="120"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="116"/>
         <source>&amp;Links</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="121"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="117"/>
         <source>&amp;Versions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="120"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="163"/>
         <source>by {author}, version {version}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="176"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="172"/>
         <source>v{n} · {at} · {who}
 {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="212"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="208"/>
         <source>Saved {ref}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="246"/>
-        <source>Unsaved changes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="246"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="239"/>
         <source>Save the changes to this article?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1307,6 +517,59 @@
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="251"/>
         <source>No differences</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>BulkEditDialog</name>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="37"/>
+        <source>Edit {n} tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="47"/>
+        <source>Pending reason / solution when needed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="50"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="51"/>
+        <source>New value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="52"/>
+        <source>Reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75"/>
+        <source>(nobody)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75"/>
+        <source>(none)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85"/>
+        <source>1 high</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85"/>
+        <source>2 medium</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85"/>
+        <source>3 low</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1787,6 +1050,49 @@
     </message>
 </context>
 <context>
+    <name>CabPrinting</name>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="60"/>
+        <source>Save PDF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="61"/>
+        <source>PDF (*.pdf)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="71"/>
+        <source>%s written (%s pages)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="86"/>
+        <source>Print preview: %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="99"/>
+        <source>CAB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="99"/>
+        <source>There are no CAB meetings yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="102"/>
+        <source>CAB meeting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="102"/>
+        <source>Meeting:</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>CalendarCanvas</name>
     <message numerus="yes">
         <location filename="../../itsmdesk/views/calendar/canvas.py" line="198"/>
@@ -1819,6 +1125,11 @@
 </context>
 <context>
     <name>CalendarPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="47"/>
+        <source>Reschedule %s</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="90"/>
         <source>Month</source>
@@ -1945,6 +1256,11 @@
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="303"/>
         <source>%s written (%s changes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="313"/>
+        <source>Export change calendar (.ics)…</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -2312,6 +1628,41 @@
         <source>CSV (*.csv)</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="228"/>
+        <source>Standard change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="228"/>
+        <source>Template:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="269"/>
+        <source>New change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="270"/>
+        <source>New standard change from template…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="271"/>
+        <source>New CAB meeting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="273"/>
+        <source>CAB pack (PDF, print preview)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="275"/>
+        <source>CAB minutes (PDF, print preview)…</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>CmdbPanel</name>
@@ -2539,6 +1890,19 @@ Criticality: {crit}</source>
     </message>
 </context>
 <context>
+    <name>GanttView</name>
+    <message>
+        <location filename="../../itsmdesk/views/releases/gantt.py" line="138"/>
+        <source>not scheduled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/gantt.py" line="194"/>
+        <source>now</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ImpactGraphWidget</name>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="215"/>
@@ -2608,6 +1972,19 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="284"/>
         <source>Export graph as PDF</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ImportActions</name>
+    <message>
+        <location filename="../../itsmdesk/views/importer/actions.py" line="23"/>
+        <source>&amp;Import…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/actions.py" line="26"/>
+        <source>Import tickets, event logs, CIs or relations from another tool&apos;s CSV</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -2723,6 +2100,431 @@ Criticality: {crit}</source>
     </message>
 </context>
 <context>
+    <name>IncidentForm</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="126"/>
+        <source>Short summary of what the caller reports</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="129"/>
+        <source>What happens, since when, what was tried</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="134"/>
+        <source>(none)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="137"/>
+        <source>Type a CI name, or drop one from the CMDB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="146"/>
+        <source>(no team)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="147"/>
+        <source>(nobody)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="148"/>
+        <source>Major incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="164"/>
+        <source>Caller</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="165"/>
+        <source>Channel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="166"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="167"/>
+        <source>Description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="168"/>
+        <source>Category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="169"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="170"/>
+        <source>Service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="171"/>
+        <source>Impact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="174"/>
+        <source>Priority</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="176"/>
+        <source>Urgency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606"/>
+        <source>Team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="178"/>
+        <source>Assignee</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="188"/>
+        <source>Why is the ticket waiting? (needed for pending)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="197"/>
+        <source>How it was solved (needed to resolve)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="198"/>
+        <source>Move</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="200"/>
+        <source>Apply the status change and save (Ctrl+Return)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="207"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="208"/>
+        <source>Move to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="209"/>
+        <source>Pending reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="210"/>
+        <source>Resolution code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="211"/>
+        <source>Solution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="212"/>
+        <source>Lifecycle</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="233"/>
+        <source>Problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="234"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="235"/>
+        <source>Known error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="236"/>
+        <source>Parent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="237"/>
+        <source>Child tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="238"/>
+        <source>Links</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="241"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="288"/>
+        <source>Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="244"/>
+        <source>Save (Ctrl+S)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="246"/>
+        <source>Escalate…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="289"/>
+        <source>Move status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="290"/>
+        <source>Add work log note</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="313"/>
+        <source>New service request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="314"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643"/>
+        <source>New incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="319"/>
+        <source>New</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="369"/>
+        <source>Reopen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396"/>
+        <source>Service request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396"/>
+        <source>Incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="417"/>
+        <source>SLA paused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419"/>
+        <source>SLA met</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419"/>
+        <source>SLA breached</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425"/>
+        <source>Breached {t}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425"/>
+        <source>At risk: {t} left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="426"/>
+        <source>{t} left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="433"/>
+        <source>Announced for this CI/service: </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="532"/>
+        <source>Nothing to save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="542"/>
+        <source>Saved {ref}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="586"/>
+        <source>Resolve child tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="587"/>
+        <source>This major incident has open child tickets. Resolve them too?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600"/>
+        <source>To another team (functional)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600"/>
+        <source>To the team lead (hierarchical)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614"/>
+        <source>Escalate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601"/>
+        <source>How?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614"/>
+        <source>Reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="635"/>
+        <source>{n} people notified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643"/>
+        <source>New request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649"/>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649"/>
+        <source>Discard the changes to {t}?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="43"/>
+        <source>Known errors and articles that match</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="46"/>
+        <source>Diagnostic script</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="49"/>
+        <source>Record answers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="63"/>
+        <source>Add a note… (Ctrl+L)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="65"/>
+        <source>Public (caller sees it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="67"/>
+        <source>Add note</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="74"/>
+        <source>Work log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="84"/>
+        <source>Attach file…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="87"/>
+        <source>Attachments</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="104"/>
+        <source>Save the ticket first to add notes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="109"/>
+        <source>system</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110"/>
+        <source>public</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110"/>
+        <source>private</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="116"/>
+        <source>No notes yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="132"/>
+        <source>Type a title to see matching known errors.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="194"/>
+        <source>Attach file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="210"/>
+        <source>Save attachment</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>KnowledgePanel</name>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="36"/>
@@ -2755,184 +2557,179 @@ Criticality: {crit}</source>
     <name>KnownErrorForm</name>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="43"/>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="155"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="151"/>
         <source>New known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="50"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="46"/>
         <source>What the error looks like, in a line</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="56"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="52"/>
         <source>Workaround only</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="57"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="53"/>
         <source>Fix planned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="58"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="54"/>
         <source>Fix in progress</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="58"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="54"/>
         <source>Fixed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="55"/>
         <source>Will not be fixed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="63"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59"/>
         <source>Open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="64"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="60"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="68"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="64"/>
         <source>CI names, comma separated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="76"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="72"/>
         <source>Error &amp;code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="77"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="73"/>
         <source>Solution &amp;status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74"/>
         <source>Stat&amp;us</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="75"/>
         <source>&amp;Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="80"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="76"/>
         <source>Affected C&amp;Is</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="77"/>
         <source>Symptom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78"/>
         <source>Root cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79"/>
         <source>Workaround</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86"/>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="87"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="87"/>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="92"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="88"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="88"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="84"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="87"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91"/>
         <source>Who</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="92"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="92"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="98"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="94"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="99"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95"/>
         <source>&amp;Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="100"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96"/>
         <source>C&amp;hanges</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="101"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="97"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="103"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="99"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="105"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="101"/>
         <source>Raise R&amp;FC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="185"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="181"/>
         <source>Saved {ref}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="205"/>
-        <source>Unsaved changes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="198"/>
         <source>Save the changes to this known error?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3243,6 +3040,44 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
+    <name>MergeDialog</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="27"/>
+        <source>(empty)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="41"/>
+        <source>Someone else saved this ticket</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51"/>
+        <source>Saved by them</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51"/>
+        <source>Yours</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="71"/>
+        <source>(unchanged by you)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="76"/>
+        <source>Save merged</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>PreviewPage</name>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="125"/>
@@ -3284,380 +3119,396 @@ IT Service Support on {db}</source>
 <context>
     <name>ProblemForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="90"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="87"/>
         <source>Short description of the problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="106"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="103"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="109"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="106"/>
         <source>&amp;Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="110"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="107"/>
         <source>&amp;Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="111"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="108"/>
         <source>Cate&amp;gory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="113"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="110"/>
         <source>Business ser&amp;vice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="114"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="111"/>
         <source>&amp;CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="115"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="112"/>
         <source>&amp;Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="121"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="122"/>
         <source>&amp;Root cause analysis</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="123"/>
         <source>&amp;Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="124"/>
         <source>&amp;Known errors and changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="128"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="125"/>
         <source>&amp;History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="130"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="127"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="133"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="130"/>
         <source>Raise R&amp;FC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="135"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="132"/>
         <source>C&amp;lose problem…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="165"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="162"/>
         <source>What is happening, since when, who is affected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="166"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="163"/>
         <source>How to restore service until the fix is in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="164"/>
         <source>The permanent solution (the corrective change)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="168"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="165"/>
         <source>The underlying cause, once known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="167"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="168"/>
         <source>Root cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="172"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="169"/>
         <source>Workaround</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="170"/>
         <source>Permanent solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="179"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="176"/>
         <source>What people and monitoring observe</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="180"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="177"/>
         <source>Possible causes still open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="181"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="178"/>
         <source>Logs, measurements, tests that confirm or refute</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="182"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="179"/>
         <source>The cause the evidence supports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="181"/>
         <source>Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="186"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="183"/>
         <source>Symptoms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="186"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="183"/>
         <source>Hypotheses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="184"/>
         <source>Evidence</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="184"/>
         <source>Cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="189"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="186"/>
         <source>Timeline of linked incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="258"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="255"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187"/>
         <source>What</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="188"/>
         <source>Record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="188"/>
         <source>Detail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="234"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="241"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="231"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="238"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="242"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="303"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="300"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="202"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="202"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="212"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="209"/>
         <source>INC-000123, INC-000124 …</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="213"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="210"/>
         <source>Lin&amp;k</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="214"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="211"/>
         <source>&amp;Unlink selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="212"/>
         <source>Resolve open incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="218"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="215"/>
         <source>Link incidents:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="234"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="231"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="235"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="232"/>
         <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="236"/>
         <source>Record as &amp;known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="241"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="238"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="248"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="245"/>
         <source>Known errors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="253"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="250"/>
         <source>Corrective changes (RFCs)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="258"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="255"/>
         <source>Who</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="259"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="256"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="259"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="256"/>
         <source>Old</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="260"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="42"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="257"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="42"/>
+        <source>Investigating</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="43"/>
+        <source>Root cause known</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="43"/>
+        <source>Resolved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="44"/>
+        <source>Closed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="264"/>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="267"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="270"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="300"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="297"/>
         <source>Problem recorded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="301"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="298"/>
         <source>Incident opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="302"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="299"/>
         <source>Incident resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="303"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="300"/>
         <source>Work log</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="323"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="346"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="320"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="343"/>
         <source>New problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="369"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="366"/>
         <source>Changed by someone else</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="370"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="367"/>
         <source>The form will reload; re-apply your edits.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="392"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="389"/>
         <source>Saved {ref}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="408"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="405"/>
         <source>{ref} raised.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="424"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="435"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="421"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="432"/>
         <source>Resolve linked incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="425"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="422"/>
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="436"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="433"/>
         <source>Resolve every open incident linked to this problem?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="445"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="442"/>
         <source>{n} incident(s) resolved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="500"/>
-        <source>Unsaved changes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="500"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="494"/>
         <source>Save the changes to this problem?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3811,6 +3662,161 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="122"/>
         <source>Last</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>QueueModel</name>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="250"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="256"/>
+        <source>paused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="255"/>
+        <source>ok</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="255"/>
+        <source>at risk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="255"/>
+        <source>breached</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="256"/>
+        <source>met</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>QueuePanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="63"/>
+        <source>Filter: words or a reference…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="72"/>
+        <source>New ticket</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="73"/>
+        <source>Record a new incident (Ctrl+N)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="76"/>
+        <source>Edit selected…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="77"/>
+        <source>Change a field on every selected ticket (Ctrl+E)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="197"/>
+        <source>{n} tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="238"/>
+        <source>Select the tickets to change first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="254"/>
+        <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="263"/>
+        <source>No bulk edit to undo</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="268"/>
+        <source>Undid the bulk edit of {n} tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="283"/>
+        <source>Save queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="283"/>
+        <source>Name of the new queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="304"/>
+        <source>Only saved queues can be deleted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="316"/>
+        <source>&amp;New incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="317"/>
+        <source>New service &amp;request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="319"/>
+        <source>&amp;Bulk edit selected tickets…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="320"/>
+        <source>&amp;Undo last bulk edit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="321"/>
+        <source>Refresh &amp;queues</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="322"/>
+        <source>&amp;Save queue as…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="323"/>
+        <source>&amp;Delete saved queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="325"/>
+        <source>Filter queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>QuickOpen</name>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="24"/>
+        <source>Quick open</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="28"/>
+        <source>A reference (INC-123, CHG-7…) or words</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="31"/>
+        <source>↑↓ to choose, Enter to open, Esc to close</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -4178,66 +4184,299 @@ IT Service Support on {db}</source>
 <context>
     <name>ReleaseListModel</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="41"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="48"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="41"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="48"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="42"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="49"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="42"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="49"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="43"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="50"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="43"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="50"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="51"/>
         <source>Start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="51"/>
         <source>Changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ReleasePlanPreview</name>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="50"/>
+        <source>all bundled changes approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="51"/>
+        <source>no changes bundled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="52"/>
+        <source>{n} of {m} changes NOT approved: deployment is blocked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="56"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="56"/>
+        <source>Value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="57"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="86"/>
+        <source>Version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="57"/>
+        <source>Type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="58"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="69"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="58"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="69"/>
+        <source>Risk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="59"/>
+        <source>Planned window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="60"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="91"/>
+        <source>Release manager</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="60"/>
+        <source>Release team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="61"/>
+        <source>Change approval</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="66"/>
+        <source>Factor</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="66"/>
+        <source>Level</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="66"/>
+        <source>Why</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="69"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="69"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="69"/>
+        <source>Approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="70"/>
+        <source>yes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="74"/>
+        <source>None</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="76"/>
+        <source>Step</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="76"/>
+        <source>Kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="76"/>
+        <source>Owner</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="76"/>
+        <source>Site</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="76"/>
+        <source>Planned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
+        <source>Actual</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
+        <source>After</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="86"/>
+        <source>Item</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="86"/>
+        <source>Checksum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="86"/>
+        <source>Master CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="91"/>
+        <source>Change manager</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="91"/>
+        <source>CAB chair</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
+        <source>Role</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
+        <source>Signature</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
+        <source>Date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="102"/>
+        <source>Save release plan PDF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="103"/>
+        <source>PDF (*.pdf)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="123"/>
+        <source>Release plan {ref}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="126"/>
+        <source>Save PDF…</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>ReleasesPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="94"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="101"/>
         <source>Open releases</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="95"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="102"/>
         <source>All releases</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="100"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="107"/>
         <source>Search reference, name, version…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="102"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="109"/>
         <source>&amp;New release</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="194"/>
+        <source>Release plan PDF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="195"/>
+        <source>Release reference (e.g. REL-000001):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="202"/>
+        <source>New &amp;release</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="206"/>
+        <source>Release &amp;plan PDF…</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -4455,6 +4694,161 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
+    <name>ServiceDeskActions</name>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27"/>
+        <source>Sign in as</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27"/>
+        <source>Person</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="44"/>
+        <source>Notifications</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37"/>
+        <source>Sign in first (Ctrl+Shift+P).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41"/>
+        <source>No unread notifications.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="46"/>
+        <source>{n} notifications read</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="55"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="71"/>
+        <source>Import holidays</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="56"/>
+        <source>Create a business calendar first (itsmdesk business-calendar create).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59"/>
+        <source>Calendar</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="62"/>
+        <source>Holidays (.ics)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="63"/>
+        <source>iCalendar files (*.ics)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="72"/>
+        <source>{added} holidays added, {skipped} already there.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="84"/>
+        <source>Escalation: {f} at risk, {b} breached</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="100"/>
+        <source>Sign in &amp;as…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="101"/>
+        <source>&amp;Notifications…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="102"/>
+        <source>Run SLA &amp;escalation now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="103"/>
+        <source>&amp;SLA targets…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="104"/>
+        <source>Priority &amp;matrix…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="105"/>
+        <source>Import &amp;holidays (.ics)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialogs</name>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="33"/>
+        <source>SLA targets ({kind})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35"/>
+        <source>Priority</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35"/>
+        <source>Response (min)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35"/>
+        <source>Resolution (min)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="53"/>
+        <source>Escalate at</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="84"/>
+        <source>Priority matrix</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="86"/>
+        <source>Impact \ Urgency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
+        <source>high</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
+        <source>medium</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
+        <source>low</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>StepDialog</name>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="65"/>
@@ -4565,6 +4959,14 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/dashboard/charts.py" line="26"/>
         <source>No data for this period</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>availability</name>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="222"/>
+        <source>Availability report (PDF)…</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -5532,6 +5934,29 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
+    <name>knowledge</name>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="116"/>
+        <source>Article from incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="117"/>
+        <source>Reference of a resolved incident:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="140"/>
+        <source>New &amp;article</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="143"/>
+        <source>Article from resolved &amp;incident…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>panels</name>
     <message>
         <location filename="../../itsmdesk/views/panels.py" line="38"/>
@@ -5585,25 +6010,23 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
-    <name>window</name>
+    <name>parent</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="187"/>
-        <source>Release plan PDF</source>
+        <location filename="../../itsmdesk/views/forms/common.py" line="25"/>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>problems</name>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="186"/>
+        <source>New &amp;problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="188"/>
-        <source>Release reference (e.g. REL-000001):</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="195"/>
-        <source>New &amp;release</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="199"/>
-        <source>Release &amp;plan PDF…</source>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="187"/>
+        <source>New &amp;known error</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

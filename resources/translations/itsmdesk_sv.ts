@@ -3,6 +3,24 @@
 <context>
     <name />
     <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="60" />
+        <source>Targets count business minutes on the SLA's calendar and stop while a ticket is pending.</source>
+        <translation>Målen räknas i arbetsminuter enligt SLA:ns kalender och stannar medan ett ärende är väntande.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="46" />
+        <source>Choose which value to keep where you both changed a field. Your other changes are kept.</source>
+        <translation>Välj vilket värde som ska behållas där ni båda har ändrat ett fält. Dina övriga ändringar behålls.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="58" />
+        <source>The change applies to all {n} selected tickets at once and can be undone with Ctrl+Shift+Z.</source>
+        <translation>Ändringen gäller alla {n} markerade ärenden på en gång och kan ångras med Ctrl+Shift+Z.</translation>
+    </message>
+</context>
+<context>
+    <name>AnnouncementsPanel</name>
+    <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="40" />
         <source>Add…</source>
         <translation>Lägg till…</translation>
@@ -75,7 +93,6 @@
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="102" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="166" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
@@ -94,921 +111,114 @@
         <source>New &amp;announcement…</source>
         <translation>Nytt medd&amp;elande…</translation>
     </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27" />
-        <source>Sign in as</source>
-        <translation>Logga in som</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27" />
-        <source>Person</source>
-        <translation>Person</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37" />
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41" />
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="44" />
-        <source>Notifications</source>
-        <translation>Aviseringar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37" />
-        <source>Sign in first (Ctrl+Shift+P).</source>
-        <translation>Logga in först (Ctrl+Shift+P).</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41" />
-        <source>No unread notifications.</source>
-        <translation>Inga olästa aviseringar.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="46" />
-        <source>{n} notifications read</source>
-        <translation>{n} aviseringar lästa</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="55" />
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59" />
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="71" />
-        <source>Import holidays</source>
-        <translation>Importera helgdagar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="56" />
-        <source>Create a business calendar first (itsmdesk business-calendar create).</source>
-        <translation>Skapa en arbetstidskalender först (itsmdesk business-calendar create).</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59" />
-        <source>Calendar</source>
-        <translation>Kalender</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="62" />
-        <source>Holidays (.ics)</source>
-        <translation>Helgdagar (.ics)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="63" />
-        <source>iCalendar files (*.ics)</source>
-        <translation>iCalendar-filer (*.ics)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="72" />
-        <source>{added} holidays added, {skipped} already there.</source>
-        <translation>{added} helgdagar tillagda, {skipped} fanns redan.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="84" />
-        <source>Escalation: {f} at risk, {b} breached</source>
-        <translation>Eskalering: {f} i riskzonen, {b} överskridna</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="100" />
-        <source>Sign in &amp;as…</source>
-        <translation>&amp;Logga in som…</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="101" />
-        <source>&amp;Notifications…</source>
-        <translation>&amp;Aviseringar…</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="102" />
-        <source>Run SLA &amp;escalation now</source>
-        <translation>Kör SLA-&amp;eskalering nu</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="103" />
-        <source>&amp;SLA targets…</source>
-        <translation>&amp;SLA-mål…</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="104" />
-        <source>Priority &amp;matrix…</source>
-        <translation>Prioritets&amp;matris…</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="105" />
-        <source>Import &amp;holidays (.ics)…</source>
-        <translation>Importera &amp;helgdagar (.ics)…</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="33" />
-        <source>SLA targets ({kind})</source>
-        <translation>SLA-mål ({kind})</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="174" />
-        <source>Priority</source>
-        <translation>Prioritet</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35" />
-        <source>Response (min)</source>
-        <translation>Svarstid (min)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35" />
-        <source>Resolution (min)</source>
-        <translation>Lösningstid (min)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="53" />
-        <source>Escalate at</source>
-        <translation>Eskalera vid</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="60" />
-        <source>Targets count business minutes on the SLA's calendar and stop while a ticket is pending.</source>
-        <translation>Målen räknas i arbetsminuter enligt SLA:ns kalender och stannar medan ett ärende är väntande.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="84" />
-        <source>Priority matrix</source>
-        <translation>Prioritetsmatris</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="86" />
-        <source>Impact \ Urgency</source>
-        <translation>Påverkan \ Brådska</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
-        <source>high</source>
-        <translation>hög</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
-        <source>medium</source>
-        <translation>medel</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
-        <source>low</source>
-        <translation>låg</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="126" />
-        <source>Short summary of what the caller reports</source>
-        <translation>Kort sammanfattning av vad anmälaren rapporterar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="129" />
-        <source>What happens, since when, what was tried</source>
-        <translation>Vad händer, sedan när, vad har prövats</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="134" />
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75" />
-        <source>(none)</source>
-        <translation>(ingen)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="137" />
-        <source>Type a CI name, or drop one from the CMDB</source>
-        <translation>Skriv ett CI-namn eller dra in ett från CMDB</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="146" />
-        <source>(no team)</source>
-        <translation>(inget team)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="147" />
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75" />
-        <source>(nobody)</source>
-        <translation>(ingen)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="148" />
-        <source>Major incident</source>
-        <translation>Större incident</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="164" />
-        <source>Caller</source>
-        <translation>Anmälare</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="165" />
-        <source>Channel</source>
-        <translation>Kanal</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="167" />
-        <source>Description</source>
-        <translation>Beskrivning</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="168" />
-        <source>Category</source>
-        <translation>Kategori</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="169" />
-        <source>CI</source>
-        <translation>CI</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="170" />
-        <source>Service</source>
-        <translation>Tjänst</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="171" />
-        <source>Impact</source>
-        <translation>Påverkan</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="176" />
-        <source>Urgency</source>
-        <translation>Brådska</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="177" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606" />
-        <source>Team</source>
-        <translation>Team</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="178" />
-        <source>Assignee</source>
-        <translation>Handläggare</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="188" />
-        <source>Why is the ticket waiting? (needed for pending)</source>
-        <translation>Varför väntar ärendet? (krävs för väntande)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="197" />
-        <source>How it was solved (needed to resolve)</source>
-        <translation>Hur det löstes (krävs för att lösa)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="198" />
-        <source>Move</source>
-        <translation>Flytta</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="200" />
-        <source>Apply the status change and save (Ctrl+Return)</source>
-        <translation>Genomför statusändringen och spara (Ctrl+Return)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="208" />
-        <source>Move to</source>
-        <translation>Flytta till</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="207" />
-        <source>Status</source>
-        <translation>Status</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="209" />
-        <source>Pending reason</source>
-        <translation>Orsak till väntan</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="210" />
-        <source>Resolution code</source>
-        <translation>Lösningskod</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="211" />
-        <source>Solution</source>
-        <translation>Lösning</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="212" />
-        <source>Lifecycle</source>
-        <translation>Livscykel</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="233" />
-        <source>Problem</source>
-        <translation>Problem</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="234" />
-        <source>Change</source>
-        <translation>Ändring</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="235" />
-        <source>Known error</source>
-        <translation>Känt fel</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="236" />
-        <source>Parent</source>
-        <translation>Överordnat ärende</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="237" />
-        <source>Child tickets</source>
-        <translation>Underordnade ärenden</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="238" />
-        <source>Links</source>
-        <translation>Länkar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="241" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="288" />
-        <source>Save</source>
-        <translation>Spara</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="244" />
-        <source>Save (Ctrl+S)</source>
-        <translation>Spara (Ctrl+S)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="246" />
-        <source>Escalate…</source>
-        <translation>Eskalera…</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="289" />
-        <source>Move status</source>
-        <translation>Ändra status</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="290" />
-        <source>Add work log note</source>
-        <translation>Lägg till anteckning i arbetsloggen</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="313" />
-        <source>New service request</source>
-        <translation>Ny tjänstebegäran</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="314" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643" />
-        <source>New incident</source>
-        <translation>Ny incident</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="319" />
-        <source>New</source>
-        <translation>Ny</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="369" />
-        <source>Reopen</source>
-        <translation>Återöppna</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396" />
-        <source>Service request</source>
-        <translation>Tjänstebegäran</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396" />
-        <source>Incident</source>
-        <translation>Incident</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="417" />
-        <source>SLA paused</source>
-        <translation>SLA pausad</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419" />
-        <source>SLA met</source>
-        <translation>SLA uppfylld</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419" />
-        <source>SLA breached</source>
-        <translation>SLA överskriden</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425" />
-        <source>Breached {t}</source>
-        <translation>Överskriden {t}</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425" />
-        <source>At risk: {t} left</source>
-        <translation>I riskzonen: {t} kvar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="426" />
-        <source>{t} left</source>
-        <translation>{t} kvar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="433" />
-        <source>Announced for this CI/service: </source>
-        <translation>Aviserat för detta CI/denna tjänst: </translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="532" />
-        <source>Nothing to save</source>
-        <translation>Inget att spara</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="542" />
-        <source>Saved {ref}</source>
-        <translation>{ref} sparat</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="586" />
-        <source>Resolve child tickets</source>
-        <translation>Lös underordnade ärenden</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="587" />
-        <source>This major incident has open child tickets. Resolve them too?</source>
-        <translation>Den här större incidenten har öppna underordnade ärenden. Vill du lösa dem också?</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600" />
-        <source>To another team (functional)</source>
-        <translation>Till ett annat team (funktionell)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600" />
-        <source>To the team lead (hierarchical)</source>
-        <translation>Till teamledaren (hierarkisk)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614" />
-        <source>Escalate</source>
-        <translation>Eskalera</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601" />
-        <source>How?</source>
-        <translation>Hur?</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614" />
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="52" />
-        <source>Reason</source>
-        <translation>Orsak</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="635" />
-        <source>{n} people notified</source>
-        <translation>{n} personer aviserade</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643" />
-        <source>New request</source>
-        <translation>Ny begäran</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649" />
-        <source>Unsaved changes</source>
-        <translation>Osparade ändringar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649" />
-        <source>Discard the changes to {t}?</source>
-        <translation>Vill du ignorera ändringarna i {t}?</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="27" />
-        <source>(empty)</source>
-        <translation>(tomt)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="41" />
-        <source>Someone else saved this ticket</source>
-        <translation>Någon annan har sparat det här ärendet</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="46" />
-        <source>Choose which value to keep where you both changed a field. Your other changes are kept.</source>
-        <translation>Välj vilket värde som ska behållas där ni båda har ändrat ett fält. Dina övriga ändringar behålls.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51" />
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="50" />
-        <source>Field</source>
-        <translation>Fält</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51" />
-        <source>Saved by them</source>
-        <translation>Sparat av dem</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51" />
-        <source>Yours</source>
-        <translation>Ditt</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="71" />
-        <source>(unchanged by you)</source>
-        <translation>(oförändrat av dig)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="76" />
-        <source>Save merged</source>
-        <translation>Spara sammanslaget</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="43" />
-        <source>Known errors and articles that match</source>
-        <translation>Kända fel och artiklar som matchar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="46" />
-        <source>Diagnostic script</source>
-        <translation>Diagnosskript</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="49" />
-        <source>Record answers</source>
-        <translation>Registrera svar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="63" />
-        <source>Add a note… (Ctrl+L)</source>
-        <translation>Lägg till en anteckning… (Ctrl+L)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="65" />
-        <source>Public (caller sees it)</source>
-        <translation>Offentlig (anmälaren ser den)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="67" />
-        <source>Add note</source>
-        <translation>Lägg till anteckning</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="74" />
-        <source>Work log</source>
-        <translation>Arbetslogg</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="84" />
-        <source>Attach file…</source>
-        <translation>Bifoga fil…</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="87" />
-        <source>Attachments</source>
-        <translation>Bilagor</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="104" />
-        <source>Save the ticket first to add notes</source>
-        <translation>Spara ärendet först för att kunna lägga till anteckningar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="109" />
-        <source>system</source>
-        <translation>system</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110" />
-        <source>public</source>
-        <translation>offentlig</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110" />
-        <source>private</source>
-        <translation>privat</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="116" />
-        <source>No notes yet.</source>
-        <translation>Inga anteckningar ännu.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="132" />
-        <source>Type a title to see matching known errors.</source>
-        <translation>Skriv en rubrik för att se matchande kända fel.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="194" />
-        <source>Attach file</source>
-        <translation>Bifoga fil</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="210" />
-        <source>Save attachment</source>
-        <translation>Spara bilaga</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/importer/actions.py" line="23" />
-        <source>&amp;Import…</source>
-        <translation>&amp;Importera…</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/importer/actions.py" line="26" />
-        <source>Import tickets, event logs, CIs or relations from another tool's CSV</source>
-        <translation>Importera ärenden, händelseloggar, CI:n eller relationer från ett annat verktygs CSV</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="37" />
-        <source>Edit {n} tickets</source>
-        <translation>Redigera {n} ärenden</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="47" />
-        <source>Pending reason / solution when needed</source>
-        <translation>Orsak till väntan / lösning vid behov</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="51" />
-        <source>New value</source>
-        <translation>Nytt värde</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="58" />
-        <source>The change applies to all {n} selected tickets at once and can be undone with Ctrl+Shift+Z.</source>
-        <translation>Ändringen gäller alla {n} markerade ärenden på en gång och kan ångras med Ctrl+Shift+Z.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85" />
-        <source>1 high</source>
-        <translation>1 hög</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85" />
-        <source>2 medium</source>
-        <translation>2 medel</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85" />
-        <source>3 low</source>
-        <translation>3 låg</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="242" />
-        <location filename="../../itsmdesk/views/queue/model.py" line="248" />
-        <source>paused</source>
-        <translation>pausad</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="247" />
-        <source>ok</source>
-        <translation>ok</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="247" />
-        <source>at risk</source>
-        <translation>i riskzonen</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="247" />
-        <source>breached</source>
-        <translation>överskriden</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="248" />
-        <source>met</source>
-        <translation>uppfylld</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="63" />
-        <source>Filter: words or a reference…</source>
-        <translation>Filter: ord eller en referens…</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="72" />
-        <source>New ticket</source>
-        <translation>Nytt ärende</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="73" />
-        <source>Record a new incident (Ctrl+N)</source>
-        <translation>Registrera en ny incident (Ctrl+N)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="76" />
-        <source>Edit selected…</source>
-        <translation>Redigera markerade…</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="77" />
-        <source>Change a field on every selected ticket (Ctrl+E)</source>
-        <translation>Ändra ett fält i alla markerade ärenden (Ctrl+E)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="195" />
-        <source>{n} tickets</source>
-        <translation>{n} ärenden</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="236" />
-        <source>Select the tickets to change first</source>
-        <translation>Markera först de ärenden som ska ändras</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="252" />
-        <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
-        <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="261" />
-        <source>No bulk edit to undo</source>
-        <translation>Ingen massredigering att ångra</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="266" />
-        <source>Undid the bulk edit of {n} tickets</source>
-        <translation>Massredigeringen av {n} ärenden har ångrats</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="281" />
-        <source>Save queue</source>
-        <translation>Spara kö</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="281" />
-        <source>Name of the new queue</source>
-        <translation>Namn på den nya kön</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="302" />
-        <source>Only saved queues can be deleted</source>
-        <translation>Endast sparade köer kan tas bort</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="314" />
-        <source>&amp;New incident</source>
-        <translation>&amp;Ny incident</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="315" />
-        <source>New service &amp;request</source>
-        <translation>Ny &amp;tjänstebegäran</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="317" />
-        <source>&amp;Bulk edit selected tickets…</source>
-        <translation>&amp;Massredigera markerade ärenden…</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="318" />
-        <source>&amp;Undo last bulk edit</source>
-        <translation>&amp;Ångra senaste massredigering</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="319" />
-        <source>Refresh &amp;queues</source>
-        <translation>&amp;Uppdatera köer</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="320" />
-        <source>&amp;Save queue as…</source>
-        <translation>&amp;Spara kö som…</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="321" />
-        <source>&amp;Delete saved queue</source>
-        <translation>Ta &amp;bort sparad kö</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="323" />
-        <source>Filter queue</source>
-        <translation>Filtrera kö</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="24" />
-        <source>Quick open</source>
-        <translation>Snabböppna</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="28" />
-        <source>A reference (INC-123, CHG-7…) or words</source>
-        <translation>En referens (INC-123, CHG-7…) eller ord</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="31" />
-        <source>↑↓ to choose, Enter to open, Esc to close</source>
-        <translation>↑↓ för att välja, Enter för att öppna, Esc för att stänga</translation>
-    </message>
 </context>
 <context>
     <name>ArticleForm</name>
     <message>
         <location filename="../../itsmdesk/views/forms/article_form.py" line="46" />
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="190" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="186" />
         <source>New article</source>
         <translation>Ny artikel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="53" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="49" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="60" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="56" />
         <source>vpn, remote access</source>
         <translation>vpn, fjärråtkomst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="62" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="58" />
         <source>Draft</source>
         <translation>Utkast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="62" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="58" />
         <source>Published</source>
         <translation>Publicerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="63" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="59" />
         <source>Retired</source>
         <translation>Avvecklad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="68" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="64" />
         <source>Cate&amp;gory</source>
         <translation>Kate&amp;gori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="69" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="65" />
         <source>T&amp;ags</source>
         <translation>T&amp;aggar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="71" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="67" />
         <source>Stat&amp;us</source>
         <translation>Stat&amp;us</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="78" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="74" />
         <source>Write Markdown: # heading, - list, **bold**, `code`</source>
         <translation>Skriv Markdown: # rubrik, - lista, **fetstil**, `kod`</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="92" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="88" />
         <source>INC-…, KE-… or a CI name</source>
         <translation>INC-…, KE-… eller ett CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="93" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="89" />
         <source>&amp;Add link</source>
         <translation>&amp;Lägg till länk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="94" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="90" />
         <source>&amp;Remove</source>
         <translation>Ta &amp;bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="119" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="115" />
         <source>&amp;Text</source>
         <translation>&amp;Text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="120" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="116" />
         <source>&amp;Links</source>
         <translation>L&amp;änkar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="121" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="117" />
         <source>&amp;Versions</source>
         <translation>&amp;Versioner</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="124" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="120" />
         <source>&amp;Save</source>
         <translation>&amp;Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="167" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="163" />
         <source>by {author}, version {version}</source>
         <translation>av {author}, version {version}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="176" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="172" />
         <source>v{n} · {at} · {who}
 {fields}</source>
         <translation>v{n} · {at} · {who}
 {fields}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="212" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="208" />
         <source>Saved {ref}.</source>
         <translation>{ref} sparat.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="246" />
-        <source>Unsaved changes</source>
-        <translation>Osparade ändringar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="246" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="239" />
         <source>Save the changes to this article?</source>
         <translation>Vill du spara ändringarna i den här artikeln?</translation>
     </message>
@@ -1308,6 +518,59 @@
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="251" />
         <source>No differences</source>
         <translation>Inga skillnader</translation>
+    </message>
+</context>
+<context>
+    <name>BulkEditDialog</name>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="37" />
+        <source>Edit {n} tickets</source>
+        <translation>Redigera {n} ärenden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="47" />
+        <source>Pending reason / solution when needed</source>
+        <translation>Orsak till väntan / lösning vid behov</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="50" />
+        <source>Field</source>
+        <translation>Fält</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="51" />
+        <source>New value</source>
+        <translation>Nytt värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="52" />
+        <source>Reason</source>
+        <translation>Orsak</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75" />
+        <source>(nobody)</source>
+        <translation>(ingen)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75" />
+        <source>(none)</source>
+        <translation>(ingen)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85" />
+        <source>1 high</source>
+        <translation>1 hög</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85" />
+        <source>2 medium</source>
+        <translation>2 medel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85" />
+        <source>3 low</source>
+        <translation>3 låg</translation>
     </message>
 </context>
 <context>
@@ -1787,11 +1050,57 @@
     </message>
 </context>
 <context>
+    <name>CabPrinting</name>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="60" />
+        <source>Save PDF</source>
+        <translation>Spara PDF</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="61" />
+        <source>PDF (*.pdf)</source>
+        <translation>PDF (*.pdf)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="71" />
+        <source>%s written (%s pages)</source>
+        <translation>%s skriven (%s sidor)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="86" />
+        <source>Print preview: %s</source>
+        <translation>Förhandsgranskning: %s</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="99" />
+        <source>CAB</source>
+        <translation>CAB</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="99" />
+        <source>There are no CAB meetings yet.</source>
+        <translation>Det finns inga CAB-möten ännu.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="102" />
+        <source>CAB meeting</source>
+        <translation>CAB-möte</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/printing.py" line="102" />
+        <source>Meeting:</source>
+        <translation>Möte:</translation>
+    </message>
+</context>
+<context>
     <name>CalendarCanvas</name>
     <message numerus="yes">
         <location filename="../../itsmdesk/views/calendar/canvas.py" line="198" />
         <source>+%n more</source>
-        <translation><numerusform>+%n till</numerusform><numerusform>+%n till</numerusform></translation>
+        <translation>
+            <numerusform>+%n till</numerusform>
+            <numerusform>+%n till</numerusform>
+        </translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/canvas.py" line="278" />
@@ -1816,6 +1125,11 @@
 </context>
 <context>
     <name>CalendarPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="47" />
+        <source>Reschedule %s</source>
+        <translation>Planera om %s</translation>
+    </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="90" />
         <source>Month</source>
@@ -1919,7 +1233,10 @@
     <message numerus="yes">
         <location filename="../../itsmdesk/views/calendar/panel.py" line="229" />
         <source>Conflicts (%n)</source>
-        <translation><numerusform>Konflikter (%n)</numerusform><numerusform>Konflikter (%n)</numerusform></translation>
+        <translation>
+            <numerusform>Konflikter (%n)</numerusform>
+            <numerusform>Konflikter (%n)</numerusform>
+        </translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/calendar/panel.py" line="278" />
@@ -1940,6 +1257,11 @@
         <location filename="../../itsmdesk/views/calendar/panel.py" line="303" />
         <source>%s written (%s changes)</source>
         <translation>%s skriven (%s ändringar)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="313" />
+        <source>Export change calendar (.ics)…</source>
+        <translation>Exportera ändringskalender (.ics)…</translation>
     </message>
 </context>
 <context>
@@ -2306,6 +1628,41 @@
         <source>CSV (*.csv)</source>
         <translation>CSV (*.csv)</translation>
     </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="228" />
+        <source>Standard change</source>
+        <translation>Standardändring</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="228" />
+        <source>Template:</source>
+        <translation>Mall:</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="269" />
+        <source>New change</source>
+        <translation>Ny ändring</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="270" />
+        <source>New standard change from template…</source>
+        <translation>Ny standardändring från mall…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="271" />
+        <source>New CAB meeting</source>
+        <translation>Nytt CAB-möte</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="273" />
+        <source>CAB pack (PDF, print preview)…</source>
+        <translation>CAB-underlag (PDF, förhandsgranskning)…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="275" />
+        <source>CAB minutes (PDF, print preview)…</source>
+        <translation>CAB-protokoll (PDF, förhandsgranskning)…</translation>
+    </message>
 </context>
 <context>
     <name>CmdbPanel</name>
@@ -2536,6 +1893,19 @@ Kritikalitet: {crit}</translation>
     </message>
 </context>
 <context>
+    <name>GanttView</name>
+    <message>
+        <location filename="../../itsmdesk/views/releases/gantt.py" line="138" />
+        <source>not scheduled</source>
+        <translation>ej schemalagd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/gantt.py" line="194" />
+        <source>now</source>
+        <translation>nu</translation>
+    </message>
+</context>
+<context>
     <name>ImpactGraphWidget</name>
     <message>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="215" />
@@ -2606,6 +1976,19 @@ Kritikalitet: {crit}</translation>
         <location filename="../../itsmdesk/views/cmdb/graph.py" line="284" />
         <source>Export graph as PDF</source>
         <translation>Exportera grafen som PDF</translation>
+    </message>
+</context>
+<context>
+    <name>ImportActions</name>
+    <message>
+        <location filename="../../itsmdesk/views/importer/actions.py" line="23" />
+        <source>&amp;Import…</source>
+        <translation>&amp;Importera…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/actions.py" line="26" />
+        <source>Import tickets, event logs, CIs or relations from another tool's CSV</source>
+        <translation>Importera ärenden, händelseloggar, CI:n eller relationer från ett annat verktygs CSV</translation>
     </message>
 </context>
 <context>
@@ -2720,6 +2103,431 @@ Kritikalitet: {crit}</translation>
     </message>
 </context>
 <context>
+    <name>IncidentForm</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="126" />
+        <source>Short summary of what the caller reports</source>
+        <translation>Kort sammanfattning av vad anmälaren rapporterar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="129" />
+        <source>What happens, since when, what was tried</source>
+        <translation>Vad händer, sedan när, vad har prövats</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="134" />
+        <source>(none)</source>
+        <translation>(ingen)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="137" />
+        <source>Type a CI name, or drop one from the CMDB</source>
+        <translation>Skriv ett CI-namn eller dra in ett från CMDB</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="146" />
+        <source>(no team)</source>
+        <translation>(inget team)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="147" />
+        <source>(nobody)</source>
+        <translation>(ingen)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="148" />
+        <source>Major incident</source>
+        <translation>Större incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="164" />
+        <source>Caller</source>
+        <translation>Anmälare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="165" />
+        <source>Channel</source>
+        <translation>Kanal</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="166" />
+        <source>Title</source>
+        <translation>Rubrik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="167" />
+        <source>Description</source>
+        <translation>Beskrivning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="168" />
+        <source>Category</source>
+        <translation>Kategori</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="169" />
+        <source>CI</source>
+        <translation>CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="170" />
+        <source>Service</source>
+        <translation>Tjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="171" />
+        <source>Impact</source>
+        <translation>Påverkan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="174" />
+        <source>Priority</source>
+        <translation>Prioritet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="176" />
+        <source>Urgency</source>
+        <translation>Brådska</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="177" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606" />
+        <source>Team</source>
+        <translation>Team</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="178" />
+        <source>Assignee</source>
+        <translation>Handläggare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="188" />
+        <source>Why is the ticket waiting? (needed for pending)</source>
+        <translation>Varför väntar ärendet? (krävs för väntande)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="197" />
+        <source>How it was solved (needed to resolve)</source>
+        <translation>Hur det löstes (krävs för att lösa)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="198" />
+        <source>Move</source>
+        <translation>Flytta</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="200" />
+        <source>Apply the status change and save (Ctrl+Return)</source>
+        <translation>Genomför statusändringen och spara (Ctrl+Return)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="207" />
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="208" />
+        <source>Move to</source>
+        <translation>Flytta till</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="209" />
+        <source>Pending reason</source>
+        <translation>Orsak till väntan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="210" />
+        <source>Resolution code</source>
+        <translation>Lösningskod</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="211" />
+        <source>Solution</source>
+        <translation>Lösning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="212" />
+        <source>Lifecycle</source>
+        <translation>Livscykel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="233" />
+        <source>Problem</source>
+        <translation>Problem</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="234" />
+        <source>Change</source>
+        <translation>Ändring</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="235" />
+        <source>Known error</source>
+        <translation>Känt fel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="236" />
+        <source>Parent</source>
+        <translation>Överordnat ärende</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="237" />
+        <source>Child tickets</source>
+        <translation>Underordnade ärenden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="238" />
+        <source>Links</source>
+        <translation>Länkar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="241" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="288" />
+        <source>Save</source>
+        <translation>Spara</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="244" />
+        <source>Save (Ctrl+S)</source>
+        <translation>Spara (Ctrl+S)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="246" />
+        <source>Escalate…</source>
+        <translation>Eskalera…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="289" />
+        <source>Move status</source>
+        <translation>Ändra status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="290" />
+        <source>Add work log note</source>
+        <translation>Lägg till anteckning i arbetsloggen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="313" />
+        <source>New service request</source>
+        <translation>Ny tjänstebegäran</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="314" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643" />
+        <source>New incident</source>
+        <translation>Ny incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="319" />
+        <source>New</source>
+        <translation>Ny</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="369" />
+        <source>Reopen</source>
+        <translation>Återöppna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396" />
+        <source>Service request</source>
+        <translation>Tjänstebegäran</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396" />
+        <source>Incident</source>
+        <translation>Incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="417" />
+        <source>SLA paused</source>
+        <translation>SLA pausad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419" />
+        <source>SLA met</source>
+        <translation>SLA uppfylld</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419" />
+        <source>SLA breached</source>
+        <translation>SLA överskriden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425" />
+        <source>Breached {t}</source>
+        <translation>Överskriden {t}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425" />
+        <source>At risk: {t} left</source>
+        <translation>I riskzonen: {t} kvar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="426" />
+        <source>{t} left</source>
+        <translation>{t} kvar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="433" />
+        <source>Announced for this CI/service: </source>
+        <translation>Aviserat för detta CI/denna tjänst: </translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="532" />
+        <source>Nothing to save</source>
+        <translation>Inget att spara</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="542" />
+        <source>Saved {ref}</source>
+        <translation>{ref} sparat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="586" />
+        <source>Resolve child tickets</source>
+        <translation>Lös underordnade ärenden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="587" />
+        <source>This major incident has open child tickets. Resolve them too?</source>
+        <translation>Den här större incidenten har öppna underordnade ärenden. Vill du lösa dem också?</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600" />
+        <source>To another team (functional)</source>
+        <translation>Till ett annat team (funktionell)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600" />
+        <source>To the team lead (hierarchical)</source>
+        <translation>Till teamledaren (hierarkisk)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614" />
+        <source>Escalate</source>
+        <translation>Eskalera</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601" />
+        <source>How?</source>
+        <translation>Hur?</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614" />
+        <source>Reason</source>
+        <translation>Orsak</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="635" />
+        <source>{n} people notified</source>
+        <translation>{n} personer aviserade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643" />
+        <source>New request</source>
+        <translation>Ny begäran</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649" />
+        <source>Unsaved changes</source>
+        <translation>Osparade ändringar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649" />
+        <source>Discard the changes to {t}?</source>
+        <translation>Vill du ignorera ändringarna i {t}?</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="43" />
+        <source>Known errors and articles that match</source>
+        <translation>Kända fel och artiklar som matchar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="46" />
+        <source>Diagnostic script</source>
+        <translation>Diagnosskript</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="49" />
+        <source>Record answers</source>
+        <translation>Registrera svar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="63" />
+        <source>Add a note… (Ctrl+L)</source>
+        <translation>Lägg till en anteckning… (Ctrl+L)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="65" />
+        <source>Public (caller sees it)</source>
+        <translation>Offentlig (anmälaren ser den)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="67" />
+        <source>Add note</source>
+        <translation>Lägg till anteckning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="74" />
+        <source>Work log</source>
+        <translation>Arbetslogg</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="84" />
+        <source>Attach file…</source>
+        <translation>Bifoga fil…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="87" />
+        <source>Attachments</source>
+        <translation>Bilagor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="104" />
+        <source>Save the ticket first to add notes</source>
+        <translation>Spara ärendet först för att kunna lägga till anteckningar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="109" />
+        <source>system</source>
+        <translation>system</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110" />
+        <source>public</source>
+        <translation>offentlig</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110" />
+        <source>private</source>
+        <translation>privat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="116" />
+        <source>No notes yet.</source>
+        <translation>Inga anteckningar ännu.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="132" />
+        <source>Type a title to see matching known errors.</source>
+        <translation>Skriv en rubrik för att se matchande kända fel.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="194" />
+        <source>Attach file</source>
+        <translation>Bifoga fil</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="210" />
+        <source>Save attachment</source>
+        <translation>Spara bilaga</translation>
+    </message>
+</context>
+<context>
     <name>KnowledgePanel</name>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="36" />
@@ -2752,184 +2560,179 @@ Kritikalitet: {crit}</translation>
     <name>KnownErrorForm</name>
     <message>
         <location filename="../../itsmdesk/views/forms/known_error_form.py" line="43" />
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="155" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="151" />
         <source>New known error</source>
         <translation>Nytt känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="50" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="46" />
         <source>What the error looks like, in a line</source>
         <translation>Hur felet yttrar sig, på en rad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="56" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="52" />
         <source>Workaround only</source>
         <translation>Endast tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="57" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="53" />
         <source>Fix planned</source>
         <translation>Åtgärd planerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="58" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="54" />
         <source>Fix in progress</source>
         <translation>Åtgärd pågår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="58" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="54" />
         <source>Fixed</source>
         <translation>Åtgärdat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="55" />
         <source>Will not be fixed</source>
         <translation>Kommer inte att åtgärdas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="63" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59" />
         <source>Open</source>
         <translation>Öppen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="64" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="60" />
         <source>Retired</source>
         <translation>Avvecklad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="68" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="64" />
         <source>CI names, comma separated</source>
         <translation>CI-namn, kommaseparerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="76" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="72" />
         <source>Error &amp;code</source>
         <translation>F&amp;elkod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="77" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="73" />
         <source>Solution &amp;status</source>
         <translation>&amp;Lösningsstatus</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74" />
         <source>Stat&amp;us</source>
         <translation>Stat&amp;us</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="75" />
         <source>&amp;Problem</source>
         <translation>&amp;Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="80" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="76" />
         <source>Affected C&amp;Is</source>
         <translation>Berörda &amp;CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="77" />
         <source>Symptom</source>
         <translation>Symtom</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78" />
         <source>Root cause</source>
         <translation>Grundorsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79" />
         <source>Workaround</source>
         <translation>Tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86" />
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="87" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="87" />
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="92" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="88" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="88" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="84" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="87" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91" />
         <source>When</source>
         <translation>När</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91" />
         <source>Who</source>
         <translation>Vem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="92" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="92" />
         <source>New</source>
         <translation>Nytt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="98" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="94" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="99" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95" />
         <source>&amp;Incidents</source>
         <translation>&amp;Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="100" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96" />
         <source>C&amp;hanges</source>
         <translation>Ä&amp;ndringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="101" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="97" />
         <source>Histor&amp;y</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="103" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="99" />
         <source>&amp;Save</source>
         <translation>&amp;Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="105" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="101" />
         <source>Raise R&amp;FC</source>
         <translation>Skapa R&amp;FC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="185" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="181" />
         <source>Saved {ref}.</source>
         <translation>{ref} sparat.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="205" />
-        <source>Unsaved changes</source>
-        <translation>Osparade ändringar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="205" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="198" />
         <source>Save the changes to this known error?</source>
         <translation>Vill du spara ändringarna i det här kända felet?</translation>
     </message>
@@ -3241,6 +3044,44 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
+    <name>MergeDialog</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="27" />
+        <source>(empty)</source>
+        <translation>(tomt)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="41" />
+        <source>Someone else saved this ticket</source>
+        <translation>Någon annan har sparat det här ärendet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51" />
+        <source>Field</source>
+        <translation>Fält</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51" />
+        <source>Saved by them</source>
+        <translation>Sparat av dem</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51" />
+        <source>Yours</source>
+        <translation>Ditt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="71" />
+        <source>(unchanged by you)</source>
+        <translation>(oförändrat av dig)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="76" />
+        <source>Save merged</source>
+        <translation>Spara sammanslaget</translation>
+    </message>
+</context>
+<context>
     <name>PreviewPage</name>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="125" />
@@ -3282,380 +3123,396 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>ProblemForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="90" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="87" />
         <source>Short description of the problem</source>
         <translation>Kort beskrivning av problemet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="106" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="103" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="109" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="106" />
         <source>&amp;Status</source>
         <translation>St&amp;atus</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="110" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="107" />
         <source>&amp;Priority</source>
         <translation>&amp;Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="111" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="108" />
         <source>Cate&amp;gory</source>
         <translation>Kate&amp;gori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="113" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="110" />
         <source>Business ser&amp;vice</source>
         <translation>&amp;Verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="114" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="111" />
         <source>&amp;CI</source>
         <translation>&amp;CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="115" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="112" />
         <source>&amp;Team</source>
         <translation>T&amp;eam</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="124" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="121" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="125" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="122" />
         <source>&amp;Root cause analysis</source>
         <translation>G&amp;rundorsaksanalys</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="126" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="123" />
         <source>&amp;Incidents</source>
         <translation>&amp;Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="127" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="124" />
         <source>&amp;Known errors and changes</source>
         <translation>&amp;Kända fel och ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="128" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="125" />
         <source>&amp;History</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="130" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="127" />
         <source>&amp;Save</source>
         <translation>&amp;Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="133" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="130" />
         <source>Raise R&amp;FC</source>
         <translation>Skapa R&amp;FC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="135" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="132" />
         <source>C&amp;lose problem…</source>
         <translation>S&amp;täng problem…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="165" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="162" />
         <source>What is happening, since when, who is affected</source>
         <translation>Vad händer, sedan när, vem påverkas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="166" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="163" />
         <source>How to restore service until the fix is in</source>
         <translation>Hur tjänsten återställs tills åtgärden är på plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="167" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="164" />
         <source>The permanent solution (the corrective change)</source>
         <translation>Den permanenta lösningen (den korrigerande ändringen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="168" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="165" />
         <source>The underlying cause, once known</source>
         <translation>Den bakomliggande orsaken, när den är känd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="170" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="167" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="171" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="168" />
         <source>Root cause</source>
         <translation>Grundorsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="172" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="169" />
         <source>Workaround</source>
         <translation>Tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="173" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="170" />
         <source>Permanent solution</source>
         <translation>Permanent lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="179" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="176" />
         <source>What people and monitoring observe</source>
         <translation>Vad användare och övervakning observerar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="180" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="177" />
         <source>Possible causes still open</source>
         <translation>Möjliga orsaker som ännu inte uteslutits</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="181" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="178" />
         <source>Logs, measurements, tests that confirm or refute</source>
         <translation>Loggar, mätningar och tester som bekräftar eller motbevisar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="182" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="179" />
         <source>The cause the evidence supports</source>
         <translation>Den orsak som belägget stöder</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="184" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="181" />
         <source>Notes</source>
         <translation>Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="186" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="183" />
         <source>Symptoms</source>
         <translation>Symtom</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="186" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="183" />
         <source>Hypotheses</source>
         <translation>Hypoteser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="184" />
         <source>Evidence</source>
         <translation>Belägg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="184" />
         <source>Cause</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="189" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="186" />
         <source>Timeline of linked incidents</source>
         <translation>Tidslinje för kopplade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="258" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="255" />
         <source>When</source>
         <translation>När</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187" />
         <source>What</source>
         <translation>Vad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="188" />
         <source>Record</source>
         <translation>Post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="188" />
         <source>Detail</source>
         <translation>Detalj</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="234" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="241" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="231" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="238" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="242" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="303" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="239" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="300" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="205" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="202" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="205" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="202" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="212" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="209" />
         <source>INC-000123, INC-000124 …</source>
         <translation>INC-000123, INC-000124 …</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="213" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="210" />
         <source>Lin&amp;k</source>
         <translation>K&amp;oppla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="214" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="211" />
         <source>&amp;Unlink selected</source>
         <translation>Koppla &amp;bort markerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="215" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="212" />
         <source>Resolve open incidents</source>
         <translation>Lös öppna incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="218" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="215" />
         <source>Link incidents:</source>
         <translation>Koppla incidenter:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="234" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="231" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="235" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="232" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="239" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="236" />
         <source>Record as &amp;known error</source>
         <translation>Registrera som kä&amp;nt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="241" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="238" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="248" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="245" />
         <source>Known errors</source>
         <translation>Kända fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="253" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="250" />
         <source>Corrective changes (RFCs)</source>
         <translation>Korrigerande ändringar (RFC:er)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="258" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="255" />
         <source>Who</source>
         <translation>Vem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="259" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="256" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="259" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="256" />
         <source>Old</source>
         <translation>Gammalt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="260" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="42" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="257" />
         <source>New</source>
         <translation>Nytt värde</translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="42" />
+        <source>Investigating</source>
+        <translation>Under utredning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="43" />
+        <source>Root cause known</source>
+        <translation>Grundorsak känd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="43" />
+        <source>Resolved</source>
+        <translation>Löst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="44" />
+        <source>Closed</source>
+        <translation>Stängt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="264" />
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="267" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="270" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="300" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="297" />
         <source>Problem recorded</source>
         <translation>Problem registrerat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="301" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="298" />
         <source>Incident opened</source>
         <translation>Incident öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="302" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="299" />
         <source>Incident resolved</source>
         <translation>Incident löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="303" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="300" />
         <source>Work log</source>
         <translation>Arbetslogg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="323" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="346" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="320" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="343" />
         <source>New problem</source>
         <translation>Nytt problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="369" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="366" />
         <source>Changed by someone else</source>
         <translation>Ändrat av någon annan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="370" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="367" />
         <source>The form will reload; re-apply your edits.</source>
         <translation>Formuläret läses in igen; gör om dina ändringar.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="392" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="389" />
         <source>Saved {ref}.</source>
         <translation>{ref} sparat.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="408" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="405" />
         <source>{ref} raised.</source>
         <translation>{ref} skapad.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="424" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="435" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="421" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="432" />
         <source>Resolve linked incidents</source>
         <translation>Lös kopplade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="425" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="422" />
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
         <translation>Åtgärden för {ref} är på plats. Vill du även lösa dess {n} öppna kopplade incident(er)?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="436" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="433" />
         <source>Resolve every open incident linked to this problem?</source>
         <translation>Vill du lösa alla öppna incidenter som är kopplade till det här problemet?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="445" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="442" />
         <source>{n} incident(s) resolved.</source>
         <translation>{n} incident(er) lösta.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="500" />
-        <source>Unsaved changes</source>
-        <translation>Osparade ändringar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="500" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="494" />
         <source>Save the changes to this problem?</source>
         <translation>Vill du spara ändringarna i det här problemet?</translation>
     </message>
@@ -3810,6 +3667,161 @@ IT-servicesupport på {db}</translation>
         <location filename="../../itsmdesk/views/problems/panel.py" line="122" />
         <source>Last</source>
         <translation>Senaste</translation>
+    </message>
+</context>
+<context>
+    <name>QueueModel</name>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="250" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="256" />
+        <source>paused</source>
+        <translation>pausad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="255" />
+        <source>ok</source>
+        <translation>ok</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="255" />
+        <source>at risk</source>
+        <translation>i riskzonen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="255" />
+        <source>breached</source>
+        <translation>överskriden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="256" />
+        <source>met</source>
+        <translation>uppfylld</translation>
+    </message>
+</context>
+<context>
+    <name>QueuePanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="63" />
+        <source>Filter: words or a reference…</source>
+        <translation>Filter: ord eller en referens…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="72" />
+        <source>New ticket</source>
+        <translation>Nytt ärende</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="73" />
+        <source>Record a new incident (Ctrl+N)</source>
+        <translation>Registrera en ny incident (Ctrl+N)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="76" />
+        <source>Edit selected…</source>
+        <translation>Redigera markerade…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="77" />
+        <source>Change a field on every selected ticket (Ctrl+E)</source>
+        <translation>Ändra ett fält i alla markerade ärenden (Ctrl+E)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="197" />
+        <source>{n} tickets</source>
+        <translation>{n} ärenden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="238" />
+        <source>Select the tickets to change first</source>
+        <translation>Markera först de ärenden som ska ändras</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="254" />
+        <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
+        <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="263" />
+        <source>No bulk edit to undo</source>
+        <translation>Ingen massredigering att ångra</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="268" />
+        <source>Undid the bulk edit of {n} tickets</source>
+        <translation>Massredigeringen av {n} ärenden har ångrats</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="283" />
+        <source>Save queue</source>
+        <translation>Spara kö</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="283" />
+        <source>Name of the new queue</source>
+        <translation>Namn på den nya kön</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="304" />
+        <source>Only saved queues can be deleted</source>
+        <translation>Endast sparade köer kan tas bort</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="316" />
+        <source>&amp;New incident</source>
+        <translation>&amp;Ny incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="317" />
+        <source>New service &amp;request</source>
+        <translation>Ny &amp;tjänstebegäran</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="319" />
+        <source>&amp;Bulk edit selected tickets…</source>
+        <translation>&amp;Massredigera markerade ärenden…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="320" />
+        <source>&amp;Undo last bulk edit</source>
+        <translation>&amp;Ångra senaste massredigering</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="321" />
+        <source>Refresh &amp;queues</source>
+        <translation>&amp;Uppdatera köer</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="322" />
+        <source>&amp;Save queue as…</source>
+        <translation>&amp;Spara kö som…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="323" />
+        <source>&amp;Delete saved queue</source>
+        <translation>Ta &amp;bort sparad kö</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="325" />
+        <source>Filter queue</source>
+        <translation>Filtrera kö</translation>
+    </message>
+</context>
+<context>
+    <name>QuickOpen</name>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="24" />
+        <source>Quick open</source>
+        <translation>Snabböppna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="28" />
+        <source>A reference (INC-123, CHG-7…) or words</source>
+        <translation>En referens (INC-123, CHG-7…) eller ord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="31" />
+        <source>↑↓ to choose, Enter to open, Esc to close</source>
+        <translation>↑↓ för att välja, Enter för att öppna, Esc för att stänga</translation>
     </message>
 </context>
 <context>
@@ -4179,67 +4191,300 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>ReleaseListModel</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="41" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="48" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="41" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="48" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="42" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="49" />
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="42" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="49" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="43" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="50" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="43" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="50" />
         <source>Risk</source>
         <translation>Risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="51" />
         <source>Start</source>
         <translation>Start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="51" />
         <source>Changes</source>
         <translation>Ändringar</translation>
     </message>
 </context>
 <context>
+    <name>ReleasePlanPreview</name>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="50" />
+        <source>all bundled changes approved</source>
+        <translation>alla ingående ändringar godkända</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="51" />
+        <source>no changes bundled</source>
+        <translation>inga ändringar ingår</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="52" />
+        <source>{n} of {m} changes NOT approved: deployment is blocked</source>
+        <translation>{n} av {m} ändringar INTE godkända: driftsättning är spärrad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="56" />
+        <source>Field</source>
+        <translation>Fält</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="56" />
+        <source>Value</source>
+        <translation>Värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="57" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="86" />
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="57" />
+        <source>Type</source>
+        <translation>Typ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="58" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="69" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="77" />
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="58" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="69" />
+        <source>Risk</source>
+        <translation>Risk</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="59" />
+        <source>Planned window</source>
+        <translation>Planerat fönster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="60" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="91" />
+        <source>Release manager</source>
+        <translation>Releaseansvarig</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="60" />
+        <source>Release team</source>
+        <translation>Releaseteam</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="61" />
+        <source>Change approval</source>
+        <translation>Ändringsgodkännande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="66" />
+        <source>Factor</source>
+        <translation>Faktor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="66" />
+        <source>Level</source>
+        <translation>Nivå</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="66" />
+        <source>Why</source>
+        <translation>Varför</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="69" />
+        <source>Change</source>
+        <translation>Ändring</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="69" />
+        <source>Title</source>
+        <translation>Rubrik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="69" />
+        <source>Approved</source>
+        <translation>Godkänd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="70" />
+        <source>yes</source>
+        <translation>ja</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="74" />
+        <source>None</source>
+        <translation>Ingen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="76" />
+        <source>Step</source>
+        <translation>Steg</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="76" />
+        <source>Kind</source>
+        <translation>Typ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="76" />
+        <source>Owner</source>
+        <translation>Ägare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="76" />
+        <source>Site</source>
+        <translation>Plats</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="76" />
+        <source>Planned</source>
+        <translation>Planerad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="77" />
+        <source>Actual</source>
+        <translation>Utfall</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="77" />
+        <source>After</source>
+        <translation>Efter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="86" />
+        <source>Item</source>
+        <translation>Objekt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="86" />
+        <source>Checksum</source>
+        <translation>Kontrollsumma</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="86" />
+        <source>Master CI</source>
+        <translation>Huvud-CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="91" />
+        <source>Change manager</source>
+        <translation>Ändringsansvarig</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="91" />
+        <source>CAB chair</source>
+        <translation>CAB-ordförande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="92" />
+        <source>Role</source>
+        <translation>Roll</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="92" />
+        <source>Name</source>
+        <translation>Namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="92" />
+        <source>Signature</source>
+        <translation>Underskrift</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="92" />
+        <source>Date</source>
+        <translation>Datum</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="102" />
+        <source>Save release plan PDF</source>
+        <translation>Spara releaseplan som PDF</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="103" />
+        <source>PDF (*.pdf)</source>
+        <translation>PDF (*.pdf)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="123" />
+        <source>Release plan {ref}</source>
+        <translation>Releaseplan {ref}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="126" />
+        <source>Save PDF…</source>
+        <translation>Spara PDF…</translation>
+    </message>
+</context>
+<context>
     <name>ReleasesPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="94" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="101" />
         <source>Open releases</source>
         <translation>Öppna releaser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="95" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="102" />
         <source>All releases</source>
         <translation>Alla releaser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="100" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="107" />
         <source>Search reference, name, version…</source>
         <translation>Sök referens, namn, version…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="102" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="109" />
         <source>&amp;New release</source>
         <translation>&amp;Ny release</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="194" />
+        <source>Release plan PDF</source>
+        <translation>Releaseplan som PDF</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="195" />
+        <source>Release reference (e.g. REL-000001):</source>
+        <translation>Releasereferens (t.ex. REL-000001):</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="202" />
+        <source>New &amp;release</source>
+        <translation>Ny &amp;release</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="206" />
+        <source>Release &amp;plan PDF…</source>
+        <translation>Release&amp;plan som PDF…</translation>
     </message>
 </context>
 <context>
@@ -4456,6 +4701,161 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
+    <name>ServiceDeskActions</name>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27" />
+        <source>Sign in as</source>
+        <translation>Logga in som</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27" />
+        <source>Person</source>
+        <translation>Person</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="44" />
+        <source>Notifications</source>
+        <translation>Aviseringar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37" />
+        <source>Sign in first (Ctrl+Shift+P).</source>
+        <translation>Logga in först (Ctrl+Shift+P).</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41" />
+        <source>No unread notifications.</source>
+        <translation>Inga olästa aviseringar.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="46" />
+        <source>{n} notifications read</source>
+        <translation>{n} aviseringar lästa</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="55" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="71" />
+        <source>Import holidays</source>
+        <translation>Importera helgdagar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="56" />
+        <source>Create a business calendar first (itsmdesk business-calendar create).</source>
+        <translation>Skapa en arbetstidskalender först (itsmdesk business-calendar create).</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59" />
+        <source>Calendar</source>
+        <translation>Kalender</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="62" />
+        <source>Holidays (.ics)</source>
+        <translation>Helgdagar (.ics)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="63" />
+        <source>iCalendar files (*.ics)</source>
+        <translation>iCalendar-filer (*.ics)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="72" />
+        <source>{added} holidays added, {skipped} already there.</source>
+        <translation>{added} helgdagar tillagda, {skipped} fanns redan.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="84" />
+        <source>Escalation: {f} at risk, {b} breached</source>
+        <translation>Eskalering: {f} i riskzonen, {b} överskridna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="100" />
+        <source>Sign in &amp;as…</source>
+        <translation>&amp;Logga in som…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="101" />
+        <source>&amp;Notifications…</source>
+        <translation>&amp;Aviseringar…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="102" />
+        <source>Run SLA &amp;escalation now</source>
+        <translation>Kör SLA-&amp;eskalering nu</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="103" />
+        <source>&amp;SLA targets…</source>
+        <translation>&amp;SLA-mål…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="104" />
+        <source>Priority &amp;matrix…</source>
+        <translation>Prioritets&amp;matris…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="105" />
+        <source>Import &amp;holidays (.ics)…</source>
+        <translation>Importera &amp;helgdagar (.ics)…</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialogs</name>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="33" />
+        <source>SLA targets ({kind})</source>
+        <translation>SLA-mål ({kind})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35" />
+        <source>Priority</source>
+        <translation>Prioritet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35" />
+        <source>Response (min)</source>
+        <translation>Svarstid (min)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35" />
+        <source>Resolution (min)</source>
+        <translation>Lösningstid (min)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="53" />
+        <source>Escalate at</source>
+        <translation>Eskalera vid</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="84" />
+        <source>Priority matrix</source>
+        <translation>Prioritetsmatris</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="86" />
+        <source>Impact \ Urgency</source>
+        <translation>Påverkan \ Brådska</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
+        <source>high</source>
+        <translation>hög</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
+        <source>medium</source>
+        <translation>medel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
+        <source>low</source>
+        <translation>låg</translation>
+    </message>
+</context>
+<context>
     <name>StepDialog</name>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="65" />
@@ -4567,6 +4967,14 @@ IT-servicesupport på {db}</translation>
         <location filename="../../itsmdesk/views/dashboard/charts.py" line="26" />
         <source>No data for this period</source>
         <translation>Inga data för den här perioden</translation>
+    </message>
+</context>
+<context>
+    <name>availability</name>
+    <message>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="222" />
+        <source>Availability report (PDF)…</source>
+        <translation>Tillgänglighetsrapport (PDF)…</translation>
     </message>
 </context>
 <context>
@@ -5533,6 +5941,29 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
+    <name>knowledge</name>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="116" />
+        <source>Article from incident</source>
+        <translation>Artikel från incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="117" />
+        <source>Reference of a resolved incident:</source>
+        <translation>Referens till en löst incident:</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="140" />
+        <source>New &amp;article</source>
+        <translation>Ny &amp;artikel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="143" />
+        <source>Article from resolved &amp;incident…</source>
+        <translation>Artikel från löst &amp;incident…</translation>
+    </message>
+</context>
+<context>
     <name>panels</name>
     <message>
         <location filename="../../itsmdesk/views/panels.py" line="38" />
@@ -5586,26 +6017,24 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
-    <name>window</name>
+    <name>parent</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="187" />
-        <source>Release plan PDF</source>
-        <translation>Releaseplan som PDF</translation>
+        <location filename="../../itsmdesk/views/forms/common.py" line="25" />
+        <source>Unsaved changes</source>
+        <translation>Osparade ändringar</translation>
+    </message>
+</context>
+<context>
+    <name>problems</name>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="186" />
+        <source>New &amp;problem</source>
+        <translation>Nytt &amp;problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="188" />
-        <source>Release reference (e.g. REL-000001):</source>
-        <translation>Releasereferens (t.ex. REL-000001):</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="195" />
-        <source>New &amp;release</source>
-        <translation>Ny &amp;release</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="199" />
-        <source>Release &amp;plan PDF…</source>
-        <translation>Release&amp;plan som PDF…</translation>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="187" />
+        <source>New &amp;known error</source>
+        <translation>Nytt &amp;känt fel</translation>
     </message>
 </context>
 </TS>

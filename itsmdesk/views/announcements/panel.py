@@ -37,11 +37,11 @@ class AnnouncementsPanel(QWidget):
         self.list.setAlternatingRowColors(True)
         self.list.itemActivated.connect(self._activate)
         buttons = QHBoxLayout()
-        for text, tip, slot in ((tr("Add…"), tr("Add a manual announcement"), self.add),
-                                (tr("Withdraw"), tr("Withdraw the selected announcement"), self.withdraw),
-                                (tr("Copy text"), tr("Copy all as plain text for an e-mail"),
+        for text, tip, slot in ((QCoreApplication.translate("AnnouncementsPanel", "Add…"), QCoreApplication.translate("AnnouncementsPanel", "Add a manual announcement"), self.add),
+                                (QCoreApplication.translate("AnnouncementsPanel", "Withdraw"), QCoreApplication.translate("AnnouncementsPanel", "Withdraw the selected announcement"), self.withdraw),
+                                (QCoreApplication.translate("AnnouncementsPanel", "Copy text"), QCoreApplication.translate("AnnouncementsPanel", "Copy all as plain text for an e-mail"),
                                  lambda: self.copy("text")),
-                                (tr("Copy HTML"), tr("Copy all as HTML for an e-mail"),
+                                (QCoreApplication.translate("AnnouncementsPanel", "Copy HTML"), QCoreApplication.translate("AnnouncementsPanel", "Copy all as HTML for an e-mail"),
                                  lambda: self.copy("html"))):
             b = QToolButton()
             b.setText(text)
@@ -68,11 +68,11 @@ class AnnouncementsPanel(QWidget):
         now = self.now()
         for a in items:
             when = local_text(a.starts_at) + " – " + (local_text(a.ends_at) if a.ends_at
-                                                       else tr("until further notice"))
-            state = tr("NOW") if a.starts_at <= now else tr("upcoming")
+                                                       else QCoreApplication.translate("AnnouncementsPanel", "until further notice"))
+            state = QCoreApplication.translate("AnnouncementsPanel", "NOW") if a.starts_at <= now else QCoreApplication.translate("AnnouncementsPanel", "upcoming")
             text = f"{a.title}\n{state} · {when}"
             if a.services:
-                text += "\n" + tr("Services: ") + a.service_names
+                text += "\n" + QCoreApplication.translate("AnnouncementsPanel", "Services: ") + a.service_names
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, (a.id, a.version, a.source_ref))
             if a.starts_at <= now:
@@ -81,7 +81,7 @@ class AnnouncementsPanel(QWidget):
                 item.setToolTip(a.body)
             self.list.addItem(item)
         if not items:
-            self.list.addItem(tr("No current announcements."))
+            self.list.addItem(QCoreApplication.translate("AnnouncementsPanel", "No current announcements."))
 
     def _changed(self, kind: str, _ids: list) -> None:
         if kind in ("announcement", "change"):
@@ -99,10 +99,10 @@ class AnnouncementsPanel(QWidget):
             self.ctx.open_record(kind, row.id)
 
     def add(self) -> None:
-        title, ok = QInputDialog.getText(self, tr("New announcement"), tr("Title"))
+        title, ok = QInputDialog.getText(self, QCoreApplication.translate("AnnouncementsPanel", "New announcement"), QCoreApplication.translate("AnnouncementsPanel", "Title"))
         if not ok or not title.strip():
             return
-        body, _ok = QInputDialog.getMultiLineText(self, tr("New announcement"), tr("Text"))
+        body, _ok = QInputDialog.getMultiLineText(self, QCoreApplication.translate("AnnouncementsPanel", "New announcement"), QCoreApplication.translate("AnnouncementsPanel", "Text"))
         try:
             announcements.create_announcement({"title": title, "body": body or None,
                                                "starts_at": self.now()}, [], self.ctx.actor)
@@ -126,7 +126,7 @@ class AnnouncementsPanel(QWidget):
     def copy(self, fmt: str) -> None:
         text = announcements.export(fmt, self.now())
         QApplication.clipboard().setText(text)
-        self.ctx.sig_status.emit(tr("Announcements copied to the clipboard"))
+        self.ctx.sig_status.emit(QCoreApplication.translate("AnnouncementsPanel", "Announcements copied to the clipboard"))
 
 
 def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
@@ -137,7 +137,7 @@ def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
     panel = window.panels.get("announcementsDock") if hasattr(window, "panels") else None
     if panel is None:
         return []
-    action = QAction(tr("New &announcement…"), window)
+    action = QAction(QCoreApplication.translate("AnnouncementsPanel", "New &announcement…"), window)
     action.setShortcut(QKeySequence("Ctrl+Shift+A"))
     action.triggered.connect(panel.add)
     return [("Records", action)]

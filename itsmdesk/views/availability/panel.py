@@ -219,7 +219,7 @@ def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
 
 
 def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
-    action = QAction(_t("Availability report (PDF)…"), window)
+    action = QAction(QCoreApplication.translate("availability", "Availability report (PDF)…"), window)
     action.setShortcut(QKeySequence("Ctrl+Alt+V"))
 
     def run() -> None:

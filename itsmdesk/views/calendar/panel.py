@@ -44,7 +44,7 @@ class RescheduleCommand(QUndoCommand):
 
     def __init__(self, panel: CalendarPanel, change_id, ref: str, old: tuple, new: tuple,  # noqa: ANN001
                  version: int) -> None:
-        super().__init__(_t("Reschedule %s") % ref)
+        super().__init__(QCoreApplication.translate("CalendarPanel", "Reschedule %s") % ref)
         self.panel, self.change_id = panel, change_id
         self.old, self.new, self.version = old, new, version
         self._done = True
@@ -310,7 +310,7 @@ def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
 
 
 def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
-    action = QAction(_t("Export change calendar (.ics)…"), window)
+    action = QAction(QCoreApplication.translate("CalendarPanel", "Export change calendar (.ics)…"), window)
     action.setShortcut(QKeySequence("Ctrl+Shift+I"))
 
     def run() -> None:

@@ -3,7 +3,7 @@ a new change, a new CAB meeting, and the CAB pack and minutes (saved, then print
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -225,7 +225,7 @@ def new_from_template(parent: QWidget, ctx, name: str | None = None):  # noqa: A
         return None
     names = [t.name for t in templates]
     if name is None:
-        name, ok = QInputDialog.getItem(parent, _t("Standard change"), _t("Template:"), names, 0,
+        name, ok = QInputDialog.getItem(parent, QCoreApplication.translate("ChangesPanel", "Standard change"), QCoreApplication.translate("ChangesPanel", "Template:"), names, 0,
                                         False)
         if not ok:
             return None
@@ -266,12 +266,12 @@ def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
             ctx.open_record("change", change.id)
 
     return [
-        ("Records", action("New change", "Ctrl+Alt+C", lambda: ctx.open_record("change", None))),
-        ("Records", action("New standard change from template…", "Ctrl+Alt+T", from_template)),
-        ("Records", action("New CAB meeting", "Ctrl+Alt+M",
+        ("Records", action(QT_TRANSLATE_NOOP("ChangesPanel", "New change"), "Ctrl+Alt+C", lambda: ctx.open_record("change", None))),
+        ("Records", action(QT_TRANSLATE_NOOP("ChangesPanel", "New standard change from template…"), "Ctrl+Alt+T", from_template)),
+        ("Records", action(QT_TRANSLATE_NOOP("ChangesPanel", "New CAB meeting"), "Ctrl+Alt+M",
                            lambda: ctx.open_record("cab_meeting", None))),
-        ("Reports", action("CAB pack (PDF, print preview)…", "Ctrl+Alt+J",
+        ("Reports", action(QT_TRANSLATE_NOOP("ChangesPanel", "CAB pack (PDF, print preview)…"), "Ctrl+Alt+J",
                            lambda: report("cab_pack"))),
-        ("Reports", action("CAB minutes (PDF, print preview)…", "Ctrl+Alt+U",
+        ("Reports", action(QT_TRANSLATE_NOOP("ChangesPanel", "CAB minutes (PDF, print preview)…"), "Ctrl+Alt+U",
                            lambda: report("cab_minutes"))),
     ]

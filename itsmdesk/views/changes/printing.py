@@ -57,8 +57,8 @@ def export_and_preview(parent: QWidget, ctx, module: str, ref: str,  # noqa: ANN
     """Ask where to save (unless ``path``), write the PDF, then offer the print preview."""
     name = "cab-pack" if module == "cab_pack" else "cab-minutes"
     if path is None:
-        path, _ = QFileDialog.getSaveFileName(parent, _t("Save PDF"), f"{name}-{ref}.pdf",
-                                              _t("PDF (*.pdf)"))
+        path, _ = QFileDialog.getSaveFileName(parent, QCoreApplication.translate("CabPrinting", "Save PDF"), f"{name}-{ref}.pdf",
+                                              QCoreApplication.translate("CabPrinting", "PDF (*.pdf)"))
         if not path:
             return None
     try:
@@ -68,7 +68,7 @@ def export_and_preview(parent: QWidget, ctx, module: str, ref: str,  # noqa: ANN
 
         show_error(parent, exc)
         return None
-    ctx.sig_status.emit(_t("%s written (%s pages)") % (path, pages))
+    ctx.sig_status.emit(QCoreApplication.translate("CabPrinting", "%s written (%s pages)") % (path, pages))
     if preview:
         show_preview(parent, Path(path))
     return Path(path)
@@ -83,7 +83,7 @@ def show_preview(parent: QWidget, pdf: Path) -> None:
         return
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     dialog = QPrintPreviewDialog(printer, parent)
-    dialog.setWindowTitle(_t("Print preview: %s") % pdf.name)
+    dialog.setWindowTitle(QCoreApplication.translate("CabPrinting", "Print preview: %s") % pdf.name)
     dialog.paintRequested.connect(lambda p: paint_pages(p, images))
     dialog.exec()
 
@@ -96,8 +96,8 @@ def ask_meeting(parent: QWidget) -> str | None:
 
     meetings = cab.meetings(50)
     if not meetings:
-        QMessageBox.information(parent, _t("CAB"), _t("There are no CAB meetings yet."))
+        QMessageBox.information(parent, QCoreApplication.translate("CabPrinting", "CAB"), QCoreApplication.translate("CabPrinting", "There are no CAB meetings yet."))
         return None
     labels = [f"{m.ref}  {m.starts_at:%Y-%m-%d}  {m.title}" for m in meetings]
-    choice, ok = QInputDialog.getItem(parent, _t("CAB meeting"), _t("Meeting:"), labels, 0, False)
+    choice, ok = QInputDialog.getItem(parent, QCoreApplication.translate("CabPrinting", "CAB meeting"), QCoreApplication.translate("CabPrinting", "Meeting:"), labels, 0, False)
     return choice.split()[0] if ok and choice else None

@@ -24,7 +24,7 @@ def sign_in_as(ctx, window) -> None:  # noqa: ANN001
     if not names:
         return
     current = names.index(ctx.actor.name) if ctx.actor.name in names else 0
-    name, ok = QInputDialog.getItem(window, tr("Sign in as"), tr("Person"), names, current, True)
+    name, ok = QInputDialog.getItem(window, QCoreApplication.translate("ServiceDeskActions", "Sign in as"), QCoreApplication.translate("ServiceDeskActions", "Person"), names, current, True)
     if ok and name in names:
         person_id = people[names.index(name)][0]
         ctx.set_actor(Actor(person_id, name, ctx.site))
@@ -34,16 +34,16 @@ def show_notifications(ctx, window) -> None:  # noqa: ANN001
     from itsmdesk.services import escalation
 
     if ctx.actor.person_id is None:
-        QMessageBox.information(window, tr("Notifications"), tr("Sign in first (Ctrl+Shift+P)."))
+        QMessageBox.information(window, QCoreApplication.translate("ServiceDeskActions", "Notifications"), QCoreApplication.translate("ServiceDeskActions", "Sign in first (Ctrl+Shift+P)."))
         return
     notes = escalation.notifications_for(ctx.actor.person_id)
     if not notes:
-        QMessageBox.information(window, tr("Notifications"), tr("No unread notifications."))
+        QMessageBox.information(window, QCoreApplication.translate("ServiceDeskActions", "Notifications"), QCoreApplication.translate("ServiceDeskActions", "No unread notifications."))
         return
     text = "\n".join(f"{n.created_at:%Y-%m-%d %H:%M}  {n.text}" for n in notes)
-    QMessageBox.information(window, tr("Notifications"), text)
+    QMessageBox.information(window, QCoreApplication.translate("ServiceDeskActions", "Notifications"), text)
     escalation.mark_read([n.id for n in notes])
-    ctx.sig_status.emit(tr("{n} notifications read").format(n=len(notes)))
+    ctx.sig_status.emit(QCoreApplication.translate("ServiceDeskActions", "{n} notifications read").format(n=len(notes)))
     ctx.records_changed("notification", [])
 
 
@@ -52,15 +52,15 @@ def import_holidays(ctx, window) -> None:  # noqa: ANN001
 
     cals = calendars.list_calendars()
     if not cals:
-        QMessageBox.information(window, tr("Import holidays"),
-                                tr("Create a business calendar first (itsmdesk business-calendar create)."))
+        QMessageBox.information(window, QCoreApplication.translate("ServiceDeskActions", "Import holidays"),
+                                QCoreApplication.translate("ServiceDeskActions", "Create a business calendar first (itsmdesk business-calendar create)."))
         return
     names = [c.name for c in cals]
-    name, ok = QInputDialog.getItem(window, tr("Import holidays"), tr("Calendar"), names, 0, False)
+    name, ok = QInputDialog.getItem(window, QCoreApplication.translate("ServiceDeskActions", "Import holidays"), QCoreApplication.translate("ServiceDeskActions", "Calendar"), names, 0, False)
     if not ok:
         return
-    path, _ = QFileDialog.getOpenFileName(window, tr("Holidays (.ics)"), "",
-                                          tr("iCalendar files (*.ics)"))
+    path, _ = QFileDialog.getOpenFileName(window, QCoreApplication.translate("ServiceDeskActions", "Holidays (.ics)"), "",
+                                          QCoreApplication.translate("ServiceDeskActions", "iCalendar files (*.ics)"))
     if not path:
         return
     try:
@@ -68,8 +68,8 @@ def import_holidays(ctx, window) -> None:  # noqa: ANN001
     except Exception as exc:  # noqa: BLE001
         show_error(window, exc)
         return
-    QMessageBox.information(window, tr("Import holidays"),
-                            tr("{added} holidays added, {skipped} already there.").format(
+    QMessageBox.information(window, QCoreApplication.translate("ServiceDeskActions", "Import holidays"),
+                            QCoreApplication.translate("ServiceDeskActions", "{added} holidays added, {skipped} already there.").format(
                                 added=added, skipped=skipped))
 
 
@@ -81,7 +81,7 @@ def run_escalation(ctx, window=None) -> None:  # noqa: ANN001
     def done(result) -> None:  # noqa: ANN001
         if result.flagged or result.breached:
             ctx.records_changed("incident", [])
-        ctx.sig_status.emit(tr("Escalation: {f} at risk, {b} breached").format(
+        ctx.sig_status.emit(QCoreApplication.translate("ServiceDeskActions", "Escalation: {f} at risk, {b} breached").format(
             f=len(result.flagged), b=len(result.breached)))
 
     ctx.worker.submit(escalation.tick, now, on_done=done, key="escalation-tick")
@@ -97,10 +97,10 @@ def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
         return a
 
     return [
-        ("File", act(tr("Sign in &as…"), "Ctrl+Shift+P", lambda: sign_in_as(ctx, window))),
-        ("Tools", act(tr("&Notifications…"), "Ctrl+Shift+M", lambda: show_notifications(ctx, window))),
-        ("Tools", act(tr("Run SLA &escalation now"), "F9", lambda: run_escalation(ctx, window))),
-        ("Tools", act(tr("&SLA targets…"), "Ctrl+Alt+L", lambda: SlaDialog(ctx, window).exec())),
-        ("Tools", act(tr("Priority &matrix…"), "Ctrl+Alt+X", lambda: MatrixDialog(ctx, window).exec())),
-        ("Tools", act(tr("Import &holidays (.ics)…"), "Ctrl+Alt+H", lambda: import_holidays(ctx, window))),
+        ("File", act(QCoreApplication.translate("ServiceDeskActions", "Sign in &as…"), "Ctrl+Shift+P", lambda: sign_in_as(ctx, window))),
+        ("Tools", act(QCoreApplication.translate("ServiceDeskActions", "&Notifications…"), "Ctrl+Shift+M", lambda: show_notifications(ctx, window))),
+        ("Tools", act(QCoreApplication.translate("ServiceDeskActions", "Run SLA &escalation now"), "F9", lambda: run_escalation(ctx, window))),
+        ("Tools", act(QCoreApplication.translate("ServiceDeskActions", "&SLA targets…"), "Ctrl+Alt+L", lambda: SlaDialog(ctx, window).exec())),
+        ("Tools", act(QCoreApplication.translate("ServiceDeskActions", "Priority &matrix…"), "Ctrl+Alt+X", lambda: MatrixDialog(ctx, window).exec())),
+        ("Tools", act(QCoreApplication.translate("ServiceDeskActions", "Import &holidays (.ics)…"), "Ctrl+Alt+H", lambda: import_holidays(ctx, window))),
     ]

@@ -30,9 +30,9 @@ class SlaDialog(QDialog):
         self.ctx = ctx
         self.kind = kind
         self.setObjectName("slaDialog")
-        self.setWindowTitle(tr("SLA targets ({kind})").format(kind=tr(kind)))
+        self.setWindowTitle(QCoreApplication.translate("SettingsDialogs", "SLA targets ({kind})").format(kind=tr(kind)))
         grid = QGridLayout()
-        for col, head in enumerate((tr("Priority"), tr("Response (min)"), tr("Resolution (min)"))):
+        for col, head in enumerate((QCoreApplication.translate("SettingsDialogs", "Priority"), QCoreApplication.translate("SettingsDialogs", "Response (min)"), QCoreApplication.translate("SettingsDialogs", "Resolution (min)"))):
             grid.addWidget(QLabel(f"<b>{head}</b>"), 0, col)
         self.rows: dict[int, tuple[QSpinBox, QSpinBox]] = {}
         for p in (1, 2, 3, 4, 5):
@@ -50,7 +50,7 @@ class SlaDialog(QDialog):
         self.share.setRange(1, 100)
         self.share.setSuffix(" %")
         self.share.setValue(sla.escalate_pct())
-        grid.addWidget(QLabel(tr("Escalate at")), 6, 0)
+        grid.addWidget(QLabel(QCoreApplication.translate("SettingsDialogs", "Escalate at")), 6, 0)
         grid.addWidget(self.share, 6, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                    | QDialogButtonBox.StandardButton.Cancel)
@@ -81,10 +81,10 @@ class MatrixDialog(QDialog):
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName("priorityMatrixDialog")
-        self.setWindowTitle(tr("Priority matrix"))
+        self.setWindowTitle(QCoreApplication.translate("SettingsDialogs", "Priority matrix"))
         grid = QGridLayout()
-        grid.addWidget(QLabel(tr("Impact \\ Urgency")), 0, 0)
-        names = {1: tr("high"), 2: tr("medium"), 3: tr("low")}
+        grid.addWidget(QLabel(QCoreApplication.translate("SettingsDialogs", "Impact \\ Urgency")), 0, 0)
+        names = {1: QCoreApplication.translate("SettingsDialogs", "high"), 2: QCoreApplication.translate("SettingsDialogs", "medium"), 3: QCoreApplication.translate("SettingsDialogs", "low")}
         for u in (1, 2, 3):
             grid.addWidget(QLabel(f"<b>{names[u]}</b>"), 0, u)
         current = priority.matrix()

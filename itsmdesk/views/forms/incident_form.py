@@ -123,18 +123,18 @@ class IncidentForm(QWidget):
 
         self.title_edit = QLineEdit()
         self.title_edit.setObjectName("title")
-        self.title_edit.setPlaceholderText(tr("Short summary of what the caller reports"))
+        self.title_edit.setPlaceholderText(QCoreApplication.translate("IncidentForm", "Short summary of what the caller reports"))
         self.description_edit = QPlainTextEdit()
         self.description_edit.setObjectName("description")
-        self.description_edit.setPlaceholderText(tr("What happens, since when, what was tried"))
+        self.description_edit.setPlaceholderText(QCoreApplication.translate("IncidentForm", "What happens, since when, what was tried"))
         self.description_edit.setMinimumHeight(80)
         self.caller = RecordPicker(self.ctx, search.find_people)
         self.caller.setObjectName("caller")
         self.channel = self._combo("channel", [(c, tr(c.replace("_", " "))) for c in CHANNELS])
-        self.category = self._combo("category", self.choices["category"], tr("(none)"))
+        self.category = self._combo("category", self.choices["category"], QCoreApplication.translate("IncidentForm", "(none)"))
         self.ci = RecordPicker(self.ctx, search.find_cis)
         self.ci.setObjectName("ci")
-        self.ci.setPlaceholderText(tr("Type a CI name, or drop one from the CMDB"))
+        self.ci.setPlaceholderText(QCoreApplication.translate("IncidentForm", "Type a CI name, or drop one from the CMDB"))
         self.service = RecordPicker(self.ctx, lambda t: search.find_cis(t, 20, services_only=True))
         self.service.setObjectName("service")
         self.impact = self._combo("impact", [(v, tr(label)) for v, label in LEVELS])
@@ -143,9 +143,9 @@ class IncidentForm(QWidget):
         self.urgency.setCurrentIndex(2)
         self.priority_label = QLabel()
         self.priority_label.setObjectName("priorityLabel")
-        self.team = self._combo("team", self.choices["team"], tr("(no team)"))
-        self.assignee = self._combo("assignee", self.choices["assignee"], tr("(nobody)"))
-        self.major = QCheckBox(tr("Major incident"))
+        self.team = self._combo("team", self.choices["team"], QCoreApplication.translate("IncidentForm", "(no team)"))
+        self.assignee = self._combo("assignee", self.choices["assignee"], QCoreApplication.translate("IncidentForm", "(nobody)"))
+        self.major = QCheckBox(QCoreApplication.translate("IncidentForm", "Major incident"))
         self.major.setObjectName("major")
         for w in (self.title_edit, self.caller, self.ci, self.service):
             w.textEdited.connect(self._changed)
@@ -161,21 +161,21 @@ class IncidentForm(QWidget):
 
         what = QFormLayout()
         what.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        what.addRow(tr("Caller"), self.caller)
-        what.addRow(tr("Channel"), self.channel)
-        what.addRow(tr("Title"), self.title_edit)
-        what.addRow(tr("Description"), self.description_edit)
-        what.addRow(tr("Category"), self.category)
-        what.addRow(tr("CI"), self.ci)
-        what.addRow(tr("Service"), self.service)
-        what.addRow(tr("Impact"), self.impact)
+        what.addRow(QCoreApplication.translate("IncidentForm", "Caller"), self.caller)
+        what.addRow(QCoreApplication.translate("IncidentForm", "Channel"), self.channel)
+        what.addRow(QCoreApplication.translate("IncidentForm", "Title"), self.title_edit)
+        what.addRow(QCoreApplication.translate("IncidentForm", "Description"), self.description_edit)
+        what.addRow(QCoreApplication.translate("IncidentForm", "Category"), self.category)
+        what.addRow(QCoreApplication.translate("IncidentForm", "CI"), self.ci)
+        what.addRow(QCoreApplication.translate("IncidentForm", "Service"), self.service)
+        what.addRow(QCoreApplication.translate("IncidentForm", "Impact"), self.impact)
         prio = QHBoxLayout()
         prio.addWidget(self.urgency, 1)
-        prio.addWidget(QLabel(tr("Priority")))
+        prio.addWidget(QLabel(QCoreApplication.translate("IncidentForm", "Priority")))
         prio.addWidget(self.priority_label)
-        what.addRow(tr("Urgency"), prio)
-        what.addRow(tr("Team"), self.team)
-        what.addRow(tr("Assignee"), self.assignee)
+        what.addRow(QCoreApplication.translate("IncidentForm", "Urgency"), prio)
+        what.addRow(QCoreApplication.translate("IncidentForm", "Team"), self.team)
+        what.addRow(QCoreApplication.translate("IncidentForm", "Assignee"), self.assignee)
         what.addRow("", self.major)
 
         # lifecycle
@@ -185,7 +185,7 @@ class IncidentForm(QWidget):
         self.next_status.setObjectName("nextStatus")
         self.pending_reason = QLineEdit()
         self.pending_reason.setObjectName("pendingReason")
-        self.pending_reason.setPlaceholderText(tr("Why is the ticket waiting? (needed for pending)"))
+        self.pending_reason.setPlaceholderText(QCoreApplication.translate("IncidentForm", "Why is the ticket waiting? (needed for pending)"))
         self.resolution_code = QComboBox()
         self.resolution_code.setObjectName("resolutionCode")
         self.resolution_code.addItem("", None)
@@ -194,22 +194,22 @@ class IncidentForm(QWidget):
         self.solution = QPlainTextEdit()
         self.solution.setObjectName("solution")
         self.solution.setMaximumHeight(70)
-        self.solution.setPlaceholderText(tr("How it was solved (needed to resolve)"))
-        self.move_button = QPushButton(tr("Move"))
+        self.solution.setPlaceholderText(QCoreApplication.translate("IncidentForm", "How it was solved (needed to resolve)"))
+        self.move_button = QPushButton(QCoreApplication.translate("IncidentForm", "Move"))
         self.move_button.setObjectName("moveButton")
-        self.move_button.setToolTip(tr("Apply the status change and save (Ctrl+Return)"))
+        self.move_button.setToolTip(QCoreApplication.translate("IncidentForm", "Apply the status change and save (Ctrl+Return)"))
         self.move_button.clicked.connect(self.move_status)
         move_row = QHBoxLayout()
         move_row.addWidget(self.next_status, 1)
         move_row.addWidget(self.move_button)
         life = QFormLayout()
         life.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        life.addRow(tr("Status"), self.status_label)
-        life.addRow(tr("Move to"), move_row)
-        life.addRow(tr("Pending reason"), self.pending_reason)
-        life.addRow(tr("Resolution code"), self.resolution_code)
-        life.addRow(tr("Solution"), self.solution)
-        life_box = QGroupBox(tr("Lifecycle"))
+        life.addRow(QCoreApplication.translate("IncidentForm", "Status"), self.status_label)
+        life.addRow(QCoreApplication.translate("IncidentForm", "Move to"), move_row)
+        life.addRow(QCoreApplication.translate("IncidentForm", "Pending reason"), self.pending_reason)
+        life.addRow(QCoreApplication.translate("IncidentForm", "Resolution code"), self.resolution_code)
+        life.addRow(QCoreApplication.translate("IncidentForm", "Solution"), self.solution)
+        life_box = QGroupBox(QCoreApplication.translate("IncidentForm", "Lifecycle"))
         life_box.setLayout(life)
 
         # links
@@ -230,20 +230,20 @@ class IncidentForm(QWidget):
         self.children_list.itemActivated.connect(self._open_item)
         links = QFormLayout()
         links.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        links.addRow(tr("Problem"), self.problem_ref)
-        links.addRow(tr("Change"), self.change_ref)
-        links.addRow(tr("Known error"), self.known_error_ref)
-        links.addRow(tr("Parent"), self.parent_ref)
-        links.addRow(tr("Child tickets"), self.children_list)
-        links_box = QGroupBox(tr("Links"))
+        links.addRow(QCoreApplication.translate("IncidentForm", "Problem"), self.problem_ref)
+        links.addRow(QCoreApplication.translate("IncidentForm", "Change"), self.change_ref)
+        links.addRow(QCoreApplication.translate("IncidentForm", "Known error"), self.known_error_ref)
+        links.addRow(QCoreApplication.translate("IncidentForm", "Parent"), self.parent_ref)
+        links.addRow(QCoreApplication.translate("IncidentForm", "Child tickets"), self.children_list)
+        links_box = QGroupBox(QCoreApplication.translate("IncidentForm", "Links"))
         links_box.setLayout(links)
 
-        self.save_button = QPushButton(tr("Save"))
+        self.save_button = QPushButton(QCoreApplication.translate("IncidentForm", "Save"))
         self.save_button.setObjectName("saveButton")
         self.save_button.setDefault(True)
-        self.save_button.setToolTip(tr("Save (Ctrl+S)"))
+        self.save_button.setToolTip(QCoreApplication.translate("IncidentForm", "Save (Ctrl+S)"))
         self.save_button.clicked.connect(self.save)
-        self.escalate_button = QPushButton(tr("Escalate…"))
+        self.escalate_button = QPushButton(QCoreApplication.translate("IncidentForm", "Escalate…"))
         self.escalate_button.setObjectName("escalateButton")
         self.escalate_button.clicked.connect(self.escalate)
         buttons = QHBoxLayout()
@@ -285,9 +285,9 @@ class IncidentForm(QWidget):
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)
 
-        for text, shortcut, slot in ((tr("Save"), "Ctrl+S", self.save),
-                                     (tr("Move status"), "Ctrl+Return", self.move_status),
-                                     (tr("Add work log note"), "Ctrl+L", self._focus_note)):
+        for text, shortcut, slot in ((QCoreApplication.translate("IncidentForm", "Save"), "Ctrl+S", self.save),
+                                     (QCoreApplication.translate("IncidentForm", "Move status"), "Ctrl+Return", self.move_status),
+                                     (QCoreApplication.translate("IncidentForm", "Add work log note"), "Ctrl+L", self._focus_note)):
             action = QAction(text, self)
             action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -310,13 +310,13 @@ class IncidentForm(QWidget):
 
     # -- loading ------------------------------------------------------------------------------------
     def _show_new(self) -> None:
-        self.header.setText("<h2>" + (tr("New service request") if self.kind == "request"
-                                      else tr("New incident")) + "</h2>")
+        self.header.setText("<h2>" + (QCoreApplication.translate("IncidentForm", "New service request") if self.kind == "request"
+                                      else QCoreApplication.translate("IncidentForm", "New incident")) + "</h2>")
         if self.ctx.actor.person_id is not None:
             index = self.assignee.findData(_key(self.ctx.actor.person_id))
             if index >= 0:
                 self.assignee.setCurrentIndex(index)
-        self.status_label.setText(tr("New"))
+        self.status_label.setText(QCoreApplication.translate("IncidentForm", "New"))
         self.next_status.setEnabled(False)
         self.move_button.setEnabled(False)
         self.escalate_button.setEnabled(False)
@@ -366,7 +366,7 @@ class IncidentForm(QWidget):
         self.status_label.setText(f"<b>{tr(STATUS_LABELS.get(data['status'], data['status']))}</b>")
         self.next_status.clear()
         for s in data["allowed_statuses"]:
-            label = tr("Reopen") if data["status"] in incidents.CLOSED_STATUSES and \
+            label = QCoreApplication.translate("IncidentForm", "Reopen") if data["status"] in incidents.CLOSED_STATUSES and \
                 s == "in_progress" else tr(STATUS_LABELS.get(s, s))
             self.next_status.addItem(label, s)
         self.next_status.setEnabled(bool(data["allowed_statuses"]))
@@ -393,10 +393,10 @@ class IncidentForm(QWidget):
 
     def _show_header(self) -> None:
         d = self.data
-        kind = tr("Service request") if d.get("kind") == "request" else tr("Incident")
+        kind = QCoreApplication.translate("IncidentForm", "Service request") if d.get("kind") == "request" else QCoreApplication.translate("IncidentForm", "Incident")
         self.header.setText(f"<h2 style='margin:0'>{d['ref']} <span style='font-weight:normal'>"
                             f"{_esc(d['title'])}</span></h2><span style='color:#666'>{kind} · "
-                            f"{tr('opened')} {local_text(d['opened_at'])}</span>")
+                            f"{QCoreApplication.translate('IncidentForm', 'opened')} {local_text(d['opened_at'])}</span>")
 
     def _show_priority(self) -> None:
         impact, urgency = self.impact.currentData(), self.urgency.currentData()
@@ -414,23 +414,23 @@ class IncidentForm(QWidget):
         state = d.get("sla_state") or "ok"
         due = d.get("resolution_due")
         if d.get("status") == "pending":
-            text, colour = tr("SLA paused"), "#607d8b"
+            text, colour = QCoreApplication.translate("IncidentForm", "SLA paused"), "#607d8b"
         elif d.get("status") in incidents.CLOSED_STATUSES:
-            text = tr("SLA met") if state == "met" else tr("SLA breached")
+            text = QCoreApplication.translate("IncidentForm", "SLA met") if state == "met" else QCoreApplication.translate("IncidentForm", "SLA breached")
             colour = "#2e7d32" if state == "met" else "#c62828"
         else:
             if due and self.now() > due:
                 state = "breached"
             left = format_remaining(due, self.now())
-            text = {"breached": tr("Breached {t}"), "at_risk": tr("At risk: {t} left")}.get(
-                state, tr("{t} left")).format(t=left)
+            text = {"breached": QCoreApplication.translate("IncidentForm", "Breached {t}"), "at_risk": QCoreApplication.translate("IncidentForm", "At risk: {t} left")}.get(
+                state, QCoreApplication.translate("IncidentForm", "{t} left")).format(t=left)
             colour = {"breached": "#c62828", "at_risk": "#ef6c00"}.get(state, "#2e7d32")
         self.sla_label.setText(f"<b style='color:{colour}'>{text}</b>")
         self.sla_label.setProperty("slaState", state)
 
     def _show_announcements(self, items: list[str]) -> None:
         if items:
-            self.announcement.setText("⚠ " + tr("Announced for this CI/service: ") + "; ".join(items))
+            self.announcement.setText("⚠ " + QCoreApplication.translate("IncidentForm", "Announced for this CI/service: ") + "; ".join(items))
             self.announcement.show()
         else:
             self.announcement.hide()
@@ -529,7 +529,7 @@ class IncidentForm(QWidget):
             else:
                 changes = {**self.changes(), **self._link_changes(), **(extra or {})}
                 if not changes:
-                    self.ctx.sig_status.emit(tr("Nothing to save"))
+                    self.ctx.sig_status.emit(QCoreApplication.translate("IncidentForm", "Nothing to save"))
                     return True
                 row = incidents.update_incident(self.record_id, self.version, changes,
                                                 self.ctx.actor, now=self.now())
@@ -539,7 +539,7 @@ class IncidentForm(QWidget):
             show_error(self, exc)
             return False
         self.ctx.records_changed("incident", [row.id])
-        self.ctx.sig_status.emit(tr("Saved {ref}").format(ref=row.ref))
+        self.ctx.sig_status.emit(QCoreApplication.translate("IncidentForm", "Saved {ref}").format(ref=row.ref))
         self.sig_saved.emit(row.id)
         self._after_save(row)
         return True
@@ -583,8 +583,8 @@ class IncidentForm(QWidget):
         if self.save(extra) and target in ("resolved", "fulfilled") and was_major \
                 and incidents.open_children(self.record_id):
             answer = QMessageBox.question(
-                self, tr("Resolve child tickets"),
-                tr("This major incident has open child tickets. Resolve them too?"))
+                self, QCoreApplication.translate("IncidentForm", "Resolve child tickets"),
+                QCoreApplication.translate("IncidentForm", "This major incident has open child tickets. Resolve them too?"))
             if answer == QMessageBox.StandardButton.Yes:
                 self.resolve_children()
 
@@ -597,21 +597,21 @@ class IncidentForm(QWidget):
     def escalate(self) -> None:
         if self.record_id is None:
             return
-        kinds = [tr("To another team (functional)"), tr("To the team lead (hierarchical)")]
-        choice, ok = QInputDialog.getItem(self, tr("Escalate"), tr("How?"), kinds, 0, False)
+        kinds = [QCoreApplication.translate("IncidentForm", "To another team (functional)"), QCoreApplication.translate("IncidentForm", "To the team lead (hierarchical)")]
+        choice, ok = QInputDialog.getItem(self, QCoreApplication.translate("IncidentForm", "Escalate"), QCoreApplication.translate("IncidentForm", "How?"), kinds, 0, False)
         if not ok:
             return
         if choice == kinds[0]:
             names = [label for _v, label in self.choices["team"]]
-            team, ok = QInputDialog.getItem(self, tr("Escalate"), tr("Team"), names, 0, False)
+            team, ok = QInputDialog.getItem(self, QCoreApplication.translate("IncidentForm", "Escalate"), QCoreApplication.translate("IncidentForm", "Team"), names, 0, False)
             if not ok:
                 return
             team_id = self.choices["team"][names.index(team)][0]
-            reason, ok = QInputDialog.getText(self, tr("Escalate"), tr("Reason"))
+            reason, ok = QInputDialog.getText(self, QCoreApplication.translate("IncidentForm", "Escalate"), QCoreApplication.translate("IncidentForm", "Reason"))
             if ok:
                 self.escalate_to_team(team_id, reason)
         else:
-            reason, ok = QInputDialog.getText(self, tr("Escalate"), tr("Reason"))
+            reason, ok = QInputDialog.getText(self, QCoreApplication.translate("IncidentForm", "Escalate"), QCoreApplication.translate("IncidentForm", "Reason"))
             if ok:
                 self.escalate_to_manager(reason)
 
@@ -632,7 +632,7 @@ class IncidentForm(QWidget):
         except Exception as exc:  # noqa: BLE001
             show_error(self, exc)
             return False
-        self.ctx.sig_status.emit(tr("{n} people notified").format(n=len(notes)))
+        self.ctx.sig_status.emit(QCoreApplication.translate("IncidentForm", "{n} people notified").format(n=len(notes)))
         self.reload()
         return True
 
@@ -640,13 +640,13 @@ class IncidentForm(QWidget):
     def title(self) -> str:
         if self.data:
             return self.data["ref"]
-        return tr("New request") if self.kind == "request" else tr("New incident")
+        return QCoreApplication.translate("IncidentForm", "New request") if self.kind == "request" else QCoreApplication.translate("IncidentForm", "New incident")
 
     def can_close(self) -> bool:
         if not self.dirty:
             return True
         answer = QMessageBox.question(
-            self, tr("Unsaved changes"), tr("Discard the changes to {t}?").format(t=self.title()))
+            self, QCoreApplication.translate("IncidentForm", "Unsaved changes"), QCoreApplication.translate("IncidentForm", "Discard the changes to {t}?").format(t=self.title()))
         return answer == QMessageBox.StandardButton.Yes
 
 

@@ -24,7 +24,7 @@ def tr(text: str) -> str:
 
 def _text(value: Any) -> str:
     if value is None or value == "":
-        return tr("(empty)")
+        return QCoreApplication.translate("MergeDialog", "(empty)")
     text = str(value)
     return text if len(text) < 80 else text[:77] + "…"
 
@@ -38,7 +38,7 @@ class MergeDialog(QDialog):
                  changed: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mergeDialog")
-        self.setWindowTitle(tr("Someone else saved this ticket"))
+        self.setWindowTitle(QCoreApplication.translate("MergeDialog", "Someone else saved this ticket"))
         self.mine = mine
         self.theirs = theirs
         self.choices: dict[str, QButtonGroup] = {}
@@ -48,7 +48,7 @@ class MergeDialog(QDialog):
         intro.setWordWrap(True)
         layout.addWidget(intro)
         grid = QGridLayout()
-        for col, head in enumerate((tr("Field"), tr("Saved by them"), tr("Yours"))):
+        for col, head in enumerate((QCoreApplication.translate("MergeDialog", "Field"), QCoreApplication.translate("MergeDialog", "Saved by them"), QCoreApplication.translate("MergeDialog", "Yours"))):
             grid.addWidget(QLabel(f"<b>{head}</b>"), 0, col)
         row = 1
         self.conflicts = [f for f in mine if f in changed]
@@ -68,12 +68,12 @@ class MergeDialog(QDialog):
             if name not in mine:
                 grid.addWidget(QLabel(name.replace("_", " ")), row, 0)
                 grid.addWidget(QLabel(_text(theirs.get(name))), row, 1)
-                grid.addWidget(QLabel(tr("(unchanged by you)")), row, 2)
+                grid.addWidget(QLabel(QCoreApplication.translate("MergeDialog", "(unchanged by you)")), row, 2)
                 row += 1
         layout.addLayout(grid)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Save merged"))
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(QCoreApplication.translate("MergeDialog", "Save merged"))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

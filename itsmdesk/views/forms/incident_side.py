@@ -40,13 +40,13 @@ class SidePanel(QWidget):
         self.suggestions.setObjectName("suggestions")
         self.suggestions.setMaximumHeight(110)
         self.suggestions.itemActivated.connect(self._open_suggestion)
-        sug_box = QGroupBox(tr("Known errors and articles that match"))
+        sug_box = QGroupBox(QCoreApplication.translate("IncidentForm", "Known errors and articles that match"))
         QVBoxLayout(sug_box).addWidget(self.suggestions)
 
-        self.script_box = QGroupBox(tr("Diagnostic script"))
+        self.script_box = QGroupBox(QCoreApplication.translate("IncidentForm", "Diagnostic script"))
         self.script_box.setObjectName("scriptBox")
         self.script_form = QFormLayout()
-        self.script_button = QPushButton(tr("Record answers"))
+        self.script_button = QPushButton(QCoreApplication.translate("IncidentForm", "Record answers"))
         self.script_button.setObjectName("recordAnswers")
         self.script_button.clicked.connect(self.record_answers)
         script_layout = QVBoxLayout(self.script_box)
@@ -60,18 +60,18 @@ class SidePanel(QWidget):
         self.work_log.setWordWrap(True)
         self.note_edit = QPlainTextEdit()
         self.note_edit.setObjectName("noteEdit")
-        self.note_edit.setPlaceholderText(tr("Add a note… (Ctrl+L)"))
+        self.note_edit.setPlaceholderText(QCoreApplication.translate("IncidentForm", "Add a note… (Ctrl+L)"))
         self.note_edit.setMaximumHeight(60)
-        self.public_check = QCheckBox(tr("Public (caller sees it)"))
+        self.public_check = QCheckBox(QCoreApplication.translate("IncidentForm", "Public (caller sees it)"))
         self.public_check.setObjectName("notePublic")
-        self.add_note_button = QPushButton(tr("Add note"))
+        self.add_note_button = QPushButton(QCoreApplication.translate("IncidentForm", "Add note"))
         self.add_note_button.setObjectName("addNote")
         self.add_note_button.clicked.connect(self.add_note)
         note_row = QHBoxLayout()
         note_row.addWidget(self.public_check)
         note_row.addStretch(1)
         note_row.addWidget(self.add_note_button)
-        log_box = QGroupBox(tr("Work log"))
+        log_box = QGroupBox(QCoreApplication.translate("IncidentForm", "Work log"))
         log_layout = QVBoxLayout(log_box)
         log_layout.addWidget(self.work_log, 1)
         log_layout.addWidget(self.note_edit)
@@ -81,10 +81,10 @@ class SidePanel(QWidget):
         self.attachments.setObjectName("attachments")
         self.attachments.setMaximumHeight(70)
         self.attachments.itemActivated.connect(self._save_attachment)
-        self.attach_button = QPushButton(tr("Attach file…"))
+        self.attach_button = QPushButton(QCoreApplication.translate("IncidentForm", "Attach file…"))
         self.attach_button.setObjectName("attachButton")
         self.attach_button.clicked.connect(self._pick_file)
-        att_box = QGroupBox(tr("Attachments"))
+        att_box = QGroupBox(QCoreApplication.translate("IncidentForm", "Attachments"))
         att_layout = QVBoxLayout(att_box)
         att_layout.addWidget(self.attachments)
         att_layout.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignRight)
@@ -101,19 +101,19 @@ class SidePanel(QWidget):
                   self.public_check):
             w.setEnabled(enabled)
         if not enabled:
-            self.note_edit.setPlaceholderText(tr("Save the ticket first to add notes"))
+            self.note_edit.setPlaceholderText(QCoreApplication.translate("IncidentForm", "Save the ticket first to add notes"))
 
     def show_record(self, data: dict[str, Any]) -> None:
         self.work_log.clear()
         for entry in reversed(data["work_log"]):
-            who = entry["author"] or tr("system")
-            vis = tr("public") if entry["public"] else tr("private")
+            who = entry["author"] or QCoreApplication.translate("IncidentForm", "system")
+            vis = QCoreApplication.translate("IncidentForm", "public") if entry["public"] else QCoreApplication.translate("IncidentForm", "private")
             item = QListWidgetItem(f"{local_text(entry['at'])} · {who} · {vis}\n{entry['text']}")
             if entry["public"]:
                 item.setForeground(Qt.GlobalColor.darkBlue)
             self.work_log.addItem(item)
         if not data["work_log"]:
-            self.work_log.addItem(tr("No notes yet."))
+            self.work_log.addItem(QCoreApplication.translate("IncidentForm", "No notes yet."))
         self.attachments.clear()
         for att in data["attachments"]:
             item = QListWidgetItem(f"{att['filename']}  ({att['size']:,} B)")
@@ -129,7 +129,7 @@ class SidePanel(QWidget):
                 item.setToolTip(hit.snippet)
             self.suggestions.addItem(item)
         if not hits:
-            self.suggestions.addItem(tr("Type a title to see matching known errors."))
+            self.suggestions.addItem(QCoreApplication.translate("IncidentForm", "Type a title to see matching known errors."))
 
     def _open_suggestion(self, item: QListWidgetItem) -> None:
         data = item.data(Qt.ItemDataRole.UserRole)
@@ -191,7 +191,7 @@ class SidePanel(QWidget):
         self.form.reload()
 
     def _pick_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, tr("Attach file"))
+        path, _ = QFileDialog.getOpenFileName(self, QCoreApplication.translate("IncidentForm", "Attach file"))
         if path:
             self.attach(path)
 
@@ -207,7 +207,7 @@ class SidePanel(QWidget):
     def _save_attachment(self, item: QListWidgetItem) -> None:
         att_id = item.data(Qt.ItemDataRole.UserRole)
         name, data = incidents.attachment_data(att_id)
-        path, _ = QFileDialog.getSaveFileName(self, tr("Save attachment"), name)
+        path, _ = QFileDialog.getSaveFileName(self, QCoreApplication.translate("IncidentForm", "Save attachment"), name)
         if path:
             with open(path, "wb") as fh:
                 fh.write(data)

@@ -39,9 +39,9 @@ def _t(text: str) -> str:
 
 
 def status_label(status: str) -> str:
-    return {"new": _t("New"), "investigating": _t("Investigating"),
-            "root_cause_known": _t("Root cause known"), "resolved": _t("Resolved"),
-            "closed": _t("Closed")}.get(status, status)
+    return {"new": QCoreApplication.translate("ProblemForm", "New"), "investigating": QCoreApplication.translate("ProblemForm", "Investigating"),
+            "root_cause_known": QCoreApplication.translate("ProblemForm", "Root cause known"), "resolved": QCoreApplication.translate("ProblemForm", "Resolved"),
+            "closed": QCoreApplication.translate("ProblemForm", "Closed")}.get(status, status)
 
 
 STATUS_COLOURS = {"new": "#2563eb", "investigating": "#b45309", "root_cause_known": "#7c3aed",

@@ -20,9 +20,9 @@ def open_wizard(ctx, window):  # noqa: ANN001, ANN201
 
 
 def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
-    action = QAction(tr("&Import…"), window)
+    action = QAction(QCoreApplication.translate("ImportActions", "&Import…"), window)
     action.setObjectName("actionImport")
     action.setShortcut(QKeySequence("Ctrl+I"))
-    action.setStatusTip(tr("Import tickets, event logs, CIs or relations from another tool's CSV"))
+    action.setStatusTip(QCoreApplication.translate("ImportActions", "Import tickets, event logs, CIs or relations from another tool's CSV"))
     action.triggered.connect(lambda: open_wizard(ctx, window))
     return [("File", action)]

@@ -113,8 +113,8 @@ class KnowledgePanel(QWidget):
 
 
 def article_from_incident(ctx, parent: QWidget) -> None:  # noqa: ANN001
-    ref, ok = QInputDialog.getText(parent, _t("Article from incident"),
-                                   _t("Reference of a resolved incident:"))
+    ref, ok = QInputDialog.getText(parent, QCoreApplication.translate("knowledge", "Article from incident"),
+                                   QCoreApplication.translate("knowledge", "Reference of a resolved incident:"))
     if not ok or not ref.strip():
         return
     try:
@@ -137,10 +137,10 @@ def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
 
 
 def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
-    new = QAction(_t("New &article"), window)
+    new = QAction(QCoreApplication.translate("knowledge", "New &article"), window)
     new.setShortcut(QKeySequence("Ctrl+Alt+N"))
     new.triggered.connect(lambda: ctx.open_record("article", None))
-    from_inc = QAction(_t("Article from resolved &incident…"), window)
+    from_inc = QAction(QCoreApplication.translate("knowledge", "Article from resolved &incident…"), window)
     from_inc.setShortcut(QKeySequence("Ctrl+Alt+I"))
     from_inc.triggered.connect(lambda: article_from_incident(ctx, window))
     return [("Records", new), ("Records", from_inc)]

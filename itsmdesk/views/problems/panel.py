@@ -183,8 +183,8 @@ def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
 
 def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
     out = []
-    for kind, label, keys in (("problem", _t("New &problem"), "Ctrl+Alt+P"),
-                              ("known_error", _t("New &known error"), "Ctrl+Alt+K")):
+    for kind, label, keys in (("problem", QCoreApplication.translate("problems", "New &problem"), "Ctrl+Alt+P"),
+                              ("known_error", QCoreApplication.translate("problems", "New &known error"), "Ctrl+Alt+K")):
         action = QAction(label, window)
         action.setShortcut(QKeySequence(keys))
         action.triggered.connect(lambda _checked=False, k=kind: ctx.open_record(k, None))

@@ -34,7 +34,7 @@ class BulkEditDialog(QDialog):
     def __init__(self, ctx: AppContext, count: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("bulkEditDialog")
-        self.setWindowTitle(tr("Edit {n} tickets").format(n=count))
+        self.setWindowTitle(QCoreApplication.translate("BulkEditDialog", "Edit {n} tickets").format(n=count))
         self.choices = incidents.choices()
         self.field_combo = QComboBox()
         self.field_combo.setObjectName("bulkField")
@@ -44,12 +44,12 @@ class BulkEditDialog(QDialog):
         self.value_combo.setObjectName("bulkValue")
         self.value_combo.setMinimumWidth(240)
         self.reason_edit = QLineEdit()
-        self.reason_edit.setPlaceholderText(tr("Pending reason / solution when needed"))
+        self.reason_edit.setPlaceholderText(QCoreApplication.translate("BulkEditDialog", "Pending reason / solution when needed"))
         self.field_combo.currentIndexChanged.connect(self._fill_values)
         form = QFormLayout()
-        form.addRow(tr("Field"), self.field_combo)
-        form.addRow(tr("New value"), self.value_combo)
-        form.addRow(tr("Reason"), self.reason_edit)
+        form.addRow(QCoreApplication.translate("BulkEditDialog", "Field"), self.field_combo)
+        form.addRow(QCoreApplication.translate("BulkEditDialog", "New value"), self.value_combo)
+        form.addRow(QCoreApplication.translate("BulkEditDialog", "Reason"), self.reason_edit)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -72,7 +72,7 @@ class BulkEditDialog(QDialog):
         self.value_combo.clear()
         if key in ("assignee", "team", "category"):
             if key != "team":
-                self.value_combo.addItem(tr("(nobody)") if key == "assignee" else tr("(none)"), None)
+                self.value_combo.addItem(QCoreApplication.translate("BulkEditDialog", "(nobody)") if key == "assignee" else QCoreApplication.translate("BulkEditDialog", "(none)"), None)
             for value, label in self.choices[key]:
                 self.value_combo.addItem(label, value)
         elif key == "status":
@@ -82,7 +82,7 @@ class BulkEditDialog(QDialog):
             for p in (1, 2, 3, 4, 5):
                 self.value_combo.addItem(f"P{p}", p)
         else:
-            for v, label in ((1, tr("1 high")), (2, tr("2 medium")), (3, tr("3 low"))):
+            for v, label in ((1, QCoreApplication.translate("BulkEditDialog", "1 high")), (2, QCoreApplication.translate("BulkEditDialog", "2 medium")), (3, QCoreApplication.translate("BulkEditDialog", "3 low"))):
                 self.value_combo.addItem(label, v)
 
     def changes(self) -> dict[str, Any]:

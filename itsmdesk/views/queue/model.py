@@ -12,7 +12,15 @@ import datetime as dt
 from collections import OrderedDict
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from itsmdesk.models.base import utcnow
@@ -239,13 +247,13 @@ class QueueModel(QAbstractTableModel):
             if row.values.get("status") in ("resolved", "closed", "fulfilled", "cancelled"):
                 return ""
             if row.values.get("sla_state") == "paused":
-                return tr("paused")
+                return QCoreApplication.translate("QueueModel", "paused")
             return format_remaining(queues.as_datetime(value), self.now())
         if name == "priority":
             return f"P{value}" if value else ""
         if name == "sla_state":
-            return {"ok": tr("ok"), "at_risk": tr("at risk"), "breached": tr("breached"),
-                    "paused": tr("paused"), "met": tr("met")}.get(self._state(row), value or "")
+            return {"ok": QCoreApplication.translate("QueueModel", "ok"), "at_risk": QCoreApplication.translate("QueueModel", "at risk"), "breached": QCoreApplication.translate("QueueModel", "breached"),
+                    "paused": QCoreApplication.translate("QueueModel", "paused"), "met": QCoreApplication.translate("QueueModel", "met")}.get(self._state(row), value or "")
         if name == "status":
             return tr((value or "").replace("_", " "))
         if name in DATETIME_COLUMNS or isinstance(value, dt.datetime):

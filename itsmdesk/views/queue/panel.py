@@ -60,7 +60,7 @@ class QueuePanel(QWidget):
 
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("queueFilter")
-        self.filter_edit.setPlaceholderText(tr("Filter: words or a reference…"))
+        self.filter_edit.setPlaceholderText(QCoreApplication.translate("QueuePanel", "Filter: words or a reference…"))
         self.filter_edit.setClearButtonEnabled(True)
         self._filter_timer = QTimer(self, singleShot=True, interval=250)
         self._filter_timer.timeout.connect(lambda: self.model.set_text(self.filter_edit.text()))
@@ -69,12 +69,12 @@ class QueuePanel(QWidget):
         self.count_label = QLabel()
         self.count_label.setObjectName("queueCount")
         self.new_button = QToolButton()
-        self.new_button.setText(tr("New ticket"))
-        self.new_button.setToolTip(tr("Record a new incident (Ctrl+N)"))
+        self.new_button.setText(QCoreApplication.translate("QueuePanel", "New ticket"))
+        self.new_button.setToolTip(QCoreApplication.translate("QueuePanel", "Record a new incident (Ctrl+N)"))
         self.new_button.clicked.connect(lambda: ctx.open_record("incident", None))
         self.bulk_button = QToolButton()
-        self.bulk_button.setText(tr("Edit selected…"))
-        self.bulk_button.setToolTip(tr("Change a field on every selected ticket (Ctrl+E)"))
+        self.bulk_button.setText(QCoreApplication.translate("QueuePanel", "Edit selected…"))
+        self.bulk_button.setToolTip(QCoreApplication.translate("QueuePanel", "Change a field on every selected ticket (Ctrl+E)"))
         self.bulk_button.clicked.connect(self.bulk_edit)
 
         self.table = QTableView()
@@ -194,7 +194,7 @@ class QueuePanel(QWidget):
         self.sig_queue_changed.emit(spec.key)
 
     def _show_count(self, total: int) -> None:
-        self.count_label.setText(tr("{n} tickets").format(n=f"{total:,}".replace(",", "\u2009")))
+        self.count_label.setText(QCoreApplication.translate("QueuePanel", "{n} tickets").format(n=f"{total:,}".replace(",", "\u2009")))
 
     def _size_columns(self) -> None:
         header = self.table.horizontalHeader()
@@ -235,7 +235,7 @@ class QueuePanel(QWidget):
     def bulk_edit(self) -> None:
         rows = self.selected_rows()
         if not rows:
-            self.ctx.sig_status.emit(tr("Select the tickets to change first"))
+            self.ctx.sig_status.emit(QCoreApplication.translate("QueuePanel", "Select the tickets to change first"))
             return
         from itsmdesk.views.queue.bulk_dialog import BulkEditDialog
 
@@ -251,7 +251,7 @@ class QueuePanel(QWidget):
 
         def done(edit: queues.BulkEdit) -> None:
             self.last_bulk = edit
-            self.ctx.sig_status.emit(tr("Changed {n} tickets (Ctrl+Shift+Z undoes)").format(n=len(ids)))
+            self.ctx.sig_status.emit(QCoreApplication.translate("QueuePanel", "Changed {n} tickets (Ctrl+Shift+Z undoes)").format(n=len(ids)))
             self.ctx.records_changed("incident", ids)
 
         self.ctx.worker.submit(queues.bulk_update, ids, changes, actor, versions, now,
@@ -260,12 +260,12 @@ class QueuePanel(QWidget):
     def undo_bulk(self) -> None:
         edit = self.last_bulk
         if edit is None:
-            self.ctx.sig_status.emit(tr("No bulk edit to undo"))
+            self.ctx.sig_status.emit(QCoreApplication.translate("QueuePanel", "No bulk edit to undo"))
             return
 
         def done(n: int) -> None:
             self.last_bulk = None
-            self.ctx.sig_status.emit(tr("Undid the bulk edit of {n} tickets").format(n=n))
+            self.ctx.sig_status.emit(QCoreApplication.translate("QueuePanel", "Undid the bulk edit of {n} tickets").format(n=n))
             self.ctx.records_changed("incident", list(edit.before))
 
         self.ctx.worker.submit(queues.undo_bulk, edit, self.ctx.actor, on_done=done,
@@ -280,7 +280,7 @@ class QueuePanel(QWidget):
         if name is None:
             from PySide6.QtWidgets import QInputDialog
 
-            name, ok = QInputDialog.getText(self, tr("Save queue"), tr("Name of the new queue"))
+            name, ok = QInputDialog.getText(self, QCoreApplication.translate("QueuePanel", "Save queue"), QCoreApplication.translate("QueuePanel", "Name of the new queue"))
             if not ok:
                 return None
         filters = [list(f) for f in spec.filters]
@@ -301,7 +301,7 @@ class QueuePanel(QWidget):
     def delete_current(self) -> bool:
         spec = self.model.spec
         if spec is None or spec.saved_id is None:
-            self.ctx.sig_status.emit(tr("Only saved queues can be deleted"))
+            self.ctx.sig_status.emit(QCoreApplication.translate("QueuePanel", "Only saved queues can be deleted"))
             return False
         try:
             queues.delete_queue(spec.saved_id, spec.version, self.ctx.actor)
@@ -313,16 +313,16 @@ class QueuePanel(QWidget):
 
     def actions(self) -> list[tuple[str, QAction]]:
         out = []
-        for text, shortcut, slot in ((tr("&New incident"), "Ctrl+N", lambda: self.ctx.open_record("incident", None)),
-                                     (tr("New service &request"), "Ctrl+Shift+N",
+        for text, shortcut, slot in ((QCoreApplication.translate("QueuePanel", "&New incident"), "Ctrl+N", lambda: self.ctx.open_record("incident", None)),
+                                     (QCoreApplication.translate("QueuePanel", "New service &request"), "Ctrl+Shift+N",
                                       lambda: self.ctx.open_record("request", None)),
-                                     (tr("&Bulk edit selected tickets…"), "Ctrl+E", self.bulk_edit),
-                                     (tr("&Undo last bulk edit"), "Ctrl+Shift+Z", self.undo_bulk),
-                                     (tr("Refresh &queues"), "F5", self.refresh_queues),
-                                     (tr("&Save queue as…"), "Ctrl+Shift+Q", self.save_current_as),
-                                     (tr("&Delete saved queue"), "Ctrl+Shift+Delete",
+                                     (QCoreApplication.translate("QueuePanel", "&Bulk edit selected tickets…"), "Ctrl+E", self.bulk_edit),
+                                     (QCoreApplication.translate("QueuePanel", "&Undo last bulk edit"), "Ctrl+Shift+Z", self.undo_bulk),
+                                     (QCoreApplication.translate("QueuePanel", "Refresh &queues"), "F5", self.refresh_queues),
+                                     (QCoreApplication.translate("QueuePanel", "&Save queue as…"), "Ctrl+Shift+Q", self.save_current_as),
+                                     (QCoreApplication.translate("QueuePanel", "&Delete saved queue"), "Ctrl+Shift+Delete",
                                       self.delete_current),
-                                     (tr("Filter queue"), "Ctrl+F", self._focus_filter)):
+                                     (QCoreApplication.translate("QueuePanel", "Filter queue"), "Ctrl+F", self._focus_filter)):
             action = QAction(text, self)
             action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(slot)

@@ -135,7 +135,7 @@ def build_scene(scene: QGraphicsScene, rows: list, now: dt.datetime | None = Non
                 item.setData(STEP_ROLE, str(r.id))
             continue
         if not r.planned_start:
-            note = scene.addSimpleText(_t("not scheduled"), small)
+            note = scene.addSimpleText(QCoreApplication.translate("GanttView", "not scheduled"), small)
             note.setBrush(muted)
             note.setPos(label_w + 4, y + 5)
             continue
@@ -191,7 +191,7 @@ def build_scene(scene: QGraphicsScene, rows: list, now: dt.datetime | None = Non
         line = scene.addLine(x(now), HEAD_H - 6, x(now), height,
                              QPen(QColor("#dc2626"), 1.2, Qt.PenStyle.DashLine))
         line.setZValue(5)
-        line.setToolTip(_t("now"))
+        line.setToolTip(QCoreApplication.translate("GanttView", "now"))
     return QRectF(0, 0, label_w + chart_w + 30, height + 4)
 
 

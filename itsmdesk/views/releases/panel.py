@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -184,19 +191,19 @@ def _plan_pdf(ctx, window) -> None:  # noqa: ANN001
     panel = _panels.get(id(window))
     ref = panel.current_ref() if panel is not None else None
     if ref is None:
-        ref, ok = QInputDialog.getText(window, window.tr("Release plan PDF"),
-                                       window.tr("Release reference (e.g. REL-000001):"))
+        ref, ok = QInputDialog.getText(window, QCoreApplication.translate("ReleasesPanel", "Release plan PDF"),
+                                       QCoreApplication.translate("ReleasesPanel", "Release reference (e.g. REL-000001):"))
         if not ok or not ref.strip():
             return
     show_preview(window, ref.strip())
 
 
 def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
-    new = QAction(window.tr("New &release"), window)
+    new = QAction(QCoreApplication.translate("ReleasesPanel", "New &release"), window)
     new.setObjectName("newReleaseAction")
     new.setShortcut(QKeySequence("Ctrl+Alt+E"))
     new.triggered.connect(lambda: ctx.open_record("release", None))
-    pdf = QAction(window.tr("Release &plan PDF…"), window)
+    pdf = QAction(QCoreApplication.translate("ReleasesPanel", "Release &plan PDF…"), window)
     pdf.setObjectName("releasePlanPdfAction")
     pdf.setShortcut(QKeySequence("Ctrl+Alt+G"))
     pdf.triggered.connect(lambda: _plan_pdf(ctx, window))

@@ -47,49 +47,49 @@ def plan_document(detail, parent: QWidget | None = None) -> QTextDocument:  # no
     gantt_width = gantt.scene().sceneRect().width()
     gantt.deleteLater()
     roll = detail.rollup
-    approval = (_t("all bundled changes approved") if roll.all_approved else
-                _t("no changes bundled") if not roll.changes else
-                _t("{n} of {m} changes NOT approved: deployment is blocked").format(
+    approval = (QCoreApplication.translate("ReleasePlanPreview", "all bundled changes approved") if roll.all_approved else
+                QCoreApplication.translate("ReleasePlanPreview", "no changes bundled") if not roll.changes else
+                QCoreApplication.translate("ReleasePlanPreview", "{n} of {m} changes NOT approved: deployment is blocked").format(
                     n=len(roll.unapproved), m=len(roll.changes)))
     parts = [
         f"<h1>{e(r.ref)} · {e(r.name)}</h1>",
-        _table([_t("Field"), _t("Value")], [
-            [_t("Version"), e(r.release_version)], [_t("Type"), e(r.type)],
-            [_t("Status"), e(r.status)], [_t("Risk"), f"<b>{e(detail.risk.level).upper()}</b>"],
-            [_t("Planned window"), f"{_when(r.planned_start)} – {_when(r.planned_end)} UTC"],
-            [_t("Release manager"), e(detail.manager)], [_t("Release team"), e(detail.team)],
-            [_t("Change approval"), f"<b>{escape(approval)}</b>"]]),
+        _table([QCoreApplication.translate("ReleasePlanPreview", "Field"), QCoreApplication.translate("ReleasePlanPreview", "Value")], [
+            [QCoreApplication.translate("ReleasePlanPreview", "Version"), e(r.release_version)], [QCoreApplication.translate("ReleasePlanPreview", "Type"), e(r.type)],
+            [QCoreApplication.translate("ReleasePlanPreview", "Status"), e(r.status)], [QCoreApplication.translate("ReleasePlanPreview", "Risk"), f"<b>{e(detail.risk.level).upper()}</b>"],
+            [QCoreApplication.translate("ReleasePlanPreview", "Planned window"), f"{_when(r.planned_start)} – {_when(r.planned_end)} UTC"],
+            [QCoreApplication.translate("ReleasePlanPreview", "Release manager"), e(detail.manager)], [QCoreApplication.translate("ReleasePlanPreview", "Release team"), e(detail.team)],
+            [QCoreApplication.translate("ReleasePlanPreview", "Change approval"), f"<b>{escape(approval)}</b>"]]),
     ]
     if r.description:
         parts.append(f"<p>{e(r.description)}</p>")
-    parts.append(f"<h2>{_t('Risk assessment')}</h2>")
-    parts.append(_table([_t("Factor"), _t("Level"), _t("Why")],
+    parts.append(f"<h2>{QCoreApplication.translate('ReleasePlanPreview', 'Risk assessment')}</h2>")
+    parts.append(_table([QCoreApplication.translate("ReleasePlanPreview", "Factor"), QCoreApplication.translate("ReleasePlanPreview", "Level"), QCoreApplication.translate("ReleasePlanPreview", "Why")],
                         [[e(f.factor), e(f.level), e(f.why)] for f in detail.risk.factors]))
-    parts.append(f"<h2>{_t('Included changes')}</h2>")
-    parts.append(_table([_t("Change"), _t("Title"), _t("Status"), _t("Approved"), _t("Risk")], [
-        [e(c.ref), e(c.title), e(c.status), _t("yes") if c.approved else f"<b>{_t('NO')}</b>",
+    parts.append(f"<h2>{QCoreApplication.translate('ReleasePlanPreview', 'Included changes')}</h2>")
+    parts.append(_table([QCoreApplication.translate("ReleasePlanPreview", "Change"), QCoreApplication.translate("ReleasePlanPreview", "Title"), QCoreApplication.translate("ReleasePlanPreview", "Status"), QCoreApplication.translate("ReleasePlanPreview", "Approved"), QCoreApplication.translate("ReleasePlanPreview", "Risk")], [
+        [e(c.ref), e(c.title), e(c.status), QCoreApplication.translate("ReleasePlanPreview", "yes") if c.approved else f"<b>{QCoreApplication.translate('ReleasePlanPreview', 'NO')}</b>",
          e(c.risk)] for c in roll.changes]))
-    parts.append(f"<h2>{_t('Affected services')}</h2>")
+    parts.append(f"<h2>{QCoreApplication.translate('ReleasePlanPreview', 'Affected services')}</h2>")
     parts.append("<p>" + (e(", ".join(s.name for s in detail.services)) if detail.services
-                          else _t("None")) + "</p>")
-    parts.append(f"<h2>{_t('Release plan')}</h2>")
-    parts.append(_table([_t("Step"), _t("Kind"), _t("Owner"), _t("Site"), _t("Planned"),
-                         _t("Actual"), _t("Status"), _t("After")], [
+                          else QCoreApplication.translate("ReleasePlanPreview", "None")) + "</p>")
+    parts.append(f"<h2>{QCoreApplication.translate('ReleasePlanPreview', 'Release plan')}</h2>")
+    parts.append(_table([QCoreApplication.translate("ReleasePlanPreview", "Step"), QCoreApplication.translate("ReleasePlanPreview", "Kind"), QCoreApplication.translate("ReleasePlanPreview", "Owner"), QCoreApplication.translate("ReleasePlanPreview", "Site"), QCoreApplication.translate("ReleasePlanPreview", "Planned"),
+                         QCoreApplication.translate("ReleasePlanPreview", "Actual"), QCoreApplication.translate("ReleasePlanPreview", "Status"), QCoreApplication.translate("ReleasePlanPreview", "After")], [
         [("&nbsp;" * 4 * s.level) + (f"<b>{e(s.name)}</b>" if s.kind == "phase" else e(s.name)),
          e(s.kind), e(s.owner or None), e(s.site),
          f"{_when(s.planned_start)}<br>{_when(s.planned_end)}",
          f"{_when(s.actual_start)}<br>{_when(s.actual_end)}", e(s.status),
          e(", ".join(s.depends_on_names) or None)] for s in detail.plan]))
-    parts.append(f"<h2>{_t('Gantt chart')}</h2>")
+    parts.append(f"<h2>{QCoreApplication.translate('ReleasePlanPreview', 'Gantt chart')}</h2>")
     parts.append(f"<img src='gantt://plan' width='{min(int(gantt_width), 680)}'>")
-    parts.append(f"<h2>{_t('Definitive media library')}</h2>")
-    parts.append(_table([_t("Item"), _t("Version"), _t("Checksum"), _t("Master CI")], [
+    parts.append(f"<h2>{QCoreApplication.translate('ReleasePlanPreview', 'Definitive media library')}</h2>")
+    parts.append(_table([QCoreApplication.translate("ReleasePlanPreview", "Item"), QCoreApplication.translate("ReleasePlanPreview", "Version"), QCoreApplication.translate("ReleasePlanPreview", "Checksum"), QCoreApplication.translate("ReleasePlanPreview", "Master CI")], [
         [e(i.name), e(i.version), f"<tt>{e(i.checksum)}</tt>", e(i.ci_name)]
         for i in detail.items]))
-    parts.append(f"<h2>{_t('Backout plan')}</h2><p>{e(r.backout_plan)}</p>")
-    parts.append(f"<h2>{_t('Sign-off')}</h2>")
-    signers = [_t("Release manager"), _t("Change manager"), _t("CAB chair")]
-    parts.append(_table([_t("Role"), _t("Name"), _t("Signature"), _t("Date")],
+    parts.append(f"<h2>{QCoreApplication.translate('ReleasePlanPreview', 'Backout plan')}</h2><p>{e(r.backout_plan)}</p>")
+    parts.append(f"<h2>{QCoreApplication.translate('ReleasePlanPreview', 'Sign-off')}</h2>")
+    signers = [QCoreApplication.translate("ReleasePlanPreview", "Release manager"), QCoreApplication.translate("ReleasePlanPreview", "Change manager"), QCoreApplication.translate("ReleasePlanPreview", "CAB chair")]
+    parts.append(_table([QCoreApplication.translate("ReleasePlanPreview", "Role"), QCoreApplication.translate("ReleasePlanPreview", "Name"), QCoreApplication.translate("ReleasePlanPreview", "Signature"), QCoreApplication.translate("ReleasePlanPreview", "Date")],
                         [[escape(s), e(detail.manager) if i == 0 else "", "<br><br>", ""]
                          for i, s in enumerate(signers)]))
     doc.setHtml("<html><body style='font-family: sans-serif; font-size: 9pt'>"
@@ -99,8 +99,8 @@ def plan_document(detail, parent: QWidget | None = None) -> QTextDocument:  # no
 
 def save_pdf(parent: QWidget | None, ref: str) -> str | None:
     """Ask for a file name and write the reportlab release plan PDF there."""
-    path, _filter = QFileDialog.getSaveFileName(parent, _t("Save release plan PDF"),
-                                                f"{ref}-release-plan.pdf", _t("PDF (*.pdf)"))
+    path, _filter = QFileDialog.getSaveFileName(parent, QCoreApplication.translate("ReleasePlanPreview", "Save release plan PDF"),
+                                                f"{ref}-release-plan.pdf", QCoreApplication.translate("ReleasePlanPreview", "PDF (*.pdf)"))
     if not path:
         return None
     from itsmdesk.reports import release_plan
@@ -120,10 +120,10 @@ def preview_dialog(parent: QWidget | None, ref: str) -> QPrintPreviewDialog:
     printer.setDocName(f"{detail.release.ref} release plan")
     dialog = QPrintPreviewDialog(printer, parent)
     dialog.setObjectName("releasePlanPreview")
-    dialog.setWindowTitle(_t("Release plan {ref}").format(ref=detail.release.ref))
+    dialog.setWindowTitle(QCoreApplication.translate("ReleasePlanPreview", "Release plan {ref}").format(ref=detail.release.ref))
     document = plan_document(detail, dialog)
     dialog.paintRequested.connect(document.print_)
-    save = QAction(_t("Save PDF…"), dialog)
+    save = QAction(QCoreApplication.translate("ReleasePlanPreview", "Save PDF…"), dialog)
     save.setObjectName("savePdfAction")
     save.setShortcut(QKeySequence("Ctrl+Shift+S"))
     save.triggered.connect(lambda: save_pdf(dialog, detail.release.ref))
