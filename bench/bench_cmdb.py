@@ -294,6 +294,68 @@ def _import_baseline(ctx: BenchContext):
             p.unlink(missing_ok=True)
 
 
+# -- impact on a generated 1,000,000-CI graph ------------------------------------------------------
+
+def _g1m_setup(ctx: BenchContext) -> None:
+    """Build (once, cached by schema) a 1,000,000-CI / ~3,160,000-relation CMDB from the
+    synthetic CSV through our own importer, and pick a site core switch (~10,000 downstream)."""
+    if "g1m_db" in ctx.state:
+        return
+    import peewee as pw
+
+    from itsmdesk.config import cache_dir
+    from itsmdesk.models.base import db
+    from itsmdesk.models.database import SQLITE_PRAGMAS
+    from itsmdesk.models.migrations import schema_fingerprint
+    from itsmdesk.services.cmdb_csv import import_csv
+    from itsmdesk.services.session import open_database
+
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"bench-cmdb-1m-{schema_fingerprint()}.db"
+    if not path.exists():
+        print(f"building the 1,000,000-CI graph at {path} (once) ...", file=sys.stderr)
+        work = Path(tempfile.mkdtemp(prefix="itsmdesk-1m-"))
+        ci_path, rel_path = write_synthetic_csv(work, sites=100, seed=7)
+        partial = path.with_suffix(".partial.db")
+        previous = db.obj
+        database, _info = open_database(f"sqlite:///{partial}")
+        try:
+            started = time.perf_counter()
+            import_csv("cis", ci_path)
+            import_csv("relations", rel_path)
+            print(f"  imported in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            database.close()
+            db.initialize(previous)
+        partial.rename(path)
+        for p in work.iterdir():
+            p.unlink()
+        work.rmdir()
+    ctx.state["g1m_db"] = pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
+    conn = sqlite3.connect(str(path))
+    conn.execute("PRAGMA cache_size=-64000")
+    ctx.state["g1m_raw"] = conn
+    ctx.state["g1m_seed"] = conn.execute("SELECT id FROM ci WHERE name = 's42-core'").fetchone()[0]
+
+
+def _g1m_ours(ctx: BenchContext):
+    from itsmdesk.models.base import db
+    from itsmdesk.services.impact import impact
+
+    previous = db.obj
+    db.initialize(ctx.state["g1m_db"])
+    try:
+        return impact([uuid.UUID(ctx.state["g1m_seed"])], redundancy=False)
+    finally:
+        db.initialize(previous)
+
+
+def _g1m_baseline(ctx: BenchContext):
+    return ctx.state["g1m_raw"].execute(CTE, (ctx.state["g1m_seed"],)).fetchall()
+
+
 def _same(a, b) -> None:
     assert a == b, f"{a} != {b}"
 
@@ -310,6 +372,9 @@ BENCHMARKS = [
               note="the same walk honouring redundancy groups (the CTE cannot)"),
     Benchmark("cmdb_tree_branch", ours=_tree_ours, baseline=_tree_baseline, setup=_tree_setup,
               check=_tree_check, repeat=9, note="first page (500) of the largest class branch"),
+    Benchmark("graph1m_impact", ours=_g1m_ours, baseline=_g1m_baseline, setup=_g1m_setup,
+              check=_impact_check, repeat=7,
+              note="site core switch of a generated 1,000,000-CI graph (~10,000 downstream)"),
     Benchmark("cmdb_import", ours=_import_ours, baseline=_import_baseline, setup=_import_setup,
               check=_same, repeat=1, warmup=0,
               note="100,000 CIs + ~300,000 relations from CSV into a fresh SQLite file"),
