@@ -73,9 +73,16 @@ class Relation(TrackedModel):
 
 # The few relations that do not propagate the default way (target -> source): impact analysis
 # probes this partial index to skip the source -> target walk when there are none.
-Relation.add_index(Relation.index(Relation.propagates, Relation.source,
-                                  where=(Relation.propagates != "target_to_source"),
-                                  name="relation_nondefault_propagation"))
+class _NamedIndex(pw.ModelIndex):
+    """A ModelIndex whose repr is stable (schema fingerprints hash the reprs of indexes)."""
+
+    def __repr__(self) -> str:
+        return f"ModelIndex({self._name})"
+
+
+Relation.add_index(_NamedIndex(Relation, (Relation.propagates, Relation.source),
+                               where=(Relation.propagates != "target_to_source"),
+                               name="relation_nondefault_propagation"))
 
 
 class Baseline(TrackedModel):
