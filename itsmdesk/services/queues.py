@@ -73,12 +73,24 @@ PREDEFINED: list[QueueSpec] = [
 ]
 
 
-@dataclass
 class QueueRow:
-    id: Any
-    values: dict[str, Any]
-    version: int
-    sort_key: tuple  # (sort value, id) for keyset paging
+    """One row of a queue page.  ``values`` maps column name to value as the driver gave it;
+    the id becomes a UUID only when asked for (most rows of a page are never opened)."""
+
+    __slots__ = ("_id", "values", "version", "sort_key")
+
+    def __init__(self, id: Any, values: dict[str, Any], version: int, sort_key: tuple) -> None:  # noqa: A002
+        self._id, self.values, self.version, self.sort_key = id, values, version, sort_key
+
+    @property
+    def id(self) -> uuid.UUID:
+        if not isinstance(self._id, uuid.UUID):
+            self._id = uuid.UUID(str(self._id))
+            self.values["id"] = self._id
+        return self._id
+
+    def __repr__(self) -> str:
+        return f"QueueRow({self.values.get('ref')!r})"
 
 
 @dataclass
@@ -292,13 +304,11 @@ def as_datetime(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(str(value))
 
 
-def page(spec: QueueSpec, offset: int = 0, limit: int = 100, sort: tuple[str, str] | None = None,
-         after: tuple | None = None, person_id: Any = None, now: dt.datetime | None = None,
-         text: str = "") -> Page:
-    """Rows ``offset .. offset+limit`` of a queue.  With ``after`` (the ``sort_key`` of row
-    ``offset - 1``) the page is read by keyset; without, by offset on the same index."""
-    sort = sort or spec.sort
-    sort_col, tie_col, desc = _sort_cols(sort)
+_SQL_CACHE: dict[tuple, tuple[str, list]] = {}
+
+
+def _page_query(spec: QueueSpec, sort, sort_col, tie_col, desc: bool, offset: int, limit: int,  # noqa: ANN001
+                after: tuple | None, person_id: Any, now: dt.datetime, text: str):
     cond = where_of(spec, person_id, now, text)
     order = [sort_col.desc(), tie_col.desc()] if desc else [sort_col.asc(), tie_col.asc()]
     query = _select(spec.columns).select_extend(tie_col.alias("tie"))
@@ -315,19 +325,44 @@ def page(spec: QueueSpec, offset: int = 0, limit: int = 100, sort: tuple[str, st
         if after is not None:
             query = query.where(_after(sort_col, tie_col, desc, sort[0], after))
         query = query.limit(limit)
-    query = query.order_by(*order)
+    return query.order_by(*order)
+
+
+def page(spec: QueueSpec, offset: int = 0, limit: int = 100, sort: tuple[str, str] | None = None,
+         after: tuple | None = None, person_id: Any = None, now: dt.datetime | None = None,
+         text: str = "") -> Page:
+    """Rows ``offset .. offset+limit`` of a queue.  With ``after`` (the ``sort_key`` of row
+    ``offset - 1``) the page is read by keyset; without, by offset on the same index."""
+    sort = sort or spec.sort
+    sort_col, tie_col, desc = _sort_cols(sort)
+    now = now or utcnow()
     from itsmdesk.models.base import db
 
-    cursor = db.execute(query)
+    # The SQL of a page depends only on these; a queue refreshed every minute (countdowns,
+    # counts) or reopened re-sends the same statement, so it is compiled once (peewee's
+    # compiler costs more than SQLite's answer for a 100-row page).
+    resolved = tuple(repr(_resolve(v, person_id, now)) for _n, _o, v in spec.filters)
+    key = (spec.key, repr(spec.filters), tuple(spec.columns), tuple(sort), resolved,
+           person_id is None, limit, offset if after is None else None, after, id(db.obj))
+    # (a text filter resolves to matching ids at query time, so it is never cached)
+    compiled = None if text else _SQL_CACHE.get(key)
+    if compiled is None:
+        query = _page_query(spec, sort, sort_col, tie_col, desc, offset, limit, after, person_id,
+                            now, text)
+        compiled = db.obj.get_sql_context().sql(query).query()
+        if not text and len(_SQL_CACHE) >= 256:
+            _SQL_CACHE.clear()
+        if not text:
+            _SQL_CACHE[key] = compiled
+    cursor = db.obj.execute_sql(*compiled)
     names = [d[0] for d in cursor.description]
     sort_name, sqlite = sort[0], _backend_sqlite()
     out = []
     for raw in cursor.fetchall():
         r = dict(zip(names, raw, strict=True))
-        rid = r["id"]
-        if not isinstance(rid, uuid.UUID):
-            rid = r["id"] = uuid.UUID(rid)
-        out.append(QueueRow(rid, r, r["version"], (r.get(sort_name), r["tie"] if sqlite else rid)))
+        row = QueueRow(r["id"], r, r["version"], ())
+        row.sort_key = (r.get(sort_name), r["tie"] if sqlite else row.id)
+        out.append(row)
     return Page(offset, out)
 
 
