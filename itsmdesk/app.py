@@ -66,9 +66,11 @@ def run(info: DbInfo) -> int:
         print(f"itsmdesk: error: {reason}", file=sys.stderr)
         return 2
     app = make_application()
+    from itsmdesk.models.database import use_low_memory
     from itsmdesk.views.context import AppContext
     from itsmdesk.views.main_window import MainWindow
 
+    use_low_memory()
     ctx = AppContext(info)
     window = MainWindow(ctx)
     window.show()

@@ -173,3 +173,16 @@ def _close_quietly(database: pw.Database) -> None:
 def is_postgres(database: pw.Database | None = None) -> bool:
     target = database or db.obj
     return isinstance(target, pw.PostgresqlDatabase)
+
+
+def use_low_memory(database: pw.Database | None = None) -> None:
+    """No memory-mapped I/O for this process (the desktop app).
+
+    Mapped pages of a large file count as the process's memory; the app keeps to SQLite's page
+    cache instead, while the CLI, reports and benchmarks keep the faster mapped reads.
+    Applies to the open connection and to those opened later (the database worker's).
+    """
+    target = database or db.obj
+    if isinstance(target, pw.SqliteDatabase):
+        target._pragmas = [(k, v) for k, v in target._pragmas if k != "mmap_size"] + [("mmap_size", 0)]
+        target.execute_sql("PRAGMA mmap_size=0")
