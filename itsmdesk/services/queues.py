@@ -74,23 +74,34 @@ PREDEFINED: list[QueueSpec] = [
 
 
 class QueueRow:
-    """One row of a queue page.  ``values`` maps column name to value as the driver gave it;
-    the id becomes a UUID only when asked for (most rows of a page are never opened)."""
+    """One row of a queue page, as the driver returned it.
 
-    __slots__ = ("_id", "values", "version", "sort_key")
+    ``values`` (column name -> value) is built on first use and the id becomes a UUID only
+    when asked for: a page is fetched whole, but most of its rows are never painted or opened.
+    """
 
-    def __init__(self, id: Any, values: dict[str, Any], version: int, sort_key: tuple) -> None:  # noqa: A002
-        self._id, self.values, self.version, self.sort_key = id, values, version, sort_key
+    __slots__ = ("_raw", "_names", "_values", "_id", "version", "sort_key")
+
+    def __init__(self, raw: tuple, names: dict[str, int], version: int, sort_key: tuple = ()) -> None:
+        self._raw, self._names, self._values = raw, names, None
+        self._id = raw[names["id"]]
+        self.version, self.sort_key = version, sort_key
+
+    @property
+    def values(self) -> dict[str, Any]:
+        if self._values is None:
+            self._values = {name: self._raw[i] for name, i in self._names.items()}
+            self._values["id"] = self.id
+        return self._values
 
     @property
     def id(self) -> uuid.UUID:
         if not isinstance(self._id, uuid.UUID):
             self._id = uuid.UUID(str(self._id))
-            self.values["id"] = self._id
         return self._id
 
     def __repr__(self) -> str:
-        return f"QueueRow({self.values.get('ref')!r})"
+        return f"QueueRow({self._raw[self._names['ref']]!r})" if "ref" in self._names else "QueueRow()"
 
 
 @dataclass
@@ -355,13 +366,14 @@ def page(spec: QueueSpec, offset: int = 0, limit: int = 100, sort: tuple[str, st
         if not text:
             _SQL_CACHE[key] = compiled
     cursor = db.obj.execute_sql(*compiled)
-    names = [d[0] for d in cursor.description]
-    sort_name, sqlite = sort[0], _backend_sqlite()
+    names = {d[0]: i for i, d in enumerate(cursor.description)}
+    sort_i, tie_i, version_i = names.get(sort[0]), names["tie"], names["version"]
+    sqlite = _backend_sqlite()
     out = []
     for raw in cursor.fetchall():
-        r = dict(zip(names, raw, strict=True))
-        row = QueueRow(r["id"], r, r["version"], ())
-        row.sort_key = (r.get(sort_name), r["tie"] if sqlite else row.id)
+        row = QueueRow(raw, names, raw[version_i])
+        row.sort_key = (raw[sort_i] if sort_i is not None else None,
+                        raw[tie_i] if sqlite else row.id)
         out.append(row)
     return Page(offset, out)
 
