@@ -116,109 +116,104 @@
 <context>
     <name>ArticleForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="46"/>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="186"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="45"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="185"/>
         <source>New article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="49"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="48"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="56"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="55"/>
         <source>vpn, remote access</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="58"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="57"/>
         <source>Draft</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="58"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="57"/>
         <source>Published</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="59"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="58"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="64"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="63"/>
         <source>Cate&amp;gory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="65"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="64"/>
         <source>T&amp;ags</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="67"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="66"/>
         <source>Stat&amp;us</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="74"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="73"/>
         <source>Write Markdown: # heading, - list, **bold**, `code`</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="88"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="87"/>
         <source>INC-…, KE-… or a CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="89"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="88"/>
         <source>&amp;Add link</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="90"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="89"/>
         <source>&amp;Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="115"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="114"/>
         <source>&amp;Text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="116"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="115"/>
         <source>&amp;Links</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="117"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="116"/>
         <source>&amp;Versions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="120"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="119"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="163"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="162"/>
         <source>by {author}, version {version}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="172"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="171"/>
         <source>v{n} · {at} · {who}
 {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="208"/>
-        <source>Saved {ref}.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="231"/>
         <source>Save the changes to this article?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2556,180 +2551,175 @@ Criticality: {crit}</source>
 <context>
     <name>KnownErrorForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="43"/>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="151"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="42"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="150"/>
         <source>New known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="46"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="45"/>
         <source>What the error looks like, in a line</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="52"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="51"/>
         <source>Workaround only</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="53"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="52"/>
         <source>Fix planned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="54"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="53"/>
         <source>Fix in progress</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="54"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="53"/>
         <source>Fixed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="55"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="54"/>
         <source>Will not be fixed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="58"/>
         <source>Open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="60"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="64"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="63"/>
         <source>CI names, comma separated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="72"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="71"/>
         <source>Error &amp;code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="73"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="72"/>
         <source>Solution &amp;status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="73"/>
         <source>Stat&amp;us</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="75"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74"/>
         <source>&amp;Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="76"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="75"/>
         <source>Affected C&amp;Is</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="77"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="76"/>
         <source>Symptom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="77"/>
         <source>Root cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78"/>
         <source>Workaround</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82"/>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="87"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83"/>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="88"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="87"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="84"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="87"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="90"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="90"/>
         <source>Who</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="92"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="92"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="94"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="93"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="94"/>
         <source>&amp;Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95"/>
         <source>C&amp;hanges</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="97"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="99"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="98"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="101"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="100"/>
         <source>Raise R&amp;FC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="181"/>
-        <source>Saved {ref}.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="198"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="190"/>
         <source>Save the changes to this known error?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3817,6 +3807,14 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/quick_open.py" line="31"/>
         <source>↑↓ to choose, Enter to open, Esc to close</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RecordForm</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/common.py" line="50"/>
+        <source>Saved {ref}.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -24,10 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.errors import ConflictError
 from itsmdesk.services import knowledge
-from itsmdesk.views.forms.common import confirm_close, header_label
-from itsmdesk.views.messages import error_text, show_error
+from itsmdesk.views.forms.common import confirm_close, header_label, save_failed, saved
+from itsmdesk.views.messages import show_error
 
 ROLE = Qt.ItemDataRole.UserRole
 
@@ -199,15 +198,8 @@ class ArticleForm(QWidget):
                 article = knowledge.update_article(self.record_id, self.version, values,
                                                    self.ctx.actor)
         except Exception as exc:  # noqa: BLE001 - shown to the person
-            if isinstance(exc, ConflictError):
-                self.message.setText(error_text(exc))
-            show_error(self, exc)
-            return False
-        self.record_id = article.id
-        self.ctx.records_changed("article", [article.id])
-        self.message.setText(self.tr("Saved {ref}.").format(ref=article.ref))
-        self.reload()
-        return True
+            return save_failed(self, exc)
+        return saved(self, "article", article)
 
     def add_link(self) -> None:
         text = self.link_edit.text().strip()

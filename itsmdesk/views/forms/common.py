@@ -28,3 +28,25 @@ def confirm_close(parent: QWidget, dirty: bool, question: str, save: Callable[[]
     if answer == QMessageBox.StandardButton.Save:
         return save()
     return answer == QMessageBox.StandardButton.Discard
+
+
+def save_failed(form: QWidget, exc: BaseException) -> bool:
+    """A save the service refused: a stale edit is also shown in the form's message line."""
+    from itsmdesk.errors import ConflictError
+    from itsmdesk.views.messages import error_text, show_error
+
+    if isinstance(exc, ConflictError):
+        form.message.setText(error_text(exc))
+    show_error(form, exc)
+    return False
+
+
+def saved(form: QWidget, kind: str, record) -> bool:  # noqa: ANN001 - the saved record
+    """After a save: remember the record, tell the other panels, reload the form."""
+    from PySide6.QtCore import QCoreApplication
+
+    form.record_id = record.id
+    form.ctx.records_changed(kind, [record.id])
+    form.message.setText(QCoreApplication.translate("RecordForm", "Saved {ref}.").format(ref=record.ref))
+    form.reload()
+    return True

@@ -20,12 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.errors import ConflictError
 from itsmdesk.models.problem import KE_SOLUTION_STATUSES
 from itsmdesk.services import problem_lifecycle as lifecycle
 from itsmdesk.services import problems
-from itsmdesk.views.forms.common import confirm_close, header_label
-from itsmdesk.views.messages import error_text, show_error
+from itsmdesk.views.forms.common import confirm_close, header_label, save_failed, saved
+from itsmdesk.views.messages import show_error
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table
 
 
@@ -172,15 +171,8 @@ class KnownErrorForm(QWidget):
                                                      self.ctx.actor)
                     problems.set_known_error_cis(ke.id, cis, self.ctx.actor)
         except Exception as exc:  # noqa: BLE001 - shown to the person
-            if isinstance(exc, ConflictError):
-                self.message.setText(error_text(exc))
-            show_error(self, exc)
-            return False
-        self.record_id = ke.id
-        self.ctx.records_changed("known_error", [ke.id])
-        self.message.setText(self.tr("Saved {ref}.").format(ref=ke.ref))
-        self.reload()
-        return True
+            return save_failed(self, exc)
+        return saved(self, "known_error", ke)
 
     def raise_rfc(self) -> None:
         if (self._dirty or self.record_id is None) and not self.save():
