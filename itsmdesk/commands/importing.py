@@ -11,7 +11,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from itsmdesk.commands.base import CommandContext
+from itsmdesk.commands.base import CommandContext, print_json
 from itsmdesk.errors import N_, ItsmError
 
 KINDS = ("incidents", "changes", "problems", "cis", "relations")
@@ -27,6 +27,8 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("--skip-invalid", metavar="REJECTS.csv", type=Path,
                    help="import the good rows and write the bad ones to this file")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--json", action="store_true",
+                   help="print the report (counts, bad rows, dry-run changes) as JSON")
     p.set_defaults(func=cmd_import)
 
 
@@ -42,6 +44,27 @@ def _progress(quiet: bool):
             print(f"\r{text} {done}", end="", file=sys.stderr, flush=True)
 
     return report
+
+
+def _value(text: str | None) -> str:
+    return "(empty)" if text is None else text.replace("\r", " ").replace("\n", " ")
+
+
+def print_diff(report) -> None:  # noqa: ANN001
+    """A dry run's changes: one line per CI or relation, its fields indented below."""
+    noun = "CI" if report.kind == "cis" else "relation"
+    for entry in report.diff:
+        verb = ("add" if noun == "relation" else "create") if entry.action == "create" else "update"
+        print(f"{verb} {noun} {entry.name}" + (f" ({entry.ci_class})" if entry.ci_class else ""))
+        for change in entry.changes:
+            if entry.action == "create":
+                print(f"    {change.field}: {_value(change.new)}")
+            else:
+                print(f"    {change.field}: {_value(change.old)} -> {_value(change.new)}")
+    if report.diff_more:
+        print(f"... and {report.diff_more} more {noun}s to create or update (not listed)")
+    if noun == "relation":
+        print("relations not in the file are kept (the import never removes relations)")
 
 
 def cmd_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
@@ -61,6 +84,12 @@ def cmd_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
                            "(ready ones are in resources/import-maps/)"), kind=args.kind)
     if not args.quiet:
         print(file=sys.stderr)
+    status = 1 if report.errors and not report.applied and not report.dry_run else 0
+    if args.json:
+        print_json(report.as_dict())
+        return status
+    if report.dry_run and args.map is None:
+        print_diff(report)
     for error in report.errors[:200]:
         print(str(error), file=sys.stderr)
     if len(report.errors) > 200:
@@ -68,4 +97,4 @@ def cmd_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
     print(report.summary())
     if report.rejects_file:
         print(f"rejected rows written to {report.rejects_file}")
-    return 1 if report.errors and not report.applied and not report.dry_run else 0
+    return status

@@ -20,7 +20,11 @@ Rules
   that the CI's class does not have is an error.
 * All or nothing: any bad row and nothing is written; the report lists every bad row (line,
   column, reason).  ``skip_invalid`` writes the good rows and the bad ones to a rejects file.
-  ``dry_run`` checks and counts, writes nothing.
+  ``dry_run`` checks and counts, writes nothing, and lists what would change in
+  ``report.diff`` (:class:`~itsmdesk.services.import_report.DiffEntry`: each CI or relation to
+  create with its fields, each one to update with every changed field as old -> new; at most
+  ``DIFF_LIMIT`` entries, ``report.diff_more`` counts the rest).  Collected only for dry runs.
+* Relations are only added or updated, never removed: a relation missing from the file stays.
 * Writing is bulk: one transaction, multi-row inserts, one compact journal row per created
   record (``*created*``), one per changed field for updated ones, all sharing one batch id.
 """
@@ -28,6 +32,7 @@ Rules
 from __future__ import annotations
 
 import csv
+import heapq
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -51,7 +56,13 @@ from itsmdesk.models.people import Site, Team
 from itsmdesk.services import records
 from itsmdesk.services.cmdb import coerce_value, ensure_standard_classes
 from itsmdesk.services.context import SYSTEM, Actor
-from itsmdesk.services.import_report import ImportReport, RowError
+from itsmdesk.services.import_report import (
+    DIFF_LIMIT,
+    DiffEntry,
+    FieldChange,
+    ImportReport,
+    RowError,
+)
 
 Progress = Callable[..., None] | None
 
@@ -374,6 +385,112 @@ def _ci_changes(existing: dict[str, Any], values: dict[str, Any], spec_names: se
     return changes
 
 
+# -- dry run: what would change ------------------------------------------------------------------
+
+# CI field -> the CSV column a person knows it by
+_COLUMN_OF = {"ci_class": "class", "ci_version": "version"}
+_CLIP = 200  # longest value kept in a diff entry (descriptions can be 100,000 characters)
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None or text == "":
+        return None
+    return text if len(text) <= _CLIP else text[:_CLIP - 1] + "…"
+
+
+class _CIShow:
+    """Stored CI values as a person reads them: class, site and team by name."""
+
+    def __init__(self, ctx: _CIContext) -> None:
+        self.names = {
+            "ci_class": {records.to_text(c.id): c.name for c in ctx.classes.values()},
+            "site": {records.to_text(k): code for k, code in Site.select(Site.id, Site.code).tuples()},
+            "owner_team": {records.to_text(k): n for k, n in Team.select(Team.id, Team.name).tuples()},
+        }
+
+    def __call__(self, field: str, value: Any) -> str | None:
+        text = records.to_text(value)
+        if text is not None and field in self.names:
+            return self.names[field].get(text, text)
+        return _clip(text)
+
+
+def _ci_create_entry(line: int, values: dict[str, Any], show: _CIShow) -> DiffEntry:
+    stored = {"status": values.get("status") or "in_production",
+              "criticality": values.get("criticality") or "medium"}
+    stored.update((f, v) for f, v in values.items() if f not in stored)
+    changes = [FieldChange(_COLUMN_OF.get(f, f), None, show(f, v)) for f, v in stored.items()
+               if f not in ("name", "ci_class", "_attrs") and v is not None and v != ""]
+    attrs = values.get("_attrs", {})
+    changes += [FieldChange(k, None, show(k, attrs[k])) for k in sorted(attrs)
+                if attrs[k] is not None]
+    return DiffEntry("create", values["name"], line, show("ci_class", values["ci_class"]) or "",
+                     changes=changes)
+
+
+def _ci_update_entry(line: int, old: dict[str, Any], changes: dict[str, Any],
+                     show: _CIShow) -> DiffEntry:
+    out = []
+    for field, new in changes.items():
+        if field == "attributes":
+            before, after = old["attributes"] or {}, new or {}
+            for key in sorted(set(before) | set(after)):
+                was, now = show(key, before.get(key)), show(key, after.get(key))
+                if was != now:
+                    out.append(FieldChange(key, was, now))
+        else:
+            out.append(FieldChange(_COLUMN_OF.get(field, field), show(field, old[field]),
+                                   show(field, new)))
+    cls = show("ci_class", changes.get("ci_class", old["ci_class"])) or ""
+    return DiffEntry("update", old["name"], line, cls, changes=out)
+
+
+def _ci_diff(report: ImportReport, creates: list[tuple[int, dict[str, Any]]],
+             updates: list[tuple[int, dict[str, Any], dict[str, Any]]], ctx: _CIContext) -> None:
+    """Fill ``report.diff`` (file order, at most DIFF_LIMIT entries) for a dry run."""
+    show = _CIShow(ctx)
+    merged = heapq.merge(((line, 0, i) for i, (line, _v) in enumerate(creates)),
+                         ((line, 1, i) for i, (line, _o, _c) in enumerate(updates)))
+    for count, (_line, is_update, i) in enumerate(merged):
+        if count >= DIFF_LIMIT:
+            break
+        if is_update:
+            report.diff.append(_ci_update_entry(*updates[i], show))
+        else:
+            report.diff.append(_ci_create_entry(*creates[i], show))
+    report.diff_more = len(creates) + len(updates) - len(report.diff)
+
+
+def _relation_diff(report: ImportReport, creates: list[tuple], updates: list[tuple],
+                   existing: dict[tuple, tuple], name_of: dict, first_line: dict[tuple, int]) -> None:
+    """Fill ``report.diff`` with the relations a dry run would add or change (file order)."""
+    def text(field: str, value: Any) -> str:
+        return ("true" if value else "false") if field == "redundant" else str(value)
+
+    entries: list[tuple[int, int, int]] = [(first_line[c[:3]], 0, i) for i, c in enumerate(creates)]
+    entries += [(first_line[key], 1, i) for i, (key, _c) in enumerate(updates)]
+    entries = heapq.nsmallest(DIFF_LIMIT, entries)
+    for line, is_update, i in entries:
+        if is_update:
+            key, changes = updates[i]
+            _rid, red, prop, _version = existing[key]
+            old = {"redundant": red, "propagates": prop}
+            src, rtype, tgt = name_of[key[0]], key[1], name_of[key[2]]
+            fields = [FieldChange(f, text(f, old[f]), text(f, v)) for f, v in changes.items()]
+            action = "update"
+        else:
+            _s, rtype, _t, red, prop, src, tgt = creates[i]
+            fields = []
+            if red:
+                fields.append(FieldChange("redundant", None, "true"))
+            if prop != "target_to_source":
+                fields.append(FieldChange("propagates", None, prop))
+            action = "create"
+        report.diff.append(DiffEntry(action, f"{src} {rtype} {tgt}", line, changes=fields,
+                                     relation=(src, rtype, tgt)))
+    report.diff_more = len(creates) + len(updates) - len(report.diff)
+
+
 _CI_READ = (CI.id, CI.name, CI.ci_class, CI.status, CI.criticality, CI.site, CI.owner_team,
             CI.ci_version, CI.serial, CI.vendor, CI.description, CI.external_key,
             CI.min_members_up, CI.attributes, CI.version)
@@ -431,6 +548,8 @@ def _import_cis(path: Path, dry_run: bool, skip_invalid: Path | None, progress: 
             _tick(progress, i, total, "checking")
     _tick(progress, total, total, "checking")
     report.created, report.updated = len(creates), len(updates)
+    if dry_run:
+        _ci_diff(report, creates, updates, ctx)
     if not _finish(report, header, rows, bad, skip_invalid, dry_run):
         return report
 
@@ -605,6 +724,8 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
             _tick(progress, i, total, "checking")
     _tick(progress, total, total, "checking")
     report.created, report.updated = len(creates), len(updates)
+    if dry_run:
+        _relation_diff(report, creates, updates, existing, name_of, first_line)
     if not _finish(report, header, rows, bad, skip_invalid, dry_run):
         return report
 
