@@ -18,7 +18,7 @@ from itsmdesk.commands.base import CommandContext
 from itsmdesk.errors import ItsmError
 
 COMMAND_MODULES = ["core", "importing", "exporting", "reports", "cmdb", "changes", "problems",
-                   "servicedesk", "releases"]
+                   "servicedesk", "releases", "categories"]
 
 
 def build_parser() -> argparse.ArgumentParser:
