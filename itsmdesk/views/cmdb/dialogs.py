@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressDialog,
     QPushButton,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -41,18 +42,20 @@ def _fill_errors(table: QTableWidget, errors) -> None:  # noqa: ANN001
     for row, e in enumerate(errors):
         for col, value in enumerate((str(e.line), e.column or "-", e.reason)):
             table.setItem(row, col, QTableWidgetItem(value))
-    table.resizeColumnsToContents()
+    for col in range(table.columnCount() - 1):  # the last one stretches to the table's width
+        table.resizeColumnToContents(col)
 
 
 class ImportDialog(QDialog):
-    """Pick a CSV, preview (dry run: counts and every bad row), then import with progress."""
+    """Pick a CSV, preview (dry run: counts, what would change field by field, every bad row),
+    then import with progress."""
 
     def __init__(self, ctx, kind: str = "cis", parent: QWidget | None = None) -> None:  # noqa: ANN001
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle(self.tr("Import CIs or relations from CSV"))
         self.setObjectName("cmdbImportDialog")
-        self.resize(720, 460)
+        self.resize(820, 600)
         self.kind = QComboBox()
         self.kind.addItem(self.tr("CIs"), "cis")
         self.kind.addItem(self.tr("Relations"), "relations")
@@ -72,9 +75,29 @@ class ImportDialog(QDialog):
         form.addRow(self.tr("Bad rows"), self.skip)
         self.summary = QLabel(self.tr("Choose a file, then Preview."))
         self.summary.setWordWrap(True)
+        self.changes = QTreeWidget()
+        self.changes.setObjectName("cmdbImportChanges")
+        self.changes.setHeaderLabels([self.tr("Record / field"), self.tr("Now"),
+                                      self.tr("After import")])
+        self.changes.setColumnWidth(0, 320)
+        self.changes.setColumnWidth(1, 200)
+        self.changes.setUniformRowHeights(True)
+        self.changes_label = QLabel(self.tr("What would change"))
         self.errors = QTableWidget(0, 3)
         self.errors.setHorizontalHeaderLabels([self.tr("Line"), self.tr("Column"), self.tr("Problem")])
         self.errors.horizontalHeader().setStretchLastSection(True)
+        self.errors.verticalHeader().setVisible(False)
+        self.errors_label = QLabel(self.tr("Bad rows"))
+        split = QSplitter(Qt.Orientation.Vertical)
+        for label, view in ((self.changes_label, self.changes), (self.errors_label, self.errors)):
+            pane = QWidget()
+            box = QVBoxLayout(pane)
+            box.setContentsMargins(0, 0, 0, 0)
+            box.addWidget(label)
+            box.addWidget(view, 1)
+            split.addWidget(pane)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.preview_button = buttons.addButton(self.tr("Preview"), QDialogButtonBox.ButtonRole.ActionRole)
         self.import_button = buttons.addButton(self.tr("Import"), QDialogButtonBox.ButtonRole.AcceptRole)
@@ -85,7 +108,7 @@ class ImportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.summary)
-        layout.addWidget(self.errors, 1)
+        layout.addWidget(split, 1)
         layout.addWidget(buttons)
         self.last_report = None
 
@@ -101,12 +124,46 @@ class ImportDialog(QDialog):
             show_error(self, exc)
             return
         self.last_report = report
-        self.summary.setText(self.tr("Would create {c}, update {u}; {n} unchanged; {r} bad rows.")
-                             .format(c=report.created, u=report.updated, n=report.unchanged,
-                                     r=report.rejected))
+        text = (self.tr("Would create {c}, update {u}; {n} unchanged; {r} bad rows.")
+                .format(c=report.created, u=report.updated, n=report.unchanged, r=report.rejected))
+        if report.kind == "relations":
+            text += " " + self.tr("Relations missing from the file are kept: the import never "
+                                  "removes relations.")
+        self.summary.setText(text)
+        self.show_changes(report)
         _fill_errors(self.errors, report.errors)
+        self.errors_label.setText(self.tr("Bad rows ({n})").format(n=report.rejected))
         self.import_button.setEnabled(report.created + report.updated > 0
                                       and (not report.errors or self.skip.currentData()))
+
+    def show_changes(self, report) -> None:  # noqa: ANN001
+        """The dry run's diff: one item per CI or relation, its field changes below."""
+        self.changes.clear()
+        relations = report.kind == "relations"
+        for n, entry in enumerate(report.diff):
+            if relations:
+                title = (self.tr("New relation: {name}") if entry.action == "create"
+                         else self.tr("Changed relation: {name}")).format(name=entry.name)
+            else:
+                title = (self.tr("New CI: {name} ({cls})") if entry.action == "create"
+                         else self.tr("Changed CI: {name} ({cls})")).format(
+                    name=entry.name, cls=entry.ci_class)
+            top = QTreeWidgetItem(self.changes, [title])
+            top.setToolTip(0, self.tr("Line {line} of the file").format(line=entry.line))
+            font = top.font(0)
+            font.setBold(True)
+            top.setFont(0, font)
+            for change in entry.changes:
+                QTreeWidgetItem(top, [change.field, "" if entry.action == "create"
+                                      else _show(change.old), _show(change.new)])
+            top.setExpanded(n < 200)
+        if report.diff_more:
+            QTreeWidgetItem(self.changes, [self.tr("… and {n} more not listed")
+                                           .format(n=report.diff_more)])
+        if not report.diff:
+            QTreeWidgetItem(self.changes, [self.tr("Nothing would change")])
+        self.changes_label.setText(self.tr("What would change ({n})").format(
+            n=len(report.diff) + report.diff_more))
 
     def run_import(self) -> None:
         rejects = None
@@ -135,6 +192,8 @@ class ImportDialog(QDialog):
         progress.close()
         self.last_report = report
         self.summary.setText(report.summary())
+        self.changes.clear()
+        self.changes_label.setText(self.tr("What would change"))
         _fill_errors(self.errors, report.errors)
         self.import_button.setEnabled(False)
         if report.applied:
