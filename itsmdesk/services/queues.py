@@ -480,3 +480,96 @@ def ping() -> bool:
 
     db.obj.execute_sql("SELECT 1").fetchone()
     return True
+
+
+# -- the saved-queue editor (itsmdesk/views/queue/queue_editor.py) ---------------------------------
+# Additions only: what the editor needs on top of save_queue/count.
+NULLABLE_FILTERS = {"team", "assignee", "caller", "category", "ci", "resolution_due",
+                    "resolved_at"}
+DATE_FILTERS = {"opened_at", "updated_at", "resolved_at", "resolution_due"}
+LIST_OPS = {"in", "not_in"}
+VALUE_OPS = {"eq", "ne", "lt", "le", "gt", "ge", "contains"}
+
+
+def check_filter_values(filters: list) -> None:
+    """Values that fit their operator: a list (or "$my_teams") for in/not_in, a value for a
+    comparison, a whole number of days in "$days:N", a date (YYYY-MM-DD) for a date field."""
+    for name, op, value in (tuple(f) for f in filters):
+        label = COLUMNS.get(name, name)
+        if op in LIST_OPS:
+            if value != "$my_teams" and not (isinstance(value, list) and value):
+                raise ValidationError(N_("Pick at least one value for the filter on {name}"),
+                                      field="filters", name=label)
+        elif op in VALUE_OPS and (value is None or (isinstance(value, str) and not value.strip())):
+            raise ValidationError(N_("The filter on {name} needs a value"), field="filters",
+                                  name=label)
+        if isinstance(value, str) and value.startswith("$days:"):
+            try:
+                int(value.split(":", 1)[1])
+            except ValueError:
+                raise ValidationError(N_("\"{value}\" is not a number of days"), field="filters",
+                                      value=value) from None
+        elif name in DATE_FILTERS and op in VALUE_OPS and isinstance(value, str):
+            try:
+                dt.date.fromisoformat(value[:10])
+            except ValueError:
+                raise ValidationError(N_("\"{value}\" is not a date (YYYY-MM-DD)"),
+                                      field="filters", value=value) from None
+
+
+def count_definition(filters: list, person_id: Any = None, now: dt.datetime | None = None) -> int:
+    """How many tickets a queue definition (not saved yet) matches: the editor's live count."""
+    filters = [list(f) for f in filters]
+    _check_definition(filters, None, [])
+    check_filter_values(filters)
+    spec = QueueSpec("draft", "", tuple(tuple(f) for f in filters))
+    try:
+        return count(spec, person_id, now)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(N_("The filters cannot be counted: {error}"), field="filters",
+                              error=str(exc)) from None
+
+
+def save_definition(name: str, filters: list, sort: Any, columns: list, shared: bool = False,
+                    actor: Actor = SYSTEM, queue_id: Any = None,
+                    version: int | None = None) -> SavedQueue:
+    """:func:`save_queue` for the editor: also checks each filter's value and that at least one
+    column is shown (``save_queue`` alone would fall back to the default columns)."""
+    if not columns:
+        raise ValidationError(N_("Show at least one column"), field="columns")
+    check_filter_values([list(f) for f in filters])
+    return save_queue(name, filters, sort, columns, shared, actor, queue_id, version)
+
+
+def filter_choices() -> dict[str, list[tuple[Any, str]]]:
+    """What the editor's value pickers offer, per field: (value as a saved definition keeps it,
+    English label).  Ids are text, as they are in the JSON definition.  The view translates the
+    labels of fixed values (statuses, channels, ...)."""
+    from itsmdesk.models.incident import CHANNELS, INCIDENT_STATUSES, REQUEST_STATUSES, SLA_STATES
+
+    teams = [(str(t.id), t.name) for t in Team.select(Team.id, Team.name).order_by(Team.name)]
+    agents = [(str(p.id), p.name) for p in Person.select(Person.id, Person.name)
+              .where((Person.is_agent == True) & (Person.active == True))  # noqa: E712
+              .order_by(Person.name).limit(500)]
+    callers = [(str(p.id), p.name) for p in Person.select(Person.id, Person.name)
+               .where(Person.active == True).order_by(Person.name).limit(500)]  # noqa: E712
+    cats = [(str(c.id), c.name if c.kind == "incident" else f"{c.name} ({c.kind})")
+            for c in Category.select(Category.id, Category.name, Category.kind)
+            .order_by(Category.kind, Category.name)]
+    cis = [(str(c.id), c.name) for c in CI.select(CI.id, CI.name).order_by(CI.name).limit(500)]
+    statuses = list(dict.fromkeys(INCIDENT_STATUSES + REQUEST_STATUSES))
+    return {
+        "team": teams, "assignee": agents, "caller": callers, "category": cats, "ci": cis,
+        "status": [(s, s.replace("_", " ")) for s in statuses],
+        "priority": [(p, f"P{p}") for p in (1, 2, 3, 4, 5)],
+        "sla_state": [(s, s.replace("_", " ")) for s in SLA_STATES],
+        "kind": [("incident", "incident"), ("request", "request")],
+        "channel": [(c, c.replace("_", " ")) for c in CHANNELS],
+        "impact": [(1, "1 high"), (2, "2 medium"), (3, "3 low")],
+        "urgency": [(1, "1 high"), (2, "2 medium"), (3, "3 low")],
+    }
+
+
+def is_shared(queue_id: Any) -> bool:
+    """Whether a saved queue is shared (the editor's check box; QueueSpec does not carry it)."""
+    return bool(records.get(SavedQueue, queue_id).shared)

@@ -57,6 +57,8 @@ class QueuePanel(QWidget):
         self.queue_list.setObjectName("queueList")
         self.queue_list.setMinimumWidth(110)
         self.queue_list.currentRowChanged.connect(self._queue_selected)
+        self.queue_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.queue_list.customContextMenuRequested.connect(self._queue_menu)
 
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("queueFilter")
@@ -125,10 +127,10 @@ class QueuePanel(QWidget):
     def queue_name(self, spec: queues.QueueSpec) -> str:
         return tr(QUEUE_NAMES[spec.key]) if spec.key in QUEUE_NAMES else spec.name
 
-    def refresh_queues(self) -> None:
+    def refresh_queues(self, select: str | None = None) -> None:
         """(Re)list the queues for the signed-in person and count them in the background."""
         person = self.ctx.actor.person_id
-        current = self.current_key()
+        current = select or self.current_key()
 
         def work():
             specs = queues.queues_for(person)
@@ -156,7 +158,8 @@ class QueuePanel(QWidget):
                 select = i
         self.queue_list.blockSignals(False)
         self.queue_list.setCurrentRow(select)
-        if current is None or self.model.spec is None or self.model.spec.key != self.current_key():
+        if current is None or self.model.spec is None or self.model.spec.key != self.current_key() \
+                or self.model.spec != specs[select]:  # (a saved queue edited since)
             self._queue_selected(select)
 
     def _update_counts(self) -> None:
@@ -298,6 +301,40 @@ class QueuePanel(QWidget):
         self.select_queue(f"saved:{row.id}")
         return row
 
+    def new_queue(self) -> Any:
+        """The saved-queue editor on a new queue; shows the queue once saved."""
+        return self._run_editor(None)
+
+    def edit_queue(self, key: str | None = None) -> Any:
+        """The saved-queue editor on a saved queue (the current one by default)."""
+        key = key or self.current_key()
+        spec = next((s for s in self.specs if s.key == key), None)
+        if spec is None or spec.saved_id is None:
+            self.ctx.sig_status.emit(QCoreApplication.translate("QueuePanel", "Only saved queues can be edited"))
+            return None
+        return self._run_editor(spec)
+
+    def _run_editor(self, spec: queues.QueueSpec | None) -> Any:
+        from itsmdesk.views.queue.queue_editor import QueueEditorDialog
+
+        dialog = QueueEditorDialog(self.ctx, spec, self)
+        if not dialog.exec() or dialog.saved_row is None:
+            return None
+        self.refresh_queues(select=f"saved:{dialog.saved_row.id}")
+        return dialog.saved_row
+
+    def _queue_menu(self, pos) -> None:  # noqa: ANN001
+        from PySide6.QtWidgets import QMenu
+
+        item = self.queue_list.itemAt(pos)
+        key = item.data(Qt.ItemDataRole.UserRole) if item else None
+        menu = QMenu(self)
+        menu.addAction(QCoreApplication.translate("QueuePanel", "New queue…"), self.new_queue)
+        if key and key.startswith("saved:"):
+            menu.addAction(QCoreApplication.translate("QueuePanel", "Edit queue…"), lambda: self.edit_queue(key))
+        menu.addAction(QCoreApplication.translate("QueuePanel", "Save queue as…"), lambda: self.save_current_as())
+        menu.exec(self.queue_list.viewport().mapToGlobal(pos))
+
     def delete_current(self) -> bool:
         spec = self.model.spec
         if spec is None or spec.saved_id is None:
@@ -320,6 +357,8 @@ class QueuePanel(QWidget):
                                      (QCoreApplication.translate("QueuePanel", "&Undo last bulk edit"), "Ctrl+Shift+Z", self.undo_bulk),
                                      (QCoreApplication.translate("QueuePanel", "Refresh &queues"), "F5", self.refresh_queues),
                                      (QCoreApplication.translate("QueuePanel", "&Save queue as…"), "Ctrl+Shift+Q", self.save_current_as),
+                                     (QCoreApplication.translate("QueuePanel", "New &queue…"), "Ctrl+Alt+Q", self.new_queue),
+                                     (QCoreApplication.translate("QueuePanel", "Edit saved &queue…"), "Ctrl+Alt+Shift+Q", self.edit_queue),
                                      (QCoreApplication.translate("QueuePanel", "&Delete saved queue"), "Ctrl+Shift+Delete",
                                       self.delete_current),
                                      (QCoreApplication.translate("QueuePanel", "Filter queue"), "Ctrl+F", self._focus_filter)):
