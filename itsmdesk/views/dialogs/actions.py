@@ -87,6 +87,12 @@ def run_escalation(ctx, window=None) -> None:  # noqa: ANN001
     ctx.worker.submit(escalation.tick, now, on_done=done, key="escalation-tick")
 
 
+def open_diagnostic_editor(ctx, window) -> None:  # noqa: ANN001
+    from itsmdesk.views.dialogs.diagnostic_editor import DiagnosticEditorDialog
+
+    DiagnosticEditorDialog(ctx, window).exec()
+
+
 def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
     from itsmdesk.views.dialogs.settings_dialogs import MatrixDialog, SlaDialog
 
@@ -103,4 +109,5 @@ def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
         ("Tools", act(QCoreApplication.translate("ServiceDeskActions", "&SLA targets…"), "Ctrl+Alt+L", lambda: SlaDialog(ctx, window).exec())),
         ("Tools", act(QCoreApplication.translate("ServiceDeskActions", "Priority &matrix…"), "Ctrl+Alt+X", lambda: MatrixDialog(ctx, window).exec())),
         ("Tools", act(QCoreApplication.translate("ServiceDeskActions", "Import &holidays (.ics)…"), "Ctrl+Alt+H", lambda: import_holidays(ctx, window))),
+        ("Tools", act(QCoreApplication.translate("ServiceDeskActions", "&Diagnostic scripts…"), "Ctrl+Alt+D", lambda: open_diagnostic_editor(ctx, window))),
     ]

@@ -1,0 +1,455 @@
+"""Diagnostic scripts: the questions (and answers, optionally routing the ticket to a team) the
+incident form walks the agent through, per category.
+
+Categories on the left (incident and request kinds), the chosen category's steps in the middle,
+the chosen step's question and answers on the right.  Save writes the whole script of one
+category through ``categories.save_script`` (validated, version-checked).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from itsmdesk.services import categories
+from itsmdesk.views.messages import show_error
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("DiagnosticEditor", text)
+
+
+def _button(text: str, name: str, slot) -> QPushButton:  # noqa: ANN001
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.clicked.connect(lambda _checked=False: slot())
+    return button
+
+
+class DiagnosticEditorDialog(QDialog):
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("diagnosticEditorDialog")
+        self.setWindowTitle(tr("Diagnostic scripts"))
+        self.category: categories.CategoryInfo | None = None
+        self.steps: list[dict] = []
+        self.step_index = -1
+        self.dirty = False
+        self._filling = False
+        self.teams = [(str(i), name) for i, name in categories.teams()]
+
+        # categories
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("categoryTree")
+        self.tree.setHeaderHidden(True)
+        self.tree.currentItemChanged.connect(self._category_chosen)
+        self.new_category_button = _button(tr("&New…"), "newCategory", self.new_category)
+        self.rename_button = _button(tr("Re&name…"), "renameCategory", self.rename_category)
+        cat_buttons = QHBoxLayout()
+        cat_buttons.addWidget(self.new_category_button)
+        cat_buttons.addWidget(self.rename_button)
+        cat_box = QGroupBox(tr("Categories"))
+        cat_layout = QVBoxLayout(cat_box)
+        cat_layout.addWidget(self.tree, 1)
+        cat_layout.addLayout(cat_buttons)
+
+        # steps
+        self.step_list = QListWidget()
+        self.step_list.setObjectName("stepList")
+        self.step_list.setWordWrap(True)
+        self.step_list.setSpacing(2)
+        self.step_list.currentRowChanged.connect(self._step_chosen)
+        self.add_step_button = _button(tr("&Add step"), "addStep", self.add_step)
+        self.remove_step_button = _button(tr("Remove"), "removeStep", self.remove_step)
+        self.step_up_button = _button(tr("Up"), "stepUp", lambda: self.move_step(-1))
+        self.step_down_button = _button(tr("Down"), "stepDown", lambda: self.move_step(1))
+        step_buttons = QHBoxLayout()
+        for b in (self.add_step_button, self.remove_step_button, self.step_up_button,
+                  self.step_down_button):
+            step_buttons.addWidget(b)
+        self.steps_box = QGroupBox(tr("Steps (asked in this order)"))
+        steps_layout = QVBoxLayout(self.steps_box)
+        steps_layout.addWidget(self.step_list, 1)
+        steps_layout.addLayout(step_buttons)
+
+        # one step
+        self.question_edit = QLineEdit()
+        self.question_edit.setObjectName("questionEdit")
+        self.question_edit.setPlaceholderText(tr("e.g. Is more than one user affected?"))
+        self.question_edit.textEdited.connect(self._question_edited)
+        question_label = QLabel(tr("&Question"))
+        question_label.setBuddy(self.question_edit)
+        self.answer_table = QTableWidget(0, 2)
+        self.answer_table.setObjectName("answerTable")
+        self.answer_table.setHorizontalHeaderLabels([tr("Answer"), tr("Route ticket to team")])
+        self.answer_table.verticalHeader().setVisible(False)
+        self.answer_table.verticalHeader().setDefaultSectionSize(30)
+        self.answer_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.answer_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.answer_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        self.answer_table.setColumnWidth(1, 200)
+        self.answer_table.itemChanged.connect(lambda _item: self._answers_edited())
+        self.add_answer_button = _button(tr("Add a&nswer"), "addAnswer", self.add_answer)
+        self.remove_answer_button = _button(tr("Remove"), "removeAnswer", self.remove_answer)
+        self.answer_up_button = _button(tr("Up"), "answerUp", lambda: self.move_answer(-1))
+        self.answer_down_button = _button(tr("Down"), "answerDown", lambda: self.move_answer(1))
+        answer_buttons = QHBoxLayout()
+        for b in (self.add_answer_button, self.remove_answer_button, self.answer_up_button,
+                  self.answer_down_button):
+            answer_buttons.addWidget(b)
+        answer_buttons.addStretch(1)
+        self.step_box = QGroupBox(tr("Step"))
+        step_layout = QVBoxLayout(self.step_box)
+        step_layout.addWidget(question_label)
+        step_layout.addWidget(self.question_edit)
+        step_layout.addSpacing(6)
+        step_layout.addWidget(QLabel(tr("Answers the agent can pick")))
+        step_layout.addWidget(self.answer_table, 1)
+        step_layout.addLayout(answer_buttons)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(cat_box)
+        splitter.addWidget(self.steps_box)
+        splitter.addWidget(self.step_box)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([240, 300, 460])
+        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(2, 2)
+
+        self.status_label = QLabel()
+        self.status_label.setObjectName("scriptStatus")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Close)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        self.buttons = buttons
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status_label, 1)
+        bottom.addWidget(buttons)
+
+        layout = QVBoxLayout(self)
+        hint = QLabel(tr("The incident form asks these questions for a ticket of the chosen "
+                         "category; an answer may send the ticket to another team."))
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bottom)
+        self.resize(1000, 540)
+        self.load_categories()
+
+    # -- categories ---------------------------------------------------------------------------------
+    def load_categories(self, select_id: Any = None) -> None:
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        groups = {"incident": QTreeWidgetItem([tr("Incident categories")]),
+                  "request": QTreeWidgetItem([tr("Request categories")])}
+        chosen = None
+        for kind, group in groups.items():
+            group.setData(0, Qt.ItemDataRole.UserRole, ("kind", kind))
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            font = group.font(0)
+            font.setBold(True)
+            group.setFont(0, font)
+            self.tree.addTopLevelItem(group)
+        for info in categories.list_categories():
+            text = info.name + (f"  ({len(info.steps)})" if info.steps else "")
+            item = QTreeWidgetItem([text])
+            item.setData(0, Qt.ItemDataRole.UserRole, ("category", info))
+            groups.get(info.kind, groups["incident"]).addChild(item)
+            if select_id is not None and str(info.id) == str(select_id):
+                chosen = item
+        self.tree.expandAll()
+        self.tree.blockSignals(False)
+        if chosen is not None:
+            self.tree.setCurrentItem(chosen)
+        else:
+            self._show_category(None)
+
+    def select_category_named(self, name: str, kind: str = "incident") -> bool:
+        for i in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(i)
+            if group.data(0, Qt.ItemDataRole.UserRole)[1] != kind:
+                continue
+            for j in range(group.childCount()):
+                info = group.child(j).data(0, Qt.ItemDataRole.UserRole)[1]
+                if info.name == name:
+                    self.tree.setCurrentItem(group.child(j))
+                    return True
+        return False
+
+    def _category_chosen(self, current: QTreeWidgetItem | None, previous: QTreeWidgetItem | None
+                         ) -> None:
+        data = current.data(0, Qt.ItemDataRole.UserRole) if current else None
+        info = data[1] if data and data[0] == "category" else None
+        if self.category is not None and info is not None and info.id == self.category.id:
+            return
+        if not self._confirm_leave():
+            self.tree.blockSignals(True)
+            self.tree.setCurrentItem(previous)
+            self.tree.blockSignals(False)
+            return
+        self._show_category(info)
+
+    def _confirm_leave(self) -> bool:
+        """With unsaved changes: save, discard or stay (False)."""
+        if not self.dirty or self.category is None:
+            return True
+        answer = QMessageBox.question(
+            self, tr("Unsaved script"),
+            tr("Save the changes to the script of {name}?").format(name=self.category.name),
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _show_category(self, info: categories.CategoryInfo | None) -> None:
+        self.category = info
+        self.steps = copy.deepcopy(info.steps) if info else []
+        self.dirty = False
+        self.steps_box.setEnabled(info is not None)
+        self.rename_button.setEnabled(info is not None)
+        self.steps_box.setTitle(tr("Steps of {name}").format(name=info.name) if info
+                                else tr("Steps (pick a category)"))
+        self._fill_steps(0 if self.steps else -1)
+        self.status_label.setText("")
+
+    def new_category(self) -> None:
+        item = self.tree.currentItem()
+        data = item.data(0, Qt.ItemDataRole.UserRole) if item else ("kind", "incident")
+        kind = data[1] if data[0] == "kind" else data[1].kind
+        label = tr("Name of the new incident category") if kind == "incident" \
+            else tr("Name of the new request category")
+        name, ok = QInputDialog.getText(self, tr("New category"), label)
+        if ok:
+            self.create_category(name, kind)
+
+    def create_category(self, name: str, kind: str) -> Any:
+        if not self._confirm_leave():
+            return None
+        try:
+            row = categories.create_category(name, kind, self.ctx.actor)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc)
+            return None
+        self.dirty = False
+        self.ctx.records_changed("category", [row.id])
+        self.load_categories(row.id)
+        return row
+
+    def rename_category(self, name: str | None = None) -> Any:
+        info = self.category
+        if info is None:
+            return None
+        if name is None:
+            name, ok = QInputDialog.getText(self, tr("Rename category"), tr("New name"),
+                                            QLineEdit.EchoMode.Normal, info.name)
+            if not ok:
+                return None
+        try:
+            row = categories.rename_category(info.id, info.version, name, self.ctx.actor)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc)
+            return None
+        info.name, info.version = row.name, row.version
+        steps, dirty = self.steps, self.dirty
+        self.ctx.records_changed("category", [row.id])
+        self.load_categories(row.id)
+        self.steps, self.dirty = steps, dirty  # unsaved step edits survive a rename
+        self._fill_steps(max(0, self.step_index) if self.steps else -1)
+        return row
+
+    # -- steps ----------------------------------------------------------------------------------------
+    def _step_text(self, i: int) -> str:
+        question = self.steps[i].get("question", "").strip() or tr("(no question yet)")
+        return f"{i + 1}. {question}"
+
+    def _fill_steps(self, select: int) -> None:
+        self.step_list.blockSignals(True)
+        self.step_list.clear()
+        for i in range(len(self.steps)):
+            self.step_list.addItem(self._step_text(i))
+        self.step_list.blockSignals(False)
+        self.step_list.setCurrentRow(select)
+        self._step_chosen(select)
+
+    def _step_chosen(self, row: int) -> None:
+        self.step_index = row if 0 <= row < len(self.steps) else -1
+        step = self.steps[self.step_index] if self.step_index >= 0 else None
+        self.step_box.setEnabled(step is not None)
+        self.step_box.setTitle(tr("Step {n}").format(n=self.step_index + 1) if step else tr("Step"))
+        self._filling = True
+        self.question_edit.setText(step.get("question", "") if step else "")
+        self.answer_table.setRowCount(0)
+        for answer in (step.get("answers", []) if step else []):
+            self._add_answer_row(answer)
+        self._filling = False
+        for b, ok in ((self.remove_step_button, step is not None),
+                      (self.step_up_button, self.step_index > 0),
+                      (self.step_down_button, 0 <= self.step_index < len(self.steps) - 1)):
+            b.setEnabled(ok)
+
+    def _changed(self) -> None:
+        self.dirty = True
+        self.status_label.setText(tr("Unsaved changes"))
+
+    def add_step(self, question: str = "") -> int:
+        self.steps.append({"question": question, "answers": [{"label": tr("Yes")},
+                                                             {"label": tr("No")}]})
+        self._changed()
+        self._fill_steps(len(self.steps) - 1)
+        self.question_edit.setFocus()
+        return len(self.steps) - 1
+
+    def remove_step(self) -> None:
+        i = self.step_index
+        if i < 0:
+            return
+        del self.steps[i]
+        self._changed()
+        self._fill_steps(min(i, len(self.steps) - 1))
+
+    def move_step(self, delta: int) -> None:
+        i, j = self.step_index, self.step_index + delta
+        if i < 0 or not 0 <= j < len(self.steps):
+            return
+        self.steps[i], self.steps[j] = self.steps[j], self.steps[i]
+        self._changed()
+        self._fill_steps(j)
+
+    def _question_edited(self, text: str) -> None:
+        if self._filling or self.step_index < 0:
+            return
+        self.steps[self.step_index]["question"] = text
+        self.step_list.item(self.step_index).setText(self._step_text(self.step_index))
+        self._changed()
+
+    # -- answers --------------------------------------------------------------------------------------
+    def _team_combo(self, value: Any) -> QComboBox:
+        combo = QComboBox()
+        combo.addItem(tr("(no routing)"), None)
+        for team_id, name in self.teams:
+            combo.addItem(name, team_id)
+        if value:
+            text = str(value)
+            index = next((i for i in range(1, combo.count())
+                          if combo.itemData(i) == text or combo.itemText(i) == text), -1)
+            if index < 0:  # a team that no longer exists: shown, refused on save
+                combo.addItem(tr("(unknown team {team})").format(team=text), text)
+                index = combo.count() - 1
+            combo.setCurrentIndex(index)
+        combo.currentIndexChanged.connect(lambda _i: self._answers_edited())
+        return combo
+
+    def _add_answer_row(self, answer: dict) -> int:
+        row = self.answer_table.rowCount()
+        self.answer_table.insertRow(row)
+        self.answer_table.setItem(row, 0, QTableWidgetItem(answer.get("label", "")))
+        self.answer_table.setCellWidget(row, 1, self._team_combo(answer.get("route_team")))
+        return row
+
+    def _answers_edited(self) -> None:
+        if self._filling or self.step_index < 0:
+            return
+        answers = []
+        for row in range(self.answer_table.rowCount()):
+            item = self.answer_table.item(row, 0)
+            answer = {"label": item.text() if item else ""}
+            team = self.answer_table.cellWidget(row, 1).currentData()
+            if team:
+                answer["route_team"] = team
+            answers.append(answer)
+        self.steps[self.step_index]["answers"] = answers
+        self._changed()
+
+    def add_answer(self, label: str = "", route_team: Any = None) -> int:
+        if self.step_index < 0:
+            return -1
+        self._filling = True
+        row = self._add_answer_row({"label": label, "route_team": route_team})
+        self._filling = False
+        self._answers_edited()
+        self.answer_table.setCurrentCell(row, 0)
+        if not label:
+            self.answer_table.editItem(self.answer_table.item(row, 0))
+        return row
+
+    def set_answer(self, row: int, label: str | None = None, route_team: Any = "keep") -> None:
+        """Change one answer's label and/or team (what typing and picking do; used by tests)."""
+        if label is not None:
+            self.answer_table.item(row, 0).setText(label)
+        if route_team != "keep":
+            combo = self.answer_table.cellWidget(row, 1)
+            combo.setCurrentIndex(max(0, combo.findData(str(route_team) if route_team else None)))
+
+    def remove_answer(self) -> None:
+        row = self.answer_table.currentRow()
+        if self.step_index < 0 or row < 0:
+            return
+        self.answer_table.removeRow(row)
+        self._answers_edited()
+
+    def move_answer(self, delta: int) -> None:
+        row = self.answer_table.currentRow()
+        answers = self.steps[self.step_index]["answers"] if self.step_index >= 0 else []
+        target = row + delta
+        if row < 0 or not 0 <= target < len(answers):
+            return
+        answers[row], answers[target] = answers[target], answers[row]
+        self._changed()
+        self._step_chosen(self.step_index)
+        self.answer_table.setCurrentCell(target, 0)
+
+    # -- save -------------------------------------------------------------------------------------------
+    def save(self) -> bool:
+        info = self.category
+        if info is None:
+            return False
+        try:
+            row = categories.save_script(info.id, info.version, self.steps, self.ctx.actor)
+        except Exception as exc:  # noqa: BLE001 - shown, never a traceback
+            show_error(self, exc, tr("Script not saved"))
+            return False
+        info.version = row.version
+        info.steps = list(row.diagnostic_script or [])
+        self.steps = copy.deepcopy(info.steps)
+        self.dirty = False
+        self.ctx.records_changed("category", [row.id])
+        self._fill_steps(min(max(self.step_index, 0), len(self.steps) - 1))
+        item = self.tree.currentItem()
+        if item is not None:
+            item.setText(0, info.name + (f"  ({len(info.steps)})" if info.steps else ""))
+        self.status_label.setText(tr("Saved {n} steps for {name}").format(n=len(info.steps),
+                                                                          name=info.name))
+        return True
+
+    def reject(self) -> None:
+        if self._confirm_leave():
+            super().reject()
