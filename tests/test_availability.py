@@ -60,6 +60,31 @@ def test_outages_are_clipped_to_the_period_and_open_ones_run_to_the_end(db):
     assert row.availability_pct == pytest.approx(100 * 234 / 240, abs=1e-3)
 
 
+def test_outages_reported_late_and_old_open_ones_merge_with_the_rest(db):
+    """Outages arrive in opened_at order; one that began before its incident was opened (or an
+    incident still open from long before the period) must still merge with overlapping ones."""
+    a = ci("srv-late")
+    # day 3 10:00-12:00, then an incident opened at 13:00 whose outage began at 09:00 and ended
+    # at 11:00 (reported late): merged 09:00-12:00 = 3 h, one failure
+    incident("first", T0 + h(72 + 10), a, resolved=T0 + h(72 + 12))
+    incident("late", T0 + h(72 + 13), a, resolved=T0 + h(72 + 14),
+             outage_start=T0 + h(72 + 9), outage_end=T0 + h(72 + 11))
+    # day 6: 20:00-22:00, a separate failure of 2 h
+    incident("second", T0 + h(144 + 20), a, resolved=T0 + h(144 + 22))
+    b = ci("srv-old")
+    # open since 200 days before the period (beyond the look-back): the whole period, and an
+    # overlapping recent incident on the same CI counts once
+    incident("ancient", T0 - dt.timedelta(days=200), b, status="in_progress")
+    incident("recent", T0 + h(5), b, resolved=T0 + h(7))
+    rows = _by_name(availability("ci", *PERIOD, now=PERIOD[1] + h(1)))
+    late = rows["srv-late"]
+    assert (late.failures, late.downtime_h, late.longest_h) == (
+        2, pytest.approx(5.0), pytest.approx(3.0))
+    old = rows["srv-old"]
+    assert (old.failures, old.downtime_h, old.availability_pct) == (
+        1, pytest.approx(240.0), pytest.approx(0.0))
+
+
 def test_by_service_uses_the_incident_service(db):
     svc = ci("Payroll", "business_service")
     incident("s1", T0 + h(1), None, service=svc, impact=1, resolved=T0 + h(4))

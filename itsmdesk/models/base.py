@@ -15,6 +15,14 @@ import peewee as pw
 db = pw.DatabaseProxy()
 
 
+class NamedIndex(pw.ModelIndex):
+    """A ModelIndex with a fixed name and a stable repr (schema fingerprints hash the reprs of
+    indexes), for partial and covering indexes added with ``Model.add_index``."""
+
+    def __repr__(self) -> str:
+        return f"ModelIndex({self._name})"
+
+
 def utcnow() -> dt.datetime:
     """Now in UTC, naive (that is how every timestamp is stored)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import peewee as pw
 
-from itsmdesk.models.base import BaseModel, JSONField, TrackedModel, utcnow
+from itsmdesk.models.base import BaseModel, JSONField, NamedIndex, TrackedModel, utcnow
 from itsmdesk.models.people import Site, Team
 
 CI_STATUSES = ("planned", "in_production", "in_maintenance", "retired")
@@ -73,14 +73,7 @@ class Relation(TrackedModel):
 
 # The few relations that do not propagate the default way (target -> source): impact analysis
 # probes this partial index to skip the source -> target walk when there are none.
-class _NamedIndex(pw.ModelIndex):
-    """A ModelIndex whose repr is stable (schema fingerprints hash the reprs of indexes)."""
-
-    def __repr__(self) -> str:
-        return f"ModelIndex({self._name})"
-
-
-Relation.add_index(_NamedIndex(Relation, (Relation.propagates, Relation.source),
+Relation.add_index(NamedIndex(Relation, (Relation.propagates, Relation.source),
                                where=(Relation.propagates != "target_to_source"),
                                name="relation_nondefault_propagation"))
 

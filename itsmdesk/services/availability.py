@@ -17,9 +17,9 @@ How an outage is measured (also in docs/availability.md):
   failures (ITIL's MTBF); availability = (period − downtime) / period × 100.
   With no failures MTBF and MTTR are empty (None) and availability is 100 %.
 
-One SQL statement returns the clipped outages as epoch seconds sorted by CI and start (the
-database parses the timestamps); one pass in Python merges them (cheaper than SQLite's window
-functions, and the same on both back ends).
+One SQL statement returns the clipped outages as epoch seconds, grouped by CI in start order, from
+a partial covering index (the database parses the timestamps); one pass in Python merges them
+(cheaper than SQLite's window functions, and the same on both back ends).
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ from typing import Any
 
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.base import db, utcnow
+from itsmdesk.models.incident import OUTAGE_IMPACTS, OUTAGE_INDEXES
 from itsmdesk.services.periods import Period, epoch, epoch_sql, is_postgres, make_period, sql
 
-OUTAGE_IMPACTS = (1, 2)
 DIMENSIONS = {"ci": "ci_id", "service": "service_id"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AvailabilityRow:
     """Figures for one CI or service (unrounded; ``as_dict`` rounds to 4 decimals).  ``id`` is
     the key as the database returns it (a UUID hex string on SQLite, a UUID on PostgreSQL)."""
@@ -82,59 +82,101 @@ OPEN_STATUSES = ("new", "assigned", "in_progress", "pending")
 
 
 def _statement(column: str, keys: int, still_open: bool = False) -> str:
-    """Outage rows ``(key, start, end)`` in epoch seconds, clipped (unsorted: grouping in
-    Python is cheaper than sorting on the 32-character keys in SQL).
+    """Outage rows ``(key, start, end)`` in epoch seconds, clipped.
 
-    The main statement reads incidents opened since the look-back (the ``opened_at`` index);
-    ``still_open`` reads the open incidents opened before it (the ``status`` index).
+    The main statement reads the partial covering index ``incident_outage_by_ci`` (or
+    ``_by_service``) in key, ``opened_at`` order: rows arrive grouped by key and sorted by start
+    unless an outage began before its incident was opened (which :func:`_merge` repairs).
+    ``still_open`` reads the open incidents opened before the look-back (the ``status`` index).
     """
     start = epoch_sql("coalesce(i.outage_start, i.opened_at)")
     end = epoch_sql("coalesce(i.outage_end, i.resolved_at, i.closed_at)")
     greatest, least = ("GREATEST", "LEAST") if is_postgres() else ("MAX", "MIN")
     key_filter = f" AND i.{column} IN ({', '.join('?' * keys)})" if keys else ""
-    common = (f"i.impact IN (1, 2) AND i.kind = 'incident' AND i.{column} IS NOT NULL{key_filter} "
+    # the same terms as the partial indexes' WHERE, so both back ends may use them
+    common = (f"i.kind = 'incident' AND i.impact IN {OUTAGE_IMPACTS} "
+              f"AND i.{column} IS NOT NULL{key_filter} "
               f"AND coalesce(i.outage_start, i.opened_at) < ? "
               f"AND (coalesce(i.outage_end, i.resolved_at, i.closed_at) IS NULL "
               f"OR coalesce(i.outage_end, i.resolved_at, i.closed_at) > ?)")
     select = (f"SELECT i.{column} AS k, {greatest}({start}, ?) AS s, "
-              f"{least}(coalesce({end}, ?), ?) AS e FROM incident i WHERE ")
+              f"{least}(coalesce({end}, ?), ?) AS e FROM incident i")
     if still_open:
         statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-        where = f"i.status IN ({statuses}) AND i.opened_at < ? AND {common}"
-    else:
-        where = f"i.opened_at >= ? AND i.opened_at < ? AND {common}"
-    return sql(f"SELECT k, s, e FROM ({select}{where}) o WHERE e >= s")
+        body = f"{select} WHERE i.status IN ({statuses}) AND i.opened_at < ? AND {common}"
+        return sql(f"SELECT k, s, e FROM ({body}) o WHERE e >= s")
+    hint = "" if is_postgres() else f" INDEXED BY {OUTAGE_INDEXES[column]}"
+    body = (f"{select}{hint} WHERE i.opened_at >= ? AND i.opened_at < ? AND {common} "
+            f"ORDER BY i.{column}, i.opened_at")
+    return sql(f"SELECT k, s, e FROM ({body}) o WHERE e >= s")
 
 
 def _ts(value: dt.datetime) -> Any:
     return value if is_postgres() else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _merge(rows) -> dict[Any, tuple[int, float, float]]:  # noqa: ANN001
-    """key -> (failures, downtime s, longest s) from (key, start, end) rows in any order."""
-    by_key: defaultdict[Any, list] = defaultdict(list)
-    for k, s, e in rows:
-        by_key[k].append((s, e))
+def _merge_spans(spans: list) -> tuple[int, float, float]:
+    """(failures, downtime s, longest s) of one key's (start, end) spans, in any order."""
+    spans.sort()
+    n = 0
+    down = longest = 0.0
+    cs, ce = spans[0]
+    for s, e in spans[1:]:
+        if s > ce:  # a new failure
+            n += 1
+            down += ce - cs
+            if ce - cs > longest:
+                longest = ce - cs
+            cs, ce = s, e
+        elif e > ce:  # overlaps or touches: the same failure goes on
+            ce = e
+    return n + 1, down + (ce - cs), max(longest, ce - cs)
+
+
+def _merge(rows: list, extra: list = ()) -> dict[Any, tuple[int, float, float]]:  # noqa: C901
+    """key -> (failures, downtime s, longest s).
+
+    ``rows`` come grouped by key and (nearly always) sorted by start: one pass merges them.
+    A key whose starts go backwards, and any key with ``extra`` rows (in any order), is merged
+    again from its spans.
+    """
     out: dict[Any, tuple[int, float, float]] = {}
-    for k, spans in by_key.items():
-        if len(spans) == 1:
-            s, e = spans[0]
-            out[k] = (1, e - s, e - s)
-            continue
-        spans.sort()
+    redo: set = {k for k, _s, _e in extra}
+    if rows:
+        it = iter(rows)
+        ck, cs, ce = next(it)
+        last = cs
         n = 0
         down = longest = 0.0
-        cs, ce = spans[0]
-        for s, e in spans[1:]:
-            if s > ce:  # a new failure
-                n += 1
-                down += ce - cs
-                if ce - cs > longest:
-                    longest = ce - cs
-                cs, ce = s, e
-            elif e > ce:  # overlaps or touches: the same failure goes on
-                ce = e
-        out[k] = (n + 1, down + (ce - cs), max(longest, ce - cs))
+        for k, s, e in it:
+            if k == ck:
+                if s < last:
+                    redo.add(k)
+                last = s
+                if s > ce:
+                    n += 1
+                    d = ce - cs
+                    down += d
+                    if d > longest:
+                        longest = d
+                    cs, ce = s, e
+                elif e > ce:
+                    ce = e
+                continue
+            d = ce - cs
+            out[ck] = (n + 1, down + d, d if d > longest else longest)
+            ck, cs, ce, last = k, s, e, s
+            n = 0
+            down = longest = 0.0
+        d = ce - cs
+        out[ck] = (n + 1, down + d, d if d > longest else longest)
+    if redo:
+        spans: defaultdict[Any, list] = defaultdict(list)
+        for k, s, e in itertools.chain(rows, extra):
+            if k in redo:
+                spans[k].append((s, e))
+        for k, key_spans in spans.items():
+            out[k] = _merge_spans(key_spans)
     return out
 
 
@@ -173,19 +215,22 @@ def availability(by: str = "ci", start: dt.datetime | None = None, end: dt.datet
     cursor = db.obj.execute_sql(
         _statement(column, len(key_list)),
         [*head, _ts(lookback), _ts(period.end + dt.timedelta(days=7)), *tail])
-    merged = _merge(itertools.chain(cursor, old_open))
+    merged = _merge(cursor.fetchall(), old_open)
     names = _names(list(merged))
-    rows = []
-    total = period.seconds
-    for key, (failures, downtime, longest) in merged.items():
-        uptime = max(total - downtime, 0.0)
-        rows.append(AvailabilityRow(
-            key, names.get(key, str(key)), failures, downtime / 3600.0,
-            downtime / failures / 3600.0, uptime / failures / 3600.0, uptime / total * 100.0,
-            longest / 3600.0))
-    rows.sort(key=lambda r: (-r.downtime_h, r.name))
+    # most downtime first, then by name: two stable sorts with C-level keys
+    order = sorted(merged.items(), key=lambda item: names.get(item[0], ""))
+    order.sort(key=lambda item: item[1][1], reverse=True)
     if limit:
-        rows = rows[:int(limit)]
+        order = order[:int(limit)]
+    total = period.seconds
+    make = AvailabilityRow
+    rows = []
+    append = rows.append
+    for key, (failures, downtime, longest) in order:
+        uptime = total - downtime if downtime < total else 0.0
+        append(make(key, names.get(key) or str(key), failures, downtime / 3600.0,
+                    downtime / failures / 3600.0, uptime / failures / 3600.0,
+                    uptime / total * 100.0, longest / 3600.0))
     return AvailabilityReport(by, period, rows)
 
 

@@ -27,9 +27,25 @@ def _m0002_full_text_search(database: pw.Database) -> None:
     fts_schema.create(database)
 
 
+_OLD_AVAILABILITY_INDEX = "incident_kind_impact_opened_at_ci_id_service_id_outage_s_f94e1c7"
+
+
+def _m0003_outage_indexes(database: pw.Database) -> None:
+    """Availability reads outages from two partial covering indexes (by CI, by service) instead
+    of one wide index over every incident."""
+    from itsmdesk.models.base import NamedIndex
+    from itsmdesk.models.incident import Incident
+
+    for index in Incident._meta.indexes:
+        if isinstance(index, NamedIndex) and index._name.startswith("incident_outage_by_"):
+            database.execute(Incident._schema._create_index(index, safe=True))
+    database.execute_sql(f'DROP INDEX IF EXISTS "{_OLD_AVAILABILITY_INDEX}"')
+
+
 # (version, description, function).  Version 1 is the base tables.
 MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (2, "full-text search", _m0002_full_text_search),
+    (3, "availability outage indexes", _m0003_outage_indexes),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
 
