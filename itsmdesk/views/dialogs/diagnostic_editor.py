@@ -39,10 +39,6 @@ from itsmdesk.services import categories
 from itsmdesk.views.messages import show_error
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("DiagnosticEditor", text)
-
-
 def _button(text: str, name: str, slot) -> QPushButton:  # noqa: ANN001
     button = QPushButton(text)
     button.setObjectName(name)
@@ -55,7 +51,7 @@ class DiagnosticEditorDialog(QDialog):
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName("diagnosticEditorDialog")
-        self.setWindowTitle(tr("Diagnostic scripts"))
+        self.setWindowTitle(QCoreApplication.translate("DiagnosticEditor", "Diagnostic scripts"))
         self.category: categories.CategoryInfo | None = None
         self.steps: list[dict] = []
         self.step_index = -1
@@ -68,12 +64,12 @@ class DiagnosticEditorDialog(QDialog):
         self.tree.setObjectName("categoryTree")
         self.tree.setHeaderHidden(True)
         self.tree.currentItemChanged.connect(self._category_chosen)
-        self.new_category_button = _button(tr("&New…"), "newCategory", self.new_category)
-        self.rename_button = _button(tr("Re&name…"), "renameCategory", self.rename_category)
+        self.new_category_button = _button(QCoreApplication.translate("DiagnosticEditor", "&New…"), "newCategory", self.new_category)
+        self.rename_button = _button(QCoreApplication.translate("DiagnosticEditor", "Re&name…"), "renameCategory", self.rename_category)
         cat_buttons = QHBoxLayout()
         cat_buttons.addWidget(self.new_category_button)
         cat_buttons.addWidget(self.rename_button)
-        cat_box = QGroupBox(tr("Categories"))
+        cat_box = QGroupBox(QCoreApplication.translate("DiagnosticEditor", "Categories"))
         cat_layout = QVBoxLayout(cat_box)
         cat_layout.addWidget(self.tree, 1)
         cat_layout.addLayout(cat_buttons)
@@ -84,15 +80,15 @@ class DiagnosticEditorDialog(QDialog):
         self.step_list.setWordWrap(True)
         self.step_list.setSpacing(2)
         self.step_list.currentRowChanged.connect(self._step_chosen)
-        self.add_step_button = _button(tr("&Add step"), "addStep", self.add_step)
-        self.remove_step_button = _button(tr("Remove"), "removeStep", self.remove_step)
-        self.step_up_button = _button(tr("Up"), "stepUp", lambda: self.move_step(-1))
-        self.step_down_button = _button(tr("Down"), "stepDown", lambda: self.move_step(1))
+        self.add_step_button = _button(QCoreApplication.translate("DiagnosticEditor", "&Add step"), "addStep", self.add_step)
+        self.remove_step_button = _button(QCoreApplication.translate("DiagnosticEditor", "Remove"), "removeStep", self.remove_step)
+        self.step_up_button = _button(QCoreApplication.translate("DiagnosticEditor", "Up"), "stepUp", lambda: self.move_step(-1))
+        self.step_down_button = _button(QCoreApplication.translate("DiagnosticEditor", "Down"), "stepDown", lambda: self.move_step(1))
         step_buttons = QHBoxLayout()
         for b in (self.add_step_button, self.remove_step_button, self.step_up_button,
                   self.step_down_button):
             step_buttons.addWidget(b)
-        self.steps_box = QGroupBox(tr("Steps (asked in this order)"))
+        self.steps_box = QGroupBox(QCoreApplication.translate("DiagnosticEditor", "Steps (asked in this order)"))
         steps_layout = QVBoxLayout(self.steps_box)
         steps_layout.addWidget(self.step_list, 1)
         steps_layout.addLayout(step_buttons)
@@ -100,13 +96,13 @@ class DiagnosticEditorDialog(QDialog):
         # one step
         self.question_edit = QLineEdit()
         self.question_edit.setObjectName("questionEdit")
-        self.question_edit.setPlaceholderText(tr("e.g. Is more than one user affected?"))
+        self.question_edit.setPlaceholderText(QCoreApplication.translate("DiagnosticEditor", "e.g. Is more than one user affected?"))
         self.question_edit.textEdited.connect(self._question_edited)
-        question_label = QLabel(tr("&Question"))
+        question_label = QLabel(QCoreApplication.translate("DiagnosticEditor", "&Question"))
         question_label.setBuddy(self.question_edit)
         self.answer_table = QTableWidget(0, 2)
         self.answer_table.setObjectName("answerTable")
-        self.answer_table.setHorizontalHeaderLabels([tr("Answer"), tr("Route ticket to team")])
+        self.answer_table.setHorizontalHeaderLabels([QCoreApplication.translate("DiagnosticEditor", "Answer"), QCoreApplication.translate("DiagnosticEditor", "Route ticket to team")])
         self.answer_table.verticalHeader().setVisible(False)
         self.answer_table.verticalHeader().setDefaultSectionSize(30)
         self.answer_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -116,21 +112,21 @@ class DiagnosticEditorDialog(QDialog):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         self.answer_table.setColumnWidth(1, 200)
         self.answer_table.itemChanged.connect(lambda _item: self._answers_edited())
-        self.add_answer_button = _button(tr("Add a&nswer"), "addAnswer", self.add_answer)
-        self.remove_answer_button = _button(tr("Remove"), "removeAnswer", self.remove_answer)
-        self.answer_up_button = _button(tr("Up"), "answerUp", lambda: self.move_answer(-1))
-        self.answer_down_button = _button(tr("Down"), "answerDown", lambda: self.move_answer(1))
+        self.add_answer_button = _button(QCoreApplication.translate("DiagnosticEditor", "Add a&nswer"), "addAnswer", self.add_answer)
+        self.remove_answer_button = _button(QCoreApplication.translate("DiagnosticEditor", "Remove"), "removeAnswer", self.remove_answer)
+        self.answer_up_button = _button(QCoreApplication.translate("DiagnosticEditor", "Up"), "answerUp", lambda: self.move_answer(-1))
+        self.answer_down_button = _button(QCoreApplication.translate("DiagnosticEditor", "Down"), "answerDown", lambda: self.move_answer(1))
         answer_buttons = QHBoxLayout()
         for b in (self.add_answer_button, self.remove_answer_button, self.answer_up_button,
                   self.answer_down_button):
             answer_buttons.addWidget(b)
         answer_buttons.addStretch(1)
-        self.step_box = QGroupBox(tr("Step"))
+        self.step_box = QGroupBox(QCoreApplication.translate("DiagnosticEditor", "Step"))
         step_layout = QVBoxLayout(self.step_box)
         step_layout.addWidget(question_label)
         step_layout.addWidget(self.question_edit)
         step_layout.addSpacing(6)
-        step_layout.addWidget(QLabel(tr("Answers the agent can pick")))
+        step_layout.addWidget(QLabel(QCoreApplication.translate("DiagnosticEditor", "Answers the agent can pick")))
         step_layout.addWidget(self.answer_table, 1)
         step_layout.addLayout(answer_buttons)
 
@@ -155,7 +151,7 @@ class DiagnosticEditorDialog(QDialog):
         bottom.addWidget(buttons)
 
         layout = QVBoxLayout(self)
-        hint = QLabel(tr("The incident form asks these questions for a ticket of the chosen "
+        hint = QLabel(QCoreApplication.translate("DiagnosticEditor", "The incident form asks these questions for a ticket of the chosen "
                          "category; an answer may send the ticket to another team."))
         hint.setWordWrap(True)
         layout.addWidget(hint)
@@ -168,8 +164,8 @@ class DiagnosticEditorDialog(QDialog):
     def load_categories(self, select_id: Any = None) -> None:
         self.tree.blockSignals(True)
         self.tree.clear()
-        groups = {"incident": QTreeWidgetItem([tr("Incident categories")]),
-                  "request": QTreeWidgetItem([tr("Request categories")])}
+        groups = {"incident": QTreeWidgetItem([QCoreApplication.translate("DiagnosticEditor", "Incident categories")]),
+                  "request": QTreeWidgetItem([QCoreApplication.translate("DiagnosticEditor", "Request categories")])}
         chosen = None
         for kind, group in groups.items():
             group.setData(0, Qt.ItemDataRole.UserRole, ("kind", kind))
@@ -222,8 +218,8 @@ class DiagnosticEditorDialog(QDialog):
         if not self.dirty or self.category is None:
             return True
         answer = QMessageBox.question(
-            self, tr("Unsaved script"),
-            tr("Save the changes to the script of {name}?").format(name=self.category.name),
+            self, QCoreApplication.translate("DiagnosticEditor", "Unsaved script"),
+            QCoreApplication.translate("DiagnosticEditor", "Save the changes to the script of {name}?").format(name=self.category.name),
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:
@@ -236,8 +232,8 @@ class DiagnosticEditorDialog(QDialog):
         self.dirty = False
         self.steps_box.setEnabled(info is not None)
         self.rename_button.setEnabled(info is not None)
-        self.steps_box.setTitle(tr("Steps of {name}").format(name=info.name) if info
-                                else tr("Steps (pick a category)"))
+        self.steps_box.setTitle(QCoreApplication.translate("DiagnosticEditor", "Steps of {name}").format(name=info.name) if info
+                                else QCoreApplication.translate("DiagnosticEditor", "Steps (pick a category)"))
         self._fill_steps(0 if self.steps else -1)
         self.status_label.setText("")
 
@@ -245,9 +241,9 @@ class DiagnosticEditorDialog(QDialog):
         item = self.tree.currentItem()
         data = item.data(0, Qt.ItemDataRole.UserRole) if item else ("kind", "incident")
         kind = data[1] if data[0] == "kind" else data[1].kind
-        label = tr("Name of the new incident category") if kind == "incident" \
-            else tr("Name of the new request category")
-        name, ok = QInputDialog.getText(self, tr("New category"), label)
+        label = QCoreApplication.translate("DiagnosticEditor", "Name of the new incident category") if kind == "incident" \
+            else QCoreApplication.translate("DiagnosticEditor", "Name of the new request category")
+        name, ok = QInputDialog.getText(self, QCoreApplication.translate("DiagnosticEditor", "New category"), label)
         if ok:
             self.create_category(name, kind)
 
@@ -269,7 +265,7 @@ class DiagnosticEditorDialog(QDialog):
         if info is None:
             return None
         if name is None:
-            name, ok = QInputDialog.getText(self, tr("Rename category"), tr("New name"),
+            name, ok = QInputDialog.getText(self, QCoreApplication.translate("DiagnosticEditor", "Rename category"), QCoreApplication.translate("DiagnosticEditor", "New name"),
                                             QLineEdit.EchoMode.Normal, info.name)
             if not ok:
                 return None
@@ -288,7 +284,7 @@ class DiagnosticEditorDialog(QDialog):
 
     # -- steps ----------------------------------------------------------------------------------------
     def _step_text(self, i: int) -> str:
-        question = self.steps[i].get("question", "").strip() or tr("(no question yet)")
+        question = self.steps[i].get("question", "").strip() or QCoreApplication.translate("DiagnosticEditor", "(no question yet)")
         return f"{i + 1}. {question}"
 
     def _fill_steps(self, select: int) -> None:
@@ -304,7 +300,7 @@ class DiagnosticEditorDialog(QDialog):
         self.step_index = row if 0 <= row < len(self.steps) else -1
         step = self.steps[self.step_index] if self.step_index >= 0 else None
         self.step_box.setEnabled(step is not None)
-        self.step_box.setTitle(tr("Step {n}").format(n=self.step_index + 1) if step else tr("Step"))
+        self.step_box.setTitle(QCoreApplication.translate("DiagnosticEditor", "Step {n}").format(n=self.step_index + 1) if step else QCoreApplication.translate("DiagnosticEditor", "Step"))
         self._filling = True
         self.question_edit.setText(step.get("question", "") if step else "")
         self.answer_table.setRowCount(0)
@@ -318,11 +314,11 @@ class DiagnosticEditorDialog(QDialog):
 
     def _changed(self) -> None:
         self.dirty = True
-        self.status_label.setText(tr("Unsaved changes"))
+        self.status_label.setText(QCoreApplication.translate("DiagnosticEditor", "Unsaved changes"))
 
     def add_step(self, question: str = "") -> int:
-        self.steps.append({"question": question, "answers": [{"label": tr("Yes")},
-                                                             {"label": tr("No")}]})
+        self.steps.append({"question": question, "answers": [{"label": QCoreApplication.translate("DiagnosticEditor", "Yes")},
+                                                             {"label": QCoreApplication.translate("DiagnosticEditor", "No")}]})
         self._changed()
         self._fill_steps(len(self.steps) - 1)
         self.question_edit.setFocus()
@@ -354,7 +350,7 @@ class DiagnosticEditorDialog(QDialog):
     # -- answers --------------------------------------------------------------------------------------
     def _team_combo(self, value: Any) -> QComboBox:
         combo = QComboBox()
-        combo.addItem(tr("(no routing)"), None)
+        combo.addItem(QCoreApplication.translate("DiagnosticEditor", "(no routing)"), None)
         for team_id, name in self.teams:
             combo.addItem(name, team_id)
         if value:
@@ -362,7 +358,7 @@ class DiagnosticEditorDialog(QDialog):
             index = next((i for i in range(1, combo.count())
                           if combo.itemData(i) == text or combo.itemText(i) == text), -1)
             if index < 0:  # a team that no longer exists: shown, refused on save
-                combo.addItem(tr("(unknown team {team})").format(team=text), text)
+                combo.addItem(QCoreApplication.translate("DiagnosticEditor", "(unknown team {team})").format(team=text), text)
                 index = combo.count() - 1
             combo.setCurrentIndex(index)
         combo.currentIndexChanged.connect(lambda _i: self._answers_edited())
@@ -435,7 +431,7 @@ class DiagnosticEditorDialog(QDialog):
         try:
             row = categories.save_script(info.id, info.version, self.steps, self.ctx.actor)
         except Exception as exc:  # noqa: BLE001 - shown, never a traceback
-            show_error(self, exc, tr("Script not saved"))
+            show_error(self, exc, QCoreApplication.translate("DiagnosticEditor", "Script not saved"))
             return False
         info.version = row.version
         info.steps = list(row.diagnostic_script or [])
@@ -446,7 +442,7 @@ class DiagnosticEditorDialog(QDialog):
         item = self.tree.currentItem()
         if item is not None:
             item.setText(0, info.name + (f"  ({len(info.steps)})" if info.steps else ""))
-        self.status_label.setText(tr("Saved {n} steps for {name}").format(n=len(info.steps),
+        self.status_label.setText(QCoreApplication.translate("DiagnosticEditor", "Saved {n} steps for {name}").format(n=len(info.steps),
                                                                           name=info.name))
         return True
 

@@ -39,9 +39,6 @@ from itsmdesk.views.messages import error_text, show_error
 CONTEXT = "QueueEditor"
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("QueueEditor", text)
-
 
 FIELD_LABELS = {
     "ref": QT_TRANSLATE_NOOP("QueueEditor", "Reference"),
@@ -144,9 +141,10 @@ class CheckList(QComboBox):
         self.setModel(QStandardItemModel(self))
         self.setEditable(True)
         self.lineEdit().setReadOnly(True)
-        self.lineEdit().setPlaceholderText(tr("(pick one or more)"))
+        self.lineEdit().setPlaceholderText(QCoreApplication.translate("QueueEditor", "(pick one or more)"))
         self.view().viewport().installEventFilter(self)
         self.model().itemChanged.connect(lambda _i: self._show_text())
+        self.activated.connect(self._toggle_row)  # the keyboard: Enter on an item ticks it
 
     def add_item(self, label: str, value: Any, checked: bool = False) -> None:
         item = QStandardItem(label)
@@ -163,6 +161,13 @@ class CheckList(QComboBox):
                                  item.checkState() != Qt.CheckState.Checked)
             return True  # keep the list open while ticking
         return super().eventFilter(obj, event)
+
+    def _toggle_row(self, row: int) -> None:
+        item = self.model().item(row)
+        if item is not None:
+            item.setCheckState(Qt.CheckState.Unchecked if item.checkState() == Qt.CheckState.Checked
+                               else Qt.CheckState.Checked)
+        self._show_text()
 
     def set_checked(self, value: Any, checked: bool = True) -> None:
         for row in range(self.model().rowCount()):
@@ -230,7 +235,7 @@ class ValueEditor(QWidget):
         elif name in TEXT_FIELDS:
             self.mode = "text"
             edit = QLineEdit("" if value is None else str(value))
-            edit.setPlaceholderText(tr("text") if op == "contains" else tr("exact value"))
+            edit.setPlaceholderText(QCoreApplication.translate("QueueEditor", "text") if op == "contains" else QCoreApplication.translate("QueueEditor", "exact value"))
             edit.textChanged.connect(lambda _t: self.on_change())
             self.widget = edit
             self.layout_.addWidget(edit)
@@ -238,7 +243,7 @@ class ValueEditor(QWidget):
             self.mode = "multi"
             box = CheckList()
             if name == "team":
-                box.add_item(tr("My teams (signed-in person's)"), "$my_teams", value == "$my_teams")
+                box.add_item(QCoreApplication.translate("QueueEditor", "My teams (signed-in person's)"), "$my_teams", value == "$my_teams")
             chosen = value if isinstance(value, list) else []
             chosen_text = {str(v) for v in chosen}
             for choice, label in self._choices(name):
@@ -251,7 +256,7 @@ class ValueEditor(QWidget):
             self.mode = "single"
             box = QComboBox()
             if name in ("assignee", "caller"):
-                box.addItem(tr("Me (signed-in person)"), "$me")
+                box.addItem(QCoreApplication.translate("QueueEditor", "Me (signed-in person)"), "$me")
             for choice, label in self._choices(name):
                 box.addItem(label, choice)
             if value is not None:
@@ -268,13 +273,13 @@ class ValueEditor(QWidget):
     def _date_editor(self, value: Any) -> None:
         self.mode = "date"
         self.date_mode = QComboBox()
-        self.date_mode.addItem(tr("relative to today"), "days")
-        self.date_mode.addItem(tr("fixed date"), "date")
+        self.date_mode.addItem(QCoreApplication.translate("QueueEditor", "relative to today"), "days")
+        self.date_mode.addItem(QCoreApplication.translate("QueueEditor", "fixed date"), "date")
         self.days = QSpinBox()
         self.days.setRange(-3650, 3650)
         self.days.setValue(-7)
-        self.days.setSuffix(tr(" days"))
-        self.days.setToolTip(tr("Negative: in the past (-7 = a week ago)"))
+        self.days.setSuffix(QCoreApplication.translate("QueueEditor", " days"))
+        self.days.setToolTip(QCoreApplication.translate("QueueEditor", "Negative: in the past (-7 = a week ago)"))
         self.date = QDateEdit()
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd")
@@ -373,18 +378,18 @@ class QueueEditorDialog(QDialog):
         self.saved_row = None
         self.match_count: int | None = None
         self.setObjectName("queueEditorDialog")
-        self.setWindowTitle(tr("Edit queue") if spec else tr("New queue"))
+        self.setWindowTitle(QCoreApplication.translate("QueueEditor", "Edit queue") if spec else QCoreApplication.translate("QueueEditor", "New queue"))
         self.choices = queues.filter_choices()
         self.rows: list[FilterRow] = []
 
         self.name_edit = QLineEdit(spec.name if spec else "")
         self.name_edit.setObjectName("queueName")
-        self.name_edit.setPlaceholderText(tr("e.g. Network tickets this week"))
-        self.shared_check = QCheckBox(tr("Shared with everyone"))
+        self.name_edit.setPlaceholderText(QCoreApplication.translate("QueueEditor", "e.g. Network tickets this week"))
+        self.shared_check = QCheckBox(QCoreApplication.translate("QueueEditor", "Shared with everyone"))
         self.shared_check.setObjectName("queueShared")
-        self.shared_check.setToolTip(tr("Unshared queues are listed only for you"))
+        self.shared_check.setToolTip(QCoreApplication.translate("QueueEditor", "Unshared queues are listed only for you"))
         name_row = QHBoxLayout()
-        name_row.addWidget(QLabel(tr("&Name")), 0)
+        name_row.addWidget(QLabel(QCoreApplication.translate("QueueEditor", "&Name")), 0)
         name_row.itemAt(0).widget().setBuddy(self.name_edit)
         name_row.addWidget(self.name_edit, 1)
         name_row.addSpacing(12)
@@ -393,7 +398,7 @@ class QueueEditorDialog(QDialog):
         # filters
         self.filter_table = QTableWidget(0, 3)
         self.filter_table.setObjectName("queueFilters")
-        self.filter_table.setHorizontalHeaderLabels([tr("Field"), tr("Condition"), tr("Value")])
+        self.filter_table.setHorizontalHeaderLabels([QCoreApplication.translate("QueueEditor", "Field"), QCoreApplication.translate("QueueEditor", "Condition"), QCoreApplication.translate("QueueEditor", "Value")])
         self.filter_table.verticalHeader().setVisible(False)
         self.filter_table.verticalHeader().setDefaultSectionSize(32)
         self.filter_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -404,10 +409,10 @@ class QueueEditorDialog(QDialog):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.filter_table.setColumnWidth(0, 130)
         self.filter_table.setColumnWidth(1, 120)
-        self.add_filter_button = QPushButton(tr("&Add filter"))
+        self.add_filter_button = QPushButton(QCoreApplication.translate("QueueEditor", "&Add filter"))
         self.add_filter_button.setObjectName("addFilter")
         self.add_filter_button.clicked.connect(lambda: self.add_filter("status", "in", []))
-        self.remove_filter_button = QPushButton(tr("&Remove filter"))
+        self.remove_filter_button = QPushButton(QCoreApplication.translate("QueueEditor", "&Remove filter"))
         self.remove_filter_button.setObjectName("removeFilter")
         self.remove_filter_button.clicked.connect(self.remove_filter)
         self.count_label = QLabel()
@@ -418,7 +423,7 @@ class QueueEditorDialog(QDialog):
         filter_buttons.addWidget(self.remove_filter_button)
         filter_buttons.addStretch(1)
         filter_buttons.addWidget(self.count_label)
-        filter_box = QGroupBox(tr("Tickets that match all of these"))
+        filter_box = QGroupBox(QCoreApplication.translate("QueueEditor", "Tickets that match all of these"))
         filter_layout = QVBoxLayout(filter_box)
         filter_layout.addWidget(self.filter_table, 1)
         filter_layout.addLayout(filter_buttons)
@@ -431,12 +436,12 @@ class QueueEditorDialog(QDialog):
                 self.sort_field.addItem(field_label(key), key)
         self.sort_dir = QComboBox()
         self.sort_dir.setObjectName("queueSortDirection")
-        self.sort_dir.addItem(tr("newest / highest first (descending)"), "desc")
-        self.sort_dir.addItem(tr("oldest / lowest first (ascending)"), "asc")
+        self.sort_dir.addItem(QCoreApplication.translate("QueueEditor", "newest / highest first (descending)"), "desc")
+        self.sort_dir.addItem(QCoreApplication.translate("QueueEditor", "oldest / lowest first (ascending)"), "asc")
         sort_row = QHBoxLayout()
         sort_row.addWidget(self.sort_field, 1)
         sort_row.addWidget(self.sort_dir, 2)
-        sort_label = QLabel(tr("&Sort by"))
+        sort_label = QLabel(QCoreApplication.translate("QueueEditor", "&Sort by"))
         sort_label.setBuddy(self.sort_field)
         sort_row.insertWidget(0, sort_label)
 
@@ -445,16 +450,16 @@ class QueueEditorDialog(QDialog):
         self.column_list.setObjectName("queueColumns")
         self.column_list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.column_list.setDefaultDropAction(Qt.DropAction.MoveAction)
-        self.column_list.setToolTip(tr("Tick the columns to show; drag or use the buttons to "
+        self.column_list.setToolTip(QCoreApplication.translate("QueueEditor", "Tick the columns to show; drag or use the buttons to "
                                        "order them"))
-        self.up_button = QPushButton(tr("Move &up"))
+        self.up_button = QPushButton(QCoreApplication.translate("QueueEditor", "Move &up"))
         self.up_button.clicked.connect(lambda: self.move_column(-1))
-        self.down_button = QPushButton(tr("Move do&wn"))
+        self.down_button = QPushButton(QCoreApplication.translate("QueueEditor", "Move do&wn"))
         self.down_button.clicked.connect(lambda: self.move_column(1))
         column_buttons = QHBoxLayout()
         column_buttons.addWidget(self.up_button)
         column_buttons.addWidget(self.down_button)
-        column_box = QGroupBox(tr("Columns"))
+        column_box = QGroupBox(QCoreApplication.translate("QueueEditor", "Columns"))
         column_layout = QVBoxLayout(column_box)
         column_layout.addWidget(self.column_list, 1)
         column_layout.addLayout(column_buttons)
@@ -576,7 +581,7 @@ class QueueEditorDialog(QDialog):
         filters = self.filters()
         person = self.ctx.actor.person_id
         now = self.ctx.clock() if self.ctx.clock else None
-        self.count_label.setText(tr("Counting…"))
+        self.count_label.setText(QCoreApplication.translate("QueueEditor", "Counting…"))
         self.ctx.worker.submit(queues.count_definition, filters, person, now,
                                on_done=self._show_count, on_error=self._count_failed,
                                key=f"queue-editor-count-{id(self)}")
@@ -584,7 +589,7 @@ class QueueEditorDialog(QDialog):
     def _show_count(self, n: int) -> None:
         self.match_count = n
         self.count_label.setStyleSheet("")
-        self.count_label.setText(tr("Matches {n} tickets now").format(
+        self.count_label.setText(QCoreApplication.translate("QueueEditor", "Matches {n} tickets now").format(
             n=f"{n:,}".replace(",", "\u2009")))
 
     def _count_failed(self, error: BaseException) -> None:
@@ -604,7 +609,7 @@ class QueueEditorDialog(QDialog):
                 self.shared_check.isChecked(), self.ctx.actor,
                 queue_id=spec.saved_id if spec else None, version=spec.version if spec else None)
         except Exception as exc:  # noqa: BLE001 - shown, never a traceback
-            show_error(self, exc, tr("Queue not saved"))
+            show_error(self, exc, QCoreApplication.translate("QueueEditor", "Queue not saved"))
             return False
         self.saved_row = row
         self.accept()
