@@ -133,28 +133,40 @@ def _ci_rows(keys: list[str], into: dict[str, tuple]) -> dict[str, tuple]:
     return into
 
 
-# One step of failure spread from the frontier: (frontier CI, neighbour, type, redundant).
-_DOWN_T2S = ("SELECT target_id{id}, source_id{id}, type, redundant FROM relation "
-             "WHERE target_id IN ({ph}) AND propagates IN ('target_to_source', 'both')")
-_DOWN_S2T = ("SELECT source_id{id}, target_id{id}, type, redundant FROM relation "
-             "WHERE source_id IN ({ph}) AND propagates IN ('source_to_target', 'both')")
-_UP_T2S = ("SELECT source_id{id}, target_id{id}, type, redundant FROM relation "
-           "WHERE source_id IN ({ph}) AND propagates IN ('target_to_source', 'both')")
-_UP_S2T = ("SELECT target_id{id}, source_id{id}, type, redundant FROM relation "
-           "WHERE target_id IN ({ph}) AND propagates IN ('source_to_target', 'both')")
+# One step of failure spread from the frontier: (frontier CI, neighbour, type, redundant) and the
+# neighbour's own attributes (as _CI_SQL reads them), so a round is one query, not two.
+_NEIGHBOUR = ", c.name, c.ci_class_id{id}, c.criticality, c.status, c.min_members_up"
+_DOWN_T2S = ("SELECT r.target_id{id}, r.source_id{id}, r.type, r.redundant" + _NEIGHBOUR +
+             " FROM relation r JOIN ci c ON c.id = r.source_id "
+             "WHERE r.target_id IN ({ph}) AND r.propagates IN ('target_to_source', 'both')")
+_DOWN_S2T = ("SELECT r.source_id{id}, r.target_id{id}, r.type, r.redundant" + _NEIGHBOUR +
+             " FROM relation r JOIN ci c ON c.id = r.target_id "
+             "WHERE r.source_id IN ({ph}) AND r.propagates IN ('source_to_target', 'both')")
+_UP_T2S = ("SELECT r.source_id{id}, r.target_id{id}, r.type, r.redundant" + _NEIGHBOUR +
+           " FROM relation r JOIN ci c ON c.id = r.target_id "
+           "WHERE r.source_id IN ({ph}) AND r.propagates IN ('target_to_source', 'both')")
+_UP_S2T = ("SELECT r.target_id{id}, r.source_id{id}, r.type, r.redundant" + _NEIGHBOUR +
+           " FROM relation r JOIN ci c ON c.id = r.source_id "
+           "WHERE r.target_id IN ({ph}) AND r.propagates IN ('source_to_target', 'both')")
 
 
-def _steps(frontier: list[str], reverse: bool, with_s2t: bool) -> list[tuple]:
-    """(frontier CI, neighbour, relation type, redundant, group) for one round.  ``group``: the
-    relation can put the frontier CI in the neighbour's redundancy group (the neighbour is the
-    source and failure runs target -> source)."""
+def _steps(frontier: list[str], reverse: bool, with_s2t: bool,
+           rows: dict[str, tuple]) -> list[tuple]:
+    """(frontier CI, neighbour, relation type, redundant, group) for one round; the neighbours'
+    CI rows are added to ``rows``.  ``group``: the relation can put the frontier CI in the
+    neighbour's redundancy group (the neighbour is the source and failure runs target ->
+    source)."""
     if reverse:
         parts = [(_UP_T2S, False)] + ([(_UP_S2T, False)] if with_s2t else [])
     else:
         parts = [(_DOWN_T2S, True)] + ([(_DOWN_S2T, False)] if with_s2t else [])
     out: list[tuple] = []
+    append = out.append
     for sql, group in parts:
-        out.extend((f, t, ty, bool(red), group) for f, t, ty, red in _query(sql, frontier))
+        for f, t, ty, red, *ci in _query(sql, frontier):
+            append((f, t, ty, bool(red), group))
+            if t not in rows:
+                rows[t] = (t, *ci)
     return out
 
 
@@ -191,10 +203,7 @@ def _walk(ci_ids: Iterable, direction: str, depth: int | None,
     with_s2t = _has_source_to_target() if frontier else False
     while frontier and (depth is None or level < depth):
         level += 1
-        steps = _steps(frontier, reverse, with_s2t)
-        unknown = list({s[1] for s in steps if s[1] not in rows})
-        if unknown:
-            _ci_rows(unknown, rows)
+        steps = _steps(frontier, reverse, with_s2t, rows)
         next_level: dict[str, tuple] = {}
         group_hits: dict[str, list[tuple]] = {}
         # Pass 1: who falls through a plain relation, and which groups lost members.
@@ -247,27 +256,38 @@ def impact(ci_ids: Iterable, direction: str = "down", depth: int | None = None,
 
 
 def _impact(ci_ids: Iterable, direction: str, depth: int | None,
-            redundancy: bool) -> list[ImpactedCI]:
+            redundancy: bool, services_only: bool = False) -> list[ImpactedCI]:
     result, rows = _walk(ci_ids, direction, depth, redundancy)
     classes = _classes()
-    ids = {key: _uuid(key) for key in result}
+    if services_only:
+        service_classes = {cid for cid, (_n, _l, is_service) in classes.items() if is_service}
+        result = {k: v for k, v in result.items() if rows[k][2] in service_classes}
     none = ("", "", False)
     make = ImpactedCI
+    uuid_of = _uuid
     out = []
     append = out.append
     for key, (d, via, rtype, red) in result.items():
         row = rows[key]
         cname, clabel, is_service = classes.get(row[2], none)
-        append(make(ids[key], row[1], cname, row[3], d, is_service,
-                    ids[via] if via else None, rtype, clabel, row[4], red))
+        append(make(uuid_of(key), row[1], cname, row[3], d, is_service,
+                    uuid_of(via) if via else None, rtype, clabel, row[4], red))
     out.sort(key=lambda i: (i.depth, i.name))
     return out
 
 
 def impacted_services(ci_ids: Iterable, depth: int | None = None) -> list[ImpactedCI]:
     """Business services that fail if the given CIs fail (most critical first)."""
+    import gc
+
     order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-    services = [i for i in impact(ci_ids, "down", depth) if i.is_service]
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        services = _impact(ci_ids, "down", depth, True, services_only=True)
+    finally:
+        if enabled:
+            gc.enable()
     services.sort(key=lambda i: (order.get(i.criticality, 9), i.depth, i.name))
     return services
 
