@@ -128,3 +128,28 @@ def test_cli_script_show_and_set(sqlite_db, tmp_path, capsys):
     assert main(["--db", url, "categories", "list"]) == 0
     assert "Network" in capsys.readouterr().out
     assert cat.id
+
+
+def test_demo_script_routes_a_ticket_and_old_name_routes_still_work(demo_db):
+    """The demo stores route-to teams as ids; a script saved with a team *name* (older data)
+    still routes, and an unknown name is refused with nothing written."""
+    from itsmdesk.models.incident import Incident, WorkLog
+    from itsmdesk.models.people import Team
+
+    net = Team.get(Team.name == "Network Operations")
+    cat = Category.get(Category.name == "Network")
+    route = cat.diagnostic_script[0]["answers"][0]["route_team"]
+    assert route == str(net.id)
+    ticket = (Incident.select().where((Incident.team != net.id) & (Incident.status == "new"))
+              .first())
+    routed = incidents.record_diagnosis(ticket.id, [("Is more than one user affected?",
+                                                     "Yes, the whole site")], route)
+    assert routed.team_id == net.id
+    apps = Team.get(Team.name == "Application Support")
+    assert incidents.record_diagnosis(ticket.id, [("q", "a")], "Application Support").team_id \
+        == apps.id
+    notes = WorkLog.select().where(WorkLog.incident == ticket.id).count()
+    with pytest.raises(ValidationError):
+        incidents.record_diagnosis(ticket.id, [("q", "a")], "No Such Team")
+    assert WorkLog.select().where(WorkLog.incident == ticket.id).count() == notes
+    assert Incident.get_by_id(ticket.id).team_id == apps.id

@@ -196,6 +196,11 @@ class SmallDemo:
                           "answers": [{"label": "Yes", "route_team": "Security Operations"},
                                       {"label": "No"}]}],
         }
+        for steps in scripts.values():  # routes are stored as team ids
+            for step in steps:
+                for answer in step["answers"]:
+                    if "route_team" in answer:
+                        answer["route_team"] = str(self.teams[answer["route_team"]].id)
         for name, (team, _t, _d) in INCIDENT_CATEGORIES.items():
             self.categories[name] = records.create(Category, {
                 "id": self.uid(), "name": name, "kind": "incident",

@@ -384,6 +384,24 @@ def diagnostic_script(category_id) -> list[dict]:  # noqa: ANN001
     return list(cat.diagnostic_script or []) if cat else []
 
 
+def _team_id(team):  # noqa: ANN001, ANN202
+    """A script's route: a team id, or (scripts written before ids were stored) a team name."""
+    import uuid as _uuid
+
+    from itsmdesk.models.people import Team
+
+    if not team:
+        return None
+    try:
+        return _uuid.UUID(str(team))
+    except ValueError:
+        found = Team.get_or_none(Team.name == str(team))
+        if found is None:
+            raise ValidationError(N_("The diagnostic script routes to an unknown team: {team}"),
+                                  field="team", team=team) from None
+        return found.id
+
+
 def record_diagnosis(incident_id, answers: list[tuple[str, str]], route_team=None,  # noqa: ANN001
                      actor: Actor = SYSTEM) -> Incident:
     """Write the answers of a diagnostic script to the work log and route the ticket."""
@@ -391,6 +409,7 @@ def record_diagnosis(incident_id, answers: list[tuple[str, str]], route_team=Non
     with records.atomic():
         add_work_log(incident_id, text, actor)
         row = records.get(Incident, incident_id)
+        route_team = _team_id(route_team)
         if route_team and str(route_team) != str(row.team_id):
             row = update_incident(row.id, None, {"team": route_team}, actor)
         return row

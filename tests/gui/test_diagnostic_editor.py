@@ -171,8 +171,8 @@ def test_menu_entry_opens_the_editor(ctx, qtbot, desk, monkeypatch):
 
 
 def test_demo_scripts_route_by_team_name_and_save_as_ids(demo_ctx, qtbot, monkeypatch):
-    """The demo data names the route-to team; the editor shows it and saves the team's id,
-    which is what record_diagnosis needs to route the ticket."""
+    """The editor shows a route-to team by name and saves the team's id, which is what
+    record_diagnosis routes by."""
     from itsmdesk.models.people import Team
 
     errors = []
