@@ -77,3 +77,29 @@ def test_announcements_dock_and_form_banner(ctx, qtbot, settings):
     form = w.open_record("incident", inc.id)
     assert form.announcement.isVisibleTo(form)
     assert "Mail maintenance" in form.announcement.text()
+
+
+def test_no_two_actions_share_a_shortcut(ctx, qtbot, settings):
+    """A shortcut bound twice is ambiguous in Qt and then fires neither action.  Window-wide
+    shortcuts must be unique, and a panel's own shortcut must not shadow a window-wide one."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QAction
+
+    w = _window(ctx, qtbot, settings)
+    window_wide: dict[str, str] = {}
+    local: list[tuple[str, str]] = []
+    for action in w.findChildren(QAction):
+        for seq in action.shortcuts():
+            key = seq.toString()
+            if not key:
+                continue
+            name = action.objectName() or action.text()
+            if action.shortcutContext() in (Qt.ShortcutContext.WindowShortcut,
+                                            Qt.ShortcutContext.ApplicationShortcut):
+                assert key not in window_wide, f"{key}: {window_wide[key]} and {name}"
+                window_wide[key] = name
+            else:
+                local.append((key, name))
+    assert "Ctrl+K" in window_wide and "Ctrl+I" in window_wide
+    clashes = [(k, n, window_wide[k]) for k, n in local if k in window_wide]
+    assert not clashes, clashes

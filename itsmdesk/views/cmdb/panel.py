@@ -74,7 +74,7 @@ class CmdbPanel(QWidget):
         self.impact_button.clicked.connect(self.show_impact)
         self.new_button.clicked.connect(lambda: ctx.open_record("ci", None))
         ctx.sig_records_changed.connect(self._on_changed)
-        for key, slot in (("Ctrl+Shift+F", self.filter.setFocus), ("Ctrl+I", self.show_impact)):
+        for key, slot in (("Ctrl+Shift+F", self.filter.setFocus), ("Ctrl+Shift+G", self.show_impact)):
             action = QAction(self)
             action.setShortcut(QKeySequence(key))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
