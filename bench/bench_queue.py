@@ -48,7 +48,7 @@ def _first_ours(ctx: BenchContext) -> list[str]:
     from itsmdesk.services import queues
 
     page = queues.page(queues.get_spec("all_open"), 0, PAGE)
-    return [r.values["ref"] for r in page.rows]
+    return [r.get("ref") for r in page.rows]
 
 
 def _first_base(ctx: BenchContext) -> list[str]:
@@ -63,7 +63,7 @@ def _deep_ours(ctx: BenchContext) -> list[str]:
     from itsmdesk.services import queues
 
     page = queues.page(queues.get_spec("all"), DEEP, PAGE)
-    return [r.values["ref"] for r in page.rows]
+    return [r.get("ref") for r in page.rows]
 
 
 def _deep_base(ctx: BenchContext) -> list[str]:

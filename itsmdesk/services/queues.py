@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,12 +81,22 @@ class QueueRow:
     when asked for: a page is fetched whole, but most of its rows are never painted or opened.
     """
 
-    __slots__ = ("_raw", "_names", "_values", "_id", "version", "sort_key")
+    __slots__ = ("_raw", "_names", "_values", "_id", "_keys")
 
-    def __init__(self, raw: tuple, names: dict[str, int], version: int, sort_key: tuple = ()) -> None:
-        self._raw, self._names, self._values = raw, names, None
-        self._id = raw[names["id"]]
-        self.version, self.sort_key = version, sort_key
+    def __init__(self, raw: tuple, names: dict[str, int], keys: tuple = (None, None, True)) -> None:
+        self._raw, self._names, self._values, self._id = raw, names, None, None
+        self._keys = keys  # (sort column index or None, tie index, tie is the raw rowid)
+
+    @property
+    def version(self) -> int:
+        return self._raw[self._names["version"]]
+
+    @property
+    def sort_key(self) -> tuple:
+        """(sort value, tie) as the next page's keyset ``after`` wants it."""
+        sort_i, tie_i, raw_tie = self._keys
+        return (self._raw[sort_i] if sort_i is not None else None,
+                self._raw[tie_i] if raw_tie else self.id)
 
     @property
     def values(self) -> dict[str, Any]:
@@ -94,20 +105,50 @@ class QueueRow:
             self._values["id"] = self.id
         return self._values
 
+    def get(self, name: str, default: Any = None) -> Any:
+        """One column's value straight from the driver's tuple (no dict, no UUID built)."""
+        if name == "id":
+            return self.id
+        i = self._names.get(name)
+        return default if i is None else self._raw[i]
+
     @property
     def id(self) -> uuid.UUID:
-        if not isinstance(self._id, uuid.UUID):
-            self._id = uuid.UUID(str(self._id))
+        if self._id is None:
+            value = self._raw[self._names["id"]]
+            self._id = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
         return self._id
 
     def __repr__(self) -> str:
         return f"QueueRow({self._raw[self._names['ref']]!r})" if "ref" in self._names else "QueueRow()"
 
 
+class PageRows(Sequence):
+    """A page's rows: the driver's tuples, each wrapped in a :class:`QueueRow` on first use
+    (a page is fetched whole, but a view touches only the rows it paints)."""
+
+    __slots__ = ("_raw", "_names", "_keys", "_made")
+
+    def __init__(self, raw: list[tuple], names: dict[str, int], keys: tuple) -> None:
+        self._raw, self._names, self._keys = raw, names, keys
+        self._made: list[QueueRow | None] = [None] * len(raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __getitem__(self, i):  # noqa: ANN001, ANN204 - an index or a slice, like a list
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self._raw)))]
+        row = self._made[i]
+        if row is None:
+            row = self._made[i] = QueueRow(self._raw[i], self._names, self._keys)
+        return row
+
+
 @dataclass
 class Page:
     offset: int
-    rows: list[QueueRow] = field(default_factory=list)
+    rows: Sequence[QueueRow] = field(default_factory=list)
 
 
 # -- queue definitions ---------------------------------------------------------------------------
@@ -367,15 +408,8 @@ def page(spec: QueueSpec, offset: int = 0, limit: int = 100, sort: tuple[str, st
             _SQL_CACHE[key] = compiled
     cursor = db.obj.execute_sql(*compiled)
     names = {d[0]: i for i, d in enumerate(cursor.description)}
-    sort_i, tie_i, version_i = names.get(sort[0]), names["tie"], names["version"]
-    sqlite = _backend_sqlite()
-    out = []
-    for raw in cursor.fetchall():
-        row = QueueRow(raw, names, raw[version_i])
-        row.sort_key = (raw[sort_i] if sort_i is not None else None,
-                        raw[tie_i] if sqlite else row.id)
-        out.append(row)
-    return Page(offset, out)
+    keys = (names.get(sort[0]), names["tie"], _backend_sqlite())
+    return Page(offset, PageRows(cursor.fetchall(), names, keys))
 
 
 def _python(col: Any, value: Any) -> Any:

@@ -206,11 +206,11 @@ class QueueModel(QAbstractTableModel):
         name = self.columns[index.column()]
         if row is None:
             return "…" if role == Qt.ItemDataRole.DisplayRole and index.column() == 0 else None
-        value = row.values.get(name)
+        value = row.get(name)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(name, value, row)
         if role == Qt.ItemDataRole.ToolTipRole and name in ("title", "resolution_due"):
-            return f"{row.values['ref']}: {row.values['title']}"
+            return f"{row.get('ref')}: {row.get('title')}"
         if role == Qt.ItemDataRole.ForegroundRole:
             if name == "priority" and value in PRIORITY_COLOURS:
                 return QBrush(QColor(PRIORITY_COLOURS[value]))
@@ -235,18 +235,18 @@ class QueueModel(QAbstractTableModel):
         return None
 
     def _state(self, row: queues.QueueRow) -> str:
-        state = row.values.get("sla_state") or "ok"
-        due = queues.as_datetime(row.values.get("resolution_due"))
-        if state in ("ok", "at_risk") and due and row.values.get("status") not in (
+        state = row.get("sla_state") or "ok"
+        due = queues.as_datetime(row.get("resolution_due"))
+        if state in ("ok", "at_risk") and due and row.get("status") not in (
                 "resolved", "closed", "fulfilled", "cancelled", "pending") and self.now() > due:
             return "breached"
         return state
 
     def _display(self, name: str, value: Any, row: queues.QueueRow) -> str:
         if name == "resolution_due":
-            if row.values.get("status") in ("resolved", "closed", "fulfilled", "cancelled"):
+            if row.get("status") in ("resolved", "closed", "fulfilled", "cancelled"):
                 return ""
-            if row.values.get("sla_state") == "paused":
+            if row.get("sla_state") == "paused":
                 return QCoreApplication.translate("QueueModel", "paused")
             return format_remaining(queues.as_datetime(value), self.now())
         if name == "priority":
