@@ -59,6 +59,7 @@ class Benchmark:
     warmup: int = 1
     note: str = ""
     own_database: bool = False  # builds its own database; needs no large demo
+    extra: Callable[[BenchContext], dict] | None = None  # more fields for the JSON line
 
 
 def discover() -> list[Benchmark]:
@@ -100,6 +101,8 @@ def run(bench: Benchmark, ctx: BenchContext) -> dict[str, Any]:
         except AssertionError as exc:
             line["same_result"] = False
             line["mismatch"] = str(exc)[:200]
+    if bench.extra:
+        line.update(bench.extra(ctx))
     if bench.note:
         line["note"] = bench.note
     return line

@@ -9,6 +9,7 @@ The remaining SLA time is computed from the cached due date, so the countdown ne
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import OrderedDict
 from typing import Any
 
@@ -56,6 +57,32 @@ def format_remaining(due: dt.datetime | None, now: dt.datetime) -> str:
     return f"{sign}{hours}h {minutes:02d}m"
 
 
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_FONT = Qt.ItemDataRole.FontRole
+_DECORATION = Qt.ItemDataRole.DecorationRole
+_USER = Qt.ItemDataRole.UserRole
+_ROLES = frozenset((_DISPLAY, _TOOLTIP, _FOREGROUND, _FONT, _DECORATION, _USER))
+
+
+@functools.lru_cache(maxsize=32)
+def _brush(colour: str) -> QBrush:
+    return QBrush(QColor(colour))
+
+
+@functools.lru_cache(maxsize=1)
+def _bold_font() -> QFont:
+    font = QFont()
+    font.setBold(True)
+    return font
+
+
+@functools.lru_cache(maxsize=1)
+def _plain_font() -> QFont:
+    return QFont()
+
+
 class QueueModel(QAbstractTableModel):
     sig_count_changed = Signal(int)
     """(row count) after the queue was (re)counted."""
@@ -73,6 +100,8 @@ class QueueModel(QAbstractTableModel):
         self._count = 0
         self._pages: OrderedDict[int, list[queues.QueueRow]] = OrderedDict()
         self._pending: set[int] = set()
+        self._texts: dict[tuple[int, int], str] = {}  # (row, column) -> display text
+        self.modelReset.connect(self._texts.clear)
         self._generation = 0
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
@@ -157,6 +186,7 @@ class QueueModel(QAbstractTableModel):
         if generation != self._generation:
             return
         self._pages[page_no] = page.rows
+        self._texts.clear()
         while len(self._pages) > MAX_PAGES:
             oldest = next(iter(self._pages))
             if oldest == page_no:
@@ -168,6 +198,7 @@ class QueueModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(first, 0), self.index(last, self.columnCount() - 1))
 
     def _tick(self) -> None:
+        self._texts.clear()  # the countdowns move on
         if "resolution_due" in self.columns and self._count:
             col = self.columns.index("resolution_due")
             self.dataChanged.emit(self.index(0, col), self.index(self._count - 1, col))
@@ -200,37 +231,54 @@ class QueueModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        # A paint asks ~7 roles of every visible cell: cheap answers first (the role and the
+        # column decide most of them), and display texts are cached until the rows change.
+        if role not in _ROLES or not index.isValid():
             return None
-        row = self.row_at(index.row())
-        name = self.columns[index.column()]
+        r, c = index.row(), index.column()
+        name = self.columns[c]
+        if role == _DISPLAY:
+            text = self._texts.get((r, c))
+            if text is not None:
+                return text
+        elif role == _FOREGROUND:
+            if name not in ("priority", "sla_state", "resolution_due"):
+                return None
+        elif role == _FONT:
+            if name not in ("ref", "priority"):
+                return None
+        elif role == _DECORATION:
+            if name not in ("sla_state", "priority"):
+                return None
+        elif role == _TOOLTIP:
+            if name not in ("title", "resolution_due"):
+                return None
+        row = self.row_at(r)
         if row is None:
-            return "…" if role == Qt.ItemDataRole.DisplayRole and index.column() == 0 else None
+            return "…" if role == _DISPLAY and c == 0 else None
         value = row.get(name)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(name, value, row)
-        if role == Qt.ItemDataRole.ToolTipRole and name in ("title", "resolution_due"):
+        if role == _DISPLAY:
+            text = self._display(name, value, row)
+            if len(self._texts) > 20_000:
+                self._texts.clear()
+            self._texts[(r, c)] = text
+            return text
+        if role == _TOOLTIP:
             return f"{row.get('ref')}: {row.get('title')}"
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if name == "priority" and value in PRIORITY_COLOURS:
-                return QBrush(QColor(PRIORITY_COLOURS[value]))
-            if name in ("sla_state", "resolution_due"):
-                state = self._state(row)
-                if state in ("breached", "at_risk"):
-                    return QBrush(QColor(SLA_COLOURS[state]))
-        if role == Qt.ItemDataRole.FontRole and name in ("ref", "priority"):
-            font = QFont()
-            font.setBold(name == "priority" and value in (1, 2))
-            return font
-        if role == Qt.ItemDataRole.DecorationRole and name == "sla_state":
-            from itsmdesk.views.queue.icons import sla_icon
+        if role == _FOREGROUND:
+            if name == "priority":
+                colour = PRIORITY_COLOURS.get(value)
+            else:
+                colour = SLA_COLOURS.get(self._state(row)) if self._state(row) in (
+                    "breached", "at_risk") else None
+            return _brush(colour) if colour else None
+        if role == _FONT:
+            return _bold_font() if name == "priority" and value in (1, 2) else _plain_font()
+        if role == _DECORATION:
+            from itsmdesk.views.queue.icons import priority_icon, sla_icon
 
-            return sla_icon(self._state(row))
-        if role == Qt.ItemDataRole.DecorationRole and name == "priority":
-            from itsmdesk.views.queue.icons import priority_icon
-
-            return priority_icon(value)
-        if role == Qt.ItemDataRole.UserRole:
+            return sla_icon(self._state(row)) if name == "sla_state" else priority_icon(value)
+        if role == _USER:
             return row.id
         return None
 
