@@ -70,7 +70,8 @@ def _cab_setup(ctx: BenchContext) -> None:
 
     meeting = CABMeeting.get_or_none(CABMeeting.title == BENCH_MEETING)
     if meeting is None:
-        changes = list(Change.select(Change.id).where(Change.planned_start.is_null(False))
+        changes = list(Change.select(Change.id).where(Change.planned_start.is_null(False)
+                                                      & (Change.type != "standard"))
                        .order_by(Change.planned_start.desc()).limit(200))
         first = Change.select(Change.planned_start).order_by(
             Change.planned_start.desc()).first()

@@ -45,6 +45,23 @@ def test_standard_change_walks_without_cab(db):
                       "closed"]
 
 
+def test_standard_change_is_refused_on_a_cab_agenda(db):
+    """Pre-approved: a standard change never goes before the CAB; the meeting is not created
+    (or the agenda not changed) and the message names the change."""
+    from itsmdesk.models.change import CABAgendaItem, CABMeeting
+
+    std = change("Patch", type="standard")
+    normal = change("Upgrade")
+    with pytest.raises(ValidationError) as refused:
+        cab.create_meeting({"title": "CAB", "starts_at": T0}, changes=[normal.id, std.id])
+    assert std.ref in refused.value.message
+    assert CABMeeting.select().count() == 0 and CABAgendaItem.select().count() == 0
+    meeting = cab.create_meeting({"title": "CAB", "starts_at": T0}, changes=[normal.id])
+    with pytest.raises(ValidationError):
+        cab.add_to_agenda(meeting.id, std.id)
+    assert [i.change_id for i in CABAgendaItem.select()] == [normal.id]
+
+
 def test_wrong_transition_refused(db):
     c = change("Upgrade")
     with pytest.raises(TransitionError):

@@ -189,6 +189,10 @@ def add_to_agenda(meeting_id, change_id, actor: Actor = SYSTEM) -> CABAgendaItem
     with records.atomic():
         meeting = records.get(CABMeeting, meeting_id)
         change = records.get(Change, change_id)
+        if change.type == "standard":
+            from itsmdesk.services.changes import not_for_cab
+
+            raise ValidationError(not_for_cab(), field="changes", refs=change.ref)
         item = CABAgendaItem.get_or_none((CABAgendaItem.meeting == meeting.id)
                                          & (CABAgendaItem.change == change.id))
         if item:

@@ -82,10 +82,19 @@ def create_meeting(values: dict[str, Any], actor: Actor = SYSTEM, attendees: lis
         meeting = records.create(CABMeeting, values, actor, ref_prefix="CAB")
         for person in attendees or []:
             CABAttendee.create(meeting=meeting.id, person=getattr(person, "id", person))
-        for pos, change in enumerate(changes or []):
-            CABAgendaItem.create(meeting=meeting.id, change=getattr(change, "id", change),
-                                 position=pos)
+        ids = [getattr(change, "id", change) for change in changes or []]
+        if ids:
+            standard = [c.ref for c in Change.select(Change.ref).where(
+                Change.id.in_(ids) & (Change.type == "standard")).order_by(Change.ref)]
+            if standard:
+                raise ValidationError(not_for_cab(), field="changes", refs=", ".join(standard))
+        for pos, change_id in enumerate(ids):
+            CABAgendaItem.create(meeting=meeting.id, change=change_id, position=pos)
         return meeting
+
+
+def not_for_cab() -> str:
+    return N_("Standard changes are pre-approved and do not go before the CAB: {refs}")
 
 
 def cast_vote(change_id, person_id, vote: str, comment: str = "", meeting_id=None,  # noqa: ANN001

@@ -495,6 +495,10 @@ class SmallDemo:
                     start = self.at(rng.uniform(5, 170), 22)
                     status = rng.choice(statuses_past)
                 ctype = rng.choices(["normal", "standard", "emergency"], [6, 3, 1])[0]
+                if ctype == "standard" and status in ("assessed", "awaiting_cab"):
+                    status = "approved"  # pre-approved from a template: never before the CAB
+                elif ctype == "emergency" and status == "assessed":
+                    status = "awaiting_cab"  # the ECAB decides straight from submission
                 end = start + dt.timedelta(hours=rng.choice([1, 2, 3, 4]))
                 ci = CI.get_or_none(CI.name == ci_name) or CI.get_or_none(CI.name.startswith(ci_name))
                 team = self.teams[rng.choice(["Network Operations", "Server & Storage",
@@ -538,8 +542,11 @@ class SmallDemo:
                         "team": team}, cm)
                     ChangeIncident.create(id=self.uid(), change=chg.id, incident=inc.id)
         # CAB meetings: two held in the past with votes, decisions and actions; one upcoming.
-        past_changes = [c for c in self.all_changes if c.planned_start and c.planned_start < self.now]
-        future_changes = [c for c in self.all_changes if c.planned_start and c.planned_start > self.now]
+        # (standard changes are pre-approved: they never go before a CAB)
+        past_changes = [c for c in self.all_changes if c.planned_start and c.planned_start < self.now
+                        and c.type != "standard"]
+        future_changes = [c for c in self.all_changes if c.planned_start and c.planned_start > self.now
+                          and c.type != "standard"]
         meetings = [("Weekly CAB", self.at(21, 10), past_changes[:5], "held"),
                     ("Weekly CAB", self.at(7, 10), past_changes[5:10], "held"),
                     ("Emergency CAB: VPN outage", self.at(3, 16), past_changes[10:11], "held"),
