@@ -319,8 +319,11 @@ def generate_large(seed: int = 42, progress: Callable[[str], None] | None = None
                           if future else rng.choices(["closed", "failed", "backed_out", "rejected"],
                                                      [90, 4, 3, 3])[0])
                 outage = rng.random() < 0.3
-                yield (cid, f"CHG-{i + 1:06d}", f"Change {i + 1}: update {rng.choice(['firmware', 'OS', 'config', 'app'])}",
-                       rng.choices(["standard", "normal", "emergency"], [5, 4, 1])[0], status,
+                title = f"Change {i + 1}: update {rng.choice(['firmware', 'OS', 'config', 'app'])}"
+                ctype = rng.choices(["standard", "normal", "emergency"], [5, 4, 1])[0]
+                if ctype == "standard" and status == "awaiting_cab":
+                    status = "approved"  # pre-approved: never before the CAB
+                yield (cid, f"CHG-{i + 1:06d}", title, ctype, status,
                        "Keep the estate supported.", "Standard maintenance.", "1. Apply.\n2. Verify.",
                        "Restore previous version.", "Smoke test.", teams[i % len(teams)][0],
                        _t(start), _t(end), loader.bool(outage),
