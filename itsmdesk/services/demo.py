@@ -112,6 +112,10 @@ class SmallDemo:
 
             demo_release(self.rng, Actor.for_person(self.agents["Application Support"][0]))
             self.articles()
+            # SLA states as the app's minute tick would leave them (flagged and breached)
+            from itsmdesk.services import escalation
+
+            escalation.tick(self.now)
         self.say("demo complete")
 
     # -- people -----------------------------------------------------------------------------

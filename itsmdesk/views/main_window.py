@@ -224,6 +224,8 @@ class MainWindow(QMainWindow):
         self._minute.setInterval(60_000)
         self._minute.timeout.connect(self._each_minute)
         self._minute.start()
+        # and once soon after start, so SLA flags and queue counts are current from the outset
+        QTimer.singleShot(1500, self._each_minute)
 
     def set_connected(self, connected: bool, reason: str = "") -> None:
         self.connection_label.setText(("● " + self.tr("Connected")) if connected
