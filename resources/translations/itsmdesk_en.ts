@@ -221,82 +221,82 @@
 <context>
     <name>AuditDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="268"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="327"/>
         <source>Audit the CMDB against a scan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="271"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="330"/>
         <source>Browse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="272"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="331"/>
         <source>Audit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="279"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="338"/>
         <source>Choose the scan (CSV: name, class, site, … as exported).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="281"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="281"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340"/>
         <source>CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="281"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340"/>
         <source>Scan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="284"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="343"/>
         <source>Accept scan into the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="296"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="355"/>
         <source>Scan file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="308"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="367"/>
         <source>Unknown (scanned, not in the CMDB)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="309"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="368"/>
         <source>Missing (in the CMDB, not found)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="310"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="369"/>
         <source>Different</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="311"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="370"/>
         <source>Bad rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="318"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="377"/>
         <source>{s} scanned: {m} match, {u} unknown, {x} missing, {d} differences</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="327"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="386"/>
         <source>Accept scan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="328"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="387"/>
         <source>Create the unknown CIs and update the different ones from the scan?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -420,97 +420,97 @@
 <context>
     <name>BaselineDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="175"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="234"/>
         <source>CMDB baselines</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="178"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="237"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="178"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="237"/>
         <source>Taken (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="179"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="238"/>
         <source>CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="179"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="238"/>
         <source>Relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="185"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="244"/>
         <source>Name of a new baseline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="187"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="246"/>
         <source>All CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="188"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="247"/>
         <source>Take baseline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="189"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="248"/>
         <source>Compare with now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256"/>
         <source>Difference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256"/>
         <source>Then</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256"/>
         <source>Now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="241"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="300"/>
         <source>CIs added</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="242"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="301"/>
         <source>CIs removed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="243"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="302"/>
         <source>CIs changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="244"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="303"/>
         <source>Relations added</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="245"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="304"/>
         <source>Relations removed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="247"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="306"/>
         <source>Relations changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="251"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="310"/>
         <source>No differences</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1812,6 +1812,198 @@ Criticality: {crit}</source>
     </message>
 </context>
 <context>
+    <name>DiagnosticEditor</name>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="54"/>
+        <source>Diagnostic scripts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="67"/>
+        <source>&amp;New…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="68"/>
+        <source>Re&amp;name…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="72"/>
+        <source>Categories</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="83"/>
+        <source>&amp;Add step</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="84"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="116"/>
+        <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="85"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="117"/>
+        <source>Up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="86"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="118"/>
+        <source>Down</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="91"/>
+        <source>Steps (asked in this order)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="99"/>
+        <source>e.g. Is more than one user affected?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="101"/>
+        <source>&amp;Question</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="105"/>
+        <source>Answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="105"/>
+        <source>Route ticket to team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="115"/>
+        <source>Add a&amp;nswer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="124"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="303"/>
+        <source>Step</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="129"/>
+        <source>Answers the agent can pick</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="154"/>
+        <source>The incident form asks these questions for a ticket of the chosen category; an answer may send the ticket to another team.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="167"/>
+        <source>Incident categories</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="168"/>
+        <source>Request categories</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="221"/>
+        <source>Unsaved script</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="222"/>
+        <source>Save the changes to the script of {name}?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="235"/>
+        <source>Steps of {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="236"/>
+        <source>Steps (pick a category)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="244"/>
+        <source>Name of the new incident category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="245"/>
+        <source>Name of the new request category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="246"/>
+        <source>New category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="268"/>
+        <source>Rename category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="268"/>
+        <source>New name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="287"/>
+        <source>(no question yet)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="303"/>
+        <source>Step {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="317"/>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="320"/>
+        <source>Yes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="321"/>
+        <source>No</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="353"/>
+        <source>(no routing)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="361"/>
+        <source>(unknown team {team})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="434"/>
+        <source>Script not saved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="445"/>
+        <source>Saved {n} steps for {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>FilePage</name>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="79"/>
@@ -1986,97 +2178,169 @@ Criticality: {crit}</source>
 <context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="53"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="56"/>
         <source>Import CIs or relations from CSV</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="57"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="60"/>
         <source>CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="58"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="61"/>
         <source>Relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="61"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="64"/>
         <source>Browse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="67"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="70"/>
         <source>Import nothing if any row is bad</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="68"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="71"/>
         <source>Import the good rows, save the bad ones</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="70"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="71"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="74"/>
         <source>File</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="72"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="75"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="90"/>
         <source>Bad rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76"/>
         <source>Choose a file, then Preview.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76"/>
-        <source>Line</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76"/>
-        <source>Column</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76"/>
-        <source>Problem</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="79"/>
-        <source>Preview</source>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80"/>
+        <source>Record / field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80"/>
+        <source>Now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="81"/>
+        <source>After import</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="85"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="196"/>
+        <source>What would change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87"/>
+        <source>Line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87"/>
+        <source>Column</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87"/>
+        <source>Problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="102"/>
+        <source>Preview</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="103"/>
         <source>Import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="93"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="116"/>
         <source>CSV file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="104"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="127"/>
         <source>Would create {c}, update {u}; {n} unchanged; {r} bad rows.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="114"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="130"/>
+        <source>Relations missing from the file are kept: the import never removes relations.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="135"/>
+        <source>Bad rows ({n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="145"/>
+        <source>New relation: {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="146"/>
+        <source>Changed relation: {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="148"/>
+        <source>New CI: {name} ({cls})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="149"/>
+        <source>Changed CI: {name} ({cls})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="152"/>
+        <source>Line {line} of the file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="161"/>
+        <source>… and {n} more not listed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="164"/>
+        <source>Nothing would change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="165"/>
+        <source>What would change ({n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="171"/>
         <source>Save the bad rows to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="118"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="175"/>
         <source>Importing…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3656,30 +3920,478 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
-    <name>QueueModel</name>
+    <name>QueueEditor</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="250"/>
-        <location filename="../../itsmdesk/views/queue/model.py" line="256"/>
-        <source>paused</source>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="44"/>
+        <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="255"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="45"/>
+        <source>Priority</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="46"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="47"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="48"/>
+        <source>SLA</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="49"/>
+        <source>Due</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="50"/>
+        <source>Team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="51"/>
+        <source>Assignee</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="52"/>
+        <source>Caller</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="53"/>
+        <source>Category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="54"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="55"/>
+        <source>Opened</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="56"/>
+        <source>Updated</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="57"/>
+        <source>Kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="58"/>
+        <source>Channel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="59"/>
+        <source>Impact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="60"/>
+        <source>Urgency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="61"/>
+        <source>Resolved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="64"/>
+        <source>is</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="65"/>
+        <source>is not</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="66"/>
+        <source>is one of</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="67"/>
+        <source>is none of</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="68"/>
+        <source>less than</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="69"/>
+        <source>at most</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="70"/>
+        <source>more than</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="71"/>
+        <source>at least</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="72"/>
+        <source>is empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="73"/>
+        <source>is not empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="74"/>
+        <source>contains</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="77"/>
+        <source>before</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="78"/>
+        <source>on or before</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="79"/>
+        <source>after</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="80"/>
+        <source>on or after</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="83"/>
+        <source>new</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="84"/>
+        <source>approval</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="85"/>
+        <source>assigned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="86"/>
+        <source>in progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="87"/>
+        <source>pending</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="88"/>
+        <source>resolved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="89"/>
+        <source>closed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="90"/>
+        <source>fulfilled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="91"/>
+        <source>cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="92"/>
         <source>ok</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="255"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="93"/>
         <source>at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="255"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="94"/>
         <source>breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="256"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="95"/>
+        <source>paused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="96"/>
+        <source>met</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="97"/>
+        <source>incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="98"/>
+        <source>request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="99"/>
+        <source>phone</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="100"/>
+        <source>email</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="101"/>
+        <source>portal</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="102"/>
+        <source>walk in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="103"/>
+        <source>chat</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="104"/>
+        <source>monitoring</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="105"/>
+        <source>1 high</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="106"/>
+        <source>2 medium</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="107"/>
+        <source>3 low</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="144"/>
+        <source>(pick one or more)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238"/>
+        <source>text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238"/>
+        <source>exact value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="246"/>
+        <source>My teams (signed-in person&apos;s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="259"/>
+        <source>Me (signed-in person)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="276"/>
+        <source>relative to today</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="277"/>
+        <source>fixed date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="281"/>
+        <source> days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="282"/>
+        <source>Negative: in the past (-7 = a week ago)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381"/>
+        <source>Edit queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381"/>
+        <source>New queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="387"/>
+        <source>e.g. Network tickets this week</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="388"/>
+        <source>Shared with everyone</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="390"/>
+        <source>Unshared queues are listed only for you</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="392"/>
+        <source>&amp;Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401"/>
+        <source>Condition</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401"/>
+        <source>Value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="412"/>
+        <source>&amp;Add filter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="415"/>
+        <source>&amp;Remove filter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="426"/>
+        <source>Tickets that match all of these</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="439"/>
+        <source>newest / highest first (descending)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="440"/>
+        <source>oldest / lowest first (ascending)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="444"/>
+        <source>&amp;Sort by</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="453"/>
+        <source>Tick the columns to show; drag or use the buttons to order them</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="455"/>
+        <source>Move &amp;up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="457"/>
+        <source>Move do&amp;wn</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="462"/>
+        <source>Columns</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="584"/>
+        <source>Counting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="592"/>
+        <source>Matches {n} tickets now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="612"/>
+        <source>Queue not saved</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>QueueModel</name>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="298"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="304"/>
+        <source>paused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="303"/>
+        <source>ok</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="303"/>
+        <source>at risk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="303"/>
+        <source>breached</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="304"/>
         <source>met</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3687,107 +4399,137 @@ IT Service Support on {db}</source>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="63"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="65"/>
         <source>Filter: words or a reference…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="72"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="74"/>
         <source>New ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="73"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="75"/>
         <source>Record a new incident (Ctrl+N)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="76"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="78"/>
         <source>Edit selected…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="77"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="79"/>
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="197"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="200"/>
         <source>{n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="238"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="241"/>
         <source>Select the tickets to change first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="254"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="257"/>
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="263"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="266"/>
         <source>No bulk edit to undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="268"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="271"/>
         <source>Undid the bulk edit of {n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="283"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="286"/>
         <source>Save queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="283"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="286"/>
         <source>Name of the new queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="304"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="313"/>
+        <source>Only saved queues can be edited</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="332"/>
+        <source>New queue…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="334"/>
+        <source>Edit queue…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="335"/>
+        <source>Save queue as…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="341"/>
         <source>Only saved queues can be deleted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="316"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="353"/>
         <source>&amp;New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="317"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="354"/>
         <source>New service &amp;request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="319"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="356"/>
         <source>&amp;Bulk edit selected tickets…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="320"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="357"/>
         <source>&amp;Undo last bulk edit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="321"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="358"/>
         <source>Refresh &amp;queues</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="322"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="359"/>
         <source>&amp;Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="323"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="360"/>
+        <source>New &amp;queue…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="361"/>
+        <source>Edit saved &amp;queue…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="362"/>
         <source>&amp;Delete saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="325"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="364"/>
         <source>Filter queue</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4763,33 +5505,38 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="100"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="106"/>
         <source>Sign in &amp;as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="101"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="107"/>
         <source>&amp;Notifications…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="102"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="108"/>
         <source>Run SLA &amp;escalation now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="103"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="109"/>
         <source>&amp;SLA targets…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="104"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="110"/>
         <source>Priority &amp;matrix…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="105"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="111"/>
         <source>Import &amp;holidays (.ics)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="112"/>
+        <source>&amp;Diagnostic scripts…</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -4982,951 +5729,1066 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="4"/>
-        <source>&apos;{name}&apos; is not a phase of this release</source>
+        <source>&quot;{value}&quot; is not a date (YYYY-MM-DD)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="5"/>
-        <source>&apos;{name}&apos; is not a rollout wave</source>
+        <source>&quot;{value}&quot; is not a number of days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="6"/>
-        <source>&apos;{step}&apos; cannot depend on &apos;{other}&apos;: &apos;{other}&apos; already waits for &apos;{step}&apos; (that would be a cycle)</source>
+        <source>&apos;{name}&apos; is not a phase of this release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="7"/>
-        <source>&apos;{step}&apos; is planned to start ({start}) before &apos;{other}&apos; ends ({end})</source>
+        <source>&apos;{name}&apos; is not a rollout wave</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="8"/>
-        <source>&apos;{step}&apos; matches several steps: {names}</source>
+        <source>&apos;{step}&apos; cannot depend on &apos;{other}&apos;: &apos;{other}&apos; already waits for &apos;{step}&apos; (that would be a cycle)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="9"/>
-        <source>&apos;{value}&apos; is not a checksum (hex digits, optionally prefixed sha256:)</source>
+        <source>&apos;{step}&apos; is planned to start ({start}) before &apos;{other}&apos; ends ({end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="10"/>
-        <source>&apos;{value}&apos; is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)</source>
+        <source>&apos;{step}&apos; matches several steps: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="11"/>
-        <source>&apos;{value}&apos; is not a valid recurrence rule: {reason}</source>
+        <source>&apos;{value}&apos; is not a checksum (hex digits, optionally prefixed sha256:)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="12"/>
-        <source>&apos;{value}&apos; is not an e-mail address</source>
+        <source>&apos;{value}&apos; is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="13"/>
-        <source>A CAB meeting needs a date and time</source>
+        <source>&apos;{value}&apos; is not a valid recurrence rule: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="14"/>
-        <source>A CI cannot relate to itself ({name})</source>
+        <source>&apos;{value}&apos; is not an e-mail address</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="15"/>
-        <source>A CI named &apos;{value}&apos; already exists</source>
+        <source>A CAB meeting needs a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="16"/>
-        <source>A CI needs a class</source>
+        <source>A CI cannot relate to itself ({name})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="17"/>
-        <source>A baseline named &apos;{value}&apos; already exists</source>
+        <source>A CI named &apos;{value}&apos; already exists</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="18"/>
-        <source>A baseline needs a name</source>
+        <source>A CI needs a class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="19"/>
-        <source>A calendar named {name} already exists</source>
+        <source>A baseline named &apos;{value}&apos; already exists</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="20"/>
-        <source>A calendar needs a name</source>
+        <source>A baseline needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="21"/>
-        <source>A phase cannot sit inside another phase</source>
+        <source>A calendar named {name} already exists</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="22"/>
-        <source>A planned window needs a start and an end</source>
+        <source>A calendar needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="23"/>
-        <source>A problem cannot go from {old} to {new}</source>
+        <source>A category is for incidents or for requests, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="24"/>
-        <source>A queue filter needs a field, an operator and a value: {f}</source>
+        <source>A category name is at most 200 characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="25"/>
-        <source>A queue needs a name</source>
+        <source>A category needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="26"/>
-        <source>A resolution code is required to resolve</source>
+        <source>A diagnostic script is a list of steps</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="27"/>
-        <source>A ticket cannot be its own parent</source>
+        <source>A phase cannot sit inside another phase</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="28"/>
-        <source>A work log note needs some text</source>
+        <source>A planned window needs a start and an end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="29"/>
-        <source>A {role} may not move a change from {source} to {target}</source>
+        <source>A problem cannot go from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="30"/>
-        <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
+        <source>A queue filter needs a field, an operator and a value: {f}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="31"/>
-        <source>An action needs a text</source>
+        <source>A queue needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="32"/>
-        <source>An announcement cannot end before it starts</source>
+        <source>A resolution code is required to resolve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="33"/>
-        <source>An announcement needs a title</source>
+        <source>A ticket cannot be its own parent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="34"/>
-        <source>An in-memory database cannot be backed up</source>
+        <source>A work log note needs some text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="35"/>
-        <source>Approve</source>
+        <source>A {role} may not move a change from {source} to {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="36"/>
-        <source>Approve (pre-approved)</source>
+        <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="37"/>
-        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
+        <source>An action needs a text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="38"/>
-        <source>Assess</source>
+        <source>An announcement cannot end before it starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="39"/>
-        <source>Attribute {attr} is required for class {cls}</source>
+        <source>An announcement needs a title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="40"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
+        <source>An in-memory database cannot be backed up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="41"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Answer {m} of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="42"/>
-        <source>Availability is computed by ci or service, not {by}</source>
+        <source>Answer {m} of step {n} needs a label</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="43"/>
-        <source>Backed out</source>
+        <source>Approve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="44"/>
-        <source>Backup to {path} failed: {reason}</source>
+        <source>Approve (pre-approved)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="45"/>
-        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="46"/>
-        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
+        <source>Assess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="47"/>
-        <source>Bad port in database URL &apos;{url}&apos;</source>
+        <source>Attribute {attr} is required for class {cls}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="48"/>
-        <source>Bad template {template!r}: {reason}</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="49"/>
-        <source>Cannot create the folder {path}: {reason}</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="50"/>
-        <source>Cannot create {path}: {reason}</source>
+        <source>Availability is computed by ci or service, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="51"/>
-        <source>Cannot import {kind} with a mapping</source>
+        <source>Backed out</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="52"/>
-        <source>Cannot read mapping {path}: {reason}</source>
+        <source>Backup to {path} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="53"/>
-        <source>Cannot read {path}: {reason}</source>
+        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="54"/>
-        <source>Cannot sort a queue by {field}</source>
+        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="55"/>
-        <source>Cannot sort a queue by {name}</source>
+        <source>Bad port in database URL &apos;{url}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="56"/>
-        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
+        <source>Bad template {template!r}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="57"/>
-        <source>Cannot write the database file {path}</source>
+        <source>Both an incident and a request category are named {name}; say which kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="58"/>
-        <source>Cannot write the database file {path}: {reason}</source>
+        <source>Cannot create the folder {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="59"/>
-        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
+        <source>Cannot create {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="60"/>
-        <source>Close</source>
+        <source>Cannot import {kind} with a mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="61"/>
-        <source>Defer / reassess</source>
+        <source>Cannot read mapping {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="62"/>
-        <source>Describe the solution to resolve</source>
+        <source>Cannot read {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="63"/>
-        <source>Export format must be text or html, not {fmt}</source>
+        <source>Cannot read {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="64"/>
-        <source>Failed</source>
+        <source>Cannot sort a queue by {field}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="65"/>
-        <source>Field(s) {fields} cannot be bulk edited</source>
+        <source>Cannot sort a queue by {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="66"/>
-        <source>Folding an event log needs the column with each row&apos;s time</source>
+        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="67"/>
-        <source>Folding an event log needs the key column</source>
+        <source>Cannot write the database file {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="68"/>
-        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Cannot write the database file {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="69"/>
-        <source>Implemented</source>
+        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="70"/>
-        <source>Import cancelled; nothing was written.</source>
+        <source>Close</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="71"/>
-        <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
+        <source>Defer / reassess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="72"/>
-        <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}).{hint}</source>
+        <source>Describe the solution to resolve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="73"/>
-        <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = &quot;{guess}&quot; or &quot;auto&quot; in the mapping&apos;s [source]</source>
+        <source>Export format must be text or html, not {fmt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="74"/>
-        <source>Map at least one column to a field</source>
+        <source>Failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="75"/>
-        <source>Mapping {path} is for {mapped}, not {kind}</source>
+        <source>Field(s) {fields} cannot be bulk edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="76"/>
-        <source>Mapping {path} is not valid TOML: {reason}</source>
+        <source>Folding an event log needs the column with each row&apos;s time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="77"/>
-        <source>Mapping {path}: [fields] {field}: {reason}</source>
+        <source>Folding an event log needs the key column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="78"/>
-        <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
+        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="79"/>
-        <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
+        <source>Implemented</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="80"/>
-        <source>Mapping {path}: {where}: {reason}</source>
+        <source>Import cancelled; nothing was written.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="81"/>
-        <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
+        <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="82"/>
-        <source>No CAB action {id}</source>
+        <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}).{hint}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="83"/>
-        <source>No CAB meeting {ref}</source>
+        <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = &quot;{guess}&quot; or &quot;auto&quot; in the mapping&apos;s [source]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="84"/>
-        <source>No CI is named &apos;{name}&apos;</source>
+        <source>Map at least one column to a field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="85"/>
-        <source>No CI named &apos;{name}&apos;</source>
+        <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="86"/>
-        <source>No baseline named &apos;{name}&apos;</source>
+        <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="87"/>
-        <source>No business calendar {name}</source>
+        <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="88"/>
-        <source>No change with reference &apos;{ref}&apos;</source>
+        <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="89"/>
-        <source>No change {ref}</source>
+        <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="90"/>
-        <source>No default business calendar: create one named Default or pass --calendar NAME</source>
+        <source>Mapping {path}: {where}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="91"/>
-        <source>No incident or request {ref}</source>
+        <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="92"/>
-        <source>No incident {ref}</source>
+        <source>No CAB action {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="93"/>
-        <source>No problem or known error with id {id}</source>
+        <source>No CAB meeting {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="94"/>
-        <source>No problem {ref}</source>
+        <source>No CI is named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="95"/>
-        <source>No release with reference &apos;{ref}&apos;</source>
+        <source>No CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="96"/>
-        <source>No step &apos;{step}&apos; in this release</source>
+        <source>No baseline named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="97"/>
-        <source>No such file: {path}</source>
+        <source>No business calendar {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="98"/>
-        <source>No {kind} with id {id}</source>
+        <source>No category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="99"/>
-        <source>No {kind} {ref}</source>
+        <source>No change with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="100"/>
-        <source>Not an iCalendar file: {reason}</source>
+        <source>No change {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="101"/>
-        <source>Nothing has the reference or name &apos;{ref}&apos;</source>
+        <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="102"/>
-        <source>Overriding the risk needs a reason</source>
+        <source>No incident or request {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="103"/>
-        <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No incident {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="104"/>
-        <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
+        <source>No problem or known error with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="105"/>
-        <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No problem {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="106"/>
-        <source>Record the permanent solution (or a workaround) before resolving the problem</source>
+        <source>No release with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="107"/>
-        <source>Record the root cause before marking it known</source>
+        <source>No step &apos;{step}&apos; in this release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="108"/>
-        <source>Reject</source>
+        <source>No such file: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="109"/>
-        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No {kind} with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="110"/>
-        <source>Return to requester</source>
+        <source>No {kind} {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="111"/>
-        <source>Rework</source>
+        <source>Not an iCalendar file: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="112"/>
-        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Nothing has the reference or name &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="113"/>
-        <source>SLA targets must be positive minutes</source>
+        <source>Overriding the risk needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="114"/>
-        <source>SQLite error on {path}: {reason}</source>
+        <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="115"/>
-        <source>Say why the ticket goes to another team</source>
+        <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="116"/>
-        <source>Say why the ticket is escalated</source>
+        <source>Pick at least one value for the filter on {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="117"/>
-        <source>Say why the ticket is pending</source>
+        <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="118"/>
-        <source>Schedule</source>
+        <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="119"/>
-        <source>Select the tickets to change</source>
+        <source>Record the root cause before marking it known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="120"/>
-        <source>Send to CAB</source>
+        <source>Reject</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="121"/>
-        <source>Send to ECAB</source>
+        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="122"/>
-        <source>Start implementing</source>
+        <source>Return to requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="123"/>
-        <source>Start review (PIR)</source>
+        <source>Rework</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="124"/>
-        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="125"/>
-        <source>Step &apos;{name}&apos; cannot depend on itself</source>
+        <source>SLA targets must be positive minutes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="126"/>
-        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
+        <source>SQLite error on {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="127"/>
-        <source>Step &apos;{name}&apos; waits for: {steps}</source>
+        <source>Say why the ticket goes to another team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="128"/>
-        <source>Steps of different releases cannot depend on each other</source>
+        <source>Say why the ticket is escalated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="129"/>
-        <source>Submit</source>
+        <source>Say why the ticket is pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="130"/>
-        <source>Template {name} is not active</source>
+        <source>Schedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="131"/>
-        <source>The business calendar has no working hours</source>
+        <source>Select the tickets to change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="132"/>
-        <source>The escalation share must be 1-100 %, not {pct}</source>
+        <source>Send to CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="133"/>
-        <source>The file is empty (no header line)</source>
+        <source>Send to ECAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="134"/>
-        <source>The period must end after it starts ({start} .. {end})</source>
+        <source>Show at least one column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="135"/>
-        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
+        <source>Start implementing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="136"/>
-        <source>The response target cannot be longer than the resolution target</source>
+        <source>Start review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="137"/>
-        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
+        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="138"/>
-        <source>Trends are counted by ci, service, category or team, not {by}</source>
+        <source>Step &apos;{name}&apos; cannot depend on itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="139"/>
-        <source>Unknown CI class &apos;{value}&apos;</source>
+        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="140"/>
-        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
+        <source>Step &apos;{name}&apos; waits for: {steps}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="141"/>
-        <source>Unknown announcement kind {kind}</source>
+        <source>Step {n} is not a question with answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="142"/>
-        <source>Unknown field(s) for {kind}: {fields}</source>
+        <source>Step {n} needs a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="143"/>
-        <source>Unknown filter operator {op}</source>
+        <source>Step {n} needs at least one answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="144"/>
-        <source>Unknown queue column(s): {cols}</source>
+        <source>Step {n}: there is no team {team} to route to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="145"/>
-        <source>Unknown queue {key}</source>
+        <source>Steps of different releases cannot depend on each other</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="146"/>
-        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
+        <source>Submit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="147"/>
-        <source>Unknown root cause analysis note(s): {names}</source>
+        <source>Template {name} is not active</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="148"/>
-        <source>Unknown time zone {tz}</source>
+        <source>The business calendar has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="149"/>
-        <source>Unschedule</source>
+        <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="150"/>
-        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="151"/>
-        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>The file is empty (no header line)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="152"/>
-        <source>Wave &apos;{name}&apos; has no site</source>
+        <source>The filter on {name} needs a value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="153"/>
-        <source>Wave &apos;{name}&apos; is already deployed</source>
+        <source>The filters cannot be counted: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="154"/>
-        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
+        <source>The period must end after it starts ({start} .. {end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="155"/>
-        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="156"/>
-        <source>Working hours {span} end before they start</source>
+        <source>The question of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="157"/>
-        <source>pg_dump failed: {reason}</source>
+        <source>The response target cannot be longer than the resolution target</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="158"/>
-        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
+        <source>There is already a {kind} category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="159"/>
-        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
+        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="160"/>
-        <source>{label} &apos;{value}&apos; is already taken</source>
+        <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="161"/>
-        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Unknown CI class &apos;{value}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="162"/>
-        <source>{label} is longer than {max} characters</source>
+        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="163"/>
-        <source>{label} is required</source>
+        <source>Unknown announcement kind {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="164"/>
-        <source>{label} must be a whole number of at least {min}</source>
+        <source>Unknown field(s) for {kind}: {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="165"/>
-        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <source>Unknown filter operator {op}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="166"/>
-        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <source>Unknown queue column(s): {cols}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="167"/>
-        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <source>Unknown queue {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="168"/>
-        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="169"/>
-        <source>{path} is a folder, not a database file</source>
+        <source>Unknown root cause analysis note(s): {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="170"/>
-        <source>{path} is a folder; give a file name for the backup</source>
+        <source>Unknown time zone {tz}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="171"/>
-        <source>{path} is empty</source>
+        <source>Unschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="172"/>
-        <source>{path} is not UTF-8 text</source>
+        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="173"/>
-        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="174"/>
-        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <source>Wave &apos;{name}&apos; has no site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="175"/>
-        <source>{person} is not on the CAB for {category}</source>
+        <source>Wave &apos;{name}&apos; is already deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="176"/>
-        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="177"/>
-        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="178"/>
-        <source>{ref} cannot go from {old} to {new}</source>
+        <source>Working hours {span} end before they start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="179"/>
-        <source>{ref} has no CAB approval ({detail})</source>
+        <source>pg_dump failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="180"/>
-        <source>{ref} has no workaround to apply</source>
+        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="181"/>
-        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="182"/>
-        <source>{ref} is {status}; a review follows implementation</source>
+        <source>{label} &apos;{value}&apos; is already taken</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="183"/>
-        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="184"/>
-        <source>{ref} needs a planned start before it can be {target}</source>
+        <source>{label} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="185"/>
-        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <source>{label} is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="186"/>
-        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <source>{label} must be a whole number of at least {min}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="187"/>
-        <source>{release} already delivers &apos;{name}&apos;</source>
+        <source>{label}: &apos;{value}&apos; is not a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="188"/>
-        <source>{release} bundles no change; add the approved changes first</source>
+        <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="189"/>
-        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="190"/>
-        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="191"/>
-        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <source>{path} is a folder, not a database file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="192"/>
-        <source>{report} needs --{option} REF</source>
+        <source>{path} is a folder; give a file name for the backup</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="193"/>
+        <source>{path} is empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="194"/>
+        <source>{path} is not UTF-8 text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="195"/>
+        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="196"/>
+        <source>{path} is not valid JSON: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="197"/>
+        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="198"/>
+        <source>{person} is not on the CAB for {category}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="199"/>
+        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="200"/>
+        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="201"/>
+        <source>{ref} cannot go from {old} to {new}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="202"/>
+        <source>{ref} has no CAB approval ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="203"/>
+        <source>{ref} has no workaround to apply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="204"/>
+        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="205"/>
+        <source>{ref} is {status}; a review follows implementation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="206"/>
+        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="207"/>
+        <source>{ref} needs a planned start before it can be {target}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="208"/>
+        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="209"/>
+        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="210"/>
+        <source>{release} already delivers &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="211"/>
+        <source>{release} bundles no change; add the approved changes first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="212"/>
+        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="213"/>
+        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="214"/>
+        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="215"/>
+        <source>{report} needs --{option} REF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="216"/>
         <source>{src} already {type} {tgt}</source>
         <translation type="unfinished"></translation>
     </message>

@@ -221,82 +221,82 @@
 <context>
     <name>AuditDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="268" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="327" />
         <source>Audit the CMDB against a scan</source>
         <translation>Granska CMDB mot en skanning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="271" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="330" />
         <source>Browse…</source>
         <translation>Bläddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="272" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="331" />
         <source>Audit</source>
         <translation>Granska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="279" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="338" />
         <source>Choose the scan (CSV: name, class, site, … as exported).</source>
         <translation>Välj skanningen (CSV: namn, klass, plats, … som vid export).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="281" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="281" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340" />
         <source>CMDB</source>
         <translation>CMDB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="281" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340" />
         <source>Scan</source>
         <translation>Skanning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="284" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="343" />
         <source>Accept scan into the CMDB</source>
         <translation>För in skanningen i CMDB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="296" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="355" />
         <source>Scan file</source>
         <translation>Skanningsfil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="308" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="367" />
         <source>Unknown (scanned, not in the CMDB)</source>
         <translation>Okända (skannade, finns inte i CMDB)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="309" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="368" />
         <source>Missing (in the CMDB, not found)</source>
         <translation>Saknade (finns i CMDB, hittades inte)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="310" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="369" />
         <source>Different</source>
         <translation>Avvikande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="311" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="370" />
         <source>Bad rows</source>
         <translation>Felaktiga rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="318" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="377" />
         <source>{s} scanned: {m} match, {u} unknown, {x} missing, {d} differences</source>
         <translation>{s} skannade: {m} matchar, {u} okända, {x} saknas, {d} avvikelser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="327" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="386" />
         <source>Accept scan</source>
         <translation>Godta skanning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="328" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="387" />
         <source>Create the unknown CIs and update the different ones from the scan?</source>
         <translation>Vill du skapa de okända CI:na och uppdatera de avvikande utifrån skanningen?</translation>
     </message>
@@ -420,97 +420,97 @@
 <context>
     <name>BaselineDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="175" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="234" />
         <source>CMDB baselines</source>
         <translation>CMDB-baslinjer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="178" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="237" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="178" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="237" />
         <source>Taken (UTC)</source>
         <translation>Tagen (UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="179" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="238" />
         <source>CIs</source>
         <translation>CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="179" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="238" />
         <source>Relations</source>
         <translation>Relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="185" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="244" />
         <source>Name of a new baseline</source>
         <translation>Namn på en ny baslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="187" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="246" />
         <source>All CIs</source>
         <translation>Alla CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="188" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="247" />
         <source>Take baseline</source>
         <translation>Ta baslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="189" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="248" />
         <source>Compare with now</source>
         <translation>Jämför med nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256" />
         <source>Difference</source>
         <translation>Skillnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256" />
         <source>Then</source>
         <translation>Då</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256" />
         <source>Now</source>
         <translation>Nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="241" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="300" />
         <source>CIs added</source>
         <translation>Tillagda CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="242" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="301" />
         <source>CIs removed</source>
         <translation>Borttagna CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="243" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="302" />
         <source>CIs changed</source>
         <translation>Ändrade CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="244" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="303" />
         <source>Relations added</source>
         <translation>Tillagda relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="245" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="304" />
         <source>Relations removed</source>
         <translation>Borttagna relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="247" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="306" />
         <source>Relations changed</source>
         <translation>Ändrade relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="251" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="310" />
         <source>No differences</source>
         <translation>Inga skillnader</translation>
     </message>
@@ -1815,6 +1815,198 @@ Kritikalitet: {crit}</translation>
     </message>
 </context>
 <context>
+    <name>DiagnosticEditor</name>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="54" />
+        <source>Diagnostic scripts</source>
+        <translation>Diagnosskript</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="67" />
+        <source>&amp;New…</source>
+        <translation>&amp;Ny…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="68" />
+        <source>Re&amp;name…</source>
+        <translation>&amp;Byt namn…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="72" />
+        <source>Categories</source>
+        <translation>Kategorier</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="83" />
+        <source>&amp;Add step</source>
+        <translation>&amp;Lägg till steg</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="84" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="116" />
+        <source>Remove</source>
+        <translation>Ta bort</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="85" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="117" />
+        <source>Up</source>
+        <translation>Upp</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="86" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="118" />
+        <source>Down</source>
+        <translation>Ned</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="91" />
+        <source>Steps (asked in this order)</source>
+        <translation>Steg (frågas i den här ordningen)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="99" />
+        <source>e.g. Is more than one user affected?</source>
+        <translation>t.ex. Påverkas fler än en användare?</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="101" />
+        <source>&amp;Question</source>
+        <translation>&amp;Fråga</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="105" />
+        <source>Answer</source>
+        <translation>Svar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="105" />
+        <source>Route ticket to team</source>
+        <translation>Skicka ärendet till team</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="115" />
+        <source>Add a&amp;nswer</source>
+        <translation>Lägg till s&amp;var</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="124" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="303" />
+        <source>Step</source>
+        <translation>Steg</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="129" />
+        <source>Answers the agent can pick</source>
+        <translation>Svar som handläggaren kan välja</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="154" />
+        <source>The incident form asks these questions for a ticket of the chosen category; an answer may send the ticket to another team.</source>
+        <translation>Incidentformuläret ställer de här frågorna för ärenden i den valda kategorin; ett svar kan skicka ärendet vidare till ett annat team.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="167" />
+        <source>Incident categories</source>
+        <translation>Incidenter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="168" />
+        <source>Request categories</source>
+        <translation>Tjänstebegäranden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="221" />
+        <source>Unsaved script</source>
+        <translation>Osparat skript</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="222" />
+        <source>Save the changes to the script of {name}?</source>
+        <translation>Vill du spara ändringarna i skriptet för {name}?</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="235" />
+        <source>Steps of {name}</source>
+        <translation>Steg för {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="236" />
+        <source>Steps (pick a category)</source>
+        <translation>Steg (välj en kategori)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="244" />
+        <source>Name of the new incident category</source>
+        <translation>Namn på den nya incidentkategorin</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="245" />
+        <source>Name of the new request category</source>
+        <translation>Namn på den nya kategorin för tjänstebegäranden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="246" />
+        <source>New category</source>
+        <translation>Ny kategori</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="268" />
+        <source>Rename category</source>
+        <translation>Byt namn på kategori</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="268" />
+        <source>New name</source>
+        <translation>Nytt namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="287" />
+        <source>(no question yet)</source>
+        <translation>(ingen fråga ännu)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="303" />
+        <source>Step {n}</source>
+        <translation>Steg {n}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="317" />
+        <source>Unsaved changes</source>
+        <translation>Osparade ändringar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="320" />
+        <source>Yes</source>
+        <translation>Ja</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="321" />
+        <source>No</source>
+        <translation>Nej</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="353" />
+        <source>(no routing)</source>
+        <translation>(skickas inte vidare)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="361" />
+        <source>(unknown team {team})</source>
+        <translation>(okänt team {team})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="434" />
+        <source>Script not saved</source>
+        <translation>Skriptet sparades inte</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="445" />
+        <source>Saved {n} steps for {name}</source>
+        <translation>{n} steg sparade för {name}</translation>
+    </message>
+</context>
+<context>
     <name>FilePage</name>
     <message>
         <location filename="../../itsmdesk/views/importer/wizard.py" line="79" />
@@ -1989,97 +2181,169 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="53" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="56" />
         <source>Import CIs or relations from CSV</source>
         <translation>Importera CI:n eller relationer från CSV</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="57" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="60" />
         <source>CIs</source>
         <translation>CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="58" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="61" />
         <source>Relations</source>
         <translation>Relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="61" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="64" />
         <source>Browse…</source>
         <translation>Bläddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="67" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="70" />
         <source>Import nothing if any row is bad</source>
         <translation>Importera ingenting om någon rad är felaktig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="68" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="71" />
         <source>Import the good rows, save the bad ones</source>
         <translation>Importera de korrekta raderna, spara de felaktiga</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="70" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="71" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="74" />
         <source>File</source>
         <translation>Fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="72" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="75" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="90" />
         <source>Bad rows</source>
         <translation>Felaktiga rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76" />
         <source>Choose a file, then Preview.</source>
         <translation>Välj en fil och sedan Förhandsgranska.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80" />
+        <source>Record / field</source>
+        <translation>Post / fält</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80" />
+        <source>Now</source>
+        <translation>Nu</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="81" />
+        <source>After import</source>
+        <translation>Efter import</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="85" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="196" />
+        <source>What would change</source>
+        <translation>Vad som skulle ändras</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87" />
         <source>Line</source>
         <translation>Rad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87" />
         <source>Column</source>
         <translation>Kolumn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="79" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="102" />
         <source>Preview</source>
         <translation>Förhandsgranska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="103" />
         <source>Import</source>
         <translation>Importera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="93" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="116" />
         <source>CSV file</source>
         <translation>CSV-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="104" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="127" />
         <source>Would create {c}, update {u}; {n} unchanged; {r} bad rows.</source>
         <translation>Skulle skapa {c}, uppdatera {u}; {n} oförändrade; {r} felaktiga rader.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="114" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="130" />
+        <source>Relations missing from the file are kept: the import never removes relations.</source>
+        <translation>Relationer som saknas i filen behålls: importen tar aldrig bort relationer.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="135" />
+        <source>Bad rows ({n})</source>
+        <translation>Felaktiga rader ({n})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="145" />
+        <source>New relation: {name}</source>
+        <translation>Ny relation: {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="146" />
+        <source>Changed relation: {name}</source>
+        <translation>Ändrad relation: {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="148" />
+        <source>New CI: {name} ({cls})</source>
+        <translation>Nytt CI: {name} ({cls})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="149" />
+        <source>Changed CI: {name} ({cls})</source>
+        <translation>Ändrat CI: {name} ({cls})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="152" />
+        <source>Line {line} of the file</source>
+        <translation>Rad {line} i filen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="161" />
+        <source>… and {n} more not listed</source>
+        <translation>… och {n} till som inte visas</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="164" />
+        <source>Nothing would change</source>
+        <translation>Ingenting skulle ändras</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="165" />
+        <source>What would change ({n})</source>
+        <translation>Vad som skulle ändras ({n})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="171" />
         <source>Save the bad rows to</source>
         <translation>Spara de felaktiga raderna till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="118" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="175" />
         <source>Importing…</source>
         <translation>Importerar…</translation>
     </message>
@@ -3660,30 +3924,478 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
-    <name>QueueModel</name>
+    <name>QueueEditor</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="250" />
-        <location filename="../../itsmdesk/views/queue/model.py" line="256" />
-        <source>paused</source>
-        <translation>pausad</translation>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="44" />
+        <source>Reference</source>
+        <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="255" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="45" />
+        <source>Priority</source>
+        <translation>Prioritet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="46" />
+        <source>Title</source>
+        <translation>Rubrik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="47" />
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="48" />
+        <source>SLA</source>
+        <translation>SLA</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="49" />
+        <source>Due</source>
+        <translation>Förfaller</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="50" />
+        <source>Team</source>
+        <translation>Team</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="51" />
+        <source>Assignee</source>
+        <translation>Handläggare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="52" />
+        <source>Caller</source>
+        <translation>Anmälare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="53" />
+        <source>Category</source>
+        <translation>Kategori</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="54" />
+        <source>CI</source>
+        <translation>CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="55" />
+        <source>Opened</source>
+        <translation>Öppnad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="56" />
+        <source>Updated</source>
+        <translation>Uppdaterad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="57" />
+        <source>Kind</source>
+        <translation>Typ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="58" />
+        <source>Channel</source>
+        <translation>Kanal</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="59" />
+        <source>Impact</source>
+        <translation>Påverkan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="60" />
+        <source>Urgency</source>
+        <translation>Brådska</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="61" />
+        <source>Resolved</source>
+        <translation>Löst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="64" />
+        <source>is</source>
+        <translation>är</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="65" />
+        <source>is not</source>
+        <translation>är inte</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="66" />
+        <source>is one of</source>
+        <translation>är något av</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="67" />
+        <source>is none of</source>
+        <translation>är inget av</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="68" />
+        <source>less than</source>
+        <translation>mindre än</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="69" />
+        <source>at most</source>
+        <translation>högst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="70" />
+        <source>more than</source>
+        <translation>mer än</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="71" />
+        <source>at least</source>
+        <translation>minst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="72" />
+        <source>is empty</source>
+        <translation>är tomt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="73" />
+        <source>is not empty</source>
+        <translation>är inte tomt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="74" />
+        <source>contains</source>
+        <translation>innehåller</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="77" />
+        <source>before</source>
+        <translation>före</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="78" />
+        <source>on or before</source>
+        <translation>till och med</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="79" />
+        <source>after</source>
+        <translation>efter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="80" />
+        <source>on or after</source>
+        <translation>från och med</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="83" />
+        <source>new</source>
+        <translation>nytt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="84" />
+        <source>approval</source>
+        <translation>för godkännande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="85" />
+        <source>assigned</source>
+        <translation>tilldelat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="86" />
+        <source>in progress</source>
+        <translation>pågår</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="87" />
+        <source>pending</source>
+        <translation>väntande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="88" />
+        <source>resolved</source>
+        <translation>löst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="89" />
+        <source>closed</source>
+        <translation>stängt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="90" />
+        <source>fulfilled</source>
+        <translation>utfört</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="91" />
+        <source>cancelled</source>
+        <translation>avbrutet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="92" />
         <source>ok</source>
         <translation>ok</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="255" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="93" />
         <source>at risk</source>
         <translation>i riskzonen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="255" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="94" />
         <source>breached</source>
         <translation>överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="256" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="95" />
+        <source>paused</source>
+        <translation>pausad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="96" />
+        <source>met</source>
+        <translation>uppfylld</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="97" />
+        <source>incident</source>
+        <translation>incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="98" />
+        <source>request</source>
+        <translation>tjänstebegäran</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="99" />
+        <source>phone</source>
+        <translation>telefon</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="100" />
+        <source>email</source>
+        <translation>e-post</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="101" />
+        <source>portal</source>
+        <translation>portal</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="102" />
+        <source>walk in</source>
+        <translation>besök</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="103" />
+        <source>chat</source>
+        <translation>chatt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="104" />
+        <source>monitoring</source>
+        <translation>övervakning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="105" />
+        <source>1 high</source>
+        <translation>1 hög</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="106" />
+        <source>2 medium</source>
+        <translation>2 medel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="107" />
+        <source>3 low</source>
+        <translation>3 låg</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="144" />
+        <source>(pick one or more)</source>
+        <translation>(välj ett eller flera)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238" />
+        <source>text</source>
+        <translation>text</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238" />
+        <source>exact value</source>
+        <translation>exakt värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="246" />
+        <source>My teams (signed-in person's)</source>
+        <translation>Mina team (den inloggades)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="259" />
+        <source>Me (signed-in person)</source>
+        <translation>Jag (den inloggade)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="276" />
+        <source>relative to today</source>
+        <translation>relativt idag</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="277" />
+        <source>fixed date</source>
+        <translation>fast datum</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="281" />
+        <source> days</source>
+        <translation> dagar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="282" />
+        <source>Negative: in the past (-7 = a week ago)</source>
+        <translation>Negativt: bakåt i tiden (-7 = för en vecka sedan)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381" />
+        <source>Edit queue</source>
+        <translation>Redigera kö</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381" />
+        <source>New queue</source>
+        <translation>Ny kö</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="387" />
+        <source>e.g. Network tickets this week</source>
+        <translation>t.ex. Nätverksärenden den här veckan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="388" />
+        <source>Shared with everyone</source>
+        <translation>Delad med alla</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="390" />
+        <source>Unshared queues are listed only for you</source>
+        <translation>Köer som inte delas visas bara för dig</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="392" />
+        <source>&amp;Name</source>
+        <translation>&amp;Namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401" />
+        <source>Field</source>
+        <translation>Fält</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401" />
+        <source>Condition</source>
+        <translation>Villkor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401" />
+        <source>Value</source>
+        <translation>Värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="412" />
+        <source>&amp;Add filter</source>
+        <translation>&amp;Lägg till filter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="415" />
+        <source>&amp;Remove filter</source>
+        <translation>&amp;Ta bort filter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="426" />
+        <source>Tickets that match all of these</source>
+        <translation>Ärenden som uppfyller alla dessa villkor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="439" />
+        <source>newest / highest first (descending)</source>
+        <translation>nyaste / högsta först (fallande)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="440" />
+        <source>oldest / lowest first (ascending)</source>
+        <translation>äldsta / lägsta först (stigande)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="444" />
+        <source>&amp;Sort by</source>
+        <translation>S&amp;ortera efter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="453" />
+        <source>Tick the columns to show; drag or use the buttons to order them</source>
+        <translation>Kryssa för de kolumner som ska visas; dra dem eller använd knapparna för att ändra ordningen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="455" />
+        <source>Move &amp;up</source>
+        <translation>Flytta &amp;upp</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="457" />
+        <source>Move do&amp;wn</source>
+        <translation>Flytta n&amp;ed</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="462" />
+        <source>Columns</source>
+        <translation>Kolumner</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="584" />
+        <source>Counting…</source>
+        <translation>Räknar…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="592" />
+        <source>Matches {n} tickets now</source>
+        <translation>{n} ärenden matchar just nu</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="612" />
+        <source>Queue not saved</source>
+        <translation>Kön sparades inte</translation>
+    </message>
+</context>
+<context>
+    <name>QueueModel</name>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="298" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="304" />
+        <source>paused</source>
+        <translation>pausad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="303" />
+        <source>ok</source>
+        <translation>ok</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="303" />
+        <source>at risk</source>
+        <translation>i riskzonen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="303" />
+        <source>breached</source>
+        <translation>överskriden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/model.py" line="304" />
         <source>met</source>
         <translation>uppfylld</translation>
     </message>
@@ -3691,107 +4403,137 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="63" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="65" />
         <source>Filter: words or a reference…</source>
         <translation>Filter: ord eller en referens…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="72" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="74" />
         <source>New ticket</source>
         <translation>Nytt ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="73" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="75" />
         <source>Record a new incident (Ctrl+N)</source>
         <translation>Registrera en ny incident (Ctrl+N)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="76" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="78" />
         <source>Edit selected…</source>
         <translation>Redigera markerade…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="77" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="79" />
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation>Ändra ett fält i alla markerade ärenden (Ctrl+E)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="197" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="200" />
         <source>{n} tickets</source>
         <translation>{n} ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="238" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="241" />
         <source>Select the tickets to change first</source>
         <translation>Markera först de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="254" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="257" />
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="263" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="266" />
         <source>No bulk edit to undo</source>
         <translation>Ingen massredigering att ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="268" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="271" />
         <source>Undid the bulk edit of {n} tickets</source>
         <translation>Massredigeringen av {n} ärenden har ångrats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="283" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="286" />
         <source>Save queue</source>
         <translation>Spara kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="283" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="286" />
         <source>Name of the new queue</source>
         <translation>Namn på den nya kön</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="304" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="313" />
+        <source>Only saved queues can be edited</source>
+        <translation>Endast sparade köer kan redigeras</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="332" />
+        <source>New queue…</source>
+        <translation>Ny kö…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="334" />
+        <source>Edit queue…</source>
+        <translation>Redigera kö…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="335" />
+        <source>Save queue as…</source>
+        <translation>Spara kö som…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="341" />
         <source>Only saved queues can be deleted</source>
         <translation>Endast sparade köer kan tas bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="316" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="353" />
         <source>&amp;New incident</source>
         <translation>&amp;Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="317" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="354" />
         <source>New service &amp;request</source>
         <translation>Ny &amp;tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="319" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="356" />
         <source>&amp;Bulk edit selected tickets…</source>
         <translation>&amp;Massredigera markerade ärenden…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="320" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="357" />
         <source>&amp;Undo last bulk edit</source>
         <translation>&amp;Ångra senaste massredigering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="321" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="358" />
         <source>Refresh &amp;queues</source>
         <translation>&amp;Uppdatera köer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="322" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="359" />
         <source>&amp;Save queue as…</source>
         <translation>&amp;Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="323" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="360" />
+        <source>New &amp;queue…</source>
+        <translation>Ny &amp;kö…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="361" />
+        <source>Edit saved &amp;queue…</source>
+        <translation>&amp;Redigera sparad kö…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="362" />
         <source>&amp;Delete saved queue</source>
         <translation>Ta &amp;bort sparad kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="325" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="364" />
         <source>Filter queue</source>
         <translation>Filtrera kö</translation>
     </message>
@@ -4770,34 +5512,39 @@ IT-servicesupport på {db}</translation>
         <translation>Eskalering: {f} i riskzonen, {b} överskridna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="100" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="106" />
         <source>Sign in &amp;as…</source>
         <translation>&amp;Logga in som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="101" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="107" />
         <source>&amp;Notifications…</source>
         <translation>&amp;Aviseringar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="102" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="108" />
         <source>Run SLA &amp;escalation now</source>
         <translation>Kör SLA-&amp;eskalering nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="103" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="109" />
         <source>&amp;SLA targets…</source>
         <translation>&amp;SLA-mål…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="104" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="110" />
         <source>Priority &amp;matrix…</source>
         <translation>Prioritets&amp;matris…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="105" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="111" />
         <source>Import &amp;holidays (.ics)…</source>
         <translation>Importera &amp;helgdagar (.ics)…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="112" />
+        <source>&amp;Diagnostic scripts…</source>
+        <translation>&amp;Diagnosskript…</translation>
     </message>
 </context>
 <context>
@@ -4989,951 +5736,1066 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="4" />
+        <source>"{value}" is not a date (YYYY-MM-DD)</source>
+        <translation>"{value}" är inget datum (ÅÅÅÅ-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="5" />
+        <source>"{value}" is not a number of days</source>
+        <translation>"{value}" är inget antal dagar</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="6" />
         <source>'{name}' is not a phase of this release</source>
         <translation>'{name}' är inte en fas i den här releasen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="5" />
+        <location filename="_service_messages.py" line="7" />
         <source>'{name}' is not a rollout wave</source>
         <translation>'{name}' är inte en utrullningsvåg</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="6" />
+        <location filename="_service_messages.py" line="8" />
         <source>'{step}' cannot depend on '{other}': '{other}' already waits for '{step}' (that would be a cycle)</source>
         <translation>'{step}' kan inte bero på '{other}': '{other}' väntar redan på '{step}' (det skulle ge en cykel)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="7" />
+        <location filename="_service_messages.py" line="9" />
         <source>'{step}' is planned to start ({start}) before '{other}' ends ({end})</source>
         <translation>'{step}' är planerat att starta ({start}) innan '{other}' slutar ({end})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="8" />
+        <location filename="_service_messages.py" line="10" />
         <source>'{step}' matches several steps: {names}</source>
         <translation>'{step}' matchar flera steg: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="9" />
+        <location filename="_service_messages.py" line="11" />
         <source>'{value}' is not a checksum (hex digits, optionally prefixed sha256:)</source>
         <translation>'{value}' är ingen kontrollsumma (hexadecimala siffror, eventuellt med prefixet sha256:)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="10" />
+        <location filename="_service_messages.py" line="12" />
         <source>'{value}' is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)</source>
         <translation>'{value}' är inget datum (använd ÅÅÅÅ-MM-DD eller ÅÅÅÅ-MM-DDTHH:MM)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="11" />
+        <location filename="_service_messages.py" line="13" />
         <source>'{value}' is not a valid recurrence rule: {reason}</source>
         <translation>'{value}' är ingen giltig upprepningsregel: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="12" />
+        <location filename="_service_messages.py" line="14" />
         <source>'{value}' is not an e-mail address</source>
         <translation>'{value}' är ingen e-postadress</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="13" />
+        <location filename="_service_messages.py" line="15" />
         <source>A CAB meeting needs a date and time</source>
         <translation>Ett CAB-möte måste ha datum och tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="14" />
+        <location filename="_service_messages.py" line="16" />
         <source>A CI cannot relate to itself ({name})</source>
         <translation>Ett CI kan inte ha en relation till sig självt ({name})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="15" />
+        <location filename="_service_messages.py" line="17" />
         <source>A CI named '{value}' already exists</source>
         <translation>Det finns redan ett CI med namnet '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="16" />
+        <location filename="_service_messages.py" line="18" />
         <source>A CI needs a class</source>
         <translation>Ett CI måste ha en klass</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="17" />
+        <location filename="_service_messages.py" line="19" />
         <source>A baseline named '{value}' already exists</source>
         <translation>Det finns redan en baslinje med namnet '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="18" />
+        <location filename="_service_messages.py" line="20" />
         <source>A baseline needs a name</source>
         <translation>En baslinje måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="19" />
+        <location filename="_service_messages.py" line="21" />
         <source>A calendar named {name} already exists</source>
         <translation>Det finns redan en kalender med namnet {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="20" />
+        <location filename="_service_messages.py" line="22" />
         <source>A calendar needs a name</source>
         <translation>En kalender måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="21" />
+        <location filename="_service_messages.py" line="23" />
+        <source>A category is for incidents or for requests, not {kind}</source>
+        <translation>En kategori gäller antingen incidenter eller tjänstebegäranden, inte {kind}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="24" />
+        <source>A category name is at most 200 characters</source>
+        <translation>Ett kategorinamn får vara högst 200 tecken</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="25" />
+        <source>A category needs a name</source>
+        <translation>En kategori måste ha ett namn</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="26" />
+        <source>A diagnostic script is a list of steps</source>
+        <translation>Ett diagnosskript är en lista med steg</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="27" />
         <source>A phase cannot sit inside another phase</source>
         <translation>En fas kan inte ligga inuti en annan fas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="22" />
+        <location filename="_service_messages.py" line="28" />
         <source>A planned window needs a start and an end</source>
         <translation>Ett planerat fönster måste ha en start och ett slut</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="23" />
+        <location filename="_service_messages.py" line="29" />
         <source>A problem cannot go from {old} to {new}</source>
         <translation>Ett problem kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="24" />
+        <location filename="_service_messages.py" line="30" />
         <source>A queue filter needs a field, an operator and a value: {f}</source>
         <translation>Ett köfilter måste ha ett fält, en operator och ett värde: {f}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="25" />
+        <location filename="_service_messages.py" line="31" />
         <source>A queue needs a name</source>
         <translation>En kö måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="26" />
+        <location filename="_service_messages.py" line="32" />
         <source>A resolution code is required to resolve</source>
         <translation>En lösningskod krävs för att lösa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="27" />
+        <location filename="_service_messages.py" line="33" />
         <source>A ticket cannot be its own parent</source>
         <translation>Ett ärende kan inte vara överordnat sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="28" />
+        <location filename="_service_messages.py" line="34" />
         <source>A work log note needs some text</source>
         <translation>En anteckning i arbetsloggen måste innehålla text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="29" />
+        <location filename="_service_messages.py" line="35" />
         <source>A {role} may not move a change from {source} to {target}</source>
         <translation>En {role} får inte flytta en ändring från {source} till {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="30" />
+        <location filename="_service_messages.py" line="36" />
         <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
         <translation>En ändring av typen {type} kan inte gå från {source} till {target} (tillåtet: {options})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="31" />
+        <location filename="_service_messages.py" line="37" />
         <source>An action needs a text</source>
         <translation>En åtgärd måste ha en text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="32" />
+        <location filename="_service_messages.py" line="38" />
         <source>An announcement cannot end before it starts</source>
         <translation>Ett meddelande kan inte sluta innan det börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="33" />
+        <location filename="_service_messages.py" line="39" />
         <source>An announcement needs a title</source>
         <translation>Ett meddelande måste ha en rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="34" />
+        <location filename="_service_messages.py" line="40" />
         <source>An in-memory database cannot be backed up</source>
         <translation>En databas i minnet kan inte säkerhetskopieras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="35" />
+        <location filename="_service_messages.py" line="41" />
+        <source>Answer {m} of step {n} is longer than {max} characters</source>
+        <translation>Svar {m} i steg {n} är längre än {max} tecken</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="42" />
+        <source>Answer {m} of step {n} needs a label</source>
+        <translation>Svar {m} i steg {n} måste ha en text</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="43" />
         <source>Approve</source>
         <translation>Godkänn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="36" />
+        <location filename="_service_messages.py" line="44" />
         <source>Approve (pre-approved)</source>
         <translation>Godkänn (förgodkänd)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="37" />
+        <location filename="_service_messages.py" line="45" />
         <source>Articles link to CIs, known errors and incidents, not {kind}</source>
         <translation>Artiklar kopplas till CI:n, kända fel och incidenter, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="38" />
+        <location filename="_service_messages.py" line="46" />
         <source>Assess</source>
         <translation>Bedöm</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="39" />
+        <location filename="_service_messages.py" line="47" />
         <source>Attribute {attr} is required for class {cls}</source>
         <translation>Attributet {attr} är obligatoriskt för klassen {cls}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="40" />
+        <location filename="_service_messages.py" line="48" />
         <source>Attribute {attr}: '{value}' is not a valid {type}</source>
         <translation>Attributet {attr}: '{value}' är inte en giltig {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="41" />
+        <location filename="_service_messages.py" line="49" />
         <source>Attribute {attr}: '{value}' is not one of: {allowed}</source>
         <translation>Attributet {attr}: '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="42" />
+        <location filename="_service_messages.py" line="50" />
         <source>Availability is computed by ci or service, not {by}</source>
         <translation>Tillgänglighet beräknas per ci eller service, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="43" />
+        <location filename="_service_messages.py" line="51" />
         <source>Backed out</source>
         <translation>Återställd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="44" />
+        <location filename="_service_messages.py" line="52" />
         <source>Backup to {path} failed: {reason}</source>
         <translation>Säkerhetskopiering till {path} misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="45" />
+        <location filename="_service_messages.py" line="53" />
         <source>Bad database URL '{url}': write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Felaktig databas-URL '{url}': skriv postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="46" />
+        <location filename="_service_messages.py" line="54" />
         <source>Bad database URL '{url}': write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation>Felaktig databas-URL '{url}': skriv sqlite:///relative.db eller sqlite:////absolute.db</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="47" />
+        <location filename="_service_messages.py" line="55" />
         <source>Bad port in database URL '{url}'</source>
         <translation>Felaktig port i databas-URL:en '{url}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="48" />
+        <location filename="_service_messages.py" line="56" />
         <source>Bad template {template!r}: {reason}</source>
         <translation>Felaktig mall {template!r}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="49" />
+        <location filename="_service_messages.py" line="57" />
+        <source>Both an incident and a request category are named {name}; say which kind</source>
+        <translation>Både en incidentkategori och en kategori för tjänstebegäranden heter {name}; ange vilken typ</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="58" />
         <source>Cannot create the folder {path}: {reason}</source>
         <translation>Kan inte skapa mappen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="50" />
+        <location filename="_service_messages.py" line="59" />
         <source>Cannot create {path}: {reason}</source>
         <translation>Kan inte skapa {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="51" />
+        <location filename="_service_messages.py" line="60" />
         <source>Cannot import {kind} with a mapping</source>
         <translation>Kan inte importera {kind} med en mappning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="52" />
+        <location filename="_service_messages.py" line="61" />
         <source>Cannot read mapping {path}: {reason}</source>
         <translation>Kan inte läsa mappningen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="53" />
+        <location filename="_service_messages.py" line="62" />
+        <source>Cannot read {path}: {error}</source>
+        <translation>Kan inte läsa {path}: {error}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="63" />
         <source>Cannot read {path}: {reason}</source>
         <translation>Kan inte läsa {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="54" />
+        <location filename="_service_messages.py" line="64" />
         <source>Cannot sort a queue by {field}</source>
         <translation>Kan inte sortera en kö efter {field}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="55" />
+        <location filename="_service_messages.py" line="65" />
         <source>Cannot sort a queue by {name}</source>
         <translation>Kan inte sortera en kö efter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="56" />
+        <location filename="_service_messages.py" line="66" />
         <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation>Kan inte använda PostgreSQL-databasen {db} på {host}:{port}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="57" />
+        <location filename="_service_messages.py" line="67" />
         <source>Cannot write the database file {path}</source>
         <translation>Kan inte skriva databasfilen {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="58" />
+        <location filename="_service_messages.py" line="68" />
         <source>Cannot write the database file {path}: {reason}</source>
         <translation>Kan inte skriva databasfilen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="59" />
+        <location filename="_service_messages.py" line="69" />
         <source>Class {cls} has no attribute '{attr}'</source>
         <translation>Klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="60" />
+        <location filename="_service_messages.py" line="70" />
         <source>Close</source>
         <translation>Stäng</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="61" />
+        <location filename="_service_messages.py" line="71" />
         <source>Defer / reassess</source>
         <translation>Skjut upp / bedöm på nytt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="62" />
+        <location filename="_service_messages.py" line="72" />
         <source>Describe the solution to resolve</source>
         <translation>Beskriv lösningen för att kunna lösa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="63" />
+        <location filename="_service_messages.py" line="73" />
         <source>Export format must be text or html, not {fmt}</source>
         <translation>Exportformatet måste vara text eller html, inte {fmt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="64" />
+        <location filename="_service_messages.py" line="74" />
         <source>Failed</source>
         <translation>Misslyckad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="65" />
+        <location filename="_service_messages.py" line="75" />
         <source>Field(s) {fields} cannot be bulk edited</source>
         <translation>Fälten {fields} kan inte massredigeras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="66" />
+        <location filename="_service_messages.py" line="76" />
         <source>Folding an event log needs the column with each row's time</source>
         <translation>För att slå samman en händelselogg krävs kolumnen med varje rads tidpunkt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="67" />
+        <location filename="_service_messages.py" line="77" />
         <source>Folding an event log needs the key column</source>
         <translation>För att slå samman en händelselogg krävs nyckelkolumnen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="68" />
+        <location filename="_service_messages.py" line="78" />
         <source>Group by '{value}' is not one of: {allowed}</source>
         <translation>Gruppering efter '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="69" />
+        <location filename="_service_messages.py" line="79" />
         <source>Implemented</source>
         <translation>Genomförd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="70" />
+        <location filename="_service_messages.py" line="80" />
         <source>Import cancelled; nothing was written.</source>
         <translation>Importen avbröts; ingenting skrevs.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="71" />
+        <location filename="_service_messages.py" line="81" />
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
         <translation>Import av {kind} kräver en mappning: lägg till --map MAPPING.toml (färdiga finns i resources/import-maps/)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="72" />
+        <location filename="_service_messages.py" line="82" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}).{hint}</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}).{hint}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="73" />
+        <location filename="_service_messages.py" line="83" />
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = "{guess}" or "auto" in the mapping's [source]</source>
         <translation>Rad {line}: filen är inte {encoding} (byte 0x{byte:02x}); ange encoding = "{guess}" eller "auto" under [source] i mappningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="74" />
+        <location filename="_service_messages.py" line="84" />
         <source>Map at least one column to a field</source>
         <translation>Mappa minst en kolumn till ett fält</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="75" />
+        <location filename="_service_messages.py" line="85" />
         <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation>Mappningen {path} gäller {mapped}, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="76" />
+        <location filename="_service_messages.py" line="86" />
         <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation>Mappningen {path} är inte giltig TOML: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="77" />
+        <location filename="_service_messages.py" line="87" />
         <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation>Mappningen {path}: [fields] {field}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="78" />
+        <location filename="_service_messages.py" line="88" />
         <source>Mapping {path}: importing {kind} needs key = "COLUMN": the source's id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation>Mappningen {path}: import av {kind} kräver key = "COLUMN": källans id, som sparas som extern nyckel så att en ny import uppdaterar i stället för att skapa dubbletter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="79" />
+        <location filename="_service_messages.py" line="89" />
         <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation>Mappningen {path}: {field} är inte ett fält i {kind} (fält: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="80" />
+        <location filename="_service_messages.py" line="90" />
         <source>Mapping {path}: {where}: {reason}</source>
         <translation>Mappningen {path}: {where}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="81" />
+        <location filename="_service_messages.py" line="91" />
         <source>Meeting status '{value}' is not one of: planned, held, cancelled</source>
         <translation>Mötesstatusen '{value}' är inte något av: planned, held, cancelled</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="82" />
+        <location filename="_service_messages.py" line="92" />
         <source>No CAB action {id}</source>
         <translation>Ingen CAB-åtgärd {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="83" />
+        <location filename="_service_messages.py" line="93" />
         <source>No CAB meeting {ref}</source>
         <translation>Inget CAB-möte {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="84" />
+        <location filename="_service_messages.py" line="94" />
         <source>No CI is named '{name}'</source>
         <translation>Inget CI heter '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="85" />
+        <location filename="_service_messages.py" line="95" />
         <source>No CI named '{name}'</source>
         <translation>Inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="86" />
+        <location filename="_service_messages.py" line="96" />
         <source>No baseline named '{name}'</source>
         <translation>Ingen baslinje med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="87" />
+        <location filename="_service_messages.py" line="97" />
         <source>No business calendar {name}</source>
         <translation>Ingen arbetstidskalender {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="88" />
+        <location filename="_service_messages.py" line="98" />
+        <source>No category named {name}</source>
+        <translation>Det finns ingen kategori som heter {name}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="99" />
         <source>No change with reference '{ref}'</source>
         <translation>Ingen ändring med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="89" />
+        <location filename="_service_messages.py" line="100" />
         <source>No change {ref}</source>
         <translation>Ingen ändring {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="90" />
+        <location filename="_service_messages.py" line="101" />
         <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation>Ingen standardkalender för arbetstid: skapa en med namnet Default eller ange --calendar NAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="91" />
+        <location filename="_service_messages.py" line="102" />
         <source>No incident or request {ref}</source>
         <translation>Ingen incident eller begäran {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="92" />
+        <location filename="_service_messages.py" line="103" />
         <source>No incident {ref}</source>
         <translation>Ingen incident {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="93" />
+        <location filename="_service_messages.py" line="104" />
         <source>No problem or known error with id {id}</source>
         <translation>Inget problem eller känt fel med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="94" />
+        <location filename="_service_messages.py" line="105" />
         <source>No problem {ref}</source>
         <translation>Inget problem {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="95" />
+        <location filename="_service_messages.py" line="106" />
         <source>No release with reference '{ref}'</source>
         <translation>Ingen release med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="96" />
+        <location filename="_service_messages.py" line="107" />
         <source>No step '{step}' in this release</source>
         <translation>Inget steg '{step}' i den här releasen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="97" />
+        <location filename="_service_messages.py" line="108" />
         <source>No such file: {path}</source>
         <translation>Filen finns inte: {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="98" />
+        <location filename="_service_messages.py" line="109" />
         <source>No {kind} with id {id}</source>
         <translation>Ingen {kind} med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="99" />
+        <location filename="_service_messages.py" line="110" />
         <source>No {kind} {ref}</source>
         <translation>Ingen {kind} {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="100" />
+        <location filename="_service_messages.py" line="111" />
         <source>Not an iCalendar file: {reason}</source>
         <translation>Inte en iCalendar-fil: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="101" />
+        <location filename="_service_messages.py" line="112" />
         <source>Nothing has the reference or name '{ref}'</source>
         <translation>Inget har referensen eller namnet '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="102" />
+        <location filename="_service_messages.py" line="113" />
         <source>Overriding the risk needs a reason</source>
         <translation>Att åsidosätta risken kräver en orsak</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="103" />
+        <location filename="_service_messages.py" line="114" />
         <source>PIR outcome '{value}' is not one of: {allowed}</source>
         <translation>PIR-utfallet '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="104" />
+        <location filename="_service_messages.py" line="115" />
         <source>Page size '{value}' is not one of: A4, Letter</source>
         <translation>Sidstorleken '{value}' är inte något av: A4, Letter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="105" />
+        <location filename="_service_messages.py" line="116" />
+        <source>Pick at least one value for the filter on {name}</source>
+        <translation>Välj minst ett värde för filtret på {name}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="117" />
         <source>Propagation '{value}' is not one of: {allowed}</source>
         <translation>Spridningen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="106" />
+        <location filename="_service_messages.py" line="118" />
         <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation>Registrera den permanenta lösningen (eller en tillfällig lösning) innan problemet löses</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="107" />
+        <location filename="_service_messages.py" line="119" />
         <source>Record the root cause before marking it known</source>
         <translation>Registrera grundorsaken innan den markeras som känd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="108" />
+        <location filename="_service_messages.py" line="120" />
         <source>Reject</source>
         <translation>Avslå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="109" />
+        <location filename="_service_messages.py" line="121" />
         <source>Relation type '{value}' is not one of: {allowed}</source>
         <translation>Relationstypen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="110" />
+        <location filename="_service_messages.py" line="122" />
         <source>Return to requester</source>
         <translation>Returnera till beställaren</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="111" />
+        <location filename="_service_messages.py" line="123" />
         <source>Rework</source>
         <translation>Omarbeta</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="112" />
+        <location filename="_service_messages.py" line="124" />
         <source>Risk level '{value}' is not one of: {allowed}</source>
         <translation>Risknivån '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="113" />
+        <location filename="_service_messages.py" line="125" />
         <source>SLA targets must be positive minutes</source>
         <translation>SLA-mål måste vara ett positivt antal minuter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="114" />
+        <location filename="_service_messages.py" line="126" />
         <source>SQLite error on {path}: {reason}</source>
         <translation>SQLite-fel i {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="115" />
+        <location filename="_service_messages.py" line="127" />
         <source>Say why the ticket goes to another team</source>
         <translation>Ange varför ärendet går till ett annat team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="116" />
+        <location filename="_service_messages.py" line="128" />
         <source>Say why the ticket is escalated</source>
         <translation>Ange varför ärendet eskaleras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="117" />
+        <location filename="_service_messages.py" line="129" />
         <source>Say why the ticket is pending</source>
         <translation>Ange varför ärendet är väntande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="118" />
+        <location filename="_service_messages.py" line="130" />
         <source>Schedule</source>
         <translation>Schemalägg</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="119" />
+        <location filename="_service_messages.py" line="131" />
         <source>Select the tickets to change</source>
         <translation>Markera de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="120" />
+        <location filename="_service_messages.py" line="132" />
         <source>Send to CAB</source>
         <translation>Skicka till CAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="121" />
+        <location filename="_service_messages.py" line="133" />
         <source>Send to ECAB</source>
         <translation>Skicka till ECAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="122" />
+        <location filename="_service_messages.py" line="134" />
+        <source>Show at least one column</source>
+        <translation>Visa minst en kolumn</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="135" />
         <source>Start implementing</source>
         <translation>Påbörja genomförande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="123" />
+        <location filename="_service_messages.py" line="136" />
         <source>Start review (PIR)</source>
         <translation>Påbörja granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="124" />
+        <location filename="_service_messages.py" line="137" />
         <source>Status '{value}' is not one of: {allowed}</source>
         <translation>Statusen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="125" />
+        <location filename="_service_messages.py" line="138" />
         <source>Step '{name}' cannot depend on itself</source>
         <translation>Steget '{name}' kan inte bero på sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="126" />
+        <location filename="_service_messages.py" line="139" />
         <source>Step '{name}' cannot move from {old} to {new}</source>
         <translation>Steget '{name}' kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="127" />
+        <location filename="_service_messages.py" line="140" />
         <source>Step '{name}' waits for: {steps}</source>
         <translation>Steget '{name}' väntar på: {steps}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="128" />
+        <location filename="_service_messages.py" line="141" />
+        <source>Step {n} is not a question with answers</source>
+        <translation>Steg {n} är inte en fråga med svar</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="142" />
+        <source>Step {n} needs a question</source>
+        <translation>Steg {n} måste ha en fråga</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="143" />
+        <source>Step {n} needs at least one answer</source>
+        <translation>Steg {n} måste ha minst ett svar</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="144" />
+        <source>Step {n}: there is no team {team} to route to</source>
+        <translation>Steg {n}: det finns inget team {team} att skicka ärendet till</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="145" />
         <source>Steps of different releases cannot depend on each other</source>
         <translation>Steg i olika releaser kan inte bero på varandra</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="129" />
+        <location filename="_service_messages.py" line="146" />
         <source>Submit</source>
         <translation>Skicka in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="130" />
+        <location filename="_service_messages.py" line="147" />
         <source>Template {name} is not active</source>
         <translation>Mallen {name} är inte aktiv</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="131" />
+        <location filename="_service_messages.py" line="148" />
         <source>The business calendar has no working hours</source>
         <translation>Arbetstidskalendern har inga arbetstider</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="132" />
+        <location filename="_service_messages.py" line="149" />
+        <source>The diagnostic script routes to an unknown team: {team}</source>
+        <translation>Diagnosskriptet skickar ärenden till ett okänt team: {team}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="150" />
         <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation>Eskaleringsandelen måste vara 1–100 %, inte {pct}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="133" />
+        <location filename="_service_messages.py" line="151" />
         <source>The file is empty (no header line)</source>
         <translation>Filen är tom (ingen rubrikrad)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="134" />
+        <location filename="_service_messages.py" line="152" />
+        <source>The filter on {name} needs a value</source>
+        <translation>Filtret på {name} måste ha ett värde</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="153" />
+        <source>The filters cannot be counted: {error}</source>
+        <translation>Det går inte att räkna träffarna för filtren: {error}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="154" />
         <source>The period must end after it starts ({start} .. {end})</source>
         <translation>Perioden måste sluta efter att den börjar ({start} .. {end})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="135" />
+        <location filename="_service_messages.py" line="155" />
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation>Prioritetsmatrisen behöver en prioritet 1–5 för påverkan,brådska {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="136" />
+        <location filename="_service_messages.py" line="156" />
+        <source>The question of step {n} is longer than {max} characters</source>
+        <translation>Frågan i steg {n} är längre än {max} tecken</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="157" />
         <source>The response target cannot be longer than the resolution target</source>
         <translation>Svarstidsmålet kan inte vara längre än lösningstidsmålet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="137" />
+        <location filename="_service_messages.py" line="158" />
+        <source>There is already a {kind} category named {name}</source>
+        <translation>Det finns redan en kategori av typen {kind} som heter {name}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="159" />
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation>Den här databasen har schemaversion {found}, som är nyare än vad den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk. Databasen har inte ändrats.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="138" />
+        <location filename="_service_messages.py" line="160" />
         <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation>Trender räknas per ci, service, category eller team, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="139" />
+        <location filename="_service_messages.py" line="161" />
         <source>Unknown CI class '{value}'</source>
         <translation>Okänd CI-klass '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="140" />
+        <location filename="_service_messages.py" line="162" />
         <source>Unknown CSV kind '{value}' (use cis or relations)</source>
         <translation>Okänd CSV-typ '{value}' (använd cis eller relations)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="141" />
+        <location filename="_service_messages.py" line="163" />
         <source>Unknown announcement kind {kind}</source>
         <translation>Okänd meddelandetyp {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="142" />
+        <location filename="_service_messages.py" line="164" />
         <source>Unknown field(s) for {kind}: {fields}</source>
         <translation>Okända fält för {kind}: {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="143" />
+        <location filename="_service_messages.py" line="165" />
         <source>Unknown filter operator {op}</source>
         <translation>Okänd filteroperator {op}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="144" />
+        <location filename="_service_messages.py" line="166" />
         <source>Unknown queue column(s): {cols}</source>
         <translation>Okända kökolumner: {cols}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="145" />
+        <location filename="_service_messages.py" line="167" />
         <source>Unknown queue {key}</source>
         <translation>Okänd kö {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="146" />
+        <location filename="_service_messages.py" line="168" />
         <source>Unknown record kind '{kind}'; choose one of: {kinds}</source>
         <translation>Okänd posttyp '{kind}'; välj något av: {kinds}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="147" />
+        <location filename="_service_messages.py" line="169" />
         <source>Unknown root cause analysis note(s): {names}</source>
         <translation>Okända anteckningar i grundorsaksanalysen: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="148" />
+        <location filename="_service_messages.py" line="170" />
         <source>Unknown time zone {tz}</source>
         <translation>Okänd tidszon {tz}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="149" />
+        <location filename="_service_messages.py" line="171" />
         <source>Unschedule</source>
         <translation>Ta bort schemaläggning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="150" />
+        <location filename="_service_messages.py" line="172" />
         <source>Unsupported database URL '{url}': use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Databas-URL:en '{url}' stöds inte: använd sqlite:///FILE eller postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="151" />
+        <location filename="_service_messages.py" line="173" />
         <source>Vote '{value}' is not one of: {allowed}</source>
         <translation>Rösten '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="152" />
+        <location filename="_service_messages.py" line="174" />
         <source>Wave '{name}' has no site</source>
         <translation>Vågen '{name}' har ingen plats</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="153" />
+        <location filename="_service_messages.py" line="175" />
         <source>Wave '{name}' is already deployed</source>
         <translation>Vågen '{name}' är redan driftsatt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="154" />
+        <location filename="_service_messages.py" line="176" />
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation>Veckodagen måste vara 0 (måndag) till 6 (söndag), inte {day}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="155" />
+        <location filename="_service_messages.py" line="177" />
         <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation>Arbetstiden {span} har inte formatet HH:MM-HH:MM</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="156" />
+        <location filename="_service_messages.py" line="178" />
         <source>Working hours {span} end before they start</source>
         <translation>Arbetstiden {span} slutar innan den börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="157" />
+        <location filename="_service_messages.py" line="179" />
         <source>pg_dump failed: {reason}</source>
         <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="158" />
+        <location filename="_service_messages.py" line="180" />
         <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation>pg_dump är inte installerat; installera klientverktygen för PostgreSQL</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="159" />
+        <location filename="_service_messages.py" line="181" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="160" />
+        <location filename="_service_messages.py" line="182" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="161" />
+        <location filename="_service_messages.py" line="183" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="162" />
+        <location filename="_service_messages.py" line="184" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="163" />
+        <location filename="_service_messages.py" line="185" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="164" />
+        <location filename="_service_messages.py" line="186" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="165" />
+        <location filename="_service_messages.py" line="187" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="166" />
+        <location filename="_service_messages.py" line="188" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="167" />
+        <location filename="_service_messages.py" line="189" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="168" />
+        <location filename="_service_messages.py" line="190" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="169" />
+        <location filename="_service_messages.py" line="191" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="170" />
+        <location filename="_service_messages.py" line="192" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="171" />
+        <location filename="_service_messages.py" line="193" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="172" />
+        <location filename="_service_messages.py" line="194" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="173" />
+        <location filename="_service_messages.py" line="195" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="174" />
+        <location filename="_service_messages.py" line="196" />
+        <source>{path} is not valid JSON: {error}</source>
+        <translation>{path} är inte giltig JSON: {error}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="197" />
         <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation>{path}: felaktig CSV på rad {line}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="175" />
+        <location filename="_service_messages.py" line="198" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="176" />
+        <location filename="_service_messages.py" line="199" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="177" />
+        <location filename="_service_messages.py" line="200" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="178" />
+        <location filename="_service_messages.py" line="201" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="179" />
+        <location filename="_service_messages.py" line="202" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="180" />
+        <location filename="_service_messages.py" line="203" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="181" />
+        <location filename="_service_messages.py" line="204" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="182" />
+        <location filename="_service_messages.py" line="205" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="183" />
+        <location filename="_service_messages.py" line="206" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="184" />
+        <location filename="_service_messages.py" line="207" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="185" />
+        <location filename="_service_messages.py" line="208" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="186" />
+        <location filename="_service_messages.py" line="209" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="187" />
+        <location filename="_service_messages.py" line="210" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="188" />
+        <location filename="_service_messages.py" line="211" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="189" />
+        <location filename="_service_messages.py" line="212" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="190" />
+        <location filename="_service_messages.py" line="213" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="191" />
+        <location filename="_service_messages.py" line="214" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="192" />
+        <location filename="_service_messages.py" line="215" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="193" />
+        <location filename="_service_messages.py" line="216" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
