@@ -43,7 +43,7 @@ def missing_display_reason() -> str | None:
 
 
 def make_application(argv: list[str] | None = None):
-    from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+    from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
@@ -54,6 +54,11 @@ def make_application(argv: list[str] | None = None):
     qm = resources_dir() / "translations" / f"itsmdesk_{lang.split('_')[0]}.qm"
     if qm.exists() and translator.load(str(qm)):
         app.installTranslator(translator)
+        # Qt's own texts (Save, Cancel, Close, file dialogs) in the same language
+        qt_translator = QTranslator(app)
+        qt_folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        if qt_translator.load(QLocale(lang), "qtbase", "_", qt_folder):
+            app.installTranslator(qt_translator)
     style = resources_dir() / "style.qss"
     if style.exists():
         app.setStyleSheet(style.read_text(encoding="utf-8"))

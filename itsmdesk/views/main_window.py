@@ -225,7 +225,10 @@ class MainWindow(QMainWindow):
         self._minute.timeout.connect(self._each_minute)
         self._minute.start()
         # and once soon after start, so SLA flags and queue counts are current from the outset
-        QTimer.singleShot(1500, self._each_minute)
+        # (a child timer: it dies with the window, unlike a bare singleShot)
+        self._first_tick = QTimer(self, singleShot=True, interval=1500)
+        self._first_tick.timeout.connect(self._each_minute)
+        self._first_tick.start()
 
     def set_connected(self, connected: bool, reason: str = "") -> None:
         self.connection_label.setText(("● " + self.tr("Connected")) if connected

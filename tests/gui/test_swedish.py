@@ -1,0 +1,24 @@
+"""The Swedish translation reaches the running app: our own texts and Qt's standard buttons."""
+
+from PySide6.QtCore import QCoreApplication, QTranslator
+from PySide6.QtWidgets import QDialogButtonBox
+
+from itsmdesk.app import make_application
+
+
+def test_swedish_app_texts_and_qt_buttons(qapp, monkeypatch):
+    monkeypatch.setenv("ITSMDESK_LANG", "sv_SE")
+    before = set(qapp.findChildren(QTranslator))
+    app = make_application()
+    added = [t for t in app.findChildren(QTranslator) if t not in before]
+    try:
+        assert len(added) == 2  # itsmdesk_sv and Qt's qtbase_sv
+        assert QCoreApplication.translate("QueuePanel", "New ticket") == "Nytt ärende"
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        assert sorted(b.text() for b in buttons.buttons()) == ["Avbryt", "Spara"]
+    finally:
+        for translator in added:
+            app.removeTranslator(translator)
+            translator.deleteLater()
+    assert QCoreApplication.translate("QueuePanel", "New ticket") == "New ticket"
