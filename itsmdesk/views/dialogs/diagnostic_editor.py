@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.services import categories
+from itsmdesk.views.layout import boxed, button_row
 from itsmdesk.views.messages import show_error
 
 
@@ -66,13 +67,8 @@ class DiagnosticEditorDialog(QDialog):
         self.tree.currentItemChanged.connect(self._category_chosen)
         self.new_category_button = _button(QCoreApplication.translate("DiagnosticEditor", "&New…"), "newCategory", self.new_category)
         self.rename_button = _button(QCoreApplication.translate("DiagnosticEditor", "Re&name…"), "renameCategory", self.rename_category)
-        cat_buttons = QHBoxLayout()
-        cat_buttons.addWidget(self.new_category_button)
-        cat_buttons.addWidget(self.rename_button)
-        cat_box = QGroupBox(QCoreApplication.translate("DiagnosticEditor", "Categories"))
-        cat_layout = QVBoxLayout(cat_box)
-        cat_layout.addWidget(self.tree, 1)
-        cat_layout.addLayout(cat_buttons)
+        cat_box = boxed(QCoreApplication.translate("DiagnosticEditor", "Categories"), self.tree,
+                        button_row(self.new_category_button, self.rename_button))
 
         # steps
         self.step_list = QListWidget()
@@ -84,14 +80,10 @@ class DiagnosticEditorDialog(QDialog):
         self.remove_step_button = _button(QCoreApplication.translate("DiagnosticEditor", "Remove"), "removeStep", self.remove_step)
         self.step_up_button = _button(QCoreApplication.translate("DiagnosticEditor", "Up"), "stepUp", lambda: self.move_step(-1))
         self.step_down_button = _button(QCoreApplication.translate("DiagnosticEditor", "Down"), "stepDown", lambda: self.move_step(1))
-        step_buttons = QHBoxLayout()
-        for b in (self.add_step_button, self.remove_step_button, self.step_up_button,
-                  self.step_down_button):
-            step_buttons.addWidget(b)
-        self.steps_box = QGroupBox(QCoreApplication.translate("DiagnosticEditor", "Steps (asked in this order)"))
-        steps_layout = QVBoxLayout(self.steps_box)
-        steps_layout.addWidget(self.step_list, 1)
-        steps_layout.addLayout(step_buttons)
+        self.steps_box = boxed(
+            QCoreApplication.translate("DiagnosticEditor", "Steps (asked in this order)"),
+            self.step_list, button_row(self.add_step_button, self.remove_step_button,
+                                       self.step_up_button, self.step_down_button))
 
         # one step
         self.question_edit = QLineEdit()
@@ -116,11 +108,8 @@ class DiagnosticEditorDialog(QDialog):
         self.remove_answer_button = _button(QCoreApplication.translate("DiagnosticEditor", "Remove"), "removeAnswer", self.remove_answer)
         self.answer_up_button = _button(QCoreApplication.translate("DiagnosticEditor", "Up"), "answerUp", lambda: self.move_answer(-1))
         self.answer_down_button = _button(QCoreApplication.translate("DiagnosticEditor", "Down"), "answerDown", lambda: self.move_answer(1))
-        answer_buttons = QHBoxLayout()
-        for b in (self.add_answer_button, self.remove_answer_button, self.answer_up_button,
-                  self.answer_down_button):
-            answer_buttons.addWidget(b)
-        answer_buttons.addStretch(1)
+        answer_buttons = button_row(self.add_answer_button, self.remove_answer_button,
+                                    self.answer_up_button, self.answer_down_button, None)
         self.step_box = QGroupBox(QCoreApplication.translate("DiagnosticEditor", "Step"))
         step_layout = QVBoxLayout(self.step_box)
         step_layout.addWidget(question_label)

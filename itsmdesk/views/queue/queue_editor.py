@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.services import queues
 from itsmdesk.views.context import AppContext
+from itsmdesk.views.layout import boxed, button_row
 from itsmdesk.views.messages import error_text, show_error
 
 CONTEXT = "QueueEditor"
@@ -418,15 +419,10 @@ class QueueEditorDialog(QDialog):
         self.count_label = QLabel()
         self.count_label.setObjectName("queueMatchCount")
         self.count_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        filter_buttons = QHBoxLayout()
-        filter_buttons.addWidget(self.add_filter_button)
-        filter_buttons.addWidget(self.remove_filter_button)
-        filter_buttons.addStretch(1)
-        filter_buttons.addWidget(self.count_label)
-        filter_box = QGroupBox(QCoreApplication.translate("QueueEditor", "Tickets that match all of these"))
-        filter_layout = QVBoxLayout(filter_box)
-        filter_layout.addWidget(self.filter_table, 1)
-        filter_layout.addLayout(filter_buttons)
+        filter_box = boxed(QCoreApplication.translate("QueueEditor", "Tickets that match all of these"),
+                           self.filter_table,
+                           button_row(self.add_filter_button, self.remove_filter_button, None,
+                                      self.count_label))
 
         # sort
         self.sort_field = QComboBox()
