@@ -25,7 +25,6 @@ a partial covering index (the database parses the timestamps); one pass in Pytho
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -133,50 +132,54 @@ def _merge_spans(spans: list) -> tuple[int, float, float]:
     return n + 1, down + (ce - cs), max(longest, ce - cs)
 
 
-def _merge(rows: list, extra: list = ()) -> dict[Any, tuple[int, float, float]]:  # noqa: C901
+def _merge(rows, extra: list = ()) -> dict[Any, tuple[int, float, float]]:  # noqa: ANN001
     """key -> (failures, downtime s, longest s).
 
-    ``rows`` come grouped by key and (nearly always) sorted by start: one pass merges them.
-    A key whose starts go backwards, and any key with ``extra`` rows (in any order), is merged
-    again from its spans.
+    ``rows`` (any iterable: the cursor is streamed, not held) come grouped by key and nearly
+    always sorted by start: one pass merges them.  A key whose starts go backwards, and any key
+    with ``extra`` rows (in any order), is merged again from its spans, which are kept for the
+    key being read only.
     """
     out: dict[Any, tuple[int, float, float]] = {}
-    redo: set = {k for k, _s, _e in extra}
-    if rows:
-        it = iter(rows)
-        ck, cs, ce = next(it)
-        last = cs
+    late: dict[Any, list] = defaultdict(list)
+    for k, s, e in extra:
+        late[k].append((s, e))
+    ck = None
+    n = 0
+    down = longest = cs = ce = last = 0.0
+    spans: list = []
+    unsorted = False
+    for k, s, e in rows:
+        if k == ck:
+            spans.append((s, e))
+            if s < last:
+                unsorted = True
+            last = s
+            if s > ce:
+                n += 1
+                d = ce - cs
+                down += d
+                if d > longest:
+                    longest = d
+                cs, ce = s, e
+            elif e > ce:
+                ce = e
+            continue
+        if ck is not None:
+            d = ce - cs
+            out[ck] = (_merge_spans(spans + late.pop(ck, [])) if unsorted or ck in late
+                       else (n + 1, down + d, d if d > longest else longest))
+        ck, cs, ce, last = k, s, e, s
+        spans = [(s, e)]
+        unsorted = False
         n = 0
         down = longest = 0.0
-        for k, s, e in it:
-            if k == ck:
-                if s < last:
-                    redo.add(k)
-                last = s
-                if s > ce:
-                    n += 1
-                    d = ce - cs
-                    down += d
-                    if d > longest:
-                        longest = d
-                    cs, ce = s, e
-                elif e > ce:
-                    ce = e
-                continue
-            d = ce - cs
-            out[ck] = (n + 1, down + d, d if d > longest else longest)
-            ck, cs, ce, last = k, s, e, s
-            n = 0
-            down = longest = 0.0
+    if ck is not None:
         d = ce - cs
-        out[ck] = (n + 1, down + d, d if d > longest else longest)
-    if redo:
-        spans: defaultdict[Any, list] = defaultdict(list)
-        for k, s, e in itertools.chain(rows, extra):
-            if k in redo:
-                spans[k].append((s, e))
-        for k, key_spans in spans.items():
-            out[k] = _merge_spans(key_spans)
+        out[ck] = (_merge_spans(spans + late.pop(ck, [])) if unsorted or ck in late
+                   else (n + 1, down + d, d if d > longest else longest))
+    for k, key_spans in late.items():  # keys with only old, still-open outages
+        out[k] = _merge_spans(key_spans)
     return out
 
 
@@ -215,7 +218,7 @@ def availability(by: str = "ci", start: dt.datetime | None = None, end: dt.datet
     cursor = db.obj.execute_sql(
         _statement(column, len(key_list)),
         [*head, _ts(lookback), _ts(period.end + dt.timedelta(days=7)), *tail])
-    merged = _merge(cursor.fetchall(), old_open)
+    merged = _merge(cursor, old_open)
     names = _names(list(merged))
     # most downtime first, then by name: two stable sorts with C-level keys
     order = sorted(merged.items(), key=lambda item: names.get(item[0], ""))
