@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,30 +25,19 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.services import knowledge
-from itsmdesk.views.forms.common import confirm_close, header_label, save_failed, saved
+from itsmdesk.views.forms.common import RecordForm, confirm_close, save_failed, saved
 from itsmdesk.views.messages import show_error
 
 ROLE = Qt.ItemDataRole.UserRole
 
 
-class ArticleForm(QWidget):
-    sig_title_changed = Signal(str)
-
+class ArticleForm(RecordForm):
     def __init__(self, ctx, record_id: Any = None, parent: QWidget | None = None) -> None:  # noqa: ANN001
-        super().__init__(parent)
-        self.ctx = ctx
-        self.record_id = record_id
-        self.version: int | None = None
+        super().__init__(ctx, record_id, parent)
         self.ref = ""
         self._dirty = False
         self.setObjectName("articleForm")
-        self.ref_label = header_label(self.tr("New article"))
-        self.title_edit = QLineEdit()
-        self.title_edit.setObjectName("titleEdit")
-        self.title_edit.setPlaceholderText(self.tr("Title"))
-        header = QHBoxLayout()
-        header.addWidget(self.ref_label)
-        header.addWidget(self.title_edit, 1)
+        header = self.title_header(self.tr("New article"), self.tr("Title"))
         self.category = QLineEdit()
         self.tags = QLineEdit()
         self.tags.setObjectName("tagsEdit")

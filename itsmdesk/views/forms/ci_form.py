@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -34,6 +34,7 @@ from itsmdesk.errors import ConflictError
 from itsmdesk.models.cmdb import CI_STATUSES, CRITICALITIES, RELATION_TYPES
 from itsmdesk.services import cmdb, cmdb_tree
 from itsmdesk.views.cmdb.graph import ImpactGraphWidget
+from itsmdesk.views.forms.common import RecordForm
 from itsmdesk.views.messages import show_error
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -65,14 +66,9 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
     return uuid.UUID(value) if value else None
 
 
-class CIForm(QWidget):
-    sig_title_changed = Signal(str)
-
+class CIForm(RecordForm):
     def __init__(self, ctx, record_id: Any = None, parent: QWidget | None = None) -> None:  # noqa: ANN001
-        super().__init__(parent)
-        self.ctx = ctx
-        self.record_id = record_id
-        self.version: int | None = None
+        super().__init__(ctx, record_id, parent)
         self.ci_name = ""
         self._dirty = False
         self._attr_edits: dict[str, QWidget] = {}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMessageBox, QWidget
 
 
 def header_label(text: str) -> QLabel:
@@ -50,3 +52,29 @@ def saved(form: QWidget, kind: str, record) -> bool:  # noqa: ANN001 - the saved
     form.message.setText(QCoreApplication.translate("RecordForm", "Saved {ref}.").format(ref=record.ref))
     form.reload()
     return True
+
+
+class RecordForm(QWidget):
+    """What the simple record forms share: the app context, the record (None while new), the
+    version read with it (for the stale-edit check) and whether there are unsaved edits."""
+
+    sig_title_changed = Signal(str)
+    """(tab title) after a load, a save or an edit of the title."""
+
+    def __init__(self, ctx, record_id: Any = None, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.ctx = ctx
+        self.record_id = record_id
+        self.version: int | None = None
+        self._dirty = False
+
+    def title_header(self, new_text: str, placeholder: str) -> QHBoxLayout:
+        """The reference label (``new_text`` until saved) and the title edit, side by side."""
+        self.ref_label = header_label(new_text)
+        self.title_edit = QLineEdit()
+        self.title_edit.setObjectName("titleEdit")
+        self.title_edit.setPlaceholderText(placeholder)
+        header = QHBoxLayout()
+        header.addWidget(self.ref_label)
+        header.addWidget(self.title_edit, 1)
+        return header

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,29 +22,18 @@ from PySide6.QtWidgets import (
 from itsmdesk.models.problem import KE_SOLUTION_STATUSES
 from itsmdesk.services import problem_lifecycle as lifecycle
 from itsmdesk.services import problems
-from itsmdesk.views.forms.common import confirm_close, header_label, save_failed, saved
+from itsmdesk.views.forms.common import RecordForm, confirm_close, save_failed, saved
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table
 
 
-class KnownErrorForm(QWidget):
-    sig_title_changed = Signal(str)
-
+class KnownErrorForm(RecordForm):
     def __init__(self, ctx, record_id: Any = None, parent: QWidget | None = None) -> None:  # noqa: ANN001
-        super().__init__(parent)
-        self.ctx = ctx
-        self.record_id = record_id
-        self.version: int | None = None
+        super().__init__(ctx, record_id, parent)
         self.data: dict[str, Any] = {}
         self._dirty = False
         self.setObjectName("knownErrorForm")
-        self.ref_label = header_label(self.tr("New known error"))
-        self.title_edit = QLineEdit()
-        self.title_edit.setObjectName("titleEdit")
-        self.title_edit.setPlaceholderText(self.tr("What the error looks like, in a line"))
-        header = QHBoxLayout()
-        header.addWidget(self.ref_label)
-        header.addWidget(self.title_edit, 1)
+        header = self.title_header(self.tr("New known error"), self.tr("What the error looks like, in a line"))
         self.error_code = QLineEdit()
         self.solution_status = QComboBox()
         labels = {"workaround_only": self.tr("Workaround only"),

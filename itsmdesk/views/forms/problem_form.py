@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,7 +29,7 @@ from itsmdesk.errors import ConflictError
 from itsmdesk.models.problem import PROBLEM_STATUSES
 from itsmdesk.services import people, problems, rca
 from itsmdesk.services import problem_lifecycle as lifecycle
-from itsmdesk.views.forms.common import confirm_close, header_label
+from itsmdesk.views.forms.common import RecordForm, confirm_close
 from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table, selected_ids
 
@@ -56,14 +56,9 @@ def _text_edit(placeholder: str, height: int = 70) -> QPlainTextEdit:
     return edit
 
 
-class ProblemForm(QWidget):
-    sig_title_changed = Signal(str)
-
+class ProblemForm(RecordForm):
     def __init__(self, ctx, record_id: Any = None, parent: QWidget | None = None) -> None:  # noqa: ANN001
-        super().__init__(parent)
-        self.ctx = ctx
-        self.record_id = record_id
-        self.version: int | None = None
+        super().__init__(ctx, record_id, parent)
         self.status = "new"
         self.data: dict[str, Any] = {}
         self._dirty = False
@@ -78,17 +73,11 @@ class ProblemForm(QWidget):
 
     # -- layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.ref_label = header_label("")
+        header = self.title_header("", self.tr("Short description of the problem"))
         self.ref_label.setObjectName("refLabel")
         self.status_badge = QLabel()
         self.status_badge.setObjectName("statusBadge")
-        self.title_edit = QLineEdit()
-        self.title_edit.setObjectName("titleEdit")
-        self.title_edit.setPlaceholderText(self.tr("Short description of the problem"))
-        header = QHBoxLayout()
-        header.addWidget(self.ref_label)
-        header.addWidget(self.status_badge)
-        header.addWidget(self.title_edit, 1)
+        header.insertWidget(1, self.status_badge)
 
         self.status_combo = QComboBox()
         self.status_combo.setObjectName("statusCombo")
