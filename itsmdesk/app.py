@@ -43,22 +43,15 @@ def missing_display_reason() -> str | None:
 
 
 def make_application(argv: list[str] | None = None):
-    from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+    from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
+
+    from itsmdesk.i18n import install_translators
 
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     QCoreApplication.setOrganizationName("itsmdesk")
     QCoreApplication.setApplicationName("itsmdesk")
-    lang = os.environ.get("ITSMDESK_LANG") or QLocale.system().name()
-    translator = QTranslator(app)
-    qm = resources_dir() / "translations" / f"itsmdesk_{lang.split('_')[0]}.qm"
-    if qm.exists() and translator.load(str(qm)):
-        app.installTranslator(translator)
-        # Qt's own texts (Save, Cancel, Close, file dialogs) in the same language
-        qt_translator = QTranslator(app)
-        qt_folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
-        if qt_translator.load(QLocale(lang), "qtbase", "_", qt_folder):
-            app.installTranslator(qt_translator)
+    install_translators(app)  # ITSMDESK_LANG or the system language; Qt's own texts too
     style = resources_dir() / "style.qss"
     if style.exists():
         app.setStyleSheet(style.read_text(encoding="utf-8"))

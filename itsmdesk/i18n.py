@@ -1,0 +1,93 @@
+"""Translations for the app and for headless work (CLI reports): QtCore only, no widgets.
+
+:func:`install_translators` loads ``resources/translations/itsmdesk_<lang>.qm`` and Qt's own
+``qtbase_<lang>`` into an application (the GUI calls it from ``make_application``).
+:func:`ensure_translations` gives headless code (``itsmdesk report ...``) the same language: it
+creates a bare ``QCoreApplication`` (no display needed) when there is none and the language is
+not English, so ``QCoreApplication.translate`` in the PDF reports returns Swedish text.
+
+The language is ``ITSMDESK_LANG`` (e.g. ``sv_SE``), else the system locale.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+
+LANG_PROPERTY = "itsmdeskLanguage"  # set on the application once our translators are in
+_headless_app: QCoreApplication | None = None  # kept alive for the rest of the process
+
+
+def current_language() -> str:
+    """``ITSMDESK_LANG`` or the system locale's name, e.g. ``sv_SE``."""
+    return os.environ.get("ITSMDESK_LANG") or QLocale.system().name()
+
+
+def _translations_dir() -> Path:
+    from itsmdesk.app import resources_dir
+
+    return resources_dir() / "translations"
+
+
+def qm_file(lang: str) -> Path:
+    return _translations_dir() / f"itsmdesk_{lang.split('_')[0]}.qm"
+
+
+def install_translators(app: QCoreApplication, lang: str | None = None) -> list[QTranslator]:
+    """Install itsmdesk's and Qt's translations for ``lang`` (default: :func:`current_language`)
+    into ``app``; returns the translators installed (children of ``app``)."""
+    lang = lang or current_language()
+    installed: list[QTranslator] = []
+    translator = QTranslator(app)
+    qm = qm_file(lang)
+    if qm.exists() and translator.load(str(qm)):
+        app.installTranslator(translator)
+        installed.append(translator)
+        # Qt's own texts (Save, Cancel, Close, file dialogs) in the same language
+        qt_translator = QTranslator(app)
+        qt_folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        if qt_translator.load(QLocale(lang), "qtbase", "_", qt_folder):
+            app.installTranslator(qt_translator)
+            installed.append(qt_translator)
+        app.setProperty(LANG_PROPERTY, lang)
+    return installed
+
+
+def remove_translators(app: QCoreApplication, translators: list[QTranslator]) -> None:
+    """Undo :func:`install_translators` / :func:`ensure_translations` (tests switch back)."""
+    for translator in translators:
+        app.removeTranslator(translator)
+        translator.deleteLater()
+    if translators:
+        app.setProperty(LANG_PROPERTY, None)
+
+
+def _is_english(lang: str) -> bool:
+    base = lang.split("_")[0].split("-")[0].lower()
+    return base in ("", "c", "en", "posix")
+
+
+def ensure_translations(lang: str | None = None) -> list[QTranslator]:
+    """Make ``QCoreApplication.translate`` follow the user's language outside the GUI.
+
+    English (or a language without a translation file): nothing to do. Otherwise the existing
+    application is reused (a bare ``QCoreApplication`` is created when there is none) and the
+    translators are installed unless this language's are already there (the GUI's).
+    Returns the translators installed by this call (``removeTranslator`` undoes them).
+    """
+    global _headless_app
+    lang = lang or current_language()
+    if _is_english(lang) or not qm_file(lang).exists():
+        return []
+    app = QCoreApplication.instance()
+    if app is None:
+        _headless_app = app = QCoreApplication(sys.argv[:1] or ["itsmdesk"])
+    if app.property(LANG_PROPERTY) == lang:
+        return []
+    return install_translators(app, lang)
+
+
+__all__ = ["current_language", "ensure_translations", "install_translators", "qm_file", "remove_translators"]
