@@ -73,8 +73,11 @@ def _key(value) -> str:  # noqa: ANN001 - uuid.UUID, str or a CI row
 
 
 def _uuid(key: str) -> uuid.UUID:
-    """A UUID from a key this module produced (fast path for SQLite's 32 hex digits)."""
-    if len(key) != 32:
+    """A UUID from a key this module produced: 32 hex digits (SQLite) or the 36-character text
+    form (PostgreSQL), built without uuid.UUID's parsing."""
+    if len(key) == 36:
+        key = key.replace("-", "")
+    elif len(key) != 32:
         return uuid.UUID(key)
     value = object.__new__(uuid.UUID)
     object.__setattr__(value, "int", int(key, 16))
