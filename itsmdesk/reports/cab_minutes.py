@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from PySide6.QtCore import QCoreApplication
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak
 
@@ -17,75 +18,98 @@ from itsmdesk.reports.pdf_common import (
     markup,
     p,
     table,
+    word,
 )
 
 DECISION_COLOURS = {"approved": "#15803d", "rejected": "#b91c1c", "deferred": "#b45309"}
+
+
+def _votes(o) -> str:  # noqa: ANN001 - cab.Outcome
+    return QCoreApplication.translate("CabMinutes", "{approve} for, {reject} against, {abstain} abstain").format(
+        approve=o.approve, reject=o.reject, abstain=o.abstain)
+
+
+def _quorum_rule(o) -> str:  # noqa: ANN001 - cab.Outcome (its explain(), in the reader's language)
+    if not o.quorate:
+        return QCoreApplication.translate("CabMinutes", "no quorum: {votes} of {quorum} votes").format(
+            votes=o.approve + o.reject + o.abstain, quorum=o.quorum)
+    return QCoreApplication.translate(
+        "CabMinutes", "{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}").format(
+            approve=o.approve, reject=o.reject, abstain=o.abstain, quorum=o.quorum)
 
 
 def _story(m, width: float) -> list:  # noqa: ANN001 - cab.Minutes
     meeting = m.meeting
     present = [person.name for person, here in m.attendees if here]
     absent = [person.name for person, here in m.attendees if not here]
-    kind = "Emergency CAB" if meeting.emergency else "CAB"
-    story: list = [heading(f"{kind} minutes: {meeting.title}", 0, key="top")]
+    title = (QCoreApplication.translate("CabMinutes", "Emergency CAB minutes: {title}") if meeting.emergency
+             else QCoreApplication.translate("CabMinutes", "CAB minutes: {title}")).format(title=meeting.title)
+    story: list = [heading(title, 0, key="top")]
     story.append(key_values([
-        ("Meeting", meeting.ref),
-        ("Date (UTC)", f"{fmt_dt(meeting.starts_at)} – {fmt_dt(meeting.ends_at)}"),
-        ("Location", meeting.location or "—"),
-        ("Status", meeting.status),
-        ("Chair", m.chair.name if m.chair else "—"),
-        ("Present", ", ".join(present) or "—"),
-        ("Apologies", ", ".join(absent) or "—"),
-        ("Quorum", str(meeting.quorum)),
+        (QCoreApplication.translate("CabMinutes", "Meeting"), meeting.ref),
+        (QCoreApplication.translate("CabMinutes", "Date (UTC)"),
+         f"{fmt_dt(meeting.starts_at)} – {fmt_dt(meeting.ends_at)}"),
+        (QCoreApplication.translate("CabMinutes", "Location"), meeting.location or "—"),
+        (QCoreApplication.translate("CabMinutes", "Status"), word(meeting.status)),
+        (QCoreApplication.translate("CabMinutes", "Chair"), m.chair.name if m.chair else "—"),
+        (QCoreApplication.translate("CabMinutes", "Present"), ", ".join(present) or "—"),
+        (QCoreApplication.translate("CabMinutes", "Apologies"), ", ".join(absent) or "—"),
+        (QCoreApplication.translate("CabMinutes", "Quorum"), str(meeting.quorum)),
     ], width))
     if meeting.notes:
-        story += [p("Notes", "label"), p(meeting.notes)]
+        story += [p(QCoreApplication.translate("CabMinutes", "Notes"), "label"), p(meeting.notes)]
 
-    story.append(heading("Decisions", 1, key="decisions"))
-    rows = [["Change", "Title", "Votes", "Decision", "Conditions"]]
+    story.append(heading(QCoreApplication.translate("CabMinutes", "Decisions"), 1, key="decisions"))
+    rows = [[QCoreApplication.translate("CabMinutes", "Change"), QCoreApplication.translate("CabMinutes", "Title"),
+             QCoreApplication.translate("CabMinutes", "Votes"), QCoreApplication.translate("CabMinutes", "Decision"),
+             QCoreApplication.translate("CabMinutes", "Conditions")]]
     for item in m.items:
         o = item.outcome
         decision = item.decision or "pending"
         colour = DECISION_COLOURS.get(decision, "#6b7280")
-        rows.append([item.change.ref, item.change.title,
-                     f"{o.approve} for, {o.reject} against, {o.abstain} abstain",
-                     markup(f'<font color="{colour}"><b>{escape(decision.upper())}</b></font>',
+        rows.append([item.change.ref, item.change.title, _votes(o),
+                     markup(f'<font color="{colour}"><b>{escape(word(decision).upper())}</b></font>',
                             "cell"),
                      item.conditions or "—"])
     if len(rows) == 1:
-        rows.append(["", "No changes were discussed", "", "", ""])
-    story.append(table(rows, [24 * mm, width - 124 * mm, 34 * mm, 22 * mm, 44 * mm]))
+        rows.append(["", QCoreApplication.translate("CabMinutes", "No changes were discussed"), "", "", ""])
+    story.append(table(rows, [24 * mm, width - 128 * mm, 38 * mm, 22 * mm, 44 * mm]))
 
     for item in m.items:
         change = item.change
         story.append(CondPageBreak(45 * mm))
         story.append(heading(f"{change.ref}: {change.title}", 1, key=f"item-{change.id}"))
-        story.append(p(f"{change.type} change · planned {fmt_dt(change.planned_start)} – "
-                       f"{fmt_dt(change.planned_end)} UTC · now {change.status.replace('_', ' ')}",
-                       "muted"))
-        rows = [["Member", "Vote", "Comment"]]
+        story.append(p(QCoreApplication.translate(
+            "CabMinutes", "{type} change · planned {start} – {end} UTC · now {status}").format(
+                type=word(change.type), start=fmt_dt(change.planned_start),
+                end=fmt_dt(change.planned_end), status=word(change.status)), "muted"))
+        rows = [[QCoreApplication.translate("CabMinutes", "Member"), QCoreApplication.translate("CabMinutes", "Vote"),
+                 QCoreApplication.translate("CabMinutes", "Comment")]]
         for v in item.votes:
-            rows.append([v.person.name, v.vote, v.comment or ""])
+            rows.append([v.person.name, word(v.vote), v.comment or ""])
         if len(rows) == 1:
-            rows.append(["—", "no votes recorded", ""])
+            rows.append(["—", QCoreApplication.translate("CabMinutes", "no votes recorded"), ""])
         story.append(table(rows, [50 * mm, 24 * mm, width - 74 * mm]))
         decision = item.decision or "pending"
-        story.append(markup(f"<b>Decision:</b> {escape(decision)} "
-                            f"<font color='#6b7280'>(quorum rule: {escape(item.outcome.explain)})"
-                            "</font>"))
+        story.append(markup(QCoreApplication.translate(
+            "CabMinutes", "<b>Decision:</b> {decision} <font color='#6b7280'>(quorum rule: {rule})</font>").format(
+                decision=escape(word(decision)), rule=escape(_quorum_rule(item.outcome)))))
         if item.conditions:
-            story.append(markup(f"<b>Conditions:</b> {escape(item.conditions)}"))
+            story.append(markup(QCoreApplication.translate("CabMinutes", "<b>Conditions:</b> {conditions}").format(
+                conditions=escape(item.conditions))))
 
-    story.append(heading("Actions", 1, key="actions"))
-    rows = [["Action", "Change", "Owner", "Due", "Done"]]
+    story.append(heading(QCoreApplication.translate("CabMinutes", "Actions"), 1, key="actions"))
+    rows = [[QCoreApplication.translate("CabMinutes", "Action"), QCoreApplication.translate("CabMinutes", "Change"),
+             QCoreApplication.translate("CabMinutes", "Owner"), QCoreApplication.translate("CabMinutes", "Due"),
+             QCoreApplication.translate("CabMinutes", "Done")]]
     refs = {item.change.id: item.change.ref for item in m.items}
     for a in m.actions:
         rows.append([a.text, refs.get(a.change_id, "—") if a.change_id else "—",
                      a.owner.name if a.owner_id else "—",
-                     a.due.isoformat() if a.due else "—", "yes" if a.done else "no"])
+                     a.due.isoformat() if a.due else "—", word("yes" if a.done else "no")])
     if len(rows) == 1:
-        rows.append(["No actions", "", "", "", ""])
-    story.append(table(rows, [width - 110 * mm, 24 * mm, 44 * mm, 24 * mm, 18 * mm]))
+        rows.append([QCoreApplication.translate("CabMinutes", "No actions"), "", "", "", ""])
+    story.append(table(rows, [width - 112 * mm, 24 * mm, 44 * mm, 24 * mm, 20 * mm]))
     return story
 
 
@@ -99,7 +123,8 @@ def build(meeting_ref: str, path: str | Path, page_size: str = "A4") -> int:  # 
     width = size[0] - 36 * mm
     meeting = data.meeting
     return build_document(path, lambda: [_body_template()] + _story(data, width),
-                          title=f"CAB minutes {meeting.ref}",
+                          title=QCoreApplication.translate("CabMinutes", "CAB minutes {ref}").format(
+                              ref=meeting.ref),
                           subtitle=f"{meeting.title} · {meeting.starts_at:%Y-%m-%d} UTC",
                           size=page_size)
 

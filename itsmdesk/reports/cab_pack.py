@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from PySide6.QtCore import QCoreApplication
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, NextPageTemplate
 
@@ -25,11 +26,8 @@ from itsmdesk.reports.pdf_common import (
     risk_badge,
     table,
     toc,
+    word,
 )
-
-
-def _label(value: str | None) -> str:
-    return (value or "").replace("_", " ")
 
 
 def collect(ref: str) -> dict:
@@ -70,43 +68,55 @@ def collect(ref: str) -> dict:
 
 def _story(data: dict, width: float) -> list:
     meeting = data["meeting"]
-    kind = "Emergency CAB" if meeting.emergency else "Change Advisory Board"
-    story: list = [Spacer(1, 45 * mm), p(f"{kind} pack", "title"), p(meeting.title, "subtitle"),
+    title = (QCoreApplication.translate("CabPack", "Emergency CAB pack") if meeting.emergency
+             else QCoreApplication.translate("CabPack", "Change Advisory Board pack"))
+    story: list = [Spacer(1, 45 * mm), p(title, "title"), p(meeting.title, "subtitle"),
                    Spacer(1, 6 * mm),
                    p(f"{meeting.ref} · {fmt_dt(meeting.starts_at)} UTC", "subtitle"),
                    p(meeting.location or "", "subtitle"), Spacer(1, 20 * mm)]
     story.append(key_values([
-        ("Chair", data["chair"].name if data["chair"] else "—"),
-        ("Invited", ", ".join(person.name for person, _present in data["attendees"]) or "—"),
-        ("Quorum", str(meeting.quorum)),
-        ("Changes on the agenda", str(len(data["items"]))),
-        ("Forward schedule", f"{len(data['forward'])} change(s) in the next 28 days"),
+        (QCoreApplication.translate("CabPack", "Chair"), data["chair"].name if data["chair"] else "—"),
+        (QCoreApplication.translate("CabPack", "Invited"),
+         ", ".join(person.name for person, _present in data["attendees"]) or "—"),
+        (QCoreApplication.translate("CabPack", "Quorum"), str(meeting.quorum)),
+        (QCoreApplication.translate("CabPack", "Changes on the agenda"), str(len(data["items"]))),
+        (QCoreApplication.translate("CabPack", "Forward schedule"),
+         QCoreApplication.translate("CabPack", "{n} change(s) in the next 28 days").format(
+             n=len(data["forward"]))),
     ], width))
     story += [NextPageTemplate("body"), PageBreak(),
-              heading("Contents", 0, in_toc=False), toc(), PageBreak()]
+              heading(QCoreApplication.translate("CabPack", "Contents"), 0, in_toc=False), toc(),
+              PageBreak()]
 
     # agenda
-    story.append(heading("Agenda", 0, key="agenda"))
-    rows = [["#", "Change", "Title", "Type", "Planned start", "Risk"]]
+    story.append(heading(QCoreApplication.translate("CabPack", "Agenda"), 0, key="agenda"))
+    rows = [["#", QCoreApplication.translate("CabPack", "Change"),
+             QCoreApplication.translate("CabPack", "Title"), QCoreApplication.translate("CabPack", "Type"),
+             QCoreApplication.translate("CabPack", "Planned start"),
+             QCoreApplication.translate("CabPack", "Risk")]]
     for n, s in enumerate(data["sections"], 1):
         c = s["change"]
-        rows.append([str(n), c.ref, c.title, c.type, fmt_dt(c.planned_start),
+        rows.append([str(n), c.ref, c.title, word(c.type), fmt_dt(c.planned_start),
                      risk_badge(c.risk_override or s["risk"].level)])
     if len(rows) == 1:
-        rows.append(["", "", "No changes on the agenda", "", "", ""])
-    story.append(table(rows, [8 * mm, 24 * mm, width - 100 * mm, 20 * mm, 28 * mm, 20 * mm]))
+        rows.append(["", "", QCoreApplication.translate("CabPack", "No changes on the agenda"), "", "", ""])
+    story.append(table(rows, [8 * mm, 24 * mm, width - 104 * mm, 20 * mm, 28 * mm, 24 * mm]))
 
     # forward schedule
-    story.append(heading("Forward schedule of change", 0, key="fsc"))
-    story.append(p(f"Approved, scheduled and in-progress changes from "
-                   f"{meeting.starts_at:%Y-%m-%d} for 28 days.", "muted"))
-    rows = [["Change", "Title", "Status", "Start", "End", "Risk"]]
+    story.append(heading(QCoreApplication.translate("CabPack", "Forward schedule of change"), 0,
+                         key="fsc"))
+    story.append(p(QCoreApplication.translate(
+        "CabPack", "Approved, scheduled and in-progress changes from {date} for 28 days.").format(
+            date=f"{meeting.starts_at:%Y-%m-%d}"), "muted"))
+    rows = [[QCoreApplication.translate("CabPack", "Change"), QCoreApplication.translate("CabPack", "Title"),
+             QCoreApplication.translate("CabPack", "Status"), QCoreApplication.translate("CabPack", "Start"),
+             QCoreApplication.translate("CabPack", "End"), QCoreApplication.translate("CabPack", "Risk")]]
     for c in data["forward"]:
-        rows.append([c.ref, c.title, _label(c.status), fmt_dt(c.planned_start),
+        rows.append([c.ref, c.title, word(c.status), fmt_dt(c.planned_start),
                      fmt_dt(c.planned_end), risk_badge(c.risk_override or c.risk_level)])
     if len(rows) == 1:
-        rows.append(["", "Nothing scheduled", "", "", "", ""])
-    story.append(table(rows, [24 * mm, width - 116 * mm, 22 * mm, 26 * mm, 26 * mm, 18 * mm]))
+        rows.append(["", QCoreApplication.translate("CabPack", "Nothing scheduled"), "", "", "", ""])
+    story.append(table(rows, [24 * mm, width - 120 * mm, 22 * mm, 26 * mm, 26 * mm, 22 * mm]))
 
     # one section per change
     for n, s in enumerate(data["sections"], 1):
@@ -114,57 +124,71 @@ def _story(data: dict, width: float) -> list:
         story.append(PageBreak())
         story.append(heading(f"{n}. {c.ref}: {c.title}", 1, key=f"chg-{c.id}"))
         downtime = (f"{fmt_dt(c.downtime_start)} – {fmt_dt(c.downtime_end)}"
-                    if c.downtime_start else "none")
+                    if c.downtime_start else QCoreApplication.translate("CabPack", "none"))
+        if c.outage:
+            downtime += "  " + QCoreApplication.translate("CabPack", "(service outage)")
         story.append(key_values([
-            ("Type / category", f"{c.type} / {c.category or '—'}"),
-            ("Status", _label(c.status)),
-            ("Planned window (UTC)", f"{fmt_dt(c.planned_start)} – {fmt_dt(c.planned_end)}"),
-            ("Downtime", downtime + ("  (service outage)" if c.outage else "")),
-            ("Requester / team", f"{s['requester'] or '—'} / {s['team'] or '—'}"),
-            ("Implementer", s["assignee"] or "—"),
+            (QCoreApplication.translate("CabPack", "Type / category"), f"{word(c.type)} / {c.category or '—'}"),
+            (QCoreApplication.translate("CabPack", "Status"), word(c.status)),
+            (QCoreApplication.translate("CabPack", "Planned window (UTC)"),
+             f"{fmt_dt(c.planned_start)} – {fmt_dt(c.planned_end)}"),
+            (QCoreApplication.translate("CabPack", "Downtime"), downtime),
+            (QCoreApplication.translate("CabPack", "Requester / team"),
+             f"{s['requester'] or '—'} / {s['team'] or '—'}"),
+            (QCoreApplication.translate("CabPack", "Implementer"), s["assignee"] or "—"),
         ], width))
-        for label, text in (("Description", c.description), ("Reason", c.reason)):
+        for label, text in ((QCoreApplication.translate("CabPack", "Description"), c.description),
+                            (QCoreApplication.translate("CabPack", "Reason"), c.reason)):
             story += [p(label, "label"), p(text or "—")]
         r = s["risk"]
         level = c.risk_override or r.level
         story.append(CondPageBreak(40 * mm))
-        story.append(heading("Risk", 2))
-        head = (f'Level <b>{escape(_label(level).upper())}</b>, computed score {r.score} '
-                f'({escape(_label(r.level))})')
+        story.append(heading(QCoreApplication.translate("CabPack", "Risk"), 2))
+        head = QCoreApplication.translate("CabPack", "Level {level}, computed score {score} ({computed})").format(
+            level=f"<b>{escape(word(level).upper())}</b>", score=r.score, computed=escape(word(r.level)))
         if c.risk_override:
-            head += f'; overridden: {escape(c.risk_override_reason or "")}'
+            head += QCoreApplication.translate("CabPack", "; overridden: {reason}").format(
+                reason=escape(c.risk_override_reason or ""))
         story.append(markup(head))
-        rows = [["Factor", "Points", "Weight", "Why"]]
+        rows = [[QCoreApplication.translate("CabPack", "Factor"), QCoreApplication.translate("CabPack", "Points"),
+                 QCoreApplication.translate("CabPack", "Weight"), QCoreApplication.translate("CabPack", "Why")]]
         for f in r.factors:
-            rows.append([_label(f["factor"]), str(f["points"]), str(f["weight"]), f["why"]])
-        story.append(table(rows, [28 * mm, 16 * mm, 16 * mm, width - 60 * mm]))
-        story.append(heading("Impacted services", 2))
+            rows.append([word(f["factor"]), str(f["points"]), str(f["weight"]), f["why"]])
+        story.append(table(rows, [30 * mm, 16 * mm, 16 * mm, width - 62 * mm]))
+        story.append(heading(QCoreApplication.translate("CabPack", "Impacted services"), 2))
         if r.services:
-            story.append(table([["Service", "Criticality"]]
-                               + [[sv["name"], sv["criticality"]] for sv in r.services],
+            story.append(table([[QCoreApplication.translate("CabPack", "Service"),
+                                 QCoreApplication.translate("CabPack", "Criticality")]]
+                               + [[sv["name"], word(sv["criticality"])] for sv in r.services],
                                [width - 40 * mm, 40 * mm]))
         else:
-            story.append(p("No business service impacted.", "muted"))
-        story.append(heading("Affected CIs", 2))
+            story.append(p(QCoreApplication.translate("CabPack", "No business service impacted."), "muted"))
+        story.append(heading(QCoreApplication.translate("CabPack", "Affected CIs"), 2))
         if s["cis"]:
-            story.append(table([["CI", "Class", "Criticality"]]
-                               + [[ci["name"], ci["class"], ci["criticality"]] for ci in s["cis"]],
+            story.append(table([[QCoreApplication.translate("CabPack", "CI"),
+                                 QCoreApplication.translate("CabPack", "Class"),
+                                 QCoreApplication.translate("CabPack", "Criticality")]]
+                               + [[ci["name"], ci["class"], word(ci["criticality"])] for ci in s["cis"]],
                                [width - 80 * mm, 45 * mm, 35 * mm]))
         else:
-            story.append(p("No CI recorded.", "muted"))
-        for label, text in (("Implementation plan", c.implementation_plan),
-                            ("Backout plan", c.backout_plan), ("Test plan", c.test_plan)):
+            story.append(p(QCoreApplication.translate("CabPack", "No CI recorded."), "muted"))
+        for label, text in ((QCoreApplication.translate("CabPack", "Implementation plan"), c.implementation_plan),
+                            (QCoreApplication.translate("CabPack", "Backout plan"), c.backout_plan),
+                            (QCoreApplication.translate("CabPack", "Test plan"), c.test_plan)):
             story.append(KeepTogether([heading(label, 2), p(text or "—")]))
-        story.append(heading("Conflicts", 2))
+        story.append(heading(QCoreApplication.translate("CabPack", "Conflicts"), 2))
         if s["conflicts"]:
-            story.append(table([["Kind", "With", "When (UTC)", "Detail"]] + [
-                [_label(k.kind), k.other_ref if k.other_ref and k.other_ref != c.ref
+            story.append(table([[QCoreApplication.translate("CabPack", "Kind"),
+                                 QCoreApplication.translate("CabPack", "With"),
+                                 QCoreApplication.translate("CabPack", "When (UTC)"),
+                                 QCoreApplication.translate("CabPack", "Detail")]] + [
+                [word(k.kind), k.other_ref if k.other_ref and k.other_ref != c.ref
                  else (k.change_ref if k.change_ref != c.ref else "—"),
                  f"{fmt_dt(k.start)} – {fmt_dt(k.end)}",
                  k.window_name or ", ".join(k.ci_names)] for k in s["conflicts"]],
-                [30 * mm, 24 * mm, 58 * mm, width - 112 * mm]))
+                [32 * mm, 24 * mm, 58 * mm, width - 114 * mm]))
         else:
-            story.append(p("No conflicts.", "muted"))
+            story.append(p(QCoreApplication.translate("CabPack", "No conflicts."), "muted"))
     return story
 
 
@@ -177,7 +201,8 @@ def build(meeting_ref: str, path: str | Path, page_size: str = "A4") -> int:  # 
     width = size[0] - 36 * mm
     meeting = data["meeting"]
     return build_document(path, lambda: _story(data, width),
-                          title=f"CAB pack {meeting.ref}",
+                          title=QCoreApplication.translate("CabPack", "CAB pack {ref}").format(
+                              ref=meeting.ref),
                           subtitle=f"{meeting.title} · {meeting.starts_at:%Y-%m-%d %H:%M} UTC",
                           size=page_size)
 

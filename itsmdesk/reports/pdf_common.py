@@ -4,6 +4,11 @@ A report builds a list of flowables and hands them to :func:`build_document`, wh
 twice (the table of contents needs the page numbers of the first pass) on a page template with a
 running header (report title left, subtitle right), a rule, and ``Page n of m`` in the footer.
 
+Texts go through ``QCoreApplication.translate`` (QtCore only, no widgets): a report follows the
+GUI's language, or ``ITSMDESK_LANG`` / the system language on the command line (the CLI calls
+:func:`itsmdesk.i18n.ensure_translations`).  :func:`word` shows a stored status, type, risk or
+vote value in the reader's language.
+
 Use :func:`heading` for section titles: level-0/1 headings go into the TOC and become PDF
 bookmarks.  :func:`table` gives the house table style (header row repeated on every page).
 """
@@ -17,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, LETTER
@@ -45,6 +51,87 @@ ACCENT = colors.HexColor("#1d4ed8")
 HEADER_BG = colors.HexColor("#e5e7eb")
 ZEBRA = colors.HexColor("#f9fafb")
 RISK_COLOURS = {"low": "#15803d", "medium": "#b45309", "high": "#c2410c", "very_high": "#b91c1c"}
+
+
+# stored values (statuses, types, risk levels, votes, ...) -> the English words the reports show;
+# word() translates them.  Unknown values are shown with "_" as a space, untranslated.
+WORDS = {
+    # change statuses
+    "draft": QT_TRANSLATE_NOOP("PdfCommon", "draft"),
+    "submitted": QT_TRANSLATE_NOOP("PdfCommon", "submitted"),
+    "assessed": QT_TRANSLATE_NOOP("PdfCommon", "assessed"),
+    "awaiting_cab": QT_TRANSLATE_NOOP("PdfCommon", "awaiting cab"),
+    "approved": QT_TRANSLATE_NOOP("PdfCommon", "approved"),
+    "rejected": QT_TRANSLATE_NOOP("PdfCommon", "rejected"),
+    "scheduled": QT_TRANSLATE_NOOP("PdfCommon", "scheduled"),
+    "implementing": QT_TRANSLATE_NOOP("PdfCommon", "implementing"),
+    "implemented": QT_TRANSLATE_NOOP("PdfCommon", "implemented"),
+    "in_review": QT_TRANSLATE_NOOP("PdfCommon", "in review"),
+    "closed": QT_TRANSLATE_NOOP("PdfCommon", "closed"),
+    "failed": QT_TRANSLATE_NOOP("PdfCommon", "failed"),
+    "backed_out": QT_TRANSLATE_NOOP("PdfCommon", "backed out"),
+    # change and release types
+    "standard": QT_TRANSLATE_NOOP("PdfCommon", "standard"),
+    "normal": QT_TRANSLATE_NOOP("PdfCommon", "normal"),
+    "emergency": QT_TRANSLATE_NOOP("PdfCommon", "emergency"),
+    "major": QT_TRANSLATE_NOOP("PdfCommon", "major"),
+    "minor": QT_TRANSLATE_NOOP("PdfCommon", "minor"),
+    # risk levels and criticality
+    "low": QT_TRANSLATE_NOOP("PdfCommon", "low"),
+    "medium": QT_TRANSLATE_NOOP("PdfCommon", "medium"),
+    "high": QT_TRANSLATE_NOOP("PdfCommon", "high"),
+    "very_high": QT_TRANSLATE_NOOP("PdfCommon", "very high"),
+    "critical": QT_TRANSLATE_NOOP("PdfCommon", "critical"),
+    "not_assessed": QT_TRANSLATE_NOOP("PdfCommon", "not assessed"),
+    # votes and decisions
+    "approve": QT_TRANSLATE_NOOP("PdfCommon", "approve"),
+    "reject": QT_TRANSLATE_NOOP("PdfCommon", "reject"),
+    "abstain": QT_TRANSLATE_NOOP("PdfCommon", "abstain"),
+    "deferred": QT_TRANSLATE_NOOP("PdfCommon", "deferred"),
+    "pending": QT_TRANSLATE_NOOP("PdfCommon", "pending"),
+    # CAB meetings
+    "planned": QT_TRANSLATE_NOOP("PdfCommon", "planned"),
+    "held": QT_TRANSLATE_NOOP("PdfCommon", "held"),
+    "cancelled": QT_TRANSLATE_NOOP("PdfCommon", "cancelled"),
+    # releases and their plan steps
+    "planning": QT_TRANSLATE_NOOP("PdfCommon", "planning"),
+    "build": QT_TRANSLATE_NOOP("PdfCommon", "build"),
+    "test": QT_TRANSLATE_NOOP("PdfCommon", "test"),
+    "deploying": QT_TRANSLATE_NOOP("PdfCommon", "deploying"),
+    "deployed": QT_TRANSLATE_NOOP("PdfCommon", "deployed"),
+    "in_progress": QT_TRANSLATE_NOOP("PdfCommon", "in progress"),
+    "done": QT_TRANSLATE_NOOP("PdfCommon", "done"),
+    "skipped": QT_TRANSLATE_NOOP("PdfCommon", "skipped"),
+    # conflict kinds
+    "same_ci": QT_TRANSLATE_NOOP("PdfCommon", "same ci"),
+    "impact_path": QT_TRANSLATE_NOOP("PdfCommon", "impact path"),
+    "blackout": QT_TRANSLATE_NOOP("PdfCommon", "blackout"),
+    "outside_maintenance": QT_TRANSLATE_NOOP("PdfCommon", "outside maintenance"),
+    # risk factors (changes and releases)
+    "services": QT_TRANSLATE_NOOP("PdfCommon", "services"),
+    "type": QT_TRANSLATE_NOOP("PdfCommon", "type"),
+    "outage": QT_TRANSLATE_NOOP("PdfCommon", "outage"),
+    "failure_rate": QT_TRANSLATE_NOOP("PdfCommon", "failure rate"),
+    "conflicts": QT_TRANSLATE_NOOP("PdfCommon", "conflicts"),
+    "changes": QT_TRANSLATE_NOOP("PdfCommon", "changes"),
+    "sites": QT_TRANSLATE_NOOP("PdfCommon", "sites"),
+    "backout": QT_TRANSLATE_NOOP("PdfCommon", "backout"),
+    "combined": QT_TRANSLATE_NOOP("PdfCommon", "combined"),
+    # yes / no
+    "yes": QT_TRANSLATE_NOOP("PdfCommon", "yes"),
+    "no": QT_TRANSLATE_NOOP("PdfCommon", "no"),
+}
+
+
+def word(value: str | None) -> str:
+    """A stored value (``awaiting_cab``, ``very_high``, ``approve``) as a word in the reader's
+    language; ``""`` for none."""
+    if not value:
+        return ""
+    source = WORDS.get(value)
+    if source is None:
+        return value.replace("_", " ")
+    return QCoreApplication.translate("PdfCommon", source)
 
 
 def page_size(name: str) -> tuple[float, float]:
@@ -203,7 +290,7 @@ def key_values(pairs: Sequence[tuple[str, Any]], width: float) -> Table:
 
 def risk_badge(level: str | None) -> Paragraph:
     colour = RISK_COLOURS.get(level or "", "#6b7280")
-    label = (level or "not assessed").replace("_", " ")
+    label = word(level or "not_assessed")
     return markup(f'<font color="{colour}"><b>{escape(label.upper())}</b></font>', "cell")
 
 
@@ -234,10 +321,12 @@ class ReportDocument(BaseDocTemplate):
         width, _height = self.pagesize
         canvas.setFont("Helvetica", 7.5)
         canvas.setFillColor(MUTED)
-        canvas.drawString(self.leftMargin, 10 * mm, f"itsmdesk · generated {self.generated}")
+        canvas.drawString(self.leftMargin, 10 * mm, QCoreApplication.translate(
+            "PdfCommon", "itsmdesk · generated {when}").format(when=self.generated))
         total = getattr(self, "_total_pages", 0)
         if total >= 0:  # -1: the numbered canvas writes "Page n of m" itself
-            text = f"Page {doc.page} of {total}" if total else f"Page {doc.page}"
+            text = (QCoreApplication.translate("PdfCommon", "Page {n} of {m}").format(n=doc.page, m=total)
+                    if total else QCoreApplication.translate("PdfCommon", "Page {n}").format(n=doc.page))
             canvas.drawRightString(width - self.rightMargin, 10 * mm, text)
 
     def _footer_only(self, canvas, doc) -> None:  # noqa: ANN001
@@ -295,13 +384,14 @@ class _NumberedCanvas(Canvas):
 
     def save(self) -> None:
         total = len(self._pages)
+        template = QCoreApplication.translate("PdfCommon", "Page {n} of {m}")
         for state in self._pages:
             self.__dict__.update(state)
             width = self._pagesize[0]
             self.setFont("Helvetica", 7.5)
             self.setFillColor(MUTED)
             self.drawRightString(width - 18 * mm, 10 * mm,
-                                 f"Page {self._pageNumber} of {total}")
+                                 template.format(n=self._pageNumber, m=total))
             super().showPage()
         super().save()
 
@@ -336,5 +426,5 @@ def build_document(path: str | Path, story_factory, title: str, subtitle: str = 
 
 __all__ = [
     "PageBreak", "Spacer", "STYLES", "ReportDocument", "build_document", "fmt_dt", "heading",
-    "key_values", "markup", "p", "page_size", "risk_badge", "table", "toc",
+    "key_values", "markup", "p", "page_size", "risk_badge", "table", "toc", "word",
 ]
