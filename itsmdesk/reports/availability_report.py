@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from PySide6.QtCore import QCoreApplication
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
@@ -36,7 +37,7 @@ def _chart(report: AvailabilityReport, width: float) -> Drawing:
     height = 18 + 16 * max(len(top), 1)
     drawing = Drawing(width, height + 10)
     if not top:
-        drawing.add(String(0, height / 2, "No outages in this period.", fontName="Helvetica",
+        drawing.add(String(0, height / 2, QCoreApplication.translate("AvailabilityReport", "No outages in this period."), fontName="Helvetica",
                            fontSize=9, fillColor=MUTED))
         return drawing
     chart = HorizontalBarChart()
@@ -60,46 +61,56 @@ def _chart(report: AvailabilityReport, width: float) -> Drawing:
     chart.barLabels.boxAnchor = "w"
     chart.barLabels.dx = 3
     drawing.add(chart)
-    drawing.add(String(chart.x + chart.width / 2, 0, "downtime (hours)", fontName="Helvetica",
-                       fontSize=7, fillColor=MUTED, textAnchor="middle"))
+    drawing.add(String(chart.x + chart.width / 2, 0,
+                       QCoreApplication.translate("AvailabilityReport", "downtime (hours)"),
+                       fontName="Helvetica", fontSize=7, fillColor=MUTED, textAnchor="middle"))
     return drawing
 
 
 def build_from_report(report: AvailabilityReport, path: str | Path, page_size: str = "A4") -> int:
-    what = "configuration item" if report.by == "ci" else "business service"
+    by_ci = report.by == "ci"
+    title = (QCoreApplication.translate("AvailabilityReport", "Availability per configuration item")
+             if by_ci else
+             QCoreApplication.translate("AvailabilityReport", "Availability per business service"))
     period = f"{fmt_dt(report.period.start)} – {fmt_dt(report.period.end)} UTC"
 
     def story() -> list:
         width = 174 * mm
-        out: list = [NextPageTemplate("body"),
-                     heading(f"Availability per {what}", 0),
-                     p(period, "muted"), Spacer(1, 4)]
+        out: list = [NextPageTemplate("body"), heading(title, 0), p(period, "muted"), Spacer(1, 4)]
         out.append(key_values([
-            ("Period", f"{report.period.hours:,.0f} hours"),
-            (f"{what.capitalize()}s with outages", f"{len(report.rows):,}"),
-            ("Failures", f"{report.total_failures:,}"),
-            ("Total downtime", f"{report.total_downtime_h:,.1f} h"),
-            ("How outages are measured",
-             "Incidents with impact high or medium; outage start/end when recorded, else opened "
-             "to resolved; clipped to the period; overlapping outages merged into one failure. "
-             "MTBF = uptime / failures, MTTR = downtime / failures."),
+            (QCoreApplication.translate("AvailabilityReport", "Period"),
+             QCoreApplication.translate("AvailabilityReport", "{hours} hours").format(
+                 hours=f"{report.period.hours:,.0f}")),
+            (QCoreApplication.translate("AvailabilityReport", "Configuration items with outages") if by_ci
+             else QCoreApplication.translate("AvailabilityReport", "Business services with outages"), f"{len(report.rows):,}"),
+            (QCoreApplication.translate("AvailabilityReport", "Failures"), f"{report.total_failures:,}"),
+            (QCoreApplication.translate("AvailabilityReport", "Total downtime"), f"{report.total_downtime_h:,.1f} h"),
+            (QCoreApplication.translate("AvailabilityReport", "How outages are measured"),
+             QCoreApplication.translate("AvailabilityReport", "Incidents with impact high or medium; outage start/end when recorded, else opened to resolved; clipped to the period; overlapping outages merged into one failure. MTBF = uptime / failures, MTTR = downtime / failures.")),
         ], width))
-        out += [heading("Most downtime", 1), _chart(report, width), Spacer(1, 6),
-                heading(f"Per {what}", 1)]
-        rows = [["Name", "Failures", "Downtime h", "MTTR h", "MTBF h", "Availability %"]]
+        per = (QCoreApplication.translate("AvailabilityReport", "Per configuration item") if by_ci
+               else QCoreApplication.translate("AvailabilityReport", "Per business service"))
+        out += [heading(QCoreApplication.translate("AvailabilityReport", "Most downtime"), 1),
+                _chart(report, width), Spacer(1, 6), heading(per, 1)]
+        rows = [[QCoreApplication.translate("AvailabilityReport", "Name"),
+                 QCoreApplication.translate("AvailabilityReport", "Failures"),
+                 QCoreApplication.translate("AvailabilityReport", "Downtime h"),
+                 QCoreApplication.translate("AvailabilityReport", "MTTR h"),
+                 QCoreApplication.translate("AvailabilityReport", "MTBF h"),
+                 QCoreApplication.translate("AvailabilityReport", "Availability %")]]
         for r in report.rows[:MAX_TABLE_ROWS]:
             rows.append([r.name, f"{r.failures:,}", _num(r.downtime_h), _num(r.mttr_h),
                          _num(r.mtbf_h, 1), _num(r.availability_pct, 3)])
         if len(rows) == 1:
-            rows.append(["No outages in this period.", "", "", "", "", ""])
+            rows.append([QCoreApplication.translate("AvailabilityReport", "No outages in this period."), "", "", "", "", ""])
         right = [("ALIGN", (1, 0), (-1, -1), "RIGHT")]
         out.append(table(rows, col_widths=[width * 0.38] + [width * 0.124] * 5, extra=right))
         if len(report.rows) > MAX_TABLE_ROWS:
-            out.append(p(f"{len(report.rows) - MAX_TABLE_ROWS:,} more rows are in the CSV export "
-                         "(itsmdesk availability --csv FILE).", "muted"))
+            out.append(p(QCoreApplication.translate("AvailabilityReport", "{n} more rows are in the CSV export (itsmdesk availability --csv FILE).").format(
+                n=f"{len(report.rows) - MAX_TABLE_ROWS:,}"), "muted"))
         return out
 
-    return build_document(path, story, f"Availability per {what}", period, page_size)
+    return build_document(path, story, title, period, page_size)
 
 
 def build(path: str | Path, by: str = "ci", start: dt.datetime | None = None,

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from reportlab.graphics.shapes import Drawing, Line, Polygon, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
@@ -28,6 +29,7 @@ from itsmdesk.reports.pdf_common import (
     p,
     risk_badge,
     table,
+    word,
 )
 from itsmdesk.reports.pdf_common import page_size as _page_size
 from itsmdesk.services import dml, releases
@@ -35,13 +37,34 @@ from itsmdesk.services.release_plan import PlanRow
 
 STATUS_COLOURS = {"planned": "#93c5fd", "in_progress": "#f59e0b", "done": "#16a34a",
                   "failed": "#dc2626", "skipped": "#9ca3af"}
-KIND_LABELS = {"phase": "Phase", "build": "Build", "test": "Test", "pilot": "Pilot",
-               "wave": "Wave", "backout": "Backout", "other": "Step"}
+KIND_LABELS = {"phase": QT_TRANSLATE_NOOP("ReleasePlan", "Phase"),
+               "build": QT_TRANSLATE_NOOP("ReleasePlan", "Build"),
+               "test": QT_TRANSLATE_NOOP("ReleasePlan", "Test"),
+               "pilot": QT_TRANSLATE_NOOP("ReleasePlan", "Pilot"),
+               "wave": QT_TRANSLATE_NOOP("ReleasePlan", "Wave"),
+               "backout": QT_TRANSLATE_NOOP("ReleasePlan", "Backout"),
+               "other": QT_TRANSLATE_NOOP("ReleasePlan", "Step")}
 GANTT_ROWS_PER_CHART = 28
+MONTHS = (QT_TRANSLATE_NOOP("ReleasePlan", "Jan"), QT_TRANSLATE_NOOP("ReleasePlan", "Feb"),
+          QT_TRANSLATE_NOOP("ReleasePlan", "Mar"), QT_TRANSLATE_NOOP("ReleasePlan", "Apr"),
+          QT_TRANSLATE_NOOP("ReleasePlan", "May"), QT_TRANSLATE_NOOP("ReleasePlan", "Jun"),
+          QT_TRANSLATE_NOOP("ReleasePlan", "Jul"), QT_TRANSLATE_NOOP("ReleasePlan", "Aug"),
+          QT_TRANSLATE_NOOP("ReleasePlan", "Sep"), QT_TRANSLATE_NOOP("ReleasePlan", "Oct"),
+          QT_TRANSLATE_NOOP("ReleasePlan", "Nov"), QT_TRANSLATE_NOOP("ReleasePlan", "Dec"))
 
 
 def _label(value: str | None) -> str:
-    return (value or "").replace("_", " ")
+    return word(value)
+
+
+def _day_month(day: dt.datetime) -> str:
+    """``05 Mar`` (the Gantt axis), the month abbreviated in the reader's language."""
+    return f"{day:%d} {QCoreApplication.translate('ReleasePlan', MONTHS[day.month - 1])}"
+
+
+def _kind(kind: str) -> str:
+    source = KIND_LABELS.get(kind)
+    return QCoreApplication.translate("ReleasePlan", source) if source else kind
 
 
 def _span(rows: list[PlanRow]) -> tuple[dt.datetime, dt.datetime] | None:
@@ -109,7 +132,7 @@ def gantt(rows: list[PlanRow], width: float, now: dt.datetime | None = None) -> 
                            strokeColor=None))
             d.add(Line(xx, 0, xx, top, strokeColor=colors.HexColor("#e5e7eb"), strokeWidth=0.4))
             if i % step_days == 0 and day < t1:
-                d.add(String(xx + 1.5, top + 4, day.strftime("%d %b"), fontName="Helvetica",
+                d.add(String(xx + 1.5, top + 4, _day_month(day), fontName="Helvetica",
                              fontSize=6.2, fillColor=MUTED))
                 if i == 0 or day.day == 1 or (step_days >= 7 and day.day <= step_days):
                     d.add(String(xx + 1.5, top + 12, day.strftime("%Y"), fontName="Helvetica-Bold",
@@ -140,7 +163,7 @@ def gantt(rows: list[PlanRow], width: float, now: dt.datetime | None = None) -> 
                                       fillColor=INK, strokeColor=None))
                 continue
             if not r.planned_start:
-                d.add(String(label_w + 3, y + 4, "not scheduled", fontName="Helvetica-Oblique",
+                d.add(String(label_w + 3, y + 4, QCoreApplication.translate("ReleasePlan", "not scheduled"), fontName="Helvetica-Oblique",
                              fontSize=6.5, fillColor=MUTED))
                 continue
             end = r.planned_end or r.planned_start
@@ -192,8 +215,8 @@ def gantt(rows: list[PlanRow], width: float, now: dt.datetime | None = None) -> 
 def _legend(width: float) -> Drawing:
     d = Drawing(width, 12)
     xx = 0.0
-    items = [("planned window", "#dbeafe", "#3b82f6")] + [
-        (f"actual: {_label(s)}", c, None) for s, c in STATUS_COLOURS.items()
+    items = [(QCoreApplication.translate("ReleasePlan", "planned window"), "#dbeafe", "#3b82f6")] + [
+        (QCoreApplication.translate("ReleasePlan", "actual: {status}").format(status=_label(s)), c, None) for s, c in STATUS_COLOURS.items()
         if s in ("in_progress", "done", "failed")]
     for text, fill, stroke in items:
         d.add(Rect(xx, 2, 14, 6, fillColor=colors.HexColor(fill),
@@ -202,7 +225,7 @@ def _legend(width: float) -> Drawing:
         xx += 22 + stringWidth(text, "Helvetica", 6.5) + 8
     d.add(Line(xx, 0, xx, 10, strokeColor=colors.HexColor("#dc2626"), strokeWidth=0.8,
                strokeDashArray=[2, 2]))
-    d.add(String(xx + 4, 2.5, "now", fontName="Helvetica", fontSize=6.5, fillColor=MUTED))
+    d.add(String(xx + 4, 2.5, QCoreApplication.translate("ReleasePlan", "now"), fontName="Helvetica", fontSize=6.5, fillColor=MUTED))
     return d
 
 
@@ -210,58 +233,60 @@ def _story(detail, width: float, now: dt.datetime):  # noqa: ANN001, ANN202, C90
     r = detail.release
     roll, risk = detail.rollup, detail.risk
     story: list = [heading(f"{r.ref} · {r.name}", 0, key="summary")]
-    approval = ("all bundled changes approved" if roll.all_approved else
-                "no changes bundled" if not roll.changes else
-                f"{len(roll.unapproved)} of {len(roll.changes)} changes NOT approved: "
-                "deployment is blocked")
+    approval = (QCoreApplication.translate("ReleasePlan", "all bundled changes approved") if roll.all_approved else
+                QCoreApplication.translate("ReleasePlan", "no changes bundled") if not roll.changes else
+                QCoreApplication.translate("ReleasePlan", "{n} of {total} changes NOT approved: deployment is blocked").format(
+                    n=len(roll.unapproved), total=len(roll.changes)))
     window = f"{fmt_dt(r.planned_start)} – {fmt_dt(r.planned_end)} UTC"
     colour = "#15803d" if roll.all_approved else "#b91c1c"
     story.append(key_values([
-        ("Version", r.release_version or "—"),
-        ("Type", _label(r.type)),
-        ("Status", _label(r.status)),
-        ("Risk", risk_badge(risk.level)),
-        ("Planned window", window),
-        ("Release manager", detail.manager or "—"),
-        ("Release team", detail.team or "—"),
-        ("Change approval", markup(f'<font color="{colour}"><b>{escape(approval)}</b></font>',
+        (QCoreApplication.translate("ReleasePlan", "Version"), r.release_version or "—"),
+        (QCoreApplication.translate("ReleasePlan", "Type"), _label(r.type)),
+        (QCoreApplication.translate("ReleasePlan", "Status"), _label(r.status)),
+        (QCoreApplication.translate("ReleasePlan", "Risk"), risk_badge(risk.level)),
+        (QCoreApplication.translate("ReleasePlan", "Planned window"), window),
+        (QCoreApplication.translate("ReleasePlan", "Release manager"), detail.manager or "—"),
+        (QCoreApplication.translate("ReleasePlan", "Release team"), detail.team or "—"),
+        (QCoreApplication.translate("ReleasePlan", "Change approval"), markup(f'<font color="{colour}"><b>{escape(approval)}</b></font>',
                                    "cell")),
-        ("Rollout", f"{sum(1 for s in detail.plan if s.kind in ('pilot', 'wave'))} wave(s) to "
-                    f"{len({s.site for s in detail.plan if s.site})} site(s)"),
+        (QCoreApplication.translate("ReleasePlan", "Rollout"), QCoreApplication.translate("ReleasePlan", "{waves} wave(s) to {sites} site(s)").format(
+            waves=sum(1 for s in detail.plan if s.kind in ('pilot', 'wave')),
+            sites=len({s.site for s in detail.plan if s.site}))),
     ], width))
     if r.description:
-        story += [heading("Description", 2), p(r.description)]
-    story.append(heading("Risk assessment", 2))
+        story += [heading(QCoreApplication.translate("ReleasePlan", "Description"), 2), p(r.description)]
+    story.append(heading(QCoreApplication.translate("ReleasePlan", "Risk assessment"), 2))
     if risk.factors:
-        story.append(table([["Factor", "Level", "Why"]] + [
+        story.append(table([[QCoreApplication.translate("ReleasePlan", "Factor"), QCoreApplication.translate("ReleasePlan", "Level"), QCoreApplication.translate("ReleasePlan", "Why")]] + [
             [_label(f.factor), risk_badge(f.level), f.why] for f in risk.factors],
             col_widths=[width * 0.16, width * 0.16, width * 0.68]))
     else:
-        story.append(p("No risk factors: no bundled change carries a risk assessment.", "muted"))
+        story.append(p(QCoreApplication.translate("ReleasePlan", "No risk factors: no bundled change carries a risk assessment."), "muted"))
 
-    story.append(heading("Included changes", 1, key="changes"))
+    story.append(heading(QCoreApplication.translate("ReleasePlan", "Included changes"), 1, key="changes"))
     if roll.changes:
-        story.append(table([["Change", "Title", "Status", "Approved", "Risk"]] + [
+        story.append(table([[QCoreApplication.translate("ReleasePlan", "Change"), QCoreApplication.translate("ReleasePlan", "Title"), QCoreApplication.translate("ReleasePlan", "Status"), QCoreApplication.translate("ReleasePlan", "Approved"), QCoreApplication.translate("ReleasePlan", "Risk")]] + [
             [c.ref, c.title, _label(c.status),
-             markup("<b>yes</b>" if c.approved else '<font color="#b91c1c"><b>NO</b></font>',
-                    "cell"), risk_badge(c.risk)] for c in roll.changes],
+             markup(f"<b>{escape(word('yes'))}</b>" if c.approved else
+                    f'<font color="#b91c1c"><b>{escape(word("no").upper())}</b></font>', "cell"),
+             risk_badge(c.risk)] for c in roll.changes],
             col_widths=[width * 0.14, width * 0.46, width * 0.14, width * 0.1, width * 0.16]))
     else:
-        story.append(p("This release bundles no change yet.", "muted"))
+        story.append(p(QCoreApplication.translate("ReleasePlan", "This release bundles no change yet."), "muted"))
 
-    story.append(heading("Affected services", 1, key="services"))
+    story.append(heading(QCoreApplication.translate("ReleasePlan", "Affected services"), 1, key="services"))
     if detail.services:
-        story.append(table([["Service", "Criticality", "Hops from a changed CI"]] + [
+        story.append(table([[QCoreApplication.translate("ReleasePlan", "Service"), QCoreApplication.translate("ReleasePlan", "Criticality"), QCoreApplication.translate("ReleasePlan", "Hops from a changed CI")]] + [
             [s.name, _label(getattr(s, "criticality", "")), str(getattr(s, "depth", "—"))]
             for s in detail.services], col_widths=[width * 0.5, width * 0.25, width * 0.25]))
     else:
-        story.append(p("No business service depends on the CIs the bundled changes touch.",
+        story.append(p(QCoreApplication.translate("ReleasePlan", "No business service depends on the CIs the bundled changes touch."),
                        "muted"))
 
-    story.append(heading("Release plan", 1, key="plan"))
+    story.append(heading(QCoreApplication.translate("ReleasePlan", "Release plan"), 1, key="plan"))
     if detail.plan:
-        rows = [["Step", "Kind", "Owner", "Site", "Planned (UTC)", "Actual (UTC)", "Status",
-                 "After"]]
+        rows = [[QCoreApplication.translate("ReleasePlan", "Step"), QCoreApplication.translate("ReleasePlan", "Kind"), QCoreApplication.translate("ReleasePlan", "Owner"), QCoreApplication.translate("ReleasePlan", "Site"), QCoreApplication.translate("ReleasePlan", "Planned (UTC)"),
+                 QCoreApplication.translate("ReleasePlan", "Actual (UTC)"), QCoreApplication.translate("ReleasePlan", "Status"), QCoreApplication.translate("ReleasePlan", "After")]]
         spans = _phase_spans(detail.plan)
         for s in detail.plan:
             if s.kind == "phase" and not s.planned_start:
@@ -270,33 +295,33 @@ def _story(detail, width: float, now: dt.datetime):  # noqa: ANN001, ANN202, C90
             name = markup(("&nbsp;" * 4 * s.level) + (f"<b>{escape(s.name)}</b>" if s.kind == "phase"
                                                        else escape(s.name)), "cell")
             planned = (f"{fmt_dt(s.planned_start)}\n{fmt_dt(s.planned_end)}"
-                       if s.planned_start else "not scheduled")
+                       if s.planned_start else QCoreApplication.translate("ReleasePlan", "not scheduled"))
             actual = (f"{fmt_dt(s.actual_start)}\n{fmt_dt(s.actual_end)}"
                       if s.actual_start else "—")
-            rows.append([name, KIND_LABELS.get(s.kind, s.kind), s.owner or "—", s.site or "—",
+            rows.append([name, _kind(s.kind), s.owner or "—", s.site or "—",
                          planned, actual, _label(s.status), ", ".join(s.depends_on_names) or "—"])
         story.append(table(rows, col_widths=[width * f for f in
                                              (0.21, 0.085, 0.145, 0.055, 0.14, 0.14, 0.085, 0.14)]))
         if detail.problems:
-            story.append(heading("Plan warnings", 2))
+            story.append(heading(QCoreApplication.translate("ReleasePlan", "Plan warnings"), 2))
             story += [p(f"• {w}", "small") for w in detail.problems]
         charts = gantt(detail.plan, width, now)
         if charts:
             story.append(CondPageBreak(charts[0].height + 40))
-            story.append(heading("Gantt chart", 1, key="gantt"))
+            story.append(heading(QCoreApplication.translate("ReleasePlan", "Gantt chart"), 1, key="gantt"))
             for n, chart in enumerate(charts):
                 parts = [chart, Spacer(1, 3)]
                 if n == len(charts) - 1:
                     parts.append(_legend(width))
                 story.append(KeepTogether(parts))
     else:
-        story.append(p("No plan steps yet.", "muted"))
+        story.append(p(QCoreApplication.translate("ReleasePlan", "No plan steps yet."), "muted"))
 
-    story.append(heading("Rollout waves", 1, key="waves"))
+    story.append(heading(QCoreApplication.translate("ReleasePlan", "Rollout waves"), 1, key="waves"))
     waves = [s for s in detail.plan if s.kind in ("pilot", "wave")]
     if waves:
-        rows = [["Wave", "Site", "Planned (UTC)", "Owner", "Software CIs", "Status",
-                 "Deployed (UTC)"]]
+        rows = [[QCoreApplication.translate("ReleasePlan", "Wave"), QCoreApplication.translate("ReleasePlan", "Site"), QCoreApplication.translate("ReleasePlan", "Planned (UTC)"), QCoreApplication.translate("ReleasePlan", "Owner"), QCoreApplication.translate("ReleasePlan", "Software CIs"),
+                 QCoreApplication.translate("ReleasePlan", "Status"), QCoreApplication.translate("ReleasePlan", "Deployed (UTC)")]]
         for s in waves:
             try:
                 targets = len(dml.preview_wave(s.id)) if s.site_id else 0
@@ -308,37 +333,37 @@ def _story(detail, width: float, now: dt.datetime):  # noqa: ANN001, ANN202, C90
         story.append(table(rows, col_widths=[width * f for f in
                                              (0.23, 0.07, 0.16, 0.17, 0.11, 0.1, 0.16)]))
     else:
-        story.append(p("No rollout waves planned.", "muted"))
+        story.append(p(QCoreApplication.translate("ReleasePlan", "No rollout waves planned."), "muted"))
 
-    story.append(heading("Definitive media library", 1, key="dml"))
+    story.append(heading(QCoreApplication.translate("ReleasePlan", "Definitive media library"), 1, key="dml"))
     if detail.items:
-        story.append(table([["Item", "Version", "Checksum", "Master CI"]] + [
+        story.append(table([[QCoreApplication.translate("ReleasePlan", "Item"), QCoreApplication.translate("ReleasePlan", "Version"), QCoreApplication.translate("ReleasePlan", "Checksum"), QCoreApplication.translate("ReleasePlan", "Master CI")]] + [
             [i.name, i.version, markup(f'<font face="Courier" size="6.5">'
                                        f'{escape(i.checksum or "—")}</font>', "cell"),
              i.ci_name or "—"] for i in detail.items],
             col_widths=[width * 0.22, width * 0.1, width * 0.45, width * 0.23]))
     else:
-        story.append(p("No software items registered.", "muted"))
+        story.append(p(QCoreApplication.translate("ReleasePlan", "No software items registered."), "muted"))
 
-    story.append(heading("Backout plan", 1, key="backout"))
-    story.append(p(r.backout_plan or "No backout plan recorded.",
+    story.append(heading(QCoreApplication.translate("ReleasePlan", "Backout plan"), 1, key="backout"))
+    story.append(p(r.backout_plan or QCoreApplication.translate("ReleasePlan", "No backout plan recorded."),
                    "body" if r.backout_plan else "muted"))
     for s in (s for s in detail.plan if s.kind == "backout"):
-        story.append(p(f"Backout step: {s.name} — owner {s.owner or '—'}, {_label(s.status)}",
-                       "small"))
+        story.append(p(QCoreApplication.translate("ReleasePlan", "Backout step: {name} — owner {owner}, {status}").format(
+            name=s.name, owner=s.owner or "—", status=_label(s.status)), "small"))
 
-    signers = [("Release manager", detail.manager or ""), ("Change manager", ""),
-               ("CAB chair", "")]
-    signers += [(f"Service owner: {s.name}", "") for s in detail.services[:3]]
-    sign_rows = [["Role", "Name", "Signature", "Date"]] + [
+    signers = [(QCoreApplication.translate("ReleasePlan", "Release manager"), detail.manager or ""), (QCoreApplication.translate("ReleasePlan", "Change manager"), ""),
+               (QCoreApplication.translate("ReleasePlan", "CAB chair"), "")]
+    signers += [(QCoreApplication.translate("ReleasePlan", "Service owner: {name}").format(name=s.name), "") for s in detail.services[:3]]
+    sign_rows = [[QCoreApplication.translate("ReleasePlan", "Role"), QCoreApplication.translate("ReleasePlan", "Name"), QCoreApplication.translate("ReleasePlan", "Signature"), QCoreApplication.translate("ReleasePlan", "Date")]] + [
         [role, name, "", ""] for role, name in signers]
     sign = table(sign_rows, col_widths=[width * 0.3, width * 0.25, width * 0.28, width * 0.17],
                  zebra=False, extra=[("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white]),
                                      ("TOPPADDING", (0, 1), (-1, -1), 12),
                                      ("BOTTOMPADDING", (0, 1), (-1, -1), 12)])
-    story.append(KeepTogether([heading("Sign-off", 1, key="signoff"),
-                               p("By signing, the CAB authorises the rollout of this release as "
-                                 "planned above, including the backout plan.", "small"), sign]))
+    story.append(KeepTogether([heading(QCoreApplication.translate("ReleasePlan", "Sign-off"), 1, key="signoff"),
+                               p(QCoreApplication.translate("ReleasePlan", "By signing, the CAB authorises the rollout of this release as planned above, including the backout plan."),
+                                 "small"), sign]))
     return story
 
 
@@ -357,7 +382,7 @@ def build(release_ref: str, path: str | Path, page_size: str = "A4",
     width = _page_width(size)
     r = detail.release
     subtitle = f"{r.ref} · {r.name} {r.release_version or ''}".strip()
-    return build_document(path, lambda: _story(detail, width, now), "Release plan", subtitle, size)
+    return build_document(path, lambda: _story(detail, width, now), QCoreApplication.translate("ReleasePlan", "Release plan"), subtitle, size)
 
 
 def _page_width(size: str) -> float:
