@@ -145,6 +145,9 @@ def cmd_export(args, ctx: CommandContext) -> int:  # noqa: ANN001
     if start and end and end <= start:
         end = start + dt.timedelta(days=1)
     ctx.open()
+    from itsmdesk.i18n import ensure_translations
+
+    ensure_translations()  # event texts in ITSMDESK_LANG / the system language
     count = export(start, end, args.output)
     print(f"{args.output} written ({count} changes)")
     return 0

@@ -61,8 +61,10 @@ def cmd_availability(args, ctx: CommandContext) -> int:  # noqa: ANN001
         n = write_csv(report, args.csv)
         print(f"{n} rows written to {args.csv}")
     if args.pdf:
+        from itsmdesk.i18n import ensure_translations
         from itsmdesk.reports.availability_report import build_from_report
 
+        ensure_translations()  # the PDF in ITSMDESK_LANG / the system language, like the GUI
         pages = build_from_report(report, args.pdf)
         print(f"{pages} page(s) written to {args.pdf}")
     if args.csv or args.pdf:

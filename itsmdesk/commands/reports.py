@@ -32,6 +32,9 @@ def cmd_report(args, ctx: CommandContext) -> int:  # noqa: ANN001
     if not ref:
         raise ItsmError(N_("{report} needs --{option} REF"), report=args.name, option=option)
     ctx.open()
+    from itsmdesk.i18n import ensure_translations
+
+    ensure_translations()  # the PDF in ITSMDESK_LANG / the system language, like the GUI
     module = importlib.import_module(f"itsmdesk.reports.{module_name}")
     pages = module.build(ref, args.output, page_size=args.page_size)
     print(f"{args.output} written ({pages} pages)")

@@ -12,6 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 from icalendar import Calendar, Event
+from PySide6.QtCore import QCoreApplication
 
 from itsmdesk.models.change import Change
 from itsmdesk.services.change_lifecycle import PLANNED
@@ -29,22 +30,36 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 
 def description(change: Change, services: list[str], cis: list[str]) -> str:
-    level = change.risk_override or change.risk_level or "not assessed"
-    risk = f"Risk: {level.replace('_', ' ')}"
+    """The event's text in the reader's language (labels and status words; data as stored)."""
+    from itsmdesk.reports.pdf_common import word
+
+    level = word(change.risk_override or change.risk_level or "not_assessed")
+    risk = QCoreApplication.translate("CalendarExport", "Risk: {level}").format(level=level)
     if change.risk_score is not None:
-        risk += f" (score {change.risk_score})"
+        risk += " " + QCoreApplication.translate("CalendarExport", "(score {score})").format(
+            score=change.risk_score)
     if change.risk_override:
-        risk += f"; overridden: {change.risk_override_reason or ''}"
-    parts = [risk, f"Type: {change.type}   Status: {change.status.replace('_', ' ')}",
-             "Services: " + (", ".join(services) or "none"),
-             "CIs: " + (", ".join(cis) or "none")]
+        risk += QCoreApplication.translate("CalendarExport", "; overridden: {reason}").format(
+            reason=change.risk_override_reason or "")
+    none = QCoreApplication.translate("CalendarExport", "none")
+    parts = [risk,
+             QCoreApplication.translate("CalendarExport", "Type: {type}   Status: {status}").format(
+                 type=word(change.type), status=word(change.status)),
+             QCoreApplication.translate("CalendarExport", "Services: {names}").format(
+                 names=", ".join(services) or none),
+             QCoreApplication.translate("CalendarExport", "CIs: {names}").format(
+                 names=", ".join(cis) or none)]
     if change.downtime_start:
-        parts.append(f"Downtime: {change.downtime_start:%Y-%m-%d %H:%M} - "
-                     f"{change.downtime_end:%Y-%m-%d %H:%M} UTC" if change.downtime_end
-                     else f"Downtime from {change.downtime_start:%Y-%m-%d %H:%M} UTC")
-    for label, text in (("Description", change.description), ("Reason", change.reason),
-                        ("Implementation plan", change.implementation_plan),
-                        ("Backout plan", change.backout_plan), ("Test plan", change.test_plan)):
+        start = f"{change.downtime_start:%Y-%m-%d %H:%M}"
+        parts.append(QCoreApplication.translate("CalendarExport", "Downtime: {start} - {end} UTC").format(
+            start=start, end=f"{change.downtime_end:%Y-%m-%d %H:%M}") if change.downtime_end
+            else QCoreApplication.translate("CalendarExport", "Downtime from {start} UTC").format(start=start))
+    for label, text in ((QCoreApplication.translate("CalendarExport", "Description"), change.description),
+                        (QCoreApplication.translate("CalendarExport", "Reason"), change.reason),
+                        (QCoreApplication.translate("CalendarExport", "Implementation plan"),
+                         change.implementation_plan),
+                        (QCoreApplication.translate("CalendarExport", "Backout plan"), change.backout_plan),
+                        (QCoreApplication.translate("CalendarExport", "Test plan"), change.test_plan)):
         if text:
             parts.append(f"{label}:\n{text}")
     return "\n\n".join(parts)
@@ -60,7 +75,7 @@ def build_calendar(start: dt.datetime, end: dt.datetime,
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", "Forward schedule of change")
+    cal.add("x-wr-calname", QCoreApplication.translate("CalendarExport", "Forward schedule of change"))
     cal.add("x-wr-timezone", "UTC")
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0)
     changes = changes_between(start, end, statuses=statuses)
