@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.services import availability as av
 from itsmdesk.views.dashboard.charts import BarChart
+from itsmdesk.views.numfmt import grouped
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -176,7 +177,7 @@ class AvailabilityPanel(QWidget):
         top = av.top_downtime(report, 10)
         self.chart.set_data([r.name for r in top], [r.downtime_h for r in top])
         self.summary.setText(self.tr("{n} with outages · {f} failures · {d} h downtime in {p} h")
-                             .format(n=f"{len(report.rows):,}", f=f"{report.total_failures:,}",
+                             .format(n=grouped(len(report.rows)), f=grouped(report.total_failures),
                                      d=f"{report.total_downtime_h:,.1f}",
                                      p=f"{report.period.hours:,.0f}"))
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.services import trends
 from itsmdesk.views.dashboard.charts import BarChart, LineChart
+from itsmdesk.views.numfmt import grouped
 
 
 class DashboardPanel(QWidget):
@@ -102,7 +103,7 @@ class DashboardPanel(QWidget):
         self.volume_chart.set_points(data.series)
         change = rep.total - rep.previous_total
         self.summary.setText(self.tr("{total} incidents ({change:+} vs previous period)").format(
-            total=f"{rep.total:,}", change=change))
+            total=grouped(rep.total), change=change))
 
     def _open_top(self, index: int) -> None:
         if self.data and self.by.currentData() in ("ci", "service"):

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.services import incidents
 from itsmdesk.views.messages import show_error
+from itsmdesk.views.numfmt import grouped
 from itsmdesk.views.timefmt import local_text
 
 
@@ -116,7 +117,7 @@ class SidePanel(QWidget):
             self.work_log.addItem(QCoreApplication.translate("IncidentForm", "No notes yet."))
         self.attachments.clear()
         for att in data["attachments"]:
-            item = QListWidgetItem(f"{att['filename']}  ({att['size']:,} B)")
+            item = QListWidgetItem(f"{att['filename']}  ({grouped(att['size'])} B)")
             item.setData(Qt.ItemDataRole.UserRole, att["id"])
             self.attachments.addItem(item)
 

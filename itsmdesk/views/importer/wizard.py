@@ -43,6 +43,7 @@ from itsmdesk.services.mapping_spec import (
 )
 from itsmdesk.services.mapping_targets import target_fields
 from itsmdesk.views.messages import error_text
+from itsmdesk.views.numfmt import grouped
 
 KINDS = ("incidents", "changes", "problems", "cis", "relations")
 DELIMITERS = [(",", ","), (";", ";"), ("\t", "Tab"), ("|", "|")]
@@ -581,7 +582,7 @@ class RunPage(QWizardPage):
                         "changes_created": self.tr("New linked changes"),
                         "journal_rows": self.tr("History entries")}
         rows += [(extra_labels.get(k, k), v) for k, v in report.extra.items()]
-        cells = "".join(f"<tr><td>{label}</td><td align='right'>&nbsp;&nbsp;{value:,}</td></tr>"
+        cells = "".join(f"<tr><td>{label}</td><td align='right'>&nbsp;&nbsp;{grouped(value)}</td></tr>"
                         for label, value in rows)
         return f"<table>{cells}</table>"
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from itsmdesk.services import queues
 from itsmdesk.views.context import AppContext
 from itsmdesk.views.messages import show_error
+from itsmdesk.views.numfmt import grouped
 from itsmdesk.views.queue.model import QueueModel
 
 
@@ -147,7 +148,7 @@ class QueuePanel(QWidget):
         self.queue_list.clear()
         select = 0
         for i, spec in enumerate(specs):
-            item = QListWidgetItem(f"{self.queue_name(spec)}  ({counts.get(spec.key, 0)})")
+            item = QListWidgetItem(self._entry_text(spec, counts))
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
             if spec.key == "breached" and counts.get(spec.key):
                 item.setForeground(Qt.GlobalColor.red)
@@ -157,10 +158,20 @@ class QueuePanel(QWidget):
             if spec.key == (current or default):
                 select = i
         self.queue_list.blockSignals(False)
+        self._fit_queue_list()
         self.queue_list.setCurrentRow(select)
         if current is None or self.model.spec is None or self.model.spec.key != self.current_key() \
                 or self.model.spec != specs[select]:  # (a saved queue edited since)
             self._queue_selected(select)
+
+    def _entry_text(self, spec: queues.QueueSpec, counts: dict[str, int]) -> str:
+        """"All open  (11,947)": the count grouped the way the user's locale writes numbers."""
+        return f"{self.queue_name(spec)}  ({grouped(counts.get(spec.key, 0))})"
+
+    def _fit_queue_list(self) -> None:
+        """Wide enough for the longest queue name and count (up to a limit), so none is cut."""
+        needed = self.queue_list.sizeHintForColumn(0) + 2 * self.queue_list.frameWidth() + 12
+        self.queue_list.setMinimumWidth(max(110, min(needed, 240)))
 
     def _update_counts(self) -> None:
         person = self.ctx.actor.person_id
@@ -172,7 +183,8 @@ class QueuePanel(QWidget):
         for i in range(self.queue_list.count()):
             item = self.queue_list.item(i)
             spec = self.specs[i]
-            item.setText(f"{self.queue_name(spec)}  ({counts.get(spec.key, 0)})")
+            item.setText(self._entry_text(spec, counts))
+        self._fit_queue_list()
 
     def current_key(self) -> str | None:
         item = self.queue_list.currentItem()
@@ -197,7 +209,7 @@ class QueuePanel(QWidget):
         self.sig_queue_changed.emit(spec.key)
 
     def _show_count(self, total: int) -> None:
-        self.count_label.setText(QCoreApplication.translate("QueuePanel", "{n} tickets").format(n=f"{total:,}".replace(",", "\u2009")))
+        self.count_label.setText(QCoreApplication.translate("QueuePanel", "{n} tickets").format(n=grouped(total)))
 
     def _size_columns(self) -> None:
         header = self.table.horizontalHeader()

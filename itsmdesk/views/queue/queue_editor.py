@@ -36,6 +36,7 @@ from itsmdesk.services import queues
 from itsmdesk.views.context import AppContext
 from itsmdesk.views.layout import boxed, button_row
 from itsmdesk.views.messages import error_text, show_error
+from itsmdesk.views.numfmt import grouped
 
 CONTEXT = "QueueEditor"
 
@@ -586,7 +587,7 @@ class QueueEditorDialog(QDialog):
         self.match_count = n
         self.count_label.setStyleSheet("")
         self.count_label.setText(QCoreApplication.translate("QueueEditor", "Matches {n} tickets now").format(
-            n=f"{n:,}".replace(",", "\u2009")))
+            n=grouped(n)))
 
     def _count_failed(self, error: BaseException) -> None:
         self.match_count = None
