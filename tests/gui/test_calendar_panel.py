@@ -87,3 +87,22 @@ def test_export_ics_from_dock(ctx, qtbot, tmp_path):
     assert panel.export_ics(str(path)) == 1
     cal = Calendar.from_ical(path.read_bytes())
     assert [str(e["UID"]) for e in cal.walk("VEVENT")] == [f"{c.id}@itsmdesk"]
+
+
+def test_busy_day_shows_a_chip_and_more_opens_the_day(ctx, qtbot):
+    """A short month cell still shows one change and "+n more" beside the day number; clicking
+    "+n more" shows that day, where every change is listed."""
+    made = [change(f"Busy {n}", start_h=n * 0.25, status="scheduled") for n in range(5)]
+    panel = CalendarPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(1200, 330)  # the calendar dock at its default height
+    panel.show()
+    panel.set_anchor(local(T0).date(), "month")
+    day = local(T0).date()
+    shown = [item.ref for _r, item in panel.canvas.hits if item.ref.startswith("CHG")]
+    assert 1 <= len(shown) < len(made)
+    more = [(rect, text, d) for rect, text, d in panel.canvas.more if d == day]
+    assert more and more[0][1] == f"+{len(made) - len(shown)} more"
+    qtbot.mouseClick(panel.canvas, Qt.MouseButton.LeftButton, pos=more[0][0].center())
+    assert panel.mode() == "day" and panel.canvas.anchor == day
+    assert {item.ref for _r, item in panel.canvas.hits} >= {c.ref for c in made}

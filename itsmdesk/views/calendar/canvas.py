@@ -85,6 +85,9 @@ class CalendarCanvas(QWidget):
     sig_selected = Signal(object)
     """(CalendarItem or None) on click."""
 
+    sig_day_requested = Signal(object)
+    """(date) on a click on a month cell's "+n more": show that day."""
+
     HEADER = 22
     GUTTER = 44  # hour labels (week/day), row labels use LABEL_W
     LABEL_W = 150
@@ -105,7 +108,7 @@ class CalendarCanvas(QWidget):
         self.hits: list[tuple[QRect, object]] = []
         self.backgrounds: list[tuple[QRect, QColor]] = []
         self.labels: list[tuple[QRect, str, int]] = []
-        self.more: list[tuple[QRect, str]] = []
+        self.more: list[tuple[QRect, str, dt.date]] = []
         self.selected_id = None
         self._elide_cache: dict = {}
         self._drag = None  # (item, press pos, rect)
@@ -187,15 +190,15 @@ class CalendarCanvas(QWidget):
                 day += dt.timedelta(days=1)
         for day, items in per_day.items():
             r = cells[day]
+            # "+n more" shares the line of the day number, so a short cell still shows a chip
             slots = max(0, int((r.height() - 18) // (self.CHIP_H + 1)))
-            shown = items if len(items) <= slots else items[:max(0, slots - 1)]
+            shown = items[:slots]
             for k, item in enumerate(shown):
                 self.hits.append((QRect(r.left() + 2, r.top() + 16 + k * (self.CHIP_H + 1),
                                         r.width() - 4, self.CHIP_H), item))
             if len(shown) < len(items):
-                y = r.top() + 16 + len(shown) * (self.CHIP_H + 1)
-                self.more.append((QRect(r.left() + 4, y, r.width() - 8, self.CHIP_H),
-                                  self.tr("+%n more", "", len(items) - len(shown))))
+                self.more.append((QRect(r.left() + 4, r.top() + 1, r.width() - 30, 14),
+                                  self.tr("+%n more", "", len(items) - len(shown)), day))
 
     def _layout_days(self) -> None:
         first, last = self.visible_range()
@@ -328,7 +331,7 @@ class CalendarCanvas(QWidget):
             if rect.intersects(clip):
                 self._paint_item(painter, rect, item, metrics)
         painter.setPen(QColor("#2563eb"))
-        for rect, text in self.more:
+        for rect, text, _day in self.more:
             if rect.intersects(clip):
                 painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft), text)
         if self._drag and self._drag_pos is not None:
@@ -416,6 +419,10 @@ class CalendarCanvas(QWidget):
         return None
 
     def mousePressEvent(self, event) -> None:  # noqa: ANN001, N802
+        for rect, _text, day in self.more:
+            if rect.contains(event.position().toPoint()):
+                self.sig_day_requested.emit(day)
+                return
         hit = self.item_at(event.position().toPoint())
         self.selected_id = hit[1].id if hit else None
         self.sig_selected.emit(hit[1] if hit else None)

@@ -168,6 +168,7 @@ class CalendarPanel(QWidget):
 
         self.canvas.sig_reschedule.connect(self.reschedule)
         self.canvas.sig_activated.connect(self._open)
+        self.canvas.sig_day_requested.connect(lambda day: self.set_anchor(day, "day"))
         for box in (self.mode_box, self.rows_box, self.team_box, self.service_box,
                     self.status_box):
             box.currentIndexChanged.connect(self.reload)
