@@ -116,104 +116,104 @@
 <context>
     <name>ArticleForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="45"/>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="185"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="40"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="174"/>
         <source>New article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="48"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="40"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="55"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="44"/>
         <source>vpn, remote access</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="57"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="46"/>
         <source>Draft</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="57"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="46"/>
         <source>Published</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="58"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="47"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="63"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="52"/>
         <source>Cate&amp;gory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="64"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="53"/>
         <source>T&amp;ags</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="66"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="55"/>
         <source>Stat&amp;us</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="73"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="62"/>
         <source>Write Markdown: # heading, - list, **bold**, `code`</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="87"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="76"/>
         <source>INC-…, KE-… or a CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="88"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="77"/>
         <source>&amp;Add link</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="89"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="78"/>
         <source>&amp;Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="114"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="103"/>
         <source>&amp;Text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="115"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="104"/>
         <source>&amp;Links</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="116"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="105"/>
         <source>&amp;Versions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="119"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="108"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="162"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="151"/>
         <source>by {author}, version {version}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="160"/>
         <source>v{n} · {at} · {who}
 {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="231"/>
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="220"/>
         <source>Save the changes to this article?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -304,32 +304,32 @@
 <context>
     <name>AvailabilityModel</name>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="45"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="45"/>
         <source>Failures</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="45"/>
         <source>Downtime (h)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="46"/>
         <source>MTTR (h)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="46"/>
         <source>MTBF (h)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="46"/>
         <source>Availability %</source>
         <translation type="unfinished"></translation>
     </message>
@@ -337,83 +337,193 @@
 <context>
     <name>AvailabilityPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="99"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="100"/>
         <source>Configuration item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="100"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="101"/>
         <source>Business service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="107"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="108"/>
         <source>&amp;Compute</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="108"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="109"/>
         <source>Export CS&amp;V…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="109"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="110"/>
         <source>Export &amp;PDF…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="113"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="114"/>
         <source>Per</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="115"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="116"/>
         <source>from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="117"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="118"/>
         <source>to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="139"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="140"/>
         <source>Most downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="178"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="179"/>
         <source>{n} with outages · {f} failures · {d} h downtime in {p} h</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="193"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="194"/>
         <source>Export availability</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="194"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="195"/>
         <source>CSV (*.csv)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="197"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="198"/>
         <source>{n} rows written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="202"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="203"/>
         <source>Availability report</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="203"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="204"/>
         <source>PDF (*.pdf)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="209"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="210"/>
         <source>{pages} page(s) written to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>AvailabilityReport</name>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="40"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="105"/>
+        <source>No outages in this period.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="65"/>
+        <source>downtime (hours)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="72"/>
+        <source>Availability per configuration item</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="74"/>
+        <source>Availability per business service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="81"/>
+        <source>Period</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="82"/>
+        <source>{hours} hours</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="84"/>
+        <source>Configuration items with outages</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="85"/>
+        <source>Business services with outages</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="86"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="96"/>
+        <source>Failures</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="87"/>
+        <source>Total downtime</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="88"/>
+        <source>How outages are measured</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="89"/>
+        <source>Incidents with impact high or medium; outage start/end when recorded, else opened to resolved; clipped to the period; overlapping outages merged into one failure. MTBF = uptime / failures, MTTR = downtime / failures.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="91"/>
+        <source>Per configuration item</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="92"/>
+        <source>Per business service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="93"/>
+        <source>Most downtime</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="95"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="97"/>
+        <source>Downtime h</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="98"/>
+        <source>MTTR h</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="99"/>
+        <source>MTBF h</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="100"/>
+        <source>Availability %</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="109"/>
+        <source>{n} more rows are in the CSV export (itsmdesk availability --csv FILE).</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -740,307 +850,770 @@
 <context>
     <name>CIForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="80"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="76"/>
         <source>Planned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="80"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="76"/>
         <source>In production</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="81"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="77"/>
         <source>In maintenance</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="81"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="77"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="82"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78"/>
         <source>Low</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="82"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78"/>
         <source>Medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="82"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78"/>
         <source>High</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="83"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="79"/>
         <source>Critical</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="84"/>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="362"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="80"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="358"/>
         <source>New CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="106"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="102"/>
         <source>every dependency needed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="107"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="103"/>
         <source>Redundancy: the CI stays up while at least this many of its redundant dependencies are up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="114"/>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="117"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="110"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="113"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="121"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="117"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="122"/>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="143"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="118"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139"/>
         <source>Class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="123"/>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="119"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="167"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="120"/>
         <source>Criticality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="121"/>
         <source>Owner team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="122"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="123"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="128"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="124"/>
         <source>Vendor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="129"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="125"/>
         <source>Serial</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="130"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="126"/>
         <source>Members that must stay up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="131"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="127"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="132"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="128"/>
         <source>Class attributes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="134"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="130"/>
         <source>Save (Ctrl+S)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="142"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="138"/>
         <source>Direction</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="142"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="138"/>
         <source>Relation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="142"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="138"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="143"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139"/>
         <source>Redundant</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="149"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="145"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="151"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="147"/>
         <source>redundant</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="152"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="148"/>
         <source>Add</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="153"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="149"/>
         <source>Remove selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="158"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="154"/>
         <source>This CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="166"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="166"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="166"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="173"/>
         <source>When (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="173"/>
         <source>Who</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="173"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="178"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174"/>
         <source>Old</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="178"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="181"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="177"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="182"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="178"/>
         <source>Relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="179"/>
         <source>Open records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="180"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="185"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="181"/>
         <source>History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="233"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="229"/>
         <source>this CI →</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="233"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="229"/>
         <source>→ this CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="231"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="238"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="234"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="238"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="234"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="243"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="239"/>
         <source>Relations ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="244"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="240"/>
         <source>Open records ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="338"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="334"/>
         <source>Remove relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="339"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="335"/>
         <source>Remove {n} relation(s)?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="368"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="364"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="368"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="364"/>
         <source>Save the changes to {name}?</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CabMinutes</name>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="28"/>
+        <source>{approve} for, {reject} against, {abstain} abstain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="34"/>
+        <source>no quorum: {votes} of {quorum} votes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="36"/>
+        <source>{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="45"/>
+        <source>Emergency CAB minutes: {title}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="46"/>
+        <source>CAB minutes: {title}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="49"/>
+        <source>Meeting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="50"/>
+        <source>Date (UTC)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="52"/>
+        <source>Location</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="53"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="54"/>
+        <source>Chair</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="55"/>
+        <source>Present</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="56"/>
+        <source>Apologies</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="57"/>
+        <source>Quorum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="60"/>
+        <source>Notes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="62"/>
+        <source>Decisions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="63"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="102"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="63"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="64"/>
+        <source>Votes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="64"/>
+        <source>Decision</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="65"/>
+        <source>Conditions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="75"/>
+        <source>No changes were discussed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="82"/>
+        <source>{type} change · planned {start} – {end} UTC · now {status}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="86"/>
+        <source>Member</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="86"/>
+        <source>Vote</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="87"/>
+        <source>Comment</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="91"/>
+        <source>no votes recorded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="94"/>
+        <source>&lt;b&gt;Decision:&lt;/b&gt; {decision} &lt;font color=&apos;#6b7280&apos;&gt;(quorum rule: {rule})&lt;/font&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="98"/>
+        <source>&lt;b&gt;Conditions:&lt;/b&gt; {conditions}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="101"/>
+        <source>Actions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="102"/>
+        <source>Action</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="103"/>
+        <source>Owner</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="103"/>
+        <source>Due</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="104"/>
+        <source>Done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="111"/>
+        <source>No actions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="126"/>
+        <source>CAB minutes {ref}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CabPack</name>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="71"/>
+        <source>Emergency CAB pack</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="72"/>
+        <source>Change Advisory Board pack</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="78"/>
+        <source>Chair</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="79"/>
+        <source>Invited</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="81"/>
+        <source>Quorum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="82"/>
+        <source>Changes on the agenda</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="83"/>
+        <source>Forward schedule</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="84"/>
+        <source>{n} change(s) in the next 28 days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="88"/>
+        <source>Contents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="92"/>
+        <source>Agenda</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="93"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="111"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="94"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="111"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="94"/>
+        <source>Type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="95"/>
+        <source>Planned start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="96"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="113"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="146"/>
+        <source>Risk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="102"/>
+        <source>No changes on the agenda</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="106"/>
+        <source>Forward schedule of change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="108"/>
+        <source>Approved, scheduled and in-progress changes from {date} for 28 days.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="112"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="132"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="112"/>
+        <source>Start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="113"/>
+        <source>End</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="118"/>
+        <source>Nothing scheduled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="127"/>
+        <source>none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="129"/>
+        <source>(service outage)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="131"/>
+        <source>Type / category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="133"/>
+        <source>Planned window (UTC)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="135"/>
+        <source>Downtime</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="136"/>
+        <source>Requester / team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="138"/>
+        <source>Implementer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="140"/>
+        <source>Description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="141"/>
+        <source>Reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="147"/>
+        <source>Level {level}, computed score {score} ({computed})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="150"/>
+        <source>; overridden: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="153"/>
+        <source>Factor</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="153"/>
+        <source>Points</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="154"/>
+        <source>Weight</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="154"/>
+        <source>Why</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="158"/>
+        <source>Impacted services</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="160"/>
+        <source>Service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="161"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="170"/>
+        <source>Criticality</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="165"/>
+        <source>No business service impacted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="166"/>
+        <source>Affected CIs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="168"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="169"/>
+        <source>Class</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="174"/>
+        <source>No CI recorded.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="175"/>
+        <source>Implementation plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="176"/>
+        <source>Backout plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="177"/>
+        <source>Test plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="179"/>
+        <source>Conflicts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="181"/>
+        <source>Kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="182"/>
+        <source>With</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="183"/>
+        <source>When (UTC)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="184"/>
+        <source>Detail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="191"/>
+        <source>No conflicts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="204"/>
+        <source>CAB pack {ref}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1090,7 +1663,7 @@
 <context>
     <name>CalendarCanvas</name>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="198"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="201"/>
         <source>+%n more</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -1098,23 +1671,101 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="278"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="281"/>
         <source>Releases</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="280"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="283"/>
         <source>(no service)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="282"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="285"/>
         <source>(no CI)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="440"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="447"/>
         <source>Conflicts with other changes or windows</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CalendarExport</name>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="37"/>
+        <source>Risk: {level}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="39"/>
+        <source>(score {score})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="42"/>
+        <source>; overridden: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="44"/>
+        <source>none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="46"/>
+        <source>Type: {type}   Status: {status}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="48"/>
+        <source>Services: {names}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="50"/>
+        <source>CIs: {names}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="54"/>
+        <source>Downtime: {start} - {end} UTC</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="56"/>
+        <source>Downtime from {start} UTC</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="57"/>
+        <source>Description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="58"/>
+        <source>Reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="59"/>
+        <source>Implementation plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="61"/>
+        <source>Backout plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="62"/>
+        <source>Test plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="78"/>
+        <source>Forward schedule of change</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1216,17 +1867,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="182"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="183"/>
         <source>All teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="183"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="184"/>
         <source>All services</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="229"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="230"/>
         <source>Conflicts (%n)</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -1234,27 +1885,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="278"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="279"/>
         <source>%s moved to %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="292"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="293"/>
         <source>Export change calendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="293"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="294"/>
         <source>iCalendar (*.ics)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="303"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="304"/>
         <source>%s written (%s changes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="313"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="314"/>
         <source>Export change calendar (.ics)…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1736,77 +2387,77 @@ Criticality: {crit}</source>
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="36"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37"/>
         <source>Business service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="36"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="38"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="38"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="41"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42"/>
         <source>Last 7 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="41"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42"/>
         <source>Last 30 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="43"/>
         <source>Last 90 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="43"/>
         <source>Last 12 months</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="48"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="49"/>
         <source>Top </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="49"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="50"/>
         <source>&amp;Refresh</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="54"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="55"/>
         <source>Incidents by</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="62"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="63"/>
         <source>Most incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="64"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="65"/>
         <source>Top movers (vs previous period)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="66"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="67"/>
         <source>Incidents opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="104"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="105"/>
         <source>{total} incidents ({change:+} vs previous period)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1814,191 +2465,191 @@ Criticality: {crit}</source>
 <context>
     <name>DiagnosticEditor</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="54"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="55"/>
         <source>Diagnostic scripts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="67"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="68"/>
         <source>&amp;New…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="68"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="69"/>
         <source>Re&amp;name…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="72"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="70"/>
         <source>Categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="83"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="79"/>
         <source>&amp;Add step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="84"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="116"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="80"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="108"/>
         <source>Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="85"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="117"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="81"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="109"/>
         <source>Up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="86"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="118"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="82"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="110"/>
         <source>Down</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="91"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="84"/>
         <source>Steps (asked in this order)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="99"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="91"/>
         <source>e.g. Is more than one user affected?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="101"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="93"/>
         <source>&amp;Question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="105"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="97"/>
         <source>Answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="105"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="97"/>
         <source>Route ticket to team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="115"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="107"/>
         <source>Add a&amp;nswer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="124"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="303"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="113"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="292"/>
         <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="129"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="118"/>
         <source>Answers the agent can pick</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="154"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="143"/>
         <source>The incident form asks these questions for a ticket of the chosen category; an answer may send the ticket to another team.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="167"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="156"/>
         <source>Incident categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="168"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="157"/>
         <source>Request categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="221"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="210"/>
         <source>Unsaved script</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="222"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="211"/>
         <source>Save the changes to the script of {name}?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="235"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="224"/>
         <source>Steps of {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="236"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="225"/>
         <source>Steps (pick a category)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="244"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="233"/>
         <source>Name of the new incident category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="245"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="234"/>
         <source>Name of the new request category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="246"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="235"/>
         <source>New category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="268"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="257"/>
         <source>Rename category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="268"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="257"/>
         <source>New name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="287"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="276"/>
         <source>(no question yet)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="303"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="292"/>
         <source>Step {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="317"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="306"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="320"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="309"/>
         <source>Yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="321"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="310"/>
         <source>No</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="353"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="342"/>
         <source>(no routing)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="361"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="350"/>
         <source>(unknown team {team})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="434"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="423"/>
         <source>Script not saved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="445"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="434"/>
         <source>Saved {n} steps for {name}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2006,72 +2657,72 @@ Criticality: {crit}</source>
 <context>
     <name>FilePage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="79"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="80"/>
         <source>Choose the file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="80"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="81"/>
         <source>A CSV export from another tool: tickets, an event log, CIs or relations.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="83"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="84"/>
         <source>Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="83"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="84"/>
         <source>Changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="84"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="85"/>
         <source>Problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="84"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="85"/>
         <source>Configuration items</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="85"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="86"/>
         <source>CI relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="89"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="90"/>
         <source>Path of the CSV file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="91"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="92"/>
         <source>&amp;Browse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="97"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="98"/>
         <source>&amp;Import as:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="98"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="99"/>
         <source>&amp;File:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="101"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="102"/>
         <source>Nothing is written until the last page; the dry run shows every row that would be rejected, with its line, column and reason.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="107"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="108"/>
         <source>Import file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="108"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="109"/>
         <source>CSV files (*.csv *.txt);;All files (*)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2348,12 +2999,12 @@ Criticality: {crit}</source>
 <context>
     <name>ImportWizard</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="603"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="604"/>
         <source>Import from another tool</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="615"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="616"/>
         <source>&amp;Import</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2698,87 +3349,87 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="43"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="44"/>
         <source>Known errors and articles that match</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="46"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="47"/>
         <source>Diagnostic script</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="49"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="50"/>
         <source>Record answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="63"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="64"/>
         <source>Add a note… (Ctrl+L)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="65"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="66"/>
         <source>Public (caller sees it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="67"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="68"/>
         <source>Add note</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="74"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="75"/>
         <source>Work log</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="84"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="85"/>
         <source>Attach file…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="87"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="88"/>
         <source>Attachments</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="104"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="105"/>
         <source>Save the ticket first to add notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="109"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110"/>
         <source>system</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="111"/>
         <source>public</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="111"/>
         <source>private</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="116"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="117"/>
         <source>No notes yet.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="132"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="133"/>
         <source>Type a title to see matching known errors.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="194"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="195"/>
         <source>Attach file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="210"/>
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="211"/>
         <source>Save attachment</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2815,175 +3466,175 @@ Criticality: {crit}</source>
 <context>
     <name>KnownErrorForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="42"/>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="150"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="36"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="138"/>
         <source>New known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="45"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="36"/>
         <source>What the error looks like, in a line</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="51"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="39"/>
         <source>Workaround only</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="52"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="40"/>
         <source>Fix planned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="53"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="41"/>
         <source>Fix in progress</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="53"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="41"/>
         <source>Fixed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="54"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="42"/>
         <source>Will not be fixed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="58"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="46"/>
         <source>Open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="47"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="63"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="51"/>
         <source>CI names, comma separated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="71"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59"/>
         <source>Error &amp;code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="72"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="60"/>
         <source>Solution &amp;status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="73"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="61"/>
         <source>Stat&amp;us</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="62"/>
         <source>&amp;Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="75"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="63"/>
         <source>Affected C&amp;Is</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="76"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="64"/>
         <source>Symptom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="77"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="65"/>
         <source>Root cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="66"/>
         <source>Workaround</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="69"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81"/>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="69"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82"/>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="87"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="70"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="75"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="71"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="90"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="90"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78"/>
         <source>Who</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="93"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="94"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82"/>
         <source>&amp;Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83"/>
         <source>C&amp;hanges</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="84"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="98"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="100"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="88"/>
         <source>Raise R&amp;FC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="178"/>
         <source>Save the changes to this known error?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3114,52 +3765,52 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="229"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="234"/>
         <source>Connected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="230"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="235"/>
         <source>Disconnected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="263"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="268"/>
         <source>🔔 {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="264"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="269"/>
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="286"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="291"/>
         <source>Signed in: {name} ▾</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="298"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="303"/>
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="305"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="310"/>
         <source>Welcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="317"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="322"/>
         <source>No form for {kind} yet</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="381"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="386"/>
         <source>About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="382"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="387"/>
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
@@ -3168,127 +3819,127 @@ IT Service Support on {db}</source>
 <context>
     <name>MappingPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="211"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="212"/>
         <source>Map the columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="212"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="213"/>
         <source>Load a ready mapping (value maps, date formats, event-log folding) or pick a source column for each field.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="215"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="216"/>
         <source>(none: map by hand)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="219"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="220"/>
         <source>&amp;Load mapping…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="221"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="222"/>
         <source>&amp;Save mapping…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="224"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="225"/>
         <source>&amp;Event log: several rows per record, keep each as history</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="230"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="231"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="230"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="231"/>
         <source>Source column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="231"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="232"/>
         <source>Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="238"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="239"/>
         <source>Mapping:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="243"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="244"/>
         <source>External &amp;key column:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="245"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="246"/>
         <source>Event &amp;time column:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="246"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="247"/>
         <source>Event &amp;author column:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="258"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="259"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="291"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="292"/>
         <source>one of: {values}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="292"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="293"/>
         <source>looked up by name or reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="293"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="294"/>
         <source>date and time (formats: load a mapping)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="294"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="295"/>
         <source>date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="294"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="295"/>
         <source>whole number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="295"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="296"/>
         <source>yes / no</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="295"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="296"/>
         <source>number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="302"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="303"/>
         <source>Load mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="303"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="304"/>
         <source>Mappings (*.toml);;All files (*)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="358"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="359"/>
         <source>Save mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="359"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="360"/>
         <source>Mappings (*.toml)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3332,40 +3983,334 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
+    <name>PdfCommon</name>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="60"/>
+        <source>draft</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="61"/>
+        <source>submitted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="62"/>
+        <source>assessed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="63"/>
+        <source>awaiting cab</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="64"/>
+        <source>approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="65"/>
+        <source>rejected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="66"/>
+        <source>scheduled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="67"/>
+        <source>implementing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="68"/>
+        <source>implemented</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="69"/>
+        <source>in review</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="70"/>
+        <source>closed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="71"/>
+        <source>failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="72"/>
+        <source>backed out</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="74"/>
+        <source>standard</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="75"/>
+        <source>normal</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="76"/>
+        <source>emergency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="77"/>
+        <source>major</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="78"/>
+        <source>minor</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="80"/>
+        <source>low</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="81"/>
+        <source>medium</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="82"/>
+        <source>high</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="83"/>
+        <source>very high</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="84"/>
+        <source>critical</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="85"/>
+        <source>not assessed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="87"/>
+        <source>approve</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="88"/>
+        <source>reject</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="89"/>
+        <source>abstain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="90"/>
+        <source>deferred</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="91"/>
+        <source>pending</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="93"/>
+        <source>planned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="94"/>
+        <source>held</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="95"/>
+        <source>cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="97"/>
+        <source>planning</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="98"/>
+        <source>build</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="99"/>
+        <source>test</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="100"/>
+        <source>deploying</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="101"/>
+        <source>deployed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="102"/>
+        <source>in progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="103"/>
+        <source>done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="104"/>
+        <source>skipped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="106"/>
+        <source>same ci</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="107"/>
+        <source>impact path</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="108"/>
+        <source>blackout</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="109"/>
+        <source>outside maintenance</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="111"/>
+        <source>services</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="112"/>
+        <source>type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="113"/>
+        <source>outage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="114"/>
+        <source>failure rate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="115"/>
+        <source>conflicts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="116"/>
+        <source>changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="117"/>
+        <source>sites</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="118"/>
+        <source>backout</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="119"/>
+        <source>combined</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="121"/>
+        <source>yes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="122"/>
+        <source>no</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="324"/>
+        <source>itsmdesk · generated {when}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="328"/>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="387"/>
+        <source>Page {n} of {m}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="329"/>
+        <source>Page {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>PreviewPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="125"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="126"/>
         <source>Preview</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="126"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="127"/>
         <source>Check that the columns split correctly; change the delimiter or encoding if they do not.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="130"/>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="134"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="131"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="135"/>
         <source>Detect</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="147"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="148"/>
         <source>&amp;Delimiter:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="151"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="152"/>
         <source>&amp;Encoding:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="181"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="182"/>
         <source>Read as: delimiter “{d}”, encoding {e}, {n} columns (first {rows} rows shown)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="198"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="199"/>
         <source>{n} rows in the preview do not split into the header&apos;s columns, e.g. {example}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3373,298 +4318,298 @@ IT Service Support on {db}</source>
 <context>
     <name>ProblemForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="87"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="76"/>
         <source>Short description of the problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="103"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="92"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="106"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="95"/>
         <source>&amp;Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="107"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="96"/>
         <source>&amp;Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="108"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="97"/>
         <source>Cate&amp;gory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="110"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="99"/>
         <source>Business ser&amp;vice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="111"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="100"/>
         <source>&amp;CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="112"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="101"/>
         <source>&amp;Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="121"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="110"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="122"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="111"/>
         <source>&amp;Root cause analysis</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="123"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="112"/>
         <source>&amp;Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="113"/>
         <source>&amp;Known errors and changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="114"/>
         <source>&amp;History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="116"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="130"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="119"/>
         <source>Raise R&amp;FC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="132"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="121"/>
         <source>C&amp;lose problem…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="162"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="151"/>
         <source>What is happening, since when, who is affected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="163"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="152"/>
         <source>How to restore service until the fix is in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="164"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="153"/>
         <source>The permanent solution (the corrective change)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="165"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="154"/>
         <source>The underlying cause, once known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="156"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="168"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="157"/>
         <source>Root cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="169"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="158"/>
         <source>Workaround</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="159"/>
         <source>Permanent solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="176"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="165"/>
         <source>What people and monitoring observe</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="166"/>
         <source>Possible causes still open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="178"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="167"/>
         <source>Logs, measurements, tests that confirm or refute</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="179"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="168"/>
         <source>The cause the evidence supports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="181"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="170"/>
         <source>Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="172"/>
         <source>Symptoms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="172"/>
         <source>Hypotheses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="173"/>
         <source>Evidence</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="173"/>
         <source>Cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="186"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="175"/>
         <source>Timeline of linked incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="255"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="176"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="244"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="176"/>
         <source>What</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="188"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="177"/>
         <source>Record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="188"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="177"/>
         <source>Detail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="231"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="238"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="220"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="227"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="239"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="300"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="228"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="289"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="202"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="202"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="209"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="198"/>
         <source>INC-000123, INC-000124 …</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="210"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="199"/>
         <source>Lin&amp;k</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="211"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="200"/>
         <source>&amp;Unlink selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="212"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201"/>
         <source>Resolve open incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204"/>
         <source>Link incidents:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="231"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="220"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="232"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="221"/>
         <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="236"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="225"/>
         <source>Record as &amp;known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="238"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="227"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="245"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="234"/>
         <source>Known errors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="250"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="239"/>
         <source>Corrective changes (RFCs)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="255"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="244"/>
         <source>Who</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="256"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="245"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="256"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="245"/>
         <source>Old</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="42"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="257"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="246"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3689,80 +4634,80 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="264"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="267"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="253"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="256"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="297"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="286"/>
         <source>Problem recorded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="298"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="287"/>
         <source>Incident opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="299"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="288"/>
         <source>Incident resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="300"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="289"/>
         <source>Work log</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="320"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="343"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="309"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="332"/>
         <source>New problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="366"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="355"/>
         <source>Changed by someone else</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="367"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="356"/>
         <source>The form will reload; re-apply your edits.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="389"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="378"/>
         <source>Saved {ref}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="405"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="394"/>
         <source>{ref} raised.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="410"/>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="421"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="432"/>
         <source>Resolve linked incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="422"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="411"/>
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="433"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="422"/>
         <source>Resolve every open incident linked to this problem?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="442"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="431"/>
         <source>{n} incident(s) resolved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="494"/>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="483"/>
         <source>Save the changes to this problem?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3922,447 +4867,447 @@ IT Service Support on {db}</source>
 <context>
     <name>QueueEditor</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="44"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="46"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="45"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="47"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="46"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="48"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="47"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="49"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="48"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="50"/>
         <source>SLA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="49"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="51"/>
         <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="50"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="52"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="51"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="53"/>
         <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="52"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="54"/>
         <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="53"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="55"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="54"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="56"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="55"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="57"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="56"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="58"/>
         <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="57"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="59"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="58"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="60"/>
         <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="59"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="61"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="60"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="62"/>
         <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="61"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="63"/>
         <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="64"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="66"/>
         <source>is</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="65"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="67"/>
         <source>is not</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="66"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="68"/>
         <source>is one of</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="67"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="69"/>
         <source>is none of</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="68"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="70"/>
         <source>less than</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="69"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="71"/>
         <source>at most</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="70"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="72"/>
         <source>more than</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="71"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="73"/>
         <source>at least</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="72"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="74"/>
         <source>is empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="73"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="75"/>
         <source>is not empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="74"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="76"/>
         <source>contains</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="77"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="79"/>
         <source>before</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="78"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="80"/>
         <source>on or before</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="79"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="81"/>
         <source>after</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="80"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="82"/>
         <source>on or after</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="83"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="85"/>
         <source>new</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="84"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="86"/>
         <source>approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="85"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="87"/>
         <source>assigned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="86"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="88"/>
         <source>in progress</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="87"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="89"/>
         <source>pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="88"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="90"/>
         <source>resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="89"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="91"/>
         <source>closed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="90"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="92"/>
         <source>fulfilled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="91"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="93"/>
         <source>cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="92"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="94"/>
         <source>ok</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="93"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="95"/>
         <source>at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="94"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="96"/>
         <source>breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="95"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="97"/>
         <source>paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="96"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="98"/>
         <source>met</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="97"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="99"/>
         <source>incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="98"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="100"/>
         <source>request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="99"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="101"/>
         <source>phone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="100"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="102"/>
         <source>email</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="101"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="103"/>
         <source>portal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="102"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="104"/>
         <source>walk in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="103"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="105"/>
         <source>chat</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="104"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="106"/>
         <source>monitoring</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="105"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="107"/>
         <source>1 high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="106"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="108"/>
         <source>2 medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="107"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="109"/>
         <source>3 low</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="144"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="146"/>
         <source>(pick one or more)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="240"/>
         <source>text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="240"/>
         <source>exact value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="246"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="248"/>
         <source>My teams (signed-in person&apos;s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="259"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="261"/>
         <source>Me (signed-in person)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="276"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="278"/>
         <source>relative to today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="277"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="279"/>
         <source>fixed date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="281"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="283"/>
         <source> days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="282"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="284"/>
         <source>Negative: in the past (-7 = a week ago)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="383"/>
         <source>Edit queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="383"/>
         <source>New queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="387"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="389"/>
         <source>e.g. Network tickets this week</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="388"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="390"/>
         <source>Shared with everyone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="390"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="392"/>
         <source>Unshared queues are listed only for you</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="392"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="394"/>
         <source>&amp;Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="403"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="403"/>
         <source>Condition</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="403"/>
         <source>Value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="412"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="414"/>
         <source>&amp;Add filter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="415"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="417"/>
         <source>&amp;Remove filter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="426"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="423"/>
         <source>Tickets that match all of these</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="439"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="436"/>
         <source>newest / highest first (descending)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="440"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="437"/>
         <source>oldest / lowest first (ascending)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="444"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="441"/>
         <source>&amp;Sort by</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="453"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="450"/>
         <source>Tick the columns to show; drag or use the buttons to order them</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="455"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="452"/>
         <source>Move &amp;up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="457"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="454"/>
         <source>Move do&amp;wn</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="462"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="459"/>
         <source>Columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="584"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="581"/>
         <source>Counting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="592"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="589"/>
         <source>Matches {n} tickets now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="612"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="609"/>
         <source>Queue not saved</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4399,137 +5344,137 @@ IT Service Support on {db}</source>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="65"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="66"/>
         <source>Filter: words or a reference…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="74"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="75"/>
         <source>New ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="75"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="76"/>
         <source>Record a new incident (Ctrl+N)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="78"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="79"/>
         <source>Edit selected…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="79"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="80"/>
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="200"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="212"/>
         <source>{n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="241"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="253"/>
         <source>Select the tickets to change first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="257"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="269"/>
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="266"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="278"/>
         <source>No bulk edit to undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="271"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="283"/>
         <source>Undid the bulk edit of {n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="286"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="298"/>
         <source>Save queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="286"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="298"/>
         <source>Name of the new queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="313"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="325"/>
         <source>Only saved queues can be edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="332"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="344"/>
         <source>New queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="334"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="346"/>
         <source>Edit queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="335"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="347"/>
         <source>Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="341"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="353"/>
         <source>Only saved queues can be deleted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="353"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="365"/>
         <source>&amp;New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="354"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="366"/>
         <source>New service &amp;request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="356"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="368"/>
         <source>&amp;Bulk edit selected tickets…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="357"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="369"/>
         <source>&amp;Undo last bulk edit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="358"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="370"/>
         <source>Refresh &amp;queues</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="359"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="371"/>
         <source>&amp;Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="360"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="372"/>
         <source>New &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="361"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="373"/>
         <source>Edit saved &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="362"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="374"/>
         <source>&amp;Delete saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="364"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="376"/>
         <source>Filter queue</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4555,7 +5500,7 @@ IT Service Support on {db}</source>
 <context>
     <name>RecordForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/common.py" line="50"/>
+        <location filename="../../itsmdesk/views/forms/common.py" line="52"/>
         <source>Saved {ref}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4965,6 +5910,437 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
+    <name>ReleasePlan</name>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="40"/>
+        <source>Phase</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="41"/>
+        <source>Build</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="42"/>
+        <source>Test</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="43"/>
+        <source>Pilot</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="44"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="323"/>
+        <source>Wave</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="45"/>
+        <source>Backout</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="46"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="288"/>
+        <source>Step</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="48"/>
+        <source>Jan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="48"/>
+        <source>Feb</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="49"/>
+        <source>Mar</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="49"/>
+        <source>Apr</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="50"/>
+        <source>May</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="50"/>
+        <source>Jun</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="51"/>
+        <source>Jul</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="51"/>
+        <source>Aug</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="52"/>
+        <source>Sep</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="52"/>
+        <source>Oct</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="53"/>
+        <source>Nov</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="53"/>
+        <source>Dec</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="166"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="298"/>
+        <source>not scheduled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="218"/>
+        <source>planned window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="219"/>
+        <source>actual: {status}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="228"/>
+        <source>now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="236"/>
+        <source>all bundled changes approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="237"/>
+        <source>no changes bundled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="238"/>
+        <source>{n} of {total} changes NOT approved: deployment is blocked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="243"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="340"/>
+        <source>Version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="244"/>
+        <source>Type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="245"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="268"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="289"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="324"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="246"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="268"/>
+        <source>Risk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="247"/>
+        <source>Planned window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="248"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="355"/>
+        <source>Release manager</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="249"/>
+        <source>Release team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="250"/>
+        <source>Change approval</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="252"/>
+        <source>Rollout</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="252"/>
+        <source>{waves} wave(s) to {sites} site(s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="257"/>
+        <source>Description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="258"/>
+        <source>Risk assessment</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="260"/>
+        <source>Factor</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="260"/>
+        <source>Level</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="260"/>
+        <source>Why</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="264"/>
+        <source>No risk factors: no bundled change carries a risk assessment.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="266"/>
+        <source>Included changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="268"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="268"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="268"/>
+        <source>Approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="275"/>
+        <source>This release bundles no change yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="277"/>
+        <source>Affected services</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="279"/>
+        <source>Service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="279"/>
+        <source>Criticality</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="279"/>
+        <source>Hops from a changed CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="283"/>
+        <source>No business service depends on the CIs the bundled changes touch.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="286"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="385"/>
+        <source>Release plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="288"/>
+        <source>Kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="288"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="323"/>
+        <source>Owner</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="288"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="323"/>
+        <source>Site</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="288"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="323"/>
+        <source>Planned (UTC)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="289"/>
+        <source>Actual (UTC)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="289"/>
+        <source>After</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="306"/>
+        <source>Plan warnings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="311"/>
+        <source>Gantt chart</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="318"/>
+        <source>No plan steps yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="320"/>
+        <source>Rollout waves</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="323"/>
+        <source>Software CIs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="324"/>
+        <source>Deployed (UTC)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="336"/>
+        <source>No rollout waves planned.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="338"/>
+        <source>Definitive media library</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="340"/>
+        <source>Item</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="340"/>
+        <source>Checksum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="340"/>
+        <source>Master CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="346"/>
+        <source>No software items registered.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="348"/>
+        <source>Backout plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="349"/>
+        <source>No backout plan recorded.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="352"/>
+        <source>Backout step: {name} — owner {owner}, {status}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="355"/>
+        <source>Change manager</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="356"/>
+        <source>CAB chair</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="357"/>
+        <source>Service owner: {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="358"/>
+        <source>Role</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="358"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="358"/>
+        <source>Signature</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="358"/>
+        <source>Date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="364"/>
+        <source>Sign-off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="365"/>
+        <source>By signing, the CAB authorises the rollout of this release as planned above, including the backout plan.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ReleasePlanPreview</name>
     <message>
         <location filename="../../itsmdesk/views/releases/preview.py" line="50"/>
@@ -5223,212 +6599,212 @@ IT Service Support on {db}</source>
 <context>
     <name>RunPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="421"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="422"/>
         <source>Dry run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="421"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="422"/>
         <source>Import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="422"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="423"/>
         <source>Reads and checks everything; writes nothing.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="423"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="424"/>
         <source>Writes in one transaction: all rows or, if cancelled, none.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="431"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="432"/>
         <source>&amp;Cancel import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="444"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="445"/>
         <source>Rows that would be rejected (line, column, reason):</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="445"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="446"/>
         <source>Rejected rows:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="448"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="449"/>
         <source>Import the valid rows and save the rejected ones to:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="450"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="451"/>
         <source>rejected rows (.csv)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="451"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="452"/>
         <source>B&amp;rowse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="480"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="481"/>
         <source>Working…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="487"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="488"/>
         <source>Save rejected rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="488"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="489"/>
         <source>CSV files (*.csv)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="503"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="504"/>
         <source>Reading the file…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="504"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="505"/>
         <source>Checking rows…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="505"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="506"/>
         <source>Writing…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="506"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="507"/>
         <source>Writing records…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="507"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="508"/>
         <source>Updating records…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="508"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="509"/>
         <source>Writing history…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="515"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="516"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="547"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="548"/>
         <source>Rejected rows were saved to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="552"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="553"/>
         <source>… and {n} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="558"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="559"/>
         <source>Nothing was imported: {n} rows are invalid.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="560"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="561"/>
         <source>{n} rows are invalid: fix the file or the mapping and go back, or import only the valid rows (below).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="563"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="564"/>
         <source>Every row is valid. Import writes the following:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="564"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="565"/>
         <source>Imported.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="567"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="568"/>
         <source>Rows read</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="568"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="569"/>
         <source>Records to create</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="568"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="569"/>
         <source>Records created</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="570"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="571"/>
         <source>Records to update</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="570"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="571"/>
         <source>Records updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="572"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="573"/>
         <source>Unchanged</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="573"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="574"/>
         <source>Rejected rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="574"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="575"/>
         <source>New people</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="575"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="576"/>
         <source>New teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="576"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="577"/>
         <source>New categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="577"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="578"/>
         <source>New CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="578"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="579"/>
         <source>New CI classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="579"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="580"/>
         <source>New sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="580"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="581"/>
         <source>New linked problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="581"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="582"/>
         <source>New linked changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="582"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="583"/>
         <source>History entries</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5710,7 +7086,7 @@ IT Service Support on {db}</source>
 <context>
     <name>availability</name>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="222"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="223"/>
         <source>Availability report (PDF)…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6384,411 +7760,416 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="135"/>
-        <source>Start implementing</source>
+        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="136"/>
-        <source>Start review (PIR)</source>
+        <source>Start implementing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="137"/>
-        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Start review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="138"/>
-        <source>Step &apos;{name}&apos; cannot depend on itself</source>
+        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="139"/>
-        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
+        <source>Step &apos;{name}&apos; cannot depend on itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="140"/>
-        <source>Step &apos;{name}&apos; waits for: {steps}</source>
+        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="141"/>
-        <source>Step {n} is not a question with answers</source>
+        <source>Step &apos;{name}&apos; waits for: {steps}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="142"/>
-        <source>Step {n} needs a question</source>
+        <source>Step {n} is not a question with answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="143"/>
-        <source>Step {n} needs at least one answer</source>
+        <source>Step {n} needs a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="144"/>
-        <source>Step {n}: there is no team {team} to route to</source>
+        <source>Step {n} needs at least one answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="145"/>
-        <source>Steps of different releases cannot depend on each other</source>
+        <source>Step {n}: there is no team {team} to route to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="146"/>
-        <source>Submit</source>
+        <source>Steps of different releases cannot depend on each other</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="147"/>
-        <source>Template {name} is not active</source>
+        <source>Submit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="148"/>
-        <source>The business calendar has no working hours</source>
+        <source>Template {name} is not active</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="149"/>
-        <source>The diagnostic script routes to an unknown team: {team}</source>
+        <source>The business calendar has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="150"/>
-        <source>The escalation share must be 1-100 %, not {pct}</source>
+        <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="151"/>
-        <source>The file is empty (no header line)</source>
+        <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="152"/>
-        <source>The filter on {name} needs a value</source>
+        <source>The file is empty (no header line)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="153"/>
-        <source>The filters cannot be counted: {error}</source>
+        <source>The filter on {name} needs a value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="154"/>
-        <source>The period must end after it starts ({start} .. {end})</source>
+        <source>The filters cannot be counted: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="155"/>
-        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
+        <source>The period must end after it starts ({start} .. {end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="156"/>
-        <source>The question of step {n} is longer than {max} characters</source>
+        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="157"/>
-        <source>The response target cannot be longer than the resolution target</source>
+        <source>The question of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="158"/>
-        <source>There is already a {kind} category named {name}</source>
+        <source>The response target cannot be longer than the resolution target</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="159"/>
-        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
+        <source>There is already a {kind} category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="160"/>
-        <source>Trends are counted by ci, service, category or team, not {by}</source>
+        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="161"/>
-        <source>Unknown CI class &apos;{value}&apos;</source>
+        <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="162"/>
-        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
+        <source>Unknown CI class &apos;{value}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="163"/>
-        <source>Unknown announcement kind {kind}</source>
+        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="164"/>
-        <source>Unknown field(s) for {kind}: {fields}</source>
+        <source>Unknown announcement kind {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="165"/>
-        <source>Unknown filter operator {op}</source>
+        <source>Unknown field(s) for {kind}: {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="166"/>
-        <source>Unknown queue column(s): {cols}</source>
+        <source>Unknown filter operator {op}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="167"/>
-        <source>Unknown queue {key}</source>
+        <source>Unknown queue column(s): {cols}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="168"/>
-        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
+        <source>Unknown queue {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="169"/>
-        <source>Unknown root cause analysis note(s): {names}</source>
+        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="170"/>
-        <source>Unknown time zone {tz}</source>
+        <source>Unknown root cause analysis note(s): {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="171"/>
-        <source>Unschedule</source>
+        <source>Unknown time zone {tz}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="172"/>
-        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Unschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="173"/>
-        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="174"/>
-        <source>Wave &apos;{name}&apos; has no site</source>
+        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="175"/>
-        <source>Wave &apos;{name}&apos; is already deployed</source>
+        <source>Wave &apos;{name}&apos; has no site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="176"/>
-        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
+        <source>Wave &apos;{name}&apos; is already deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="177"/>
-        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="178"/>
-        <source>Working hours {span} end before they start</source>
+        <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="179"/>
-        <source>pg_dump failed: {reason}</source>
+        <source>Working hours {span} end before they start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="180"/>
-        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
+        <source>pg_dump failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="181"/>
-        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
+        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="182"/>
-        <source>{label} &apos;{value}&apos; is already taken</source>
+        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="183"/>
-        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>{label} &apos;{value}&apos; is already taken</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="184"/>
-        <source>{label} is longer than {max} characters</source>
+        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="185"/>
-        <source>{label} is required</source>
+        <source>{label} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="186"/>
-        <source>{label} must be a whole number of at least {min}</source>
+        <source>{label} is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="187"/>
-        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <source>{label} must be a whole number of at least {min}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="188"/>
-        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <source>{label}: &apos;{value}&apos; is not a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="189"/>
-        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="190"/>
-        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="191"/>
-        <source>{path} is a folder, not a database file</source>
+        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="192"/>
-        <source>{path} is a folder; give a file name for the backup</source>
+        <source>{path} is a folder, not a database file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="193"/>
-        <source>{path} is empty</source>
+        <source>{path} is a folder; give a file name for the backup</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="194"/>
-        <source>{path} is not UTF-8 text</source>
+        <source>{path} is empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="195"/>
-        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <source>{path} is not UTF-8 text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="196"/>
-        <source>{path} is not valid JSON: {error}</source>
+        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="197"/>
-        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <source>{path} is not valid JSON: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="198"/>
-        <source>{person} is not on the CAB for {category}</source>
+        <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="199"/>
-        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <source>{person} is not on the CAB for {category}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="200"/>
-        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="201"/>
-        <source>{ref} cannot go from {old} to {new}</source>
+        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="202"/>
-        <source>{ref} has no CAB approval ({detail})</source>
+        <source>{ref} cannot go from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="203"/>
-        <source>{ref} has no workaround to apply</source>
+        <source>{ref} has no CAB approval ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="204"/>
-        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <source>{ref} has no workaround to apply</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="205"/>
-        <source>{ref} is {status}; a review follows implementation</source>
+        <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="206"/>
-        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <source>{ref} is {status}; a review follows implementation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="207"/>
-        <source>{ref} needs a planned start before it can be {target}</source>
+        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="208"/>
-        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <source>{ref} needs a planned start before it can be {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="209"/>
-        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="210"/>
-        <source>{release} already delivers &apos;{name}&apos;</source>
+        <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="211"/>
-        <source>{release} bundles no change; add the approved changes first</source>
+        <source>{release} already delivers &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="212"/>
-        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <source>{release} bundles no change; add the approved changes first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="213"/>
-        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="214"/>
-        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="215"/>
-        <source>{report} needs --{option} REF</source>
+        <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="216"/>
+        <source>{report} needs --{option} REF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="217"/>
         <source>{src} already {type} {tgt}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6872,7 +8253,7 @@ IT Service Support on {db}</source>
 <context>
     <name>parent</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/common.py" line="25"/>
+        <location filename="../../itsmdesk/views/forms/common.py" line="27"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>

@@ -115,105 +115,105 @@
 <context>
     <name>ArticleForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="45" />
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="185" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="40" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="174" />
         <source>New article</source>
         <translation>Ny artikel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="48" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="40" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="55" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="44" />
         <source>vpn, remote access</source>
         <translation>vpn, fjärråtkomst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="57" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="46" />
         <source>Draft</source>
         <translation>Utkast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="57" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="46" />
         <source>Published</source>
         <translation>Publicerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="58" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="47" />
         <source>Retired</source>
         <translation>Avvecklad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="63" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="52" />
         <source>Cate&amp;gory</source>
         <translation>Kate&amp;gori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="64" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="53" />
         <source>T&amp;ags</source>
         <translation>T&amp;aggar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="66" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="55" />
         <source>Stat&amp;us</source>
         <translation>Stat&amp;us</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="73" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="62" />
         <source>Write Markdown: # heading, - list, **bold**, `code`</source>
         <translation>Skriv Markdown: # rubrik, - lista, **fetstil**, `kod`</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="87" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="76" />
         <source>INC-…, KE-… or a CI name</source>
         <translation>INC-…, KE-… eller ett CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="88" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="77" />
         <source>&amp;Add link</source>
         <translation>&amp;Lägg till länk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="89" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="78" />
         <source>&amp;Remove</source>
         <translation>Ta &amp;bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="114" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="103" />
         <source>&amp;Text</source>
         <translation>&amp;Text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="115" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="104" />
         <source>&amp;Links</source>
         <translation>L&amp;änkar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="116" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="105" />
         <source>&amp;Versions</source>
         <translation>&amp;Versioner</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="119" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="108" />
         <source>&amp;Save</source>
         <translation>&amp;Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="162" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="151" />
         <source>by {author}, version {version}</source>
         <translation>av {author}, version {version}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="171" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="160" />
         <source>v{n} · {at} · {who}
 {fields}</source>
         <translation>v{n} · {at} · {who}
 {fields}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="231" />
+        <location filename="../../itsmdesk/views/forms/article_form.py" line="220" />
         <source>Save the changes to this article?</source>
         <translation>Vill du spara ändringarna i den här artikeln?</translation>
     </message>
@@ -304,32 +304,32 @@
 <context>
     <name>AvailabilityModel</name>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="45" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="45" />
         <source>Failures</source>
         <translation>Fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="45" />
         <source>Downtime (h)</source>
         <translation>Driftstopp (h)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="46" />
         <source>MTTR (h)</source>
         <translation>MTTR (h)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="46" />
         <source>MTBF (h)</source>
         <translation>MTBF (h)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="46" />
         <source>Availability %</source>
         <translation>Tillgänglighet %</translation>
     </message>
@@ -337,84 +337,194 @@
 <context>
     <name>AvailabilityPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="99" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="100" />
         <source>Configuration item</source>
         <translation>Konfigurationsobjekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="100" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="101" />
         <source>Business service</source>
         <translation>Verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="107" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="108" />
         <source>&amp;Compute</source>
         <translation>&amp;Beräkna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="109" />
         <source>Export CS&amp;V…</source>
         <translation>Exportera CS&amp;V…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="109" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="110" />
         <source>Export &amp;PDF…</source>
         <translation>Exportera &amp;PDF…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="113" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="114" />
         <source>Per</source>
         <translation>Per</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="115" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="116" />
         <source>from</source>
         <translation>från</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="117" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="118" />
         <source>to</source>
         <translation>till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="139" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="140" />
         <source>Most downtime</source>
         <translation>Mest driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="178" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="179" />
         <source>{n} with outages · {f} failures · {d} h downtime in {p} h</source>
         <translation>{n} med avbrott · {f} fel · {d} h driftstopp på {p} h</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="193" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="194" />
         <source>Export availability</source>
         <translation>Exportera tillgänglighet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="194" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="195" />
         <source>CSV (*.csv)</source>
         <translation>CSV (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="197" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="198" />
         <source>{n} rows written to {path}</source>
         <translation>{n} rader skrivna till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="202" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="203" />
         <source>Availability report</source>
         <translation>Tillgänglighetsrapport</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="203" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="204" />
         <source>PDF (*.pdf)</source>
         <translation>PDF (*.pdf)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="209" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="210" />
         <source>{pages} page(s) written to {path}</source>
         <translation>{pages} sida/sidor skrivna till {path}</translation>
+    </message>
+</context>
+<context>
+    <name>AvailabilityReport</name>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="40" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="105" />
+        <source>No outages in this period.</source>
+        <translation>Inga avbrott under perioden.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="65" />
+        <source>downtime (hours)</source>
+        <translation>driftstopp (timmar)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="72" />
+        <source>Availability per configuration item</source>
+        <translation>Tillgänglighet per konfigurationsobjekt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="74" />
+        <source>Availability per business service</source>
+        <translation>Tillgänglighet per verksamhetstjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="81" />
+        <source>Period</source>
+        <translation>Period</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="82" />
+        <source>{hours} hours</source>
+        <translation>{hours} timmar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="84" />
+        <source>Configuration items with outages</source>
+        <translation>Konfigurationsobjekt med avbrott</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="85" />
+        <source>Business services with outages</source>
+        <translation>Verksamhetstjänster med avbrott</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="86" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="96" />
+        <source>Failures</source>
+        <translation>Fel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="87" />
+        <source>Total downtime</source>
+        <translation>Totalt driftstopp</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="88" />
+        <source>How outages are measured</source>
+        <translation>Hur avbrott mäts</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="89" />
+        <source>Incidents with impact high or medium; outage start/end when recorded, else opened to resolved; clipped to the period; overlapping outages merged into one failure. MTBF = uptime / failures, MTTR = downtime / failures.</source>
+        <translation>Incidenter med påverkan hög eller medel; avbrottets start/slut när de är registrerade, annars från öppnad till löst; begränsat till perioden; överlappande avbrott slås ihop till ett fel. MTBF = drifttid / antal fel, MTTR = driftstopp / antal fel.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="91" />
+        <source>Per configuration item</source>
+        <translation>Per konfigurationsobjekt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="92" />
+        <source>Per business service</source>
+        <translation>Per verksamhetstjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="93" />
+        <source>Most downtime</source>
+        <translation>Mest driftstopp</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="95" />
+        <source>Name</source>
+        <translation>Namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="97" />
+        <source>Downtime h</source>
+        <translation>Driftstopp h</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="98" />
+        <source>MTTR h</source>
+        <translation>MTTR h</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="99" />
+        <source>MTBF h</source>
+        <translation>MTBF h</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="100" />
+        <source>Availability %</source>
+        <translation>Tillgänglighet %</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="109" />
+        <source>{n} more rows are in the CSV export (itsmdesk availability --csv FILE).</source>
+        <translation>{n} rader till finns i CSV-exporten (itsmdesk availability --csv FIL).</translation>
     </message>
 </context>
 <context>
@@ -740,308 +850,771 @@
 <context>
     <name>CIForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="80" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="76" />
         <source>Planned</source>
         <translation>Planerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="80" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="76" />
         <source>In production</source>
         <translation>I produktion</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="81" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="77" />
         <source>In maintenance</source>
         <translation>Under underhåll</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="81" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="77" />
         <source>Retired</source>
         <translation>Avvecklad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="82" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78" />
         <source>Low</source>
         <translation>Låg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="82" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78" />
         <source>Medium</source>
         <translation>Medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="82" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78" />
         <source>High</source>
         <translation>Hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="83" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="79" />
         <source>Critical</source>
         <translation>Kritisk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="84" />
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="362" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="80" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="358" />
         <source>New CI</source>
         <translation>Nytt CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="106" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="102" />
         <source>every dependency needed</source>
         <translation>alla beroenden krävs</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="107" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="103" />
         <source>Redundancy: the CI stays up while at least this many of its redundant dependencies are up</source>
         <translation>Redundans: CI:t förblir i drift så länge minst så här många av dess redundanta beroenden är i drift</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="114" />
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="117" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="110" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="113" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="121" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="117" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="122" />
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="143" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="118" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139" />
         <source>Class</source>
         <translation>Klass</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="123" />
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="171" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="119" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="167" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="124" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="120" />
         <source>Criticality</source>
         <translation>Kritikalitet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="125" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="121" />
         <source>Owner team</source>
         <translation>Ägande team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="126" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="122" />
         <source>Site</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="127" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="123" />
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="128" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="124" />
         <source>Vendor</source>
         <translation>Leverantör</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="129" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="125" />
         <source>Serial</source>
         <translation>Serienummer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="130" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="126" />
         <source>Members that must stay up</source>
         <translation>Medlemmar som måste vara i drift</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="131" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="127" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="132" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="128" />
         <source>Class attributes</source>
         <translation>Klassattribut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="134" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="130" />
         <source>Save (Ctrl+S)</source>
         <translation>Spara (Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="142" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="138" />
         <source>Direction</source>
         <translation>Riktning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="142" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="138" />
         <source>Relation</source>
         <translation>Relation</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="142" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="138" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="143" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139" />
         <source>Redundant</source>
         <translation>Redundant</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="149" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="145" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="151" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="147" />
         <source>redundant</source>
         <translation>redundant</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="152" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="148" />
         <source>Add</source>
         <translation>Lägg till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="153" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="149" />
         <source>Remove selected</source>
         <translation>Ta bort markerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="158" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="154" />
         <source>This CI</source>
         <translation>Detta CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="170" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="166" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="170" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="166" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="170" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="166" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="177" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="173" />
         <source>When (UTC)</source>
         <translation>När (UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="177" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="173" />
         <source>Who</source>
         <translation>Vem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="177" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="173" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="178" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174" />
         <source>Old</source>
         <translation>Gammalt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="178" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174" />
         <source>New</source>
         <translation>Nytt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="181" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="177" />
         <source>Details</source>
         <translation>Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="182" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="178" />
         <source>Relations</source>
         <translation>Relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="183" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="179" />
         <source>Open records</source>
         <translation>Öppna poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="184" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="180" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="185" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="181" />
         <source>History</source>
         <translation>Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="233" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="229" />
         <source>this CI →</source>
         <translation>detta CI →</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="233" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="229" />
         <source>→ this CI</source>
         <translation>→ detta CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="231" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="238" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="234" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="238" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="234" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="239" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="239" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="243" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="239" />
         <source>Relations ({n})</source>
         <translation>Relationer ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="244" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="240" />
         <source>Open records ({n})</source>
         <translation>Öppna poster ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="338" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="334" />
         <source>Remove relations</source>
         <translation>Ta bort relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="339" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="335" />
         <source>Remove {n} relation(s)?</source>
         <translation>Vill du ta bort {n} relation(er)?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="368" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="364" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="368" />
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="364" />
         <source>Save the changes to {name}?</source>
         <translation>Vill du spara ändringarna i {name}?</translation>
+    </message>
+</context>
+<context>
+    <name>CabMinutes</name>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="28" />
+        <source>{approve} for, {reject} against, {abstain} abstain</source>
+        <translation>{approve} för, {reject} emot, {abstain} avstår</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="34" />
+        <source>no quorum: {votes} of {quorum} votes</source>
+        <translation>ej beslutsmässigt: {votes} av {quorum} röster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="36" />
+        <source>{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}</source>
+        <translation>{approve} för, {reject} emot, {abstain} avstår; kvorum {quorum}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="45" />
+        <source>Emergency CAB minutes: {title}</source>
+        <translation>Protokoll akut-CAB: {title}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="46" />
+        <source>CAB minutes: {title}</source>
+        <translation>CAB-protokoll: {title}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="49" />
+        <source>Meeting</source>
+        <translation>Möte</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="50" />
+        <source>Date (UTC)</source>
+        <translation>Datum (UTC)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="52" />
+        <source>Location</source>
+        <translation>Plats</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="53" />
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="54" />
+        <source>Chair</source>
+        <translation>Ordförande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="55" />
+        <source>Present</source>
+        <translation>Närvarande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="56" />
+        <source>Apologies</source>
+        <translation>Anmält förhinder</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="57" />
+        <source>Quorum</source>
+        <translation>Kvorum</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="60" />
+        <source>Notes</source>
+        <translation>Anteckningar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="62" />
+        <source>Decisions</source>
+        <translation>Beslut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="63" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="102" />
+        <source>Change</source>
+        <translation>Ändring</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="63" />
+        <source>Title</source>
+        <translation>Rubrik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="64" />
+        <source>Votes</source>
+        <translation>Röster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="64" />
+        <source>Decision</source>
+        <translation>Beslut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="65" />
+        <source>Conditions</source>
+        <translation>Villkor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="75" />
+        <source>No changes were discussed</source>
+        <translation>Inga ändringar behandlades</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="82" />
+        <source>{type} change · planned {start} – {end} UTC · now {status}</source>
+        <translation>Ändring ({type}) · planerad {start} – {end} UTC · nu {status}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="86" />
+        <source>Member</source>
+        <translation>Medlem</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="86" />
+        <source>Vote</source>
+        <translation>Röst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="87" />
+        <source>Comment</source>
+        <translation>Kommentar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="91" />
+        <source>no votes recorded</source>
+        <translation>inga röster registrerade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="94" />
+        <source>&lt;b&gt;Decision:&lt;/b&gt; {decision} &lt;font color='#6b7280'&gt;(quorum rule: {rule})&lt;/font&gt;</source>
+        <translation>&lt;b&gt;Beslut:&lt;/b&gt; {decision} &lt;font color='#6b7280'&gt;(kvorumregel: {rule})&lt;/font&gt;</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="98" />
+        <source>&lt;b&gt;Conditions:&lt;/b&gt; {conditions}</source>
+        <translation>&lt;b&gt;Villkor:&lt;/b&gt; {conditions}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="101" />
+        <source>Actions</source>
+        <translation>Åtgärder</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="102" />
+        <source>Action</source>
+        <translation>Åtgärd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="103" />
+        <source>Owner</source>
+        <translation>Ansvarig</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="103" />
+        <source>Due</source>
+        <translation>Senast</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="104" />
+        <source>Done</source>
+        <translation>Klar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="111" />
+        <source>No actions</source>
+        <translation>Inga åtgärder</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="126" />
+        <source>CAB minutes {ref}</source>
+        <translation>CAB-protokoll {ref}</translation>
+    </message>
+</context>
+<context>
+    <name>CabPack</name>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="71" />
+        <source>Emergency CAB pack</source>
+        <translation>Underlag för akut-CAB (ECAB)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="72" />
+        <source>Change Advisory Board pack</source>
+        <translation>Underlag för Change Advisory Board (CAB)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="78" />
+        <source>Chair</source>
+        <translation>Ordförande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="79" />
+        <source>Invited</source>
+        <translation>Inbjudna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="81" />
+        <source>Quorum</source>
+        <translation>Kvorum</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="82" />
+        <source>Changes on the agenda</source>
+        <translation>Ändringar på dagordningen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="83" />
+        <source>Forward schedule</source>
+        <translation>Ändringsschema</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="84" />
+        <source>{n} change(s) in the next 28 days</source>
+        <translation>{n} ändring(ar) de kommande 28 dagarna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="88" />
+        <source>Contents</source>
+        <translation>Innehåll</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="92" />
+        <source>Agenda</source>
+        <translation>Dagordning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="93" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="111" />
+        <source>Change</source>
+        <translation>Ändring</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="94" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="111" />
+        <source>Title</source>
+        <translation>Rubrik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="94" />
+        <source>Type</source>
+        <translation>Typ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="95" />
+        <source>Planned start</source>
+        <translation>Planerad start</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="96" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="113" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="146" />
+        <source>Risk</source>
+        <translation>Risk</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="102" />
+        <source>No changes on the agenda</source>
+        <translation>Inga ändringar på dagordningen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="106" />
+        <source>Forward schedule of change</source>
+        <translation>Schema för kommande ändringar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="108" />
+        <source>Approved, scheduled and in-progress changes from {date} for 28 days.</source>
+        <translation>Godkända, schemalagda och pågående ändringar under 28 dagar från {date}.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="112" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="132" />
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="112" />
+        <source>Start</source>
+        <translation>Start</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="113" />
+        <source>End</source>
+        <translation>Slut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="118" />
+        <source>Nothing scheduled</source>
+        <translation>Inget schemalagt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="127" />
+        <source>none</source>
+        <translation>inget</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="129" />
+        <source>(service outage)</source>
+        <translation>(tjänsteavbrott)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="131" />
+        <source>Type / category</source>
+        <translation>Typ / kategori</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="133" />
+        <source>Planned window (UTC)</source>
+        <translation>Planerat fönster (UTC)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="135" />
+        <source>Downtime</source>
+        <translation>Driftstopp</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="136" />
+        <source>Requester / team</source>
+        <translation>Beställare / team</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="138" />
+        <source>Implementer</source>
+        <translation>Genomförare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="140" />
+        <source>Description</source>
+        <translation>Beskrivning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="141" />
+        <source>Reason</source>
+        <translation>Orsak</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="147" />
+        <source>Level {level}, computed score {score} ({computed})</source>
+        <translation>Nivå {level}, beräknad poäng {score} ({computed})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="150" />
+        <source>; overridden: {reason}</source>
+        <translation>; åsidosatt: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="153" />
+        <source>Factor</source>
+        <translation>Faktor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="153" />
+        <source>Points</source>
+        <translation>Poäng</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="154" />
+        <source>Weight</source>
+        <translation>Vikt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="154" />
+        <source>Why</source>
+        <translation>Varför</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="158" />
+        <source>Impacted services</source>
+        <translation>Påverkade tjänster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="160" />
+        <source>Service</source>
+        <translation>Tjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="161" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="170" />
+        <source>Criticality</source>
+        <translation>Kritikalitet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="165" />
+        <source>No business service impacted.</source>
+        <translation>Ingen verksamhetstjänst påverkas.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="166" />
+        <source>Affected CIs</source>
+        <translation>Berörda CI:n</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="168" />
+        <source>CI</source>
+        <translation>CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="169" />
+        <source>Class</source>
+        <translation>Klass</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="174" />
+        <source>No CI recorded.</source>
+        <translation>Inga CI:n registrerade.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="175" />
+        <source>Implementation plan</source>
+        <translation>Implementeringsplan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="176" />
+        <source>Backout plan</source>
+        <translation>Återställningsplan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="177" />
+        <source>Test plan</source>
+        <translation>Testplan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="179" />
+        <source>Conflicts</source>
+        <translation>Konflikter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="181" />
+        <source>Kind</source>
+        <translation>Typ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="182" />
+        <source>With</source>
+        <translation>Med</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="183" />
+        <source>When (UTC)</source>
+        <translation>När (UTC)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="184" />
+        <source>Detail</source>
+        <translation>Detaljer</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="191" />
+        <source>No conflicts.</source>
+        <translation>Inga konflikter.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="204" />
+        <source>CAB pack {ref}</source>
+        <translation>CAB-underlag {ref}</translation>
     </message>
 </context>
 <context>
@@ -1090,7 +1663,7 @@
 <context>
     <name>CalendarCanvas</name>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="198" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="201" />
         <source>+%n more</source>
         <translation>
             <numerusform>+%n till</numerusform>
@@ -1098,24 +1671,102 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="278" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="281" />
         <source>Releases</source>
         <translation>Releaser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="280" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="283" />
         <source>(no service)</source>
         <translation>(ingen tjänst)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="282" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="285" />
         <source>(no CI)</source>
         <translation>(inget CI)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="440" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="447" />
         <source>Conflicts with other changes or windows</source>
         <translation>Krockar med andra ändringar eller fönster</translation>
+    </message>
+</context>
+<context>
+    <name>CalendarExport</name>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="37" />
+        <source>Risk: {level}</source>
+        <translation>Risk: {level}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="39" />
+        <source>(score {score})</source>
+        <translation>(poäng {score})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="42" />
+        <source>; overridden: {reason}</source>
+        <translation>; åsidosatt: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="44" />
+        <source>none</source>
+        <translation>inga</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="46" />
+        <source>Type: {type}   Status: {status}</source>
+        <translation>Typ: {type}   Status: {status}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="48" />
+        <source>Services: {names}</source>
+        <translation>Tjänster: {names}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="50" />
+        <source>CIs: {names}</source>
+        <translation>CI:n: {names}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="54" />
+        <source>Downtime: {start} - {end} UTC</source>
+        <translation>Driftstopp: {start} - {end} UTC</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="56" />
+        <source>Downtime from {start} UTC</source>
+        <translation>Driftstopp från {start} UTC</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="57" />
+        <source>Description</source>
+        <translation>Beskrivning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="58" />
+        <source>Reason</source>
+        <translation>Orsak</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="59" />
+        <source>Implementation plan</source>
+        <translation>Implementeringsplan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="61" />
+        <source>Backout plan</source>
+        <translation>Återställningsplan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="62" />
+        <source>Test plan</source>
+        <translation>Testplan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/ical.py" line="78" />
+        <source>Forward schedule of change</source>
+        <translation>Schema för kommande ändringar</translation>
     </message>
 </context>
 <context>
@@ -1216,17 +1867,17 @@
         <translation>Fyllning: status · vänster rand: risk · röd kontur: konflikt · röd skuggning: frysperiod · grön: underhållsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="182" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="183" />
         <source>All teams</source>
         <translation>Alla team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="183" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="184" />
         <source>All services</source>
         <translation>Alla tjänster</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="229" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="230" />
         <source>Conflicts (%n)</source>
         <translation>
             <numerusform>Konflikter (%n)</numerusform>
@@ -1234,27 +1885,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="278" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="279" />
         <source>%s moved to %s</source>
         <translation>%s flyttad till %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="292" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="293" />
         <source>Export change calendar</source>
         <translation>Exportera ändringskalender</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="293" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="294" />
         <source>iCalendar (*.ics)</source>
         <translation>iCalendar (*.ics)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="303" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="304" />
         <source>%s written (%s changes)</source>
         <translation>%s skriven (%s ändringar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="313" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="314" />
         <source>Export change calendar (.ics)…</source>
         <translation>Exportera ändringskalender (.ics)…</translation>
     </message>
@@ -1739,77 +2390,77 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="36" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37" />
         <source>Business service</source>
         <translation>Verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="36" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="38" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="38" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="41" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42" />
         <source>Last 7 days</source>
         <translation>Senaste 7 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="41" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42" />
         <source>Last 30 days</source>
         <translation>Senaste 30 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="43" />
         <source>Last 90 days</source>
         <translation>Senaste 90 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="43" />
         <source>Last 12 months</source>
         <translation>Senaste 12 månaderna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="48" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="49" />
         <source>Top </source>
         <translation>Topp </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="49" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="50" />
         <source>&amp;Refresh</source>
         <translation>&amp;Uppdatera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="54" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="55" />
         <source>Incidents by</source>
         <translation>Incidenter per</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="62" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="63" />
         <source>Most incidents</source>
         <translation>Flest incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="64" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="65" />
         <source>Top movers (vs previous period)</source>
         <translation>Största förändringar (mot föregående period)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="66" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="67" />
         <source>Incidents opened</source>
         <translation>Öppnade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="104" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="105" />
         <source>{total} incidents ({change:+} vs previous period)</source>
         <translation>{total} incidenter ({change:+} mot föregående period)</translation>
     </message>
@@ -1817,191 +2468,191 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>DiagnosticEditor</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="54" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="55" />
         <source>Diagnostic scripts</source>
         <translation>Diagnosskript</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="67" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="68" />
         <source>&amp;New…</source>
         <translation>&amp;Ny…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="68" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="69" />
         <source>Re&amp;name…</source>
         <translation>&amp;Byt namn…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="72" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="70" />
         <source>Categories</source>
         <translation>Kategorier</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="83" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="79" />
         <source>&amp;Add step</source>
         <translation>&amp;Lägg till steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="84" />
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="116" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="80" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="108" />
         <source>Remove</source>
         <translation>Ta bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="85" />
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="117" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="81" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="109" />
         <source>Up</source>
         <translation>Upp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="86" />
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="118" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="82" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="110" />
         <source>Down</source>
         <translation>Ned</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="91" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="84" />
         <source>Steps (asked in this order)</source>
         <translation>Steg (frågas i den här ordningen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="99" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="91" />
         <source>e.g. Is more than one user affected?</source>
         <translation>t.ex. Påverkas fler än en användare?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="101" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="93" />
         <source>&amp;Question</source>
         <translation>&amp;Fråga</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="105" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="97" />
         <source>Answer</source>
         <translation>Svar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="105" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="97" />
         <source>Route ticket to team</source>
         <translation>Skicka ärendet till team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="115" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="107" />
         <source>Add a&amp;nswer</source>
         <translation>Lägg till s&amp;var</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="124" />
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="303" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="113" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="292" />
         <source>Step</source>
         <translation>Steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="129" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="118" />
         <source>Answers the agent can pick</source>
         <translation>Svar som handläggaren kan välja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="154" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="143" />
         <source>The incident form asks these questions for a ticket of the chosen category; an answer may send the ticket to another team.</source>
         <translation>Incidentformuläret ställer de här frågorna för ärenden i den valda kategorin; ett svar kan skicka ärendet vidare till ett annat team.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="167" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="156" />
         <source>Incident categories</source>
         <translation>Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="168" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="157" />
         <source>Request categories</source>
         <translation>Tjänstebegäranden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="221" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="210" />
         <source>Unsaved script</source>
         <translation>Osparat skript</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="222" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="211" />
         <source>Save the changes to the script of {name}?</source>
         <translation>Vill du spara ändringarna i skriptet för {name}?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="235" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="224" />
         <source>Steps of {name}</source>
         <translation>Steg för {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="236" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="225" />
         <source>Steps (pick a category)</source>
         <translation>Steg (välj en kategori)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="244" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="233" />
         <source>Name of the new incident category</source>
         <translation>Namn på den nya incidentkategorin</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="245" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="234" />
         <source>Name of the new request category</source>
         <translation>Namn på den nya kategorin för tjänstebegäranden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="246" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="235" />
         <source>New category</source>
         <translation>Ny kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="268" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="257" />
         <source>Rename category</source>
         <translation>Byt namn på kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="268" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="257" />
         <source>New name</source>
         <translation>Nytt namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="287" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="276" />
         <source>(no question yet)</source>
         <translation>(ingen fråga ännu)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="303" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="292" />
         <source>Step {n}</source>
         <translation>Steg {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="317" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="306" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="320" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="309" />
         <source>Yes</source>
         <translation>Ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="321" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="310" />
         <source>No</source>
         <translation>Nej</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="353" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="342" />
         <source>(no routing)</source>
         <translation>(skickas inte vidare)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="361" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="350" />
         <source>(unknown team {team})</source>
         <translation>(okänt team {team})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="434" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="423" />
         <source>Script not saved</source>
         <translation>Skriptet sparades inte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="445" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="434" />
         <source>Saved {n} steps for {name}</source>
         <translation>{n} steg sparade för {name}</translation>
     </message>
@@ -2009,72 +2660,72 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>FilePage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="79" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="80" />
         <source>Choose the file</source>
         <translation>Välj filen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="80" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="81" />
         <source>A CSV export from another tool: tickets, an event log, CIs or relations.</source>
         <translation>En CSV-export från ett annat verktyg: ärenden, en händelselogg, CI:n eller relationer.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="83" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="84" />
         <source>Incidents</source>
         <translation>Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="83" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="84" />
         <source>Changes</source>
         <translation>Ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="84" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="85" />
         <source>Problems</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="84" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="85" />
         <source>Configuration items</source>
         <translation>Konfigurationsobjekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="85" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="86" />
         <source>CI relations</source>
         <translation>CI-relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="89" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="90" />
         <source>Path of the CSV file</source>
         <translation>Sökväg till CSV-filen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="91" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="92" />
         <source>&amp;Browse…</source>
         <translation>&amp;Bläddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="97" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="98" />
         <source>&amp;Import as:</source>
         <translation>&amp;Importera som:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="98" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="99" />
         <source>&amp;File:</source>
         <translation>&amp;Fil:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="101" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="102" />
         <source>Nothing is written until the last page; the dry run shows every row that would be rejected, with its line, column and reason.</source>
         <translation>Ingenting skrivs förrän på sista sidan; testkörningen visar varje rad som skulle avvisas, med rad, kolumn och orsak.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="107" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="108" />
         <source>Import file</source>
         <translation>Importfil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="108" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="109" />
         <source>CSV files (*.csv *.txt);;All files (*)</source>
         <translation>CSV-filer (*.csv *.txt);;Alla filer (*)</translation>
     </message>
@@ -2351,12 +3002,12 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>ImportWizard</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="603" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="604" />
         <source>Import from another tool</source>
         <translation>Importera från ett annat verktyg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="615" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="616" />
         <source>&amp;Import</source>
         <translation>&amp;Importera</translation>
     </message>
@@ -2701,87 +3352,87 @@ Kritikalitet: {crit}</translation>
         <translation>Vill du ignorera ändringarna i {t}?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="43" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="44" />
         <source>Known errors and articles that match</source>
         <translation>Kända fel och artiklar som matchar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="46" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="47" />
         <source>Diagnostic script</source>
         <translation>Diagnosskript</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="49" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="50" />
         <source>Record answers</source>
         <translation>Registrera svar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="63" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="64" />
         <source>Add a note… (Ctrl+L)</source>
         <translation>Lägg till en anteckning… (Ctrl+L)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="65" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="66" />
         <source>Public (caller sees it)</source>
         <translation>Offentlig (anmälaren ser den)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="67" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="68" />
         <source>Add note</source>
         <translation>Lägg till anteckning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="74" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="75" />
         <source>Work log</source>
         <translation>Arbetslogg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="84" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="85" />
         <source>Attach file…</source>
         <translation>Bifoga fil…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="87" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="88" />
         <source>Attachments</source>
         <translation>Bilagor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="104" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="105" />
         <source>Save the ticket first to add notes</source>
         <translation>Spara ärendet först för att kunna lägga till anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="109" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110" />
         <source>system</source>
         <translation>system</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="111" />
         <source>public</source>
         <translation>offentlig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="111" />
         <source>private</source>
         <translation>privat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="116" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="117" />
         <source>No notes yet.</source>
         <translation>Inga anteckningar ännu.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="132" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="133" />
         <source>Type a title to see matching known errors.</source>
         <translation>Skriv en rubrik för att se matchande kända fel.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="194" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="195" />
         <source>Attach file</source>
         <translation>Bifoga fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="210" />
+        <location filename="../../itsmdesk/views/forms/incident_side.py" line="211" />
         <source>Save attachment</source>
         <translation>Spara bilaga</translation>
     </message>
@@ -2818,175 +3469,175 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>KnownErrorForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="42" />
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="150" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="36" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="138" />
         <source>New known error</source>
         <translation>Nytt känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="45" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="36" />
         <source>What the error looks like, in a line</source>
         <translation>Hur felet yttrar sig, på en rad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="51" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="39" />
         <source>Workaround only</source>
         <translation>Endast tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="52" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="40" />
         <source>Fix planned</source>
         <translation>Åtgärd planerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="53" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="41" />
         <source>Fix in progress</source>
         <translation>Åtgärd pågår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="53" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="41" />
         <source>Fixed</source>
         <translation>Åtgärdat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="54" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="42" />
         <source>Will not be fixed</source>
         <translation>Kommer inte att åtgärdas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="58" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="46" />
         <source>Open</source>
         <translation>Öppen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="47" />
         <source>Retired</source>
         <translation>Avvecklad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="63" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="51" />
         <source>CI names, comma separated</source>
         <translation>CI-namn, kommaseparerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="71" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59" />
         <source>Error &amp;code</source>
         <translation>F&amp;elkod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="72" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="60" />
         <source>Solution &amp;status</source>
         <translation>&amp;Lösningsstatus</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="73" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="61" />
         <source>Stat&amp;us</source>
         <translation>Stat&amp;us</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="62" />
         <source>&amp;Problem</source>
         <translation>&amp;Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="75" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="63" />
         <source>Affected C&amp;Is</source>
         <translation>Berörda &amp;CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="76" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="64" />
         <source>Symptom</source>
         <translation>Symtom</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="77" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="65" />
         <source>Root cause</source>
         <translation>Grundorsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="66" />
         <source>Workaround</source>
         <translation>Tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="69" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81" />
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="69" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82" />
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="87" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="70" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="75" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="71" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="90" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78" />
         <source>When</source>
         <translation>När</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="90" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78" />
         <source>Who</source>
         <translation>Vem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="91" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79" />
         <source>New</source>
         <translation>Nytt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="93" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="94" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82" />
         <source>&amp;Incidents</source>
         <translation>&amp;Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="95" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83" />
         <source>C&amp;hanges</source>
         <translation>Ä&amp;ndringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="96" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="84" />
         <source>Histor&amp;y</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="98" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86" />
         <source>&amp;Save</source>
         <translation>&amp;Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="100" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="88" />
         <source>Raise R&amp;FC</source>
         <translation>Skapa R&amp;FC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="190" />
+        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="178" />
         <source>Save the changes to this known error?</source>
         <translation>Vill du spara ändringarna i det här kända felet?</translation>
     </message>
@@ -3117,52 +3768,52 @@ Kritikalitet: {crit}</translation>
         <translation>Vem som arbetar vid den här datorn (Ctrl+Shift+P)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="229" />
+        <location filename="../../itsmdesk/views/main_window.py" line="234" />
         <source>Connected</source>
         <translation>Ansluten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="230" />
+        <location filename="../../itsmdesk/views/main_window.py" line="235" />
         <source>Disconnected</source>
         <translation>Frånkopplad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="263" />
+        <location filename="../../itsmdesk/views/main_window.py" line="268" />
         <source>🔔 {n}</source>
         <translation>🔔 {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="264" />
+        <location filename="../../itsmdesk/views/main_window.py" line="269" />
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation>{n} olästa aviseringar (Ctrl+Shift+M)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="286" />
+        <location filename="../../itsmdesk/views/main_window.py" line="291" />
         <source>Signed in: {name} ▾</source>
         <translation>Inloggad: {name} ▾</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="298" />
+        <location filename="../../itsmdesk/views/main_window.py" line="303" />
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Öppna en kö till vänster, eller tryck &lt;b&gt;Ctrl+K&lt;/b&gt; för att hitta en post via referens eller ord.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="305" />
+        <location filename="../../itsmdesk/views/main_window.py" line="310" />
         <source>Welcome</source>
         <translation>Välkommen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="317" />
+        <location filename="../../itsmdesk/views/main_window.py" line="322" />
         <source>No form for {kind} yet</source>
         <translation>Inget formulär för {kind} ännu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="381" />
+        <location filename="../../itsmdesk/views/main_window.py" line="386" />
         <source>About itsmdesk</source>
         <translation>Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="382" />
+        <location filename="../../itsmdesk/views/main_window.py" line="387" />
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation>itsmdesk {version}
@@ -3172,127 +3823,127 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>MappingPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="211" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="212" />
         <source>Map the columns</source>
         <translation>Mappa kolumnerna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="212" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="213" />
         <source>Load a ready mapping (value maps, date formats, event-log folding) or pick a source column for each field.</source>
         <translation>Läs in en färdig mappning (värdemappningar, datumformat, sammanslagning av händelseloggar) eller välj en källkolumn för varje fält.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="215" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="216" />
         <source>(none: map by hand)</source>
         <translation>(ingen: mappa manuellt)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="219" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="220" />
         <source>&amp;Load mapping…</source>
         <translation>&amp;Läs in mappning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="221" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="222" />
         <source>&amp;Save mapping…</source>
         <translation>&amp;Spara mappning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="224" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="225" />
         <source>&amp;Event log: several rows per record, keep each as history</source>
         <translation>&amp;Händelselogg: flera rader per post, behåll var och en som historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="230" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="231" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="230" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="231" />
         <source>Source column</source>
         <translation>Källkolumn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="231" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="232" />
         <source>Notes</source>
         <translation>Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="238" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="239" />
         <source>Mapping:</source>
         <translation>Mappning:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="243" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="244" />
         <source>External &amp;key column:</source>
         <translation>Kolumn för extern &amp;nyckel:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="245" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="246" />
         <source>Event &amp;time column:</source>
         <translation>Kolumn för händelse&amp;tid:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="246" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="247" />
         <source>Event &amp;author column:</source>
         <translation>Kolumn för händelse&amp;författare:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="258" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="259" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="291" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="292" />
         <source>one of: {values}</source>
         <translation>ett av: {values}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="292" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="293" />
         <source>looked up by name or reference</source>
         <translation>slås upp via namn eller referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="293" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="294" />
         <source>date and time (formats: load a mapping)</source>
         <translation>datum och tid (format: läs in en mappning)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="294" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="295" />
         <source>date</source>
         <translation>datum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="294" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="295" />
         <source>whole number</source>
         <translation>heltal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="295" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="296" />
         <source>yes / no</source>
         <translation>ja / nej</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="295" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="296" />
         <source>number</source>
         <translation>tal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="302" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="303" />
         <source>Load mapping</source>
         <translation>Läs in mappning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="303" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="304" />
         <source>Mappings (*.toml);;All files (*)</source>
         <translation>Mappningar (*.toml);;Alla filer (*)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="358" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="359" />
         <source>Save mapping</source>
         <translation>Spara mappning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="359" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="360" />
         <source>Mappings (*.toml)</source>
         <translation>Mappningar (*.toml)</translation>
     </message>
@@ -3336,40 +3987,334 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
+    <name>PdfCommon</name>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="60" />
+        <source>draft</source>
+        <translation>utkast</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="61" />
+        <source>submitted</source>
+        <translation>inskickad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="62" />
+        <source>assessed</source>
+        <translation>bedömd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="63" />
+        <source>awaiting cab</source>
+        <translation>väntar på CAB</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="64" />
+        <source>approved</source>
+        <translation>godkänd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="65" />
+        <source>rejected</source>
+        <translation>avslagen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="66" />
+        <source>scheduled</source>
+        <translation>schemalagd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="67" />
+        <source>implementing</source>
+        <translation>genomförs</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="68" />
+        <source>implemented</source>
+        <translation>genomförd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="69" />
+        <source>in review</source>
+        <translation>under granskning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="70" />
+        <source>closed</source>
+        <translation>stängd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="71" />
+        <source>failed</source>
+        <translation>misslyckad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="72" />
+        <source>backed out</source>
+        <translation>återställd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="74" />
+        <source>standard</source>
+        <translation>standard</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="75" />
+        <source>normal</source>
+        <translation>normal</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="76" />
+        <source>emergency</source>
+        <translation>akut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="77" />
+        <source>major</source>
+        <translation>större</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="78" />
+        <source>minor</source>
+        <translation>mindre</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="80" />
+        <source>low</source>
+        <translation>låg</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="81" />
+        <source>medium</source>
+        <translation>medel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="82" />
+        <source>high</source>
+        <translation>hög</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="83" />
+        <source>very high</source>
+        <translation>mycket hög</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="84" />
+        <source>critical</source>
+        <translation>kritisk</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="85" />
+        <source>not assessed</source>
+        <translation>ej bedömd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="87" />
+        <source>approve</source>
+        <translation>godkänner</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="88" />
+        <source>reject</source>
+        <translation>avslår</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="89" />
+        <source>abstain</source>
+        <translation>avstår</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="90" />
+        <source>deferred</source>
+        <translation>uppskjuten</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="91" />
+        <source>pending</source>
+        <translation>avvaktar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="93" />
+        <source>planned</source>
+        <translation>planerat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="94" />
+        <source>held</source>
+        <translation>genomfört</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="95" />
+        <source>cancelled</source>
+        <translation>inställt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="97" />
+        <source>planning</source>
+        <translation>planering</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="98" />
+        <source>build</source>
+        <translation>byggs</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="99" />
+        <source>test</source>
+        <translation>test</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="100" />
+        <source>deploying</source>
+        <translation>driftsätts</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="101" />
+        <source>deployed</source>
+        <translation>driftsatt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="102" />
+        <source>in progress</source>
+        <translation>pågår</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="103" />
+        <source>done</source>
+        <translation>klart</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="104" />
+        <source>skipped</source>
+        <translation>överhoppat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="106" />
+        <source>same ci</source>
+        <translation>samma CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="107" />
+        <source>impact path</source>
+        <translation>påverkansväg</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="108" />
+        <source>blackout</source>
+        <translation>frysperiod</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="109" />
+        <source>outside maintenance</source>
+        <translation>utanför underhållsfönster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="111" />
+        <source>services</source>
+        <translation>tjänster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="112" />
+        <source>type</source>
+        <translation>typ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="113" />
+        <source>outage</source>
+        <translation>avbrott</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="114" />
+        <source>failure rate</source>
+        <translation>felfrekvens</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="115" />
+        <source>conflicts</source>
+        <translation>konflikter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="116" />
+        <source>changes</source>
+        <translation>ändringar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="117" />
+        <source>sites</source>
+        <translation>platser</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="118" />
+        <source>backout</source>
+        <translation>återställning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="119" />
+        <source>combined</source>
+        <translation>sammantaget</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="121" />
+        <source>yes</source>
+        <translation>ja</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="122" />
+        <source>no</source>
+        <translation>nej</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="324" />
+        <source>itsmdesk · generated {when}</source>
+        <translation>itsmdesk · skapad {when}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="328" />
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="387" />
+        <source>Page {n} of {m}</source>
+        <translation>Sida {n} av {m}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="329" />
+        <source>Page {n}</source>
+        <translation>Sida {n}</translation>
+    </message>
+</context>
+<context>
     <name>PreviewPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="125" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="126" />
         <source>Preview</source>
         <translation>Förhandsgranska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="126" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="127" />
         <source>Check that the columns split correctly; change the delimiter or encoding if they do not.</source>
         <translation>Kontrollera att kolumnerna delas upp korrekt; ändra avgränsare eller teckenkodning om de inte gör det.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="130" />
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="134" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="131" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="135" />
         <source>Detect</source>
         <translation>Identifiera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="147" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="148" />
         <source>&amp;Delimiter:</source>
         <translation>&amp;Avgränsare:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="151" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="152" />
         <source>&amp;Encoding:</source>
         <translation>&amp;Teckenkodning:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="181" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="182" />
         <source>Read as: delimiter “{d}”, encoding {e}, {n} columns (first {rows} rows shown)</source>
         <translation>Läst som: avgränsare ”{d}”, teckenkodning {e}, {n} kolumner (de första {rows} raderna visas)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="198" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="199" />
         <source>{n} rows in the preview do not split into the header's columns, e.g. {example}</source>
         <translation>{n} rader i förhandsgranskningen delas inte upp enligt rubrikradens kolumner, t.ex. {example}</translation>
     </message>
@@ -3377,298 +4322,298 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>ProblemForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="87" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="76" />
         <source>Short description of the problem</source>
         <translation>Kort beskrivning av problemet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="103" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="92" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="106" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="95" />
         <source>&amp;Status</source>
         <translation>St&amp;atus</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="107" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="96" />
         <source>&amp;Priority</source>
         <translation>&amp;Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="108" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="97" />
         <source>Cate&amp;gory</source>
         <translation>Kate&amp;gori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="110" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="99" />
         <source>Business ser&amp;vice</source>
         <translation>&amp;Verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="111" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="100" />
         <source>&amp;CI</source>
         <translation>&amp;CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="112" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="101" />
         <source>&amp;Team</source>
         <translation>T&amp;eam</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="121" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="110" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="122" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="111" />
         <source>&amp;Root cause analysis</source>
         <translation>G&amp;rundorsaksanalys</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="123" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="112" />
         <source>&amp;Incidents</source>
         <translation>&amp;Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="124" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="113" />
         <source>&amp;Known errors and changes</source>
         <translation>&amp;Kända fel och ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="125" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="114" />
         <source>&amp;History</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="127" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="116" />
         <source>&amp;Save</source>
         <translation>&amp;Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="130" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="119" />
         <source>Raise R&amp;FC</source>
         <translation>Skapa R&amp;FC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="132" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="121" />
         <source>C&amp;lose problem…</source>
         <translation>S&amp;täng problem…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="162" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="151" />
         <source>What is happening, since when, who is affected</source>
         <translation>Vad händer, sedan när, vem påverkas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="163" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="152" />
         <source>How to restore service until the fix is in</source>
         <translation>Hur tjänsten återställs tills åtgärden är på plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="164" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="153" />
         <source>The permanent solution (the corrective change)</source>
         <translation>Den permanenta lösningen (den korrigerande ändringen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="165" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="154" />
         <source>The underlying cause, once known</source>
         <translation>Den bakomliggande orsaken, när den är känd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="167" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="156" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="168" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="157" />
         <source>Root cause</source>
         <translation>Grundorsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="169" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="158" />
         <source>Workaround</source>
         <translation>Tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="170" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="159" />
         <source>Permanent solution</source>
         <translation>Permanent lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="176" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="165" />
         <source>What people and monitoring observe</source>
         <translation>Vad användare och övervakning observerar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="177" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="166" />
         <source>Possible causes still open</source>
         <translation>Möjliga orsaker som ännu inte uteslutits</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="178" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="167" />
         <source>Logs, measurements, tests that confirm or refute</source>
         <translation>Loggar, mätningar och tester som bekräftar eller motbevisar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="179" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="168" />
         <source>The cause the evidence supports</source>
         <translation>Den orsak som belägget stöder</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="181" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="170" />
         <source>Notes</source>
         <translation>Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="183" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="172" />
         <source>Symptoms</source>
         <translation>Symtom</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="183" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="172" />
         <source>Hypotheses</source>
         <translation>Hypoteser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="184" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="173" />
         <source>Evidence</source>
         <translation>Belägg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="184" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="173" />
         <source>Cause</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="186" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="175" />
         <source>Timeline of linked incidents</source>
         <translation>Tidslinje för kopplade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="255" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="176" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="244" />
         <source>When</source>
         <translation>När</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="187" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="176" />
         <source>What</source>
         <translation>Vad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="188" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="177" />
         <source>Record</source>
         <translation>Post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="188" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="177" />
         <source>Detail</source>
         <translation>Detalj</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="231" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="238" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="220" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="227" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="239" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="300" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="228" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="289" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="202" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="202" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="209" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="198" />
         <source>INC-000123, INC-000124 …</source>
         <translation>INC-000123, INC-000124 …</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="210" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="199" />
         <source>Lin&amp;k</source>
         <translation>K&amp;oppla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="211" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="200" />
         <source>&amp;Unlink selected</source>
         <translation>Koppla &amp;bort markerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="212" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201" />
         <source>Resolve open incidents</source>
         <translation>Lös öppna incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="215" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204" />
         <source>Link incidents:</source>
         <translation>Koppla incidenter:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="231" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="220" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="232" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="221" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="236" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="225" />
         <source>Record as &amp;known error</source>
         <translation>Registrera som kä&amp;nt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="238" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="227" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="245" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="234" />
         <source>Known errors</source>
         <translation>Kända fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="250" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="239" />
         <source>Corrective changes (RFCs)</source>
         <translation>Korrigerande ändringar (RFC:er)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="255" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="244" />
         <source>Who</source>
         <translation>Vem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="256" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="245" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="256" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="245" />
         <source>Old</source>
         <translation>Gammalt värde</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="42" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="257" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="246" />
         <source>New</source>
         <translation>Nytt värde</translation>
     </message>
@@ -3693,80 +4638,80 @@ IT-servicesupport på {db}</translation>
         <translation>Stängt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="264" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="267" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="253" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="256" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="297" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="286" />
         <source>Problem recorded</source>
         <translation>Problem registrerat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="298" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="287" />
         <source>Incident opened</source>
         <translation>Incident öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="299" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="288" />
         <source>Incident resolved</source>
         <translation>Incident löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="300" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="289" />
         <source>Work log</source>
         <translation>Arbetslogg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="320" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="343" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="309" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="332" />
         <source>New problem</source>
         <translation>Nytt problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="366" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="355" />
         <source>Changed by someone else</source>
         <translation>Ändrat av någon annan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="367" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="356" />
         <source>The form will reload; re-apply your edits.</source>
         <translation>Formuläret läses in igen; gör om dina ändringar.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="389" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="378" />
         <source>Saved {ref}.</source>
         <translation>{ref} sparat.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="405" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="394" />
         <source>{ref} raised.</source>
         <translation>{ref} skapad.</translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="410" />
         <location filename="../../itsmdesk/views/forms/problem_form.py" line="421" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="432" />
         <source>Resolve linked incidents</source>
         <translation>Lös kopplade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="422" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="411" />
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
         <translation>Åtgärden för {ref} är på plats. Vill du även lösa dess {n} öppna kopplade incident(er)?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="433" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="422" />
         <source>Resolve every open incident linked to this problem?</source>
         <translation>Vill du lösa alla öppna incidenter som är kopplade till det här problemet?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="442" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="431" />
         <source>{n} incident(s) resolved.</source>
         <translation>{n} incident(er) lösta.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="494" />
+        <location filename="../../itsmdesk/views/forms/problem_form.py" line="483" />
         <source>Save the changes to this problem?</source>
         <translation>Vill du spara ändringarna i det här problemet?</translation>
     </message>
@@ -3926,447 +4871,447 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueueEditor</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="44" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="46" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="45" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="47" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="46" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="48" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="47" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="49" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="48" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="50" />
         <source>SLA</source>
         <translation>SLA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="49" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="51" />
         <source>Due</source>
         <translation>Förfaller</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="50" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="52" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="51" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="53" />
         <source>Assignee</source>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="52" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="54" />
         <source>Caller</source>
         <translation>Anmälare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="53" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="55" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="54" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="56" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="55" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="57" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="56" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="58" />
         <source>Updated</source>
         <translation>Uppdaterad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="57" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="59" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="58" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="60" />
         <source>Channel</source>
         <translation>Kanal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="59" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="61" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="60" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="62" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="61" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="63" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="64" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="66" />
         <source>is</source>
         <translation>är</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="65" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="67" />
         <source>is not</source>
         <translation>är inte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="66" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="68" />
         <source>is one of</source>
         <translation>är något av</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="67" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="69" />
         <source>is none of</source>
         <translation>är inget av</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="68" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="70" />
         <source>less than</source>
         <translation>mindre än</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="69" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="71" />
         <source>at most</source>
         <translation>högst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="70" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="72" />
         <source>more than</source>
         <translation>mer än</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="71" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="73" />
         <source>at least</source>
         <translation>minst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="72" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="74" />
         <source>is empty</source>
         <translation>är tomt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="73" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="75" />
         <source>is not empty</source>
         <translation>är inte tomt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="74" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="76" />
         <source>contains</source>
         <translation>innehåller</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="77" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="79" />
         <source>before</source>
         <translation>före</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="78" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="80" />
         <source>on or before</source>
         <translation>till och med</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="79" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="81" />
         <source>after</source>
         <translation>efter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="80" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="82" />
         <source>on or after</source>
         <translation>från och med</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="83" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="85" />
         <source>new</source>
         <translation>nytt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="84" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="86" />
         <source>approval</source>
         <translation>för godkännande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="85" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="87" />
         <source>assigned</source>
         <translation>tilldelat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="86" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="88" />
         <source>in progress</source>
         <translation>pågår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="87" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="89" />
         <source>pending</source>
         <translation>väntande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="88" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="90" />
         <source>resolved</source>
         <translation>löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="89" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="91" />
         <source>closed</source>
         <translation>stängt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="90" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="92" />
         <source>fulfilled</source>
         <translation>utfört</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="91" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="93" />
         <source>cancelled</source>
         <translation>avbrutet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="92" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="94" />
         <source>ok</source>
         <translation>ok</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="93" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="95" />
         <source>at risk</source>
         <translation>i riskzonen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="94" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="96" />
         <source>breached</source>
         <translation>överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="95" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="97" />
         <source>paused</source>
         <translation>pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="96" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="98" />
         <source>met</source>
         <translation>uppfylld</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="97" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="99" />
         <source>incident</source>
         <translation>incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="98" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="100" />
         <source>request</source>
         <translation>tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="99" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="101" />
         <source>phone</source>
         <translation>telefon</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="100" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="102" />
         <source>email</source>
         <translation>e-post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="101" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="103" />
         <source>portal</source>
         <translation>portal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="102" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="104" />
         <source>walk in</source>
         <translation>besök</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="103" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="105" />
         <source>chat</source>
         <translation>chatt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="104" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="106" />
         <source>monitoring</source>
         <translation>övervakning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="105" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="107" />
         <source>1 high</source>
         <translation>1 hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="106" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="108" />
         <source>2 medium</source>
         <translation>2 medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="107" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="109" />
         <source>3 low</source>
         <translation>3 låg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="144" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="146" />
         <source>(pick one or more)</source>
         <translation>(välj ett eller flera)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="240" />
         <source>text</source>
         <translation>text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="240" />
         <source>exact value</source>
         <translation>exakt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="246" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="248" />
         <source>My teams (signed-in person's)</source>
         <translation>Mina team (den inloggades)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="259" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="261" />
         <source>Me (signed-in person)</source>
         <translation>Jag (den inloggade)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="276" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="278" />
         <source>relative to today</source>
         <translation>relativt idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="277" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="279" />
         <source>fixed date</source>
         <translation>fast datum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="281" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="283" />
         <source> days</source>
         <translation> dagar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="282" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="284" />
         <source>Negative: in the past (-7 = a week ago)</source>
         <translation>Negativt: bakåt i tiden (-7 = för en vecka sedan)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="383" />
         <source>Edit queue</source>
         <translation>Redigera kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="383" />
         <source>New queue</source>
         <translation>Ny kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="387" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="389" />
         <source>e.g. Network tickets this week</source>
         <translation>t.ex. Nätverksärenden den här veckan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="388" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="390" />
         <source>Shared with everyone</source>
         <translation>Delad med alla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="390" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="392" />
         <source>Unshared queues are listed only for you</source>
         <translation>Köer som inte delas visas bara för dig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="392" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="394" />
         <source>&amp;Name</source>
         <translation>&amp;Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="403" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="403" />
         <source>Condition</source>
         <translation>Villkor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="403" />
         <source>Value</source>
         <translation>Värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="412" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="414" />
         <source>&amp;Add filter</source>
         <translation>&amp;Lägg till filter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="415" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="417" />
         <source>&amp;Remove filter</source>
         <translation>&amp;Ta bort filter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="426" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="423" />
         <source>Tickets that match all of these</source>
         <translation>Ärenden som uppfyller alla dessa villkor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="439" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="436" />
         <source>newest / highest first (descending)</source>
         <translation>nyaste / högsta först (fallande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="440" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="437" />
         <source>oldest / lowest first (ascending)</source>
         <translation>äldsta / lägsta först (stigande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="444" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="441" />
         <source>&amp;Sort by</source>
         <translation>S&amp;ortera efter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="453" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="450" />
         <source>Tick the columns to show; drag or use the buttons to order them</source>
         <translation>Kryssa för de kolumner som ska visas; dra dem eller använd knapparna för att ändra ordningen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="455" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="452" />
         <source>Move &amp;up</source>
         <translation>Flytta &amp;upp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="457" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="454" />
         <source>Move do&amp;wn</source>
         <translation>Flytta n&amp;ed</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="462" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="459" />
         <source>Columns</source>
         <translation>Kolumner</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="584" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="581" />
         <source>Counting…</source>
         <translation>Räknar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="592" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="589" />
         <source>Matches {n} tickets now</source>
         <translation>{n} ärenden matchar just nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="612" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="609" />
         <source>Queue not saved</source>
         <translation>Kön sparades inte</translation>
     </message>
@@ -4403,137 +5348,137 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="65" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="66" />
         <source>Filter: words or a reference…</source>
         <translation>Filter: ord eller en referens…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="74" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="75" />
         <source>New ticket</source>
         <translation>Nytt ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="75" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="76" />
         <source>Record a new incident (Ctrl+N)</source>
         <translation>Registrera en ny incident (Ctrl+N)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="78" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="79" />
         <source>Edit selected…</source>
         <translation>Redigera markerade…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="79" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="80" />
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation>Ändra ett fält i alla markerade ärenden (Ctrl+E)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="200" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="212" />
         <source>{n} tickets</source>
         <translation>{n} ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="241" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="253" />
         <source>Select the tickets to change first</source>
         <translation>Markera först de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="257" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="269" />
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="266" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="278" />
         <source>No bulk edit to undo</source>
         <translation>Ingen massredigering att ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="271" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="283" />
         <source>Undid the bulk edit of {n} tickets</source>
         <translation>Massredigeringen av {n} ärenden har ångrats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="286" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="298" />
         <source>Save queue</source>
         <translation>Spara kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="286" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="298" />
         <source>Name of the new queue</source>
         <translation>Namn på den nya kön</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="313" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="325" />
         <source>Only saved queues can be edited</source>
         <translation>Endast sparade köer kan redigeras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="332" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="344" />
         <source>New queue…</source>
         <translation>Ny kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="334" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="346" />
         <source>Edit queue…</source>
         <translation>Redigera kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="335" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="347" />
         <source>Save queue as…</source>
         <translation>Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="341" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="353" />
         <source>Only saved queues can be deleted</source>
         <translation>Endast sparade köer kan tas bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="353" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="365" />
         <source>&amp;New incident</source>
         <translation>&amp;Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="354" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="366" />
         <source>New service &amp;request</source>
         <translation>Ny &amp;tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="356" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="368" />
         <source>&amp;Bulk edit selected tickets…</source>
         <translation>&amp;Massredigera markerade ärenden…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="357" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="369" />
         <source>&amp;Undo last bulk edit</source>
         <translation>&amp;Ångra senaste massredigering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="358" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="370" />
         <source>Refresh &amp;queues</source>
         <translation>&amp;Uppdatera köer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="359" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="371" />
         <source>&amp;Save queue as…</source>
         <translation>&amp;Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="360" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="372" />
         <source>New &amp;queue…</source>
         <translation>Ny &amp;kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="361" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="373" />
         <source>Edit saved &amp;queue…</source>
         <translation>&amp;Redigera sparad kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="362" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="374" />
         <source>&amp;Delete saved queue</source>
         <translation>Ta &amp;bort sparad kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="364" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="376" />
         <source>Filter queue</source>
         <translation>Filtrera kö</translation>
     </message>
@@ -4559,7 +5504,7 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>RecordForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/common.py" line="50" />
+        <location filename="../../itsmdesk/views/forms/common.py" line="52" />
         <source>Saved {ref}.</source>
         <translation>{ref} sparat.</translation>
     </message>
@@ -4972,6 +5917,437 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
+    <name>ReleasePlan</name>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="40" />
+        <source>Phase</source>
+        <translation>Fas</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="41" />
+        <source>Build</source>
+        <translation>Bygge</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="42" />
+        <source>Test</source>
+        <translation>Test</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="43" />
+        <source>Pilot</source>
+        <translation>Pilot</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="44" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="323" />
+        <source>Wave</source>
+        <translation>Våg</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="45" />
+        <source>Backout</source>
+        <translation>Återställning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="46" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="288" />
+        <source>Step</source>
+        <translation>Steg</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="48" />
+        <source>Jan</source>
+        <translation>jan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="48" />
+        <source>Feb</source>
+        <translation>feb</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="49" />
+        <source>Mar</source>
+        <translation>mar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="49" />
+        <source>Apr</source>
+        <translation>apr</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="50" />
+        <source>May</source>
+        <translation>maj</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="50" />
+        <source>Jun</source>
+        <translation>jun</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="51" />
+        <source>Jul</source>
+        <translation>jul</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="51" />
+        <source>Aug</source>
+        <translation>aug</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="52" />
+        <source>Sep</source>
+        <translation>sep</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="52" />
+        <source>Oct</source>
+        <translation>okt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="53" />
+        <source>Nov</source>
+        <translation>nov</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="53" />
+        <source>Dec</source>
+        <translation>dec</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="166" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="298" />
+        <source>not scheduled</source>
+        <translation>ej schemalagd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="218" />
+        <source>planned window</source>
+        <translation>planerat fönster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="219" />
+        <source>actual: {status}</source>
+        <translation>utfall: {status}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="228" />
+        <source>now</source>
+        <translation>nu</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="236" />
+        <source>all bundled changes approved</source>
+        <translation>alla ingående ändringar godkända</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="237" />
+        <source>no changes bundled</source>
+        <translation>inga ändringar ingår</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="238" />
+        <source>{n} of {total} changes NOT approved: deployment is blocked</source>
+        <translation>{n} av {total} ändringar INTE godkända: driftsättning är spärrad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="243" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="340" />
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="244" />
+        <source>Type</source>
+        <translation>Typ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="245" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="268" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="289" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="324" />
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="246" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="268" />
+        <source>Risk</source>
+        <translation>Risk</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="247" />
+        <source>Planned window</source>
+        <translation>Planerat fönster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="248" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="355" />
+        <source>Release manager</source>
+        <translation>Releaseansvarig</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="249" />
+        <source>Release team</source>
+        <translation>Releaseteam</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="250" />
+        <source>Change approval</source>
+        <translation>Ändringsgodkännande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="252" />
+        <source>Rollout</source>
+        <translation>Utrullning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="252" />
+        <source>{waves} wave(s) to {sites} site(s)</source>
+        <translation>{waves} våg(or) till {sites} plats(er)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="257" />
+        <source>Description</source>
+        <translation>Beskrivning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="258" />
+        <source>Risk assessment</source>
+        <translation>Riskbedömning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="260" />
+        <source>Factor</source>
+        <translation>Faktor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="260" />
+        <source>Level</source>
+        <translation>Nivå</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="260" />
+        <source>Why</source>
+        <translation>Varför</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="264" />
+        <source>No risk factors: no bundled change carries a risk assessment.</source>
+        <translation>Inga riskfaktorer: ingen ingående ändring har en riskbedömning.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="266" />
+        <source>Included changes</source>
+        <translation>Ingående ändringar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="268" />
+        <source>Change</source>
+        <translation>Ändring</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="268" />
+        <source>Title</source>
+        <translation>Rubrik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="268" />
+        <source>Approved</source>
+        <translation>Godkänd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="275" />
+        <source>This release bundles no change yet.</source>
+        <translation>Releasen innehåller ännu ingen ändring.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="277" />
+        <source>Affected services</source>
+        <translation>Påverkade tjänster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="279" />
+        <source>Service</source>
+        <translation>Tjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="279" />
+        <source>Criticality</source>
+        <translation>Kritikalitet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="279" />
+        <source>Hops from a changed CI</source>
+        <translation>Steg från ändrat CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="283" />
+        <source>No business service depends on the CIs the bundled changes touch.</source>
+        <translation>Ingen verksamhetstjänst är beroende av de CI:n som de ingående ändringarna berör.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="286" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="385" />
+        <source>Release plan</source>
+        <translation>Releaseplan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="288" />
+        <source>Kind</source>
+        <translation>Typ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="288" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="323" />
+        <source>Owner</source>
+        <translation>Ansvarig</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="288" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="323" />
+        <source>Site</source>
+        <translation>Plats</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="288" />
+        <location filename="../../itsmdesk/reports/release_plan.py" line="323" />
+        <source>Planned (UTC)</source>
+        <translation>Planerat (UTC)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="289" />
+        <source>Actual (UTC)</source>
+        <translation>Utfall (UTC)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="289" />
+        <source>After</source>
+        <translation>Efter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="306" />
+        <source>Plan warnings</source>
+        <translation>Varningar i planen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="311" />
+        <source>Gantt chart</source>
+        <translation>Gantt-schema</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="318" />
+        <source>No plan steps yet.</source>
+        <translation>Inga planeringssteg ännu.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="320" />
+        <source>Rollout waves</source>
+        <translation>Utrullningsvågor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="323" />
+        <source>Software CIs</source>
+        <translation>Programvaru-CI:n</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="324" />
+        <source>Deployed (UTC)</source>
+        <translation>Driftsatt (UTC)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="336" />
+        <source>No rollout waves planned.</source>
+        <translation>Inga utrullningsvågor planerade.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="338" />
+        <source>Definitive media library</source>
+        <translation>Definitivt mediebibliotek (DML)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="340" />
+        <source>Item</source>
+        <translation>Objekt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="340" />
+        <source>Checksum</source>
+        <translation>Kontrollsumma</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="340" />
+        <source>Master CI</source>
+        <translation>Huvud-CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="346" />
+        <source>No software items registered.</source>
+        <translation>Inga programvaruobjekt registrerade.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="348" />
+        <source>Backout plan</source>
+        <translation>Återställningsplan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="349" />
+        <source>No backout plan recorded.</source>
+        <translation>Ingen återställningsplan registrerad.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="352" />
+        <source>Backout step: {name} — owner {owner}, {status}</source>
+        <translation>Återställningssteg: {name} — ansvarig {owner}, {status}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="355" />
+        <source>Change manager</source>
+        <translation>Ändringsansvarig</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="356" />
+        <source>CAB chair</source>
+        <translation>CAB-ordförande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="357" />
+        <source>Service owner: {name}</source>
+        <translation>Tjänsteägare: {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="358" />
+        <source>Role</source>
+        <translation>Roll</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="358" />
+        <source>Name</source>
+        <translation>Namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="358" />
+        <source>Signature</source>
+        <translation>Underskrift</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="358" />
+        <source>Date</source>
+        <translation>Datum</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="364" />
+        <source>Sign-off</source>
+        <translation>Godkännande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="365" />
+        <source>By signing, the CAB authorises the rollout of this release as planned above, including the backout plan.</source>
+        <translation>Genom underskrift godkänner CAB utrullningen av releasen enligt planen ovan, inklusive återställningsplanen.</translation>
+    </message>
+</context>
+<context>
     <name>ReleasePlanPreview</name>
     <message>
         <location filename="../../itsmdesk/views/releases/preview.py" line="50" />
@@ -5230,212 +6606,212 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>RunPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="421" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="422" />
         <source>Dry run</source>
         <translation>Testkörning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="421" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="422" />
         <source>Import</source>
         <translation>Importera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="422" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="423" />
         <source>Reads and checks everything; writes nothing.</source>
         <translation>Läser och kontrollerar allt; skriver ingenting.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="423" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="424" />
         <source>Writes in one transaction: all rows or, if cancelled, none.</source>
         <translation>Skriver i en transaktion: alla rader eller, om det avbryts, inga.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="431" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="432" />
         <source>&amp;Cancel import</source>
         <translation>&amp;Avbryt import</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="444" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="445" />
         <source>Rows that would be rejected (line, column, reason):</source>
         <translation>Rader som skulle avvisas (rad, kolumn, orsak):</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="445" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="446" />
         <source>Rejected rows:</source>
         <translation>Avvisade rader:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="448" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="449" />
         <source>Import the valid rows and save the rejected ones to:</source>
         <translation>Importera de giltiga raderna och spara de avvisade till:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="450" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="451" />
         <source>rejected rows (.csv)</source>
         <translation>avvisade rader (.csv)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="451" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="452" />
         <source>B&amp;rowse…</source>
         <translation>B&amp;läddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="480" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="481" />
         <source>Working…</source>
         <translation>Arbetar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="487" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="488" />
         <source>Save rejected rows</source>
         <translation>Spara avvisade rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="488" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="489" />
         <source>CSV files (*.csv)</source>
         <translation>CSV-filer (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="503" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="504" />
         <source>Reading the file…</source>
         <translation>Läser filen…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="504" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="505" />
         <source>Checking rows…</source>
         <translation>Kontrollerar rader…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="505" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="506" />
         <source>Writing…</source>
         <translation>Skriver…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="506" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="507" />
         <source>Writing records…</source>
         <translation>Skriver poster…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="507" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="508" />
         <source>Updating records…</source>
         <translation>Uppdaterar poster…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="508" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="509" />
         <source>Writing history…</source>
         <translation>Skriver historik…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="515" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="516" />
         <source>Cancelling…</source>
         <translation>Avbryter…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="547" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="548" />
         <source>Rejected rows were saved to {path}</source>
         <translation>Avvisade rader sparades till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="552" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="553" />
         <source>… and {n} more</source>
         <translation>… och {n} till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="558" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="559" />
         <source>Nothing was imported: {n} rows are invalid.</source>
         <translation>Ingenting importerades: {n} rader är ogiltiga.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="560" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="561" />
         <source>{n} rows are invalid: fix the file or the mapping and go back, or import only the valid rows (below).</source>
         <translation>{n} rader är ogiltiga: rätta filen eller mappningen och gå tillbaka, eller importera endast de giltiga raderna (nedan).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="563" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="564" />
         <source>Every row is valid. Import writes the following:</source>
         <translation>Alla rader är giltiga. Importen skriver följande:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="564" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="565" />
         <source>Imported.</source>
         <translation>Importerat.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="567" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="568" />
         <source>Rows read</source>
         <translation>Lästa rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="568" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="569" />
         <source>Records to create</source>
         <translation>Poster att skapa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="568" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="569" />
         <source>Records created</source>
         <translation>Skapade poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="570" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="571" />
         <source>Records to update</source>
         <translation>Poster att uppdatera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="570" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="571" />
         <source>Records updated</source>
         <translation>Uppdaterade poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="572" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="573" />
         <source>Unchanged</source>
         <translation>Oförändrade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="573" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="574" />
         <source>Rejected rows</source>
         <translation>Avvisade rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="574" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="575" />
         <source>New people</source>
         <translation>Nya personer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="575" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="576" />
         <source>New teams</source>
         <translation>Nya team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="576" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="577" />
         <source>New categories</source>
         <translation>Nya kategorier</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="577" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="578" />
         <source>New CIs</source>
         <translation>Nya CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="578" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="579" />
         <source>New CI classes</source>
         <translation>Nya CI-klasser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="579" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="580" />
         <source>New sites</source>
         <translation>Nya platser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="580" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="581" />
         <source>New linked problems</source>
         <translation>Nya kopplade problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="581" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="582" />
         <source>New linked changes</source>
         <translation>Nya kopplade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="582" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="583" />
         <source>History entries</source>
         <translation>Historikposter</translation>
     </message>
@@ -5717,7 +7093,7 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>availability</name>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="222" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="223" />
         <source>Availability report (PDF)…</source>
         <translation>Tillgänglighetsrapport (PDF)…</translation>
     </message>
@@ -6391,411 +7767,416 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="135" />
+        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
+        <translation>Standardändringar är förgodkända och behandlas inte av CAB: {refs}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="136" />
         <source>Start implementing</source>
         <translation>Påbörja genomförande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="136" />
+        <location filename="_service_messages.py" line="137" />
         <source>Start review (PIR)</source>
         <translation>Påbörja granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="137" />
+        <location filename="_service_messages.py" line="138" />
         <source>Status '{value}' is not one of: {allowed}</source>
         <translation>Statusen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="138" />
+        <location filename="_service_messages.py" line="139" />
         <source>Step '{name}' cannot depend on itself</source>
         <translation>Steget '{name}' kan inte bero på sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="139" />
+        <location filename="_service_messages.py" line="140" />
         <source>Step '{name}' cannot move from {old} to {new}</source>
         <translation>Steget '{name}' kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="140" />
+        <location filename="_service_messages.py" line="141" />
         <source>Step '{name}' waits for: {steps}</source>
         <translation>Steget '{name}' väntar på: {steps}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="141" />
+        <location filename="_service_messages.py" line="142" />
         <source>Step {n} is not a question with answers</source>
         <translation>Steg {n} är inte en fråga med svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="142" />
+        <location filename="_service_messages.py" line="143" />
         <source>Step {n} needs a question</source>
         <translation>Steg {n} måste ha en fråga</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="143" />
+        <location filename="_service_messages.py" line="144" />
         <source>Step {n} needs at least one answer</source>
         <translation>Steg {n} måste ha minst ett svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="144" />
+        <location filename="_service_messages.py" line="145" />
         <source>Step {n}: there is no team {team} to route to</source>
         <translation>Steg {n}: det finns inget team {team} att skicka ärendet till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="145" />
+        <location filename="_service_messages.py" line="146" />
         <source>Steps of different releases cannot depend on each other</source>
         <translation>Steg i olika releaser kan inte bero på varandra</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="146" />
+        <location filename="_service_messages.py" line="147" />
         <source>Submit</source>
         <translation>Skicka in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="147" />
+        <location filename="_service_messages.py" line="148" />
         <source>Template {name} is not active</source>
         <translation>Mallen {name} är inte aktiv</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="148" />
+        <location filename="_service_messages.py" line="149" />
         <source>The business calendar has no working hours</source>
         <translation>Arbetstidskalendern har inga arbetstider</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="149" />
+        <location filename="_service_messages.py" line="150" />
         <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation>Diagnosskriptet skickar ärenden till ett okänt team: {team}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="150" />
+        <location filename="_service_messages.py" line="151" />
         <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation>Eskaleringsandelen måste vara 1–100 %, inte {pct}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="151" />
+        <location filename="_service_messages.py" line="152" />
         <source>The file is empty (no header line)</source>
         <translation>Filen är tom (ingen rubrikrad)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="152" />
+        <location filename="_service_messages.py" line="153" />
         <source>The filter on {name} needs a value</source>
         <translation>Filtret på {name} måste ha ett värde</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="153" />
+        <location filename="_service_messages.py" line="154" />
         <source>The filters cannot be counted: {error}</source>
         <translation>Det går inte att räkna träffarna för filtren: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="154" />
+        <location filename="_service_messages.py" line="155" />
         <source>The period must end after it starts ({start} .. {end})</source>
         <translation>Perioden måste sluta efter att den börjar ({start} .. {end})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="155" />
+        <location filename="_service_messages.py" line="156" />
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation>Prioritetsmatrisen behöver en prioritet 1–5 för påverkan,brådska {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="156" />
+        <location filename="_service_messages.py" line="157" />
         <source>The question of step {n} is longer than {max} characters</source>
         <translation>Frågan i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="157" />
+        <location filename="_service_messages.py" line="158" />
         <source>The response target cannot be longer than the resolution target</source>
         <translation>Svarstidsmålet kan inte vara längre än lösningstidsmålet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="158" />
+        <location filename="_service_messages.py" line="159" />
         <source>There is already a {kind} category named {name}</source>
         <translation>Det finns redan en kategori av typen {kind} som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="159" />
+        <location filename="_service_messages.py" line="160" />
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation>Den här databasen har schemaversion {found}, som är nyare än vad den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk. Databasen har inte ändrats.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="160" />
+        <location filename="_service_messages.py" line="161" />
         <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation>Trender räknas per ci, service, category eller team, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="161" />
+        <location filename="_service_messages.py" line="162" />
         <source>Unknown CI class '{value}'</source>
         <translation>Okänd CI-klass '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="162" />
+        <location filename="_service_messages.py" line="163" />
         <source>Unknown CSV kind '{value}' (use cis or relations)</source>
         <translation>Okänd CSV-typ '{value}' (använd cis eller relations)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="163" />
+        <location filename="_service_messages.py" line="164" />
         <source>Unknown announcement kind {kind}</source>
         <translation>Okänd meddelandetyp {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="164" />
+        <location filename="_service_messages.py" line="165" />
         <source>Unknown field(s) for {kind}: {fields}</source>
         <translation>Okända fält för {kind}: {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="165" />
+        <location filename="_service_messages.py" line="166" />
         <source>Unknown filter operator {op}</source>
         <translation>Okänd filteroperator {op}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="166" />
+        <location filename="_service_messages.py" line="167" />
         <source>Unknown queue column(s): {cols}</source>
         <translation>Okända kökolumner: {cols}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="167" />
+        <location filename="_service_messages.py" line="168" />
         <source>Unknown queue {key}</source>
         <translation>Okänd kö {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="168" />
+        <location filename="_service_messages.py" line="169" />
         <source>Unknown record kind '{kind}'; choose one of: {kinds}</source>
         <translation>Okänd posttyp '{kind}'; välj något av: {kinds}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="169" />
+        <location filename="_service_messages.py" line="170" />
         <source>Unknown root cause analysis note(s): {names}</source>
         <translation>Okända anteckningar i grundorsaksanalysen: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="170" />
+        <location filename="_service_messages.py" line="171" />
         <source>Unknown time zone {tz}</source>
         <translation>Okänd tidszon {tz}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="171" />
+        <location filename="_service_messages.py" line="172" />
         <source>Unschedule</source>
         <translation>Ta bort schemaläggning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="172" />
+        <location filename="_service_messages.py" line="173" />
         <source>Unsupported database URL '{url}': use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Databas-URL:en '{url}' stöds inte: använd sqlite:///FILE eller postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="173" />
+        <location filename="_service_messages.py" line="174" />
         <source>Vote '{value}' is not one of: {allowed}</source>
         <translation>Rösten '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="174" />
+        <location filename="_service_messages.py" line="175" />
         <source>Wave '{name}' has no site</source>
         <translation>Vågen '{name}' har ingen plats</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="175" />
+        <location filename="_service_messages.py" line="176" />
         <source>Wave '{name}' is already deployed</source>
         <translation>Vågen '{name}' är redan driftsatt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="176" />
+        <location filename="_service_messages.py" line="177" />
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation>Veckodagen måste vara 0 (måndag) till 6 (söndag), inte {day}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="177" />
+        <location filename="_service_messages.py" line="178" />
         <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation>Arbetstiden {span} har inte formatet HH:MM-HH:MM</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="178" />
+        <location filename="_service_messages.py" line="179" />
         <source>Working hours {span} end before they start</source>
         <translation>Arbetstiden {span} slutar innan den börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="179" />
+        <location filename="_service_messages.py" line="180" />
         <source>pg_dump failed: {reason}</source>
         <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="180" />
+        <location filename="_service_messages.py" line="181" />
         <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation>pg_dump är inte installerat; installera klientverktygen för PostgreSQL</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="181" />
+        <location filename="_service_messages.py" line="182" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="182" />
+        <location filename="_service_messages.py" line="183" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="183" />
+        <location filename="_service_messages.py" line="184" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="184" />
+        <location filename="_service_messages.py" line="185" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="185" />
+        <location filename="_service_messages.py" line="186" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="186" />
+        <location filename="_service_messages.py" line="187" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="187" />
+        <location filename="_service_messages.py" line="188" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="188" />
+        <location filename="_service_messages.py" line="189" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="189" />
+        <location filename="_service_messages.py" line="190" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="190" />
+        <location filename="_service_messages.py" line="191" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="191" />
+        <location filename="_service_messages.py" line="192" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="192" />
+        <location filename="_service_messages.py" line="193" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="193" />
+        <location filename="_service_messages.py" line="194" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="194" />
+        <location filename="_service_messages.py" line="195" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="195" />
+        <location filename="_service_messages.py" line="196" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="196" />
+        <location filename="_service_messages.py" line="197" />
         <source>{path} is not valid JSON: {error}</source>
         <translation>{path} är inte giltig JSON: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="197" />
+        <location filename="_service_messages.py" line="198" />
         <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation>{path}: felaktig CSV på rad {line}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="198" />
+        <location filename="_service_messages.py" line="199" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="199" />
+        <location filename="_service_messages.py" line="200" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="200" />
+        <location filename="_service_messages.py" line="201" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="201" />
+        <location filename="_service_messages.py" line="202" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="202" />
+        <location filename="_service_messages.py" line="203" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="203" />
+        <location filename="_service_messages.py" line="204" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="204" />
+        <location filename="_service_messages.py" line="205" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="205" />
+        <location filename="_service_messages.py" line="206" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="206" />
+        <location filename="_service_messages.py" line="207" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="207" />
+        <location filename="_service_messages.py" line="208" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="208" />
+        <location filename="_service_messages.py" line="209" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="209" />
+        <location filename="_service_messages.py" line="210" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="210" />
+        <location filename="_service_messages.py" line="211" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="211" />
+        <location filename="_service_messages.py" line="212" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="212" />
+        <location filename="_service_messages.py" line="213" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="213" />
+        <location filename="_service_messages.py" line="214" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="214" />
+        <location filename="_service_messages.py" line="215" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215" />
+        <location filename="_service_messages.py" line="216" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216" />
+        <location filename="_service_messages.py" line="217" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
@@ -6879,7 +8260,7 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>parent</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/common.py" line="25" />
+        <location filename="../../itsmdesk/views/forms/common.py" line="27" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
