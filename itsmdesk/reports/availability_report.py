@@ -35,13 +35,13 @@ def _num(value: float | None, digits: int = 2) -> str:
 def _chart(report: AvailabilityReport, width: float) -> Drawing:
     top = top_downtime(report, 10)
     height = 18 + 16 * max(len(top), 1)
-    drawing = Drawing(width, height + 10)
+    drawing = Drawing(width, height + 18)
     if not top:
         drawing.add(String(0, height / 2, QCoreApplication.translate("AvailabilityReport", "No outages in this period."), fontName="Helvetica",
                            fontSize=9, fillColor=MUTED))
         return drawing
     chart = HorizontalBarChart()
-    chart.x, chart.y = 150, 14
+    chart.x, chart.y = 150, 22  # room below for the tick labels, then the axis title
     chart.width, chart.height = width - 190, height - 10
     names = [r.name if len(r.name) <= 30 else r.name[:29] + "…" for r in reversed(top)]
     chart.data = [[r.downtime_h for r in reversed(top)]]
@@ -104,7 +104,7 @@ def build_from_report(report: AvailabilityReport, path: str | Path, page_size: s
         if len(rows) == 1:
             rows.append([QCoreApplication.translate("AvailabilityReport", "No outages in this period."), "", "", "", "", ""])
         right = [("ALIGN", (1, 0), (-1, -1), "RIGHT")]
-        out.append(table(rows, col_widths=[width * 0.38] + [width * 0.124] * 5, extra=right))
+        out.append(table(rows, col_widths=[width * 0.34] + [width * 0.12] * 4 + [width * 0.18], extra=right))
         if len(report.rows) > MAX_TABLE_ROWS:
             out.append(p(QCoreApplication.translate("AvailabilityReport", "{n} more rows are in the CSV export (itsmdesk availability --csv FILE).").format(
                 n=f"{len(report.rows) - MAX_TABLE_ROWS:,}"), "muted"))

@@ -283,8 +283,11 @@ def table(rows: Sequence[Sequence[Any]], col_widths: Sequence[float] | None = No
 
 def key_values(pairs: Sequence[tuple[str, Any]], width: float) -> Table:
     """A two-column label/value block (no header)."""
-    rows = [[k, v] for k, v in pairs]
-    return table(rows, col_widths=[width * 0.25, width * 0.75], header=False, zebra=False,
+    label_w = width * 0.25
+    # labels are bold: a long one (Swedish words are longer) wraps as a bold paragraph
+    rows = [[k if not isinstance(k, str) or _fits(k, label_w, True) else p(k, "cellb"), v]
+            for k, v in pairs]
+    return table(rows, col_widths=[label_w, width * 0.75], header=False, zebra=False,
                  extra=[("FONT", (0, 0), (0, -1), "Helvetica-Bold", 8, 10)])
 
 

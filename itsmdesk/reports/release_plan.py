@@ -301,7 +301,7 @@ def _story(detail, width: float, now: dt.datetime):  # noqa: ANN001, ANN202, C90
             rows.append([name, _kind(s.kind), s.owner or "—", s.site or "—",
                          planned, actual, _label(s.status), ", ".join(s.depends_on_names) or "—"])
         story.append(table(rows, col_widths=[width * f for f in
-                                             (0.21, 0.085, 0.145, 0.055, 0.14, 0.14, 0.085, 0.14)]))
+                                             (0.2, 0.115, 0.145, 0.055, 0.14, 0.14, 0.085, 0.12)]))
         if detail.problems:
             story.append(heading(QCoreApplication.translate("ReleasePlan", "Plan warnings"), 2))
             story += [p(f"• {w}", "small") for w in detail.problems]
@@ -331,7 +331,7 @@ def _story(detail, width: float, now: dt.datetime):  # noqa: ANN001, ANN202, C90
                          f"{fmt_dt(s.planned_start)}\n{fmt_dt(s.planned_end)}", s.owner or "—",
                          str(targets), _label(s.status), fmt_dt(s.actual_end)])
         story.append(table(rows, col_widths=[width * f for f in
-                                             (0.23, 0.07, 0.16, 0.17, 0.11, 0.1, 0.16)]))
+                                             (0.22, 0.07, 0.16, 0.17, 0.12, 0.1, 0.16)]))
     else:
         story.append(p(QCoreApplication.translate("ReleasePlan", "No rollout waves planned."), "muted"))
 

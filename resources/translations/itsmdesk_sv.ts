@@ -1343,7 +1343,7 @@
     <message>
         <location filename="../../itsmdesk/reports/cab_pack.py" line="72" />
         <source>Change Advisory Board pack</source>
-        <translation>Underlag för Change Advisory Board (CAB)</translation>
+        <translation>Underlag för Change Advisory Board</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/reports/cab_pack.py" line="78" />
@@ -6249,7 +6249,7 @@ IT-servicesupport på {db}</translation>
     <message>
         <location filename="../../itsmdesk/reports/release_plan.py" line="323" />
         <source>Software CIs</source>
-        <translation>Programvaru-CI:n</translation>
+        <translation>CI:n (programvara)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/reports/release_plan.py" line="324" />
