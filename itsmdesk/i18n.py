@@ -17,7 +17,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
-LANG_PROPERTY = "itsmdeskLanguage"  # set on the application once our translators are in
+# a text every translation has: translated means our translators are installed (the GUI's, or an
+# earlier call's); removed translators (tests) no longer count
+PROBE = ("PdfCommon", "Page {n} of {m}")
 _headless_app: QCoreApplication | None = None  # kept alive for the rest of the process
 
 
@@ -52,7 +54,6 @@ def install_translators(app: QCoreApplication, lang: str | None = None) -> list[
         if qt_translator.load(QLocale(lang), "qtbase", "_", qt_folder):
             app.installTranslator(qt_translator)
             installed.append(qt_translator)
-        app.setProperty(LANG_PROPERTY, lang)
     return installed
 
 
@@ -61,8 +62,6 @@ def remove_translators(app: QCoreApplication, translators: list[QTranslator]) ->
     for translator in translators:
         app.removeTranslator(translator)
         translator.deleteLater()
-    if translators:
-        app.setProperty(LANG_PROPERTY, None)
 
 
 def _is_english(lang: str) -> bool:
@@ -75,7 +74,7 @@ def ensure_translations(lang: str | None = None) -> list[QTranslator]:
 
     English (or a language without a translation file): nothing to do. Otherwise the existing
     application is reused (a bare ``QCoreApplication`` is created when there is none) and the
-    translators are installed unless this language's are already there (the GUI's).
+    translators are installed unless translations are already active (the GUI's).
     Returns the translators installed by this call (``removeTranslator`` undoes them).
     """
     global _headless_app
@@ -85,8 +84,8 @@ def ensure_translations(lang: str | None = None) -> list[QTranslator]:
     app = QCoreApplication.instance()
     if app is None:
         _headless_app = app = QCoreApplication(sys.argv[:1] or ["itsmdesk"])
-    if app.property(LANG_PROPERTY) == lang:
-        return []
+    if QCoreApplication.translate(*PROBE) != PROBE[1]:
+        return []  # translations already active
     return install_translators(app, lang)
 
 
