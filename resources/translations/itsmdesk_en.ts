@@ -4260,18 +4260,18 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="324"/>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="327"/>
         <source>itsmdesk · generated {when}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="328"/>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="387"/>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="331"/>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="390"/>
         <source>Page {n} of {m}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="329"/>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="332"/>
         <source>Page {n}</source>
         <translation type="unfinished"></translation>
     </message>

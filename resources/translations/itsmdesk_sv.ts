@@ -4264,18 +4264,18 @@ IT-servicesupport på {db}</translation>
         <translation>nej</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="324" />
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="327" />
         <source>itsmdesk · generated {when}</source>
         <translation>itsmdesk · skapad {when}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="328" />
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="387" />
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="331" />
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="390" />
         <source>Page {n} of {m}</source>
         <translation>Sida {n} av {m}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="329" />
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="332" />
         <source>Page {n}</source>
         <translation>Sida {n}</translation>
     </message>
