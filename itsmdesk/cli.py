@@ -13,25 +13,65 @@ import os
 import sys
 from collections.abc import Sequence
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+
 from itsmdesk import __version__
 from itsmdesk.commands.base import CommandContext
 from itsmdesk.errors import ItsmError
+from itsmdesk.i18n import ensure_translations, error_text
+
+translate = QCoreApplication.translate
 
 COMMAND_MODULES = ["core", "importing", "exporting", "reports", "cmdb", "changes", "problems",
                    "servicedesk", "releases", "categories"]
 
 
+# argparse's own texts (it looks them up through ``argparse._`` when it prints): listed here so
+# lupdate collects them; :func:`translate_argparse` routes them through Qt's translators
+ARGPARSE_TEXTS = (
+    QT_TRANSLATE_NOOP("argparse", "usage: "),
+    QT_TRANSLATE_NOOP("argparse", "positional arguments"),
+    QT_TRANSLATE_NOOP("argparse", "options"),
+    QT_TRANSLATE_NOOP("argparse", "show this help message and exit"),
+    QT_TRANSLATE_NOOP("argparse", "show program's version number and exit"),
+    QT_TRANSLATE_NOOP("argparse", "%(prog)s: error: %(message)s\n"),
+    QT_TRANSLATE_NOOP("argparse", "argument %(argument_name)s: %(message)s"),
+    QT_TRANSLATE_NOOP("argparse", "invalid choice: %(value)r (choose from %(choices)s)"),
+    QT_TRANSLATE_NOOP("argparse", "invalid %(type)s value: %(value)r"),
+    QT_TRANSLATE_NOOP("argparse", "the following arguments are required: %s"),
+    QT_TRANSLATE_NOOP("argparse", "unrecognized arguments: %s"),
+    QT_TRANSLATE_NOOP("argparse", "expected one argument"),
+    QT_TRANSLATE_NOOP("argparse", "expected at least one argument"),
+    QT_TRANSLATE_NOOP("argparse", "expected at most one argument"),
+    QT_TRANSLATE_NOOP("argparse", "ambiguous option: %(option)s could match %(matches)s"),
+    QT_TRANSLATE_NOOP("argparse", "not allowed with argument %s"),
+    QT_TRANSLATE_NOOP("argparse", "one of the arguments %s is required"),
+    QT_TRANSLATE_NOOP("argparse", "can't open '%(filename)s': %(error)s"),
+)
+
+
+def translate_argparse() -> None:
+    """Let argparse's usage/error texts follow the installed translators (English unchanged)."""
+    if getattr(argparse, "_itsmdesk_translated", False):
+        return
+    # plural forms (ngettext: "expected %s arguments") stay English
+    argparse._ = lambda text: translate("argparse", text)  # type: ignore[attr-defined]
+    argparse._itsmdesk_translated = True  # type: ignore[attr-defined]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="itsmdesk",
-        description="itsmdesk: IT service support (incidents, problems, CMDB, changes, releases).",
-        epilog="With no command, the desktop application starts.")
+        description=translate("Cli", "itsmdesk: IT service support (incidents, problems, CMDB, "
+                                     "changes, releases)."),
+        epilog=translate("Cli", "With no command, the desktop application starts."))
     parser.add_argument("--version", action="version", version=f"itsmdesk {__version__}")
     parser.add_argument("--db", metavar="URL",
-                        help="sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/DB "
-                             "(default: $ITSMDESK_DB, else a file in your data folder)")
+                        help=translate("Cli", "sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/DB "
+                                       "(default: $ITSMDESK_DB, else a file in your data folder)"))
     parser.add_argument("--demo", action="store_true",
-                        help="start the GUI on a demo database (created on first use)")
+                        help=translate("Cli", "start the GUI on a demo database (created on first "
+                                       "use)"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module_name = f"itsmdesk.commands.{name}"
@@ -45,7 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def starts_gui(argv: Sequence[str]) -> bool:
+    """True when these arguments start the desktop application (no command, no help/version):
+    the GUI creates its own QApplication and translators, so none may exist before it."""
+    rest = list(argv)
+    while rest:
+        word = rest.pop(0)
+        if word == "--db":
+            if rest:
+                rest.pop(0)
+        elif not (word.startswith("--db=") or word == "--demo"):
+            return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not starts_gui(argv):
+        ensure_translations()  # help, messages and errors in ITSMDESK_LANG / the system language
+        translate_argparse()
     parser = build_parser()
     args = parser.parse_args(argv)
     ctx = CommandContext(args.db)
@@ -56,10 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_gui(args, ctx)
         return int(args.func(args, ctx) or 0)
     except ItsmError as exc:
-        print(f"itsmdesk: error: {exc.message}", file=sys.stderr)
+        print(translate("Cli", "itsmdesk: error: {message}").format(message=error_text(exc)),
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("itsmdesk: interrupted", file=sys.stderr)
+        print(translate("Cli", "itsmdesk: interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
@@ -67,8 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("ITSMDESK_DEBUG"):
             raise
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"itsmdesk: error: {type(exc).__name__}: {text} "
-              "(set ITSMDESK_DEBUG=1 for details)", file=sys.stderr)
+        print(translate("Cli", "itsmdesk: error: {message}").format(
+            message=f"{type(exc).__name__}: {text} "
+                    + translate("Cli", "(set ITSMDESK_DEBUG=1 for details)")), file=sys.stderr)
         return 3
     finally:
         ctx.close()

@@ -64,6 +64,36 @@ def remove_translators(app: QCoreApplication, translators: list[QTranslator]) ->
         translator.deleteLater()
 
 
+def error_text(error: BaseException) -> str:
+    """A domain error in the user's language: its template translated in the "errors" context,
+    then formatted with its parameters (English when no translator is installed).  Shared by
+    the views (``views.messages``) and the command line."""
+    from itsmdesk.errors import ItsmError
+
+    if isinstance(error, ItsmError):
+        template = QCoreApplication.translate("errors", error.template)
+        try:
+            return template.format(**error.params)
+        except (KeyError, IndexError, ValueError):
+            return error.message
+    return QCoreApplication.translate("errors", "Unexpected error: {error}").format(
+        error=f"{type(error).__name__}: {error}")
+
+
+def reason_text(factor) -> str:  # noqa: ANN001 - a risk factor: dict or object
+    """A risk factor's reason ("why") in the user's language: ``why_template`` translated in the
+    "errors" context and formatted with ``why_params``; the stored English ``why`` when the
+    factor has no template (rows assessed by older versions)."""
+    get = factor.get if isinstance(factor, dict) else (lambda key: getattr(factor, key, None))
+    template, params, why = get("why_template"), get("why_params") or {}, get("why") or ""
+    if not template:
+        return why
+    try:
+        return QCoreApplication.translate("errors", template).format(**params)
+    except (KeyError, IndexError, ValueError):
+        return why
+
+
 def _is_english(lang: str) -> bool:
     base = lang.split("_")[0].split("-")[0].lower()
     return base in ("", "c", "en", "posix")
@@ -89,4 +119,5 @@ def ensure_translations(lang: str | None = None) -> list[QTranslator]:
     return install_translators(app, lang)
 
 
-__all__ = ["current_language", "ensure_translations", "install_translators", "qm_file", "remove_translators"]
+__all__ = ["current_language", "ensure_translations", "error_text", "install_translators", "qm_file",
+           "reason_text", "remove_translators"]

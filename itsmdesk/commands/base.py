@@ -8,10 +8,84 @@ import sys
 from typing import Any
 
 import peewee as pw
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from itsmdesk.config import resolve_db_url
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.database import DbInfo
+
+translate = QCoreApplication.translate
+
+# column key -> header of the human tables (translated when printed; --json keeps the keys)
+HEADERS = {
+    "after": QT_TRANSLATE_NOOP("Cli", "AFTER"),
+    "approved": QT_TRANSLATE_NOOP("Cli", "APPROVED"),
+    "at": QT_TRANSLATE_NOOP("Cli", "AT"),
+    "availability_pct": QT_TRANSLATE_NOOP("Cli", "AVAILABILITY_PCT"),
+    "category": QT_TRANSLATE_NOOP("Cli", "CATEGORY"),
+    "caused_incidents": QT_TRANSLATE_NOOP("Cli", "CAUSED_INCIDENTS"),
+    "change": QT_TRANSLATE_NOOP("Cli", "CHANGE"),
+    "change_pct": QT_TRANSLATE_NOOP("Cli", "CHANGE_PCT"),
+    "checksum": QT_TRANSLATE_NOOP("Cli", "CHECKSUM"),
+    "ci": QT_TRANSLATE_NOOP("Cli", "CI"),
+    "cis": QT_TRANSLATE_NOOP("Cli", "CIS"),
+    "class_label": QT_TRANSLATE_NOOP("Cli", "CLASS_LABEL"),
+    "count": QT_TRANSLATE_NOOP("Cli", "COUNT"),
+    "criticality": QT_TRANSLATE_NOOP("Cli", "CRITICALITY"),
+    "delta": QT_TRANSLATE_NOOP("Cli", "DELTA"),
+    "depth": QT_TRANSLATE_NOOP("Cli", "DEPTH"),
+    "detail": QT_TRANSLATE_NOOP("Cli", "DETAIL"),
+    "downtime_h": QT_TRANSLATE_NOOP("Cli", "DOWNTIME_H"),
+    "end": QT_TRANSLATE_NOOP("Cli", "END"),
+    "escalate_pct": QT_TRANSLATE_NOOP("Cli", "ESCALATE_PCT"),
+    "factor": QT_TRANSLATE_NOOP("Cli", "FACTOR"),
+    "failed": QT_TRANSLATE_NOOP("Cli", "FAILED"),
+    "failures": QT_TRANSLATE_NOOP("Cli", "FAILURES"),
+    "field": QT_TRANSLATE_NOOP("Cli", "FIELD"),
+    "finished": QT_TRANSLATE_NOOP("Cli", "FINISHED"),
+    "from": QT_TRANSLATE_NOOP("Cli", "FROM"),
+    "incidents": QT_TRANSLATE_NOOP("Cli", "INCIDENTS"),
+    "item": QT_TRANSLATE_NOOP("Cli", "ITEM"),
+    "key": QT_TRANSLATE_NOOP("Cli", "KEY"),
+    "kind": QT_TRANSLATE_NOOP("Cli", "KIND"),
+    "mtbf_h": QT_TRANSLATE_NOOP("Cli", "MTBF_H"),
+    "mttr_h": QT_TRANSLATE_NOOP("Cli", "MTTR_H"),
+    "name": QT_TRANSLATE_NOOP("Cli", "NAME"),
+    "new": QT_TRANSLATE_NOOP("Cli", "NEW"),
+    "old": QT_TRANSLATE_NOOP("Cli", "OLD"),
+    "on": QT_TRANSLATE_NOOP("Cli", "ON"),
+    "other": QT_TRANSLATE_NOOP("Cli", "OTHER"),
+    "owner": QT_TRANSLATE_NOOP("Cli", "OWNER"),
+    "points": QT_TRANSLATE_NOOP("Cli", "POINTS"),
+    "previous": QT_TRANSLATE_NOOP("Cli", "PREVIOUS"),
+    "priority": QT_TRANSLATE_NOOP("Cli", "PRIORITY"),
+    "rank": QT_TRANSLATE_NOOP("Cli", "RANK"),
+    "rate": QT_TRANSLATE_NOOP("Cli", "RATE"),
+    "ref": QT_TRANSLATE_NOOP("Cli", "REF"),
+    "refs": QT_TRANSLATE_NOOP("Cli", "REFS"),
+    "relation": QT_TRANSLATE_NOOP("Cli", "RELATION"),
+    "relations": QT_TRANSLATE_NOOP("Cli", "RELATIONS"),
+    "resolution_min": QT_TRANSLATE_NOOP("Cli", "RESOLUTION_MIN"),
+    "response_min": QT_TRANSLATE_NOOP("Cli", "RESPONSE_MIN"),
+    "risk": QT_TRANSLATE_NOOP("Cli", "RISK"),
+    "scope": QT_TRANSLATE_NOOP("Cli", "SCOPE"),
+    "site": QT_TRANSLATE_NOOP("Cli", "SITE"),
+    "sla_state": QT_TRANSLATE_NOOP("Cli", "SLA_STATE"),
+    "start": QT_TRANSLATE_NOOP("Cli", "START"),
+    "status": QT_TRANSLATE_NOOP("Cli", "STATUS"),
+    "step": QT_TRANSLATE_NOOP("Cli", "STEP"),
+    "steps": QT_TRANSLATE_NOOP("Cli", "STEPS"),
+    "successful": QT_TRANSLATE_NOOP("Cli", "SUCCESSFUL"),
+    "suggested_title": QT_TRANSLATE_NOOP("Cli", "SUGGESTED_TITLE"),
+    "taken_at": QT_TRANSLATE_NOOP("Cli", "TAKEN_AT"),
+    "title": QT_TRANSLATE_NOOP("Cli", "TITLE"),
+    "to": QT_TRANSLATE_NOOP("Cli", "TO"),
+    "version": QT_TRANSLATE_NOOP("Cli", "VERSION"),
+    "via": QT_TRANSLATE_NOOP("Cli", "VIA"),
+    "weight": QT_TRANSLATE_NOOP("Cli", "WEIGHT"),
+    "who": QT_TRANSLATE_NOOP("Cli", "WHO"),
+    "why": QT_TRANSLATE_NOOP("Cli", "WHY"),
+}
 
 
 class CommandContext:
@@ -47,18 +121,46 @@ def print_json(data: Any) -> None:
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     """A plain aligned text table (for people; scripts use --json)."""
     if not rows:
-        print("(none)")
+        print(translate("Cli", "(none)"))
         return
-    widths = {c: max(len(c), *(len(str(r.get(c) if r.get(c) is not None else "")) for r in rows))
+    headers = {c: translate("Cli", HEADERS[c]) if c in HEADERS else c.upper() for c in columns}
+    widths = {c: max(len(headers[c]), *(len(str(r.get(c) if r.get(c) is not None else ""))
+                                         for r in rows))
               for c in columns}
     widths = {c: min(w, 60) for c, w in widths.items()}
-    print("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    print("  ".join(headers[c].ljust(widths[c]) for c in columns))
     for r in rows:
         cells = []
         for c in columns:
             value = "" if r.get(c) is None else str(r.get(c))
             cells.append(value[: widths[c]].ljust(widths[c]))
         print("  ".join(cells).rstrip())
+
+
+def import_summary(report) -> str:  # noqa: ANN001 - an ImportReport
+    """``ImportReport.summary()`` in the user's language (same English text)."""
+    if report.dry_run:
+        create = translate("Cli", "would create {n}")
+    elif report.applied:
+        create = translate("Cli", "create {n}")
+    else:
+        create = translate("Cli", "nothing written; create {n}")
+    parts = [translate("Cli", "{kind}: {n} rows read").format(kind=report.kind, n=report.rows_read),
+             create.format(n=report.created),
+             translate("Cli", "update {n}").format(n=report.updated),
+             translate("Cli", "unchanged {n}").format(n=report.unchanged),
+             translate("Cli", "rejected {n}").format(n=report.rejected)]
+    for key, value in report.extra.items():
+        if key == "journal_rows":
+            parts.append(translate("Cli", "journal_rows {n}").format(n=value))
+        else:
+            parts.append(f"{key} {value}")
+    return ", ".join(parts)
+
+
+def row_error_text(error) -> str:  # noqa: ANN001 - an import RowError
+    return translate("Cli", "line {line}, column {column}: {reason}").format(
+        line=error.line, column=error.column or "-", reason=error.reason)
 
 
 def parse_date(text: str | None, end_of_day: bool = False) -> dt.datetime | None:

@@ -5,26 +5,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from itsmdesk.commands.base import CommandContext, print_json, print_table
+from itsmdesk.commands.base import CommandContext, print_json, print_table, translate
 from itsmdesk.errors import N_, ValidationError
 
 
 def register(sub) -> None:  # noqa: ANN001
-    cats = sub.add_parser("categories", help="ticket categories and their diagnostic scripts"
+    cats = sub.add_parser("categories",
+                          help=translate("Cli", "ticket categories and their diagnostic scripts")
                           ).add_subparsers(dest="cat_cmd", required=True)
-    p = cats.add_parser("list", help="categories with the number of script steps")
+    p = cats.add_parser("list", help=translate("Cli", "categories with the number of script steps"))
     p.add_argument("--kind", choices=("incident", "request"), default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
-    script = cats.add_parser("script", help="a category's diagnostic script (JSON)"
+    script = cats.add_parser("script", help=translate("Cli", "a category's diagnostic script (JSON)")
                              ).add_subparsers(dest="script_cmd", required=True)
-    p = script.add_parser("show", help="print the script as JSON")
+    p = script.add_parser("show", help=translate("Cli", "print the script as JSON"))
     p.add_argument("name")
     p.add_argument("--kind", choices=("incident", "request"), default=None)
     p.set_defaults(func=cmd_script_show)
-    p = script.add_parser("set", help="replace the script from a JSON file: "
-                          '[{"question": ..., "answers": [{"label": ..., "route_team": ...}]}] '
-                          "(route_team: a team id or name; [] removes the script)")
+    p = script.add_parser("set", help=translate("Cli", "replace the script from a JSON file: "
+                                         '[{"question": ..., "answers": [{"label": ..., '
+                                         '"route_team": ...}]}] '
+                                         "(route_team: a team id or name; [] removes the script)"))
     p.add_argument("name")
     p.add_argument("file", type=Path)
     p.add_argument("--kind", choices=("incident", "request"), default=None)
@@ -63,5 +65,6 @@ def cmd_script_set(args, ctx: CommandContext) -> int:  # noqa: ANN001
     ctx.open()
     cat = categories.find_category(args.name, args.kind)
     row = categories.save_script(cat.id, cat.version, steps)
-    print(f"{len(row.diagnostic_script or [])} steps saved for {row.kind} category {row.name}")
+    print(translate("Cli", "{n} steps saved for {kind} category {name}").format(
+        n=len(row.diagnostic_script or []), kind=row.kind, name=row.name))
     return 0

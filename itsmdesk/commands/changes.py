@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from itsmdesk.commands.base import CommandContext, parse_date, print_json, print_table
+from itsmdesk.commands.base import CommandContext, parse_date, print_json, print_table, translate
 
 _calendar_sub = None
 
@@ -29,41 +29,43 @@ def add_calendar_subcommand(name: str, help: str):  # noqa: A002, ANN201
 
 def register(sub) -> None:  # noqa: ANN001
     global _calendar_sub
-    p = sub.add_parser("changes", help="change management: conflicts, transitions, success rate")
+    p = sub.add_parser("changes",
+                       help=translate("Cli", "change management: conflicts, transitions, success rate"))
     csub = p.add_subparsers(dest="changes_command", metavar="ACTION", required=True)
 
-    c = csub.add_parser("conflicts", help="conflicting changes and window violations")
+    c = csub.add_parser("conflicts", help=translate("Cli", "conflicting changes and window violations"))
     c.add_argument("--from", dest="start", metavar="DATE")
     c.add_argument("--to", dest="end", metavar="DATE")
-    c.add_argument("--no-impact", action="store_true", help="skip impact-path conflicts")
+    c.add_argument("--no-impact", action="store_true", help=translate("Cli", "skip impact-path conflicts"))
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_conflicts)
 
-    t = csub.add_parser("transition", help="move a change to another status")
+    t = csub.add_parser("transition", help=translate("Cli", "move a change to another status"))
     t.add_argument("ref")
     t.add_argument("status")
     t.add_argument("--reason")
     t.add_argument("--role", choices=("requester", "change_manager", "cab", "implementer"))
     t.set_defaults(func=cmd_transition)
 
-    s = csub.add_parser("success-rate", help="change success rate per type, team or month")
+    s = csub.add_parser("success-rate", help=translate("Cli", "change success rate per type, team or month"))
     s.add_argument("--by", choices=("type", "team", "month"), default="month")
     s.add_argument("--from", dest="start", metavar="DATE")
     s.add_argument("--to", dest="end", metavar="DATE")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_success)
 
-    r = csub.add_parser("risk", help="assess a change's risk and show its factors")
+    r = csub.add_parser("risk", help=translate("Cli", "assess a change's risk and show its factors"))
     r.add_argument("ref")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_risk)
 
-    e = csub.add_parser("calendar-export", help="forward schedule of change as .ics")
+    e = csub.add_parser("calendar-export", help=translate("Cli", "forward schedule of change as .ics"))
     _export_args(e)
 
-    cal = sub.add_parser("calendar", help="change calendar: export")
+    cal = sub.add_parser("calendar", help=translate("Cli", "change calendar: export"))
     _calendar_sub = cal.add_subparsers(dest="calendar_command", metavar="ACTION", required=True)
-    _export_args(_calendar_sub.add_parser("export", help="forward schedule of change as .ics"))
+    _export_args(_calendar_sub.add_parser("export",
+                                          help=translate("Cli", "forward schedule of change as .ics")))
 
 
 def _export_args(p) -> None:  # noqa: ANN001
@@ -99,7 +101,7 @@ def cmd_transition(args, ctx: CommandContext) -> int:  # noqa: ANN001
     change = get_change(args.ref)
     change = transition(change.id, args.status.lower().replace(" ", "_"), role=args.role,
                         reason=args.reason)
-    print(f"{change.ref}: {change.status}")
+    print(f"{change.ref}: {change.status}")  # record data: scripts read it
     return 0
 
 
@@ -132,7 +134,8 @@ def cmd_risk(args, ctx: CommandContext) -> int:  # noqa: ANN001
                                  for s in result.services]})
     else:
         level = result.effective_level
-        print(f"{change.ref}: risk {level} (score {result.score})")
+        print(translate("Cli", "{ref}: risk {level} (score {score})").format(
+            ref=change.ref, level=level, score=result.score))
         print_table(result.factors, ["factor", "points", "weight", "why"])
     return 0
 
@@ -149,5 +152,5 @@ def cmd_export(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
     ensure_translations()  # event texts in ITSMDESK_LANG / the system language
     count = export(start, end, args.output)
-    print(f"{args.output} written ({count} changes)")
+    print(translate("Cli", "{path} written ({n} changes)").format(path=args.output, n=count))
     return 0

@@ -6,41 +6,42 @@ import sys
 import time
 from pathlib import Path
 
-from itsmdesk.commands.base import CommandContext, print_json, print_table
+from itsmdesk.commands.base import CommandContext, print_json, print_table, translate
 from itsmdesk.errors import N_, ItsmError
 
 
 def register(sub) -> None:  # noqa: ANN001
-    p = sub.add_parser("init", help="create the database or upgrade its schema")
+    p = sub.add_parser("init", help=translate("Cli", "create the database or upgrade its schema"))
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("demo", help="fill the database with deterministic demo data")
+    p = sub.add_parser("demo", help=translate("Cli", "fill the database with deterministic demo data"))
     p.add_argument("--size", choices=("small", "large"), default="small")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--force", action="store_true",
-                   help="add demo data even though the database already holds records")
+                   help=translate("Cli", "add demo data even though the database already holds records"))
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("stats", help="print counts per record kind as JSON")
+    p = sub.add_parser("stats", help=translate("Cli", "print counts per record kind as JSON"))
     p.set_defaults(func=cmd_stats)
 
-    p = sub.add_parser("backup", help="write a consistent copy of the database to FILE")
+    p = sub.add_parser("backup", help=translate("Cli", "write a consistent copy of the database to FILE"))
     p.add_argument("file", type=Path)
     p.set_defaults(func=cmd_backup)
 
-    p = sub.add_parser("check", help="check the file and the references between records")
+    p = sub.add_parser("check", help=translate("Cli", "check the file and the references between records"))
     p.set_defaults(func=cmd_check)
 
     from itsmdesk.services.listing import KINDS
 
-    p = sub.add_parser("list", help="list records of one kind")
+    p = sub.add_parser("list", help=translate("Cli", "list records of one kind"))
     p.add_argument("kind", choices=sorted(KINDS), metavar="KIND",
-                   help="one of: " + ", ".join(sorted(KINDS)))
+                   help=translate("Cli", "one of: {kinds}").format(kinds=", ".join(sorted(KINDS))))
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("history", help="who changed what on a record (by reference or CI name)")
+    p = sub.add_parser("history",
+                       help=translate("Cli", "who changed what on a record (by reference or CI name)"))
     p.add_argument("ref")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_history)
@@ -56,11 +57,14 @@ def cmd_init(args, ctx: CommandContext) -> int:  # noqa: ANN001
     before, after = ensure_schema(database, info.path, progress=lambda m: print(m, file=sys.stderr))
     ensure_standard_classes()
     if before is None:
-        print(f"created {info.display} at schema {after}")
+        print(translate("Cli", "created {db} at schema {version}").format(db=info.display,
+                                                                          version=after))
     elif before == after:
-        print(f"{info.display} is up to date (schema {LATEST_VERSION})")
+        print(translate("Cli", "{db} is up to date (schema {version})").format(
+            db=info.display, version=LATEST_VERSION))
     else:
-        print(f"upgraded {info.display} from schema {before} to {after}")
+        print(translate("Cli", "upgraded {db} from schema {old} to {new}").format(
+            db=info.display, old=before, new=after))
     return 0
 
 
@@ -74,8 +78,9 @@ def cmd_demo(args, ctx: CommandContext) -> int:  # noqa: ANN001
                            "data anyway"), db=ctx.info.display)
     started = time.perf_counter()
     demo.generate(args.size, args.seed, progress=lambda m: print(m, file=sys.stderr, flush=True))
-    print(f"demo data ({args.size}, seed {args.seed}) written to {ctx.info.display} "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(translate("Cli", "demo data ({size}, seed {seed}) written to {db} in {seconds} s").format(
+        size=args.size, seed=args.seed, db=ctx.info.display,
+        seconds=f"{time.perf_counter() - started:.1f}"))
     return 0
 
 
@@ -92,7 +97,7 @@ def cmd_backup(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
     info = ctx.open(upgrade=False)
     target = backup(info, args.file)
-    print(f"backup of {info.display} written to {target}")
+    print(translate("Cli", "backup of {db} written to {path}").format(db=info.display, path=target))
     return 0
 
 
@@ -104,9 +109,11 @@ def cmd_check(args, ctx: CommandContext) -> int:  # noqa: ANN001
     for line in problems:
         print(line)
     if problems:
-        print(f"{len(problems)} problem(s) found in {info.display}", file=sys.stderr)
+        print(translate("Cli", "{n} problem(s) found in {db}").format(n=len(problems),
+                                                                     db=info.display),
+              file=sys.stderr)
         return 1
-    print(f"{info.display}: OK")
+    print(translate("Cli", "{db}: OK").format(db=info.display))
     return 0
 
 
@@ -149,7 +156,7 @@ def run_gui(args, ctx: CommandContext) -> int:  # noqa: ANN001
         from itsmdesk.services.stats import counts
 
         if counts()["incidents"] == 0:
-            print("creating the demo database ...", file=sys.stderr)
+            print(translate("Cli", "creating the demo database ..."), file=sys.stderr)
             demo.generate("small", 42)
     from itsmdesk.app import run
 

@@ -11,25 +11,40 @@ import importlib
 import sys
 from pathlib import Path
 
-from itsmdesk.commands.base import CommandContext, print_json
+from PySide6.QtCore import QT_TRANSLATE_NOOP
+
+from itsmdesk.commands.base import CommandContext, import_summary, print_json, row_error_text, translate
 from itsmdesk.errors import N_, ItsmError
 
 KINDS = ("incidents", "changes", "problems", "cis", "relations")
 
 
 def register(sub) -> None:  # noqa: ANN001
-    p = sub.add_parser("import", help="import records from a CSV file")
+    p = sub.add_parser("import", help=translate("Cli", "import records from a CSV file"))
     p.add_argument("kind", choices=KINDS)
     p.add_argument("file", type=Path)
     p.add_argument("--map", type=Path, metavar="MAPPING.toml",
-                   help="mapping for another tool's export (see README)")
-    p.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+                   help=translate("Cli", "mapping for another tool's export (see README)"))
+    p.add_argument("--dry-run", action="store_true",
+                   help=translate("Cli", "show what would change; write nothing"))
     p.add_argument("--skip-invalid", metavar="REJECTS.csv", type=Path,
-                   help="import the good rows and write the bad ones to this file")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+                   help=translate("Cli", "import the good rows and write the bad ones to this file"))
+    p.add_argument("--quiet", action="store_true", help=translate("Cli", "no progress on stderr"))
     p.add_argument("--json", action="store_true",
-                   help="print the report (counts, bad rows, dry-run changes) as JSON")
+                   help=translate("Cli", "print the report (counts, bad rows, dry-run changes) as JSON"))
     p.set_defaults(func=cmd_import)
+
+
+# the import services' progress phases (English words) -> shown translated
+PHASES = {
+    "reading": QT_TRANSLATE_NOOP("Cli", "reading"),
+    "checking": QT_TRANSLATE_NOOP("Cli", "checking"),
+    "checking rows": QT_TRANSLATE_NOOP("Cli", "checking rows"),
+    "writing": QT_TRANSLATE_NOOP("Cli", "writing"),
+    "writing records": QT_TRANSLATE_NOOP("Cli", "writing records"),
+    "writing history": QT_TRANSLATE_NOOP("Cli", "writing history"),
+    "exporting": QT_TRANSLATE_NOOP("Cli", "exporting"),
+}
 
 
 def _progress(quiet: bool):
@@ -37,6 +52,7 @@ def _progress(quiet: bool):
         return None
 
     def report(done: int, total: int | None = None, text: str = "") -> None:
+        text = translate("Cli", PHASES[text]) if text in PHASES else text
         if total:
             print(f"\r{text} {done}/{total} ({100 * done // max(total, 1)} %)", end="",
                   file=sys.stderr, flush=True)
@@ -47,24 +63,32 @@ def _progress(quiet: bool):
 
 
 def _value(text: str | None) -> str:
-    return "(empty)" if text is None else text.replace("\r", " ").replace("\n", " ")
+    return translate("Cli", "(empty)") if text is None else text.replace("\r", " ").replace("\n", " ")
 
 
 def print_diff(report) -> None:  # noqa: ANN001
     """A dry run's changes: one line per CI or relation, its fields indented below."""
-    noun = "CI" if report.kind == "cis" else "relation"
+    cis = report.kind == "cis"
     for entry in report.diff:
-        verb = ("add" if noun == "relation" else "create") if entry.action == "create" else "update"
-        print(f"{verb} {noun} {entry.name}" + (f" ({entry.ci_class})" if entry.ci_class else ""))
+        if entry.action == "create":
+            line = translate("Cli", "create CI {name}") if cis else translate("Cli", "add relation {name}")
+        else:
+            line = translate("Cli", "update CI {name}") if cis else translate("Cli", "update relation {name}")
+        print(line.format(name=entry.name) + (f" ({entry.ci_class})" if entry.ci_class else ""))
         for change in entry.changes:
             if entry.action == "create":
                 print(f"    {change.field}: {_value(change.new)}")
             else:
                 print(f"    {change.field}: {_value(change.old)} -> {_value(change.new)}")
     if report.diff_more:
-        print(f"... and {report.diff_more} more {noun}s to create or update (not listed)")
-    if noun == "relation":
-        print("relations not in the file are kept (the import never removes relations)")
+        if cis:
+            more = translate("Cli", "... and {n} more CIs to create or update (not listed)")
+        else:
+            more = translate("Cli", "... and {n} more relations to create or update (not listed)")
+        print(more.format(n=report.diff_more))
+    if not cis:
+        print(translate("Cli", "relations not in the file are kept (the import never removes "
+                               "relations)"))
 
 
 def cmd_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
@@ -91,10 +115,11 @@ def cmd_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
     if report.dry_run and args.map is None:
         print_diff(report)
     for error in report.errors[:200]:
-        print(str(error), file=sys.stderr)
+        print(row_error_text(error), file=sys.stderr)
     if len(report.errors) > 200:
-        print(f"... and {len(report.errors) - 200} more bad rows", file=sys.stderr)
-    print(report.summary())
+        print(translate("Cli", "... and {n} more bad rows").format(n=len(report.errors) - 200),
+              file=sys.stderr)
+    print(import_summary(report))
     if report.rejects_file:
-        print(f"rejected rows written to {report.rejects_file}")
+        print(translate("Cli", "rejected rows written to {path}").format(path=report.rejects_file))
     return status

@@ -5,47 +5,51 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from itsmdesk.commands.base import CommandContext, parse_date, print_json, print_table
+from itsmdesk.commands.base import CommandContext, parse_date, print_json, print_table, translate
 
 
 def register(sub) -> None:  # noqa: ANN001
     p = sub.add_parser("availability",
-                       help="failures, MTBF, MTTR and availability per CI or business service")
-    p.add_argument("--from", dest="start", metavar="DATE", help="period start (default: a year "
-                   "before the end)")
-    p.add_argument("--to", dest="end", metavar="DATE", help="period end, inclusive day "
-                   "(default: now)")
+                       help=translate("Cli", "failures, MTBF, MTTR and availability per CI or "
+                                      "business service"))
+    p.add_argument("--from", dest="start", metavar="DATE",
+                   help=translate("Cli", "period start (default: a year "
+                                                            "before the end)"))
+    p.add_argument("--to", dest="end", metavar="DATE", help=translate("Cli", "period end, inclusive day "
+                                                            "(default: now)"))
     p.add_argument("--by", choices=("ci", "service"), default="ci")
-    p.add_argument("--top", type=int, default=0, help="only the N with most downtime")
+    p.add_argument("--top", type=int, default=0, help=translate("Cli", "only the N with most downtime"))
     p.add_argument("--json", action="store_true")
-    p.add_argument("--csv", type=Path, metavar="FILE", help="write the figures as CSV")
-    p.add_argument("--pdf", type=Path, metavar="FILE", help="write the report as PDF")
+    p.add_argument("--csv", type=Path, metavar="FILE", help=translate("Cli", "write the figures as CSV"))
+    p.add_argument("--pdf", type=Path, metavar="FILE", help=translate("Cli", "write the report as PDF"))
     p.set_defaults(func=cmd_availability)
 
-    p = sub.add_parser("trends", help="incidents per CI, service, category or team, top movers")
+    p = sub.add_parser("trends",
+                       help=translate("Cli", "incidents per CI, service, category or team, top movers"))
     p.add_argument("--by", choices=("ci", "service", "category", "team"), default="ci")
     p.add_argument("--from", dest="start", metavar="DATE",
-                   help="period start (default: 90 days before the end)")
-    p.add_argument("--to", dest="end", metavar="DATE", help="period end, inclusive day")
+                   help=translate("Cli", "period start (default: 90 days before the end)"))
+    p.add_argument("--to", dest="end", metavar="DATE", help=translate("Cli", "period end, inclusive day"))
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_trends)
 
-    kb = sub.add_parser("kb", help="knowledge base")
+    kb = sub.add_parser("kb", help=translate("Cli", "knowledge base"))
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="ACTION", required=True)
-    p = kb_sub.add_parser("search", help="full-text search of articles, best first")
+    p = kb_sub.add_parser("search", help=translate("Cli", "full-text search of articles, best first"))
     p.add_argument("words", nargs="+")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_kb_search)
 
-    pr = sub.add_parser("problems", help="problem management")
+    pr = sub.add_parser("problems", help=translate("Cli", "problem management"))
     pr_sub = pr.add_subparsers(dest="problems_command", metavar="ACTION", required=True)
     p = pr_sub.add_parser("candidates",
-                          help="recurring incidents not yet linked to a problem")
-    p.add_argument("--days", type=int, default=30, help="look at incidents of the last N days")
+                          help=translate("Cli", "recurring incidents not yet linked to a problem"))
+    p.add_argument("--days", type=int, default=30,
+                   help=translate("Cli", "look at incidents of the last N days"))
     p.add_argument("--window", type=float, default=7.0,
-                   help="incidents within N days of each other belong together")
+                   help=translate("Cli", "incidents within N days of each other belong together"))
     p.add_argument("--min", dest="min_size", type=int, default=3)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_candidates)
@@ -59,22 +63,27 @@ def cmd_availability(args, ctx: CommandContext) -> int:  # noqa: ANN001
                           limit=args.top or None)
     if args.csv:
         n = write_csv(report, args.csv)
-        print(f"{n} rows written to {args.csv}")
+        print(translate("Cli", "{n} rows written to {path}").format(n=n, path=args.csv))
     if args.pdf:
         from itsmdesk.i18n import ensure_translations
         from itsmdesk.reports.availability_report import build_from_report
 
         ensure_translations()  # the PDF in ITSMDESK_LANG / the system language, like the GUI
         pages = build_from_report(report, args.pdf)
-        print(f"{pages} page(s) written to {args.pdf}")
+        print(translate("Cli", "{n} page(s) written to {path}").format(n=pages, path=args.pdf))
     if args.csv or args.pdf:
         return 0
     rows = [r.as_dict() for r in report.rows]
     if args.json:
         print_json(rows)
     else:
-        print(f"{report.by} availability {report.period.start:%Y-%m-%d %H:%M} .. "
-              f"{report.period.end:%Y-%m-%d %H:%M} UTC ({report.period.hours:,.0f} h)")
+        if report.by == "service":
+            heading = translate("Cli", "service availability {start} .. {end} UTC ({hours} h)")
+        else:
+            heading = translate("Cli", "ci availability {start} .. {end} UTC ({hours} h)")
+        print(heading.format(start=f"{report.period.start:%Y-%m-%d %H:%M}",
+                             end=f"{report.period.end:%Y-%m-%d %H:%M}",
+                             hours=f"{report.period.hours:,.0f}"))
         print_table(rows, ["name", "failures", "downtime_h", "mttr_h", "mtbf_h",
                            "availability_pct"])
     return 0
@@ -89,10 +98,14 @@ def cmd_trends(args, ctx: CommandContext) -> int:  # noqa: ANN001
     if args.json:
         print_json(report.as_dict())
         return 0
-    print(f"incidents by {args.by}, {report.period.start:%Y-%m-%d} .. {report.period.end:%Y-%m-%d}:"
-          f" {report.total} (previous period {report.previous_total})")
+    by = {"ci": translate("Cli", "ci"), "service": translate("Cli", "service"),
+          "category": translate("Cli", "category"), "team": translate("Cli", "team")}[args.by]
+    print(translate("Cli", "incidents by {by}, {start} .. {end}: {total} (previous period "
+                           "{previous})").format(
+        by=by, start=f"{report.period.start:%Y-%m-%d}", end=f"{report.period.end:%Y-%m-%d}",
+        total=report.total, previous=report.previous_total))
     print_table([r.as_dict() for r in report.top], ["name", "count", "previous", "delta"])
-    print("\ntop movers:")
+    print("\n" + translate("Cli", "top movers:"))
     print_table([r.as_dict() for r in report.movers], ["name", "count", "previous", "delta",
                                                        "change_pct"])
     return 0

@@ -5,63 +5,70 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from itsmdesk.commands.base import CommandContext, parse_date, print_json, print_table
+from itsmdesk.commands.base import CommandContext, parse_date, print_json, print_table, translate
 
 
 def register(sub) -> None:  # noqa: ANN001
-    p = sub.add_parser("search", help="full-text search over tickets (title, description, work log)")
+    p = sub.add_parser("search",
+                       help=translate("Cli", "full-text search over tickets (title, description, work log)"))
     p.add_argument("words", nargs="+")
     p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--open", action="store_true", help="only open tickets")
+    p.add_argument("--open", action="store_true", help=translate("Cli", "only open tickets"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("find", help="quick open: any record by reference or words")
+    p = sub.add_parser("find", help=translate("Cli", "quick open: any record by reference or words"))
     p.add_argument("words", nargs="+")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_find)
 
-    p = sub.add_parser("queue", help="ticket queues: counts, or the first rows of one queue")
-    p.add_argument("key", nargs="?", help="queue key (all_open, unassigned, breached, ...)")
+    p = sub.add_parser("queue",
+                       help=translate("Cli", "ticket queues: counts, or the first rows of one queue"))
+    p.add_argument("key", nargs="?", help=translate("Cli", "queue key (all_open, unassigned, breached, ...)"))
     p.add_argument("--limit", type=int, default=25)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_queue)
 
-    sla = sub.add_parser("sla", help="SLA clocks").add_subparsers(dest="sla_cmd", required=True)
-    p = sla.add_parser("tick", help="flag tickets at risk and mark breaches (run every minute)")
-    p.add_argument("--now", help="pretend it is this UTC time (YYYY-MM-DD HH:MM)")
+    sla = sub.add_parser("sla",
+                         help=translate("Cli", "SLA clocks")).add_subparsers(dest="sla_cmd", required=True)
+    p = sla.add_parser("tick",
+                       help=translate("Cli", "flag tickets at risk and mark breaches (run every minute)"))
+    p.add_argument("--now", help=translate("Cli", "pretend it is this UTC time (YYYY-MM-DD HH:MM)"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sla_tick)
-    p = sla.add_parser("targets", help="show the SLA targets per priority")
+    p = sla.add_parser("targets", help=translate("Cli", "show the SLA targets per priority"))
     p.set_defaults(func=cmd_sla_targets)
 
-    ann = sub.add_parser("announcements", help="service announcements").add_subparsers(
+    ann = sub.add_parser("announcements", help=translate("Cli", "service announcements")).add_subparsers(
         dest="ann_cmd", required=True)
-    p = ann.add_parser("export", help="current announcements as text or HTML (for e-mail)")
+    p = ann.add_parser("export", help=translate("Cli", "current announcements as text or HTML (for e-mail)"))
     p.add_argument("--format", choices=("text", "html"), default="text")
     p.add_argument("-o", "--output", type=Path)
     p.set_defaults(func=cmd_ann_export)
-    p = ann.add_parser("add", help="add a manual announcement")
+    p = ann.add_parser("add", help=translate("Cli", "add a manual announcement"))
     p.add_argument("title")
     p.add_argument("--body", default="")
     p.add_argument("--start")
     p.add_argument("--end")
-    p.add_argument("--service", action="append", default=[], help="service CI name (repeatable)")
+    p.add_argument("--service", action="append", default=[],
+                   help=translate("Cli", "service CI name (repeatable)"))
     p.set_defaults(func=cmd_ann_add)
 
-    cal = sub.add_parser("business-calendar", help="business calendars for SLA clocks (the "
-                         "change calendar is `calendar`)").add_subparsers(
+    cal = sub.add_parser("business-calendar", help=translate("Cli", "business calendars for SLA clocks (the "
+                                                        "change calendar is `calendar`)")).add_subparsers(
         dest="cal_cmd", required=True)
-    p = cal.add_parser("list", help="calendars and their holidays")
+    p = cal.add_parser("list", help=translate("Cli", "calendars and their holidays"))
     p.set_defaults(func=cmd_cal_list)
-    p = cal.add_parser("create", help="create a calendar with office hours Mon-Fri 08-17")
+    p = cal.add_parser("create", help=translate("Cli", "create a calendar with office hours Mon-Fri 08-17"))
     p.add_argument("name")
     p.add_argument("--timezone", default="UTC")
     p.set_defaults(func=cmd_cal_create)
-    hol = cal.add_parser("holidays", help="holidays").add_subparsers(dest="hol_cmd", required=True)
-    p = hol.add_parser("import", help="import holidays from an .ics file")
+    hol = cal.add_parser("holidays",
+                         help=translate("Cli", "holidays")).add_subparsers(dest="hol_cmd", required=True)
+    p = hol.add_parser("import", help=translate("Cli", "import holidays from an .ics file"))
     p.add_argument("file", type=Path)
-    p.add_argument("--calendar", default=None, help="calendar name (default: the default one)")
+    p.add_argument("--calendar", default=None,
+                   help=translate("Cli", "calendar name (default: the default one)"))
     p.set_defaults(func=cmd_holidays_import)
 
 
@@ -120,8 +127,10 @@ def cmd_sla_tick(args, ctx: CommandContext) -> int:  # noqa: ANN001
     if args.json:
         print_json(data)
     else:
-        print(f"{len(result.flagged)} flagged at risk, {len(result.breached)} breached, "
-              f"{result.notifications} notifications")
+        print(translate("Cli", "{flagged} flagged at risk, {breached} breached, "
+                               "{notifications} notifications").format(
+            flagged=len(result.flagged), breached=len(result.breached),
+            notifications=result.notifications))
     return 0
 
 
@@ -146,7 +155,7 @@ def cmd_ann_export(args, ctx: CommandContext) -> int:  # noqa: ANN001
     text = announcements.export(args.format)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(translate("Cli", "wrote {path}").format(path=args.output), file=sys.stderr)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
@@ -163,7 +172,7 @@ def cmd_ann_add(args, ctx: CommandContext) -> int:  # noqa: ANN001
         values["ends_at"] = parse_date(args.end)
     services = [cmdb.get_ci_by_name(name).id for name in args.service]
     row = announcements.create_announcement(values, services)
-    print(f"announced: {row.title}")
+    print(translate("Cli", "announced: {title}").format(title=row.title))
     return 0
 
 
@@ -173,7 +182,8 @@ def cmd_cal_list(args, ctx: CommandContext) -> int:  # noqa: ANN001
     ctx.open()
     for cal in calendars.list_calendars():
         days = calendars.holidays(cal.id)
-        print(f"{cal.name} ({cal.timezone}): {len(days)} holidays")
+        print(translate("Cli", "{name} ({timezone}): {n} holidays").format(
+            name=cal.name, timezone=cal.timezone, n=len(days)))
         for h in days:
             print(f"  {h.day.isoformat()}  {h.name}")
     return 0
@@ -185,7 +195,7 @@ def cmd_cal_create(args, ctx: CommandContext) -> int:  # noqa: ANN001
     ctx.open()
     cal = calendars.create_calendar({"name": args.name, "timezone": args.timezone,
                                      "working_hours": calendars.OFFICE_HOURS})
-    print(f"created calendar {cal.name}")
+    print(translate("Cli", "created calendar {name}").format(name=cal.name))
     return 0
 
 
@@ -202,5 +212,6 @@ def cmd_holidays_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
             raise NotFoundError(N_("No default business calendar: create one named Default or "
                                    "pass --calendar NAME"))
     added, skipped = calendars.import_holidays(cal.id, args.file)
-    print(f"{added} holidays added to {cal.name}, {skipped} already there")
+    print(translate("Cli", "{added} holidays added to {name}, {skipped} already there").format(
+        added=added, name=cal.name, skipped=skipped))
     return 0

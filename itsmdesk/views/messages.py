@@ -5,18 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from itsmdesk.errors import ItsmError
+from itsmdesk.i18n import error_text  # QtCore only: the command line translates errors alike
 
-
-def error_text(error: BaseException) -> str:
-    if isinstance(error, ItsmError):
-        template = QCoreApplication.translate("errors", error.template)
-        try:
-            return template.format(**error.params)
-        except (KeyError, IndexError, ValueError):
-            return error.message
-    return QCoreApplication.translate("errors", "Unexpected error: {error}").format(
-        error=f"{type(error).__name__}: {error}")
+__all__ = ["error_text", "show_error"]
 
 
 def show_error(parent: QWidget | None, error: BaseException, title: str | None = None) -> None:
