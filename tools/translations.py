@@ -5,7 +5,8 @@
 1. Collects the service layer's message templates (``N_("...")`` in itsmdesk/) into a generated
    file of ``QCoreApplication.translate("errors", ...)`` calls, so lupdate sees them: services
    stay free of Qt, yet every message a person reads can be translated.
-2. Runs ``pyside6-lupdate`` over the views, the reports (PDF and calendar texts) and that file, updating resources/translations/*.ts
+2. Runs ``pyside6-lupdate`` over the views, the reports (PDF and calendar texts), the command line
+   (``cli.py``, ``commands/``, i18n.py) and that file, updating resources/translations/*.ts
    (English and Swedish); existing translations are kept.
 3. Applies the Swedish glossary below to untranslated entries and compiles .qm files with
    ``pyside6-lrelease``.
@@ -109,7 +110,8 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     write_generated(collect_templates())
     sources = [str(p) for p in sorted((ROOT / "itsmdesk").rglob("*.py"))
-               if "/views/" in str(p) or "/reports/" in str(p) or p.name in ("app.py",)]
+               if "/views/" in str(p) or "/reports/" in str(p) or "/commands/" in str(p)
+               or p.relative_to(ROOT / "itsmdesk").as_posix() in ("app.py", "cli.py", "i18n.py")]
     sources += [str(GENERATED)]
     for lang in ("en", "sv"):
         ts = OUT / f"itsmdesk_{lang}.ts"

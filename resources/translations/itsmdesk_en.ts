@@ -2311,6 +2311,1236 @@
     </message>
 </context>
 <context>
+    <name>Cli</name>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="65"/>
+        <source>itsmdesk: IT service support (incidents, problems, CMDB, changes, releases).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="67"/>
+        <source>With no command, the desktop application starts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="70"/>
+        <source>sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/DB (default: $ITSMDESK_DB, else a file in your data folder)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="73"/>
+        <source>start the GUI on a demo database (created on first use)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="117"/>
+        <location filename="../../itsmdesk/cli.py" line="129"/>
+        <source>itsmdesk: error: {message}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="121"/>
+        <source>itsmdesk: interrupted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="131"/>
+        <source>(set ITSMDESK_DEBUG=1 for details)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="21"/>
+        <source>AFTER</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="22"/>
+        <source>APPROVED</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="23"/>
+        <source>AT</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="24"/>
+        <source>AVAILABILITY_PCT</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="25"/>
+        <source>CATEGORY</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="26"/>
+        <source>CAUSED_INCIDENTS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="27"/>
+        <source>CHANGE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="28"/>
+        <source>CHANGE_PCT</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="29"/>
+        <source>CHECKSUM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="30"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="31"/>
+        <source>CIS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="32"/>
+        <source>CLASS_LABEL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="33"/>
+        <source>COUNT</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="34"/>
+        <source>CRITICALITY</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="35"/>
+        <source>DELTA</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="36"/>
+        <source>DEPTH</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="37"/>
+        <source>DETAIL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="38"/>
+        <source>DOWNTIME_H</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="39"/>
+        <source>END</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="40"/>
+        <source>ESCALATE_PCT</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="41"/>
+        <source>FACTOR</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="42"/>
+        <source>FAILED</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="43"/>
+        <source>FAILURES</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="44"/>
+        <source>FIELD</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="45"/>
+        <source>FINISHED</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="46"/>
+        <source>FROM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="47"/>
+        <source>INCIDENTS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="48"/>
+        <source>ITEM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="49"/>
+        <source>KEY</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="50"/>
+        <source>KIND</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="51"/>
+        <source>MTBF_H</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="52"/>
+        <source>MTTR_H</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="53"/>
+        <source>NAME</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="54"/>
+        <source>NEW</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="55"/>
+        <source>OLD</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="56"/>
+        <source>ON</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="57"/>
+        <source>OTHER</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="58"/>
+        <source>OWNER</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="59"/>
+        <source>POINTS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="60"/>
+        <source>PREVIOUS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="61"/>
+        <source>PRIORITY</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="62"/>
+        <source>RANK</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="63"/>
+        <source>RATE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="64"/>
+        <source>REF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="65"/>
+        <source>REFS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="66"/>
+        <source>RELATION</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="67"/>
+        <source>RELATIONS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="68"/>
+        <source>RESOLUTION_MIN</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="69"/>
+        <source>RESPONSE_MIN</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="70"/>
+        <source>RISK</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="71"/>
+        <source>SCOPE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="72"/>
+        <source>SITE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="73"/>
+        <source>SLA_STATE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="74"/>
+        <source>START</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="75"/>
+        <source>STATUS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="76"/>
+        <source>STEP</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="77"/>
+        <source>STEPS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="78"/>
+        <source>SUCCESSFUL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="79"/>
+        <source>SUGGESTED_TITLE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="80"/>
+        <source>TAKEN_AT</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="81"/>
+        <source>TITLE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="82"/>
+        <source>TO</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="83"/>
+        <source>VERSION</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="84"/>
+        <source>VIA</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="85"/>
+        <source>WEIGHT</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="86"/>
+        <source>WHO</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="87"/>
+        <source>WHY</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="124"/>
+        <source>(none)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="143"/>
+        <source>would create {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="145"/>
+        <source>create {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="147"/>
+        <source>nothing written; create {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="148"/>
+        <source>{kind}: {n} rows read</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="150"/>
+        <source>update {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="151"/>
+        <source>unchanged {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="152"/>
+        <source>rejected {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="155"/>
+        <source>journal_rows {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="162"/>
+        <source>line {line}, column {column}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/categories.py" line="14"/>
+        <source>ticket categories and their diagnostic scripts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/categories.py" line="16"/>
+        <source>categories with the number of script steps</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/categories.py" line="20"/>
+        <source>a category&apos;s diagnostic script (JSON)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/categories.py" line="22"/>
+        <source>print the script as JSON</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/categories.py" line="26"/>
+        <source>replace the script from a JSON file: [{&quot;question&quot;: ..., &quot;answers&quot;: [{&quot;label&quot;: ..., &quot;route_team&quot;: ...}]}] (route_team: a team id or name; [] removes the script)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/categories.py" line="68"/>
+        <source>{n} steps saved for {kind} category {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="33"/>
+        <source>change management: conflicts, transitions, success rate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="36"/>
+        <source>conflicting changes and window violations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="39"/>
+        <source>skip impact-path conflicts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="43"/>
+        <source>move a change to another status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="50"/>
+        <source>change success rate per type, team or month</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="57"/>
+        <source>assess a change&apos;s risk and show its factors</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="62"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="68"/>
+        <source>forward schedule of change as .ics</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="65"/>
+        <source>change calendar: export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="137"/>
+        <source>{ref}: risk {level} (score {score})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="155"/>
+        <source>{path} written ({n} changes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="12"/>
+        <source>what fails if a CI fails (down) or what it needs (up)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="13"/>
+        <source>CI name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="16"/>
+        <source>relation steps (default: no limit)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="18"/>
+        <source>treat every relation as a single point of failure</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="19"/>
+        <source>only the business services</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="23"/>
+        <source>CMDB baselines: take, list, compare with now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="25"/>
+        <source>snapshot CIs and relations under a name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="28"/>
+        <source>only CIs of this class</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="29"/>
+        <source>only CIs at this site (code)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="30"/>
+        <source>a business service and everything it needs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="32"/>
+        <source>list baselines</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="35"/>
+        <source>compare a baseline with the CMDB now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="40"/>
+        <source>compare the CMDB with a discovered list (CSV)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="43"/>
+        <source>apply the scan: create unknown CIs and update different ones</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="69"/>
+        <source>{n} CIs ({services} business services)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="81"/>
+        <source>baseline &apos;{name}&apos; taken: {n} items</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="91"/>
+        <source>all</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="108"/>
+        <source>baseline &apos;{name}&apos; ({at} UTC) against now:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="111"/>
+        <source>no differences</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="113"/>
+        <source>+ CI {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="115"/>
+        <source>- CI {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="117"/>
+        <source>~ CI {name}: {field} {old} -&gt; {new}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="120"/>
+        <source>+ relation {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="122"/>
+        <source>- relation {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="124"/>
+        <source>~ relation {name}: {field} {old} -&gt; {new}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="141"/>
+        <source>bad row: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="143"/>
+        <source>unknown  {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="145"/>
+        <source>missing  {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="147"/>
+        <source>differs  {name}: {field} CMDB {cmdb}, scan {scan}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="149"/>
+        <source>{scanned} scanned: {matching} match, {unknown} unknown, {missing} missing, {different} differences</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="14"/>
+        <source>create the database or upgrade its schema</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="17"/>
+        <source>fill the database with deterministic demo data</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="21"/>
+        <source>add demo data even though the database already holds records</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="24"/>
+        <source>print counts per record kind as JSON</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="27"/>
+        <source>write a consistent copy of the database to FILE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="31"/>
+        <source>check the file and the references between records</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="36"/>
+        <source>list records of one kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="38"/>
+        <source>one of: {kinds}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="44"/>
+        <source>who changed what on a record (by reference or CI name)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="60"/>
+        <source>created {db} at schema {version}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="63"/>
+        <source>{db} is up to date (schema {version})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="66"/>
+        <source>upgraded {db} from schema {old} to {new}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="81"/>
+        <source>demo data ({size}, seed {seed}) written to {db} in {seconds} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="100"/>
+        <source>backup of {db} written to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="112"/>
+        <source>{n} problem(s) found in {db}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="116"/>
+        <source>{db}: OK</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="159"/>
+        <source>creating the demo database ...</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/exporting.py" line="12"/>
+        <source>export CIs or relations as CSV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/exporting.py" line="23"/>
+        <source>{n} cis written to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/exporting.py" line="25"/>
+        <source>{n} relations written to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="23"/>
+        <source>import records from a CSV file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="27"/>
+        <source>mapping for another tool&apos;s export (see README)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="29"/>
+        <source>show what would change; write nothing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="31"/>
+        <source>import the good rows and write the bad ones to this file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="32"/>
+        <source>no progress on stderr</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="34"/>
+        <source>print the report (counts, bad rows, dry-run changes) as JSON</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="40"/>
+        <source>reading</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="41"/>
+        <source>checking</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="42"/>
+        <source>checking rows</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="43"/>
+        <source>writing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="44"/>
+        <source>writing records</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="45"/>
+        <source>writing history</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="46"/>
+        <source>exporting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="66"/>
+        <source>(empty)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="74"/>
+        <source>create CI {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="74"/>
+        <source>add relation {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="76"/>
+        <source>update CI {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="76"/>
+        <source>update relation {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="85"/>
+        <source>... and {n} more CIs to create or update (not listed)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="87"/>
+        <source>... and {n} more relations to create or update (not listed)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="90"/>
+        <source>relations not in the file are kept (the import never removes relations)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="120"/>
+        <source>... and {n} more bad rows</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="124"/>
+        <source>rejected rows written to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="13"/>
+        <source>failures, MTBF, MTTR and availability per CI or business service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="16"/>
+        <source>period start (default: a year before the end)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="18"/>
+        <source>period end, inclusive day (default: now)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="21"/>
+        <source>only the N with most downtime</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="23"/>
+        <source>write the figures as CSV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="24"/>
+        <source>write the report as PDF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="28"/>
+        <source>incidents per CI, service, category or team, top movers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="31"/>
+        <source>period start (default: 90 days before the end)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="32"/>
+        <source>period end, inclusive day</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="37"/>
+        <source>knowledge base</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="39"/>
+        <source>full-text search of articles, best first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="45"/>
+        <source>problem management</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="48"/>
+        <source>recurring incidents not yet linked to a problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="50"/>
+        <source>look at incidents of the last N days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="52"/>
+        <source>incidents within N days of each other belong together</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="66"/>
+        <source>{n} rows written to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="73"/>
+        <source>{n} page(s) written to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="81"/>
+        <source>service availability {start} .. {end} UTC ({hours} h)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="83"/>
+        <source>ci availability {start} .. {end} UTC ({hours} h)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="101"/>
+        <source>ci</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="101"/>
+        <source>service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="102"/>
+        <source>category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="102"/>
+        <source>team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="103"/>
+        <source>incidents by {by}, {start} .. {end}: {total} (previous period {previous})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="108"/>
+        <source>top movers:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="12"/>
+        <source>release management: show, move status, deploy waves</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="15"/>
+        <source>a release with its changes, risk, plan and DML items</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="21"/>
+        <source>move a release to STATUS (checks the change roll-up)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="27"/>
+        <source>deploy one rollout wave: update the site&apos;s CI versions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="30"/>
+        <source>the wave&apos;s name (or a unique prefix) or id</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="49"/>
+        <source>type {type} · status {status} · risk {risk} · window {start} – {end} UTC</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="52"/>
+        <source>manager {manager} · team {team} · next: {next}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="56"/>
+        <source>  risk {level} {why}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="58"/>
+        <source>Changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="59"/>
+        <source>  (NOT all approved: cannot deploy)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="60"/>
+        <source>yes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="60"/>
+        <source>NO</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="64"/>
+        <source>Affected services: {names}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="66"/>
+        <source>Plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="72"/>
+        <source>Definitive media library</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="76"/>
+        <source>warning: {problem}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="91"/>
+        <source>{ref}: {old} -&gt; {new} (risk {risk})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="109"/>
+        <source>{ref} {step} at {site}: {n} CI(s) updated, {unchanged} already current; release is {status}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/reports.py" line="20"/>
+        <source>write a PDF report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/reports.py" line="23"/>
+        <source>CAB meeting reference (cab-pack, cab-minutes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/reports.py" line="24"/>
+        <source>release reference (release-plan)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/reports.py" line="41"/>
+        <source>{path} written ({n} pages)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="13"/>
+        <source>full-text search over tickets (title, description, work log)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="16"/>
+        <source>only open tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="20"/>
+        <source>quick open: any record by reference or words</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="26"/>
+        <source>ticket queues: counts, or the first rows of one queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="27"/>
+        <source>queue key (all_open, unassigned, breached, ...)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="33"/>
+        <source>SLA clocks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="35"/>
+        <source>flag tickets at risk and mark breaches (run every minute)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="36"/>
+        <source>pretend it is this UTC time (YYYY-MM-DD HH:MM)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="39"/>
+        <source>show the SLA targets per priority</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="42"/>
+        <source>service announcements</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="44"/>
+        <source>current announcements as text or HTML (for e-mail)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="48"/>
+        <source>add a manual announcement</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="54"/>
+        <source>service CI name (repeatable)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="57"/>
+        <source>business calendars for SLA clocks (the change calendar is `calendar`)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="60"/>
+        <source>calendars and their holidays</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="62"/>
+        <source>create a calendar with office hours Mon-Fri 08-17</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="67"/>
+        <source>holidays</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="68"/>
+        <source>import holidays from an .ics file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="71"/>
+        <source>calendar name (default: the default one)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="130"/>
+        <source>{flagged} flagged at risk, {breached} breached, {notifications} notifications</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="158"/>
+        <source>wrote {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="175"/>
+        <source>announced: {title}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="185"/>
+        <source>{name} ({timezone}): {n} holidays</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="198"/>
+        <source>created calendar {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="215"/>
+        <source>{added} holidays added to {name}, {skipped} already there</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>CmdbPanel</name>
     <message>
         <location filename="../../itsmdesk/views/cmdb/panel.py" line="36"/>
@@ -7084,6 +8314,100 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
+    <name>argparse</name>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="32"/>
+        <source>usage: </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="33"/>
+        <source>positional arguments</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="34"/>
+        <source>options</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="35"/>
+        <source>show this help message and exit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="36"/>
+        <source>show program&apos;s version number and exit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="37"/>
+        <source>%(prog)s: error: %(message)s
+</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="38"/>
+        <source>argument %(argument_name)s: %(message)s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="39"/>
+        <source>invalid choice: %(value)r (choose from %(choices)s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="40"/>
+        <source>invalid %(type)s value: %(value)r</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="41"/>
+        <source>the following arguments are required: %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="42"/>
+        <source>unrecognized arguments: %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="43"/>
+        <source>expected one argument</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="44"/>
+        <source>expected at least one argument</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="45"/>
+        <source>expected at most one argument</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="46"/>
+        <source>ambiguous option: %(option)s could match %(matches)s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="47"/>
+        <source>not allowed with argument %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="48"/>
+        <source>one of the arguments %s is required</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="49"/>
+        <source>can&apos;t open &apos;%(filename)s&apos;: %(error)s</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>availability</name>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="223"/>
@@ -7094,12 +8418,12 @@ IT Service Support on {db}</source>
 <context>
     <name>errors</name>
     <message>
-        <location filename="../../itsmdesk/views/messages.py" line="18"/>
+        <location filename="../../itsmdesk/i18n.py" line="79"/>
         <source>Unexpected error: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/messages.py" line="23"/>
+        <location filename="../../itsmdesk/views/messages.py" line="14"/>
         <source>itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>

@@ -2311,6 +2311,1236 @@
     </message>
 </context>
 <context>
+    <name>Cli</name>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="65" />
+        <source>itsmdesk: IT service support (incidents, problems, CMDB, changes, releases).</source>
+        <translation>itsmdesk: IT-servicestöd (incidenter, problem, CMDB, ändringar, releaser).</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="67" />
+        <source>With no command, the desktop application starts.</source>
+        <translation>Utan kommando startar skrivbordsprogrammet.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="70" />
+        <source>sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/DB (default: $ITSMDESK_DB, else a file in your data folder)</source>
+        <translation>sqlite:///FIL eller postgresql://ANVÄNDARE:LÖSEN@VÄRD:PORT/DB (standard: $ITSMDESK_DB, annars en fil i din datamapp)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="73" />
+        <source>start the GUI on a demo database (created on first use)</source>
+        <translation>starta det grafiska gränssnittet med en demodatabas (skapas första gången)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="117" />
+        <location filename="../../itsmdesk/cli.py" line="129" />
+        <source>itsmdesk: error: {message}</source>
+        <translation>itsmdesk: fel: {message}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="121" />
+        <source>itsmdesk: interrupted</source>
+        <translation>itsmdesk: avbrutet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="131" />
+        <source>(set ITSMDESK_DEBUG=1 for details)</source>
+        <translation>(sätt ITSMDESK_DEBUG=1 för detaljer)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="21" />
+        <source>AFTER</source>
+        <translation>EFTER</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="22" />
+        <source>APPROVED</source>
+        <translation>GODKÄND</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="23" />
+        <source>AT</source>
+        <translation>TIDPUNKT</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="24" />
+        <source>AVAILABILITY_PCT</source>
+        <translation>TILLGÄNGLIGHET_PROCENT</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="25" />
+        <source>CATEGORY</source>
+        <translation>KATEGORI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="26" />
+        <source>CAUSED_INCIDENTS</source>
+        <translation>ORSAKADE_INCIDENTER</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="27" />
+        <source>CHANGE</source>
+        <translation>ÄNDRING</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="28" />
+        <source>CHANGE_PCT</source>
+        <translation>FÖRÄNDRING_PROCENT</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="29" />
+        <source>CHECKSUM</source>
+        <translation>KONTROLLSUMMA</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="30" />
+        <source>CI</source>
+        <translation>CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="31" />
+        <source>CIS</source>
+        <translation>CI:N</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="32" />
+        <source>CLASS_LABEL</source>
+        <translation>KLASS</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="33" />
+        <source>COUNT</source>
+        <translation>ANTAL</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="34" />
+        <source>CRITICALITY</source>
+        <translation>KRITIKALITET</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="35" />
+        <source>DELTA</source>
+        <translation>DIFFERENS</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="36" />
+        <source>DEPTH</source>
+        <translation>DJUP</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="37" />
+        <source>DETAIL</source>
+        <translation>DETALJ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="38" />
+        <source>DOWNTIME_H</source>
+        <translation>DRIFTSTOPP_H</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="39" />
+        <source>END</source>
+        <translation>SLUT</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="40" />
+        <source>ESCALATE_PCT</source>
+        <translation>ESKALERA_PROCENT</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="41" />
+        <source>FACTOR</source>
+        <translation>FAKTOR</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="42" />
+        <source>FAILED</source>
+        <translation>MISSLYCKADE</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="43" />
+        <source>FAILURES</source>
+        <translation>FEL</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="44" />
+        <source>FIELD</source>
+        <translation>FÄLT</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="45" />
+        <source>FINISHED</source>
+        <translation>AVSLUTADE</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="46" />
+        <source>FROM</source>
+        <translation>FRÅN</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="47" />
+        <source>INCIDENTS</source>
+        <translation>INCIDENTER</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="48" />
+        <source>ITEM</source>
+        <translation>OBJEKT</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="49" />
+        <source>KEY</source>
+        <translation>NYCKEL</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="50" />
+        <source>KIND</source>
+        <translation>TYP</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="51" />
+        <source>MTBF_H</source>
+        <translation>MTBF_H</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="52" />
+        <source>MTTR_H</source>
+        <translation>MTTR_H</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="53" />
+        <source>NAME</source>
+        <translation>NAMN</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="54" />
+        <source>NEW</source>
+        <translation>NYTT</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="55" />
+        <source>OLD</source>
+        <translation>GAMMALT</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="56" />
+        <source>ON</source>
+        <translation>GÄLLER</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="57" />
+        <source>OTHER</source>
+        <translation>ANNAN</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="58" />
+        <source>OWNER</source>
+        <translation>ÄGARE</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="59" />
+        <source>POINTS</source>
+        <translation>POÄNG</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="60" />
+        <source>PREVIOUS</source>
+        <translation>FÖREGÅENDE</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="61" />
+        <source>PRIORITY</source>
+        <translation>PRIORITET</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="62" />
+        <source>RANK</source>
+        <translation>RANG</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="63" />
+        <source>RATE</source>
+        <translation>ANDEL</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="64" />
+        <source>REF</source>
+        <translation>REF</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="65" />
+        <source>REFS</source>
+        <translation>REFERENSER</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="66" />
+        <source>RELATION</source>
+        <translation>RELATION</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="67" />
+        <source>RELATIONS</source>
+        <translation>RELATIONER</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="68" />
+        <source>RESOLUTION_MIN</source>
+        <translation>LÖSNING_MIN</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="69" />
+        <source>RESPONSE_MIN</source>
+        <translation>SVAR_MIN</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="70" />
+        <source>RISK</source>
+        <translation>RISK</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="71" />
+        <source>SCOPE</source>
+        <translation>OMFATTNING</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="72" />
+        <source>SITE</source>
+        <translation>PLATS</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="73" />
+        <source>SLA_STATE</source>
+        <translation>SLA_LÄGE</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="74" />
+        <source>START</source>
+        <translation>START</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="75" />
+        <source>STATUS</source>
+        <translation>STATUS</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="76" />
+        <source>STEP</source>
+        <translation>STEG</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="77" />
+        <source>STEPS</source>
+        <translation>STEG</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="78" />
+        <source>SUCCESSFUL</source>
+        <translation>LYCKADE</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="79" />
+        <source>SUGGESTED_TITLE</source>
+        <translation>FÖRESLAGEN_RUBRIK</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="80" />
+        <source>TAKEN_AT</source>
+        <translation>TAGEN</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="81" />
+        <source>TITLE</source>
+        <translation>RUBRIK</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="82" />
+        <source>TO</source>
+        <translation>TILL</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="83" />
+        <source>VERSION</source>
+        <translation>VERSION</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="84" />
+        <source>VIA</source>
+        <translation>VIA</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="85" />
+        <source>WEIGHT</source>
+        <translation>VIKT</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="86" />
+        <source>WHO</source>
+        <translation>VEM</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="87" />
+        <source>WHY</source>
+        <translation>VARFÖR</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="124" />
+        <source>(none)</source>
+        <translation>(inga)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="143" />
+        <source>would create {n}</source>
+        <translation>skulle skapa {n}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="145" />
+        <source>create {n}</source>
+        <translation>skapa {n}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="147" />
+        <source>nothing written; create {n}</source>
+        <translation>inget skrivet; skapa {n}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="148" />
+        <source>{kind}: {n} rows read</source>
+        <translation>{kind}: {n} rader lästa</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="150" />
+        <source>update {n}</source>
+        <translation>uppdatera {n}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="151" />
+        <source>unchanged {n}</source>
+        <translation>oförändrade {n}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="152" />
+        <source>rejected {n}</source>
+        <translation>avvisade {n}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="155" />
+        <source>journal_rows {n}</source>
+        <translation>journalrader {n}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="162" />
+        <source>line {line}, column {column}: {reason}</source>
+        <translation>rad {line}, kolumn {column}: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/categories.py" line="14" />
+        <source>ticket categories and their diagnostic scripts</source>
+        <translation>ärendekategorier och deras diagnosskript</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/categories.py" line="16" />
+        <source>categories with the number of script steps</source>
+        <translation>kategorier med antalet skriptsteg</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/categories.py" line="20" />
+        <source>a category's diagnostic script (JSON)</source>
+        <translation>en kategoris diagnosskript (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/categories.py" line="22" />
+        <source>print the script as JSON</source>
+        <translation>skriv ut skriptet som JSON</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/categories.py" line="26" />
+        <source>replace the script from a JSON file: [{"question": ..., "answers": [{"label": ..., "route_team": ...}]}] (route_team: a team id or name; [] removes the script)</source>
+        <translation>ersätt skriptet från en JSON-fil: [{"question": ..., "answers": [{"label": ..., "route_team": ...}]}] (route_team: ett teams id eller namn; [] tar bort skriptet)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/categories.py" line="68" />
+        <source>{n} steps saved for {kind} category {name}</source>
+        <translation>{n} steg sparade för {kind}-kategorin {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="33" />
+        <source>change management: conflicts, transitions, success rate</source>
+        <translation>ändringshantering: konflikter, statusbyten, andel lyckade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="36" />
+        <source>conflicting changes and window violations</source>
+        <translation>ändringar i konflikt och brott mot ändringsfönster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="39" />
+        <source>skip impact-path conflicts</source>
+        <translation>hoppa över konflikter via påverkansvägar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="43" />
+        <source>move a change to another status</source>
+        <translation>flytta en ändring till en annan status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="50" />
+        <source>change success rate per type, team or month</source>
+        <translation>andel lyckade ändringar per typ, team eller månad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="57" />
+        <source>assess a change's risk and show its factors</source>
+        <translation>bedöm en ändrings risk och visa dess faktorer</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="62" />
+        <location filename="../../itsmdesk/commands/changes.py" line="68" />
+        <source>forward schedule of change as .ics</source>
+        <translation>schema för kommande ändringar som .ics</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="65" />
+        <source>change calendar: export</source>
+        <translation>ändringskalender: export</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="137" />
+        <source>{ref}: risk {level} (score {score})</source>
+        <translation>{ref}: risk {level} (poäng {score})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="155" />
+        <source>{path} written ({n} changes)</source>
+        <translation>{path} skriven ({n} ändringar)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="12" />
+        <source>what fails if a CI fails (down) or what it needs (up)</source>
+        <translation>vad som slutar fungera om ett CI fallerar (down) eller vad det behöver (up)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="13" />
+        <source>CI name</source>
+        <translation>CI-namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="16" />
+        <source>relation steps (default: no limit)</source>
+        <translation>antal relationssteg (standard: ingen gräns)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="18" />
+        <source>treat every relation as a single point of failure</source>
+        <translation>behandla varje relation som en enskild felpunkt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="19" />
+        <source>only the business services</source>
+        <translation>bara verksamhetstjänsterna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="23" />
+        <source>CMDB baselines: take, list, compare with now</source>
+        <translation>CMDB-baslinjer: ta, lista, jämför med nuläget</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="25" />
+        <source>snapshot CIs and relations under a name</source>
+        <translation>ögonblicksbild av CI:n och relationer under ett namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="28" />
+        <source>only CIs of this class</source>
+        <translation>bara CI:n av denna klass</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="29" />
+        <source>only CIs at this site (code)</source>
+        <translation>bara CI:n på denna plats (kod)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="30" />
+        <source>a business service and everything it needs</source>
+        <translation>en verksamhetstjänst och allt den behöver</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="32" />
+        <source>list baselines</source>
+        <translation>lista baslinjer</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="35" />
+        <source>compare a baseline with the CMDB now</source>
+        <translation>jämför en baslinje med CMDB:n nu</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="40" />
+        <source>compare the CMDB with a discovered list (CSV)</source>
+        <translation>jämför CMDB:n med en inventerad lista (CSV)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="43" />
+        <source>apply the scan: create unknown CIs and update different ones</source>
+        <translation>tillämpa skanningen: skapa okända CI:n och uppdatera avvikande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="69" />
+        <source>{n} CIs ({services} business services)</source>
+        <translation>{n} CI:n ({services} verksamhetstjänster)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="81" />
+        <source>baseline '{name}' taken: {n} items</source>
+        <translation>baslinjen '{name}' tagen: {n} poster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="91" />
+        <source>all</source>
+        <translation>alla</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="108" />
+        <source>baseline '{name}' ({at} UTC) against now:</source>
+        <translation>baslinjen '{name}' ({at} UTC) jämfört med nu:</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="111" />
+        <source>no differences</source>
+        <translation>inga skillnader</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="113" />
+        <source>+ CI {name}</source>
+        <translation>+ CI {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="115" />
+        <source>- CI {name}</source>
+        <translation>- CI {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="117" />
+        <source>~ CI {name}: {field} {old} -&gt; {new}</source>
+        <translation>~ CI {name}: {field} {old} -&gt; {new}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="120" />
+        <source>+ relation {name}</source>
+        <translation>+ relation {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="122" />
+        <source>- relation {name}</source>
+        <translation>- relation {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="124" />
+        <source>~ relation {name}: {field} {old} -&gt; {new}</source>
+        <translation>~ relation {name}: {field} {old} -&gt; {new}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="141" />
+        <source>bad row: {error}</source>
+        <translation>felaktig rad: {error}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="143" />
+        <source>unknown  {name}</source>
+        <translation>okänt    {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="145" />
+        <source>missing  {name}</source>
+        <translation>saknas   {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="147" />
+        <source>differs  {name}: {field} CMDB {cmdb}, scan {scan}</source>
+        <translation>avviker  {name}: {field} CMDB {cmdb}, skanning {scan}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="149" />
+        <source>{scanned} scanned: {matching} match, {unknown} unknown, {missing} missing, {different} differences</source>
+        <translation>{scanned} skannade: {matching} stämmer, {unknown} okända, {missing} saknas, {different} avvikelser</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="14" />
+        <source>create the database or upgrade its schema</source>
+        <translation>skapa databasen eller uppgradera dess schema</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="17" />
+        <source>fill the database with deterministic demo data</source>
+        <translation>fyll databasen med deterministiska demodata</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="21" />
+        <source>add demo data even though the database already holds records</source>
+        <translation>lägg till demodata trots att databasen redan innehåller poster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="24" />
+        <source>print counts per record kind as JSON</source>
+        <translation>skriv ut antal per posttyp som JSON</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="27" />
+        <source>write a consistent copy of the database to FILE</source>
+        <translation>skriv en konsistent kopia av databasen till FILE</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="31" />
+        <source>check the file and the references between records</source>
+        <translation>kontrollera filen och referenserna mellan poster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="36" />
+        <source>list records of one kind</source>
+        <translation>lista poster av en typ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="38" />
+        <source>one of: {kinds}</source>
+        <translation>en av: {kinds}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="44" />
+        <source>who changed what on a record (by reference or CI name)</source>
+        <translation>vem som ändrade vad på en post (efter referens eller CI-namn)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="60" />
+        <source>created {db} at schema {version}</source>
+        <translation>skapade {db} med schema {version}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="63" />
+        <source>{db} is up to date (schema {version})</source>
+        <translation>{db} är aktuell (schema {version})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="66" />
+        <source>upgraded {db} from schema {old} to {new}</source>
+        <translation>uppgraderade {db} från schema {old} till {new}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="81" />
+        <source>demo data ({size}, seed {seed}) written to {db} in {seconds} s</source>
+        <translation>demodata ({size}, frö {seed}) skrivna till {db} på {seconds} s</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="100" />
+        <source>backup of {db} written to {path}</source>
+        <translation>säkerhetskopia av {db} skriven till {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="112" />
+        <source>{n} problem(s) found in {db}</source>
+        <translation>{n} fel hittade i {db}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="116" />
+        <source>{db}: OK</source>
+        <translation>{db}: OK</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="159" />
+        <source>creating the demo database ...</source>
+        <translation>skapar demodatabasen ...</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/exporting.py" line="12" />
+        <source>export CIs or relations as CSV</source>
+        <translation>exportera CI:n eller relationer som CSV</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/exporting.py" line="23" />
+        <source>{n} cis written to {path}</source>
+        <translation>{n} CI:n skrivna till {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/exporting.py" line="25" />
+        <source>{n} relations written to {path}</source>
+        <translation>{n} relationer skrivna till {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="23" />
+        <source>import records from a CSV file</source>
+        <translation>importera poster från en CSV-fil</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="27" />
+        <source>mapping for another tool's export (see README)</source>
+        <translation>mappning för ett annat verktygs export (se README)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="29" />
+        <source>show what would change; write nothing</source>
+        <translation>torrkörning: visa vad som skulle ändras; skriv inget</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="31" />
+        <source>import the good rows and write the bad ones to this file</source>
+        <translation>importera de korrekta raderna och skriv de felaktiga till denna fil</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="32" />
+        <source>no progress on stderr</source>
+        <translation>ingen förloppsvisning på stderr</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="34" />
+        <source>print the report (counts, bad rows, dry-run changes) as JSON</source>
+        <translation>skriv ut rapporten (antal, felaktiga rader, torrkörningens ändringar) som JSON</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="40" />
+        <source>reading</source>
+        <translation>läser</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="41" />
+        <source>checking</source>
+        <translation>kontrollerar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="42" />
+        <source>checking rows</source>
+        <translation>kontrollerar rader</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="43" />
+        <source>writing</source>
+        <translation>skriver</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="44" />
+        <source>writing records</source>
+        <translation>skriver poster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="45" />
+        <source>writing history</source>
+        <translation>skriver historik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="46" />
+        <source>exporting</source>
+        <translation>exporterar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="66" />
+        <source>(empty)</source>
+        <translation>(tomt)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="74" />
+        <source>create CI {name}</source>
+        <translation>skapa CI {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="74" />
+        <source>add relation {name}</source>
+        <translation>lägg till relation {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="76" />
+        <source>update CI {name}</source>
+        <translation>uppdatera CI {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="76" />
+        <source>update relation {name}</source>
+        <translation>uppdatera relation {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="85" />
+        <source>... and {n} more CIs to create or update (not listed)</source>
+        <translation>... och {n} CI:n till att skapa eller uppdatera (visas inte)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="87" />
+        <source>... and {n} more relations to create or update (not listed)</source>
+        <translation>... och {n} relationer till att skapa eller uppdatera (visas inte)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="90" />
+        <source>relations not in the file are kept (the import never removes relations)</source>
+        <translation>relationer som inte finns i filen behålls (importen tar aldrig bort relationer)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="120" />
+        <source>... and {n} more bad rows</source>
+        <translation>... och {n} felaktiga rader till</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="124" />
+        <source>rejected rows written to {path}</source>
+        <translation>avvisade rader skrivna till {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="13" />
+        <source>failures, MTBF, MTTR and availability per CI or business service</source>
+        <translation>fel, MTBF, MTTR och tillgänglighet per CI eller verksamhetstjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="16" />
+        <source>period start (default: a year before the end)</source>
+        <translation>periodens början (standard: ett år före slutet)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="18" />
+        <source>period end, inclusive day (default: now)</source>
+        <translation>periodens slut, dagen inräknad (standard: nu)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="21" />
+        <source>only the N with most downtime</source>
+        <translation>bara de N med mest driftstopp</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="23" />
+        <source>write the figures as CSV</source>
+        <translation>skriv siffrorna som CSV</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="24" />
+        <source>write the report as PDF</source>
+        <translation>skriv rapporten som PDF</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="28" />
+        <source>incidents per CI, service, category or team, top movers</source>
+        <translation>incidenter per CI, tjänst, kategori eller team, största förändringar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="31" />
+        <source>period start (default: 90 days before the end)</source>
+        <translation>periodens början (standard: 90 dagar före slutet)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="32" />
+        <source>period end, inclusive day</source>
+        <translation>periodens slut, dagen inräknad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="37" />
+        <source>knowledge base</source>
+        <translation>kunskapsbas</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="39" />
+        <source>full-text search of articles, best first</source>
+        <translation>fritextsökning i artiklar, bästa träff först</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="45" />
+        <source>problem management</source>
+        <translation>problemhantering</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="48" />
+        <source>recurring incidents not yet linked to a problem</source>
+        <translation>återkommande incidenter som ännu inte är kopplade till ett problem</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="50" />
+        <source>look at incidents of the last N days</source>
+        <translation>titta på incidenter från de senaste N dagarna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="52" />
+        <source>incidents within N days of each other belong together</source>
+        <translation>incidenter inom N dagar från varandra hör ihop</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="66" />
+        <source>{n} rows written to {path}</source>
+        <translation>{n} rader skrivna till {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="73" />
+        <source>{n} page(s) written to {path}</source>
+        <translation>{n} sidor skrivna till {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="81" />
+        <source>service availability {start} .. {end} UTC ({hours} h)</source>
+        <translation>tillgänglighet per tjänst {start} .. {end} UTC ({hours} h)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="83" />
+        <source>ci availability {start} .. {end} UTC ({hours} h)</source>
+        <translation>tillgänglighet per CI {start} .. {end} UTC ({hours} h)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="101" />
+        <source>ci</source>
+        <translation>CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="101" />
+        <source>service</source>
+        <translation>tjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="102" />
+        <source>category</source>
+        <translation>kategori</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="102" />
+        <source>team</source>
+        <translation>team</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="103" />
+        <source>incidents by {by}, {start} .. {end}: {total} (previous period {previous})</source>
+        <translation>incidenter per {by}, {start} .. {end}: {total} (föregående period {previous})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="108" />
+        <source>top movers:</source>
+        <translation>största förändringar:</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="12" />
+        <source>release management: show, move status, deploy waves</source>
+        <translation>releasehantering: visa, byt status, driftsätt vågor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="15" />
+        <source>a release with its changes, risk, plan and DML items</source>
+        <translation>en release med dess ändringar, risk, plan och DML-objekt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="21" />
+        <source>move a release to STATUS (checks the change roll-up)</source>
+        <translation>flytta en release till STATUS (kontrollerar ändringarnas sammanställning)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="27" />
+        <source>deploy one rollout wave: update the site's CI versions</source>
+        <translation>driftsätt en utrullningsvåg: uppdatera platsens CI-versioner</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="30" />
+        <source>the wave's name (or a unique prefix) or id</source>
+        <translation>vågens namn (eller ett unikt prefix) eller id</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="49" />
+        <source>type {type} · status {status} · risk {risk} · window {start} – {end} UTC</source>
+        <translation>typ {type} · status {status} · risk {risk} · fönster {start} – {end} UTC</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="52" />
+        <source>manager {manager} · team {team} · next: {next}</source>
+        <translation>ansvarig {manager} · team {team} · nästa: {next}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="56" />
+        <source>  risk {level} {why}</source>
+        <translation>  risk {level} {why}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="58" />
+        <source>Changes</source>
+        <translation>Ändringar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="59" />
+        <source>  (NOT all approved: cannot deploy)</source>
+        <translation>  (INTE alla godkända: kan inte driftsättas)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="60" />
+        <source>yes</source>
+        <translation>ja</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="60" />
+        <source>NO</source>
+        <translation>NEJ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="64" />
+        <source>Affected services: {names}</source>
+        <translation>Berörda tjänster: {names}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="66" />
+        <source>Plan</source>
+        <translation>Plan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="72" />
+        <source>Definitive media library</source>
+        <translation>Definitivt mediebibliotek (DML)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="76" />
+        <source>warning: {problem}</source>
+        <translation>varning: {problem}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="91" />
+        <source>{ref}: {old} -&gt; {new} (risk {risk})</source>
+        <translation>{ref}: {old} -&gt; {new} (risk {risk})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/releases.py" line="109" />
+        <source>{ref} {step} at {site}: {n} CI(s) updated, {unchanged} already current; release is {status}</source>
+        <translation>{ref} {step} på {site}: {n} CI:n uppdaterade, {unchanged} redan aktuella; releasen är {status}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/reports.py" line="20" />
+        <source>write a PDF report</source>
+        <translation>skriv en PDF-rapport</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/reports.py" line="23" />
+        <source>CAB meeting reference (cab-pack, cab-minutes)</source>
+        <translation>referens till CAB-möte (cab-pack, cab-minutes)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/reports.py" line="24" />
+        <source>release reference (release-plan)</source>
+        <translation>referens till release (release-plan)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/reports.py" line="41" />
+        <source>{path} written ({n} pages)</source>
+        <translation>{path} skriven ({n} sidor)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="13" />
+        <source>full-text search over tickets (title, description, work log)</source>
+        <translation>fritextsökning i ärenden (rubrik, beskrivning, arbetslogg)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="16" />
+        <source>only open tickets</source>
+        <translation>bara öppna ärenden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="20" />
+        <source>quick open: any record by reference or words</source>
+        <translation>snabböppna: valfri post efter referens eller ord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="26" />
+        <source>ticket queues: counts, or the first rows of one queue</source>
+        <translation>ärendeköer: antal, eller de första raderna i en kö</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="27" />
+        <source>queue key (all_open, unassigned, breached, ...)</source>
+        <translation>köns nyckel (all_open, unassigned, breached, ...)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="33" />
+        <source>SLA clocks</source>
+        <translation>SLA-klockor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="35" />
+        <source>flag tickets at risk and mark breaches (run every minute)</source>
+        <translation>flagga ärenden i fara och markera brutna SLA (kör varje minut)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="36" />
+        <source>pretend it is this UTC time (YYYY-MM-DD HH:MM)</source>
+        <translation>låtsas att klockan är denna UTC-tid (ÅÅÅÅ-MM-DD TT:MM)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="39" />
+        <source>show the SLA targets per priority</source>
+        <translation>visa SLA-målen per prioritet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="42" />
+        <source>service announcements</source>
+        <translation>driftmeddelanden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="44" />
+        <source>current announcements as text or HTML (for e-mail)</source>
+        <translation>aktuella meddelanden som text eller HTML (för e-post)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="48" />
+        <source>add a manual announcement</source>
+        <translation>lägg till ett manuellt meddelande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="54" />
+        <source>service CI name (repeatable)</source>
+        <translation>tjänstens CI-namn (kan upprepas)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="57" />
+        <source>business calendars for SLA clocks (the change calendar is `calendar`)</source>
+        <translation>arbetstidskalendrar för SLA-klockor (ändringskalendern är `calendar`)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="60" />
+        <source>calendars and their holidays</source>
+        <translation>kalendrar och deras helgdagar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="62" />
+        <source>create a calendar with office hours Mon-Fri 08-17</source>
+        <translation>skapa en kalender med kontorstid mån–fre 08–17</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="67" />
+        <source>holidays</source>
+        <translation>helgdagar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="68" />
+        <source>import holidays from an .ics file</source>
+        <translation>importera helgdagar från en .ics-fil</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="71" />
+        <source>calendar name (default: the default one)</source>
+        <translation>kalenderns namn (standard: standardkalendern)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="130" />
+        <source>{flagged} flagged at risk, {breached} breached, {notifications} notifications</source>
+        <translation>{flagged} flaggade i fara, {breached} brutna, {notifications} aviseringar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="158" />
+        <source>wrote {path}</source>
+        <translation>skrev {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="175" />
+        <source>announced: {title}</source>
+        <translation>meddelat: {title}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="185" />
+        <source>{name} ({timezone}): {n} holidays</source>
+        <translation>{name} ({timezone}): {n} helgdagar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="198" />
+        <source>created calendar {name}</source>
+        <translation>skapade kalendern {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="215" />
+        <source>{added} holidays added to {name}, {skipped} already there</source>
+        <translation>{added} helgdagar tillagda i {name}, {skipped} fanns redan</translation>
+    </message>
+</context>
+<context>
     <name>CmdbPanel</name>
     <message>
         <location filename="../../itsmdesk/views/cmdb/panel.py" line="36" />
@@ -7091,6 +8321,101 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
+    <name>argparse</name>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="32" />
+        <source>usage: </source>
+        <translation>användning: </translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="33" />
+        <source>positional arguments</source>
+        <translation>positionsargument</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="34" />
+        <source>options</source>
+        <translation>flaggor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="35" />
+        <source>show this help message and exit</source>
+        <translation>visa detta hjälpmeddelande och avsluta</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="36" />
+        <source>show program's version number and exit</source>
+        <translation>visa programmets versionsnummer och avsluta</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="37" />
+        <source>%(prog)s: error: %(message)s
+</source>
+        <translation>%(prog)s: fel: %(message)s
+</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="38" />
+        <source>argument %(argument_name)s: %(message)s</source>
+        <translation>argument %(argument_name)s: %(message)s</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="39" />
+        <source>invalid choice: %(value)r (choose from %(choices)s)</source>
+        <translation>ogiltigt val: %(value)r (välj bland %(choices)s)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="40" />
+        <source>invalid %(type)s value: %(value)r</source>
+        <translation>ogiltigt %(type)s-värde: %(value)r</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="41" />
+        <source>the following arguments are required: %s</source>
+        <translation>följande argument krävs: %s</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="42" />
+        <source>unrecognized arguments: %s</source>
+        <translation>okända argument: %s</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="43" />
+        <source>expected one argument</source>
+        <translation>ett argument förväntades</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="44" />
+        <source>expected at least one argument</source>
+        <translation>minst ett argument förväntades</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="45" />
+        <source>expected at most one argument</source>
+        <translation>högst ett argument förväntades</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="46" />
+        <source>ambiguous option: %(option)s could match %(matches)s</source>
+        <translation>tvetydig flagga: %(option)s kan avse %(matches)s</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="47" />
+        <source>not allowed with argument %s</source>
+        <translation>inte tillåtet tillsammans med argumentet %s</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="48" />
+        <source>one of the arguments %s is required</source>
+        <translation>ett av argumenten %s krävs</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="49" />
+        <source>can't open '%(filename)s': %(error)s</source>
+        <translation>kan inte öppna '%(filename)s': %(error)s</translation>
+    </message>
+</context>
+<context>
     <name>availability</name>
     <message>
         <location filename="../../itsmdesk/views/availability/panel.py" line="223" />
@@ -7101,12 +8426,12 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>errors</name>
     <message>
-        <location filename="../../itsmdesk/views/messages.py" line="18" />
+        <location filename="../../itsmdesk/i18n.py" line="79" />
         <source>Unexpected error: {error}</source>
         <translation>Oväntat fel: {error}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/messages.py" line="23" />
+        <location filename="../../itsmdesk/views/messages.py" line="14" />
         <source>itsmdesk</source>
         <translation>itsmdesk</translation>
     </message>
