@@ -16,6 +16,7 @@ import datetime as dt
 from pathlib import Path
 
 from itsmdesk.commands.base import CommandContext, parse_date, print_json, print_table, translate
+from itsmdesk.i18n import reason_text
 
 _calendar_sub = None
 
@@ -136,7 +137,8 @@ def cmd_risk(args, ctx: CommandContext) -> int:  # noqa: ANN001
         level = result.effective_level
         print(translate("Cli", "{ref}: risk {level} (score {score})").format(
             ref=change.ref, level=level, score=result.score))
-        print_table(result.factors, ["factor", "points", "weight", "why"])
+        print_table([{**f, "why": reason_text(f)} for f in result.factors],
+                    ["factor", "points", "weight", "why"])
     return 0
 
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import QCoreApplication
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, NextPageTemplate
 
+from itsmdesk.i18n import reason_text
 from itsmdesk.reports.pdf_common import (
     PageBreak,
     Spacer,
@@ -153,7 +154,7 @@ def _story(data: dict, width: float) -> list:
         rows = [[QCoreApplication.translate("CabPack", "Factor"), QCoreApplication.translate("CabPack", "Points"),
                  QCoreApplication.translate("CabPack", "Weight"), QCoreApplication.translate("CabPack", "Why")]]
         for f in r.factors:
-            rows.append([word(f["factor"]), str(f["points"]), str(f["weight"]), f["why"]])
+            rows.append([word(f["factor"]), str(f["points"]), str(f["weight"]), reason_text(f)])
         story.append(table(rows, [30 * mm, 16 * mm, 16 * mm, width - 62 * mm]))
         story.append(heading(QCoreApplication.translate("CabPack", "Impacted services"), 2))
         if r.services:

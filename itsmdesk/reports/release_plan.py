@@ -18,6 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import CondPageBreak, KeepTogether, Spacer
 
+from itsmdesk.i18n import reason_text
 from itsmdesk.reports.pdf_common import (
     INK,
     MUTED,
@@ -258,7 +259,7 @@ def _story(detail, width: float, now: dt.datetime):  # noqa: ANN001, ANN202, C90
     story.append(heading(QCoreApplication.translate("ReleasePlan", "Risk assessment"), 2))
     if risk.factors:
         story.append(table([[QCoreApplication.translate("ReleasePlan", "Factor"), QCoreApplication.translate("ReleasePlan", "Level"), QCoreApplication.translate("ReleasePlan", "Why")]] + [
-            [_label(f.factor), risk_badge(f.level), f.why] for f in risk.factors],
+            [_label(f.factor), risk_badge(f.level), reason_text(f)] for f in risk.factors],
             col_widths=[width * 0.16, width * 0.16, width * 0.68]))
     else:
         story.append(p(QCoreApplication.translate("ReleasePlan", "No risk factors: no bundled change carries a risk assessment."), "muted"))

@@ -76,7 +76,14 @@ class Rollup:
 class RiskFactor:
     factor: str
     level: str
-    why: str
+    why: str  # English text
+    # the reason as an N_() template and its parameters (shown translated by views and reports)
+    why_template: str = ""
+    why_params: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+def _factor(factor: str, level: str, template: str, **params) -> RiskFactor:
+    return RiskFactor(factor, level, template.format(**params), template, params)
 
 
 @dataclass(frozen=True)
@@ -157,33 +164,34 @@ def assess_risk(release_id) -> ReleaseRisk:  # noqa: ANN001
     factors: list[RiskFactor] = []
     if from_changes:
         worst = [s.ref for s in states if s.risk == from_changes]
-        factors.append(RiskFactor("changes", from_changes,
-                                  f"highest risk of the bundled changes ({', '.join(worst)})"))
+        factors.append(_factor("changes", from_changes,
+                               N_("highest risk of the bundled changes ({changes})"),
+                               changes=", ".join(worst)))
     sites = {s.site_id for s in ReleaseStep.select(ReleaseStep.site)
              .where((ReleaseStep.release == release.id) & ReleaseStep.kind.in_(("pilot", "wave")))
              if s.site_id}
     waves = (ReleaseStep.select().where((ReleaseStep.release == release.id)
                                         & ReleaseStep.kind.in_(("pilot", "wave"))).count())
     if release.type == "emergency":
-        factors.append(RiskFactor("type", "high", "emergency release: shortened build and test"))
+        factors.append(_factor("type", "high", N_("emergency release: shortened build and test")))
     elif release.type == "major":
-        factors.append(RiskFactor("type", "medium", "major release"))
+        factors.append(_factor("type", "medium", N_("major release")))
     if len(sites) >= 6:
-        factors.append(RiskFactor("sites", "high", f"rollout to {len(sites)} sites"))
+        factors.append(_factor("sites", "high", N_("rollout to {sites} sites"), sites=len(sites)))
     elif len(sites) >= 3 or waves >= 4:
-        factors.append(RiskFactor("sites", "medium",
-                                  f"rollout in {waves} waves to {len(sites)} sites"))
+        factors.append(_factor("sites", "medium", N_("rollout in {waves} waves to {sites} sites"),
+                               waves=waves, sites=len(sites)))
     if not (release.backout_plan or "").strip() and not ReleaseStep.select().where(
             (ReleaseStep.release == release.id) & (ReleaseStep.kind == "backout")).exists():
-        factors.append(RiskFactor("backout", "medium", "no backout plan"))
+        factors.append(_factor("backout", "medium", N_("no backout plan")))
     base = RISK_LEVELS.index(from_changes) if from_changes else 0
     own = max((RISK_LEVELS.index(f.level) for f in factors if f.factor != "changes"), default=0)
     level = max(base, own)
     # Several own factors together, on top of risky changes, raise the level one step.
     if sum(1 for f in factors if f.factor != "changes") >= 2 and base >= 1:
         level += 1
-        factors.append(RiskFactor("combined", _level(level),
-                                  "several release factors on top of risky changes"))
+        factors.append(_factor("combined", _level(level),
+                               N_("several release factors on top of risky changes")))
     return ReleaseRisk(_level(level), from_changes, tuple(factors))
 
 

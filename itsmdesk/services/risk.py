@@ -150,6 +150,12 @@ def failure_rates(changes: list[Change]) -> dict:
     return out
 
 
+def _why(template: str, **params) -> dict:
+    """A factor's reason: the English text (``why``, what older rows have) plus the template and
+    its parameters, so the GUI, reports and CLI can show it in the user's language."""
+    return {"why": template.format(**params), "why_template": template, "why_params": params}
+
+
 def compute(change: Change, found_conflicts: list | None = None, ci_ids: list | None = None,
             failure: tuple | None = None) -> RiskAssessment:
     """Assess a change without saving anything.  Callers assessing many changes pass what they
@@ -165,30 +171,42 @@ def compute(change: Change, found_conflicts: list | None = None, ci_ids: list | 
     pts = min(WEIGHTS["services"], sum(CRITICALITY_POINTS.get(s["criticality"], 4)
                                        for s in services))
     crit = ", ".join(f"{s['name']} ({s['criticality']})" for s in services[:6])
-    more = f" and {len(services) - 6} more" if len(services) > 6 else ""
+    if len(services) > 6:
+        why = _why(N_("{n} business service(s) impacted: {services} and {more} more"),
+                   n=len(services), services=crit, more=len(services) - 6)
+    elif services:
+        why = _why(N_("{n} business service(s) impacted: {services}"), n=len(services),
+                   services=crit)
+    else:
+        why = _why(N_("{n} business service(s) impacted"), n=0)
     factors.append({"factor": "services", "value": len(services), "weight": WEIGHTS["services"],
-                    "points": pts, "why": f"{len(services)} business service(s) impacted"
-                    + (f": {crit}{more}" if services else "")})
+                    "points": pts, **why})
 
     pts = TYPE_POINTS.get(change.type, 8)
+    type_why = {"standard": N_("standard change"), "normal": N_("normal change"),
+                "emergency": N_("emergency change")}
+    why = (_why(type_why[change.type]) if change.type in type_why
+           else _why(N_("{type} change"), type=change.type))
     factors.append({"factor": "type", "value": change.type, "weight": WEIGHTS["type"],
-                    "points": pts, "why": f"{change.type} change"})
+                    "points": pts, **why})
 
-    pts, why = 0, ["no outage"]
-    if change.outage:
-        pts, why = 12, ["service outage"]
+    pts = 12 if change.outage else 0
     if change.downtime_start and change.downtime_end:
         minutes = int((change.downtime_end - change.downtime_start) / dt.timedelta(minutes=1))
-        why.append(f"downtime {minutes} min")
         pts += 8 if minutes > 240 else 4 if minutes > 60 else 0
+        why = _why(N_("service outage, downtime {minutes} min") if change.outage
+                   else N_("no outage, downtime {minutes} min"), minutes=minutes)
+    else:
+        why = _why(N_("service outage") if change.outage else N_("no outage"))
     factors.append({"factor": "outage", "value": bool(change.outage), "weight": WEIGHTS["outage"],
-                    "points": min(pts, WEIGHTS["outage"]), "why": ", ".join(why)})
+                    "points": min(pts, WEIGHTS["outage"]), **why})
 
     rate, failed, finished = failure if failure is not None else failure_rate(change, ci_ids)
     pts = round(rate * WEIGHTS["failure_rate"])
     factors.append({"factor": "failure_rate", "value": round(rate, 3),
                     "weight": WEIGHTS["failure_rate"], "points": pts,
-                    "why": f"{failed} of {finished} earlier change(s) on these CIs failed"})
+                    **_why(N_("{failed} of {finished} earlier change(s) on these CIs failed"),
+                           failed=failed, finished=finished)})
 
     found = (conflict_service.for_change(change.id) if found_conflicts is None
              else found_conflicts)
@@ -196,9 +214,11 @@ def compute(change: Change, found_conflicts: list | None = None, ci_ids: list | 
     n_black = sum(1 for c in found if c.kind == "blackout")
     n_out = sum(1 for c in found if c.kind == "outside_maintenance")
     pts = min(WEIGHTS["conflicts"], 5 * n_pair + 8 * n_black + (3 if n_out else 0))
+    why = _why(N_("{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance "
+                  "window") if n_out else N_("{pairs} overlapping change(s), {blackouts} blackout(s)"),
+               pairs=n_pair, blackouts=n_black)
     factors.append({"factor": "conflicts", "value": len(found), "weight": WEIGHTS["conflicts"],
-                    "points": pts, "why": f"{n_pair} overlapping change(s), {n_black} blackout(s)"
-                    + (", outside maintenance window" if n_out else "")})
+                    "points": pts, **why})
 
     score = sum(f["points"] for f in factors)
     return RiskAssessment(score, level_for(score), factors, services,

@@ -1336,283 +1336,283 @@
 <context>
     <name>CabPack</name>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="71"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="72"/>
         <source>Emergency CAB pack</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="72"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="73"/>
         <source>Change Advisory Board pack</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="78"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="79"/>
         <source>Chair</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="79"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="80"/>
         <source>Invited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="81"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="82"/>
         <source>Quorum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="82"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="83"/>
         <source>Changes on the agenda</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="83"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="84"/>
         <source>Forward schedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="84"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="85"/>
         <source>{n} change(s) in the next 28 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="88"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="89"/>
         <source>Contents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="92"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="93"/>
         <source>Agenda</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="93"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="111"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="94"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="112"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="94"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="111"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="95"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="112"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="94"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="95"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="95"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="96"/>
         <source>Planned start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="96"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="113"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="146"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="97"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="114"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="147"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="102"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="103"/>
         <source>No changes on the agenda</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="106"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="107"/>
         <source>Forward schedule of change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="108"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="109"/>
         <source>Approved, scheduled and in-progress changes from {date} for 28 days.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="112"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="132"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="113"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="133"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="112"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="113"/>
         <source>Start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="113"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="114"/>
         <source>End</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="118"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="119"/>
         <source>Nothing scheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="127"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="128"/>
         <source>none</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="129"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="130"/>
         <source>(service outage)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="131"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="132"/>
         <source>Type / category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="133"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="134"/>
         <source>Planned window (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="135"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="136"/>
         <source>Downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="136"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="137"/>
         <source>Requester / team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="138"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="139"/>
         <source>Implementer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="140"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="141"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="141"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="142"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="147"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="148"/>
         <source>Level {level}, computed score {score} ({computed})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="150"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="151"/>
         <source>; overridden: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="153"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="154"/>
         <source>Factor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="153"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="154"/>
         <source>Points</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="154"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="155"/>
         <source>Weight</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="154"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="155"/>
         <source>Why</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="158"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="159"/>
         <source>Impacted services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="160"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="161"/>
         <source>Service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="161"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="170"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="162"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="171"/>
         <source>Criticality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="165"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="166"/>
         <source>No business service impacted.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="166"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="167"/>
         <source>Affected CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="168"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="169"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="169"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="170"/>
         <source>Class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="174"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="175"/>
         <source>No CI recorded.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="175"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="176"/>
         <source>Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="176"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="177"/>
         <source>Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="177"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="178"/>
         <source>Test plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="179"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="180"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="181"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="182"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="182"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="183"/>
         <source>With</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="183"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="184"/>
         <source>When (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="184"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="185"/>
         <source>Detail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="191"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="192"/>
         <source>No conflicts.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="204"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="205"/>
         <source>CAB pack {ref}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1913,237 +1913,237 @@
 <context>
     <name>ChangeForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="111"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="112"/>
         <source>new (draft)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="129"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="130"/>
         <source>(no team)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="144"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="145"/>
         <source>Downtime window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="150"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="151"/>
         <source>Service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="160"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="161"/>
         <source>&amp;Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="163"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="164"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="165"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="166"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="185"/>
         <source>Downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="185"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="186"/>
         <source>&amp;Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="186"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="187"/>
         <source>&amp;Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="171"/>
         <source>People</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="168"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="176"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="177"/>
         <source>Planned window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="191"/>
         <source>&amp;Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="192"/>
         <source>&amp;Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="192"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="193"/>
         <source>Te&amp;st plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="196"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="197"/>
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="203"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="204"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="206"/>
         <source>Add</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="207"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="208"/>
         <source>Remove selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="220"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="221"/>
         <source>Factor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="220"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="221"/>
         <source>Points</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="222"/>
         <source>Weight</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="222"/>
         <source>Why</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="225"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="226"/>
         <source>Assess risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="228"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="229"/>
         <source>Override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="231"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="232"/>
         <source>(computed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="235"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="236"/>
         <source>Reason (required)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="236"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="237"/>
         <source>Apply override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="242"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="243"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="251"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="252"/>
         <source>(not reviewed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="255"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="256"/>
         <source>Record review</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="257"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="258"/>
         <source>Outcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="258"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="259"/>
         <source>Lessons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="259"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="260"/>
         <source>Incidents caused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="263"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="264"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="264"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="265"/>
         <source>Plans</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="265"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="266"/>
         <source>Affected CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="266"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="267"/>
         <source>Risk and conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="267"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="268"/>
         <source>Review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="270"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="271"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="295"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="296"/>
         <source>New change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="304"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="305"/>
         <source>Status: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="327"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="328"/>
         <source>Requester: %s · Implementer: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="352"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="353"/>
         <source>Risk not assessed yet.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="354"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="355"/>
         <source>Risk: %s (score %s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="357"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="358"/>
         <source>overridden from %s: %s</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2764,53 +2764,53 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="33"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="34"/>
         <source>change management: conflicts, transitions, success rate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="36"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="37"/>
         <source>conflicting changes and window violations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="39"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="40"/>
         <source>skip impact-path conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="43"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="44"/>
         <source>move a change to another status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="50"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="51"/>
         <source>change success rate per type, team or month</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="57"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="58"/>
         <source>assess a change&apos;s risk and show its factors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="62"/>
-        <location filename="../../itsmdesk/commands/changes.py" line="68"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="63"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="69"/>
         <source>forward schedule of change as .ics</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="65"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="66"/>
         <source>change calendar: export</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="137"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="138"/>
         <source>{ref}: risk {level} (score {score})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="155"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="157"/>
         <source>{path} written ({n} changes)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6738,342 +6738,342 @@ IT Service Support on {db}</source>
 <context>
     <name>ReleaseForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="98"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="295"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="99"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="296"/>
         <source>New release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="106"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="107"/>
         <source>&amp;Move</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="109"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="110"/>
         <source>Release plan P&amp;DF…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="113"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="114"/>
         <source>Move to:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="120"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="121"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="121"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="122"/>
         <source>&amp;Changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="122"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="123"/>
         <source>&amp;Plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="123"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="124"/>
         <source>&amp;Media library</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
         <source>Who</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="124"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="216"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="126"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="126"/>
         <source>Old</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="126"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="128"/>
         <source>&amp;History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="133"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="134"/>
         <source>Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="160"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="161"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="164"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="165"/>
         <source>&amp;Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="165"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="166"/>
         <source>&amp;Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="166"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="167"/>
         <source>&amp;Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="168"/>
         <source>Planned &amp;start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="168"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="169"/>
         <source>Planned &amp;end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="169"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="170"/>
         <source>Descr&amp;iption</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="171"/>
         <source>&amp;Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="171"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="172"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="184"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="182"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="183"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="182"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="183"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="182"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="217"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="218"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="184"/>
         <source>Approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="189"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="190"/>
         <source>CHG-000123</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="192"/>
         <source>&amp;Add change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="193"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="194"/>
         <source>&amp;Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="214"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="215"/>
         <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="214"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="215"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="214"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="215"/>
         <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="216"/>
         <source>Planned start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="216"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="217"/>
         <source>Planned end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="216"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="217"/>
         <source>Actual start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="217"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="218"/>
         <source>Actual end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="217"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="218"/>
         <source>After</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="227"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="228"/>
         <source>Add s&amp;tep…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="233"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="234"/>
         <source>Set stat&amp;us</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="235"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="236"/>
         <source>&amp;Edit step…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="240"/>
         <source>De&amp;lete step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="241"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="242"/>
         <source>Deplo&amp;y wave…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="243"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="244"/>
         <source>Update the software CIs at the wave&apos;s site to the versions in the media library</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="266"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="267"/>
         <source>Item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="266"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="271"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="267"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="272"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="266"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="267"/>
         <source>Checksum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="267"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="268"/>
         <source>Master CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="269"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="270"/>
         <source>Item name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="273"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="274"/>
         <source>sha256:…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="274"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="275"/>
         <source>Add &amp;item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="276"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="277"/>
         <source>Remo&amp;ve item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="285"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="286"/>
         <source>Software this release delivers (each is a software CI in the CMDB). Deploying a wave sets the version of the matching software CIs at the wave&apos;s site.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="322"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="323"/>
         <source>all changes approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="323"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="324"/>
         <source>no changes bundled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="324"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="325"/>
         <source>{n} change(s) not approved: cannot deploy</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="328"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="329"/>
         <source>Status &lt;b&gt;{status}&lt;/b&gt; · type {type} · risk &lt;b&gt;&lt;span style=&apos;color:{rc}&apos;&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style=&apos;color:{ac}&apos;&gt;{approval}&lt;/span&gt; · manager {manager}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="342"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="343"/>
         <source>no factors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="348"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="349"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="348"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="349"/>
         <source>NO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="354"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="355"/>
         <source>no changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="355"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="356"/>
         <source>Affected services: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="515"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="516"/>
         <source>Delete step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="516"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="517"/>
         <source>Delete &apos;{name}&apos; from the plan?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="532"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="533"/>
         <source>Deploy &apos;{wave}&apos; at {site}?
 
 {count} software CI(s) will be updated:
@@ -7081,17 +7081,17 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="536"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="537"/>
         <source>…and {n} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="537"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="538"/>
         <source>Deploy wave</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="543"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="544"/>
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7142,430 +7142,430 @@ IT Service Support on {db}</source>
 <context>
     <name>ReleasePlan</name>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="40"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="41"/>
         <source>Phase</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="41"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="42"/>
         <source>Build</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="42"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="43"/>
         <source>Test</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="43"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="44"/>
         <source>Pilot</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="44"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="323"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="45"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="324"/>
         <source>Wave</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="45"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="46"/>
         <source>Backout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="46"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="288"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="47"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="289"/>
         <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="48"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="49"/>
         <source>Jan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="48"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="49"/>
         <source>Feb</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="49"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="50"/>
         <source>Mar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="49"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="50"/>
         <source>Apr</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="50"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="51"/>
         <source>May</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="50"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="51"/>
         <source>Jun</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="51"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="52"/>
         <source>Jul</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="51"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="52"/>
         <source>Aug</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="52"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="53"/>
         <source>Sep</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="52"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="53"/>
         <source>Oct</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="53"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="54"/>
         <source>Nov</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="53"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="54"/>
         <source>Dec</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="166"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="298"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="167"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="299"/>
         <source>not scheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="218"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="219"/>
         <source>planned window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="219"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="220"/>
         <source>actual: {status}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="228"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="229"/>
         <source>now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="236"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="237"/>
         <source>all bundled changes approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="237"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="238"/>
         <source>no changes bundled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="238"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="239"/>
         <source>{n} of {total} changes NOT approved: deployment is blocked</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="243"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="340"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="244"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="341"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="244"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="245"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="245"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="268"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="289"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="324"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="246"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="269"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="290"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="325"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="246"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="268"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="247"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="269"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="247"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="248"/>
         <source>Planned window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="248"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="355"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="249"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="356"/>
         <source>Release manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="249"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="250"/>
         <source>Release team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="250"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="251"/>
         <source>Change approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="252"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="253"/>
         <source>Rollout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="252"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="253"/>
         <source>{waves} wave(s) to {sites} site(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="257"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="258"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="258"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="259"/>
         <source>Risk assessment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="260"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="261"/>
         <source>Factor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="260"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="261"/>
         <source>Level</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="260"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="261"/>
         <source>Why</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="264"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="265"/>
         <source>No risk factors: no bundled change carries a risk assessment.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="266"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="267"/>
         <source>Included changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="268"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="269"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="268"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="269"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="268"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="269"/>
         <source>Approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="275"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="276"/>
         <source>This release bundles no change yet.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="277"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="278"/>
         <source>Affected services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="279"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="280"/>
         <source>Service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="279"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="280"/>
         <source>Criticality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="279"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="280"/>
         <source>Hops from a changed CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="283"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="284"/>
         <source>No business service depends on the CIs the bundled changes touch.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="286"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="385"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="287"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="386"/>
         <source>Release plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="288"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="289"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="288"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="323"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="289"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="324"/>
         <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="288"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="323"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="289"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="324"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="288"/>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="323"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="289"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="324"/>
         <source>Planned (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="289"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="290"/>
         <source>Actual (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="289"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="290"/>
         <source>After</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="306"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="307"/>
         <source>Plan warnings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="311"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="312"/>
         <source>Gantt chart</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="318"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="319"/>
         <source>No plan steps yet.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="320"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="321"/>
         <source>Rollout waves</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="323"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="324"/>
         <source>Software CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="324"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="325"/>
         <source>Deployed (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="336"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="337"/>
         <source>No rollout waves planned.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="338"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="339"/>
         <source>Definitive media library</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="340"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="341"/>
         <source>Item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="340"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="341"/>
         <source>Checksum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="340"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="341"/>
         <source>Master CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="346"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="347"/>
         <source>No software items registered.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="348"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="349"/>
         <source>Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="349"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="350"/>
         <source>No backout plan recorded.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="352"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="353"/>
         <source>Backout step: {name} — owner {owner}, {status}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="355"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="356"/>
         <source>Change manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="356"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="357"/>
         <source>CAB chair</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="357"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="358"/>
         <source>Service owner: {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="358"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="359"/>
         <source>Role</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="358"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="359"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="358"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="359"/>
         <source>Signature</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="358"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="359"/>
         <source>Date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="364"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="365"/>
         <source>Sign-off</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/release_plan.py" line="365"/>
+        <location filename="../../itsmdesk/reports/release_plan.py" line="366"/>
         <source>By signing, the CAB authorises the rollout of this release as planned above, including the backout plan.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7573,212 +7573,212 @@ IT Service Support on {db}</source>
 <context>
     <name>ReleasePlanPreview</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="50"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="51"/>
         <source>all bundled changes approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="51"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="52"/>
         <source>no changes bundled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="52"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="53"/>
         <source>{n} of {m} changes NOT approved: deployment is blocked</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="56"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="57"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="56"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="57"/>
         <source>Value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="57"/>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="86"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="58"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="87"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="57"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="58"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="58"/>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="69"/>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="59"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="70"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="58"/>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="69"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="59"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="70"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="59"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="60"/>
         <source>Planned window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="60"/>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="91"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="61"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
         <source>Release manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="60"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="61"/>
         <source>Release team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="61"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="62"/>
         <source>Change approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="66"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="67"/>
         <source>Factor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="66"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="67"/>
         <source>Level</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="66"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="67"/>
         <source>Why</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="69"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="70"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="69"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="70"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="69"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="70"/>
         <source>Approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="70"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="71"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="74"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="75"/>
         <source>None</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="76"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
         <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="76"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="76"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
         <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="76"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="76"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
         <source>Planned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78"/>
         <source>Actual</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78"/>
         <source>After</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="86"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="87"/>
         <source>Item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="86"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="87"/>
         <source>Checksum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="86"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="87"/>
         <source>Master CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="91"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
         <source>Change manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="91"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
         <source>CAB chair</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="93"/>
         <source>Role</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="93"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="93"/>
         <source>Signature</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="93"/>
         <source>Date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="102"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="103"/>
         <source>Save release plan PDF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="103"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="104"/>
         <source>PDF (*.pdf)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="123"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="124"/>
         <source>Release plan {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="126"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="127"/>
         <source>Save PDF…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -9309,192 +9309,297 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="180"/>
-        <source>pg_dump failed: {reason}</source>
+        <source>emergency change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="181"/>
-        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
+        <source>emergency release: shortened build and test</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="182"/>
-        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
+        <source>highest risk of the bundled changes ({changes})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="183"/>
-        <source>{label} &apos;{value}&apos; is already taken</source>
+        <source>major release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="184"/>
-        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>no backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="185"/>
-        <source>{label} is longer than {max} characters</source>
+        <source>no outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="186"/>
-        <source>{label} is required</source>
+        <source>no outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="187"/>
-        <source>{label} must be a whole number of at least {min}</source>
+        <source>normal change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="188"/>
-        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <source>pg_dump failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="189"/>
-        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="190"/>
-        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <source>rollout in {waves} waves to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="191"/>
-        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <source>rollout to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="192"/>
-        <source>{path} is a folder, not a database file</source>
+        <source>service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="193"/>
-        <source>{path} is a folder; give a file name for the backup</source>
+        <source>service outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="194"/>
-        <source>{path} is empty</source>
+        <source>several release factors on top of risky changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="195"/>
-        <source>{path} is not UTF-8 text</source>
+        <source>standard change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="196"/>
-        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="197"/>
-        <source>{path} is not valid JSON: {error}</source>
+        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="198"/>
-        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <source>{label} &apos;{value}&apos; is already taken</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="199"/>
-        <source>{person} is not on the CAB for {category}</source>
+        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="200"/>
-        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <source>{label} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="201"/>
-        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>{label} is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="202"/>
-        <source>{ref} cannot go from {old} to {new}</source>
+        <source>{label} must be a whole number of at least {min}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="203"/>
-        <source>{ref} has no CAB approval ({detail})</source>
+        <source>{label}: &apos;{value}&apos; is not a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="204"/>
-        <source>{ref} has no workaround to apply</source>
+        <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="205"/>
-        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="206"/>
-        <source>{ref} is {status}; a review follows implementation</source>
+        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="207"/>
-        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <source>{n} business service(s) impacted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="208"/>
-        <source>{ref} needs a planned start before it can be {target}</source>
+        <source>{n} business service(s) impacted: {services}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="209"/>
-        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="210"/>
-        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="211"/>
-        <source>{release} already delivers &apos;{name}&apos;</source>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="212"/>
-        <source>{release} bundles no change; add the approved changes first</source>
+        <source>{path} is a folder, not a database file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="213"/>
-        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <source>{path} is a folder; give a file name for the backup</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="214"/>
-        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <source>{path} is empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="215"/>
-        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <source>{path} is not UTF-8 text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="216"/>
-        <source>{report} needs --{option} REF</source>
+        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="217"/>
+        <source>{path} is not valid JSON: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="218"/>
+        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="219"/>
+        <source>{person} is not on the CAB for {category}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="220"/>
+        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="221"/>
+        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="222"/>
+        <source>{ref} cannot go from {old} to {new}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="223"/>
+        <source>{ref} has no CAB approval ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="224"/>
+        <source>{ref} has no workaround to apply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="225"/>
+        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="226"/>
+        <source>{ref} is {status}; a review follows implementation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="227"/>
+        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="228"/>
+        <source>{ref} needs a planned start before it can be {target}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="229"/>
+        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="230"/>
+        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="231"/>
+        <source>{release} already delivers &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="232"/>
+        <source>{release} bundles no change; add the approved changes first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="233"/>
+        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="234"/>
+        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="235"/>
+        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="236"/>
+        <source>{report} needs --{option} REF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="237"/>
         <source>{src} already {type} {tgt}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="238"/>
+        <source>{type} change</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

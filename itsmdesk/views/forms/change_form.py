@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.errors import ItsmError
+from itsmdesk.i18n import reason_text
 from itsmdesk.models.change import CHANGE_TYPES, RISK_LEVELS
 from itsmdesk.views.messages import show_error
 
@@ -361,7 +362,7 @@ class ChangeForm(QWidget):
             r = self.factor_table.rowCount()
             self.factor_table.insertRow(r)
             for c, value in enumerate((f["factor"].replace("_", " "), f["points"], f["weight"],
-                                       f["why"])):
+                                       reason_text(f))):
                 self.factor_table.setItem(r, c, QTableWidgetItem(str(value)))
         self.override_box.setCurrentIndex(max(0, self.override_box.findData(override)))
         self.override_reason.setText(reason or "")

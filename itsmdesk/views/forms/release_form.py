@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from itsmdesk.i18n import reason_text
 from itsmdesk.models.release import RELEASE_TYPES
 from itsmdesk.services import dml, release_lifecycle, release_plan, releases
 from itsmdesk.views.messages import show_error
@@ -338,7 +339,7 @@ class ReleaseForm(QWidget):
         self.end_edit.set_value(r.planned_end)
         self.description.setPlainText(r.description or "")
         self.backout.setPlainText(r.backout_plan or "")
-        self.risk_label.setText("\n".join(f"{_label(f.level)}: {f.why}"
+        self.risk_label.setText("\n".join(f"{_label(f.level)}: {reason_text(f)}"
                                           for f in detail.risk.factors) or self.tr("no factors"))
         self.transition_combo.clear()
         for status in detail.allowed:

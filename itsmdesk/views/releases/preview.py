@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence, QTextDocument
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import QFileDialog, QToolBar, QWidget
 
+from itsmdesk.i18n import reason_text
 from itsmdesk.models.base import utcnow
 from itsmdesk.services import releases
 from itsmdesk.views.messages import show_error
@@ -64,7 +65,7 @@ def plan_document(detail, parent: QWidget | None = None) -> QTextDocument:  # no
         parts.append(f"<p>{e(r.description)}</p>")
     parts.append(f"<h2>{QCoreApplication.translate('ReleasePlanPreview', 'Risk assessment')}</h2>")
     parts.append(_table([QCoreApplication.translate("ReleasePlanPreview", "Factor"), QCoreApplication.translate("ReleasePlanPreview", "Level"), QCoreApplication.translate("ReleasePlanPreview", "Why")],
-                        [[e(f.factor), e(f.level), e(f.why)] for f in detail.risk.factors]))
+                        [[e(f.factor), e(f.level), e(reason_text(f))] for f in detail.risk.factors]))
     parts.append(f"<h2>{QCoreApplication.translate('ReleasePlanPreview', 'Included changes')}</h2>")
     parts.append(_table([QCoreApplication.translate("ReleasePlanPreview", "Change"), QCoreApplication.translate("ReleasePlanPreview", "Title"), QCoreApplication.translate("ReleasePlanPreview", "Status"), QCoreApplication.translate("ReleasePlanPreview", "Approved"), QCoreApplication.translate("ReleasePlanPreview", "Risk")], [
         [e(c.ref), e(c.title), e(c.status), QCoreApplication.translate("ReleasePlanPreview", "yes") if c.approved else f"<b>{QCoreApplication.translate('ReleasePlanPreview', 'NO')}</b>",
