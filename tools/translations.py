@@ -6,7 +6,7 @@
    file of ``QCoreApplication.translate("errors", ...)`` calls, so lupdate sees them: services
    stay free of Qt, yet every message a person reads can be translated.
 2. Runs ``pyside6-lupdate`` over the views, the reports (PDF and calendar texts), the command line
-   (``cli.py``, ``commands/``, i18n.py) and that file, updating resources/translations/*.ts
+   (``cli.py``, ``commands/``, i18n.py), the shared words (words.py) and that file, updating resources/translations/*.ts
    (English and Swedish); existing translations are kept.
 3. Applies the Swedish glossary below to untranslated entries and compiles .qm files with
    ``pyside6-lrelease``.
@@ -111,7 +111,7 @@ def main() -> int:
     write_generated(collect_templates())
     sources = [str(p) for p in sorted((ROOT / "itsmdesk").rglob("*.py"))
                if "/views/" in str(p) or "/reports/" in str(p) or "/commands/" in str(p)
-               or p.relative_to(ROOT / "itsmdesk").as_posix() in ("app.py", "cli.py", "i18n.py")]
+               or p.relative_to(ROOT / "itsmdesk").as_posix() in ("app.py", "cli.py", "i18n.py", "words.py")]
     sources += [str(GENERATED)]
     for lang in ("en", "sv"):
         ts = OUT / f"itsmdesk_{lang}.ts"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from PySide6.QtCore import QCoreApplication
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, LETTER
@@ -42,6 +42,7 @@ from reportlab.platypus import (
 from reportlab.platypus.tableofcontents import TableOfContents
 
 from itsmdesk.errors import N_, ValidationError
+from itsmdesk.words import WORDS, word  # noqa: F401 - re-exported for the reports
 
 PAGE_SIZES = {"A4": A4, "LETTER": LETTER}
 
@@ -51,87 +52,6 @@ ACCENT = colors.HexColor("#1d4ed8")
 HEADER_BG = colors.HexColor("#e5e7eb")
 ZEBRA = colors.HexColor("#f9fafb")
 RISK_COLOURS = {"low": "#15803d", "medium": "#b45309", "high": "#c2410c", "very_high": "#b91c1c"}
-
-
-# stored values (statuses, types, risk levels, votes, ...) -> the English words the reports show;
-# word() translates them.  Unknown values are shown with "_" as a space, untranslated.
-WORDS = {
-    # change statuses
-    "draft": QT_TRANSLATE_NOOP("PdfCommon", "draft"),
-    "submitted": QT_TRANSLATE_NOOP("PdfCommon", "submitted"),
-    "assessed": QT_TRANSLATE_NOOP("PdfCommon", "assessed"),
-    "awaiting_cab": QT_TRANSLATE_NOOP("PdfCommon", "awaiting cab"),
-    "approved": QT_TRANSLATE_NOOP("PdfCommon", "approved"),
-    "rejected": QT_TRANSLATE_NOOP("PdfCommon", "rejected"),
-    "scheduled": QT_TRANSLATE_NOOP("PdfCommon", "scheduled"),
-    "implementing": QT_TRANSLATE_NOOP("PdfCommon", "implementing"),
-    "implemented": QT_TRANSLATE_NOOP("PdfCommon", "implemented"),
-    "in_review": QT_TRANSLATE_NOOP("PdfCommon", "in review"),
-    "closed": QT_TRANSLATE_NOOP("PdfCommon", "closed"),
-    "failed": QT_TRANSLATE_NOOP("PdfCommon", "failed"),
-    "backed_out": QT_TRANSLATE_NOOP("PdfCommon", "backed out"),
-    # change and release types
-    "standard": QT_TRANSLATE_NOOP("PdfCommon", "standard"),
-    "normal": QT_TRANSLATE_NOOP("PdfCommon", "normal"),
-    "emergency": QT_TRANSLATE_NOOP("PdfCommon", "emergency"),
-    "major": QT_TRANSLATE_NOOP("PdfCommon", "major"),
-    "minor": QT_TRANSLATE_NOOP("PdfCommon", "minor"),
-    # risk levels and criticality
-    "low": QT_TRANSLATE_NOOP("PdfCommon", "low"),
-    "medium": QT_TRANSLATE_NOOP("PdfCommon", "medium"),
-    "high": QT_TRANSLATE_NOOP("PdfCommon", "high"),
-    "very_high": QT_TRANSLATE_NOOP("PdfCommon", "very high"),
-    "critical": QT_TRANSLATE_NOOP("PdfCommon", "critical"),
-    "not_assessed": QT_TRANSLATE_NOOP("PdfCommon", "not assessed"),
-    # votes and decisions
-    "approve": QT_TRANSLATE_NOOP("PdfCommon", "approve"),
-    "reject": QT_TRANSLATE_NOOP("PdfCommon", "reject"),
-    "abstain": QT_TRANSLATE_NOOP("PdfCommon", "abstain"),
-    "deferred": QT_TRANSLATE_NOOP("PdfCommon", "deferred"),
-    "pending": QT_TRANSLATE_NOOP("PdfCommon", "pending"),
-    # CAB meetings
-    "planned": QT_TRANSLATE_NOOP("PdfCommon", "planned"),
-    "held": QT_TRANSLATE_NOOP("PdfCommon", "held"),
-    "cancelled": QT_TRANSLATE_NOOP("PdfCommon", "cancelled"),
-    # releases and their plan steps
-    "planning": QT_TRANSLATE_NOOP("PdfCommon", "planning"),
-    "build": QT_TRANSLATE_NOOP("PdfCommon", "build"),
-    "test": QT_TRANSLATE_NOOP("PdfCommon", "test"),
-    "deploying": QT_TRANSLATE_NOOP("PdfCommon", "deploying"),
-    "deployed": QT_TRANSLATE_NOOP("PdfCommon", "deployed"),
-    "in_progress": QT_TRANSLATE_NOOP("PdfCommon", "in progress"),
-    "done": QT_TRANSLATE_NOOP("PdfCommon", "done"),
-    "skipped": QT_TRANSLATE_NOOP("PdfCommon", "skipped"),
-    # conflict kinds
-    "same_ci": QT_TRANSLATE_NOOP("PdfCommon", "same ci"),
-    "impact_path": QT_TRANSLATE_NOOP("PdfCommon", "impact path"),
-    "blackout": QT_TRANSLATE_NOOP("PdfCommon", "blackout"),
-    "outside_maintenance": QT_TRANSLATE_NOOP("PdfCommon", "outside maintenance"),
-    # risk factors (changes and releases)
-    "services": QT_TRANSLATE_NOOP("PdfCommon", "services"),
-    "type": QT_TRANSLATE_NOOP("PdfCommon", "type"),
-    "outage": QT_TRANSLATE_NOOP("PdfCommon", "outage"),
-    "failure_rate": QT_TRANSLATE_NOOP("PdfCommon", "failure rate"),
-    "conflicts": QT_TRANSLATE_NOOP("PdfCommon", "conflicts"),
-    "changes": QT_TRANSLATE_NOOP("PdfCommon", "changes"),
-    "sites": QT_TRANSLATE_NOOP("PdfCommon", "sites"),
-    "backout": QT_TRANSLATE_NOOP("PdfCommon", "backout"),
-    "combined": QT_TRANSLATE_NOOP("PdfCommon", "combined"),
-    # yes / no
-    "yes": QT_TRANSLATE_NOOP("PdfCommon", "yes"),
-    "no": QT_TRANSLATE_NOOP("PdfCommon", "no"),
-}
-
-
-def word(value: str | None) -> str:
-    """A stored value (``awaiting_cab``, ``very_high``, ``approve``) as a word in the reader's
-    language; ``""`` for none."""
-    if not value:
-        return ""
-    source = WORDS.get(value)
-    if source is None:
-        return value.replace("_", " ")
-    return QCoreApplication.translate("PdfCommon", source)
 
 
 def page_size(name: str) -> tuple[float, float]:

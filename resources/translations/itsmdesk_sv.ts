@@ -1913,237 +1913,237 @@
 <context>
     <name>ChangeForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="112" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="113" />
         <source>new (draft)</source>
         <translation>ny (utkast)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="130" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="131" />
         <source>(no team)</source>
         <translation>(inget team)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="145" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="146" />
         <source>Downtime window</source>
         <translation>Driftstoppsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="151" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="152" />
         <source>Service outage</source>
         <translation>Tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="161" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="162" />
         <source>&amp;Title</source>
         <translation>&amp;Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="164" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="165" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="166" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="167" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="185" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="186" />
         <source>Downtime</source>
         <translation>Driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="186" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="187" />
         <source>&amp;Reason</source>
         <translation>&amp;Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="187" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="188" />
         <source>&amp;Description</source>
         <translation>&amp;Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="171" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="172" />
         <source>People</source>
         <translation>Personer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="168" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="169" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="177" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="178" />
         <source>Planned window</source>
         <translation>Planerat fönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="191" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="192" />
         <source>&amp;Implementation plan</source>
         <translation>&amp;Implementeringsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="192" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="193" />
         <source>&amp;Backout plan</source>
         <translation>&amp;Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="193" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="194" />
         <source>Te&amp;st plan</source>
         <translation>&amp;Testplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="197" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="198" />
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
         <translation>Dra hit CI:n från CMDB-trädet eller lägg till ett via namn.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="204" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="205" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="206" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="207" />
         <source>Add</source>
         <translation>Lägg till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="208" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="209" />
         <source>Remove selected</source>
         <translation>Ta bort markerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="221" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="222" />
         <source>Factor</source>
         <translation>Faktor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="221" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="222" />
         <source>Points</source>
         <translation>Poäng</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="222" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="223" />
         <source>Weight</source>
         <translation>Vikt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="222" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="223" />
         <source>Why</source>
         <translation>Varför</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="226" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="228" />
         <source>Assess risk</source>
         <translation>Bedöm risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="229" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="231" />
         <source>Override</source>
         <translation>Åsidosätt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="232" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="234" />
         <source>(computed)</source>
         <translation>(beräknad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="236" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="238" />
         <source>Reason (required)</source>
         <translation>Orsak (obligatorisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="237" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="239" />
         <source>Apply override</source>
         <translation>Tillämpa åsidosättning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="243" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="245" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="252" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="254" />
         <source>(not reviewed)</source>
         <translation>(ej granskad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="256" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="258" />
         <source>Record review</source>
         <translation>Registrera granskning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="258" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="260" />
         <source>Outcome</source>
         <translation>Utfall</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="259" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="261" />
         <source>Lessons</source>
         <translation>Lärdomar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="260" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="262" />
         <source>Incidents caused</source>
         <translation>Orsakade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="264" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="266" />
         <source>Details</source>
         <translation>Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="265" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="267" />
         <source>Plans</source>
         <translation>Planer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="266" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="268" />
         <source>Affected CIs</source>
         <translation>Berörda CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="267" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="269" />
         <source>Risk and conflicts</source>
         <translation>Risk och konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="268" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="270" />
         <source>Review (PIR)</source>
         <translation>Granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="271" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="273" />
         <source>&amp;Save</source>
         <translation>&amp;Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="296" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="298" />
         <source>New change</source>
         <translation>Ny ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="305" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="307" />
         <source>Status: %s</source>
         <translation>Status: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="328" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="330" />
         <source>Requester: %s · Implementer: %s</source>
         <translation>Beställare: %s · Genomförare: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="353" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="355" />
         <source>Risk not assessed yet.</source>
         <translation>Risken är inte bedömd ännu.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="355" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="357" />
         <source>Risk: %s (score %s)</source>
         <translation>Risk: %s (poäng %s)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="358" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="360" />
         <source>overridden from %s: %s</source>
         <translation>åsidosatt från %s: %s</translation>
     </message>
@@ -2151,126 +2151,126 @@
 <context>
     <name>ChangesPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="48" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="49" />
         <source>Search reference or title</source>
         <translation>Sök referens eller rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="50" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="51" />
         <source>All statuses</source>
         <translation>Alla statusar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="55" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="56" />
         <source>More</source>
         <translation>Mer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="57" />
-        <location filename="../../itsmdesk/views/changes/panel.py" line="60" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="58" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="61" />
         <source>Ref</source>
         <translation>Ref</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="57" />
-        <location filename="../../itsmdesk/views/changes/panel.py" line="60" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="58" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="61" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="57" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="58" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="58" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="59" />
         <source>Risk</source>
         <translation>Risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="58" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="59" />
         <source>Planned start</source>
         <translation>Planerad start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="58" />
-        <location filename="../../itsmdesk/views/changes/panel.py" line="61" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="59" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="62" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="60" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="61" />
         <source>Date</source>
         <translation>Datum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="80" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="81" />
         <source>Changes</source>
         <translation>Ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="81" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="82" />
         <source>CAB meetings</source>
         <translation>CAB-möten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="82" />
-        <location filename="../../itsmdesk/views/changes/panel.py" line="110" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="83" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="111" />
         <source>Success rate</source>
         <translation>Andel lyckade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="98" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="99" />
         <source>By month</source>
         <translation>Per månad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="98" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="99" />
         <source>By type</source>
         <translation>Per typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="99" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="100" />
         <source>By team</source>
         <translation>Per team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="102" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="103" />
         <source>Export CSV…</source>
         <translation>Exportera CSV…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="109" />
         <source>Group</source>
         <translation>Grupp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="109" />
         <source>Finished</source>
         <translation>Avslutade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="109" />
         <source>Successful</source>
         <translation>Lyckade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="109" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="110" />
         <source>Failed / backed out</source>
         <translation>Misslyckade / återställda</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="109" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="110" />
         <source>Incidents caused</source>
         <translation>Orsakade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="141" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="142" />
         <source>Export success rate</source>
         <translation>Exportera andel lyckade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="142" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="143" />
         <source>CSV (*.csv)</source>
         <translation>CSV (*.csv)</translation>
     </message>
@@ -5219,293 +5219,293 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>PdfCommon</name>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="60" />
+        <location filename="../../itsmdesk/words.py" line="14" />
         <source>draft</source>
         <translation>utkast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="61" />
+        <location filename="../../itsmdesk/words.py" line="15" />
         <source>submitted</source>
         <translation>inskickad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="62" />
+        <location filename="../../itsmdesk/words.py" line="16" />
         <source>assessed</source>
         <translation>bedömd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="63" />
+        <location filename="../../itsmdesk/words.py" line="17" />
         <source>awaiting cab</source>
         <translation>väntar på CAB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="64" />
+        <location filename="../../itsmdesk/words.py" line="18" />
         <source>approved</source>
         <translation>godkänd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="65" />
+        <location filename="../../itsmdesk/words.py" line="19" />
         <source>rejected</source>
         <translation>avslagen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="66" />
+        <location filename="../../itsmdesk/words.py" line="20" />
         <source>scheduled</source>
         <translation>schemalagd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="67" />
+        <location filename="../../itsmdesk/words.py" line="21" />
         <source>implementing</source>
         <translation>genomförs</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="68" />
+        <location filename="../../itsmdesk/words.py" line="22" />
         <source>implemented</source>
         <translation>genomförd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="69" />
+        <location filename="../../itsmdesk/words.py" line="23" />
         <source>in review</source>
         <translation>under granskning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="70" />
+        <location filename="../../itsmdesk/words.py" line="24" />
         <source>closed</source>
         <translation>stängd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="71" />
+        <location filename="../../itsmdesk/words.py" line="25" />
         <source>failed</source>
         <translation>misslyckad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="72" />
+        <location filename="../../itsmdesk/words.py" line="26" />
         <source>backed out</source>
         <translation>återställd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="74" />
+        <location filename="../../itsmdesk/words.py" line="28" />
         <source>standard</source>
         <translation>standard</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="75" />
+        <location filename="../../itsmdesk/words.py" line="29" />
         <source>normal</source>
         <translation>normal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="76" />
+        <location filename="../../itsmdesk/words.py" line="30" />
         <source>emergency</source>
         <translation>akut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="77" />
+        <location filename="../../itsmdesk/words.py" line="31" />
         <source>major</source>
         <translation>större</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="78" />
+        <location filename="../../itsmdesk/words.py" line="32" />
         <source>minor</source>
         <translation>mindre</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="80" />
+        <location filename="../../itsmdesk/words.py" line="34" />
         <source>low</source>
         <translation>låg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="81" />
+        <location filename="../../itsmdesk/words.py" line="35" />
         <source>medium</source>
         <translation>medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="82" />
+        <location filename="../../itsmdesk/words.py" line="36" />
         <source>high</source>
         <translation>hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="83" />
+        <location filename="../../itsmdesk/words.py" line="37" />
         <source>very high</source>
         <translation>mycket hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="84" />
+        <location filename="../../itsmdesk/words.py" line="38" />
         <source>critical</source>
         <translation>kritisk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="85" />
+        <location filename="../../itsmdesk/words.py" line="39" />
         <source>not assessed</source>
         <translation>ej bedömd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="87" />
+        <location filename="../../itsmdesk/words.py" line="41" />
         <source>approve</source>
         <translation>godkänner</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="88" />
+        <location filename="../../itsmdesk/words.py" line="42" />
         <source>reject</source>
         <translation>avslår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="89" />
+        <location filename="../../itsmdesk/words.py" line="43" />
         <source>abstain</source>
         <translation>avstår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="90" />
+        <location filename="../../itsmdesk/words.py" line="44" />
         <source>deferred</source>
         <translation>uppskjuten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="91" />
+        <location filename="../../itsmdesk/words.py" line="45" />
         <source>pending</source>
         <translation>avvaktar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="93" />
+        <location filename="../../itsmdesk/words.py" line="47" />
         <source>planned</source>
         <translation>planerat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="94" />
+        <location filename="../../itsmdesk/words.py" line="48" />
         <source>held</source>
         <translation>genomfört</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="95" />
+        <location filename="../../itsmdesk/words.py" line="49" />
         <source>cancelled</source>
         <translation>inställt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="97" />
+        <location filename="../../itsmdesk/words.py" line="51" />
         <source>planning</source>
         <translation>planering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="98" />
+        <location filename="../../itsmdesk/words.py" line="52" />
         <source>build</source>
         <translation>byggs</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="99" />
+        <location filename="../../itsmdesk/words.py" line="53" />
         <source>test</source>
         <translation>test</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="100" />
+        <location filename="../../itsmdesk/words.py" line="54" />
         <source>deploying</source>
         <translation>driftsätts</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="101" />
+        <location filename="../../itsmdesk/words.py" line="55" />
         <source>deployed</source>
         <translation>driftsatt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="102" />
+        <location filename="../../itsmdesk/words.py" line="56" />
         <source>in progress</source>
         <translation>pågår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="103" />
+        <location filename="../../itsmdesk/words.py" line="57" />
         <source>done</source>
         <translation>klart</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="104" />
+        <location filename="../../itsmdesk/words.py" line="58" />
         <source>skipped</source>
         <translation>överhoppat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="106" />
+        <location filename="../../itsmdesk/words.py" line="60" />
         <source>same ci</source>
         <translation>samma CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="107" />
+        <location filename="../../itsmdesk/words.py" line="61" />
         <source>impact path</source>
         <translation>påverkansväg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="108" />
+        <location filename="../../itsmdesk/words.py" line="62" />
         <source>blackout</source>
         <translation>frysperiod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="109" />
+        <location filename="../../itsmdesk/words.py" line="63" />
         <source>outside maintenance</source>
         <translation>utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="111" />
+        <location filename="../../itsmdesk/words.py" line="65" />
         <source>services</source>
         <translation>tjänster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="112" />
+        <location filename="../../itsmdesk/words.py" line="66" />
         <source>type</source>
         <translation>typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="113" />
+        <location filename="../../itsmdesk/words.py" line="67" />
         <source>outage</source>
         <translation>avbrott</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="114" />
+        <location filename="../../itsmdesk/words.py" line="68" />
         <source>failure rate</source>
         <translation>felfrekvens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="115" />
+        <location filename="../../itsmdesk/words.py" line="69" />
         <source>conflicts</source>
         <translation>konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="116" />
+        <location filename="../../itsmdesk/words.py" line="70" />
         <source>changes</source>
         <translation>ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="117" />
+        <location filename="../../itsmdesk/words.py" line="71" />
         <source>sites</source>
         <translation>platser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="118" />
+        <location filename="../../itsmdesk/words.py" line="72" />
         <source>backout</source>
         <translation>återställning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="119" />
+        <location filename="../../itsmdesk/words.py" line="73" />
         <source>combined</source>
         <translation>sammantaget</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="121" />
+        <location filename="../../itsmdesk/words.py" line="75" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="122" />
+        <location filename="../../itsmdesk/words.py" line="76" />
         <source>no</source>
         <translation>nej</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="327" />
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="247" />
         <source>itsmdesk · generated {when}</source>
         <translation>itsmdesk · skapad {when}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="331" />
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="390" />
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="251" />
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="310" />
         <source>Page {n} of {m}</source>
         <translation>Sida {n} av {m}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="332" />
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="252" />
         <source>Page {n}</source>
         <translation>Sida {n}</translation>
     </message>

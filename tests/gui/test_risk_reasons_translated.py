@@ -62,12 +62,12 @@ def test_change_form_shows_reasons_in_swedish(ctx, qtbot, swedish):
     risk.assess(loud.id)
     form = ChangeForm(ctx, loud.id)
     qtbot.addWidget(form)
-    why = _why_column(form)
-    assert why["type"] == "akut ändring"
-    assert why["outage"] == "tjänsteavbrott, driftstopp 300 min"
-    assert why["services"] == "1 verksamhetstjänst(er) påverkas: Shop (critical)"
-    assert why["failure rate"] == "0 av 0 tidigare ändringar på dessa CI:n misslyckades"
-    assert "change" not in why["type"]
+    why = _why_column(form)  # the factor names are Swedish too
+    assert why["typ"] == "akut ändring"
+    assert why["avbrott"] == "tjänsteavbrott, driftstopp 300 min"
+    assert why["tjänster"] == "1 verksamhetstjänst(er) påverkas: Shop (critical)"
+    assert why["felfrekvens"] == "0 av 0 tidigare ändringar på dessa CI:n misslyckades"
+    assert "change" not in why["typ"]
 
 
 def test_change_form_in_english_and_old_stored_factors(ctx, qtbot, qapp):
@@ -84,7 +84,7 @@ def test_change_form_in_english_and_old_stored_factors(ctx, qtbot, qapp):
     try:
         form2 = ChangeForm(ctx, loud.id)
         qtbot.addWidget(form2)
-        assert _why_column(form2) == {"type": "emergency change (old row)"}
+        assert _why_column(form2) == {"typ": "emergency change (old row)"}  # (factor in Swedish)
     finally:
         remove_translators(qapp, translators)
 

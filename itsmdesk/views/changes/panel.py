@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.views.calendar.canvas import local
+from itsmdesk.words import word
 
 PAGE = 200
 
@@ -51,7 +52,7 @@ class ChangesPanel(QWidget):
         from itsmdesk.views.calendar.panel import STATUSES
 
         for s in STATUSES:
-            self.status.addItem(s.replace("_", " "), s)
+            self.status.addItem(word(s), s)
         self.more_btn = QPushButton(self.tr("More"))
         self.more_btn.clicked.connect(self.load_more)
         self.changes = _table([self.tr("Ref"), self.tr("Status"), self.tr("Type"),
@@ -175,8 +176,7 @@ class ChangesPanel(QWidget):
         for c in rows:
             r = self.changes.rowCount()
             self.changes.insertRow(r)
-            values = (c.ref, c.status.replace("_", " "), c.type,
-                      (c.risk_override or c.risk_level or "").replace("_", " "),
+            values = (c.ref, word(c.status), word(c.type), word(c.risk_override or c.risk_level),
                       f"{local(c.planned_start):%Y-%m-%d %H:%M}" if c.planned_start else "",
                       c.title)
             for col, value in enumerate(values):
@@ -193,7 +193,7 @@ class ChangesPanel(QWidget):
             r = self.meetings.rowCount()
             self.meetings.insertRow(r)
             for col, value in enumerate((m.ref, f"{local(m.starts_at):%Y-%m-%d %H:%M}",
-                                         m.status, m.title)):
+                                         word(m.status), m.title)):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, m.id)
                 self.meetings.setItem(r, col, item)

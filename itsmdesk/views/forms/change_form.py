@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from PySide6.QtCore import QDateTime, Qt, QTimeZone, Signal
+from PySide6.QtCore import QCoreApplication, QDateTime, Qt, QTimeZone, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,6 +34,7 @@ from itsmdesk.errors import ItsmError
 from itsmdesk.i18n import reason_text
 from itsmdesk.models.change import CHANGE_TYPES, RISK_LEVELS
 from itsmdesk.views.messages import show_error
+from itsmdesk.words import word
 
 CI_MIME = "application/x-itsmdesk-ci"
 
@@ -221,6 +222,7 @@ class ChangeForm(QWidget):
         self.factor_table.setHorizontalHeaderLabels([self.tr("Factor"), self.tr("Points"),
                                                      self.tr("Weight"), self.tr("Why")])
         self.factor_table.horizontalHeader().setStretchLastSection(True)
+        self.factor_table.verticalHeader().setVisible(False)
         self.factor_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         rl.addWidget(self.factor_table)
         self.assess_btn = QPushButton(self.tr("Assess risk"))
@@ -302,7 +304,7 @@ class ChangeForm(QWidget):
         change = svc.get_change(self.change_id)
         self.change = change
         self.header.setText(f"{change.ref}: {change.title}")
-        self.status_label.setText(self.tr("Status: %s") % change.status.replace("_", " "))
+        self.status_label.setText(self.tr("Status: %s") % word(change.status))
         self.title_edit.setText(change.title)
         self.type_box.setCurrentIndex(max(0, self.type_box.findData(change.type)))
         self.category_edit.setText(change.category or "")
@@ -352,16 +354,16 @@ class ChangeForm(QWidget):
         if score is None and not override:
             self.risk_label.setText(self.tr("Risk not assessed yet."))
         else:
-            text = self.tr("Risk: %s (score %s)") % ((override or level or "—").replace("_", " "),
+            text = self.tr("Risk: %s (score %s)") % (word(override or level) or "—",
                                                      score if score is not None else "—")
             if override:
-                text += " · " + self.tr("overridden from %s: %s") % (level or "—", reason or "")
+                text += " · " + self.tr("overridden from %s: %s") % (word(level) or "—", reason or "")
             self.risk_label.setText(text)
         self.factor_table.setRowCount(0)
         for f in factors or []:
             r = self.factor_table.rowCount()
             self.factor_table.insertRow(r)
-            for c, value in enumerate((f["factor"].replace("_", " "), f["points"], f["weight"],
+            for c, value in enumerate((word(f["factor"]), f["points"], f["weight"],
                                        reason_text(f))):
                 self.factor_table.setItem(r, c, QTableWidgetItem(str(value)))
         self.override_box.setCurrentIndex(max(0, self.override_box.findData(override)))
@@ -378,7 +380,7 @@ class ChangeForm(QWidget):
         if not self.change:
             return
         for rule in allowed_next(self.change.status, self.change.type):
-            b = QPushButton(self.tr(rule.label))
+            b = QPushButton(QCoreApplication.translate("errors", rule.label))  # an N_() label
             b.setObjectName(f"to_{rule.target}")
             b.clicked.connect(lambda _c=False, t=rule.target: self.transition(t))
             self.lifecycle_row.addWidget(b)
