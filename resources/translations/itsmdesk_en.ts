@@ -850,306 +850,306 @@
 <context>
     <name>CIForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="76"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="77"/>
         <source>Planned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="76"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="77"/>
         <source>In production</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="77"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78"/>
         <source>In maintenance</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="77"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="79"/>
         <source>Low</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="79"/>
         <source>Medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="79"/>
         <source>High</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="79"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="80"/>
         <source>Critical</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="80"/>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="358"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="81"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="359"/>
         <source>New CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="102"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="103"/>
         <source>every dependency needed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="103"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="104"/>
         <source>Redundancy: the CI stays up while at least this many of its redundant dependencies are up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="110"/>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="113"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="111"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="114"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="117"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="118"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="118"/>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="119"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="140"/>
         <source>Class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="119"/>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="120"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="168"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="120"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="121"/>
         <source>Criticality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="121"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="122"/>
         <source>Owner team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="122"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="123"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="123"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="124"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="125"/>
         <source>Vendor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="126"/>
         <source>Serial</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="127"/>
         <source>Members that must stay up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="128"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="128"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="129"/>
         <source>Class attributes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="130"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="131"/>
         <source>Save (Ctrl+S)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="138"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139"/>
         <source>Direction</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="138"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139"/>
         <source>Relation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="138"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="140"/>
         <source>Redundant</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="145"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="146"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="147"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="148"/>
         <source>redundant</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="148"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="149"/>
         <source>Add</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="149"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="150"/>
         <source>Remove selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="154"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="155"/>
         <source>This CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="166"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="167"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="166"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="167"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="166"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="167"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174"/>
         <source>When (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174"/>
         <source>Who</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="175"/>
         <source>Old</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="175"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="178"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="178"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="179"/>
         <source>Relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="179"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="180"/>
         <source>Open records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="180"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="181"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="181"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="182"/>
         <source>History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="229"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="230"/>
         <source>this CI →</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="229"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="230"/>
         <source>→ this CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="231"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="232"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="234"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="234"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="236"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="236"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="240"/>
         <source>Relations ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="240"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="241"/>
         <source>Open records ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="334"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="335"/>
         <source>Remove relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="335"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="336"/>
         <source>Remove {n} relation(s)?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="364"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="365"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="364"/>
+        <location filename="../../itsmdesk/views/forms/ci_form.py" line="365"/>
         <source>Save the changes to {name}?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1772,112 +1772,112 @@
 <context>
     <name>CalendarPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="47"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="48"/>
         <source>Reschedule %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="90"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="91"/>
         <source>Month</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="90"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="91"/>
         <source>Week</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="90"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="91"/>
         <source>Day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="91"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="92"/>
         <source>Timeline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="94"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="95"/>
         <source>Rows per CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="95"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="96"/>
         <source>Rows per service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="99"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="100"/>
         <source>All statuses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="117"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="118"/>
         <source>Previous</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="118"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="119"/>
         <source>Today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="118"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="119"/>
         <source>Go to today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="119"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="120"/>
         <source>Next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="120"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="121"/>
         <source>Undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="120"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="121"/>
         <source>Undo the last reschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="122"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="123"/>
         <source>Redo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="127"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="128"/>
         <source>Export .ics…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="127"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="128"/>
         <source>Export this range as iCalendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="148"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="149"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="151"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="152"/>
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="183"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="184"/>
         <source>All teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="184"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="185"/>
         <source>All services</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="230"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="231"/>
         <source>Conflicts (%n)</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -1885,27 +1885,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="279"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="280"/>
         <source>%s moved to %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="293"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="294"/>
         <source>Export change calendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="294"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="295"/>
         <source>iCalendar (*.ics)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="304"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="305"/>
         <source>%s written (%s changes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="314"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="315"/>
         <source>Export change calendar (.ics)…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3581,22 +3581,22 @@
 <context>
     <name>CmdbTree</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="80"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="81"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="80"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="81"/>
         <source>Class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="80"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="81"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="110"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="111"/>
         <source>{name}
 Class: {cls}
 Status: {status}
@@ -3604,12 +3604,12 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="124"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="125"/>
         <source>Loading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="169"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="170"/>
         <source>More… (next {n})</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3973,72 +3973,72 @@ Criticality: {crit}</source>
 <context>
     <name>ImpactGraphWidget</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="215"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="216"/>
         <source>Downstream: what fails</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="216"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="217"/>
         <source>Upstream: what it needs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="219"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="220"/>
         <source>no limit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="220"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="221"/>
         <source>depth </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="222"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="223"/>
         <source>Zoom in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="224"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="225"/>
         <source>Zoom out</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="226"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="227"/>
         <source>Fit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="228"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="229"/>
         <source>PNG…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="229"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="230"/>
         <source>PDF…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="267"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="268"/>
         <source>{n} CIs, {s} business services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="271"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="272"/>
         <source>(showing the first {n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="275"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="276"/>
         <source>Impact of {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="278"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="279"/>
         <source>Export graph as PNG</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="284"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="285"/>
         <source>Export graph as PDF</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5481,11 +5481,116 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="75"/>
-        <source>yes</source>
+        <source>in production</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="76"/>
+        <source>in maintenance</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="77"/>
+        <source>retired</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="78"/>
+        <source>depends on</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="79"/>
+        <source>runs on</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="80"/>
+        <source>hosted on</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="81"/>
+        <source>connected to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="82"/>
+        <source>part of</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="83"/>
+        <source>uses</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="85"/>
+        <source>new</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="86"/>
+        <source>approval</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="87"/>
+        <source>assigned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="88"/>
+        <source>resolved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="89"/>
+        <source>fulfilled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="90"/>
+        <source>investigating</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="91"/>
+        <source>root cause known</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="92"/>
+        <source>workaround only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="93"/>
+        <source>fix planned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="94"/>
+        <source>fix in progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="95"/>
+        <source>fixed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="96"/>
+        <source>won&apos;t fix</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="98"/>
+        <source>yes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="99"/>
         <source>no</source>
         <translation type="unfinished"></translation>
     </message>

@@ -28,6 +28,7 @@ from itsmdesk.errors import ItsmError
 from itsmdesk.services import change_calendar
 from itsmdesk.services.change_calendar import Filters
 from itsmdesk.views.calendar.canvas import MODES, CalendarCanvas, local, range_for, to_utc
+from itsmdesk.words import word
 
 STATUSES = ("draft", "submitted", "assessed", "awaiting_cab", "approved", "scheduled",
             "implementing", "implemented", "in_review", "closed", "rejected", "failed",
@@ -98,7 +99,7 @@ class CalendarPanel(QWidget):
         self.status_box = QComboBox()
         self.status_box.addItem(self.tr("All statuses"), None)
         for status in STATUSES:
-            self.status_box.addItem(status.replace("_", " "), status)
+            self.status_box.addItem(word(status), status)
         self.title = QLabel()
         self.title.setObjectName("calendarTitle")
         font = self.title.font()

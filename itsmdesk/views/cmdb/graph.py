@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.services.impact import ImpactedCI, impact
+from itsmdesk.words import word
 
 BOX_W, BOX_H, GAP_X, GAP_Y = 190, 46, 70, 14
 MAX_NODES = 400
@@ -141,9 +142,9 @@ class ImpactGraphView(QGraphicsView):
                 edge = QGraphicsPathItem(path)
                 style = Qt.PenStyle.DashLine if item.redundant else Qt.PenStyle.SolidLine
                 edge.setPen(QPen(QColor("#8a8a8a"), 1.2, style))
-                edge.setToolTip((item.relation_type or "").replace("_", " "))
+                edge.setToolTip(word(item.relation_type))
                 scene.addItem(edge)
-                label = QGraphicsSimpleTextItem((item.relation_type or "").replace("_", " "))
+                label = QGraphicsSimpleTextItem(word(item.relation_type))
                 small = QFont()
                 small.setPointSizeF(max(small.pointSizeF() - 2, 6))
                 label.setFont(small)

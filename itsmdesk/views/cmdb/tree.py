@@ -15,6 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QTreeView
 
 from itsmdesk.services import cmdb_tree
+from itsmdesk.words import word
 
 CI_MIME = "application/x-itsmdesk-ci"
 ROLE_KIND = Qt.ItemDataRole.UserRole + 1  # "group" | "ci" | "more" | "loading"
@@ -109,13 +110,13 @@ class CmdbTree(QTreeView):
                 name.setForeground(QBrush(QColor(colour)))
             tip = self.tr("{name}\nClass: {cls}\nStatus: {status}\nCriticality: {crit}")
             name.setToolTip(tip.format(name=node.label, cls=node.detail,
-                                       status=node.status.replace("_", " "),
+                                       status=word(node.status),
                                        crit=node.criticality))
         else:
             name.setDragEnabled(False)
         detail = QStandardItem(node.detail if not node.relation else
                                f"{node.detail} · {node.relation.replace('_', ' ')}")
-        status = QStandardItem(node.status.replace("_", " "))
+        status = QStandardItem(word(node.status))
         for item in (detail, status):
             item.setEditable(False)
             item.setDragEnabled(node.kind == "ci")

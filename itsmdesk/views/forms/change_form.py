@@ -233,7 +233,7 @@ class ChangeForm(QWidget):
         self.override_box = QComboBox()
         self.override_box.addItem(self.tr("(computed)"), None)
         for level in RISK_LEVELS:
-            self.override_box.addItem(level.replace("_", " "), level)
+            self.override_box.addItem(word(level), level)
         self.override_reason = QLineEdit()
         self.override_reason.setPlaceholderText(self.tr("Reason (required)"))
         apply_btn = QPushButton(self.tr("Apply override"))

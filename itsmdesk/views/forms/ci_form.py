@@ -36,6 +36,7 @@ from itsmdesk.services import cmdb, cmdb_tree
 from itsmdesk.views.cmdb.graph import ImpactGraphWidget
 from itsmdesk.views.forms.common import RecordForm
 from itsmdesk.views.messages import show_error
+from itsmdesk.words import word
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -140,7 +141,7 @@ class CIForm(RecordForm):
         self.relations.setObjectName("ciRelations")
         self.rel_type = QComboBox()
         for t in RELATION_TYPES:
-            self.rel_type.addItem(t.replace("_", " "), t)
+            self.rel_type.addItem(word(t), t)
         self.rel_target = QLineEdit()
         self.rel_target.setPlaceholderText(self.tr("CI name"))
         self._completer_names: list[str] = []
@@ -227,13 +228,13 @@ class CIForm(RecordForm):
         self.description.setPlainText(ci.description or "")
         self._build_attributes(ci.attributes or {})
         dirs = {"out": self.tr("this CI →"), "in": self.tr("→ this CI")}
-        _fill(self.relations, [(dirs[r.direction], r.type.replace("_", " "), r.other_name,
+        _fill(self.relations, [(dirs[r.direction], word(r.type), r.other_name,
                                 r.other_class, self.tr("yes") if r.redundant else "")
                                for r in detail.relations],
               [(r.relation_id, r.other_id) for r in detail.relations])
         kinds = {"incident": self.tr("Incident"), "problem": self.tr("Problem"),
                  "known_error": self.tr("Known error"), "change": self.tr("Change")}
-        _fill(self.linked, [(r.ref, kinds[r.kind], r.title, r.status.replace("_", " "))
+        _fill(self.linked, [(r.ref, kinds[r.kind], r.title, word(r.status))
                             for r in detail.linked], [(r.kind, r.id) for r in detail.linked])
         _fill(self.history, [(h.at, h.who, h.field, h.old, h.new) for h in detail.history])
         self.tabs.setTabText(1, self.tr("Relations ({n})").format(n=len(detail.relations)))

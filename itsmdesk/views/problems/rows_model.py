@@ -8,6 +8,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QHeaderView, QTableView
 
+from itsmdesk.words import word
+
 Index = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -52,7 +54,7 @@ class RowsModel(QAbstractTableModel):
             if isinstance(value, dt.datetime):  # stored in UTC, shown in the user's zone
                 return value.replace(tzinfo=dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M")
             if isinstance(value, str):
-                return value.replace("_", " ") if self.columns[index.column()][0] in (
+                return word(value) if self.columns[index.column()][0] in (
                     "status", "solution_status") else value
             return str(value)
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, (int, float)):
