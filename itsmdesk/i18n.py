@@ -94,6 +94,14 @@ def reason_text(factor) -> str:  # noqa: ANN001 - a risk factor: dict or object
         return why
 
 
+def template_text(template: str, params: dict, fallback: str = "") -> str:
+    """An N_() template in the user's language (the "errors" context), formatted."""
+    try:
+        return QCoreApplication.translate("errors", template).format(**params)
+    except (KeyError, IndexError, ValueError):
+        return fallback or template
+
+
 def _is_english(lang: str) -> bool:
     base = lang.split("_")[0].split("-")[0].lower()
     return base in ("", "c", "en", "posix")

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from itsmdesk.errors import N_
 from itsmdesk.models.change import Change, ChangeCI, ScheduleWindow
 from itsmdesk.models.cmdb import CI, Relation
 from itsmdesk.services.change_lifecycle import PLANNED
@@ -52,15 +53,27 @@ class Conflict:
         d["end"] = self.end.isoformat(sep=" ")
         return d
 
+    @property
+    def template(self) -> str:
+        """The sentence for this kind of conflict, an N_() template (views translate it)."""
+        return DESCRIPTIONS.get(self.kind, DESCRIPTIONS["outside_maintenance"])
+
+    @property
+    def params(self) -> dict[str, str]:
+        return {"change": self.change_ref, "other": self.other_ref or "",
+                "cis": ", ".join(self.ci_names), "window": self.window_name or ""}
+
     def describe(self) -> str:
-        cis = ", ".join(self.ci_names)
-        if self.kind == "same_ci":
-            return f"{self.change_ref} overlaps {self.other_ref} on {cis}"
-        if self.kind == "impact_path":
-            return f"{self.change_ref} overlaps {self.other_ref}; impact path via {cis}"
-        if self.kind == "blackout":
-            return f"{self.change_ref} falls in blackout window '{self.window_name}'"
-        return f"{self.change_ref} is outside the maintenance windows of {cis}"
+        """The conflict in a sentence (English; views translate :attr:`template`)."""
+        return self.template.format(**self.params)
+
+
+DESCRIPTIONS = {
+    "same_ci": N_("{change} overlaps {other} on {cis}"),
+    "impact_path": N_("{change} overlaps {other}; impact path via {cis}"),
+    "blackout": N_("{change} falls in blackout window '{window}'"),
+    "outside_maintenance": N_("{change} is outside the maintenance windows of {cis}"),
+}
 
 
 @dataclass(frozen=True)

@@ -1772,112 +1772,112 @@
 <context>
     <name>CalendarPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="48" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="49" />
         <source>Reschedule %s</source>
         <translation>Planera om %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="91" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="92" />
         <source>Month</source>
         <translation>Månad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="91" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="92" />
         <source>Week</source>
         <translation>Vecka</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="91" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="92" />
         <source>Day</source>
         <translation>Dag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="92" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="93" />
         <source>Timeline</source>
         <translation>Tidslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="95" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="96" />
         <source>Rows per CI</source>
         <translation>Rader per CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="96" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="97" />
         <source>Rows per service</source>
         <translation>Rader per tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="100" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="101" />
         <source>All statuses</source>
         <translation>Alla statusar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="118" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="119" />
         <source>Previous</source>
         <translation>Föregående</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="119" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="120" />
         <source>Today</source>
         <translation>Idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="119" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="120" />
         <source>Go to today</source>
         <translation>Gå till idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="120" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="121" />
         <source>Next</source>
         <translation>Nästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="121" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="122" />
         <source>Undo</source>
         <translation>Ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="121" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="122" />
         <source>Undo the last reschedule</source>
         <translation>Ångra den senaste omplaneringen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="123" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="124" />
         <source>Redo</source>
         <translation>Gör om</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="128" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="129" />
         <source>Export .ics…</source>
         <translation>Exportera .ics…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="128" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="129" />
         <source>Export this range as iCalendar</source>
         <translation>Exportera det här intervallet som iCalendar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="149" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="150" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="152" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="153" />
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
         <translation>Fyllning: status · vänster rand: risk · röd kontur: konflikt · röd skuggning: frysperiod · grön: underhållsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="184" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="185" />
         <source>All teams</source>
         <translation>Alla team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="185" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="186" />
         <source>All services</source>
         <translation>Alla tjänster</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="231" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="232" />
         <source>Conflicts (%n)</source>
         <translation>
             <numerusform>Konflikter (%n)</numerusform>
@@ -1885,27 +1885,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="280" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="281" />
         <source>%s moved to %s</source>
         <translation>%s flyttad till %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="294" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="295" />
         <source>Export change calendar</source>
         <translation>Exportera ändringskalender</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="295" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="296" />
         <source>iCalendar (*.ics)</source>
         <translation>iCalendar (*.ics)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="305" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="306" />
         <source>%s written (%s changes)</source>
         <translation>%s skriven (%s ändringar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="315" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="316" />
         <source>Export change calendar (.ics)…</source>
         <translation>Exportera ändringskalender (.ics)…</translation>
     </message>
@@ -9502,216 +9502,236 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="196" />
+        <source>{change} falls in blackout window '{window}'</source>
+        <translation>{change} infaller i frysperioden '{window}'</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="197" />
+        <source>{change} is outside the maintenance windows of {cis}</source>
+        <translation>{change} ligger utanför underhållsfönstren för {cis}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="198" />
+        <source>{change} overlaps {other} on {cis}</source>
+        <translation>{change} överlappar {other} på {cis}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="199" />
+        <source>{change} overlaps {other}; impact path via {cis}</source>
+        <translation>{change} överlappar {other}; påverkansväg via {cis}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="200" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="197" />
+        <location filename="_service_messages.py" line="201" />
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation>{failed} av {finished} tidigare ändringar på dessa CI:n misslyckades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="198" />
+        <location filename="_service_messages.py" line="202" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="199" />
+        <location filename="_service_messages.py" line="203" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="200" />
+        <location filename="_service_messages.py" line="204" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="201" />
+        <location filename="_service_messages.py" line="205" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="202" />
+        <location filename="_service_messages.py" line="206" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="203" />
+        <location filename="_service_messages.py" line="207" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="204" />
+        <location filename="_service_messages.py" line="208" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="205" />
+        <location filename="_service_messages.py" line="209" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="206" />
+        <location filename="_service_messages.py" line="210" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="207" />
+        <location filename="_service_messages.py" line="211" />
         <source>{n} business service(s) impacted</source>
         <translation>{n} verksamhetstjänst(er) påverkas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="208" />
+        <location filename="_service_messages.py" line="212" />
         <source>{n} business service(s) impacted: {services}</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="209" />
+        <location filename="_service_messages.py" line="213" />
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services} och {more} till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="210" />
+        <location filename="_service_messages.py" line="214" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="211" />
+        <location filename="_service_messages.py" line="215" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er), utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="212" />
+        <location filename="_service_messages.py" line="216" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="213" />
+        <location filename="_service_messages.py" line="217" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="214" />
+        <location filename="_service_messages.py" line="218" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215" />
+        <location filename="_service_messages.py" line="219" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216" />
+        <location filename="_service_messages.py" line="220" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="217" />
+        <location filename="_service_messages.py" line="221" />
         <source>{path} is not valid JSON: {error}</source>
         <translation>{path} är inte giltig JSON: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="218" />
+        <location filename="_service_messages.py" line="222" />
         <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation>{path}: felaktig CSV på rad {line}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="219" />
+        <location filename="_service_messages.py" line="223" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="220" />
+        <location filename="_service_messages.py" line="224" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="221" />
+        <location filename="_service_messages.py" line="225" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="222" />
+        <location filename="_service_messages.py" line="226" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="223" />
+        <location filename="_service_messages.py" line="227" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="224" />
+        <location filename="_service_messages.py" line="228" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="225" />
+        <location filename="_service_messages.py" line="229" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="226" />
+        <location filename="_service_messages.py" line="230" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="227" />
+        <location filename="_service_messages.py" line="231" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="228" />
+        <location filename="_service_messages.py" line="232" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="229" />
+        <location filename="_service_messages.py" line="233" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="230" />
+        <location filename="_service_messages.py" line="234" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="231" />
+        <location filename="_service_messages.py" line="235" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="232" />
+        <location filename="_service_messages.py" line="236" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="233" />
+        <location filename="_service_messages.py" line="237" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="234" />
+        <location filename="_service_messages.py" line="238" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="235" />
+        <location filename="_service_messages.py" line="239" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="236" />
+        <location filename="_service_messages.py" line="240" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="237" />
+        <location filename="_service_messages.py" line="241" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="238" />
+        <location filename="_service_messages.py" line="242" />
         <source>{type} change</source>
         <translation>ändring av typen {type}</translation>
     </message>

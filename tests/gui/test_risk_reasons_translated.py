@@ -114,3 +114,20 @@ def test_release_risk_reasons_are_templates(db, swedish):
     assert by["changes"].why.startswith("highest risk of the bundled changes (")
     assert reason_text(by["changes"]).startswith("högsta risken bland de ingående ändringarna (")
     assert reason_text(by["sites"]).startswith("utrullning ")
+
+
+def test_conflicts_in_the_change_form_follow_the_language(ctx, qtbot, qapp):
+    srv, _app, _shop = stack()
+    first = change("First", cis=[srv], status="scheduled")
+    second = change("Second", cis=[srv], start_h=1, status="scheduled")
+    form = ChangeForm(ctx, first.id)
+    qtbot.addWidget(form)
+    assert form.conflict_list.item(0).text() == f"{first.ref} overlaps {second.ref} on srv-1"
+    translators = install_translators(qapp, "sv_SE")
+    try:
+        form_sv = ChangeForm(ctx, first.id)
+        qtbot.addWidget(form_sv)
+        assert form_sv.conflict_list.item(0).text() == \
+            f"{first.ref} överlappar {second.ref} på srv-1"
+    finally:
+        remove_translators(qapp, translators)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.errors import ItsmError
+from itsmdesk.i18n import template_text
 from itsmdesk.services import change_calendar
 from itsmdesk.services.change_calendar import Filters
 from itsmdesk.views.calendar.canvas import MODES, CalendarCanvas, local, range_for, to_utc
@@ -224,9 +225,9 @@ class CalendarPanel(QWidget):
         self.canvas.set_data(data, self.mode())
         self.conflicts.clear()
         for c in data.conflicts:
-            item = QListWidgetItem(f"{local(c.start):%d %b %H:%M}  {c.describe()}")
+            item = QListWidgetItem(f"{local(c.start):%d %b %H:%M}  {template_text(c.template, c.params)}")
             item.setData(Qt.ItemDataRole.UserRole, c.change_id)
-            item.setToolTip(c.describe())
+            item.setToolTip(template_text(c.template, c.params))
             self.conflicts.addItem(item)
         self.conflicts_label.setText(self.tr("Conflicts (%n)", "", len(data.conflicts)))
         self.sig_loaded.emit(len(data.items))

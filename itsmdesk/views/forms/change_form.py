@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.errors import ItsmError
-from itsmdesk.i18n import reason_text
+from itsmdesk.i18n import reason_text, template_text
 from itsmdesk.models.change import CHANGE_TYPES, RISK_LEVELS
 from itsmdesk.views.messages import show_error
 from itsmdesk.words import word
@@ -338,7 +338,7 @@ class ChangeForm(QWidget):
         self.pir_incidents.setText(", ".join(svc.caused_incident_refs(change.id)))
         self.conflict_list.clear()
         for c in conflicts.for_change(change.id):
-            self.conflict_list.addItem(c.describe())
+            self.conflict_list.addItem(template_text(c.template, c.params))
         self._update_buttons()
         self.dirty = False
         self.sig_title_changed.emit(self.title())
