@@ -46,12 +46,13 @@ def make_application(argv: list[str] | None = None):
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
-    from itsmdesk.i18n import install_translators
+    from itsmdesk.i18n import install_translators, use_language_locale
 
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     QCoreApplication.setOrganizationName("itsmdesk")
     QCoreApplication.setApplicationName("itsmdesk")
     install_translators(app)  # ITSMDESK_LANG or the system language; Qt's own texts too
+    use_language_locale()  # dates and numbers in the same language
     style = resources_dir() / "style.qss"
     if style.exists():
         app.setStyleSheet(style.read_text(encoding="utf-8"))

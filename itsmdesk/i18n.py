@@ -57,6 +57,14 @@ def install_translators(app: QCoreApplication, lang: str | None = None) -> list[
     return installed
 
 
+def use_language_locale(lang: str | None = None) -> None:
+    """Dates and numbers follow the chosen language too (``ITSMDESK_LANG=sv_SE``: "måndag",
+    "1 050 000"); without a language setting the system locale stays."""
+    lang = lang or os.environ.get("ITSMDESK_LANG")
+    if lang:
+        QLocale.setDefault(QLocale(lang))
+
+
 def remove_translators(app: QCoreApplication, translators: list[QTranslator]) -> None:
     """Undo :func:`install_translators` / :func:`ensure_translations` (tests switch back)."""
     for translator in translators:

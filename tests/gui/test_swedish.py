@@ -1,6 +1,6 @@
 """The Swedish translation reaches the running app: our own texts and Qt's standard buttons."""
 
-from PySide6.QtCore import QCoreApplication, QTranslator
+from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 from PySide6.QtWidgets import QDialogButtonBox
 
 from itsmdesk.app import make_application
@@ -9,6 +9,7 @@ from itsmdesk.app import make_application
 def test_swedish_app_texts_and_qt_buttons(qapp, monkeypatch):
     monkeypatch.setenv("ITSMDESK_LANG", "sv_SE")
     before = set(qapp.findChildren(QTranslator))
+    locale_before = QLocale()
     app = make_application()
     added = [t for t in app.findChildren(QTranslator) if t not in before]
     try:
@@ -17,7 +18,14 @@ def test_swedish_app_texts_and_qt_buttons(qapp, monkeypatch):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                    | QDialogButtonBox.StandardButton.Cancel)
         assert sorted(b.text() for b in buttons.buttons()) == ["Avbryt", "Spara"]
+        # dates and numbers follow the language too
+        from itsmdesk.views.numfmt import grouped
+        from itsmdesk.views.timefmt import weekday_names
+
+        assert weekday_names()[0].lower().startswith("mån")
+        assert grouped(1050000) == "1\u00a0050\u00a0000"
     finally:
+        QLocale.setDefault(locale_before)
         for translator in added:
             app.removeTranslator(translator)
             translator.deleteLater()

@@ -16,6 +16,8 @@ from PySide6.QtCore import QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from itsmdesk.views.timefmt import date_text, weekday_names
+
 STATUS_COLOURS = {
     "draft": "#e5e7eb", "submitted": "#dbeafe", "assessed": "#bfdbfe", "awaiting_cab": "#fde68a",
     "approved": "#bbf7d0", "scheduled": "#86efac", "implementing": "#93c5fd",
@@ -155,9 +157,9 @@ class CalendarCanvas(QWidget):
         first, _last = self.visible_range()
         w, h = self.width(), self.height()
         cw, ch = w / 7, (h - self.HEADER) / 6
-        for i, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")):
+        for i, name in enumerate(weekday_names()):
             self.labels.append((QRect(int(i * cw), 0, int(cw), self.HEADER),
-                                self.tr(name), Qt.AlignmentFlag.AlignCenter))
+                                name, Qt.AlignmentFlag.AlignCenter))
         cells: dict[dt.date, QRect] = {}
         for n in range(42):
             day = first + dt.timedelta(days=n)
@@ -210,7 +212,7 @@ class CalendarCanvas(QWidget):
         for n in range(days):
             day = first + dt.timedelta(days=n)
             self.labels.append((QRect(int(self.GUTTER + n * cw), 0, int(cw), self.HEADER),
-                                day.strftime("%a %d %b"), Qt.AlignmentFlag.AlignCenter))
+                                date_text(day, "ddd d MMM"), Qt.AlignmentFlag.AlignCenter))
         for hour in range(0, 24, 2):
             self.labels.append((QRect(0, int(self.HEADER + hour * hh), self.GUTTER - 4, 14),
                                 f"{hour:02d}:00", Qt.AlignmentFlag.AlignRight))
@@ -272,7 +274,7 @@ class CalendarCanvas(QWidget):
         for n in range(days):
             day = first + dt.timedelta(days=n)
             self.labels.append((QRect(int(self.LABEL_W + n * dw), 0, int(dw), self.HEADER),
-                                day.strftime("%a %d"), Qt.AlignmentFlag.AlignCenter))
+                                date_text(day, "ddd d"), Qt.AlignmentFlag.AlignCenter))
         if not self.data:
             return
         rows: dict[str, list] = defaultdict(list)

@@ -29,6 +29,7 @@ from itsmdesk.i18n import template_text
 from itsmdesk.services import change_calendar
 from itsmdesk.services.change_calendar import Filters
 from itsmdesk.views.calendar.canvas import MODES, CalendarCanvas, local, range_for, to_utc
+from itsmdesk.views.timefmt import date_text
 from itsmdesk.words import word
 
 STATUSES = ("draft", "submitted", "assessed", "awaiting_cab", "approved", "scheduled",
@@ -212,11 +213,12 @@ class CalendarPanel(QWidget):
         start, end = self.utc_range()
         first, last = range_for(self.mode(), self.canvas.anchor)
         if self.mode() == "month":
-            self.title.setText(self.canvas.anchor.strftime("%B %Y"))
+            self.title.setText(date_text(self.canvas.anchor, "MMMM yyyy"))
         elif self.mode() == "day":
-            self.title.setText(first.strftime("%A %d %B %Y"))
+            self.title.setText(date_text(first, "dddd d MMMM yyyy"))
         else:
-            self.title.setText(f"{first:%d %b} – {last - dt.timedelta(days=1):%d %b %Y}")
+            self.title.setText(f"{date_text(first, 'd MMM')} – "
+                               f"{date_text(last - dt.timedelta(days=1), 'd MMM yyyy')}")
         self.ctx.worker.submit(change_calendar.load, start, end, self.filters(),
                                on_done=self._loaded, key="calendar")
 
@@ -225,7 +227,9 @@ class CalendarPanel(QWidget):
         self.canvas.set_data(data, self.mode())
         self.conflicts.clear()
         for c in data.conflicts:
-            item = QListWidgetItem(f"{local(c.start):%d %b %H:%M}  {template_text(c.template, c.params)}")
+            when = local(c.start)
+            item = QListWidgetItem(f"{date_text(when.date(), 'd MMM')} {when:%H:%M}  "
+                                   f"{template_text(c.template, c.params)}")
             item.setData(Qt.ItemDataRole.UserRole, c.change_id)
             item.setToolTip(template_text(c.template, c.params))
             self.conflicts.addItem(item)
