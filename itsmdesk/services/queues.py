@@ -30,12 +30,13 @@ from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
 
 # Columns a queue may show, filter and sort on (field name -> English header).
-COLUMNS: dict[str, str] = {
-    "ref": "Reference", "priority": "Priority", "title": "Title", "status": "Status",
-    "sla_state": "SLA", "resolution_due": "Due", "team": "Team", "assignee": "Assignee",
-    "caller": "Caller", "category": "Category", "ci": "CI", "opened_at": "Opened",
-    "updated_at": "Updated", "kind": "Kind", "channel": "Channel", "impact": "Impact",
-    "urgency": "Urgency", "resolved_at": "Resolved",
+COLUMNS: dict[str, str] = {  # column -> label (N_: the views translate it)
+    "ref": N_("Reference"), "priority": N_("Priority"), "title": N_("Title"),
+    "status": N_("Status"), "sla_state": N_("SLA"), "resolution_due": N_("Due"),
+    "team": N_("Team"), "assignee": N_("Assignee"), "caller": N_("Caller"),
+    "category": N_("Category"), "ci": N_("CI"), "opened_at": N_("Opened"),
+    "updated_at": N_("Updated"), "kind": N_("Kind"), "channel": N_("Channel"),
+    "impact": N_("Impact"), "urgency": N_("Urgency"), "resolved_at": N_("Resolved"),
 }
 DEFAULT_COLUMNS = ["ref", "priority", "title", "status", "sla_state", "resolution_due",
                    "assignee", "team", "opened_at"]

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
 
 from itsmdesk.services import search
 
-KIND_LABELS = {"incident": "Incident", "request": "Request", "problem": "Problem",
-               "known_error": "Known error", "change": "Change", "release": "Release",
-               "article": "Article", "ci": "CI", "cab_meeting": "CAB meeting"}
+KIND_LABELS = {"incident": QT_TRANSLATE_NOOP("QuickOpen", "Incident"),
+               "request": QT_TRANSLATE_NOOP("QuickOpen", "Request"),
+               "problem": QT_TRANSLATE_NOOP("QuickOpen", "Problem"),
+               "known_error": QT_TRANSLATE_NOOP("QuickOpen", "Known error"),
+               "change": QT_TRANSLATE_NOOP("QuickOpen", "Change"),
+               "release": QT_TRANSLATE_NOOP("QuickOpen", "Release"),
+               "article": QT_TRANSLATE_NOOP("QuickOpen", "Article"),
+               "ci": QT_TRANSLATE_NOOP("QuickOpen", "CI"),
+               "cab_meeting": QT_TRANSLATE_NOOP("QuickOpen", "CAB meeting")}
 
 
 def tr(text: str) -> str:

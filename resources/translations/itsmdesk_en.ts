@@ -2,24 +2,6 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en">
 <context>
-    <name></name>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="60"/>
-        <source>Targets count business minutes on the SLA&apos;s calendar and stop while a ticket is pending.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="46"/>
-        <source>Choose which value to keep where you both changed a field. Your other changes are kept.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="58"/>
-        <source>The change applies to all {n} selected tickets at once and can be undone with Ctrl+Shift+Z.</source>
-        <translation type="unfinished"></translation>
-    </message>
-</context>
-<context>
     <name>AnnouncementsPanel</name>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="40"/>
@@ -628,52 +610,92 @@
 <context>
     <name>BulkEditDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="37"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="29"/>
+        <source>Assignee</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="30"/>
+        <source>Team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="31"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="32"/>
+        <source>Priority</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="33"/>
+        <source>Category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="34"/>
+        <source>Impact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="35"/>
+        <source>Urgency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="42"/>
         <source>Edit {n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="47"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="52"/>
         <source>Pending reason / solution when needed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="50"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="55"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="51"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="56"/>
         <source>New value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="52"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="57"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="63"/>
+        <source>The change applies to all {n} selected tickets at once and can be undone with Ctrl+Shift+Z.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="80"/>
         <source>(nobody)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="80"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90"/>
         <source>1 high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90"/>
         <source>2 medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90"/>
         <source>3 low</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1663,7 +1685,7 @@
 <context>
     <name>CalendarCanvas</name>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="201"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="203"/>
         <source>+%n more</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -1671,22 +1693,22 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="281"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="283"/>
         <source>Releases</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="283"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="285"/>
         <source>(no service)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="285"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="287"/>
         <source>(no CI)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="447"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="449"/>
         <source>Conflicts with other changes or windows</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1772,112 +1794,112 @@
 <context>
     <name>CalendarPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="49"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="50"/>
         <source>Reschedule %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="92"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="93"/>
         <source>Month</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="92"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="93"/>
         <source>Week</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="92"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="93"/>
         <source>Day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="93"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="94"/>
         <source>Timeline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="96"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="97"/>
         <source>Rows per CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="97"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="98"/>
         <source>Rows per service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="101"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="102"/>
         <source>All statuses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="119"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="120"/>
         <source>Previous</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="120"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="121"/>
         <source>Today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="120"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="121"/>
         <source>Go to today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="121"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="122"/>
         <source>Next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="122"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="123"/>
         <source>Undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="122"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="123"/>
         <source>Undo the last reschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="124"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="125"/>
         <source>Redo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="129"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="130"/>
         <source>Export .ics…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="129"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="130"/>
         <source>Export this range as iCalendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="150"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="151"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="153"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="154"/>
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="185"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="186"/>
         <source>All teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="186"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="187"/>
         <source>All services</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="232"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="236"/>
         <source>Conflicts (%n)</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -1885,27 +1907,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="281"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="285"/>
         <source>%s moved to %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="295"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="299"/>
         <source>Export change calendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="296"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="300"/>
         <source>iCalendar (*.ics)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="306"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="310"/>
         <source>%s written (%s changes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="316"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="320"/>
         <source>Export change calendar (.ics)…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4242,339 +4264,395 @@ Criticality: {crit}</source>
 <context>
     <name>IncidentForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="135"/>
         <source>Short summary of what the caller reports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="129"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="138"/>
         <source>What happens, since when, what was tried</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="134"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="143"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="137"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="146"/>
         <source>Type a CI name, or drop one from the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="146"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="155"/>
         <source>(no team)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="147"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="156"/>
         <source>(nobody)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="148"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="157"/>
         <source>Major incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="164"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="173"/>
         <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="165"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="174"/>
         <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="166"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="175"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="176"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="168"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="177"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="169"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="178"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="179"/>
         <source>Service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="180"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="174"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="183"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="176"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="185"/>
         <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="177"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="186"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="615"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="178"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="187"/>
         <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="188"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="197"/>
         <source>Why is the ticket waiting? (needed for pending)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="197"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="206"/>
         <source>How it was solved (needed to resolve)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="198"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="207"/>
         <source>Move</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="200"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="209"/>
         <source>Apply the status change and save (Ctrl+Return)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="207"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="216"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="208"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="217"/>
         <source>Move to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="209"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="218"/>
         <source>Pending reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="210"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="219"/>
         <source>Resolution code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="211"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="220"/>
         <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="212"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="221"/>
         <source>Lifecycle</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="233"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="242"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="234"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="243"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="235"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="244"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="236"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="245"/>
         <source>Parent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="237"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="246"/>
         <source>Child tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="238"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="247"/>
         <source>Links</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="241"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="288"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="250"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="297"/>
         <source>Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="244"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="253"/>
         <source>Save (Ctrl+S)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="246"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="255"/>
         <source>Escalate…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="289"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="298"/>
         <source>Move status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="290"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="299"/>
         <source>Add work log note</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="313"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="322"/>
         <source>New service request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="314"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="323"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="652"/>
         <source>New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="319"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="61"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="328"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="369"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="58"/>
+        <source>1 – high</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="59"/>
+        <source>2 – medium</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="60"/>
+        <source>3 – low</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="62"/>
+        <source>Awaiting approval</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="63"/>
+        <source>Assigned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="64"/>
+        <source>In progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="65"/>
+        <source>Pending</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="66"/>
+        <source>Resolved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="67"/>
+        <source>Fulfilled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="68"/>
+        <source>Closed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="69"/>
+        <source>Cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="378"/>
         <source>Reopen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="405"/>
         <source>Service request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="405"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="417"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="426"/>
         <source>SLA paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="428"/>
         <source>SLA met</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="428"/>
         <source>SLA breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="434"/>
         <source>Breached {t}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="434"/>
         <source>At risk: {t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="426"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="435"/>
         <source>{t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="433"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="442"/>
         <source>Announced for this CI/service: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="532"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="541"/>
         <source>Nothing to save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="542"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="551"/>
         <source>Saved {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="586"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="595"/>
         <source>Resolve child tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="587"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="596"/>
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="609"/>
         <source>To another team (functional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="609"/>
         <source>To the team lead (hierarchical)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606"/>
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="610"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="615"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="619"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="623"/>
         <source>Escalate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610"/>
         <source>How?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="619"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="623"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="635"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="644"/>
         <source>{n} people notified</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="652"/>
         <source>New request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="658"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649"/>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="658"/>
         <source>Discard the changes to {t}?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5177,37 +5255,127 @@ IT Service Support on {db}</source>
 <context>
     <name>MergeDialog</name>
     <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="26"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../../itsmdesk/views/forms/incident_merge.py" line="27"/>
-        <source>(empty)</source>
+        <source>Description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="28"/>
+        <source>Channel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="29"/>
+        <source>Impact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="30"/>
+        <source>Urgency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="31"/>
+        <source>Priority</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="32"/>
+        <source>Category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="33"/>
+        <source>Team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="34"/>
+        <source>Assignee</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="35"/>
+        <source>Caller</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="36"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="37"/>
+        <source>Service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="38"/>
+        <source>Major incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="39"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="40"/>
+        <source>Pending reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/incident_merge.py" line="41"/>
+        <source>Resolution code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="42"/>
+        <source>Solution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="53"/>
+        <source>(empty)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="67"/>
         <source>Someone else saved this ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51"/>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="72"/>
+        <source>Choose which value to keep where you both changed a field. Your other changes are kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="77"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51"/>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="77"/>
         <source>Saved by them</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51"/>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="77"/>
         <source>Yours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="71"/>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="97"/>
         <source>(unchanged by you)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="76"/>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="102"/>
         <source>Save merged</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5586,11 +5754,86 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="98"/>
-        <source>yes</source>
+        <source>incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="99"/>
+        <source>request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="100"/>
+        <source>phone</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="101"/>
+        <source>email</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="102"/>
+        <source>portal</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="103"/>
+        <source>walk in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="104"/>
+        <source>chat</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="105"/>
+        <source>monitoring</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="106"/>
+        <source>solved (workaround)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="107"/>
+        <source>solved permanently</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="108"/>
+        <source>solved by change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="109"/>
+        <source>not reproducible</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="110"/>
+        <source>duplicate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="111"/>
+        <source>user error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="112"/>
+        <source>no fault found</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="114"/>
+        <source>yes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="115"/>
         <source>no</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6650,28 +6893,28 @@ IT Service Support on {db}</source>
 <context>
     <name>QueueModel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="298"/>
-        <location filename="../../itsmdesk/views/queue/model.py" line="304"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="299"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="305"/>
         <source>paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="303"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="304"/>
         <source>ok</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="303"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="304"/>
         <source>at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="303"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="304"/>
         <source>breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="304"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="305"/>
         <source>met</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6679,137 +6922,177 @@ IT Service Support on {db}</source>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="66"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="40"/>
+        <source>My open</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="41"/>
+        <source>My team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="42"/>
+        <source>Unassigned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="43"/>
+        <source>SLA at risk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="44"/>
+        <source>Breached</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="45"/>
+        <source>All open</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="46"/>
+        <source>Resolved recently</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="47"/>
+        <source>All tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="71"/>
         <source>Filter: words or a reference…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="75"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="80"/>
         <source>New ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="76"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="81"/>
         <source>Record a new incident (Ctrl+N)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="79"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="84"/>
         <source>Edit selected…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="80"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="85"/>
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="212"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="217"/>
         <source>{n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="253"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="258"/>
         <source>Select the tickets to change first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="269"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="274"/>
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="278"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="283"/>
         <source>No bulk edit to undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="283"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="288"/>
         <source>Undid the bulk edit of {n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="298"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="303"/>
         <source>Save queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="298"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="303"/>
         <source>Name of the new queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="325"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="330"/>
         <source>Only saved queues can be edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="344"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="349"/>
         <source>New queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="346"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="351"/>
         <source>Edit queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="347"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="352"/>
         <source>Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="353"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="358"/>
         <source>Only saved queues can be deleted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="365"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="370"/>
         <source>&amp;New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="366"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="371"/>
         <source>New service &amp;request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="368"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="373"/>
         <source>&amp;Bulk edit selected tickets…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="369"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="374"/>
         <source>&amp;Undo last bulk edit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="370"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="375"/>
         <source>Refresh &amp;queues</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="371"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="376"/>
         <source>&amp;Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="372"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="377"/>
         <source>New &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="373"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="378"/>
         <source>Edit saved &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="374"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="379"/>
         <source>&amp;Delete saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="376"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="381"/>
         <source>Filter queue</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6817,17 +7100,62 @@ IT Service Support on {db}</source>
 <context>
     <name>QuickOpen</name>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="24"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="10"/>
+        <source>Incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="11"/>
+        <source>Request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="12"/>
+        <source>Problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="13"/>
+        <source>Known error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="14"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="15"/>
+        <source>Release</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="16"/>
+        <source>Article</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="17"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="18"/>
+        <source>CAB meeting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="30"/>
         <source>Quick open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="28"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="34"/>
         <source>A reference (INC-123, CHG-7…) or words</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="31"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="37"/>
         <source>↑↓ to choose, Enter to open, Esc to close</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8254,52 +8582,57 @@ IT Service Support on {db}</source>
 <context>
     <name>SettingsDialogs</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="33"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="34"/>
         <source>SLA targets ({kind})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="36"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="36"/>
         <source>Response (min)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="36"/>
         <source>Resolution (min)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="53"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="54"/>
         <source>Escalate at</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="84"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="61"/>
+        <source>Targets count business minutes on the SLA&apos;s calendar and stop while a ticket is pending.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="85"/>
         <source>Priority matrix</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="86"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
         <source>Impact \ Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="88"/>
         <source>high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="88"/>
         <source>medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="88"/>
         <source>low</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8523,7 +8856,7 @@ IT Service Support on {db}</source>
 <context>
     <name>errors</name>
     <message>
-        <location filename="../../itsmdesk/i18n.py" line="79"/>
+        <location filename="../../itsmdesk/i18n.py" line="87"/>
         <source>Unexpected error: {error}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8749,981 +9082,1071 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="47"/>
-        <source>Attribute {attr} is required for class {cls}</source>
+        <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="48"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
+        <source>Attribute {attr} is required for class {cls}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="49"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="50"/>
-        <source>Availability is computed by ci or service, not {by}</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="51"/>
-        <source>Backed out</source>
+        <source>Availability is computed by ci or service, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="52"/>
-        <source>Backup to {path} failed: {reason}</source>
+        <source>Backed out</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="53"/>
-        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Backup to {path} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="54"/>
-        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
+        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="55"/>
-        <source>Bad port in database URL &apos;{url}&apos;</source>
+        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="56"/>
-        <source>Bad template {template!r}: {reason}</source>
+        <source>Bad port in database URL &apos;{url}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="57"/>
-        <source>Both an incident and a request category are named {name}; say which kind</source>
+        <source>Bad template {template!r}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="58"/>
-        <source>Cannot create the folder {path}: {reason}</source>
+        <source>Both an incident and a request category are named {name}; say which kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="59"/>
-        <source>Cannot create {path}: {reason}</source>
+        <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="60"/>
-        <source>Cannot import {kind} with a mapping</source>
+        <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="61"/>
-        <source>Cannot read mapping {path}: {reason}</source>
+        <source>Cannot create the folder {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="62"/>
-        <source>Cannot read {path}: {error}</source>
+        <source>Cannot create {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="63"/>
-        <source>Cannot read {path}: {reason}</source>
+        <source>Cannot import {kind} with a mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="64"/>
-        <source>Cannot sort a queue by {field}</source>
+        <source>Cannot read mapping {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="65"/>
-        <source>Cannot sort a queue by {name}</source>
+        <source>Cannot read {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="66"/>
-        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
+        <source>Cannot read {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="67"/>
-        <source>Cannot write the database file {path}</source>
+        <source>Cannot sort a queue by {field}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="68"/>
-        <source>Cannot write the database file {path}: {reason}</source>
+        <source>Cannot sort a queue by {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="69"/>
-        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
+        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="70"/>
-        <source>Close</source>
+        <source>Cannot write the database file {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="71"/>
-        <source>Defer / reassess</source>
+        <source>Cannot write the database file {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="72"/>
-        <source>Describe the solution to resolve</source>
+        <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="73"/>
-        <source>Export format must be text or html, not {fmt}</source>
+        <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="74"/>
-        <source>Failed</source>
+        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="75"/>
-        <source>Field(s) {fields} cannot be bulk edited</source>
+        <source>Close</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="76"/>
-        <source>Folding an event log needs the column with each row&apos;s time</source>
+        <source>Defer / reassess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="77"/>
-        <source>Folding an event log needs the key column</source>
+        <source>Describe the solution to resolve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="78"/>
-        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="79"/>
-        <source>Implemented</source>
+        <source>Export format must be text or html, not {fmt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="80"/>
-        <source>Import cancelled; nothing was written.</source>
+        <source>Failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="81"/>
-        <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
+        <source>Field(s) {fields} cannot be bulk edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="82"/>
-        <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}).{hint}</source>
+        <source>Folding an event log needs the column with each row&apos;s time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="83"/>
-        <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = &quot;{guess}&quot; or &quot;auto&quot; in the mapping&apos;s [source]</source>
+        <source>Folding an event log needs the key column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="84"/>
-        <source>Map at least one column to a field</source>
+        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="85"/>
-        <source>Mapping {path} is for {mapped}, not {kind}</source>
+        <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="86"/>
-        <source>Mapping {path} is not valid TOML: {reason}</source>
+        <source>Implemented</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="87"/>
-        <source>Mapping {path}: [fields] {field}: {reason}</source>
+        <source>Import cancelled; nothing was written.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="88"/>
-        <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
+        <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="89"/>
-        <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
+        <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="90"/>
-        <source>Mapping {path}: {where}: {reason}</source>
+        <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}).{hint}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="91"/>
-        <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
+        <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = &quot;{guess}&quot; or &quot;auto&quot; in the mapping&apos;s [source]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="92"/>
-        <source>No CAB action {id}</source>
+        <source>Map at least one column to a field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="93"/>
-        <source>No CAB meeting {ref}</source>
+        <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="94"/>
-        <source>No CI is named &apos;{name}&apos;</source>
+        <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="95"/>
-        <source>No CI named &apos;{name}&apos;</source>
+        <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="96"/>
-        <source>No baseline named &apos;{name}&apos;</source>
+        <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="97"/>
-        <source>No business calendar {name}</source>
+        <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="98"/>
-        <source>No category named {name}</source>
+        <source>Mapping {path}: {where}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="99"/>
-        <source>No change with reference &apos;{ref}&apos;</source>
+        <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="100"/>
-        <source>No change {ref}</source>
+        <source>No CAB action {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="101"/>
-        <source>No default business calendar: create one named Default or pass --calendar NAME</source>
+        <source>No CAB meeting {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="102"/>
-        <source>No incident or request {ref}</source>
+        <source>No CI is named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="103"/>
-        <source>No incident {ref}</source>
+        <source>No CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="104"/>
-        <source>No problem or known error with id {id}</source>
+        <source>No baseline named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="105"/>
-        <source>No problem {ref}</source>
+        <source>No business calendar {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="106"/>
-        <source>No release with reference &apos;{ref}&apos;</source>
+        <source>No category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="107"/>
-        <source>No step &apos;{step}&apos; in this release</source>
+        <source>No change with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="108"/>
-        <source>No such file: {path}</source>
+        <source>No change {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="109"/>
-        <source>No {kind} with id {id}</source>
+        <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="110"/>
-        <source>No {kind} {ref}</source>
+        <source>No incident or request {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="111"/>
-        <source>Not an iCalendar file: {reason}</source>
+        <source>No incident {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="112"/>
-        <source>Nothing has the reference or name &apos;{ref}&apos;</source>
+        <source>No problem or known error with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="113"/>
-        <source>Overriding the risk needs a reason</source>
+        <source>No problem {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="114"/>
-        <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No release with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="115"/>
-        <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
+        <source>No step &apos;{step}&apos; in this release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="116"/>
-        <source>Pick at least one value for the filter on {name}</source>
+        <source>No such file: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="117"/>
-        <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No {kind} with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="118"/>
-        <source>Record the permanent solution (or a workaround) before resolving the problem</source>
+        <source>No {kind} {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="119"/>
-        <source>Record the root cause before marking it known</source>
+        <source>Not an iCalendar file: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="120"/>
-        <source>Reject</source>
+        <source>Nothing has the reference or name &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="121"/>
-        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="122"/>
-        <source>Return to requester</source>
+        <source>Overriding the risk needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="123"/>
-        <source>Rework</source>
+        <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="124"/>
-        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="125"/>
-        <source>SLA targets must be positive minutes</source>
+        <source>Pick at least one value for the filter on {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="126"/>
-        <source>SQLite error on {path}: {reason}</source>
+        <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="127"/>
-        <source>Say why the ticket goes to another team</source>
+        <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="128"/>
-        <source>Say why the ticket is escalated</source>
+        <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="129"/>
-        <source>Say why the ticket is pending</source>
+        <source>Record the root cause before marking it known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="130"/>
-        <source>Schedule</source>
+        <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="131"/>
-        <source>Select the tickets to change</source>
+        <source>Reject</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="132"/>
-        <source>Send to CAB</source>
+        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="133"/>
-        <source>Send to ECAB</source>
+        <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="134"/>
-        <source>Show at least one column</source>
+        <source>Return to requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="135"/>
-        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
+        <source>Rework</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="136"/>
-        <source>Start implementing</source>
+        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="137"/>
-        <source>Start review (PIR)</source>
+        <source>SLA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="138"/>
-        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>SLA targets must be positive minutes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="139"/>
-        <source>Step &apos;{name}&apos; cannot depend on itself</source>
+        <source>SQLite error on {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="140"/>
-        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
+        <source>Say why the ticket goes to another team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="141"/>
-        <source>Step &apos;{name}&apos; waits for: {steps}</source>
+        <source>Say why the ticket is escalated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="142"/>
-        <source>Step {n} is not a question with answers</source>
+        <source>Say why the ticket is pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="143"/>
-        <source>Step {n} needs a question</source>
+        <source>Schedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="144"/>
-        <source>Step {n} needs at least one answer</source>
+        <source>Select the tickets to change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="145"/>
-        <source>Step {n}: there is no team {team} to route to</source>
+        <source>Send to CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="146"/>
-        <source>Steps of different releases cannot depend on each other</source>
+        <source>Send to ECAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="147"/>
-        <source>Submit</source>
+        <source>Show at least one column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="148"/>
-        <source>Template {name} is not active</source>
+        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="149"/>
-        <source>The business calendar has no working hours</source>
+        <source>Start implementing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="150"/>
-        <source>The diagnostic script routes to an unknown team: {team}</source>
+        <source>Start review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="151"/>
-        <source>The escalation share must be 1-100 %, not {pct}</source>
+        <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="152"/>
-        <source>The file is empty (no header line)</source>
+        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="153"/>
-        <source>The filter on {name} needs a value</source>
+        <source>Step &apos;{name}&apos; cannot depend on itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="154"/>
-        <source>The filters cannot be counted: {error}</source>
+        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="155"/>
-        <source>The period must end after it starts ({start} .. {end})</source>
+        <source>Step &apos;{name}&apos; waits for: {steps}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="156"/>
-        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
+        <source>Step {n} is not a question with answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="157"/>
-        <source>The question of step {n} is longer than {max} characters</source>
+        <source>Step {n} needs a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="158"/>
-        <source>The response target cannot be longer than the resolution target</source>
+        <source>Step {n} needs at least one answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="159"/>
-        <source>There is already a {kind} category named {name}</source>
+        <source>Step {n}: there is no team {team} to route to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="160"/>
-        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
+        <source>Steps of different releases cannot depend on each other</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="161"/>
-        <source>Trends are counted by ci, service, category or team, not {by}</source>
+        <source>Submit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="162"/>
-        <source>Unknown CI class &apos;{value}&apos;</source>
+        <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="163"/>
-        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
+        <source>Template {name} is not active</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="164"/>
-        <source>Unknown announcement kind {kind}</source>
+        <source>The business calendar has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="165"/>
-        <source>Unknown field(s) for {kind}: {fields}</source>
+        <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="166"/>
-        <source>Unknown filter operator {op}</source>
+        <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="167"/>
-        <source>Unknown queue column(s): {cols}</source>
+        <source>The file is empty (no header line)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="168"/>
-        <source>Unknown queue {key}</source>
+        <source>The filter on {name} needs a value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="169"/>
-        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
+        <source>The filters cannot be counted: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="170"/>
-        <source>Unknown root cause analysis note(s): {names}</source>
+        <source>The period must end after it starts ({start} .. {end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="171"/>
-        <source>Unknown time zone {tz}</source>
+        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="172"/>
-        <source>Unschedule</source>
+        <source>The question of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="173"/>
-        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>The response target cannot be longer than the resolution target</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="174"/>
-        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>There is already a {kind} category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="175"/>
-        <source>Wave &apos;{name}&apos; has no site</source>
+        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="176"/>
-        <source>Wave &apos;{name}&apos; is already deployed</source>
+        <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="177"/>
-        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
+        <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="178"/>
-        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <source>Unknown CI class &apos;{value}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="179"/>
-        <source>Working hours {span} end before they start</source>
+        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="180"/>
-        <source>emergency change</source>
+        <source>Unknown announcement kind {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="181"/>
-        <source>emergency release: shortened build and test</source>
+        <source>Unknown field(s) for {kind}: {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="182"/>
-        <source>highest risk of the bundled changes ({changes})</source>
+        <source>Unknown filter operator {op}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="183"/>
-        <source>major release</source>
+        <source>Unknown queue column(s): {cols}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="184"/>
-        <source>no backout plan</source>
+        <source>Unknown queue {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="185"/>
-        <source>no outage</source>
+        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="186"/>
-        <source>no outage, downtime {minutes} min</source>
+        <source>Unknown root cause analysis note(s): {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="187"/>
-        <source>normal change</source>
+        <source>Unknown time zone {tz}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="188"/>
-        <source>pg_dump failed: {reason}</source>
+        <source>Unschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="189"/>
-        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
+        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="190"/>
-        <source>rollout in {waves} waves to {sites} sites</source>
+        <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="191"/>
-        <source>rollout to {sites} sites</source>
+        <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="192"/>
-        <source>service outage</source>
+        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="193"/>
-        <source>service outage, downtime {minutes} min</source>
+        <source>Wave &apos;{name}&apos; has no site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="194"/>
-        <source>several release factors on top of risky changes</source>
+        <source>Wave &apos;{name}&apos; is already deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="195"/>
-        <source>standard change</source>
+        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="196"/>
-        <source>{change} falls in blackout window &apos;{window}&apos;</source>
+        <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="197"/>
-        <source>{change} is outside the maintenance windows of {cis}</source>
+        <source>Working hours {span} end before they start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="198"/>
-        <source>{change} overlaps {other} on {cis}</source>
+        <source>emergency change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="199"/>
-        <source>{change} overlaps {other}; impact path via {cis}</source>
+        <source>emergency release: shortened build and test</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="200"/>
-        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
+        <source>highest risk of the bundled changes ({changes})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="201"/>
-        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
+        <source>major release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="202"/>
-        <source>{label} &apos;{value}&apos; is already taken</source>
+        <source>no backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="203"/>
-        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>no outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="204"/>
-        <source>{label} is longer than {max} characters</source>
+        <source>no outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="205"/>
-        <source>{label} is required</source>
+        <source>normal change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="206"/>
-        <source>{label} must be a whole number of at least {min}</source>
+        <source>pg_dump failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="207"/>
-        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="208"/>
-        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <source>rollout in {waves} waves to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="209"/>
-        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <source>rollout to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="210"/>
-        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <source>service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="211"/>
-        <source>{n} business service(s) impacted</source>
+        <source>service outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="212"/>
-        <source>{n} business service(s) impacted: {services}</source>
+        <source>several release factors on top of risky changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="213"/>
-        <source>{n} business service(s) impacted: {services} and {more} more</source>
+        <source>standard change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="214"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
+        <source>{change} falls in blackout window &apos;{window}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="215"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
+        <source>{change} is outside the maintenance windows of {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="216"/>
-        <source>{path} is a folder, not a database file</source>
+        <source>{change} overlaps {other} on {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="217"/>
-        <source>{path} is a folder; give a file name for the backup</source>
+        <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="218"/>
-        <source>{path} is empty</source>
+        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="219"/>
-        <source>{path} is not UTF-8 text</source>
+        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="220"/>
-        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <source>{label} &apos;{value}&apos; is already taken</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="221"/>
-        <source>{path} is not valid JSON: {error}</source>
+        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="222"/>
-        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <source>{label} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="223"/>
-        <source>{person} is not on the CAB for {category}</source>
+        <source>{label} is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="224"/>
-        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <source>{label} must be a whole number of at least {min}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="225"/>
-        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>{label}: &apos;{value}&apos; is not a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="226"/>
-        <source>{ref} cannot go from {old} to {new}</source>
+        <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="227"/>
-        <source>{ref} has no CAB approval ({detail})</source>
+        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="228"/>
-        <source>{ref} has no workaround to apply</source>
+        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="229"/>
-        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <source>{n} business service(s) impacted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="230"/>
-        <source>{ref} is {status}; a review follows implementation</source>
+        <source>{n} business service(s) impacted: {services}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="231"/>
-        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="232"/>
-        <source>{ref} needs a planned start before it can be {target}</source>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="233"/>
-        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="234"/>
-        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <source>{path} is a folder, not a database file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="235"/>
-        <source>{release} already delivers &apos;{name}&apos;</source>
+        <source>{path} is a folder; give a file name for the backup</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="236"/>
-        <source>{release} bundles no change; add the approved changes first</source>
+        <source>{path} is empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="237"/>
-        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <source>{path} is not UTF-8 text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="238"/>
-        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="239"/>
-        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <source>{path} is not valid JSON: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="240"/>
-        <source>{report} needs --{option} REF</source>
+        <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="241"/>
-        <source>{src} already {type} {tgt}</source>
+        <source>{person} is not on the CAB for {category}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="242"/>
+        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="243"/>
+        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="244"/>
+        <source>{ref} cannot go from {old} to {new}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="245"/>
+        <source>{ref} has no CAB approval ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="246"/>
+        <source>{ref} has no workaround to apply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="247"/>
+        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="248"/>
+        <source>{ref} is {status}; a review follows implementation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="249"/>
+        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="250"/>
+        <source>{ref} needs a planned start before it can be {target}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="251"/>
+        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="252"/>
+        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="253"/>
+        <source>{release} already delivers &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="254"/>
+        <source>{release} bundles no change; add the approved changes first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="255"/>
+        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="256"/>
+        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="257"/>
+        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="258"/>
+        <source>{report} needs --{option} REF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="259"/>
+        <source>{src} already {type} {tgt}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="260"/>
         <source>{type} change</source>
         <translation type="unfinished"></translation>
     </message>

@@ -1,24 +1,6 @@
 <?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="sv">
 <context>
-    <name />
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="60" />
-        <source>Targets count business minutes on the SLA's calendar and stop while a ticket is pending.</source>
-        <translation>Målen räknas i arbetsminuter enligt SLA:ns kalender och stannar medan ett ärende är väntande.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="46" />
-        <source>Choose which value to keep where you both changed a field. Your other changes are kept.</source>
-        <translation>Välj vilket värde som ska behållas där ni båda har ändrat ett fält. Dina övriga ändringar behålls.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="58" />
-        <source>The change applies to all {n} selected tickets at once and can be undone with Ctrl+Shift+Z.</source>
-        <translation>Ändringen gäller alla {n} markerade ärenden på en gång och kan ångras med Ctrl+Shift+Z.</translation>
-    </message>
-</context>
-<context>
     <name>AnnouncementsPanel</name>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="40" />
@@ -628,52 +610,92 @@
 <context>
     <name>BulkEditDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="37" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="29" />
+        <source>Assignee</source>
+        <translation>Handläggare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="30" />
+        <source>Team</source>
+        <translation>Team</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="31" />
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="32" />
+        <source>Priority</source>
+        <translation>Prioritet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="33" />
+        <source>Category</source>
+        <translation>Kategori</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="34" />
+        <source>Impact</source>
+        <translation>Påverkan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="35" />
+        <source>Urgency</source>
+        <translation>Brådska</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="42" />
         <source>Edit {n} tickets</source>
         <translation>Redigera {n} ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="47" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="52" />
         <source>Pending reason / solution when needed</source>
         <translation>Orsak till väntan / lösning vid behov</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="50" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="55" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="51" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="56" />
         <source>New value</source>
         <translation>Nytt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="52" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="57" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="63" />
+        <source>The change applies to all {n} selected tickets at once and can be undone with Ctrl+Shift+Z.</source>
+        <translation>Ändringen gäller alla {n} markerade ärenden på en gång och kan ångras med Ctrl+Shift+Z.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="80" />
         <source>(nobody)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="75" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="80" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90" />
         <source>1 high</source>
         <translation>1 hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90" />
         <source>2 medium</source>
         <translation>2 medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="85" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90" />
         <source>3 low</source>
         <translation>3 låg</translation>
     </message>
@@ -1663,7 +1685,7 @@
 <context>
     <name>CalendarCanvas</name>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="201" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="203" />
         <source>+%n more</source>
         <translation>
             <numerusform>+%n till</numerusform>
@@ -1671,22 +1693,22 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="281" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="283" />
         <source>Releases</source>
         <translation>Releaser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="283" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="285" />
         <source>(no service)</source>
         <translation>(ingen tjänst)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="285" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="287" />
         <source>(no CI)</source>
         <translation>(inget CI)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="447" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="449" />
         <source>Conflicts with other changes or windows</source>
         <translation>Krockar med andra ändringar eller fönster</translation>
     </message>
@@ -1772,112 +1794,112 @@
 <context>
     <name>CalendarPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="49" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="50" />
         <source>Reschedule %s</source>
         <translation>Planera om %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="92" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="93" />
         <source>Month</source>
         <translation>Månad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="92" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="93" />
         <source>Week</source>
         <translation>Vecka</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="92" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="93" />
         <source>Day</source>
         <translation>Dag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="93" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="94" />
         <source>Timeline</source>
         <translation>Tidslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="96" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="97" />
         <source>Rows per CI</source>
         <translation>Rader per CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="97" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="98" />
         <source>Rows per service</source>
         <translation>Rader per tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="101" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="102" />
         <source>All statuses</source>
         <translation>Alla statusar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="119" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="120" />
         <source>Previous</source>
         <translation>Föregående</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="120" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="121" />
         <source>Today</source>
         <translation>Idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="120" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="121" />
         <source>Go to today</source>
         <translation>Gå till idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="121" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="122" />
         <source>Next</source>
         <translation>Nästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="122" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="123" />
         <source>Undo</source>
         <translation>Ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="122" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="123" />
         <source>Undo the last reschedule</source>
         <translation>Ångra den senaste omplaneringen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="124" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="125" />
         <source>Redo</source>
         <translation>Gör om</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="129" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="130" />
         <source>Export .ics…</source>
         <translation>Exportera .ics…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="129" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="130" />
         <source>Export this range as iCalendar</source>
         <translation>Exportera det här intervallet som iCalendar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="150" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="151" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="153" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="154" />
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
         <translation>Fyllning: status · vänster rand: risk · röd kontur: konflikt · röd skuggning: frysperiod · grön: underhållsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="185" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="186" />
         <source>All teams</source>
         <translation>Alla team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="186" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="187" />
         <source>All services</source>
         <translation>Alla tjänster</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="232" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="236" />
         <source>Conflicts (%n)</source>
         <translation>
             <numerusform>Konflikter (%n)</numerusform>
@@ -1885,27 +1907,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="281" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="285" />
         <source>%s moved to %s</source>
         <translation>%s flyttad till %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="295" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="299" />
         <source>Export change calendar</source>
         <translation>Exportera ändringskalender</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="296" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="300" />
         <source>iCalendar (*.ics)</source>
         <translation>iCalendar (*.ics)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="306" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="310" />
         <source>%s written (%s changes)</source>
         <translation>%s skriven (%s ändringar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="316" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="320" />
         <source>Export change calendar (.ics)…</source>
         <translation>Exportera ändringskalender (.ics)…</translation>
     </message>
@@ -4245,339 +4267,395 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>IncidentForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="126" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="135" />
         <source>Short summary of what the caller reports</source>
         <translation>Kort sammanfattning av vad anmälaren rapporterar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="129" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="138" />
         <source>What happens, since when, what was tried</source>
         <translation>Vad händer, sedan när, vad har prövats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="134" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="143" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="137" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="146" />
         <source>Type a CI name, or drop one from the CMDB</source>
         <translation>Skriv ett CI-namn eller dra in ett från CMDB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="146" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="155" />
         <source>(no team)</source>
         <translation>(inget team)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="147" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="156" />
         <source>(nobody)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="148" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="157" />
         <source>Major incident</source>
         <translation>Större incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="164" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="173" />
         <source>Caller</source>
         <translation>Anmälare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="165" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="174" />
         <source>Channel</source>
         <translation>Kanal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="166" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="175" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="167" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="176" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="168" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="177" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="169" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="178" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="170" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="179" />
         <source>Service</source>
         <translation>Tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="171" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="180" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="174" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="183" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="176" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="185" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="177" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="186" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="615" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="178" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="187" />
         <source>Assignee</source>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="188" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="197" />
         <source>Why is the ticket waiting? (needed for pending)</source>
         <translation>Varför väntar ärendet? (krävs för väntande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="197" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="206" />
         <source>How it was solved (needed to resolve)</source>
         <translation>Hur det löstes (krävs för att lösa)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="198" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="207" />
         <source>Move</source>
         <translation>Flytta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="200" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="209" />
         <source>Apply the status change and save (Ctrl+Return)</source>
         <translation>Genomför statusändringen och spara (Ctrl+Return)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="207" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="216" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="208" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="217" />
         <source>Move to</source>
         <translation>Flytta till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="209" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="218" />
         <source>Pending reason</source>
         <translation>Orsak till väntan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="210" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="219" />
         <source>Resolution code</source>
         <translation>Lösningskod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="211" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="220" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="212" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="221" />
         <source>Lifecycle</source>
         <translation>Livscykel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="233" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="242" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="234" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="243" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="235" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="244" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="236" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="245" />
         <source>Parent</source>
         <translation>Överordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="237" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="246" />
         <source>Child tickets</source>
         <translation>Underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="238" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="247" />
         <source>Links</source>
         <translation>Länkar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="241" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="288" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="250" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="297" />
         <source>Save</source>
         <translation>Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="244" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="253" />
         <source>Save (Ctrl+S)</source>
         <translation>Spara (Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="246" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="255" />
         <source>Escalate…</source>
         <translation>Eskalera…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="289" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="298" />
         <source>Move status</source>
         <translation>Ändra status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="290" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="299" />
         <source>Add work log note</source>
         <translation>Lägg till anteckning i arbetsloggen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="313" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="322" />
         <source>New service request</source>
         <translation>Ny tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="314" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="323" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="652" />
         <source>New incident</source>
         <translation>Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="319" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="61" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="328" />
         <source>New</source>
         <translation>Ny</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="369" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="58" />
+        <source>1 – high</source>
+        <translation>1 – hög</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="59" />
+        <source>2 – medium</source>
+        <translation>2 – medel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="60" />
+        <source>3 – low</source>
+        <translation>3 – låg</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="62" />
+        <source>Awaiting approval</source>
+        <translation>Väntar på godkännande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="63" />
+        <source>Assigned</source>
+        <translation>Tilldelat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="64" />
+        <source>In progress</source>
+        <translation>Pågår</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="65" />
+        <source>Pending</source>
+        <translation>Väntande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="66" />
+        <source>Resolved</source>
+        <translation>Löst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="67" />
+        <source>Fulfilled</source>
+        <translation>Utfört</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="68" />
+        <source>Closed</source>
+        <translation>Stängt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="69" />
+        <source>Cancelled</source>
+        <translation>Avbrutet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="378" />
         <source>Reopen</source>
         <translation>Återöppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="405" />
         <source>Service request</source>
         <translation>Tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="396" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="405" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="417" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="426" />
         <source>SLA paused</source>
         <translation>SLA pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="428" />
         <source>SLA met</source>
         <translation>SLA uppfylld</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="419" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="428" />
         <source>SLA breached</source>
         <translation>SLA överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="434" />
         <source>Breached {t}</source>
         <translation>Överskriden {t}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="425" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="434" />
         <source>At risk: {t} left</source>
         <translation>I riskzonen: {t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="426" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="435" />
         <source>{t} left</source>
         <translation>{t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="433" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="442" />
         <source>Announced for this CI/service: </source>
         <translation>Aviserat för detta CI/denna tjänst: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="532" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="541" />
         <source>Nothing to save</source>
         <translation>Inget att spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="542" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="551" />
         <source>Saved {ref}</source>
         <translation>{ref} sparat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="586" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="595" />
         <source>Resolve child tickets</source>
         <translation>Lös underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="587" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="596" />
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation>Den här större incidenten har öppna underordnade ärenden. Vill du lösa dem också?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="609" />
         <source>To another team (functional)</source>
         <translation>Till ett annat team (funktionell)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="600" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="609" />
         <source>To the team lead (hierarchical)</source>
         <translation>Till teamledaren (hierarkisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="606" />
         <location filename="../../itsmdesk/views/forms/incident_form.py" line="610" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="615" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="619" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="623" />
         <source>Escalate</source>
         <translation>Eskalera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="601" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610" />
         <source>How?</source>
         <translation>Hur?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="614" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="619" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="623" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="635" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="644" />
         <source>{n} people notified</source>
         <translation>{n} personer aviserade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="643" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="652" />
         <source>New request</source>
         <translation>Ny begäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="658" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="649" />
+        <location filename="../../itsmdesk/views/forms/incident_form.py" line="658" />
         <source>Discard the changes to {t}?</source>
         <translation>Vill du ignorera ändringarna i {t}?</translation>
     </message>
@@ -5181,37 +5259,127 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>MergeDialog</name>
     <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="26" />
+        <source>Title</source>
+        <translation>Rubrik</translation>
+    </message>
+    <message>
         <location filename="../../itsmdesk/views/forms/incident_merge.py" line="27" />
+        <source>Description</source>
+        <translation>Beskrivning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="28" />
+        <source>Channel</source>
+        <translation>Kanal</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="29" />
+        <source>Impact</source>
+        <translation>Påverkan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="30" />
+        <source>Urgency</source>
+        <translation>Brådska</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="31" />
+        <source>Priority</source>
+        <translation>Prioritet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="32" />
+        <source>Category</source>
+        <translation>Kategori</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="33" />
+        <source>Team</source>
+        <translation>Team</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="34" />
+        <source>Assignee</source>
+        <translation>Handläggare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="35" />
+        <source>Caller</source>
+        <translation>Anmälare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="36" />
+        <source>CI</source>
+        <translation>CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="37" />
+        <source>Service</source>
+        <translation>Tjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="38" />
+        <source>Major incident</source>
+        <translation>Större incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="39" />
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="40" />
+        <source>Pending reason</source>
+        <translation>Orsak till väntan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="41" />
+        <source>Resolution code</source>
+        <translation>Lösningskod</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="42" />
+        <source>Solution</source>
+        <translation>Lösning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="53" />
         <source>(empty)</source>
         <translation>(tomt)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="41" />
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="67" />
         <source>Someone else saved this ticket</source>
         <translation>Någon annan har sparat det här ärendet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51" />
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="72" />
+        <source>Choose which value to keep where you both changed a field. Your other changes are kept.</source>
+        <translation>Välj vilket värde som ska behållas där ni båda har ändrat ett fält. Dina övriga ändringar behålls.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="77" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51" />
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="77" />
         <source>Saved by them</source>
         <translation>Sparat av dem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="51" />
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="77" />
         <source>Yours</source>
         <translation>Ditt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="71" />
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="97" />
         <source>(unchanged by you)</source>
         <translation>(oförändrat av dig)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="76" />
+        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="102" />
         <source>Save merged</source>
         <translation>Spara sammanslaget</translation>
     </message>
@@ -5590,11 +5758,86 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="98" />
+        <source>incident</source>
+        <translation>incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="99" />
+        <source>request</source>
+        <translation>tjänstebegäran</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="100" />
+        <source>phone</source>
+        <translation>telefon</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="101" />
+        <source>email</source>
+        <translation>e-post</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="102" />
+        <source>portal</source>
+        <translation>portal</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="103" />
+        <source>walk in</source>
+        <translation>besök</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="104" />
+        <source>chat</source>
+        <translation>chatt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="105" />
+        <source>monitoring</source>
+        <translation>övervakning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="106" />
+        <source>solved (workaround)</source>
+        <translation>löst (tillfällig lösning)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="107" />
+        <source>solved permanently</source>
+        <translation>löst permanent</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="108" />
+        <source>solved by change</source>
+        <translation>löst genom ändring</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="109" />
+        <source>not reproducible</source>
+        <translation>kan inte återskapas</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="110" />
+        <source>duplicate</source>
+        <translation>dubblett</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="111" />
+        <source>user error</source>
+        <translation>användarfel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="112" />
+        <source>no fault found</source>
+        <translation>inget fel hittat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="114" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="99" />
+        <location filename="../../itsmdesk/words.py" line="115" />
         <source>no</source>
         <translation>nej</translation>
     </message>
@@ -6654,28 +6897,28 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueueModel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="298" />
-        <location filename="../../itsmdesk/views/queue/model.py" line="304" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="299" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="305" />
         <source>paused</source>
         <translation>pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="303" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="304" />
         <source>ok</source>
         <translation>ok</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="303" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="304" />
         <source>at risk</source>
         <translation>i riskzonen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="303" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="304" />
         <source>breached</source>
         <translation>överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="304" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="305" />
         <source>met</source>
         <translation>uppfylld</translation>
     </message>
@@ -6683,137 +6926,177 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="66" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="40" />
+        <source>My open</source>
+        <translation>Mina öppna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="41" />
+        <source>My team</source>
+        <translation>Mitt team</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="42" />
+        <source>Unassigned</source>
+        <translation>Ej tilldelade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="43" />
+        <source>SLA at risk</source>
+        <translation>SLA i fara</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="44" />
+        <source>Breached</source>
+        <translation>Bruten SLA</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="45" />
+        <source>All open</source>
+        <translation>Alla öppna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="46" />
+        <source>Resolved recently</source>
+        <translation>Nyligen lösta</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="47" />
+        <source>All tickets</source>
+        <translation>Alla ärenden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="71" />
         <source>Filter: words or a reference…</source>
         <translation>Filter: ord eller en referens…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="75" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="80" />
         <source>New ticket</source>
         <translation>Nytt ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="76" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="81" />
         <source>Record a new incident (Ctrl+N)</source>
         <translation>Registrera en ny incident (Ctrl+N)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="79" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="84" />
         <source>Edit selected…</source>
         <translation>Redigera markerade…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="80" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="85" />
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation>Ändra ett fält i alla markerade ärenden (Ctrl+E)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="212" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="217" />
         <source>{n} tickets</source>
         <translation>{n} ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="253" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="258" />
         <source>Select the tickets to change first</source>
         <translation>Markera först de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="269" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="274" />
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="278" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="283" />
         <source>No bulk edit to undo</source>
         <translation>Ingen massredigering att ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="283" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="288" />
         <source>Undid the bulk edit of {n} tickets</source>
         <translation>Massredigeringen av {n} ärenden har ångrats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="298" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="303" />
         <source>Save queue</source>
         <translation>Spara kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="298" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="303" />
         <source>Name of the new queue</source>
         <translation>Namn på den nya kön</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="325" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="330" />
         <source>Only saved queues can be edited</source>
         <translation>Endast sparade köer kan redigeras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="344" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="349" />
         <source>New queue…</source>
         <translation>Ny kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="346" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="351" />
         <source>Edit queue…</source>
         <translation>Redigera kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="347" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="352" />
         <source>Save queue as…</source>
         <translation>Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="353" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="358" />
         <source>Only saved queues can be deleted</source>
         <translation>Endast sparade köer kan tas bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="365" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="370" />
         <source>&amp;New incident</source>
         <translation>&amp;Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="366" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="371" />
         <source>New service &amp;request</source>
         <translation>Ny &amp;tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="368" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="373" />
         <source>&amp;Bulk edit selected tickets…</source>
         <translation>&amp;Massredigera markerade ärenden…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="369" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="374" />
         <source>&amp;Undo last bulk edit</source>
         <translation>&amp;Ångra senaste massredigering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="370" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="375" />
         <source>Refresh &amp;queues</source>
         <translation>&amp;Uppdatera köer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="371" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="376" />
         <source>&amp;Save queue as…</source>
         <translation>&amp;Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="372" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="377" />
         <source>New &amp;queue…</source>
         <translation>Ny &amp;kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="373" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="378" />
         <source>Edit saved &amp;queue…</source>
         <translation>&amp;Redigera sparad kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="374" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="379" />
         <source>&amp;Delete saved queue</source>
         <translation>Ta &amp;bort sparad kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="376" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="381" />
         <source>Filter queue</source>
         <translation>Filtrera kö</translation>
     </message>
@@ -6821,17 +7104,62 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QuickOpen</name>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="24" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="10" />
+        <source>Incident</source>
+        <translation>Incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="11" />
+        <source>Request</source>
+        <translation>Tjänstebegäran</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="12" />
+        <source>Problem</source>
+        <translation>Problem</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="13" />
+        <source>Known error</source>
+        <translation>Känt fel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="14" />
+        <source>Change</source>
+        <translation>Ändring</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="15" />
+        <source>Release</source>
+        <translation>Release</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="16" />
+        <source>Article</source>
+        <translation>Artikel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="17" />
+        <source>CI</source>
+        <translation>CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="18" />
+        <source>CAB meeting</source>
+        <translation>CAB-möte</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="30" />
         <source>Quick open</source>
         <translation>Snabböppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="28" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="34" />
         <source>A reference (INC-123, CHG-7…) or words</source>
         <translation>En referens (INC-123, CHG-7…) eller ord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="31" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="37" />
         <source>↑↓ to choose, Enter to open, Esc to close</source>
         <translation>↑↓ för att välja, Enter för att öppna, Esc för att stänga</translation>
     </message>
@@ -8261,52 +8589,57 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>SettingsDialogs</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="33" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="34" />
         <source>SLA targets ({kind})</source>
         <translation>SLA-mål ({kind})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="36" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="36" />
         <source>Response (min)</source>
         <translation>Svarstid (min)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="35" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="36" />
         <source>Resolution (min)</source>
         <translation>Lösningstid (min)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="53" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="54" />
         <source>Escalate at</source>
         <translation>Eskalera vid</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="84" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="61" />
+        <source>Targets count business minutes on the SLA's calendar and stop while a ticket is pending.</source>
+        <translation>Målen räknas i arbetsminuter enligt SLA:ns kalender och stannar medan ett ärende är väntande.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="85" />
         <source>Priority matrix</source>
         <translation>Prioritetsmatris</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="86" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
         <source>Impact \ Urgency</source>
         <translation>Påverkan \ Brådska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="88" />
         <source>high</source>
         <translation>hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="88" />
         <source>medium</source>
         <translation>medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="88" />
         <source>low</source>
         <translation>låg</translation>
     </message>
@@ -8531,7 +8864,7 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>errors</name>
     <message>
-        <location filename="../../itsmdesk/i18n.py" line="79" />
+        <location filename="../../itsmdesk/i18n.py" line="87" />
         <source>Unexpected error: {error}</source>
         <translation>Oväntat fel: {error}</translation>
     </message>
@@ -8757,981 +9090,1071 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="47" />
+        <source>Assignee</source>
+        <translation>Handläggare</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="48" />
         <source>Attribute {attr} is required for class {cls}</source>
         <translation>Attributet {attr} är obligatoriskt för klassen {cls}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="48" />
+        <location filename="_service_messages.py" line="49" />
         <source>Attribute {attr}: '{value}' is not a valid {type}</source>
         <translation>Attributet {attr}: '{value}' är inte en giltig {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="49" />
+        <location filename="_service_messages.py" line="50" />
         <source>Attribute {attr}: '{value}' is not one of: {allowed}</source>
         <translation>Attributet {attr}: '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="50" />
+        <location filename="_service_messages.py" line="51" />
         <source>Availability is computed by ci or service, not {by}</source>
         <translation>Tillgänglighet beräknas per ci eller service, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="51" />
+        <location filename="_service_messages.py" line="52" />
         <source>Backed out</source>
         <translation>Återställd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="52" />
+        <location filename="_service_messages.py" line="53" />
         <source>Backup to {path} failed: {reason}</source>
         <translation>Säkerhetskopiering till {path} misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="53" />
+        <location filename="_service_messages.py" line="54" />
         <source>Bad database URL '{url}': write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Felaktig databas-URL '{url}': skriv postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="54" />
+        <location filename="_service_messages.py" line="55" />
         <source>Bad database URL '{url}': write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation>Felaktig databas-URL '{url}': skriv sqlite:///relative.db eller sqlite:////absolute.db</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="55" />
+        <location filename="_service_messages.py" line="56" />
         <source>Bad port in database URL '{url}'</source>
         <translation>Felaktig port i databas-URL:en '{url}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="56" />
+        <location filename="_service_messages.py" line="57" />
         <source>Bad template {template!r}: {reason}</source>
         <translation>Felaktig mall {template!r}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="57" />
+        <location filename="_service_messages.py" line="58" />
         <source>Both an incident and a request category are named {name}; say which kind</source>
         <translation>Både en incidentkategori och en kategori för tjänstebegäranden heter {name}; ange vilken typ</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="58" />
+        <location filename="_service_messages.py" line="59" />
+        <source>CI</source>
+        <translation>CI</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="60" />
+        <source>Caller</source>
+        <translation>Anmälare</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="61" />
         <source>Cannot create the folder {path}: {reason}</source>
         <translation>Kan inte skapa mappen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="59" />
+        <location filename="_service_messages.py" line="62" />
         <source>Cannot create {path}: {reason}</source>
         <translation>Kan inte skapa {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="60" />
+        <location filename="_service_messages.py" line="63" />
         <source>Cannot import {kind} with a mapping</source>
         <translation>Kan inte importera {kind} med en mappning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="61" />
+        <location filename="_service_messages.py" line="64" />
         <source>Cannot read mapping {path}: {reason}</source>
         <translation>Kan inte läsa mappningen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="62" />
+        <location filename="_service_messages.py" line="65" />
         <source>Cannot read {path}: {error}</source>
         <translation>Kan inte läsa {path}: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="63" />
+        <location filename="_service_messages.py" line="66" />
         <source>Cannot read {path}: {reason}</source>
         <translation>Kan inte läsa {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="64" />
+        <location filename="_service_messages.py" line="67" />
         <source>Cannot sort a queue by {field}</source>
         <translation>Kan inte sortera en kö efter {field}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="65" />
+        <location filename="_service_messages.py" line="68" />
         <source>Cannot sort a queue by {name}</source>
         <translation>Kan inte sortera en kö efter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="66" />
+        <location filename="_service_messages.py" line="69" />
         <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation>Kan inte använda PostgreSQL-databasen {db} på {host}:{port}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="67" />
+        <location filename="_service_messages.py" line="70" />
         <source>Cannot write the database file {path}</source>
         <translation>Kan inte skriva databasfilen {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="68" />
+        <location filename="_service_messages.py" line="71" />
         <source>Cannot write the database file {path}: {reason}</source>
         <translation>Kan inte skriva databasfilen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="69" />
+        <location filename="_service_messages.py" line="72" />
+        <source>Category</source>
+        <translation>Kategori</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="73" />
+        <source>Channel</source>
+        <translation>Kanal</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="74" />
         <source>Class {cls} has no attribute '{attr}'</source>
         <translation>Klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="70" />
+        <location filename="_service_messages.py" line="75" />
         <source>Close</source>
         <translation>Stäng</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="71" />
+        <location filename="_service_messages.py" line="76" />
         <source>Defer / reassess</source>
         <translation>Skjut upp / bedöm på nytt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="72" />
+        <location filename="_service_messages.py" line="77" />
         <source>Describe the solution to resolve</source>
         <translation>Beskriv lösningen för att kunna lösa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="73" />
+        <location filename="_service_messages.py" line="78" />
+        <source>Due</source>
+        <translation>Förfaller</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="79" />
         <source>Export format must be text or html, not {fmt}</source>
         <translation>Exportformatet måste vara text eller html, inte {fmt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="74" />
+        <location filename="_service_messages.py" line="80" />
         <source>Failed</source>
         <translation>Misslyckad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="75" />
+        <location filename="_service_messages.py" line="81" />
         <source>Field(s) {fields} cannot be bulk edited</source>
         <translation>Fälten {fields} kan inte massredigeras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="76" />
+        <location filename="_service_messages.py" line="82" />
         <source>Folding an event log needs the column with each row's time</source>
         <translation>För att slå samman en händelselogg krävs kolumnen med varje rads tidpunkt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="77" />
+        <location filename="_service_messages.py" line="83" />
         <source>Folding an event log needs the key column</source>
         <translation>För att slå samman en händelselogg krävs nyckelkolumnen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="78" />
+        <location filename="_service_messages.py" line="84" />
         <source>Group by '{value}' is not one of: {allowed}</source>
         <translation>Gruppering efter '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="79" />
+        <location filename="_service_messages.py" line="85" />
+        <source>Impact</source>
+        <translation>Påverkan</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="86" />
         <source>Implemented</source>
         <translation>Genomförd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="80" />
+        <location filename="_service_messages.py" line="87" />
         <source>Import cancelled; nothing was written.</source>
         <translation>Importen avbröts; ingenting skrevs.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="81" />
+        <location filename="_service_messages.py" line="88" />
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
         <translation>Import av {kind} kräver en mappning: lägg till --map MAPPING.toml (färdiga finns i resources/import-maps/)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="82" />
+        <location filename="_service_messages.py" line="89" />
+        <source>Kind</source>
+        <translation>Typ</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="90" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}).{hint}</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}).{hint}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="83" />
+        <location filename="_service_messages.py" line="91" />
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = "{guess}" or "auto" in the mapping's [source]</source>
         <translation>Rad {line}: filen är inte {encoding} (byte 0x{byte:02x}); ange encoding = "{guess}" eller "auto" under [source] i mappningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="84" />
+        <location filename="_service_messages.py" line="92" />
         <source>Map at least one column to a field</source>
         <translation>Mappa minst en kolumn till ett fält</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="85" />
+        <location filename="_service_messages.py" line="93" />
         <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation>Mappningen {path} gäller {mapped}, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="86" />
+        <location filename="_service_messages.py" line="94" />
         <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation>Mappningen {path} är inte giltig TOML: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="87" />
+        <location filename="_service_messages.py" line="95" />
         <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation>Mappningen {path}: [fields] {field}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="88" />
+        <location filename="_service_messages.py" line="96" />
         <source>Mapping {path}: importing {kind} needs key = "COLUMN": the source's id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation>Mappningen {path}: import av {kind} kräver key = "COLUMN": källans id, som sparas som extern nyckel så att en ny import uppdaterar i stället för att skapa dubbletter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="89" />
+        <location filename="_service_messages.py" line="97" />
         <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation>Mappningen {path}: {field} är inte ett fält i {kind} (fält: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="90" />
+        <location filename="_service_messages.py" line="98" />
         <source>Mapping {path}: {where}: {reason}</source>
         <translation>Mappningen {path}: {where}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="91" />
+        <location filename="_service_messages.py" line="99" />
         <source>Meeting status '{value}' is not one of: planned, held, cancelled</source>
         <translation>Mötesstatusen '{value}' är inte något av: planned, held, cancelled</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="92" />
+        <location filename="_service_messages.py" line="100" />
         <source>No CAB action {id}</source>
         <translation>Ingen CAB-åtgärd {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="93" />
+        <location filename="_service_messages.py" line="101" />
         <source>No CAB meeting {ref}</source>
         <translation>Inget CAB-möte {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="94" />
+        <location filename="_service_messages.py" line="102" />
         <source>No CI is named '{name}'</source>
         <translation>Inget CI heter '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="95" />
+        <location filename="_service_messages.py" line="103" />
         <source>No CI named '{name}'</source>
         <translation>Inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="96" />
+        <location filename="_service_messages.py" line="104" />
         <source>No baseline named '{name}'</source>
         <translation>Ingen baslinje med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="97" />
+        <location filename="_service_messages.py" line="105" />
         <source>No business calendar {name}</source>
         <translation>Ingen arbetstidskalender {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="98" />
+        <location filename="_service_messages.py" line="106" />
         <source>No category named {name}</source>
         <translation>Det finns ingen kategori som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="99" />
+        <location filename="_service_messages.py" line="107" />
         <source>No change with reference '{ref}'</source>
         <translation>Ingen ändring med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="100" />
+        <location filename="_service_messages.py" line="108" />
         <source>No change {ref}</source>
         <translation>Ingen ändring {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="101" />
+        <location filename="_service_messages.py" line="109" />
         <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation>Ingen standardkalender för arbetstid: skapa en med namnet Default eller ange --calendar NAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="102" />
+        <location filename="_service_messages.py" line="110" />
         <source>No incident or request {ref}</source>
         <translation>Ingen incident eller begäran {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="103" />
+        <location filename="_service_messages.py" line="111" />
         <source>No incident {ref}</source>
         <translation>Ingen incident {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="104" />
+        <location filename="_service_messages.py" line="112" />
         <source>No problem or known error with id {id}</source>
         <translation>Inget problem eller känt fel med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="105" />
+        <location filename="_service_messages.py" line="113" />
         <source>No problem {ref}</source>
         <translation>Inget problem {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="106" />
+        <location filename="_service_messages.py" line="114" />
         <source>No release with reference '{ref}'</source>
         <translation>Ingen release med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="107" />
+        <location filename="_service_messages.py" line="115" />
         <source>No step '{step}' in this release</source>
         <translation>Inget steg '{step}' i den här releasen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="108" />
+        <location filename="_service_messages.py" line="116" />
         <source>No such file: {path}</source>
         <translation>Filen finns inte: {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="109" />
+        <location filename="_service_messages.py" line="117" />
         <source>No {kind} with id {id}</source>
         <translation>Ingen {kind} med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="110" />
+        <location filename="_service_messages.py" line="118" />
         <source>No {kind} {ref}</source>
         <translation>Ingen {kind} {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="111" />
+        <location filename="_service_messages.py" line="119" />
         <source>Not an iCalendar file: {reason}</source>
         <translation>Inte en iCalendar-fil: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="112" />
+        <location filename="_service_messages.py" line="120" />
         <source>Nothing has the reference or name '{ref}'</source>
         <translation>Inget har referensen eller namnet '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="113" />
+        <location filename="_service_messages.py" line="121" />
+        <source>Opened</source>
+        <translation>Öppnad</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="122" />
         <source>Overriding the risk needs a reason</source>
         <translation>Att åsidosätta risken kräver en orsak</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="114" />
+        <location filename="_service_messages.py" line="123" />
         <source>PIR outcome '{value}' is not one of: {allowed}</source>
         <translation>PIR-utfallet '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="115" />
+        <location filename="_service_messages.py" line="124" />
         <source>Page size '{value}' is not one of: A4, Letter</source>
         <translation>Sidstorleken '{value}' är inte något av: A4, Letter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="116" />
+        <location filename="_service_messages.py" line="125" />
         <source>Pick at least one value for the filter on {name}</source>
         <translation>Välj minst ett värde för filtret på {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="117" />
+        <location filename="_service_messages.py" line="126" />
+        <source>Priority</source>
+        <translation>Prioritet</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="127" />
         <source>Propagation '{value}' is not one of: {allowed}</source>
         <translation>Spridningen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="118" />
+        <location filename="_service_messages.py" line="128" />
         <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation>Registrera den permanenta lösningen (eller en tillfällig lösning) innan problemet löses</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="119" />
+        <location filename="_service_messages.py" line="129" />
         <source>Record the root cause before marking it known</source>
         <translation>Registrera grundorsaken innan den markeras som känd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="120" />
+        <location filename="_service_messages.py" line="130" />
+        <source>Reference</source>
+        <translation>Referens</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="131" />
         <source>Reject</source>
         <translation>Avslå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="121" />
+        <location filename="_service_messages.py" line="132" />
         <source>Relation type '{value}' is not one of: {allowed}</source>
         <translation>Relationstypen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="122" />
+        <location filename="_service_messages.py" line="133" />
+        <source>Resolved</source>
+        <translation>Löst</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="134" />
         <source>Return to requester</source>
         <translation>Returnera till beställaren</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="123" />
+        <location filename="_service_messages.py" line="135" />
         <source>Rework</source>
         <translation>Omarbeta</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="124" />
+        <location filename="_service_messages.py" line="136" />
         <source>Risk level '{value}' is not one of: {allowed}</source>
         <translation>Risknivån '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="125" />
+        <location filename="_service_messages.py" line="137" />
+        <source>SLA</source>
+        <translation>SLA</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="138" />
         <source>SLA targets must be positive minutes</source>
         <translation>SLA-mål måste vara ett positivt antal minuter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="126" />
+        <location filename="_service_messages.py" line="139" />
         <source>SQLite error on {path}: {reason}</source>
         <translation>SQLite-fel i {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="127" />
+        <location filename="_service_messages.py" line="140" />
         <source>Say why the ticket goes to another team</source>
         <translation>Ange varför ärendet går till ett annat team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="128" />
+        <location filename="_service_messages.py" line="141" />
         <source>Say why the ticket is escalated</source>
         <translation>Ange varför ärendet eskaleras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="129" />
+        <location filename="_service_messages.py" line="142" />
         <source>Say why the ticket is pending</source>
         <translation>Ange varför ärendet är väntande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="130" />
+        <location filename="_service_messages.py" line="143" />
         <source>Schedule</source>
         <translation>Schemalägg</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="131" />
+        <location filename="_service_messages.py" line="144" />
         <source>Select the tickets to change</source>
         <translation>Markera de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="132" />
+        <location filename="_service_messages.py" line="145" />
         <source>Send to CAB</source>
         <translation>Skicka till CAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="133" />
+        <location filename="_service_messages.py" line="146" />
         <source>Send to ECAB</source>
         <translation>Skicka till ECAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="134" />
+        <location filename="_service_messages.py" line="147" />
         <source>Show at least one column</source>
         <translation>Visa minst en kolumn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="135" />
+        <location filename="_service_messages.py" line="148" />
         <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation>Standardändringar är förgodkända och behandlas inte av CAB: {refs}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="136" />
+        <location filename="_service_messages.py" line="149" />
         <source>Start implementing</source>
         <translation>Påbörja genomförande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="137" />
+        <location filename="_service_messages.py" line="150" />
         <source>Start review (PIR)</source>
         <translation>Påbörja granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="138" />
+        <location filename="_service_messages.py" line="151" />
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="152" />
         <source>Status '{value}' is not one of: {allowed}</source>
         <translation>Statusen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="139" />
+        <location filename="_service_messages.py" line="153" />
         <source>Step '{name}' cannot depend on itself</source>
         <translation>Steget '{name}' kan inte bero på sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="140" />
+        <location filename="_service_messages.py" line="154" />
         <source>Step '{name}' cannot move from {old} to {new}</source>
         <translation>Steget '{name}' kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="141" />
+        <location filename="_service_messages.py" line="155" />
         <source>Step '{name}' waits for: {steps}</source>
         <translation>Steget '{name}' väntar på: {steps}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="142" />
+        <location filename="_service_messages.py" line="156" />
         <source>Step {n} is not a question with answers</source>
         <translation>Steg {n} är inte en fråga med svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="143" />
+        <location filename="_service_messages.py" line="157" />
         <source>Step {n} needs a question</source>
         <translation>Steg {n} måste ha en fråga</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="144" />
+        <location filename="_service_messages.py" line="158" />
         <source>Step {n} needs at least one answer</source>
         <translation>Steg {n} måste ha minst ett svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="145" />
+        <location filename="_service_messages.py" line="159" />
         <source>Step {n}: there is no team {team} to route to</source>
         <translation>Steg {n}: det finns inget team {team} att skicka ärendet till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="146" />
+        <location filename="_service_messages.py" line="160" />
         <source>Steps of different releases cannot depend on each other</source>
         <translation>Steg i olika releaser kan inte bero på varandra</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="147" />
+        <location filename="_service_messages.py" line="161" />
         <source>Submit</source>
         <translation>Skicka in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="148" />
+        <location filename="_service_messages.py" line="162" />
+        <source>Team</source>
+        <translation>Team</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="163" />
         <source>Template {name} is not active</source>
         <translation>Mallen {name} är inte aktiv</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="149" />
+        <location filename="_service_messages.py" line="164" />
         <source>The business calendar has no working hours</source>
         <translation>Arbetstidskalendern har inga arbetstider</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="150" />
+        <location filename="_service_messages.py" line="165" />
         <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation>Diagnosskriptet skickar ärenden till ett okänt team: {team}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="151" />
+        <location filename="_service_messages.py" line="166" />
         <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation>Eskaleringsandelen måste vara 1–100 %, inte {pct}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="152" />
+        <location filename="_service_messages.py" line="167" />
         <source>The file is empty (no header line)</source>
         <translation>Filen är tom (ingen rubrikrad)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="153" />
+        <location filename="_service_messages.py" line="168" />
         <source>The filter on {name} needs a value</source>
         <translation>Filtret på {name} måste ha ett värde</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="154" />
+        <location filename="_service_messages.py" line="169" />
         <source>The filters cannot be counted: {error}</source>
         <translation>Det går inte att räkna träffarna för filtren: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="155" />
+        <location filename="_service_messages.py" line="170" />
         <source>The period must end after it starts ({start} .. {end})</source>
         <translation>Perioden måste sluta efter att den börjar ({start} .. {end})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="156" />
+        <location filename="_service_messages.py" line="171" />
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation>Prioritetsmatrisen behöver en prioritet 1–5 för påverkan,brådska {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="157" />
+        <location filename="_service_messages.py" line="172" />
         <source>The question of step {n} is longer than {max} characters</source>
         <translation>Frågan i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="158" />
+        <location filename="_service_messages.py" line="173" />
         <source>The response target cannot be longer than the resolution target</source>
         <translation>Svarstidsmålet kan inte vara längre än lösningstidsmålet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="159" />
+        <location filename="_service_messages.py" line="174" />
         <source>There is already a {kind} category named {name}</source>
         <translation>Det finns redan en kategori av typen {kind} som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="160" />
+        <location filename="_service_messages.py" line="175" />
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation>Den här databasen har schemaversion {found}, som är nyare än vad den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk. Databasen har inte ändrats.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="161" />
+        <location filename="_service_messages.py" line="176" />
+        <source>Title</source>
+        <translation>Rubrik</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="177" />
         <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation>Trender räknas per ci, service, category eller team, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="162" />
+        <location filename="_service_messages.py" line="178" />
         <source>Unknown CI class '{value}'</source>
         <translation>Okänd CI-klass '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="163" />
+        <location filename="_service_messages.py" line="179" />
         <source>Unknown CSV kind '{value}' (use cis or relations)</source>
         <translation>Okänd CSV-typ '{value}' (använd cis eller relations)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="164" />
+        <location filename="_service_messages.py" line="180" />
         <source>Unknown announcement kind {kind}</source>
         <translation>Okänd meddelandetyp {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="165" />
+        <location filename="_service_messages.py" line="181" />
         <source>Unknown field(s) for {kind}: {fields}</source>
         <translation>Okända fält för {kind}: {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="166" />
+        <location filename="_service_messages.py" line="182" />
         <source>Unknown filter operator {op}</source>
         <translation>Okänd filteroperator {op}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="167" />
+        <location filename="_service_messages.py" line="183" />
         <source>Unknown queue column(s): {cols}</source>
         <translation>Okända kökolumner: {cols}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="168" />
+        <location filename="_service_messages.py" line="184" />
         <source>Unknown queue {key}</source>
         <translation>Okänd kö {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="169" />
+        <location filename="_service_messages.py" line="185" />
         <source>Unknown record kind '{kind}'; choose one of: {kinds}</source>
         <translation>Okänd posttyp '{kind}'; välj något av: {kinds}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="170" />
+        <location filename="_service_messages.py" line="186" />
         <source>Unknown root cause analysis note(s): {names}</source>
         <translation>Okända anteckningar i grundorsaksanalysen: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="171" />
+        <location filename="_service_messages.py" line="187" />
         <source>Unknown time zone {tz}</source>
         <translation>Okänd tidszon {tz}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="172" />
+        <location filename="_service_messages.py" line="188" />
         <source>Unschedule</source>
         <translation>Ta bort schemaläggning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="173" />
+        <location filename="_service_messages.py" line="189" />
         <source>Unsupported database URL '{url}': use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Databas-URL:en '{url}' stöds inte: använd sqlite:///FILE eller postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="174" />
+        <location filename="_service_messages.py" line="190" />
+        <source>Updated</source>
+        <translation>Uppdaterad</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="191" />
+        <source>Urgency</source>
+        <translation>Brådska</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="192" />
         <source>Vote '{value}' is not one of: {allowed}</source>
         <translation>Rösten '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="175" />
+        <location filename="_service_messages.py" line="193" />
         <source>Wave '{name}' has no site</source>
         <translation>Vågen '{name}' har ingen plats</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="176" />
+        <location filename="_service_messages.py" line="194" />
         <source>Wave '{name}' is already deployed</source>
         <translation>Vågen '{name}' är redan driftsatt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="177" />
+        <location filename="_service_messages.py" line="195" />
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation>Veckodagen måste vara 0 (måndag) till 6 (söndag), inte {day}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="178" />
+        <location filename="_service_messages.py" line="196" />
         <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation>Arbetstiden {span} har inte formatet HH:MM-HH:MM</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="179" />
+        <location filename="_service_messages.py" line="197" />
         <source>Working hours {span} end before they start</source>
         <translation>Arbetstiden {span} slutar innan den börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="180" />
+        <location filename="_service_messages.py" line="198" />
         <source>emergency change</source>
         <translation>akut ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="181" />
+        <location filename="_service_messages.py" line="199" />
         <source>emergency release: shortened build and test</source>
         <translation>akut release: förkortad byggnad och test</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="182" />
+        <location filename="_service_messages.py" line="200" />
         <source>highest risk of the bundled changes ({changes})</source>
         <translation>högsta risken bland de ingående ändringarna ({changes})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="183" />
+        <location filename="_service_messages.py" line="201" />
         <source>major release</source>
         <translation>större release</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="184" />
+        <location filename="_service_messages.py" line="202" />
         <source>no backout plan</source>
         <translation>ingen återställningsplan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="185" />
+        <location filename="_service_messages.py" line="203" />
         <source>no outage</source>
         <translation>inget avbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="186" />
+        <location filename="_service_messages.py" line="204" />
         <source>no outage, downtime {minutes} min</source>
         <translation>inget avbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="187" />
+        <location filename="_service_messages.py" line="205" />
         <source>normal change</source>
         <translation>normal ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="188" />
+        <location filename="_service_messages.py" line="206" />
         <source>pg_dump failed: {reason}</source>
         <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="189" />
+        <location filename="_service_messages.py" line="207" />
         <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation>pg_dump är inte installerat; installera klientverktygen för PostgreSQL</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="190" />
+        <location filename="_service_messages.py" line="208" />
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation>utrullning i {waves} vågor till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="191" />
+        <location filename="_service_messages.py" line="209" />
         <source>rollout to {sites} sites</source>
         <translation>utrullning till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="192" />
+        <location filename="_service_messages.py" line="210" />
         <source>service outage</source>
         <translation>tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="193" />
+        <location filename="_service_messages.py" line="211" />
         <source>service outage, downtime {minutes} min</source>
         <translation>tjänsteavbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="194" />
+        <location filename="_service_messages.py" line="212" />
         <source>several release factors on top of risky changes</source>
         <translation>flera releasefaktorer utöver riskfyllda ändringar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="195" />
+        <location filename="_service_messages.py" line="213" />
         <source>standard change</source>
         <translation>standardändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="196" />
+        <location filename="_service_messages.py" line="214" />
         <source>{change} falls in blackout window '{window}'</source>
         <translation>{change} infaller i frysperioden '{window}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="197" />
+        <location filename="_service_messages.py" line="215" />
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation>{change} ligger utanför underhållsfönstren för {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="198" />
+        <location filename="_service_messages.py" line="216" />
         <source>{change} overlaps {other} on {cis}</source>
         <translation>{change} överlappar {other} på {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="199" />
+        <location filename="_service_messages.py" line="217" />
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation>{change} överlappar {other}; påverkansväg via {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="200" />
+        <location filename="_service_messages.py" line="218" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="201" />
+        <location filename="_service_messages.py" line="219" />
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation>{failed} av {finished} tidigare ändringar på dessa CI:n misslyckades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="202" />
+        <location filename="_service_messages.py" line="220" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="203" />
+        <location filename="_service_messages.py" line="221" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="204" />
+        <location filename="_service_messages.py" line="222" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="205" />
+        <location filename="_service_messages.py" line="223" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="206" />
+        <location filename="_service_messages.py" line="224" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="207" />
+        <location filename="_service_messages.py" line="225" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="208" />
+        <location filename="_service_messages.py" line="226" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="209" />
+        <location filename="_service_messages.py" line="227" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="210" />
+        <location filename="_service_messages.py" line="228" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="211" />
+        <location filename="_service_messages.py" line="229" />
         <source>{n} business service(s) impacted</source>
         <translation>{n} verksamhetstjänst(er) påverkas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="212" />
+        <location filename="_service_messages.py" line="230" />
         <source>{n} business service(s) impacted: {services}</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="213" />
+        <location filename="_service_messages.py" line="231" />
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services} och {more} till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="214" />
+        <location filename="_service_messages.py" line="232" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215" />
+        <location filename="_service_messages.py" line="233" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er), utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216" />
+        <location filename="_service_messages.py" line="234" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="217" />
+        <location filename="_service_messages.py" line="235" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="218" />
+        <location filename="_service_messages.py" line="236" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="219" />
+        <location filename="_service_messages.py" line="237" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="220" />
+        <location filename="_service_messages.py" line="238" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="221" />
+        <location filename="_service_messages.py" line="239" />
         <source>{path} is not valid JSON: {error}</source>
         <translation>{path} är inte giltig JSON: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="222" />
+        <location filename="_service_messages.py" line="240" />
         <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation>{path}: felaktig CSV på rad {line}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="223" />
+        <location filename="_service_messages.py" line="241" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="224" />
+        <location filename="_service_messages.py" line="242" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="225" />
+        <location filename="_service_messages.py" line="243" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="226" />
+        <location filename="_service_messages.py" line="244" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="227" />
+        <location filename="_service_messages.py" line="245" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="228" />
+        <location filename="_service_messages.py" line="246" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="229" />
+        <location filename="_service_messages.py" line="247" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="230" />
+        <location filename="_service_messages.py" line="248" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="231" />
+        <location filename="_service_messages.py" line="249" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="232" />
+        <location filename="_service_messages.py" line="250" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="233" />
+        <location filename="_service_messages.py" line="251" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="234" />
+        <location filename="_service_messages.py" line="252" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="235" />
+        <location filename="_service_messages.py" line="253" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="236" />
+        <location filename="_service_messages.py" line="254" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="237" />
+        <location filename="_service_messages.py" line="255" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="238" />
+        <location filename="_service_messages.py" line="256" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="239" />
+        <location filename="_service_messages.py" line="257" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="240" />
+        <location filename="_service_messages.py" line="258" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="241" />
+        <location filename="_service_messages.py" line="259" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="242" />
+        <location filename="_service_messages.py" line="260" />
         <source>{type} change</source>
         <translation>ändring av typen {type}</translation>
     </message>

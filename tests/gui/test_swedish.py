@@ -18,6 +18,12 @@ def test_swedish_app_texts_and_qt_buttons(qapp, monkeypatch):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                    | QDialogButtonBox.StandardButton.Cancel)
         assert sorted(b.text() for b in buttons.buttons()) == ["Avbryt", "Spara"]
+        # names the views keep in tables (marked with QT_TRANSLATE_NOOP / N_) are found too
+        assert QCoreApplication.translate("QueuePanel", "My open") == "Mina öppna"
+        assert QCoreApplication.translate("errors", "Reference") == "Referens"
+        from itsmdesk.words import word
+
+        assert word("in_progress") == "pågår" and word("retired") == "avvecklad"
         # dates and numbers follow the language too
         from itsmdesk.views.numfmt import grouped
         from itsmdesk.views.timefmt import weekday_names

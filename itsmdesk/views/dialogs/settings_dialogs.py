@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.services import priority, sla
 from itsmdesk.views.messages import show_error
+from itsmdesk.words import word
 
 
 def tr(text: str) -> str:
@@ -30,7 +31,7 @@ class SlaDialog(QDialog):
         self.ctx = ctx
         self.kind = kind
         self.setObjectName("slaDialog")
-        self.setWindowTitle(QCoreApplication.translate("SettingsDialogs", "SLA targets ({kind})").format(kind=tr(kind)))
+        self.setWindowTitle(QCoreApplication.translate("SettingsDialogs", "SLA targets ({kind})").format(kind=word(kind)))
         grid = QGridLayout()
         for col, head in enumerate((QCoreApplication.translate("SettingsDialogs", "Priority"), QCoreApplication.translate("SettingsDialogs", "Response (min)"), QCoreApplication.translate("SettingsDialogs", "Resolution (min)"))):
             grid.addWidget(QLabel(f"<b>{head}</b>"), 0, col)
@@ -57,7 +58,7 @@ class SlaDialog(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(tr("Targets count business minutes on the SLA's calendar and stop "
+        layout.addWidget(QLabel(QCoreApplication.translate("SettingsDialogs", "Targets count business minutes on the SLA's calendar and stop "
                                    "while a ticket is pending.")))
         layout.addLayout(grid)
         layout.addWidget(buttons)

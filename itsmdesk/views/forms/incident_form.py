@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -48,16 +48,25 @@ from itsmdesk.views.forms.incident_pickers import RecordPicker, ci_ids_from_mime
 from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.queue.model import PRIORITY_COLOURS, format_remaining
 from itsmdesk.views.timefmt import local_text
+from itsmdesk.words import word
 
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("IncidentForm", text)
 
 
-LEVELS = ((1, "1 – high"), (2, "2 – medium"), (3, "3 – low"))
-STATUS_LABELS = {"new": "New", "approval": "Awaiting approval", "assigned": "Assigned",
-                 "in_progress": "In progress", "pending": "Pending", "resolved": "Resolved",
-                 "fulfilled": "Fulfilled", "closed": "Closed", "cancelled": "Cancelled"}
+LEVELS = ((1, QT_TRANSLATE_NOOP("IncidentForm", "1 – high")),
+          (2, QT_TRANSLATE_NOOP("IncidentForm", "2 – medium")),
+          (3, QT_TRANSLATE_NOOP("IncidentForm", "3 – low")))
+STATUS_LABELS = {"new": QT_TRANSLATE_NOOP("IncidentForm", "New"),
+                 "approval": QT_TRANSLATE_NOOP("IncidentForm", "Awaiting approval"),
+                 "assigned": QT_TRANSLATE_NOOP("IncidentForm", "Assigned"),
+                 "in_progress": QT_TRANSLATE_NOOP("IncidentForm", "In progress"),
+                 "pending": QT_TRANSLATE_NOOP("IncidentForm", "Pending"),
+                 "resolved": QT_TRANSLATE_NOOP("IncidentForm", "Resolved"),
+                 "fulfilled": QT_TRANSLATE_NOOP("IncidentForm", "Fulfilled"),
+                 "closed": QT_TRANSLATE_NOOP("IncidentForm", "Closed"),
+                 "cancelled": QT_TRANSLATE_NOOP("IncidentForm", "Cancelled")}
 # form field -> service field, for the plain editable values
 SIMPLE_FIELDS = ("title", "description", "channel", "impact", "urgency", "category", "team",
                  "assignee", "caller", "ci", "service", "major")
@@ -130,7 +139,7 @@ class IncidentForm(QWidget):
         self.description_edit.setMinimumHeight(80)
         self.caller = RecordPicker(self.ctx, search.find_people)
         self.caller.setObjectName("caller")
-        self.channel = self._combo("channel", [(c, tr(c.replace("_", " "))) for c in CHANNELS])
+        self.channel = self._combo("channel", [(c, word(c)) for c in CHANNELS])
         self.category = self._combo("category", self.choices["category"], QCoreApplication.translate("IncidentForm", "(none)"))
         self.ci = RecordPicker(self.ctx, search.find_cis)
         self.ci.setObjectName("ci")
@@ -190,7 +199,7 @@ class IncidentForm(QWidget):
         self.resolution_code.setObjectName("resolutionCode")
         self.resolution_code.addItem("", None)
         for code in incidents.RESOLUTION_CODES:
-            self.resolution_code.addItem(tr(code.replace("_", " ")), code)
+            self.resolution_code.addItem(word(code), code)
         self.solution = QPlainTextEdit()
         self.solution.setObjectName("solution")
         self.solution.setMaximumHeight(70)
@@ -360,7 +369,7 @@ class IncidentForm(QWidget):
         self.parent_ref.setText(data["parent_ref"])
         self.children_list.clear()
         for child in data["children"]:
-            item = QListWidgetItem(f"{child['ref']}  {child['title']}  ({tr(child['status'])})")
+            item = QListWidgetItem(f"{child['ref']}  {child['title']}  ({word(child['status'])})")
             item.setData(Qt.ItemDataRole.UserRole, child["id"])
             self.children_list.addItem(item)
         self.status_label.setText(f"<b>{tr(STATUS_LABELS.get(data['status'], data['status']))}</b>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -20,6 +20,32 @@ from PySide6.QtWidgets import (
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("MergeDialog", text)
+
+
+FIELD_LABELS = {
+    "title": QT_TRANSLATE_NOOP("MergeDialog", "Title"),
+    "description": QT_TRANSLATE_NOOP("MergeDialog", "Description"),
+    "channel": QT_TRANSLATE_NOOP("MergeDialog", "Channel"),
+    "impact": QT_TRANSLATE_NOOP("MergeDialog", "Impact"),
+    "urgency": QT_TRANSLATE_NOOP("MergeDialog", "Urgency"),
+    "priority": QT_TRANSLATE_NOOP("MergeDialog", "Priority"),
+    "category": QT_TRANSLATE_NOOP("MergeDialog", "Category"),
+    "team": QT_TRANSLATE_NOOP("MergeDialog", "Team"),
+    "assignee": QT_TRANSLATE_NOOP("MergeDialog", "Assignee"),
+    "caller": QT_TRANSLATE_NOOP("MergeDialog", "Caller"),
+    "ci": QT_TRANSLATE_NOOP("MergeDialog", "CI"),
+    "service": QT_TRANSLATE_NOOP("MergeDialog", "Service"),
+    "major": QT_TRANSLATE_NOOP("MergeDialog", "Major incident"),
+    "status": QT_TRANSLATE_NOOP("MergeDialog", "Status"),
+    "pending_reason": QT_TRANSLATE_NOOP("MergeDialog", "Pending reason"),
+    "resolution_code": QT_TRANSLATE_NOOP("MergeDialog", "Resolution code"),
+    "solution": QT_TRANSLATE_NOOP("MergeDialog", "Solution"),
+}
+
+
+def _field(name: str) -> str:
+    label = FIELD_LABELS.get(name)
+    return tr(label) if label else name.replace("_", " ")
 
 
 def _text(value: Any) -> str:
@@ -43,7 +69,7 @@ class MergeDialog(QDialog):
         self.theirs = theirs
         self.choices: dict[str, QButtonGroup] = {}
         layout = QVBoxLayout(self)
-        intro = QLabel(message + "\n\n" + tr("Choose which value to keep where you both changed a "
+        intro = QLabel(message + "\n\n" + QCoreApplication.translate("MergeDialog", "Choose which value to keep where you both changed a "
                                              "field. Your other changes are kept."))
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -60,13 +86,13 @@ class MergeDialog(QDialog):
             group.addButton(theirs_btn, 0)
             group.addButton(mine_btn, 1)
             self.choices[name] = group
-            grid.addWidget(QLabel(name.replace("_", " ")), row, 0)
+            grid.addWidget(QLabel(_field(name)), row, 0)
             grid.addWidget(theirs_btn, row, 1)
             grid.addWidget(mine_btn, row, 2)
             row += 1
         for name in changed:
             if name not in mine:
-                grid.addWidget(QLabel(name.replace("_", " ")), row, 0)
+                grid.addWidget(QLabel(_field(name)), row, 0)
                 grid.addWidget(QLabel(_text(theirs.get(name))), row, 1)
                 grid.addWidget(QLabel(QCoreApplication.translate("MergeDialog", "(unchanged by you)")), row, 2)
                 row += 1

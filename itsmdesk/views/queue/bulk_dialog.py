@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -19,15 +19,20 @@ from PySide6.QtWidgets import (
 from itsmdesk.models.incident import INCIDENT_STATUSES
 from itsmdesk.services import incidents
 from itsmdesk.views.context import AppContext
+from itsmdesk.words import word
 
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("BulkEditDialog", text)
 
 
-FIELDS = [("assignee", "Assignee"), ("team", "Team"), ("status", "Status"),
-          ("priority", "Priority"), ("category", "Category"), ("impact", "Impact"),
-          ("urgency", "Urgency")]
+FIELDS = [("assignee", QT_TRANSLATE_NOOP("BulkEditDialog", "Assignee")),
+          ("team", QT_TRANSLATE_NOOP("BulkEditDialog", "Team")),
+          ("status", QT_TRANSLATE_NOOP("BulkEditDialog", "Status")),
+          ("priority", QT_TRANSLATE_NOOP("BulkEditDialog", "Priority")),
+          ("category", QT_TRANSLATE_NOOP("BulkEditDialog", "Category")),
+          ("impact", QT_TRANSLATE_NOOP("BulkEditDialog", "Impact")),
+          ("urgency", QT_TRANSLATE_NOOP("BulkEditDialog", "Urgency"))]
 
 
 class BulkEditDialog(QDialog):
@@ -55,7 +60,7 @@ class BulkEditDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(tr("The change applies to all {n} selected tickets at once and can "
+        layout.addWidget(QLabel(QCoreApplication.translate("BulkEditDialog", "The change applies to all {n} selected tickets at once and can "
                                    "be undone with Ctrl+Shift+Z.").format(n=count)))
         layout.addLayout(form)
         layout.addWidget(buttons)
@@ -77,7 +82,7 @@ class BulkEditDialog(QDialog):
                 self.value_combo.addItem(label, value)
         elif key == "status":
             for s in INCIDENT_STATUSES:
-                self.value_combo.addItem(tr(s.replace("_", " ")), s)
+                self.value_combo.addItem(word(s), s)
         elif key == "priority":
             for p in (1, 2, 3, 4, 5):
                 self.value_combo.addItem(f"P{p}", p)

@@ -27,6 +27,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from itsmdesk.models.base import utcnow
 from itsmdesk.services import queues
 from itsmdesk.views.context import AppContext
+from itsmdesk.words import word
 
 PAGE = 100
 DATETIME_COLUMNS = ("opened_at", "updated_at", "resolved_at", "resolution_due")
@@ -227,7 +228,7 @@ class QueueModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return tr(queues.COLUMNS[self.columns[section]])
+            return QCoreApplication.translate("errors", queues.COLUMNS[self.columns[section]])
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -303,7 +304,7 @@ class QueueModel(QAbstractTableModel):
             return {"ok": QCoreApplication.translate("QueueModel", "ok"), "at_risk": QCoreApplication.translate("QueueModel", "at risk"), "breached": QCoreApplication.translate("QueueModel", "breached"),
                     "paused": QCoreApplication.translate("QueueModel", "paused"), "met": QCoreApplication.translate("QueueModel", "met")}.get(self._state(row), value or "")
         if name == "status":
-            return tr((value or "").replace("_", " "))
+            return word(value)
         if name in DATETIME_COLUMNS or isinstance(value, dt.datetime):
             from itsmdesk.views.timefmt import local_text
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,9 +37,14 @@ def tr(text: str) -> str:
 
 
 QUEUE_NAMES = {  # predefined names, translated here (saved queues keep their own names)
-    "my_open": "My open", "my_team": "My team", "unassigned": "Unassigned",
-    "at_risk": "SLA at risk", "breached": "Breached", "all_open": "All open",
-    "resolved_recent": "Resolved recently", "all": "All tickets",
+    "my_open": QT_TRANSLATE_NOOP("QueuePanel", "My open"),
+    "my_team": QT_TRANSLATE_NOOP("QueuePanel", "My team"),
+    "unassigned": QT_TRANSLATE_NOOP("QueuePanel", "Unassigned"),
+    "at_risk": QT_TRANSLATE_NOOP("QueuePanel", "SLA at risk"),
+    "breached": QT_TRANSLATE_NOOP("QueuePanel", "Breached"),
+    "all_open": QT_TRANSLATE_NOOP("QueuePanel", "All open"),
+    "resolved_recent": QT_TRANSLATE_NOOP("QueuePanel", "Resolved recently"),
+    "all": QT_TRANSLATE_NOOP("QueuePanel", "All tickets"),
 }
 
 
