@@ -64,6 +64,9 @@ class MainWindow(QMainWindow):
         self.tabs.setTabsClosable(True)
         self.tabs.setDocumentMode(True)
         self.tabs.setMovable(True)
+        # many open records must not widen the window: long titles elide, extra tabs scroll
+        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
+        self.tabs.setUsesScrollButtons(True)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.setCentralWidget(self.tabs)
         self._welcome()
@@ -328,7 +331,8 @@ class MainWindow(QMainWindow):
             return None
         form.setProperty("recordKey", key)
         title = form.title() if hasattr(form, "title") else kind
-        index = self.tabs.addTab(form, title)
+        index = self.tabs.addTab(form, _short(title))
+        self.tabs.setTabToolTip(index, title)
         self.tabs.setCurrentIndex(index)
         if hasattr(form, "sig_title_changed"):
             form.sig_title_changed.connect(lambda t, f=form: self._retitle(f, t))
@@ -337,7 +341,8 @@ class MainWindow(QMainWindow):
     def _retitle(self, form: QWidget, title: str) -> None:
         index = self.tabs.indexOf(form)
         if index >= 0:
-            self.tabs.setTabText(index, title)
+            self.tabs.setTabText(index, _short(title))
+            self.tabs.setTabToolTip(index, title)
 
     def close_tab(self, index: int) -> None:
         if index < 0:
@@ -386,3 +391,12 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, self.tr("About itsmdesk"),
                           self.tr("itsmdesk {version}\nIT Service Support on {db}").format(
                               version=__version__, db=self.ctx.info.display))
+
+
+TAB_TITLE_MAX = 36
+
+
+def _short(title: str) -> str:
+    """A record tab's title: the reference and the start of the title (the whole is the tab's
+    tooltip), so a long title does not take the width of three tabs."""
+    return title if len(title) <= TAB_TITLE_MAX else title[:TAB_TITLE_MAX - 1].rstrip() + "…"

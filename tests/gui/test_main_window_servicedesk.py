@@ -103,3 +103,22 @@ def test_no_two_actions_share_a_shortcut(ctx, qtbot, settings):
     assert "Ctrl+K" in window_wide and "Ctrl+I" in window_wide
     clashes = [(k, n, window_wide[k]) for k, n in local if k in window_wide]
     assert not clashes, clashes
+
+
+def test_record_forms_fit_beside_the_docks(demo_ctx, qtbot, settings):
+    """Opening any record at 1400x900 with the default docks must not widen the window (a form
+    whose minimum width is too large pushes the main window past the screen)."""
+    from itsmdesk.models.change import Change
+    from itsmdesk.models.cmdb import CI
+    from itsmdesk.models.incident import Incident
+    from itsmdesk.models.problem import Problem
+    from itsmdesk.models.release import Release
+
+    w = _window(demo_ctx, qtbot, settings)
+    for kind, model in (("incident", Incident), ("problem", Problem), ("ci", CI),
+                        ("change", Change), ("release", Release)):
+        form = demo_ctx.open_record(kind, model.select().first().id) or w.tabs.currentWidget()
+        qtbot.wait(10)
+        assert w.width() <= 1400, (kind, w.width(), form.minimumSizeHint().width())
+    long = [w.tabs.tabText(i) for i in range(w.tabs.count()) if len(w.tabs.tabText(i)) > 36]
+    assert not long, long

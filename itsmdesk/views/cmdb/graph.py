@@ -229,13 +229,19 @@ class ImpactGraphWidget(QWidget):
         png = QPushButton(self.tr("PNG…"))
         pdf = QPushButton(self.tr("PDF…"))
         self.view = ImpactGraphView(self)
+        # two short rows rather than one long one: the CI form must fit beside the docks
         bar = QHBoxLayout()
-        for w in (self.direction, self.depth, zoom_in, zoom_out, fit, png, pdf):
+        for w in (self.direction, self.depth, zoom_in, zoom_out, fit):
             bar.addWidget(w)
         bar.addStretch(1)
+        below = QHBoxLayout()
+        self.summary.setWordWrap(True)
+        below.addWidget(self.summary, 1)
+        below.addWidget(png)
+        below.addWidget(pdf)
         layout_ = QVBoxLayout(self)
         layout_.addLayout(bar)
-        layout_.addWidget(self.summary)
+        layout_.addLayout(below)
         layout_.addWidget(self.view, 1)
         self.direction.currentIndexChanged.connect(self.refresh)
         self.depth.valueChanged.connect(self.refresh)

@@ -102,6 +102,7 @@ class ReleaseForm(QWidget):
         self.summary = QLabel()
         self.summary.setObjectName("releaseSummary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)
         self.transition_combo = QComboBox()
         self.transition_combo.setObjectName("transitionCombo")
         self.transition_button = QPushButton(self.tr("&Move"))
@@ -109,11 +110,12 @@ class ReleaseForm(QWidget):
         self.transition_button.clicked.connect(self.move_status)
         self.pdf_button = QPushButton(self.tr("Release plan P&DF…"))
         self.pdf_button.clicked.connect(self.show_pdf)
-        top = QHBoxLayout()
-        top.addWidget(self.heading, 1)
+        self.heading.setWordWrap(True)
+        top = QHBoxLayout()  # the heading on its own line: the form must fit beside the docks
         top.addWidget(QLabel(self.tr("Move to:")))
         top.addWidget(self.transition_combo)
         top.addWidget(self.transition_button)
+        top.addStretch(1)
         top.addWidget(self.pdf_button)
 
         self.tabs = QTabWidget()
@@ -128,6 +130,7 @@ class ReleaseForm(QWidget):
         self.tabs.addTab(self.history_table, self.tr("&History"))
         self.tabs.currentChanged.connect(self._tab_changed)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
         layout.addLayout(top)
         layout.addWidget(self.summary)
         layout.addWidget(self.tabs, 1)
@@ -283,9 +286,11 @@ class ReleaseForm(QWidget):
         bar.addWidget(add)
         bar.addWidget(remove)
         layout = QVBoxLayout(w)
-        layout.addWidget(QLabel(self.tr("Software this release delivers (each is a software CI in "
-                                        "the CMDB). Deploying a wave sets the version of the "
-                                        "matching software CIs at the wave's site.")))
+        intro = QLabel(self.tr("Software this release delivers (each is a software CI in "
+                               "the CMDB). Deploying a wave sets the version of the "
+                               "matching software CIs at the wave's site."))
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
         layout.addWidget(self.items_table, 1)
         layout.addLayout(bar)
         return w
