@@ -1965,207 +1965,207 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="168"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="186"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="184"/>
         <source>Downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="187"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="186"/>
         <source>&amp;Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="188"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="187"/>
         <source>&amp;Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="172"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="171"/>
         <source>People</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="169"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="167"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="178"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="177"/>
         <source>Planned window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="192"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="191"/>
         <source>&amp;Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="193"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="192"/>
         <source>&amp;Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="194"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="193"/>
         <source>Te&amp;st plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="198"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="197"/>
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="204"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="207"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="206"/>
         <source>Add</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="209"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="208"/>
         <source>Remove selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="222"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="221"/>
         <source>Factor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="222"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="221"/>
         <source>Points</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="223"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="222"/>
         <source>Weight</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="223"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="222"/>
         <source>Why</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="228"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="227"/>
         <source>Assess risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="231"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="230"/>
         <source>Override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="234"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="233"/>
         <source>(computed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="238"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="237"/>
         <source>Reason (required)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="238"/>
         <source>Apply override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="245"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="244"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="254"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="253"/>
         <source>(not reviewed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="258"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="257"/>
         <source>Record review</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="260"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="259"/>
         <source>Outcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="261"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="260"/>
         <source>Lessons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="262"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="261"/>
         <source>Incidents caused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="266"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="265"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="267"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="266"/>
         <source>Plans</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="268"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="267"/>
         <source>Affected CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="269"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="268"/>
         <source>Risk and conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="270"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="269"/>
         <source>Review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="273"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="272"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="298"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="297"/>
         <source>New change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="307"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="306"/>
         <source>Status: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="330"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="329"/>
         <source>Requester: %s · Implementer: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="355"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="354"/>
         <source>Risk not assessed yet.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="357"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="356"/>
         <source>Risk: %s (score %s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="360"/>
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="359"/>
         <source>overridden from %s: %s</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4040,27 +4040,27 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="268"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="274"/>
         <source>{n} CIs, {s} business services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="272"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="278"/>
         <source>(showing the first {n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="276"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="282"/>
         <source>Impact of {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="279"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="285"/>
         <source>Export graph as PNG</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="285"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="291"/>
         <source>Export graph as PDF</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4998,127 +4998,127 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="85"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="88"/>
         <source>&amp;File</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="85"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="88"/>
         <source>&amp;Records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="86"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="89"/>
         <source>&amp;View</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="86"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="89"/>
         <source>Re&amp;ports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="87"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="90"/>
         <source>&amp;Tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="87"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="90"/>
         <source>&amp;Help</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="90"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="93"/>
         <source>&amp;Quit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="94"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="97"/>
         <source>&amp;Quick open…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="99"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="102"/>
         <source>Close tab</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="103"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="106"/>
         <source>&amp;About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="142"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="145"/>
         <source>Reset layout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="183"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="186"/>
         <source>{title} arrives in a later version.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="196"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="199"/>
         <source>SQLite file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="196"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="199"/>
         <source>PostgreSQL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="202"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="205"/>
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="234"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="237"/>
         <source>Connected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="235"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="238"/>
         <source>Disconnected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="268"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="271"/>
         <source>🔔 {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="269"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="272"/>
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="291"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="294"/>
         <source>Signed in: {name} ▾</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="303"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="306"/>
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="310"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="313"/>
         <source>Welcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="322"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="325"/>
         <source>No form for {kind} yet</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="386"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="391"/>
         <source>About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="387"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="392"/>
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
@@ -6377,7 +6377,7 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="69"/>
         <location filename="../../itsmdesk/views/problems/panel.py" line="94"/>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="122"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="123"/>
         <source>Incidents</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6422,22 +6422,22 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="116"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="115"/>
         <source>Recurring incidents, not yet linked to a problem:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="121"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="122"/>
         <source>CI / service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="121"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="122"/>
         <source>Incidents look like</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="122"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="123"/>
         <source>Last</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7172,341 +7172,341 @@ IT Service Support on {db}</source>
     <name>ReleaseForm</name>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="99"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="296"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="301"/>
         <source>New release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="107"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="108"/>
         <source>&amp;Move</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="110"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="111"/>
         <source>Release plan P&amp;DF…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="114"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="115"/>
         <source>Move to:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="121"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="123"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="122"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="124"/>
         <source>&amp;Changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="123"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
         <source>&amp;Plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="126"/>
         <source>&amp;Media library</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="127"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="127"/>
         <source>Who</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="216"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="219"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="128"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="128"/>
         <source>Old</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="128"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="128"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="130"/>
         <source>&amp;History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="134"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="137"/>
         <source>Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="161"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="164"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="165"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="168"/>
         <source>&amp;Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="166"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="169"/>
         <source>&amp;Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="170"/>
         <source>&amp;Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="168"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="171"/>
         <source>Planned &amp;start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="169"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="172"/>
         <source>Planned &amp;end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="173"/>
         <source>Descr&amp;iption</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="174"/>
         <source>&amp;Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="172"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="175"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="187"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="186"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="186"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="183"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="218"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="186"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="221"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="187"/>
         <source>Approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="193"/>
         <source>CHG-000123</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="192"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="195"/>
         <source>&amp;Add change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="194"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="197"/>
         <source>&amp;Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="218"/>
         <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="218"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="218"/>
         <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="216"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="219"/>
         <source>Planned start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="217"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="220"/>
         <source>Planned end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="217"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="220"/>
         <source>Actual start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="218"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="221"/>
         <source>Actual end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="218"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="221"/>
         <source>After</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="228"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="231"/>
         <source>Add s&amp;tep…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="234"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="237"/>
         <source>Set stat&amp;us</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="236"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="239"/>
         <source>&amp;Edit step…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="240"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="243"/>
         <source>De&amp;lete step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="242"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="245"/>
         <source>Deplo&amp;y wave…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="244"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="247"/>
         <source>Update the software CIs at the wave&apos;s site to the versions in the media library</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="267"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="270"/>
         <source>Item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="267"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="272"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="270"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="275"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="267"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="270"/>
         <source>Checksum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="268"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="271"/>
         <source>Master CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="270"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="273"/>
         <source>Item name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="274"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="277"/>
         <source>sha256:…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="275"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="278"/>
         <source>Add &amp;item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="277"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="280"/>
         <source>Remo&amp;ve item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="286"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="289"/>
         <source>Software this release delivers (each is a software CI in the CMDB). Deploying a wave sets the version of the matching software CIs at the wave&apos;s site.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="323"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="328"/>
         <source>all changes approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="324"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="329"/>
         <source>no changes bundled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="325"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="330"/>
         <source>{n} change(s) not approved: cannot deploy</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="329"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="334"/>
         <source>Status &lt;b&gt;{status}&lt;/b&gt; · type {type} · risk &lt;b&gt;&lt;span style=&apos;color:{rc}&apos;&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style=&apos;color:{ac}&apos;&gt;{approval}&lt;/span&gt; · manager {manager}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="343"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="348"/>
         <source>no factors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="349"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="354"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="349"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="354"/>
         <source>NO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="355"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="360"/>
         <source>no changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="356"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="361"/>
         <source>Affected services: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="516"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="521"/>
         <source>Delete step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="517"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="522"/>
         <source>Delete &apos;{name}&apos; from the plan?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="533"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="538"/>
         <source>Deploy &apos;{wave}&apos; at {site}?
 
 {count} software CI(s) will be updated:
@@ -7514,17 +7514,17 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="537"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="542"/>
         <source>…and {n} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="538"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="543"/>
         <source>Deploy wave</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="544"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="549"/>
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -10238,12 +10238,12 @@ IT Service Support on {db}</source>
 <context>
     <name>problems</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="186"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="188"/>
         <source>New &amp;problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="187"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="189"/>
         <source>New &amp;known error</source>
         <translation type="unfinished"></translation>
     </message>

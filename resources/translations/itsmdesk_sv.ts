@@ -1965,207 +1965,207 @@
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="167" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="168" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="186" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="184" />
         <source>Downtime</source>
         <translation>Driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="187" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="186" />
         <source>&amp;Reason</source>
         <translation>&amp;Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="188" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="187" />
         <source>&amp;Description</source>
         <translation>&amp;Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="172" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="171" />
         <source>People</source>
         <translation>Personer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="169" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="167" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="178" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="177" />
         <source>Planned window</source>
         <translation>Planerat fönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="192" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="191" />
         <source>&amp;Implementation plan</source>
         <translation>&amp;Implementeringsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="193" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="192" />
         <source>&amp;Backout plan</source>
         <translation>&amp;Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="194" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="193" />
         <source>Te&amp;st plan</source>
         <translation>&amp;Testplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="198" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="197" />
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
         <translation>Dra hit CI:n från CMDB-trädet eller lägg till ett via namn.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="205" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="204" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="207" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="206" />
         <source>Add</source>
         <translation>Lägg till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="209" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="208" />
         <source>Remove selected</source>
         <translation>Ta bort markerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="222" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="221" />
         <source>Factor</source>
         <translation>Faktor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="222" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="221" />
         <source>Points</source>
         <translation>Poäng</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="223" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="222" />
         <source>Weight</source>
         <translation>Vikt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="223" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="222" />
         <source>Why</source>
         <translation>Varför</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="228" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="227" />
         <source>Assess risk</source>
         <translation>Bedöm risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="231" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="230" />
         <source>Override</source>
         <translation>Åsidosätt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="234" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="233" />
         <source>(computed)</source>
         <translation>(beräknad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="238" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="237" />
         <source>Reason (required)</source>
         <translation>Orsak (obligatorisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="239" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="238" />
         <source>Apply override</source>
         <translation>Tillämpa åsidosättning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="245" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="244" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="254" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="253" />
         <source>(not reviewed)</source>
         <translation>(ej granskad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="258" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="257" />
         <source>Record review</source>
         <translation>Registrera granskning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="260" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="259" />
         <source>Outcome</source>
         <translation>Utfall</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="261" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="260" />
         <source>Lessons</source>
         <translation>Lärdomar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="262" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="261" />
         <source>Incidents caused</source>
         <translation>Orsakade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="266" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="265" />
         <source>Details</source>
         <translation>Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="267" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="266" />
         <source>Plans</source>
         <translation>Planer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="268" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="267" />
         <source>Affected CIs</source>
         <translation>Berörda CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="269" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="268" />
         <source>Risk and conflicts</source>
         <translation>Risk och konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="270" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="269" />
         <source>Review (PIR)</source>
         <translation>Granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="273" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="272" />
         <source>&amp;Save</source>
         <translation>&amp;Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="298" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="297" />
         <source>New change</source>
         <translation>Ny ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="307" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="306" />
         <source>Status: %s</source>
         <translation>Status: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="330" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="329" />
         <source>Requester: %s · Implementer: %s</source>
         <translation>Beställare: %s · Genomförare: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="355" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="354" />
         <source>Risk not assessed yet.</source>
         <translation>Risken är inte bedömd ännu.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="357" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="356" />
         <source>Risk: %s (score %s)</source>
         <translation>Risk: %s (poäng %s)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="360" />
+        <location filename="../../itsmdesk/views/forms/change_form.py" line="359" />
         <source>overridden from %s: %s</source>
         <translation>åsidosatt från %s: %s</translation>
     </message>
@@ -4043,27 +4043,27 @@ Kritikalitet: {crit}</translation>
         <translation>PDF…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="268" />
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="274" />
         <source>{n} CIs, {s} business services</source>
         <translation>{n} CI:n, {s} verksamhetstjänster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="272" />
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="278" />
         <source>(showing the first {n})</source>
         <translation>(visar de första {n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="276" />
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="282" />
         <source>Impact of {name}</source>
         <translation>Påverkan av {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="279" />
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="285" />
         <source>Export graph as PNG</source>
         <translation>Exportera grafen som PNG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="285" />
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="291" />
         <source>Export graph as PDF</source>
         <translation>Exportera grafen som PDF</translation>
     </message>
@@ -5001,127 +5001,127 @@ Kritikalitet: {crit}</translation>
         <translation>itsmdesk — {db}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="85" />
+        <location filename="../../itsmdesk/views/main_window.py" line="88" />
         <source>&amp;File</source>
         <translation>&amp;Arkiv</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="85" />
+        <location filename="../../itsmdesk/views/main_window.py" line="88" />
         <source>&amp;Records</source>
         <translation>&amp;Poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="86" />
+        <location filename="../../itsmdesk/views/main_window.py" line="89" />
         <source>&amp;View</source>
         <translation>&amp;Visa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="86" />
+        <location filename="../../itsmdesk/views/main_window.py" line="89" />
         <source>Re&amp;ports</source>
         <translation>&amp;Rapporter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="87" />
+        <location filename="../../itsmdesk/views/main_window.py" line="90" />
         <source>&amp;Tools</source>
         <translation>Ver&amp;ktyg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="87" />
+        <location filename="../../itsmdesk/views/main_window.py" line="90" />
         <source>&amp;Help</source>
         <translation>&amp;Hjälp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="90" />
+        <location filename="../../itsmdesk/views/main_window.py" line="93" />
         <source>&amp;Quit</source>
         <translation>&amp;Avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="94" />
+        <location filename="../../itsmdesk/views/main_window.py" line="97" />
         <source>&amp;Quick open…</source>
         <translation>&amp;Snabböppna…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="99" />
+        <location filename="../../itsmdesk/views/main_window.py" line="102" />
         <source>Close tab</source>
         <translation>Stäng flik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="103" />
+        <location filename="../../itsmdesk/views/main_window.py" line="106" />
         <source>&amp;About itsmdesk</source>
         <translation>&amp;Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="142" />
+        <location filename="../../itsmdesk/views/main_window.py" line="145" />
         <source>Reset layout</source>
         <translation>Återställ layout</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="183" />
+        <location filename="../../itsmdesk/views/main_window.py" line="186" />
         <source>{title} arrives in a later version.</source>
         <translation>{title} kommer i en senare version.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="196" />
+        <location filename="../../itsmdesk/views/main_window.py" line="199" />
         <source>SQLite file</source>
         <translation>SQLite-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="196" />
+        <location filename="../../itsmdesk/views/main_window.py" line="199" />
         <source>PostgreSQL</source>
         <translation>PostgreSQL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="202" />
+        <location filename="../../itsmdesk/views/main_window.py" line="205" />
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation>Vem som arbetar vid den här datorn (Ctrl+Shift+P)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="234" />
+        <location filename="../../itsmdesk/views/main_window.py" line="237" />
         <source>Connected</source>
         <translation>Ansluten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="235" />
+        <location filename="../../itsmdesk/views/main_window.py" line="238" />
         <source>Disconnected</source>
         <translation>Frånkopplad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="268" />
+        <location filename="../../itsmdesk/views/main_window.py" line="271" />
         <source>🔔 {n}</source>
         <translation>🔔 {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="269" />
+        <location filename="../../itsmdesk/views/main_window.py" line="272" />
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation>{n} olästa aviseringar (Ctrl+Shift+M)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="291" />
+        <location filename="../../itsmdesk/views/main_window.py" line="294" />
         <source>Signed in: {name} ▾</source>
         <translation>Inloggad: {name} ▾</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="303" />
+        <location filename="../../itsmdesk/views/main_window.py" line="306" />
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Öppna en kö till vänster, eller tryck &lt;b&gt;Ctrl+K&lt;/b&gt; för att hitta en post via referens eller ord.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="310" />
+        <location filename="../../itsmdesk/views/main_window.py" line="313" />
         <source>Welcome</source>
         <translation>Välkommen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="322" />
+        <location filename="../../itsmdesk/views/main_window.py" line="325" />
         <source>No form for {kind} yet</source>
         <translation>Inget formulär för {kind} ännu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="386" />
+        <location filename="../../itsmdesk/views/main_window.py" line="391" />
         <source>About itsmdesk</source>
         <translation>Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="387" />
+        <location filename="../../itsmdesk/views/main_window.py" line="392" />
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation>itsmdesk {version}
@@ -6381,7 +6381,7 @@ IT-servicesupport på {db}</translation>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="69" />
         <location filename="../../itsmdesk/views/problems/panel.py" line="94" />
-        <location filename="../../itsmdesk/views/problems/panel.py" line="122" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="123" />
         <source>Incidents</source>
         <translation>Incidenter</translation>
     </message>
@@ -6426,22 +6426,22 @@ IT-servicesupport på {db}</translation>
         <translation>&amp;Skapa problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="116" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="115" />
         <source>Recurring incidents, not yet linked to a problem:</source>
         <translation>Återkommande incidenter som ännu inte kopplats till ett problem:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="121" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="122" />
         <source>CI / service</source>
         <translation>CI / tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="121" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="122" />
         <source>Incidents look like</source>
         <translation>Incidenterna liknar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="122" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="123" />
         <source>Last</source>
         <translation>Senaste</translation>
     </message>
@@ -7176,341 +7176,341 @@ IT-servicesupport på {db}</translation>
     <name>ReleaseForm</name>
     <message>
         <location filename="../../itsmdesk/views/forms/release_form.py" line="99" />
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="296" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="301" />
         <source>New release</source>
         <translation>Ny release</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="107" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="108" />
         <source>&amp;Move</source>
         <translation>&amp;Flytta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="110" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="111" />
         <source>Release plan P&amp;DF…</source>
         <translation>Releaseplan som &amp;PDF…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="114" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="115" />
         <source>Move to:</source>
         <translation>Flytta till:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="121" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="123" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="122" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="124" />
         <source>&amp;Changes</source>
         <translation>&amp;Ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="123" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="125" />
         <source>&amp;Plan</source>
         <translation>P&amp;lan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="124" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="126" />
         <source>&amp;Media library</source>
         <translation>&amp;Mediebibliotek</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="125" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="127" />
         <source>When</source>
         <translation>När</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="125" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="127" />
         <source>Who</source>
         <translation>Vem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="125" />
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="216" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="127" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="219" />
         <source>Site</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="126" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="128" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="126" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="128" />
         <source>Old</source>
         <translation>Gammalt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="126" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="128" />
         <source>New</source>
         <translation>Nytt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="128" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="130" />
         <source>&amp;History</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="134" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="137" />
         <source>Save</source>
         <translation>Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="161" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="164" />
         <source>&amp;Save</source>
         <translation>&amp;Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="165" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="168" />
         <source>&amp;Name</source>
         <translation>&amp;Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="166" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="169" />
         <source>&amp;Version</source>
         <translation>&amp;Version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="167" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="170" />
         <source>&amp;Type</source>
         <translation>&amp;Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="168" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="171" />
         <source>Planned &amp;start</source>
         <translation>Planerad st&amp;art</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="169" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="172" />
         <source>Planned &amp;end</source>
         <translation>Planerat sl&amp;ut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="170" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="173" />
         <source>Descr&amp;iption</source>
         <translation>Beskr&amp;ivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="171" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="174" />
         <source>&amp;Backout plan</source>
         <translation>&amp;Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="172" />
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="184" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="175" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="187" />
         <source>Risk</source>
         <translation>Risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="183" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="186" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="183" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="186" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="183" />
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="218" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="186" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="221" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="184" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="187" />
         <source>Approved</source>
         <translation>Godkänd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="190" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="193" />
         <source>CHG-000123</source>
         <translation>CHG-000123</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="192" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="195" />
         <source>&amp;Add change</source>
         <translation>Lägg till ä&amp;ndring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="194" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="197" />
         <source>&amp;Remove</source>
         <translation>Ta &amp;bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="215" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="218" />
         <source>Step</source>
         <translation>Steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="215" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="218" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="215" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="218" />
         <source>Owner</source>
         <translation>Ägare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="216" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="219" />
         <source>Planned start</source>
         <translation>Planerad start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="217" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="220" />
         <source>Planned end</source>
         <translation>Planerat slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="217" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="220" />
         <source>Actual start</source>
         <translation>Faktisk start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="218" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="221" />
         <source>Actual end</source>
         <translation>Faktiskt slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="218" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="221" />
         <source>After</source>
         <translation>Efter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="228" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="231" />
         <source>Add s&amp;tep…</source>
         <translation>Lägg till s&amp;teg…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="234" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="237" />
         <source>Set stat&amp;us</source>
         <translation>Ange stat&amp;us</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="236" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="239" />
         <source>&amp;Edit step…</source>
         <translation>&amp;Redigera steg…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="240" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="243" />
         <source>De&amp;lete step</source>
         <translation>Ta &amp;bort steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="242" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="245" />
         <source>Deplo&amp;y wave…</source>
         <translation>Driftsätt &amp;våg…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="244" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="247" />
         <source>Update the software CIs at the wave's site to the versions in the media library</source>
         <translation>Uppdatera programvaru-CI:na på vågens plats till versionerna i mediebiblioteket</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="267" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="270" />
         <source>Item</source>
         <translation>Objekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="267" />
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="272" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="270" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="275" />
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="267" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="270" />
         <source>Checksum</source>
         <translation>Kontrollsumma</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="268" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="271" />
         <source>Master CI</source>
         <translation>Huvud-CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="270" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="273" />
         <source>Item name</source>
         <translation>Objektnamn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="274" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="277" />
         <source>sha256:…</source>
         <translation>sha256:…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="275" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="278" />
         <source>Add &amp;item</source>
         <translation>Lägg till &amp;objekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="277" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="280" />
         <source>Remo&amp;ve item</source>
         <translation>Ta bort o&amp;bjekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="286" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="289" />
         <source>Software this release delivers (each is a software CI in the CMDB). Deploying a wave sets the version of the matching software CIs at the wave's site.</source>
         <translation>Programvara som den här releasen levererar (var och en är ett programvaru-CI i CMDB). När en våg driftsätts sätts versionen på motsvarande programvaru-CI:n på vågens plats.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="323" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="328" />
         <source>all changes approved</source>
         <translation>alla ändringar godkända</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="324" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="329" />
         <source>no changes bundled</source>
         <translation>inga ändringar ingår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="325" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="330" />
         <source>{n} change(s) not approved: cannot deploy</source>
         <translation>{n} ändring(ar) inte godkända: kan inte driftsättas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="329" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="334" />
         <source>Status &lt;b&gt;{status}&lt;/b&gt; · type {type} · risk &lt;b&gt;&lt;span style='color:{rc}'&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style='color:{ac}'&gt;{approval}&lt;/span&gt; · manager {manager}</source>
         <translation>Status &lt;b&gt;{status}&lt;/b&gt; · typ {type} · risk &lt;b&gt;&lt;span style='color:{rc}'&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style='color:{ac}'&gt;{approval}&lt;/span&gt; · ansvarig {manager}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="343" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="348" />
         <source>no factors</source>
         <translation>inga faktorer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="349" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="354" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="349" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="354" />
         <source>NO</source>
         <translation>NEJ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="355" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="360" />
         <source>no changes</source>
         <translation>inga ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="356" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="361" />
         <source>Affected services: {names}</source>
         <translation>Berörda tjänster: {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="516" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="521" />
         <source>Delete step</source>
         <translation>Ta bort steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="517" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="522" />
         <source>Delete '{name}' from the plan?</source>
         <translation>Vill du ta bort '{name}' från planen?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="533" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="538" />
         <source>Deploy '{wave}' at {site}?
 
 {count} software CI(s) will be updated:
@@ -7521,17 +7521,17 @@ IT-servicesupport på {db}</translation>
 {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="537" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="542" />
         <source>…and {n} more</source>
         <translation>…och {n} till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="538" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="543" />
         <source>Deploy wave</source>
         <translation>Driftsätt våg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="544" />
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="549" />
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
         <translation>{wave}: {n} CI(:n) uppdaterade; releasen är {status}</translation>
     </message>
@@ -10246,12 +10246,12 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>problems</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="186" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="188" />
         <source>New &amp;problem</source>
         <translation>Nytt &amp;problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="187" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="189" />
         <source>New &amp;known error</source>
         <translation>Nytt &amp;känt fel</translation>
     </message>
