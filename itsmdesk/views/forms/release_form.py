@@ -40,6 +40,7 @@ from itsmdesk.views.messages import show_error
 from itsmdesk.views.releases.editors import DateTimeField, StepDialog
 from itsmdesk.views.releases.gantt import GanttView
 from itsmdesk.views.timefmt import local_text
+from itsmdesk.words import word
 
 RISK_COLOURS = {"low": "#15803d", "medium": "#b45309", "high": "#c2410c", "very_high": "#b91c1c"}
 STEP_STATUS_COLOURS = {"done": "#15803d", "in_progress": "#b45309", "failed": "#b91c1c",
@@ -48,7 +49,8 @@ UTC = QTimeZone.utc()
 
 
 def _label(value: Any) -> str:
-    return "" if value is None else str(value).replace("_", " ")
+    """A stored value (status, type, risk, step kind) in the user's language."""
+    return "" if value is None else word(str(value))
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -233,7 +235,7 @@ class ReleaseForm(QWidget):
         self.step_status = QComboBox()
         self.step_status.setObjectName("stepStatusCombo")
         for status in ("in_progress", "done", "failed", "skipped", "planned"):
-            self.step_status.addItem(self.tr(_label(status)), status)
+            self.step_status.addItem(_label(status), status)
         self.step_status_button = QPushButton(self.tr("Set stat&us"))
         self.step_status_button.clicked.connect(self.set_step_status)
         self.edit_step_button = QPushButton(self.tr("&Edit step…"))
@@ -348,7 +350,7 @@ class ReleaseForm(QWidget):
                                           for f in detail.risk.factors) or self.tr("no factors"))
         self.transition_combo.clear()
         for status in detail.allowed:
-            self.transition_combo.addItem(self.tr(_label(status)), status)
+            self.transition_combo.addItem(_label(status), status)
         # changes
         _fill(self.changes_table,
               [[c.ref, c.title, _label(c.status), self.tr("yes") if c.approved else self.tr("NO"),
