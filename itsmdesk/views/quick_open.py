@@ -6,6 +6,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
 
 from itsmdesk.services import search
+from itsmdesk.words import word
 
 KIND_LABELS = {"incident": QT_TRANSLATE_NOOP("QuickOpen", "Incident"),
                "request": QT_TRANSLATE_NOOP("QuickOpen", "Request"),
@@ -65,7 +66,7 @@ class QuickOpen(QDialog):
         for hit in hits:
             kind = tr(KIND_LABELS.get(hit.kind, hit.kind))
             label = f"{hit.ref}   {hit.title}" if hit.ref != hit.title else hit.title
-            item = QListWidgetItem(f"[{kind}]  {label}" + (f"   · {hit.status}" if hit.status else ""))
+            item = QListWidgetItem(f"[{kind}]  {label}" + (f"   · {word(hit.status)}" if hit.status else ""))
             item.setData(Qt.ItemDataRole.UserRole, (hit.kind, hit.id))
             self.results.addItem(item)
         if hits:
