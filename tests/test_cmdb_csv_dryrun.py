@@ -11,14 +11,7 @@ from itsmdesk.models.people import Site, Team
 from itsmdesk.services import cmdb, cmdb_csv, records
 from itsmdesk.services.cmdb_csv import import_csv
 from itsmdesk.services.import_report import DiffEntry, FieldChange
-
-CIS = """name,class,status,criticality,site,owner_team,version,os,ram_gb,engine
-web-01,virtual_machine,in production,high,OSL,Ops,RHEL 9,Linux,32,
-web-02,virtual_machine,in_production,high,OSL,,RHEL 9,Linux,32,
-db-01,database,,critical,,Ops,16.4,,,PostgreSQL
-Shop,business_service,in_production,critical,,,,,,
-shop-app,application,planned,,,,2.1,,,
-"""
+from tests.test_cmdb_csv import CIS  # the same sample file
 
 # web-01 and db-01 change, web-03 is new, the rest stays
 CHANGED = """name,class,status,criticality,site,owner_team,version,os,ram_gb,engine

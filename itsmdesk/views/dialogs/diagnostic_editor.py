@@ -13,13 +13,11 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -27,7 +25,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
     QTreeWidgetItem,
@@ -36,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.services import categories
-from itsmdesk.views.layout import boxed, button_row
+from itsmdesk.views.layout import boxed, button_row, edit_table
 from itsmdesk.views.messages import show_error
 
 
@@ -92,17 +89,10 @@ class DiagnosticEditorDialog(QDialog):
         self.question_edit.textEdited.connect(self._question_edited)
         question_label = QLabel(QCoreApplication.translate("DiagnosticEditor", "&Question"))
         question_label.setBuddy(self.question_edit)
-        self.answer_table = QTableWidget(0, 2)
-        self.answer_table.setObjectName("answerTable")
-        self.answer_table.setHorizontalHeaderLabels([QCoreApplication.translate("DiagnosticEditor", "Answer"), QCoreApplication.translate("DiagnosticEditor", "Route ticket to team")])
-        self.answer_table.verticalHeader().setVisible(False)
-        self.answer_table.verticalHeader().setDefaultSectionSize(30)
-        self.answer_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.answer_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        header = self.answer_table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-        self.answer_table.setColumnWidth(1, 200)
+        self.answer_table = edit_table(
+            "answerTable", [QCoreApplication.translate("DiagnosticEditor", "Answer"),
+                            QCoreApplication.translate("DiagnosticEditor", "Route ticket to team")],
+            row_height=30, stretch=0, widths={1: 200})
         self.answer_table.itemChanged.connect(lambda _item: self._answers_edited())
         self.add_answer_button = _button(QCoreApplication.translate("DiagnosticEditor", "Add a&nswer"), "addAnswer", self.add_answer)
         self.remove_answer_button = _button(QCoreApplication.translate("DiagnosticEditor", "Remove"), "removeAnswer", self.remove_answer)

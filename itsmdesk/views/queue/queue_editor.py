@@ -20,21 +20,19 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
     QSpinBox,
-    QTableWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from itsmdesk.services import queues
 from itsmdesk.views.context import AppContext
-from itsmdesk.views.layout import boxed, button_row
+from itsmdesk.views.layout import boxed, button_row, edit_table
 from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.numfmt import grouped
 
@@ -398,17 +396,11 @@ class QueueEditorDialog(QDialog):
         name_row.addWidget(self.shared_check)
 
         # filters
-        self.filter_table = QTableWidget(0, 3)
-        self.filter_table.setObjectName("queueFilters")
-        self.filter_table.setHorizontalHeaderLabels([QCoreApplication.translate("QueueEditor", "Field"), QCoreApplication.translate("QueueEditor", "Condition"), QCoreApplication.translate("QueueEditor", "Value")])
-        self.filter_table.verticalHeader().setVisible(False)
-        self.filter_table.verticalHeader().setDefaultSectionSize(32)
-        self.filter_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.filter_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        header = self.filter_table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.filter_table = edit_table(
+            "queueFilters", [QCoreApplication.translate("QueueEditor", "Field"),
+                             QCoreApplication.translate("QueueEditor", "Condition"),
+                             QCoreApplication.translate("QueueEditor", "Value")],
+            row_height=32, stretch=2)
         self.filter_table.setColumnWidth(0, 130)
         self.filter_table.setColumnWidth(1, 120)
         self.add_filter_button = QPushButton(QCoreApplication.translate("QueueEditor", "&Add filter"))
