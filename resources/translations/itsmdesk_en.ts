@@ -3717,191 +3717,191 @@ Criticality: {crit}</source>
 <context>
     <name>DiagnosticEditor</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="55"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="52"/>
         <source>Diagnostic scripts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="68"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="65"/>
         <source>&amp;New…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="69"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="66"/>
         <source>Re&amp;name…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="70"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="67"/>
         <source>Categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="79"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="76"/>
         <source>&amp;Add step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="80"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="108"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="77"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="98"/>
         <source>Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="81"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="109"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="78"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="99"/>
         <source>Up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="82"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="110"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="79"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="100"/>
         <source>Down</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="84"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="81"/>
         <source>Steps (asked in this order)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="91"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="88"/>
         <source>e.g. Is more than one user affected?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="93"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="90"/>
         <source>&amp;Question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="97"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="93"/>
         <source>Answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="97"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="94"/>
         <source>Route ticket to team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="107"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="97"/>
         <source>Add a&amp;nswer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="113"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="292"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="103"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="282"/>
         <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="118"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="108"/>
         <source>Answers the agent can pick</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="143"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="133"/>
         <source>The incident form asks these questions for a ticket of the chosen category; an answer may send the ticket to another team.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="156"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="146"/>
         <source>Incident categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="157"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="147"/>
         <source>Request categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="210"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="200"/>
         <source>Unsaved script</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="211"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="201"/>
         <source>Save the changes to the script of {name}?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="224"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="214"/>
         <source>Steps of {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="225"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="215"/>
         <source>Steps (pick a category)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="233"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="223"/>
         <source>Name of the new incident category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="234"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="224"/>
         <source>Name of the new request category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="235"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="225"/>
         <source>New category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="257"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="247"/>
         <source>Rename category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="257"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="247"/>
         <source>New name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="276"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="266"/>
         <source>(no question yet)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="292"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="282"/>
         <source>Step {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="306"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="296"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="309"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="299"/>
         <source>Yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="310"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="300"/>
         <source>No</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="342"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="332"/>
         <source>(no routing)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="350"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="340"/>
         <source>(unknown team {team})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="423"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="413"/>
         <source>Script not saved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="434"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="424"/>
         <source>Saved {n} steps for {name}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6445,447 +6445,447 @@ IT Service Support on {db}</source>
 <context>
     <name>QueueEditor</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="46"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="44"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="47"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="45"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="48"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="46"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="49"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="47"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="50"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="48"/>
         <source>SLA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="51"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="49"/>
         <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="52"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="50"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="53"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="51"/>
         <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="54"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="52"/>
         <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="55"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="53"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="56"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="54"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="57"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="55"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="58"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="56"/>
         <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="59"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="57"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="60"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="58"/>
         <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="61"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="59"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="62"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="60"/>
         <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="63"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="61"/>
         <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="66"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="64"/>
         <source>is</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="67"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="65"/>
         <source>is not</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="68"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="66"/>
         <source>is one of</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="69"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="67"/>
         <source>is none of</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="70"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="68"/>
         <source>less than</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="71"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="69"/>
         <source>at most</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="72"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="70"/>
         <source>more than</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="73"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="71"/>
         <source>at least</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="74"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="72"/>
         <source>is empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="75"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="73"/>
         <source>is not empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="76"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="74"/>
         <source>contains</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="79"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="77"/>
         <source>before</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="80"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="78"/>
         <source>on or before</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="81"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="79"/>
         <source>after</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="82"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="80"/>
         <source>on or after</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="85"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="83"/>
         <source>new</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="86"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="84"/>
         <source>approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="87"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="85"/>
         <source>assigned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="88"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="86"/>
         <source>in progress</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="89"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="87"/>
         <source>pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="90"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="88"/>
         <source>resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="91"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="89"/>
         <source>closed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="92"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="90"/>
         <source>fulfilled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="93"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="91"/>
         <source>cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="94"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="92"/>
         <source>ok</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="95"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="93"/>
         <source>at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="96"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="94"/>
         <source>breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="97"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="95"/>
         <source>paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="98"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="96"/>
         <source>met</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="99"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="97"/>
         <source>incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="100"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="98"/>
         <source>request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="101"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="99"/>
         <source>phone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="102"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="100"/>
         <source>email</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="103"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="101"/>
         <source>portal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="104"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="102"/>
         <source>walk in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="105"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="103"/>
         <source>chat</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="106"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="104"/>
         <source>monitoring</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="107"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="105"/>
         <source>1 high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="108"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="106"/>
         <source>2 medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="109"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="107"/>
         <source>3 low</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="146"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="144"/>
         <source>(pick one or more)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="240"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238"/>
         <source>text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="240"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238"/>
         <source>exact value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="248"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="246"/>
         <source>My teams (signed-in person&apos;s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="261"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="259"/>
         <source>Me (signed-in person)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="278"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="276"/>
         <source>relative to today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="279"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="277"/>
         <source>fixed date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="283"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="281"/>
         <source> days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="284"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="282"/>
         <source>Negative: in the past (-7 = a week ago)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="383"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381"/>
         <source>Edit queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="383"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381"/>
         <source>New queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="389"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="387"/>
         <source>e.g. Network tickets this week</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="390"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="388"/>
         <source>Shared with everyone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="392"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="390"/>
         <source>Unshared queues are listed only for you</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="394"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="392"/>
         <source>&amp;Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="403"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="400"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="403"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401"/>
         <source>Condition</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="403"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="402"/>
         <source>Value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="414"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="406"/>
         <source>&amp;Add filter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="417"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="409"/>
         <source>&amp;Remove filter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="423"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="415"/>
         <source>Tickets that match all of these</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="436"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="428"/>
         <source>newest / highest first (descending)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="437"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="429"/>
         <source>oldest / lowest first (ascending)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="441"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="433"/>
         <source>&amp;Sort by</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="450"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="442"/>
         <source>Tick the columns to show; drag or use the buttons to order them</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="452"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="444"/>
         <source>Move &amp;up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="454"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="446"/>
         <source>Move do&amp;wn</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="459"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="451"/>
         <source>Columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="581"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="573"/>
         <source>Counting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="589"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="581"/>
         <source>Matches {n} tickets now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="609"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="601"/>
         <source>Queue not saved</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7100,62 +7100,62 @@ IT Service Support on {db}</source>
 <context>
     <name>QuickOpen</name>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="10"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="11"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="11"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="12"/>
         <source>Request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="12"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="13"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="13"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="14"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="14"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="15"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="15"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="16"/>
         <source>Release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="16"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="17"/>
         <source>Article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="17"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="18"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="18"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="19"/>
         <source>CAB meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="30"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="31"/>
         <source>Quick open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="34"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="35"/>
         <source>A reference (INC-123, CHG-7…) or words</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="37"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="38"/>
         <source>↑↓ to choose, Enter to open, Esc to close</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7171,342 +7171,342 @@ IT Service Support on {db}</source>
 <context>
     <name>ReleaseForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="99"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="301"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="101"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="303"/>
         <source>New release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="108"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="110"/>
         <source>&amp;Move</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="111"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="113"/>
         <source>Release plan P&amp;DF…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="115"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="117"/>
         <source>Move to:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="123"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="126"/>
         <source>&amp;Changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="127"/>
         <source>&amp;Plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="128"/>
         <source>&amp;Media library</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="129"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="129"/>
         <source>Who</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="127"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="219"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="129"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="221"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="128"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="130"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="128"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="130"/>
         <source>Old</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="128"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="130"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="130"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="132"/>
         <source>&amp;History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="137"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="139"/>
         <source>Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="164"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="166"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="168"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="170"/>
         <source>&amp;Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="169"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="171"/>
         <source>&amp;Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="172"/>
         <source>&amp;Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="173"/>
         <source>Planned &amp;start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="172"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="174"/>
         <source>Planned &amp;end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="175"/>
         <source>Descr&amp;iption</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="174"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="176"/>
         <source>&amp;Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="175"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="187"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="189"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="186"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="188"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="186"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="188"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="186"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="188"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="223"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="187"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="189"/>
         <source>Approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="193"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="195"/>
         <source>CHG-000123</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="195"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="197"/>
         <source>&amp;Add change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="197"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="199"/>
         <source>&amp;Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="218"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="220"/>
         <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="218"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="220"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="218"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="220"/>
         <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="219"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="221"/>
         <source>Planned start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="220"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="222"/>
         <source>Planned end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="220"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="222"/>
         <source>Actual start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="223"/>
         <source>Actual end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="223"/>
         <source>After</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="231"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="233"/>
         <source>Add s&amp;tep…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="237"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="239"/>
         <source>Set stat&amp;us</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="241"/>
         <source>&amp;Edit step…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="243"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="245"/>
         <source>De&amp;lete step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="245"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="247"/>
         <source>Deplo&amp;y wave…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="247"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="249"/>
         <source>Update the software CIs at the wave&apos;s site to the versions in the media library</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="270"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="272"/>
         <source>Item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="270"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="275"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="272"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="277"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="270"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="272"/>
         <source>Checksum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="271"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="273"/>
         <source>Master CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="273"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="275"/>
         <source>Item name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="277"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="279"/>
         <source>sha256:…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="278"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="280"/>
         <source>Add &amp;item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="280"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="282"/>
         <source>Remo&amp;ve item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="289"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="291"/>
         <source>Software this release delivers (each is a software CI in the CMDB). Deploying a wave sets the version of the matching software CIs at the wave&apos;s site.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="328"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="330"/>
         <source>all changes approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="329"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="331"/>
         <source>no changes bundled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="330"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="332"/>
         <source>{n} change(s) not approved: cannot deploy</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="334"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="336"/>
         <source>Status &lt;b&gt;{status}&lt;/b&gt; · type {type} · risk &lt;b&gt;&lt;span style=&apos;color:{rc}&apos;&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style=&apos;color:{ac}&apos;&gt;{approval}&lt;/span&gt; · manager {manager}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="348"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="350"/>
         <source>no factors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="354"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="356"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="354"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="356"/>
         <source>NO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="360"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="362"/>
         <source>no changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="361"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="363"/>
         <source>Affected services: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="521"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="523"/>
         <source>Delete step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="522"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="524"/>
         <source>Delete &apos;{name}&apos; from the plan?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="538"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="540"/>
         <source>Deploy &apos;{wave}&apos; at {site}?
 
 {count} software CI(s) will be updated:
@@ -7514,17 +7514,17 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="542"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="544"/>
         <source>…and {n} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="543"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="545"/>
         <source>Deploy wave</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="549"/>
+        <location filename="../../itsmdesk/views/forms/release_form.py" line="551"/>
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
         <translation type="unfinished"></translation>
     </message>
