@@ -110,6 +110,16 @@ def template_text(template: str, params: dict, fallback: str = "") -> str:
         return fallback or template
 
 
+def number(value: float | int, digits: int = 0) -> str:
+    """``value`` grouped and with ``digits`` decimals the way the user's locale writes numbers
+    ("8,760.5" / "8 760,5"); Qt's C locale omits grouping unless asked, so it is asked."""
+    locale = QLocale()
+    locale.setNumberOptions(locale.numberOptions() & ~QLocale.NumberOption.OmitGroupSeparator)
+    if digits == 0 and isinstance(value, int):
+        return locale.toString(value)
+    return locale.toString(float(value), "f", digits)
+
+
 def _is_english(lang: str) -> bool:
     base = lang.split("_")[0].split("-")[0].lower()
     return base in ("", "c", "en", "posix")
@@ -135,5 +145,5 @@ def ensure_translations(lang: str | None = None) -> list[QTranslator]:
     return install_translators(app, lang)
 
 
-__all__ = ["current_language", "ensure_translations", "error_text", "install_translators", "qm_file",
+__all__ = ["current_language", "ensure_translations", "error_text", "install_translators", "number", "qm_file",
            "reason_text", "remove_translators"]

@@ -12,6 +12,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import NextPageTemplate
 
+from itsmdesk.i18n import number
 from itsmdesk.reports.pdf_common import (
     ACCENT,
     MUTED,
@@ -29,7 +30,7 @@ MAX_TABLE_ROWS = 500
 
 
 def _num(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:,.{digits}f}"
+    return "—" if value is None else number(value, digits)
 
 
 def _chart(report: AvailabilityReport, width: float) -> Drawing:
@@ -80,11 +81,11 @@ def build_from_report(report: AvailabilityReport, path: str | Path, page_size: s
         out.append(key_values([
             (QCoreApplication.translate("AvailabilityReport", "Period"),
              QCoreApplication.translate("AvailabilityReport", "{hours} hours").format(
-                 hours=f"{report.period.hours:,.0f}")),
+                 hours=number(report.period.hours, 0))),
             (QCoreApplication.translate("AvailabilityReport", "Configuration items with outages") if by_ci
-             else QCoreApplication.translate("AvailabilityReport", "Business services with outages"), f"{len(report.rows):,}"),
-            (QCoreApplication.translate("AvailabilityReport", "Failures"), f"{report.total_failures:,}"),
-            (QCoreApplication.translate("AvailabilityReport", "Total downtime"), f"{report.total_downtime_h:,.1f} h"),
+             else QCoreApplication.translate("AvailabilityReport", "Business services with outages"), number(len(report.rows))),
+            (QCoreApplication.translate("AvailabilityReport", "Failures"), number(report.total_failures)),
+            (QCoreApplication.translate("AvailabilityReport", "Total downtime"), number(report.total_downtime_h, 1) + " h"),
             (QCoreApplication.translate("AvailabilityReport", "How outages are measured"),
              QCoreApplication.translate("AvailabilityReport", "Incidents with impact high or medium; outage start/end when recorded, else opened to resolved; clipped to the period; overlapping outages merged into one failure. MTBF = uptime / failures, MTTR = downtime / failures.")),
         ], width))
@@ -99,7 +100,7 @@ def build_from_report(report: AvailabilityReport, path: str | Path, page_size: s
                  QCoreApplication.translate("AvailabilityReport", "MTBF h"),
                  QCoreApplication.translate("AvailabilityReport", "Availability %")]]
         for r in report.rows[:MAX_TABLE_ROWS]:
-            rows.append([r.name, f"{r.failures:,}", _num(r.downtime_h), _num(r.mttr_h),
+            rows.append([r.name, number(r.failures), _num(r.downtime_h), _num(r.mttr_h),
                          _num(r.mtbf_h, 1), _num(r.availability_pct, 3)])
         if len(rows) == 1:
             rows.append([QCoreApplication.translate("AvailabilityReport", "No outages in this period."), "", "", "", "", ""])
@@ -107,7 +108,7 @@ def build_from_report(report: AvailabilityReport, path: str | Path, page_size: s
         out.append(table(rows, col_widths=[width * 0.34] + [width * 0.12] * 4 + [width * 0.18], extra=right))
         if len(report.rows) > MAX_TABLE_ROWS:
             out.append(p(QCoreApplication.translate("AvailabilityReport", "{n} more rows are in the CSV export (itsmdesk availability --csv FILE).").format(
-                n=f"{len(report.rows) - MAX_TABLE_ROWS:,}"), "muted"))
+                n=number(len(report.rows) - MAX_TABLE_ROWS)), "muted"))
         return out
 
     return build_document(path, story, title, period, page_size)
