@@ -29,7 +29,6 @@ from itsmdesk.services.change_lifecycle import PLANNED
 
 DEFAULT_LENGTH = dt.timedelta(hours=1)
 MAX_OCCURRENCES = 5000
-IMPACT_DEPTH = 8
 
 
 @dataclass(frozen=True)
@@ -142,43 +141,6 @@ def windows_between(start: dt.datetime, end: dt.datetime, kind: str | None = Non
         out.extend(expand_window(window, start, end))
     out.sort(key=lambda o: (o.start, o.name))
     return out
-
-
-# -- impact path ---------------------------------------------------------------------------------
-
-def impact_closure(ci_ids: Iterable, depth: int = IMPACT_DEPTH) -> set:
-    """CIs an outage of ``ci_ids`` reaches through relations (the CIs themselves included).
-
-    Follows each relation's ``propagates`` direction: ``target_to_source`` (the default: the app
-    that depends on a failing database fails), ``source_to_target`` or ``both``.
-    """
-    try:
-        from itsmdesk.services import impact  # the CMDB's impact analysis
-    except ImportError:
-        impact = None
-    if impact is not None and hasattr(impact, "downstream_ids"):
-        # plain reachability: a redundant member's outage still matters when scheduling
-        return set(impact.downstream_ids(list(ci_ids), redundancy=False)) | set(ci_ids)
-    seen = set(ci_ids)
-    frontier = set(seen)
-    for _ in range(depth):
-        if not frontier:
-            break
-        batch = list(frontier)
-        found: set = set()
-        for i in range(0, len(batch), 500):
-            chunk = batch[i:i + 500]
-            up = (Relation.select(Relation.source).where(
-                Relation.target.in_(chunk) & Relation.propagates.in_(("target_to_source", "both")))
-                .tuples())
-            down = (Relation.select(Relation.target).where(
-                Relation.source.in_(chunk) & Relation.propagates.in_(("source_to_target", "both")))
-                .tuples())
-            found.update(r[0] for r in up)
-            found.update(r[0] for r in down)
-        frontier = found - seen
-        seen |= frontier
-    return seen
 
 
 # -- detection -----------------------------------------------------------------------------------

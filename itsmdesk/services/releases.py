@@ -150,26 +150,17 @@ def list_releases(text: str = "", statuses: tuple | list | None = None, limit: i
 
 
 def affected_services(release_id) -> list:  # noqa: ANN001
-    """Business services the bundled changes' CIs impact (``impact.ImpactedCI`` rows).
-
-    Falls back to the changes' CIs that are services themselves while the impact service is not
-    there.
-    """
+    """Business services the bundled changes' CIs impact (``impact.ImpactedCI`` rows)."""
     from itsmdesk.models.change import ChangeCI
-    from itsmdesk.models.cmdb import CI, CIClass
 
     ci_ids = [r.ci_id for r in ChangeCI.select(ChangeCI.ci).distinct()
               .join(ReleaseChange, on=(ReleaseChange.change == ChangeCI.change))
               .where(ReleaseChange.release == release_id)]
     if not ci_ids:
         return []
-    try:
-        from itsmdesk.services.impact import impacted_services
-    except ImportError:  # pragma: no cover - the impact helper lands separately
-        impacted_services = None
-    if impacted_services is not None:
-        return list(impacted_services(ci_ids))
-    return list(CI.select(CI).join(CIClass).where(CI.id.in_(ci_ids) & CIClass.is_service))
+    from itsmdesk.services.impact import impacted_services
+
+    return list(impacted_services(ci_ids))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.change import RISK_LEVELS, Change, ChangeCI
-from itsmdesk.models.cmdb import CI, CIClass
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
 
@@ -58,43 +57,16 @@ def level_for(score: int) -> str:
     return "very_high"
 
 
-def _ids(found) -> list:  # noqa: ANN001 - whatever impact.impacted_services returns
-    out = []
-    for item in found or []:
-        if isinstance(item, dict):
-            item = item.get("id") or item.get("ci_id") or item.get("service_id")
-        item = getattr(item, "ci_id", None) or getattr(item, "id", item)
-        if item is not None:
-            out.append(item)
-    return out
-
-
 def impacted_services(ci_ids: list) -> list[dict]:
-    """Business services an outage of ``ci_ids`` reaches, with their criticality.
-
-    Uses the CMDB's impact analysis (``itsmdesk.services.impact.impacted_services``) when it is
-    there; otherwise follows relations itself (:func:`conflicts.impact_closure`) and keeps the
-    CIs whose class is a service.
-    """
+    """Business services an outage of ``ci_ids`` reaches (the CMDB's impact analysis), with
+    their criticality, by name."""
     if not ci_ids:
         return []
-    ids: list = []
-    try:
-        from itsmdesk.services import impact  # the CMDB's impact analysis
-    except ImportError:
-        impact = None
-    if impact is not None and hasattr(impact, "impacted_services"):
-        ids = _ids(impact.impacted_services(list(ci_ids)))
-    else:
-        from itsmdesk.services.conflicts import impact_closure
+    from itsmdesk.services import impact
 
-        ids = list(impact_closure(ci_ids))
-    if not ids:
-        return []
-    rows = (CI.select(CI.id, CI.name, CI.criticality).join(CIClass)
-            .where(CI.id.in_(ids) & (CIClass.is_service == True))  # noqa: E712
-            .order_by(CI.name).tuples())
-    return [{"id": i, "name": n, "criticality": c} for i, n, c in rows]
+    found = impact.impacted_services(list(ci_ids))
+    return [{"id": s.ci_id, "name": s.name, "criticality": s.criticality}
+            for s in sorted(found, key=lambda s: s.name)]
 
 
 def failure_rate(change: Change, ci_ids: list) -> tuple[float, int, int]:
