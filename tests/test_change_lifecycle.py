@@ -133,14 +133,19 @@ def test_ecab_smaller_quorum_and_non_member_vote(db):
 
 
 def test_approval_announces_service_change(db):
-    srv, _app, _shop = stack()
+    srv, _app, shop = stack()
     c = change("Server patch", type="standard", cis=[srv], outage=True)
     change_service.transition(c.id, "submitted")
     change_service.transition(c.id, "approved")
-    from itsmdesk.models.servicedesk import Announcement
+    from itsmdesk.models.servicedesk import Announcement, AnnouncementService
 
     ann = Announcement.get_or_none(Announcement.change_id == c.id)
     assert ann is not None and c.ref in ann.title
+    # the service the server's outage reaches, found by impact analysis (not only service CIs
+    # named on the change)
+    services = [r.ci_id for r in AnnouncementService.select()
+                .where(AnnouncementService.announcement == ann.id)]
+    assert services == [shop.id]
 
 
 def test_reschedule_moves_downtime_and_journals(db):

@@ -17,7 +17,7 @@ from typing import Any
 
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.base import utcnow
-from itsmdesk.models.cmdb import CI, CIClass
+from itsmdesk.models.cmdb import CI
 from itsmdesk.models.servicedesk import Announcement, AnnouncementService
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
@@ -60,28 +60,13 @@ def _ids(values: Iterable[Any]) -> list[uuid.UUID]:
 
 
 def _business_services(ci_ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    """Business services impacted by an outage of ``ci_ids``.
-
-    Uses the CMDB's impact analysis when it exists; otherwise the CIs that are services
-    themselves.
-    """
+    """Business services impacted by an outage of ``ci_ids`` (the CMDB's impact analysis; a
+    service among the given CIs is itself impacted)."""
     if not ci_ids:
         return []
-    try:
-        from itsmdesk.services import impact  # written by the CMDB work
-    except ImportError:
-        impact = None
-    if impact is not None and hasattr(impact, "impacted_services"):
-        try:
-            found = impact.impacted_services(ci_ids)
-            result = _ids(found)
-            if result:
-                return result
-        except Exception:  # noqa: BLE001 - fall back to the plain rule below
-            pass
-    rows = (CI.select(CI.id).join(CIClass)
-            .where(CI.id.in_(ci_ids) & (CIClass.is_service == True)))  # noqa: E712
-    return [r.id for r in rows]
+    from itsmdesk.services import impact
+
+    return [s.ci_id for s in impact.impacted_services(ci_ids)]
 
 
 def _set_services(announcement_id: uuid.UUID, service_ids: list[uuid.UUID]) -> None:
