@@ -108,14 +108,11 @@ def load(start: dt.datetime, end: dt.datetime, filters: Filters = Filters(),
             status, override or level, ctype, team, version,
             tuple(ci for ci, _ in ci_list), tuple(n for _, n in ci_list), svc))
     if filters.show_releases and not filters.team_id and not filters.status:
-        try:
-            from itsmdesk.services.releases import releases_between
-        except ImportError:
-            releases_between = None
-        if releases_between is not None:
-            for r in releases_between(start, end):
-                data.items.append(CalendarItem("release", r.id, r.ref, r.name, r.start, r.end,
-                                               r.status, r.risk_level, r.type))
+        from itsmdesk.services.releases import releases_between
+
+        for r in releases_between(start, end):
+            data.items.append(CalendarItem("release", r.id, r.ref, r.name, r.start, r.end,
+                                           r.status, r.risk_level, r.type))
     data.windows = windows_between(start, end)
     if with_conflicts:
         data.conflicts = detect(start, end)

@@ -218,12 +218,9 @@ def transition(change_id, target: str, actor: Actor = SYSTEM, version: int | Non
             records.write_journal("change", change.id, change.ref,
                                   [("transition_reason", None, reason)], actor, change.version)
     if target == "approved" and _touches_services(change):
-        try:
-            from itsmdesk.services import announcements
-        except ImportError:
-            announcements = None
-        if announcements is not None and hasattr(announcements, "announce_change"):
-            announcements.announce_change(change, actor)
+        from itsmdesk.services import announcements
+
+        announcements.announce_change(change, actor)
     return change
 
 

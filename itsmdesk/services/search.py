@@ -127,10 +127,8 @@ def _hit(row: Any, snippet: str = "") -> Hit:
 
 
 def _fts_kind(table: str, model: Any, text: str, limit: int) -> list[Hit]:
-    try:
-        from itsmdesk.services.textsearch import fts_ids
-    except ImportError:  # pragma: no cover - the knowledge work provides it
-        return []
+    from itsmdesk.services.textsearch import fts_ids
+
     found = fts_ids(table, text, limit)
     if not found:
         return []
