@@ -270,8 +270,8 @@ class QueueModel(QAbstractTableModel):
             if name == "priority":
                 colour = PRIORITY_COLOURS.get(value)
             else:
-                colour = SLA_COLOURS.get(self._state(row)) if self._state(row) in (
-                    "breached", "at_risk") else None
+                state = self._state(row)
+                colour = SLA_COLOURS[state] if state in ("breached", "at_risk") else None
             return _brush(colour) if colour else None
         if role == _FONT:
             return _bold_font() if name == "priority" and value in (1, 2) else _plain_font()
