@@ -50,6 +50,10 @@ class CI(TrackedModel):
     # through redundant relations are up (clusters, pools).  None: every dependency is needed.
     min_members_up = pw.IntegerField(null=True)
     external_key = pw.CharField(max_length=200, null=True, index=True)
+    # The CI's graph handle: a small integer the impact walk keys on instead of the 32-character
+    # UUID (see models/graph_index.py).  Local to this database: assigned by the database on
+    # insert (trigger on SQLite, sequence on PostgreSQL), never set by a service, never copied.
+    gid = pw.BigIntegerField(null=True, unique=True)
 
     class Meta:
         indexes = ((("ci_class", "name"), False), (("site", "name"), False))
@@ -63,12 +67,19 @@ class Relation(TrackedModel):
     type = pw.CharField(max_length=32)
     propagates = pw.CharField(max_length=20, default="target_to_source")
     redundant = pw.BooleanField(default=False)  # member of the source's redundancy group
+    # The gids of source and target, kept by the database (models/graph_index.py).
+    source_gid = pw.BigIntegerField(null=True)
+    target_gid = pw.BigIntegerField(null=True)
 
     class Meta:
-        # (target, propagates, source, type, redundant) covers the impact walk's lookups
-        # ("who depends on these CIs?") without reading the table rows.
+        # (source, type, target) is the natural key and serves lookups by source; (target) serves
+        # incoming lists and the cascade when a CI goes.  The two gid indexes cover the impact
+        # walk's probes in either direction ("who depends on these CIs?", "what do these need?")
+        # without reading the table rows.
         indexes = ((("source", "type", "target"), True),
-                   (("target", "propagates", "source", "type", "redundant"), False))
+                   (("target",), False),
+                   (("target_gid", "source_gid", "type", "redundant", "propagates"), False),
+                   (("source_gid", "target_gid", "type", "redundant", "propagates"), False))
 
 
 # The few relations that do not propagate the default way (target -> source): impact analysis

@@ -23,7 +23,8 @@ The given CIs are part of the result at depth 0 (so a business service that is i
 broken is listed among the impacted services).
 
 The walk runs one batched ``IN (...)`` query per round (chunked), on raw cursors, so a 10,000-CI
-downstream costs a few queries rather than 10,000.
+downstream costs a few queries rather than 10,000.  It keys on the CIs' integer gids and the
+covering gid indexes of the relation table (models/graph_index.py), not on the UUIDs.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from itsmdesk.models.base import db
 # Propagation values that carry a failure from target to source / from source to target.
 _T2S = ("target_to_source", "both")
 _S2T = ("source_to_target", "both")
-_CHUNK = 5000  # parameters per IN (...) list: well under SQLite's limit (32766)
+_CHUNK = 20000  # keys per statement (each list travels as one parameter)
 
 
 @dataclass(slots=True)
@@ -73,8 +74,8 @@ def _key(value) -> str:  # noqa: ANN001 - uuid.UUID, str or a CI row
 
 
 def _uuid(key: str) -> uuid.UUID:
-    """A UUID from a key this module produced: 32 hex digits (SQLite) or the 36-character text
-    form (PostgreSQL), built without uuid.UUID's parsing."""
+    """A UUID from a CI id as the driver returns it: 32 hex digits (SQLite) or the
+    36-character text form (PostgreSQL), built without uuid.UUID's parsing."""
     if len(key) == 36:
         key = key.replace("-", "")
     elif len(key) != 32:
@@ -85,22 +86,18 @@ def _uuid(key: str) -> uuid.UUID:
     return value
 
 
-def _chunks(items: list, size: int = _CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _is_postgres() -> bool:
     import peewee as pw
 
     return isinstance(db.obj, pw.PostgresqlDatabase)
 
 
-def _query(sql: str, keys: list[str]) -> list[tuple]:
-    """``sql`` with ``{ph}`` (the key list) and ``{id}`` markers, run over ``keys``.
+def _query(sql: str, keys: list) -> list[tuple]:
+    """``sql`` with ``{id}`` markers and one ``({ph})`` (the key list), run over ``keys``.
 
-    The keys travel as one parameter: a JSON array read by ``json_each`` on SQLite, a uuid[]
-    unnested on PostgreSQL, so a big round costs one short statement to prepare.
+    The keys travel as one parameter: a JSON array read by ``json_each`` on SQLite, an array
+    unnested on PostgreSQL, so a big round costs one short statement to prepare.  ``{ph:uuid}``
+    marks a list of CI ids, a plain ``{ph}`` a list of gids.
     """
     import json
 
@@ -108,12 +105,19 @@ def _query(sql: str, keys: list[str]) -> list[tuple]:
         return []
     pg = _is_postgres()
     if pg:  # a semi-join on the unnested array plans better than "= ANY" for big frontiers
-        sql = sql.replace("{id}", "::text").replace("({ph})", "(SELECT unnest(%s::uuid[]))")
+        sql = (sql.replace("{id}", "::text")
+               .replace("({ph:uuid})", "(SELECT unnest(%s::uuid[]))")
+               .replace("({ph})", "(SELECT unnest(%s::bigint[]))"))
     else:
-        sql = sql.replace("{id}", "").replace("({ph})", "(SELECT value FROM json_each(?))")
+        sql = (sql.replace("{id}", "").replace("({ph:uuid})", "({ph})")
+               .replace("({ph})", "(SELECT value FROM json_each(?))"))
     out: list[tuple] = []
-    for part in _chunks(keys, 20000):
-        param = "{" + ",".join(part) + "}" if pg else json.dumps(part)
+    for start in range(0, len(keys), _CHUNK):
+        part = keys[start:start + _CHUNK]
+        if pg:
+            param = "{" + ",".join(map(str, part)) + "}"
+        else:
+            param = json.dumps(part)
         out.extend(db.execute_sql(sql, (param,)).fetchall())
     return out
 
@@ -125,33 +129,43 @@ def _classes() -> dict[str, tuple[str, str, bool]]:
     return {r[0]: (r[1], r[2], bool(r[3])) for r in rows}
 
 
-# A CI's own attributes as the walk reads them: (id, name, class id, criticality, status, k)
-_CI_SQL = ("SELECT id{id}, name, ci_class_id{id}, criticality, status, min_members_up FROM ci "
-           "WHERE id IN ({ph})")
-_STATUS, _K = 4, 5
+# A CI as the walk reads it: (gid, id, name, class id, criticality, status, k).  Everything in
+# the walk is keyed by gid (models/graph_index.py); the UUID is only read to build the result.
+_CI_COLUMNS = "gid, id{id}, name, ci_class_id{id}, criticality, status, min_members_up"
+_CI_SQL = f"SELECT {_CI_COLUMNS} FROM ci WHERE gid IN ({{ph}})"
+_CI_BY_ID_SQL = f"SELECT {_CI_COLUMNS} FROM ci WHERE id IN ({{ph:uuid}})"
+_ID, _NAME, _CLASS, _CRIT, _STATUS, _K = 1, 2, 3, 4, 5, 6
 
 
-def _ci_rows(keys: list[str], into: dict[str, tuple]) -> dict[str, tuple]:
-    for row in _query(_CI_SQL, keys):
+def _ci_rows(gids: list[int], into: dict[int, tuple]) -> dict[int, tuple]:
+    for row in _query(_CI_SQL, gids):
         into[row[0]] = row
     return into
 
 
-# One step of failure spread from the frontier: (frontier CI, neighbour, type, redundant).  The
-# neighbours' own rows are read afterwards, once per new CI: joining them here would read a CI
-# once per relation (three times as often on a typical estate).
-_DOWN_T2S = ("SELECT target_id{id}, source_id{id}, type, redundant FROM relation "
-             "WHERE target_id IN ({ph}) AND propagates IN ('target_to_source', 'both')")
-_DOWN_S2T = ("SELECT source_id{id}, target_id{id}, type, redundant FROM relation "
-             "WHERE source_id IN ({ph}) AND propagates IN ('source_to_target', 'both')")
-_UP_T2S = ("SELECT source_id{id}, target_id{id}, type, redundant FROM relation "
-           "WHERE source_id IN ({ph}) AND propagates IN ('target_to_source', 'both')")
-_UP_S2T = ("SELECT target_id{id}, source_id{id}, type, redundant FROM relation "
-           "WHERE target_id IN ({ph}) AND propagates IN ('source_to_target', 'both')")
+def _seed_rows(ci_ids: Iterable) -> dict[int, tuple]:
+    """The given CIs' rows by gid, in the order given (unknown ids are left out)."""
+    keys = list(dict.fromkeys(_key(c) for c in ci_ids))
+    found = {row[_ID]: row for row in _query(_CI_BY_ID_SQL, keys)}
+    return {found[k][0]: found[k] for k in keys if k in found}
 
 
-def _steps(frontier: list[str], reverse: bool, with_s2t: bool,
-           rows: dict[str, tuple]) -> list[tuple[list[tuple], bool]]:
+# One step of failure spread from the frontier: (frontier gid, neighbour gid, type, redundant),
+# read from the covering gid indexes alone.  The neighbours' own rows are read afterwards, once
+# per new CI: joining them here would read a CI once per relation (three times as often on a
+# typical estate).
+_DOWN_T2S = ("SELECT target_gid, source_gid, type, redundant FROM relation "
+             "WHERE target_gid IN ({ph}) AND propagates IN ('target_to_source', 'both')")
+_DOWN_S2T = ("SELECT source_gid, target_gid, type, redundant FROM relation "
+             "WHERE source_gid IN ({ph}) AND propagates IN ('source_to_target', 'both')")
+_UP_T2S = ("SELECT source_gid, target_gid, type, redundant FROM relation "
+           "WHERE source_gid IN ({ph}) AND propagates IN ('target_to_source', 'both')")
+_UP_S2T = ("SELECT target_gid, source_gid, type, redundant FROM relation "
+           "WHERE target_gid IN ({ph}) AND propagates IN ('source_to_target', 'both')")
+
+
+def _steps(frontier: list[int], reverse: bool, with_s2t: bool,
+           rows: dict[int, tuple]) -> list[tuple[list[tuple], bool]]:
     """One round: ``[(relation rows, group), ...]`` with rows (frontier CI, neighbour, relation
     type, redundant); the rows of neighbours not seen before are added to ``rows``.  ``group``:
     the relations can put the frontier CI in the neighbour's redundancy group (the neighbour is
@@ -161,7 +175,7 @@ def _steps(frontier: list[str], reverse: bool, with_s2t: bool,
     else:
         parts = [(_DOWN_T2S, True)] + ([(_DOWN_S2T, False)] if with_s2t else [])
     out = [(_query(sql, frontier), group) for sql, group in parts]
-    unknown: set[str] = set()
+    unknown: set[int] = set()
     for found, _group in out:
         unknown.update([r[1] for r in found])
     unknown.difference_update(rows.keys())
@@ -177,35 +191,34 @@ def _has_source_to_target() -> bool:
     return cursor.fetchone() is not None
 
 
-def _group_sizes(keys: list[str]) -> dict[str, int]:
+def _group_sizes(gids: list[int]) -> dict[int, int]:
     """Number of redundancy-group members (redundant, target->source relations) per CI."""
     true = "TRUE" if _is_postgres() else "1"
-    sql = ("SELECT source_id{id}, COUNT(*) FROM relation WHERE source_id IN ({ph}) "
+    sql = ("SELECT source_gid, COUNT(*) FROM relation WHERE source_gid IN ({ph}) "
            f"AND redundant = {true} AND propagates IN ('target_to_source', 'both') "
-           "GROUP BY source_id")
-    return {src: int(n) for src, n in _query(sql, keys)}
+           "GROUP BY source_gid")
+    return {src: int(n) for src, n in _query(sql, gids)}
 
 
 def _walk(ci_ids: Iterable, direction: str, depth: int | None,
-          redundancy: bool = True) -> tuple[dict[str, tuple], dict[str, tuple]]:
-    """The failure rounds.  Returns (key -> (depth, via key, relation type, redundant),
-    key -> CI row)."""
+          redundancy: bool = True) -> tuple[dict[int, tuple], dict[int, tuple]]:
+    """The failure rounds.  Returns (gid -> (depth, via gid, relation type, redundant),
+    gid -> CI row)."""
     if direction not in ("down", "up"):
         raise ValueError("direction must be 'down' or 'up'")
-    seeds = list(dict.fromkeys(_key(c) for c in ci_ids))
-    rows = _ci_rows(seeds, {})
-    result: dict[str, tuple] = {k: (0, None, None, False) for k in seeds if k in rows}
-    frontier = [k for k in result if rows[k][_STATUS] != "retired"]
+    rows = _seed_rows(ci_ids)
+    result: dict[int, tuple] = {g: (0, None, None, False) for g in rows}
+    frontier = [g for g in result if rows[g][_STATUS] != "retired"]
     reverse = direction == "up"
     level = 0
-    group_size: dict[str, int] = {}
-    failed_members: dict[str, set] = {}
+    group_size: dict[int, int] = {}
+    failed_members: dict[int, set] = {}
     with_s2t = _has_source_to_target() if frontier else False
     while frontier and (depth is None or level < depth):
         level += 1
         steps = _steps(frontier, reverse, with_s2t, rows)
-        next_level: dict[str, tuple] = {}
-        group_hits: dict[str, list[tuple]] = {}
+        next_level: dict[int, tuple] = {}
+        group_hits: dict[int, list[tuple]] = {}
         # Pass 1: who falls through a plain relation, and which groups lost members.
         for found, group in steps:
             check_group = group and redundancy
@@ -220,7 +233,7 @@ def _walk(ci_ids: Iterable, direction: str, depth: int | None,
                     continue
                 next_level[to] = (level, frm, rtype, bool(redundant) and reverse)
         # Pass 2: redundancy groups that lost too many members.
-        pending = [k for k in group_hits if k not in next_level and k not in group_size]
+        pending = [g for g in group_hits if g not in next_level and g not in group_size]
         if pending:
             group_size.update(_group_sizes(pending))
         for to, hits in group_hits.items():
@@ -235,6 +248,10 @@ def _walk(ci_ids: Iterable, direction: str, depth: int | None,
         result.update(next_level)
         frontier = list(next_level)
     return result, rows
+
+
+def _ids(gids: Iterable[int], rows: dict[int, tuple]) -> set[uuid.UUID]:
+    return {_uuid(rows[g][_ID]) for g in gids}
 
 
 def impact(ci_ids: Iterable, direction: str = "down", depth: int | None = None,
@@ -263,17 +280,18 @@ def _impact(ci_ids: Iterable, direction: str, depth: int | None,
     classes = _classes()
     if services_only:
         service_classes = {cid for cid, (_n, _l, is_service) in classes.items() if is_service}
-        result = {k: v for k, v in result.items() if rows[k][2] in service_classes}
+        result = {g: v for g, v in result.items() if rows[g][_CLASS] in service_classes}
     none = ("", "", False)
     make = ImpactedCI
-    ids = {key: _uuid(key) for key in result}
+    ids = {g: _uuid(rows[g][_ID]) for g in result}
     out = []
     append = out.append
-    for key, (d, via, rtype, red) in result.items():
-        row = rows[key]
-        cname, clabel, is_service = classes.get(row[2], none)
-        append(make(ids[key], row[1], cname, row[3], d, is_service,
-                    (ids.get(via) or _uuid(via)) if via else None, rtype, clabel, row[4], red))
+    for g, (d, via, rtype, red) in result.items():
+        _gid, _id, name, class_id, criticality, status, _k = rows[g]
+        cname, clabel, is_service = classes.get(class_id, none)
+        append(make(ids[g], name, cname, criticality, d, is_service,
+                    (ids.get(via) or _uuid(rows[via][_ID])) if via is not None else None,
+                    rtype, clabel, status, red))
     out.sort(key=attrgetter("depth", "name"))
     return out
 
@@ -297,14 +315,14 @@ def impacted_services(ci_ids: Iterable, depth: int | None = None) -> list[Impact
 def downstream_ids(ci_ids: Iterable, depth: int | None = None,
                    redundancy: bool = True) -> set[uuid.UUID]:
     """The ids of every CI that fails if the given CIs fail (the given ones included)."""
-    result, _rows = _walk(ci_ids, "down", depth, redundancy)
-    return {_uuid(k) for k in result}
+    result, rows = _walk(ci_ids, "down", depth, redundancy)
+    return _ids(result, rows)
 
 
 def upstream_ids(ci_ids: Iterable, depth: int | None = None) -> set[uuid.UUID]:
     """The ids of every CI the given CIs need (the given ones included)."""
-    result, _rows = _walk(ci_ids, "up", depth, False)
-    return {_uuid(k) for k in result}
+    result, rows = _walk(ci_ids, "up", depth, False)
+    return _ids(result, rows)
 
 
 def impacts(ci_a, ci_b, redundancy: bool = False) -> bool:  # noqa: ANN001
@@ -314,8 +332,8 @@ def impacts(ci_a, ci_b, redundancy: bool = False) -> bool:  # noqa: ANN001
     a = [ci_a] if isinstance(ci_a, (str, uuid.UUID)) or hasattr(ci_a, "id") else list(ci_a)
     b = [ci_b] if isinstance(ci_b, (str, uuid.UUID)) or hasattr(ci_b, "id") else list(ci_b)
     targets = {_key(x) for x in b}
-    result, _rows = _walk(a, "down", None, redundancy)
-    return bool(targets & set(result))
+    result, rows = _walk(a, "down", None, redundancy)
+    return any(rows[g][_ID] in targets for g in result)
 
 
 def in_impact_path(ci_a, ci_b, redundancy: bool = False) -> bool:  # noqa: ANN001
@@ -327,9 +345,9 @@ def in_impact_path(ci_a, ci_b, redundancy: bool = False) -> bool:  # noqa: ANN00
 def impact_overlap(ci_ids_a: Iterable, ci_ids_b: Iterable,
                    redundancy: bool = False) -> set[uuid.UUID]:
     """CIs of either set that lie in the other set's downstream impact."""
-    a = [_key(x) for x in ci_ids_a]
-    b = [_key(x) for x in ci_ids_b]
-    down_a, _ = _walk(a, "down", None, redundancy)
-    down_b, _ = _walk(b, "down", None, redundancy)
-    hits = (set(b) & set(down_a)) | (set(a) & set(down_b))
+    a = {_key(x) for x in ci_ids_a}
+    b = {_key(x) for x in ci_ids_b}
+    down_a, rows_a = _walk(a, "down", None, redundancy)
+    down_b, rows_b = _walk(b, "down", None, redundancy)
+    hits = ({rows_a[g][_ID] for g in down_a} & b) | ({rows_b[g][_ID] for g in down_b} & a)
     return {_uuid(k) for k in hits}

@@ -25,7 +25,9 @@ from itsmdesk.services.context import SYSTEM, Actor
 
 M = TypeVar("M", bound=TrackedModel)
 
-SKIP_JOURNAL_FIELDS = {"id", "version", "created_at", "created_by", "updated_at", "updated_by"}
+# Bookkeeping no service sets: keys, locking, who/when, and the database-kept CMDB graph index.
+SKIP_JOURNAL_FIELDS = {"id", "version", "created_at", "created_by", "updated_at", "updated_by",
+                       "gid", "source_gid", "target_gid"}
 
 
 def to_text(value: Any) -> str | None:

@@ -42,10 +42,27 @@ def _m0003_outage_indexes(database: pw.Database) -> None:
     database.execute_sql(f'DROP INDEX IF EXISTS "{_OLD_AVAILABILITY_INDEX}"')
 
 
+_OLD_RELATION_TARGET_INDEX = "relation_target_id_propagates_source_id_type_redundant"
+
+
+def _m0004_graph_index(database: pw.Database) -> None:
+    """The integer graph index the impact walk keys on (models/graph_index.py): gid columns,
+    their values, the triggers that keep them, and the relation indexes over them."""
+    from itsmdesk.models import graph_index
+    from itsmdesk.models.cmdb import CI, Relation
+
+    graph_index.install(database)
+    for model in (CI, Relation):
+        for index in model._meta.fields_to_index():
+            database.execute(model._schema._create_index(index, safe=True))
+    database.execute_sql(f'DROP INDEX IF EXISTS "{_OLD_RELATION_TARGET_INDEX}"')
+
+
 # (version, description, function).  Version 1 is the base tables.
 MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (2, "full-text search", _m0002_full_text_search),
     (3, "availability outage indexes", _m0003_outage_indexes),
+    (4, "CMDB graph index", _m0004_graph_index),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
 
