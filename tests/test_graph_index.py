@@ -128,8 +128,10 @@ def _strip_graph_index(database) -> None:  # noqa: ANN001
 
     pg = isinstance(database, pw.PostgresqlDatabase)
     statements = [
-        'DROP INDEX IF EXISTS "relation_target_gid_source_gid_type_redundant_propagates"',
-        'DROP INDEX IF EXISTS "relation_source_gid_target_gid_type_redundant_propagates"',
+        'DROP INDEX IF EXISTS "relation_target_gid_redundant_source_gid_type_propagates"',
+        'DROP INDEX IF EXISTS "relation_redundant_members"',
+        'DROP INDEX IF EXISTS "relation_target_id"',
+        'DROP INDEX IF EXISTS "relation_source_gid_redundant_target_gid_type_propagates"',
         'DROP INDEX IF EXISTS "ci_gid"',
         "ALTER TABLE relation DROP COLUMN source_gid",
         "ALTER TABLE relation DROP COLUMN target_gid",
@@ -212,7 +214,9 @@ def test_migration_builds_the_index_for_an_older_database(scratch_url):
     assert len(set(gids.values())) == 3 and None not in gids.values()
     assert _relation_gids() == {(gids["rack-host"], gids["pdu"]), (gids["erp"], gids["rack-host"])}
     index_names = {i.name for i in database.get_indexes("relation")}
-    assert "relation_target_gid_source_gid_type_redundant_propagates" in index_names
+    assert "relation_target_gid_redundant_source_gid_type_propagates" in index_names
+    assert "relation_redundant_members" in index_names
+    assert "relation_target_id" in index_names
     assert "relation_target_id_propagates_source_id_type_redundant" not in index_names
     # the walk works on the migrated data, and new writes are numbered by the new triggers
     assert [i.name for i in impact.impact([ids["pdu"]])] == ["pdu", "rack-host", "erp"]

@@ -75,11 +75,12 @@ class Relation(TrackedModel):
         # (source, type, target) is the natural key and serves lookups by source; (target) serves
         # incoming lists and the cascade when a CI goes.  The two gid indexes cover the impact
         # walk's probes in either direction ("who depends on these CIs?", "what do these need?")
-        # without reading the table rows.
+        # without reading the table rows; ``redundant`` second lets the walk read plain and
+        # redundancy-group relations as separate ranges.
         indexes = ((("source", "type", "target"), True),
                    (("target",), False),
-                   (("target_gid", "source_gid", "type", "redundant", "propagates"), False),
-                   (("source_gid", "target_gid", "type", "redundant", "propagates"), False))
+                   (("target_gid", "redundant", "source_gid", "type", "propagates"), False),
+                   (("source_gid", "redundant", "target_gid", "type", "propagates"), False))
 
 
 # The few relations that do not propagate the default way (target -> source): impact analysis
@@ -87,6 +88,10 @@ class Relation(TrackedModel):
 Relation.add_index(NamedIndex(Relation, (Relation.propagates, Relation.source),
                                where=(Relation.propagates != "target_to_source"),
                                name="relation_nondefault_propagation"))
+# Likewise for redundancy-group members: without any, the walk reads no group ranges at all.
+Relation.add_index(NamedIndex(Relation, (Relation.source_gid,),
+                               where=(Relation.redundant == True),  # noqa: E712 - SQL
+                               name="relation_redundant_members"))
 
 
 class Baseline(TrackedModel):
