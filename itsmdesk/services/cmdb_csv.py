@@ -62,6 +62,8 @@ from itsmdesk.services.import_report import (
     FieldChange,
     ImportReport,
     RowError,
+    row_error,
+    row_error_from,
 )
 
 Progress = Callable[..., None] | None
@@ -275,17 +277,17 @@ def _check_ci_header(header: list[str], ctx: _CIContext) -> list[RowError]:
     errors = []
     for col in ("name", "class"):
         if col not in header:
-            errors.append(RowError(1, col, "required column is missing"))
+            errors.append(row_error(1, col, N_("required column is missing")))
     known = set(CI_CORE) | set(CI_OPTIONAL) | ctx.attr_names
     seen = set()
     for col in header:
         if col.startswith("_"):
             continue
         if col in seen:
-            errors.append(RowError(1, col, "column appears twice"))
+            errors.append(row_error(1, col, N_("column appears twice")))
         seen.add(col)
         if col not in known:
-            errors.append(RowError(1, col, "unknown column (not a CI field or class attribute)"))
+            errors.append(row_error(1, col, N_("unknown column (not a CI field or class attribute)")))
     return errors
 
 
@@ -295,40 +297,40 @@ def _parse_ci(cells: dict[str, str], ctx: _CIContext, line: int) -> tuple[dict[s
     values: dict[str, Any] = {}
     name = cells.get("name", "").strip()
     if not name:
-        errors.append(RowError(line, "name", "a name is required"))
+        errors.append(row_error(line, "name", N_("a name is required")))
     elif len(name) > 255:
-        errors.append(RowError(line, "name", "longer than 255 characters"))
+        errors.append(row_error(line, "name", N_("longer than {max} characters"), max=255))
     values["name"] = name
     cls_text = cells.get("class", "").strip()
     cls = ctx.find_class(cls_text) if cls_text else None
     if cls is None:
-        errors.append(RowError(line, "class", f"unknown CI class '{cls_text}'" if cls_text
-                               else "a class is required"))
+        errors.append(row_error(line, "class", N_("unknown CI class '{name}'"), name=cls_text)
+                      if cls_text else row_error(line, "class", N_("a class is required")))
     else:
         values["ci_class"] = cls.id
     for col, allowed in (("status", CI_STATUSES), ("criticality", CRITICALITIES)):
         if col in cells and cells[col].strip():
             value = _norm_choice(cells[col])
             if value not in allowed:
-                errors.append(RowError(line, col, f"'{cells[col]}' is not one of: "
-                                       + ", ".join(allowed)))
+                errors.append(row_error(line, col, N_("'{value}' is not one of: {allowed}"),
+                                        value=cells[col], allowed=", ".join(allowed)))
             else:
                 values[col] = value
     if "site" in cells:
         text = cells["site"].strip()
         values["site"] = ctx.sites.get(text.lower()) if text else None
         if text and values["site"] is None:
-            errors.append(RowError(line, "site", f"unknown site '{text}'"))
+            errors.append(row_error(line, "site", N_("unknown site '{name}'"), name=text))
     if "owner_team" in cells:
         text = cells["owner_team"].strip()
         values["owner_team"] = ctx.teams.get(text.lower()) if text else None
         if text and values["owner_team"] is None:
-            errors.append(RowError(line, "owner_team", f"unknown team '{text}'"))
+            errors.append(row_error(line, "owner_team", N_("unknown team '{name}'"), name=text))
     for col, (field, max_len) in TEXT_FIELDS.items():
         if col in cells:
             text = cells[col].strip()
             if len(text) > max_len:
-                errors.append(RowError(line, col, f"longer than {max_len} characters"))
+                errors.append(row_error(line, col, N_("longer than {max} characters"), max=max_len))
             values[field] = text or None
     if "min_members_up" in cells:
         text = cells["min_members_up"].strip()
@@ -339,8 +341,9 @@ def _parse_ci(cells: dict[str, str], ctx: _CIContext, line: int) -> tuple[dict[s
                 if values["min_members_up"] < 1:
                     raise ValueError(text)
             except ValueError:
-                errors.append(RowError(line, "min_members_up", f"'{text}' is not a whole number "
-                                       "of at least 1"))
+                errors.append(row_error(line, "min_members_up",
+                                        N_("'{value}' is not a whole number of at least 1"),
+                                        value=text))
     if cls is not None:
         spec = {a["name"]: a for a in cls.attributes or []}
         attrs: dict[str, Any] = {}
@@ -350,13 +353,14 @@ def _parse_ci(cells: dict[str, str], ctx: _CIContext, line: int) -> tuple[dict[s
             text = cells[col].strip()
             if col not in spec:
                 if text:
-                    errors.append(RowError(line, col, f"class {cls.name} has no attribute '{col}'"))
+                    errors.append(row_error(line, col, N_("class {cls} has no attribute '{attr}'"),
+                                            cls=cls.name, attr=col))
                 continue
             if text:
                 try:
                     attrs[col] = coerce_value(spec[col], text)
                 except ValidationError as exc:
-                    errors.append(RowError(line, col, exc.message))
+                    errors.append(row_error_from(line, col, exc))
             else:
                 attrs[col] = None  # clear
         values["_attrs"] = attrs
@@ -520,15 +524,16 @@ def _import_cis(path: Path, dry_run: bool, skip_invalid: Path | None, progress: 
     updates: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
     for i, (line, cells) in enumerate(rows):
         if len(cells) > len(header):
-            bad[line] = [RowError(line, "", f"{len(cells)} cells but {len(header)} columns")]
+            bad[line] = [row_error(line, "", N_("{cells} cells but {columns} columns"),
+                                   cells=len(cells), columns=len(header))]
             continue
         cell_map = {h: (cells[j] if j < len(cells) else "") for j, h in enumerate(header)
                     if not h.startswith("_")}
         values, errors = _parse_ci(cell_map, ctx, line)
         name = values["name"]
         if name and name in first_line:
-            errors.append(RowError(line, "name", f"'{name}' already appears on line "
-                                   f"{first_line[name]}"))
+            errors.append(row_error(line, "name", N_("'{name}' already appears on line {first}"),
+                                    name=name, first=first_line[name]))
         elif name:
             first_line[name] = line
         if errors:
@@ -603,12 +608,12 @@ def _import_cis(path: Path, dry_run: bool, skip_invalid: Path | None, progress: 
 # -- relations -----------------------------------------------------------------------------------
 
 def _check_rel_header(header: list[str]) -> list[RowError]:
-    errors = [RowError(1, col, "required column is missing") for col in REL_COLUMNS
+    errors = [row_error(1, col, N_("required column is missing")) for col in REL_COLUMNS
               if col not in header]
     for col in header:
         if not col.startswith("_") and col not in REL_COLUMNS + REL_OPTIONAL:
-            errors.append(RowError(1, col, "unknown column (use source, type, target, "
-                                   "redundant, propagates)"))
+            errors.append(row_error(1, col, N_("unknown column (use source, type, target, "
+                                               "redundant, propagates)")))
     return errors
 
 
@@ -668,7 +673,8 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
     for i, (line, cells) in enumerate(rows):
         if len(cells) != width:
             if len(cells) > width:
-                bad[line] = [RowError(line, "", f"{len(cells)} cells but {width} columns")]
+                bad[line] = [row_error(line, "", N_("{cells} cells but {columns} columns"),
+                                           cells=len(cells), columns=width)]
                 continue
             cells = cells + [""] * (width - len(cells))
         errors = []
@@ -678,16 +684,16 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
             rtype = _norm_choice(rtype)
         src, tgt = ci_id.get(src_name), ci_id.get(tgt_name)
         if src is None:
-            errors.append(RowError(line, "source", f"no CI named '{src_name}'" if src_name
-                                   else "a CI name is required"))
+            errors.append(row_error(line, "source", N_("no CI named '{name}'"), name=src_name)
+                          if src_name else row_error(line, "source", N_("a CI name is required")))
         if tgt is None:
-            errors.append(RowError(line, "target", f"no CI named '{tgt_name}'" if tgt_name
-                                   else "a CI name is required"))
+            errors.append(row_error(line, "target", N_("no CI named '{name}'"), name=tgt_name)
+                          if tgt_name else row_error(line, "target", N_("a CI name is required")))
         if rtype not in RELATION_TYPES:
-            errors.append(RowError(line, "type", f"'{cells[i_type]}' is not one of: "
-                                   + ", ".join(RELATION_TYPES)))
+            errors.append(row_error(line, "type", N_("'{value}' is not one of: {allowed}"),
+                                    value=cells[i_type], allowed=", ".join(RELATION_TYPES)))
         if src is not None and src == tgt:
-            errors.append(RowError(line, "target", "a CI cannot relate to itself"))
+            errors.append(row_error(line, "target", N_("a CI cannot relate to itself")))
         values: dict[str, Any] = {}
         if i_red is not None:
             text = cells[i_red].strip().lower()
@@ -696,17 +702,19 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
             elif text in _FALSE:
                 values["redundant"] = False
             else:
-                errors.append(RowError(line, "redundant", f"'{text}' is not true or false"))
+                errors.append(row_error(line, "redundant", N_("'{value}' is not true or false"),
+                                        value=text))
         if i_prop is not None:
             text = _norm_choice(cells[i_prop]) or "target_to_source"
             if text not in PROPAGATION:
-                errors.append(RowError(line, "propagates", f"'{text}' is not one of: "
-                                       + ", ".join(PROPAGATION)))
+                errors.append(row_error(line, "propagates", N_("'{value}' is not one of: {allowed}"),
+                                        value=text, allowed=", ".join(PROPAGATION)))
             values["propagates"] = text
         key = (src, rtype, tgt)
         if not errors:
             if key in first_line:
-                errors.append(RowError(line, "", f"the same relation is on line {first_line[key]}"))
+                errors.append(row_error(line, "", N_("the same relation is on line {first}"),
+                                        first=first_line[key]))
             else:
                 first_line[key] = line
         if errors:

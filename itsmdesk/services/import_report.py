@@ -3,18 +3,51 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 DIFF_LIMIT = 10_000  # a dry run keeps at most this many entries in ImportReport.diff
 
 
 @dataclass
 class RowError:
+    """One bad row (or header cell: line 1).  ``reason`` is the English text (JSON output, the
+    rejects file); ``template`` (an N_() string) and ``params`` let the CLI and the views show it
+    in the user's language (``itsmdesk.i18n.template_text(template, params, fallback=reason)``).
+    An empty template means the reason has no translation (English only)."""
+
     line: int
     column: str
     reason: str
+    template: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"line {self.line}, column {self.column or '-'}: {self.reason}"
+
+
+def render(template: str, params: dict[str, Any]) -> str:
+    """An N_() template filled in with its parameters, in English."""
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def row_error(line: int, column: str, template: str, **params: Any) -> RowError:
+    """A :class:`RowError` from an N_() template: ``row_error(3, "class", N_("unknown CI class
+    '{name}'"), name="spaceship")``; ``reason`` is the English text."""
+    return RowError(line, column, render(template, params), template, params)
+
+
+def row_error_from(line: int, column: str, exc: BaseException) -> RowError:
+    """A :class:`RowError` carrying an exception's message, and its template and parameters
+    when it is an :class:`itsmdesk.errors.ItsmError` (so it can be translated too)."""
+    template = getattr(exc, "template", None)
+    params = getattr(exc, "params", None)
+    message = getattr(exc, "message", None) or str(exc)
+    if isinstance(template, str) and isinstance(params, dict):
+        return RowError(line, column, message, template, dict(params))
+    return RowError(line, column, message)
 
 
 @dataclass

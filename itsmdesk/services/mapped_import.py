@@ -33,7 +33,7 @@ from itsmdesk.models.cmdb import CI, CIClass, Relation
 from itsmdesk.models.incident import Incident
 from itsmdesk.services import mapping_csv
 from itsmdesk.services.context import SYSTEM, Actor
-from itsmdesk.services.import_report import ImportReport, RowError
+from itsmdesk.services.import_report import ImportReport, RowError, row_error
 from itsmdesk.services.mapping_spec import FieldSpec, MappingSpec, check_key, load_mapping
 from itsmdesk.services.mapping_targets import (
     TARGETS,
@@ -188,7 +188,7 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
         if key_pos is not None:
             key = cells[key_pos]
             if key == "" or key in nulls:
-                errors.append(RowError(row.line, spec.key or "", "no external key"))
+                errors.append(row_error(row.line, spec.key or "", N_("no external key")))
                 row_ok = False
             meta["key"] = key
         if at_pos is not None:
@@ -203,7 +203,7 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
                 errors.append(RowError(row.line, spec.events.at or "", str(at)))
                 row_ok = False
             elif at is None and spec.events.fold:
-                errors.append(RowError(row.line, spec.events.at or "", "no event time"))
+                errors.append(row_error(row.line, spec.events.at or "", N_("no event time")))
                 row_ok = False
             meta["at"] = at
         if who_pos is not None:
@@ -213,8 +213,9 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
             try:
                 meta["order"] = float(cells[order_pos] or 0)
             except ValueError:
-                errors.append(RowError(row.line, spec.events.order_by or "",
-                                       f"{cells[order_pos]!r} is not a number"))
+                errors.append(row_error(row.line, spec.events.order_by or "",
+                                        N_("{value} is not a number"),
+                                        value=repr(cells[order_pos])))
                 row_ok = False
         for name, fspec in ci_class_specs.items():
             ci_name = values.get(name)
@@ -260,9 +261,9 @@ def _resolve_lookups(prepared: Prepared, lookup_fields: dict[str, FieldSpec],
             for line, values, _meta in prepared.rows:
                 value = values.get(name)
                 if isinstance(value, str) and value in plan.missing:
-                    prepared.errors.append(RowError(
-                        line, column, f"no {label} {value!r} (add create_missing = true to the "
-                        f"mapping to create it)"))
+                    prepared.errors.append(row_error(
+                        line, column, N_("no {kind} {value} (add create_missing = true to the "
+                                         "mapping to create it)"), kind=label, value=repr(value)))
                     prepared.bad_lines.add(line)
     for _line, values, _meta in prepared.rows:
         for name in lookup_fields:
@@ -307,9 +308,10 @@ def group(prepared: Prepared, skip_invalid: bool) -> tuple[list[Planned], set[in
             continue
         if not fold and len(items) > 1:
             for line in lines[1:]:
-                prepared.errors.append(RowError(
-                    line, spec.key or "", f"key {key!r} again (first on line {lines[0]}); an event "
-                    "log needs [events] fold = true"))
+                prepared.errors.append(row_error(
+                    line, spec.key or "", N_("key {key} again (first on line {first}); an event "
+                                             "log needs [events] fold = true"),
+                    key=repr(key), first=lines[0]))
             rejected.update(lines)
             continue
         if fold:
@@ -364,9 +366,9 @@ def _check_required(planned: list[Planned], prepared: Prepared, rejected: set[in
             if rec.final.get(name) in (None, ""):
                 fspec = spec.fields.get(name)
                 column = (fspec.column or fspec.template or name) if fspec else name
-                reason = (f"{name} is required but empty" if fspec
-                          else f"{name} is required: map it in [fields]")
-                prepared.errors.append(RowError(rec.lines[-1], column, reason))
+                template = (N_("{field} is required but empty") if fspec
+                            else N_("{field} is required: map it in [fields]"))
+                prepared.errors.append(row_error(rec.lines[-1], column, template, field=name))
                 rejected.update(rec.lines)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from itsmdesk.errors import N_, ValidationError
-from itsmdesk.services.import_report import RowError
+from itsmdesk.services.import_report import RowError, row_error
 
 CANDIDATE_DELIMITERS = ",;\t|"
 FALLBACK_ENCODING = "cp1252"
@@ -111,12 +111,14 @@ def parse(text: str, delimiter: str = "auto", encoding: str = "", quotechar: str
             width = len(header)
             continue
         if len(cells) > width:
-            errors.append(RowError(start, f"#{width + 1}",
-                                   f"{len(cells)} cells but the header has {width} columns"))
+            errors.append(row_error(start, f"#{width + 1}",
+                                    N_("{cells} cells but the header has {columns} columns"),
+                                    cells=len(cells), columns=width))
             cells = []
         elif given < width:
-            errors.append(RowError(start, header[given] if given < width else "",
-                                   f"line ends after {given} of {width} columns (truncated line?)"))
+            errors.append(row_error(start, header[given] if given < width else "",
+                                    N_("line ends after {given} of {columns} columns "
+                                       "(truncated line?)"), given=given, columns=width))
             cells = []
         else:
             cells += [""] * (width - len(cells))
