@@ -12,6 +12,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from itsmdesk.config import resolve_db_url
 from itsmdesk.errors import N_, ValidationError
+from itsmdesk.i18n import template_text
 from itsmdesk.models.database import DbInfo
 
 translate = QCoreApplication.translate
@@ -159,8 +160,13 @@ def import_summary(report) -> str:  # noqa: ANN001 - an ImportReport
 
 
 def row_error_text(error) -> str:  # noqa: ANN001 - an import RowError
+    """A bad row in the user's language: the framing and the reason (its N_() template with
+    its parameters; the English ``reason`` when it has no template)."""
+    reason = error.reason
+    if getattr(error, "template", ""):
+        reason = template_text(error.template, error.params, fallback=error.reason)
     return translate("Cli", "line {line}, column {column}: {reason}").format(
-        line=error.line, column=error.column or "-", reason=error.reason)
+        line=error.line, column=error.column or "-", reason=reason)
 
 
 def parse_date(text: str | None, end_of_day: bool = False) -> dt.datetime | None:

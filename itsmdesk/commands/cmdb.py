@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from itsmdesk.commands.base import CommandContext, import_summary, print_json, print_table, translate
+from itsmdesk.commands.base import (
+    CommandContext,
+    import_summary,
+    print_json,
+    print_table,
+    row_error_text,
+    translate,
+)
 
 
 def register(sub) -> None:  # noqa: ANN001
@@ -138,7 +145,7 @@ def cmd_audit(args, ctx: CommandContext) -> int:  # noqa: ANN001
         print_json(result.as_dict())
     else:
         for error in result.errors:
-            print(translate("Cli", "bad row: {error}").format(error=error))
+            print(translate("Cli", "bad row: {error}").format(error=row_error_text(error)))
         for name in result.unknown:
             print(translate("Cli", "unknown  {name}").format(name=name))
         for name in result.missing:

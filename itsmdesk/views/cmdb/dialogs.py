@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from itsmdesk.i18n import template_text
 from itsmdesk.services import baselines, cmdb_audit, cmdb_csv
 from itsmdesk.views.messages import show_error
 
@@ -37,10 +38,22 @@ def _show(value) -> str:  # noqa: ANN001
     return "—" if value is None or value == "" else str(value)
 
 
+def _reason(error) -> str:  # noqa: ANN001 - an import RowError
+    """A bad row's reason in the user's language (English when it has no template)."""
+    if getattr(error, "template", ""):
+        return template_text(error.template, error.params, fallback=error.reason)
+    return error.reason
+
+
+def _row_error_text(error) -> str:  # noqa: ANN001 - an import RowError
+    return _t("line {line}, column {column}: {reason}").format(
+        line=error.line, column=error.column or "-", reason=_reason(error))
+
+
 def _fill_errors(table: QTableWidget, errors) -> None:  # noqa: ANN001
     table.setRowCount(len(errors))
     for row, e in enumerate(errors):
-        for col, value in enumerate((str(e.line), e.column or "-", e.reason)):
+        for col, value in enumerate((str(e.line), e.column or "-", _reason(e))):
             table.setItem(row, col, QTableWidgetItem(value))
     for col in range(table.columnCount() - 1):  # the last one stretches to the table's width
         table.resizeColumnToContents(col)
@@ -367,7 +380,7 @@ class AuditDialog(QDialog):
             (self.tr("Unknown (scanned, not in the CMDB)"), [(n, "", "") for n in result.unknown]),
             (self.tr("Missing (in the CMDB, not found)"), [(n, "", "") for n in result.missing]),
             (self.tr("Different"), [(f"{n}: {f}", _show(a), _show(b)) for n, f, a, b in result.different]),
-            (self.tr("Bad rows"), [(str(e), "", "") for e in result.errors]),
+            (self.tr("Bad rows"), [(_row_error_text(e), "", "") for e in result.errors]),
         ]
         for title, rows in groups:
             top = QTreeWidgetItem(self.result, [f"{title} ({len(rows)})"])

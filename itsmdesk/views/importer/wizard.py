@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from itsmdesk.i18n import template_text
 from itsmdesk.services import mapping_csv
 from itsmdesk.services.mapping_spec import (
     SourceSpec,
@@ -49,6 +50,14 @@ KINDS = ("incidents", "changes", "problems", "cis", "relations")
 DELIMITERS = [(",", ","), (";", ";"), ("\t", "Tab"), ("|", "|")]
 ENCODINGS = ["utf-8", "cp1252", "latin-1", "utf-16"]
 NO_COLUMN = ""
+
+
+def row_error_text(error: Any) -> str:
+    """An import's bad row ("line 3, column class: ...") in the user's language."""
+    reason = (template_text(error.template, error.params, fallback=error.reason)
+              if getattr(error, "template", "") else error.reason)
+    return QCoreApplication.translate("ImportWizard", "line {line}, column {column}: {reason}").format(
+        line=error.line, column=error.column or "-", reason=reason)
 
 
 class _Bridge(QObject):
@@ -198,7 +207,7 @@ class PreviewPage(QWizardPage):
             first = data.errors[0]
             self.error.setText(self.tr("{n} rows in the preview do not split into the header's "
                                        "columns, e.g. {example}").format(n=len(data.errors),
-                                                                         example=str(first)))
+                                                                         example=row_error_text(first)))
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt override
@@ -547,8 +556,9 @@ class RunPage(QWizardPage):
             self.counts.setText(self.counts.text() + "<p>" + self.tr(
                 "Rejected rows were saved to {path}").format(path=report.rejects_file) + "</p>")
         for error in report.errors[:1000]:
-            self.errors.addItem(str(error))
-            self.errors.item(self.errors.count() - 1).setToolTip(str(error))
+            text = row_error_text(error)
+            self.errors.addItem(text)
+            self.errors.item(self.errors.count() - 1).setToolTip(text)
         if len(report.errors) > 1000:
             self.errors.addItem(self.tr("… and {n} more").format(n=len(report.errors) - 1000))
         self.done = True
