@@ -203,82 +203,82 @@
 <context>
     <name>AuditDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="327" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340" />
         <source>Audit the CMDB against a scan</source>
         <translation>Granska CMDB mot en skanning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="330" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="343" />
         <source>Browse…</source>
         <translation>Bläddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="331" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="344" />
         <source>Audit</source>
         <translation>Granska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="338" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="351" />
         <source>Choose the scan (CSV: name, class, site, … as exported).</source>
         <translation>Välj skanningen (CSV: namn, klass, plats, … som vid export).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="353" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="353" />
         <source>CMDB</source>
         <translation>CMDB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="353" />
         <source>Scan</source>
         <translation>Skanning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="343" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="356" />
         <source>Accept scan into the CMDB</source>
         <translation>För in skanningen i CMDB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="355" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="368" />
         <source>Scan file</source>
         <translation>Skanningsfil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="367" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="380" />
         <source>Unknown (scanned, not in the CMDB)</source>
         <translation>Okända (skannade, finns inte i CMDB)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="368" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="381" />
         <source>Missing (in the CMDB, not found)</source>
         <translation>Saknade (finns i CMDB, hittades inte)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="369" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="382" />
         <source>Different</source>
         <translation>Avvikande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="370" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="383" />
         <source>Bad rows</source>
         <translation>Felaktiga rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="377" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="390" />
         <source>{s} scanned: {m} match, {u} unknown, {x} missing, {d} differences</source>
         <translation>{s} skannade: {m} matchar, {u} okända, {x} saknas, {d} avvikelser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="386" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="399" />
         <source>Accept scan</source>
         <translation>Godta skanning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="387" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="400" />
         <source>Create the unknown CIs and update the different ones from the scan?</source>
         <translation>Vill du skapa de okända CI:na och uppdatera de avvikande utifrån skanningen?</translation>
     </message>
@@ -402,109 +402,109 @@
 <context>
     <name>AvailabilityReport</name>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="40" />
-        <location filename="../../itsmdesk/reports/availability_report.py" line="105" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="41" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="106" />
         <source>No outages in this period.</source>
         <translation>Inga avbrott under perioden.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="65" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="66" />
         <source>downtime (hours)</source>
         <translation>driftstopp (timmar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="72" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="73" />
         <source>Availability per configuration item</source>
         <translation>Tillgänglighet per konfigurationsobjekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="74" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="75" />
         <source>Availability per business service</source>
         <translation>Tillgänglighet per verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="81" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="82" />
         <source>Period</source>
         <translation>Period</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="82" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="83" />
         <source>{hours} hours</source>
         <translation>{hours} timmar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="84" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="85" />
         <source>Configuration items with outages</source>
         <translation>Konfigurationsobjekt med avbrott</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="85" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="86" />
         <source>Business services with outages</source>
         <translation>Verksamhetstjänster med avbrott</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="86" />
-        <location filename="../../itsmdesk/reports/availability_report.py" line="96" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="87" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="97" />
         <source>Failures</source>
         <translation>Fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="87" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="88" />
         <source>Total downtime</source>
         <translation>Totalt driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="88" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="89" />
         <source>How outages are measured</source>
         <translation>Hur avbrott mäts</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="89" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="90" />
         <source>Incidents with impact high or medium; outage start/end when recorded, else opened to resolved; clipped to the period; overlapping outages merged into one failure. MTBF = uptime / failures, MTTR = downtime / failures.</source>
         <translation>Incidenter med påverkan hög eller medel; avbrottets start/slut när de är registrerade, annars från öppnad till löst; begränsat till perioden; överlappande avbrott slås ihop till ett fel. MTBF = drifttid / antal fel, MTTR = driftstopp / antal fel.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="91" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="92" />
         <source>Per configuration item</source>
         <translation>Per konfigurationsobjekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="92" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="93" />
         <source>Per business service</source>
         <translation>Per verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="93" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="94" />
         <source>Most downtime</source>
         <translation>Mest driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="95" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="96" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="97" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="98" />
         <source>Downtime h</source>
         <translation>Driftstopp h</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="98" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="99" />
         <source>MTTR h</source>
         <translation>MTTR h</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="99" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="100" />
         <source>MTBF h</source>
         <translation>MTBF h</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="100" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="101" />
         <source>Availability %</source>
         <translation>Tillgänglighet %</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="109" />
+        <location filename="../../itsmdesk/reports/availability_report.py" line="110" />
         <source>{n} more rows are in the CSV export (itsmdesk availability --csv FILE).</source>
         <translation>{n} rader till finns i CSV-exporten (itsmdesk availability --csv FIL).</translation>
     </message>
@@ -512,97 +512,97 @@
 <context>
     <name>BaselineDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="234" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="247" />
         <source>CMDB baselines</source>
         <translation>CMDB-baslinjer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="237" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="250" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="237" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="250" />
         <source>Taken (UTC)</source>
         <translation>Tagen (UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="238" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="251" />
         <source>CIs</source>
         <translation>CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="238" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="251" />
         <source>Relations</source>
         <translation>Relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="244" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="257" />
         <source>Name of a new baseline</source>
         <translation>Namn på en ny baslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="246" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="259" />
         <source>All CIs</source>
         <translation>Alla CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="247" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="260" />
         <source>Take baseline</source>
         <translation>Ta baslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="248" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="261" />
         <source>Compare with now</source>
         <translation>Jämför med nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="269" />
         <source>Difference</source>
         <translation>Skillnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="269" />
         <source>Then</source>
         <translation>Då</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="269" />
         <source>Now</source>
         <translation>Nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="300" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="313" />
         <source>CIs added</source>
         <translation>Tillagda CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="301" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="314" />
         <source>CIs removed</source>
         <translation>Borttagna CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="302" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="315" />
         <source>CIs changed</source>
         <translation>Ändrade CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="303" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="316" />
         <source>Relations added</source>
         <translation>Tillagda relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="304" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="317" />
         <source>Relations removed</source>
         <translation>Borttagna relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="306" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="319" />
         <source>Relations changed</source>
         <translation>Ändrade relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="310" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="323" />
         <source>No differences</source>
         <translation>Inga skillnader</translation>
     </message>
@@ -2371,387 +2371,387 @@
         <translation>(sätt ITSMDESK_DEBUG=1 för detaljer)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="21" />
+        <location filename="../../itsmdesk/commands/base.py" line="22" />
         <source>AFTER</source>
         <translation>EFTER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="22" />
+        <location filename="../../itsmdesk/commands/base.py" line="23" />
         <source>APPROVED</source>
         <translation>GODKÄND</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="23" />
+        <location filename="../../itsmdesk/commands/base.py" line="24" />
         <source>AT</source>
         <translation>TIDPUNKT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="24" />
+        <location filename="../../itsmdesk/commands/base.py" line="25" />
         <source>AVAILABILITY_PCT</source>
         <translation>TILLGÄNGLIGHET_PROCENT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="25" />
+        <location filename="../../itsmdesk/commands/base.py" line="26" />
         <source>CATEGORY</source>
         <translation>KATEGORI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="26" />
+        <location filename="../../itsmdesk/commands/base.py" line="27" />
         <source>CAUSED_INCIDENTS</source>
         <translation>ORSAKADE_INCIDENTER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="27" />
+        <location filename="../../itsmdesk/commands/base.py" line="28" />
         <source>CHANGE</source>
         <translation>ÄNDRING</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="28" />
+        <location filename="../../itsmdesk/commands/base.py" line="29" />
         <source>CHANGE_PCT</source>
         <translation>FÖRÄNDRING_PROCENT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="29" />
+        <location filename="../../itsmdesk/commands/base.py" line="30" />
         <source>CHECKSUM</source>
         <translation>KONTROLLSUMMA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="30" />
+        <location filename="../../itsmdesk/commands/base.py" line="31" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="31" />
+        <location filename="../../itsmdesk/commands/base.py" line="32" />
         <source>CIS</source>
         <translation>CI:N</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="32" />
+        <location filename="../../itsmdesk/commands/base.py" line="33" />
         <source>CLASS_LABEL</source>
         <translation>KLASS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="33" />
+        <location filename="../../itsmdesk/commands/base.py" line="34" />
         <source>COUNT</source>
         <translation>ANTAL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="34" />
+        <location filename="../../itsmdesk/commands/base.py" line="35" />
         <source>CRITICALITY</source>
         <translation>KRITIKALITET</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="35" />
+        <location filename="../../itsmdesk/commands/base.py" line="36" />
         <source>DELTA</source>
         <translation>DIFFERENS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="36" />
+        <location filename="../../itsmdesk/commands/base.py" line="37" />
         <source>DEPTH</source>
         <translation>DJUP</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="37" />
+        <location filename="../../itsmdesk/commands/base.py" line="38" />
         <source>DETAIL</source>
         <translation>DETALJ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="38" />
+        <location filename="../../itsmdesk/commands/base.py" line="39" />
         <source>DOWNTIME_H</source>
         <translation>DRIFTSTOPP_H</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="39" />
+        <location filename="../../itsmdesk/commands/base.py" line="40" />
         <source>END</source>
         <translation>SLUT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="40" />
+        <location filename="../../itsmdesk/commands/base.py" line="41" />
         <source>ESCALATE_PCT</source>
         <translation>ESKALERA_PROCENT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="41" />
+        <location filename="../../itsmdesk/commands/base.py" line="42" />
         <source>FACTOR</source>
         <translation>FAKTOR</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="42" />
+        <location filename="../../itsmdesk/commands/base.py" line="43" />
         <source>FAILED</source>
         <translation>MISSLYCKADE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="43" />
+        <location filename="../../itsmdesk/commands/base.py" line="44" />
         <source>FAILURES</source>
         <translation>FEL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="44" />
+        <location filename="../../itsmdesk/commands/base.py" line="45" />
         <source>FIELD</source>
         <translation>FÄLT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="45" />
+        <location filename="../../itsmdesk/commands/base.py" line="46" />
         <source>FINISHED</source>
         <translation>AVSLUTADE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="46" />
+        <location filename="../../itsmdesk/commands/base.py" line="47" />
         <source>FROM</source>
         <translation>FRÅN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="47" />
+        <location filename="../../itsmdesk/commands/base.py" line="48" />
         <source>INCIDENTS</source>
         <translation>INCIDENTER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="48" />
+        <location filename="../../itsmdesk/commands/base.py" line="49" />
         <source>ITEM</source>
         <translation>OBJEKT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="49" />
+        <location filename="../../itsmdesk/commands/base.py" line="50" />
         <source>KEY</source>
         <translation>NYCKEL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="50" />
+        <location filename="../../itsmdesk/commands/base.py" line="51" />
         <source>KIND</source>
         <translation>TYP</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="51" />
+        <location filename="../../itsmdesk/commands/base.py" line="52" />
         <source>MTBF_H</source>
         <translation>MTBF_H</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="52" />
+        <location filename="../../itsmdesk/commands/base.py" line="53" />
         <source>MTTR_H</source>
         <translation>MTTR_H</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="53" />
+        <location filename="../../itsmdesk/commands/base.py" line="54" />
         <source>NAME</source>
         <translation>NAMN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="54" />
+        <location filename="../../itsmdesk/commands/base.py" line="55" />
         <source>NEW</source>
         <translation>NYTT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="55" />
+        <location filename="../../itsmdesk/commands/base.py" line="56" />
         <source>OLD</source>
         <translation>GAMMALT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="56" />
+        <location filename="../../itsmdesk/commands/base.py" line="57" />
         <source>ON</source>
         <translation>GÄLLER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="57" />
+        <location filename="../../itsmdesk/commands/base.py" line="58" />
         <source>OTHER</source>
         <translation>ANNAN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="58" />
+        <location filename="../../itsmdesk/commands/base.py" line="59" />
         <source>OWNER</source>
         <translation>ÄGARE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="59" />
+        <location filename="../../itsmdesk/commands/base.py" line="60" />
         <source>POINTS</source>
         <translation>POÄNG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="60" />
+        <location filename="../../itsmdesk/commands/base.py" line="61" />
         <source>PREVIOUS</source>
         <translation>FÖREGÅENDE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="61" />
+        <location filename="../../itsmdesk/commands/base.py" line="62" />
         <source>PRIORITY</source>
         <translation>PRIORITET</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="62" />
+        <location filename="../../itsmdesk/commands/base.py" line="63" />
         <source>RANK</source>
         <translation>RANG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="63" />
+        <location filename="../../itsmdesk/commands/base.py" line="64" />
         <source>RATE</source>
         <translation>ANDEL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="64" />
+        <location filename="../../itsmdesk/commands/base.py" line="65" />
         <source>REF</source>
         <translation>REF</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="65" />
+        <location filename="../../itsmdesk/commands/base.py" line="66" />
         <source>REFS</source>
         <translation>REFERENSER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="66" />
+        <location filename="../../itsmdesk/commands/base.py" line="67" />
         <source>RELATION</source>
         <translation>RELATION</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="67" />
+        <location filename="../../itsmdesk/commands/base.py" line="68" />
         <source>RELATIONS</source>
         <translation>RELATIONER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="68" />
+        <location filename="../../itsmdesk/commands/base.py" line="69" />
         <source>RESOLUTION_MIN</source>
         <translation>LÖSNING_MIN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="69" />
+        <location filename="../../itsmdesk/commands/base.py" line="70" />
         <source>RESPONSE_MIN</source>
         <translation>SVAR_MIN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="70" />
+        <location filename="../../itsmdesk/commands/base.py" line="71" />
         <source>RISK</source>
         <translation>RISK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="71" />
+        <location filename="../../itsmdesk/commands/base.py" line="72" />
         <source>SCOPE</source>
         <translation>OMFATTNING</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="72" />
+        <location filename="../../itsmdesk/commands/base.py" line="73" />
         <source>SITE</source>
         <translation>PLATS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="73" />
+        <location filename="../../itsmdesk/commands/base.py" line="74" />
         <source>SLA_STATE</source>
         <translation>SLA_LÄGE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="74" />
+        <location filename="../../itsmdesk/commands/base.py" line="75" />
         <source>START</source>
         <translation>START</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="75" />
+        <location filename="../../itsmdesk/commands/base.py" line="76" />
         <source>STATUS</source>
         <translation>STATUS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="76" />
+        <location filename="../../itsmdesk/commands/base.py" line="77" />
         <source>STEP</source>
         <translation>STEG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="77" />
+        <location filename="../../itsmdesk/commands/base.py" line="78" />
         <source>STEPS</source>
         <translation>STEG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="78" />
+        <location filename="../../itsmdesk/commands/base.py" line="79" />
         <source>SUCCESSFUL</source>
         <translation>LYCKADE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="79" />
+        <location filename="../../itsmdesk/commands/base.py" line="80" />
         <source>SUGGESTED_TITLE</source>
         <translation>FÖRESLAGEN_RUBRIK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="80" />
+        <location filename="../../itsmdesk/commands/base.py" line="81" />
         <source>TAKEN_AT</source>
         <translation>TAGEN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="81" />
+        <location filename="../../itsmdesk/commands/base.py" line="82" />
         <source>TITLE</source>
         <translation>RUBRIK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="82" />
+        <location filename="../../itsmdesk/commands/base.py" line="83" />
         <source>TO</source>
         <translation>TILL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="83" />
+        <location filename="../../itsmdesk/commands/base.py" line="84" />
         <source>VERSION</source>
         <translation>VERSION</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="84" />
+        <location filename="../../itsmdesk/commands/base.py" line="85" />
         <source>VIA</source>
         <translation>VIA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="85" />
+        <location filename="../../itsmdesk/commands/base.py" line="86" />
         <source>WEIGHT</source>
         <translation>VIKT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="86" />
+        <location filename="../../itsmdesk/commands/base.py" line="87" />
         <source>WHO</source>
         <translation>VEM</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="87" />
+        <location filename="../../itsmdesk/commands/base.py" line="88" />
         <source>WHY</source>
         <translation>VARFÖR</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="124" />
+        <location filename="../../itsmdesk/commands/base.py" line="125" />
         <source>(none)</source>
         <translation>(inga)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="143" />
+        <location filename="../../itsmdesk/commands/base.py" line="144" />
         <source>would create {n}</source>
         <translation>skulle skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="145" />
+        <location filename="../../itsmdesk/commands/base.py" line="146" />
         <source>create {n}</source>
         <translation>skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="147" />
+        <location filename="../../itsmdesk/commands/base.py" line="148" />
         <source>nothing written; create {n}</source>
         <translation>inget skrivet; skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="148" />
+        <location filename="../../itsmdesk/commands/base.py" line="149" />
         <source>{kind}: {n} rows read</source>
         <translation>{kind}: {n} rader lästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="150" />
+        <location filename="../../itsmdesk/commands/base.py" line="151" />
         <source>update {n}</source>
         <translation>uppdatera {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="151" />
+        <location filename="../../itsmdesk/commands/base.py" line="152" />
         <source>unchanged {n}</source>
         <translation>oförändrade {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="152" />
+        <location filename="../../itsmdesk/commands/base.py" line="153" />
         <source>rejected {n}</source>
         <translation>avvisade {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="155" />
+        <location filename="../../itsmdesk/commands/base.py" line="156" />
         <source>journal_rows {n}</source>
         <translation>journalrader {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="162" />
+        <location filename="../../itsmdesk/commands/base.py" line="168" />
         <source>line {line}, column {column}: {reason}</source>
         <translation>rad {line}, kolumn {column}: {reason}</translation>
     </message>
@@ -2837,152 +2837,152 @@
         <translation>{path} skriven ({n} ändringar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="12" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="19" />
         <source>what fails if a CI fails (down) or what it needs (up)</source>
         <translation>vad som slutar fungera om ett CI fallerar (down) eller vad det behöver (up)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="13" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="20" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="16" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="23" />
         <source>relation steps (default: no limit)</source>
         <translation>antal relationssteg (standard: ingen gräns)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="18" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="25" />
         <source>treat every relation as a single point of failure</source>
         <translation>behandla varje relation som en enskild felpunkt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="19" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="26" />
         <source>only the business services</source>
         <translation>bara verksamhetstjänsterna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="23" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="30" />
         <source>CMDB baselines: take, list, compare with now</source>
         <translation>CMDB-baslinjer: ta, lista, jämför med nuläget</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="25" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="32" />
         <source>snapshot CIs and relations under a name</source>
         <translation>ögonblicksbild av CI:n och relationer under ett namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="28" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="35" />
         <source>only CIs of this class</source>
         <translation>bara CI:n av denna klass</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="29" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="36" />
         <source>only CIs at this site (code)</source>
         <translation>bara CI:n på denna plats (kod)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="30" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="37" />
         <source>a business service and everything it needs</source>
         <translation>en verksamhetstjänst och allt den behöver</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="32" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="39" />
         <source>list baselines</source>
         <translation>lista baslinjer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="35" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="42" />
         <source>compare a baseline with the CMDB now</source>
         <translation>jämför en baslinje med CMDB:n nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="40" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="47" />
         <source>compare the CMDB with a discovered list (CSV)</source>
         <translation>jämför CMDB:n med en inventerad lista (CSV)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="43" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="50" />
         <source>apply the scan: create unknown CIs and update different ones</source>
         <translation>tillämpa skanningen: skapa okända CI:n och uppdatera avvikande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="69" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="76" />
         <source>{n} CIs ({services} business services)</source>
         <translation>{n} CI:n ({services} verksamhetstjänster)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="81" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="88" />
         <source>baseline '{name}' taken: {n} items</source>
         <translation>baslinjen '{name}' tagen: {n} poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="91" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="98" />
         <source>all</source>
         <translation>alla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="108" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="115" />
         <source>baseline '{name}' ({at} UTC) against now:</source>
         <translation>baslinjen '{name}' ({at} UTC) jämfört med nu:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="111" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="118" />
         <source>no differences</source>
         <translation>inga skillnader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="113" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="120" />
         <source>+ CI {name}</source>
         <translation>+ CI {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="115" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="122" />
         <source>- CI {name}</source>
         <translation>- CI {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="117" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="124" />
         <source>~ CI {name}: {field} {old} -&gt; {new}</source>
         <translation>~ CI {name}: {field} {old} -&gt; {new}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="120" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="127" />
         <source>+ relation {name}</source>
         <translation>+ relation {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="122" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="129" />
         <source>- relation {name}</source>
         <translation>- relation {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="124" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="131" />
         <source>~ relation {name}: {field} {old} -&gt; {new}</source>
         <translation>~ relation {name}: {field} {old} -&gt; {new}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="141" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="148" />
         <source>bad row: {error}</source>
         <translation>felaktig rad: {error}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="143" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="150" />
         <source>unknown  {name}</source>
         <translation>okänt    {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="145" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="152" />
         <source>missing  {name}</source>
         <translation>saknas   {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="147" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="154" />
         <source>differs  {name}: {field} CMDB {cmdb}, scan {scan}</source>
         <translation>avviker  {name}: {field} CMDB {cmdb}, skanning {scan}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="149" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="156" />
         <source>{scanned} scanned: {matching} match, {unknown} unknown, {missing} missing, {different} differences</source>
         <translation>{scanned} skannade: {matching} stämmer, {unknown} okända, {missing} saknas, {different} avvikelser</translation>
     </message>
@@ -3912,72 +3912,72 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>FilePage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="80" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="89" />
         <source>Choose the file</source>
         <translation>Välj filen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="81" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="90" />
         <source>A CSV export from another tool: tickets, an event log, CIs or relations.</source>
         <translation>En CSV-export från ett annat verktyg: ärenden, en händelselogg, CI:n eller relationer.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="84" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="93" />
         <source>Incidents</source>
         <translation>Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="84" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="93" />
         <source>Changes</source>
         <translation>Ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="85" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="94" />
         <source>Problems</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="85" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="94" />
         <source>Configuration items</source>
         <translation>Konfigurationsobjekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="86" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="95" />
         <source>CI relations</source>
         <translation>CI-relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="90" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="99" />
         <source>Path of the CSV file</source>
         <translation>Sökväg till CSV-filen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="92" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="101" />
         <source>&amp;Browse…</source>
         <translation>&amp;Bläddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="98" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="107" />
         <source>&amp;Import as:</source>
         <translation>&amp;Importera som:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="99" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="108" />
         <source>&amp;File:</source>
         <translation>&amp;Fil:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="102" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="111" />
         <source>Nothing is written until the last page; the dry run shows every row that would be rejected, with its line, column and reason.</source>
         <translation>Ingenting skrivs förrän på sista sidan; testkörningen visar varje rad som skulle avvisas, med rad, kolumn och orsak.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="108" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="117" />
         <source>Import file</source>
         <translation>Importfil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="109" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="118" />
         <source>CSV files (*.csv *.txt);;All files (*)</source>
         <translation>CSV-filer (*.csv *.txt);;Alla filer (*)</translation>
     </message>
@@ -4084,169 +4084,169 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="56" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="69" />
         <source>Import CIs or relations from CSV</source>
         <translation>Importera CI:n eller relationer från CSV</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="60" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73" />
         <source>CIs</source>
         <translation>CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="61" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="74" />
         <source>Relations</source>
         <translation>Relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="64" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="77" />
         <source>Browse…</source>
         <translation>Bläddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="70" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="83" />
         <source>Import nothing if any row is bad</source>
         <translation>Importera ingenting om någon rad är felaktig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="71" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="84" />
         <source>Import the good rows, save the bad ones</source>
         <translation>Importera de korrekta raderna, spara de felaktiga</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="86" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="74" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87" />
         <source>File</source>
         <translation>Fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="75" />
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="90" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="88" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="103" />
         <source>Bad rows</source>
         <translation>Felaktiga rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="89" />
         <source>Choose a file, then Preview.</source>
         <translation>Välj en fil och sedan Förhandsgranska.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="93" />
         <source>Record / field</source>
         <translation>Post / fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="93" />
         <source>Now</source>
         <translation>Nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="81" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="94" />
         <source>After import</source>
         <translation>Efter import</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="85" />
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="196" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="98" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="209" />
         <source>What would change</source>
         <translation>Vad som skulle ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="100" />
         <source>Line</source>
         <translation>Rad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="100" />
         <source>Column</source>
         <translation>Kolumn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="100" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="102" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="115" />
         <source>Preview</source>
         <translation>Förhandsgranska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="103" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="116" />
         <source>Import</source>
         <translation>Importera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="116" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="129" />
         <source>CSV file</source>
         <translation>CSV-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="127" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="140" />
         <source>Would create {c}, update {u}; {n} unchanged; {r} bad rows.</source>
         <translation>Skulle skapa {c}, uppdatera {u}; {n} oförändrade; {r} felaktiga rader.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="130" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="143" />
         <source>Relations missing from the file are kept: the import never removes relations.</source>
         <translation>Relationer som saknas i filen behålls: importen tar aldrig bort relationer.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="135" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="148" />
         <source>Bad rows ({n})</source>
         <translation>Felaktiga rader ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="145" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="158" />
         <source>New relation: {name}</source>
         <translation>Ny relation: {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="146" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="159" />
         <source>Changed relation: {name}</source>
         <translation>Ändrad relation: {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="148" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="161" />
         <source>New CI: {name} ({cls})</source>
         <translation>Nytt CI: {name} ({cls})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="149" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="162" />
         <source>Changed CI: {name} ({cls})</source>
         <translation>Ändrat CI: {name} ({cls})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="152" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="165" />
         <source>Line {line} of the file</source>
         <translation>Rad {line} i filen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="161" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="174" />
         <source>… and {n} more not listed</source>
         <translation>… och {n} till som inte visas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="164" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="177" />
         <source>Nothing would change</source>
         <translation>Ingenting skulle ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="165" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="178" />
         <source>What would change ({n})</source>
         <translation>Vad som skulle ändras ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="171" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="184" />
         <source>Save the bad rows to</source>
         <translation>Spara de felaktiga raderna till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="175" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="188" />
         <source>Importing…</source>
         <translation>Importerar…</translation>
     </message>
@@ -4254,12 +4254,17 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>ImportWizard</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="604" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="59" />
+        <source>line {line}, column {column}: {reason}</source>
+        <translation>rad {line}, kolumn {column}: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="614" />
         <source>Import from another tool</source>
         <translation>Importera från ett annat verktyg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="616" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="626" />
         <source>&amp;Import</source>
         <translation>&amp;Importera</translation>
     </message>
@@ -5131,127 +5136,127 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>MappingPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="212" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="221" />
         <source>Map the columns</source>
         <translation>Mappa kolumnerna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="213" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="222" />
         <source>Load a ready mapping (value maps, date formats, event-log folding) or pick a source column for each field.</source>
         <translation>Läs in en färdig mappning (värdemappningar, datumformat, sammanslagning av händelseloggar) eller välj en källkolumn för varje fält.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="216" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="225" />
         <source>(none: map by hand)</source>
         <translation>(ingen: mappa manuellt)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="220" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="229" />
         <source>&amp;Load mapping…</source>
         <translation>&amp;Läs in mappning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="222" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="231" />
         <source>&amp;Save mapping…</source>
         <translation>&amp;Spara mappning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="225" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="234" />
         <source>&amp;Event log: several rows per record, keep each as history</source>
         <translation>&amp;Händelselogg: flera rader per post, behåll var och en som historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="231" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="240" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="231" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="240" />
         <source>Source column</source>
         <translation>Källkolumn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="232" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="241" />
         <source>Notes</source>
         <translation>Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="239" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="248" />
         <source>Mapping:</source>
         <translation>Mappning:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="244" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="253" />
         <source>External &amp;key column:</source>
         <translation>Kolumn för extern &amp;nyckel:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="246" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="255" />
         <source>Event &amp;time column:</source>
         <translation>Kolumn för händelse&amp;tid:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="247" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="256" />
         <source>Event &amp;author column:</source>
         <translation>Kolumn för händelse&amp;författare:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="259" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="268" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="292" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="301" />
         <source>one of: {values}</source>
         <translation>ett av: {values}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="293" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="302" />
         <source>looked up by name or reference</source>
         <translation>slås upp via namn eller referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="294" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="303" />
         <source>date and time (formats: load a mapping)</source>
         <translation>datum och tid (format: läs in en mappning)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="295" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="304" />
         <source>date</source>
         <translation>datum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="295" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="304" />
         <source>whole number</source>
         <translation>heltal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="296" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="305" />
         <source>yes / no</source>
         <translation>ja / nej</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="296" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="305" />
         <source>number</source>
         <translation>tal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="303" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="312" />
         <source>Load mapping</source>
         <translation>Läs in mappning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="304" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="313" />
         <source>Mappings (*.toml);;All files (*)</source>
         <translation>Mappningar (*.toml);;Alla filer (*)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="359" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="368" />
         <source>Save mapping</source>
         <translation>Spara mappning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="360" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="369" />
         <source>Mappings (*.toml)</source>
         <translation>Mappningar (*.toml)</translation>
     </message>
@@ -5861,38 +5866,38 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>PreviewPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="126" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="135" />
         <source>Preview</source>
         <translation>Förhandsgranska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="127" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="136" />
         <source>Check that the columns split correctly; change the delimiter or encoding if they do not.</source>
         <translation>Kontrollera att kolumnerna delas upp korrekt; ändra avgränsare eller teckenkodning om de inte gör det.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="131" />
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="135" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="140" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="144" />
         <source>Detect</source>
         <translation>Identifiera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="148" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="157" />
         <source>&amp;Delimiter:</source>
         <translation>&amp;Avgränsare:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="152" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="161" />
         <source>&amp;Encoding:</source>
         <translation>&amp;Teckenkodning:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="182" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="191" />
         <source>Read as: delimiter “{d}”, encoding {e}, {n} columns (first {rows} rows shown)</source>
         <translation>Läst som: avgränsare ”{d}”, teckenkodning {e}, {n} kolumner (de första {rows} raderna visas)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="199" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="208" />
         <source>{n} rows in the preview do not split into the header's columns, e.g. {example}</source>
         <translation>{n} rader i förhandsgranskningen delas inte upp enligt rubrikradens kolumner, t.ex. {example}</translation>
     </message>
@@ -8269,212 +8274,212 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>RunPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="422" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="431" />
         <source>Dry run</source>
         <translation>Testkörning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="422" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="431" />
         <source>Import</source>
         <translation>Importera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="423" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="432" />
         <source>Reads and checks everything; writes nothing.</source>
         <translation>Läser och kontrollerar allt; skriver ingenting.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="424" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="433" />
         <source>Writes in one transaction: all rows or, if cancelled, none.</source>
         <translation>Skriver i en transaktion: alla rader eller, om det avbryts, inga.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="432" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="441" />
         <source>&amp;Cancel import</source>
         <translation>&amp;Avbryt import</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="445" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="454" />
         <source>Rows that would be rejected (line, column, reason):</source>
         <translation>Rader som skulle avvisas (rad, kolumn, orsak):</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="446" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="455" />
         <source>Rejected rows:</source>
         <translation>Avvisade rader:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="449" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="458" />
         <source>Import the valid rows and save the rejected ones to:</source>
         <translation>Importera de giltiga raderna och spara de avvisade till:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="451" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="460" />
         <source>rejected rows (.csv)</source>
         <translation>avvisade rader (.csv)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="452" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="461" />
         <source>B&amp;rowse…</source>
         <translation>B&amp;läddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="481" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="490" />
         <source>Working…</source>
         <translation>Arbetar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="488" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="497" />
         <source>Save rejected rows</source>
         <translation>Spara avvisade rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="489" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="498" />
         <source>CSV files (*.csv)</source>
         <translation>CSV-filer (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="504" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="513" />
         <source>Reading the file…</source>
         <translation>Läser filen…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="505" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="514" />
         <source>Checking rows…</source>
         <translation>Kontrollerar rader…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="506" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="515" />
         <source>Writing…</source>
         <translation>Skriver…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="507" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="516" />
         <source>Writing records…</source>
         <translation>Skriver poster…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="508" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="517" />
         <source>Updating records…</source>
         <translation>Uppdaterar poster…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="509" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="518" />
         <source>Writing history…</source>
         <translation>Skriver historik…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="516" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="525" />
         <source>Cancelling…</source>
         <translation>Avbryter…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="548" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="557" />
         <source>Rejected rows were saved to {path}</source>
         <translation>Avvisade rader sparades till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="553" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="563" />
         <source>… and {n} more</source>
         <translation>… och {n} till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="559" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="569" />
         <source>Nothing was imported: {n} rows are invalid.</source>
         <translation>Ingenting importerades: {n} rader är ogiltiga.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="561" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="571" />
         <source>{n} rows are invalid: fix the file or the mapping and go back, or import only the valid rows (below).</source>
         <translation>{n} rader är ogiltiga: rätta filen eller mappningen och gå tillbaka, eller importera endast de giltiga raderna (nedan).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="564" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="574" />
         <source>Every row is valid. Import writes the following:</source>
         <translation>Alla rader är giltiga. Importen skriver följande:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="565" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="575" />
         <source>Imported.</source>
         <translation>Importerat.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="568" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="578" />
         <source>Rows read</source>
         <translation>Lästa rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="569" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="579" />
         <source>Records to create</source>
         <translation>Poster att skapa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="569" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="579" />
         <source>Records created</source>
         <translation>Skapade poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="571" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="581" />
         <source>Records to update</source>
         <translation>Poster att uppdatera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="571" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="581" />
         <source>Records updated</source>
         <translation>Uppdaterade poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="573" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="583" />
         <source>Unchanged</source>
         <translation>Oförändrade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="574" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="584" />
         <source>Rejected rows</source>
         <translation>Avvisade rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="575" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="585" />
         <source>New people</source>
         <translation>Nya personer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="576" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="586" />
         <source>New teams</source>
         <translation>Nya team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="577" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="587" />
         <source>New categories</source>
         <translation>Nya kategorier</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="578" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="588" />
         <source>New CIs</source>
         <translation>Nya CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="579" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="589" />
         <source>New CI classes</source>
         <translation>Nya CI-klasser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="580" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="590" />
         <source>New sites</source>
         <translation>Nya platser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="581" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="591" />
         <source>New linked problems</source>
         <translation>Nya kopplade problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="582" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="592" />
         <source>New linked changes</source>
         <translation>Nya kopplade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="583" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="593" />
         <source>History entries</source>
         <translation>Historikposter</translation>
     </message>
@@ -8862,6 +8867,14 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
+    <name>cmdb</name>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="49" />
+        <source>line {line}, column {column}: {reason}</source>
+        <translation>rad {line}, kolumn {column}: {reason}</translation>
+    </message>
+</context>
+<context>
     <name>errors</name>
     <message>
         <location filename="../../itsmdesk/i18n.py" line="87" />
@@ -8885,1278 +8898,1423 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="6" />
+        <source>'{name}' already appears on line {first}</source>
+        <translation>'{name}' förekommer redan på rad {first}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="7" />
         <source>'{name}' is not a phase of this release</source>
         <translation>'{name}' är inte en fas i den här releasen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="7" />
+        <location filename="_service_messages.py" line="8" />
         <source>'{name}' is not a rollout wave</source>
         <translation>'{name}' är inte en utrullningsvåg</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="8" />
+        <location filename="_service_messages.py" line="9" />
         <source>'{step}' cannot depend on '{other}': '{other}' already waits for '{step}' (that would be a cycle)</source>
         <translation>'{step}' kan inte bero på '{other}': '{other}' väntar redan på '{step}' (det skulle ge en cykel)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="9" />
+        <location filename="_service_messages.py" line="10" />
         <source>'{step}' is planned to start ({start}) before '{other}' ends ({end})</source>
         <translation>'{step}' är planerat att starta ({start}) innan '{other}' slutar ({end})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="10" />
+        <location filename="_service_messages.py" line="11" />
         <source>'{step}' matches several steps: {names}</source>
         <translation>'{step}' matchar flera steg: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="11" />
+        <location filename="_service_messages.py" line="12" />
         <source>'{value}' is not a checksum (hex digits, optionally prefixed sha256:)</source>
         <translation>'{value}' är ingen kontrollsumma (hexadecimala siffror, eventuellt med prefixet sha256:)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="12" />
+        <location filename="_service_messages.py" line="13" />
         <source>'{value}' is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)</source>
         <translation>'{value}' är inget datum (använd ÅÅÅÅ-MM-DD eller ÅÅÅÅ-MM-DDTHH:MM)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="13" />
+        <location filename="_service_messages.py" line="14" />
         <source>'{value}' is not a valid recurrence rule: {reason}</source>
         <translation>'{value}' är ingen giltig upprepningsregel: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="14" />
+        <location filename="_service_messages.py" line="15" />
+        <source>'{value}' is not a whole number of at least 1</source>
+        <translation>'{value}' är inte ett heltal som är minst 1</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="16" />
         <source>'{value}' is not an e-mail address</source>
         <translation>'{value}' är ingen e-postadress</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="15" />
+        <location filename="_service_messages.py" line="17" />
+        <source>'{value}' is not one of: {allowed}</source>
+        <translation>'{value}' är inte något av: {allowed}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="18" />
+        <source>'{value}' is not true or false</source>
+        <translation>'{value}' är varken sant eller falskt</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="19" />
         <source>A CAB meeting needs a date and time</source>
         <translation>Ett CAB-möte måste ha datum och tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="16" />
+        <location filename="_service_messages.py" line="20" />
         <source>A CI cannot relate to itself ({name})</source>
         <translation>Ett CI kan inte ha en relation till sig självt ({name})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="17" />
+        <location filename="_service_messages.py" line="21" />
         <source>A CI named '{value}' already exists</source>
         <translation>Det finns redan ett CI med namnet '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="18" />
+        <location filename="_service_messages.py" line="22" />
         <source>A CI needs a class</source>
         <translation>Ett CI måste ha en klass</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="19" />
+        <location filename="_service_messages.py" line="23" />
         <source>A baseline named '{value}' already exists</source>
         <translation>Det finns redan en baslinje med namnet '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="20" />
+        <location filename="_service_messages.py" line="24" />
         <source>A baseline needs a name</source>
         <translation>En baslinje måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="21" />
+        <location filename="_service_messages.py" line="25" />
         <source>A calendar named {name} already exists</source>
         <translation>Det finns redan en kalender med namnet {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="22" />
+        <location filename="_service_messages.py" line="26" />
         <source>A calendar needs a name</source>
         <translation>En kalender måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="23" />
+        <location filename="_service_messages.py" line="27" />
         <source>A category is for incidents or for requests, not {kind}</source>
         <translation>En kategori gäller antingen incidenter eller tjänstebegäranden, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="24" />
+        <location filename="_service_messages.py" line="28" />
         <source>A category name is at most 200 characters</source>
         <translation>Ett kategorinamn får vara högst 200 tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="25" />
+        <location filename="_service_messages.py" line="29" />
         <source>A category needs a name</source>
         <translation>En kategori måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="26" />
+        <location filename="_service_messages.py" line="30" />
         <source>A diagnostic script is a list of steps</source>
         <translation>Ett diagnosskript är en lista med steg</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="27" />
+        <location filename="_service_messages.py" line="31" />
         <source>A phase cannot sit inside another phase</source>
         <translation>En fas kan inte ligga inuti en annan fas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="28" />
+        <location filename="_service_messages.py" line="32" />
         <source>A planned window needs a start and an end</source>
         <translation>Ett planerat fönster måste ha en start och ett slut</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="29" />
+        <location filename="_service_messages.py" line="33" />
         <source>A problem cannot go from {old} to {new}</source>
         <translation>Ett problem kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="30" />
+        <location filename="_service_messages.py" line="34" />
         <source>A queue filter needs a field, an operator and a value: {f}</source>
         <translation>Ett köfilter måste ha ett fält, en operator och ett värde: {f}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="31" />
+        <location filename="_service_messages.py" line="35" />
         <source>A queue needs a name</source>
         <translation>En kö måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="32" />
+        <location filename="_service_messages.py" line="36" />
         <source>A resolution code is required to resolve</source>
         <translation>En lösningskod krävs för att lösa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="33" />
+        <location filename="_service_messages.py" line="37" />
         <source>A ticket cannot be its own parent</source>
         <translation>Ett ärende kan inte vara överordnat sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="34" />
+        <location filename="_service_messages.py" line="38" />
         <source>A work log note needs some text</source>
         <translation>En anteckning i arbetsloggen måste innehålla text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="35" />
+        <location filename="_service_messages.py" line="39" />
         <source>A {role} may not move a change from {source} to {target}</source>
         <translation>En {role} får inte flytta en ändring från {source} till {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="36" />
+        <location filename="_service_messages.py" line="40" />
         <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
         <translation>En ändring av typen {type} kan inte gå från {source} till {target} (tillåtet: {options})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="37" />
+        <location filename="_service_messages.py" line="41" />
         <source>An action needs a text</source>
         <translation>En åtgärd måste ha en text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="38" />
+        <location filename="_service_messages.py" line="42" />
         <source>An announcement cannot end before it starts</source>
         <translation>Ett meddelande kan inte sluta innan det börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="39" />
+        <location filename="_service_messages.py" line="43" />
         <source>An announcement needs a title</source>
         <translation>Ett meddelande måste ha en rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="40" />
+        <location filename="_service_messages.py" line="44" />
         <source>An in-memory database cannot be backed up</source>
         <translation>En databas i minnet kan inte säkerhetskopieras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="41" />
+        <location filename="_service_messages.py" line="45" />
         <source>Answer {m} of step {n} is longer than {max} characters</source>
         <translation>Svar {m} i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="42" />
+        <location filename="_service_messages.py" line="46" />
         <source>Answer {m} of step {n} needs a label</source>
         <translation>Svar {m} i steg {n} måste ha en text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="43" />
+        <location filename="_service_messages.py" line="47" />
         <source>Approve</source>
         <translation>Godkänn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="44" />
+        <location filename="_service_messages.py" line="48" />
         <source>Approve (pre-approved)</source>
         <translation>Godkänn (förgodkänd)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="45" />
+        <location filename="_service_messages.py" line="49" />
         <source>Articles link to CIs, known errors and incidents, not {kind}</source>
         <translation>Artiklar kopplas till CI:n, kända fel och incidenter, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="46" />
+        <location filename="_service_messages.py" line="50" />
         <source>Assess</source>
         <translation>Bedöm</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="47" />
+        <location filename="_service_messages.py" line="51" />
         <source>Assignee</source>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="48" />
+        <location filename="_service_messages.py" line="52" />
         <source>Attribute {attr} is required for class {cls}</source>
         <translation>Attributet {attr} är obligatoriskt för klassen {cls}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="49" />
+        <location filename="_service_messages.py" line="53" />
         <source>Attribute {attr}: '{value}' is not a valid {type}</source>
         <translation>Attributet {attr}: '{value}' är inte en giltig {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="50" />
+        <location filename="_service_messages.py" line="54" />
         <source>Attribute {attr}: '{value}' is not one of: {allowed}</source>
         <translation>Attributet {attr}: '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="51" />
+        <location filename="_service_messages.py" line="55" />
         <source>Availability is computed by ci or service, not {by}</source>
         <translation>Tillgänglighet beräknas per ci eller service, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="52" />
+        <location filename="_service_messages.py" line="56" />
         <source>Backed out</source>
         <translation>Återställd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="53" />
+        <location filename="_service_messages.py" line="57" />
         <source>Backup to {path} failed: {reason}</source>
         <translation>Säkerhetskopiering till {path} misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="54" />
+        <location filename="_service_messages.py" line="58" />
         <source>Bad database URL '{url}': write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Felaktig databas-URL '{url}': skriv postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="55" />
+        <location filename="_service_messages.py" line="59" />
         <source>Bad database URL '{url}': write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation>Felaktig databas-URL '{url}': skriv sqlite:///relative.db eller sqlite:////absolute.db</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="56" />
+        <location filename="_service_messages.py" line="60" />
         <source>Bad port in database URL '{url}'</source>
         <translation>Felaktig port i databas-URL:en '{url}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="57" />
+        <location filename="_service_messages.py" line="61" />
         <source>Bad template {template!r}: {reason}</source>
         <translation>Felaktig mall {template!r}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="58" />
+        <location filename="_service_messages.py" line="62" />
         <source>Both an incident and a request category are named {name}; say which kind</source>
         <translation>Både en incidentkategori och en kategori för tjänstebegäranden heter {name}; ange vilken typ</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="59" />
+        <location filename="_service_messages.py" line="63" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="60" />
+        <location filename="_service_messages.py" line="64" />
         <source>Caller</source>
         <translation>Anmälare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="61" />
+        <location filename="_service_messages.py" line="65" />
         <source>Cannot create the folder {path}: {reason}</source>
         <translation>Kan inte skapa mappen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="62" />
+        <location filename="_service_messages.py" line="66" />
         <source>Cannot create {path}: {reason}</source>
         <translation>Kan inte skapa {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="63" />
+        <location filename="_service_messages.py" line="67" />
         <source>Cannot import {kind} with a mapping</source>
         <translation>Kan inte importera {kind} med en mappning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="64" />
+        <location filename="_service_messages.py" line="68" />
         <source>Cannot read mapping {path}: {reason}</source>
         <translation>Kan inte läsa mappningen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="65" />
+        <location filename="_service_messages.py" line="69" />
         <source>Cannot read {path}: {error}</source>
         <translation>Kan inte läsa {path}: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="66" />
+        <location filename="_service_messages.py" line="70" />
         <source>Cannot read {path}: {reason}</source>
         <translation>Kan inte läsa {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="67" />
+        <location filename="_service_messages.py" line="71" />
         <source>Cannot sort a queue by {field}</source>
         <translation>Kan inte sortera en kö efter {field}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="68" />
+        <location filename="_service_messages.py" line="72" />
         <source>Cannot sort a queue by {name}</source>
         <translation>Kan inte sortera en kö efter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="69" />
+        <location filename="_service_messages.py" line="73" />
         <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation>Kan inte använda PostgreSQL-databasen {db} på {host}:{port}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="70" />
+        <location filename="_service_messages.py" line="74" />
         <source>Cannot write the database file {path}</source>
         <translation>Kan inte skriva databasfilen {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="71" />
+        <location filename="_service_messages.py" line="75" />
         <source>Cannot write the database file {path}: {reason}</source>
         <translation>Kan inte skriva databasfilen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="72" />
+        <location filename="_service_messages.py" line="76" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="73" />
+        <location filename="_service_messages.py" line="77" />
         <source>Channel</source>
         <translation>Kanal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="74" />
+        <location filename="_service_messages.py" line="78" />
         <source>Class {cls} has no attribute '{attr}'</source>
         <translation>Klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="75" />
+        <location filename="_service_messages.py" line="79" />
         <source>Close</source>
         <translation>Stäng</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="76" />
+        <location filename="_service_messages.py" line="80" />
         <source>Defer / reassess</source>
         <translation>Skjut upp / bedöm på nytt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="77" />
+        <location filename="_service_messages.py" line="81" />
         <source>Describe the solution to resolve</source>
         <translation>Beskriv lösningen för att kunna lösa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="78" />
+        <location filename="_service_messages.py" line="82" />
         <source>Due</source>
         <translation>Förfaller</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="79" />
+        <location filename="_service_messages.py" line="83" />
         <source>Export format must be text or html, not {fmt}</source>
         <translation>Exportformatet måste vara text eller html, inte {fmt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="80" />
+        <location filename="_service_messages.py" line="84" />
         <source>Failed</source>
         <translation>Misslyckad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="81" />
+        <location filename="_service_messages.py" line="85" />
         <source>Field(s) {fields} cannot be bulk edited</source>
         <translation>Fälten {fields} kan inte massredigeras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="82" />
+        <location filename="_service_messages.py" line="86" />
         <source>Folding an event log needs the column with each row's time</source>
         <translation>För att slå samman en händelselogg krävs kolumnen med varje rads tidpunkt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="83" />
+        <location filename="_service_messages.py" line="87" />
         <source>Folding an event log needs the key column</source>
         <translation>För att slå samman en händelselogg krävs nyckelkolumnen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="84" />
+        <location filename="_service_messages.py" line="88" />
         <source>Group by '{value}' is not one of: {allowed}</source>
         <translation>Gruppering efter '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="85" />
+        <location filename="_service_messages.py" line="89" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="86" />
+        <location filename="_service_messages.py" line="90" />
         <source>Implemented</source>
         <translation>Genomförd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="87" />
+        <location filename="_service_messages.py" line="91" />
         <source>Import cancelled; nothing was written.</source>
         <translation>Importen avbröts; ingenting skrevs.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="88" />
+        <location filename="_service_messages.py" line="92" />
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
         <translation>Import av {kind} kräver en mappning: lägg till --map MAPPING.toml (färdiga finns i resources/import-maps/)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="89" />
+        <location filename="_service_messages.py" line="93" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="90" />
+        <location filename="_service_messages.py" line="94" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}).{hint}</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}).{hint}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="91" />
+        <location filename="_service_messages.py" line="95" />
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = "{guess}" or "auto" in the mapping's [source]</source>
         <translation>Rad {line}: filen är inte {encoding} (byte 0x{byte:02x}); ange encoding = "{guess}" eller "auto" under [source] i mappningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="92" />
+        <location filename="_service_messages.py" line="96" />
         <source>Map at least one column to a field</source>
         <translation>Mappa minst en kolumn till ett fält</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="93" />
+        <location filename="_service_messages.py" line="97" />
         <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation>Mappningen {path} gäller {mapped}, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="94" />
+        <location filename="_service_messages.py" line="98" />
         <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation>Mappningen {path} är inte giltig TOML: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="95" />
+        <location filename="_service_messages.py" line="99" />
         <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation>Mappningen {path}: [fields] {field}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="96" />
+        <location filename="_service_messages.py" line="100" />
         <source>Mapping {path}: importing {kind} needs key = "COLUMN": the source's id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation>Mappningen {path}: import av {kind} kräver key = "COLUMN": källans id, som sparas som extern nyckel så att en ny import uppdaterar i stället för att skapa dubbletter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="97" />
+        <location filename="_service_messages.py" line="101" />
         <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation>Mappningen {path}: {field} är inte ett fält i {kind} (fält: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="98" />
+        <location filename="_service_messages.py" line="102" />
         <source>Mapping {path}: {where}: {reason}</source>
         <translation>Mappningen {path}: {where}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="99" />
+        <location filename="_service_messages.py" line="103" />
         <source>Meeting status '{value}' is not one of: planned, held, cancelled</source>
         <translation>Mötesstatusen '{value}' är inte något av: planned, held, cancelled</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="100" />
+        <location filename="_service_messages.py" line="104" />
         <source>No CAB action {id}</source>
         <translation>Ingen CAB-åtgärd {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="101" />
+        <location filename="_service_messages.py" line="105" />
         <source>No CAB meeting {ref}</source>
         <translation>Inget CAB-möte {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="102" />
+        <location filename="_service_messages.py" line="106" />
         <source>No CI is named '{name}'</source>
         <translation>Inget CI heter '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="103" />
+        <location filename="_service_messages.py" line="107" />
         <source>No CI named '{name}'</source>
         <translation>Inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="104" />
+        <location filename="_service_messages.py" line="108" />
         <source>No baseline named '{name}'</source>
         <translation>Ingen baslinje med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="105" />
+        <location filename="_service_messages.py" line="109" />
         <source>No business calendar {name}</source>
         <translation>Ingen arbetstidskalender {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="106" />
+        <location filename="_service_messages.py" line="110" />
         <source>No category named {name}</source>
         <translation>Det finns ingen kategori som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="107" />
+        <location filename="_service_messages.py" line="111" />
         <source>No change with reference '{ref}'</source>
         <translation>Ingen ändring med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="108" />
+        <location filename="_service_messages.py" line="112" />
         <source>No change {ref}</source>
         <translation>Ingen ändring {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="109" />
+        <location filename="_service_messages.py" line="113" />
         <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation>Ingen standardkalender för arbetstid: skapa en med namnet Default eller ange --calendar NAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="110" />
+        <location filename="_service_messages.py" line="114" />
         <source>No incident or request {ref}</source>
         <translation>Ingen incident eller begäran {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="111" />
+        <location filename="_service_messages.py" line="115" />
         <source>No incident {ref}</source>
         <translation>Ingen incident {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="112" />
+        <location filename="_service_messages.py" line="116" />
         <source>No problem or known error with id {id}</source>
         <translation>Inget problem eller känt fel med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="113" />
+        <location filename="_service_messages.py" line="117" />
         <source>No problem {ref}</source>
         <translation>Inget problem {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="114" />
+        <location filename="_service_messages.py" line="118" />
         <source>No release with reference '{ref}'</source>
         <translation>Ingen release med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="115" />
+        <location filename="_service_messages.py" line="119" />
         <source>No step '{step}' in this release</source>
         <translation>Inget steg '{step}' i den här releasen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="116" />
+        <location filename="_service_messages.py" line="120" />
         <source>No such file: {path}</source>
         <translation>Filen finns inte: {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="117" />
+        <location filename="_service_messages.py" line="121" />
         <source>No {kind} with id {id}</source>
         <translation>Ingen {kind} med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="118" />
+        <location filename="_service_messages.py" line="122" />
         <source>No {kind} {ref}</source>
         <translation>Ingen {kind} {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="119" />
+        <location filename="_service_messages.py" line="123" />
         <source>Not an iCalendar file: {reason}</source>
         <translation>Inte en iCalendar-fil: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="120" />
+        <location filename="_service_messages.py" line="124" />
         <source>Nothing has the reference or name '{ref}'</source>
         <translation>Inget har referensen eller namnet '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="121" />
+        <location filename="_service_messages.py" line="125" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="122" />
+        <location filename="_service_messages.py" line="126" />
         <source>Overriding the risk needs a reason</source>
         <translation>Att åsidosätta risken kräver en orsak</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="123" />
+        <location filename="_service_messages.py" line="127" />
         <source>PIR outcome '{value}' is not one of: {allowed}</source>
         <translation>PIR-utfallet '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="124" />
+        <location filename="_service_messages.py" line="128" />
         <source>Page size '{value}' is not one of: A4, Letter</source>
         <translation>Sidstorleken '{value}' är inte något av: A4, Letter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="125" />
+        <location filename="_service_messages.py" line="129" />
         <source>Pick at least one value for the filter on {name}</source>
         <translation>Välj minst ett värde för filtret på {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="126" />
+        <location filename="_service_messages.py" line="130" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="127" />
+        <location filename="_service_messages.py" line="131" />
         <source>Propagation '{value}' is not one of: {allowed}</source>
         <translation>Spridningen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="128" />
+        <location filename="_service_messages.py" line="132" />
         <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation>Registrera den permanenta lösningen (eller en tillfällig lösning) innan problemet löses</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="129" />
+        <location filename="_service_messages.py" line="133" />
         <source>Record the root cause before marking it known</source>
         <translation>Registrera grundorsaken innan den markeras som känd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="130" />
+        <location filename="_service_messages.py" line="134" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="131" />
+        <location filename="_service_messages.py" line="135" />
         <source>Reject</source>
         <translation>Avslå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="132" />
+        <location filename="_service_messages.py" line="136" />
         <source>Relation type '{value}' is not one of: {allowed}</source>
         <translation>Relationstypen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="133" />
+        <location filename="_service_messages.py" line="137" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="134" />
+        <location filename="_service_messages.py" line="138" />
         <source>Return to requester</source>
         <translation>Returnera till beställaren</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="135" />
+        <location filename="_service_messages.py" line="139" />
         <source>Rework</source>
         <translation>Omarbeta</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="136" />
+        <location filename="_service_messages.py" line="140" />
         <source>Risk level '{value}' is not one of: {allowed}</source>
         <translation>Risknivån '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="137" />
+        <location filename="_service_messages.py" line="141" />
         <source>SLA</source>
         <translation>SLA</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="138" />
+        <location filename="_service_messages.py" line="142" />
         <source>SLA targets must be positive minutes</source>
         <translation>SLA-mål måste vara ett positivt antal minuter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="139" />
+        <location filename="_service_messages.py" line="143" />
         <source>SQLite error on {path}: {reason}</source>
         <translation>SQLite-fel i {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="140" />
+        <location filename="_service_messages.py" line="144" />
         <source>Say why the ticket goes to another team</source>
         <translation>Ange varför ärendet går till ett annat team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="141" />
+        <location filename="_service_messages.py" line="145" />
         <source>Say why the ticket is escalated</source>
         <translation>Ange varför ärendet eskaleras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="142" />
+        <location filename="_service_messages.py" line="146" />
         <source>Say why the ticket is pending</source>
         <translation>Ange varför ärendet är väntande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="143" />
+        <location filename="_service_messages.py" line="147" />
         <source>Schedule</source>
         <translation>Schemalägg</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="144" />
+        <location filename="_service_messages.py" line="148" />
         <source>Select the tickets to change</source>
         <translation>Markera de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="145" />
+        <location filename="_service_messages.py" line="149" />
         <source>Send to CAB</source>
         <translation>Skicka till CAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="146" />
+        <location filename="_service_messages.py" line="150" />
         <source>Send to ECAB</source>
         <translation>Skicka till ECAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="147" />
+        <location filename="_service_messages.py" line="151" />
         <source>Show at least one column</source>
         <translation>Visa minst en kolumn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="148" />
+        <location filename="_service_messages.py" line="152" />
         <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation>Standardändringar är förgodkända och behandlas inte av CAB: {refs}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="149" />
+        <location filename="_service_messages.py" line="153" />
         <source>Start implementing</source>
         <translation>Påbörja genomförande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="150" />
+        <location filename="_service_messages.py" line="154" />
         <source>Start review (PIR)</source>
         <translation>Påbörja granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="151" />
+        <location filename="_service_messages.py" line="155" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="152" />
+        <location filename="_service_messages.py" line="156" />
         <source>Status '{value}' is not one of: {allowed}</source>
         <translation>Statusen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="153" />
+        <location filename="_service_messages.py" line="157" />
         <source>Step '{name}' cannot depend on itself</source>
         <translation>Steget '{name}' kan inte bero på sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="154" />
+        <location filename="_service_messages.py" line="158" />
         <source>Step '{name}' cannot move from {old} to {new}</source>
         <translation>Steget '{name}' kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="155" />
+        <location filename="_service_messages.py" line="159" />
         <source>Step '{name}' waits for: {steps}</source>
         <translation>Steget '{name}' väntar på: {steps}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="156" />
+        <location filename="_service_messages.py" line="160" />
         <source>Step {n} is not a question with answers</source>
         <translation>Steg {n} är inte en fråga med svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="157" />
+        <location filename="_service_messages.py" line="161" />
         <source>Step {n} needs a question</source>
         <translation>Steg {n} måste ha en fråga</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="158" />
+        <location filename="_service_messages.py" line="162" />
         <source>Step {n} needs at least one answer</source>
         <translation>Steg {n} måste ha minst ett svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="159" />
+        <location filename="_service_messages.py" line="163" />
         <source>Step {n}: there is no team {team} to route to</source>
         <translation>Steg {n}: det finns inget team {team} att skicka ärendet till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="160" />
+        <location filename="_service_messages.py" line="164" />
         <source>Steps of different releases cannot depend on each other</source>
         <translation>Steg i olika releaser kan inte bero på varandra</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="161" />
+        <location filename="_service_messages.py" line="165" />
         <source>Submit</source>
         <translation>Skicka in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="162" />
+        <location filename="_service_messages.py" line="166" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="163" />
+        <location filename="_service_messages.py" line="167" />
         <source>Template {name} is not active</source>
         <translation>Mallen {name} är inte aktiv</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="164" />
+        <location filename="_service_messages.py" line="168" />
         <source>The business calendar has no working hours</source>
         <translation>Arbetstidskalendern har inga arbetstider</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="165" />
+        <location filename="_service_messages.py" line="169" />
         <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation>Diagnosskriptet skickar ärenden till ett okänt team: {team}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="166" />
+        <location filename="_service_messages.py" line="170" />
         <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation>Eskaleringsandelen måste vara 1–100 %, inte {pct}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="167" />
+        <location filename="_service_messages.py" line="171" />
         <source>The file is empty (no header line)</source>
         <translation>Filen är tom (ingen rubrikrad)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="168" />
+        <location filename="_service_messages.py" line="172" />
         <source>The filter on {name} needs a value</source>
         <translation>Filtret på {name} måste ha ett värde</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="169" />
+        <location filename="_service_messages.py" line="173" />
         <source>The filters cannot be counted: {error}</source>
         <translation>Det går inte att räkna träffarna för filtren: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="170" />
+        <location filename="_service_messages.py" line="174" />
         <source>The period must end after it starts ({start} .. {end})</source>
         <translation>Perioden måste sluta efter att den börjar ({start} .. {end})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="171" />
+        <location filename="_service_messages.py" line="175" />
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation>Prioritetsmatrisen behöver en prioritet 1–5 för påverkan,brådska {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="172" />
+        <location filename="_service_messages.py" line="176" />
         <source>The question of step {n} is longer than {max} characters</source>
         <translation>Frågan i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="173" />
+        <location filename="_service_messages.py" line="177" />
         <source>The response target cannot be longer than the resolution target</source>
         <translation>Svarstidsmålet kan inte vara längre än lösningstidsmålet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="174" />
+        <location filename="_service_messages.py" line="178" />
         <source>There is already a {kind} category named {name}</source>
         <translation>Det finns redan en kategori av typen {kind} som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="175" />
+        <location filename="_service_messages.py" line="179" />
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation>Den här databasen har schemaversion {found}, som är nyare än vad den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk. Databasen har inte ändrats.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="176" />
+        <location filename="_service_messages.py" line="180" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="177" />
+        <location filename="_service_messages.py" line="181" />
         <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation>Trender räknas per ci, service, category eller team, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="178" />
+        <location filename="_service_messages.py" line="182" />
         <source>Unknown CI class '{value}'</source>
         <translation>Okänd CI-klass '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="179" />
+        <location filename="_service_messages.py" line="183" />
         <source>Unknown CSV kind '{value}' (use cis or relations)</source>
         <translation>Okänd CSV-typ '{value}' (använd cis eller relations)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="180" />
+        <location filename="_service_messages.py" line="184" />
         <source>Unknown announcement kind {kind}</source>
         <translation>Okänd meddelandetyp {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="181" />
+        <location filename="_service_messages.py" line="185" />
         <source>Unknown field(s) for {kind}: {fields}</source>
         <translation>Okända fält för {kind}: {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="182" />
+        <location filename="_service_messages.py" line="186" />
         <source>Unknown filter operator {op}</source>
         <translation>Okänd filteroperator {op}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="183" />
+        <location filename="_service_messages.py" line="187" />
         <source>Unknown queue column(s): {cols}</source>
         <translation>Okända kökolumner: {cols}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="184" />
+        <location filename="_service_messages.py" line="188" />
         <source>Unknown queue {key}</source>
         <translation>Okänd kö {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="185" />
+        <location filename="_service_messages.py" line="189" />
         <source>Unknown record kind '{kind}'; choose one of: {kinds}</source>
         <translation>Okänd posttyp '{kind}'; välj något av: {kinds}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="186" />
+        <location filename="_service_messages.py" line="190" />
         <source>Unknown root cause analysis note(s): {names}</source>
         <translation>Okända anteckningar i grundorsaksanalysen: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="187" />
+        <location filename="_service_messages.py" line="191" />
         <source>Unknown time zone {tz}</source>
         <translation>Okänd tidszon {tz}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="188" />
+        <location filename="_service_messages.py" line="192" />
         <source>Unschedule</source>
         <translation>Ta bort schemaläggning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="189" />
+        <location filename="_service_messages.py" line="193" />
         <source>Unsupported database URL '{url}': use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Databas-URL:en '{url}' stöds inte: använd sqlite:///FILE eller postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="190" />
+        <location filename="_service_messages.py" line="194" />
         <source>Updated</source>
         <translation>Uppdaterad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="191" />
+        <location filename="_service_messages.py" line="195" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="192" />
+        <location filename="_service_messages.py" line="196" />
         <source>Vote '{value}' is not one of: {allowed}</source>
         <translation>Rösten '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="193" />
+        <location filename="_service_messages.py" line="197" />
         <source>Wave '{name}' has no site</source>
         <translation>Vågen '{name}' har ingen plats</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="194" />
+        <location filename="_service_messages.py" line="198" />
         <source>Wave '{name}' is already deployed</source>
         <translation>Vågen '{name}' är redan driftsatt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="195" />
+        <location filename="_service_messages.py" line="199" />
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation>Veckodagen måste vara 0 (måndag) till 6 (söndag), inte {day}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="196" />
+        <location filename="_service_messages.py" line="200" />
         <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation>Arbetstiden {span} har inte formatet HH:MM-HH:MM</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="197" />
+        <location filename="_service_messages.py" line="201" />
         <source>Working hours {span} end before they start</source>
         <translation>Arbetstiden {span} slutar innan den börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="198" />
+        <location filename="_service_messages.py" line="202" />
+        <source>a CI cannot relate to itself</source>
+        <translation>ett CI kan inte ha en relation till sig självt</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="203" />
+        <source>a CI name is required</source>
+        <translation>ett CI-namn krävs</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="204" />
+        <source>a class is required</source>
+        <translation>en klass krävs</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="205" />
+        <source>a name is required</source>
+        <translation>ett namn krävs</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="206" />
+        <source>class {cls} has no attribute '{attr}'</source>
+        <translation>klassen {cls} har inget attribut '{attr}'</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="207" />
+        <source>column appears twice</source>
+        <translation>kolumnen förekommer två gånger</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="208" />
         <source>emergency change</source>
         <translation>akut ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="199" />
+        <location filename="_service_messages.py" line="209" />
         <source>emergency release: shortened build and test</source>
         <translation>akut release: förkortad byggnad och test</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="200" />
+        <location filename="_service_messages.py" line="210" />
         <source>highest risk of the bundled changes ({changes})</source>
         <translation>högsta risken bland de ingående ändringarna ({changes})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="201" />
+        <location filename="_service_messages.py" line="211" />
+        <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
+        <translation>nyckeln {key} igen (först på rad {first}); en händelselogg kräver [events] fold = true</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="212" />
+        <source>line ends after {given} of {columns} columns (truncated line?)</source>
+        <translation>raden slutar efter {given} av {columns} kolumner (avkortad rad?)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="213" />
+        <source>longer than {max} characters</source>
+        <translation>längre än {max} tecken</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="214" />
         <source>major release</source>
         <translation>större release</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="202" />
+        <location filename="_service_messages.py" line="215" />
+        <source>no CI named '{name}'</source>
+        <translation>inget CI med namnet '{name}'</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="216" />
         <source>no backout plan</source>
         <translation>ingen återställningsplan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="203" />
+        <location filename="_service_messages.py" line="217" />
+        <source>no event time</source>
+        <translation>ingen händelsetid</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="218" />
+        <source>no external key</source>
+        <translation>ingen extern nyckel</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="219" />
         <source>no outage</source>
         <translation>inget avbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="204" />
+        <location filename="_service_messages.py" line="220" />
         <source>no outage, downtime {minutes} min</source>
         <translation>inget avbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="205" />
+        <location filename="_service_messages.py" line="221" />
+        <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
+        <translation>{kind} {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="222" />
         <source>normal change</source>
         <translation>normal ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="206" />
+        <location filename="_service_messages.py" line="223" />
         <source>pg_dump failed: {reason}</source>
         <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="207" />
+        <location filename="_service_messages.py" line="224" />
         <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation>pg_dump är inte installerat; installera klientverktygen för PostgreSQL</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="208" />
+        <location filename="_service_messages.py" line="225" />
+        <source>required column is missing</source>
+        <translation>obligatorisk kolumn saknas</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="226" />
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation>utrullning i {waves} vågor till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="209" />
+        <location filename="_service_messages.py" line="227" />
         <source>rollout to {sites} sites</source>
         <translation>utrullning till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="210" />
+        <location filename="_service_messages.py" line="228" />
         <source>service outage</source>
         <translation>tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="211" />
+        <location filename="_service_messages.py" line="229" />
         <source>service outage, downtime {minutes} min</source>
         <translation>tjänsteavbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="212" />
+        <location filename="_service_messages.py" line="230" />
         <source>several release factors on top of risky changes</source>
         <translation>flera releasefaktorer utöver riskfyllda ändringar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="213" />
+        <location filename="_service_messages.py" line="231" />
         <source>standard change</source>
         <translation>standardändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="214" />
+        <location filename="_service_messages.py" line="232" />
+        <source>the same relation is on line {first}</source>
+        <translation>samma relation finns på rad {first}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="233" />
+        <source>unknown CI class '{name}'</source>
+        <translation>okänd CI-klass '{name}'</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="234" />
+        <source>unknown column (not a CI field or class attribute)</source>
+        <translation>okänd kolumn (varken CI-fält eller klassattribut)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="235" />
+        <source>unknown column (use source, type, target, redundant, propagates)</source>
+        <translation>okänd kolumn (använd source, type, target, redundant, propagates)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="236" />
+        <source>unknown site '{name}'</source>
+        <translation>okänd plats '{name}'</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="237" />
+        <source>unknown team '{name}'</source>
+        <translation>okänt team '{name}'</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="238" />
+        <source>{cells} cells but the header has {columns} columns</source>
+        <translation>{cells} celler men rubrikraden har {columns} kolumner</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="239" />
+        <source>{cells} cells but {columns} columns</source>
+        <translation>{cells} celler men {columns} kolumner</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="240" />
         <source>{change} falls in blackout window '{window}'</source>
         <translation>{change} infaller i frysperioden '{window}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215" />
+        <location filename="_service_messages.py" line="241" />
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation>{change} ligger utanför underhållsfönstren för {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216" />
+        <location filename="_service_messages.py" line="242" />
         <source>{change} overlaps {other} on {cis}</source>
         <translation>{change} överlappar {other} på {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="217" />
+        <location filename="_service_messages.py" line="243" />
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation>{change} överlappar {other}; påverkansväg via {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="218" />
+        <location filename="_service_messages.py" line="244" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="219" />
+        <location filename="_service_messages.py" line="245" />
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation>{failed} av {finished} tidigare ändringar på dessa CI:n misslyckades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="220" />
+        <location filename="_service_messages.py" line="246" />
+        <source>{field} is required but empty</source>
+        <translation>{field} är obligatoriskt men tomt</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="247" />
+        <source>{field} is required: map it in [fields]</source>
+        <translation>{field} är obligatoriskt: mappa det i [fields]</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="248" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="221" />
+        <location filename="_service_messages.py" line="249" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="222" />
+        <location filename="_service_messages.py" line="250" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="223" />
+        <location filename="_service_messages.py" line="251" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="224" />
+        <location filename="_service_messages.py" line="252" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="225" />
+        <location filename="_service_messages.py" line="253" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="226" />
+        <location filename="_service_messages.py" line="254" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="227" />
+        <location filename="_service_messages.py" line="255" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="228" />
+        <location filename="_service_messages.py" line="256" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="229" />
+        <location filename="_service_messages.py" line="257" />
         <source>{n} business service(s) impacted</source>
         <translation>{n} verksamhetstjänst(er) påverkas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="230" />
+        <location filename="_service_messages.py" line="258" />
         <source>{n} business service(s) impacted: {services}</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="231" />
+        <location filename="_service_messages.py" line="259" />
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services} och {more} till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="232" />
+        <location filename="_service_messages.py" line="260" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="233" />
+        <location filename="_service_messages.py" line="261" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er), utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="234" />
+        <location filename="_service_messages.py" line="262" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="235" />
+        <location filename="_service_messages.py" line="263" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="236" />
+        <location filename="_service_messages.py" line="264" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="237" />
+        <location filename="_service_messages.py" line="265" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="238" />
+        <location filename="_service_messages.py" line="266" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="239" />
+        <location filename="_service_messages.py" line="267" />
         <source>{path} is not valid JSON: {error}</source>
         <translation>{path} är inte giltig JSON: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="240" />
+        <location filename="_service_messages.py" line="268" />
         <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation>{path}: felaktig CSV på rad {line}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="241" />
+        <location filename="_service_messages.py" line="269" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="242" />
+        <location filename="_service_messages.py" line="270" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="243" />
+        <location filename="_service_messages.py" line="271" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="244" />
+        <location filename="_service_messages.py" line="272" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="245" />
+        <location filename="_service_messages.py" line="273" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="246" />
+        <location filename="_service_messages.py" line="274" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="247" />
+        <location filename="_service_messages.py" line="275" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="248" />
+        <location filename="_service_messages.py" line="276" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="249" />
+        <location filename="_service_messages.py" line="277" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="250" />
+        <location filename="_service_messages.py" line="278" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="251" />
+        <location filename="_service_messages.py" line="279" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="252" />
+        <location filename="_service_messages.py" line="280" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="253" />
+        <location filename="_service_messages.py" line="281" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="254" />
+        <location filename="_service_messages.py" line="282" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="255" />
+        <location filename="_service_messages.py" line="283" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="256" />
+        <location filename="_service_messages.py" line="284" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="257" />
+        <location filename="_service_messages.py" line="285" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="258" />
+        <location filename="_service_messages.py" line="286" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="259" />
+        <location filename="_service_messages.py" line="287" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="260" />
+        <location filename="_service_messages.py" line="288" />
         <source>{type} change</source>
         <translation>ändring av typen {type}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="289" />
+        <source>{value} is not a number</source>
+        <translation>{value} är inte ett tal</translation>
     </message>
 </context>
 <context>

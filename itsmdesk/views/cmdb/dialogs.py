@@ -46,7 +46,7 @@ def _reason(error) -> str:  # noqa: ANN001 - an import RowError
 
 
 def _row_error_text(error) -> str:  # noqa: ANN001 - an import RowError
-    return _t("line {line}, column {column}: {reason}").format(
+    return QCoreApplication.translate("cmdb", "line {line}, column {column}: {reason}").format(
         line=error.line, column=error.column or "-", reason=_reason(error))
 
 
