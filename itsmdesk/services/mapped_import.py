@@ -33,7 +33,7 @@ from itsmdesk.models.cmdb import CI, CIClass, Relation
 from itsmdesk.models.incident import Incident
 from itsmdesk.services import mapping_csv
 from itsmdesk.services.context import SYSTEM, Actor
-from itsmdesk.services.import_report import ImportReport, RowError, row_error
+from itsmdesk.services.import_report import ImportReport, RowError, row_error, row_error_from
 from itsmdesk.services.mapping_spec import FieldSpec, MappingSpec, check_key, load_mapping
 from itsmdesk.services.mapping_targets import (
     TARGETS,
@@ -183,7 +183,7 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
             try:
                 values[name] = convert(cells)
             except CellError as exc:
-                errors.append(RowError(row.line, exc.column, exc.reason))
+                errors.append(RowError(row.line, exc.column, exc.reason, exc.template, exc.params))
                 row_ok = False
         if key_pos is not None:
             key = cells[key_pos]
@@ -200,7 +200,7 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
                     at_cache[raw] = exc
             at = at_cache[raw]
             if isinstance(at, ValueError):
-                errors.append(RowError(row.line, spec.events.at or "", str(at)))
+                errors.append(row_error_from(row.line, spec.events.at or "", at))
                 row_ok = False
             elif at is None and spec.events.fold:
                 errors.append(row_error(row.line, spec.events.at or "", N_("no event time")))
@@ -232,6 +232,30 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     return prepared
 
 
+# "no person 'Ann' ...": one template per record kind, so the kind word is translated with the
+# sentence (English reads the same as MISSING_TEMPLATE with the kind filled in)
+MISSING_TEMPLATE = N_("no {kind} {value} (add create_missing = true to the mapping to create it)")
+MISSING_TEMPLATES = {
+    "person": N_("no person {value} (add create_missing = true to the mapping to create it)"),
+    "team": N_("no team {value} (add create_missing = true to the mapping to create it)"),
+    "category": N_("no category {value} (add create_missing = true to the mapping to create "
+                   "it)"),
+    "ci": N_("no ci {value} (add create_missing = true to the mapping to create it)"),
+    "ci_class": N_("no ci_class {value} (add create_missing = true to the mapping to create "
+                   "it)"),
+    "site": N_("no site {value} (add create_missing = true to the mapping to create it)"),
+    "organisation": N_("no organisation {value} (add create_missing = true to the mapping to "
+                       "create it)"),
+    "incident": N_("no incident {value} (add create_missing = true to the mapping to create "
+                   "it)"),
+    "change": N_("no change {value} (add create_missing = true to the mapping to create it)"),
+    "problem": N_("no problem {value} (add create_missing = true to the mapping to create "
+                  "it)"),
+    "known_error": N_("no known_error {value} (add create_missing = true to the mapping to "
+                      "create it)"),
+}
+
+
 def _resolve_lookups(prepared: Prepared, lookup_fields: dict[str, FieldSpec],
                      class_of: dict[str, str]) -> None:
     target = prepared.target
@@ -258,12 +282,12 @@ def _resolve_lookups(prepared: Prepared, lookup_fields: dict[str, FieldSpec],
         if plan.missing and not fspec.create_missing:
             column = fspec.column or name
             label = getattr(model, "RECORD_KIND", model.__name__)
+            template = MISSING_TEMPLATES.get(label, MISSING_TEMPLATE)
             for line, values, _meta in prepared.rows:
                 value = values.get(name)
                 if isinstance(value, str) and value in plan.missing:
-                    prepared.errors.append(row_error(
-                        line, column, N_("no {kind} {value} (add create_missing = true to the "
-                                         "mapping to create it)"), kind=label, value=repr(value)))
+                    prepared.errors.append(row_error(line, column, template, kind=label,
+                                                     value=repr(value)))
                     prepared.bad_lines.add(line)
     for _line, values, _meta in prepared.rows:
         for name in lookup_fields:

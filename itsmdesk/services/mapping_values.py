@@ -13,16 +13,36 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from itsmdesk.errors import N_, ValidationError
 from itsmdesk.services.mapping_spec import FieldSpec, SourceSpec
 
 IGNORE = object()  # "this row says nothing about the field" (event logs keep the previous value)
 
 
+class BadValueError(ValidationError, ValueError):
+    """A source value that does not convert: ``str()`` is the English reason; ``template`` (an
+    N_() string) and ``params`` let the CLI and the views show it in the user's language.
+    Still a ``ValueError``, so callers catching that keep working."""
+
+
 class CellError(Exception):
-    def __init__(self, column: str, reason: str) -> None:
+    """A bad cell: its column and reason (English), with the reason's N_() template and
+    parameters when it has one (``template`` empty otherwise)."""
+
+    def __init__(self, column: str, reason: str, template: str = "",
+                 params: dict[str, Any] | None = None) -> None:
         super().__init__(reason)
         self.column = column
         self.reason = reason
+        self.template = template
+        self.params = dict(params or {})
+
+    @classmethod
+    def of(cls, column: str, exc: BaseException) -> CellError:
+        """A CellError for ``exc``: a :class:`BadValueError` keeps its template and parameters."""
+        if isinstance(exc, ValidationError):
+            return cls(column, exc.message, exc.template, exc.params)
+        return cls(column, str(exc))
 
 
 # --- scalar parsers ---------------------------------------------------------------------------
@@ -82,7 +102,8 @@ def parse_datetime(text: str, formats: Sequence[str], tz: str = "UTC") -> dt.dat
 
             value = value.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC).replace(tzinfo=None)
         return value
-    raise ValueError(f"{text!r} matches none of the date formats " + ", ".join(formats))
+    raise BadValueError(N_("{value} matches none of the date formats {formats}"), value=repr(text),
+                        formats=", ".join(formats))
 
 
 def parse_number(text: str, decimal_sep: str = ".", thousands: str = "") -> decimal.Decimal:
@@ -98,13 +119,14 @@ def parse_number(text: str, decimal_sep: str = ".", thousands: str = "") -> deci
     try:
         return decimal.Decimal(cleaned)
     except decimal.InvalidOperation:
-        raise ValueError(f"{text!r} is not a number (decimal separator {decimal_sep!r})") from None
+        raise BadValueError(N_("{value} is not a number (decimal separator {separator})"),
+                            value=repr(text), separator=repr(decimal_sep)) from None
 
 
 def parse_int(text: str, src: SourceSpec) -> int:
     number = parse_number(text, src.decimal, src.thousands)
     if number != number.to_integral_value():
-        raise ValueError(f"{text!r} is not a whole number")
+        raise BadValueError(N_("{value} is not a whole number"), value=repr(text))
     return int(number)
 
 
@@ -114,8 +136,8 @@ def parse_bool(text: str, src: SourceSpec) -> bool:
         return True
     if folded in src.false_values:
         return False
-    raise ValueError(f"{text!r} is neither true ({', '.join(sorted(src.true_values))}) nor "
-                     f"false ({', '.join(sorted(src.false_values))})")
+    raise BadValueError(N_("{value} is neither true ({true}) nor false ({false})"), value=repr(text),
+                        true=", ".join(sorted(src.true_values)), false=", ".join(sorted(src.false_values)))
 
 
 def scalar_parser(field_type: str, src: SourceSpec, max_length: int | None = None
@@ -136,7 +158,8 @@ def scalar_parser(field_type: str, src: SourceSpec, max_length: int | None = Non
 
     def text(t: str) -> str:
         if max_length and len(t) > max_length:
-            raise ValueError(f"longer than {max_length} characters ({len(t)})")
+            raise BadValueError(N_("longer than {max} characters ({length})"), max=max_length,
+                                length=len(t))
         return t
 
     return text
@@ -233,7 +256,8 @@ def build_converter(spec: FieldSpec, field_type: str, src: SourceSpec, index: di
                 value = coerce_mapped(folded[raw.casefold()], field_type, src)
             elif spec.strict:
                 known = ", ".join(sorted(mapping)[:12])
-                raise ValueError(f"unknown value {raw!r} (the map knows: {known})")
+                raise BadValueError(N_("unknown value {value} (the map knows: {known})"),
+                                    value=repr(raw), known=known)
             else:
                 value = parse(raw)
         else:
@@ -249,11 +273,12 @@ def build_converter(spec: FieldSpec, field_type: str, src: SourceSpec, index: di
             try:
                 hit = (True, convert_text(raw))
             except ValueError as exc:
-                hit = (False, str(exc))
+                hit = (False, CellError.of(column, exc))
             cache[raw] = hit
         if hit[0]:
             return hit[1]
-        raise CellError(column, hit[1])
+        error = hit[1]
+        raise CellError(column, error.reason, error.template, error.params)
 
     return convert
 
@@ -269,6 +294,8 @@ def _check_choice(value: Any, choices: Sequence[Any] | None, name: str, raw: str
         return
     if value not in choices:
         shown = ", ".join(str(c) for c in choices)
-        raise ValueError(f"{raw!r} gives {name} {value!r}, which is not one of: {shown}"
-                         if str(raw) != str(value) else f"{value!r} is not a valid {name} "
-                         f"(one of: {shown}); add a map")
+        if str(raw) != str(value):
+            raise BadValueError(N_("{raw} gives {name} {value}, which is not one of: {shown}"),
+                                raw=repr(raw), name=name, value=repr(value), shown=shown)
+        raise BadValueError(N_("{value} is not a valid {name} (one of: {shown}); add a map"),
+                            value=repr(value), name=name, shown=shown)
