@@ -30,10 +30,6 @@ from itsmdesk.services import baselines, cmdb_audit, cmdb_csv
 from itsmdesk.views.messages import show_error
 
 
-def _t(text: str) -> str:
-    return QCoreApplication.translate("cmdb", text)
-
-
 def _show(value) -> str:  # noqa: ANN001
     return "—" if value is None or value == "" else str(value)
 
@@ -213,12 +209,22 @@ class ImportDialog(QDialog):
             self.ctx.records_changed("ci", [])
 
 
+def _export_texts(kind: str) -> tuple[str, str]:
+    """The save dialog's title and the status line ("{n} ... written to {path}") for ``kind``
+    ("cis" or "relations"), in the user's language."""
+    if kind == "cis":
+        return (QCoreApplication.translate("cmdb", "Export CIs as CSV"),
+                QCoreApplication.translate("cmdb", "{n} CIs written to {path}"))
+    return (QCoreApplication.translate("cmdb", "Export relations as CSV"),
+            QCoreApplication.translate("cmdb", "{n} relations written to {path}"))
+
+
 def export_with_dialog(ctx, kind: str, parent: QWidget | None = None) -> int | None:  # noqa: ANN001
-    path, _ = QFileDialog.getSaveFileName(parent, _t("Export {kind} as CSV").format(kind=kind),
-                                          f"{kind}.csv", "CSV (*.csv)")
+    title, written = _export_texts(kind)
+    path, _ = QFileDialog.getSaveFileName(parent, title, f"{kind}.csv", "CSV (*.csv)")
     if not path:
         return None
-    progress = QProgressDialog(_t("Exporting…"), "", 0, 100, parent)
+    progress = QProgressDialog(QCoreApplication.translate("cmdb", "Exporting…"), "", 0, 100, parent)
     progress.setCancelButton(None)
     progress.setMinimumDuration(400)
 
@@ -233,7 +239,7 @@ def export_with_dialog(ctx, kind: str, parent: QWidget | None = None) -> int | N
         return None
     finally:
         progress.close()
-    ctx.sig_status.emit(_t("{n} {kind} written to {path}").format(n=count, kind=kind, path=path))
+    ctx.sig_status.emit(written.format(n=count, path=path))
     return count
 
 

@@ -21,10 +21,6 @@ from itsmdesk.views.cmdb.graph import ImpactGraphWidget
 from itsmdesk.views.cmdb.tree import CmdbTree
 
 
-def _t(text: str) -> str:
-    return QCoreApplication.translate("cmdb", text)
-
-
 class CmdbPanel(QWidget):
     def __init__(self, ctx, window=None, parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
@@ -115,15 +111,15 @@ def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
         act.triggered.connect(slot)
         out.append((menu, act))
 
-    action("File", _t("Import CIs/relations from CSV…"), "Ctrl+Alt+Shift+I",
+    action("File", QCoreApplication.translate("cmdb", "Import CIs/relations from CSV…"), "Ctrl+Alt+Shift+I",
            _dialog(lambda: dialogs.ImportDialog(ctx, "cis", window)))
-    action("File", _t("Export CIs as CSV…"), "Ctrl+Alt+Shift+E",
+    action("File", QCoreApplication.translate("cmdb", "Export CIs as CSV…"), "Ctrl+Alt+Shift+E",
            lambda: dialogs.export_with_dialog(ctx, "cis", window))
-    action("File", _t("Export relations as CSV…"), "Ctrl+Alt+R",
+    action("File", QCoreApplication.translate("cmdb", "Export relations as CSV…"), "Ctrl+Alt+R",
            lambda: dialogs.export_with_dialog(ctx, "relations", window))
-    action("Tools", _t("CMDB baselines…"), "Ctrl+Alt+B",
+    action("Tools", QCoreApplication.translate("cmdb", "CMDB baselines…"), "Ctrl+Alt+B",
            _dialog(lambda: dialogs.BaselineDialog(ctx, window)))
-    action("Tools", _t("Audit CMDB against a scan…"), "Ctrl+Alt+A",
+    action("Tools", QCoreApplication.translate("cmdb", "Audit CMDB against a scan…"), "Ctrl+Alt+A",
            _dialog(lambda: dialogs.AuditDialog(ctx, window)))
-    action("Records", _t("New CI"), "Ctrl+Alt+Shift+N", lambda: ctx.open_record("ci", None))
+    action("Records", QCoreApplication.translate("cmdb", "New CI"), "Ctrl+Alt+Shift+N", lambda: ctx.open_record("ci", None))
     return out
