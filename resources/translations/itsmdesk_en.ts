@@ -203,82 +203,82 @@
 <context>
     <name>AuditDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="327"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="346"/>
         <source>Audit the CMDB against a scan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="330"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="349"/>
         <source>Browse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="331"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="350"/>
         <source>Audit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="338"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="357"/>
         <source>Choose the scan (CSV: name, class, site, … as exported).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="359"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="359"/>
         <source>CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="359"/>
         <source>Scan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="343"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="362"/>
         <source>Accept scan into the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="355"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="374"/>
         <source>Scan file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="367"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="386"/>
         <source>Unknown (scanned, not in the CMDB)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="368"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="387"/>
         <source>Missing (in the CMDB, not found)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="369"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="388"/>
         <source>Different</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="370"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="389"/>
         <source>Bad rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="377"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="396"/>
         <source>{s} scanned: {m} match, {u} unknown, {x} missing, {d} differences</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="386"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="405"/>
         <source>Accept scan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="387"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="406"/>
         <source>Create the unknown CIs and update the different ones from the scan?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -402,109 +402,109 @@
 <context>
     <name>AvailabilityReport</name>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="40"/>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="105"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="41"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="106"/>
         <source>No outages in this period.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="65"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="66"/>
         <source>downtime (hours)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="72"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="73"/>
         <source>Availability per configuration item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="74"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="75"/>
         <source>Availability per business service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="81"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="82"/>
         <source>Period</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="82"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="83"/>
         <source>{hours} hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="84"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="85"/>
         <source>Configuration items with outages</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="85"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="86"/>
         <source>Business services with outages</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="86"/>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="96"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="87"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="97"/>
         <source>Failures</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="87"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="88"/>
         <source>Total downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="88"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="89"/>
         <source>How outages are measured</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="89"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="90"/>
         <source>Incidents with impact high or medium; outage start/end when recorded, else opened to resolved; clipped to the period; overlapping outages merged into one failure. MTBF = uptime / failures, MTTR = downtime / failures.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="91"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="92"/>
         <source>Per configuration item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="92"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="93"/>
         <source>Per business service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="93"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="94"/>
         <source>Most downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="95"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="96"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="97"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="98"/>
         <source>Downtime h</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="98"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="99"/>
         <source>MTTR h</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="99"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="100"/>
         <source>MTBF h</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="100"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="101"/>
         <source>Availability %</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/availability_report.py" line="109"/>
+        <location filename="../../itsmdesk/reports/availability_report.py" line="110"/>
         <source>{n} more rows are in the CSV export (itsmdesk availability --csv FILE).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -512,97 +512,97 @@
 <context>
     <name>BaselineDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="234"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="253"/>
         <source>CMDB baselines</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="237"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="237"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256"/>
         <source>Taken (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="238"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="257"/>
         <source>CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="238"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="257"/>
         <source>Relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="244"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="263"/>
         <source>Name of a new baseline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="246"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="265"/>
         <source>All CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="247"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="266"/>
         <source>Take baseline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="248"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="267"/>
         <source>Compare with now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="275"/>
         <source>Difference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="275"/>
         <source>Then</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="275"/>
         <source>Now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="300"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="319"/>
         <source>CIs added</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="301"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="320"/>
         <source>CIs removed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="302"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="321"/>
         <source>CIs changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="303"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="322"/>
         <source>Relations added</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="304"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="323"/>
         <source>Relations removed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="306"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="325"/>
         <source>Relations changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="310"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="329"/>
         <source>No differences</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2371,387 +2371,387 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="21"/>
+        <location filename="../../itsmdesk/commands/base.py" line="22"/>
         <source>AFTER</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="22"/>
+        <location filename="../../itsmdesk/commands/base.py" line="23"/>
         <source>APPROVED</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="23"/>
+        <location filename="../../itsmdesk/commands/base.py" line="24"/>
         <source>AT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="24"/>
+        <location filename="../../itsmdesk/commands/base.py" line="25"/>
         <source>AVAILABILITY_PCT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="25"/>
+        <location filename="../../itsmdesk/commands/base.py" line="26"/>
         <source>CATEGORY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="26"/>
+        <location filename="../../itsmdesk/commands/base.py" line="27"/>
         <source>CAUSED_INCIDENTS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="27"/>
+        <location filename="../../itsmdesk/commands/base.py" line="28"/>
         <source>CHANGE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="28"/>
+        <location filename="../../itsmdesk/commands/base.py" line="29"/>
         <source>CHANGE_PCT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="29"/>
+        <location filename="../../itsmdesk/commands/base.py" line="30"/>
         <source>CHECKSUM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="30"/>
+        <location filename="../../itsmdesk/commands/base.py" line="31"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="31"/>
+        <location filename="../../itsmdesk/commands/base.py" line="32"/>
         <source>CIS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="32"/>
+        <location filename="../../itsmdesk/commands/base.py" line="33"/>
         <source>CLASS_LABEL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="33"/>
+        <location filename="../../itsmdesk/commands/base.py" line="34"/>
         <source>COUNT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="34"/>
+        <location filename="../../itsmdesk/commands/base.py" line="35"/>
         <source>CRITICALITY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="35"/>
+        <location filename="../../itsmdesk/commands/base.py" line="36"/>
         <source>DELTA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="36"/>
+        <location filename="../../itsmdesk/commands/base.py" line="37"/>
         <source>DEPTH</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="37"/>
+        <location filename="../../itsmdesk/commands/base.py" line="38"/>
         <source>DETAIL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="38"/>
+        <location filename="../../itsmdesk/commands/base.py" line="39"/>
         <source>DOWNTIME_H</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="39"/>
+        <location filename="../../itsmdesk/commands/base.py" line="40"/>
         <source>END</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="40"/>
+        <location filename="../../itsmdesk/commands/base.py" line="41"/>
         <source>ESCALATE_PCT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="41"/>
+        <location filename="../../itsmdesk/commands/base.py" line="42"/>
         <source>FACTOR</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="42"/>
+        <location filename="../../itsmdesk/commands/base.py" line="43"/>
         <source>FAILED</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="43"/>
+        <location filename="../../itsmdesk/commands/base.py" line="44"/>
         <source>FAILURES</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="44"/>
+        <location filename="../../itsmdesk/commands/base.py" line="45"/>
         <source>FIELD</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="45"/>
+        <location filename="../../itsmdesk/commands/base.py" line="46"/>
         <source>FINISHED</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="46"/>
+        <location filename="../../itsmdesk/commands/base.py" line="47"/>
         <source>FROM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="47"/>
+        <location filename="../../itsmdesk/commands/base.py" line="48"/>
         <source>INCIDENTS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="48"/>
+        <location filename="../../itsmdesk/commands/base.py" line="49"/>
         <source>ITEM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="49"/>
+        <location filename="../../itsmdesk/commands/base.py" line="50"/>
         <source>KEY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="50"/>
+        <location filename="../../itsmdesk/commands/base.py" line="51"/>
         <source>KIND</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="51"/>
+        <location filename="../../itsmdesk/commands/base.py" line="52"/>
         <source>MTBF_H</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="52"/>
+        <location filename="../../itsmdesk/commands/base.py" line="53"/>
         <source>MTTR_H</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="53"/>
+        <location filename="../../itsmdesk/commands/base.py" line="54"/>
         <source>NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="54"/>
+        <location filename="../../itsmdesk/commands/base.py" line="55"/>
         <source>NEW</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="55"/>
+        <location filename="../../itsmdesk/commands/base.py" line="56"/>
         <source>OLD</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="56"/>
+        <location filename="../../itsmdesk/commands/base.py" line="57"/>
         <source>ON</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="57"/>
+        <location filename="../../itsmdesk/commands/base.py" line="58"/>
         <source>OTHER</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="58"/>
+        <location filename="../../itsmdesk/commands/base.py" line="59"/>
         <source>OWNER</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="59"/>
+        <location filename="../../itsmdesk/commands/base.py" line="60"/>
         <source>POINTS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="60"/>
+        <location filename="../../itsmdesk/commands/base.py" line="61"/>
         <source>PREVIOUS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="61"/>
+        <location filename="../../itsmdesk/commands/base.py" line="62"/>
         <source>PRIORITY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="62"/>
+        <location filename="../../itsmdesk/commands/base.py" line="63"/>
         <source>RANK</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="63"/>
+        <location filename="../../itsmdesk/commands/base.py" line="64"/>
         <source>RATE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="64"/>
+        <location filename="../../itsmdesk/commands/base.py" line="65"/>
         <source>REF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="65"/>
+        <location filename="../../itsmdesk/commands/base.py" line="66"/>
         <source>REFS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="66"/>
+        <location filename="../../itsmdesk/commands/base.py" line="67"/>
         <source>RELATION</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="67"/>
+        <location filename="../../itsmdesk/commands/base.py" line="68"/>
         <source>RELATIONS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="68"/>
+        <location filename="../../itsmdesk/commands/base.py" line="69"/>
         <source>RESOLUTION_MIN</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="69"/>
+        <location filename="../../itsmdesk/commands/base.py" line="70"/>
         <source>RESPONSE_MIN</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="70"/>
+        <location filename="../../itsmdesk/commands/base.py" line="71"/>
         <source>RISK</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="71"/>
+        <location filename="../../itsmdesk/commands/base.py" line="72"/>
         <source>SCOPE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="72"/>
+        <location filename="../../itsmdesk/commands/base.py" line="73"/>
         <source>SITE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="73"/>
+        <location filename="../../itsmdesk/commands/base.py" line="74"/>
         <source>SLA_STATE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="74"/>
+        <location filename="../../itsmdesk/commands/base.py" line="75"/>
         <source>START</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="75"/>
+        <location filename="../../itsmdesk/commands/base.py" line="76"/>
         <source>STATUS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="76"/>
+        <location filename="../../itsmdesk/commands/base.py" line="77"/>
         <source>STEP</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="77"/>
+        <location filename="../../itsmdesk/commands/base.py" line="78"/>
         <source>STEPS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="78"/>
+        <location filename="../../itsmdesk/commands/base.py" line="79"/>
         <source>SUCCESSFUL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="79"/>
+        <location filename="../../itsmdesk/commands/base.py" line="80"/>
         <source>SUGGESTED_TITLE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="80"/>
+        <location filename="../../itsmdesk/commands/base.py" line="81"/>
         <source>TAKEN_AT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="81"/>
+        <location filename="../../itsmdesk/commands/base.py" line="82"/>
         <source>TITLE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="82"/>
+        <location filename="../../itsmdesk/commands/base.py" line="83"/>
         <source>TO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="83"/>
+        <location filename="../../itsmdesk/commands/base.py" line="84"/>
         <source>VERSION</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="84"/>
+        <location filename="../../itsmdesk/commands/base.py" line="85"/>
         <source>VIA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="85"/>
+        <location filename="../../itsmdesk/commands/base.py" line="86"/>
         <source>WEIGHT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="86"/>
+        <location filename="../../itsmdesk/commands/base.py" line="87"/>
         <source>WHO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="87"/>
+        <location filename="../../itsmdesk/commands/base.py" line="88"/>
         <source>WHY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="124"/>
+        <location filename="../../itsmdesk/commands/base.py" line="125"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="143"/>
+        <location filename="../../itsmdesk/commands/base.py" line="144"/>
         <source>would create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="145"/>
+        <location filename="../../itsmdesk/commands/base.py" line="146"/>
         <source>create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="147"/>
+        <location filename="../../itsmdesk/commands/base.py" line="148"/>
         <source>nothing written; create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="148"/>
+        <location filename="../../itsmdesk/commands/base.py" line="149"/>
         <source>{kind}: {n} rows read</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="150"/>
+        <location filename="../../itsmdesk/commands/base.py" line="151"/>
         <source>update {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="151"/>
+        <location filename="../../itsmdesk/commands/base.py" line="152"/>
         <source>unchanged {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="152"/>
+        <location filename="../../itsmdesk/commands/base.py" line="153"/>
         <source>rejected {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="155"/>
+        <location filename="../../itsmdesk/commands/base.py" line="156"/>
         <source>journal_rows {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="162"/>
+        <location filename="../../itsmdesk/commands/base.py" line="168"/>
         <source>line {line}, column {column}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2837,152 +2837,152 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="12"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="19"/>
         <source>what fails if a CI fails (down) or what it needs (up)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="13"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="20"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="16"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="23"/>
         <source>relation steps (default: no limit)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="18"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="25"/>
         <source>treat every relation as a single point of failure</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="19"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="26"/>
         <source>only the business services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="23"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="30"/>
         <source>CMDB baselines: take, list, compare with now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="25"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="32"/>
         <source>snapshot CIs and relations under a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="28"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="35"/>
         <source>only CIs of this class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="29"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="36"/>
         <source>only CIs at this site (code)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="30"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="37"/>
         <source>a business service and everything it needs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="32"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="39"/>
         <source>list baselines</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="35"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="42"/>
         <source>compare a baseline with the CMDB now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="40"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="47"/>
         <source>compare the CMDB with a discovered list (CSV)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="43"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="50"/>
         <source>apply the scan: create unknown CIs and update different ones</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="69"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="76"/>
         <source>{n} CIs ({services} business services)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="81"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="88"/>
         <source>baseline &apos;{name}&apos; taken: {n} items</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="91"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="98"/>
         <source>all</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="108"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="115"/>
         <source>baseline &apos;{name}&apos; ({at} UTC) against now:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="111"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="118"/>
         <source>no differences</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="113"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="120"/>
         <source>+ CI {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="115"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="122"/>
         <source>- CI {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="117"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="124"/>
         <source>~ CI {name}: {field} {old} -&gt; {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="120"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="127"/>
         <source>+ relation {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="122"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="129"/>
         <source>- relation {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="124"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="131"/>
         <source>~ relation {name}: {field} {old} -&gt; {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="141"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="148"/>
         <source>bad row: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="143"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="150"/>
         <source>unknown  {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="145"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="152"/>
         <source>missing  {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="147"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="154"/>
         <source>differs  {name}: {field} CMDB {cmdb}, scan {scan}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="149"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="156"/>
         <source>{scanned} scanned: {matching} match, {unknown} unknown, {missing} missing, {different} differences</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3565,37 +3565,37 @@
 <context>
     <name>CmdbPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="36"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="32"/>
         <source>By class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="37"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="33"/>
         <source>By site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="38"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="34"/>
         <source>By business service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="41"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="37"/>
         <source>Filter CIs by name (Ctrl+Shift+F)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="40"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="41"/>
         <source>Show what fails if the selected CI fails (Ctrl+I)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="47"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="43"/>
         <source>New CI</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3909,72 +3909,72 @@ Criticality: {crit}</source>
 <context>
     <name>FilePage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="80"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="89"/>
         <source>Choose the file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="81"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="90"/>
         <source>A CSV export from another tool: tickets, an event log, CIs or relations.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="84"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="93"/>
         <source>Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="84"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="93"/>
         <source>Changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="85"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="94"/>
         <source>Problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="85"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="94"/>
         <source>Configuration items</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="86"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="95"/>
         <source>CI relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="90"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="99"/>
         <source>Path of the CSV file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="92"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="101"/>
         <source>&amp;Browse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="98"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="107"/>
         <source>&amp;Import as:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="99"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="108"/>
         <source>&amp;File:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="102"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="111"/>
         <source>Nothing is written until the last page; the dry run shows every row that would be rejected, with its line, column and reason.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="108"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="117"/>
         <source>Import file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="109"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="118"/>
         <source>CSV files (*.csv *.txt);;All files (*)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4081,169 +4081,169 @@ Criticality: {crit}</source>
 <context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="56"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="65"/>
         <source>Import CIs or relations from CSV</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="60"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="69"/>
         <source>CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="61"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="70"/>
         <source>Relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="64"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73"/>
         <source>Browse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="70"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="79"/>
         <source>Import nothing if any row is bad</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="71"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80"/>
         <source>Import the good rows, save the bad ones</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="82"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="74"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="83"/>
         <source>File</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="75"/>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="90"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="84"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="99"/>
         <source>Bad rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="76"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="85"/>
         <source>Choose a file, then Preview.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="89"/>
         <source>Record / field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="89"/>
         <source>Now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="81"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="90"/>
         <source>After import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="85"/>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="196"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="94"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="205"/>
         <source>What would change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="96"/>
         <source>Line</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="96"/>
         <source>Column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="96"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="102"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="111"/>
         <source>Preview</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="103"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="112"/>
         <source>Import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="116"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="125"/>
         <source>CSV file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="127"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="136"/>
         <source>Would create {c}, update {u}; {n} unchanged; {r} bad rows.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="130"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="139"/>
         <source>Relations missing from the file are kept: the import never removes relations.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="135"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="144"/>
         <source>Bad rows ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="145"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="154"/>
         <source>New relation: {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="146"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="155"/>
         <source>Changed relation: {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="148"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="157"/>
         <source>New CI: {name} ({cls})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="149"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="158"/>
         <source>Changed CI: {name} ({cls})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="152"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="161"/>
         <source>Line {line} of the file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="161"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="170"/>
         <source>… and {n} more not listed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="164"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="173"/>
         <source>Nothing would change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="165"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="174"/>
         <source>What would change ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="171"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="180"/>
         <source>Save the bad rows to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="175"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="184"/>
         <source>Importing…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4251,12 +4251,17 @@ Criticality: {crit}</source>
 <context>
     <name>ImportWizard</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="604"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="59"/>
+        <source>line {line}, column {column}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="614"/>
         <source>Import from another tool</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="616"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="626"/>
         <source>&amp;Import</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5127,127 +5132,127 @@ IT Service Support on {db}</source>
 <context>
     <name>MappingPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="212"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="221"/>
         <source>Map the columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="213"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="222"/>
         <source>Load a ready mapping (value maps, date formats, event-log folding) or pick a source column for each field.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="216"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="225"/>
         <source>(none: map by hand)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="220"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="229"/>
         <source>&amp;Load mapping…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="222"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="231"/>
         <source>&amp;Save mapping…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="225"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="234"/>
         <source>&amp;Event log: several rows per record, keep each as history</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="231"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="240"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="231"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="240"/>
         <source>Source column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="232"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="241"/>
         <source>Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="239"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="248"/>
         <source>Mapping:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="244"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="253"/>
         <source>External &amp;key column:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="246"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="255"/>
         <source>Event &amp;time column:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="247"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="256"/>
         <source>Event &amp;author column:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="259"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="268"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="292"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="301"/>
         <source>one of: {values}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="293"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="302"/>
         <source>looked up by name or reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="294"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="303"/>
         <source>date and time (formats: load a mapping)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="295"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="304"/>
         <source>date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="295"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="304"/>
         <source>whole number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="296"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="305"/>
         <source>yes / no</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="296"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="305"/>
         <source>number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="303"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="312"/>
         <source>Load mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="304"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="313"/>
         <source>Mappings (*.toml);;All files (*)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="359"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="368"/>
         <source>Save mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="360"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="369"/>
         <source>Mappings (*.toml)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5857,38 +5862,38 @@ IT Service Support on {db}</source>
 <context>
     <name>PreviewPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="126"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="135"/>
         <source>Preview</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="127"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="136"/>
         <source>Check that the columns split correctly; change the delimiter or encoding if they do not.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="131"/>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="135"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="140"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="144"/>
         <source>Detect</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="148"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="157"/>
         <source>&amp;Delimiter:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="152"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="161"/>
         <source>&amp;Encoding:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="182"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="191"/>
         <source>Read as: delimiter “{d}”, encoding {e}, {n} columns (first {rows} rows shown)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="199"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="208"/>
         <source>{n} rows in the preview do not split into the header&apos;s columns, e.g. {example}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8262,212 +8267,212 @@ IT Service Support on {db}</source>
 <context>
     <name>RunPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="422"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="431"/>
         <source>Dry run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="422"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="431"/>
         <source>Import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="423"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="432"/>
         <source>Reads and checks everything; writes nothing.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="424"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="433"/>
         <source>Writes in one transaction: all rows or, if cancelled, none.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="432"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="441"/>
         <source>&amp;Cancel import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="445"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="454"/>
         <source>Rows that would be rejected (line, column, reason):</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="446"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="455"/>
         <source>Rejected rows:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="449"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="458"/>
         <source>Import the valid rows and save the rejected ones to:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="451"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="460"/>
         <source>rejected rows (.csv)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="452"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="461"/>
         <source>B&amp;rowse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="481"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="490"/>
         <source>Working…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="488"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="497"/>
         <source>Save rejected rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="489"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="498"/>
         <source>CSV files (*.csv)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="504"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="513"/>
         <source>Reading the file…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="505"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="514"/>
         <source>Checking rows…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="506"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="515"/>
         <source>Writing…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="507"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="516"/>
         <source>Writing records…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="508"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="517"/>
         <source>Updating records…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="509"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="518"/>
         <source>Writing history…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="516"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="525"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="548"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="557"/>
         <source>Rejected rows were saved to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="553"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="563"/>
         <source>… and {n} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="559"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="569"/>
         <source>Nothing was imported: {n} rows are invalid.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="561"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="571"/>
         <source>{n} rows are invalid: fix the file or the mapping and go back, or import only the valid rows (below).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="564"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="574"/>
         <source>Every row is valid. Import writes the following:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="565"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="575"/>
         <source>Imported.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="568"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="578"/>
         <source>Rows read</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="569"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="579"/>
         <source>Records to create</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="569"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="579"/>
         <source>Records created</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="571"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="581"/>
         <source>Records to update</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="571"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="581"/>
         <source>Records updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="573"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="583"/>
         <source>Unchanged</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="574"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="584"/>
         <source>Rejected rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="575"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="585"/>
         <source>New people</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="576"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="586"/>
         <source>New teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="577"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="587"/>
         <source>New categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="578"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="588"/>
         <source>New CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="579"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="589"/>
         <source>New CI classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="580"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="590"/>
         <source>New sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="581"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="591"/>
         <source>New linked problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="582"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="592"/>
         <source>New linked changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="583"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="593"/>
         <source>History entries</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8854,6 +8859,69 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
+    <name>cmdb</name>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="45"/>
+        <source>line {line}, column {column}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="216"/>
+        <source>Export CIs as CSV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="217"/>
+        <source>{n} CIs written to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="218"/>
+        <source>Export relations as CSV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="219"/>
+        <source>{n} relations written to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="227"/>
+        <source>Exporting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="114"/>
+        <source>Import CIs/relations from CSV…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="116"/>
+        <source>Export CIs as CSV…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="118"/>
+        <source>Export relations as CSV…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="120"/>
+        <source>CMDB baselines…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="122"/>
+        <source>Audit CMDB against a scan…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="124"/>
+        <source>New CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>errors</name>
     <message>
         <location filename="../../itsmdesk/i18n.py" line="87"/>
@@ -8877,1277 +8945,1517 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="6"/>
-        <source>&apos;{name}&apos; is not a phase of this release</source>
+        <source>&apos;{name}&apos; already appears on line {first}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="7"/>
-        <source>&apos;{name}&apos; is not a rollout wave</source>
+        <source>&apos;{name}&apos; is not a phase of this release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="8"/>
-        <source>&apos;{step}&apos; cannot depend on &apos;{other}&apos;: &apos;{other}&apos; already waits for &apos;{step}&apos; (that would be a cycle)</source>
+        <source>&apos;{name}&apos; is not a rollout wave</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="9"/>
-        <source>&apos;{step}&apos; is planned to start ({start}) before &apos;{other}&apos; ends ({end})</source>
+        <source>&apos;{step}&apos; cannot depend on &apos;{other}&apos;: &apos;{other}&apos; already waits for &apos;{step}&apos; (that would be a cycle)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="10"/>
-        <source>&apos;{step}&apos; matches several steps: {names}</source>
+        <source>&apos;{step}&apos; is planned to start ({start}) before &apos;{other}&apos; ends ({end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="11"/>
-        <source>&apos;{value}&apos; is not a checksum (hex digits, optionally prefixed sha256:)</source>
+        <source>&apos;{step}&apos; matches several steps: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="12"/>
-        <source>&apos;{value}&apos; is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)</source>
+        <source>&apos;{value}&apos; is not a checksum (hex digits, optionally prefixed sha256:)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="13"/>
-        <source>&apos;{value}&apos; is not a valid recurrence rule: {reason}</source>
+        <source>&apos;{value}&apos; is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="14"/>
-        <source>&apos;{value}&apos; is not an e-mail address</source>
+        <source>&apos;{value}&apos; is not a valid recurrence rule: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="15"/>
-        <source>A CAB meeting needs a date and time</source>
+        <source>&apos;{value}&apos; is not a whole number of at least 1</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="16"/>
-        <source>A CI cannot relate to itself ({name})</source>
+        <source>&apos;{value}&apos; is not an e-mail address</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="17"/>
-        <source>A CI named &apos;{value}&apos; already exists</source>
+        <source>&apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="18"/>
-        <source>A CI needs a class</source>
+        <source>&apos;{value}&apos; is not true or false</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="19"/>
-        <source>A baseline named &apos;{value}&apos; already exists</source>
+        <source>A CAB meeting needs a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="20"/>
-        <source>A baseline needs a name</source>
+        <source>A CI cannot relate to itself ({name})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="21"/>
-        <source>A calendar named {name} already exists</source>
+        <source>A CI named &apos;{value}&apos; already exists</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="22"/>
-        <source>A calendar needs a name</source>
+        <source>A CI needs a class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="23"/>
-        <source>A category is for incidents or for requests, not {kind}</source>
+        <source>A baseline named &apos;{value}&apos; already exists</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="24"/>
-        <source>A category name is at most 200 characters</source>
+        <source>A baseline needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="25"/>
-        <source>A category needs a name</source>
+        <source>A calendar named {name} already exists</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="26"/>
-        <source>A diagnostic script is a list of steps</source>
+        <source>A calendar needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="27"/>
-        <source>A phase cannot sit inside another phase</source>
+        <source>A category is for incidents or for requests, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="28"/>
-        <source>A planned window needs a start and an end</source>
+        <source>A category name is at most 200 characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="29"/>
-        <source>A problem cannot go from {old} to {new}</source>
+        <source>A category needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="30"/>
-        <source>A queue filter needs a field, an operator and a value: {f}</source>
+        <source>A diagnostic script is a list of steps</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="31"/>
-        <source>A queue needs a name</source>
+        <source>A phase cannot sit inside another phase</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="32"/>
-        <source>A resolution code is required to resolve</source>
+        <source>A planned window needs a start and an end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="33"/>
-        <source>A ticket cannot be its own parent</source>
+        <source>A problem cannot go from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="34"/>
-        <source>A work log note needs some text</source>
+        <source>A queue filter needs a field, an operator and a value: {f}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="35"/>
-        <source>A {role} may not move a change from {source} to {target}</source>
+        <source>A queue needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="36"/>
-        <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
+        <source>A resolution code is required to resolve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="37"/>
-        <source>An action needs a text</source>
+        <source>A ticket cannot be its own parent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="38"/>
-        <source>An announcement cannot end before it starts</source>
+        <source>A work log note needs some text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="39"/>
-        <source>An announcement needs a title</source>
+        <source>A {role} may not move a change from {source} to {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="40"/>
-        <source>An in-memory database cannot be backed up</source>
+        <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="41"/>
-        <source>Answer {m} of step {n} is longer than {max} characters</source>
+        <source>An action needs a text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="42"/>
-        <source>Answer {m} of step {n} needs a label</source>
+        <source>An announcement cannot end before it starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="43"/>
-        <source>Approve</source>
+        <source>An announcement needs a title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="44"/>
-        <source>Approve (pre-approved)</source>
+        <source>An in-memory database cannot be backed up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="45"/>
-        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
+        <source>Answer {m} of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="46"/>
-        <source>Assess</source>
+        <source>Answer {m} of step {n} needs a label</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="47"/>
-        <source>Assignee</source>
+        <source>Approve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="48"/>
-        <source>Attribute {attr} is required for class {cls}</source>
+        <source>Approve (pre-approved)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="49"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
+        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="50"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Assess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="51"/>
-        <source>Availability is computed by ci or service, not {by}</source>
+        <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="52"/>
-        <source>Backed out</source>
+        <source>Attribute {attr} is required for class {cls}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="53"/>
-        <source>Backup to {path} failed: {reason}</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="54"/>
-        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="55"/>
-        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
+        <source>Availability is computed by ci or service, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="56"/>
-        <source>Bad port in database URL &apos;{url}&apos;</source>
+        <source>Backed out</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="57"/>
-        <source>Bad template {template!r}: {reason}</source>
+        <source>Backup to {path} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="58"/>
-        <source>Both an incident and a request category are named {name}; say which kind</source>
+        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="59"/>
-        <source>CI</source>
+        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="60"/>
-        <source>Caller</source>
+        <source>Bad port in database URL &apos;{url}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="61"/>
-        <source>Cannot create the folder {path}: {reason}</source>
+        <source>Bad template {template!r}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="62"/>
-        <source>Cannot create {path}: {reason}</source>
+        <source>Both an incident and a request category are named {name}; say which kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="63"/>
-        <source>Cannot import {kind} with a mapping</source>
+        <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="64"/>
-        <source>Cannot read mapping {path}: {reason}</source>
+        <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="65"/>
-        <source>Cannot read {path}: {error}</source>
+        <source>Cannot create the folder {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="66"/>
-        <source>Cannot read {path}: {reason}</source>
+        <source>Cannot create {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="67"/>
-        <source>Cannot sort a queue by {field}</source>
+        <source>Cannot import {kind} with a mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="68"/>
-        <source>Cannot sort a queue by {name}</source>
+        <source>Cannot read mapping {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="69"/>
-        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
+        <source>Cannot read {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="70"/>
-        <source>Cannot write the database file {path}</source>
+        <source>Cannot read {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="71"/>
-        <source>Cannot write the database file {path}: {reason}</source>
+        <source>Cannot sort a queue by {field}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="72"/>
-        <source>Category</source>
+        <source>Cannot sort a queue by {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="73"/>
-        <source>Channel</source>
+        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="74"/>
-        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
+        <source>Cannot write the database file {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="75"/>
-        <source>Close</source>
+        <source>Cannot write the database file {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="76"/>
-        <source>Defer / reassess</source>
+        <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="77"/>
-        <source>Describe the solution to resolve</source>
+        <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="78"/>
-        <source>Due</source>
+        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="79"/>
-        <source>Export format must be text or html, not {fmt}</source>
+        <source>Close</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="80"/>
-        <source>Failed</source>
+        <source>Defer / reassess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="81"/>
-        <source>Field(s) {fields} cannot be bulk edited</source>
+        <source>Describe the solution to resolve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="82"/>
-        <source>Folding an event log needs the column with each row&apos;s time</source>
+        <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="83"/>
-        <source>Folding an event log needs the key column</source>
+        <source>Export format must be text or html, not {fmt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="84"/>
-        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="85"/>
-        <source>Impact</source>
+        <source>Field(s) {fields} cannot be bulk edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="86"/>
-        <source>Implemented</source>
+        <source>Folding an event log needs the column with each row&apos;s time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="87"/>
-        <source>Import cancelled; nothing was written.</source>
+        <source>Folding an event log needs the key column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="88"/>
-        <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
+        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="89"/>
-        <source>Kind</source>
+        <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="90"/>
-        <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}).{hint}</source>
+        <source>Implemented</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="91"/>
-        <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = &quot;{guess}&quot; or &quot;auto&quot; in the mapping&apos;s [source]</source>
+        <source>Import cancelled; nothing was written.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="92"/>
-        <source>Map at least one column to a field</source>
+        <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="93"/>
-        <source>Mapping {path} is for {mapped}, not {kind}</source>
+        <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="94"/>
-        <source>Mapping {path} is not valid TOML: {reason}</source>
+        <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}).{hint}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="95"/>
-        <source>Mapping {path}: [fields] {field}: {reason}</source>
+        <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = &quot;{guess}&quot; or &quot;auto&quot; in the mapping&apos;s [source]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="96"/>
-        <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
+        <source>Map at least one column to a field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="97"/>
-        <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
+        <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="98"/>
-        <source>Mapping {path}: {where}: {reason}</source>
+        <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="99"/>
-        <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
+        <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="100"/>
-        <source>No CAB action {id}</source>
+        <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="101"/>
-        <source>No CAB meeting {ref}</source>
+        <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="102"/>
-        <source>No CI is named &apos;{name}&apos;</source>
+        <source>Mapping {path}: {where}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="103"/>
-        <source>No CI named &apos;{name}&apos;</source>
+        <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="104"/>
-        <source>No baseline named &apos;{name}&apos;</source>
+        <source>No CAB action {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="105"/>
-        <source>No business calendar {name}</source>
+        <source>No CAB meeting {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="106"/>
-        <source>No category named {name}</source>
+        <source>No CI is named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="107"/>
-        <source>No change with reference &apos;{ref}&apos;</source>
+        <source>No CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="108"/>
-        <source>No change {ref}</source>
+        <source>No baseline named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="109"/>
-        <source>No default business calendar: create one named Default or pass --calendar NAME</source>
+        <source>No business calendar {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="110"/>
-        <source>No incident or request {ref}</source>
+        <source>No category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="111"/>
-        <source>No incident {ref}</source>
+        <source>No change with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="112"/>
-        <source>No problem or known error with id {id}</source>
+        <source>No change {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="113"/>
-        <source>No problem {ref}</source>
+        <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="114"/>
-        <source>No release with reference &apos;{ref}&apos;</source>
+        <source>No incident or request {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="115"/>
-        <source>No step &apos;{step}&apos; in this release</source>
+        <source>No incident {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="116"/>
-        <source>No such file: {path}</source>
+        <source>No problem or known error with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="117"/>
-        <source>No {kind} with id {id}</source>
+        <source>No problem {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="118"/>
-        <source>No {kind} {ref}</source>
+        <source>No release with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="119"/>
-        <source>Not an iCalendar file: {reason}</source>
+        <source>No step &apos;{step}&apos; in this release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="120"/>
-        <source>Nothing has the reference or name &apos;{ref}&apos;</source>
+        <source>No such file: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="121"/>
-        <source>Opened</source>
+        <source>No {kind} with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="122"/>
-        <source>Overriding the risk needs a reason</source>
+        <source>No {kind} {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="123"/>
-        <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Not an iCalendar file: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="124"/>
-        <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
+        <source>Nothing has the reference or name &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="125"/>
-        <source>Pick at least one value for the filter on {name}</source>
+        <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="126"/>
-        <source>Priority</source>
+        <source>Overriding the risk needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="127"/>
-        <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="128"/>
-        <source>Record the permanent solution (or a workaround) before resolving the problem</source>
+        <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="129"/>
-        <source>Record the root cause before marking it known</source>
+        <source>Pick at least one value for the filter on {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="130"/>
-        <source>Reference</source>
+        <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="131"/>
-        <source>Reject</source>
+        <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="132"/>
-        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="133"/>
-        <source>Resolved</source>
+        <source>Record the root cause before marking it known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="134"/>
-        <source>Return to requester</source>
+        <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="135"/>
-        <source>Rework</source>
+        <source>Reject</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="136"/>
-        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="137"/>
-        <source>SLA</source>
+        <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="138"/>
-        <source>SLA targets must be positive minutes</source>
+        <source>Return to requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="139"/>
-        <source>SQLite error on {path}: {reason}</source>
+        <source>Rework</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="140"/>
-        <source>Say why the ticket goes to another team</source>
+        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="141"/>
-        <source>Say why the ticket is escalated</source>
+        <source>SLA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="142"/>
-        <source>Say why the ticket is pending</source>
+        <source>SLA targets must be positive minutes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="143"/>
-        <source>Schedule</source>
+        <source>SQLite error on {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="144"/>
-        <source>Select the tickets to change</source>
+        <source>Say why the ticket goes to another team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="145"/>
-        <source>Send to CAB</source>
+        <source>Say why the ticket is escalated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="146"/>
-        <source>Send to ECAB</source>
+        <source>Say why the ticket is pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="147"/>
-        <source>Show at least one column</source>
+        <source>Schedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="148"/>
-        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
+        <source>Select the tickets to change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="149"/>
-        <source>Start implementing</source>
+        <source>Send to CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="150"/>
-        <source>Start review (PIR)</source>
+        <source>Send to ECAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="151"/>
-        <source>Status</source>
+        <source>Show at least one column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="152"/>
-        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="153"/>
-        <source>Step &apos;{name}&apos; cannot depend on itself</source>
+        <source>Start implementing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="154"/>
-        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
+        <source>Start review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="155"/>
-        <source>Step &apos;{name}&apos; waits for: {steps}</source>
+        <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="156"/>
-        <source>Step {n} is not a question with answers</source>
+        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="157"/>
-        <source>Step {n} needs a question</source>
+        <source>Step &apos;{name}&apos; cannot depend on itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="158"/>
-        <source>Step {n} needs at least one answer</source>
+        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="159"/>
-        <source>Step {n}: there is no team {team} to route to</source>
+        <source>Step &apos;{name}&apos; waits for: {steps}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="160"/>
-        <source>Steps of different releases cannot depend on each other</source>
+        <source>Step {n} is not a question with answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="161"/>
-        <source>Submit</source>
+        <source>Step {n} needs a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="162"/>
-        <source>Team</source>
+        <source>Step {n} needs at least one answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="163"/>
-        <source>Template {name} is not active</source>
+        <source>Step {n}: there is no team {team} to route to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="164"/>
-        <source>The business calendar has no working hours</source>
+        <source>Steps of different releases cannot depend on each other</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="165"/>
-        <source>The diagnostic script routes to an unknown team: {team}</source>
+        <source>Submit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="166"/>
-        <source>The escalation share must be 1-100 %, not {pct}</source>
+        <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="167"/>
-        <source>The file is empty (no header line)</source>
+        <source>Template {name} is not active</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="168"/>
-        <source>The filter on {name} needs a value</source>
+        <source>The business calendar has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="169"/>
-        <source>The filters cannot be counted: {error}</source>
+        <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="170"/>
-        <source>The period must end after it starts ({start} .. {end})</source>
+        <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="171"/>
-        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
+        <source>The file is empty (no header line)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="172"/>
-        <source>The question of step {n} is longer than {max} characters</source>
+        <source>The filter on {name} needs a value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="173"/>
-        <source>The response target cannot be longer than the resolution target</source>
+        <source>The filters cannot be counted: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="174"/>
-        <source>There is already a {kind} category named {name}</source>
+        <source>The period must end after it starts ({start} .. {end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="175"/>
-        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
+        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="176"/>
-        <source>Title</source>
+        <source>The question of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="177"/>
-        <source>Trends are counted by ci, service, category or team, not {by}</source>
+        <source>The response target cannot be longer than the resolution target</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="178"/>
-        <source>Unknown CI class &apos;{value}&apos;</source>
+        <source>There is already a {kind} category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="179"/>
-        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
+        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="180"/>
-        <source>Unknown announcement kind {kind}</source>
+        <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="181"/>
-        <source>Unknown field(s) for {kind}: {fields}</source>
+        <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="182"/>
-        <source>Unknown filter operator {op}</source>
+        <source>Unknown CI class &apos;{value}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="183"/>
-        <source>Unknown queue column(s): {cols}</source>
+        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="184"/>
-        <source>Unknown queue {key}</source>
+        <source>Unknown announcement kind {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="185"/>
-        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
+        <source>Unknown field(s) for {kind}: {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="186"/>
-        <source>Unknown root cause analysis note(s): {names}</source>
+        <source>Unknown filter operator {op}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="187"/>
-        <source>Unknown time zone {tz}</source>
+        <source>Unknown queue column(s): {cols}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="188"/>
-        <source>Unschedule</source>
+        <source>Unknown queue {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="189"/>
-        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="190"/>
-        <source>Updated</source>
+        <source>Unknown root cause analysis note(s): {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="191"/>
-        <source>Urgency</source>
+        <source>Unknown time zone {tz}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="192"/>
-        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Unschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="193"/>
-        <source>Wave &apos;{name}&apos; has no site</source>
+        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="194"/>
-        <source>Wave &apos;{name}&apos; is already deployed</source>
+        <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="195"/>
-        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
+        <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="196"/>
-        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="197"/>
-        <source>Working hours {span} end before they start</source>
+        <source>Wave &apos;{name}&apos; has no site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="198"/>
-        <source>emergency change</source>
+        <source>Wave &apos;{name}&apos; is already deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="199"/>
-        <source>emergency release: shortened build and test</source>
+        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="200"/>
-        <source>highest risk of the bundled changes ({changes})</source>
+        <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="201"/>
-        <source>major release</source>
+        <source>Working hours {span} end before they start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="202"/>
-        <source>no backout plan</source>
+        <source>a CI cannot relate to itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="203"/>
-        <source>no outage</source>
+        <source>a CI name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="204"/>
-        <source>no outage, downtime {minutes} min</source>
+        <source>a class is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="205"/>
-        <source>normal change</source>
+        <source>a name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="206"/>
-        <source>pg_dump failed: {reason}</source>
+        <source>class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="207"/>
-        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
+        <source>column appears twice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="208"/>
-        <source>rollout in {waves} waves to {sites} sites</source>
+        <source>emergency change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="209"/>
-        <source>rollout to {sites} sites</source>
+        <source>emergency release: shortened build and test</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="210"/>
-        <source>service outage</source>
+        <source>highest risk of the bundled changes ({changes})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="211"/>
-        <source>service outage, downtime {minutes} min</source>
+        <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="212"/>
-        <source>several release factors on top of risky changes</source>
+        <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="213"/>
-        <source>standard change</source>
+        <source>longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="214"/>
-        <source>{change} falls in blackout window &apos;{window}&apos;</source>
+        <source>longer than {max} characters ({length})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="215"/>
-        <source>{change} is outside the maintenance windows of {cis}</source>
+        <source>major release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="216"/>
-        <source>{change} overlaps {other} on {cis}</source>
+        <source>no CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="217"/>
-        <source>{change} overlaps {other}; impact path via {cis}</source>
+        <source>no backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="218"/>
-        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
+        <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="219"/>
-        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
+        <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="220"/>
-        <source>{label} &apos;{value}&apos; is already taken</source>
+        <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="221"/>
-        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="222"/>
-        <source>{label} is longer than {max} characters</source>
+        <source>no event time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="223"/>
-        <source>{label} is required</source>
+        <source>no external key</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="224"/>
-        <source>{label} must be a whole number of at least {min}</source>
+        <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="225"/>
-        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="226"/>
-        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="227"/>
-        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <source>no outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="228"/>
-        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <source>no outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="229"/>
-        <source>{n} business service(s) impacted</source>
+        <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="230"/>
-        <source>{n} business service(s) impacted: {services}</source>
+        <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="231"/>
-        <source>{n} business service(s) impacted: {services} and {more} more</source>
+        <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="232"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
+        <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="233"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
+        <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="234"/>
-        <source>{path} is a folder, not a database file</source>
+        <source>normal change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="235"/>
-        <source>{path} is a folder; give a file name for the backup</source>
+        <source>pg_dump failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="236"/>
-        <source>{path} is empty</source>
+        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="237"/>
-        <source>{path} is not UTF-8 text</source>
+        <source>required column is missing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="238"/>
-        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <source>rollout in {waves} waves to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="239"/>
-        <source>{path} is not valid JSON: {error}</source>
+        <source>rollout to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="240"/>
-        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <source>service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="241"/>
-        <source>{person} is not on the CAB for {category}</source>
+        <source>service outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="242"/>
-        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <source>several release factors on top of risky changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="243"/>
-        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>standard change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="244"/>
-        <source>{ref} cannot go from {old} to {new}</source>
+        <source>the same relation is on line {first}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="245"/>
-        <source>{ref} has no CAB approval ({detail})</source>
+        <source>unknown CI class &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="246"/>
-        <source>{ref} has no workaround to apply</source>
+        <source>unknown column (not a CI field or class attribute)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="247"/>
-        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="248"/>
-        <source>{ref} is {status}; a review follows implementation</source>
+        <source>unknown site &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="249"/>
-        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <source>unknown team &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="250"/>
-        <source>{ref} needs a planned start before it can be {target}</source>
+        <source>unknown value {value} (the map knows: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="251"/>
-        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <source>{cells} cells but the header has {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="252"/>
-        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <source>{cells} cells but {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="253"/>
-        <source>{release} already delivers &apos;{name}&apos;</source>
+        <source>{change} falls in blackout window &apos;{window}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="254"/>
-        <source>{release} bundles no change; add the approved changes first</source>
+        <source>{change} is outside the maintenance windows of {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="255"/>
-        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <source>{change} overlaps {other} on {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="256"/>
-        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="257"/>
-        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="258"/>
-        <source>{report} needs --{option} REF</source>
+        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="259"/>
-        <source>{src} already {type} {tgt}</source>
+        <source>{field} is required but empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="260"/>
+        <source>{field} is required: map it in [fields]</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="261"/>
+        <source>{label} &apos;{value}&apos; is already taken</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="262"/>
+        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="263"/>
+        <source>{label} is longer than {max} characters</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="264"/>
+        <source>{label} is required</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="265"/>
+        <source>{label} must be a whole number of at least {min}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="266"/>
+        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="267"/>
+        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="268"/>
+        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="269"/>
+        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="270"/>
+        <source>{n} business service(s) impacted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="271"/>
+        <source>{n} business service(s) impacted: {services}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="272"/>
+        <source>{n} business service(s) impacted: {services} and {more} more</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="273"/>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="274"/>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="275"/>
+        <source>{path} is a folder, not a database file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="276"/>
+        <source>{path} is a folder; give a file name for the backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="277"/>
+        <source>{path} is empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="278"/>
+        <source>{path} is not UTF-8 text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="279"/>
+        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="280"/>
+        <source>{path} is not valid JSON: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="281"/>
+        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="282"/>
+        <source>{person} is not on the CAB for {category}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="283"/>
+        <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="284"/>
+        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="285"/>
+        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="286"/>
+        <source>{ref} cannot go from {old} to {new}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="287"/>
+        <source>{ref} has no CAB approval ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="288"/>
+        <source>{ref} has no workaround to apply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="289"/>
+        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="290"/>
+        <source>{ref} is {status}; a review follows implementation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="291"/>
+        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="292"/>
+        <source>{ref} needs a planned start before it can be {target}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="293"/>
+        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="294"/>
+        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="295"/>
+        <source>{release} already delivers &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="296"/>
+        <source>{release} bundles no change; add the approved changes first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="297"/>
+        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="298"/>
+        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="299"/>
+        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="300"/>
+        <source>{report} needs --{option} REF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="301"/>
+        <source>{src} already {type} {tgt}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="302"/>
         <source>{type} change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="303"/>
+        <source>{value} is neither true ({true}) nor false ({false})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="304"/>
+        <source>{value} is not a number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="305"/>
+        <source>{value} is not a number (decimal separator {separator})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="306"/>
+        <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="307"/>
+        <source>{value} is not a whole number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="308"/>
+        <source>{value} matches none of the date formats {formats}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -203,82 +203,82 @@
 <context>
     <name>AuditDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="340" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="346" />
         <source>Audit the CMDB against a scan</source>
         <translation>Granska CMDB mot en skanning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="343" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="349" />
         <source>Browse…</source>
         <translation>Bläddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="344" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="350" />
         <source>Audit</source>
         <translation>Granska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="351" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="357" />
         <source>Choose the scan (CSV: name, class, site, … as exported).</source>
         <translation>Välj skanningen (CSV: namn, klass, plats, … som vid export).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="353" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="359" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="353" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="359" />
         <source>CMDB</source>
         <translation>CMDB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="353" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="359" />
         <source>Scan</source>
         <translation>Skanning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="356" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="362" />
         <source>Accept scan into the CMDB</source>
         <translation>För in skanningen i CMDB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="368" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="374" />
         <source>Scan file</source>
         <translation>Skanningsfil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="380" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="386" />
         <source>Unknown (scanned, not in the CMDB)</source>
         <translation>Okända (skannade, finns inte i CMDB)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="381" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="387" />
         <source>Missing (in the CMDB, not found)</source>
         <translation>Saknade (finns i CMDB, hittades inte)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="382" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="388" />
         <source>Different</source>
         <translation>Avvikande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="383" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="389" />
         <source>Bad rows</source>
         <translation>Felaktiga rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="390" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="396" />
         <source>{s} scanned: {m} match, {u} unknown, {x} missing, {d} differences</source>
         <translation>{s} skannade: {m} matchar, {u} okända, {x} saknas, {d} avvikelser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="399" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="405" />
         <source>Accept scan</source>
         <translation>Godta skanning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="400" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="406" />
         <source>Create the unknown CIs and update the different ones from the scan?</source>
         <translation>Vill du skapa de okända CI:na och uppdatera de avvikande utifrån skanningen?</translation>
     </message>
@@ -512,97 +512,97 @@
 <context>
     <name>BaselineDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="247" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="253" />
         <source>CMDB baselines</source>
         <translation>CMDB-baslinjer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="250" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="250" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256" />
         <source>Taken (UTC)</source>
         <translation>Tagen (UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="251" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="257" />
         <source>CIs</source>
         <translation>CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="251" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="257" />
         <source>Relations</source>
         <translation>Relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="257" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="263" />
         <source>Name of a new baseline</source>
         <translation>Namn på en ny baslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="259" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="265" />
         <source>All CIs</source>
         <translation>Alla CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="260" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="266" />
         <source>Take baseline</source>
         <translation>Ta baslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="261" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="267" />
         <source>Compare with now</source>
         <translation>Jämför med nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="269" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="275" />
         <source>Difference</source>
         <translation>Skillnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="269" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="275" />
         <source>Then</source>
         <translation>Då</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="269" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="275" />
         <source>Now</source>
         <translation>Nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="313" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="319" />
         <source>CIs added</source>
         <translation>Tillagda CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="314" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="320" />
         <source>CIs removed</source>
         <translation>Borttagna CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="315" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="321" />
         <source>CIs changed</source>
         <translation>Ändrade CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="316" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="322" />
         <source>Relations added</source>
         <translation>Tillagda relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="317" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="323" />
         <source>Relations removed</source>
         <translation>Borttagna relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="319" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="325" />
         <source>Relations changed</source>
         <translation>Ändrade relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="323" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="329" />
         <source>No differences</source>
         <translation>Inga skillnader</translation>
     </message>
@@ -3565,37 +3565,37 @@
 <context>
     <name>CmdbPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="36" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="32" />
         <source>By class</source>
         <translation>Per klass</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="37" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="33" />
         <source>By site</source>
         <translation>Per plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="38" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="34" />
         <source>By business service</source>
         <translation>Per verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="41" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="37" />
         <source>Filter CIs by name (Ctrl+Shift+F)</source>
         <translation>Filtrera CI:n efter namn (Ctrl+Shift+F)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="40" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="41" />
         <source>Show what fails if the selected CI fails (Ctrl+I)</source>
         <translation>Visa vad som slutar fungera om det markerade CI:t fallerar (Ctrl+I)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="47" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="43" />
         <source>New CI</source>
         <translation>Nytt CI</translation>
     </message>
@@ -4084,169 +4084,169 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="69" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="65" />
         <source>Import CIs or relations from CSV</source>
         <translation>Importera CI:n eller relationer från CSV</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="69" />
         <source>CIs</source>
         <translation>CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="74" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="70" />
         <source>Relations</source>
         <translation>Relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="77" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73" />
         <source>Browse…</source>
         <translation>Bläddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="83" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="79" />
         <source>Import nothing if any row is bad</source>
         <translation>Importera ingenting om någon rad är felaktig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="84" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80" />
         <source>Import the good rows, save the bad ones</source>
         <translation>Importera de korrekta raderna, spara de felaktiga</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="86" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="82" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="87" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="83" />
         <source>File</source>
         <translation>Fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="88" />
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="103" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="84" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="99" />
         <source>Bad rows</source>
         <translation>Felaktiga rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="89" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="85" />
         <source>Choose a file, then Preview.</source>
         <translation>Välj en fil och sedan Förhandsgranska.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="93" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="89" />
         <source>Record / field</source>
         <translation>Post / fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="93" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="89" />
         <source>Now</source>
         <translation>Nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="94" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="90" />
         <source>After import</source>
         <translation>Efter import</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="98" />
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="209" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="94" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="205" />
         <source>What would change</source>
         <translation>Vad som skulle ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="100" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="96" />
         <source>Line</source>
         <translation>Rad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="100" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="96" />
         <source>Column</source>
         <translation>Kolumn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="100" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="96" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="115" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="111" />
         <source>Preview</source>
         <translation>Förhandsgranska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="116" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="112" />
         <source>Import</source>
         <translation>Importera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="129" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="125" />
         <source>CSV file</source>
         <translation>CSV-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="140" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="136" />
         <source>Would create {c}, update {u}; {n} unchanged; {r} bad rows.</source>
         <translation>Skulle skapa {c}, uppdatera {u}; {n} oförändrade; {r} felaktiga rader.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="143" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="139" />
         <source>Relations missing from the file are kept: the import never removes relations.</source>
         <translation>Relationer som saknas i filen behålls: importen tar aldrig bort relationer.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="148" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="144" />
         <source>Bad rows ({n})</source>
         <translation>Felaktiga rader ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="158" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="154" />
         <source>New relation: {name}</source>
         <translation>Ny relation: {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="159" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="155" />
         <source>Changed relation: {name}</source>
         <translation>Ändrad relation: {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="161" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="157" />
         <source>New CI: {name} ({cls})</source>
         <translation>Nytt CI: {name} ({cls})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="162" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="158" />
         <source>Changed CI: {name} ({cls})</source>
         <translation>Ändrat CI: {name} ({cls})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="165" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="161" />
         <source>Line {line} of the file</source>
         <translation>Rad {line} i filen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="174" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="170" />
         <source>… and {n} more not listed</source>
         <translation>… och {n} till som inte visas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="177" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="173" />
         <source>Nothing would change</source>
         <translation>Ingenting skulle ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="178" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="174" />
         <source>What would change ({n})</source>
         <translation>Vad som skulle ändras ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="184" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="180" />
         <source>Save the bad rows to</source>
         <translation>Spara de felaktiga raderna till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="188" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="184" />
         <source>Importing…</source>
         <translation>Importerar…</translation>
     </message>
@@ -8869,9 +8869,64 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>cmdb</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="49" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="45" />
         <source>line {line}, column {column}: {reason}</source>
         <translation>rad {line}, kolumn {column}: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="216" />
+        <source>Export CIs as CSV</source>
+        <translation>Exportera CI:n som CSV</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="217" />
+        <source>{n} CIs written to {path}</source>
+        <translation>{n} CI:n skrivna till {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="218" />
+        <source>Export relations as CSV</source>
+        <translation>Exportera relationer som CSV</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="219" />
+        <source>{n} relations written to {path}</source>
+        <translation>{n} relationer skrivna till {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="227" />
+        <source>Exporting…</source>
+        <translation>Exporterar…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="114" />
+        <source>Import CIs/relations from CSV…</source>
+        <translation>Importera CI:n/relationer från CSV…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="116" />
+        <source>Export CIs as CSV…</source>
+        <translation>Exportera CI:n som CSV…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="118" />
+        <source>Export relations as CSV…</source>
+        <translation>Exportera relationer som CSV…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="120" />
+        <source>CMDB baselines…</source>
+        <translation>CMDB-baslinjer…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="122" />
+        <source>Audit CMDB against a scan…</source>
+        <translation>Granska CMDB mot en skanning…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="124" />
+        <source>New CI</source>
+        <translation>Nytt CI</translation>
     </message>
 </context>
 <context>
@@ -9938,383 +9993,478 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="214" />
+        <source>longer than {max} characters ({length})</source>
+        <translation>längre än {max} tecken ({length})</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="215" />
         <source>major release</source>
         <translation>större release</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215" />
+        <location filename="_service_messages.py" line="216" />
         <source>no CI named '{name}'</source>
         <translation>inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216" />
+        <location filename="_service_messages.py" line="217" />
         <source>no backout plan</source>
         <translation>ingen återställningsplan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="217" />
+        <location filename="_service_messages.py" line="218" />
+        <source>no category {value} (add create_missing = true to the mapping to create it)</source>
+        <translation>kategorin {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="219" />
+        <source>no change {value} (add create_missing = true to the mapping to create it)</source>
+        <translation>ändringen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="220" />
+        <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
+        <translation>CI:t {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="221" />
+        <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
+        <translation>CI-klassen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="222" />
         <source>no event time</source>
         <translation>ingen händelsetid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="218" />
+        <location filename="_service_messages.py" line="223" />
         <source>no external key</source>
         <translation>ingen extern nyckel</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="219" />
+        <location filename="_service_messages.py" line="224" />
+        <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
+        <translation>ärendet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="225" />
+        <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
+        <translation>det kända felet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="226" />
+        <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
+        <translation>organisationen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="227" />
         <source>no outage</source>
         <translation>inget avbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="220" />
+        <location filename="_service_messages.py" line="228" />
         <source>no outage, downtime {minutes} min</source>
         <translation>inget avbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="221" />
+        <location filename="_service_messages.py" line="229" />
+        <source>no person {value} (add create_missing = true to the mapping to create it)</source>
+        <translation>personen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="230" />
+        <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
+        <translation>problemet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="231" />
+        <source>no site {value} (add create_missing = true to the mapping to create it)</source>
+        <translation>platsen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="232" />
+        <source>no team {value} (add create_missing = true to the mapping to create it)</source>
+        <translation>teamet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="233" />
         <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation>{kind} {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="222" />
+        <location filename="_service_messages.py" line="234" />
         <source>normal change</source>
         <translation>normal ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="223" />
+        <location filename="_service_messages.py" line="235" />
         <source>pg_dump failed: {reason}</source>
         <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="224" />
+        <location filename="_service_messages.py" line="236" />
         <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation>pg_dump är inte installerat; installera klientverktygen för PostgreSQL</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="225" />
+        <location filename="_service_messages.py" line="237" />
         <source>required column is missing</source>
         <translation>obligatorisk kolumn saknas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="226" />
+        <location filename="_service_messages.py" line="238" />
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation>utrullning i {waves} vågor till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="227" />
+        <location filename="_service_messages.py" line="239" />
         <source>rollout to {sites} sites</source>
         <translation>utrullning till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="228" />
+        <location filename="_service_messages.py" line="240" />
         <source>service outage</source>
         <translation>tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="229" />
+        <location filename="_service_messages.py" line="241" />
         <source>service outage, downtime {minutes} min</source>
         <translation>tjänsteavbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="230" />
+        <location filename="_service_messages.py" line="242" />
         <source>several release factors on top of risky changes</source>
         <translation>flera releasefaktorer utöver riskfyllda ändringar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="231" />
+        <location filename="_service_messages.py" line="243" />
         <source>standard change</source>
         <translation>standardändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="232" />
+        <location filename="_service_messages.py" line="244" />
         <source>the same relation is on line {first}</source>
         <translation>samma relation finns på rad {first}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="233" />
+        <location filename="_service_messages.py" line="245" />
         <source>unknown CI class '{name}'</source>
         <translation>okänd CI-klass '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="234" />
+        <location filename="_service_messages.py" line="246" />
         <source>unknown column (not a CI field or class attribute)</source>
         <translation>okänd kolumn (varken CI-fält eller klassattribut)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="235" />
+        <location filename="_service_messages.py" line="247" />
         <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation>okänd kolumn (använd source, type, target, redundant, propagates)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="236" />
+        <location filename="_service_messages.py" line="248" />
         <source>unknown site '{name}'</source>
         <translation>okänd plats '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="237" />
+        <location filename="_service_messages.py" line="249" />
         <source>unknown team '{name}'</source>
         <translation>okänt team '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="238" />
+        <location filename="_service_messages.py" line="250" />
+        <source>unknown value {value} (the map knows: {known})</source>
+        <translation>okänt värde {value} (mappningen känner till: {known})</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="251" />
         <source>{cells} cells but the header has {columns} columns</source>
         <translation>{cells} celler men rubrikraden har {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="239" />
+        <location filename="_service_messages.py" line="252" />
         <source>{cells} cells but {columns} columns</source>
         <translation>{cells} celler men {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="240" />
+        <location filename="_service_messages.py" line="253" />
         <source>{change} falls in blackout window '{window}'</source>
         <translation>{change} infaller i frysperioden '{window}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="241" />
+        <location filename="_service_messages.py" line="254" />
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation>{change} ligger utanför underhållsfönstren för {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="242" />
+        <location filename="_service_messages.py" line="255" />
         <source>{change} overlaps {other} on {cis}</source>
         <translation>{change} överlappar {other} på {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="243" />
+        <location filename="_service_messages.py" line="256" />
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation>{change} överlappar {other}; påverkansväg via {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="244" />
+        <location filename="_service_messages.py" line="257" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="245" />
+        <location filename="_service_messages.py" line="258" />
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation>{failed} av {finished} tidigare ändringar på dessa CI:n misslyckades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="246" />
+        <location filename="_service_messages.py" line="259" />
         <source>{field} is required but empty</source>
         <translation>{field} är obligatoriskt men tomt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="247" />
+        <location filename="_service_messages.py" line="260" />
         <source>{field} is required: map it in [fields]</source>
         <translation>{field} är obligatoriskt: mappa det i [fields]</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="248" />
+        <location filename="_service_messages.py" line="261" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="249" />
+        <location filename="_service_messages.py" line="262" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="250" />
+        <location filename="_service_messages.py" line="263" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="251" />
+        <location filename="_service_messages.py" line="264" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="252" />
+        <location filename="_service_messages.py" line="265" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="253" />
+        <location filename="_service_messages.py" line="266" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="254" />
+        <location filename="_service_messages.py" line="267" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="255" />
+        <location filename="_service_messages.py" line="268" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="256" />
+        <location filename="_service_messages.py" line="269" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="257" />
+        <location filename="_service_messages.py" line="270" />
         <source>{n} business service(s) impacted</source>
         <translation>{n} verksamhetstjänst(er) påverkas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="258" />
+        <location filename="_service_messages.py" line="271" />
         <source>{n} business service(s) impacted: {services}</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="259" />
+        <location filename="_service_messages.py" line="272" />
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services} och {more} till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="260" />
+        <location filename="_service_messages.py" line="273" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="261" />
+        <location filename="_service_messages.py" line="274" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er), utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="262" />
+        <location filename="_service_messages.py" line="275" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="263" />
+        <location filename="_service_messages.py" line="276" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="264" />
+        <location filename="_service_messages.py" line="277" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="265" />
+        <location filename="_service_messages.py" line="278" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="266" />
+        <location filename="_service_messages.py" line="279" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="267" />
+        <location filename="_service_messages.py" line="280" />
         <source>{path} is not valid JSON: {error}</source>
         <translation>{path} är inte giltig JSON: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="268" />
+        <location filename="_service_messages.py" line="281" />
         <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation>{path}: felaktig CSV på rad {line}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="269" />
+        <location filename="_service_messages.py" line="282" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="270" />
+        <location filename="_service_messages.py" line="283" />
+        <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
+        <translation>{raw} ger {name} {value}, som inte är något av: {shown}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="284" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="271" />
+        <location filename="_service_messages.py" line="285" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="272" />
+        <location filename="_service_messages.py" line="286" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="273" />
+        <location filename="_service_messages.py" line="287" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="274" />
+        <location filename="_service_messages.py" line="288" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="275" />
+        <location filename="_service_messages.py" line="289" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="276" />
+        <location filename="_service_messages.py" line="290" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="277" />
+        <location filename="_service_messages.py" line="291" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="278" />
+        <location filename="_service_messages.py" line="292" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="279" />
+        <location filename="_service_messages.py" line="293" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="280" />
+        <location filename="_service_messages.py" line="294" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="281" />
+        <location filename="_service_messages.py" line="295" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="282" />
+        <location filename="_service_messages.py" line="296" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="283" />
+        <location filename="_service_messages.py" line="297" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="284" />
+        <location filename="_service_messages.py" line="298" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="285" />
+        <location filename="_service_messages.py" line="299" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="286" />
+        <location filename="_service_messages.py" line="300" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="287" />
+        <location filename="_service_messages.py" line="301" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="288" />
+        <location filename="_service_messages.py" line="302" />
         <source>{type} change</source>
         <translation>ändring av typen {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="289" />
+        <location filename="_service_messages.py" line="303" />
+        <source>{value} is neither true ({true}) nor false ({false})</source>
+        <translation>{value} är varken sant ({true}) eller falskt ({false})</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="304" />
         <source>{value} is not a number</source>
         <translation>{value} är inte ett tal</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="305" />
+        <source>{value} is not a number (decimal separator {separator})</source>
+        <translation>{value} är inte ett tal (decimaltecken {separator})</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="306" />
+        <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
+        <translation>{value} är inte ett giltigt värde för {name} (något av: {shown}); lägg till en map</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="307" />
+        <source>{value} is not a whole number</source>
+        <translation>{value} är inte ett heltal</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="308" />
+        <source>{value} matches none of the date formats {formats}</source>
+        <translation>{value} passar inget av datumformaten {formats}</translation>
     </message>
 </context>
 <context>
