@@ -11,7 +11,9 @@ raw SQL in a future sync) can forget them:
 
 * SQLite: an AFTER INSERT trigger gives a new CI ``MAX(gid) + 1`` (a bulk writer may assign a
   run of gids itself; the trigger only fills a missing one).  Relation triggers copy the gids of
-  source and target on insert and whenever ``source_id`` or ``target_id`` change.
+  source and target on insert (unless the writer already gave the right ones: rewriting a fresh
+  row would cost a bulk import a second pass over every index) and whenever ``source_id`` or
+  ``target_id`` change.
 * PostgreSQL: ``ci.gid`` defaults to a sequence; one BEFORE trigger sets a relation's gids.
 
 A gid is local to one database file or server: it is never exported, copied or journalled, and
@@ -30,6 +32,8 @@ _SQLITE_TRIGGERS = (
     END""",
     "DROP TRIGGER IF EXISTS relation_gid_assign",
     """CREATE TRIGGER relation_gid_assign AFTER INSERT ON relation
+    WHEN NEW.source_gid IS NOT (SELECT gid FROM ci WHERE id = NEW.source_id)
+      OR NEW.target_gid IS NOT (SELECT gid FROM ci WHERE id = NEW.target_id)
     BEGIN
         UPDATE relation SET source_gid = (SELECT gid FROM ci WHERE id = NEW.source_id),
                             target_gid = (SELECT gid FROM ci WHERE id = NEW.target_id)

@@ -583,12 +583,18 @@ def _import_cis(path: Path, dry_run: bool, skip_invalid: Path | None, progress: 
     # their gids (numbered on insert) sit together, so an impact walk over them reads a few
     # pages rather than one page per CI.  The primary-key index takes the scattered inserts.
     update_journal: list[dict[str, Any]] = []
+    ci_columns = ["id", "name", "ci_class_id", "status", "criticality", "site_id",
+                  "owner_team_id", "ci_version", "serial", "vendor", "description",
+                  "external_key", "min_members_up", "attributes", "version",
+                  "created_at", "created_by", "updated_at", "updated_by"]
     with records.atomic():
-        _insert_tuples("ci", ["id", "name", "ci_class_id", "status", "criticality", "site_id",
-                              "owner_team_id", "ci_version", "serial", "vendor", "description",
-                              "external_key", "min_members_up", "attributes", "version",
-                              "created_at", "created_by", "updated_at", "updated_by"],
-                       new_rows, progress, total, "writing")
+        if not isinstance(db.obj, pw.PostgresqlDatabase):
+            # Number the new CIs here, in file order, as the insert trigger would one by one
+            # (it leaves a given gid alone); PostgreSQL's sequence default does the same.
+            top = db.execute_sql("SELECT COALESCE(MAX(gid), 0) FROM ci").fetchone()[0]
+            new_rows = [row + (top + i,) for i, row in enumerate(new_rows, start=1)]
+            ci_columns.append("gid")
+        _insert_tuples("ci", ci_columns, new_rows, progress, total, "writing")
         for _line, old, changes in updates:
             new_version = old["version"] + 1
             query = CI.update(**changes, version=new_version, updated_at=now,
@@ -655,8 +661,12 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
             names.add(cells[i_tgt].strip())
     names.discard("")
     # CI keys as the driver returns them (no UUID objects: this runs for 300,000 rows)
-    ci_id = {name: key for name, key in _raw_in("SELECT name, id FROM ci WHERE name IN ({ph})",
-                                                sorted(names))}
+    ci_id: dict[str, Any] = {}
+    gid_of: dict[Any, int] = {}  # the graph index (models/graph_index.py) written with the rows
+    for name, key, gid in _raw_in("SELECT name, id, gid FROM ci WHERE name IN ({ph})",
+                                  sorted(names)):
+        ci_id[name] = key
+        gid_of[key] = gid
     name_of = {key: name for name, key in ci_id.items()}
     existing: dict[tuple, tuple] = {}
     if ci_id:
@@ -746,7 +756,8 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
     journal = []
     for src, rtype, tgt, red, prop, src_name, tgt_name in creates:
         rid = _new_key()
-        new_rows.append((rid, src, tgt, rtype, red, prop, 1, at, who, at, who))
+        new_rows.append((rid, src, tgt, gid_of[src], gid_of[tgt], rtype, red, prop, 1, at, who,
+                         at, who))
         ref = f"{src_name} {rtype} {tgt_name}"
         # one compact journal row per relation (its reference names both CIs)
         journal.append(("relation", rid, ref[:300], "*created*", None, ref, who, who_name, at,
@@ -754,10 +765,10 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
     new_rows.sort()  # key order: the primary-key index grows at its end, not at random places
     update_journal = []
     with records.atomic():
-        _insert_tuples("relation", ["id", "source_id", "target_id", "type", "redundant",
-                                    "propagates", "version", "created_at", "created_by",
-                                    "updated_at", "updated_by"], new_rows, progress, total,
-                       "writing")
+        _insert_tuples("relation", ["id", "source_id", "target_id", "source_gid", "target_gid",
+                                    "type", "redundant", "propagates", "version", "created_at",
+                                    "created_by", "updated_at", "updated_by"], new_rows,
+                       progress, total, "writing")
         for key, changes in updates:
             rid, red, prop, version = existing[key]
             Relation.update(**changes, version=version + 1, updated_at=now,
