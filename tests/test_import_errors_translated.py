@@ -291,3 +291,115 @@ def test_import_wizard_rows_in_english(ctx, qtbot, tmp_path):
     preview_error, rows = _wizard_errors(ctx, qtbot, tmp_path)
     assert TICKETS_EN[2] in preview_error
     assert rows == TICKETS_EN
+
+
+# -- mapped import: per-cell conversion errors and the record kind of a missing name -------------
+
+CELL_MAP = """
+kind = "incidents"
+key = "Ticket"
+
+[source]
+date_formats = ["%d/%m/%Y %H:%M"]
+
+[fields]
+title = "Title"
+opened_at = "Opened"
+impact = "Impact"
+major = "Major"
+caller = "Caller"
+status = { column = "State", map = { Open = "new", Done = "closed" } }
+"""
+CELLS = ("Ticket,Title,Opened,Impact,Major,Caller,State\n"
+         "T-1,Printer,2024-03-05,2,yes,,Open\n"
+         "T-2,VPN,05/03/2024 08:15,lots,no,,Done\n"
+         "T-3,Mail,05/03/2024 08:15,2.5,maybe,,Parked\n"
+         "T-4,Disk,05/03/2024 08:15,2,no,Nobody,Open\n")
+CELLS_EN = ["line 2, column Opened: '2024-03-05' matches none of the date formats %d/%m/%Y %H:%M",
+            "line 3, column Impact: 'lots' is not a number (decimal separator '.')",
+            "line 4, column Impact: '2.5' is not a whole number",
+            "line 4, column Major: 'maybe' is neither true (",
+            "line 4, column State: unknown value 'Parked' (the map knows: Done, Open)",
+            "line 5, column Caller: no person 'Nobody' (add create_missing = true to the mapping "
+            "to create it)"]
+CELLS_SV = ["rad 2, kolumn Opened: '2024-03-05' passar inget av datumformaten %d/%m/%Y %H:%M",
+            "rad 3, kolumn Impact: 'lots' är inte ett tal (decimaltecken '.')",
+            "rad 4, kolumn Impact: '2.5' är inte ett heltal",
+            "rad 4, kolumn Major: 'maybe' är varken sant (",
+            "rad 4, kolumn State: okänt värde 'Parked' (mappningen känner till: Done, Open)",
+            "rad 5, kolumn Caller: personen 'Nobody' finns inte (lägg till create_missing = true"]
+
+
+def test_mapped_cell_errors_carry_templates(db, tmp_path):
+    from itsmdesk.services.mapped_import import run_import
+
+    report = run_import("incidents", _write(tmp_path, "cells.csv", CELLS),
+                        _write(tmp_path, "cells.toml", CELL_MAP))
+    assert not report.applied
+    assert [(e.line, e.column) for e in report.errors] == [
+        (2, "Opened"), (3, "Impact"), (4, "Impact"), (4, "Major"), (4, "State"), (5, "Caller")]
+    for error, english in zip(report.errors, CELLS_EN, strict=True):
+        assert error.template, error
+        assert error.reason == error.template.format(**error.params)
+        assert str(error).startswith(english), (str(error), english)
+    assert report.errors[1].template == "{value} is not a number (decimal separator {separator})"
+    assert report.errors[5].params == {"kind": "person", "value": "'Nobody'"}
+
+
+def test_cli_mapped_cell_errors_in_swedish_and_english(tmp_path):
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert run("en_US", "--db", url, "init").returncode == 0
+    args = ("--db", url, "import", "incidents", str(_write(tmp_path, "cells.csv", CELLS)),
+            "--map", str(_write(tmp_path, "cells.toml", CELL_MAP)), "--quiet")
+    sv = run("sv_SE", *args)
+    assert sv.returncode == 1
+    _has_all(sv.stderr, CELLS_SV)
+    for english in ("matches none", "is not a number", "whole number", "neither true",
+                    "unknown value", "no person", "line "):
+        assert english not in sv.stderr, english
+    en = run("en_US", *args)
+    assert en.returncode == 1
+    _has_all(en.stderr, CELLS_EN)
+    assert "rad " not in en.stderr and "personen" not in en.stderr
+    js = run("sv_SE", *args, "--json")
+    reasons = [e["reason"] for e in json.loads(js.stdout)["errors"]]
+    assert reasons[2] == "'2.5' is not a whole number"
+
+
+def test_bad_event_time_and_missing_kinds_in_swedish(swedish):
+    from itsmdesk.i18n import template_text
+    from itsmdesk.services.mapped_import import MISSING_TEMPLATE, MISSING_TEMPLATES
+    from itsmdesk.services.mapping_values import parse_datetime
+
+    with pytest.raises(ValueError) as info:
+        parse_datetime("yesterday", ["%d/%m/%Y %H:%M"])
+    error = row_error_from(3, "When", info.value)
+    assert error.reason == "'yesterday' matches none of the date formats %d/%m/%Y %H:%M"
+    assert (template_text(error.template, error.params, error.reason)
+            == "'yesterday' passar inget av datumformaten %d/%m/%Y %H:%M")
+    # every per-kind template reads like the generic one in English and has its own Swedish
+    for kind, template in MISSING_TEMPLATES.items():
+        assert template.format(value="'x'") == MISSING_TEMPLATE.format(kind=kind, value="'x'")
+        swedish_text = template_text(template, {"kind": kind, "value": "'x'"})
+        assert swedish_text.endswith("'x' finns inte (lägg till create_missing = true i "
+                                     "mappningen för att skapa saknade poster)"), swedish_text
+        generic = template_text(MISSING_TEMPLATE, {"kind": kind, "value": "'x'"})
+        assert swedish_text != generic and not swedish_text.startswith(kind + " "), swedish_text
+
+
+def test_mapped_import_bad_event_time_in_swedish(swedish, db, tmp_path):
+    from itsmdesk.i18n import template_text
+    from itsmdesk.services.mapped_import import run_import
+
+    mapping = _write(tmp_path, "events.toml", MAP + '\n[events]\nat = "When"\n')
+    report = run_import("incidents", _write(tmp_path, "events.csv",
+                                            "Ticket,Title,When\nT-1,Printer,soon\n"), mapping)
+    assert [(e.line, e.column, e.reason) for e in report.errors] == [
+        (2, "When", "'soon' matches none of the date formats %Y-%m-%d %H:%M:%S, %Y-%m-%d %H:%M, "
+                    "%Y-%m-%dT%H:%M:%S, %Y-%m-%d")]
+    error = report.errors[0]
+    assert template_text(error.template, error.params).startswith(
+        "'soon' passar inget av datumformaten %Y-%m-%d %H:%M:%S, %Y-%m-%d %H:%M, ")
+    from itsmdesk.views.importer.wizard import row_error_text
+
+    assert row_error_text(error).startswith("rad 2, kolumn When: 'soon' passar inget av")
