@@ -403,3 +403,20 @@ def test_mapped_import_bad_event_time_in_swedish(swedish, db, tmp_path):
     from itsmdesk.views.importer.wizard import row_error_text
 
     assert row_error_text(error).startswith("rad 2, kolumn When: 'soon' passar inget av")
+
+
+def test_missing_columns_delimiter_hint_in_swedish(swedish, db, tmp_path):
+    from itsmdesk.i18n import error_text
+    from itsmdesk.services.mapped_import import run_import
+
+    mapping = _write(tmp_path, "comma.toml", MAP + '\n[source]\ndelimiter = ","\n')
+    with pytest.raises(ValidationError) as info:
+        run_import("incidents", _write(tmp_path, "semi.csv", "Ticket;Title;Note\nT-1;VPN;x\n"),
+                   mapping)
+    assert str(info.value) == (
+        "Line 1: column(s) 'Ticket', 'Title' named in the mapping are not in the file's header "
+        "(1 columns: Ticket;Title;Note). The file looks semicolon-separated; set delimiter in "
+        "[source].")
+    assert error_text(info.value).endswith(
+        "Filen ser ut att vara semikolonavgränsad; ange delimiter i [source].")
+    assert "looks" not in error_text(info.value)

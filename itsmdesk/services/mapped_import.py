@@ -110,23 +110,41 @@ def _field_info(target: Target, name: str, mapping_path: str,
     return field_type(f), getattr(f, "max_length", None)
 
 
+MISSING_COLUMNS = N_("Line 1: column(s) {missing} named in the mapping are not in the file's "
+                     "header ({count} columns: {shown}).{hint}")
+# the same with the delimiter hint written out, so it is translated with the sentence
+MISSING_COLUMNS_LOOKS = {
+    "comma": N_("Line 1: column(s) {missing} named in the mapping are not in the file's header "
+                "({count} columns: {shown}). The file looks comma-separated; set delimiter in "
+                "[source]."),
+    "semicolon": N_("Line 1: column(s) {missing} named in the mapping are not in the file's "
+                    "header ({count} columns: {shown}). The file looks semicolon-separated; set "
+                    "delimiter in [source]."),
+    "tab": N_("Line 1: column(s) {missing} named in the mapping are not in the file's header "
+              "({count} columns: {shown}). The file looks tab-separated; set delimiter in "
+              "[source]."),
+    "pipe": N_("Line 1: column(s) {missing} named in the mapping are not in the file's header "
+               "({count} columns: {shown}). The file looks pipe-separated; set delimiter in "
+               "[source]."),
+}
+
+
 def _check_columns(spec: MappingSpec, data: mapping_csv.CsvData) -> None:
     index = data.index()
     missing = [c for c in spec.columns() if c not in index]
     if not missing:
         return
-    hint = ""
+    template, hint = MISSING_COLUMNS, ""
     if len(data.header) <= 2:
         sample = data.raw_header[0] if data.raw_header else ""
         for delim, name in mapping_csv.DELIMITER_NAMES.items():
             if delim != data.delimiter and sample.count(delim) >= 2:
                 hint = f" The file looks {name}-separated; set delimiter in [source]."
+                template = MISSING_COLUMNS_LOOKS.get(name, MISSING_COLUMNS)
                 break
     shown = ", ".join(data.header[:8]) + (" ..." if len(data.header) > 8 else "")
-    raise ValidationError(
-        N_("Line 1: column(s) {missing} named in the mapping are not in the file's header "
-           "({count} columns: {shown}).{hint}"),
-        missing=", ".join(repr(m) for m in missing), count=len(data.header), shown=shown, hint=hint)
+    raise ValidationError(template, missing=", ".join(repr(m) for m in missing),
+                          count=len(data.header), shown=shown, hint=hint)
 
 
 def prepare(kind: str, path: str | Path, spec: MappingSpec,
