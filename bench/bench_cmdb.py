@@ -313,26 +313,30 @@ def _import_baseline(ctx: BenchContext):
     try:
         classes = dict(conn.execute("SELECT name, id FROM ci_class"))
         ids = {}
+        gids = {}  # the graph index, numbered here as our importer does (no trigger work)
         now = "2026-01-01 00:00:00"
         rows = []
         with open(ci_path, newline="") as handle:
             for r in csv.DictReader(handle):
                 ids[r["name"]] = uuid.uuid4().hex
-                rows.append((ids[r["name"]], r["name"], classes[r["class"]], "in_production",
-                             r["criticality"], int(r["min_members_up"]) if r["min_members_up"]
-                             else None, "{}", 1, now, now))
+                gids[r["name"]] = len(gids) + 1
+                rows.append((ids[r["name"]], gids[r["name"]], r["name"], classes[r["class"]],
+                             "in_production", r["criticality"],
+                             int(r["min_members_up"]) if r["min_members_up"] else None, "{}", 1,
+                             now, now))
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO ci (id, name, ci_class_id, status, criticality, "
+        conn.executemany("INSERT INTO ci (id, gid, name, ci_class_id, status, criticality, "
                          "min_members_up, attributes, version, created_at, updated_at) "
-                         "VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+                         "VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
         rel_rows = []
         with open(rel_path, newline="") as handle:
             for r in csv.DictReader(handle):
-                rel_rows.append((uuid.uuid4().hex, ids[r["source"]], ids[r["target"]], r["type"],
+                rel_rows.append((uuid.uuid4().hex, ids[r["source"]], ids[r["target"]],
+                                 gids[r["source"]], gids[r["target"]], r["type"],
                                  "target_to_source", r["redundant"] == "true", 1, now, now))
-        conn.executemany("INSERT INTO relation (id, source_id, target_id, type, propagates, "
-                         "redundant, version, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                         rel_rows)
+        conn.executemany("INSERT INTO relation (id, source_id, target_id, source_gid, target_gid, "
+                         "type, propagates, redundant, version, created_at, updated_at) "
+                         "VALUES (?,?,?,?,?,?,?,?,?,?,?)", rel_rows)
         conn.execute("COMMIT")
         return len(rows), len(rel_rows)
     finally:
