@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from operator import attrgetter
+from operator import itemgetter
 from typing import NamedTuple
 
 from itsmdesk.models.base import db
@@ -299,7 +299,17 @@ def _walk(ci_ids: Iterable, direction: str, depth: int | None,
         group_hits: dict[int, list[tuple]] = {}
         # Pass 1: who falls through a plain relation, and which groups lost members.
         for found, group in steps:
-            for r in found:  # (frm, to, type, redundant[, the CI row of ``to``])
+            if not group:  # plain relations, one per new neighbour, which is its own CI row
+                for r in found:
+                    to = r[1]
+                    if to in next_level:
+                        continue
+                    if r[_STATUS] == "retired":
+                        done.add(to)
+                        continue
+                    next_level[to] = (level, r[0], r[2], reverse and bool(r[3]))
+                continue
+            for r in found:  # redundancy-group members: (frm, to, type, redundant)
                 frm, to, rtype, redundant = r[0], r[1], r[2], r[3]
                 if to in result or to in next_level:
                     continue
@@ -371,7 +381,7 @@ def _impact(ci_ids: Iterable, direction: str, depth: int | None,
         append(new(cls, (key, name, cname, criticality, d, is_service,
                          rows[via][_ID] if via is not None else None, rtype, clabel, status,
                          red)))
-    out.sort(key=attrgetter("depth", "name"))
+    out.sort(key=itemgetter(4, 1))  # depth, name
     return out
 
 
