@@ -34,6 +34,8 @@ def test_tree_roots_and_paged_branches(db):
     vm = roots["Virtual machine"]
     page = cmdb_tree.branch("class", vm.key, limit=1)
     assert [n.label for n in page.nodes] == ["web-01"] and page.more
+    node = page.nodes[0]  # keys come back as UUIDs on both back ends, with the class's label
+    assert node.detail == "Virtual machine" and node.key == cmdb.get_ci_by_name("web-01").id
     page = cmdb_tree.branch("class", vm.key, after="web-01", limit=1)
     assert [n.label for n in page.nodes] == ["web-02"] and not page.more
     sites = cmdb_tree.roots("site")

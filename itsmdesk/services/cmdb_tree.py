@@ -112,9 +112,15 @@ def branch(grouping: str, key: Any, after: str | None = None, limit: int = 500,
         rows = db.execute_sql(*query.order_by(CI.name).limit(limit + 1).sql()).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
-        labels = {_raw_key(k): v for k, v in _class_labels().items()}
-        return Branch([TreeNode("ci", _as_uuid(r[0]), r[1], labels.get(_raw_key(r[4]), ""),
-                                status=r[2], criticality=r[3]) for r in rows], more)
+        labels: dict[Any, str] = {}
+        for k, v in _class_labels().items():  # by every form the driver may return a key in
+            labels[k] = labels[k.hex] = labels[str(k)] = v
+        from itsmdesk.services.impact import _uuid
+
+        # 500 rows: the keys become UUIDs without uuid.UUID's parsing (a third of the time)
+        return Branch([TreeNode("ci", r[0] if isinstance(r[0], uuid.UUID) else _uuid(r[0]), r[1],
+                                labels.get(r[4], ""), status=r[2], criticality=r[3])
+                       for r in rows], more)
     if grouping == "service":
         return dependencies(key, after, limit)
     raise ValueError(f"unknown grouping {grouping!r}")
