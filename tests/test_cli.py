@@ -119,6 +119,21 @@ def test_check_reports_broken_references(capsys, demo_db):
     assert code == 1 and "incident" in out and "missing" in out
 
 
+def test_check_finds_and_repairs_the_cmdb_graph_index(capsys, demo_db):
+    conn = sqlite3.connect(demo_db.path)
+    conn.execute("UPDATE relation SET target_gid = target_gid + 100000 WHERE rowid <= 5")
+    conn.commit()
+    conn.close()
+    code, out, _ = run(capsys, "--db", demo_db.url, "check")
+    assert code == 1 and "relation: 5 relation(s) whose graph index entries differ" in out
+    code, out, _ = run(capsys, "--db", demo_db.url, "check", "--repair")
+    assert code == 0 and "0 CI(s), 0 relation(s) still wrong" in out and out.strip().endswith("OK")
+    conn = sqlite3.connect(demo_db.path)
+    assert conn.execute("SELECT count(*) FROM relation r JOIN ci t ON t.id = r.target_id "
+                        "WHERE r.target_gid IS NOT t.gid").fetchone() == (0,)
+    conn.close()
+
+
 def test_unknown_reference_in_history(capsys, demo_db):
     code, _out, err = run(capsys, "--db", demo_db.url, "history", "INC-999999")
     assert code == 2 and "INC-999999" in err

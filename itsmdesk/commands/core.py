@@ -28,7 +28,11 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("file", type=Path)
     p.set_defaults(func=cmd_backup)
 
-    p = sub.add_parser("check", help=translate("Cli", "check the file and the references between records"))
+    p = sub.add_parser("check", help=translate(
+        "Cli", "check the file, the references between records and the CMDB graph index"))
+    p.add_argument("--repair", action="store_true",
+                   help=translate("Cli", "first put the CMDB graph index right (it is derived "
+                                         "from the CIs and relations; nothing else changes)"))
     p.set_defaults(func=cmd_check)
 
     from itsmdesk.services.listing import KINDS
@@ -102,12 +106,20 @@ def cmd_backup(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_check(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.i18n import template_text
     from itsmdesk.services.maintenance import check
 
     info = ctx.open()
+    if args.repair:
+        from itsmdesk.services.maintenance import repair_graph_index
+
+        left = repair_graph_index()
+        print(translate("Cli", "CMDB graph index repaired ({cis} CI(s), {relations} relation(s) "
+                               "still wrong)").format(cis=left["cis_without_gid"],
+                                                      relations=left["relations_with_stale_gids"]))
     problems = check(info)
-    for line in problems:
-        print(line)
+    for problem in problems:
+        print(template_text(problem.template, problem.params, str(problem)))
     if problems:
         print(translate("Cli", "{n} problem(s) found in {db}").format(n=len(problems),
                                                                      db=info.display),

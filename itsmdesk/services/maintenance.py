@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import peewee as pw
 
 from itsmdesk.errors import N_, ItsmError
-from itsmdesk.models import ALL_MODELS, db
+from itsmdesk.models import ALL_MODELS, db, graph_index
 from itsmdesk.models.database import DbInfo
 
 
@@ -63,16 +64,30 @@ def backup(info: DbInfo, target: Path) -> Path:
     return target
 
 
-def check(info: DbInfo) -> list[str]:
-    """Integrity of the file and of the references between records: a list of problems."""
-    problems: list[str] = []
+@dataclass(frozen=True)
+class Problem:
+    """One finding of :func:`check`: an N_() template and its values (shown in the user's
+    language); ``str()`` gives the English text."""
+
+    template: str
+    params: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.template.format(**self.params)
+
+
+def check(info: DbInfo) -> list[Problem]:
+    """Integrity of the file, of the references between records and of the CMDB's graph
+    index: a list of problems."""
+    problems: list[Problem] = []
     database: pw.Database = db.obj
     if info.backend == "sqlite":
         rows = database.execute_sql("PRAGMA integrity_check").fetchall()
         if rows != [("ok",)]:
-            problems += [f"integrity: {r[0]}" for r in rows[:20]]
+            problems += [Problem(N_("integrity: {detail}"), {"detail": r[0]}) for r in rows[:20]]
         for table, rowid, parent, _fk in database.execute_sql("PRAGMA foreign_key_check").fetchall()[:50]:
-            problems.append(f"{table} row {rowid}: points at a missing {parent}")
+            problems.append(Problem(N_("{table} row {row}: points at a missing {parent}"),
+                                    {"table": table, "row": rowid, "parent": parent}))
     else:
         for model in ALL_MODELS:
             for fk in model._meta.refs:
@@ -83,12 +98,31 @@ def check(info: DbInfo) -> list[str]:
                        f'WHERE c."{fk.column_name}" IS NOT NULL AND p."{fk.rel_field.column_name}" IS NULL')
                 n = database.execute_sql(sql).fetchone()[0]
                 if n:
-                    problems.append(f"{child_t}.{fk.column_name}: {n} row(s) point at a missing {parent_t}")
+                    problems.append(Problem(
+                        N_("{table}.{column}: {n} row(s) point at a missing {parent}"),
+                        {"table": child_t, "column": fk.column_name, "n": n, "parent": parent_t}))
     # References must be unique and well formed (unique indexes guard this; check anyway after sync).
     for model in ALL_MODELS:
         if "ref" in model._meta.fields:
             t = model._meta.table_name
             dupes = database.execute_sql(
                 f'SELECT ref, count(*) FROM "{t}" GROUP BY ref HAVING count(*) > 1 LIMIT 10').fetchall()
-            problems += [f"{t}: reference {ref} used {n} times" for ref, n in dupes]
+            problems += [Problem(N_("{table}: reference {ref} used {n} times"),
+                                 {"table": t, "ref": ref, "n": n}) for ref, n in dupes]
+    graph = graph_index.problems(database)
+    if graph["cis_without_gid"]:
+        problems.append(Problem(N_("ci: {n} CI(s) without a graph index entry; impact analysis "
+                                   "cannot see them (repair with: itsmdesk check --repair)"),
+                                {"n": graph["cis_without_gid"]}))
+    if graph["relations_with_stale_gids"]:
+        problems.append(Problem(N_("relation: {n} relation(s) whose graph index entries differ "
+                                   "from their CIs'; impact analysis follows them wrongly "
+                                   "(repair with: itsmdesk check --repair)"),
+                                {"n": graph["relations_with_stale_gids"]}))
     return problems
+
+
+def repair_graph_index() -> dict[str, int]:
+    """Put the CMDB's graph index right (one transaction, journal-free: the index is derived
+    data, not a record); returns the counts of :func:`graph_index.problems` afterwards."""
+    return graph_index.repair(db.obj)
