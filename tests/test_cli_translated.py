@@ -157,3 +157,19 @@ def test_reason_text_falls_back_to_the_stored_english(qapp):
 def test_starts_gui_leaves_the_application_to_the_gui(argv, gui):
     # the GUI creates its own QApplication: the CLI must not create a QCoreApplication first
     assert starts_gui(argv) is gui
+
+
+def test_check_findings_in_swedish(demo_db):
+    import sqlite3
+
+    conn = sqlite3.connect(demo_db.path)
+    conn.execute("UPDATE ci SET gid = NULL WHERE rowid <= 2")
+    conn.commit()
+    conn.close()
+    sv = run("sv_SE", "--db", demo_db.url, "check")
+    assert sv.returncode == 1
+    assert "ci: 2 CI utan post i grafindexet; konsekvensanalysen ser dem inte" in sv.stdout
+    assert "without a graph index entry" not in sv.stdout
+    repaired = run("sv_SE", "--db", demo_db.url, "check", "--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "CMDB:ns grafindex reparerat (0 CI, 0 relation(er) fortfarande fel)" in repaired.stdout

@@ -24,10 +24,6 @@ DAY_W = 56.0
 STEP_ROLE = 1  # QGraphicsItem data key holding the step id
 
 
-def _t(text: str) -> str:
-    return QCoreApplication.translate("GanttView", text)
-
-
 def _local(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
@@ -77,8 +73,9 @@ def build_scene(scene: QGraphicsScene, rows: list, now: dt.datetime | None = Non
     span = plan_span(rows)
     ink, muted, grid = QColor("#1f2937"), QColor("#6b7280"), QColor("#e5e7eb")
     if span is None:
-        item = scene.addText(_t("No dated steps yet: give the steps planned start and end "
-                                "times to see the chart."), font)
+        item = scene.addText(QCoreApplication.translate(
+            "GanttView", "No dated steps yet: give the steps planned start and end times to see "
+                         "the chart."), font)
         item.setDefaultTextColor(muted)
         return scene.itemsBoundingRect()
     t0, t1 = span
