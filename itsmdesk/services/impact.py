@@ -113,7 +113,8 @@ def _query(sql: str, keys: list, done: Iterable[int] | None = None) -> list[tupl
 
     The keys travel as one parameter: a JSON array read by ``json_each`` on SQLite, an array
     unnested on PostgreSQL, so a big round costs one short statement to prepare.  ``{ph:uuid}``
-    marks a list of CI ids, a plain ``{ph}`` a list of gids; ``{true}``/``{false}`` are the
+    marks a list of CI ids, a plain ``{ph}`` a list of gids (``{ph:any}`` one PostgreSQL
+    should probe an index with: ``= ANY(array)``); ``{true}``/``{false}`` are the
     back end's booleans.  The keys go in sorted: the database then walks its indexes in order
     (on SQLite a shuffled list costs a third more).  ``({done})`` marks a second list, of gids
     to leave out (``done``).
@@ -129,10 +130,11 @@ def _query(sql: str, keys: list, done: Iterable[int] | None = None) -> list[tupl
                .replace("{false}", "FALSE")
                .replace("({ph:uuid})", "(SELECT unnest(%s::uuid[]))")
                .replace("({ph})", "(SELECT unnest(%s::bigint[]))")
+               .replace(" IN ({ph:any})", " = ANY(%s::bigint[])")
                .replace("({done})", "(SELECT unnest(%s::bigint[]))"))
     else:
         sql = (sql.replace("{id}", "").replace("{true}", "1").replace("{false}", "0")
-               .replace("({ph:uuid})", "({ph})")
+               .replace("({ph:uuid})", "({ph})").replace("({ph:any})", "({ph})")
                .replace("({ph})", "(SELECT value FROM json_each(?))")
                .replace("({done})", "(SELECT value FROM json_each(?))"))
     params: tuple = ()
@@ -162,7 +164,7 @@ def _classes() -> dict[str, tuple[str, str, bool]]:
 # k); the first four are NULL for a CI read on its own.  Everything in the walk is keyed by gid
 # (models/graph_index.py); the UUID is only read to build the result.
 _CI_COLUMNS = "id{id}, name, ci_class_id{id}, criticality, status, min_members_up"
-_CI_SQL = f"SELECT NULL, gid, NULL, NULL, {_CI_COLUMNS} FROM ci WHERE gid IN ({{ph}})"
+_CI_SQL = f"SELECT NULL, gid, NULL, NULL, {_CI_COLUMNS} FROM ci WHERE gid IN ({{ph:any}})"
 _CI_BY_ID_SQL = f"SELECT NULL, gid, NULL, NULL, {_CI_COLUMNS} FROM ci WHERE id IN ({{ph:uuid}})"
 _GID, _ID, _NAME, _CLASS, _CRIT, _STATUS, _K = 1, 4, 5, 6, 7, 8, 9
 
@@ -212,11 +214,15 @@ def _neighbours_sql(near: str, far: str, props: str, redundant: bool | None) -> 
 
 
 def _new_neighbours_sql(near: str, far: str, props: str, redundant: bool | None) -> str:
-    """:func:`_neighbours_sql` for neighbours not in ``({done})``, each with its own CI row
-    appended (the :data:`_CI_COLUMNS`): one query and one row per new neighbour per round, so
-    no CI is shipped twice and no relation row is shipped at all."""
-    columns = ", ".join("c." + c.strip() for c in _CI_COLUMNS.split(","))
+    """:func:`_neighbours_sql` for neighbours not in ``({done})``; on SQLite each with its own
+    CI row appended (the :data:`_CI_COLUMNS`): one query and one row per new neighbour per
+    round, so no CI is shipped twice and no relation row is shipped at all.  PostgreSQL plans
+    that join as a hash join over every CI, so there the CI rows are read apart
+    (:func:`_steps`)."""
     inner = _neighbours_sql(near, far, props, redundant)
+    if _is_postgres():
+        return f"SELECT * FROM ({inner}) AS g WHERE g.{far} NOT IN ({{done}})"
+    columns = ", ".join("c." + c.strip() for c in _CI_COLUMNS.split(","))
     return (f"SELECT g.*, {columns} FROM ({inner}) AS g JOIN ci c ON c.gid = g.{far} "
             f"WHERE g.{far} NOT IN ({{done}})")
 
@@ -240,6 +246,9 @@ def _steps(frontier: list[int], direction: str, with_s2t: bool, groups: bool,
     for near, far, props, group in parts:
         plain = _query(_new_neighbours_sql(near, far, props, False if group and groups else None),
                        frontier, done)
+        if plain and len(plain[0]) == 4:  # PostgreSQL: the CI rows come apart
+            found = _ci_rows(list({r[1] for r in plain}), {})
+            plain = [r + found[r[1]][4:] for r in plain if r[1] in found]
         for r in plain:
             rows[r[1]] = r
         out.append((plain, False))
