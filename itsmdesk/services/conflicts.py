@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 from itsmdesk.errors import N_
 from itsmdesk.models.change import Change, ChangeCI, ScheduleWindow
-from itsmdesk.models.cmdb import CI, Relation
+from itsmdesk.models.cmdb import CI
 from itsmdesk.services.change_lifecycle import PLANNED
 
 DEFAULT_LENGTH = dt.timedelta(hours=1)
@@ -271,60 +271,16 @@ def upstream_map(ci_ids: Iterable, depth: int = 16) -> dict:
 
 
 def upstream_raw(ci_ids: Iterable, depth: int = 16) -> dict:
-    """CI -> the CIs whose outage reaches it (itself included), for many CIs at once.
+    """CI -> the CIs whose outage reaches it (itself included) as 32-digit hex ids, for many CIs
+    at once (:func:`itsmdesk.services.impact.upstream_sets`).
 
     Upstream sets are small (what a CI runs on and depends on), unlike downstream ones (a core
     switch reaches half the estate), so pair checks ask "is one change's CI upstream of the
-    other's?".  One breadth-first walk for all CIs fetches the upstream edges by frontier
-    batches; each CI's set is then read from that subgraph in memory.
+    other's?".
     """
-    from itsmdesk.models.base import db
+    from itsmdesk.services.impact import upstream_sets
 
-    # Raw SQL with the stored form of the ids: this walk touches thousands of rows per level,
-    # and converting each id to a UUID object would cost more than the queries.
-    canon = _canon
-    raw_of = {ci: canon(ci) for ci in set(ci_ids)}
-    seeds = set(raw_of.values())
-    up: dict = defaultdict(set)  # raw ci -> raw CIs it directly needs
-    seen = set(seeds)
-    frontier = set(seeds)
-    table = Relation._meta.table_name
-    param = db.obj.param
-    for _ in range(depth):
-        if not frontier:
-            break
-        batch = list(frontier)
-        found: set = set()
-        for i in range(0, len(batch), 5000):
-            chunk = batch[i:i + 5000]
-            marks = ", ".join([param] * len(chunk))
-            cursor = db.execute_sql(
-                f"SELECT source_id, target_id FROM {table} WHERE source_id IN ({marks}) "
-                "AND propagates IN ('target_to_source', 'both')", chunk)
-            for src, tgt in cursor.fetchall():
-                src, tgt = canon(src), canon(tgt)
-                up[src].add(tgt)
-                found.add(tgt)
-            cursor = db.execute_sql(
-                f"SELECT source_id, target_id FROM {table} WHERE target_id IN ({marks}) "
-                "AND propagates IN ('source_to_target', 'both')", chunk)
-            for src, tgt in cursor.fetchall():
-                src, tgt = canon(src), canon(tgt)
-                up[tgt].add(src)
-                found.add(src)
-        frontier = found - seen
-        seen |= frontier
-    out = {}
-    for ci, raw in raw_of.items():
-        reach = {raw}
-        todo = [raw]
-        while todo:
-            for nxt in up.get(todo.pop(), ()):
-                if nxt not in reach:
-                    reach.add(nxt)
-                    todo.append(nxt)
-        out[ci] = reach  # 32-digit hex ids
-    return out
+    return upstream_sets(ci_ids, depth)
 
 
 def _impact_pairs(spans: dict, same_ci: dict, focus: set | None) -> dict[tuple, set]:
@@ -340,16 +296,20 @@ def _impact_pairs(spans: dict, same_ci: dict, focus: set | None) -> dict[tuple, 
         pairs.append(key)
     if not pairs:
         return {}
+    from itsmdesk.services.impact import upstream_gid_sets
+
     involved = {ci for key in pairs for cid in key for ci in spans[cid].cis}
-    ups = upstream_raw(involved)  # compared as hex text: no UUID objects for thousands of ids
-    hexes: dict = {}
+    ups, gid_of = upstream_gid_sets(involved)  # compared as gids (small integers)
+    gids: dict = {}
     out: dict[tuple, set] = {}
+    nothing: set = set()
     for a, b in pairs:
         for cid in (a, b):
-            if cid not in hexes:
-                hexes[cid] = {_canon(ci) for ci in spans[cid].cis}
-        ca, cb = hexes[a], hexes[b]
-        hit = {y for y in spans[b].cis if ups[y] & ca} | {x for x in spans[a].cis if ups[x] & cb}
+            if cid not in gids:
+                gids[cid] = {gid_of[ci] for ci in spans[cid].cis if ci in gid_of}
+        ca, cb = gids[a], gids[b]
+        hit = ({y for y in spans[b].cis if ups.get(y, nothing) & ca}
+               | {x for x in spans[a].cis if ups.get(x, nothing) & cb})
         if hit:
             out[(a, b)] = hit
     return out

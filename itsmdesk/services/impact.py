@@ -449,3 +449,64 @@ def impact_overlap(ci_ids_a: Iterable, ci_ids_b: Iterable,
     down_b, rows_b = _walk(b, "down", None, redundancy)
     hits = ({rows_a[g][_ID] for g in down_a} & b) | ({rows_b[g][_ID] for g in down_b} & a)
     return {_uuid(k) for k in hits}
+
+
+def upstream_gid_sets(ci_ids: Iterable, depth: int = 16) -> tuple[dict, dict]:
+    """(CI as given -> the gids of the CIs whose outage reaches it, itself included; CI as
+    given -> its gid) for many CIs at once: plain reachability against the propagation
+    direction.  CIs not in the CMDB are left out of both.
+
+    One breadth-first walk for all the CIs reads the upstream relations by frontier batches from
+    the gid indexes; each CI's set is then read from that subgraph in memory.  Change conflict
+    detection intersects these sets, so they stay integers.
+    """
+    given = {ci: _key(ci) for ci in set(ci_ids)}
+    if not given:
+        return {}, {}
+    by_key = {row[_ID]: row[_GID] for row in _query(_CI_BY_ID_SQL, list(set(given.values())))}
+    gid_of = {ci: by_key[key] for ci, key in given.items() if key in by_key}
+    up: dict[int, set[int]] = {}
+    seen = set(gid_of.values())
+    frontier = list(seen)
+    with_s2t = _has_source_to_target() if frontier else False
+    for _ in range(depth):
+        if not frontier:
+            break
+        found: set[int] = set()
+        for src, tgt in _query("SELECT source_gid, target_gid FROM relation WHERE source_gid "
+                               "IN ({ph}) AND propagates IN ('target_to_source', 'both')",
+                               frontier):
+            up.setdefault(src, set()).add(tgt)
+            found.add(tgt)
+        if with_s2t:
+            for src, tgt in _query("SELECT source_gid, target_gid FROM relation WHERE target_gid "
+                                   "IN ({ph}) AND propagates IN ('source_to_target', 'both')",
+                                   frontier):
+                up.setdefault(tgt, set()).add(src)
+                found.add(src)
+        frontier = list(found - seen)
+        seen.update(frontier)
+    reach_of: dict = {}
+    for ci, start in gid_of.items():
+        reach = {start}
+        todo = [start]
+        while todo:
+            for nxt in up.get(todo.pop(), ()):
+                if nxt not in reach:
+                    reach.add(nxt)
+                    todo.append(nxt)
+        reach_of[ci] = reach
+    return reach_of, gid_of
+
+
+def upstream_sets(ci_ids: Iterable, depth: int = 16) -> dict:
+    """CI (as given) -> the CIs whose outage reaches it, itself included, as 32-digit hex ids
+    (:func:`upstream_gid_sets` with the gids read back as ids)."""
+    ci_ids = set(ci_ids)
+    reach_of, _gid_of = upstream_gid_sets(ci_ids, depth)
+    every = sorted({g for reach in reach_of.values() for g in reach})
+    hex_of = {row[_GID]: row[_ID].replace("-", "") for row in _query(_CI_SQL, every)}
+    out = {ci: {hex_of[g] for g in reach} for ci, reach in reach_of.items()}
+    for ci in ci_ids - out.keys():  # not (or no longer) in the CMDB: it needs only itself
+        out[ci] = {_key(ci).replace("-", "")}
+    return out
