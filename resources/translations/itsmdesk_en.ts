@@ -4008,74 +4008,82 @@ Criticality: {crit}</source>
     </message>
 </context>
 <context>
+    <name>ImpactGraph</name>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="75"/>
+        <source>depth {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ImpactGraphWidget</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="216"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="220"/>
         <source>Downstream: what fails</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="217"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="221"/>
         <source>Upstream: what it needs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="220"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="224"/>
         <source>no limit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="221"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="225"/>
         <source>depth </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="223"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="227"/>
         <source>Zoom in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="225"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="229"/>
         <source>Zoom out</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="227"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="231"/>
         <source>Fit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="229"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="233"/>
         <source>PNG…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="230"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="234"/>
         <source>PDF…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="274"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="278"/>
         <source>{n} CIs, {s} business services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="278"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="282"/>
         <source>(showing the first {n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="282"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="286"/>
         <source>Impact of {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="285"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="289"/>
         <source>Export graph as PNG</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/graph.py" line="291"/>
+        <location filename="../../itsmdesk/views/cmdb/graph.py" line="295"/>
         <source>Export graph as PDF</source>
         <translation type="unfinished"></translation>
     </message>

@@ -8,11 +8,12 @@ exports as PNG or PDF.  Very large results show the first ``MAX_NODES`` by depth
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QMarginsF, QPointF, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
     QFont,
+    QFontMetricsF,
     QImage,
     QPageLayout,
     QPageSize,
@@ -57,24 +58,27 @@ class CINode(QGraphicsRectItem):
         self.setPen(pen)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
-        name = QGraphicsSimpleTextItem(self._elide(item.name, 26), self)
         font = QFont()
         font.setBold(item.is_service or item.depth == 0)
+        name = QGraphicsSimpleTextItem(self._elide(item.name, font), self)
         name.setFont(font)
         name.setPos(8, 5)
-        detail = QGraphicsSimpleTextItem(
-            f"{item.class_label or item.ci_class} · {item.criticality}", self)
         small = QFont()
         small.setPointSizeF(max(small.pointSizeF() - 1.5, 6.5))
+        detail = QGraphicsSimpleTextItem(self._elide(
+            f"{item.class_label or item.ci_class} · {word(item.criticality)}", small), self)
         detail.setFont(small)
         detail.setBrush(QBrush(QColor("#444444")))
         detail.setPos(8, 25)
         self.setToolTip(f"{item.name}\n{item.class_label or item.ci_class}\n"
-                        f"{item.status.replace('_', ' ')}\ndepth {item.depth}")
+                        f"{word(item.status)}\n"
+                        + QCoreApplication.translate("ImpactGraph", "depth {n}").format(
+                            n=item.depth))
 
     @staticmethod
-    def _elide(text: str, n: int) -> str:
-        return text if len(text) <= n else text[: n - 1] + "…"
+    def _elide(text: str, font: QFont) -> str:
+        """``text`` cut with an ellipsis to fit the box in ``font`` (a bold name is wider)."""
+        return QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, BOX_W - 16)
 
     def mousePressEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
         if event.button() == Qt.MouseButton.LeftButton and self.on_click:
@@ -273,7 +277,7 @@ class ImpactGraphWidget(QWidget):
         services = [i for i in items if i.is_service]
         text = self.tr("{n} CIs, {s} business services").format(n=len(items), s=len(services))
         if services:
-            text += ": " + ", ".join(f"{s.name} ({s.criticality})" for s in services[:8])
+            text += ": " + ", ".join(f"{s.name} ({word(s.criticality)})" for s in services[:8])
         if self.view.truncated:
             text += " " + self.tr("(showing the first {n})").format(n=len(self.view.nodes))
         self.summary.setText(text)
