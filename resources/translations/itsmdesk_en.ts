@@ -8568,7 +8568,7 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="84"/>
-        <source>Escalation: {f} at risk, {b} breached</source>
+        <source>Escalation check: {f} newly at risk, {b} newly breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -8575,8 +8575,8 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="84" />
-        <source>Escalation: {f} at risk, {b} breached</source>
-        <translation>Eskalering: {f} i riskzonen, {b} överskridna</translation>
+        <source>Escalation check: {f} newly at risk, {b} newly breached</source>
+        <translation>Eskaleringskontroll: {f} nya i SLA-fara, {b} nya med bruten SLA</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/actions.py" line="106" />

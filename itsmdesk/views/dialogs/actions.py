@@ -81,7 +81,7 @@ def run_escalation(ctx, window=None) -> None:  # noqa: ANN001
     def done(result) -> None:  # noqa: ANN001
         if result.flagged or result.breached:
             ctx.records_changed("incident", [])
-        ctx.sig_status.emit(QCoreApplication.translate("ServiceDeskActions", "Escalation: {f} at risk, {b} breached").format(
+        ctx.sig_status.emit(QCoreApplication.translate("ServiceDeskActions", "Escalation check: {f} newly at risk, {b} newly breached").format(
             f=len(result.flagged), b=len(result.breached)))
 
     ctx.worker.submit(escalation.tick, now, on_done=done, key="escalation-tick")
