@@ -108,9 +108,25 @@ def _interleaved_medians(bench: Benchmark, ctx: BenchContext) -> tuple[float, An
     return statistics.median(ours_times), ours, statistics.median(base_times), base
 
 
+def host_speed_ms() -> float:
+    """A fixed pure-Python loop (a million additions), best of three: the machine's speed at the
+    moment, printed before and after each benchmark (``host_ms``).  On a shared virtual machine
+    it drifts by a factor of two within minutes; absolute figures are read against it (ratios
+    need not be: ours and the baseline run turn about)."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        best = min(best, (time.perf_counter() - started) * 1000)
+    return round(best, 1)
+
+
 def run(bench: Benchmark, ctx: BenchContext) -> dict[str, Any]:
     if bench.setup:
         bench.setup(ctx)
+    speed_before = host_speed_ms()
     if bench.interleave:
         ours_ms, ours, base_ms, base = _interleaved_medians(bench, ctx)
     else:
@@ -128,6 +144,7 @@ def run(bench: Benchmark, ctx: BenchContext) -> dict[str, Any]:
             line["mismatch"] = str(exc)[:200]
     if bench.extra:
         line.update(bench.extra(ctx))
+    line["host_ms"] = [speed_before, host_speed_ms()]
     if bench.note:
         line["note"] = bench.note
     return line
