@@ -36,9 +36,6 @@ from typing import NamedTuple
 
 from itsmdesk.models.base import db
 
-# Propagation values that carry a failure from target to source / from source to target.
-_T2S = ("target_to_source", "both")
-_S2T = ("source_to_target", "both")
 _CHUNK = 20000  # keys per statement (each list travels as one parameter)
 
 
