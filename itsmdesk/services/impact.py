@@ -135,9 +135,8 @@ def _query(sql: str, keys: list, done: Iterable[int] | None = None) -> list[tupl
                .replace("({ph})", "(SELECT value FROM json_each(?))")
                .replace("({done})", "(SELECT value FROM json_each(?))"))
     params: tuple = ()
-    if done is not None:
-        done = sorted(done)
-        params = ("{" + ",".join(map(str, done)) + "}" if pg else json.dumps(done),)
+    if done is not None:  # (a NOT IN list: its order does not matter)
+        params = ("{" + ",".join(map(str, done)) + "}" if pg else json.dumps(list(done)),)
     out: list[tuple] = []
     for start in range(0, len(keys), _CHUNK):
         part = keys[start:start + _CHUNK]
@@ -382,11 +381,11 @@ def _impact(ci_ids: Iterable, direction: str, depth: int | None,
     out = []
     append = out.append
     for g, (d, via, rtype, red) in result.items():
-        _v, _g, _t, _r, key, name, class_id, criticality, status, _k = rows[g]
-        cname, clabel, is_service = classes.get(class_id, none)
-        append(new(cls, (key, name, cname, criticality, d, is_service,
-                         rows[via][_ID] if via is not None else None, rtype, clabel, status,
-                         red)))
+        row = rows[g]
+        cname, clabel, is_service = classes.get(row[_CLASS], none)
+        append(new(cls, (row[_ID], row[_NAME], cname, row[_CRIT], d, is_service,
+                         rows[via][_ID] if via is not None else None, rtype, clabel,
+                         row[_STATUS], red)))
     out.sort(key=itemgetter(4, 1))  # depth, name
     return out
 
