@@ -261,28 +261,6 @@ def detect(start: dt.datetime | None = None, end: dt.datetime | None = None,
     return conflicts
 
 
-def _canon(value) -> str:  # noqa: ANN001 - UUID, or its text with or without dashes
-    return value.hex if isinstance(value, uuid.UUID) else str(value).replace("-", "").lower()
-
-
-def upstream_map(ci_ids: Iterable, depth: int = 16) -> dict:
-    """CI -> set of CI ids (UUIDs) whose outage reaches it; see :func:`upstream_raw`."""
-    return {ci: {uuid.UUID(r) for r in reach} for ci, reach in upstream_raw(ci_ids, depth).items()}
-
-
-def upstream_raw(ci_ids: Iterable, depth: int = 16) -> dict:
-    """CI -> the CIs whose outage reaches it (itself included) as 32-digit hex ids, for many CIs
-    at once (:func:`itsmdesk.services.impact.upstream_sets`).
-
-    Upstream sets are small (what a CI runs on and depends on), unlike downstream ones (a core
-    switch reaches half the estate), so pair checks ask "is one change's CI upstream of the
-    other's?".
-    """
-    from itsmdesk.services.impact import upstream_sets
-
-    return upstream_sets(ci_ids, depth)
-
-
 def _impact_pairs(spans: dict, same_ci: dict, focus: set | None) -> dict[tuple, set]:
     """Time-overlapping pairs without a shared CI where one's CIs lie in the other's impact
     path: a CI of one change is upstream of (needed by) a CI of the other."""

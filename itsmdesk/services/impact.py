@@ -493,16 +493,3 @@ def upstream_gid_sets(ci_ids: Iterable, depth: int = 16) -> tuple[dict, dict]:
                     todo.append(nxt)
         reach_of[ci] = reach
     return reach_of, gid_of
-
-
-def upstream_sets(ci_ids: Iterable, depth: int = 16) -> dict:
-    """CI (as given) -> the CIs whose outage reaches it, itself included, as 32-digit hex ids
-    (:func:`upstream_gid_sets` with the gids read back as ids)."""
-    ci_ids = set(ci_ids)
-    reach_of, _gid_of = upstream_gid_sets(ci_ids, depth)
-    every = sorted({g for reach in reach_of.values() for g in reach})
-    hex_of = {row[_GID]: row[_ID].replace("-", "") for row in _query(_CI_SQL, every)}
-    out = {ci: {hex_of[g] for g in reach} for ci, reach in reach_of.items()}
-    for ci in ci_ids - out.keys():  # not (or no longer) in the CMDB: it needs only itself
-        out[ci] = {_key(ci).replace("-", "")}
-    return out
