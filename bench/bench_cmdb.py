@@ -24,7 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.runner import BenchContext, Benchmark
+from bench.runner import BenchContext, Benchmark, median_ms
 
 TARGET = 10_000
 
@@ -136,20 +136,10 @@ def _cte_gid_many(n: int) -> str:
     return CTE_GID.replace("IN (?)", "IN (" + ", ".join(["?"] * n) + ")")
 
 
-def _median_of(fn, repeat: int = 5) -> float:  # noqa: ANN001
-    fn()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return sorted(times)[len(times) // 2]
-
-
 def _uuid_cte_extra(run):  # noqa: ANN001, ANN202
     """An ``extra`` for the JSON line: the plain CTE over the UUID columns, timed the same way."""
     def extra(ctx: BenchContext) -> dict:
-        ms = _median_of(lambda: run(ctx))
+        ms, _rows = median_ms(run, ctx, repeat=5, warmup=1)
         return {"uuid_cte_ms": round(ms, 3)}
     return extra
 

@@ -76,7 +76,7 @@ def discover() -> list[Benchmark]:
     return found
 
 
-def _median_ms(fn: Callable[[BenchContext], Any], ctx: BenchContext, repeat: int, warmup: int
+def median_ms(fn: Callable[[BenchContext], Any], ctx: BenchContext, repeat: int, warmup: int
                ) -> tuple[float, Any]:
     result = None
     for _ in range(warmup):
@@ -130,8 +130,8 @@ def run(bench: Benchmark, ctx: BenchContext) -> dict[str, Any]:
     if bench.interleave:
         ours_ms, ours, base_ms, base = _interleaved_medians(bench, ctx)
     else:
-        ours_ms, ours = _median_ms(bench.ours, ctx, bench.repeat, bench.warmup)
-        base_ms, base = _median_ms(bench.baseline, ctx, bench.repeat, bench.warmup)
+        ours_ms, ours = median_ms(bench.ours, ctx, bench.repeat, bench.warmup)
+        base_ms, base = median_ms(bench.baseline, ctx, bench.repeat, bench.warmup)
     line: dict[str, Any] = {"name": bench.name, "ours_ms": round(ours_ms, 3),
                             "baseline_ms": round(base_ms, 3),
                             "ratio": round(ours_ms / base_ms, 3) if base_ms > 0 else None}

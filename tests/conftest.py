@@ -117,6 +117,22 @@ def db(request, tmp_path):
 
 
 @pytest.fixture
+def swedish(qapp):
+    """The Swedish translators on the test application, removed again afterwards."""
+    from PySide6.QtCore import QCoreApplication
+
+    from itsmdesk.i18n import install_translators, remove_translators
+
+    translators = install_translators(qapp, "sv_SE")
+    assert translators
+    try:
+        yield qapp
+    finally:
+        remove_translators(qapp, translators)
+    assert QCoreApplication.translate("QueuePanel", "New ticket") == "New ticket"
+
+
+@pytest.fixture
 def sqlite_db(tmp_path):
     database, info = open_test_db(f"sqlite:///{tmp_path / 'test.db'}")
     yield info

@@ -4,22 +4,7 @@ English reads as before apart from "CIs" (not "cis")."""
 
 from __future__ import annotations
 
-import pytest
-from PySide6.QtCore import QCoreApplication
-
-from itsmdesk.i18n import install_translators, remove_translators
 from itsmdesk.services import cmdb
-
-
-@pytest.fixture
-def swedish(qapp):
-    translators = install_translators(qapp, "sv_SE")
-    assert translators
-    try:
-        yield qapp
-    finally:
-        remove_translators(qapp, translators)
-    assert QCoreApplication.translate("cmdb", "Exporting…") == "Exporting…"
 
 
 def _export(ctx, kind: str, tmp_path, monkeypatch) -> dict:

@@ -15,11 +15,9 @@ import subprocess
 import sys
 
 import pytest
-from PySide6.QtCore import QCoreApplication
 
 from itsmdesk.cli import main
 from itsmdesk.errors import N_, ValidationError
-from itsmdesk.i18n import install_translators, remove_translators
 from itsmdesk.services import cmdb
 from itsmdesk.services.cmdb_csv import import_csv
 from itsmdesk.services.import_report import RowError, row_error, row_error_from
@@ -213,18 +211,6 @@ def test_cli_in_english_unchanged(sqlite_db, tmp_path, capsys):
 
 
 # -- the GUI --------------------------------------------------------------------------------------
-
-@pytest.fixture
-def swedish(qapp):
-    """The Swedish translators on the test application, removed again afterwards."""
-    translators = install_translators(qapp, "sv_SE")
-    assert translators
-    try:
-        yield qapp
-    finally:
-        remove_translators(qapp, translators)
-    assert QCoreApplication.translate("errors", "a name is required") == "a name is required"
-
 
 def _errors_table(dialog) -> list[tuple[str, str, str]]:
     table = dialog.errors

@@ -73,6 +73,12 @@ def _columns(database: pw.Database, table: str) -> set[str]:
     return {c.name for c in database.get_columns(table)}
 
 
+def top_gid(database: pw.Database) -> int:
+    """The highest gid in use (0 for none): a bulk writer numbers its new CIs from here on, in
+    the order it writes them, as the insert trigger would one by one."""
+    return int(database.execute_sql("SELECT COALESCE(MAX(gid), 0) FROM ci").fetchone()[0])
+
+
 def install(database: pw.Database) -> None:
     """Add the gid columns where missing, number every CI that has none, copy the gids onto the
     relations, and install the triggers.  Idempotent; call inside a transaction."""
@@ -95,8 +101,8 @@ def install(database: pw.Database) -> None:
             "AND (r.source_gid IS DISTINCT FROM s.gid OR r.target_gid IS DISTINCT FROM t.gid)")
         statements = statements[3:]
     else:
-        top = database.execute_sql("SELECT COALESCE(MAX(gid), 0) FROM ci").fetchone()[0]
-        database.execute_sql("UPDATE ci SET gid = rowid + ? WHERE gid IS NULL", (top,))
+        database.execute_sql("UPDATE ci SET gid = rowid + ? WHERE gid IS NULL",
+                             (top_gid(database),))
         database.execute_sql(
             "UPDATE relation SET source_gid = (SELECT gid FROM ci WHERE id = relation.source_id),"
             " target_gid = (SELECT gid FROM ci WHERE id = relation.target_id) "

@@ -41,6 +41,7 @@ from typing import Any
 import peewee as pw
 
 from itsmdesk.errors import N_, ValidationError
+from itsmdesk.models import graph_index
 from itsmdesk.models.base import db, utcnow
 from itsmdesk.models.cmdb import (
     CI,
@@ -591,7 +592,7 @@ def _import_cis(path: Path, dry_run: bool, skip_invalid: Path | None, progress: 
         if not isinstance(db.obj, pw.PostgresqlDatabase):
             # Number the new CIs here, in file order, as the insert trigger would one by one
             # (it leaves a given gid alone); PostgreSQL's sequence default does the same.
-            top = db.execute_sql("SELECT COALESCE(MAX(gid), 0) FROM ci").fetchone()[0]
+            top = graph_index.top_gid(db.obj)
             new_rows = [row + (top + i,) for i, row in enumerate(new_rows, start=1)]
             ci_columns.append("gid")
         _insert_tuples("ci", ci_columns, new_rows, progress, total, "writing")

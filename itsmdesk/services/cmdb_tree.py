@@ -126,16 +126,6 @@ def branch(grouping: str, key: Any, after: str | None = None, limit: int = 500,
     raise ValueError(f"unknown grouping {grouping!r}")
 
 
-def _raw_key(value: Any) -> str:
-    return value.hex if isinstance(value, uuid.UUID) else str(value).replace("-", "")
-
-
-def _as_uuid(value: Any) -> uuid.UUID:
-    from itsmdesk.services.impact import _uuid
-
-    return value if isinstance(value, uuid.UUID) else _uuid(_raw_key(value))
-
-
 def dependencies(ci_id: Any, after: str | None = None, limit: int = 500) -> Branch:
     """The CIs a CI depends on (targets of its outgoing relations), by name."""
     tgt = CI.alias()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import peewee as pw
 
-from itsmdesk.models import CIClass, db
+from itsmdesk.models import CIClass, db, graph_index
 from itsmdesk.models import fts as fts_schema
 from itsmdesk.services.demo import anchor
 from itsmdesk.services.demo_names import FIRST, INCIDENT_CATEGORIES, LAST, TEAMS
@@ -153,7 +153,7 @@ def generate_large(seed: int = 42, progress: Callable[[str], None] | None = None
         # sequence and trigger are cheap enough.
         gid_of: dict[str, int] = {}
         if not loader.pg:
-            top = database.execute_sql("SELECT COALESCE(MAX(gid), 0) FROM ci").fetchone()[0]
+            top = graph_index.top_gid(database)
             for i, row in enumerate(ci_rows, start=1):
                 gid_of[row[0]] = top + i
             ci_rows = [row + (gid_of[row[0]],) for row in ci_rows]

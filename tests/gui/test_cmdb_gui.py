@@ -231,35 +231,20 @@ def test_baseline_and_audit_dialogs(qtbot, estate, tmp_path):
     assert not CI.select().where(CI.name == "web-09").exists()
 
 
-def test_impact_graph_in_swedish_and_long_names_fit(qtbot, estate, qapp, monkeypatch):
+def test_impact_graph_in_swedish_and_long_names_fit(qtbot, estate, swedish):
     """Stored words (criticality, status, relation types) follow the language; a long bold
     service name is cut to its box rather than running over the edge."""
-    from PySide6.QtCore import QLocale, QTranslator
-
-    from itsmdesk.app import make_application
-
-    locale_before = QLocale()
     long_name = "Customer Support Telephony and Contact Centre"
     cmdb.create_ci({"name": long_name, "ci_class": "business_service", "criticality": "high"})
     cmdb.create_relation(long_name, "depends_on", "db-01")
-    monkeypatch.setenv("ITSMDESK_LANG", "sv_SE")
-    before = set(qapp.findChildren(QTranslator))
-    app = make_application()
-    added = [t for t in app.findChildren(QTranslator) if t not in before]
-    try:
-        widget = ImpactGraphWidget(estate, cmdb.get_ci_by_name("db-01").id, "db-01")
-        qtbot.addWidget(widget)
-        assert "Shop (kritisk)" in widget.summary.text()
-        node = next(n for n in widget.view.nodes.values() if n.item.name == long_name)
-        texts = [c.text() for c in node.childItems() if hasattr(c, "text")]
-        assert any(t.endswith("· hög") for t in texts), texts
-        shown = next(t for t in texts if t.startswith("Customer"))
-        assert shown.endswith("…") and shown != long_name
-        assert all(c.boundingRect().width() <= node.rect().width() - 8
-                   for c in node.childItems() if hasattr(c, "text"))
-        assert "djup 1" in node.toolTip()
-    finally:
-        QLocale.setDefault(locale_before)
-        for translator in added:
-            app.removeTranslator(translator)
-            translator.deleteLater()
+    widget = ImpactGraphWidget(estate, cmdb.get_ci_by_name("db-01").id, "db-01")
+    qtbot.addWidget(widget)
+    assert "Shop (kritisk)" in widget.summary.text()
+    node = next(n for n in widget.view.nodes.values() if n.item.name == long_name)
+    texts = [c.text() for c in node.childItems() if hasattr(c, "text")]
+    assert any(t.endswith("· hög") for t in texts), texts
+    shown = next(t for t in texts if t.startswith("Customer"))
+    assert shown.endswith("…") and shown != long_name
+    assert all(c.boundingRect().width() <= node.rect().width() - 8
+               for c in node.childItems() if hasattr(c, "text"))
+    assert "djup 1" in node.toolTip()

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from pypdf import PdfReader
-from PySide6.QtCore import QCoreApplication
 
 from itsmdesk.i18n import install_translators, reason_text, remove_translators
 from itsmdesk.models.change import CABMeeting, Change
@@ -16,17 +14,6 @@ from itsmdesk.reports import cab_pack
 from itsmdesk.services import cab, release_lifecycle, risk
 from itsmdesk.views.forms.change_form import ChangeForm
 from tests.change_helpers import T0, change, stack
-
-
-@pytest.fixture
-def swedish(qapp):
-    translators = install_translators(qapp, "sv_SE")
-    assert translators
-    try:
-        yield qapp
-    finally:
-        remove_translators(qapp, translators)
-    assert QCoreApplication.translate("errors", "emergency change") == "emergency change"
 
 
 def _emergency_change():
