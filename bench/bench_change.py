@@ -26,7 +26,7 @@ PLANNED = ("draft", "submitted", "assessed", "awaiting_cab", "approved", "schedu
 # -- change_conflicts ----------------------------------------------------------------------------
 
 def _conflicts_ours(ctx: BenchContext):
-    from itsmdesk.services.conflicts import detect
+    from itsmdesk.services.change.conflicts import detect
 
     found = detect()
     ctx.state["conflict_kinds"] = {k: sum(1 for c in found if c.kind == k)
@@ -66,7 +66,7 @@ BENCH_MEETING = "Bench CAB (200 changes)"
 
 def _cab_setup(ctx: BenchContext) -> None:
     from itsmdesk.models.change import CABAgendaItem, CABMeeting, Change
-    from itsmdesk.services import cab
+    from itsmdesk.services.change import cab
 
     meeting = CABMeeting.get_or_none(CABMeeting.title == BENCH_MEETING)
     if meeting is None:
@@ -135,7 +135,7 @@ def _month_setup(ctx: BenchContext) -> None:
     from PySide6.QtWidgets import QApplication
 
     from itsmdesk.models.change import Change
-    from itsmdesk.services import change_calendar
+    from itsmdesk.services.change import calendar as change_calendar
     from itsmdesk.views.calendar.canvas import CalendarCanvas, range_for
 
     app = QApplication.instance() or QApplication([])

@@ -180,7 +180,7 @@ def _impact_setup(ctx: BenchContext) -> None:
 
 
 def _impact_ours(ctx: BenchContext):
-    from itsmdesk.services.impact import impact
+    from itsmdesk.services.cmdb.impact import impact
 
     return impact([uuid.UUID(str(ctx.state["impact_seed"]))], redundancy=False)
 
@@ -194,7 +194,7 @@ def _impact_uuid_cte(ctx: BenchContext):
 
 
 def _impact_big_ours(ctx: BenchContext):
-    from itsmdesk.services.impact import impact
+    from itsmdesk.services.cmdb.impact import impact
 
     return impact([uuid.UUID(str(s)) for s in ctx.state["impact_seeds_big"]], redundancy=False)
 
@@ -216,7 +216,7 @@ def _impact_check(ours, base) -> None:
 
 
 def _impact_redundant(ctx: BenchContext):
-    from itsmdesk.services.impact import impact
+    from itsmdesk.services.cmdb.impact import impact
 
     return impact([uuid.UUID(str(ctx.state["impact_seed"]))])
 
@@ -233,7 +233,7 @@ def _tree_setup(ctx: BenchContext) -> None:
 
 
 def _tree_ours(ctx: BenchContext):
-    from itsmdesk.services import cmdb_tree
+    from itsmdesk.services.cmdb import tree as cmdb_tree
 
     return cmdb_tree.branch("class", uuid.UUID(str(ctx.state["tree_class"])), limit=500)
 
@@ -267,7 +267,7 @@ def _fresh_db(folder: Path, name: str) -> Path:
 def _import_ours(ctx: BenchContext):
     """Import into a fresh SQLite file; the bench's own database is re-bound afterwards."""
     from itsmdesk.models.base import db
-    from itsmdesk.services.cmdb_csv import import_csv
+    from itsmdesk.services.cmdb.csv_io import import_csv
     from itsmdesk.services.session import open_database
 
     ci_path, rel_path = ctx.state["import_files"]
@@ -364,7 +364,7 @@ def _g1m_setup(ctx: BenchContext) -> None:
     from itsmdesk.config import cache_dir
     from itsmdesk.models.base import db
     from itsmdesk.models.database import SQLITE_PRAGMAS
-    from itsmdesk.services.cmdb_csv import import_csv
+    from itsmdesk.services.cmdb.csv_io import import_csv
     from itsmdesk.services.session import open_database
 
     folder = cache_dir()
@@ -400,7 +400,7 @@ def _g1m_setup(ctx: BenchContext) -> None:
 
 def _g1m_ours(ctx: BenchContext):
     from itsmdesk.models.base import db
-    from itsmdesk.services.impact import impact
+    from itsmdesk.services.cmdb.impact import impact
 
     previous = db.obj
     db.initialize(ctx.state["g1m_db"])

@@ -56,7 +56,7 @@ def _ours(ctx: BenchContext) -> tuple[int, int] | None:
     if path is None:
         return None
     from itsmdesk.models import db
-    from itsmdesk.services.mapped_import import run_import
+    from itsmdesk.services.importing.mapped import run_import
     from itsmdesk.services.session import open_database
 
     folder = Path(tempfile.mkdtemp(prefix="itsmdesk-bench-import-"))

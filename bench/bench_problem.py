@@ -27,7 +27,7 @@ def _ts(ctx: BenchContext, value: dt.datetime):  # noqa: ANN202
 
 # -- trends -------------------------------------------------------------------------------------
 def _trends_ours(ctx: BenchContext):  # noqa: ANN202
-    from itsmdesk.services.trends import trends
+    from itsmdesk.services.problem.trends import trends
 
     start, end = _period(ctx)
     report = trends("ci", start, end, top=10)
@@ -54,7 +54,7 @@ def _same_counts(ours, base) -> None:  # noqa: ANN001
 
 # -- availability -------------------------------------------------------------------------------
 def _availability_ours(ctx: BenchContext):  # noqa: ANN202
-    from itsmdesk.services.availability import availability
+    from itsmdesk.services.problem.availability import availability
 
     start, end = _period(ctx)
     report = availability("ci", start, end, now=end)
@@ -101,7 +101,7 @@ def _same_availability(ours, base) -> None:  # noqa: ANN001
 
 # -- knowledge search -----------------------------------------------------------------------------
 def _kb_ours(ctx: BenchContext):  # noqa: ANN202
-    from itsmdesk.services.knowledge import search
+    from itsmdesk.services.knowledge.articles import search
 
     return [h.ref for h in search(KB_WORDS, limit=20)]
 

@@ -45,7 +45,7 @@ def _same_refs(ours, base) -> None:  # noqa: ANN001
 
 # -- first page of "All open" (newest first) --------------------------------------------------
 def _first_ours(ctx: BenchContext) -> list[str]:
-    from itsmdesk.services import queues
+    from itsmdesk.services.servicedesk import queues
 
     page = queues.page(queues.get_spec("all_open"), 0, PAGE)
     return [r.get("ref") for r in page.rows]
@@ -60,7 +60,7 @@ def _first_base(ctx: BenchContext) -> list[str]:
 
 # -- scrollbar dragged to row 900,000 of "All tickets" ---------------------------------------------
 def _deep_ours(ctx: BenchContext) -> list[str]:
-    from itsmdesk.services import queues
+    from itsmdesk.services.servicedesk import queues
 
     page = queues.page(queues.get_spec("all"), DEEP, PAGE)
     return [r.get("ref") for r in page.rows]
@@ -83,7 +83,7 @@ def _deep_base(ctx: BenchContext) -> list[str]:
 
 # -- count beside "Breached" (open and breached) ------------------------------------------------
 def _count_ours(ctx: BenchContext) -> int:
-    from itsmdesk.services import queues
+    from itsmdesk.services.servicedesk import queues
 
     return queues.count(queues.get_spec("breached"))
 

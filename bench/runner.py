@@ -168,7 +168,7 @@ def large_db_url(seed: int = 42) -> str:
         for p in (partial, Path(str(partial) + "-wal"), Path(str(partial) + "-shm")):
             p.unlink(missing_ok=True)
         print(f"building the large demo database at {path} (once) ...", file=sys.stderr)
-        from itsmdesk.services import demo
+        from itsmdesk.demo import builder as demo
         from itsmdesk.services.session import open_database
 
         database, _info = open_database(f"sqlite:///{partial}")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from itsmdesk.services import changes as change_service
-from itsmdesk.services import cmdb, people
+from itsmdesk.services import people
+from itsmdesk.services.change import changes as change_service
+from itsmdesk.services.cmdb import cis as cmdb
 
 T0 = dt.datetime(2030, 3, 4, 8, 0)
 

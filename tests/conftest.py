@@ -109,7 +109,7 @@ def db(request, tmp_path):
         else:
             database, info = connect(url)
         _empty_pg(database)
-        from itsmdesk.services.cmdb import ensure_standard_classes
+        from itsmdesk.services.cmdb.cis import ensure_standard_classes
 
         ensure_standard_classes()
     yield info
@@ -148,7 +148,7 @@ def demo_db(tmp_path, tmp_path_factory):
     if "small" not in _demo_template:
         folder = tmp_path_factory.mktemp("demo-template")
         database, _info = open_test_db(f"sqlite:///{folder / 'demo.db'}")
-        from itsmdesk.services import demo
+        from itsmdesk.demo import builder as demo
 
         demo.generate("small", 42)
         database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from itsmdesk.services import cmdb, incidents
+from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.services.servicedesk import incidents
 
 T0 = dt.datetime(2026, 1, 1)
 

@@ -3,7 +3,11 @@
 import datetime as dt
 
 from itsmdesk.models.change import Change
-from itsmdesk.services import changes, cmdb, dml, people, release_plan, releases
+from itsmdesk.services import people
+from itsmdesk.services.change import changes
+from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.services.release import dml, releases
+from itsmdesk.services.release import plan as release_plan
 
 T0 = dt.datetime(2026, 3, 2, 8)
 

@@ -9,7 +9,7 @@ import json
 import pytest
 from problem_helpers import T0, ci, h, incident
 
-from itsmdesk.services.availability import availability, top_downtime, write_csv
+from itsmdesk.services.problem.availability import availability, top_downtime, write_csv
 
 PERIOD = (T0, T0 + dt.timedelta(days=10))  # 240 hours
 

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from itsmdesk.cli import main
 from itsmdesk.models.change import CABMeeting
 from itsmdesk.reports import cab_minutes, cab_pack
-from itsmdesk.services import cab
+from itsmdesk.services.change import cab
 
 
 def _text(path) -> str:

@@ -6,8 +6,9 @@ import pytest
 
 from itsmdesk.errors import ConflictError, ValidationError
 from itsmdesk.models.servicedesk import Category
-from itsmdesk.services import categories, incidents, people
+from itsmdesk.services import people
 from itsmdesk.services.context import Actor
+from itsmdesk.services.servicedesk import categories, incidents
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ import pytest
 from itsmdesk.errors import ConflictError, TransitionError, ValidationError
 from itsmdesk.models.change import Change
 from itsmdesk.models.journal import JournalEntry
-from itsmdesk.services import cab, change_lifecycle, records
-from itsmdesk.services import changes as change_service
+from itsmdesk.services import records
+from itsmdesk.services.change import cab
+from itsmdesk.services.change import changes as change_service
+from itsmdesk.services.change import lifecycle as change_lifecycle
 from tests.change_helpers import T0, change, person, stack
 
 

@@ -9,8 +9,11 @@ import pytest
 from itsmdesk.errors import ValidationError
 from itsmdesk.models.change import Change
 from itsmdesk.models.incident import ChangeIncident
-from itsmdesk.services import change_success, incidents, records, risk
-from itsmdesk.services import changes as change_service
+from itsmdesk.services import records
+from itsmdesk.services.change import changes as change_service
+from itsmdesk.services.change import risk
+from itsmdesk.services.change import success as change_success
+from itsmdesk.services.servicedesk import incidents
 from tests.change_helpers import T0, change, ci, stack
 
 

@@ -143,7 +143,7 @@ def test_backup_on_both_backends(capsys, db, tmp_path):
     import shutil
     import subprocess
 
-    from itsmdesk.services import incidents
+    from itsmdesk.services.servicedesk import incidents
 
     incidents.create_incident({"title": "kept in the backup"})
     target = tmp_path / "backup.dump"

@@ -7,8 +7,9 @@ import csv
 from itsmdesk.models.cmdb import CI, Relation
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.people import Site, Team
-from itsmdesk.services import cmdb, records
-from itsmdesk.services.cmdb_csv import export_csv, import_csv
+from itsmdesk.services import records
+from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.services.cmdb.csv_io import export_csv, import_csv
 
 CIS = """name,class,status,criticality,site,owner_team,version,os,ram_gb,engine
 web-01,virtual_machine,in production,high,OSL,Ops,RHEL 9,Linux,32,

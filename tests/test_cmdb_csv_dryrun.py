@@ -8,9 +8,11 @@ from itsmdesk.cli import main
 from itsmdesk.models.cmdb import CI, Relation
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.people import Site, Team
-from itsmdesk.services import cmdb, cmdb_csv, records
-from itsmdesk.services.cmdb_csv import import_csv
-from itsmdesk.services.import_report import DiffEntry, FieldChange
+from itsmdesk.services import records
+from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.services.cmdb import csv_io as cmdb_csv
+from itsmdesk.services.cmdb.csv_io import import_csv
+from itsmdesk.services.importing.report import DiffEntry, FieldChange
 from tests.test_cmdb_csv import CIS  # the same sample file
 
 # web-01 and db-01 change, web-03 is new, the rest stays

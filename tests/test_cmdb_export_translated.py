@@ -4,7 +4,7 @@ English reads as before apart from "CIs" (not "cis")."""
 
 from __future__ import annotations
 
-from itsmdesk.services import cmdb
+from itsmdesk.services.cmdb import cis as cmdb
 
 
 def _export(ctx, kind: str, tmp_path, monkeypatch) -> dict:

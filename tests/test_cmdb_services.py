@@ -7,7 +7,11 @@ import json
 from itsmdesk.cli import main
 from itsmdesk.models.cmdb import CI
 from itsmdesk.models.people import Site
-from itsmdesk.services import baselines, cmdb, cmdb_audit, cmdb_tree, records
+from itsmdesk.services import records
+from itsmdesk.services.cmdb import audit as cmdb_audit
+from itsmdesk.services.cmdb import baselines
+from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.services.cmdb import tree as cmdb_tree
 
 
 def _estate():
@@ -138,7 +142,7 @@ def test_cli_impact_baseline_audit(sqlite_db, tmp_path, capsys):
 
 
 def test_ci_history_shows_imported_relations(db, tmp_path):
-    from itsmdesk.services.cmdb_csv import import_csv
+    from itsmdesk.services.cmdb.csv_io import import_csv
 
     _estate()
     path = tmp_path / "r.csv"

@@ -7,9 +7,10 @@ import random
 
 from itsmdesk.models.change import Change, ChangeCI
 from itsmdesk.models.cmdb import Relation
-from itsmdesk.services import changes as change_service
-from itsmdesk.services import cmdb, conflicts
-from itsmdesk.services.change_lifecycle import PLANNED
+from itsmdesk.services.change import changes as change_service
+from itsmdesk.services.change import conflicts
+from itsmdesk.services.change.lifecycle import PLANNED
+from itsmdesk.services.cmdb import cis as cmdb
 from tests.change_helpers import T0, ci, stack
 
 

@@ -83,7 +83,7 @@ def _fts_hits(word: str) -> int:
 
 
 def test_upgrade_from_version_1(tmp_path):
-    from itsmdesk.services import incidents
+    from itsmdesk.services.servicedesk import incidents
 
     path = tmp_path / "old.db"
     database, info = connect(f"sqlite:///{path}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from itsmdesk.services import demo
+from itsmdesk.demo import builder as demo
 from itsmdesk.services.session import open_database
 
 
@@ -33,7 +33,7 @@ def test_same_seed_same_data(tmp_path, monkeypatch):
 
 def test_demo_is_realistic(demo_db):
     from itsmdesk.models import CI, CABMeeting, Incident, Problem, Relation
-    from itsmdesk.services.cmdb import relations_of
+    from itsmdesk.services.cmdb.cis import relations_of
 
     shop = CI.get(CI.name == "Web Shop")
     outgoing, _ = relations_of(shop.id)

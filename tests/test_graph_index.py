@@ -12,8 +12,10 @@ from itsmdesk.errors import ValidationError
 from itsmdesk.models import graph_index
 from itsmdesk.models.base import db as proxy
 from itsmdesk.models.cmdb import CI, Relation
-from itsmdesk.services import cmdb, impact, records
-from itsmdesk.services.cmdb_csv import import_csv
+from itsmdesk.services import records
+from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.services.cmdb import impact
+from itsmdesk.services.cmdb.csv_io import import_csv
 
 HEALTHY = {"cis_without_gid": 0, "relations_with_stale_gids": 0}
 

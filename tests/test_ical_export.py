@@ -9,7 +9,7 @@ from icalendar import Calendar
 from itsmdesk.cli import main
 from itsmdesk.models.change import Change
 from itsmdesk.reports import ical
-from itsmdesk.services import changes as change_service
+from itsmdesk.services.change import changes as change_service
 from tests.change_helpers import T0, change, stack
 
 

@@ -2,7 +2,7 @@
 
 The reference below evaluates the documented rules directly (synchronous failure rounds over the
 whole graph, every node re-checked each round), so it shares no code with the batched walk in
-``itsmdesk.services.impact``.
+``itsmdesk.services.cmdb.impact``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from itsmdesk.models.cmdb import CI, CIClass, Relation
-from itsmdesk.services import cmdb, impact
+from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.services.cmdb import impact
 
 PROPAGATIONS = ("target_to_source", "target_to_source", "target_to_source", "both",
                 "source_to_target", "none")

@@ -18,9 +18,9 @@ import pytest
 
 from itsmdesk.cli import main
 from itsmdesk.errors import N_, ValidationError
-from itsmdesk.services import cmdb
-from itsmdesk.services.cmdb_csv import import_csv
-from itsmdesk.services.import_report import RowError, row_error, row_error_from
+from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.services.cmdb.csv_io import import_csv
+from itsmdesk.services.importing.report import RowError, row_error, row_error_from
 
 CIS = ("name,class,status,ram_gb\n"
        "web-01,virtual_machine,in production,32\n"
@@ -317,7 +317,7 @@ CELLS_SV = ["rad 2, kolumn Opened: '2024-03-05' passar inget av datumformaten %d
 
 
 def test_mapped_cell_errors_carry_templates(db, tmp_path):
-    from itsmdesk.services.mapped_import import run_import
+    from itsmdesk.services.importing.mapped import run_import
 
     report = run_import("incidents", _write(tmp_path, "cells.csv", CELLS),
                         _write(tmp_path, "cells.toml", CELL_MAP))
@@ -354,8 +354,8 @@ def test_cli_mapped_cell_errors_in_swedish_and_english(tmp_path):
 
 def test_bad_event_time_and_missing_kinds_in_swedish(swedish):
     from itsmdesk.i18n import template_text
-    from itsmdesk.services.mapped_import import MISSING_TEMPLATE, MISSING_TEMPLATES
-    from itsmdesk.services.mapping_values import parse_datetime
+    from itsmdesk.services.importing.mapped import MISSING_TEMPLATE, MISSING_TEMPLATES
+    from itsmdesk.services.importing.values import parse_datetime
 
     with pytest.raises(ValueError) as info:
         parse_datetime("yesterday", ["%d/%m/%Y %H:%M"])
@@ -375,7 +375,7 @@ def test_bad_event_time_and_missing_kinds_in_swedish(swedish):
 
 def test_mapped_import_bad_event_time_in_swedish(swedish, db, tmp_path):
     from itsmdesk.i18n import template_text
-    from itsmdesk.services.mapped_import import run_import
+    from itsmdesk.services.importing.mapped import run_import
 
     mapping = _write(tmp_path, "events.toml", MAP + '\n[events]\nat = "When"\n')
     report = run_import("incidents", _write(tmp_path, "events.csv",
@@ -393,7 +393,7 @@ def test_mapped_import_bad_event_time_in_swedish(swedish, db, tmp_path):
 
 def test_missing_columns_delimiter_hint_in_swedish(swedish, db, tmp_path):
     from itsmdesk.i18n import error_text
-    from itsmdesk.services.mapped_import import run_import
+    from itsmdesk.services.importing.mapped import run_import
 
     mapping = _write(tmp_path, "comma.toml", MAP + '\n[source]\ndelimiter = ","\n')
     with pytest.raises(ValidationError) as info:

@@ -10,8 +10,9 @@ from problem_helpers import T0, ci, incident
 
 from itsmdesk.errors import ValidationError
 from itsmdesk.models import ArticleLink
-from itsmdesk.services import knowledge, problems
 from itsmdesk.services.context import Actor
+from itsmdesk.services.knowledge import articles as knowledge
+from itsmdesk.services.problem import problems
 
 BOB = Actor(None, "bob", "")
 
@@ -71,7 +72,7 @@ def test_links_and_article_from_resolved_incident(db):
                    known_error=ke.id)
     with pytest.raises(ValidationError):
         knowledge.create_from_incident(inc.id, BOB)
-    from itsmdesk.services.incidents import update_incident
+    from itsmdesk.services.servicedesk.incidents import update_incident
 
     update_incident(inc.id, None, {"status": "resolved", "resolution_code": "solved_permanently",
                                    "solution": "Set the client MTU to 1380."})

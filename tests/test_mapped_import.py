@@ -15,7 +15,7 @@ from itsmdesk.models.incident import Incident
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.people import Person, Team
 from itsmdesk.models.problem import Problem
-from itsmdesk.services.mapped_import import ImportCancelled, run_import
+from itsmdesk.services.importing.mapped import ImportCancelled, run_import
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
@@ -253,8 +253,8 @@ def test_cancel_rolls_back(db, tmp_path):
         calls.append(1)
         return len(calls) > 3
 
-    from itsmdesk.services.mapped_import import run_with_spec
-    from itsmdesk.services.mapping_spec import load_mapping
+    from itsmdesk.services.importing.mapped import run_with_spec
+    from itsmdesk.services.importing.spec import load_mapping
 
     with pytest.raises(ImportCancelled):
         run_with_spec("incidents", UCI, load_mapping(EVENTLOG_MAP), cancel=cancel)
@@ -275,10 +275,10 @@ problem = { column = "problem", create_missing = true, create = { title = "From 
 
 
 def test_ci_columns_and_links(db, tmp_path):
-    from itsmdesk.services.cmdb import get_class
+    from itsmdesk.services.cmdb.cis import get_class
 
     existing = CI.create(name="mail01", ci_class=get_class("virtual_machine"))
-    from itsmdesk.services import changes as change_service
+    from itsmdesk.services.change import changes as change_service
 
     try:
         change = change_service.create_change({"title": "Patch mail"})
@@ -332,7 +332,7 @@ def test_itop_cis_with_decimal_comma(db, tmp_path):
 
 def test_relations_with_mapping(db, tmp_path):
     from itsmdesk.models.cmdb import Relation
-    from itsmdesk.services.cmdb import get_class
+    from itsmdesk.services.cmdb.cis import get_class
 
     for name in ("app", "db", "vm"):
         CI.create(name=name, ci_class=get_class("application"))
@@ -407,7 +407,7 @@ planned_start = "Start"
 
 
 def test_references_drawn_as_a_block_after_existing_ones(db, tmp_path):
-    from itsmdesk.services.incidents import create_incident
+    from itsmdesk.services.servicedesk.incidents import create_incident
 
     first = create_incident({"title": "Typed in by hand"})
     report = run_import("incidents", write(tmp_path, "x.csv", PLAIN_CSV), plain_map(tmp_path))

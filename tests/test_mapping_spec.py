@@ -8,15 +8,15 @@ import decimal
 import pytest
 
 from itsmdesk.errors import ValidationError
-from itsmdesk.services import mapping_csv
-from itsmdesk.services.mapping_spec import (
+from itsmdesk.services.importing import csv_source as mapping_csv
+from itsmdesk.services.importing.spec import (
     FieldSpec,
     SourceSpec,
     load_mapping,
     parse_mapping,
     shipped_mappings,
 )
-from itsmdesk.services.mapping_values import (
+from itsmdesk.services.importing.values import (
     IGNORE,
     CellError,
     build_converter,
@@ -131,7 +131,7 @@ def test_encoding_detection():
 
 
 def test_mappings_round_trip_through_toml():
-    from itsmdesk.services.mapping_spec import to_toml
+    from itsmdesk.services.importing.spec import to_toml
 
     for path in shipped_mappings():
         spec = load_mapping(path)

@@ -8,10 +8,11 @@ from problem_helpers import T0, ci, h, incident
 
 from itsmdesk.errors import TransitionError, ValidationError
 from itsmdesk.models import Change, Incident, Problem, WorkLog
-from itsmdesk.services import kedb, problems, rca, records
-from itsmdesk.services import problem_lifecycle as pl
-from itsmdesk.services.changes import update_change
+from itsmdesk.services import records
+from itsmdesk.services.change.changes import update_change
 from itsmdesk.services.context import Actor
+from itsmdesk.services.problem import kedb, problems, rca
+from itsmdesk.services.problem import lifecycle as pl
 
 ALICE = Actor(None, "alice", "")
 
@@ -124,7 +125,7 @@ def test_apply_workaround_needs_one(db):
 
 def test_rca_timeline_and_notes(db):
     prb, incs = _problem_with_incidents(n_open=2, n_resolved=1)
-    from itsmdesk.services.incidents import add_work_log
+    from itsmdesk.services.servicedesk.incidents import add_work_log
 
     add_work_log(incs[0].id, "Saw lock waits in pg_stat_activity", ALICE)
     pl.transition(prb.id, None, "investigating", ALICE)

@@ -8,8 +8,9 @@ import pytest
 
 from itsmdesk.errors import ConflictError, NotFoundError, ValidationError
 from itsmdesk.models import Incident, JournalEntry, Person
-from itsmdesk.services import incidents, people, records
+from itsmdesk.services import people, records
 from itsmdesk.services.context import Actor
+from itsmdesk.services.servicedesk import incidents
 
 
 def journal_rows(record_id):

@@ -7,8 +7,8 @@ import random
 
 from problem_helpers import ci, incident
 
-from itsmdesk.services import problems
-from itsmdesk.services.recurring import candidates, create_problem_from_candidate, jaccard, terms
+from itsmdesk.services.problem import problems
+from itsmdesk.services.problem.recurring import candidates, create_problem_from_candidate, jaccard, terms
 
 NOW = dt.datetime(2026, 3, 31, 12, 0)
 

@@ -2,7 +2,8 @@
 
 import datetime as dt
 
-from itsmdesk.services import people, releases
+from itsmdesk.services import people
+from itsmdesk.services.release import releases
 
 
 def test_releases_between_dated_and_step_spans(db):

@@ -7,7 +7,7 @@ from pypdf import PdfReader
 from itsmdesk.cli import main
 from itsmdesk.models.cmdb import CI
 from itsmdesk.models.release import Release
-from itsmdesk.services import release_plan
+from itsmdesk.services.release import plan as release_plan
 from tests.release_helpers import build_release, set_change_status
 
 

@@ -1,8 +1,8 @@
 """demo_release: DML items and a release mid-rollout on top of the small demo."""
 
+from itsmdesk.demo.releases import demo_release
 from itsmdesk.models.release import Release, ReleaseItem
-from itsmdesk.services import releases
-from itsmdesk.services.demo_release import demo_release
+from itsmdesk.services.release import releases
 
 
 def test_demo_release_extras(demo_db):

@@ -6,8 +6,11 @@ from itsmdesk.errors import TransitionError, ValidationError
 from itsmdesk.models.cmdb import CI
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.release import Release, ReleaseItem, ReleaseStep
-from itsmdesk.services import cmdb, dml, release_lifecycle, release_plan, releases
+from itsmdesk.services.cmdb import cis as cmdb
 from itsmdesk.services.context import Actor
+from itsmdesk.services.release import dml, releases
+from itsmdesk.services.release import lifecycle as release_lifecycle
+from itsmdesk.services.release import plan as release_plan
 from tests.release_helpers import build_release, set_change_status
 
 

@@ -5,8 +5,8 @@ import pytest
 from itsmdesk.errors import TransitionError
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.release import Release
-from itsmdesk.services import release_lifecycle as lc
-from itsmdesk.services import releases
+from itsmdesk.services.release import lifecycle as lc
+from itsmdesk.services.release import releases
 from tests.release_helpers import build_release, set_change_status
 
 
@@ -92,7 +92,7 @@ def test_risk_is_highest_change_plus_own_factors(db):
     # emergency type raises on its own; with a second own factor on top of risky changes +1
     Release.update(type="emergency", backout_plan=None).where(
         Release.id == made["release"].id).execute()
-    from itsmdesk.services import release_plan
+    from itsmdesk.services.release import plan as release_plan
 
     release_plan.delete_step(made["backout"].id)
     risk = lc.refresh_risk(made["release"].id)

@@ -4,7 +4,9 @@ from pypdf import PdfReader
 
 from itsmdesk.models.release import Release
 from itsmdesk.reports import release_plan as report
-from itsmdesk.services import release_lifecycle, release_plan, releases
+from itsmdesk.services.release import lifecycle as release_lifecycle
+from itsmdesk.services.release import plan as release_plan
+from itsmdesk.services.release import releases
 from tests.release_helpers import build_release, day, set_change_status
 
 

@@ -5,7 +5,8 @@ import pytest
 from itsmdesk.errors import TransitionError, ValidationError
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.release import ReleaseStep, StepDependency
-from itsmdesk.services import release_plan, releases
+from itsmdesk.services.release import plan as release_plan
+from itsmdesk.services.release import releases
 from tests.release_helpers import build_release, day
 
 

@@ -16,7 +16,7 @@ from itsmdesk.i18n import ensure_translations, install_translators, remove_trans
 from itsmdesk.models.change import CABMeeting, Change
 from itsmdesk.models.release import Release
 from itsmdesk.reports import cab_minutes, cab_pack, ical, release_plan
-from itsmdesk.services import cab
+from itsmdesk.services.change import cab
 
 PACK_SV = ("Innehåll", "Dagordning", "Schema för kommande ändringar", "Påverkade tjänster",
            "Berörda CI:n", "Implementeringsplan", "Återställningsplan", "Testplan", "Konflikter",

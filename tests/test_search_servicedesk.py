@@ -1,7 +1,9 @@
 """Full-text search over tickets (title, description, work log), quick open, suggestions."""
 
-from itsmdesk.services import incidents, problems, search
-from itsmdesk.services.demo_servicedesk import sample_desk
+from itsmdesk.demo.servicedesk import sample_desk
+from itsmdesk.services import search
+from itsmdesk.services.problem import problems
+from itsmdesk.services.servicedesk import incidents
 
 
 def test_search_title_description_worklog(db):

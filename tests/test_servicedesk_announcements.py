@@ -3,7 +3,9 @@
 import datetime as dt
 
 from itsmdesk.models.servicedesk import Announcement
-from itsmdesk.services import announcements, changes, cmdb
+from itsmdesk.services.change import changes
+from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.services.servicedesk import announcements
 
 
 def _setup():

@@ -14,7 +14,7 @@ def _run(capsys, url, *args):
 def test_cli_search_queue_tick_announcements_holidays(sqlite_db, capsys, tmp_path):
     from pathlib import Path
 
-    from itsmdesk.services import calendars, incidents
+    from itsmdesk.services.servicedesk import calendars, incidents
 
     calendars.create_calendar({"name": "Default", "timezone": "UTC"})
     incidents.create_incident({"title": "Scanner offline", "description": "floor two"})

@@ -4,11 +4,11 @@ import datetime as dt
 
 import pytest
 
+from itsmdesk.demo.servicedesk import sample_desk
 from itsmdesk.errors import ConflictError
 from itsmdesk.models.incident import Incident
 from itsmdesk.models.journal import JournalEntry
-from itsmdesk.services import incidents, queues
-from itsmdesk.services.demo_servicedesk import sample_desk
+from itsmdesk.services.servicedesk import incidents, queues
 
 T0 = dt.datetime(2026, 3, 2, 9, 0)
 

@@ -8,8 +8,13 @@ import pytest
 
 from itsmdesk.errors import ValidationError
 from itsmdesk.models import CI, ChangeCI, JournalEntry, Relation
-from itsmdesk.services import changes, cmdb, knowledge, people, problems, releases
+from itsmdesk.services import people
+from itsmdesk.services.change import changes
+from itsmdesk.services.cmdb import cis as cmdb
 from itsmdesk.services.context import Actor
+from itsmdesk.services.knowledge import articles as knowledge
+from itsmdesk.services.problem import problems
+from itsmdesk.services.release import releases
 
 
 def fields_of(record_id):
@@ -51,7 +56,7 @@ def test_cmdb_cis_relations_and_class_attributes(db):
 
 
 def test_problem_and_known_error(db):
-    from itsmdesk.services import incidents
+    from itsmdesk.services.servicedesk import incidents
 
     prb = problems.create_problem({"title": "Scanner drops"})
     ke = problems.create_known_error({"title": "DHCP storm", "problem": prb, "error_code": "E17"})

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from itsmdesk.demo.servicedesk import sample_desk
 from itsmdesk.errors import TransitionError, ValidationError
 from itsmdesk.models.incident import Incident
 from itsmdesk.models.servicedesk import Notification
-from itsmdesk.services import calendars, escalation, incidents, sla
-from itsmdesk.services.demo_servicedesk import sample_desk
+from itsmdesk.services.servicedesk import calendars, escalation, incidents, sla
 
 MON = dt.datetime(2026, 1, 12, 7, 0)  # Monday 08:00 in Stockholm (UTC+1)
 

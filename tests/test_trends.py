@@ -10,7 +10,7 @@ from problem_helpers import ci, incident
 
 from itsmdesk.errors import ValidationError
 from itsmdesk.services import people
-from itsmdesk.services.trends import bucketed, daily_counts, trends
+from itsmdesk.services.problem.trends import bucketed, daily_counts, trends
 
 START, END = dt.datetime(2026, 2, 1), dt.datetime(2026, 3, 1)  # previous: Jan 4 .. Feb 1
 

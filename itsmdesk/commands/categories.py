@@ -34,7 +34,7 @@ def register(sub) -> None:  # noqa: ANN001
 
 
 def cmd_list(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import categories
+    from itsmdesk.services.servicedesk import categories
 
     ctx.open()
     rows = [{"kind": c.kind, "name": c.name, "steps": len(c.steps), "id": str(c.id)}
@@ -44,7 +44,7 @@ def cmd_list(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_script_show(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import categories
+    from itsmdesk.services.servicedesk import categories
 
     ctx.open()
     print_json(categories.find_category(args.name, args.kind).steps)
@@ -52,7 +52,7 @@ def cmd_script_show(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_script_set(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import categories
+    from itsmdesk.services.servicedesk import categories
 
     try:
         steps = json.loads(args.file.read_text(encoding="utf-8"))

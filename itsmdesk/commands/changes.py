@@ -77,7 +77,7 @@ def _export_args(p) -> None:  # noqa: ANN001
 
 
 def cmd_conflicts(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.conflicts import detect
+    from itsmdesk.services.change.conflicts import detect
 
     start = parse_date(args.start)
     end = parse_date(args.end, end_of_day=True)
@@ -96,7 +96,7 @@ def cmd_conflicts(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_transition(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.changes import get_change, transition
+    from itsmdesk.services.change.changes import get_change, transition
 
     ctx.open()
     change = get_change(args.ref)
@@ -107,7 +107,7 @@ def cmd_transition(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_success(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.change_success import success_rate
+    from itsmdesk.services.change.success import success_rate
 
     start, end = parse_date(args.start), parse_date(args.end, end_of_day=True)
     ctx.open()
@@ -122,8 +122,8 @@ def cmd_success(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_risk(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.changes import get_change
-    from itsmdesk.services.risk import assess
+    from itsmdesk.services.change.changes import get_change
+    from itsmdesk.services.change.risk import assess
 
     ctx.open()
     change = get_change(args.ref)

@@ -53,8 +53,8 @@ def register(sub) -> None:  # noqa: ANN001
 
 
 def cmd_impact(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.cmdb import get_ci_by_name
-    from itsmdesk.services.impact import impact
+    from itsmdesk.services.cmdb.cis import get_ci_by_name
+    from itsmdesk.services.cmdb.impact import impact
 
     ctx.open()
     ci = get_ci_by_name(args.name)
@@ -79,7 +79,7 @@ def cmd_impact(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_baseline_take(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.baselines import take
+    from itsmdesk.services.cmdb.baselines import take
 
     ctx.open()
     scope = {"class": args.ci_class, "site": args.site, "service": args.service}
@@ -90,7 +90,7 @@ def cmd_baseline_take(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_baseline_list(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.baselines import list_baselines
+    from itsmdesk.services.cmdb.baselines import list_baselines
 
     ctx.open()
     rows = [{"name": b.name, "taken_at": str(b.taken_at), "cis": b.cis, "relations": b.relations,
@@ -105,7 +105,7 @@ def cmd_baseline_list(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_baseline_compare(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.baselines import compare
+    from itsmdesk.services.cmdb.baselines import compare
 
     ctx.open()
     result = compare(args.name)
@@ -135,7 +135,7 @@ def cmd_baseline_compare(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 def cmd_audit(args, ctx: CommandContext) -> int:  # noqa: ANN001
     from itsmdesk.errors import N_, ItsmError
-    from itsmdesk.services.cmdb_audit import accept, audit
+    from itsmdesk.services.cmdb.audit import accept, audit
 
     if not args.file.exists():
         raise ItsmError(N_("No such file: {path}"), path=str(args.file))

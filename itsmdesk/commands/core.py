@@ -54,7 +54,7 @@ def register(sub) -> None:  # noqa: ANN001
 def cmd_init(args, ctx: CommandContext) -> int:  # noqa: ANN001
     from itsmdesk.models.database import connect
     from itsmdesk.models.migrations import LATEST_VERSION, ensure_schema
-    from itsmdesk.services.cmdb import ensure_standard_classes
+    from itsmdesk.services.cmdb.cis import ensure_standard_classes
 
     database, info = connect(ctx.url)
     ctx.database, ctx.info = database, info
@@ -73,7 +73,7 @@ def cmd_init(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_demo(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import demo
+    from itsmdesk.demo import builder as demo
     from itsmdesk.services.stats import counts
 
     ctx.open()
@@ -164,7 +164,7 @@ def run_gui(args, ctx: CommandContext) -> int:  # noqa: ANN001
         ctx.url = demo_db_url()
     ctx.open()
     if args.demo:
-        from itsmdesk.services import demo
+        from itsmdesk.demo import builder as demo
         from itsmdesk.services.stats import counts
 
         if counts()["incidents"] == 0:

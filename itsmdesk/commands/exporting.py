@@ -17,7 +17,7 @@ def register(sub) -> None:  # noqa: ANN001
 
 def cmd_export(args, ctx: CommandContext) -> int:  # noqa: ANN001
     ctx.open()
-    module = importlib.import_module("itsmdesk.services.cmdb_csv")
+    module = importlib.import_module("itsmdesk.services.cmdb.csv_io")
     count = module.export_csv(args.kind, args.file)
     if args.kind == "cis":
         text = translate("Cli", "{n} cis written to {path}")

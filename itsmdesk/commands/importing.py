@@ -2,7 +2,7 @@
 
 Without ``--map``: our own CSV format for CIs and relations (``services.cmdb_csv``).
 With ``--map MAPPING.toml``: other tools' exports, incl. event logs (``services.mapped_import``).
-Both return an :class:`~itsmdesk.services.import_report.ImportReport`.
+Both return an :class:`~itsmdesk.services.importing.report.ImportReport`.
 """
 
 from __future__ import annotations
@@ -96,11 +96,11 @@ def cmd_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
         raise ItsmError(N_("No such file: {path}"), path=str(args.file))
     ctx.open()
     if args.map is not None:
-        module = importlib.import_module("itsmdesk.services.mapped_import")
+        module = importlib.import_module("itsmdesk.services.importing.mapped")
         report = module.run_import(args.kind, args.file, args.map, dry_run=args.dry_run,
                                    skip_invalid=args.skip_invalid, progress=_progress(args.quiet))
     elif args.kind in ("cis", "relations"):
-        module = importlib.import_module("itsmdesk.services.cmdb_csv")
+        module = importlib.import_module("itsmdesk.services.cmdb.csv_io")
         report = module.import_csv(args.kind, args.file, dry_run=args.dry_run,
                                    skip_invalid=args.skip_invalid, progress=_progress(args.quiet))
     else:

@@ -56,7 +56,7 @@ def register(sub) -> None:  # noqa: ANN001
 
 
 def cmd_availability(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.availability import availability, write_csv
+    from itsmdesk.services.problem.availability import availability, write_csv
 
     ctx.open()
     report = availability(args.by, parse_date(args.start), parse_date(args.end, end_of_day=True),
@@ -90,7 +90,7 @@ def cmd_availability(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_trends(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.trends import trends
+    from itsmdesk.services.problem.trends import trends
 
     ctx.open()
     report = trends(args.by, parse_date(args.start), parse_date(args.end, end_of_day=True),
@@ -112,7 +112,7 @@ def cmd_trends(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_kb_search(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.knowledge import search
+    from itsmdesk.services.knowledge.articles import search
 
     ctx.open()
     hits = search(" ".join(args.words), limit=max(1, args.limit))
@@ -126,7 +126,7 @@ def cmd_kb_search(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_candidates(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.recurring import candidates
+    from itsmdesk.services.problem.recurring import candidates
 
     ctx.open()
     found = candidates(days=args.days, window_days=args.window, min_size=max(2, args.min_size))

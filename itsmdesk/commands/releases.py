@@ -37,7 +37,7 @@ def _when(value) -> str:  # noqa: ANN001
 
 
 def cmd_show(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import releases
+    from itsmdesk.services.release import releases
 
     ctx.open()
     detail = releases.release_detail(args.ref)
@@ -82,7 +82,8 @@ def _actor(ctx):  # noqa: ANN001, ANN202
 
 
 def cmd_transition(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import release_lifecycle, releases
+    from itsmdesk.services.release import lifecycle as release_lifecycle
+    from itsmdesk.services.release import releases
 
     ctx.open()
     release = releases.find_release(args.ref)
@@ -94,7 +95,7 @@ def cmd_transition(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_deploy_wave(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import dml, releases
+    from itsmdesk.services.release import dml, releases
 
     ctx.open()
     release = releases.find_release(args.ref)

@@ -99,7 +99,7 @@ def cmd_find(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_queue(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import queues
+    from itsmdesk.services.servicedesk import queues
 
     ctx.open()
     if not args.key:
@@ -117,7 +117,7 @@ def cmd_queue(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_sla_tick(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import escalation
+    from itsmdesk.services.servicedesk import escalation
 
     ctx.open()
     now = parse_date(args.now) if args.now else None
@@ -135,7 +135,7 @@ def cmd_sla_tick(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_sla_targets(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import sla
+    from itsmdesk.services.servicedesk import sla
 
     ctx.open()
     rows = []
@@ -149,7 +149,7 @@ def cmd_sla_targets(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_ann_export(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import announcements
+    from itsmdesk.services.servicedesk import announcements
 
     ctx.open()
     text = announcements.export(args.format)
@@ -162,7 +162,8 @@ def cmd_ann_export(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_ann_add(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import announcements, cmdb
+    from itsmdesk.services.cmdb import cis as cmdb
+    from itsmdesk.services.servicedesk import announcements
 
     ctx.open()
     values = {"title": args.title, "body": args.body or None}
@@ -177,7 +178,7 @@ def cmd_ann_add(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_cal_list(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import calendars
+    from itsmdesk.services.servicedesk import calendars
 
     ctx.open()
     for cal in calendars.list_calendars():
@@ -190,7 +191,7 @@ def cmd_cal_list(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_cal_create(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services import calendars
+    from itsmdesk.services.servicedesk import calendars
 
     ctx.open()
     cal = calendars.create_calendar({"name": args.name, "timezone": args.timezone,
@@ -201,7 +202,7 @@ def cmd_cal_create(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 def cmd_holidays_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
     from itsmdesk.errors import N_, NotFoundError
-    from itsmdesk.services import calendars
+    from itsmdesk.services.servicedesk import calendars
 
     ctx.open()
     if args.calendar:

@@ -24,7 +24,7 @@ from itsmdesk.reports.pdf_common import (
     p,
     table,
 )
-from itsmdesk.services.availability import AvailabilityReport, availability, top_downtime
+from itsmdesk.services.problem.availability import AvailabilityReport, availability, top_downtime
 
 MAX_TABLE_ROWS = 500
 

@@ -116,7 +116,7 @@ def _story(m, width: float) -> list:  # noqa: ANN001 - cab.Minutes
 def build(meeting_ref: str, path: str | Path, page_size: str = "A4") -> int:  # noqa: A002
     """Write the minutes of ``meeting_ref`` to ``path``; returns the number of pages."""
     from itsmdesk.reports import pdf_common
-    from itsmdesk.services import cab
+    from itsmdesk.services.change import cab
 
     size = pdf_common.page_size(page_size)
     data = cab.minutes(meeting_ref)

@@ -34,8 +34,8 @@ from itsmdesk.reports.pdf_common import (
 def collect(ref: str) -> dict:
     """Everything the pack shows, read once (both layout passes use it)."""
     from itsmdesk.models.people import Person
-    from itsmdesk.services import cab, conflicts, risk
-    from itsmdesk.services.changes import affected_ci_rows_many
+    from itsmdesk.services.change import cab, conflicts, risk
+    from itsmdesk.services.change.changes import affected_ci_rows_many
 
     meeting = cab.get_meeting(ref)
     items = cab.agenda(meeting.id)

@@ -15,7 +15,7 @@ from icalendar import Calendar, Event
 from PySide6.QtCore import QCoreApplication
 
 from itsmdesk.models.change import Change
-from itsmdesk.services.change_lifecycle import PLANNED
+from itsmdesk.services.change.lifecycle import PLANNED
 
 EXPORTED_STATUSES = tuple(s for s in PLANNED if s != "draft")
 ICS_STATUS = {"approved": "CONFIRMED", "scheduled": "CONFIRMED", "implementing": "CONFIRMED"}
@@ -67,8 +67,8 @@ def description(change: Change, services: list[str], cis: list[str]) -> str:
 
 def build_calendar(start: dt.datetime, end: dt.datetime,
                    statuses: tuple[str, ...] = EXPORTED_STATUSES) -> tuple[Calendar, int]:
-    from itsmdesk.services.changes import changes_between, cis_of_changes
-    from itsmdesk.services.risk import impacted_services
+    from itsmdesk.services.change.changes import changes_between, cis_of_changes
+    from itsmdesk.services.change.risk import impacted_services
 
     cal = Calendar()
     cal.add("prodid", "-//itsmdesk//Change schedule//EN")

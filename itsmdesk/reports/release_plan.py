@@ -33,8 +33,8 @@ from itsmdesk.reports.pdf_common import (
     word,
 )
 from itsmdesk.reports.pdf_common import page_size as _page_size
-from itsmdesk.services import dml, releases
-from itsmdesk.services.release_plan import PlanRow
+from itsmdesk.services.release import dml, releases
+from itsmdesk.services.release.plan import PlanRow
 
 STATUS_COLOURS = {"planned": "#93c5fd", "in_progress": "#f59e0b", "done": "#16a34a",
                   "failed": "#dc2626", "skipped": "#9ca3af"}

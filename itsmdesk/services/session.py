@@ -17,7 +17,7 @@ def open_database(url: str, upgrade: bool = True,
     if upgrade:
         try:
             ensure_schema(database, info.path, progress=progress)
-            from itsmdesk.services.cmdb import ensure_standard_classes
+            from itsmdesk.services.cmdb.cis import ensure_standard_classes
 
             ensure_standard_classes()
         except Exception:

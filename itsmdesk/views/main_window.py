@@ -241,7 +241,7 @@ class MainWindow(QMainWindow):
         self.connection_label.setToolTip(reason)
 
     def _each_minute(self) -> None:
-        from itsmdesk.services import queues
+        from itsmdesk.services.servicedesk import queues
         from itsmdesk.views.dialogs.actions import run_escalation
 
         self.ctx.worker.submit(queues.ping, on_done=lambda _r: self.set_connected(True),
@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
     def _maybe_notes(self, kind: str, _ids: list) -> None:
         if kind not in ("incident", "notification") or self.ctx.actor.person_id is None:
             return
-        from itsmdesk.services import escalation
+        from itsmdesk.services.servicedesk import escalation
 
         self.ctx.worker.submit(escalation.unread_count, self.ctx.actor.person_id,
                                on_done=self._show_notes_count, key="unread-notes")

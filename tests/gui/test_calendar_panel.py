@@ -8,8 +8,8 @@ from icalendar import Calendar
 from PySide6.QtCore import QPoint, Qt
 
 from itsmdesk.models.change import Change
-from itsmdesk.services import changes as change_service
 from itsmdesk.services import records
+from itsmdesk.services.change import changes as change_service
 from itsmdesk.views.calendar.canvas import local
 from itsmdesk.views.calendar.panel import CalendarPanel
 from tests.change_helpers import T0, change, ci

@@ -9,8 +9,9 @@ from PySide6.QtCore import QMimeData, Qt
 
 from itsmdesk.models.change import CABAttendee, Change
 from itsmdesk.models.incident import ChangeIncident
-from itsmdesk.services import cab, incidents
-from itsmdesk.services import changes as change_service
+from itsmdesk.services.change import cab
+from itsmdesk.services.change import changes as change_service
+from itsmdesk.services.servicedesk import incidents
 from itsmdesk.views.changes.panel import ChangesPanel, menu_actions
 from itsmdesk.views.forms.cab_meeting_form import CABMeetingForm
 from itsmdesk.views.forms.change_form import CI_MIME, ChangeForm

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from itsmdesk.models.cmdb import CI
-from itsmdesk.services import cmdb
+from itsmdesk.services.cmdb import cis as cmdb
 from itsmdesk.views.cmdb.graph import ImpactGraphWidget
 from itsmdesk.views.cmdb.panel import create_panel, menu_actions
 from itsmdesk.views.cmdb.tree import CI_MIME, PAGE, ROLE_KIND

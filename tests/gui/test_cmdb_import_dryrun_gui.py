@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itsmdesk.models.cmdb import CI, Relation
-from itsmdesk.services import cmdb
+from itsmdesk.services.cmdb import cis as cmdb
 from itsmdesk.views.cmdb.dialogs import ImportDialog
 
 

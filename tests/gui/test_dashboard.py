@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import Qt
 
-from itsmdesk.services import cmdb, incidents
+from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.services.servicedesk import incidents
 
 pytestmark = pytest.mark.gui
 

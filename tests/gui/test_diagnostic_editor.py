@@ -5,11 +5,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
+from itsmdesk.demo.servicedesk import sample_desk
 from itsmdesk.models.incident import Incident
 from itsmdesk.models.servicedesk import Category
-from itsmdesk.services import categories, incidents
 from itsmdesk.services.context import Actor
-from itsmdesk.services.demo_servicedesk import sample_desk
+from itsmdesk.services.servicedesk import categories, incidents
 from itsmdesk.views.dialogs.diagnostic_editor import DiagnosticEditorDialog
 from itsmdesk.views.forms.incident_form import IncidentForm
 

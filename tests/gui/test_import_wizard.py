@@ -78,7 +78,7 @@ def test_hand_mapping_with_semicolons_and_cp1252(ctx, qtbot, tmp_path):  # noqa:
     page.combos["status"].setCurrentIndex(0)  # leave status to its default
     saved = tmp_path / "mine.toml"
     assert page.save_mapping(saved)
-    from itsmdesk.services.mapping_spec import load_mapping
+    from itsmdesk.services.importing.spec import load_mapping
 
     again = load_mapping(saved)
     assert again.key == "Ticket" and again.fields["title"].column == "Title"

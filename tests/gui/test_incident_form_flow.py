@@ -8,10 +8,10 @@ from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
+from itsmdesk.demo.servicedesk import sample_desk
 from itsmdesk.models.incident import Incident
-from itsmdesk.services import escalation, incidents, queues
 from itsmdesk.services.context import Actor
-from itsmdesk.services.demo_servicedesk import sample_desk
+from itsmdesk.services.servicedesk import escalation, incidents, queues
 from itsmdesk.views.forms.incident_form import IncidentForm
 from itsmdesk.views.forms.incident_pickers import CI_MIME
 from itsmdesk.views.queue.panel import QueuePanel

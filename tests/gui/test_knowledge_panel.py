@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from itsmdesk.models import Article, Incident, WorkLog
-from itsmdesk.services import incidents, knowledge, problems
+from itsmdesk.services.knowledge import articles as knowledge
+from itsmdesk.services.problem import problems
+from itsmdesk.services.servicedesk import incidents
 
 pytestmark = pytest.mark.gui
 

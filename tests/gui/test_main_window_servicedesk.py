@@ -5,9 +5,9 @@ import datetime as dt
 
 from PySide6.QtWidgets import QTabBar
 
-from itsmdesk.services import announcements, incidents
+from itsmdesk.demo.servicedesk import sample_desk
 from itsmdesk.services.context import Actor
-from itsmdesk.services.demo_servicedesk import sample_desk
+from itsmdesk.services.servicedesk import announcements, incidents
 from itsmdesk.views.main_window import MainWindow
 from itsmdesk.views.panels import PANELS
 

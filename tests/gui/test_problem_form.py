@@ -8,7 +8,9 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from itsmdesk.models import Change, Incident, Problem
-from itsmdesk.services import cmdb, incidents, problems
+from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.services.problem import problems
+from itsmdesk.services.servicedesk import incidents
 
 pytestmark = pytest.mark.gui
 

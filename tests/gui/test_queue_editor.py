@@ -7,10 +7,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
+from itsmdesk.demo.servicedesk import sample_desk
 from itsmdesk.models.servicedesk import SavedQueue
-from itsmdesk.services import incidents, queues
 from itsmdesk.services.context import Actor
-from itsmdesk.services.demo_servicedesk import sample_desk
+from itsmdesk.services.servicedesk import incidents, queues
 from itsmdesk.views.queue.panel import QueuePanel
 from itsmdesk.views.queue.queue_editor import QueueEditorDialog
 

@@ -5,7 +5,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from itsmdesk.models.cmdb import CI
 from itsmdesk.models.release import Release, ReleaseStep
-from itsmdesk.services import release_lifecycle, release_plan
+from itsmdesk.services.release import lifecycle as release_lifecycle
+from itsmdesk.services.release import plan as release_plan
 from itsmdesk.views.forms.release_form import ReleaseForm
 from tests.release_helpers import build_release, set_change_status
 

@@ -11,7 +11,8 @@ from pypdf import PdfReader
 from itsmdesk.i18n import install_translators, reason_text, remove_translators
 from itsmdesk.models.change import CABMeeting, Change
 from itsmdesk.reports import cab_pack
-from itsmdesk.services import cab, release_lifecycle, risk
+from itsmdesk.services.change import cab, risk
+from itsmdesk.services.release import lifecycle as release_lifecycle
 from itsmdesk.views.forms.change_form import ChangeForm
 from tests.change_helpers import T0, change, stack
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.models.base import utcnow
-from itsmdesk.services import announcements
+from itsmdesk.services.servicedesk import announcements
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.timefmt import local_text
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import availability as av
+from itsmdesk.services.problem import availability as av
 from itsmdesk.views.dashboard.charts import BarChart
 from itsmdesk.views.numfmt import grouped
 

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.errors import ItsmError
 from itsmdesk.i18n import template_text
-from itsmdesk.services import change_calendar
-from itsmdesk.services.change_calendar import Filters
+from itsmdesk.services.change import calendar as change_calendar
+from itsmdesk.services.change.calendar import Filters
 from itsmdesk.views.calendar.canvas import MODES, CalendarCanvas, local, range_for, to_utc
 from itsmdesk.views.timefmt import date_text
 from itsmdesk.words import word
@@ -53,7 +53,7 @@ class RescheduleCommand(QUndoCommand):
         self._done = True
 
     def _apply(self, window: tuple) -> None:
-        from itsmdesk.services.changes import reschedule
+        from itsmdesk.services.change.changes import reschedule
 
         try:
             change = reschedule(self.change_id, self.version, window[0], window[1],
@@ -265,7 +265,7 @@ class CalendarPanel(QWidget):
     # -- actions ---------------------------------------------------------------------------------
     def reschedule(self, item, new_local_start: dt.datetime) -> bool:  # noqa: ANN001
         """Validate and apply a move; push it on the undo stack.  False when refused."""
-        from itsmdesk.services.changes import reschedule
+        from itsmdesk.services.change.changes import reschedule
 
         length = item.end - item.start
         new_start = to_utc(new_local_start)

@@ -114,7 +114,7 @@ class ChangesPanel(QWidget):
         return tab
 
     def reload_success(self, *_args) -> None:  # noqa: ANN002
-        from itsmdesk.services.change_success import success_rate
+        from itsmdesk.services.change.success import success_rate
 
         self.ctx.worker.submit(success_rate, self.success_by.currentData(),
                                on_done=self._show_success, key="change-success")
@@ -153,8 +153,8 @@ class ChangesPanel(QWidget):
         return path
 
     def reload(self, *_args) -> None:  # noqa: ANN002
-        from itsmdesk.services import cab
-        from itsmdesk.services.changes import page_changes
+        from itsmdesk.services.change import cab
+        from itsmdesk.services.change.changes import page_changes
 
         self.changes.setRowCount(0)
         self._last_ref = None
@@ -165,7 +165,7 @@ class ChangesPanel(QWidget):
         self.reload_success()
 
     def load_more(self) -> None:
-        from itsmdesk.services.changes import page_changes
+        from itsmdesk.services.change.changes import page_changes
 
         if self._last_ref:
             self.ctx.worker.submit(page_changes, self.search.text().strip(),
@@ -217,7 +217,7 @@ def new_from_template(parent: QWidget, ctx, name: str | None = None):  # noqa: A
     from PySide6.QtWidgets import QInputDialog
 
     from itsmdesk.errors import ItsmError
-    from itsmdesk.services import changes as svc
+    from itsmdesk.services.change import changes as svc
     from itsmdesk.views.messages import show_error
 
     templates = svc.templates()

@@ -92,7 +92,7 @@ def ask_meeting(parent: QWidget) -> str | None:
     """The CAB meeting a report is for: the most recent few, newest first."""
     from PySide6.QtWidgets import QInputDialog
 
-    from itsmdesk.services import cab
+    from itsmdesk.services.change import cab
 
     meetings = cab.meetings(50)
     if not meetings:

@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.i18n import template_text
-from itsmdesk.services import baselines, cmdb_audit, cmdb_csv
+from itsmdesk.services.cmdb import audit as cmdb_audit
+from itsmdesk.services.cmdb import baselines
+from itsmdesk.services.cmdb import csv_io as cmdb_csv
 from itsmdesk.views.messages import show_error
 
 

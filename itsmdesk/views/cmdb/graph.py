@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services.impact import ImpactedCI, impact
+from itsmdesk.services.cmdb.impact import ImpactedCI, impact
 from itsmdesk.words import word
 
 BOX_W, BOX_H, GAP_X, GAP_Y = 190, 46, 70, 14

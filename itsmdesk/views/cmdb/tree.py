@@ -1,6 +1,6 @@
 """The CMDB tree: CIs grouped by class, site or business service, loaded branch by branch.
 
-Each branch asks :mod:`itsmdesk.services.cmdb_tree` for one page (500 CIs) on the database worker
+Each branch asks :mod:`itsmdesk.services.cmdb.tree` for one page (500 CIs) on the database worker
 when it is first expanded; a "more…" row fetches the next page.  CIs drag out as
 ``application/x-itsmdesk-ci`` (CI UUIDs, one a line) onto incident and change forms.
 """
@@ -14,7 +14,7 @@ from PySide6.QtCore import QMimeData, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QTreeView
 
-from itsmdesk.services import cmdb_tree
+from itsmdesk.services.cmdb import tree as cmdb_tree
 from itsmdesk.words import word
 
 CI_MIME = "application/x-itsmdesk-ci"

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import trends
+from itsmdesk.services.problem import trends
 from itsmdesk.views.dashboard.charts import BarChart, LineChart
 from itsmdesk.views.numfmt import grouped
 

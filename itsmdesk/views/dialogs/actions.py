@@ -31,7 +31,7 @@ def sign_in_as(ctx, window) -> None:  # noqa: ANN001
 
 
 def show_notifications(ctx, window) -> None:  # noqa: ANN001
-    from itsmdesk.services import escalation
+    from itsmdesk.services.servicedesk import escalation
 
     if ctx.actor.person_id is None:
         QMessageBox.information(window, QCoreApplication.translate("ServiceDeskActions", "Notifications"), QCoreApplication.translate("ServiceDeskActions", "Sign in first (Ctrl+Shift+P)."))
@@ -48,7 +48,7 @@ def show_notifications(ctx, window) -> None:  # noqa: ANN001
 
 
 def import_holidays(ctx, window) -> None:  # noqa: ANN001
-    from itsmdesk.services import calendars
+    from itsmdesk.services.servicedesk import calendars
 
     cals = calendars.list_calendars()
     if not cals:
@@ -74,7 +74,7 @@ def import_holidays(ctx, window) -> None:  # noqa: ANN001
 
 
 def run_escalation(ctx, window=None) -> None:  # noqa: ANN001
-    from itsmdesk.services import escalation
+    from itsmdesk.services.servicedesk import escalation
 
     now = ctx.clock() if ctx.clock else None
 

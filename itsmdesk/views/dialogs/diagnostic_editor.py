@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import categories
+from itsmdesk.services.servicedesk import categories
 from itsmdesk.views.layout import boxed, button_row, edit_table
 from itsmdesk.views.messages import show_error
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import priority, sla
+from itsmdesk.services.servicedesk import priority, sla
 from itsmdesk.views.messages import show_error
 from itsmdesk.words import word
 

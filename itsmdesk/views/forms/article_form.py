@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import knowledge
+from itsmdesk.services.knowledge import articles as knowledge
 from itsmdesk.views.forms.common import RecordForm, confirm_close, save_failed, saved
 from itsmdesk.views.messages import show_error
 

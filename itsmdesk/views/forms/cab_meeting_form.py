@@ -51,7 +51,7 @@ class CABMeetingForm(QWidget):
             self.load()
 
     def _build(self) -> None:
-        from itsmdesk.services import cab
+        from itsmdesk.services.change import cab
 
         self.members = cab.members_for(None)
         self.header = QLabel(self.tr("New CAB meeting"))
@@ -182,7 +182,7 @@ class CABMeetingForm(QWidget):
 
     # -- load ------------------------------------------------------------------------------------
     def load(self) -> None:
-        from itsmdesk.services import cab
+        from itsmdesk.services.change import cab
 
         m = cab.get_meeting(self.meeting_id)
         self.meeting = m
@@ -204,7 +204,7 @@ class CABMeetingForm(QWidget):
         self.sig_title_changed.emit(self.title())
 
     def _load_agenda(self) -> None:
-        from itsmdesk.services import cab
+        from itsmdesk.services.change import cab
 
         self.items = cab.agenda(self.meeting.id)
         self.vote_table.blockSignals(True)
@@ -237,7 +237,7 @@ class CABMeetingForm(QWidget):
         self.vote_table.blockSignals(False)
 
     def _load_actions(self) -> None:
-        from itsmdesk.services import cab
+        from itsmdesk.services.change import cab
 
         names = {p.id: p.name for p in self.members}
         self.action_table.setRowCount(0)
@@ -260,7 +260,7 @@ class CABMeetingForm(QWidget):
         return out
 
     def save(self) -> bool:
-        from itsmdesk.services import cab
+        from itsmdesk.services.change import cab
 
         start = _from_qdt(self.start_edit.dateTime())
         values = {"title": self.title_edit.text().strip(), "starts_at": start,
@@ -286,7 +286,7 @@ class CABMeetingForm(QWidget):
         return True
 
     def build_agenda(self) -> None:
-        from itsmdesk.services import cab
+        from itsmdesk.services.change import cab
 
         if self.meeting is None and not self.save():
             return
@@ -294,7 +294,7 @@ class CABMeetingForm(QWidget):
         self._load_agenda()
 
     def set_vote(self, change_id, person_id, value) -> bool:  # noqa: ANN001
-        from itsmdesk.services import cab
+        from itsmdesk.services.change import cab
 
         if not value:
             return False
@@ -307,7 +307,7 @@ class CABMeetingForm(QWidget):
         return True
 
     def decide_selected(self) -> None:
-        from itsmdesk.services import cab
+        from itsmdesk.services.change import cab
 
         row = self.vote_table.currentRow()
         if row < 0 or self.meeting is None:
@@ -324,7 +324,7 @@ class CABMeetingForm(QWidget):
         self._load_agenda()
 
     def add_action(self) -> None:
-        from itsmdesk.services import cab
+        from itsmdesk.services.change import cab
 
         if self.meeting is None and not self.save():
             return

@@ -129,7 +129,7 @@ class ChangeForm(QWidget):
         self.category_edit = QLineEdit()
         self.team_box = QComboBox()
         self.team_box.addItem(self.tr("(no team)"), None)
-        from itsmdesk.services.change_calendar import teams
+        from itsmdesk.services.change.calendar import teams
 
         for tid, name in teams():
             self.team_box.addItem(name, str(tid))  # str: QVariant compares it in findData
@@ -297,8 +297,8 @@ class ChangeForm(QWidget):
         return self.change.ref if self.change else self.tr("New change")
 
     def load(self) -> None:
-        from itsmdesk.services import changes as svc
-        from itsmdesk.services import conflicts
+        from itsmdesk.services.change import changes as svc
+        from itsmdesk.services.change import conflicts
 
         change = svc.get_change(self.change_id)
         self.change = change
@@ -369,7 +369,7 @@ class ChangeForm(QWidget):
         self.override_reason.setText(reason or "")
 
     def _update_buttons(self) -> None:
-        from itsmdesk.services.change_lifecycle import allowed_next
+        from itsmdesk.services.change.lifecycle import allowed_next
 
         while self.lifecycle_row.count():
             w = self.lifecycle_row.takeAt(0).widget()
@@ -407,7 +407,7 @@ class ChangeForm(QWidget):
         return v
 
     def save(self) -> bool:
-        from itsmdesk.services import changes as svc
+        from itsmdesk.services.change import changes as svc
 
         try:
             if self.change is None:
@@ -425,7 +425,7 @@ class ChangeForm(QWidget):
         return True
 
     def add_cis(self, ids: list) -> None:
-        from itsmdesk.services.changes import describe_cis
+        from itsmdesk.services.change.changes import describe_cis
 
         rows = describe_cis(ids)
         known = set(self.ci_ids)
@@ -434,7 +434,7 @@ class ChangeForm(QWidget):
         self.dirty = True
 
     def _add_ci_by_name(self) -> None:
-        from itsmdesk.services.changes import find_ci_by_name
+        from itsmdesk.services.change.changes import find_ci_by_name
 
         row = find_ci_by_name(self.ci_name_edit.text())
         if row:
@@ -444,13 +444,13 @@ class ChangeForm(QWidget):
     def _remove_cis(self) -> None:
         gone = {i.data(Qt.ItemDataRole.UserRole) for i in self.ci_list.selectedItems()}
         self.ci_ids = [i for i in self.ci_ids if i not in gone]
-        from itsmdesk.services.changes import describe_cis
+        from itsmdesk.services.change.changes import describe_cis
 
         self._show_cis(describe_cis(self.ci_ids))
         self.dirty = True
 
     def transition(self, target: str) -> bool:
-        from itsmdesk.services import changes as svc
+        from itsmdesk.services.change import changes as svc
 
         if self.dirty and not self.save():
             return False
@@ -464,7 +464,7 @@ class ChangeForm(QWidget):
         return True
 
     def assess(self) -> None:
-        from itsmdesk.services import risk
+        from itsmdesk.services.change import risk
 
         if self.change is None and not self.save():
             return
@@ -477,7 +477,7 @@ class ChangeForm(QWidget):
         self.load()
 
     def apply_override(self) -> None:
-        from itsmdesk.services import risk
+        from itsmdesk.services.change import risk
 
         if self.change is None:
             return
@@ -491,7 +491,7 @@ class ChangeForm(QWidget):
         self.load()
 
     def save_pir(self) -> None:
-        from itsmdesk.services.changes import record_pir_refs
+        from itsmdesk.services.change.changes import record_pir_refs
 
         if self.change is None or not self.pir_box.currentData():
             return

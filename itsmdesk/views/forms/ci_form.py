@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.errors import ConflictError
 from itsmdesk.models.cmdb import CI_STATUSES, CRITICALITIES, RELATION_TYPES
-from itsmdesk.services import cmdb, cmdb_tree
+from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.services.cmdb import tree as cmdb_tree
 from itsmdesk.views.cmdb.graph import ImpactGraphWidget
 from itsmdesk.views.forms.common import RecordForm
 from itsmdesk.views.messages import show_error
@@ -252,7 +253,7 @@ class CIForm(RecordForm):
         while self.attr_form.rowCount():
             self.attr_form.removeRow(0)
         self._attr_edits = {}
-        from itsmdesk.services.cmdb import get_class
+        from itsmdesk.services.cmdb.cis import get_class
 
         name = self.ci_class.currentData()
         if not name:

@@ -41,8 +41,9 @@ from PySide6.QtWidgets import (
 from itsmdesk.errors import ConflictError
 from itsmdesk.models.base import utcnow
 from itsmdesk.models.incident import CHANNELS
-from itsmdesk.services import incidents, search
-from itsmdesk.services.priority import priority_for
+from itsmdesk.services import search
+from itsmdesk.services.servicedesk import incidents
+from itsmdesk.services.servicedesk.priority import priority_for
 from itsmdesk.views.context import AppContext
 from itsmdesk.views.forms.incident_pickers import RecordPicker, ci_ids_from_mime
 from itsmdesk.views.messages import error_text, show_error

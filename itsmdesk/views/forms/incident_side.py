@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import incidents
+from itsmdesk.services.servicedesk import incidents
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.numfmt import grouped
 from itsmdesk.views.timefmt import local_text

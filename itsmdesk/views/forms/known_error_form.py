@@ -20,8 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.models.problem import KE_SOLUTION_STATUSES
-from itsmdesk.services import problem_lifecycle as lifecycle
-from itsmdesk.services import problems
+from itsmdesk.services.problem import lifecycle, problems
 from itsmdesk.views.forms.common import RecordForm, confirm_close, save_failed, saved
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.errors import ConflictError
 from itsmdesk.models.problem import PROBLEM_STATUSES
-from itsmdesk.services import people, problems, rca
-from itsmdesk.services import problem_lifecycle as lifecycle
+from itsmdesk.services import people
+from itsmdesk.services.problem import lifecycle, problems, rca
 from itsmdesk.views.forms.common import RecordForm, confirm_close
 from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table, selected_ids
@@ -434,7 +434,7 @@ class ProblemForm(RecordForm):
     def link_incidents(self) -> None:
         import re
 
-        from itsmdesk.services.incidents import get_by_ref
+        from itsmdesk.services.servicedesk.incidents import get_by_ref
 
         refs = re.findall(r"[A-Za-z]+-[\w-]*\d", self.link_edit.text())
         if not refs or not self._save_first():

@@ -35,7 +35,9 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.i18n import reason_text
 from itsmdesk.models.release import RELEASE_TYPES
-from itsmdesk.services import dml, release_lifecycle, release_plan, releases
+from itsmdesk.services.release import dml, releases
+from itsmdesk.services.release import lifecycle as release_lifecycle
+from itsmdesk.services.release import plan as release_plan
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.releases.editors import DateTimeField, StepDialog
 from itsmdesk.views.releases.gantt import GanttView

@@ -34,15 +34,15 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.i18n import template_text
-from itsmdesk.services import mapping_csv
-from itsmdesk.services.mapping_spec import (
+from itsmdesk.services.importing import csv_source as mapping_csv
+from itsmdesk.services.importing.spec import (
     SourceSpec,
     load_mapping,
     shipped_mappings,
     spec_from_columns,
     to_toml,
 )
-from itsmdesk.services.mapping_targets import target_fields
+from itsmdesk.services.importing.targets import target_fields
 from itsmdesk.views.messages import error_text
 from itsmdesk.views.numfmt import grouped
 
@@ -411,7 +411,7 @@ def _describe(fspec: Any) -> str:
 def _run(kind: str, path: Path, spec: Any, dry_run: bool, bridge: _Bridge | None,
          cancel: threading.Event | None, skip_invalid: str | None = None) -> Any:
     """Worker-thread body: the import itself (no Qt here except the progress signal)."""
-    from itsmdesk.services.mapped_import import run_with_spec
+    from itsmdesk.services.importing.mapped import run_with_spec
 
     progress = None
     if bridge is not None:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import knowledge
+from itsmdesk.services.knowledge import articles as knowledge
 from itsmdesk.views.messages import show_error
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -118,7 +118,7 @@ def article_from_incident(ctx, parent: QWidget) -> None:  # noqa: ANN001
     if not ok or not ref.strip():
         return
     try:
-        from itsmdesk.services.incidents import get_by_ref
+        from itsmdesk.services.servicedesk.incidents import get_by_ref
 
         article = knowledge.create_from_incident(get_by_ref(ref).id, ctx.actor)
     except Exception as exc:  # noqa: BLE001 - shown to the person

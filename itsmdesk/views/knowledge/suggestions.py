@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import kedb, knowledge
+from itsmdesk.services.knowledge import articles as knowledge
+from itsmdesk.services.problem import kedb
 from itsmdesk.views.messages import show_error
 
 ROLE = Qt.ItemDataRole.UserRole

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import problems
+from itsmdesk.services.problem import problems
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.problems.rows_model import RowsModel, make_table, selected_ids
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import problems, recurring
+from itsmdesk.services.problem import problems, recurring
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.models.incident import INCIDENT_STATUSES
-from itsmdesk.services import incidents
+from itsmdesk.services.servicedesk import incidents
 from itsmdesk.views.context import AppContext
 from itsmdesk.words import word
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import queues
+from itsmdesk.services.servicedesk import queues
 from itsmdesk.views.context import AppContext
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.numfmt import grouped

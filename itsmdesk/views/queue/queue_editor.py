@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import queues
+from itsmdesk.services.servicedesk import queues
 from itsmdesk.views.context import AppContext
 from itsmdesk.views.layout import boxed, button_row, edit_table
 from itsmdesk.views.messages import error_text, show_error

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.models.release import STEP_KINDS
-from itsmdesk.services import releases
+from itsmdesk.services.release import releases
 
 UTC = QTimeZone.utc()
 

@@ -1,7 +1,7 @@
 """A Gantt chart of a release plan on a QGraphicsScene (the form shows it; print preview and
 the PDF use the same geometry rules).
 
-Rows are :class:`itsmdesk.services.release_plan.PlanRow`.  Planned window: light bar; actual:
+Rows are :class:`itsmdesk.services.release.plan.PlanRow`.  Planned window: light bar; actual:
 a bar in the status colour inside it; phases: a dark bracket over their steps; dependencies:
 grey elbow lines; "now": a red dashed line.  Clicking a bar selects the step
 (``sig_step_clicked(step_id)``).

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services import releases
+from itsmdesk.services.release import releases
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 PAGE = 200
@@ -39,7 +39,7 @@ OPEN_STATUSES = ("planning", "build", "test", "approved", "deploying", "deployed
 
 
 class ReleaseListModel(QAbstractTableModel):
-    """Rows of :class:`itsmdesk.services.releases.ReleaseRow`; grows a page at a time."""
+    """Rows of :class:`itsmdesk.services.release.releases.ReleaseRow`; grows a page at a time."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

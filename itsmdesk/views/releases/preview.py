@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QToolBar, QWidget
 
 from itsmdesk.i18n import reason_text
 from itsmdesk.models.base import utcnow
-from itsmdesk.services import releases
+from itsmdesk.services.release import releases
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.releases.gantt import GanttView
 

@@ -1,0 +1,1 @@
+"""Change Management: RFCs, lifecycle, CAB, risk, conflicts, the change calendar."""

@@ -1,0 +1,372 @@
+"""Change Advisory Board: members, meetings, agenda, votes, the quorum rule, minutes.
+
+Quorum rule (one place, :func:`outcome`):
+
+* a vote counts when it is cast by a CAB member for the change's category (or an ECAB member for
+  an emergency change); abstentions count towards the quorum but not towards the result;
+* the quorum is the meeting's ``quorum`` (ECAB meetings default to 2, CAB to 3); without a
+  meeting: 3 for normal changes, 2 for emergency ones;
+* with fewer votes than the quorum the change is **deferred** ("no quorum");
+* otherwise **approved** when approvals outnumber rejections, **rejected** when rejections
+  outnumber approvals, and **deferred** on a tie.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from itsmdesk.errors import N_, NotFoundError, ValidationError
+from itsmdesk.models.base import utcnow
+from itsmdesk.models.change import (
+    Approval,
+    CABAction,
+    CABAgendaItem,
+    CABAttendee,
+    CABMeeting,
+    CABMember,
+    Change,
+)
+from itsmdesk.models.people import Person
+from itsmdesk.services import records
+from itsmdesk.services.change.lifecycle import FORWARD_SCHEDULE
+from itsmdesk.services.context import SYSTEM, Actor
+
+CAB_QUORUM, ECAB_QUORUM = 3, 2
+DECISIONS = ("approved", "rejected", "deferred")
+FORWARD_DAYS = 28
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: str  # approved | rejected | deferred
+    approve: int
+    reject: int
+    abstain: int
+    quorum: int
+    quorate: bool
+
+    @property
+    def explain(self) -> str:
+        if not self.quorate:
+            return (f"no quorum: {self.approve + self.reject + self.abstain} of {self.quorum} "
+                    "votes")
+        return (f"{self.approve} approve, {self.reject} reject, {self.abstain} abstain; "
+                f"quorum {self.quorum}")
+
+
+# -- members and meetings ------------------------------------------------------------------------
+
+def add_member(person_id, category: str | None = None, emergency: bool = False,  # noqa: ANN001
+               actor: Actor = SYSTEM) -> CABMember:
+    with records.atomic():
+        person = records.get(Person, person_id)
+        existing = CABMember.get_or_none((CABMember.person == person.id)
+                                         & (CABMember.category == category) if category
+                                         else (CABMember.person == person.id)
+                                         & CABMember.category.is_null(True))
+        if existing:
+            if existing.emergency != emergency:
+                existing.emergency = emergency
+                existing.save()
+            return existing
+        member = CABMember.create(person=person.id, category=category, emergency=emergency)
+        records.write_journal("person", person.id, person.name,
+                              [("cab_member", None, category or "*")], actor)
+        return member
+
+
+def members_for(category: str | None, emergency: bool = False) -> list[Person]:
+    """CAB members for a category (members for every category included); ECAB when emergency."""
+    query = (Person.select().join(CABMember, on=(CABMember.person == Person.id)).distinct()
+             .where(CABMember.category.is_null(True) | (CABMember.category == category))
+             .order_by(Person.name))
+    if emergency:
+        query = query.where(CABMember.emergency == True)  # noqa: E712
+    return list(query)
+
+
+def _member_ids(category: str | None, emergency: bool) -> set:
+    return {p.id for p in members_for(category, emergency)}
+
+
+def get_meeting(ref_or_id) -> CABMeeting:  # noqa: ANN001
+    meeting = None
+    if isinstance(ref_or_id, uuid.UUID):
+        meeting = CABMeeting.get_or_none(CABMeeting.id == ref_or_id)
+    else:
+        text = str(ref_or_id).strip()
+        meeting = CABMeeting.get_or_none(CABMeeting.ref == text.upper())
+        if meeting is None:
+            try:
+                meeting = CABMeeting.get_or_none(CABMeeting.id == uuid.UUID(text))
+            except ValueError:
+                meeting = None
+    if meeting is None:
+        raise NotFoundError(N_("No CAB meeting {ref}"), ref=ref_or_id)
+    return meeting
+
+
+def meetings(limit: int = 200) -> list[CABMeeting]:
+    return list(CABMeeting.select().order_by(CABMeeting.starts_at.desc()).limit(limit))
+
+
+def update_meeting(meeting_id, version: int | None, changes: dict[str, Any],  # noqa: ANN001
+                   actor: Actor = SYSTEM) -> CABMeeting:
+    if "status" in changes and changes["status"] not in ("planned", "held", "cancelled"):
+        raise ValidationError(N_("Meeting status '{value}' is not one of: planned, held, "
+                                 "cancelled"), field="status", value=changes["status"])
+    with records.atomic():
+        return records.update(CABMeeting, meeting_id, version, changes, actor)
+
+
+def set_attendees(meeting_id, attendance: dict, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+    """``attendance``: person id -> present (bool).  People not listed are removed."""
+    with records.atomic():
+        meeting = records.get(CABMeeting, meeting_id)
+        have = {a.person_id: a for a in CABAttendee.select().where(CABAttendee.meeting == meeting.id)}
+        changes = []
+        for pid, present in attendance.items():
+            row = have.get(pid)
+            if row is None:
+                CABAttendee.create(meeting=meeting.id, person=pid, present=bool(present))
+                changes.append((f"attendee:{pid}", None, "present" if present else "absent"))
+            elif row.present != bool(present):
+                changes.append((f"attendee:{pid}", "present" if row.present else "absent",
+                                "present" if present else "absent"))
+                row.present = bool(present)
+                row.save()
+        gone = [pid for pid in have if pid not in attendance]
+        if gone:
+            CABAttendee.delete().where((CABAttendee.meeting == meeting.id)
+                                       & CABAttendee.person.in_(gone)).execute()
+            changes += [(f"attendee:{pid}", "listed", None) for pid in gone]
+        records.write_journal("cab_meeting", meeting.id, meeting.ref, changes, actor)
+
+
+def attendees(meeting_id) -> list[tuple[Person, bool]]:  # noqa: ANN001
+    rows = (CABAttendee.select(CABAttendee, Person).join(Person)
+            .where(CABAttendee.meeting == meeting_id).order_by(Person.name))
+    return [(r.person, r.present) for r in rows]
+
+
+# -- agenda --------------------------------------------------------------------------------------
+
+def agenda(meeting_id) -> list[CABAgendaItem]:  # noqa: ANN001
+    return list(CABAgendaItem.select(CABAgendaItem, Change).join(Change)
+                .where(CABAgendaItem.meeting == meeting_id)
+                .order_by(CABAgendaItem.position, Change.ref))
+
+
+def build_agenda(meeting_id, actor: Actor = SYSTEM) -> list[CABAgendaItem]:  # noqa: ANN001
+    """Add every change awaiting the CAB (ECAB: emergency ones) not yet on an open agenda."""
+    with records.atomic():
+        meeting = records.get(CABMeeting, meeting_id)
+        on_open = (CABAgendaItem.select(CABAgendaItem.change)
+                   .where(CABAgendaItem.decision.is_null(True)))
+        query = (Change.select().where((Change.status == "awaiting_cab")
+                                       & Change.id.not_in(on_open))
+                 .order_by(Change.planned_start, Change.ref))
+        if meeting.emergency:
+            query = query.where(Change.type == "emergency")
+        else:
+            query = query.where(Change.type == "normal")
+        position = (CABAgendaItem.select().where(CABAgendaItem.meeting == meeting.id).count())
+        added = []
+        for change in query:
+            CABAgendaItem.create(meeting=meeting.id, change=change.id, position=position)
+            position += 1
+            added.append(change.ref)
+        if added:
+            records.write_journal("cab_meeting", meeting.id, meeting.ref,
+                                  [("agenda", None, ", ".join(added))], actor)
+        return agenda(meeting.id)
+
+
+def add_to_agenda(meeting_id, change_id, actor: Actor = SYSTEM) -> CABAgendaItem:  # noqa: ANN001
+    with records.atomic():
+        meeting = records.get(CABMeeting, meeting_id)
+        change = records.get(Change, change_id)
+        if change.type == "standard":
+            from itsmdesk.services.change.changes import not_for_cab
+
+            raise ValidationError(not_for_cab(), field="changes", refs=change.ref)
+        item = CABAgendaItem.get_or_none((CABAgendaItem.meeting == meeting.id)
+                                         & (CABAgendaItem.change == change.id))
+        if item:
+            return item
+        position = CABAgendaItem.select().where(CABAgendaItem.meeting == meeting.id).count()
+        item = CABAgendaItem.create(meeting=meeting.id, change=change.id, position=position)
+        records.write_journal("cab_meeting", meeting.id, meeting.ref,
+                              [("agenda", None, change.ref)], actor)
+        return item
+
+
+def forward_schedule(start: dt.datetime, days: int = FORWARD_DAYS) -> list[Change]:
+    """Approved, scheduled and implementing changes planned in the ``days`` after ``start``."""
+    end = start + dt.timedelta(days=days)
+    return list(Change.select().where(Change.status.in_(FORWARD_SCHEDULE)
+                                      & (Change.planned_start < end)
+                                      & (Change.planned_start >= start - dt.timedelta(days=1)))
+                .order_by(Change.planned_start, Change.ref))
+
+
+# -- votes and the quorum rule -------------------------------------------------------------------
+
+def votes(change_id, meeting_id=None) -> list[Approval]:  # noqa: ANN001
+    query = (Approval.select(Approval, Person).join(Person)
+             .where(Approval.change == change_id).order_by(Person.name))
+    if meeting_id is not None:
+        query = query.where((Approval.meeting == meeting_id) | Approval.meeting.is_null(True))
+    return list(query)
+
+
+def vote(meeting_id, change_id, person_id, value: str, comment: str = "",  # noqa: ANN001
+         actor: Actor = SYSTEM) -> Approval:
+    """A member's vote at a meeting (one per member and change; a new vote replaces it)."""
+    from itsmdesk.services.change.changes import cast_vote
+
+    meeting = records.get(CABMeeting, meeting_id)
+    change = records.get(Change, change_id)
+    eligible = _member_ids(change.category, change.type == "emergency" or meeting.emergency)
+    if eligible and person_id not in eligible:
+        person = records.get(Person, person_id)
+        raise ValidationError(N_("{person} is not on the CAB for {category}"), field="person",
+                              person=person.name, category=change.category or "this category")
+    return cast_vote(change.id, person_id, value, comment, meeting.id, actor)
+
+
+def outcome(change_id, meeting_id=None) -> Outcome:  # noqa: ANN001
+    """What the quorum rule decides from the votes cast so far."""
+    change = records.get(Change, change_id)
+    meeting = CABMeeting.get_or_none(CABMeeting.id == meeting_id) if meeting_id else None
+    emergency = change.type == "emergency" or bool(meeting and meeting.emergency)
+    if meeting is not None:
+        quorum = meeting.quorum
+    else:
+        quorum = ECAB_QUORUM if emergency else CAB_QUORUM
+    eligible = _member_ids(change.category, emergency)
+    counts = {"approve": 0, "reject": 0, "abstain": 0}
+    for v in votes(change.id, meeting_id):
+        if eligible and v.person_id not in eligible:
+            continue
+        counts[v.vote] += 1
+    cast = sum(counts.values())
+    quorate = cast >= quorum
+    if not quorate or counts["approve"] == counts["reject"]:
+        decision = "deferred"
+    else:
+        decision = "approved" if counts["approve"] > counts["reject"] else "rejected"
+    return Outcome(decision, counts["approve"], counts["reject"], counts["abstain"], quorum,
+                   quorate)
+
+
+def decide(meeting_id, change_id, conditions: str | None = None, actor: Actor = SYSTEM,  # noqa: ANN001
+           apply: bool = True) -> Outcome:
+    """Record the quorum outcome (and conditions) on the agenda item; move the change along.
+
+    Approved -> the change becomes ``approved``; rejected -> ``rejected``; deferred: stays.
+    """
+    from itsmdesk.services.change import changes as change_service
+
+    result = outcome(change_id, meeting_id)
+    with records.atomic():
+        meeting = records.get(CABMeeting, meeting_id)
+        item = CABAgendaItem.get_or_none((CABAgendaItem.meeting == meeting.id)
+                                         & (CABAgendaItem.change == change_id))
+        if item is None:
+            item = add_to_agenda(meeting.id, change_id, actor)
+        old = (item.decision, item.conditions)
+        item.decision, item.conditions = result.decision, conditions
+        item.save()
+        change = records.get(Change, change_id)
+        records.write_journal("cab_meeting", meeting.id, meeting.ref, [
+            (f"decision:{change.ref}", old[0], result.decision),
+            *([(f"conditions:{change.ref}", old[1], conditions)] if conditions != old[1] else [])],
+            actor)
+        if apply and change.status == "awaiting_cab" and result.decision in ("approved",
+                                                                              "rejected"):
+            change_service.transition(change.id, result.decision, actor, role="cab")
+    return result
+
+
+# -- actions -------------------------------------------------------------------------------------
+
+def add_action(meeting_id, text: str, owner_id=None, due: dt.date | None = None,  # noqa: ANN001
+               change_id=None, actor: Actor = SYSTEM) -> CABAction:
+    if not (text or "").strip():
+        raise ValidationError(N_("An action needs a text"), field="text")
+    with records.atomic():
+        meeting = records.get(CABMeeting, meeting_id)
+        action = CABAction.create(meeting=meeting.id, text=text.strip(), owner=owner_id, due=due,
+                                  change=change_id)
+        records.write_journal("cab_meeting", meeting.id, meeting.ref,
+                              [("action", None, text.strip())], actor)
+        return action
+
+
+def set_action_done(action_id, done: bool = True, actor: Actor = SYSTEM) -> CABAction:  # noqa: ANN001
+    with records.atomic():
+        action = CABAction.get_or_none(CABAction.id == action_id)
+        if action is None:
+            raise NotFoundError(N_("No CAB action {id}"), id=action_id)
+        if action.done != done:
+            meeting = action.meeting
+            records.write_journal("cab_meeting", meeting.id, meeting.ref,
+                                  [(f"action_done:{action.text[:40]}", action.done, done)], actor)
+            action.done = done
+            action.save()
+        return action
+
+
+def actions(meeting_id) -> list[CABAction]:  # noqa: ANN001
+    return list(CABAction.select().where(CABAction.meeting == meeting_id)
+                .order_by(CABAction.due.is_null(), CABAction.due, CABAction.text))
+
+
+# -- report data ---------------------------------------------------------------------------------
+
+@dataclass
+class ItemMinutes:
+    change: Change
+    votes: list[Approval]
+    decision: str | None
+    conditions: str | None
+    outcome: Outcome
+
+
+@dataclass
+class Minutes:
+    meeting: CABMeeting
+    chair: Person | None
+    attendees: list[tuple[Person, bool]]
+    items: list[ItemMinutes] = field(default_factory=list)
+    actions: list[CABAction] = field(default_factory=list)
+
+
+def minutes(ref_or_id) -> Minutes:  # noqa: ANN001
+    meeting = get_meeting(ref_or_id)
+    chair = Person.get_or_none(Person.id == meeting.chair_id) if meeting.chair_id else None
+    result = Minutes(meeting, chair, attendees(meeting.id), actions=actions(meeting.id))
+    for item in agenda(meeting.id):
+        result.items.append(ItemMinutes(item.change, votes(item.change_id, meeting.id),
+                                        item.decision, item.conditions,
+                                        outcome(item.change_id, meeting.id)))
+    return result
+
+
+def create_meeting(values: dict[str, Any], actor: Actor = SYSTEM, attendees: list | None = None,
+                   changes: list | None = None) -> CABMeeting:
+    """A meeting (ECAB: quorum 2 unless given); see ``changes.create_meeting``."""
+    from itsmdesk.services.change.changes import create_meeting as _create
+
+    values = dict(values)
+    if values.get("emergency") and "quorum" not in values:
+        values["quorum"] = ECAB_QUORUM
+    return _create(values, actor, attendees, changes)
+
+
+def utc_today() -> dt.datetime:
+    return utcnow().replace(hour=0, minute=0, second=0)

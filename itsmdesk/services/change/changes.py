@@ -1,0 +1,445 @@
+"""Change Management: RFCs, affected CIs, CAB meetings and votes, schedule windows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itsmdesk.errors import N_, ValidationError
+from itsmdesk.models.base import utcnow
+from itsmdesk.models.change import (
+    CHANGE_STATUSES,
+    CHANGE_TYPES,
+    VOTES,
+    Approval,
+    CABAgendaItem,
+    CABAttendee,
+    CABMeeting,
+    Change,
+    ChangeCI,
+    ChangeTemplate,
+    ScheduleWindow,
+)
+from itsmdesk.services import records
+from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.validation import one_of, ordered_times, required_text
+
+
+def _validate(values: dict[str, Any], creating: bool, current: dict | None = None) -> None:
+    required_text(values, "title", "Title", 300, creating)
+    one_of(values, "type", CHANGE_TYPES, "Change type")
+    one_of(values, "status", CHANGE_STATUSES, "Status")
+    ordered_times(values, "planned_start", "planned_end", "Planned window", current)
+    ordered_times(values, "downtime_start", "downtime_end", "Downtime window", current)
+
+
+def create_change(values: dict[str, Any], actor: Actor = SYSTEM, cis: list | None = None) -> Change:
+    values = dict(values)
+    _validate(values, True)
+    with records.atomic():
+        change = records.create(Change, values, actor, ref_prefix="CHG")
+        if cis:
+            set_affected_cis(change.id, cis, actor)
+        return change
+
+
+def update_change(change_id, version: int | None, changes: dict[str, Any],
+                  actor: Actor = SYSTEM) -> Change:
+    with records.atomic():
+        current = records.get(Change, change_id)
+        _validate(changes, False, records.snapshot(current))
+        return records.update(Change, change_id, version, changes, actor)
+
+
+def set_affected_cis(change_id, cis: list, actor: Actor = SYSTEM) -> None:
+    with records.atomic():
+        change = records.get(Change, change_id)
+        wanted = {getattr(ci, "id", ci) for ci in cis}
+        have = {row.ci_id for row in ChangeCI.select().where(ChangeCI.change == change.id)}
+        for ci_id in wanted - have:
+            ChangeCI.create(change=change.id, ci=ci_id)
+        if have - wanted:
+            ChangeCI.delete().where((ChangeCI.change == change.id)
+                                    & ChangeCI.ci.in_(list(have - wanted))).execute()
+        if wanted != have:
+            records.write_journal("change", change.id, change.ref,
+                                  [("affected_cis", ",".join(sorted(map(str, have))),
+                                    ",".join(sorted(map(str, wanted))))], actor)
+
+
+def create_template(values: dict[str, Any], actor: Actor = SYSTEM) -> ChangeTemplate:
+    required_text(values, "name", "Name", 200)
+    with records.atomic():
+        return records.create(ChangeTemplate, values, actor)
+
+
+def create_meeting(values: dict[str, Any], actor: Actor = SYSTEM, attendees: list | None = None,
+                   changes: list | None = None) -> CABMeeting:
+    required_text(values, "title", "Title")
+    if not values.get("starts_at"):
+        raise ValidationError(N_("A CAB meeting needs a date and time"), field="starts_at")
+    ordered_times(values, "starts_at", "ends_at", "Meeting")
+    with records.atomic():
+        meeting = records.create(CABMeeting, values, actor, ref_prefix="CAB")
+        for person in attendees or []:
+            CABAttendee.create(meeting=meeting.id, person=getattr(person, "id", person))
+        ids = [getattr(change, "id", change) for change in changes or []]
+        if ids:
+            standard = [c.ref for c in Change.select(Change.ref).where(
+                Change.id.in_(ids) & (Change.type == "standard")).order_by(Change.ref)]
+            if standard:
+                raise ValidationError(not_for_cab(), field="changes", refs=", ".join(standard))
+        for pos, change_id in enumerate(ids):
+            CABAgendaItem.create(meeting=meeting.id, change=change_id, position=pos)
+        return meeting
+
+
+def not_for_cab() -> str:
+    return N_("Standard changes are pre-approved and do not go before the CAB: {refs}")
+
+
+def cast_vote(change_id, person_id, vote: str, comment: str = "", meeting_id=None,  # noqa: ANN001
+              actor: Actor = SYSTEM) -> Approval:
+    if vote not in VOTES:
+        raise ValidationError(N_("Vote '{value}' is not one of: {allowed}"), field="vote",
+                              value=vote, allowed=", ".join(VOTES))
+    with records.atomic():
+        change = records.get(Change, change_id)
+        existing = Approval.get_or_none((Approval.change == change.id)
+                                        & (Approval.person == person_id))
+        old = existing.vote if existing else None
+        if existing:
+            existing.vote, existing.comment, existing.voted_at = vote, comment, utcnow()
+            existing.meeting = meeting_id or existing.meeting_id
+            existing.save()
+            approval = existing
+        else:
+            approval = Approval.create(change=change.id, person=person_id, vote=vote,
+                                       comment=comment, voted_at=utcnow(), meeting=meeting_id)
+        records.write_journal("change", change.id, change.ref,
+                              [(f"vote:{person_id}", old, vote)], actor)
+        return approval
+
+
+def create_window(values: dict[str, Any], actor: Actor = SYSTEM) -> ScheduleWindow:
+    required_text(values, "name", "Name", 200)
+    one_of(values, "kind", ("blackout", "maintenance"), "Window kind")
+    ordered_times(values, "starts_at", "ends_at", "Window")
+    if values.get("rrule"):
+        from dateutil.rrule import rrulestr
+
+        try:
+            rrulestr(values["rrule"], dtstart=values["starts_at"])
+        except (ValueError, TypeError) as exc:
+            raise ValidationError(N_("'{value}' is not a valid recurrence rule: {reason}"),
+                                  field="rrule", value=values["rrule"], reason=str(exc)) from None
+    with records.atomic():
+        return records.create(ScheduleWindow, values, actor)
+
+
+# -- lifecycle -----------------------------------------------------------------------------------
+
+def get_change(ref_or_id) -> Change:  # noqa: ANN001
+    """A change by its reference (``CHG-000012``) or id."""
+    import uuid as _uuid
+
+    from itsmdesk.errors import NotFoundError
+
+    change = None
+    if isinstance(ref_or_id, _uuid.UUID):
+        change = Change.get_or_none(Change.id == ref_or_id)
+    else:
+        text = str(ref_or_id).strip()
+        change = Change.get_or_none(Change.ref == text.upper())
+        if change is None:
+            try:
+                change = Change.get_or_none(Change.id == _uuid.UUID(text))
+            except ValueError:
+                change = None
+    if change is None:
+        raise NotFoundError(N_("No change {ref}"), ref=ref_or_id)
+    return change
+
+
+def _touches_services(change: Change) -> bool:
+    from itsmdesk.services.change.risk import impacted_services
+
+    ci_ids = [r[0] for r in ChangeCI.select(ChangeCI.ci).where(ChangeCI.change == change.id)
+              .tuples()]
+    return bool(impacted_services(ci_ids))
+
+
+def transition(change_id, target: str, actor: Actor = SYSTEM, version: int | None = None,  # noqa: ANN001
+               role: str | None = None, reason: str | None = None) -> Change:
+    """Move a change to ``target`` if the lifecycle allows it (see change_lifecycle).
+
+    Normal and emergency changes reach ``approved`` only with the CAB's quorum outcome
+    "approved" (votes recorded with :func:`cast_vote`).  Sets the actual start/end and the
+    closing time on the way; an approved change that touches business services is announced.
+    """
+    from itsmdesk.services.change import lifecycle as change_lifecycle
+
+    with records.atomic():
+        change = records.get(Change, change_id)
+        change_lifecycle.check(change.status, target, change.type, role)
+        values: dict[str, Any] = {"status": target}
+        now = utcnow()
+        if target in ("submitted", "scheduled") and not change.planned_start:
+            raise ValidationError(N_("{ref} needs a planned start before it can be {target}"),
+                                  field="planned_start", ref=change.ref, target=target)
+        if target == "submitted" and change.type != "standard" and not (
+                change.implementation_plan and change.backout_plan):
+            raise ValidationError(
+                N_("{ref} needs an implementation plan and a backout plan before submission"),
+                field="implementation_plan", ref=change.ref)
+        if target == "approved" and change.type in ("normal", "emergency"):
+            from itsmdesk.services.change import cab
+
+            outcome = cab.outcome(change.id)
+            if outcome.decision != "approved":
+                raise ValidationError(
+                    N_("{ref} has no CAB approval ({detail})"), field="status", ref=change.ref,
+                    detail=outcome.explain)
+        if target == "rejected" and change.type in ("normal", "emergency") \
+                and change.status == "awaiting_cab" and role != "change_manager":
+            from itsmdesk.services.change import cab
+
+            outcome = cab.outcome(change.id)
+            if outcome.decision not in ("rejected",) and reason is None:
+                raise ValidationError(N_("{ref} was not rejected by the CAB ({detail})"),
+                                      field="status", ref=change.ref, detail=outcome.explain)
+        if target == "implementing" and not change.actual_start:
+            values["actual_start"] = now
+        if target in ("implemented", "failed", "backed_out") and not change.actual_end:
+            values["actual_end"] = now
+        if target == "closed":
+            values["closed_at"] = now
+        change = records.update(Change, change.id, version, values, actor)
+        if reason:
+            records.write_journal("change", change.id, change.ref,
+                                  [("transition_reason", None, reason)], actor, change.version)
+    if target == "approved" and _touches_services(change):
+        from itsmdesk.services.servicedesk import announcements
+
+        announcements.announce_change(change, actor)
+    return change
+
+
+def reschedule(change_id, version: int | None, start, end, actor: Actor = SYSTEM,  # noqa: ANN001
+               ) -> Change:
+    """Move a change's planned window (and its downtime window by the same amount)."""
+    if start is None or end is None:
+        raise ValidationError(N_("A planned window needs a start and an end"), field="planned_start")
+    with records.atomic():
+        change = records.get(Change, change_id)
+        if change.status not in ("draft", "submitted", "assessed", "awaiting_cab", "approved",
+                                 "scheduled"):
+            raise ValidationError(N_("{ref} is {status}; only changes not yet started can be "
+                                     "rescheduled"), field="planned_start", ref=change.ref,
+                                  status=change.status)
+        values: dict[str, Any] = {"planned_start": start, "planned_end": end}
+        if change.downtime_start and change.planned_start:
+            shift = start - change.planned_start
+            values["downtime_start"] = change.downtime_start + shift
+            if change.downtime_end:
+                values["downtime_end"] = change.downtime_end + shift
+        _validate(values, False, records.snapshot(change))
+        return records.update(Change, change.id, version, values, actor)
+
+
+def create_from_template(template_id, values: dict[str, Any], actor: Actor = SYSTEM,  # noqa: ANN001
+                         cis: list | None = None) -> Change:
+    """A standard change pre-filled from a template (plans, category, outage, duration)."""
+    import datetime as _dt
+
+    template = records.get(ChangeTemplate, template_id)
+    if not template.active:
+        raise ValidationError(N_("Template {name} is not active"), field="template",
+                              name=template.name)
+    data = {"title": template.name, "type": "standard", "category": template.category,
+            "description": template.description,
+            "implementation_plan": template.implementation_plan,
+            "backout_plan": template.backout_plan, "test_plan": template.test_plan,
+            "outage": template.outage, "template": template.id}
+    data.update(values)
+    if data.get("planned_start") and not data.get("planned_end"):
+        data["planned_end"] = data["planned_start"] + _dt.timedelta(
+            minutes=template.default_duration_minutes or 60)
+    return create_change(data, actor, cis=cis)
+
+
+def affected_ci_rows(change_id) -> list[dict]:  # noqa: ANN001
+    """Affected CIs of a change: id, name, class label, criticality (sorted by name)."""
+    from itsmdesk.models.cmdb import CI, CIClass
+
+    rows = (CI.select(CI.id, CI.name, CIClass.label, CI.criticality)
+            .join(ChangeCI, on=(ChangeCI.ci == CI.id)).switch(CI).join(CIClass)
+            .where(ChangeCI.change == change_id).order_by(CI.name).tuples())
+    return [{"id": i, "name": n, "class": c, "criticality": k} for i, n, c, k in rows]
+
+
+def affected_ci_rows_many(change_ids) -> dict:  # noqa: ANN001
+    """change id -> affected CI rows (as :func:`affected_ci_rows`), in one query per 900."""
+    from collections import defaultdict
+
+    from itsmdesk.models.cmdb import CI, CIClass
+
+    out: dict = defaultdict(list)
+    ids = list(change_ids)
+    for i in range(0, len(ids), 900):
+        rows = (CI.select(ChangeCI.change, CI.id, CI.name, CIClass.label, CI.criticality)
+                .join(ChangeCI, on=(ChangeCI.ci == CI.id)).switch(CI).join(CIClass)
+                .where(ChangeCI.change.in_(ids[i:i + 900])).order_by(CI.name).tuples())
+        for cid, ci, name, label, crit in rows:
+            out[cid].append({"id": ci, "name": name, "class": label, "criticality": crit})
+    return out
+
+
+def changes_between(start, end, statuses=None, team_id=None, ci_ids=None) -> list[Change]:  # noqa: ANN001
+    """Changes whose planned window overlaps ``[start, end)`` (the calendar's query)."""
+    query = (Change.select().where(Change.planned_start.is_null(False)
+                                   & (Change.planned_start < end)
+                                   & (Change.planned_end.is_null(True)
+                                      | (Change.planned_end > start)))
+             .order_by(Change.planned_start, Change.ref))
+    if statuses:
+        query = query.where(Change.status.in_(list(statuses)))
+    if team_id:
+        query = query.where(Change.team == team_id)
+    if ci_ids is not None:
+        query = query.where(Change.id.in_(
+            ChangeCI.select(ChangeCI.change).where(ChangeCI.ci.in_(list(ci_ids)))))
+    return list(query)
+
+
+def cis_of_changes(change_ids) -> dict:  # noqa: ANN001
+    """change id -> [(ci id, ci name)] for many changes at once (calendar timeline rows)."""
+    from collections import defaultdict
+
+    from itsmdesk.models.cmdb import CI
+
+    out: dict = defaultdict(list)
+    ids = list(change_ids)
+    for i in range(0, len(ids), 900):
+        for cid, ci, name in (ChangeCI.select(ChangeCI.change, CI.id, CI.name).join(CI)
+                              .where(ChangeCI.change.in_(ids[i:i + 900])).tuples()):
+            out[cid].append((ci, name))
+    return out
+
+
+def page_changes(search: str = "", status: str | None = None, after=None, limit: int = 200,  # noqa: ANN001
+                 ) -> list[Change]:
+    """A page of changes, newest reference first (keyset on ``ref``)."""
+    query = Change.select().order_by(Change.ref.desc()).limit(limit)
+    if search:
+        like = f"%{search}%"
+        query = query.where(Change.ref.contains(search) | Change.title ** like)
+    if status:
+        query = query.where(Change.status == status)
+    if after:
+        query = query.where(Change.ref < after)
+    return list(query)
+
+
+def templates(active_only: bool = True) -> list[ChangeTemplate]:
+    query = ChangeTemplate.select().order_by(ChangeTemplate.name)
+    if active_only:
+        query = query.where(ChangeTemplate.active == True)  # noqa: E712
+    return list(query)
+
+
+def record_pir(change_id, version: int | None, outcome: str, lessons: str = "",  # noqa: ANN001
+               incident_ids: list | None = None, actor: Actor = SYSTEM) -> Change:
+    """Post-implementation review: outcome, lessons and the incidents the change caused."""
+    from itsmdesk.models.incident import ChangeIncident
+
+    if outcome not in ("successful", "partially", "failed"):
+        raise ValidationError(N_("PIR outcome '{value}' is not one of: {allowed}"),
+                              field="pir_outcome", value=outcome,
+                              allowed="successful, partially, failed")
+    with records.atomic():
+        change = records.get(Change, change_id)
+        if change.status not in ("implemented", "in_review", "failed", "backed_out", "closed"):
+            raise ValidationError(N_("{ref} is {status}; a review follows implementation"),
+                                  field="pir_outcome", ref=change.ref, status=change.status)
+        change = records.update(Change, change.id, version,
+                                {"pir_outcome": outcome, "pir_lessons": lessons}, actor)
+        if incident_ids is not None:
+            wanted = {getattr(i, "id", i) for i in incident_ids}
+            have = {r[0] for r in ChangeIncident.select(ChangeIncident.incident)
+                    .where(ChangeIncident.change == change.id).tuples()}
+            for inc in wanted - have:
+                ChangeIncident.create(change=change.id, incident=inc)
+            if have - wanted:
+                ChangeIncident.delete().where((ChangeIncident.change == change.id)
+                                              & ChangeIncident.incident.in_(list(have - wanted))
+                                              ).execute()
+            if wanted != have:
+                records.write_journal("change", change.id, change.ref, [
+                    ("caused_incidents", ",".join(sorted(map(str, have))),
+                     ",".join(sorted(map(str, wanted))))], actor, change.version)
+        return change
+
+
+def describe_cis(ci_ids) -> list[dict]:  # noqa: ANN001
+    """id, name, class, criticality of the given CIs (unknown ids are left out)."""
+    import uuid as _uuid
+
+    from itsmdesk.models.cmdb import CI, CIClass
+
+    ids = []
+    for value in ci_ids:
+        try:
+            ids.append(value if isinstance(value, _uuid.UUID) else _uuid.UUID(str(value).strip()))
+        except ValueError:
+            continue
+    if not ids:
+        return []
+    rows = (CI.select(CI.id, CI.name, CIClass.label, CI.criticality).join(CIClass)
+            .where(CI.id.in_(ids)).order_by(CI.name).tuples())
+    return [{"id": i, "name": n, "class": c, "criticality": k} for i, n, c, k in rows]
+
+
+def find_ci_by_name(name: str) -> dict | None:
+    from itsmdesk.models.cmdb import CI
+
+    ci = CI.get_or_none(CI.name == name.strip())
+    return describe_cis([ci.id])[0] if ci else None
+
+
+def caused_incident_refs(change_id) -> list[str]:  # noqa: ANN001
+    from itsmdesk.models.incident import ChangeIncident, Incident
+
+    return [r[0] for r in (Incident.select(Incident.ref).join(ChangeIncident)
+                           .where(ChangeIncident.change == change_id)
+                           .order_by(Incident.ref).tuples())]
+
+
+def record_pir_refs(change_id, version: int | None, outcome: str, lessons: str,  # noqa: ANN001
+                    refs: list[str], actor: Actor = SYSTEM) -> Change:
+    """:func:`record_pir` with incidents given by reference (``INC-000123``)."""
+    from itsmdesk.errors import NotFoundError
+    from itsmdesk.models.incident import Incident
+
+    ids = []
+    for ref in refs:
+        ref = ref.strip().upper()
+        if not ref:
+            continue
+        inc = Incident.get_or_none(Incident.ref == ref)
+        if inc is None:
+            raise NotFoundError(N_("No incident {ref}"), ref=ref)
+        ids.append(inc.id)
+    return record_pir(change_id, version, outcome, lessons, ids, actor)
+
+
+def names_for(change: Change) -> dict[str, str | None]:
+    """Display names of a change's people and team (one query each, only when set)."""
+    from itsmdesk.models.people import Person, Team
+
+    def person(pid):  # noqa: ANN001, ANN202
+        p = Person.get_or_none(Person.id == pid) if pid else None
+        return p.name if p else None
+
+    team = Team.get_or_none(Team.id == change.team_id) if change.team_id else None
+    return {"requester": person(change.requester_id), "assignee": person(change.assignee_id),
+            "team": team.name if team else None}

@@ -1,0 +1,1 @@
+"""Configuration Management: CIs, relations, the tree, impact, CSV import/export, baselines, audits."""

@@ -1,0 +1,1 @@
+"""Mapped imports from other tools' CSV exports."""

@@ -1,0 +1,548 @@
+"""Import other tools' CSV exports through a TOML mapping (``itsmdesk import KIND FILE --map M``).
+
+The import runs in stages so that it is both fast and all-or-nothing:
+
+1. read the file (encoding, delimiter), check the mapping's columns exist;
+2. convert every cell (value maps, dates, numbers...), collecting every bad cell as a
+   ``RowError(line, column, reason)``;
+3. resolve names (people, teams, categories, CIs, linked changes/problems) to ids, planning the
+   rows to create for missing ones where the mapping allows it;
+4. group rows by external key: one row per record, or with ``[events] fold = true`` an event
+   log folded into the record's final state plus one journal entry per changed field per event,
+   stamped with the event's own time and author;
+5. compare with what is already stored (matched on ``external_key``): create, update or leave
+   unchanged;
+6. write everything in ONE transaction with bulk inserts.  Any bad row aborts the import before
+   stage 6 unless ``skip_invalid`` names a file for the rejected rows (event logs reject all rows
+   of a record with a bad row, so no record gets half a history).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+
+from itsmdesk.errors import N_, ItsmError, ValidationError
+from itsmdesk.models.cmdb import CI, CIClass, Relation
+from itsmdesk.models.incident import Incident
+from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.importing import csv_source as mapping_csv
+from itsmdesk.services.importing.report import ImportReport, RowError, row_error, row_error_from
+from itsmdesk.services.importing.spec import FieldSpec, MappingSpec, check_key, load_mapping
+from itsmdesk.services.importing.targets import (
+    TARGETS,
+    LookupPlan,
+    Target,
+    field_type,
+    resolve,
+)
+from itsmdesk.services.importing.values import IGNORE, CellError, build_converter, scalar_parser
+from itsmdesk.services.records import to_text
+
+Progress = Callable[..., None]
+SKIP_COMPARE = {"id", "version", "created_at", "created_by", "updated_at", "updated_by", "ref"}
+
+
+class ImportCancelled(ItsmError):  # noqa: N818 - reads better at the call site
+    """The person cancelled; nothing was written."""
+
+
+@dataclass
+class Event:
+    at: dt.datetime | None
+    who: str | None
+    changes: list[tuple[str, Any, Any]]
+
+
+@dataclass
+class Planned:
+    """One target record: its source rows, final values and history."""
+
+    key: str
+    lines: list[int]
+    final: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+    first_at: dt.datetime | None = None
+    last_at: dt.datetime | None = None
+
+
+@dataclass
+class Prepared:
+    spec: MappingSpec
+    target: Target
+    data: mapping_csv.CsvData
+    rows: list[tuple[int, dict[str, Any], dict[str, Any]]]  # (line, values, meta)
+    errors: list[RowError]
+    bad_lines: set[int]
+    lookups: dict[str, LookupPlan]
+    class_plan: LookupPlan | None = None
+    source_path: Path | None = None
+
+
+def _tick(progress: Progress | None, cancel: Callable[[], bool] | None, done: int,
+          total: int | None, text: str) -> None:
+    if cancel is not None and cancel():
+        raise ImportCancelled(N_("Import cancelled; nothing was written."))
+    if progress is not None:
+        progress(done, total, text)
+
+
+# --- stage 1-3: read, convert, resolve ----------------------------------------------------------
+
+def _field_info(target: Target, name: str, mapping_path: str,
+                fspec: FieldSpec | None = None) -> tuple[str, int | None]:
+    model = target.model
+    if name.startswith("attributes.") and "attributes" in model._meta.fields:
+        return (fspec.type if fspec and fspec.type else "text"), None
+    f = model._meta.fields.get(name)
+    if f is None or name in ("id", "version", "created_by", "updated_by"):
+        known = ", ".join(n for n in model._meta.sorted_field_names
+                          if n not in ("id", "version", "created_by", "updated_by"))
+        raise ValidationError(N_("Mapping {path}: {field} is not a field of {kind} (fields: "
+                                 "{known})"), path=mapping_path, field=name, kind=target.kind,
+                              known=known)
+    return field_type(f), getattr(f, "max_length", None)
+
+
+MISSING_COLUMNS = N_("Line 1: column(s) {missing} named in the mapping are not in the file's "
+                     "header ({count} columns: {shown}).{hint}")
+# the same with the delimiter hint written out, so it is translated with the sentence
+MISSING_COLUMNS_LOOKS = {
+    "comma": N_("Line 1: column(s) {missing} named in the mapping are not in the file's header "
+                "({count} columns: {shown}). The file looks comma-separated; set delimiter in "
+                "[source]."),
+    "semicolon": N_("Line 1: column(s) {missing} named in the mapping are not in the file's "
+                    "header ({count} columns: {shown}). The file looks semicolon-separated; set "
+                    "delimiter in [source]."),
+    "tab": N_("Line 1: column(s) {missing} named in the mapping are not in the file's header "
+              "({count} columns: {shown}). The file looks tab-separated; set delimiter in "
+              "[source]."),
+    "pipe": N_("Line 1: column(s) {missing} named in the mapping are not in the file's header "
+               "({count} columns: {shown}). The file looks pipe-separated; set delimiter in "
+               "[source]."),
+}
+
+
+def _check_columns(spec: MappingSpec, data: mapping_csv.CsvData) -> None:
+    index = data.index()
+    missing = [c for c in spec.columns() if c not in index]
+    if not missing:
+        return
+    template, hint = MISSING_COLUMNS, ""
+    if len(data.header) <= 2:
+        sample = data.raw_header[0] if data.raw_header else ""
+        for delim, name in mapping_csv.DELIMITER_NAMES.items():
+            if delim != data.delimiter and sample.count(delim) >= 2:
+                hint = f" The file looks {name}-separated; set delimiter in [source]."
+                template = MISSING_COLUMNS_LOOKS.get(name, MISSING_COLUMNS)
+                break
+    shown = ", ".join(data.header[:8]) + (" ..." if len(data.header) > 8 else "")
+    raise ValidationError(template, missing=", ".join(repr(m) for m in missing),
+                          count=len(data.header), shown=shown, hint=hint)
+
+
+def prepare(kind: str, path: str | Path, spec: MappingSpec,
+            progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> Prepared:
+    if kind not in TARGETS:
+        raise ValidationError(N_("Cannot import {kind} with a mapping"), kind=kind)
+    if spec.kind and spec.kind != kind:
+        raise ValidationError(N_("Mapping {path} is for {mapped}, not {kind}"), path=spec.path,
+                              mapped=spec.kind, kind=kind)
+    check_key(kind, spec.key, spec.path)
+    target = TARGETS[kind]
+    src = spec.source
+    _tick(progress, cancel, 0, None, "reading")
+    data = mapping_csv.read_csv(path, src.delimiter, src.encoding, src.quotechar)
+    _check_columns(spec, data)
+    index = data.index()
+    converters: dict[str, Callable[[list[str]], Any]] = {}
+    lookup_fields: dict[str, FieldSpec] = {}
+    for name, fspec in spec.fields.items():
+        ftype, max_length = _field_info(target, name, spec.path, fspec)
+        if ftype == "lookup":
+            lookup_fields[name] = fspec
+            ftype = "text"
+        try:
+            converters[name] = build_converter(fspec, ftype, src, index,
+                                               target.choices.get(name), max_length)
+        except ValueError as exc:
+            raise ValidationError(N_("Mapping {path}: [fields] {field}: {reason}"),
+                                  path=spec.path, field=name, reason=str(exc)) from exc
+    key_pos = index[spec.key] if spec.key else None
+    at_pos = index[spec.events.at] if spec.events.at else None
+    who_pos = index[spec.events.who] if spec.events.who else None
+    order_pos = index[spec.events.order_by] if spec.events.order_by else None
+    parse_at = scalar_parser("datetime", src)
+    at_cache: dict[str, Any] = {}
+    errors = list(data.errors)
+    bad_lines = {e.line for e in errors}
+    rows: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    total = len(data.rows)
+    nulls = src.null_values
+    class_of: dict[str, str] = {}
+    ci_class_specs = {n: f for n, f in lookup_fields.items() if f.class_column}
+    for number, row in enumerate(data.rows):
+        if number % 5000 == 0:
+            _tick(progress, cancel, number, total, "checking rows")
+        cells = row.cells
+        if not cells:
+            continue  # truncated / overlong: already reported
+        row.cells = []  # converted below; frees the raw cells (rejects re-read the file)
+        values: dict[str, Any] = {}
+        meta: dict[str, Any] = {}
+        row_ok = True
+        for name, convert in converters.items():
+            try:
+                values[name] = convert(cells)
+            except CellError as exc:
+                errors.append(RowError(row.line, exc.column, exc.reason, exc.template, exc.params))
+                row_ok = False
+        if key_pos is not None:
+            key = cells[key_pos]
+            if key == "" or key in nulls:
+                errors.append(row_error(row.line, spec.key or "", N_("no external key")))
+                row_ok = False
+            meta["key"] = key
+        if at_pos is not None:
+            raw = cells[at_pos]
+            if raw not in at_cache:
+                try:
+                    at_cache[raw] = parse_at(raw) if raw and raw not in nulls else None
+                except ValueError as exc:
+                    at_cache[raw] = exc
+            at = at_cache[raw]
+            if isinstance(at, ValueError):
+                errors.append(row_error_from(row.line, spec.events.at or "", at))
+                row_ok = False
+            elif at is None and spec.events.fold:
+                errors.append(row_error(row.line, spec.events.at or "", N_("no event time")))
+                row_ok = False
+            meta["at"] = at
+        if who_pos is not None:
+            who = cells[who_pos]
+            meta["who"] = None if who in nulls or who == "" else who
+        if order_pos is not None:
+            try:
+                meta["order"] = float(cells[order_pos] or 0)
+            except ValueError:
+                errors.append(row_error(row.line, spec.events.order_by or "",
+                                        N_("{value} is not a number"),
+                                        value=repr(cells[order_pos])))
+                row_ok = False
+        for name, fspec in ci_class_specs.items():
+            ci_name = values.get(name)
+            if isinstance(ci_name, str) and fspec.class_column:
+                cls = cells[index[fspec.class_column]]
+                if cls and cls not in nulls:
+                    class_of.setdefault(ci_name, (fspec.class_map or {}).get(cls, cls))
+        if not row_ok:
+            bad_lines.add(row.line)
+        rows.append((row.line, values, meta))
+    _tick(progress, cancel, total, total, "checking rows")
+    prepared = Prepared(spec, target, data, rows, errors, bad_lines, {}, source_path=Path(path))
+    _resolve_lookups(prepared, lookup_fields, class_of)
+    return prepared
+
+
+# "no person 'Ann' ...": one template per record kind, so the kind word is translated with the
+# sentence (English reads the same as MISSING_TEMPLATE with the kind filled in)
+MISSING_TEMPLATE = N_("no {kind} {value} (add create_missing = true to the mapping to create it)")
+MISSING_TEMPLATES = {
+    "person": N_("no person {value} (add create_missing = true to the mapping to create it)"),
+    "team": N_("no team {value} (add create_missing = true to the mapping to create it)"),
+    "category": N_("no category {value} (add create_missing = true to the mapping to create "
+                   "it)"),
+    "ci": N_("no ci {value} (add create_missing = true to the mapping to create it)"),
+    "ci_class": N_("no ci_class {value} (add create_missing = true to the mapping to create "
+                   "it)"),
+    "site": N_("no site {value} (add create_missing = true to the mapping to create it)"),
+    "organisation": N_("no organisation {value} (add create_missing = true to the mapping to "
+                       "create it)"),
+    "incident": N_("no incident {value} (add create_missing = true to the mapping to create "
+                   "it)"),
+    "change": N_("no change {value} (add create_missing = true to the mapping to create it)"),
+    "problem": N_("no problem {value} (add create_missing = true to the mapping to create "
+                  "it)"),
+    "known_error": N_("no known_error {value} (add create_missing = true to the mapping to "
+                      "create it)"),
+}
+
+
+def _resolve_lookups(prepared: Prepared, lookup_fields: dict[str, FieldSpec],
+                     class_of: dict[str, str]) -> None:
+    target = prepared.target
+    record_kind = "incident"
+    # One plan per target model: a caller and an assignee of the same name are one person.
+    by_model: dict[type, list[str]] = {}
+    for name in lookup_fields:
+        by_model.setdefault(target.model._meta.fields[name].rel_model, []).append(name)
+    plans: dict[type, LookupPlan] = {}
+    for model, names_of in by_model.items():
+        names = {v[n] for _l, v, _m in prepared.rows for n in names_of if isinstance(v.get(n), str)}
+        specs = [lookup_fields[n] for n in names_of]
+        fspec = next((f for f in specs if f.create_missing), specs[0])
+        plans[model] = resolve(model, fspec, names, record_kind, class_of)
+    for name, fspec in lookup_fields.items():
+        model = target.model._meta.fields[name].rel_model
+        plan = prepared.lookups[name] = plans[model]
+        if model is CI and plan.new:
+            # classes for the CIs to create: from the class column (class_map applied) or default
+            wanted = {vals["_class"] for vals in plan.new.values()}
+            class_spec = FieldSpec(name="ci_class", create_missing=True)
+            cplan = resolve(CIClass, class_spec, wanted)
+            prepared.class_plan = cplan
+        if plan.missing and not fspec.create_missing:
+            column = fspec.column or name
+            label = getattr(model, "RECORD_KIND", model.__name__)
+            template = MISSING_TEMPLATES.get(label, MISSING_TEMPLATE)
+            for line, values, _meta in prepared.rows:
+                value = values.get(name)
+                if isinstance(value, str) and value in plan.missing:
+                    prepared.errors.append(row_error(line, column, template, kind=label,
+                                                     value=repr(value)))
+                    prepared.bad_lines.add(line)
+    for _line, values, _meta in prepared.rows:
+        for name in lookup_fields:
+            value = values.get(name)
+            if isinstance(value, str):
+                values[name] = prepared.lookups[name].ids.get(value)
+
+
+# --- stage 4: group and fold ------------------------------------------------------------------
+
+def _derive(target: Target, spec: MappingSpec, state: dict[str, Any], matrix: dict | None) -> None:
+    """Fields computed from others when the mapping does not give them."""
+    if target.model is Incident and "priority" not in spec.fields and matrix is not None:
+        impact, urgency = state.get("impact"), state.get("urgency")
+        if impact in (1, 2, 3) and urgency in (1, 2, 3):
+            state["priority"] = matrix[f"{impact},{urgency}"]
+
+
+def group(prepared: Prepared, skip_invalid: bool) -> tuple[list[Planned], set[int]]:
+    """Records to write, and the lines rejected (every row of a key that has a bad row)."""
+    spec, target = prepared.spec, prepared.target
+    matrix = None
+    if target.model is Incident and "priority" not in spec.fields:
+        from itsmdesk.services.servicedesk.priority import matrix as priority_matrix
+
+        matrix = priority_matrix()
+    by_key: dict[str, list[tuple[int, dict[str, Any], dict[str, Any]]]] = {}
+    rejected: set[int] = set(prepared.bad_lines)
+    unkeyed: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    for item in prepared.rows:
+        key = item[2].get("key")
+        if key is None:
+            unkeyed.append(item)
+        else:
+            by_key.setdefault(key, []).append(item)
+    planned: list[Planned] = []
+    fold = spec.events.fold
+    for key, items in by_key.items():
+        lines = [i[0] for i in items]
+        if any(line in prepared.bad_lines for line in lines):
+            rejected.update(lines)
+            continue
+        if not fold and len(items) > 1:
+            for line in lines[1:]:
+                prepared.errors.append(row_error(
+                    line, spec.key or "", N_("key {key} again (first on line {first}); an event "
+                                             "log needs [events] fold = true"),
+                    key=repr(key), first=lines[0]))
+            rejected.update(lines)
+            continue
+        if fold:
+            planned.append(_fold(key, items, spec, target, matrix))
+        else:
+            _line, values, meta = items[0]
+            state = {k: v for k, v in values.items() if v is not IGNORE}
+            _derive(target, spec, state, matrix)
+            planned.append(Planned(key, lines, state, first_at=meta.get("at"),
+                                   last_at=meta.get("at")))
+    for line, values, meta in unkeyed:
+        if line in prepared.bad_lines:
+            continue
+        state = {k: v for k, v in values.items() if v is not IGNORE}
+        _derive(target, spec, state, matrix)
+        planned.append(Planned("", [line], state, first_at=meta.get("at"), last_at=meta.get("at")))
+    _check_required(planned, prepared, rejected)
+    if rejected and not skip_invalid:
+        return planned, rejected
+    return [p for p in planned if not rejected.intersection(p.lines)], rejected
+
+
+def _fold(key: str, items: list, spec: MappingSpec, target: Target, matrix: dict | None) -> Planned:
+    if spec.events.order_by:
+        items = sorted(items, key=lambda i: i[2].get("order", 0))  # stable: file order on ties
+    state: dict[str, Any] = {}
+    events: list[Event] = []
+    for number, (_line, values, meta) in enumerate(items):
+        new = dict(state)
+        for name, value in values.items():
+            if value is not IGNORE:
+                new[name] = value
+        _derive(target, spec, new, matrix)
+        if number == 0:
+            changes = [(n, None, v) for n, v in new.items() if v is not None and v != ""]
+        else:
+            get = state.get  # values repeat as the very same objects (memoised conversions)
+            changes = [(n, old, v) for n, v in new.items()
+                       if (old := get(n)) is not v and old != v]
+        if changes or number == 0:
+            events.append(Event(meta.get("at"), meta.get("who"), changes))
+        state = new
+    ats = [e.at for e in events if e.at is not None]
+    return Planned(key, [i[0] for i in items], state, events,
+                   first_at=items[0][2].get("at"), last_at=max(ats) if ats else None)
+
+
+def _check_required(planned: list[Planned], prepared: Prepared, rejected: set[int]) -> None:
+    spec, target = prepared.spec, prepared.target
+    for rec in planned:
+        for name in target.required:
+            if rec.final.get(name) in (None, ""):
+                fspec = spec.fields.get(name)
+                column = (fspec.column or fspec.template or name) if fspec else name
+                template = (N_("{field} is required but empty") if fspec
+                            else N_("{field} is required: map it in [fields]"))
+                prepared.errors.append(row_error(rec.lines[-1], column, template, field=name))
+                rejected.update(rec.lines)
+
+
+# --- stage 5: match existing ------------------------------------------------------------------
+
+def _existing(target: Target, spec: MappingSpec, planned: list[Planned]) -> dict[int, pw.Model]:
+    """Index in ``planned`` -> stored record it updates."""
+    model = target.model
+    found: dict[int, pw.Model] = {}
+    if model is Relation:
+        triples = {(p.final.get("source"), p.final.get("type"), p.final.get("target")): i
+                   for i, p in enumerate(planned)}
+        sources = sorted({t[0] for t in triples if t[0]}, key=str)
+        for start in range(0, len(sources), 500):
+            for rel in Relation.select().where(Relation.source.in_(sources[start:start + 500])):
+                i = triples.get((rel.source_id, rel.type, rel.target_id))
+                if i is not None:
+                    found[i] = rel
+        return found
+    keys = {p.key: i for i, p in enumerate(planned) if p.key}
+    key_list = sorted(keys)
+    for start in range(0, len(key_list), 500):
+        chunk = key_list[start:start + 500]
+        for rec in model.select().where(model.external_key.in_(chunk)):
+            i = keys.get(rec.external_key)
+            if i is not None and i not in found:
+                found[i] = rec
+    if model is CI:
+        names = {p.final.get("name"): i for i, p in enumerate(planned) if i not in found}
+        name_list = sorted(n for n in names if n)
+        for start in range(0, len(name_list), 500):
+            for rec in CI.select().where(CI.name.in_(name_list[start:start + 500])):
+                found.setdefault(names[rec.name], rec)
+    return found
+
+
+def _diff(record: pw.Model, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    out = {}
+    for name, new in values.items():
+        if name in SKIP_COMPARE:
+            continue
+        if name.startswith("attributes."):
+            continue
+        f = record._meta.fields[name]
+        old = record.__data__.get(name) if isinstance(f, pw.ForeignKeyField) else getattr(record, name)
+        if to_text(old) != to_text(new):
+            out[name] = (old, new)
+    return out
+
+
+def _with_attributes(values: dict[str, Any], current: dict | None = None) -> dict[str, Any]:
+    """Fold ``attributes.x`` entries into the ``attributes`` JSON document."""
+    attrs = {k[len("attributes."):]: v for k, v in values.items() if k.startswith("attributes.")}
+    out = {k: v for k, v in values.items() if not k.startswith("attributes.")}
+    if attrs:
+        merged = dict(current or {})
+        merged.update({k: v for k, v in attrs.items() if v is not None})
+        out["attributes"] = merged
+    return out
+
+
+# --- the entry point --------------------------------------------------------------------------
+
+def run_import(kind: str, path: str | Path, map_path: str | Path, dry_run: bool = False,
+               skip_invalid: str | Path | None = None, progress: Progress | None = None,
+               cancel: Callable[[], bool] | None = None, actor: Actor = SYSTEM) -> ImportReport:
+    """Import ``path`` as ``kind`` records through the mapping at ``map_path``.
+
+    ``progress(done, total, text)`` is called now and then; ``cancel()`` returning True stops
+    the import (raising :class:`ImportCancelled`; nothing is written).
+    """
+    spec = load_mapping(map_path)
+    return run_with_spec(kind, path, spec, dry_run, skip_invalid, progress, cancel, actor)
+
+
+def run_with_spec(kind: str, path: str | Path, spec: MappingSpec, dry_run: bool = False,
+                  skip_invalid: str | Path | None = None, progress: Progress | None = None,
+                  cancel: Callable[[], bool] | None = None, actor: Actor = SYSTEM) -> ImportReport:
+    import gc
+
+    # Millions of small objects: the cyclic GC would rescan them over and over (none are cycles).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(kind, path, spec, dry_run, skip_invalid, progress, cancel, actor)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _run(kind: str, path: str | Path, spec: MappingSpec, dry_run: bool,
+         skip_invalid: str | Path | None, progress: Progress | None,
+         cancel: Callable[[], bool] | None, actor: Actor) -> ImportReport:
+    report = ImportReport(kind=kind, dry_run=dry_run)
+    prepared = prepare(kind, path, spec, progress, cancel)
+    report.rows_read = len(prepared.data.rows)
+    planned, rejected = group(prepared, skip_invalid is not None)
+    report.errors = sorted(prepared.errors, key=lambda e: (e.line, e.column))
+    existing = _existing(prepared.target, spec, planned)
+    if rejected and skip_invalid is None:
+        report.rejected = len(rejected)
+        return report  # atomic: nothing written
+    report.rejected = len(rejected)
+    if rejected and skip_invalid is not None and not dry_run:
+        _write_rejects(Path(skip_invalid), prepared, rejected)
+        report.rejects_file = str(skip_invalid)
+    from itsmdesk.services.importing.apply import apply
+
+    apply(prepared, planned, existing, report, dry_run, actor, progress, cancel)
+    return report
+
+
+def _write_rejects(path: Path, prepared: Prepared, rejected: set[int]) -> None:
+    reasons: dict[int, list[str]] = {}
+    for err in prepared.errors:
+        reasons.setdefault(err.line, []).append(f"{err.column}: {err.reason}")
+    assert prepared.source_path is not None
+    text, _enc = mapping_csv.read_text(prepared.source_path, prepared.spec.source.encoding)
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=prepared.data.delimiter,
+                        quotechar=prepared.spec.source.quotechar, strict=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=prepared.data.delimiter)
+        writer.writerow(["_line", "_reason"] + prepared.data.header)
+        prev = 0
+        for cells in reader:
+            start, prev = prev + 1, reader.line_num
+            if start in rejected:
+                why = "; ".join(reasons.get(start, [])) or "another row of this record is invalid"
+                writer.writerow([start, why] + [c.strip() for c in cells])
+
+
+__all__ = ["ImportCancelled", "run_import", "run_with_spec", "prepare", "group"]

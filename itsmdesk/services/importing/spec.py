@@ -1,0 +1,403 @@
+"""The mapping file: how another tool's CSV export becomes our records (TOML, read with tomllib).
+
+A mapping names the source format (delimiter, encoding, decimal separator, date formats, null
+markers), the external key column, optional event-log folding, and one entry per target field::
+
+    kind = "incidents"
+    key = "number"
+
+    [source]
+    delimiter = ","            # "auto" sniffs , ; tab |
+    encoding = "utf-8"         # "auto": utf-8, else cp1252
+    date_formats = ["%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"]
+
+    [events]                   # several rows per key: fold into one record + history
+    fold = true
+    at = "sys_updated_at"
+    who = "sys_updated_by"
+
+    [fields]
+    title = { template = "{category} / {subcategory}" }
+    status = { column = "incident_state", map = { New = "new", Closed = "closed" } }
+    opened_at = "opened_at"    # short form: just the column
+
+See docs/import-mapping.md for every option.  Parsing raises ``ValidationError`` naming the
+mapping file and the offending entry.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from itsmdesk.errors import N_, ValidationError
+
+KINDS = ("incidents", "changes", "problems", "cis", "relations")
+
+DEFAULT_DATE_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
+
+SOURCE_KEYS = {"delimiter", "encoding", "decimal", "thousands", "date_formats", "timezone",
+               "null_values", "true_values", "false_values", "quotechar"}
+EVENT_KEYS = {"fold", "at", "who", "order_by"}
+FIELD_KEYS = {"column", "template", "value", "map", "ignore", "default", "strict", "create_missing",
+              "match", "class_column", "class_map", "default_class", "create", "required", "type"}
+ATTRIBUTE_TYPES = ("text", "int", "float", "bool", "date", "datetime")
+TOP_KEYS = {"kind", "key", "name", "description", "source", "events", "fields"}
+
+
+@dataclass
+class SourceSpec:
+    delimiter: str = "auto"
+    encoding: str = "auto"
+    decimal: str = "."
+    thousands: str = ""
+    date_formats: list[str] = field(default_factory=lambda: list(DEFAULT_DATE_FORMATS))
+    timezone: str = "UTC"
+    null_values: set[str] = field(default_factory=set)
+    true_values: set[str] = field(default_factory=lambda: {"true", "yes", "y", "1", "x"})
+    false_values: set[str] = field(default_factory=lambda: {"false", "no", "n", "0"})
+    quotechar: str = '"'
+
+
+@dataclass
+class EventSpec:
+    fold: bool = False
+    at: str | None = None  # column with each event's timestamp
+    who: str | None = None  # column naming who made the change (kept as the journal's who)
+    order_by: str | None = None  # numeric column ordering a key's rows; default: file order
+
+
+@dataclass
+class FieldSpec:
+    """One target field.  Exactly one of ``column``, ``template``, ``value`` is set."""
+
+    name: str
+    column: str | None = None
+    template: str | None = None
+    value: Any = None
+    map: dict[str, Any] | None = None
+    ignore: frozenset[str] = frozenset()
+    default: Any = None
+    strict: bool = True  # unknown values (not in map) are errors
+    required: bool = False
+    create_missing: bool = False
+    match: str = "auto"  # for record links: auto | ref | external_key | name
+    class_column: str | None = None  # CI columns: the column naming the CI's class
+    class_map: dict[str, str] | None = None
+    default_class: str | None = None
+    create: dict[str, Any] = field(default_factory=dict)  # values for created linked records
+    map_folded: dict[str, Any] | None = None  # case-insensitive map
+    type: str | None = None  # for attributes.NAME: text, int, float, bool, date, datetime
+
+    def columns(self) -> list[str]:
+        """Every source column this field reads."""
+        cols = [self.column] if self.column else []
+        if self.template:
+            cols += template_columns(self.template)
+            if isinstance(self.default, str):
+                cols += template_columns(self.default)
+        if self.class_column:
+            cols.append(self.class_column)
+        return cols
+
+
+@dataclass
+class MappingSpec:
+    kind: str | None
+    key: str | None
+    source: SourceSpec
+    events: EventSpec
+    fields: dict[str, FieldSpec]
+    path: str = ""
+    name: str = ""
+
+    def columns(self) -> list[str]:
+        cols: list[str] = []
+        for extra in (self.key, self.events.at, self.events.who, self.events.order_by):
+            if extra:
+                cols.append(extra)
+        for spec in self.fields.values():
+            cols += spec.columns()
+        seen: set[str] = set()
+        return [c for c in cols if not (c in seen or seen.add(c))]
+
+
+def template_columns(template: str) -> list[str]:
+    """Column names a ``{column}`` template refers to (``{{`` escapes a brace)."""
+    import string
+
+    try:
+        return [name for _lit, name, _spec, _conv in string.Formatter().parse(template)
+                if name is not None and name != ""]
+    except ValueError as exc:
+        raise ValidationError(N_("Bad template {template!r}: {reason}"), template=template,
+                              reason=str(exc)) from exc
+
+
+KEYED_KINDS = ("incidents", "changes", "problems")  # matched on external_key: a key is needed
+
+
+def check_key(kind: str | None, key: str | None, path: str) -> None:
+    if kind in KEYED_KINDS and not key:
+        raise ValidationError(N_("Mapping {path}: importing {kind} needs key = \"COLUMN\": the "
+                                 "source's id, kept as external key so that a re-import updates "
+                                 "instead of duplicating"), path=path, kind=kind)
+
+
+def _bad(path: str, where: str, reason: str) -> ValidationError:
+    return ValidationError(N_("Mapping {path}: {where}: {reason}"), path=path, where=where,
+                           reason=reason)
+
+
+def _unescape(text: str) -> str:
+    return {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(text, text)
+
+
+def _parse_source(data: dict[str, Any], path: str) -> SourceSpec:
+    unknown = set(data) - SOURCE_KEYS
+    if unknown:
+        raise _bad(path, "[source]", "unknown option(s) " + ", ".join(sorted(unknown)))
+    src = SourceSpec()
+    if "delimiter" in data:
+        delim = _unescape(str(data["delimiter"]))
+        if delim != "auto" and len(delim) != 1:
+            raise _bad(path, "[source] delimiter", "must be one character or \"auto\"")
+        src.delimiter = delim
+    if "encoding" in data:
+        import codecs
+
+        enc = str(data["encoding"])
+        if enc != "auto":
+            try:
+                codecs.lookup(enc)
+            except LookupError:
+                raise _bad(path, "[source] encoding", f"unknown encoding {enc!r}") from None
+        src.encoding = enc
+    for name in ("decimal", "thousands", "quotechar"):
+        if name in data:
+            setattr(src, name, str(data[name]))
+    if src.decimal not in (".", ","):
+        raise _bad(path, "[source] decimal", "must be \".\" or \",\"")
+    if "date_formats" in data:
+        formats = data["date_formats"]
+        if isinstance(formats, str):
+            formats = [formats]
+        if not formats or not all(isinstance(f, str) and "%" in f for f in formats):
+            raise _bad(path, "[source] date_formats", "a list of strptime formats, e.g. "
+                       "[\"%d/%m/%Y %H:%M\"]")
+        src.date_formats = list(formats)
+    if "timezone" in data:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(str(data["timezone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _bad(path, "[source] timezone", f"unknown time zone {data['timezone']!r}") from None
+        src.timezone = str(data["timezone"])
+    for name in ("null_values", "true_values", "false_values"):
+        if name in data:
+            values = data[name]
+            if not isinstance(values, list):
+                raise _bad(path, f"[source] {name}", "must be a list of strings")
+            folded = {str(v).strip() for v in values}
+            setattr(src, name, folded if name == "null_values" else {v.lower() for v in folded})
+    return src
+
+
+def _parse_events(data: dict[str, Any], path: str) -> EventSpec:
+    unknown = set(data) - EVENT_KEYS
+    if unknown:
+        raise _bad(path, "[events]", "unknown option(s) " + ", ".join(sorted(unknown)))
+    ev = EventSpec(fold=bool(data.get("fold", True)), at=data.get("at"), who=data.get("who"),
+                   order_by=data.get("order_by"))
+    if ev.fold and not ev.at:
+        raise _bad(path, "[events]", "fold = true needs at = \"COLUMN\" (each row's timestamp)")
+    return ev
+
+
+def _parse_field(name: str, raw: Any, path: str) -> FieldSpec:
+    where = f"[fields] {name}"
+    if isinstance(raw, str):
+        return FieldSpec(name=name, column=raw)
+    if not isinstance(raw, dict):
+        raise _bad(path, where, "give a column name or a table such as { column = \"...\" }")
+    unknown = set(raw) - FIELD_KEYS
+    if unknown:
+        raise _bad(path, where, "unknown option(s) " + ", ".join(sorted(unknown)))
+    sources = [k for k in ("column", "template", "value") if k in raw]
+    if len(sources) != 1:
+        raise _bad(path, where, "needs exactly one of column, template, value")
+    spec = FieldSpec(name=name, column=raw.get("column"), template=raw.get("template"),
+                     value=raw.get("value"), default=raw.get("default"),
+                     strict=bool(raw.get("strict", True)), required=bool(raw.get("required", False)),
+                     create_missing=bool(raw.get("create_missing", False)),
+                     match=str(raw.get("match", "auto")), class_column=raw.get("class_column"),
+                     default_class=raw.get("default_class"), create=dict(raw.get("create", {})))
+    if spec.template is not None:
+        template_columns(spec.template)
+    if "map" in raw:
+        if not isinstance(raw["map"], dict):
+            raise _bad(path, where, "map must be a table { \"source value\" = ours }")
+        spec.map = {str(k).strip(): v for k, v in raw["map"].items()}
+        spec.map_folded = {k.casefold(): v for k, v in spec.map.items()}
+    if "class_map" in raw:
+        spec.class_map = {str(k).strip(): str(v) for k, v in raw["class_map"].items()}
+    if "ignore" in raw:
+        if not isinstance(raw["ignore"], list):
+            raise _bad(path, where, "ignore must be a list of source values")
+        spec.ignore = frozenset(str(v).strip() for v in raw["ignore"])
+    if "type" in raw:
+        if raw["type"] not in ATTRIBUTE_TYPES:
+            raise _bad(path, where, "type must be one of " + ", ".join(ATTRIBUTE_TYPES))
+        spec.type = raw["type"]
+    if spec.match not in ("auto", "ref", "external_key", "name"):
+        raise _bad(path, where, "match must be auto, ref, external_key or name")
+    return spec
+
+
+def parse_mapping(text: str, path: str = "<mapping>") -> MappingSpec:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(N_("Mapping {path} is not valid TOML: {reason}"), path=path,
+                              reason=str(exc)) from exc
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        raise _bad(path, "top level", "unknown key(s) " + ", ".join(sorted(unknown))
+                   + " (options go under [source], [events] or [fields])")
+    kind = data.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise _bad(path, "kind", f"must be one of {', '.join(KINDS)}")
+    fields_raw = data.get("fields")
+    if not isinstance(fields_raw, dict) or not fields_raw:
+        raise _bad(path, "[fields]", "maps no field (add e.g. title = \"Short description\")")
+    fields = {name: _parse_field(name, raw, path) for name, raw in fields_raw.items()}
+    events = _parse_events(data["events"], path) if "events" in data else EventSpec()
+    key = data.get("key")
+    check_key(kind, key, path)
+    if events.fold and not key:
+        raise _bad(path, "key", "folding an event log needs key = \"COLUMN\" (rows per record)")
+    return MappingSpec(kind=kind, key=key, source=_parse_source(data.get("source", {}), path),
+                       events=events, fields=fields, path=path,
+                       name=str(data.get("name") or Path(path).stem))
+
+
+def load_mapping(path: str | Path) -> MappingSpec:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(N_("Cannot read mapping {path}: {reason}"), path=str(p),
+                              reason=exc.strerror or str(exc)) from exc
+    return parse_mapping(text, str(p))
+
+
+def shipped_mappings() -> list[Path]:
+    """The ready mappings in resources/import-maps/."""
+    folder = Path(__file__).resolve().parents[3] / "resources" / "import-maps"
+    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def spec_from_columns(kind: str, columns: dict[str, str], key: str | None = None,
+                      source: SourceSpec | None = None, fold: bool = False,
+                      at: str | None = None, who: str | None = None,
+                      base: MappingSpec | None = None) -> MappingSpec:
+    """A mapping built in the wizard: ``columns`` maps our field -> source column.
+
+    With ``base`` (a loaded mapping) its other fields (templates, value maps...) are kept and
+    only the fields named in ``columns`` are replaced.
+    """
+    fields = dict(base.fields) if base else {}
+    for name, column in columns.items():
+        if column:
+            old = fields.get(name)
+            keep = old if old is not None and old.column == column else None
+            fields[name] = keep or FieldSpec(name=name, column=column)
+        else:
+            fields.pop(name, None)
+    events = EventSpec(fold=fold, at=at, who=who) if fold else EventSpec()
+    if fold and not at:
+        raise ValidationError(N_("Folding an event log needs the column with each row's time"))
+    if fold and not key:
+        raise ValidationError(N_("Folding an event log needs the key column"))
+    if not fields:
+        raise ValidationError(N_("Map at least one column to a field"))
+    check_key(kind, key, base.path if base else "<wizard>")
+    return MappingSpec(kind=kind, key=key, source=source or (base.source if base else SourceSpec()),
+                       events=events, fields=fields, path=base.path if base else "<wizard>",
+                       name=base.name if base else "wizard")
+
+
+def _toml_value(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return "[" + ", ".join(_toml_value(v) for v in items) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}"
+                                for k, v in value.items()) + " }"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def to_toml(spec: MappingSpec) -> str:
+    """The mapping as a TOML file (``parse_mapping`` reads it back to the same mapping)."""
+    import json
+
+    lines = [f"# itsmdesk import mapping{': ' + spec.name if spec.name else ''}"]
+    if spec.name:
+        lines.append(f"name = {_toml_value(spec.name)}")
+    if spec.kind:
+        lines.append(f"kind = {_toml_value(spec.kind)}")
+    if spec.key:
+        lines.append(f"key = {_toml_value(spec.key)}")
+    src, default = spec.source, SourceSpec()
+    lines += ["", "[source]"]
+    for name in ("delimiter", "encoding", "decimal", "thousands", "date_formats", "timezone",
+                 "null_values", "true_values", "false_values", "quotechar"):
+        value = getattr(src, name)
+        if name in ("delimiter", "encoding", "date_formats") or value != getattr(default, name):
+            lines.append(f"{name} = {_toml_value(value)}")
+    if spec.events.fold:
+        lines += ["", "[events]", "fold = true", f"at = {_toml_value(spec.events.at)}"]
+        for name in ("who", "order_by"):
+            if getattr(spec.events, name):
+                lines.append(f"{name} = {_toml_value(getattr(spec.events, name))}")
+    lines += ["", "[fields]"]
+    tables = []
+    for name, f in spec.fields.items():
+        options: dict[str, Any] = {}
+        for attr in ("column", "template", "value"):
+            if getattr(f, attr) is not None:
+                options[attr] = getattr(f, attr)
+        if f.map is not None:
+            options["map"] = f.map
+        if f.ignore:
+            options["ignore"] = sorted(f.ignore)
+        if f.default is not None:
+            options["default"] = f.default
+        if not f.strict:
+            options["strict"] = False
+        if f.required:
+            options["required"] = True
+        if f.create_missing:
+            options["create_missing"] = True
+        if f.match != "auto":
+            options["match"] = f.match
+        for attr in ("class_column", "class_map", "default_class", "type"):
+            if getattr(f, attr):
+                options[attr] = getattr(f, attr)
+        if f.create:
+            options["create"] = f.create
+        key = json.dumps(name)
+        if list(options) == ["column"]:
+            lines.append(f"{key} = {_toml_value(f.column)}")
+        else:
+            tables += ["", f"[fields.{key}]"] + [f"{k} = {_toml_value(v)}" for k, v in options.items()]
+    return "\n".join(lines + tables) + "\n"

@@ -1,0 +1,301 @@
+"""Turning source cells into our values: nulls, value maps, dates, numbers, booleans, templates.
+
+``build_converter(spec, field_type, ...)`` returns a function ``(cells) -> value`` that raises
+:class:`CellError` with a reason a person can act on.  Results are memoised per distinct source
+value: exports repeat the same statuses, groups and timestamps on thousands of rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from itsmdesk.errors import N_, ValidationError
+from itsmdesk.services.importing.spec import FieldSpec, SourceSpec
+
+IGNORE = object()  # "this row says nothing about the field" (event logs keep the previous value)
+
+
+class BadValueError(ValidationError, ValueError):
+    """A source value that does not convert: ``str()`` is the English reason; ``template`` (an
+    N_() string) and ``params`` let the CLI and the views show it in the user's language.
+    Still a ``ValueError``, so callers catching that keep working."""
+
+
+class CellError(Exception):
+    """A bad cell: its column and reason (English), with the reason's N_() template and
+    parameters when it has one (``template`` empty otherwise)."""
+
+    def __init__(self, column: str, reason: str, template: str = "",
+                 params: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+        self.template = template
+        self.params = dict(params or {})
+
+    @classmethod
+    def of(cls, column: str, exc: BaseException) -> CellError:
+        """A CellError for ``exc``: a :class:`BadValueError` keeps its template and parameters."""
+        if isinstance(exc, ValidationError):
+            return cls(column, exc.message, exc.template, exc.params)
+        return cls(column, str(exc))
+
+
+# --- scalar parsers ---------------------------------------------------------------------------
+
+_FAST_PARTS = {"d": r"(?P<d>\d{1,2})", "m": r"(?P<m>\d{1,2})", "Y": r"(?P<Y>\d{4})",
+               "H": r"(?P<H>\d{1,2})", "M": r"(?P<M>\d{1,2})", "S": r"(?P<S>\d{1,2})"}
+_fast_cache: dict[str, re.Pattern[str] | None] = {}
+
+
+def _fast_pattern(fmt: str) -> re.Pattern[str] | None:
+    """A regex for formats made only of %d %m %Y %H %M %S and literals (strptime is slow)."""
+    if fmt not in _fast_cache:
+        out, i, ok = [], 0, True
+        while i < len(fmt):
+            ch = fmt[i]
+            if ch == "%":
+                code = fmt[i + 1:i + 2]
+                if code not in _FAST_PARTS or _FAST_PARTS[code] in out:
+                    ok = False
+                    break
+                out.append(_FAST_PARTS[code])
+                i += 2
+            else:
+                out.append(re.escape(ch))
+                i += 1
+        _fast_cache[fmt] = re.compile("".join(out) + r"\Z") if ok and "(?P<Y>" in "".join(out) \
+            else None
+    return _fast_cache[fmt]
+
+
+def _parse_one(text: str, fmt: str) -> dt.datetime | None:
+    pattern = _fast_pattern(fmt)
+    if pattern is not None:
+        match = pattern.match(text)
+        if match is None:
+            return None
+        g = match.groupdict()
+        try:
+            return dt.datetime(int(g["Y"]), int(g.get("m") or 1), int(g.get("d") or 1),
+                               int(g.get("H") or 0), int(g.get("M") or 0), int(g.get("S") or 0))
+        except ValueError:
+            return None
+    try:
+        return dt.datetime.strptime(text, fmt)
+    except ValueError:
+        return None
+
+
+def parse_datetime(text: str, formats: Sequence[str], tz: str = "UTC") -> dt.datetime:
+    """The first format that fits wins; times are converted from ``tz`` to naive UTC."""
+    for fmt in formats:
+        value = _parse_one(text, fmt)
+        if value is None:
+            continue
+        if tz != "UTC":
+            from zoneinfo import ZoneInfo
+
+            value = value.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+    raise BadValueError(N_("{value} matches none of the date formats {formats}"), value=repr(text),
+                        formats=", ".join(formats))
+
+
+def parse_number(text: str, decimal_sep: str = ".", thousands: str = "") -> decimal.Decimal:
+    cleaned = text.replace("\u00a0", "").replace(" ", "")
+    if thousands:
+        cleaned = cleaned.replace(thousands, "")
+    if decimal_sep == ",":
+        if "." in cleaned and not thousands:
+            cleaned = cleaned.replace(".", "")  # 1.234,5: '.' groups thousands
+        cleaned = cleaned.replace(",", ".")
+    elif not thousands and "," in cleaned and re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", cleaned):
+        cleaned = cleaned.replace(",", "")
+    try:
+        return decimal.Decimal(cleaned)
+    except decimal.InvalidOperation:
+        raise BadValueError(N_("{value} is not a number (decimal separator {separator})"),
+                            value=repr(text), separator=repr(decimal_sep)) from None
+
+
+def parse_int(text: str, src: SourceSpec) -> int:
+    number = parse_number(text, src.decimal, src.thousands)
+    if number != number.to_integral_value():
+        raise BadValueError(N_("{value} is not a whole number"), value=repr(text))
+    return int(number)
+
+
+def parse_bool(text: str, src: SourceSpec) -> bool:
+    folded = text.casefold()
+    if folded in src.true_values:
+        return True
+    if folded in src.false_values:
+        return False
+    raise BadValueError(N_("{value} is neither true ({true}) nor false ({false})"), value=repr(text),
+                        true=", ".join(sorted(src.true_values)), false=", ".join(sorted(src.false_values)))
+
+
+def scalar_parser(field_type: str, src: SourceSpec, max_length: int | None = None
+                  ) -> Callable[[str], Any]:
+    """A parser for one of: text, int, float, decimal, bool, datetime, date."""
+    if field_type == "datetime":
+        return lambda t: parse_datetime(t, src.date_formats, src.timezone)
+    if field_type == "date":
+        return lambda t: parse_datetime(t, src.date_formats + ["%Y-%m-%d"], "UTC").date()
+    if field_type == "int":
+        return lambda t: parse_int(t, src)
+    if field_type == "float":
+        return lambda t: float(parse_number(t, src.decimal, src.thousands))
+    if field_type == "decimal":
+        return lambda t: parse_number(t, src.decimal, src.thousands)
+    if field_type == "bool":
+        return lambda t: parse_bool(t, src)
+
+    def text(t: str) -> str:
+        if max_length and len(t) > max_length:
+            raise BadValueError(N_("longer than {max} characters ({length})"), max=max_length,
+                                length=len(t))
+        return t
+
+    return text
+
+
+def coerce_mapped(value: Any, field_type: str, src: SourceSpec) -> Any:
+    """A value map's right-hand side (already TOML-typed) to the field's type ("" = none)."""
+    if value is None or value == "":
+        return None
+    if field_type in ("int", "float", "decimal", "bool", "datetime", "date") and isinstance(value, str):
+        return scalar_parser(field_type, src)(value)
+    if field_type == "int" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# --- templates --------------------------------------------------------------------------------
+
+_SEPARATOR_RUN = re.compile(r"(\s*[/|:,-]\s*){2,}")
+_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
+
+
+def render_template(template: str, values: dict[str, str]) -> str:
+    """``"{category} / {subcategory}"`` with missing parts (and their separators) left out."""
+    text = template.format_map(_Blank(values))
+    text = _EMPTY_BRACKETS.sub("", text)
+    text = _SEPARATOR_RUN.sub(_one_separator, text)
+    return re.sub(r"\s+", " ", text).strip(" /|:,-")
+
+
+def _one_separator(match: re.Match[str]) -> str:
+    sep = match.group(0).strip()[0]
+    return ", " if sep == "," else f" {sep} "
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+# --- the per-field converter ------------------------------------------------------------------
+
+def build_converter(spec: FieldSpec, field_type: str, src: SourceSpec, index: dict[str, int],
+                    choices: Sequence[Any] | None = None, max_length: int | None = None
+                    ) -> Callable[[list[str]], Any]:
+    """``cells -> value`` for one target field (lookups get the cleaned source text)."""
+    nulls = src.null_values
+    if spec.value is not None:
+        constant = coerce_mapped(spec.value, field_type, src)
+        _check_choice(constant, choices, spec.name, "value")
+        return lambda cells: constant
+    if spec.template is not None:
+        fallback = spec.default if isinstance(spec.default, str) else None
+        names = _template_names(spec.template) + (_template_names(fallback) if fallback else [])
+        positions = [(n, index[n]) for n in dict.fromkeys(names)]
+        template = spec.template
+
+        cache: dict[tuple[str, ...], Any] = {}
+        slots = [i for _n, i in positions]
+
+        def from_template(cells: list[str]) -> Any:
+            key = tuple([cells[i] for i in slots])
+            try:
+                return cache[key]
+            except KeyError:
+                pass
+            parts = {n: ("" if cells[i] in nulls else cells[i]) for n, i in positions}
+            text = render_template(template, parts)
+            if not text and fallback:  # the default may itself name columns
+                text = render_template(fallback, parts)
+            if max_length and len(text) > max_length:
+                text = text[:max_length - 1] + "\u2026"
+            cache[key] = text or None
+            return text or None
+
+        return from_template
+    column = spec.column
+    assert column is not None
+    pos = index[column]
+    parse = scalar_parser(field_type, src, max_length)
+    cache: dict[str, Any] = {}
+    mapping, folded, ignore, default = spec.map, spec.map_folded, spec.ignore, spec.default
+    default = coerce_mapped(default, field_type, src) if default is not None else None
+
+    def convert_text(raw: str) -> Any:
+        if raw == "" or raw in nulls:
+            return default
+        if raw in ignore:
+            return IGNORE
+        if mapping is not None:
+            if raw in mapping:
+                value = coerce_mapped(mapping[raw], field_type, src)
+            elif folded and raw.casefold() in folded:
+                value = coerce_mapped(folded[raw.casefold()], field_type, src)
+            elif spec.strict:
+                known = ", ".join(sorted(mapping)[:12])
+                raise BadValueError(N_("unknown value {value} (the map knows: {known})"),
+                                    value=repr(raw), known=known)
+            else:
+                value = parse(raw)
+        else:
+            value = parse(raw)
+        _check_choice(value, choices, spec.name, raw)
+        return value
+
+    def convert(cells: list[str]) -> Any:
+        raw = cells[pos]
+        try:
+            hit = cache[raw]
+        except KeyError:
+            try:
+                hit = (True, convert_text(raw))
+            except ValueError as exc:
+                hit = (False, CellError.of(column, exc))
+            cache[raw] = hit
+        if hit[0]:
+            return hit[1]
+        error = hit[1]
+        raise CellError(column, error.reason, error.template, error.params)
+
+    return convert
+
+
+def _template_names(template: str) -> list[str]:
+    from itsmdesk.services.importing.spec import template_columns
+
+    return template_columns(template)
+
+
+def _check_choice(value: Any, choices: Sequence[Any] | None, name: str, raw: str) -> None:
+    if choices is None or value is None or value is IGNORE:
+        return
+    if value not in choices:
+        shown = ", ".join(str(c) for c in choices)
+        if str(raw) != str(value):
+            raise BadValueError(N_("{raw} gives {name} {value}, which is not one of: {shown}"),
+                                raw=repr(raw), name=name, value=repr(value), shown=shown)
+        raise BadValueError(N_("{value} is not a valid {name} (one of: {shown}); add a map"),
+                            value=repr(value), name=name, shown=shown)

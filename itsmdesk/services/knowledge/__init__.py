@@ -1,0 +1,1 @@
+"""Knowledge Management: articles and their links."""

@@ -1,0 +1,1 @@
+"""Problem Management: problems, known errors, root causes, availability, trends."""

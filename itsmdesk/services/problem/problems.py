@@ -1,0 +1,262 @@
+"""Problem Management: problems and known errors (create/update/get/link)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itsmdesk.models.incident import Incident
+from itsmdesk.models.problem import (
+    KE_SOLUTION_STATUSES,
+    PROBLEM_STATUSES,
+    KnownError,
+    KnownErrorCI,
+    Problem,
+    ProblemCI,
+)
+from itsmdesk.services import records
+from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.validation import one_of, required_text
+
+
+def create_problem(values: dict[str, Any], actor: Actor = SYSTEM, cis: list | None = None) -> Problem:
+    required_text(values, "title", "Title")
+    one_of(values, "status", PROBLEM_STATUSES, "Status")
+    with records.atomic():
+        problem = records.create(Problem, values, actor, ref_prefix="PRB")
+        for ci in cis or []:
+            ProblemCI.create(problem=problem.id, ci=getattr(ci, "id", ci))
+        return problem
+
+
+def update_problem(problem_id, version: int | None, changes: dict[str, Any],
+                   actor: Actor = SYSTEM) -> Problem:
+    required_text(changes, "title", "Title", creating=False)
+    one_of(changes, "status", PROBLEM_STATUSES, "Status")
+    with records.atomic():
+        return records.update(Problem, problem_id, version, changes, actor)
+
+
+def link_incidents(problem_id, incident_ids: list, actor: Actor = SYSTEM) -> int:
+    """Point incidents at a problem (each incident's change is journalled)."""
+    with records.atomic():
+        problem = records.get(Problem, problem_id)
+        count = 0
+        for incident_id in incident_ids:
+            inc = records.get(Incident, incident_id)
+            if inc.problem_id != problem.id:
+                records.update(Incident, inc.id, None, {"problem": problem.id}, actor)
+                count += 1
+        return count
+
+
+def create_known_error(values: dict[str, Any], actor: Actor = SYSTEM,
+                       cis: list | None = None) -> KnownError:
+    required_text(values, "title", "Title")
+    one_of(values, "solution_status", KE_SOLUTION_STATUSES, "Solution status")
+    with records.atomic():
+        ke = records.create(KnownError, values, actor, ref_prefix="KE")
+        for ci in cis or []:
+            KnownErrorCI.create(known_error=ke.id, ci=getattr(ci, "id", ci))
+        return ke
+
+
+def update_known_error(ke_id, version: int | None, changes: dict[str, Any],
+                       actor: Actor = SYSTEM) -> KnownError:
+    required_text(changes, "title", "Title", creating=False)
+    one_of(changes, "solution_status", KE_SOLUTION_STATUSES, "Solution status")
+    with records.atomic():
+        return records.update(KnownError, ke_id, version, changes, actor)
+
+
+# --- queries for the views and the CLI -----------------------------------------------------------
+
+def get_problem(problem_id) -> Problem:  # noqa: ANN001
+    return records.get(Problem, problem_id)
+
+
+def get_known_error(ke_id) -> KnownError:  # noqa: ANN001
+    return records.get(KnownError, ke_id)
+
+
+def list_problems(statuses: tuple[str, ...] | list[str] | None = None, text: str = "",
+                  limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+    """Problems as plain rows (ref, title, status, priority, CI/service name, incident count),
+    newest first; ``text`` searches the full text (ranked) or a reference."""
+    from itsmdesk.models.cmdb import CI
+
+    query = Problem.select(Problem.id, Problem.ref, Problem.title, Problem.status,
+                           Problem.priority, Problem.ci, Problem.service, Problem.created_at,
+                           Problem.updated_at)
+    if statuses:
+        query = query.where(Problem.status.in_(list(statuses)))
+    order: list = [Problem.created_at.desc()]
+    if text and text.strip():
+        term = text.strip()
+        if term.upper().startswith("PRB-"):
+            query = query.where(Problem.ref.startswith(term.upper()))
+        else:
+            from itsmdesk.services.textsearch import fts_ids
+
+            ranked = [r[0] for r in fts_ids("problem", term, 500)]
+            query = query.where(Problem.id.in_(ranked or [None]))
+    rows = list(query.order_by(*order).limit(limit).offset(offset))
+    ids = [p.id for p in rows]
+    counts: dict = {}
+    if ids:
+        from peewee import fn
+
+        for pid, n in (Incident.select(Incident.problem, fn.COUNT(Incident.id))
+                       .where(Incident.problem.in_(ids)).group_by(Incident.problem).tuples()):
+            counts[pid] = n
+    ci_ids = {p.ci_id for p in rows if p.ci_id} | {p.service_id for p in rows if p.service_id}
+    names = {c.id: c.name for c in CI.select(CI.id, CI.name).where(CI.id.in_(list(ci_ids)))} \
+        if ci_ids else {}
+    return [{"id": p.id, "ref": p.ref, "title": p.title, "status": p.status,
+             "priority": p.priority, "ci": names.get(p.ci_id, ""),
+             "service": names.get(p.service_id, ""), "incidents": counts.get(p.id, 0),
+             "created_at": p.created_at} for p in rows]
+
+
+def list_known_errors(text: str = "", limit: int = 200, include_retired: bool = False
+                      ) -> list[dict[str, Any]]:
+    """Known errors as plain rows; with ``text`` ranked by full-text search."""
+    from peewee import fn
+
+    if text and text.strip():
+        from itsmdesk.services.problem.kedb import suggest
+
+        hits = suggest(text, limit, include_retired)
+        ids = [h.id for h in hits]
+    else:
+        query = KnownError.select(KnownError.id).order_by(KnownError.created_at.desc())
+        if not include_retired:
+            query = query.where(KnownError.status != "retired")
+        ids = [k.id for k in query.limit(limit)]
+    if not ids:
+        return []
+    rows = {k.id: k for k in KnownError.select().where(KnownError.id.in_(ids))}
+    counts = dict(Incident.select(Incident.known_error, fn.COUNT(Incident.id))
+                  .where(Incident.known_error.in_(ids)).group_by(Incident.known_error).tuples())
+    out = []
+    for ke_id in ids:
+        k = rows[ke_id]
+        out.append({"id": k.id, "ref": k.ref, "title": k.title, "error_code": k.error_code or "",
+                    "solution_status": k.solution_status, "status": k.status,
+                    "workaround": k.workaround or "", "incidents": counts.get(k.id, 0)})
+    return out
+
+
+def linked_incidents(problem_id, limit: int = 1000) -> list[dict[str, Any]]:  # noqa: ANN001
+    from itsmdesk.models.cmdb import CI
+
+    rows = list(Incident.select(Incident.id, Incident.ref, Incident.title, Incident.status,
+                                Incident.opened_at, Incident.resolved_at, Incident.priority,
+                                Incident.ci)
+                .where(Incident.problem == problem_id).order_by(Incident.opened_at.desc())
+                .limit(limit))
+    ci_ids = list({r.ci_id for r in rows if r.ci_id})
+    names = {c.id: c.name for c in CI.select(CI.id, CI.name).where(CI.id.in_(ci_ids))} \
+        if ci_ids else {}
+    return [{"id": r.id, "ref": r.ref, "title": r.title, "status": r.status,
+             "priority": r.priority, "opened_at": r.opened_at, "resolved_at": r.resolved_at,
+             "ci": names.get(r.ci_id, "")} for r in rows]
+
+
+def affected_ci_names(kind: str, record_id) -> list[tuple[Any, str]]:  # noqa: ANN001
+    from itsmdesk.models.cmdb import CI
+
+    link, field = (ProblemCI, ProblemCI.problem) if kind == "problem" else \
+        (KnownErrorCI, KnownErrorCI.known_error)
+    query = (CI.select(CI.id, CI.name).join(link, on=(link.ci == CI.id))
+             .where(field == record_id).order_by(CI.name))
+    return [(c.id, c.name) for c in query]
+
+
+def set_known_error_cis(ke_id, cis: list, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+    with records.atomic():
+        ke = records.get(KnownError, ke_id)
+        wanted = {getattr(ci, "id", ci) for ci in cis}
+        have = {row.ci_id for row in KnownErrorCI.select().where(KnownErrorCI.known_error == ke.id)}
+        for ci_id in wanted - have:
+            KnownErrorCI.create(known_error=ke.id, ci=ci_id)
+        if have - wanted:
+            KnownErrorCI.delete().where((KnownErrorCI.known_error == ke.id)
+                                        & KnownErrorCI.ci.in_(list(have - wanted))).execute()
+        if wanted != have:
+            records.write_journal("known_error", ke.id, ke.ref,
+                                  [("affected_cis", ",".join(sorted(map(str, have))),
+                                    ",".join(sorted(map(str, wanted))))], actor)
+
+
+def business_services(limit: int = 1000) -> list[tuple[Any, str]]:
+    """(id, name) of business services, for pickers."""
+    from itsmdesk.models.cmdb import CI, CIClass
+
+    query = (CI.select(CI.id, CI.name).join(CIClass).where(CIClass.is_service == True)  # noqa: E712
+             .order_by(CI.name).limit(limit))
+    return [(c.id, c.name) for c in query]
+
+
+def load_problem(problem_id) -> dict[str, Any]:  # noqa: ANN001
+    """Everything the problem form shows, in one call (run on the worker)."""
+    from itsmdesk.services.problem import rca
+    from itsmdesk.services.records import history
+
+    problem = records.get(Problem, problem_id)
+    return {
+        "problem": problem,
+        "ci_name": problem.ci.name if problem.ci_id else "",
+        "incidents": linked_incidents(problem.id),
+        "known_errors": [{"id": k.id, "ref": k.ref, "title": k.title,
+                          "solution_status": k.solution_status}
+                         for k in KnownError.select().where(KnownError.problem == problem.id)],
+        "changes": [{"id": c.id, "ref": c.ref, "title": c.title, "status": c.status}
+                    for c in problem.changes],
+        "cis": affected_ci_names("problem", problem.id),
+        "timeline": rca.timeline(problem.id),
+        "history": history("problem", problem.id, limit=500),
+    }
+
+
+def ci_id_by_name(name: str):  # noqa: ANN201
+    """A CI's id by its exact name, None for an empty name; ValidationError when unknown."""
+    from itsmdesk.errors import N_, ValidationError
+    from itsmdesk.models.cmdb import CI
+
+    name = (name or "").strip()
+    if not name:
+        return None
+    ci = CI.get_or_none(CI.name == name)
+    if ci is None:
+        raise ValidationError(N_("No CI is named '{name}'"), field="ci", name=name)
+    return ci.id
+
+
+def load_known_error(ke_id) -> dict[str, Any]:  # noqa: ANN001
+    """Everything the known error form shows (run on the worker)."""
+    from itsmdesk.services.records import history
+
+    ke = records.get(KnownError, ke_id)
+    incidents = [{"id": i.id, "ref": i.ref, "title": i.title, "status": i.status,
+                  "opened_at": i.opened_at}
+                 for i in Incident.select(Incident.id, Incident.ref, Incident.title,
+                                          Incident.status, Incident.opened_at)
+                 .where(Incident.known_error == ke.id).order_by(Incident.opened_at.desc())
+                 .limit(500)]
+    return {"known_error": ke, "problem_ref": ke.problem.ref if ke.problem_id else "",
+            "cis": affected_ci_names("known_error", ke.id), "incidents": incidents,
+            "changes": [{"id": c.id, "ref": c.ref, "title": c.title, "status": c.status}
+                        for c in ke.changes],
+            "history": history("known_error", ke.id, limit=300)}
+
+
+def problem_id_by_ref(ref: str):  # noqa: ANN201
+    from itsmdesk.errors import N_, ValidationError
+
+    ref = (ref or "").strip().upper()
+    if not ref:
+        return None
+    problem = Problem.get_or_none(Problem.ref == ref)
+    if problem is None:
+        raise ValidationError(N_("No problem {ref}"), field="problem", ref=ref)
+    return problem.id

@@ -1,0 +1,1 @@
+"""Release Management: releases, plans, the definitive media library and rollout waves."""

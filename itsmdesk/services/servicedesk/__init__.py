@@ -1,0 +1,1 @@
+"""Service Desk and Incident Management: tickets, queues, SLA clocks, escalation, announcements."""
