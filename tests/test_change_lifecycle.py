@@ -8,7 +8,6 @@ import pytest
 
 from itsmdesk.errors import ConflictError, TransitionError, ValidationError
 from itsmdesk.models.change import Change
-from itsmdesk.models.journal import JournalEntry
 from itsmdesk.services import records
 from itsmdesk.services.change import cab
 from itsmdesk.services.change import changes as change_service
@@ -40,9 +39,7 @@ def test_standard_change_walks_without_cab(db):
         c = change_service.transition(c.id, status)
     c = Change.get_by_id(c.id)
     assert c.status == "closed" and c.actual_start and c.actual_end and c.closed_at
-    fields = [e.new for e in JournalEntry.select().where((JournalEntry.record_id == c.id)
-                                                         & (JournalEntry.field == "status"))
-              .order_by(JournalEntry.id)]
+    fields = [e.new for e in records.field_history("change", c.id, ["status"])]
     assert fields == ["draft", "submitted", "approved", "scheduled", "implementing", "implemented",
                       "closed"]
 

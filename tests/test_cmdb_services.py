@@ -149,8 +149,8 @@ def test_ci_history_shows_imported_relations(db, tmp_path):
     path.write_text("source,type,target\nweb-01,connected_to,db-01\n")
     assert import_csv("relations", path).created == 1
     detail = cmdb_tree.ci_detail(cmdb.get_ci_by_name("web-01").id)
-    assert any(h.field == "relation+" and "connected_to db-01" in (h.new or "")
+    assert any(h.field == "!relation+" and "connected_to db-01" in (h.new or "")
                for h in detail.history)
     app = cmdb_tree.ci_detail(cmdb.get_ci_by_name("shop-app").id)
-    added = sorted(h.new for h in app.history if h.field == "relation+")
+    added = sorted(h.new for h in app.history if h.field == "!relation+")
     assert added == ["depends_on db-01", "runs_on web-01", "runs_on web-02"]  # no duplicates

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -23,12 +24,17 @@ def test_create_journals_every_set_field(db):
     actor = Actor.for_person(agent, site="STO")
     inc = incidents.create_incident({"title": "Printer jammed", "impact": 2, "urgency": 2}, actor)
     rows = journal_rows(inc.id)
-    fields = {r.field: r for r in rows}
-    assert rows[0].field == "*created*" and rows[0].new == inc.ref
-    assert fields["title"].new == "Printer jammed" and fields["title"].old is None
-    assert fields["priority"].new == "3"
+    # one row: the creation, carrying every field that was set (the replay/sync contract)
+    assert [r.field for r in rows] == ["*created*"] and rows[0].record_ref == inc.ref
+    snapshot = json.loads(rows[0].new)
+    assert snapshot["title"] == "Printer jammed" and snapshot["priority"] == "3"
+    assert snapshot["ref"] == inc.ref and rows[0].version == 1
+    assert "version" not in snapshot and "updated_at" not in snapshot and "id" not in snapshot
     assert all(r.who_id == agent.id and r.who_name == "Ada Agent" and r.site == "STO" for r in rows)
-    assert "version" not in fields and "updated_at" not in fields
+    # the history shows it field by field
+    shown = {h.field: h for h in records.history("incident", inc.id)}
+    assert shown["title"].new == "Printer jammed" and shown["title"].old is None
+    assert shown["*created*"].new == inc.ref
 
 
 def test_update_journals_only_changed_fields_and_bumps_version(db):

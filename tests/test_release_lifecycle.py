@@ -3,8 +3,8 @@
 import pytest
 
 from itsmdesk.errors import TransitionError
-from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.release import Release
+from itsmdesk.services import records
 from itsmdesk.services.release import lifecycle as lc
 from itsmdesk.services.release import releases
 from tests.release_helpers import build_release, set_change_status
@@ -21,9 +21,8 @@ def test_forward_path_and_journal(db):
     rel = walk(made["release"], "build", "test", "approved", "deploying", "deployed", "in_review",
                "closed")
     assert Release.get_by_id(rel.id).status == "closed"
-    rows = [(j.old, j.new) for j in JournalEntry.select().where(
-        (JournalEntry.record_id == rel.id) & (JournalEntry.field == "status"))
-        .order_by(JournalEntry.id)][1:]  # the first row is the creation
+    rows = [(j.old, j.new) for j in records.field_history("release", rel.id, ["status"])][1:]
+    # (the first is the creation)
     assert rows[0] == ("planning", "build") and rows[-1] == ("in_review", "closed")
     assert len(rows) == 7
 

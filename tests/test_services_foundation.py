@@ -26,7 +26,7 @@ def test_people_and_teams(db):
     member = people.create_person({"name": "Max Member"})
     team = people.create_team({"name": "Network Operations", "lead": lead}, [lead, member])
     assert [p.name for p in people.team_members(team.id)] == ["Lena Lead", "Max Member"]
-    assert "member+" in fields_of(team.id)
+    assert "team_member+" in fields_of(team.id)
     site = people.create_site({"name": "Kiruna Depot", "code": "KRN"})
     with pytest.raises(ValidationError):
         people.create_site({"name": "Other", "code": "KRN"})
@@ -42,7 +42,7 @@ def test_cmdb_cis_relations_and_class_attributes(db):
     assert Relation.get_by_id(rel.id).propagates == "target_to_source"
     outgoing, incoming = cmdb.relations_of(app.id)
     assert [r.target.name for r in outgoing] == ["srv-01"] and incoming == []
-    assert "relation+" in fields_of(app.id)
+    assert "!relation+" in fields_of(app.id)
     with pytest.raises(ValidationError, match="Unknown CI class"):
         cmdb.create_ci({"name": "x", "ci_class": "spaceship"})
     with pytest.raises(ValidationError, match="not a valid int"):
@@ -78,7 +78,7 @@ def test_change_with_cis_window_and_vote(db):
     with pytest.raises(ValidationError, match="must come after"):
         changes.update_change(chg.id, chg.version, {"planned_end": start - dt.timedelta(hours=1)})
     changes.cast_vote(chg.id, voter.id, "approve", "fine", actor=Actor.for_person(voter))
-    assert f"vote:{voter.id}" in fields_of(chg.id)
+    assert "approval+" in fields_of(chg.id)
     with pytest.raises(ValidationError, match="not a valid recurrence"):
         changes.create_window({"name": "w", "kind": "maintenance", "starts_at": start,
                                "ends_at": start + dt.timedelta(hours=1), "rrule": "FREQ=SOMETIMES"})
@@ -96,7 +96,7 @@ def test_release_and_article(db):
                                   changes=[chg])
     step = releases.add_step(rel.id, {"name": "Build", "kind": "build"})
     assert rel.ref == "REL-000001" and step.release_id == rel.id
-    assert "change+" in fields_of(rel.id)
+    assert "release_change+" in fields_of(rel.id)
     art = knowledge.create_article({"title": "Reset password", "body": "Go to the portal."})
     art2 = knowledge.update_article(art.id, art.version, {"body": "Use self-service."})
     assert art2.version == 2 and "body" in fields_of(art.id)

@@ -167,8 +167,9 @@ class SmallDemo:
                                  (6, 6, "National Day"), (12, 24, "Christmas Eve"),
                                  (12, 25, "Christmas Day"), (12, 26, "Boxing Day"),
                                  (12, 31, "New Year's Eve")):
-            for y in (year - 1, year, year + 1):
-                Holiday.create(calendar=cal.id, day=dt.date(y, month, day), name=name)
+            records.add_children(Holiday, [{"calendar": cal.id, "day": dt.date(y, month, day),
+                                            "name": name} for y in (year - 1, year, year + 1)],
+                                 self.actor)
         for kind, rows in (("incident", [(1, 15, 240), (2, 30, 480), (3, 120, 1440),
                                          (4, 480, 4320), (5, 1440, 10080)]),
                            ("request", [(1, 60, 480), (2, 120, 960), (3, 240, 2400),
@@ -462,7 +463,8 @@ class SmallDemo:
                    self.agents["Server & Storage"][0], self.agents["Application Support"][0],
                    self.agents["Security Operations"][0]]
         for i, m in enumerate(members):
-            CABMember.create(id=self.uid(), person=m.id, category=None, emergency=i < 3)
+            records.create(CABMember, {"id": self.uid(), "person": m.id, "category": None,
+                                       "emergency": i < 3}, cm)
         change_titles = [
             ("Upgrade core router firmware", "core-rtr-01", "Network"),
             ("Patch ERP database to latest RU", "db-erp-oracle", "Database"),
@@ -539,7 +541,8 @@ class SmallDemo:
                         "status": "closed", "resolved_at": end + dt.timedelta(hours=2),
                         "closed_at": end + dt.timedelta(days=2), "change": chg,
                         "team": team}, cm)
-                    ChangeIncident.create(id=self.uid(), change=chg.id, incident=inc.id)
+                    records.add_child(ChangeIncident, {"id": self.uid(), "change": chg.id,
+                                                       "incident": inc.id}, cm)
         # CAB meetings: two held in the past with votes, decisions and actions; one upcoming.
         # (standard changes are pre-approved: they never go before a CAB)
         past_changes = [c for c in self.all_changes if c.planned_start and c.planned_start < self.now
@@ -572,16 +575,19 @@ class SmallDemo:
                                          else "Needs a better test plan." if vote == "reject"
                                          else "", meeting.id, cm)
                 decision = "approved" if votes.count("approve") >= meeting.quorum else "rejected"
-                CABAgendaItem.update(decision=decision,
-                                     conditions="Only after the backup has been verified."
-                                     if decision == "approved" else None).where(
-                    (CABAgendaItem.meeting == meeting.id) & (CABAgendaItem.change == change.id)).execute()
-                CABAction.create(id=self.uid(), meeting=meeting.id, change=change.id,
-                                 text=f"Notify the service desk about {change.ref}",
-                                 owner=members[1].id, due=(start + dt.timedelta(days=2)).date())
+                item = CABAgendaItem.get((CABAgendaItem.meeting == meeting.id)
+                                         & (CABAgendaItem.change == change.id))
+                records.update_child(CABAgendaItem, item.id, {
+                    "decision": decision,
+                    "conditions": "Only after the backup has been verified."
+                    if decision == "approved" else None}, cm)
+                records.add_child(CABAction, {
+                    "id": self.uid(), "meeting": meeting.id, "change": change.id,
+                    "text": f"Notify the service desk about {change.ref}",
+                    "owner": members[1].id, "due": (start + dt.timedelta(days=2)).date()}, cm)
         # a Change awaiting CAB is what the upcoming meeting decides
-        Change.update(status="awaiting_cab").where(Change.id.in_(
-            [c.id for c in meetings[-1][2]])).execute()
+        for c in meetings[-1][2]:
+            records.update(Change, c.id, None, {"status": "awaiting_cab"}, cm)
 
     # -- releases and articles -----------------------------------------------------------------------
     def releases(self) -> None:
@@ -617,7 +623,8 @@ class SmallDemo:
             t += dt.timedelta(days=3)
             from itsmdesk.models import StepDependency
 
-            StepDependency.create(id=self.uid(), step=test.id, depends_on=build.id)
+            records.add_child(StepDependency, {"id": self.uid(), "step": test.id,
+                                               "depends_on": build.id}, rm)
             prev = test
             for pos, (site_name, code, _tz) in enumerate(SITES, start=3):
                 wave = releases.add_step(rel.id, {
@@ -625,7 +632,8 @@ class SmallDemo:
                     "kind": "pilot" if pos == 3 else "wave", "site": self.sites[code],
                     "owner_team": self.teams["End User Computing"], "planned_start": t,
                     "planned_end": t + dt.timedelta(days=1), "position": pos}, rm)
-                StepDependency.create(id=self.uid(), step=wave.id, depends_on=prev.id)
+                records.add_child(StepDependency, {"id": self.uid(), "step": wave.id,
+                                                   "depends_on": prev.id}, rm)
                 prev = wave
                 t += dt.timedelta(days=2)
             releases.add_step(rel.id, {"name": "Backout (if needed)", "kind": "backout",
@@ -648,4 +656,5 @@ class SmallDemo:
             "id": self.uid(), "title": "Planned maintenance: Web Shop on Sunday night",
             "body": "The web shop is unavailable between 01:00 and 03:00.", "kind": "planned_outage",
             "starts_at": self.at(-4, 1), "ends_at": self.at(-4, 3)}, author)
-        AnnouncementService.create(id=self.uid(), announcement=ann.id, ci=self.services["Web Shop"].id)
+        records.add_child(AnnouncementService, {"id": self.uid(), "announcement": ann.id,
+                                                "ci": self.services["Web Shop"].id}, author)

@@ -67,7 +67,18 @@ class JSONField(pw.TextField):
 
 
 class BaseModel(pw.Model):
-    """Plain base: UUID key.  Link tables and lookup rows derive from this."""
+    """Plain base: UUID key.  Link tables and child rows derive from this.
+
+    A child row belongs to one record: ``PARENT`` names the foreign key to it.  The write funnel
+    (``services/records.py``) journals an added, changed or removed child row on that parent and
+    bumps the parent's version, so a stale edit of the parent conflicts with a concurrent change
+    to its children.  ``LABEL_FIELDS`` are the fields that name the row to a person in the
+    parent's history.  A row with no parent (``PARENT`` None) is journalled as a record of its
+    own kind (``RECORD_KIND``), without a version.
+    """
+
+    PARENT: str | None = None
+    LABEL_FIELDS: tuple[str, ...] = ()
 
     id = pw.UUIDField(primary_key=True, default=new_id)
 
@@ -122,10 +133,14 @@ class SchemaInfo(pw.Model):
 
 
 class Setting(pw.Model):
-    """Organisation-wide settings kept in the database (priority matrix, escalation share...)."""
+    """Organisation-wide settings kept in the database (priority matrix, escalation share...).
+
+    Written only through ``records.set_setting``: versioned and journalled like a record (kind
+    ``setting``), so a settings change has a who and a when and reaches other workstations."""
 
     key = pw.CharField(primary_key=True, max_length=128)
     value = JSONField(null=True)
+    version = pw.IntegerField(default=1)  # optimistic locking, as on records
 
     class Meta:
         database = db

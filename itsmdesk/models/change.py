@@ -73,6 +73,8 @@ class Change(TrackedModel):
 
 
 class ChangeCI(BaseModel):
+    PARENT = "change"
+    LABEL_FIELDS = ("ci",)
     change = pw.ForeignKeyField(Change, backref="affected_cis", on_delete="CASCADE")
     ci = pw.ForeignKeyField(CI, backref="change_links", on_delete="CASCADE")
 
@@ -82,6 +84,7 @@ class ChangeCI(BaseModel):
 
 class CABMember(BaseModel):
     """Who sits on the CAB for a change category (``category`` None: every category)."""
+    RECORD_KIND = "cab_member"
 
     person = pw.ForeignKeyField(Person, backref="cab_memberships", on_delete="CASCADE")
     category = pw.CharField(max_length=200, null=True)
@@ -103,6 +106,8 @@ class CABMeeting(TrackedModel):
 
 
 class CABAttendee(BaseModel):
+    PARENT = "meeting"
+    LABEL_FIELDS = ("person", "present")
     meeting = pw.ForeignKeyField(CABMeeting, backref="attendees", on_delete="CASCADE")
     person = pw.ForeignKeyField(Person, on_delete="CASCADE")
     present = pw.BooleanField(default=True)
@@ -112,6 +117,8 @@ class CABAttendee(BaseModel):
 
 
 class CABAgendaItem(BaseModel):
+    PARENT = "meeting"
+    LABEL_FIELDS = ("change", "position", "decision", "conditions")
     meeting = pw.ForeignKeyField(CABMeeting, backref="agenda", on_delete="CASCADE")
     change = pw.ForeignKeyField(Change, backref="agenda_items", on_delete="CASCADE")
     position = pw.IntegerField(default=0)
@@ -124,6 +131,8 @@ class CABAgendaItem(BaseModel):
 
 class Approval(BaseModel):
     """One CAB member's vote on a change."""
+    PARENT = "change"
+    LABEL_FIELDS = ("person", "vote", "comment")
 
     change = pw.ForeignKeyField(Change, backref="approvals", on_delete="CASCADE")
     person = pw.ForeignKeyField(Person, on_delete="CASCADE")
@@ -137,6 +146,8 @@ class Approval(BaseModel):
 
 
 class CABAction(BaseModel):
+    PARENT = "meeting"
+    LABEL_FIELDS = ("text", "owner", "due", "done")
     meeting = pw.ForeignKeyField(CABMeeting, backref="actions", on_delete="CASCADE")
     change = pw.ForeignKeyField(Change, null=True, on_delete="SET NULL")
     text = pw.TextField()

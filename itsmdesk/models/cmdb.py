@@ -104,6 +104,8 @@ class Baseline(TrackedModel):
 
 class BaselineItem(BaseModel):
     """A CI or relation as it was when the baseline was taken (``data`` is its snapshot)."""
+    PARENT = "baseline"
+    LABEL_FIELDS = ("item_kind", "key")
 
     baseline = pw.ForeignKeyField(Baseline, backref="items", on_delete="CASCADE")
     item_kind = pw.CharField(max_length=16)  # "ci" or "relation"

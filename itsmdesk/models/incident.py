@@ -102,6 +102,8 @@ Incident.add_index(_outage_index(Incident.service, OUTAGE_INDEXES["service_id"])
 
 
 class WorkLog(BaseModel):
+    PARENT = "incident"
+    LABEL_FIELDS = ("public", "text")
     incident = pw.ForeignKeyField(Incident, backref="work_log", on_delete="CASCADE")
     author = pw.ForeignKeyField(Person, null=True, on_delete="SET NULL")
     created_at = pw.DateTimeField(default=utcnow)
@@ -115,6 +117,8 @@ class WorkLog(BaseModel):
 
 class Attachment(BaseModel):
     """A file stored with the record (size-limited by the service)."""
+    PARENT = "incident"
+    LABEL_FIELDS = ("filename", "size")
 
     incident = pw.ForeignKeyField(Incident, backref="attachments", on_delete="CASCADE")
     filename = pw.CharField(max_length=255)
@@ -127,6 +131,8 @@ class Attachment(BaseModel):
 
 class ChangeIncident(BaseModel):
     """Incidents a change caused (recorded at the PIR)."""
+    PARENT = "change"
+    LABEL_FIELDS = ("incident",)
 
     change = pw.ForeignKeyField(Change, backref="caused_incidents", on_delete="CASCADE")
     incident = pw.ForeignKeyField(Incident, backref="caused_by_changes", on_delete="CASCADE")

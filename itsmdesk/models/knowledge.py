@@ -26,6 +26,8 @@ class Article(TrackedModel):
 
 
 class ArticleLink(BaseModel):
+    PARENT = "article"
+    LABEL_FIELDS = ("ci", "known_error", "incident")
     article = pw.ForeignKeyField(Article, backref="links", on_delete="CASCADE")
     ci = pw.ForeignKeyField(CI, null=True, on_delete="CASCADE")
     known_error = pw.ForeignKeyField(KnownError, null=True, on_delete="CASCADE")

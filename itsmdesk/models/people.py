@@ -48,6 +48,8 @@ class Team(TrackedModel):
 
 
 class TeamMember(BaseModel):
+    PARENT = "team"
+    LABEL_FIELDS = ("person",)
     team = pw.ForeignKeyField(Team, backref="members", on_delete="CASCADE")
     person = pw.ForeignKeyField(Person, backref="memberships", on_delete="CASCADE")
 

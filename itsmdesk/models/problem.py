@@ -35,6 +35,8 @@ class Problem(TrackedModel):
 
 
 class ProblemCI(BaseModel):
+    PARENT = "problem"
+    LABEL_FIELDS = ("ci",)
     problem = pw.ForeignKeyField(Problem, backref="affected_cis", on_delete="CASCADE")
     ci = pw.ForeignKeyField(CI, backref="problem_links", on_delete="CASCADE")
 
@@ -57,6 +59,8 @@ class KnownError(TrackedModel):
 
 
 class KnownErrorCI(BaseModel):
+    PARENT = "known_error"
+    LABEL_FIELDS = ("ci",)
     known_error = pw.ForeignKeyField(KnownError, backref="affected_cis", on_delete="CASCADE")
     ci = pw.ForeignKeyField(CI, backref="known_error_links", on_delete="CASCADE")
 

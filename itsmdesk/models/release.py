@@ -34,6 +34,8 @@ class Release(TrackedModel):
 
 
 class ReleaseChange(BaseModel):
+    PARENT = "release"
+    LABEL_FIELDS = ("change",)
     release = pw.ForeignKeyField(Release, backref="change_links", on_delete="CASCADE")
     change = pw.ForeignKeyField(Change, backref="release_links", on_delete="CASCADE")
 
@@ -61,6 +63,8 @@ class ReleaseStep(TrackedModel):
 
 
 class StepDependency(BaseModel):
+    PARENT = "step"
+    LABEL_FIELDS = ("depends_on",)
     step = pw.ForeignKeyField(ReleaseStep, backref="depends_on", on_delete="CASCADE")
     depends_on = pw.ForeignKeyField(ReleaseStep, backref="dependents", on_delete="CASCADE")
 
@@ -70,6 +74,8 @@ class StepDependency(BaseModel):
 
 class ReleaseItem(BaseModel):
     """The definitive media library: a software item this release delivers."""
+    PARENT = "release"
+    LABEL_FIELDS = ("name", "item_version")
 
     release = pw.ForeignKeyField(Release, backref="items", on_delete="CASCADE")
     ci = pw.ForeignKeyField(CI, null=True, on_delete="SET NULL")  # the software CI it is

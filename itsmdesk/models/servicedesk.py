@@ -36,6 +36,8 @@ class BusinessCalendar(TrackedModel):
 
 
 class Holiday(BaseModel):
+    PARENT = "calendar"
+    LABEL_FIELDS = ("day", "name")
     calendar = pw.ForeignKeyField(BusinessCalendar, backref="holidays", on_delete="CASCADE")
     day = pw.DateField()
     name = pw.CharField(max_length=200)
@@ -85,6 +87,8 @@ class Announcement(TrackedModel):
 
 
 class AnnouncementService(BaseModel):
+    PARENT = "announcement"
+    LABEL_FIELDS = ("ci",)
     announcement = pw.ForeignKeyField(Announcement, backref="services", on_delete="CASCADE")
     ci = pw.ForeignKeyField(CI, backref="announcements", on_delete="CASCADE")
 
@@ -94,6 +98,7 @@ class AnnouncementService(BaseModel):
 
 class Notification(BaseModel):
     """An in-app notice for a person (escalations, approvals wanted, ...)."""
+    RECORD_KIND = "notification"
 
     person = pw.ForeignKeyField(Person, backref="notifications", on_delete="CASCADE")
     created_at = pw.DateTimeField(index=True)

@@ -88,9 +88,7 @@ def add_member(team, person, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
         person_id = getattr(person, "id", person)
         if not TeamMember.select().where((TeamMember.team == team_id)
                                          & (TeamMember.person == person_id)).exists():
-            TeamMember.create(team=team_id, person=person_id)
-            records.write_journal("team", team_id, getattr(team, "name", None),
-                                  [("member+", None, person_id)], actor)
+            records.add_child(TeamMember, {"team": team_id, "person": person_id}, actor)
 
 
 def team_members(team_id) -> list[Person]:  # noqa: ANN001

@@ -1,35 +1,72 @@
-"""The write path every service uses: one transaction, version check, journal rows.
+"""The write funnel: every write of every service passes through here.
 
-``create``/``update``/``delete`` here are generic; each process's service validates its own
-fields and then calls them.  A stale edit raises :class:`ConflictError` naming the record and who
-changed it, with the record's current values and the fields changed since the caller's version,
-and changes nothing.
+One transaction per service call (:func:`atomic`; nested calls join it).  Inside it:
+
+* a record's ``version`` is checked (a stale edit raises :class:`ConflictError` naming who
+  changed the record, with its current values and the fields changed since, and nothing is
+  written) and bumped once per service call;
+* a child row (an affected CI, a vote, a note, an attachment...) bumps the version of the record
+  it belongs to (``BaseModel.PARENT``) and is journalled on that record, so a stale edit of an RFC
+  conflicts with a concurrent change to its CIs;
+* settings are records too (kind ``setting``), versioned and journalled;
+* the journal gets one row per changed field (who, when in UTC, site, the record's new version,
+  one batch id per call), flushed in one statement before the commit;
+* the call's :class:`Changes` (kinds and ids created, changed, deleted) is handed, after the
+  commit, to every :func:`capture` around it: the GUI broadcasts it once, the CLI can report it.
+
+Journal format (the contract :mod:`itsmdesk.services.replay` and sync rely on):
+
+==================  =========================================================================
+``field``            meaning of ``old`` / ``new``
+==================  =========================================================================
+``*created*``        ``new``: JSON object of the new record's fields (wire text, see to_text)
+``*deleted*``        ``old``: JSON object of the record's fields when it was deleted
+a field name         the field's old and new value as wire text
+``TABLE+``           child row added: ``new`` JSON object of the row (with its ``id``)
+``TABLE~``           child row changed: ``old``/``new`` JSON objects of ``id`` + changed fields
+``TABLE-``           child row removed: ``old`` JSON object of the row
+``!EVENT``           a note for people (no data change); replay ignores it
+==================  =========================================================================
+
+Services call ``create``/``update``/``delete``, ``add_child``/``update_child``/``remove_child``/
+``set_links``, ``set_setting`` and ``note``; bulk writers (imports) use ``bulk_insert`` and
+``journal_created``.  No service writes a model any other way (tests/test_write_funnel.py).
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import contextvars
 import datetime as dt
 import decimal
 import enum
+import functools
+import json
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import peewee as pw
 
 from itsmdesk.errors import N_, ConflictError, NotFoundError, ValidationError
-from itsmdesk.models.base import RefCounter, TrackedModel, db, utcnow
+from itsmdesk.models.base import BaseModel, RefCounter, Setting, TrackedModel, db, utcnow
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.services.context import SYSTEM, Actor
 
-M = TypeVar("M", bound=TrackedModel)
+M = TypeVar("M", bound=BaseModel)
 
 # Bookkeeping no service sets: keys, locking, who/when, and the database-kept CMDB graph index.
 SKIP_JOURNAL_FIELDS = {"id", "version", "created_at", "created_by", "updated_at", "updated_by",
                        "gid", "source_gid", "target_gid"}
+# Never journalled at all (local to one database).
+LOCAL_FIELDS = {"gid", "source_gid", "target_gid"}
+CREATED, DELETED = "*created*", "*deleted*"
+SETTING_NAMESPACE = uuid.UUID("5d0c7a4e-7c1b-4c61-9a8e-2b8f4f4b7a10")
 
 
+# -- wire form of values ----------------------------------------------------------------------------
 def to_text(value: Any) -> str | None:
     """How a value is written into the journal (and compared for changes)."""
     if value is None:
@@ -46,17 +83,46 @@ def to_text(value: Any) -> str | None:
         return str(value)
     if isinstance(value, enum.Enum):
         return str(value.value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "base64:" + base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, (dict, list)):
-        import json
-
         return json.dumps(value, sort_keys=True, default=str)
     return str(value)
 
 
+def from_text(model_field: pw.Field, text: str | None) -> Any:
+    """The value :func:`to_text` wrote, read back as the field's Python value."""
+    if text is None:
+        return None
+    from itsmdesk.models.base import JSONField
+
+    if isinstance(model_field, pw.ForeignKeyField):
+        model_field = model_field.rel_field
+    if isinstance(model_field, JSONField):
+        return json.loads(text)
+    if isinstance(model_field, pw.UUIDField):
+        return uuid.UUID(text)
+    if isinstance(model_field, pw.BooleanField):
+        return text == "true"
+    if isinstance(model_field, (pw.IntegerField, pw.BigIntegerField, pw.AutoField)):
+        return int(text)
+    if isinstance(model_field, pw.FloatField):
+        return float(text)
+    if isinstance(model_field, pw.DecimalField):
+        return decimal.Decimal(text)
+    if isinstance(model_field, pw.DateTimeField):
+        return dt.datetime.fromisoformat(text)
+    if isinstance(model_field, pw.DateField):
+        return dt.date.fromisoformat(text)
+    if isinstance(model_field, pw.BlobField):
+        return base64.b64decode(text[len("base64:"):]) if text.startswith("base64:") else text.encode()
+    return text
+
+
 def field_value(record: pw.Model, name: str) -> Any:
     """A field's raw value: the id for a foreign key (no extra query)."""
-    field = record._meta.fields[name]
-    if isinstance(field, pw.ForeignKeyField):
+    model_field = record._meta.fields[name]
+    if isinstance(model_field, pw.ForeignKeyField):
         return record.__data__.get(name)
     return getattr(record, name)
 
@@ -65,6 +131,207 @@ def snapshot(record: pw.Model) -> dict[str, Any]:
     return {name: field_value(record, name) for name in record._meta.fields}
 
 
+def _is_default(model_field: pw.Field, value: Any) -> bool:
+    """Whether ``value`` is what an insert without this field would store anyway."""
+    default = model_field.default
+    if callable(default):
+        return False
+    return value is None and default is None or value == "" and default == ""
+
+
+def _bookkeeping(model: type[pw.Model]) -> set[str]:
+    """Fields the funnel sets itself: a record's locking and who/when; a plain row has none
+    (a work log note's ``created_at`` is its own data)."""
+    return SKIP_JOURNAL_FIELDS if issubclass(model, TrackedModel) else {"id"} | LOCAL_FIELDS
+
+
+def wire_row(record: pw.Model, include_id: bool = False) -> dict[str, str | None]:
+    """The record's fields as wire text: every value an insert must be told (the rest is the
+    field's default)."""
+    skip = _bookkeeping(type(record))
+    out: dict[str, str | None] = {}
+    for name, model_field in record._meta.fields.items():
+        if name in LOCAL_FIELDS or (name in skip and not (include_id and name == "id")):
+            continue
+        value = field_value(record, name)
+        if name == "id" or not _is_default(model_field, value):
+            out[name] = to_text(value)
+    return out
+
+
+def _json(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+def kind_of(model: type[pw.Model]) -> str:
+    return getattr(model, "RECORD_KIND", None) or model._meta.table_name
+
+
+def _label(record: pw.Model) -> str:
+    labeller = getattr(record, "record_label", None)
+    return labeller() if labeller else str(record.get_id())
+
+
+# -- what a write changed ---------------------------------------------------------------------------
+@dataclass
+class Changes:
+    """The kinds and ids one or more committed writes created, changed and deleted.
+
+    Child rows appear twice: their parent record as changed, and their own table (e.g.
+    ``work_log``) as created/changed/deleted.  ``wholesale`` holds kinds changed in bulk with no
+    id list (an import): panels showing that kind refresh whole.
+    """
+
+    created: dict[str, set[Any]] = field(default_factory=dict)
+    changed: dict[str, set[Any]] = field(default_factory=dict)
+    deleted: dict[str, set[Any]] = field(default_factory=dict)
+    wholesale: set[str] = field(default_factory=set)
+    batches: list[uuid.UUID] = field(default_factory=list)
+
+    def note(self, how: str, kind: str, record_id: Any) -> None:
+        getattr(self, how).setdefault(str(kind), set()).add(record_id)
+
+    def note_many(self, kind: str) -> None:
+        self.wholesale.add(str(kind))
+
+    def merge(self, other: Changes) -> None:
+        for how in ("created", "changed", "deleted"):
+            mine = getattr(self, how)
+            for kind, ids in getattr(other, how).items():
+                mine.setdefault(kind, set()).update(ids)
+        self.wholesale |= other.wholesale
+        self.batches.extend(other.batches)
+
+    def kinds(self) -> set[str]:
+        return set(self.created) | set(self.changed) | set(self.deleted) | self.wholesale
+
+    def touches(self, *kinds: str) -> bool:
+        mine = self.kinds()
+        return any(str(k) in mine for k in kinds)
+
+    def ids(self, kind: str) -> set[Any]:
+        kind = str(kind)
+        return (self.created.get(kind, set()) | self.changed.get(kind, set())
+                | self.deleted.get(kind, set()))
+
+    def is_wholesale(self, kind: str) -> bool:
+        return str(kind) in self.wholesale
+
+    def __bool__(self) -> bool:
+        return bool(self.kinds())
+
+
+# -- the unit of work -------------------------------------------------------------------------------
+class Write:
+    """One service call's transaction: its batch id, its time, the versions it bumped, the
+    journal rows it will flush and the Changes it will publish after the commit."""
+
+    def __init__(self) -> None:
+        self.batch = uuid.uuid4()
+        self.now = utcnow()
+        self.changes = Changes(batches=[self.batch])
+        self.bumped: dict[tuple[str, Any], int] = {}
+        self.journal: list[tuple] = []
+
+    def journal_row(self, kind: str, record_id: Any, ref: str | None, name: str, old: Any, new: Any,
+                    actor: Actor, version: int | None, at: dt.datetime | None = None) -> None:
+        self.journal.append((str(kind), record_id, (ref or "")[:300] or None, name,
+                             to_text(old) if not isinstance(old, str) else old,
+                             to_text(new) if not isinstance(new, str) else new,
+                             actor.person_id, actor.name, at or self.now, actor.site, version,
+                             self.batch))
+
+    def flush(self) -> None:
+        rows, self.journal = self.journal, []
+        insert_journal_rows(rows)
+
+
+_WRITE: contextvars.ContextVar[Write | None] = contextvars.ContextVar("itsmdesk_write", default=None)
+_CAPTURES: contextvars.ContextVar[tuple[Changes, ...]] = contextvars.ContextVar(
+    "itsmdesk_captures", default=())
+
+
+def current() -> Write | None:
+    """The write in progress on this thread, if any."""
+    return _WRITE.get()
+
+
+def _begin() -> Any:
+    """The outermost transaction.  On SQLite it begins IMMEDIATE: the write lock is taken at
+    the start, so a second writer waits (busy timeout) instead of failing when it tries to
+    upgrade a read lock halfway through."""
+    database = db.obj
+    if isinstance(database, pw.SqliteDatabase) and database.transaction_depth() == 0:
+        return database.atomic(lock_type="IMMEDIATE")
+    return database.atomic()
+
+
+@contextlib.contextmanager
+def atomic(savepoint: bool = False) -> Iterator[Write]:
+    """The one transaction a service call runs in; a nested call joins the outer one.
+
+    ``savepoint=True`` makes a nested block undoable on its own (for code that catches a failed
+    statement and goes on); otherwise nesting costs nothing.
+    """
+    outer = _WRITE.get()
+    if outer is not None:
+        if not savepoint:
+            yield outer
+            return
+        mark, bumped = len(outer.journal), dict(outer.bumped)
+        saved = Changes()
+        saved.merge(outer.changes)
+        try:
+            with db.atomic():
+                yield outer
+        except BaseException:
+            del outer.journal[mark:]
+            outer.bumped, outer.changes = bumped, saved
+            raise
+        return
+    write = Write()
+    token = _WRITE.set(write)
+    try:
+        with _begin():
+            yield write
+            write.flush()
+    finally:
+        _WRITE.reset(token)
+    for changes in _CAPTURES.get():
+        changes.merge(write.changes)
+
+
+@contextlib.contextmanager
+def capture() -> Iterator[Changes]:
+    """Collect the Changes of every write committed inside the block (on this thread)."""
+    changes = Changes()
+    token = _CAPTURES.set(_CAPTURES.get() + (changes,))
+    try:
+        yield changes
+    finally:
+        _CAPTURES.reset(token)
+
+
+def _write() -> Write:
+    write = _WRITE.get()
+    if write is None:  # pragma: no cover - every public writer opens one
+        raise RuntimeError("records: a write outside records.atomic()")
+    return write
+
+
+def _in_write(fn):  # noqa: ANN001, ANN202 - decorator
+    """Run a writer inside the current write, or in a write of its own."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if _WRITE.get() is not None:
+            return fn(*args, **kwargs)
+        with atomic():
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+# -- references -------------------------------------------------------------------------------------
 def next_ref(prefix: str, site: str = "") -> str:
     """Next human reference, e.g. ``INC-000124``; with a site code ``INC-OSL-000007``.
 
@@ -72,9 +339,13 @@ def next_ref(prefix: str, site: str = "") -> str:
     concurrent writers on PostgreSQL serialise on the row lock.
     """
     key = f"{prefix}-{site}" if site else prefix
+    if isinstance(db.obj, pw.PostgresqlDatabase):
+        row = db.execute_sql(
+            'INSERT INTO "ref_counter" (prefix, value) VALUES (%s, 1) ON CONFLICT (prefix) '
+            'DO UPDATE SET value = "ref_counter".value + 1 RETURNING value', (key,)).fetchone()
+        return f"{key}-{row[0]:06d}"
     updated = RefCounter.update(value=RefCounter.value + 1).where(RefCounter.prefix == key).execute()
     if not updated:
-        # First reference with this prefix: start after any existing ones (e.g. imported data).
         RefCounter.insert(prefix=key, value=1).on_conflict(
             conflict_target=[RefCounter.prefix],
             update={RefCounter.value: RefCounter.value + 1}).execute()
@@ -82,26 +353,28 @@ def next_ref(prefix: str, site: str = "") -> str:
     return f"{key}-{value:06d}"
 
 
+def reserve_refs(prefix: str, count: int, site: str = "") -> int:
+    """Reserve ``count`` consecutive numbers for a bulk writer; returns the first."""
+    key = f"{prefix}-{site}" if site else prefix
+    updated = RefCounter.update(value=RefCounter.value + count).where(RefCounter.prefix == key).execute()
+    if not updated:
+        RefCounter.insert(prefix=key, value=count).on_conflict(
+            conflict_target=[RefCounter.prefix],
+            update={RefCounter.value: RefCounter.value + count}).execute()
+    return RefCounter.get_by_id(key).value - count + 1
+
+
+# -- the journal ------------------------------------------------------------------------------------
 JOURNAL_COLUMNS = ("record_kind", "record_id", "record_ref", "field", "old", "new", "who_id",
                    "who_name", "at", "site", "version", "batch")
+_JOURNAL_CHUNK = 400  # rows per INSERT (12 parameters each; SQLite allows 32,766)
 
 
-def write_journal(kind: str, record_id: uuid.UUID, ref: str | None,
-                  changes: Iterable[tuple[str, Any, Any]], actor: Actor,
-                  version: int | None = None, batch: uuid.UUID | None = None,
-                  at: dt.datetime | None = None) -> int:
-    """Append one row per (field, old, new)."""
-    when = at or utcnow()
-    rows = [(kind, record_id, ref, name, to_text(old), to_text(new), actor.person_id, actor.name,
-             when, actor.site, version, batch) for name, old, new in changes]
-    return insert_journal_rows(rows)
+def insert_journal_rows(rows: Sequence[tuple]) -> int:
+    """Append journal rows (tuples in :data:`JOURNAL_COLUMNS` order) in multi-row INSERTs.
 
-
-def insert_journal_rows(rows: list[tuple]) -> int:
-    """Bulk-append journal rows (tuples in :data:`JOURNAL_COLUMNS` order) with one executemany.
-
-    Imports write hundreds of thousands of rows; building them through the ORM costs ~30x the
-    driver's own executemany, so values are converted with the fields' ``db_value`` and sent raw.
+    One statement per 400 rows: a save on a branch-office link pays one round trip for its
+    journal, and imports of hundreds of thousands of rows avoid the ORM's per-row cost.
     """
     if not rows:
         return 0
@@ -124,50 +397,98 @@ def insert_journal_rows(rows: list[tuple]) -> int:
                     out[i] = out[i].strftime("%Y-%m-%d %H:%M:%S")
         return tuple(out)
 
-    marks = ", ".join([database.param] * len(JOURNAL_COLUMNS))
+    one = "(" + ", ".join([database.param] * len(JOURNAL_COLUMNS)) + ")"
     cols = ", ".join(f'"{c}"' for c in JOURNAL_COLUMNS)
-    sql = f'INSERT INTO "{JournalEntry._meta.table_name}" ({cols}) VALUES ({marks})'
+    head = f'INSERT INTO "{JournalEntry._meta.table_name}" ({cols}) VALUES '
     cursor = database.cursor()
-    cursor.executemany(sql, [convert(r) for r in rows])
+    for start in range(0, len(rows), _JOURNAL_CHUNK):
+        part = rows[start:start + _JOURNAL_CHUNK]
+        params = [value for row in part for value in convert(row)]
+        cursor.execute(head + ", ".join([one] * len(part)), params)
     return len(rows)
 
 
+def created_row(kind: str, record_id: Any, ref: str | None, wire: Mapping[str, str | None],
+                actor: Actor, at: dt.datetime, version: int | None, batch: uuid.UUID) -> tuple:
+    """The ``*created*`` journal row of a record whose fields are ``wire`` (bulk writers)."""
+    return (str(kind), record_id, (ref or "")[:300] or None, CREATED, None, _json(wire),
+            actor.person_id, actor.name, at, actor.site, version, batch)
+
+
+# -- records ----------------------------------------------------------------------------------------
 def _check_fields(model: type[pw.Model], values: Mapping[str, Any], allow_id: bool = False) -> None:
-    unknown = [k for k in values if k not in model._meta.fields
-               or (k in SKIP_JOURNAL_FIELDS and not (allow_id and k in ("id", "created_at")))]
+    skip = _bookkeeping(model)
+    unknown = [k for k in values if k not in model._meta.fields or k in LOCAL_FIELDS
+               or (k in skip and not (allow_id and k in ("id", "created_at")))]
     if unknown:
         raise ValidationError(N_("Unknown field(s) for {kind}: {fields}"),
-                              kind=getattr(model, "RECORD_KIND", model.__name__),
-                              fields=", ".join(sorted(unknown)))
+                              kind=kind_of(model), fields=", ".join(sorted(unknown)))
 
 
+def _fill_defaults(model: type[pw.Model], data: dict[str, Any]) -> None:
+    """Evaluate every default once, so the row inserted and the row journalled agree (a
+    callable default such as ``utcnow`` must not be called twice)."""
+    for name, model_field in model._meta.fields.items():
+        if name not in data and model_field.default is not None:
+            default = model_field.default
+            data[name] = default() if callable(default) else default
+
+
+def _raw(value: Any) -> Any:
+    return value.get_id() if isinstance(value, pw.Model) else value
+
+
+def _set_raw(record: pw.Model, name: str, value: Any) -> None:
+    """Put a written value into the in-memory row without another query."""
+    model_field = record._meta.fields[name]
+    if isinstance(model_field, pw.ForeignKeyField):
+        record.__data__[name] = value
+        record.__rel__.pop(name, None)
+    else:
+        setattr(record, name, value)
+
+
+@_in_write
 def create(model: type[M], values: Mapping[str, Any], actor: Actor = SYSTEM,
-           ref_prefix: str | None = None, batch: uuid.UUID | None = None) -> M:
-    """Insert one record and journal every field that was set.  Call inside ``db.atomic()``.
+           ref_prefix: str | None = None) -> M:
+    """Insert one record and journal it (``*created*`` with every field that was set).
 
     ``values`` may carry ``id`` (records replicated or imported keep their key) and
-    ``created_at`` (imported history keeps its time).
+    ``created_at`` (imported history keeps its time).  A child row goes to :func:`add_child`.
     """
+    if model.PARENT:
+        return add_child(model, values, actor)
+    write = _write()
     _check_fields(model, values, allow_id=True)
-    data = dict(values)
-    now = utcnow()
-    data.setdefault("created_at", now)
-    data["updated_at"] = now
-    data["created_by"] = data["updated_by"] = actor.person_id
+    data = {k: _raw(v) for k, v in values.items()}
+    tracked = issubclass(model, TrackedModel)
+    if tracked:
+        data.setdefault("created_at", write.now)
+        data["updated_at"] = write.now
+        data["created_by"] = data["updated_by"] = actor.person_id
+        data["version"] = 1
     if ref_prefix and not data.get("ref"):
         data["ref"] = next_ref(ref_prefix, actor.site)
-    record = model.create(**data)
-    changes = [(name, None, field_value(record, name)) for name in model._meta.fields
-               if name not in SKIP_JOURNAL_FIELDS and field_value(record, name) not in (None, "")]
-    write_journal(model.RECORD_KIND, record.id, record.record_label(),
-                  [("*created*", None, record.record_label())] + changes, actor, record.version, batch)
+    _fill_defaults(model, data)
+    model.insert(**data).execute()
+    record = model(**data)
+    record._dirty.clear()
+    wire = wire_row(record)
+    if tracked and record.created_at != write.now:
+        wire["created_at"] = to_text(record.created_at)
+    kind = kind_of(model)
+    version = 1 if tracked else None
+    write.journal.append(created_row(kind, record.id, _label(record), wire, actor, write.now,
+                                     version, write.batch))
+    write.bumped[(kind, record.id)] = 1
+    write.changes.note("created", kind, record.id)
     return record
 
 
 def get(model: type[M], record_id: Any) -> M:
     record = model.get_or_none(model.id == record_id) if record_id is not None else None
     if record is None:
-        raise NotFoundError(N_("No {kind} with id {id}"), kind=model.RECORD_KIND, id=record_id)
+        raise NotFoundError(N_("No {kind} with id {id}"), kind=kind_of(model), id=record_id)
     return record
 
 
@@ -175,7 +496,7 @@ def _fields_changed_since(kind: str, record_id: uuid.UUID, version: int) -> list
     rows = (JournalEntry.select(JournalEntry.field).distinct()
             .where((JournalEntry.record_kind == kind) & (JournalEntry.record_id == record_id)
                    & (JournalEntry.version > version)))
-    return sorted(r.field for r in rows if not r.field.startswith("*"))
+    return sorted(r.field for r in rows if not r.field.startswith(("*", "!")))
 
 
 def raise_conflict(record: TrackedModel, expected_version: int) -> None:
@@ -199,52 +520,403 @@ def raise_conflict(record: TrackedModel, expected_version: int) -> None:
         yours=expected_version, theirs=record.version)
 
 
+def _bump(record: TrackedModel, expected_version: int | None, actor: Actor,
+          values: Mapping[str, Any] | None = None) -> int:
+    """Check ``record`` is at ``expected_version`` (unless this write already bumped it), write
+    ``values`` with the new version and who/when; returns the record's version afterwards."""
+    write = _write()
+    key = (kind_of(type(record)), record.id)
+    mine = write.bumped.get(key)
+    if mine is None and expected_version is not None and record.version != expected_version:
+        raise_conflict(record, expected_version)
+    new_version = record.version if mine == record.version else record.version + 1
+    model = type(record)
+    assignments = dict(values or {})
+    assignments.update(version=new_version, updated_at=write.now, updated_by=actor.person_id)
+    query = model.update(**assignments).where((model.id == record.id)
+                                              & (model.version == record.version))
+    if query.execute() != 1:  # someone committed between our read and our write
+        raise_conflict(get(model, record.id), record.version)
+    for name, value in assignments.items():
+        _set_raw(record, name, value)
+    write.bumped[key] = new_version
+    write.changes.note("changed", key[0], record.id)
+    return new_version
+
+
+def _diffs(record: pw.Model, changes: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    out = []
+    for name, new in changes.items():
+        old = field_value(record, name)
+        new_raw = _raw(new)
+        if to_text(old) != to_text(new_raw):
+            out.append((name, old, new_raw))
+    return out
+
+
+@_in_write
 def update(model: type[M], record_id: Any, expected_version: int | None,
-           changes: Mapping[str, Any], actor: Actor = SYSTEM,
-           batch: uuid.UUID | None = None) -> M:
+           changes: Mapping[str, Any], actor: Actor = SYSTEM) -> M:
     """Apply ``changes`` if the record is still at ``expected_version``; journal each change.
 
     ``expected_version`` None skips the check (system jobs such as SLA escalation, which must
     not lose to a person's edit but also never overwrite one: they only touch their own fields).
-    Call inside ``db.atomic()``.
     """
+    if model.PARENT:
+        return update_child(model, record_id, changes, actor, expected_version)
+    write = _write()
     _check_fields(model, changes)
     record = get(model, record_id)
-    if expected_version is not None and record.version != expected_version:
+    tracked = isinstance(record, TrackedModel)
+    if tracked and expected_version is not None and record.version != expected_version \
+            and (kind_of(model), record.id) not in write.bumped:
         raise_conflict(record, expected_version)
-    diffs = []
-    for name, new in changes.items():
-        old = field_value(record, name)
-        new_raw = new.get_id() if isinstance(new, pw.Model) else new
-        if to_text(old) != to_text(new_raw):
-            diffs.append((name, old, new_raw))
+    diffs = _diffs(record, changes)
     if not diffs:
         return record
-    new_version = record.version + 1
     values = {name: new for name, _old, new in diffs}
-    values.update(version=new_version, updated_at=utcnow(), updated_by=actor.person_id)
-    query = model.update(**values).where((model.id == record.id) & (model.version == record.version))
-    if query.execute() != 1:  # someone committed between our read and our write
-        raise_conflict(get(model, record_id), record.version)
-    write_journal(model.RECORD_KIND, record.id, record.record_label(), diffs, actor, new_version, batch)
-    return get(model, record_id)
+    if tracked:
+        version = _bump(record, expected_version, actor, values)
+    else:
+        model.update(**values).where(model.id == record.id).execute()
+        for name, value in values.items():
+            _set_raw(record, name, value)
+        version = None
+        write.changes.note("changed", kind_of(model), record.id)
+    label = _label(record)
+    for name, old, new in diffs:
+        write.journal_row(kind_of(model), record.id, label, name, old, new, actor, version)
+    return record
 
 
+@_in_write
+def update_rows(model: type[M], ids: Iterable[Any], changes: Mapping[str, Any],
+                actor: Actor = SYSTEM) -> int:
+    """The same change to many rows of a kind without versions (notifications marked read) in
+    one UPDATE; each row that changes is journalled.  Returns how many changed."""
+    if issubclass(model, TrackedModel) or model.PARENT:
+        raise TypeError("update_rows is for rows without a version or parent")
+    write = _write()
+    _check_fields(model, changes)
+    ids = list(ids)
+    if not ids:
+        return 0
+    rows = list(model.select().where(model.id.in_(ids)))
+    changed = [(row, _diffs(row, changes)) for row in rows]
+    changed = [(row, diffs) for row, diffs in changed if diffs]
+    if not changed:
+        return 0
+    values = {name: _raw(value) for name, value in changes.items()}
+    model.update(**values).where(model.id.in_([row.id for row, _d in changed])).execute()
+    kind = kind_of(model)
+    for row, diffs in changed:
+        for name, old, new in diffs:
+            write.journal_row(kind, row.id, _label(row), name, old, new, actor, None)
+        write.changes.note("changed", kind, row.id)
+    return len(changed)
+
+
+@_in_write
 def delete(model: type[M], record_id: Any, expected_version: int | None,
            actor: Actor = SYSTEM) -> None:
+    """Delete a record (its child rows go with it); journal it with its last values."""
+    if model.PARENT:
+        remove_child(model, record_id, actor, expected_version)
+        return
+    write = _write()
     record = get(model, record_id)
-    if expected_version is not None and record.version != expected_version:
+    kind = kind_of(model)
+    tracked = isinstance(record, TrackedModel)
+    if tracked and expected_version is not None and record.version != expected_version \
+            and (kind, record.id) not in write.bumped:
         raise_conflict(record, expected_version)
-    write_journal(model.RECORD_KIND, record.id, record.record_label(),
-                  [("*deleted*", record.record_label(), None)], actor, record.version + 1)
+    version = record.version + 1 if tracked else None
+    write.journal_row(kind, record.id, _label(record), DELETED, _json(wire_row(record)), None,
+                      actor, version)
     record.delete_instance()
+    write.changes.note("deleted", kind, record.id)
 
 
-def atomic():
-    """The one transaction a service call runs in."""
-    return db.atomic()
+# -- child rows -------------------------------------------------------------------------------------
+def _parent_of(child_model: type[BaseModel]) -> tuple[str, type[TrackedModel]]:
+    name = child_model.PARENT
+    if not name:
+        raise TypeError(f"{child_model.__name__} has no PARENT")
+    return name, child_model._meta.fields[name].rel_model
 
 
+def _touch_parent(child_model: type[BaseModel], parent_id: Any, expected_version: int | None,
+                  actor: Actor) -> TrackedModel:
+    _name, parent_model = _parent_of(child_model)
+    parent = get(parent_model, parent_id)
+    _bump(parent, expected_version, actor)
+    return parent
+
+
+def _child_event(parent: TrackedModel, child_model: type[BaseModel], op: str, old: Any, new: Any,
+                 actor: Actor, child_id: Any) -> None:
+    write = _write()
+    table = child_model._meta.table_name
+    write.journal_row(kind_of(type(parent)), parent.id, _label(parent), table + op,
+                      None if old is None else _json(old), None if new is None else _json(new),
+                      actor, parent.version)
+    write.changes.note({"+": "created", "~": "changed", "-": "deleted"}[op], table, child_id)
+
+
+@_in_write
+def add_child(child_model: type[M], values: Mapping[str, Any], actor: Actor = SYSTEM,
+              expected_version: int | None = None) -> M:
+    """Add a child row (``values`` names its parent); bumps and journals the parent."""
+    name, _parent_model = _parent_of(child_model)
+    _check_fields(child_model, {k: v for k, v in values.items() if k != "id"})
+    data = {k: _raw(v) for k, v in values.items()}
+    _fill_defaults(child_model, data)
+    parent = _touch_parent(child_model, data[name], expected_version, actor)
+    child_model.insert(**data).execute()
+    row = child_model(**data)
+    row._dirty.clear()
+    _child_event(parent, child_model, "+", None, wire_row(row, include_id=True), actor, row.id)
+    return row
+
+
+@_in_write
+def add_children(child_model: type[M], rows: Sequence[Mapping[str, Any]], actor: Actor = SYSTEM,
+                 expected_version: int | None = None) -> list[M]:
+    """Add several child rows of one parent in one INSERT."""
+    if not rows:
+        return []
+    name, _parent_model = _parent_of(child_model)
+    datas = []
+    for values in rows:
+        data = {k: _raw(v) for k, v in values.items()}
+        _fill_defaults(child_model, data)
+        datas.append(data)
+    keys = set().union(*datas)  # one INSERT needs the same columns in every row
+    for data in datas:
+        for key in keys - data.keys():
+            data[key] = None
+    parent_ids = {d[name] for d in datas}
+    if len(parent_ids) != 1:
+        raise TypeError("add_children: rows of one parent only")
+    parent = _touch_parent(child_model, parent_ids.pop(), expected_version, actor)
+    per = max(1, 30000 // max(1, len(datas[0])))  # SQLite's bound-parameter limit
+    for start in range(0, len(datas), per):
+        child_model.insert_many(datas[start:start + per]).execute()
+    out = []
+    for data in datas:
+        row = child_model(**data)
+        row._dirty.clear()
+        _child_event(parent, child_model, "+", None, wire_row(row, include_id=True), actor, row.id)
+        out.append(row)
+    return out
+
+
+@_in_write
+def update_child(child_model: type[M], child_id: Any, changes: Mapping[str, Any],
+                 actor: Actor = SYSTEM, expected_version: int | None = None) -> M:
+    """Change fields of a child row; bumps and journals its parent (old and new values)."""
+    name, _parent_model = _parent_of(child_model)
+    _check_fields(child_model, changes)
+    if name in changes:
+        raise ValidationError(N_("Unknown field(s) for {kind}: {fields}"),
+                              kind=child_model._meta.table_name, fields=name)
+    row = get(child_model, child_id)
+    diffs = _diffs(row, changes)
+    if not diffs:
+        return row
+    parent = _touch_parent(child_model, field_value(row, name), expected_version, actor)
+    values = {n: new for n, _old, new in diffs}
+    child_model.update(**values).where(child_model.id == row.id).execute()
+    for n, value in values.items():
+        _set_raw(row, n, value)
+    old = {"id": str(row.id), **{n: to_text(o) for n, o, _new in diffs}}
+    new = {"id": str(row.id), **{n: to_text(v) for n, _old, v in diffs}}
+    _child_event(parent, child_model, "~", old, new, actor, row.id)
+    return row
+
+
+@_in_write
+def remove_child(child_model: type[BaseModel], child_id: Any, actor: Actor = SYSTEM,
+                 expected_version: int | None = None) -> bool:
+    """Remove a child row; bumps and journals its parent.  False when it was not there."""
+    name, _parent_model = _parent_of(child_model)
+    row = child_model.get_or_none(child_model.id == child_id)
+    if row is None:
+        return False
+    parent = _touch_parent(child_model, field_value(row, name), expected_version, actor)
+    child_model.delete().where(child_model.id == row.id).execute()
+    _child_event(parent, child_model, "-", wire_row(row, include_id=True), None, actor, row.id)
+    return True
+
+
+@_in_write
+def remove_children(child_model: type[BaseModel], rows: Iterable[BaseModel], actor: Actor = SYSTEM,
+                    expected_version: int | None = None) -> int:
+    """Remove several child rows of one parent in one DELETE."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    name, _parent_model = _parent_of(child_model)
+    parent_ids = {field_value(r, name) for r in rows}
+    if len(parent_ids) != 1:
+        raise TypeError("remove_children: rows of one parent only")
+    parent = _touch_parent(child_model, parent_ids.pop(), expected_version, actor)
+    child_model.delete().where(child_model.id.in_([r.id for r in rows])).execute()
+    for row in rows:
+        _child_event(parent, child_model, "-", wire_row(row, include_id=True), None, actor, row.id)
+    return len(rows)
+
+
+@_in_write
+def set_links(child_model: type[BaseModel], parent_id: Any, link_field: str,
+              wanted: Iterable[Any], actor: Actor = SYSTEM, expected_version: int | None = None
+              ) -> tuple[list[Any], list[Any]]:
+    """Make the parent's links (``link_field`` of its child rows) exactly ``wanted``: adds the
+    missing rows, removes the others; returns (added, removed) link ids."""
+    name, _parent_model = _parent_of(child_model)
+    wanted_ids = list(dict.fromkeys(_raw(w) for w in wanted if w is not None))
+    have = {field_value(r, link_field): r for r in
+            child_model.select().where(child_model._meta.fields[name] == _raw(parent_id))}
+    keep = set(wanted_ids)
+    add = [w for w in wanted_ids if w not in have]
+    remove = [r for key, r in have.items() if key not in keep]
+    if not add and not remove:
+        return [], []
+    if remove:
+        remove_children(child_model, remove, actor, expected_version)
+    if add:
+        add_children(child_model, [{name: _raw(parent_id), link_field: w} for w in add], actor,
+                     expected_version)
+    return add, [field_value(r, link_field) for r in remove]
+
+
+def _check_version(model: type[TrackedModel], record_id: Any, expected_version: int) -> None:
+    write = _WRITE.get()
+    record = get(model, record_id)
+    if record.version != expected_version and (
+            write is None or (kind_of(model), record.id) not in write.bumped):
+        raise_conflict(record, expected_version)
+
+
+@_in_write
+def check_version(model: type[TrackedModel], record_id: Any, expected_version: int | None) -> None:
+    """Raise the stale-edit conflict when the record moved past ``expected_version``."""
+    if expected_version is not None:
+        _check_version(model, record_id, expected_version)
+
+
+@_in_write
+def note(model: type[TrackedModel], record_id: Any, event: str, text: str,
+         actor: Actor = SYSTEM) -> None:
+    """A line in the record's history that changes no data (``!event``): 'wave deployed'."""
+    write = _write()
+    record = get(model, record_id)
+    write.journal_row(kind_of(model), record.id, _label(record), "!" + event, None, text, actor,
+                      getattr(record, "version", None))
+    write.changes.note("changed", kind_of(model), record.id)
+
+
+# -- settings ---------------------------------------------------------------------------------------
+def setting_id(key: str) -> uuid.UUID:
+    return uuid.uuid5(SETTING_NAMESPACE, key)
+
+
+def get_setting(key: str, default: Any = None) -> Any:
+    row = Setting.get_or_none(Setting.key == key)
+    return default if row is None or row.value is None else row.value
+
+
+def setting_version(key: str) -> int | None:
+    row = Setting.get_or_none(Setting.key == key)
+    return row.version if row else None
+
+
+@_in_write
+def set_setting(key: str, value: Any, actor: Actor = SYSTEM,
+                expected_version: int | None = None) -> int:
+    """Store an organisation-wide setting; versioned and journalled like a record.  Returns the
+    setting's new version."""
+    write = _write()
+    row = Setting.get_or_none(Setting.key == key)
+    kind = "setting"
+    if row is not None and expected_version is not None and row.version != expected_version \
+            and (kind, key) not in write.bumped:
+        raise ConflictError(
+            N_("The setting {key} was changed by someone else after you opened it (your "
+               "version {yours}, now {theirs}); nothing was saved."),
+            current={"value": row.value, "version": row.version}, changed_fields=["value"],
+            key=key, yours=expected_version, theirs=row.version)
+    old = None if row is None else row.value
+    if row is not None and to_text(old) == to_text(value):
+        return row.version
+    if row is None:
+        version = 1
+        Setting.insert(key=key, value=value, version=version).execute()
+    else:
+        version = row.version if write.bumped.get((kind, key)) == row.version else row.version + 1
+        Setting.update(value=value, version=version).where(Setting.key == key).execute()
+    write.bumped[(kind, key)] = version
+    write.journal_row(kind, setting_id(key), key, "value", to_text(old), to_text(value), actor,
+                      version)
+    write.changes.note("changed", kind, key)
+    return version
+
+
+# -- bulk writers -----------------------------------------------------------------------------------
+@_in_write
+def bulk_insert(model: type[pw.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                chunk: int = 500) -> int:
+    """Insert many rows of ``model`` (values in ``columns`` order, already in the driver's form)
+    in multi-row INSERTs.  The caller journals them (``journal_created``) in the same write."""
+    database = db.obj
+    cols = ", ".join(f'"{c}"' for c in columns)
+    one = "(" + ", ".join([database.param] * len(columns)) + ")"
+    per = max(1, min(chunk, 30000 // max(1, len(columns))))
+    cursor = database.cursor()
+    head = f'INSERT INTO "{model._meta.table_name}" ({cols}) VALUES '
+    batch: list[Sequence[Any]] = []
+    total = 0
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= per:
+            cursor.execute(head + ", ".join([one] * len(batch)), [v for r in batch for v in r])
+            total += len(batch)
+            batch = []
+    if batch:
+        cursor.execute(head + ", ".join([one] * len(batch)), [v for r in batch for v in r])
+        total += len(batch)
+    _write().changes.note_many(kind_of(model))
+    return total
+
+
+@_in_write
+def bulk_sql(model: type[pw.Model], sql: str, params: Sequence[Any] = ()) -> int:
+    """A set-based UPDATE/DELETE of a bulk writer (journalled by the caller in the same write)."""
+    cursor = db.execute_sql(sql, params)
+    _write().changes.note_many(kind_of(model))
+    return cursor.rowcount
+
+
+@_in_write
+def journal_rows(rows: Sequence[tuple]) -> int:
+    """Journal rows a bulk writer made itself (``created_row`` tuples, or field rows in
+    :data:`JOURNAL_COLUMNS` order).  Written with the rest of the write's journal."""
+    write = _write()
+    write.journal.extend(rows)
+    for row in rows:
+        write.changes.note("deleted" if row[3] == DELETED else
+                           "created" if row[3] == CREATED else "changed", row[0], row[1])
+    if len(write.journal) > 50_000:  # keep memory flat on very large imports
+        write.flush()
+    return len(rows)
+
+
+def batch_id() -> uuid.UUID:
+    """The current write's batch id (bulk writers stamp their journal rows with it)."""
+    return _write().batch
+
+
+# -- reading the journal ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class HistoryEntry:
     at: dt.datetime
@@ -256,11 +928,47 @@ class HistoryEntry:
     version: int | None
 
 
+def _expand(row: JournalEntry) -> list[HistoryEntry]:
+    """A journal row as history lines: a creation becomes the ``*created*`` line (new: the
+    record's label) and one line per field it was created with."""
+    if row.field == CREATED and row.new and row.new.startswith("{"):
+        try:
+            values = json.loads(row.new)
+        except ValueError:
+            values = None
+        if isinstance(values, dict):
+            lines = [HistoryEntry(row.at, row.who_name, row.site, name, None, value, row.version)
+                     for name, value in sorted(values.items(), reverse=True)
+                     if name != "created_at"]
+            return lines + [HistoryEntry(row.at, row.who_name, row.site, CREATED, None,
+                                         row.record_ref, row.version)]
+    if row.field == DELETED and row.old and row.old.startswith("{"):
+        return [HistoryEntry(row.at, row.who_name, row.site, DELETED, row.record_ref, None,
+                             row.version)]
+    return [HistoryEntry(row.at, row.who_name, row.site, row.field, row.old, row.new, row.version)]
+
+
 def history(kind: str, record_id: Any, limit: int | None = None) -> list[HistoryEntry]:
-    """Who changed what, when, newest first."""
+    """Who changed what, when, newest first (a creation expanded to its fields)."""
     query = (JournalEntry.select()
-             .where((JournalEntry.record_kind == kind) & (JournalEntry.record_id == record_id))
+             .where((JournalEntry.record_kind == str(kind)) & (JournalEntry.record_id == record_id))
              .order_by(JournalEntry.at.desc(), JournalEntry.id.desc()))
     if limit:
         query = query.limit(limit)
-    return [HistoryEntry(r.at, r.who_name, r.site, r.field, r.old, r.new, r.version) for r in query]
+    out: list[HistoryEntry] = []
+    for row in query:
+        out.extend(_expand(row))
+    return out[:limit] if limit else out
+
+
+def field_history(kind: str, record_id: Any, fields: Iterable[str]) -> list[HistoryEntry]:
+    """The values ``fields`` took over the record's life, oldest first (its creation included)."""
+    wanted = set(fields)
+    query = (JournalEntry.select()
+             .where((JournalEntry.record_kind == str(kind)) & (JournalEntry.record_id == record_id)
+                    & (JournalEntry.field.in_(list(wanted | {CREATED}))))
+             .order_by(JournalEntry.id))
+    out: list[HistoryEntry] = []
+    for row in query:
+        out.extend(e for e in reversed(_expand(row)) if e.field in wanted)
+    return out

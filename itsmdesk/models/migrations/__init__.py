@@ -58,11 +58,22 @@ def _m0004_graph_index(database: pw.Database) -> None:
     database.execute_sql(f'DROP INDEX IF EXISTS "{_OLD_RELATION_TARGET_INDEX}"')
 
 
+def _m0005_setting_version(database: pw.Database) -> None:
+    """Settings are versioned records (optimistic locking through the write funnel)."""
+    from itsmdesk.models.base import Setting
+
+    columns = {c.name for c in database.get_columns(Setting._meta.table_name)}
+    if "version" not in columns:
+        database.execute_sql(f'ALTER TABLE "{Setting._meta.table_name}" '
+                             "ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+
+
 # (version, description, function).  Version 1 is the base tables.
 MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (2, "full-text search", _m0002_full_text_search),
     (3, "availability outage indexes", _m0003_outage_indexes),
     (4, "CMDB graph index", _m0004_graph_index),
+    (5, "versioned settings", _m0005_setting_version),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
 

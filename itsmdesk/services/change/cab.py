@@ -68,14 +68,9 @@ def add_member(person_id, category: str | None = None, emergency: bool = False, 
                                          else (CABMember.person == person.id)
                                          & CABMember.category.is_null(True))
         if existing:
-            if existing.emergency != emergency:
-                existing.emergency = emergency
-                existing.save()
-            return existing
-        member = CABMember.create(person=person.id, category=category, emergency=emergency)
-        records.write_journal("person", person.id, person.name,
-                              [("cab_member", None, category or "*")], actor)
-        return member
+            return records.update(CABMember, existing.id, None, {"emergency": emergency}, actor)
+        return records.create(CABMember, {"person": person.id, "category": category,
+                                          "emergency": emergency}, actor)
 
 
 def members_for(category: str | None, emergency: bool = False) -> list[Person]:
@@ -122,28 +117,23 @@ def update_meeting(meeting_id, version: int | None, changes: dict[str, Any],  # 
         return records.update(CABMeeting, meeting_id, version, changes, actor)
 
 
-def set_attendees(meeting_id, attendance: dict, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
-    """``attendance``: person id -> present (bool).  People not listed are removed."""
+def set_attendees(meeting_id, attendance: dict, actor: Actor = SYSTEM,  # noqa: ANN001
+                  version: int | None = None) -> None:
+    """``attendance``: person id -> present (bool).  People not listed are removed.  With
+    ``version`` (the meeting's, as the caller read it) a stale list raises a conflict."""
     with records.atomic():
         meeting = records.get(CABMeeting, meeting_id)
+        records.check_version(CABMeeting, meeting.id, version)
         have = {a.person_id: a for a in CABAttendee.select().where(CABAttendee.meeting == meeting.id)}
-        changes = []
+        new = [{"meeting": meeting.id, "person": pid, "present": bool(present)}
+               for pid, present in attendance.items() if pid not in have]
+        records.add_children(CABAttendee, new, actor)
         for pid, present in attendance.items():
             row = have.get(pid)
-            if row is None:
-                CABAttendee.create(meeting=meeting.id, person=pid, present=bool(present))
-                changes.append((f"attendee:{pid}", None, "present" if present else "absent"))
-            elif row.present != bool(present):
-                changes.append((f"attendee:{pid}", "present" if row.present else "absent",
-                                "present" if present else "absent"))
-                row.present = bool(present)
-                row.save()
-        gone = [pid for pid in have if pid not in attendance]
-        if gone:
-            CABAttendee.delete().where((CABAttendee.meeting == meeting.id)
-                                       & CABAttendee.person.in_(gone)).execute()
-            changes += [(f"attendee:{pid}", "listed", None) for pid in gone]
-        records.write_journal("cab_meeting", meeting.id, meeting.ref, changes, actor)
+            if row is not None and row.present != bool(present):
+                records.update_child(CABAttendee, row.id, {"present": bool(present)}, actor)
+        records.remove_children(CABAttendee, [row for pid, row in have.items()
+                                              if pid not in attendance], actor)
 
 
 def attendees(meeting_id) -> list[tuple[Person, bool]]:  # noqa: ANN001
@@ -174,14 +164,9 @@ def build_agenda(meeting_id, actor: Actor = SYSTEM) -> list[CABAgendaItem]:  # n
         else:
             query = query.where(Change.type == "normal")
         position = (CABAgendaItem.select().where(CABAgendaItem.meeting == meeting.id).count())
-        added = []
-        for change in query:
-            CABAgendaItem.create(meeting=meeting.id, change=change.id, position=position)
-            position += 1
-            added.append(change.ref)
-        if added:
-            records.write_journal("cab_meeting", meeting.id, meeting.ref,
-                                  [("agenda", None, ", ".join(added))], actor)
+        records.add_children(CABAgendaItem, [
+            {"meeting": meeting.id, "change": change.id, "position": position + i}
+            for i, change in enumerate(query)], actor)
         return agenda(meeting.id)
 
 
@@ -198,10 +183,8 @@ def add_to_agenda(meeting_id, change_id, actor: Actor = SYSTEM) -> CABAgendaItem
         if item:
             return item
         position = CABAgendaItem.select().where(CABAgendaItem.meeting == meeting.id).count()
-        item = CABAgendaItem.create(meeting=meeting.id, change=change.id, position=position)
-        records.write_journal("cab_meeting", meeting.id, meeting.ref,
-                              [("agenda", None, change.ref)], actor)
-        return item
+        return records.add_child(CABAgendaItem, {"meeting": meeting.id, "change": change.id,
+                                                 "position": position}, actor)
 
 
 def forward_schedule(start: dt.datetime, days: int = FORWARD_DAYS) -> list[Change]:
@@ -278,14 +261,9 @@ def decide(meeting_id, change_id, conditions: str | None = None, actor: Actor = 
                                          & (CABAgendaItem.change == change_id))
         if item is None:
             item = add_to_agenda(meeting.id, change_id, actor)
-        old = (item.decision, item.conditions)
-        item.decision, item.conditions = result.decision, conditions
-        item.save()
+        records.update_child(CABAgendaItem, item.id, {"decision": result.decision,
+                                                      "conditions": conditions}, actor)
         change = records.get(Change, change_id)
-        records.write_journal("cab_meeting", meeting.id, meeting.ref, [
-            (f"decision:{change.ref}", old[0], result.decision),
-            *([(f"conditions:{change.ref}", old[1], conditions)] if conditions != old[1] else [])],
-            actor)
         if apply and change.status == "awaiting_cab" and result.decision in ("approved",
                                                                               "rejected"):
             change_service.transition(change.id, result.decision, actor, role="cab")
@@ -300,11 +278,9 @@ def add_action(meeting_id, text: str, owner_id=None, due: dt.date | None = None,
         raise ValidationError(N_("An action needs a text"), field="text")
     with records.atomic():
         meeting = records.get(CABMeeting, meeting_id)
-        action = CABAction.create(meeting=meeting.id, text=text.strip(), owner=owner_id, due=due,
-                                  change=change_id)
-        records.write_journal("cab_meeting", meeting.id, meeting.ref,
-                              [("action", None, text.strip())], actor)
-        return action
+        return records.add_child(CABAction, {"meeting": meeting.id, "text": text.strip(),
+                                             "owner": owner_id, "due": due, "change": change_id},
+                                 actor)
 
 
 def set_action_done(action_id, done: bool = True, actor: Actor = SYSTEM) -> CABAction:  # noqa: ANN001
@@ -312,13 +288,7 @@ def set_action_done(action_id, done: bool = True, actor: Actor = SYSTEM) -> CABA
         action = CABAction.get_or_none(CABAction.id == action_id)
         if action is None:
             raise NotFoundError(N_("No CAB action {id}"), id=action_id)
-        if action.done != done:
-            meeting = action.meeting
-            records.write_journal("cab_meeting", meeting.id, meeting.ref,
-                                  [(f"action_done:{action.text[:40]}", action.done, done)], actor)
-            action.done = done
-            action.save()
-        return action
+        return records.update_child(CABAction, action.id, {"done": bool(done)}, actor)
 
 
 def actions(meeting_id) -> list[CABAction]:  # noqa: ANN001

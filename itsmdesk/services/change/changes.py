@@ -50,20 +50,11 @@ def update_change(change_id, version: int | None, changes: dict[str, Any],
         return records.update(Change, change_id, version, changes, actor)
 
 
-def set_affected_cis(change_id, cis: list, actor: Actor = SYSTEM) -> None:
-    with records.atomic():
-        change = records.get(Change, change_id)
-        wanted = {getattr(ci, "id", ci) for ci in cis}
-        have = {row.ci_id for row in ChangeCI.select().where(ChangeCI.change == change.id)}
-        for ci_id in wanted - have:
-            ChangeCI.create(change=change.id, ci=ci_id)
-        if have - wanted:
-            ChangeCI.delete().where((ChangeCI.change == change.id)
-                                    & ChangeCI.ci.in_(list(have - wanted))).execute()
-        if wanted != have:
-            records.write_journal("change", change.id, change.ref,
-                                  [("affected_cis", ",".join(sorted(map(str, have))),
-                                    ",".join(sorted(map(str, wanted))))], actor)
+def set_affected_cis(change_id, cis: list, actor: Actor = SYSTEM,  # noqa: ANN001
+                     version: int | None = None) -> None:
+    """The change's affected CIs become exactly ``cis`` (a stale ``version`` conflicts)."""
+    records.set_links(ChangeCI, change_id, "ci", [getattr(ci, "id", ci) for ci in cis], actor,
+                      version)
 
 
 def create_template(values: dict[str, Any], actor: Actor = SYSTEM) -> ChangeTemplate:
@@ -80,16 +71,17 @@ def create_meeting(values: dict[str, Any], actor: Actor = SYSTEM, attendees: lis
     ordered_times(values, "starts_at", "ends_at", "Meeting")
     with records.atomic():
         meeting = records.create(CABMeeting, values, actor, ref_prefix="CAB")
-        for person in attendees or []:
-            CABAttendee.create(meeting=meeting.id, person=getattr(person, "id", person))
+        records.add_children(CABAttendee, [{"meeting": meeting.id, "person": getattr(p, "id", p)}
+                                           for p in attendees or []], actor)
         ids = [getattr(change, "id", change) for change in changes or []]
         if ids:
             standard = [c.ref for c in Change.select(Change.ref).where(
                 Change.id.in_(ids) & (Change.type == "standard")).order_by(Change.ref)]
             if standard:
                 raise ValidationError(not_for_cab(), field="changes", refs=", ".join(standard))
-        for pos, change_id in enumerate(ids):
-            CABAgendaItem.create(meeting=meeting.id, change=change_id, position=pos)
+        records.add_children(CABAgendaItem, [{"meeting": meeting.id, "change": change_id,
+                                              "position": pos} for pos, change_id in enumerate(ids)],
+                             actor)
         return meeting
 
 
@@ -106,18 +98,13 @@ def cast_vote(change_id, person_id, vote: str, comment: str = "", meeting_id=Non
         change = records.get(Change, change_id)
         existing = Approval.get_or_none((Approval.change == change.id)
                                         & (Approval.person == person_id))
-        old = existing.vote if existing else None
         if existing:
-            existing.vote, existing.comment, existing.voted_at = vote, comment, utcnow()
-            existing.meeting = meeting_id or existing.meeting_id
-            existing.save()
-            approval = existing
-        else:
-            approval = Approval.create(change=change.id, person=person_id, vote=vote,
-                                       comment=comment, voted_at=utcnow(), meeting=meeting_id)
-        records.write_journal("change", change.id, change.ref,
-                              [(f"vote:{person_id}", old, vote)], actor)
-        return approval
+            return records.update_child(Approval, existing.id, {
+                "vote": vote, "comment": comment, "voted_at": utcnow(),
+                "meeting": meeting_id or existing.meeting_id}, actor)
+        return records.add_child(Approval, {"change": change.id, "person": person_id,
+                                            "vote": vote, "comment": comment,
+                                            "voted_at": utcnow(), "meeting": meeting_id}, actor)
 
 
 def create_window(values: dict[str, Any], actor: Actor = SYSTEM) -> ScheduleWindow:
@@ -215,8 +202,7 @@ def transition(change_id, target: str, actor: Actor = SYSTEM, version: int | Non
             values["closed_at"] = now
         change = records.update(Change, change.id, version, values, actor)
         if reason:
-            records.write_journal("change", change.id, change.ref,
-                                  [("transition_reason", None, reason)], actor, change.version)
+            records.note(Change, change.id, "transition_reason", reason, actor)
     if target == "approved" and _touches_services(change):
         from itsmdesk.services.servicedesk import announcements
 
@@ -364,19 +350,8 @@ def record_pir(change_id, version: int | None, outcome: str, lessons: str = "", 
         change = records.update(Change, change.id, version,
                                 {"pir_outcome": outcome, "pir_lessons": lessons}, actor)
         if incident_ids is not None:
-            wanted = {getattr(i, "id", i) for i in incident_ids}
-            have = {r[0] for r in ChangeIncident.select(ChangeIncident.incident)
-                    .where(ChangeIncident.change == change.id).tuples()}
-            for inc in wanted - have:
-                ChangeIncident.create(change=change.id, incident=inc)
-            if have - wanted:
-                ChangeIncident.delete().where((ChangeIncident.change == change.id)
-                                              & ChangeIncident.incident.in_(list(have - wanted))
-                                              ).execute()
-            if wanted != have:
-                records.write_journal("change", change.id, change.ref, [
-                    ("caused_incidents", ",".join(sorted(map(str, have))),
-                     ",".join(sorted(map(str, wanted))))], actor, change.version)
+            records.set_links(ChangeIncident, change.id, "incident",
+                              [getattr(i, "id", i) for i in incident_ids], actor)
         return change
 
 

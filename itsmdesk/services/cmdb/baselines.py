@@ -107,8 +107,7 @@ def take(name: str, description: str | None = None, scope: dict[str, Any] | None
                 for k, v in cis.items()]
         rows += [{"baseline": baseline.id, "item_kind": "relation", "key": k[:600], "data": v}
                  for k, v in rels.items()]
-        for start in range(0, len(rows), 1000):
-            BaselineItem.insert_many(rows[start:start + 1000]).execute()
+        records.add_children(BaselineItem, rows, actor)
         return baseline
 
 

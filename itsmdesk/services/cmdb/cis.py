@@ -187,16 +187,14 @@ def create_relation(source, type_: str, target, actor: Actor = SYSTEM,  # noqa: 
                                   type=type_.replace("_", " "), tgt=tgt.name)
         rel = records.create(Relation, {"source": src, "target": tgt, "type": type_,
                                         "redundant": redundant, "propagates": propagates}, actor)
-        records.write_journal("ci", src.id, src.name, [("relation+", None,
-                              f"{type_} {tgt.name}")], actor)
+        records.note(CI, src.id, "relation+", f"{type_} {tgt.name}", actor)
         return rel
 
 
 def delete_relation(relation_id, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
     with records.atomic():
         rel = records.get(Relation, relation_id)
-        records.write_journal("ci", rel.source_id, rel.source.name,
-                              [("relation-", f"{rel.type} {rel.target.name}", None)], actor)
+        records.note(CI, rel.source_id, "relation-", f"{rel.type} {rel.target.name}", actor)
         records.delete(Relation, rel.id, None, actor)
 
 

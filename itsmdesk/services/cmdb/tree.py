@@ -242,25 +242,26 @@ def ci_detail(ci_id: Any, history_limit: int = 500) -> CIDetail:
     team = Team.get_or_none(Team.id == ci.owner_team_id) if ci.owner_team_id else None
     relations = relation_rows(ci.id)
     history = readable_history(ci.id, history_limit)
-    # relations created by a bulk import are journalled on the relation only: show those too
-    rel_ids = [r.relation_id for r in relations]
-    if rel_ids:
+    # Relations created by a bulk import are journalled on the relation only (a service writes
+    # a "!relation+" note on the source CI as well): show each outgoing one once.
+    outgoing = {r.relation_id: f"{r.type} {r.other_name}" for r in relations if r.direction == "out"}
+    if outgoing:
         from itsmdesk.models.journal import JournalEntry
 
-        seen = {(h.at, h.field, h.new) for h in history}
+        seen = {h.new for h in history if h.field == "!relation+"}
         extra = []
+        rel_ids = list(outgoing)
         for start in range(0, len(rel_ids), 900):
             query = (JournalEntry.select().where(
                 (JournalEntry.record_kind == "relation")
                 & JournalEntry.record_id.in_(rel_ids[start:start + 900])
-                & (JournalEntry.field == "*created*")))
+                & (JournalEntry.field == records.CREATED)))
             for j in query:
-                if not j.new or j.new == str(j.record_id):
-                    continue  # created through the service: its CI row says "relation+"
-                entry = records.HistoryEntry(j.at, j.who_name, j.site, "relation+", None,
-                                             j.new, j.version)
-                if (entry.at, entry.field, entry.new) not in seen:
-                    extra.append(entry)
+                text = outgoing.get(j.record_id)
+                if text and text not in seen:
+                    extra.append(records.HistoryEntry(j.at, j.who_name, j.site, "!relation+", None,
+                                                      text, j.version))
+                    seen.add(text)
         history = sorted(history + extra, key=lambda h: h.at, reverse=True)[:history_limit]
     return CIDetail(ci, ci.ci_class, f"{site.name} ({site.code})" if site else None,
                     team.name if team else None, relations, linked_records(ci.id), history)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from itsmdesk.errors import N_, ValidationError
-from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.knowledge import ARTICLE_STATUSES, Article, ArticleLink
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
@@ -20,8 +19,8 @@ def create_article(values: dict[str, Any], actor: Actor = SYSTEM,
     one_of(values, "status", ARTICLE_STATUSES, "Status")
     with records.atomic():
         article = records.create(Article, values, actor, ref_prefix="KB")
-        for link in links or []:
-            ArticleLink.create(article=article.id, **link)
+        records.add_children(ArticleLink, [{"article": article.id, **link} for link in links or []],
+                             actor)
         return article
 
 
@@ -114,7 +113,8 @@ def links_of(article_id) -> list[dict[str, Any]]:  # noqa: ANN001
 _LINK_FIELDS = {"ci": "ci", "known_error": "known_error", "incident": "incident"}
 
 
-def add_link(article_id, kind: str, target_id, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+def add_link(article_id, kind: str, target_id, actor: Actor = SYSTEM,  # noqa: ANN001
+             version: int | None = None) -> None:
     if kind not in _LINK_FIELDS:
         raise ValidationError(N_("Articles link to CIs, known errors and incidents, not {kind}"),
                               field="links", kind=kind)
@@ -124,20 +124,17 @@ def add_link(article_id, kind: str, target_id, actor: Actor = SYSTEM) -> None:  
         if ArticleLink.select().where((ArticleLink.article == article.id)
                                       & (field == target_id)).exists():
             return
-        ArticleLink.create(article=article.id, **{_LINK_FIELDS[kind]: target_id})
-        records.write_journal("article", article.id, article.ref,
-                              [(f"link+:{kind}", None, str(target_id))], actor)
+        records.add_child(ArticleLink, {"article": article.id, _LINK_FIELDS[kind]: target_id},
+                          actor, version)
 
 
-def remove_link(article_id, kind: str, target_id, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+def remove_link(article_id, kind: str, target_id, actor: Actor = SYSTEM,  # noqa: ANN001
+                version: int | None = None) -> None:
     with records.atomic():
         article = records.get(Article, article_id)
         field = getattr(ArticleLink, _LINK_FIELDS[kind])
-        n = ArticleLink.delete().where((ArticleLink.article == article.id)
-                                       & (field == target_id)).execute()
-        if n:
-            records.write_journal("article", article.id, article.ref,
-                                  [(f"link-:{kind}", str(target_id), None)], actor)
+        rows = ArticleLink.select().where((ArticleLink.article == article.id) & (field == target_id))
+        records.remove_children(ArticleLink, rows, actor, version)
 
 
 @dataclass(frozen=True)
@@ -160,10 +157,8 @@ def versions(article_id) -> list[ArticleVersion]:  # noqa: ANN001
     article = records.get(Article, article_id)
     state = {name: "" for name in _VERSIONED}
     out: list[ArticleVersion] = []
-    rows = (JournalEntry.select()
-            .where((JournalEntry.record_kind == "article") & (JournalEntry.record_id == article.id)
-                   & JournalEntry.field.in_(_VERSIONED))
-            .order_by(JournalEntry.version, JournalEntry.id))
+    rows = sorted(records.field_history("article", article.id, _VERSIONED),
+                  key=lambda e: e.version or 1)
     current_version, changed, at, who = None, [], None, None
 
     def flush() -> None:
@@ -175,7 +170,7 @@ def versions(article_id) -> list[ArticleVersion]:  # noqa: ANN001
         version = row.version or 1
         if version != current_version:
             flush()
-            current_version, changed, at, who = version, [], row.at, row.who_name
+            current_version, changed, at, who = version, [], row.at, row.who
         state[row.field] = row.new or ""
         changed.append(row.field)
     flush()

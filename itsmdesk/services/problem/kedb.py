@@ -40,18 +40,21 @@ def suggest(text: str, limit: int = 10, include_retired: bool = False) -> list[K
     return hits[:limit]
 
 
-def link_incident(incident_id: Any, ke_id: Any, actor: Actor = SYSTEM) -> Incident:
-    """One-click link: the incident is a case of this known error (and of its problem)."""
+def link_incident(incident_id: Any, ke_id: Any, actor: Actor = SYSTEM,
+                  version: int | None = None) -> Incident:
+    """One-click link: the incident is a case of this known error (and of its problem).
+    ``version``: the incident's version as the agent saw it (a stale link conflicts)."""
     with records.atomic():
         ke = records.get(KnownError, ke_id)
         inc = records.get(Incident, incident_id)
         changes: dict[str, Any] = {"known_error": ke.id}
         if ke.problem_id and not inc.problem_id:
             changes["problem"] = ke.problem_id
-        return records.update(Incident, inc.id, None, changes, actor)
+        return records.update(Incident, inc.id, version, changes, actor)
 
 
-def apply_workaround(incident_id: Any, ke_id: Any, actor: Actor = SYSTEM) -> Incident:
+def apply_workaround(incident_id: Any, ke_id: Any, actor: Actor = SYSTEM,
+                     version: int | None = None) -> Incident:
     """Link the incident to the known error and note the workaround in its work log."""
     from itsmdesk.services.servicedesk.incidents import add_work_log
 
@@ -60,7 +63,7 @@ def apply_workaround(incident_id: Any, ke_id: Any, actor: Actor = SYSTEM) -> Inc
         if not (ke.workaround or "").strip():
             raise ValidationError(N_("{ref} has no workaround to apply"), field="workaround",
                                   ref=ke.ref)
-        inc = link_incident(incident_id, ke.id, actor)
+        inc = link_incident(incident_id, ke.id, actor, version)
         add_work_log(inc.id, f"Workaround from {ke.ref} ({ke.title}) applied:\n"
                      f"{ke.workaround.strip()}", actor)
         return records.get(Incident, inc.id)

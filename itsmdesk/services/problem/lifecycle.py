@@ -153,25 +153,18 @@ def resolve_linked_incidents(problem_id: Any, actor: Actor = SYSTEM) -> list[Inc
         return done
 
 
-def unlink_incident(incident_id: Any, actor: Actor = SYSTEM) -> Incident:
+def unlink_incident(incident_id: Any, actor: Actor = SYSTEM, version: int | None = None) -> Incident:
     with records.atomic():
-        return records.update(Incident, incident_id, None, {"problem": None}, actor)
+        return records.update(Incident, incident_id, version, {"problem": None}, actor)
 
 
-def set_affected_cis(problem_id: Any, cis: list, actor: Actor = SYSTEM) -> None:
+def set_affected_cis(problem_id: Any, cis: list, actor: Actor = SYSTEM,
+                     version: int | None = None) -> None:
+    """The problem's CIs become exactly ``cis`` (a stale ``version`` conflicts)."""
     with records.atomic():
         problem = _get_problem(problem_id)
-        wanted = {getattr(ci, "id", ci) for ci in cis}
-        have = {row.ci_id for row in ProblemCI.select().where(ProblemCI.problem == problem.id)}
-        for ci_id in wanted - have:
-            ProblemCI.create(problem=problem.id, ci=ci_id)
-        if have - wanted:
-            ProblemCI.delete().where((ProblemCI.problem == problem.id)
-                                     & ProblemCI.ci.in_(list(have - wanted))).execute()
-        if wanted != have:
-            records.write_journal("problem", problem.id, problem.ref,
-                                  [("affected_cis", ",".join(sorted(map(str, have))),
-                                    ",".join(sorted(map(str, wanted))))], actor)
+        records.set_links(ProblemCI, problem.id, "ci", [getattr(ci, "id", ci) for ci in cis],
+                          actor, version)
 
 
 def raise_rfc(record_id: Any, actor: Actor = SYSTEM, values: dict[str, Any] | None = None) -> Change:
@@ -210,6 +203,5 @@ def raise_rfc(record_id: Any, actor: Actor = SYSTEM, values: dict[str, Any] | No
         data.update(values or {})
         change = create_change(data, actor, cis=cis or None)
         target = ke if ke is not None else problem
-        records.write_journal(target.RECORD_KIND, target.id, target.ref,
-                              [("rfc+", None, change.ref)], actor)
+        records.note(type(target), target.id, "rfc+", change.ref, actor)
         return change

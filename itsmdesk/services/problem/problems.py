@@ -23,8 +23,8 @@ def create_problem(values: dict[str, Any], actor: Actor = SYSTEM, cis: list | No
     one_of(values, "status", PROBLEM_STATUSES, "Status")
     with records.atomic():
         problem = records.create(Problem, values, actor, ref_prefix="PRB")
-        for ci in cis or []:
-            ProblemCI.create(problem=problem.id, ci=getattr(ci, "id", ci))
+        records.set_links(ProblemCI, problem.id, "ci", [getattr(ci, "id", ci) for ci in cis or []],
+                          actor)
         return problem
 
 
@@ -36,15 +36,18 @@ def update_problem(problem_id, version: int | None, changes: dict[str, Any],
         return records.update(Problem, problem_id, version, changes, actor)
 
 
-def link_incidents(problem_id, incident_ids: list, actor: Actor = SYSTEM) -> int:
-    """Point incidents at a problem (each incident's change is journalled)."""
+def link_incidents(problem_id, incident_ids: list, actor: Actor = SYSTEM,  # noqa: ANN001
+                   versions: dict | None = None) -> int:
+    """Point incidents at a problem (each incident's change is journalled).  ``versions``
+    (incident id -> version the caller saw) makes a stale incident raise a conflict."""
     with records.atomic():
         problem = records.get(Problem, problem_id)
         count = 0
         for incident_id in incident_ids:
             inc = records.get(Incident, incident_id)
             if inc.problem_id != problem.id:
-                records.update(Incident, inc.id, None, {"problem": problem.id}, actor)
+                records.update(Incident, inc.id, (versions or {}).get(incident_id),
+                               {"problem": problem.id}, actor)
                 count += 1
         return count
 
@@ -55,8 +58,8 @@ def create_known_error(values: dict[str, Any], actor: Actor = SYSTEM,
     one_of(values, "solution_status", KE_SOLUTION_STATUSES, "Solution status")
     with records.atomic():
         ke = records.create(KnownError, values, actor, ref_prefix="KE")
-        for ci in cis or []:
-            KnownErrorCI.create(known_error=ke.id, ci=getattr(ci, "id", ci))
+        records.set_links(KnownErrorCI, ke.id, "ci", [getattr(ci, "id", ci) for ci in cis or []],
+                          actor)
         return ke
 
 
@@ -172,20 +175,11 @@ def affected_ci_names(kind: str, record_id) -> list[tuple[Any, str]]:  # noqa: A
     return [(c.id, c.name) for c in query]
 
 
-def set_known_error_cis(ke_id, cis: list, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
-    with records.atomic():
-        ke = records.get(KnownError, ke_id)
-        wanted = {getattr(ci, "id", ci) for ci in cis}
-        have = {row.ci_id for row in KnownErrorCI.select().where(KnownErrorCI.known_error == ke.id)}
-        for ci_id in wanted - have:
-            KnownErrorCI.create(known_error=ke.id, ci=ci_id)
-        if have - wanted:
-            KnownErrorCI.delete().where((KnownErrorCI.known_error == ke.id)
-                                        & KnownErrorCI.ci.in_(list(have - wanted))).execute()
-        if wanted != have:
-            records.write_journal("known_error", ke.id, ke.ref,
-                                  [("affected_cis", ",".join(sorted(map(str, have))),
-                                    ",".join(sorted(map(str, wanted))))], actor)
+def set_known_error_cis(ke_id, cis: list, actor: Actor = SYSTEM,  # noqa: ANN001
+                        version: int | None = None) -> None:
+    """The known error's CIs become exactly ``cis`` (a stale ``version`` conflicts)."""
+    records.set_links(KnownErrorCI, ke_id, "ci", [getattr(ci, "id", ci) for ci in cis], actor,
+                      version)
 
 
 def business_services(limit: int = 1000) -> list[tuple[Any, str]]:

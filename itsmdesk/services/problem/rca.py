@@ -8,7 +8,6 @@ from typing import Any
 
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.incident import Incident, WorkLog
-from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.problem import Problem
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
@@ -47,10 +46,7 @@ def timeline(problem_id: Any, include_work_log: bool = True, limit: int = 2000) 
                       .order_by(WorkLog.created_at).limit(limit)):
             events.append(TimelineEvent(entry.created_at, "work_log", refs[entry.incident_id],
                                         entry.text, "incident", entry.incident_id))
-    for row in (JournalEntry.select().where((JournalEntry.record_kind == "problem")
-                                            & (JournalEntry.record_id == problem.id)
-                                            & (JournalEntry.field == "status"))
-                .order_by(JournalEntry.at)):
+    for row in sorted(records.field_history("problem", problem.id, ["status"]), key=lambda e: e.at):
         events.append(TimelineEvent(row.at, "problem_status", problem.ref,
                                     f"{row.old} → {row.new}" if row.old else str(row.new), "problem", problem.id))
     events.sort(key=lambda e: (e.at, e.kind != "problem_created"))

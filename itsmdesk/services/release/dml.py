@@ -97,22 +97,14 @@ def add_item(release_id, name: str, version: str, checksum: str | None = None,  
                                      "attributes": {"checksum": checksum} if checksum else {}},
                                     actor)
         ci_id = getattr(ci, "id", ci)
-        item = ReleaseItem.create(release=release.id, ci=ci_id, name=name, item_version=version,
-                                  checksum=(checksum or "").strip() or None)
-        records.write_journal("release", release.id, release.ref,
-                              [("item+", None, f"{name} {version}")], actor)
-        return item
+        return records.add_child(ReleaseItem, {"release": release.id, "ci": ci_id, "name": name,
+                                               "item_version": version,
+                                               "checksum": (checksum or "").strip() or None}, actor)
 
 
 def remove_item(item_id, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
     with records.atomic():
-        item = ReleaseItem.get_or_none(ReleaseItem.id == item_id)
-        if item is None:
-            return
-        release = item.release
-        item.delete_instance()
-        records.write_journal("release", release.id, release.ref,
-                              [("item-", f"{item.name} {item.item_version}", None)], actor)
+        records.remove_child(ReleaseItem, item_id, actor)
 
 
 def items(release_id) -> list[DmlItem]:  # noqa: ANN001
@@ -190,9 +182,8 @@ def deploy_wave(step_id, actor: Actor = SYSTEM) -> WaveResult:  # noqa: ANN001
         end = max(now, step.actual_start or now)
         step = release_plan.update_step(step.id, step.version, {"status": "done", "actual_end": end},
                                         actor)
-        records.write_journal("release", release.id, release.ref,
-                              [("wave_deployed", None,
-                                f"{step.name}: {len(updated)} CI(s) updated")], actor)
+        records.note(Release, release.id, "wave_deployed",
+                     f"{step.name}: {len(updated)} CI(s) updated", actor)
         remaining = (ReleaseStep.select().where((ReleaseStep.release == release.id)
                                                 & ReleaseStep.kind.in_(WAVE_KINDS)
                                                 & ReleaseStep.status.not_in(release_plan.FINISHED))

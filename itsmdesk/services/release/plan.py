@@ -230,19 +230,14 @@ def add_dependency(step_id, depends_on_id, actor: Actor = SYSTEM) -> None:  # no
                    "(that would be a cycle)"), field="depends_on", step=step.name,
                 other=before.name)
         _check_pair_dates(step, before)
-        StepDependency.create(step=step.id, depends_on=before.id)
-        records.write_journal("release_step", step.id, step.record_label(),
-                              [("depends_on+", None, before.name)], actor)
+        records.add_child(StepDependency, {"step": step.id, "depends_on": before.id}, actor)
 
 
 def remove_dependency(step_id, depends_on_id, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
     with records.atomic():
         step, before = _step(step_id), _step(depends_on_id)
-        removed = StepDependency.delete().where((StepDependency.step == step.id)
-                                                & (StepDependency.depends_on == before.id)).execute()
-        if removed:
-            records.write_journal("release_step", step.id, step.record_label(),
-                                  [("depends_on-", before.name, None)], actor)
+        records.remove_children(StepDependency, StepDependency.select().where(
+            (StepDependency.step == step.id) & (StepDependency.depends_on == before.id)), actor)
 
 
 def _check_pair_dates(step: ReleaseStep, before: ReleaseStep) -> None:

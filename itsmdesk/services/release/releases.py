@@ -61,9 +61,9 @@ def add_change(release_id, change, actor: Actor = SYSTEM) -> None:  # noqa: ANN0
     with records.atomic():
         release = records.get(Release, release_id)
         change_id = getattr(change, "id", change)
-        ReleaseChange.insert(release=release.id, change=change_id).on_conflict_ignore().execute()
-        records.write_journal("release", release.id, release.ref, [("change+", None, change_id)],
-                              actor)
+        if not ReleaseChange.select().where((ReleaseChange.release == release.id)
+                                            & (ReleaseChange.change == change_id)).exists():
+            records.add_child(ReleaseChange, {"release": release.id, "change": change_id}, actor)
 
 
 def add_step(release_id, values: dict[str, Any], actor: Actor = SYSTEM) -> ReleaseStep:
@@ -77,11 +77,8 @@ def remove_change(release_id, change, actor: Actor = SYSTEM) -> None:  # noqa: A
     with records.atomic():
         release = records.get(Release, release_id)
         change_id = getattr(change, "id", change)
-        removed = ReleaseChange.delete().where((ReleaseChange.release == release.id)
-                                               & (ReleaseChange.change == change_id)).execute()
-        if removed:
-            records.write_journal("release", release.id, release.ref,
-                                  [("change-", change_id, None)], actor)
+        records.remove_children(ReleaseChange, ReleaseChange.select().where(
+            (ReleaseChange.release == release.id) & (ReleaseChange.change == change_id)), actor)
 
 
 def set_changes(release_id, changes: list, actor: Actor = SYSTEM) -> None:  # noqa: ANN001

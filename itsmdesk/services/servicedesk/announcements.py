@@ -69,16 +69,9 @@ def _business_services(ci_ids: list[uuid.UUID]) -> list[uuid.UUID]:
     return [s.ci_id for s in impact.impacted_services(ci_ids)]
 
 
-def _set_services(announcement_id: uuid.UUID, service_ids: list[uuid.UUID]) -> None:
-    AnnouncementService.delete().where(AnnouncementService.announcement == announcement_id).execute()
-    seen = []
-    for sid in service_ids:
-        if sid not in seen:
-            seen.append(sid)
-    if seen:
-        AnnouncementService.insert_many(
-            [{"id": uuid.uuid4(), "announcement": announcement_id, "ci": sid} for sid in seen]
-        ).execute()
+def _set_services(announcement_id: uuid.UUID, service_ids: list[uuid.UUID], actor: Actor) -> None:
+    """The announcement's services become exactly ``service_ids`` (journalled on it)."""
+    records.set_links(AnnouncementService, announcement_id, "ci", service_ids, actor)
 
 
 def create_announcement(values: dict[str, Any], service_ids: Iterable[Any] = (),
@@ -97,12 +90,7 @@ def create_announcement(values: dict[str, Any], service_ids: Iterable[Any] = (),
         raise ValidationError(N_("An announcement cannot end before it starts"), field="ends_at")
     with records.atomic():
         row = records.create(Announcement, values, actor)
-        ids = _ids(service_ids)
-        _set_services(row.id, ids)
-        if ids:
-            records.write_journal("announcement", row.id, row.title,
-                                  [("services", None, ",".join(str(i) for i in ids))], actor,
-                                  row.version)
+        _set_services(row.id, _ids(service_ids), actor)
         return row
 
 
@@ -112,7 +100,7 @@ def update_announcement(announcement_id, version: int | None, changes: dict[str,
     with records.atomic():
         row = records.update(Announcement, announcement_id, version, changes, actor)
         if service_ids is not None:
-            _set_services(row.id, _ids(service_ids))
+            _set_services(row.id, _ids(service_ids), actor)
         return row
 
 
@@ -152,10 +140,7 @@ def announce_change(change, actor: Actor = SYSTEM) -> Announcement:  # noqa: ANN
             row = records.create(Announcement, values, actor)
         else:
             row = records.update(Announcement, existing.id, None, values, actor)
-        _set_services(row.id, services)
-        records.write_journal("announcement", row.id, row.title,
-                              [("services", None, ",".join(str(i) for i in services))], actor,
-                              row.version)
+        _set_services(row.id, services, actor)
         return row
 
 

@@ -200,9 +200,8 @@ def add_holiday(calendar_id, day: dt.date, name: str, actor: Actor = SYSTEM) -> 
         cal = records.get(BusinessCalendar, calendar_id)
         if Holiday.select().where((Holiday.calendar == cal.id) & (Holiday.day == day)).exists():
             return False
-        Holiday.create(calendar=cal.id, day=day, name=name[:200] or "Holiday")
-        records.write_journal("calendar", cal.id, cal.name, [("holiday+", None,
-                                                               f"{day.isoformat()} {name}")], actor)
+        records.add_child(Holiday, {"calendar": cal.id, "day": day,
+                                    "name": name[:200] or "Holiday"}, actor)
         return True
 
 

@@ -50,9 +50,10 @@ def leads_for(incident: Incident) -> list[Person]:
 
 def notify(person: Person, text: str, incident: Incident | None = None,
            now: dt.datetime | None = None) -> Notification:
-    return Notification.create(person=person.id, created_at=now or utcnow(), text=text,
-                               record_kind=incident.kind if incident else None,
-                               record_id=incident.id if incident else None)
+    return records.create(Notification, {"person": person.id, "created_at": now or utcnow(),
+                                         "text": text,
+                                         "record_kind": incident.kind if incident else None,
+                                         "record_id": incident.id if incident else None})
 
 
 def _flag(incident: Incident, level: int, state: str, text: str, now: dt.datetime,
@@ -110,5 +111,5 @@ def unread_count(person_id) -> int:  # noqa: ANN001
             .count())
 
 
-def mark_read(notification_ids) -> int:  # noqa: ANN001
-    return Notification.update(read=True).where(Notification.id.in_(list(notification_ids))).execute()
+def mark_read(notification_ids, actor: Actor = SYSTEM) -> int:  # noqa: ANN001
+    return records.update_rows(Notification, notification_ids, {"read": True}, actor)

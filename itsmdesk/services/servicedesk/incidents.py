@@ -55,8 +55,7 @@ def create_incident(values: dict[str, Any], actor: Actor = SYSTEM) -> Incident:
 
 
 def update_incident(incident_id, version: int | None, changes: dict[str, Any],
-                    actor: Actor = SYSTEM, now: dt.datetime | None = None,
-                    batch=None) -> Incident:  # noqa: ANN001
+                    actor: Actor = SYSTEM, now: dt.datetime | None = None) -> Incident:  # noqa: ANN001
     """Edit fields; a status change runs the lifecycle rules (see :func:`transition_changes`)."""
     changes = dict(changes)
     with records.atomic():
@@ -78,7 +77,7 @@ def update_incident(incident_id, version: int | None, changes: dict[str, Any],
                                                          current.opened_at)
             changes.setdefault("response_due", response_due)
             changes.setdefault("resolution_due", resolution_due)
-        return records.update(Incident, current.id, version, changes, actor, batch=batch)
+        return records.update(Incident, current.id, version, changes, actor)
 
 
 CLOSED_STATUSES = ("resolved", "closed", "fulfilled", "cancelled")
@@ -194,14 +193,17 @@ def resolve_children(parent_id, actor: Actor = SYSTEM, now: dt.datetime | None =
         return done
 
 
-def link_child(parent_id, child_id, actor: Actor = SYSTEM) -> Incident:  # noqa: ANN001
+def link_child(parent_id, child_id, actor: Actor = SYSTEM,  # noqa: ANN001
+               child_version: int | None = None) -> Incident:
+    """Make ``child_id`` a child ticket of ``parent_id`` (which becomes a major incident).
+    ``child_version``: the child's version as the agent saw it (a stale link conflicts)."""
     with records.atomic():
         parent = records.get(Incident, parent_id)
         if str(parent.id) == str(child_id):
             raise ValidationError(N_("A ticket cannot be its own parent"), field="parent")
         if not parent.major:
             records.update(Incident, parent.id, None, {"major": True}, actor)
-        return records.update(Incident, child_id, None, {"parent": parent.id}, actor)
+        return records.update(Incident, child_id, child_version, {"parent": parent.id}, actor)
 
 
 def escalate_to_team(incident_id, version: int | None, team_id, reason: str,  # noqa: ANN001
@@ -239,21 +241,18 @@ def escalate_to_manager(incident_id, reason: str, actor: Actor = SYSTEM,  # noqa
 
 
 def add_work_log(incident_id, text: str, actor: Actor = SYSTEM, public: bool = False,
-                 minutes: int = 0) -> WorkLog:
+                 minutes: int = 0, version: int | None = None) -> WorkLog:
     if not text or not text.strip():
         raise ValidationError(N_("A work log note needs some text"), field="text")
     with records.atomic():
         incident = records.get(Incident, incident_id)
-        entry = WorkLog.create(incident=incident.id, author=actor.person_id, public=public,
-                               text=text.strip(), time_spent_minutes=minutes)
-        records.write_journal("incident", incident.id, incident.ref,
-                              [("work_log+", None, ("public: " if public else "private: ")
-                                + text.strip()[:200])], actor)
-        return entry
+        return records.add_child(WorkLog, {"incident": incident.id, "author": actor.person_id,
+                                           "public": public, "text": text.strip(),
+                                           "time_spent_minutes": minutes}, actor, version)
 
 
 def add_attachment(incident_id, path: str | Path, actor: Actor = SYSTEM,
-                   settings: Settings | None = None) -> Attachment:
+                   settings: Settings | None = None, version: int | None = None) -> Attachment:
     settings = settings or Settings.from_env()
     path = Path(path)
     try:
@@ -267,11 +266,9 @@ def add_attachment(incident_id, path: str | Path, actor: Actor = SYSTEM,
     with records.atomic():
         incident = records.get(Incident, incident_id)
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        att = Attachment.create(incident=incident.id, filename=path.name, mime_type=mime,
-                                size=len(data), data=data, added_by=actor.person_id)
-        records.write_journal("incident", incident.id, incident.ref,
-                              [("attachment+", None, path.name)], actor)
-        return att
+        return records.add_child(Attachment, {"incident": incident.id, "filename": path.name,
+                                              "mime_type": mime, "size": len(data), "data": data,
+                                              "added_by": actor.person_id}, actor, version)
 
 
 def get_by_ref(ref: str) -> Incident:
@@ -404,11 +401,12 @@ def _team_id(team):  # noqa: ANN001, ANN202
 
 
 def record_diagnosis(incident_id, answers: list[tuple[str, str]], route_team=None,  # noqa: ANN001
-                     actor: Actor = SYSTEM) -> Incident:
-    """Write the answers of a diagnostic script to the work log and route the ticket."""
+                     actor: Actor = SYSTEM, version: int | None = None) -> Incident:
+    """Write the answers of a diagnostic script to the work log and route the ticket.
+    ``version``: the ticket's version as the agent saw it (a stale diagnosis conflicts)."""
     text = "Diagnosis:\n" + "\n".join(f"- {q}: {a}" for q, a in answers)
     with records.atomic():
-        add_work_log(incident_id, text, actor)
+        add_work_log(incident_id, text, actor, version=version)
         row = records.get(Incident, incident_id)
         route_team = _team_id(route_team)
         if route_team and str(route_team) != str(row.team_id):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.base import Setting
+from itsmdesk.services import records
+from itsmdesk.services.context import SYSTEM, Actor
 
 # impact (1 high .. 3 low) x urgency (1 high .. 3 low) -> priority 1 critical .. 5 planning
 DEFAULT_MATRIX: dict[str, int] = {
@@ -19,13 +21,14 @@ def matrix() -> dict[str, int]:
     return dict(row.value) if row and row.value else dict(DEFAULT_MATRIX)
 
 
-def set_matrix(new: dict[str, int]) -> None:
+def set_matrix(new: dict[str, int], actor: Actor = SYSTEM, version: int | None = None) -> int:
+    """Store the matrix (versioned and journalled as the setting ``priority_matrix``); returns
+    its new version."""
     for key in DEFAULT_MATRIX:
         if key not in new or new[key] not in (1, 2, 3, 4, 5):
             raise ValidationError(N_("The priority matrix needs a priority 1-5 for impact,urgency {key}"),
                                   key=key)
-    (Setting.insert(key=SETTING_KEY, value=new)
-     .on_conflict(conflict_target=[Setting.key], update={Setting.value: new}).execute())
+    return records.set_setting(SETTING_KEY, dict(new), actor, version)
 
 
 def priority_for(impact: int, urgency: int, table: dict[str, int] | None = None) -> int:

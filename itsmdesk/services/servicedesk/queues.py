@@ -481,16 +481,16 @@ def bulk_update(ids: list[Any], changes: dict[str, Any], actor: Actor = SYSTEM,
     if bad:
         raise ValidationError(N_("Field(s) {fields} cannot be bulk edited"),
                               fields=", ".join(sorted(bad)))
-    batch = uuid.uuid4()
     before: dict[Any, dict[str, Any]] = {}
     after: dict[Any, int] = {}
     refs = []
-    with records.atomic():
+    with records.atomic() as write:
+        batch = write.batch
         for incident_id in ids:
             current = records.get(Incident, incident_id)
             snap = records.snapshot(current)
             row = incidents.update_incident(current.id, (versions or {}).get(incident_id),
-                                            changes, actor, now=now, batch=batch)
+                                            changes, actor, now=now)
             new = records.snapshot(row)
             before[row.id] = {k: snap[k] for k in new if new[k] != snap[k] and k not in (
                 "version", "updated_at", "updated_by")}

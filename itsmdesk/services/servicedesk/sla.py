@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.base import Setting
 from itsmdesk.models.servicedesk import BusinessCalendar, SLADefinition
+from itsmdesk.services import records
+from itsmdesk.services.context import SYSTEM, Actor
 from itsmdesk.services.servicedesk import calendars
 
 # priority -> (response minutes, resolution minutes), used when no SLA row exists
@@ -39,11 +41,12 @@ def escalate_pct() -> int:
     return int(row.value) if row and row.value else DEFAULT_ESCALATE_PCT
 
 
-def set_escalate_pct(pct: int) -> None:
+def set_escalate_pct(pct: int, actor: Actor = SYSTEM, version: int | None = None) -> int:
+    """Store the share of the resolution time at which tickets are flagged at risk (the
+    setting ``sla_escalate_at_pct``, versioned and journalled); returns its new version."""
     if not 1 <= int(pct) <= 100:
         raise ValidationError(N_("The escalation share must be 1-100 %, not {pct}"), pct=pct)
-    (Setting.insert(key=ESCALATE_SETTING, value=int(pct))
-     .on_conflict(conflict_target=[Setting.key], update={Setting.value: int(pct)}).execute())
+    return records.set_setting(ESCALATE_SETTING, int(pct), actor, version)
 
 
 def target(kind: str, priority: int) -> Target:
