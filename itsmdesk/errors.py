@@ -53,9 +53,11 @@ class ConflictError(ItsmError):
     """
 
     def __init__(self, template: str, current: dict[str, Any] | None = None,
-                 changed_fields: list[str] | None = None, **params: Any) -> None:
+                 changed_fields: list[str] | None = None, shown: dict[str, str] | None = None,
+                 **params: Any) -> None:
         self.current = current or {}
         self.changed_fields = changed_fields or []
+        self.shown = shown or {}  # display text of current values that are ids (names)
         super().__init__(template, **params)
 
 
@@ -65,6 +67,10 @@ class TransitionError(ValidationError):
 
 class DatabaseUnavailableError(ItsmError):
     """Bad database URL, unreachable server, unwritable path, corrupt file."""
+
+
+class DatabaseBusyError(ItsmError):
+    """Another writer holds the database longer than we wait for it."""
 
 
 class SchemaTooNewError(ItsmError):

@@ -65,7 +65,13 @@ def test_demo_then_stats_and_list_on_both_backends(capsys, db):
     assert code == 0 and out.strip().endswith("OK")
     ref = meetings[0]["ref"]
     code, out, _ = run(capsys, "--db", url, "history", ref, "--json")
-    assert code == 0 and any(r["field"] == "*created*" for r in json.loads(out))
+    history = json.loads(out)
+    assert code == 0 and [r["action"] for r in history].count("created") == 1
+    # people and changes are named, not shown as ids
+    added = [r for r in history if r["action"] == "added" and r["field"] == "cab_attendee"]
+    assert added and all("-" not in (r["new"] or "")[:12] for r in added)
+    code, out, _ = run(capsys, "--db", url, "history", ref)
+    assert code == 0 and "Attendee" in out and "created" in out
 
 
 def test_list_table_output(capsys, demo_db):

@@ -19,6 +19,7 @@ translate = QCoreApplication.translate
 
 # column key -> header of the human tables (translated when printed; --json keeps the keys)
 HEADERS = {
+    "action": QT_TRANSLATE_NOOP("Cli", "ACTION"),
     "after": QT_TRANSLATE_NOOP("Cli", "AFTER"),
     "approved": QT_TRANSLATE_NOOP("Cli", "APPROVED"),
     "at": QT_TRANSLATE_NOOP("Cli", "AT"),

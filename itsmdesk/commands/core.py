@@ -143,17 +143,23 @@ def cmd_list(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_history(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    """Who changed what on a record, newest first, people, teams and CIs named."""
+    from itsmdesk.services.history import named_history
     from itsmdesk.services.lookup import find_by_reference
-    from itsmdesk.services.records import history
+    from itsmdesk.words import action_word, field_label, word
 
     ctx.open()
     kind, record = find_by_reference(args.ref)
-    rows = [{"at": h.at.isoformat(sep=" "), "who": h.who, "site": h.site, "field": h.field,
-             "old": h.old, "new": h.new} for h in history(kind, record.id)]
+    entries = named_history(kind, record.id)
     if args.json:
-        print_json(rows)
-    else:
-        print_table(rows, ["at", "who", "field", "old", "new"])
+        print_json([{"at": e.at.isoformat(sep=" "), "who": e.who, "site": e.site,
+                     "action": e.action, "field": e.field, "old": e.old, "new": e.new,
+                     "version": e.version} for e in entries])
+        return 0
+    rows = [{"at": e.at.isoformat(sep=" "), "who": e.who, "action": action_word(e.action),
+             "field": field_label(e.field), "old": word(e.old) if e.action == "set" else e.old,
+             "new": word(e.new) if e.action == "set" else e.new} for e in entries]
+    print_table(rows, ["at", "who", "action", "field", "old", "new"])
     return 0
 
 

@@ -34,3 +34,14 @@ def find_by_reference(text: str) -> tuple[str, Any]:
     if ci is not None:
         return "ci", ci
     raise NotFoundError(N_("Nothing has the reference or name '{ref}'"), ref=ref)
+
+
+def exists(kind: str, record_id: Any) -> bool:
+    """Whether a record of ``kind`` with this id is there (a form checks before it creates a
+    record a second time)."""
+    from itsmdesk.services.history import _model_of
+
+    model = _model_of(str(kind))
+    if model is None or record_id is None:
+        return False
+    return model.select(model.id).where(model.id == record_id).exists()

@@ -514,10 +514,29 @@ def raise_conflict(record: TrackedModel, expected_version: int) -> None:
     raise ConflictError(
         N_("{record} was changed by {who} at {when} UTC after you opened it "
            "(your version {yours}, now {theirs}); nothing was saved."),
-        current=snapshot(record),
+        current=snapshot(record), shown=_names_of(record),
         changed_fields=_fields_changed_since(record.RECORD_KIND, record.id, expected_version),
         record=record.record_label(), who=who, when=to_text(record.updated_at),
         yours=expected_version, theirs=record.version)
+
+
+def _names_of(record: pw.Model) -> dict[str, str]:
+    """Display text of the record's foreign keys (a person's, a team's, a CI's name...), for a
+    merge dialog that must not show ids.  One query per referenced table."""
+    out: dict[str, str] = {}
+    for name, model_field in record._meta.fields.items():
+        value = record.__data__.get(name)
+        if not isinstance(model_field, pw.ForeignKeyField) or value is None:
+            continue
+        target = model_field.rel_model
+        for column in ("ref", "name", "title"):
+            if column in target._meta.fields:
+                row = (target.select(target._meta.fields[column]).where(target.id == value)
+                       .tuples().first())
+                if row:
+                    out[name] = str(row[0])
+                break
+    return out
 
 
 def _bump(record: TrackedModel, expected_version: int | None, actor: Actor,
@@ -725,12 +744,14 @@ def update_child(child_model: type[M], child_id: Any, changes: Mapping[str, Any]
     if not diffs:
         return row
     parent = _touch_parent(child_model, field_value(row, name), expected_version, actor)
+    # the row's label fields go along on both sides, so its history line says which row it was
+    labels = {n: to_text(field_value(row, n)) for n in child_model.LABEL_FIELDS}
     values = {n: new for n, _old, new in diffs}
     child_model.update(**values).where(child_model.id == row.id).execute()
     for n, value in values.items():
         _set_raw(row, n, value)
-    old = {"id": str(row.id), **{n: to_text(o) for n, o, _new in diffs}}
-    new = {"id": str(row.id), **{n: to_text(v) for n, _old, v in diffs}}
+    old = {"id": str(row.id), **labels, **{n: to_text(o) for n, o, _new in diffs}}
+    new = {"id": str(row.id), **labels, **{n: to_text(v) for n, _old, v in diffs}}
     _child_event(parent, child_model, "~", old, new, actor, row.id)
     return row
 

@@ -24,3 +24,32 @@ def open_database(url: str, upgrade: bool = True,
             database.close()
             raise
     return database, info
+
+
+def close_thread_connection() -> None:
+    """Close this thread's database connection (peewee keeps one per thread)."""
+    from itsmdesk.models.base import db
+
+    database = db.obj
+    if database is not None and not database.is_closed():
+        database.close()
+
+
+def as_domain_error(exc: BaseException) -> BaseException:
+    """A driver error as a sentence for a person: a lost or refused connection becomes
+    :class:`DatabaseUnavailableError`, a locked SQLite file :class:`DatabaseBusyError`; domain
+    errors and true bugs are returned as they are."""
+    from itsmdesk.errors import N_, DatabaseBusyError, DatabaseUnavailableError, ItsmError
+
+    if isinstance(exc, ItsmError):
+        return exc
+    chain = [exc] + ([exc.__cause__] if exc.__cause__ else []) + ([exc.__context__] if exc.__context__ else [])
+    names = {type(e).__name__ for e in chain}
+    modules = {type(e).__module__.split(".")[0] for e in chain}
+    if not names & {"OperationalError", "InterfaceError"} or not modules & {"peewee", "psycopg2", "sqlite3"}:
+        return exc
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if "locked" in text.lower() or "busy" in text.lower():
+        return DatabaseBusyError(N_("The database is busy with another writer ({reason}); nothing "
+                                    "was saved, try again."), reason=text)
+    return DatabaseUnavailableError(N_("The database cannot be reached ({reason})."), reason=text)

@@ -1,21 +1,29 @@
-"""What every panel and form gets: the database description, who is signed in, the worker,
-and the signals panels use to talk to each other (Spyder's ``sig_*`` convention)."""
+"""What every panel and form gets: the database description, who is signed in, the operations
+that run database work off the GUI thread, and the signals panels use to talk to each other
+(Spyder's ``sig_*`` convention)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from itsmdesk.errors import ConflictError
 from itsmdesk.models.database import DbInfo
 from itsmdesk.services.context import SYSTEM, Actor
-from itsmdesk.views.worker import DbWorker
+from itsmdesk.services.records import Changes
+from itsmdesk.views.ops import Ops, Ticket
 
 
 class AppContext(QObject):
+    sig_changes = Signal(object)
+    """(records.Changes) once after every committed write, from this workstation or (later)
+    another one: panels refresh what it names, by kind and id."""
+
     sig_records_changed = Signal(str, list)
-    """(record kind, [record ids]) after a write, so panels refresh only what changed."""
+    """(record kind, [record ids]): the older, per-kind form of ``sig_changes``."""
 
     sig_open_record = Signal(str, object)
     """(record kind, record id or None for a new record): open a form tab in the centre."""
@@ -26,21 +34,71 @@ class AppContext(QObject):
     sig_status = Signal(str)
     """A short message for the status bar."""
 
+    sig_database_error = Signal(str)
+    """(message) an operation failed because the database could not be reached."""
+
     def __init__(self, info: DbInfo, synchronous: bool = False, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.info = info
-        self.worker = DbWorker(synchronous=synchronous, parent=self)
+        self.ops = Ops(synchronous=synchronous, readers=2, parent=self)
+        self.ops.broadcast = self.broadcast
+        self.ops.default_error = self._default_error
+        self.worker = self.ops  # older name: ctx.worker.submit(...) is a query
         self.actor: Actor = SYSTEM
         self.site: str = ""
         self.clock = None  # tests may set a callable returning "now" (UTC, naive)
 
+    # -- operations --------------------------------------------------------------------------------
+    def query(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
+              on_error: Callable[[BaseException], None] | None = None, key: str | None = None,
+              owner: QObject | None = None) -> Ticket:
+        """A read off the GUI thread (see :mod:`itsmdesk.views.ops`)."""
+        return self.ops.query(fn, *args, on_done=on_done, on_error=on_error, key=key, owner=owner)
+
+    def write(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
+              on_error: Callable[[BaseException], None] | None = None,
+              on_conflict: Callable[[ConflictError], None] | None = None,
+              owner: QObject | None = None, label: str = "") -> Ticket:
+        """A service call that writes, off the GUI thread; its Changes are broadcast once."""
+        return self.ops.write(fn, *args, on_done=on_done, on_error=on_error,
+                              on_conflict=on_conflict, owner=owner, label=label)
+
+    def broadcast(self, changes: Changes) -> None:
+        """Tell every panel what changed (once per write)."""
+        if not changes:
+            return
+        self.sig_changes.emit(changes)
+        for kind in sorted(changes.kinds()):
+            ids = [] if changes.is_wholesale(kind) else sorted(str(i) for i in changes.ids(kind))
+            self.sig_records_changed.emit(kind, ids)
+
+    def _default_error(self, error: BaseException, owner: QObject | None) -> None:
+        from itsmdesk.views.messages import error_text, is_connection_error, show_error
+
+        if is_connection_error(error):
+            self.sig_database_error.emit(error_text(error))
+            return
+        from PySide6.QtWidgets import QWidget
+
+        widget = owner if isinstance(owner, QWidget) else None
+        show_error(widget.window() if widget is not None else None, error)
+
+    # -- the rest ----------------------------------------------------------------------------------
     def set_actor(self, actor: Actor) -> None:
         self.actor = actor
         self.sig_actor_changed.emit()
 
     def records_changed(self, kind: str, ids: list[Any] | None = None) -> None:
-        self.sig_records_changed.emit(kind, [str(i) if isinstance(i, uuid.UUID) else i
-                                             for i in (ids or [])])
+        """Announce a change made outside an operation (older callers): kind and ids, or the
+        whole kind when ``ids`` is empty."""
+        changes = Changes()
+        if ids:
+            for record_id in ids:
+                changes.note("changed", kind, uuid.UUID(str(record_id))
+                             if not isinstance(record_id, uuid.UUID) else record_id)
+        else:
+            changes.note_many(kind)
+        self.broadcast(changes)
 
     def open_record(self, kind: str, record_id: Any = None) -> None:
         self.sig_open_record.emit(kind, record_id)

@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         ctx.sig_status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self._default_state: QByteArray | None = None
         self._arranged = False
+        self._closing = False
 
     # -- construction --------------------------------------------------------------------------
     def _menu(self, key: str) -> QMenu:
@@ -336,6 +337,8 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(index)
         if hasattr(form, "sig_title_changed"):
             form.sig_title_changed.connect(lambda t, f=form: self._retitle(f, t))
+        if hasattr(form, "sig_save_failed"):
+            form.sig_save_failed.connect(self._stop_closing)
         return form
 
     def _retitle(self, form: QWidget, title: str) -> None:
@@ -352,6 +355,52 @@ class MainWindow(QMainWindow):
             return
         self.tabs.removeTab(index)
         widget.deleteLater()
+
+    def close_form(self, form: QWidget) -> None:
+        """Remove a form's tab without asking (it saved and asked to close)."""
+        index = self.tabs.indexOf(form)
+        if index >= 0:
+            self.tabs.removeTab(index)
+            form.deleteLater()
+        if self._closing and not self._dirty_forms():
+            self.close()
+
+    def _stop_closing(self) -> None:
+        if self._closing:
+            self._closing = False
+            self.statusBar().showMessage(self.tr("Not closed: a record could not be saved."), 8000)
+
+    def _dirty_forms(self) -> list[QWidget]:
+        return [self.tabs.widget(i) for i in range(self.tabs.count())
+                if getattr(self.tabs.widget(i), "dirty", False)]
+
+    def _confirm_close(self) -> bool:
+        """May the window close?  Forms with unsaved edits: Save all (the window closes once
+        every save went through) / Discard all / Cancel."""
+        from PySide6.QtWidgets import QMessageBox
+
+        dirty = self._dirty_forms()
+        if not dirty:
+            return True
+        names = "\n".join(f"• {getattr(f, 'title', lambda: '')()}" for f in dirty[:12])
+        answer = QMessageBox.question(
+            self, self.tr("Unsaved changes"),
+            self.tr("These records have unsaved changes:\n{names}\n\nSave them before closing?"
+                    ).format(names=names),
+            QMessageBox.StandardButton.SaveAll | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.SaveAll)
+        if answer == QMessageBox.StandardButton.Discard:
+            return True
+        if answer == QMessageBox.StandardButton.SaveAll:
+            self._closing = True
+            for form in dirty:
+                if hasattr(form, "_close_after_save"):
+                    form._close_after_save = True
+                    form.save()
+                elif hasattr(form, "can_close") and form.can_close():
+                    self.close_form(form)
+            self.statusBar().showMessage(self.tr("Saving before closing…"), 5000)
+        return False
 
     # -- layout ------------------------------------------------------------------------------
     def restore_layout(self) -> None:
@@ -381,8 +430,11 @@ class MainWindow(QMainWindow):
         self.settings.remove("layout")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self._confirm_close():
+            event.ignore()
+            return
         self.save_layout()
-        self.ctx.worker.stop()
+        self.ctx.ops.stop()
         super().closeEvent(event)
 
     def _about(self) -> None:

@@ -7,7 +7,14 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from itsmdesk.i18n import error_text  # QtCore only: the command line translates errors alike
 
-__all__ = ["error_text", "show_error"]
+__all__ = ["error_text", "is_connection_error", "show_error"]
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """The database could not be reached or was busy (shown in the status bar, not a dialog)."""
+    from itsmdesk.errors import DatabaseBusyError, DatabaseUnavailableError
+
+    return isinstance(error, (DatabaseUnavailableError, DatabaseBusyError))
 
 
 def show_error(parent: QWidget | None, error: BaseException, title: str | None = None) -> None:

@@ -55,7 +55,7 @@ FORMS: dict[str, str] = {
     "request": "itsmdesk.views.forms.incident_form",
     "ci": "itsmdesk.views.forms.ci_form",
     "problem": "itsmdesk.views.forms.problem_form",
-    "known_error": "itsmdesk.views.forms.known_error_form",
+    "known_error": "itsmdesk.views.problems.known_error_form",
     "change": "itsmdesk.views.forms.change_form",
     "cab_meeting": "itsmdesk.views.forms.cab_meeting_form",
     "release": "itsmdesk.views.forms.release_form",

@@ -134,7 +134,7 @@ def test_stale_edit_is_refused_and_merged(ctx, qtbot, desk, monkeypatch):
                               Actor.for_person(desk["boss"]))
     form.title_edit.setText("Printer jammed")
     _combo_pick(form.team, desk["desk"].id)
-    from itsmdesk.views.forms import incident_merge
+    from itsmdesk.views.forms import merge_dialog as incident_merge
 
     seen = {}
 

@@ -101,23 +101,46 @@ def test_problem_form_screenshot(demo_ctx, qtbot, tmp_path):
     assert (tmp_path / "problem_form.png").stat().st_size > 5000
 
 
-def test_known_error_form_roundtrip(ctx, qtbot):
-    from itsmdesk.views.forms.known_error_form import KnownErrorForm
+def test_known_error_form_roundtrip(ctx, qtbot, monkeypatch):
+    from itsmdesk.views.problems.known_error_form import KnownErrorForm
 
     cmdb.create_ci({"name": "mail-01", "ci_class": "server"})
+    cmdb.create_ci({"name": "mail-02", "ci_class": "server"})
     prb = problems.create_problem({"title": "Outlook crashes"})
     form = KnownErrorForm(ctx, None)
     qtbot.addWidget(form)
     form.title_edit.setText("Outlook crashes after update")
+    assert form.dirty and form.tab_title().endswith("•")
     form.error_code.setText("OL-22")
     form.problem_edit.setText(prb.ref)
     form.cis_edit.setText("mail-01")
     form.workaround.setPlainText("Disable the add-in")
-    assert form.save()
+    form.save()
     ke = problems.list_known_errors()[0]
     assert ke["error_code"] == "OL-22" and ke["workaround"] == "Disable the add-in"
-    assert form.title().startswith("KE-")
+    assert ke["id"] == form.new_id == form.record_id  # created with the key chosen at open
+    assert form.loaded and not form.dirty and form.title().startswith("KE-")
     assert problems.affected_ci_names("known_error", ke["id"])[0][1] == "mail-01"
+    # an edit saves only what changed, with the CIs, in one write
+    form.cis_edit.setText("mail-01, mail-02")
+    form.symptom.setPlainText("Crash on start")
+    assert form.edits() == {"ci_names": ["mail-01", "mail-02"], "symptom": "Crash on start"}
+    form.save()
+    assert [n for _i, n in problems.affected_ci_names("known_error", ke["id"])] == ["mail-01", "mail-02"]
+    assert form.data.version == 2 and not form.dirty
+    # the history tab names the CIs, not their ids
+    form.history.refresh()
+    added = [e.new for e in form.history.entries if e.action == "added"]
+    assert "mail-02" in added
+    # an unknown problem reference is refused with a sentence; nothing changes
+    form.problem_edit.setText("PRB-999999")
+    messages = []
+    import itsmdesk.views.forms.base as base
+
+    monkeypatch.setattr(base, "show_error", lambda _w, e: messages.append(str(e)))
+    form.save()
+    assert messages == ["No problem PRB-999999"] and form.dirty
+    assert problems.known_error_view(ke["id"]).problem_ref == prb.ref
 
 
 def test_problems_panel_lists_and_candidates(ctx, qtbot, monkeypatch):

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
+import peewee as pw
+
+from itsmdesk.errors import N_, NotFoundError
 from itsmdesk.models.incident import Incident
 from itsmdesk.models.problem import (
     KE_SOLUTION_STATUSES,
@@ -226,22 +231,88 @@ def ci_id_by_name(name: str):  # noqa: ANN201
     return ci.id
 
 
-def load_known_error(ke_id) -> dict[str, Any]:  # noqa: ANN001
-    """Everything the known error form shows (run on the worker)."""
-    from itsmdesk.services.records import history
+@dataclass(frozen=True)
+class LinkedRow:
+    """A record listed on a form (an incident of a known error, a change raised for it)."""
 
-    ke = records.get(KnownError, ke_id)
-    incidents = [{"id": i.id, "ref": i.ref, "title": i.title, "status": i.status,
-                  "opened_at": i.opened_at}
-                 for i in Incident.select(Incident.id, Incident.ref, Incident.title,
-                                          Incident.status, Incident.opened_at)
-                 .where(Incident.known_error == ke.id).order_by(Incident.opened_at.desc())
-                 .limit(500)]
-    return {"known_error": ke, "problem_ref": ke.problem.ref if ke.problem_id else "",
-            "cis": affected_ci_names("known_error", ke.id), "incidents": incidents,
-            "changes": [{"id": c.id, "ref": c.ref, "title": c.title, "status": c.status}
-                        for c in ke.changes],
-            "history": history("known_error", ke.id, limit=300)}
+    id: Any
+    ref: str
+    title: str
+    status: str
+    opened_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class KnownErrorView:
+    """Everything the known error form shows."""
+
+    id: Any
+    version: int
+    ref: str
+    title: str
+    error_code: str | None
+    solution_status: str
+    status: str
+    problem_ref: str
+    symptom: str | None
+    root_cause: str | None
+    workaround: str | None
+    cis: tuple[tuple[Any, str], ...]
+    incidents: tuple[LinkedRow, ...]
+    changes: tuple[LinkedRow, ...]
+
+    @property
+    def ci_names(self) -> list[str]:
+        return [name for _id, name in self.cis]
+
+
+def known_error_view(ke_id: Any) -> KnownErrorView:
+    """The known error form's read model: four queries."""
+    from itsmdesk.models.change import Change
+
+    row = (KnownError.select(KnownError, Problem.ref.alias("problem_ref"))
+           .join(Problem, pw.JOIN.LEFT_OUTER, on=(KnownError.problem == Problem.id))
+           .where(KnownError.id == ke_id).objects().first())
+    if row is None:
+        raise NotFoundError(N_("No {kind} with id {id}"), kind="known_error", id=ke_id)
+    incidents = tuple(LinkedRow(*r) for r in
+                      Incident.select(Incident.id, Incident.ref, Incident.title, Incident.status,
+                                      Incident.opened_at)
+                      .where(Incident.known_error == row.id)
+                      .order_by(Incident.opened_at.desc()).limit(500).tuples())
+    changes = tuple(LinkedRow(*r) for r in
+                    Change.select(Change.id, Change.ref, Change.title, Change.status)
+                    .where(Change.known_error == row.id).order_by(Change.ref).tuples())
+    return KnownErrorView(row.id, row.version, row.ref, row.title, row.error_code,
+                          row.solution_status, row.status, row.problem_ref or "", row.symptom,
+                          row.root_cause, row.workaround,
+                          tuple(affected_ci_names("known_error", row.id)), incidents, changes)
+
+
+KNOWN_ERROR_FIELDS = ("title", "error_code", "solution_status", "status", "symptom", "root_cause",
+                      "workaround")
+
+
+def save_known_error(ke_id: Any, version: int | None, edits: dict[str, Any],
+                     actor: Actor = SYSTEM, new_id: Any = None) -> KnownError:
+    """Create (``ke_id`` None, with key ``new_id``) or update a known error from the form's
+    edits, in one transaction: its fields, ``problem_ref`` (a PRB reference or "") and
+    ``ci_names`` (the affected CIs by name)."""
+    values = {k: v for k, v in edits.items() if k in KNOWN_ERROR_FIELDS}
+    with records.atomic():
+        if "problem_ref" in edits:
+            values["problem"] = problem_id_by_ref(edits["problem_ref"])
+        cis = None
+        if "ci_names" in edits:
+            cis = [ci_id_by_name(n) for n in edits["ci_names"] if (n or "").strip()]
+        if ke_id is None:
+            if new_id is not None:
+                values["id"] = new_id
+            return create_known_error(values, actor, cis=cis)
+        ke = update_known_error(ke_id, version, values, actor)
+        if cis is not None:
+            set_known_error_cis(ke.id, cis, actor, version)
+        return ke
 
 
 def problem_id_by_ref(ref: str):  # noqa: ANN201

@@ -559,7 +559,7 @@ class IncidentForm(QWidget):
                                on_error=lambda e: show_error(self, e))
 
     def _merge(self, exc: ConflictError, extra: dict[str, Any] | None) -> bool:
-        from itsmdesk.views.forms.incident_merge import MergeDialog
+        from itsmdesk.views.forms.merge_dialog import MergeDialog
 
         mine = {**self.changes(), **(extra or {})}
         dialog = MergeDialog(error_text(exc), mine, exc.current, exc.changed_fields, self)

@@ -1,4 +1,4 @@
-"""A read-only table model over a list of plain dict rows (what the list services return)."""
+"""A read-only table model over a list of rows: dicts or read-model objects (dataclasses)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ class RowsModel(QAbstractTableModel):
         """``columns``: (row key, translated header)."""
         super().__init__(parent)
         self.columns = columns
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[Any] = []
 
-    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+    def set_rows(self, rows: list[Any]) -> None:
         self.beginResetModel()
         self.rows = list(rows)
         self.endResetModel()
@@ -45,9 +45,10 @@ class RowsModel(QAbstractTableModel):
         if not index.isValid():
             return None
         row = self.rows[index.row()]
+        get = row.get if isinstance(row, dict) else (lambda key: getattr(row, key, None))
         if role == ID_ROLE:
-            return row.get("id")
-        value = row.get(self.columns[index.column()][0])
+            return get("id")
+        value = get(self.columns[index.column()][0])
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if value is None:
                 return ""

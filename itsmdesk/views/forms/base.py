@@ -1,0 +1,466 @@
+"""The family every record form belongs to (a tab in the centre of the main window).
+
+A form opens at once and fills in when its data arrives; it never waits on the database:
+
+* **Loading**: ``load_call()`` names one service read that returns the form's typed read model;
+  it runs as a query, and ``fill(data)`` puts it into the widgets.  Until then the form shows
+  "Loading…" and its editors are disabled.
+* **Editing**: widgets passed to ``watch()`` mark the form dirty when the person changes them
+  (not while ``fill`` runs); the tab title gets a "•".
+* **Saving**: ``save_call(edits)`` names one service call that saves; it runs as a write.  The
+  form says "Saving…" (after a moment) and, if the database does not answer within a few
+  seconds, offers to stop waiting: the edits stay in the form, and if the save did reach the
+  database the next save will find the record's new version and offer the merge.  A new record
+  is created with a key chosen when the form opened, so a repeated save can never create it
+  twice.
+* **A stale edit** (someone saved the record after it was loaded) opens the merge dialog: per
+  field, theirs or mine; then the merged values are saved on top of their version.
+* **Closing** a form with unsaved edits asks Save / Discard / Cancel; Save closes the tab once
+  the save has gone through.
+* **Other people's changes**: when the change feed names this record and the form has no
+  unsaved edits it reloads; with unsaved edits it says so, and the save will merge.
+* **History**: ``self.history`` is a :class:`HistoryView`; a subclass puts it on a tab.
+
+A subclass implements ``build()``, ``load_call()``, ``fill(data)``, ``edits()`` and
+``save_call(edits)``, and may override ``show_new()``, ``title()`` and ``saved_id(result)``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from itsmdesk.errors import ConflictError
+from itsmdesk.services.records import Changes
+from itsmdesk.views.forms.history_view import HistoryView
+from itsmdesk.views.messages import error_text, is_connection_error, show_error
+
+SAVING_SHOWN_AFTER_MS = 300
+OFFER_CANCEL_AFTER_MS = 3000
+DIRTY_MARK = " •"
+_PENDING = object()  # a save handed to the writer whose ticket is not known yet
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("RecordForm", text)
+
+
+class RecordForm(QWidget):
+    KIND: ClassVar[str] = ""
+
+    sig_title_changed = Signal(str)
+    """(tab title) after a load, a save, an edit of the title or a change of the dirty mark."""
+
+    sig_loaded = Signal()
+    """The record's data arrived and is shown."""
+
+    sig_saved = Signal(object)
+    """(record id) after a save went through."""
+
+    sig_save_failed = Signal()
+    """A save was refused, failed, or its merge was cancelled (a window waiting to close stops
+    waiting)."""
+
+    def __init__(self, ctx, record_id: Any = None, parent: QWidget | None = None,  # noqa: ANN001
+                 kind: str | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.kind = kind or self.KIND
+        self.record_id = record_id
+        self.new_id = uuid.uuid4() if record_id is None else None
+        self.version: int | None = None
+        self.data: Any = None
+        self.loaded = False
+        self._dirty = False
+        self._filling = 0
+        self._save_ticket = None
+        self._close_after_save = False
+        self._create_sent = False
+        self._own_batches: set[uuid.UUID] = set()
+        self._others_changed = False
+        self._after_save: list[Callable[[], None]] = []
+
+        self.history = HistoryView(ctx, self.kind, self)
+        self.banner = QLabel()
+        self.banner.setObjectName("formBanner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.message = QLabel()
+        self.message.setObjectName("formMessage")
+        self.message.setWordWrap(True)
+        self.stop_button = QPushButton(tr("Stop waiting"))
+        self.stop_button.setObjectName("stopWaitingButton")
+        self.stop_button.setToolTip(tr("Keep the edits in the form and stop waiting for the "
+                                       "database; the save may still arrive"))
+        self.stop_button.clicked.connect(self.stop_waiting)
+        self.stop_button.hide()
+        self.save_button = QPushButton(tr("&Save"))
+        self.save_button.setObjectName("saveButton")
+        self.save_button.setDefault(True)
+        self.save_button.setToolTip(tr("Save (Ctrl+S)"))
+        self.save_button.clicked.connect(self.save)
+        self.button_row = QHBoxLayout()
+        self.button_row.addWidget(self.message, 1)
+        self.button_row.addWidget(self.stop_button)
+        self.button_row.addWidget(self.save_button)
+
+        self.body = QWidget()
+        self.body.setObjectName("formBody")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.body, 1)
+        layout.addLayout(self.button_row)
+        save_action = QAction(tr("Save"), self)
+        save_action.setShortcut(QKeySequence.StandardKey.Save)
+        save_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        save_action.triggered.connect(self.save)
+        self.addAction(save_action)
+
+        self._saving_timer = QTimer(self, singleShot=True, interval=SAVING_SHOWN_AFTER_MS)
+        self._saving_timer.timeout.connect(lambda: self.say(tr("Saving…")))
+        self._stuck_timer = QTimer(self, singleShot=True, interval=OFFER_CANCEL_AFTER_MS)
+        self._stuck_timer.timeout.connect(self._offer_stop)
+
+        self.build()
+        ctx.sig_changes.connect(self._on_changes)
+        if record_id is None:
+            self._filling += 1
+            try:
+                self.show_new()
+            finally:
+                self._filling -= 1
+            self.history.set_record(None)
+        else:
+            self.body.setEnabled(False)
+            self.show_banner(tr("Loading…"))
+            self.reload()
+
+    # -- for subclasses ---------------------------------------------------------------------------
+    def build(self) -> None:
+        """Create the widgets inside ``self.body`` (and put ``self.history`` on a tab)."""
+        raise NotImplementedError
+
+    def load_call(self) -> tuple[Callable[..., Any], tuple]:
+        """The service read (function, arguments) returning this form's read model."""
+        raise NotImplementedError
+
+    def fill(self, data: Any) -> None:
+        """Show ``data`` (the read model) in the widgets.  Runs with dirty tracking off."""
+        raise NotImplementedError
+
+    def show_new(self) -> None:
+        """Defaults for a new record."""
+
+    def edits(self) -> dict[str, Any]:
+        """The values the person changed (field -> value), for the save and the merge."""
+        raise NotImplementedError
+
+    def save_call(self, edits: dict[str, Any]) -> tuple[Callable[..., Any], tuple] | None:
+        """The service call (function, arguments) that saves ``edits`` (a new record: creates
+        it with the key ``self.new_id``; an existing one: at ``self.version``)."""
+        raise NotImplementedError
+
+    def saved_id(self, result: Any) -> Any:
+        """The saved record's id, from what the save call returned."""
+        return getattr(result, "id", result)
+
+    def title(self) -> str:
+        return self.kind
+
+    def describe_value(self, field: str, value: Any) -> str:
+        """How one of my edited values reads to a person (the merge dialog): a subclass names
+        the ids its pickers hold."""
+        return "" if value is None else str(value)
+
+    # -- dirty tracking ---------------------------------------------------------------------------
+    def watch(self, *widgets: QWidget) -> None:
+        """Mark the form dirty when any of ``widgets`` is changed by the person."""
+        for w in widgets:
+            if isinstance(w, QLineEdit):
+                w.textChanged.connect(self.mark_dirty)
+            elif isinstance(w, (QPlainTextEdit, QTextEdit)):
+                w.textChanged.connect(self.mark_dirty)
+            elif isinstance(w, QComboBox):
+                w.currentIndexChanged.connect(self.mark_dirty)
+                if w.isEditable():
+                    w.editTextChanged.connect(self.mark_dirty)
+            elif isinstance(w, QDateTimeEdit):
+                w.dateTimeChanged.connect(self.mark_dirty)
+            elif isinstance(w, QAbstractSpinBox) and hasattr(w, "valueChanged"):
+                w.valueChanged.connect(self.mark_dirty)
+            elif isinstance(w, (QCheckBox, QAbstractButton)):
+                w.toggled.connect(self.mark_dirty)
+            elif hasattr(w, "sig_value_changed"):
+                w.sig_value_changed.connect(self.mark_dirty)
+            else:
+                raise TypeError(f"watch(): cannot watch {type(w).__name__}")
+
+    def mark_dirty(self, *_args: Any) -> None:
+        if self._filling or self._dirty:
+            return
+        self._dirty = True
+        self.sig_title_changed.emit(self.tab_title())
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def set_clean(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.sig_title_changed.emit(self.tab_title())
+
+    def tab_title(self) -> str:
+        return self.title() + (DIRTY_MARK if self._dirty else "")
+
+    # -- loading ----------------------------------------------------------------------------------
+    def reload(self) -> None:
+        if self.record_id is None:
+            return
+        fn, args = self.load_call()
+        self.ctx.query(fn, *args, on_done=self._loaded, on_error=self._load_failed,
+                       key=f"form-{self.kind}-{self.record_id}-{id(self)}", owner=self)
+
+    def _loaded(self, data: Any) -> None:
+        self.data = data
+        self.version = getattr(data, "version", None)
+        self._filling += 1
+        try:
+            self.fill(data)
+        finally:
+            self._filling -= 1
+        self.body.setEnabled(True)
+        self._others_changed = False
+        self.hide_banner()
+        self.set_clean()
+        self.loaded = True
+        self.history.set_record(self.record_id)
+        self.sig_title_changed.emit(self.tab_title())
+        self.sig_loaded.emit()
+
+    def _load_failed(self, error: BaseException) -> None:
+        self.show_banner(error_text(error), error=True)
+
+    # -- saving -----------------------------------------------------------------------------------
+    def save(self) -> None:
+        """Save the edits (off the GUI thread); nothing to save says so."""
+        if self._save_ticket is not None:
+            return
+        if self.record_id is not None and not self.loaded:
+            return
+        edits = self.edits()
+        if self.record_id is not None and not edits:
+            self.say(tr("Nothing to save"))
+            self.set_clean()
+            if self._close_after_save:
+                self._close_now()
+            return
+        self._send(edits)
+
+    def _send(self, edits: dict[str, Any]) -> None:
+        if self.record_id is None and self._create_sent:
+            # a create we stopped waiting for may have arrived: look before creating again
+            from itsmdesk.services.lookup import exists
+
+            self.ctx.query(exists, self.kind, self.new_id, owner=self,
+                           on_done=lambda found: self._adopt() if found else self._write(edits))
+            return
+        self._write(edits)
+
+    def _write(self, edits: dict[str, Any]) -> None:
+        try:
+            call = self.save_call(edits)
+        except Exception as exc:  # noqa: BLE001 - a value the form could not read: say which
+            self._save_failed(exc)
+            return
+        if call is None:
+            return
+        fn, args = call
+        if self.record_id is None:
+            self._create_sent = True
+        self.save_button.setEnabled(False)
+        self._saving_timer.start()
+        self._stuck_timer.start()
+        self._pending_edits = edits
+        self._save_ticket = _PENDING
+        ticket = self.ctx.write(fn, *args, on_done=self._saved, on_error=self._save_failed,
+                                on_conflict=self._conflict, owner=self, label=self.title())
+        if self._save_ticket is _PENDING:  # not answered yet (always, but in tests)
+            self._save_ticket = ticket
+
+    def _finish_wait(self) -> None:
+        self._save_ticket = None
+        self._saving_timer.stop()
+        self._stuck_timer.stop()
+        self.stop_button.hide()
+        self.save_button.setEnabled(True)
+
+    def after_save(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the next save has gone through (dropped if it fails): "save
+        first, then raise the RFC"."""
+        self._after_save.append(callback)
+
+    def _saved(self, result: Any) -> None:
+        ticket = self.ctx.ops.delivering
+        self._finish_wait()
+        if ticket is not None and getattr(ticket, "changes", None) is not None:
+            self._own_batches.update(ticket.changes.batches)
+        new = self.record_id is None
+        self.record_id = self.saved_id(result)
+        if new:
+            self.setProperty("recordKey", f"{self.kind}:{self.record_id}")
+        self.set_clean()
+        self.say(tr("Saved {title}.").format(title=self.title()))
+        self.sig_saved.emit(self.record_id)
+        if self._close_after_save:
+            self._close_now()
+            return
+        self.reload()
+        callbacks, self._after_save = self._after_save, []
+        for callback in callbacks:
+            callback()
+
+    def _save_failed(self, error: BaseException) -> None:
+        self._finish_wait()
+        self._close_after_save = False
+        self._after_save.clear()
+        self.sig_save_failed.emit()
+        if is_connection_error(error):
+            self.say(error_text(error), error=True)
+            return
+        self.say(error_text(error), error=True)
+        show_error(self, error)
+
+    def _conflict(self, error: ConflictError) -> None:
+        from itsmdesk.views.forms.merge_dialog import MergeDialog
+
+        self._finish_wait()
+        self.say(error_text(error), error=True)
+        mine = dict(getattr(self, "_pending_edits", {}) or self.edits())
+        dialog = MergeDialog(error_text(error), mine, error.current, error.changed_fields, self,
+                             shown=error.shown, describe=self.describe_value)
+        self.last_merge_dialog = dialog
+        if not dialog.exec():
+            self._close_after_save = False
+            self._after_save.clear()
+            self.sig_save_failed.emit()
+            return
+        keep = dialog.result_changes()
+        self.version = error.current.get("version", self.version)
+        if keep:
+            self._write(keep)
+        else:
+            self.set_clean()
+            self.reload()
+
+    def stop_waiting(self) -> None:
+        """Give up waiting for a save the database does not answer; the edits stay."""
+        if self._save_ticket is not None and self._save_ticket is not _PENDING:
+            self._save_ticket.cancel()
+        self._finish_wait()
+        self._close_after_save = False
+        self._after_save.clear()
+        self.sig_save_failed.emit()
+        self.say(tr("Stopped waiting: your edits are still here. If the save reached the "
+                    "database after all, saving again will show it."), error=True)
+
+    def _offer_stop(self) -> None:
+        if self._save_ticket is not None:
+            self.say(tr("Waiting for the database…"), error=True)
+            self.stop_button.show()
+
+    def _adopt(self) -> None:
+        """The record this form was creating exists: it was saved after all."""
+        self.record_id = self.new_id
+        self.setProperty("recordKey", f"{self.kind}:{self.record_id}")
+        self.set_clean()
+        self.say(tr("The earlier save did arrive; nothing was saved twice."))
+        self.reload()
+
+    # -- other people's changes ---------------------------------------------------------------------
+    def _on_changes(self, changes: Changes) -> None:
+        if self.record_id is None:
+            return
+        mine = changes.ids(self.kind)
+        if self.record_id not in mine and str(self.record_id) not in {str(i) for i in mine} \
+                and not changes.is_wholesale(self.kind):
+            return
+        if changes.batches and set(changes.batches) <= self._own_batches:
+            return  # our own save: reloaded already
+        if self._save_ticket is not None:
+            return
+        if self._dirty:
+            self._others_changed = True
+            self.show_banner(tr("Someone else changed this record after you opened it. When you "
+                                "save, you choose which of their values to keep."))
+            self.history.mark_stale()
+            return
+        self.reload()
+        self.history.mark_stale()
+
+    # -- messages ---------------------------------------------------------------------------------
+    def say(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setProperty("error", error)
+        self.message.setStyleSheet("color: #c62828;" if error else "")
+        if not error:
+            self.ctx.sig_status.emit(text)
+
+    def show_banner(self, text: str, error: bool = False) -> None:
+        self.banner.setText(text)
+        self.banner.setStyleSheet("background: #fdecea; padding: 4px;" if error
+                                  else "background: #fff8e1; padding: 4px;")
+        self.banner.show()
+
+    def hide_banner(self) -> None:
+        self.banner.hide()
+
+    # -- closing ----------------------------------------------------------------------------------
+    def can_close(self) -> bool:
+        """May the tab close now?  With unsaved edits: Save (closes once saved) / Discard /
+        Cancel."""
+        if not self._dirty:
+            return self._save_ticket is None or self._ask_leave_while_saving()
+        answer = QMessageBox.question(
+            self, tr("Unsaved changes"),
+            tr("{title} has unsaved changes. Save them?").format(title=self.title()),
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            self._close_after_save = True
+            self.save()
+            return False
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _ask_leave_while_saving(self) -> bool:
+        answer = QMessageBox.question(
+            self, tr("Still saving"),
+            tr("{title} is still being saved. Close it anyway? The save goes on.").format(
+                title=self.title()))
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _close_now(self) -> None:
+        window = self.window()
+        closer = getattr(window, "close_form", None)
+        if closer is not None:
+            closer(self)

@@ -1,0 +1,245 @@
+"""Operations: every database call of the GUI runs off the GUI thread (after Anki's
+``CollectionOp``/``QueryOp``).
+
+``ops.query(fn, *args, on_done=..., key=...)`` runs a read on one of the reader threads.  A newer
+query with the same ``key`` supersedes an older one: if it has not started it never runs, and a
+result that arrives for it is dropped (a new sort or filter cancels the old one).
+
+``ops.write(fn, *args, on_done=...)`` runs a service call on the one writer thread inside
+``records.capture()``; once it has committed, ``on_done(result)`` runs on the GUI thread and then
+the call's ``Changes`` is broadcast once to every panel (``AppContext.sig_changes``).  Writes run
+one at a time in the order they were asked for; reads never queue behind them (SQLite in WAL
+mode and PostgreSQL both let readers go on while a write is in progress; each thread has its own
+connection).
+
+Errors go to one place: ``on_error`` when given (``on_conflict`` for a stale edit), else the
+context's handler, which shows a domain error's sentence and reports a lost connection in the
+status bar instead of a dialog per action.
+
+A callback whose ``owner`` widget has been deleted is not called.  ``Ticket.cancel()`` gives up
+waiting: the callbacks are not called; a write that still commits afterwards is broadcast like
+any other (its record's next edit then sees the new version), so nothing is silently lost.
+
+Tests set ``synchronous=True``: work runs inline and is deterministic; the same callbacks and
+broadcasts happen in the same order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from itsmdesk.errors import ConflictError
+from itsmdesk.services import records
+from itsmdesk.services.session import as_domain_error
+
+READ, WRITE = "read", "write"
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One operation: what to run and whom to tell."""
+
+    id: int
+    kind: str  # READ | WRITE
+    fn: Callable[..., Any]
+    args: tuple
+    on_done: Callable[[Any], None] | None = None
+    on_error: Callable[[BaseException], None] | None = None
+    on_conflict: Callable[[ConflictError], None] | None = None
+    key: str | None = None
+    owner: QObject | None = None
+    label: str = ""
+    submitted: float = field(default_factory=time.perf_counter)
+    started: float | None = None
+    cancelled: bool = False
+    done: bool = False
+    changes: Any = None  # a write's records.Changes once it committed
+
+    def cancel(self) -> None:
+        """Stop waiting for this operation (its callbacks will not run)."""
+        self.cancelled = True
+
+
+def _owner_alive(owner: QObject | None) -> bool:
+    if owner is None:
+        return True
+    try:
+        import shiboken6
+
+        return shiboken6.isValid(owner)
+    except Exception:  # noqa: BLE001 - without shiboken assume alive
+        return True
+
+
+class Ops(QObject):
+    """The reader threads, the writer thread and the delivery of their results."""
+
+    _sig_result = Signal(object, object, object, object)  # ticket, result, error, changes
+
+    sig_pending = Signal(int)
+    """(number of operations asked for and not yet delivered) whenever it changes."""
+
+    sig_write_started = Signal(object)
+    """(Ticket) a write began on the writer thread (delivered to the GUI thread)."""
+
+    sig_write_finished = Signal(object)
+    """(Ticket) a write's result (or error) was delivered, or it was given up."""
+
+    def __init__(self, synchronous: bool = False, readers: int = 2,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.synchronous = synchronous
+        self.readers = max(1, readers)
+        self.broadcast: Callable[[records.Changes], None] | None = None
+        self.default_error: Callable[[BaseException, QObject | None], None] | None = None
+        self._ids = itertools.count(1)
+        self._latest: dict[str, int] = {}
+        self._open: dict[int, Ticket] = {}
+        self._reads: queue.Queue = queue.Queue()
+        self._writes: queue.Queue = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._stopping = False
+        self.delivering: Ticket | None = None  # the ticket whose callbacks are running
+        self._sig_result.connect(self._deliver)
+
+    # -- asking for work ---------------------------------------------------------------------------
+    def query(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
+              on_error: Callable[[BaseException], None] | None = None, key: str | None = None,
+              owner: QObject | None = None) -> Ticket:
+        """Run a read off the GUI thread; ``on_done(result)`` on the GUI thread."""
+        return self._submit(READ, fn, args, on_done, on_error, None, key, owner, "")
+
+    def write(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
+              on_error: Callable[[BaseException], None] | None = None,
+              on_conflict: Callable[[ConflictError], None] | None = None,
+              owner: QObject | None = None, label: str = "") -> Ticket:
+        """Run a service call that writes; its Changes are broadcast after ``on_done``."""
+        return self._submit(WRITE, fn, args, on_done, on_error, on_conflict, None, owner, label)
+
+    def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[BaseException], None] | None = None,
+               key: str | None = None) -> Ticket:
+        """The older name of :meth:`query`."""
+        return self.query(fn, *args, on_done=on_done, on_error=on_error, key=key)
+
+    def pending(self) -> int:
+        """Operations asked for whose results have not been delivered yet."""
+        return len(self._open)
+
+    def idle(self) -> bool:
+        return not self._open
+
+    # -- running -----------------------------------------------------------------------------------
+    def _submit(self, kind: str, fn: Callable[..., Any], args: tuple, on_done, on_error,  # noqa: ANN001
+                on_conflict, key: str | None, owner: QObject | None, label: str) -> Ticket:
+        ticket = Ticket(next(self._ids), kind, fn, args, on_done, on_error, on_conflict, key, owner,
+                        label)
+        if key is not None:
+            previous = self._latest.get(key)
+            self._latest[key] = ticket.id
+            if previous is not None and previous in self._open:
+                self._open.pop(previous).cancelled = True
+        self._open[ticket.id] = ticket
+        self.sig_pending.emit(len(self._open))
+        if self.synchronous:
+            result, error, changes = self._run(ticket)
+            self._deliver(ticket, result, error, changes)
+            return ticket
+        self._ensure_threads()
+        (self._writes if kind == WRITE else self._reads).put(ticket)
+        return ticket
+
+    def _ensure_threads(self) -> None:
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            names = {t.name for t in self._threads}
+            wanted = [f"itsmdesk-read-{i}" for i in range(self.readers)] + ["itsmdesk-write"]
+            for name in wanted:
+                if name not in names:
+                    source = self._writes if name == "itsmdesk-write" else self._reads
+                    thread = threading.Thread(target=self._loop, args=(source,), name=name,
+                                              daemon=True)
+                    thread.start()
+                    self._threads.append(thread)
+
+    def _loop(self, source: queue.Queue) -> None:
+        while True:
+            ticket = source.get()
+            if ticket is None:
+                _close_thread_connection()
+                return
+            if ticket.cancelled:  # superseded or given up before it ran: nothing happens
+                self._sig_result.emit(ticket, None, None, None)
+                continue
+            result, error, changes = self._run(ticket)
+            self._sig_result.emit(ticket, result, error, changes)
+
+    def _run(self, ticket: Ticket) -> tuple[Any, BaseException | None, records.Changes | None]:
+        ticket.started = time.perf_counter()
+        if ticket.kind == WRITE:
+            self.sig_write_started.emit(ticket)  # queued to the GUI thread
+            with records.capture() as changes:
+                try:
+                    return ticket.fn(*ticket.args), None, changes
+                except Exception as exc:  # noqa: BLE001 - delivered to the error handler
+                    return None, as_domain_error(exc), changes
+        try:
+            return ticket.fn(*ticket.args), None, None
+        except Exception as exc:  # noqa: BLE001
+            return None, as_domain_error(exc), None
+
+    # -- delivering (GUI thread) -------------------------------------------------------------------
+    def _deliver(self, ticket: Ticket, result: Any, error: Any, changes: Any) -> None:
+        self._open.pop(ticket.id, None)
+        ticket.done = True
+        ticket.changes = changes
+        if ticket.key is not None and self._latest.get(ticket.key) == ticket.id:
+            del self._latest[ticket.key]
+        self.sig_pending.emit(len(self._open))
+        alive = not ticket.cancelled and _owner_alive(ticket.owner)
+        self.delivering = ticket
+        try:
+            if alive:
+                if error is None:
+                    if ticket.on_done is not None:
+                        ticket.on_done(result)
+                elif isinstance(error, ConflictError) and ticket.on_conflict is not None:
+                    ticket.on_conflict(error)
+                elif ticket.on_error is not None:
+                    ticket.on_error(error)
+                elif self.default_error is not None:
+                    self.default_error(error, ticket.owner)
+        finally:
+            self.delivering = None
+            if ticket.kind == WRITE:
+                self.sig_write_finished.emit(ticket)
+            if changes and self.broadcast is not None:
+                self.broadcast(changes)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Let the threads finish what they run and close their connections."""
+        self._stopping = True
+        threads = [t for t in self._threads if t.is_alive()]
+        for thread in threads:
+            (self._writes if thread.name == "itsmdesk-write" else self._reads).put(None)
+        deadline = time.perf_counter() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.perf_counter()))
+
+
+def _close_thread_connection() -> None:
+    from itsmdesk.services.session import close_thread_connection
+
+    try:
+        close_thread_connection()
+    except Exception:  # noqa: BLE001 - the thread is ending anyway
+        pass
