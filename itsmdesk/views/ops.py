@@ -41,6 +41,13 @@ from itsmdesk.services import records
 from itsmdesk.services.session import as_domain_error
 
 READ, WRITE = "read", "write"
+_here = threading.local()
+
+
+def in_operation() -> bool:
+    """Whether this thread is running an operation's function (tests check that the GUI thread
+    touches the database only inside operations)."""
+    return getattr(_here, "op", False)
 
 
 @dataclass(eq=False)
@@ -185,6 +192,14 @@ class Ops(QObject):
 
     def _run(self, ticket: Ticket) -> tuple[Any, BaseException | None, records.Changes | None]:
         ticket.started = time.perf_counter()
+        outer = in_operation()
+        _here.op = True
+        try:
+            return self._call(ticket)
+        finally:
+            _here.op = outer
+
+    def _call(self, ticket: Ticket) -> tuple[Any, BaseException | None, records.Changes | None]:
         if ticket.kind == WRITE:
             self.sig_write_started.emit(ticket)  # queued to the GUI thread
             with records.capture() as changes:

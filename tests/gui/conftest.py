@@ -35,3 +35,40 @@ def _no_blocking_message_boxes(monkeypatch):
 def message_boxes() -> list[tuple[str, str]]:
     """(kind, text) of every message box shown during the test."""
     return SHOWN
+
+
+class GuiSql:
+    """SQL statements the GUI thread ran outside an operation (the window would have waited on
+    the database for each)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def clear(self) -> None:
+        self.statements.clear()
+
+
+@pytest.fixture
+def gui_sql(monkeypatch):
+    """Records every statement run on the GUI thread outside ``ctx.query``/``ctx.write``.
+
+    In the tests operations run inline on the GUI thread, flagged as operations; anything else
+    that reaches the database from the GUI thread is a form or panel waiting on it.  Assert
+    ``gui_sql.statements == []`` around what the person does.
+    """
+    import threading
+
+    import peewee
+
+    from itsmdesk.views.ops import in_operation
+
+    seen = GuiSql()
+    original = peewee.Database.execute_sql
+
+    def execute_sql(self, sql, params=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        if threading.current_thread() is threading.main_thread() and not in_operation():
+            seen.statements.append(str(sql)[:120])
+        return original(self, sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(peewee.Database, "execute_sql", execute_sql)
+    return seen

@@ -143,6 +143,23 @@ def test_known_error_form_roundtrip(ctx, qtbot, monkeypatch):
     assert problems.known_error_view(ke["id"]).problem_ref == prb.ref
 
 
+def test_known_error_form_never_touches_the_database_on_the_gui_thread(ctx, qtbot, gui_sql):
+    from itsmdesk.views.problems.known_error_form import KnownErrorForm
+
+    ke = problems.create_known_error({"title": "Printer offline", "workaround": "Power cycle"})
+    gui_sql.clear()
+    form = KnownErrorForm(ctx, ke.id)
+    qtbot.addWidget(form)
+    assert form.loaded and form.workaround.toPlainText() == "Power cycle"
+    form.workaround.setPlainText("Power cycle twice")
+    form.save()
+    form.history.refresh()
+    assert form.data.workaround == "Power cycle twice"
+    assert gui_sql.statements == []
+    problems.list_known_errors()  # what the guard is for: a direct call from the GUI thread
+    assert gui_sql.statements
+
+
 def test_problems_panel_lists_and_candidates(ctx, qtbot, monkeypatch):
     from itsmdesk.views.problems.panel import ProblemsPanel
 

@@ -144,12 +144,16 @@ class RecordForm(QWidget):
         self.build()
         ctx.sig_changes.connect(self._on_changes)
         if record_id is None:
-            self._filling += 1
-            try:
-                self.show_new()
-            finally:
-                self._filling -= 1
             self.history.set_record(None)
+            call = self.new_call()
+            if call is None:
+                self._new_loaded(None)
+            else:
+                self.body.setEnabled(False)
+                self.show_banner(tr("Loading…"))
+                fn, args = call
+                self.ctx.query(fn, *args, on_done=self._new_loaded, on_error=self._load_failed,
+                               owner=self)
         else:
             self.body.setEnabled(False)
             self.show_banner(tr("Loading…"))
@@ -168,8 +172,13 @@ class RecordForm(QWidget):
         """Show ``data`` (the read model) in the widgets.  Runs with dirty tracking off."""
         raise NotImplementedError
 
-    def show_new(self) -> None:
-        """Defaults for a new record."""
+    def new_call(self) -> tuple[Callable[..., Any], tuple] | None:
+        """The service read (function, arguments) a new record's form needs first (the choices
+        its pickers offer, defaults), or None."""
+        return None
+
+    def show_new(self, data: Any = None) -> None:
+        """Defaults for a new record (``data``: what ``new_call`` returned)."""
 
     def edits(self) -> dict[str, Any]:
         """The values the person changed (field -> value), for the save and the merge."""
@@ -258,6 +267,18 @@ class RecordForm(QWidget):
         self.sig_title_changed.emit(self.tab_title())
         self.sig_loaded.emit()
 
+    def _new_loaded(self, data: Any) -> None:
+        self._filling += 1
+        try:
+            self.show_new(data)
+        finally:
+            self._filling -= 1
+        self.body.setEnabled(True)
+        self.hide_banner()
+        self.loaded = True
+        self.sig_title_changed.emit(self.tab_title())
+        self.sig_loaded.emit()
+
     def _load_failed(self, error: BaseException) -> None:
         self.show_banner(error_text(error), error=True)
 
@@ -266,7 +287,7 @@ class RecordForm(QWidget):
         """Save the edits (off the GUI thread); nothing to save says so."""
         if self._save_ticket is not None:
             return
-        if self.record_id is not None and not self.loaded:
+        if not self.loaded:
             return
         edits = self.edits()
         if self.record_id is not None and not edits:
