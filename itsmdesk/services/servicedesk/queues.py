@@ -413,6 +413,36 @@ def page(spec: QueueSpec, offset: int = 0, limit: int = 100, sort: tuple[str, st
     return Page(offset, PageRows(cursor.fetchall(), names, keys))
 
 
+@dataclass
+class Refresh:
+    """What changed tickets look like in a queue now: the queue's new count, and per id its
+    row (None: no longer in the queue)."""
+
+    count: int
+    rows: dict[Any, QueueRow | None]
+
+
+def refresh(spec: QueueSpec, ids: list[Any], sort: tuple[str, str] | None = None,
+            person_id: Any = None, now: dt.datetime | None = None, text: str = "") -> Refresh:
+    """The queue's count and the rows of ``ids`` as the queue shows them (two queries): a
+    panel replaces those rows in place when nothing moved."""
+    sort = sort or spec.sort
+    sort_col, tie_col, _desc = _sort_cols(sort)
+    now = now or utcnow()
+    cond = where_of(spec, person_id, now, text)
+    query = _select(spec.columns).select_extend(tie_col.alias("tie")).where(Incident.id.in_(list(ids)))
+    if cond is not True:
+        query = query.where(cond)
+    from itsmdesk.models.base import db
+
+    cursor = db.obj.execute_sql(*db.obj.get_sql_context().sql(query).query())
+    names = {d[0]: i for i, d in enumerate(cursor.description)}
+    keys = (names.get(sort[0]), names["tie"], _backend_sqlite())
+    found = {row.id: row for row in PageRows(cursor.fetchall(), names, keys)}
+    return Refresh(count(spec, person_id, now, text),
+                   {i: found.get(i if isinstance(i, uuid.UUID) else uuid.UUID(str(i))) for i in ids})
+
+
 def _python(col: Any, value: Any) -> Any:
     """A raw value read from the key query as the sort column's Python value."""
     return col.python_value(value) if value is not None else None

@@ -91,6 +91,12 @@ class QueueModel(QAbstractTableModel):
     sig_loading = Signal(bool)
     """True while a page or a count is being read."""
 
+    sig_about_to_refresh = Signal()
+    """The rows are about to be replaced after other writes (the view keeps its selection)."""
+
+    sig_refreshed = Signal()
+    """The rows were replaced after other writes: reselect by id, restore the scroll."""
+
     def __init__(self, ctx: AppContext, parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
         self.ctx = ctx
@@ -104,6 +110,7 @@ class QueueModel(QAbstractTableModel):
         self._texts: dict[tuple[int, int], str] = {}  # (row, column) -> display text
         self.modelReset.connect(self._texts.clear)
         self._generation = 0
+        self._changed_ids: set[Any] = set()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
         self._timer.start(30_000)
@@ -146,6 +153,102 @@ class QueueModel(QAbstractTableModel):
         self.sig_loading.emit(True)
         self.ctx.worker.submit(work, on_done=lambda r: self._counted(generation, r),
                                on_error=self._failed, key=f"queue-count-{id(self)}")
+
+    # -- after writes: rows refreshed in place ---------------------------------------------------
+    def apply_changes(self, ids: set[Any] | None) -> None:
+        """Tickets ``ids`` changed (None: some, unknown which).  Rows that stay where they are
+        are replaced in place (selection, current row and scroll untouched); when rows moved,
+        joined or left the queue the visible pages are read again and the view keeps its
+        selection by id."""
+        if self.spec is None:
+            return
+        if not ids:
+            self.soft_reload()
+            return
+        self._changed_ids |= set(ids)
+        generation = self._generation
+        wanted = sorted(self._changed_ids, key=str)
+        self.ctx.query(queues.refresh, self.spec, wanted, self.order, self.person_id(), self.now(),
+                       self.text, on_done=lambda r: self._refreshed(generation, wanted, r),
+                       key=f"queue-refresh-{id(self)}")
+
+    def _positions(self) -> dict[Any, tuple[int, int]]:
+        out = {}
+        for page_no, rows in self._pages.items():
+            for offset in range(len(rows)):
+                out[rows[offset].id] = (page_no, offset)
+        return out
+
+    def _refreshed(self, generation: int, asked: list[Any], result: queues.Refresh) -> None:
+        self._changed_ids -= set(asked)
+        if generation != self._generation:
+            return  # reloaded meanwhile: that read saw the changes already
+        positions = self._positions()
+        in_place = result.count == self._count
+        for record_id, new in result.rows.items():
+            where = positions.get(record_id)
+            if where is None:
+                in_place = in_place and new is None
+                continue
+            old = self._pages[where[0]][where[1]]
+            if new is None or new.sort_key != old.sort_key:
+                in_place = False
+        if not in_place:
+            self.soft_reload()
+            return
+        for record_id, new in result.rows.items():
+            where = positions.get(record_id)
+            if where is None or new is None:
+                continue
+            page_no, offset = where
+            rows = self._pages[page_no]
+            if not isinstance(rows, list):
+                rows = list(rows)
+                self._pages[page_no] = rows
+            rows[offset] = new
+            row = page_no * PAGE + offset
+            for col in range(self.columnCount()):
+                self._texts.pop((row, col), None)
+            self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
+
+    def soft_reload(self) -> None:
+        """Re-count and re-read the pages in view, then replace the rows at once (the view
+        restores its selection and scroll from ``sig_refreshed``)."""
+        if self.spec is None:
+            return
+        self._generation += 1
+        generation = self._generation
+        spec, sort, text, person, now = self.spec, self.order, self.text, self.person_id(), self.now()
+        wanted = sorted(self._pages)[-4:] or [0]
+
+        def work():
+            total = queues.count(spec, person, now, text)
+            pages = {n: queues.page(spec, n * PAGE, PAGE, sort, None, person, now, text).rows
+                     for n in wanted if n * PAGE < total}
+            return total, pages
+
+        self.ctx.query(work, on_done=lambda r: self._soft_arrived(generation, r),
+                       on_error=self._failed, key=f"queue-count-{id(self)}")
+
+    def _soft_arrived(self, generation: int, result: tuple[int, dict[int, Any]]) -> None:
+        if generation != self._generation:
+            return
+        total, pages = result
+        self.sig_about_to_refresh.emit()
+        self.beginResetModel()
+        self._count = total
+        self._pages.clear()
+        self._pending.clear()
+        for page_no in sorted(pages):
+            self._pages[page_no] = pages[page_no]
+        self.endResetModel()
+        self.sig_refreshed.emit()
+        self.sig_count_changed.emit(total)
+
+    def row_of(self, record_id: Any) -> int | None:
+        """The row showing ``record_id`` among the cached pages."""
+        where = self._positions().get(record_id)
+        return None if where is None else where[0] * PAGE + where[1]
 
     def _failed(self, exc: BaseException) -> None:
         self.sig_loading.emit(False)

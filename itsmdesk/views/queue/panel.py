@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from itsmdesk.kinds import Kind
+from itsmdesk.services.records import Changes
 from itsmdesk.services.servicedesk import queues
 from itsmdesk.views.context import AppContext
 from itsmdesk.views.messages import show_error
@@ -125,7 +127,12 @@ class QueuePanel(QWidget):
         layout.addWidget(splitter)
 
         self.model.sig_count_changed.connect(self._show_count)
-        ctx.sig_records_changed.connect(self._records_changed)
+        self.model.sig_about_to_refresh.connect(self._keep_selection)
+        self.model.sig_refreshed.connect(self._restore_selection)
+        self._kept: tuple[list[Any], Any, int] = ([], None, 0)
+        self._pending_ids: set[Any] | None = set()  # None: some tickets changed, unknown which
+        self._stale = False
+        ctx.sig_changes.connect(self._on_changes)
         ctx.sig_actor_changed.connect(self.refresh_queues)
         self.refresh_queues()
 
@@ -226,10 +233,52 @@ class QueuePanel(QWidget):
             self.table.setColumnWidth(i, 190 if name == "title" else widths.get(name, 100))
         header.setStretchLastSection(True)
 
-    def _records_changed(self, kind: str, _ids: list) -> None:
-        if kind in ("incident", "request"):
-            self.model.reload()
-            self._update_counts()
+    def _on_changes(self, changes: Changes) -> None:
+        """Tickets changed (here or at another workstation): their rows are refreshed in place
+        and the queue counts updated; a hidden queue dock does this when it is shown."""
+        if not changes.touches(Kind.INCIDENT):
+            return
+        if changes.is_wholesale(Kind.INCIDENT):
+            self._pending_ids = None
+        elif self._pending_ids is not None:
+            self._pending_ids |= changes.ids(Kind.INCIDENT)
+        if self.isVisible():
+            self._apply_pending()
+        else:
+            self._stale = True
+
+    def _apply_pending(self) -> None:
+        ids, self._pending_ids = self._pending_ids, set()
+        self._stale = False
+        self.model.apply_changes(ids)
+        self._update_counts()
+
+    def showEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self._apply_pending()
+
+    def _keep_selection(self) -> None:
+        rows = self.selected_rows()
+        current = self.model.row_at(self.table.currentIndex().row()) \
+            if self.table.currentIndex().isValid() else None
+        self._kept = ([r.id for r in rows], current.id if current else None,
+                      self.table.verticalScrollBar().value())
+
+    def _restore_selection(self) -> None:
+        ids, current, scroll = self._kept
+        sel = self.table.selectionModel()
+        for record_id in ids:
+            row = self.model.row_of(record_id)
+            if row is not None:
+                sel.select(self.model.index(row, 0), QItemSelectionModel.SelectionFlag.Select
+                           | QItemSelectionModel.SelectionFlag.Rows)
+        if current is not None:
+            row = self.model.row_of(current)
+            if row is not None:
+                sel.setCurrentIndex(self.model.index(row, 0),
+                                    QItemSelectionModel.SelectionFlag.NoUpdate)
+        self.table.verticalScrollBar().setValue(scroll)
 
     # -- actions ------------------------------------------------------------------------------------
     def _open_index(self, index) -> None:  # noqa: ANN001
@@ -272,10 +321,9 @@ class QueuePanel(QWidget):
         def done(edit: queues.BulkEdit) -> None:
             self.last_bulk = edit
             self.ctx.sig_status.emit(QCoreApplication.translate("QueuePanel", "Changed {n} tickets (Ctrl+Shift+Z undoes)").format(n=len(ids)))
-            self.ctx.records_changed("incident", ids)
 
-        self.ctx.worker.submit(queues.bulk_update, ids, changes, actor, versions, now,
-                               on_done=done, on_error=lambda e: show_error(self, e))
+        self.ctx.write(queues.bulk_update, ids, changes, actor, versions, now, on_done=done,
+                       on_error=lambda e: show_error(self, e), owner=self)
 
     def undo_bulk(self) -> None:
         edit = self.last_bulk
@@ -286,10 +334,9 @@ class QueuePanel(QWidget):
         def done(n: int) -> None:
             self.last_bulk = None
             self.ctx.sig_status.emit(QCoreApplication.translate("QueuePanel", "Undid the bulk edit of {n} tickets").format(n=n))
-            self.ctx.records_changed("incident", list(edit.before))
 
-        self.ctx.worker.submit(queues.undo_bulk, edit, self.ctx.actor, on_done=done,
-                               on_error=lambda e: show_error(self, e))
+        self.ctx.write(queues.undo_bulk, edit, self.ctx.actor, on_done=done,
+                       on_error=lambda e: show_error(self, e), owner=self)
 
     def save_current_as(self, name: str | None = None, shared: bool = False) -> Any:
         """Keep what is shown (the queue's filters, the filter text, the sort, the columns) as a
