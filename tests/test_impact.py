@@ -221,3 +221,25 @@ def test_cycles_terminate(db):
     got = {i.name: i.depth for i in impact.impact([cmdb.get_ci_by_name("a").id])}
     assert got == {"a": 0, "c": 1, "b": 2}
     assert impact.impact([uuid.uuid4()]) == []
+
+
+def test_services_by_ci_agrees_with_one_walk_per_ci(db):
+    """The calendar's joint walk gives every CI the services its own walk gives (the demo
+    estate: pools with min_members_up, retired CIs, services on services)."""
+    from itsmdesk.demo import builder
+    from itsmdesk.models.cmdb import CI
+    from itsmdesk.services.cmdb import impact
+    from itsmdesk.services.cmdb.impact_many import services_by_ci
+
+    builder.generate("small", 11)
+    ids = [c.id for c in CI.select(CI.id)]
+    joint = services_by_ci(ids)
+    assert set(joint) == set(ids)
+    differ = [i for i in ids if sorted(s.name for s in joint[i])
+              != sorted(s.name for s in impact.impacted_services([i]))]
+    assert differ == []
+    assert sum(1 for i in ids if joint[i]) > len(ids) // 3  # most CIs reach some service
+    # redundancy really was decided: some pool member alone spares a service a plain walk reaches
+    plain = {i: sorted(s.name for s in impact.impact([i], redundancy=False) if s.is_service)
+             for i in ids}
+    assert any(sorted(s.name for s in joint[i]) != plain[i] for i in ids)

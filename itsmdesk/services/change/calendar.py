@@ -66,10 +66,11 @@ def teams() -> list[tuple[uuid.UUID, str]]:
 
 
 def _services_by_ci(ci_ids: set) -> dict:
-    """CI id -> names of the business services it impacts (one impact query per CI)."""
-    from itsmdesk.services.change.risk import impacted_services
+    """CI id -> names of the business services it impacts (one joint walk for all of them)."""
+    from itsmdesk.services.cmdb.impact_many import services_by_ci
 
-    return {ci: tuple(s["name"] for s in impacted_services([ci])) for ci in ci_ids}
+    return {ci: tuple(sorted(s.name for s in found))
+            for ci, found in services_by_ci(sorted(ci_ids, key=str)).items()}
 
 
 def load(start: dt.datetime, end: dt.datetime, filters: Filters = Filters(),

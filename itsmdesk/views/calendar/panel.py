@@ -29,6 +29,7 @@ from itsmdesk.i18n import template_text
 from itsmdesk.services.change import calendar as change_calendar
 from itsmdesk.services.change.calendar import Filters
 from itsmdesk.views.calendar.canvas import MODES, CalendarCanvas, local, range_for, to_utc
+from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.timefmt import date_text
 from itsmdesk.words import word
 
@@ -83,6 +84,8 @@ class CalendarPanel(QWidget):
 
     def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
         super().__init__(parent)
+        self._filters_filled = False
+        self.lazy = WhenShown(self, self._reload_now)
         self.ctx = ctx
         self.setObjectName("calendarPanel")
         self.undo_stack = QUndoStack(self)
@@ -176,19 +179,19 @@ class CalendarPanel(QWidget):
                     self.status_box):
             box.currentIndexChanged.connect(self.reload)
         ctx.sig_records_changed.connect(self._records_changed)
-        self._fill_filters()
+        self.team_box.addItem(self.tr("All teams"), None)
+        self.service_box.addItem(self.tr("All services"), None)
         self.reload()
 
     # -- loading ---------------------------------------------------------------------------------
-    def _fill_filters(self) -> None:
+    def _fill_filters(self, choices: tuple[list, list]) -> None:
+        teams, services = choices
         self.team_box.blockSignals(True)
         self.service_box.blockSignals(True)
-        self.team_box.addItem(self.tr("All teams"), None)
-        self.service_box.addItem(self.tr("All services"), None)
         try:
-            for tid, name in change_calendar.teams():
+            for tid, name in teams:
                 self.team_box.addItem(name, tid)
-            for sid, name in change_calendar.business_services():
+            for sid, name in services:
                 self.service_box.addItem(name, sid)
         finally:
             self.team_box.blockSignals(False)
@@ -207,6 +210,14 @@ class CalendarPanel(QWidget):
         return self.mode_box.currentData()
 
     def reload(self, *_args) -> None:  # noqa: ANN002
+        """Read the shown range again (now if the calendar can be seen, else when it is)."""
+        self.lazy.request()
+
+    def _reload_now(self) -> None:
+        if not self._filters_filled:
+            self._filters_filled = True
+            self.ctx.query(lambda: (change_calendar.teams(), change_calendar.business_services()),
+                           on_done=self._fill_filters, owner=self)
         self.canvas.mode = self.mode()
         self.canvas.timeline_rows = self.rows_box.currentData()
         self.rows_box.setVisible(self.mode() == "timeline")
@@ -219,8 +230,8 @@ class CalendarPanel(QWidget):
         else:
             self.title.setText(f"{date_text(first, 'd MMM')} – "
                                f"{date_text(last - dt.timedelta(days=1), 'd MMM yyyy')}")
-        self.ctx.worker.submit(change_calendar.load, start, end, self.filters(),
-                               on_done=self._loaded, key="calendar")
+        self.ctx.query(change_calendar.load, start, end, self.filters(), on_done=self._loaded,
+                       key=f"calendar-{id(self)}", owner=self)
 
     def _loaded(self, data) -> None:  # noqa: ANN001
         self.data = data

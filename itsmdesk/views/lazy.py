@@ -1,0 +1,38 @@
+"""A hidden panel does no work until it is shown.
+
+``WhenShown(panel, panel.refresh)`` replaces direct calls of ``refresh``: ``request()`` runs it
+at once while the panel is visible, and otherwise only notes that the panel is stale; the panel's
+next Show event runs it (once, however many changes came in meanwhile).  Docks stacked as tabs
+hide all but the current one, so the change calendar or a dashboard behind another tab reads
+nothing at start-up and nothing after each save until someone looks at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QWidget
+
+
+class WhenShown(QObject):
+    def __init__(self, widget: QWidget, refresh: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self.widget = widget
+        self.refresh = refresh
+        self.pending = False
+        widget.installEventFilter(self)
+
+    def request(self) -> None:
+        """Refresh now if the panel can be seen, else when it is next shown."""
+        if self.widget.isVisible():
+            self.pending = False
+            self.refresh()
+        else:
+            self.pending = True
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if obj is self.widget and event.type() == QEvent.Type.Show and self.pending:
+            self.pending = False
+            QTimer.singleShot(0, self.refresh)
+        return False
