@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QWidget
 
 
@@ -34,5 +34,5 @@ class WhenShown(QObject):
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if obj is self.widget and event.type() == QEvent.Type.Show and self.pending:
             self.pending = False
-            QTimer.singleShot(0, self.refresh)
+            self.refresh()  # only asks for a query: the answer arrives later
         return False

@@ -36,6 +36,7 @@ def test_dashboard_shows_top_movers_and_volume(ctx, qtbot, tmp_path):
     _data()
     panel = DashboardPanel(ctx)
     qtbot.addWidget(panel)
+    panel.show()  # a hidden panel reads nothing until it is shown
     panel.by.setCurrentIndex(panel.by.findData("ci"))
     panel.period.setCurrentIndex(panel.period.findData(30))
     assert panel.top_chart.labels() == ["db-01"] and panel.top_chart.values() == [4.0]
@@ -79,6 +80,7 @@ def test_availability_panel_table_chart_and_exports(ctx, qtbot, tmp_path):
     _data()
     panel = AvailabilityPanel(ctx)
     qtbot.addWidget(panel)
+    panel.show()  # a hidden panel reads nothing until it is shown
     model = panel.model
     assert model.rowCount() == 2
     assert model.index(0, 0).data() == "db-01"
@@ -101,6 +103,7 @@ def test_availability_double_click_opens_ci(ctx, qtbot, monkeypatch):
     a, _b = _data()
     panel = AvailabilityPanel(ctx)
     qtbot.addWidget(panel)
+    panel.show()  # a hidden panel reads nothing until it is shown
     opened = []
     monkeypatch.setattr(ctx, "open_record", lambda kind, rid: opened.append((kind, rid)))
     panel._open(panel.model.index(0, 0))

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.models.base import utcnow
 from itsmdesk.services.servicedesk import announcements
+from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.timefmt import local_text
 
@@ -29,6 +30,7 @@ def tr(text: str) -> str:
 class AnnouncementsPanel(QWidget):
     def __init__(self, ctx, parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
+        self.lazy = WhenShown(self, self._refresh_now)
         self.ctx = ctx
         self.setObjectName("announcementsPanel")
         self.list = QListWidget()
@@ -60,6 +62,10 @@ class AnnouncementsPanel(QWidget):
         return self.ctx.clock() if self.ctx.clock else utcnow()
 
     def refresh(self) -> None:
+        """Read again now if the panel can be seen, else when it is next shown."""
+        self.lazy.request()
+
+    def _refresh_now(self) -> None:
         self.ctx.worker.submit(announcements.current, self.now(), on_done=self.show_items,
                                key=f"announcements-{id(self)}")
 

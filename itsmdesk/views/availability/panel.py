@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.services.problem import availability as av
 from itsmdesk.views.dashboard.charts import BarChart
+from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.numfmt import grouped
 
 Index = QModelIndex | QPersistentModelIndex
@@ -92,6 +93,7 @@ class AvailabilityModel(QAbstractTableModel):
 class AvailabilityPanel(QWidget):
     def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
         super().__init__(parent)
+        self.lazy = WhenShown(self, self._refresh_now)
         self.ctx = ctx
         self.setObjectName("availabilityPanel")
         self.report: av.AvailabilityReport | None = None
@@ -162,6 +164,10 @@ class AvailabilityPanel(QWidget):
                 dt.datetime(e.year(), e.month(), e.day()) + dt.timedelta(days=1))
 
     def refresh(self) -> None:
+        """Read again now if the panel can be seen, else when it is next shown."""
+        self.lazy.request()
+
+    def _refresh_now(self) -> None:
         start, end = self.period()
         self.ctx.worker.submit(av.availability, self.by.currentData(), start, end,
                                on_done=self._show, on_error=self._error, key="availability")

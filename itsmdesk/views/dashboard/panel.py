@@ -22,12 +22,14 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.services.problem import trends
 from itsmdesk.views.dashboard.charts import BarChart, LineChart
+from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.numfmt import grouped
 
 
 class DashboardPanel(QWidget):
     def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
         super().__init__(parent)
+        self.lazy = WhenShown(self, self._refresh_now)
         self.ctx = ctx
         self.setObjectName("dashboardPanel")
         self.data: trends.Dashboard | None = None
@@ -92,6 +94,10 @@ class DashboardPanel(QWidget):
             self._debounce.start()
 
     def refresh(self) -> None:
+        """Read again now if the panel can be seen, else when it is next shown."""
+        self.lazy.request()
+
+    def _refresh_now(self) -> None:
         self.ctx.worker.submit(trends.dashboard, self.by.currentData(), self.period.currentData(),
                                self.top.value(), on_done=self._show, key="dashboard")
 
