@@ -39,6 +39,9 @@ def test_predefined_queues_and_counts(db):
                          resolution_code="duplicate", solution="dup")
     counts = queues.counts(queues.queues_for(me), me, now=T0 + dt.timedelta(days=1))
     assert counts["all_open"] == 11 and counts["resolved_recent"] == 1 and counts["all"] == 12
+    # the one-statement counts equal the queues counted one by one
+    specs = queues.queues_for(me)
+    assert counts == {s.key: queues.count(s, me, T0 + dt.timedelta(days=1)) for s in specs}
     first = queues.page(mine, 0, 10, person_id=me).rows
     assert [r.values["ref"] for r in first] == [tickets[i].ref for i in (9, 6, 3, 0)]
     assert first[0].values["assignee"] == "Olle Agent" and first[0].values["team"] == "Service Desk"

@@ -53,3 +53,12 @@ def as_domain_error(exc: BaseException) -> BaseException:
         return DatabaseBusyError(N_("The database is busy with another writer ({reason}); nothing "
                                     "was saved, try again."), reason=text)
     return DatabaseUnavailableError(N_("The database cannot be reached ({reason})."), reason=text)
+
+
+def connect_thread() -> None:
+    """Open this thread's database connection if it is not open yet."""
+    from itsmdesk.models.base import db
+
+    database = db.obj
+    if database is not None:
+        database.connect(reuse_if_open=True)

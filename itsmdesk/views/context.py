@@ -44,6 +44,7 @@ class AppContext(QObject):
         self.ops.broadcast = self.broadcast
         self.ops.default_error = self._default_error
         self.worker = self.ops  # older name: ctx.worker.submit(...) is a query
+        self.ops.warm()  # connections open in parallel while the window is built
         self.actor: Actor = SYSTEM
         self.site: str = ""
         self.clock = None  # tests may set a callable returning "now" (UTC, naive)

@@ -138,6 +138,28 @@ class Ops(QObject):
         """The older name of :meth:`query`."""
         return self.query(fn, *args, on_done=on_done, on_error=on_error, key=key)
 
+    def warm(self) -> None:
+        """Open every thread's database connection now, all at once, instead of on each
+        thread's first query (a PostgreSQL connection costs several round trips: paid once,
+        in parallel, while the window is built)."""
+        if self.synchronous:
+            return
+        from itsmdesk.services.session import connect_thread
+
+        self._ensure_threads()
+        gate = threading.Barrier(self.readers, timeout=10)
+
+        def reader() -> None:
+            connect_thread()
+            try:
+                gate.wait()  # hold this thread until every reader took one
+            except threading.BrokenBarrierError:
+                pass
+
+        for _ in range(self.readers):
+            self._reads.put(Ticket(next(self._ids), READ, reader, ()))
+        self._writes.put(Ticket(next(self._ids), READ, connect_thread, ()))  # no Changes
+
     def pending(self) -> int:
         """Operations asked for whose results have not been delivered yet."""
         return len(self._open)

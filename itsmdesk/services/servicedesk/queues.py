@@ -316,7 +316,25 @@ def count(spec: QueueSpec, person_id: Any = None, now: dt.datetime | None = None
 
 def counts(specs: list[QueueSpec], person_id: Any = None, now: dt.datetime | None = None
            ) -> dict[str, int]:
-    return {s.key: count(s, person_id, now) for s in specs}
+    """Every queue's count in ONE statement (``SELECT (SELECT COUNT(*) ...), (...)``): each
+    sub-select still uses its own index, and a branch office pays one round trip, not one per
+    queue."""
+    if not specs:
+        return {}
+    from itsmdesk.models.base import db
+
+    database = db.obj
+    parts, params = [], []
+    for spec in specs:
+        cond = where_of(spec, person_id, now, "", counting=True)
+        query = Incident.select(pw.fn.COUNT(pw.SQL("*")))
+        if cond is not True:
+            query = query.where(cond)
+        sql, args = database.get_sql_context().sql(query).query()
+        parts.append(f"({sql})")
+        params.extend(args)
+    row = database.execute_sql("SELECT " + ", ".join(parts), params).fetchone()
+    return {spec.key: int(n or 0) for spec, n in zip(specs, row, strict=True)}
 
 
 NAME_COLUMNS = ("team", "assignee", "caller", "category", "ci")

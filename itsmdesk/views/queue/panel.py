@@ -134,6 +134,11 @@ class QueuePanel(QWidget):
         self._stale = False
         ctx.sig_changes.connect(self._on_changes)
         ctx.sig_actor_changed.connect(self.refresh_queues)
+        # The first rows must not wait for the queue list and its counts: the default queue is
+        # predefined (known without the database) and starts loading on one reader while the
+        # list and the counts are read on another.
+        default = "my_open" if ctx.actor.person_id else "all_open"
+        self.model.set_queue(next(s for s in queues.PREDEFINED if s.key == default))
         self.refresh_queues()
 
     # -- queues -------------------------------------------------------------------------------------
@@ -172,9 +177,9 @@ class QueuePanel(QWidget):
         self.queue_list.blockSignals(False)
         self._fit_queue_list()
         self.queue_list.setCurrentRow(select)
-        if current is None or self.model.spec is None or self.model.spec.key != self.current_key() \
-                or self.model.spec != specs[select]:  # (a saved queue edited since)
-            self._queue_selected(select)
+        # (re)load unless the model already shows exactly this queue (a saved queue edited
+        # since has a new spec)
+        self._queue_selected(select, load=self.model.spec != specs[select])
 
     def _entry_text(self, spec: queues.QueueSpec, counts: dict[str, int]) -> str:
         """"All open  (11,947)": the count grouped the way the user's locale writes numbers."""
@@ -208,11 +213,12 @@ class QueuePanel(QWidget):
                 self.queue_list.setCurrentRow(i)
                 return
 
-    def _queue_selected(self, row: int) -> None:
+    def _queue_selected(self, row: int, load: bool = True) -> None:
         if not 0 <= row < len(self.specs):
             return
         spec = self.specs[row]
-        self.model.set_queue(spec)
+        if load:
+            self.model.set_queue(spec)
         col = spec.columns.index(spec.sort[0]) if spec.sort[0] in spec.columns else -1
         self.table.horizontalHeader().blockSignals(True)
         self.table.horizontalHeader().setSortIndicator(
