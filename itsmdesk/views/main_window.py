@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self._welcome()
 
+        self._restore_actor()  # before the docks: the queues open on this person's work
         self._build_menus()
         self._build_docks()
         self._build_status_bar()
@@ -220,7 +221,15 @@ class MainWindow(QMainWindow):
         self.ctx.sig_actor_changed.connect(self._show_actor)
         self.ctx.sig_actor_changed.connect(self._remember_actor)
         self.ctx.sig_records_changed.connect(self._maybe_notes)
-        self._restore_actor()
+        self.ctx.sig_database_error.connect(lambda text: self.set_connected(False, text))
+        self.ctx.ops.sig_write_started.connect(self._write_started)
+        self.ctx.ops.sig_write_finished.connect(self._write_finished)
+        self.saving_label = QLabel()
+        self.saving_label.setObjectName("savingLabel")
+        bar.addPermanentWidget(self.saving_label)
+        self._writes_in_flight = 0
+        self._saving_timer = QTimer(self, singleShot=True, interval=300)
+        self._saving_timer.timeout.connect(self._show_saving)
         self._show_actor()
         self.set_connected(True)
         # Every minute: is the database there, and which tickets reached their escalation point.
@@ -233,6 +242,22 @@ class MainWindow(QMainWindow):
         self._first_tick = QTimer(self, singleShot=True, interval=1500)
         self._first_tick.timeout.connect(self._each_minute)
         self._first_tick.start()
+
+    def _write_started(self, _ticket) -> None:  # noqa: ANN001
+        self._writes_in_flight += 1
+        if not self._saving_timer.isActive() and not self.saving_label.text():
+            self._saving_timer.start()
+
+    def _write_finished(self, _ticket) -> None:  # noqa: ANN001
+        self._writes_in_flight = max(0, self._writes_in_flight - 1)
+        if self._writes_in_flight == 0:
+            self._saving_timer.stop()
+            self.saving_label.setText("")
+
+    def _show_saving(self) -> None:
+        """'Saving…' in the status bar when a write takes longer than a moment."""
+        if self._writes_in_flight:
+            self.saving_label.setText(self.tr("Saving…"))
 
     def set_connected(self, connected: bool, reason: str = "") -> None:
         self.connection_label.setText(("● " + self.tr("Connected")) if connected
@@ -276,20 +301,36 @@ class MainWindow(QMainWindow):
     def _remember_actor(self) -> None:
         if self.ctx.actor.person_id is not None:
             self.settings.setValue("session/person_id", str(self.ctx.actor.person_id))
+            self.settings.setValue("session/person_name", self.ctx.actor.name)
 
     def _restore_actor(self) -> None:
+        """Sign in again as the person who last worked at this desk, from this workstation's
+        settings (no database read before the first queue rows); the person is checked in the
+        background and signed out if no longer there."""
         person_id = self.settings.value("session/person_id")
+        name = self.settings.value("session/person_name")
         if not person_id or self.ctx.actor.person_id is not None:
             return
+        import uuid
+
         from itsmdesk.services.context import Actor
         from itsmdesk.services.search import person_by_id
 
         try:
-            found = person_by_id(person_id)
-        except Exception:  # noqa: BLE001 - never keep the window from opening
-            found = None
-        if found is not None:
-            self.ctx.actor = Actor(found[0], found[1], self.ctx.site)
+            key = uuid.UUID(str(person_id))
+        except ValueError:
+            return
+        if name:
+            self.ctx.actor = Actor(key, str(name), self.ctx.site)
+
+        def found(row) -> None:  # noqa: ANN001
+            if row is None and self.ctx.actor.person_id == key:
+                self.ctx.set_actor(Actor(None, "system", self.ctx.site))
+            elif row is not None and (self.ctx.actor.person_id is None
+                                      or self.ctx.actor.name != row[1]):
+                self.ctx.set_actor(Actor(row[0], row[1], self.ctx.site))
+
+        self.ctx.query(person_by_id, key, on_done=found, on_error=lambda _e: None, owner=self)
 
     def _show_actor(self) -> None:
         self.person_button.setText(self.tr("Signed in: {name} ▾").format(name=self.ctx.actor.name))
