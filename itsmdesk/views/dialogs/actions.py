@@ -10,16 +10,18 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from itsmdesk.views.messages import show_error
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ServiceDeskActions", text)
-
-
 def sign_in_as(ctx, window) -> None:  # noqa: ANN001
-    """Pick the person working at this desk (until real accounts exist)."""
+    """Pick the person working at this desk (until real accounts exist); the list of people is
+    read off the GUI thread."""
     from itsmdesk.services import search
+
+    ctx.query(search.find_people, "", 500, on_done=lambda people: _pick_person(ctx, window, people),
+              owner=window)
+
+
+def _pick_person(ctx, window, people: list) -> None:  # noqa: ANN001
     from itsmdesk.services.context import Actor
 
-    people = search.find_people("", 500)
     names = [name for _id, name in people]
     if not names:
         return
@@ -36,21 +38,33 @@ def show_notifications(ctx, window) -> None:  # noqa: ANN001
     if ctx.actor.person_id is None:
         QMessageBox.information(window, QCoreApplication.translate("ServiceDeskActions", "Notifications"), QCoreApplication.translate("ServiceDeskActions", "Sign in first (Ctrl+Shift+P)."))
         return
-    notes = escalation.notifications_for(ctx.actor.person_id)
+    ctx.query(escalation.notifications_for, ctx.actor.person_id,
+              on_done=lambda notes: _show_notes(ctx, window, notes), owner=window)
+
+
+def _show_notes(ctx, window, notes: list) -> None:  # noqa: ANN001
+    from itsmdesk.services.servicedesk import escalation
+
     if not notes:
         QMessageBox.information(window, QCoreApplication.translate("ServiceDeskActions", "Notifications"), QCoreApplication.translate("ServiceDeskActions", "No unread notifications."))
         return
     text = "\n".join(f"{n.created_at:%Y-%m-%d %H:%M}  {n.text}" for n in notes)
     QMessageBox.information(window, QCoreApplication.translate("ServiceDeskActions", "Notifications"), text)
-    escalation.mark_read([n.id for n in notes])
-    ctx.sig_status.emit(QCoreApplication.translate("ServiceDeskActions", "{n} notifications read").format(n=len(notes)))
-    ctx.records_changed("notification", [])
+    ctx.write(escalation.mark_read, [n.id for n in notes], ctx.actor, owner=window,
+              on_done=lambda n: ctx.sig_status.emit(
+                  QCoreApplication.translate("ServiceDeskActions", "{n} notifications read").format(n=n)))
 
 
 def import_holidays(ctx, window) -> None:  # noqa: ANN001
     from itsmdesk.services.servicedesk import calendars
 
-    cals = calendars.list_calendars()
+    ctx.query(calendars.list_calendars, on_done=lambda cals: _import_holidays(ctx, window, cals),
+              owner=window)
+
+
+def _import_holidays(ctx, window, cals: list) -> None:  # noqa: ANN001
+    from itsmdesk.services.servicedesk import calendars
+
     if not cals:
         QMessageBox.information(window, QCoreApplication.translate("ServiceDeskActions", "Import holidays"),
                                 QCoreApplication.translate("ServiceDeskActions", "Create a business calendar first (itsmdesk business-calendar create)."))
@@ -63,14 +77,15 @@ def import_holidays(ctx, window) -> None:  # noqa: ANN001
                                           QCoreApplication.translate("ServiceDeskActions", "iCalendar files (*.ics)"))
     if not path:
         return
-    try:
-        added, skipped = calendars.import_holidays(cals[names.index(name)].id, path, ctx.actor)
-    except Exception as exc:  # noqa: BLE001
-        show_error(window, exc)
-        return
-    QMessageBox.information(window, QCoreApplication.translate("ServiceDeskActions", "Import holidays"),
-                            QCoreApplication.translate("ServiceDeskActions", "{added} holidays added, {skipped} already there.").format(
-                                added=added, skipped=skipped))
+
+    def done(result: tuple[int, int]) -> None:
+        added, skipped = result
+        QMessageBox.information(window, QCoreApplication.translate("ServiceDeskActions", "Import holidays"),
+                                QCoreApplication.translate("ServiceDeskActions", "{added} holidays added, {skipped} already there.").format(
+                                    added=added, skipped=skipped))
+
+    ctx.write(calendars.import_holidays, cals[names.index(name)].id, path, ctx.actor,
+              on_done=done, on_error=lambda exc: show_error(window, exc), owner=window)
 
 
 def run_escalation(ctx, window=None) -> None:  # noqa: ANN001

@@ -61,8 +61,6 @@ DIRTY_MARK = " •"
 _PENDING = object()  # a save handed to the writer whose ticket is not known yet
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("RecordForm", text)
 
 
 class RecordForm(QWidget):
@@ -108,16 +106,16 @@ class RecordForm(QWidget):
         self.message = QLabel()
         self.message.setObjectName("formMessage")
         self.message.setWordWrap(True)
-        self.stop_button = QPushButton(tr("Stop waiting"))
+        self.stop_button = QPushButton(QCoreApplication.translate("RecordForm", "Stop waiting"))
         self.stop_button.setObjectName("stopWaitingButton")
-        self.stop_button.setToolTip(tr("Keep the edits in the form and stop waiting for the "
+        self.stop_button.setToolTip(QCoreApplication.translate("RecordForm", "Keep the edits in the form and stop waiting for the "
                                        "database; the save may still arrive"))
         self.stop_button.clicked.connect(self.stop_waiting)
         self.stop_button.hide()
-        self.save_button = QPushButton(tr("&Save"))
+        self.save_button = QPushButton(QCoreApplication.translate("RecordForm", "&Save"))
         self.save_button.setObjectName("saveButton")
         self.save_button.setDefault(True)
-        self.save_button.setToolTip(tr("Save (Ctrl+S)"))
+        self.save_button.setToolTip(QCoreApplication.translate("RecordForm", "Save (Ctrl+S)"))
         self.save_button.clicked.connect(self.save)
         self.button_row = QHBoxLayout()
         self.button_row.addWidget(self.message, 1)
@@ -130,14 +128,14 @@ class RecordForm(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.body, 1)
         layout.addLayout(self.button_row)
-        save_action = QAction(tr("Save"), self)
+        save_action = QAction(QCoreApplication.translate("RecordForm", "Save"), self)
         save_action.setShortcut(QKeySequence.StandardKey.Save)
         save_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         save_action.triggered.connect(self.save)
         self.addAction(save_action)
 
         self._saving_timer = QTimer(self, singleShot=True, interval=SAVING_SHOWN_AFTER_MS)
-        self._saving_timer.timeout.connect(lambda: self.say(tr("Saving…")))
+        self._saving_timer.timeout.connect(lambda: self.say(QCoreApplication.translate("RecordForm", "Saving…")))
         self._stuck_timer = QTimer(self, singleShot=True, interval=OFFER_CANCEL_AFTER_MS)
         self._stuck_timer.timeout.connect(self._offer_stop)
 
@@ -150,13 +148,13 @@ class RecordForm(QWidget):
                 self._new_loaded(None)
             else:
                 self.body.setEnabled(False)
-                self.show_banner(tr("Loading…"))
+                self.show_banner(QCoreApplication.translate("RecordForm", "Loading…"))
                 fn, args = call
                 self.ctx.query(fn, *args, on_done=self._new_loaded, on_error=self._load_failed,
                                owner=self)
         else:
             self.body.setEnabled(False)
-            self.show_banner(tr("Loading…"))
+            self.show_banner(QCoreApplication.translate("RecordForm", "Loading…"))
             self.reload()
 
     # -- for subclasses ---------------------------------------------------------------------------
@@ -291,7 +289,7 @@ class RecordForm(QWidget):
             return
         edits = self.edits()
         if self.record_id is not None and not edits:
-            self.say(tr("Nothing to save"))
+            self.say(QCoreApplication.translate("RecordForm", "Nothing to save"))
             self.set_clean()
             if self._close_after_save:
                 self._close_now()
@@ -351,7 +349,7 @@ class RecordForm(QWidget):
         if new:
             self.setProperty("recordKey", f"{self.kind}:{self.record_id}")
         self.set_clean()
-        self.say(tr("Saved {title}.").format(title=self.title()))
+        self.say(QCoreApplication.translate("RecordForm", "Saved {title}.").format(title=self.title()))
         self.sig_saved.emit(self.record_id)
         if self._close_after_save:
             self._close_now()
@@ -402,12 +400,12 @@ class RecordForm(QWidget):
         self._close_after_save = False
         self._after_save.clear()
         self.sig_save_failed.emit()
-        self.say(tr("Stopped waiting: your edits are still here. If the save reached the "
+        self.say(QCoreApplication.translate("RecordForm", "Stopped waiting: your edits are still here. If the save reached the "
                     "database after all, saving again will show it."), error=True)
 
     def _offer_stop(self) -> None:
         if self._save_ticket is not None:
-            self.say(tr("Waiting for the database…"), error=True)
+            self.say(QCoreApplication.translate("RecordForm", "Waiting for the database…"), error=True)
             self.stop_button.show()
 
     def _adopt(self) -> None:
@@ -415,7 +413,7 @@ class RecordForm(QWidget):
         self.record_id = self.new_id
         self.setProperty("recordKey", f"{self.kind}:{self.record_id}")
         self.set_clean()
-        self.say(tr("The earlier save did arrive; nothing was saved twice."))
+        self.say(QCoreApplication.translate("RecordForm", "The earlier save did arrive; nothing was saved twice."))
         self.reload()
 
     # -- other people's changes ---------------------------------------------------------------------
@@ -432,7 +430,7 @@ class RecordForm(QWidget):
             return
         if self._dirty:
             self._others_changed = True
-            self.show_banner(tr("Someone else changed this record after you opened it. When you "
+            self.show_banner(QCoreApplication.translate("RecordForm", "Someone else changed this record after you opened it. When you "
                                 "save, you choose which of their values to keep."))
             self.history.mark_stale()
             return
@@ -463,8 +461,8 @@ class RecordForm(QWidget):
         if not self._dirty:
             return self._save_ticket is None or self._ask_leave_while_saving()
         answer = QMessageBox.question(
-            self, tr("Unsaved changes"),
-            tr("{title} has unsaved changes. Save them?").format(title=self.title()),
+            self, QCoreApplication.translate("RecordForm", "Unsaved changes"),
+            QCoreApplication.translate("RecordForm", "{title} has unsaved changes. Save them?").format(title=self.title()),
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:
@@ -475,8 +473,8 @@ class RecordForm(QWidget):
 
     def _ask_leave_while_saving(self) -> bool:
         answer = QMessageBox.question(
-            self, tr("Still saving"),
-            tr("{title} is still being saved. Close it anyway? The save goes on.").format(
+            self, QCoreApplication.translate("RecordForm", "Still saving"),
+            QCoreApplication.translate("RecordForm", "{title} is still being saved. Close it anyway? The save goes on.").format(
                 title=self.title()))
         return answer == QMessageBox.StandardButton.Yes
 

@@ -23,10 +23,6 @@ from itsmdesk.views.timefmt import local_text
 from itsmdesk.words import WORDS, action_word, field_label, word
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("HistoryView", text)
-
-
 def _value(entry: Any, text: str | None) -> str:
     if text is None:
         return ""
@@ -54,8 +50,8 @@ class HistoryView(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.tree.setHeaderLabels([tr("When"), tr("Who"), tr("What"), tr("Field"), tr("Before"),
-                                   tr("After")])
+        self.tree.setHeaderLabels([QCoreApplication.translate("HistoryView", "When"), QCoreApplication.translate("HistoryView", "Who"), QCoreApplication.translate("HistoryView", "What"), QCoreApplication.translate("HistoryView", "Field"), QCoreApplication.translate("HistoryView", "Before"),
+                                   QCoreApplication.translate("HistoryView", "After")])
         header = self.tree.header()
         for col, width in enumerate((130, 130, 80, 140, 180)):
             header.resizeSection(col, width)

@@ -23,13 +23,9 @@ from PySide6.QtWidgets import (
 from itsmdesk.words import WORDS, field_label, word
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("MergeDialog", text)
-
-
 def _text(value: Any) -> str:
     if value is None or value == "":
-        return tr("(empty)")
+        return QCoreApplication.translate("MergeDialog", "(empty)")
     if isinstance(value, bool):
         return word("yes" if value else "no")
     text = str(value)
@@ -51,7 +47,7 @@ class MergeDialog(QDialog):
                  describe: Callable[[str, Any], str] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mergeDialog")
-        self.setWindowTitle(tr("Someone else saved this record"))
+        self.setWindowTitle(QCoreApplication.translate("MergeDialog", "Someone else saved this record"))
         self.mine = mine
         self.theirs = theirs
         self.choices: dict[str, QButtonGroup] = {}
@@ -64,13 +60,13 @@ class MergeDialog(QDialog):
             return _text(describe(name, mine[name]) if describe else mine[name])
 
         layout = QVBoxLayout(self)
-        intro = QLabel(message + "\n\n" + tr("Choose which value to keep where you both changed a "
+        intro = QLabel(message + "\n\n" + QCoreApplication.translate("MergeDialog", "Choose which value to keep where you both changed a "
                                              "field. Your other changes are kept."))
         intro.setWordWrap(True)
         layout.addWidget(intro)
         grid_host = QWidget()
         grid = QGridLayout(grid_host)
-        for col, head in enumerate((tr("Field"), tr("Saved by them"), tr("Yours"))):
+        for col, head in enumerate((QCoreApplication.translate("MergeDialog", "Field"), QCoreApplication.translate("MergeDialog", "Saved by them"), QCoreApplication.translate("MergeDialog", "Yours"))):
             grid.addWidget(QLabel(f"<b>{head}</b>"), 0, col)
         row = 1
         self.conflicts = [f for f in mine if f in changed]
@@ -90,13 +86,13 @@ class MergeDialog(QDialog):
             if name not in mine:
                 grid.addWidget(QLabel(field_label(name)), row, 0)
                 grid.addWidget(QLabel(theirs_text(name) if name in theirs
-                                      else tr("(changed)")), row, 1)
-                grid.addWidget(QLabel(tr("(unchanged by you)")), row, 2)
+                                      else QCoreApplication.translate("MergeDialog", "(changed)")), row, 1)
+                grid.addWidget(QLabel(QCoreApplication.translate("MergeDialog", "(unchanged by you)")), row, 2)
                 row += 1
         for name in mine:
             if name not in changed:
                 grid.addWidget(QLabel(field_label(name)), row, 0)
-                grid.addWidget(QLabel(tr("(unchanged by them)")), row, 1)
+                grid.addWidget(QLabel(QCoreApplication.translate("MergeDialog", "(unchanged by them)")), row, 1)
                 grid.addWidget(QLabel(mine_text(name)), row, 2)
                 row += 1
         scroll = QScrollArea()
@@ -105,7 +101,7 @@ class MergeDialog(QDialog):
         layout.addWidget(scroll, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Save merged"))
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(QCoreApplication.translate("MergeDialog", "Save merged"))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

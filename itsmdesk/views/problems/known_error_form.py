@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -25,14 +25,11 @@ from itsmdesk.views.forms.base import RecordForm
 from itsmdesk.views.forms.common import header_label
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table
 
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("KnownErrorForm", text)
-
-
-SOLUTION_STATUSES = (("workaround_only", "Workaround only"), ("fix_planned", "Fix planned"),
-                     ("fix_in_progress", "Fix in progress"), ("fixed", "Fixed"),
-                     ("wont_fix", "Will not be fixed"))
+SOLUTION_STATUSES = (("workaround_only", QT_TRANSLATE_NOOP("KnownErrorForm", "Workaround only")),
+                     ("fix_planned", QT_TRANSLATE_NOOP("KnownErrorForm", "Fix planned")),
+                     ("fix_in_progress", QT_TRANSLATE_NOOP("KnownErrorForm", "Fix in progress")),
+                     ("fixed", QT_TRANSLATE_NOOP("KnownErrorForm", "Fixed")),
+                     ("wont_fix", QT_TRANSLATE_NOOP("KnownErrorForm", "Will not be fixed")))
 TEXTS = ("symptom", "root_cause", "workaround")
 
 
@@ -41,51 +38,51 @@ class KnownErrorForm(RecordForm):
 
     def build(self) -> None:
         self.setObjectName("knownErrorForm")
-        self.ref_label = header_label(tr("New known error"))
+        self.ref_label = header_label(QCoreApplication.translate("KnownErrorForm", "New known error"))
         self.title_edit = QLineEdit()
         self.title_edit.setObjectName("titleEdit")
-        self.title_edit.setPlaceholderText(tr("What the error looks like, in a line"))
+        self.title_edit.setPlaceholderText(QCoreApplication.translate("KnownErrorForm", "What the error looks like, in a line"))
         self.error_code = QLineEdit()
         self.solution_status = QComboBox()
         for value, label in SOLUTION_STATUSES:
-            self.solution_status.addItem(tr(label), value)
+            self.solution_status.addItem(QCoreApplication.translate("KnownErrorForm", label), value)
         self.status = QComboBox()
-        self.status.addItem(tr("Open"), "open")
-        self.status.addItem(tr("Retired"), "retired")
+        self.status.addItem(QCoreApplication.translate("KnownErrorForm", "Open"), "open")
+        self.status.addItem(QCoreApplication.translate("KnownErrorForm", "Retired"), "retired")
         self.problem_edit = QLineEdit()
         self.problem_edit.setPlaceholderText("PRB-000123")
         self.cis_edit = QLineEdit()
-        self.cis_edit.setPlaceholderText(tr("CI names, comma separated"))
+        self.cis_edit.setPlaceholderText(QCoreApplication.translate("KnownErrorForm", "CI names, comma separated"))
         self.symptom = QPlainTextEdit()
         self.root_cause = QPlainTextEdit()
         self.workaround = QPlainTextEdit()
         for e in (self.symptom, self.root_cause, self.workaround):
             e.setTabChangesFocus(True)
         form = QFormLayout()
-        form.addRow(tr("Error &code"), self.error_code)
-        form.addRow(tr("Solution &status"), self.solution_status)
-        form.addRow(tr("Stat&us"), self.status)
-        form.addRow(tr("&Problem"), self.problem_edit)
-        form.addRow(tr("Affected C&Is"), self.cis_edit)
-        form.addRow(tr("Symptom"), self.symptom)
-        form.addRow(tr("Root cause"), self.root_cause)
-        form.addRow(tr("Workaround"), self.workaround)
+        form.addRow(QCoreApplication.translate("KnownErrorForm", "Error &code"), self.error_code)
+        form.addRow(QCoreApplication.translate("KnownErrorForm", "Solution &status"), self.solution_status)
+        form.addRow(QCoreApplication.translate("KnownErrorForm", "Stat&us"), self.status)
+        form.addRow(QCoreApplication.translate("KnownErrorForm", "&Problem"), self.problem_edit)
+        form.addRow(QCoreApplication.translate("KnownErrorForm", "Affected C&Is"), self.cis_edit)
+        form.addRow(QCoreApplication.translate("KnownErrorForm", "Symptom"), self.symptom)
+        form.addRow(QCoreApplication.translate("KnownErrorForm", "Root cause"), self.root_cause)
+        form.addRow(QCoreApplication.translate("KnownErrorForm", "Workaround"), self.workaround)
         details = QWidget()
         details.setLayout(form)
-        self.incident_model = RowsModel([("ref", tr("Incident")), ("title", tr("Title")),
-                                         ("status", tr("Status")), ("opened_at", tr("Opened"))],
+        self.incident_model = RowsModel([("ref", QCoreApplication.translate("KnownErrorForm", "Incident")), ("title", QCoreApplication.translate("KnownErrorForm", "Title")),
+                                         ("status", QCoreApplication.translate("KnownErrorForm", "Status")), ("opened_at", QCoreApplication.translate("KnownErrorForm", "Opened"))],
                                         self)
         incidents = make_table(self.incident_model)
         incidents.doubleClicked.connect(lambda i: self.ctx.open_record("incident", i.data(ID_ROLE)))
-        self.change_model = RowsModel([("ref", tr("Change")), ("title", tr("Title")),
-                                       ("status", tr("Status"))], self)
+        self.change_model = RowsModel([("ref", QCoreApplication.translate("KnownErrorForm", "Change")), ("title", QCoreApplication.translate("KnownErrorForm", "Title")),
+                                       ("status", QCoreApplication.translate("KnownErrorForm", "Status"))], self)
         changes = make_table(self.change_model)
         changes.doubleClicked.connect(lambda i: self.ctx.open_record("change", i.data(ID_ROLE)))
         self.tabs = QTabWidget()
-        self.tabs.addTab(details, tr("&Details"))
-        self.tabs.addTab(incidents, tr("&Incidents"))
-        self.tabs.addTab(changes, tr("C&hanges"))
-        self.tabs.addTab(self.history, tr("Histor&y"))
+        self.tabs.addTab(details, QCoreApplication.translate("KnownErrorForm", "&Details"))
+        self.tabs.addTab(incidents, QCoreApplication.translate("KnownErrorForm", "&Incidents"))
+        self.tabs.addTab(changes, QCoreApplication.translate("KnownErrorForm", "C&hanges"))
+        self.tabs.addTab(self.history, QCoreApplication.translate("KnownErrorForm", "Histor&y"))
         header = QHBoxLayout()
         header.addWidget(self.ref_label)
         header.addWidget(self.title_edit, 1)
@@ -93,7 +90,7 @@ class KnownErrorForm(RecordForm):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
         layout.addWidget(self.tabs, 1)
-        self.rfc_button = QPushButton(tr("Raise R&FC"))
+        self.rfc_button = QPushButton(QCoreApplication.translate("KnownErrorForm", "Raise R&FC"))
         self.rfc_button.setObjectName("raiseRfcButton")
         self.rfc_button.clicked.connect(self.raise_rfc)
         self.rfc_button.setEnabled(False)
@@ -122,7 +119,7 @@ class KnownErrorForm(RecordForm):
         self.rfc_button.setEnabled(True)
 
     def title(self) -> str:
-        text = self.title_edit.text().strip() or tr("New known error")
+        text = self.title_edit.text().strip() or QCoreApplication.translate("KnownErrorForm", "New known error")
         return f"{self.data.ref} {text}" if self.data is not None else text
 
     # -- saving -------------------------------------------------------------------------------------
