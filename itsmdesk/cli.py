@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 
@@ -108,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ctx = CommandContext(args.db)
     try:
+        from itsmdesk import config
+        from itsmdesk.services.context import set_site
+
+        set_site(config.value(config.SITE))  # references drawn from this site's block
         if args.command is None:
             from itsmdesk.commands.core import run_gui
 
@@ -123,7 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
-        if os.environ.get("ITSMDESK_DEBUG"):
+        from itsmdesk import config
+
+        try:
+            debug = config.value(config.DEBUG)
+        except ItsmError:
+            debug = False
+        if debug:
             raise
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(translate("Cli", "itsmdesk: error: {message}").format(

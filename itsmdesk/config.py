@@ -1,19 +1,121 @@
-"""Where the database lives and which site this workstation is.
+"""Every setting, declared once with its type, default and where it lives (after Picard's
+``options.py``).
 
-Every setting is declared once here with its type and default.  The database URL comes from
-``--db``, else ``ITSMDESK_DB``, else an SQLite file in the user's data directory.
+Three homes:
+
+* ``environment``: a variable of the process (``ITSMDESK_DB``, ``ITSMDESK_SITE``...), read with
+  :func:`value`; a bad value is refused with a sentence naming it;
+* ``workstation``: the desk's own settings (window layout, who signed in last), kept by Qt's
+  ``QSettings`` under the option's ``key``;
+* ``organisation``: shared by everyone, kept in the database as a versioned, journalled setting
+  (``records.set_setting``) under the option's ``key``.
+
+``itsmdesk settings`` lists them all with their current values.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
+from itsmdesk.errors import N_, ValidationError
+
 APP_NAME = "itsmdesk"
 APP_AUTHOR = "itsmdesk"
+
+ENVIRONMENT, WORKSTATION, ORGANISATION = "environment", "workstation", "organisation"
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    scope: str  # environment | workstation | organisation
+    key: str  # the variable's name, the QSettings key or the database setting's key
+    default: Any
+    doc: str
+    parse: Callable[[str], Any] | None = None  # environment: text -> value (raises ValueError)
+
+
+OPTIONS: dict[str, Option] = {}
+
+
+def _option(name: str, scope: str, key: str, default: Any, doc: str,
+            parse: Callable[[str], Any] | None = None) -> Option:
+    opt = Option(name, scope, key, default, doc, parse)
+    OPTIONS[name] = opt
+    return opt
+
+
+def _site_code(text: str) -> str:
+    code = text.strip().upper()
+    if code and not re.fullmatch(r"[A-Z0-9]{2,8}", code):
+        raise ValueError(text)
+    return code
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def _positive_int(text: str) -> int:
+    number = int(text)
+    if number <= 0:
+        raise ValueError(text)
+    return number
+
+
+# -- environment -------------------------------------------------------------------------------
+DB_URL = _option("db_url", ENVIRONMENT, "ITSMDESK_DB", "",
+                 "Database URL (sqlite:///FILE or postgresql://...); --db wins over it")
+SITE = _option("site", ENVIRONMENT, "ITSMDESK_SITE", "",
+               "This workstation's site code (2-8 letters or digits): references it creates "
+               "come from the site's own block, e.g. INC-OSL-000001", _site_code)
+LANG = _option("lang", ENVIRONMENT, "ITSMDESK_LANG", "",
+               "Language of the GUI, the CLI and the reports (e.g. sv_SE); else the system's")
+MAX_ATTACHMENT = _option("max_attachment", ENVIRONMENT, "ITSMDESK_MAX_ATTACHMENT",
+                         10 * 1024 * 1024, "Largest attachment in bytes", _positive_int)
+DEBUG = _option("debug", ENVIRONMENT, "ITSMDESK_DEBUG", False,
+                "Show tracebacks of unexpected errors on the command line", _flag)
+DEMO_ANCHOR = _option("demo_anchor", ENVIRONMENT, "ITSMDESK_DEMO_ANCHOR", "",
+                      "Build demo data as if today were this date (YYYY-MM-DD)")
+# -- workstation (QSettings) -------------------------------------------------------------------
+LAYOUT_VERSION = _option("layout_version", WORKSTATION, "layout/version", 0,
+                         "Version of the saved window layout (an older one is not restored)")
+LAYOUT_GEOMETRY = _option("layout_geometry", WORKSTATION, "layout/geometry", None,
+                          "The main window's saved size and position")
+LAYOUT_STATE = _option("layout_state", WORKSTATION, "layout/state", None,
+                       "The docks' saved arrangement")
+PERSON_ID = _option("person_id", WORKSTATION, "session/person_id", None,
+                    "Who worked at this desk last (signed in again at start)")
+PERSON_NAME = _option("person_name", WORKSTATION, "session/person_name", None,
+                      "That person's name, shown before the database answers")
+# -- organisation (in the database) ------------------------------------------------------------
+PRIORITY_MATRIX = _option("priority_matrix", ORGANISATION, "priority_matrix", None,
+                          "Impact x urgency -> priority (default: the ITIL 3x3 matrix)")
+ESCALATE_PCT = _option("escalate_pct", ORGANISATION, "sla_escalate_at_pct", 75,
+                       "Share of the resolution time at which a ticket is flagged at risk")
+
+
+def value(opt: Option, environ: dict[str, str] | None = None) -> Any:
+    """An environment option's value (its default when unset or empty)."""
+    if opt.scope != ENVIRONMENT:
+        raise TypeError(f"{opt.name} is not read from the environment")
+    text = (environ if environ is not None else os.environ).get(opt.key, "")
+    if text == "":
+        return opt.default
+    if opt.parse is None:
+        return text
+    try:
+        return opt.parse(text)
+    except ValueError:
+        raise ValidationError(N_("{name}={value} is not valid: {doc}"), field=opt.name,
+                              name=opt.key, value=text, doc=opt.doc) from None
 
 
 def data_dir() -> Path:
@@ -34,7 +136,7 @@ def demo_db_url() -> str:
 
 def resolve_db_url(cli_value: str | None) -> str:
     """``--db`` wins over ``ITSMDESK_DB``, which wins over the default file."""
-    return cli_value or os.environ.get("ITSMDESK_DB") or default_db_url()
+    return cli_value or value(DB_URL) or default_db_url()
 
 
 @dataclass(frozen=True)
@@ -46,7 +148,4 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(
-            site_code=os.environ.get("ITSMDESK_SITE", "").strip().upper(),
-            max_attachment_bytes=int(os.environ.get("ITSMDESK_MAX_ATTACHMENT", 10 * 1024 * 1024)),
-        )
+        return cls(site_code=value(SITE), max_attachment_bytes=value(MAX_ATTACHMENT))

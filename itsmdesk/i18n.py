@@ -11,7 +11,6 @@ The language is ``ITSMDESK_LANG`` (e.g. ``sv_SE``), else the system locale.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -25,7 +24,9 @@ _headless_app: QCoreApplication | None = None  # kept alive for the rest of the 
 
 def current_language() -> str:
     """``ITSMDESK_LANG`` or the system locale's name, e.g. ``sv_SE``."""
-    return os.environ.get("ITSMDESK_LANG") or QLocale.system().name()
+    from itsmdesk import config
+
+    return config.value(config.LANG) or QLocale.system().name()
 
 
 def _translations_dir() -> Path:
@@ -60,7 +61,9 @@ def install_translators(app: QCoreApplication, lang: str | None = None) -> list[
 def use_language_locale(lang: str | None = None) -> None:
     """Dates and numbers follow the chosen language too (``ITSMDESK_LANG=sv_SE``: "måndag",
     "1 050 000"); without a language setting the system locale stays."""
-    lang = lang or os.environ.get("ITSMDESK_LANG")
+    from itsmdesk import config
+
+    lang = lang or config.value(config.LANG)
     if lang:
         QLocale.setDefault(QLocale(lang))
 

@@ -164,3 +164,34 @@ def test_backup_on_both_backends(capsys, db, tmp_path):
         listing = subprocess.run(["pg_restore", "-l", str(target)], capture_output=True, text=True,
                                  check=True).stdout
         assert "TABLE DATA public incident" in listing
+
+
+def test_site_code_gives_references_from_the_sites_block(capsys, tmp_path, monkeypatch):
+    """ITSMDESK_SITE is this workstation's site: records it creates are numbered in the site's
+    own block and journalled as coming from it; a malformed code is refused with a sentence."""
+    from itsmdesk.services.context import current_site
+
+    url = f"sqlite:///{tmp_path / 'site.db'}"
+    monkeypatch.setenv("ITSMDESK_SITE", "osl")
+    code, out, err = run(capsys, "--db", url, "demo", "--size", "small", "--seed", "3")
+    assert code == 0, err
+    code, out, _ = run(capsys, "--db", url, "list", "incidents", "--json", "--limit", "5")
+    refs = [r["ref"] for r in json.loads(out)]
+    assert refs and all(r.startswith(("INC-OSL-", "REQ-OSL-")) for r in refs)
+    code, out, _ = run(capsys, "--db", url, "history", refs[0], "--json")
+    assert {r["site"] for r in json.loads(out)} == {"OSL"}
+    monkeypatch.setenv("ITSMDESK_SITE", "O-SL")
+    code, _out, err = run(capsys, "--db", url, "stats")
+    assert code == 2 and "ITSMDESK_SITE=O-SL is not valid" in err
+    monkeypatch.delenv("ITSMDESK_SITE")
+    code, _out, _err = run(capsys, "--db", url, "stats")
+    assert code == 0 and current_site() == ""
+
+
+def test_settings_lists_every_setting(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("ITSMDESK_SITE", "KRN")
+    code, out, _ = run(capsys, "--db", f"sqlite:///{tmp_path / 's.db'}", "settings", "--json")
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert code == 0 and rows["site"]["value"] == "KRN" and rows["site"]["key"] == "ITSMDESK_SITE"
+    assert rows["escalate_pct"]["scope"] == "organisation" and rows["escalate_pct"]["value"] == 75
+    assert rows["layout_state"]["scope"] == "workstation"

@@ -63,6 +63,8 @@ HEADERS = {
     "priority": QT_TRANSLATE_NOOP("Cli", "PRIORITY"),
     "rank": QT_TRANSLATE_NOOP("Cli", "RANK"),
     "rate": QT_TRANSLATE_NOOP("Cli", "RATE"),
+    "default": QT_TRANSLATE_NOOP("Cli", "DEFAULT"),
+    "value": QT_TRANSLATE_NOOP("Cli", "VALUE"),
     "ref": QT_TRANSLATE_NOOP("Cli", "REF"),
     "refs": QT_TRANSLATE_NOOP("Cli", "REFS"),
     "relation": QT_TRANSLATE_NOOP("Cli", "RELATION"),

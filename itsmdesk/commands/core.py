@@ -50,6 +50,11 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_history)
 
+    p = sub.add_parser("settings", help=translate("Cli", "every setting: where it lives, its default "
+                                                          "and its value here"))
+    p.add_argument("--json", action="store_true", help=translate("Cli", "print JSON"))
+    p.set_defaults(func=cmd_settings)
+
 
 def cmd_init(args, ctx: CommandContext) -> int:  # noqa: ANN001
     from itsmdesk.models.database import connect
@@ -160,6 +165,36 @@ def cmd_history(args, ctx: CommandContext) -> int:  # noqa: ANN001
              "field": field_label(e.field), "old": word(e.old) if e.action == "set" else e.old,
              "new": word(e.new) if e.action == "set" else e.new} for e in entries]
     print_table(rows, ["at", "who", "action", "field", "old", "new"])
+    return 0
+
+
+def cmd_settings(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    """The settings registry (itsmdesk/config.py) with the values in force here."""
+    from PySide6.QtCore import QSettings
+
+    from itsmdesk import config
+    from itsmdesk.services.records import get_setting
+
+    ctx.open()
+    desk = QSettings("itsmdesk", "itsmdesk")
+    rows = []
+    for opt in config.OPTIONS.values():
+        if opt.scope == config.ENVIRONMENT:
+            current = config.value(opt)
+        elif opt.scope == config.WORKSTATION:
+            current = desk.value(opt.key)
+            if isinstance(current, (bytes, bytearray)) or type(current).__name__ == "QByteArray":
+                current = f"({len(bytes(current))} bytes)"
+        else:
+            current = get_setting(opt.key, opt.default)
+        rows.append({"name": opt.name, "scope": opt.scope, "key": opt.key,
+                     "default": opt.default, "value": current, "doc": opt.doc})
+    if args.json:
+        print_json(rows)
+    else:
+        print_table([{**r, "value": "" if r["value"] is None else str(r["value"])[:40],
+                      "default": "" if r["default"] is None else str(r["default"])[:40]}
+                     for r in rows], ["name", "scope", "key", "default", "value"])
     return 0
 
 

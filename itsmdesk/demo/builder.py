@@ -11,7 +11,6 @@ start of today (UTC) unless ``ITSMDESK_DEMO_ANCHOR`` (ISO date) fixes it.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import uuid
 from collections.abc import Callable
@@ -49,7 +48,9 @@ Progress = Callable[[str], None] | None
 
 
 def anchor() -> dt.datetime:
-    fixed = os.environ.get("ITSMDESK_DEMO_ANCHOR")
+    from itsmdesk import config
+
+    fixed = config.value(config.DEMO_ANCHOR)
     if fixed:
         return dt.datetime.fromisoformat(fixed)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -18,3 +18,17 @@ class Actor:
 
 
 SYSTEM = Actor()
+
+
+_workstation_site = ""
+
+
+def set_site(code: str) -> None:
+    """This process's site code (``ITSMDESK_SITE``): writes by actors without a site of their
+    own draw references from it (``INC-OSL-000001``) and journal it as where they came from."""
+    global _workstation_site
+    _workstation_site = (code or "").strip().upper()
+
+
+def current_site() -> str:
+    return _workstation_site

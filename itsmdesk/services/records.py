@@ -53,7 +53,7 @@ import peewee as pw
 from itsmdesk.errors import N_, ConflictError, NotFoundError, ValidationError
 from itsmdesk.models.base import BaseModel, RefCounter, Setting, TrackedModel, db, utcnow
 from itsmdesk.models.journal import JournalEntry
-from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.context import SYSTEM, Actor, current_site
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -238,7 +238,7 @@ class Write:
         self.journal.append((str(kind), record_id, (ref or "")[:300] or None, name,
                              to_text(old) if not isinstance(old, str) else old,
                              to_text(new) if not isinstance(new, str) else new,
-                             actor.person_id, actor.name, at or self.now, actor.site, version,
+                             actor.person_id, actor.name, at or self.now, site_of(actor), version,
                              self.batch))
 
     def flush(self) -> None:
@@ -408,11 +408,16 @@ def insert_journal_rows(rows: Sequence[tuple]) -> int:
     return len(rows)
 
 
+def site_of(actor: Actor) -> str:
+    """Where a write comes from: the actor's site, else this workstation's (ITSMDESK_SITE)."""
+    return actor.site or current_site()
+
+
 def created_row(kind: str, record_id: Any, ref: str | None, wire: Mapping[str, str | None],
                 actor: Actor, at: dt.datetime, version: int | None, batch: uuid.UUID) -> tuple:
     """The ``*created*`` journal row of a record whose fields are ``wire`` (bulk writers)."""
     return (str(kind), record_id, (ref or "")[:300] or None, CREATED, None, _json(wire),
-            actor.person_id, actor.name, at, actor.site, version, batch)
+            actor.person_id, actor.name, at, site_of(actor), version, batch)
 
 
 # -- records ----------------------------------------------------------------------------------------
@@ -468,7 +473,7 @@ def create(model: type[M], values: Mapping[str, Any], actor: Actor = SYSTEM,
         data["created_by"] = data["updated_by"] = actor.person_id
         data["version"] = 1
     if ref_prefix and not data.get("ref"):
-        data["ref"] = next_ref(ref_prefix, actor.site)
+        data["ref"] = next_ref(ref_prefix, site_of(actor))
     _fill_defaults(model, data)
     model.insert(**data).execute()
     record = model(**data)

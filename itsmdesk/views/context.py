@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Signal
 
 from itsmdesk.errors import ConflictError
 from itsmdesk.models.database import DbInfo
-from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.context import SYSTEM, Actor, current_site
 from itsmdesk.services.records import Changes
 from itsmdesk.views.ops import Ops, Ticket
 
@@ -46,7 +46,7 @@ class AppContext(QObject):
         self.worker = self.ops  # older name: ctx.worker.submit(...) is a query
         self.ops.warm()  # connections open in parallel while the window is built
         self.actor: Actor = SYSTEM
-        self.site: str = ""
+        self.site: str = current_site()  # ITSMDESK_SITE: references come from its block
         self.clock = None  # tests may set a callable returning "now" (UTC, naive)
 
     # -- operations --------------------------------------------------------------------------------

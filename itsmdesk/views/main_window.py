@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk import __version__
+from itsmdesk import __version__, config
 from itsmdesk.views.context import AppContext
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.panels import FORMS, MENU_MODULES, PANELS, PanelSpec
@@ -300,15 +300,15 @@ class MainWindow(QMainWindow):
 
     def _remember_actor(self) -> None:
         if self.ctx.actor.person_id is not None:
-            self.settings.setValue("session/person_id", str(self.ctx.actor.person_id))
-            self.settings.setValue("session/person_name", self.ctx.actor.name)
+            self.settings.setValue(config.PERSON_ID.key, str(self.ctx.actor.person_id))
+            self.settings.setValue(config.PERSON_NAME.key, self.ctx.actor.name)
 
     def _restore_actor(self) -> None:
         """Sign in again as the person who last worked at this desk, from this workstation's
         settings (no database read before the first queue rows); the person is checked in the
         background and signed out if no longer there."""
-        person_id = self.settings.value("session/person_id")
-        name = self.settings.value("session/person_name")
+        person_id = self.settings.value(config.PERSON_ID.key)
+        name = self.settings.value(config.PERSON_NAME.key)
         if not person_id or self.ctx.actor.person_id is not None:
             return
         import uuid
@@ -445,10 +445,10 @@ class MainWindow(QMainWindow):
 
     # -- layout ------------------------------------------------------------------------------
     def restore_layout(self) -> None:
-        if self.settings.value("layout/version", 0, int) != LAYOUT_VERSION:
+        if self.settings.value(config.LAYOUT_VERSION.key, 0, int) != LAYOUT_VERSION:
             return
-        geometry = self.settings.value("layout/geometry")
-        state = self.settings.value("layout/state")
+        geometry = self.settings.value(config.LAYOUT_GEOMETRY.key)
+        state = self.settings.value(config.LAYOUT_STATE.key)
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray) and not self.restoreState(state, LAYOUT_VERSION) \
@@ -458,9 +458,9 @@ class MainWindow(QMainWindow):
     def save_layout(self) -> None:
         if not self._arranged:
             return
-        self.settings.setValue("layout/version", LAYOUT_VERSION)
-        self.settings.setValue("layout/geometry", self.saveGeometry())
-        self.settings.setValue("layout/state", self.saveState(LAYOUT_VERSION))
+        self.settings.setValue(config.LAYOUT_VERSION.key, LAYOUT_VERSION)
+        self.settings.setValue(config.LAYOUT_GEOMETRY.key, self.saveGeometry())
+        self.settings.setValue(config.LAYOUT_STATE.key, self.saveState(LAYOUT_VERSION))
 
     def reset_layout(self) -> None:
         if self._default_state is None:

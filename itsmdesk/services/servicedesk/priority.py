@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itsmdesk import config
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.base import Setting
 from itsmdesk.services import records
@@ -13,7 +14,7 @@ DEFAULT_MATRIX: dict[str, int] = {
     "2,1": 2, "2,2": 3, "2,3": 4,
     "3,1": 3, "3,2": 4, "3,3": 5,
 }
-SETTING_KEY = "priority_matrix"
+SETTING_KEY = config.PRIORITY_MATRIX.key
 
 
 def matrix() -> dict[str, int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from itsmdesk import config
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.base import Setting
 from itsmdesk.models.servicedesk import BusinessCalendar, SLADefinition
@@ -24,8 +25,8 @@ from itsmdesk.services.servicedesk import calendars
 
 # priority -> (response minutes, resolution minutes), used when no SLA row exists
 DEFAULT_TARGETS = {1: (15, 240), 2: (30, 480), 3: (120, 1440), 4: (480, 4320), 5: (1440, 10080)}
-ESCALATE_SETTING = "sla_escalate_at_pct"
-DEFAULT_ESCALATE_PCT = 75
+ESCALATE_SETTING = config.ESCALATE_PCT.key
+DEFAULT_ESCALATE_PCT = config.ESCALATE_PCT.default
 
 
 @dataclass(frozen=True)
