@@ -33,7 +33,7 @@ from itsmdesk.reports.pdf_common import (
 
 def collect(ref: str) -> dict:
     """Everything the pack shows, read once (both layout passes use it)."""
-    from itsmdesk.models.people import Person
+    from itsmdesk.services import people as people_service
     from itsmdesk.services.change import cab, conflicts, risk
     from itsmdesk.services.change.changes import affected_ci_rows_many
 
@@ -42,13 +42,9 @@ def collect(ref: str) -> dict:
     changes = [item.change for item in items]
     forward = cab.forward_schedule(meeting.starts_at)
     by_change = conflicts.for_changes([c.id for c in changes])
-    from itsmdesk.models.people import Team
-
     person_ids = {c.requester_id for c in changes} | {c.assignee_id for c in changes}
-    people = dict(Person.select(Person.id, Person.name)
-                  .where(Person.id.in_([i for i in person_ids if i])).tuples())
-    teams = dict(Team.select(Team.id, Team.name)
-                 .where(Team.id.in_([c.team_id for c in changes if c.team_id])).tuples())
+    people = people_service.person_names(person_ids)
+    teams = people_service.team_names({c.team_id for c in changes})
     ci_rows = affected_ci_rows_many([c.id for c in changes])
     failures = risk.failure_rates(changes)
     sections = []
@@ -62,7 +58,7 @@ def collect(ref: str) -> dict:
             "team": teams.get(change.team_id),
             "assignee": people.get(change.assignee_id),
         })
-    chair = Person.get_or_none(Person.id == meeting.chair_id) if meeting.chair_id else None
+    chair = people_service.person_names([meeting.chair_id]).get(meeting.chair_id)
     return {"meeting": meeting, "items": items, "sections": sections, "forward": forward,
             "attendees": cab.attendees(meeting.id), "chair": chair}
 
@@ -76,7 +72,7 @@ def _story(data: dict, width: float) -> list:
                    p(f"{meeting.ref} · {fmt_dt(meeting.starts_at)} UTC", "subtitle"),
                    p(meeting.location or "", "subtitle"), Spacer(1, 20 * mm)]
     story.append(key_values([
-        (QCoreApplication.translate("CabPack", "Chair"), data["chair"].name if data["chair"] else "—"),
+        (QCoreApplication.translate("CabPack", "Chair"), data["chair"] or "—"),
         (QCoreApplication.translate("CabPack", "Invited"),
          ", ".join(person.name for person, _present in data["attendees"]) or "—"),
         (QCoreApplication.translate("CabPack", "Quorum"), str(meeting.quorum)),

@@ -14,14 +14,13 @@ from pathlib import Path
 from icalendar import Calendar, Event
 from PySide6.QtCore import QCoreApplication
 
-from itsmdesk.models.change import Change
 from itsmdesk.services.change.lifecycle import PLANNED
 
 EXPORTED_STATUSES = tuple(s for s in PLANNED if s != "draft")
 ICS_STATUS = {"approved": "CONFIRMED", "scheduled": "CONFIRMED", "implementing": "CONFIRMED"}
 
 
-def uid_for(change: Change) -> str:
+def uid_for(change) -> str:  # noqa: ANN001 - a change row
     return f"{change.id}@itsmdesk"
 
 
@@ -29,7 +28,7 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC)
 
 
-def description(change: Change, services: list[str], cis: list[str]) -> str:
+def description(change, services: list[str], cis: list[str]) -> str:  # noqa: ANN001
     """The event's text in the reader's language (labels and status words; data as stored)."""
     from itsmdesk.reports.pdf_common import word
 

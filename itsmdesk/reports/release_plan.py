@@ -377,7 +377,7 @@ def build(release_ref: str, path: str | Path, page_size: str = "A4",
     size = page_size
     detail = releases.release_detail(release_ref)
     if now is None:
-        from itsmdesk.models.base import utcnow
+        from itsmdesk.services.clock import utcnow
 
         now = utcnow()
     width = _page_width(size)

@@ -116,3 +116,19 @@ def list_teams() -> list[Team]:
 
 def list_sites() -> list[Site]:
     return list(Site.select().order_by(Site.name))
+
+
+def person_names(ids) -> dict:  # noqa: ANN001
+    """id -> name of the given people (one query; unknown and None ids left out)."""
+    wanted = [i for i in ids if i]
+    if not wanted:
+        return {}
+    return dict(Person.select(Person.id, Person.name).where(Person.id.in_(wanted)).tuples())
+
+
+def team_names(ids) -> dict:  # noqa: ANN001
+    """id -> name of the given teams (one query)."""
+    wanted = [i for i in ids if i]
+    if not wanted:
+        return {}
+    return dict(Team.select(Team.id, Team.name).where(Team.id.in_(wanted)).tuples())

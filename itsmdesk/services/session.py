@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import peewee as pw
 
-from itsmdesk.models.database import DbInfo, connect
+from itsmdesk.models.database import DbInfo, connect  # noqa: F401 - DbInfo for the views
 from itsmdesk.models.migrations import ensure_schema
 
 

@@ -11,9 +11,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from itsmdesk.errors import ConflictError
-from itsmdesk.models.database import DbInfo
 from itsmdesk.services.context import SYSTEM, Actor, current_site
 from itsmdesk.services.records import Changes
+from itsmdesk.services.session import DbInfo
 from itsmdesk.views.ops import Ops, Ticket
 
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.models.base import utcnow
+from itsmdesk.services.clock import utcnow
 from itsmdesk.services.servicedesk import announcements
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import show_error

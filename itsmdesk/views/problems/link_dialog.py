@@ -63,16 +63,7 @@ class LinkToProblemDialog(QDialog):
                                200, on_done=self.model.set_rows, key="link-problem")
 
     def _new_problem(self) -> None:
-        from itsmdesk.models.incident import Incident
-
-        try:
-            first = Incident.get_by_id(self.incident_ids[0])
-            problem = problems.create_problem({"title": first.title, "ci": first.ci_id,
-                                               "service": first.service_id}, self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc)
-            return
-        self._link(problem.id)
+        self._link(None)
 
     def accept(self) -> None:
         ids = selected_ids(self.table)
@@ -80,15 +71,20 @@ class LinkToProblemDialog(QDialog):
             self._link(ids[0])
 
     def _link(self, problem_id: Any) -> None:
-        try:
-            problems.link_incidents(problem_id, self.incident_ids, self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001
+        """Link the incidents (to a new problem made from the first one when ``problem_id`` is
+        None) in one write; the dialog closes once it went through."""
+        self.new_button.setEnabled(False)
+
+        def done(linked_to: Any) -> None:
+            self.problem_id = linked_to
+            super(LinkToProblemDialog, self).accept()
+
+        def failed(exc: BaseException) -> None:
+            self.new_button.setEnabled(True)
             show_error(self, exc)
-            return
-        self.problem_id = problem_id
-        self.ctx.records_changed("incident", self.incident_ids)
-        self.ctx.records_changed("problem", [problem_id])
-        super().accept()
+
+        self.ctx.write(problems.link_incidents_to, problem_id, self.incident_ids, self.ctx.actor,
+                       on_done=done, on_error=failed, owner=self)
 
 
 def link_incidents_dialog(ctx, parent: QWidget | None, incident_ids: list[Any]) -> Any:  # noqa: ANN001

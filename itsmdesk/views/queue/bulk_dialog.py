@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.models.incident import INCIDENT_STATUSES
 from itsmdesk.services.servicedesk import incidents
+from itsmdesk.services.servicedesk.incidents import INCIDENT_STATUSES
 from itsmdesk.views.context import AppContext
 from itsmdesk.words import word
 

@@ -24,7 +24,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from itsmdesk.models.base import utcnow
+from itsmdesk.services.clock import utcnow
 from itsmdesk.services.servicedesk import queues
 from itsmdesk.views.context import AppContext
 from itsmdesk.words import word

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.models.release import STEP_KINDS
 from itsmdesk.services.release import releases
+from itsmdesk.services.release.plan import STEP_KINDS
 
 UTC = QTimeZone.utc()
 

@@ -8,6 +8,7 @@ PDF is :mod:`itsmdesk.reports.release_plan`, the same document the CLI writes.
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QUrl
 from PySide6.QtGui import QAction, QKeySequence, QTextDocument
@@ -15,7 +16,7 @@ from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import QFileDialog, QToolBar, QWidget
 
 from itsmdesk.i18n import reason_text
-from itsmdesk.models.base import utcnow
+from itsmdesk.services.clock import utcnow
 from itsmdesk.services.release import releases
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.releases.gantt import GanttView
@@ -98,14 +99,19 @@ def plan_document(detail, parent: QWidget | None = None) -> QTextDocument:  # no
     return doc
 
 
-def save_pdf(parent: QWidget | None, ref: str) -> str | None:
-    """Ask for a file name and write the reportlab release plan PDF there."""
+def save_pdf(parent: QWidget | None, ref: str, ctx: Any = None) -> str | None:
+    """Ask for a file name and write the reportlab release plan PDF there (with ``ctx``, off
+    the GUI thread)."""
     path, _filter = QFileDialog.getSaveFileName(parent, QCoreApplication.translate("ReleasePlanPreview", "Save release plan PDF"),
                                                 f"{ref}-release-plan.pdf", QCoreApplication.translate("ReleasePlanPreview", "PDF (*.pdf)"))
     if not path:
         return None
     from itsmdesk.reports import release_plan
 
+    if ctx is not None:
+        ctx.query(release_plan.build, ref, path, on_error=lambda exc: show_error(parent, exc),
+                  on_done=lambda _pages: ctx.sig_status.emit(path), owner=parent)
+        return path
     try:
         release_plan.build(ref, path)
     except Exception as exc:  # noqa: BLE001 - shown to the person
@@ -114,9 +120,11 @@ def save_pdf(parent: QWidget | None, ref: str) -> str | None:
     return path
 
 
-def preview_dialog(parent: QWidget | None, ref: str) -> QPrintPreviewDialog:
-    """A print preview of the release plan with a "Save PDF…" action in its toolbar."""
-    detail = releases.release_detail(ref)
+def preview_dialog(parent: QWidget | None, ref: Any, ctx: Any = None) -> QPrintPreviewDialog:
+    """A print preview of the release plan with a "Save PDF…" action in its toolbar.  ``ref``:
+    a release reference, or the ``releases.ReleaseDetail`` read already (off the GUI thread);
+    with ``ctx`` the PDF is written off the GUI thread too."""
+    detail = ref if isinstance(ref, releases.ReleaseDetail) else releases.release_detail(ref)
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setDocName(f"{detail.release.ref} release plan")
     dialog = QPrintPreviewDialog(printer, parent)
@@ -127,7 +135,7 @@ def preview_dialog(parent: QWidget | None, ref: str) -> QPrintPreviewDialog:
     save = QAction(QCoreApplication.translate("ReleasePlanPreview", "Save PDF…"), dialog)
     save.setObjectName("savePdfAction")
     save.setShortcut(QKeySequence("Ctrl+Shift+S"))
-    save.triggered.connect(lambda: save_pdf(dialog, detail.release.ref))
+    save.triggered.connect(lambda: save_pdf(dialog, detail.release.ref, ctx))
     toolbar = dialog.findChild(QToolBar)
     if toolbar is not None:
         toolbar.addSeparator()
@@ -139,9 +147,9 @@ def preview_dialog(parent: QWidget | None, ref: str) -> QPrintPreviewDialog:
     return dialog
 
 
-def show_preview(parent: QWidget | None, ref: str) -> None:
+def show_preview(parent: QWidget | None, ref: Any, ctx: Any = None) -> None:
     try:
-        dialog = preview_dialog(parent, ref)
+        dialog = preview_dialog(parent, ref, ctx)
     except Exception as exc:  # noqa: BLE001
         show_error(parent, exc)
         return
