@@ -97,6 +97,7 @@ class RecordForm(QWidget):
         self._own_batches: set[uuid.UUID] = set()
         self._others_changed = False
         self._after_save: list[Callable[[], None]] = []
+        self._given_up: tuple[Any, dict[str, Any]] | None = None  # (ticket, its edits)
 
         self.history = HistoryView(ctx, self.kind, self)
         self.banner = QLabel()
@@ -396,6 +397,7 @@ class RecordForm(QWidget):
         """Give up waiting for a save the database does not answer; the edits stay."""
         if self._save_ticket is not None and self._save_ticket is not _PENDING:
             self._save_ticket.cancel()
+            self._given_up = (self._save_ticket, dict(getattr(self, "_pending_edits", {})))
         self._finish_wait()
         self._close_after_save = False
         self._after_save.clear()
@@ -426,6 +428,19 @@ class RecordForm(QWidget):
             return
         if changes.batches and set(changes.batches) <= self._own_batches:
             return  # our own save: reloaded already
+        given_up = self._given_up
+        if given_up is not None and given_up[0].changes is not None \
+                and set(changes.batches) <= set(given_up[0].changes.batches):
+            # the save we stopped waiting for did arrive
+            self._given_up = None
+            self._own_batches.update(changes.batches)
+            if self.edits() == given_up[1] or not self._dirty:
+                self.set_clean()
+                self.say(QCoreApplication.translate("RecordForm", "The save you stopped waiting "
+                                                    "for did reach the database."))
+                self.reload()
+                self.history.mark_stale()
+                return
         if self._save_ticket is not None:
             return
         if self._dirty:
