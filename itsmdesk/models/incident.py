@@ -15,6 +15,8 @@ INCIDENT_STATUSES = ("new", "assigned", "in_progress", "pending", "resolved", "c
 REQUEST_STATUSES = ("new", "approval", "assigned", "in_progress", "pending", "fulfilled", "closed",
                     "cancelled")
 OPEN_STATUSES = ("new", "approval", "assigned", "in_progress", "pending")
+# A ticket in one of these is finished: its SLA clock stopped (met or breached).
+CLOSED_STATUSES = ("resolved", "closed", "fulfilled", "cancelled")
 CHANNELS = ("phone", "email", "portal", "walk_in", "chat", "monitoring")
 LEVELS = (1, 2, 3)  # impact and urgency: 1 high, 2 medium, 3 low
 PRIORITIES = (1, 2, 3, 4, 5)  # 1 critical ... 5 planning

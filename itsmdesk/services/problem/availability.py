@@ -32,7 +32,11 @@ from typing import Any
 
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.base import db, utcnow
-from itsmdesk.models.incident import OUTAGE_IMPACTS, OUTAGE_INDEXES
+from itsmdesk.models.incident import (
+    OPEN_STATUSES,  # an outage still going on
+    OUTAGE_IMPACTS,
+    OUTAGE_INDEXES,
+)
 from itsmdesk.services.periods import Period, epoch, epoch_sql, is_postgres, make_period, sql
 
 DIMENSIONS = {"ci": "ci_id", "service": "service_id"}
@@ -77,7 +81,6 @@ class AvailabilityReport:
 # (so the opened_at index bounds the scan); a closed outage longer than this that began before
 # the look-back is not counted.
 LOOKBACK = dt.timedelta(days=90)
-OPEN_STATUSES = ("new", "assigned", "in_progress", "pending")
 
 
 def _statement(column: str, keys: int, still_open: bool = False) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from itsmdesk import config
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.base import Setting
+from itsmdesk.models.incident import CLOSED_STATUSES
 from itsmdesk.models.servicedesk import BusinessCalendar, SLADefinition
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
@@ -98,10 +99,22 @@ def share_used(kind: str, priority: int, due: dt.datetime, now: dt.datetime) -> 
     return 1.0 - left / max(1, t.resolution_minutes)
 
 
+def shown_state(stored: str | None, status: str | None, due: dt.datetime | None,
+                now: dt.datetime) -> str:
+    """The SLA state a queue row or a form shows between two escalation ticks, from what the
+    row holds (no database read): the stored state, but 'breached' from the moment an open,
+    running ticket passes its due time."""
+    state_ = stored or "ok"
+    if state_ in ("ok", "at_risk") and due is not None and now > due \
+            and status not in CLOSED_STATUSES and status != "pending":
+        return "breached"
+    return state_
+
+
 def state(incident, now: dt.datetime) -> str:  # noqa: ANN001 - an Incident
     """The SLA state of a ticket at ``now`` (computed; the stored ``sla_state`` follows it)."""
     due = incident.resolution_due
-    if incident.status in ("resolved", "closed", "fulfilled", "cancelled"):
+    if incident.status in CLOSED_STATUSES:
         done = incident.resolved_at or now
         return "breached" if due and done > due else "met"
     if incident.sla_state == "breached" or (due and now > due and incident.status != "pending"):

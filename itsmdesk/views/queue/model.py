@@ -25,7 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from itsmdesk.services.clock import utcnow
-from itsmdesk.services.servicedesk import queues
+from itsmdesk.services.servicedesk import incidents, queues, sla
 from itsmdesk.views.context import AppContext
 from itsmdesk.words import word
 
@@ -387,16 +387,12 @@ class QueueModel(QAbstractTableModel):
         return None
 
     def _state(self, row: queues.QueueRow) -> str:
-        state = row.get("sla_state") or "ok"
-        due = queues.as_datetime(row.get("resolution_due"))
-        if state in ("ok", "at_risk") and due and row.get("status") not in (
-                "resolved", "closed", "fulfilled", "cancelled", "pending") and self.now() > due:
-            return "breached"
-        return state
+        return sla.shown_state(row.get("sla_state"), row.get("status"),
+                               queues.as_datetime(row.get("resolution_due")), self.now())
 
     def _display(self, name: str, value: Any, row: queues.QueueRow) -> str:
         if name == "resolution_due":
-            if row.get("status") in ("resolved", "closed", "fulfilled", "cancelled"):
+            if row.get("status") in incidents.CLOSED_STATUSES:
                 return ""
             if row.get("sla_state") == "paused":
                 return QCoreApplication.translate("QueueModel", "paused")
