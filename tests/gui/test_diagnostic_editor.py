@@ -11,7 +11,7 @@ from itsmdesk.models.servicedesk import Category
 from itsmdesk.services.context import Actor
 from itsmdesk.services.servicedesk import categories, incidents
 from itsmdesk.views.dialogs.diagnostic_editor import DiagnosticEditorDialog
-from itsmdesk.views.forms.incident_form import IncidentForm
+from itsmdesk.views.queue.incident_form import IncidentForm
 
 
 @pytest.fixture

@@ -122,3 +122,100 @@ def test_record_forms_fit_beside_the_docks(demo_ctx, qtbot, settings):
         assert w.width() <= 1400, (kind, w.width(), form.minimumSizeHint().width())
     long = [w.tabs.tabText(i) for i in range(w.tabs.count()) if len(w.tabs.tabText(i)) > 36]
     assert not long, long
+
+
+def _ticket_tab(w, form):
+    return w.tabs.indexOf(form)
+
+
+def test_incident_tab_closing_with_unsaved_edits(ctx, qtbot, settings, monkeypatch, gui_sql):
+    """Cancel keeps the tab and the edits, Discard closes without saving, Save closes once the
+    save went through -- none of it waits on the database on the GUI thread."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from itsmdesk.models.incident import Incident
+
+    d = sample_desk()
+    ctx.set_actor(Actor.for_person(d["agent"]))
+    inc = incidents.create_incident({"title": "Printer jams"}, d["actor"])
+    w = _window(ctx, qtbot, settings)
+    gui_sql.clear()
+    form = w.open_record("incident", inc.id)
+    assert form.loaded and form.title_edit.text() == "Printer jams"
+    form.title_edit.setText("Printer jams on floor 2")
+    assert w.tabs.tabText(_ticket_tab(w, form)).endswith("•")
+    answers = []
+
+    def answer(button):
+        def ask(_parent, title, text, *args, **kwargs):
+            answers.append(text)
+            return button
+        monkeypatch.setattr(QMessageBox, "question", ask)
+
+    answer(QMessageBox.StandardButton.Cancel)
+    w.close_tab(_ticket_tab(w, form))
+    assert _ticket_tab(w, form) >= 0 and form.dirty
+    assert answers == [f"{inc.ref} has unsaved changes. Save them?"]
+    answer(QMessageBox.StandardButton.Save)
+    w.close_tab(_ticket_tab(w, form))
+    assert _ticket_tab(w, form) < 0
+    form = w.open_record("incident", inc.id)
+    assert form.title_edit.text() == "Printer jams on floor 2"
+    form.title_edit.setText("Something else")
+    answer(QMessageBox.StandardButton.Discard)
+    w.close_tab(_ticket_tab(w, form))
+    assert _ticket_tab(w, form) < 0
+    assert gui_sql.statements == []
+    assert Incident.get_by_id(inc.id).title == "Printer jams on floor 2"
+
+
+def test_incident_tab_stale_edit_merges_then_closes(ctx, qtbot, settings, monkeypatch, gui_sql):
+    from PySide6.QtWidgets import QMessageBox
+
+    from itsmdesk.models.incident import Incident
+    from itsmdesk.views.forms import merge_dialog
+
+    d = sample_desk()
+    ctx.set_actor(Actor.for_person(d["agent"]))
+    inc = incidents.create_incident({"title": "VPN drops", "team": d["desk"].id}, d["actor"])
+    w = _window(ctx, qtbot, settings)
+    form = w.open_record("incident", inc.id)
+    # Maja saves the ticket (another workstation: no change feed here) after it was opened
+    incidents.save_incident(inc.id, form.version, {"title": "VPN drops at home",
+                                                   "assignee": d["agent2"].id},
+                            Actor.for_person(d["boss"]))
+    gui_sql.clear()
+    form.title_edit.setText("VPN drops every hour")
+    form.assignee.setCurrentIndex(form.assignee.findText("Olle Agent"))
+    form.channel.setCurrentIndex(form.channel.findData("email"))
+    seen = {}
+
+    def pick(dialog):
+        seen["conflicts"] = sorted(dialog.conflicts)
+        seen["texts"] = [b.text() for g in dialog.choices.values() for b in g.buttons()]
+        dialog.choose_mine("assignee")  # the title stays theirs
+        return True
+
+    monkeypatch.setattr(merge_dialog.MergeDialog, "exec", pick)
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Save)
+    w.close_tab(_ticket_tab(w, form))
+    assert gui_sql.statements == []
+    assert seen["conflicts"] == ["assignee", "title"]
+    assert "Sara Agent" in seen["texts"] and "Olle Agent" in seen["texts"]  # names, not ids
+    row = Incident.get_by_id(inc.id)
+    assert (row.title, row.assignee_id, row.channel) == ("VPN drops at home", d["agent"].id,
+                                                         "email")
+    assert _ticket_tab(w, form) < 0
+
+
+def test_new_request_tab_is_found_again_after_saving(ctx, qtbot, settings):
+    d = sample_desk()
+    ctx.set_actor(Actor.for_person(d["agent"]))
+    w = _window(ctx, qtbot, settings)
+    form = w.open_record("request", None)
+    assert w.tabs.tabText(_ticket_tab(w, form)) == "New request"
+    form.title_edit.setText("Access to the finance share")
+    form.save()
+    assert form.title().startswith("REQ-") and w.tabs.tabText(_ticket_tab(w, form)) == form.title()
+    assert w.open_record("request", form.record_id) is form

@@ -1,9 +1,16 @@
-"""Incident Management and service requests: create, update, work log, attachments."""
+"""Incident Management and service requests: create, update, work log, attachments.
+
+The ticket form reads :func:`incident_view` (an :class:`IncidentView`: the ticket with the names
+it points at, its work log, attachments, children, allowed moves and the pickers' choices with
+the priority matrix) or, for a new ticket, :func:`new_ticket`; it saves through
+:func:`save_incident`.  Its other actions (escalations, notes, files, diagnosis, child links)
+take the version the agent saw, so a stale action conflicts instead of overwriting."""
 
 from __future__ import annotations
 
 import datetime as dt
 import mimetypes
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +19,7 @@ from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.base import utcnow
 from itsmdesk.models.incident import (
     CHANNELS,
+    CLOSED_STATUSES,
     INCIDENT_STATUSES,
     REQUEST_STATUSES,
     Attachment,
@@ -80,7 +88,6 @@ def update_incident(incident_id, version: int | None, changes: dict[str, Any],
         return records.update(Incident, current.id, version, changes, actor)
 
 
-CLOSED_STATUSES = ("resolved", "closed", "fulfilled", "cancelled")
 TRANSITIONS = {
     "incident": {
         "new": ("assigned", "in_progress", "pending", "resolved"),
@@ -194,16 +201,27 @@ def resolve_children(parent_id, actor: Actor = SYSTEM, now: dt.datetime | None =
 
 
 def link_child(parent_id, child_id, actor: Actor = SYSTEM,  # noqa: ANN001
-               child_version: int | None = None) -> Incident:
+               child_version: int | None = None, version: int | None = None) -> Incident:
     """Make ``child_id`` a child ticket of ``parent_id`` (which becomes a major incident).
-    ``child_version``: the child's version as the agent saw it (a stale link conflicts)."""
+    ``child_version``: the child's version as the agent saw it; ``version``: the parent's (the
+    major incident's form links a child): a stale link conflicts."""
     with records.atomic():
         parent = records.get(Incident, parent_id)
+        if version is not None and parent.version != version:
+            records.raise_conflict(parent, version)
         if str(parent.id) == str(child_id):
             raise ValidationError(N_("A ticket cannot be its own parent"), field="parent")
         if not parent.major:
-            records.update(Incident, parent.id, None, {"major": True}, actor)
+            records.update(Incident, parent.id, version, {"major": True}, actor)
         return records.update(Incident, child_id, child_version, {"parent": parent.id}, actor)
+
+
+def link_child_ref(parent_id, version: int | None, child_ref: str,  # noqa: ANN001
+                   actor: Actor = SYSTEM) -> Incident:
+    """The major incident's form links the ticket ``child_ref`` (INC-/REQ-) under it."""
+    with records.atomic():
+        child = get_by_ref(child_ref)
+        return link_child(parent_id, child.id, actor, None, version)
 
 
 def escalate_to_team(incident_id, version: int | None, team_id, reason: str,  # noqa: ANN001
@@ -225,18 +243,22 @@ def escalate_to_team(incident_id, version: int | None, team_id, reason: str,  # 
 
 
 def escalate_to_manager(incident_id, reason: str, actor: Actor = SYSTEM,  # noqa: ANN001
-                        now: dt.datetime | None = None) -> list:
-    """Hierarchical escalation: notify the team lead (and the assignee's manager)."""
+                        now: dt.datetime | None = None, version: int | None = None) -> list:
+    """Hierarchical escalation: notify the team lead (and the assignee's manager).
+    ``version``: the ticket's version as the agent saw it (a stale escalation conflicts)."""
     from itsmdesk.services.servicedesk import escalation
 
     if not (reason or "").strip():
         raise ValidationError(N_("Say why the ticket is escalated"), field="reason")
     with records.atomic():
         incident = records.get(Incident, incident_id)
+        if version is not None and incident.version != version:
+            records.raise_conflict(incident, version)
         people = escalation.leads_for(incident)
         text = f"{incident.ref} escalated by {actor.name}: {reason.strip()}"
         notes = [escalation.notify(p, text, incident, now) for p in people]
-        add_work_log(incident.id, f"Escalated to management: {reason.strip()}", actor)
+        add_work_log(incident.id, f"Escalated to management: {reason.strip()}", actor,
+                     version=version)
         return notes
 
 
@@ -308,39 +330,230 @@ def team_members_ids(team_id) -> list:  # noqa: ANN001
     return [m.person_id for m in TeamMember.select(TeamMember.person).where(TeamMember.team == team_id)]
 
 
-def form_data(incident_id, now: dt.datetime | None = None) -> dict[str, Any]:  # noqa: ANN001
-    """Everything the ticket form shows, in one call: the record's fields plus display names of
-    the records it points at, its work log, attachments, children and announcements."""
+# -- the ticket form: one read model, one save ------------------------------------------------------
+@dataclass(frozen=True)
+class CategoryChoice:
+    id: Any
+    name: str
+    script: tuple[dict, ...] = ()  # the category's diagnostic script (steps)
+
+
+@dataclass(frozen=True)
+class TicketChoices:
+    """What the ticket form's pickers offer (id, name), and the priority matrix its impact x
+    urgency preview reads (so the preview never asks the database)."""
+
+    teams: tuple[tuple[Any, str], ...]
+    assignees: tuple[tuple[Any, str], ...]
+    categories: tuple[CategoryChoice, ...]
+    matrix: dict[str, int]
+
+    def priority(self, impact: int, urgency: int) -> int:
+        from itsmdesk.services.servicedesk.priority import DEFAULT_MATRIX
+
+        return priority_for(impact, urgency, self.matrix or dict(DEFAULT_MATRIX))
+
+    def script(self, category_id: Any) -> tuple[dict, ...]:
+        for category in self.categories:
+            if category_id is not None and str(category.id) == str(category_id):
+                return category.script
+        return ()
+
+
+def ticket_choices(kind: str = "incident") -> TicketChoices:
+    """Teams, active agents, the categories of ``kind`` with their scripts, the priority matrix:
+    four statements."""
+    from itsmdesk.models.people import Person, Team
+    from itsmdesk.models.servicedesk import Category
+    from itsmdesk.services.servicedesk.priority import matrix
+
+    teams = tuple(Team.select(Team.id, Team.name).order_by(Team.name).tuples())
+    agents = tuple(Person.select(Person.id, Person.name)
+                   .where((Person.is_agent == True) & (Person.active == True))  # noqa: E712
+                   .order_by(Person.name).limit(500).tuples())
+    cats = tuple(CategoryChoice(cid, name, tuple(script or ()))
+                 for cid, name, script in
+                 Category.select(Category.id, Category.name, Category.diagnostic_script)
+                 .where(Category.kind == kind).order_by(Category.name).tuples())
+    return TicketChoices(teams, agents, cats, matrix())
+
+
+@dataclass(frozen=True)
+class NewTicketView:
+    """What a new ticket's form starts from."""
+
+    kind: str
+    choices: TicketChoices
+    channel: str = "phone"
+    impact: int = 3
+    urgency: int = 3
+    status: str = "new"
+
+
+def new_ticket(kind: str = "incident") -> NewTicketView:
+    return NewTicketView(kind, ticket_choices(kind))
+
+
+@dataclass(frozen=True)
+class WorkLogLine:
+    at: dt.datetime
+    author: str
+    public: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class AttachmentLine:
+    id: Any
+    filename: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ChildTicket:
+    id: Any
+    ref: str
+    title: str
+    status: str
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """Everything the incident / service request form shows (names resolved, no rows)."""
+
+    id: Any
+    version: int
+    ref: str
+    kind: str
+    title: str
+    description: str | None
+    channel: str
+    status: str
+    impact: int
+    urgency: int
+    priority: int
+    major: bool
+    caller_id: Any
+    caller_name: str
+    category_id: Any
+    category_name: str
+    ci_id: Any
+    ci_name: str
+    service_id: Any
+    service_name: str
+    team_id: Any
+    team_name: str
+    assignee_id: Any
+    assignee_name: str
+    pending_reason: str | None
+    resolution_code: str | None
+    solution: str | None
+    problem_ref: str
+    change_ref: str
+    known_error_ref: str
+    parent_ref: str
+    opened_at: dt.datetime
+    response_due: dt.datetime | None
+    resolution_due: dt.datetime | None
+    sla_state: str
+    allowed_statuses: tuple[str, ...]
+    work_log: tuple[WorkLogLine, ...]
+    attachments: tuple[AttachmentLine, ...]
+    children: tuple[ChildTicket, ...]
+    choices: TicketChoices
+
+    @property
+    def open_children(self) -> tuple[ChildTicket, ...]:
+        return tuple(c for c in self.children if c.status not in CLOSED_STATUSES)
+
+
+def incident_view(incident_id: Any) -> IncidentView:
+    """The ticket form's read model: the ticket with the names and references it points at (one
+    joined statement), its work log, attachments and children (one each) and the pickers'
+    choices (four): eight statements.  Announcements and suggestions are asked for apart."""
+    import peewee as pw
+
+    from itsmdesk.errors import NotFoundError
     from itsmdesk.models import CI, Change, KnownError, Person, Problem
+    from itsmdesk.models.people import Team
+    from itsmdesk.models.servicedesk import Category
 
-    row = records.get(Incident, incident_id)
-    data = records.snapshot(row)
+    caller, assignee, author = Person.alias(), Person.alias(), Person.alias()
+    ci, service, parent = CI.alias(), CI.alias(), Incident.alias()
+    left = pw.JOIN.LEFT_OUTER
+    row = (Incident.select(Incident, caller.name.alias("caller_name"),
+                           assignee.name.alias("assignee_name"), ci.name.alias("ci_name"),
+                           service.name.alias("service_name"), Team.name.alias("team_name"),
+                           Category.name.alias("category_name"), Problem.ref.alias("problem_ref"),
+                           Change.ref.alias("change_ref"), KnownError.ref.alias("known_error_ref"),
+                           parent.ref.alias("parent_ref"))
+           .join_from(Incident, caller, left, on=(Incident.caller == caller.id))
+           .join_from(Incident, assignee, left, on=(Incident.assignee == assignee.id))
+           .join_from(Incident, ci, left, on=(Incident.ci == ci.id))
+           .join_from(Incident, service, left, on=(Incident.service == service.id))
+           .join_from(Incident, Team, left, on=(Incident.team == Team.id))
+           .join_from(Incident, Category, left, on=(Incident.category == Category.id))
+           .join_from(Incident, Problem, left, on=(Incident.problem == Problem.id))
+           .join_from(Incident, Change, left, on=(Incident.change == Change.id))
+           .join_from(Incident, KnownError, left, on=(Incident.known_error == KnownError.id))
+           .join_from(Incident, parent, left, on=(Incident.parent == parent.id))
+           .where(Incident.id == incident_id).objects().first())
+    if row is None:
+        raise NotFoundError(N_("No {kind} with id {id}"), kind="incident", id=incident_id)
+    log = tuple(WorkLogLine(at, name or "", bool(public), text) for at, name, public, text in
+                WorkLog.select(WorkLog.created_at, author.name, WorkLog.public, WorkLog.text)
+                .join_from(WorkLog, author, left, on=(WorkLog.author == author.id))
+                .where(WorkLog.incident == row.id).order_by(WorkLog.created_at).tuples())
+    files = tuple(AttachmentLine(*r) for r in
+                  Attachment.select(Attachment.id, Attachment.filename, Attachment.size)
+                  .where(Attachment.incident == row.id).order_by(Attachment.added_at).tuples())
+    children = tuple(ChildTicket(*r) for r in
+                     Incident.select(Incident.id, Incident.ref, Incident.title, Incident.status)
+                     .where(Incident.parent == row.id).order_by(Incident.opened_at)
+                     .limit(200).tuples())
+    text = lambda value: value or ""  # noqa: E731
+    return IncidentView(
+        row.id, row.version, row.ref, row.kind, row.title, row.description, row.channel,
+        row.status, row.impact, row.urgency, row.priority, bool(row.major),
+        row.caller_id, text(row.caller_name), row.category_id, text(row.category_name),
+        row.ci_id, text(row.ci_name), row.service_id, text(row.service_name),
+        row.team_id, text(row.team_name), row.assignee_id, text(row.assignee_name),
+        row.pending_reason, row.resolution_code, row.solution,
+        text(row.problem_ref), text(row.change_ref), text(row.known_error_ref),
+        text(row.parent_ref), row.opened_at, row.response_due, row.resolution_due,
+        row.sla_state or "ok", allowed_statuses(row), log, files, children,
+        ticket_choices(row.kind))
 
-    def name(model, value, attr="name"):  # noqa: ANN001, ANN202
-        if value is None:
-            return ""
-        found = model.get_or_none(model.id == value)
-        return getattr(found, attr) if found else ""
 
-    data["caller_name"] = name(Person, row.caller_id)
-    data["ci_name"] = name(CI, row.ci_id)
-    data["service_name"] = name(CI, row.service_id)
-    data["problem_ref"] = name(Problem, row.problem_id, "ref")
-    data["change_ref"] = name(Change, row.change_id, "ref")
-    data["known_error_ref"] = name(KnownError, row.known_error_id, "ref")
-    data["parent_ref"] = name(Incident, row.parent_id, "ref")
-    data["work_log"] = [{"at": w.created_at, "author": name(Person, w.author_id), "public": w.public,
-                         "text": w.text} for w in work_log(row.id)]
-    data["attachments"] = [{"id": a.id, "filename": a.filename, "size": a.size}
-                           for a in Attachment.select(Attachment.id, Attachment.filename,
-                                                      Attachment.size)
-                           .where(Attachment.incident == row.id).order_by(Attachment.added_at)]
-    data["children"] = [{"id": c.id, "ref": c.ref, "title": c.title, "status": c.status}
-                        for c in Incident.select().where(Incident.parent == row.id)
-                        .order_by(Incident.opened_at).limit(200)]
-    data["announcements"] = announcements_for_ticket(row.ci_id, row.service_id, now)
-    data["allowed_statuses"] = list(allowed_statuses(row))
-    return data
+TICKET_FIELDS = ("title", "description", "channel", "impact", "urgency", "category", "team",
+                 "assignee", "caller", "ci", "service", "major", "status", "pending_reason",
+                 "resolution_code", "solution")
+LINK_FIELDS = ("problem", "change", "known_error", "parent")
+"""Links the form edits by reference (``PRB-000001``, ``""`` to unlink)."""
+
+
+def save_incident(incident_id: Any, version: int | None, edits: dict[str, Any],
+                  actor: Actor = SYSTEM, new_id: Any = None,
+                  now: dt.datetime | None = None) -> Incident:
+    """Create (``incident_id`` None, with key ``new_id`` and ``edits["kind"]``) or update a
+    ticket from the form's edits, in one transaction: its fields (a ``status`` among them runs
+    the lifecycle: pending reason, resolution code and solution come with it) and its links by
+    reference (``problem``, ``change``, ``known_error``, ``parent``)."""
+    values = {k: v for k, v in edits.items() if k in TICKET_FIELDS}
+    with records.atomic():
+        for name in LINK_FIELDS:
+            if name in edits:
+                values[name] = resolve_ref(name, edits[name])
+        if values.get("parent") is not None and incident_id is not None \
+                and str(values["parent"]) == str(incident_id):
+            raise ValidationError(N_("A ticket cannot be its own parent"), field="parent")
+        if incident_id is None:
+            values["kind"] = edits.get("kind") or "incident"
+            values.setdefault("opened_at", now or utcnow())
+            if new_id is not None:
+                values["id"] = new_id
+            return create_incident(values, actor)
+        return update_incident(incident_id, version, values, actor, now=now)
 
 
 def announcements_for_ticket(ci_id, service_id, now: dt.datetime | None = None) -> list[str]:  # noqa: ANN001

@@ -294,6 +294,10 @@ class RecordForm(QWidget):
             self.set_clean()
             if self._close_after_save:
                 self._close_now()
+                return
+            callbacks, self._after_save = self._after_save, []
+            for callback in callbacks:  # what waited for a save: the record is saved
+                callback()
             return
         self._send(edits)
 
@@ -347,6 +351,8 @@ class RecordForm(QWidget):
             self._own_batches.update(ticket.changes.batches)
         new = self.record_id is None
         self.record_id = self.saved_id(result)
+        if getattr(result, "version", None) is not None:
+            self.version = result.version  # an action waiting for this save writes at it
         if new:
             self.setProperty("recordKey", f"{self.kind}:{self.record_id}")
         self.set_clean()
@@ -417,6 +423,42 @@ class RecordForm(QWidget):
         self.set_clean()
         self.say(QCoreApplication.translate("RecordForm", "The earlier save did arrive; nothing was saved twice."))
         self.reload()
+
+    # -- the form's other actions --------------------------------------------------------------------
+    def when_saved(self, action: Callable[[], None]) -> None:
+        """Run ``action`` now, or -- the form has unsaved edits -- once they are saved (the
+        action then writes at the version the save made)."""
+        if self.record_id is None or not self.loaded or self._save_ticket is not None:
+            return
+        if self.edits():
+            self.after_save(action)
+            self.save()
+            return
+        self.set_clean()
+        action()
+
+    def act(self, fn: Callable[..., Any], *args: Any,
+            done: Callable[[Any], None] | None = None) -> None:
+        """Run one of the form's actions (a status move, a vote, a link...) as a write, then
+        reload; its echo on the change feed is known as the form's own."""
+        def finished(result: Any) -> None:
+            ticket = self.ctx.ops.delivering
+            if ticket is not None and getattr(ticket, "changes", None) is not None:
+                self._own_batches.update(ticket.changes.batches)
+            if done is not None:
+                done(result)
+            self.reload()
+
+        self.ctx.write(fn, *args, on_done=finished, on_error=self._action_failed, owner=self,
+                       label=self.title())
+
+    def _action_failed(self, error: BaseException) -> None:
+        self.say(error_text(error), error=True)
+        if is_connection_error(error):
+            return
+        show_error(self, error)
+        if isinstance(error, ConflictError) and not self._dirty:
+            self.reload()  # someone else changed the record: show what it is now
 
     # -- other people's changes ---------------------------------------------------------------------
     def _on_changes(self, changes: Changes) -> None:

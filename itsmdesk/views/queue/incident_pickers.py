@@ -1,4 +1,5 @@
-"""Pickers for the ticket form: a line edit that completes people or CIs from the database."""
+"""Pickers for the ticket form: a line edit that completes people or CIs from the database, and
+the CI ids a drag from the CMDB tree carries."""
 
 from __future__ import annotations
 
@@ -13,18 +14,20 @@ CI_MIME = "application/x-itsmdesk-ci"
 
 
 class RecordPicker(QLineEdit):
-    """Type a few letters, pick a record; ``value()`` is its id (None when empty/unknown).
+    """Type a few letters, pick a record; ``value()`` is its id (None when empty).
 
-    ``lookup(text) -> [(id, label)]`` runs through the worker so typing never waits on SQL.
+    ``lookup(text) -> [(id, label)]`` is a service read; it runs as a query (``ctx.query``, one
+    key per picker, so a newer search supersedes an older one) and typing never waits on SQL.
     """
 
     sig_value_changed = Signal(object)
 
-    def __init__(self, ctx, lookup: Callable[[str], list[tuple[Any, str]]],  # noqa: ANN001
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, ctx, lookup: Callable[..., list[tuple[Any, str]]],  # noqa: ANN001
+                 parent: QWidget | None = None, *lookup_args: Any) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.lookup = lookup
+        self.lookup_args = lookup_args
         self._id: Any = None
         self._labels: dict[str, Any] = {}
         self._model = QStringListModel(self)
@@ -35,13 +38,14 @@ class RecordPicker(QLineEdit):
         self.setCompleter(completer)
         self.setClearButtonEnabled(True)
         self._timer = QTimer(self, singleShot=True, interval=200)
-        self._timer.timeout.connect(self._search)
+        self._timer.timeout.connect(self.search)
         self.textEdited.connect(lambda _t: self._timer.start())
         self.editingFinished.connect(self._finish)
 
-    def _search(self) -> None:
-        text = self.text()
-        self.ctx.worker.submit(self.lookup, text, on_done=self._found, key=f"picker-{id(self)}")
+    def search(self) -> None:
+        """Ask for the records matching the text (off the GUI thread)."""
+        self.ctx.query(self.lookup, self.text(), *self.lookup_args, on_done=self._found,
+                       key=f"picker-{id(self)}", owner=self)
 
     def _found(self, items: list[tuple[Any, str]]) -> None:
         for value, label in items:
