@@ -13,7 +13,7 @@ from itsmdesk.models.change import CABMeeting, Change
 from itsmdesk.reports import cab_pack
 from itsmdesk.services.change import cab, risk
 from itsmdesk.services.release import lifecycle as release_lifecycle
-from itsmdesk.views.forms.change_form import ChangeForm
+from itsmdesk.views.changes.change_form import ChangeForm
 from tests.change_helpers import T0, change, stack
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
-from itsmdesk.errors import N_, ValidationError
+import peewee as pw
+
+from itsmdesk.errors import N_, NotFoundError, ValidationError
 from itsmdesk.models.base import utcnow
 from itsmdesk.models.change import (
     CHANGE_STATUSES,
     CHANGE_TYPES,
+    RISK_LEVELS,  # noqa: F401 - re-exported for the views (no view imports the models)
     VOTES,
     Approval,
     CABAgendaItem,
@@ -30,6 +35,11 @@ def _validate(values: dict[str, Any], creating: bool, current: dict | None = Non
     one_of(values, "status", CHANGE_STATUSES, "Status")
     ordered_times(values, "planned_start", "planned_end", "Planned window", current)
     ordered_times(values, "downtime_start", "downtime_end", "Downtime window", current)
+
+
+# A change may be rescheduled until it starts; its review (PIR) follows implementation.
+RESCHEDULABLE = ("draft", "submitted", "assessed", "awaiting_cab", "approved", "scheduled")
+PIR_STATUSES = ("implemented", "in_review", "failed", "backed_out", "closed")
 
 
 def create_change(values: dict[str, Any], actor: Actor = SYSTEM, cis: list | None = None) -> Change:
@@ -90,21 +100,25 @@ def not_for_cab() -> str:
 
 
 def cast_vote(change_id, person_id, vote: str, comment: str = "", meeting_id=None,  # noqa: ANN001
-              actor: Actor = SYSTEM) -> Approval:
+              actor: Actor = SYSTEM, version: int | None = None) -> Approval:
+    """A person's vote on a change (a new vote replaces theirs); ``version``: the change's, as
+    the caller read it (a stale change conflicts)."""
     if vote not in VOTES:
         raise ValidationError(N_("Vote '{value}' is not one of: {allowed}"), field="vote",
                               value=vote, allowed=", ".join(VOTES))
     with records.atomic():
         change = records.get(Change, change_id)
+        records.check_version(Change, change.id, version)
         existing = Approval.get_or_none((Approval.change == change.id)
                                         & (Approval.person == person_id))
         if existing:
             return records.update_child(Approval, existing.id, {
                 "vote": vote, "comment": comment, "voted_at": utcnow(),
-                "meeting": meeting_id or existing.meeting_id}, actor)
+                "meeting": meeting_id or existing.meeting_id}, actor, version)
         return records.add_child(Approval, {"change": change.id, "person": person_id,
                                             "vote": vote, "comment": comment,
-                                            "voted_at": utcnow(), "meeting": meeting_id}, actor)
+                                            "voted_at": utcnow(), "meeting": meeting_id}, actor,
+                                 version)
 
 
 def create_window(values: dict[str, Any], actor: Actor = SYSTEM) -> ScheduleWindow:
@@ -217,8 +231,7 @@ def reschedule(change_id, version: int | None, start, end, actor: Actor = SYSTEM
         raise ValidationError(N_("A planned window needs a start and an end"), field="planned_start")
     with records.atomic():
         change = records.get(Change, change_id)
-        if change.status not in ("draft", "submitted", "assessed", "awaiting_cab", "approved",
-                                 "scheduled"):
+        if change.status not in RESCHEDULABLE:
             raise ValidationError(N_("{ref} is {status}; only changes not yet started can be "
                                      "rescheduled"), field="planned_start", ref=change.ref,
                                   status=change.status)
@@ -344,7 +357,7 @@ def record_pir(change_id, version: int | None, outcome: str, lessons: str = "", 
                               allowed="successful, partially, failed")
     with records.atomic():
         change = records.get(Change, change_id)
-        if change.status not in ("implemented", "in_review", "failed", "backed_out", "closed"):
+        if change.status not in PIR_STATUSES:
             raise ValidationError(N_("{ref} is {status}; a review follows implementation"),
                                   field="pir_outcome", ref=change.ref, status=change.status)
         change = records.update(Change, change.id, version,
@@ -418,3 +431,172 @@ def names_for(change: Change) -> dict[str, str | None]:
     team = Team.get_or_none(Team.id == change.team_id) if change.team_id else None
     return {"requester": person(change.requester_id), "assignee": person(change.assignee_id),
             "team": team.name if team else None}
+
+
+# -- the change form ------------------------------------------------------------------------------
+
+PIR_OUTCOMES = ("successful", "partially", "failed")
+
+
+@dataclass(frozen=True)
+class AffectedCI:
+    id: Any
+    name: str
+    ci_class: str
+    criticality: str | None
+
+
+@dataclass(frozen=True)
+class FactorRow:
+    """One risk factor as stored on the change (its reason as an N_() template + parameters)."""
+
+    factor: str
+    points: Any
+    weight: Any
+    why: str
+    why_template: str | None = None
+    why_params: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ChangeChoices:
+    """What the change form's pickers offer: teams as (id, name)."""
+
+    teams: tuple[tuple[Any, str], ...]
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    """Everything the change form shows."""
+
+    id: Any
+    version: int
+    ref: str
+    title: str
+    type: str
+    category: str | None
+    status: str
+    team_id: Any
+    team_name: str | None
+    requester_name: str | None
+    assignee_name: str | None
+    planned_start: dt.datetime | None
+    planned_end: dt.datetime | None
+    downtime_start: dt.datetime | None
+    downtime_end: dt.datetime | None
+    outage: bool
+    reason: str | None
+    description: str | None
+    implementation_plan: str | None
+    backout_plan: str | None
+    test_plan: str | None
+    risk_score: int | None
+    risk_level: str | None
+    risk_factors: tuple[FactorRow, ...]
+    risk_override: str | None
+    risk_override_reason: str | None
+    pir_outcome: str | None
+    pir_lessons: str | None
+    incident_refs: tuple[str, ...]  # incidents the change caused (its PIR)
+    cis: tuple[AffectedCI, ...]
+    conflicts: tuple[Any, ...]  # conflicts.Conflict
+    next_steps: tuple[tuple[str, str], ...]  # (target status, N_() button label)
+    choices: ChangeChoices
+
+    @property
+    def ci_ids(self) -> list:
+        return [c.id for c in self.cis]
+
+
+def change_choices() -> ChangeChoices:
+    """The new change form's choices (one query)."""
+    from itsmdesk.models.people import Team
+
+    return ChangeChoices(tuple(Team.select(Team.id, Team.name).order_by(Team.name).tuples()))
+
+
+def ci_rows(ci_ids) -> tuple[AffectedCI, ...]:  # noqa: ANN001
+    """CIs dropped on the form (ids; unknown or malformed ids are left out), by name."""
+    return tuple(AffectedCI(r["id"], r["name"], r["class"], r["criticality"])
+                 for r in describe_cis(ci_ids))
+
+
+def ci_row_by_name(name: str) -> AffectedCI | None:
+    """A CI typed by its exact name, or None."""
+    row = find_ci_by_name(name or "")
+    return AffectedCI(row["id"], row["name"], row["class"], row["criticality"]) if row else None
+
+
+def change_view(change_id) -> ChangeView:  # noqa: ANN001
+    """The change form's read model: the change with its people and team (one query), its CIs,
+    the team choices, then either its conflicts (a change still planned: the changes overlapping
+    it with their CIs, the schedule windows, the names of other changes' CIs in a conflict, and
+    for overlaps without a shared CI the CMDB's impact walk) or the incidents its review linked
+    (a finished change): four to six queries, and the impact walk's."""
+    from itsmdesk.models.cmdb import CI, CIClass
+    from itsmdesk.models.incident import ChangeIncident, Incident
+    from itsmdesk.models.people import Person, Team
+    from itsmdesk.services.change import conflicts
+    from itsmdesk.services.change.lifecycle import PLANNED, allowed_next
+
+    requester, assignee = Person.alias(), Person.alias()
+    row = (Change.select(Change, requester.name.alias("requester_name"),
+                         assignee.name.alias("assignee_name"), Team.name.alias("team_name"))
+           .join(requester, pw.JOIN.LEFT_OUTER, on=(Change.requester == requester.id))
+           .switch(Change).join(assignee, pw.JOIN.LEFT_OUTER, on=(Change.assignee == assignee.id))
+           .switch(Change).join(Team, pw.JOIN.LEFT_OUTER, on=(Change.team == Team.id))
+           .where(Change.id == change_id).objects().first())
+    if row is None:
+        raise NotFoundError(N_("No change {ref}"), ref=change_id)
+    cis = tuple(AffectedCI(*r) for r in
+                CI.select(CI.id, CI.name, CIClass.label, CI.criticality)
+                .join(ChangeCI, on=(ChangeCI.ci == CI.id)).switch(CI)
+                .join(CIClass, on=(CI.ci_class == CIClass.id))
+                .where(ChangeCI.change == row.id).order_by(CI.name).tuples())
+    found: tuple = ()
+    refs: tuple = ()
+    if row.status in PLANNED:  # only a planned change conflicts; only a finished one has a PIR
+        found = tuple(conflicts.for_change_at(row.id, row.status, row.planned_start,
+                                              row.planned_end, {c.id: c.name for c in cis}))
+    else:
+        refs = tuple(r[0] for r in Incident.select(Incident.ref).join(ChangeIncident)
+                     .where(ChangeIncident.change == row.id).order_by(Incident.ref).tuples())
+    factors = tuple(FactorRow(f.get("factor", ""), f.get("points"), f.get("weight"),
+                              f.get("why") or "", f.get("why_template"),
+                              dict(f.get("why_params") or {}))
+                    for f in row.risk_factors or [])
+    steps = tuple((rule.target, rule.label) for rule in allowed_next(row.status, row.type))
+    return ChangeView(row.id, row.version, row.ref, row.title, row.type, row.category, row.status,
+                      row.team_id, row.team_name, row.requester_name, row.assignee_name,
+                      row.planned_start, row.planned_end, row.downtime_start, row.downtime_end,
+                      bool(row.outage), row.reason, row.description, row.implementation_plan,
+                      row.backout_plan, row.test_plan, row.risk_score, row.risk_level, factors,
+                      row.risk_override, row.risk_override_reason, row.pir_outcome,
+                      row.pir_lessons, refs, cis, found, steps, change_choices())
+
+
+CHANGE_FIELDS = ("title", "type", "category", "team", "planned_start", "planned_end",
+                 "downtime_start", "downtime_end", "outage", "reason", "description",
+                 "implementation_plan", "backout_plan", "test_plan")
+
+
+def save_change(change_id, version: int | None, edits: dict[str, Any],  # noqa: ANN001
+                actor: Actor = SYSTEM, new_id: Any = None) -> Change:
+    """Create (``change_id`` None, with key ``new_id``) or update a change from the form's
+    edits in one transaction: its fields and ``ci_ids`` (the affected CIs, exactly)."""
+    values = {k: v for k, v in edits.items() if k in CHANGE_FIELDS}
+    cis = None
+    if "ci_ids" in edits:
+        cis = [ci.id for ci in ci_rows(edits["ci_ids"])]
+        if len(cis) != len({str(i) for i in edits["ci_ids"]}):
+            raise ValidationError(N_("Some of the affected CIs are no longer in the CMDB"),
+                                  field="ci")
+    with records.atomic():
+        if change_id is None:
+            if new_id is not None:
+                values["id"] = new_id
+            return create_change(values, actor, cis=cis)
+        update_change(change_id, version, values, actor)
+        if cis is not None:
+            set_affected_cis(change_id, cis, actor, version)
+        return records.get(Change, change_id)

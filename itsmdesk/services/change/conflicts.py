@@ -22,6 +22,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+import peewee as pw
+
 from itsmdesk.errors import N_
 from itsmdesk.models.change import Change, ChangeCI, ScheduleWindow
 from itsmdesk.models.cmdb import CI
@@ -125,12 +127,15 @@ def expand_window(window: ScheduleWindow, start: dt.datetime, end: dt.datetime
     return out
 
 
+def _may_overlap(start: dt.datetime, end: dt.datetime):  # noqa: ANN202 - a peewee expression
+    return ((ScheduleWindow.rrule.is_null(False) & (ScheduleWindow.starts_at < end))
+            | ((ScheduleWindow.starts_at < end) & (ScheduleWindow.ends_at > start)))
+
+
 def windows_between(start: dt.datetime, end: dt.datetime, kind: str | None = None,
                     ci_ids: Iterable | None = None) -> list[Occurrence]:
     """Every blackout/maintenance occurrence overlapping ``[start, end)``."""
-    query = ScheduleWindow.select().where(
-        (ScheduleWindow.rrule.is_null(False) & (ScheduleWindow.starts_at < end))
-        | ((ScheduleWindow.starts_at < end) & (ScheduleWindow.ends_at > start)))
+    query = ScheduleWindow.select().where(_may_overlap(start, end))
     if kind:
         query = query.where(ScheduleWindow.kind == kind)
     if ci_ids is not None:
@@ -147,7 +152,10 @@ def windows_between(start: dt.datetime, end: dt.datetime, kind: str | None = Non
 
 def _load_spans(start: dt.datetime | None, end: dt.datetime | None,
                 change_ids: Iterable | None = None, statuses: tuple | None = PLANNED) -> dict:
-    query = (Change.select(Change.id, Change.ref, Change.planned_start, Change.planned_end)
+    """The planned changes overlapping ``[start, end)`` with their CIs, in one query."""
+    query = (Change.select(Change.id, Change.ref, Change.planned_start, Change.planned_end,
+                           ChangeCI.ci)
+             .join(ChangeCI, pw.JOIN.LEFT_OUTER, on=(ChangeCI.change == Change.id))
              .where(Change.planned_start.is_null(False)))
     if statuses is not None:
         query = query.where(Change.status.in_(statuses))
@@ -157,15 +165,15 @@ def _load_spans(start: dt.datetime | None, end: dt.datetime | None,
         query = query.where(Change.planned_end.is_null(True) | (Change.planned_end > start))
     if change_ids is not None:
         query = query.where(Change.id.in_(list(change_ids)))
-    spans = {cid: _Span(cid, ref, s, _end(s, e)) for cid, ref, s, e in query.tuples()}
+    spans: dict = {}
+    for cid, ref, s, e, ci in query.tuples():
+        span = spans.get(cid)
+        if span is None:
+            span = spans[cid] = _Span(cid, ref, s, _end(s, e))
+        if ci is not None:
+            span.cis.add(ci)
     if start is not None:
         spans = {k: v for k, v in spans.items() if v.end > start}
-    if spans:
-        ids = list(spans)
-        for i in range(0, len(ids), 900):
-            for cid, ci in (ChangeCI.select(ChangeCI.change, ChangeCI.ci)
-                            .where(ChangeCI.change.in_(ids[i:i + 900])).tuples()):
-                spans[cid].cis.add(ci)
     return spans
 
 
@@ -196,9 +204,9 @@ def overlap_pairs(spans: dict) -> dict[tuple, set]:
     return pairs
 
 
-def _ci_names(ids: Iterable) -> dict:
-    ids = list(ids)
-    names = {}
+def _ci_names(ids: Iterable, known: dict | None = None) -> dict:
+    names = dict(known or {})
+    ids = [i for i in ids if i not in names]
     for i in range(0, len(ids), 900):
         names.update(dict(CI.select(CI.id, CI.name).where(CI.id.in_(ids[i:i + 900])).tuples()))
     return names
@@ -206,12 +214,12 @@ def _ci_names(ids: Iterable) -> dict:
 
 def detect(start: dt.datetime | None = None, end: dt.datetime | None = None,
            impact: bool = True, windows: bool = True, change_ids: Iterable | None = None,
-           statuses: tuple | None = PLANNED) -> list[Conflict]:
+           statuses: tuple | None = PLANNED, ci_names: dict | None = None) -> list[Conflict]:
     """Every conflict among planned changes overlapping ``[start, end)``.
 
     ``change_ids`` restricts the result to conflicts involving those changes (the other side of a
     pair may be any planned change).  ``statuses`` None takes every change, whatever its status
-    (audits of the past).
+    (audits of the past).  ``ci_names`` (CI id -> name) are names the caller knows already.
     """
     spans = _load_spans(start, end, statuses=statuses)
     focus = set(change_ids) if change_ids is not None else None
@@ -238,7 +246,7 @@ def detect(start: dt.datetime | None = None, end: dt.datetime | None = None,
         for hit in window_hits:
             ci_ids_needed |= set(hit[2])
 
-    names = _ci_names(ci_ids_needed)
+    names = _ci_names(ci_ids_needed, ci_names)
 
     def named(ids: Iterable) -> tuple[str, ...]:
         return tuple(sorted(names.get(i, str(i)) for i in ids))
@@ -299,15 +307,19 @@ def _window_conflicts(spans: dict, focus: set | None, start, end) -> list[tuple]
         return []
     lo = min(s.start for s in chosen)
     hi = max(s.end for s in chosen)
-    occurrences = windows_between(lo, hi)
+    # One query: the windows that may overlap [lo, hi), and every maintenance window of a CI
+    # (a CI with maintenance windows, even none in range, has the change outside them).
+    windows = list(ScheduleWindow.select().where(
+        _may_overlap(lo, hi) | ((ScheduleWindow.kind == "maintenance")
+                                & ScheduleWindow.ci.is_null(False))))
+    has_windows = {w.ci_id for w in windows if w.kind == "maintenance" and w.ci_id is not None}
+    occurrences = [o for w in windows for o in expand_window(w, lo, hi)]
+    occurrences.sort(key=lambda o: (o.start, o.name))
     blackouts = [o for o in occurrences if o.kind == "blackout"]
     maint_by_ci: dict = defaultdict(list)
     for o in occurrences:
         if o.kind == "maintenance" and o.ci_id is not None:
             maint_by_ci[o.ci_id].append(o)
-    # CIs with maintenance windows at all (even none in range: then the change is outside).
-    has_windows = {row[0] for row in ScheduleWindow.select(ScheduleWindow.ci).where(
-        (ScheduleWindow.kind == "maintenance") & ScheduleWindow.ci.is_null(False)).tuples()}
     hits = []
     for span in chosen:
         for occ in blackouts:
@@ -324,10 +336,18 @@ def _window_conflicts(spans: dict, focus: set | None, start, end) -> list[tuple]
 def for_change(change_id) -> list[Conflict]:  # noqa: ANN001
     """Conflicts involving one change (for its form and its risk)."""
     change = Change.get_or_none(Change.id == change_id)
-    if change is None or change.planned_start is None or change.status not in PLANNED:
+    if change is None:
         return []
-    return detect(change.planned_start, _end(change.planned_start, change.planned_end),
-                  change_ids=[change.id])
+    return for_change_at(change.id, change.status, change.planned_start, change.planned_end)
+
+
+def for_change_at(change_id, status: str, start: dt.datetime | None,  # noqa: ANN001
+                  end: dt.datetime | None, ci_names: dict | None = None) -> list[Conflict]:
+    """:func:`for_change` for a change the caller has read already (its status and window, and
+    the names of its CIs when it has them)."""
+    if start is None or status not in PLANNED:
+        return []
+    return detect(start, _end(start, end), change_ids=[change_id], ci_names=ci_names)
 
 
 def for_changes(change_ids: Iterable) -> dict:

@@ -197,12 +197,15 @@ def compute(change: Change, found_conflicts: list | None = None, ci_ids: list | 
                           change.risk_override, change.risk_override_reason)
 
 
-def assess(change_id, actor: Actor = SYSTEM) -> RiskAssessment:  # noqa: ANN001
-    """Compute and store the risk (score, level, factors); journalled when it changes."""
+def assess(change_id, actor: Actor = SYSTEM,  # noqa: ANN001
+           version: int | None = None) -> RiskAssessment:
+    """Compute and store the risk (score, level, factors); journalled when it changes.  With
+    ``version`` (the change's, as the caller read it) a stale change conflicts."""
     with records.atomic():
         change = records.get(Change, change_id)
+        records.check_version(Change, change.id, version)
         result = compute(change)
-        records.update(Change, change.id, None, {
+        records.update(Change, change.id, version, {
             "risk_score": result.score, "risk_level": result.level,
             "risk_factors": result.factors}, actor)
         return result

@@ -71,8 +71,11 @@ def _software_class() -> CIClass:
 
 
 def add_item(release_id, name: str, version: str, checksum: str | None = None,  # noqa: ANN001
-             actor: Actor = SYSTEM, ci=None) -> ReleaseItem:  # noqa: ANN001
-    """Register a delivered item; creates its master software CI unless ``ci`` is given."""
+             actor: Actor = SYSTEM, ci=None, release_version: int | None = None,  # noqa: ANN001
+             ) -> ReleaseItem:
+    """Register a delivered item; creates its master software CI unless ``ci`` is given.
+    ``version`` is the item's; ``release_version`` the release's, as the caller read it (a
+    stale release conflicts)."""
     name, version = (name or "").strip(), (version or "").strip()
     if not name:
         raise ValidationError(N_("{label} is required"), field="name", label="Name")
@@ -83,6 +86,7 @@ def add_item(release_id, name: str, version: str, checksum: str | None = None,  
                                  "prefixed sha256:)"), field="checksum", value=checksum)
     with records.atomic():
         release = records.get(Release, getattr(release_id, "id", release_id))
+        records.check_version(Release, release.id, release_version)
         if ReleaseItem.select().where((ReleaseItem.release == release.id)
                                       & (ReleaseItem.name == name)).exists():
             raise ValidationError(N_("{release} already delivers '{name}'"), field="name",
@@ -99,12 +103,14 @@ def add_item(release_id, name: str, version: str, checksum: str | None = None,  
         ci_id = getattr(ci, "id", ci)
         return records.add_child(ReleaseItem, {"release": release.id, "ci": ci_id, "name": name,
                                                "item_version": version,
-                                               "checksum": (checksum or "").strip() or None}, actor)
+                                               "checksum": (checksum or "").strip() or None}, actor,
+                                 release_version)
 
 
-def remove_item(item_id, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+def remove_item(item_id, actor: Actor = SYSTEM, version: int | None = None) -> None:  # noqa: ANN001
+    """Remove a delivered item (``version``: its release's, as the caller read it)."""
     with records.atomic():
-        records.remove_child(ReleaseItem, item_id, actor)
+        records.remove_child(ReleaseItem, item_id, actor, version)
 
 
 def items(release_id) -> list[DmlItem]:  # noqa: ANN001
@@ -146,11 +152,16 @@ def preview_wave(step_id) -> list[tuple[DmlItem, CI]]:  # noqa: ANN001
     return [(item, ci) for item in items(step.release_id) for ci in matching_cis(item, step.site_id)]
 
 
-def deploy_wave(step_id, actor: Actor = SYSTEM) -> WaveResult:  # noqa: ANN001
-    """Deploy one rollout wave: update the site's software CIs to the delivered versions."""
+def deploy_wave(step_id, actor: Actor = SYSTEM, version: int | None = None,  # noqa: ANN001
+                release_version: int | None = None) -> WaveResult:
+    """Deploy one rollout wave: update the site's software CIs to the delivered versions.
+    ``version`` (the wave step's) and ``release_version`` (its release's), as the caller read
+    them: a stale one conflicts and nothing is deployed."""
     with records.atomic():
         step = _wave(step_id)
+        records.check_version(ReleaseStep, step.id, version)
         release = records.get(Release, step.release_id)
+        records.check_version(Release, release.id, release_version)
         if release.status not in DEPLOYABLE:
             raise TransitionError(
                 N_("{release} is {status}; waves are deployed once it is approved"),

@@ -158,7 +158,15 @@ def _level(index: int) -> str:
 
 def assess_risk(release_id) -> ReleaseRisk:  # noqa: ANN001
     release = records.get(Release, release_id)
-    states = change_states(release.id)
+    steps = (ReleaseStep.select(ReleaseStep.kind, ReleaseStep.site)
+             .where(ReleaseStep.release == release.id).tuples())
+    return risk_of(release.type, release.backout_plan, change_states(release.id), list(steps))
+
+
+def risk_of(release_type: str, backout_plan: str | None, states: list[ChangeState],
+            steps: list[tuple[str, Any]]) -> ReleaseRisk:
+    """The release's risk (see the module's docstring) from what is read already: its type and
+    backout plan, its bundled changes' states and its steps as (kind, site id)."""
     ranks = [RISK_LEVELS.index(s.risk) for s in states if s.risk in RISK_LEVELS]
     from_changes = _level(max(ranks)) if ranks else None
     factors: list[RiskFactor] = []
@@ -167,22 +175,19 @@ def assess_risk(release_id) -> ReleaseRisk:  # noqa: ANN001
         factors.append(_factor("changes", from_changes,
                                N_("highest risk of the bundled changes ({changes})"),
                                changes=", ".join(worst)))
-    sites = {s.site_id for s in ReleaseStep.select(ReleaseStep.site)
-             .where((ReleaseStep.release == release.id) & ReleaseStep.kind.in_(("pilot", "wave")))
-             if s.site_id}
-    waves = (ReleaseStep.select().where((ReleaseStep.release == release.id)
-                                        & ReleaseStep.kind.in_(("pilot", "wave"))).count())
-    if release.type == "emergency":
+    rollout = [site for kind, site in steps if kind in ("pilot", "wave")]
+    sites = {site for site in rollout if site}
+    waves = len(rollout)
+    if release_type == "emergency":
         factors.append(_factor("type", "high", N_("emergency release: shortened build and test")))
-    elif release.type == "major":
+    elif release_type == "major":
         factors.append(_factor("type", "medium", N_("major release")))
     if len(sites) >= 6:
         factors.append(_factor("sites", "high", N_("rollout to {sites} sites"), sites=len(sites)))
     elif len(sites) >= 3 or waves >= 4:
         factors.append(_factor("sites", "medium", N_("rollout in {waves} waves to {sites} sites"),
                                waves=waves, sites=len(sites)))
-    if not (release.backout_plan or "").strip() and not ReleaseStep.select().where(
-            (ReleaseStep.release == release.id) & (ReleaseStep.kind == "backout")).exists():
+    if not (backout_plan or "").strip() and not any(kind == "backout" for kind, _s in steps):
         factors.append(_factor("backout", "medium", N_("no backout plan")))
     base = RISK_LEVELS.index(from_changes) if from_changes else 0
     own = max((RISK_LEVELS.index(f.level) for f in factors if f.factor != "changes"), default=0)

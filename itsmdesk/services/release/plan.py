@@ -326,7 +326,11 @@ def phase_span(rows: list[PlanRow], phase_id) -> tuple:  # noqa: ANN001
 
 def plan_problems(release_id) -> list[str]:  # noqa: ANN001
     """Plain-text warnings about the plan (for the form and the PDF)."""
-    rows = plan(release_id)
+    return problems_in(plan(release_id))
+
+
+def problems_in(rows: list[PlanRow]) -> list[str]:
+    """:func:`plan_problems` of plan rows read already."""
     by_id = {r.id: r for r in rows}
     problems = []
     for r in rows:

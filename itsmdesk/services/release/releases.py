@@ -57,13 +57,17 @@ def update_release(release_id, version: int | None, changes: dict[str, Any],
         return records.update(Release, release_id, version, changes, actor)
 
 
-def add_change(release_id, change, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+def add_change(release_id, change, actor: Actor = SYSTEM,  # noqa: ANN001
+               version: int | None = None) -> None:
+    """Bundle a change (``version``: the release's, as the caller read it)."""
     with records.atomic():
         release = records.get(Release, release_id)
+        records.check_version(Release, release.id, version)
         change_id = getattr(change, "id", change)
         if not ReleaseChange.select().where((ReleaseChange.release == release.id)
                                             & (ReleaseChange.change == change_id)).exists():
-            records.add_child(ReleaseChange, {"release": release.id, "change": change_id}, actor)
+            records.add_child(ReleaseChange, {"release": release.id, "change": change_id}, actor,
+                              version)
 
 
 def add_step(release_id, values: dict[str, Any], actor: Actor = SYSTEM) -> ReleaseStep:
@@ -73,12 +77,16 @@ def add_step(release_id, values: dict[str, Any], actor: Actor = SYSTEM) -> Relea
     return release_plan.add_step(release_id, values, actor)
 
 
-def remove_change(release_id, change, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+def remove_change(release_id, change, actor: Actor = SYSTEM,  # noqa: ANN001
+                  version: int | None = None) -> None:
+    """Take a change out of the bundle (``version``: the release's, as the caller read it)."""
     with records.atomic():
         release = records.get(Release, release_id)
+        records.check_version(Release, release.id, version)
         change_id = getattr(change, "id", change)
         records.remove_children(ReleaseChange, ReleaseChange.select().where(
-            (ReleaseChange.release == release.id) & (ReleaseChange.change == change_id)), actor)
+            (ReleaseChange.release == release.id) & (ReleaseChange.change == change_id)), actor,
+            version)
 
 
 def set_changes(release_id, changes: list, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
@@ -299,8 +307,10 @@ def releases_between(start: dt.datetime, end: dt.datetime) -> list[ReleaseSpan]:
     return spans
 
 
-def add_change_by_ref(release_id, ref: str, actor: Actor = SYSTEM) -> Any:  # noqa: ANN001
-    """Bundle the change with reference ``ref``; refreshes the release's risk.  Returns it."""
+def add_change_by_ref(release_id, ref: str, actor: Actor = SYSTEM,  # noqa: ANN001
+                      version: int | None = None) -> Any:
+    """Bundle the change with reference ``ref``; refreshes the release's risk.  Returns it.
+    ``version``: the release's, as the caller read it."""
     from itsmdesk.models.change import Change
     from itsmdesk.services.release import lifecycle as release_lifecycle
 
@@ -309,31 +319,143 @@ def add_change_by_ref(release_id, ref: str, actor: Actor = SYSTEM) -> Any:  # no
     if change is None:
         raise NotFoundError(N_("No change with reference '{ref}'"), ref=text)
     with records.atomic():
-        add_change(release_id, change.id, actor)
+        add_change(release_id, change.id, actor, version)
         release_lifecycle.refresh_risk(release_id, actor)
     return change
 
 
-def remove_change_and_rerisk(release_id, change_id, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+def remove_change_and_rerisk(release_id, change_id, actor: Actor = SYSTEM,  # noqa: ANN001
+                             version: int | None = None) -> None:
     from itsmdesk.services.release import lifecycle as release_lifecycle
 
     with records.atomic():
-        remove_change(release_id, change_id, actor)
+        remove_change(release_id, change_id, actor, version)
         release_lifecycle.refresh_risk(release_id, actor)
 
 
 @dataclass(frozen=True)
 class PlanChoices:
-    """What the add-step dialog offers: people (agents), teams and sites as (id, label)."""
+    """What the release form's pickers and the add-step dialog offer: people (agents), teams
+    and sites as (id, label)."""
 
-    people: list
-    teams: list
-    sites: list
+    people: tuple
+    teams: tuple
+    sites: tuple
 
 
 def plan_choices() -> PlanChoices:
-    from itsmdesk.services import people
+    """Agents, teams and sites in one query (a UNION ALL)."""
+    from itsmdesk.models.people import Person, Team
 
-    return PlanChoices([(p.id, p.name) for p in people.find_people("", 500, agents_only=True)],
-                       [(t.id, t.name) for t in people.list_teams()],
-                       [(s.id, f"{s.code} · {s.name}") for s in people.list_sites()])
+    people = (Person.select(pw.SQL("'person'"), Person.id, Person.name, Person.name)
+              .where((Person.active == True) & (Person.is_agent == True)))  # noqa: E712
+    teams = Team.select(pw.SQL("'team'"), Team.id, Team.name, Team.name)
+    sites = Site.select(pw.SQL("'site'"), Site.id, Site.code.concat(" · ").concat(Site.name),
+                        Site.name)
+    found: dict[str, list] = {"person": [], "team": [], "site": []}
+    for kind, row_id, label, key in people.union_all(teams).union_all(sites).tuples():
+        found[kind].append((key, str(row_id), row_id, label))
+    out = {kind: tuple((row_id, label) for _k, _s, row_id, label in sorted(rows))
+           for kind, rows in found.items()}
+    return PlanChoices(out["person"][:500], out["team"], out["site"])
+
+
+# -- the release form -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReleaseView:
+    """Everything the release form shows (plain values)."""
+
+    id: Any
+    version: int
+    ref: str
+    name: str
+    release_version: str | None
+    type: str
+    status: str
+    description: str | None
+    backout_plan: str | None
+    manager_id: Any
+    manager_name: str | None
+    team_id: Any
+    team_name: str | None
+    planned_start: dt.datetime | None
+    planned_end: dt.datetime | None
+    changes: tuple  # lifecycle.ChangeState, by reference
+    risk: Any  # lifecycle.ReleaseRisk
+    plan: tuple  # plan.PlanRow, in display order
+    items: tuple  # dml.DmlItem
+    services: tuple[str, ...]  # business services the bundled changes' CIs impact
+    allowed: tuple[str, ...]  # the statuses it may move to
+    problems: tuple[str, ...]  # warnings about the plan
+    choices: PlanChoices
+
+    @property
+    def unapproved(self) -> tuple:
+        return tuple(c for c in self.changes if not c.approved)
+
+    @property
+    def all_approved(self) -> bool:
+        return bool(self.changes) and not self.unapproved
+
+    @property
+    def by_status(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for c in self.changes:
+            counts[c.status] = counts.get(c.status, 0) + 1
+        return counts
+
+
+def release_view(release_id) -> ReleaseView:  # noqa: ANN001
+    """The release form's read model: the release with its manager and team, its changes, its
+    plan and dependencies, its media items, the choices (one query), the CIs of its changes and
+    the CMDB's impact walk from them to the business services.  Risk, allowed moves and plan
+    warnings are computed from what was read."""
+    from itsmdesk.models.people import Person, Team
+    from itsmdesk.services.release import dml
+    from itsmdesk.services.release import lifecycle as release_lifecycle
+    from itsmdesk.services.release import plan as release_plan
+
+    manager = Person.alias()
+    row = (Release.select(Release, manager.name.alias("manager_name"),
+                          Team.name.alias("team_name"))
+           .join(manager, pw.JOIN.LEFT_OUTER, on=(Release.manager == manager.id))
+           .switch(Release).join(Team, pw.JOIN.LEFT_OUTER, on=(Release.team == Team.id))
+           .where(Release.id == release_id).objects().first())
+    if row is None:
+        raise NotFoundError(N_("No release with reference '{ref}'"), ref=str(release_id))
+    states = tuple(release_lifecycle.change_states(row.id))
+    plan = tuple(release_plan.plan(row.id))
+    risk = release_lifecycle.risk_of(row.type, row.backout_plan, list(states),
+                                     [(p.kind, p.site_id) for p in plan])
+    services = tuple(s.name for s in affected_services(row.id)) if states else ()
+    return ReleaseView(row.id, row.version, row.ref, row.name, row.release_version, row.type,
+                       row.status, row.description, row.backout_plan, row.manager_id,
+                       row.manager_name, row.team_id, row.team_name, row.planned_start,
+                       row.planned_end, states, risk, plan, tuple(dml.items(row.id)), services,
+                       release_lifecycle.TRANSITIONS.get(row.status, ()),
+                       tuple(release_plan.problems_in(list(plan))), plan_choices())
+
+
+RELEASE_FIELDS = ("name", "release_version", "type", "planned_start", "planned_end",
+                  "description", "backout_plan", "manager", "team")
+
+
+def save_release(release_id, version: int | None, edits: dict[str, Any],  # noqa: ANN001
+                 actor: Actor = SYSTEM, new_id: Any = None) -> Release:
+    """Create (``release_id`` None, with key ``new_id``) or update a release from the form's
+    edits in one transaction; its stored risk level follows its type and backout plan."""
+    from itsmdesk.services.release import lifecycle as release_lifecycle
+
+    values = {k: v for k, v in edits.items() if k in RELEASE_FIELDS}
+    with records.atomic():
+        if release_id is None:
+            if new_id is not None:
+                values["id"] = new_id
+            release = create_release(values, actor)
+            release_lifecycle.refresh_risk(release.id, actor)
+            return records.get(Release, release.id)
+        update_release(release_id, version, values, actor)
+        if {"type", "backout_plan"} & set(values):
+            release_lifecycle.refresh_risk(release_id, actor)
+        return records.get(Release, release_id)
