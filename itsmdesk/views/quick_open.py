@@ -1,4 +1,7 @@
-"""Quick open (Ctrl+K): type a reference or words, pick any record, Enter opens it."""
+"""Quick open (Ctrl+K): type a reference or words, pick any record, Enter opens it.
+
+The search runs off the GUI thread (a newer search supersedes an older one); opening a record
+hands its kind and id to the main window, which opens the form."""
 
 from __future__ import annotations
 
@@ -17,10 +20,6 @@ KIND_LABELS = {"incident": QT_TRANSLATE_NOOP("QuickOpen", "Incident"),
                "article": QT_TRANSLATE_NOOP("QuickOpen", "Article"),
                "ci": QT_TRANSLATE_NOOP("QuickOpen", "CI"),
                "cab_meeting": QT_TRANSLATE_NOOP("QuickOpen", "CAB meeting")}
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("QuickOpen", text)
 
 
 class QuickOpen(QDialog):
@@ -59,12 +58,13 @@ class QuickOpen(QDialog):
 
     def search(self) -> None:
         text = self.edit.text()
-        self.ctx.worker.submit(search.quick_open, text, on_done=self.show_hits, key="quick-open")
+        self.ctx.query(search.quick_open, text, on_done=self.show_hits,
+                       key=f"quick-open-{id(self)}", owner=self)
 
     def show_hits(self, hits: list) -> None:
         self.results.clear()
         for hit in hits:
-            kind = tr(KIND_LABELS.get(hit.kind, hit.kind))
+            kind = QCoreApplication.translate("QuickOpen", KIND_LABELS.get(hit.kind, hit.kind))
             label = f"{hit.ref}   {hit.title}" if hit.ref != hit.title else hit.title
             item = QListWidgetItem(f"[{kind}]  {label}" + (f"   · {word(hit.status)}" if hit.status else ""))
             item.setData(Qt.ItemDataRole.UserRole, (hit.kind, hit.id))

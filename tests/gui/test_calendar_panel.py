@@ -1,4 +1,5 @@
-"""The change calendar dock: views, filters, conflicts, drag to reschedule with undo, export."""
+"""The change calendar dock: views, filters, conflicts, drag to reschedule with undo, export.
+The dock runs no SQL on the GUI thread outside an operation (``gui_sql``)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,14 @@ def _panel(ctx, qtbot, mode="month"):
     return panel
 
 
-def test_views_show_changes_conflicts_and_windows(ctx, qtbot):
+def test_views_show_changes_conflicts_and_windows(ctx, qtbot, gui_sql):
     srv = ci("srv-cal")
     a = change("Alpha", cis=[srv], status="scheduled", risk_level="high")
     b = change("Beta", cis=[srv], start_h=1, status="approved")
     change_service.create_window({"name": "Freeze", "kind": "blackout",
                                   "starts_at": T0 + dt.timedelta(days=3),
                                   "ends_at": T0 + dt.timedelta(days=4)})
+    gui_sql.clear()
     panel = _panel(ctx, qtbot)
     refs = {item.ref for _r, item in panel.canvas.hits}
     assert {a.ref, b.ref} <= refs
@@ -45,10 +47,14 @@ def test_views_show_changes_conflicts_and_windows(ctx, qtbot):
     # filter by status hides the other change
     panel.status_box.setCurrentIndex(panel.status_box.findData("approved"))
     assert {item.ref for _r, item in panel.canvas.hits} == {b.ref}
+    assert gui_sql.statements == []
 
 
-def test_drag_reschedules_and_undo_restores(ctx, qtbot):
+def test_drag_reschedules_and_undo_restores(ctx, qtbot, gui_sql):
     c = change("Drag me", status="scheduled")
+    statuses = []
+    ctx.sig_status.connect(statuses.append)
+    gui_sql.clear()
     panel = _panel(ctx, qtbot, "week")
     rect = panel.canvas.rect_of(c.id)
     assert rect is not None
@@ -58,25 +64,38 @@ def test_drag_reschedules_and_undo_restores(ctx, qtbot):
     qtbot.mousePress(panel.canvas, Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(panel.canvas, end)
     qtbot.mouseRelease(panel.canvas, Qt.MouseButton.LeftButton, pos=end)
+    assert gui_sql.statements == []
+    assert panel.undo_stack.count() == 1 and statuses and statuses[-1].startswith(c.ref)
+    # the write's broadcast made the dock read its range again: the item is where it was put
+    assert panel.canvas.rect_of(c.id) != rect
     moved = Change.get_by_id(c.id)
     assert moved.planned_start == T0 + dt.timedelta(days=1, hours=2)
     assert moved.planned_end - moved.planned_start == dt.timedelta(hours=2)
     assert any(h.field == "planned_start" for h in records.history("change", c.id))
+    gui_sql.clear()
     panel.undo_stack.undo()
+    assert gui_sql.statements == []
     assert Change.get_by_id(c.id).planned_start == T0
+    gui_sql.clear()
     panel.undo_stack.redo()
+    assert gui_sql.statements == []
     assert Change.get_by_id(c.id).planned_start == T0 + dt.timedelta(days=1, hours=2)
 
 
-def test_refused_move_is_not_undoable(ctx, qtbot, monkeypatch):
+def test_refused_move_is_not_undoable(ctx, qtbot, monkeypatch, gui_sql):
     c = change("Done", status="closed")
     shown = []
     monkeypatch.setattr("itsmdesk.views.messages.show_error",
                         lambda parent, exc, title=None: shown.append(exc))
     panel = _panel(ctx, qtbot, "week")
     item = next(i for _r, i in panel.canvas.hits if i.id == c.id)
-    assert panel.reschedule(item, local(T0) + dt.timedelta(days=1)) is False
+    loaded = []
+    panel.sig_loaded.connect(loaded.append)
+    gui_sql.clear()
+    panel.reschedule(item, local(T0) + dt.timedelta(days=1))
+    assert gui_sql.statements == []
     assert shown and panel.undo_stack.count() == 0
+    assert loaded  # read again: the dragged item goes back
     assert Change.get_by_id(c.id).planned_start == T0
 
 
@@ -106,3 +125,26 @@ def test_busy_day_shows_a_chip_and_more_opens_the_day(ctx, qtbot):
     qtbot.mouseClick(panel.canvas, Qt.MouseButton.LeftButton, pos=more[0][0].center())
     assert panel.mode() == "day" and panel.canvas.anchor == day
     assert {item.ref for _r, item in panel.canvas.hits} >= {c.ref for c in made}
+
+
+def test_undo_after_someone_else_moved_it_shows_the_conflict(ctx, qtbot, monkeypatch, gui_sql):
+    shown = []
+    monkeypatch.setattr("itsmdesk.views.messages.show_error",
+                        lambda parent, exc, title=None: shown.append(exc))
+    c = change("Contested", status="scheduled")
+    panel = _panel(ctx, qtbot, "week")
+    item = next(i for _r, i in panel.canvas.hits if i.id == c.id)
+    panel.reschedule(item, local(T0) + dt.timedelta(days=1))
+    assert panel.undo_stack.count() == 1 and not shown
+    row = Change.get_by_id(c.id)
+    change_service.reschedule(c.id, row.version, T0 + dt.timedelta(days=2),
+                              T0 + dt.timedelta(days=2, hours=2))
+    gui_sql.clear()
+    panel.undo_stack.undo()
+    assert gui_sql.statements == []
+    from itsmdesk.errors import ConflictError
+    from itsmdesk.views.messages import error_text
+
+    assert len(shown) == 1 and isinstance(shown[0], ConflictError)
+    assert "nothing was saved" in error_text(shown[0])
+    assert Change.get_by_id(c.id).planned_start == T0 + dt.timedelta(days=2)

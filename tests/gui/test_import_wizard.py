@@ -1,4 +1,6 @@
-"""The import wizard: file -> preview -> mapping -> dry run -> import (synchronous worker)."""
+"""The import wizard: file -> preview -> mapping -> dry run -> import (operations run inline in
+tests).  No page runs SQL on the GUI thread outside an operation (``gui_sql``); the import is one
+write whose Changes are broadcast."""
 
 from __future__ import annotations
 
@@ -35,7 +37,10 @@ def test_menu_action_has_a_shortcut(ctx, qtbot):  # noqa: ANN001
     assert action.shortcut().toString() == "Ctrl+I"
 
 
-def test_event_log_through_every_page(ctx, qtbot):  # noqa: ANN001
+def test_event_log_through_every_page(ctx, qtbot, gui_sql):  # noqa: ANN001
+    changed = []
+    ctx.sig_changes.connect(changed.append)
+    gui_sql.clear()
     wizard = start(ctx, qtbot, UCI)
     preview = wizard.preview_page
     assert "delimiter “,”" in preview.detected.text() and "utf-8" in preview.detected.text()
@@ -51,10 +56,12 @@ def test_event_log_through_every_page(ctx, qtbot):  # noqa: ANN001
     dry = wizard.state.dry_report
     assert dry.dry_run and dry.created == 41 and not dry.errors
     assert "41" in wizard.dry_page.counts.text()
-    assert Incident.select().count() == 0  # the dry run wrote nothing
     assert wizard.dry_page.isComplete()
+    assert not changed  # the dry run wrote nothing
     wizard.next()
+    assert gui_sql.statements == []
     assert wizard.state.report.applied and Incident.select().count() == 41
+    assert len(changed) == 1 and changed[0].touches("incident")
     assert not wizard.button(QWizard.WizardButton.BackButton).isEnabled()
 
 
@@ -90,7 +97,10 @@ def test_hand_mapping_with_semicolons_and_cp1252(ctx, qtbot, tmp_path):  # noqa:
     assert titles == ["Skrivare på plan 3", "VPN"]
 
 
-def test_cancel_leaves_nothing(ctx, qtbot):  # noqa: ANN001
+def test_cancel_leaves_nothing(ctx, qtbot, gui_sql):  # noqa: ANN001
+    changed = []
+    ctx.sig_changes.connect(changed.append)
+    gui_sql.clear()
     wizard = start(ctx, qtbot, UCI)
     wizard.next()
     wizard.mapping_page.load_mapping(EVENTLOG_MAP)
@@ -99,7 +109,9 @@ def test_cancel_leaves_nothing(ctx, qtbot):  # noqa: ANN001
     # press Cancel as soon as the import reports progress (the worker is synchronous in tests)
     page.bridge.sig_progress.connect(lambda *_: page.cancel.isEnabled() and page.cancel.click())
     wizard.next()
+    assert gui_sql.statements == []
     assert "cancelled" in page.status.text().lower()
+    assert not changed
     assert Incident.select().count() == 0
 
 

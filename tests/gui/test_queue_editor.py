@@ -1,11 +1,12 @@
 """The saved-queue editor: create and edit a saved queue through the dialog's widgets, see it in
-the queue panel with the rows its filters match; invalid input and stale edits change nothing."""
+the queue panel with the rows its filters match; invalid input and stale edits change nothing.
+None of it runs SQL on the GUI thread outside an operation (``gui_sql``)."""
 
 import datetime as dt
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox
 
 from itsmdesk.demo.servicedesk import sample_desk
 from itsmdesk.models.servicedesk import SavedQueue
@@ -50,11 +51,11 @@ def _save_button(dialog):
     return dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
 
 
-def _fill_network_queue(dialog, qtbot, desk):
+def _fill_network_queue(dialog, qtbot, desk, statuses):
     qtbot.keyClicks(dialog.name_edit, "Network open")
     dialog.shared_check.setChecked(True)
     # the first row of a new queue is "status is one of (open statuses)"
-    assert dialog.filters() == [["status", "in", _open_statuses()]]
+    assert dialog.filters() == [["status", "in", statuses]]
     qtbot.mouseClick(dialog.add_filter_button, Qt.MouseButton.LeftButton)
     row = dialog.rows[-1]
     _pick(row.field, "team")
@@ -71,20 +72,23 @@ def _fill_network_queue(dialog, qtbot, desk):
     dialog.set_columns(["ref", "title", "team", "opened_at"])
 
 
-def test_create_queue_through_editor(ctx, qtbot, desk, monkeypatch):
+def test_create_queue_through_editor(ctx, qtbot, desk, monkeypatch, gui_sql):
     panel = QueuePanel(ctx)
     qtbot.addWidget(panel)
     seen = {}
+    statuses = _open_statuses()
 
     def fake_exec(dialog):
-        _fill_network_queue(dialog, qtbot, desk)
+        _fill_network_queue(dialog, qtbot, desk, statuses)
         qtbot.waitUntil(lambda: dialog.match_count == 2)  # live count: the two recent open ones
         seen["count_text"] = dialog.count_label.text()
         qtbot.mouseClick(_save_button(dialog), Qt.MouseButton.LeftButton)
         return dialog.result()
 
     monkeypatch.setattr(QueueEditorDialog, "exec", fake_exec)
+    gui_sql.clear()
     row = panel.new_queue()
+    assert gui_sql.statements == []
     assert row is not None, desk["errors"]
     assert seen["count_text"] == "Matches 2 tickets now"
     saved = SavedQueue.get_by_id(row.id)
@@ -107,7 +111,7 @@ def test_create_queue_through_editor(ctx, qtbot, desk, monkeypatch):
     assert not desk["errors"]
 
 
-def test_edit_queue_through_editor(ctx, qtbot, desk, monkeypatch):
+def test_edit_queue_through_editor(ctx, qtbot, desk, monkeypatch, gui_sql):
     net = str(desk["network"].id)
     row = queues.save_queue("Network", [["team", "eq", net]], ("opened_at", "desc"),
                             ["ref", "title"], False, desk["actor"])
@@ -146,7 +150,9 @@ def test_edit_queue_through_editor(ctx, qtbot, desk, monkeypatch):
         return dialog.result()
 
     monkeypatch.setattr(QueueEditorDialog, "exec", fake_exec)
+    gui_sql.clear()
     edited = panel.edit_queue()
+    assert gui_sql.statements == []
     assert edited is not None, desk["errors"]
     saved = SavedQueue.get_by_id(row.id)
     assert saved.version == row.version + 1
@@ -161,10 +167,11 @@ def test_edit_queue_through_editor(ctx, qtbot, desk, monkeypatch):
     assert "Network and desk, assigned to me or nobody  (4)" in texts
 
 
-def test_special_values_me_and_my_teams(ctx, qtbot, desk):
+def test_special_values_me_and_my_teams(ctx, qtbot, desk, gui_sql):
     agent = desk["agent"]
     inc = incidents.create_incident({"title": "Mine", "team": desk["desk"].id,
                                      "assignee": agent.id, "opened_at": NOW})
+    gui_sql.clear()
     dialog = QueueEditorDialog(ctx)
     qtbot.addWidget(dialog)
     row = dialog.rows[0]
@@ -181,19 +188,22 @@ def test_special_values_me_and_my_teams(ctx, qtbot, desk):
     dialog.refresh_count()
     assert dialog.match_count == 1
     qtbot.keyClicks(dialog.name_edit, "Mine")
-    assert dialog.save(), desk["errors"]
+    dialog.save()
+    assert gui_sql.statements == []
+    assert dialog.result() == QDialog.DialogCode.Accepted, desk["errors"]
     spec = queues.spec_of(SavedQueue.get_by_id(dialog.saved_row.id))
     assert queues.position_of(spec, inc.id, agent.id)
     assert queues.count(spec, agent.id) == 1
 
 
 @pytest.mark.parametrize("breakage", ["no_name", "nothing_picked", "no_columns", "empty_value"])
-def test_invalid_input_refused_nothing_changed(ctx, qtbot, desk, breakage):
+def test_invalid_input_refused_nothing_changed(ctx, qtbot, desk, breakage, gui_sql):
     net = str(desk["network"].id)
     row = queues.save_queue("Network", [["team", "eq", net]], ("opened_at", "desc"),
                             ["ref", "title"], False, desk["actor"])
     before = SavedQueue.get_by_id(row.id)
     for spec in (None, queues.get_spec(f"saved:{row.id}")):
+        gui_sql.clear()
         dialog = QueueEditorDialog(ctx, spec)
         qtbot.addWidget(dialog)
         if spec is None:
@@ -209,16 +219,18 @@ def test_invalid_input_refused_nothing_changed(ctx, qtbot, desk, breakage):
             _pick(dialog.rows[0].field, "title")
             _pick(dialog.rows[0].op, "contains")
         desk["errors"].clear()
-        assert not dialog.save()
+        dialog.save()
+        assert gui_sql.statements == []
         assert dialog.saved_row is None and dialog.result() == 0
         assert len(desk["errors"]) == 1 and desk["errors"][0]
+        assert dialog.save_button.isEnabled()  # still open, the edits there to fix
     assert SavedQueue.select().count() == 1
     after = SavedQueue.get_by_id(row.id)
     assert (after.version, after.name, after.definition) == (before.version, before.name,
                                                              before.definition)
 
 
-def test_stale_edit_shows_conflict(ctx, qtbot, desk):
+def test_stale_edit_shows_conflict(ctx, qtbot, desk, gui_sql):
     row = queues.save_queue("Network", [["team", "eq", str(desk["network"].id)]],
                             actor=desk["actor"])
     dialog = QueueEditorDialog(ctx, queues.get_spec(f"saved:{row.id}"))
@@ -226,8 +238,11 @@ def test_stale_edit_shows_conflict(ctx, qtbot, desk):
     # someone else edits the queue meanwhile
     queues.save_queue("Network (Maja)", [], actor=Actor.for_person(desk["boss"]),
                       queue_id=row.id, version=row.version)
+    gui_sql.clear()
     dialog.name_edit.setText("Network (Olle)")
-    assert not dialog.save()
+    dialog.save()
+    assert gui_sql.statements == []
+    assert dialog.result() == 0 and dialog.saved_row is None
     assert "nothing was saved" in desk["errors"][-1] and "Maja Lead" in desk["errors"][-1]
     saved = SavedQueue.get_by_id(row.id)
     assert saved.name == "Network (Maja)" and saved.definition["filters"] == []
@@ -243,3 +258,95 @@ def test_context_menu_and_actions_offer_the_editor(ctx, qtbot, desk):
     panel.select_queue("all_open")
     assert panel.edit_queue() is None  # a predefined queue is not edited
     assert statuses == ["Only saved queues can be edited"]
+
+
+class Deferred:
+    """``ctx.query`` answered only when the test says so (as it is on a slow link)."""
+
+    def __init__(self, ctx, monkeypatch):
+        self.waiting = []
+        self.original = ctx.query
+        monkeypatch.setattr(ctx, "query", lambda fn, *args, **kw: self.waiting.append((fn, args, kw)))
+
+    def answer(self):
+        waiting, self.waiting = self.waiting, []
+        for fn, args, kw in waiting:
+            self.original(fn, *args, **kw)
+
+
+def test_editor_opens_before_its_data_and_fills_when_read(ctx, qtbot, desk, monkeypatch, gui_sql):
+    net = str(desk["network"].id)
+    row = queues.save_queue("Network", [["team", "eq", net]], ("opened_at", "desc"),
+                            ["ref", "title"], True, desk["actor"])
+    spec = queues.get_spec(f"saved:{row.id}")
+    deferred = Deferred(ctx, monkeypatch)
+    gui_sql.clear()
+    dialog = QueueEditorDialog(ctx, spec)
+    qtbot.addWidget(dialog)
+    assert dialog.name_edit.text() == "Network" and dialog.rows == []
+    assert dialog.columns() == ["ref", "title"]  # known without reading: shown at once
+    assert not _save_button(dialog).isEnabled() and not dialog.add_filter_button.isEnabled()
+    dialog.save()  # nothing to save yet
+    assert dialog.result() == 0
+    deferred.answer()
+    assert gui_sql.statements == []
+    assert dialog.filters() == [["team", "eq", net]] and dialog.shared_check.isChecked()
+    assert _save_button(dialog).isEnabled() and dialog.add_filter_button.isEnabled()
+    deferred.answer()  # the count
+    assert dialog.match_count == 4
+
+
+def test_save_view_as_queue_and_delete_it_without_waiting(ctx, qtbot, desk, gui_sql):
+    for title in ("Printer jam", "Printer offline"):
+        incidents.create_incident({"title": title, "opened_at": NOW})
+    panel = QueuePanel(ctx)
+    qtbot.addWidget(panel)
+    panel.select_queue("all_open")
+    gui_sql.clear()
+    panel.filter_edit.setText("printer")
+    panel.model.set_text("printer")
+    row = panel.save_current_as("Printers")
+    assert panel.current_key() == f"saved:{row.id}" and panel.filter_edit.text() == ""
+    assert any(panel.queue_list.item(i).text() == "Printers  (3)"  # and the fixture's jam
+               for i in range(panel.queue_list.count()))
+    assert panel.delete_current()
+    assert gui_sql.statements == []
+    assert not any("Printers" in panel.queue_list.item(i).text()
+                   for i in range(panel.queue_list.count()))
+    assert not SavedQueue.select().exists()
+
+
+def test_refused_save_as_and_stale_delete_show_the_sentence(ctx, qtbot, desk, gui_sql):
+    panel = QueuePanel(ctx)
+    qtbot.addWidget(panel)
+    row = queues.save_queue("Mine", [], actor=desk["actor"])
+    panel.refresh_queues(select=f"saved:{row.id}")
+    queues.save_queue("Mine (renamed)", [], actor=Actor.for_person(desk["boss"]),
+                      queue_id=row.id, version=row.version)
+    gui_sql.clear()
+    assert panel.save_current_as("   ") is None
+    assert panel.delete_current()  # asked for; refused: someone changed it
+    assert gui_sql.statements == []
+    assert len(desk["errors"]) == 2 and "nothing was saved" in desk["errors"][1]
+    assert SavedQueue.select().count() == 1
+
+
+def test_bulk_dialog_reads_its_choices_off_the_gui_thread(ctx, qtbot, desk, monkeypatch, gui_sql):
+    from itsmdesk.views.queue.bulk_dialog import BulkEditDialog
+
+    deferred = Deferred(ctx, monkeypatch)
+    gui_sql.clear()
+    dialog = BulkEditDialog(ctx, 3)
+    qtbot.addWidget(dialog)
+    ok = dialog.ok_button
+    assert not ok.isEnabled()
+    dialog.set_field("status")
+    dialog.set_value("pending")  # a fixed value picked before the choices arrive stays
+    deferred.answer()
+    assert gui_sql.statements == []
+    assert ok.isEnabled() and dialog.changes() == {"status": "pending"}
+    dialog.set_field("assignee")
+    texts = [dialog.value_combo.itemText(i) for i in range(dialog.value_combo.count())]
+    assert texts[0] == "(nobody)" and desk["agent2"].name in texts
+    dialog.value_combo.setCurrentIndex(texts.index(desk["agent2"].name))
+    assert dialog.changes() == {"assignee": desk["agent2"].id}

@@ -74,6 +74,19 @@ def teams() -> list[tuple[Any, str]]:
     return [(t.id, t.name) for t in Team.select(Team.id, Team.name).order_by(Team.name)]
 
 
+@dataclass(frozen=True)
+class EditorData:
+    """What the diagnostic-script editor shows, read in one call."""
+
+    teams: list[tuple[Any, str]]
+    categories: list[CategoryInfo]
+
+
+def editor_data() -> EditorData:
+    """Every team (route-to pickers) and every category with its script."""
+    return EditorData(teams(), list_categories())
+
+
 def _team_id(value: Any, step_no: int) -> str:
     text = str(value).strip()
     team = None

@@ -22,6 +22,12 @@ def matrix() -> dict[str, int]:
     return dict(row.value) if row and row.value else dict(DEFAULT_MATRIX)
 
 
+def matrix_for_editing() -> tuple[dict[str, int], int]:
+    """The matrix and the version to save it against (0 while it was never saved: a matrix
+    someone else saves meanwhile then conflicts like any other stale edit)."""
+    return matrix(), records.setting_version(SETTING_KEY) or 0
+
+
 def set_matrix(new: dict[str, int], actor: Actor = SYSTEM, version: int | None = None) -> int:
     """Store the matrix (versioned and journalled as the setting ``priority_matrix``); returns
     its new version."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import peewee as pw
 
-from itsmdesk.errors import N_, ValidationError
+from itsmdesk.errors import N_, NotFoundError, ValidationError
 from itsmdesk.models.base import utcnow
 from itsmdesk.models.cmdb import CI
 from itsmdesk.models.incident import OPEN_STATUSES, Incident
@@ -656,3 +656,23 @@ def filter_choices() -> dict[str, list[tuple[Any, str]]]:
 def is_shared(queue_id: Any) -> bool:
     """Whether a saved queue is shared (the editor's check box; QueueSpec does not carry it)."""
     return bool(records.get(SavedQueue, queue_id).shared)
+
+
+@dataclass(frozen=True)
+class EditorData:
+    """What the saved-queue editor shows besides the queue's spec, read in one call."""
+
+    choices: dict[str, list[tuple[Any, str]]]
+    shared: bool = False
+
+
+def editor_data(queue_id: Any = None) -> EditorData:
+    """The editor's value pickers and, for a saved queue, whether it is shared (False when it
+    was deleted meanwhile: the save then says so)."""
+    shared = False
+    if queue_id is not None:
+        try:
+            shared = is_shared(queue_id)
+        except NotFoundError:
+            shared = False
+    return EditorData(filter_choices(), shared)

@@ -140,10 +140,9 @@ def risk_threshold(kind: str, priority: int, now: dt.datetime) -> dt.datetime:
 
 def set_target(kind: str, priority: int, response_minutes: int, resolution_minutes: int,
                calendar_id=None, escalate_at_pct: int = DEFAULT_ESCALATE_PCT,  # noqa: ANN001
-               actor=None) -> SLADefinition:  # noqa: ANN001
-    from itsmdesk.services import records
-    from itsmdesk.services.context import SYSTEM
-
+               actor=None, version: int | None = None) -> SLADefinition:  # noqa: ANN001
+    """Set one kind and priority's targets.  ``version``: the target's version as it was read
+    (0 when it had no row), checked like any record's; None skips the check."""
     if response_minutes <= 0 or resolution_minutes <= 0:
         raise ValidationError(N_("SLA targets must be positive minutes"))
     if response_minutes > resolution_minutes:
@@ -156,7 +155,48 @@ def set_target(kind: str, priority: int, response_minutes: int, resolution_minut
                                         & (SLADefinition.priority == priority))
         if row is None:
             return records.create(SLADefinition, values, actor or SYSTEM)
-        return records.update(SLADefinition, row.id, None, values, actor or SYSTEM)
+        if version == 0:  # created by someone else since it was read
+            records.raise_conflict(row, 0)
+        return records.update(SLADefinition, row.id, version, values, actor or SYSTEM)
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    """What the SLA dialog shows for one ticket kind, with the versions to save against."""
+
+    kind: str
+    targets: dict[int, tuple[int, int]]  # priority -> (response, resolution) minutes
+    versions: dict[int, int]  # priority -> the target's version (0: no row yet)
+    escalate_pct: int
+    escalate_version: int  # the setting's version (0: never saved)
+
+
+def settings_for(kind: str = "incident") -> SlaSettings:
+    rows = {r.priority: r for r in SLADefinition.select()
+            .where(SLADefinition.ticket_kind == kind)}
+    targets, versions = {}, {}
+    for p in (1, 2, 3, 4, 5):
+        t = target(kind, p)
+        targets[p] = (t.response_minutes, t.resolution_minutes)
+        versions[p] = rows[p].version if p in rows else 0
+    return SlaSettings(kind, targets, versions, escalate_pct(),
+                       records.setting_version(ESCALATE_SETTING) or 0)
+
+
+def save_settings(kind: str, targets: dict[int, tuple[int, int]], pct: int, actor: Actor = SYSTEM,
+                  versions: dict[int, int] | None = None,
+                  escalate_version: int | None = None) -> SlaSettings:
+    """The SLA dialog's save: the escalation share and every priority's targets in one
+    transaction, each checked against the version it was read at (a stale edit writes
+    nothing).  Returns what is stored now."""
+    versions = versions or {}
+    with records.atomic():
+        set_escalate_pct(pct, actor, escalate_version)
+        for p, (response, resolution) in sorted(targets.items()):
+            calendar_id = target(kind, p).calendar_id  # kept: the dialog does not show it
+            set_target(kind, p, response, resolution, calendar_id, escalate_at_pct=int(pct),
+                       actor=actor, version=versions.get(p))
+    return settings_for(kind)
 
 
 def list_targets() -> list[Target]:

@@ -1,5 +1,8 @@
 """The announcements dock: current and upcoming outages, changes and notices; add, withdraw,
-copy as text or HTML for an e-mail."""
+copy as text or HTML for an e-mail.
+
+Reads run off the GUI thread; adding and withdrawing are writes whose Changes (kind
+``announcement``) make every announcements dock read its list again."""
 
 from __future__ import annotations
 
@@ -21,10 +24,6 @@ from itsmdesk.services.servicedesk import announcements
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.timefmt import local_text
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("AnnouncementsPanel", text)
 
 
 class AnnouncementsPanel(QWidget):
@@ -66,8 +65,8 @@ class AnnouncementsPanel(QWidget):
         self.lazy.request()
 
     def _refresh_now(self) -> None:
-        self.ctx.worker.submit(announcements.current, self.now(), on_done=self.show_items,
-                               key=f"announcements-{id(self)}")
+        self.ctx.query(announcements.current, self.now(), on_done=self.show_items,
+                       key=f"announcements-{id(self)}", owner=self)
 
     def show_items(self, items: list) -> None:
         self.list.clear()
@@ -94,45 +93,47 @@ class AnnouncementsPanel(QWidget):
             self.refresh()
 
     def _activate(self, item: QListWidgetItem) -> None:
+        """Open the change an announcement came from (looked up off the GUI thread)."""
         data = item.data(Qt.ItemDataRole.UserRole)
         if data and data[2]:
-            from itsmdesk.services.lookup import find_by_reference
-
-            try:
-                kind, row = find_by_reference(data[2])
-            except Exception:  # noqa: BLE001 - the change may be gone
-                return
-            self.ctx.open_record(kind, row.id)
+            self.ctx.query(_record_of, data[2],
+                           on_done=lambda found: self.ctx.open_record(*found),
+                           on_error=lambda _exc: None,  # the change may be gone
+                           owner=self)
 
     def add(self) -> None:
         title, ok = QInputDialog.getText(self, QCoreApplication.translate("AnnouncementsPanel", "New announcement"), QCoreApplication.translate("AnnouncementsPanel", "Title"))
         if not ok or not title.strip():
             return
         body, _ok = QInputDialog.getMultiLineText(self, QCoreApplication.translate("AnnouncementsPanel", "New announcement"), QCoreApplication.translate("AnnouncementsPanel", "Text"))
-        try:
-            announcements.create_announcement({"title": title, "body": body or None,
-                                               "starts_at": self.now()}, [], self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc)
-            return
-        self.ctx.records_changed("announcement", [])
+        # one write; its Changes make the list be read again (_changed)
+        self.ctx.write(announcements.create_announcement,
+                       {"title": title, "body": body or None, "starts_at": self.now()}, [],
+                       self.ctx.actor, on_error=lambda exc: show_error(self, exc), owner=self)
 
     def withdraw(self) -> None:
         item = self.list.currentItem()
         data = item.data(Qt.ItemDataRole.UserRole) if item else None
         if not data:
             return
-        try:
-            announcements.withdraw(data[0], data[1], self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc)
-            return
-        self.ctx.records_changed("announcement", [data[0]])
+        self.ctx.write(announcements.withdraw, data[0], data[1], self.ctx.actor,
+                       on_error=lambda exc: show_error(self, exc), owner=self)
 
     def copy(self, fmt: str) -> None:
-        text = announcements.export(fmt, self.now())
-        QApplication.clipboard().setText(text)
-        self.ctx.sig_status.emit(QCoreApplication.translate("AnnouncementsPanel", "Announcements copied to the clipboard"))
+        """Copy every current announcement (read off the GUI thread) to the clipboard."""
+        def done(text: str) -> None:
+            QApplication.clipboard().setText(text)
+            self.ctx.sig_status.emit(QCoreApplication.translate("AnnouncementsPanel", "Announcements copied to the clipboard"))
+
+        self.ctx.query(announcements.export, fmt, self.now(), on_done=done, owner=self)
+
+
+def _record_of(ref: str) -> tuple[str, object]:
+    """(kind, id) of the record a reference names."""
+    from itsmdesk.services.lookup import find_by_reference
+
+    kind, row = find_by_reference(ref)
+    return kind, row.id
 
 
 def create_panel(ctx, window) -> QWidget:  # noqa: ANN001

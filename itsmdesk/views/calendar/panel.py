@@ -1,8 +1,10 @@
 """The change calendar dock: month / week / day / timeline, filters, conflicts, drag to
 reschedule (validated, journalled, undoable), export to .ics.
 
-Reads run on the DB worker (``change_calendar.load``); a reschedule is one service call
-(``changes.reschedule``) wrapped in a QUndoCommand so Ctrl+Z moves the change back.
+Reads run off the GUI thread (``change_calendar.load``); a reschedule is one write
+(``changes.reschedule``) wrapped in a QUndoCommand so Ctrl+Z moves the change back.  The write's
+Changes reach every panel (this one reads its range again when a change moved); a refused move
+shows the reason and never reaches the undo stack.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.errors import ItsmError
 from itsmdesk.i18n import template_text
 from itsmdesk.services.change import calendar as change_calendar
 from itsmdesk.services.change.calendar import Filters
@@ -38,8 +39,10 @@ STATUSES = ("draft", "submitted", "assessed", "awaiting_cab", "approved", "sched
             "backed_out")
 
 
-def _t(text: str) -> str:
-    return QCoreApplication.translate("CalendarPanel", text)
+def _show_error(parent: QWidget, exc: BaseException) -> None:
+    from itsmdesk.views import messages  # looked up at call time (tests replace it)
+
+    messages.show_error(parent, exc)
 
 
 class RescheduleCommand(QUndoCommand):
@@ -50,23 +53,29 @@ class RescheduleCommand(QUndoCommand):
                  version: int) -> None:
         super().__init__(QCoreApplication.translate("CalendarPanel", "Reschedule %s") % ref)
         self.panel, self.change_id = panel, change_id
-        self.old, self.new, self.version = old, new, version
+        self.old, self.new = old, new
+        self._state = {"version": version}  # plain Python: the writer thread updates it
         self._done = True
 
+    @property
+    def version(self) -> int:
+        return self._state["version"]
+
     def _apply(self, window: tuple) -> None:
+        """One write.  The version it checks is read when the write runs, and kept by the
+        write itself: an undo followed at once by a redo queues two writes, and the second must
+        expect the version the first leaves."""
         from itsmdesk.services.change.changes import reschedule
 
-        try:
-            change = reschedule(self.change_id, self.version, window[0], window[1],
-                                self.panel.ctx.actor)
-        except ItsmError as exc:
-            from itsmdesk.views.messages import show_error
+        actor, state, change_id = self.panel.ctx.actor, self._state, self.change_id
 
-            show_error(self.panel, exc)
-            return
-        self.version = change.version
-        self.panel.ctx.records_changed("change", [change.id])
-        self.panel.reload()
+        def move() -> object:
+            change = reschedule(change_id, state["version"], window[0], window[1], actor)
+            state["version"] = change.version
+            return change
+
+        self.panel.ctx.write(move, on_error=lambda exc: _show_error(self.panel, exc),
+                             owner=self.panel)
 
     def redo(self) -> None:
         if self._done:
@@ -274,29 +283,30 @@ class CalendarPanel(QWidget):
         self.set_anchor(dt.date.today())
 
     # -- actions ---------------------------------------------------------------------------------
-    def reschedule(self, item, new_local_start: dt.datetime) -> bool:  # noqa: ANN001
-        """Validate and apply a move; push it on the undo stack.  False when refused."""
+    def reschedule(self, item, new_local_start: dt.datetime) -> None:  # noqa: ANN001
+        """Validate and apply a move (one write); once it went through it is pushed on the
+        undo stack.  A refused move shows the reason and the calendar is read again (the item
+        goes back where it was)."""
         from itsmdesk.services.change.changes import reschedule
 
         length = item.end - item.start
         new_start = to_utc(new_local_start)
         old = (item.start, item.end)
         new = (new_start, new_start + length)
-        try:
-            change = reschedule(item.id, item.version, new[0], new[1], self.ctx.actor)
-        except ItsmError as exc:
-            from itsmdesk.views.messages import show_error
+        moved = self.tr("%s moved to %s") % (item.ref, f"{new_local_start:%Y-%m-%d %H:%M}")
 
-            show_error(self, exc)
+        def done(change) -> None:  # noqa: ANN001 - the moved Change
+            self.undo_stack.push(RescheduleCommand(self, item.id, item.ref, old, new,
+                                                   change.version))
+            self.ctx.sig_status.emit(moved)
+
+        def refused(exc: BaseException) -> None:
+            _show_error(self, exc)
             self.reload()
-            return False
-        command = RescheduleCommand(self, item.id, item.ref, old, new, change.version)
-        self.undo_stack.push(command)
-        self.ctx.records_changed("change", [item.id])
-        self.ctx.sig_status.emit(self.tr("%s moved to %s") % (item.ref,
-                                                              f"{new_local_start:%Y-%m-%d %H:%M}"))
-        self.reload()
-        return True
+
+        # the write's Changes name the change: _records_changed reads the range again
+        self.ctx.write(reschedule, item.id, item.version, new[0], new[1], self.ctx.actor,
+                       on_done=done, on_error=refused, owner=self)
 
     def _open(self, item) -> None:  # noqa: ANN001
         self.ctx.open_record("change" if item.kind == "change" else "release", item.id)

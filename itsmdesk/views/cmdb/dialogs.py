@@ -1,9 +1,14 @@
 """CMDB dialogs: CSV import (preview = dry run, then import with progress), CSV export,
-baselines (take, compare with now) and audit against a scan (accept applies it)."""
+baselines (take, compare with now) and audit against a scan (accept applies it).
+
+Every database call runs as an operation (``ctx.query`` for reads, ``ctx.write`` for writes, whose
+Changes reach every panel); progress crosses back to the GUI thread through a signal.  While one
+runs, the button that started it is disabled.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -46,6 +51,32 @@ def _reason(error) -> str:  # noqa: ANN001 - an import RowError
 def _row_error_text(error) -> str:  # noqa: ANN001 - an import RowError
     return QCoreApplication.translate("cmdb", "line {line}, column {column}: {reason}").format(
         line=error.line, column=error.column or "-", reason=_reason(error))
+
+
+class _Progress(QObject):
+    """Carries an import's or export's progress from the operation's thread to the GUI thread
+    (a direct call when the operation runs inline)."""
+
+    sig_progress = Signal(int, int, str)  # done, total (0 = unknown), text
+
+    def tick(self, done: int, total: int | None = None, text: str = "") -> None:
+        self.sig_progress.emit(done, total or 0, text)
+
+
+def _progress_dialog(text: str, parent: QWidget | None) -> tuple[QProgressDialog, _Progress]:
+    dialog = QProgressDialog(text, "", 0, 100, parent)
+    dialog.setCancelButton(None)
+    dialog.setMinimumDuration(400)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    bridge = _Progress(dialog)
+
+    def show(done: int, total: int, label: str) -> None:
+        if label:
+            dialog.setLabelText(label)
+        dialog.setValue(int(100 * done / total) if total else 0)
+
+    bridge.sig_progress.connect(show)
+    return dialog, bridge
 
 
 def _fill_errors(table: QTableWidget, errors) -> None:  # noqa: ANN001
@@ -129,11 +160,21 @@ class ImportDialog(QDialog):
             self.path.setText(path)
 
     def preview(self) -> None:
-        try:
-            report = cmdb_csv.import_csv(self.kind.currentData(), self.path.text(), dry_run=True)
-        except Exception as exc:  # noqa: BLE001 - shown to the person
+        """The dry run, read off the GUI thread: nothing is written."""
+        kind, path = self.kind.currentData(), self.path.text()
+        self.preview_button.setEnabled(False)
+        self.import_button.setEnabled(False)
+
+        def failed(exc: BaseException) -> None:
+            self.preview_button.setEnabled(True)
             show_error(self, exc)
-            return
+
+        self.ctx.query(lambda: cmdb_csv.import_csv(kind, path, dry_run=True),
+                       on_done=self._show_preview, on_error=failed,
+                       key=f"cmdb-import-preview-{id(self)}", owner=self)
+
+    def _show_preview(self, report) -> None:  # noqa: ANN001 - an ImportReport
+        self.preview_button.setEnabled(True)
         self.last_report = report
         text = (self.tr("Would create {c}, update {u}; {n} unchanged; {r} bad rows.")
                 .format(c=report.created, u=report.updated, n=report.unchanged, r=report.rejected))
@@ -177,38 +218,36 @@ class ImportDialog(QDialog):
             n=len(report.diff) + report.diff_more))
 
     def run_import(self) -> None:
+        """The import, one write with progress; its Changes reach the CMDB panels."""
         rejects = None
         if self.skip.currentData() and self.last_report and self.last_report.errors:
             rejects, _ = QFileDialog.getSaveFileName(self, self.tr("Save the bad rows to"),
                                                      "rejects.csv", "CSV (*.csv)")
             if not rejects:
                 return
-        progress = QProgressDialog(self.tr("Importing…"), "", 0, 100, self)
-        progress.setCancelButton(None)
-        progress.setMinimumDuration(400)
-        progress.setWindowModality(Qt.WindowModality.WindowModal)
-
-        def tick(done: int, total: int | None = None, text: str = "") -> None:
-            progress.setLabelText(text)
-            progress.setValue(int(100 * done / total) if total else 0)
-            QCoreApplication.processEvents()
-
-        try:
-            report = cmdb_csv.import_csv(self.kind.currentData(), self.path.text(),
-                                         skip_invalid=rejects, progress=tick, actor=self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001
-            progress.close()
-            show_error(self, exc)
-            return
-        progress.close()
-        self.last_report = report
-        self.summary.setText(report.summary())
-        self.changes.clear()
-        self.changes_label.setText(self.tr("What would change"))
-        _fill_errors(self.errors, report.errors)
+        progress, bridge = _progress_dialog(self.tr("Importing…"), self)
+        kind, path, actor = self.kind.currentData(), self.path.text(), self.ctx.actor
         self.import_button.setEnabled(False)
-        if report.applied:
-            self.ctx.records_changed("ci", [])
+        self.preview_button.setEnabled(False)
+
+        def done(report) -> None:  # noqa: ANN001 - an ImportReport
+            progress.close()
+            self.preview_button.setEnabled(True)
+            self.last_report = report
+            self.summary.setText(report.summary())
+            self.changes.clear()
+            self.changes_label.setText(self.tr("What would change"))
+            _fill_errors(self.errors, report.errors)
+
+        def failed(exc: BaseException) -> None:
+            progress.close()
+            self.preview_button.setEnabled(True)
+            self.import_button.setEnabled(True)
+            show_error(self, exc)
+
+        self.ctx.write(lambda: cmdb_csv.import_csv(kind, path, skip_invalid=rejects,
+                                                   progress=bridge.tick, actor=actor),
+                       on_done=done, on_error=failed, owner=self)
 
 
 def _export_texts(kind: str) -> tuple[str, str]:
@@ -221,28 +260,31 @@ def _export_texts(kind: str) -> tuple[str, str]:
             QCoreApplication.translate("cmdb", "{n} relations written to {path}"))
 
 
-def export_with_dialog(ctx, kind: str, parent: QWidget | None = None) -> int | None:  # noqa: ANN001
+def export_with_dialog(ctx, kind: str, parent: QWidget | None = None,  # noqa: ANN001
+                       path: str | None = None) -> int | None:
+    """Write every CI or relation to a CSV file (asked for unless ``path`` is given), read off
+    the GUI thread with progress.  Returns the count when the read has already finished
+    (operations run inline in tests), else None; the status bar says it either way."""
     title, written = _export_texts(kind)
-    path, _ = QFileDialog.getSaveFileName(parent, title, f"{kind}.csv", "CSV (*.csv)")
     if not path:
-        return None
-    progress = QProgressDialog(QCoreApplication.translate("cmdb", "Exporting…"), "", 0, 100, parent)
-    progress.setCancelButton(None)
-    progress.setMinimumDuration(400)
+        path, _ = QFileDialog.getSaveFileName(parent, title, f"{kind}.csv", "CSV (*.csv)")
+        if not path:
+            return None
+    progress, bridge = _progress_dialog(QCoreApplication.translate("cmdb", "Exporting…"), parent)
+    result: dict[str, int] = {}
 
-    def tick(done: int, total: int | None = None, text: str = "") -> None:
-        progress.setValue(int(100 * done / total) if total else 0)
-        QCoreApplication.processEvents()
-
-    try:
-        count = cmdb_csv.export_csv(kind, path, progress=tick)
-    except Exception as exc:  # noqa: BLE001
-        show_error(parent, exc)
-        return None
-    finally:
+    def done(count: int) -> None:
         progress.close()
-    ctx.sig_status.emit(written.format(n=count, path=path))
-    return count
+        result["count"] = count
+        ctx.sig_status.emit(written.format(n=count, path=path))
+
+    def failed(exc: BaseException) -> None:
+        progress.close()
+        show_error(parent, exc)
+
+    ctx.query(lambda: cmdb_csv.export_csv(kind, path, progress=bridge.tick), on_done=done,
+              on_error=failed, owner=progress)
+    return result.get("count")
 
 
 class BaselineDialog(QDialog):
@@ -265,14 +307,15 @@ class BaselineDialog(QDialog):
         self.name.setPlaceholderText(self.tr("Name of a new baseline"))
         self.scope = QComboBox()
         self.scope.addItem(self.tr("All CIs"), None)
-        take = QPushButton(self.tr("Take baseline"))
-        compare = QPushButton(self.tr("Compare with now"))
-        take.clicked.connect(self.take)
-        compare.clicked.connect(self.compare)
+        self.take_button = QPushButton(self.tr("Take baseline"))
+        self.compare_button = QPushButton(self.tr("Compare with now"))
+        self.take_button.clicked.connect(self.take)
+        self.compare_button.clicked.connect(self.compare)
+        self.compare_button.setEnabled(False)  # until the baselines are listed
         row = QHBoxLayout()
         row.addWidget(self.name, 1)
-        row.addWidget(take)
-        row.addWidget(compare)
+        row.addWidget(self.take_button)
+        row.addWidget(self.compare_button)
         self.result = QTreeWidget()
         self.result.setHeaderLabels([self.tr("Difference"), self.tr("Then"), self.tr("Now")])
         self.result.setColumnWidth(0, 360)
@@ -286,7 +329,11 @@ class BaselineDialog(QDialog):
         self.reload()
 
     def reload(self) -> None:
-        items = baselines.list_baselines()
+        """List the baselines (read off the GUI thread)."""
+        self.ctx.query(baselines.list_baselines, on_done=self._show_baselines,
+                       key=f"cmdb-baselines-{id(self)}", owner=self)
+
+    def _show_baselines(self, items: list) -> None:
         self.table.setRowCount(len(items))
         for r, b in enumerate(items):
             for c, value in enumerate((b.name, str(b.taken_at), str(b.cis), str(b.relations))):
@@ -294,26 +341,42 @@ class BaselineDialog(QDialog):
         self.table.resizeColumnsToContents()
         if items:
             self.table.selectRow(0)
+        self.compare_button.setEnabled(bool(items))
 
     def take(self) -> None:
-        try:
-            baselines.take(self.name.text(), actor=self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001
+        """Take a baseline (one write); the list is read again once it is taken."""
+        name, actor = self.name.text(), self.ctx.actor
+        self.take_button.setEnabled(False)
+
+        def done(_baseline) -> None:  # noqa: ANN001
+            self.take_button.setEnabled(True)
+            self.name.clear()
+            self.reload()
+
+        def failed(exc: BaseException) -> None:
+            self.take_button.setEnabled(True)
             show_error(self, exc)
-            return
-        self.name.clear()
-        self.reload()
+
+        self.ctx.write(lambda: baselines.take(name, actor=actor), on_done=done, on_error=failed,
+                       owner=self)
 
     def compare(self) -> None:
+        """Compare the selected baseline with now (read off the GUI thread)."""
         row = self.table.currentRow()
         if row < 0:
             return
-        try:
-            result = baselines.compare(self.table.item(row, 0).text())
-        except Exception as exc:  # noqa: BLE001
+        self.compare_button.setEnabled(False)
+
+        def done(result: baselines.Comparison) -> None:
+            self.compare_button.setEnabled(True)
+            self.show_comparison(result)
+
+        def failed(exc: BaseException) -> None:
+            self.compare_button.setEnabled(True)
             show_error(self, exc)
-            return
-        self.show_comparison(result)
+
+        self.ctx.query(baselines.compare, self.table.item(row, 0).text(), on_done=done,
+                       on_error=failed, key=f"cmdb-baseline-compare-{id(self)}", owner=self)
 
     def show_comparison(self, result: baselines.Comparison) -> None:
         self.result.clear()
@@ -349,13 +412,13 @@ class AuditDialog(QDialog):
         self.resize(760, 520)
         self.path = QLineEdit()
         browse = QPushButton(self.tr("Browse…"))
-        run = QPushButton(self.tr("Audit"))
+        self.run_button = QPushButton(self.tr("Audit"))
         browse.clicked.connect(self._browse)
-        run.clicked.connect(self.run_audit)
+        self.run_button.clicked.connect(self.run_audit)
         row = QHBoxLayout()
         row.addWidget(self.path, 1)
         row.addWidget(browse)
-        row.addWidget(run)
+        row.addWidget(self.run_button)
         self.summary = QLabel(self.tr("Choose the scan (CSV: name, class, site, … as exported)."))
         self.result = QTreeWidget()
         self.result.setHeaderLabels([self.tr("CI"), self.tr("CMDB"), self.tr("Scan")])
@@ -378,11 +441,19 @@ class AuditDialog(QDialog):
             self.path.setText(path)
 
     def run_audit(self) -> None:
-        try:
-            result = cmdb_audit.audit(self.path.text())
-        except Exception as exc:  # noqa: BLE001
+        """Compare the CMDB with the scan (a read off the GUI thread; nothing changes)."""
+        self.run_button.setEnabled(False)
+        self.accept_button.setEnabled(False)
+
+        def failed(exc: BaseException) -> None:
+            self.run_button.setEnabled(True)
             show_error(self, exc)
-            return
+
+        self.ctx.query(cmdb_audit.audit, self.path.text(), on_done=self._show_audit,
+                       on_error=failed, key=f"cmdb-audit-{id(self)}", owner=self)
+
+    def _show_audit(self, result) -> None:  # noqa: ANN001 - an audit result
+        self.run_button.setEnabled(True)
         self.result.clear()
         groups = [
             (self.tr("Unknown (scanned, not in the CMDB)"), [(n, "", "") for n in result.unknown]),
@@ -408,11 +479,22 @@ class AuditDialog(QDialog):
             "Create the unknown CIs and update the different ones from the scan?"))
         if answer != QMessageBox.StandardButton.Yes:
             return
-        try:
-            report = cmdb_audit.accept(self.path.text(), actor=self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc)
-            return
-        self.summary.setText(report.summary())
+        path, actor = self.path.text(), self.ctx.actor
+        progress, bridge = _progress_dialog(self.tr("Importing…"), self)
         self.accept_button.setEnabled(False)
-        self.ctx.records_changed("ci", [])
+        self.run_button.setEnabled(False)
+
+        def done(report) -> None:  # noqa: ANN001 - an ImportReport
+            progress.close()
+            self.run_button.setEnabled(True)
+            self.summary.setText(report.summary())
+
+        def failed(exc: BaseException) -> None:
+            progress.close()
+            self.run_button.setEnabled(True)
+            self.accept_button.setEnabled(True)
+            show_error(self, exc)
+
+        # one write: its Changes (the CIs created and updated) reach every panel
+        self.ctx.write(lambda: cmdb_audit.accept(path, actor=actor, progress=bridge.tick),
+                       on_done=done, on_error=failed, owner=self)

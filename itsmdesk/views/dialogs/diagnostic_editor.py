@@ -4,11 +4,18 @@ incident form walks the agent through, per category.
 Categories on the left (incident and request kinds), the chosen category's steps in the middle,
 the chosen step's question and answers on the right.  Save writes the whole script of one
 category through ``categories.save_script`` (validated, version-checked).
+
+The dialog opens at once and fills in when the teams and categories have been read
+(``categories.editor_data``, off the GUI thread).  Saving, creating and renaming are writes: the
+editor is disabled while one runs and shows the error's sentence, keeping the edits, when it
+fails.  Leaving a category (or the dialog) with unsaved changes asks first; "Save" goes on once
+the save went through.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt
@@ -55,7 +62,8 @@ class DiagnosticEditorDialog(QDialog):
         self.step_index = -1
         self.dirty = False
         self._filling = False
-        self.teams = [(str(i), name) for i, name in categories.teams()]
+        self.loaded = False
+        self.teams: list[tuple[str, str]] = []  # (id as text, name), read with the categories
 
         # categories
         self.tree = QTreeWidget()
@@ -117,6 +125,7 @@ class DiagnosticEditorDialog(QDialog):
         splitter.setSizes([240, 300, 460])
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 2)
+        self.body = splitter
 
         self.status_label = QLabel()
         self.status_label.setObjectName("scriptStatus")
@@ -125,6 +134,7 @@ class DiagnosticEditorDialog(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         self.buttons = buttons
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
         bottom = QHBoxLayout()
         bottom.addWidget(self.status_label, 1)
         bottom.addWidget(buttons)
@@ -137,10 +147,32 @@ class DiagnosticEditorDialog(QDialog):
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
         self.resize(1000, 540)
+        self._busy(True)  # until the categories are read
         self.load_categories()
+
+    def _busy(self, busy: bool) -> None:
+        """While a read or a write of the editor runs nothing can be edited or saved."""
+        self.body.setEnabled(not busy)
+        self.save_button.setEnabled(not busy)
 
     # -- categories ---------------------------------------------------------------------------------
     def load_categories(self, select_id: Any = None) -> None:
+        """Read the teams and categories (off the GUI thread), then list them and select
+        ``select_id`` (or keep the category being edited)."""
+        def failed(exc: BaseException) -> None:
+            self._busy(not self.loaded)  # editable again once there is something to edit
+            show_error(self, exc)
+
+        self.ctx.query(categories.editor_data,
+                       on_done=lambda data: self._fill_categories(data, select_id),
+                       on_error=failed, key=f"diagnostic-categories-{id(self)}", owner=self)
+
+    def _fill_categories(self, data: categories.EditorData, select_id: Any = None) -> None:
+        self.teams = [(str(i), name) for i, name in data.teams]
+        self.loaded = True
+        self._busy(False)
+        if select_id is None and self.category is not None:
+            select_id = self.category.id
         self.tree.blockSignals(True)
         self.tree.clear()
         groups = {"incident": QTreeWidgetItem([QCoreApplication.translate("DiagnosticEditor", "Incident categories")]),
@@ -153,7 +185,9 @@ class DiagnosticEditorDialog(QDialog):
             font.setBold(True)
             group.setFont(0, font)
             self.tree.addTopLevelItem(group)
-        for info in categories.list_categories():
+        for info in data.categories:
+            if self.category is not None and info.id == self.category.id:
+                info = self.category  # the one being edited: its version is what it is saved at
             text = info.name + (f"  ({len(info.steps)})" if info.steps else "")
             item = QTreeWidgetItem([text])
             item.setData(0, Qt.ItemDataRole.UserRole, ("category", info))
@@ -166,6 +200,15 @@ class DiagnosticEditorDialog(QDialog):
             self.tree.setCurrentItem(chosen)
         else:
             self._show_category(None)
+
+    def _item_of(self, category_id: Any) -> QTreeWidgetItem | None:
+        for i in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(i)
+            for j in range(group.childCount()):
+                data = group.child(j).data(0, Qt.ItemDataRole.UserRole)
+                if data and data[0] == "category" and data[1].id == category_id:
+                    return group.child(j)
+        return None
 
     def select_category_named(self, name: str, kind: str = "incident") -> bool:
         for i in range(self.tree.topLevelItemCount()):
@@ -185,25 +228,33 @@ class DiagnosticEditorDialog(QDialog):
         info = data[1] if data and data[0] == "category" else None
         if self.category is not None and info is not None and info.id == self.category.id:
             return
-        if not self._confirm_leave():
-            self.tree.blockSignals(True)
-            self.tree.setCurrentItem(previous)
-            self.tree.blockSignals(False)
-            return
-        self._show_category(info)
+        editing = self.category
 
-    def _confirm_leave(self) -> bool:
-        """With unsaved changes: save, discard or stay (False)."""
+        def stay() -> None:  # back to the category still being edited
+            item = self._item_of(editing.id) if editing is not None else previous
+            self.tree.blockSignals(True)
+            self.tree.setCurrentItem(item)
+            self.tree.blockSignals(False)
+
+        self._leave(lambda: self._show_category(info), stay)
+
+    def _leave(self, go: Callable[[], None], stay: Callable[[], None] = lambda: None) -> None:
+        """With unsaved changes ask: Save (``go`` once the save went through, ``stay`` if it
+        failed), Discard (``go``) or Cancel (``stay``).  Without, ``go`` at once."""
         if not self.dirty or self.category is None:
-            return True
+            go()
+            return
         answer = QMessageBox.question(
             self, QCoreApplication.translate("DiagnosticEditor", "Unsaved script"),
             QCoreApplication.translate("DiagnosticEditor", "Save the changes to the script of {name}?").format(name=self.category.name),
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
+            self.save(then=go, failed=stay)
+        elif answer == QMessageBox.StandardButton.Discard:
+            go()
+        else:
+            stay()
 
     def _show_category(self, info: categories.CategoryInfo | None) -> None:
         self.category = info
@@ -226,40 +277,50 @@ class DiagnosticEditorDialog(QDialog):
         if ok:
             self.create_category(name, kind)
 
-    def create_category(self, name: str, kind: str) -> Any:
-        if not self._confirm_leave():
-            return None
-        try:
-            row = categories.create_category(name, kind, self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc)
-            return None
-        self.dirty = False
-        self.ctx.records_changed("category", [row.id])
-        self.load_categories(row.id)
-        return row
+    def create_category(self, name: str, kind: str) -> None:
+        """Create a category (one write; unsaved script changes are dealt with first) and show
+        it once it exists."""
+        self._leave(lambda: self._create_category(name, kind))
 
-    def rename_category(self, name: str | None = None) -> Any:
+    def _create_category(self, name: str, kind: str) -> None:
+        self._busy(True)
+
+        def done(row) -> None:  # noqa: ANN001 - the new Category
+            self.dirty = False
+            self.category = None  # the new one is shown once the list is read again
+            self.load_categories(row.id)
+
+        def failed(exc: BaseException) -> None:
+            self._busy(False)
+            show_error(self, exc)
+
+        self.ctx.write(categories.create_category, name, kind, self.ctx.actor, on_done=done,
+                       on_error=failed, owner=self)
+
+    def rename_category(self, name: str | None = None) -> None:
+        """Rename the category shown (one write, version-checked); unsaved step edits stay."""
         info = self.category
         if info is None:
-            return None
+            return
         if name is None:
             name, ok = QInputDialog.getText(self, QCoreApplication.translate("DiagnosticEditor", "Rename category"), QCoreApplication.translate("DiagnosticEditor", "New name"),
                                             QLineEdit.EchoMode.Normal, info.name)
             if not ok:
-                return None
-        try:
-            row = categories.rename_category(info.id, info.version, name, self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001
+                return
+        self._busy(True)
+
+        def done(row) -> None:  # noqa: ANN001 - the renamed Category
+            info.name, info.version = row.name, row.version
+            if self.category is info:
+                self.steps_box.setTitle(QCoreApplication.translate("DiagnosticEditor", "Steps of {name}").format(name=info.name))
+            self.load_categories(row.id)  # keeps self.category, its steps and their edits
+
+        def failed(exc: BaseException) -> None:
+            self._busy(False)
             show_error(self, exc)
-            return None
-        info.name, info.version = row.name, row.version
-        steps, dirty = self.steps, self.dirty
-        self.ctx.records_changed("category", [row.id])
-        self.load_categories(row.id)
-        self.steps, self.dirty = steps, dirty  # unsaved step edits survive a rename
-        self._fill_steps(max(0, self.step_index) if self.steps else -1)
-        return row
+
+        self.ctx.write(categories.rename_category, info.id, info.version, name, self.ctx.actor,
+                       on_done=done, on_error=failed, owner=self)
 
     # -- steps ----------------------------------------------------------------------------------------
     def _step_text(self, i: int) -> str:
@@ -403,28 +464,40 @@ class DiagnosticEditorDialog(QDialog):
         self.answer_table.setCurrentCell(target, 0)
 
     # -- save -------------------------------------------------------------------------------------------
-    def save(self) -> bool:
+    def save(self, then: Callable[[], None] | None = None,
+             failed: Callable[[], None] | None = None) -> None:
+        """Write the category's script (one write, validated and version-checked); the editor
+        is disabled until it went through.  ``then`` runs after a successful save, ``failed``
+        after the error was shown (the edits stay, still unsaved)."""
         info = self.category
-        if info is None:
-            return False
-        try:
-            row = categories.save_script(info.id, info.version, self.steps, self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001 - shown, never a traceback
+        if info is None or not self.loaded:
+            return
+        self._busy(True)
+
+        def done(row) -> None:  # noqa: ANN001 - the saved Category
+            self._busy(False)
+            info.version = row.version
+            info.steps = list(row.diagnostic_script or [])
+            if self.category is info:
+                self.steps = copy.deepcopy(info.steps)
+                self.dirty = False
+                self._fill_steps(min(max(self.step_index, 0), len(self.steps) - 1))
+                self.status_label.setText(QCoreApplication.translate("DiagnosticEditor", "Saved {n} steps for {name}").format(n=len(info.steps),
+                                                                                  name=info.name))
+            item = self._item_of(info.id)
+            if item is not None:
+                item.setText(0, info.name + (f"  ({len(info.steps)})" if info.steps else ""))
+            if then is not None:
+                then()
+
+        def refused(exc: BaseException) -> None:
+            self._busy(False)
             show_error(self, exc, QCoreApplication.translate("DiagnosticEditor", "Script not saved"))
-            return False
-        info.version = row.version
-        info.steps = list(row.diagnostic_script or [])
-        self.steps = copy.deepcopy(info.steps)
-        self.dirty = False
-        self.ctx.records_changed("category", [row.id])
-        self._fill_steps(min(max(self.step_index, 0), len(self.steps) - 1))
-        item = self.tree.currentItem()
-        if item is not None:
-            item.setText(0, info.name + (f"  ({len(info.steps)})" if info.steps else ""))
-        self.status_label.setText(QCoreApplication.translate("DiagnosticEditor", "Saved {n} steps for {name}").format(n=len(info.steps),
-                                                                          name=info.name))
-        return True
+            if failed is not None:
+                failed()
+
+        self.ctx.write(categories.save_script, info.id, info.version, copy.deepcopy(self.steps),
+                       self.ctx.actor, on_done=done, on_error=refused, owner=self)
 
     def reject(self) -> None:
-        if self._confirm_leave():
-            super().reject()
+        self._leave(lambda: QDialog.reject(self))

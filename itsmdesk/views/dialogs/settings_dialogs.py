@@ -1,4 +1,10 @@
-"""Service desk settings: SLA targets and escalation share, the priority matrix."""
+"""Service desk settings: SLA targets and escalation share, the priority matrix.
+
+Both dialogs open at once and fill in when their read answers (Save stays disabled until then);
+Save is one write, checked against the versions read with the dialog's data, so an edit made
+elsewhere meanwhile conflicts instead of being overwritten.  The dialog closes once the write
+went through and stays open, with the error's sentence, when it did not.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +25,6 @@ from itsmdesk.views.messages import show_error
 from itsmdesk.words import word
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("SettingsDialogs", text)
-
-
 class SlaDialog(QDialog):
     """Response and resolution targets per priority (business minutes) and the escalation share."""
 
@@ -30,6 +32,7 @@ class SlaDialog(QDialog):
         super().__init__(parent)
         self.ctx = ctx
         self.kind = kind
+        self.settings: sla.SlaSettings | None = None
         self.setObjectName("slaDialog")
         self.setWindowTitle(QCoreApplication.translate("SettingsDialogs", "SLA targets ({kind})").format(kind=word(kind)))
         grid = QGridLayout()
@@ -37,11 +40,9 @@ class SlaDialog(QDialog):
             grid.addWidget(QLabel(f"<b>{head}</b>"), 0, col)
         self.rows: dict[int, tuple[QSpinBox, QSpinBox]] = {}
         for p in (1, 2, 3, 4, 5):
-            t = sla.target(kind, p)
             response, resolution = QSpinBox(), QSpinBox()
-            for box, value in ((response, t.response_minutes), (resolution, t.resolution_minutes)):
+            for box in (response, resolution):
                 box.setRange(1, 525600)
-                box.setValue(value)
             grid.addWidget(QLabel(f"P{p}"), p, 0)
             grid.addWidget(response, p, 1)
             grid.addWidget(resolution, p, 2)
@@ -50,29 +51,50 @@ class SlaDialog(QDialog):
         self.share.setObjectName("escalateShare")
         self.share.setRange(1, 100)
         self.share.setSuffix(" %")
-        self.share.setValue(sla.escalate_pct())
         grid.addWidget(QLabel(QCoreApplication.translate("SettingsDialogs", "Escalate at")), 6, 0)
         grid.addWidget(self.share, 6, 1)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setEnabled(False)  # until the targets are read
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(QCoreApplication.translate("SettingsDialogs", "Targets count business minutes on the SLA's calendar and stop "
                                    "while a ticket is pending.")))
         layout.addLayout(grid)
-        layout.addWidget(buttons)
+        layout.addWidget(self.buttons)
+        ctx.query(sla.settings_for, kind, on_done=self._fill, owner=self)
+
+    def _fill(self, settings: sla.SlaSettings) -> None:
+        self.settings = settings
+        for p, (response, resolution) in self.rows.items():
+            response.setValue(settings.targets[p][0])
+            resolution.setValue(settings.targets[p][1])
+        self.share.setValue(settings.escalate_pct)
+        self.save_button.setEnabled(True)
+
+    def targets(self) -> dict[int, tuple[int, int]]:
+        return {p: (response.value(), resolution.value())
+                for p, (response, resolution) in self.rows.items()}
 
     def save(self) -> None:
-        try:
-            sla.set_escalate_pct(self.share.value())
-            for p, (response, resolution) in self.rows.items():
-                sla.set_target(self.kind, p, response.value(), resolution.value(),
-                               escalate_at_pct=self.share.value(), actor=self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc)
+        settings = self.settings
+        if settings is None:
             return
-        self.accept()
+        self.save_button.setEnabled(False)
+
+        def done(stored: sla.SlaSettings) -> None:
+            self.settings = stored
+            self.accept()
+
+        def failed(exc: BaseException) -> None:
+            self.save_button.setEnabled(True)
+            show_error(self, exc)
+
+        self.ctx.write(sla.save_settings, self.kind, self.targets(), self.share.value(),
+                       self.ctx.actor, dict(settings.versions), settings.escalate_version,
+                       on_done=done, on_error=failed, owner=self)
 
 
 class MatrixDialog(QDialog):
@@ -81,6 +103,7 @@ class MatrixDialog(QDialog):
     def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
         super().__init__(parent)
         self.ctx = ctx
+        self.version: int | None = None  # the matrix's version as read (None: not read yet)
         self.setObjectName("priorityMatrixDialog")
         self.setWindowTitle(QCoreApplication.translate("SettingsDialogs", "Priority matrix"))
         grid = QGridLayout()
@@ -88,7 +111,6 @@ class MatrixDialog(QDialog):
         names = {1: QCoreApplication.translate("SettingsDialogs", "high"), 2: QCoreApplication.translate("SettingsDialogs", "medium"), 3: QCoreApplication.translate("SettingsDialogs", "low")}
         for u in (1, 2, 3):
             grid.addWidget(QLabel(f"<b>{names[u]}</b>"), 0, u)
-        current = priority.matrix()
         self.cells: dict[str, QComboBox] = {}
         for i in (1, 2, 3):
             grid.addWidget(QLabel(f"<b>{names[i]}</b>"), i, 0)
@@ -96,21 +118,40 @@ class MatrixDialog(QDialog):
                 combo = QComboBox()
                 for p in (1, 2, 3, 4, 5):
                     combo.addItem(f"P{p}", p)
-                combo.setCurrentIndex(current[f"{i},{u}"] - 1)
                 grid.addWidget(combo, i, u)
                 self.cells[f"{i},{u}"] = combo
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setEnabled(False)  # until the matrix is read
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
-        layout.addWidget(buttons)
+        layout.addWidget(self.buttons)
+        ctx.query(priority.matrix_for_editing, on_done=self._fill, owner=self)
+
+    def _fill(self, result: tuple[dict[str, int], int]) -> None:
+        current, self.version = result
+        for key, combo in self.cells.items():
+            combo.setCurrentIndex(max(0, combo.findData(current.get(key))))
+        self.save_button.setEnabled(True)
+
+    def matrix(self) -> dict[str, int]:
+        return {k: c.currentData() for k, c in self.cells.items()}
 
     def save(self) -> None:
-        try:
-            priority.set_matrix({k: c.currentData() for k, c in self.cells.items()})
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc)
+        if self.version is None:
             return
-        self.accept()
+        self.save_button.setEnabled(False)
+
+        def done(version: int) -> None:
+            self.version = version
+            self.accept()
+
+        def failed(exc: BaseException) -> None:
+            self.save_button.setEnabled(True)
+            show_error(self, exc)
+
+        self.ctx.write(priority.set_matrix, self.matrix(), self.ctx.actor, self.version,
+                       on_done=done, on_error=failed, owner=self)

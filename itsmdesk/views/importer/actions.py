@@ -6,10 +6,6 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QAction, QKeySequence
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ImportActions", text)
-
-
 def open_wizard(ctx, window):  # noqa: ANN001, ANN201
     from itsmdesk.views.importer.wizard import ImportWizard
 

@@ -1,9 +1,11 @@
 """The import wizard: pick a file -> preview (detected delimiter and encoding) -> map columns or
 load a mapping -> dry run -> import with progress and cancel.
 
-All file and database work runs on the database worker (``ctx.worker``); progress crosses back to
-the GUI thread through a signal, and Cancel sets an event the import checks between batches (the
-import's single transaction is rolled back, so a cancelled import leaves nothing behind).
+All file and database work runs off the GUI thread: the preview and the dry run as reads
+(``ctx.query``), the import as one write (``ctx.write``, whose Changes reach every panel).  Progress
+crosses back to the GUI thread through a signal, and Cancel sets an event the import checks between
+batches (the import's single transaction is rolled back, so a cancelled import leaves nothing
+behind).
 """
 
 from __future__ import annotations
@@ -409,8 +411,10 @@ def _describe(fspec: Any) -> str:
 
 
 def _run(kind: str, path: Path, spec: Any, dry_run: bool, bridge: _Bridge | None,
-         cancel: threading.Event | None, skip_invalid: str | None = None) -> Any:
-    """Worker-thread body: the import itself (no Qt here except the progress signal)."""
+         cancel: threading.Event | None, skip_invalid: str | None = None,
+         actor: Any = None) -> Any:
+    """The operation's body: the import itself (no Qt here except the progress signal)."""
+    from itsmdesk.services.context import SYSTEM
     from itsmdesk.services.importing.mapped import run_with_spec
 
     progress = None
@@ -418,11 +422,13 @@ def _run(kind: str, path: Path, spec: Any, dry_run: bool, bridge: _Bridge | None
         def progress(done: int, total: int | None = None, text: str = "") -> None:
             bridge.sig_progress.emit(done, total or 0, text)
     return run_with_spec(kind, path, spec, dry_run=dry_run, skip_invalid=skip_invalid,
-                         progress=progress, cancel=cancel.is_set if cancel is not None else None)
+                         progress=progress, cancel=cancel.is_set if cancel is not None else None,
+                         actor=actor or SYSTEM)
 
 
 class RunPage(QWizardPage):
-    """Runs the import (``dry_run`` True: the dry-run page) on the worker, with progress."""
+    """Runs the import (``dry_run`` True: the dry-run page, a read) off the GUI thread, with
+    progress and cancel."""
 
     def __init__(self, state: ImportState, ctx, dry_run: bool,  # noqa: ANN001
                  parent: QWidget | None = None) -> None:
@@ -488,10 +494,13 @@ class RunPage(QWizardPage):
         self.bar.setRange(0, 0)
         self.cancel.setEnabled(True)
         self.status.setText(self.tr("Working…"))
-        self.ctx.worker.submit(_run, self.state.kind, self.state.path, self.state.spec,
-                               self.dry_run, self.bridge, self.cancel_event,
-                               None if self.dry_run else self.state.rejects,
-                               on_done=self._finished, on_error=self._failed)
+        args = (_run, self.state.kind, self.state.path, self.state.spec, self.dry_run,
+                self.bridge, self.cancel_event, None if self.dry_run else self.state.rejects)
+        if self.dry_run:  # reads and checks; writes nothing
+            self.ctx.query(*args, on_done=self._finished, on_error=self._failed, owner=self)
+        else:  # one write: its Changes reach every panel once it committed
+            self.ctx.write(*args, self.ctx.actor, on_done=self._finished, on_error=self._failed,
+                           owner=self, label=self.tr("Import"))
 
     def _pick_rejects(self) -> None:
         name, _ = QFileDialog.getSaveFileName(self, self.tr("Save rejected rows"),
@@ -540,9 +549,6 @@ class RunPage(QWizardPage):
             self.state.dry_report = report
         else:
             self.state.report = report
-            if report.applied:
-                self.ctx.records_changed(self.state.kind.rstrip("s") if self.state.kind != "cis"
-                                         else "ci", [])
         self.status.setText(self._headline(report))
         self.counts.setText(self._table(report))
         self.errors_label.setVisible(bool(report.errors))

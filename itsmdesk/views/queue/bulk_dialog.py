@@ -1,4 +1,7 @@
-"""Bulk edit: one field, one value, applied to every selected ticket in one transaction."""
+"""Bulk edit: one field, one value, applied to every selected ticket in one transaction.
+
+The dialog opens at once; the teams, agents and categories its value picker offers are read off
+the GUI thread (OK is disabled until they are there).  The queue panel runs the write."""
 
 from __future__ import annotations
 
@@ -21,11 +24,6 @@ from itsmdesk.services.servicedesk.incidents import INCIDENT_STATUSES
 from itsmdesk.views.context import AppContext
 from itsmdesk.words import word
 
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("BulkEditDialog", text)
-
-
 FIELDS = [("assignee", QT_TRANSLATE_NOOP("BulkEditDialog", "Assignee")),
           ("team", QT_TRANSLATE_NOOP("BulkEditDialog", "Team")),
           ("status", QT_TRANSLATE_NOOP("BulkEditDialog", "Status")),
@@ -40,11 +38,11 @@ class BulkEditDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("bulkEditDialog")
         self.setWindowTitle(QCoreApplication.translate("BulkEditDialog", "Edit {n} tickets").format(n=count))
-        self.choices = incidents.choices()
+        self.choices: dict[str, list] = {"team": [], "assignee": [], "category": []}
         self.field_combo = QComboBox()
         self.field_combo.setObjectName("bulkField")
         for key, label in FIELDS:
-            self.field_combo.addItem(tr(label), key)
+            self.field_combo.addItem(QCoreApplication.translate("BulkEditDialog", label), key)
         self.value_combo = QComboBox()
         self.value_combo.setObjectName("bulkValue")
         self.value_combo.setMinimumWidth(240)
@@ -59,12 +57,24 @@ class BulkEditDialog(QDialog):
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setEnabled(False)  # until the choices are read
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(QCoreApplication.translate("BulkEditDialog", "The change applies to all {n} selected tickets at once and can "
                                    "be undone with Ctrl+Shift+Z.").format(n=count)))
         layout.addLayout(form)
         layout.addWidget(buttons)
         self._fill_values()
+        ctx.query(incidents.choices, on_done=self._choices_read, owner=self)
+
+    def _choices_read(self, choices: dict[str, list]) -> None:
+        self.choices = choices
+        value = self.value_combo.currentData()
+        self._fill_values()
+        self.set_value(value)  # a value picked meanwhile (a status, a priority) stays
+        if self.value_combo.currentIndex() < 0:
+            self.value_combo.setCurrentIndex(0)
+        self.ok_button.setEnabled(True)
 
     def set_field(self, key: str) -> None:
         self.field_combo.setCurrentIndex(self.field_combo.findData(key))

@@ -346,7 +346,9 @@ class QueuePanel(QWidget):
 
     def save_current_as(self, name: str | None = None, shared: bool = False) -> Any:
         """Keep what is shown (the queue's filters, the filter text, the sort, the columns) as a
-        saved queue in the database."""
+        saved queue in the database, in one write; the panel shows the new queue once it is
+        saved.  Returns the saved row when the write has already gone through (operations run
+        inline in tests), else None."""
         spec = self.model.spec
         if spec is None:
             return None
@@ -360,16 +362,17 @@ class QueuePanel(QWidget):
         text = self.filter_edit.text().strip()
         if text:
             filters.append(["title", "contains", text])
-        try:
-            row = queues.save_queue(name, filters, self.model.order, self.model.columns, shared,
-                                    self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc)
-            return None
-        self.filter_edit.clear()
-        self.refresh_queues()
-        self.select_queue(f"saved:{row.id}")
-        return row
+        saved: dict[str, Any] = {}
+
+        def done(row) -> None:  # noqa: ANN001 - the saved queue's row
+            saved["row"] = row
+            self.filter_edit.clear()
+            self.refresh_queues(select=f"saved:{row.id}")
+
+        self.ctx.write(queues.save_queue, name, filters, self.model.order, self.model.columns,
+                       shared, self.ctx.actor, on_done=done,
+                       on_error=lambda exc: show_error(self, exc), owner=self)
+        return saved.get("row")
 
     def new_queue(self) -> Any:
         """The saved-queue editor on a new queue; shows the queue once saved."""
@@ -406,16 +409,15 @@ class QueuePanel(QWidget):
         menu.exec(self.queue_list.viewport().mapToGlobal(pos))
 
     def delete_current(self) -> bool:
+        """Delete the saved queue shown (one write, version-checked); the list is read again
+        once it is gone.  False when the queue shown is not a saved one."""
         spec = self.model.spec
         if spec is None or spec.saved_id is None:
             self.ctx.sig_status.emit(QCoreApplication.translate("QueuePanel", "Only saved queues can be deleted"))
             return False
-        try:
-            queues.delete_queue(spec.saved_id, spec.version, self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc)
-            return False
-        self.refresh_queues()
+        self.ctx.write(queues.delete_queue, spec.saved_id, spec.version, self.ctx.actor,
+                       on_done=lambda _none: self.refresh_queues(),
+                       on_error=lambda exc: show_error(self, exc), owner=self)
         return True
 
     def actions(self) -> list[tuple[str, QAction]]:

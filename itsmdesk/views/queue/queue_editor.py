@@ -1,8 +1,11 @@
 """The saved-queue editor: name, shared, filters (field, operator, value), sort, visible columns.
 
 Creates a new saved queue or edits one (version-checked: a stale edit shows the conflict and
-changes nothing).  While the filters change, a "matches N tickets" count is read on the database
-worker (``queues.count_definition``).
+changes nothing).  The dialog opens at once and fills in when its data (the value pickers, the
+shared flag: ``queues.editor_data``) has been read; Save stays disabled until then.  While the
+filters change, a "matches N tickets" count is read off the GUI thread
+(``queues.count_definition``).  Save is one write; the dialog closes when it went through and
+stays open with the error's sentence when it did not.
 """
 
 from __future__ import annotations
@@ -379,7 +382,8 @@ class QueueEditorDialog(QDialog):
         self.match_count: int | None = None
         self.setObjectName("queueEditorDialog")
         self.setWindowTitle(QCoreApplication.translate("QueueEditor", "Edit queue") if spec else QCoreApplication.translate("QueueEditor", "New queue"))
-        self.choices = queues.filter_choices()
+        self.choices: dict[str, list[tuple[Any, str]]] = {}  # filled by the read below
+        self.loaded = False
         self.rows: list[FilterRow] = []
 
         self.name_edit = QLineEdit(spec.name if spec else "")
@@ -406,6 +410,7 @@ class QueueEditorDialog(QDialog):
         self.add_filter_button = QPushButton(QCoreApplication.translate("QueueEditor", "&Add filter"))
         self.add_filter_button.setObjectName("addFilter")
         self.add_filter_button.clicked.connect(lambda: self.add_filter("status", "in", []))
+        self.add_filter_button.setEnabled(False)  # until the pickers' values are read
         self.remove_filter_button = QPushButton(QCoreApplication.translate("QueueEditor", "&Remove filter"))
         self.remove_filter_button.setObjectName("removeFilter")
         self.remove_filter_button.clicked.connect(self.remove_filter)
@@ -459,6 +464,8 @@ class QueueEditorDialog(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         self.buttons = buttons
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setEnabled(False)  # until the dialog's data is read
 
         left = QVBoxLayout()
         left.addLayout(name_row)
@@ -475,22 +482,39 @@ class QueueEditorDialog(QDialog):
         self._count_timer = QTimer(self, singleShot=True, interval=300)
         self._count_timer.timeout.connect(self.refresh_count)
         self._loading = True
-        self._load(spec)
-        self._loading = False
-        self.refresh_count()
+        self._load_layout(spec)  # known without the database: sort and columns at once
+        self.count_label.setText(QCoreApplication.translate("QueueEditor", "Loading…"))
+        ctx.query(queues.editor_data, spec.saved_id if spec else None, on_done=self._data_read,
+                  owner=self)
 
     # -- loading ------------------------------------------------------------------------------------
-    def _load(self, spec: queues.QueueSpec | None) -> None:
+    def _data_read(self, data: queues.EditorData) -> None:
+        self.choices = data.choices
+        self._loading = True
+        self._load_filters(self.spec, data.shared)
+        self._loading = False
+        self.loaded = True
+        self.add_filter_button.setEnabled(True)
+        self.save_button.setEnabled(True)
+        self.refresh_count()
+
+    def _load_filters(self, spec: queues.QueueSpec | None, shared: bool) -> None:
+        """The filter rows (their value pickers need the choices read) and the shared flag."""
         if spec is None:
             filters: list = [["status", "in", list(queues.OPEN[2])]]
-            sort, columns, shared = ("opened_at", "desc"), list(queues.DEFAULT_COLUMNS), False
         else:
             filters = [list(f) for f in spec.filters]
-            sort, columns = spec.sort, list(spec.columns)
-            shared = self._is_shared(spec)
-        self.shared_check.setChecked(shared)
+        if spec is not None:  # a new queue keeps what was ticked meanwhile
+            self.shared_check.setChecked(shared)
         for name, op, value in filters:
             self.add_filter(name, op, value)
+
+    def _load_layout(self, spec: queues.QueueSpec | None) -> None:
+        """The sort and the columns (from the spec; nothing to read)."""
+        if spec is None:
+            sort, columns = ("opened_at", "desc"), list(queues.DEFAULT_COLUMNS)
+        else:
+            sort, columns = spec.sort, list(spec.columns)
         self.sort_field.setCurrentIndex(max(0, self.sort_field.findData(sort[0])))
         self.sort_dir.setCurrentIndex(max(0, self.sort_dir.findData(sort[1])))
         for key in columns + [c for c in queues.COLUMNS if c not in columns]:
@@ -500,12 +524,6 @@ class QueueEditorDialog(QDialog):
                           | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsDragEnabled)
             item.setCheckState(Qt.CheckState.Checked if key in columns else Qt.CheckState.Unchecked)
             self.column_list.addItem(item)
-
-    def _is_shared(self, spec: queues.QueueSpec) -> bool:
-        try:
-            return bool(spec.saved_id) and queues.is_shared(spec.saved_id)
-        except Exception:  # noqa: BLE001 - deleted meanwhile: the save will say so
-            return False
 
     # -- filters ------------------------------------------------------------------------------------
     def add_filter(self, name: str = "status", op: str = "in", value: Any = None) -> FilterRow:
@@ -567,13 +585,15 @@ class QueueEditorDialog(QDialog):
 
     def refresh_count(self) -> None:
         self._count_timer.stop()
+        if not self.loaded:
+            return
         filters = self.filters()
         person = self.ctx.actor.person_id
         now = self.ctx.clock() if self.ctx.clock else None
         self.count_label.setText(QCoreApplication.translate("QueueEditor", "Counting…"))
-        self.ctx.worker.submit(queues.count_definition, filters, person, now,
-                               on_done=self._show_count, on_error=self._count_failed,
-                               key=f"queue-editor-count-{id(self)}")
+        self.ctx.query(queues.count_definition, filters, person, now,
+                       on_done=self._show_count, on_error=self._count_failed,
+                       key=f"queue-editor-count-{id(self)}", owner=self)
 
     def _show_count(self, n: int) -> None:
         self.match_count = n
@@ -590,16 +610,23 @@ class QueueEditorDialog(QDialog):
     def sort(self) -> tuple[str, str]:
         return self.sort_field.currentData(), self.sort_dir.currentData()
 
-    def save(self) -> bool:
+    def save(self) -> None:
+        """Save the queue in one write: the dialog closes (accepted, ``saved_row`` set) once it
+        went through; on an error it shows the sentence and stays open with the edits."""
+        if not self.loaded:
+            return
         spec = self.spec
-        try:
-            row = queues.save_definition(
-                self.name_edit.text(), self.filters(), self.sort(), self.columns(),
-                self.shared_check.isChecked(), self.ctx.actor,
-                queue_id=spec.saved_id if spec else None, version=spec.version if spec else None)
-        except Exception as exc:  # noqa: BLE001 - shown, never a traceback
+        self.save_button.setEnabled(False)
+
+        def done(row) -> None:  # noqa: ANN001 - the saved queue's row
+            self.saved_row = row
+            self.accept()
+
+        def failed(exc: BaseException) -> None:
+            self.save_button.setEnabled(True)
             show_error(self, exc, QCoreApplication.translate("QueueEditor", "Queue not saved"))
-            return False
-        self.saved_row = row
-        self.accept()
-        return True
+
+        self.ctx.write(queues.save_definition, self.name_edit.text(), self.filters(), self.sort(),
+                       self.columns(), self.shared_check.isChecked(), self.ctx.actor,
+                       spec.saved_id if spec else None, spec.version if spec else None,
+                       on_done=done, on_error=failed, owner=self)
