@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
+
+import pytest
 
 from itsmdesk.cli import main
 from itsmdesk.models.cmdb import CI
@@ -66,6 +69,47 @@ def test_ci_detail(db):
         ("out", "depends_on", "db-01")}
     assert any(h.field == "*created*" for h in detail.history)
     assert detail.linked == []
+
+
+def test_ci_view_and_save(db):
+    from itsmdesk.errors import ConflictError
+    from itsmdesk.models.people import Team
+    from itsmdesk.services import people
+
+    site = _estate()
+    team = people.create_team({"name": "Platform"})
+    app = cmdb.get_ci_by_name("shop-app")
+    view = cmdb_tree.ci_view(app.id)
+    assert (view.name, view.class_name, view.version, view.min_members_up) == (
+        "shop-app", "application", app.version, 1)
+    assert view.site_id == site.id and view.owner_team_id is None
+    assert [(r.direction, r.type, r.other_name, r.other_class) for r in view.relations] == [
+        ("out", "depends_on", "db-01", "Database"), ("out", "runs_on", "web-01", "Virtual machine"),
+        ("out", "runs_on", "web-02", "Virtual machine"), ("in", "depends_on", "Shop",
+                                                          "Business service")]
+    assert all(r.version == 1 for r in view.relations)
+    assert ("Oslo (OSL)" in [label for _i, label in view.choices.sites]
+            and view.choices.sites[0][0] == site.id)  # ids as UUIDs on both back ends
+    assert view.choices.teams == ((team.id, "Platform"),)
+    assert [a.name for a in view.choices.class_named("application").attributes] == ["url",
+                                                                                     "language"]
+    saved = cmdb.save_ci(app.id, view.version, {"owner_team": str(team.id),
+                                                 "attributes": {"url": "https://x"}})
+    assert saved.owner_team_id == team.id and Team.get_by_id(team.id).name == "Platform"
+    assert cmdb_tree.ci_view(app.id).attribute_texts == {"url": "https://x"}
+    with pytest.raises(ConflictError):
+        cmdb.save_ci(app.id, view.version, {"vendor": "ACME"})
+    new_id = uuid.uuid4()
+    created = cmdb.save_ci(None, None, {"name": "web-03", "ci_class": "virtual_machine",
+                                        "site": str(site.id), "attributes": {"vcpus": "4"}},
+                           new_id=new_id)
+    assert created.id == new_id and CI.get_by_id(new_id).attributes == {"vcpus": 4}
+    # relations: from the form's CI by name; a stale relation version conflicts on delete
+    rel = cmdb.create_relation_from(new_id, "runs_on", "web-01")
+    with pytest.raises(ConflictError):
+        cmdb.delete_relations({rel.id: rel.version + 1})
+    assert cmdb.delete_relations({rel.id: rel.version}) == 1
+    assert cmdb_tree.ci_view(new_id).relations == ()
 
 
 def test_baseline_compare(db):
@@ -154,3 +198,10 @@ def test_ci_history_shows_imported_relations(db, tmp_path):
     app = cmdb_tree.ci_detail(cmdb.get_ci_by_name("shop-app").id)
     added = sorted(h.new for h in app.history if h.field == "!relation+")
     assert added == ["depends_on db-01", "runs_on web-01", "runs_on web-02"]  # no duplicates
+    # the form's history (named_history) shows them the same way
+    named = cmdb_tree.ci_history(cmdb.get_ci_by_name("web-01").id)
+    assert [(e.action, e.new) for e in named if e.field == "relation+"] == [
+        ("note", "connected_to db-01")]
+    assert [e.at for e in named] == sorted((e.at for e in named), reverse=True)
+    named = cmdb_tree.ci_history(cmdb.get_ci_by_name("shop-app").id)
+    assert sorted(e.new for e in named if e.field == "relation+") == added

@@ -91,6 +91,34 @@ def test_links_and_article_from_resolved_incident(db):
     assert sugg["known_errors"][0].ref == ke.ref
 
 
+def test_article_view_save_and_status(db):
+    import uuid
+
+    from itsmdesk.errors import ConflictError, NotFoundError
+
+    a, _b, _c, _d = _articles()
+    srv = ci("vpn-gw")
+    inc = incident("VPN drops", T0, srv)
+    knowledge.add_link(a.id, "ci", srv.id, BOB)
+    knowledge.add_link_by_reference(a.id, inc.ref, BOB)
+    view = knowledge.article_view(a.id)
+    assert (view.ref, view.tags, view.status, view.version) == (a.ref, "vpn, remote", "published", 3)
+    assert [(link.kind, link.label) for link in view.links] == [
+        ("ci", "vpn-gw"), ("incident", f"{inc.ref} VPN drops")]
+    assert [v.version for v in view.versions] == [1]
+    saved = knowledge.save_article(a.id, view.version, {"tags": "VPN, Home, vpn"}, BOB)
+    assert saved.tags == "vpn, home" and saved.version == 4
+    with pytest.raises(ConflictError):
+        knowledge.set_status(a.id, view.version, "retired", BOB)
+    assert knowledge.retire(a.id, saved.version, BOB).status == "retired"
+    assert knowledge.article_view(a.id).versions[0].status == "retired"
+    with pytest.raises(NotFoundError):
+        knowledge.add_link_by_reference(a.id, "INC-999999", BOB, 5)
+    new_id = uuid.uuid4()
+    created = knowledge.save_article(None, None, {"title": "New", "body": "x"}, BOB, new_id)
+    assert created.id == new_id and created.status == "draft"
+
+
 def test_normalise_tags():
     assert knowledge.normalise_tags(" VPN, remote,vpn,, Home ") == "vpn, remote, home"
 

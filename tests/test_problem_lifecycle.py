@@ -151,3 +151,59 @@ def test_affected_cis_and_unlink(db):
     assert [r.ci_id for r in ProblemCI.select().where(ProblemCI.problem == prb.id)] == [other.id]
     pl.unlink_incident(incs[0].id, ALICE)
     assert Incident.get_by_id(incs[0].id).problem_id is None
+
+
+def test_problem_view_and_save(db):
+    import uuid
+
+    from itsmdesk.errors import ConflictError
+    from itsmdesk.services import people
+    from itsmdesk.services.servicedesk.incidents import add_work_log
+
+    prb, incs = _problem_with_incidents(n_open=2, n_resolved=1)
+    team = people.create_team({"name": "DBA"}, actor=ALICE)
+    shop = ci("Shop", "business_service")
+    add_work_log(incs[0].id, "Lock waits", ALICE)
+    view = problems.problem_view(prb.id)
+    assert (view.ref, view.ci_name, view.ci_names, view.open_incidents) == (
+        prb.ref, "db-01", ["db-01"], 2)
+    assert view.choices.teams == ((team.id, "DBA"),) and view.choices.services == (
+        (shop.id, "Shop"),)
+    assert [e.kind for e in view.timeline].count("work_log") == 1
+    assert view.moves == ("investigating", "root_cause_known", "closed")
+    assert not view.fix_implemented and view.notes["cause"] == ""
+    saved = problems.save_problem(prb.id, view.version, {
+        "team": str(team.id), "service": str(shop.id), "ci": "", "ci_names": ["Shop"],
+        "rca": {"cause": "missing index"}}, ALICE)
+    assert (saved.team_id, saved.service_id, saved.ci_id) == (team.id, shop.id, None)
+    assert saved.root_cause == "missing index" and saved.version == view.version + 1
+    assert problems.affected_ci_names("problem", prb.id) == [(shop.id, "Shop")]
+    with pytest.raises(ConflictError):
+        problems.save_problem(prb.id, view.version, {"category": "x"}, ALICE)
+    with pytest.raises(ConflictError):
+        pl.raise_rfc(prb.id, ALICE, None, view.version)
+    with pytest.raises(ConflictError):
+        problems.record_known_error(prb.id, view.version, ALICE)
+    ke = problems.record_known_error(prb.id, saved.version, ALICE)
+    assert ke.problem_id == prb.id and ke.root_cause == "missing index"
+    assert problems.affected_ci_names("known_error", ke.id) == [(shop.id, "Shop")]
+    # a status in the edits of an existing problem moves it by the lifecycle's rules
+    moved = problems.save_problem(prb.id, saved.version, {"status": "root_cause_known"}, ALICE)
+    assert moved.status == "root_cause_known"
+    # link by reference, unlink with the versions seen
+    other = incident("Locks again", T0 + h(9))
+    assert problems.link_incident_refs(prb.id, [other.ref], ALICE) == 1
+    view = problems.problem_view(prb.id)
+    row = next(i for i in view.incidents if i.id == other.id)
+    with pytest.raises(ConflictError):
+        pl.unlink_incidents([other.id], ALICE, {other.id: row.version - 1})
+    assert pl.unlink_incidents([other.id], ALICE, {other.id: row.version}) == 1
+    with pytest.raises(ConflictError):
+        pl.resolve_linked_incidents(prb.id, ALICE, view.version - 1)
+    new_id = uuid.uuid4()
+    created = problems.save_problem(None, None, {"title": "New one", "status": "investigating",
+                                                 "rca": {"symptoms": "slow"},
+                                                 "ci_names": ["db-01"]}, ALICE, new_id)
+    assert created.id == new_id and created.status == "investigating"
+    assert created.rca["symptoms"] == "slow"
+    assert problems.affected_ci_names("problem", new_id)[0][1] == "db-01"

@@ -51,15 +51,15 @@ PANELS: list[PanelSpec] = [
 # ``create_form(ctx, record_id_or_None, window, kind=kind) -> QWidget``; the widget may have
 # ``title()``, a ``sig_title_changed(str)`` signal and ``can_close() -> bool``.
 FORMS: dict[str, str] = {
-    "incident": "itsmdesk.views.forms.incident_form",
-    "request": "itsmdesk.views.forms.incident_form",
-    "ci": "itsmdesk.views.forms.ci_form",
-    "problem": "itsmdesk.views.forms.problem_form",
+    "incident": "itsmdesk.views.queue.incident_form",
+    "request": "itsmdesk.views.queue.incident_form",
+    "ci": "itsmdesk.views.cmdb.ci_form",
+    "problem": "itsmdesk.views.problems.problem_form",
     "known_error": "itsmdesk.views.problems.known_error_form",
-    "change": "itsmdesk.views.forms.change_form",
-    "cab_meeting": "itsmdesk.views.forms.cab_meeting_form",
-    "release": "itsmdesk.views.forms.release_form",
-    "article": "itsmdesk.views.forms.article_form",
+    "change": "itsmdesk.views.changes.change_form",
+    "cab_meeting": "itsmdesk.views.changes.cab_meeting_form",
+    "release": "itsmdesk.views.releases.release_form",
+    "article": "itsmdesk.views.knowledge.article_form",
 }
 
 # Modules that only contribute menu actions (wizards, dialogs): each exposes

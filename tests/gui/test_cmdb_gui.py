@@ -9,10 +9,10 @@ from PySide6.QtCore import Qt
 
 from itsmdesk.models.cmdb import CI
 from itsmdesk.services.cmdb import cis as cmdb
+from itsmdesk.views.cmdb.ci_form import create_form
 from itsmdesk.views.cmdb.graph import ImpactGraphWidget
 from itsmdesk.views.cmdb.panel import create_panel, menu_actions
 from itsmdesk.views.cmdb.tree import CI_MIME, PAGE, ROLE_KIND
-from itsmdesk.views.forms.ci_form import create_form
 
 
 @pytest.fixture
@@ -134,62 +134,213 @@ def test_impact_graph_layers_click_and_export(qtbot, estate, tmp_path):
     assert {n.item.name for n in widget.view.nodes.values()} == {"Shop", "shop-app"}
 
 
-def test_ci_form_shows_and_saves(qtbot, estate):
-    app = cmdb.get_ci_by_name("shop-app")
-    form = create_form(estate, app.id, None)
+def _ci_form(ctx, qtbot, record_id=None):
+    form = create_form(ctx, record_id, None)
     qtbot.addWidget(form)
+    assert form.loaded
+    return form
+
+
+def _attribute_labels(form):
+    return [form.attr_form.itemAt(i, form.attr_form.ItemRole.LabelRole).widget().text()
+            for i in range(form.attr_form.rowCount())]
+
+
+def test_ci_form_shows_and_saves(qtbot, estate, gui_sql, monkeypatch):
+    from itsmdesk.services import history
+
+    app = cmdb.get_ci_by_name("shop-app")
+    gui_sql.clear()
+    form = _ci_form(estate, qtbot, app.id)
+    # (a) opening fills the form
     assert form.name.text() == "shop-app" and form.title() == "shop-app"
+    assert form.ci_class.currentData() == "application" and form.criticality.currentData() == "medium"
     assert form.relations.rowCount() == 4
     texts = {form.relations.item(r, 2).text() for r in range(4)}
     assert texts == {"Shop", "web-01", "web-02", "db-01"}
-    assert form.history.rowCount() >= 1
-    assert "URL" in [form.attr_form.itemAt(i, form.attr_form.ItemRole.LabelRole).widget().text()
-                     for i in range(form.attr_form.rowCount())]
+    assert form.relations.item(0, 0).text() == "this CI →"  # outgoing first
+    assert form.tabs.tabText(1) == "Relations (4)" and form.tabs.isTabEnabled(4)
+    assert _attribute_labels(form) == ["URL", "Language"]
+    assert not form.dirty and form.edits() == {}
+    # (b) an edit saves only what changed
     form.ci_version.setText("3.1")
     form._attr_edits["url"].setText("https://shop.example")
     form.min_up.setValue(1)
-    assert form.save()
+    assert form.dirty
+    assert form.edits() == {"ci_version": "3.1", "min_members_up": 1,
+                            "attributes": {"url": "https://shop.example"}}
+    form.save()
+    assert gui_sql.statements == []  # (e) open, edit and save ran nothing on the GUI thread
     saved = CI.get_by_id(app.id)
     assert (saved.ci_version, saved.attributes, saved.min_members_up, saved.version) == (
         "3.1", {"url": "https://shop.example"}, 1, 2)
-    assert form.can_close()
-    # add a relation from the form
+    assert {(e.field, e.new) for e in history.named_history("ci", app.id) if e.version == 2} == {
+        ("ci_version", "3.1"), ("min_members_up", "1"),
+        ("attributes", '{"url": "https://shop.example"}')}
+    assert form.can_close() and not form.dirty and form.data.version == 2
+    # add and remove relations from the form (writes of their own)
     cmdb.create_ci({"name": "cache-01", "ci_class": "database"})
+    gui_sql.clear()
     form.rel_type.setCurrentIndex(form.rel_type.findData("uses"))
     form.rel_target.setText("cache-01")
     form.add_relation()
-    assert form.relations.rowCount() == 5
-    # a stale save is refused, nothing overwritten
-    other = CI.get_by_id(app.id)
-    cmdb.update_ci(app.id, other.version, {"vendor": "ACME"})
+    assert form.relations.rowCount() == 5 and form.rel_target.text() == ""
+    row = next(r for r in range(5) if form.relations.item(r, 2).text() == "cache-01")
+    form.relations.selectRow(row)
+    from PySide6.QtWidgets import QMessageBox
+
+    answers = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: answers.append(a) or QMessageBox.StandardButton.Yes)
+    form.remove_relation()
+    assert answers and form.relations.rowCount() == 4
+    # the history tab: names, and the relation notes
+    form.tabs.setCurrentIndex(4)
+    form.history.refresh()
+    assert gui_sql.statements == []
+    entries = form.history.entries
+    assert ("relation+", "uses cache-01") in {(e.field, e.new) for e in entries}
+    assert ("relation-", "uses cache-01") in {(e.field, e.old or e.new) for e in entries}
+    # (f) ids are shown by name
+    assert ("ci_class", "application") in {(e.field, e.new) for e in entries}
+    assert not any(str(c.id) in str(entries) for c in CI.select())
+
+
+def test_ci_form_history_shows_imported_relations(qtbot, estate, tmp_path):
+    from itsmdesk.services.cmdb.csv_io import import_csv
+
+    path = tmp_path / "r.csv"
+    path.write_text("source,type,target\nweb-01,connected_to,db-01\n")
+    assert import_csv("relations", path).created == 1
+    form = _ci_form(estate, qtbot, cmdb.get_ci_by_name("web-01").id)
+    form.tabs.setCurrentIndex(4)
+    form.history.refresh()
+    added = [e.new for e in form.history.entries if e.field == "relation+"]
+    assert added == ["connected_to db-01"]
+    app = _ci_form(estate, qtbot, cmdb.get_ci_by_name("shop-app").id)
+    app.tabs.setCurrentIndex(4)
+    app.history.refresh()
+    assert sorted(e.new for e in app.history.entries if e.field == "relation+") == [
+        "depends_on db-01", "runs_on web-01", "runs_on web-02"]  # no duplicates
+    tree = app.history.tree
+    assert "Relation added" in [tree.topLevelItem(i).text(3) for i in range(tree.topLevelItemCount())]
+
+
+def test_ci_form_stale_edit_merges(qtbot, estate, monkeypatch):
+    from itsmdesk.views.forms.merge_dialog import MergeDialog
+
+    app = cmdb.get_ci_by_name("shop-app")
+    form = _ci_form(estate, qtbot, app.id)
+    cmdb.update_ci(app.id, app.version, {"vendor": "ACME", "serial": "S-1"})
     form.vendor.setText("Other")
-    from unittest import mock
+    form.ci_version.setText("2.0")
+    seen = {}
 
-    with mock.patch("itsmdesk.views.forms.ci_form.show_error") as shown:
-        assert not form.save()
-        assert shown.called
-    assert CI.get_by_id(app.id).vendor == "ACME"
+    def pick(dialog):
+        seen["conflicts"] = list(dialog.conflicts)
+        dialog.choose_mine("vendor")
+        return True
+
+    monkeypatch.setattr(MergeDialog, "exec", pick)
+    form.save()
+    assert seen["conflicts"] == ["vendor"]
+    saved = CI.get_by_id(app.id)
+    assert (saved.vendor, saved.ci_version, saved.serial) == ("Other", "2.0", "S-1")
+    assert form.serial.text() == "S-1" and not form.dirty
+    # cancelling the merge keeps the edits and saves nothing
+    cmdb.update_ci(app.id, saved.version, {"vendor": "ACME"})
+    form.vendor.setText("Mine")
+    monkeypatch.setattr(MergeDialog, "exec", lambda dialog: False)
+    form.save()
+    assert CI.get_by_id(app.id).vendor == "ACME" and form.dirty
 
 
-def test_new_ci_form(qtbot, ctx):
+def test_ci_form_can_close_asks(qtbot, estate, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    app = cmdb.get_ci_by_name("shop-app")
+    form = _ci_form(estate, qtbot, app.id)
+    closed = []
+    form.close_form = closed.append
+    form.vendor.setText("ACME")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    assert not form.can_close() and closed == [] and form.dirty
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Save)
+    assert not form.can_close()
+    assert CI.get_by_id(app.id).vendor == "ACME" and closed == [form]
+    form.vendor.setText("Other")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    assert form.can_close() and CI.get_by_id(app.id).vendor == "ACME"
+
+
+def test_new_ci_form(qtbot, ctx, gui_sql, monkeypatch):
     cmdb.ensure_standard_classes()
-    form = create_form(ctx, None, None)
-    qtbot.addWidget(form)
+    gui_sql.clear()
+    form = _ci_form(ctx, qtbot)
+    assert form.title() == "New CI" and not form.tabs.isTabEnabled(1)
     form.name.setText("new-server")
     form.ci_class.setCurrentIndex(form.ci_class.findData("server"))
+    assert "CPU cores" in _attribute_labels(form)
     form._attr_edits["cpu_cores"].setText("16")
-    assert form.save()
+    form.save()
+    assert gui_sql.statements == []
     ci = cmdb.get_ci_by_name("new-server")
     assert ci.attributes == {"cpu_cores": 16} and ci.ci_class.name == "server"
+    assert ci.id == form.new_id == form.record_id and form.tabs.isTabEnabled(1)
+    # a class change types the attributes against the new class
+    form.ci_class.setCurrentIndex(form.ci_class.findData("workstation"))
+    assert _attribute_labels(form) == ["Operating system"]
+    assert form.edits() == {"ci_class": "workstation", "attributes": {}}
+    # a bad value is refused with a sentence, nothing changes
+    import itsmdesk.views.forms.base as base
+
+    shown = []
+    monkeypatch.setattr(base, "show_error", lambda _w, e: shown.append(str(e)))
+    form.ci_class.setCurrentIndex(form.ci_class.findData("server"))
+    form._attr_edits["cpu_cores"].setText("many")
+    form.save()
+    assert shown == ["Attribute cpu_cores: 'many' is not a valid int"]
+    assert cmdb.get_ci_by_name("new-server").attributes == {"cpu_cores": 16}
 
 
-def test_import_dialog_preview_then_import(qtbot, ctx, tmp_path):
+def test_ci_read_model_query_count(estate, monkeypatch):
+    import peewee
+
+    from itsmdesk.services.cmdb import tree as cmdb_tree
+
+    seen = []
+    original = peewee.Database.execute_sql
+
+    def execute_sql(self, sql, params=None, *a, **k):  # noqa: ANN001, ANN002, ANN003
+        seen.append(sql)
+        return original(self, sql, params, *a, **k)
+
+    app = cmdb.get_ci_by_name("shop-app")
+    monkeypatch.setattr(peewee.Database, "execute_sql", execute_sql)
+    view = cmdb_tree.ci_view(app.id)
+    assert len(view.relations) == 4 and view.class_name == "application"
+    assert len(seen) <= 8, seen
+    seen.clear()
+    cmdb.save_ci(app.id, view.version, {"vendor": "ACME"}, cmdb.SYSTEM)
+    assert len(seen) <= 8, seen
+
+
+def test_ci_form_screenshot(qtbot, estate, tmp_path):
+    form = _ci_form(estate, qtbot, cmdb.get_ci_by_name("shop-app").id)
+    form.resize(1400, 900)
+    form.show()
+    form.grab().save(str(tmp_path / "ci_form.png"))
+    assert (tmp_path / "ci_form.png").stat().st_size > 5000
+
+
+def test_import_dialog_preview_then_import(qtbot, ctx, tmp_path, gui_sql):
     from itsmdesk.views.cmdb.dialogs import ImportDialog
 
     cmdb.ensure_standard_classes()
     path = tmp_path / "cis.csv"
     path.write_text("name,class,status\nsrv-1,server,in production\nsrv-2,spaceship,\n"
                     "srv-3,server,\n")
+    gui_sql.clear()
     dialog = ImportDialog(ctx, "cis")
     qtbot.addWidget(dialog)
     dialog.path.setText(str(path))
@@ -197,23 +348,28 @@ def test_import_dialog_preview_then_import(qtbot, ctx, tmp_path):
     assert "Would create 2" in dialog.summary.text()
     assert dialog.errors.rowCount() == 1 and dialog.errors.item(0, 0).text() == "3"
     assert not dialog.import_button.isEnabled()  # all or nothing by default
+    assert gui_sql.statements == []
     assert CI.select().count() == 0
     path.write_text("name,class,status\nsrv-1,server,in production\nsrv-3,server,\n")
+    gui_sql.clear()
     dialog.preview()
     assert dialog.import_button.isEnabled()
     dialog.run_import()
+    assert gui_sql.statements == []
     assert {c.name for c in CI.select()} == {"srv-1", "srv-3"}
 
 
-def test_baseline_and_audit_dialogs(qtbot, estate, tmp_path):
+def test_baseline_and_audit_dialogs(qtbot, estate, tmp_path, gui_sql):
     from itsmdesk.views.cmdb.dialogs import AuditDialog, BaselineDialog
 
+    gui_sql.clear()
     dialog = BaselineDialog(estate)
     qtbot.addWidget(dialog)
     dialog.name.setText("q1")
     dialog.take()
     assert dialog.table.rowCount() == 1 and dialog.table.item(0, 2).text() == "5"
     cmdb.create_ci({"name": "web-03", "ci_class": "virtual_machine"})
+    gui_sql.clear()
     dialog.table.selectRow(0)
     dialog.compare()
     top = dialog.result.topLevelItem(0)
@@ -225,6 +381,7 @@ def test_baseline_and_audit_dialogs(qtbot, estate, tmp_path):
     qtbot.addWidget(audit)
     audit.path.setText(str(scan))
     audit.run_audit()
+    assert gui_sql.statements == []
     texts = [audit.result.topLevelItem(i).text(0) for i in range(audit.result.topLevelItemCount())]
     assert texts[0].endswith("(1)") and texts[1].endswith("(2)")  # unknown web-09; missing 02, 03
     assert audit.accept_button.isEnabled()

@@ -160,6 +160,41 @@ def update_ci(ci_id, version: int | None, changes: dict[str, Any], actor: Actor 
         return records.update(CI, ci.id, version, changes, actor)
 
 
+CI_FIELDS = ("name", "ci_class", "status", "criticality", "ci_version", "vendor", "serial",
+             "min_members_up", "description", "attributes")
+
+
+def save_ci(ci_id: Any, version: int | None, edits: dict[str, Any], actor: Actor = SYSTEM,
+            new_id: Any = None) -> CI:
+    """Create (``ci_id`` None, with key ``new_id``) or update a CI from the form's edits in one
+    transaction: its fields (``ci_class`` by name, ``attributes`` as text, typed here against
+    the class), ``owner_team`` and ``site`` (ids, or None)."""
+    import uuid
+
+    values = {k: v for k, v in edits.items() if k in CI_FIELDS}
+    for name in ("owner_team", "site"):
+        if name in edits:
+            value = edits[name]
+            values[name] = value if value is None or isinstance(value, uuid.UUID) \
+                else uuid.UUID(str(value))
+    with records.atomic():
+        if ci_id is None:
+            if new_id is not None:
+                values["id"] = new_id
+            return create_ci(values, actor)
+        return update_ci(ci_id, version, values, actor)
+
+
+def create_relation_from(ci_id: Any, type_: str, target_name: str, actor: Actor = SYSTEM,
+                         redundant: bool = False) -> Relation:
+    """A relation from the CI ``ci_id`` to the CI named ``target_name`` (the CI form's "This CI
+    depends on ...")."""
+    with records.atomic():
+        return create_relation(records.get(CI, ci_id), type_,
+                               get_ci_by_name((target_name or "").strip()), actor,
+                               redundant=redundant)
+
+
 def get_ci_by_name(name: str) -> CI:
     ci = CI.get_or_none(CI.name == name)
     if ci is None:
@@ -191,11 +226,22 @@ def create_relation(source, type_: str, target, actor: Actor = SYSTEM,  # noqa: 
         return rel
 
 
-def delete_relation(relation_id, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+def delete_relation(relation_id, actor: Actor = SYSTEM,  # noqa: ANN001
+                    version: int | None = None) -> None:
+    """Delete a relation (a stale ``version`` of it conflicts)."""
     with records.atomic():
         rel = records.get(Relation, relation_id)
         records.note(CI, rel.source_id, "relation-", f"{rel.type} {rel.target.name}", actor)
-        records.delete(Relation, rel.id, None, actor)
+        records.delete(Relation, rel.id, version, actor)
+
+
+def delete_relations(versions: dict, actor: Actor = SYSTEM) -> int:
+    """Delete several relations in one transaction; ``versions``: relation id -> the version
+    the caller saw (None: unchecked)."""
+    with records.atomic():
+        for relation_id, version in versions.items():
+            delete_relation(relation_id, actor, version)
+        return len(versions)
 
 
 def relations_of(ci_id) -> tuple[list[Relation], list[Relation]]:  # noqa: ANN001

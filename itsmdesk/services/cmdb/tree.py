@@ -159,7 +159,7 @@ def find_cis(text: str, limit: int = 50) -> list[TreeNode]:
 
 # -- the CI form -------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class LinkedRecord:
     kind: str  # incident | problem | known_error | change
     id: uuid.UUID
@@ -242,29 +242,56 @@ def ci_detail(ci_id: Any, history_limit: int = 500) -> CIDetail:
     team = Team.get_or_none(Team.id == ci.owner_team_id) if ci.owner_team_id else None
     relations = relation_rows(ci.id)
     history = readable_history(ci.id, history_limit)
-    # Relations created by a bulk import are journalled on the relation only (a service writes
-    # a "!relation+" note on the source CI as well): show each outgoing one once.
     outgoing = {r.relation_id: f"{r.type} {r.other_name}" for r in relations if r.direction == "out"}
-    if outgoing:
-        from itsmdesk.models.journal import JournalEntry
-
-        seen = {h.new for h in history if h.field == "!relation+"}
-        extra = []
-        rel_ids = list(outgoing)
-        for start in range(0, len(rel_ids), 900):
-            query = (JournalEntry.select().where(
-                (JournalEntry.record_kind == "relation")
-                & JournalEntry.record_id.in_(rel_ids[start:start + 900])
-                & (JournalEntry.field == records.CREATED)))
-            for j in query:
-                text = outgoing.get(j.record_id)
-                if text and text not in seen:
-                    extra.append(records.HistoryEntry(j.at, j.who_name, j.site, "!relation+", None,
-                                                      text, j.version))
-                    seen.add(text)
+    seen = {h.new for h in history if h.field == "!relation+"}
+    extra = [records.HistoryEntry(at, who, where, "!relation+", None, text, version)
+             for at, who, where, text, version in imported_relations(outgoing, seen)]
+    if extra:
         history = sorted(history + extra, key=lambda h: h.at, reverse=True)[:history_limit]
     return CIDetail(ci, ci.ci_class, f"{site.name} ({site.code})" if site else None,
                     team.name if team else None, relations, linked_records(ci.id), history)
+
+
+def imported_relations(outgoing: dict[Any, str], seen: set[str | None]) -> list[tuple]:
+    """Relations created by a bulk import are journalled on the relation only (a service writes
+    a "!relation+" note on the source CI as well): (at, who, site, text, version) of the creation
+    of each of ``outgoing`` (relation id -> "type target name") whose text is not in ``seen``
+    (the notes the CI's journal has), each text once.  One query per 900 relations."""
+    from itsmdesk.models.journal import JournalEntry
+
+    out: list[tuple] = []
+    seen = set(seen)
+    rel_ids = list(outgoing)
+    for start in range(0, len(rel_ids), 900):
+        query = (JournalEntry.select(JournalEntry.record_id, JournalEntry.at, JournalEntry.who_name,
+                                     JournalEntry.site, JournalEntry.version)
+                 .where((JournalEntry.record_kind == "relation")
+                        & JournalEntry.record_id.in_(rel_ids[start:start + 900])
+                        & (JournalEntry.field == records.CREATED)))
+        for j in query:
+            text = outgoing.get(j.record_id)
+            if text and text not in seen:
+                out.append((j.at, j.who_name, j.site, text, j.version))
+                seen.add(text)
+    return out
+
+
+def ci_history(ci_id: Any, limit: int = 500) -> list:
+    """The CI's history as the form's History tab shows it (services.history.named_history,
+    names instead of ids) with the relations a bulk import created from it, newest first."""
+    from itsmdesk.services.history import NOTE, NamedEntry, named_history
+
+    entries = named_history("ci", ci_id, limit)
+    tgt = CI.alias()
+    outgoing = {r[0]: f"{r[1]} {r[2]}" for r in
+                Relation.select(Relation.id, Relation.type, tgt.name)
+                .join(tgt, on=(Relation.target == tgt.id)).where(Relation.source == ci_id).tuples()}
+    seen = {e.new for e in entries if e.action == NOTE and e.field == "relation+"}
+    extra = [NamedEntry(at, who, where, NOTE, "relation+", None, text, version)
+             for at, who, where, text, version in imported_relations(outgoing, seen)]
+    if not extra:
+        return entries
+    return sorted(entries + extra, key=lambda e: e.at, reverse=True)[:limit]
 
 
 def readable_history(ci_id: Any, limit: int = 500) -> list[records.HistoryEntry]:
@@ -284,10 +311,131 @@ def readable_history(ci_id: Any, limit: int = 500) -> list[records.HistoryEntry]
             if e.field in wanted else e for e in entries]
 
 
-def choices() -> dict[str, list[tuple[Any, str]]]:
-    """Pick lists for the CI form: classes, sites, teams."""
-    return {
-        "classes": [(c.name, c.label) for c in CIClass.select().order_by(CIClass.label)],
-        "sites": [(s.id, f"{s.name} ({s.code})") for s in Site.select().order_by(Site.name)],
-        "teams": [(t.id, t.name) for t in Team.select().order_by(Team.name)],
-    }
+# -- the CI form's read model -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    """One class-specific attribute: its name, the label people read, its type (text, int...)."""
+
+    name: str
+    label: str
+    type: str
+
+
+@dataclass(frozen=True)
+class ClassChoice:
+    id: Any
+    name: str
+    label: str
+    attributes: tuple[AttributeSpec, ...]
+
+
+@dataclass(frozen=True)
+class CIChoices:
+    """What the CI form's pickers offer: classes (with their attributes), sites and teams."""
+
+    classes: tuple[ClassChoice, ...]
+    sites: tuple[tuple[Any, str], ...]  # (id, "name (code)")
+    teams: tuple[tuple[Any, str], ...]
+
+    def class_named(self, name: str | None) -> ClassChoice | None:
+        return next((c for c in self.classes if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class CIRelation:
+    """A relation of the CI, either way, with the CI at its other end."""
+
+    relation_id: Any
+    version: int
+    direction: str  # "out" (this CI -> other) or "in" (other -> this CI)
+    type: str
+    other_id: Any
+    other_name: str
+    other_class: str
+    redundant: bool
+    propagates: str
+
+
+@dataclass(frozen=True)
+class CIView:
+    """Everything the CI form shows."""
+
+    id: Any
+    version: int
+    name: str
+    class_name: str
+    status: str
+    criticality: str
+    owner_team_id: Any
+    site_id: Any
+    ci_version: str | None
+    vendor: str | None
+    serial: str | None
+    min_members_up: int | None
+    description: str | None
+    attributes: tuple[tuple[str, Any], ...]
+    relations: tuple[CIRelation, ...]
+    linked: tuple[LinkedRecord, ...]
+    choices: CIChoices
+
+    @property
+    def attribute_texts(self) -> dict[str, str]:
+        """The attributes as the form's editors hold them (text; empty ones left out)."""
+        return {k: str(v) for k, v in self.attributes if v not in (None, "")}
+
+
+def _as_uuid(value: Any) -> Any:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
+
+
+def ci_choices() -> CIChoices:
+    """Classes (with their attributes), sites and teams for the CI form: two queries."""
+    classes = tuple(
+        ClassChoice(c.id, c.name, c.label, tuple(
+            AttributeSpec(a["name"], a.get("label") or a["name"], a.get("type", "text"))
+            for a in c.attributes or []))
+        for c in CIClass.select(CIClass.id, CIClass.name, CIClass.label, CIClass.attributes)
+        .order_by(CIClass.label))
+    sites = Site.select(pw.Value("site").alias("what"), Site.id, Site.name, Site.code)
+    teams = Team.select(pw.Value("team"), Team.id, Team.name, pw.Value(None))
+    rows = list(sites.union_all(teams).order_by(pw.SQL("3")).tuples())
+    return CIChoices(classes,
+                     tuple((_as_uuid(i), f"{n} ({c})") for w, i, n, c in rows if w == "site"),
+                     tuple((_as_uuid(i), n) for w, i, n, _c in rows if w == "team"))
+
+
+def ci_view(ci_id: Any) -> CIView:
+    """The CI form's read model: eight queries (the CI; the pickers' choices, two; its
+    relations both ways with the other CIs' names, one; the open records touching it, four)."""
+    ci = (CI.select(CI.id, CI.version, CI.name, CI.ci_class, CI.status, CI.criticality,
+                    CI.owner_team, CI.site, CI.ci_version, CI.vendor, CI.serial,
+                    CI.min_members_up, CI.description, CI.attributes)
+          .where(CI.id == ci_id).first())
+    if ci is None:
+        from itsmdesk.errors import N_, NotFoundError
+
+        raise NotFoundError(N_("No {kind} with id {id}"), kind="ci", id=ci_id)
+    choices = ci_choices()
+    classes = {c.id: c for c in choices.classes}
+    other = CI.alias()
+    rows = (Relation.select(Relation.id, Relation.version, Relation.source, Relation.type,
+                            other.id, other.name, other.ci_class, Relation.redundant,
+                            Relation.propagates)
+            .join(other, on=(((Relation.target == other.id) & (Relation.source == ci.id))
+                             | ((Relation.source == other.id) & (Relation.target == ci.id))))
+            .where((Relation.source == ci.id) | (Relation.target == ci.id)).tuples())
+    relations = []
+    for rel_id, version, source, type_, other_id, name, class_id, redundant, propagates in rows:
+        cls = classes.get(class_id)
+        relations.append(CIRelation(rel_id, version, "out" if source == ci.id else "in", type_,
+                                    other_id, name, cls.label if cls else "", bool(redundant),
+                                    propagates))
+    relations.sort(key=lambda r: (r.direction != "out", r.type, r.other_name))
+    cls = classes.get(ci.ci_class_id)
+    return CIView(ci.id, ci.version, ci.name, cls.name if cls else "", ci.status, ci.criticality,
+                  ci.owner_team_id, ci.site_id, ci.ci_version, ci.vendor, ci.serial,
+                  ci.min_members_up, ci.description, tuple((ci.attributes or {}).items()),
+                  tuple(relations), tuple(linked_records(ci.id)), choices)

@@ -155,10 +155,14 @@ _VERSIONED = ("title", "body", "tags", "status", "category")
 def versions(article_id) -> list[ArticleVersion]:  # noqa: ANN001
     """Every saved version of the article, rebuilt from the journal, newest first."""
     article = records.get(Article, article_id)
+    return _versions(article, records.field_history("article", article.id, _VERSIONED))
+
+
+def _versions(article: Article, history: list[records.HistoryEntry]) -> list[ArticleVersion]:
+    """The versions from the article's field history (no database)."""
     state = {name: "" for name in _VERSIONED}
     out: list[ArticleVersion] = []
-    rows = sorted(records.field_history("article", article.id, _VERSIONED),
-                  key=lambda e: e.version or 1)
+    rows = sorted(history, key=lambda e: e.version or 1)
     current_version, changed, at, who = None, [], None, None
 
     def flush() -> None:
@@ -215,3 +219,120 @@ def preview(article_id) -> dict[str, Any]:  # noqa: ANN001
     return {"id": a.id, "ref": a.ref, "title": a.title, "body": a.body or "",
             "category": a.category or "", "tags": a.tags or "", "status": a.status,
             "author": author, "updated_at": a.updated_at, "version": a.version}
+
+
+# --- the article form ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ArticleLinkRow:
+    """A record the article links to: its kind, id and how it reads (CI name, reference and
+    title)."""
+
+    kind: str  # ci | known_error | incident
+    id: Any
+    label: str
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """Everything the article form shows."""
+
+    id: Any
+    version: int
+    ref: str
+    title: str
+    body: str
+    category: str | None
+    tags: str
+    status: str
+    author: str
+    updated_at: dt.datetime | None
+    links: tuple[ArticleLinkRow, ...]
+    versions: tuple[ArticleVersion, ...]
+
+
+def article_view(article_id: Any) -> ArticleView:
+    """The article form's read model: three queries (the article with its author's name; its
+    links with the names of what they point at; its field history for the versions)."""
+    import peewee as pw
+
+    from itsmdesk.errors import NotFoundError
+    from itsmdesk.models.cmdb import CI
+    from itsmdesk.models.incident import Incident
+    from itsmdesk.models.people import Person
+    from itsmdesk.models.problem import KnownError
+
+    a = (Article.select(Article, Person.name.alias("author_name"))
+         .join(Person, pw.JOIN.LEFT_OUTER, on=(Article.author == Person.id))
+         .where(Article.id == article_id).objects().first())
+    if a is None:
+        raise NotFoundError(N_("No {kind} with id {id}"), kind="article", id=article_id)
+    query = (ArticleLink.select(ArticleLink.ci, CI.name, ArticleLink.known_error, KnownError.ref,
+                                KnownError.title, ArticleLink.incident, Incident.ref,
+                                Incident.title)
+             .join(CI, pw.JOIN.LEFT_OUTER, on=(ArticleLink.ci == CI.id))
+             .switch(ArticleLink)
+             .join(KnownError, pw.JOIN.LEFT_OUTER, on=(ArticleLink.known_error == KnownError.id))
+             .switch(ArticleLink)
+             .join(Incident, pw.JOIN.LEFT_OUTER, on=(ArticleLink.incident == Incident.id))
+             .where(ArticleLink.article == a.id))
+    links = []
+    for ci_id, ci_name, ke_id, ke_ref, ke_title, inc_id, inc_ref, inc_title in query.tuples():
+        if ci_id:
+            links.append(ArticleLinkRow("ci", ci_id, ci_name))
+        if ke_id:
+            links.append(ArticleLinkRow("known_error", ke_id, f"{ke_ref} {ke_title}"))
+        if inc_id:
+            links.append(ArticleLinkRow("incident", inc_id, f"{inc_ref} {inc_title}"))
+    order = list(_LINK_FIELDS)
+    links.sort(key=lambda link: (order.index(link.kind), link.label.lower()))
+    history = records.field_history("article", a.id, _VERSIONED)
+    return ArticleView(a.id, a.version, a.ref, a.title, a.body or "", a.category, a.tags or "",
+                       a.status, a.author_name or "", a.updated_at, tuple(links),
+                       tuple(_versions(a, history)))
+
+
+ARTICLE_FIELDS = ("title", "body", "category", "tags")
+
+
+def save_article(article_id: Any, version: int | None, edits: dict[str, Any],
+                 actor: Actor = SYSTEM, new_id: Any = None) -> Article:
+    """Create (``article_id`` None, with key ``new_id``: a draft by the actor) or update an
+    article from the form's edits in one transaction; tags are normalised."""
+    values = {k: v for k, v in edits.items() if k in ARTICLE_FIELDS}
+    if "tags" in values:
+        values["tags"] = normalise_tags(values["tags"] or "")
+    with records.atomic():
+        if article_id is None:
+            values.setdefault("status", "draft")
+            values.setdefault("author", actor.person_id)
+            if new_id is not None:
+                values["id"] = new_id
+            return create_article(values, actor)
+        return update_article(article_id, version, values, actor)
+
+
+def set_status(article_id: Any, version: int | None, status: str,
+               actor: Actor = SYSTEM) -> Article:
+    """Publish, retire or return the article to draft (a stale ``version`` conflicts)."""
+    return update_article(article_id, version, {"status": status}, actor)
+
+
+def publish(article_id: Any, version: int | None, actor: Actor = SYSTEM) -> Article:
+    return set_status(article_id, version, "published", actor)
+
+
+def retire(article_id: Any, version: int | None, actor: Actor = SYSTEM) -> Article:
+    return set_status(article_id, version, "retired", actor)
+
+
+def add_link_by_reference(article_id: Any, text: str, actor: Actor = SYSTEM,
+                          version: int | None = None) -> str:
+    """Link the article to the record with this reference (``INC-…``, ``KE-…``) or the CI with
+    this name; returns the kind linked.  A stale ``version`` of the article conflicts."""
+    from itsmdesk.services.lookup import find_by_reference
+
+    with records.atomic():
+        kind, record = find_by_reference(text)
+        add_link(article_id, kind, record.id, actor, version)
+        return kind

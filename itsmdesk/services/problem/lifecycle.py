@@ -130,13 +130,16 @@ def close_problem(problem_id: Any, version: int | None, actor: Actor = SYSTEM,
         return result
 
 
-def resolve_linked_incidents(problem_id: Any, actor: Actor = SYSTEM) -> list[Incident]:
-    """Resolve every open incident linked to the problem, naming the problem as the fix."""
+def resolve_linked_incidents(problem_id: Any, actor: Actor = SYSTEM,
+                             version: int | None = None) -> list[Incident]:
+    """Resolve every open incident linked to the problem, naming the problem as the fix (a
+    stale ``version`` of the problem conflicts: its solution is what the incidents are told)."""
     from itsmdesk.services.servicedesk.incidents import add_work_log
     from itsmdesk.services.servicedesk.incidents import transition as incident_transition
 
     with records.atomic():
         problem = _get_problem(problem_id)
+        records.check_version(Problem, problem.id, version)
         solution = (problem.solution or problem.workaround or "").strip()
         text = f"Resolved by the fix for {problem.ref}: {problem.title}"
         if solution:
@@ -158,6 +161,16 @@ def unlink_incident(incident_id: Any, actor: Actor = SYSTEM, version: int | None
         return records.update(Incident, incident_id, version, {"problem": None}, actor)
 
 
+def unlink_incidents(incident_ids: list, actor: Actor = SYSTEM,
+                     versions: dict | None = None) -> int:
+    """Unlink several incidents from their problem in one transaction; ``versions`` (incident id
+    -> the version the caller saw) makes a stale incident conflict."""
+    with records.atomic():
+        for incident_id in incident_ids:
+            unlink_incident(incident_id, actor, (versions or {}).get(incident_id))
+        return len(incident_ids)
+
+
 def set_affected_cis(problem_id: Any, cis: list, actor: Actor = SYSTEM,
                      version: int | None = None) -> None:
     """The problem's CIs become exactly ``cis`` (a stale ``version`` conflicts)."""
@@ -167,8 +180,10 @@ def set_affected_cis(problem_id: Any, cis: list, actor: Actor = SYSTEM,
                           actor, version)
 
 
-def raise_rfc(record_id: Any, actor: Actor = SYSTEM, values: dict[str, Any] | None = None) -> Change:
-    """Create the corrective change (RFC) for a problem or a known error, linked to it."""
+def raise_rfc(record_id: Any, actor: Actor = SYSTEM, values: dict[str, Any] | None = None,
+              version: int | None = None) -> Change:
+    """Create the corrective change (RFC) for a problem or a known error, linked to it (a stale
+    ``version`` of that record conflicts: the RFC is written from what the caller saw)."""
     from itsmdesk.services.change.changes import create_change
 
     with records.atomic():
@@ -179,6 +194,8 @@ def raise_rfc(record_id: Any, actor: Actor = SYSTEM, values: dict[str, Any] | No
             if ke is None:
                 raise NotFoundError(N_("No problem or known error with id {id}"), id=record_id)
             problem = ke.problem
+        target = ke if ke is not None else problem
+        records.check_version(type(target), target.id, version)
         if ke is not None:
             title, cause = ke.title, ke.root_cause
             fix = ke.workaround
@@ -202,6 +219,5 @@ def raise_rfc(record_id: Any, actor: Actor = SYSTEM, values: dict[str, Any] | No
             data["team"] = problem.team_id
         data.update(values or {})
         change = create_change(data, actor, cis=cis or None)
-        target = ke if ke is not None else problem
         records.note(type(target), target.id, "rfc+", change.ref, actor)
         return change

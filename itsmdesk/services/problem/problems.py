@@ -8,7 +8,7 @@ from typing import Any
 
 import peewee as pw
 
-from itsmdesk.errors import N_, NotFoundError
+from itsmdesk.errors import N_, NotFoundError, ValidationError
 from itsmdesk.models.incident import Incident
 from itsmdesk.models.problem import (
     KE_SOLUTION_STATUSES,
@@ -55,6 +55,21 @@ def link_incidents(problem_id, incident_ids: list, actor: Actor = SYSTEM,  # noq
                                {"problem": problem.id}, actor)
                 count += 1
         return count
+
+
+def link_incidents_to(problem_id: Any, incident_ids: list, actor: Actor = SYSTEM,
+                      versions: dict | None = None) -> Any:
+    """Link incidents to a problem, or (``problem_id`` None) to a new problem made from the
+    first incident's title, CI and service; one transaction.  Returns the problem's id."""
+    with records.atomic():
+        if problem_id is None:
+            if not incident_ids:
+                raise ValidationError(N_("Select the incidents to link first"), field="incidents")
+            first = records.get(Incident, incident_ids[0])
+            problem_id = create_problem({"title": first.title, "ci": first.ci_id,
+                                         "service": first.service_id}, actor).id
+        link_incidents(problem_id, incident_ids, actor, versions)
+        return problem_id
 
 
 def create_known_error(values: dict[str, Any], actor: Actor = SYSTEM,
@@ -187,36 +202,6 @@ def set_known_error_cis(ke_id, cis: list, actor: Actor = SYSTEM,  # noqa: ANN001
                       version)
 
 
-def business_services(limit: int = 1000) -> list[tuple[Any, str]]:
-    """(id, name) of business services, for pickers."""
-    from itsmdesk.models.cmdb import CI, CIClass
-
-    query = (CI.select(CI.id, CI.name).join(CIClass).where(CIClass.is_service == True)  # noqa: E712
-             .order_by(CI.name).limit(limit))
-    return [(c.id, c.name) for c in query]
-
-
-def load_problem(problem_id) -> dict[str, Any]:  # noqa: ANN001
-    """Everything the problem form shows, in one call (run on the worker)."""
-    from itsmdesk.services.problem import rca
-    from itsmdesk.services.records import history
-
-    problem = records.get(Problem, problem_id)
-    return {
-        "problem": problem,
-        "ci_name": problem.ci.name if problem.ci_id else "",
-        "incidents": linked_incidents(problem.id),
-        "known_errors": [{"id": k.id, "ref": k.ref, "title": k.title,
-                          "solution_status": k.solution_status}
-                         for k in KnownError.select().where(KnownError.problem == problem.id)],
-        "changes": [{"id": c.id, "ref": c.ref, "title": c.title, "status": c.status}
-                    for c in problem.changes],
-        "cis": affected_ci_names("problem", problem.id),
-        "timeline": rca.timeline(problem.id),
-        "history": history("problem", problem.id, limit=500),
-    }
-
-
 def ci_id_by_name(name: str):  # noqa: ANN201
     """A CI's id by its exact name, None for an empty name; ValidationError when unknown."""
     from itsmdesk.errors import N_, ValidationError
@@ -325,3 +310,219 @@ def problem_id_by_ref(ref: str):  # noqa: ANN201
     if problem is None:
         raise ValidationError(N_("No problem {ref}"), field="problem", ref=ref)
     return problem.id
+
+
+# --- the problem form ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProblemIncident:
+    """An incident linked to a problem, as the problem form lists it."""
+
+    id: Any
+    ref: str
+    title: str
+    status: str
+    ci: str
+    opened_at: dt.datetime | None
+    version: int
+
+
+@dataclass(frozen=True)
+class KnownErrorRow:
+    """A known error recorded from a problem."""
+
+    id: Any
+    ref: str
+    title: str
+    solution_status: str
+
+
+@dataclass(frozen=True)
+class ProblemChoices:
+    """What the problem form's pickers offer: business services and teams, (id, name) each."""
+
+    services: tuple[tuple[Any, str], ...]
+    teams: tuple[tuple[Any, str], ...]
+
+
+@dataclass(frozen=True)
+class ProblemView:
+    """Everything the problem form shows."""
+
+    id: Any
+    version: int
+    ref: str
+    title: str
+    status: str
+    priority: int
+    category: str | None
+    service_id: Any
+    team_id: Any
+    ci_name: str
+    description: str | None
+    root_cause: str | None
+    workaround: str | None
+    solution: str | None
+    rca: tuple[tuple[str, str], ...]  # (note, text) for every rca.NOTE_KEYS
+    cis: tuple[tuple[Any, str], ...]  # affected CIs (id, name)
+    incidents: tuple[ProblemIncident, ...]
+    known_errors: tuple[KnownErrorRow, ...]
+    changes: tuple[LinkedRow, ...]
+    timeline: tuple[Any, ...]  # rca.TimelineEvent, oldest first
+    moves: tuple[str, ...]  # the statuses it may move to (lifecycle.allowed_transitions)
+    fix_implemented: bool  # closing would offer to resolve the open linked incidents
+    open_incidents: int
+    choices: ProblemChoices
+
+    @property
+    def notes(self) -> dict[str, str]:
+        return dict(self.rca)
+
+    @property
+    def ci_names(self) -> list[str]:
+        return [name for _id, name in self.cis]
+
+
+def _as_uuid(value: Any) -> Any:
+    import uuid
+
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
+
+
+def problem_choices() -> ProblemChoices:
+    """Business services and teams for the problem form's pickers: one query."""
+    from itsmdesk.models.cmdb import CI, CIClass
+    from itsmdesk.models.people import Team
+
+    services = (CI.select(pw.Value("service").alias("what"), CI.id, CI.name).join(CIClass)
+                .where(CIClass.is_service == True))  # noqa: E712 - SQL
+    teams = Team.select(pw.Value("team"), Team.id, Team.name)
+    rows = list(services.union_all(teams).order_by(pw.SQL("3")).tuples())
+    return ProblemChoices(tuple((_as_uuid(i), n) for w, i, n in rows if w == "service"),
+                          tuple((_as_uuid(i), n) for w, i, n in rows if w == "team"))
+
+
+def problem_view(problem_id: Any, limit: int = 2000) -> ProblemView:
+    """The problem form's read model: eight queries (the problem with its CI's name; linked
+    incidents with theirs; known errors; changes; affected CIs; the incidents' work log and the
+    problem's status history for the timeline; the pickers' choices)."""
+    from itsmdesk.models.change import Change
+    from itsmdesk.models.cmdb import CI
+    from itsmdesk.models.incident import OPEN_STATUSES, WorkLog
+    from itsmdesk.services.problem import lifecycle, rca
+
+    ci = CI.alias()
+    row = (Problem.select(Problem, ci.name.alias("ci_name"))
+           .join(ci, pw.JOIN.LEFT_OUTER, on=(Problem.ci == ci.id))
+           .where(Problem.id == problem_id).objects().first())
+    if row is None:
+        raise NotFoundError(N_("No {kind} with id {id}"), kind="problem", id=problem_id)
+    inc_ci = CI.alias()
+    incidents = list(Incident.select(Incident.id, Incident.ref, Incident.title, Incident.status,
+                                     inc_ci.name, Incident.opened_at, Incident.version,
+                                     Incident.resolved_at)
+                     .join(inc_ci, pw.JOIN.LEFT_OUTER, on=(Incident.ci == inc_ci.id))
+                     .where(Incident.problem == row.id)
+                     .order_by(Incident.opened_at.desc()).limit(limit).tuples())
+    known_errors = tuple(KnownErrorRow(*r) for r in
+                         KnownError.select(KnownError.id, KnownError.ref, KnownError.title,
+                                           KnownError.solution_status)
+                         .where(KnownError.problem == row.id).order_by(KnownError.ref).tuples())
+    changes = tuple(LinkedRow(*r) for r in
+                    Change.select(Change.id, Change.ref, Change.title, Change.status)
+                    .where(Change.problem == row.id).order_by(Change.ref).tuples())
+    cis = tuple(affected_ci_names("problem", row.id))
+    work_log = list(WorkLog.select(WorkLog.incident, WorkLog.created_at, WorkLog.text)
+                    .where(WorkLog.incident.in_(Incident.select(Incident.id)
+                                                .where(Incident.problem == row.id)))
+                    .order_by(WorkLog.created_at).limit(limit).tuples()) if incidents else []
+    events = rca.build_timeline(row.id, row.ref, row.title, row.created_at,
+                                [(i[0], i[1], i[2], i[5], i[7]) for i in incidents], work_log,
+                                records.field_history("problem", row.id, ["status"]))
+    notes = rca.notes(row)
+    fixed = (any(c.status in lifecycle.FIX_DONE_CHANGE_STATUSES for c in changes)
+             or any(k.solution_status == "fixed" for k in known_errors)
+             or (row.status in ("resolved", "closed") and bool((row.solution or "").strip())))
+    return ProblemView(
+        row.id, row.version, row.ref, row.title, row.status, row.priority, row.category,
+        row.service_id, row.team_id, row.ci_name or "", row.description, row.root_cause,
+        row.workaround, row.solution, tuple((k, notes[k]) for k in rca.NOTE_KEYS), cis,
+        tuple(ProblemIncident(i[0], i[1], i[2], i[3], i[4] or "", i[5], i[6]) for i in incidents),
+        known_errors, changes, tuple(events), lifecycle.allowed_transitions(row.status), fixed,
+        sum(1 for i in incidents if i[3] in OPEN_STATUSES), problem_choices())
+
+
+PROBLEM_FIELDS = ("title", "status", "priority", "category", "description", "root_cause",
+                  "workaround", "solution")
+
+
+def save_problem(problem_id: Any, version: int | None, edits: dict[str, Any],
+                 actor: Actor = SYSTEM, new_id: Any = None) -> Problem:
+    """Create (``problem_id`` None, with key ``new_id``) or update a problem from the form's
+    edits, in one transaction: its fields; ``ci`` (a CI name or ""), ``service`` and ``team``
+    (ids or None); ``rca`` (the RCA notes that changed: merged over the stored ones, and a stated
+    cause fills an empty root cause); ``ci_names`` (the affected CIs by name).  A ``status`` of
+    an existing problem moves it through the lifecycle (its rules apply)."""
+    from itsmdesk.services.problem import lifecycle, rca
+
+    values = {k: v for k, v in edits.items() if k in PROBLEM_FIELDS}
+    with records.atomic():
+        if "ci" in edits:
+            values["ci"] = ci_id_by_name(edits["ci"] or "")
+        for name in ("service", "team"):
+            if name in edits:
+                values[name] = _as_uuid(edits[name] or None)
+        cis = None
+        if "ci_names" in edits:
+            cis = [ci_id_by_name(n) for n in edits["ci_names"] if (n or "").strip()]
+        current = records.get(Problem, problem_id) if problem_id is not None else None
+        if "rca" in edits:
+            merged = rca.merge_notes(rca.notes(current) if current is not None else {},
+                                     edits["rca"] or {})
+            values["rca"] = merged
+            root_cause = values.get("root_cause", current.root_cause if current else None)
+            if merged["cause"] and not (root_cause or "").strip():
+                values["root_cause"] = merged["cause"]
+        if current is None:
+            if new_id is not None:
+                values["id"] = new_id
+            return create_problem(values, actor, cis=cis)
+        if "status" in values:
+            problem = lifecycle.transition(current.id, version, values.pop("status"), actor,
+                                           values)
+        else:
+            problem = update_problem(current.id, version, values, actor)
+        if cis is not None:
+            lifecycle.set_affected_cis(problem.id, cis, actor, version)
+        return problem
+
+
+def link_incident_refs(problem_id: Any, refs: list[str], actor: Actor = SYSTEM,
+                       versions: dict | None = None) -> int:
+    """Link the incidents with these references (``INC-000123``) to the problem in one
+    transaction; an unknown reference is refused and nothing is linked."""
+    from itsmdesk.services.servicedesk.incidents import get_by_ref
+
+    with records.atomic():
+        ids = [get_by_ref(ref).id for ref in refs]
+        return link_incidents(problem_id, ids, actor, versions)
+
+
+def record_known_error(problem_id: Any, version: int | None, actor: Actor = SYSTEM) -> KnownError:
+    """A known error from the problem as saved: its title, symptoms (the RCA notes' or the
+    description), root cause, workaround and affected CIs (or its CI).  A stale ``version``
+    conflicts: the known error is written from what the caller saw."""
+    from itsmdesk.services.problem import rca
+
+    with records.atomic():
+        records.check_version(Problem, problem_id, version)
+        problem = records.get(Problem, problem_id)
+        cis = [r.ci_id for r in ProblemCI.select(ProblemCI.ci).where(ProblemCI.problem == problem.id)]
+        if not cis and problem.ci_id:
+            cis = [problem.ci_id]
+        return create_known_error({
+            "title": problem.title, "problem": problem.id,
+            "symptom": rca.notes(problem)["symptoms"] or problem.description or None,
+            "root_cause": problem.root_cause, "workaround": problem.workaround}, actor, cis=cis)
