@@ -299,19 +299,19 @@ class RecordForm(QWidget):
             for callback in callbacks:  # what waited for a save: the record is saved
                 callback()
             return
-        self._send(edits)
+        self._send_save(edits)
 
-    def _send(self, edits: dict[str, Any]) -> None:
+    def _send_save(self, edits: dict[str, Any]) -> None:
         if self.record_id is None and self._create_sent:
             # a create we stopped waiting for may have arrived: look before creating again
             from itsmdesk.services.lookup import exists
 
             self.ctx.query(exists, self.kind, self.new_id, owner=self,
-                           on_done=lambda found: self._adopt() if found else self._write(edits))
+                           on_done=lambda found: self._adopt() if found else self._start_save(edits))
             return
-        self._write(edits)
+        self._start_save(edits)
 
-    def _write(self, edits: dict[str, Any]) -> None:
+    def _start_save(self, edits: dict[str, Any]) -> None:
         try:
             call = self.save_call(edits)
         except Exception as exc:  # noqa: BLE001 - a value the form could not read: say which
@@ -394,7 +394,7 @@ class RecordForm(QWidget):
         keep = dialog.result_changes()
         self.version = error.current.get("version", self.version)
         if keep:
-            self._write(keep)
+            self._start_save(keep)
         else:
             self.set_clean()
             self.reload()
@@ -428,9 +428,9 @@ class RecordForm(QWidget):
     def when_saved(self, action: Callable[[], None]) -> None:
         """Run ``action`` now, or -- the form has unsaved edits -- once they are saved (the
         action then writes at the version the save made)."""
-        if self.record_id is None or not self.loaded or self._save_ticket is not None:
+        if not self.loaded or self._save_ticket is not None:
             return
-        if self.edits():
+        if self.record_id is None or self.edits():  # a new record is created first
             self.after_save(action)
             self.save()
             return
@@ -447,7 +447,12 @@ class RecordForm(QWidget):
                 self._own_batches.update(ticket.changes.batches)
             if done is not None:
                 done(result)
-            self.reload()
+            if self._dirty:  # typed meanwhile: keep it; the next save merges
+                self.show_banner(QCoreApplication.translate(
+                    "RecordForm", "Done. Your unsaved edits are kept; when you save, you choose "
+                    "what to keep where the record changed."))
+            else:
+                self.reload()
 
         self.ctx.write(fn, *args, on_done=finished, on_error=self._action_failed, owner=self,
                        label=self.title())

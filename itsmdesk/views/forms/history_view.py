@@ -37,10 +37,14 @@ def _value(entry: Any, text: str | None) -> str:
 class HistoryView(QWidget):
     """A tree of history lines, newest first."""
 
-    def __init__(self, ctx, kind: str, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, ctx, kind: str, parent: QWidget | None = None,  # noqa: ANN001
+                 source: Any = None) -> None:
+        """``source(kind, record_id)``: the service read giving the lines (default
+        ``named_history``; the CI's adds relations created by imports)."""
         super().__init__(parent)
         self.ctx = ctx
         self.kind = kind
+        self.source = source or named_history
         self.record_id: Any = None
         self.stale = True
         self.entries: list[Any] = []
@@ -82,7 +86,7 @@ class HistoryView(QWidget):
             self.show_entries([])
             return
         self.stale = False
-        self.ctx.query(named_history, self.kind, self.record_id, on_done=self.show_entries,
+        self.ctx.query(self.source, self.kind, self.record_id, on_done=self.show_entries,
                        key=f"history-{self.kind}-{self.record_id}", owner=self)
 
     def show_entries(self, entries: list[Any]) -> None:
