@@ -36,7 +36,7 @@ def test_rules_per_type():
 def test_standard_change_walks_without_cab(db):
     c = change("Patch", type="standard")
     for status in ("submitted", "approved", "scheduled", "implementing", "implemented", "closed"):
-        c = change_service.transition(c.id, status)
+        c = change_service.transition(c.id, None, status)
     c = Change.get_by_id(c.id)
     assert c.status == "closed" and c.actual_start and c.actual_end and c.closed_at
     fields = [e.new for e in records.field_history("change", c.id, ["status"])]
@@ -64,14 +64,14 @@ def test_standard_change_is_refused_on_a_cab_agenda(db):
 def test_wrong_transition_refused(db):
     c = change("Upgrade")
     with pytest.raises(TransitionError):
-        change_service.transition(c.id, "implementing")
+        change_service.transition(c.id, None, "implementing")
     assert Change.get_by_id(c.id).status == "draft"
 
 
 def test_submission_needs_plans(db):
     c = change("No plans", implementation_plan=None)
     with pytest.raises(ValidationError):
-        change_service.transition(c.id, "submitted")
+        change_service.transition(c.id, None, "submitted")
 
 
 def test_normal_change_needs_cab_quorum(db):
@@ -80,9 +80,9 @@ def test_normal_change_needs_cab_quorum(db):
         cab.add_member(m.id)
     c = change("Router firmware")
     for status in ("submitted", "assessed", "awaiting_cab"):
-        change_service.transition(c.id, status)
+        change_service.transition(c.id, None, status)
     with pytest.raises(ValidationError):
-        change_service.transition(c.id, "approved")
+        change_service.transition(c.id, None, "approved")
     meeting = cab.create_meeting({"title": "CAB", "starts_at": T0 - dt.timedelta(days=1)},
                                  attendees=members)
     assert [i.change_id for i in cab.build_agenda(meeting.id)] == [c.id]
@@ -127,15 +127,15 @@ def test_ecab_smaller_quorum_and_non_member_vote(db):
     o = cab.outcome(c.id, meeting.id)
     assert o.quorate and o.decision == "approved"
     cab.decide(meeting.id, c.id)
-    change_service.transition(c.id, "implementing")  # emergency may skip scheduling
+    change_service.transition(c.id, None, "implementing")  # emergency may skip scheduling
     assert Change.get_by_id(c.id).status == "implementing"
 
 
 def test_approval_announces_service_change(db):
     srv, _app, shop = stack()
     c = change("Server patch", type="standard", cis=[srv], outage=True)
-    change_service.transition(c.id, "submitted")
-    change_service.transition(c.id, "approved")
+    change_service.transition(c.id, None, "submitted")
+    change_service.transition(c.id, None, "approved")
     from itsmdesk.models.servicedesk import Announcement, AnnouncementService
 
     ann = Announcement.get_or_none(Announcement.change_id == c.id)

@@ -12,7 +12,7 @@ from tests.release_helpers import build_release, set_change_status
 
 def walk(rel, *statuses):
     for status in statuses:
-        rel = lc.transition(rel.id, status)
+        rel = lc.transition(rel.id, None, status)
     return rel
 
 
@@ -30,7 +30,7 @@ def test_forward_path_and_journal(db):
 def test_skipping_steps_is_refused(db):
     rel = build_release()["release"]
     with pytest.raises(TransitionError, match="cannot move from planning to deploying"):
-        lc.transition(rel.id, "deploying")
+        lc.transition(rel.id, None, "deploying")
     assert Release.get_by_id(rel.id).status == "planning"
 
 
@@ -43,7 +43,7 @@ def test_unapproved_change_blocks_deploying(db):
         assert [c.ref for c in roll.unapproved] == [made["changes"][1].ref]
         assert not roll.can_deploy and roll.by_status == {"approved": 1, bad: 1}
         with pytest.raises(TransitionError) as err:
-            lc.transition(rel.id, "deploying")
+            lc.transition(rel.id, None, "deploying")
         assert made["changes"][1].ref in str(err.value) and bad in str(err.value)
         assert Release.get_by_id(rel.id).status == "approved"
         # field edits cannot bypass the rule either
@@ -58,25 +58,25 @@ def test_approved_like_statuses_allow_deploying(db):
         for chg in made["changes"]:
             set_change_status(chg, ok)
         assert lc.rollup(rel.id).can_deploy
-        rel = lc.transition(rel.id, "deploying")
+        rel = lc.transition(rel.id, None, "deploying")
         assert rel.status == "deploying"
-        rel = lc.transition(rel.id, "approved")  # halt: back to approved
+        rel = lc.transition(rel.id, None, "approved")  # halt: back to approved
 
 
 def test_approval_needs_a_change(db):
     rel = releases.create_release({"name": "Empty"})
     rel = walk(rel, "build", "test")
     with pytest.raises(TransitionError, match="bundles no change"):
-        lc.transition(rel.id, "approved")
+        lc.transition(rel.id, None, "approved")
 
 
 def test_stale_version_is_a_conflict(db):
     from itsmdesk.errors import ConflictError
 
     rel = build_release()["release"]
-    lc.transition(rel.id, "build")
+    lc.transition(rel.id, None, "build")
     with pytest.raises(ConflictError):
-        lc.transition(rel.id, "test", version=rel.version)
+        lc.transition(rel.id, rel.version, "test")
 
 
 def test_risk_is_highest_change_plus_own_factors(db):

@@ -100,7 +100,7 @@ def cmd_transition(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
     ctx.open()
     change = get_change(args.ref)
-    change = transition(change.id, args.status.lower().replace(" ", "_"), role=args.role,
+    change = transition(change.id, None, args.status.lower().replace(" ", "_"), role=args.role,
                         reason=args.reason)
     print(f"{change.ref}: {change.status}")  # record data: scripts read it
     return 0

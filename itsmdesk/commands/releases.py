@@ -88,7 +88,7 @@ def cmd_transition(args, ctx: CommandContext) -> int:  # noqa: ANN001
     ctx.open()
     release = releases.find_release(args.ref)
     old = release.status
-    release = release_lifecycle.transition(release.id, args.status.strip().lower(), _actor(ctx))
+    release = release_lifecycle.transition(release.id, None, args.status.strip().lower(), _actor(ctx))
     print(translate("Cli", "{ref}: {old} -> {new} (risk {risk})").format(
         ref=release.ref, old=old, new=release.status, risk=release.risk_level))
     return 0

@@ -108,7 +108,7 @@ def _payroll(rng: random.Random, actor: Actor) -> None:
                           actor)
     _install(rel, rng, actor)
     for status in ("build", "test", "approved"):
-        release_lifecycle.transition(rel.id, status, actor)
+        release_lifecycle.transition(rel.id, None, status, actor)
     for step, late_hours in ((build, 3), (test, -5)):  # actuals a little off the plan
         release_plan.update_step(step.id, None, {
             "status": "done", "actual_start": step.planned_start + dt.timedelta(hours=1),

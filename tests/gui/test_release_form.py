@@ -87,7 +87,7 @@ def test_form_edits_and_status(qtbot, ctx, made):
 
 def test_unapproved_change_shown_and_blocks(qtbot, ctx, made, message_boxes):
     for status in ("build", "test", "approved"):
-        release_lifecycle.transition(made["release"].id, status)
+        release_lifecycle.transition(made["release"].id, None, status)
     set_change_status(made["changes"][1], "awaiting_cab")
     form = ReleaseForm(ctx, made["release"].id)
     qtbot.addWidget(form)
@@ -102,7 +102,7 @@ def test_unapproved_change_shown_and_blocks(qtbot, ctx, made, message_boxes):
 
 def test_deploy_wave_from_form(qtbot, ctx, made, monkeypatch):
     for status in ("build", "test", "approved"):
-        release_lifecycle.transition(made["release"].id, status)
+        release_lifecycle.transition(made["release"].id, None, status)
     for step in ("build", "test"):
         release_plan.set_step_status(made[step].id, "done")
     yes_to_questions(monkeypatch)
@@ -123,7 +123,7 @@ def test_deploy_wave_from_form(qtbot, ctx, made, monkeypatch):
 
 def test_stale_wave_is_not_deployed(qtbot, ctx, made, monkeypatch, message_boxes):
     for status in ("build", "test", "approved"):
-        release_lifecycle.transition(made["release"].id, status)
+        release_lifecycle.transition(made["release"].id, None, status)
     for step in ("build", "test"):
         release_plan.set_step_status(made[step].id, "done")
     yes_to_questions(monkeypatch)
@@ -397,7 +397,7 @@ def test_others_changes_to_bundled_changes_reload_the_form(qtbot, ctx, made):
 
 
 def test_history_tab(qtbot, ctx, made):
-    release_lifecycle.transition(made["release"].id, "build")
+    release_lifecycle.transition(made["release"].id, None, "build")
     form = ReleaseForm(ctx, made["release"].id)
     qtbot.addWidget(form)
     form.tabs.setCurrentWidget(form.history)

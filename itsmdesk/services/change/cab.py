@@ -303,7 +303,7 @@ def decide(meeting_id, change_id, conditions: str | None = None, actor: Actor = 
         change = records.get(Change, change_id)
         if apply and change.status == "awaiting_cab" and result.decision in ("approved",
                                                                               "rejected"):
-            change_service.transition(change.id, result.decision, actor, role="cab")
+            change_service.transition(change.id, None, result.decision, actor, role="cab")
     return result
 
 

@@ -169,7 +169,7 @@ def _touches_services(change: Change) -> bool:
     return bool(impacted_services(ci_ids))
 
 
-def transition(change_id, target: str, actor: Actor = SYSTEM, version: int | None = None,  # noqa: ANN001
+def transition(change_id, version: int | None, target: str, actor: Actor = SYSTEM,  # noqa: ANN001
                role: str | None = None, reason: str | None = None) -> Change:
     """Move a change to ``target`` if the lifecycle allows it (see change_lifecycle).
 

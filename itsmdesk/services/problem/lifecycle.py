@@ -45,37 +45,37 @@ def _get_problem(problem_id: Any) -> Problem:
     return records.get(Problem, problem_id)
 
 
-def transition(problem_id: Any, version: int | None, new_status: str, actor: Actor = SYSTEM,
+def transition(problem_id: Any, version: int | None, target: str, actor: Actor = SYSTEM,
                changes: dict[str, Any] | None = None) -> Problem:
-    """Move a problem to ``new_status`` (with optional field changes in the same write)."""
+    """Move a problem to ``target`` (with optional field changes in the same write)."""
     changes = dict(changes or {})
     with records.atomic():
         problem = _get_problem(problem_id)
-        if new_status == problem.status:
+        if target == problem.status:
             if changes:
                 return records.update(Problem, problem.id, version, changes, actor)
             return problem
-        if new_status not in allowed_transitions(problem.status):
+        if target not in allowed_transitions(problem.status):
             raise TransitionError(N_("A problem cannot go from {old} to {new}"), field="status",
-                                  old=problem.status, new=new_status)
+                                  old=problem.status, new=target)
         root_cause = changes.get("root_cause", problem.root_cause)
         solution = changes.get("solution", problem.solution)
         workaround = changes.get("workaround", problem.workaround)
-        if new_status == "root_cause_known" and not (root_cause or "").strip():
+        if target == "root_cause_known" and not (root_cause or "").strip():
             raise ValidationError(N_("Record the root cause before marking it known"),
                                   field="root_cause")
-        if new_status == "resolved" and not ((solution or "").strip() or (workaround or "").strip()):
+        if target == "resolved" and not ((solution or "").strip() or (workaround or "").strip()):
             raise ValidationError(N_("Record the permanent solution (or a workaround) before "
                                      "resolving the problem"), field="solution")
-        changes["status"] = new_status
+        changes["status"] = target
         now = utcnow()
-        if new_status == "resolved":
+        if target == "resolved":
             changes.setdefault("resolved_at", now)
-        elif new_status == "closed":
+        elif target == "closed":
             changes.setdefault("closed_at", now)
             if problem.resolved_at is None:
                 changes.setdefault("resolved_at", now)
-        elif new_status in ("investigating", "new"):
+        elif target in ("investigating", "new"):
             changes.setdefault("resolved_at", None)
             changes.setdefault("closed_at", None)
         return records.update(Problem, problem.id, version, changes, actor)

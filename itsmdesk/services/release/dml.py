@@ -170,7 +170,7 @@ def deploy_wave(step_id, actor: Actor = SYSTEM, version: int | None = None,  # n
             raise TransitionError(N_("Wave '{name}' is already deployed"), field="status",
                                   name=step.name)
         if release.status == "approved":
-            release = release_lifecycle.transition(release.id, "deploying", actor)
+            release = release_lifecycle.transition(release.id, None, "deploying", actor)
         else:  # already deploying: a change may have been un-approved since
             roll = release_lifecycle.rollup(release.id)
             if roll.unapproved:
@@ -200,6 +200,6 @@ def deploy_wave(step_id, actor: Actor = SYSTEM, version: int | None = None,  # n
                                                 & ReleaseStep.status.not_in(release_plan.FINISHED))
                      .count())
         if remaining == 0:
-            release = release_lifecycle.transition(release.id, "deployed", actor)
+            release = release_lifecycle.transition(release.id, None, "deployed", actor)
         site = step.site.code
         return WaveResult(step.id, step.name, site, tuple(updated), unchanged, release.status)

@@ -139,9 +139,10 @@ def check_transition(release: Release, status: str, roll: Rollup | None = None) 
             changes=", ".join(f"{c.ref} ({c.status})" for c in roll.unapproved))
 
 
-def transition(release_id, status: str, actor: Actor = SYSTEM,  # noqa: ANN001
-               version: int | None = None) -> Release:
-    """Move a release to ``status`` (version-checked, journalled); refreshes its risk."""
+def transition(release_id, version: int | None, target: str,  # noqa: ANN001
+               actor: Actor = SYSTEM) -> Release:
+    """Move a release to ``target`` (version-checked, journalled); refreshes its risk."""
+    status = target
     with records.atomic():
         release = records.get(Release, release_id)
         if version is not None and release.version != version:

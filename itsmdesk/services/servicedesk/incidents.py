@@ -174,11 +174,11 @@ def transition_changes(current: Incident, status: str, changes: dict[str, Any],
     return out
 
 
-def transition(incident_id, version: int | None, status: str, actor: Actor = SYSTEM,
+def transition(incident_id, version: int | None, target: str, actor: Actor = SYSTEM,
                now: dt.datetime | None = None, **fields: Any) -> Incident:  # noqa: ANN001
     """Move a ticket through its lifecycle (pending needs ``pending_reason``; resolved needs
     ``resolution_code`` and ``solution``; resolved/closed -> in_progress reopens)."""
-    return update_incident(incident_id, version, {"status": status, **fields}, actor, now=now)
+    return update_incident(incident_id, version, {"status": target, **fields}, actor, now=now)
 
 
 def open_children(incident_id) -> list[Incident]:  # noqa: ANN001

@@ -567,7 +567,7 @@ class ChangeForm(FormActions, RecordForm):
     # -- actions (each a write at the version the form holds; unsaved edits are saved first) ---------
     def transition(self, target: str) -> None:
         self.when_saved(lambda: self.act(
-            changes.transition, self.record_id, target, self.ctx.actor, self.version, None,
+            changes.transition, self.record_id, self.version, target, self.ctx.actor, None,
             self.transition_note.text().strip() or None))
 
     def reschedule(self) -> None:

@@ -457,8 +457,8 @@ class ReleaseForm(FormActions, RecordForm):
         status = self.transition_combo.currentData()
         if not status:
             return
-        self.when_saved(lambda: self.act(release_lifecycle.transition, self.record_id, status,
-                                         self.ctx.actor, self.version))
+        self.when_saved(lambda: self.act(release_lifecycle.transition, self.record_id,
+                                         self.version, status, self.ctx.actor))
 
     def add_change(self) -> None:
         ref = self.change_ref.text().strip()
