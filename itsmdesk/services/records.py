@@ -580,17 +580,19 @@ def _diffs(record: pw.Model, changes: Mapping[str, Any]) -> list[tuple[str, Any,
 
 @_in_write
 def update(model: type[M], record_id: Any, expected_version: int | None,
-           changes: Mapping[str, Any], actor: Actor = SYSTEM) -> M:
+           changes: Mapping[str, Any], actor: Actor = SYSTEM, current: M | None = None) -> M:
     """Apply ``changes`` if the record is still at ``expected_version``; journal each change.
 
     ``expected_version`` None skips the check (system jobs such as SLA escalation, which must
     not lose to a person's edit but also never overwrite one: they only touch their own fields).
+    ``current``: the row as the caller read it in this transaction (saves a round trip; the
+    UPDATE is still guarded by its version, so a change made since is a conflict).
     """
     if model.PARENT:
         return update_child(model, record_id, changes, actor, expected_version)
     write = _write()
     _check_fields(model, changes)
-    record = get(model, record_id)
+    record = current if current is not None and current.id == record_id else get(model, record_id)
     tracked = isinstance(record, TrackedModel)
     if tracked and expected_version is not None and record.version != expected_version \
             and (kind_of(model), record.id) not in write.bumped:

@@ -85,7 +85,7 @@ def update_incident(incident_id, version: int | None, changes: dict[str, Any],
                                                          current.opened_at)
             changes.setdefault("response_due", response_due)
             changes.setdefault("resolution_due", resolution_due)
-        return records.update(Incident, current.id, version, changes, actor)
+        return records.update(Incident, current.id, version, changes, actor, current=current)
 
 
 TRANSITIONS = {
