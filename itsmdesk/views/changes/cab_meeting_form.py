@@ -41,8 +41,6 @@ VOTE_CHOICES = (None,) + cab.VOTE_VALUES
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("CABMeetingForm", text)
 
 
 def _uuid(value: Any) -> Any:
@@ -57,22 +55,22 @@ class CABMeetingForm(FormActions, RecordForm):
         self.setObjectName("cabMeetingForm")
         self.members: tuple[cab.PersonRow, ...] = ()
         self._shown: dict[str, Any] = {}
-        self.header = header_label(tr("New CAB meeting"))
+        self.header = header_label(QCoreApplication.translate("CABMeetingForm", "New CAB meeting"))
         self.header.setWordWrap(True)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._details_tab(), tr("Meeting"))
-        self.tabs.addTab(self._attendees_tab(), tr("Attendees"))
-        self.tabs.addTab(self._agenda_tab(), tr("Agenda and votes"))
-        self.tabs.addTab(self._actions_tab(), tr("Actions"))
-        self.tabs.addTab(self.history, tr("Histor&y"))
+        self.tabs.addTab(self._details_tab(), QCoreApplication.translate("CABMeetingForm", "Meeting"))
+        self.tabs.addTab(self._attendees_tab(), QCoreApplication.translate("CABMeetingForm", "Attendees"))
+        self.tabs.addTab(self._agenda_tab(), QCoreApplication.translate("CABMeetingForm", "Agenda and votes"))
+        self.tabs.addTab(self._actions_tab(), QCoreApplication.translate("CABMeetingForm", "Actions"))
+        self.tabs.addTab(self.history, QCoreApplication.translate("CABMeetingForm", "Histor&y"))
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.header)
         layout.addWidget(self.tabs, 1)
-        self.pack_btn = QPushButton(tr("CAB pack…"))
+        self.pack_btn = QPushButton(QCoreApplication.translate("CABMeetingForm", "CAB pack…"))
         self.pack_btn.setObjectName("cabPackButton")
         self.pack_btn.clicked.connect(lambda: self.report("cab_pack"))
-        self.minutes_btn = QPushButton(tr("Minutes…"))
+        self.minutes_btn = QPushButton(QCoreApplication.translate("CABMeetingForm", "Minutes…"))
         self.minutes_btn.setObjectName("cabMinutesButton")
         self.minutes_btn.clicked.connect(lambda: self.report("cab_minutes"))
         self.button_row.insertWidget(0, self.pack_btn)
@@ -86,11 +84,11 @@ class CABMeetingForm(FormActions, RecordForm):
         self._update_actions()
 
     def _details_tab(self) -> QWidget:
-        self.title_edit = QLineEdit(tr("Weekly CAB"))
+        self.title_edit = QLineEdit(QCoreApplication.translate("CABMeetingForm", "Weekly CAB"))
         self.title_edit.setObjectName("titleEdit")
         self.start_edit = dt_edit()
         self.location_edit = QLineEdit()
-        self.emergency_check = QCheckBox(tr("Emergency CAB (ECAB)"))
+        self.emergency_check = QCheckBox(QCoreApplication.translate("CABMeetingForm", "Emergency CAB (ECAB)"))
         self.quorum_spin = QSpinBox()
         self.quorum_spin.setRange(1, 20)
         self.quorum_spin.setValue(cab.CAB_QUORUM)
@@ -100,28 +98,28 @@ class CABMeetingForm(FormActions, RecordForm):
             self.status_box.addItem(word(s), s)
         self.chair_box = QComboBox()
         self.chair_box.setObjectName("chairBox")
-        self.chair_box.addItem(tr("(no chair)"), None)
+        self.chair_box.addItem(QCoreApplication.translate("CABMeetingForm", "(no chair)"), None)
         self.notes_edit = QLineEdit()
         details = QWidget()
         form = QFormLayout(details)
-        form.addRow(tr("&Title"), self.title_edit)
-        form.addRow(tr("&Starts"), self.start_edit)
-        form.addRow(tr("&Location"), self.location_edit)
+        form.addRow(QCoreApplication.translate("CABMeetingForm", "&Title"), self.title_edit)
+        form.addRow(QCoreApplication.translate("CABMeetingForm", "&Starts"), self.start_edit)
+        form.addRow(QCoreApplication.translate("CABMeetingForm", "&Location"), self.location_edit)
         row = QHBoxLayout()
         row.addWidget(self.emergency_check)
-        row.addWidget(QLabel(tr("Quorum")))
+        row.addWidget(QLabel(QCoreApplication.translate("CABMeetingForm", "Quorum")))
         row.addWidget(self.quorum_spin)
         row.addStretch(1)
         form.addRow("", row)
-        form.addRow(tr("Status"), self.status_box)
-        form.addRow(tr("C&hair"), self.chair_box)
-        form.addRow(tr("&Notes"), self.notes_edit)
+        form.addRow(QCoreApplication.translate("CABMeetingForm", "Status"), self.status_box)
+        form.addRow(QCoreApplication.translate("CABMeetingForm", "C&hair"), self.chair_box)
+        form.addRow(QCoreApplication.translate("CABMeetingForm", "&Notes"), self.notes_edit)
         return details
 
     def _attendees_tab(self) -> QWidget:
         self.attendee_table = QTableWidget(0, 2)
         self.attendee_table.setObjectName("attendees")
-        self.attendee_table.setHorizontalHeaderLabels([tr("Member"), tr("Present")])
+        self.attendee_table.setHorizontalHeaderLabels([QCoreApplication.translate("CABMeetingForm", "Member"), QCoreApplication.translate("CABMeetingForm", "Present")])
         self.attendee_table.horizontalHeader().setSectionResizeMode(
             0, QHeaderView.ResizeMode.Stretch)
         self.attendee_table.verticalHeader().hide()
@@ -141,12 +139,12 @@ class CABMeetingForm(FormActions, RecordForm):
         layout = QVBoxLayout(page)
         layout.addWidget(self.vote_table)
         top = QHBoxLayout()
-        self.build_btn = QPushButton(tr("Build agenda from changes awaiting CAB"))
+        self.build_btn = QPushButton(QCoreApplication.translate("CABMeetingForm", "Build agenda from changes awaiting CAB"))
         self.build_btn.setObjectName("buildAgendaButton")
         self.build_btn.clicked.connect(self.build_agenda)
         self.conditions_edit = QLineEdit()
-        self.conditions_edit.setPlaceholderText(tr("Conditions for the selected change"))
-        self.decide_btn = QPushButton(tr("Record decision"))
+        self.conditions_edit.setPlaceholderText(QCoreApplication.translate("CABMeetingForm", "Conditions for the selected change"))
+        self.decide_btn = QPushButton(QCoreApplication.translate("CABMeetingForm", "Record decision"))
         self.decide_btn.setObjectName("decideButton")
         self.decide_btn.clicked.connect(self.decide_selected)
         top.addWidget(self.build_btn)
@@ -161,8 +159,8 @@ class CABMeetingForm(FormActions, RecordForm):
     def _actions_tab(self) -> QWidget:
         self.action_table = QTableWidget(0, 5)
         self.action_table.setObjectName("actions")
-        self.action_table.setHorizontalHeaderLabels([tr("Action"), tr("Owner"), tr("Due"),
-                                                     tr("Done"), tr("Change")])
+        self.action_table.setHorizontalHeaderLabels([QCoreApplication.translate("CABMeetingForm", "Action"), QCoreApplication.translate("CABMeetingForm", "Owner"), QCoreApplication.translate("CABMeetingForm", "Due"),
+                                                     QCoreApplication.translate("CABMeetingForm", "Done"), QCoreApplication.translate("CABMeetingForm", "Change")])
         header = self.action_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -175,15 +173,15 @@ class CABMeetingForm(FormActions, RecordForm):
         layout.addWidget(self.action_table)
         row = QHBoxLayout()
         self.action_text = QLineEdit()
-        self.action_text.setPlaceholderText(tr("New action"))
+        self.action_text.setPlaceholderText(QCoreApplication.translate("CABMeetingForm", "New action"))
         self.action_text.returnPressed.connect(self.add_action)
         self.action_owner = QComboBox()
-        self.action_owner.addItem(tr("(no owner)"), None)
+        self.action_owner.addItem(QCoreApplication.translate("CABMeetingForm", "(no owner)"), None)
         self.action_due = QDateEdit(QDate.currentDate().addDays(7))
         self.action_due.setCalendarPopup(True)
-        self.add_action_btn = QPushButton(tr("Add action"))
+        self.add_action_btn = QPushButton(QCoreApplication.translate("CABMeetingForm", "Add action"))
         self.add_action_btn.clicked.connect(self.add_action)
-        self.done_btn = QPushButton(tr("Done / not done"))
+        self.done_btn = QPushButton(QCoreApplication.translate("CABMeetingForm", "Done / not done"))
         self.done_btn.setObjectName("actionDoneButton")
         self.done_btn.clicked.connect(self.toggle_action_done)
         row.addWidget(self.action_text, 1)
@@ -191,9 +189,9 @@ class CABMeetingForm(FormActions, RecordForm):
         row.addWidget(self.done_btn)
         layout.addLayout(row)
         row = QHBoxLayout()
-        row.addWidget(QLabel(tr("Owner")))
+        row.addWidget(QLabel(QCoreApplication.translate("CABMeetingForm", "Owner")))
         row.addWidget(self.action_owner)
-        row.addWidget(QLabel(tr("Due")))
+        row.addWidget(QLabel(QCoreApplication.translate("CABMeetingForm", "Due")))
         row.addWidget(self.action_due)
         row.addStretch(1)
         layout.addLayout(row)
@@ -220,8 +218,8 @@ class CABMeetingForm(FormActions, RecordForm):
 
     def _set_members(self, members: tuple[cab.PersonRow, ...]) -> None:
         self.members = tuple(members)
-        for box, none_text in ((self.chair_box, tr("(no chair)")),
-                               (self.action_owner, tr("(no owner)"))):
+        for box, none_text in ((self.chair_box, QCoreApplication.translate("CABMeetingForm", "(no chair)")),
+                               (self.action_owner, QCoreApplication.translate("CABMeetingForm", "(no owner)"))):
             current = box.currentData()
             box.clear()
             box.addItem(none_text, None)
@@ -277,14 +275,14 @@ class CABMeetingForm(FormActions, RecordForm):
         self.vote_table.clear()
         self.vote_table.setColumnCount(len(members) + 3)
         self.vote_table.setHorizontalHeaderLabels(
-            [tr("Change")] + [p.name for p in members]
-            + [tr("Quorum outcome"), tr("Decision / conditions")])
+            [QCoreApplication.translate("CABMeetingForm", "Change")] + [p.name for p in members]
+            + [QCoreApplication.translate("CABMeetingForm", "Quorum outcome"), QCoreApplication.translate("CABMeetingForm", "Decision / conditions")])
         self.vote_table.setRowCount(len(data.agenda))
         for r, item in enumerate(data.agenda):
             label = QTableWidgetItem(f"{item.change_ref}: {item.change_title}")
             label.setData(ID_ROLE, str(item.change_id))
-            label.setToolTip(f"{item.change_ref}: {item.change_title}\n" + tr(
-                "{status} · {type} change").format(status=word(item.change_status),
+            label.setToolTip(f"{item.change_ref}: {item.change_title}\n" + QCoreApplication.translate(
+                "CABMeetingForm", "{status} · {type} change").format(status=word(item.change_status),
                                                    type=word(item.change_type)))
             self.vote_table.setItem(r, 0, label)
             for c, person in enumerate(members, 1):
@@ -295,7 +293,7 @@ class CABMeetingForm(FormActions, RecordForm):
                 box.setCurrentIndex(max(0, box.findData(item.vote_of(person.id))))
                 if item.eligible and person.id not in item.eligible:
                     box.setEnabled(False)
-                    box.setToolTip(tr("Not on the CAB for this change's category"))
+                    box.setToolTip(QCoreApplication.translate("CABMeetingForm", "Not on the CAB for this change's category"))
                 box.currentIndexChanged.connect(
                     lambda _i, row=item, pid=person.id, b=box: self.set_vote(
                         row.change_id, pid, b.currentData()))
@@ -317,9 +315,9 @@ class CABMeetingForm(FormActions, RecordForm):
     @staticmethod
     def _explain(o: cab.Outcome) -> str:
         if not o.quorate:
-            return tr("no quorum: {votes} of {quorum} votes").format(
+            return QCoreApplication.translate("CABMeetingForm", "no quorum: {votes} of {quorum} votes").format(
                 votes=o.approve + o.reject + o.abstain, quorum=o.quorum)
-        return tr("{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}").format(
+        return QCoreApplication.translate("CABMeetingForm", "{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}").format(
             approve=o.approve, reject=o.reject, abstain=o.abstain, quorum=o.quorum)
 
     def _show_actions(self, data: cab.MeetingView) -> None:
@@ -327,7 +325,7 @@ class CABMeetingForm(FormActions, RecordForm):
         for r, a in enumerate(data.actions):
             for c, value in enumerate((a.text, a.owner_name or "—",
                                        a.due.isoformat() if a.due else "—",
-                                       tr("yes") if a.done else tr("no"), a.change_ref or "")):
+                                       QCoreApplication.translate("CABMeetingForm", "yes") if a.done else QCoreApplication.translate("CABMeetingForm", "no"), a.change_ref or "")):
                 item = QTableWidgetItem(value)
                 item.setData(ID_ROLE, str(a.id))
                 self.action_table.setItem(r, c, item)
@@ -339,7 +337,7 @@ class CABMeetingForm(FormActions, RecordForm):
         self.status_box.setEnabled(exists)
 
     def title(self) -> str:
-        text = self.title_edit.text().strip() or tr("New CAB meeting")
+        text = self.title_edit.text().strip() or QCoreApplication.translate("CABMeetingForm", "New CAB meeting")
         return f"{self.data.ref} {text}" if self.data is not None else text
 
     def _open_change(self, index) -> None:  # noqa: ANN001
@@ -384,7 +382,7 @@ class CABMeetingForm(FormActions, RecordForm):
     def describe_value(self, field: str, value: Any) -> str:
         names = {str(p.id): p.name for p in self.members}
         if field == "attendance":
-            return ", ".join(names.get(str(pid), str(pid)) + ("" if here else " " + tr("(absent)"))
+            return ", ".join(names.get(str(pid), str(pid)) + ("" if here else " " + QCoreApplication.translate("CABMeetingForm", "(absent)"))
                              for pid, here in value.items())
         if field == "chair":
             return names.get(str(value), "") if value else ""
@@ -417,7 +415,7 @@ class CABMeetingForm(FormActions, RecordForm):
     def decide_selected(self) -> None:
         change_id = self.selected_change()
         if change_id is None or self.data is None:
-            self.say(tr("Select a change on the agenda first."), error=True)
+            self.say(QCoreApplication.translate("CABMeetingForm", "Select a change on the agenda first."), error=True)
             return
         self.when_saved(lambda: self.act(
             cab.decide, self.record_id, change_id, self.conditions_edit.text().strip() or None,
@@ -426,7 +424,7 @@ class CABMeetingForm(FormActions, RecordForm):
     def add_action(self) -> None:
         text = self.action_text.text().strip()
         if not text:
-            self.say(tr("An action needs a text"), error=True)
+            self.say(QCoreApplication.translate("CABMeetingForm", "An action needs a text"), error=True)
             return
         owner = self.action_owner.currentData()
         qd = self.action_due.date()
@@ -438,7 +436,7 @@ class CABMeetingForm(FormActions, RecordForm):
     def toggle_action_done(self) -> None:
         row = self.action_table.currentRow()
         if row < 0 or self.data is None or row >= len(self.data.actions):
-            self.say(tr("Select an action first."), error=True)
+            self.say(QCoreApplication.translate("CABMeetingForm", "Select an action first."), error=True)
             return
         action = self.data.actions[row]
         self.when_saved(lambda: self.act(cab.set_action_done, action.id, not action.done,

@@ -45,8 +45,6 @@ CI_MIME = "application/x-itsmdesk-ci"
 TEXTS = ("reason", "description", "implementation_plan", "backout_plan", "test_plan")
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ChangeForm", text)
 
 
 def to_qdt(value: dt.datetime | None) -> QDateTime:
@@ -125,17 +123,17 @@ class RescheduleDialog(QDialog):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("rescheduleDialog")
-        self.setWindowTitle(tr("Reschedule"))
+        self.setWindowTitle(QCoreApplication.translate("ChangeForm", "Reschedule"))
         self.start_edit, self.end_edit = dt_edit(), dt_edit()
         self.start_edit.setDateTime(to_qdt(start) if start else QDateTime.currentDateTime())
         self.end_edit.setDateTime(to_qdt(end) if end else
                                   self.start_edit.dateTime().addSecs(7200))
         form = QFormLayout(self)
-        note = QLabel(tr("The downtime window moves by the same amount."))
+        note = QLabel(QCoreApplication.translate("ChangeForm", "The downtime window moves by the same amount."))
         note.setWordWrap(True)
         form.addRow(note)
-        form.addRow(tr("Planned &start"), self.start_edit)
-        form.addRow(tr("Planned &end"), self.end_edit)
+        form.addRow(QCoreApplication.translate("ChangeForm", "Planned &start"), self.start_edit)
+        form.addRow(QCoreApplication.translate("ChangeForm", "Planned &end"), self.end_edit)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -155,27 +153,27 @@ class ChangeForm(FormActions, RecordForm):
         self.ci_rows: list[changes.AffectedCI] = []
         self._shown: dict[str, Any] = {}
         self.choices: changes.ChangeChoices | None = None
-        self.header = header_label(tr("New change"))
+        self.header = header_label(QCoreApplication.translate("ChangeForm", "New change"))
         self.header.setWordWrap(True)
-        self.status_label = QLabel(tr("new (draft)"))
+        self.status_label = QLabel(QCoreApplication.translate("ChangeForm", "new (draft)"))
         self.status_label.setObjectName("changeStatus")
         self.lifecycle_row = QHBoxLayout()
         self.lifecycle_buttons: dict[str, QPushButton] = {}
         self.transition_note = QLineEdit()
         self.transition_note.setObjectName("transitionNote")
-        self.transition_note.setPlaceholderText(tr("Reason for the next step (kept in the history)"))
+        self.transition_note.setPlaceholderText(QCoreApplication.translate("ChangeForm", "Reason for the next step (kept in the history)"))
         steps = QHBoxLayout()
         steps.addWidget(self.status_label)
         steps.addLayout(self.lifecycle_row)
         steps.addStretch(1)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._details_tab(), tr("Details"))
-        self.tabs.addTab(self._plans_tab(), tr("Plans"))
-        self.tabs.addTab(self._cis_tab(), tr("Affected CIs"))
-        self.tabs.addTab(self._risk_tab(), tr("Risk and conflicts"))
-        self.tabs.addTab(self._pir_tab(), tr("Review (PIR)"))
-        self.tabs.addTab(self.history, tr("Histor&y"))
+        self.tabs.addTab(self._details_tab(), QCoreApplication.translate("ChangeForm", "Details"))
+        self.tabs.addTab(self._plans_tab(), QCoreApplication.translate("ChangeForm", "Plans"))
+        self.tabs.addTab(self._cis_tab(), QCoreApplication.translate("ChangeForm", "Affected CIs"))
+        self.tabs.addTab(self._risk_tab(), QCoreApplication.translate("ChangeForm", "Risk and conflicts"))
+        self.tabs.addTab(self._pir_tab(), QCoreApplication.translate("ChangeForm", "Review (PIR)"))
+        self.tabs.addTab(self.history, QCoreApplication.translate("ChangeForm", "Histor&y"))
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.header)
@@ -199,23 +197,23 @@ class ChangeForm(FormActions, RecordForm):
         self.category_edit = QLineEdit()
         self.team_box = QComboBox()
         self.team_box.setObjectName("teamBox")
-        self.team_box.addItem(tr("(no team)"), None)
+        self.team_box.addItem(QCoreApplication.translate("ChangeForm", "(no team)"), None)
         self.people_label = QLabel()
         self.people_label.setWordWrap(True)
         self.people_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.start_edit, self.end_edit = dt_edit(), dt_edit()
-        self.reschedule_btn = QPushButton(tr("Re&schedule…"))
+        self.reschedule_btn = QPushButton(QCoreApplication.translate("ChangeForm", "Re&schedule…"))
         self.reschedule_btn.setObjectName("rescheduleButton")
-        self.reschedule_btn.setToolTip(tr("Move the planned window; the downtime window moves "
+        self.reschedule_btn.setToolTip(QCoreApplication.translate("ChangeForm", "Move the planned window; the downtime window moves "
                                           "with it"))
         self.reschedule_btn.clicked.connect(self.reschedule)
-        self.downtime_check = QCheckBox(tr("Downtime window"))
+        self.downtime_check = QCheckBox(QCoreApplication.translate("ChangeForm", "Downtime window"))
         self.down_start, self.down_end = dt_edit(), dt_edit()
         self.downtime_check.toggled.connect(self.down_start.setEnabled)
         self.downtime_check.toggled.connect(self.down_end.setEnabled)
         self.down_start.setEnabled(False)
         self.down_end.setEnabled(False)
-        self.outage_check = QCheckBox(tr("Service outage"))
+        self.outage_check = QCheckBox(QCoreApplication.translate("ChangeForm", "Service outage"))
         self.reason_edit = QPlainTextEdit()
         self.description_edit = QPlainTextEdit()
         for e in (self.reason_edit, self.description_edit):
@@ -223,25 +221,25 @@ class ChangeForm(FormActions, RecordForm):
             e.setTabChangesFocus(True)
         details = QWidget()
         form = QFormLayout(details)
-        form.addRow(tr("&Title"), self.title_edit)
+        form.addRow(QCoreApplication.translate("ChangeForm", "&Title"), self.title_edit)
         row = QHBoxLayout()
         row.addWidget(self.type_box)
-        row.addWidget(QLabel(tr("Category")))
+        row.addWidget(QLabel(QCoreApplication.translate("ChangeForm", "Category")))
         row.addWidget(self.category_edit, 1)
-        form.addRow(tr("Type"), row)
-        form.addRow(tr("Team"), self.team_box)
-        form.addRow(tr("People"), self.people_label)
+        form.addRow(QCoreApplication.translate("ChangeForm", "Type"), row)
+        form.addRow(QCoreApplication.translate("ChangeForm", "Team"), self.team_box)
+        form.addRow(QCoreApplication.translate("ChangeForm", "People"), self.people_label)
         row = QHBoxLayout()
         row.addWidget(self.start_edit)
         row.addWidget(QLabel("–"))
         row.addWidget(self.end_edit)
         row.addStretch(1)
-        form.addRow(tr("Planned window"), row)
+        form.addRow(QCoreApplication.translate("ChangeForm", "Planned window"), row)
         row = QHBoxLayout()
         row.addWidget(self.reschedule_btn)
         row.addStretch(1)
         form.addRow("", row)
-        form.addRow(tr("Downtime"), self.downtime_check)
+        form.addRow(QCoreApplication.translate("ChangeForm", "Downtime"), self.downtime_check)
         row = QHBoxLayout()
         row.addWidget(self.down_start)
         row.addWidget(QLabel("–"))
@@ -249,8 +247,8 @@ class ChangeForm(FormActions, RecordForm):
         row.addStretch(1)
         form.addRow("", row)
         form.addRow("", self.outage_check)
-        form.addRow(tr("&Reason"), self.reason_edit)
-        form.addRow(tr("&Description"), self.description_edit)
+        form.addRow(QCoreApplication.translate("ChangeForm", "&Reason"), self.reason_edit)
+        form.addRow(QCoreApplication.translate("ChangeForm", "&Description"), self.description_edit)
         return details
 
     def _plans_tab(self) -> QWidget:
@@ -260,26 +258,26 @@ class ChangeForm(FormActions, RecordForm):
             e.setTabChangesFocus(True)
         plans = QWidget()
         form = QFormLayout(plans)
-        form.addRow(tr("&Implementation plan"), self.impl_edit)
-        form.addRow(tr("&Backout plan"), self.backout_edit)
-        form.addRow(tr("Te&st plan"), self.test_edit)
+        form.addRow(QCoreApplication.translate("ChangeForm", "&Implementation plan"), self.impl_edit)
+        form.addRow(QCoreApplication.translate("ChangeForm", "&Backout plan"), self.backout_edit)
+        form.addRow(QCoreApplication.translate("ChangeForm", "Te&st plan"), self.test_edit)
         return plans
 
     def _cis_tab(self) -> QWidget:
         cis = QWidget()
         layout = QVBoxLayout(cis)
-        layout.addWidget(QLabel(tr("Drop CIs here from the CMDB tree, or add one by name.")))
+        layout.addWidget(QLabel(QCoreApplication.translate("ChangeForm", "Drop CIs here from the CMDB tree, or add one by name.")))
         self.ci_list = CIDropList()
         self.ci_list.setObjectName("affectedCIs")
         self.ci_list.sig_dropped.connect(self.add_cis)
         layout.addWidget(self.ci_list)
         row = QHBoxLayout()
         self.ci_name_edit = QLineEdit()
-        self.ci_name_edit.setPlaceholderText(tr("CI name"))
+        self.ci_name_edit.setPlaceholderText(QCoreApplication.translate("ChangeForm", "CI name"))
         self.ci_name_edit.returnPressed.connect(self.add_ci_by_name)
-        add = QPushButton(tr("Add"))
+        add = QPushButton(QCoreApplication.translate("ChangeForm", "Add"))
         add.clicked.connect(self.add_ci_by_name)
-        remove = QPushButton(tr("Remove selected"))
+        remove = QPushButton(QCoreApplication.translate("ChangeForm", "Remove selected"))
         remove.clicked.connect(self.remove_cis)
         row.addWidget(self.ci_name_edit)
         row.addWidget(add)
@@ -295,31 +293,31 @@ class ChangeForm(FormActions, RecordForm):
         self.risk_label.setWordWrap(True)
         layout.addWidget(self.risk_label)
         self.factor_table = QTableWidget(0, 4)
-        self.factor_table.setHorizontalHeaderLabels([tr("Factor"), tr("Points"), tr("Weight"),
-                                                     tr("Why")])
+        self.factor_table.setHorizontalHeaderLabels([QCoreApplication.translate("ChangeForm", "Factor"), QCoreApplication.translate("ChangeForm", "Points"), QCoreApplication.translate("ChangeForm", "Weight"),
+                                                     QCoreApplication.translate("ChangeForm", "Why")])
         self.factor_table.horizontalHeader().setStretchLastSection(True)
         self.factor_table.verticalHeader().setVisible(False)
         self.factor_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         layout.addWidget(self.factor_table)
-        self.assess_btn = QPushButton(tr("Assess risk"))
+        self.assess_btn = QPushButton(QCoreApplication.translate("ChangeForm", "Assess risk"))
         self.assess_btn.setObjectName("assessButton")
         self.assess_btn.clicked.connect(self.assess)
         layout.addWidget(self.assess_btn)
-        box = QGroupBox(tr("Override"))
+        box = QGroupBox(QCoreApplication.translate("ChangeForm", "Override"))
         row = QHBoxLayout(box)
         self.override_box = QComboBox()
-        self.override_box.addItem(tr("(computed)"), None)
+        self.override_box.addItem(QCoreApplication.translate("ChangeForm", "(computed)"), None)
         for level in changes.RISK_LEVELS:
             self.override_box.addItem(word(level), level)
         self.override_reason = QLineEdit()
-        self.override_reason.setPlaceholderText(tr("Reason (required)"))
-        self.override_btn = QPushButton(tr("Apply override"))
+        self.override_reason.setPlaceholderText(QCoreApplication.translate("ChangeForm", "Reason (required)"))
+        self.override_btn = QPushButton(QCoreApplication.translate("ChangeForm", "Apply override"))
         self.override_btn.clicked.connect(self.apply_override)
         row.addWidget(self.override_box)
         row.addWidget(self.override_reason, 1)
         row.addWidget(self.override_btn)
         layout.addWidget(box)
-        layout.addWidget(QLabel(tr("Conflicts")))
+        layout.addWidget(QLabel(QCoreApplication.translate("ChangeForm", "Conflicts")))
         self.conflict_list = QListWidget()
         self.conflict_list.setObjectName("changeConflicts")
         layout.addWidget(self.conflict_list)
@@ -329,22 +327,22 @@ class ChangeForm(FormActions, RecordForm):
         pir = QWidget()
         form = QFormLayout(pir)
         self.pir_box = QComboBox()
-        self.pir_box.addItem(tr("(not reviewed)"), None)
+        self.pir_box.addItem(QCoreApplication.translate("ChangeForm", "(not reviewed)"), None)
         for value in changes.PIR_OUTCOMES:
             self.pir_box.addItem(word(value), value)
         self.pir_lessons = QPlainTextEdit()
         self.pir_lessons.setTabChangesFocus(True)
         self.pir_incidents = QLineEdit()
         self.pir_incidents.setPlaceholderText("INC-000123, INC-000124")
-        self.pir_btn = QPushButton(tr("Record review"))
+        self.pir_btn = QPushButton(QCoreApplication.translate("ChangeForm", "Record review"))
         self.pir_btn.setObjectName("pirButton")
         self.pir_btn.clicked.connect(self.save_pir)
         self.pir_hint = QLabel()
         self.pir_hint.setWordWrap(True)
         form.addRow(self.pir_hint)
-        form.addRow(tr("Outcome"), self.pir_box)
-        form.addRow(tr("Lessons"), self.pir_lessons)
-        form.addRow(tr("Incidents caused"), self.pir_incidents)
+        form.addRow(QCoreApplication.translate("ChangeForm", "Outcome"), self.pir_box)
+        form.addRow(QCoreApplication.translate("ChangeForm", "Lessons"), self.pir_lessons)
+        form.addRow(QCoreApplication.translate("ChangeForm", "Incidents caused"), self.pir_incidents)
         form.addRow("", self.pir_btn)
         return pir
 
@@ -369,7 +367,7 @@ class ChangeForm(FormActions, RecordForm):
         self.choices = choices
         current = self.team_box.currentData()
         self.team_box.clear()
-        self.team_box.addItem(tr("(no team)"), None)
+        self.team_box.addItem(QCoreApplication.translate("ChangeForm", "(no team)"), None)
         for tid, name in (choices.teams if choices else ()):
             self.team_box.addItem(name, str(tid))  # str: QVariant compares it in findData
         self.team_box.setCurrentIndex(max(0, self.team_box.findData(current)))
@@ -377,7 +375,7 @@ class ChangeForm(FormActions, RecordForm):
     def fill(self, data: changes.ChangeView) -> None:
         self._set_choices(data.choices)
         self.header.setText(f"{data.ref}: {data.title}")
-        self.status_label.setText(tr("Status: %s") % word(data.status))
+        self.status_label.setText(QCoreApplication.translate("ChangeForm", "Status: %s") % word(data.status))
         self.title_edit.setText(data.title)
         self.type_box.setCurrentIndex(max(0, self.type_box.findData(data.type)))
         self.category_edit.setText(data.category or "")
@@ -386,7 +384,7 @@ class ChangeForm(FormActions, RecordForm):
         if data.team_id and self.team_box.findData(str(data.team_id)) < 0:
             self.team_box.addItem(data.team_name or str(data.team_id), str(data.team_id))
             self.team_box.setCurrentIndex(self.team_box.count() - 1)
-        self.people_label.setText(tr("Requester: %s · Implementer: %s") % (
+        self.people_label.setText(QCoreApplication.translate("ChangeForm", "Requester: %s · Implementer: %s") % (
             data.requester_name or "—", data.assignee_name or "—"))
         start = to_qdt(data.planned_start) if data.planned_start else \
             QDateTime.currentDateTime().addDays(7)
@@ -417,7 +415,7 @@ class ChangeForm(FormActions, RecordForm):
         for c in data.conflicts:
             self.conflict_list.addItem(template_text(c.template, c.params))
         if not data.conflicts:
-            item = QListWidgetItem(tr("No conflicts."))
+            item = QListWidgetItem(QCoreApplication.translate("ChangeForm", "No conflicts."))
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.conflict_list.addItem(item)
         self.transition_note.clear()
@@ -435,15 +433,15 @@ class ChangeForm(FormActions, RecordForm):
     def _show_risk(self, data: changes.ChangeView) -> None:
         score, level, override = data.risk_score, data.risk_level, data.risk_override
         if score is None and not override:
-            self.risk_label.setText(tr("Risk not assessed yet."))
+            self.risk_label.setText(QCoreApplication.translate("ChangeForm", "Risk not assessed yet."))
         else:
-            text = tr("Risk: %s (score %s)") % (word(override or level) or "—",
+            text = QCoreApplication.translate("ChangeForm", "Risk: %s (score %s)") % (word(override or level) or "—",
                                                 score if score is not None else "—")
             if override:
-                text += " · " + tr("overridden from %s: %s") % (word(level) or "—",
+                text += " · " + QCoreApplication.translate("ChangeForm", "overridden from %s: %s") % (word(level) or "—",
                                                                  data.risk_override_reason or "")
             if not data.risk_factors:
-                text += " · " + tr("assess the risk again to see its factors")
+                text += " · " + QCoreApplication.translate("ChangeForm", "assess the risk again to see its factors")
             self.risk_label.setText(text)
         self.factor_table.setRowCount(0)
         for f in data.risk_factors:
@@ -474,11 +472,11 @@ class ChangeForm(FormActions, RecordForm):
         self.reschedule_btn.setEnabled(status in changes.RESCHEDULABLE)
         self.pir_btn.setEnabled(status in changes.PIR_STATUSES)
         self.pir_hint.setText("" if status in changes.PIR_STATUSES else
-                              tr("The review follows implementation."))
+                              QCoreApplication.translate("ChangeForm", "The review follows implementation."))
         self.override_btn.setEnabled(d is not None)
 
     def title(self) -> str:
-        text = self.title_edit.text().strip() or tr("New change")
+        text = self.title_edit.text().strip() or QCoreApplication.translate("ChangeForm", "New change")
         return f"{self.data.ref} {text}" if self.data is not None else text
 
     # -- editing ----------------------------------------------------------------------------------
@@ -549,7 +547,7 @@ class ChangeForm(FormActions, RecordForm):
 
         def found(row: changes.AffectedCI | None) -> None:
             if row is None:
-                self.say(tr("No CI named {name}").format(name=name), error=True)
+                self.say(QCoreApplication.translate("ChangeForm", "No CI named {name}").format(name=name), error=True)
                 return
             self.ci_name_edit.clear()
             self._add_ci_rows((row,))
@@ -592,7 +590,7 @@ class ChangeForm(FormActions, RecordForm):
 
     def save_pir(self) -> None:
         if not self.pir_box.currentData():
-            self.say(tr("Choose the review's outcome first."), error=True)
+            self.say(QCoreApplication.translate("ChangeForm", "Choose the review's outcome first."), error=True)
             return
         self.when_saved(lambda: self.act(
             changes.record_pir_refs, self.record_id, self.version, self.pir_box.currentData(),

@@ -45,8 +45,6 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 TAB_DETAILS, TAB_RELATIONS, TAB_LINKED, TAB_IMPACT, TAB_HISTORY = range(5)
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("CIForm", text)
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -100,11 +98,11 @@ class CIForm(RecordForm):
         self.choices = cmdb_tree.CIChoices((), (), ())
         self._attr_edits: dict[str, QLineEdit] = {}
         self._impact_for: Any = None
-        labels = {"planned": tr("Planned"), "in_production": tr("In production"),
-                  "in_maintenance": tr("In maintenance"), "retired": tr("Retired"),
-                  "low": tr("Low"), "medium": tr("Medium"), "high": tr("High"),
-                  "critical": tr("Critical")}
-        self.heading = header_label(tr("New CI"))
+        labels = {"planned": QCoreApplication.translate("CIForm", "Planned"), "in_production": QCoreApplication.translate("CIForm", "In production"),
+                  "in_maintenance": QCoreApplication.translate("CIForm", "In maintenance"), "retired": QCoreApplication.translate("CIForm", "Retired"),
+                  "low": QCoreApplication.translate("CIForm", "Low"), "medium": QCoreApplication.translate("CIForm", "Medium"), "high": QCoreApplication.translate("CIForm", "High"),
+                  "critical": QCoreApplication.translate("CIForm", "Critical")}
+        self.heading = header_label(QCoreApplication.translate("CIForm", "New CI"))
         self.heading.setObjectName("ciHeading")
         self.name = QLineEdit()
         self.name.setObjectName("ciName")
@@ -125,25 +123,25 @@ class CIForm(RecordForm):
         self.serial = QLineEdit()
         self.min_up = QSpinBox()
         self.min_up.setRange(0, 999)
-        self.min_up.setSpecialValueText(tr("every dependency needed"))
-        self.min_up.setToolTip(tr("Redundancy: the CI stays up while at least this many of "
+        self.min_up.setSpecialValueText(QCoreApplication.translate("CIForm", "every dependency needed"))
+        self.min_up.setToolTip(QCoreApplication.translate("CIForm", "Redundancy: the CI stays up while at least this many of "
                                   "its redundant dependencies are up"))
         self.description = QPlainTextEdit()
         self.description.setMaximumHeight(70)
         self.description.setTabChangesFocus(True)
         form = QFormLayout()
-        form.addRow(tr("Name"), self.name)
-        form.addRow(tr("Class"), self.ci_class)
-        form.addRow(tr("Status"), self.status)
-        form.addRow(tr("Criticality"), self.criticality)
-        form.addRow(tr("Owner team"), self.team)
-        form.addRow(tr("Site"), self.site)
-        form.addRow(tr("Version"), self.ci_version)
-        form.addRow(tr("Vendor"), self.vendor)
-        form.addRow(tr("Serial"), self.serial)
-        form.addRow(tr("Members that must stay up"), self.min_up)
-        form.addRow(tr("Description"), self.description)
-        self.attr_box = QGroupBox(tr("Class attributes"))
+        form.addRow(QCoreApplication.translate("CIForm", "Name"), self.name)
+        form.addRow(QCoreApplication.translate("CIForm", "Class"), self.ci_class)
+        form.addRow(QCoreApplication.translate("CIForm", "Status"), self.status)
+        form.addRow(QCoreApplication.translate("CIForm", "Criticality"), self.criticality)
+        form.addRow(QCoreApplication.translate("CIForm", "Owner team"), self.team)
+        form.addRow(QCoreApplication.translate("CIForm", "Site"), self.site)
+        form.addRow(QCoreApplication.translate("CIForm", "Version"), self.ci_version)
+        form.addRow(QCoreApplication.translate("CIForm", "Vendor"), self.vendor)
+        form.addRow(QCoreApplication.translate("CIForm", "Serial"), self.serial)
+        form.addRow(QCoreApplication.translate("CIForm", "Members that must stay up"), self.min_up)
+        form.addRow(QCoreApplication.translate("CIForm", "Description"), self.description)
+        self.attr_box = QGroupBox(QCoreApplication.translate("CIForm", "Class attributes"))
         self.attr_form = QFormLayout(self.attr_box)
         self.attr_box.hide()
         details = QWidget()
@@ -152,31 +150,31 @@ class CIForm(RecordForm):
         left.addWidget(self.attr_box)
         left.addStretch(1)
         # relations
-        self.relations = _table([tr("Direction"), tr("Relation"), tr("CI"), tr("Class"),
-                                 tr("Redundant")])
+        self.relations = _table([QCoreApplication.translate("CIForm", "Direction"), QCoreApplication.translate("CIForm", "Relation"), QCoreApplication.translate("CIForm", "CI"), QCoreApplication.translate("CIForm", "Class"),
+                                 QCoreApplication.translate("CIForm", "Redundant")])
         self.relations.setObjectName("ciRelations")
         self.rel_type = QComboBox()
         for t in cmdb.RELATION_TYPES:
             self.rel_type.addItem(word(t), t)
         self.rel_target = QLineEdit()
         self.rel_target.setObjectName("relationTarget")
-        self.rel_target.setPlaceholderText(tr("CI name"))
+        self.rel_target.setPlaceholderText(QCoreApplication.translate("CIForm", "CI name"))
         self._completions = QStringListModel(self)
         completer = QCompleter(self._completions, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.rel_target.setCompleter(completer)
-        self.rel_redundant = QCheckBox(tr("redundant"))
-        self.add_rel_button = QPushButton(tr("Add"))
+        self.rel_redundant = QCheckBox(QCoreApplication.translate("CIForm", "redundant"))
+        self.add_rel_button = QPushButton(QCoreApplication.translate("CIForm", "Add"))
         self.add_rel_button.setObjectName("addRelationButton")
-        self.remove_rel_button = QPushButton(tr("Remove selected"))
+        self.remove_rel_button = QPushButton(QCoreApplication.translate("CIForm", "Remove selected"))
         self.remove_rel_button.setObjectName("removeRelationButton")
         self.add_rel_button.clicked.connect(self.add_relation)
         self.rel_target.returnPressed.connect(self.add_relation)
         self.remove_rel_button.clicked.connect(self.remove_relation)
         self.rel_target.textEdited.connect(self._complete)
         rel_bar = QHBoxLayout()
-        rel_bar.addWidget(QLabel(tr("This CI")))
+        rel_bar.addWidget(QLabel(QCoreApplication.translate("CIForm", "This CI")))
         rel_bar.addWidget(self.rel_type)
         rel_bar.addWidget(self.rel_target, 1)
         rel_bar.addWidget(self.rel_redundant)
@@ -188,17 +186,17 @@ class CIForm(RecordForm):
         rel_layout.addLayout(rel_bar)
         self.relations.doubleClicked.connect(self._open_related)
         # linked records
-        self.linked = _table([tr("Reference"), tr("Kind"), tr("Title"), tr("Status")])
+        self.linked = _table([QCoreApplication.translate("CIForm", "Reference"), QCoreApplication.translate("CIForm", "Kind"), QCoreApplication.translate("CIForm", "Title"), QCoreApplication.translate("CIForm", "Status")])
         self.linked.setObjectName("ciLinked")
         self.linked.doubleClicked.connect(self._open_linked)
         # impact: read when its tab is first shown
         self.impact = ImpactGraphWidget(self.ctx, parent=self)
         self.tabs = QTabWidget()
-        self.tabs.addTab(details, tr("Details"))
-        self.tabs.addTab(rel_page, tr("Relations"))
-        self.tabs.addTab(self.linked, tr("Open records"))
-        self.tabs.addTab(self.impact, tr("Impact"))
-        self.tabs.addTab(self.history, tr("History"))
+        self.tabs.addTab(details, QCoreApplication.translate("CIForm", "Details"))
+        self.tabs.addTab(rel_page, QCoreApplication.translate("CIForm", "Relations"))
+        self.tabs.addTab(self.linked, QCoreApplication.translate("CIForm", "Open records"))
+        self.tabs.addTab(self.impact, QCoreApplication.translate("CIForm", "Impact"))
+        self.tabs.addTab(self.history, QCoreApplication.translate("CIForm", "History"))
         self.tabs.currentChanged.connect(lambda _i: self._show_impact())
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -224,7 +222,7 @@ class CIForm(RecordForm):
             self.ci_class.addItem(c.label, c.name)
         for combo, items in ((self.team, choices.teams), (self.site, choices.sites)):
             combo.clear()
-            combo.addItem(tr("(none)"), None)
+            combo.addItem(QCoreApplication.translate("CIForm", "(none)"), None)
             for item_id, label in items:
                 combo.addItem(label, str(item_id))
 
@@ -251,16 +249,16 @@ class CIForm(RecordForm):
         self.min_up.setValue(data.min_members_up or 0)
         self.description.setPlainText(data.description or "")
         self._build_attributes(data.attribute_texts)
-        dirs = {"out": tr("this CI →"), "in": tr("→ this CI")}
+        dirs = {"out": QCoreApplication.translate("CIForm", "this CI →"), "in": QCoreApplication.translate("CIForm", "→ this CI")}
         _fill(self.relations, [(dirs[r.direction], word(r.type), r.other_name, r.other_class,
-                                tr("yes") if r.redundant else "") for r in data.relations],
+                                QCoreApplication.translate("CIForm", "yes") if r.redundant else "") for r in data.relations],
               [(r.relation_id, r.other_id, r.version) for r in data.relations])
-        kinds = {"incident": tr("Incident"), "problem": tr("Problem"),
-                 "known_error": tr("Known error"), "change": tr("Change")}
+        kinds = {"incident": QCoreApplication.translate("CIForm", "Incident"), "problem": QCoreApplication.translate("CIForm", "Problem"),
+                 "known_error": QCoreApplication.translate("CIForm", "Known error"), "change": QCoreApplication.translate("CIForm", "Change")}
         _fill(self.linked, [(r.ref, kinds[r.kind], r.title, word(r.status)) for r in data.linked],
               [(r.kind, r.id) for r in data.linked])
-        self.tabs.setTabText(TAB_RELATIONS, tr("Relations ({n})").format(n=len(data.relations)))
-        self.tabs.setTabText(TAB_LINKED, tr("Open records ({n})").format(n=len(data.linked)))
+        self.tabs.setTabText(TAB_RELATIONS, QCoreApplication.translate("CIForm", "Relations ({n})").format(n=len(data.relations)))
+        self.tabs.setTabText(TAB_LINKED, QCoreApplication.translate("CIForm", "Open records ({n})").format(n=len(data.linked)))
         self._enable_tabs(True)
         self._impact_for = None  # read again when its tab shows
         self._show_impact()
@@ -301,7 +299,7 @@ class CIForm(RecordForm):
 
     def title(self) -> str:
         return self.name.text().strip() or (self.data.name if self.data is not None
-                                            else tr("New CI"))
+                                            else QCoreApplication.translate("CIForm", "New CI"))
 
     # -- saving ------------------------------------------------------------------------------------
     def _values(self) -> dict[str, Any]:
@@ -401,8 +399,8 @@ class CIForm(RecordForm):
         rows = sorted({i.row() for i in self.relations.selectionModel().selectedRows()})
         if not rows:
             return
-        answer = QMessageBox.question(self, tr("Remove relations"),
-                                      tr("Remove {n} relation(s)?").format(n=len(rows)))
+        answer = QMessageBox.question(self, QCoreApplication.translate("CIForm", "Remove relations"),
+                                      QCoreApplication.translate("CIForm", "Remove {n} relation(s)?").format(n=len(rows)))
         if answer != QMessageBox.StandardButton.Yes:
             return
         versions = {}

@@ -35,18 +35,16 @@ from itsmdesk.views.timefmt import local_text
 ROLE = Qt.ItemDataRole.UserRole
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ArticleForm", text)
 
 
 def status_label(status: str) -> str:
-    return {"draft": tr("Draft"), "published": tr("Published"),
-            "retired": tr("Retired")}.get(status, status)
+    return {"draft": QCoreApplication.translate("ArticleForm", "Draft"), "published": QCoreApplication.translate("ArticleForm", "Published"),
+            "retired": QCoreApplication.translate("ArticleForm", "Retired")}.get(status, status)
 
 
 def kind_label(kind: str) -> str:
-    return {"ci": tr("CI"), "known_error": tr("Known error"),
-            "incident": tr("Incident")}.get(kind, kind)
+    return {"ci": QCoreApplication.translate("ArticleForm", "CI"), "known_error": QCoreApplication.translate("ArticleForm", "Known error"),
+            "incident": QCoreApplication.translate("ArticleForm", "Incident")}.get(kind, kind)
 
 
 class ArticleForm(RecordForm):
@@ -54,11 +52,11 @@ class ArticleForm(RecordForm):
 
     def build(self) -> None:
         self.setObjectName("articleForm")
-        self.ref_label = header_label(tr("New article"))
+        self.ref_label = header_label(QCoreApplication.translate("ArticleForm", "New article"))
         self.ref_label.setObjectName("refLabel")
         self.title_edit = QLineEdit()
         self.title_edit.setObjectName("titleEdit")
-        self.title_edit.setPlaceholderText(tr("Title"))
+        self.title_edit.setPlaceholderText(QCoreApplication.translate("ArticleForm", "Title"))
         header = QHBoxLayout()
         header.addWidget(self.ref_label)
         header.addWidget(self.title_edit, 1)
@@ -66,24 +64,24 @@ class ArticleForm(RecordForm):
         self.category.setObjectName("categoryEdit")
         self.tags = QLineEdit()
         self.tags.setObjectName("tagsEdit")
-        self.tags.setPlaceholderText(tr("vpn, remote access"))
+        self.tags.setPlaceholderText(QCoreApplication.translate("ArticleForm", "vpn, remote access"))
         self.status = QLabel(status_label("draft"))
         self.status.setObjectName("statusLabel")
         self.meta = QLabel()
         self.meta.setObjectName("metaLabel")
         meta = QHBoxLayout()
         form = QFormLayout()
-        form.addRow(tr("Cate&gory"), self.category)
-        form.addRow(tr("T&ags"), self.tags)
+        form.addRow(QCoreApplication.translate("ArticleForm", "Cate&gory"), self.category)
+        form.addRow(QCoreApplication.translate("ArticleForm", "T&ags"), self.tags)
         form2 = QFormLayout()
-        form2.addRow(tr("Status"), self.status)
+        form2.addRow(QCoreApplication.translate("ArticleForm", "Status"), self.status)
         form2.addRow("", self.meta)
         meta.addLayout(form, 2)
         meta.addLayout(form2, 1)
 
         self.body_edit = QPlainTextEdit()
         self.body_edit.setObjectName("bodyEdit")
-        self.body_edit.setPlaceholderText(tr("Write Markdown: # heading, - list, **bold**, `code`"))
+        self.body_edit.setPlaceholderText(QCoreApplication.translate("ArticleForm", "Write Markdown: # heading, - list, **bold**, `code`"))
         self.preview = QTextBrowser()
         self.preview.setObjectName("bodyPreview")
         split = QSplitter()
@@ -97,9 +95,9 @@ class ArticleForm(RecordForm):
         self.links.setObjectName("linksList")
         self.link_edit = QLineEdit()
         self.link_edit.setObjectName("linkEdit")
-        self.link_edit.setPlaceholderText(tr("INC-…, KE-… or a CI name"))
-        self.add_link_button = QPushButton(tr("&Add link"))
-        self.remove_link_button = QPushButton(tr("&Remove"))
+        self.link_edit.setPlaceholderText(QCoreApplication.translate("ArticleForm", "INC-…, KE-… or a CI name"))
+        self.add_link_button = QPushButton(QCoreApplication.translate("ArticleForm", "&Add link"))
+        self.remove_link_button = QPushButton(QCoreApplication.translate("ArticleForm", "&Remove"))
         links_tab = QWidget()
         lbar = QHBoxLayout()
         lbar.addWidget(self.link_edit, 1)
@@ -125,20 +123,20 @@ class ArticleForm(RecordForm):
         self.versions.currentItemChanged.connect(self._show_version)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(split, tr("&Text"))
-        self.tabs.addTab(links_tab, tr("&Links"))
-        self.tabs.addTab(vsplit, tr("&Versions"))
-        self.tabs.addTab(self.history, tr("&History"))
+        self.tabs.addTab(split, QCoreApplication.translate("ArticleForm", "&Text"))
+        self.tabs.addTab(links_tab, QCoreApplication.translate("ArticleForm", "&Links"))
+        self.tabs.addTab(vsplit, QCoreApplication.translate("ArticleForm", "&Versions"))
+        self.tabs.addTab(self.history, QCoreApplication.translate("ArticleForm", "&History"))
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
         layout.addLayout(meta)
         layout.addWidget(self.tabs, 1)
 
-        self.publish_button = QPushButton(tr("&Publish"))
+        self.publish_button = QPushButton(QCoreApplication.translate("ArticleForm", "&Publish"))
         self.publish_button.setObjectName("publishButton")
         self.publish_button.clicked.connect(lambda: self.set_status("published"))
-        self.retire_button = QPushButton(tr("Re&tire"))
+        self.retire_button = QPushButton(QCoreApplication.translate("ArticleForm", "Re&tire"))
         self.retire_button.setObjectName("retireButton")
         self.retire_button.clicked.connect(lambda: self.set_status("retired"))
         self.button_row.insertWidget(1, self.publish_button)
@@ -161,7 +159,7 @@ class ArticleForm(RecordForm):
         self.tags.setText(data.tags)
         self.body_edit.setPlainText(data.body)
         self.update_preview()
-        self.meta.setText(tr("by {author}, version {version}").format(
+        self.meta.setText(QCoreApplication.translate("ArticleForm", "by {author}, version {version}").format(
             author=data.author or "—", version=data.version))
         self.links.clear()
         for link in data.links:
@@ -170,13 +168,13 @@ class ArticleForm(RecordForm):
             self.links.addItem(item)
         self.versions.clear()
         for v in data.versions:
-            item = QListWidgetItem(tr("v{n} · {at} · {who}\n{fields}").format(
+            item = QListWidgetItem(QCoreApplication.translate("ArticleForm", "v{n} · {at} · {who}\n{fields}").format(
                 n=v.version, at=local_text(v.at), who=v.who or "—", fields=", ".join(v.changed)))
             item.setData(ROLE, v)
             self.versions.addItem(item)
         if self.versions.count():
             self.versions.setCurrentRow(0)
-        self.tabs.setTabText(1, tr("&Links ({n})").format(n=len(data.links)))
+        self.tabs.setTabText(1, QCoreApplication.translate("ArticleForm", "&Links ({n})").format(n=len(data.links)))
         self._show_status(data.status)
 
     def _show_status(self, status: str) -> None:
@@ -190,7 +188,7 @@ class ArticleForm(RecordForm):
             self.version_view.setMarkdown(f"# {v.title}\n\n_{v.tags}_\n\n{v.body}")
 
     def title(self) -> str:
-        text = self.title_edit.text().strip() or tr("New article")
+        text = self.title_edit.text().strip() or QCoreApplication.translate("ArticleForm", "New article")
         return f"{self.data.ref} {text}" if self.data is not None else text
 
     # -- saving ------------------------------------------------------------------------------------
@@ -247,7 +245,7 @@ class ArticleForm(RecordForm):
         if self._save_first(lambda: self.set_status(status)):
             return
         self._act(knowledge.set_status, self.record_id, self.version, status, self.ctx.actor,
-                  on_done=lambda _a: self.say(tr("{ref} is {status} now.").format(
+                  on_done=lambda _a: self.say(QCoreApplication.translate("ArticleForm", "{ref} is {status} now.").format(
                       ref=self.data.ref if self.data else "",
                       status=status_label(status).lower())))
 

@@ -39,14 +39,10 @@ from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table, selected_ids
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ProblemForm", text)
-
-
 def status_label(status: str) -> str:
-    return {"new": tr("New"), "investigating": tr("Investigating"),
-            "root_cause_known": tr("Root cause known"), "resolved": tr("Resolved"),
-            "closed": tr("Closed")}.get(status, status)
+    return {"new": QCoreApplication.translate("ProblemForm", "New"), "investigating": QCoreApplication.translate("ProblemForm", "Investigating"),
+            "root_cause_known": QCoreApplication.translate("ProblemForm", "Root cause known"), "resolved": QCoreApplication.translate("ProblemForm", "Resolved"),
+            "closed": QCoreApplication.translate("ProblemForm", "Closed")}.get(status, status)
 
 
 STATUS_COLOURS = {"new": "#2563eb", "investigating": "#b45309", "root_cause_known": "#7c3aed",
@@ -56,8 +52,8 @@ TEXTS = ("description", "root_cause", "workaround", "solution")
 
 
 def _note_labels() -> dict[str, str]:
-    return {"symptoms": tr("Symptoms"), "hypotheses": tr("Hypotheses"),
-            "evidence": tr("Evidence"), "cause": tr("Cause")}
+    return {"symptoms": QCoreApplication.translate("ProblemForm", "Symptoms"), "hypotheses": QCoreApplication.translate("ProblemForm", "Hypotheses"),
+            "evidence": QCoreApplication.translate("ProblemForm", "Evidence"), "cause": QCoreApplication.translate("ProblemForm", "Cause")}
 
 
 def _text_edit(placeholder: str, height: int = 70) -> QPlainTextEdit:
@@ -79,13 +75,13 @@ class ProblemForm(RecordForm):
     def build(self) -> None:
         self.setObjectName("problemForm")
         self.choices = problems.ProblemChoices((), ())
-        self.ref_label = header_label(tr("New problem"))
+        self.ref_label = header_label(QCoreApplication.translate("ProblemForm", "New problem"))
         self.ref_label.setObjectName("refLabel")
         self.status_badge = QLabel()
         self.status_badge.setObjectName("statusBadge")
         self.title_edit = QLineEdit()
         self.title_edit.setObjectName("titleEdit")
-        self.title_edit.setPlaceholderText(tr("Short description of the problem"))
+        self.title_edit.setPlaceholderText(QCoreApplication.translate("ProblemForm", "Short description of the problem"))
         header = QHBoxLayout()
         header.addWidget(self.ref_label)
         header.addWidget(self.status_badge)
@@ -93,9 +89,9 @@ class ProblemForm(RecordForm):
 
         self.status_combo = QComboBox()
         self.status_combo.setObjectName("statusCombo")
-        self.move_button = QPushButton(tr("&Move to"))
+        self.move_button = QPushButton(QCoreApplication.translate("ProblemForm", "&Move to"))
         self.move_button.setObjectName("moveButton")
-        self.move_button.setToolTip(tr("Move the problem to another status (unsaved edits are "
+        self.move_button.setToolTip(QCoreApplication.translate("ProblemForm", "Move the problem to another status (unsaved edits are "
                                        "saved first)"))
         self.move_menu = QMenu(self.move_button)
         self.move_button.setMenu(self.move_menu)
@@ -104,7 +100,7 @@ class ProblemForm(RecordForm):
         status_row.addWidget(self.status_combo, 1)
         status_row.addWidget(self.move_button)
         status_row.addStretch(0)
-        self.status_label = QLabel(tr("&Status"))
+        self.status_label = QLabel(QCoreApplication.translate("ProblemForm", "&Status"))
         self.priority = QSpinBox()
         self.priority.setObjectName("prioritySpin")
         self.priority.setRange(1, 5)
@@ -114,36 +110,36 @@ class ProblemForm(RecordForm):
         self.service.setObjectName("serviceCombo")
         self.ci_edit = QLineEdit()
         self.ci_edit.setObjectName("ciEdit")
-        self.ci_edit.setPlaceholderText(tr("CI name"))
+        self.ci_edit.setPlaceholderText(QCoreApplication.translate("ProblemForm", "CI name"))
         self.team = QComboBox()
         self.team.setObjectName("teamCombo")
         self.cis_edit = QLineEdit()
         self.cis_edit.setObjectName("cisEdit")
-        self.cis_edit.setPlaceholderText(tr("CI names, comma separated"))
+        self.cis_edit.setPlaceholderText(QCoreApplication.translate("ProblemForm", "CI names, comma separated"))
         left = QFormLayout()
         left.addRow(self.status_label, status_row)
-        left.addRow(tr("&Priority"), self.priority)
-        left.addRow(tr("Cate&gory"), self.category)
+        left.addRow(QCoreApplication.translate("ProblemForm", "&Priority"), self.priority)
+        left.addRow(QCoreApplication.translate("ProblemForm", "Cate&gory"), self.category)
         right = QFormLayout()
-        right.addRow(tr("Business ser&vice"), self.service)
-        right.addRow(tr("&CI"), self.ci_edit)
-        right.addRow(tr("&Team"), self.team)
+        right.addRow(QCoreApplication.translate("ProblemForm", "Business ser&vice"), self.service)
+        right.addRow(QCoreApplication.translate("ProblemForm", "&CI"), self.ci_edit)
+        right.addRow(QCoreApplication.translate("ProblemForm", "&Team"), self.team)
         fields = QGridLayout()
         fields.addLayout(left, 0, 0)
         fields.addLayout(right, 0, 1)
         cis_row = QFormLayout()
-        cis_row.addRow(tr("Affected C&Is"), self.cis_edit)
+        cis_row.addRow(QCoreApplication.translate("ProblemForm", "Affected C&Is"), self.cis_edit)
         fields.addLayout(cis_row, 1, 0, 1, 2)
         fields.setColumnStretch(0, 1)
         fields.setColumnStretch(1, 1)
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("problemTabs")
-        self.tabs.addTab(self._details_tab(), tr("&Details"))
-        self.tabs.addTab(self._rca_tab(), tr("&Root cause analysis"))
-        self.tabs.addTab(self._incidents_tab(), tr("&Incidents"))
-        self.tabs.addTab(self._known_errors_tab(), tr("&Known errors and changes"))
-        self.tabs.addTab(self.history, tr("&History"))
+        self.tabs.addTab(self._details_tab(), QCoreApplication.translate("ProblemForm", "&Details"))
+        self.tabs.addTab(self._rca_tab(), QCoreApplication.translate("ProblemForm", "&Root cause analysis"))
+        self.tabs.addTab(self._incidents_tab(), QCoreApplication.translate("ProblemForm", "&Incidents"))
+        self.tabs.addTab(self._known_errors_tab(), QCoreApplication.translate("ProblemForm", "&Known errors and changes"))
+        self.tabs.addTab(self.history, QCoreApplication.translate("ProblemForm", "&History"))
 
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -151,10 +147,10 @@ class ProblemForm(RecordForm):
         layout.addLayout(fields)
         layout.addWidget(self.tabs, 1)
 
-        self.rfc_button = QPushButton(tr("Raise R&FC"))
+        self.rfc_button = QPushButton(QCoreApplication.translate("ProblemForm", "Raise R&FC"))
         self.rfc_button.setObjectName("rfcButton")
         self.rfc_button.clicked.connect(self.raise_rfc)
-        self.close_button = QPushButton(tr("C&lose problem…"))
+        self.close_button = QPushButton(QCoreApplication.translate("ProblemForm", "C&lose problem…"))
         self.close_button.setObjectName("closeProblemButton")
         self.close_button.clicked.connect(lambda: self.close_problem())
         self.button_row.insertWidget(1, self.rfc_button)
@@ -167,32 +163,32 @@ class ProblemForm(RecordForm):
 
     def _details_tab(self) -> QWidget:
         w = QWidget()
-        self.description = _text_edit(tr("What is happening, since when, who is affected"))
-        self.workaround = _text_edit(tr("How to restore service until the fix is in"))
-        self.solution = _text_edit(tr("The permanent solution (the corrective change)"))
-        self.root_cause = _text_edit(tr("The underlying cause, once known"), 50)
+        self.description = _text_edit(QCoreApplication.translate("ProblemForm", "What is happening, since when, who is affected"))
+        self.workaround = _text_edit(QCoreApplication.translate("ProblemForm", "How to restore service until the fix is in"))
+        self.solution = _text_edit(QCoreApplication.translate("ProblemForm", "The permanent solution (the corrective change)"))
+        self.root_cause = _text_edit(QCoreApplication.translate("ProblemForm", "The underlying cause, once known"), 50)
         form = QFormLayout(w)
-        form.addRow(tr("Description"), self.description)
-        form.addRow(tr("Root cause"), self.root_cause)
-        form.addRow(tr("Workaround"), self.workaround)
-        form.addRow(tr("Permanent solution"), self.solution)
+        form.addRow(QCoreApplication.translate("ProblemForm", "Description"), self.description)
+        form.addRow(QCoreApplication.translate("ProblemForm", "Root cause"), self.root_cause)
+        form.addRow(QCoreApplication.translate("ProblemForm", "Workaround"), self.workaround)
+        form.addRow(QCoreApplication.translate("ProblemForm", "Permanent solution"), self.solution)
         return w
 
     def _rca_tab(self) -> QWidget:
         w = QWidget()
         self.rca_edits = {
-            "symptoms": _text_edit(tr("What people and monitoring observe"), 50),
-            "hypotheses": _text_edit(tr("Possible causes still open"), 50),
-            "evidence": _text_edit(tr("Logs, measurements, tests that confirm or refute"), 50),
-            "cause": _text_edit(tr("The cause the evidence supports"), 50),
+            "symptoms": _text_edit(QCoreApplication.translate("ProblemForm", "What people and monitoring observe"), 50),
+            "hypotheses": _text_edit(QCoreApplication.translate("ProblemForm", "Possible causes still open"), 50),
+            "evidence": _text_edit(QCoreApplication.translate("ProblemForm", "Logs, measurements, tests that confirm or refute"), 50),
+            "cause": _text_edit(QCoreApplication.translate("ProblemForm", "The cause the evidence supports"), 50),
         }
-        notes = QGroupBox(tr("Notes"))
+        notes = QGroupBox(QCoreApplication.translate("ProblemForm", "Notes"))
         form = QFormLayout(notes)
         for key, label in _note_labels().items():
             form.addRow(label, self.rca_edits[key])
-        timeline_box = QGroupBox(tr("Timeline of linked incidents"))
-        self.timeline_model = RowsModel([("at", tr("When")), ("what", tr("What")),
-                                         ("ref", tr("Record")), ("text", tr("Detail"))], self)
+        timeline_box = QGroupBox(QCoreApplication.translate("ProblemForm", "Timeline of linked incidents"))
+        self.timeline_model = RowsModel([("at", QCoreApplication.translate("ProblemForm", "When")), ("what", QCoreApplication.translate("ProblemForm", "What")),
+                                         ("ref", QCoreApplication.translate("ProblemForm", "Record")), ("text", QCoreApplication.translate("ProblemForm", "Detail"))], self)
         self.timeline_table = make_table(self.timeline_model, stretch=3)
         self.timeline_table.setObjectName("timelineTable")
         QVBoxLayout(timeline_box).addWidget(self.timeline_table)
@@ -204,21 +200,21 @@ class ProblemForm(RecordForm):
     def _incidents_tab(self) -> QWidget:
         w = QWidget()
         self.incident_model = RowsModel([
-            ("ref", tr("Reference")), ("title", tr("Title")), ("status", tr("Status")),
-            ("ci", tr("CI")), ("opened_at", tr("Opened"))], self)
+            ("ref", QCoreApplication.translate("ProblemForm", "Reference")), ("title", QCoreApplication.translate("ProblemForm", "Title")), ("status", QCoreApplication.translate("ProblemForm", "Status")),
+            ("ci", QCoreApplication.translate("ProblemForm", "CI")), ("opened_at", QCoreApplication.translate("ProblemForm", "Opened"))], self)
         self.incident_table = make_table(self.incident_model)
         self.incident_table.setObjectName("incidentTable")
         self.incident_table.doubleClicked.connect(
             lambda i: self.ctx.open_record("incident", i.data(ID_ROLE)))
         self.link_edit = QLineEdit()
         self.link_edit.setObjectName("linkEdit")
-        self.link_edit.setPlaceholderText(tr("INC-000123, INC-000124 …"))
-        self.link_button = QPushButton(tr("Lin&k"))
-        self.unlink_button = QPushButton(tr("&Unlink selected"))
-        self.resolve_button = QPushButton(tr("Resolve open incidents"))
+        self.link_edit.setPlaceholderText(QCoreApplication.translate("ProblemForm", "INC-000123, INC-000124 …"))
+        self.link_button = QPushButton(QCoreApplication.translate("ProblemForm", "Lin&k"))
+        self.unlink_button = QPushButton(QCoreApplication.translate("ProblemForm", "&Unlink selected"))
+        self.resolve_button = QPushButton(QCoreApplication.translate("ProblemForm", "Resolve open incidents"))
         self.resolve_button.setObjectName("resolveIncidentsButton")
         bar = QHBoxLayout()
-        bar.addWidget(QLabel(tr("Link incidents:")))
+        bar.addWidget(QLabel(QCoreApplication.translate("ProblemForm", "Link incidents:")))
         bar.addWidget(self.link_edit, 1)
         bar.addWidget(self.link_button)
         bar.addWidget(self.unlink_button)
@@ -234,29 +230,29 @@ class ProblemForm(RecordForm):
 
     def _known_errors_tab(self) -> QWidget:
         w = QWidget()
-        self.ke_model = RowsModel([("ref", tr("Known error")), ("title", tr("Title")),
-                                   ("solution_status", tr("Solution"))], self)
+        self.ke_model = RowsModel([("ref", QCoreApplication.translate("ProblemForm", "Known error")), ("title", QCoreApplication.translate("ProblemForm", "Title")),
+                                   ("solution_status", QCoreApplication.translate("ProblemForm", "Solution"))], self)
         self.ke_table = make_table(self.ke_model)
         self.ke_table.setObjectName("knownErrorTable")
         self.ke_table.doubleClicked.connect(
             lambda i: self.ctx.open_record("known_error", i.data(ID_ROLE)))
-        self.ke_button = QPushButton(tr("Record as &known error"))
+        self.ke_button = QPushButton(QCoreApplication.translate("ProblemForm", "Record as &known error"))
         self.ke_button.setObjectName("recordKnownErrorButton")
         self.ke_button.clicked.connect(self.record_known_error)
-        self.change_model = RowsModel([("ref", tr("Change")), ("title", tr("Title")),
-                                       ("status", tr("Status"))], self)
+        self.change_model = RowsModel([("ref", QCoreApplication.translate("ProblemForm", "Change")), ("title", QCoreApplication.translate("ProblemForm", "Title")),
+                                       ("status", QCoreApplication.translate("ProblemForm", "Status"))], self)
         self.change_table = make_table(self.change_model)
         self.change_table.setObjectName("changeTable")
         self.change_table.doubleClicked.connect(
             lambda i: self.ctx.open_record("change", i.data(ID_ROLE)))
         layout = QVBoxLayout(w)
         bar = QHBoxLayout()
-        bar.addWidget(QLabel(tr("Known errors")))
+        bar.addWidget(QLabel(QCoreApplication.translate("ProblemForm", "Known errors")))
         bar.addStretch(1)
         bar.addWidget(self.ke_button)
         layout.addLayout(bar)
         layout.addWidget(self.ke_table, 1)
-        layout.addWidget(QLabel(tr("Corrective changes (RFCs)")))
+        layout.addWidget(QLabel(QCoreApplication.translate("ProblemForm", "Corrective changes (RFCs)")))
         layout.addWidget(self.change_table, 1)
         return w
 
@@ -270,7 +266,7 @@ class ProblemForm(RecordForm):
     def _set_choices(self, choices: problems.ProblemChoices) -> None:
         for combo, items in ((self.service, choices.services), (self.team, choices.teams)):
             combo.clear()
-            combo.addItem(tr("(none)"), None)
+            combo.addItem(QCoreApplication.translate("ProblemForm", "(none)"), None)
             for item_id, name in items:
                 combo.addItem(name, str(item_id))
         self.choices = choices
@@ -300,14 +296,14 @@ class ProblemForm(RecordForm):
         self.incident_model.set_rows(list(data.incidents))
         self.ke_model.set_rows(list(data.known_errors))
         self.change_model.set_rows(list(data.changes))
-        kinds = {"problem_created": tr("Problem recorded"),
-                 "incident_opened": tr("Incident opened"),
-                 "incident_resolved": tr("Incident resolved"),
-                 "work_log": tr("Work log"), "problem_status": tr("Status")}
+        kinds = {"problem_created": QCoreApplication.translate("ProblemForm", "Problem recorded"),
+                 "incident_opened": QCoreApplication.translate("ProblemForm", "Incident opened"),
+                 "incident_resolved": QCoreApplication.translate("ProblemForm", "Incident resolved"),
+                 "work_log": QCoreApplication.translate("ProblemForm", "Work log"), "problem_status": QCoreApplication.translate("ProblemForm", "Status")}
         self.timeline_model.set_rows([{"at": e.at, "what": kinds.get(e.kind, e.kind),
                                        "ref": e.ref, "text": e.text.replace("\n", " "),
                                        "id": e.record_id} for e in data.timeline])
-        self.tabs.setTabText(2, tr("&Incidents ({n})").format(n=len(data.incidents)))
+        self.tabs.setTabText(2, QCoreApplication.translate("ProblemForm", "&Incidents ({n})").format(n=len(data.incidents)))
         self._show_status(data.status, data.moves)
 
     def _show_status(self, status: str, moves: tuple[str, ...]) -> None:
@@ -340,7 +336,7 @@ class ProblemForm(RecordForm):
         self.resolve_button.setEnabled(existing and bool(self.data.open_incidents))
 
     def title(self) -> str:
-        text = self.title_edit.text().strip() or tr("New problem")
+        text = self.title_edit.text().strip() or QCoreApplication.translate("ProblemForm", "New problem")
         return f"{self.data.ref} {text}" if self.data is not None else text
 
     # -- saving ------------------------------------------------------------------------------------
@@ -426,7 +422,7 @@ class ProblemForm(RecordForm):
         if self._save_first(lambda: self.move_to(status)):
             return
         self._act(lifecycle.transition, self.record_id, self.version, status, self.ctx.actor,
-                    on_done=lambda _p: self.say(tr("Moved to {status}.").format(
+                    on_done=lambda _p: self.say(QCoreApplication.translate("ProblemForm", "Moved to {status}.").format(
                         status=status_label(status))))
 
     def raise_rfc(self) -> None:
@@ -437,7 +433,7 @@ class ProblemForm(RecordForm):
                     on_done=self._rfc_raised)
 
     def _rfc_raised(self, change: Any) -> None:
-        self.say(tr("{ref} raised.").format(ref=change.ref))
+        self.say(QCoreApplication.translate("ProblemForm", "{ref} raised.").format(ref=change.ref))
         self.ctx.open_record("change", change.id)
 
     def record_known_error(self) -> None:
@@ -456,8 +452,8 @@ class ProblemForm(RecordForm):
         d = self.data
         if d is not None and d.fix_implemented and d.open_incidents:
             answer = QMessageBox.question(
-                self, tr("Resolve linked incidents"),
-                tr("The fix for {ref} is in. Resolve its {n} open linked incident(s) too?")
+                self, QCoreApplication.translate("ProblemForm", "Resolve linked incidents"),
+                QCoreApplication.translate("ProblemForm", "The fix for {ref} is in. Resolve its {n} open linked incident(s) too?")
                 .format(ref=d.ref, n=d.open_incidents),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
                 | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
@@ -470,12 +466,12 @@ class ProblemForm(RecordForm):
 
     def _closed(self, result: lifecycle.CloseResult) -> None:
         done = len(result.resolved_incidents)
-        self.say(tr("Closed; {n} incident(s) resolved.").format(n=done) if done
-                 else tr("Closed."))
+        self.say(QCoreApplication.translate("ProblemForm", "Closed; {n} incident(s) resolved.").format(n=done) if done
+                 else QCoreApplication.translate("ProblemForm", "Closed."))
         if result.offer_resolve:  # the fix is in after all (the form did not know yet)
             answer = QMessageBox.question(
-                self, tr("Resolve linked incidents"),
-                tr("The fix for {ref} is in. Resolve its {n} open linked incident(s) too?")
+                self, QCoreApplication.translate("ProblemForm", "Resolve linked incidents"),
+                QCoreApplication.translate("ProblemForm", "The fix for {ref} is in. Resolve its {n} open linked incident(s) too?")
                 .format(ref=self.data.ref if self.data else "", n=len(result.open_incidents)))
             if answer == QMessageBox.StandardButton.Yes:
                 self.version = result.problem.version
@@ -489,13 +485,13 @@ class ProblemForm(RecordForm):
         if self.record_id is None or self._save_first(lambda: self.resolve_open_incidents(ask)):
             return
         if ask and QMessageBox.question(
-                self, tr("Resolve linked incidents"),
-                tr("Resolve every open incident linked to this problem?")) \
+                self, QCoreApplication.translate("ProblemForm", "Resolve linked incidents"),
+                QCoreApplication.translate("ProblemForm", "Resolve every open incident linked to this problem?")) \
                 != QMessageBox.StandardButton.Yes:
             return
         self._act(lifecycle.resolve_linked_incidents, self.record_id, self.ctx.actor,
                     self.version, on_done=lambda done: self.say(
-                        tr("{n} incident(s) resolved.").format(n=len(done))))
+                        QCoreApplication.translate("ProblemForm", "{n} incident(s) resolved.").format(n=len(done))))
 
     def link_incidents(self) -> None:
         """Link the incidents whose references are typed in the link box."""

@@ -38,10 +38,6 @@ SLA_COLOURS = {"breached": "#c62828", "at_risk": "#ef6c00", "paused": "#607d8b",
                "ok": "#2e7d32"}
 
 
-def tr(text: str) -> str:
-    from PySide6.QtCore import QCoreApplication
-
-    return QCoreApplication.translate("QueueModel", text)
 
 
 def format_remaining(due: dt.datetime | None, now: dt.datetime) -> str:

@@ -53,8 +53,6 @@ STEP_STATUS_COLOURS = {"done": "#15803d", "in_progress": "#b45309", "failed": "#
 TEXTS = ("description", "backout_plan")
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ReleaseForm", text)
 
 
 def _label(value: Any) -> str:
@@ -101,7 +99,7 @@ class ReleaseForm(FormActions, RecordForm):
         self.setObjectName("releaseForm")
         self.choices: releases.PlanChoices | None = None
         self._shown: dict[str, Any] = {}
-        self.heading = QLabel(tr("New release"))
+        self.heading = QLabel(QCoreApplication.translate("ReleaseForm", "New release"))
         self.heading.setObjectName("releaseHeading")
         self.heading.setStyleSheet("font-size: 15pt; font-weight: 600;")
         self.heading.setWordWrap(True)
@@ -111,14 +109,14 @@ class ReleaseForm(FormActions, RecordForm):
         self.summary.setWordWrap(True)
         self.transition_combo = QComboBox()
         self.transition_combo.setObjectName("transitionCombo")
-        self.transition_button = QPushButton(tr("&Move"))
+        self.transition_button = QPushButton(QCoreApplication.translate("ReleaseForm", "&Move"))
         self.transition_button.setObjectName("transitionButton")
         self.transition_button.clicked.connect(self.move_status)
-        self.pdf_button = QPushButton(tr("Release plan P&DF…"))
+        self.pdf_button = QPushButton(QCoreApplication.translate("ReleaseForm", "Release plan P&DF…"))
         self.pdf_button.setObjectName("releasePdfButton")
         self.pdf_button.clicked.connect(self.show_pdf)
         top = QHBoxLayout()  # the heading on its own line: the form must fit beside the docks
-        top.addWidget(QLabel(tr("Move to:")))
+        top.addWidget(QLabel(QCoreApplication.translate("ReleaseForm", "Move to:")))
         top.addWidget(self.transition_combo)
         top.addWidget(self.transition_button)
         top.addStretch(1)
@@ -126,11 +124,11 @@ class ReleaseForm(FormActions, RecordForm):
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("releaseTabs")
-        self.tabs.addTab(self._details_tab(), tr("&Details"))
-        self.tabs.addTab(self._changes_tab(), tr("&Changes"))
-        self.tabs.addTab(self._plan_tab(), tr("&Plan"))
-        self.tabs.addTab(self._dml_tab(), tr("&Media library"))
-        self.tabs.addTab(self.history, tr("&History"))
+        self.tabs.addTab(self._details_tab(), QCoreApplication.translate("ReleaseForm", "&Details"))
+        self.tabs.addTab(self._changes_tab(), QCoreApplication.translate("ReleaseForm", "&Changes"))
+        self.tabs.addTab(self._plan_tab(), QCoreApplication.translate("ReleaseForm", "&Plan"))
+        self.tabs.addTab(self._dml_tab(), QCoreApplication.translate("ReleaseForm", "&Media library"))
+        self.tabs.addTab(self.history, QCoreApplication.translate("ReleaseForm", "&History"))
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.heading)
@@ -168,32 +166,32 @@ class ReleaseForm(FormActions, RecordForm):
         self.risk_label.setObjectName("riskFactors")
         self.risk_label.setWordWrap(True)
         form = QFormLayout(w)
-        form.addRow(tr("&Name"), self.name)
-        form.addRow(tr("&Version"), self.version_edit)
-        form.addRow(tr("&Type"), self.type_combo)
-        form.addRow(tr("Release &manager"), self.manager_box)
-        form.addRow(tr("Release t&eam"), self.team_box)
-        form.addRow(tr("Planned &start"), self.start_edit)
-        form.addRow(tr("Planned &end"), self.end_edit)
-        form.addRow(tr("Descr&iption"), self.description)
-        form.addRow(tr("&Backout plan"), self.backout)
-        form.addRow(tr("Risk"), self.risk_label)
+        form.addRow(QCoreApplication.translate("ReleaseForm", "&Name"), self.name)
+        form.addRow(QCoreApplication.translate("ReleaseForm", "&Version"), self.version_edit)
+        form.addRow(QCoreApplication.translate("ReleaseForm", "&Type"), self.type_combo)
+        form.addRow(QCoreApplication.translate("ReleaseForm", "Release &manager"), self.manager_box)
+        form.addRow(QCoreApplication.translate("ReleaseForm", "Release t&eam"), self.team_box)
+        form.addRow(QCoreApplication.translate("ReleaseForm", "Planned &start"), self.start_edit)
+        form.addRow(QCoreApplication.translate("ReleaseForm", "Planned &end"), self.end_edit)
+        form.addRow(QCoreApplication.translate("ReleaseForm", "Descr&iption"), self.description)
+        form.addRow(QCoreApplication.translate("ReleaseForm", "&Backout plan"), self.backout)
+        form.addRow(QCoreApplication.translate("ReleaseForm", "Risk"), self.risk_label)
         return w
 
     def _changes_tab(self) -> QWidget:
         w = QWidget()
-        self.changes_table = _table([tr("Change"), tr("Title"), tr("Status"), tr("Approved"),
-                                     tr("Risk")], "changesTable")
+        self.changes_table = _table([QCoreApplication.translate("ReleaseForm", "Change"), QCoreApplication.translate("ReleaseForm", "Title"), QCoreApplication.translate("ReleaseForm", "Status"), QCoreApplication.translate("ReleaseForm", "Approved"),
+                                     QCoreApplication.translate("ReleaseForm", "Risk")], "changesTable")
         self.changes_table.doubleClicked.connect(
             lambda i: self.ctx.open_record("change", _uuid(self.changes_table.item(i.row(), 0)
                                                            .data(Qt.ItemDataRole.UserRole))))
         self.change_ref = QLineEdit()
         self.change_ref.setObjectName("changeRefEdit")
-        self.change_ref.setPlaceholderText(tr("CHG-000123"))
+        self.change_ref.setPlaceholderText(QCoreApplication.translate("ReleaseForm", "CHG-000123"))
         self.change_ref.returnPressed.connect(self.add_change)
-        add = QPushButton(tr("&Add change"))
+        add = QPushButton(QCoreApplication.translate("ReleaseForm", "&Add change"))
         add.clicked.connect(self.add_change)
-        remove = QPushButton(tr("&Remove"))
+        remove = QPushButton(QCoreApplication.translate("ReleaseForm", "&Remove"))
         remove.clicked.connect(self.remove_change)
         self.rollup_label = QLabel()
         self.rollup_label.setObjectName("rollupLabel")
@@ -214,9 +212,9 @@ class ReleaseForm(FormActions, RecordForm):
 
     def _plan_tab(self) -> QWidget:
         w = QWidget()
-        self.steps_table = _table([tr("Step"), tr("Kind"), tr("Owner"), tr("Site"),
-                                   tr("Planned start"), tr("Planned end"), tr("Actual start"),
-                                   tr("Actual end"), tr("Status"), tr("After")], "stepsTable")
+        self.steps_table = _table([QCoreApplication.translate("ReleaseForm", "Step"), QCoreApplication.translate("ReleaseForm", "Kind"), QCoreApplication.translate("ReleaseForm", "Owner"), QCoreApplication.translate("ReleaseForm", "Site"),
+                                   QCoreApplication.translate("ReleaseForm", "Planned start"), QCoreApplication.translate("ReleaseForm", "Planned end"), QCoreApplication.translate("ReleaseForm", "Actual start"),
+                                   QCoreApplication.translate("ReleaseForm", "Actual end"), QCoreApplication.translate("ReleaseForm", "Status"), QCoreApplication.translate("ReleaseForm", "After")], "stepsTable")
         self.steps_table.itemSelectionChanged.connect(self._set_enabled)
         self.gantt = GanttView()
         self.gantt.sig_step_clicked.connect(self.select_step)
@@ -225,24 +223,24 @@ class ReleaseForm(FormActions, RecordForm):
         split.addWidget(self.gantt)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
-        add = QPushButton(tr("Add s&tep…"))
+        add = QPushButton(QCoreApplication.translate("ReleaseForm", "Add s&tep…"))
         add.setObjectName("addStepButton")
         add.clicked.connect(self.add_step)
         self.step_status = QComboBox()
         self.step_status.setObjectName("stepStatusCombo")
         for status in ("in_progress", "done", "failed", "skipped", "planned"):
             self.step_status.addItem(_label(status), status)
-        self.step_status_button = QPushButton(tr("Set stat&us"))
+        self.step_status_button = QPushButton(QCoreApplication.translate("ReleaseForm", "Set stat&us"))
         self.step_status_button.clicked.connect(self.set_step_status)
-        self.edit_step_button = QPushButton(tr("&Edit step…"))
+        self.edit_step_button = QPushButton(QCoreApplication.translate("ReleaseForm", "&Edit step…"))
         self.edit_step_button.setObjectName("editStepButton")
         self.edit_step_button.clicked.connect(self.edit_step)
         self.steps_table.doubleClicked.connect(lambda _i: self.edit_step())
-        self.delete_step_button = QPushButton(tr("De&lete step"))
+        self.delete_step_button = QPushButton(QCoreApplication.translate("ReleaseForm", "De&lete step"))
         self.delete_step_button.clicked.connect(self.delete_step)
-        self.deploy_button = QPushButton(tr("Deplo&y wave…"))
+        self.deploy_button = QPushButton(QCoreApplication.translate("ReleaseForm", "Deplo&y wave…"))
         self.deploy_button.setObjectName("deployWaveButton")
-        self.deploy_button.setToolTip(tr("Update the software CIs at the wave's site to the "
+        self.deploy_button.setToolTip(QCoreApplication.translate("ReleaseForm", "Update the software CIs at the wave's site to the "
                                          "versions in the media library"))
         self.deploy_button.clicked.connect(self.deploy_wave)
         self.problems_label = QLabel()
@@ -268,17 +266,17 @@ class ReleaseForm(FormActions, RecordForm):
 
     def _dml_tab(self) -> QWidget:
         w = QWidget()
-        self.items_table = _table([tr("Item"), tr("Version"), tr("Checksum"), tr("Master CI")],
+        self.items_table = _table([QCoreApplication.translate("ReleaseForm", "Item"), QCoreApplication.translate("ReleaseForm", "Version"), QCoreApplication.translate("ReleaseForm", "Checksum"), QCoreApplication.translate("ReleaseForm", "Master CI")],
                                   "itemsTable")
         self.item_name = QLineEdit()
-        self.item_name.setPlaceholderText(tr("Item name"))
+        self.item_name.setPlaceholderText(QCoreApplication.translate("ReleaseForm", "Item name"))
         self.item_version = QLineEdit()
-        self.item_version.setPlaceholderText(tr("Version"))
+        self.item_version.setPlaceholderText(QCoreApplication.translate("ReleaseForm", "Version"))
         self.item_checksum = QLineEdit()
-        self.item_checksum.setPlaceholderText(tr("sha256:…"))
-        add = QPushButton(tr("Add &item"))
+        self.item_checksum.setPlaceholderText(QCoreApplication.translate("ReleaseForm", "sha256:…"))
+        add = QPushButton(QCoreApplication.translate("ReleaseForm", "Add &item"))
         add.clicked.connect(self.add_item)
-        remove = QPushButton(tr("Remo&ve item"))
+        remove = QPushButton(QCoreApplication.translate("ReleaseForm", "Remo&ve item"))
         remove.clicked.connect(self.remove_item)
         bar = QHBoxLayout()
         bar.addWidget(self.item_name, 2)
@@ -287,7 +285,7 @@ class ReleaseForm(FormActions, RecordForm):
         bar.addWidget(add)
         bar.addWidget(remove)
         layout = QVBoxLayout(w)
-        intro = QLabel(tr("Software this release delivers (each is a software CI in the CMDB). "
+        intro = QLabel(QCoreApplication.translate("ReleaseForm", "Software this release delivers (each is a software CI in the CMDB). "
                           "Deploying a wave sets the version of the matching software CIs at "
                           "the wave's site."))
         intro.setWordWrap(True)
@@ -311,8 +309,8 @@ class ReleaseForm(FormActions, RecordForm):
                      team: tuple = ()) -> None:
         self.choices = choices
         for box, none_text, rows, current in (
-                (self.manager_box, tr("(nobody)"), choices.people if choices else (), manager),
-                (self.team_box, tr("(no team)"), choices.teams if choices else (), team)):
+                (self.manager_box, QCoreApplication.translate("ReleaseForm", "(nobody)"), choices.people if choices else (), manager),
+                (self.team_box, QCoreApplication.translate("ReleaseForm", "(no team)"), choices.teams if choices else (), team)):
             box.clear()
             box.addItem(none_text, None)
             for rid, label in rows:
@@ -329,13 +327,13 @@ class ReleaseForm(FormActions, RecordForm):
                           (data.team_id, data.team_name))
         self.heading.setText(f"{data.ref} · {data.name} {data.release_version or ''}".strip())
         risk = data.risk.level
-        approval = (tr("all changes approved") if data.all_approved else
-                    tr("no changes bundled") if not data.changes else
-                    tr("{n} change(s) not approved: cannot deploy").format(
+        approval = (QCoreApplication.translate("ReleaseForm", "all changes approved") if data.all_approved else
+                    QCoreApplication.translate("ReleaseForm", "no changes bundled") if not data.changes else
+                    QCoreApplication.translate("ReleaseForm", "{n} change(s) not approved: cannot deploy").format(
                         n=len(data.unapproved)))
         colour = "#15803d" if data.all_approved else "#b91c1c"
         self.summary.setText(
-            tr("Status <b>{status}</b> · type {type} · risk "
+            QCoreApplication.translate("ReleaseForm", "Status <b>{status}</b> · type {type} · risk "
                "<b><span style='color:{rc}'>{risk}</span></b> · "
                "<span style='color:{ac}'>{approval}</span> · manager {manager}").format(
                 status=escape(_label(data.status)), type=escape(_label(data.type)),
@@ -349,21 +347,21 @@ class ReleaseForm(FormActions, RecordForm):
         self.description.setPlainText(data.description or "")
         self.backout.setPlainText(data.backout_plan or "")
         self.risk_label.setText("\n".join(f"{_label(f.level)}: {reason_text(f)}"
-                                          for f in data.risk.factors) or tr("no factors"))
+                                          for f in data.risk.factors) or QCoreApplication.translate("ReleaseForm", "no factors"))
         self.transition_combo.clear()
         for status in data.allowed:
             self.transition_combo.addItem(_label(status), status)
         # changes
         _fill(self.changes_table,
-              [[c.ref, c.title, _label(c.status), tr("yes") if c.approved else tr("NO"),
+              [[c.ref, c.title, _label(c.status), QCoreApplication.translate("ReleaseForm", "yes") if c.approved else QCoreApplication.translate("ReleaseForm", "NO"),
                 _label(c.risk)] for c in data.changes],
               [c.id for c in data.changes],
               {(i, 3): "#b91c1c" for i, c in enumerate(data.changes) if not c.approved})
         self.changes_table.horizontalHeader().setSectionResizeMode(
             1, QHeaderView.ResizeMode.Stretch)
         self.rollup_label.setText(", ".join(f"{_label(s)}: {n}" for s, n in
-                                            sorted(data.by_status.items())) or tr("no changes"))
-        self.services_label.setText(tr("Affected services: {names}").format(
+                                            sorted(data.by_status.items())) or QCoreApplication.translate("ReleaseForm", "no changes"))
+        self.services_label.setText(QCoreApplication.translate("ReleaseForm", "Affected services: {names}").format(
             names=", ".join(data.services) or "—"))
         # plan
         _fill(self.steps_table,
@@ -384,7 +382,7 @@ class ReleaseForm(FormActions, RecordForm):
         self._shown = self._values()
 
     def title(self) -> str:
-        text = self.name.text().strip() or tr("New release")
+        text = self.name.text().strip() or QCoreApplication.translate("ReleaseForm", "New release")
         return f"{self.data.ref} {text}" if self.data is not None else text
 
     def _set_enabled(self) -> None:
@@ -527,8 +525,8 @@ class ReleaseForm(FormActions, RecordForm):
         step = self.selected_step()
         if step is None:
             return
-        answer = QMessageBox.question(self, tr("Delete step"),
-                                      tr("Delete '{name}' from the plan?").format(name=step.name))
+        answer = QMessageBox.question(self, QCoreApplication.translate("ReleaseForm", "Delete step"),
+                                      QCoreApplication.translate("ReleaseForm", "Delete '{name}' from the plan?").format(name=step.name))
         if answer == QMessageBox.StandardButton.Yes:
             self.when_saved(lambda: self.act(release_plan.delete_step, step.id, self.ctx.actor,
                                              step.version))
@@ -547,17 +545,17 @@ class ReleaseForm(FormActions, RecordForm):
         names = "\n".join(f"• {ci.name}: {ci.ci_version or '—'} → {item.version}"
                           for item, ci in targets[:12])
         more = len(targets) - 12
-        text = tr("Deploy '{wave}' at {site}?\n\n{count} software CI(s) will be "
+        text = QCoreApplication.translate("ReleaseForm", "Deploy '{wave}' at {site}?\n\n{count} software CI(s) will be "
                   "updated:\n{names}").format(wave=step.name, site=step.site,
                                               count=len(targets), names=names or "—")
         if more > 0:
-            text += "\n" + tr("…and {n} more").format(n=more)
-        answer = QMessageBox.question(self, tr("Deploy wave"), text)
+            text += "\n" + QCoreApplication.translate("ReleaseForm", "…and {n} more").format(n=more)
+        answer = QMessageBox.question(self, QCoreApplication.translate("ReleaseForm", "Deploy wave"), text)
         if answer != QMessageBox.StandardButton.Yes:
             return
 
         def deployed(result: dml.WaveResult) -> None:
-            self.say(tr("{wave}: {n} CI(s) updated; release is {status}").format(
+            self.say(QCoreApplication.translate("ReleaseForm", "{wave}: {n} CI(s) updated; release is {status}").format(
                 wave=result.step_name, n=len(result.updated),
                 status=_label(result.release_status)))
 
