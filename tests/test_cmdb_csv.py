@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 from itsmdesk.models.cmdb import CI, Relation
 from itsmdesk.models.journal import JournalEntry
@@ -57,14 +58,20 @@ def test_import_export_round_trip(db, tmp_path):
     assert web.attributes == {"os": "Linux", "ram_gb": 32}
     assert CI.get(CI.name == "db-01").status == "in_production"  # default for an empty cell
     assert CI.get(CI.name == "shop-app").criticality == "medium"
-    # compact journal: one *created* row per CI
-    created = JournalEntry.select().where((JournalEntry.record_kind == "ci")
-                                          & (JournalEntry.field == "*created*")).count()
-    assert created == 5
+    # one *created* row per CI, holding what the funnel journals for a record (wire_row)
+    created = list(JournalEntry.select().where((JournalEntry.record_kind == "ci")
+                                               & (JournalEntry.field == "*created*")))
+    assert len(created) == 5
+    for row in created:
+        assert json.loads(row.new) == records.wire_row(CI.get_by_id(row.record_id))
+        assert row.record_ref == CI.get_by_id(row.record_id).name and row.version == 1
 
     rel_report = import_csv("relations", _write(tmp_path, "rels.csv", RELS))
     assert rel_report.applied and rel_report.created == 4
     assert Relation.select().count() == 4
+    for row in JournalEntry.select().where((JournalEntry.record_kind == "relation")
+                                           & (JournalEntry.field == "*created*")):
+        assert json.loads(row.new) == records.wire_row(Relation.get_by_id(row.record_id))
     assert Relation.get(Relation.type == "depends_on", Relation.target
                         == CI.get(CI.name == "shop-app").id).propagates == "target_to_source"
 

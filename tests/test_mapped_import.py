@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from itsmdesk.models.incident import Incident
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.people import Person, Team
 from itsmdesk.models.problem import Problem
+from itsmdesk.services import records
 from itsmdesk.services.importing.mapped import ImportCancelled, run_import
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,10 +91,10 @@ def test_event_log_folds_into_records_with_history(db):
     assert inc.opened_at == dt.datetime(2016, 2, 29, 1, 16)
     assert inc.team.name == "Group 56" and inc.caller.name == "Caller 2403"
     assert inc.sla_state == "met" and inc.resolution_code == "code 5"
-    history = (JournalEntry.select().where((JournalEntry.record_id == inc.id)
-                                           & (JournalEntry.field == "status"))
-               .order_by(JournalEntry.at))
-    steps = [(e.at, e.who_name, e.old, e.new) for e in history]
+    # the first event creates the record (one *created* row: its fields as the event left
+    # them), each later one is a version with its own time and author
+    history = records.field_history("incident", inc.id, ["status"])
+    steps = [(e.at, e.who, e.old, e.new) for e in history]
     assert steps == [
         (dt.datetime(2016, 2, 29, 1, 23), "Updated by 21", None, "new"),
         (dt.datetime(2016, 2, 29, 8, 53), "Updated by 642", "new", "resolved"),
@@ -100,7 +102,13 @@ def test_event_log_folds_into_records_with_history(db):
     ]
     assert inc.version == 3  # created + 2 updates that changed something
     created = JournalEntry.get((JournalEntry.record_id == inc.id) & (JournalEntry.field == "*created*"))
-    assert created.new == inc.ref and created.at == dt.datetime(2016, 2, 29, 1, 23)
+    assert created.record_ref == inc.ref and created.at == dt.datetime(2016, 2, 29, 1, 23)
+    snapshot = json.loads(created.new)
+    assert snapshot["ref"] == inc.ref and snapshot["status"] == "new"
+    assert (created.who_name, created.who_id, created.version) == ("Updated by 21", None, 1)
+    # the record says what its journal says: created and last changed as it happened
+    assert inc.created_at == dt.datetime(2016, 2, 29, 1, 23)
+    assert inc.updated_at == dt.datetime(2016, 3, 5, 12, 0) and inc.updated_by is None
 
 
 def test_event_log_links_and_placeholder_state(db):
@@ -393,9 +401,7 @@ planned_start = "Start"
     change = Change.get(Change.external_key == "C9")
     assert change.ref.startswith("CHG-") and change.status == "closed" and change.version == 3
     assert change.planned_start == dt.datetime(2024, 1, 5, 22, 0)
-    steps = [(e.who_name, e.new) for e in JournalEntry.select().where(
-        (JournalEntry.record_id == change.id) & (JournalEntry.field == "status"))
-        .order_by(JournalEntry.at)]
+    steps = [(e.who, e.new) for e in records.field_history("change", change.id, ["status"])]
     assert steps == [("bob", "draft"), ("ann", "approved"), ("ann", "closed")]  # by Seq
     problems = write(tmp_path, "prb.toml", 'kind = "problems"\nkey = "id"\n[fields]\n'
                      'title = "t"\nstatus = "s"\n')

@@ -11,6 +11,7 @@ from itsmdesk.models import ALL_MODELS, RefCounter, Setting
 from itsmdesk.models.base import SchemaInfo
 from itsmdesk.models.base import db as proxy
 from itsmdesk.services import records, replay
+from itsmdesk.services.context import Actor
 from itsmdesk.services.servicedesk import priority, sla
 
 
@@ -100,3 +101,123 @@ def test_replay_covers_every_kind_of_write(db):
     before, after, report = _rebuild()
     assert _diff(before, after) == []
     assert report.deleted == 1 and not report.skipped
+
+
+CIS = """name,class,status,criticality,site,owner_team,version,min_members_up,external_key,os,ram_gb
+web-01,virtual_machine,in production,high,OSL,Ops,RHEL 9,,vm-1,Linux,32
+web-02,virtual_machine,,high,OSL,,RHEL 9,,,Linux,
+db-01,database,,critical,,Ops,16.4,,,,
+shop-app,application,planned,,,,2.1,1,,,
+Shop,business_service,in_production,critical,,,,,,,
+"""
+CIS_LATER = """name,class,status,criticality,site,owner_team,version,min_members_up,external_key,os,ram_gb
+web-01,virtual_machine,in maintenance,high,,Ops,RHEL 10,,vm-1,Linux,64
+web-02,virtual_machine,,high,OSL,,RHEL 9,,,Linux,
+db-01,database,,critical,,Ops,16.4,,,,
+shop-app,application,in_production,low,,,2.2,2,,,
+new-box,server,,,,,,,,,
+"""
+RELS = """source,type,target,redundant,propagates
+Shop,depends_on,shop-app,,
+shop-app,runs_on,web-01,true,
+shop-app,runs_on,web-02,true,
+shop-app,depends_on,db-01,false,both
+"""
+RELS_LATER = """source,type,target,redundant,propagates
+shop-app,runs_on,web-02,false,
+shop-app,depends_on,db-01,false,target_to_source
+new-box,connected_to,db-01,,
+"""
+
+
+def test_imports_rebuilt_from_their_journal(db, tmp_path):
+    """The bulk writers journal in the funnel's format: a CSV import of CIs and relations, a
+    re-import changing some of them and a mapped import of an event log (then a longer export of
+    it) replay to an equal database, imported history's times and authors included."""
+    from pathlib import Path
+
+    from itsmdesk.models.incident import Incident
+    from itsmdesk.models.journal import JournalEntry
+    from itsmdesk.services import people
+    from itsmdesk.services.cmdb.csv_io import import_csv
+    from itsmdesk.services.importing.mapped import run_import
+
+    def write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    people.create_site({"name": "Oslo", "code": "OSL"})
+    people.create_team({"name": "Ops"})
+    # a person at an offline site imports: who and the site's references are journalled too
+    ann = Actor.for_person(people.create_person({"name": "Ann"}), "OSL")
+    assert import_csv("cis", write("cis.csv", CIS), actor=ann).created == 5
+    assert import_csv("relations", write("rels.csv", RELS), actor=ann).created == 4
+    later = import_csv("cis", write("cis2.csv", CIS_LATER))
+    assert (later.created, later.updated) == (1, 2)
+    later = import_csv("relations", write("rels2.csv", RELS_LATER), actor=ann)
+    assert (later.created, later.updated) == (1, 2)
+    root = Path(__file__).resolve().parent
+    log = root / "fixtures" / "import" / "uci_eventlog_sample.csv"
+    mapping = root.parent / "resources" / "import-maps" / "servicenow-eventlog.toml"
+    report = run_import("incidents", log, mapping, actor=ann)
+    assert report.applied and report.created == 41
+    assert Incident.get(Incident.external_key == "INC0000045").ref.startswith("INC-OSL-")
+    # a later export: one incident reopened (an event newer than the imported ones)
+    lines = log.read_text().splitlines()
+    last = next(line for line in reversed(lines) if line.startswith("INC0000045,"))
+    reopened = (last.replace(",Closed,false,", ",Active,true,")
+                .replace("Updated by 908,5/3/2016 12:00", "Updated by 7,6/3/2016 09:30"))
+    assert run_import("incidents", write("later.csv", "\n".join(lines + [reopened]) + "\n"),
+                      mapping, actor=ann).updated == 1
+    inc = Incident.get(Incident.external_key == "INC0000045")
+    last_row = (JournalEntry.select().where(JournalEntry.record_id == inc.id)
+                .order_by(JournalEntry.id.desc()).first())
+    assert (last_row.at, last_row.who_name) == (dt.datetime(2016, 3, 6, 9, 30), "Updated by 7")
+    assert (inc.updated_at, inc.version) == (last_row.at, last_row.version)
+
+    before, after, result = _rebuild()
+    assert not result.skipped
+    assert len(before["incident"]) == 41 and len(before["relation"]) == 5
+    assert len(before["person"]) > 1 and len(before["change"]) > 1  # created for the links
+    assert _diff(before, after) == []
+
+
+def _small_large(monkeypatch) -> None:  # noqa: ANN001
+    """The large demo at a few thousand rows (its shape, not its size)."""
+    from itsmdesk.demo import large
+
+    for name, value in (("N_INCIDENTS", 300), ("N_REQUESTS", 30), ("N_CHANGES", 100),
+                        ("N_PEOPLE", 400), ("N_PROBLEMS", 50), ("N_KNOWN_ERRORS", 20),
+                        ("N_ARTICLES", 30)):
+        monkeypatch.setattr(large, name, value)
+    monkeypatch.setattr(large, "CI_PLAN", [(c, max(60, n // 1000)) for c, n in large.CI_PLAN])
+
+
+def test_large_demo_journals_one_marker_row(db, monkeypatch):
+    from itsmdesk.demo import large
+    from itsmdesk.models.incident import Incident, WorkLog
+    from itsmdesk.models.journal import JournalEntry
+
+    _small_large(monkeypatch)
+    before = JournalEntry.select().count()
+    with records.capture() as changes:
+        large.generate_large(3)
+    assert Incident.select().count() == 330 and WorkLog.select().count() > 20
+    rows = list(JournalEntry.select().where(JournalEntry.id > 0).order_by(JournalEntry.id))
+    assert len(rows) == before + 1 and rows[-1].field == "!demo"
+    assert changes.created["incident"] and changes.touches("work_log", "relation", "ci")
+    assert RefCounter.get_by_id("INC").value == 300
+
+
+def test_large_demo_with_its_journal_replays(db, monkeypatch):
+    """``generate_large(journal=True)`` journals every record and child row in the funnel's
+    format: the database replays to an equal one."""
+    from itsmdesk.demo import large
+
+    _small_large(monkeypatch)
+    large.generate_large(3, journal=True)
+    before, after, report = _rebuild()
+    assert report.created > 1_500 and report.children > 300 and not report.skipped
+    assert len(before["work_log"]) > 20
+    assert _diff(before, after) == []

@@ -25,8 +25,10 @@ Rules
   create with its fields, each one to update with every changed field as old -> new; at most
   ``DIFF_LIMIT`` entries, ``report.diff_more`` counts the rest).  Collected only for dry runs.
 * Relations are only added or updated, never removed: a relation missing from the file stays.
-* Writing is bulk: one transaction, multi-row inserts, one compact journal row per created
-  record (``*created*``), one per changed field for updated ones, all sharing one batch id.
+* Writing is bulk, through the write funnel's bulk half (:mod:`itsmdesk.services.bulk`): one
+  write of the funnel, multi-row inserts, the journal in the funnel's format (one ``*created*``
+  row per created record holding its fields, one row per changed field for updated ones,
+  version-checked), all sharing one batch id, so replay rebuilds what an import wrote.
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ from typing import Any
 
 import peewee as pw
 
-from itsmdesk.errors import N_, ValidationError
+from itsmdesk.errors import N_, ConflictError, ValidationError
 from itsmdesk.models import graph_index
-from itsmdesk.models.base import db, utcnow
+from itsmdesk.models.base import db
 from itsmdesk.models.cmdb import (
     CI,
     CI_STATUSES,
@@ -52,9 +54,8 @@ from itsmdesk.models.cmdb import (
     CIClass,
     Relation,
 )
-from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.people import Site, Team
-from itsmdesk.services import records
+from itsmdesk.services import bulk, records
 from itsmdesk.services.cmdb.cis import coerce_value, ensure_standard_classes
 from itsmdesk.services.context import SYSTEM, Actor
 from itsmdesk.services.importing.report import (
@@ -134,74 +135,6 @@ def _by_names(model, names: list[str], columns) -> dict[str, tuple]:  # noqa: AN
     return out
 
 
-def _bulk_insert(model, rows: list[dict[str, Any]], progress: Progress = None,  # noqa: ANN001
-                 done: int = 0, total: int = 0, text: str = "") -> None:
-    """Insert many rows with the driver's ``executemany`` (values converted by each field's
-    ``db_value``), in chunks so progress can be shown.  Call inside the caller's transaction."""
-    if not rows:
-        return
-    names = list(rows[0])
-    fields = [model._meta.fields[name] for name in names]
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    postgres = isinstance(db.obj, pw.PostgresqlDatabase)
-    def converter(field):  # noqa: ANN001, ANN202 - the cheapest faithful conversion per field
-        if isinstance(field, (pw.UUIDField, pw.ForeignKeyField)):
-            if postgres:
-                return lambda v: None if v is None else str(v)
-            return lambda v: (v if type(v) is str and len(v) == 32 else None if v is None
-                              else v.hex if isinstance(v, uuid.UUID) else uuid.UUID(str(v)).hex)
-        if isinstance(field, pw.DateTimeField) and not postgres:
-            return lambda v: None if v is None else str(v)
-        if isinstance(field, (pw.CharField, pw.TextField)) and type(field) in (pw.CharField,
-                                                                            pw.TextField):
-            return lambda v: v
-        if isinstance(field, (pw.IntegerField, pw.BooleanField, pw.DateTimeField)):
-            return lambda v: v
-        return field.db_value
-
-    convert = [converter(f) for f in fields]
-
-    table = model._meta.table_name
-    per_chunk = 20000
-    cursor = db.cursor()
-    for start in range(0, len(rows), per_chunk):
-        part = [tuple(fn(r[n]) for fn, n in zip(convert, names, strict=True))
-                for r in rows[start:start + per_chunk]]
-        if postgres:
-            from psycopg2.extras import execute_values
-
-            execute_values(cursor, f'INSERT INTO "{table}" ({columns}) VALUES %s', part,
-                           page_size=1000)
-        else:
-            marks = ", ".join("?" * len(fields))
-            cursor.executemany(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', part)
-        if progress and text:
-            _tick(progress, done + min(start + per_chunk, len(rows)), total, text)
-
-
-def _insert_tuples(table: str, columns: list[str], rows: list[tuple], progress: Progress = None,
-                   total: int = 0, text: str = "") -> None:
-    """Raw multi-row insert of tuples already in the driver's form (see :func:`_db_form`)."""
-    if not rows:
-        return
-    cols = ", ".join(f'"{c}"' for c in columns)
-    cursor = db.cursor()
-    postgres = isinstance(db.obj, pw.PostgresqlDatabase)
-    per_chunk = 50000
-    for start in range(0, len(rows), per_chunk):
-        part = rows[start:start + per_chunk]
-        if postgres:
-            from psycopg2.extras import execute_values
-
-            execute_values(cursor, f'INSERT INTO "{table}" ({cols}) VALUES %s', part,
-                           page_size=1000)
-        else:
-            marks = ", ".join("?" * len(columns))
-            cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', part)
-        if progress and text:
-            _tick(progress, min(start + per_chunk, len(rows)), total or len(rows), text)
-
-
 def _db_form(value: Any) -> Any:
     """A UUID or timestamp in the form the driver stores it."""
     if value is None:
@@ -212,16 +145,25 @@ def _db_form(value: Any) -> Any:
     return value if postgres else str(value)
 
 
-JOURNAL_COLUMNS = ["record_kind", "record_id", "record_ref", "field", "old", "new", "who_id",
-                   "who_name", "at", "site", "version", "batch"]
+_CHUNK = 50_000  # rows per executemany: few round trips, progress every chunk
 
 
-def _journal(kind: str, record_id, ref: str, field: str, old: Any, new: Any,  # noqa: ANN001
-             actor: Actor, version: int, batch: uuid.UUID, at) -> dict[str, Any]:  # noqa: ANN001
-    return {"record_kind": kind, "record_id": record_id, "record_ref": ref, "field": field,
-            "old": records.to_text(old), "new": records.to_text(new), "who_id": actor.person_id,
-            "who_name": actor.name, "at": at, "site": actor.site, "version": version,
-            "batch": batch}
+def _field_rows(kind: str, record_id: Any, label: str, changes: dict[str, Any],
+                old: dict[str, Any], actor: Actor, at: Any, version: int,
+                batch: uuid.UUID) -> list[tuple]:
+    """The journal rows of an update: one per changed field (old and new as wire text)."""
+    return [(kind, record_id, label, field, records.to_text(old[field]), records.to_text(new),
+             actor.person_id, actor.name, at, records.site_of(actor), version, batch)
+            for field, new in changes.items()]
+
+
+def _check_moved(moved: list[Any], labels: dict[Any, str]) -> None:
+    """Raise the conflict for records someone changed while the import ran (the transaction
+    rolls back: nothing is imported)."""
+    if moved:
+        raise ConflictError(N_("{record} changed while the import ran; nothing was imported. "
+                               "Run the import again."),
+                            record=labels.get(moved[0], str(moved[0])))
 
 
 def _write_rejects(path: Path, header: list[str], bad: dict[int, list[RowError]],
@@ -561,54 +503,61 @@ def _import_cis(path: Path, dry_run: bool, skip_invalid: Path | None, progress: 
 
     import json
 
-    now = utcnow()
-    at, batch, who = _db_form(now), _db_form(uuid.uuid4()), _db_form(actor.person_id)
-    who_name, site = actor.name, actor.site
-    new_rows = []
-    journal = []
-    for _line, values in creates:
-        cid = _new_key()
-        attrs = {k: v for k, v in values.get("_attrs", {}).items() if v is not None}
-        name = values["name"]
-        new_rows.append((cid, name, _db_form(values["ci_class"]),
-                         values.get("status") or "in_production",
-                         values.get("criticality") or "medium", _db_form(values.get("site")),
-                         _db_form(values.get("owner_team")), values.get("ci_version"),
-                         values.get("serial"), values.get("vendor"), values.get("description"),
-                         values.get("external_key"), values.get("min_members_up"),
-                         json.dumps(attrs, sort_keys=True), 1, at, who, at, who))
-        # one compact journal row per created CI
-        journal.append(("ci", cid, name, "*created*", None, name, who, who_name, at, site, 1,
-                        batch))
-    # File order, not key order: the rows of CIs listed together (one site, one service) and
-    # their gids (numbered on insert) sit together, so an impact walk over them reads a few
-    # pages rather than one page per CI.  The primary-key index takes the scattered inserts.
-    update_journal: list[dict[str, Any]] = []
-    ci_columns = ["id", "name", "ci_class_id", "status", "criticality", "site_id",
-                  "owner_team_id", "ci_version", "serial", "vendor", "description",
-                  "external_key", "min_members_up", "attributes", "version",
-                  "created_at", "created_by", "updated_at", "updated_by"]
-    with records.atomic():
+    with records.atomic() as write:
+        now = write.now
+        at, who = _db_form(now), _db_form(actor.person_id)
+        wire = bulk.wire_maker(CI)
+        new_rows = []
+        journal = []
+        # keys in ascending order, handed out in file order: rows keep file order (CIs listed
+        # together sit together, and so do their gids) while the primary-key index and the
+        # journal's grow at their end
+        for cid, (_line, values) in zip(bulk.new_keys(len(creates)), creates, strict=True):
+            attrs = json.dumps({k: v for k, v in values.get("_attrs", {}).items()
+                                if v is not None}, sort_keys=True)
+            name = values["name"]
+            fields = {"name": name, "ci_class": values["ci_class"],
+                      "status": values.get("status") or "in_production",
+                      "criticality": values.get("criticality") or "medium",
+                      "site": values.get("site"), "owner_team": values.get("owner_team"),
+                      "ci_version": values.get("ci_version"), "serial": values.get("serial"),
+                      "vendor": values.get("vendor"), "description": values.get("description"),
+                      "external_key": values.get("external_key"),
+                      "min_members_up": values.get("min_members_up"), "attributes": attrs}
+            new_rows.append((cid, name, _db_form(fields["ci_class"]), fields["status"],
+                             fields["criticality"], _db_form(fields["site"]),
+                             _db_form(fields["owner_team"]), fields["ci_version"],
+                             fields["serial"], fields["vendor"], fields["description"],
+                             fields["external_key"], fields["min_members_up"], attrs, 1, at, who,
+                             at, who))
+            journal.append(records.created_row("ci", cid, name, wire(fields), actor, now, 1,
+                                               write.batch))
+        ci_columns = ["id", "name", "ci_class", "status", "criticality", "site", "owner_team",
+                      "ci_version", "serial", "vendor", "description", "external_key",
+                      "min_members_up", "attributes", "version", "created_at", "created_by",
+                      "updated_at", "updated_by"]
         if not isinstance(db.obj, pw.PostgresqlDatabase):
             # Number the new CIs here, in file order, as the insert trigger would one by one
             # (it leaves a given gid alone); PostgreSQL's sequence default does the same.
             top = graph_index.top_gid(db.obj)
             new_rows = [row + (top + i,) for i, row in enumerate(new_rows, start=1)]
             ci_columns.append("gid")
-        _insert_tuples("ci", ci_columns, new_rows, progress, total, "writing")
+        bulk.insert_rows(CI, ci_columns, new_rows, batch=_CHUNK, convert=False,
+                         tick=lambda n: _tick(progress, n, total, "writing"))
+        changed = []
         for _line, old, changes in updates:
             new_version = old["version"] + 1
-            query = CI.update(**changes, version=new_version, updated_at=now,
-                              updated_by=actor.person_id).where(CI.id == old["id"])
-            query.execute()
-            for field, new in changes.items():
-                update_journal.append(_journal("ci", old["id"], old["name"], field, old[field],
-                                               new, actor, new_version, batch, now))
-        _insert_tuples("journal", JOURNAL_COLUMNS, journal)
-        _bulk_insert(JournalEntry, update_journal)
+            changed.append((old["id"], old["version"],
+                            {**changes, "version": new_version, "updated_at": now,
+                             "updated_by": actor.person_id}))
+            journal += _field_rows("ci", old["id"], old["name"], changes, old, actor, now,
+                                   new_version, write.batch)
+        _check_moved(bulk.update_records(CI, changed),
+                     {old["id"]: old["name"] for _line, old, _c in updates})
+        bulk.insert_journal(journal)
     _tick(progress, total, total, "writing")
     report.applied = True
-    report.extra["journal_rows"] = len(journal) + len(update_journal)
+    report.extra["journal_rows"] = len(journal)
     return report
 
 
@@ -633,12 +582,6 @@ def _raw_in(sql: str, values: list, size: int = 900) -> list[tuple]:
         out.extend(db.execute_sql(sql.replace("{ph}", ", ".join([mark] * len(part))),
                                   part).fetchall())
     return out
-
-
-def _new_key() -> str:
-    """A new UUID in the form the driver stores (hex on SQLite, text on PostgreSQL)."""
-    value = uuid.uuid4()
-    return str(value) if isinstance(db.obj, pw.PostgresqlDatabase) else value.hex
 
 
 def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, progress: Progress,
@@ -750,38 +693,42 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
     if not _finish(report, header, rows, bad, skip_invalid, dry_run):
         return report
 
-    now = utcnow()
-    at, batch, who = _db_form(now), _db_form(uuid.uuid4()), _db_form(actor.person_id)
-    who_name, site = actor.name, actor.site
-    new_rows = []
-    journal = []
-    for src, rtype, tgt, red, prop, src_name, tgt_name in creates:
-        rid = _new_key()
-        new_rows.append((rid, src, tgt, gid_of[src], gid_of[tgt], rtype, red, prop, 1, at, who,
-                         at, who))
-        ref = f"{src_name} {rtype} {tgt_name}"
-        # one compact journal row per relation (its reference names both CIs)
-        journal.append(("relation", rid, ref[:300], "*created*", None, ref, who, who_name, at,
-                        site, 1, batch))
-    new_rows.sort()  # key order: the primary-key index grows at its end, not at random places
-    update_journal = []
-    with records.atomic():
-        _insert_tuples("relation", ["id", "source_id", "target_id", "source_gid", "target_gid",
-                                    "type", "redundant", "propagates", "version", "created_at",
+    with records.atomic() as write:
+        now = write.now
+        at, who = _db_form(now), _db_form(actor.person_id)
+        key = bulk.Keys()
+        new_rows = []
+        journal = []
+        # keys in ascending order, handed out in file order: the primary-key index and the
+        # journal's grow at their end, not at random places
+        for rid, (src, rtype, tgt, red, prop, src_name, tgt_name) in zip(
+                bulk.new_keys(len(creates)), creates, strict=True):
+            new_rows.append((rid, src, tgt, gid_of[src], gid_of[tgt], rtype, red, prop, 1, at, who,
+                             at, who))
+            # what records.wire_row gives for a relation (test_cmdb_csv checks it), labelled by
+            # both CIs' names (a relation has no name of its own)
+            journal.append(records.created_row(
+                "relation", rid, f"{src_name} {rtype} {tgt_name}",
+                {"propagates": prop, "redundant": "true" if red else "false",
+                 "source": key(src), "target": key(tgt), "type": rtype},
+                actor, now, 1, write.batch))
+        bulk.insert_rows(Relation, ["id", "source", "target", "source_gid", "target_gid", "type",
+                                    "redundant", "propagates", "version", "created_at",
                                     "created_by", "updated_at", "updated_by"], new_rows,
-                       progress, total, "writing")
+                         batch=_CHUNK, convert=False,
+                         tick=lambda n: _tick(progress, n, total, "writing"))
+        changed = []
+        labels = {}
         for key, changes in updates:
             rid, red, prop, version = existing[key]
-            Relation.update(**changes, version=version + 1, updated_at=now,
-                            updated_by=actor.person_id).where(Relation.id == rid).execute()
-            ref = f"{name_of[key[0]]} {key[1]} {name_of[key[2]]}"
-            old = {"redundant": red, "propagates": prop}
-            for field, new in changes.items():
-                update_journal.append(_journal("relation", rid, ref, field, old[field], new, actor,
-                                               version + 1, batch, now))
-        _insert_tuples("journal", JOURNAL_COLUMNS, journal)
-        _bulk_insert(JournalEntry, update_journal)
-    journal += update_journal
+            changed.append((rid, version, {**changes, "version": version + 1, "updated_at": now,
+                                           "updated_by": actor.person_id}))
+            labels[rid] = f"{name_of[key[0]]} {key[1]} {name_of[key[2]]}"
+            journal += _field_rows("relation", rid, labels[rid], changes,
+                                   {"redundant": red, "propagates": prop}, actor, now,
+                                   version + 1, write.batch)
+        _check_moved(bulk.update_records(Relation, changed), labels)
+        bulk.insert_journal(journal)
     _tick(progress, total, total, "writing")
     report.applied = True
     report.extra["journal_rows"] = len(journal)

@@ -1,8 +1,17 @@
 """Stage 6 of the mapped import: write the planned records, created lookups and history at once.
 
-Everything happens in one transaction: rows for missing people/teams/categories/CIs/linked
-records, the new records (references drawn as one block), version-checked updates of existing
-ones, and the journal, where folded event logs keep each event's original time and author.
+Everything happens in one write of the funnel (``records.atomic()``), through its bulk half
+(:mod:`itsmdesk.services.bulk`): rows for missing people/teams/categories/CIs/linked records, the
+new records (references drawn as one block), version-checked updates of existing ones, and the
+journal in the funnel's format, so ``replay`` rebuilds the imported records exactly:
+
+* a new record is one ``*created*`` row holding its fields.  From a folded event log it holds
+  the record as the FIRST event left it, stamped with that event's time and author; each later
+  event that changed something is one version, one row per changed field, with the event's own
+  time and author.  History reads as it happened in the old tool.
+* the record stores what its journal implies: ``created_at`` the first event's time,
+  ``updated_at``/``version`` the last event's, ``created_by``/``updated_by`` the id behind the
+  rows (none for the old tool's authors, who are names, not people here).
 """
 
 from __future__ import annotations
@@ -16,62 +25,88 @@ from typing import Any
 import peewee as pw
 
 from itsmdesk.errors import N_, ConflictError
-from itsmdesk.models.base import db, utcnow
+from itsmdesk.models.base import db
 from itsmdesk.models.cmdb import CI, CIClass
 from itsmdesk.models.incident import Incident
 from itsmdesk.models.people import Person, Site, Team
 from itsmdesk.models.servicedesk import Category
+from itsmdesk.services import bulk, records
 from itsmdesk.services.context import Actor
-from itsmdesk.services.importing import bulk as mapping_write
 from itsmdesk.services.importing.report import ImportReport
 from itsmdesk.services.importing.targets import REF_PREFIXES, LookupPlan
-from itsmdesk.services.records import to_text
 
 COUNT_NAMES = {Person: "people", Team: "teams", Site: "sites", Category: "categories", CI: "cis",
                CIClass: "ci_classes"}
+ATTR = "attributes."
 
 
 def _count_name(model: type[pw.Model]) -> str:
     return COUNT_NAMES.get(model, getattr(model, "RECORD_KIND", model.__name__.lower()) + "s")
 
 
+def _label(values: dict[str, Any]) -> str:
+    """How ``records`` labels a record in its journal (its ``record_label``)."""
+    return str(values.get("ref") or values.get("name") or values.get("title") or values["id"])
+
+
 class _Journal:
-    def __init__(self, actor: Actor, batch: uuid.UUID) -> None:
+    """The import's journal rows (plain tuples in ``records.JOURNAL_COLUMNS`` order)."""
+
+    def __init__(self, actor: Actor, write: records.Write) -> None:
         self.rows: list[tuple] = []
         self.actor = actor
-        self.batch = batch
+        self.site = records.site_of(actor)  # the actor's site, else this workstation's
+        self.batch = write.batch
+        self.text = bulk.Texts()
+        self.authors: dict[str, Actor] = {}
 
-        self.texts: dict[tuple[type, Any], str | None] = {}
+    def author(self, who: str | None) -> Actor:
+        """The actor a row is stamped with: the old tool's author (a name, no person id) or
+        the person importing."""
+        if not who:
+            return self.actor
+        found = self.authors.get(who)
+        if found is None:
+            found = self.authors[who] = Actor(None, who, self.site)
+        return found
 
-    def text(self, value: Any) -> str | None:
-        """``records.to_text``, memoised (imports repeat the same ids, times and codes)."""
-        if value is None or value.__class__ is str:
-            return value
-        key = (value.__class__, value)
-        try:
-            return self.texts[key]
-        except KeyError:
-            text = self.texts[key] = to_text(value)
-            return text
-        except TypeError:  # unhashable (dict/list)
-            return to_text(value)
+    def created(self, kind: str, record_id: uuid.UUID, label: str, wire: dict[str, str | None],
+                at: dt.datetime, who: str | None = None) -> None:
+        self.rows.append(records.created_row(kind, record_id, label, wire, self.author(who), at,
+                                             1, self.batch))
 
-    def add(self, kind: str, record_id: uuid.UUID, ref: str | None,
-            changes: list[tuple[str, Any, Any]], version: int, at: dt.datetime,
-            who: str | None = None) -> None:
-        # ids as hex text, what the UUID columns store: the bulk insert then converts nothing
-        person = self.actor.person_id
-        who_id = None if who or person is None else person.hex
-        who_name = who or self.actor.name
-        site = self.actor.site
-        rid = record_id.hex
-        batch = self.batch.hex
+    def fields(self, kind: str, record_id: uuid.UUID, label: str,
+               changes: list[tuple[str, Any, Any]], version: int, at: dt.datetime,
+               who: str | None = None) -> dict[str, str | None]:
+        """One row per changed field; returns field -> the text written as its new value."""
+        actor = self.author(who)
+        person, name, site = actor.person_id, actor.name, self.site
+        batch = self.batch
         append = self.rows.append
         text = self.text
-        when = text(at)  # what the driver would make of the datetime, once per event
-        for name, old, new in changes:
-            append((kind, rid, ref, name, text(old), text(new), who_id, who_name, when,
-                    site, version, batch))
+        written = {}
+        for field, old, new in changes:
+            new_text = written[field] = text(new)
+            append((kind, record_id, label, field, text(old), new_text, person, name, at, site,
+                    version, batch))
+        return written
+
+
+def _fold_attributes(changes: list[tuple[str, Any, Any]], attrs: dict[str, Any]
+                     ) -> list[tuple[str, Any, Any]]:
+    """An event's changes with its ``attributes.x`` entries as one change of the ``attributes``
+    document (the field the journal and replay know); ``attrs`` is the document so far and is
+    brought up to date (``None`` values leave a key as it is, as ``_with_attributes`` does)."""
+    if not any(name.startswith(ATTR) for name, _o, _n in changes):
+        return changes
+    out = [c for c in changes if not c[0].startswith(ATTR)]
+    old = dict(attrs)
+    for name, _old, new in changes:
+        if name.startswith(ATTR) and new is not None:
+            attrs[name[len(ATTR):]] = new
+    if attrs != old:
+        out.append(("attributes", old, dict(attrs)))
+    return out
 
 
 def _create_lookups(prepared, journal: _Journal, now: dt.datetime) -> None:  # noqa: ANN001
@@ -84,12 +119,15 @@ def _create_lookups(prepared, journal: _Journal, now: dt.datetime) -> None:  # n
                      key=lambda p: order.index(p.model) if p.model in order else len(order))
     plans += lookups
     class_ids = prepared.class_plan.ids if prepared.class_plan else {}
+    person = journal.actor.person_id
     for plan in plans:
         if not plan.new:
             continue
         model = plan.model
+        kind = records.kind_of(model)
+        wire = bulk.wire_maker(model, texts=journal.text)
         prefix = REF_PREFIXES.get(model)
-        refs = iter(mapping_write.allocate_refs(prefix, len(plan.new), journal.actor.site)
+        refs = iter(bulk.reserve_refs(prefix, len(plan.new), journal.site)
                     if prefix else [])
         rows = []
         for new_id, values in plan.new.items():
@@ -98,17 +136,12 @@ def _create_lookups(prepared, journal: _Journal, now: dt.datetime) -> None:  # n
                 values["ci_class"] = class_ids[values.pop("_class")]
             if prefix:
                 values["ref"] = next(refs)
-            values.update(id=new_id, created_at=now, updated_at=now,
-                          created_by=journal.actor.person_id, updated_by=journal.actor.person_id)
+            values.update(id=new_id, version=1, created_at=now, updated_at=now,
+                          created_by=person, updated_by=person)
+            bulk.fill_defaults(model, values)
             rows.append(values)
-            label = values.get("ref") or values.get("name") or values.get("title")
-            journal.add(model.RECORD_KIND, new_id, label,
-                        [("*created*", None, label)]
-                        + [(k, None, v) for k, v in values.items()
-                           if k not in ("id", "created_at", "updated_at", "created_by",
-                                        "updated_by", "version") and v not in (None, "", [], {})],
-                        1, now)
-        mapping_write.insert_records(model, rows)
+            journal.created(kind, new_id, _label(values), wire(values), now)
+        bulk.insert_records(model, rows)
 
 
 def summarise(prepared, report: ImportReport) -> None:  # noqa: ANN001
@@ -129,7 +162,7 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
 
     target, spec = prepared.target, prepared.spec
     model = target.model
-    kind = model.RECORD_KIND
+    kind = records.kind_of(model)
     has_attrs = "attributes" in model._meta.fields
     creates = []
     updates = []
@@ -148,24 +181,32 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
     summarise(prepared, report)
     if dry_run:
         return
-    now = utcnow()
-    journal = _Journal(actor, uuid.uuid4())
     sla_cache: dict[tuple[str, int], tuple[int, int]] = {}
     total = len(creates) + len(updates)
-    with _big_cache(), db.atomic():
+    with _big_cache(), records.atomic() as write:
+        now = write.now
+        journal = _Journal(actor, write)
         _tick(progress, cancel, 0, total, "writing")
         _create_lookups(prepared, journal, now)
-        rows = _new_rows(creates, model, spec, actor, now, journal, sla_cache)
+        rows = _new_rows(creates, model, spec, now, journal, sla_cache)
         _tick(progress, cancel, 0, total, "writing records")
-        mapping_write.insert_records(
+        bulk.insert_records(
             model, rows, tick=lambda n: _tick(progress, cancel, n, total, "writing records"))
+        changed = []
+        labels = {}
         for number, (current, diff, rec) in enumerate(updates):
             if number % 500 == 0:
                 _tick(progress, cancel, len(creates) + number, total, "updating records")
-            _update(model, kind, current, diff, rec, spec, journal, now)
+            changed.append(_update(kind, current, diff, rec, spec, journal, now))
+            labels[current.id] = current.record_label()
+        moved = bulk.update_records(model, changed)
+        if moved:
+            raise ConflictError(N_("{record} changed while the import ran; nothing was "
+                                   "imported. Run the import again."),
+                                record=labels.get(moved[0], str(moved[0])))
         count = len(journal.rows)
         _tick(progress, cancel, 0, count, "writing history")
-        mapping_write.insert_journal(
+        bulk.insert_journal(
             journal.rows, tick=lambda n: _tick(progress, cancel, n, count, "writing history"))
     report.applied = True
     report.extra["journal_rows"] = len(journal.rows)
@@ -200,7 +241,31 @@ def _sla_due(kind: str, priority: int, opened: dt.datetime,
     return opened + dt.timedelta(minutes=response), opened + dt.timedelta(minutes=resolution)
 
 
-def _new_rows(creates, model, spec, actor: Actor, now: dt.datetime,  # noqa: ANN001
+def _first_values(model: type[pw.Model], values: dict[str, Any], rec) -> dict[str, Any]:  # noqa: ANN001
+    """The record as the first event of its log left it: ``values`` (its final state) with
+    every field a later event changed set back to its first value (or its default, when the
+    first row said nothing about it)."""
+    from itsmdesk.services.importing.mapped import _with_attributes
+
+    touched = {name for event in rec.events[1:] for name, _o, _n in event.changes}
+    if not touched:
+        return values
+    first = rec.first or {}
+    start = dict(values)
+    for name in touched:
+        if name.startswith(ATTR):
+            continue
+        if name in first:
+            start[name] = first[name]
+        else:
+            start.pop(name, None)
+    if any(name.startswith(ATTR) for name in touched):
+        start.pop("attributes", None)
+        start.update(_with_attributes({k: v for k, v in first.items() if k.startswith(ATTR)}))
+    return bulk.fill_defaults(model, start)
+
+
+def _new_rows(creates, model, spec, now: dt.datetime,  # noqa: ANN001
               journal: _Journal, sla_cache) -> list[dict[str, Any]]:  # noqa: ANN001
     from itsmdesk.services.importing.mapped import _with_attributes
 
@@ -210,10 +275,12 @@ def _new_rows(creates, model, spec, actor: Actor, now: dt.datetime,  # noqa: ANN
         for rec in creates:
             prefix = _prefix(model, rec.final)
             counts[prefix] = counts.get(prefix, 0) + 1
-        prefix_of = {p: list(reversed(mapping_write.allocate_refs(p, n, actor.site)))
+        prefix_of = {p: list(reversed(bulk.reserve_refs(p, n, journal.site)))
                      for p, n in counts.items()}
     rows = []
-    kind = model.RECORD_KIND
+    kind = records.kind_of(model)
+    wire = bulk.wire_maker(model, texts=journal.text)
+    text = journal.text
     fold = spec.events.fold
     # Ids in ascending order: primary-key and journal index inserts then append instead of
     # landing at random places (several times faster on a large import).
@@ -227,29 +294,46 @@ def _new_rows(creates, model, spec, actor: Actor, now: dt.datetime,  # noqa: ANN
         if rec.key and "external_key" in model._meta.fields:
             values["external_key"] = rec.key
         created = rec.first_at or now
-        values["created_at"] = created
-        values["updated_at"] = rec.last_at or created if fold else now
-        values["created_by"] = values["updated_by"] = actor.person_id
         if model is Incident:
             opened = values.setdefault("opened_at", created)
             if "response_due" not in values and opened is not None:
                 ticket_kind = values.get("kind") or "incident"
                 values["response_due"], values["resolution_due"] = _sla_due(
                     ticket_kind, values.get("priority") or 5, opened, sla_cache)
-        label = values.get("ref") or values.get("name") or values.get("title") or str(new_id)
-        if fold and rec.events:
-            for version, event in enumerate(rec.events, start=1):
-                changes = event.changes
-                if version == 1:
-                    changes = [("*created*", None, label)] + changes
-                journal.add(kind, new_id, label, changes, version, event.at or now, event.who)
-            values["version"] = len(rec.events)
-        else:
-            changes = [("*created*", None, label)] + [
-                (k, None, v) for k, v in values.items()
-                if k not in ("id", "created_at", "updated_at", "created_by", "updated_by", "ref")
-                and v not in (None, "", {}, [])]
-            journal.add(kind, new_id, label, changes, 1, now)
+        bulk.fill_defaults(model, values)
+        label = _label(values)
+        events = rec.events if fold else []
+        first_who = events[0].who if events else None
+        at = (events[0].at or now) if events else now
+        snapshot = wire(_first_values(model, values, rec) if events else values)
+        if created != at:
+            snapshot["created_at"] = text(created)
+        journal.created(kind, new_id, label, snapshot, at, first_who)
+        version, last_who = 1, first_who
+        if len(events) > 1:
+            attrs = dict(_with_attributes(
+                {k: v for k, v in (rec.first or {}).items() if k.startswith(ATTR)}
+            ).get("attributes") or {})
+            written: dict[str, str | None] = {}
+            for event in events[1:]:
+                changes = _fold_attributes(event.changes, attrs)
+                if not changes:
+                    continue
+                version += 1
+                at, last_who = event.at or now, event.who
+                written.update(journal.fields(kind, new_id, label, changes, version, at,
+                                              event.who))
+            # what the events left must be the record's final state (replay rebuilds it so)
+            rest = [(name, None, values.get(name)) for name, last in written.items()
+                    if text(values.get(name)) != last]
+            if rest:
+                version += 1
+                at, last_who = now, None
+                journal.fields(kind, new_id, label, rest, version, at)
+        values["version"] = version
+        values["created_at"], values["updated_at"] = created, at
+        values["created_by"] = journal.author(first_who).person_id
+        values["updated_by"] = journal.author(last_who).person_id
         rows.append(values)
     return rows
 
@@ -260,31 +344,36 @@ def _prefix(model: type[pw.Model], values: dict[str, Any]) -> str:
     return REF_PREFIXES.get(model, "REC")
 
 
-def _update(model, kind: str, current, diff: dict[str, tuple[Any, Any]], rec,  # noqa: ANN001
-            spec, journal: _Journal, now: dt.datetime) -> None:  # noqa: ANN001
+def _update(kind: str, current, diff: dict[str, tuple[Any, Any]], rec,  # noqa: ANN001
+            spec, journal: _Journal, now: dt.datetime  # noqa: ANN001
+            ) -> tuple[Any, int, dict[str, Any]]:
+    """Journal the changes to a stored record (the events newer than its last update, then
+    whatever they leave different from the export); returns its version-checked update."""
     label = current.record_label()
     version = current.version
-    covered: set[str] = set()
-    last_at = now
+    written: dict[str, str | None] = {}
+    last_at, last_who = now, None
+    text = journal.text
     if spec.events.fold and rec.events:
         since = current.updated_at
+        attrs = dict(getattr(current, "attributes", None) or {})
         for event in rec.events[1:]:
             if event.at is not None and since is not None and event.at <= since:
                 continue
-            changes = [c for c in event.changes if c[0] in diff or c[0].startswith("attributes.")]
+            changes = [c for c in _fold_attributes(event.changes, attrs) if c[0] in diff]
             if not changes:
                 continue
             version += 1
-            journal.add(kind, current.id, label, changes, version, event.at or now, event.who)
-            covered.update(c[0] for c in changes)
-            last_at = event.at or now
-    rest = [(name, old, new) for name, (old, new) in diff.items() if name not in covered]
+            last_at, last_who = event.at or now, event.who
+            written.update(journal.fields(kind, current.id, label, changes, version, last_at,
+                                          event.who))
+    rest = [(name, old, new) for name, (old, new) in diff.items()
+            if name not in written or written[name] != text(new)]
     if rest:
         version += 1
-        journal.add(kind, current.id, label, rest, version, now)
-        last_at = now
+        last_at, last_who = now, None
+        journal.fields(kind, current.id, label, rest, version, now)
     values = {name: new for name, (_old, new) in diff.items()}
-    values.update(version=version, updated_at=last_at, updated_by=journal.actor.person_id)
-    if not mapping_write.update_record(model, current.id, current.version, values):
-        raise ConflictError(N_("{record} changed while the import ran; nothing was imported. "
-                               "Run the import again."), record=label)
+    values.update(version=version, updated_at=last_at,
+                  updated_by=journal.author(last_who).person_id)
+    return current.id, current.version, values

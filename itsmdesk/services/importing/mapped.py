@@ -70,6 +70,9 @@ class Planned:
     events: list[Event] = field(default_factory=list)
     first_at: dt.datetime | None = None
     last_at: dt.datetime | None = None
+    # event logs: the state after the first event (what the record is created with; the later
+    # events are journalled as updates of it)
+    first: dict[str, Any] | None = None
 
 
 @dataclass
@@ -380,6 +383,7 @@ def _fold(key: str, items: list, spec: MappingSpec, target: Target, matrix: dict
     if spec.events.order_by:
         items = sorted(items, key=lambda i: i[2].get("order", 0))  # stable: file order on ties
     state: dict[str, Any] = {}
+    first: dict[str, Any] = {}
     events: list[Event] = []
     for number, (_line, values, meta) in enumerate(items):
         new = dict(state)
@@ -388,6 +392,7 @@ def _fold(key: str, items: list, spec: MappingSpec, target: Target, matrix: dict
                 new[name] = value
         _derive(target, spec, new, matrix)
         if number == 0:
+            first = new
             changes = [(n, None, v) for n, v in new.items() if v is not None and v != ""]
         else:
             get = state.get  # values repeat as the very same objects (memoised conversions)
@@ -398,7 +403,7 @@ def _fold(key: str, items: list, spec: MappingSpec, target: Target, matrix: dict
         state = new
     ats = [e.at for e in events if e.at is not None]
     return Planned(key, [i[0] for i in items], state, events,
-                   first_at=items[0][2].get("at"), last_at=max(ats) if ats else None)
+                   first_at=items[0][2].get("at"), last_at=max(ats) if ats else None, first=first)
 
 
 def _check_required(planned: list[Planned], prepared: Prepared, rejected: set[int]) -> None:
