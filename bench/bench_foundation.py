@@ -36,14 +36,18 @@ N_ROWS = 5000
 
 
 def _bulk_ours(ctx: BenchContext) -> int:
-    """5,000 journal rows through the service helper used by every write (one transaction)."""
+    """5,000 journal rows through the funnel's journal writer (multi-row INSERTs, one
+    transaction, rolled back)."""
     from itsmdesk.models import db
-    from itsmdesk.services.context import SYSTEM
-    from itsmdesk.services.records import write_journal
+    from itsmdesk.models.base import utcnow
+    from itsmdesk.services.records import insert_journal_rows
 
     rid = uuid.uuid4()
+    now = utcnow()
+    rows = [("bench", rid, "bench", "f", str(i), str(i + 1), None, "system", now, "", None, None)
+            for i in range(N_ROWS)]
     with db.atomic() as txn:
-        write_journal("bench", rid, "bench", [("f", i, i + 1) for i in range(N_ROWS)], SYSTEM)
+        insert_journal_rows(rows)
         txn.rollback()
     return N_ROWS
 

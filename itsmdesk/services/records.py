@@ -29,8 +29,9 @@ a field name         the field's old and new value as wire text
 ==================  =========================================================================
 
 Services call ``create``/``update``/``delete``, ``add_child``/``update_child``/``remove_child``/
-``set_links``, ``set_setting`` and ``note``; bulk writers (imports) use ``bulk_insert`` and
-``journal_created``.  No service writes a model any other way (tests/test_write_funnel.py).
+``set_links``, ``set_setting`` and ``note``; bulk writers (imports, the large demo) use
+:mod:`itsmdesk.services.bulk`, the funnel's bulk half, which journals in the same format.  No
+service writes a model any other way (tests/test_write_funnel.py).
 """
 
 from __future__ import annotations
@@ -892,40 +893,6 @@ def set_setting(key: str, value: Any, actor: Actor = SYSTEM,
 
 # -- bulk writers -----------------------------------------------------------------------------------
 @_in_write
-def bulk_insert(model: type[pw.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]],
-                chunk: int = 500) -> int:
-    """Insert many rows of ``model`` (values in ``columns`` order, already in the driver's form)
-    in multi-row INSERTs.  The caller journals them (``journal_created``) in the same write."""
-    database = db.obj
-    cols = ", ".join(f'"{c}"' for c in columns)
-    one = "(" + ", ".join([database.param] * len(columns)) + ")"
-    per = max(1, min(chunk, 30000 // max(1, len(columns))))
-    cursor = database.cursor()
-    head = f'INSERT INTO "{model._meta.table_name}" ({cols}) VALUES '
-    batch: list[Sequence[Any]] = []
-    total = 0
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= per:
-            cursor.execute(head + ", ".join([one] * len(batch)), [v for r in batch for v in r])
-            total += len(batch)
-            batch = []
-    if batch:
-        cursor.execute(head + ", ".join([one] * len(batch)), [v for r in batch for v in r])
-        total += len(batch)
-    _write().changes.note_many(kind_of(model))
-    return total
-
-
-@_in_write
-def bulk_sql(model: type[pw.Model], sql: str, params: Sequence[Any] = ()) -> int:
-    """A set-based UPDATE/DELETE of a bulk writer (journalled by the caller in the same write)."""
-    cursor = db.execute_sql(sql, params)
-    _write().changes.note_many(kind_of(model))
-    return cursor.rowcount
-
-
-@_in_write
 def journal_rows(rows: Sequence[tuple]) -> int:
     """Journal rows a bulk writer made itself (``created_row`` tuples, or field rows in
     :data:`JOURNAL_COLUMNS` order).  Written with the rest of the write's journal."""
@@ -937,11 +904,6 @@ def journal_rows(rows: Sequence[tuple]) -> int:
     if len(write.journal) > 50_000:  # keep memory flat on very large imports
         write.flush()
     return len(rows)
-
-
-def batch_id() -> uuid.UUID:
-    """The current write's batch id (bulk writers stamp their journal rows with it)."""
-    return _write().batch
 
 
 # -- reading the journal ----------------------------------------------------------------------------

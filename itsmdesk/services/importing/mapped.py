@@ -69,7 +69,6 @@ class Planned:
     final: dict[str, Any]
     events: list[Event] = field(default_factory=list)
     first_at: dt.datetime | None = None
-    last_at: dt.datetime | None = None
     # event logs: the state after the first event (what the record is created with; the later
     # events are journalled as updates of it)
     first: dict[str, Any] | None = None
@@ -365,14 +364,13 @@ def group(prepared: Prepared, skip_invalid: bool) -> tuple[list[Planned], set[in
             _line, values, meta = items[0]
             state = {k: v for k, v in values.items() if v is not IGNORE}
             _derive(target, spec, state, matrix)
-            planned.append(Planned(key, lines, state, first_at=meta.get("at"),
-                                   last_at=meta.get("at")))
+            planned.append(Planned(key, lines, state, first_at=meta.get("at")))
     for line, values, meta in unkeyed:
         if line in prepared.bad_lines:
             continue
         state = {k: v for k, v in values.items() if v is not IGNORE}
         _derive(target, spec, state, matrix)
-        planned.append(Planned("", [line], state, first_at=meta.get("at"), last_at=meta.get("at")))
+        planned.append(Planned("", [line], state, first_at=meta.get("at")))
     _check_required(planned, prepared, rejected)
     if rejected and not skip_invalid:
         return planned, rejected
@@ -401,9 +399,8 @@ def _fold(key: str, items: list, spec: MappingSpec, target: Target, matrix: dict
         if changes or number == 0:
             events.append(Event(meta.get("at"), meta.get("who"), changes))
         state = new
-    ats = [e.at for e in events if e.at is not None]
     return Planned(key, [i[0] for i in items], state, events,
-                   first_at=items[0][2].get("at"), last_at=max(ats) if ats else None, first=first)
+                   first_at=items[0][2].get("at"), first=first)
 
 
 def _check_required(planned: list[Planned], prepared: Prepared, rejected: set[int]) -> None:
