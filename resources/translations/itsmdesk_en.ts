@@ -4,93 +4,93 @@
 <context>
     <name>AnnouncementsPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="40"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="41"/>
         <source>Add…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="40"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="41"/>
         <source>Add a manual announcement</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="41"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="42"/>
         <source>Withdraw</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="41"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="42"/>
         <source>Withdraw the selected announcement</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="42"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="43"/>
         <source>Copy text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="42"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="43"/>
         <source>Copy all as plain text for an e-mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="45"/>
         <source>Copy HTML</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="45"/>
         <source>Copy all as HTML for an e-mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="71"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="76"/>
         <source>until further notice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="72"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="77"/>
         <source>NOW</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="72"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="77"/>
         <source>upcoming</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="75"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="80"/>
         <source>Services: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="84"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="89"/>
         <source>No current announcements.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="102"/>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="105"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="108"/>
         <source>New announcement</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="102"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="105"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="105"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="108"/>
         <source>Text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="129"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="126"/>
         <source>Announcements copied to the clipboard</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="140"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="147"/>
         <source>New &amp;announcement…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -98,220 +98,255 @@
 <context>
     <name>ArticleForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="40"/>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="174"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="55"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="191"/>
         <source>New article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="40"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="59"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="44"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="67"/>
         <source>vpn, remote access</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="46"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="41"/>
         <source>Draft</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="46"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="41"/>
         <source>Published</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="47"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="42"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="52"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="46"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="46"/>
+        <source>Known error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="47"/>
+        <source>Incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="74"/>
         <source>Cate&amp;gory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="53"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="75"/>
         <source>T&amp;ags</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="55"/>
-        <source>Stat&amp;us</source>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="77"/>
+        <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="62"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="129"/>
+        <source>&amp;History</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="136"/>
+        <source>&amp;Publish</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="139"/>
+        <source>Re&amp;tire</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="177"/>
+        <source>&amp;Links ({n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="248"/>
+        <source>{ref} is {status} now.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="84"/>
         <source>Write Markdown: # heading, - list, **bold**, `code`</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="76"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="98"/>
         <source>INC-…, KE-… or a CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="77"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="99"/>
         <source>&amp;Add link</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="100"/>
         <source>&amp;Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="103"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="126"/>
         <source>&amp;Text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="104"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="127"/>
         <source>&amp;Links</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="105"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="128"/>
         <source>&amp;Versions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="108"/>
-        <source>&amp;Save</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="151"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="162"/>
         <source>by {author}, version {version}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="160"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="171"/>
         <source>v{n} · {at} · {who}
 {fields}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="220"/>
-        <source>Save the changes to this article?</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>AuditDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="346"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="411"/>
         <source>Audit the CMDB against a scan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="349"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="414"/>
         <source>Browse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="350"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="415"/>
         <source>Audit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="357"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="422"/>
         <source>Choose the scan (CSV: name, class, site, … as exported).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="359"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="424"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="359"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="424"/>
         <source>CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="359"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="424"/>
         <source>Scan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="362"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="427"/>
         <source>Accept scan into the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="374"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="439"/>
         <source>Scan file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="386"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="459"/>
         <source>Unknown (scanned, not in the CMDB)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="387"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="460"/>
         <source>Missing (in the CMDB, not found)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="388"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="461"/>
         <source>Different</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="389"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="462"/>
         <source>Bad rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="396"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="469"/>
         <source>{s} scanned: {m} match, {u} unknown, {x} missing, {d} differences</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="405"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="478"/>
         <source>Accept scan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="406"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="479"/>
         <source>Create the unknown CIs and update the different ones from the scan?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="483"/>
+        <source>Importing…</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>AvailabilityModel</name>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="46"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="46"/>
         <source>Failures</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="46"/>
         <source>Downtime (h)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="46"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="47"/>
         <source>MTTR (h)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="46"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="47"/>
         <source>MTBF (h)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="46"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="47"/>
         <source>Availability %</source>
         <translation type="unfinished"></translation>
     </message>
@@ -319,82 +354,82 @@
 <context>
     <name>AvailabilityPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="100"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="102"/>
         <source>Configuration item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="101"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="103"/>
         <source>Business service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="108"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="110"/>
         <source>&amp;Compute</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="109"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="111"/>
         <source>Export CS&amp;V…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="110"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="112"/>
         <source>Export &amp;PDF…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="114"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="116"/>
         <source>Per</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="116"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="118"/>
         <source>from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="118"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="120"/>
         <source>to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="140"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="142"/>
         <source>Most downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="179"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="185"/>
         <source>{n} with outages · {f} failures · {d} h downtime in {p} h</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="194"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="200"/>
         <source>Export availability</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="195"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="201"/>
         <source>CSV (*.csv)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="198"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="204"/>
         <source>{n} rows written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="203"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="209"/>
         <source>Availability report</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="204"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="210"/>
         <source>PDF (*.pdf)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="210"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="216"/>
         <source>{pages} page(s) written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -512,97 +547,97 @@
 <context>
     <name>BaselineDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="253"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="297"/>
         <source>CMDB baselines</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="300"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="300"/>
         <source>Taken (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="257"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="301"/>
         <source>CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="257"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="301"/>
         <source>Relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="263"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="307"/>
         <source>Name of a new baseline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="265"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="309"/>
         <source>All CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="266"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="310"/>
         <source>Take baseline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="267"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="311"/>
         <source>Compare with now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="275"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="320"/>
         <source>Difference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="275"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="320"/>
         <source>Then</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="275"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="320"/>
         <source>Now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="319"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="384"/>
         <source>CIs added</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="320"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="385"/>
         <source>CIs removed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="321"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="386"/>
         <source>CIs changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="322"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="387"/>
         <source>Relations added</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="323"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="388"/>
         <source>Relations removed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="325"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="390"/>
         <source>Relations changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="329"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="394"/>
         <source>No differences</source>
         <translation type="unfinished"></translation>
     </message>
@@ -610,62 +645,62 @@
 <context>
     <name>BulkEditDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="29"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="27"/>
         <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="30"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="28"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="31"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="29"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="32"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="30"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="33"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="31"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="34"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="32"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="35"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="33"/>
         <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="42"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="40"/>
         <source>Edit {n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="52"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="50"/>
         <source>Pending reason / solution when needed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="55"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="53"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="56"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="54"/>
         <source>New value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="57"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="55"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
@@ -675,27 +710,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="80"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90"/>
         <source>(nobody)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="80"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="100"/>
         <source>1 high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="100"/>
         <source>2 medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90"/>
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="100"/>
         <source>3 low</source>
         <translation type="unfinished"></translation>
     </message>
@@ -703,168 +738,228 @@
 <context>
     <name>CABMeetingForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="57"/>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="181"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="58"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="340"/>
         <source>New CAB meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="62"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="65"/>
+        <source>Histor&amp;y</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="87"/>
         <source>Weekly CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="67"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="91"/>
         <source>Emergency CAB (ECAB)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="80"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="101"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="221"/>
+        <source>(no chair)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="105"/>
         <source>&amp;Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="81"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="106"/>
         <source>&amp;Starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="82"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="107"/>
         <source>&amp;Location</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="85"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="110"/>
         <source>Quorum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="87"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="114"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="91"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="115"/>
+        <source>C&amp;hair</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="116"/>
         <source>&amp;Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="95"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="122"/>
         <source>Member</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="95"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="122"/>
         <source>Present</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="113"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="163"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="278"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="114"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="184"/>
+        <source>Done / not done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="279"/>
         <source>Quorum outcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="114"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="279"/>
         <source>Decision / conditions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="122"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="284"/>
+        <source>{status} · {type} change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="296"/>
+        <source>Not on the CAB for this change&apos;s category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="318"/>
+        <source>no quorum: {votes} of {quorum} votes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="320"/>
+        <source>{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="385"/>
+        <source>(absent)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="418"/>
+        <source>Select a change on the agenda first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="427"/>
+        <source>An action needs a text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="439"/>
+        <source>Select an action first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="142"/>
         <source>Build agenda from changes awaiting CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="146"/>
         <source>Conditions for the selected change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="147"/>
         <source>Record decision</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="135"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="162"/>
         <source>Action</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="135"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="162"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="192"/>
         <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="136"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="162"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="194"/>
         <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="136"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="163"/>
         <source>Done</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="143"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="176"/>
         <source>New action</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="145"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="179"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="222"/>
         <source>(no owner)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="150"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="182"/>
         <source>Add action</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="157"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="61"/>
         <source>Meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="158"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="62"/>
         <source>Attendees</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="159"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="63"/>
         <source>Agenda and votes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="160"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="64"/>
         <source>Actions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="163"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="70"/>
         <source>CAB pack…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="165"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="73"/>
         <source>Minutes…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="167"/>
-        <source>&amp;Save</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="249"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="328"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="249"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="328"/>
         <source>no</source>
         <translation type="unfinished"></translation>
     </message>
@@ -872,307 +967,266 @@
 <context>
     <name>CIForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="77"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="101"/>
         <source>Planned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="77"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="101"/>
         <source>In production</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102"/>
         <source>In maintenance</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="79"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103"/>
         <source>Low</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="79"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103"/>
         <source>Medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="79"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103"/>
         <source>High</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="80"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="104"/>
         <source>Critical</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="81"/>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="359"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="105"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="302"/>
         <source>New CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="103"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="126"/>
         <source>every dependency needed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="104"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="127"/>
         <source>Redundancy: the CI stays up while at least this many of its redundant dependencies are up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="111"/>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="114"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="225"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="118"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="133"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="119"/>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="140"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="134"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="153"/>
         <source>Class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="120"/>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="168"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="135"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="121"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="136"/>
         <source>Criticality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="122"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="137"/>
         <source>Owner team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="123"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="138"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="139"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="140"/>
         <source>Vendor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="141"/>
         <source>Serial</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="142"/>
         <source>Members that must stay up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="128"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="143"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="129"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="144"/>
         <source>Class attributes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="131"/>
-        <source>Save (Ctrl+S)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="153"/>
         <source>Direction</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="153"/>
         <source>Relation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="153"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="140"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="154"/>
         <source>Redundant</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="146"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="161"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="148"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="167"/>
         <source>redundant</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="149"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="168"/>
         <source>Add</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="150"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="170"/>
         <source>Remove selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="155"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="177"/>
         <source>This CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174"/>
-        <source>When (UTC)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174"/>
-        <source>Who</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174"/>
-        <source>Field</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="175"/>
-        <source>Old</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="175"/>
-        <source>New</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="178"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="195"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="179"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="196"/>
         <source>Relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="180"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="197"/>
         <source>Open records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="181"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="198"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="182"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="199"/>
         <source>History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="230"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="252"/>
         <source>this CI →</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="230"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="252"/>
         <source>→ this CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="232"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="254"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="256"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="256"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="236"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="236"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="240"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="260"/>
         <source>Relations ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="241"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261"/>
         <source>Open records ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="335"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="402"/>
         <source>Remove relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="336"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="403"/>
         <source>Remove {n} relation(s)?</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="365"/>
-        <source>Unsaved changes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="365"/>
-        <source>Save the changes to {name}?</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1358,283 +1412,283 @@
 <context>
     <name>CabPack</name>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="72"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="68"/>
         <source>Emergency CAB pack</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="73"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="69"/>
         <source>Change Advisory Board pack</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="79"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="75"/>
         <source>Chair</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="80"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="76"/>
         <source>Invited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="82"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="78"/>
         <source>Quorum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="83"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="79"/>
         <source>Changes on the agenda</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="84"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="80"/>
         <source>Forward schedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="85"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="81"/>
         <source>{n} change(s) in the next 28 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="89"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="85"/>
         <source>Contents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="93"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="89"/>
         <source>Agenda</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="94"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="112"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="90"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="108"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="95"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="112"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="91"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="108"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="95"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="91"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="96"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="92"/>
         <source>Planned start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="97"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="114"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="147"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="93"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="110"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="143"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="103"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="99"/>
         <source>No changes on the agenda</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="107"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="103"/>
         <source>Forward schedule of change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="109"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="105"/>
         <source>Approved, scheduled and in-progress changes from {date} for 28 days.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="113"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="133"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="109"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="129"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="113"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="109"/>
         <source>Start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="114"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="110"/>
         <source>End</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="119"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="115"/>
         <source>Nothing scheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="128"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="124"/>
         <source>none</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="130"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="126"/>
         <source>(service outage)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="132"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="128"/>
         <source>Type / category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="134"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="130"/>
         <source>Planned window (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="136"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="132"/>
         <source>Downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="137"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="133"/>
         <source>Requester / team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="139"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="135"/>
         <source>Implementer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="141"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="137"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="142"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="138"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="148"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="144"/>
         <source>Level {level}, computed score {score} ({computed})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="151"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="147"/>
         <source>; overridden: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="154"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="150"/>
         <source>Factor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="154"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="150"/>
         <source>Points</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="155"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="151"/>
         <source>Weight</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="155"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="151"/>
         <source>Why</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="159"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="155"/>
         <source>Impacted services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="161"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="157"/>
         <source>Service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="162"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="171"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="158"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="167"/>
         <source>Criticality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="166"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="162"/>
         <source>No business service impacted.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="167"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="163"/>
         <source>Affected CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="169"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="165"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="170"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="166"/>
         <source>Class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="175"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="171"/>
         <source>No CI recorded.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="176"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="172"/>
         <source>Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="177"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="173"/>
         <source>Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="178"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="174"/>
         <source>Test plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="180"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="176"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="182"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="178"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="183"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="179"/>
         <source>With</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="184"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="180"/>
         <source>When (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="185"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="181"/>
         <source>Detail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="192"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="188"/>
         <source>No conflicts.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="205"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="201"/>
         <source>CAB pack {ref}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1642,16 +1696,19 @@
 <context>
     <name>CabPrinting</name>
     <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="456"/>
         <location filename="../../itsmdesk/views/changes/printing.py" line="60"/>
         <source>Save PDF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="457"/>
         <location filename="../../itsmdesk/views/changes/printing.py" line="61"/>
         <source>PDF (*.pdf)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="462"/>
         <location filename="../../itsmdesk/views/changes/printing.py" line="71"/>
         <source>%s written (%s pages)</source>
         <translation type="unfinished"></translation>
@@ -1716,77 +1773,77 @@
 <context>
     <name>CalendarExport</name>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="37"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="36"/>
         <source>Risk: {level}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="39"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="38"/>
         <source>(score {score})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="42"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="41"/>
         <source>; overridden: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="44"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="43"/>
         <source>none</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="46"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="45"/>
         <source>Type: {type}   Status: {status}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="48"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="47"/>
         <source>Services: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="50"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="49"/>
         <source>CIs: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="54"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="53"/>
         <source>Downtime: {start} - {end} UTC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="56"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="55"/>
         <source>Downtime from {start} UTC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="57"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="56"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="58"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="57"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="59"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="58"/>
         <source>Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="61"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="60"/>
         <source>Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="62"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="61"/>
         <source>Test plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="78"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="77"/>
         <source>Forward schedule of change</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1794,112 +1851,112 @@
 <context>
     <name>CalendarPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="50"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="54"/>
         <source>Reschedule %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="93"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="105"/>
         <source>Month</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="93"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="105"/>
         <source>Week</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="93"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="105"/>
         <source>Day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="94"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="106"/>
         <source>Timeline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="97"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="109"/>
         <source>Rows per CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="98"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="110"/>
         <source>Rows per service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="102"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="114"/>
         <source>All statuses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="120"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="132"/>
         <source>Previous</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="121"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="133"/>
         <source>Today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="121"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="133"/>
         <source>Go to today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="122"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="134"/>
         <source>Next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="123"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="135"/>
         <source>Undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="123"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="135"/>
         <source>Undo the last reschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="125"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="137"/>
         <source>Redo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="130"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="142"/>
         <source>Export .ics…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="130"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="142"/>
         <source>Export this range as iCalendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="151"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="163"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="154"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="166"/>
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="186"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="191"/>
         <source>All teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="187"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="192"/>
         <source>All services</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="236"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="256"/>
         <source>Conflicts (%n)</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -1907,27 +1964,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="285"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="296"/>
         <source>%s moved to %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="299"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="320"/>
         <source>Export change calendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="300"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="321"/>
         <source>iCalendar (*.ics)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="310"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="331"/>
         <source>%s written (%s changes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="320"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="341"/>
         <source>Export change calendar (.ics)…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1935,237 +1992,299 @@
 <context>
     <name>ChangeForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="113"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="158"/>
         <source>new (draft)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="131"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="200"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="370"/>
         <source>(no team)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="146"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="210"/>
         <source>Downtime window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="152"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="216"/>
         <source>Service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="162"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="224"/>
         <source>&amp;Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="165"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="227"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="168"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="230"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="242"/>
         <source>Downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="186"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="250"/>
         <source>&amp;Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="187"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="251"/>
         <source>&amp;Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="231"/>
         <source>People</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="126"/>
+        <source>Reschedule</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="132"/>
+        <source>The downtime window moves by the same amount.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="135"/>
+        <source>Planned &amp;start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="136"/>
+        <source>Planned &amp;end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="164"/>
+        <source>Reason for the next step (kept in the history)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="176"/>
+        <source>Histor&amp;y</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="205"/>
+        <source>Re&amp;schedule…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="207"/>
+        <source>Move the planned window; the downtime window moves with it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="229"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="237"/>
         <source>Planned window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="261"/>
         <source>&amp;Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="192"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="262"/>
         <source>&amp;Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="193"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="263"/>
         <source>Te&amp;st plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="197"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="269"/>
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="204"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="276"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="206"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="278"/>
         <source>Add</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="208"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="280"/>
         <source>Remove selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="296"/>
         <source>Factor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="296"/>
         <source>Points</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="222"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="296"/>
         <source>Weight</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="222"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="297"/>
         <source>Why</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="227"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="302"/>
         <source>Assess risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="230"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="306"/>
         <source>Override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="233"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="309"/>
         <source>(computed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="237"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="313"/>
         <source>Reason (required)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="238"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="314"/>
         <source>Apply override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="244"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="320"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="253"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="330"/>
         <source>(not reviewed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="257"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="337"/>
         <source>Record review</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="259"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="343"/>
         <source>Outcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="260"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="344"/>
         <source>Lessons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="261"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="345"/>
         <source>Incidents caused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="265"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="444"/>
+        <source>assess the risk again to see its factors</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="475"/>
+        <source>The review follows implementation.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="550"/>
+        <source>No CI named {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="593"/>
+        <source>Choose the review&apos;s outcome first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="171"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="266"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="172"/>
         <source>Plans</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="267"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="173"/>
         <source>Affected CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="268"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="174"/>
         <source>Risk and conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="269"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="175"/>
         <source>Review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="272"/>
-        <source>&amp;Save</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="297"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="156"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="479"/>
         <source>New change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="306"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="378"/>
         <source>Status: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="329"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="387"/>
         <source>Requester: %s · Implementer: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="354"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="418"/>
+        <source>No conflicts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="436"/>
         <source>Risk not assessed yet.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="356"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="438"/>
         <source>Risk: %s (score %s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="359"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="441"/>
         <source>overridden from %s: %s</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2335,423 +2454,438 @@
 <context>
     <name>Cli</name>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="65"/>
+        <location filename="../../itsmdesk/cli.py" line="64"/>
         <source>itsmdesk: IT service support (incidents, problems, CMDB, changes, releases).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="67"/>
+        <location filename="../../itsmdesk/cli.py" line="66"/>
         <source>With no command, the desktop application starts.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="70"/>
+        <location filename="../../itsmdesk/cli.py" line="69"/>
         <source>sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/DB (default: $ITSMDESK_DB, else a file in your data folder)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="73"/>
+        <location filename="../../itsmdesk/cli.py" line="72"/>
         <source>start the GUI on a demo database (created on first use)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="117"/>
-        <location filename="../../itsmdesk/cli.py" line="129"/>
+        <location filename="../../itsmdesk/cli.py" line="120"/>
+        <location filename="../../itsmdesk/cli.py" line="138"/>
         <source>itsmdesk: error: {message}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="121"/>
+        <location filename="../../itsmdesk/cli.py" line="124"/>
         <source>itsmdesk: interrupted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="131"/>
+        <location filename="../../itsmdesk/cli.py" line="140"/>
         <source>(set ITSMDESK_DEBUG=1 for details)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="22"/>
-        <source>AFTER</source>
+        <source>ACTION</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="23"/>
-        <source>APPROVED</source>
+        <source>AFTER</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="24"/>
-        <source>AT</source>
+        <source>APPROVED</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="25"/>
-        <source>AVAILABILITY_PCT</source>
+        <source>AT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="26"/>
-        <source>CATEGORY</source>
+        <source>AVAILABILITY_PCT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="27"/>
-        <source>CAUSED_INCIDENTS</source>
+        <source>CATEGORY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="28"/>
-        <source>CHANGE</source>
+        <source>CAUSED_INCIDENTS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="29"/>
-        <source>CHANGE_PCT</source>
+        <source>CHANGE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="30"/>
-        <source>CHECKSUM</source>
+        <source>CHANGE_PCT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="31"/>
-        <source>CI</source>
+        <source>CHECKSUM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="32"/>
-        <source>CIS</source>
+        <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="33"/>
-        <source>CLASS_LABEL</source>
+        <source>CIS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="34"/>
-        <source>COUNT</source>
+        <source>CLASS_LABEL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="35"/>
-        <source>CRITICALITY</source>
+        <source>COUNT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="36"/>
-        <source>DELTA</source>
+        <source>CRITICALITY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="37"/>
-        <source>DEPTH</source>
+        <source>DELTA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="38"/>
-        <source>DETAIL</source>
+        <source>DEPTH</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="39"/>
-        <source>DOWNTIME_H</source>
+        <source>DETAIL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="40"/>
-        <source>END</source>
+        <source>DOWNTIME_H</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="41"/>
-        <source>ESCALATE_PCT</source>
+        <source>END</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="42"/>
-        <source>FACTOR</source>
+        <source>ESCALATE_PCT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="43"/>
-        <source>FAILED</source>
+        <source>FACTOR</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="44"/>
-        <source>FAILURES</source>
+        <source>FAILED</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="45"/>
-        <source>FIELD</source>
+        <source>FAILURES</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="46"/>
-        <source>FINISHED</source>
+        <source>FIELD</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="47"/>
-        <source>FROM</source>
+        <source>FINISHED</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="48"/>
-        <source>INCIDENTS</source>
+        <source>FROM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="49"/>
-        <source>ITEM</source>
+        <source>INCIDENTS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="50"/>
-        <source>KEY</source>
+        <source>ITEM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="51"/>
-        <source>KIND</source>
+        <source>KEY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="52"/>
-        <source>MTBF_H</source>
+        <source>KIND</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="53"/>
-        <source>MTTR_H</source>
+        <source>MTBF_H</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="54"/>
-        <source>NAME</source>
+        <source>MTTR_H</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="55"/>
-        <source>NEW</source>
+        <source>NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="56"/>
-        <source>OLD</source>
+        <source>NEW</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="57"/>
-        <source>ON</source>
+        <source>OLD</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="58"/>
-        <source>OTHER</source>
+        <source>ON</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="59"/>
-        <source>OWNER</source>
+        <source>OTHER</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="60"/>
-        <source>POINTS</source>
+        <source>OWNER</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="61"/>
-        <source>PREVIOUS</source>
+        <source>POINTS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="62"/>
-        <source>PRIORITY</source>
+        <source>PREVIOUS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="63"/>
-        <source>RANK</source>
+        <source>PRIORITY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="64"/>
-        <source>RATE</source>
+        <source>RANK</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="65"/>
-        <source>REF</source>
+        <source>RATE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="66"/>
-        <source>REFS</source>
+        <source>DEFAULT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="67"/>
-        <source>RELATION</source>
+        <source>VALUE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="68"/>
-        <source>RELATIONS</source>
+        <source>REF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="69"/>
-        <source>RESOLUTION_MIN</source>
+        <source>REFS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="70"/>
-        <source>RESPONSE_MIN</source>
+        <source>RELATION</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="71"/>
-        <source>RISK</source>
+        <source>RELATIONS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="72"/>
-        <source>SCOPE</source>
+        <source>RESOLUTION_MIN</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="73"/>
-        <source>SITE</source>
+        <source>RESPONSE_MIN</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="74"/>
-        <source>SLA_STATE</source>
+        <source>RISK</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="75"/>
-        <source>START</source>
+        <source>SCOPE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="76"/>
-        <source>STATUS</source>
+        <source>SITE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="77"/>
-        <source>STEP</source>
+        <source>SLA_STATE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="78"/>
-        <source>STEPS</source>
+        <source>START</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="79"/>
-        <source>SUCCESSFUL</source>
+        <source>STATUS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="80"/>
-        <source>SUGGESTED_TITLE</source>
+        <source>STEP</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="81"/>
-        <source>TAKEN_AT</source>
+        <source>STEPS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="82"/>
-        <source>TITLE</source>
+        <source>SUCCESSFUL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="83"/>
-        <source>TO</source>
+        <source>SUGGESTED_TITLE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="84"/>
-        <source>VERSION</source>
+        <source>TAKEN_AT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="85"/>
-        <source>VIA</source>
+        <source>TITLE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="86"/>
-        <source>WEIGHT</source>
+        <source>TO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="87"/>
-        <source>WHO</source>
+        <source>VERSION</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="88"/>
+        <source>VIA</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="89"/>
+        <source>WEIGHT</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="90"/>
+        <source>WHO</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="91"/>
         <source>WHY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="125"/>
+        <location filename="../../itsmdesk/commands/base.py" line="128"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="144"/>
+        <location filename="../../itsmdesk/commands/base.py" line="147"/>
         <source>would create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="146"/>
+        <location filename="../../itsmdesk/commands/base.py" line="149"/>
         <source>create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="148"/>
+        <location filename="../../itsmdesk/commands/base.py" line="151"/>
         <source>nothing written; create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="149"/>
+        <location filename="../../itsmdesk/commands/base.py" line="152"/>
         <source>{kind}: {n} rows read</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="151"/>
+        <location filename="../../itsmdesk/commands/base.py" line="154"/>
         <source>update {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="152"/>
+        <location filename="../../itsmdesk/commands/base.py" line="155"/>
         <source>unchanged {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="153"/>
+        <location filename="../../itsmdesk/commands/base.py" line="156"/>
         <source>rejected {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="156"/>
+        <location filename="../../itsmdesk/commands/base.py" line="159"/>
         <source>journal_rows {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="168"/>
+        <location filename="../../itsmdesk/commands/base.py" line="171"/>
         <source>line {line}, column {column}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3037,47 +3171,57 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="64"/>
+        <location filename="../../itsmdesk/commands/core.py" line="53"/>
+        <source>every setting: where it lives, its default and its value here</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="55"/>
+        <source>print JSON</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="69"/>
         <source>created {db} at schema {version}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="67"/>
+        <location filename="../../itsmdesk/commands/core.py" line="72"/>
         <source>{db} is up to date (schema {version})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="70"/>
+        <location filename="../../itsmdesk/commands/core.py" line="75"/>
         <source>upgraded {db} from schema {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="85"/>
+        <location filename="../../itsmdesk/commands/core.py" line="90"/>
         <source>demo data ({size}, seed {seed}) written to {db} in {seconds} s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="104"/>
+        <location filename="../../itsmdesk/commands/core.py" line="109"/>
         <source>backup of {db} written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="117"/>
+        <location filename="../../itsmdesk/commands/core.py" line="122"/>
         <source>CMDB graph index repaired ({cis} CI(s), {relations} relation(s) still wrong)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="124"/>
+        <location filename="../../itsmdesk/commands/core.py" line="129"/>
         <source>{n} problem(s) found in {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="128"/>
+        <location filename="../../itsmdesk/commands/core.py" line="133"/>
         <source>{db}: OK</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="171"/>
+        <location filename="../../itsmdesk/commands/core.py" line="212"/>
         <source>creating the demo database ...</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3417,12 +3561,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="91"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="92"/>
         <source>{ref}: {old} -&gt; {new} (risk {risk})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="109"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="110"/>
         <source>{ref} {step} at {site}: {n} CI(s) updated, {unchanged} already current; release is {status}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3552,22 +3696,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="175"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="176"/>
         <source>announced: {title}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="185"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="186"/>
         <source>{name} ({timezone}): {n} holidays</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="198"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="199"/>
         <source>created calendar {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="215"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="216"/>
         <source>{added} holidays added to {name}, {skipped} already there</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3649,77 +3793,77 @@ Criticality: {crit}</source>
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="39"/>
         <source>Business service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="39"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="38"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="40"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="38"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="40"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="44"/>
         <source>Last 7 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="44"/>
         <source>Last 30 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="43"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="45"/>
         <source>Last 90 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="43"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="45"/>
         <source>Last 12 months</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="49"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="51"/>
         <source>Top </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="50"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="52"/>
         <source>&amp;Refresh</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="55"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="57"/>
         <source>Incidents by</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="63"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="65"/>
         <source>Most incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="65"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="67"/>
         <source>Top movers (vs previous period)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="67"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="69"/>
         <source>Incidents opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="105"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="111"/>
         <source>{total} incidents ({change:+} vs previous period)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3727,264 +3871,1145 @@ Criticality: {crit}</source>
 <context>
     <name>DiagnosticEditor</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="52"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="59"/>
         <source>Diagnostic scripts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="65"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="73"/>
         <source>&amp;New…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="66"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="74"/>
         <source>Re&amp;name…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="67"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="75"/>
         <source>Categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="76"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="84"/>
         <source>&amp;Add step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="77"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="98"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="85"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="106"/>
         <source>Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="78"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="99"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="86"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="107"/>
         <source>Up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="79"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="100"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="87"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="108"/>
         <source>Down</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="81"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="89"/>
         <source>Steps (asked in this order)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="88"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="96"/>
         <source>e.g. Is more than one user affected?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="90"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="98"/>
         <source>&amp;Question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="93"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="101"/>
         <source>Answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="94"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="102"/>
         <source>Route ticket to team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="97"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="105"/>
         <source>Add a&amp;nswer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="103"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="282"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="111"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="343"/>
         <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="108"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="116"/>
         <source>Answers the agent can pick</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="133"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="143"/>
         <source>The incident form asks these questions for a ticket of the chosen category; an answer may send the ticket to another team.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="146"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="178"/>
         <source>Incident categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="147"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="179"/>
         <source>Request categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="200"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="248"/>
         <source>Unsaved script</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="201"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="249"/>
         <source>Save the changes to the script of {name}?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="214"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="265"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="315"/>
         <source>Steps of {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="215"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="266"/>
         <source>Steps (pick a category)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="223"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="274"/>
         <source>Name of the new incident category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="224"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="275"/>
         <source>Name of the new request category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="225"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="276"/>
         <source>New category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="247"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="306"/>
         <source>Rename category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="247"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="306"/>
         <source>New name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="266"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="327"/>
         <source>(no question yet)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="282"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="343"/>
         <source>Step {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="296"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="357"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="299"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="360"/>
         <source>Yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="300"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="361"/>
         <source>No</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="332"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="393"/>
         <source>(no routing)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="340"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="401"/>
         <source>(unknown team {team})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="413"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="495"/>
         <source>Script not saved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="424"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="485"/>
         <source>Saved {n} steps for {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Fields</name>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="133"/>
+        <source>Active</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="134"/>
+        <source>Actual end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="135"/>
+        <source>Actual start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="136"/>
+        <source>Added at</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="137"/>
+        <source>Added by</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="138"/>
+        <source>Address</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="139"/>
+        <source>Announcement</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="140"/>
+        <source>Affected service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="141"/>
+        <location filename="../../itsmdesk/words.py" line="308"/>
+        <source>Vote</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="142"/>
+        <source>Article</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="143"/>
+        <source>Link</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="144"/>
+        <source>Assignee</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="145"/>
+        <source>Attachment</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="146"/>
+        <source>Attributes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="147"/>
+        <source>Author</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="148"/>
+        <source>Backout plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="149"/>
+        <source>Baseline</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="150"/>
+        <source>Baseline item</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="151"/>
+        <location filename="../../itsmdesk/words.py" line="298"/>
+        <source>Text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="152"/>
+        <source>Action</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="153"/>
+        <source>Agenda item</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="154"/>
+        <source>Attendee</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="155"/>
+        <source>Business calendar</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="156"/>
+        <source>Caller</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="157"/>
+        <source>Category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="158"/>
+        <source>Chair</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="159"/>
+        <location filename="../../itsmdesk/words.py" line="161"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="160"/>
+        <location filename="../../itsmdesk/words.py" line="208"/>
+        <location filename="../../itsmdesk/words.py" line="242"/>
+        <source>Affected CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="162"/>
+        <source>Incident caused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="163"/>
+        <source>Channel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="164"/>
+        <source>Checksum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="165"/>
+        <source>CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="166"/>
+        <source>CI class</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="167"/>
+        <source>CI version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="168"/>
+        <source>Closed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="169"/>
+        <source>Code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="170"/>
+        <source>Comment</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="171"/>
+        <source>Conditions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="172"/>
+        <source>Criticality</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="173"/>
+        <source>Data</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="174"/>
+        <source>Day</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="175"/>
+        <source>Decision</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="176"/>
+        <source>Default duration (minutes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="177"/>
+        <source>Default team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="178"/>
+        <source>Definition</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="179"/>
+        <location filename="../../itsmdesk/words.py" line="289"/>
+        <source>Depends on</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="180"/>
+        <source>Description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="181"/>
+        <source>Diagnostic script</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="182"/>
+        <source>Done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="183"/>
+        <source>Downtime end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="184"/>
+        <source>Downtime start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="185"/>
+        <source>Due</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="186"/>
+        <source>E-mail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="187"/>
+        <source>Emergency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="188"/>
+        <source>Ends</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="189"/>
+        <source>Error code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="190"/>
+        <source>Escalate at %</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="191"/>
+        <source>Escalation level</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="192"/>
+        <source>External key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="193"/>
+        <source>Extra</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="194"/>
+        <source>File name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="195"/>
+        <source>Holiday</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="196"/>
+        <source>Icon</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="197"/>
+        <source>Impact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="198"/>
+        <source>Implementation plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="199"/>
+        <source>Incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="200"/>
+        <source>Agent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="201"/>
+        <source>Business service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="202"/>
+        <source>Item kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="203"/>
+        <source>Item version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="204"/>
+        <source>Job title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="205"/>
+        <source>Key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="206"/>
+        <source>Kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="207"/>
+        <source>Known error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="209"/>
+        <source>Label</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="210"/>
+        <source>Team lead</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="211"/>
+        <source>Location</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="212"/>
+        <source>Major incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="213"/>
+        <source>Manager</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="214"/>
+        <source>Meeting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="215"/>
+        <source>File type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="216"/>
+        <source>Members needed up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="217"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="218"/>
+        <source>Notes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="219"/>
+        <source>Opened</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="220"/>
+        <source>Organisation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="221"/>
+        <source>Outage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="222"/>
+        <source>Outage end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="223"/>
+        <source>Outage start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="224"/>
+        <location filename="../../itsmdesk/words.py" line="225"/>
+        <source>Owner</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="226"/>
+        <source>Owner team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="227"/>
+        <source>Parent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="228"/>
+        <source>Paused (seconds)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="229"/>
+        <source>Paused since</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="230"/>
+        <source>Pending reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="231"/>
+        <source>Person</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="232"/>
+        <source>Phase</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="233"/>
+        <source>Phone</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="234"/>
+        <source>Lessons learned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="235"/>
+        <source>Review outcome</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="236"/>
+        <source>Planned end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="237"/>
+        <source>Planned start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="238"/>
+        <source>Position</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="239"/>
+        <source>Present</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="240"/>
+        <source>Priority</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="241"/>
+        <source>Problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="243"/>
+        <source>Propagates</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="244"/>
+        <source>Public</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="245"/>
+        <source>Quorum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="246"/>
+        <source>Root cause analysis</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="247"/>
+        <source>Read</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="248"/>
+        <source>Reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="249"/>
+        <source>Record</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="250"/>
+        <source>Record kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="251"/>
+        <source>Redundant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="252"/>
+        <source>Reference</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="253"/>
+        <source>Relation added</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="254"/>
+        <source>Relation removed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="255"/>
+        <source>Release</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="256"/>
+        <source>Bundled change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="257"/>
+        <source>Delivered item</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="258"/>
+        <source>Release version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="259"/>
+        <source>Requester</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="260"/>
+        <source>Resolution code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="261"/>
+        <source>Resolution due</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="262"/>
+        <source>Resolution (minutes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="263"/>
+        <source>Resolved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="264"/>
+        <source>Responded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="265"/>
+        <source>Response due</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="266"/>
+        <source>Response (minutes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="267"/>
+        <source>Corrective change raised</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="268"/>
+        <source>Risk factors</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="269"/>
+        <source>Risk level</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="270"/>
+        <source>Risk override</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="271"/>
+        <source>Reason for the risk override</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="272"/>
+        <source>Risk score</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="273"/>
+        <source>Root cause</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="274"/>
+        <source>Recurrence</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="275"/>
+        <source>Scope</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="276"/>
+        <source>Serial number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="277"/>
+        <source>Service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="278"/>
+        <source>Shared</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="279"/>
+        <source>Site</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="280"/>
+        <source>Size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="281"/>
+        <source>SLA state</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="282"/>
+        <source>Solution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="283"/>
+        <source>Solution status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="284"/>
+        <source>Source</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="285"/>
+        <source>Source reference</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="286"/>
+        <source>Starts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="287"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="288"/>
+        <source>Step</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="290"/>
+        <source>Symptom</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="291"/>
+        <source>Tags</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="292"/>
+        <source>Taken</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="293"/>
+        <source>Target</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="294"/>
+        <source>Team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="295"/>
+        <source>Member</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="296"/>
+        <source>Template</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="297"/>
+        <source>Test plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="299"/>
+        <source>Ticket kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="300"/>
+        <source>Time spent (minutes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="301"/>
+        <source>Time zone</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="302"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="303"/>
+        <source>Reason for the status change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="304"/>
+        <source>Type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="305"/>
+        <source>Urgency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="306"/>
+        <source>Value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="307"/>
+        <source>Vendor</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="309"/>
+        <source>Voted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="310"/>
+        <source>Wave deployed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="311"/>
+        <source>Work log note</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="312"/>
+        <source>Workaround</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="313"/>
+        <source>Working hours</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>FilePage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="89"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="91"/>
         <source>Choose the file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="90"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="92"/>
         <source>A CSV export from another tool: tickets, an event log, CIs or relations.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="93"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="95"/>
         <source>Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="93"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="95"/>
         <source>Changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="94"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="96"/>
         <source>Problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="94"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="96"/>
         <source>Configuration items</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="95"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="97"/>
         <source>CI relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="99"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="101"/>
         <source>Path of the CSV file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="101"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="103"/>
         <source>&amp;Browse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="107"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="109"/>
         <source>&amp;Import as:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="108"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="110"/>
         <source>&amp;File:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="111"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="113"/>
         <source>Nothing is written until the last page; the dry run shows every row that would be rejected, with its line, column and reason.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="117"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="119"/>
         <source>Import file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="118"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="120"/>
         <source>CSV files (*.csv *.txt);;All files (*)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4004,6 +5029,73 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/releases/gantt.py" line="191"/>
         <source>now</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>History</name>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="318"/>
+        <source>created</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="319"/>
+        <source>deleted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="320"/>
+        <location filename="../../itsmdesk/words.py" line="322"/>
+        <source>changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="321"/>
+        <source>added</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="323"/>
+        <source>removed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="324"/>
+        <source>note</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>HistoryView</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/history_view.py" line="57"/>
+        <source>When</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/history_view.py" line="57"/>
+        <source>Who</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/history_view.py" line="57"/>
+        <source>What</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/history_view.py" line="57"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/history_view.py" line="57"/>
+        <source>Before</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/history_view.py" line="58"/>
+        <source>After</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -4091,12 +5183,12 @@ Criticality: {crit}</source>
 <context>
     <name>ImportActions</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/actions.py" line="23"/>
+        <location filename="../../itsmdesk/views/importer/actions.py" line="19"/>
         <source>&amp;Import…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/actions.py" line="26"/>
+        <location filename="../../itsmdesk/views/importer/actions.py" line="22"/>
         <source>Import tickets, event logs, CIs or relations from another tool&apos;s CSV</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4104,169 +5196,169 @@ Criticality: {crit}</source>
 <context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="65"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="98"/>
         <source>Import CIs or relations from CSV</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="69"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="102"/>
         <source>CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="70"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="103"/>
         <source>Relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="106"/>
         <source>Browse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="79"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="112"/>
         <source>Import nothing if any row is bad</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="113"/>
         <source>Import the good rows, save the bad ones</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="82"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="115"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="83"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="116"/>
         <source>File</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="84"/>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="99"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="117"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="132"/>
         <source>Bad rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="85"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="118"/>
         <source>Choose a file, then Preview.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="89"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="122"/>
         <source>Record / field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="89"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="122"/>
         <source>Now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="90"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="123"/>
         <source>After import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="94"/>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="205"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="127"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="239"/>
         <source>What would change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="96"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="129"/>
         <source>Line</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="96"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="129"/>
         <source>Column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="96"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="129"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="111"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="144"/>
         <source>Preview</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="112"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="145"/>
         <source>Import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="125"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="158"/>
         <source>CSV file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="136"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="179"/>
         <source>Would create {c}, update {u}; {n} unchanged; {r} bad rows.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="139"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="182"/>
         <source>Relations missing from the file are kept: the import never removes relations.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="144"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="187"/>
         <source>Bad rows ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="154"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197"/>
         <source>New relation: {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="155"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="198"/>
         <source>Changed relation: {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="157"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="200"/>
         <source>New CI: {name} ({cls})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="158"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="201"/>
         <source>Changed CI: {name} ({cls})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="161"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="204"/>
         <source>Line {line} of the file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="170"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="213"/>
         <source>… and {n} more not listed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="173"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="216"/>
         <source>Nothing would change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="174"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="217"/>
         <source>What would change ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="180"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="224"/>
         <source>Save the bad rows to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="184"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="228"/>
         <source>Importing…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4274,17 +5366,17 @@ Criticality: {crit}</source>
 <context>
     <name>ImportWizard</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="59"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="61"/>
         <source>line {line}, column {column}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="614"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="620"/>
         <source>Import from another tool</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="626"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="632"/>
         <source>&amp;Import</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4292,480 +5384,500 @@ Criticality: {crit}</source>
 <context>
     <name>IncidentForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="135"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="142"/>
         <source>Short summary of what the caller reports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="138"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="145"/>
         <source>What happens, since when, what was tried</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="143"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="151"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="146"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="154"/>
         <source>Type a CI name, or drop one from the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="155"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="163"/>
         <source>(no team)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="156"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="164"/>
         <source>(nobody)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="157"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="165"/>
         <source>Major incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="177"/>
         <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="174"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="178"/>
         <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="175"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="179"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="176"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="180"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="181"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="178"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="182"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="179"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="183"/>
         <source>Service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="180"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="184"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="187"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="185"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="189"/>
         <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="186"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="615"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="187"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="191"/>
         <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="197"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="201"/>
         <source>Why is the ticket waiting? (needed for pending)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="206"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="211"/>
         <source>How it was solved (needed to resolve)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="207"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="212"/>
         <source>Move</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="209"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="214"/>
         <source>Apply the status change and save (Ctrl+Return)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="216"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="221"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="217"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="222"/>
         <source>Move to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="218"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="223"/>
         <source>Pending reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="219"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224"/>
         <source>Resolution code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="220"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225"/>
         <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226"/>
         <source>Lifecycle</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="242"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="246"/>
+        <source>Link child ticket…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="248"/>
+        <source>Make another ticket a child of this one (this one becomes a major incident)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="256"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="243"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="257"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="244"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="258"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="245"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="259"/>
         <source>Parent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="246"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="260"/>
         <source>Child tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="247"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="261"/>
         <source>Links</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="250"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="297"/>
-        <source>Save</source>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="749"/>
+        <source>Link child ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="253"/>
-        <source>Save (Ctrl+S)</source>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="750"/>
+        <source>Reference of the child ticket (INC-… or REQ-…)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="255"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="304"/>
         <source>Escalate…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="298"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="310"/>
         <source>Move status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="299"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="311"/>
         <source>Add work log note</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="322"/>
-        <source>New service request</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="323"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="652"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="422"/>
         <source>New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="61"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="328"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="75"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="352"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="58"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="72"/>
         <source>1 – high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="59"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="73"/>
         <source>2 – medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="60"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="74"/>
         <source>3 – low</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="62"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="76"/>
         <source>Awaiting approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="63"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="77"/>
         <source>Assigned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="64"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="78"/>
         <source>In progress</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="65"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="79"/>
         <source>Pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="66"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="80"/>
         <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="67"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="81"/>
         <source>Fulfilled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="68"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="82"/>
         <source>Closed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="69"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="83"/>
         <source>Cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="378"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="292"/>
+        <source>&amp;Details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="293"/>
+        <source>Histor&amp;y</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="390"/>
         <source>Reopen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="405"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="421"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="428"/>
         <source>Service request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="405"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="421"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="428"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="426"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="453"/>
         <source>SLA paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="428"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="455"/>
         <source>SLA met</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="428"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="455"/>
         <source>SLA breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="434"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="461"/>
         <source>Breached {t}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="434"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="461"/>
         <source>At risk: {t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="435"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="462"/>
         <source>{t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="442"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="489"/>
         <source>Announced for this CI/service: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="541"/>
-        <source>Nothing to save</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="551"/>
-        <source>Saved {ref}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="595"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="644"/>
         <source>Resolve child tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="596"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="645"/>
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="609"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="651"/>
+        <source>{n} child tickets resolved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694"/>
         <source>To another team (functional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="609"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694"/>
         <source>To the team lead (hierarchical)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="615"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="619"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="623"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="706"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="710"/>
         <source>Escalate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695"/>
         <source>How?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="619"/>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="623"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="706"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="710"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="644"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="724"/>
         <source>{n} people notified</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="652"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="422"/>
         <source>New request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="658"/>
-        <source>Unsaved changes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="658"/>
-        <source>Discard the changes to {t}?</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="44"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="61"/>
         <source>Known errors and articles that match</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="47"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="66"/>
         <source>Diagnostic script</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="50"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="69"/>
         <source>Record answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="64"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="126"/>
         <source>Add a note… (Ctrl+L)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="66"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="85"/>
         <source>Public (caller sees it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="68"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="48"/>
+        <source>Link</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="50"/>
+        <source>This ticket is a case of the chosen known error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="52"/>
+        <source>Apply workaround</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="54"/>
+        <source>Link the known error and note its workaround in the work log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="87"/>
         <source>Add note</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="75"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="95"/>
         <source>Work log</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="85"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="105"/>
         <source>Attach file…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="88"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="108"/>
         <source>Attachments</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="105"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="127"/>
         <source>Save the ticket first to add notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="134"/>
         <source>system</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="111"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="135"/>
         <source>public</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="111"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="135"/>
         <source>private</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="117"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="141"/>
         <source>No notes yet.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="133"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="158"/>
         <source>Type a title to see matching known errors.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="195"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="232"/>
         <source>Attach file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="211"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="243"/>
         <source>Save attachment</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4802,176 +5914,146 @@ Criticality: {crit}</source>
 <context>
     <name>KnownErrorForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="36"/>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="138"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="41"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="122"/>
         <source>New known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="36"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="44"/>
         <source>What the error looks like, in a line</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="39"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="28"/>
         <source>Workaround only</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="40"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="29"/>
         <source>Fix planned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="41"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="30"/>
         <source>Fix in progress</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="41"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="31"/>
         <source>Fixed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="42"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="32"/>
         <source>Will not be fixed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="46"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="50"/>
         <source>Open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="47"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="51"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="51"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="55"/>
         <source>CI names, comma separated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="62"/>
         <source>Error &amp;code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="60"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="63"/>
         <source>Solution &amp;status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="61"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="64"/>
         <source>Stat&amp;us</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="62"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="65"/>
         <source>&amp;Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="63"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="66"/>
         <source>Affected C&amp;Is</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="64"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="67"/>
         <source>Symptom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="65"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="68"/>
         <source>Root cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="66"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="69"/>
         <source>Workaround</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="69"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="72"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="69"/>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="72"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="77"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="70"/>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="75"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="73"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="78"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="71"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="73"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="77"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78"/>
-        <source>When</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78"/>
-        <source>Who</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79"/>
-        <source>Field</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79"/>
-        <source>New</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="82"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="83"/>
         <source>&amp;Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="84"/>
         <source>C&amp;hanges</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="84"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="85"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86"/>
-        <source>&amp;Save</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="88"/>
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="93"/>
         <source>Raise R&amp;FC</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="178"/>
-        <source>Save the changes to this known error?</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -5026,127 +6108,155 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="88"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="90"/>
         <source>&amp;File</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="88"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="90"/>
         <source>&amp;Records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="89"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="91"/>
         <source>&amp;View</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="89"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="91"/>
         <source>Re&amp;ports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="90"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="92"/>
         <source>&amp;Tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="90"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="92"/>
         <source>&amp;Help</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="93"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="95"/>
         <source>&amp;Quit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="97"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="99"/>
         <source>&amp;Quick open…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="102"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="104"/>
         <source>Close tab</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="106"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="108"/>
         <source>&amp;About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="145"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="147"/>
         <source>Reset layout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="186"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="188"/>
         <source>{title} arrives in a later version.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="199"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="201"/>
         <source>SQLite file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="199"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="201"/>
         <source>PostgreSQL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="205"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="207"/>
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="237"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="260"/>
+        <source>Saving…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="263"/>
         <source>Connected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="238"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="264"/>
         <source>Disconnected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="271"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="297"/>
         <source>🔔 {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="272"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="298"/>
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="294"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="336"/>
         <source>Signed in: {name} ▾</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="306"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="348"/>
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="313"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="355"/>
         <source>Welcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="325"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="367"/>
         <source>No form for {kind} yet</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="391"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="412"/>
+        <source>Not closed: a record could not be saved.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="428"/>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="429"/>
+        <source>These records have unsaved changes:
+{names}
+
+Save them before closing?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="443"/>
+        <source>Saving before closing…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="484"/>
         <source>About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="392"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="485"/>
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
@@ -5155,127 +6265,127 @@ IT Service Support on {db}</source>
 <context>
     <name>MappingPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="221"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="223"/>
         <source>Map the columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="222"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="224"/>
         <source>Load a ready mapping (value maps, date formats, event-log folding) or pick a source column for each field.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="225"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="227"/>
         <source>(none: map by hand)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="229"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="231"/>
         <source>&amp;Load mapping…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="231"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="233"/>
         <source>&amp;Save mapping…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="234"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="236"/>
         <source>&amp;Event log: several rows per record, keep each as history</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="240"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="242"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="240"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="242"/>
         <source>Source column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="241"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="243"/>
         <source>Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="248"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="250"/>
         <source>Mapping:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="253"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="255"/>
         <source>External &amp;key column:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="255"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="257"/>
         <source>Event &amp;time column:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="256"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="258"/>
         <source>Event &amp;author column:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="268"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="270"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="301"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="303"/>
         <source>one of: {values}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="302"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="304"/>
         <source>looked up by name or reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="303"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="305"/>
         <source>date and time (formats: load a mapping)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="304"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="306"/>
         <source>date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="304"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="306"/>
         <source>whole number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="305"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="307"/>
         <source>yes / no</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="305"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="307"/>
         <source>number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="312"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="314"/>
         <source>Load mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="313"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="315"/>
         <source>Mappings (*.toml);;All files (*)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="368"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="370"/>
         <source>Save mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="369"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="371"/>
         <source>Mappings (*.toml)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5283,127 +6393,52 @@ IT Service Support on {db}</source>
 <context>
     <name>MergeDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="26"/>
-        <source>Title</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="27"/>
-        <source>Description</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="28"/>
-        <source>Channel</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="29"/>
-        <source>Impact</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="30"/>
-        <source>Urgency</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="31"/>
-        <source>Priority</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="32"/>
-        <source>Category</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="33"/>
-        <source>Team</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="34"/>
-        <source>Assignee</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="35"/>
-        <source>Caller</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="36"/>
-        <source>CI</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="37"/>
-        <source>Service</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="38"/>
-        <source>Major incident</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="39"/>
-        <source>Status</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="40"/>
-        <source>Pending reason</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="41"/>
-        <source>Resolution code</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="42"/>
-        <source>Solution</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="53"/>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="28"/>
         <source>(empty)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="67"/>
-        <source>Someone else saved this ticket</source>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="50"/>
+        <source>Someone else saved this record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="72"/>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="63"/>
         <source>Choose which value to keep where you both changed a field. Your other changes are kept.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="77"/>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="69"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="77"/>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="69"/>
         <source>Saved by them</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="77"/>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="69"/>
         <source>Yours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="97"/>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="89"/>
+        <source>(changed)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="90"/>
         <source>(unchanged by you)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="102"/>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="95"/>
+        <source>(unchanged by them)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="104"/>
         <source>Save merged</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5885,38 +6920,38 @@ IT Service Support on {db}</source>
 <context>
     <name>PreviewPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="135"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="137"/>
         <source>Preview</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="136"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="138"/>
         <source>Check that the columns split correctly; change the delimiter or encoding if they do not.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="140"/>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="144"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="142"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="146"/>
         <source>Detect</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="157"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="159"/>
         <source>&amp;Delimiter:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="161"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="163"/>
         <source>&amp;Encoding:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="191"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="193"/>
         <source>Read as: delimiter “{d}”, encoding {e}, {n} columns (first {rows} rows shown)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="208"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="210"/>
         <source>{n} rows in the preview do not split into the header&apos;s columns, e.g. {example}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5924,397 +6959,396 @@ IT Service Support on {db}</source>
 <context>
     <name>ProblemForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="76"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="84"/>
         <source>Short description of the problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="92"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="113"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="95"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="103"/>
         <source>&amp;Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="96"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="121"/>
         <source>&amp;Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="97"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="122"/>
         <source>Cate&amp;gory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="99"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="124"/>
         <source>Business ser&amp;vice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="100"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="125"/>
         <source>&amp;CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="101"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="126"/>
         <source>&amp;Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="110"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="138"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="111"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="139"/>
         <source>&amp;Root cause analysis</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="112"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="140"/>
         <source>&amp;Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="113"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="141"/>
         <source>&amp;Known errors and changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="114"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="142"/>
         <source>&amp;History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="116"/>
-        <source>&amp;Save</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="119"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="150"/>
         <source>Raise R&amp;FC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="121"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="153"/>
         <source>C&amp;lose problem…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="151"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="166"/>
         <source>What is happening, since when, who is affected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="152"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="167"/>
         <source>How to restore service until the fix is in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="153"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="168"/>
         <source>The permanent solution (the corrective change)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="154"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="169"/>
         <source>The underlying cause, once known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="156"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="171"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="157"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="172"/>
         <source>Root cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="158"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="173"/>
         <source>Workaround</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="159"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="174"/>
         <source>Permanent solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="165"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="180"/>
         <source>What people and monitoring observe</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="166"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="181"/>
         <source>Possible causes still open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="182"/>
         <source>Logs, measurements, tests that confirm or refute</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="168"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="183"/>
         <source>The cause the evidence supports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="185"/>
         <source>Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="172"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="55"/>
         <source>Symptoms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="172"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="55"/>
         <source>Hypotheses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="56"/>
         <source>Evidence</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="56"/>
         <source>Cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="175"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="92"/>
+        <source>&amp;Move to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="94"/>
+        <source>Move the problem to another status (unsaved edits are saved first)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="118"/>
+        <source>CI names, comma separated</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="131"/>
+        <source>Affected C&amp;Is</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="189"/>
         <source>Timeline of linked incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="176"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="244"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="190"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="176"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="190"/>
         <source>What</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191"/>
         <source>Record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191"/>
         <source>Detail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="203"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="220"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="227"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="203"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="233"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="242"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="228"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="289"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="203"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="243"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="198"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="211"/>
         <source>INC-000123, INC-000124 …</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="199"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="212"/>
         <source>Lin&amp;k</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="200"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="213"/>
         <source>&amp;Unlink selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="214"/>
         <source>Resolve open incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="217"/>
         <source>Link incidents:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="220"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="233"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="234"/>
         <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="225"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="239"/>
         <source>Record as &amp;known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="227"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="242"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="234"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="250"/>
         <source>Known errors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="255"/>
         <source>Corrective changes (RFCs)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="244"/>
-        <source>Who</source>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="306"/>
+        <source>&amp;Incidents ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="245"/>
-        <source>Field</source>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="425"/>
+        <source>Moved to {status}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="245"/>
-        <source>Old</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="42"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="246"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="43"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="42"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="43"/>
         <source>Investigating</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="43"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="44"/>
         <source>Root cause known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="43"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="44"/>
         <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="44"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="45"/>
         <source>Closed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="253"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="256"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="269"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="286"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="299"/>
         <source>Problem recorded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="287"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="300"/>
         <source>Incident opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="288"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="301"/>
         <source>Incident resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="289"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302"/>
         <source>Work log</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="309"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="332"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="339"/>
         <source>New problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="355"/>
-        <source>Changed by someone else</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="356"/>
-        <source>The form will reload; re-apply your edits.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="378"/>
-        <source>Saved {ref}.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="394"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="436"/>
         <source>{ref} raised.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="410"/>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="421"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="455"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="473"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="488"/>
         <source>Resolve linked incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="411"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="456"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="474"/>
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="422"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="469"/>
+        <source>Closed; {n} incident(s) resolved.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="470"/>
+        <source>Closed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="489"/>
         <source>Resolve every open incident linked to this problem?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="431"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="494"/>
         <source>{n} incident(s) resolved.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="483"/>
-        <source>Save the changes to this problem?</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -6473,447 +7507,452 @@ IT Service Support on {db}</source>
 <context>
     <name>QueueEditor</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="44"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="47"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="45"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="48"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="46"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="49"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="47"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="50"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="48"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="51"/>
         <source>SLA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="49"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="52"/>
         <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="50"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="53"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="51"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="54"/>
         <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="52"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="55"/>
         <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="53"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="56"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="54"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="57"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="55"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="58"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="56"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="59"/>
         <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="57"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="60"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="58"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="61"/>
         <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="59"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="62"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="60"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="63"/>
         <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="61"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="64"/>
         <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="64"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="67"/>
         <source>is</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="65"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="68"/>
         <source>is not</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="66"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="69"/>
         <source>is one of</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="67"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="70"/>
         <source>is none of</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="68"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="71"/>
         <source>less than</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="69"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="72"/>
         <source>at most</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="70"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="73"/>
         <source>more than</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="71"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="74"/>
         <source>at least</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="72"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="75"/>
         <source>is empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="73"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="76"/>
         <source>is not empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="74"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="77"/>
         <source>contains</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="77"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="80"/>
         <source>before</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="78"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="81"/>
         <source>on or before</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="79"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="82"/>
         <source>after</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="80"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="83"/>
         <source>on or after</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="83"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="86"/>
         <source>new</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="84"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="87"/>
         <source>approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="85"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="88"/>
         <source>assigned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="86"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="89"/>
         <source>in progress</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="87"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="90"/>
         <source>pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="88"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="91"/>
         <source>resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="89"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="92"/>
         <source>closed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="90"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="93"/>
         <source>fulfilled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="91"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="94"/>
         <source>cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="92"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="95"/>
         <source>ok</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="93"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="96"/>
         <source>at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="94"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="97"/>
         <source>breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="95"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="98"/>
         <source>paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="96"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="99"/>
         <source>met</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="97"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="100"/>
         <source>incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="98"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="101"/>
         <source>request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="99"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="102"/>
         <source>phone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="100"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="103"/>
         <source>email</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="101"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="104"/>
         <source>portal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="102"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="105"/>
         <source>walk in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="103"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="106"/>
         <source>chat</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="104"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="107"/>
         <source>monitoring</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="105"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="108"/>
         <source>1 high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="106"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="109"/>
         <source>2 medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="107"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="110"/>
         <source>3 low</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="144"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="147"/>
         <source>(pick one or more)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="241"/>
         <source>text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="241"/>
         <source>exact value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="246"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="249"/>
         <source>My teams (signed-in person&apos;s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="259"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="262"/>
         <source>Me (signed-in person)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="276"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="279"/>
         <source>relative to today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="277"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="280"/>
         <source>fixed date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="281"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="284"/>
         <source> days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="282"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="285"/>
         <source>Negative: in the past (-7 = a week ago)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="384"/>
         <source>Edit queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="384"/>
         <source>New queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="387"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="391"/>
         <source>e.g. Network tickets this week</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="388"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="392"/>
         <source>Shared with everyone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="390"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="394"/>
         <source>Unshared queues are listed only for you</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="392"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="396"/>
         <source>&amp;Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="400"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="404"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="405"/>
         <source>Condition</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="402"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="406"/>
         <source>Value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="406"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="410"/>
         <source>&amp;Add filter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="409"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="414"/>
         <source>&amp;Remove filter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="415"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="420"/>
         <source>Tickets that match all of these</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="428"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="433"/>
         <source>newest / highest first (descending)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="429"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="434"/>
         <source>oldest / lowest first (ascending)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="433"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="438"/>
         <source>&amp;Sort by</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="442"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="447"/>
         <source>Tick the columns to show; drag or use the buttons to order them</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="444"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="449"/>
         <source>Move &amp;up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="446"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="451"/>
         <source>Move do&amp;wn</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="451"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="456"/>
         <source>Columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="573"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="486"/>
+        <source>Loading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="593"/>
         <source>Counting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="581"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="601"/>
         <source>Matches {n} tickets now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="601"/>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="627"/>
         <source>Queue not saved</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6921,28 +7960,28 @@ IT Service Support on {db}</source>
 <context>
     <name>QueueModel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="299"/>
-        <location filename="../../itsmdesk/views/queue/model.py" line="305"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="394"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="400"/>
         <source>paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="304"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="399"/>
         <source>ok</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="304"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="399"/>
         <source>at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="304"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="399"/>
         <source>breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="305"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="400"/>
         <source>met</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6950,177 +7989,177 @@ IT Service Support on {db}</source>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="40"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="42"/>
         <source>My open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="41"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="43"/>
         <source>My team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="42"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="44"/>
         <source>Unassigned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="43"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="45"/>
         <source>SLA at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="46"/>
         <source>Breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="47"/>
         <source>All open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="46"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="48"/>
         <source>Resolved recently</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="47"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="49"/>
         <source>All tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="71"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="73"/>
         <source>Filter: words or a reference…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="80"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="82"/>
         <source>New ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="81"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="83"/>
         <source>Record a new incident (Ctrl+N)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="84"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="86"/>
         <source>Edit selected…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="85"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="87"/>
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="217"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="230"/>
         <source>{n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="258"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="313"/>
         <source>Select the tickets to change first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="274"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="329"/>
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="283"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="337"/>
         <source>No bulk edit to undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="288"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="342"/>
         <source>Undid the bulk edit of {n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="303"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="358"/>
         <source>Save queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="303"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="358"/>
         <source>Name of the new queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="330"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="386"/>
         <source>Only saved queues can be edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="349"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="405"/>
         <source>New queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="351"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="407"/>
         <source>Edit queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="352"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="408"/>
         <source>Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="358"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="416"/>
         <source>Only saved queues can be deleted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="370"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="425"/>
         <source>&amp;New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="371"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="426"/>
         <source>New service &amp;request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="373"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="428"/>
         <source>&amp;Bulk edit selected tickets…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="374"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="429"/>
         <source>&amp;Undo last bulk edit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="375"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="430"/>
         <source>Refresh &amp;queues</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="376"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="431"/>
         <source>&amp;Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="377"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="432"/>
         <source>New &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="378"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="433"/>
         <source>Edit saved &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="379"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="434"/>
         <source>&amp;Delete saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="381"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="436"/>
         <source>Filter queue</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7128,62 +8167,62 @@ IT Service Support on {db}</source>
 <context>
     <name>QuickOpen</name>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="11"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="14"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="12"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="15"/>
         <source>Request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="13"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="16"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="14"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="17"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="15"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="18"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="16"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="19"/>
         <source>Release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="17"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="20"/>
         <source>Article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="18"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="21"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="19"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="22"/>
         <source>CAB meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="31"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="30"/>
         <source>Quick open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="35"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="34"/>
         <source>A reference (INC-123, CHG-7…) or words</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="38"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="37"/>
         <source>↑↓ to choose, Enter to open, Esc to close</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7191,350 +8230,425 @@ IT Service Support on {db}</source>
 <context>
     <name>RecordForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/common.py" line="52"/>
-        <source>Saved {ref}.</source>
+        <location filename="../../itsmdesk/views/forms/base.py" line="110"/>
+        <source>Stop waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="112"/>
+        <source>Keep the edits in the form and stop waiting for the database; the save may still arrive</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="116"/>
+        <source>&amp;Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="119"/>
+        <source>Save (Ctrl+S)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="132"/>
+        <source>Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="139"/>
+        <source>Saving…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="152"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="158"/>
+        <source>Loading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="293"/>
+        <source>Nothing to save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="359"/>
+        <source>Saved {title}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="411"/>
+        <source>Stopped waiting: your edits are still here. If the save reached the database after all, saving again will show it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="416"/>
+        <source>Waiting for the database…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="424"/>
+        <source>The earlier save did arrive; nothing was saved twice.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="451"/>
+        <source>Done. Your unsaved edits are kept; when you save, you choose what to keep where the record changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="486"/>
+        <source>The save you stopped waiting for did reach the database.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="495"/>
+        <source>Someone else changed this record after you opened it. When you save, you choose which of their values to keep.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="526"/>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="527"/>
+        <source>{title} has unsaved changes. Save them?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="538"/>
+        <source>Still saving</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="539"/>
+        <source>{title} is still being saved. Close it anyway? The save goes on.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>ReleaseForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="101"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="303"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="102"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="385"/>
         <source>New release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="110"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="112"/>
         <source>&amp;Move</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="113"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="115"/>
         <source>Release plan P&amp;DF…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="117"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="119"/>
         <source>Move to:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="127"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="128"/>
         <source>&amp;Changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="129"/>
         <source>&amp;Plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="128"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="130"/>
         <source>&amp;Media library</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="129"/>
-        <source>When</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="129"/>
-        <source>Who</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="129"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="215"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="130"/>
-        <source>Field</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="130"/>
-        <source>Old</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="130"/>
-        <source>New</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="132"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="131"/>
         <source>&amp;History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="139"/>
-        <source>Save</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="166"/>
-        <source>&amp;Save</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="169"/>
         <source>&amp;Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="170"/>
         <source>&amp;Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="172"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="171"/>
         <source>&amp;Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="172"/>
+        <source>Release &amp;manager</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="173"/>
+        <source>Release t&amp;eam</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="174"/>
         <source>Planned &amp;start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="174"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="175"/>
         <source>Planned &amp;end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="175"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="176"/>
         <source>Descr&amp;iption</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="176"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="177"/>
         <source>&amp;Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="177"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="189"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="178"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="184"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="188"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="183"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="188"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="183"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="188"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="223"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="189"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="183"/>
         <source>Approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="195"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="190"/>
         <source>CHG-000123</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="197"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="192"/>
         <source>&amp;Add change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="199"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="194"/>
         <source>&amp;Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="220"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="215"/>
         <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="220"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="215"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="220"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="215"/>
         <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="216"/>
         <source>Planned start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="222"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="216"/>
         <source>Planned end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="222"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="216"/>
         <source>Actual start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="223"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217"/>
         <source>Actual end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="223"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217"/>
         <source>After</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="233"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="226"/>
         <source>Add s&amp;tep…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="233"/>
         <source>Set stat&amp;us</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="241"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="235"/>
         <source>&amp;Edit step…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="245"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="239"/>
         <source>De&amp;lete step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="247"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="241"/>
         <source>Deplo&amp;y wave…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="249"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="243"/>
         <source>Update the software CIs at the wave&apos;s site to the versions in the media library</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="272"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="269"/>
         <source>Item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="272"/>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="277"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="269"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="274"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="272"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="269"/>
         <source>Checksum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="273"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="269"/>
         <source>Master CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="275"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="272"/>
         <source>Item name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="279"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="276"/>
         <source>sha256:…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="280"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="277"/>
         <source>Add &amp;item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="282"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="279"/>
         <source>Remo&amp;ve item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="291"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="288"/>
         <source>Software this release delivers (each is a software CI in the CMDB). Deploying a wave sets the version of the matching software CIs at the wave&apos;s site.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="330"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="312"/>
+        <source>(nobody)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="313"/>
+        <source>(no team)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="330"/>
         <source>all changes approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="331"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="331"/>
         <source>no changes bundled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="332"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="332"/>
         <source>{n} change(s) not approved: cannot deploy</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="336"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="336"/>
         <source>Status &lt;b&gt;{status}&lt;/b&gt; · type {type} · risk &lt;b&gt;&lt;span style=&apos;color:{rc}&apos;&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style=&apos;color:{ac}&apos;&gt;{approval}&lt;/span&gt; · manager {manager}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="350"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="350"/>
         <source>no factors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="356"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="356"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="356"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="356"/>
         <source>NO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="362"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="363"/>
         <source>no changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="363"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="364"/>
         <source>Affected services: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="523"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="528"/>
         <source>Delete step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="524"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="529"/>
         <source>Delete &apos;{name}&apos; from the plan?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="540"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="548"/>
         <source>Deploy &apos;{wave}&apos; at {site}?
 
 {count} software CI(s) will be updated:
@@ -7542,17 +8656,17 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="544"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="552"/>
         <source>…and {n} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="545"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="553"/>
         <source>Deploy wave</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="551"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="558"/>
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8034,212 +9148,212 @@ IT Service Support on {db}</source>
 <context>
     <name>ReleasePlanPreview</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="51"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="52"/>
         <source>all bundled changes approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="52"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="53"/>
         <source>no changes bundled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="53"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="54"/>
         <source>{n} of {m} changes NOT approved: deployment is blocked</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="57"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="58"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="57"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="58"/>
         <source>Value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="58"/>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="87"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="59"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="88"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="58"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="59"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="59"/>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="70"/>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="78"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="60"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="71"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="79"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="59"/>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="70"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="60"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="71"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="60"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="61"/>
         <source>Planned window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="61"/>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="62"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="93"/>
         <source>Release manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="61"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="62"/>
         <source>Release team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="62"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="63"/>
         <source>Change approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="67"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="68"/>
         <source>Factor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="67"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="68"/>
         <source>Level</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="67"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="68"/>
         <source>Why</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="70"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="71"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="70"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="71"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="70"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="71"/>
         <source>Approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="71"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="72"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="75"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="76"/>
         <source>None</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78"/>
         <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78"/>
         <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78"/>
         <source>Planned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="78"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="79"/>
         <source>Actual</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="78"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="79"/>
         <source>After</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="87"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="88"/>
         <source>Item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="87"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="88"/>
         <source>Checksum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="87"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="88"/>
         <source>Master CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="93"/>
         <source>Change manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="92"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="93"/>
         <source>CAB chair</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="93"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="94"/>
         <source>Role</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="93"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="94"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="93"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="94"/>
         <source>Signature</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="93"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="94"/>
         <source>Date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="103"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="105"/>
         <source>Save release plan PDF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="104"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="106"/>
         <source>PDF (*.pdf)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="124"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="132"/>
         <source>Release plan {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="127"/>
+        <location filename="../../itsmdesk/views/releases/preview.py" line="135"/>
         <source>Save PDF…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8290,212 +9404,213 @@ IT Service Support on {db}</source>
 <context>
     <name>RunPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="431"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="437"/>
         <source>Dry run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="431"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="437"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="503"/>
         <source>Import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="432"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="438"/>
         <source>Reads and checks everything; writes nothing.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="433"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="439"/>
         <source>Writes in one transaction: all rows or, if cancelled, none.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="441"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="447"/>
         <source>&amp;Cancel import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="454"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="460"/>
         <source>Rows that would be rejected (line, column, reason):</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="455"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="461"/>
         <source>Rejected rows:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="458"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="464"/>
         <source>Import the valid rows and save the rejected ones to:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="460"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="466"/>
         <source>rejected rows (.csv)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="461"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="467"/>
         <source>B&amp;rowse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="490"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="496"/>
         <source>Working…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="497"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="506"/>
         <source>Save rejected rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="498"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="507"/>
         <source>CSV files (*.csv)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="513"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="522"/>
         <source>Reading the file…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="514"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="523"/>
         <source>Checking rows…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="515"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="524"/>
         <source>Writing…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="516"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="525"/>
         <source>Writing records…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="517"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="526"/>
         <source>Updating records…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="518"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="527"/>
         <source>Writing history…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="525"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="534"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="557"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="563"/>
         <source>Rejected rows were saved to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="563"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="569"/>
         <source>… and {n} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="569"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="575"/>
         <source>Nothing was imported: {n} rows are invalid.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="571"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="577"/>
         <source>{n} rows are invalid: fix the file or the mapping and go back, or import only the valid rows (below).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="574"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="580"/>
         <source>Every row is valid. Import writes the following:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="575"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="581"/>
         <source>Imported.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="578"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="584"/>
         <source>Rows read</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="579"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="585"/>
         <source>Records to create</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="579"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="585"/>
         <source>Records created</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="581"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="587"/>
         <source>Records to update</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="581"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="587"/>
         <source>Records updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="583"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="589"/>
         <source>Unchanged</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="584"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="590"/>
         <source>Rejected rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="585"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="591"/>
         <source>New people</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="586"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="592"/>
         <source>New teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="587"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="593"/>
         <source>New categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="588"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="594"/>
         <source>New CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="589"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="595"/>
         <source>New CI classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="590"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="596"/>
         <source>New sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="591"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="597"/>
         <source>New linked problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="592"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="598"/>
         <source>New linked changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="593"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="599"/>
         <source>History entries</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8503,106 +9618,106 @@ IT Service Support on {db}</source>
 <context>
     <name>ServiceDeskActions</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="29"/>
         <source>Sign in as</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="29"/>
         <source>Person</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37"/>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41"/>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="44"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="39"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="49"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="52"/>
         <source>Notifications</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="39"/>
         <source>Sign in first (Ctrl+Shift+P).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="49"/>
         <source>No unread notifications.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="46"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="55"/>
         <source>{n} notifications read</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="55"/>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59"/>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="71"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="69"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="73"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="83"/>
         <source>Import holidays</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="56"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="70"/>
         <source>Create a business calendar first (itsmdesk business-calendar create).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="73"/>
         <source>Calendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="62"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="76"/>
         <source>Holidays (.ics)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="63"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="77"/>
         <source>iCalendar files (*.ics)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="72"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="84"/>
         <source>{added} holidays added, {skipped} already there.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="84"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="97"/>
         <source>Escalation check: {f} newly at risk, {b} newly breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="106"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="120"/>
         <source>Sign in &amp;as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="107"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="121"/>
         <source>&amp;Notifications…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="108"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="122"/>
         <source>Run SLA &amp;escalation now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="109"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="123"/>
         <source>&amp;SLA targets…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="110"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="124"/>
         <source>Priority &amp;matrix…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="111"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="125"/>
         <source>Import &amp;holidays (.ics)…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="112"/>
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="126"/>
         <source>&amp;Diagnostic scripts…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8610,22 +9725,22 @@ IT Service Support on {db}</source>
 <context>
     <name>SettingsDialogs</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="34"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="37"/>
         <source>SLA targets ({kind})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="36"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="39"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="36"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="39"/>
         <source>Response (min)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="36"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="39"/>
         <source>Resolution (min)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8635,32 +9750,32 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="61"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="63"/>
         <source>Targets count business minutes on the SLA&apos;s calendar and stop while a ticket is pending.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="85"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="108"/>
         <source>Priority matrix</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="110"/>
         <source>Impact \ Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="88"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="111"/>
         <source>high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="88"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="111"/>
         <source>medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="88"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="111"/>
         <source>low</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8751,22 +9866,22 @@ IT Service Support on {db}</source>
 <context>
     <name>SuggestionsWidget</name>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="41"/>
+        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="42"/>
         <source>&amp;Link</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="42"/>
+        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="43"/>
         <source>Apply &amp;workaround</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="43"/>
+        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="44"/>
         <source>Open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="51"/>
+        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="52"/>
         <source>Known errors and articles that may match</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8782,93 +9897,93 @@ IT Service Support on {db}</source>
 <context>
     <name>argparse</name>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="32"/>
+        <location filename="../../itsmdesk/cli.py" line="31"/>
         <source>usage: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="33"/>
+        <location filename="../../itsmdesk/cli.py" line="32"/>
         <source>positional arguments</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="34"/>
+        <location filename="../../itsmdesk/cli.py" line="33"/>
         <source>options</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="35"/>
+        <location filename="../../itsmdesk/cli.py" line="34"/>
         <source>show this help message and exit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="36"/>
+        <location filename="../../itsmdesk/cli.py" line="35"/>
         <source>show program&apos;s version number and exit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="37"/>
+        <location filename="../../itsmdesk/cli.py" line="36"/>
         <source>%(prog)s: error: %(message)s
 </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="38"/>
+        <location filename="../../itsmdesk/cli.py" line="37"/>
         <source>argument %(argument_name)s: %(message)s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="39"/>
+        <location filename="../../itsmdesk/cli.py" line="38"/>
         <source>invalid choice: %(value)r (choose from %(choices)s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="40"/>
+        <location filename="../../itsmdesk/cli.py" line="39"/>
         <source>invalid %(type)s value: %(value)r</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="41"/>
+        <location filename="../../itsmdesk/cli.py" line="40"/>
         <source>the following arguments are required: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="42"/>
+        <location filename="../../itsmdesk/cli.py" line="41"/>
         <source>unrecognized arguments: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="43"/>
+        <location filename="../../itsmdesk/cli.py" line="42"/>
         <source>expected one argument</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="44"/>
+        <location filename="../../itsmdesk/cli.py" line="43"/>
         <source>expected at least one argument</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="45"/>
+        <location filename="../../itsmdesk/cli.py" line="44"/>
         <source>expected at most one argument</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="46"/>
+        <location filename="../../itsmdesk/cli.py" line="45"/>
         <source>ambiguous option: %(option)s could match %(matches)s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="47"/>
+        <location filename="../../itsmdesk/cli.py" line="46"/>
         <source>not allowed with argument %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="48"/>
+        <location filename="../../itsmdesk/cli.py" line="47"/>
         <source>one of the arguments %s is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="49"/>
+        <location filename="../../itsmdesk/cli.py" line="48"/>
         <source>can&apos;t open &apos;%(filename)s&apos;: %(error)s</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8876,7 +9991,7 @@ IT Service Support on {db}</source>
 <context>
     <name>availability</name>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="223"/>
+        <location filename="../../itsmdesk/views/availability/panel.py" line="229"/>
         <source>Availability report (PDF)…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8884,32 +9999,32 @@ IT Service Support on {db}</source>
 <context>
     <name>cmdb</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="45"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="52"/>
         <source>line {line}, column {column}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="216"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="257"/>
         <source>Export CIs as CSV</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="217"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="258"/>
         <source>{n} CIs written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="218"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="259"/>
         <source>Export relations as CSV</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="219"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="260"/>
         <source>{n} relations written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="227"/>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="273"/>
         <source>Exporting…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8947,12 +10062,12 @@ IT Service Support on {db}</source>
 <context>
     <name>errors</name>
     <message>
-        <location filename="../../itsmdesk/i18n.py" line="87"/>
+        <location filename="../../itsmdesk/i18n.py" line="90"/>
         <source>Unexpected error: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/messages.py" line="14"/>
+        <location filename="../../itsmdesk/views/messages.py" line="21"/>
         <source>itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
@@ -9698,836 +10813,866 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="152"/>
-        <source>Select the tickets to change</source>
+        <source>Select the incidents to link first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="153"/>
-        <source>Send to CAB</source>
+        <source>Select the tickets to change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="154"/>
-        <source>Send to ECAB</source>
+        <source>Send to CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="155"/>
-        <source>Show at least one column</source>
+        <source>Send to ECAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="156"/>
-        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
+        <source>Show at least one column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="157"/>
-        <source>Start implementing</source>
+        <source>Some of the affected CIs are no longer in the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="158"/>
-        <source>Start review (PIR)</source>
+        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="159"/>
-        <source>Status</source>
+        <source>Start implementing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="160"/>
-        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Start review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="161"/>
-        <source>Step &apos;{name}&apos; cannot depend on itself</source>
+        <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="162"/>
-        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
+        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="163"/>
-        <source>Step &apos;{name}&apos; waits for: {steps}</source>
+        <source>Step &apos;{name}&apos; cannot depend on itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="164"/>
-        <source>Step {n} is not a question with answers</source>
+        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="165"/>
-        <source>Step {n} needs a question</source>
+        <source>Step &apos;{name}&apos; waits for: {steps}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="166"/>
-        <source>Step {n} needs at least one answer</source>
+        <source>Step {n} is not a question with answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="167"/>
-        <source>Step {n}: there is no team {team} to route to</source>
+        <source>Step {n} needs a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="168"/>
-        <source>Steps of different releases cannot depend on each other</source>
+        <source>Step {n} needs at least one answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="169"/>
-        <source>Submit</source>
+        <source>Step {n}: there is no team {team} to route to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="170"/>
-        <source>Team</source>
+        <source>Steps of different releases cannot depend on each other</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="171"/>
-        <source>Template {name} is not active</source>
+        <source>Submit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="172"/>
-        <source>The business calendar has no working hours</source>
+        <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="173"/>
-        <source>The diagnostic script routes to an unknown team: {team}</source>
+        <source>Template {name} is not active</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="174"/>
-        <source>The escalation share must be 1-100 %, not {pct}</source>
+        <source>The business calendar has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="175"/>
-        <source>The file is empty (no header line)</source>
+        <source>The database cannot be reached ({reason}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="176"/>
-        <source>The filter on {name} needs a value</source>
+        <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="177"/>
-        <source>The filters cannot be counted: {error}</source>
+        <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="178"/>
-        <source>The period must end after it starts ({start} .. {end})</source>
+        <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="179"/>
-        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
+        <source>The file is empty (no header line)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="180"/>
-        <source>The question of step {n} is longer than {max} characters</source>
+        <source>The filter on {name} needs a value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="181"/>
-        <source>The response target cannot be longer than the resolution target</source>
+        <source>The filters cannot be counted: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="182"/>
-        <source>There is already a {kind} category named {name}</source>
+        <source>The period must end after it starts ({start} .. {end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="183"/>
-        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
+        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="184"/>
-        <source>Title</source>
+        <source>The question of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="185"/>
-        <source>Trends are counted by ci, service, category or team, not {by}</source>
+        <source>The response target cannot be longer than the resolution target</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="186"/>
-        <source>Unknown CI class &apos;{value}&apos;</source>
+        <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="187"/>
-        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
+        <source>There is already a {kind} category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="188"/>
-        <source>Unknown announcement kind {kind}</source>
+        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="189"/>
-        <source>Unknown field(s) for {kind}: {fields}</source>
+        <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="190"/>
-        <source>Unknown filter operator {op}</source>
+        <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="191"/>
-        <source>Unknown queue column(s): {cols}</source>
+        <source>Unknown CI class &apos;{value}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="192"/>
-        <source>Unknown queue {key}</source>
+        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="193"/>
-        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
+        <source>Unknown announcement kind {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="194"/>
-        <source>Unknown root cause analysis note(s): {names}</source>
+        <source>Unknown field(s) for {kind}: {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="195"/>
-        <source>Unknown time zone {tz}</source>
+        <source>Unknown filter operator {op}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="196"/>
-        <source>Unschedule</source>
+        <source>Unknown queue column(s): {cols}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="197"/>
-        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Unknown queue {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="198"/>
-        <source>Updated</source>
+        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="199"/>
-        <source>Urgency</source>
+        <source>Unknown root cause analysis note(s): {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="200"/>
-        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Unknown time zone {tz}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="201"/>
-        <source>Wave &apos;{name}&apos; has no site</source>
+        <source>Unschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="202"/>
-        <source>Wave &apos;{name}&apos; is already deployed</source>
+        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="203"/>
-        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
+        <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="204"/>
-        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="205"/>
-        <source>Working hours {span} end before they start</source>
+        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="206"/>
-        <source>a CI cannot relate to itself</source>
+        <source>Wave &apos;{name}&apos; has no site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="207"/>
-        <source>a CI name is required</source>
+        <source>Wave &apos;{name}&apos; is already deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="208"/>
-        <source>a class is required</source>
+        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="209"/>
-        <source>a name is required</source>
+        <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="210"/>
-        <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
+        <source>Working hours {span} end before they start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="211"/>
-        <source>class {cls} has no attribute &apos;{attr}&apos;</source>
+        <source>a CI cannot relate to itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="212"/>
-        <source>column appears twice</source>
+        <source>a CI name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="213"/>
-        <source>emergency change</source>
+        <source>a class is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="214"/>
-        <source>emergency release: shortened build and test</source>
+        <source>a name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="215"/>
-        <source>highest risk of the bundled changes ({changes})</source>
+        <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="216"/>
-        <source>integrity: {detail}</source>
+        <source>class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="217"/>
-        <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
+        <source>column appears twice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="218"/>
-        <source>line ends after {given} of {columns} columns (truncated line?)</source>
+        <source>emergency change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="219"/>
-        <source>longer than {max} characters</source>
+        <source>emergency release: shortened build and test</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="220"/>
-        <source>longer than {max} characters ({length})</source>
+        <source>highest risk of the bundled changes ({changes})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="221"/>
-        <source>major release</source>
+        <source>integrity: {detail}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="222"/>
-        <source>no CI named &apos;{name}&apos;</source>
+        <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="223"/>
-        <source>no backout plan</source>
+        <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="224"/>
-        <source>no category {value} (add create_missing = true to the mapping to create it)</source>
+        <source>longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="225"/>
-        <source>no change {value} (add create_missing = true to the mapping to create it)</source>
+        <source>longer than {max} characters ({length})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="226"/>
-        <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
+        <source>major release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="227"/>
-        <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="228"/>
-        <source>no event time</source>
+        <source>no backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="229"/>
-        <source>no external key</source>
+        <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="230"/>
-        <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="231"/>
-        <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="232"/>
-        <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="233"/>
-        <source>no outage</source>
+        <source>no event time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="234"/>
-        <source>no outage, downtime {minutes} min</source>
+        <source>no external key</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="235"/>
-        <source>no person {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="236"/>
-        <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="237"/>
-        <source>no site {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="238"/>
-        <source>no team {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="239"/>
-        <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="240"/>
-        <source>normal change</source>
+        <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="241"/>
-        <source>pg_dump failed: {reason}</source>
+        <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="242"/>
-        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
+        <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="243"/>
-        <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
+        <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="244"/>
-        <source>required column is missing</source>
+        <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="245"/>
-        <source>rollout in {waves} waves to {sites} sites</source>
+        <source>normal change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="246"/>
-        <source>rollout to {sites} sites</source>
+        <source>pg_dump failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="247"/>
-        <source>service outage</source>
+        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="248"/>
-        <source>service outage, downtime {minutes} min</source>
+        <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="249"/>
-        <source>several release factors on top of risky changes</source>
+        <source>required column is missing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="250"/>
-        <source>standard change</source>
+        <source>rollout in {waves} waves to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="251"/>
-        <source>the same relation is on line {first}</source>
+        <source>rollout to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="252"/>
-        <source>unknown CI class &apos;{name}&apos;</source>
+        <source>service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="253"/>
-        <source>unknown column (not a CI field or class attribute)</source>
+        <source>service outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="254"/>
-        <source>unknown column (use source, type, target, redundant, propagates)</source>
+        <source>several release factors on top of risky changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="255"/>
-        <source>unknown site &apos;{name}&apos;</source>
+        <source>standard change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="256"/>
-        <source>unknown team &apos;{name}&apos;</source>
+        <source>the same relation is on line {first}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="257"/>
-        <source>unknown value {value} (the map knows: {known})</source>
+        <source>unknown CI class &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="258"/>
-        <source>{cells} cells but the header has {columns} columns</source>
+        <source>unknown column (not a CI field or class attribute)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="259"/>
-        <source>{cells} cells but {columns} columns</source>
+        <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="260"/>
-        <source>{change} falls in blackout window &apos;{window}&apos;</source>
+        <source>unknown site &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="261"/>
-        <source>{change} is outside the maintenance windows of {cis}</source>
+        <source>unknown team &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="262"/>
-        <source>{change} overlaps {other} on {cis}</source>
+        <source>unknown value {value} (the map knows: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="263"/>
-        <source>{change} overlaps {other}; impact path via {cis}</source>
+        <source>{cells} cells but the header has {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="264"/>
-        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
+        <source>{cells} cells but {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="265"/>
-        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
+        <source>{change} falls in blackout window &apos;{window}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="266"/>
-        <source>{field} is required but empty</source>
+        <source>{change} is outside the maintenance windows of {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="267"/>
-        <source>{field} is required: map it in [fields]</source>
+        <source>{change} overlaps {other} on {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="268"/>
-        <source>{label} &apos;{value}&apos; is already taken</source>
+        <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="269"/>
-        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="270"/>
-        <source>{label} is longer than {max} characters</source>
+        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="271"/>
-        <source>{label} is required</source>
+        <source>{field} is required but empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="272"/>
-        <source>{label} must be a whole number of at least {min}</source>
+        <source>{field} is required: map it in [fields]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="273"/>
-        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <source>{label} &apos;{value}&apos; is already taken</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="274"/>
-        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="275"/>
-        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <source>{label} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="276"/>
-        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <source>{label} is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="277"/>
-        <source>{n} business service(s) impacted</source>
+        <source>{label} must be a whole number of at least {min}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="278"/>
-        <source>{n} business service(s) impacted: {services}</source>
+        <source>{label}: &apos;{value}&apos; is not a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="279"/>
-        <source>{n} business service(s) impacted: {services} and {more} more</source>
+        <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="280"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
+        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="281"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
+        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="282"/>
-        <source>{path} is a folder, not a database file</source>
+        <source>{name}={value} is not valid: {doc}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="283"/>
-        <source>{path} is a folder; give a file name for the backup</source>
+        <source>{n} business service(s) impacted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="284"/>
-        <source>{path} is empty</source>
+        <source>{n} business service(s) impacted: {services}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="285"/>
-        <source>{path} is not UTF-8 text</source>
+        <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="286"/>
-        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="287"/>
-        <source>{path} is not valid JSON: {error}</source>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="288"/>
-        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <source>{path} is a folder, not a database file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="289"/>
-        <source>{person} is not on the CAB for {category}</source>
+        <source>{path} is a folder; give a file name for the backup</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="290"/>
-        <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
+        <source>{path} is empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="291"/>
-        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <source>{path} is not UTF-8 text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="292"/>
-        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="293"/>
-        <source>{ref} cannot go from {old} to {new}</source>
+        <source>{path} is not valid JSON: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="294"/>
-        <source>{ref} has no CAB approval ({detail})</source>
+        <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="295"/>
-        <source>{ref} has no workaround to apply</source>
+        <source>{person} is not on the CAB for {category}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="296"/>
-        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="297"/>
-        <source>{ref} is {status}; a review follows implementation</source>
+        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="298"/>
-        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="299"/>
-        <source>{ref} needs a planned start before it can be {target}</source>
+        <source>{ref} cannot go from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="300"/>
-        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <source>{ref} has no CAB approval ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="301"/>
-        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <source>{ref} has no workaround to apply</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="302"/>
-        <source>{release} already delivers &apos;{name}&apos;</source>
+        <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="303"/>
-        <source>{release} bundles no change; add the approved changes first</source>
+        <source>{ref} is {status}; a review follows implementation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="304"/>
-        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="305"/>
-        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <source>{ref} needs a planned start before it can be {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="306"/>
-        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="307"/>
-        <source>{report} needs --{option} REF</source>
+        <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="308"/>
-        <source>{src} already {type} {tgt}</source>
+        <source>{release} already delivers &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="309"/>
-        <source>{table} row {row}: points at a missing {parent}</source>
+        <source>{release} bundles no change; add the approved changes first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="310"/>
-        <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
+        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="311"/>
-        <source>{table}: reference {ref} used {n} times</source>
+        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="312"/>
-        <source>{type} change</source>
+        <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="313"/>
-        <source>{value} is neither true ({true}) nor false ({false})</source>
+        <source>{report} needs --{option} REF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="314"/>
-        <source>{value} is not a number</source>
+        <source>{src} already {type} {tgt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="315"/>
-        <source>{value} is not a number (decimal separator {separator})</source>
+        <source>{table} row {row}: points at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="316"/>
-        <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
+        <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="317"/>
-        <source>{value} is not a whole number</source>
+        <source>{table}: reference {ref} used {n} times</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="318"/>
+        <source>{type} change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="319"/>
+        <source>{value} is neither true ({true}) nor false ({false})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="320"/>
+        <source>{value} is not a number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="321"/>
+        <source>{value} is not a number (decimal separator {separator})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="322"/>
+        <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="323"/>
+        <source>{value} is not a whole number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="324"/>
         <source>{value} matches none of the date formats {formats}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -10605,14 +11750,6 @@ IT Service Support on {db}</source>
     <message>
         <location filename="../../itsmdesk/views/panels.py" line="47"/>
         <source>Changes and CAB</source>
-        <translation type="unfinished"></translation>
-    </message>
-</context>
-<context>
-    <name>parent</name>
-    <message>
-        <location filename="../../itsmdesk/views/forms/common.py" line="27"/>
-        <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

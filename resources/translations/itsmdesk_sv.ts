@@ -3,93 +3,93 @@
 <context>
     <name>AnnouncementsPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="40" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="41" />
         <source>Add…</source>
-        <translation>Lägg till…</translation>
+        <translation>Nytt…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="40" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="41" />
         <source>Add a manual announcement</source>
         <translation>Lägg till ett manuellt meddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="41" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="42" />
         <source>Withdraw</source>
-        <translation>Dra tillbaka</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="41" />
-        <source>Withdraw the selected announcement</source>
-        <translation>Dra tillbaka det markerade meddelandet</translation>
+        <translation>Återkalla</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/announcements/panel.py" line="42" />
+        <source>Withdraw the selected announcement</source>
+        <translation>Återkalla det markerade meddelandet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="43" />
         <source>Copy text</source>
         <translation>Kopiera text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="42" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="43" />
         <source>Copy all as plain text for an e-mail</source>
         <translation>Kopiera allt som oformaterad text för ett e-postmeddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="45" />
         <source>Copy HTML</source>
         <translation>Kopiera HTML</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="45" />
         <source>Copy all as HTML for an e-mail</source>
         <translation>Kopiera allt som HTML för ett e-postmeddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="71" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="76" />
         <source>until further notice</source>
         <translation>tills vidare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="72" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="77" />
         <source>NOW</source>
         <translation>NU</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="72" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="77" />
         <source>upcoming</source>
         <translation>kommande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="75" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="80" />
         <source>Services: </source>
         <translation>Tjänster: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="84" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="89" />
         <source>No current announcements.</source>
         <translation>Inga aktuella meddelanden.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="102" />
         <location filename="../../itsmdesk/views/announcements/panel.py" line="105" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="108" />
         <source>New announcement</source>
         <translation>Nytt meddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="102" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="105" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="105" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="108" />
         <source>Text</source>
         <translation>Text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="129" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="126" />
         <source>Announcements copied to the clipboard</source>
         <translation>Meddelandena har kopierats till urklipp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="140" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="147" />
         <source>New &amp;announcement…</source>
         <translation>Nytt medd&amp;elande…</translation>
     </message>
@@ -97,221 +97,256 @@
 <context>
     <name>ArticleForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="40" />
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="174" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="55" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="191" />
         <source>New article</source>
         <translation>Ny artikel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="40" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="59" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="44" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="67" />
         <source>vpn, remote access</source>
         <translation>vpn, fjärråtkomst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="46" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="41" />
         <source>Draft</source>
         <translation>Utkast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="46" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="41" />
         <source>Published</source>
         <translation>Publicerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="47" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="42" />
         <source>Retired</source>
         <translation>Avvecklad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="52" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="46" />
+        <source>CI</source>
+        <translation>CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="46" />
+        <source>Known error</source>
+        <translation>Känt fel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="47" />
+        <source>Incident</source>
+        <translation>Incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="74" />
         <source>Cate&amp;gory</source>
         <translation>Kate&amp;gori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="53" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="75" />
         <source>T&amp;ags</source>
         <translation>T&amp;aggar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="55" />
-        <source>Stat&amp;us</source>
-        <translation>Stat&amp;us</translation>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="77" />
+        <source>Status</source>
+        <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="62" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="129" />
+        <source>&amp;History</source>
+        <translation>&amp;Historik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="136" />
+        <source>&amp;Publish</source>
+        <translation>&amp;Publicera</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="139" />
+        <source>Re&amp;tire</source>
+        <translation>Avve&amp;ckla</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="177" />
+        <source>&amp;Links ({n})</source>
+        <translation>L&amp;änkar ({n})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="248" />
+        <source>{ref} is {status} now.</source>
+        <translation>{ref} är nu {status}.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="84" />
         <source>Write Markdown: # heading, - list, **bold**, `code`</source>
         <translation>Skriv Markdown: # rubrik, - lista, **fetstil**, `kod`</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="76" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="98" />
         <source>INC-…, KE-… or a CI name</source>
         <translation>INC-…, KE-… eller ett CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="77" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="99" />
         <source>&amp;Add link</source>
         <translation>&amp;Lägg till länk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="78" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="100" />
         <source>&amp;Remove</source>
         <translation>Ta &amp;bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="103" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="126" />
         <source>&amp;Text</source>
         <translation>&amp;Text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="104" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="127" />
         <source>&amp;Links</source>
         <translation>L&amp;änkar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="105" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="128" />
         <source>&amp;Versions</source>
         <translation>&amp;Versioner</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="108" />
-        <source>&amp;Save</source>
-        <translation>&amp;Spara</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="151" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="162" />
         <source>by {author}, version {version}</source>
         <translation>av {author}, version {version}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="160" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="171" />
         <source>v{n} · {at} · {who}
 {fields}</source>
         <translation>v{n} · {at} · {who}
 {fields}</translation>
     </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/article_form.py" line="220" />
-        <source>Save the changes to this article?</source>
-        <translation>Vill du spara ändringarna i den här artikeln?</translation>
-    </message>
 </context>
 <context>
     <name>AuditDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="346" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="411" />
         <source>Audit the CMDB against a scan</source>
         <translation>Granska CMDB mot en skanning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="349" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="414" />
         <source>Browse…</source>
         <translation>Bläddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="350" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="415" />
         <source>Audit</source>
         <translation>Granska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="357" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="422" />
         <source>Choose the scan (CSV: name, class, site, … as exported).</source>
         <translation>Välj skanningen (CSV: namn, klass, plats, … som vid export).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="359" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="424" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="359" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="424" />
         <source>CMDB</source>
         <translation>CMDB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="359" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="424" />
         <source>Scan</source>
         <translation>Skanning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="362" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="427" />
         <source>Accept scan into the CMDB</source>
         <translation>För in skanningen i CMDB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="374" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="439" />
         <source>Scan file</source>
         <translation>Skanningsfil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="386" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="459" />
         <source>Unknown (scanned, not in the CMDB)</source>
         <translation>Okända (skannade, finns inte i CMDB)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="387" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="460" />
         <source>Missing (in the CMDB, not found)</source>
         <translation>Saknade (finns i CMDB, hittades inte)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="388" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="461" />
         <source>Different</source>
         <translation>Avvikande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="389" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="462" />
         <source>Bad rows</source>
         <translation>Felaktiga rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="396" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="469" />
         <source>{s} scanned: {m} match, {u} unknown, {x} missing, {d} differences</source>
         <translation>{s} skannade: {m} matchar, {u} okända, {x} saknas, {d} avvikelser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="405" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="478" />
         <source>Accept scan</source>
         <translation>Godta skanning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="406" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="479" />
         <source>Create the unknown CIs and update the different ones from the scan?</source>
         <translation>Vill du skapa de okända CI:na och uppdatera de avvikande utifrån skanningen?</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="483" />
+        <source>Importing…</source>
+        <translation>Importerar…</translation>
     </message>
 </context>
 <context>
     <name>AvailabilityModel</name>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="46" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="46" />
         <source>Failures</source>
         <translation>Fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="46" />
         <source>Downtime (h)</source>
         <translation>Driftstopp (h)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="46" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="47" />
         <source>MTTR (h)</source>
         <translation>MTTR (h)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="46" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="47" />
         <source>MTBF (h)</source>
         <translation>MTBF (h)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="46" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="47" />
         <source>Availability %</source>
         <translation>Tillgänglighet %</translation>
     </message>
@@ -319,82 +354,82 @@
 <context>
     <name>AvailabilityPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="100" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="102" />
         <source>Configuration item</source>
         <translation>Konfigurationsobjekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="101" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="103" />
         <source>Business service</source>
         <translation>Verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="110" />
         <source>&amp;Compute</source>
         <translation>&amp;Beräkna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="109" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="111" />
         <source>Export CS&amp;V…</source>
         <translation>Exportera CS&amp;V…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="110" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="112" />
         <source>Export &amp;PDF…</source>
         <translation>Exportera &amp;PDF…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="114" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="116" />
         <source>Per</source>
         <translation>Per</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="116" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="118" />
         <source>from</source>
         <translation>från</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="118" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="120" />
         <source>to</source>
         <translation>till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="140" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="142" />
         <source>Most downtime</source>
         <translation>Mest driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="179" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="185" />
         <source>{n} with outages · {f} failures · {d} h downtime in {p} h</source>
         <translation>{n} med avbrott · {f} fel · {d} h driftstopp på {p} h</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="194" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="200" />
         <source>Export availability</source>
         <translation>Exportera tillgänglighet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="195" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="201" />
         <source>CSV (*.csv)</source>
         <translation>CSV (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="198" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="204" />
         <source>{n} rows written to {path}</source>
         <translation>{n} rader skrivna till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="203" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="209" />
         <source>Availability report</source>
         <translation>Tillgänglighetsrapport</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="204" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="210" />
         <source>PDF (*.pdf)</source>
         <translation>PDF (*.pdf)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="210" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="216" />
         <source>{pages} page(s) written to {path}</source>
         <translation>{pages} sida/sidor skrivna till {path}</translation>
     </message>
@@ -512,97 +547,97 @@
 <context>
     <name>BaselineDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="253" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="297" />
         <source>CMDB baselines</source>
         <translation>CMDB-baslinjer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="300" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="256" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="300" />
         <source>Taken (UTC)</source>
         <translation>Tagen (UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="257" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="301" />
         <source>CIs</source>
         <translation>CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="257" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="301" />
         <source>Relations</source>
         <translation>Relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="263" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="307" />
         <source>Name of a new baseline</source>
         <translation>Namn på en ny baslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="265" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="309" />
         <source>All CIs</source>
         <translation>Alla CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="266" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="310" />
         <source>Take baseline</source>
         <translation>Ta baslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="267" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="311" />
         <source>Compare with now</source>
         <translation>Jämför med nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="275" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="320" />
         <source>Difference</source>
         <translation>Skillnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="275" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="320" />
         <source>Then</source>
         <translation>Då</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="275" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="320" />
         <source>Now</source>
         <translation>Nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="319" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="384" />
         <source>CIs added</source>
         <translation>Tillagda CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="320" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="385" />
         <source>CIs removed</source>
         <translation>Borttagna CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="321" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="386" />
         <source>CIs changed</source>
         <translation>Ändrade CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="322" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="387" />
         <source>Relations added</source>
         <translation>Tillagda relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="323" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="388" />
         <source>Relations removed</source>
         <translation>Borttagna relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="325" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="390" />
         <source>Relations changed</source>
         <translation>Ändrade relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="329" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="394" />
         <source>No differences</source>
         <translation>Inga skillnader</translation>
     </message>
@@ -610,62 +645,62 @@
 <context>
     <name>BulkEditDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="29" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="27" />
         <source>Assignee</source>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="30" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="28" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="31" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="29" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="32" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="30" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="33" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="31" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="34" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="32" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="35" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="33" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="42" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="40" />
         <source>Edit {n} tickets</source>
         <translation>Redigera {n} ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="52" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="50" />
         <source>Pending reason / solution when needed</source>
         <translation>Orsak till väntan / lösning vid behov</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="55" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="53" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="56" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="54" />
         <source>New value</source>
         <translation>Nytt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="57" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="55" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
@@ -675,27 +710,27 @@
         <translation>Ändringen gäller alla {n} markerade ärenden på en gång och kan ångras med Ctrl+Shift+Z.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="80" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90" />
         <source>(nobody)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="80" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="100" />
         <source>1 high</source>
         <translation>1 hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="100" />
         <source>2 medium</source>
         <translation>2 medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="90" />
+        <location filename="../../itsmdesk/views/queue/bulk_dialog.py" line="100" />
         <source>3 low</source>
         <translation>3 låg</translation>
     </message>
@@ -703,168 +738,228 @@
 <context>
     <name>CABMeetingForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="57" />
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="181" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="58" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="340" />
         <source>New CAB meeting</source>
         <translation>Nytt CAB-möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="62" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="65" />
+        <source>Histor&amp;y</source>
+        <translation>&amp;Historik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="87" />
         <source>Weekly CAB</source>
         <translation>Veckovis CAB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="67" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="91" />
         <source>Emergency CAB (ECAB)</source>
         <translation>Akut-CAB (ECAB)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="80" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="101" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="221" />
+        <source>(no chair)</source>
+        <translation>(ingen ordförande)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="105" />
         <source>&amp;Title</source>
         <translation>&amp;Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="81" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="106" />
         <source>&amp;Starts</source>
         <translation>&amp;Börjar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="82" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="107" />
         <source>&amp;Location</source>
         <translation>&amp;Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="85" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="110" />
         <source>Quorum</source>
         <translation>Kvorum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="87" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="114" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="91" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="115" />
+        <source>C&amp;hair</source>
+        <translation>&amp;Ordförande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="116" />
         <source>&amp;Notes</source>
         <translation>&amp;Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="95" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="122" />
         <source>Member</source>
         <translation>Medlem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="95" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="122" />
         <source>Present</source>
         <translation>Närvarande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="113" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="163" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="278" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="114" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="184" />
+        <source>Done / not done</source>
+        <translation>Klar / inte klar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="279" />
         <source>Quorum outcome</source>
         <translation>Utfall enligt kvorum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="114" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="279" />
         <source>Decision / conditions</source>
         <translation>Beslut / villkor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="122" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="284" />
+        <source>{status} · {type} change</source>
+        <translation>{status} · ändring av typen {type}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="296" />
+        <source>Not on the CAB for this change's category</source>
+        <translation>Ingår inte i CAB för den här ändringens kategori</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="318" />
+        <source>no quorum: {votes} of {quorum} votes</source>
+        <translation>ej beslutsmässigt: {votes} av {quorum} röster</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="320" />
+        <source>{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}</source>
+        <translation>{approve} för, {reject} emot, {abstain} avstår; kvorum {quorum}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="385" />
+        <source>(absent)</source>
+        <translation>(frånvarande)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="418" />
+        <source>Select a change on the agenda first.</source>
+        <translation>Markera först en ändring på dagordningen.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="427" />
+        <source>An action needs a text</source>
+        <translation>En åtgärd måste ha en text</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="439" />
+        <source>Select an action first.</source>
+        <translation>Markera först en åtgärd.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="142" />
         <source>Build agenda from changes awaiting CAB</source>
         <translation>Skapa dagordning från ändringar som väntar på CAB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="125" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="146" />
         <source>Conditions for the selected change</source>
         <translation>Villkor för den markerade ändringen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="126" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="147" />
         <source>Record decision</source>
         <translation>Registrera beslut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="135" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="162" />
         <source>Action</source>
         <translation>Åtgärd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="135" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="162" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="192" />
         <source>Owner</source>
         <translation>Ägare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="136" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="162" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="194" />
         <source>Due</source>
         <translation>Förfaller</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="136" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="163" />
         <source>Done</source>
         <translation>Klar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="143" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="176" />
         <source>New action</source>
         <translation>Ny åtgärd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="145" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="179" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="222" />
         <source>(no owner)</source>
         <translation>(ingen ägare)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="150" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="182" />
         <source>Add action</source>
         <translation>Lägg till åtgärd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="157" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="61" />
         <source>Meeting</source>
         <translation>Möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="158" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="62" />
         <source>Attendees</source>
         <translation>Deltagare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="159" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="63" />
         <source>Agenda and votes</source>
         <translation>Dagordning och röster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="160" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="64" />
         <source>Actions</source>
         <translation>Åtgärder</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="163" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="70" />
         <source>CAB pack…</source>
         <translation>CAB-underlag…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="165" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="73" />
         <source>Minutes…</source>
         <translation>Protokoll…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="167" />
-        <source>&amp;Save</source>
-        <translation>&amp;Spara</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="249" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="328" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/cab_meeting_form.py" line="249" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="328" />
         <source>no</source>
         <translation>nej</translation>
     </message>
@@ -872,308 +967,267 @@
 <context>
     <name>CIForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="77" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="101" />
         <source>Planned</source>
         <translation>Planerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="77" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="101" />
         <source>In production</source>
         <translation>I produktion</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102" />
         <source>In maintenance</source>
         <translation>Under underhåll</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="78" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102" />
         <source>Retired</source>
         <translation>Avvecklad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="79" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103" />
         <source>Low</source>
         <translation>Låg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="79" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103" />
         <source>Medium</source>
         <translation>Medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="79" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103" />
         <source>High</source>
         <translation>Hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="80" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="104" />
         <source>Critical</source>
         <translation>Kritisk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="81" />
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="359" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="105" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="302" />
         <source>New CI</source>
         <translation>Nytt CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="103" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="126" />
         <source>every dependency needed</source>
         <translation>alla beroenden krävs</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="104" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="127" />
         <source>Redundancy: the CI stays up while at least this many of its redundant dependencies are up</source>
         <translation>Redundans: CI:t förblir i drift så länge minst så här många av dess redundanta beroenden är i drift</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="111" />
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="114" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="225" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="118" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="133" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="119" />
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="140" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="134" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="153" />
         <source>Class</source>
         <translation>Klass</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="120" />
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="168" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="135" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="121" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="136" />
         <source>Criticality</source>
         <translation>Kritikalitet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="122" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="137" />
         <source>Owner team</source>
         <translation>Ägande team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="123" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="138" />
         <source>Site</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="124" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="139" />
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="125" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="140" />
         <source>Vendor</source>
         <translation>Leverantör</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="126" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="141" />
         <source>Serial</source>
         <translation>Serienummer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="127" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="142" />
         <source>Members that must stay up</source>
         <translation>Medlemmar som måste vara i drift</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="128" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="143" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="129" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="144" />
         <source>Class attributes</source>
         <translation>Klassattribut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="131" />
-        <source>Save (Ctrl+S)</source>
-        <translation>Spara (Ctrl+S)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="153" />
         <source>Direction</source>
         <translation>Riktning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="153" />
         <source>Relation</source>
         <translation>Relation</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="139" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="153" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="140" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="154" />
         <source>Redundant</source>
         <translation>Redundant</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="146" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="161" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="148" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="167" />
         <source>redundant</source>
         <translation>redundant</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="149" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="168" />
         <source>Add</source>
         <translation>Lägg till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="150" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="170" />
         <source>Remove selected</source>
         <translation>Ta bort markerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="155" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="177" />
         <source>This CI</source>
         <translation>Detta CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="167" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="167" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="167" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174" />
-        <source>When (UTC)</source>
-        <translation>När (UTC)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174" />
-        <source>Who</source>
-        <translation>Vem</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="174" />
-        <source>Field</source>
-        <translation>Fält</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="175" />
-        <source>Old</source>
-        <translation>Gammalt värde</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="175" />
-        <source>New</source>
-        <translation>Nytt värde</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="178" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="195" />
         <source>Details</source>
         <translation>Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="179" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="196" />
         <source>Relations</source>
         <translation>Relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="180" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="197" />
         <source>Open records</source>
         <translation>Öppna poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="181" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="198" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="182" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="199" />
         <source>History</source>
         <translation>Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="230" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="252" />
         <source>this CI →</source>
         <translation>detta CI →</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="230" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="252" />
         <source>→ this CI</source>
         <translation>→ detta CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="232" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="254" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="256" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="235" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="256" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="236" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="236" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="240" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="260" />
         <source>Relations ({n})</source>
         <translation>Relationer ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="241" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261" />
         <source>Open records ({n})</source>
         <translation>Öppna poster ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="335" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="402" />
         <source>Remove relations</source>
         <translation>Ta bort relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="336" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="403" />
         <source>Remove {n} relation(s)?</source>
         <translation>Vill du ta bort {n} relation(er)?</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="365" />
-        <source>Unsaved changes</source>
-        <translation>Osparade ändringar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/ci_form.py" line="365" />
-        <source>Save the changes to {name}?</source>
-        <translation>Vill du spara ändringarna i {name}?</translation>
     </message>
 </context>
 <context>
@@ -1358,283 +1412,283 @@
 <context>
     <name>CabPack</name>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="72" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="68" />
         <source>Emergency CAB pack</source>
         <translation>Underlag för akut-CAB (ECAB)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="73" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="69" />
         <source>Change Advisory Board pack</source>
         <translation>Underlag för Change Advisory Board</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="79" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="75" />
         <source>Chair</source>
         <translation>Ordförande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="80" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="76" />
         <source>Invited</source>
         <translation>Inbjudna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="82" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="78" />
         <source>Quorum</source>
         <translation>Kvorum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="83" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="79" />
         <source>Changes on the agenda</source>
         <translation>Ändringar på dagordningen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="84" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="80" />
         <source>Forward schedule</source>
         <translation>Ändringsschema</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="85" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="81" />
         <source>{n} change(s) in the next 28 days</source>
         <translation>{n} ändring(ar) de kommande 28 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="89" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="85" />
         <source>Contents</source>
         <translation>Innehåll</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="93" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="89" />
         <source>Agenda</source>
         <translation>Dagordning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="94" />
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="112" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="90" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="108" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="95" />
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="112" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="91" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="108" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="95" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="91" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="96" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="92" />
         <source>Planned start</source>
         <translation>Planerad start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="97" />
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="114" />
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="147" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="93" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="110" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="143" />
         <source>Risk</source>
         <translation>Risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="103" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="99" />
         <source>No changes on the agenda</source>
         <translation>Inga ändringar på dagordningen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="107" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="103" />
         <source>Forward schedule of change</source>
         <translation>Schema för kommande ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="109" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="105" />
         <source>Approved, scheduled and in-progress changes from {date} for 28 days.</source>
         <translation>Godkända, schemalagda och pågående ändringar under 28 dagar från {date}.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="113" />
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="133" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="109" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="129" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="113" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="109" />
         <source>Start</source>
         <translation>Start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="114" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="110" />
         <source>End</source>
         <translation>Slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="119" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="115" />
         <source>Nothing scheduled</source>
         <translation>Inget schemalagt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="128" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="124" />
         <source>none</source>
         <translation>inget</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="130" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="126" />
         <source>(service outage)</source>
         <translation>(tjänsteavbrott)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="132" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="128" />
         <source>Type / category</source>
         <translation>Typ / kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="134" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="130" />
         <source>Planned window (UTC)</source>
         <translation>Planerat fönster (UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="136" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="132" />
         <source>Downtime</source>
         <translation>Driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="137" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="133" />
         <source>Requester / team</source>
         <translation>Beställare / team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="139" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="135" />
         <source>Implementer</source>
         <translation>Genomförare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="141" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="137" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="142" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="138" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="148" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="144" />
         <source>Level {level}, computed score {score} ({computed})</source>
         <translation>Nivå {level}, beräknad poäng {score} ({computed})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="151" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="147" />
         <source>; overridden: {reason}</source>
         <translation>; åsidosatt: {reason}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="154" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="150" />
         <source>Factor</source>
         <translation>Faktor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="154" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="150" />
         <source>Points</source>
         <translation>Poäng</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="155" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="151" />
         <source>Weight</source>
         <translation>Vikt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="155" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="151" />
         <source>Why</source>
         <translation>Varför</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="159" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="155" />
         <source>Impacted services</source>
         <translation>Påverkade tjänster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="161" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="157" />
         <source>Service</source>
         <translation>Tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="162" />
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="171" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="158" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="167" />
         <source>Criticality</source>
         <translation>Kritikalitet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="166" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="162" />
         <source>No business service impacted.</source>
         <translation>Ingen verksamhetstjänst påverkas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="167" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="163" />
         <source>Affected CIs</source>
         <translation>Berörda CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="169" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="165" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="170" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="166" />
         <source>Class</source>
         <translation>Klass</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="175" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="171" />
         <source>No CI recorded.</source>
         <translation>Inga CI:n registrerade.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="176" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="172" />
         <source>Implementation plan</source>
         <translation>Implementeringsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="177" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="173" />
         <source>Backout plan</source>
         <translation>Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="178" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="174" />
         <source>Test plan</source>
         <translation>Testplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="180" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="176" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="182" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="178" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="183" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="179" />
         <source>With</source>
         <translation>Med</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="184" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="180" />
         <source>When (UTC)</source>
         <translation>När (UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="185" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="181" />
         <source>Detail</source>
         <translation>Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="192" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="188" />
         <source>No conflicts.</source>
         <translation>Inga konflikter.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="205" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="201" />
         <source>CAB pack {ref}</source>
         <translation>CAB-underlag {ref}</translation>
     </message>
@@ -1642,16 +1696,19 @@
 <context>
     <name>CabPrinting</name>
     <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="456" />
         <location filename="../../itsmdesk/views/changes/printing.py" line="60" />
         <source>Save PDF</source>
         <translation>Spara PDF</translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="457" />
         <location filename="../../itsmdesk/views/changes/printing.py" line="61" />
         <source>PDF (*.pdf)</source>
         <translation>PDF (*.pdf)</translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="462" />
         <location filename="../../itsmdesk/views/changes/printing.py" line="71" />
         <source>%s written (%s pages)</source>
         <translation>%s skriven (%s sidor)</translation>
@@ -1716,77 +1773,77 @@
 <context>
     <name>CalendarExport</name>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="37" />
+        <location filename="../../itsmdesk/reports/ical.py" line="36" />
         <source>Risk: {level}</source>
         <translation>Risk: {level}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="39" />
+        <location filename="../../itsmdesk/reports/ical.py" line="38" />
         <source>(score {score})</source>
         <translation>(poäng {score})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="42" />
+        <location filename="../../itsmdesk/reports/ical.py" line="41" />
         <source>; overridden: {reason}</source>
         <translation>; åsidosatt: {reason}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="44" />
+        <location filename="../../itsmdesk/reports/ical.py" line="43" />
         <source>none</source>
         <translation>inga</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="46" />
+        <location filename="../../itsmdesk/reports/ical.py" line="45" />
         <source>Type: {type}   Status: {status}</source>
         <translation>Typ: {type}   Status: {status}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="48" />
+        <location filename="../../itsmdesk/reports/ical.py" line="47" />
         <source>Services: {names}</source>
         <translation>Tjänster: {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="50" />
+        <location filename="../../itsmdesk/reports/ical.py" line="49" />
         <source>CIs: {names}</source>
         <translation>CI:n: {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="54" />
+        <location filename="../../itsmdesk/reports/ical.py" line="53" />
         <source>Downtime: {start} - {end} UTC</source>
         <translation>Driftstopp: {start} - {end} UTC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="56" />
+        <location filename="../../itsmdesk/reports/ical.py" line="55" />
         <source>Downtime from {start} UTC</source>
         <translation>Driftstopp från {start} UTC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="57" />
+        <location filename="../../itsmdesk/reports/ical.py" line="56" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="58" />
+        <location filename="../../itsmdesk/reports/ical.py" line="57" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="59" />
+        <location filename="../../itsmdesk/reports/ical.py" line="58" />
         <source>Implementation plan</source>
         <translation>Implementeringsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="61" />
+        <location filename="../../itsmdesk/reports/ical.py" line="60" />
         <source>Backout plan</source>
         <translation>Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="62" />
+        <location filename="../../itsmdesk/reports/ical.py" line="61" />
         <source>Test plan</source>
         <translation>Testplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="78" />
+        <location filename="../../itsmdesk/reports/ical.py" line="77" />
         <source>Forward schedule of change</source>
         <translation>Schema för kommande ändringar</translation>
     </message>
@@ -1794,112 +1851,112 @@
 <context>
     <name>CalendarPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="50" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="54" />
         <source>Reschedule %s</source>
         <translation>Planera om %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="93" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="105" />
         <source>Month</source>
         <translation>Månad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="93" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="105" />
         <source>Week</source>
         <translation>Vecka</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="93" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="105" />
         <source>Day</source>
         <translation>Dag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="94" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="106" />
         <source>Timeline</source>
         <translation>Tidslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="97" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="109" />
         <source>Rows per CI</source>
         <translation>Rader per CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="98" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="110" />
         <source>Rows per service</source>
         <translation>Rader per tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="102" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="114" />
         <source>All statuses</source>
         <translation>Alla statusar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="120" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="132" />
         <source>Previous</source>
         <translation>Föregående</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="121" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="133" />
         <source>Today</source>
         <translation>Idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="121" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="133" />
         <source>Go to today</source>
         <translation>Gå till idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="122" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="134" />
         <source>Next</source>
         <translation>Nästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="123" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="135" />
         <source>Undo</source>
         <translation>Ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="123" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="135" />
         <source>Undo the last reschedule</source>
         <translation>Ångra den senaste omplaneringen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="125" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="137" />
         <source>Redo</source>
         <translation>Gör om</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="130" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="142" />
         <source>Export .ics…</source>
         <translation>Exportera .ics…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="130" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="142" />
         <source>Export this range as iCalendar</source>
         <translation>Exportera det här intervallet som iCalendar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="151" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="163" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="154" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="166" />
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
         <translation>Fyllning: status · vänster rand: risk · röd kontur: konflikt · röd skuggning: frysperiod · grön: underhållsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="186" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="191" />
         <source>All teams</source>
         <translation>Alla team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="187" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="192" />
         <source>All services</source>
         <translation>Alla tjänster</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="236" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="256" />
         <source>Conflicts (%n)</source>
         <translation>
             <numerusform>Konflikter (%n)</numerusform>
@@ -1907,27 +1964,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="285" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="296" />
         <source>%s moved to %s</source>
         <translation>%s flyttad till %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="299" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="320" />
         <source>Export change calendar</source>
         <translation>Exportera ändringskalender</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="300" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="321" />
         <source>iCalendar (*.ics)</source>
         <translation>iCalendar (*.ics)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="310" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="331" />
         <source>%s written (%s changes)</source>
         <translation>%s skriven (%s ändringar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="320" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="341" />
         <source>Export change calendar (.ics)…</source>
         <translation>Exportera ändringskalender (.ics)…</translation>
     </message>
@@ -1935,237 +1992,299 @@
 <context>
     <name>ChangeForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="113" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="158" />
         <source>new (draft)</source>
         <translation>ny (utkast)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="131" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="200" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="370" />
         <source>(no team)</source>
         <translation>(inget team)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="146" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="210" />
         <source>Downtime window</source>
         <translation>Driftstoppsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="152" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="216" />
         <source>Service outage</source>
         <translation>Tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="162" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="224" />
         <source>&amp;Title</source>
         <translation>&amp;Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="165" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="227" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="168" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="230" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="184" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="242" />
         <source>Downtime</source>
         <translation>Driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="186" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="250" />
         <source>&amp;Reason</source>
         <translation>&amp;Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="187" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="251" />
         <source>&amp;Description</source>
         <translation>&amp;Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="171" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="231" />
         <source>People</source>
         <translation>Personer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="167" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="126" />
+        <source>Reschedule</source>
+        <translation>Planera om</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="132" />
+        <source>The downtime window moves by the same amount.</source>
+        <translation>Driftstoppsfönstret flyttas lika mycket.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="135" />
+        <source>Planned &amp;start</source>
+        <translation>Planerad st&amp;art</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="136" />
+        <source>Planned &amp;end</source>
+        <translation>Planerat sl&amp;ut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="164" />
+        <source>Reason for the next step (kept in the history)</source>
+        <translation>Orsak till nästa steg (sparas i historiken)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="176" />
+        <source>Histor&amp;y</source>
+        <translation>&amp;Historik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="205" />
+        <source>Re&amp;schedule…</source>
+        <translation>&amp;Planera om…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="207" />
+        <source>Move the planned window; the downtime window moves with it</source>
+        <translation>Flytta det planerade fönstret; driftstoppsfönstret flyttas med</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="229" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="177" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="237" />
         <source>Planned window</source>
         <translation>Planerat fönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="191" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="261" />
         <source>&amp;Implementation plan</source>
         <translation>&amp;Implementeringsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="192" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="262" />
         <source>&amp;Backout plan</source>
         <translation>&amp;Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="193" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="263" />
         <source>Te&amp;st plan</source>
         <translation>&amp;Testplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="197" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="269" />
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
         <translation>Dra hit CI:n från CMDB-trädet eller lägg till ett via namn.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="204" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="276" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="206" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="278" />
         <source>Add</source>
         <translation>Lägg till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="208" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="280" />
         <source>Remove selected</source>
         <translation>Ta bort markerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="221" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="296" />
         <source>Factor</source>
         <translation>Faktor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="221" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="296" />
         <source>Points</source>
         <translation>Poäng</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="222" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="296" />
         <source>Weight</source>
         <translation>Vikt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="222" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="297" />
         <source>Why</source>
         <translation>Varför</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="227" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="302" />
         <source>Assess risk</source>
         <translation>Bedöm risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="230" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="306" />
         <source>Override</source>
         <translation>Åsidosätt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="233" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="309" />
         <source>(computed)</source>
         <translation>(beräknad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="237" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="313" />
         <source>Reason (required)</source>
         <translation>Orsak (obligatorisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="238" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="314" />
         <source>Apply override</source>
         <translation>Tillämpa åsidosättning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="244" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="320" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="253" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="330" />
         <source>(not reviewed)</source>
         <translation>(ej granskad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="257" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="337" />
         <source>Record review</source>
         <translation>Registrera granskning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="259" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="343" />
         <source>Outcome</source>
         <translation>Utfall</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="260" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="344" />
         <source>Lessons</source>
         <translation>Lärdomar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="261" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="345" />
         <source>Incidents caused</source>
         <translation>Orsakade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="265" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="444" />
+        <source>assess the risk again to see its factors</source>
+        <translation>bedöm risken igen för att se dess faktorer</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="475" />
+        <source>The review follows implementation.</source>
+        <translation>Granskningen görs efter genomförandet.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="550" />
+        <source>No CI named {name}</source>
+        <translation>Inget CI med namnet {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="593" />
+        <source>Choose the review's outcome first.</source>
+        <translation>Välj granskningens utfall först.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="171" />
         <source>Details</source>
         <translation>Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="266" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="172" />
         <source>Plans</source>
         <translation>Planer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="267" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="173" />
         <source>Affected CIs</source>
         <translation>Berörda CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="268" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="174" />
         <source>Risk and conflicts</source>
         <translation>Risk och konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="269" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="175" />
         <source>Review (PIR)</source>
         <translation>Granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="272" />
-        <source>&amp;Save</source>
-        <translation>&amp;Spara</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="297" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="156" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="479" />
         <source>New change</source>
         <translation>Ny ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="306" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="378" />
         <source>Status: %s</source>
         <translation>Status: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="329" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="387" />
         <source>Requester: %s · Implementer: %s</source>
         <translation>Beställare: %s · Genomförare: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="354" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="418" />
+        <source>No conflicts.</source>
+        <translation>Inga konflikter.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="436" />
         <source>Risk not assessed yet.</source>
         <translation>Risken är inte bedömd ännu.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="356" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="438" />
         <source>Risk: %s (score %s)</source>
         <translation>Risk: %s (poäng %s)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/change_form.py" line="359" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="441" />
         <source>overridden from %s: %s</source>
         <translation>åsidosatt från %s: %s</translation>
     </message>
@@ -2335,423 +2454,438 @@
 <context>
     <name>Cli</name>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="65" />
+        <location filename="../../itsmdesk/cli.py" line="64" />
         <source>itsmdesk: IT service support (incidents, problems, CMDB, changes, releases).</source>
         <translation>itsmdesk: IT-servicestöd (incidenter, problem, CMDB, ändringar, releaser).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="67" />
+        <location filename="../../itsmdesk/cli.py" line="66" />
         <source>With no command, the desktop application starts.</source>
         <translation>Utan kommando startar skrivbordsprogrammet.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="70" />
+        <location filename="../../itsmdesk/cli.py" line="69" />
         <source>sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/DB (default: $ITSMDESK_DB, else a file in your data folder)</source>
         <translation>sqlite:///FIL eller postgresql://ANVÄNDARE:LÖSEN@VÄRD:PORT/DB (standard: $ITSMDESK_DB, annars en fil i din datamapp)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="73" />
+        <location filename="../../itsmdesk/cli.py" line="72" />
         <source>start the GUI on a demo database (created on first use)</source>
         <translation>starta det grafiska gränssnittet med en demodatabas (skapas första gången)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="117" />
-        <location filename="../../itsmdesk/cli.py" line="129" />
+        <location filename="../../itsmdesk/cli.py" line="120" />
+        <location filename="../../itsmdesk/cli.py" line="138" />
         <source>itsmdesk: error: {message}</source>
         <translation>itsmdesk: fel: {message}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="121" />
+        <location filename="../../itsmdesk/cli.py" line="124" />
         <source>itsmdesk: interrupted</source>
         <translation>itsmdesk: avbrutet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="131" />
+        <location filename="../../itsmdesk/cli.py" line="140" />
         <source>(set ITSMDESK_DEBUG=1 for details)</source>
         <translation>(sätt ITSMDESK_DEBUG=1 för detaljer)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="22" />
+        <source>ACTION</source>
+        <translation>ÅTGÄRD</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="23" />
         <source>AFTER</source>
         <translation>EFTER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="23" />
+        <location filename="../../itsmdesk/commands/base.py" line="24" />
         <source>APPROVED</source>
         <translation>GODKÄND</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="24" />
+        <location filename="../../itsmdesk/commands/base.py" line="25" />
         <source>AT</source>
         <translation>TIDPUNKT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="25" />
+        <location filename="../../itsmdesk/commands/base.py" line="26" />
         <source>AVAILABILITY_PCT</source>
         <translation>TILLGÄNGLIGHET_PROCENT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="26" />
+        <location filename="../../itsmdesk/commands/base.py" line="27" />
         <source>CATEGORY</source>
         <translation>KATEGORI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="27" />
+        <location filename="../../itsmdesk/commands/base.py" line="28" />
         <source>CAUSED_INCIDENTS</source>
         <translation>ORSAKADE_INCIDENTER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="28" />
+        <location filename="../../itsmdesk/commands/base.py" line="29" />
         <source>CHANGE</source>
         <translation>ÄNDRING</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="29" />
+        <location filename="../../itsmdesk/commands/base.py" line="30" />
         <source>CHANGE_PCT</source>
         <translation>FÖRÄNDRING_PROCENT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="30" />
+        <location filename="../../itsmdesk/commands/base.py" line="31" />
         <source>CHECKSUM</source>
         <translation>KONTROLLSUMMA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="31" />
+        <location filename="../../itsmdesk/commands/base.py" line="32" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="32" />
+        <location filename="../../itsmdesk/commands/base.py" line="33" />
         <source>CIS</source>
         <translation>CI:N</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="33" />
+        <location filename="../../itsmdesk/commands/base.py" line="34" />
         <source>CLASS_LABEL</source>
         <translation>KLASS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="34" />
+        <location filename="../../itsmdesk/commands/base.py" line="35" />
         <source>COUNT</source>
         <translation>ANTAL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="35" />
+        <location filename="../../itsmdesk/commands/base.py" line="36" />
         <source>CRITICALITY</source>
         <translation>KRITIKALITET</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="36" />
+        <location filename="../../itsmdesk/commands/base.py" line="37" />
         <source>DELTA</source>
         <translation>DIFFERENS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="37" />
+        <location filename="../../itsmdesk/commands/base.py" line="38" />
         <source>DEPTH</source>
         <translation>DJUP</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="38" />
+        <location filename="../../itsmdesk/commands/base.py" line="39" />
         <source>DETAIL</source>
         <translation>DETALJ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="39" />
+        <location filename="../../itsmdesk/commands/base.py" line="40" />
         <source>DOWNTIME_H</source>
         <translation>DRIFTSTOPP_H</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="40" />
+        <location filename="../../itsmdesk/commands/base.py" line="41" />
         <source>END</source>
         <translation>SLUT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="41" />
+        <location filename="../../itsmdesk/commands/base.py" line="42" />
         <source>ESCALATE_PCT</source>
         <translation>ESKALERA_PROCENT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="42" />
+        <location filename="../../itsmdesk/commands/base.py" line="43" />
         <source>FACTOR</source>
         <translation>FAKTOR</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="43" />
+        <location filename="../../itsmdesk/commands/base.py" line="44" />
         <source>FAILED</source>
         <translation>MISSLYCKADE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="44" />
+        <location filename="../../itsmdesk/commands/base.py" line="45" />
         <source>FAILURES</source>
         <translation>FEL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="45" />
+        <location filename="../../itsmdesk/commands/base.py" line="46" />
         <source>FIELD</source>
         <translation>FÄLT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="46" />
+        <location filename="../../itsmdesk/commands/base.py" line="47" />
         <source>FINISHED</source>
         <translation>AVSLUTADE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="47" />
+        <location filename="../../itsmdesk/commands/base.py" line="48" />
         <source>FROM</source>
         <translation>FRÅN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="48" />
+        <location filename="../../itsmdesk/commands/base.py" line="49" />
         <source>INCIDENTS</source>
         <translation>INCIDENTER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="49" />
+        <location filename="../../itsmdesk/commands/base.py" line="50" />
         <source>ITEM</source>
         <translation>OBJEKT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="50" />
+        <location filename="../../itsmdesk/commands/base.py" line="51" />
         <source>KEY</source>
         <translation>NYCKEL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="51" />
+        <location filename="../../itsmdesk/commands/base.py" line="52" />
         <source>KIND</source>
         <translation>TYP</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="52" />
+        <location filename="../../itsmdesk/commands/base.py" line="53" />
         <source>MTBF_H</source>
         <translation>MTBF_H</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="53" />
+        <location filename="../../itsmdesk/commands/base.py" line="54" />
         <source>MTTR_H</source>
         <translation>MTTR_H</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="54" />
+        <location filename="../../itsmdesk/commands/base.py" line="55" />
         <source>NAME</source>
         <translation>NAMN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="55" />
+        <location filename="../../itsmdesk/commands/base.py" line="56" />
         <source>NEW</source>
         <translation>NYTT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="56" />
+        <location filename="../../itsmdesk/commands/base.py" line="57" />
         <source>OLD</source>
         <translation>GAMMALT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="57" />
+        <location filename="../../itsmdesk/commands/base.py" line="58" />
         <source>ON</source>
         <translation>GÄLLER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="58" />
+        <location filename="../../itsmdesk/commands/base.py" line="59" />
         <source>OTHER</source>
         <translation>ANNAN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="59" />
+        <location filename="../../itsmdesk/commands/base.py" line="60" />
         <source>OWNER</source>
         <translation>ÄGARE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="60" />
+        <location filename="../../itsmdesk/commands/base.py" line="61" />
         <source>POINTS</source>
         <translation>POÄNG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="61" />
+        <location filename="../../itsmdesk/commands/base.py" line="62" />
         <source>PREVIOUS</source>
         <translation>FÖREGÅENDE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="62" />
+        <location filename="../../itsmdesk/commands/base.py" line="63" />
         <source>PRIORITY</source>
         <translation>PRIORITET</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="63" />
+        <location filename="../../itsmdesk/commands/base.py" line="64" />
         <source>RANK</source>
         <translation>RANG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="64" />
+        <location filename="../../itsmdesk/commands/base.py" line="65" />
         <source>RATE</source>
         <translation>ANDEL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="65" />
+        <location filename="../../itsmdesk/commands/base.py" line="66" />
+        <source>DEFAULT</source>
+        <translation>STANDARD</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="67" />
+        <source>VALUE</source>
+        <translation>VÄRDE</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="68" />
         <source>REF</source>
         <translation>REF</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="66" />
+        <location filename="../../itsmdesk/commands/base.py" line="69" />
         <source>REFS</source>
         <translation>REFERENSER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="67" />
+        <location filename="../../itsmdesk/commands/base.py" line="70" />
         <source>RELATION</source>
         <translation>RELATION</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="68" />
+        <location filename="../../itsmdesk/commands/base.py" line="71" />
         <source>RELATIONS</source>
         <translation>RELATIONER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="69" />
+        <location filename="../../itsmdesk/commands/base.py" line="72" />
         <source>RESOLUTION_MIN</source>
         <translation>LÖSNING_MIN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="70" />
+        <location filename="../../itsmdesk/commands/base.py" line="73" />
         <source>RESPONSE_MIN</source>
         <translation>SVAR_MIN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="71" />
+        <location filename="../../itsmdesk/commands/base.py" line="74" />
         <source>RISK</source>
         <translation>RISK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="72" />
+        <location filename="../../itsmdesk/commands/base.py" line="75" />
         <source>SCOPE</source>
         <translation>OMFATTNING</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="73" />
+        <location filename="../../itsmdesk/commands/base.py" line="76" />
         <source>SITE</source>
         <translation>PLATS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="74" />
+        <location filename="../../itsmdesk/commands/base.py" line="77" />
         <source>SLA_STATE</source>
         <translation>SLA_LÄGE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="75" />
+        <location filename="../../itsmdesk/commands/base.py" line="78" />
         <source>START</source>
         <translation>START</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="76" />
+        <location filename="../../itsmdesk/commands/base.py" line="79" />
         <source>STATUS</source>
         <translation>STATUS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="77" />
+        <location filename="../../itsmdesk/commands/base.py" line="80" />
         <source>STEP</source>
         <translation>STEG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="78" />
+        <location filename="../../itsmdesk/commands/base.py" line="81" />
         <source>STEPS</source>
         <translation>STEG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="79" />
+        <location filename="../../itsmdesk/commands/base.py" line="82" />
         <source>SUCCESSFUL</source>
         <translation>LYCKADE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="80" />
+        <location filename="../../itsmdesk/commands/base.py" line="83" />
         <source>SUGGESTED_TITLE</source>
         <translation>FÖRESLAGEN_RUBRIK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="81" />
+        <location filename="../../itsmdesk/commands/base.py" line="84" />
         <source>TAKEN_AT</source>
         <translation>TAGEN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="82" />
+        <location filename="../../itsmdesk/commands/base.py" line="85" />
         <source>TITLE</source>
         <translation>RUBRIK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="83" />
+        <location filename="../../itsmdesk/commands/base.py" line="86" />
         <source>TO</source>
         <translation>TILL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="84" />
+        <location filename="../../itsmdesk/commands/base.py" line="87" />
         <source>VERSION</source>
         <translation>VERSION</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="85" />
+        <location filename="../../itsmdesk/commands/base.py" line="88" />
         <source>VIA</source>
         <translation>VIA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="86" />
+        <location filename="../../itsmdesk/commands/base.py" line="89" />
         <source>WEIGHT</source>
         <translation>VIKT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="87" />
+        <location filename="../../itsmdesk/commands/base.py" line="90" />
         <source>WHO</source>
         <translation>VEM</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="88" />
+        <location filename="../../itsmdesk/commands/base.py" line="91" />
         <source>WHY</source>
         <translation>VARFÖR</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="125" />
+        <location filename="../../itsmdesk/commands/base.py" line="128" />
         <source>(none)</source>
         <translation>(inga)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="144" />
+        <location filename="../../itsmdesk/commands/base.py" line="147" />
         <source>would create {n}</source>
         <translation>skulle skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="146" />
+        <location filename="../../itsmdesk/commands/base.py" line="149" />
         <source>create {n}</source>
         <translation>skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="148" />
+        <location filename="../../itsmdesk/commands/base.py" line="151" />
         <source>nothing written; create {n}</source>
         <translation>inget skrivet; skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="149" />
+        <location filename="../../itsmdesk/commands/base.py" line="152" />
         <source>{kind}: {n} rows read</source>
         <translation>{kind}: {n} rader lästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="151" />
+        <location filename="../../itsmdesk/commands/base.py" line="154" />
         <source>update {n}</source>
         <translation>uppdatera {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="152" />
+        <location filename="../../itsmdesk/commands/base.py" line="155" />
         <source>unchanged {n}</source>
         <translation>oförändrade {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="153" />
+        <location filename="../../itsmdesk/commands/base.py" line="156" />
         <source>rejected {n}</source>
         <translation>avvisade {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="156" />
+        <location filename="../../itsmdesk/commands/base.py" line="159" />
         <source>journal_rows {n}</source>
         <translation>journalrader {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="168" />
+        <location filename="../../itsmdesk/commands/base.py" line="171" />
         <source>line {line}, column {column}: {reason}</source>
         <translation>rad {line}, kolumn {column}: {reason}</translation>
     </message>
@@ -3037,47 +3171,57 @@
         <translation>vem som ändrade vad på en post (efter referens eller CI-namn)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="64" />
+        <location filename="../../itsmdesk/commands/core.py" line="53" />
+        <source>every setting: where it lives, its default and its value here</source>
+        <translation>alla inställningar: var de finns, deras standardvärde och deras värde här</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="55" />
+        <source>print JSON</source>
+        <translation>skriv ut JSON</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="69" />
         <source>created {db} at schema {version}</source>
         <translation>skapade {db} med schema {version}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="67" />
+        <location filename="../../itsmdesk/commands/core.py" line="72" />
         <source>{db} is up to date (schema {version})</source>
         <translation>{db} är aktuell (schema {version})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="70" />
+        <location filename="../../itsmdesk/commands/core.py" line="75" />
         <source>upgraded {db} from schema {old} to {new}</source>
         <translation>uppgraderade {db} från schema {old} till {new}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="85" />
+        <location filename="../../itsmdesk/commands/core.py" line="90" />
         <source>demo data ({size}, seed {seed}) written to {db} in {seconds} s</source>
         <translation>demodata ({size}, frö {seed}) skrivna till {db} på {seconds} s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="104" />
+        <location filename="../../itsmdesk/commands/core.py" line="109" />
         <source>backup of {db} written to {path}</source>
         <translation>säkerhetskopia av {db} skriven till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="117" />
+        <location filename="../../itsmdesk/commands/core.py" line="122" />
         <source>CMDB graph index repaired ({cis} CI(s), {relations} relation(s) still wrong)</source>
         <translation>CMDB:ns grafindex reparerat ({cis} CI, {relations} relation(er) fortfarande fel)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="124" />
+        <location filename="../../itsmdesk/commands/core.py" line="129" />
         <source>{n} problem(s) found in {db}</source>
         <translation>{n} fel hittade i {db}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="128" />
+        <location filename="../../itsmdesk/commands/core.py" line="133" />
         <source>{db}: OK</source>
         <translation>{db}: OK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="171" />
+        <location filename="../../itsmdesk/commands/core.py" line="212" />
         <source>creating the demo database ...</source>
         <translation>skapar demodatabasen ...</translation>
     </message>
@@ -3417,12 +3561,12 @@
         <translation>varning: {problem}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="91" />
+        <location filename="../../itsmdesk/commands/releases.py" line="92" />
         <source>{ref}: {old} -&gt; {new} (risk {risk})</source>
         <translation>{ref}: {old} -&gt; {new} (risk {risk})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="109" />
+        <location filename="../../itsmdesk/commands/releases.py" line="110" />
         <source>{ref} {step} at {site}: {n} CI(s) updated, {unchanged} already current; release is {status}</source>
         <translation>{ref} {step} på {site}: {n} CI:n uppdaterade, {unchanged} redan aktuella; releasen är {status}</translation>
     </message>
@@ -3552,22 +3696,22 @@
         <translation>skrev {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="175" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="176" />
         <source>announced: {title}</source>
         <translation>meddelat: {title}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="185" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="186" />
         <source>{name} ({timezone}): {n} holidays</source>
         <translation>{name} ({timezone}): {n} helgdagar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="198" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="199" />
         <source>created calendar {name}</source>
         <translation>skapade kalendern {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="215" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="216" />
         <source>{added} holidays added to {name}, {skipped} already there</source>
         <translation>{added} helgdagar tillagda i {name}, {skipped} fanns redan</translation>
     </message>
@@ -3652,77 +3796,77 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="39" />
         <source>Business service</source>
         <translation>Verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="37" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="39" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="38" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="40" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="38" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="40" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="44" />
         <source>Last 7 days</source>
         <translation>Senaste 7 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="44" />
         <source>Last 30 days</source>
         <translation>Senaste 30 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="43" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="45" />
         <source>Last 90 days</source>
         <translation>Senaste 90 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="43" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="45" />
         <source>Last 12 months</source>
         <translation>Senaste 12 månaderna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="49" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="51" />
         <source>Top </source>
         <translation>Topp </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="50" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="52" />
         <source>&amp;Refresh</source>
         <translation>&amp;Uppdatera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="55" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="57" />
         <source>Incidents by</source>
         <translation>Incidenter per</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="63" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="65" />
         <source>Most incidents</source>
         <translation>Flest incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="65" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="67" />
         <source>Top movers (vs previous period)</source>
         <translation>Största förändringar (mot föregående period)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="67" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="69" />
         <source>Incidents opened</source>
         <translation>Öppnade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="105" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="111" />
         <source>{total} incidents ({change:+} vs previous period)</source>
         <translation>{total} incidenter ({change:+} mot föregående period)</translation>
     </message>
@@ -3730,264 +3874,1145 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>DiagnosticEditor</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="52" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="59" />
         <source>Diagnostic scripts</source>
         <translation>Diagnosskript</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="65" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="73" />
         <source>&amp;New…</source>
         <translation>&amp;Ny…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="66" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="74" />
         <source>Re&amp;name…</source>
         <translation>&amp;Byt namn…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="67" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="75" />
         <source>Categories</source>
         <translation>Kategorier</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="76" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="84" />
         <source>&amp;Add step</source>
         <translation>&amp;Lägg till steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="77" />
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="98" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="85" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="106" />
         <source>Remove</source>
         <translation>Ta bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="78" />
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="99" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="86" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="107" />
         <source>Up</source>
         <translation>Upp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="79" />
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="100" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="87" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="108" />
         <source>Down</source>
         <translation>Ned</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="81" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="89" />
         <source>Steps (asked in this order)</source>
         <translation>Steg (frågas i den här ordningen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="88" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="96" />
         <source>e.g. Is more than one user affected?</source>
         <translation>t.ex. Påverkas fler än en användare?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="90" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="98" />
         <source>&amp;Question</source>
         <translation>&amp;Fråga</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="93" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="101" />
         <source>Answer</source>
         <translation>Svar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="94" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="102" />
         <source>Route ticket to team</source>
         <translation>Skicka ärendet till team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="97" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="105" />
         <source>Add a&amp;nswer</source>
         <translation>Lägg till s&amp;var</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="103" />
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="282" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="111" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="343" />
         <source>Step</source>
         <translation>Steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="108" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="116" />
         <source>Answers the agent can pick</source>
         <translation>Svar som handläggaren kan välja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="133" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="143" />
         <source>The incident form asks these questions for a ticket of the chosen category; an answer may send the ticket to another team.</source>
         <translation>Incidentformuläret ställer de här frågorna för ärenden i den valda kategorin; ett svar kan skicka ärendet vidare till ett annat team.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="146" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="178" />
         <source>Incident categories</source>
         <translation>Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="147" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="179" />
         <source>Request categories</source>
         <translation>Tjänstebegäranden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="200" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="248" />
         <source>Unsaved script</source>
         <translation>Osparat skript</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="201" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="249" />
         <source>Save the changes to the script of {name}?</source>
         <translation>Vill du spara ändringarna i skriptet för {name}?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="214" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="265" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="315" />
         <source>Steps of {name}</source>
         <translation>Steg för {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="215" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="266" />
         <source>Steps (pick a category)</source>
         <translation>Steg (välj en kategori)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="223" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="274" />
         <source>Name of the new incident category</source>
         <translation>Namn på den nya incidentkategorin</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="224" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="275" />
         <source>Name of the new request category</source>
         <translation>Namn på den nya kategorin för tjänstebegäranden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="225" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="276" />
         <source>New category</source>
         <translation>Ny kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="247" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="306" />
         <source>Rename category</source>
         <translation>Byt namn på kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="247" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="306" />
         <source>New name</source>
         <translation>Nytt namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="266" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="327" />
         <source>(no question yet)</source>
         <translation>(ingen fråga ännu)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="282" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="343" />
         <source>Step {n}</source>
         <translation>Steg {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="296" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="357" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="299" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="360" />
         <source>Yes</source>
         <translation>Ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="300" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="361" />
         <source>No</source>
         <translation>Nej</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="332" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="393" />
         <source>(no routing)</source>
         <translation>(skickas inte vidare)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="340" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="401" />
         <source>(unknown team {team})</source>
         <translation>(okänt team {team})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="413" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="495" />
         <source>Script not saved</source>
         <translation>Skriptet sparades inte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="424" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="485" />
         <source>Saved {n} steps for {name}</source>
         <translation>{n} steg sparade för {name}</translation>
     </message>
 </context>
 <context>
+    <name>Fields</name>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="133" />
+        <source>Active</source>
+        <translation>Aktiv</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="134" />
+        <source>Actual end</source>
+        <translation>Faktiskt slut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="135" />
+        <source>Actual start</source>
+        <translation>Faktisk start</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="136" />
+        <source>Added at</source>
+        <translation>Tillagd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="137" />
+        <source>Added by</source>
+        <translation>Tillagd av</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="138" />
+        <source>Address</source>
+        <translation>Adress</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="139" />
+        <source>Announcement</source>
+        <translation>Meddelande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="140" />
+        <source>Affected service</source>
+        <translation>Berörd tjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="141" />
+        <location filename="../../itsmdesk/words.py" line="308" />
+        <source>Vote</source>
+        <translation>Röst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="142" />
+        <source>Article</source>
+        <translation>Artikel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="143" />
+        <source>Link</source>
+        <translation>Länk</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="144" />
+        <source>Assignee</source>
+        <translation>Handläggare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="145" />
+        <source>Attachment</source>
+        <translation>Bilaga</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="146" />
+        <source>Attributes</source>
+        <translation>Attribut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="147" />
+        <source>Author</source>
+        <translation>Författare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="148" />
+        <source>Backout plan</source>
+        <translation>Återställningsplan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="149" />
+        <source>Baseline</source>
+        <translation>Baslinje</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="150" />
+        <source>Baseline item</source>
+        <translation>Baslinjepost</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="151" />
+        <location filename="../../itsmdesk/words.py" line="298" />
+        <source>Text</source>
+        <translation>Text</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="152" />
+        <source>Action</source>
+        <translation>Åtgärd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="153" />
+        <source>Agenda item</source>
+        <translation>Dagordningspunkt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="154" />
+        <source>Attendee</source>
+        <translation>Deltagare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="155" />
+        <source>Business calendar</source>
+        <translation>Arbetstidskalender</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="156" />
+        <source>Caller</source>
+        <translation>Anmälare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="157" />
+        <source>Category</source>
+        <translation>Kategori</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="158" />
+        <source>Chair</source>
+        <translation>Ordförande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="159" />
+        <location filename="../../itsmdesk/words.py" line="161" />
+        <source>Change</source>
+        <translation>Ändring</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="160" />
+        <location filename="../../itsmdesk/words.py" line="208" />
+        <location filename="../../itsmdesk/words.py" line="242" />
+        <source>Affected CI</source>
+        <translation>Berört CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="162" />
+        <source>Incident caused</source>
+        <translation>Orsakad incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="163" />
+        <source>Channel</source>
+        <translation>Kanal</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="164" />
+        <source>Checksum</source>
+        <translation>Kontrollsumma</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="165" />
+        <source>CI</source>
+        <translation>CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="166" />
+        <source>CI class</source>
+        <translation>CI-klass</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="167" />
+        <source>CI version</source>
+        <translation>CI-version</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="168" />
+        <source>Closed</source>
+        <translation>Stängt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="169" />
+        <source>Code</source>
+        <translation>Kod</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="170" />
+        <source>Comment</source>
+        <translation>Kommentar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="171" />
+        <source>Conditions</source>
+        <translation>Villkor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="172" />
+        <source>Criticality</source>
+        <translation>Kritikalitet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="173" />
+        <source>Data</source>
+        <translation>Data</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="174" />
+        <source>Day</source>
+        <translation>Dag</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="175" />
+        <source>Decision</source>
+        <translation>Beslut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="176" />
+        <source>Default duration (minutes)</source>
+        <translation>Standardlängd (minuter)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="177" />
+        <source>Default team</source>
+        <translation>Standardteam</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="178" />
+        <source>Definition</source>
+        <translation>Definition</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="179" />
+        <location filename="../../itsmdesk/words.py" line="289" />
+        <source>Depends on</source>
+        <translation>Beror på</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="180" />
+        <source>Description</source>
+        <translation>Beskrivning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="181" />
+        <source>Diagnostic script</source>
+        <translation>Diagnosskript</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="182" />
+        <source>Done</source>
+        <translation>Klar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="183" />
+        <source>Downtime end</source>
+        <translation>Driftstoppets slut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="184" />
+        <source>Downtime start</source>
+        <translation>Driftstoppets start</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="185" />
+        <source>Due</source>
+        <translation>Förfaller</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="186" />
+        <source>E-mail</source>
+        <translation>E-post</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="187" />
+        <source>Emergency</source>
+        <translation>Akut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="188" />
+        <source>Ends</source>
+        <translation>Slutar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="189" />
+        <source>Error code</source>
+        <translation>Felkod</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="190" />
+        <source>Escalate at %</source>
+        <translation>Eskalera vid %</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="191" />
+        <source>Escalation level</source>
+        <translation>Eskaleringsnivå</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="192" />
+        <source>External key</source>
+        <translation>Extern nyckel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="193" />
+        <source>Extra</source>
+        <translation>Extra</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="194" />
+        <source>File name</source>
+        <translation>Filnamn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="195" />
+        <source>Holiday</source>
+        <translation>Helgdag</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="196" />
+        <source>Icon</source>
+        <translation>Ikon</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="197" />
+        <source>Impact</source>
+        <translation>Påverkan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="198" />
+        <source>Implementation plan</source>
+        <translation>Implementeringsplan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="199" />
+        <source>Incident</source>
+        <translation>Incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="200" />
+        <source>Agent</source>
+        <translation>Agent</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="201" />
+        <source>Business service</source>
+        <translation>Verksamhetstjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="202" />
+        <source>Item kind</source>
+        <translation>Objekttyp</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="203" />
+        <source>Item version</source>
+        <translation>Objektversion</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="204" />
+        <source>Job title</source>
+        <translation>Befattning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="205" />
+        <source>Key</source>
+        <translation>Nyckel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="206" />
+        <source>Kind</source>
+        <translation>Typ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="207" />
+        <source>Known error</source>
+        <translation>Känt fel</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="209" />
+        <source>Label</source>
+        <translation>Etikett</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="210" />
+        <source>Team lead</source>
+        <translation>Teamledare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="211" />
+        <source>Location</source>
+        <translation>Plats</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="212" />
+        <source>Major incident</source>
+        <translation>Större incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="213" />
+        <source>Manager</source>
+        <translation>Ansvarig</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="214" />
+        <source>Meeting</source>
+        <translation>Möte</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="215" />
+        <source>File type</source>
+        <translation>Filtyp</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="216" />
+        <source>Members needed up</source>
+        <translation>Medlemmar som krävs i drift</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="217" />
+        <source>Name</source>
+        <translation>Namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="218" />
+        <source>Notes</source>
+        <translation>Anteckningar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="219" />
+        <source>Opened</source>
+        <translation>Öppnad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="220" />
+        <source>Organisation</source>
+        <translation>Organisation</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="221" />
+        <source>Outage</source>
+        <translation>Tjänsteavbrott</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="222" />
+        <source>Outage end</source>
+        <translation>Avbrottets slut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="223" />
+        <source>Outage start</source>
+        <translation>Avbrottets start</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="224" />
+        <location filename="../../itsmdesk/words.py" line="225" />
+        <source>Owner</source>
+        <translation>Ägare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="226" />
+        <source>Owner team</source>
+        <translation>Ägande team</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="227" />
+        <source>Parent</source>
+        <translation>Överordnat ärende</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="228" />
+        <source>Paused (seconds)</source>
+        <translation>Pausad (sekunder)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="229" />
+        <source>Paused since</source>
+        <translation>Pausad sedan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="230" />
+        <source>Pending reason</source>
+        <translation>Orsak till väntan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="231" />
+        <source>Person</source>
+        <translation>Person</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="232" />
+        <source>Phase</source>
+        <translation>Fas</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="233" />
+        <source>Phone</source>
+        <translation>Telefon</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="234" />
+        <source>Lessons learned</source>
+        <translation>Lärdomar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="235" />
+        <source>Review outcome</source>
+        <translation>Granskningens utfall</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="236" />
+        <source>Planned end</source>
+        <translation>Planerat slut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="237" />
+        <source>Planned start</source>
+        <translation>Planerad start</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="238" />
+        <source>Position</source>
+        <translation>Position</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="239" />
+        <source>Present</source>
+        <translation>Närvarande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="240" />
+        <source>Priority</source>
+        <translation>Prioritet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="241" />
+        <source>Problem</source>
+        <translation>Problem</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="243" />
+        <source>Propagates</source>
+        <translation>Spridning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="244" />
+        <source>Public</source>
+        <translation>Offentlig</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="245" />
+        <source>Quorum</source>
+        <translation>Kvorum</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="246" />
+        <source>Root cause analysis</source>
+        <translation>Grundorsaksanalys</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="247" />
+        <source>Read</source>
+        <translation>Läst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="248" />
+        <source>Reason</source>
+        <translation>Orsak</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="249" />
+        <source>Record</source>
+        <translation>Post</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="250" />
+        <source>Record kind</source>
+        <translation>Posttyp</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="251" />
+        <source>Redundant</source>
+        <translation>Redundant</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="252" />
+        <source>Reference</source>
+        <translation>Referens</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="253" />
+        <source>Relation added</source>
+        <translation>Relation tillagd</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="254" />
+        <source>Relation removed</source>
+        <translation>Relation borttagen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="255" />
+        <source>Release</source>
+        <translation>Release</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="256" />
+        <source>Bundled change</source>
+        <translation>Ingående ändring</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="257" />
+        <source>Delivered item</source>
+        <translation>Levererat objekt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="258" />
+        <source>Release version</source>
+        <translation>Releaseversion</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="259" />
+        <source>Requester</source>
+        <translation>Beställare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="260" />
+        <source>Resolution code</source>
+        <translation>Lösningskod</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="261" />
+        <source>Resolution due</source>
+        <translation>Lösning senast</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="262" />
+        <source>Resolution (minutes)</source>
+        <translation>Lösningstid (minuter)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="263" />
+        <source>Resolved</source>
+        <translation>Löst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="264" />
+        <source>Responded</source>
+        <translation>Besvarad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="265" />
+        <source>Response due</source>
+        <translation>Svar senast</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="266" />
+        <source>Response (minutes)</source>
+        <translation>Svarstid (minuter)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="267" />
+        <source>Corrective change raised</source>
+        <translation>Korrigerande ändring skapad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="268" />
+        <source>Risk factors</source>
+        <translation>Riskfaktorer</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="269" />
+        <source>Risk level</source>
+        <translation>Risknivå</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="270" />
+        <source>Risk override</source>
+        <translation>Åsidosatt risk</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="271" />
+        <source>Reason for the risk override</source>
+        <translation>Orsak till åsidosatt risk</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="272" />
+        <source>Risk score</source>
+        <translation>Riskpoäng</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="273" />
+        <source>Root cause</source>
+        <translation>Grundorsak</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="274" />
+        <source>Recurrence</source>
+        <translation>Upprepning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="275" />
+        <source>Scope</source>
+        <translation>Omfattning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="276" />
+        <source>Serial number</source>
+        <translation>Serienummer</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="277" />
+        <source>Service</source>
+        <translation>Tjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="278" />
+        <source>Shared</source>
+        <translation>Delad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="279" />
+        <source>Site</source>
+        <translation>Plats</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="280" />
+        <source>Size</source>
+        <translation>Storlek</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="281" />
+        <source>SLA state</source>
+        <translation>SLA-läge</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="282" />
+        <source>Solution</source>
+        <translation>Lösning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="283" />
+        <source>Solution status</source>
+        <translation>Lösningsstatus</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="284" />
+        <source>Source</source>
+        <translation>Källa</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="285" />
+        <source>Source reference</source>
+        <translation>Källreferens</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="286" />
+        <source>Starts</source>
+        <translation>Börjar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="287" />
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="288" />
+        <source>Step</source>
+        <translation>Steg</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="290" />
+        <source>Symptom</source>
+        <translation>Symtom</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="291" />
+        <source>Tags</source>
+        <translation>Taggar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="292" />
+        <source>Taken</source>
+        <translation>Tagen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="293" />
+        <source>Target</source>
+        <translation>Mål</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="294" />
+        <source>Team</source>
+        <translation>Team</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="295" />
+        <source>Member</source>
+        <translation>Medlem</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="296" />
+        <source>Template</source>
+        <translation>Mall</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="297" />
+        <source>Test plan</source>
+        <translation>Testplan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="299" />
+        <source>Ticket kind</source>
+        <translation>Ärendetyp</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="300" />
+        <source>Time spent (minutes)</source>
+        <translation>Nedlagd tid (minuter)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="301" />
+        <source>Time zone</source>
+        <translation>Tidszon</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="302" />
+        <source>Title</source>
+        <translation>Rubrik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="303" />
+        <source>Reason for the status change</source>
+        <translation>Orsak till statusändringen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="304" />
+        <source>Type</source>
+        <translation>Typ</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="305" />
+        <source>Urgency</source>
+        <translation>Brådska</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="306" />
+        <source>Value</source>
+        <translation>Värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="307" />
+        <source>Vendor</source>
+        <translation>Leverantör</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="309" />
+        <source>Voted</source>
+        <translation>Röstat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="310" />
+        <source>Wave deployed</source>
+        <translation>Våg driftsatt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="311" />
+        <source>Work log note</source>
+        <translation>Anteckning i arbetsloggen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="312" />
+        <source>Workaround</source>
+        <translation>Tillfällig lösning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="313" />
+        <source>Working hours</source>
+        <translation>Arbetstid</translation>
+    </message>
+</context>
+<context>
     <name>FilePage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="89" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="91" />
         <source>Choose the file</source>
         <translation>Välj filen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="90" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="92" />
         <source>A CSV export from another tool: tickets, an event log, CIs or relations.</source>
         <translation>En CSV-export från ett annat verktyg: ärenden, en händelselogg, CI:n eller relationer.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="93" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="95" />
         <source>Incidents</source>
         <translation>Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="93" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="95" />
         <source>Changes</source>
         <translation>Ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="94" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="96" />
         <source>Problems</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="94" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="96" />
         <source>Configuration items</source>
         <translation>Konfigurationsobjekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="95" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="97" />
         <source>CI relations</source>
         <translation>CI-relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="99" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="101" />
         <source>Path of the CSV file</source>
         <translation>Sökväg till CSV-filen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="101" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="103" />
         <source>&amp;Browse…</source>
         <translation>&amp;Bläddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="107" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="109" />
         <source>&amp;Import as:</source>
         <translation>&amp;Importera som:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="108" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="110" />
         <source>&amp;File:</source>
         <translation>&amp;Fil:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="111" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="113" />
         <source>Nothing is written until the last page; the dry run shows every row that would be rejected, with its line, column and reason.</source>
         <translation>Ingenting skrivs förrän på sista sidan; testkörningen visar varje rad som skulle avvisas, med rad, kolumn och orsak.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="117" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="119" />
         <source>Import file</source>
         <translation>Importfil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="118" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="120" />
         <source>CSV files (*.csv *.txt);;All files (*)</source>
         <translation>CSV-filer (*.csv *.txt);;Alla filer (*)</translation>
     </message>
@@ -4008,6 +5033,73 @@ Kritikalitet: {crit}</translation>
         <location filename="../../itsmdesk/views/releases/gantt.py" line="191" />
         <source>now</source>
         <translation>nu</translation>
+    </message>
+</context>
+<context>
+    <name>History</name>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="318" />
+        <source>created</source>
+        <translation>skapade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="319" />
+        <source>deleted</source>
+        <translation>raderade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="320" />
+        <location filename="../../itsmdesk/words.py" line="322" />
+        <source>changed</source>
+        <translation>ändrade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="321" />
+        <source>added</source>
+        <translation>lade till</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="323" />
+        <source>removed</source>
+        <translation>tog bort</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="324" />
+        <source>note</source>
+        <translation>anteckning</translation>
+    </message>
+</context>
+<context>
+    <name>HistoryView</name>
+    <message>
+        <location filename="../../itsmdesk/views/forms/history_view.py" line="57" />
+        <source>When</source>
+        <translation>När</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/history_view.py" line="57" />
+        <source>Who</source>
+        <translation>Vem</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/history_view.py" line="57" />
+        <source>What</source>
+        <translation>Vad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/history_view.py" line="57" />
+        <source>Field</source>
+        <translation>Fält</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/history_view.py" line="57" />
+        <source>Before</source>
+        <translation>Före</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/history_view.py" line="58" />
+        <source>After</source>
+        <translation>Efter</translation>
     </message>
 </context>
 <context>
@@ -4094,12 +5186,12 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>ImportActions</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/actions.py" line="23" />
+        <location filename="../../itsmdesk/views/importer/actions.py" line="19" />
         <source>&amp;Import…</source>
         <translation>&amp;Importera…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/actions.py" line="26" />
+        <location filename="../../itsmdesk/views/importer/actions.py" line="22" />
         <source>Import tickets, event logs, CIs or relations from another tool's CSV</source>
         <translation>Importera ärenden, händelseloggar, CI:n eller relationer från ett annat verktygs CSV</translation>
     </message>
@@ -4107,169 +5199,169 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>ImportDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="65" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="98" />
         <source>Import CIs or relations from CSV</source>
         <translation>Importera CI:n eller relationer från CSV</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="69" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="102" />
         <source>CIs</source>
         <translation>CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="70" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="103" />
         <source>Relations</source>
         <translation>Relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="73" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="106" />
         <source>Browse…</source>
         <translation>Bläddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="79" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="112" />
         <source>Import nothing if any row is bad</source>
         <translation>Importera ingenting om någon rad är felaktig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="80" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="113" />
         <source>Import the good rows, save the bad ones</source>
         <translation>Importera de korrekta raderna, spara de felaktiga</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="82" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="115" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="83" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="116" />
         <source>File</source>
         <translation>Fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="84" />
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="99" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="117" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="132" />
         <source>Bad rows</source>
         <translation>Felaktiga rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="85" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="118" />
         <source>Choose a file, then Preview.</source>
         <translation>Välj en fil och sedan Förhandsgranska.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="89" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="122" />
         <source>Record / field</source>
         <translation>Post / fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="89" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="122" />
         <source>Now</source>
         <translation>Nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="90" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="123" />
         <source>After import</source>
         <translation>Efter import</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="94" />
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="205" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="127" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="239" />
         <source>What would change</source>
         <translation>Vad som skulle ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="96" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="129" />
         <source>Line</source>
         <translation>Rad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="96" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="129" />
         <source>Column</source>
         <translation>Kolumn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="96" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="129" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="111" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="144" />
         <source>Preview</source>
         <translation>Förhandsgranska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="112" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="145" />
         <source>Import</source>
         <translation>Importera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="125" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="158" />
         <source>CSV file</source>
         <translation>CSV-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="136" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="179" />
         <source>Would create {c}, update {u}; {n} unchanged; {r} bad rows.</source>
         <translation>Skulle skapa {c}, uppdatera {u}; {n} oförändrade; {r} felaktiga rader.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="139" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="182" />
         <source>Relations missing from the file are kept: the import never removes relations.</source>
         <translation>Relationer som saknas i filen behålls: importen tar aldrig bort relationer.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="144" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="187" />
         <source>Bad rows ({n})</source>
         <translation>Felaktiga rader ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="154" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="197" />
         <source>New relation: {name}</source>
         <translation>Ny relation: {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="155" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="198" />
         <source>Changed relation: {name}</source>
         <translation>Ändrad relation: {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="157" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="200" />
         <source>New CI: {name} ({cls})</source>
         <translation>Nytt CI: {name} ({cls})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="158" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="201" />
         <source>Changed CI: {name} ({cls})</source>
         <translation>Ändrat CI: {name} ({cls})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="161" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="204" />
         <source>Line {line} of the file</source>
         <translation>Rad {line} i filen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="170" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="213" />
         <source>… and {n} more not listed</source>
         <translation>… och {n} till som inte visas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="173" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="216" />
         <source>Nothing would change</source>
         <translation>Ingenting skulle ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="174" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="217" />
         <source>What would change ({n})</source>
         <translation>Vad som skulle ändras ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="180" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="224" />
         <source>Save the bad rows to</source>
         <translation>Spara de felaktiga raderna till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="184" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="228" />
         <source>Importing…</source>
         <translation>Importerar…</translation>
     </message>
@@ -4277,17 +5369,17 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>ImportWizard</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="59" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="61" />
         <source>line {line}, column {column}: {reason}</source>
         <translation>rad {line}, kolumn {column}: {reason}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="614" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="620" />
         <source>Import from another tool</source>
         <translation>Importera från ett annat verktyg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="626" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="632" />
         <source>&amp;Import</source>
         <translation>&amp;Importera</translation>
     </message>
@@ -4295,480 +5387,500 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>IncidentForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="135" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="142" />
         <source>Short summary of what the caller reports</source>
         <translation>Kort sammanfattning av vad anmälaren rapporterar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="138" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="145" />
         <source>What happens, since when, what was tried</source>
         <translation>Vad händer, sedan när, vad har prövats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="143" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="151" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="146" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="154" />
         <source>Type a CI name, or drop one from the CMDB</source>
         <translation>Skriv ett CI-namn eller dra in ett från CMDB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="155" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="163" />
         <source>(no team)</source>
         <translation>(inget team)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="156" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="164" />
         <source>(nobody)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="157" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="165" />
         <source>Major incident</source>
         <translation>Större incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="173" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="177" />
         <source>Caller</source>
         <translation>Anmälare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="174" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="178" />
         <source>Channel</source>
         <translation>Kanal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="175" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="179" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="176" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="180" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="177" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="181" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="178" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="182" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="179" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="183" />
         <source>Service</source>
         <translation>Tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="180" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="184" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="183" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="187" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="185" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="189" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="186" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="615" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="190" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="187" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="191" />
         <source>Assignee</source>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="197" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="201" />
         <source>Why is the ticket waiting? (needed for pending)</source>
         <translation>Varför väntar ärendet? (krävs för väntande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="206" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="211" />
         <source>How it was solved (needed to resolve)</source>
         <translation>Hur det löstes (krävs för att lösa)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="207" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="212" />
         <source>Move</source>
         <translation>Flytta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="209" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="214" />
         <source>Apply the status change and save (Ctrl+Return)</source>
         <translation>Genomför statusändringen och spara (Ctrl+Return)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="216" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="221" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="217" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="222" />
         <source>Move to</source>
         <translation>Flytta till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="218" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="223" />
         <source>Pending reason</source>
         <translation>Orsak till väntan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="219" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224" />
         <source>Resolution code</source>
         <translation>Lösningskod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="220" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="221" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226" />
         <source>Lifecycle</source>
         <translation>Livscykel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="242" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="246" />
+        <source>Link child ticket…</source>
+        <translation>Koppla underordnat ärende…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="248" />
+        <source>Make another ticket a child of this one (this one becomes a major incident)</source>
+        <translation>Gör ett annat ärende underordnat det här (det här blir en större incident)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="256" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="243" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="257" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="244" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="258" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="245" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="259" />
         <source>Parent</source>
         <translation>Överordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="246" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="260" />
         <source>Child tickets</source>
         <translation>Underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="247" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="261" />
         <source>Links</source>
         <translation>Länkar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="250" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="297" />
-        <source>Save</source>
-        <translation>Spara</translation>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="749" />
+        <source>Link child ticket</source>
+        <translation>Koppla underordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="253" />
-        <source>Save (Ctrl+S)</source>
-        <translation>Spara (Ctrl+S)</translation>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="750" />
+        <source>Reference of the child ticket (INC-… or REQ-…)</source>
+        <translation>Referens till det underordnade ärendet (INC-… eller REQ-…)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="255" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="304" />
         <source>Escalate…</source>
         <translation>Eskalera…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="298" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="310" />
         <source>Move status</source>
         <translation>Ändra status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="299" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="311" />
         <source>Add work log note</source>
         <translation>Lägg till anteckning i arbetsloggen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="322" />
-        <source>New service request</source>
-        <translation>Ny tjänstebegäran</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="323" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="652" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="422" />
         <source>New incident</source>
         <translation>Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="61" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="328" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="75" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="352" />
         <source>New</source>
         <translation>Ny</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="58" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="72" />
         <source>1 – high</source>
         <translation>1 – hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="59" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="73" />
         <source>2 – medium</source>
         <translation>2 – medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="60" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="74" />
         <source>3 – low</source>
         <translation>3 – låg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="62" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="76" />
         <source>Awaiting approval</source>
         <translation>Väntar på godkännande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="63" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="77" />
         <source>Assigned</source>
         <translation>Tilldelat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="64" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="78" />
         <source>In progress</source>
         <translation>Pågår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="65" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="79" />
         <source>Pending</source>
         <translation>Väntande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="66" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="80" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="67" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="81" />
         <source>Fulfilled</source>
         <translation>Utfört</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="68" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="82" />
         <source>Closed</source>
         <translation>Stängt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="69" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="83" />
         <source>Cancelled</source>
         <translation>Avbrutet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="378" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="292" />
+        <source>&amp;Details</source>
+        <translation>&amp;Detaljer</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="293" />
+        <source>Histor&amp;y</source>
+        <translation>&amp;Historik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="390" />
         <source>Reopen</source>
         <translation>Återöppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="405" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="421" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="428" />
         <source>Service request</source>
         <translation>Tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="405" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="421" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="428" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="426" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="453" />
         <source>SLA paused</source>
         <translation>SLA pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="428" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="455" />
         <source>SLA met</source>
         <translation>SLA uppfylld</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="428" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="455" />
         <source>SLA breached</source>
         <translation>SLA överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="434" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="461" />
         <source>Breached {t}</source>
         <translation>Överskriden {t}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="434" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="461" />
         <source>At risk: {t} left</source>
         <translation>I riskzonen: {t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="435" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="462" />
         <source>{t} left</source>
         <translation>{t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="442" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="489" />
         <source>Announced for this CI/service: </source>
         <translation>Aviserat för detta CI/denna tjänst: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="541" />
-        <source>Nothing to save</source>
-        <translation>Inget att spara</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="551" />
-        <source>Saved {ref}</source>
-        <translation>{ref} sparat</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="595" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="644" />
         <source>Resolve child tickets</source>
         <translation>Lös underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="596" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="645" />
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation>Den här större incidenten har öppna underordnade ärenden. Vill du lösa dem också?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="609" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="651" />
+        <source>{n} child tickets resolved</source>
+        <translation>{n} underordnade ärenden lösta</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694" />
         <source>To another team (functional)</source>
         <translation>Till ett annat team (funktionell)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="609" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694" />
         <source>To the team lead (hierarchical)</source>
         <translation>Till teamledaren (hierarkisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="615" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="619" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="623" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="706" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="710" />
         <source>Escalate</source>
         <translation>Eskalera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="610" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695" />
         <source>How?</source>
         <translation>Hur?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="619" />
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="623" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="706" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="710" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="644" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="724" />
         <source>{n} people notified</source>
         <translation>{n} personer aviserade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="652" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="422" />
         <source>New request</source>
         <translation>Ny begäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="658" />
-        <source>Unsaved changes</source>
-        <translation>Osparade ändringar</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_form.py" line="658" />
-        <source>Discard the changes to {t}?</source>
-        <translation>Vill du ignorera ändringarna i {t}?</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="44" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="61" />
         <source>Known errors and articles that match</source>
         <translation>Kända fel och artiklar som matchar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="47" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="66" />
         <source>Diagnostic script</source>
         <translation>Diagnosskript</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="50" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="69" />
         <source>Record answers</source>
         <translation>Registrera svar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="64" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="126" />
         <source>Add a note… (Ctrl+L)</source>
         <translation>Lägg till en anteckning… (Ctrl+L)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="66" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="85" />
         <source>Public (caller sees it)</source>
         <translation>Offentlig (anmälaren ser den)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="68" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="48" />
+        <source>Link</source>
+        <translation>Koppla</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="50" />
+        <source>This ticket is a case of the chosen known error</source>
+        <translation>Det här ärendet är ett fall av det valda kända felet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="52" />
+        <source>Apply workaround</source>
+        <translation>Tillämpa tillfällig lösning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="54" />
+        <source>Link the known error and note its workaround in the work log</source>
+        <translation>Koppla det kända felet och anteckna dess tillfälliga lösning i arbetsloggen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="87" />
         <source>Add note</source>
         <translation>Lägg till anteckning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="75" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="95" />
         <source>Work log</source>
         <translation>Arbetslogg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="85" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="105" />
         <source>Attach file…</source>
         <translation>Bifoga fil…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="88" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="108" />
         <source>Attachments</source>
         <translation>Bilagor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="105" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="127" />
         <source>Save the ticket first to add notes</source>
         <translation>Spara ärendet först för att kunna lägga till anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="110" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="134" />
         <source>system</source>
         <translation>system</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="111" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="135" />
         <source>public</source>
         <translation>offentlig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="111" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="135" />
         <source>private</source>
         <translation>privat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="117" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="141" />
         <source>No notes yet.</source>
         <translation>Inga anteckningar ännu.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="133" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="158" />
         <source>Type a title to see matching known errors.</source>
         <translation>Skriv en rubrik för att se matchande kända fel.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="195" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="232" />
         <source>Attach file</source>
         <translation>Bifoga fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_side.py" line="211" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="243" />
         <source>Save attachment</source>
         <translation>Spara bilaga</translation>
     </message>
@@ -4805,177 +5917,147 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>KnownErrorForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="36" />
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="138" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="41" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="122" />
         <source>New known error</source>
         <translation>Nytt känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="36" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="44" />
         <source>What the error looks like, in a line</source>
         <translation>Hur felet yttrar sig, på en rad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="39" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="28" />
         <source>Workaround only</source>
         <translation>Endast tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="40" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="29" />
         <source>Fix planned</source>
         <translation>Åtgärd planerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="41" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="30" />
         <source>Fix in progress</source>
         <translation>Åtgärd pågår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="41" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="31" />
         <source>Fixed</source>
         <translation>Åtgärdat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="42" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="32" />
         <source>Will not be fixed</source>
         <translation>Kommer inte att åtgärdas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="46" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="50" />
         <source>Open</source>
         <translation>Öppen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="47" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="51" />
         <source>Retired</source>
         <translation>Avvecklad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="51" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="55" />
         <source>CI names, comma separated</source>
         <translation>CI-namn, kommaseparerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="59" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="62" />
         <source>Error &amp;code</source>
         <translation>F&amp;elkod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="60" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="63" />
         <source>Solution &amp;status</source>
         <translation>&amp;Lösningsstatus</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="61" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="64" />
         <source>Stat&amp;us</source>
         <translation>Stat&amp;us</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="62" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="65" />
         <source>&amp;Problem</source>
         <translation>&amp;Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="63" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="66" />
         <source>Affected C&amp;Is</source>
         <translation>Berörda &amp;CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="64" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="67" />
         <source>Symptom</source>
         <translation>Symtom</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="65" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="68" />
         <source>Root cause</source>
         <translation>Grundorsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="66" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="69" />
         <source>Workaround</source>
         <translation>Tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="69" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="72" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="69" />
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="72" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="77" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="70" />
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="75" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="73" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="78" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="71" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="73" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="74" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="77" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78" />
-        <source>When</source>
-        <translation>När</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="78" />
-        <source>Who</source>
-        <translation>Vem</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79" />
-        <source>Field</source>
-        <translation>Fält</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="79" />
-        <source>New</source>
-        <translation>Nytt värde</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="81" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="82" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="82" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="83" />
         <source>&amp;Incidents</source>
         <translation>&amp;Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="83" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="84" />
         <source>C&amp;hanges</source>
         <translation>Ä&amp;ndringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="84" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="85" />
         <source>Histor&amp;y</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="86" />
-        <source>&amp;Save</source>
-        <translation>&amp;Spara</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="88" />
+        <location filename="../../itsmdesk/views/problems/known_error_form.py" line="93" />
         <source>Raise R&amp;FC</source>
         <translation>Skapa R&amp;FC</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/known_error_form.py" line="178" />
-        <source>Save the changes to this known error?</source>
-        <translation>Vill du spara ändringarna i det här kända felet?</translation>
     </message>
 </context>
 <context>
@@ -5029,127 +6111,158 @@ Kritikalitet: {crit}</translation>
         <translation>itsmdesk — {db}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="88" />
+        <location filename="../../itsmdesk/views/main_window.py" line="90" />
         <source>&amp;File</source>
         <translation>&amp;Arkiv</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="88" />
+        <location filename="../../itsmdesk/views/main_window.py" line="90" />
         <source>&amp;Records</source>
         <translation>&amp;Poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="89" />
+        <location filename="../../itsmdesk/views/main_window.py" line="91" />
         <source>&amp;View</source>
         <translation>&amp;Visa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="89" />
+        <location filename="../../itsmdesk/views/main_window.py" line="91" />
         <source>Re&amp;ports</source>
         <translation>&amp;Rapporter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="90" />
+        <location filename="../../itsmdesk/views/main_window.py" line="92" />
         <source>&amp;Tools</source>
         <translation>Ver&amp;ktyg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="90" />
+        <location filename="../../itsmdesk/views/main_window.py" line="92" />
         <source>&amp;Help</source>
         <translation>&amp;Hjälp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="93" />
+        <location filename="../../itsmdesk/views/main_window.py" line="95" />
         <source>&amp;Quit</source>
         <translation>&amp;Avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="97" />
+        <location filename="../../itsmdesk/views/main_window.py" line="99" />
         <source>&amp;Quick open…</source>
         <translation>&amp;Snabböppna…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="102" />
+        <location filename="../../itsmdesk/views/main_window.py" line="104" />
         <source>Close tab</source>
         <translation>Stäng flik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="106" />
+        <location filename="../../itsmdesk/views/main_window.py" line="108" />
         <source>&amp;About itsmdesk</source>
         <translation>&amp;Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="145" />
+        <location filename="../../itsmdesk/views/main_window.py" line="147" />
         <source>Reset layout</source>
         <translation>Återställ layout</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="186" />
+        <location filename="../../itsmdesk/views/main_window.py" line="188" />
         <source>{title} arrives in a later version.</source>
         <translation>{title} kommer i en senare version.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="199" />
+        <location filename="../../itsmdesk/views/main_window.py" line="201" />
         <source>SQLite file</source>
         <translation>SQLite-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="199" />
+        <location filename="../../itsmdesk/views/main_window.py" line="201" />
         <source>PostgreSQL</source>
         <translation>PostgreSQL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="205" />
+        <location filename="../../itsmdesk/views/main_window.py" line="207" />
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation>Vem som arbetar vid den här datorn (Ctrl+Shift+P)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="237" />
+        <location filename="../../itsmdesk/views/main_window.py" line="260" />
+        <source>Saving…</source>
+        <translation>Sparar…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="263" />
         <source>Connected</source>
         <translation>Ansluten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="238" />
+        <location filename="../../itsmdesk/views/main_window.py" line="264" />
         <source>Disconnected</source>
         <translation>Frånkopplad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="271" />
+        <location filename="../../itsmdesk/views/main_window.py" line="297" />
         <source>🔔 {n}</source>
         <translation>🔔 {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="272" />
+        <location filename="../../itsmdesk/views/main_window.py" line="298" />
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation>{n} olästa aviseringar (Ctrl+Shift+M)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="294" />
+        <location filename="../../itsmdesk/views/main_window.py" line="336" />
         <source>Signed in: {name} ▾</source>
         <translation>Inloggad: {name} ▾</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="306" />
+        <location filename="../../itsmdesk/views/main_window.py" line="348" />
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Öppna en kö till vänster, eller tryck &lt;b&gt;Ctrl+K&lt;/b&gt; för att hitta en post via referens eller ord.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="313" />
+        <location filename="../../itsmdesk/views/main_window.py" line="355" />
         <source>Welcome</source>
         <translation>Välkommen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="325" />
+        <location filename="../../itsmdesk/views/main_window.py" line="367" />
         <source>No form for {kind} yet</source>
         <translation>Inget formulär för {kind} ännu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="391" />
+        <location filename="../../itsmdesk/views/main_window.py" line="412" />
+        <source>Not closed: a record could not be saved.</source>
+        <translation>Inte stängt: en post kunde inte sparas.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="428" />
+        <source>Unsaved changes</source>
+        <translation>Osparade ändringar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="429" />
+        <source>These records have unsaved changes:
+{names}
+
+Save them before closing?</source>
+        <translation>De här posterna har osparade ändringar:
+{names}
+
+Vill du spara dem innan du stänger?</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="443" />
+        <source>Saving before closing…</source>
+        <translation>Sparar innan stängning…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="484" />
         <source>About itsmdesk</source>
         <translation>Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="392" />
+        <location filename="../../itsmdesk/views/main_window.py" line="485" />
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation>itsmdesk {version}
@@ -5159,127 +6272,127 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>MappingPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="221" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="223" />
         <source>Map the columns</source>
         <translation>Mappa kolumnerna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="222" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="224" />
         <source>Load a ready mapping (value maps, date formats, event-log folding) or pick a source column for each field.</source>
         <translation>Läs in en färdig mappning (värdemappningar, datumformat, sammanslagning av händelseloggar) eller välj en källkolumn för varje fält.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="225" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="227" />
         <source>(none: map by hand)</source>
         <translation>(ingen: mappa manuellt)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="229" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="231" />
         <source>&amp;Load mapping…</source>
         <translation>&amp;Läs in mappning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="231" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="233" />
         <source>&amp;Save mapping…</source>
         <translation>&amp;Spara mappning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="234" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="236" />
         <source>&amp;Event log: several rows per record, keep each as history</source>
         <translation>&amp;Händelselogg: flera rader per post, behåll var och en som historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="240" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="242" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="240" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="242" />
         <source>Source column</source>
         <translation>Källkolumn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="241" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="243" />
         <source>Notes</source>
         <translation>Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="248" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="250" />
         <source>Mapping:</source>
         <translation>Mappning:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="253" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="255" />
         <source>External &amp;key column:</source>
         <translation>Kolumn för extern &amp;nyckel:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="255" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="257" />
         <source>Event &amp;time column:</source>
         <translation>Kolumn för händelse&amp;tid:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="256" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="258" />
         <source>Event &amp;author column:</source>
         <translation>Kolumn för händelse&amp;författare:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="268" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="270" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="301" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="303" />
         <source>one of: {values}</source>
         <translation>ett av: {values}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="302" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="304" />
         <source>looked up by name or reference</source>
         <translation>slås upp via namn eller referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="303" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="305" />
         <source>date and time (formats: load a mapping)</source>
         <translation>datum och tid (format: läs in en mappning)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="304" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="306" />
         <source>date</source>
         <translation>datum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="304" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="306" />
         <source>whole number</source>
         <translation>heltal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="305" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="307" />
         <source>yes / no</source>
         <translation>ja / nej</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="305" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="307" />
         <source>number</source>
         <translation>tal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="312" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="314" />
         <source>Load mapping</source>
         <translation>Läs in mappning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="313" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="315" />
         <source>Mappings (*.toml);;All files (*)</source>
         <translation>Mappningar (*.toml);;Alla filer (*)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="368" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="370" />
         <source>Save mapping</source>
         <translation>Spara mappning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="369" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="371" />
         <source>Mappings (*.toml)</source>
         <translation>Mappningar (*.toml)</translation>
     </message>
@@ -5287,127 +6400,52 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>MergeDialog</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="26" />
-        <source>Title</source>
-        <translation>Rubrik</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="27" />
-        <source>Description</source>
-        <translation>Beskrivning</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="28" />
-        <source>Channel</source>
-        <translation>Kanal</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="29" />
-        <source>Impact</source>
-        <translation>Påverkan</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="30" />
-        <source>Urgency</source>
-        <translation>Brådska</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="31" />
-        <source>Priority</source>
-        <translation>Prioritet</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="32" />
-        <source>Category</source>
-        <translation>Kategori</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="33" />
-        <source>Team</source>
-        <translation>Team</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="34" />
-        <source>Assignee</source>
-        <translation>Handläggare</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="35" />
-        <source>Caller</source>
-        <translation>Anmälare</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="36" />
-        <source>CI</source>
-        <translation>CI</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="37" />
-        <source>Service</source>
-        <translation>Tjänst</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="38" />
-        <source>Major incident</source>
-        <translation>Större incident</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="39" />
-        <source>Status</source>
-        <translation>Status</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="40" />
-        <source>Pending reason</source>
-        <translation>Orsak till väntan</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="41" />
-        <source>Resolution code</source>
-        <translation>Lösningskod</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="42" />
-        <source>Solution</source>
-        <translation>Lösning</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="53" />
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="28" />
         <source>(empty)</source>
         <translation>(tomt)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="67" />
-        <source>Someone else saved this ticket</source>
-        <translation>Någon annan har sparat det här ärendet</translation>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="50" />
+        <source>Someone else saved this record</source>
+        <translation>Någon annan har sparat den här posten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="72" />
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="63" />
         <source>Choose which value to keep where you both changed a field. Your other changes are kept.</source>
         <translation>Välj vilket värde som ska behållas där ni båda har ändrat ett fält. Dina övriga ändringar behålls.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="77" />
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="69" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="77" />
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="69" />
         <source>Saved by them</source>
         <translation>Sparat av dem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="77" />
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="69" />
         <source>Yours</source>
         <translation>Ditt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="97" />
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="89" />
+        <source>(changed)</source>
+        <translation>(ändrat)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="90" />
         <source>(unchanged by you)</source>
         <translation>(oförändrat av dig)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/incident_merge.py" line="102" />
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="95" />
+        <source>(unchanged by them)</source>
+        <translation>(oförändrat av dem)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/merge_dialog.py" line="104" />
         <source>Save merged</source>
         <translation>Spara sammanslaget</translation>
     </message>
@@ -5889,38 +6927,38 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>PreviewPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="135" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="137" />
         <source>Preview</source>
         <translation>Förhandsgranska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="136" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="138" />
         <source>Check that the columns split correctly; change the delimiter or encoding if they do not.</source>
         <translation>Kontrollera att kolumnerna delas upp korrekt; ändra avgränsare eller teckenkodning om de inte gör det.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="140" />
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="144" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="142" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="146" />
         <source>Detect</source>
         <translation>Identifiera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="157" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="159" />
         <source>&amp;Delimiter:</source>
         <translation>&amp;Avgränsare:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="161" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="163" />
         <source>&amp;Encoding:</source>
         <translation>&amp;Teckenkodning:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="191" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="193" />
         <source>Read as: delimiter “{d}”, encoding {e}, {n} columns (first {rows} rows shown)</source>
         <translation>Läst som: avgränsare ”{d}”, teckenkodning {e}, {n} kolumner (de första {rows} raderna visas)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="208" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="210" />
         <source>{n} rows in the preview do not split into the header's columns, e.g. {example}</source>
         <translation>{n} rader i förhandsgranskningen delas inte upp enligt rubrikradens kolumner, t.ex. {example}</translation>
     </message>
@@ -5928,398 +6966,397 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>ProblemForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="76" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="84" />
         <source>Short description of the problem</source>
         <translation>Kort beskrivning av problemet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="92" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="113" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="95" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="103" />
         <source>&amp;Status</source>
         <translation>St&amp;atus</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="96" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="121" />
         <source>&amp;Priority</source>
         <translation>&amp;Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="97" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="122" />
         <source>Cate&amp;gory</source>
         <translation>Kate&amp;gori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="99" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="124" />
         <source>Business ser&amp;vice</source>
         <translation>&amp;Verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="100" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="125" />
         <source>&amp;CI</source>
         <translation>&amp;CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="101" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="126" />
         <source>&amp;Team</source>
         <translation>T&amp;eam</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="110" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="138" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="111" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="139" />
         <source>&amp;Root cause analysis</source>
         <translation>G&amp;rundorsaksanalys</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="112" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="140" />
         <source>&amp;Incidents</source>
         <translation>&amp;Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="113" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="141" />
         <source>&amp;Known errors and changes</source>
         <translation>&amp;Kända fel och ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="114" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="142" />
         <source>&amp;History</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="116" />
-        <source>&amp;Save</source>
-        <translation>&amp;Spara</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="119" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="150" />
         <source>Raise R&amp;FC</source>
         <translation>Skapa R&amp;FC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="121" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="153" />
         <source>C&amp;lose problem…</source>
         <translation>S&amp;täng problem…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="151" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="166" />
         <source>What is happening, since when, who is affected</source>
         <translation>Vad händer, sedan när, vem påverkas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="152" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="167" />
         <source>How to restore service until the fix is in</source>
         <translation>Hur tjänsten återställs tills åtgärden är på plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="153" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="168" />
         <source>The permanent solution (the corrective change)</source>
         <translation>Den permanenta lösningen (den korrigerande ändringen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="154" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="169" />
         <source>The underlying cause, once known</source>
         <translation>Den bakomliggande orsaken, när den är känd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="156" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="171" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="157" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="172" />
         <source>Root cause</source>
         <translation>Grundorsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="158" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="173" />
         <source>Workaround</source>
         <translation>Tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="159" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="174" />
         <source>Permanent solution</source>
         <translation>Permanent lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="165" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="180" />
         <source>What people and monitoring observe</source>
         <translation>Vad användare och övervakning observerar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="166" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="181" />
         <source>Possible causes still open</source>
         <translation>Möjliga orsaker som ännu inte uteslutits</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="167" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="182" />
         <source>Logs, measurements, tests that confirm or refute</source>
         <translation>Loggar, mätningar och tester som bekräftar eller motbevisar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="168" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="183" />
         <source>The cause the evidence supports</source>
         <translation>Den orsak som belägget stöder</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="170" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="185" />
         <source>Notes</source>
         <translation>Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="172" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="55" />
         <source>Symptoms</source>
         <translation>Symtom</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="172" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="55" />
         <source>Hypotheses</source>
         <translation>Hypoteser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="173" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="56" />
         <source>Evidence</source>
         <translation>Belägg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="173" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="56" />
         <source>Cause</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="175" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="92" />
+        <source>&amp;Move to</source>
+        <translation>F&amp;lytta till</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="94" />
+        <source>Move the problem to another status (unsaved edits are saved first)</source>
+        <translation>Flytta problemet till en annan status (osparade ändringar sparas först)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="118" />
+        <source>CI names, comma separated</source>
+        <translation>CI-namn, kommaseparerade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="131" />
+        <source>Affected C&amp;Is</source>
+        <translation>Berörda &amp;CI:n</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="189" />
         <source>Timeline of linked incidents</source>
         <translation>Tidslinje för kopplade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="176" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="244" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="190" />
         <source>When</source>
         <translation>När</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="176" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="190" />
         <source>What</source>
         <translation>Vad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="177" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191" />
         <source>Record</source>
         <translation>Post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="177" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191" />
         <source>Detail</source>
         <translation>Detalj</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="203" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="220" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="227" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="203" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="233" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="242" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="190" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="228" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="289" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="203" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="243" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="191" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="198" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="211" />
         <source>INC-000123, INC-000124 …</source>
         <translation>INC-000123, INC-000124 …</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="199" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="212" />
         <source>Lin&amp;k</source>
         <translation>K&amp;oppla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="200" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="213" />
         <source>&amp;Unlink selected</source>
-        <translation>Koppla &amp;bort markerade</translation>
+        <translation>Koppla &amp;bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="201" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="214" />
         <source>Resolve open incidents</source>
         <translation>Lös öppna incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="204" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="217" />
         <source>Link incidents:</source>
         <translation>Koppla incidenter:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="220" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="233" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="221" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="234" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="225" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="239" />
         <source>Record as &amp;known error</source>
         <translation>Registrera som kä&amp;nt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="227" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="242" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="234" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="250" />
         <source>Known errors</source>
         <translation>Kända fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="239" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="255" />
         <source>Corrective changes (RFCs)</source>
         <translation>Korrigerande ändringar (RFC:er)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="244" />
-        <source>Who</source>
-        <translation>Vem</translation>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="306" />
+        <source>&amp;Incidents ({n})</source>
+        <translation>&amp;Incidenter ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="245" />
-        <source>Field</source>
-        <translation>Fält</translation>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="425" />
+        <source>Moved to {status}.</source>
+        <translation>Flyttat till {status}.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="245" />
-        <source>Old</source>
-        <translation>Gammalt värde</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="42" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="246" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="43" />
         <source>New</source>
         <translation>Nytt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="42" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="43" />
         <source>Investigating</source>
         <translation>Under utredning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="43" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="44" />
         <source>Root cause known</source>
         <translation>Grundorsak känd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="43" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="44" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="44" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="45" />
         <source>Closed</source>
         <translation>Stängt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="253" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="256" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="269" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="286" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="299" />
         <source>Problem recorded</source>
         <translation>Problem registrerat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="287" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="300" />
         <source>Incident opened</source>
         <translation>Incident öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="288" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="301" />
         <source>Incident resolved</source>
         <translation>Incident löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="289" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302" />
         <source>Work log</source>
         <translation>Arbetslogg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="309" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="332" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="78" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="339" />
         <source>New problem</source>
         <translation>Nytt problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="355" />
-        <source>Changed by someone else</source>
-        <translation>Ändrat av någon annan</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="356" />
-        <source>The form will reload; re-apply your edits.</source>
-        <translation>Formuläret läses in igen; gör om dina ändringar.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="378" />
-        <source>Saved {ref}.</source>
-        <translation>{ref} sparat.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="394" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="436" />
         <source>{ref} raised.</source>
         <translation>{ref} skapad.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="410" />
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="421" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="455" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="473" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="488" />
         <source>Resolve linked incidents</source>
         <translation>Lös kopplade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="411" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="456" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="474" />
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
         <translation>Åtgärden för {ref} är på plats. Vill du även lösa dess {n} öppna kopplade incident(er)?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="422" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="469" />
+        <source>Closed; {n} incident(s) resolved.</source>
+        <translation>Stängt; {n} incident(er) lösta.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="470" />
+        <source>Closed.</source>
+        <translation>Stängt.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="489" />
         <source>Resolve every open incident linked to this problem?</source>
         <translation>Vill du lösa alla öppna incidenter som är kopplade till det här problemet?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="431" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="494" />
         <source>{n} incident(s) resolved.</source>
         <translation>{n} incident(er) lösta.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/problem_form.py" line="483" />
-        <source>Save the changes to this problem?</source>
-        <translation>Vill du spara ändringarna i det här problemet?</translation>
     </message>
 </context>
 <context>
@@ -6477,447 +7514,452 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueueEditor</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="44" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="47" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="45" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="48" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="46" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="49" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="47" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="50" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="48" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="51" />
         <source>SLA</source>
         <translation>SLA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="49" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="52" />
         <source>Due</source>
         <translation>Förfaller</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="50" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="53" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="51" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="54" />
         <source>Assignee</source>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="52" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="55" />
         <source>Caller</source>
         <translation>Anmälare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="53" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="56" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="54" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="57" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="55" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="58" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="56" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="59" />
         <source>Updated</source>
         <translation>Uppdaterad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="57" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="60" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="58" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="61" />
         <source>Channel</source>
         <translation>Kanal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="59" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="62" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="60" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="63" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="61" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="64" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="64" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="67" />
         <source>is</source>
         <translation>är</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="65" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="68" />
         <source>is not</source>
         <translation>är inte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="66" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="69" />
         <source>is one of</source>
         <translation>är något av</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="67" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="70" />
         <source>is none of</source>
         <translation>är inget av</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="68" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="71" />
         <source>less than</source>
         <translation>mindre än</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="69" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="72" />
         <source>at most</source>
         <translation>högst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="70" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="73" />
         <source>more than</source>
         <translation>mer än</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="71" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="74" />
         <source>at least</source>
         <translation>minst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="72" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="75" />
         <source>is empty</source>
         <translation>är tomt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="73" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="76" />
         <source>is not empty</source>
         <translation>är inte tomt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="74" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="77" />
         <source>contains</source>
         <translation>innehåller</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="77" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="80" />
         <source>before</source>
         <translation>före</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="78" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="81" />
         <source>on or before</source>
         <translation>till och med</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="79" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="82" />
         <source>after</source>
         <translation>efter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="80" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="83" />
         <source>on or after</source>
         <translation>från och med</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="83" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="86" />
         <source>new</source>
         <translation>nytt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="84" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="87" />
         <source>approval</source>
         <translation>för godkännande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="85" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="88" />
         <source>assigned</source>
         <translation>tilldelat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="86" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="89" />
         <source>in progress</source>
         <translation>pågår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="87" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="90" />
         <source>pending</source>
         <translation>väntande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="88" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="91" />
         <source>resolved</source>
         <translation>löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="89" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="92" />
         <source>closed</source>
         <translation>stängt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="90" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="93" />
         <source>fulfilled</source>
         <translation>utfört</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="91" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="94" />
         <source>cancelled</source>
         <translation>avbrutet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="92" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="95" />
         <source>ok</source>
         <translation>ok</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="93" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="96" />
         <source>at risk</source>
         <translation>i riskzonen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="94" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="97" />
         <source>breached</source>
         <translation>överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="95" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="98" />
         <source>paused</source>
         <translation>pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="96" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="99" />
         <source>met</source>
         <translation>uppfylld</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="97" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="100" />
         <source>incident</source>
         <translation>incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="98" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="101" />
         <source>request</source>
         <translation>tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="99" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="102" />
         <source>phone</source>
         <translation>telefon</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="100" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="103" />
         <source>email</source>
         <translation>e-post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="101" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="104" />
         <source>portal</source>
         <translation>portal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="102" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="105" />
         <source>walk in</source>
         <translation>besök</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="103" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="106" />
         <source>chat</source>
         <translation>chatt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="104" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="107" />
         <source>monitoring</source>
         <translation>övervakning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="105" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="108" />
         <source>1 high</source>
         <translation>1 hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="106" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="109" />
         <source>2 medium</source>
         <translation>2 medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="107" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="110" />
         <source>3 low</source>
         <translation>3 låg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="144" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="147" />
         <source>(pick one or more)</source>
         <translation>(välj ett eller flera)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="241" />
         <source>text</source>
         <translation>text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="238" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="241" />
         <source>exact value</source>
         <translation>exakt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="246" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="249" />
         <source>My teams (signed-in person's)</source>
         <translation>Mina team (den inloggades)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="259" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="262" />
         <source>Me (signed-in person)</source>
         <translation>Jag (den inloggade)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="276" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="279" />
         <source>relative to today</source>
         <translation>relativt idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="277" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="280" />
         <source>fixed date</source>
         <translation>fast datum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="281" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="284" />
         <source> days</source>
         <translation> dagar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="282" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="285" />
         <source>Negative: in the past (-7 = a week ago)</source>
         <translation>Negativt: bakåt i tiden (-7 = för en vecka sedan)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="384" />
         <source>Edit queue</source>
         <translation>Redigera kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="381" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="384" />
         <source>New queue</source>
         <translation>Ny kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="387" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="391" />
         <source>e.g. Network tickets this week</source>
         <translation>t.ex. Nätverksärenden den här veckan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="388" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="392" />
         <source>Shared with everyone</source>
         <translation>Delad med alla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="390" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="394" />
         <source>Unshared queues are listed only for you</source>
         <translation>Köer som inte delas visas bara för dig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="392" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="396" />
         <source>&amp;Name</source>
         <translation>&amp;Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="400" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="404" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="401" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="405" />
         <source>Condition</source>
         <translation>Villkor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="402" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="406" />
         <source>Value</source>
         <translation>Värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="406" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="410" />
         <source>&amp;Add filter</source>
         <translation>&amp;Lägg till filter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="409" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="414" />
         <source>&amp;Remove filter</source>
         <translation>&amp;Ta bort filter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="415" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="420" />
         <source>Tickets that match all of these</source>
         <translation>Ärenden som uppfyller alla dessa villkor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="428" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="433" />
         <source>newest / highest first (descending)</source>
         <translation>nyaste / högsta först (fallande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="429" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="434" />
         <source>oldest / lowest first (ascending)</source>
         <translation>äldsta / lägsta först (stigande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="433" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="438" />
         <source>&amp;Sort by</source>
         <translation>S&amp;ortera efter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="442" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="447" />
         <source>Tick the columns to show; drag or use the buttons to order them</source>
         <translation>Kryssa för de kolumner som ska visas; dra dem eller använd knapparna för att ändra ordningen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="444" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="449" />
         <source>Move &amp;up</source>
         <translation>Flytta &amp;upp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="446" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="451" />
         <source>Move do&amp;wn</source>
         <translation>Flytta n&amp;ed</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="451" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="456" />
         <source>Columns</source>
         <translation>Kolumner</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="573" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="486" />
+        <source>Loading…</source>
+        <translation>Läser in…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="593" />
         <source>Counting…</source>
         <translation>Räknar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="581" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="601" />
         <source>Matches {n} tickets now</source>
         <translation>{n} ärenden matchar just nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="601" />
+        <location filename="../../itsmdesk/views/queue/queue_editor.py" line="627" />
         <source>Queue not saved</source>
         <translation>Kön sparades inte</translation>
     </message>
@@ -6925,28 +7967,28 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueueModel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="299" />
-        <location filename="../../itsmdesk/views/queue/model.py" line="305" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="394" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="400" />
         <source>paused</source>
         <translation>pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="304" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="399" />
         <source>ok</source>
         <translation>ok</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="304" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="399" />
         <source>at risk</source>
         <translation>i riskzonen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="304" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="399" />
         <source>breached</source>
         <translation>överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="305" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="400" />
         <source>met</source>
         <translation>uppfylld</translation>
     </message>
@@ -6954,177 +7996,177 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="40" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="42" />
         <source>My open</source>
         <translation>Mina öppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="41" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="43" />
         <source>My team</source>
         <translation>Mitt team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="42" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="44" />
         <source>Unassigned</source>
         <translation>Ej tilldelade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="43" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="45" />
         <source>SLA at risk</source>
         <translation>SLA i fara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="46" />
         <source>Breached</source>
         <translation>Bruten SLA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="47" />
         <source>All open</source>
         <translation>Alla öppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="46" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="48" />
         <source>Resolved recently</source>
         <translation>Nyligen lösta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="47" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="49" />
         <source>All tickets</source>
         <translation>Alla ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="71" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="73" />
         <source>Filter: words or a reference…</source>
         <translation>Filter: ord eller en referens…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="80" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="82" />
         <source>New ticket</source>
         <translation>Nytt ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="81" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="83" />
         <source>Record a new incident (Ctrl+N)</source>
         <translation>Registrera en ny incident (Ctrl+N)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="84" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="86" />
         <source>Edit selected…</source>
         <translation>Redigera markerade…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="85" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="87" />
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation>Ändra ett fält i alla markerade ärenden (Ctrl+E)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="217" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="230" />
         <source>{n} tickets</source>
         <translation>{n} ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="258" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="313" />
         <source>Select the tickets to change first</source>
         <translation>Markera först de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="274" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="329" />
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="283" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="337" />
         <source>No bulk edit to undo</source>
         <translation>Ingen massredigering att ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="288" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="342" />
         <source>Undid the bulk edit of {n} tickets</source>
         <translation>Massredigeringen av {n} ärenden har ångrats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="303" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="358" />
         <source>Save queue</source>
         <translation>Spara kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="303" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="358" />
         <source>Name of the new queue</source>
         <translation>Namn på den nya kön</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="330" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="386" />
         <source>Only saved queues can be edited</source>
         <translation>Endast sparade köer kan redigeras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="349" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="405" />
         <source>New queue…</source>
         <translation>Ny kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="351" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="407" />
         <source>Edit queue…</source>
         <translation>Redigera kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="352" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="408" />
         <source>Save queue as…</source>
         <translation>Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="358" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="416" />
         <source>Only saved queues can be deleted</source>
         <translation>Endast sparade köer kan tas bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="370" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="425" />
         <source>&amp;New incident</source>
         <translation>&amp;Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="371" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="426" />
         <source>New service &amp;request</source>
         <translation>Ny &amp;tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="373" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="428" />
         <source>&amp;Bulk edit selected tickets…</source>
         <translation>&amp;Massredigera markerade ärenden…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="374" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="429" />
         <source>&amp;Undo last bulk edit</source>
         <translation>&amp;Ångra senaste massredigering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="375" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="430" />
         <source>Refresh &amp;queues</source>
         <translation>&amp;Uppdatera köer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="376" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="431" />
         <source>&amp;Save queue as…</source>
         <translation>&amp;Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="377" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="432" />
         <source>New &amp;queue…</source>
         <translation>Ny &amp;kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="378" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="433" />
         <source>Edit saved &amp;queue…</source>
         <translation>&amp;Redigera sparad kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="379" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="434" />
         <source>&amp;Delete saved queue</source>
         <translation>Ta &amp;bort sparad kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="381" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="436" />
         <source>Filter queue</source>
         <translation>Filtrera kö</translation>
     </message>
@@ -7132,62 +8174,62 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QuickOpen</name>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="11" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="14" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="12" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="15" />
         <source>Request</source>
         <translation>Tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="13" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="16" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="14" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="17" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="15" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="18" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="16" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="19" />
         <source>Release</source>
         <translation>Release</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="17" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="20" />
         <source>Article</source>
         <translation>Artikel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="18" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="21" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="19" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="22" />
         <source>CAB meeting</source>
         <translation>CAB-möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="31" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="30" />
         <source>Quick open</source>
         <translation>Snabböppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="35" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="34" />
         <source>A reference (INC-123, CHG-7…) or words</source>
         <translation>En referens (INC-123, CHG-7…) eller ord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="38" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="37" />
         <source>↑↓ to choose, Enter to open, Esc to close</source>
         <translation>↑↓ för att välja, Enter för att öppna, Esc för att stänga</translation>
     </message>
@@ -7195,350 +8237,425 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>RecordForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/common.py" line="52" />
-        <source>Saved {ref}.</source>
-        <translation>{ref} sparat.</translation>
+        <location filename="../../itsmdesk/views/forms/base.py" line="110" />
+        <source>Stop waiting</source>
+        <translation>Sluta vänta</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="112" />
+        <source>Keep the edits in the form and stop waiting for the database; the save may still arrive</source>
+        <translation>Behåll ändringarna i formuläret och sluta vänta på databasen; sparningen kan fortfarande komma fram</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="116" />
+        <source>&amp;Save</source>
+        <translation>&amp;Spara</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="119" />
+        <source>Save (Ctrl+S)</source>
+        <translation>Spara (Ctrl+S)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="132" />
+        <source>Save</source>
+        <translation>Spara</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="139" />
+        <source>Saving…</source>
+        <translation>Sparar…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="152" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="158" />
+        <source>Loading…</source>
+        <translation>Läser in…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="293" />
+        <source>Nothing to save</source>
+        <translation>Inget att spara</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="359" />
+        <source>Saved {title}.</source>
+        <translation>Sparat: {title}.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="411" />
+        <source>Stopped waiting: your edits are still here. If the save reached the database after all, saving again will show it.</source>
+        <translation>Slutade vänta: dina ändringar finns kvar. Om sparningen ändå nådde databasen visas det när du sparar igen.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="416" />
+        <source>Waiting for the database…</source>
+        <translation>Väntar på databasen…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="424" />
+        <source>The earlier save did arrive; nothing was saved twice.</source>
+        <translation>Den tidigare sparningen kom fram; ingenting sparades två gånger.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="451" />
+        <source>Done. Your unsaved edits are kept; when you save, you choose what to keep where the record changed.</source>
+        <translation>Klart. Dina osparade ändringar finns kvar; när du sparar väljer du vad som ska behållas där posten har ändrats.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="486" />
+        <source>The save you stopped waiting for did reach the database.</source>
+        <translation>Sparningen som du slutade vänta på nådde databasen.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="495" />
+        <source>Someone else changed this record after you opened it. When you save, you choose which of their values to keep.</source>
+        <translation>Någon annan ändrade den här posten efter att du öppnade den. När du sparar väljer du vilka av deras värden som ska behållas.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="526" />
+        <source>Unsaved changes</source>
+        <translation>Osparade ändringar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="527" />
+        <source>{title} has unsaved changes. Save them?</source>
+        <translation>{title} har osparade ändringar. Vill du spara dem?</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="538" />
+        <source>Still saving</source>
+        <translation>Sparar fortfarande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="539" />
+        <source>{title} is still being saved. Close it anyway? The save goes on.</source>
+        <translation>{title} håller fortfarande på att sparas. Vill du stänga ändå? Sparningen fortsätter.</translation>
     </message>
 </context>
 <context>
     <name>ReleaseForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="101" />
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="303" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="102" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="385" />
         <source>New release</source>
         <translation>Ny release</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="110" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="112" />
         <source>&amp;Move</source>
         <translation>&amp;Flytta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="113" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="115" />
         <source>Release plan P&amp;DF…</source>
         <translation>Releaseplan som &amp;PDF…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="117" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="119" />
         <source>Move to:</source>
         <translation>Flytta till:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="125" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="127" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="126" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="128" />
         <source>&amp;Changes</source>
         <translation>&amp;Ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="127" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="129" />
         <source>&amp;Plan</source>
         <translation>P&amp;lan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="128" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="130" />
         <source>&amp;Media library</source>
         <translation>&amp;Mediebibliotek</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="129" />
-        <source>When</source>
-        <translation>När</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="129" />
-        <source>Who</source>
-        <translation>Vem</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="129" />
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="221" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="215" />
         <source>Site</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="130" />
-        <source>Field</source>
-        <translation>Fält</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="130" />
-        <source>Old</source>
-        <translation>Gammalt värde</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="130" />
-        <source>New</source>
-        <translation>Nytt värde</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="132" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="131" />
         <source>&amp;History</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="139" />
-        <source>Save</source>
-        <translation>Spara</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="166" />
-        <source>&amp;Save</source>
-        <translation>&amp;Spara</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="170" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="169" />
         <source>&amp;Name</source>
         <translation>&amp;Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="171" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="170" />
         <source>&amp;Version</source>
         <translation>&amp;Version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="172" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="171" />
         <source>&amp;Type</source>
         <translation>&amp;Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="173" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="172" />
+        <source>Release &amp;manager</source>
+        <translation>&amp;Releaseansvarig</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="173" />
+        <source>Release t&amp;eam</source>
+        <translation>Releaset&amp;eam</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="174" />
         <source>Planned &amp;start</source>
         <translation>Planerad st&amp;art</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="174" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="175" />
         <source>Planned &amp;end</source>
         <translation>Planerat sl&amp;ut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="175" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="176" />
         <source>Descr&amp;iption</source>
         <translation>Beskr&amp;ivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="176" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="177" />
         <source>&amp;Backout plan</source>
         <translation>&amp;Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="177" />
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="189" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="178" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="184" />
         <source>Risk</source>
         <translation>Risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="188" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="183" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="188" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="183" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="188" />
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="223" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="183" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="189" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="183" />
         <source>Approved</source>
         <translation>Godkänd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="195" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="190" />
         <source>CHG-000123</source>
         <translation>CHG-000123</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="197" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="192" />
         <source>&amp;Add change</source>
         <translation>Lägg till ä&amp;ndring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="199" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="194" />
         <source>&amp;Remove</source>
         <translation>Ta &amp;bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="220" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="215" />
         <source>Step</source>
         <translation>Steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="220" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="215" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="220" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="215" />
         <source>Owner</source>
         <translation>Ägare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="221" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="216" />
         <source>Planned start</source>
         <translation>Planerad start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="222" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="216" />
         <source>Planned end</source>
         <translation>Planerat slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="222" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="216" />
         <source>Actual start</source>
         <translation>Faktisk start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="223" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217" />
         <source>Actual end</source>
         <translation>Faktiskt slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="223" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217" />
         <source>After</source>
         <translation>Efter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="233" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="226" />
         <source>Add s&amp;tep…</source>
         <translation>Lägg till s&amp;teg…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="239" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="233" />
         <source>Set stat&amp;us</source>
         <translation>Ange stat&amp;us</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="241" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="235" />
         <source>&amp;Edit step…</source>
         <translation>&amp;Redigera steg…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="245" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="239" />
         <source>De&amp;lete step</source>
         <translation>Ta &amp;bort steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="247" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="241" />
         <source>Deplo&amp;y wave…</source>
         <translation>Driftsätt &amp;våg…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="249" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="243" />
         <source>Update the software CIs at the wave's site to the versions in the media library</source>
         <translation>Uppdatera programvaru-CI:na på vågens plats till versionerna i mediebiblioteket</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="272" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="269" />
         <source>Item</source>
         <translation>Objekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="272" />
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="277" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="269" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="274" />
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="272" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="269" />
         <source>Checksum</source>
         <translation>Kontrollsumma</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="273" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="269" />
         <source>Master CI</source>
         <translation>Huvud-CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="275" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="272" />
         <source>Item name</source>
         <translation>Objektnamn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="279" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="276" />
         <source>sha256:…</source>
         <translation>sha256:…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="280" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="277" />
         <source>Add &amp;item</source>
         <translation>Lägg till &amp;objekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="282" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="279" />
         <source>Remo&amp;ve item</source>
         <translation>Ta bort o&amp;bjekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="291" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="288" />
         <source>Software this release delivers (each is a software CI in the CMDB). Deploying a wave sets the version of the matching software CIs at the wave's site.</source>
         <translation>Programvara som den här releasen levererar (var och en är ett programvaru-CI i CMDB). När en våg driftsätts sätts versionen på motsvarande programvaru-CI:n på vågens plats.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="330" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="312" />
+        <source>(nobody)</source>
+        <translation>(ingen)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="313" />
+        <source>(no team)</source>
+        <translation>(inget team)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="330" />
         <source>all changes approved</source>
         <translation>alla ändringar godkända</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="331" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="331" />
         <source>no changes bundled</source>
         <translation>inga ändringar ingår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="332" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="332" />
         <source>{n} change(s) not approved: cannot deploy</source>
         <translation>{n} ändring(ar) inte godkända: kan inte driftsättas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="336" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="336" />
         <source>Status &lt;b&gt;{status}&lt;/b&gt; · type {type} · risk &lt;b&gt;&lt;span style='color:{rc}'&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style='color:{ac}'&gt;{approval}&lt;/span&gt; · manager {manager}</source>
         <translation>Status &lt;b&gt;{status}&lt;/b&gt; · typ {type} · risk &lt;b&gt;&lt;span style='color:{rc}'&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style='color:{ac}'&gt;{approval}&lt;/span&gt; · ansvarig {manager}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="350" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="350" />
         <source>no factors</source>
         <translation>inga faktorer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="356" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="356" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="356" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="356" />
         <source>NO</source>
         <translation>NEJ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="362" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="363" />
         <source>no changes</source>
         <translation>inga ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="363" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="364" />
         <source>Affected services: {names}</source>
         <translation>Berörda tjänster: {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="523" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="528" />
         <source>Delete step</source>
         <translation>Ta bort steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="524" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="529" />
         <source>Delete '{name}' from the plan?</source>
         <translation>Vill du ta bort '{name}' från planen?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="540" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="548" />
         <source>Deploy '{wave}' at {site}?
 
 {count} software CI(s) will be updated:
@@ -7549,17 +8666,17 @@ IT-servicesupport på {db}</translation>
 {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="544" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="552" />
         <source>…and {n} more</source>
         <translation>…och {n} till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="545" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="553" />
         <source>Deploy wave</source>
         <translation>Driftsätt våg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/release_form.py" line="551" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="558" />
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
         <translation>{wave}: {n} CI(:n) uppdaterade; releasen är {status}</translation>
     </message>
@@ -8041,212 +9158,212 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>ReleasePlanPreview</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="51" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="52" />
         <source>all bundled changes approved</source>
         <translation>alla ingående ändringar godkända</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="52" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="53" />
         <source>no changes bundled</source>
         <translation>inga ändringar ingår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="53" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="54" />
         <source>{n} of {m} changes NOT approved: deployment is blocked</source>
         <translation>{n} av {m} ändringar INTE godkända: driftsättning är spärrad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="57" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="58" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="57" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="58" />
         <source>Value</source>
         <translation>Värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="58" />
-        <location filename="../../itsmdesk/views/releases/preview.py" line="87" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="59" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="88" />
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="58" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="59" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="59" />
-        <location filename="../../itsmdesk/views/releases/preview.py" line="70" />
-        <location filename="../../itsmdesk/views/releases/preview.py" line="78" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="60" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="71" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="79" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="59" />
-        <location filename="../../itsmdesk/views/releases/preview.py" line="70" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="60" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="71" />
         <source>Risk</source>
         <translation>Risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="60" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="61" />
         <source>Planned window</source>
         <translation>Planerat fönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="61" />
-        <location filename="../../itsmdesk/views/releases/preview.py" line="92" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="62" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="93" />
         <source>Release manager</source>
         <translation>Releaseansvarig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="61" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="62" />
         <source>Release team</source>
         <translation>Releaseteam</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="62" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="63" />
         <source>Change approval</source>
         <translation>Ändringsgodkännande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="67" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="68" />
         <source>Factor</source>
         <translation>Faktor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="67" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="68" />
         <source>Level</source>
         <translation>Nivå</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="67" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="68" />
         <source>Why</source>
         <translation>Varför</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="70" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="71" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="70" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="71" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="70" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="71" />
         <source>Approved</source>
         <translation>Godkänd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="71" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="72" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="75" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="76" />
         <source>None</source>
         <translation>Ingen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78" />
         <source>Step</source>
         <translation>Steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78" />
         <source>Owner</source>
         <translation>Ägare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78" />
         <source>Site</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="77" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="78" />
         <source>Planned</source>
         <translation>Planerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="78" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="79" />
         <source>Actual</source>
         <translation>Utfall</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="78" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="79" />
         <source>After</source>
         <translation>Efter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="87" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="88" />
         <source>Item</source>
         <translation>Objekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="87" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="88" />
         <source>Checksum</source>
         <translation>Kontrollsumma</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="87" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="88" />
         <source>Master CI</source>
         <translation>Huvud-CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="92" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="93" />
         <source>Change manager</source>
         <translation>Ändringsansvarig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="92" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="93" />
         <source>CAB chair</source>
         <translation>CAB-ordförande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="93" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="94" />
         <source>Role</source>
         <translation>Roll</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="93" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="94" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="93" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="94" />
         <source>Signature</source>
         <translation>Underskrift</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="93" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="94" />
         <source>Date</source>
         <translation>Datum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="103" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="105" />
         <source>Save release plan PDF</source>
         <translation>Spara releaseplan som PDF</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="104" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="106" />
         <source>PDF (*.pdf)</source>
         <translation>PDF (*.pdf)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="124" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="132" />
         <source>Release plan {ref}</source>
         <translation>Releaseplan {ref}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/preview.py" line="127" />
+        <location filename="../../itsmdesk/views/releases/preview.py" line="135" />
         <source>Save PDF…</source>
         <translation>Spara PDF…</translation>
     </message>
@@ -8297,212 +9414,213 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>RunPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="431" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="437" />
         <source>Dry run</source>
         <translation>Testkörning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="431" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="437" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="503" />
         <source>Import</source>
         <translation>Importera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="432" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="438" />
         <source>Reads and checks everything; writes nothing.</source>
         <translation>Läser och kontrollerar allt; skriver ingenting.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="433" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="439" />
         <source>Writes in one transaction: all rows or, if cancelled, none.</source>
         <translation>Skriver i en transaktion: alla rader eller, om det avbryts, inga.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="441" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="447" />
         <source>&amp;Cancel import</source>
         <translation>&amp;Avbryt import</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="454" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="460" />
         <source>Rows that would be rejected (line, column, reason):</source>
         <translation>Rader som skulle avvisas (rad, kolumn, orsak):</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="455" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="461" />
         <source>Rejected rows:</source>
         <translation>Avvisade rader:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="458" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="464" />
         <source>Import the valid rows and save the rejected ones to:</source>
         <translation>Importera de giltiga raderna och spara de avvisade till:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="460" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="466" />
         <source>rejected rows (.csv)</source>
         <translation>avvisade rader (.csv)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="461" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="467" />
         <source>B&amp;rowse…</source>
         <translation>B&amp;läddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="490" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="496" />
         <source>Working…</source>
         <translation>Arbetar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="497" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="506" />
         <source>Save rejected rows</source>
         <translation>Spara avvisade rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="498" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="507" />
         <source>CSV files (*.csv)</source>
         <translation>CSV-filer (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="513" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="522" />
         <source>Reading the file…</source>
         <translation>Läser filen…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="514" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="523" />
         <source>Checking rows…</source>
         <translation>Kontrollerar rader…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="515" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="524" />
         <source>Writing…</source>
         <translation>Skriver…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="516" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="525" />
         <source>Writing records…</source>
         <translation>Skriver poster…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="517" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="526" />
         <source>Updating records…</source>
         <translation>Uppdaterar poster…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="518" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="527" />
         <source>Writing history…</source>
         <translation>Skriver historik…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="525" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="534" />
         <source>Cancelling…</source>
         <translation>Avbryter…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="557" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="563" />
         <source>Rejected rows were saved to {path}</source>
         <translation>Avvisade rader sparades till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="563" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="569" />
         <source>… and {n} more</source>
         <translation>… och {n} till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="569" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="575" />
         <source>Nothing was imported: {n} rows are invalid.</source>
         <translation>Ingenting importerades: {n} rader är ogiltiga.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="571" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="577" />
         <source>{n} rows are invalid: fix the file or the mapping and go back, or import only the valid rows (below).</source>
         <translation>{n} rader är ogiltiga: rätta filen eller mappningen och gå tillbaka, eller importera endast de giltiga raderna (nedan).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="574" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="580" />
         <source>Every row is valid. Import writes the following:</source>
         <translation>Alla rader är giltiga. Importen skriver följande:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="575" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="581" />
         <source>Imported.</source>
         <translation>Importerat.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="578" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="584" />
         <source>Rows read</source>
         <translation>Lästa rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="579" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="585" />
         <source>Records to create</source>
         <translation>Poster att skapa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="579" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="585" />
         <source>Records created</source>
         <translation>Skapade poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="581" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="587" />
         <source>Records to update</source>
         <translation>Poster att uppdatera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="581" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="587" />
         <source>Records updated</source>
         <translation>Uppdaterade poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="583" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="589" />
         <source>Unchanged</source>
         <translation>Oförändrade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="584" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="590" />
         <source>Rejected rows</source>
         <translation>Avvisade rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="585" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="591" />
         <source>New people</source>
         <translation>Nya personer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="586" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="592" />
         <source>New teams</source>
         <translation>Nya team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="587" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="593" />
         <source>New categories</source>
         <translation>Nya kategorier</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="588" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="594" />
         <source>New CIs</source>
         <translation>Nya CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="589" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="595" />
         <source>New CI classes</source>
         <translation>Nya CI-klasser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="590" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="596" />
         <source>New sites</source>
         <translation>Nya platser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="591" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="597" />
         <source>New linked problems</source>
         <translation>Nya kopplade problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="592" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="598" />
         <source>New linked changes</source>
         <translation>Nya kopplade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="593" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="599" />
         <source>History entries</source>
         <translation>Historikposter</translation>
     </message>
@@ -8510,106 +9628,106 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>ServiceDeskActions</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="29" />
         <source>Sign in as</source>
         <translation>Logga in som</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="27" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="29" />
         <source>Person</source>
         <translation>Person</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37" />
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41" />
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="44" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="39" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="49" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="52" />
         <source>Notifications</source>
         <translation>Aviseringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="37" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="39" />
         <source>Sign in first (Ctrl+Shift+P).</source>
         <translation>Logga in först (Ctrl+Shift+P).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="41" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="49" />
         <source>No unread notifications.</source>
         <translation>Inga olästa aviseringar.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="46" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="55" />
         <source>{n} notifications read</source>
         <translation>{n} aviseringar lästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="55" />
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59" />
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="71" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="69" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="73" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="83" />
         <source>Import holidays</source>
         <translation>Importera helgdagar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="56" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="70" />
         <source>Create a business calendar first (itsmdesk business-calendar create).</source>
         <translation>Skapa en arbetstidskalender först (itsmdesk business-calendar create).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="59" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="73" />
         <source>Calendar</source>
         <translation>Kalender</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="62" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="76" />
         <source>Holidays (.ics)</source>
         <translation>Helgdagar (.ics)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="63" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="77" />
         <source>iCalendar files (*.ics)</source>
         <translation>iCalendar-filer (*.ics)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="72" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="84" />
         <source>{added} holidays added, {skipped} already there.</source>
         <translation>{added} helgdagar tillagda, {skipped} fanns redan.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="84" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="97" />
         <source>Escalation check: {f} newly at risk, {b} newly breached</source>
         <translation>Eskaleringskontroll: {f} nya i SLA-fara, {b} nya med bruten SLA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="106" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="120" />
         <source>Sign in &amp;as…</source>
         <translation>&amp;Logga in som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="107" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="121" />
         <source>&amp;Notifications…</source>
         <translation>&amp;Aviseringar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="108" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="122" />
         <source>Run SLA &amp;escalation now</source>
         <translation>Kör SLA-&amp;eskalering nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="109" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="123" />
         <source>&amp;SLA targets…</source>
         <translation>&amp;SLA-mål…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="110" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="124" />
         <source>Priority &amp;matrix…</source>
         <translation>Prioritets&amp;matris…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="111" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="125" />
         <source>Import &amp;holidays (.ics)…</source>
         <translation>Importera &amp;helgdagar (.ics)…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/actions.py" line="112" />
+        <location filename="../../itsmdesk/views/dialogs/actions.py" line="126" />
         <source>&amp;Diagnostic scripts…</source>
         <translation>&amp;Diagnosskript…</translation>
     </message>
@@ -8617,22 +9735,22 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>SettingsDialogs</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="34" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="37" />
         <source>SLA targets ({kind})</source>
         <translation>SLA-mål ({kind})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="36" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="39" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="36" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="39" />
         <source>Response (min)</source>
         <translation>Svarstid (min)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="36" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="39" />
         <source>Resolution (min)</source>
         <translation>Lösningstid (min)</translation>
     </message>
@@ -8642,32 +9760,32 @@ IT-servicesupport på {db}</translation>
         <translation>Eskalera vid</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="61" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="63" />
         <source>Targets count business minutes on the SLA's calendar and stop while a ticket is pending.</source>
         <translation>Målen räknas i arbetsminuter enligt SLA:ns kalender och stannar medan ett ärende är väntande.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="85" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="108" />
         <source>Priority matrix</source>
         <translation>Prioritetsmatris</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="87" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="110" />
         <source>Impact \ Urgency</source>
         <translation>Påverkan \ Brådska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="88" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="111" />
         <source>high</source>
         <translation>hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="88" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="111" />
         <source>medium</source>
         <translation>medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="88" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="111" />
         <source>low</source>
         <translation>låg</translation>
     </message>
@@ -8758,22 +9876,22 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>SuggestionsWidget</name>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="41" />
+        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="42" />
         <source>&amp;Link</source>
         <translation>&amp;Koppla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="42" />
+        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="43" />
         <source>Apply &amp;workaround</source>
         <translation>Tillämpa &amp;tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="43" />
+        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="44" />
         <source>Open</source>
         <translation>Öppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="51" />
+        <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="52" />
         <source>Known errors and articles that may match</source>
         <translation>Kända fel och artiklar som kan matcha</translation>
     </message>
@@ -8789,94 +9907,94 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>argparse</name>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="32" />
+        <location filename="../../itsmdesk/cli.py" line="31" />
         <source>usage: </source>
         <translation>användning: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="33" />
+        <location filename="../../itsmdesk/cli.py" line="32" />
         <source>positional arguments</source>
         <translation>positionsargument</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="34" />
+        <location filename="../../itsmdesk/cli.py" line="33" />
         <source>options</source>
         <translation>flaggor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="35" />
+        <location filename="../../itsmdesk/cli.py" line="34" />
         <source>show this help message and exit</source>
         <translation>visa detta hjälpmeddelande och avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="36" />
+        <location filename="../../itsmdesk/cli.py" line="35" />
         <source>show program's version number and exit</source>
         <translation>visa programmets versionsnummer och avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="37" />
+        <location filename="../../itsmdesk/cli.py" line="36" />
         <source>%(prog)s: error: %(message)s
 </source>
         <translation>%(prog)s: fel: %(message)s
 </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="38" />
+        <location filename="../../itsmdesk/cli.py" line="37" />
         <source>argument %(argument_name)s: %(message)s</source>
         <translation>argument %(argument_name)s: %(message)s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="39" />
+        <location filename="../../itsmdesk/cli.py" line="38" />
         <source>invalid choice: %(value)r (choose from %(choices)s)</source>
         <translation>ogiltigt val: %(value)r (välj bland %(choices)s)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="40" />
+        <location filename="../../itsmdesk/cli.py" line="39" />
         <source>invalid %(type)s value: %(value)r</source>
         <translation>ogiltigt %(type)s-värde: %(value)r</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="41" />
+        <location filename="../../itsmdesk/cli.py" line="40" />
         <source>the following arguments are required: %s</source>
         <translation>följande argument krävs: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="42" />
+        <location filename="../../itsmdesk/cli.py" line="41" />
         <source>unrecognized arguments: %s</source>
         <translation>okända argument: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="43" />
+        <location filename="../../itsmdesk/cli.py" line="42" />
         <source>expected one argument</source>
         <translation>ett argument förväntades</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="44" />
+        <location filename="../../itsmdesk/cli.py" line="43" />
         <source>expected at least one argument</source>
         <translation>minst ett argument förväntades</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="45" />
+        <location filename="../../itsmdesk/cli.py" line="44" />
         <source>expected at most one argument</source>
         <translation>högst ett argument förväntades</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="46" />
+        <location filename="../../itsmdesk/cli.py" line="45" />
         <source>ambiguous option: %(option)s could match %(matches)s</source>
         <translation>tvetydig flagga: %(option)s kan avse %(matches)s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="47" />
+        <location filename="../../itsmdesk/cli.py" line="46" />
         <source>not allowed with argument %s</source>
         <translation>inte tillåtet tillsammans med argumentet %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="48" />
+        <location filename="../../itsmdesk/cli.py" line="47" />
         <source>one of the arguments %s is required</source>
         <translation>ett av argumenten %s krävs</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="49" />
+        <location filename="../../itsmdesk/cli.py" line="48" />
         <source>can't open '%(filename)s': %(error)s</source>
         <translation>kan inte öppna '%(filename)s': %(error)s</translation>
     </message>
@@ -8884,7 +10002,7 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>availability</name>
     <message>
-        <location filename="../../itsmdesk/views/availability/panel.py" line="223" />
+        <location filename="../../itsmdesk/views/availability/panel.py" line="229" />
         <source>Availability report (PDF)…</source>
         <translation>Tillgänglighetsrapport (PDF)…</translation>
     </message>
@@ -8892,32 +10010,32 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>cmdb</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="45" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="52" />
         <source>line {line}, column {column}: {reason}</source>
         <translation>rad {line}, kolumn {column}: {reason}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="216" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="257" />
         <source>Export CIs as CSV</source>
         <translation>Exportera CI:n som CSV</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="217" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="258" />
         <source>{n} CIs written to {path}</source>
         <translation>{n} CI:n skrivna till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="218" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="259" />
         <source>Export relations as CSV</source>
         <translation>Exportera relationer som CSV</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="219" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="260" />
         <source>{n} relations written to {path}</source>
         <translation>{n} relationer skrivna till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="227" />
+        <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="273" />
         <source>Exporting…</source>
         <translation>Exporterar…</translation>
     </message>
@@ -8955,12 +10073,12 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>errors</name>
     <message>
-        <location filename="../../itsmdesk/i18n.py" line="87" />
+        <location filename="../../itsmdesk/i18n.py" line="90" />
         <source>Unexpected error: {error}</source>
         <translation>Oväntat fel: {error}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/messages.py" line="14" />
+        <location filename="../../itsmdesk/views/messages.py" line="21" />
         <source>itsmdesk</source>
         <translation>itsmdesk</translation>
     </message>
@@ -9706,836 +10824,866 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="152" />
+        <source>Select the incidents to link first</source>
+        <translation>Markera först de incidenter som ska kopplas</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="153" />
         <source>Select the tickets to change</source>
         <translation>Markera de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="153" />
+        <location filename="_service_messages.py" line="154" />
         <source>Send to CAB</source>
         <translation>Skicka till CAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="154" />
+        <location filename="_service_messages.py" line="155" />
         <source>Send to ECAB</source>
         <translation>Skicka till ECAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="155" />
+        <location filename="_service_messages.py" line="156" />
         <source>Show at least one column</source>
         <translation>Visa minst en kolumn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="156" />
+        <location filename="_service_messages.py" line="157" />
+        <source>Some of the affected CIs are no longer in the CMDB</source>
+        <translation>Några av de berörda CI:na finns inte längre i CMDB</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="158" />
         <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation>Standardändringar är förgodkända och behandlas inte av CAB: {refs}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="157" />
+        <location filename="_service_messages.py" line="159" />
         <source>Start implementing</source>
         <translation>Påbörja genomförande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="158" />
+        <location filename="_service_messages.py" line="160" />
         <source>Start review (PIR)</source>
         <translation>Påbörja granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="159" />
+        <location filename="_service_messages.py" line="161" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="160" />
+        <location filename="_service_messages.py" line="162" />
         <source>Status '{value}' is not one of: {allowed}</source>
         <translation>Statusen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="161" />
+        <location filename="_service_messages.py" line="163" />
         <source>Step '{name}' cannot depend on itself</source>
         <translation>Steget '{name}' kan inte bero på sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="162" />
+        <location filename="_service_messages.py" line="164" />
         <source>Step '{name}' cannot move from {old} to {new}</source>
         <translation>Steget '{name}' kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="163" />
+        <location filename="_service_messages.py" line="165" />
         <source>Step '{name}' waits for: {steps}</source>
         <translation>Steget '{name}' väntar på: {steps}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="164" />
+        <location filename="_service_messages.py" line="166" />
         <source>Step {n} is not a question with answers</source>
         <translation>Steg {n} är inte en fråga med svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="165" />
+        <location filename="_service_messages.py" line="167" />
         <source>Step {n} needs a question</source>
         <translation>Steg {n} måste ha en fråga</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="166" />
+        <location filename="_service_messages.py" line="168" />
         <source>Step {n} needs at least one answer</source>
         <translation>Steg {n} måste ha minst ett svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="167" />
+        <location filename="_service_messages.py" line="169" />
         <source>Step {n}: there is no team {team} to route to</source>
         <translation>Steg {n}: det finns inget team {team} att skicka ärendet till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="168" />
+        <location filename="_service_messages.py" line="170" />
         <source>Steps of different releases cannot depend on each other</source>
         <translation>Steg i olika releaser kan inte bero på varandra</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="169" />
+        <location filename="_service_messages.py" line="171" />
         <source>Submit</source>
         <translation>Skicka in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="170" />
+        <location filename="_service_messages.py" line="172" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="171" />
+        <location filename="_service_messages.py" line="173" />
         <source>Template {name} is not active</source>
         <translation>Mallen {name} är inte aktiv</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="172" />
+        <location filename="_service_messages.py" line="174" />
         <source>The business calendar has no working hours</source>
         <translation>Arbetstidskalendern har inga arbetstider</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="173" />
+        <location filename="_service_messages.py" line="175" />
+        <source>The database cannot be reached ({reason}).</source>
+        <translation>Databasen går inte att nå ({reason}).</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="176" />
+        <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
+        <translation>Databasen är upptagen med en annan skrivning ({reason}); ingenting sparades, försök igen.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="177" />
         <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation>Diagnosskriptet skickar ärenden till ett okänt team: {team}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="174" />
+        <location filename="_service_messages.py" line="178" />
         <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation>Eskaleringsandelen måste vara 1–100 %, inte {pct}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="175" />
+        <location filename="_service_messages.py" line="179" />
         <source>The file is empty (no header line)</source>
         <translation>Filen är tom (ingen rubrikrad)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="176" />
+        <location filename="_service_messages.py" line="180" />
         <source>The filter on {name} needs a value</source>
         <translation>Filtret på {name} måste ha ett värde</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="177" />
+        <location filename="_service_messages.py" line="181" />
         <source>The filters cannot be counted: {error}</source>
         <translation>Det går inte att räkna träffarna för filtren: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="178" />
+        <location filename="_service_messages.py" line="182" />
         <source>The period must end after it starts ({start} .. {end})</source>
         <translation>Perioden måste sluta efter att den börjar ({start} .. {end})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="179" />
+        <location filename="_service_messages.py" line="183" />
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation>Prioritetsmatrisen behöver en prioritet 1–5 för påverkan,brådska {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="180" />
+        <location filename="_service_messages.py" line="184" />
         <source>The question of step {n} is longer than {max} characters</source>
         <translation>Frågan i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="181" />
+        <location filename="_service_messages.py" line="185" />
         <source>The response target cannot be longer than the resolution target</source>
         <translation>Svarstidsmålet kan inte vara längre än lösningstidsmålet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="182" />
+        <location filename="_service_messages.py" line="186" />
+        <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <translation>Inställningen {key} ändrades av någon annan efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="187" />
         <source>There is already a {kind} category named {name}</source>
         <translation>Det finns redan en kategori av typen {kind} som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="183" />
+        <location filename="_service_messages.py" line="188" />
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation>Den här databasen har schemaversion {found}, som är nyare än vad den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk. Databasen har inte ändrats.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="184" />
+        <location filename="_service_messages.py" line="189" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="185" />
+        <location filename="_service_messages.py" line="190" />
         <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation>Trender räknas per ci, service, category eller team, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="186" />
+        <location filename="_service_messages.py" line="191" />
         <source>Unknown CI class '{value}'</source>
         <translation>Okänd CI-klass '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="187" />
+        <location filename="_service_messages.py" line="192" />
         <source>Unknown CSV kind '{value}' (use cis or relations)</source>
         <translation>Okänd CSV-typ '{value}' (använd cis eller relations)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="188" />
+        <location filename="_service_messages.py" line="193" />
         <source>Unknown announcement kind {kind}</source>
         <translation>Okänd meddelandetyp {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="189" />
+        <location filename="_service_messages.py" line="194" />
         <source>Unknown field(s) for {kind}: {fields}</source>
         <translation>Okända fält för {kind}: {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="190" />
+        <location filename="_service_messages.py" line="195" />
         <source>Unknown filter operator {op}</source>
         <translation>Okänd filteroperator {op}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="191" />
+        <location filename="_service_messages.py" line="196" />
         <source>Unknown queue column(s): {cols}</source>
         <translation>Okända kökolumner: {cols}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="192" />
+        <location filename="_service_messages.py" line="197" />
         <source>Unknown queue {key}</source>
         <translation>Okänd kö {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="193" />
+        <location filename="_service_messages.py" line="198" />
         <source>Unknown record kind '{kind}'; choose one of: {kinds}</source>
         <translation>Okänd posttyp '{kind}'; välj något av: {kinds}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="194" />
+        <location filename="_service_messages.py" line="199" />
         <source>Unknown root cause analysis note(s): {names}</source>
         <translation>Okända anteckningar i grundorsaksanalysen: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="195" />
+        <location filename="_service_messages.py" line="200" />
         <source>Unknown time zone {tz}</source>
         <translation>Okänd tidszon {tz}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="196" />
+        <location filename="_service_messages.py" line="201" />
         <source>Unschedule</source>
         <translation>Ta bort schemaläggning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="197" />
+        <location filename="_service_messages.py" line="202" />
         <source>Unsupported database URL '{url}': use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Databas-URL:en '{url}' stöds inte: använd sqlite:///FILE eller postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="198" />
+        <location filename="_service_messages.py" line="203" />
         <source>Updated</source>
         <translation>Uppdaterad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="199" />
+        <location filename="_service_messages.py" line="204" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="200" />
+        <location filename="_service_messages.py" line="205" />
         <source>Vote '{value}' is not one of: {allowed}</source>
         <translation>Rösten '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="201" />
+        <location filename="_service_messages.py" line="206" />
         <source>Wave '{name}' has no site</source>
         <translation>Vågen '{name}' har ingen plats</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="202" />
+        <location filename="_service_messages.py" line="207" />
         <source>Wave '{name}' is already deployed</source>
         <translation>Vågen '{name}' är redan driftsatt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="203" />
+        <location filename="_service_messages.py" line="208" />
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation>Veckodagen måste vara 0 (måndag) till 6 (söndag), inte {day}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="204" />
+        <location filename="_service_messages.py" line="209" />
         <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation>Arbetstiden {span} har inte formatet HH:MM-HH:MM</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="205" />
+        <location filename="_service_messages.py" line="210" />
         <source>Working hours {span} end before they start</source>
         <translation>Arbetstiden {span} slutar innan den börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="206" />
+        <location filename="_service_messages.py" line="211" />
         <source>a CI cannot relate to itself</source>
         <translation>ett CI kan inte ha en relation till sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="207" />
+        <location filename="_service_messages.py" line="212" />
         <source>a CI name is required</source>
         <translation>ett CI-namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="208" />
+        <location filename="_service_messages.py" line="213" />
         <source>a class is required</source>
         <translation>en klass krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="209" />
+        <location filename="_service_messages.py" line="214" />
         <source>a name is required</source>
         <translation>ett namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="210" />
+        <location filename="_service_messages.py" line="215" />
         <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation>ci: {n} CI utan post i grafindexet; konsekvensanalysen ser dem inte (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="211" />
+        <location filename="_service_messages.py" line="216" />
         <source>class {cls} has no attribute '{attr}'</source>
         <translation>klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="212" />
+        <location filename="_service_messages.py" line="217" />
         <source>column appears twice</source>
         <translation>kolumnen förekommer två gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="213" />
+        <location filename="_service_messages.py" line="218" />
         <source>emergency change</source>
         <translation>akut ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="214" />
+        <location filename="_service_messages.py" line="219" />
         <source>emergency release: shortened build and test</source>
         <translation>akut release: förkortad byggnad och test</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215" />
+        <location filename="_service_messages.py" line="220" />
         <source>highest risk of the bundled changes ({changes})</source>
         <translation>högsta risken bland de ingående ändringarna ({changes})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216" />
+        <location filename="_service_messages.py" line="221" />
         <source>integrity: {detail}</source>
         <translation>integritet: {detail}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="217" />
+        <location filename="_service_messages.py" line="222" />
         <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation>nyckeln {key} igen (först på rad {first}); en händelselogg kräver [events] fold = true</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="218" />
+        <location filename="_service_messages.py" line="223" />
         <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation>raden slutar efter {given} av {columns} kolumner (avkortad rad?)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="219" />
+        <location filename="_service_messages.py" line="224" />
         <source>longer than {max} characters</source>
         <translation>längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="220" />
+        <location filename="_service_messages.py" line="225" />
         <source>longer than {max} characters ({length})</source>
         <translation>längre än {max} tecken ({length})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="221" />
+        <location filename="_service_messages.py" line="226" />
         <source>major release</source>
         <translation>större release</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="222" />
+        <location filename="_service_messages.py" line="227" />
         <source>no CI named '{name}'</source>
         <translation>inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="223" />
+        <location filename="_service_messages.py" line="228" />
         <source>no backout plan</source>
         <translation>ingen återställningsplan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="224" />
+        <location filename="_service_messages.py" line="229" />
         <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation>kategorin {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="225" />
+        <location filename="_service_messages.py" line="230" />
         <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ändringen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="226" />
+        <location filename="_service_messages.py" line="231" />
         <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI:t {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="227" />
+        <location filename="_service_messages.py" line="232" />
         <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI-klassen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="228" />
+        <location filename="_service_messages.py" line="233" />
         <source>no event time</source>
         <translation>ingen händelsetid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="229" />
+        <location filename="_service_messages.py" line="234" />
         <source>no external key</source>
         <translation>ingen extern nyckel</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="230" />
+        <location filename="_service_messages.py" line="235" />
         <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ärendet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="231" />
+        <location filename="_service_messages.py" line="236" />
         <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation>det kända felet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="232" />
+        <location filename="_service_messages.py" line="237" />
         <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation>organisationen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="233" />
+        <location filename="_service_messages.py" line="238" />
         <source>no outage</source>
         <translation>inget avbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="234" />
+        <location filename="_service_messages.py" line="239" />
         <source>no outage, downtime {minutes} min</source>
         <translation>inget avbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="235" />
+        <location filename="_service_messages.py" line="240" />
         <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation>personen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="236" />
+        <location filename="_service_messages.py" line="241" />
         <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation>problemet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="237" />
+        <location filename="_service_messages.py" line="242" />
         <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation>platsen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="238" />
+        <location filename="_service_messages.py" line="243" />
         <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation>teamet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="239" />
+        <location filename="_service_messages.py" line="244" />
         <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation>{kind} {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="240" />
+        <location filename="_service_messages.py" line="245" />
         <source>normal change</source>
         <translation>normal ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="241" />
+        <location filename="_service_messages.py" line="246" />
         <source>pg_dump failed: {reason}</source>
         <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="242" />
+        <location filename="_service_messages.py" line="247" />
         <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation>pg_dump är inte installerat; installera klientverktygen för PostgreSQL</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="243" />
+        <location filename="_service_messages.py" line="248" />
         <source>relation: {n} relation(s) whose graph index entries differ from their CIs'; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation>relation: {n} relation(er) vars poster i grafindexet skiljer sig från deras CI:ers; konsekvensanalysen följer dem fel (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="244" />
+        <location filename="_service_messages.py" line="249" />
         <source>required column is missing</source>
         <translation>obligatorisk kolumn saknas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="245" />
+        <location filename="_service_messages.py" line="250" />
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation>utrullning i {waves} vågor till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="246" />
+        <location filename="_service_messages.py" line="251" />
         <source>rollout to {sites} sites</source>
         <translation>utrullning till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="247" />
+        <location filename="_service_messages.py" line="252" />
         <source>service outage</source>
         <translation>tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="248" />
+        <location filename="_service_messages.py" line="253" />
         <source>service outage, downtime {minutes} min</source>
         <translation>tjänsteavbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="249" />
+        <location filename="_service_messages.py" line="254" />
         <source>several release factors on top of risky changes</source>
         <translation>flera releasefaktorer utöver riskfyllda ändringar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="250" />
+        <location filename="_service_messages.py" line="255" />
         <source>standard change</source>
         <translation>standardändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="251" />
+        <location filename="_service_messages.py" line="256" />
         <source>the same relation is on line {first}</source>
         <translation>samma relation finns på rad {first}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="252" />
+        <location filename="_service_messages.py" line="257" />
         <source>unknown CI class '{name}'</source>
         <translation>okänd CI-klass '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="253" />
+        <location filename="_service_messages.py" line="258" />
         <source>unknown column (not a CI field or class attribute)</source>
         <translation>okänd kolumn (varken CI-fält eller klassattribut)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="254" />
+        <location filename="_service_messages.py" line="259" />
         <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation>okänd kolumn (använd source, type, target, redundant, propagates)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="255" />
+        <location filename="_service_messages.py" line="260" />
         <source>unknown site '{name}'</source>
         <translation>okänd plats '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="256" />
+        <location filename="_service_messages.py" line="261" />
         <source>unknown team '{name}'</source>
         <translation>okänt team '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="257" />
+        <location filename="_service_messages.py" line="262" />
         <source>unknown value {value} (the map knows: {known})</source>
         <translation>okänt värde {value} (mappningen känner till: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="258" />
+        <location filename="_service_messages.py" line="263" />
         <source>{cells} cells but the header has {columns} columns</source>
         <translation>{cells} celler men rubrikraden har {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="259" />
+        <location filename="_service_messages.py" line="264" />
         <source>{cells} cells but {columns} columns</source>
         <translation>{cells} celler men {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="260" />
+        <location filename="_service_messages.py" line="265" />
         <source>{change} falls in blackout window '{window}'</source>
         <translation>{change} infaller i frysperioden '{window}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="261" />
+        <location filename="_service_messages.py" line="266" />
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation>{change} ligger utanför underhållsfönstren för {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="262" />
+        <location filename="_service_messages.py" line="267" />
         <source>{change} overlaps {other} on {cis}</source>
         <translation>{change} överlappar {other} på {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="263" />
+        <location filename="_service_messages.py" line="268" />
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation>{change} överlappar {other}; påverkansväg via {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="264" />
+        <location filename="_service_messages.py" line="269" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="265" />
+        <location filename="_service_messages.py" line="270" />
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation>{failed} av {finished} tidigare ändringar på dessa CI:n misslyckades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="266" />
+        <location filename="_service_messages.py" line="271" />
         <source>{field} is required but empty</source>
         <translation>{field} är obligatoriskt men tomt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="267" />
+        <location filename="_service_messages.py" line="272" />
         <source>{field} is required: map it in [fields]</source>
         <translation>{field} är obligatoriskt: mappa det i [fields]</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="268" />
+        <location filename="_service_messages.py" line="273" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="269" />
+        <location filename="_service_messages.py" line="274" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="270" />
+        <location filename="_service_messages.py" line="275" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="271" />
+        <location filename="_service_messages.py" line="276" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="272" />
+        <location filename="_service_messages.py" line="277" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="273" />
+        <location filename="_service_messages.py" line="278" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="274" />
+        <location filename="_service_messages.py" line="279" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="275" />
+        <location filename="_service_messages.py" line="280" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="276" />
+        <location filename="_service_messages.py" line="281" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="277" />
+        <location filename="_service_messages.py" line="282" />
+        <source>{name}={value} is not valid: {doc}</source>
+        <translation>{name}={value} är inte giltigt: {doc}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="283" />
         <source>{n} business service(s) impacted</source>
         <translation>{n} verksamhetstjänst(er) påverkas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="278" />
+        <location filename="_service_messages.py" line="284" />
         <source>{n} business service(s) impacted: {services}</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="279" />
+        <location filename="_service_messages.py" line="285" />
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services} och {more} till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="280" />
+        <location filename="_service_messages.py" line="286" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="281" />
+        <location filename="_service_messages.py" line="287" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er), utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="282" />
+        <location filename="_service_messages.py" line="288" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="283" />
+        <location filename="_service_messages.py" line="289" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="284" />
+        <location filename="_service_messages.py" line="290" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="285" />
+        <location filename="_service_messages.py" line="291" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="286" />
+        <location filename="_service_messages.py" line="292" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="287" />
+        <location filename="_service_messages.py" line="293" />
         <source>{path} is not valid JSON: {error}</source>
         <translation>{path} är inte giltig JSON: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="288" />
+        <location filename="_service_messages.py" line="294" />
         <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation>{path}: felaktig CSV på rad {line}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="289" />
+        <location filename="_service_messages.py" line="295" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="290" />
+        <location filename="_service_messages.py" line="296" />
         <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation>{raw} ger {name} {value}, som inte är något av: {shown}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="291" />
+        <location filename="_service_messages.py" line="297" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="292" />
+        <location filename="_service_messages.py" line="298" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="293" />
+        <location filename="_service_messages.py" line="299" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="294" />
+        <location filename="_service_messages.py" line="300" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="295" />
+        <location filename="_service_messages.py" line="301" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="296" />
+        <location filename="_service_messages.py" line="302" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="297" />
+        <location filename="_service_messages.py" line="303" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="298" />
+        <location filename="_service_messages.py" line="304" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="299" />
+        <location filename="_service_messages.py" line="305" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="300" />
+        <location filename="_service_messages.py" line="306" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="301" />
+        <location filename="_service_messages.py" line="307" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="302" />
+        <location filename="_service_messages.py" line="308" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="303" />
+        <location filename="_service_messages.py" line="309" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="304" />
+        <location filename="_service_messages.py" line="310" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="305" />
+        <location filename="_service_messages.py" line="311" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="306" />
+        <location filename="_service_messages.py" line="312" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="307" />
+        <location filename="_service_messages.py" line="313" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="308" />
+        <location filename="_service_messages.py" line="314" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="309" />
+        <location filename="_service_messages.py" line="315" />
         <source>{table} row {row}: points at a missing {parent}</source>
         <translation>{table} rad {row}: pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="310" />
+        <location filename="_service_messages.py" line="316" />
         <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation>{table}.{column}: {n} rad(er) pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="311" />
+        <location filename="_service_messages.py" line="317" />
         <source>{table}: reference {ref} used {n} times</source>
         <translation>{table}: referensen {ref} används {n} gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="312" />
+        <location filename="_service_messages.py" line="318" />
         <source>{type} change</source>
         <translation>ändring av typen {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="313" />
+        <location filename="_service_messages.py" line="319" />
         <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation>{value} är varken sant ({true}) eller falskt ({false})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="314" />
+        <location filename="_service_messages.py" line="320" />
         <source>{value} is not a number</source>
         <translation>{value} är inte ett tal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="315" />
+        <location filename="_service_messages.py" line="321" />
         <source>{value} is not a number (decimal separator {separator})</source>
         <translation>{value} är inte ett tal (decimaltecken {separator})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="316" />
+        <location filename="_service_messages.py" line="322" />
         <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation>{value} är inte ett giltigt värde för {name} (något av: {shown}); lägg till en map</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="317" />
+        <location filename="_service_messages.py" line="323" />
         <source>{value} is not a whole number</source>
         <translation>{value} är inte ett heltal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="318" />
+        <location filename="_service_messages.py" line="324" />
         <source>{value} matches none of the date formats {formats}</source>
         <translation>{value} passar inget av datumformaten {formats}</translation>
     </message>
@@ -10614,14 +11762,6 @@ IT-servicesupport på {db}</translation>
         <location filename="../../itsmdesk/views/panels.py" line="47" />
         <source>Changes and CAB</source>
         <translation>Ändringar och CAB</translation>
-    </message>
-</context>
-<context>
-    <name>parent</name>
-    <message>
-        <location filename="../../itsmdesk/views/forms/common.py" line="27" />
-        <source>Unsaved changes</source>
-        <translation>Osparade ändringar</translation>
     </message>
 </context>
 <context>
