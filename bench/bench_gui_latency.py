@@ -343,11 +343,10 @@ def set_form_title(form: Any, kind: str, text: str) -> None:  # noqa: ANN401
 
 def saved_title(form: Any, kind: str) -> str | None:  # noqa: ANN401
     """The title the form shows from the database (after its reload), not the edit box."""
-    if kind == "incident":
-        return (form.data or {}).get("title")
-    if kind == "change":
-        return form.change.title if form.change is not None else None
-    raise ValueError(kind)
+    if kind not in ("incident", "change"):
+        raise ValueError(kind)
+    # every record form holds its typed read model in ``data`` once loaded (forms/base.py)
+    return getattr(form.data, "title", None) if form.data is not None else None
 
 
 DEBOUNCE_MAX_MS = 1000

@@ -31,6 +31,14 @@ class WhenShown(QObject):
         else:
             self.pending = True
 
+    def request_later(self, timer) -> None:  # noqa: ANN001 - a single-shot QTimer (debounce)
+        """After a change: start the panel's debounce timer if it can be seen, else refresh
+        once it is shown (a hidden dock's timer never fires into work nobody sees)."""
+        if self.widget.isVisible():
+            timer.start()
+        else:
+            self.pending = True
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if obj is self.widget and event.type() == QEvent.Type.Show and self.pending:
             self.pending = False

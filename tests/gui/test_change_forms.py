@@ -619,6 +619,7 @@ def test_changes_panel_lists_and_opens(ctx, qtbot):
     cab.create_meeting({"title": "CAB", "starts_at": T0 + dt.timedelta(days=1)})
     panel = ChangesPanel(ctx)
     qtbot.addWidget(panel)
+    panel.show()  # a hidden dock reads nothing until it is shown
     assert panel.changes.rowCount() == 2 and panel.meetings.rowCount() == 1
     panel.search.setText("First")
     assert panel.changes.rowCount() == 1
@@ -637,6 +638,7 @@ def test_standard_change_from_template(ctx, qtbot):
                                     "implementation_plan": "Install", "default_duration_minutes": 45})
     panel = ChangesPanel(ctx)
     qtbot.addWidget(panel)
+    panel.show()  # a hidden dock reads nothing until it is shown
     c = new_from_template(panel, ctx, "Renew TLS certificate")
     assert c.type == "standard" and c.template_id is not None
     assert c.planned_end - c.planned_start == dt.timedelta(minutes=45)
@@ -679,6 +681,7 @@ def test_success_rate_tab_and_csv(ctx, qtbot, tmp_path):
     change("bad", status="failed", actual_end=T0)
     panel = ChangesPanel(ctx)
     qtbot.addWidget(panel)
+    panel.show()  # a hidden dock reads nothing until it is shown
     panel.success_by.setCurrentIndex(panel.success_by.findData("type"))
     rows = {panel.success.item(r, 0).text(): panel.success.item(r, 5).text()
             for r in range(panel.success.rowCount())}

@@ -40,6 +40,7 @@ def _row_texts(model, parent=None):
 def test_tree_groups_lazy_branches_filter_and_drag(qtbot, estate):
     panel = create_panel(estate, None)
     qtbot.addWidget(panel)
+    panel.show()  # a hidden dock reads nothing until it is shown
     tree = panel.tree
     model = tree.model_
     roots = _row_texts(model)
@@ -87,6 +88,7 @@ def test_tree_pages_large_branch(qtbot, ctx):
                     for i in range(PAGE + 20)]).execute()
     panel = create_panel(ctx, None)
     qtbot.addWidget(panel)
+    panel.show()  # a hidden dock reads nothing until it is shown
     model = panel.tree.model_
     ws = model.index(_row_texts(model).index(f"Workstation ({PAGE + 20})"), 0)
     panel.tree.expand(ws)

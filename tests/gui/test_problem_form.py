@@ -397,6 +397,7 @@ def test_problems_panel_lists_and_candidates(ctx, qtbot, monkeypatch):
     problems.create_problem({"title": "Unrelated printer problem"})
     panel = ProblemsPanel(ctx)
     qtbot.addWidget(panel)
+    panel.show()  # a hidden dock reads nothing until it is shown
     assert panel.problem_model.rowCount() == 1
     panel.tabs.setCurrentIndex(2)
     assert panel.candidate_model.rowCount() == 1

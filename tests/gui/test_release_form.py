@@ -312,6 +312,8 @@ def test_panel_lists_and_opens(qtbot, ctx, made):
 
     panel = ReleasesPanel(ctx)
     qtbot.addWidget(panel)
+
+    panel.show()  # a hidden dock reads nothing until it is shown
     assert panel.model.rowCount() == 1
     assert panel.model.rows[0].ref == made["release"].ref
     panel.search.setText("nothing-like-this")

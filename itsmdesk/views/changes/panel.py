@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.views.calendar.canvas import local
+from itsmdesk.views.lazy import WhenShown
 from itsmdesk.words import word
 
 PAGE = 200
@@ -43,6 +44,7 @@ def _table(headers: list[str]) -> QTableWidget:
 class ChangesPanel(QWidget):
     def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
         super().__init__(parent)
+        self.lazy = WhenShown(self, self._reload_now)
         self.ctx = ctx
         self.setObjectName("changesPanel")
         self.search = QLineEdit()
@@ -153,6 +155,10 @@ class ChangesPanel(QWidget):
         return path
 
     def reload(self, *_args) -> None:  # noqa: ANN002
+        """Read the lists again now if the dock can be seen, else when it is next shown."""
+        self.lazy.request()
+
+    def _reload_now(self) -> None:
         from itsmdesk.services.change import cab
         from itsmdesk.services.change.changes import page_changes
 

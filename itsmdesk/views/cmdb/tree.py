@@ -15,6 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QTreeView
 
 from itsmdesk.services.cmdb import tree as cmdb_tree
+from itsmdesk.views.lazy import WhenShown
 from itsmdesk.words import word
 
 CI_MIME = "application/x-itsmdesk-ci"
@@ -57,6 +58,7 @@ class CmdbTree(QTreeView):
 
     def __init__(self, ctx, parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
+        self.lazy = WhenShown(self, self._reload_now)
         self.ctx = ctx
         self.grouping = "class"
         self.filter_text = ""
@@ -76,6 +78,10 @@ class CmdbTree(QTreeView):
 
     # -- loading -------------------------------------------------------------------------------
     def reload(self) -> None:
+        """Read the tree again now if it can be seen, else when it is next shown."""
+        self.lazy.request()
+
+    def _reload_now(self) -> None:
         self._generation += 1
         self.model_.clear()
         self.model_.setHorizontalHeaderLabels([self.tr("Name"), self.tr("Class"), self.tr("Status")])

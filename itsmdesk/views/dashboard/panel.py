@@ -91,7 +91,7 @@ class DashboardPanel(QWidget):
 
     def _records_changed(self, kind: str, _ids: list) -> None:
         if kind in ("incident", "request"):
-            self._debounce.start()
+            self.lazy.request_later(self._debounce)
 
     def refresh(self) -> None:
         """Read again now if the panel can be seen, else when it is next shown."""

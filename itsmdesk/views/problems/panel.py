@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.services.problem import problems, recurring
+from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table
 
@@ -26,6 +27,7 @@ OPEN_PROBLEM_STATUSES = ("new", "investigating", "root_cause_known", "resolved")
 class ProblemsPanel(QWidget):
     def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
         super().__init__(parent)
+        self.lazy = WhenShown(self, self._refresh_now)
         self.ctx = ctx
         self.setObjectName("problemsPanel")
         self.candidates: list[recurring.Candidate] = []
@@ -134,9 +136,13 @@ class ProblemsPanel(QWidget):
     # -- data ------------------------------------------------------------------------------------
     def _records_changed(self, kind: str, _ids: list) -> None:
         if kind in ("problem", "known_error", "incident"):
-            self._debounce.start()
+            self.lazy.request_later(self._debounce)
 
-    def refresh(self) -> None:
+    def refresh(self, *_args) -> None:  # noqa: ANN002
+        """Read again now if the panel can be seen, else when it is next shown."""
+        self.lazy.request()
+
+    def _refresh_now(self) -> None:
         tab = self.tabs.currentIndex()
         if tab == 0:
             self.ctx.worker.submit(problems.list_problems, self.status_filter.currentData(),

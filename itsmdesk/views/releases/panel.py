@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.services.release import releases
+from itsmdesk.views.lazy import WhenShown
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 PAGE = 200
@@ -94,6 +95,7 @@ class ReleaseListModel(QAbstractTableModel):
 class ReleasesPanel(QWidget):
     def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
         super().__init__(parent)
+        self.lazy = WhenShown(self, self._refresh_now)
         self.ctx = ctx
         self.setObjectName("releasesPanel")
         self.status_filter = QComboBox()
@@ -138,9 +140,13 @@ class ReleasesPanel(QWidget):
 
     def _records_changed(self, kind: str, _ids: list) -> None:
         if kind in ("release", "change"):
-            self._debounce.start()
+            self.lazy.request_later(self._debounce)
 
-    def refresh(self) -> None:
+    def refresh(self, *_args) -> None:  # noqa: ANN002
+        """Read again now if the panel can be seen, else when it is next shown."""
+        self.lazy.request()
+
+    def _refresh_now(self) -> None:
         self.ctx.worker.submit(releases.list_releases, self.search.text(),
                                self.status_filter.currentData(), PAGE, 0,
                                on_done=self._loaded, key="releases-list")
