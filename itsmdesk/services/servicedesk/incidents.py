@@ -360,22 +360,38 @@ class TicketChoices:
         return ()
 
 
-def ticket_choices(kind: str = "incident") -> TicketChoices:
-    """Teams, active agents, the categories of ``kind`` with their scripts, the priority matrix:
-    four statements."""
+def _choice_queries(kind: str) -> list:
+    """The pickers' choices as four queries (teams, active agents, the categories of ``kind``
+    with their scripts, the priority-matrix setting), for :func:`batch.select_many`."""
+    from itsmdesk.models.base import Setting
     from itsmdesk.models.people import Person, Team
     from itsmdesk.models.servicedesk import Category
-    from itsmdesk.services.servicedesk.priority import matrix
+    from itsmdesk.services.servicedesk.priority import SETTING_KEY
 
-    teams = tuple(Team.select(Team.id, Team.name).order_by(Team.name).tuples())
-    agents = tuple(Person.select(Person.id, Person.name)
-                   .where((Person.is_agent == True) & (Person.active == True))  # noqa: E712
-                   .order_by(Person.name).limit(500).tuples())
-    cats = tuple(CategoryChoice(cid, name, tuple(script or ()))
-                 for cid, name, script in
-                 Category.select(Category.id, Category.name, Category.diagnostic_script)
-                 .where(Category.kind == kind).order_by(Category.name).tuples())
-    return TicketChoices(teams, agents, cats, matrix())
+    return [Team.select(Team.id, Team.name).order_by(Team.name),
+            Person.select(Person.id, Person.name)
+            .where((Person.is_agent == True) & (Person.active == True))  # noqa: E712
+            .order_by(Person.name).limit(500),
+            Category.select(Category.id, Category.name, Category.diagnostic_script)
+            .where(Category.kind == kind).order_by(Category.name),
+            Setting.select(Setting.value).where(Setting.key == SETTING_KEY)]
+
+
+def _choices_from(teams: list, agents: list, cats: list, setting: list) -> TicketChoices:
+    from itsmdesk.services.servicedesk.priority import DEFAULT_MATRIX
+
+    matrix_value = setting[0][0] if setting and setting[0][0] else dict(DEFAULT_MATRIX)
+    return TicketChoices(tuple(teams), tuple(agents),
+                         tuple(CategoryChoice(cid, name, tuple(script or ()))
+                               for cid, name, script in cats), dict(matrix_value))
+
+
+def ticket_choices(kind: str = "incident") -> TicketChoices:
+    """Teams, active agents, the categories of ``kind`` with their scripts, the priority matrix:
+    one statement."""
+    from itsmdesk.services.batch import select_many
+
+    return _choices_from(*select_many(*_choice_queries(kind)))
 
 
 @dataclass(frozen=True)
@@ -468,61 +484,67 @@ class IncidentView:
 
 
 def incident_view(incident_id: Any) -> IncidentView:
-    """The ticket form's read model: the ticket with the names and references it points at (one
-    joined statement), its work log, attachments and children (one each) and the pickers'
-    choices (four): eight statements.  Announcements and suggestions are asked for apart."""
+    """The ticket form's read model in ONE statement (:mod:`itsmdesk.services.batch`): the ticket
+    with the names and references it points at, its work log, attachments and children, and the
+    pickers' choices.  Announcements and suggestions are asked for apart."""
     import peewee as pw
 
     from itsmdesk.errors import NotFoundError
     from itsmdesk.models import CI, Change, KnownError, Person, Problem
     from itsmdesk.models.people import Team
     from itsmdesk.models.servicedesk import Category
+    from itsmdesk.services.batch import select_many
 
     caller, assignee, author = Person.alias(), Person.alias(), Person.alias()
     ci, service, parent = CI.alias(), CI.alias(), Incident.alias()
+    kind_of_ticket = Incident.select(Incident.kind).where(Incident.id == incident_id)
     left = pw.JOIN.LEFT_OUTER
-    row = (Incident.select(Incident, caller.name.alias("caller_name"),
-                           assignee.name.alias("assignee_name"), ci.name.alias("ci_name"),
-                           service.name.alias("service_name"), Team.name.alias("team_name"),
-                           Category.name.alias("category_name"), Problem.ref.alias("problem_ref"),
-                           Change.ref.alias("change_ref"), KnownError.ref.alias("known_error_ref"),
-                           parent.ref.alias("parent_ref"))
-           .join_from(Incident, caller, left, on=(Incident.caller == caller.id))
-           .join_from(Incident, assignee, left, on=(Incident.assignee == assignee.id))
-           .join_from(Incident, ci, left, on=(Incident.ci == ci.id))
-           .join_from(Incident, service, left, on=(Incident.service == service.id))
-           .join_from(Incident, Team, left, on=(Incident.team == Team.id))
-           .join_from(Incident, Category, left, on=(Incident.category == Category.id))
-           .join_from(Incident, Problem, left, on=(Incident.problem == Problem.id))
-           .join_from(Incident, Change, left, on=(Incident.change == Change.id))
-           .join_from(Incident, KnownError, left, on=(Incident.known_error == KnownError.id))
-           .join_from(Incident, parent, left, on=(Incident.parent == parent.id))
-           .where(Incident.id == incident_id).objects().first())
-    if row is None:
+    names = ("caller_name", "assignee_name", "ci_name", "service_name", "team_name",
+             "category_name", "problem_ref", "change_ref", "known_error_ref", "parent_ref")
+    own = [f for f in Incident._meta.sorted_fields]
+    ticket = (Incident.select(*own, caller.name, assignee.name, ci.name, service.name, Team.name,
+                              Category.name, Problem.ref, Change.ref, KnownError.ref, parent.ref)
+              .join_from(Incident, caller, left, on=(Incident.caller == caller.id))
+              .join_from(Incident, assignee, left, on=(Incident.assignee == assignee.id))
+              .join_from(Incident, ci, left, on=(Incident.ci == ci.id))
+              .join_from(Incident, service, left, on=(Incident.service == service.id))
+              .join_from(Incident, Team, left, on=(Incident.team == Team.id))
+              .join_from(Incident, Category, left, on=(Incident.category == Category.id))
+              .join_from(Incident, Problem, left, on=(Incident.problem == Problem.id))
+              .join_from(Incident, Change, left, on=(Incident.change == Change.id))
+              .join_from(Incident, KnownError, left, on=(Incident.known_error == KnownError.id))
+              .join_from(Incident, parent, left, on=(Incident.parent == parent.id))
+              .where(Incident.id == incident_id))
+    log_q = (WorkLog.select(WorkLog.created_at, author.name, WorkLog.public, WorkLog.text)
+             .join_from(WorkLog, author, left, on=(WorkLog.author == author.id))
+             .where(WorkLog.incident == incident_id).order_by(WorkLog.created_at))
+    files_q = (Attachment.select(Attachment.id, Attachment.filename, Attachment.size)
+               .where(Attachment.incident == incident_id).order_by(Attachment.added_at))
+    children_q = (Incident.select(Incident.id, Incident.ref, Incident.title, Incident.status)
+                  .where(Incident.parent == incident_id).order_by(Incident.opened_at).limit(200))
+    choice_qs = _choice_queries("incident")
+    choice_qs[2] = (Category.select(Category.id, Category.name, Category.diagnostic_script)
+                    .where(Category.kind.in_(kind_of_ticket)).order_by(Category.name))
+    rows, log, files, children, *choices = select_many(ticket, log_q, files_q, children_q,
+                                                       *choice_qs)
+    if not rows:
         raise NotFoundError(N_("No {kind} with id {id}"), kind="incident", id=incident_id)
-    log = tuple(WorkLogLine(at, name or "", bool(public), text) for at, name, public, text in
-                WorkLog.select(WorkLog.created_at, author.name, WorkLog.public, WorkLog.text)
-                .join_from(WorkLog, author, left, on=(WorkLog.author == author.id))
-                .where(WorkLog.incident == row.id).order_by(WorkLog.created_at).tuples())
-    files = tuple(AttachmentLine(*r) for r in
-                  Attachment.select(Attachment.id, Attachment.filename, Attachment.size)
-                  .where(Attachment.incident == row.id).order_by(Attachment.added_at).tuples())
-    children = tuple(ChildTicket(*r) for r in
-                     Incident.select(Incident.id, Incident.ref, Incident.title, Incident.status)
-                     .where(Incident.parent == row.id).order_by(Incident.opened_at)
-                     .limit(200).tuples())
+    values = dict(zip([f.name for f in own] + list(names), rows[0], strict=True))
+    row = Incident(**{f.name: values[f.name] for f in own})
     text = lambda value: value or ""  # noqa: E731
     return IncidentView(
         row.id, row.version, row.ref, row.kind, row.title, row.description, row.channel,
         row.status, row.impact, row.urgency, row.priority, bool(row.major),
-        row.caller_id, text(row.caller_name), row.category_id, text(row.category_name),
-        row.ci_id, text(row.ci_name), row.service_id, text(row.service_name),
-        row.team_id, text(row.team_name), row.assignee_id, text(row.assignee_name),
+        row.caller_id, text(values["caller_name"]), row.category_id, text(values["category_name"]),
+        row.ci_id, text(values["ci_name"]), row.service_id, text(values["service_name"]),
+        row.team_id, text(values["team_name"]), row.assignee_id, text(values["assignee_name"]),
         row.pending_reason, row.resolution_code, row.solution,
-        text(row.problem_ref), text(row.change_ref), text(row.known_error_ref),
-        text(row.parent_ref), row.opened_at, row.response_due, row.resolution_due,
-        row.sla_state or "ok", allowed_statuses(row), log, files, children,
-        ticket_choices(row.kind))
+        text(values["problem_ref"]), text(values["change_ref"]), text(values["known_error_ref"]),
+        text(values["parent_ref"]), row.opened_at, row.response_due, row.resolution_due,
+        row.sla_state or "ok", allowed_statuses(row),
+        tuple(WorkLogLine(at, name or "", bool(public), body) for at, name, public, body in log),
+        tuple(AttachmentLine(*r) for r in files), tuple(ChildTicket(*r) for r in children),
+        _choices_from(*choices))
 
 
 TICKET_FIELDS = ("title", "description", "channel", "impact", "urgency", "category", "team",
