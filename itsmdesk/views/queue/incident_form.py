@@ -401,7 +401,8 @@ class IncidentForm(RecordForm):
         self._show_sla()
         self._show_script()
         self._ask_announcements()
-        self._suggest()
+        if self._suggested_for is None:  # first load; later the agent's typing asks for them
+            self._suggest()
 
     def _set_choices(self, choices: incidents.TicketChoices) -> None:
         self.choices = choices

@@ -29,6 +29,7 @@ from itsmdesk.kinds import Kind
 from itsmdesk.services.records import Changes
 from itsmdesk.services.servicedesk import queues
 from itsmdesk.views.context import AppContext
+from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.numfmt import grouped
 from itsmdesk.views.queue.model import QueueModel
@@ -131,7 +132,7 @@ class QueuePanel(QWidget):
         self.model.sig_refreshed.connect(self._restore_selection)
         self._kept: tuple[list[Any], Any, int] = ([], None, 0)
         self._pending_ids: set[Any] | None = set()  # None: some tickets changed, unknown which
-        self._stale = False
+        self.lazy = WhenShown(self, self._apply_pending)
         ctx.sig_changes.connect(self._on_changes)
         ctx.sig_actor_changed.connect(self.refresh_queues)
         # The first rows must not wait for the queue list and its counts: the default queue is
@@ -248,21 +249,12 @@ class QueuePanel(QWidget):
             self._pending_ids = None
         elif self._pending_ids is not None:
             self._pending_ids |= changes.ids(Kind.INCIDENT)
-        if self.isVisible():
-            self._apply_pending()
-        else:
-            self._stale = True
+        self.lazy.request()
 
     def _apply_pending(self) -> None:
         ids, self._pending_ids = self._pending_ids, set()
-        self._stale = False
         self.model.apply_changes(ids)
         self._update_counts()
-
-    def showEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
-        super().showEvent(event)
-        if self._stale:
-            self._apply_pending()
 
     def _keep_selection(self) -> None:
         rows = self.selected_rows()

@@ -1,0 +1,28 @@
+"""Docks stacked behind another tab do no work until someone looks at them (Qt keeps them
+"visible"; only the current tab has a visible region)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def test_a_dock_behind_a_tab_reads_nothing_until_it_is_raised(ctx, qtbot, settings):
+    from itsmdesk.views.main_window import MainWindow
+
+    w = MainWindow(ctx, settings)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    panel = w.panels["changesDock"]
+    reads = []
+    ctx.ops.sig_pending.connect(lambda n: reads.append(n) if n else None)
+    ctx.records_changed("change", [])  # as after a save of a change
+    assert reads == [] and panel.lazy.pending
+    w.docks["changesDock"].raise_()
+    qtbot.waitUntil(lambda: not panel.lazy.pending)
+    assert reads  # it read its lists once raised
+    reads.clear()
+    ctx.records_changed("change", [])
+    assert reads  # and now that it is seen, right away
