@@ -57,7 +57,7 @@ def update_change(change_id, version: int | None, changes: dict[str, Any],
     with records.atomic():
         current = records.get(Change, change_id)
         _validate(changes, False, records.snapshot(current))
-        return records.update(Change, change_id, version, changes, actor)
+        return records.update(Change, current.id, version, changes, actor, current=current)
 
 
 def set_affected_cis(change_id, cis: list, actor: Actor = SYSTEM,  # noqa: ANN001
@@ -536,31 +536,41 @@ def change_view(change_id) -> ChangeView:  # noqa: ANN001
     from itsmdesk.models.cmdb import CI, CIClass
     from itsmdesk.models.incident import ChangeIncident, Incident
     from itsmdesk.models.people import Person, Team
+    from itsmdesk.services.batch import select_many
     from itsmdesk.services.change import conflicts
     from itsmdesk.services.change.lifecycle import PLANNED, allowed_next
 
     requester, assignee = Person.alias(), Person.alias()
-    row = (Change.select(Change, requester.name.alias("requester_name"),
-                         assignee.name.alias("assignee_name"), Team.name.alias("team_name"))
-           .join(requester, pw.JOIN.LEFT_OUTER, on=(Change.requester == requester.id))
-           .switch(Change).join(assignee, pw.JOIN.LEFT_OUTER, on=(Change.assignee == assignee.id))
-           .switch(Change).join(Team, pw.JOIN.LEFT_OUTER, on=(Change.team == Team.id))
-           .where(Change.id == change_id).objects().first())
-    if row is None:
+    own = list(Change._meta.sorted_fields)
+    change_q = (Change.select(*own, requester.name, assignee.name, Team.name)
+                .join(requester, pw.JOIN.LEFT_OUTER, on=(Change.requester == requester.id))
+                .switch(Change).join(assignee, pw.JOIN.LEFT_OUTER, on=(Change.assignee == assignee.id))
+                .switch(Change).join(Team, pw.JOIN.LEFT_OUTER, on=(Change.team == Team.id))
+                .where(Change.id == change_id))
+    cis_q = (CI.select(CI.id, CI.name, CIClass.label, CI.criticality)
+             .join(ChangeCI, on=(ChangeCI.ci == CI.id)).switch(CI)
+             .join(CIClass, on=(CI.ci_class == CIClass.id))
+             .where(ChangeCI.change == change_id).order_by(CI.name))
+    teams_q = Team.select(Team.id, Team.name).order_by(Team.name)
+    refs_q = (Incident.select(Incident.ref).join(ChangeIncident)
+              .where(ChangeIncident.change == change_id).order_by(Incident.ref))
+    # one round trip for the change, its CIs, the team choices and its review's incidents
+    rows, ci_rows_, teams, ref_rows = select_many(change_q, cis_q, teams_q, refs_q)
+    if not rows:
         raise NotFoundError(N_("No change {ref}"), ref=change_id)
-    cis = tuple(AffectedCI(*r) for r in
-                CI.select(CI.id, CI.name, CIClass.label, CI.criticality)
-                .join(ChangeCI, on=(ChangeCI.ci == CI.id)).switch(CI)
-                .join(CIClass, on=(CI.ci_class == CIClass.id))
-                .where(ChangeCI.change == row.id).order_by(CI.name).tuples())
+    names = dict(zip(("requester_name", "assignee_name", "team_name"), rows[0][len(own):],
+                     strict=True))
+    row = Change(**{f.name: v for f, v in zip(own, rows[0], strict=False)})
+    row.requester_name, row.assignee_name, row.team_name = (
+        names["requester_name"], names["assignee_name"], names["team_name"])
+    cis = tuple(AffectedCI(*r) for r in ci_rows_)
     found: tuple = ()
     refs: tuple = ()
     if row.status in PLANNED:  # only a planned change conflicts; only a finished one has a PIR
         found = tuple(conflicts.for_change_at(row.id, row.status, row.planned_start,
                                               row.planned_end, {c.id: c.name for c in cis}))
     else:
-        refs = tuple(r[0] for r in Incident.select(Incident.ref).join(ChangeIncident)
-                     .where(ChangeIncident.change == row.id).order_by(Incident.ref).tuples())
+        refs = tuple(r[0] for r in ref_rows)
     factors = tuple(FactorRow(f.get("factor", ""), f.get("points"), f.get("weight"),
                               f.get("why") or "", f.get("why_template"),
                               dict(f.get("why_params") or {}))
@@ -572,7 +582,7 @@ def change_view(change_id) -> ChangeView:  # noqa: ANN001
                       bool(row.outage), row.reason, row.description, row.implementation_plan,
                       row.backout_plan, row.test_plan, row.risk_score, row.risk_level, factors,
                       row.risk_override, row.risk_override_reason, row.pir_outcome,
-                      row.pir_lessons, refs, cis, found, steps, change_choices())
+                      row.pir_lessons, refs, cis, found, steps, ChangeChoices(tuple(teams)))
 
 
 CHANGE_FIELDS = ("title", "type", "category", "team", "planned_start", "planned_end",
@@ -596,7 +606,8 @@ def save_change(change_id, version: int | None, edits: dict[str, Any],  # noqa: 
             if new_id is not None:
                 values["id"] = new_id
             return create_change(values, actor, cis=cis)
-        update_change(change_id, version, values, actor)
+        change = update_change(change_id, version, values, actor)
         if cis is not None:
             set_affected_cis(change_id, cis, actor, version)
-        return records.get(Change, change_id)
+            return records.get(Change, change_id)  # (its version moved with the CIs)
+        return change
