@@ -951,14 +951,29 @@ def history(kind: str, record_id: Any, limit: int | None = None) -> list[History
     return out[:limit] if limit else out
 
 
-def field_history(kind: str, record_id: Any, fields: Iterable[str]) -> list[HistoryEntry]:
-    """The values ``fields`` took over the record's life, oldest first (its creation included)."""
+def field_history_query(kind: str, record_id: Any, fields: Iterable[str]) -> pw.Select:
+    """The journal rows :func:`field_history` reads (for a batched read, see services/batch)."""
     wanted = set(fields)
-    query = (JournalEntry.select()
-             .where((JournalEntry.record_kind == str(kind)) & (JournalEntry.record_id == record_id)
-                    & (JournalEntry.field.in_(list(wanted | {CREATED}))))
-             .order_by(JournalEntry.id))
+    return (JournalEntry.select(*[JournalEntry._meta.fields[c] for c in _HISTORY_COLUMNS])
+            .where((JournalEntry.record_kind == str(kind)) & (JournalEntry.record_id == record_id)
+                   & (JournalEntry.field.in_(list(wanted | {CREATED}))))
+            .order_by(JournalEntry.id))
+
+
+_HISTORY_COLUMNS = ("at", "who_name", "site", "field", "old", "new", "version", "record_ref")
+
+
+def field_history_from(rows: Iterable[tuple], fields: Iterable[str]) -> list[HistoryEntry]:
+    """:func:`field_history` from rows its query already returned (as tuples)."""
+    wanted = set(fields)
     out: list[HistoryEntry] = []
-    for row in query:
+    for values in rows:
+        row = JournalEntry(**dict(zip(_HISTORY_COLUMNS, values, strict=True)))
         out.extend(e for e in reversed(_expand(row)) if e.field in wanted)
     return out
+
+
+def field_history(kind: str, record_id: Any, fields: Iterable[str]) -> list[HistoryEntry]:
+    """The values ``fields`` took over the record's life, oldest first (its creation included)."""
+    fields = list(fields)
+    return field_history_from(field_history_query(kind, record_id, fields).tuples(), fields)

@@ -405,42 +405,55 @@ def problem_choices() -> ProblemChoices:
 
 
 def problem_view(problem_id: Any, limit: int = 2000) -> ProblemView:
-    """The problem form's read model: eight queries (the problem with its CI's name; linked
-    incidents with theirs; known errors; changes; affected CIs; the incidents' work log and the
-    problem's status history for the timeline; the pickers' choices)."""
+    """The problem form's read model in one statement (services/batch): the problem with its
+    CI's name; linked incidents with theirs; known errors; changes; affected CIs; the incidents'
+    work log and the problem's status history for the timeline; the pickers' choices."""
     from itsmdesk.models.change import Change
-    from itsmdesk.models.cmdb import CI
+    from itsmdesk.models.cmdb import CI, CIClass
     from itsmdesk.models.incident import OPEN_STATUSES, WorkLog
+    from itsmdesk.models.people import Team
+    from itsmdesk.services.batch import select_many
     from itsmdesk.services.problem import lifecycle, rca
 
-    ci = CI.alias()
-    row = (Problem.select(Problem, ci.name.alias("ci_name"))
-           .join(ci, pw.JOIN.LEFT_OUTER, on=(Problem.ci == ci.id))
-           .where(Problem.id == problem_id).objects().first())
-    if row is None:
+    ci, inc_ci = CI.alias(), CI.alias()
+    own = list(Problem._meta.sorted_fields)
+    problem_q = (Problem.select(*own, ci.name).join(ci, pw.JOIN.LEFT_OUTER, on=(Problem.ci == ci.id))
+                 .where(Problem.id == problem_id))
+    incidents_q = (Incident.select(Incident.id, Incident.ref, Incident.title, Incident.status,
+                                   inc_ci.name, Incident.opened_at, Incident.version,
+                                   Incident.resolved_at)
+                   .join(inc_ci, pw.JOIN.LEFT_OUTER, on=(Incident.ci == inc_ci.id))
+                   .where(Incident.problem == problem_id)
+                   .order_by(Incident.opened_at.desc()).limit(limit))
+    known_q = (KnownError.select(KnownError.id, KnownError.ref, KnownError.title,
+                                 KnownError.solution_status)
+               .where(KnownError.problem == problem_id).order_by(KnownError.ref))
+    changes_q = (Change.select(Change.id, Change.ref, Change.title, Change.status)
+                 .where(Change.problem == problem_id).order_by(Change.ref))
+    cis_q = (CI.select(CI.id, CI.name).join(ProblemCI, on=(ProblemCI.ci == CI.id))
+             .where(ProblemCI.problem == problem_id).order_by(CI.name))
+    log_q = (WorkLog.select(WorkLog.incident, WorkLog.created_at, WorkLog.text)
+             .where(WorkLog.incident.in_(Incident.select(Incident.id)
+                                         .where(Incident.problem == problem_id)))
+             .order_by(WorkLog.created_at).limit(limit))
+    status_q = records.field_history_query("problem", problem_id, ["status"])
+    services_q = (CI.select(CI.id, CI.name).join(CIClass).where(CIClass.is_service == True)  # noqa: E712
+                  .order_by(CI.name))
+    teams_q = Team.select(Team.id, Team.name).order_by(Team.name)
+    # one round trip for everything the form shows
+    (rows, incidents, known, changes_rows, ci_rows_, work_log, status_rows, services,
+     teams) = select_many(problem_q, incidents_q, known_q, changes_q, cis_q, log_q, status_q,
+                          services_q, teams_q)
+    if not rows:
         raise NotFoundError(N_("No {kind} with id {id}"), kind="problem", id=problem_id)
-    inc_ci = CI.alias()
-    incidents = list(Incident.select(Incident.id, Incident.ref, Incident.title, Incident.status,
-                                     inc_ci.name, Incident.opened_at, Incident.version,
-                                     Incident.resolved_at)
-                     .join(inc_ci, pw.JOIN.LEFT_OUTER, on=(Incident.ci == inc_ci.id))
-                     .where(Incident.problem == row.id)
-                     .order_by(Incident.opened_at.desc()).limit(limit).tuples())
-    known_errors = tuple(KnownErrorRow(*r) for r in
-                         KnownError.select(KnownError.id, KnownError.ref, KnownError.title,
-                                           KnownError.solution_status)
-                         .where(KnownError.problem == row.id).order_by(KnownError.ref).tuples())
-    changes = tuple(LinkedRow(*r) for r in
-                    Change.select(Change.id, Change.ref, Change.title, Change.status)
-                    .where(Change.problem == row.id).order_by(Change.ref).tuples())
-    cis = tuple(affected_ci_names("problem", row.id))
-    work_log = list(WorkLog.select(WorkLog.incident, WorkLog.created_at, WorkLog.text)
-                    .where(WorkLog.incident.in_(Incident.select(Incident.id)
-                                                .where(Incident.problem == row.id)))
-                    .order_by(WorkLog.created_at).limit(limit).tuples()) if incidents else []
+    row = Problem(**{f.name: v for f, v in zip(own, rows[0], strict=False)})
+    row.ci_name = rows[0][len(own)]
+    known_errors = tuple(KnownErrorRow(*r) for r in known)
+    changes = tuple(LinkedRow(*r) for r in changes_rows)
+    cis = tuple(ci_rows_)
     events = rca.build_timeline(row.id, row.ref, row.title, row.created_at,
                                 [(i[0], i[1], i[2], i[5], i[7]) for i in incidents], work_log,
-                                records.field_history("problem", row.id, ["status"]))
+                                records.field_history_from(status_rows, ["status"]))
     notes = rca.notes(row)
     fixed = (any(c.status in lifecycle.FIX_DONE_CHANGE_STATUSES for c in changes)
              or any(k.solution_status == "fixed" for k in known_errors)
@@ -451,7 +464,8 @@ def problem_view(problem_id: Any, limit: int = 2000) -> ProblemView:
         row.workaround, row.solution, tuple((k, notes[k]) for k in rca.NOTE_KEYS), cis,
         tuple(ProblemIncident(i[0], i[1], i[2], i[3], i[4] or "", i[5], i[6]) for i in incidents),
         known_errors, changes, tuple(events), lifecycle.allowed_transitions(row.status), fixed,
-        sum(1 for i in incidents if i[3] in OPEN_STATUSES), problem_choices())
+        sum(1 for i in incidents if i[3] in OPEN_STATUSES),
+        ProblemChoices(tuple(services), tuple(teams)))
 
 
 PROBLEM_FIELDS = ("title", "status", "priority", "category", "description", "root_cause",
