@@ -385,7 +385,7 @@ class ReleaseView:
     risk: Any  # lifecycle.ReleaseRisk
     plan: tuple  # plan.PlanRow, in display order
     items: tuple  # dml.DmlItem
-    services: tuple[str, ...]  # business services the bundled changes' CIs impact
+    services: tuple[str, ...] | None  # business services its changes reach (None: asked apart)
     allowed: tuple[str, ...]  # the statuses it may move to
     problems: tuple[str, ...]  # warnings about the plan
     choices: PlanChoices
@@ -406,7 +406,13 @@ class ReleaseView:
         return counts
 
 
-def release_view(release_id) -> ReleaseView:  # noqa: ANN001
+def release_services(release_id) -> tuple[str, ...]:  # noqa: ANN001
+    """Names of the business services the release's changes reach (the CMDB's impact walk:
+    a form asks for it apart, in parallel with its read model)."""
+    return tuple(s.name for s in affected_services(release_id))
+
+
+def release_view(release_id, with_services: bool = True) -> ReleaseView:  # noqa: ANN001
     """The release form's read model: the release with its manager and team, its changes, its
     plan and dependencies, its media items, the choices (one query), the CIs of its changes and
     the CMDB's impact walk from them to the business services.  Risk, allowed moves and plan
@@ -428,7 +434,8 @@ def release_view(release_id) -> ReleaseView:  # noqa: ANN001
     plan = tuple(release_plan.plan(row.id))
     risk = release_lifecycle.risk_of(row.type, row.backout_plan, list(states),
                                      [(p.kind, p.site_id) for p in plan])
-    services = tuple(s.name for s in affected_services(row.id)) if states else ()
+    services = (tuple(s.name for s in affected_services(row.id)) if states else ()) \
+        if with_services else None
     return ReleaseView(row.id, row.version, row.ref, row.name, row.release_version, row.type,
                        row.status, row.description, row.backout_plan, row.manager_id,
                        row.manager_name, row.team_id, row.team_name, row.planned_start,

@@ -296,7 +296,21 @@ class ReleaseForm(FormActions, RecordForm):
 
     # -- reading ----------------------------------------------------------------------------------
     def load_call(self):  # noqa: ANN201
-        return releases.release_view, (self.record_id,)
+        return releases.release_view, (self.record_id, False)
+
+    def reload(self) -> None:
+        """The read model and, in parallel on the other reader, the services the release
+        reaches (an impact walk of several rounds: it must not wait for the form, nor the
+        form for it)."""
+        super().reload()
+        if self.record_id is not None:
+            self.ctx.query(releases.release_services, self.record_id, owner=self,
+                           on_done=self._show_services, on_error=lambda _e: None,
+                           key=f"release-services-{id(self)}")
+
+    def _show_services(self, names: tuple[str, ...]) -> None:
+        self.services_label.setText(QCoreApplication.translate("ReleaseForm", "Affected services: {names}").format(
+            names=", ".join(names) or "—"))
 
     def new_call(self):  # noqa: ANN201
         return releases.plan_choices, ()
@@ -361,8 +375,8 @@ class ReleaseForm(FormActions, RecordForm):
             1, QHeaderView.ResizeMode.Stretch)
         self.rollup_label.setText(", ".join(f"{_label(s)}: {n}" for s, n in
                                             sorted(data.by_status.items())) or QCoreApplication.translate("ReleaseForm", "no changes"))
-        self.services_label.setText(QCoreApplication.translate("ReleaseForm", "Affected services: {names}").format(
-            names=", ".join(data.services) or "—"))
+        if data.services is not None:
+            self._show_services(data.services)
         # plan
         _fill(self.steps_table,
               [[("    " * p.level) + p.name, _label(p.kind), p.owner, p.site or "",
