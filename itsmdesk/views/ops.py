@@ -138,12 +138,23 @@ class Ops(QObject):
         """The older name of :meth:`query`."""
         return self.query(fn, *args, on_done=on_done, on_error=on_error, key=key)
 
+    @staticmethod
+    def favour_the_gui_thread() -> None:
+        """Python lets a thread keep the GIL for 5 ms before another may take it; with two
+        readers building rows, the GUI thread would wait several such slices to paint a frame.
+        A 1 ms slice keeps its waits below a frame at a small cost in throughput."""
+        import sys
+
+        if sys.getswitchinterval() > 0.001:
+            sys.setswitchinterval(0.001)
+
     def warm(self) -> None:
         """Open every thread's database connection now, all at once, instead of on each
         thread's first query (a PostgreSQL connection costs several round trips: paid once,
         in parallel, while the window is built)."""
         if self.synchronous:
             return
+        self.favour_the_gui_thread()
         from itsmdesk.services.session import connect_thread
 
         self._ensure_threads()

@@ -267,6 +267,16 @@ def _has_source_to_target() -> bool:
     return _has_rows("SELECT 1 FROM relation WHERE propagates <> 'target_to_source' LIMIT 1")
 
 
+def _graph_shape() -> tuple[bool, bool]:
+    """(any relation propagating other than target->source, any redundancy-group member):
+    both partial-index probes in one statement (one round trip per walk, not two)."""
+    true = "TRUE" if _is_postgres() else "1"
+    row = db.execute_sql(
+        "SELECT (SELECT 1 FROM relation WHERE propagates <> 'target_to_source' LIMIT 1), "
+        f"(SELECT 1 FROM relation WHERE redundant = {true} LIMIT 1)").fetchone()
+    return row[0] is not None, row[1] is not None
+
+
 def _has_redundancy_groups() -> bool:
     """Whether any relation is a redundancy-group member (partial index probe)."""
     true = "TRUE" if _is_postgres() else "1"
@@ -294,8 +304,8 @@ def _walk(ci_ids: Iterable, direction: str, depth: int | None,
     level = 0
     group_size: dict[int, int] = {}
     failed_members: dict[int, set] = {}
-    with_s2t = _has_source_to_target() if frontier else False
-    groups = bool(frontier) and redundancy and not reverse and _has_redundancy_groups()
+    with_s2t, has_groups = _graph_shape() if frontier else (False, False)
+    groups = bool(frontier) and redundancy and not reverse and has_groups
     done = set(result)  # failed or retired: nothing more to learn about them
     while frontier and (depth is None or level < depth):
         level += 1
