@@ -242,25 +242,18 @@ class Session:
 
 
 def start_app(session: Session) -> None:
-    """What ``itsmdesk.app.run`` does after the QApplication exists (``run_gui`` opens the
-    database first, with ``upgrade=True``), with the window's settings in a private file so
-    no user's layout or signed-in person leaks in (as ``bench/memory.py`` does)."""
+    """What ``itsmdesk.app.run`` does once the QApplication exists: ``app.start`` shows the
+    window at once and opens the database on the writer thread (the panels' reads wait for
+    it), with the window's settings in a private file so no user's layout or signed-in person
+    leaks in (as ``bench/memory.py`` does)."""
     from PySide6.QtCore import QSettings
 
-    from itsmdesk.models.database import use_low_memory
-    from itsmdesk.services.session import open_database
-    from itsmdesk.views.context import AppContext
-    from itsmdesk.views.main_window import MainWindow
+    from itsmdesk.app import start
 
-    session.database, info = open_database(session.url)
-    session.mark("open_database")
-    use_low_memory()
-    session.ctx = AppContext(info)
     session.settings_dir = tempfile.TemporaryDirectory(prefix="itsmdesk-bench-")
     settings = QSettings(os.path.join(session.settings_dir.name, "settings.ini"),
                          QSettings.Format.IniFormat)
-    session.window = MainWindow(session.ctx, settings)
-    session.window.show()
+    session.ctx, session.window = start(session.url, settings=settings)
     session.mark("window_shown")
 
 

@@ -6,8 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-from itsmdesk.models.database import DbInfo
-
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 XCB_HELP = ("Qt could not start its X11 (xcb) platform plugin. On Debian/Ubuntu install: "
             "sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 "
@@ -59,18 +57,38 @@ def make_application(argv: list[str] | None = None):
     return app
 
 
-def run(info: DbInfo) -> int:
+def start(url: str, demo: bool = False, settings=None):  # noqa: ANN001, ANN201
+    """The main window, shown at once; the database (``url``) opens on the writer thread
+    meanwhile (connect, create or upgrade, and with ``demo`` fill an empty one) and the panels'
+    reads wait for it.  Returns (AppContext, MainWindow).  A malformed URL is refused before
+    any window (DatabaseUnavailableError)."""
+    from itsmdesk.models.database import parse_url
+    from itsmdesk.views.context import AppContext
+    from itsmdesk.views.main_window import MainWindow
+
+    info = parse_url(url)
+    ctx = AppContext(info, open_url=url, demo=demo)
+    window = MainWindow(ctx, settings)
+    window.show()
+    return ctx, window
+
+
+def run(url: str, demo: bool = False) -> int:
     reason = missing_display_reason()
     if reason:
         print(f"itsmdesk: error: {reason}", file=sys.stderr)
         return 2
     app = make_application()
-    from itsmdesk.models.database import use_low_memory
-    from itsmdesk.views.context import AppContext
-    from itsmdesk.views.main_window import MainWindow
+    ctx, window = start(url, demo)
+    failed: list[BaseException] = []
 
-    use_low_memory()
-    ctx = AppContext(info)
-    window = MainWindow(ctx)
-    window.show()
-    return app.exec()
+    def could_not_open(error: BaseException) -> None:
+        from itsmdesk.views.messages import show_error
+
+        failed.append(error)
+        show_error(window, error)
+        app.exit(2)
+
+    ctx.sig_database_failed.connect(could_not_open)
+    code = app.exec()
+    return 2 if failed else code

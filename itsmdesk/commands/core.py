@@ -199,19 +199,11 @@ def cmd_settings(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def run_gui(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    """The desktop app: its window shows at once and opens the database (building the small
+    demo on first start with --demo) on its writer thread."""
+    from itsmdesk.app import run
     from itsmdesk.config import demo_db_url
 
     if args.demo and not args.db:
         ctx.url = demo_db_url()
-    ctx.open()
-    if args.demo:
-        from itsmdesk.demo import builder as demo
-        from itsmdesk.services.stats import counts
-
-        if counts()["incidents"] == 0:
-            print(translate("Cli", "creating the demo database ..."), file=sys.stderr)
-            demo.generate("small", 42)
-    from itsmdesk.app import run
-
-    assert ctx.info is not None
-    return run(ctx.info)
+    return run(ctx.url, demo=args.demo)

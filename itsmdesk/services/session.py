@@ -62,3 +62,19 @@ def connect_thread() -> None:
     database = db.obj
     if database is not None:
         database.connect(reuse_if_open=True)
+
+
+def open_for_gui(url: str, demo: bool = False) -> DbInfo:
+    """Connect, create or upgrade the schema and (``demo``, an empty database) build the small
+    demo: what the desktop app does on its writer thread while its window is already shown."""
+    _database, info = open_database(url)
+    from itsmdesk.models.database import use_low_memory
+
+    use_low_memory()
+    if demo:
+        from itsmdesk.demo import builder
+        from itsmdesk.services.stats import counts
+
+        if counts()["incidents"] == 0:
+            builder.generate("small", 42)
+    return info

@@ -37,13 +37,29 @@ class AppContext(QObject):
     sig_database_error = Signal(str)
     """(message) an operation failed because the database could not be reached."""
 
-    def __init__(self, info: DbInfo, synchronous: bool = False, parent: QObject | None = None) -> None:
+    sig_database_open = Signal()
+    """The database the window was started on is open (see ``open_url``)."""
+
+    sig_database_failed = Signal(object)
+    """(error) the database the window was started on could not be opened."""
+
+    def __init__(self, info: DbInfo, synchronous: bool = False, parent: QObject | None = None,
+                 open_url: str | None = None, demo: bool = False) -> None:
+        """``open_url``: open (connect, create or upgrade, and with ``demo`` fill an empty
+        one) this database on the writer thread while the window is shown; reads wait for it.
+        Without it the database is open already."""
         super().__init__(parent)
         self.info = info
         self.ops = Ops(synchronous=synchronous, readers=2, parent=self)
         self.ops.broadcast = self.broadcast
         self.ops.default_error = self._default_error
         self.worker = self.ops  # older name: ctx.worker.submit(...) is a query
+        if open_url is not None:
+            from itsmdesk.services.session import open_for_gui
+
+            self.ops.open_first(open_for_gui, open_url, demo,
+                                on_done=lambda _info: self.sig_database_open.emit(),
+                                on_error=self.sig_database_failed.emit)
         self.ops.warm()  # connections open in parallel while the window is built
         self.actor: Actor = SYSTEM
         self.site: str = current_site()  # ITSMDESK_SITE: references come from its block

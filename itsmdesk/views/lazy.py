@@ -78,7 +78,8 @@ class WhenShown(QObject):
             self._run_pending()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if obj is self.widget and event.type() == QEvent.Type.Show:
+        # (getattr: Qt may deliver an event while the Python side is being set up or torn down)
+        if event.type() == QEvent.Type.Show and obj is getattr(self, "widget", None):
             if self._find_dock() is None:
                 self._run_pending()
             else:  # a dock being shown may not have its region yet: look again in a moment

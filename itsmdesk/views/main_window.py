@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk import __version__, config
 from itsmdesk.views.context import AppContext
-from itsmdesk.views.messages import show_error
+from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.panels import FORMS, MENU_MODULES, PANELS, PanelSpec
 
 LAYOUT_VERSION = 2
@@ -222,6 +222,9 @@ class MainWindow(QMainWindow):
         self.ctx.sig_actor_changed.connect(self._remember_actor)
         self.ctx.sig_records_changed.connect(self._maybe_notes)
         self.ctx.sig_database_error.connect(lambda text: self.set_connected(False, text))
+        self.ctx.sig_database_open.connect(lambda: self.set_connected(True))
+        self.ctx.sig_database_failed.connect(
+            lambda error: self.set_connected(False, error_text(error)))
         self.ctx.ops.sig_write_started.connect(self._write_started)
         self.ctx.ops.sig_write_finished.connect(self._write_finished)
         self.saving_label = QLabel()
@@ -231,7 +234,11 @@ class MainWindow(QMainWindow):
         self._saving_timer = QTimer(self, singleShot=True, interval=300)
         self._saving_timer.timeout.connect(self._show_saving)
         self._show_actor()
-        self.set_connected(True)
+        if self.ctx.ops.ready.is_set():
+            self.set_connected(True)
+        else:  # the database is still being opened on the writer thread
+            self.connection_label.setText("● " + self.tr("Opening the database…"))
+            self.connection_label.setStyleSheet("color: #ef6c00;")
         # Every minute: is the database there, and which tickets reached their escalation point.
         self._minute = QTimer(self)
         self._minute.setInterval(60_000)

@@ -115,6 +115,8 @@ class Ops(QObject):
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stopping = False
+        self.ready = threading.Event()  # the database is open (cleared by open_first)
+        self.ready.set()
         self.delivering: Ticket | None = None  # the ticket whose callbacks are running
         self._sig_result.connect(self._deliver)
 
@@ -195,7 +197,7 @@ class Ops(QObject):
             self._deliver(ticket, result, error, changes)
             return ticket
         self._ensure_threads()
-        (self._writes if kind == WRITE else self._reads).put(ticket)
+        (self._writes if kind == WRITE or label == "open" else self._reads).put(ticket)
         return ticket
 
     def _ensure_threads(self) -> None:
@@ -211,12 +213,32 @@ class Ops(QObject):
                     thread.start()
                     self._threads.append(thread)
 
+    def open_first(self, fn: Callable[..., Any], *args: Any,
+                   on_done: Callable[[Any], None] | None = None,
+                   on_error: Callable[[BaseException], None] | None = None) -> Ticket:
+        """Run ``fn`` (opening the database) on the writer thread before anything else; the
+        readers wait for it, so panels can ask for data while the window is being shown."""
+        if self.synchronous:
+            return self._submit(READ, fn, args, on_done, on_error, None, None, None, "open")
+        self.ready.clear()
+
+        def opening(*a: Any) -> Any:
+            try:
+                return fn(*a)
+            finally:
+                self.ready.set()  # (on failure too: the readers then fail with a sentence)
+
+        ticket = self._submit(READ, opening, args, on_done, on_error, None, None, None, "open")
+        return ticket
+
     def _loop(self, source: queue.Queue) -> None:
         while True:
             ticket = source.get()
             if ticket is None:
                 _close_thread_connection()
                 return
+            if source is self._reads:
+                self.ready.wait()
             if ticket.cancelled:  # superseded or given up before it ran: nothing happens
                 self._sig_result.emit(ticket, None, None, None)
                 continue

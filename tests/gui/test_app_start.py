@@ -1,0 +1,45 @@
+"""The desktop app starts with its window at once and opens the database on its writer thread:
+nothing waits on the database before the window is there, and a database that cannot be opened
+is said in a sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def test_the_window_shows_before_the_database_is_open(qapp, qtbot, tmp_path, settings):
+    from itsmdesk.app import start
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    ctx, window = start(url, demo=True, settings=settings)  # a new file: created, demo built
+    qtbot.addWidget(window)
+    try:
+        assert window.isVisible()
+        assert "Opening the database" in window.connection_label.text()  # not open yet
+        qtbot.waitUntil(lambda: "Connected" in window.connection_label.text(), timeout=60_000)
+        panel = window.panels["queuesDock"]
+        qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=30_000)
+        assert "Connected" in window.connection_label.text()
+        assert (tmp_path / "new.db").exists()
+    finally:
+        window.close()
+
+
+def test_a_database_that_cannot_be_opened_is_said_in_a_sentence(qapp, qtbot, tmp_path, settings):
+    from itsmdesk.app import start
+
+    bad = tmp_path / "not-a-database.db"
+    bad.write_bytes(b"this is not SQLite" * 100)
+    ctx, window = start(f"sqlite:///{bad}", settings=settings)
+    qtbot.addWidget(window)
+    failed = []
+    ctx.sig_database_failed.connect(failed.append)
+    try:
+        qtbot.waitUntil(lambda: bool(failed), timeout=15_000)
+        assert "is not an itsmdesk database or is corrupt" in str(failed[0])
+        assert "Disconnected" in window.connection_label.text()
+        assert bad.read_bytes().startswith(b"this is not SQLite")  # left untouched
+    finally:
+        window.close()
