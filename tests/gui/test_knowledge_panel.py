@@ -80,7 +80,7 @@ def test_article_form_edit_preview_versions_links(ctx, qtbot, gui_sql, monkeypat
     assert form.link_edit.text() == "" and form.data.version == 3
     form.link_edit.setText("no-such-thing")
     shown = []
-    monkeypatch.setattr("itsmdesk.views.knowledge.article_form.show_error",
+    monkeypatch.setattr("itsmdesk.views.forms.base.show_error",
                         lambda _w, e: shown.append(str(e)))
     form.add_link()
     assert shown == ["Nothing has the reference or name 'no-such-thing'"]

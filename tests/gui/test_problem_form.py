@@ -133,7 +133,7 @@ def test_unlink_and_resolve_open_incidents(ctx, qtbot, monkeypatch):
     second = form.incident_model.row(0)
     incidents.update_incident(second.id, second.version, {"urgency": 1})
     shown = []
-    monkeypatch.setattr("itsmdesk.views.problems.problem_form.show_error",
+    monkeypatch.setattr("itsmdesk.views.forms.base.show_error",
                         lambda _w, e: shown.append(str(e)))
     form.incident_table.selectRow(0)
     form.unlink_selected()
@@ -161,7 +161,7 @@ def test_validation_error_is_shown_not_raised(ctx, qtbot, monkeypatch):
     # a move the lifecycle refuses is a sentence too, and nothing changes
     prb = problems.create_problem({"title": "y"})
     form = _form(ctx, qtbot, prb.id)
-    monkeypatch.setattr("itsmdesk.views.problems.problem_form.show_error",
+    monkeypatch.setattr("itsmdesk.views.forms.base.show_error",
                         lambda parent, exc: shown.append(str(exc)))
     form.move_to("root_cause_known")
     assert shown[-1] == "Record the root cause before marking it known"

@@ -1,9 +1,5 @@
-"""What the change, CAB meeting and release forms add to :class:`RecordForm`'s actions
-(``when_saved`` / ``act``):
+"""What the change, CAB meeting and release forms add to :class:`RecordForm`:
 
-* :meth:`FormActions.when_saved` also works on a record not created yet: the form creates it
-  first (with the key chosen when it opened), then runs the action (building a new meeting's
-  agenda, assessing a new change's risk).
 * :meth:`FormActions.follow` names records of other kinds the form shows (a release's bundled
   changes and plan steps, the changes on a meeting's agenda and their votes): when someone else
   changes one of them and the form has no unsaved edits, it reloads.
@@ -19,15 +15,6 @@ from itsmdesk.services.records import Changes
 
 class FormActions:
     """A mixin for :class:`itsmdesk.views.forms.base.RecordForm` subclasses (put it first)."""
-
-    def when_saved(self, action: Callable[[], None]) -> None:
-        """``RecordForm.when_saved``; a new record is created first."""
-        if self.record_id is None:
-            if self.loaded and self._save_ticket is None:
-                self.after_save(action)
-                self.save()
-            return
-        super().when_saved(action)
 
     # -- records the form shows but does not own ------------------------------------------------
     def follow(self, kind: str, ids: Callable[[], Iterable[Any]]) -> None:

@@ -5,7 +5,6 @@ adding and removing relations are writes of their own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QStringListModel, Qt
@@ -30,7 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.errors import ConflictError
 from itsmdesk.kinds import Kind
 from itsmdesk.services.cmdb import cis as cmdb
 from itsmdesk.services.cmdb import tree as cmdb_tree
@@ -38,7 +36,6 @@ from itsmdesk.views.cmdb.graph import ImpactGraphWidget
 from itsmdesk.views.forms.base import RecordForm
 from itsmdesk.views.forms.common import header_label
 from itsmdesk.views.forms.history_view import HistoryView
-from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.words import word
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -347,31 +344,6 @@ class CIForm(RecordForm):
         return super().describe_value(field, value)
 
     # -- relations (writes of their own) -------------------------------------------------------------
-    def _save_first(self, then: Callable[[], None]) -> bool:
-        if self.record_id is None or self.edits():
-            self.after_save(then)
-            self.save()
-            return True
-        self.set_clean()
-        return False
-
-    def _act(self, fn: Callable[..., Any], *args: Any,
-             on_done: Callable[[Any], None] | None = None) -> None:
-        def done(result: Any) -> None:
-            if on_done is not None:
-                on_done(result)
-            if not self.dirty:
-                self.reload()
-
-        self.ctx.write(fn, *args, owner=self, on_done=done, on_error=self._action_failed,
-                       label=self.title())
-
-    def _action_failed(self, error: BaseException) -> None:
-        self.say(error_text(error), error=True)
-        show_error(self, error)
-        if isinstance(error, ConflictError) and not self.dirty:
-            self.reload()
-
     def _complete(self, text: str) -> None:
         if len(text.strip()) < 2:
             return
@@ -388,11 +360,11 @@ class CIForm(RecordForm):
     def add_relation(self) -> None:
         """This CI <type> the CI named in the box."""
         target = self.rel_target.text().strip()
-        if not target or self._save_first(self.add_relation):
+        if not target or self.save_first(self.add_relation):
             return
-        self._act(cmdb.create_relation_from, self.record_id, self.rel_type.currentData(), target,
+        self.act(cmdb.create_relation_from, self.record_id, self.rel_type.currentData(), target,
                   self.ctx.actor, self.rel_redundant.isChecked(),
-                  on_done=lambda _r: self.rel_target.clear())
+                  done=lambda _r: self.rel_target.clear())
 
     def remove_relation(self) -> None:
         """Remove the selected relations (each at the version the form shows)."""
@@ -410,9 +382,9 @@ class CIForm(RecordForm):
         self._remove_relations(versions)
 
     def _remove_relations(self, versions: dict[Any, int]) -> None:
-        if self._save_first(lambda: self._remove_relations(versions)):
+        if self.save_first(lambda: self._remove_relations(versions)):
             return
-        self._act(cmdb.delete_relations, versions, self.ctx.actor)
+        self.act(cmdb.delete_relations, versions, self.ctx.actor)
 
     def _open_related(self, index) -> None:  # noqa: ANN001
         data = self.relations.item(index.row(), 0).data(ID_ROLE)

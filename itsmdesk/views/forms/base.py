@@ -437,6 +437,17 @@ class RecordForm(QWidget):
         self.set_clean()
         action()
 
+    def save_first(self, then: Callable[[], None]) -> bool:
+        """For an action that needs the record saved: True when a save had to start first
+        (``then`` runs once it went through; the caller returns), False when the record is
+        saved already and the caller goes on."""
+        if self.record_id is None or self.edits():
+            self.after_save(then)
+            self.save()
+            return True
+        self.set_clean()
+        return False
+
     def act(self, fn: Callable[..., Any], *args: Any,
             done: Callable[[Any], None] | None = None) -> None:
         """Run one of the form's actions (a status move, a vote, a link...) as a write, then

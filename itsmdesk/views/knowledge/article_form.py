@@ -4,7 +4,6 @@ known errors / incidents, the versions rebuilt from the journal, history; "Publi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
@@ -24,12 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.errors import ConflictError
 from itsmdesk.kinds import Kind
 from itsmdesk.services.knowledge import articles as knowledge
 from itsmdesk.views.forms.base import RecordForm
 from itsmdesk.views.forms.common import header_label
-from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.timefmt import local_text
 
 ROLE = Qt.ItemDataRole.UserRole
@@ -215,47 +212,22 @@ class ArticleForm(RecordForm):
         return super().saved_id(result)
 
     # -- actions (each a write of its own) ----------------------------------------------------------
-    def _save_first(self, then: Callable[[], None]) -> bool:
-        if self.record_id is None or self.edits():
-            self.after_save(then)
-            self.save()
-            return True
-        self.set_clean()
-        return False
-
-    def _act(self, fn: Callable[..., Any], *args: Any,
-             on_done: Callable[[Any], None] | None = None) -> None:
-        def done(result: Any) -> None:
-            if on_done is not None:
-                on_done(result)
-            if not self.dirty:
-                self.reload()
-
-        self.ctx.write(fn, *args, owner=self, on_done=done, on_error=self._action_failed,
-                       label=self.title())
-
-    def _action_failed(self, error: BaseException) -> None:
-        self.say(error_text(error), error=True)
-        show_error(self, error)
-        if isinstance(error, ConflictError) and not self.dirty:
-            self.reload()
-
     def set_status(self, status: str) -> None:
         """Publish or retire the article (saved first when it has edits)."""
-        if self._save_first(lambda: self.set_status(status)):
+        if self.save_first(lambda: self.set_status(status)):
             return
-        self._act(knowledge.set_status, self.record_id, self.version, status, self.ctx.actor,
-                  on_done=lambda _a: self.say(QCoreApplication.translate("ArticleForm", "{ref} is {status} now.").format(
+        self.act(knowledge.set_status, self.record_id, self.version, status, self.ctx.actor,
+                  done=lambda _a: self.say(QCoreApplication.translate("ArticleForm", "{ref} is {status} now.").format(
                       ref=self.data.ref if self.data else "",
                       status=status_label(status).lower())))
 
     def add_link(self) -> None:
         """Link the record (reference) or CI (name) typed in the box."""
         text = self.link_edit.text().strip()
-        if not text or self._save_first(self.add_link):
+        if not text or self.save_first(self.add_link):
             return
-        self._act(knowledge.add_link_by_reference, self.record_id, text, self.ctx.actor,
-                  self.version, on_done=lambda _k: self.link_edit.clear())
+        self.act(knowledge.add_link_by_reference, self.record_id, text, self.ctx.actor,
+                  self.version, done=lambda _k: self.link_edit.clear())
 
     def remove_link(self) -> None:
         item = self.links.currentItem()
@@ -264,9 +236,9 @@ class ArticleForm(RecordForm):
         self._remove_link(*item.data(ROLE))
 
     def _remove_link(self, kind: str, target: Any) -> None:
-        if self._save_first(lambda: self._remove_link(kind, target)):
+        if self.save_first(lambda: self._remove_link(kind, target)):
             return
-        self._act(knowledge.remove_link, self.record_id, kind, target, self.ctx.actor,
+        self.act(knowledge.remove_link, self.record_id, kind, target, self.ctx.actor,
                   self.version)
 
 

@@ -7,7 +7,6 @@ linked open incidents when the fix is in) are writes of their own; unsaved edits
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication
@@ -30,12 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.errors import ConflictError
 from itsmdesk.kinds import Kind
 from itsmdesk.services.problem import lifecycle, problems
 from itsmdesk.views.forms.base import RecordForm
 from itsmdesk.views.forms.common import header_label
-from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table, selected_ids
 
 
@@ -390,47 +387,20 @@ class ProblemForm(RecordForm):
         return super().describe_value(field, value)
 
     # -- actions (each a write of its own) ----------------------------------------------------------
-    def _save_first(self, then: Callable[[], None]) -> bool:
-        """Unsaved edits (or a record not created yet): save, then run ``then``; True when the
-        action has to wait for that save."""
-        if self.record_id is None or self.edits():
-            self.after_save(then)
-            self.save()
-            return True
-        self.set_clean()
-        return False
-
-    def _act(self, fn: Callable[..., Any], *args: Any,
-               on_done: Callable[[Any], None] | None = None) -> None:
-        def done(result: Any) -> None:
-            if on_done is not None:
-                on_done(result)
-            if not self.dirty:  # edits typed meanwhile stay; their save reloads the form
-                self.reload()
-
-        self.ctx.write(fn, *args, owner=self, on_done=done, on_error=self._action_failed,
-                       label=self.title())
-
-    def _action_failed(self, error: BaseException) -> None:
-        self.say(error_text(error), error=True)
-        show_error(self, error)
-        if isinstance(error, ConflictError) and not self.dirty:
-            self.reload()
-
     def move_to(self, status: str) -> None:
         """Move the problem to ``status`` (its rules apply: a root cause, a solution...)."""
-        if self._save_first(lambda: self.move_to(status)):
+        if self.save_first(lambda: self.move_to(status)):
             return
-        self._act(lifecycle.transition, self.record_id, self.version, status, self.ctx.actor,
-                    on_done=lambda _p: self.say(QCoreApplication.translate("ProblemForm", "Moved to {status}.").format(
+        self.act(lifecycle.transition, self.record_id, self.version, status, self.ctx.actor,
+                    done=lambda _p: self.say(QCoreApplication.translate("ProblemForm", "Moved to {status}.").format(
                         status=status_label(status))))
 
     def raise_rfc(self) -> None:
         """Create the corrective change and open it."""
-        if self._save_first(self.raise_rfc):
+        if self.save_first(self.raise_rfc):
             return
-        self._act(lifecycle.raise_rfc, self.record_id, self.ctx.actor, None, self.version,
-                    on_done=self._rfc_raised)
+        self.act(lifecycle.raise_rfc, self.record_id, self.ctx.actor, None, self.version,
+                    done=self._rfc_raised)
 
     def _rfc_raised(self, change: Any) -> None:
         self.say(QCoreApplication.translate("ProblemForm", "{ref} raised.").format(ref=change.ref))
@@ -438,15 +408,15 @@ class ProblemForm(RecordForm):
 
     def record_known_error(self) -> None:
         """A known error from this problem (as saved), opened in its own form."""
-        if self._save_first(self.record_known_error):
+        if self.save_first(self.record_known_error):
             return
-        self._act(problems.record_known_error, self.record_id, self.version, self.ctx.actor,
-                    on_done=lambda ke: self.ctx.open_record("known_error", ke.id))
+        self.act(problems.record_known_error, self.record_id, self.version, self.ctx.actor,
+                    done=lambda ke: self.ctx.open_record("known_error", ke.id))
 
     def close_problem(self) -> None:
         """Close the problem; when its fix is in, offer to resolve its open linked incidents in
         the same write."""
-        if self._save_first(self.close_problem):
+        if self.save_first(self.close_problem):
             return
         resolve = False
         d = self.data
@@ -482,24 +452,24 @@ class ProblemForm(RecordForm):
 
     def resolve_open_incidents(self, ask: bool = True) -> None:
         """Resolve every open incident linked to the problem, naming it as the fix."""
-        if self.record_id is None or self._save_first(lambda: self.resolve_open_incidents(ask)):
+        if self.record_id is None or self.save_first(lambda: self.resolve_open_incidents(ask)):
             return
         if ask and QMessageBox.question(
                 self, QCoreApplication.translate("ProblemForm", "Resolve linked incidents"),
                 QCoreApplication.translate("ProblemForm", "Resolve every open incident linked to this problem?")) \
                 != QMessageBox.StandardButton.Yes:
             return
-        self._act(lifecycle.resolve_linked_incidents, self.record_id, self.ctx.actor,
-                    self.version, on_done=lambda done: self.say(
+        self.act(lifecycle.resolve_linked_incidents, self.record_id, self.ctx.actor,
+                    self.version, done=lambda done: self.say(
                         QCoreApplication.translate("ProblemForm", "{n} incident(s) resolved.").format(n=len(done))))
 
     def link_incidents(self) -> None:
         """Link the incidents whose references are typed in the link box."""
         refs = re.findall(r"[A-Za-z]+-[\w-]*\d", self.link_edit.text())
-        if not refs or self._save_first(self.link_incidents):
+        if not refs or self.save_first(self.link_incidents):
             return
-        self._act(problems.link_incident_refs, self.record_id, refs, self.ctx.actor,
-                    on_done=lambda _n: self.link_edit.clear())
+        self.act(problems.link_incident_refs, self.record_id, refs, self.ctx.actor,
+                    done=lambda _n: self.link_edit.clear())
 
     def unlink_selected(self) -> None:
         """Unlink the selected incidents (each at the version the form shows)."""
@@ -509,9 +479,9 @@ class ProblemForm(RecordForm):
         self._unlink({i.id: i.version for i in self.data.incidents if i.id in set(ids)})
 
     def _unlink(self, versions: dict[Any, int]) -> None:
-        if self._save_first(lambda: self._unlink(versions)):
+        if self.save_first(lambda: self._unlink(versions)):
             return
-        self._act(lifecycle.unlink_incidents, list(versions), self.ctx.actor, versions)
+        self.act(lifecycle.unlink_incidents, list(versions), self.ctx.actor, versions)
 
 
 def create_form(ctx, record_id, window, kind: str = "problem") -> QWidget:  # noqa: ANN001

@@ -50,14 +50,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.errors import ConflictError
 from itsmdesk.kinds import Kind
 from itsmdesk.services import search
 from itsmdesk.services.clock import utcnow
 from itsmdesk.services.problem import kedb
 from itsmdesk.services.servicedesk import incidents
 from itsmdesk.views.forms.base import RecordForm
-from itsmdesk.views.messages import error_text, is_connection_error, show_error
 from itsmdesk.views.queue.incident_pickers import RecordPicker, ci_ids_from_mime
 from itsmdesk.views.queue.incident_side import SidePanel
 from itsmdesk.views.queue.model import PRIORITY_COLOURS, format_remaining
@@ -652,43 +650,6 @@ class IncidentForm(RecordForm):
                  done=lambda n: self.say(QCoreApplication.translate("IncidentForm", "{n} child tickets resolved").format(n=n)))
 
     # -- the other actions: writes with the version the form holds -------------------------------
-    def when_saved(self, action: Callable[[], None]) -> None:
-        """Run ``action`` now, or -- the form has unsaved edits -- once they are saved (the
-        action then writes at the version the save made)."""
-        if self.record_id is None or not self.loaded:
-            return
-        if self._save_ticket is not None:
-            return
-        if self.edits():
-            self.after_save(action)
-            self.save()
-            return
-        self.set_clean()
-        action()
-
-    def act(self, fn: Callable[..., Any], *args: Any,
-            done: Callable[[Any], None] | None = None) -> None:
-        """Run an action of the form as a write; then reload (our own change, not someone
-        else's: the change feed's echo of it is not reported as one)."""
-        def finished(result: Any) -> None:
-            ticket = self.ctx.ops.delivering
-            if ticket is not None and getattr(ticket, "changes", None) is not None:
-                self._own_batches.update(ticket.changes.batches)
-            if done is not None:
-                done(result)
-            self.reload()
-
-        self.ctx.write(fn, *args, on_done=finished, on_error=self._action_failed, owner=self,
-                       label=self.title())
-
-    def _action_failed(self, error: BaseException) -> None:
-        self.say(error_text(error), error=True)
-        if is_connection_error(error):
-            return
-        show_error(self, error)
-        if isinstance(error, ConflictError) and not self.dirty:
-            self.reload()  # someone else changed the ticket: show what it is now
-
     def escalate(self) -> None:
         if self.record_id is None or self.choices is None:
             return
