@@ -22,9 +22,6 @@ class AppContext(QObject):
     """(records.Changes) once after every committed write, from this workstation or (later)
     another one: panels refresh what it names, by kind and id."""
 
-    sig_records_changed = Signal(str, list)
-    """(record kind, [record ids]): the older, per-kind form of ``sig_changes``."""
-
     sig_open_record = Signal(str, object)
     """(record kind, record id or None for a new record): open a form tab in the centre."""
 
@@ -85,9 +82,6 @@ class AppContext(QObject):
         if not changes:
             return
         self.sig_changes.emit(changes)
-        for kind in sorted(changes.kinds()):
-            ids = [] if changes.is_wholesale(kind) else sorted(str(i) for i in changes.ids(kind))
-            self.sig_records_changed.emit(kind, ids)
 
     def _default_error(self, error: BaseException, owner: QObject | None) -> None:
         from itsmdesk.views.messages import error_text, is_connection_error, show_error
@@ -105,9 +99,10 @@ class AppContext(QObject):
         self.actor = actor
         self.sig_actor_changed.emit()
 
-    def records_changed(self, kind: str, ids: list[Any] | None = None) -> None:
-        """Announce a change made outside an operation (older callers): kind and ids, or the
-        whole kind when ``ids`` is empty."""
+    def changed_elsewhere(self, kind: str, ids: list[Any] | None = None) -> None:
+        """Broadcast a change made outside this window's operations (another workstation's,
+        as the change feed will deliver it): kind and ids, or the whole kind when ``ids`` is
+        empty."""
         changes = Changes()
         if ids:
             for record_id in ids:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk import __version__, config
+from itsmdesk.kinds import Kind
 from itsmdesk.views.context import AppContext
 from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.panels import FORMS, MENU_MODULES, PANELS, PanelSpec
@@ -220,7 +221,9 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.connection_label)
         self.ctx.sig_actor_changed.connect(self._show_actor)
         self.ctx.sig_actor_changed.connect(self._remember_actor)
-        self.ctx.sig_records_changed.connect(self._maybe_notes)
+        self.ctx.sig_changes.connect(
+            lambda changes: self._maybe_notes() if changes.touches(Kind.INCIDENT, Kind.NOTIFICATION)
+            else None)
         self.ctx.sig_database_error.connect(lambda text: self.set_connected(False, text))
         self.ctx.sig_database_open.connect(lambda: self.set_connected(True))
         self.ctx.sig_database_failed.connect(
@@ -280,7 +283,7 @@ class MainWindow(QMainWindow):
         self.ctx.worker.submit(queues.ping, on_done=lambda _r: self.set_connected(True),
                                on_error=lambda e: self.set_connected(False, str(e)), key="ping")
         run_escalation(self.ctx, self)
-        self._maybe_notes("notification", [])
+        self._maybe_notes()
 
     def _pick_person(self) -> None:
         from itsmdesk.views.dialogs.actions import sign_in_as
@@ -292,8 +295,10 @@ class MainWindow(QMainWindow):
 
         show_notifications(self.ctx, self)
 
-    def _maybe_notes(self, kind: str, _ids: list) -> None:
-        if kind not in ("incident", "notification") or self.ctx.actor.person_id is None:
+    def _maybe_notes(self, *_args: Any) -> None:
+        """Count the signed-in person's unread notifications (after writes that may add some,
+        each minute, on signing in)."""
+        if self.ctx.actor.person_id is None:
             return
         from itsmdesk.services.servicedesk import escalation
 
@@ -341,7 +346,7 @@ class MainWindow(QMainWindow):
 
     def _show_actor(self) -> None:
         self.person_button.setText(self.tr("Signed in: {name} ▾").format(name=self.ctx.actor.name))
-        self._maybe_notes("notification", [])
+        self._maybe_notes()
 
     def quick_open(self) -> None:
         from itsmdesk.views.quick_open import QuickOpen

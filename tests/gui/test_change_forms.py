@@ -639,7 +639,9 @@ def test_standard_change_from_template(ctx, qtbot):
     panel = ChangesPanel(ctx)
     qtbot.addWidget(panel)
     panel.show()  # a hidden dock reads nothing until it is shown
-    c = new_from_template(panel, ctx, "Renew TLS certificate")
+    made = []
+    new_from_template(panel, ctx, "Renew TLS certificate", on_done=made.append)
+    c = made[0]
     assert c.type == "standard" and c.template_id is not None
     assert c.planned_end - c.planned_start == dt.timedelta(minutes=45)
     assert panel.changes.rowCount() == 1

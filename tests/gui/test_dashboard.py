@@ -49,7 +49,7 @@ def test_dashboard_shows_top_movers_and_volume(ctx, qtbot, tmp_path):
     panel.grab().save(str(tmp_path / "dashboard.png"))
     # a new incident refreshes the figures (debounced)
     incidents.create_incident({"title": "db slow again", "ci": panel.data.report.top[0].id})
-    ctx.records_changed("incident", [])
+    ctx.changed_elsewhere("incident", [])
     assert panel._debounce.isActive()
     panel._debounce.stop()
     panel._debounce.timeout.emit()

@@ -19,11 +19,11 @@ def test_a_dock_behind_a_tab_reads_nothing_until_it_is_raised(ctx, qtbot, settin
     reads = []
     read_now = panel.lazy.refresh
     panel.lazy.refresh = lambda: (reads.append("changes"), read_now())
-    ctx.records_changed("change", [])  # as after a save of a change
+    ctx.changed_elsewhere("change", [])  # as after a save of a change
     assert reads == [] and panel.lazy.pending
     w.docks["changesDock"].raise_()
     qtbot.waitUntil(lambda: not panel.lazy.pending)
     assert reads == ["changes"]  # it read its lists once raised
     assert panel.changes.rowCount() >= 0
-    ctx.records_changed("change", [])
+    ctx.changed_elsewhere("change", [])
     assert reads == ["changes", "changes"]  # and now that it is seen, right away

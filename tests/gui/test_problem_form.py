@@ -60,7 +60,7 @@ def test_create_problem_link_incidents_and_close(ctx, qtbot, monkeypatch):
     form.description.setPlainText("Home users lose VPN")
     assert form.edits() == {"title": "VPN drops", "ci": "vpn-gw", "priority": 3,
                             "status": "new", "description": "Home users lose VPN"}
-    with qtbot.waitSignal(ctx.sig_records_changed):
+    with qtbot.waitSignal(ctx.sig_changes):
         form.save()
     problem = Problem.get(Problem.title == "VPN drops")
     assert problem.id == form.new_id == form.record_id  # created with the key chosen at open

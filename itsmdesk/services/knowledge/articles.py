@@ -186,6 +186,13 @@ def _versions(article: Article, history: list[records.HistoryEntry]) -> list[Art
     return out
 
 
+def create_from_incident_ref(ref: str, actor: Actor = SYSTEM) -> Article:
+    """:func:`create_from_incident` for the incident a reference names (INC-000123)."""
+    from itsmdesk.services.servicedesk.incidents import get_by_ref
+
+    return create_from_incident(get_by_ref(ref).id, actor)
+
+
 def create_from_incident(incident_id, actor: Actor = SYSTEM,  # noqa: ANN001
                          category: str | None = None) -> Article:
     """A draft article from a resolved incident: its symptoms, resolution, CI and the incident."""

@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from itsmdesk.kinds import Kind
 from itsmdesk.services.clock import utcnow
+from itsmdesk.services.records import Changes
 from itsmdesk.services.servicedesk import announcements
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import show_error
@@ -54,7 +56,7 @@ class AnnouncementsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(buttons)
         layout.addWidget(self.list, 1)
-        ctx.sig_records_changed.connect(self._changed)
+        ctx.sig_changes.connect(self._changed)
         self.refresh()
 
     def now(self):  # noqa: ANN201
@@ -88,8 +90,8 @@ class AnnouncementsPanel(QWidget):
         if not items:
             self.list.addItem(QCoreApplication.translate("AnnouncementsPanel", "No current announcements."))
 
-    def _changed(self, kind: str, _ids: list) -> None:
-        if kind in ("announcement", "change"):
+    def _changed(self, changes: Changes) -> None:
+        if changes.touches(Kind.ANNOUNCEMENT, Kind.CHANGE):
             self.refresh()
 
     def _activate(self, item: QListWidgetItem) -> None:

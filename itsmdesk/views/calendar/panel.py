@@ -27,8 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.i18n import template_text
+from itsmdesk.kinds import Kind
 from itsmdesk.services.change import calendar as change_calendar
 from itsmdesk.services.change.calendar import Filters
+from itsmdesk.services.records import Changes
 from itsmdesk.views.calendar.canvas import MODES, CalendarCanvas, local, range_for, to_utc
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.timefmt import date_text
@@ -187,7 +189,7 @@ class CalendarPanel(QWidget):
         for box in (self.mode_box, self.rows_box, self.team_box, self.service_box,
                     self.status_box):
             box.currentIndexChanged.connect(self.reload)
-        ctx.sig_records_changed.connect(self._records_changed)
+        ctx.sig_changes.connect(self._records_changed)
         self.team_box.addItem(self.tr("All teams"), None)
         self.service_box.addItem(self.tr("All services"), None)
         self.reload()
@@ -256,8 +258,8 @@ class CalendarPanel(QWidget):
         self.conflicts_label.setText(self.tr("Conflicts (%n)", "", len(data.conflicts)))
         self.sig_loaded.emit(len(data.items))
 
-    def _records_changed(self, kind: str, _ids: list) -> None:
-        if kind in ("change", "window", "release"):
+    def _records_changed(self, changes: Changes) -> None:
+        if changes.touches(Kind.CHANGE, Kind.WINDOW, Kind.RELEASE):
             self.reload()
 
     # -- navigation ------------------------------------------------------------------------------

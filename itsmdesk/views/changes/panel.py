@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from itsmdesk.kinds import Kind
+from itsmdesk.services.records import Changes
 from itsmdesk.views.calendar.canvas import local
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.words import word
@@ -88,7 +90,7 @@ class ChangesPanel(QWidget):
         layout.addWidget(self.tabs)
         self.search.textChanged.connect(self.reload)
         self.status.currentIndexChanged.connect(self.reload)
-        ctx.sig_records_changed.connect(self._records_changed)
+        ctx.sig_changes.connect(self._records_changed)
         self._last_ref = None
         self.reload()
 
@@ -207,8 +209,8 @@ class ChangesPanel(QWidget):
     def _open(self, table: QTableWidget, kind: str, item: QTableWidgetItem) -> None:
         self.ctx.open_record(kind, item.data(Qt.ItemDataRole.UserRole))
 
-    def _records_changed(self, kind: str, _ids: list) -> None:
-        if kind in ("change", "cab_meeting"):
+    def _records_changed(self, changes: Changes) -> None:
+        if changes.touches(Kind.CHANGE, Kind.CAB_MEETING):
             self.reload()
 
     def selected_meeting_ref(self) -> str | None:
@@ -216,35 +218,38 @@ class ChangesPanel(QWidget):
         return self.meetings.item(row, 0).text() if row >= 0 else None
 
 
-def new_from_template(parent: QWidget, ctx, name: str | None = None):  # noqa: ANN001, ANN201
-    """Pick a standard-change template and create a draft from it (planned for tomorrow)."""
+def new_from_template(parent: QWidget, ctx, name: str | None = None,  # noqa: ANN001
+                      on_done=None) -> None:  # noqa: ANN001
+    """Pick a standard-change template and create a draft from it (planned for tomorrow); the
+    templates are read and the change written off the GUI thread; ``on_done(change)``."""
+    from itsmdesk.services.change import changes as svc
+
+    ctx.query(svc.templates, owner=parent,
+              on_done=lambda templates: _pick_template(parent, ctx, templates, name, on_done))
+
+
+def _pick_template(parent: QWidget, ctx, templates: list, name: str | None,  # noqa: ANN001
+                   on_done) -> None:  # noqa: ANN001
     import datetime as dt
 
     from PySide6.QtWidgets import QInputDialog
 
-    from itsmdesk.errors import ItsmError
     from itsmdesk.services.change import changes as svc
     from itsmdesk.views.messages import show_error
 
-    templates = svc.templates()
     if not templates:
-        return None
+        return
     names = [t.name for t in templates]
     if name is None:
-        name, ok = QInputDialog.getItem(parent, QCoreApplication.translate("ChangesPanel", "Standard change"), QCoreApplication.translate("ChangesPanel", "Template:"), names, 0,
-                                        False)
+        name, ok = QInputDialog.getItem(parent, QCoreApplication.translate("ChangesPanel", "Standard change"),
+                                        QCoreApplication.translate("ChangesPanel", "Template:"), names, 0, False)
         if not ok:
-            return None
+            return
     template = templates[names.index(name)]
     start = (dt.datetime.now(dt.UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
              + dt.timedelta(days=1))
-    try:
-        change = svc.create_from_template(template.id, {"planned_start": start}, ctx.actor)
-    except ItsmError as exc:
-        show_error(parent, exc)
-        return None
-    ctx.records_changed("change", [change.id])
-    return change
+    ctx.write(svc.create_from_template, template.id, {"planned_start": start}, ctx.actor,
+              owner=parent, on_done=on_done, on_error=lambda exc: show_error(parent, exc))
 
 
 def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
@@ -267,9 +272,7 @@ def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
             export_and_preview(window, ctx, module, ref)
 
     def from_template() -> None:
-        change = new_from_template(window, ctx)
-        if change is not None:
-            ctx.open_record("change", change.id)
+        new_from_template(window, ctx, on_done=lambda change: ctx.open_record("change", change.id))
 
     return [
         ("Records", action(QT_TRANSLATE_NOOP("ChangesPanel", "New change"), "Ctrl+Alt+C", lambda: ctx.open_record("change", None))),

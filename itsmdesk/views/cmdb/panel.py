@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from itsmdesk.kinds import Kind
+from itsmdesk.services.records import Changes
 from itsmdesk.views.cmdb.graph import ImpactGraphWidget
 from itsmdesk.views.cmdb.tree import CmdbTree
 
@@ -69,7 +71,7 @@ class CmdbPanel(QWidget):
         self.tree.sig_ci_selected.connect(lambda cid: self.impact_button.setEnabled(cid is not None))
         self.impact_button.clicked.connect(self.show_impact)
         self.new_button.clicked.connect(lambda: ctx.open_record("ci", None))
-        ctx.sig_records_changed.connect(self._on_changed)
+        ctx.sig_changes.connect(self._on_changed)
         for key, slot in (("Ctrl+Shift+F", self.filter.setFocus), ("Ctrl+Shift+G", self.show_impact)):
             action = QAction(self)
             action.setShortcut(QKeySequence(key))
@@ -84,8 +86,8 @@ class CmdbPanel(QWidget):
         self.graph.show()
         self.graph.set_ci(ci_id, self.tree.currentIndex().siblingAtColumn(0).data())
 
-    def _on_changed(self, kind: str, _ids: list) -> None:
-        if kind in ("ci", "relation"):
+    def _on_changed(self, changes: Changes) -> None:
+        if changes.touches(Kind.CI, Kind.RELATION):
             self.tree.reload()
 
 

@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from itsmdesk.kinds import Kind
 from itsmdesk.services.problem import trends
+from itsmdesk.services.records import Changes
 from itsmdesk.views.dashboard.charts import BarChart, LineChart
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.numfmt import grouped
@@ -86,11 +88,11 @@ class DashboardPanel(QWidget):
         self.top.valueChanged.connect(self.refresh)
         self.refresh_button.clicked.connect(self.refresh)
         self.top_chart.sig_bar_activated.connect(self._open_top)
-        ctx.sig_records_changed.connect(self._records_changed)
+        ctx.sig_changes.connect(self._records_changed)
         self.refresh()
 
-    def _records_changed(self, kind: str, _ids: list) -> None:
-        if kind in ("incident", "request"):
+    def _records_changed(self, changes: Changes) -> None:
+        if changes.touches(Kind.INCIDENT):
             self.lazy.request_later(self._debounce)
 
     def refresh(self) -> None:

@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from itsmdesk.kinds import Kind
 from itsmdesk.services.knowledge import articles as knowledge
+from itsmdesk.services.records import Changes
 from itsmdesk.views.messages import show_error
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -66,11 +68,11 @@ class KnowledgePanel(QWidget):
         self.results.currentItemChanged.connect(self._selected)
         self.results.itemActivated.connect(
             lambda item: self.ctx.open_record("article", item.data(ID_ROLE)))
-        ctx.sig_records_changed.connect(self._records_changed)
+        ctx.sig_changes.connect(self._records_changed)
         self.count_label.setText(self.tr("Type words to search titles, tags and text."))
 
-    def _records_changed(self, kind: str, _ids: list) -> None:
-        if kind == "article" and self.search.text().strip():
+    def _records_changed(self, changes: Changes) -> None:
+        if changes.touches(Kind.ARTICLE) and self.search.text().strip():
             self._debounce.start()
 
     def run_search(self) -> None:
@@ -117,15 +119,9 @@ def article_from_incident(ctx, parent: QWidget) -> None:  # noqa: ANN001
                                    QCoreApplication.translate("knowledge", "Reference of a resolved incident:"))
     if not ok or not ref.strip():
         return
-    try:
-        from itsmdesk.services.servicedesk.incidents import get_by_ref
-
-        article = knowledge.create_from_incident(get_by_ref(ref).id, ctx.actor)
-    except Exception as exc:  # noqa: BLE001 - shown to the person
-        show_error(parent, exc)
-        return
-    ctx.records_changed("article", [article.id])
-    ctx.open_record("article", article.id)
+    ctx.write(knowledge.create_from_incident_ref, ref.strip(), ctx.actor, owner=parent,
+              on_done=lambda article: ctx.open_record("article", article.id),
+              on_error=lambda exc: show_error(parent, exc))
 
 
 def _t(text: str) -> str:

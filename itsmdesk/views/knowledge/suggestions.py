@@ -110,10 +110,7 @@ class SuggestionsWidget(QWidget):
         if not cur or cur[0] != "known_error" or self.incident_id is None:
             return
         fn = kedb.apply_workaround if apply else kedb.link_incident
-        try:
-            fn(self.incident_id, cur[1], self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001 - shown to the person
-            show_error(self, exc)
-            return
-        self.ctx.records_changed("incident", [self.incident_id])
-        self.sig_applied.emit(self.incident_id)
+        incident_id = self.incident_id
+        self.ctx.write(fn, incident_id, cur[1], self.ctx.actor, owner=self,
+                       on_done=lambda _inc: self.sig_applied.emit(incident_id),
+                       on_error=lambda exc: show_error(self, exc))

@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from itsmdesk.kinds import Kind
 from itsmdesk.services.problem import problems, recurring
+from itsmdesk.services.records import Changes
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.problems.rows_model import ID_ROLE, RowsModel, make_table
@@ -41,7 +43,7 @@ class ProblemsPanel(QWidget):
         layout.addWidget(self.tabs)
         self._debounce = QTimer(self, singleShot=True, interval=250)
         self._debounce.timeout.connect(self.refresh)
-        ctx.sig_records_changed.connect(self._records_changed)
+        ctx.sig_changes.connect(self._records_changed)
         self.tabs.currentChanged.connect(lambda _i: self.refresh())
         self.refresh()
 
@@ -134,8 +136,8 @@ class ProblemsPanel(QWidget):
         return w
 
     # -- data ------------------------------------------------------------------------------------
-    def _records_changed(self, kind: str, _ids: list) -> None:
-        if kind in ("problem", "known_error", "incident"):
+    def _records_changed(self, changes: Changes) -> None:
+        if changes.touches(Kind.PROBLEM, Kind.KNOWN_ERROR, Kind.INCIDENT):
             self.lazy.request_later(self._debounce)
 
     def refresh(self, *_args) -> None:  # noqa: ANN002
@@ -171,14 +173,9 @@ class ProblemsPanel(QWidget):
         if not rows or rows[0].row() >= len(self.candidates):
             return
         candidate = self.candidates[rows[0].row()]
-        try:
-            problem = recurring.create_problem_from_candidate(candidate, self.ctx.actor)
-        except Exception as exc:  # noqa: BLE001 - shown to the person
-            show_error(self, exc)
-            return
-        self.ctx.records_changed("problem", [problem.id])
-        self.ctx.records_changed("incident", candidate.incident_ids)
-        self.ctx.open_record("problem", problem.id)
+        self.ctx.write(recurring.create_problem_from_candidate, candidate, self.ctx.actor,
+                       owner=self, on_done=lambda problem: self.ctx.open_record("problem", problem.id),
+                       on_error=lambda exc: show_error(self, exc))
 
 
 def _t(text: str) -> str:

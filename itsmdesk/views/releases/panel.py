@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from itsmdesk.kinds import Kind
+from itsmdesk.services.records import Changes
 from itsmdesk.services.release import releases
 from itsmdesk.views.lazy import WhenShown
 
@@ -135,11 +137,11 @@ class ReleasesPanel(QWidget):
         self._debounce.timeout.connect(self.refresh)
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self.status_filter.currentIndexChanged.connect(self.refresh)
-        ctx.sig_records_changed.connect(self._records_changed)
+        ctx.sig_changes.connect(self._records_changed)
         self.refresh()
 
-    def _records_changed(self, kind: str, _ids: list) -> None:
-        if kind in ("release", "change"):
+    def _records_changed(self, changes: Changes) -> None:
+        if changes.touches(Kind.RELEASE, Kind.CHANGE):
             self.lazy.request_later(self._debounce)
 
     def refresh(self, *_args) -> None:  # noqa: ANN002
