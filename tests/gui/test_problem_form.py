@@ -430,3 +430,29 @@ def test_link_dialog_links_selection(ctx, qtbot):
     qtbot.addWidget(other)
     other._new_problem()
     assert Problem.get_by_id(other.problem_id).title == incs[2].title
+
+
+def test_known_error_form_asks_before_closing_with_unsaved_edits(ctx, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from itsmdesk.views.problems.known_error_form import KnownErrorForm
+
+    ke = problems.create_known_error({"title": "Printer offline"})
+    form = KnownErrorForm(ctx, ke.id)
+    qtbot.addWidget(form)
+    assert form.can_close()  # nothing typed: closes without asking
+    form.workaround.setPlainText("Power cycle")
+    answers = iter([QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save])
+    asked = []
+
+    def answer(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        asked.append(True)
+        return next(answers)
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    assert not form.can_close() and form.dirty  # Cancel: stays, edits kept
+    closed = []
+    monkeypatch.setattr(form, "_close_now", lambda: closed.append(True))
+    assert not form.can_close()  # Save: the tab closes once saved
+    assert closed and problems.known_error_view(ke.id).workaround == "Power cycle"
+    assert len(asked) == 2
