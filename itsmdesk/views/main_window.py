@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self._default_state: QByteArray | None = None
         self._arranged = False
         self._closing = False
+        self._opening: dict[str, QWidget] = {}  # forms built, their tabs added next turn
 
     # -- construction --------------------------------------------------------------------------
     def _menu(self, key: str) -> QMenu:
@@ -154,6 +155,25 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._arranged:
             self.arrange()
+            self._import_forms_ahead()
+
+    def _import_forms_ahead(self) -> None:
+        """Import the record forms' modules on a background thread once the window is up, so
+        the first form a person opens does not stop the window for the import (defining
+        classes is all they do when imported)."""
+        import threading
+
+        if self.ctx.ops.synchronous:
+            return
+
+        def run() -> None:
+            for module_name in sorted(set(FORMS.values())):
+                try:
+                    importlib.import_module(module_name)
+                except Exception:  # noqa: BLE001 - the form says why when it is opened
+                    pass
+
+        threading.Thread(target=run, name="itsmdesk-import-forms", daemon=True).start()
 
     def arrange(self) -> None:
         """Stack each area's docks as tabs, size them, remember that as the default layout,
@@ -374,6 +394,8 @@ class MainWindow(QMainWindow):
                 if self.tabs.widget(i).property("recordKey") == key:
                     self.tabs.setCurrentIndex(i)
                     return self.tabs.widget(i)
+            if key in self._opening:
+                return self._opening[key]
         module = _import_optional(FORMS.get(kind, ""))
         if module is None:
             self.statusBar().showMessage(self.tr("No form for {kind} yet").format(kind=kind), 4000)
@@ -384,15 +406,28 @@ class MainWindow(QMainWindow):
             show_error(self, exc)
             return None
         form.setProperty("recordKey", key)
-        title = form.title() if hasattr(form, "title") else kind
-        index = self.tabs.addTab(form, _short(title))
-        self.tabs.setTabToolTip(index, title)
-        self.tabs.setCurrentIndex(index)
         if hasattr(form, "sig_title_changed"):
             form.sig_title_changed.connect(lambda t, f=form: self._retitle(f, t))
         if hasattr(form, "sig_save_failed"):
             form.sig_save_failed.connect(self._stop_closing)
+        if self.ctx.ops.synchronous:
+            self._show_form(form, kind)
+        else:
+            # Building a form and laying out its tab are each several milliseconds of the GUI
+            # thread: in two turns of the event loop neither holds up a frame.
+            if key is not None:
+                self._opening[key] = form
+            QTimer.singleShot(0, lambda: self._show_form(form, kind, key))
         return form
+
+    def _show_form(self, form: QWidget, kind: str, key: str | None = None) -> None:
+        self._opening.pop(key, None)
+        if not _alive(form):
+            return
+        title = form.title() if hasattr(form, "title") else kind
+        index = self.tabs.addTab(form, _short(title))
+        self.tabs.setTabToolTip(index, title)
+        self.tabs.setCurrentIndex(index)
 
     def _retitle(self, form: QWidget, title: str) -> None:
         index = self.tabs.indexOf(form)
@@ -496,6 +531,12 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, self.tr("About itsmdesk"),
                           self.tr("itsmdesk {version}\nIT Service Support on {db}").format(
                               version=__version__, db=self.ctx.info.display))
+
+
+def _alive(widget: QWidget) -> bool:
+    import shiboken6
+
+    return shiboken6.isValid(widget)
 
 
 TAB_TITLE_MAX = 36
