@@ -51,9 +51,7 @@ def make_application(argv: list[str] | None = None):
     QCoreApplication.setApplicationName("itsmdesk")
     install_translators(app)  # ITSMDESK_LANG or the system language; Qt's own texts too
     use_language_locale()  # dates and numbers in the same language
-    style = resources_dir() / "style.qss"
-    if style.exists():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    # No application style sheet: see itsmdesk/views/style.py for why and where the look lives.
     return app
 
 

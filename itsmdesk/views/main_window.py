@@ -414,10 +414,12 @@ class MainWindow(QMainWindow):
             self._show_form(form, kind)
         else:
             # Building a form and laying out its tab are each several milliseconds of the GUI
-            # thread: in two turns of the event loop neither holds up a frame.
+            # thread: in two turns of the event loop neither holds up a frame.  A 1 ms timer,
+            # not 0: Qt runs a 0 ms single shot as a posted event in the same pass as the build,
+            # before the window can repaint.
             if key is not None:
                 self._opening[key] = form
-            QTimer.singleShot(0, lambda: self._show_form(form, kind, key))
+            QTimer.singleShot(1, form, lambda: self._show_form(form, kind, key))
         return form
 
     def _show_form(self, form: QWidget, kind: str, key: str | None = None) -> None:

@@ -55,6 +55,7 @@ from itsmdesk.services import search
 from itsmdesk.services.clock import utcnow
 from itsmdesk.services.problem import kedb
 from itsmdesk.services.servicedesk import incidents
+from itsmdesk.views import style
 from itsmdesk.views.forms.base import RecordForm
 from itsmdesk.views.queue.incident_pickers import RecordPicker, ci_ids_from_mime
 from itsmdesk.views.queue.incident_side import SidePanel
@@ -132,7 +133,7 @@ class IncidentForm(RecordForm):
         self.announcement = QLabel()
         self.announcement.setObjectName("announcementBanner")
         self.announcement.setWordWrap(True)
-        self.announcement.setStyleSheet("background: #fff3e0; padding: 4px;")
+        style.banner(self.announcement)
         self.announcement.hide()
 
         self.title_edit = QLineEdit()

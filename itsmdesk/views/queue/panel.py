@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from itsmdesk.kinds import Kind
 from itsmdesk.services.records import Changes
 from itsmdesk.services.servicedesk import queues
+from itsmdesk.views import style
 from itsmdesk.views.context import AppContext
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import show_error
@@ -65,6 +66,7 @@ class QueuePanel(QWidget):
         self.queue_list = QListWidget()
         self.queue_list.setObjectName("queueList")
         self.queue_list.setMinimumWidth(110)
+        style.selection_colours(self.queue_list, "#1f6fb2", "white")
         self.queue_list.currentRowChanged.connect(self._queue_selected)
         self.queue_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.queue_list.customContextMenuRequested.connect(self._queue_menu)
@@ -79,6 +81,7 @@ class QueuePanel(QWidget):
 
         self.count_label = QLabel()
         self.count_label.setObjectName("queueCount")
+        style.quiet(self.count_label)
         self.new_button = QToolButton()
         self.new_button.setText(QCoreApplication.translate("QueuePanel", "New ticket"))
         self.new_button.setToolTip(QCoreApplication.translate("QueuePanel", "Record a new incident (Ctrl+N)"))
@@ -90,6 +93,7 @@ class QueuePanel(QWidget):
 
         self.table = QTableView()
         self.table.setObjectName("queueTable")
+        style.selection_colours(self.table, "#cfe3f6", "black")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
