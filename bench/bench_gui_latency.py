@@ -350,7 +350,8 @@ def app_idle(session: Session) -> bool:
     threads of ``ctx.ops``, formerly the one ``ctx.worker``), and no debounce
     pending in the window.  Docks refresh after a write through a single-shot QTimer (problems
     and releases 250 ms, dashboard 800 ms...) before they submit their read; a pending
-    single-shot timer of at most ``DEBOUNCE_MAX_MS`` is taken for such a debounce.  (Longer
+    single-shot timer of at most ``DEBOUNCE_MAX_MS`` is taken for such a debounce; and no dock
+    panel is still waiting to be built (``MainWindow.panels_waiting``).  (Longer
     ones are not waited for: the first tick at 1.5 s, the 30 s countdowns, the minute tick.)
     The timers are looked up only once the worker is idle: ``findChildren`` walks every
     widget of the window."""
@@ -360,6 +361,9 @@ def app_idle(session: Session) -> bool:
         return False
     if session.window is None:
         return True
+    waiting = getattr(session.window, "panels_waiting", None)
+    if callable(waiting) and waiting():
+        return False  # panels still to be built after the first paint (each then loads)
     return not any(t.isActive() and t.isSingleShot() and t.interval() <= DEBOUNCE_MAX_MS
                    for t in session.window.findChildren(QTimer))
 

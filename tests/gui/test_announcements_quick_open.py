@@ -100,6 +100,7 @@ def test_menu_action_adds(ctx, qtbot, desk, monkeypatch, gui_sql):
     window = QMainWindow()
     qtbot.addWidget(window)
     window.panels = {"announcementsDock": _panel(ctx, qtbot)}
+    window.panel = window.panels.get  # (MainWindow.panel: the dock's panel, built if waiting)
     [(menu, action)] = menu_actions(ctx, window)
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("Wi-Fi work", True)))
     monkeypatch.setattr(QInputDialog, "getMultiLineText", staticmethod(lambda *a, **k: ("", True)))

@@ -43,3 +43,32 @@ def test_a_database_that_cannot_be_opened_is_said_in_a_sentence(qapp, qtbot, tmp
         assert bad.read_bytes().startswith(b"this is not SQLite")  # left untouched
     finally:
         window.close()
+
+
+
+def test_panels_are_built_after_the_first_paint_and_a_hidden_one_reads_nothing(
+        qapp, qtbot, tmp_path, settings):
+    """Only the queue is part of the first paint; the other docks' panels follow one per turn.
+    A dock stacked behind another tab builds its panel but reads nothing until it is raised;
+    a panel asked for by name is built at once."""
+    from itsmdesk.app import start
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    ctx, window = start(url, demo=True, settings=settings)
+    qtbot.addWidget(window)
+    try:
+        assert set(window.panels) == {"queuesDock"}  # the rest wait for the first paint
+        assert window.panels_waiting() == len(window.docks) - 1
+        assert window.panel("announcementsDock") is window.panels["announcementsDock"]  # asked
+        qtbot.waitUntil(lambda: window.panels_waiting() == 0, timeout=10_000)
+        assert set(window.panels) == set(window.docks)
+        assert all(window.docks[name].widget() is panel for name, panel in window.panels.items())
+        qtbot.waitUntil(lambda: window.panels["queuesDock"].model.rowCount() > 0, timeout=60_000)
+        changes = window.panels["changesDock"]  # behind the CMDB and queue tabs
+        assert window.docks["changesDock"].visibleRegion().isEmpty()
+        assert changes.lazy.pending and changes.changes.rowCount() == 0  # nothing read
+        window.docks["changesDock"].raise_()
+        qtbot.waitUntil(lambda: changes.changes.rowCount() > 0, timeout=10_000)
+        assert not changes.lazy.pending
+    finally:
+        window.close()

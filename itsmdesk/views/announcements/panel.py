@@ -143,10 +143,15 @@ def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
 
 
 def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
-    panel = window.panels.get("announcementsDock") if hasattr(window, "panels") else None
-    if panel is None:
+    if not hasattr(window, "panel"):
         return []
+
+    def add() -> None:
+        panel = window.panel("announcementsDock")  # (built now if it was still waiting)
+        if panel is not None:
+            panel.add()
+
     action = QAction(QCoreApplication.translate("AnnouncementsPanel", "New &announcement…"), window)
     action.setShortcut(QKeySequence("Ctrl+Shift+A"))
-    action.triggered.connect(panel.add)
+    action.triggered.connect(add)
     return [("Records", action)]
