@@ -277,6 +277,27 @@ def _graph_shape() -> tuple[bool, bool]:
     return row[0] is not None, row[1] is not None
 
 
+def _shape_and_classes() -> tuple[tuple[bool, bool], dict[str, tuple[str, str, bool]]]:
+    """:func:`_graph_shape` and :func:`_classes` in one statement: a walk that names its CIs'
+    classes (impact, services) needs both, and each statement is a round trip on a slow link.
+    The shape rides as the row whose id is '' (a class id is a UUID, never empty)."""
+    pg = _is_postgres()
+    true = "TRUE" if pg else "1"
+    text = "::text" if pg else ""
+    rows = db.execute_sql(
+        "SELECT '', CAST((SELECT 1 FROM relation WHERE propagates <> 'target_to_source' LIMIT 1)"
+        " AS TEXT), CAST((SELECT 1 FROM relation WHERE redundant = " + true + " LIMIT 1) AS TEXT),"
+        f" NULL UNION ALL SELECT id{text}, name, label, is_service FROM ci_class").fetchall()
+    shape = (False, False)
+    classes: dict[str, tuple[str, str, bool]] = {}
+    for r in rows:
+        if r[0] == "":
+            shape = (r[1] is not None, r[2] is not None)
+        else:
+            classes[r[0]] = (r[1], r[2], bool(r[3]))
+    return shape, classes
+
+
 def _has_redundancy_groups() -> bool:
     """Whether any relation is a redundancy-group member (partial index probe)."""
     true = "TRUE" if _is_postgres() else "1"
@@ -292,9 +313,10 @@ def _group_sizes(gids: list[int]) -> dict[int, int]:
 
 
 def _walk(ci_ids: Iterable, direction: str, depth: int | None,
-          redundancy: bool = True) -> tuple[dict[int, tuple], dict[int, tuple]]:
+          redundancy: bool = True, shape: tuple[bool, bool] | None = None,
+          ) -> tuple[dict[int, tuple], dict[int, tuple]]:
     """The failure rounds.  Returns (gid -> (depth, via gid, relation type, redundant),
-    gid -> CI row)."""
+    gid -> CI row).  ``shape``: :func:`_graph_shape` when the caller read it already."""
     if direction not in ("down", "up"):
         raise ValueError("direction must be 'down' or 'up'")
     rows = _seed_rows(ci_ids)
@@ -304,7 +326,10 @@ def _walk(ci_ids: Iterable, direction: str, depth: int | None,
     level = 0
     group_size: dict[int, int] = {}
     failed_members: dict[int, set] = {}
-    with_s2t, has_groups = _graph_shape() if frontier else (False, False)
+    if not frontier:
+        with_s2t, has_groups = False, False
+    else:
+        with_s2t, has_groups = shape if shape is not None else _graph_shape()
     groups = bool(frontier) and redundancy and not reverse and has_groups
     done = set(result)  # failed or retired: nothing more to learn about them
     while frontier and (depth is None or level < depth):
@@ -381,8 +406,8 @@ def impact(ci_ids: Iterable, direction: str = "down", depth: int | None = None,
 
 def _impact(ci_ids: Iterable, direction: str, depth: int | None,
             redundancy: bool, services_only: bool = False) -> list[ImpactedCI]:
-    result, rows = _walk(ci_ids, direction, depth, redundancy)
-    classes = _classes()
+    shape, classes = _shape_and_classes()
+    result, rows = _walk(ci_ids, direction, depth, redundancy, shape)
     if services_only:
         service_classes = {cid for cid, (_n, _l, is_service) in classes.items() if is_service}
         result = {g: v for g, v in result.items() if rows[g][_CLASS] in service_classes}
