@@ -156,6 +156,7 @@ class ArticleForm(RecordForm):
         self.tags.setText(data.tags)
         self.body_edit.setPlainText(data.body)
         self.update_preview()
+        self._preview_timer.stop()  # (shown now: the edit's textChanged asked for it again)
         self.meta.setText(QCoreApplication.translate("ArticleForm", "by {author}, version {version}").format(
             author=data.author or "—", version=data.version))
         self.links.clear()
