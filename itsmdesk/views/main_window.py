@@ -25,9 +25,9 @@ from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.panels import FORMS, MENU_MODULES, PANELS, PanelSpec
 
 LAYOUT_VERSION = 2
-BUILT_AT_ONCE = frozenset({"queuesDock"})
-"""Docks whose panel is part of the window's first paint: the queue is what a person came for
-(and its menu actions are the panel's own).  The others are built one per turn after it."""
+FIRST_PANEL = "queuesDock"
+"""The panel built first after the window's first paint: the queue is what a person came for.
+The others follow one per turn (visible ones first)."""
 
 
 def _import_optional(module_name: str):
@@ -130,11 +130,12 @@ class MainWindow(QMainWindow):
                              | QDockWidget.DockWidgetFeature.DockWidgetClosable
                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
             self.docks[spec.object_name] = dock
-            if self.ctx.ops.synchronous or spec.object_name in BUILT_AT_ONCE:
+            if self.ctx.ops.synchronous:
                 dock.setWidget(self._create_panel(spec))
             else:
-                # The panel is built after the window's first paint (_build_next_panel): ten
-                # panels and their first layout in one turn held the window 80 ms at start-up.
+                # The panel is built after the window's first paint (_build_next_panel), the
+                # queue first: ten panels and their first layout in one turn held the window
+                # 80 ms at start-up.
                 dock.setWidget(QWidget())
                 self._unbuilt[spec.object_name] = spec
                 self._add_menu_actions(_import_optional(spec.module))
@@ -265,6 +266,8 @@ class MainWindow(QMainWindow):
         if not self._unbuilt:
             return
         name = self._build_first if self._build_first in self._unbuilt else None
+        if name is None and FIRST_PANEL in self._unbuilt:
+            name = FIRST_PANEL
         if name is None:
             shown = [n for n in self._unbuilt
                      if self.docks[n].isVisible() and not self.docks[n].visibleRegion().isEmpty()]
@@ -485,7 +488,10 @@ class MainWindow(QMainWindow):
             # before the window can repaint.
             if key is not None:
                 self._opening[key] = form
-            QTimer.singleShot(1, form, lambda: self._show_form(form, kind, key))
+            if hasattr(form, "when_built"):  # (a form built in steps: once it is whole)
+                form.when_built(lambda: self._show_form(form, kind, key))
+            else:
+                QTimer.singleShot(1, form, lambda: self._show_form(form, kind, key))
         return form
 
     def _show_form(self, form: QWidget, kind: str, key: str | None = None) -> None:

@@ -19,7 +19,7 @@ def test_the_window_shows_before_the_database_is_open(qapp, qtbot, tmp_path, set
         assert window.isVisible()
         assert "Opening the database" in window.connection_label.text()  # not open yet
         qtbot.waitUntil(lambda: "Connected" in window.connection_label.text(), timeout=60_000)
-        panel = window.panels["queuesDock"]
+        panel = window.panel("queuesDock")
         qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=30_000)
         assert "Connected" in window.connection_label.text()
         assert (tmp_path / "new.db").exists()
@@ -48,7 +48,7 @@ def test_a_database_that_cannot_be_opened_is_said_in_a_sentence(qapp, qtbot, tmp
 
 def test_panels_are_built_after_the_first_paint_and_a_hidden_one_reads_nothing(
         qapp, qtbot, tmp_path, settings):
-    """Only the queue is part of the first paint; the other docks' panels follow one per turn.
+    """The window paints first; then the queue's panel, then the others one per turn.
     A dock stacked behind another tab builds its panel but reads nothing until it is raised;
     a panel asked for by name is built at once."""
     from itsmdesk.app import start
@@ -57,8 +57,9 @@ def test_panels_are_built_after_the_first_paint_and_a_hidden_one_reads_nothing(
     ctx, window = start(url, demo=True, settings=settings)
     qtbot.addWidget(window)
     try:
-        assert set(window.panels) == {"queuesDock"}  # the rest wait for the first paint
-        assert window.panels_waiting() == len(window.docks) - 1
+        assert window.panels == {}  # every panel waits for the window's first paint
+        assert window.panels_waiting() == len(window.docks)
+        assert window.menus["Records"].actions()  # the menus are there already
         assert window.panel("announcementsDock") is window.panels["announcementsDock"]  # asked
         qtbot.waitUntil(lambda: window.panels_waiting() == 0, timeout=10_000)
         assert set(window.panels) == set(window.docks)
@@ -70,5 +71,32 @@ def test_panels_are_built_after_the_first_paint_and_a_hidden_one_reads_nothing(
         window.docks["changesDock"].raise_()
         qtbot.waitUntil(lambda: changes.changes.rowCount() > 0, timeout=10_000)
         assert not changes.lazy.pending
+    finally:
+        window.close()
+
+
+def test_a_big_form_is_built_in_steps_then_shown_then_filled(qapp, qtbot, tmp_path, settings):
+    """The incident form is built a part per turn of the event loop; its tab appears once it is
+    whole, and its data (asked for at once) is shown after that."""
+    from itsmdesk.app import start
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    ctx, window = start(url, demo=True, settings=settings)
+    qtbot.addWidget(window)
+    try:
+        queue = window.panel("queuesDock")
+        qtbot.waitUntil(lambda: queue.model.rowCount() > 0, timeout=60_000)
+        qtbot.waitUntil(lambda: queue.model.row_at(0) is not None, timeout=10_000)
+        record_id = queue.model.row_at(0).id
+        tabs_before = window.tabs.count()
+        form = window.open_record("incident", record_id)
+        assert form.building and not hasattr(form, "side")  # the first part only
+        assert window.tabs.count() == tabs_before  # no tab for half a form
+        order = []
+        form.sig_loaded.connect(lambda: order.append(("loaded", window.tabs.indexOf(form) >= 0)))
+        qtbot.waitUntil(lambda: form.loaded, timeout=10_000)
+        assert not form.building and window.tabs.indexOf(form) >= 0
+        assert order == [("loaded", True)]  # filled after its tab was there
+        assert form.title_edit.text() and form.title() == form.data.ref
     finally:
         window.close()

@@ -249,15 +249,25 @@ def test_stale_edit_shows_conflict(ctx, qtbot, desk, gui_sql):
 
 
 def test_context_menu_and_actions_offer_the_editor(ctx, qtbot, desk):
+    from PySide6.QtWidgets import QMainWindow
+
+    from itsmdesk.views.queue.panel import menu_actions
+
     panel = QueuePanel(ctx)
     qtbot.addWidget(panel)
-    texts = [a.text() for _menu, a in panel.actions()]
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.panel = {"queuesDock": panel}.get
+    actions = dict((a.text(), a) for _menu, a in menu_actions(ctx, window))
+    texts = list(actions)
     assert "New &queue…" in texts and "Edit saved &queue…" in texts and "&Save queue as…" in texts
     statuses = []
     ctx.sig_status.connect(statuses.append)
     panel.select_queue("all_open")
     assert panel.edit_queue() is None  # a predefined queue is not edited
     assert statuses == ["Only saved queues can be edited"]
+    actions["Edit saved &queue…"].trigger()  # the menu entry finds the panel when chosen
+    assert statuses == ["Only saved queues can be edited"] * 2
 
 
 class Deferred:

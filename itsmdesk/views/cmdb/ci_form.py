@@ -5,6 +5,7 @@ adding and removing relations are writes of their own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QStringListModel, Qt
@@ -86,7 +87,8 @@ class CIHistoryView(HistoryView):
 class CIForm(RecordForm):
     KIND = Kind.CI
 
-    def build(self) -> None:
+    def build(self) -> Iterator[None]:
+        """In steps (see RecordForm): the details, the relations, the rest."""
         self.setObjectName("ciForm")
         replaced, self.history = self.history, CIHistoryView(self.ctx, self.kind, self)
         replaced.hide()
@@ -146,6 +148,7 @@ class CIForm(RecordForm):
         left.addLayout(form)
         left.addWidget(self.attr_box)
         left.addStretch(1)
+        yield
         # relations
         self.relations = _table([QCoreApplication.translate("CIForm", "Direction"), QCoreApplication.translate("CIForm", "Relation"), QCoreApplication.translate("CIForm", "CI"), QCoreApplication.translate("CIForm", "Class"),
                                  QCoreApplication.translate("CIForm", "Redundant")])
@@ -182,6 +185,7 @@ class CIForm(RecordForm):
         rel_layout.addWidget(self.relations, 1)
         rel_layout.addLayout(rel_bar)
         self.relations.doubleClicked.connect(self._open_related)
+        yield
         # linked records
         self.linked = _table([QCoreApplication.translate("CIForm", "Reference"), QCoreApplication.translate("CIForm", "Kind"), QCoreApplication.translate("CIForm", "Title"), QCoreApplication.translate("CIForm", "Status")])
         self.linked.setObjectName("ciLinked")

@@ -20,6 +20,12 @@ A form opens at once and fills in when its data arrives; it never waits on the d
 * **Other people's changes**: when the change feed names this record and the form has no
   unsaved edits it reloads; with unsaved edits it says so, and the save will merge.
 * **History**: ``self.history`` is a :class:`HistoryView`; a subclass puts it on a tab.
+* **Building in steps**: a big form's ``build()`` may be a generator that yields between its
+  parts (tabs, side panels).  The first part is built when the form is created, each further
+  one in its own turn of the event loop, so no turn holds the window longer than a frame; the
+  read is asked for at once and its answer waits for the last part.  ``when_built(callback)``
+  runs once the form is whole (the main window adds the tab then).  With synchronous
+  operations (tests) the whole form is built at once.
 
 A subclass implements ``build()``, ``load_call()``, ``fill(data)``, ``edits()`` and
 ``save_call(edits)``, and may override ``show_new()``, ``title()`` and ``saved_id(result)``.
@@ -27,8 +33,9 @@ A subclass implements ``build()``, ``load_call()``, ``fill(data)``, ``edits()`` 
 
 from __future__ import annotations
 
+import inspect
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
@@ -140,7 +147,17 @@ class RecordForm(QWidget):
         self._stuck_timer = QTimer(self, singleShot=True, interval=OFFER_CANCEL_AFTER_MS)
         self._stuck_timer.timeout.connect(self._offer_stop)
 
-        self.build()
+        self._building: Iterator[None] | None = None
+        self._when_built: list[Callable[[], None]] = []
+        self._held: tuple[Callable[[Any], None], Any] | None = None  # (a read that came early)
+        steps = self.build()
+        if inspect.isgenerator(steps):
+            if ctx.ops.synchronous:
+                for _step in steps:
+                    pass
+            else:
+                self._building = steps  # the first part now, the others in turns of their own
+                self._build_step()
         ctx.sig_changes.connect(self._on_changes)
         if record_id is None:
             self.history.set_record(None)
@@ -241,6 +258,41 @@ class RecordForm(QWidget):
     def tab_title(self) -> str:
         return self.title() + (DIRTY_MARK if self._dirty else "")
 
+    # -- building in steps -------------------------------------------------------------------------
+    @property
+    def building(self) -> bool:
+        return self._building is not None
+
+    def when_built(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` in a later turn of the event loop, once the form is whole."""
+        if self._building is None:
+            QTimer.singleShot(1, self, callback)
+        else:
+            self._when_built.append(callback)
+
+    def _build_step(self) -> None:
+        if self._building is None:
+            return
+        try:
+            next(self._building)
+        except StopIteration:
+            self._building = None
+            QTimer.singleShot(1, self, self._built)
+            return
+        QTimer.singleShot(1, self, self._build_step)
+
+    def _built(self) -> None:
+        callbacks, self._when_built = self._when_built, []
+        for callback in callbacks:
+            callback()
+        if self._held is not None:
+            QTimer.singleShot(1, self, self._fill_held)
+
+    def _fill_held(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held[0](held[1])
+
     # -- loading ----------------------------------------------------------------------------------
     def reload(self) -> None:
         if self.record_id is None:
@@ -250,6 +302,9 @@ class RecordForm(QWidget):
                        key=f"form-{self.kind}-{self.record_id}-{id(self)}", owner=self)
 
     def _loaded(self, data: Any) -> None:
+        if self._building is not None or self._when_built:
+            self._held = (self._loaded, data)  # shown once the form is whole
+            return
         self.data = data
         self.version = getattr(data, "version", None)
         self._filling += 1
@@ -267,6 +322,9 @@ class RecordForm(QWidget):
         self.sig_loaded.emit()
 
     def _new_loaded(self, data: Any) -> None:
+        if self._building is not None or self._when_built:
+            self._held = (self._new_loaded, data)
+            return
         self._filling += 1
         try:
             self.show_new(data)

@@ -7,6 +7,7 @@ linked open incidents when the fix is in) are writes of their own; unsaved edits
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication
@@ -69,7 +70,8 @@ class ProblemForm(RecordForm):
     KIND = Kind.PROBLEM
 
     # -- layout ------------------------------------------------------------------------------------
-    def build(self) -> None:
+    def build(self) -> Iterator[None]:
+        """In steps (see RecordForm): the header and fields, then the tabs two at a time."""
         self.setObjectName("problemForm")
         self.choices = problems.ProblemChoices((), ())
         self.ref_label = header_label(QCoreApplication.translate("ProblemForm", "New problem"))
@@ -132,8 +134,10 @@ class ProblemForm(RecordForm):
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("problemTabs")
+        yield
         self.tabs.addTab(self._details_tab(), QCoreApplication.translate("ProblemForm", "&Details"))
         self.tabs.addTab(self._rca_tab(), QCoreApplication.translate("ProblemForm", "&Root cause analysis"))
+        yield
         self.tabs.addTab(self._incidents_tab(), QCoreApplication.translate("ProblemForm", "&Incidents"))
         self.tabs.addTab(self._known_errors_tab(), QCoreApplication.translate("ProblemForm", "&Known errors and changes"))
         self.tabs.addTab(self.history, QCoreApplication.translate("ProblemForm", "&History"))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer
@@ -114,7 +114,8 @@ class IncidentForm(RecordForm):
             combo.addItem(label, _key(value))
         return combo
 
-    def build(self) -> None:
+    def build(self) -> Iterator[None]:
+        """In steps (see RecordForm): the fields, the lifecycle and links, the side panel."""
         self.setObjectName("incidentForm")
         self.setAcceptDrops(True)
         self._suggest_timer = QTimer(self, singleShot=True, interval=400)
@@ -189,6 +190,7 @@ class IncidentForm(RecordForm):
         what.addRow(QCoreApplication.translate("IncidentForm", "Team"), self.team)
         what.addRow(QCoreApplication.translate("IncidentForm", "Assignee"), self.assignee)
         what.addRow("", self.major)
+        yield
 
         # lifecycle
         self.status_label = QLabel()
@@ -271,6 +273,7 @@ class IncidentForm(RecordForm):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(left)
+        yield
 
         self.side = SidePanel(self)
         right = QScrollArea()
@@ -325,6 +328,8 @@ class IncidentForm(RecordForm):
     def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
         """Side by side when there is room, else the work log goes below the details."""
         super().resizeEvent(event)
+        if not hasattr(self, "splitter"):
+            return  # (still being built)
         wide = event.size().width() >= 880
         wanted = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
         if self.splitter.orientation() != wanted:

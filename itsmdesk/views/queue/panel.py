@@ -6,6 +6,7 @@ Signals (Spyder style):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QItemSelectionModel, Qt, QTimer, Signal
@@ -416,26 +417,6 @@ class QueuePanel(QWidget):
                        on_error=lambda exc: show_error(self, exc), owner=self)
         return True
 
-    def actions(self) -> list[tuple[str, QAction]]:
-        out = []
-        for text, shortcut, slot in ((QCoreApplication.translate("QueuePanel", "&New incident"), "Ctrl+N", lambda: self.ctx.open_record("incident", None)),
-                                     (QCoreApplication.translate("QueuePanel", "New service &request"), "Ctrl+Shift+N",
-                                      lambda: self.ctx.open_record("request", None)),
-                                     (QCoreApplication.translate("QueuePanel", "&Bulk edit selected tickets…"), "Ctrl+E", self.bulk_edit),
-                                     (QCoreApplication.translate("QueuePanel", "&Undo last bulk edit"), "Ctrl+Shift+Z", self.undo_bulk),
-                                     (QCoreApplication.translate("QueuePanel", "Refresh &queues"), "F5", self.refresh_queues),
-                                     (QCoreApplication.translate("QueuePanel", "&Save queue as…"), "Ctrl+Shift+Q", self.save_current_as),
-                                     (QCoreApplication.translate("QueuePanel", "New &queue…"), "Ctrl+Alt+Q", self.new_queue),
-                                     (QCoreApplication.translate("QueuePanel", "Edit saved &queue…"), "Ctrl+Alt+Shift+Q", self.edit_queue),
-                                     (QCoreApplication.translate("QueuePanel", "&Delete saved queue"), "Ctrl+Shift+Delete",
-                                      self.delete_current),
-                                     (QCoreApplication.translate("QueuePanel", "Filter queue"), "Ctrl+F", self._focus_filter)):
-            action = QAction(text, self)
-            action.setShortcut(QKeySequence(shortcut))
-            action.triggered.connect(slot)
-            out.append(("Records", action))
-        return out
-
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus()
         self.filter_edit.selectAll()
@@ -446,7 +427,42 @@ def create_panel(ctx: AppContext, window) -> QWidget:  # noqa: ANN001
 
 
 def menu_actions(ctx: AppContext, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
-    panel = window.panels.get("queuesDock") if hasattr(window, "panels") else None
-    if panel is None:
+    """The queue's Records menu entries.  Each finds the panel when chosen (``window.panel``
+    builds it if it is still waiting), so the menus exist before any dock's panel does."""
+    if not hasattr(window, "panel"):
         return []
-    return panel.actions()
+
+    def on_panel(method: str) -> Callable[[], None]:
+        def run() -> None:
+            panel = window.panel("queuesDock")
+            if panel is not None:
+                getattr(panel, method)()
+        return run
+
+    out = []
+    for text, shortcut, slot in (
+            (QCoreApplication.translate("QueuePanel", "&New incident"), "Ctrl+N",
+             lambda: ctx.open_record("incident", None)),
+            (QCoreApplication.translate("QueuePanel", "New service &request"), "Ctrl+Shift+N",
+             lambda: ctx.open_record("request", None)),
+            (QCoreApplication.translate("QueuePanel", "&Bulk edit selected tickets…"), "Ctrl+E",
+             on_panel("bulk_edit")),
+            (QCoreApplication.translate("QueuePanel", "&Undo last bulk edit"), "Ctrl+Shift+Z",
+             on_panel("undo_bulk")),
+            (QCoreApplication.translate("QueuePanel", "Refresh &queues"), "F5",
+             on_panel("refresh_queues")),
+            (QCoreApplication.translate("QueuePanel", "&Save queue as…"), "Ctrl+Shift+Q",
+             on_panel("save_current_as")),
+            (QCoreApplication.translate("QueuePanel", "New &queue…"), "Ctrl+Alt+Q",
+             on_panel("new_queue")),
+            (QCoreApplication.translate("QueuePanel", "Edit saved &queue…"), "Ctrl+Alt+Shift+Q",
+             on_panel("edit_queue")),
+            (QCoreApplication.translate("QueuePanel", "&Delete saved queue"), "Ctrl+Shift+Delete",
+             on_panel("delete_current")),
+            (QCoreApplication.translate("QueuePanel", "Filter queue"), "Ctrl+F",
+             on_panel("_focus_filter"))):
+        action = QAction(text, window)
+        action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        out.append(("Records", action))
+    return out
