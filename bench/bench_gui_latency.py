@@ -357,7 +357,7 @@ def app_idle(session: Session) -> bool:
     widget of the window."""
     from PySide6.QtCore import QTimer
 
-    if not worker_idle(getattr(session.ctx, "ops", None) or session.ctx.worker):
+    if not worker_idle(session.ctx.ops):
         return False
     if session.window is None:
         return True

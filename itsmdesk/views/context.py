@@ -50,7 +50,6 @@ class AppContext(QObject):
         self.ops = Ops(synchronous=synchronous, readers=2, parent=self)
         self.ops.broadcast = self.broadcast
         self.ops.default_error = self._default_error
-        self.worker = self.ops  # older name: ctx.worker.submit(...) is a query
         if open_url is not None:
             from itsmdesk.services.session import open_for_gui
 

@@ -369,8 +369,8 @@ class MainWindow(QMainWindow):
         from itsmdesk.services.servicedesk import queues
         from itsmdesk.views.dialogs.actions import run_escalation
 
-        self.ctx.worker.submit(queues.ping, on_done=lambda _r: self.set_connected(True),
-                               on_error=lambda e: self.set_connected(False, str(e)), key="ping")
+        self.ctx.query(queues.ping, on_done=lambda _r: self.set_connected(True),
+                       on_error=lambda e: self.set_connected(False, str(e)), key="ping", owner=self)
         run_escalation(self.ctx, self)
         self._maybe_notes()
 
@@ -391,8 +391,8 @@ class MainWindow(QMainWindow):
             return
         from itsmdesk.services.servicedesk import escalation
 
-        self.ctx.worker.submit(escalation.unread_count, self.ctx.actor.person_id,
-                               on_done=self._show_notes_count, key="unread-notes")
+        self.ctx.query(escalation.unread_count, self.ctx.actor.person_id,
+                       on_done=self._show_notes_count, key="unread-notes", owner=self)
 
     def _show_notes_count(self, n: int) -> None:
         self.notes_button.setText(self.tr("🔔 {n}").format(n=n))

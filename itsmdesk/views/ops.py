@@ -134,12 +134,6 @@ class Ops(QObject):
         """Run a service call that writes; its Changes are broadcast after ``on_done``."""
         return self._submit(WRITE, fn, args, on_done, on_error, on_conflict, None, owner, label)
 
-    def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
-               on_error: Callable[[BaseException], None] | None = None,
-               key: str | None = None) -> Ticket:
-        """The older name of :meth:`query`."""
-        return self.query(fn, *args, on_done=on_done, on_error=on_error, key=key)
-
     @staticmethod
     def favour_the_gui_thread() -> None:
         """Python lets a thread keep the GIL for 5 ms before another may take it; with two

@@ -169,8 +169,8 @@ class AvailabilityPanel(QWidget):
 
     def _refresh_now(self) -> None:
         start, end = self.period()
-        self.ctx.worker.submit(av.availability, self.by.currentData(), start, end,
-                               on_done=self._show, on_error=self._error, key="availability")
+        self.ctx.query(av.availability, self.by.currentData(), start, end,
+                       on_done=self._show, on_error=self._error, key="availability", owner=self)
 
     def _error(self, exc: BaseException) -> None:
         from itsmdesk.views.messages import show_error
@@ -211,10 +211,10 @@ class AvailabilityPanel(QWidget):
         if path:
             from itsmdesk.reports.availability_report import build_from_report
 
-            self.ctx.worker.submit(build_from_report, self.report, path, on_error=self._error,
-                                   on_done=lambda pages: self.ctx.sig_status.emit(
-                                       self.tr("{pages} page(s) written to {path}").format(
-                                           pages=pages, path=path)))
+            self.ctx.query(build_from_report, self.report, path, on_error=self._error,
+                           on_done=lambda pages: self.ctx.sig_status.emit(
+                               self.tr("{pages} page(s) written to {path}").format(
+                                   pages=pages, path=path)), owner=self)
 
 
 def _t(text: str) -> str:

@@ -327,11 +327,11 @@ class CalendarPanel(QWidget):
 
         start, end = self.utc_range()
         result: dict = {}
-        self.ctx.worker.submit(export, start, end, path,
-                               on_done=lambda n: (result.setdefault("n", n),
-                                                  self.ctx.sig_status.emit(
-                                                      self.tr("%s written (%s changes)")
-                                                      % (path, n))))
+        self.ctx.query(export, start, end, path,
+                       on_done=lambda n: (result.setdefault("n", n),
+                                          self.ctx.sig_status.emit(
+                                              self.tr("%s written (%s changes)")
+                                              % (path, n))), owner=self)
         return result.get("n")
 
 

@@ -120,8 +120,8 @@ class ChangesPanel(QWidget):
     def reload_success(self, *_args) -> None:  # noqa: ANN002
         from itsmdesk.services.change.success import success_rate
 
-        self.ctx.worker.submit(success_rate, self.success_by.currentData(),
-                               on_done=self._show_success, key="change-success")
+        self.ctx.query(success_rate, self.success_by.currentData(),
+                       on_done=self._show_success, key="change-success", owner=self)
 
     def _show_success(self, rows) -> None:  # noqa: ANN001
         self.success_rows = rows
@@ -166,19 +166,19 @@ class ChangesPanel(QWidget):
 
         self.changes.setRowCount(0)
         self._last_ref = None
-        self.ctx.worker.submit(page_changes, self.search.text().strip(),
-                               self.status.currentData(), None, PAGE,
-                               on_done=self._add_changes, key="changes-list")
-        self.ctx.worker.submit(cab.meetings, 200, on_done=self._show_meetings, key="cab-list")
+        self.ctx.query(page_changes, self.search.text().strip(),
+                       self.status.currentData(), None, PAGE,
+                       on_done=self._add_changes, key="changes-list", owner=self)
+        self.ctx.query(cab.meetings, 200, on_done=self._show_meetings, key="cab-list", owner=self)
         self.reload_success()
 
     def load_more(self) -> None:
         from itsmdesk.services.change.changes import page_changes
 
         if self._last_ref:
-            self.ctx.worker.submit(page_changes, self.search.text().strip(),
-                                   self.status.currentData(), self._last_ref, PAGE,
-                                   on_done=self._add_changes, key="changes-list")
+            self.ctx.query(page_changes, self.search.text().strip(),
+                           self.status.currentData(), self._last_ref, PAGE,
+                           on_done=self._add_changes, key="changes-list", owner=self)
 
     def _add_changes(self, rows) -> None:  # noqa: ANN001
         for c in rows:

@@ -266,8 +266,8 @@ class ImpactGraphWidget(QWidget):
         if self.ci_id is None:
             return
         depth = self.depth.value() or None
-        self.ctx.worker.submit(impact, [self.ci_id], self.direction.currentData(), depth,
-                               on_done=self._show, key=f"impact-graph-{id(self)}")
+        self.ctx.query(impact, [self.ci_id], self.direction.currentData(), depth,
+                       on_done=self._show, key=f"impact-graph-{id(self)}", owner=self)
 
     def _show(self, items: list[ImpactedCI]) -> None:
         self.items = items

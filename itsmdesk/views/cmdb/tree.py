@@ -86,9 +86,9 @@ class CmdbTree(QTreeView):
         self.model_.clear()
         self.model_.setHorizontalHeaderLabels([self.tr("Name"), self.tr("Class"), self.tr("Status")])
         generation = self._generation
-        self.ctx.worker.submit(cmdb_tree.roots, self.grouping, self.filter_text or None,
-                               on_done=lambda nodes: self._fill_roots(nodes, generation),
-                               key="cmdb-tree-roots")
+        self.ctx.query(cmdb_tree.roots, self.grouping, self.filter_text or None,
+                       on_done=lambda nodes: self._fill_roots(nodes, generation),
+                       key="cmdb-tree-roots", owner=self)
 
     def set_grouping(self, grouping: str) -> None:
         if grouping != self.grouping:
@@ -160,8 +160,8 @@ class CmdbTree(QTreeView):
             fn, args = cmdb_tree.dependencies, (key, after, PAGE)
         else:
             fn, args = cmdb_tree.branch, (grouping, key, after, PAGE, self.filter_text or None)
-        self.ctx.worker.submit(fn, *args,
-                               on_done=lambda branch: self._fill_branch(item, branch, generation))
+        self.ctx.query(fn, *args,
+                       on_done=lambda branch: self._fill_branch(item, branch, generation), owner=self)
 
     def _fill_branch(self, item: QStandardItem, branch: cmdb_tree.Branch, generation: int) -> None:
         if generation != self._generation:

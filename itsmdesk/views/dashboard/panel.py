@@ -100,8 +100,8 @@ class DashboardPanel(QWidget):
         self.lazy.request()
 
     def _refresh_now(self) -> None:
-        self.ctx.worker.submit(trends.dashboard, self.by.currentData(), self.period.currentData(),
-                               self.top.value(), on_done=self._show, key="dashboard")
+        self.ctx.query(trends.dashboard, self.by.currentData(), self.period.currentData(),
+                       self.top.value(), on_done=self._show, key="dashboard", owner=self)
 
     def _show(self, data: trends.Dashboard) -> None:
         self.data = data

@@ -98,7 +98,7 @@ def run_escalation(ctx, window=None) -> None:  # noqa: ANN001
             f=len(result.flagged), b=len(result.breached)))
 
     # a write: the tickets it flags are broadcast by id, so queues refresh those rows in place
-    ctx.write(escalation.tick, now, on_done=done)
+    ctx.write(escalation.tick, now, on_done=done, owner=window)
 
 
 def open_diagnostic_editor(ctx, window) -> None:  # noqa: ANN001

@@ -177,9 +177,9 @@ class PreviewPage(QWizardPage):
         self.state.delimiter = self.delimiter.currentData()
         self.state.encoding = self.encoding.currentData()
         self.error.clear()
-        self.ctx.worker.submit(mapping_csv.preview, self.state.path, 50, self.state.delimiter,
-                               self.state.encoding, on_done=self._show, on_error=self._failed,
-                               key="import-preview")
+        self.ctx.query(mapping_csv.preview, self.state.path, 50, self.state.delimiter,
+                       self.state.encoding, on_done=self._show, on_error=self._failed,
+                       key="import-preview", owner=self)
 
     def _failed(self, exc: BaseException) -> None:
         self.state.preview = None

@@ -82,8 +82,8 @@ class KnowledgePanel(QWidget):
             self.preview.clear()
             self.count_label.setText(self.tr("Type words to search titles, tags and text."))
             return
-        self.ctx.worker.submit(knowledge.search, text, 50, on_done=self._show,
-                               key="kb-search")
+        self.ctx.query(knowledge.search, text, 50, on_done=self._show,
+                       key="kb-search", owner=self)
 
     def _show(self, hits: list[knowledge.ArticleHit]) -> None:
         self.results.clear()
@@ -105,8 +105,8 @@ class KnowledgePanel(QWidget):
     def _selected(self, item: QListWidgetItem | None, _prev: Any = None) -> None:
         if item is None:
             return
-        self.ctx.worker.submit(knowledge.preview, item.data(ID_ROLE), on_done=self._show_preview,
-                               key="kb-preview")
+        self.ctx.query(knowledge.preview, item.data(ID_ROLE), on_done=self._show_preview,
+                       key="kb-preview", owner=self)
 
     def _show_preview(self, data: dict[str, Any]) -> None:
         meta = " · ".join(x for x in (data["ref"], data["category"], data["tags"],

@@ -73,8 +73,8 @@ class SuggestionsWidget(QWidget):
         if not self._text:
             self.list.clear()
             return
-        self.ctx.worker.submit(knowledge.suggest_for_incident, self._text, "",
-                               on_done=self._show, key=f"suggest-{id(self)}")
+        self.ctx.query(knowledge.suggest_for_incident, self._text, "",
+                       on_done=self._show, key=f"suggest-{id(self)}", owner=self)
 
     def _show(self, found: dict[str, list]) -> None:
         self.list.clear()

@@ -58,9 +58,9 @@ class LinkToProblemDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        self.ctx.worker.submit(problems.list_problems,
-                               ("new", "investigating", "root_cause_known"), self.search.text(),
-                               200, on_done=self.model.set_rows, key="link-problem")
+        self.ctx.query(problems.list_problems,
+                       ("new", "investigating", "root_cause_known"), self.search.text(),
+                       200, on_done=self.model.set_rows, key="link-problem", owner=self)
 
     def _new_problem(self) -> None:
         self._link(None)

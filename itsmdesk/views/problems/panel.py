@@ -147,15 +147,15 @@ class ProblemsPanel(QWidget):
     def _refresh_now(self) -> None:
         tab = self.tabs.currentIndex()
         if tab == 0:
-            self.ctx.worker.submit(problems.list_problems, self.status_filter.currentData(),
-                                   self.problem_search.text(), 500,
-                                   on_done=self.problem_model.set_rows, key="problems-list")
+            self.ctx.query(problems.list_problems, self.status_filter.currentData(),
+                           self.problem_search.text(), 500,
+                           on_done=self.problem_model.set_rows, key="problems-list", owner=self)
         elif tab == 1:
-            self.ctx.worker.submit(problems.list_known_errors, self.ke_search.text(), 500,
-                                   on_done=self.ke_model.set_rows, key="ke-list")
+            self.ctx.query(problems.list_known_errors, self.ke_search.text(), 500,
+                           on_done=self.ke_model.set_rows, key="ke-list", owner=self)
         else:
-            self.ctx.worker.submit(recurring.candidates, self.days.currentData(),
-                                   on_done=self._show_candidates, key="candidates")
+            self.ctx.query(recurring.candidates, self.days.currentData(),
+                           on_done=self._show_candidates, key="candidates", owner=self)
 
     def _show_candidates(self, found: list[recurring.Candidate]) -> None:
         self.candidates = found

@@ -147,8 +147,8 @@ class QueueModel(QAbstractTableModel):
             return total, first
 
         self.sig_loading.emit(True)
-        self.ctx.worker.submit(work, on_done=lambda r: self._counted(generation, r),
-                               on_error=self._failed, key=f"queue-count-{id(self)}")
+        self.ctx.query(work, on_done=lambda r: self._counted(generation, r),
+                       on_error=self._failed, key=f"queue-count-{id(self)}", owner=self)
 
     # -- after writes: rows refreshed in place ---------------------------------------------------
     def apply_changes(self, ids: set[Any] | None) -> None:
@@ -166,7 +166,7 @@ class QueueModel(QAbstractTableModel):
         wanted = sorted(self._changed_ids, key=str)
         self.ctx.query(queues.refresh, self.spec, wanted, self.order, self.person_id(), self.now(),
                        self.text, on_done=lambda r: self._refreshed(generation, wanted, r),
-                       key=f"queue-refresh-{id(self)}")
+                       key=f"queue-refresh-{id(self)}", owner=self)
 
     def _positions(self) -> dict[Any, tuple[int, int]]:
         out = {}
@@ -224,7 +224,7 @@ class QueueModel(QAbstractTableModel):
             return total, pages
 
         self.ctx.query(work, on_done=lambda r: self._soft_arrived(generation, r),
-                       on_error=self._failed, key=f"queue-count-{id(self)}")
+                       on_error=self._failed, key=f"queue-count-{id(self)}", owner=self)
 
     def _soft_arrived(self, generation: int, result: tuple[int, dict[int, Any]]) -> None:
         if generation != self._generation:
@@ -276,9 +276,9 @@ class QueueModel(QAbstractTableModel):
         args = (self.spec, page_no * PAGE, PAGE, self.order, after, self.person_id(), self.now(),
                 self.text)
         self.sig_loading.emit(True)
-        self.ctx.worker.submit(queues.page, *args,
-                               on_done=lambda p: self._arrived(generation, page_no, p),
-                               on_error=self._failed)
+        self.ctx.query(queues.page, *args,
+                       on_done=lambda p: self._arrived(generation, page_no, p),
+                       on_error=self._failed, owner=self)
 
     def _arrived(self, generation: int, page_no: int, page: queues.Page) -> None:
         self._pending.discard(page_no)

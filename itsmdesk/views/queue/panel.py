@@ -160,8 +160,8 @@ class QueuePanel(QWidget):
             specs = queues.queues_for(person)
             return specs, queues.counts(specs, person, self.model.now())
 
-        self.ctx.worker.submit(work, on_done=lambda r: self._show_queues(r, current),
-                               key=f"queue-list-{id(self)}")
+        self.ctx.query(work, on_done=lambda r: self._show_queues(r, current),
+                       key=f"queue-list-{id(self)}", owner=self)
 
     def _show_queues(self, result: tuple[list, dict], current: str | None) -> None:
         specs, counts = result
@@ -199,8 +199,8 @@ class QueuePanel(QWidget):
     def _update_counts(self) -> None:
         person = self.ctx.actor.person_id
         specs = list(self.specs)
-        self.ctx.worker.submit(lambda: queues.counts(specs, person, self.model.now()),
-                               on_done=self._show_counts, key=f"queue-counts-{id(self)}")
+        self.ctx.query(lambda: queues.counts(specs, person, self.model.now()),
+                       on_done=self._show_counts, key=f"queue-counts-{id(self)}", owner=self)
 
     def _show_counts(self, counts: dict[str, int]) -> None:
         for i in range(self.queue_list.count()):

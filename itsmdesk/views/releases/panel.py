@@ -149,9 +149,9 @@ class ReleasesPanel(QWidget):
         self.lazy.request()
 
     def _refresh_now(self) -> None:
-        self.ctx.worker.submit(releases.list_releases, self.search.text(),
-                               self.status_filter.currentData(), PAGE, 0,
-                               on_done=self._loaded, key="releases-list")
+        self.ctx.query(releases.list_releases, self.search.text(),
+                       self.status_filter.currentData(), PAGE, 0,
+                       on_done=self._loaded, key="releases-list", owner=self)
 
     def _loaded(self, rows: list) -> None:
         self._more = len(rows) == PAGE
@@ -163,10 +163,10 @@ class ReleasesPanel(QWidget):
         bar = self.table.verticalScrollBar()
         if self._more and value >= bar.maximum() - 2:
             self._more = False
-            self.ctx.worker.submit(releases.list_releases, self.search.text(),
-                                   self.status_filter.currentData(), PAGE, len(self.model.rows),
-                                   on_done=lambda rows: self._appended(rows),
-                                   key="releases-more")
+            self.ctx.query(releases.list_releases, self.search.text(),
+                           self.status_filter.currentData(), PAGE, len(self.model.rows),
+                           on_done=lambda rows: self._appended(rows),
+                           key="releases-more", owner=self)
 
     def _appended(self, rows: list) -> None:
         self._more = len(rows) == PAGE
