@@ -2,7 +2,7 @@
 
 import sys
 
-from itsmdesk.cli import main
+from itsmdesk.entry import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,7 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 XCB_HELP = ("Qt could not start its X11 (xcb) platform plugin. On Debian/Ubuntu install: "
             "sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 "
             "libxcb-render-util0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 "
@@ -15,8 +14,9 @@ XCB_HELP = ("Qt could not start its X11 (xcb) platform plugin. On Debian/Ubuntu 
 
 def resources_dir() -> Path:
     """Resources next to the package (source checkout) or installed inside it."""
-    inside = Path(__file__).resolve().parent / "resources"
-    return inside if inside.exists() else RESOURCES
+    from itsmdesk.resource_files import resources_dir as found
+
+    return found()
 
 
 def missing_display_reason() -> str | None:

@@ -69,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=translate("Cli", "sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/DB "
                                        "(default: $ITSMDESK_DB, else a file in your data folder)"))
     parser.add_argument("--demo", action="store_true",
-                        help=translate("Cli", "start the GUI on a demo database (created on first "
-                                       "use)"))
+                        help=translate("Cli", "work on the demo database (built on first use): "
+                                              "the GUI, or any command"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module_name = f"itsmdesk.commands.{name}"
@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         translate_argparse()
     parser = build_parser()
     args = parser.parse_args(argv)
-    ctx = CommandContext(args.db)
+    ctx = CommandContext(args.db, demo=args.demo)
     try:
         from itsmdesk import config
         from itsmdesk.services.context import set_site

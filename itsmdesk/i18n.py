@@ -30,9 +30,9 @@ def current_language() -> str:
 
 
 def _translations_dir() -> Path:
-    from itsmdesk.app import resources_dir
+    from itsmdesk.resource_files import translations_dir
 
-    return resources_dir() / "translations"
+    return translations_dir()
 
 
 def qm_file(lang: str) -> Path:

@@ -83,7 +83,8 @@ def test_list_table_output(capsys, demo_db):
 @pytest.mark.parametrize("args, needle", [
     (["--db", "mysql://x/y", "stats"], "Unsupported database URL"),
     (["--db", "postgresql://nobody@127.0.0.1:1/none", "stats"], "127.0.0.1:1"),
-    (["--db", "sqlite:////proc/itsmdesk/x.db", "stats"], "Cannot"),
+    (["--db", "sqlite:////proc/itsmdesk/x.db", "init"], "Cannot"),
+    (["--db", "sqlite:////tmp/itsmdesk-no-such-folder/x.db", "stats"], "There is no database at"),
 ])
 def test_bad_databases_give_one_line_and_nonzero(capsys, args, needle):
     code, out, err = run(capsys, *args)
@@ -193,5 +194,24 @@ def test_settings_lists_every_setting(capsys, tmp_path, monkeypatch):
     code, out, _ = run(capsys, "--db", f"sqlite:///{tmp_path / 's.db'}", "settings", "--json")
     rows = {r["name"]: r for r in json.loads(out)}
     assert code == 0 and rows["site"]["value"] == "KRN" and rows["site"]["key"] == "ITSMDESK_SITE"
+    assert not (tmp_path / "s.db").exists()  # (no database: said on stderr, none created)
     assert rows["escalate_pct"]["scope"] == "organisation" and rows["escalate_pct"]["value"] == 75
     assert rows["layout_state"]["scope"] == "workstation"
+
+
+def test_demo_flag_works_for_every_command(capsys, tmp_path, monkeypatch):
+    """--demo is the demo database for a command too: built once, on first use."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("ITSMDESK_DB", raising=False)
+    code, out, err = run(capsys, "--demo", "list", "cab-meetings", "--json")
+    meetings = json.loads(out)
+    assert code == 0 and meetings and all(m["ref"].startswith("CAB-") for m in meetings)
+    assert "building the demo database" in err
+    assert (tmp_path / "data" / "itsmdesk" / "demo.db").exists()
+    code, out, err = run(capsys, "--demo", "stats")
+    assert code == 0 and json.loads(out)["incidents"] > 0 and "building" not in err  # once
+
+
+def test_a_new_database_is_created_not_upgraded(capsys, tmp_path):
+    code, out, err = run(capsys, "--db", f"sqlite:///{tmp_path / 'new.db'}", "init")
+    assert code == 0 and out.startswith("created ") and "migrated" not in err and "upgraded" not in out

@@ -60,6 +60,7 @@ def test_subcommand_help_in_swedish():
 
 def test_unknown_reference_error_in_swedish(tmp_path):
     url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert run("sv_SE", "--db", url, "init").returncode == 0
     sv = run("sv_SE", "--db", url, "history", "NOPE-1")
     assert sv.returncode == 2
     assert "itsmdesk: fel: Inget har referensen eller namnet 'NOPE-1'" in sv.stderr

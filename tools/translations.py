@@ -50,6 +50,30 @@ SWEDISH = {
     "Change": "Ändring", "Release": "Release", "Incident": "Incident", "Article": "Artikel",
     "Title is required": "Rubrik krävs",
     "Unexpected error: {error}": "Oväntat fel: {error}",
+    "work on the demo database (built on first use): the GUI, or any command":
+        "arbeta i demodatabasen (byggs första gången): det grafiska gränssnittet eller "
+        "vilket kommando som helst",
+    "building the demo database {db} (once)…": "bygger demodatabasen {db} (en gång)…",
+    "mapping for another tool's export: a file, or the name of a ready one (itsmdesk mappings "
+    "lists them)": "mappning för ett annat verktygs export: en fil eller namnet på en färdig "
+                   "(itsmdesk mappings listar dem)",
+    "the ready import mappings for other tools' exports":
+        "de färdiga importmappningarna för andra verktygs exporter",
+    "as JSON": "som JSON",
+    "No ready mappings are installed.": "Inga färdiga mappningar är installerade.",
+    "Use one with: itsmdesk import KIND FILE --map NAME":
+        "Använd en med: itsmdesk import TYP FIL --map NAMN",
+    "Opening the database…": "Öppnar databasen…",
+    "{reason} Organisation settings show their defaults.":
+        "{reason} Organisationens inställningar visar sina standardvärden.",
+    "Importing {kind} needs a mapping: add --map MAPPING.toml or the name of a ready one "
+    "(itsmdesk mappings lists them)": "Import av {kind} kräver en mappning: lägg till --map "
+                                      "MAPPNING.toml eller namnet på en färdig (itsmdesk "
+                                      "mappings listar dem)",
+    "There is no database at {path}. Create one with 'itsmdesk --db {url} init', or try the "
+    "demo with 'itsmdesk --demo ...'.": "Det finns ingen databas i {path}. Skapa en med "
+                                        "'itsmdesk --db {url} init', eller prova demon med "
+                                        "'itsmdesk --demo ...'.",
 }
 
 

@@ -11,7 +11,7 @@ import peewee as pw
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from itsmdesk.config import resolve_db_url
-from itsmdesk.errors import N_, ValidationError
+from itsmdesk.errors import N_, NotFoundError, ValidationError
 from itsmdesk.i18n import template_text
 from itsmdesk.models.database import DbInfo
 
@@ -93,20 +93,47 @@ HEADERS = {
 
 
 class CommandContext:
-    def __init__(self, db_url: str | None) -> None:
-        self.url = resolve_db_url(db_url)
+    """``demo``: the command works on the demo database (``--demo`` without ``--db``), built
+    with the small demo on first use, as the desktop app does."""
+
+    def __init__(self, db_url: str | None, demo: bool = False) -> None:
+        from itsmdesk.config import demo_db_url
+
+        self.demo = demo and not db_url
+        self.url = demo_db_url() if self.demo else resolve_db_url(db_url)
         self.database: pw.Database | None = None
         self.info: DbInfo | None = None
 
-    def open(self, upgrade: bool = True) -> DbInfo:
-        """Open (and create or upgrade) the database once."""
+    def open(self, upgrade: bool = True, create: bool = False) -> DbInfo:
+        """Open (and upgrade) the database once.  An SQLite file that does not exist is said,
+        not created (a typo in a path must not leave an empty database and its folders behind),
+        unless ``create`` (commands that fill a database: demo, import) or the demo database."""
         if self.database is None:
+            from itsmdesk.models.database import parse_url
             from itsmdesk.services.session import open_database
 
+            info = parse_url(self.url)
+            if (info.backend == "sqlite" and info.path is not None and not info.path.exists()
+                    and not (create or self.demo)):
+                raise NotFoundError(N_("There is no database at {path}. Create one with "
+                                       "'itsmdesk --db {url} init', or try the demo with "
+                                       "'itsmdesk --demo ...'."), path=str(info.path),
+                                    url=self.url)
             self.database, self.info = open_database(self.url, upgrade=upgrade,
                                                      progress=lambda m: print(m, file=sys.stderr))
+            if self.demo:
+                self._fill_demo()
         assert self.info is not None
         return self.info
+
+    def _fill_demo(self) -> None:
+        from itsmdesk.demo import builder
+        from itsmdesk.services.stats import counts
+
+        if counts()["incidents"] == 0:
+            print(translate("Cli", "building the demo database {db} (once)…").format(
+                db=self.info.display if self.info else self.url), file=sys.stderr, flush=True)
+            builder.generate("small", 42)
 
     def close(self) -> None:
         if self.database is not None:

@@ -81,7 +81,7 @@ def cmd_demo(args, ctx: CommandContext) -> int:  # noqa: ANN001
     from itsmdesk.demo import builder as demo
     from itsmdesk.services.stats import counts
 
-    ctx.open()
+    ctx.open(create=True)
     if not args.force and counts()["incidents"] > 0:
         raise ItsmError(N_("{db} already holds records; use another --db, or --force to add demo "
                            "data anyway"), db=ctx.info.display)
@@ -173,9 +173,16 @@ def cmd_settings(args, ctx: CommandContext) -> int:  # noqa: ANN001
     from PySide6.QtCore import QSettings
 
     from itsmdesk import config
+    from itsmdesk.errors import NotFoundError
     from itsmdesk.services.records import get_setting
 
-    ctx.open()
+    try:
+        ctx.open()
+        have_db = True
+    except NotFoundError as exc:  # the environment and this desk's settings still apply
+        print(translate("Cli", "{reason} Organisation settings show their defaults.").format(
+            reason=str(exc)), file=sys.stderr)
+        have_db = False
     desk = QSettings("itsmdesk", "itsmdesk")
     rows = []
     for opt in config.OPTIONS.values():
@@ -186,7 +193,7 @@ def cmd_settings(args, ctx: CommandContext) -> int:  # noqa: ANN001
             if isinstance(current, (bytes, bytearray)) or type(current).__name__ == "QByteArray":
                 current = f"({len(bytes(current))} bytes)"
         else:
-            current = get_setting(opt.key, opt.default)
+            current = get_setting(opt.key, opt.default) if have_db else opt.default
         rows.append({"name": opt.name, "scope": opt.scope, "key": opt.key,
                      "default": opt.default, "value": current, "doc": opt.doc})
     if args.json:

@@ -24,7 +24,8 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("kind", choices=KINDS)
     p.add_argument("file", type=Path)
     p.add_argument("--map", type=Path, metavar="MAPPING.toml",
-                   help=translate("Cli", "mapping for another tool's export (see README)"))
+                   help=translate("Cli", "mapping for another tool's export: a file, or the name "
+                                         "of a ready one (itsmdesk mappings lists them)"))
     p.add_argument("--dry-run", action="store_true",
                    help=translate("Cli", "show what would change; write nothing"))
     p.add_argument("--skip-invalid", metavar="REJECTS.csv", type=Path,
@@ -33,6 +34,27 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("--json", action="store_true",
                    help=translate("Cli", "print the report (counts, bad rows, dry-run changes) as JSON"))
     p.set_defaults(func=cmd_import)
+    m = sub.add_parser("mappings", help=translate("Cli", "the ready import mappings for other "
+                                                         "tools' exports"))
+    m.add_argument("--json", action="store_true", help=translate("Cli", "as JSON"))
+    m.set_defaults(func=cmd_mappings)
+
+
+def cmd_mappings(args, ctx: CommandContext) -> int:  # noqa: ANN001, ARG001 - no database
+    from itsmdesk.services.importing.spec import ready_mappings
+
+    maps = ready_mappings()
+    if args.json:
+        print_json([{"name": Path(m.path).stem, "title": m.name, "kind": m.kind, "path": m.path}
+                    for m in maps])
+        return 0
+    if not maps:
+        print(translate("Cli", "No ready mappings are installed."))
+        return 1
+    for m in maps:
+        print(f"{Path(m.path).stem:<24} {m.kind or '-':<10} {m.name}")
+    print(translate("Cli", "Use one with: itsmdesk import KIND FILE --map NAME"))
+    return 0
 
 
 # the import services' progress phases (English words) -> shown translated
@@ -94,7 +116,7 @@ def print_diff(report) -> None:  # noqa: ANN001
 def cmd_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
     if not args.file.exists():
         raise ItsmError(N_("No such file: {path}"), path=str(args.file))
-    ctx.open()
+    ctx.open(create=True)
     if args.map is not None:
         module = importlib.import_module("itsmdesk.services.importing.mapped")
         report = module.run_import(args.kind, args.file, args.map, dry_run=args.dry_run,
@@ -104,8 +126,8 @@ def cmd_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
         report = module.import_csv(args.kind, args.file, dry_run=args.dry_run,
                                    skip_invalid=args.skip_invalid, progress=_progress(args.quiet))
     else:
-        raise ItsmError(N_("Importing {kind} needs a mapping: add --map MAPPING.toml "
-                           "(ready ones are in resources/import-maps/)"), kind=args.kind)
+        raise ItsmError(N_("Importing {kind} needs a mapping: add --map MAPPING.toml or the "
+                           "name of a ready one (itsmdesk mappings lists them)"), kind=args.kind)
     if not args.quiet:
         print(file=sys.stderr)
     status = 1 if report.errors and not report.applied and not report.dry_run else 0

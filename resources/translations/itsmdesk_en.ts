@@ -4,93 +4,93 @@
 <context>
     <name>AnnouncementsPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="41"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="43"/>
         <source>Add…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="41"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="43"/>
         <source>Add a manual announcement</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="42"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="44"/>
         <source>Withdraw</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="42"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="44"/>
         <source>Withdraw the selected announcement</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="43"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="45"/>
         <source>Copy text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="43"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="45"/>
         <source>Copy all as plain text for an e-mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="47"/>
         <source>Copy HTML</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="47"/>
         <source>Copy all as HTML for an e-mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="76"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="78"/>
         <source>until further notice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="77"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="79"/>
         <source>NOW</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="77"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="79"/>
         <source>upcoming</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="80"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="82"/>
         <source>Services: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="89"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="91"/>
         <source>No current announcements.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="105"/>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="108"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="107"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="110"/>
         <source>New announcement</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="105"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="107"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="108"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="110"/>
         <source>Text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="126"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="128"/>
         <source>Announcements copied to the clipboard</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="147"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="154"/>
         <source>New &amp;announcement…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -98,133 +98,133 @@
 <context>
     <name>ArticleForm</name>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="55"/>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="52"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="189"/>
         <source>New article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="59"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="56"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="67"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="64"/>
         <source>vpn, remote access</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="41"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="38"/>
         <source>Draft</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="41"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="38"/>
         <source>Published</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="42"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="39"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="46"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="43"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="46"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="43"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="47"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="44"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="74"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="71"/>
         <source>Cate&amp;gory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="75"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="72"/>
         <source>T&amp;ags</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="77"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="74"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="129"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="126"/>
         <source>&amp;History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="136"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="133"/>
         <source>&amp;Publish</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="139"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="136"/>
         <source>Re&amp;tire</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="175"/>
         <source>&amp;Links ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="248"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="221"/>
         <source>{ref} is {status} now.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="84"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="81"/>
         <source>Write Markdown: # heading, - list, **bold**, `code`</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="98"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="95"/>
         <source>INC-…, KE-… or a CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="99"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="96"/>
         <source>&amp;Add link</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="100"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="97"/>
         <source>&amp;Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="123"/>
         <source>&amp;Text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="124"/>
         <source>&amp;Links</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="128"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="125"/>
         <source>&amp;Versions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="162"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="160"/>
         <source>by {author}, version {version}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="169"/>
         <source>v{n} · {at} · {who}
 {fields}</source>
         <translation type="unfinished"></translation>
@@ -967,125 +967,125 @@
 <context>
     <name>CIForm</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="101"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="100"/>
         <source>Planned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="101"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="100"/>
         <source>In production</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="101"/>
         <source>In maintenance</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="101"/>
         <source>Retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102"/>
         <source>Low</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102"/>
         <source>Medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102"/>
         <source>High</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="104"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103"/>
         <source>Critical</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="105"/>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="302"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="104"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="303"/>
         <source>New CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="125"/>
         <source>every dependency needed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="126"/>
         <source>Redundancy: the CI stays up while at least this many of its redundant dependencies are up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="225"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="226"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="133"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="132"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="134"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="133"/>
         <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="153"/>
         <source>Class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="135"/>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="134"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="136"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="135"/>
         <source>Criticality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="137"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="136"/>
         <source>Owner team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="138"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="137"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="139"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="138"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="140"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="139"/>
         <source>Vendor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="141"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="140"/>
         <source>Serial</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="142"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="141"/>
         <source>Members that must stay up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="143"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="142"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="144"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="143"/>
         <source>Class attributes</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1135,97 +1135,97 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="195"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="196"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="196"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="197"/>
         <source>Relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="197"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="198"/>
         <source>Open records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="198"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="199"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="199"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="200"/>
         <source>History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="252"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="253"/>
         <source>this CI →</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="252"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="253"/>
         <source>→ this CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="254"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="255"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="256"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="256"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="258"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="258"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="260"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261"/>
         <source>Relations ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="262"/>
         <source>Open records ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="402"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="378"/>
         <source>Remove relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="403"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="379"/>
         <source>Remove {n} relation(s)?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1851,112 +1851,112 @@
 <context>
     <name>CalendarPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="54"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="56"/>
         <source>Reschedule %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="105"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="107"/>
         <source>Month</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="105"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="107"/>
         <source>Week</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="105"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="107"/>
         <source>Day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="106"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="108"/>
         <source>Timeline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="109"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="111"/>
         <source>Rows per CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="110"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="112"/>
         <source>Rows per service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="114"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="116"/>
         <source>All statuses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="132"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="134"/>
         <source>Previous</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="133"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="135"/>
         <source>Today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="133"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="135"/>
         <source>Go to today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="134"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="136"/>
         <source>Next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="135"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="137"/>
         <source>Undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="135"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="137"/>
         <source>Undo the last reschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="137"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="139"/>
         <source>Redo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="142"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="144"/>
         <source>Export .ics…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="142"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="144"/>
         <source>Export this range as iCalendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="163"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="165"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="166"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="168"/>
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="191"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="193"/>
         <source>All teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="192"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="194"/>
         <source>All services</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="256"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="258"/>
         <source>Conflicts (%n)</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -1964,27 +1964,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="296"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="298"/>
         <source>%s moved to %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="320"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="322"/>
         <source>Export change calendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="321"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="323"/>
         <source>iCalendar (*.ics)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="331"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="333"/>
         <source>%s written (%s changes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="341"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="343"/>
         <source>Export change calendar (.ics)…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2292,161 +2292,161 @@
 <context>
     <name>ChangesPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="49"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="53"/>
         <source>Search reference or title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="51"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="55"/>
         <source>All statuses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="56"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="60"/>
         <source>More</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="58"/>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="61"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="62"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="65"/>
         <source>Ref</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="58"/>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="61"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="62"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="65"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="58"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="62"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="59"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="63"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="59"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="63"/>
         <source>Planned start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="59"/>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="62"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="63"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="66"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="61"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="65"/>
         <source>Date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="81"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="85"/>
         <source>Changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="82"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="86"/>
         <source>CAB meetings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="83"/>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="111"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="87"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="115"/>
         <source>Success rate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="99"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="103"/>
         <source>By month</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="99"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="103"/>
         <source>By type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="100"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="104"/>
         <source>By team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="103"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="107"/>
         <source>Export CSV…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="109"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="113"/>
         <source>Group</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="109"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="113"/>
         <source>Finished</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="109"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="113"/>
         <source>Successful</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="110"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="114"/>
         <source>Failed / backed out</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="110"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="114"/>
         <source>Incidents caused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="142"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="146"/>
         <source>Export success rate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="143"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="147"/>
         <source>CSV (*.csv)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="228"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="244"/>
         <source>Standard change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="228"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="245"/>
         <source>Template:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="269"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="278"/>
         <source>New change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="270"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="279"/>
         <source>New standard change from template…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="271"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="280"/>
         <source>New CAB meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="273"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="282"/>
         <source>CAB pack (PDF, print preview)…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="275"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="284"/>
         <source>CAB minutes (PDF, print preview)…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2470,7 +2470,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/cli.py" line="72"/>
-        <source>start the GUI on a demo database (created on first use)</source>
+        <source>work on the demo database (built on first use): the GUI, or any command</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -2840,52 +2840,57 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="128"/>
-        <source>(none)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/commands/base.py" line="147"/>
-        <source>would create {n}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/commands/base.py" line="149"/>
-        <source>create {n}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/commands/base.py" line="151"/>
-        <source>nothing written; create {n}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/commands/base.py" line="152"/>
-        <source>{kind}: {n} rows read</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/commands/base.py" line="154"/>
-        <source>update {n}</source>
+        <location filename="../../itsmdesk/commands/base.py" line="134"/>
+        <source>building the demo database {db} (once)…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="155"/>
+        <source>(none)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="174"/>
+        <source>would create {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="176"/>
+        <source>create {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="178"/>
+        <source>nothing written; create {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="179"/>
+        <source>{kind}: {n} rows read</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="181"/>
+        <source>update {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="182"/>
         <source>unchanged {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="156"/>
+        <location filename="../../itsmdesk/commands/base.py" line="183"/>
         <source>rejected {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="159"/>
+        <location filename="../../itsmdesk/commands/base.py" line="186"/>
         <source>journal_rows {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="171"/>
+        <location filename="../../itsmdesk/commands/base.py" line="198"/>
         <source>line {line}, column {column}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3221,8 +3226,8 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="212"/>
-        <source>creating the demo database ...</source>
+        <location filename="../../itsmdesk/commands/core.py" line="184"/>
+        <source>{reason} Organisation settings show their defaults.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -3247,111 +3252,131 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/importing.py" line="27"/>
-        <source>mapping for another tool&apos;s export (see README)</source>
+        <source>mapping for another tool&apos;s export: a file, or the name of a ready one (itsmdesk mappings lists them)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="29"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="30"/>
         <source>show what would change; write nothing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="31"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="32"/>
         <source>import the good rows and write the bad ones to this file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="32"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="33"/>
         <source>no progress on stderr</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="34"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="35"/>
         <source>print the report (counts, bad rows, dry-run changes) as JSON</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="40"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="37"/>
+        <source>the ready import mappings for other tools&apos; exports</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="39"/>
+        <source>as JSON</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="52"/>
+        <source>No ready mappings are installed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="56"/>
+        <source>Use one with: itsmdesk import KIND FILE --map NAME</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="62"/>
         <source>reading</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="41"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="63"/>
         <source>checking</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="42"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="64"/>
         <source>checking rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="43"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="65"/>
         <source>writing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="44"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="66"/>
         <source>writing records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="45"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="67"/>
         <source>writing history</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="46"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="68"/>
         <source>exporting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="66"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="88"/>
         <source>(empty)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="74"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="96"/>
         <source>create CI {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="74"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="96"/>
         <source>add relation {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="76"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="98"/>
         <source>update CI {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="76"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="98"/>
         <source>update relation {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="85"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="107"/>
         <source>... and {n} more CIs to create or update (not listed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="87"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="109"/>
         <source>... and {n} more relations to create or update (not listed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="90"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="112"/>
         <source>relations not in the file are kept (the import never removes relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="120"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="142"/>
         <source>... and {n} more bad rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="124"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="146"/>
         <source>rejected rows written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3719,37 +3744,37 @@
 <context>
     <name>CmdbPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="32"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="34"/>
         <source>By class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="33"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="35"/>
         <source>By site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="34"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="36"/>
         <source>By business service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="37"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="39"/>
         <source>Filter CIs by name (Ctrl+Shift+F)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="40"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="42"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="41"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="43"/>
         <source>Show what fails if the selected CI fails (Ctrl+I)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="43"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="45"/>
         <source>New CI</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3757,22 +3782,22 @@
 <context>
     <name>CmdbTree</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="81"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="87"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="81"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="87"/>
         <source>Class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="81"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="87"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="111"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="117"/>
         <source>{name}
 Class: {cls}
 Status: {status}
@@ -3780,12 +3805,12 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="125"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="131"/>
         <source>Loading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="170"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="176"/>
         <source>More… (next {n})</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3793,77 +3818,77 @@ Criticality: {crit}</source>
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="39"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="41"/>
         <source>Business service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="39"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="41"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="40"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="40"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="46"/>
         <source>Last 7 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="46"/>
         <source>Last 30 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="47"/>
         <source>Last 90 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="47"/>
         <source>Last 12 months</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="51"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="53"/>
         <source>Top </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="52"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="54"/>
         <source>&amp;Refresh</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="57"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="59"/>
         <source>Incidents by</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="65"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="67"/>
         <source>Most incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="67"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="69"/>
         <source>Top movers (vs previous period)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="69"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="71"/>
         <source>Incidents opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="111"/>
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="113"/>
         <source>{total} incidents ({change:+} vs previous period)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5470,7 +5495,7 @@ Criticality: {crit}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/incident_form.py" line="190"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="670"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5480,299 +5505,299 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="201"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="202"/>
         <source>Why is the ticket waiting? (needed for pending)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="211"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="212"/>
         <source>How it was solved (needed to resolve)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="212"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="213"/>
         <source>Move</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="214"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="215"/>
         <source>Apply the status change and save (Ctrl+Return)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="222"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="222"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="223"/>
         <source>Move to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="223"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224"/>
         <source>Pending reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225"/>
         <source>Resolution code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226"/>
         <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="227"/>
         <source>Lifecycle</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="246"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="247"/>
         <source>Link child ticket…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="248"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="249"/>
         <source>Make another ticket a child of this one (this one becomes a major incident)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="256"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="257"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="257"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="258"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="258"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="259"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="259"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="260"/>
         <source>Parent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="260"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="261"/>
         <source>Child tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="261"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="262"/>
         <source>Links</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="749"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="717"/>
         <source>Link child ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="750"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="718"/>
         <source>Reference of the child ticket (INC-… or REQ-…)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="304"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="306"/>
         <source>Escalate…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="310"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="312"/>
         <source>Move status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="311"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="313"/>
         <source>Add work log note</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="422"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="427"/>
         <source>New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="75"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="352"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="74"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="356"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="72"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="71"/>
         <source>1 – high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="73"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="72"/>
         <source>2 – medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="74"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="73"/>
         <source>3 – low</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="76"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="75"/>
         <source>Awaiting approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="77"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="76"/>
         <source>Assigned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="77"/>
         <source>In progress</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="79"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="78"/>
         <source>Pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="80"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="79"/>
         <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="81"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="80"/>
         <source>Fulfilled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="82"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="81"/>
         <source>Closed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="83"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="82"/>
         <source>Cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="292"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="294"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="293"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="295"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="390"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="394"/>
         <source>Reopen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="421"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="428"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="426"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="433"/>
         <source>Service request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="421"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="428"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="426"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="433"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="453"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="458"/>
         <source>SLA paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="455"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="460"/>
         <source>SLA met</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="455"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="460"/>
         <source>SLA breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="461"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="466"/>
         <source>Breached {t}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="461"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="466"/>
         <source>At risk: {t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="462"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="467"/>
         <source>{t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="489"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="494"/>
         <source>Announced for this CI/service: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="644"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="649"/>
         <source>Resolve child tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="645"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="650"/>
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="651"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="656"/>
         <source>{n} child tickets resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="662"/>
         <source>To another team (functional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="662"/>
         <source>To the team lead (hierarchical)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="706"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="710"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="663"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="670"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="678"/>
         <source>Escalate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="663"/>
         <source>How?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="706"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="710"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="678"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="724"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="692"/>
         <source>{n} people notified</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="422"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="427"/>
         <source>New request</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5885,28 +5910,28 @@ Criticality: {crit}</source>
 <context>
     <name>KnowledgePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="36"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="38"/>
         <source>Search the knowledge base…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="38"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="40"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="39"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="41"/>
         <source>New article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="70"/>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="81"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="72"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="83"/>
         <source>Type words to search titles, tags and text.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="97"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="99"/>
         <source>{n} article(s), best match first</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6103,142 +6128,147 @@ Criticality: {crit}</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="56"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="60"/>
         <source>itsmdesk — {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="90"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="98"/>
         <source>&amp;File</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="90"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="98"/>
         <source>&amp;Records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="91"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="99"/>
         <source>&amp;View</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="91"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="99"/>
         <source>Re&amp;ports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="92"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="100"/>
         <source>&amp;Tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="92"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="100"/>
         <source>&amp;Help</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="95"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="103"/>
         <source>&amp;Quit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="99"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="107"/>
         <source>&amp;Quick open…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="104"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="112"/>
         <source>Close tab</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="108"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="116"/>
         <source>&amp;About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="147"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="165"/>
         <source>Reset layout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="188"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="227"/>
         <source>{title} arrives in a later version.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="201"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="291"/>
         <source>SQLite file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="201"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="291"/>
         <source>PostgreSQL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="207"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="297"/>
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="260"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="332"/>
+        <source>Opening the database…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="359"/>
         <source>Saving…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="263"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="362"/>
         <source>Connected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="264"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="363"/>
         <source>Disconnected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="297"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="398"/>
         <source>🔔 {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="298"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="399"/>
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="336"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="437"/>
         <source>Signed in: {name} ▾</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="348"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="449"/>
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="355"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="456"/>
         <source>Welcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="367"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="470"/>
         <source>No form for {kind} yet</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="412"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="533"/>
         <source>Not closed: a record could not be saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="428"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="549"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="429"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="550"/>
         <source>These records have unsaved changes:
 {names}
 
@@ -6246,17 +6276,17 @@ Save them before closing?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="443"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="564"/>
         <source>Saving before closing…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="484"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="605"/>
         <source>About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="485"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="606"/>
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
@@ -6959,42 +6989,42 @@ IT Service Support on {db}</source>
 <context>
     <name>ProblemForm</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="84"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="83"/>
         <source>Short description of the problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="113"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="112"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="103"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="102"/>
         <source>&amp;Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="121"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="120"/>
         <source>&amp;Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="122"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="121"/>
         <source>Cate&amp;gory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="123"/>
         <source>Business ser&amp;vice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="124"/>
         <source>&amp;CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="125"/>
         <source>&amp;Team</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7009,345 +7039,345 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="140"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="141"/>
         <source>&amp;Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="141"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="142"/>
         <source>&amp;Known errors and changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="142"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="143"/>
         <source>&amp;History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="150"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="151"/>
         <source>Raise R&amp;FC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="153"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="154"/>
         <source>C&amp;lose problem…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="166"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="167"/>
         <source>What is happening, since when, who is affected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="168"/>
         <source>How to restore service until the fix is in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="168"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="169"/>
         <source>The permanent solution (the corrective change)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="169"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="170"/>
         <source>The underlying cause, once known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="172"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="172"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="173"/>
         <source>Root cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="174"/>
         <source>Workaround</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="174"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="175"/>
         <source>Permanent solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="180"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="181"/>
         <source>What people and monitoring observe</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="181"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="182"/>
         <source>Possible causes still open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="182"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="183"/>
         <source>Logs, measurements, tests that confirm or refute</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="184"/>
         <source>The cause the evidence supports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="185"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="186"/>
         <source>Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="55"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="53"/>
         <source>Symptoms</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="55"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="53"/>
         <source>Hypotheses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="56"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="54"/>
         <source>Evidence</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="56"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="54"/>
         <source>Cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="92"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="91"/>
         <source>&amp;Move to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="94"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="93"/>
         <source>Move the problem to another status (unsaved edits are saved first)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="118"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="117"/>
         <source>CI names, comma separated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="131"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="130"/>
         <source>Affected C&amp;Is</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="189"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="190"/>
         <source>Timeline of linked incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191"/>
         <source>What</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="192"/>
         <source>Record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="192"/>
         <source>Detail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="203"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="203"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="233"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="242"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="234"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="243"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="203"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="243"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="244"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="303"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="211"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="212"/>
         <source>INC-000123, INC-000124 …</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="212"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="213"/>
         <source>Lin&amp;k</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="213"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="214"/>
         <source>&amp;Unlink selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="214"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="215"/>
         <source>Resolve open incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="217"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="218"/>
         <source>Link incidents:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="233"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="234"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="234"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="235"/>
         <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="240"/>
         <source>Record as &amp;known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="242"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="243"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="250"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="251"/>
         <source>Known errors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="255"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="256"/>
         <source>Corrective changes (RFCs)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="306"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="307"/>
         <source>&amp;Incidents ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="425"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="399"/>
         <source>Moved to {status}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="43"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="41"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="43"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="41"/>
         <source>Investigating</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="44"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="42"/>
         <source>Root cause known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="44"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="42"/>
         <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="45"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="43"/>
         <source>Closed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="269"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="270"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="299"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="300"/>
         <source>Problem recorded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="300"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="301"/>
         <source>Incident opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="301"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302"/>
         <source>Incident resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="303"/>
         <source>Work log</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="78"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="339"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="77"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="340"/>
         <source>New problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="436"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="410"/>
         <source>{ref} raised.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="455"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="473"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="488"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="429"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="447"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="462"/>
         <source>Resolve linked incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="456"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="474"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="430"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="448"/>
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="469"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="443"/>
         <source>Closed; {n} incident(s) resolved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="470"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="444"/>
         <source>Closed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="489"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="463"/>
         <source>Resolve every open incident linked to this problem?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="494"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="468"/>
         <source>{n} incident(s) resolved.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7355,151 +7385,151 @@ IT Service Support on {db}</source>
 <context>
     <name>ProblemsPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="34"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="38"/>
         <source>&amp;Problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="35"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="39"/>
         <source>&amp;Known errors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="36"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="40"/>
         <source>Ca&amp;ndidates</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="51"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="55"/>
         <source>Open problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="52"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="56"/>
         <source>All problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="53"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="57"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="53"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="57"/>
         <source>Investigating</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="54"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="58"/>
         <source>Root cause known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="55"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="59"/>
         <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="55"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="59"/>
         <source>Closed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="58"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="62"/>
         <source>Search problems…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="60"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="64"/>
         <source>New problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="67"/>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="92"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="71"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="96"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="67"/>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="92"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="71"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="96"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="68"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="72"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="68"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="72"/>
         <source>Service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="69"/>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="94"/>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="123"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="73"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="98"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="127"/>
         <source>Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="84"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="88"/>
         <source>Search symptoms, error codes, workarounds…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="86"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="90"/>
         <source>New known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="93"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="97"/>
         <source>Error code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="93"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="97"/>
         <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="108"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="112"/>
         <source>Last 14 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="108"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="112"/>
         <source>Last 30 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="109"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="113"/>
         <source>Last 90 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="112"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="116"/>
         <source>&amp;Create problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="115"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="119"/>
         <source>Recurring incidents, not yet linked to a problem:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="122"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="126"/>
         <source>CI / service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="122"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="126"/>
         <source>Incidents look like</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="123"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="127"/>
         <source>Last</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7989,177 +8019,177 @@ IT Service Support on {db}</source>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="42"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="45"/>
         <source>My open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="43"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="46"/>
         <source>My team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="47"/>
         <source>Unassigned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="48"/>
         <source>SLA at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="46"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="49"/>
         <source>Breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="47"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="50"/>
         <source>All open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="48"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="51"/>
         <source>Resolved recently</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="49"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="52"/>
         <source>All tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="73"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="77"/>
         <source>Filter: words or a reference…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="82"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="87"/>
         <source>New ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="83"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="88"/>
         <source>Record a new incident (Ctrl+N)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="86"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="91"/>
         <source>Edit selected…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="87"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="92"/>
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="230"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="236"/>
         <source>{n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="313"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="310"/>
         <source>Select the tickets to change first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="329"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="326"/>
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="337"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="334"/>
         <source>No bulk edit to undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="342"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="339"/>
         <source>Undid the bulk edit of {n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="358"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="355"/>
         <source>Save queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="358"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="355"/>
         <source>Name of the new queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="386"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="383"/>
         <source>Only saved queues can be edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="405"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="402"/>
         <source>New queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="407"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="404"/>
         <source>Edit queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="408"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="405"/>
         <source>Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="416"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="413"/>
         <source>Only saved queues can be deleted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="425"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="444"/>
         <source>&amp;New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="426"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="446"/>
         <source>New service &amp;request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="428"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="448"/>
         <source>&amp;Bulk edit selected tickets…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="429"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="450"/>
         <source>&amp;Undo last bulk edit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="430"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="452"/>
         <source>Refresh &amp;queues</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="431"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="454"/>
         <source>&amp;Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="432"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="456"/>
         <source>New &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="433"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="458"/>
         <source>Edit saved &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="434"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="460"/>
         <source>&amp;Delete saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="436"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="462"/>
         <source>Filter queue</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8230,98 +8260,98 @@ IT Service Support on {db}</source>
 <context>
     <name>RecordForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="110"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="117"/>
         <source>Stop waiting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="112"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="119"/>
         <source>Keep the edits in the form and stop waiting for the database; the save may still arrive</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="116"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="123"/>
         <source>&amp;Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="119"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="126"/>
         <source>Save (Ctrl+S)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="132"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="139"/>
         <source>Save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="139"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="146"/>
         <source>Saving…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="152"/>
-        <location filename="../../itsmdesk/views/forms/base.py" line="158"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="169"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="175"/>
         <source>Loading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="293"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="351"/>
         <source>Nothing to save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="359"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="417"/>
         <source>Saved {title}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="411"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="469"/>
         <source>Stopped waiting: your edits are still here. If the save reached the database after all, saving again will show it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="416"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="474"/>
         <source>Waiting for the database…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="424"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="482"/>
         <source>The earlier save did arrive; nothing was saved twice.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="451"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="520"/>
         <source>Done. Your unsaved edits are kept; when you save, you choose what to keep where the record changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="486"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="555"/>
         <source>The save you stopped waiting for did reach the database.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="495"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="564"/>
         <source>Someone else changed this record after you opened it. When you save, you choose which of their values to keep.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="526"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="595"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="527"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="596"/>
         <source>{title} has unsaved changes. Save them?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="538"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="607"/>
         <source>Still saving</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="539"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="608"/>
         <source>{title} is still being saved. Close it anyway? The save goes on.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8330,7 +8360,7 @@ IT Service Support on {db}</source>
     <name>ReleaseForm</name>
     <message>
         <location filename="../../itsmdesk/views/releases/release_form.py" line="102"/>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="385"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="399"/>
         <source>New release</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8583,72 +8613,72 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="312"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="326"/>
         <source>(nobody)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="313"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="327"/>
         <source>(no team)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="330"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="344"/>
         <source>all changes approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="331"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="345"/>
         <source>no changes bundled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="332"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="346"/>
         <source>{n} change(s) not approved: cannot deploy</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="336"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="350"/>
         <source>Status &lt;b&gt;{status}&lt;/b&gt; · type {type} · risk &lt;b&gt;&lt;span style=&apos;color:{rc}&apos;&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style=&apos;color:{ac}&apos;&gt;{approval}&lt;/span&gt; · manager {manager}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="350"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="364"/>
         <source>no factors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="356"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="370"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="356"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="370"/>
         <source>NO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="363"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="377"/>
         <source>no changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="364"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="312"/>
         <source>Affected services: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="528"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="542"/>
         <source>Delete step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="529"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="543"/>
         <source>Delete &apos;{name}&apos; from the plan?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="548"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="562"/>
         <source>Deploy &apos;{wave}&apos; at {site}?
 
 {count} software CI(s) will be updated:
@@ -8656,17 +8686,17 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="552"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="566"/>
         <source>…and {n} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="553"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="567"/>
         <source>Deploy wave</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="558"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="572"/>
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8674,42 +8704,42 @@ IT Service Support on {db}</source>
 <context>
     <name>ReleaseListModel</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="48"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="51"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="48"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="51"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="49"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="52"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="49"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="52"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="50"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="53"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="50"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="53"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="51"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="54"/>
         <source>Start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="51"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="54"/>
         <source>Changes</source>
         <translation type="unfinished"></translation>
     </message>
@@ -9361,42 +9391,42 @@ IT Service Support on {db}</source>
 <context>
     <name>ReleasesPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="101"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="105"/>
         <source>Open releases</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="102"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="106"/>
         <source>All releases</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="107"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="111"/>
         <source>Search reference, name, version…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="109"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="113"/>
         <source>&amp;New release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="194"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="202"/>
         <source>Release plan PDF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="195"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="203"/>
         <source>Release reference (e.g. REL-000001):</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="202"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="210"/>
         <source>New &amp;release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="206"/>
+        <location filename="../../itsmdesk/views/releases/panel.py" line="214"/>
         <source>Release &amp;plan PDF…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -10029,32 +10059,32 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="114"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="116"/>
         <source>Import CIs/relations from CSV…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="116"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="118"/>
         <source>Export CIs as CSV…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="118"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="120"/>
         <source>Export relations as CSV…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="120"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="122"/>
         <source>CMDB baselines…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="122"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="124"/>
         <source>Audit CMDB against a scan…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="124"/>
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="126"/>
         <source>New CI</source>
         <translation type="unfinished"></translation>
     </message>
@@ -10513,7 +10543,8 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="92"/>
-        <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
+        <source>Importing {kind} needs a mapping: add --map MAPPING.toml or the name of a ready one (itsmdesk mappings lists them)</source>
+        <oldsource>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</oldsource>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -10993,686 +11024,691 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="188"/>
-        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
+        <source>There is no database at {path}. Create one with &apos;itsmdesk --db {url} init&apos;, or try the demo with &apos;itsmdesk --demo ...&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="189"/>
-        <source>Title</source>
+        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="190"/>
-        <source>Trends are counted by ci, service, category or team, not {by}</source>
+        <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="191"/>
-        <source>Unknown CI class &apos;{value}&apos;</source>
+        <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="192"/>
-        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
+        <source>Unknown CI class &apos;{value}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="193"/>
-        <source>Unknown announcement kind {kind}</source>
+        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="194"/>
-        <source>Unknown field(s) for {kind}: {fields}</source>
+        <source>Unknown announcement kind {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="195"/>
-        <source>Unknown filter operator {op}</source>
+        <source>Unknown field(s) for {kind}: {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="196"/>
-        <source>Unknown queue column(s): {cols}</source>
+        <source>Unknown filter operator {op}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="197"/>
-        <source>Unknown queue {key}</source>
+        <source>Unknown queue column(s): {cols}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="198"/>
-        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
+        <source>Unknown queue {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="199"/>
-        <source>Unknown root cause analysis note(s): {names}</source>
+        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="200"/>
-        <source>Unknown time zone {tz}</source>
+        <source>Unknown root cause analysis note(s): {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="201"/>
-        <source>Unschedule</source>
+        <source>Unknown time zone {tz}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="202"/>
-        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Unschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="203"/>
-        <source>Updated</source>
+        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="204"/>
-        <source>Urgency</source>
+        <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="205"/>
-        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="206"/>
-        <source>Wave &apos;{name}&apos; has no site</source>
+        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="207"/>
-        <source>Wave &apos;{name}&apos; is already deployed</source>
+        <source>Wave &apos;{name}&apos; has no site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="208"/>
-        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
+        <source>Wave &apos;{name}&apos; is already deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="209"/>
-        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="210"/>
-        <source>Working hours {span} end before they start</source>
+        <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="211"/>
-        <source>a CI cannot relate to itself</source>
+        <source>Working hours {span} end before they start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="212"/>
-        <source>a CI name is required</source>
+        <source>a CI cannot relate to itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="213"/>
-        <source>a class is required</source>
+        <source>a CI name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="214"/>
-        <source>a name is required</source>
+        <source>a class is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="215"/>
-        <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
+        <source>a name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="216"/>
-        <source>class {cls} has no attribute &apos;{attr}&apos;</source>
+        <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="217"/>
-        <source>column appears twice</source>
+        <source>class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="218"/>
-        <source>emergency change</source>
+        <source>column appears twice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="219"/>
-        <source>emergency release: shortened build and test</source>
+        <source>emergency change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="220"/>
-        <source>highest risk of the bundled changes ({changes})</source>
+        <source>emergency release: shortened build and test</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="221"/>
-        <source>integrity: {detail}</source>
+        <source>highest risk of the bundled changes ({changes})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="222"/>
-        <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
+        <source>integrity: {detail}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="223"/>
-        <source>line ends after {given} of {columns} columns (truncated line?)</source>
+        <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="224"/>
-        <source>longer than {max} characters</source>
+        <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="225"/>
-        <source>longer than {max} characters ({length})</source>
+        <source>longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="226"/>
-        <source>major release</source>
+        <source>longer than {max} characters ({length})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="227"/>
-        <source>no CI named &apos;{name}&apos;</source>
+        <source>major release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="228"/>
-        <source>no backout plan</source>
+        <source>no CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="229"/>
-        <source>no category {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="230"/>
-        <source>no change {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="231"/>
-        <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="232"/>
-        <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="233"/>
-        <source>no event time</source>
+        <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="234"/>
-        <source>no external key</source>
+        <source>no event time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="235"/>
-        <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no external key</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="236"/>
-        <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="237"/>
-        <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="238"/>
-        <source>no outage</source>
+        <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="239"/>
-        <source>no outage, downtime {minutes} min</source>
+        <source>no outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="240"/>
-        <source>no person {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="241"/>
-        <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="242"/>
-        <source>no site {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="243"/>
-        <source>no team {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="244"/>
-        <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="245"/>
-        <source>normal change</source>
+        <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="246"/>
-        <source>pg_dump failed: {reason}</source>
+        <source>normal change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="247"/>
-        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
+        <source>pg_dump failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="248"/>
-        <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
+        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="249"/>
-        <source>required column is missing</source>
+        <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="250"/>
-        <source>rollout in {waves} waves to {sites} sites</source>
+        <source>required column is missing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="251"/>
-        <source>rollout to {sites} sites</source>
+        <source>rollout in {waves} waves to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="252"/>
-        <source>service outage</source>
+        <source>rollout to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="253"/>
-        <source>service outage, downtime {minutes} min</source>
+        <source>service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="254"/>
-        <source>several release factors on top of risky changes</source>
+        <source>service outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="255"/>
-        <source>standard change</source>
+        <source>several release factors on top of risky changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="256"/>
-        <source>the same relation is on line {first}</source>
+        <source>standard change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="257"/>
-        <source>unknown CI class &apos;{name}&apos;</source>
+        <source>the same relation is on line {first}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="258"/>
-        <source>unknown column (not a CI field or class attribute)</source>
+        <source>unknown CI class &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="259"/>
-        <source>unknown column (use source, type, target, redundant, propagates)</source>
+        <source>unknown column (not a CI field or class attribute)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="260"/>
-        <source>unknown site &apos;{name}&apos;</source>
+        <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="261"/>
-        <source>unknown team &apos;{name}&apos;</source>
+        <source>unknown site &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="262"/>
-        <source>unknown value {value} (the map knows: {known})</source>
+        <source>unknown team &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="263"/>
-        <source>{cells} cells but the header has {columns} columns</source>
+        <source>unknown value {value} (the map knows: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="264"/>
-        <source>{cells} cells but {columns} columns</source>
+        <source>{cells} cells but the header has {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="265"/>
-        <source>{change} falls in blackout window &apos;{window}&apos;</source>
+        <source>{cells} cells but {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="266"/>
-        <source>{change} is outside the maintenance windows of {cis}</source>
+        <source>{change} falls in blackout window &apos;{window}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="267"/>
-        <source>{change} overlaps {other} on {cis}</source>
+        <source>{change} is outside the maintenance windows of {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="268"/>
-        <source>{change} overlaps {other}; impact path via {cis}</source>
+        <source>{change} overlaps {other} on {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="269"/>
-        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
+        <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="270"/>
-        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
+        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="271"/>
-        <source>{field} is required but empty</source>
+        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="272"/>
-        <source>{field} is required: map it in [fields]</source>
+        <source>{field} is required but empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="273"/>
-        <source>{label} &apos;{value}&apos; is already taken</source>
+        <source>{field} is required: map it in [fields]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="274"/>
-        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>{label} &apos;{value}&apos; is already taken</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="275"/>
-        <source>{label} is longer than {max} characters</source>
+        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="276"/>
-        <source>{label} is required</source>
+        <source>{label} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="277"/>
-        <source>{label} must be a whole number of at least {min}</source>
+        <source>{label} is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="278"/>
-        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <source>{label} must be a whole number of at least {min}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="279"/>
-        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <source>{label}: &apos;{value}&apos; is not a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="280"/>
-        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="281"/>
-        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="282"/>
-        <source>{name}={value} is not valid: {doc}</source>
+        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="283"/>
-        <source>{n} business service(s) impacted</source>
+        <source>{name}={value} is not valid: {doc}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="284"/>
-        <source>{n} business service(s) impacted: {services}</source>
+        <source>{n} business service(s) impacted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="285"/>
-        <source>{n} business service(s) impacted: {services} and {more} more</source>
+        <source>{n} business service(s) impacted: {services}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="286"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
+        <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="287"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="288"/>
-        <source>{path} is a folder, not a database file</source>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="289"/>
-        <source>{path} is a folder; give a file name for the backup</source>
+        <source>{path} is a folder, not a database file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="290"/>
-        <source>{path} is empty</source>
+        <source>{path} is a folder; give a file name for the backup</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="291"/>
-        <source>{path} is not UTF-8 text</source>
+        <source>{path} is empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="292"/>
-        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <source>{path} is not UTF-8 text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="293"/>
-        <source>{path} is not valid JSON: {error}</source>
+        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="294"/>
-        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <source>{path} is not valid JSON: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="295"/>
-        <source>{person} is not on the CAB for {category}</source>
+        <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="296"/>
-        <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
+        <source>{person} is not on the CAB for {category}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="297"/>
-        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="298"/>
-        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="299"/>
-        <source>{ref} cannot go from {old} to {new}</source>
+        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="300"/>
-        <source>{ref} has no CAB approval ({detail})</source>
+        <source>{ref} cannot go from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="301"/>
-        <source>{ref} has no workaround to apply</source>
+        <source>{ref} has no CAB approval ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="302"/>
-        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <source>{ref} has no workaround to apply</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="303"/>
-        <source>{ref} is {status}; a review follows implementation</source>
+        <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="304"/>
-        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <source>{ref} is {status}; a review follows implementation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="305"/>
-        <source>{ref} needs a planned start before it can be {target}</source>
+        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="306"/>
-        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <source>{ref} needs a planned start before it can be {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="307"/>
-        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="308"/>
-        <source>{release} already delivers &apos;{name}&apos;</source>
+        <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="309"/>
-        <source>{release} bundles no change; add the approved changes first</source>
+        <source>{release} already delivers &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="310"/>
-        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <source>{release} bundles no change; add the approved changes first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="311"/>
-        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="312"/>
-        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="313"/>
-        <source>{report} needs --{option} REF</source>
+        <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="314"/>
-        <source>{src} already {type} {tgt}</source>
+        <source>{report} needs --{option} REF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="315"/>
-        <source>{table} row {row}: points at a missing {parent}</source>
+        <source>{src} already {type} {tgt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="316"/>
-        <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
+        <source>{table} row {row}: points at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="317"/>
-        <source>{table}: reference {ref} used {n} times</source>
+        <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="318"/>
-        <source>{type} change</source>
+        <source>{table}: reference {ref} used {n} times</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="319"/>
-        <source>{value} is neither true ({true}) nor false ({false})</source>
+        <source>{type} change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="320"/>
-        <source>{value} is not a number</source>
+        <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="321"/>
-        <source>{value} is not a number (decimal separator {separator})</source>
+        <source>{value} is not a number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="322"/>
-        <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
+        <source>{value} is not a number (decimal separator {separator})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="323"/>
-        <source>{value} is not a whole number</source>
+        <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="324"/>
+        <source>{value} is not a whole number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="325"/>
         <source>{value} matches none of the date formats {formats}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -11680,22 +11716,22 @@ IT Service Support on {db}</source>
 <context>
     <name>knowledge</name>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="116"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="118"/>
         <source>Article from incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="117"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="119"/>
         <source>Reference of a resolved incident:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="140"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="136"/>
         <source>New &amp;article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="143"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="139"/>
         <source>Article from resolved &amp;incident…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -11756,12 +11792,12 @@ IT Service Support on {db}</source>
 <context>
     <name>problems</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="188"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="191"/>
         <source>New &amp;problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="189"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="192"/>
         <source>New &amp;known error</source>
         <translation type="unfinished"></translation>
     </message>

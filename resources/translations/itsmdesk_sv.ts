@@ -3,93 +3,93 @@
 <context>
     <name>AnnouncementsPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="41" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="43" />
         <source>Add…</source>
         <translation>Nytt…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="41" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="43" />
         <source>Add a manual announcement</source>
         <translation>Lägg till ett manuellt meddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="42" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="44" />
         <source>Withdraw</source>
         <translation>Återkalla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="42" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="44" />
         <source>Withdraw the selected announcement</source>
         <translation>Återkalla det markerade meddelandet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="43" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="45" />
         <source>Copy text</source>
         <translation>Kopiera text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="43" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="45" />
         <source>Copy all as plain text for an e-mail</source>
         <translation>Kopiera allt som oformaterad text för ett e-postmeddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="47" />
         <source>Copy HTML</source>
         <translation>Kopiera HTML</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="47" />
         <source>Copy all as HTML for an e-mail</source>
         <translation>Kopiera allt som HTML för ett e-postmeddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="76" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="78" />
         <source>until further notice</source>
         <translation>tills vidare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="77" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="79" />
         <source>NOW</source>
         <translation>NU</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="77" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="79" />
         <source>upcoming</source>
         <translation>kommande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="80" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="82" />
         <source>Services: </source>
         <translation>Tjänster: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="89" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="91" />
         <source>No current announcements.</source>
         <translation>Inga aktuella meddelanden.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="105" />
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="107" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="110" />
         <source>New announcement</source>
         <translation>Nytt meddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="105" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="107" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="110" />
         <source>Text</source>
         <translation>Text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="126" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="128" />
         <source>Announcements copied to the clipboard</source>
         <translation>Meddelandena har kopierats till urklipp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="147" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="154" />
         <source>New &amp;announcement…</source>
         <translation>Nytt medd&amp;elande…</translation>
     </message>
@@ -97,133 +97,133 @@
 <context>
     <name>ArticleForm</name>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="55" />
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="191" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="52" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="189" />
         <source>New article</source>
         <translation>Ny artikel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="59" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="56" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="67" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="64" />
         <source>vpn, remote access</source>
         <translation>vpn, fjärråtkomst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="41" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="38" />
         <source>Draft</source>
         <translation>Utkast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="41" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="38" />
         <source>Published</source>
         <translation>Publicerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="42" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="39" />
         <source>Retired</source>
         <translation>Avvecklad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="46" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="43" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="46" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="43" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="47" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="44" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="74" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="71" />
         <source>Cate&amp;gory</source>
         <translation>Kate&amp;gori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="75" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="72" />
         <source>T&amp;ags</source>
         <translation>T&amp;aggar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="77" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="74" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="129" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="126" />
         <source>&amp;History</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="136" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="133" />
         <source>&amp;Publish</source>
         <translation>&amp;Publicera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="139" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="136" />
         <source>Re&amp;tire</source>
         <translation>Avve&amp;ckla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="177" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="175" />
         <source>&amp;Links ({n})</source>
         <translation>L&amp;änkar ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="248" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="221" />
         <source>{ref} is {status} now.</source>
         <translation>{ref} är nu {status}.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="84" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="81" />
         <source>Write Markdown: # heading, - list, **bold**, `code`</source>
         <translation>Skriv Markdown: # rubrik, - lista, **fetstil**, `kod`</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="98" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="95" />
         <source>INC-…, KE-… or a CI name</source>
         <translation>INC-…, KE-… eller ett CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="99" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="96" />
         <source>&amp;Add link</source>
         <translation>&amp;Lägg till länk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="100" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="97" />
         <source>&amp;Remove</source>
         <translation>Ta &amp;bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="126" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="123" />
         <source>&amp;Text</source>
         <translation>&amp;Text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="127" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="124" />
         <source>&amp;Links</source>
         <translation>L&amp;änkar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="128" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="125" />
         <source>&amp;Versions</source>
         <translation>&amp;Versioner</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="162" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="160" />
         <source>by {author}, version {version}</source>
         <translation>av {author}, version {version}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="171" />
+        <location filename="../../itsmdesk/views/knowledge/article_form.py" line="169" />
         <source>v{n} · {at} · {who}
 {fields}</source>
         <translation>v{n} · {at} · {who}
@@ -967,125 +967,125 @@
 <context>
     <name>CIForm</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="101" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="100" />
         <source>Planned</source>
         <translation>Planerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="101" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="100" />
         <source>In production</source>
         <translation>I produktion</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="101" />
         <source>In maintenance</source>
         <translation>Under underhåll</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="101" />
         <source>Retired</source>
         <translation>Avvecklad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102" />
         <source>Low</source>
         <translation>Låg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102" />
         <source>Medium</source>
         <translation>Medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="102" />
         <source>High</source>
         <translation>Hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="104" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="103" />
         <source>Critical</source>
         <translation>Kritisk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="105" />
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="302" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="104" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="303" />
         <source>New CI</source>
         <translation>Nytt CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="126" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="125" />
         <source>every dependency needed</source>
         <translation>alla beroenden krävs</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="127" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="126" />
         <source>Redundancy: the CI stays up while at least this many of its redundant dependencies are up</source>
         <translation>Redundans: CI:t förblir i drift så länge minst så här många av dess redundanta beroenden är i drift</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="225" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="226" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="133" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="132" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="134" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="133" />
         <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="153" />
         <source>Class</source>
         <translation>Klass</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="135" />
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="134" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="136" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="135" />
         <source>Criticality</source>
         <translation>Kritikalitet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="137" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="136" />
         <source>Owner team</source>
         <translation>Ägande team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="138" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="137" />
         <source>Site</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="139" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="138" />
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="140" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="139" />
         <source>Vendor</source>
         <translation>Leverantör</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="141" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="140" />
         <source>Serial</source>
         <translation>Serienummer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="142" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="141" />
         <source>Members that must stay up</source>
         <translation>Medlemmar som måste vara i drift</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="143" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="142" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="144" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="143" />
         <source>Class attributes</source>
         <translation>Klassattribut</translation>
     </message>
@@ -1135,97 +1135,97 @@
         <translation>Detta CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="189" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="195" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="196" />
         <source>Details</source>
         <translation>Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="196" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="197" />
         <source>Relations</source>
         <translation>Relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="197" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="198" />
         <source>Open records</source>
         <translation>Öppna poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="198" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="199" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="199" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="200" />
         <source>History</source>
         <translation>Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="252" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="253" />
         <source>this CI →</source>
         <translation>detta CI →</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="252" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="253" />
         <source>→ this CI</source>
         <translation>→ detta CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="254" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="255" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="256" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="256" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="258" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="258" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="260" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261" />
         <source>Relations ({n})</source>
         <translation>Relationer ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="262" />
         <source>Open records ({n})</source>
         <translation>Öppna poster ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="402" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="378" />
         <source>Remove relations</source>
         <translation>Ta bort relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="403" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="379" />
         <source>Remove {n} relation(s)?</source>
         <translation>Vill du ta bort {n} relation(er)?</translation>
     </message>
@@ -1851,112 +1851,112 @@
 <context>
     <name>CalendarPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="54" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="56" />
         <source>Reschedule %s</source>
         <translation>Planera om %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="105" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="107" />
         <source>Month</source>
         <translation>Månad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="105" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="107" />
         <source>Week</source>
         <translation>Vecka</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="105" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="107" />
         <source>Day</source>
         <translation>Dag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="106" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="108" />
         <source>Timeline</source>
         <translation>Tidslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="109" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="111" />
         <source>Rows per CI</source>
         <translation>Rader per CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="110" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="112" />
         <source>Rows per service</source>
         <translation>Rader per tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="114" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="116" />
         <source>All statuses</source>
         <translation>Alla statusar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="132" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="134" />
         <source>Previous</source>
         <translation>Föregående</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="133" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="135" />
         <source>Today</source>
         <translation>Idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="133" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="135" />
         <source>Go to today</source>
         <translation>Gå till idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="134" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="136" />
         <source>Next</source>
         <translation>Nästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="135" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="137" />
         <source>Undo</source>
         <translation>Ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="135" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="137" />
         <source>Undo the last reschedule</source>
         <translation>Ångra den senaste omplaneringen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="137" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="139" />
         <source>Redo</source>
         <translation>Gör om</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="142" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="144" />
         <source>Export .ics…</source>
         <translation>Exportera .ics…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="142" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="144" />
         <source>Export this range as iCalendar</source>
         <translation>Exportera det här intervallet som iCalendar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="163" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="165" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="166" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="168" />
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
         <translation>Fyllning: status · vänster rand: risk · röd kontur: konflikt · röd skuggning: frysperiod · grön: underhållsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="191" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="193" />
         <source>All teams</source>
         <translation>Alla team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="192" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="194" />
         <source>All services</source>
         <translation>Alla tjänster</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="256" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="258" />
         <source>Conflicts (%n)</source>
         <translation>
             <numerusform>Konflikter (%n)</numerusform>
@@ -1964,27 +1964,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="296" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="298" />
         <source>%s moved to %s</source>
         <translation>%s flyttad till %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="320" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="322" />
         <source>Export change calendar</source>
         <translation>Exportera ändringskalender</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="321" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="323" />
         <source>iCalendar (*.ics)</source>
         <translation>iCalendar (*.ics)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="331" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="333" />
         <source>%s written (%s changes)</source>
         <translation>%s skriven (%s ändringar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="341" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="343" />
         <source>Export change calendar (.ics)…</source>
         <translation>Exportera ändringskalender (.ics)…</translation>
     </message>
@@ -2292,161 +2292,161 @@
 <context>
     <name>ChangesPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="49" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="53" />
         <source>Search reference or title</source>
         <translation>Sök referens eller rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="51" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="55" />
         <source>All statuses</source>
         <translation>Alla statusar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="56" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="60" />
         <source>More</source>
         <translation>Mer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="58" />
-        <location filename="../../itsmdesk/views/changes/panel.py" line="61" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="62" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="65" />
         <source>Ref</source>
         <translation>Ref</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="58" />
-        <location filename="../../itsmdesk/views/changes/panel.py" line="61" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="62" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="65" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="58" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="62" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="59" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="63" />
         <source>Risk</source>
         <translation>Risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="59" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="63" />
         <source>Planned start</source>
         <translation>Planerad start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="59" />
-        <location filename="../../itsmdesk/views/changes/panel.py" line="62" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="63" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="66" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="61" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="65" />
         <source>Date</source>
         <translation>Datum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="81" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="85" />
         <source>Changes</source>
         <translation>Ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="82" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="86" />
         <source>CAB meetings</source>
         <translation>CAB-möten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="83" />
-        <location filename="../../itsmdesk/views/changes/panel.py" line="111" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="87" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="115" />
         <source>Success rate</source>
         <translation>Andel lyckade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="99" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="103" />
         <source>By month</source>
         <translation>Per månad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="99" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="103" />
         <source>By type</source>
         <translation>Per typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="100" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="104" />
         <source>By team</source>
         <translation>Per team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="103" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="107" />
         <source>Export CSV…</source>
         <translation>Exportera CSV…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="109" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="113" />
         <source>Group</source>
         <translation>Grupp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="109" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="113" />
         <source>Finished</source>
         <translation>Avslutade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="109" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="113" />
         <source>Successful</source>
         <translation>Lyckade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="110" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="114" />
         <source>Failed / backed out</source>
         <translation>Misslyckade / återställda</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="110" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="114" />
         <source>Incidents caused</source>
         <translation>Orsakade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="142" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="146" />
         <source>Export success rate</source>
         <translation>Exportera andel lyckade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="143" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="147" />
         <source>CSV (*.csv)</source>
         <translation>CSV (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="228" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="244" />
         <source>Standard change</source>
         <translation>Standardändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="228" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="245" />
         <source>Template:</source>
         <translation>Mall:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="269" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="278" />
         <source>New change</source>
         <translation>Ny ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="270" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="279" />
         <source>New standard change from template…</source>
         <translation>Ny standardändring från mall…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="271" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="280" />
         <source>New CAB meeting</source>
         <translation>Nytt CAB-möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="273" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="282" />
         <source>CAB pack (PDF, print preview)…</source>
         <translation>CAB-underlag (PDF, förhandsgranskning)…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="275" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="284" />
         <source>CAB minutes (PDF, print preview)…</source>
         <translation>CAB-protokoll (PDF, förhandsgranskning)…</translation>
     </message>
@@ -2470,8 +2470,8 @@
     </message>
     <message>
         <location filename="../../itsmdesk/cli.py" line="72" />
-        <source>start the GUI on a demo database (created on first use)</source>
-        <translation>starta det grafiska gränssnittet med en demodatabas (skapas första gången)</translation>
+        <source>work on the demo database (built on first use): the GUI, or any command</source>
+        <translation>arbeta i demodatabasen (byggs första gången): det grafiska gränssnittet eller vilket kommando som helst</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/cli.py" line="120" />
@@ -2840,52 +2840,57 @@
         <translation>VARFÖR</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="128" />
+        <location filename="../../itsmdesk/commands/base.py" line="134" />
+        <source>building the demo database {db} (once)…</source>
+        <translation>bygger demodatabasen {db} (en gång)…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="155" />
         <source>(none)</source>
         <translation>(inga)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="147" />
+        <location filename="../../itsmdesk/commands/base.py" line="174" />
         <source>would create {n}</source>
         <translation>skulle skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="149" />
+        <location filename="../../itsmdesk/commands/base.py" line="176" />
         <source>create {n}</source>
         <translation>skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="151" />
+        <location filename="../../itsmdesk/commands/base.py" line="178" />
         <source>nothing written; create {n}</source>
         <translation>inget skrivet; skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="152" />
+        <location filename="../../itsmdesk/commands/base.py" line="179" />
         <source>{kind}: {n} rows read</source>
         <translation>{kind}: {n} rader lästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="154" />
+        <location filename="../../itsmdesk/commands/base.py" line="181" />
         <source>update {n}</source>
         <translation>uppdatera {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="155" />
+        <location filename="../../itsmdesk/commands/base.py" line="182" />
         <source>unchanged {n}</source>
         <translation>oförändrade {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="156" />
+        <location filename="../../itsmdesk/commands/base.py" line="183" />
         <source>rejected {n}</source>
         <translation>avvisade {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="159" />
+        <location filename="../../itsmdesk/commands/base.py" line="186" />
         <source>journal_rows {n}</source>
         <translation>journalrader {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="171" />
+        <location filename="../../itsmdesk/commands/base.py" line="198" />
         <source>line {line}, column {column}: {reason}</source>
         <translation>rad {line}, kolumn {column}: {reason}</translation>
     </message>
@@ -3221,9 +3226,9 @@
         <translation>{db}: OK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="212" />
-        <source>creating the demo database ...</source>
-        <translation>skapar demodatabasen ...</translation>
+        <location filename="../../itsmdesk/commands/core.py" line="184" />
+        <source>{reason} Organisation settings show their defaults.</source>
+        <translation>{reason} Organisationens inställningar visar sina standardvärden.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/exporting.py" line="12" />
@@ -3247,111 +3252,131 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/importing.py" line="27" />
-        <source>mapping for another tool's export (see README)</source>
-        <translation>mappning för ett annat verktygs export (se README)</translation>
+        <source>mapping for another tool's export: a file, or the name of a ready one (itsmdesk mappings lists them)</source>
+        <translation>mappning för ett annat verktygs export: en fil eller namnet på en färdig (itsmdesk mappings listar dem)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="29" />
+        <location filename="../../itsmdesk/commands/importing.py" line="30" />
         <source>show what would change; write nothing</source>
         <translation>torrkörning: visa vad som skulle ändras; skriv inget</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="31" />
+        <location filename="../../itsmdesk/commands/importing.py" line="32" />
         <source>import the good rows and write the bad ones to this file</source>
         <translation>importera de korrekta raderna och skriv de felaktiga till denna fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="32" />
+        <location filename="../../itsmdesk/commands/importing.py" line="33" />
         <source>no progress on stderr</source>
         <translation>ingen förloppsvisning på stderr</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="34" />
+        <location filename="../../itsmdesk/commands/importing.py" line="35" />
         <source>print the report (counts, bad rows, dry-run changes) as JSON</source>
         <translation>skriv ut rapporten (antal, felaktiga rader, torrkörningens ändringar) som JSON</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="40" />
+        <location filename="../../itsmdesk/commands/importing.py" line="37" />
+        <source>the ready import mappings for other tools' exports</source>
+        <translation>de färdiga importmappningarna för andra verktygs exporter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="39" />
+        <source>as JSON</source>
+        <translation>som JSON</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="52" />
+        <source>No ready mappings are installed.</source>
+        <translation>Inga färdiga mappningar är installerade.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="56" />
+        <source>Use one with: itsmdesk import KIND FILE --map NAME</source>
+        <translation>Använd en med: itsmdesk import TYP FIL --map NAMN</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="62" />
         <source>reading</source>
         <translation>läser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="41" />
+        <location filename="../../itsmdesk/commands/importing.py" line="63" />
         <source>checking</source>
         <translation>kontrollerar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="42" />
+        <location filename="../../itsmdesk/commands/importing.py" line="64" />
         <source>checking rows</source>
         <translation>kontrollerar rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="43" />
+        <location filename="../../itsmdesk/commands/importing.py" line="65" />
         <source>writing</source>
         <translation>skriver</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="44" />
+        <location filename="../../itsmdesk/commands/importing.py" line="66" />
         <source>writing records</source>
         <translation>skriver poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="45" />
+        <location filename="../../itsmdesk/commands/importing.py" line="67" />
         <source>writing history</source>
         <translation>skriver historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="46" />
+        <location filename="../../itsmdesk/commands/importing.py" line="68" />
         <source>exporting</source>
         <translation>exporterar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="66" />
+        <location filename="../../itsmdesk/commands/importing.py" line="88" />
         <source>(empty)</source>
         <translation>(tomt)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="74" />
+        <location filename="../../itsmdesk/commands/importing.py" line="96" />
         <source>create CI {name}</source>
         <translation>skapa CI {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="74" />
+        <location filename="../../itsmdesk/commands/importing.py" line="96" />
         <source>add relation {name}</source>
         <translation>lägg till relation {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="76" />
+        <location filename="../../itsmdesk/commands/importing.py" line="98" />
         <source>update CI {name}</source>
         <translation>uppdatera CI {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="76" />
+        <location filename="../../itsmdesk/commands/importing.py" line="98" />
         <source>update relation {name}</source>
         <translation>uppdatera relation {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="85" />
+        <location filename="../../itsmdesk/commands/importing.py" line="107" />
         <source>... and {n} more CIs to create or update (not listed)</source>
         <translation>... och {n} CI:n till att skapa eller uppdatera (visas inte)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="87" />
+        <location filename="../../itsmdesk/commands/importing.py" line="109" />
         <source>... and {n} more relations to create or update (not listed)</source>
         <translation>... och {n} relationer till att skapa eller uppdatera (visas inte)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="90" />
+        <location filename="../../itsmdesk/commands/importing.py" line="112" />
         <source>relations not in the file are kept (the import never removes relations)</source>
         <translation>relationer som inte finns i filen behålls (importen tar aldrig bort relationer)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="120" />
+        <location filename="../../itsmdesk/commands/importing.py" line="142" />
         <source>... and {n} more bad rows</source>
         <translation>... och {n} felaktiga rader till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="124" />
+        <location filename="../../itsmdesk/commands/importing.py" line="146" />
         <source>rejected rows written to {path}</source>
         <translation>avvisade rader skrivna till {path}</translation>
     </message>
@@ -3719,37 +3744,37 @@
 <context>
     <name>CmdbPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="32" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="34" />
         <source>By class</source>
         <translation>Per klass</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="33" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="35" />
         <source>By site</source>
         <translation>Per plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="34" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="36" />
         <source>By business service</source>
         <translation>Per verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="37" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="39" />
         <source>Filter CIs by name (Ctrl+Shift+F)</source>
         <translation>Filtrera CI:n efter namn (Ctrl+Shift+F)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="40" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="42" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="41" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="43" />
         <source>Show what fails if the selected CI fails (Ctrl+I)</source>
         <translation>Visa vad som slutar fungera om det markerade CI:t fallerar (Ctrl+I)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="43" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="45" />
         <source>New CI</source>
         <translation>Nytt CI</translation>
     </message>
@@ -3757,22 +3782,22 @@
 <context>
     <name>CmdbTree</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="81" />
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="87" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="81" />
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="87" />
         <source>Class</source>
         <translation>Klass</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="81" />
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="87" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="111" />
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="117" />
         <source>{name}
 Class: {cls}
 Status: {status}
@@ -3783,12 +3808,12 @@ Status: {status}
 Kritikalitet: {crit}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="125" />
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="131" />
         <source>Loading…</source>
         <translation>Läser in…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="170" />
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="176" />
         <source>More… (next {n})</source>
         <translation>Fler… (nästa {n})</translation>
     </message>
@@ -3796,77 +3821,77 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>DashboardPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="39" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="41" />
         <source>Business service</source>
         <translation>Verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="39" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="41" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="40" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="40" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="42" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="46" />
         <source>Last 7 days</source>
         <translation>Senaste 7 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="46" />
         <source>Last 30 days</source>
         <translation>Senaste 30 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="47" />
         <source>Last 90 days</source>
         <translation>Senaste 90 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="47" />
         <source>Last 12 months</source>
         <translation>Senaste 12 månaderna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="51" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="53" />
         <source>Top </source>
         <translation>Topp </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="52" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="54" />
         <source>&amp;Refresh</source>
         <translation>&amp;Uppdatera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="57" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="59" />
         <source>Incidents by</source>
         <translation>Incidenter per</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="65" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="67" />
         <source>Most incidents</source>
         <translation>Flest incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="67" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="69" />
         <source>Top movers (vs previous period)</source>
         <translation>Största förändringar (mot föregående period)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="69" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="71" />
         <source>Incidents opened</source>
         <translation>Öppnade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dashboard/panel.py" line="111" />
+        <location filename="../../itsmdesk/views/dashboard/panel.py" line="113" />
         <source>{total} incidents ({change:+} vs previous period)</source>
         <translation>{total} incidenter ({change:+} mot föregående period)</translation>
     </message>
@@ -5473,7 +5498,7 @@ Kritikalitet: {crit}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/incident_form.py" line="190" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="670" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
@@ -5483,299 +5508,299 @@ Kritikalitet: {crit}</translation>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="201" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="202" />
         <source>Why is the ticket waiting? (needed for pending)</source>
         <translation>Varför väntar ärendet? (krävs för väntande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="211" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="212" />
         <source>How it was solved (needed to resolve)</source>
         <translation>Hur det löstes (krävs för att lösa)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="212" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="213" />
         <source>Move</source>
         <translation>Flytta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="214" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="215" />
         <source>Apply the status change and save (Ctrl+Return)</source>
         <translation>Genomför statusändringen och spara (Ctrl+Return)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="221" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="222" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="222" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="223" />
         <source>Move to</source>
         <translation>Flytta till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="223" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224" />
         <source>Pending reason</source>
         <translation>Orsak till väntan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225" />
         <source>Resolution code</source>
         <translation>Lösningskod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="227" />
         <source>Lifecycle</source>
         <translation>Livscykel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="246" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="247" />
         <source>Link child ticket…</source>
         <translation>Koppla underordnat ärende…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="248" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="249" />
         <source>Make another ticket a child of this one (this one becomes a major incident)</source>
         <translation>Gör ett annat ärende underordnat det här (det här blir en större incident)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="256" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="257" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="257" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="258" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="258" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="259" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="259" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="260" />
         <source>Parent</source>
         <translation>Överordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="260" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="261" />
         <source>Child tickets</source>
         <translation>Underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="261" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="262" />
         <source>Links</source>
         <translation>Länkar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="749" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="717" />
         <source>Link child ticket</source>
         <translation>Koppla underordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="750" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="718" />
         <source>Reference of the child ticket (INC-… or REQ-…)</source>
         <translation>Referens till det underordnade ärendet (INC-… eller REQ-…)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="304" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="306" />
         <source>Escalate…</source>
         <translation>Eskalera…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="310" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="312" />
         <source>Move status</source>
         <translation>Ändra status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="311" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="313" />
         <source>Add work log note</source>
         <translation>Lägg till anteckning i arbetsloggen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="422" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="427" />
         <source>New incident</source>
         <translation>Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="75" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="352" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="74" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="356" />
         <source>New</source>
         <translation>Ny</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="72" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="71" />
         <source>1 – high</source>
         <translation>1 – hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="73" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="72" />
         <source>2 – medium</source>
         <translation>2 – medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="74" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="73" />
         <source>3 – low</source>
         <translation>3 – låg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="76" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="75" />
         <source>Awaiting approval</source>
         <translation>Väntar på godkännande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="77" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="76" />
         <source>Assigned</source>
         <translation>Tilldelat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="78" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="77" />
         <source>In progress</source>
         <translation>Pågår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="79" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="78" />
         <source>Pending</source>
         <translation>Väntande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="80" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="79" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="81" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="80" />
         <source>Fulfilled</source>
         <translation>Utfört</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="82" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="81" />
         <source>Closed</source>
         <translation>Stängt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="83" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="82" />
         <source>Cancelled</source>
         <translation>Avbrutet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="292" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="294" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="293" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="295" />
         <source>Histor&amp;y</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="390" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="394" />
         <source>Reopen</source>
         <translation>Återöppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="421" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="428" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="426" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="433" />
         <source>Service request</source>
         <translation>Tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="421" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="428" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="426" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="433" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="453" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="458" />
         <source>SLA paused</source>
         <translation>SLA pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="455" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="460" />
         <source>SLA met</source>
         <translation>SLA uppfylld</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="455" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="460" />
         <source>SLA breached</source>
         <translation>SLA överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="461" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="466" />
         <source>Breached {t}</source>
         <translation>Överskriden {t}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="461" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="466" />
         <source>At risk: {t} left</source>
         <translation>I riskzonen: {t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="462" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="467" />
         <source>{t} left</source>
         <translation>{t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="489" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="494" />
         <source>Announced for this CI/service: </source>
         <translation>Aviserat för detta CI/denna tjänst: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="644" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="649" />
         <source>Resolve child tickets</source>
         <translation>Lös underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="645" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="650" />
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation>Den här större incidenten har öppna underordnade ärenden. Vill du lösa dem också?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="651" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="656" />
         <source>{n} child tickets resolved</source>
         <translation>{n} underordnade ärenden lösta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="662" />
         <source>To another team (functional)</source>
         <translation>Till ett annat team (funktionell)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="662" />
         <source>To the team lead (hierarchical)</source>
         <translation>Till teamledaren (hierarkisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="706" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="710" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="663" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="670" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="678" />
         <source>Escalate</source>
         <translation>Eskalera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="663" />
         <source>How?</source>
         <translation>Hur?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="706" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="710" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="678" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="724" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="692" />
         <source>{n} people notified</source>
         <translation>{n} personer aviserade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="422" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="427" />
         <source>New request</source>
         <translation>Ny begäran</translation>
     </message>
@@ -5888,28 +5913,28 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>KnowledgePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="36" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="38" />
         <source>Search the knowledge base…</source>
         <translation>Sök i kunskapsdatabasen…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="38" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="40" />
         <source>New</source>
         <translation>Ny</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="39" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="41" />
         <source>New article</source>
         <translation>Ny artikel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="70" />
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="81" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="72" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="83" />
         <source>Type words to search titles, tags and text.</source>
         <translation>Skriv ord för att söka i rubriker, taggar och text.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="97" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="99" />
         <source>{n} article(s), best match first</source>
         <translation>{n} artikel/artiklar, bästa träff först</translation>
     </message>
@@ -6106,142 +6131,147 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="56" />
+        <location filename="../../itsmdesk/views/main_window.py" line="60" />
         <source>itsmdesk — {db}</source>
         <translation>itsmdesk — {db}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="90" />
+        <location filename="../../itsmdesk/views/main_window.py" line="98" />
         <source>&amp;File</source>
         <translation>&amp;Arkiv</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="90" />
+        <location filename="../../itsmdesk/views/main_window.py" line="98" />
         <source>&amp;Records</source>
         <translation>&amp;Poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="91" />
+        <location filename="../../itsmdesk/views/main_window.py" line="99" />
         <source>&amp;View</source>
         <translation>&amp;Visa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="91" />
+        <location filename="../../itsmdesk/views/main_window.py" line="99" />
         <source>Re&amp;ports</source>
         <translation>&amp;Rapporter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="92" />
+        <location filename="../../itsmdesk/views/main_window.py" line="100" />
         <source>&amp;Tools</source>
         <translation>Ver&amp;ktyg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="92" />
+        <location filename="../../itsmdesk/views/main_window.py" line="100" />
         <source>&amp;Help</source>
         <translation>&amp;Hjälp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="95" />
+        <location filename="../../itsmdesk/views/main_window.py" line="103" />
         <source>&amp;Quit</source>
         <translation>&amp;Avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="99" />
+        <location filename="../../itsmdesk/views/main_window.py" line="107" />
         <source>&amp;Quick open…</source>
         <translation>&amp;Snabböppna…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="104" />
+        <location filename="../../itsmdesk/views/main_window.py" line="112" />
         <source>Close tab</source>
         <translation>Stäng flik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="108" />
+        <location filename="../../itsmdesk/views/main_window.py" line="116" />
         <source>&amp;About itsmdesk</source>
         <translation>&amp;Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="147" />
+        <location filename="../../itsmdesk/views/main_window.py" line="165" />
         <source>Reset layout</source>
         <translation>Återställ layout</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="188" />
+        <location filename="../../itsmdesk/views/main_window.py" line="227" />
         <source>{title} arrives in a later version.</source>
         <translation>{title} kommer i en senare version.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="201" />
+        <location filename="../../itsmdesk/views/main_window.py" line="291" />
         <source>SQLite file</source>
         <translation>SQLite-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="201" />
+        <location filename="../../itsmdesk/views/main_window.py" line="291" />
         <source>PostgreSQL</source>
         <translation>PostgreSQL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="207" />
+        <location filename="../../itsmdesk/views/main_window.py" line="297" />
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation>Vem som arbetar vid den här datorn (Ctrl+Shift+P)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="260" />
+        <location filename="../../itsmdesk/views/main_window.py" line="332" />
+        <source>Opening the database…</source>
+        <translation>Öppnar databasen…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="359" />
         <source>Saving…</source>
         <translation>Sparar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="263" />
+        <location filename="../../itsmdesk/views/main_window.py" line="362" />
         <source>Connected</source>
         <translation>Ansluten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="264" />
+        <location filename="../../itsmdesk/views/main_window.py" line="363" />
         <source>Disconnected</source>
         <translation>Frånkopplad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="297" />
+        <location filename="../../itsmdesk/views/main_window.py" line="398" />
         <source>🔔 {n}</source>
         <translation>🔔 {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="298" />
+        <location filename="../../itsmdesk/views/main_window.py" line="399" />
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation>{n} olästa aviseringar (Ctrl+Shift+M)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="336" />
+        <location filename="../../itsmdesk/views/main_window.py" line="437" />
         <source>Signed in: {name} ▾</source>
         <translation>Inloggad: {name} ▾</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="348" />
+        <location filename="../../itsmdesk/views/main_window.py" line="449" />
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Öppna en kö till vänster, eller tryck &lt;b&gt;Ctrl+K&lt;/b&gt; för att hitta en post via referens eller ord.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="355" />
+        <location filename="../../itsmdesk/views/main_window.py" line="456" />
         <source>Welcome</source>
         <translation>Välkommen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="367" />
+        <location filename="../../itsmdesk/views/main_window.py" line="470" />
         <source>No form for {kind} yet</source>
         <translation>Inget formulär för {kind} ännu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="412" />
+        <location filename="../../itsmdesk/views/main_window.py" line="533" />
         <source>Not closed: a record could not be saved.</source>
         <translation>Inte stängt: en post kunde inte sparas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="428" />
+        <location filename="../../itsmdesk/views/main_window.py" line="549" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="429" />
+        <location filename="../../itsmdesk/views/main_window.py" line="550" />
         <source>These records have unsaved changes:
 {names}
 
@@ -6252,17 +6282,17 @@ Save them before closing?</source>
 Vill du spara dem innan du stänger?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="443" />
+        <location filename="../../itsmdesk/views/main_window.py" line="564" />
         <source>Saving before closing…</source>
         <translation>Sparar innan stängning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="484" />
+        <location filename="../../itsmdesk/views/main_window.py" line="605" />
         <source>About itsmdesk</source>
         <translation>Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="485" />
+        <location filename="../../itsmdesk/views/main_window.py" line="606" />
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation>itsmdesk {version}
@@ -6966,42 +6996,42 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>ProblemForm</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="84" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="83" />
         <source>Short description of the problem</source>
         <translation>Kort beskrivning av problemet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="113" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="112" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="103" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="102" />
         <source>&amp;Status</source>
         <translation>St&amp;atus</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="121" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="120" />
         <source>&amp;Priority</source>
         <translation>&amp;Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="122" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="121" />
         <source>Cate&amp;gory</source>
         <translation>Kate&amp;gori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="124" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="123" />
         <source>Business ser&amp;vice</source>
         <translation>&amp;Verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="125" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="124" />
         <source>&amp;CI</source>
         <translation>&amp;CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="126" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="125" />
         <source>&amp;Team</source>
         <translation>T&amp;eam</translation>
     </message>
@@ -7016,345 +7046,345 @@ IT-servicesupport på {db}</translation>
         <translation>G&amp;rundorsaksanalys</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="140" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="141" />
         <source>&amp;Incidents</source>
         <translation>&amp;Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="141" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="142" />
         <source>&amp;Known errors and changes</source>
         <translation>&amp;Kända fel och ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="142" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="143" />
         <source>&amp;History</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="150" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="151" />
         <source>Raise R&amp;FC</source>
         <translation>Skapa R&amp;FC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="153" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="154" />
         <source>C&amp;lose problem…</source>
         <translation>S&amp;täng problem…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="166" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="167" />
         <source>What is happening, since when, who is affected</source>
         <translation>Vad händer, sedan när, vem påverkas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="167" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="168" />
         <source>How to restore service until the fix is in</source>
         <translation>Hur tjänsten återställs tills åtgärden är på plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="168" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="169" />
         <source>The permanent solution (the corrective change)</source>
         <translation>Den permanenta lösningen (den korrigerande ändringen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="169" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="170" />
         <source>The underlying cause, once known</source>
         <translation>Den bakomliggande orsaken, när den är känd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="171" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="172" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="172" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="173" />
         <source>Root cause</source>
         <translation>Grundorsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="173" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="174" />
         <source>Workaround</source>
         <translation>Tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="174" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="175" />
         <source>Permanent solution</source>
         <translation>Permanent lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="180" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="181" />
         <source>What people and monitoring observe</source>
         <translation>Vad användare och övervakning observerar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="181" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="182" />
         <source>Possible causes still open</source>
         <translation>Möjliga orsaker som ännu inte uteslutits</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="182" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="183" />
         <source>Logs, measurements, tests that confirm or refute</source>
         <translation>Loggar, mätningar och tester som bekräftar eller motbevisar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="183" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="184" />
         <source>The cause the evidence supports</source>
         <translation>Den orsak som belägget stöder</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="185" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="186" />
         <source>Notes</source>
         <translation>Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="55" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="53" />
         <source>Symptoms</source>
         <translation>Symtom</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="55" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="53" />
         <source>Hypotheses</source>
         <translation>Hypoteser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="56" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="54" />
         <source>Evidence</source>
         <translation>Belägg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="56" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="54" />
         <source>Cause</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="92" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="91" />
         <source>&amp;Move to</source>
         <translation>F&amp;lytta till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="94" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="93" />
         <source>Move the problem to another status (unsaved edits are saved first)</source>
         <translation>Flytta problemet till en annan status (osparade ändringar sparas först)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="118" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="117" />
         <source>CI names, comma separated</source>
         <translation>CI-namn, kommaseparerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="131" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="130" />
         <source>Affected C&amp;Is</source>
         <translation>Berörda &amp;CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="189" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="190" />
         <source>Timeline of linked incidents</source>
         <translation>Tidslinje för kopplade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="190" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191" />
         <source>When</source>
         <translation>När</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="190" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191" />
         <source>What</source>
         <translation>Vad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="192" />
         <source>Record</source>
         <translation>Post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="192" />
         <source>Detail</source>
         <translation>Detalj</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="203" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="203" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="233" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="242" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="234" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="243" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="203" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="243" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="244" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="303" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="211" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="212" />
         <source>INC-000123, INC-000124 …</source>
         <translation>INC-000123, INC-000124 …</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="212" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="213" />
         <source>Lin&amp;k</source>
         <translation>K&amp;oppla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="213" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="214" />
         <source>&amp;Unlink selected</source>
         <translation>Koppla &amp;bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="214" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="215" />
         <source>Resolve open incidents</source>
         <translation>Lös öppna incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="217" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="218" />
         <source>Link incidents:</source>
         <translation>Koppla incidenter:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="233" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="234" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="234" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="235" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="239" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="240" />
         <source>Record as &amp;known error</source>
         <translation>Registrera som kä&amp;nt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="242" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="243" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="250" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="251" />
         <source>Known errors</source>
         <translation>Kända fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="255" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="256" />
         <source>Corrective changes (RFCs)</source>
         <translation>Korrigerande ändringar (RFC:er)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="306" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="307" />
         <source>&amp;Incidents ({n})</source>
         <translation>&amp;Incidenter ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="425" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="399" />
         <source>Moved to {status}.</source>
         <translation>Flyttat till {status}.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="43" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="41" />
         <source>New</source>
         <translation>Nytt värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="43" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="41" />
         <source>Investigating</source>
         <translation>Under utredning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="44" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="42" />
         <source>Root cause known</source>
         <translation>Grundorsak känd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="44" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="42" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="45" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="43" />
         <source>Closed</source>
         <translation>Stängt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="269" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="270" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="299" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="300" />
         <source>Problem recorded</source>
         <translation>Problem registrerat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="300" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="301" />
         <source>Incident opened</source>
         <translation>Incident öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="301" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302" />
         <source>Incident resolved</source>
         <translation>Incident löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="303" />
         <source>Work log</source>
         <translation>Arbetslogg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="78" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="339" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="77" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="340" />
         <source>New problem</source>
         <translation>Nytt problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="436" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="410" />
         <source>{ref} raised.</source>
         <translation>{ref} skapad.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="455" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="473" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="488" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="429" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="447" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="462" />
         <source>Resolve linked incidents</source>
         <translation>Lös kopplade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="456" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="474" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="430" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="448" />
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
         <translation>Åtgärden för {ref} är på plats. Vill du även lösa dess {n} öppna kopplade incident(er)?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="469" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="443" />
         <source>Closed; {n} incident(s) resolved.</source>
         <translation>Stängt; {n} incident(er) lösta.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="470" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="444" />
         <source>Closed.</source>
         <translation>Stängt.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="489" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="463" />
         <source>Resolve every open incident linked to this problem?</source>
         <translation>Vill du lösa alla öppna incidenter som är kopplade till det här problemet?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="494" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="468" />
         <source>{n} incident(s) resolved.</source>
         <translation>{n} incident(er) lösta.</translation>
     </message>
@@ -7362,151 +7392,151 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>ProblemsPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="34" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="38" />
         <source>&amp;Problems</source>
         <translation>&amp;Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="35" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="39" />
         <source>&amp;Known errors</source>
         <translation>&amp;Kända fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="36" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="40" />
         <source>Ca&amp;ndidates</source>
         <translation>Ka&amp;ndidater</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="51" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="55" />
         <source>Open problems</source>
         <translation>Öppna problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="52" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="56" />
         <source>All problems</source>
         <translation>Alla problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="53" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="57" />
         <source>New</source>
         <translation>Nytt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="53" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="57" />
         <source>Investigating</source>
         <translation>Under utredning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="54" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="58" />
         <source>Root cause known</source>
         <translation>Grundorsak känd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="55" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="59" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="55" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="59" />
         <source>Closed</source>
         <translation>Stängt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="58" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="62" />
         <source>Search problems…</source>
         <translation>Sök problem…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="60" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="64" />
         <source>New problem</source>
         <translation>Nytt problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="67" />
-        <location filename="../../itsmdesk/views/problems/panel.py" line="92" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="71" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="96" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="67" />
-        <location filename="../../itsmdesk/views/problems/panel.py" line="92" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="71" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="96" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="68" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="72" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="68" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="72" />
         <source>Service</source>
         <translation>Tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="69" />
-        <location filename="../../itsmdesk/views/problems/panel.py" line="94" />
-        <location filename="../../itsmdesk/views/problems/panel.py" line="123" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="73" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="98" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="127" />
         <source>Incidents</source>
         <translation>Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="84" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="88" />
         <source>Search symptoms, error codes, workarounds…</source>
         <translation>Sök symtom, felkoder, tillfälliga lösningar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="86" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="90" />
         <source>New known error</source>
         <translation>Nytt känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="93" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="97" />
         <source>Error code</source>
         <translation>Felkod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="93" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="97" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="112" />
         <source>Last 14 days</source>
         <translation>Senaste 14 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="112" />
         <source>Last 30 days</source>
         <translation>Senaste 30 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="109" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="113" />
         <source>Last 90 days</source>
         <translation>Senaste 90 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="112" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="116" />
         <source>&amp;Create problem</source>
         <translation>&amp;Skapa problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="115" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="119" />
         <source>Recurring incidents, not yet linked to a problem:</source>
         <translation>Återkommande incidenter som ännu inte kopplats till ett problem:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="122" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="126" />
         <source>CI / service</source>
         <translation>CI / tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="122" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="126" />
         <source>Incidents look like</source>
         <translation>Incidenterna liknar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="123" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="127" />
         <source>Last</source>
         <translation>Senaste</translation>
     </message>
@@ -7996,177 +8026,177 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="42" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="45" />
         <source>My open</source>
         <translation>Mina öppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="43" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="46" />
         <source>My team</source>
         <translation>Mitt team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="47" />
         <source>Unassigned</source>
         <translation>Ej tilldelade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="48" />
         <source>SLA at risk</source>
         <translation>SLA i fara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="46" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="49" />
         <source>Breached</source>
         <translation>Bruten SLA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="47" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="50" />
         <source>All open</source>
         <translation>Alla öppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="48" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="51" />
         <source>Resolved recently</source>
         <translation>Nyligen lösta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="49" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="52" />
         <source>All tickets</source>
         <translation>Alla ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="73" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="77" />
         <source>Filter: words or a reference…</source>
         <translation>Filter: ord eller en referens…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="82" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="87" />
         <source>New ticket</source>
         <translation>Nytt ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="83" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="88" />
         <source>Record a new incident (Ctrl+N)</source>
         <translation>Registrera en ny incident (Ctrl+N)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="86" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="91" />
         <source>Edit selected…</source>
         <translation>Redigera markerade…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="87" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="92" />
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation>Ändra ett fält i alla markerade ärenden (Ctrl+E)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="230" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="236" />
         <source>{n} tickets</source>
         <translation>{n} ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="313" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="310" />
         <source>Select the tickets to change first</source>
         <translation>Markera först de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="329" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="326" />
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="337" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="334" />
         <source>No bulk edit to undo</source>
         <translation>Ingen massredigering att ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="342" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="339" />
         <source>Undid the bulk edit of {n} tickets</source>
         <translation>Massredigeringen av {n} ärenden har ångrats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="358" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="355" />
         <source>Save queue</source>
         <translation>Spara kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="358" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="355" />
         <source>Name of the new queue</source>
         <translation>Namn på den nya kön</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="386" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="383" />
         <source>Only saved queues can be edited</source>
         <translation>Endast sparade köer kan redigeras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="405" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="402" />
         <source>New queue…</source>
         <translation>Ny kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="407" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="404" />
         <source>Edit queue…</source>
         <translation>Redigera kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="408" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="405" />
         <source>Save queue as…</source>
         <translation>Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="416" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="413" />
         <source>Only saved queues can be deleted</source>
         <translation>Endast sparade köer kan tas bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="425" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="444" />
         <source>&amp;New incident</source>
         <translation>&amp;Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="426" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="446" />
         <source>New service &amp;request</source>
         <translation>Ny &amp;tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="428" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="448" />
         <source>&amp;Bulk edit selected tickets…</source>
         <translation>&amp;Massredigera markerade ärenden…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="429" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="450" />
         <source>&amp;Undo last bulk edit</source>
         <translation>&amp;Ångra senaste massredigering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="430" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="452" />
         <source>Refresh &amp;queues</source>
         <translation>&amp;Uppdatera köer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="431" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="454" />
         <source>&amp;Save queue as…</source>
         <translation>&amp;Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="432" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="456" />
         <source>New &amp;queue…</source>
         <translation>Ny &amp;kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="433" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="458" />
         <source>Edit saved &amp;queue…</source>
         <translation>&amp;Redigera sparad kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="434" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="460" />
         <source>&amp;Delete saved queue</source>
         <translation>Ta &amp;bort sparad kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="436" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="462" />
         <source>Filter queue</source>
         <translation>Filtrera kö</translation>
     </message>
@@ -8237,98 +8267,98 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>RecordForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="110" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="117" />
         <source>Stop waiting</source>
         <translation>Sluta vänta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="112" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="119" />
         <source>Keep the edits in the form and stop waiting for the database; the save may still arrive</source>
         <translation>Behåll ändringarna i formuläret och sluta vänta på databasen; sparningen kan fortfarande komma fram</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="116" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="123" />
         <source>&amp;Save</source>
         <translation>&amp;Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="119" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="126" />
         <source>Save (Ctrl+S)</source>
         <translation>Spara (Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="132" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="139" />
         <source>Save</source>
         <translation>Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="139" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="146" />
         <source>Saving…</source>
         <translation>Sparar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="152" />
-        <location filename="../../itsmdesk/views/forms/base.py" line="158" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="169" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="175" />
         <source>Loading…</source>
         <translation>Läser in…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="293" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="351" />
         <source>Nothing to save</source>
         <translation>Inget att spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="359" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="417" />
         <source>Saved {title}.</source>
         <translation>Sparat: {title}.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="411" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="469" />
         <source>Stopped waiting: your edits are still here. If the save reached the database after all, saving again will show it.</source>
         <translation>Slutade vänta: dina ändringar finns kvar. Om sparningen ändå nådde databasen visas det när du sparar igen.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="416" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="474" />
         <source>Waiting for the database…</source>
         <translation>Väntar på databasen…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="424" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="482" />
         <source>The earlier save did arrive; nothing was saved twice.</source>
         <translation>Den tidigare sparningen kom fram; ingenting sparades två gånger.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="451" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="520" />
         <source>Done. Your unsaved edits are kept; when you save, you choose what to keep where the record changed.</source>
         <translation>Klart. Dina osparade ändringar finns kvar; när du sparar väljer du vad som ska behållas där posten har ändrats.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="486" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="555" />
         <source>The save you stopped waiting for did reach the database.</source>
         <translation>Sparningen som du slutade vänta på nådde databasen.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="495" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="564" />
         <source>Someone else changed this record after you opened it. When you save, you choose which of their values to keep.</source>
         <translation>Någon annan ändrade den här posten efter att du öppnade den. När du sparar väljer du vilka av deras värden som ska behållas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="526" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="595" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="527" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="596" />
         <source>{title} has unsaved changes. Save them?</source>
         <translation>{title} har osparade ändringar. Vill du spara dem?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="538" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="607" />
         <source>Still saving</source>
         <translation>Sparar fortfarande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="539" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="608" />
         <source>{title} is still being saved. Close it anyway? The save goes on.</source>
         <translation>{title} håller fortfarande på att sparas. Vill du stänga ändå? Sparningen fortsätter.</translation>
     </message>
@@ -8337,7 +8367,7 @@ IT-servicesupport på {db}</translation>
     <name>ReleaseForm</name>
     <message>
         <location filename="../../itsmdesk/views/releases/release_form.py" line="102" />
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="385" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="399" />
         <source>New release</source>
         <translation>Ny release</translation>
     </message>
@@ -8590,72 +8620,72 @@ IT-servicesupport på {db}</translation>
         <translation>Programvara som den här releasen levererar (var och en är ett programvaru-CI i CMDB). När en våg driftsätts sätts versionen på motsvarande programvaru-CI:n på vågens plats.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="312" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="326" />
         <source>(nobody)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="313" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="327" />
         <source>(no team)</source>
         <translation>(inget team)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="330" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="344" />
         <source>all changes approved</source>
         <translation>alla ändringar godkända</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="331" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="345" />
         <source>no changes bundled</source>
         <translation>inga ändringar ingår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="332" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="346" />
         <source>{n} change(s) not approved: cannot deploy</source>
         <translation>{n} ändring(ar) inte godkända: kan inte driftsättas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="336" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="350" />
         <source>Status &lt;b&gt;{status}&lt;/b&gt; · type {type} · risk &lt;b&gt;&lt;span style='color:{rc}'&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style='color:{ac}'&gt;{approval}&lt;/span&gt; · manager {manager}</source>
         <translation>Status &lt;b&gt;{status}&lt;/b&gt; · typ {type} · risk &lt;b&gt;&lt;span style='color:{rc}'&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style='color:{ac}'&gt;{approval}&lt;/span&gt; · ansvarig {manager}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="350" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="364" />
         <source>no factors</source>
         <translation>inga faktorer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="356" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="370" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="356" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="370" />
         <source>NO</source>
         <translation>NEJ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="363" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="377" />
         <source>no changes</source>
         <translation>inga ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="364" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="312" />
         <source>Affected services: {names}</source>
         <translation>Berörda tjänster: {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="528" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="542" />
         <source>Delete step</source>
         <translation>Ta bort steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="529" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="543" />
         <source>Delete '{name}' from the plan?</source>
         <translation>Vill du ta bort '{name}' från planen?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="548" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="562" />
         <source>Deploy '{wave}' at {site}?
 
 {count} software CI(s) will be updated:
@@ -8666,17 +8696,17 @@ IT-servicesupport på {db}</translation>
 {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="552" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="566" />
         <source>…and {n} more</source>
         <translation>…och {n} till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="553" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="567" />
         <source>Deploy wave</source>
         <translation>Driftsätt våg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="558" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="572" />
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
         <translation>{wave}: {n} CI(:n) uppdaterade; releasen är {status}</translation>
     </message>
@@ -8684,42 +8714,42 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>ReleaseListModel</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="48" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="51" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="48" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="51" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="49" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="52" />
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="49" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="52" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="50" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="53" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="50" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="53" />
         <source>Risk</source>
         <translation>Risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="51" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="54" />
         <source>Start</source>
         <translation>Start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="51" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="54" />
         <source>Changes</source>
         <translation>Ändringar</translation>
     </message>
@@ -9371,42 +9401,42 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>ReleasesPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="101" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="105" />
         <source>Open releases</source>
         <translation>Öppna releaser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="102" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="106" />
         <source>All releases</source>
         <translation>Alla releaser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="107" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="111" />
         <source>Search reference, name, version…</source>
         <translation>Sök referens, namn, version…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="109" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="113" />
         <source>&amp;New release</source>
         <translation>&amp;Ny release</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="194" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="202" />
         <source>Release plan PDF</source>
         <translation>Releaseplan som PDF</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="195" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="203" />
         <source>Release reference (e.g. REL-000001):</source>
         <translation>Releasereferens (t.ex. REL-000001):</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="202" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="210" />
         <source>New &amp;release</source>
         <translation>Ny &amp;release</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/panel.py" line="206" />
+        <location filename="../../itsmdesk/views/releases/panel.py" line="214" />
         <source>Release &amp;plan PDF…</source>
         <translation>Release&amp;plan som PDF…</translation>
     </message>
@@ -10040,32 +10070,32 @@ IT-servicesupport på {db}</translation>
         <translation>Exporterar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="114" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="116" />
         <source>Import CIs/relations from CSV…</source>
         <translation>Importera CI:n/relationer från CSV…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="116" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="118" />
         <source>Export CIs as CSV…</source>
         <translation>Exportera CI:n som CSV…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="118" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="120" />
         <source>Export relations as CSV…</source>
         <translation>Exportera relationer som CSV…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="120" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="122" />
         <source>CMDB baselines…</source>
         <translation>CMDB-baslinjer…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="122" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="124" />
         <source>Audit CMDB against a scan…</source>
         <translation>Granska CMDB mot en skanning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/panel.py" line="124" />
+        <location filename="../../itsmdesk/views/cmdb/panel.py" line="126" />
         <source>New CI</source>
         <translation>Nytt CI</translation>
     </message>
@@ -10524,8 +10554,9 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="92" />
-        <source>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</source>
-        <translation>Import av {kind} kräver en mappning: lägg till --map MAPPING.toml (färdiga finns i resources/import-maps/)</translation>
+        <source>Importing {kind} needs a mapping: add --map MAPPING.toml or the name of a ready one (itsmdesk mappings lists them)</source>
+        <oldsource>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</oldsource>
+        <translation>Import av {kind} kräver en mappning: lägg till --map MAPPNING.toml eller namnet på en färdig (itsmdesk mappings listar dem)</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="93" />
@@ -11004,686 +11035,691 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="188" />
+        <source>There is no database at {path}. Create one with 'itsmdesk --db {url} init', or try the demo with 'itsmdesk --demo ...'.</source>
+        <translation>Det finns ingen databas i {path}. Skapa en med 'itsmdesk --db {url} init', eller prova demon med 'itsmdesk --demo ...'.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="189" />
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation>Den här databasen har schemaversion {found}, som är nyare än vad den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk. Databasen har inte ändrats.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="189" />
+        <location filename="_service_messages.py" line="190" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="190" />
+        <location filename="_service_messages.py" line="191" />
         <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation>Trender räknas per ci, service, category eller team, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="191" />
+        <location filename="_service_messages.py" line="192" />
         <source>Unknown CI class '{value}'</source>
         <translation>Okänd CI-klass '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="192" />
+        <location filename="_service_messages.py" line="193" />
         <source>Unknown CSV kind '{value}' (use cis or relations)</source>
         <translation>Okänd CSV-typ '{value}' (använd cis eller relations)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="193" />
+        <location filename="_service_messages.py" line="194" />
         <source>Unknown announcement kind {kind}</source>
         <translation>Okänd meddelandetyp {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="194" />
+        <location filename="_service_messages.py" line="195" />
         <source>Unknown field(s) for {kind}: {fields}</source>
         <translation>Okända fält för {kind}: {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="195" />
+        <location filename="_service_messages.py" line="196" />
         <source>Unknown filter operator {op}</source>
         <translation>Okänd filteroperator {op}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="196" />
+        <location filename="_service_messages.py" line="197" />
         <source>Unknown queue column(s): {cols}</source>
         <translation>Okända kökolumner: {cols}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="197" />
+        <location filename="_service_messages.py" line="198" />
         <source>Unknown queue {key}</source>
         <translation>Okänd kö {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="198" />
+        <location filename="_service_messages.py" line="199" />
         <source>Unknown record kind '{kind}'; choose one of: {kinds}</source>
         <translation>Okänd posttyp '{kind}'; välj något av: {kinds}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="199" />
+        <location filename="_service_messages.py" line="200" />
         <source>Unknown root cause analysis note(s): {names}</source>
         <translation>Okända anteckningar i grundorsaksanalysen: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="200" />
+        <location filename="_service_messages.py" line="201" />
         <source>Unknown time zone {tz}</source>
         <translation>Okänd tidszon {tz}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="201" />
+        <location filename="_service_messages.py" line="202" />
         <source>Unschedule</source>
         <translation>Ta bort schemaläggning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="202" />
+        <location filename="_service_messages.py" line="203" />
         <source>Unsupported database URL '{url}': use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Databas-URL:en '{url}' stöds inte: använd sqlite:///FILE eller postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="203" />
+        <location filename="_service_messages.py" line="204" />
         <source>Updated</source>
         <translation>Uppdaterad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="204" />
+        <location filename="_service_messages.py" line="205" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="205" />
+        <location filename="_service_messages.py" line="206" />
         <source>Vote '{value}' is not one of: {allowed}</source>
         <translation>Rösten '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="206" />
+        <location filename="_service_messages.py" line="207" />
         <source>Wave '{name}' has no site</source>
         <translation>Vågen '{name}' har ingen plats</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="207" />
+        <location filename="_service_messages.py" line="208" />
         <source>Wave '{name}' is already deployed</source>
         <translation>Vågen '{name}' är redan driftsatt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="208" />
+        <location filename="_service_messages.py" line="209" />
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation>Veckodagen måste vara 0 (måndag) till 6 (söndag), inte {day}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="209" />
+        <location filename="_service_messages.py" line="210" />
         <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation>Arbetstiden {span} har inte formatet HH:MM-HH:MM</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="210" />
+        <location filename="_service_messages.py" line="211" />
         <source>Working hours {span} end before they start</source>
         <translation>Arbetstiden {span} slutar innan den börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="211" />
+        <location filename="_service_messages.py" line="212" />
         <source>a CI cannot relate to itself</source>
         <translation>ett CI kan inte ha en relation till sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="212" />
+        <location filename="_service_messages.py" line="213" />
         <source>a CI name is required</source>
         <translation>ett CI-namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="213" />
+        <location filename="_service_messages.py" line="214" />
         <source>a class is required</source>
         <translation>en klass krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="214" />
+        <location filename="_service_messages.py" line="215" />
         <source>a name is required</source>
         <translation>ett namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215" />
+        <location filename="_service_messages.py" line="216" />
         <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation>ci: {n} CI utan post i grafindexet; konsekvensanalysen ser dem inte (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216" />
+        <location filename="_service_messages.py" line="217" />
         <source>class {cls} has no attribute '{attr}'</source>
         <translation>klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="217" />
+        <location filename="_service_messages.py" line="218" />
         <source>column appears twice</source>
         <translation>kolumnen förekommer två gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="218" />
+        <location filename="_service_messages.py" line="219" />
         <source>emergency change</source>
         <translation>akut ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="219" />
+        <location filename="_service_messages.py" line="220" />
         <source>emergency release: shortened build and test</source>
         <translation>akut release: förkortad byggnad och test</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="220" />
+        <location filename="_service_messages.py" line="221" />
         <source>highest risk of the bundled changes ({changes})</source>
         <translation>högsta risken bland de ingående ändringarna ({changes})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="221" />
+        <location filename="_service_messages.py" line="222" />
         <source>integrity: {detail}</source>
         <translation>integritet: {detail}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="222" />
+        <location filename="_service_messages.py" line="223" />
         <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation>nyckeln {key} igen (först på rad {first}); en händelselogg kräver [events] fold = true</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="223" />
+        <location filename="_service_messages.py" line="224" />
         <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation>raden slutar efter {given} av {columns} kolumner (avkortad rad?)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="224" />
+        <location filename="_service_messages.py" line="225" />
         <source>longer than {max} characters</source>
         <translation>längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="225" />
+        <location filename="_service_messages.py" line="226" />
         <source>longer than {max} characters ({length})</source>
         <translation>längre än {max} tecken ({length})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="226" />
+        <location filename="_service_messages.py" line="227" />
         <source>major release</source>
         <translation>större release</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="227" />
+        <location filename="_service_messages.py" line="228" />
         <source>no CI named '{name}'</source>
         <translation>inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="228" />
+        <location filename="_service_messages.py" line="229" />
         <source>no backout plan</source>
         <translation>ingen återställningsplan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="229" />
+        <location filename="_service_messages.py" line="230" />
         <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation>kategorin {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="230" />
+        <location filename="_service_messages.py" line="231" />
         <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ändringen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="231" />
+        <location filename="_service_messages.py" line="232" />
         <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI:t {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="232" />
+        <location filename="_service_messages.py" line="233" />
         <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI-klassen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="233" />
+        <location filename="_service_messages.py" line="234" />
         <source>no event time</source>
         <translation>ingen händelsetid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="234" />
+        <location filename="_service_messages.py" line="235" />
         <source>no external key</source>
         <translation>ingen extern nyckel</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="235" />
+        <location filename="_service_messages.py" line="236" />
         <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ärendet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="236" />
+        <location filename="_service_messages.py" line="237" />
         <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation>det kända felet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="237" />
+        <location filename="_service_messages.py" line="238" />
         <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation>organisationen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="238" />
+        <location filename="_service_messages.py" line="239" />
         <source>no outage</source>
         <translation>inget avbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="239" />
+        <location filename="_service_messages.py" line="240" />
         <source>no outage, downtime {minutes} min</source>
         <translation>inget avbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="240" />
+        <location filename="_service_messages.py" line="241" />
         <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation>personen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="241" />
+        <location filename="_service_messages.py" line="242" />
         <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation>problemet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="242" />
+        <location filename="_service_messages.py" line="243" />
         <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation>platsen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="243" />
+        <location filename="_service_messages.py" line="244" />
         <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation>teamet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="244" />
+        <location filename="_service_messages.py" line="245" />
         <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation>{kind} {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="245" />
+        <location filename="_service_messages.py" line="246" />
         <source>normal change</source>
         <translation>normal ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="246" />
+        <location filename="_service_messages.py" line="247" />
         <source>pg_dump failed: {reason}</source>
         <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="247" />
+        <location filename="_service_messages.py" line="248" />
         <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation>pg_dump är inte installerat; installera klientverktygen för PostgreSQL</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="248" />
+        <location filename="_service_messages.py" line="249" />
         <source>relation: {n} relation(s) whose graph index entries differ from their CIs'; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation>relation: {n} relation(er) vars poster i grafindexet skiljer sig från deras CI:ers; konsekvensanalysen följer dem fel (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="249" />
+        <location filename="_service_messages.py" line="250" />
         <source>required column is missing</source>
         <translation>obligatorisk kolumn saknas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="250" />
+        <location filename="_service_messages.py" line="251" />
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation>utrullning i {waves} vågor till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="251" />
+        <location filename="_service_messages.py" line="252" />
         <source>rollout to {sites} sites</source>
         <translation>utrullning till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="252" />
+        <location filename="_service_messages.py" line="253" />
         <source>service outage</source>
         <translation>tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="253" />
+        <location filename="_service_messages.py" line="254" />
         <source>service outage, downtime {minutes} min</source>
         <translation>tjänsteavbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="254" />
+        <location filename="_service_messages.py" line="255" />
         <source>several release factors on top of risky changes</source>
         <translation>flera releasefaktorer utöver riskfyllda ändringar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="255" />
+        <location filename="_service_messages.py" line="256" />
         <source>standard change</source>
         <translation>standardändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="256" />
+        <location filename="_service_messages.py" line="257" />
         <source>the same relation is on line {first}</source>
         <translation>samma relation finns på rad {first}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="257" />
+        <location filename="_service_messages.py" line="258" />
         <source>unknown CI class '{name}'</source>
         <translation>okänd CI-klass '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="258" />
+        <location filename="_service_messages.py" line="259" />
         <source>unknown column (not a CI field or class attribute)</source>
         <translation>okänd kolumn (varken CI-fält eller klassattribut)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="259" />
+        <location filename="_service_messages.py" line="260" />
         <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation>okänd kolumn (använd source, type, target, redundant, propagates)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="260" />
+        <location filename="_service_messages.py" line="261" />
         <source>unknown site '{name}'</source>
         <translation>okänd plats '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="261" />
+        <location filename="_service_messages.py" line="262" />
         <source>unknown team '{name}'</source>
         <translation>okänt team '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="262" />
+        <location filename="_service_messages.py" line="263" />
         <source>unknown value {value} (the map knows: {known})</source>
         <translation>okänt värde {value} (mappningen känner till: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="263" />
+        <location filename="_service_messages.py" line="264" />
         <source>{cells} cells but the header has {columns} columns</source>
         <translation>{cells} celler men rubrikraden har {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="264" />
+        <location filename="_service_messages.py" line="265" />
         <source>{cells} cells but {columns} columns</source>
         <translation>{cells} celler men {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="265" />
+        <location filename="_service_messages.py" line="266" />
         <source>{change} falls in blackout window '{window}'</source>
         <translation>{change} infaller i frysperioden '{window}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="266" />
+        <location filename="_service_messages.py" line="267" />
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation>{change} ligger utanför underhållsfönstren för {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="267" />
+        <location filename="_service_messages.py" line="268" />
         <source>{change} overlaps {other} on {cis}</source>
         <translation>{change} överlappar {other} på {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="268" />
+        <location filename="_service_messages.py" line="269" />
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation>{change} överlappar {other}; påverkansväg via {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="269" />
+        <location filename="_service_messages.py" line="270" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="270" />
+        <location filename="_service_messages.py" line="271" />
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation>{failed} av {finished} tidigare ändringar på dessa CI:n misslyckades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="271" />
+        <location filename="_service_messages.py" line="272" />
         <source>{field} is required but empty</source>
         <translation>{field} är obligatoriskt men tomt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="272" />
+        <location filename="_service_messages.py" line="273" />
         <source>{field} is required: map it in [fields]</source>
         <translation>{field} är obligatoriskt: mappa det i [fields]</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="273" />
+        <location filename="_service_messages.py" line="274" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="274" />
+        <location filename="_service_messages.py" line="275" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="275" />
+        <location filename="_service_messages.py" line="276" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="276" />
+        <location filename="_service_messages.py" line="277" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="277" />
+        <location filename="_service_messages.py" line="278" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="278" />
+        <location filename="_service_messages.py" line="279" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="279" />
+        <location filename="_service_messages.py" line="280" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="280" />
+        <location filename="_service_messages.py" line="281" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="281" />
+        <location filename="_service_messages.py" line="282" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="282" />
+        <location filename="_service_messages.py" line="283" />
         <source>{name}={value} is not valid: {doc}</source>
         <translation>{name}={value} är inte giltigt: {doc}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="283" />
+        <location filename="_service_messages.py" line="284" />
         <source>{n} business service(s) impacted</source>
         <translation>{n} verksamhetstjänst(er) påverkas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="284" />
+        <location filename="_service_messages.py" line="285" />
         <source>{n} business service(s) impacted: {services}</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="285" />
+        <location filename="_service_messages.py" line="286" />
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services} och {more} till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="286" />
+        <location filename="_service_messages.py" line="287" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="287" />
+        <location filename="_service_messages.py" line="288" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er), utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="288" />
+        <location filename="_service_messages.py" line="289" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="289" />
+        <location filename="_service_messages.py" line="290" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="290" />
+        <location filename="_service_messages.py" line="291" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="291" />
+        <location filename="_service_messages.py" line="292" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="292" />
+        <location filename="_service_messages.py" line="293" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="293" />
+        <location filename="_service_messages.py" line="294" />
         <source>{path} is not valid JSON: {error}</source>
         <translation>{path} är inte giltig JSON: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="294" />
+        <location filename="_service_messages.py" line="295" />
         <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation>{path}: felaktig CSV på rad {line}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="295" />
+        <location filename="_service_messages.py" line="296" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="296" />
+        <location filename="_service_messages.py" line="297" />
         <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation>{raw} ger {name} {value}, som inte är något av: {shown}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="297" />
+        <location filename="_service_messages.py" line="298" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="298" />
+        <location filename="_service_messages.py" line="299" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="299" />
+        <location filename="_service_messages.py" line="300" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="300" />
+        <location filename="_service_messages.py" line="301" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="301" />
+        <location filename="_service_messages.py" line="302" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="302" />
+        <location filename="_service_messages.py" line="303" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="303" />
+        <location filename="_service_messages.py" line="304" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="304" />
+        <location filename="_service_messages.py" line="305" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="305" />
+        <location filename="_service_messages.py" line="306" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="306" />
+        <location filename="_service_messages.py" line="307" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="307" />
+        <location filename="_service_messages.py" line="308" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="308" />
+        <location filename="_service_messages.py" line="309" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="309" />
+        <location filename="_service_messages.py" line="310" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="310" />
+        <location filename="_service_messages.py" line="311" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="311" />
+        <location filename="_service_messages.py" line="312" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="312" />
+        <location filename="_service_messages.py" line="313" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="313" />
+        <location filename="_service_messages.py" line="314" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="314" />
+        <location filename="_service_messages.py" line="315" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="315" />
+        <location filename="_service_messages.py" line="316" />
         <source>{table} row {row}: points at a missing {parent}</source>
         <translation>{table} rad {row}: pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="316" />
+        <location filename="_service_messages.py" line="317" />
         <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation>{table}.{column}: {n} rad(er) pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="317" />
+        <location filename="_service_messages.py" line="318" />
         <source>{table}: reference {ref} used {n} times</source>
         <translation>{table}: referensen {ref} används {n} gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="318" />
+        <location filename="_service_messages.py" line="319" />
         <source>{type} change</source>
         <translation>ändring av typen {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="319" />
+        <location filename="_service_messages.py" line="320" />
         <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation>{value} är varken sant ({true}) eller falskt ({false})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="320" />
+        <location filename="_service_messages.py" line="321" />
         <source>{value} is not a number</source>
         <translation>{value} är inte ett tal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="321" />
+        <location filename="_service_messages.py" line="322" />
         <source>{value} is not a number (decimal separator {separator})</source>
         <translation>{value} är inte ett tal (decimaltecken {separator})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="322" />
+        <location filename="_service_messages.py" line="323" />
         <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation>{value} är inte ett giltigt värde för {name} (något av: {shown}); lägg till en map</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="323" />
+        <location filename="_service_messages.py" line="324" />
         <source>{value} is not a whole number</source>
         <translation>{value} är inte ett heltal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="324" />
+        <location filename="_service_messages.py" line="325" />
         <source>{value} matches none of the date formats {formats}</source>
         <translation>{value} passar inget av datumformaten {formats}</translation>
     </message>
@@ -11691,22 +11727,22 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>knowledge</name>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="116" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="118" />
         <source>Article from incident</source>
         <translation>Artikel från incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="117" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="119" />
         <source>Reference of a resolved incident:</source>
         <translation>Referens till en löst incident:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="140" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="136" />
         <source>New &amp;article</source>
         <translation>Ny &amp;artikel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="143" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="139" />
         <source>Article from resolved &amp;incident…</source>
         <translation>Artikel från löst &amp;incident…</translation>
     </message>
@@ -11767,12 +11803,12 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>problems</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="188" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="191" />
         <source>New &amp;problem</source>
         <translation>Nytt &amp;problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="189" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="192" />
         <source>New &amp;known error</source>
         <translation>Nytt &amp;känt fel</translation>
     </message>

@@ -139,7 +139,7 @@ def ensure_schema(database: pw.Database, sqlite_path: Path | None = None,
                 func(database)
                 _set_version(number)
             version = number
-            if progress:
+            if progress and before is not None:  # (a new database is not "upgraded")
                 progress(f"migrated to schema {number}: {description}")
     return before, version
 

@@ -285,7 +285,12 @@ def parse_mapping(text: str, path: str = "<mapping>") -> MappingSpec:
 
 
 def load_mapping(path: str | Path) -> MappingSpec:
+    """A mapping file, or a ready one by its name (``servicenow-incidents``: see
+    :func:`shipped_mappings`) when no such file exists."""
     p = Path(path)
+    if not p.exists():
+        ready = {m.stem: m for m in shipped_mappings()}
+        p = ready.get(p.stem if p.suffix == ".toml" and len(p.parts) == 1 else str(path), p)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
@@ -295,9 +300,23 @@ def load_mapping(path: str | Path) -> MappingSpec:
 
 
 def shipped_mappings() -> list[Path]:
-    """The ready mappings in resources/import-maps/."""
-    folder = Path(__file__).resolve().parents[3] / "resources" / "import-maps"
+    """The ready mappings in resources/import-maps/ (inside the package when installed)."""
+    from itsmdesk.resource_files import import_maps_dir
+
+    folder = import_maps_dir()
     return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def ready_mappings() -> list[MappingSpec]:
+    """The ready mappings, read (name, kind, the columns they use); one that cannot be read
+    is left out rather than hiding the others."""
+    out = []
+    for path in shipped_mappings():
+        try:
+            out.append(load_mapping(path))
+        except ValidationError:
+            continue
+    return out
 
 
 def spec_from_columns(kind: str, columns: dict[str, str], key: str | None = None,
