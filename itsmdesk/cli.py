@@ -12,14 +12,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
-
 from itsmdesk import __version__
+from itsmdesk.catalog import QT_TRANSLATE_NOOP, translate
 from itsmdesk.commands.base import CommandContext
 from itsmdesk.errors import ItsmError
-from itsmdesk.i18n import ensure_translations, error_text
-
-translate = QCoreApplication.translate
+from itsmdesk.i18n import error_text
 
 COMMAND_MODULES = ["core", "importing", "exporting", "reports", "cmdb", "changes", "problems",
                    "servicedesk", "releases", "categories"]
@@ -101,8 +98,11 @@ def starts_gui(argv: Sequence[str]) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not starts_gui(argv):
-        ensure_translations()  # help, messages and errors in ITSMDESK_LANG / the system language
-        translate_argparse()
+        translate_argparse()  # help, messages and errors in ITSMDESK_LANG / the system language
+        if "PySide6.QtCore" in sys.modules:  # run inside a Qt process: its translators decide
+            from itsmdesk.i18n import ensure_translations
+
+            ensure_translations()
     parser = build_parser()
     args = parser.parse_args(argv)
     ctx = CommandContext(args.db, demo=args.demo)

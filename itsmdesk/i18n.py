@@ -1,10 +1,11 @@
-"""Translations for the app and for headless work (CLI reports): QtCore only, no widgets.
+"""Translations for the app and for headless work.
 
 :func:`install_translators` loads ``resources/translations/itsmdesk_<lang>.qm`` and Qt's own
 ``qtbase_<lang>`` into an application (the GUI calls it from ``make_application``).
-:func:`ensure_translations` gives headless code (``itsmdesk report ...``) the same language: it
-creates a bare ``QCoreApplication`` (no display needed) when there is none and the language is
-not English, so ``QCoreApplication.translate`` in the PDF reports returns Swedish text.
+:func:`ensure_translations` gives headless code that renders with Qt (the PDF reports) the same
+language: it creates a bare ``QCoreApplication`` (no display needed) when there is none.
+Everything else here (error texts, templates) goes through :func:`itsmdesk.catalog.translate`,
+which needs no Qt: the command line does not load Qt unless a command needs it.
 
 The language is ``ITSMDESK_LANG`` (e.g. ``sv_SE``), else the system locale.
 """
@@ -12,36 +13,24 @@ The language is ``ITSMDESK_LANG`` (e.g. ``sv_SE``), else the system locale.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+from itsmdesk.catalog import current_language, is_english, qm_file, translate
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QCoreApplication, QTranslator
 
 # a text every translation has: translated means our translators are installed (the GUI's, or an
 # earlier call's); removed translators (tests) no longer count
 PROBE = ("PdfCommon", "Page {n} of {m}")
-_headless_app: QCoreApplication | None = None  # kept alive for the rest of the process
-
-
-def current_language() -> str:
-    """``ITSMDESK_LANG`` or the system locale's name, e.g. ``sv_SE``."""
-    from itsmdesk import config
-
-    return config.value(config.LANG) or QLocale.system().name()
-
-
-def _translations_dir() -> Path:
-    from itsmdesk.resource_files import translations_dir
-
-    return translations_dir()
-
-
-def qm_file(lang: str) -> Path:
-    return _translations_dir() / f"itsmdesk_{lang.split('_')[0]}.qm"
+_headless_app: Any = None  # a QCoreApplication kept alive for the rest of the process
 
 
 def install_translators(app: QCoreApplication, lang: str | None = None) -> list[QTranslator]:
     """Install itsmdesk's and Qt's translations for ``lang`` (default: :func:`current_language`)
     into ``app``; returns the translators installed (children of ``app``)."""
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+
     lang = lang or current_language()
     installed: list[QTranslator] = []
     translator = QTranslator(app)
@@ -61,6 +50,8 @@ def install_translators(app: QCoreApplication, lang: str | None = None) -> list[
 def use_language_locale(lang: str | None = None) -> None:
     """Dates and numbers follow the chosen language too (``ITSMDESK_LANG=sv_SE``: "måndag",
     "1 050 000"); without a language setting the system locale stays."""
+    from PySide6.QtCore import QLocale
+
     from itsmdesk import config
 
     lang = lang or config.value(config.LANG)
@@ -82,12 +73,12 @@ def error_text(error: BaseException) -> str:
     from itsmdesk.errors import ItsmError
 
     if isinstance(error, ItsmError):
-        template = QCoreApplication.translate("errors", error.template)
+        template = translate("errors", error.template)
         try:
             return template.format(**error.params)
         except (KeyError, IndexError, ValueError):
             return error.message
-    return QCoreApplication.translate("errors", "Unexpected error: {error}").format(
+    return translate("errors", "Unexpected error: {error}").format(
         error=f"{type(error).__name__}: {error}")
 
 
@@ -100,7 +91,7 @@ def reason_text(factor) -> str:  # noqa: ANN001 - a risk factor: dict or object
     if not template:
         return why
     try:
-        return QCoreApplication.translate("errors", template).format(**params)
+        return translate("errors", template).format(**params)
     except (KeyError, IndexError, ValueError):
         return why
 
@@ -108,7 +99,7 @@ def reason_text(factor) -> str:  # noqa: ANN001 - a risk factor: dict or object
 def template_text(template: str, params: dict, fallback: str = "") -> str:
     """An N_() template in the user's language (the "errors" context), formatted."""
     try:
-        return QCoreApplication.translate("errors", template).format(**params)
+        return translate("errors", template).format(**params)
     except (KeyError, IndexError, ValueError):
         return fallback or template
 
@@ -116,16 +107,13 @@ def template_text(template: str, params: dict, fallback: str = "") -> str:
 def number(value: float | int, digits: int = 0) -> str:
     """``value`` grouped and with ``digits`` decimals the way the user's locale writes numbers
     ("8,760.5" / "8 760,5"); Qt's C locale omits grouping unless asked, so it is asked."""
+    from PySide6.QtCore import QLocale
+
     locale = QLocale()
     locale.setNumberOptions(locale.numberOptions() & ~QLocale.NumberOption.OmitGroupSeparator)
     if digits == 0 and isinstance(value, int):
         return locale.toString(value)
     return locale.toString(float(value), "f", digits)
-
-
-def _is_english(lang: str) -> bool:
-    base = lang.split("_")[0].split("-")[0].lower()
-    return base in ("", "c", "en", "posix")
 
 
 def ensure_translations(lang: str | None = None) -> list[QTranslator]:
@@ -136,9 +124,11 @@ def ensure_translations(lang: str | None = None) -> list[QTranslator]:
     translators are installed unless translations are already active (the GUI's).
     Returns the translators installed by this call (``removeTranslator`` undoes them).
     """
+    from PySide6.QtCore import QCoreApplication
+
     global _headless_app
     lang = lang or current_language()
-    if _is_english(lang) or not qm_file(lang).exists():
+    if is_english(lang) or not qm_file(lang).exists():
         return []
     app = QCoreApplication.instance()
     if app is None:

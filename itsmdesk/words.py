@@ -6,7 +6,7 @@ CAB".  QtCore only.  (The context stays "PdfCommon", where the words were first 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from itsmdesk.catalog import QT_TRANSLATE_NOOP, translate
 
 # Unknown values are shown with "_" as a space, untranslated.
 WORDS = {
@@ -124,7 +124,7 @@ def word(value: str | None) -> str:
     source = WORDS.get(value)
     if source is None:
         return value.replace("_", " ")
-    return QCoreApplication.translate("PdfCommon", source)
+    return translate("PdfCommon", source)
 
 
 # Field names as a person reads them (history, merge dialogs); unknown names are shown with
@@ -173,6 +173,7 @@ FIELDS = {
     "data": QT_TRANSLATE_NOOP("Fields", "Data"),
     "day": QT_TRANSLATE_NOOP("Fields", "Day"),
     "decision": QT_TRANSLATE_NOOP("Fields", "Decision"),
+    "decision_reason": QT_TRANSLATE_NOOP("Fields", "Reason for the decision"),
     "default_duration_minutes": QT_TRANSLATE_NOOP("Fields", "Default duration (minutes)"),
     "default_team": QT_TRANSLATE_NOOP("Fields", "Default team"),
     "definition": QT_TRANSLATE_NOOP("Fields", "Definition"),
@@ -269,10 +270,12 @@ FIELDS = {
     "risk_level": QT_TRANSLATE_NOOP("Fields", "Risk level"),
     "risk_override": QT_TRANSLATE_NOOP("Fields", "Risk override"),
     "risk_override_reason": QT_TRANSLATE_NOOP("Fields", "Reason for the risk override"),
+    "risk_reassessed": QT_TRANSLATE_NOOP("Fields", "Risk re-assessed after approval"),
     "risk_score": QT_TRANSLATE_NOOP("Fields", "Risk score"),
     "root_cause": QT_TRANSLATE_NOOP("Fields", "Root cause"),
     "rrule": QT_TRANSLATE_NOOP("Fields", "Recurrence"),
     "scope": QT_TRANSLATE_NOOP("Fields", "Scope"),
+    "sent_back_for_approval": QT_TRANSLATE_NOOP("Fields", "Sent back for approval"),
     "serial": QT_TRANSLATE_NOOP("Fields", "Serial number"),
     "service": QT_TRANSLATE_NOOP("Fields", "Service"),
     "shared": QT_TRANSLATE_NOOP("Fields", "Shared"),
@@ -332,10 +335,10 @@ def field_label(name: str | None) -> str:
     source = FIELDS.get(name)
     if source is None:
         return name.replace("_", " ")
-    return QCoreApplication.translate("Fields", source)
+    return translate("Fields", source)
 
 
 def action_word(action: str) -> str:
     """A history action (created, changed, added...) in the reader's language."""
     source = ACTIONS.get(action)
-    return QCoreApplication.translate("History", source) if source else action
+    return translate("History", source) if source else action

@@ -8,14 +8,12 @@ import sys
 from typing import Any
 
 import peewee as pw
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
+from itsmdesk.catalog import QT_TRANSLATE_NOOP, translate
 from itsmdesk.config import resolve_db_url
 from itsmdesk.errors import N_, NotFoundError, ValidationError
 from itsmdesk.i18n import template_text
 from itsmdesk.models.database import DbInfo
-
-translate = QCoreApplication.translate
 
 # column key -> header of the human tables (translated when printed; --json keeps the keys)
 HEADERS = {
@@ -127,10 +125,11 @@ class CommandContext:
         return self.info
 
     def _fill_demo(self) -> None:
-        from itsmdesk.demo import builder
         from itsmdesk.services.stats import counts
 
         if counts()["incidents"] == 0:
+            from itsmdesk.demo import builder
+
             print(translate("Cli", "building the demo database {db} (once)…").format(
                 db=self.info.display if self.info else self.url), file=sys.stderr, flush=True)
             builder.generate("small", 42)

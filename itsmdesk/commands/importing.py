@@ -11,8 +11,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP
-
+from itsmdesk.catalog import QT_TRANSLATE_NOOP
 from itsmdesk.commands.base import CommandContext, import_summary, print_json, row_error_text, translate
 from itsmdesk.errors import N_, ItsmError
 
