@@ -7,6 +7,6 @@ from setuptools import find_packages, setup
 setup(
     packages=[*find_packages(include=["itsmdesk", "itsmdesk.*"]), "itsmdesk.resources"],
     package_dir={"itsmdesk.resources": "resources"},
-    package_data={"itsmdesk.resources": ["translations/*.qm", "translations/*.ts",
-                                         "import-maps/*.toml", "icons/*.png", "icons/*.svg"]},
+    package_data={"itsmdesk.resources": ["translations/*.qm", "import-maps/*.toml",
+                                         "icons/*.png", "icons/*.svg"]},
 )

@@ -52,6 +52,14 @@ def make_application(argv: list[str] | None = None):
     install_translators(app)  # ITSMDESK_LANG or the system language; Qt's own texts too
     use_language_locale()  # dates and numbers in the same language
     # No application style sheet: see itsmdesk/views/style.py for why and where the look lives.
+    from PySide6.QtGui import QIcon
+
+    icons = resources_dir() / "icons"
+    icon = QIcon()
+    for name in ("itsmdesk.svg", "itsmdesk-256.png", "itsmdesk-64.png"):
+        if (icons / name).exists():
+            icon.addFile(str(icons / name))
+    app.setWindowIcon(icon)
     return app
 
 
@@ -88,5 +96,33 @@ def run(url: str, demo: bool = False) -> int:
         app.exit(2)
 
     ctx.sig_database_failed.connect(could_not_open)
+    from itsmdesk import config
+
+    if config.value(config.EXIT_WHEN_READY):
+        _exit_when_ready(app, window)
     code = app.exec()
     return 2 if failed else code
+
+
+def _exit_when_ready(app, window, limit_s: float = 60.0) -> None:  # noqa: ANN001
+    """ITSMDESK_EXIT_WHEN_READY: quit with 0 once the queue shows rows, 3 after ``limit_s``."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    started = time.monotonic()
+    timer = QTimer(window, interval=100)
+
+    def check() -> None:
+        panel = window.panels.get("queuesDock")
+        rows = panel.model.rowCount() if panel is not None else 0
+        if rows:
+            print(f"itsmdesk: ready: the window shows {rows} queue rows after "
+                  f"{time.monotonic() - started:.1f} s")
+            app.exit(0)
+        elif time.monotonic() - started > limit_s:
+            print(f"itsmdesk: error: no queue rows after {limit_s:.0f} s", file=sys.stderr)
+            app.exit(3)
+
+    timer.timeout.connect(check)
+    timer.start()

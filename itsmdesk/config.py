@@ -84,6 +84,9 @@ DEBUG = _option("debug", ENVIRONMENT, "ITSMDESK_DEBUG", False,
                 "Show tracebacks of unexpected errors on the command line", _flag)
 DEMO_ANCHOR = _option("demo_anchor", ENVIRONMENT, "ITSMDESK_DEMO_ANCHOR", "",
                       "Build demo data as if today were this date (YYYY-MM-DD)")
+EXIT_WHEN_READY = _option("exit_when_ready", ENVIRONMENT, "ITSMDESK_EXIT_WHEN_READY", False,
+                          "Quit with status 0 once the window shows its first queue rows (a "
+                          "smoke test of an installed or bundled app)", _flag)
 # -- workstation (QSettings) -------------------------------------------------------------------
 LAYOUT_VERSION = _option("layout_version", WORKSTATION, "layout/version", 0,
                          "Version of the saved window layout (an older one is not restored)")
@@ -91,6 +94,9 @@ LAYOUT_GEOMETRY = _option("layout_geometry", WORKSTATION, "layout/geometry", Non
                           "The main window's saved size and position")
 LAYOUT_STATE = _option("layout_state", WORKSTATION, "layout/state", None,
                        "The docks' saved arrangement")
+QUEUE_COLUMNS = _option("queue_columns", WORKSTATION, "layout/queue_columns", None,
+                        "The ticket queue's columns as the person arranged them: which, in what "
+                        "order, how wide (JSON, per set of columns)")
 PERSON_ID = _option("person_id", WORKSTATION, "session/person_id", None,
                     "Who worked at this desk last (signed in again at start)")
 PERSON_NAME = _option("person_name", WORKSTATION, "session/person_name", None,

@@ -1,7 +1,8 @@
 """Stored values (statuses, types, risk levels, votes, ...) as words in the reader's language.
 
 Shared by the PDF reports and the views: ``word("awaiting_cab")`` -> "awaiting cab" / "väntar på
-CAB".  QtCore only.  (The context stays "PdfCommon", where the words were first translated.)
+CAB".  No Qt: itsmdesk.catalog translates.  (The context stays "PdfCommon", where the words were
+first translated.)
 """
 
 from __future__ import annotations

@@ -100,3 +100,22 @@ def test_a_big_form_is_built_in_steps_then_shown_then_filled(qapp, qtbot, tmp_pa
         assert form.title_edit.text() and form.title() == form.data.ref
     finally:
         window.close()
+
+
+def test_exit_when_ready_proves_the_window_starts(tmp_path):
+    """ITSMDESK_EXIT_WHEN_READY (the bundle's smoke test uses it): the real app starts, shows
+    the demo's queue and quits with 0 by itself."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in ("ITSMDESK_DB", "ITSMDESK_LANG")}
+    env.update(PYTHONPATH=str(root), QT_QPA_PLATFORM="offscreen", ITSMDESK_EXIT_WHEN_READY="1",
+               XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    done = subprocess.run([sys.executable, "-m", "itsmdesk", "--demo"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("itsmdesk: ready: the window shows ")
+    assert (tmp_path / "data" / "itsmdesk" / "demo.db").exists()
