@@ -77,6 +77,24 @@ SWEDISH = {
 }
 
 
+GLOSSARY_FILE = Path(__file__).resolve().parent / "sv_glossary.tsv"
+
+
+def _glossary_file() -> dict[str, str]:
+    """More of the glossary: ``tools/sv_glossary.tsv``, one "English<TAB>Swedish" per line
+    (easier to append to than the dict above; a line without a tab is ignored)."""
+    out: dict[str, str] = {}
+    if GLOSSARY_FILE.exists():
+        for line in GLOSSARY_FILE.read_text(encoding="utf-8").splitlines():
+            english, tab, swedish = line.partition("\t")
+            if tab and english and swedish:
+                out[english] = swedish
+    return out
+
+
+SWEDISH.update(_glossary_file())
+
+
 def collect_templates() -> list[str]:
     found: set[str] = set()
     for path in (ROOT / "itsmdesk").rglob("*.py"):

@@ -3,7 +3,8 @@
 * ``changes conflicts [--from DATE] [--to DATE] [--json]``: conflicting pairs and window violations
 * ``changes transition REF STATUS [--reason TEXT]``
 * ``changes success-rate [--by type|team|month] [--from] [--to] [--json]``
-* ``changes risk REF [--json]``: (re)assess and show the factors
+* ``changes risk REF [--reason TEXT] [--json]``: (re)assess and show the factors; an approved
+  change shows its stored risk unless a reason is given (a new level sends it back for approval)
 * ``changes calendar-export`` / ``calendar export --from DATE --to DATE -o FILE.ics``
 
 This module owns the ``calendar`` command group; other modules add to it with
@@ -57,6 +58,9 @@ def register(sub) -> None:  # noqa: ANN001
 
     r = csub.add_parser("risk", help=translate("Cli", "assess a change's risk and show its factors"))
     r.add_argument("ref")
+    r.add_argument("--reason", help=translate(
+        "Cli", "re-assess an approved change for this reason (a new level sends it back for "
+        "approval)"))
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_risk)
 
@@ -122,23 +126,46 @@ def cmd_success(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_risk(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    """Assess and show; an approved change (or one started) shows its stored risk, and is
+    re-assessed only with ``--reason`` (approved or scheduled)."""
+    from itsmdesk.services.change import risk
     from itsmdesk.services.change.changes import get_change
-    from itsmdesk.services.change.risk import assess
 
     ctx.open()
     change = get_change(args.ref)
-    result = assess(change.id)
+    done = None
+    if change.status not in risk.FROZEN_STATUSES and (
+            change.status not in risk.REAPPROVAL_STATUSES or args.reason):
+        done = risk.reassess(change.id, reason=args.reason)
+        change, result = done.change, done.assessment
+    else:
+        result = risk.stored(change) or risk.RiskAssessment(0, "not_assessed")
     if args.json:
         print_json({"ref": change.ref, "score": result.score, "level": result.level,
                     "override": result.override, "factors": result.factors,
                     "services": [{"name": s["name"], "criticality": s["criticality"]}
-                                 for s in result.services]})
-    else:
-        level = result.effective_level
-        print(translate("Cli", "{ref}: risk {level} (score {score})").format(
-            ref=change.ref, level=level, score=result.score))
-        print_table([{**f, "why": reason_text(f)} for f in result.factors],
-                    ["factor", "points", "weight", "why"])
+                                 for s in result.services],
+                    "assessed": done is not None, "status": change.status,
+                    "sent_back_to": done.sent_back_to if done else None})
+        return 0
+    print(translate("Cli", "{ref}: risk {level} (score {score})").format(
+        ref=change.ref, level=risk.shown_level(change), score=result.score))
+    print_table([{**f, "why": reason_text(f)} for f in result.factors],
+                ["factor", "points", "weight", "why"])
+    if done is not None and done.sent_back_to:
+        print(translate("Cli", "{ref}: risk level {old} -> {new}; sent back for approval "
+                        "(now {status})").format(ref=change.ref, old=done.level_before or "-",
+                                                 new=done.level_after, status=change.status))
+    elif done is not None and args.reason:
+        print(translate("Cli", "{ref}: risk level unchanged ({level}); the approval stands")
+              .format(ref=change.ref, level=done.level_after))
+    elif change.status in risk.REAPPROVAL_STATUSES:
+        print(translate("Cli", "{ref} is {status}: this is the risk it was approved with; give "
+                        "--reason to re-assess it (a new level sends it back for approval)")
+              .format(ref=change.ref, status=change.status))
+    elif change.status in risk.FROZEN_STATUSES:
+        print(translate("Cli", "{ref} is {status}: its stored risk is shown; it is no longer "
+                        "re-assessed").format(ref=change.ref, status=change.status))
     return 0
 
 

@@ -118,12 +118,13 @@ class CABAttendee(BaseModel):
 
 class CABAgendaItem(BaseModel):
     PARENT = "meeting"
-    LABEL_FIELDS = ("change", "position", "decision", "conditions")
+    LABEL_FIELDS = ("change", "position", "decision", "conditions", "decision_reason")
     meeting = pw.ForeignKeyField(CABMeeting, backref="agenda", on_delete="CASCADE")
     change = pw.ForeignKeyField(Change, backref="agenda_items", on_delete="CASCADE")
     position = pw.IntegerField(default=0)
     decision = pw.CharField(max_length=32, null=True)  # approved | rejected | deferred
     conditions = pw.TextField(null=True)
+    decision_reason = pw.TextField(null=True)  # why, when the decision differs from the votes
 
     class Meta:
         indexes = ((("meeting", "change"), True),)

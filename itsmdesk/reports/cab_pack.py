@@ -3,10 +3,14 @@
 Cover, contents, agenda, forward schedule of change (28 days), then one section per change on the
 agenda: summary, description and reason, risk with its factors, impacted services, affected CIs,
 implementation / backout / test plans and conflicts.  ``build(ref, path, page_size)`` -> pages.
+
+The risk is the change's stored assessment (its level or override, its score and the factors
+that produced it), the same the app, the minutes and the calendar show: the pack computes none.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -15,6 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, NextPageTemplate
 
 from itsmdesk.i18n import reason_text
+from itsmdesk.reports.cab_minutes import against_votes_note
 from itsmdesk.reports.pdf_common import (
     PageBreak,
     Spacer,
@@ -29,6 +34,7 @@ from itsmdesk.reports.pdf_common import (
     toc,
     word,
 )
+from itsmdesk.services.change.risk import shown_level
 
 
 def collect(ref: str) -> dict:
@@ -46,20 +52,23 @@ def collect(ref: str) -> dict:
     people = people_service.person_names(person_ids)
     teams = people_service.team_names({c.team_id for c in changes})
     ci_rows = affected_ci_rows_many([c.id for c in changes])
-    failures = risk.failure_rates(changes)
     sections = []
-    for change in changes:
+    for item, change in zip(items, changes, strict=True):
         cis = ci_rows.get(change.id, [])
-        found = by_change.get(change.id, [])
-        assessment = risk.compute(change, found, [r["id"] for r in cis], failures[change.id])
         sections.append({
-            "change": change, "cis": cis, "risk": assessment, "conflicts": found,
+            "change": change, "cis": cis, "risk": risk.stored(change),
+            "services": risk.impacted_services([r["id"] for r in cis]),
+            "conflicts": by_change.get(change.id, []),
             "requester": people.get(change.requester_id),
             "team": teams.get(change.team_id),
             "assignee": people.get(change.assignee_id),
+            "decision": item.decision, "conditions": item.conditions,
+            "decision_reason": item.decision_reason,
+            "outcome": cab.outcome(change.id, meeting.id) if item.decision else None,
         })
     chair = people_service.person_names([meeting.chair_id]).get(meeting.chair_id)
     return {"meeting": meeting, "items": items, "sections": sections, "forward": forward,
+            "period": cab.forward_period(meeting.starts_at),
             "attendees": cab.attendees(meeting.id), "chair": chair}
 
 
@@ -94,7 +103,7 @@ def _story(data: dict, width: float) -> list:
     for n, s in enumerate(data["sections"], 1):
         c = s["change"]
         rows.append([str(n), c.ref, c.title, word(c.type), fmt_dt(c.planned_start),
-                     risk_badge(c.risk_override or s["risk"].level)])
+                     risk_badge(shown_level(c))])
     if len(rows) == 1:
         rows.append(["", "", QCoreApplication.translate("CabPack", "No changes on the agenda"), "", "", ""])
     story.append(table(rows, [8 * mm, 24 * mm, width - 104 * mm, 20 * mm, 28 * mm, 24 * mm]))
@@ -102,15 +111,17 @@ def _story(data: dict, width: float) -> list:
     # forward schedule
     story.append(heading(QCoreApplication.translate("CabPack", "Forward schedule of change"), 0,
                          key="fsc"))
+    first, end = data["period"]
     story.append(p(QCoreApplication.translate(
-        "CabPack", "Approved, scheduled and in-progress changes from {date} for 28 days.").format(
-            date=f"{meeting.starts_at:%Y-%m-%d}"), "muted"))
+        "CabPack", "Approved, scheduled and in-progress changes planned from {start} to {end}, "
+        "including those that started earlier and still run.").format(
+            start=f"{first:%Y-%m-%d}", end=f"{end - dt.timedelta(days=1):%Y-%m-%d}"), "muted"))
     rows = [[QCoreApplication.translate("CabPack", "Change"), QCoreApplication.translate("CabPack", "Title"),
              QCoreApplication.translate("CabPack", "Status"), QCoreApplication.translate("CabPack", "Start"),
              QCoreApplication.translate("CabPack", "End"), QCoreApplication.translate("CabPack", "Risk")]]
     for c in data["forward"]:
         rows.append([c.ref, c.title, word(c.status), fmt_dt(c.planned_start),
-                     fmt_dt(c.planned_end), risk_badge(c.risk_override or c.risk_level)])
+                     fmt_dt(c.planned_end), risk_badge(shown_level(c))])
     if len(rows) == 1:
         rows.append(["", QCoreApplication.translate("CabPack", "Nothing scheduled"), "", "", "", ""])
     story.append(table(rows, [24 * mm, width - 120 * mm, 22 * mm, 26 * mm, 26 * mm, 22 * mm]))
@@ -137,26 +148,14 @@ def _story(data: dict, width: float) -> list:
         for label, text in ((QCoreApplication.translate("CabPack", "Description"), c.description),
                             (QCoreApplication.translate("CabPack", "Reason"), c.reason)):
             story += [p(label, "label"), p(text or "—")]
-        r = s["risk"]
-        level = c.risk_override or r.level
         story.append(CondPageBreak(40 * mm))
         story.append(heading(QCoreApplication.translate("CabPack", "Risk"), 2))
-        head = QCoreApplication.translate("CabPack", "Level {level}, computed score {score} ({computed})").format(
-            level=f"<b>{escape(word(level).upper())}</b>", score=r.score, computed=escape(word(r.level)))
-        if c.risk_override:
-            head += QCoreApplication.translate("CabPack", "; overridden: {reason}").format(
-                reason=escape(c.risk_override_reason or ""))
-        story.append(markup(head))
-        rows = [[QCoreApplication.translate("CabPack", "Factor"), QCoreApplication.translate("CabPack", "Points"),
-                 QCoreApplication.translate("CabPack", "Weight"), QCoreApplication.translate("CabPack", "Why")]]
-        for f in r.factors:
-            rows.append([word(f["factor"]), str(f["points"]), str(f["weight"]), reason_text(f)])
-        story.append(table(rows, [30 * mm, 16 * mm, 16 * mm, width - 62 * mm]))
+        story += _risk(c, s["risk"], width)
         story.append(heading(QCoreApplication.translate("CabPack", "Impacted services"), 2))
-        if r.services:
+        if s["services"]:
             story.append(table([[QCoreApplication.translate("CabPack", "Service"),
                                  QCoreApplication.translate("CabPack", "Criticality")]]
-                               + [[sv["name"], word(sv["criticality"])] for sv in r.services],
+                               + [[sv["name"], word(sv["criticality"])] for sv in s["services"]],
                                [width - 40 * mm, 40 * mm]))
         else:
             story.append(p(QCoreApplication.translate("CabPack", "No business service impacted."), "muted"))
@@ -186,8 +185,53 @@ def _story(data: dict, width: float) -> list:
                 [32 * mm, 24 * mm, 58 * mm, width - 114 * mm]))
         else:
             story.append(p(QCoreApplication.translate("CabPack", "No conflicts."), "muted"))
+        if s["decision"]:
+            story += _decision(s)
     return story
 
+
+def _risk(c, r, width: float) -> list:  # noqa: ANN001 - a change row, its stored assessment
+    """The stored assessment: level (or override, with its reason), score, factor table."""
+    if r is None:
+        return [p(QCoreApplication.translate("CabPack", "Risk not assessed."), "muted")]
+    level = shown_level(c)
+    out = []
+    if r.factors or c.risk_score is not None:
+        head = QCoreApplication.translate("CabPack", "Level {level}, computed score {score} ({computed})").format(
+            level=f"<b>{escape(word(level).upper())}</b>", score=r.score,
+            computed=escape(word(r.level or "not_assessed")))
+    else:
+        head = f"<b>{escape(word(level).upper())}</b>"
+    if c.risk_override:
+        head += QCoreApplication.translate("CabPack", "; overridden: {reason}").format(
+            reason=escape(c.risk_override_reason or ""))
+    out.append(markup(head))
+    if not r.factors:
+        out.append(p(QCoreApplication.translate(
+            "CabPack", "No factors were stored with this risk: it was set without an assessment."),
+            "muted"))
+        return out
+    rows = [[QCoreApplication.translate("CabPack", "Factor"), QCoreApplication.translate("CabPack", "Points"),
+             QCoreApplication.translate("CabPack", "Weight"), QCoreApplication.translate("CabPack", "Why")]]
+    for f in r.factors:
+        rows.append([word(f.get("factor")), str(f.get("points", "")), str(f.get("weight", "")),
+                     reason_text(f)])
+    out.append(table(rows, [30 * mm, 16 * mm, 16 * mm, width - 62 * mm]))
+    return out
+
+
+def _decision(s: dict) -> list:
+    """The decision recorded at this meeting (a pack printed after it), with the note when it
+    differs from the votes."""
+    out = [heading(QCoreApplication.translate("CabPack", "CAB decision"), 2)]
+    text = f"<b>{escape(word(s['decision']).upper())}</b>"
+    if s["conditions"]:
+        text += " · " + escape(s["conditions"])
+    out.append(markup(text))
+    o = s["outcome"]
+    if o is not None and o.decision != s["decision"]:
+        out.append(markup(against_votes_note(o.decision, s["decision_reason"])))
+    return out
 
 def build(meeting_ref: str, path: str | Path, page_size: str = "A4") -> int:  # noqa: A002
     """Write the CAB pack of ``meeting_ref`` to ``path``; returns the number of pages."""

@@ -2,7 +2,7 @@
 
 One VEVENT per change: UID ``<change uuid>@itsmdesk`` (stable, so re-importing updates the event
 instead of duplicating it), SEQUENCE = the change's version, times in UTC (``...Z``), SUMMARY
-"REF: title", DESCRIPTION with risk, impacted services, CIs and the plans, CATEGORIES with the
+"REF: title", DESCRIPTION with the stored risk (as the app and the CAB pack show it), impacted services, CIs and the plans, CATEGORIES with the
 change type, category and status.  Outlook and Thunderbird accept METHOD:PUBLISH calendars.
 """
 
@@ -15,6 +15,7 @@ from icalendar import Calendar, Event
 from PySide6.QtCore import QCoreApplication
 
 from itsmdesk.services.change.lifecycle import PLANNED
+from itsmdesk.services.change.risk import shown_level
 
 EXPORTED_STATUSES = tuple(s for s in PLANNED if s != "draft")
 ICS_STATUS = {"approved": "CONFIRMED", "scheduled": "CONFIRMED", "implementing": "CONFIRMED"}
@@ -32,7 +33,7 @@ def description(change, services: list[str], cis: list[str]) -> str:  # noqa: AN
     """The event's text in the reader's language (labels and status words; data as stored)."""
     from itsmdesk.reports.pdf_common import word
 
-    level = word(change.risk_override or change.risk_level or "not_assessed")
+    level = word(shown_level(change))
     risk = QCoreApplication.translate("CalendarExport", "Risk: {level}").format(level=level)
     if change.risk_score is not None:
         risk += " " + QCoreApplication.translate("CalendarExport", "(score {score})").format(
@@ -100,7 +101,7 @@ def build_calendar(start: dt.datetime, end: dt.datetime,
         if services:
             ev.add("location", ", ".join(services))
         ev.add("x-itsmdesk-ref", change.ref)
-        ev.add("x-itsmdesk-risk", change.risk_override or change.risk_level or "")
+        ev.add("x-itsmdesk-risk", shown_level(change))
         cal.add_component(ev)
     return cal, len(changes)
 

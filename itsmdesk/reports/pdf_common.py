@@ -254,12 +254,28 @@ class ReportDocument(BaseDocTemplate):
 
     def _footer_only(self, canvas, doc) -> None:  # noqa: ANN001
         canvas.saveState()
+        self._watermark(canvas)
         self._footer(canvas, doc)
+        canvas.restoreState()
+
+    def _watermark(self, canvas) -> None:  # noqa: ANN001
+        """A large pale word across the page (``watermark``: e.g. DRAFT), behind the text."""
+        text = getattr(self, "watermark", None)
+        if not text:
+            return
+        width, height = self.pagesize
+        canvas.saveState()
+        canvas.setFont("Helvetica-Bold", 96)
+        canvas.setFillColor(colors.HexColor("#fde2e2"))
+        canvas.translate(width / 2, height / 2)
+        canvas.rotate(45)
+        canvas.drawCentredString(0, -32, text)
         canvas.restoreState()
 
     def _decorate(self, canvas, doc) -> None:  # noqa: ANN001
         width, height = self.pagesize
         canvas.saveState()
+        self._watermark(canvas)
         canvas.setFont("Helvetica-Bold", 8.5)
         canvas.setFillColor(INK)
         canvas.drawString(self.leftMargin, height - 13 * mm, self.report_title)
@@ -333,13 +349,14 @@ def _prefill_toc(story: list) -> bool:
 
 
 def build_document(path: str | Path, story_factory, title: str, subtitle: str = "",
-                   size: str = "A4") -> int:
-    """Lay out ``story_factory()`` -> page count.
+                   size: str = "A4", watermark: str | None = None) -> int:
+    """Lay out ``story_factory()`` -> page count (``watermark``: a word across every page).
 
     ``multiBuild`` repeats the layout until the table of contents is stable; the canvas writes
     "Page n of m" at the end.  (``story_factory`` is a callable for the callers' convenience.)
     """
     doc = ReportDocument(path, title, subtitle, size)
+    doc.watermark = watermark
     doc._total_pages = -1  # footer numbers come from the canvas
     story = story_factory()
     doc._has_toc = _prefill_toc(story)

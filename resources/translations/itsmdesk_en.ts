@@ -738,228 +738,272 @@
 <context>
     <name>CABMeetingForm</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="58"/>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="340"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="67"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="403"/>
         <source>New CAB meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="65"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="74"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="87"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="96"/>
         <source>Weekly CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="91"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="100"/>
         <source>Emergency CAB (ECAB)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="101"/>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="221"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="110"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="251"/>
         <source>(no chair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="105"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="114"/>
         <source>&amp;Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="106"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="115"/>
         <source>&amp;Starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="107"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="116"/>
         <source>&amp;Location</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="110"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="119"/>
         <source>Quorum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="114"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="123"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="115"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="124"/>
         <source>C&amp;hair</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="116"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="125"/>
         <source>&amp;Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="122"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="131"/>
         <source>Member</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="122"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="131"/>
         <source>Present</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="163"/>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="278"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="158"/>
+        <source>As the votes decide</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="161"/>
+        <source>The board may reject or defer a change against its votes, with a reason; it approves only what the votes approve.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="166"/>
+        <source>Reason, if against the votes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="310"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="214"/>
         <source>Done / not done</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="279"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="311"/>
         <source>Quorum outcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="279"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="311"/>
         <source>Decision / conditions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="284"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="316"/>
         <source>{status} · {type} change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="296"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="328"/>
         <source>Not on the CAB for this change&apos;s category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="318"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="342"/>
+        <source>against the votes ({outcome})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="348"/>
+        <source>Decided against the quorum outcome ({outcome}): {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="351"/>
+        <source>no reason recorded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="362"/>
         <source>no quorum: {votes} of {quorum} votes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="320"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="364"/>
         <source>{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="385"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="375"/>
+        <source>overdue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="386"/>
+        <source>Overdue: due {due} and not done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="448"/>
         <source>(absent)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="418"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="481"/>
         <source>Select a change on the agenda first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="427"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="487"/>
+        <source>The votes say {outcome}: give the reason for deciding {decision}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="500"/>
         <source>An action needs a text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="439"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="512"/>
         <source>Select an action first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="142"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="151"/>
         <source>Build agenda from changes awaiting CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="146"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="155"/>
         <source>Conditions for the selected change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="147"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="168"/>
         <source>Record decision</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="162"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="188"/>
         <source>Action</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="162"/>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="192"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="188"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="222"/>
         <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="162"/>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="194"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="188"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="224"/>
         <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="163"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="189"/>
         <source>Done</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="176"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="205"/>
         <source>New action</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="179"/>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="222"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="208"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="252"/>
         <source>(no owner)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="182"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="212"/>
         <source>Add action</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="61"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="70"/>
         <source>Meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="62"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="71"/>
         <source>Attendees</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="63"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="72"/>
         <source>Agenda and votes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="64"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="73"/>
         <source>Actions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="70"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="79"/>
         <source>CAB pack…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="73"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="82"/>
         <source>Minutes…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="328"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="374"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="328"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="376"/>
         <source>no</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1233,178 +1277,218 @@
 <context>
     <name>CabMinutes</name>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="28"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="60"/>
         <source>{approve} for, {reject} against, {abstain} abstain</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="34"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="66"/>
         <source>no quorum: {votes} of {quorum} votes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="36"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="68"/>
         <source>{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="45"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="78"/>
         <source>Emergency CAB minutes: {title}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="46"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="79"/>
         <source>CAB minutes: {title}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="49"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="97"/>
         <source>Meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="50"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="98"/>
         <source>Date (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="52"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="100"/>
         <source>Location</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="53"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="101"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="54"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="102"/>
         <source>Chair</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="55"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="91"/>
         <source>Present</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="56"/>
-        <source>Apologies</source>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="36"/>
+        <source>Decided against the quorum outcome ({outcome}): {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="57"/>
-        <source>Quorum</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="60"/>
-        <source>Notes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="62"/>
-        <source>Decisions</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="63"/>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="102"/>
-        <source>Change</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="63"/>
-        <source>Title</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="64"/>
-        <source>Votes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="64"/>
-        <source>Decision</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="65"/>
-        <source>Conditions</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="75"/>
-        <source>No changes were discussed</source>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="40"/>
+        <source>Decided against the quorum outcome ({outcome}); no reason was recorded.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/reports/cab_minutes.py" line="82"/>
-        <source>{type} change · planned {start} – {end} UTC · now {status}</source>
+        <source>DRAFT: this meeting was cancelled and not held.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="86"/>
-        <source>Member</source>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="84"/>
+        <source>DRAFT: this meeting has not been held yet. Attendance and decisions are not final.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="86"/>
-        <source>Vote</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="87"/>
-        <source>Comment</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="91"/>
-        <source>no votes recorded</source>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="92"/>
+        <source>Apologies</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/reports/cab_minutes.py" line="94"/>
-        <source>&lt;b&gt;Decision:&lt;/b&gt; {decision} &lt;font color=&apos;#6b7280&apos;&gt;(quorum rule: {rule})&lt;/font&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="98"/>
-        <source>&lt;b&gt;Conditions:&lt;/b&gt; {conditions}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="101"/>
-        <source>Actions</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="102"/>
-        <source>Action</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="103"/>
-        <source>Owner</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="103"/>
-        <source>Due</source>
+        <source>Invited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/reports/cab_minutes.py" line="104"/>
-        <source>Done</source>
+        <source>Quorum</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="107"/>
+        <source>Notes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="109"/>
+        <source>Decisions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="110"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="154"/>
+        <source>Change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="110"/>
+        <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/reports/cab_minutes.py" line="111"/>
+        <source>Votes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="111"/>
+        <source>Decision</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="112"/>
+        <source>Conditions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="119"/>
+        <source>votes: {outcome}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="124"/>
+        <source>No changes were discussed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="131"/>
+        <source>{type} change · risk {risk} · planned {start} – {end} UTC · now {status}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="181"/>
+        <source>DRAFT CAB minutes {ref}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="186"/>
+        <source>DRAFT</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="136"/>
+        <source>Member</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="136"/>
+        <source>Vote</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="137"/>
+        <source>Comment</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="141"/>
+        <source>no votes recorded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="144"/>
+        <source>&lt;b&gt;Decision:&lt;/b&gt; {decision} &lt;font color=&apos;#6b7280&apos;&gt;(quorum rule: {rule})&lt;/font&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="150"/>
+        <source>&lt;b&gt;Conditions:&lt;/b&gt; {conditions}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="153"/>
+        <source>Actions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="154"/>
+        <source>Action</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="155"/>
+        <source>Owner</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="155"/>
+        <source>Due</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="156"/>
+        <source>Done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="163"/>
         <source>No actions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="126"/>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="180"/>
         <source>CAB minutes {ref}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1412,283 +1496,298 @@
 <context>
     <name>CabPack</name>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="68"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="77"/>
         <source>Emergency CAB pack</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="69"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="78"/>
         <source>Change Advisory Board pack</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="75"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="84"/>
         <source>Chair</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="76"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="85"/>
         <source>Invited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="78"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="87"/>
         <source>Quorum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="79"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="88"/>
         <source>Changes on the agenda</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="80"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="89"/>
         <source>Forward schedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="81"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="90"/>
         <source>{n} change(s) in the next 28 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="85"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="94"/>
         <source>Contents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="89"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="98"/>
         <source>Agenda</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="90"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="108"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="99"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="119"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="91"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="108"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="100"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="119"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="91"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="100"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="92"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="101"/>
         <source>Planned start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="93"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="110"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="143"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="102"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="121"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="152"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="99"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="108"/>
         <source>No changes on the agenda</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="103"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="112"/>
         <source>Forward schedule of change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="105"/>
-        <source>Approved, scheduled and in-progress changes from {date} for 28 days.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="109"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="129"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="120"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="140"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="109"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="120"/>
         <source>Start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="110"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="121"/>
         <source>End</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="115"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="126"/>
         <source>Nothing scheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="124"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="135"/>
         <source>none</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="126"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="137"/>
         <source>(service outage)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="128"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="139"/>
         <source>Type / category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="130"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="141"/>
         <source>Planned window (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="132"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="143"/>
         <source>Downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="133"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="144"/>
         <source>Requester / team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="135"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="146"/>
         <source>Implementer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="137"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="148"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="138"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="149"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="144"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="196"/>
+        <source>Risk not assessed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="200"/>
         <source>Level {level}, computed score {score} ({computed})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="147"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="206"/>
         <source>; overridden: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="150"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="210"/>
+        <source>No factors were stored with this risk: it was set without an assessment.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="214"/>
         <source>Factor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="150"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="214"/>
         <source>Points</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="151"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="215"/>
         <source>Weight</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="151"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="215"/>
         <source>Why</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="155"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="154"/>
         <source>Impacted services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="157"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="115"/>
+        <source>Approved, scheduled and in-progress changes planned from {start} to {end}, including those that started earlier and still run.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="156"/>
         <source>Service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="158"/>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="167"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="157"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="166"/>
         <source>Criticality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="162"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="161"/>
         <source>No business service impacted.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="163"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="162"/>
         <source>Affected CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="165"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="164"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="166"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="165"/>
         <source>Class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="171"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="170"/>
         <source>No CI recorded.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="172"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="171"/>
         <source>Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="173"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="172"/>
         <source>Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="174"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="173"/>
         <source>Test plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="176"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="175"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="178"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="177"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="179"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="178"/>
         <source>With</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="180"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="179"/>
         <source>When (UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="181"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="180"/>
         <source>Detail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="188"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="187"/>
         <source>No conflicts.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="201"/>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="226"/>
+        <source>CAB decision</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="245"/>
         <source>CAB pack {ref}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1696,19 +1795,19 @@
 <context>
     <name>CabPrinting</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="456"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="529"/>
         <location filename="../../itsmdesk/views/changes/printing.py" line="60"/>
         <source>Save PDF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="457"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="530"/>
         <location filename="../../itsmdesk/views/changes/printing.py" line="61"/>
         <source>PDF (*.pdf)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="462"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="535"/>
         <location filename="../../itsmdesk/views/changes/printing.py" line="71"/>
         <source>%s written (%s pages)</source>
         <translation type="unfinished"></translation>
@@ -1742,7 +1841,8 @@
 <context>
     <name>CalendarCanvas</name>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="203"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="211"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="339"/>
         <source>+%n more</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -1750,22 +1850,22 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="283"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="364"/>
         <source>Releases</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="285"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="366"/>
         <source>(no service)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="287"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="368"/>
         <source>(no CI)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="449"/>
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="593"/>
         <source>Conflicts with other changes or windows</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1773,77 +1873,77 @@
 <context>
     <name>CalendarExport</name>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="36"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="37"/>
         <source>Risk: {level}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="38"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="39"/>
         <source>(score {score})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="41"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="42"/>
         <source>; overridden: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="43"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="44"/>
         <source>none</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="45"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="46"/>
         <source>Type: {type}   Status: {status}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="47"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="48"/>
         <source>Services: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="49"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="50"/>
         <source>CIs: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="53"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="54"/>
         <source>Downtime: {start} - {end} UTC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="55"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="56"/>
         <source>Downtime from {start} UTC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="56"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="57"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="57"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="58"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="58"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="59"/>
         <source>Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="60"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="61"/>
         <source>Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="61"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="62"/>
         <source>Test plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="77"/>
+        <location filename="../../itsmdesk/reports/ical.py" line="78"/>
         <source>Forward schedule of change</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1851,112 +1951,112 @@
 <context>
     <name>CalendarPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="56"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="57"/>
         <source>Reschedule %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="107"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="108"/>
         <source>Month</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="107"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="108"/>
         <source>Week</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="107"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="108"/>
         <source>Day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="108"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="109"/>
         <source>Timeline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="111"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="112"/>
         <source>Rows per CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="112"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="113"/>
         <source>Rows per service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="116"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="117"/>
         <source>All statuses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="134"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="135"/>
         <source>Previous</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="135"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="136"/>
         <source>Today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="135"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="136"/>
         <source>Go to today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="136"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="137"/>
         <source>Next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="137"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="138"/>
         <source>Undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="137"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="138"/>
         <source>Undo the last reschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="139"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="140"/>
         <source>Redo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="144"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="145"/>
         <source>Export .ics…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="144"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="145"/>
         <source>Export this range as iCalendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="165"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="166"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="168"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="169"/>
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="193"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="202"/>
         <source>All teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="194"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="203"/>
         <source>All services</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="258"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="267"/>
         <source>Conflicts (%n)</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -1964,27 +2064,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="298"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="307"/>
         <source>%s moved to %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="322"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="331"/>
         <source>Export change calendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="323"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="332"/>
         <source>iCalendar (*.ics)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="333"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="342"/>
         <source>%s written (%s changes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="343"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="352"/>
         <source>Export change calendar (.ics)…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1992,58 +2092,58 @@
 <context>
     <name>ChangeForm</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="158"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="191"/>
         <source>new (draft)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="200"/>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="370"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="233"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="409"/>
         <source>(no team)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="210"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="243"/>
         <source>Downtime window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="216"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="249"/>
         <source>Service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="224"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="257"/>
         <source>&amp;Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="227"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="260"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="230"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="263"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="242"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="275"/>
         <source>Downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="250"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="283"/>
         <source>&amp;Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="251"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="284"/>
         <source>&amp;Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="231"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="264"/>
         <source>People</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2068,223 +2168,265 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="164"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="154"/>
+        <source>Change the risk of an approved change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="155"/>
+        <source>{ref} is {status}: it was approved with its current risk. If the level changes, the change goes back for approval (the CAB votes again). The reason is kept in its history.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="197"/>
         <source>Reason for the next step (kept in the history)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="176"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="209"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="238"/>
         <source>Re&amp;schedule…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="207"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="240"/>
         <source>Move the planned window; the downtime window moves with it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="229"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="262"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="237"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="270"/>
         <source>Planned window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="261"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="294"/>
         <source>&amp;Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="262"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="295"/>
         <source>&amp;Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="263"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="296"/>
         <source>Te&amp;st plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="269"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="302"/>
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="276"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="309"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="278"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="311"/>
         <source>Add</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="280"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="313"/>
         <source>Remove selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="296"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="329"/>
         <source>Factor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="296"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="329"/>
         <source>Points</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="296"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="329"/>
         <source>Weight</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="297"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="330"/>
         <source>Why</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="302"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="341"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="533"/>
         <source>Assess risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="306"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="345"/>
         <source>Override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="309"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="348"/>
         <source>(computed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="313"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="483"/>
+        <source>approved with this risk: a new level sends it back for approval</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="491"/>
+        <source>No factors were stored with this risk: it was set without an assessment. Assessing the risk computes them and stores them with the change.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="162"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="352"/>
         <source>Reason (required)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="314"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="353"/>
         <source>Apply override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="320"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="359"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="330"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="369"/>
         <source>(not reviewed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="337"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="376"/>
         <source>Record review</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="343"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="382"/>
         <source>Outcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="344"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="383"/>
         <source>Lessons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="345"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="384"/>
         <source>Incidents caused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="444"/>
-        <source>assess the risk again to see its factors</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="475"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="524"/>
         <source>The review follows implementation.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="550"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="528"/>
+        <source>The change has started: its risk is history and is no longer re-assessed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="531"/>
+        <source>Re-assess risk…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="607"/>
         <source>No CI named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="593"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="675"/>
+        <source>Risk changed from {old} to {new}: {ref} went back to {status} for approval.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="681"/>
+        <source>Risk level unchanged ({level}): the approval stands.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="685"/>
+        <source>Risk assessed: {level} (score {score}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="691"/>
         <source>Choose the review&apos;s outcome first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="204"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="172"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="205"/>
         <source>Plans</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="206"/>
         <source>Affected CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="174"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="207"/>
         <source>Risk and conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="175"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="208"/>
         <source>Review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="156"/>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="479"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="189"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="536"/>
         <source>New change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="378"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="417"/>
         <source>Status: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="387"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="426"/>
         <source>Requester: %s · Implementer: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="418"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="457"/>
         <source>No conflicts.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="436"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="475"/>
         <source>Risk not assessed yet.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="438"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="477"/>
         <source>Risk: %s (score %s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="441"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="480"/>
         <source>overridden from %s: %s</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2292,161 +2434,161 @@
 <context>
     <name>ChangesPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="53"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="66"/>
         <source>Search reference or title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="55"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="68"/>
         <source>All statuses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="60"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="73"/>
         <source>More</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="62"/>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="65"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="75"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="79"/>
         <source>Ref</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="62"/>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="65"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="75"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="79"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="62"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="75"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="63"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="76"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="63"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="76"/>
         <source>Planned start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="63"/>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="66"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="76"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="80"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="65"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="79"/>
         <source>Date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="85"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="99"/>
         <source>Changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="86"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="100"/>
         <source>CAB meetings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="87"/>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="115"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="101"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="129"/>
         <source>Success rate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="103"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="117"/>
         <source>By month</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="103"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="117"/>
         <source>By type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="104"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="118"/>
         <source>By team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="107"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="121"/>
         <source>Export CSV…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="113"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="127"/>
         <source>Group</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="113"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="127"/>
         <source>Finished</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="113"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="127"/>
         <source>Successful</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="114"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="128"/>
         <source>Failed / backed out</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="114"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="128"/>
         <source>Incidents caused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="146"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="160"/>
         <source>Export success rate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="147"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="161"/>
         <source>CSV (*.csv)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="244"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="265"/>
         <source>Standard change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="245"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="266"/>
         <source>Template:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="278"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="299"/>
         <source>New change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="279"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="300"/>
         <source>New standard change from template…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="280"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="301"/>
         <source>New CAB meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="282"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="303"/>
         <source>CAB pack (PDF, print preview)…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="284"/>
+        <location filename="../../itsmdesk/views/changes/panel.py" line="305"/>
         <source>CAB minutes (PDF, print preview)…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2454,22 +2596,22 @@
 <context>
     <name>Cli</name>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="64"/>
+        <location filename="../../itsmdesk/cli.py" line="61"/>
         <source>itsmdesk: IT service support (incidents, problems, CMDB, changes, releases).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="66"/>
+        <location filename="../../itsmdesk/cli.py" line="63"/>
         <source>With no command, the desktop application starts.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="69"/>
+        <location filename="../../itsmdesk/cli.py" line="66"/>
         <source>sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/DB (default: $ITSMDESK_DB, else a file in your data folder)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="72"/>
+        <location filename="../../itsmdesk/cli.py" line="69"/>
         <source>work on the demo database (built on first use): the GUI, or any command</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2490,407 +2632,407 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="22"/>
+        <location filename="../../itsmdesk/commands/base.py" line="20"/>
         <source>ACTION</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="23"/>
+        <location filename="../../itsmdesk/commands/base.py" line="21"/>
         <source>AFTER</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="24"/>
+        <location filename="../../itsmdesk/commands/base.py" line="22"/>
         <source>APPROVED</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="25"/>
+        <location filename="../../itsmdesk/commands/base.py" line="23"/>
         <source>AT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="26"/>
+        <location filename="../../itsmdesk/commands/base.py" line="24"/>
         <source>AVAILABILITY_PCT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="27"/>
+        <location filename="../../itsmdesk/commands/base.py" line="25"/>
         <source>CATEGORY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="28"/>
+        <location filename="../../itsmdesk/commands/base.py" line="26"/>
         <source>CAUSED_INCIDENTS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="29"/>
+        <location filename="../../itsmdesk/commands/base.py" line="27"/>
         <source>CHANGE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="30"/>
+        <location filename="../../itsmdesk/commands/base.py" line="28"/>
         <source>CHANGE_PCT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="31"/>
+        <location filename="../../itsmdesk/commands/base.py" line="29"/>
         <source>CHECKSUM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="32"/>
+        <location filename="../../itsmdesk/commands/base.py" line="30"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="33"/>
+        <location filename="../../itsmdesk/commands/base.py" line="31"/>
         <source>CIS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="34"/>
+        <location filename="../../itsmdesk/commands/base.py" line="32"/>
         <source>CLASS_LABEL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="35"/>
+        <location filename="../../itsmdesk/commands/base.py" line="33"/>
         <source>COUNT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="36"/>
+        <location filename="../../itsmdesk/commands/base.py" line="34"/>
         <source>CRITICALITY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="37"/>
+        <location filename="../../itsmdesk/commands/base.py" line="35"/>
         <source>DELTA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="38"/>
+        <location filename="../../itsmdesk/commands/base.py" line="36"/>
         <source>DEPTH</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="39"/>
+        <location filename="../../itsmdesk/commands/base.py" line="37"/>
         <source>DETAIL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="40"/>
+        <location filename="../../itsmdesk/commands/base.py" line="38"/>
         <source>DOWNTIME_H</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="41"/>
+        <location filename="../../itsmdesk/commands/base.py" line="39"/>
         <source>END</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="42"/>
+        <location filename="../../itsmdesk/commands/base.py" line="40"/>
         <source>ESCALATE_PCT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="43"/>
+        <location filename="../../itsmdesk/commands/base.py" line="41"/>
         <source>FACTOR</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="44"/>
+        <location filename="../../itsmdesk/commands/base.py" line="42"/>
         <source>FAILED</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="45"/>
+        <location filename="../../itsmdesk/commands/base.py" line="43"/>
         <source>FAILURES</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="46"/>
+        <location filename="../../itsmdesk/commands/base.py" line="44"/>
         <source>FIELD</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="47"/>
+        <location filename="../../itsmdesk/commands/base.py" line="45"/>
         <source>FINISHED</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="48"/>
+        <location filename="../../itsmdesk/commands/base.py" line="46"/>
         <source>FROM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="49"/>
+        <location filename="../../itsmdesk/commands/base.py" line="47"/>
         <source>INCIDENTS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="50"/>
+        <location filename="../../itsmdesk/commands/base.py" line="48"/>
         <source>ITEM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="51"/>
+        <location filename="../../itsmdesk/commands/base.py" line="49"/>
         <source>KEY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="52"/>
+        <location filename="../../itsmdesk/commands/base.py" line="50"/>
         <source>KIND</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="53"/>
+        <location filename="../../itsmdesk/commands/base.py" line="51"/>
         <source>MTBF_H</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="54"/>
+        <location filename="../../itsmdesk/commands/base.py" line="52"/>
         <source>MTTR_H</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="55"/>
+        <location filename="../../itsmdesk/commands/base.py" line="53"/>
         <source>NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="56"/>
+        <location filename="../../itsmdesk/commands/base.py" line="54"/>
         <source>NEW</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="57"/>
+        <location filename="../../itsmdesk/commands/base.py" line="55"/>
         <source>OLD</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="58"/>
+        <location filename="../../itsmdesk/commands/base.py" line="56"/>
         <source>ON</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="59"/>
+        <location filename="../../itsmdesk/commands/base.py" line="57"/>
         <source>OTHER</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="60"/>
+        <location filename="../../itsmdesk/commands/base.py" line="58"/>
         <source>OWNER</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="61"/>
+        <location filename="../../itsmdesk/commands/base.py" line="59"/>
         <source>POINTS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="62"/>
+        <location filename="../../itsmdesk/commands/base.py" line="60"/>
         <source>PREVIOUS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="63"/>
+        <location filename="../../itsmdesk/commands/base.py" line="61"/>
         <source>PRIORITY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="64"/>
+        <location filename="../../itsmdesk/commands/base.py" line="62"/>
         <source>RANK</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="65"/>
+        <location filename="../../itsmdesk/commands/base.py" line="63"/>
         <source>RATE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="66"/>
+        <location filename="../../itsmdesk/commands/base.py" line="64"/>
         <source>DEFAULT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="67"/>
+        <location filename="../../itsmdesk/commands/base.py" line="65"/>
         <source>VALUE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="68"/>
+        <location filename="../../itsmdesk/commands/base.py" line="66"/>
         <source>REF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="69"/>
+        <location filename="../../itsmdesk/commands/base.py" line="67"/>
         <source>REFS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="70"/>
+        <location filename="../../itsmdesk/commands/base.py" line="68"/>
         <source>RELATION</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="71"/>
+        <location filename="../../itsmdesk/commands/base.py" line="69"/>
         <source>RELATIONS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="72"/>
+        <location filename="../../itsmdesk/commands/base.py" line="70"/>
         <source>RESOLUTION_MIN</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="73"/>
+        <location filename="../../itsmdesk/commands/base.py" line="71"/>
         <source>RESPONSE_MIN</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="74"/>
+        <location filename="../../itsmdesk/commands/base.py" line="72"/>
         <source>RISK</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="75"/>
+        <location filename="../../itsmdesk/commands/base.py" line="73"/>
         <source>SCOPE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="76"/>
+        <location filename="../../itsmdesk/commands/base.py" line="74"/>
         <source>SITE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="77"/>
+        <location filename="../../itsmdesk/commands/base.py" line="75"/>
         <source>SLA_STATE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="78"/>
+        <location filename="../../itsmdesk/commands/base.py" line="76"/>
         <source>START</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="79"/>
+        <location filename="../../itsmdesk/commands/base.py" line="77"/>
         <source>STATUS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="80"/>
+        <location filename="../../itsmdesk/commands/base.py" line="78"/>
         <source>STEP</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="81"/>
+        <location filename="../../itsmdesk/commands/base.py" line="79"/>
         <source>STEPS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="82"/>
+        <location filename="../../itsmdesk/commands/base.py" line="80"/>
         <source>SUCCESSFUL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="83"/>
+        <location filename="../../itsmdesk/commands/base.py" line="81"/>
         <source>SUGGESTED_TITLE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="84"/>
+        <location filename="../../itsmdesk/commands/base.py" line="82"/>
         <source>TAKEN_AT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="85"/>
+        <location filename="../../itsmdesk/commands/base.py" line="83"/>
         <source>TITLE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="86"/>
+        <location filename="../../itsmdesk/commands/base.py" line="84"/>
         <source>TO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="87"/>
+        <location filename="../../itsmdesk/commands/base.py" line="85"/>
         <source>VERSION</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="88"/>
+        <location filename="../../itsmdesk/commands/base.py" line="86"/>
         <source>VIA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="89"/>
+        <location filename="../../itsmdesk/commands/base.py" line="87"/>
         <source>WEIGHT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="90"/>
+        <location filename="../../itsmdesk/commands/base.py" line="88"/>
         <source>WHO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="91"/>
+        <location filename="../../itsmdesk/commands/base.py" line="89"/>
         <source>WHY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="134"/>
+        <location filename="../../itsmdesk/commands/base.py" line="133"/>
         <source>building the demo database {db} (once)…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="155"/>
+        <location filename="../../itsmdesk/commands/base.py" line="154"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="174"/>
+        <location filename="../../itsmdesk/commands/base.py" line="173"/>
         <source>would create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="176"/>
+        <location filename="../../itsmdesk/commands/base.py" line="175"/>
         <source>create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="178"/>
+        <location filename="../../itsmdesk/commands/base.py" line="177"/>
         <source>nothing written; create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="179"/>
+        <location filename="../../itsmdesk/commands/base.py" line="178"/>
         <source>{kind}: {n} rows read</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="181"/>
+        <location filename="../../itsmdesk/commands/base.py" line="180"/>
         <source>update {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="182"/>
+        <location filename="../../itsmdesk/commands/base.py" line="181"/>
         <source>unchanged {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="183"/>
+        <location filename="../../itsmdesk/commands/base.py" line="182"/>
         <source>rejected {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="186"/>
+        <location filename="../../itsmdesk/commands/base.py" line="185"/>
         <source>journal_rows {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="198"/>
+        <location filename="../../itsmdesk/commands/base.py" line="197"/>
         <source>line {line}, column {column}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2925,53 +3067,78 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="34"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="35"/>
         <source>change management: conflicts, transitions, success rate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="37"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="38"/>
         <source>conflicting changes and window violations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="40"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="41"/>
         <source>skip impact-path conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="44"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="45"/>
         <source>move a change to another status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="51"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="52"/>
         <source>change success rate per type, team or month</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="58"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="59"/>
         <source>assess a change&apos;s risk and show its factors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="63"/>
-        <location filename="../../itsmdesk/commands/changes.py" line="69"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="61"/>
+        <source>re-assess an approved change for this reason (a new level sends it back for approval)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="67"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="73"/>
         <source>forward schedule of change as .ics</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="66"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="70"/>
         <source>change calendar: export</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="138"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="151"/>
         <source>{ref}: risk {level} (score {score})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="157"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="156"/>
+        <source>{ref}: risk level {old} -&gt; {new}; sent back for approval (now {status})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="160"/>
+        <source>{ref}: risk level unchanged ({level}); the approval stands</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="163"/>
+        <source>{ref} is {status}: this is the risk it was approved with; give --reason to re-assess it (a new level sends it back for approval)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="167"/>
+        <source>{ref} is {status}: its stored risk is shown; it is no longer re-assessed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="184"/>
         <source>{path} written ({n} changes)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3226,7 +3393,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="184"/>
+        <location filename="../../itsmdesk/commands/core.py" line="183"/>
         <source>{reason} Organisation settings show their defaults.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3246,137 +3413,137 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="23"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="22"/>
         <source>import records from a CSV file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="27"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="26"/>
         <source>mapping for another tool&apos;s export: a file, or the name of a ready one (itsmdesk mappings lists them)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="30"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="29"/>
         <source>show what would change; write nothing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="32"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="31"/>
         <source>import the good rows and write the bad ones to this file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="33"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="32"/>
         <source>no progress on stderr</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="35"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="34"/>
         <source>print the report (counts, bad rows, dry-run changes) as JSON</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="37"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="36"/>
         <source>the ready import mappings for other tools&apos; exports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="39"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="38"/>
         <source>as JSON</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="52"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="51"/>
         <source>No ready mappings are installed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="56"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="55"/>
         <source>Use one with: itsmdesk import KIND FILE --map NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="62"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="61"/>
         <source>reading</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="63"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="62"/>
         <source>checking</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="64"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="63"/>
         <source>checking rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="65"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="64"/>
         <source>writing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="66"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="65"/>
         <source>writing records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="67"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="66"/>
         <source>writing history</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="68"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="67"/>
         <source>exporting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="88"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="87"/>
         <source>(empty)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="96"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="95"/>
         <source>create CI {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="96"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="95"/>
         <source>add relation {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="98"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="97"/>
         <source>update CI {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="98"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="97"/>
         <source>update relation {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="107"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="106"/>
         <source>... and {n} more CIs to create or update (not listed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="109"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="108"/>
         <source>... and {n} more relations to create or update (not listed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="112"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="111"/>
         <source>relations not in the file are kept (the import never removes relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="142"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="141"/>
         <source>... and {n} more bad rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="146"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="145"/>
         <source>rejected rows written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3782,22 +3949,22 @@
 <context>
     <name>CmdbTree</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="87"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="92"/>
         <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="87"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="92"/>
         <source>Class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="87"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="92"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="117"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="122"/>
         <source>{name}
 Class: {cls}
 Status: {status}
@@ -3805,12 +3972,12 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="131"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="136"/>
         <source>Loading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="176"/>
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="180"/>
         <source>More… (next {n})</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4089,879 +4256,894 @@ Criticality: {crit}</source>
 <context>
     <name>Fields</name>
     <message>
-        <location filename="../../itsmdesk/words.py" line="133"/>
+        <location filename="../../itsmdesk/words.py" line="134"/>
         <source>Active</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="134"/>
+        <location filename="../../itsmdesk/words.py" line="135"/>
         <source>Actual end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="135"/>
+        <location filename="../../itsmdesk/words.py" line="136"/>
         <source>Actual start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="136"/>
+        <location filename="../../itsmdesk/words.py" line="137"/>
         <source>Added at</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="137"/>
+        <location filename="../../itsmdesk/words.py" line="138"/>
         <source>Added by</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="138"/>
+        <location filename="../../itsmdesk/words.py" line="139"/>
         <source>Address</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="139"/>
+        <location filename="../../itsmdesk/words.py" line="140"/>
         <source>Announcement</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="140"/>
+        <location filename="../../itsmdesk/words.py" line="141"/>
         <source>Affected service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="141"/>
-        <location filename="../../itsmdesk/words.py" line="308"/>
+        <location filename="../../itsmdesk/words.py" line="142"/>
+        <location filename="../../itsmdesk/words.py" line="312"/>
         <source>Vote</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="142"/>
+        <location filename="../../itsmdesk/words.py" line="143"/>
         <source>Article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="143"/>
+        <location filename="../../itsmdesk/words.py" line="144"/>
         <source>Link</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="144"/>
+        <location filename="../../itsmdesk/words.py" line="145"/>
         <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="145"/>
+        <location filename="../../itsmdesk/words.py" line="146"/>
         <source>Attachment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="146"/>
+        <location filename="../../itsmdesk/words.py" line="147"/>
         <source>Attributes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="147"/>
+        <location filename="../../itsmdesk/words.py" line="148"/>
         <source>Author</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="148"/>
+        <location filename="../../itsmdesk/words.py" line="149"/>
         <source>Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="149"/>
+        <location filename="../../itsmdesk/words.py" line="150"/>
         <source>Baseline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="150"/>
+        <location filename="../../itsmdesk/words.py" line="151"/>
         <source>Baseline item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="151"/>
-        <location filename="../../itsmdesk/words.py" line="298"/>
+        <location filename="../../itsmdesk/words.py" line="152"/>
+        <location filename="../../itsmdesk/words.py" line="302"/>
         <source>Text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="152"/>
+        <location filename="../../itsmdesk/words.py" line="153"/>
         <source>Action</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="153"/>
+        <location filename="../../itsmdesk/words.py" line="154"/>
         <source>Agenda item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="154"/>
+        <location filename="../../itsmdesk/words.py" line="155"/>
         <source>Attendee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="155"/>
+        <location filename="../../itsmdesk/words.py" line="156"/>
         <source>Business calendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="156"/>
+        <location filename="../../itsmdesk/words.py" line="157"/>
         <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="157"/>
+        <location filename="../../itsmdesk/words.py" line="158"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="158"/>
+        <location filename="../../itsmdesk/words.py" line="159"/>
         <source>Chair</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="159"/>
-        <location filename="../../itsmdesk/words.py" line="161"/>
+        <location filename="../../itsmdesk/words.py" line="160"/>
+        <location filename="../../itsmdesk/words.py" line="162"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="160"/>
-        <location filename="../../itsmdesk/words.py" line="208"/>
-        <location filename="../../itsmdesk/words.py" line="242"/>
+        <location filename="../../itsmdesk/words.py" line="161"/>
+        <location filename="../../itsmdesk/words.py" line="210"/>
+        <location filename="../../itsmdesk/words.py" line="244"/>
         <source>Affected CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="162"/>
+        <location filename="../../itsmdesk/words.py" line="163"/>
         <source>Incident caused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="163"/>
+        <location filename="../../itsmdesk/words.py" line="164"/>
         <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="164"/>
+        <location filename="../../itsmdesk/words.py" line="165"/>
         <source>Checksum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="165"/>
+        <location filename="../../itsmdesk/words.py" line="166"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="166"/>
+        <location filename="../../itsmdesk/words.py" line="167"/>
         <source>CI class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="167"/>
+        <location filename="../../itsmdesk/words.py" line="168"/>
         <source>CI version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="168"/>
+        <location filename="../../itsmdesk/words.py" line="169"/>
         <source>Closed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="169"/>
+        <location filename="../../itsmdesk/words.py" line="170"/>
         <source>Code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="170"/>
+        <location filename="../../itsmdesk/words.py" line="171"/>
         <source>Comment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="171"/>
+        <location filename="../../itsmdesk/words.py" line="172"/>
         <source>Conditions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="172"/>
+        <location filename="../../itsmdesk/words.py" line="173"/>
         <source>Criticality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="173"/>
+        <location filename="../../itsmdesk/words.py" line="174"/>
         <source>Data</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="174"/>
+        <location filename="../../itsmdesk/words.py" line="175"/>
         <source>Day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="175"/>
+        <location filename="../../itsmdesk/words.py" line="176"/>
         <source>Decision</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="176"/>
-        <source>Default duration (minutes)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../../itsmdesk/words.py" line="177"/>
-        <source>Default team</source>
+        <source>Reason for the decision</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="178"/>
-        <source>Definition</source>
+        <source>Default duration (minutes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="179"/>
-        <location filename="../../itsmdesk/words.py" line="289"/>
-        <source>Depends on</source>
+        <source>Default team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="180"/>
-        <source>Description</source>
+        <source>Definition</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="181"/>
-        <source>Diagnostic script</source>
+        <location filename="../../itsmdesk/words.py" line="293"/>
+        <source>Depends on</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="182"/>
-        <source>Done</source>
+        <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="183"/>
-        <source>Downtime end</source>
+        <source>Diagnostic script</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="184"/>
-        <source>Downtime start</source>
+        <source>Done</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="185"/>
-        <source>Due</source>
+        <source>Downtime end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="186"/>
-        <source>E-mail</source>
+        <source>Downtime start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="187"/>
-        <source>Emergency</source>
+        <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="188"/>
-        <source>Ends</source>
+        <source>E-mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="189"/>
-        <source>Error code</source>
+        <source>Emergency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="190"/>
-        <source>Escalate at %</source>
+        <source>Ends</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="191"/>
-        <source>Escalation level</source>
+        <source>Error code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="192"/>
-        <source>External key</source>
+        <source>Escalate at %</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="193"/>
-        <source>Extra</source>
+        <source>Escalation level</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="194"/>
-        <source>File name</source>
+        <source>External key</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="195"/>
-        <source>Holiday</source>
+        <source>Extra</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="196"/>
-        <source>Icon</source>
+        <source>File name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="197"/>
-        <source>Impact</source>
+        <source>Holiday</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="198"/>
-        <source>Implementation plan</source>
+        <source>Icon</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="199"/>
-        <source>Incident</source>
+        <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="200"/>
-        <source>Agent</source>
+        <source>Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="201"/>
-        <source>Business service</source>
+        <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="202"/>
-        <source>Item kind</source>
+        <source>Agent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="203"/>
-        <source>Item version</source>
+        <source>Business service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="204"/>
-        <source>Job title</source>
+        <source>Item kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="205"/>
-        <source>Key</source>
+        <source>Item version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="206"/>
-        <source>Kind</source>
+        <source>Job title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="207"/>
-        <source>Known error</source>
+        <source>Key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="208"/>
+        <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="209"/>
-        <source>Label</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/words.py" line="210"/>
-        <source>Team lead</source>
+        <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="211"/>
-        <source>Location</source>
+        <source>Label</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="212"/>
-        <source>Major incident</source>
+        <source>Team lead</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="213"/>
-        <source>Manager</source>
+        <source>Location</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="214"/>
-        <source>Meeting</source>
+        <source>Major incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="215"/>
-        <source>File type</source>
+        <source>Manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="216"/>
-        <source>Members needed up</source>
+        <source>Meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="217"/>
-        <source>Name</source>
+        <source>File type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="218"/>
-        <source>Notes</source>
+        <source>Members needed up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="219"/>
-        <source>Opened</source>
+        <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="220"/>
-        <source>Organisation</source>
+        <source>Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="221"/>
-        <source>Outage</source>
+        <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="222"/>
-        <source>Outage end</source>
+        <source>Organisation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="223"/>
-        <source>Outage start</source>
+        <source>Outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="224"/>
+        <source>Outage end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../../itsmdesk/words.py" line="225"/>
-        <source>Owner</source>
+        <source>Outage start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="226"/>
-        <source>Owner team</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../../itsmdesk/words.py" line="227"/>
-        <source>Parent</source>
+        <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="228"/>
-        <source>Paused (seconds)</source>
+        <source>Owner team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="229"/>
-        <source>Paused since</source>
+        <source>Parent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="230"/>
-        <source>Pending reason</source>
+        <source>Paused (seconds)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="231"/>
-        <source>Person</source>
+        <source>Paused since</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="232"/>
-        <source>Phase</source>
+        <source>Pending reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="233"/>
-        <source>Phone</source>
+        <source>Person</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="234"/>
-        <source>Lessons learned</source>
+        <source>Phase</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="235"/>
-        <source>Review outcome</source>
+        <source>Phone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="236"/>
-        <source>Planned end</source>
+        <source>Lessons learned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="237"/>
-        <source>Planned start</source>
+        <source>Review outcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="238"/>
-        <source>Position</source>
+        <source>Planned end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="239"/>
-        <source>Present</source>
+        <source>Planned start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="240"/>
-        <source>Priority</source>
+        <source>Position</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="241"/>
-        <source>Problem</source>
+        <source>Present</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="242"/>
+        <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="243"/>
-        <source>Propagates</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/words.py" line="244"/>
-        <source>Public</source>
+        <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="245"/>
-        <source>Quorum</source>
+        <source>Propagates</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="246"/>
-        <source>Root cause analysis</source>
+        <source>Public</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="247"/>
-        <source>Read</source>
+        <source>Quorum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="248"/>
-        <source>Reason</source>
+        <source>Root cause analysis</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="249"/>
-        <source>Record</source>
+        <source>Read</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="250"/>
-        <source>Record kind</source>
+        <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="251"/>
-        <source>Redundant</source>
+        <source>Record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="252"/>
-        <source>Reference</source>
+        <source>Record kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="253"/>
-        <source>Relation added</source>
+        <source>Redundant</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="254"/>
-        <source>Relation removed</source>
+        <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="255"/>
-        <source>Release</source>
+        <source>Relation added</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="256"/>
-        <source>Bundled change</source>
+        <source>Relation removed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="257"/>
-        <source>Delivered item</source>
+        <source>Release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="258"/>
-        <source>Release version</source>
+        <source>Bundled change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="259"/>
-        <source>Requester</source>
+        <source>Delivered item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="260"/>
-        <source>Resolution code</source>
+        <source>Release version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="261"/>
-        <source>Resolution due</source>
+        <source>Requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="262"/>
-        <source>Resolution (minutes)</source>
+        <source>Resolution code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="263"/>
-        <source>Resolved</source>
+        <source>Resolution due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="264"/>
-        <source>Responded</source>
+        <source>Resolution (minutes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="265"/>
-        <source>Response due</source>
+        <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="266"/>
-        <source>Response (minutes)</source>
+        <source>Responded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="267"/>
-        <source>Corrective change raised</source>
+        <source>Response due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="268"/>
-        <source>Risk factors</source>
+        <source>Response (minutes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="269"/>
-        <source>Risk level</source>
+        <source>Corrective change raised</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="270"/>
-        <source>Risk override</source>
+        <source>Risk factors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="271"/>
-        <source>Reason for the risk override</source>
+        <source>Risk level</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="272"/>
-        <source>Risk score</source>
+        <source>Risk override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="273"/>
-        <source>Root cause</source>
+        <source>Reason for the risk override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="274"/>
-        <source>Recurrence</source>
+        <source>Risk re-assessed after approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="275"/>
-        <source>Scope</source>
+        <source>Risk score</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="276"/>
-        <source>Serial number</source>
+        <source>Root cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="277"/>
-        <source>Service</source>
+        <source>Recurrence</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="278"/>
-        <source>Shared</source>
+        <source>Scope</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="279"/>
-        <source>Site</source>
+        <source>Sent back for approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="280"/>
-        <source>Size</source>
+        <source>Serial number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="281"/>
-        <source>SLA state</source>
+        <source>Service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="282"/>
-        <source>Solution</source>
+        <source>Shared</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="283"/>
-        <source>Solution status</source>
+        <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="284"/>
-        <source>Source</source>
+        <source>Size</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="285"/>
-        <source>Source reference</source>
+        <source>SLA state</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="286"/>
-        <source>Starts</source>
+        <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="287"/>
-        <source>Status</source>
+        <source>Solution status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="288"/>
-        <source>Step</source>
+        <source>Source</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="289"/>
+        <source>Source reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="290"/>
-        <source>Symptom</source>
+        <source>Starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="291"/>
-        <source>Tags</source>
+        <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="292"/>
-        <source>Taken</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/words.py" line="293"/>
-        <source>Target</source>
+        <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="294"/>
-        <source>Team</source>
+        <source>Symptom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="295"/>
-        <source>Member</source>
+        <source>Tags</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="296"/>
-        <source>Template</source>
+        <source>Taken</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="297"/>
-        <source>Test plan</source>
+        <source>Target</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="298"/>
+        <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="299"/>
-        <source>Ticket kind</source>
+        <source>Member</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="300"/>
-        <source>Time spent (minutes)</source>
+        <source>Template</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="301"/>
-        <source>Time zone</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/words.py" line="302"/>
-        <source>Title</source>
+        <source>Test plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="303"/>
-        <source>Reason for the status change</source>
+        <source>Ticket kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="304"/>
-        <source>Type</source>
+        <source>Time spent (minutes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="305"/>
-        <source>Urgency</source>
+        <source>Time zone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="306"/>
-        <source>Value</source>
+        <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="307"/>
-        <source>Vendor</source>
+        <source>Reason for the status change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="308"/>
+        <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="309"/>
-        <source>Voted</source>
+        <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="310"/>
-        <source>Wave deployed</source>
+        <source>Value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="311"/>
-        <source>Work log note</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/words.py" line="312"/>
-        <source>Workaround</source>
+        <source>Vendor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="313"/>
+        <source>Voted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="314"/>
+        <source>Wave deployed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="315"/>
+        <source>Work log note</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="316"/>
+        <source>Workaround</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="317"/>
         <source>Working hours</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5042,17 +5224,17 @@ Criticality: {crit}</source>
 <context>
     <name>GanttView</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/gantt.py" line="76"/>
+        <location filename="../../itsmdesk/views/releases/gantt.py" line="99"/>
         <source>No dated steps yet: give the steps planned start and end times to see the chart.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/gantt.py" line="135"/>
+        <location filename="../../itsmdesk/views/releases/gantt.py" line="159"/>
         <source>not scheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/gantt.py" line="191"/>
+        <location filename="../../itsmdesk/views/releases/gantt.py" line="215"/>
         <source>now</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5060,33 +5242,33 @@ Criticality: {crit}</source>
 <context>
     <name>History</name>
     <message>
-        <location filename="../../itsmdesk/words.py" line="318"/>
+        <location filename="../../itsmdesk/words.py" line="322"/>
         <source>created</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="319"/>
+        <location filename="../../itsmdesk/words.py" line="323"/>
         <source>deleted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="320"/>
-        <location filename="../../itsmdesk/words.py" line="322"/>
+        <location filename="../../itsmdesk/words.py" line="324"/>
+        <location filename="../../itsmdesk/words.py" line="326"/>
         <source>changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="321"/>
+        <location filename="../../itsmdesk/words.py" line="325"/>
         <source>added</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="323"/>
+        <location filename="../../itsmdesk/words.py" line="327"/>
         <source>removed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="324"/>
+        <location filename="../../itsmdesk/words.py" line="328"/>
         <source>note</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5409,224 +5591,229 @@ Criticality: {crit}</source>
 <context>
     <name>IncidentForm</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="142"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="143"/>
         <source>Short summary of what the caller reports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="145"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="146"/>
         <source>What happens, since when, what was tried</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="151"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="152"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="154"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="155"/>
         <source>Type a CI name, or drop one from the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="163"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="164"/>
         <source>(no team)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="164"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="165"/>
         <source>(nobody)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="165"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="166"/>
         <source>Major incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="178"/>
         <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="178"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="179"/>
         <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="179"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="180"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="180"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="181"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="181"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="182"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="182"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="183"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="184"/>
         <source>Service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="185"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="187"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="188"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="189"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="190"/>
         <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="190"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="670"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="192"/>
         <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="202"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="203"/>
         <source>Why is the ticket waiting? (needed for pending)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="212"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="213"/>
         <source>How it was solved (needed to resolve)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="213"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="214"/>
         <source>Move</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="216"/>
         <source>Apply the status change and save (Ctrl+Return)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="222"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="223"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="223"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224"/>
         <source>Move to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225"/>
         <source>Pending reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226"/>
         <source>Resolution code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="227"/>
         <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="227"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="228"/>
         <source>Lifecycle</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="247"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="245"/>
+        <source>Reference, e.g. {example}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="252"/>
         <source>Link child ticket…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="249"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="254"/>
         <source>Make another ticket a child of this one (this one becomes a major incident)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="257"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="262"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="258"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="263"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="259"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="264"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="260"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="265"/>
         <source>Parent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="261"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="266"/>
         <source>Child tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="262"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="267"/>
         <source>Links</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="717"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="741"/>
         <source>Link child ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="718"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="742"/>
         <source>Reference of the child ticket (INC-… or REQ-…)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="306"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="313"/>
         <source>Escalate…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="312"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="319"/>
         <source>Move status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="313"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="320"/>
         <source>Add work log note</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="427"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439"/>
         <source>New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/incident_form.py" line="74"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="356"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="366"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5686,118 +5873,118 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="294"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="301"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="295"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="302"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="394"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="404"/>
         <source>Reopen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="426"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="433"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="438"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="453"/>
         <source>Service request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="426"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="433"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="438"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="453"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="458"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="478"/>
         <source>SLA paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="460"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="480"/>
         <source>SLA met</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="460"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="480"/>
         <source>SLA breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="466"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="486"/>
         <source>Breached {t}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="466"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="486"/>
         <source>At risk: {t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="467"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="487"/>
         <source>{t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="494"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="514"/>
         <source>Announced for this CI/service: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="649"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="673"/>
         <source>Resolve child tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="650"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674"/>
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="656"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="680"/>
         <source>{n} child tickets resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="662"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="686"/>
         <source>To another team (functional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="662"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="686"/>
         <source>To the team lead (hierarchical)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="663"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="670"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="678"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="698"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702"/>
         <source>Escalate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="663"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687"/>
         <source>How?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="678"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="698"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="692"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="716"/>
         <source>{n} people notified</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="427"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439"/>
         <source>New request</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5910,28 +6097,59 @@ Criticality: {crit}</source>
 <context>
     <name>KnowledgePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="38"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="143"/>
         <source>Search the knowledge base…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="40"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="145"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="41"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="146"/>
         <source>New article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="72"/>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="83"/>
-        <source>Type words to search titles, tags and text.</source>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="150"/>
+        <source>Show the articles of one category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="99"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="153"/>
+        <source>All categories</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="221"/>
+        <source>All categories ({n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="223"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="280"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="293"/>
+        <source>(no category)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="286"/>
+        <source>The first {n} articles; choose a category or type words to search.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="289"/>
+        <source>{n} article(s) by category; type words to search titles, tags and text.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="292"/>
+        <source>{n} article(s) in {category}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="271"/>
         <source>{n} article(s), best match first</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6128,147 +6346,147 @@ Criticality: {crit}</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="60"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="63"/>
         <source>itsmdesk — {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="98"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="102"/>
         <source>&amp;File</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="98"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="102"/>
         <source>&amp;Records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="99"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="103"/>
         <source>&amp;View</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="99"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="103"/>
         <source>Re&amp;ports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="100"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="104"/>
         <source>&amp;Tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="100"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="104"/>
         <source>&amp;Help</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="103"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="107"/>
         <source>&amp;Quit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="107"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="111"/>
         <source>&amp;Quick open…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="112"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="116"/>
         <source>Close tab</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="116"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="120"/>
         <source>&amp;About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="165"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="169"/>
         <source>Reset layout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="227"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="231"/>
         <source>{title} arrives in a later version.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="291"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="295"/>
         <source>SQLite file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="291"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="295"/>
         <source>PostgreSQL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="297"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="301"/>
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="332"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="336"/>
         <source>Opening the database…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="359"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="363"/>
         <source>Saving…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="362"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="366"/>
         <source>Connected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="363"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="367"/>
         <source>Disconnected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="398"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="402"/>
         <source>🔔 {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="399"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="403"/>
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="437"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="441"/>
         <source>Signed in: {name} ▾</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="449"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="453"/>
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="456"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="460"/>
         <source>Welcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="470"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="474"/>
         <source>No form for {kind} yet</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="533"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="538"/>
         <source>Not closed: a record could not be saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="549"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="554"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="550"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="555"/>
         <source>These records have unsaved changes:
 {names}
 
@@ -6276,17 +6494,17 @@ Save them before closing?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="564"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="569"/>
         <source>Saving before closing…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="605"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="610"/>
         <source>About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="606"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="611"/>
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
@@ -6476,457 +6694,457 @@ IT Service Support on {db}</source>
 <context>
     <name>PdfCommon</name>
     <message>
-        <location filename="../../itsmdesk/words.py" line="14"/>
+        <location filename="../../itsmdesk/words.py" line="15"/>
         <source>draft</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="15"/>
+        <location filename="../../itsmdesk/words.py" line="16"/>
         <source>submitted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="16"/>
+        <location filename="../../itsmdesk/words.py" line="17"/>
         <source>assessed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="17"/>
+        <location filename="../../itsmdesk/words.py" line="18"/>
         <source>awaiting cab</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="18"/>
+        <location filename="../../itsmdesk/words.py" line="19"/>
         <source>approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="19"/>
+        <location filename="../../itsmdesk/words.py" line="20"/>
         <source>rejected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="20"/>
+        <location filename="../../itsmdesk/words.py" line="21"/>
         <source>scheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="21"/>
+        <location filename="../../itsmdesk/words.py" line="22"/>
         <source>implementing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="22"/>
+        <location filename="../../itsmdesk/words.py" line="23"/>
         <source>implemented</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="23"/>
+        <location filename="../../itsmdesk/words.py" line="24"/>
         <source>in review</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="24"/>
+        <location filename="../../itsmdesk/words.py" line="25"/>
         <source>closed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="25"/>
+        <location filename="../../itsmdesk/words.py" line="26"/>
         <source>failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="26"/>
+        <location filename="../../itsmdesk/words.py" line="27"/>
         <source>backed out</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="28"/>
+        <location filename="../../itsmdesk/words.py" line="29"/>
         <source>standard</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="29"/>
+        <location filename="../../itsmdesk/words.py" line="30"/>
         <source>normal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="30"/>
+        <location filename="../../itsmdesk/words.py" line="31"/>
         <source>emergency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="31"/>
+        <location filename="../../itsmdesk/words.py" line="32"/>
         <source>major</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="32"/>
+        <location filename="../../itsmdesk/words.py" line="33"/>
         <source>minor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="34"/>
+        <location filename="../../itsmdesk/words.py" line="35"/>
         <source>low</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="35"/>
+        <location filename="../../itsmdesk/words.py" line="36"/>
         <source>medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="36"/>
+        <location filename="../../itsmdesk/words.py" line="37"/>
         <source>high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="37"/>
+        <location filename="../../itsmdesk/words.py" line="38"/>
         <source>very high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="38"/>
+        <location filename="../../itsmdesk/words.py" line="39"/>
         <source>critical</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="39"/>
+        <location filename="../../itsmdesk/words.py" line="40"/>
         <source>not assessed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="41"/>
+        <location filename="../../itsmdesk/words.py" line="42"/>
         <source>approve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="42"/>
+        <location filename="../../itsmdesk/words.py" line="43"/>
         <source>reject</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="43"/>
+        <location filename="../../itsmdesk/words.py" line="44"/>
         <source>abstain</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="44"/>
+        <location filename="../../itsmdesk/words.py" line="45"/>
         <source>deferred</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="45"/>
+        <location filename="../../itsmdesk/words.py" line="46"/>
         <source>pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="47"/>
+        <location filename="../../itsmdesk/words.py" line="48"/>
         <source>planned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="48"/>
+        <location filename="../../itsmdesk/words.py" line="49"/>
         <source>held</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="49"/>
+        <location filename="../../itsmdesk/words.py" line="50"/>
         <source>cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="51"/>
+        <location filename="../../itsmdesk/words.py" line="52"/>
         <source>planning</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="52"/>
+        <location filename="../../itsmdesk/words.py" line="53"/>
         <source>build</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="53"/>
+        <location filename="../../itsmdesk/words.py" line="54"/>
         <source>test</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="54"/>
+        <location filename="../../itsmdesk/words.py" line="55"/>
         <source>deploying</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="55"/>
+        <location filename="../../itsmdesk/words.py" line="56"/>
         <source>deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="56"/>
+        <location filename="../../itsmdesk/words.py" line="57"/>
         <source>in progress</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="57"/>
+        <location filename="../../itsmdesk/words.py" line="58"/>
         <source>done</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="58"/>
+        <location filename="../../itsmdesk/words.py" line="59"/>
         <source>skipped</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="60"/>
+        <location filename="../../itsmdesk/words.py" line="61"/>
         <source>same ci</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="61"/>
+        <location filename="../../itsmdesk/words.py" line="62"/>
         <source>impact path</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="62"/>
+        <location filename="../../itsmdesk/words.py" line="63"/>
         <source>blackout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="63"/>
+        <location filename="../../itsmdesk/words.py" line="64"/>
         <source>outside maintenance</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="65"/>
+        <location filename="../../itsmdesk/words.py" line="66"/>
         <source>services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="66"/>
+        <location filename="../../itsmdesk/words.py" line="67"/>
         <source>type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="67"/>
+        <location filename="../../itsmdesk/words.py" line="68"/>
         <source>outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="68"/>
+        <location filename="../../itsmdesk/words.py" line="69"/>
         <source>failure rate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="69"/>
+        <location filename="../../itsmdesk/words.py" line="70"/>
         <source>conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="70"/>
+        <location filename="../../itsmdesk/words.py" line="71"/>
         <source>changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="71"/>
+        <location filename="../../itsmdesk/words.py" line="72"/>
         <source>sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="72"/>
+        <location filename="../../itsmdesk/words.py" line="73"/>
         <source>backout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="73"/>
+        <location filename="../../itsmdesk/words.py" line="74"/>
         <source>combined</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="75"/>
+        <location filename="../../itsmdesk/words.py" line="76"/>
         <source>in production</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="76"/>
+        <location filename="../../itsmdesk/words.py" line="77"/>
         <source>in maintenance</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="77"/>
+        <location filename="../../itsmdesk/words.py" line="78"/>
         <source>retired</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="78"/>
+        <location filename="../../itsmdesk/words.py" line="79"/>
         <source>depends on</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="79"/>
+        <location filename="../../itsmdesk/words.py" line="80"/>
         <source>runs on</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="80"/>
+        <location filename="../../itsmdesk/words.py" line="81"/>
         <source>hosted on</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="81"/>
+        <location filename="../../itsmdesk/words.py" line="82"/>
         <source>connected to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="82"/>
+        <location filename="../../itsmdesk/words.py" line="83"/>
         <source>part of</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="83"/>
+        <location filename="../../itsmdesk/words.py" line="84"/>
         <source>uses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="85"/>
+        <location filename="../../itsmdesk/words.py" line="86"/>
         <source>new</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="86"/>
+        <location filename="../../itsmdesk/words.py" line="87"/>
         <source>approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="87"/>
+        <location filename="../../itsmdesk/words.py" line="88"/>
         <source>assigned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="88"/>
+        <location filename="../../itsmdesk/words.py" line="89"/>
         <source>resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="89"/>
+        <location filename="../../itsmdesk/words.py" line="90"/>
         <source>fulfilled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="90"/>
+        <location filename="../../itsmdesk/words.py" line="91"/>
         <source>investigating</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="91"/>
+        <location filename="../../itsmdesk/words.py" line="92"/>
         <source>root cause known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="92"/>
+        <location filename="../../itsmdesk/words.py" line="93"/>
         <source>workaround only</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="93"/>
+        <location filename="../../itsmdesk/words.py" line="94"/>
         <source>fix planned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="94"/>
+        <location filename="../../itsmdesk/words.py" line="95"/>
         <source>fix in progress</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="95"/>
+        <location filename="../../itsmdesk/words.py" line="96"/>
         <source>fixed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="96"/>
+        <location filename="../../itsmdesk/words.py" line="97"/>
         <source>won&apos;t fix</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="98"/>
+        <location filename="../../itsmdesk/words.py" line="99"/>
         <source>incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="99"/>
+        <location filename="../../itsmdesk/words.py" line="100"/>
         <source>request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="100"/>
+        <location filename="../../itsmdesk/words.py" line="101"/>
         <source>phone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="101"/>
+        <location filename="../../itsmdesk/words.py" line="102"/>
         <source>email</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="102"/>
+        <location filename="../../itsmdesk/words.py" line="103"/>
         <source>portal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="103"/>
+        <location filename="../../itsmdesk/words.py" line="104"/>
         <source>walk in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="104"/>
+        <location filename="../../itsmdesk/words.py" line="105"/>
         <source>chat</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="105"/>
+        <location filename="../../itsmdesk/words.py" line="106"/>
         <source>monitoring</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="106"/>
+        <location filename="../../itsmdesk/words.py" line="107"/>
         <source>solved (workaround)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="107"/>
+        <location filename="../../itsmdesk/words.py" line="108"/>
         <source>solved permanently</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="108"/>
+        <location filename="../../itsmdesk/words.py" line="109"/>
         <source>solved by change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="109"/>
+        <location filename="../../itsmdesk/words.py" line="110"/>
         <source>not reproducible</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="110"/>
+        <location filename="../../itsmdesk/words.py" line="111"/>
         <source>duplicate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="111"/>
+        <location filename="../../itsmdesk/words.py" line="112"/>
         <source>user error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="112"/>
+        <location filename="../../itsmdesk/words.py" line="113"/>
         <source>no fault found</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="114"/>
+        <location filename="../../itsmdesk/words.py" line="115"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="115"/>
+        <location filename="../../itsmdesk/words.py" line="116"/>
         <source>no</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6937,7 +7155,7 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/reports/pdf_common.py" line="251"/>
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="310"/>
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="326"/>
         <source>Page {n} of {m}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6994,7 +7212,7 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="112"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="113"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7004,127 +7222,127 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="120"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="121"/>
         <source>&amp;Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="121"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="122"/>
         <source>Cate&amp;gory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="123"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="124"/>
         <source>Business ser&amp;vice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="125"/>
         <source>&amp;CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="126"/>
         <source>&amp;Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="138"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="139"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="139"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="140"/>
         <source>&amp;Root cause analysis</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="141"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="142"/>
         <source>&amp;Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="142"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="143"/>
         <source>&amp;Known errors and changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="143"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="144"/>
         <source>&amp;History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="151"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="152"/>
         <source>Raise R&amp;FC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="154"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="155"/>
         <source>C&amp;lose problem…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="167"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="168"/>
         <source>What is happening, since when, who is affected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="168"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="169"/>
         <source>How to restore service until the fix is in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="169"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="170"/>
         <source>The permanent solution (the corrective change)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="171"/>
         <source>The underlying cause, once known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="172"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="173"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="174"/>
         <source>Root cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="174"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="175"/>
         <source>Workaround</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="175"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="176"/>
         <source>Permanent solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="181"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="182"/>
         <source>What people and monitoring observe</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="182"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="183"/>
         <source>Possible causes still open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="184"/>
         <source>Logs, measurements, tests that confirm or refute</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="185"/>
         <source>The cause the evidence supports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="186"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="187"/>
         <source>Notes</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7159,131 +7377,131 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="117"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="118"/>
         <source>CI names, comma separated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="130"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="131"/>
         <source>Affected C&amp;Is</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191"/>
         <source>Timeline of linked incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="192"/>
         <source>When</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="192"/>
         <source>What</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="192"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="193"/>
         <source>Record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="192"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="193"/>
         <source>Detail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="234"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="243"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="235"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="244"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="244"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="303"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="245"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="304"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="206"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="206"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="212"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="213"/>
         <source>INC-000123, INC-000124 …</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="213"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="214"/>
         <source>Lin&amp;k</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="214"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="215"/>
         <source>&amp;Unlink selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="216"/>
         <source>Resolve open incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="218"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="219"/>
         <source>Link incidents:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="234"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="235"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="235"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="236"/>
         <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="240"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="241"/>
         <source>Record as &amp;known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="243"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="244"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="251"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="252"/>
         <source>Known errors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="256"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="257"/>
         <source>Corrective changes (RFCs)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="307"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="308"/>
         <source>&amp;Incidents ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="399"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="400"/>
         <source>Moved to {status}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7313,71 +7531,71 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="270"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="271"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="300"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="301"/>
         <source>Problem recorded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="301"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302"/>
         <source>Incident opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="303"/>
         <source>Incident resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="303"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="304"/>
         <source>Work log</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/problem_form.py" line="77"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="340"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="341"/>
         <source>New problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="410"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="411"/>
         <source>{ref} raised.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="429"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="447"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="462"/>
-        <source>Resolve linked incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/problem_form.py" line="430"/>
         <location filename="../../itsmdesk/views/problems/problem_form.py" line="448"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="463"/>
+        <source>Resolve linked incidents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="431"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="449"/>
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="443"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="444"/>
         <source>Closed; {n} incident(s) resolved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="444"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="445"/>
         <source>Closed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="463"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="464"/>
         <source>Resolve every open incident linked to this problem?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="468"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="469"/>
         <source>{n} incident(s) resolved.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7446,91 +7664,124 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="71"/>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="96"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="97"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="71"/>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="96"/>
+        <source>Priority</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="72"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="97"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="72"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="73"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="72"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="73"/>
         <source>Service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="73"/>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="98"/>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="127"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="74"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="99"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="128"/>
         <source>Incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="88"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="89"/>
         <source>Search symptoms, error codes, workarounds…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="90"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="91"/>
         <source>New known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="97"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="98"/>
         <source>Error code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="97"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="98"/>
         <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="112"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="113"/>
         <source>Last 14 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="112"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="113"/>
         <source>Last 30 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="113"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="114"/>
         <source>Last 90 days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="116"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="117"/>
         <source>&amp;Create problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="119"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="120"/>
         <source>Recurring incidents, not yet linked to a problem:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="126"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="127"/>
         <source>CI / service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="126"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="127"/>
         <source>Incidents look like</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="127"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="128"/>
         <source>Last</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>QueueColumns</name>
+    <message>
+        <location filename="../../itsmdesk/views/queue/columns.py" line="71"/>
+        <source>Drag a header to move its column; right-click to choose the columns</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/columns.py" line="307"/>
+        <source>{column} (no room)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/columns.py" line="317"/>
+        <source>Show the columns that fit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/columns.py" line="320"/>
+        <source>Columns as wide as their contents; the last ones are left out while there is no room</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/columns.py" line="325"/>
+        <source>Reset the columns</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -7990,28 +8241,28 @@ IT Service Support on {db}</source>
 <context>
     <name>QueueModel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="394"/>
-        <location filename="../../itsmdesk/views/queue/model.py" line="400"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="398"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="404"/>
         <source>paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="399"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="403"/>
         <source>ok</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="399"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="403"/>
         <source>at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="399"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="403"/>
         <source>breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="400"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="404"/>
         <source>met</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8019,177 +8270,177 @@ IT Service Support on {db}</source>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="59"/>
         <source>My open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="46"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="60"/>
         <source>My team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="47"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="61"/>
         <source>Unassigned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="48"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="62"/>
         <source>SLA at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="49"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="63"/>
         <source>Breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="50"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="64"/>
         <source>All open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="51"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="65"/>
         <source>Resolved recently</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="52"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="66"/>
         <source>All tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="77"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="99"/>
         <source>Filter: words or a reference…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="87"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="109"/>
         <source>New ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="88"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="110"/>
         <source>Record a new incident (Ctrl+N)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="91"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="113"/>
         <source>Edit selected…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="92"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="114"/>
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="236"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="285"/>
         <source>{n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="310"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="349"/>
         <source>Select the tickets to change first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="326"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="365"/>
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="334"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="373"/>
         <source>No bulk edit to undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="339"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="378"/>
         <source>Undid the bulk edit of {n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="355"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="394"/>
         <source>Save queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="355"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="394"/>
         <source>Name of the new queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="383"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="422"/>
         <source>Only saved queues can be edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="402"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="441"/>
         <source>New queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="404"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="443"/>
         <source>Edit queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="405"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="444"/>
         <source>Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="413"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="452"/>
         <source>Only saved queues can be deleted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="444"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="488"/>
         <source>&amp;New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="446"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="490"/>
         <source>New service &amp;request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="448"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="492"/>
         <source>&amp;Bulk edit selected tickets…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="450"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="494"/>
         <source>&amp;Undo last bulk edit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="452"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="496"/>
         <source>Refresh &amp;queues</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="454"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="498"/>
         <source>&amp;Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="456"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="500"/>
         <source>New &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="458"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="502"/>
         <source>Edit saved &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="460"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="504"/>
         <source>&amp;Delete saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="462"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="506"/>
         <source>Filter queue</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8360,325 +8611,325 @@ IT Service Support on {db}</source>
     <name>ReleaseForm</name>
     <message>
         <location filename="../../itsmdesk/views/releases/release_form.py" line="102"/>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="399"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="401"/>
         <source>New release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="112"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="114"/>
         <source>&amp;Move</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="115"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="117"/>
         <source>Release plan P&amp;DF…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="119"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="121"/>
         <source>Move to:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="129"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="128"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="130"/>
         <source>&amp;Changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="129"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="131"/>
         <source>&amp;Plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="130"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="132"/>
         <source>&amp;Media library</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="131"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="133"/>
         <source>&amp;History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="169"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="171"/>
         <source>&amp;Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="170"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="172"/>
         <source>&amp;Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="171"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="173"/>
         <source>&amp;Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="172"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="174"/>
         <source>Release &amp;manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="173"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="175"/>
         <source>Release t&amp;eam</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="174"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="176"/>
         <source>Planned &amp;start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="175"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="177"/>
         <source>Planned &amp;end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="176"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="178"/>
         <source>Descr&amp;iption</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="179"/>
         <source>&amp;Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="178"/>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="180"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="186"/>
         <source>Risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="185"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="185"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="183"/>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="217"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="185"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="219"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="185"/>
         <source>Approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="192"/>
         <source>CHG-000123</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="192"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="194"/>
         <source>&amp;Add change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="194"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="196"/>
         <source>&amp;Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217"/>
         <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="215"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217"/>
         <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="216"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="218"/>
         <source>Planned start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="216"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="218"/>
         <source>Planned end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="216"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="218"/>
         <source>Actual start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="217"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="219"/>
         <source>Actual end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="217"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="219"/>
         <source>After</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="226"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="228"/>
         <source>Add s&amp;tep…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="233"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="235"/>
         <source>Set stat&amp;us</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="235"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="237"/>
         <source>&amp;Edit step…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="241"/>
         <source>De&amp;lete step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="241"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="243"/>
         <source>Deplo&amp;y wave…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="243"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="245"/>
         <source>Update the software CIs at the wave&apos;s site to the versions in the media library</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="269"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="271"/>
         <source>Item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="269"/>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="274"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="271"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="276"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="269"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="271"/>
         <source>Checksum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="269"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="271"/>
         <source>Master CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="272"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="274"/>
         <source>Item name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="276"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="278"/>
         <source>sha256:…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="277"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="279"/>
         <source>Add &amp;item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="279"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="281"/>
         <source>Remo&amp;ve item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="288"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="290"/>
         <source>Software this release delivers (each is a software CI in the CMDB). Deploying a wave sets the version of the matching software CIs at the wave&apos;s site.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="326"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="328"/>
         <source>(nobody)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="327"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="329"/>
         <source>(no team)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="344"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="346"/>
         <source>all changes approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="345"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="347"/>
         <source>no changes bundled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="346"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="348"/>
         <source>{n} change(s) not approved: cannot deploy</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="350"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="352"/>
         <source>Status &lt;b&gt;{status}&lt;/b&gt; · type {type} · risk &lt;b&gt;&lt;span style=&apos;color:{rc}&apos;&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style=&apos;color:{ac}&apos;&gt;{approval}&lt;/span&gt; · manager {manager}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="364"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="366"/>
         <source>no factors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="370"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="372"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="370"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="372"/>
         <source>NO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="377"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="379"/>
         <source>no changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="312"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="314"/>
         <source>Affected services: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="542"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="544"/>
         <source>Delete step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="543"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="545"/>
         <source>Delete &apos;{name}&apos; from the plan?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="562"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="564"/>
         <source>Deploy &apos;{wave}&apos; at {site}?
 
 {count} software CI(s) will be updated:
@@ -8686,17 +8937,17 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="566"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="568"/>
         <source>…and {n} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="567"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="569"/>
         <source>Deploy wave</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="572"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="574"/>
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -9927,93 +10178,93 @@ IT Service Support on {db}</source>
 <context>
     <name>argparse</name>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="31"/>
+        <location filename="../../itsmdesk/cli.py" line="28"/>
         <source>usage: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="32"/>
+        <location filename="../../itsmdesk/cli.py" line="29"/>
         <source>positional arguments</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="33"/>
+        <location filename="../../itsmdesk/cli.py" line="30"/>
         <source>options</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="34"/>
+        <location filename="../../itsmdesk/cli.py" line="31"/>
         <source>show this help message and exit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="35"/>
+        <location filename="../../itsmdesk/cli.py" line="32"/>
         <source>show program&apos;s version number and exit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="36"/>
+        <location filename="../../itsmdesk/cli.py" line="33"/>
         <source>%(prog)s: error: %(message)s
 </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="37"/>
+        <location filename="../../itsmdesk/cli.py" line="34"/>
         <source>argument %(argument_name)s: %(message)s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="38"/>
+        <location filename="../../itsmdesk/cli.py" line="35"/>
         <source>invalid choice: %(value)r (choose from %(choices)s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="39"/>
+        <location filename="../../itsmdesk/cli.py" line="36"/>
         <source>invalid %(type)s value: %(value)r</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="40"/>
+        <location filename="../../itsmdesk/cli.py" line="37"/>
         <source>the following arguments are required: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="41"/>
+        <location filename="../../itsmdesk/cli.py" line="38"/>
         <source>unrecognized arguments: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="42"/>
+        <location filename="../../itsmdesk/cli.py" line="39"/>
         <source>expected one argument</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="43"/>
+        <location filename="../../itsmdesk/cli.py" line="40"/>
         <source>expected at least one argument</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="44"/>
+        <location filename="../../itsmdesk/cli.py" line="41"/>
         <source>expected at most one argument</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="45"/>
+        <location filename="../../itsmdesk/cli.py" line="42"/>
         <source>ambiguous option: %(option)s could match %(matches)s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="46"/>
+        <location filename="../../itsmdesk/cli.py" line="43"/>
         <source>not allowed with argument %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="47"/>
+        <location filename="../../itsmdesk/cli.py" line="44"/>
         <source>one of the arguments %s is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="48"/>
+        <location filename="../../itsmdesk/cli.py" line="45"/>
         <source>can&apos;t open &apos;%(filename)s&apos;: %(error)s</source>
         <translation type="unfinished"></translation>
     </message>
@@ -10092,7 +10343,7 @@ IT Service Support on {db}</source>
 <context>
     <name>errors</name>
     <message>
-        <location filename="../../itsmdesk/i18n.py" line="90"/>
+        <location filename="../../itsmdesk/i18n.py" line="81"/>
         <source>Unexpected error: {error}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -10483,1232 +10734,1257 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="80"/>
-        <source>Defer / reassess</source>
+        <source>Decision &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="81"/>
-        <source>Describe the solution to resolve</source>
+        <source>Defer / reassess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="82"/>
-        <source>Due</source>
+        <source>Describe the solution to resolve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="83"/>
-        <source>Export format must be text or html, not {fmt}</source>
+        <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="84"/>
-        <source>Failed</source>
+        <source>Export format must be text or html, not {fmt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="85"/>
-        <source>Field(s) {fields} cannot be bulk edited</source>
+        <source>Failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="86"/>
-        <source>Folding an event log needs the column with each row&apos;s time</source>
+        <source>Field(s) {fields} cannot be bulk edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="87"/>
-        <source>Folding an event log needs the key column</source>
+        <source>Folding an event log needs the column with each row&apos;s time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="88"/>
-        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Folding an event log needs the key column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="89"/>
-        <source>Impact</source>
+        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="90"/>
-        <source>Implemented</source>
+        <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="91"/>
-        <source>Import cancelled; nothing was written.</source>
+        <source>Implemented</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="92"/>
+        <source>Import cancelled; nothing was written.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="93"/>
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml or the name of a ready one (itsmdesk mappings lists them)</source>
         <oldsource>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</oldsource>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="93"/>
+        <location filename="_service_messages.py" line="94"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="94"/>
+        <location filename="_service_messages.py" line="95"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks comma-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="95"/>
+        <location filename="_service_messages.py" line="96"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks pipe-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="96"/>
+        <location filename="_service_messages.py" line="97"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks semicolon-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="97"/>
+        <location filename="_service_messages.py" line="98"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks tab-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="98"/>
+        <location filename="_service_messages.py" line="99"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}).{hint}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="99"/>
+        <location filename="_service_messages.py" line="100"/>
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = &quot;{guess}&quot; or &quot;auto&quot; in the mapping&apos;s [source]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="100"/>
+        <location filename="_service_messages.py" line="101"/>
         <source>Map at least one column to a field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="101"/>
+        <location filename="_service_messages.py" line="102"/>
         <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="102"/>
+        <location filename="_service_messages.py" line="103"/>
         <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="103"/>
+        <location filename="_service_messages.py" line="104"/>
         <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="104"/>
+        <location filename="_service_messages.py" line="105"/>
         <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="105"/>
+        <location filename="_service_messages.py" line="106"/>
         <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="106"/>
+        <location filename="_service_messages.py" line="107"/>
         <source>Mapping {path}: {where}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="107"/>
+        <location filename="_service_messages.py" line="108"/>
         <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="108"/>
+        <location filename="_service_messages.py" line="109"/>
         <source>No CAB action {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="109"/>
+        <location filename="_service_messages.py" line="110"/>
         <source>No CAB meeting {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="110"/>
+        <location filename="_service_messages.py" line="111"/>
         <source>No CI is named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="111"/>
+        <location filename="_service_messages.py" line="112"/>
         <source>No CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="112"/>
+        <location filename="_service_messages.py" line="113"/>
         <source>No baseline named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="113"/>
+        <location filename="_service_messages.py" line="114"/>
         <source>No business calendar {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="114"/>
+        <location filename="_service_messages.py" line="115"/>
         <source>No category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="115"/>
+        <location filename="_service_messages.py" line="116"/>
         <source>No change with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="116"/>
+        <location filename="_service_messages.py" line="117"/>
         <source>No change {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="117"/>
+        <location filename="_service_messages.py" line="118"/>
         <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="118"/>
+        <location filename="_service_messages.py" line="119"/>
         <source>No incident or request {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="119"/>
+        <location filename="_service_messages.py" line="120"/>
         <source>No incident {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="120"/>
+        <location filename="_service_messages.py" line="121"/>
         <source>No problem or known error with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="121"/>
+        <location filename="_service_messages.py" line="122"/>
         <source>No problem {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="122"/>
+        <location filename="_service_messages.py" line="123"/>
         <source>No release with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="123"/>
+        <location filename="_service_messages.py" line="124"/>
         <source>No step &apos;{step}&apos; in this release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="124"/>
+        <location filename="_service_messages.py" line="125"/>
         <source>No such file: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="125"/>
+        <location filename="_service_messages.py" line="126"/>
         <source>No {kind} with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="126"/>
+        <location filename="_service_messages.py" line="127"/>
         <source>No {kind} {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="127"/>
+        <location filename="_service_messages.py" line="128"/>
         <source>Not an iCalendar file: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="128"/>
+        <location filename="_service_messages.py" line="129"/>
         <source>Nothing has the reference or name &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="129"/>
+        <location filename="_service_messages.py" line="130"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="130"/>
+        <location filename="_service_messages.py" line="131"/>
         <source>Overriding the risk needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="131"/>
+        <location filename="_service_messages.py" line="132"/>
         <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="132"/>
+        <location filename="_service_messages.py" line="133"/>
         <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="133"/>
+        <location filename="_service_messages.py" line="134"/>
         <source>Pick at least one value for the filter on {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="134"/>
+        <location filename="_service_messages.py" line="135"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="135"/>
+        <location filename="_service_messages.py" line="136"/>
         <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="136"/>
+        <location filename="_service_messages.py" line="137"/>
         <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="137"/>
+        <location filename="_service_messages.py" line="138"/>
         <source>Record the root cause before marking it known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="138"/>
-        <source>Reference</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="_service_messages.py" line="139"/>
-        <source>Reject</source>
+        <source>Recording &apos;{decision}&apos; for {ref} against the votes (which say &apos;{outcome}&apos;) needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="140"/>
-        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="141"/>
-        <source>Resolved</source>
+        <source>Reject</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="142"/>
-        <source>Return to requester</source>
+        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="143"/>
-        <source>Rework</source>
+        <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="144"/>
-        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Return to requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="145"/>
-        <source>SLA</source>
+        <source>Rework</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="146"/>
-        <source>SLA targets must be positive minutes</source>
+        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="147"/>
-        <source>SQLite error on {path}: {reason}</source>
+        <source>SLA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="148"/>
-        <source>Say why the ticket goes to another team</source>
+        <source>SLA targets must be positive minutes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="149"/>
-        <source>Say why the ticket is escalated</source>
+        <source>SQLite error on {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="150"/>
-        <source>Say why the ticket is pending</source>
+        <source>Say why the ticket goes to another team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="151"/>
-        <source>Schedule</source>
+        <source>Say why the ticket is escalated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="152"/>
-        <source>Select the incidents to link first</source>
+        <source>Say why the ticket is pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="153"/>
-        <source>Select the tickets to change</source>
+        <source>Schedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="154"/>
-        <source>Send to CAB</source>
+        <source>Select the incidents to link first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="155"/>
-        <source>Send to ECAB</source>
+        <source>Select the tickets to change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="156"/>
-        <source>Show at least one column</source>
+        <source>Send to CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="157"/>
-        <source>Some of the affected CIs are no longer in the CMDB</source>
+        <source>Send to ECAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="158"/>
-        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
+        <source>Show at least one column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="159"/>
-        <source>Start implementing</source>
+        <source>Some of the affected CIs are no longer in the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="160"/>
-        <source>Start review (PIR)</source>
+        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="161"/>
-        <source>Status</source>
+        <source>Start implementing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="162"/>
-        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Start review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="163"/>
-        <source>Step &apos;{name}&apos; cannot depend on itself</source>
+        <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="164"/>
-        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
+        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="165"/>
-        <source>Step &apos;{name}&apos; waits for: {steps}</source>
+        <source>Step &apos;{name}&apos; cannot depend on itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="166"/>
-        <source>Step {n} is not a question with answers</source>
+        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="167"/>
-        <source>Step {n} needs a question</source>
+        <source>Step &apos;{name}&apos; waits for: {steps}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="168"/>
-        <source>Step {n} needs at least one answer</source>
+        <source>Step {n} is not a question with answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="169"/>
-        <source>Step {n}: there is no team {team} to route to</source>
+        <source>Step {n} needs a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="170"/>
-        <source>Steps of different releases cannot depend on each other</source>
+        <source>Step {n} needs at least one answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="171"/>
-        <source>Submit</source>
+        <source>Step {n}: there is no team {team} to route to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="172"/>
-        <source>Team</source>
+        <source>Steps of different releases cannot depend on each other</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="173"/>
-        <source>Template {name} is not active</source>
+        <source>Submit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="174"/>
-        <source>The business calendar has no working hours</source>
+        <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="175"/>
-        <source>The database cannot be reached ({reason}).</source>
+        <source>Template {name} is not active</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="176"/>
-        <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
+        <source>The business calendar has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="177"/>
-        <source>The diagnostic script routes to an unknown team: {team}</source>
+        <source>The database cannot be reached ({reason}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="178"/>
-        <source>The escalation share must be 1-100 %, not {pct}</source>
+        <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="179"/>
-        <source>The file is empty (no header line)</source>
+        <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="180"/>
-        <source>The filter on {name} needs a value</source>
+        <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="181"/>
-        <source>The filters cannot be counted: {error}</source>
+        <source>The file is empty (no header line)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="182"/>
-        <source>The period must end after it starts ({start} .. {end})</source>
+        <source>The filter on {name} needs a value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="183"/>
-        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
+        <source>The filters cannot be counted: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="184"/>
-        <source>The question of step {n} is longer than {max} characters</source>
+        <source>The period must end after it starts ({start} .. {end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="185"/>
-        <source>The response target cannot be longer than the resolution target</source>
+        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="186"/>
-        <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>The question of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="187"/>
-        <source>There is already a {kind} category named {name}</source>
+        <source>The response target cannot be longer than the resolution target</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="188"/>
-        <source>There is no database at {path}. Create one with &apos;itsmdesk --db {url} init&apos;, or try the demo with &apos;itsmdesk --demo ...&apos;.</source>
+        <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="189"/>
-        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
+        <source>There is already a {kind} category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="190"/>
-        <source>Title</source>
+        <source>There is no database at {path}. Create one with &apos;itsmdesk --db {url} init&apos;, or try the demo with &apos;itsmdesk --demo ...&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="191"/>
-        <source>Trends are counted by ci, service, category or team, not {by}</source>
+        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="192"/>
-        <source>Unknown CI class &apos;{value}&apos;</source>
+        <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="193"/>
-        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
+        <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="194"/>
-        <source>Unknown announcement kind {kind}</source>
+        <source>Unknown CI class &apos;{value}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="195"/>
-        <source>Unknown field(s) for {kind}: {fields}</source>
+        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="196"/>
-        <source>Unknown filter operator {op}</source>
+        <source>Unknown announcement kind {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="197"/>
-        <source>Unknown queue column(s): {cols}</source>
+        <source>Unknown field(s) for {kind}: {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="198"/>
-        <source>Unknown queue {key}</source>
+        <source>Unknown filter operator {op}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="199"/>
-        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
+        <source>Unknown queue column(s): {cols}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="200"/>
-        <source>Unknown root cause analysis note(s): {names}</source>
+        <source>Unknown queue {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="201"/>
-        <source>Unknown time zone {tz}</source>
+        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="202"/>
-        <source>Unschedule</source>
+        <source>Unknown root cause analysis note(s): {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="203"/>
-        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Unknown time zone {tz}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="204"/>
-        <source>Updated</source>
+        <source>Unschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="205"/>
-        <source>Urgency</source>
+        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="206"/>
-        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="207"/>
-        <source>Wave &apos;{name}&apos; has no site</source>
+        <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="208"/>
-        <source>Wave &apos;{name}&apos; is already deployed</source>
+        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="209"/>
-        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
+        <source>Wave &apos;{name}&apos; has no site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="210"/>
-        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <source>Wave &apos;{name}&apos; is already deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="211"/>
-        <source>Working hours {span} end before they start</source>
+        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="212"/>
-        <source>a CI cannot relate to itself</source>
+        <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="213"/>
-        <source>a CI name is required</source>
+        <source>Working hours {span} end before they start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="214"/>
-        <source>a class is required</source>
+        <source>a CI cannot relate to itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="215"/>
-        <source>a name is required</source>
+        <source>a CI name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="216"/>
-        <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
+        <source>a class is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="217"/>
-        <source>class {cls} has no attribute &apos;{attr}&apos;</source>
+        <source>a name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="218"/>
-        <source>column appears twice</source>
+        <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="219"/>
-        <source>emergency change</source>
+        <source>class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="220"/>
-        <source>emergency release: shortened build and test</source>
+        <source>column appears twice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="221"/>
-        <source>highest risk of the bundled changes ({changes})</source>
+        <source>emergency change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="222"/>
-        <source>integrity: {detail}</source>
+        <source>emergency release: shortened build and test</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="223"/>
-        <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
+        <source>highest risk of the bundled changes ({changes})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="224"/>
-        <source>line ends after {given} of {columns} columns (truncated line?)</source>
+        <source>integrity: {detail}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="225"/>
-        <source>longer than {max} characters</source>
+        <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="226"/>
-        <source>longer than {max} characters ({length})</source>
+        <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="227"/>
-        <source>major release</source>
+        <source>longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="228"/>
-        <source>no CI named &apos;{name}&apos;</source>
+        <source>longer than {max} characters ({length})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="229"/>
-        <source>no backout plan</source>
+        <source>major release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="230"/>
-        <source>no category {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="231"/>
-        <source>no change {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="232"/>
-        <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="233"/>
-        <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="234"/>
-        <source>no event time</source>
+        <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="235"/>
-        <source>no external key</source>
+        <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="236"/>
-        <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no event time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="237"/>
-        <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no external key</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="238"/>
-        <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="239"/>
-        <source>no outage</source>
+        <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="240"/>
-        <source>no outage, downtime {minutes} min</source>
+        <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="241"/>
-        <source>no person {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="242"/>
-        <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="243"/>
-        <source>no site {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="244"/>
-        <source>no team {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="245"/>
-        <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
+        <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="246"/>
-        <source>normal change</source>
+        <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="247"/>
-        <source>pg_dump failed: {reason}</source>
+        <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="248"/>
-        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
+        <source>normal change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="249"/>
-        <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
+        <source>pg_dump failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="250"/>
-        <source>required column is missing</source>
+        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="251"/>
-        <source>rollout in {waves} waves to {sites} sites</source>
+        <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="252"/>
-        <source>rollout to {sites} sites</source>
+        <source>required column is missing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="253"/>
-        <source>service outage</source>
+        <source>rollout in {waves} waves to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="254"/>
-        <source>service outage, downtime {minutes} min</source>
+        <source>rollout to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="255"/>
-        <source>several release factors on top of risky changes</source>
+        <source>service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="256"/>
-        <source>standard change</source>
+        <source>service outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="257"/>
-        <source>the same relation is on line {first}</source>
+        <source>several release factors on top of risky changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="258"/>
-        <source>unknown CI class &apos;{name}&apos;</source>
+        <source>standard change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="259"/>
-        <source>unknown column (not a CI field or class attribute)</source>
+        <source>the same relation is on line {first}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="260"/>
-        <source>unknown column (use source, type, target, redundant, propagates)</source>
+        <source>unknown CI class &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="261"/>
-        <source>unknown site &apos;{name}&apos;</source>
+        <source>unknown column (not a CI field or class attribute)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="262"/>
-        <source>unknown team &apos;{name}&apos;</source>
+        <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="263"/>
-        <source>unknown value {value} (the map knows: {known})</source>
+        <source>unknown site &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="264"/>
-        <source>{cells} cells but the header has {columns} columns</source>
+        <source>unknown team &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="265"/>
-        <source>{cells} cells but {columns} columns</source>
+        <source>unknown value {value} (the map knows: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="266"/>
-        <source>{change} falls in blackout window &apos;{window}&apos;</source>
+        <source>{cells} cells but the header has {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="267"/>
-        <source>{change} is outside the maintenance windows of {cis}</source>
+        <source>{cells} cells but {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="268"/>
-        <source>{change} overlaps {other} on {cis}</source>
+        <source>{change} falls in blackout window &apos;{window}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="269"/>
-        <source>{change} overlaps {other}; impact path via {cis}</source>
+        <source>{change} is outside the maintenance windows of {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="270"/>
-        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
+        <source>{change} overlaps {other} on {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="271"/>
-        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
+        <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="272"/>
-        <source>{field} is required but empty</source>
+        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="273"/>
-        <source>{field} is required: map it in [fields]</source>
+        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="274"/>
-        <source>{label} &apos;{value}&apos; is already taken</source>
+        <source>{field} is required but empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="275"/>
-        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>{field} is required: map it in [fields]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="276"/>
-        <source>{label} is longer than {max} characters</source>
+        <source>{label} &apos;{value}&apos; is already taken</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="277"/>
-        <source>{label} is required</source>
+        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="278"/>
-        <source>{label} must be a whole number of at least {min}</source>
+        <source>{label} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="279"/>
-        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <source>{label} is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="280"/>
-        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <source>{label} must be a whole number of at least {min}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="281"/>
-        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <source>{label}: &apos;{value}&apos; is not a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="282"/>
-        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="283"/>
-        <source>{name}={value} is not valid: {doc}</source>
+        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="284"/>
-        <source>{n} business service(s) impacted</source>
+        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="285"/>
-        <source>{n} business service(s) impacted: {services}</source>
+        <source>{name}={value} is not valid: {doc}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="286"/>
-        <source>{n} business service(s) impacted: {services} and {more} more</source>
+        <source>{n} business service(s) impacted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="287"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
+        <source>{n} business service(s) impacted: {services}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="288"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
+        <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="289"/>
-        <source>{path} is a folder, not a database file</source>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="290"/>
-        <source>{path} is a folder; give a file name for the backup</source>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="291"/>
-        <source>{path} is empty</source>
+        <source>{path} is a folder, not a database file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="292"/>
-        <source>{path} is not UTF-8 text</source>
+        <source>{path} is a folder; give a file name for the backup</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="293"/>
-        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <source>{path} is empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="294"/>
-        <source>{path} is not valid JSON: {error}</source>
+        <source>{path} is not UTF-8 text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="295"/>
-        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="296"/>
-        <source>{person} is not on the CAB for {category}</source>
+        <source>{path} is not valid JSON: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="297"/>
-        <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
+        <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="298"/>
-        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <source>{person} is not on the CAB for {category}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="299"/>
-        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="300"/>
-        <source>{ref} cannot go from {old} to {new}</source>
+        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="301"/>
-        <source>{ref} has no CAB approval ({detail})</source>
+        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="302"/>
-        <source>{ref} has no workaround to apply</source>
+        <source>{ref} cannot be approved against the CAB&apos;s votes ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="303"/>
-        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <source>{ref} cannot go from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="304"/>
-        <source>{ref} is {status}; a review follows implementation</source>
+        <source>{ref} has no CAB approval ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="305"/>
-        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <source>{ref} has no workaround to apply</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="306"/>
-        <source>{ref} needs a planned start before it can be {target}</source>
+        <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="307"/>
-        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="308"/>
-        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <source>{ref} is {status}: its risk is no longer changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="309"/>
-        <source>{release} already delivers &apos;{name}&apos;</source>
+        <source>{ref} is {status}; a review follows implementation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="310"/>
-        <source>{release} bundles no change; add the approved changes first</source>
+        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="311"/>
-        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <source>{ref} needs a planned start before it can be {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="312"/>
-        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="313"/>
-        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="314"/>
-        <source>{report} needs --{option} REF</source>
+        <source>{release} already delivers &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="315"/>
-        <source>{src} already {type} {tgt}</source>
+        <source>{release} bundles no change; add the approved changes first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="316"/>
-        <source>{table} row {row}: points at a missing {parent}</source>
+        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="317"/>
-        <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
+        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="318"/>
-        <source>{table}: reference {ref} used {n} times</source>
+        <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="319"/>
-        <source>{type} change</source>
+        <source>{report} needs --{option} REF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="320"/>
-        <source>{value} is neither true ({true}) nor false ({false})</source>
+        <source>{src} already {type} {tgt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="321"/>
-        <source>{value} is not a number</source>
+        <source>{table} row {row}: points at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="322"/>
-        <source>{value} is not a number (decimal separator {separator})</source>
+        <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="323"/>
-        <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
+        <source>{table}: reference {ref} used {n} times</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="324"/>
-        <source>{value} is not a whole number</source>
+        <source>{type} change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="325"/>
+        <source>{value} is neither true ({true}) nor false ({false})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="326"/>
+        <source>{value} is not a number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="327"/>
+        <source>{value} is not a number (decimal separator {separator})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="328"/>
+        <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="329"/>
+        <source>{value} is not a whole number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="330"/>
         <source>{value} matches none of the date formats {formats}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -11716,22 +11992,22 @@ IT Service Support on {db}</source>
 <context>
     <name>knowledge</name>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="118"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="319"/>
         <source>Article from incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="119"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="320"/>
         <source>Reference of a resolved incident:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="136"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="337"/>
         <source>New &amp;article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="139"/>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="340"/>
         <source>Article from resolved &amp;incident…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -11792,12 +12068,12 @@ IT Service Support on {db}</source>
 <context>
     <name>problems</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="191"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="192"/>
         <source>New &amp;problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="192"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="193"/>
         <source>New &amp;known error</source>
         <translation type="unfinished"></translation>
     </message>

@@ -738,228 +738,272 @@
 <context>
     <name>CABMeetingForm</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="58" />
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="340" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="67" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="403" />
         <source>New CAB meeting</source>
         <translation>Nytt CAB-möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="65" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="74" />
         <source>Histor&amp;y</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="87" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="96" />
         <source>Weekly CAB</source>
         <translation>Veckovis CAB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="91" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="100" />
         <source>Emergency CAB (ECAB)</source>
         <translation>Akut-CAB (ECAB)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="101" />
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="221" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="110" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="251" />
         <source>(no chair)</source>
         <translation>(ingen ordförande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="105" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="114" />
         <source>&amp;Title</source>
         <translation>&amp;Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="106" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="115" />
         <source>&amp;Starts</source>
         <translation>&amp;Börjar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="107" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="116" />
         <source>&amp;Location</source>
         <translation>&amp;Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="110" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="119" />
         <source>Quorum</source>
         <translation>Kvorum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="114" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="123" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="115" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="124" />
         <source>C&amp;hair</source>
         <translation>&amp;Ordförande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="116" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="125" />
         <source>&amp;Notes</source>
         <translation>&amp;Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="122" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="131" />
         <source>Member</source>
         <translation>Medlem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="122" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="131" />
         <source>Present</source>
         <translation>Närvarande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="163" />
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="278" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="158" />
+        <source>As the votes decide</source>
+        <translation>Som rösterna avgör</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="161" />
+        <source>The board may reject or defer a change against its votes, with a reason; it approves only what the votes approve.</source>
+        <translation>Nämnden kan avslå eller skjuta upp en ändring mot sina röster, med en orsak; den godkänner bara det som rösterna godkänner.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="166" />
+        <source>Reason, if against the votes</source>
+        <translation>Orsak, om mot rösterna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="310" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="184" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="214" />
         <source>Done / not done</source>
         <translation>Klar / inte klar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="279" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="311" />
         <source>Quorum outcome</source>
         <translation>Utfall enligt kvorum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="279" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="311" />
         <source>Decision / conditions</source>
         <translation>Beslut / villkor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="284" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="316" />
         <source>{status} · {type} change</source>
         <translation>{status} · ändring av typen {type}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="296" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="328" />
         <source>Not on the CAB for this change's category</source>
         <translation>Ingår inte i CAB för den här ändringens kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="318" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="342" />
+        <source>against the votes ({outcome})</source>
+        <translation>mot rösterna ({outcome})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="348" />
+        <source>Decided against the quorum outcome ({outcome}): {reason}</source>
+        <translation>Beslutat mot utfallet enligt kvorum ({outcome}): {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="351" />
+        <source>no reason recorded</source>
+        <translation>ingen orsak registrerad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="362" />
         <source>no quorum: {votes} of {quorum} votes</source>
         <translation>ej beslutsmässigt: {votes} av {quorum} röster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="320" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="364" />
         <source>{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}</source>
         <translation>{approve} för, {reject} emot, {abstain} avstår; kvorum {quorum}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="385" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="375" />
+        <source>overdue</source>
+        <translation>försenad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="386" />
+        <source>Overdue: due {due} and not done</source>
+        <translation>Försenad: skulle vara klar {due} och är inte klar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="448" />
         <source>(absent)</source>
         <translation>(frånvarande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="418" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="481" />
         <source>Select a change on the agenda first.</source>
         <translation>Markera först en ändring på dagordningen.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="427" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="487" />
+        <source>The votes say {outcome}: give the reason for deciding {decision}.</source>
+        <translation>Rösterna säger {outcome}: ange orsaken till beslutet {decision}.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="500" />
         <source>An action needs a text</source>
         <translation>En åtgärd måste ha en text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="439" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="512" />
         <source>Select an action first.</source>
         <translation>Markera först en åtgärd.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="142" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="151" />
         <source>Build agenda from changes awaiting CAB</source>
         <translation>Skapa dagordning från ändringar som väntar på CAB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="146" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="155" />
         <source>Conditions for the selected change</source>
         <translation>Villkor för den markerade ändringen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="147" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="168" />
         <source>Record decision</source>
         <translation>Registrera beslut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="162" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="188" />
         <source>Action</source>
         <translation>Åtgärd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="162" />
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="192" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="188" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="222" />
         <source>Owner</source>
         <translation>Ägare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="162" />
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="194" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="188" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="224" />
         <source>Due</source>
         <translation>Förfaller</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="163" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="189" />
         <source>Done</source>
         <translation>Klar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="176" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="205" />
         <source>New action</source>
         <translation>Ny åtgärd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="179" />
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="222" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="208" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="252" />
         <source>(no owner)</source>
         <translation>(ingen ägare)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="182" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="212" />
         <source>Add action</source>
         <translation>Lägg till åtgärd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="61" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="70" />
         <source>Meeting</source>
         <translation>Möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="62" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="71" />
         <source>Attendees</source>
         <translation>Deltagare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="63" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="72" />
         <source>Agenda and votes</source>
         <translation>Dagordning och röster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="64" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="73" />
         <source>Actions</source>
         <translation>Åtgärder</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="70" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="79" />
         <source>CAB pack…</source>
         <translation>CAB-underlag…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="73" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="82" />
         <source>Minutes…</source>
         <translation>Protokoll…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="328" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="374" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="328" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="376" />
         <source>no</source>
         <translation>nej</translation>
     </message>
@@ -1233,178 +1277,218 @@
 <context>
     <name>CabMinutes</name>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="28" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="60" />
         <source>{approve} for, {reject} against, {abstain} abstain</source>
         <translation>{approve} för, {reject} emot, {abstain} avstår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="34" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="66" />
         <source>no quorum: {votes} of {quorum} votes</source>
         <translation>ej beslutsmässigt: {votes} av {quorum} röster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="36" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="68" />
         <source>{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}</source>
         <translation>{approve} för, {reject} emot, {abstain} avstår; kvorum {quorum}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="45" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="78" />
         <source>Emergency CAB minutes: {title}</source>
         <translation>Protokoll akut-CAB: {title}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="46" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="79" />
         <source>CAB minutes: {title}</source>
         <translation>CAB-protokoll: {title}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="49" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="97" />
         <source>Meeting</source>
         <translation>Möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="50" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="98" />
         <source>Date (UTC)</source>
         <translation>Datum (UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="52" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="100" />
         <source>Location</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="53" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="101" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="54" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="102" />
         <source>Chair</source>
         <translation>Ordförande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="55" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="91" />
         <source>Present</source>
         <translation>Närvarande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="56" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="36" />
+        <source>Decided against the quorum outcome ({outcome}): {reason}</source>
+        <translation>Beslutat mot utfallet enligt kvorum ({outcome}): {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="40" />
+        <source>Decided against the quorum outcome ({outcome}); no reason was recorded.</source>
+        <translation>Beslutat mot utfallet enligt kvorum ({outcome}); ingen orsak registrerades.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="82" />
+        <source>DRAFT: this meeting was cancelled and not held.</source>
+        <translation>UTKAST: mötet ställdes in och hölls inte.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="84" />
+        <source>DRAFT: this meeting has not been held yet. Attendance and decisions are not final.</source>
+        <translation>UTKAST: mötet har inte hållits än. Närvaro och beslut är inte slutliga.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="92" />
         <source>Apologies</source>
         <translation>Anmält förhinder</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="57" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="94" />
+        <source>Invited</source>
+        <translation>Inbjudna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="104" />
         <source>Quorum</source>
         <translation>Kvorum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="60" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="107" />
         <source>Notes</source>
         <translation>Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="62" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="109" />
         <source>Decisions</source>
         <translation>Beslut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="63" />
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="102" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="110" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="154" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="63" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="110" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="64" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="111" />
         <source>Votes</source>
         <translation>Röster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="64" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="111" />
         <source>Decision</source>
         <translation>Beslut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="65" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="112" />
         <source>Conditions</source>
         <translation>Villkor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="75" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="119" />
+        <source>votes: {outcome}</source>
+        <translation>rösterna: {outcome}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="124" />
         <source>No changes were discussed</source>
         <translation>Inga ändringar behandlades</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="82" />
-        <source>{type} change · planned {start} – {end} UTC · now {status}</source>
-        <translation>Ändring ({type}) · planerad {start} – {end} UTC · nu {status}</translation>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="131" />
+        <source>{type} change · risk {risk} · planned {start} – {end} UTC · now {status}</source>
+        <translation>Ändring ({type}) · risk {risk} · planerad {start} – {end} UTC · nu {status}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="86" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="181" />
+        <source>DRAFT CAB minutes {ref}</source>
+        <translation>UTKAST till CAB-protokoll {ref}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="186" />
+        <source>DRAFT</source>
+        <translation>UTKAST</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="136" />
         <source>Member</source>
         <translation>Medlem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="86" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="136" />
         <source>Vote</source>
         <translation>Röst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="87" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="137" />
         <source>Comment</source>
         <translation>Kommentar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="91" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="141" />
         <source>no votes recorded</source>
         <translation>inga röster registrerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="94" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="144" />
         <source>&lt;b&gt;Decision:&lt;/b&gt; {decision} &lt;font color='#6b7280'&gt;(quorum rule: {rule})&lt;/font&gt;</source>
         <translation>&lt;b&gt;Beslut:&lt;/b&gt; {decision} &lt;font color='#6b7280'&gt;(kvorumregel: {rule})&lt;/font&gt;</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="98" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="150" />
         <source>&lt;b&gt;Conditions:&lt;/b&gt; {conditions}</source>
         <translation>&lt;b&gt;Villkor:&lt;/b&gt; {conditions}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="101" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="153" />
         <source>Actions</source>
         <translation>Åtgärder</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="102" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="154" />
         <source>Action</source>
         <translation>Åtgärd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="103" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="155" />
         <source>Owner</source>
         <translation>Ansvarig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="103" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="155" />
         <source>Due</source>
         <translation>Senast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="104" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="156" />
         <source>Done</source>
         <translation>Klar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="111" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="163" />
         <source>No actions</source>
         <translation>Inga åtgärder</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_minutes.py" line="126" />
+        <location filename="../../itsmdesk/reports/cab_minutes.py" line="180" />
         <source>CAB minutes {ref}</source>
         <translation>CAB-protokoll {ref}</translation>
     </message>
@@ -1412,283 +1496,298 @@
 <context>
     <name>CabPack</name>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="68" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="77" />
         <source>Emergency CAB pack</source>
         <translation>Underlag för akut-CAB (ECAB)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="69" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="78" />
         <source>Change Advisory Board pack</source>
         <translation>Underlag för Change Advisory Board</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="75" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="84" />
         <source>Chair</source>
         <translation>Ordförande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="76" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="85" />
         <source>Invited</source>
         <translation>Inbjudna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="78" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="87" />
         <source>Quorum</source>
         <translation>Kvorum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="79" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="88" />
         <source>Changes on the agenda</source>
         <translation>Ändringar på dagordningen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="80" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="89" />
         <source>Forward schedule</source>
         <translation>Ändringsschema</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="81" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="90" />
         <source>{n} change(s) in the next 28 days</source>
         <translation>{n} ändring(ar) de kommande 28 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="85" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="94" />
         <source>Contents</source>
         <translation>Innehåll</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="89" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="98" />
         <source>Agenda</source>
         <translation>Dagordning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="90" />
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="108" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="99" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="119" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="91" />
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="108" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="100" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="119" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="91" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="100" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="92" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="101" />
         <source>Planned start</source>
         <translation>Planerad start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="93" />
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="110" />
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="143" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="102" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="121" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="152" />
         <source>Risk</source>
         <translation>Risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="99" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="108" />
         <source>No changes on the agenda</source>
         <translation>Inga ändringar på dagordningen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="103" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="112" />
         <source>Forward schedule of change</source>
         <translation>Schema för kommande ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="105" />
-        <source>Approved, scheduled and in-progress changes from {date} for 28 days.</source>
-        <translation>Godkända, schemalagda och pågående ändringar under 28 dagar från {date}.</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="109" />
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="129" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="120" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="140" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="109" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="120" />
         <source>Start</source>
         <translation>Start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="110" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="121" />
         <source>End</source>
         <translation>Slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="115" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="126" />
         <source>Nothing scheduled</source>
         <translation>Inget schemalagt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="124" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="135" />
         <source>none</source>
         <translation>inget</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="126" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="137" />
         <source>(service outage)</source>
         <translation>(tjänsteavbrott)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="128" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="139" />
         <source>Type / category</source>
         <translation>Typ / kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="130" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="141" />
         <source>Planned window (UTC)</source>
         <translation>Planerat fönster (UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="132" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="143" />
         <source>Downtime</source>
         <translation>Driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="133" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="144" />
         <source>Requester / team</source>
         <translation>Beställare / team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="135" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="146" />
         <source>Implementer</source>
         <translation>Genomförare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="137" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="148" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="138" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="149" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="144" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="196" />
+        <source>Risk not assessed.</source>
+        <translation>Risken är inte bedömd.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="200" />
         <source>Level {level}, computed score {score} ({computed})</source>
         <translation>Nivå {level}, beräknad poäng {score} ({computed})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="147" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="206" />
         <source>; overridden: {reason}</source>
         <translation>; åsidosatt: {reason}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="150" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="210" />
+        <source>No factors were stored with this risk: it was set without an assessment.</source>
+        <translation>Inga faktorer sparades med den här risken: den sattes utan en bedömning.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="214" />
         <source>Factor</source>
         <translation>Faktor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="150" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="214" />
         <source>Points</source>
         <translation>Poäng</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="151" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="215" />
         <source>Weight</source>
         <translation>Vikt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="151" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="215" />
         <source>Why</source>
         <translation>Varför</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="155" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="154" />
         <source>Impacted services</source>
         <translation>Påverkade tjänster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="157" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="115" />
+        <source>Approved, scheduled and in-progress changes planned from {start} to {end}, including those that started earlier and still run.</source>
+        <translation>Godkända, schemalagda och pågående ändringar planerade från {start} till {end}, inklusive de som började tidigare och fortfarande pågår.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="156" />
         <source>Service</source>
         <translation>Tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="158" />
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="167" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="157" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="166" />
         <source>Criticality</source>
         <translation>Kritikalitet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="162" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="161" />
         <source>No business service impacted.</source>
         <translation>Ingen verksamhetstjänst påverkas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="163" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="162" />
         <source>Affected CIs</source>
         <translation>Berörda CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="165" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="164" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="166" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="165" />
         <source>Class</source>
         <translation>Klass</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="171" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="170" />
         <source>No CI recorded.</source>
         <translation>Inga CI:n registrerade.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="172" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="171" />
         <source>Implementation plan</source>
         <translation>Implementeringsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="173" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="172" />
         <source>Backout plan</source>
         <translation>Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="174" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="173" />
         <source>Test plan</source>
         <translation>Testplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="176" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="175" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="178" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="177" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="179" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="178" />
         <source>With</source>
         <translation>Med</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="180" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="179" />
         <source>When (UTC)</source>
         <translation>När (UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="181" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="180" />
         <source>Detail</source>
         <translation>Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="188" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="187" />
         <source>No conflicts.</source>
         <translation>Inga konflikter.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/cab_pack.py" line="201" />
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="226" />
+        <source>CAB decision</source>
+        <translation>CAB-beslut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/reports/cab_pack.py" line="245" />
         <source>CAB pack {ref}</source>
         <translation>CAB-underlag {ref}</translation>
     </message>
@@ -1696,19 +1795,19 @@
 <context>
     <name>CabPrinting</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="456" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="529" />
         <location filename="../../itsmdesk/views/changes/printing.py" line="60" />
         <source>Save PDF</source>
         <translation>Spara PDF</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="457" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="530" />
         <location filename="../../itsmdesk/views/changes/printing.py" line="61" />
         <source>PDF (*.pdf)</source>
         <translation>PDF (*.pdf)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="462" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="535" />
         <location filename="../../itsmdesk/views/changes/printing.py" line="71" />
         <source>%s written (%s pages)</source>
         <translation>%s skriven (%s sidor)</translation>
@@ -1742,7 +1841,8 @@
 <context>
     <name>CalendarCanvas</name>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="203" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="211" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="339" />
         <source>+%n more</source>
         <translation>
             <numerusform>+%n till</numerusform>
@@ -1750,22 +1850,22 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="283" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="364" />
         <source>Releases</source>
         <translation>Releaser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="285" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="366" />
         <source>(no service)</source>
         <translation>(ingen tjänst)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="287" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="368" />
         <source>(no CI)</source>
         <translation>(inget CI)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/canvas.py" line="449" />
+        <location filename="../../itsmdesk/views/calendar/canvas.py" line="593" />
         <source>Conflicts with other changes or windows</source>
         <translation>Krockar med andra ändringar eller fönster</translation>
     </message>
@@ -1773,77 +1873,77 @@
 <context>
     <name>CalendarExport</name>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="36" />
+        <location filename="../../itsmdesk/reports/ical.py" line="37" />
         <source>Risk: {level}</source>
         <translation>Risk: {level}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="38" />
+        <location filename="../../itsmdesk/reports/ical.py" line="39" />
         <source>(score {score})</source>
         <translation>(poäng {score})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="41" />
+        <location filename="../../itsmdesk/reports/ical.py" line="42" />
         <source>; overridden: {reason}</source>
         <translation>; åsidosatt: {reason}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="43" />
+        <location filename="../../itsmdesk/reports/ical.py" line="44" />
         <source>none</source>
         <translation>inga</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="45" />
+        <location filename="../../itsmdesk/reports/ical.py" line="46" />
         <source>Type: {type}   Status: {status}</source>
         <translation>Typ: {type}   Status: {status}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="47" />
+        <location filename="../../itsmdesk/reports/ical.py" line="48" />
         <source>Services: {names}</source>
         <translation>Tjänster: {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="49" />
+        <location filename="../../itsmdesk/reports/ical.py" line="50" />
         <source>CIs: {names}</source>
         <translation>CI:n: {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="53" />
+        <location filename="../../itsmdesk/reports/ical.py" line="54" />
         <source>Downtime: {start} - {end} UTC</source>
         <translation>Driftstopp: {start} - {end} UTC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="55" />
+        <location filename="../../itsmdesk/reports/ical.py" line="56" />
         <source>Downtime from {start} UTC</source>
         <translation>Driftstopp från {start} UTC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="56" />
+        <location filename="../../itsmdesk/reports/ical.py" line="57" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="57" />
+        <location filename="../../itsmdesk/reports/ical.py" line="58" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="58" />
+        <location filename="../../itsmdesk/reports/ical.py" line="59" />
         <source>Implementation plan</source>
         <translation>Implementeringsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="60" />
+        <location filename="../../itsmdesk/reports/ical.py" line="61" />
         <source>Backout plan</source>
         <translation>Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="61" />
+        <location filename="../../itsmdesk/reports/ical.py" line="62" />
         <source>Test plan</source>
         <translation>Testplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/reports/ical.py" line="77" />
+        <location filename="../../itsmdesk/reports/ical.py" line="78" />
         <source>Forward schedule of change</source>
         <translation>Schema för kommande ändringar</translation>
     </message>
@@ -1851,112 +1951,112 @@
 <context>
     <name>CalendarPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="56" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="57" />
         <source>Reschedule %s</source>
         <translation>Planera om %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="107" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="108" />
         <source>Month</source>
         <translation>Månad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="107" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="108" />
         <source>Week</source>
         <translation>Vecka</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="107" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="108" />
         <source>Day</source>
         <translation>Dag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="109" />
         <source>Timeline</source>
         <translation>Tidslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="111" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="112" />
         <source>Rows per CI</source>
         <translation>Rader per CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="112" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="113" />
         <source>Rows per service</source>
         <translation>Rader per tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="116" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="117" />
         <source>All statuses</source>
         <translation>Alla statusar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="134" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="135" />
         <source>Previous</source>
         <translation>Föregående</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="135" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="136" />
         <source>Today</source>
         <translation>Idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="135" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="136" />
         <source>Go to today</source>
         <translation>Gå till idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="136" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="137" />
         <source>Next</source>
         <translation>Nästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="137" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="138" />
         <source>Undo</source>
         <translation>Ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="137" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="138" />
         <source>Undo the last reschedule</source>
         <translation>Ångra den senaste omplaneringen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="139" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="140" />
         <source>Redo</source>
         <translation>Gör om</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="144" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="145" />
         <source>Export .ics…</source>
         <translation>Exportera .ics…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="144" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="145" />
         <source>Export this range as iCalendar</source>
         <translation>Exportera det här intervallet som iCalendar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="165" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="166" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="168" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="169" />
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
         <translation>Fyllning: status · vänster rand: risk · röd kontur: konflikt · röd skuggning: frysperiod · grön: underhållsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="193" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="202" />
         <source>All teams</source>
         <translation>Alla team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="194" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="203" />
         <source>All services</source>
         <translation>Alla tjänster</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="258" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="267" />
         <source>Conflicts (%n)</source>
         <translation>
             <numerusform>Konflikter (%n)</numerusform>
@@ -1964,27 +2064,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="298" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="307" />
         <source>%s moved to %s</source>
         <translation>%s flyttad till %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="322" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="331" />
         <source>Export change calendar</source>
         <translation>Exportera ändringskalender</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="323" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="332" />
         <source>iCalendar (*.ics)</source>
         <translation>iCalendar (*.ics)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="333" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="342" />
         <source>%s written (%s changes)</source>
         <translation>%s skriven (%s ändringar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="343" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="352" />
         <source>Export change calendar (.ics)…</source>
         <translation>Exportera ändringskalender (.ics)…</translation>
     </message>
@@ -1992,58 +2092,58 @@
 <context>
     <name>ChangeForm</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="158" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="191" />
         <source>new (draft)</source>
         <translation>ny (utkast)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="200" />
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="370" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="233" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="409" />
         <source>(no team)</source>
         <translation>(inget team)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="210" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="243" />
         <source>Downtime window</source>
         <translation>Driftstoppsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="216" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="249" />
         <source>Service outage</source>
         <translation>Tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="224" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="257" />
         <source>&amp;Title</source>
         <translation>&amp;Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="227" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="260" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="230" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="263" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="242" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="275" />
         <source>Downtime</source>
         <translation>Driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="250" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="283" />
         <source>&amp;Reason</source>
         <translation>&amp;Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="251" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="284" />
         <source>&amp;Description</source>
         <translation>&amp;Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="231" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="264" />
         <source>People</source>
         <translation>Personer</translation>
     </message>
@@ -2068,223 +2168,265 @@
         <translation>Planerat sl&amp;ut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="164" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="154" />
+        <source>Change the risk of an approved change</source>
+        <translation>Ändra risken för en godkänd ändring</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="155" />
+        <source>{ref} is {status}: it was approved with its current risk. If the level changes, the change goes back for approval (the CAB votes again). The reason is kept in its history.</source>
+        <translation>{ref} är {status}: den godkändes med sin nuvarande risk. Om nivån ändras går ändringen tillbaka för godkännande (CAB röstar igen). Orsaken sparas i historiken.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="197" />
         <source>Reason for the next step (kept in the history)</source>
         <translation>Orsak till nästa steg (sparas i historiken)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="176" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="209" />
         <source>Histor&amp;y</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="205" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="238" />
         <source>Re&amp;schedule…</source>
         <translation>&amp;Planera om…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="207" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="240" />
         <source>Move the planned window; the downtime window moves with it</source>
         <translation>Flytta det planerade fönstret; driftstoppsfönstret flyttas med</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="229" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="262" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="237" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="270" />
         <source>Planned window</source>
         <translation>Planerat fönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="261" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="294" />
         <source>&amp;Implementation plan</source>
         <translation>&amp;Implementeringsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="262" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="295" />
         <source>&amp;Backout plan</source>
         <translation>&amp;Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="263" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="296" />
         <source>Te&amp;st plan</source>
         <translation>&amp;Testplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="269" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="302" />
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
         <translation>Dra hit CI:n från CMDB-trädet eller lägg till ett via namn.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="276" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="309" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="278" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="311" />
         <source>Add</source>
         <translation>Lägg till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="280" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="313" />
         <source>Remove selected</source>
         <translation>Ta bort markerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="296" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="329" />
         <source>Factor</source>
         <translation>Faktor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="296" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="329" />
         <source>Points</source>
         <translation>Poäng</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="296" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="329" />
         <source>Weight</source>
         <translation>Vikt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="297" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="330" />
         <source>Why</source>
         <translation>Varför</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="302" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="341" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="533" />
         <source>Assess risk</source>
         <translation>Bedöm risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="306" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="345" />
         <source>Override</source>
         <translation>Åsidosätt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="309" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="348" />
         <source>(computed)</source>
         <translation>(beräknad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="313" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="483" />
+        <source>approved with this risk: a new level sends it back for approval</source>
+        <translation>godkänd med denna risk: en ny nivå skickar tillbaka den för godkännande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="491" />
+        <source>No factors were stored with this risk: it was set without an assessment. Assessing the risk computes them and stores them with the change.</source>
+        <translation>Inga faktorer sparades med den här risken: den sattes utan en bedömning. En riskbedömning beräknar dem och sparar dem med ändringen.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="162" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="352" />
         <source>Reason (required)</source>
         <translation>Orsak (obligatorisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="314" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="353" />
         <source>Apply override</source>
         <translation>Tillämpa åsidosättning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="320" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="359" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="330" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="369" />
         <source>(not reviewed)</source>
         <translation>(ej granskad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="337" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="376" />
         <source>Record review</source>
         <translation>Registrera granskning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="343" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="382" />
         <source>Outcome</source>
         <translation>Utfall</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="344" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="383" />
         <source>Lessons</source>
         <translation>Lärdomar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="345" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="384" />
         <source>Incidents caused</source>
         <translation>Orsakade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="444" />
-        <source>assess the risk again to see its factors</source>
-        <translation>bedöm risken igen för att se dess faktorer</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="475" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="524" />
         <source>The review follows implementation.</source>
         <translation>Granskningen görs efter genomförandet.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="550" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="528" />
+        <source>The change has started: its risk is history and is no longer re-assessed.</source>
+        <translation>Ändringen har påbörjats: dess risk är historik och omvärderas inte längre.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="531" />
+        <source>Re-assess risk…</source>
+        <translation>Omvärdera risk…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="607" />
         <source>No CI named {name}</source>
         <translation>Inget CI med namnet {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="593" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="675" />
+        <source>Risk changed from {old} to {new}: {ref} went back to {status} for approval.</source>
+        <translation>Risken ändrades från {old} till {new}: {ref} gick tillbaka till {status} för godkännande.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="681" />
+        <source>Risk level unchanged ({level}): the approval stands.</source>
+        <translation>Risknivån är oförändrad ({level}): godkännandet står fast.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="685" />
+        <source>Risk assessed: {level} (score {score}).</source>
+        <translation>Risken bedömd: {level} (poäng {score}).</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="691" />
         <source>Choose the review's outcome first.</source>
         <translation>Välj granskningens utfall först.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="171" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="204" />
         <source>Details</source>
         <translation>Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="172" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="205" />
         <source>Plans</source>
         <translation>Planer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="173" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="206" />
         <source>Affected CIs</source>
         <translation>Berörda CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="174" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="207" />
         <source>Risk and conflicts</source>
         <translation>Risk och konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="175" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="208" />
         <source>Review (PIR)</source>
         <translation>Granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="156" />
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="479" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="189" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="536" />
         <source>New change</source>
         <translation>Ny ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="378" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="417" />
         <source>Status: %s</source>
         <translation>Status: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="387" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="426" />
         <source>Requester: %s · Implementer: %s</source>
         <translation>Beställare: %s · Genomförare: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="418" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="457" />
         <source>No conflicts.</source>
         <translation>Inga konflikter.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="436" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="475" />
         <source>Risk not assessed yet.</source>
         <translation>Risken är inte bedömd ännu.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="438" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="477" />
         <source>Risk: %s (score %s)</source>
         <translation>Risk: %s (poäng %s)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="441" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="480" />
         <source>overridden from %s: %s</source>
         <translation>åsidosatt från %s: %s</translation>
     </message>
@@ -2292,161 +2434,161 @@
 <context>
     <name>ChangesPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="53" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="66" />
         <source>Search reference or title</source>
         <translation>Sök referens eller rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="55" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="68" />
         <source>All statuses</source>
         <translation>Alla statusar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="60" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="73" />
         <source>More</source>
         <translation>Mer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="62" />
-        <location filename="../../itsmdesk/views/changes/panel.py" line="65" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="75" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="79" />
         <source>Ref</source>
         <translation>Ref</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="62" />
-        <location filename="../../itsmdesk/views/changes/panel.py" line="65" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="75" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="79" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="62" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="75" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="63" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="76" />
         <source>Risk</source>
         <translation>Risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="63" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="76" />
         <source>Planned start</source>
         <translation>Planerad start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="63" />
-        <location filename="../../itsmdesk/views/changes/panel.py" line="66" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="76" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="80" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="65" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="79" />
         <source>Date</source>
         <translation>Datum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="85" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="99" />
         <source>Changes</source>
         <translation>Ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="86" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="100" />
         <source>CAB meetings</source>
         <translation>CAB-möten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="87" />
-        <location filename="../../itsmdesk/views/changes/panel.py" line="115" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="101" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="129" />
         <source>Success rate</source>
         <translation>Andel lyckade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="103" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="117" />
         <source>By month</source>
         <translation>Per månad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="103" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="117" />
         <source>By type</source>
         <translation>Per typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="104" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="118" />
         <source>By team</source>
         <translation>Per team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="107" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="121" />
         <source>Export CSV…</source>
         <translation>Exportera CSV…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="113" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="127" />
         <source>Group</source>
         <translation>Grupp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="113" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="127" />
         <source>Finished</source>
         <translation>Avslutade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="113" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="127" />
         <source>Successful</source>
         <translation>Lyckade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="114" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="128" />
         <source>Failed / backed out</source>
         <translation>Misslyckade / återställda</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="114" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="128" />
         <source>Incidents caused</source>
         <translation>Orsakade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="146" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="160" />
         <source>Export success rate</source>
         <translation>Exportera andel lyckade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="147" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="161" />
         <source>CSV (*.csv)</source>
         <translation>CSV (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="244" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="265" />
         <source>Standard change</source>
         <translation>Standardändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="245" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="266" />
         <source>Template:</source>
         <translation>Mall:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="278" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="299" />
         <source>New change</source>
         <translation>Ny ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="279" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="300" />
         <source>New standard change from template…</source>
         <translation>Ny standardändring från mall…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="280" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="301" />
         <source>New CAB meeting</source>
         <translation>Nytt CAB-möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="282" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="303" />
         <source>CAB pack (PDF, print preview)…</source>
         <translation>CAB-underlag (PDF, förhandsgranskning)…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/panel.py" line="284" />
+        <location filename="../../itsmdesk/views/changes/panel.py" line="305" />
         <source>CAB minutes (PDF, print preview)…</source>
         <translation>CAB-protokoll (PDF, förhandsgranskning)…</translation>
     </message>
@@ -2454,22 +2596,22 @@
 <context>
     <name>Cli</name>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="64" />
+        <location filename="../../itsmdesk/cli.py" line="61" />
         <source>itsmdesk: IT service support (incidents, problems, CMDB, changes, releases).</source>
         <translation>itsmdesk: IT-servicestöd (incidenter, problem, CMDB, ändringar, releaser).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="66" />
+        <location filename="../../itsmdesk/cli.py" line="63" />
         <source>With no command, the desktop application starts.</source>
         <translation>Utan kommando startar skrivbordsprogrammet.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="69" />
+        <location filename="../../itsmdesk/cli.py" line="66" />
         <source>sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/DB (default: $ITSMDESK_DB, else a file in your data folder)</source>
         <translation>sqlite:///FIL eller postgresql://ANVÄNDARE:LÖSEN@VÄRD:PORT/DB (standard: $ITSMDESK_DB, annars en fil i din datamapp)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="72" />
+        <location filename="../../itsmdesk/cli.py" line="69" />
         <source>work on the demo database (built on first use): the GUI, or any command</source>
         <translation>arbeta i demodatabasen (byggs första gången): det grafiska gränssnittet eller vilket kommando som helst</translation>
     </message>
@@ -2490,407 +2632,407 @@
         <translation>(sätt ITSMDESK_DEBUG=1 för detaljer)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="22" />
+        <location filename="../../itsmdesk/commands/base.py" line="20" />
         <source>ACTION</source>
         <translation>ÅTGÄRD</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="23" />
+        <location filename="../../itsmdesk/commands/base.py" line="21" />
         <source>AFTER</source>
         <translation>EFTER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="24" />
+        <location filename="../../itsmdesk/commands/base.py" line="22" />
         <source>APPROVED</source>
         <translation>GODKÄND</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="25" />
+        <location filename="../../itsmdesk/commands/base.py" line="23" />
         <source>AT</source>
         <translation>TIDPUNKT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="26" />
+        <location filename="../../itsmdesk/commands/base.py" line="24" />
         <source>AVAILABILITY_PCT</source>
         <translation>TILLGÄNGLIGHET_PROCENT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="27" />
+        <location filename="../../itsmdesk/commands/base.py" line="25" />
         <source>CATEGORY</source>
         <translation>KATEGORI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="28" />
+        <location filename="../../itsmdesk/commands/base.py" line="26" />
         <source>CAUSED_INCIDENTS</source>
         <translation>ORSAKADE_INCIDENTER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="29" />
+        <location filename="../../itsmdesk/commands/base.py" line="27" />
         <source>CHANGE</source>
         <translation>ÄNDRING</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="30" />
+        <location filename="../../itsmdesk/commands/base.py" line="28" />
         <source>CHANGE_PCT</source>
         <translation>FÖRÄNDRING_PROCENT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="31" />
+        <location filename="../../itsmdesk/commands/base.py" line="29" />
         <source>CHECKSUM</source>
         <translation>KONTROLLSUMMA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="32" />
+        <location filename="../../itsmdesk/commands/base.py" line="30" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="33" />
+        <location filename="../../itsmdesk/commands/base.py" line="31" />
         <source>CIS</source>
         <translation>CI:N</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="34" />
+        <location filename="../../itsmdesk/commands/base.py" line="32" />
         <source>CLASS_LABEL</source>
         <translation>KLASS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="35" />
+        <location filename="../../itsmdesk/commands/base.py" line="33" />
         <source>COUNT</source>
         <translation>ANTAL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="36" />
+        <location filename="../../itsmdesk/commands/base.py" line="34" />
         <source>CRITICALITY</source>
         <translation>KRITIKALITET</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="37" />
+        <location filename="../../itsmdesk/commands/base.py" line="35" />
         <source>DELTA</source>
         <translation>DIFFERENS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="38" />
+        <location filename="../../itsmdesk/commands/base.py" line="36" />
         <source>DEPTH</source>
         <translation>DJUP</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="39" />
+        <location filename="../../itsmdesk/commands/base.py" line="37" />
         <source>DETAIL</source>
         <translation>DETALJ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="40" />
+        <location filename="../../itsmdesk/commands/base.py" line="38" />
         <source>DOWNTIME_H</source>
         <translation>DRIFTSTOPP_H</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="41" />
+        <location filename="../../itsmdesk/commands/base.py" line="39" />
         <source>END</source>
         <translation>SLUT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="42" />
+        <location filename="../../itsmdesk/commands/base.py" line="40" />
         <source>ESCALATE_PCT</source>
         <translation>ESKALERA_PROCENT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="43" />
+        <location filename="../../itsmdesk/commands/base.py" line="41" />
         <source>FACTOR</source>
         <translation>FAKTOR</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="44" />
+        <location filename="../../itsmdesk/commands/base.py" line="42" />
         <source>FAILED</source>
         <translation>MISSLYCKADE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="45" />
+        <location filename="../../itsmdesk/commands/base.py" line="43" />
         <source>FAILURES</source>
         <translation>FEL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="46" />
+        <location filename="../../itsmdesk/commands/base.py" line="44" />
         <source>FIELD</source>
         <translation>FÄLT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="47" />
+        <location filename="../../itsmdesk/commands/base.py" line="45" />
         <source>FINISHED</source>
         <translation>AVSLUTADE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="48" />
+        <location filename="../../itsmdesk/commands/base.py" line="46" />
         <source>FROM</source>
         <translation>FRÅN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="49" />
+        <location filename="../../itsmdesk/commands/base.py" line="47" />
         <source>INCIDENTS</source>
         <translation>INCIDENTER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="50" />
+        <location filename="../../itsmdesk/commands/base.py" line="48" />
         <source>ITEM</source>
         <translation>OBJEKT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="51" />
+        <location filename="../../itsmdesk/commands/base.py" line="49" />
         <source>KEY</source>
         <translation>NYCKEL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="52" />
+        <location filename="../../itsmdesk/commands/base.py" line="50" />
         <source>KIND</source>
         <translation>TYP</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="53" />
+        <location filename="../../itsmdesk/commands/base.py" line="51" />
         <source>MTBF_H</source>
         <translation>MTBF_H</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="54" />
+        <location filename="../../itsmdesk/commands/base.py" line="52" />
         <source>MTTR_H</source>
         <translation>MTTR_H</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="55" />
+        <location filename="../../itsmdesk/commands/base.py" line="53" />
         <source>NAME</source>
         <translation>NAMN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="56" />
+        <location filename="../../itsmdesk/commands/base.py" line="54" />
         <source>NEW</source>
         <translation>NYTT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="57" />
+        <location filename="../../itsmdesk/commands/base.py" line="55" />
         <source>OLD</source>
         <translation>GAMMALT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="58" />
+        <location filename="../../itsmdesk/commands/base.py" line="56" />
         <source>ON</source>
         <translation>GÄLLER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="59" />
+        <location filename="../../itsmdesk/commands/base.py" line="57" />
         <source>OTHER</source>
         <translation>ANNAN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="60" />
+        <location filename="../../itsmdesk/commands/base.py" line="58" />
         <source>OWNER</source>
         <translation>ÄGARE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="61" />
+        <location filename="../../itsmdesk/commands/base.py" line="59" />
         <source>POINTS</source>
         <translation>POÄNG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="62" />
+        <location filename="../../itsmdesk/commands/base.py" line="60" />
         <source>PREVIOUS</source>
         <translation>FÖREGÅENDE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="63" />
+        <location filename="../../itsmdesk/commands/base.py" line="61" />
         <source>PRIORITY</source>
         <translation>PRIORITET</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="64" />
+        <location filename="../../itsmdesk/commands/base.py" line="62" />
         <source>RANK</source>
         <translation>RANG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="65" />
+        <location filename="../../itsmdesk/commands/base.py" line="63" />
         <source>RATE</source>
         <translation>ANDEL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="66" />
+        <location filename="../../itsmdesk/commands/base.py" line="64" />
         <source>DEFAULT</source>
         <translation>STANDARD</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="67" />
+        <location filename="../../itsmdesk/commands/base.py" line="65" />
         <source>VALUE</source>
         <translation>VÄRDE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="68" />
+        <location filename="../../itsmdesk/commands/base.py" line="66" />
         <source>REF</source>
         <translation>REF</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="69" />
+        <location filename="../../itsmdesk/commands/base.py" line="67" />
         <source>REFS</source>
         <translation>REFERENSER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="70" />
+        <location filename="../../itsmdesk/commands/base.py" line="68" />
         <source>RELATION</source>
         <translation>RELATION</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="71" />
+        <location filename="../../itsmdesk/commands/base.py" line="69" />
         <source>RELATIONS</source>
         <translation>RELATIONER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="72" />
+        <location filename="../../itsmdesk/commands/base.py" line="70" />
         <source>RESOLUTION_MIN</source>
         <translation>LÖSNING_MIN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="73" />
+        <location filename="../../itsmdesk/commands/base.py" line="71" />
         <source>RESPONSE_MIN</source>
         <translation>SVAR_MIN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="74" />
+        <location filename="../../itsmdesk/commands/base.py" line="72" />
         <source>RISK</source>
         <translation>RISK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="75" />
+        <location filename="../../itsmdesk/commands/base.py" line="73" />
         <source>SCOPE</source>
         <translation>OMFATTNING</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="76" />
+        <location filename="../../itsmdesk/commands/base.py" line="74" />
         <source>SITE</source>
         <translation>PLATS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="77" />
+        <location filename="../../itsmdesk/commands/base.py" line="75" />
         <source>SLA_STATE</source>
         <translation>SLA_LÄGE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="78" />
+        <location filename="../../itsmdesk/commands/base.py" line="76" />
         <source>START</source>
         <translation>START</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="79" />
+        <location filename="../../itsmdesk/commands/base.py" line="77" />
         <source>STATUS</source>
         <translation>STATUS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="80" />
+        <location filename="../../itsmdesk/commands/base.py" line="78" />
         <source>STEP</source>
         <translation>STEG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="81" />
+        <location filename="../../itsmdesk/commands/base.py" line="79" />
         <source>STEPS</source>
         <translation>STEG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="82" />
+        <location filename="../../itsmdesk/commands/base.py" line="80" />
         <source>SUCCESSFUL</source>
         <translation>LYCKADE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="83" />
+        <location filename="../../itsmdesk/commands/base.py" line="81" />
         <source>SUGGESTED_TITLE</source>
         <translation>FÖRESLAGEN_RUBRIK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="84" />
+        <location filename="../../itsmdesk/commands/base.py" line="82" />
         <source>TAKEN_AT</source>
         <translation>TAGEN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="85" />
+        <location filename="../../itsmdesk/commands/base.py" line="83" />
         <source>TITLE</source>
         <translation>RUBRIK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="86" />
+        <location filename="../../itsmdesk/commands/base.py" line="84" />
         <source>TO</source>
         <translation>TILL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="87" />
+        <location filename="../../itsmdesk/commands/base.py" line="85" />
         <source>VERSION</source>
         <translation>VERSION</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="88" />
+        <location filename="../../itsmdesk/commands/base.py" line="86" />
         <source>VIA</source>
         <translation>VIA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="89" />
+        <location filename="../../itsmdesk/commands/base.py" line="87" />
         <source>WEIGHT</source>
         <translation>VIKT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="90" />
+        <location filename="../../itsmdesk/commands/base.py" line="88" />
         <source>WHO</source>
         <translation>VEM</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="91" />
+        <location filename="../../itsmdesk/commands/base.py" line="89" />
         <source>WHY</source>
         <translation>VARFÖR</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="134" />
+        <location filename="../../itsmdesk/commands/base.py" line="133" />
         <source>building the demo database {db} (once)…</source>
         <translation>bygger demodatabasen {db} (en gång)…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="155" />
+        <location filename="../../itsmdesk/commands/base.py" line="154" />
         <source>(none)</source>
         <translation>(inga)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="174" />
+        <location filename="../../itsmdesk/commands/base.py" line="173" />
         <source>would create {n}</source>
         <translation>skulle skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="176" />
+        <location filename="../../itsmdesk/commands/base.py" line="175" />
         <source>create {n}</source>
         <translation>skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="178" />
+        <location filename="../../itsmdesk/commands/base.py" line="177" />
         <source>nothing written; create {n}</source>
         <translation>inget skrivet; skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="179" />
+        <location filename="../../itsmdesk/commands/base.py" line="178" />
         <source>{kind}: {n} rows read</source>
         <translation>{kind}: {n} rader lästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="181" />
+        <location filename="../../itsmdesk/commands/base.py" line="180" />
         <source>update {n}</source>
         <translation>uppdatera {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="182" />
+        <location filename="../../itsmdesk/commands/base.py" line="181" />
         <source>unchanged {n}</source>
         <translation>oförändrade {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="183" />
+        <location filename="../../itsmdesk/commands/base.py" line="182" />
         <source>rejected {n}</source>
         <translation>avvisade {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="186" />
+        <location filename="../../itsmdesk/commands/base.py" line="185" />
         <source>journal_rows {n}</source>
         <translation>journalrader {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="198" />
+        <location filename="../../itsmdesk/commands/base.py" line="197" />
         <source>line {line}, column {column}: {reason}</source>
         <translation>rad {line}, kolumn {column}: {reason}</translation>
     </message>
@@ -2925,53 +3067,78 @@
         <translation>{n} steg sparade för {kind}-kategorin {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="34" />
+        <location filename="../../itsmdesk/commands/changes.py" line="35" />
         <source>change management: conflicts, transitions, success rate</source>
         <translation>ändringshantering: konflikter, statusbyten, andel lyckade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="37" />
+        <location filename="../../itsmdesk/commands/changes.py" line="38" />
         <source>conflicting changes and window violations</source>
         <translation>ändringar i konflikt och brott mot ändringsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="40" />
+        <location filename="../../itsmdesk/commands/changes.py" line="41" />
         <source>skip impact-path conflicts</source>
         <translation>hoppa över konflikter via påverkansvägar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="44" />
+        <location filename="../../itsmdesk/commands/changes.py" line="45" />
         <source>move a change to another status</source>
         <translation>flytta en ändring till en annan status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="51" />
+        <location filename="../../itsmdesk/commands/changes.py" line="52" />
         <source>change success rate per type, team or month</source>
         <translation>andel lyckade ändringar per typ, team eller månad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="58" />
+        <location filename="../../itsmdesk/commands/changes.py" line="59" />
         <source>assess a change's risk and show its factors</source>
         <translation>bedöm en ändrings risk och visa dess faktorer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="63" />
-        <location filename="../../itsmdesk/commands/changes.py" line="69" />
+        <location filename="../../itsmdesk/commands/changes.py" line="61" />
+        <source>re-assess an approved change for this reason (a new level sends it back for approval)</source>
+        <translation>omvärdera en godkänd ändring med denna orsak (en ny nivå skickar tillbaka den för godkännande)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="67" />
+        <location filename="../../itsmdesk/commands/changes.py" line="73" />
         <source>forward schedule of change as .ics</source>
         <translation>schema för kommande ändringar som .ics</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="66" />
+        <location filename="../../itsmdesk/commands/changes.py" line="70" />
         <source>change calendar: export</source>
         <translation>ändringskalender: export</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="138" />
+        <location filename="../../itsmdesk/commands/changes.py" line="151" />
         <source>{ref}: risk {level} (score {score})</source>
         <translation>{ref}: risk {level} (poäng {score})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="157" />
+        <location filename="../../itsmdesk/commands/changes.py" line="156" />
+        <source>{ref}: risk level {old} -&gt; {new}; sent back for approval (now {status})</source>
+        <translation>{ref}: risknivå {old} -&gt; {new}; skickad tillbaka för godkännande (nu {status})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="160" />
+        <source>{ref}: risk level unchanged ({level}); the approval stands</source>
+        <translation>{ref}: risknivån är oförändrad ({level}); godkännandet står fast</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="163" />
+        <source>{ref} is {status}: this is the risk it was approved with; give --reason to re-assess it (a new level sends it back for approval)</source>
+        <translation>{ref} är {status}: detta är risken den godkändes med; ange --reason för att omvärdera den (en ny nivå skickar tillbaka den för godkännande)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="167" />
+        <source>{ref} is {status}: its stored risk is shown; it is no longer re-assessed</source>
+        <translation>{ref} är {status}: dess sparade risk visas; den omvärderas inte längre</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="184" />
         <source>{path} written ({n} changes)</source>
         <translation>{path} skriven ({n} ändringar)</translation>
     </message>
@@ -3226,7 +3393,7 @@
         <translation>{db}: OK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="184" />
+        <location filename="../../itsmdesk/commands/core.py" line="183" />
         <source>{reason} Organisation settings show their defaults.</source>
         <translation>{reason} Organisationens inställningar visar sina standardvärden.</translation>
     </message>
@@ -3246,137 +3413,137 @@
         <translation>{n} relationer skrivna till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="23" />
+        <location filename="../../itsmdesk/commands/importing.py" line="22" />
         <source>import records from a CSV file</source>
         <translation>importera poster från en CSV-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="27" />
+        <location filename="../../itsmdesk/commands/importing.py" line="26" />
         <source>mapping for another tool's export: a file, or the name of a ready one (itsmdesk mappings lists them)</source>
         <translation>mappning för ett annat verktygs export: en fil eller namnet på en färdig (itsmdesk mappings listar dem)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="30" />
+        <location filename="../../itsmdesk/commands/importing.py" line="29" />
         <source>show what would change; write nothing</source>
         <translation>torrkörning: visa vad som skulle ändras; skriv inget</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="32" />
+        <location filename="../../itsmdesk/commands/importing.py" line="31" />
         <source>import the good rows and write the bad ones to this file</source>
         <translation>importera de korrekta raderna och skriv de felaktiga till denna fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="33" />
+        <location filename="../../itsmdesk/commands/importing.py" line="32" />
         <source>no progress on stderr</source>
         <translation>ingen förloppsvisning på stderr</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="35" />
+        <location filename="../../itsmdesk/commands/importing.py" line="34" />
         <source>print the report (counts, bad rows, dry-run changes) as JSON</source>
         <translation>skriv ut rapporten (antal, felaktiga rader, torrkörningens ändringar) som JSON</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="37" />
+        <location filename="../../itsmdesk/commands/importing.py" line="36" />
         <source>the ready import mappings for other tools' exports</source>
         <translation>de färdiga importmappningarna för andra verktygs exporter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="39" />
+        <location filename="../../itsmdesk/commands/importing.py" line="38" />
         <source>as JSON</source>
         <translation>som JSON</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="52" />
+        <location filename="../../itsmdesk/commands/importing.py" line="51" />
         <source>No ready mappings are installed.</source>
         <translation>Inga färdiga mappningar är installerade.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="56" />
+        <location filename="../../itsmdesk/commands/importing.py" line="55" />
         <source>Use one with: itsmdesk import KIND FILE --map NAME</source>
         <translation>Använd en med: itsmdesk import TYP FIL --map NAMN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="62" />
+        <location filename="../../itsmdesk/commands/importing.py" line="61" />
         <source>reading</source>
         <translation>läser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="63" />
+        <location filename="../../itsmdesk/commands/importing.py" line="62" />
         <source>checking</source>
         <translation>kontrollerar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="64" />
+        <location filename="../../itsmdesk/commands/importing.py" line="63" />
         <source>checking rows</source>
         <translation>kontrollerar rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="65" />
+        <location filename="../../itsmdesk/commands/importing.py" line="64" />
         <source>writing</source>
         <translation>skriver</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="66" />
+        <location filename="../../itsmdesk/commands/importing.py" line="65" />
         <source>writing records</source>
         <translation>skriver poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="67" />
+        <location filename="../../itsmdesk/commands/importing.py" line="66" />
         <source>writing history</source>
         <translation>skriver historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="68" />
+        <location filename="../../itsmdesk/commands/importing.py" line="67" />
         <source>exporting</source>
         <translation>exporterar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="88" />
+        <location filename="../../itsmdesk/commands/importing.py" line="87" />
         <source>(empty)</source>
         <translation>(tomt)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="96" />
+        <location filename="../../itsmdesk/commands/importing.py" line="95" />
         <source>create CI {name}</source>
         <translation>skapa CI {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="96" />
+        <location filename="../../itsmdesk/commands/importing.py" line="95" />
         <source>add relation {name}</source>
         <translation>lägg till relation {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="98" />
+        <location filename="../../itsmdesk/commands/importing.py" line="97" />
         <source>update CI {name}</source>
         <translation>uppdatera CI {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="98" />
+        <location filename="../../itsmdesk/commands/importing.py" line="97" />
         <source>update relation {name}</source>
         <translation>uppdatera relation {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="107" />
+        <location filename="../../itsmdesk/commands/importing.py" line="106" />
         <source>... and {n} more CIs to create or update (not listed)</source>
         <translation>... och {n} CI:n till att skapa eller uppdatera (visas inte)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="109" />
+        <location filename="../../itsmdesk/commands/importing.py" line="108" />
         <source>... and {n} more relations to create or update (not listed)</source>
         <translation>... och {n} relationer till att skapa eller uppdatera (visas inte)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="112" />
+        <location filename="../../itsmdesk/commands/importing.py" line="111" />
         <source>relations not in the file are kept (the import never removes relations)</source>
         <translation>relationer som inte finns i filen behålls (importen tar aldrig bort relationer)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="142" />
+        <location filename="../../itsmdesk/commands/importing.py" line="141" />
         <source>... and {n} more bad rows</source>
         <translation>... och {n} felaktiga rader till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="146" />
+        <location filename="../../itsmdesk/commands/importing.py" line="145" />
         <source>rejected rows written to {path}</source>
         <translation>avvisade rader skrivna till {path}</translation>
     </message>
@@ -3782,22 +3949,22 @@
 <context>
     <name>CmdbTree</name>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="87" />
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="92" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="87" />
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="92" />
         <source>Class</source>
         <translation>Klass</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="87" />
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="92" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="117" />
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="122" />
         <source>{name}
 Class: {cls}
 Status: {status}
@@ -3808,12 +3975,12 @@ Status: {status}
 Kritikalitet: {crit}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="131" />
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="136" />
         <source>Loading…</source>
         <translation>Läser in…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/tree.py" line="176" />
+        <location filename="../../itsmdesk/views/cmdb/tree.py" line="180" />
         <source>More… (next {n})</source>
         <translation>Fler… (nästa {n})</translation>
     </message>
@@ -4092,879 +4259,894 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>Fields</name>
     <message>
-        <location filename="../../itsmdesk/words.py" line="133" />
+        <location filename="../../itsmdesk/words.py" line="134" />
         <source>Active</source>
         <translation>Aktiv</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="134" />
+        <location filename="../../itsmdesk/words.py" line="135" />
         <source>Actual end</source>
         <translation>Faktiskt slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="135" />
+        <location filename="../../itsmdesk/words.py" line="136" />
         <source>Actual start</source>
         <translation>Faktisk start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="136" />
+        <location filename="../../itsmdesk/words.py" line="137" />
         <source>Added at</source>
         <translation>Tillagd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="137" />
+        <location filename="../../itsmdesk/words.py" line="138" />
         <source>Added by</source>
         <translation>Tillagd av</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="138" />
+        <location filename="../../itsmdesk/words.py" line="139" />
         <source>Address</source>
         <translation>Adress</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="139" />
+        <location filename="../../itsmdesk/words.py" line="140" />
         <source>Announcement</source>
         <translation>Meddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="140" />
+        <location filename="../../itsmdesk/words.py" line="141" />
         <source>Affected service</source>
         <translation>Berörd tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="141" />
-        <location filename="../../itsmdesk/words.py" line="308" />
+        <location filename="../../itsmdesk/words.py" line="142" />
+        <location filename="../../itsmdesk/words.py" line="312" />
         <source>Vote</source>
         <translation>Röst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="142" />
+        <location filename="../../itsmdesk/words.py" line="143" />
         <source>Article</source>
         <translation>Artikel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="143" />
+        <location filename="../../itsmdesk/words.py" line="144" />
         <source>Link</source>
         <translation>Länk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="144" />
+        <location filename="../../itsmdesk/words.py" line="145" />
         <source>Assignee</source>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="145" />
+        <location filename="../../itsmdesk/words.py" line="146" />
         <source>Attachment</source>
         <translation>Bilaga</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="146" />
+        <location filename="../../itsmdesk/words.py" line="147" />
         <source>Attributes</source>
         <translation>Attribut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="147" />
+        <location filename="../../itsmdesk/words.py" line="148" />
         <source>Author</source>
         <translation>Författare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="148" />
+        <location filename="../../itsmdesk/words.py" line="149" />
         <source>Backout plan</source>
         <translation>Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="149" />
+        <location filename="../../itsmdesk/words.py" line="150" />
         <source>Baseline</source>
         <translation>Baslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="150" />
+        <location filename="../../itsmdesk/words.py" line="151" />
         <source>Baseline item</source>
         <translation>Baslinjepost</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="151" />
-        <location filename="../../itsmdesk/words.py" line="298" />
+        <location filename="../../itsmdesk/words.py" line="152" />
+        <location filename="../../itsmdesk/words.py" line="302" />
         <source>Text</source>
         <translation>Text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="152" />
+        <location filename="../../itsmdesk/words.py" line="153" />
         <source>Action</source>
         <translation>Åtgärd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="153" />
+        <location filename="../../itsmdesk/words.py" line="154" />
         <source>Agenda item</source>
         <translation>Dagordningspunkt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="154" />
+        <location filename="../../itsmdesk/words.py" line="155" />
         <source>Attendee</source>
         <translation>Deltagare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="155" />
+        <location filename="../../itsmdesk/words.py" line="156" />
         <source>Business calendar</source>
         <translation>Arbetstidskalender</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="156" />
+        <location filename="../../itsmdesk/words.py" line="157" />
         <source>Caller</source>
         <translation>Anmälare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="157" />
+        <location filename="../../itsmdesk/words.py" line="158" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="158" />
+        <location filename="../../itsmdesk/words.py" line="159" />
         <source>Chair</source>
         <translation>Ordförande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="159" />
-        <location filename="../../itsmdesk/words.py" line="161" />
+        <location filename="../../itsmdesk/words.py" line="160" />
+        <location filename="../../itsmdesk/words.py" line="162" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="160" />
-        <location filename="../../itsmdesk/words.py" line="208" />
-        <location filename="../../itsmdesk/words.py" line="242" />
+        <location filename="../../itsmdesk/words.py" line="161" />
+        <location filename="../../itsmdesk/words.py" line="210" />
+        <location filename="../../itsmdesk/words.py" line="244" />
         <source>Affected CI</source>
         <translation>Berört CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="162" />
+        <location filename="../../itsmdesk/words.py" line="163" />
         <source>Incident caused</source>
         <translation>Orsakad incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="163" />
+        <location filename="../../itsmdesk/words.py" line="164" />
         <source>Channel</source>
         <translation>Kanal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="164" />
+        <location filename="../../itsmdesk/words.py" line="165" />
         <source>Checksum</source>
         <translation>Kontrollsumma</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="165" />
+        <location filename="../../itsmdesk/words.py" line="166" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="166" />
+        <location filename="../../itsmdesk/words.py" line="167" />
         <source>CI class</source>
         <translation>CI-klass</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="167" />
+        <location filename="../../itsmdesk/words.py" line="168" />
         <source>CI version</source>
         <translation>CI-version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="168" />
+        <location filename="../../itsmdesk/words.py" line="169" />
         <source>Closed</source>
         <translation>Stängt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="169" />
+        <location filename="../../itsmdesk/words.py" line="170" />
         <source>Code</source>
         <translation>Kod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="170" />
+        <location filename="../../itsmdesk/words.py" line="171" />
         <source>Comment</source>
         <translation>Kommentar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="171" />
+        <location filename="../../itsmdesk/words.py" line="172" />
         <source>Conditions</source>
         <translation>Villkor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="172" />
+        <location filename="../../itsmdesk/words.py" line="173" />
         <source>Criticality</source>
         <translation>Kritikalitet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="173" />
+        <location filename="../../itsmdesk/words.py" line="174" />
         <source>Data</source>
         <translation>Data</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="174" />
+        <location filename="../../itsmdesk/words.py" line="175" />
         <source>Day</source>
         <translation>Dag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="175" />
+        <location filename="../../itsmdesk/words.py" line="176" />
         <source>Decision</source>
         <translation>Beslut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="176" />
+        <location filename="../../itsmdesk/words.py" line="177" />
+        <source>Reason for the decision</source>
+        <translation>Orsak till beslutet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="178" />
         <source>Default duration (minutes)</source>
         <translation>Standardlängd (minuter)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="177" />
+        <location filename="../../itsmdesk/words.py" line="179" />
         <source>Default team</source>
         <translation>Standardteam</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="178" />
+        <location filename="../../itsmdesk/words.py" line="180" />
         <source>Definition</source>
         <translation>Definition</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="179" />
-        <location filename="../../itsmdesk/words.py" line="289" />
+        <location filename="../../itsmdesk/words.py" line="181" />
+        <location filename="../../itsmdesk/words.py" line="293" />
         <source>Depends on</source>
         <translation>Beror på</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="180" />
+        <location filename="../../itsmdesk/words.py" line="182" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="181" />
+        <location filename="../../itsmdesk/words.py" line="183" />
         <source>Diagnostic script</source>
         <translation>Diagnosskript</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="182" />
+        <location filename="../../itsmdesk/words.py" line="184" />
         <source>Done</source>
         <translation>Klar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="183" />
+        <location filename="../../itsmdesk/words.py" line="185" />
         <source>Downtime end</source>
         <translation>Driftstoppets slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="184" />
+        <location filename="../../itsmdesk/words.py" line="186" />
         <source>Downtime start</source>
         <translation>Driftstoppets start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="185" />
+        <location filename="../../itsmdesk/words.py" line="187" />
         <source>Due</source>
         <translation>Förfaller</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="186" />
+        <location filename="../../itsmdesk/words.py" line="188" />
         <source>E-mail</source>
         <translation>E-post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="187" />
+        <location filename="../../itsmdesk/words.py" line="189" />
         <source>Emergency</source>
         <translation>Akut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="188" />
+        <location filename="../../itsmdesk/words.py" line="190" />
         <source>Ends</source>
         <translation>Slutar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="189" />
+        <location filename="../../itsmdesk/words.py" line="191" />
         <source>Error code</source>
         <translation>Felkod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="190" />
+        <location filename="../../itsmdesk/words.py" line="192" />
         <source>Escalate at %</source>
         <translation>Eskalera vid %</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="191" />
+        <location filename="../../itsmdesk/words.py" line="193" />
         <source>Escalation level</source>
         <translation>Eskaleringsnivå</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="192" />
+        <location filename="../../itsmdesk/words.py" line="194" />
         <source>External key</source>
         <translation>Extern nyckel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="193" />
+        <location filename="../../itsmdesk/words.py" line="195" />
         <source>Extra</source>
         <translation>Extra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="194" />
+        <location filename="../../itsmdesk/words.py" line="196" />
         <source>File name</source>
         <translation>Filnamn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="195" />
+        <location filename="../../itsmdesk/words.py" line="197" />
         <source>Holiday</source>
         <translation>Helgdag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="196" />
+        <location filename="../../itsmdesk/words.py" line="198" />
         <source>Icon</source>
         <translation>Ikon</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="197" />
+        <location filename="../../itsmdesk/words.py" line="199" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="198" />
+        <location filename="../../itsmdesk/words.py" line="200" />
         <source>Implementation plan</source>
         <translation>Implementeringsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="199" />
+        <location filename="../../itsmdesk/words.py" line="201" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="200" />
+        <location filename="../../itsmdesk/words.py" line="202" />
         <source>Agent</source>
         <translation>Agent</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="201" />
+        <location filename="../../itsmdesk/words.py" line="203" />
         <source>Business service</source>
         <translation>Verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="202" />
+        <location filename="../../itsmdesk/words.py" line="204" />
         <source>Item kind</source>
         <translation>Objekttyp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="203" />
+        <location filename="../../itsmdesk/words.py" line="205" />
         <source>Item version</source>
         <translation>Objektversion</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="204" />
+        <location filename="../../itsmdesk/words.py" line="206" />
         <source>Job title</source>
         <translation>Befattning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="205" />
+        <location filename="../../itsmdesk/words.py" line="207" />
         <source>Key</source>
         <translation>Nyckel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="206" />
+        <location filename="../../itsmdesk/words.py" line="208" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="207" />
+        <location filename="../../itsmdesk/words.py" line="209" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="209" />
+        <location filename="../../itsmdesk/words.py" line="211" />
         <source>Label</source>
         <translation>Etikett</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="210" />
+        <location filename="../../itsmdesk/words.py" line="212" />
         <source>Team lead</source>
         <translation>Teamledare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="211" />
+        <location filename="../../itsmdesk/words.py" line="213" />
         <source>Location</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="212" />
+        <location filename="../../itsmdesk/words.py" line="214" />
         <source>Major incident</source>
         <translation>Större incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="213" />
+        <location filename="../../itsmdesk/words.py" line="215" />
         <source>Manager</source>
         <translation>Ansvarig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="214" />
+        <location filename="../../itsmdesk/words.py" line="216" />
         <source>Meeting</source>
         <translation>Möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="215" />
+        <location filename="../../itsmdesk/words.py" line="217" />
         <source>File type</source>
         <translation>Filtyp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="216" />
+        <location filename="../../itsmdesk/words.py" line="218" />
         <source>Members needed up</source>
         <translation>Medlemmar som krävs i drift</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="217" />
+        <location filename="../../itsmdesk/words.py" line="219" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="218" />
+        <location filename="../../itsmdesk/words.py" line="220" />
         <source>Notes</source>
         <translation>Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="219" />
+        <location filename="../../itsmdesk/words.py" line="221" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="220" />
+        <location filename="../../itsmdesk/words.py" line="222" />
         <source>Organisation</source>
         <translation>Organisation</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="221" />
+        <location filename="../../itsmdesk/words.py" line="223" />
         <source>Outage</source>
         <translation>Tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="222" />
+        <location filename="../../itsmdesk/words.py" line="224" />
         <source>Outage end</source>
         <translation>Avbrottets slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="223" />
+        <location filename="../../itsmdesk/words.py" line="225" />
         <source>Outage start</source>
         <translation>Avbrottets start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="224" />
-        <location filename="../../itsmdesk/words.py" line="225" />
+        <location filename="../../itsmdesk/words.py" line="226" />
+        <location filename="../../itsmdesk/words.py" line="227" />
         <source>Owner</source>
         <translation>Ägare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="226" />
+        <location filename="../../itsmdesk/words.py" line="228" />
         <source>Owner team</source>
         <translation>Ägande team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="227" />
+        <location filename="../../itsmdesk/words.py" line="229" />
         <source>Parent</source>
         <translation>Överordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="228" />
+        <location filename="../../itsmdesk/words.py" line="230" />
         <source>Paused (seconds)</source>
         <translation>Pausad (sekunder)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="229" />
+        <location filename="../../itsmdesk/words.py" line="231" />
         <source>Paused since</source>
         <translation>Pausad sedan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="230" />
+        <location filename="../../itsmdesk/words.py" line="232" />
         <source>Pending reason</source>
         <translation>Orsak till väntan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="231" />
+        <location filename="../../itsmdesk/words.py" line="233" />
         <source>Person</source>
         <translation>Person</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="232" />
+        <location filename="../../itsmdesk/words.py" line="234" />
         <source>Phase</source>
         <translation>Fas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="233" />
+        <location filename="../../itsmdesk/words.py" line="235" />
         <source>Phone</source>
         <translation>Telefon</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="234" />
+        <location filename="../../itsmdesk/words.py" line="236" />
         <source>Lessons learned</source>
         <translation>Lärdomar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="235" />
+        <location filename="../../itsmdesk/words.py" line="237" />
         <source>Review outcome</source>
         <translation>Granskningens utfall</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="236" />
+        <location filename="../../itsmdesk/words.py" line="238" />
         <source>Planned end</source>
         <translation>Planerat slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="237" />
+        <location filename="../../itsmdesk/words.py" line="239" />
         <source>Planned start</source>
         <translation>Planerad start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="238" />
+        <location filename="../../itsmdesk/words.py" line="240" />
         <source>Position</source>
         <translation>Position</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="239" />
+        <location filename="../../itsmdesk/words.py" line="241" />
         <source>Present</source>
         <translation>Närvarande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="240" />
+        <location filename="../../itsmdesk/words.py" line="242" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="241" />
+        <location filename="../../itsmdesk/words.py" line="243" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="243" />
+        <location filename="../../itsmdesk/words.py" line="245" />
         <source>Propagates</source>
         <translation>Spridning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="244" />
+        <location filename="../../itsmdesk/words.py" line="246" />
         <source>Public</source>
         <translation>Offentlig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="245" />
+        <location filename="../../itsmdesk/words.py" line="247" />
         <source>Quorum</source>
         <translation>Kvorum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="246" />
+        <location filename="../../itsmdesk/words.py" line="248" />
         <source>Root cause analysis</source>
         <translation>Grundorsaksanalys</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="247" />
+        <location filename="../../itsmdesk/words.py" line="249" />
         <source>Read</source>
         <translation>Läst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="248" />
+        <location filename="../../itsmdesk/words.py" line="250" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="249" />
+        <location filename="../../itsmdesk/words.py" line="251" />
         <source>Record</source>
         <translation>Post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="250" />
+        <location filename="../../itsmdesk/words.py" line="252" />
         <source>Record kind</source>
         <translation>Posttyp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="251" />
+        <location filename="../../itsmdesk/words.py" line="253" />
         <source>Redundant</source>
         <translation>Redundant</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="252" />
+        <location filename="../../itsmdesk/words.py" line="254" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="253" />
+        <location filename="../../itsmdesk/words.py" line="255" />
         <source>Relation added</source>
         <translation>Relation tillagd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="254" />
+        <location filename="../../itsmdesk/words.py" line="256" />
         <source>Relation removed</source>
         <translation>Relation borttagen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="255" />
+        <location filename="../../itsmdesk/words.py" line="257" />
         <source>Release</source>
         <translation>Release</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="256" />
+        <location filename="../../itsmdesk/words.py" line="258" />
         <source>Bundled change</source>
         <translation>Ingående ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="257" />
+        <location filename="../../itsmdesk/words.py" line="259" />
         <source>Delivered item</source>
         <translation>Levererat objekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="258" />
+        <location filename="../../itsmdesk/words.py" line="260" />
         <source>Release version</source>
         <translation>Releaseversion</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="259" />
+        <location filename="../../itsmdesk/words.py" line="261" />
         <source>Requester</source>
         <translation>Beställare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="260" />
+        <location filename="../../itsmdesk/words.py" line="262" />
         <source>Resolution code</source>
         <translation>Lösningskod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="261" />
+        <location filename="../../itsmdesk/words.py" line="263" />
         <source>Resolution due</source>
         <translation>Lösning senast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="262" />
+        <location filename="../../itsmdesk/words.py" line="264" />
         <source>Resolution (minutes)</source>
         <translation>Lösningstid (minuter)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="263" />
+        <location filename="../../itsmdesk/words.py" line="265" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="264" />
+        <location filename="../../itsmdesk/words.py" line="266" />
         <source>Responded</source>
         <translation>Besvarad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="265" />
+        <location filename="../../itsmdesk/words.py" line="267" />
         <source>Response due</source>
         <translation>Svar senast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="266" />
+        <location filename="../../itsmdesk/words.py" line="268" />
         <source>Response (minutes)</source>
         <translation>Svarstid (minuter)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="267" />
+        <location filename="../../itsmdesk/words.py" line="269" />
         <source>Corrective change raised</source>
         <translation>Korrigerande ändring skapad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="268" />
+        <location filename="../../itsmdesk/words.py" line="270" />
         <source>Risk factors</source>
         <translation>Riskfaktorer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="269" />
+        <location filename="../../itsmdesk/words.py" line="271" />
         <source>Risk level</source>
         <translation>Risknivå</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="270" />
+        <location filename="../../itsmdesk/words.py" line="272" />
         <source>Risk override</source>
         <translation>Åsidosatt risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="271" />
+        <location filename="../../itsmdesk/words.py" line="273" />
         <source>Reason for the risk override</source>
         <translation>Orsak till åsidosatt risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="272" />
+        <location filename="../../itsmdesk/words.py" line="274" />
+        <source>Risk re-assessed after approval</source>
+        <translation>Risken omvärderad efter godkännande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="275" />
         <source>Risk score</source>
         <translation>Riskpoäng</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="273" />
+        <location filename="../../itsmdesk/words.py" line="276" />
         <source>Root cause</source>
         <translation>Grundorsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="274" />
+        <location filename="../../itsmdesk/words.py" line="277" />
         <source>Recurrence</source>
         <translation>Upprepning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="275" />
+        <location filename="../../itsmdesk/words.py" line="278" />
         <source>Scope</source>
         <translation>Omfattning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="276" />
+        <location filename="../../itsmdesk/words.py" line="279" />
+        <source>Sent back for approval</source>
+        <translation>Skickad tillbaka för godkännande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="280" />
         <source>Serial number</source>
         <translation>Serienummer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="277" />
+        <location filename="../../itsmdesk/words.py" line="281" />
         <source>Service</source>
         <translation>Tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="278" />
+        <location filename="../../itsmdesk/words.py" line="282" />
         <source>Shared</source>
         <translation>Delad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="279" />
+        <location filename="../../itsmdesk/words.py" line="283" />
         <source>Site</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="280" />
+        <location filename="../../itsmdesk/words.py" line="284" />
         <source>Size</source>
         <translation>Storlek</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="281" />
+        <location filename="../../itsmdesk/words.py" line="285" />
         <source>SLA state</source>
         <translation>SLA-läge</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="282" />
+        <location filename="../../itsmdesk/words.py" line="286" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="283" />
+        <location filename="../../itsmdesk/words.py" line="287" />
         <source>Solution status</source>
         <translation>Lösningsstatus</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="284" />
+        <location filename="../../itsmdesk/words.py" line="288" />
         <source>Source</source>
         <translation>Källa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="285" />
+        <location filename="../../itsmdesk/words.py" line="289" />
         <source>Source reference</source>
         <translation>Källreferens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="286" />
+        <location filename="../../itsmdesk/words.py" line="290" />
         <source>Starts</source>
         <translation>Börjar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="287" />
+        <location filename="../../itsmdesk/words.py" line="291" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="288" />
+        <location filename="../../itsmdesk/words.py" line="292" />
         <source>Step</source>
         <translation>Steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="290" />
+        <location filename="../../itsmdesk/words.py" line="294" />
         <source>Symptom</source>
         <translation>Symtom</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="291" />
+        <location filename="../../itsmdesk/words.py" line="295" />
         <source>Tags</source>
         <translation>Taggar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="292" />
+        <location filename="../../itsmdesk/words.py" line="296" />
         <source>Taken</source>
         <translation>Tagen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="293" />
+        <location filename="../../itsmdesk/words.py" line="297" />
         <source>Target</source>
         <translation>Mål</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="294" />
+        <location filename="../../itsmdesk/words.py" line="298" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="295" />
+        <location filename="../../itsmdesk/words.py" line="299" />
         <source>Member</source>
         <translation>Medlem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="296" />
+        <location filename="../../itsmdesk/words.py" line="300" />
         <source>Template</source>
         <translation>Mall</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="297" />
+        <location filename="../../itsmdesk/words.py" line="301" />
         <source>Test plan</source>
         <translation>Testplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="299" />
+        <location filename="../../itsmdesk/words.py" line="303" />
         <source>Ticket kind</source>
         <translation>Ärendetyp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="300" />
+        <location filename="../../itsmdesk/words.py" line="304" />
         <source>Time spent (minutes)</source>
         <translation>Nedlagd tid (minuter)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="301" />
+        <location filename="../../itsmdesk/words.py" line="305" />
         <source>Time zone</source>
         <translation>Tidszon</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="302" />
+        <location filename="../../itsmdesk/words.py" line="306" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="303" />
+        <location filename="../../itsmdesk/words.py" line="307" />
         <source>Reason for the status change</source>
         <translation>Orsak till statusändringen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="304" />
+        <location filename="../../itsmdesk/words.py" line="308" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="305" />
+        <location filename="../../itsmdesk/words.py" line="309" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="306" />
+        <location filename="../../itsmdesk/words.py" line="310" />
         <source>Value</source>
         <translation>Värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="307" />
+        <location filename="../../itsmdesk/words.py" line="311" />
         <source>Vendor</source>
         <translation>Leverantör</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="309" />
+        <location filename="../../itsmdesk/words.py" line="313" />
         <source>Voted</source>
         <translation>Röstat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="310" />
+        <location filename="../../itsmdesk/words.py" line="314" />
         <source>Wave deployed</source>
         <translation>Våg driftsatt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="311" />
+        <location filename="../../itsmdesk/words.py" line="315" />
         <source>Work log note</source>
         <translation>Anteckning i arbetsloggen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="312" />
+        <location filename="../../itsmdesk/words.py" line="316" />
         <source>Workaround</source>
         <translation>Tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="313" />
+        <location filename="../../itsmdesk/words.py" line="317" />
         <source>Working hours</source>
         <translation>Arbetstid</translation>
     </message>
@@ -5045,17 +5227,17 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>GanttView</name>
     <message>
-        <location filename="../../itsmdesk/views/releases/gantt.py" line="76" />
+        <location filename="../../itsmdesk/views/releases/gantt.py" line="99" />
         <source>No dated steps yet: give the steps planned start and end times to see the chart.</source>
         <translation>Inga daterade steg än: ge stegen planerade start- och sluttider för att se diagrammet.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/gantt.py" line="135" />
+        <location filename="../../itsmdesk/views/releases/gantt.py" line="159" />
         <source>not scheduled</source>
         <translation>ej schemalagd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/gantt.py" line="191" />
+        <location filename="../../itsmdesk/views/releases/gantt.py" line="215" />
         <source>now</source>
         <translation>nu</translation>
     </message>
@@ -5063,33 +5245,33 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>History</name>
     <message>
-        <location filename="../../itsmdesk/words.py" line="318" />
+        <location filename="../../itsmdesk/words.py" line="322" />
         <source>created</source>
         <translation>skapade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="319" />
+        <location filename="../../itsmdesk/words.py" line="323" />
         <source>deleted</source>
         <translation>raderade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="320" />
-        <location filename="../../itsmdesk/words.py" line="322" />
+        <location filename="../../itsmdesk/words.py" line="324" />
+        <location filename="../../itsmdesk/words.py" line="326" />
         <source>changed</source>
         <translation>ändrade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="321" />
+        <location filename="../../itsmdesk/words.py" line="325" />
         <source>added</source>
         <translation>lade till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="323" />
+        <location filename="../../itsmdesk/words.py" line="327" />
         <source>removed</source>
         <translation>tog bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="324" />
+        <location filename="../../itsmdesk/words.py" line="328" />
         <source>note</source>
         <translation>anteckning</translation>
     </message>
@@ -5412,224 +5594,229 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>IncidentForm</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="142" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="143" />
         <source>Short summary of what the caller reports</source>
         <translation>Kort sammanfattning av vad anmälaren rapporterar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="145" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="146" />
         <source>What happens, since when, what was tried</source>
         <translation>Vad händer, sedan när, vad har prövats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="151" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="152" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="154" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="155" />
         <source>Type a CI name, or drop one from the CMDB</source>
         <translation>Skriv ett CI-namn eller dra in ett från CMDB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="163" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="164" />
         <source>(no team)</source>
         <translation>(inget team)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="164" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="165" />
         <source>(nobody)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="165" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="166" />
         <source>Major incident</source>
         <translation>Större incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="177" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="178" />
         <source>Caller</source>
         <translation>Anmälare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="178" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="179" />
         <source>Channel</source>
         <translation>Kanal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="179" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="180" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="180" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="181" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="181" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="182" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="182" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="183" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="183" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="184" />
         <source>Service</source>
         <translation>Tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="184" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="185" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="187" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="188" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="189" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="190" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="190" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="670" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="191" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="191" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="192" />
         <source>Assignee</source>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="202" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="203" />
         <source>Why is the ticket waiting? (needed for pending)</source>
         <translation>Varför väntar ärendet? (krävs för väntande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="212" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="213" />
         <source>How it was solved (needed to resolve)</source>
         <translation>Hur det löstes (krävs för att lösa)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="213" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="214" />
         <source>Move</source>
         <translation>Flytta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="215" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="216" />
         <source>Apply the status change and save (Ctrl+Return)</source>
         <translation>Genomför statusändringen och spara (Ctrl+Return)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="222" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="223" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="223" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224" />
         <source>Move to</source>
         <translation>Flytta till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225" />
         <source>Pending reason</source>
         <translation>Orsak till väntan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226" />
         <source>Resolution code</source>
         <translation>Lösningskod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="227" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="227" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="228" />
         <source>Lifecycle</source>
         <translation>Livscykel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="247" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="245" />
+        <source>Reference, e.g. {example}</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="252" />
         <source>Link child ticket…</source>
         <translation>Koppla underordnat ärende…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="249" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="254" />
         <source>Make another ticket a child of this one (this one becomes a major incident)</source>
         <translation>Gör ett annat ärende underordnat det här (det här blir en större incident)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="257" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="262" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="258" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="263" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="259" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="264" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="260" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="265" />
         <source>Parent</source>
         <translation>Överordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="261" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="266" />
         <source>Child tickets</source>
         <translation>Underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="262" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="267" />
         <source>Links</source>
         <translation>Länkar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="717" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="741" />
         <source>Link child ticket</source>
         <translation>Koppla underordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="718" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="742" />
         <source>Reference of the child ticket (INC-… or REQ-…)</source>
         <translation>Referens till det underordnade ärendet (INC-… eller REQ-…)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="306" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="313" />
         <source>Escalate…</source>
         <translation>Eskalera…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="312" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="319" />
         <source>Move status</source>
         <translation>Ändra status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="313" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="320" />
         <source>Add work log note</source>
         <translation>Lägg till anteckning i arbetsloggen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="427" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439" />
         <source>New incident</source>
         <translation>Ny incident</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/incident_form.py" line="74" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="356" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="366" />
         <source>New</source>
         <translation>Ny</translation>
     </message>
@@ -5689,118 +5876,118 @@ Kritikalitet: {crit}</translation>
         <translation>Avbrutet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="294" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="301" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="295" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="302" />
         <source>Histor&amp;y</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="394" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="404" />
         <source>Reopen</source>
         <translation>Återöppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="426" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="433" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="438" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="453" />
         <source>Service request</source>
         <translation>Tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="426" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="433" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="438" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="453" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="458" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="478" />
         <source>SLA paused</source>
         <translation>SLA pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="460" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="480" />
         <source>SLA met</source>
         <translation>SLA uppfylld</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="460" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="480" />
         <source>SLA breached</source>
         <translation>SLA överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="466" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="486" />
         <source>Breached {t}</source>
         <translation>Överskriden {t}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="466" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="486" />
         <source>At risk: {t} left</source>
         <translation>I riskzonen: {t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="467" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="487" />
         <source>{t} left</source>
         <translation>{t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="494" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="514" />
         <source>Announced for this CI/service: </source>
         <translation>Aviserat för detta CI/denna tjänst: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="649" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="673" />
         <source>Resolve child tickets</source>
         <translation>Lös underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="650" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674" />
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation>Den här större incidenten har öppna underordnade ärenden. Vill du lösa dem också?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="656" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="680" />
         <source>{n} child tickets resolved</source>
         <translation>{n} underordnade ärenden lösta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="662" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="686" />
         <source>To another team (functional)</source>
         <translation>Till ett annat team (funktionell)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="662" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="686" />
         <source>To the team lead (hierarchical)</source>
         <translation>Till teamledaren (hierarkisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="663" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="670" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="678" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="698" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702" />
         <source>Escalate</source>
         <translation>Eskalera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="663" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687" />
         <source>How?</source>
         <translation>Hur?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="678" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="698" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="692" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="716" />
         <source>{n} people notified</source>
         <translation>{n} personer aviserade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="427" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439" />
         <source>New request</source>
         <translation>Ny begäran</translation>
     </message>
@@ -5913,28 +6100,59 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>KnowledgePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="38" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="143" />
         <source>Search the knowledge base…</source>
         <translation>Sök i kunskapsdatabasen…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="40" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="145" />
         <source>New</source>
         <translation>Ny</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="41" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="146" />
         <source>New article</source>
         <translation>Ny artikel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="72" />
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="83" />
-        <source>Type words to search titles, tags and text.</source>
-        <translation>Skriv ord för att söka i rubriker, taggar och text.</translation>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="150" />
+        <source>Show the articles of one category</source>
+        <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="99" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="153" />
+        <source>All categories</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="221" />
+        <source>All categories ({n})</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="223" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="280" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="293" />
+        <source>(no category)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="286" />
+        <source>The first {n} articles; choose a category or type words to search.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="289" />
+        <source>{n} article(s) by category; type words to search titles, tags and text.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="292" />
+        <source>{n} article(s) in {category}</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="271" />
         <source>{n} article(s), best match first</source>
         <translation>{n} artikel/artiklar, bästa träff först</translation>
     </message>
@@ -6131,147 +6349,147 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="60" />
+        <location filename="../../itsmdesk/views/main_window.py" line="63" />
         <source>itsmdesk — {db}</source>
         <translation>itsmdesk — {db}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="98" />
+        <location filename="../../itsmdesk/views/main_window.py" line="102" />
         <source>&amp;File</source>
         <translation>&amp;Arkiv</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="98" />
+        <location filename="../../itsmdesk/views/main_window.py" line="102" />
         <source>&amp;Records</source>
         <translation>&amp;Poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="99" />
+        <location filename="../../itsmdesk/views/main_window.py" line="103" />
         <source>&amp;View</source>
         <translation>&amp;Visa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="99" />
+        <location filename="../../itsmdesk/views/main_window.py" line="103" />
         <source>Re&amp;ports</source>
         <translation>&amp;Rapporter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="100" />
+        <location filename="../../itsmdesk/views/main_window.py" line="104" />
         <source>&amp;Tools</source>
         <translation>Ver&amp;ktyg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="100" />
+        <location filename="../../itsmdesk/views/main_window.py" line="104" />
         <source>&amp;Help</source>
         <translation>&amp;Hjälp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="103" />
+        <location filename="../../itsmdesk/views/main_window.py" line="107" />
         <source>&amp;Quit</source>
         <translation>&amp;Avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="107" />
+        <location filename="../../itsmdesk/views/main_window.py" line="111" />
         <source>&amp;Quick open…</source>
         <translation>&amp;Snabböppna…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="112" />
+        <location filename="../../itsmdesk/views/main_window.py" line="116" />
         <source>Close tab</source>
         <translation>Stäng flik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="116" />
+        <location filename="../../itsmdesk/views/main_window.py" line="120" />
         <source>&amp;About itsmdesk</source>
         <translation>&amp;Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="165" />
+        <location filename="../../itsmdesk/views/main_window.py" line="169" />
         <source>Reset layout</source>
         <translation>Återställ layout</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="227" />
+        <location filename="../../itsmdesk/views/main_window.py" line="231" />
         <source>{title} arrives in a later version.</source>
         <translation>{title} kommer i en senare version.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="291" />
+        <location filename="../../itsmdesk/views/main_window.py" line="295" />
         <source>SQLite file</source>
         <translation>SQLite-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="291" />
+        <location filename="../../itsmdesk/views/main_window.py" line="295" />
         <source>PostgreSQL</source>
         <translation>PostgreSQL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="297" />
+        <location filename="../../itsmdesk/views/main_window.py" line="301" />
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation>Vem som arbetar vid den här datorn (Ctrl+Shift+P)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="332" />
+        <location filename="../../itsmdesk/views/main_window.py" line="336" />
         <source>Opening the database…</source>
         <translation>Öppnar databasen…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="359" />
+        <location filename="../../itsmdesk/views/main_window.py" line="363" />
         <source>Saving…</source>
         <translation>Sparar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="362" />
+        <location filename="../../itsmdesk/views/main_window.py" line="366" />
         <source>Connected</source>
         <translation>Ansluten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="363" />
+        <location filename="../../itsmdesk/views/main_window.py" line="367" />
         <source>Disconnected</source>
         <translation>Frånkopplad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="398" />
+        <location filename="../../itsmdesk/views/main_window.py" line="402" />
         <source>🔔 {n}</source>
         <translation>🔔 {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="399" />
+        <location filename="../../itsmdesk/views/main_window.py" line="403" />
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation>{n} olästa aviseringar (Ctrl+Shift+M)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="437" />
+        <location filename="../../itsmdesk/views/main_window.py" line="441" />
         <source>Signed in: {name} ▾</source>
         <translation>Inloggad: {name} ▾</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="449" />
+        <location filename="../../itsmdesk/views/main_window.py" line="453" />
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Öppna en kö till vänster, eller tryck &lt;b&gt;Ctrl+K&lt;/b&gt; för att hitta en post via referens eller ord.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="456" />
+        <location filename="../../itsmdesk/views/main_window.py" line="460" />
         <source>Welcome</source>
         <translation>Välkommen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="470" />
+        <location filename="../../itsmdesk/views/main_window.py" line="474" />
         <source>No form for {kind} yet</source>
         <translation>Inget formulär för {kind} ännu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="533" />
+        <location filename="../../itsmdesk/views/main_window.py" line="538" />
         <source>Not closed: a record could not be saved.</source>
         <translation>Inte stängt: en post kunde inte sparas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="549" />
+        <location filename="../../itsmdesk/views/main_window.py" line="554" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="550" />
+        <location filename="../../itsmdesk/views/main_window.py" line="555" />
         <source>These records have unsaved changes:
 {names}
 
@@ -6282,17 +6500,17 @@ Save them before closing?</source>
 Vill du spara dem innan du stänger?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="564" />
+        <location filename="../../itsmdesk/views/main_window.py" line="569" />
         <source>Saving before closing…</source>
         <translation>Sparar innan stängning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="605" />
+        <location filename="../../itsmdesk/views/main_window.py" line="610" />
         <source>About itsmdesk</source>
         <translation>Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="606" />
+        <location filename="../../itsmdesk/views/main_window.py" line="611" />
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation>itsmdesk {version}
@@ -6483,457 +6701,457 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>PdfCommon</name>
     <message>
-        <location filename="../../itsmdesk/words.py" line="14" />
+        <location filename="../../itsmdesk/words.py" line="15" />
         <source>draft</source>
         <translation>utkast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="15" />
+        <location filename="../../itsmdesk/words.py" line="16" />
         <source>submitted</source>
         <translation>inskickad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="16" />
+        <location filename="../../itsmdesk/words.py" line="17" />
         <source>assessed</source>
         <translation>bedömd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="17" />
+        <location filename="../../itsmdesk/words.py" line="18" />
         <source>awaiting cab</source>
         <translation>väntar på CAB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="18" />
+        <location filename="../../itsmdesk/words.py" line="19" />
         <source>approved</source>
         <translation>godkänd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="19" />
+        <location filename="../../itsmdesk/words.py" line="20" />
         <source>rejected</source>
         <translation>avslagen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="20" />
+        <location filename="../../itsmdesk/words.py" line="21" />
         <source>scheduled</source>
         <translation>schemalagd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="21" />
+        <location filename="../../itsmdesk/words.py" line="22" />
         <source>implementing</source>
         <translation>genomförs</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="22" />
+        <location filename="../../itsmdesk/words.py" line="23" />
         <source>implemented</source>
         <translation>genomförd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="23" />
+        <location filename="../../itsmdesk/words.py" line="24" />
         <source>in review</source>
         <translation>under granskning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="24" />
+        <location filename="../../itsmdesk/words.py" line="25" />
         <source>closed</source>
         <translation>stängd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="25" />
+        <location filename="../../itsmdesk/words.py" line="26" />
         <source>failed</source>
         <translation>misslyckad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="26" />
+        <location filename="../../itsmdesk/words.py" line="27" />
         <source>backed out</source>
         <translation>återställd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="28" />
+        <location filename="../../itsmdesk/words.py" line="29" />
         <source>standard</source>
         <translation>standard</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="29" />
+        <location filename="../../itsmdesk/words.py" line="30" />
         <source>normal</source>
         <translation>normal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="30" />
+        <location filename="../../itsmdesk/words.py" line="31" />
         <source>emergency</source>
         <translation>akut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="31" />
+        <location filename="../../itsmdesk/words.py" line="32" />
         <source>major</source>
         <translation>större</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="32" />
+        <location filename="../../itsmdesk/words.py" line="33" />
         <source>minor</source>
         <translation>mindre</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="34" />
+        <location filename="../../itsmdesk/words.py" line="35" />
         <source>low</source>
         <translation>låg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="35" />
+        <location filename="../../itsmdesk/words.py" line="36" />
         <source>medium</source>
         <translation>medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="36" />
+        <location filename="../../itsmdesk/words.py" line="37" />
         <source>high</source>
         <translation>hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="37" />
+        <location filename="../../itsmdesk/words.py" line="38" />
         <source>very high</source>
         <translation>mycket hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="38" />
+        <location filename="../../itsmdesk/words.py" line="39" />
         <source>critical</source>
         <translation>kritisk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="39" />
+        <location filename="../../itsmdesk/words.py" line="40" />
         <source>not assessed</source>
         <translation>ej bedömd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="41" />
+        <location filename="../../itsmdesk/words.py" line="42" />
         <source>approve</source>
         <translation>godkänner</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="42" />
+        <location filename="../../itsmdesk/words.py" line="43" />
         <source>reject</source>
         <translation>avslår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="43" />
+        <location filename="../../itsmdesk/words.py" line="44" />
         <source>abstain</source>
         <translation>avstår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="44" />
+        <location filename="../../itsmdesk/words.py" line="45" />
         <source>deferred</source>
         <translation>uppskjuten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="45" />
+        <location filename="../../itsmdesk/words.py" line="46" />
         <source>pending</source>
         <translation>avvaktar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="47" />
+        <location filename="../../itsmdesk/words.py" line="48" />
         <source>planned</source>
         <translation>planerat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="48" />
+        <location filename="../../itsmdesk/words.py" line="49" />
         <source>held</source>
         <translation>genomfört</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="49" />
+        <location filename="../../itsmdesk/words.py" line="50" />
         <source>cancelled</source>
         <translation>inställt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="51" />
+        <location filename="../../itsmdesk/words.py" line="52" />
         <source>planning</source>
         <translation>planering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="52" />
+        <location filename="../../itsmdesk/words.py" line="53" />
         <source>build</source>
         <translation>byggs</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="53" />
+        <location filename="../../itsmdesk/words.py" line="54" />
         <source>test</source>
         <translation>test</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="54" />
+        <location filename="../../itsmdesk/words.py" line="55" />
         <source>deploying</source>
         <translation>driftsätts</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="55" />
+        <location filename="../../itsmdesk/words.py" line="56" />
         <source>deployed</source>
         <translation>driftsatt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="56" />
+        <location filename="../../itsmdesk/words.py" line="57" />
         <source>in progress</source>
         <translation>pågår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="57" />
+        <location filename="../../itsmdesk/words.py" line="58" />
         <source>done</source>
         <translation>klart</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="58" />
+        <location filename="../../itsmdesk/words.py" line="59" />
         <source>skipped</source>
         <translation>överhoppat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="60" />
+        <location filename="../../itsmdesk/words.py" line="61" />
         <source>same ci</source>
         <translation>samma CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="61" />
+        <location filename="../../itsmdesk/words.py" line="62" />
         <source>impact path</source>
         <translation>påverkansväg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="62" />
+        <location filename="../../itsmdesk/words.py" line="63" />
         <source>blackout</source>
         <translation>frysperiod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="63" />
+        <location filename="../../itsmdesk/words.py" line="64" />
         <source>outside maintenance</source>
         <translation>utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="65" />
+        <location filename="../../itsmdesk/words.py" line="66" />
         <source>services</source>
         <translation>tjänster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="66" />
+        <location filename="../../itsmdesk/words.py" line="67" />
         <source>type</source>
         <translation>typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="67" />
+        <location filename="../../itsmdesk/words.py" line="68" />
         <source>outage</source>
         <translation>avbrott</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="68" />
+        <location filename="../../itsmdesk/words.py" line="69" />
         <source>failure rate</source>
         <translation>felfrekvens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="69" />
+        <location filename="../../itsmdesk/words.py" line="70" />
         <source>conflicts</source>
         <translation>konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="70" />
+        <location filename="../../itsmdesk/words.py" line="71" />
         <source>changes</source>
         <translation>ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="71" />
+        <location filename="../../itsmdesk/words.py" line="72" />
         <source>sites</source>
         <translation>platser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="72" />
+        <location filename="../../itsmdesk/words.py" line="73" />
         <source>backout</source>
         <translation>återställning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="73" />
+        <location filename="../../itsmdesk/words.py" line="74" />
         <source>combined</source>
         <translation>sammantaget</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="75" />
+        <location filename="../../itsmdesk/words.py" line="76" />
         <source>in production</source>
         <translation>i drift</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="76" />
+        <location filename="../../itsmdesk/words.py" line="77" />
         <source>in maintenance</source>
         <translation>under underhåll</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="77" />
+        <location filename="../../itsmdesk/words.py" line="78" />
         <source>retired</source>
         <translation>avvecklad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="78" />
+        <location filename="../../itsmdesk/words.py" line="79" />
         <source>depends on</source>
         <translation>beror på</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="79" />
+        <location filename="../../itsmdesk/words.py" line="80" />
         <source>runs on</source>
         <translation>körs på</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="80" />
+        <location filename="../../itsmdesk/words.py" line="81" />
         <source>hosted on</source>
         <translation>driftas på</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="81" />
+        <location filename="../../itsmdesk/words.py" line="82" />
         <source>connected to</source>
         <translation>ansluten till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="82" />
+        <location filename="../../itsmdesk/words.py" line="83" />
         <source>part of</source>
         <translation>del av</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="83" />
+        <location filename="../../itsmdesk/words.py" line="84" />
         <source>uses</source>
         <translation>använder</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="85" />
+        <location filename="../../itsmdesk/words.py" line="86" />
         <source>new</source>
         <translation>nytt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="86" />
+        <location filename="../../itsmdesk/words.py" line="87" />
         <source>approval</source>
         <translation>för godkännande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="87" />
+        <location filename="../../itsmdesk/words.py" line="88" />
         <source>assigned</source>
         <translation>tilldelat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="88" />
+        <location filename="../../itsmdesk/words.py" line="89" />
         <source>resolved</source>
         <translation>löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="89" />
+        <location filename="../../itsmdesk/words.py" line="90" />
         <source>fulfilled</source>
         <translation>utfört</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="90" />
+        <location filename="../../itsmdesk/words.py" line="91" />
         <source>investigating</source>
         <translation>under utredning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="91" />
+        <location filename="../../itsmdesk/words.py" line="92" />
         <source>root cause known</source>
         <translation>grundorsak känd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="92" />
+        <location filename="../../itsmdesk/words.py" line="93" />
         <source>workaround only</source>
         <translation>endast tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="93" />
+        <location filename="../../itsmdesk/words.py" line="94" />
         <source>fix planned</source>
         <translation>åtgärd planerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="94" />
+        <location filename="../../itsmdesk/words.py" line="95" />
         <source>fix in progress</source>
         <translation>åtgärd pågår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="95" />
+        <location filename="../../itsmdesk/words.py" line="96" />
         <source>fixed</source>
         <translation>åtgärdat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="96" />
+        <location filename="../../itsmdesk/words.py" line="97" />
         <source>won't fix</source>
         <translation>åtgärdas inte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="98" />
+        <location filename="../../itsmdesk/words.py" line="99" />
         <source>incident</source>
         <translation>incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="99" />
+        <location filename="../../itsmdesk/words.py" line="100" />
         <source>request</source>
         <translation>tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="100" />
+        <location filename="../../itsmdesk/words.py" line="101" />
         <source>phone</source>
         <translation>telefon</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="101" />
+        <location filename="../../itsmdesk/words.py" line="102" />
         <source>email</source>
         <translation>e-post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="102" />
+        <location filename="../../itsmdesk/words.py" line="103" />
         <source>portal</source>
         <translation>portal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="103" />
+        <location filename="../../itsmdesk/words.py" line="104" />
         <source>walk in</source>
         <translation>besök</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="104" />
+        <location filename="../../itsmdesk/words.py" line="105" />
         <source>chat</source>
         <translation>chatt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="105" />
+        <location filename="../../itsmdesk/words.py" line="106" />
         <source>monitoring</source>
         <translation>övervakning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="106" />
+        <location filename="../../itsmdesk/words.py" line="107" />
         <source>solved (workaround)</source>
         <translation>löst (tillfällig lösning)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="107" />
+        <location filename="../../itsmdesk/words.py" line="108" />
         <source>solved permanently</source>
         <translation>löst permanent</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="108" />
+        <location filename="../../itsmdesk/words.py" line="109" />
         <source>solved by change</source>
         <translation>löst genom ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="109" />
+        <location filename="../../itsmdesk/words.py" line="110" />
         <source>not reproducible</source>
         <translation>kan inte återskapas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="110" />
+        <location filename="../../itsmdesk/words.py" line="111" />
         <source>duplicate</source>
         <translation>dubblett</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="111" />
+        <location filename="../../itsmdesk/words.py" line="112" />
         <source>user error</source>
         <translation>användarfel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="112" />
+        <location filename="../../itsmdesk/words.py" line="113" />
         <source>no fault found</source>
         <translation>inget fel hittat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="114" />
+        <location filename="../../itsmdesk/words.py" line="115" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="115" />
+        <location filename="../../itsmdesk/words.py" line="116" />
         <source>no</source>
         <translation>nej</translation>
     </message>
@@ -6944,7 +7162,7 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/reports/pdf_common.py" line="251" />
-        <location filename="../../itsmdesk/reports/pdf_common.py" line="310" />
+        <location filename="../../itsmdesk/reports/pdf_common.py" line="326" />
         <source>Page {n} of {m}</source>
         <translation>Sida {n} av {m}</translation>
     </message>
@@ -7001,7 +7219,7 @@ IT-servicesupport på {db}</translation>
         <translation>Kort beskrivning av problemet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="112" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="113" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
@@ -7011,127 +7229,127 @@ IT-servicesupport på {db}</translation>
         <translation>St&amp;atus</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="120" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="121" />
         <source>&amp;Priority</source>
         <translation>&amp;Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="121" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="122" />
         <source>Cate&amp;gory</source>
         <translation>Kate&amp;gori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="123" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="124" />
         <source>Business ser&amp;vice</source>
         <translation>&amp;Verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="124" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="125" />
         <source>&amp;CI</source>
         <translation>&amp;CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="125" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="126" />
         <source>&amp;Team</source>
         <translation>T&amp;eam</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="138" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="139" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="139" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="140" />
         <source>&amp;Root cause analysis</source>
         <translation>G&amp;rundorsaksanalys</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="141" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="142" />
         <source>&amp;Incidents</source>
         <translation>&amp;Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="142" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="143" />
         <source>&amp;Known errors and changes</source>
         <translation>&amp;Kända fel och ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="143" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="144" />
         <source>&amp;History</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="151" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="152" />
         <source>Raise R&amp;FC</source>
         <translation>Skapa R&amp;FC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="154" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="155" />
         <source>C&amp;lose problem…</source>
         <translation>S&amp;täng problem…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="167" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="168" />
         <source>What is happening, since when, who is affected</source>
         <translation>Vad händer, sedan när, vem påverkas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="168" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="169" />
         <source>How to restore service until the fix is in</source>
         <translation>Hur tjänsten återställs tills åtgärden är på plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="169" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="170" />
         <source>The permanent solution (the corrective change)</source>
         <translation>Den permanenta lösningen (den korrigerande ändringen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="170" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="171" />
         <source>The underlying cause, once known</source>
         <translation>Den bakomliggande orsaken, när den är känd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="172" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="173" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="173" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="174" />
         <source>Root cause</source>
         <translation>Grundorsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="174" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="175" />
         <source>Workaround</source>
         <translation>Tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="175" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="176" />
         <source>Permanent solution</source>
         <translation>Permanent lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="181" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="182" />
         <source>What people and monitoring observe</source>
         <translation>Vad användare och övervakning observerar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="182" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="183" />
         <source>Possible causes still open</source>
         <translation>Möjliga orsaker som ännu inte uteslutits</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="183" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="184" />
         <source>Logs, measurements, tests that confirm or refute</source>
         <translation>Loggar, mätningar och tester som bekräftar eller motbevisar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="184" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="185" />
         <source>The cause the evidence supports</source>
         <translation>Den orsak som belägget stöder</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="186" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="187" />
         <source>Notes</source>
         <translation>Anteckningar</translation>
     </message>
@@ -7166,131 +7384,131 @@ IT-servicesupport på {db}</translation>
         <translation>Flytta problemet till en annan status (osparade ändringar sparas först)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="117" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="118" />
         <source>CI names, comma separated</source>
         <translation>CI-namn, kommaseparerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="130" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="131" />
         <source>Affected C&amp;Is</source>
         <translation>Berörda &amp;CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="190" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191" />
         <source>Timeline of linked incidents</source>
         <translation>Tidslinje för kopplade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="192" />
         <source>When</source>
         <translation>När</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="191" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="192" />
         <source>What</source>
         <translation>Vad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="192" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="193" />
         <source>Record</source>
         <translation>Post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="192" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="193" />
         <source>Detail</source>
         <translation>Detalj</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="234" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="243" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="235" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="244" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="204" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="244" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="303" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="245" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="304" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="206" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="205" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="206" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="212" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="213" />
         <source>INC-000123, INC-000124 …</source>
         <translation>INC-000123, INC-000124 …</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="213" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="214" />
         <source>Lin&amp;k</source>
         <translation>K&amp;oppla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="214" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="215" />
         <source>&amp;Unlink selected</source>
         <translation>Koppla &amp;bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="215" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="216" />
         <source>Resolve open incidents</source>
         <translation>Lös öppna incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="218" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="219" />
         <source>Link incidents:</source>
         <translation>Koppla incidenter:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="234" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="235" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="235" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="236" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="240" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="241" />
         <source>Record as &amp;known error</source>
         <translation>Registrera som kä&amp;nt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="243" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="244" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="251" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="252" />
         <source>Known errors</source>
         <translation>Kända fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="256" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="257" />
         <source>Corrective changes (RFCs)</source>
         <translation>Korrigerande ändringar (RFC:er)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="307" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="308" />
         <source>&amp;Incidents ({n})</source>
         <translation>&amp;Incidenter ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="399" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="400" />
         <source>Moved to {status}.</source>
         <translation>Flyttat till {status}.</translation>
     </message>
@@ -7320,71 +7538,71 @@ IT-servicesupport på {db}</translation>
         <translation>Stängt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="270" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="271" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="300" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="301" />
         <source>Problem recorded</source>
         <translation>Problem registrerat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="301" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302" />
         <source>Incident opened</source>
         <translation>Incident öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="302" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="303" />
         <source>Incident resolved</source>
         <translation>Incident löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="303" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="304" />
         <source>Work log</source>
         <translation>Arbetslogg</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/problem_form.py" line="77" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="340" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="341" />
         <source>New problem</source>
         <translation>Nytt problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="410" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="411" />
         <source>{ref} raised.</source>
         <translation>{ref} skapad.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="429" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="447" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="462" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="430" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="448" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="463" />
         <source>Resolve linked incidents</source>
         <translation>Lös kopplade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="430" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="448" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="431" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="449" />
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
         <translation>Åtgärden för {ref} är på plats. Vill du även lösa dess {n} öppna kopplade incident(er)?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="443" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="444" />
         <source>Closed; {n} incident(s) resolved.</source>
         <translation>Stängt; {n} incident(er) lösta.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="444" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="445" />
         <source>Closed.</source>
         <translation>Stängt.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="463" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="464" />
         <source>Resolve every open incident linked to this problem?</source>
         <translation>Vill du lösa alla öppna incidenter som är kopplade till det här problemet?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="468" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="469" />
         <source>{n} incident(s) resolved.</source>
         <translation>{n} incident(er) lösta.</translation>
     </message>
@@ -7453,92 +7671,125 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="71" />
-        <location filename="../../itsmdesk/views/problems/panel.py" line="96" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="97" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/panel.py" line="71" />
-        <location filename="../../itsmdesk/views/problems/panel.py" line="96" />
+        <source>Priority</source>
+        <translation>Prioritet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="72" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="97" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="72" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="73" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="72" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="73" />
         <source>Service</source>
         <translation>Tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="73" />
-        <location filename="../../itsmdesk/views/problems/panel.py" line="98" />
-        <location filename="../../itsmdesk/views/problems/panel.py" line="127" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="74" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="99" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="128" />
         <source>Incidents</source>
         <translation>Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="88" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="89" />
         <source>Search symptoms, error codes, workarounds…</source>
         <translation>Sök symtom, felkoder, tillfälliga lösningar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="90" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="91" />
         <source>New known error</source>
         <translation>Nytt känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="97" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="98" />
         <source>Error code</source>
         <translation>Felkod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="97" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="98" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="112" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="113" />
         <source>Last 14 days</source>
         <translation>Senaste 14 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="112" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="113" />
         <source>Last 30 days</source>
         <translation>Senaste 30 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="113" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="114" />
         <source>Last 90 days</source>
         <translation>Senaste 90 dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="116" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="117" />
         <source>&amp;Create problem</source>
         <translation>&amp;Skapa problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="119" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="120" />
         <source>Recurring incidents, not yet linked to a problem:</source>
         <translation>Återkommande incidenter som ännu inte kopplats till ett problem:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="126" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="127" />
         <source>CI / service</source>
         <translation>CI / tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="126" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="127" />
         <source>Incidents look like</source>
         <translation>Incidenterna liknar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="127" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="128" />
         <source>Last</source>
         <translation>Senaste</translation>
+    </message>
+</context>
+<context>
+    <name>QueueColumns</name>
+    <message>
+        <location filename="../../itsmdesk/views/queue/columns.py" line="71" />
+        <source>Drag a header to move its column; right-click to choose the columns</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/columns.py" line="307" />
+        <source>{column} (no room)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/columns.py" line="317" />
+        <source>Show the columns that fit</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/columns.py" line="320" />
+        <source>Columns as wide as their contents; the last ones are left out while there is no room</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/columns.py" line="325" />
+        <source>Reset the columns</source>
+        <translation type="unfinished" />
     </message>
 </context>
 <context>
@@ -7997,28 +8248,28 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueueModel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="394" />
-        <location filename="../../itsmdesk/views/queue/model.py" line="400" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="398" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="404" />
         <source>paused</source>
         <translation>pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="399" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="403" />
         <source>ok</source>
         <translation>ok</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="399" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="403" />
         <source>at risk</source>
         <translation>i riskzonen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="399" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="403" />
         <source>breached</source>
         <translation>överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="400" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="404" />
         <source>met</source>
         <translation>uppfylld</translation>
     </message>
@@ -8026,177 +8277,177 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="59" />
         <source>My open</source>
         <translation>Mina öppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="46" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="60" />
         <source>My team</source>
         <translation>Mitt team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="47" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="61" />
         <source>Unassigned</source>
         <translation>Ej tilldelade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="48" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="62" />
         <source>SLA at risk</source>
         <translation>SLA i fara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="49" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="63" />
         <source>Breached</source>
         <translation>Bruten SLA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="50" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="64" />
         <source>All open</source>
         <translation>Alla öppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="51" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="65" />
         <source>Resolved recently</source>
         <translation>Nyligen lösta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="52" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="66" />
         <source>All tickets</source>
         <translation>Alla ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="77" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="99" />
         <source>Filter: words or a reference…</source>
         <translation>Filter: ord eller en referens…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="87" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="109" />
         <source>New ticket</source>
         <translation>Nytt ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="88" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="110" />
         <source>Record a new incident (Ctrl+N)</source>
         <translation>Registrera en ny incident (Ctrl+N)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="91" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="113" />
         <source>Edit selected…</source>
         <translation>Redigera markerade…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="92" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="114" />
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation>Ändra ett fält i alla markerade ärenden (Ctrl+E)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="236" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="285" />
         <source>{n} tickets</source>
         <translation>{n} ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="310" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="349" />
         <source>Select the tickets to change first</source>
         <translation>Markera först de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="326" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="365" />
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="334" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="373" />
         <source>No bulk edit to undo</source>
         <translation>Ingen massredigering att ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="339" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="378" />
         <source>Undid the bulk edit of {n} tickets</source>
         <translation>Massredigeringen av {n} ärenden har ångrats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="355" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="394" />
         <source>Save queue</source>
         <translation>Spara kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="355" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="394" />
         <source>Name of the new queue</source>
         <translation>Namn på den nya kön</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="383" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="422" />
         <source>Only saved queues can be edited</source>
         <translation>Endast sparade köer kan redigeras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="402" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="441" />
         <source>New queue…</source>
         <translation>Ny kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="404" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="443" />
         <source>Edit queue…</source>
         <translation>Redigera kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="405" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="444" />
         <source>Save queue as…</source>
         <translation>Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="413" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="452" />
         <source>Only saved queues can be deleted</source>
         <translation>Endast sparade köer kan tas bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="444" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="488" />
         <source>&amp;New incident</source>
         <translation>&amp;Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="446" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="490" />
         <source>New service &amp;request</source>
         <translation>Ny &amp;tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="448" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="492" />
         <source>&amp;Bulk edit selected tickets…</source>
         <translation>&amp;Massredigera markerade ärenden…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="450" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="494" />
         <source>&amp;Undo last bulk edit</source>
         <translation>&amp;Ångra senaste massredigering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="452" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="496" />
         <source>Refresh &amp;queues</source>
         <translation>&amp;Uppdatera köer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="454" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="498" />
         <source>&amp;Save queue as…</source>
         <translation>&amp;Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="456" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="500" />
         <source>New &amp;queue…</source>
         <translation>Ny &amp;kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="458" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="502" />
         <source>Edit saved &amp;queue…</source>
         <translation>&amp;Redigera sparad kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="460" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="504" />
         <source>&amp;Delete saved queue</source>
         <translation>Ta &amp;bort sparad kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="462" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="506" />
         <source>Filter queue</source>
         <translation>Filtrera kö</translation>
     </message>
@@ -8367,325 +8618,325 @@ IT-servicesupport på {db}</translation>
     <name>ReleaseForm</name>
     <message>
         <location filename="../../itsmdesk/views/releases/release_form.py" line="102" />
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="399" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="401" />
         <source>New release</source>
         <translation>Ny release</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="112" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="114" />
         <source>&amp;Move</source>
         <translation>&amp;Flytta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="115" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="117" />
         <source>Release plan P&amp;DF…</source>
         <translation>Releaseplan som &amp;PDF…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="119" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="121" />
         <source>Move to:</source>
         <translation>Flytta till:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="127" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="129" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="128" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="130" />
         <source>&amp;Changes</source>
         <translation>&amp;Ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="129" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="131" />
         <source>&amp;Plan</source>
         <translation>P&amp;lan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="130" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="132" />
         <source>&amp;Media library</source>
         <translation>&amp;Mediebibliotek</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="215" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217" />
         <source>Site</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="131" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="133" />
         <source>&amp;History</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="169" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="171" />
         <source>&amp;Name</source>
         <translation>&amp;Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="170" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="172" />
         <source>&amp;Version</source>
         <translation>&amp;Version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="171" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="173" />
         <source>&amp;Type</source>
         <translation>&amp;Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="172" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="174" />
         <source>Release &amp;manager</source>
         <translation>&amp;Releaseansvarig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="173" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="175" />
         <source>Release t&amp;eam</source>
         <translation>Releaset&amp;eam</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="174" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="176" />
         <source>Planned &amp;start</source>
         <translation>Planerad st&amp;art</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="175" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="177" />
         <source>Planned &amp;end</source>
         <translation>Planerat sl&amp;ut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="176" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="178" />
         <source>Descr&amp;iption</source>
         <translation>Beskr&amp;ivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="177" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="179" />
         <source>&amp;Backout plan</source>
         <translation>&amp;Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="178" />
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="184" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="180" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="186" />
         <source>Risk</source>
         <translation>Risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="183" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="185" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="183" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="185" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="183" />
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="217" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="185" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="219" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="183" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="185" />
         <source>Approved</source>
         <translation>Godkänd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="190" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="192" />
         <source>CHG-000123</source>
         <translation>CHG-000123</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="192" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="194" />
         <source>&amp;Add change</source>
         <translation>Lägg till ä&amp;ndring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="194" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="196" />
         <source>&amp;Remove</source>
         <translation>Ta &amp;bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="215" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217" />
         <source>Step</source>
         <translation>Steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="215" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="215" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="217" />
         <source>Owner</source>
         <translation>Ägare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="216" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="218" />
         <source>Planned start</source>
         <translation>Planerad start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="216" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="218" />
         <source>Planned end</source>
         <translation>Planerat slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="216" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="218" />
         <source>Actual start</source>
         <translation>Faktisk start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="217" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="219" />
         <source>Actual end</source>
         <translation>Faktiskt slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="217" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="219" />
         <source>After</source>
         <translation>Efter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="226" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="228" />
         <source>Add s&amp;tep…</source>
         <translation>Lägg till s&amp;teg…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="233" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="235" />
         <source>Set stat&amp;us</source>
         <translation>Ange stat&amp;us</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="235" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="237" />
         <source>&amp;Edit step…</source>
         <translation>&amp;Redigera steg…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="239" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="241" />
         <source>De&amp;lete step</source>
         <translation>Ta &amp;bort steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="241" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="243" />
         <source>Deplo&amp;y wave…</source>
         <translation>Driftsätt &amp;våg…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="243" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="245" />
         <source>Update the software CIs at the wave's site to the versions in the media library</source>
         <translation>Uppdatera programvaru-CI:na på vågens plats till versionerna i mediebiblioteket</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="269" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="271" />
         <source>Item</source>
         <translation>Objekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="269" />
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="274" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="271" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="276" />
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="269" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="271" />
         <source>Checksum</source>
         <translation>Kontrollsumma</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="269" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="271" />
         <source>Master CI</source>
         <translation>Huvud-CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="272" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="274" />
         <source>Item name</source>
         <translation>Objektnamn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="276" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="278" />
         <source>sha256:…</source>
         <translation>sha256:…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="277" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="279" />
         <source>Add &amp;item</source>
         <translation>Lägg till &amp;objekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="279" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="281" />
         <source>Remo&amp;ve item</source>
         <translation>Ta bort o&amp;bjekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="288" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="290" />
         <source>Software this release delivers (each is a software CI in the CMDB). Deploying a wave sets the version of the matching software CIs at the wave's site.</source>
         <translation>Programvara som den här releasen levererar (var och en är ett programvaru-CI i CMDB). När en våg driftsätts sätts versionen på motsvarande programvaru-CI:n på vågens plats.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="326" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="328" />
         <source>(nobody)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="327" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="329" />
         <source>(no team)</source>
         <translation>(inget team)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="344" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="346" />
         <source>all changes approved</source>
         <translation>alla ändringar godkända</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="345" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="347" />
         <source>no changes bundled</source>
         <translation>inga ändringar ingår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="346" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="348" />
         <source>{n} change(s) not approved: cannot deploy</source>
         <translation>{n} ändring(ar) inte godkända: kan inte driftsättas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="350" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="352" />
         <source>Status &lt;b&gt;{status}&lt;/b&gt; · type {type} · risk &lt;b&gt;&lt;span style='color:{rc}'&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style='color:{ac}'&gt;{approval}&lt;/span&gt; · manager {manager}</source>
         <translation>Status &lt;b&gt;{status}&lt;/b&gt; · typ {type} · risk &lt;b&gt;&lt;span style='color:{rc}'&gt;{risk}&lt;/span&gt;&lt;/b&gt; · &lt;span style='color:{ac}'&gt;{approval}&lt;/span&gt; · ansvarig {manager}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="364" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="366" />
         <source>no factors</source>
         <translation>inga faktorer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="370" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="372" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="370" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="372" />
         <source>NO</source>
         <translation>NEJ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="377" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="379" />
         <source>no changes</source>
         <translation>inga ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="312" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="314" />
         <source>Affected services: {names}</source>
         <translation>Berörda tjänster: {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="542" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="544" />
         <source>Delete step</source>
         <translation>Ta bort steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="543" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="545" />
         <source>Delete '{name}' from the plan?</source>
         <translation>Vill du ta bort '{name}' från planen?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="562" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="564" />
         <source>Deploy '{wave}' at {site}?
 
 {count} software CI(s) will be updated:
@@ -8696,17 +8947,17 @@ IT-servicesupport på {db}</translation>
 {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="566" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="568" />
         <source>…and {n} more</source>
         <translation>…och {n} till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="567" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="569" />
         <source>Deploy wave</source>
         <translation>Driftsätt våg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="572" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="574" />
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
         <translation>{wave}: {n} CI(:n) uppdaterade; releasen är {status}</translation>
     </message>
@@ -9937,94 +10188,94 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>argparse</name>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="31" />
+        <location filename="../../itsmdesk/cli.py" line="28" />
         <source>usage: </source>
         <translation>användning: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="32" />
+        <location filename="../../itsmdesk/cli.py" line="29" />
         <source>positional arguments</source>
         <translation>positionsargument</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="33" />
+        <location filename="../../itsmdesk/cli.py" line="30" />
         <source>options</source>
         <translation>flaggor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="34" />
+        <location filename="../../itsmdesk/cli.py" line="31" />
         <source>show this help message and exit</source>
         <translation>visa detta hjälpmeddelande och avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="35" />
+        <location filename="../../itsmdesk/cli.py" line="32" />
         <source>show program's version number and exit</source>
         <translation>visa programmets versionsnummer och avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="36" />
+        <location filename="../../itsmdesk/cli.py" line="33" />
         <source>%(prog)s: error: %(message)s
 </source>
         <translation>%(prog)s: fel: %(message)s
 </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="37" />
+        <location filename="../../itsmdesk/cli.py" line="34" />
         <source>argument %(argument_name)s: %(message)s</source>
         <translation>argument %(argument_name)s: %(message)s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="38" />
+        <location filename="../../itsmdesk/cli.py" line="35" />
         <source>invalid choice: %(value)r (choose from %(choices)s)</source>
         <translation>ogiltigt val: %(value)r (välj bland %(choices)s)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="39" />
+        <location filename="../../itsmdesk/cli.py" line="36" />
         <source>invalid %(type)s value: %(value)r</source>
         <translation>ogiltigt %(type)s-värde: %(value)r</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="40" />
+        <location filename="../../itsmdesk/cli.py" line="37" />
         <source>the following arguments are required: %s</source>
         <translation>följande argument krävs: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="41" />
+        <location filename="../../itsmdesk/cli.py" line="38" />
         <source>unrecognized arguments: %s</source>
         <translation>okända argument: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="42" />
+        <location filename="../../itsmdesk/cli.py" line="39" />
         <source>expected one argument</source>
         <translation>ett argument förväntades</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="43" />
+        <location filename="../../itsmdesk/cli.py" line="40" />
         <source>expected at least one argument</source>
         <translation>minst ett argument förväntades</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="44" />
+        <location filename="../../itsmdesk/cli.py" line="41" />
         <source>expected at most one argument</source>
         <translation>högst ett argument förväntades</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="45" />
+        <location filename="../../itsmdesk/cli.py" line="42" />
         <source>ambiguous option: %(option)s could match %(matches)s</source>
         <translation>tvetydig flagga: %(option)s kan avse %(matches)s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="46" />
+        <location filename="../../itsmdesk/cli.py" line="43" />
         <source>not allowed with argument %s</source>
         <translation>inte tillåtet tillsammans med argumentet %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="47" />
+        <location filename="../../itsmdesk/cli.py" line="44" />
         <source>one of the arguments %s is required</source>
         <translation>ett av argumenten %s krävs</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="48" />
+        <location filename="../../itsmdesk/cli.py" line="45" />
         <source>can't open '%(filename)s': %(error)s</source>
         <translation>kan inte öppna '%(filename)s': %(error)s</translation>
     </message>
@@ -10103,7 +10354,7 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>errors</name>
     <message>
-        <location filename="../../itsmdesk/i18n.py" line="90" />
+        <location filename="../../itsmdesk/i18n.py" line="81" />
         <source>Unexpected error: {error}</source>
         <translation>Oväntat fel: {error}</translation>
     </message>
@@ -10494,1232 +10745,1257 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="80" />
+        <source>Decision '{value}' is not one of: {allowed}</source>
+        <translation>Beslutet '{value}' är inte ett av: {allowed}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="81" />
         <source>Defer / reassess</source>
         <translation>Skjut upp / bedöm på nytt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="81" />
+        <location filename="_service_messages.py" line="82" />
         <source>Describe the solution to resolve</source>
         <translation>Beskriv lösningen för att kunna lösa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="82" />
+        <location filename="_service_messages.py" line="83" />
         <source>Due</source>
         <translation>Förfaller</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="83" />
+        <location filename="_service_messages.py" line="84" />
         <source>Export format must be text or html, not {fmt}</source>
         <translation>Exportformatet måste vara text eller html, inte {fmt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="84" />
+        <location filename="_service_messages.py" line="85" />
         <source>Failed</source>
         <translation>Misslyckad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="85" />
+        <location filename="_service_messages.py" line="86" />
         <source>Field(s) {fields} cannot be bulk edited</source>
         <translation>Fälten {fields} kan inte massredigeras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="86" />
+        <location filename="_service_messages.py" line="87" />
         <source>Folding an event log needs the column with each row's time</source>
         <translation>För att slå samman en händelselogg krävs kolumnen med varje rads tidpunkt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="87" />
+        <location filename="_service_messages.py" line="88" />
         <source>Folding an event log needs the key column</source>
         <translation>För att slå samman en händelselogg krävs nyckelkolumnen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="88" />
+        <location filename="_service_messages.py" line="89" />
         <source>Group by '{value}' is not one of: {allowed}</source>
         <translation>Gruppering efter '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="89" />
+        <location filename="_service_messages.py" line="90" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="90" />
+        <location filename="_service_messages.py" line="91" />
         <source>Implemented</source>
         <translation>Genomförd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="91" />
+        <location filename="_service_messages.py" line="92" />
         <source>Import cancelled; nothing was written.</source>
         <translation>Importen avbröts; ingenting skrevs.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="92" />
+        <location filename="_service_messages.py" line="93" />
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml or the name of a ready one (itsmdesk mappings lists them)</source>
         <oldsource>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</oldsource>
         <translation>Import av {kind} kräver en mappning: lägg till --map MAPPNING.toml eller namnet på en färdig (itsmdesk mappings listar dem)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="93" />
+        <location filename="_service_messages.py" line="94" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="94" />
+        <location filename="_service_messages.py" line="95" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks comma-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara kommaavgränsad; ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="95" />
+        <location filename="_service_messages.py" line="96" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks pipe-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara avgränsad med lodstreck (|); ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="96" />
+        <location filename="_service_messages.py" line="97" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks semicolon-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara semikolonavgränsad; ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="97" />
+        <location filename="_service_messages.py" line="98" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks tab-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara tabbavgränsad; ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="98" />
+        <location filename="_service_messages.py" line="99" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}).{hint}</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}).{hint}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="99" />
+        <location filename="_service_messages.py" line="100" />
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = "{guess}" or "auto" in the mapping's [source]</source>
         <translation>Rad {line}: filen är inte {encoding} (byte 0x{byte:02x}); ange encoding = "{guess}" eller "auto" under [source] i mappningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="100" />
+        <location filename="_service_messages.py" line="101" />
         <source>Map at least one column to a field</source>
         <translation>Mappa minst en kolumn till ett fält</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="101" />
+        <location filename="_service_messages.py" line="102" />
         <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation>Mappningen {path} gäller {mapped}, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="102" />
+        <location filename="_service_messages.py" line="103" />
         <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation>Mappningen {path} är inte giltig TOML: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="103" />
+        <location filename="_service_messages.py" line="104" />
         <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation>Mappningen {path}: [fields] {field}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="104" />
+        <location filename="_service_messages.py" line="105" />
         <source>Mapping {path}: importing {kind} needs key = "COLUMN": the source's id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation>Mappningen {path}: import av {kind} kräver key = "COLUMN": källans id, som sparas som extern nyckel så att en ny import uppdaterar i stället för att skapa dubbletter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="105" />
+        <location filename="_service_messages.py" line="106" />
         <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation>Mappningen {path}: {field} är inte ett fält i {kind} (fält: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="106" />
+        <location filename="_service_messages.py" line="107" />
         <source>Mapping {path}: {where}: {reason}</source>
         <translation>Mappningen {path}: {where}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="107" />
+        <location filename="_service_messages.py" line="108" />
         <source>Meeting status '{value}' is not one of: planned, held, cancelled</source>
         <translation>Mötesstatusen '{value}' är inte något av: planned, held, cancelled</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="108" />
+        <location filename="_service_messages.py" line="109" />
         <source>No CAB action {id}</source>
         <translation>Ingen CAB-åtgärd {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="109" />
+        <location filename="_service_messages.py" line="110" />
         <source>No CAB meeting {ref}</source>
         <translation>Inget CAB-möte {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="110" />
+        <location filename="_service_messages.py" line="111" />
         <source>No CI is named '{name}'</source>
         <translation>Inget CI heter '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="111" />
+        <location filename="_service_messages.py" line="112" />
         <source>No CI named '{name}'</source>
         <translation>Inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="112" />
+        <location filename="_service_messages.py" line="113" />
         <source>No baseline named '{name}'</source>
         <translation>Ingen baslinje med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="113" />
+        <location filename="_service_messages.py" line="114" />
         <source>No business calendar {name}</source>
         <translation>Ingen arbetstidskalender {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="114" />
+        <location filename="_service_messages.py" line="115" />
         <source>No category named {name}</source>
         <translation>Det finns ingen kategori som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="115" />
+        <location filename="_service_messages.py" line="116" />
         <source>No change with reference '{ref}'</source>
         <translation>Ingen ändring med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="116" />
+        <location filename="_service_messages.py" line="117" />
         <source>No change {ref}</source>
         <translation>Ingen ändring {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="117" />
+        <location filename="_service_messages.py" line="118" />
         <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation>Ingen standardkalender för arbetstid: skapa en med namnet Default eller ange --calendar NAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="118" />
+        <location filename="_service_messages.py" line="119" />
         <source>No incident or request {ref}</source>
         <translation>Ingen incident eller begäran {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="119" />
+        <location filename="_service_messages.py" line="120" />
         <source>No incident {ref}</source>
         <translation>Ingen incident {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="120" />
+        <location filename="_service_messages.py" line="121" />
         <source>No problem or known error with id {id}</source>
         <translation>Inget problem eller känt fel med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="121" />
+        <location filename="_service_messages.py" line="122" />
         <source>No problem {ref}</source>
         <translation>Inget problem {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="122" />
+        <location filename="_service_messages.py" line="123" />
         <source>No release with reference '{ref}'</source>
         <translation>Ingen release med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="123" />
+        <location filename="_service_messages.py" line="124" />
         <source>No step '{step}' in this release</source>
         <translation>Inget steg '{step}' i den här releasen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="124" />
+        <location filename="_service_messages.py" line="125" />
         <source>No such file: {path}</source>
         <translation>Filen finns inte: {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="125" />
+        <location filename="_service_messages.py" line="126" />
         <source>No {kind} with id {id}</source>
         <translation>Ingen {kind} med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="126" />
+        <location filename="_service_messages.py" line="127" />
         <source>No {kind} {ref}</source>
         <translation>Ingen {kind} {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="127" />
+        <location filename="_service_messages.py" line="128" />
         <source>Not an iCalendar file: {reason}</source>
         <translation>Inte en iCalendar-fil: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="128" />
+        <location filename="_service_messages.py" line="129" />
         <source>Nothing has the reference or name '{ref}'</source>
         <translation>Inget har referensen eller namnet '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="129" />
+        <location filename="_service_messages.py" line="130" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="130" />
+        <location filename="_service_messages.py" line="131" />
         <source>Overriding the risk needs a reason</source>
         <translation>Att åsidosätta risken kräver en orsak</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="131" />
+        <location filename="_service_messages.py" line="132" />
         <source>PIR outcome '{value}' is not one of: {allowed}</source>
         <translation>PIR-utfallet '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="132" />
+        <location filename="_service_messages.py" line="133" />
         <source>Page size '{value}' is not one of: A4, Letter</source>
         <translation>Sidstorleken '{value}' är inte något av: A4, Letter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="133" />
+        <location filename="_service_messages.py" line="134" />
         <source>Pick at least one value for the filter on {name}</source>
         <translation>Välj minst ett värde för filtret på {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="134" />
+        <location filename="_service_messages.py" line="135" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="135" />
+        <location filename="_service_messages.py" line="136" />
         <source>Propagation '{value}' is not one of: {allowed}</source>
         <translation>Spridningen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="136" />
+        <location filename="_service_messages.py" line="137" />
         <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation>Registrera den permanenta lösningen (eller en tillfällig lösning) innan problemet löses</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="137" />
+        <location filename="_service_messages.py" line="138" />
         <source>Record the root cause before marking it known</source>
         <translation>Registrera grundorsaken innan den markeras som känd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="138" />
+        <location filename="_service_messages.py" line="139" />
+        <source>Recording '{decision}' for {ref} against the votes (which say '{outcome}') needs a reason</source>
+        <translation>Att registrera '{decision}' för {ref} mot rösterna (som säger '{outcome}') kräver en orsak</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="140" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="139" />
+        <location filename="_service_messages.py" line="141" />
         <source>Reject</source>
         <translation>Avslå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="140" />
+        <location filename="_service_messages.py" line="142" />
         <source>Relation type '{value}' is not one of: {allowed}</source>
         <translation>Relationstypen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="141" />
+        <location filename="_service_messages.py" line="143" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="142" />
+        <location filename="_service_messages.py" line="144" />
         <source>Return to requester</source>
         <translation>Returnera till beställaren</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="143" />
+        <location filename="_service_messages.py" line="145" />
         <source>Rework</source>
         <translation>Omarbeta</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="144" />
+        <location filename="_service_messages.py" line="146" />
         <source>Risk level '{value}' is not one of: {allowed}</source>
         <translation>Risknivån '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="145" />
+        <location filename="_service_messages.py" line="147" />
         <source>SLA</source>
         <translation>SLA</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="146" />
+        <location filename="_service_messages.py" line="148" />
         <source>SLA targets must be positive minutes</source>
         <translation>SLA-mål måste vara ett positivt antal minuter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="147" />
+        <location filename="_service_messages.py" line="149" />
         <source>SQLite error on {path}: {reason}</source>
         <translation>SQLite-fel i {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="148" />
+        <location filename="_service_messages.py" line="150" />
         <source>Say why the ticket goes to another team</source>
         <translation>Ange varför ärendet går till ett annat team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="149" />
+        <location filename="_service_messages.py" line="151" />
         <source>Say why the ticket is escalated</source>
         <translation>Ange varför ärendet eskaleras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="150" />
+        <location filename="_service_messages.py" line="152" />
         <source>Say why the ticket is pending</source>
         <translation>Ange varför ärendet är väntande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="151" />
+        <location filename="_service_messages.py" line="153" />
         <source>Schedule</source>
         <translation>Schemalägg</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="152" />
+        <location filename="_service_messages.py" line="154" />
         <source>Select the incidents to link first</source>
         <translation>Markera först de incidenter som ska kopplas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="153" />
+        <location filename="_service_messages.py" line="155" />
         <source>Select the tickets to change</source>
         <translation>Markera de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="154" />
+        <location filename="_service_messages.py" line="156" />
         <source>Send to CAB</source>
         <translation>Skicka till CAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="155" />
+        <location filename="_service_messages.py" line="157" />
         <source>Send to ECAB</source>
         <translation>Skicka till ECAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="156" />
+        <location filename="_service_messages.py" line="158" />
         <source>Show at least one column</source>
         <translation>Visa minst en kolumn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="157" />
+        <location filename="_service_messages.py" line="159" />
         <source>Some of the affected CIs are no longer in the CMDB</source>
         <translation>Några av de berörda CI:na finns inte längre i CMDB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="158" />
+        <location filename="_service_messages.py" line="160" />
         <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation>Standardändringar är förgodkända och behandlas inte av CAB: {refs}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="159" />
+        <location filename="_service_messages.py" line="161" />
         <source>Start implementing</source>
         <translation>Påbörja genomförande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="160" />
+        <location filename="_service_messages.py" line="162" />
         <source>Start review (PIR)</source>
         <translation>Påbörja granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="161" />
+        <location filename="_service_messages.py" line="163" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="162" />
+        <location filename="_service_messages.py" line="164" />
         <source>Status '{value}' is not one of: {allowed}</source>
         <translation>Statusen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="163" />
+        <location filename="_service_messages.py" line="165" />
         <source>Step '{name}' cannot depend on itself</source>
         <translation>Steget '{name}' kan inte bero på sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="164" />
+        <location filename="_service_messages.py" line="166" />
         <source>Step '{name}' cannot move from {old} to {new}</source>
         <translation>Steget '{name}' kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="165" />
+        <location filename="_service_messages.py" line="167" />
         <source>Step '{name}' waits for: {steps}</source>
         <translation>Steget '{name}' väntar på: {steps}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="166" />
+        <location filename="_service_messages.py" line="168" />
         <source>Step {n} is not a question with answers</source>
         <translation>Steg {n} är inte en fråga med svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="167" />
+        <location filename="_service_messages.py" line="169" />
         <source>Step {n} needs a question</source>
         <translation>Steg {n} måste ha en fråga</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="168" />
+        <location filename="_service_messages.py" line="170" />
         <source>Step {n} needs at least one answer</source>
         <translation>Steg {n} måste ha minst ett svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="169" />
+        <location filename="_service_messages.py" line="171" />
         <source>Step {n}: there is no team {team} to route to</source>
         <translation>Steg {n}: det finns inget team {team} att skicka ärendet till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="170" />
+        <location filename="_service_messages.py" line="172" />
         <source>Steps of different releases cannot depend on each other</source>
         <translation>Steg i olika releaser kan inte bero på varandra</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="171" />
+        <location filename="_service_messages.py" line="173" />
         <source>Submit</source>
         <translation>Skicka in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="172" />
+        <location filename="_service_messages.py" line="174" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="173" />
+        <location filename="_service_messages.py" line="175" />
         <source>Template {name} is not active</source>
         <translation>Mallen {name} är inte aktiv</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="174" />
+        <location filename="_service_messages.py" line="176" />
         <source>The business calendar has no working hours</source>
         <translation>Arbetstidskalendern har inga arbetstider</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="175" />
+        <location filename="_service_messages.py" line="177" />
         <source>The database cannot be reached ({reason}).</source>
         <translation>Databasen går inte att nå ({reason}).</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="176" />
+        <location filename="_service_messages.py" line="178" />
         <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
         <translation>Databasen är upptagen med en annan skrivning ({reason}); ingenting sparades, försök igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="177" />
+        <location filename="_service_messages.py" line="179" />
         <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation>Diagnosskriptet skickar ärenden till ett okänt team: {team}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="178" />
+        <location filename="_service_messages.py" line="180" />
         <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation>Eskaleringsandelen måste vara 1–100 %, inte {pct}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="179" />
+        <location filename="_service_messages.py" line="181" />
         <source>The file is empty (no header line)</source>
         <translation>Filen är tom (ingen rubrikrad)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="180" />
+        <location filename="_service_messages.py" line="182" />
         <source>The filter on {name} needs a value</source>
         <translation>Filtret på {name} måste ha ett värde</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="181" />
+        <location filename="_service_messages.py" line="183" />
         <source>The filters cannot be counted: {error}</source>
         <translation>Det går inte att räkna träffarna för filtren: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="182" />
+        <location filename="_service_messages.py" line="184" />
         <source>The period must end after it starts ({start} .. {end})</source>
         <translation>Perioden måste sluta efter att den börjar ({start} .. {end})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="183" />
+        <location filename="_service_messages.py" line="185" />
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation>Prioritetsmatrisen behöver en prioritet 1–5 för påverkan,brådska {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="184" />
+        <location filename="_service_messages.py" line="186" />
         <source>The question of step {n} is longer than {max} characters</source>
         <translation>Frågan i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="185" />
+        <location filename="_service_messages.py" line="187" />
         <source>The response target cannot be longer than the resolution target</source>
         <translation>Svarstidsmålet kan inte vara längre än lösningstidsmålet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="186" />
+        <location filename="_service_messages.py" line="188" />
         <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>Inställningen {key} ändrades av någon annan efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="187" />
+        <location filename="_service_messages.py" line="189" />
         <source>There is already a {kind} category named {name}</source>
         <translation>Det finns redan en kategori av typen {kind} som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="188" />
+        <location filename="_service_messages.py" line="190" />
         <source>There is no database at {path}. Create one with 'itsmdesk --db {url} init', or try the demo with 'itsmdesk --demo ...'.</source>
         <translation>Det finns ingen databas i {path}. Skapa en med 'itsmdesk --db {url} init', eller prova demon med 'itsmdesk --demo ...'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="189" />
+        <location filename="_service_messages.py" line="191" />
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation>Den här databasen har schemaversion {found}, som är nyare än vad den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk. Databasen har inte ändrats.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="190" />
+        <location filename="_service_messages.py" line="192" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="191" />
+        <location filename="_service_messages.py" line="193" />
         <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation>Trender räknas per ci, service, category eller team, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="192" />
+        <location filename="_service_messages.py" line="194" />
         <source>Unknown CI class '{value}'</source>
         <translation>Okänd CI-klass '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="193" />
+        <location filename="_service_messages.py" line="195" />
         <source>Unknown CSV kind '{value}' (use cis or relations)</source>
         <translation>Okänd CSV-typ '{value}' (använd cis eller relations)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="194" />
+        <location filename="_service_messages.py" line="196" />
         <source>Unknown announcement kind {kind}</source>
         <translation>Okänd meddelandetyp {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="195" />
+        <location filename="_service_messages.py" line="197" />
         <source>Unknown field(s) for {kind}: {fields}</source>
         <translation>Okända fält för {kind}: {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="196" />
+        <location filename="_service_messages.py" line="198" />
         <source>Unknown filter operator {op}</source>
         <translation>Okänd filteroperator {op}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="197" />
+        <location filename="_service_messages.py" line="199" />
         <source>Unknown queue column(s): {cols}</source>
         <translation>Okända kökolumner: {cols}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="198" />
+        <location filename="_service_messages.py" line="200" />
         <source>Unknown queue {key}</source>
         <translation>Okänd kö {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="199" />
+        <location filename="_service_messages.py" line="201" />
         <source>Unknown record kind '{kind}'; choose one of: {kinds}</source>
         <translation>Okänd posttyp '{kind}'; välj något av: {kinds}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="200" />
+        <location filename="_service_messages.py" line="202" />
         <source>Unknown root cause analysis note(s): {names}</source>
         <translation>Okända anteckningar i grundorsaksanalysen: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="201" />
+        <location filename="_service_messages.py" line="203" />
         <source>Unknown time zone {tz}</source>
         <translation>Okänd tidszon {tz}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="202" />
+        <location filename="_service_messages.py" line="204" />
         <source>Unschedule</source>
         <translation>Ta bort schemaläggning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="203" />
+        <location filename="_service_messages.py" line="205" />
         <source>Unsupported database URL '{url}': use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Databas-URL:en '{url}' stöds inte: använd sqlite:///FILE eller postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="204" />
+        <location filename="_service_messages.py" line="206" />
         <source>Updated</source>
         <translation>Uppdaterad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="205" />
+        <location filename="_service_messages.py" line="207" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="206" />
+        <location filename="_service_messages.py" line="208" />
         <source>Vote '{value}' is not one of: {allowed}</source>
         <translation>Rösten '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="207" />
+        <location filename="_service_messages.py" line="209" />
         <source>Wave '{name}' has no site</source>
         <translation>Vågen '{name}' har ingen plats</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="208" />
+        <location filename="_service_messages.py" line="210" />
         <source>Wave '{name}' is already deployed</source>
         <translation>Vågen '{name}' är redan driftsatt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="209" />
+        <location filename="_service_messages.py" line="211" />
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation>Veckodagen måste vara 0 (måndag) till 6 (söndag), inte {day}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="210" />
+        <location filename="_service_messages.py" line="212" />
         <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation>Arbetstiden {span} har inte formatet HH:MM-HH:MM</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="211" />
+        <location filename="_service_messages.py" line="213" />
         <source>Working hours {span} end before they start</source>
         <translation>Arbetstiden {span} slutar innan den börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="212" />
+        <location filename="_service_messages.py" line="214" />
         <source>a CI cannot relate to itself</source>
         <translation>ett CI kan inte ha en relation till sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="213" />
+        <location filename="_service_messages.py" line="215" />
         <source>a CI name is required</source>
         <translation>ett CI-namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="214" />
+        <location filename="_service_messages.py" line="216" />
         <source>a class is required</source>
         <translation>en klass krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215" />
+        <location filename="_service_messages.py" line="217" />
         <source>a name is required</source>
         <translation>ett namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216" />
+        <location filename="_service_messages.py" line="218" />
         <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation>ci: {n} CI utan post i grafindexet; konsekvensanalysen ser dem inte (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="217" />
+        <location filename="_service_messages.py" line="219" />
         <source>class {cls} has no attribute '{attr}'</source>
         <translation>klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="218" />
+        <location filename="_service_messages.py" line="220" />
         <source>column appears twice</source>
         <translation>kolumnen förekommer två gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="219" />
+        <location filename="_service_messages.py" line="221" />
         <source>emergency change</source>
         <translation>akut ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="220" />
+        <location filename="_service_messages.py" line="222" />
         <source>emergency release: shortened build and test</source>
         <translation>akut release: förkortad byggnad och test</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="221" />
+        <location filename="_service_messages.py" line="223" />
         <source>highest risk of the bundled changes ({changes})</source>
         <translation>högsta risken bland de ingående ändringarna ({changes})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="222" />
+        <location filename="_service_messages.py" line="224" />
         <source>integrity: {detail}</source>
         <translation>integritet: {detail}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="223" />
+        <location filename="_service_messages.py" line="225" />
         <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation>nyckeln {key} igen (först på rad {first}); en händelselogg kräver [events] fold = true</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="224" />
+        <location filename="_service_messages.py" line="226" />
         <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation>raden slutar efter {given} av {columns} kolumner (avkortad rad?)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="225" />
+        <location filename="_service_messages.py" line="227" />
         <source>longer than {max} characters</source>
         <translation>längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="226" />
+        <location filename="_service_messages.py" line="228" />
         <source>longer than {max} characters ({length})</source>
         <translation>längre än {max} tecken ({length})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="227" />
+        <location filename="_service_messages.py" line="229" />
         <source>major release</source>
         <translation>större release</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="228" />
+        <location filename="_service_messages.py" line="230" />
         <source>no CI named '{name}'</source>
         <translation>inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="229" />
+        <location filename="_service_messages.py" line="231" />
         <source>no backout plan</source>
         <translation>ingen återställningsplan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="230" />
+        <location filename="_service_messages.py" line="232" />
         <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation>kategorin {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="231" />
+        <location filename="_service_messages.py" line="233" />
         <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ändringen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="232" />
+        <location filename="_service_messages.py" line="234" />
         <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI:t {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="233" />
+        <location filename="_service_messages.py" line="235" />
         <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI-klassen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="234" />
+        <location filename="_service_messages.py" line="236" />
         <source>no event time</source>
         <translation>ingen händelsetid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="235" />
+        <location filename="_service_messages.py" line="237" />
         <source>no external key</source>
         <translation>ingen extern nyckel</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="236" />
+        <location filename="_service_messages.py" line="238" />
         <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ärendet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="237" />
+        <location filename="_service_messages.py" line="239" />
         <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation>det kända felet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="238" />
+        <location filename="_service_messages.py" line="240" />
         <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation>organisationen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="239" />
+        <location filename="_service_messages.py" line="241" />
         <source>no outage</source>
         <translation>inget avbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="240" />
+        <location filename="_service_messages.py" line="242" />
         <source>no outage, downtime {minutes} min</source>
         <translation>inget avbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="241" />
+        <location filename="_service_messages.py" line="243" />
         <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation>personen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="242" />
+        <location filename="_service_messages.py" line="244" />
         <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation>problemet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="243" />
+        <location filename="_service_messages.py" line="245" />
         <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation>platsen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="244" />
+        <location filename="_service_messages.py" line="246" />
         <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation>teamet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="245" />
+        <location filename="_service_messages.py" line="247" />
         <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation>{kind} {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="246" />
+        <location filename="_service_messages.py" line="248" />
         <source>normal change</source>
         <translation>normal ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="247" />
+        <location filename="_service_messages.py" line="249" />
         <source>pg_dump failed: {reason}</source>
         <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="248" />
+        <location filename="_service_messages.py" line="250" />
         <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation>pg_dump är inte installerat; installera klientverktygen för PostgreSQL</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="249" />
+        <location filename="_service_messages.py" line="251" />
         <source>relation: {n} relation(s) whose graph index entries differ from their CIs'; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation>relation: {n} relation(er) vars poster i grafindexet skiljer sig från deras CI:ers; konsekvensanalysen följer dem fel (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="250" />
+        <location filename="_service_messages.py" line="252" />
         <source>required column is missing</source>
         <translation>obligatorisk kolumn saknas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="251" />
+        <location filename="_service_messages.py" line="253" />
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation>utrullning i {waves} vågor till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="252" />
+        <location filename="_service_messages.py" line="254" />
         <source>rollout to {sites} sites</source>
         <translation>utrullning till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="253" />
+        <location filename="_service_messages.py" line="255" />
         <source>service outage</source>
         <translation>tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="254" />
+        <location filename="_service_messages.py" line="256" />
         <source>service outage, downtime {minutes} min</source>
         <translation>tjänsteavbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="255" />
+        <location filename="_service_messages.py" line="257" />
         <source>several release factors on top of risky changes</source>
         <translation>flera releasefaktorer utöver riskfyllda ändringar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="256" />
+        <location filename="_service_messages.py" line="258" />
         <source>standard change</source>
         <translation>standardändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="257" />
+        <location filename="_service_messages.py" line="259" />
         <source>the same relation is on line {first}</source>
         <translation>samma relation finns på rad {first}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="258" />
+        <location filename="_service_messages.py" line="260" />
         <source>unknown CI class '{name}'</source>
         <translation>okänd CI-klass '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="259" />
+        <location filename="_service_messages.py" line="261" />
         <source>unknown column (not a CI field or class attribute)</source>
         <translation>okänd kolumn (varken CI-fält eller klassattribut)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="260" />
+        <location filename="_service_messages.py" line="262" />
         <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation>okänd kolumn (använd source, type, target, redundant, propagates)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="261" />
+        <location filename="_service_messages.py" line="263" />
         <source>unknown site '{name}'</source>
         <translation>okänd plats '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="262" />
+        <location filename="_service_messages.py" line="264" />
         <source>unknown team '{name}'</source>
         <translation>okänt team '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="263" />
+        <location filename="_service_messages.py" line="265" />
         <source>unknown value {value} (the map knows: {known})</source>
         <translation>okänt värde {value} (mappningen känner till: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="264" />
+        <location filename="_service_messages.py" line="266" />
         <source>{cells} cells but the header has {columns} columns</source>
         <translation>{cells} celler men rubrikraden har {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="265" />
+        <location filename="_service_messages.py" line="267" />
         <source>{cells} cells but {columns} columns</source>
         <translation>{cells} celler men {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="266" />
+        <location filename="_service_messages.py" line="268" />
         <source>{change} falls in blackout window '{window}'</source>
         <translation>{change} infaller i frysperioden '{window}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="267" />
+        <location filename="_service_messages.py" line="269" />
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation>{change} ligger utanför underhållsfönstren för {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="268" />
+        <location filename="_service_messages.py" line="270" />
         <source>{change} overlaps {other} on {cis}</source>
         <translation>{change} överlappar {other} på {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="269" />
+        <location filename="_service_messages.py" line="271" />
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation>{change} överlappar {other}; påverkansväg via {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="270" />
+        <location filename="_service_messages.py" line="272" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="271" />
+        <location filename="_service_messages.py" line="273" />
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation>{failed} av {finished} tidigare ändringar på dessa CI:n misslyckades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="272" />
+        <location filename="_service_messages.py" line="274" />
         <source>{field} is required but empty</source>
         <translation>{field} är obligatoriskt men tomt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="273" />
+        <location filename="_service_messages.py" line="275" />
         <source>{field} is required: map it in [fields]</source>
         <translation>{field} är obligatoriskt: mappa det i [fields]</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="274" />
+        <location filename="_service_messages.py" line="276" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="275" />
+        <location filename="_service_messages.py" line="277" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="276" />
+        <location filename="_service_messages.py" line="278" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="277" />
+        <location filename="_service_messages.py" line="279" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="278" />
+        <location filename="_service_messages.py" line="280" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="279" />
+        <location filename="_service_messages.py" line="281" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="280" />
+        <location filename="_service_messages.py" line="282" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="281" />
+        <location filename="_service_messages.py" line="283" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="282" />
+        <location filename="_service_messages.py" line="284" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="283" />
+        <location filename="_service_messages.py" line="285" />
         <source>{name}={value} is not valid: {doc}</source>
         <translation>{name}={value} är inte giltigt: {doc}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="284" />
+        <location filename="_service_messages.py" line="286" />
         <source>{n} business service(s) impacted</source>
         <translation>{n} verksamhetstjänst(er) påverkas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="285" />
+        <location filename="_service_messages.py" line="287" />
         <source>{n} business service(s) impacted: {services}</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="286" />
+        <location filename="_service_messages.py" line="288" />
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services} och {more} till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="287" />
+        <location filename="_service_messages.py" line="289" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="288" />
+        <location filename="_service_messages.py" line="290" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er), utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="289" />
+        <location filename="_service_messages.py" line="291" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="290" />
+        <location filename="_service_messages.py" line="292" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="291" />
+        <location filename="_service_messages.py" line="293" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="292" />
+        <location filename="_service_messages.py" line="294" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="293" />
+        <location filename="_service_messages.py" line="295" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="294" />
+        <location filename="_service_messages.py" line="296" />
         <source>{path} is not valid JSON: {error}</source>
         <translation>{path} är inte giltig JSON: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="295" />
+        <location filename="_service_messages.py" line="297" />
         <source>{path}: bad CSV at line {line}: {reason}</source>
         <translation>{path}: felaktig CSV på rad {line}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="296" />
+        <location filename="_service_messages.py" line="298" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="297" />
+        <location filename="_service_messages.py" line="299" />
         <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation>{raw} ger {name} {value}, som inte är något av: {shown}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="298" />
+        <location filename="_service_messages.py" line="300" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="299" />
+        <location filename="_service_messages.py" line="301" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="300" />
+        <location filename="_service_messages.py" line="302" />
+        <source>{ref} cannot be approved against the CAB's votes ({detail})</source>
+        <translation>{ref} kan inte godkännas mot CAB:s röster ({detail})</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="303" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="301" />
+        <location filename="_service_messages.py" line="304" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="302" />
+        <location filename="_service_messages.py" line="305" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="303" />
+        <location filename="_service_messages.py" line="306" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="304" />
+        <location filename="_service_messages.py" line="307" />
+        <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
+        <translation>{ref} är {status}: att ändra dess risk kräver en orsak (en ny nivå skickar tillbaka den för godkännande)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="308" />
+        <source>{ref} is {status}: its risk is no longer changed</source>
+        <translation>{ref} är {status}: dess risk ändras inte längre</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="309" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="305" />
+        <location filename="_service_messages.py" line="310" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="306" />
+        <location filename="_service_messages.py" line="311" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="307" />
+        <location filename="_service_messages.py" line="312" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="308" />
+        <location filename="_service_messages.py" line="313" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="309" />
+        <location filename="_service_messages.py" line="314" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="310" />
+        <location filename="_service_messages.py" line="315" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="311" />
+        <location filename="_service_messages.py" line="316" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="312" />
+        <location filename="_service_messages.py" line="317" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="313" />
+        <location filename="_service_messages.py" line="318" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="314" />
+        <location filename="_service_messages.py" line="319" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="315" />
+        <location filename="_service_messages.py" line="320" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="316" />
+        <location filename="_service_messages.py" line="321" />
         <source>{table} row {row}: points at a missing {parent}</source>
         <translation>{table} rad {row}: pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="317" />
+        <location filename="_service_messages.py" line="322" />
         <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation>{table}.{column}: {n} rad(er) pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="318" />
+        <location filename="_service_messages.py" line="323" />
         <source>{table}: reference {ref} used {n} times</source>
         <translation>{table}: referensen {ref} används {n} gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="319" />
+        <location filename="_service_messages.py" line="324" />
         <source>{type} change</source>
         <translation>ändring av typen {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="320" />
+        <location filename="_service_messages.py" line="325" />
         <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation>{value} är varken sant ({true}) eller falskt ({false})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="321" />
+        <location filename="_service_messages.py" line="326" />
         <source>{value} is not a number</source>
         <translation>{value} är inte ett tal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="322" />
+        <location filename="_service_messages.py" line="327" />
         <source>{value} is not a number (decimal separator {separator})</source>
         <translation>{value} är inte ett tal (decimaltecken {separator})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="323" />
+        <location filename="_service_messages.py" line="328" />
         <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation>{value} är inte ett giltigt värde för {name} (något av: {shown}); lägg till en map</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="324" />
+        <location filename="_service_messages.py" line="329" />
         <source>{value} is not a whole number</source>
         <translation>{value} är inte ett heltal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="325" />
+        <location filename="_service_messages.py" line="330" />
         <source>{value} matches none of the date formats {formats}</source>
         <translation>{value} passar inget av datumformaten {formats}</translation>
     </message>
@@ -11727,22 +12003,22 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>knowledge</name>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="118" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="319" />
         <source>Article from incident</source>
         <translation>Artikel från incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="119" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="320" />
         <source>Reference of a resolved incident:</source>
         <translation>Referens till en löst incident:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="136" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="337" />
         <source>New &amp;article</source>
         <translation>Ny &amp;artikel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/knowledge/panel.py" line="139" />
+        <location filename="../../itsmdesk/views/knowledge/panel.py" line="340" />
         <source>Article from resolved &amp;incident…</source>
         <translation>Artikel från löst &amp;incident…</translation>
     </message>
@@ -11803,12 +12079,12 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>problems</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="191" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="192" />
         <source>New &amp;problem</source>
         <translation>Nytt &amp;problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="192" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="193" />
         <source>New &amp;known error</source>
         <translation>Nytt &amp;känt fel</translation>
     </message>

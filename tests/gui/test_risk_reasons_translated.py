@@ -79,6 +79,8 @@ def test_change_form_in_english_and_old_stored_factors(ctx, qtbot, qapp):
 
 def test_cab_pack_reasons_in_swedish(demo_db, swedish, tmp_path):
     meeting = CABMeeting.select().where(CABMeeting.status == "planned").first()
+    for item in cab.agenda(meeting.id):  # the pack shows the factors stored by an assessment
+        risk.assess(item.change_id)
     path = tmp_path / "pack.pdf"
     cab_pack.build(meeting.ref, path)
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(str(path)).pages).split())

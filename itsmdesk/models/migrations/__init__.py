@@ -68,12 +68,22 @@ def _m0005_setting_version(database: pw.Database) -> None:
                              "ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
 
 
+def _m0006_cab_decision_reason(database: pw.Database) -> None:
+    """A CAB agenda item keeps the reason for a decision that differs from the votes."""
+    from itsmdesk.models.change import CABAgendaItem
+
+    table = CABAgendaItem._meta.table_name
+    if "decision_reason" not in {c.name for c in database.get_columns(table)}:
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN decision_reason TEXT')
+
+
 # (version, description, function).  Version 1 is the base tables.
 MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (2, "full-text search", _m0002_full_text_search),
     (3, "availability outage indexes", _m0003_outage_indexes),
     (4, "CMDB graph index", _m0004_graph_index),
     (5, "versioned settings", _m0005_setting_version),
+    (6, "reason for a CAB decision against the votes", _m0006_cab_decision_reason),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
 

@@ -211,13 +211,22 @@ def add_to_agenda(meeting_id, change_id, actor: Actor = SYSTEM,  # noqa: ANN001
                                                  "position": position}, actor, version)
 
 
+def forward_period(start: dt.datetime, days: int = FORWARD_DAYS) -> tuple[dt.datetime, dt.datetime]:
+    """The forward schedule's period: ``days`` from the start of ``start``'s day."""
+    first = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    return first, first + dt.timedelta(days=days)
+
+
 def forward_schedule(start: dt.datetime, days: int = FORWARD_DAYS) -> list[Change]:
-    """Approved, scheduled and implementing changes planned in the ``days`` after ``start``."""
-    end = start + dt.timedelta(days=days)
-    return list(Change.select().where(Change.status.in_(FORWARD_SCHEDULE)
-                                      & (Change.planned_start < end)
-                                      & (Change.planned_start >= start - dt.timedelta(days=1)))
-                .order_by(Change.planned_start, Change.ref))
+    """Approved, scheduled and implementing changes whose planned window overlaps the
+    :func:`forward_period` (one that started before its first day and still runs is in it)."""
+    first, end = forward_period(start, days)
+    return list(Change.select().where(
+        Change.status.in_(FORWARD_SCHEDULE) & Change.planned_start.is_null(False)
+        & (Change.planned_start < end)
+        & ((Change.planned_end > first)
+           | (Change.planned_end.is_null(True) & (Change.planned_start >= first))))
+        .order_by(Change.planned_start, Change.ref))
 
 
 # -- votes and the quorum rule -------------------------------------------------------------------
@@ -271,39 +280,67 @@ def count_outcome(cast: Iterable[tuple[Any, str]], eligible: set, quorum: int) -
 
 
 def outcome(change_id, meeting_id=None) -> Outcome:  # noqa: ANN001
-    """What the quorum rule decides from the votes cast so far."""
+    """What the quorum rule decides from the votes cast so far (at ``meeting_id``; without a
+    meeting: every vote, except those cast before the change was last sent back for approval,
+    see :mod:`itsmdesk.services.change.risk`)."""
+    from itsmdesk.services.change.risk import votes_since_sent_back
+
     change = records.get(Change, change_id)
     meeting = CABMeeting.get_or_none(CABMeeting.id == meeting_id) if meeting_id else None
     emergency = change.type == "emergency" or bool(meeting and meeting.emergency)
     quorum = quorum_for(meeting.quorum if meeting is not None else None, emergency)
     eligible = _member_ids(change.category, emergency)
-    return count_outcome(((v.person_id, v.vote) for v in votes(change.id, meeting_id)),
-                         eligible, quorum)
+    cast = votes(change.id, meeting_id)
+    if meeting_id is None:
+        fresh = votes_since_sent_back(change.id)
+        if fresh is not None:
+            cast = [v for v in cast if str(v.id) in fresh]
+    return count_outcome(((v.person_id, v.vote) for v in cast), eligible, quorum)
 
 
 def decide(meeting_id, change_id, conditions: str | None = None, actor: Actor = SYSTEM,  # noqa: ANN001
-           apply: bool = True, version: int | None = None) -> Outcome:
-    """Record the quorum outcome (and conditions) on the agenda item; move the change along.
+           apply: bool = True, version: int | None = None, decision: str | None = None,
+           reason: str | None = None) -> Outcome:
+    """Record the decision (and conditions) on the agenda item; move the change along.
 
-    Approved -> the change becomes ``approved``; rejected -> ``rejected``; deferred: stays.
-    ``version``: the meeting's, as the caller read it (a stale meeting conflicts).
+    The decision is the quorum outcome unless ``decision`` says otherwise: the board may reject
+    or defer a change against its votes, with a ``reason`` (kept on the item, shown in the
+    minutes); it may not approve one the votes do not approve.  Approved -> the change becomes
+    ``approved``; rejected -> ``rejected``; deferred: stays.  ``version``: the meeting's, as the
+    caller read it (a stale meeting conflicts).  Returns the quorum outcome.
     """
     from itsmdesk.services.change import changes as change_service
 
     result = outcome(change_id, meeting_id)
+    chosen = decision or result.decision
+    reason = (reason or "").strip() or None
+    if chosen not in DECISIONS:
+        raise ValidationError(N_("Decision '{value}' is not one of: {allowed}"), field="decision",
+                              value=chosen, allowed=", ".join(DECISIONS))
     with records.atomic():
         meeting = records.get(CABMeeting, meeting_id)
+        change = records.get(Change, change_id)
+        if chosen != result.decision:
+            if chosen == "approved":
+                raise ValidationError(
+                    N_("{ref} cannot be approved against the CAB's votes ({detail})"),
+                    field="decision", ref=change.ref, detail=result.explain)
+            if reason is None:
+                raise ValidationError(
+                    N_("Recording '{decision}' for {ref} against the votes (which say "
+                       "'{outcome}') needs a reason"), field="decision_reason",
+                    decision=chosen, ref=change.ref, outcome=result.decision)
         item = CABAgendaItem.get_or_none((CABAgendaItem.meeting == meeting.id)
-                                         & (CABAgendaItem.change == change_id))
+                                         & (CABAgendaItem.change == change.id))
         records.check_version(CABMeeting, meeting.id, version)
         if item is None:
-            item = add_to_agenda(meeting.id, change_id, actor, version)
-        records.update_child(CABAgendaItem, item.id, {"decision": result.decision,
-                                                      "conditions": conditions}, actor, version)
-        change = records.get(Change, change_id)
-        if apply and change.status == "awaiting_cab" and result.decision in ("approved",
-                                                                              "rejected"):
-            change_service.transition(change.id, None, result.decision, actor, role="cab")
+            item = add_to_agenda(meeting.id, change.id, actor, version)
+        records.update_child(CABAgendaItem, item.id, {"decision": chosen,
+                                                      "conditions": conditions,
+                                                      "decision_reason": reason}, actor, version)
+        if apply and change.status == "awaiting_cab" and chosen in ("approved", "rejected"):
+            change_service.transition(change.id, None, chosen, actor, role="cab",
+                                      reason=reason if chosen != result.decision else None)
     return result
 
 
@@ -346,6 +383,12 @@ class ItemMinutes:
     decision: str | None
     conditions: str | None
     outcome: Outcome
+    decision_reason: str | None = None
+
+    @property
+    def against_votes(self) -> bool:
+        """The recorded decision is not what the quorum rule says."""
+        return self.decision is not None and self.decision != self.outcome.decision
 
 
 @dataclass
@@ -364,7 +407,8 @@ def minutes(ref_or_id) -> Minutes:  # noqa: ANN001
     for item in agenda(meeting.id):
         result.items.append(ItemMinutes(item.change, votes(item.change_id, meeting.id),
                                         item.decision, item.conditions,
-                                        outcome(item.change_id, meeting.id)))
+                                        outcome(item.change_id, meeting.id),
+                                        item.decision_reason))
     return result
 
 
@@ -428,6 +472,12 @@ class AgendaRow:
     votes: tuple[VoteRow, ...]
     outcome: Outcome
     eligible: frozenset  # person ids whose votes count (empty: anyone's)
+    decision_reason: str | None = None
+
+    @property
+    def against_votes(self) -> bool:
+        """The recorded decision is not what the quorum rule says."""
+        return self.decision is not None and self.decision != self.outcome.decision
 
     def vote_of(self, person_id: Any) -> str | None:
         return next((v.vote for v in self.votes if v.person_id == person_id), None)
@@ -442,6 +492,14 @@ class ActionRow:
     due: dt.date | None
     done: bool
     change_ref: str | None
+
+    def overdue_on(self, today: dt.date) -> bool:
+        return is_overdue(self.due, self.done, today)
+
+
+def is_overdue(due: dt.date | None, done: bool, today: dt.date) -> bool:
+    """An action not done by its due date (due before ``today``) is overdue."""
+    return not done and due is not None and due < today
 
 
 @dataclass(frozen=True)
@@ -514,7 +572,8 @@ def meeting_view(meeting_id) -> MeetingView:  # noqa: ANN001
     items = list(CABAgendaItem.select(CABAgendaItem.id, CABAgendaItem.position,
                                       CABAgendaItem.decision, CABAgendaItem.conditions, Change.id,
                                       Change.ref, Change.title, Change.status, Change.type,
-                                      Change.category, Change.version)
+                                      Change.category, Change.version,
+                                      CABAgendaItem.decision_reason)
                  .join(Change, on=(CABAgendaItem.change == Change.id))
                  .where(CABAgendaItem.meeting == meeting.id)
                  .order_by(CABAgendaItem.position, Change.ref).tuples())
@@ -530,7 +589,7 @@ def meeting_view(meeting_id) -> MeetingView:  # noqa: ANN001
             cast[change_id].append(VoteRow(pid, name, value, comment))
     agenda = []
     for (item_id, position, decision, conditions, change_id, ref, title, status, ctype,
-         category, version) in items:
+         category, version, decision_reason) in items:
         emergency = ctype == "emergency" or bool(meeting.emergency)
         eligible = eligible_ids(rules, category, emergency)
         votes_here = tuple(cast.get(change_id, ()))
@@ -538,7 +597,7 @@ def meeting_view(meeting_id) -> MeetingView:  # noqa: ANN001
                                quorum_for(meeting.quorum, emergency))
         agenda.append(AgendaRow(item_id, position, change_id, ref, title, status, ctype,
                                 category, version, decision, conditions, votes_here, result,
-                                frozenset(eligible)))
+                                frozenset(eligible), decision_reason))
     owner = Person.alias()
     actions = tuple(ActionRow(*row) for row in
                     CABAction.select(CABAction.id, CABAction.text, CABAction.owner,

@@ -173,7 +173,8 @@ def transition(change_id, version: int | None, target: str, actor: Actor = SYSTE
                role: str | None = None, reason: str | None = None) -> Change:
     """Move a change to ``target`` if the lifecycle allows it (see change_lifecycle).
 
-    Normal and emergency changes reach ``approved`` only with the CAB's quorum outcome
+    Moving a change to ``assessed`` or to the CAB stores its risk assessment when it has none
+    (:func:`itsmdesk.services.change.risk.assess_if_new`).  Normal and emergency changes reach ``approved`` only with the CAB's quorum outcome
     "approved" (votes recorded with :func:`cast_vote`).  Sets the actual start/end and the
     closing time on the way; an approved change that touches business services is announced.
     """
@@ -215,6 +216,10 @@ def transition(change_id, version: int | None, target: str, actor: Actor = SYSTE
         if target == "closed":
             values["closed_at"] = now
         change = records.update(Change, change.id, version, values, actor)
+        if target in ("assessed", "awaiting_cab") and change.type != "standard":
+            from itsmdesk.services.change import risk
+
+            change = risk.assess_if_new(change, actor)  # the assessment step assesses the risk
         if reason:
             records.note(Change, change.id, "transition_reason", reason, actor)
     if target == "approved" and _touches_services(change):

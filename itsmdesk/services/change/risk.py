@@ -17,12 +17,26 @@ conflicts                  15  5 per change conflict, 8 per blackout, 3 if outsi
 
 Level: low < 20 <= medium < 40 <= high < 65 <= very high.  A person may override the level
 with a reason; the override and reason are journalled, and the computed score stays visible.
+
+One risk, computed once: :func:`assess` stores the score, level and the factors that produced
+them on the change; everything that shows a change's risk (the change form and list, the CAB
+pack, the minutes, the calendar and its ``.ics``) shows that stored assessment (:func:`stored`,
+:func:`shown_level`), never a fresh computation.  Moving a change to ``assessed`` (or to the
+CAB) assesses it when it was not assessed yet.
+
+Once a change is approved (``approved``, ``scheduled``) its risk is what the approval was given
+for: re-assessing it or overriding the level needs a reason (journalled), and a new effective
+level sends it back for approval (normal and emergency changes to ``awaiting_cab``, a standard
+change to ``submitted``); the votes cast before no longer count.  From ``implementing`` on the
+risk is history and is not changed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+
+import peewee as pw
 
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.change import RISK_LEVELS, Change, ChangeCI
@@ -197,23 +211,100 @@ def compute(change: Change, found_conflicts: list | None = None, ci_ids: list | 
                           change.risk_override, change.risk_override_reason)
 
 
+# Approved: a new level needs a new approval.  Started or finished: the risk is history.
+REAPPROVAL_STATUSES = ("approved", "scheduled")
+FROZEN_STATUSES = ("implementing", "implemented", "in_review", "closed", "failed", "backed_out")
+SENT_BACK = "sent_back_for_approval"  # the journal note of a change whose approval was withdrawn
+
+
+@dataclass
+class RiskChange:
+    """What a re-assessment or an override did: the effective level before and after, and the
+    status the change was sent back to (None: its status did not move)."""
+
+    assessment: RiskAssessment | None
+    change: Change
+    level_before: str | None
+    level_after: str | None
+    sent_back_to: str | None = None
+
+    @property
+    def level_changed(self) -> bool:
+        return self.level_before != self.level_after
+
+
+def _set_risk(change: Change, version: int | None, values: dict, reason: str | None,
+              actor: Actor) -> RiskChange:
+    """Write new risk ``values`` on ``change`` (in the caller's transaction) under the rules in
+    the module's docstring."""
+    if change.status in FROZEN_STATUSES:
+        raise ValidationError(N_("{ref} is {status}: its risk is no longer changed"),
+                              field="risk_level", ref=change.ref, status=change.status)
+    before = change.risk_override or change.risk_level
+    override = values.get("risk_override", change.risk_override)
+    after = override or values.get("risk_level", change.risk_level)
+    reason = (reason or "").strip()
+    sent_back = None
+    approved = change.status in REAPPROVAL_STATUSES
+    if approved:
+        if not reason:
+            raise ValidationError(
+                N_("{ref} is {status}: changing its risk needs a reason (a new level sends it "
+                   "back for approval)"), field="risk_reason", ref=change.ref,
+                status=change.status)
+        if after != before:
+            sent_back = "submitted" if change.type == "standard" else "awaiting_cab"
+            values = {**values, "status": sent_back}
+    updated = records.update(Change, change.id, version, values, actor, current=change)
+    if approved:
+        records.note(Change, change.id, SENT_BACK if sent_back else "risk_reassessed", reason,
+                     actor)
+    return RiskChange(None, updated, before, after, sent_back)
+
+
 def assess(change_id, actor: Actor = SYSTEM,  # noqa: ANN001
-           version: int | None = None) -> RiskAssessment:
+           version: int | None = None, reason: str | None = None) -> RiskAssessment:
     """Compute and store the risk (score, level, factors); journalled when it changes.  With
-    ``version`` (the change's, as the caller read it) a stale change conflicts."""
+    ``version`` (the change's, as the caller read it) a stale change conflicts.  An approved
+    change needs a ``reason`` and goes back for approval when its level changes (see the
+    module's docstring); :func:`reassess` says what happened."""
+    return reassess(change_id, actor, version, reason).assessment
+
+
+def reassess(change_id, actor: Actor = SYSTEM, version: int | None = None,  # noqa: ANN001
+             reason: str | None = None) -> RiskChange:
+    """:func:`assess`, returning what it did (levels before and after, where the change went)."""
     with records.atomic():
         change = records.get(Change, change_id)
         records.check_version(Change, change.id, version)
         result = compute(change)
-        records.update(Change, change.id, version, {
+        done = _set_risk(change, version, {
             "risk_score": result.score, "risk_level": result.level,
-            "risk_factors": result.factors}, actor)
-        return result
+            "risk_factors": result.factors}, reason, actor)
+        done.assessment = result
+        return done
+
+
+def assess_if_new(change: Change, actor: Actor = SYSTEM) -> Change:
+    """Store the risk of a change that has none yet (the lifecycle's assessment step), in the
+    caller's transaction; a change already assessed keeps its assessment."""
+    if change.risk_score is not None:
+        return change
+    result = compute(change)
+    return records.update(Change, change.id, None, {
+        "risk_score": result.score, "risk_level": result.level, "risk_factors": result.factors},
+        actor, current=change)
 
 
 def override(change_id, version: int | None, level: str | None, reason: str,  # noqa: ANN001
              actor: Actor = SYSTEM) -> Change:
     """Set (or with ``level`` None clear) a person's override of the computed level."""
+    return set_override(change_id, version, level, reason, actor).change
+
+
+def set_override(change_id, version: int | None, level: str | None, reason: str,  # noqa: ANN001
+                 actor: Actor = SYSTEM) -> RiskChange:
+    """:func:`override`, returning what it did (as :func:`reassess`)."""
     if level is not None and level not in RISK_LEVELS:
         raise ValidationError(N_("Risk level '{value}' is not one of: {allowed}"),
                               field="risk_override", value=level, allowed=", ".join(RISK_LEVELS))
@@ -221,10 +312,55 @@ def override(change_id, version: int | None, level: str | None, reason: str,  # 
         raise ValidationError(N_("Overriding the risk needs a reason"),
                               field="risk_override_reason")
     with records.atomic():
-        return records.update(Change, change_id, version, {
+        change = records.get(Change, change_id)
+        return _set_risk(change, version, {
             "risk_override": level, "risk_override_reason": reason.strip() if level else None},
-            actor)
+            reason, actor)
 
 
 def effective_level(change: Change) -> str | None:
     return change.risk_override or change.risk_level
+
+
+def shown_level(change) -> str:  # noqa: ANN001 - a change row or read model
+    """The level every view and report shows: the override, else the stored assessment's
+    level, else ``not_assessed``."""
+    return change.risk_override or change.risk_level or "not_assessed"
+
+
+def stored(change: Change) -> RiskAssessment | None:
+    """The change's stored assessment (score, level, the factors that produced them, the
+    override): what the app, the reports and the calendar show.  None when never assessed."""
+    if change.risk_score is None and not change.risk_level:
+        return None
+    return RiskAssessment(change.risk_score if change.risk_score is not None else 0,
+                          change.risk_level or "", list(change.risk_factors or []), [],
+                          change.risk_override, change.risk_override_reason)
+
+
+def votes_since_sent_back(change_id) -> set | None:  # noqa: ANN001
+    """Ids of the votes on the change cast (or changed) since it was last sent back for
+    approval; None when it never was (then every vote counts).  Votes are child rows of the
+    change, so the journal orders them by the change's version."""
+    import json
+
+    from itsmdesk.models.change import Approval
+    from itsmdesk.models.journal import JournalEntry
+
+    def rows(fields: tuple[str, ...]):  # noqa: ANN202
+        return JournalEntry.select().where(
+            (JournalEntry.record_kind == Change.RECORD_KIND)
+            & (JournalEntry.record_id == change_id) & JournalEntry.field.in_(fields))
+
+    since = rows(("!" + SENT_BACK,)).select(pw.fn.MAX(JournalEntry.version)).scalar()
+    if since is None:
+        return None
+    table = Approval._meta.table_name
+    fresh = set()
+    for (new,) in rows((table + "+", table + "~")).where(JournalEntry.version > since) \
+            .select(JournalEntry.new).tuples():
+        try:
+            fresh.add(str(json.loads(new)["id"]))
+        except (TypeError, ValueError, KeyError):
+            continue
+    return fresh

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QDate, QDateTime, Qt
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -43,8 +44,16 @@ ID_ROLE = Qt.ItemDataRole.UserRole
 
 
 
+WARN_COLOUR = "#b91c1c"
+
+
 def _uuid(value: Any) -> Any:
     return uuid.UUID(value) if isinstance(value, str) else value
+
+
+def _today() -> dt.date:
+    """Today where the person is (an action due yesterday is overdue this morning)."""
+    return QDate.currentDate().toPython()
 
 
 class CABMeetingForm(FormActions, RecordForm):
@@ -144,6 +153,18 @@ class CABMeetingForm(FormActions, RecordForm):
         self.build_btn.clicked.connect(self.build_agenda)
         self.conditions_edit = QLineEdit()
         self.conditions_edit.setPlaceholderText(QCoreApplication.translate("CABMeetingForm", "Conditions for the selected change"))
+        self.decision_box = QComboBox()
+        self.decision_box.setObjectName("decisionBox")
+        self.decision_box.addItem(QCoreApplication.translate("CABMeetingForm", "As the votes decide"), None)
+        for value in ("rejected", "deferred"):
+            self.decision_box.addItem(word(value), value)
+        self.decision_box.setToolTip(QCoreApplication.translate(
+            "CABMeetingForm", "The board may reject or defer a change against its votes, with a "
+            "reason; it approves only what the votes approve."))
+        self.decision_reason_edit = QLineEdit()
+        self.decision_reason_edit.setObjectName("decisionReason")
+        self.decision_reason_edit.setPlaceholderText(QCoreApplication.translate(
+            "CABMeetingForm", "Reason, if against the votes"))
         self.decide_btn = QPushButton(QCoreApplication.translate("CABMeetingForm", "Record decision"))
         self.decide_btn.setObjectName("decideButton")
         self.decide_btn.clicked.connect(self.decide_selected)
@@ -154,13 +175,18 @@ class CABMeetingForm(FormActions, RecordForm):
         row.addWidget(self.conditions_edit, 1)
         row.addWidget(self.decide_btn)
         layout.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(self.decision_box)
+        row.addWidget(self.decision_reason_edit, 1)
+        layout.addLayout(row)
         return page
 
     def _actions_tab(self) -> QWidget:
-        self.action_table = QTableWidget(0, 5)
+        # (an action's change is named in its text: the form is narrow beside the docks)
+        self.action_table = QTableWidget(0, 4)
         self.action_table.setObjectName("actions")
         self.action_table.setHorizontalHeaderLabels([QCoreApplication.translate("CABMeetingForm", "Action"), QCoreApplication.translate("CABMeetingForm", "Owner"), QCoreApplication.translate("CABMeetingForm", "Due"),
-                                                     QCoreApplication.translate("CABMeetingForm", "Done"), QCoreApplication.translate("CABMeetingForm", "Change")])
+                                                     QCoreApplication.translate("CABMeetingForm", "Done")])
         header = self.action_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -168,6 +194,9 @@ class CABMeetingForm(FormActions, RecordForm):
         self.action_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.action_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.action_table.verticalHeader().hide()
+        # an action's text wraps, whole, however wide the form is
+        self.action_table.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.addWidget(self.action_table)
@@ -179,6 +208,7 @@ class CABMeetingForm(FormActions, RecordForm):
         self.action_owner.addItem(QCoreApplication.translate("CABMeetingForm", "(no owner)"), None)
         self.action_due = QDateEdit(QDate.currentDate().addDays(7))
         self.action_due.setCalendarPopup(True)
+        self.action_due.setDisplayFormat("yyyy-MM-dd")  # ISO, as every date in the app
         self.add_action_btn = QPushButton(QCoreApplication.translate("CABMeetingForm", "Add action"))
         self.add_action_btn.clicked.connect(self.add_action)
         self.done_btn = QPushButton(QCoreApplication.translate("CABMeetingForm", "Done / not done"))
@@ -243,6 +273,8 @@ class CABMeetingForm(FormActions, RecordForm):
             index = self.chair_box.count() - 1
         self.chair_box.setCurrentIndex(max(0, index))
         self.notes_edit.setText(data.notes or "")
+        self.decision_box.setCurrentIndex(0)
+        self.decision_reason_edit.clear()
         self._show_attendance(data.attendance, {a.person_id: a.name for a in data.attendees})
         self._show_agenda(data)
         self._show_actions(data)
@@ -305,7 +337,19 @@ class CABMeetingForm(FormActions, RecordForm):
             decided = word(item.decision) if item.decision else "—"
             if item.conditions:
                 decided += f": {item.conditions}"
-            self.vote_table.setItem(r, len(members) + 2, QTableWidgetItem(decided))
+            cell = QTableWidgetItem(decided)
+            if item.against_votes:  # the decision is not what the votes say: note it and why
+                note = QCoreApplication.translate(
+                    "CABMeetingForm", "against the votes ({outcome})").format(
+                        outcome=word(o.decision))
+                cell.setText(f"{decided} · {note}"
+                             + (f": {item.decision_reason}" if item.decision_reason else ""))
+                cell.setForeground(QBrush(QColor(WARN_COLOUR)))
+                cell.setToolTip(QCoreApplication.translate(
+                    "CABMeetingForm", "Decided against the quorum outcome ({outcome}): {reason}")
+                    .format(outcome=word(o.decision), reason=item.decision_reason
+                            or QCoreApplication.translate("CABMeetingForm", "no reason recorded")))
+            self.vote_table.setItem(r, len(members) + 2, cell)
         # the change's title is elided (its tooltip has it whole): the votes must show
         header = self.vote_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
@@ -321,13 +365,32 @@ class CABMeetingForm(FormActions, RecordForm):
             approve=o.approve, reject=o.reject, abstain=o.abstain, quorum=o.quorum)
 
     def _show_actions(self, data: cab.MeetingView) -> None:
+        """The actions; one past its due date and not done is red, its due date bold, and its
+        Done column says "overdue"."""
+        today = _today()
         self.action_table.setRowCount(len(data.actions))
         for r, a in enumerate(data.actions):
-            for c, value in enumerate((a.text, a.owner_name or "—",
-                                       a.due.isoformat() if a.due else "—",
-                                       QCoreApplication.translate("CABMeetingForm", "yes") if a.done else QCoreApplication.translate("CABMeetingForm", "no"), a.change_ref or "")):
+            overdue = a.overdue_on(today)
+            done = (QCoreApplication.translate("CABMeetingForm", "yes") if a.done
+                    else QCoreApplication.translate("CABMeetingForm", "overdue") if overdue
+                    else QCoreApplication.translate("CABMeetingForm", "no"))
+            text = a.text if not a.change_ref or a.change_ref in a.text \
+                else f"{a.change_ref}: {a.text}"
+            for c, value in enumerate((text, a.owner_name or "—",
+                                       a.due.isoformat() if a.due else "—", done)):
                 item = QTableWidgetItem(value)
                 item.setData(ID_ROLE, str(a.id))
+                tip = value if c == 0 else ""
+                if overdue:
+                    item.setForeground(QBrush(QColor(WARN_COLOUR)))
+                    tip = "\n".join(t for t in (tip, QCoreApplication.translate(
+                        "CABMeetingForm", "Overdue: due {due} and not done").format(
+                            due=a.due.isoformat())) if t)
+                item.setToolTip(tip)
+                if overdue and c in (2, 3):
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
                 self.action_table.setItem(r, c, item)
 
     def _update_actions(self) -> None:
@@ -417,9 +480,19 @@ class CABMeetingForm(FormActions, RecordForm):
         if change_id is None or self.data is None:
             self.say(QCoreApplication.translate("CABMeetingForm", "Select a change on the agenda first."), error=True)
             return
+        decision = self.decision_box.currentData()
+        reason = self.decision_reason_edit.text().strip() or None
+        row = next((i for i in self.data.agenda if i.change_id == change_id), None)
+        if decision and row is not None and decision != row.outcome.decision and not reason:
+            self.say(QCoreApplication.translate(
+                "CABMeetingForm", "The votes say {outcome}: give the reason for deciding "
+                "{decision}.").format(outcome=word(row.outcome.decision), decision=word(decision)),
+                error=True)
+            self.decision_reason_edit.setFocus()
+            return
         self.when_saved(lambda: self.act(
             cab.decide, self.record_id, change_id, self.conditions_edit.text().strip() or None,
-            self.ctx.actor, True, self.version))
+            self.ctx.actor, True, self.version, decision, reason))
 
     def add_action(self) -> None:
         text = self.action_text.text().strip()

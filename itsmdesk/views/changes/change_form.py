@@ -144,6 +144,39 @@ class RescheduleDialog(QDialog):
         return from_qdt(self.start_edit.dateTime()), from_qdt(self.end_edit.dateTime())
 
 
+class RiskReasonDialog(QDialog):
+    """Why the risk of an approved change changes: a new level sends it back for approval."""
+
+    def __init__(self, ref: str, status: str, reason: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("riskReasonDialog")
+        self.setWindowTitle(QCoreApplication.translate("ChangeForm", "Change the risk of an approved change"))
+        text = QLabel(QCoreApplication.translate(
+            "ChangeForm", "{ref} is {status}: it was approved with its current risk. If the "
+            "level changes, the change goes back for approval (the CAB votes again). The "
+            "reason is kept in its history.").format(ref=ref, status=word(status)))
+        text.setWordWrap(True)
+        self.reason_edit = QLineEdit(reason)
+        self.reason_edit.setObjectName("riskReason")
+        self.reason_edit.setPlaceholderText(QCoreApplication.translate("ChangeForm", "Reason (required)"))
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(bool(reason.strip()))
+        self.reason_edit.textChanged.connect(lambda t: ok.setEnabled(bool(t.strip())))
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(self.reason_edit)
+        layout.addWidget(self.buttons)
+        self.resize(460, self.sizeHint().height())
+
+    def reason(self) -> str:
+        return self.reason_edit.text().strip()
+
+
 class ChangeForm(FormActions, RecordForm):
     KIND = Kind.CHANGE
 
@@ -298,7 +331,13 @@ class ChangeForm(FormActions, RecordForm):
         self.factor_table.horizontalHeader().setStretchLastSection(True)
         self.factor_table.verticalHeader().setVisible(False)
         self.factor_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.factor_table.setObjectName("riskFactors")
         layout.addWidget(self.factor_table)
+        self.factor_note = QLabel()
+        self.factor_note.setObjectName("riskFactorNote")
+        self.factor_note.setWordWrap(True)
+        self.factor_note.hide()
+        layout.addWidget(self.factor_note)
         self.assess_btn = QPushButton(QCoreApplication.translate("ChangeForm", "Assess risk"))
         self.assess_btn.setObjectName("assessButton")
         self.assess_btn.clicked.connect(self.assess)
@@ -440,9 +479,19 @@ class ChangeForm(FormActions, RecordForm):
             if override:
                 text += " · " + QCoreApplication.translate("ChangeForm", "overridden from %s: %s") % (word(level) or "—",
                                                                  data.risk_override_reason or "")
-            if not data.risk_factors:
-                text += " · " + QCoreApplication.translate("ChangeForm", "assess the risk again to see its factors")
+            if data.status in risk.REAPPROVAL_STATUSES:
+                text += " · " + QCoreApplication.translate(
+                    "ChangeForm", "approved with this risk: a new level sends it back for approval")
             self.risk_label.setText(text)
+        # the factors stored with the assessment; a risk set without one (imported, typed) has
+        # none, and the table gives way to a note saying so
+        no_factors = not data.risk_factors and (score is not None or bool(level))
+        self.factor_table.setVisible(not no_factors)
+        self.factor_note.setVisible(no_factors)
+        self.factor_note.setText(QCoreApplication.translate(
+            "ChangeForm", "No factors were stored with this risk: it was set without an "
+            "assessment. Assessing the risk computes them and stores them with the change.")
+            if no_factors else "")
         self.factor_table.setRowCount(0)
         for f in data.risk_factors:
             r = self.factor_table.rowCount()
@@ -473,7 +522,15 @@ class ChangeForm(FormActions, RecordForm):
         self.pir_btn.setEnabled(status in changes.PIR_STATUSES)
         self.pir_hint.setText("" if status in changes.PIR_STATUSES else
                               QCoreApplication.translate("ChangeForm", "The review follows implementation."))
-        self.override_btn.setEnabled(d is not None)
+        frozen = status in risk.FROZEN_STATUSES
+        self.override_btn.setEnabled(d is not None and not frozen)
+        self.assess_btn.setEnabled(not frozen)
+        self.assess_btn.setToolTip(QCoreApplication.translate(
+            "ChangeForm", "The change has started: its risk is history and is no longer "
+            "re-assessed.") if frozen else "")
+        self.assess_btn.setText(QCoreApplication.translate("ChangeForm", "Re-assess risk…")
+                                if status in risk.REAPPROVAL_STATUSES
+                                else QCoreApplication.translate("ChangeForm", "Assess risk"))
 
     def title(self) -> str:
         text = self.title_edit.text().strip() or QCoreApplication.translate("ChangeForm", "New change")
@@ -580,13 +637,54 @@ class ChangeForm(FormActions, RecordForm):
         self.act(changes.reschedule, self.record_id, self.version, start, end, self.ctx.actor)
 
     def assess(self) -> None:
-        self.when_saved(lambda: self.act(risk.assess, self.record_id, self.ctx.actor,
-                                         self.version))
+        self.when_saved(self._assess)
+
+    def _assess(self) -> None:
+        reason = self._approved_reason()
+        if reason is False:
+            return
+        self.act(risk.reassess, self.record_id, self.ctx.actor, self.version, reason or None,
+                 done=self._risk_changed)
 
     def apply_override(self) -> None:
-        self.when_saved(lambda: self.act(
-            risk.override, self.record_id, self.version, self.override_box.currentData(),
-            self.override_reason.text(), self.ctx.actor))
+        self.when_saved(self._apply_override)
+
+    def _apply_override(self) -> None:
+        level, text = self.override_box.currentData(), self.override_reason.text()
+        reason = self._approved_reason(text)
+        if reason is False:
+            return
+        self.act(risk.set_override, self.record_id, self.version, level,
+                 reason or text, self.ctx.actor, done=self._risk_changed)
+
+    def _approved_reason(self, suggestion: str = "") -> str | bool | None:
+        """An approved change's risk changes only for a reason: asked here (False: cancelled;
+        None: the change is not approved, no reason needed)."""
+        d = self.data
+        if d is None or d.status not in risk.REAPPROVAL_STATUSES:
+            return None
+        dialog = RiskReasonDialog(d.ref, d.status, suggestion, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.reason():
+            return False
+        return dialog.reason()
+
+    def _risk_changed(self, done: risk.RiskChange) -> None:
+        """Say what the assessment or override did."""
+        c = done.change
+        if done.sent_back_to:
+            self.say(QCoreApplication.translate(
+                "ChangeForm", "Risk changed from {old} to {new}: {ref} went back to {status} for "
+                "approval.").format(old=word(done.level_before or "not_assessed"),
+                                    new=word(done.level_after or "not_assessed"), ref=c.ref,
+                                    status=word(c.status)))
+        elif self.data is not None and self.data.status in risk.REAPPROVAL_STATUSES:
+            self.say(QCoreApplication.translate(
+                "ChangeForm", "Risk level unchanged ({level}): the approval stands.").format(
+                    level=word(done.level_after or "not_assessed")))
+        elif done.assessment is not None:
+            self.say(QCoreApplication.translate(
+                "ChangeForm", "Risk assessed: {level} (score {score}).").format(
+                    level=word(done.assessment.level), score=done.assessment.score))
 
     def save_pir(self) -> None:
         if not self.pir_box.currentData():

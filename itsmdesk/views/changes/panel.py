@@ -26,20 +26,33 @@ from itsmdesk.views.lazy import WhenShown
 from itsmdesk.words import word
 
 PAGE = 200
+TITLE_COLUMN, MEETING_TITLE_COLUMN = 5, 3
 
 
 def _t(text: str) -> str:
     return QCoreApplication.translate("ChangesPanel", text)
 
 
-def _table(headers: list[str]) -> QTableWidget:
+def _table(headers: list[str], stretch: int | None = None) -> QTableWidget:
+    """A read-only list: one line per row; every column sized to its contents except
+    ``stretch`` (the title), which takes the room left and elides what does not fit (its
+    tooltip has it whole)."""
     t = QTableWidget(0, len(headers))
     t.setHorizontalHeaderLabels(headers)
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setWordWrap(False)
+    t.setTextElideMode(Qt.TextElideMode.ElideRight)
     t.verticalHeader().setVisible(False)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    t.horizontalHeader().setStretchLastSection(True)
+    rows = t.verticalHeader()
+    rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    rows.setDefaultSectionSize(t.fontMetrics().height() + 10)
+    header = t.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    if stretch is None:
+        header.setStretchLastSection(True)
+    else:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     return t
 
 
@@ -60,10 +73,11 @@ class ChangesPanel(QWidget):
         self.more_btn = QPushButton(self.tr("More"))
         self.more_btn.clicked.connect(self.load_more)
         self.changes = _table([self.tr("Ref"), self.tr("Status"), self.tr("Type"),
-                               self.tr("Risk"), self.tr("Planned start"), self.tr("Title")])
+                               self.tr("Risk"), self.tr("Planned start"), self.tr("Title")],
+                              stretch=TITLE_COLUMN)
         self.changes.setObjectName("changeList")
         self.meetings = _table([self.tr("Ref"), self.tr("Date"), self.tr("Status"),
-                                self.tr("Title")])
+                                self.tr("Title")], stretch=MEETING_TITLE_COLUMN)
         self.meetings.setObjectName("cabMeetingList")
         self.changes.itemActivated.connect(lambda item: self._open(self.changes, "change", item))
         self.changes.itemDoubleClicked.connect(lambda item: self._open(self.changes, "change",
@@ -184,12 +198,17 @@ class ChangesPanel(QWidget):
         for c in rows:
             r = self.changes.rowCount()
             self.changes.insertRow(r)
-            values = (c.ref, word(c.status), word(c.type), word(c.risk_override or c.risk_level),
+            level = c.risk_override or c.risk_level  # the stored risk, as everywhere
+            values = (c.ref, word(c.status), word(c.type), word(level) if level else "—",
                       f"{local(c.planned_start):%Y-%m-%d %H:%M}" if c.planned_start else "",
                       c.title)
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, c.id)
+                if col == TITLE_COLUMN:
+                    item.setToolTip(value)
+                elif col == 3 and not level:
+                    item.setToolTip(word("not_assessed"))
                 self.changes.setItem(r, col, item)
         if rows:
             self._last_ref = rows[-1].ref
@@ -204,6 +223,8 @@ class ChangesPanel(QWidget):
                                          word(m.status), m.title)):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, m.id)
+                if col == MEETING_TITLE_COLUMN:
+                    item.setToolTip(value)
                 self.meetings.setItem(r, col, item)
 
     def _open(self, table: QTableWidget, kind: str, item: QTableWidgetItem) -> None:
