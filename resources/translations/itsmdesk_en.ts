@@ -5989,107 +5989,107 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="61"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="66"/>
         <source>Known errors and articles that match</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="66"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="71"/>
         <source>Diagnostic script</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="69"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="74"/>
         <source>Record answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="126"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="131"/>
         <source>Add a note… (Ctrl+L)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="85"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="90"/>
         <source>Public (caller sees it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="48"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="53"/>
         <source>Link</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="50"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="55"/>
         <source>This ticket is a case of the chosen known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="52"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="57"/>
         <source>Apply workaround</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="54"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="59"/>
         <source>Link the known error and note its workaround in the work log</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="87"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="92"/>
         <source>Add note</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="95"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="100"/>
         <source>Work log</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="105"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="110"/>
         <source>Attach file…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="108"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="113"/>
         <source>Attachments</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="127"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="132"/>
         <source>Save the ticket first to add notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="134"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="139"/>
         <source>system</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="135"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="140"/>
         <source>public</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="135"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="140"/>
         <source>private</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="141"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="146"/>
         <source>No notes yet.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="158"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="162"/>
         <source>Type a title to see matching known errors.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="232"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="236"/>
         <source>Attach file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="243"/>
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="247"/>
         <source>Save attachment</source>
         <translation type="unfinished"></translation>
     </message>

@@ -5992,107 +5992,107 @@ Kritikalitet: {crit}</translation>
         <translation>Ny begäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="61" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="66" />
         <source>Known errors and articles that match</source>
         <translation>Kända fel och artiklar som matchar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="66" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="71" />
         <source>Diagnostic script</source>
         <translation>Diagnosskript</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="69" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="74" />
         <source>Record answers</source>
         <translation>Registrera svar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="126" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="131" />
         <source>Add a note… (Ctrl+L)</source>
         <translation>Lägg till en anteckning… (Ctrl+L)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="85" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="90" />
         <source>Public (caller sees it)</source>
         <translation>Offentlig (anmälaren ser den)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="48" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="53" />
         <source>Link</source>
         <translation>Koppla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="50" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="55" />
         <source>This ticket is a case of the chosen known error</source>
         <translation>Det här ärendet är ett fall av det valda kända felet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="52" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="57" />
         <source>Apply workaround</source>
         <translation>Tillämpa tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="54" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="59" />
         <source>Link the known error and note its workaround in the work log</source>
         <translation>Koppla det kända felet och anteckna dess tillfälliga lösning i arbetsloggen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="87" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="92" />
         <source>Add note</source>
         <translation>Lägg till anteckning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="95" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="100" />
         <source>Work log</source>
         <translation>Arbetslogg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="105" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="110" />
         <source>Attach file…</source>
         <translation>Bifoga fil…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="108" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="113" />
         <source>Attachments</source>
         <translation>Bilagor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="127" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="132" />
         <source>Save the ticket first to add notes</source>
         <translation>Spara ärendet först för att kunna lägga till anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="134" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="139" />
         <source>system</source>
         <translation>system</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="135" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="140" />
         <source>public</source>
         <translation>offentlig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="135" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="140" />
         <source>private</source>
         <translation>privat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="141" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="146" />
         <source>No notes yet.</source>
         <translation>Inga anteckningar ännu.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="158" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="162" />
         <source>Type a title to see matching known errors.</source>
         <translation>Skriv en rubrik för att se matchande kända fel.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="232" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="236" />
         <source>Attach file</source>
         <translation>Bifoga fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_side.py" line="243" />
+        <location filename="../../itsmdesk/views/queue/incident_side.py" line="247" />
         <source>Save attachment</source>
         <translation>Spara bilaga</translation>
     </message>
@@ -6117,39 +6117,39 @@ Kritikalitet: {crit}</translation>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="150" />
         <source>Show the articles of one category</source>
-        <translation type="unfinished" />
+        <translation>Visa artiklarna i en kategori</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="153" />
         <source>All categories</source>
-        <translation type="unfinished" />
+        <translation>Alla kategorier</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="221" />
         <source>All categories ({n})</source>
-        <translation type="unfinished" />
+        <translation>Alla kategorier ({n})</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="223" />
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="280" />
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="293" />
         <source>(no category)</source>
-        <translation type="unfinished" />
+        <translation>(ingen kategori)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="286" />
         <source>The first {n} articles; choose a category or type words to search.</source>
-        <translation type="unfinished" />
+        <translation>De första {n} artiklarna; välj en kategori eller skriv ord för att söka.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="289" />
         <source>{n} article(s) by category; type words to search titles, tags and text.</source>
-        <translation type="unfinished" />
+        <translation>{n} artikel/artiklar per kategori; skriv ord för att söka i rubriker, taggar och text.</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="292" />
         <source>{n} article(s) in {category}</source>
-        <translation type="unfinished" />
+        <translation>{n} artikel/artiklar i {category}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/knowledge/panel.py" line="271" />

@@ -3,7 +3,9 @@
 Layout is computed once per data load or resize (:meth:`CalendarCanvas.relayout`) into a list of
 ``(rect, item)`` hits; ``paintEvent`` only draws those, clipped to the exposed region, so a month
 with thousands of changes paints within a frame.  Changes are filled by status and carry a risk
-stripe on the left; conflicting changes get a red outline and a marker.  Dragging a change emits
+stripe on the left; conflicting changes get a red outline and a marker.  In the week and day
+views what lasts a day or more runs as a bar across its days in a band above the hour grid; in
+the timeline, overlapping bars (and the labels beside short ones) stack in lanes of their row.  Dragging a change emits
 ``sig_reschedule(item, new_start)``; the panel validates and applies it through an undo command.
 """
 
@@ -115,6 +117,10 @@ class CalendarCanvas(QWidget):
         self._elide_cache: dict = {}
         self._drag = None  # (item, press pos, rect)
         self._drag_pos: QPoint | None = None
+        self._band: QRect | None = None
+        self._grid_top = self.HEADER
+        self.row_tops: list[int] = []
+        self.row_names: list[str] = []
         self.font_small = QFont(self.font())
         self.font_small.setPointSizeF(max(7.0, self.font().pointSizeF() - 1.5))
 
@@ -148,6 +154,8 @@ class CalendarCanvas(QWidget):
             self._layout_days()
         else:
             self._layout_timeline()
+        if self.mode != "timeline":
+            self._fit_height(0)
         self.update()
 
     def _day_of(self, value: dt.datetime) -> dt.date:
@@ -203,18 +211,26 @@ class CalendarCanvas(QWidget):
                                   self.tr("+%n more", "", len(items) - len(shown)), day))
 
     def _layout_days(self) -> None:
+        """Week and day: changes lasting a day or more run as bars across their days in a band at
+        the top (as calendars show multi-day events); shorter ones sit in the hour grid, side by
+        side only where they overlap each other."""
         first, last = self.visible_range()
         days = (last - first).days
         w, h = self.width(), self.height()
         cw = (w - self.GUTTER) / days
-        hh = (h - self.HEADER) / 24
-        self._grid = (first, days, cw, hh)
         for n in range(days):
             day = first + dt.timedelta(days=n)
             self.labels.append((QRect(int(self.GUTTER + n * cw), 0, int(cw), self.HEADER),
                                 date_text(day, "ddd d MMM"), Qt.AlignmentFlag.AlignCenter))
-        for hour in range(0, 24, 2):
-            self.labels.append((QRect(0, int(self.HEADER + hour * hh), self.GUTTER - 4, 14),
+        items = self.data.items if self.data else []
+        band_h = self._layout_band([i for i in items if self.is_multiday(i)], first, days, cw, h)
+        top = self.HEADER + band_h
+        hh = (h - top) / 24
+        self._grid = (first, days, cw, hh)
+        self._grid_top = top
+        step = 2 if hh >= 7 else 4
+        for hour in range(0, 24, step):
+            self.labels.append((QRect(0, int(top + hour * hh), self.GUTTER - 4, 14),
                                 f"{hour:02d}:00", Qt.AlignmentFlag.AlignRight))
         if not self.data:
             return
@@ -227,8 +243,8 @@ class CalendarCanvas(QWidget):
                 d1 = d0 + dt.timedelta(days=1)
                 a, b = max(s, d0), min(e, d1)
                 if a < b:
-                    y0 = self.HEADER + (a - d0).total_seconds() / 3600 * hh
-                    y1 = self.HEADER + (b - d0).total_seconds() / 3600 * hh
+                    y0 = top + (a - d0).total_seconds() / 3600 * hh
+                    y1 = top + (b - d0).total_seconds() / 3600 * hh
                     yield n, y0, max(y1, y0 + 6)
 
         for occ in self.data.windows:
@@ -236,46 +252,111 @@ class CalendarCanvas(QWidget):
             for n, y0, y1 in span_rects(occ.start, occ.end):
                 self.backgrounds.append((QRect(int(self.GUTTER + n * cw), int(y0), int(cw),
                                                int(y1 - y0)), colour))
-        # lanes per day so overlapping changes sit side by side
         per_day: dict[int, list] = defaultdict(list)
-        rel_w = 8
-        for item in self.data.items:
-            for n, y0, y1 in span_rects(item.start, item.end):
-                if item.kind == "release":  # a narrow band at the day's left edge
-                    self.hits.append((QRect(int(self.GUTTER + n * cw + 1), int(y0), rel_w,
-                                            int(y1 - y0)), item))
-                else:
+        for item in items:
+            if not self.is_multiday(item):
+                for n, y0, y1 in span_rects(item.start, item.end):
                     per_day[n].append((y0, y1, item))
+        # Overlapping changes share the column: a cluster of changes that overlap one another
+        # is split into lanes; a change that overlaps nothing keeps the whole column.
         for n, entries in per_day.items():
             entries.sort(key=lambda t: (t[0], t[2].ref))
-            lanes: list[float] = []
-            placed = []
-            for y0, y1, item in entries:
-                for k, bottom in enumerate(lanes):
-                    if bottom <= y0:
-                        lanes[k] = y1
+            cluster: list = []
+            cluster_end = -1.0
+            for entry in entries + [None]:
+                if entry is None or entry[0] >= cluster_end:
+                    self._place_cluster(cluster, n, cw)
+                    cluster, cluster_end = [], -1.0
+                    if entry is None:
                         break
-                else:
-                    k = len(lanes)
-                    lanes.append(y1)
-                placed.append((k, y0, y1, item))
-            count = max(1, len(lanes))
-            lw = (cw - 4 - rel_w) / count
-            for k, y0, y1, item in placed:
-                self.hits.append((QRect(int(self.GUTTER + n * cw + 2 + rel_w + k * lw), int(y0),
-                                        max(3, int(lw) - 1), int(y1 - y0)), item))
+                cluster.append(entry)
+                cluster_end = max(cluster_end, entry[1])
+
+    def _place_cluster(self, cluster: list, n: int, cw: float) -> None:
+        lanes: list[float] = []
+        placed = []
+        for y0, y1, item in cluster:
+            for k, bottom in enumerate(lanes):
+                if bottom <= y0:
+                    lanes[k] = y1
+                    break
+            else:
+                k = len(lanes)
+                lanes.append(y1)
+            placed.append((k, y0, y1, item))
+        lw = (cw - 4) / max(1, len(lanes))
+        for k, y0, y1, item in placed:
+            self.hits.append((QRect(int(self.GUTTER + n * cw + 2 + k * lw), int(y0),
+                                    max(3, int(lw) - 1), int(y1 - y0)), item))
+
+    @staticmethod
+    def is_multiday(item) -> bool:  # noqa: ANN001
+        """Shown in the band across the days (week and day views), not in the hour grid."""
+        return item.end - item.start >= dt.timedelta(hours=24)
+
+    def _layout_band(self, items: list, first: dt.date, days: int, cw: float, h: int) -> int:
+        """Lay the multi-day bars out in lanes under the day headings; returns the band's
+        height.  The band takes at most a third of the view (half in the day view); what does
+        not fit is counted per day as "+n more" (a click shows that day)."""
+        self._band = None
+        spans = []
+        for item in items:
+            s, e = local(item.start), local(item.end) - dt.timedelta(seconds=1)
+            n0, n1 = max(0, (s.date() - first).days), min(days - 1, (e.date() - first).days)
+            if n0 <= n1:
+                spans.append((n0, n1, item))
+        if not spans:
+            return 0
+        spans.sort(key=lambda t: (t[0], t[0] - t[1], t[2].ref))
+        lanes: list[int] = []  # the last day each lane holds
+        placed = []
+        for n0, n1, item in spans:
+            for k, end in enumerate(lanes):
+                if end < n0:
+                    lanes[k] = n1
+                    break
+            else:
+                k = len(lanes)
+                lanes.append(n1)
+            placed.append((k, n0, n1, item))
+        lane_h = self.CHIP_H + 2
+        room = int((h - self.HEADER) * (0.5 if days == 1 else 0.3)) // lane_h
+        cap = max(1, room)
+        shown = len(lanes) if len(lanes) <= cap else cap - 1
+        hidden: dict[int, int] = defaultdict(int)
+        for k, n0, n1, item in placed:
+            if k < shown:
+                self.hits.append((QRect(int(self.GUTTER + n0 * cw + 2),
+                                        self.HEADER + 2 + k * lane_h,
+                                        int((n1 - n0 + 1) * cw) - 4, self.CHIP_H), item))
+            else:
+                for n in range(n0, n1 + 1):
+                    hidden[n] += 1
+        lines = shown + (1 if hidden else 0)
+        for n, count in hidden.items():
+            self.more.append((QRect(int(self.GUTTER + n * cw + 4), self.HEADER + 2 + shown * lane_h,
+                                    int(cw) - 8, self.CHIP_H),
+                              self.tr("+%n more", "", count), first + dt.timedelta(days=n)))
+        height = lines * lane_h + 4
+        self._band = QRect(0, self.HEADER, self.width(), height)
+        return height
 
     def _layout_timeline(self) -> None:
+        """One row per CI (or service); changes that overlap in a row -- bars or the labels
+        written beside short bars -- are stacked in lanes, so each is seen and read."""
         first, last = self.visible_range()
         days = (last - first).days
         w = self.width()
         dw = (w - self.LABEL_W) / days
         self._grid = (first, days, dw, 0)
+        self.row_tops = [self.HEADER]
         for n in range(days):
             day = first + dt.timedelta(days=n)
             self.labels.append((QRect(int(self.LABEL_W + n * dw), 0, int(dw), self.HEADER),
                                 date_text(day, "ddd d"), Qt.AlignmentFlag.AlignCenter))
         if not self.data:
+            self.row_names = []
+            self._fit_height(self.HEADER)
             return
         rows: dict[str, list] = defaultdict(list)
         for item in self.data.items:
@@ -292,24 +373,67 @@ class CalendarCanvas(QWidget):
         def x_of(value: dt.datetime) -> float:
             return self.LABEL_W + (local(value) - t0).total_seconds() / 86400 * dw
 
+        metrics = QFontMetrics(self.font_small)
         self.row_names = sorted(rows)
-        for r, key in enumerate(self.row_names):
-            y = self.HEADER + r * self.ROW_H
-            self.labels.append((QRect(4, y, self.LABEL_W - 8, self.ROW_H), key,
-                                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter))
-            for item in rows[key]:
+        y = self.HEADER
+        for key in self.row_names:
+            bars = []
+            for item in sorted(rows[key], key=lambda i: (i.start, i.ref)):
                 x0 = max(self.LABEL_W, x_of(item.start))
                 x1 = min(w, x_of(item.end))
                 if x1 > x0:
-                    self.hits.append((QRect(int(x0), y + 3, max(10, int(x1 - x0)),
-                                            self.ROW_H - 6), item))
-        height = self.HEADER + len(self.row_names) * self.ROW_H
+                    bar = QRect(int(x0), 0, max(10, int(x1 - x0)), self.ROW_H - 6)
+                    label = self.label_rect(bar, item, metrics)
+                    span = bar.united(label) if label is not None else bar
+                    bars.append((span, bar, item))
+            bars.sort(key=lambda t: (t[0].left(), t[2].ref))
+            lanes: list[int] = []  # the right edge each lane reaches
+            placed = []
+            for span, bar, item in bars:
+                for k, right in enumerate(lanes):
+                    if right + 4 <= span.left():
+                        lanes[k] = span.right()
+                        break
+                else:
+                    k = len(lanes)
+                    lanes.append(span.right())
+                placed.append((k, bar, item))
+            height = max(1, len(lanes)) * self.ROW_H
+            self.labels.append((QRect(4, y, self.LABEL_W - 8, self.ROW_H), key,
+                                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter))
+            for k, bar, item in placed:
+                self.hits.append((bar.translated(0, y + 3 + k * self.ROW_H), item))
+            y += height
+            self.row_tops.append(y)
         for occ in self.data.windows:
             x0, x1 = max(self.LABEL_W, x_of(occ.start)), min(w, x_of(occ.end))
             if x1 > x0:
                 colour = BLACKOUT if occ.kind == "blackout" else MAINTENANCE
                 self.backgrounds.append((QRect(int(x0), self.HEADER, int(x1 - x0),
-                                               max(height, self.height()) - self.HEADER), colour))
+                                               max(y, self.height()) - self.HEADER), colour))
+        self._fit_height(y)
+
+    def _fit_height(self, content: int) -> None:
+        """The timeline grows to hold its rows (the dock scrolls it); the other views fill the
+        space they are given."""
+        wanted = max(300, content + 2) if self.mode == "timeline" else 300
+        if self.minimumHeight() != wanted:
+            self.setMinimumHeight(wanted)
+
+    def label_rect(self, rect: QRect, item, metrics: QFontMetrics | None = None) -> QRect | None:  # noqa: ANN001
+        """Where a timeline bar's label is written: beside a short bar (at most 190 px, the
+        text's own width when shorter; on its left when the right edge is nearer), else inside
+        it (None)."""
+        if self.mode != "timeline" or rect.width() > 60:
+            return None
+        metrics = metrics or QFontMetrics(self.font_small)
+        wanted = min(190, metrics.horizontalAdvance(self.full_text(item)) + 4)
+        right = max(0, self.width() - rect.right() - 6)
+        left = max(0, rect.left() - self.LABEL_W - 6)
+        if right < wanted and left > right:
+            width = min(wanted, left)
+            return QRect(rect.left() - 3 - width, rect.top(), width, rect.height())
+        return QRect(rect.right() + 3, rect.top(), min(wanted, right), rect.height())
 
     # -- painting --------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: ANN001, N802
@@ -361,26 +485,34 @@ class CalendarCanvas(QWidget):
                 painter.drawLine(0, int(self.HEADER + j * ch), w, int(self.HEADER + j * ch))
         elif self.mode in ("week", "day") and getattr(self, "_grid", None):
             _first, days, cw, hh = self._grid
+            top = getattr(self, "_grid_top", self.HEADER)
+            if self._band is not None:
+                painter.fillRect(self._band.adjusted(self.GUTTER, 0, 0, 0), QColor("#f9fafb"))
             for n in range(days + 1):
                 painter.drawLine(int(self.GUTTER + n * cw), 0, int(self.GUTTER + n * cw), h)
             for hour in range(25):
-                painter.drawLine(self.GUTTER, int(self.HEADER + hour * hh), w,
-                                 int(self.HEADER + hour * hh))
+                painter.drawLine(self.GUTTER, int(top + hour * hh), w, int(top + hour * hh))
+            if self._band is not None:
+                pen = painter.pen()
+                painter.setPen(QPen(QColor("#9ca3af"), 2))
+                painter.drawLine(0, top, w, top)
+                painter.setPen(pen)
         elif getattr(self, "_grid", None):
             _first, days, dw, _ = self._grid
             for n in range(days + 1):
                 painter.drawLine(int(self.LABEL_W + n * dw), 0, int(self.LABEL_W + n * dw), h)
-            rows = len(getattr(self, "row_names", []))
-            for r in range(rows + 1):
-                y = self.HEADER + r * self.ROW_H
+            for y in getattr(self, "row_tops", [self.HEADER]):
                 painter.drawLine(0, y, w, y)
+
+    @staticmethod
+    def full_text(item) -> str:  # noqa: ANN001
+        return ("⚠ " if item.conflict else "") + f"{item.ref} {item.title}"
 
     def _elided(self, item, width: int, metrics: QFontMetrics) -> str:  # noqa: ANN001
         key = (item.id, item.kind, width, item.conflict)
         text = self._elide_cache.get(key)
         if text is None:
-            full = ("⚠ " if item.conflict else "") + f"{item.ref} {item.title}"
-            text = metrics.elidedText(full, Qt.TextElideMode.ElideRight, width)
+            text = metrics.elidedText(self.full_text(item), Qt.TextElideMode.ElideRight, width)
             self._elide_cache[key] = text
         return text
 
@@ -398,14 +530,26 @@ class CalendarCanvas(QWidget):
         painter.fillRect(QRect(rect.left() + 1, rect.top() + 1, 4, rect.height() - 2),
                          _colour(RISK_COLOURS.get(item.risk or "", "#9ca3af")))
         align = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        if rect.width() <= 60 and self.mode == "timeline":
+        outside = self.label_rect(rect, item, metrics)
+        if outside is not None:
             painter.setPen(_pen("#111827", 1))
-            outside = QRect(rect.right() + 3, rect.top(), 190, rect.height())
-            painter.drawText(outside, align, self._elided(item, 190, metrics))
+            if outside.right() < rect.left():  # written on the bar's left
+                align = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            painter.drawText(outside, align, self._elided(item, outside.width(), metrics))
         elif rect.width() > 24:
             painter.setPen(_pen("#111827", 1))
             inner = rect.adjusted(7, 0, -2, 0)
-            painter.drawText(inner, align, self._elided(item, inner.width(), metrics))
+            line = metrics.lineSpacing()
+            lines = (inner.height() - 2) // line
+            if lines >= 2 and self.mode in ("week", "day"):  # a tall change: its title wraps
+                inner = QRect(inner.left(), inner.top() + 1, inner.width(), lines * line)
+                painter.save()
+                painter.setClipRect(inner)
+                painter.drawText(inner, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+                                            | Qt.TextFlag.TextWordWrap), self.full_text(item))
+                painter.restore()
+            else:
+                painter.drawText(inner, align, self._elided(item, inner.width(), metrics))
 
     # -- interaction -----------------------------------------------------------------------------
     def item_at(self, pos: QPoint):
@@ -473,7 +617,8 @@ class CalendarCanvas(QWidget):
             return start + dt.timedelta(days=days)
         if self.mode in ("week", "day"):
             _first, _days, cw, hh = self._grid
-            minutes = round(delta.y() / hh * 60 / 15) * 15
+            # a bar in the multi-day band moves by whole days
+            minutes = 0 if self.is_multiday(item) else round(delta.y() / hh * 60 / 15) * 15
             days = round(delta.x() / cw) if self.mode == "week" else 0
             return start + dt.timedelta(days=days, minutes=minutes)
         _first, _days, dw, _ = self._grid

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QScrollArea,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -171,8 +172,16 @@ class CalendarPanel(QWidget):
         legend.setStyleSheet("color: palette(mid); font-size: 8pt")
         side_layout.addWidget(legend)
 
+        # the timeline grows with its rows and scrolls; the other views fill the space
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("calendarScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setWidget(self.canvas)
+        self.scroll.setMinimumSize(self.canvas.minimumWidth(), 300)  # as the calendar was
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.canvas)
+        split.addWidget(self.scroll)
         split.addWidget(side)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)

@@ -15,6 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QTreeView
 
 from itsmdesk.services.cmdb import tree as cmdb_tree
+from itsmdesk.views.fit_columns import fit_columns
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.words import word
 
@@ -73,6 +74,10 @@ class CmdbTree(QTreeView):
         self.expanded.connect(self._on_expanded)
         self.activated.connect(self._on_activated)
         self.selectionModel().currentChanged.connect(self._on_current)
+        # the name takes the free width; class and status their contents (they give way first
+        # in a narrow dock); refitted as branches open
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        fit_columns(self, 0)
         self._generation = 0
         self.reload()
 
@@ -140,7 +145,6 @@ class CmdbTree(QTreeView):
             return
         for node in nodes:
             self.model_.appendRow(self._row(node))
-        self.resizeColumnToContents(0)
         if self.filter_text and len(nodes) <= 3:
             for row in range(self.model_.rowCount()):
                 self.expand(self.model_.index(row, 0))

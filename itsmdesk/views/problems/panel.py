@@ -68,10 +68,11 @@ class ProblemsPanel(QWidget):
         bar.addWidget(self.problem_search, 1)
         bar.addWidget(new)
         self.problem_model = RowsModel([
-            ("ref", self.tr("Reference")), ("title", self.tr("Title")),
+            ("ref", self.tr("Reference")), ("priority", self.tr("Priority")),
+            ("title", self.tr("Title")),
             ("status", self.tr("Status")), ("service", self.tr("Service")),
             ("incidents", self.tr("Incidents"))], self)
-        self.problem_table = make_table(self.problem_model)
+        self.problem_table = make_table(self.problem_model, stretch=2)
         self.problem_table.setObjectName("problemTable")
         self.problem_table.doubleClicked.connect(
             lambda i: self.ctx.open_record("problem", i.data(ID_ROLE)))

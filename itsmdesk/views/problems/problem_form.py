@@ -103,6 +103,7 @@ class ProblemForm(RecordForm):
         self.priority = QSpinBox()
         self.priority.setObjectName("prioritySpin")
         self.priority.setRange(1, 5)
+        self.priority.setPrefix("P")  # P1 .. P5, as priorities read everywhere else
         self.priority.setValue(3)
         self.category = QLineEdit()
         self.service = QComboBox()

@@ -6,8 +6,9 @@ import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtWidgets import QHeaderView, QTableView
+from PySide6.QtWidgets import QTableView
 
+from itsmdesk.views.fit_columns import fit_columns
 from itsmdesk.words import word
 
 Index = QModelIndex | QPersistentModelIndex
@@ -54,16 +55,23 @@ class RowsModel(QAbstractTableModel):
                 return ""
             if isinstance(value, dt.datetime):  # stored in UTC, shown in the user's zone
                 return value.replace(tzinfo=dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+            if self.columns[index.column()][0] == "priority":
+                return f"P{value}" if value else ""
             if isinstance(value, str):
                 return word(value) if self.columns[index.column()][0] in (
                     "status", "solution_status") else value
             return str(value)
+        if role == Qt.ItemDataRole.TextAlignmentRole and self.columns[index.column()][0] == "priority":
+            return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, (int, float)):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
 
 def make_table(model: RowsModel, stretch: int = 1) -> QTableView:
+    """A read-only list: column ``stretch`` (the title) takes the free width, the others fit
+    their contents and, when the view is narrow, the widest of them give way first (the
+    reference and the priority never do)."""
     view = QTableView()
     view.setModel(model)
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -72,9 +80,9 @@ def make_table(model: RowsModel, stretch: int = 1) -> QTableView:
     view.setWordWrap(False)
     view.verticalHeader().hide()
     view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    view.setTextElideMode(Qt.TextElideMode.ElideRight)
+    fixed = tuple(i for i, (key, _h) in enumerate(model.columns) if key in ("ref", "priority"))
+    fit_columns(view, stretch, fixed)
     return view
 
 

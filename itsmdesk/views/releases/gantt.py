@@ -22,6 +22,7 @@ ROW_H = 22.0
 HEAD_H = 34.0
 DAY_W = 56.0
 STEP_ROLE = 1  # QGraphicsItem data key holding the step id
+MONTH_ROLE = 2  # data key of a month heading (its text)
 
 
 def _local(value: dt.datetime | None) -> dt.datetime | None:
@@ -55,6 +56,28 @@ def phase_spans(rows: list) -> dict:
         end = r.planned_end or max(((k.planned_end or k.planned_start) for k in kids), default=None)
         spans[r.id] = (start, end)
     return spans
+
+
+def month_labels(t0: dt.datetime, days: int, label_w: float, day_w: float,
+                 metrics: QFontMetricsF, locale: QLocale) -> list[tuple[float, float, str]]:
+    """(x, width, text) of the month headings: one over each month's days, written in full
+    ("November 2026") where it fits, else shorter ("Nov 2026", "Nov"), else left out -- so two
+    headings never run into each other (a plan starting on the 30th)."""
+    out = []
+    i = 0
+    while i < days:
+        day = (t0 + dt.timedelta(days=i)).date()
+        n = 1
+        while i + n < days and (t0 + dt.timedelta(days=i + n)).day != 1:
+            n += 1
+        room = n * day_w - 6
+        for pattern in ("MMMM yyyy", "MMM yyyy", "MMM"):
+            text = locale.toString(day, pattern)
+            if metrics.horizontalAdvance(text) <= room:
+                out.append((label_w + i * day_w, n * day_w, text))
+                break
+        i += n
+    return out
 
 
 def build_scene(scene: QGraphicsScene, rows: list, now: dt.datetime | None = None,
@@ -99,10 +122,11 @@ def build_scene(scene: QGraphicsScene, rows: list, now: dt.datetime | None = Non
             label = scene.addSimpleText(locale.toString(day.date(), "ddd d"), small)
             label.setBrush(muted)
             label.setPos(xx + 3, 14)
-            if i == 0 or day.day == 1:
-                month = scene.addSimpleText(locale.toString(day.date(), "MMMM yyyy"), bold)
-                month.setBrush(ink)
-                month.setPos(xx + 3, 0)
+    for xx, _width, text in month_labels(t0, days, label_w, day_w, QFontMetricsF(bold), locale):
+        month = scene.addSimpleText(text, bold)
+        month.setBrush(ink)
+        month.setPos(xx + 3, 0)
+        month.setData(MONTH_ROLE, text)
     scene.addLine(label_w, HEAD_H, label_w + chart_w, HEAD_H, QPen(ink, 1))
     ypos = {}
     phases = phase_spans(rows)

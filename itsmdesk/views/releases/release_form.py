@@ -109,6 +109,8 @@ class ReleaseForm(FormActions, RecordForm):
         self.summary.setWordWrap(True)
         self.transition_combo = QComboBox()
         self.transition_combo.setObjectName("transitionCombo")
+        # filled once the release is read: the combo grows to its longest status
+        self.transition_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.transition_button = QPushButton(QCoreApplication.translate("ReleaseForm", "&Move"))
         self.transition_button.setObjectName("transitionButton")
         self.transition_button.clicked.connect(self.move_status)
