@@ -44,6 +44,10 @@ def register(sub) -> None:  # noqa: ANN001
     p = ann.add_parser("export", help=translate("Cli", "current announcements as text or HTML (for e-mail)"))
     p.add_argument("--format", choices=("text", "html"), default="text")
     p.add_argument("-o", "--output", type=Path)
+    p.add_argument("--site", metavar="CODE",
+                   help=translate("Cli", "only what concerns this site (by its code)"))
+    p.add_argument("--everyone", action="store_true",
+                   help=translate("Cli", "leave out the notices for IT staff only"))
     p.set_defaults(func=cmd_ann_export)
     p = ann.add_parser("add", help=translate("Cli", "add a manual announcement"))
     p.add_argument("title")
@@ -52,6 +56,10 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("--end")
     p.add_argument("--service", action="append", default=[],
                    help=translate("Cli", "service CI name (repeatable)"))
+    p.add_argument("--kind", choices=("manual", "planned_outage"), default="manual")
+    p.add_argument("--audience", choices=("everyone", "it_staff"), default="everyone")
+    p.add_argument("--site", metavar="CODE",
+                   help=translate("Cli", "for this site only (by its code); default: every site"))
     p.set_defaults(func=cmd_ann_add)
 
     cal = sub.add_parser("business-calendar", help=translate("Cli", "business calendars for SLA clocks (the "
@@ -152,7 +160,8 @@ def cmd_ann_export(args, ctx: CommandContext) -> int:  # noqa: ANN001
     from itsmdesk.services.servicedesk import announcements
 
     ctx.open()
-    text = announcements.export(args.format)
+    text = announcements.export(args.format, site_id=_site_id(args.site),
+                                audience="everyone" if args.everyone else None)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
         print(translate("Cli", "wrote {path}").format(path=args.output), file=sys.stderr)
@@ -161,12 +170,22 @@ def cmd_ann_export(args, ctx: CommandContext) -> int:  # noqa: ANN001
     return 0
 
 
+def _site_id(code: str | None):  # noqa: ANN202
+    """The id of the site with this code (None for none); an unknown code is said."""
+    if not code:
+        return None
+    from itsmdesk.services.people import site_by_code
+
+    return site_by_code(code).id
+
+
 def cmd_ann_add(args, ctx: CommandContext) -> int:  # noqa: ANN001
     from itsmdesk.services.cmdb import cis as cmdb
     from itsmdesk.services.servicedesk import announcements
 
     ctx.open()
-    values = {"title": args.title, "body": args.body or None}
+    values = {"title": args.title, "body": args.body or None, "kind": args.kind,
+              "audience": args.audience, "site": _site_id(args.site)}
     if args.start:
         values["starts_at"] = parse_date(args.start)
     if args.end:

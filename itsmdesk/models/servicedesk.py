@@ -6,7 +6,7 @@ import peewee as pw
 
 from itsmdesk.models.base import BaseModel, JSONField, TrackedModel
 from itsmdesk.models.cmdb import CI
-from itsmdesk.models.people import Person, Team
+from itsmdesk.models.people import Person, Site, Team
 
 TICKET_KINDS = ("incident", "request")
 
@@ -84,6 +84,9 @@ class Announcement(TrackedModel):
     change_id = pw.UUIDField(null=True, index=True)  # the change it announces, if any
     source_ref = pw.CharField(max_length=64, null=True)  # e.g. the CHG reference it came from
     active = pw.BooleanField(default=True)
+    audience = pw.CharField(max_length=16, default="everyone")  # everyone | it_staff
+    site = pw.ForeignKeyField(Site, null=True, backref="announcements", on_delete="SET NULL")
+    # (site: the one site it is for; none: every site)
 
 
 class AnnouncementService(BaseModel):

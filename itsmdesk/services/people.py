@@ -47,6 +47,16 @@ def create_site(values: dict[str, Any], actor: Actor = SYSTEM) -> Site:
         return records.create(Site, values, actor)
 
 
+def site_by_code(code: str) -> Site:
+    """The site with this code (case does not matter); an unknown code is said."""
+    from itsmdesk.errors import N_, NotFoundError
+
+    site = Site.get_or_none(Site.code == code.strip().upper())
+    if site is None:
+        raise NotFoundError(N_("No site with code {code}"), code=code)
+    return site
+
+
 def create_person(values: dict[str, Any], actor: Actor = SYSTEM) -> Person:
     required_text(values, "name", "Name", 200)
     _check_email(values)

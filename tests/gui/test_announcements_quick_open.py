@@ -5,7 +5,7 @@ broadcast makes the dock read its list again."""
 import datetime as dt
 
 import pytest
-from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from itsmdesk.demo.servicedesk import sample_desk
 from itsmdesk.models.servicedesk import Announcement
@@ -40,14 +40,16 @@ def _texts(panel):
 
 
 def test_add_and_withdraw_through_the_dock(ctx, qtbot, desk, monkeypatch, gui_sql):
-    monkeypatch.setattr(QInputDialog, "getText",
-                        staticmethod(lambda *a, **k: ("Mail maintenance", True)))
-    monkeypatch.setattr(QInputDialog, "getMultiLineText",
-                        staticmethod(lambda *a, **k: ("Tonight 22-23", True)))
     gui_sql.clear()
     panel = _panel(ctx, qtbot)
     assert _texts(panel) == ["No current announcements."]
-    panel.add()
+    dialog = panel.add()
+    qtbot.addWidget(dialog)
+    dialog.title_edit.setText("Mail maintenance")
+    dialog.body.setPlainText("Tonight 22-23")
+    dialog.starts.set_value(NOW)
+    dialog.save()
+    assert dialog.result() == dialog.DialogCode.Accepted
     assert gui_sql.statements == []
     assert _texts(panel)[0].startswith("Mail maintenance\nNOW")  # read again after the write
     assert panel.list.item(0).toolTip() == "Tonight 22-23"
@@ -94,21 +96,24 @@ def test_copy_and_open_the_source_record(ctx, qtbot, desk, gui_sql):
     assert opened == [("incident", inc.id)]
 
 
-def test_menu_action_adds(ctx, qtbot, desk, monkeypatch, gui_sql):
+def test_menu_action_opens_the_dialog(ctx, qtbot, desk, gui_sql):
     from PySide6.QtWidgets import QMainWindow
+
+    from itsmdesk.views.announcements.dialog import AnnouncementDialog
 
     window = QMainWindow()
     qtbot.addWidget(window)
     window.panels = {"announcementsDock": _panel(ctx, qtbot)}
     window.panel = window.panels.get  # (MainWindow.panel: the dock's panel, built if waiting)
     [(menu, action)] = menu_actions(ctx, window)
-    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("Wi-Fi work", True)))
-    monkeypatch.setattr(QInputDialog, "getMultiLineText", staticmethod(lambda *a, **k: ("", True)))
     gui_sql.clear()
     action.trigger()
+    [dialog] = window.panels["announcementsDock"].findChildren(AnnouncementDialog)
+    dialog.title_edit.setText("Wi-Fi work")
+    dialog.starts.set_value(NOW)
+    dialog.save()
     assert gui_sql.statements == []
     assert menu == "Records" and _texts(window.panels["announcementsDock"])[0].startswith("Wi-Fi")
-
 
 def test_quick_open_searches_off_the_gui_thread(ctx, qtbot, desk, gui_sql):
     inc = incidents.create_incident({"title": "Scanner jams every morning"})

@@ -77,6 +77,22 @@ def _m0006_cab_decision_reason(database: pw.Database) -> None:
         database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN decision_reason TEXT')
 
 
+def _m0007_announcement_audience(database: pw.Database) -> None:
+    """An announcement says whom it is for: everyone or IT staff, at one site or every site."""
+    from itsmdesk.models.servicedesk import Announcement
+
+    table = Announcement._meta.table_name
+    columns = {c.name for c in database.get_columns(table)}
+    pg = isinstance(database, pw.PostgresqlDatabase)
+    if "audience" not in columns:
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN audience VARCHAR(16) NOT NULL '
+                             "DEFAULT 'everyone'")
+    if "site_id" not in columns:
+        kind = "UUID" if pg else "TEXT"
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN site_id {kind} NULL '
+                             'REFERENCES "site" (id) ON DELETE SET NULL')
+
+
 # (version, description, function).  Version 1 is the base tables.
 MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (2, "full-text search", _m0002_full_text_search),
@@ -84,6 +100,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (4, "CMDB graph index", _m0004_graph_index),
     (5, "versioned settings", _m0005_setting_version),
     (6, "reason for a CAB decision against the votes", _m0006_cab_decision_reason),
+    (7, "announcement audience and site", _m0007_announcement_audience),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
 

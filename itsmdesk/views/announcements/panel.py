@@ -11,7 +11,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
-    QInputDialog,
     QListWidget,
     QListWidgetItem,
     QToolButton,
@@ -23,6 +22,7 @@ from itsmdesk.kinds import Kind
 from itsmdesk.services.clock import utcnow
 from itsmdesk.services.records import Changes
 from itsmdesk.services.servicedesk import announcements
+from itsmdesk.views.announcements.dialog import AnnouncementDialog
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.timefmt import local_text
@@ -41,6 +41,9 @@ class AnnouncementsPanel(QWidget):
         self.list.itemActivated.connect(self._activate)
         buttons = QHBoxLayout()
         for text, tip, slot in ((QCoreApplication.translate("AnnouncementsPanel", "Add…"), QCoreApplication.translate("AnnouncementsPanel", "Add a manual announcement"), self.add),
+                                (QCoreApplication.translate("AnnouncementsPanel", "Edit…"),
+                                 QCoreApplication.translate("AnnouncementsPanel", "Edit the selected announcement (one made from a change opens the change)"),
+                                 self.edit_selected),
                                 (QCoreApplication.translate("AnnouncementsPanel", "Withdraw"), QCoreApplication.translate("AnnouncementsPanel", "Withdraw the selected announcement"), self.withdraw),
                                 (QCoreApplication.translate("AnnouncementsPanel", "Copy text"), QCoreApplication.translate("AnnouncementsPanel", "Copy all as plain text for an e-mail"),
                                  lambda: self.copy("text")),
@@ -80,6 +83,13 @@ class AnnouncementsPanel(QWidget):
             text = f"{a.title}\n{state} · {when}"
             if a.services:
                 text += "\n" + QCoreApplication.translate("AnnouncementsPanel", "Services: ") + a.service_names
+            if a.audience == "it_staff" or a.site_name:
+                who = (QCoreApplication.translate("AnnouncementsPanel", "IT staff")
+                       if a.audience == "it_staff"
+                       else QCoreApplication.translate("AnnouncementsPanel", "Everyone"))
+                where = a.site_name or QCoreApplication.translate("AnnouncementsPanel", "every site")
+                text += "\n" + QCoreApplication.translate("AnnouncementsPanel", "For: {who} at {where}").format(
+                    who=who, where=where)
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, (a.id, a.version, a.source_ref))
             if a.starts_at <= now:
@@ -95,23 +105,35 @@ class AnnouncementsPanel(QWidget):
             self.refresh()
 
     def _activate(self, item: QListWidgetItem) -> None:
-        """Open the change an announcement came from (looked up off the GUI thread)."""
+        """An announcement made from a change opens the change (looked up off the GUI thread);
+        one written here opens for editing."""
         data = item.data(Qt.ItemDataRole.UserRole)
         if data and data[2]:
             self.ctx.query(_record_of, data[2],
                            on_done=lambda found: self.ctx.open_record(*found),
                            on_error=lambda _exc: None,  # the change may be gone
                            owner=self)
+        elif data:
+            self.edit(data[0])
 
-    def add(self) -> None:
-        title, ok = QInputDialog.getText(self, QCoreApplication.translate("AnnouncementsPanel", "New announcement"), QCoreApplication.translate("AnnouncementsPanel", "Title"))
-        if not ok or not title.strip():
-            return
-        body, _ok = QInputDialog.getMultiLineText(self, QCoreApplication.translate("AnnouncementsPanel", "New announcement"), QCoreApplication.translate("AnnouncementsPanel", "Text"))
-        # one write; its Changes make the list be read again (_changed)
-        self.ctx.write(announcements.create_announcement,
-                       {"title": title, "body": body or None, "starts_at": self.now()}, [],
-                       self.ctx.actor, on_error=lambda exc: show_error(self, exc), owner=self)
+    def edit_selected(self) -> None:
+        item = self.list.currentItem()
+        if item is not None and item.data(Qt.ItemDataRole.UserRole):
+            self._activate(item)
+
+    def add(self) -> AnnouncementDialog:
+        """The announcement dialog (title, kind, window, services, audience, text); its one
+        write's Changes make the list be read again (_changed)."""
+        return self._open_dialog(None)
+
+    def edit(self, announcement_id) -> AnnouncementDialog:  # noqa: ANN001
+        return self._open_dialog(announcement_id)
+
+    def _open_dialog(self, announcement_id) -> AnnouncementDialog:  # noqa: ANN001
+        dialog = AnnouncementDialog(self.ctx, announcement_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def withdraw(self) -> None:
         item = self.list.currentItem()
