@@ -4,15 +4,18 @@ a View menu listing every panel, layout saved with a version and restored with a
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
     QMenu,
+    QStyleOptionTab,
+    QTabBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -67,6 +70,7 @@ class MainWindow(QMainWindow):
         self.menus: dict[str, QMenu] = {}
 
         self.tabs = QTabWidget()
+        self.tabs.setTabBar(RecordTabBar(self.tabs))  # (before any other tab setting)
         self.tabs.setObjectName("recordTabs")
         self.tabs.setTabsClosable(True)
         self.tabs.setDocumentMode(True)
@@ -498,7 +502,8 @@ class MainWindow(QMainWindow):
         self._opening.pop(key, None)
         if not _alive(form):
             return
-        title = form.title() if hasattr(form, "title") else kind
+        title = form.tab_title() if hasattr(form, "tab_title") else \
+            form.title() if hasattr(form, "title") else kind
         index = self.tabs.addTab(form, _short(title))
         self.tabs.setTabToolTip(index, title)
         self.tabs.setCurrentIndex(index)
@@ -614,9 +619,54 @@ def _alive(widget: QWidget) -> bool:
 
 
 TAB_TITLE_MAX = 36
+UNSAVED = "•"
+_REF = re.compile(r"[A-Z]{2,4}(?:-[A-Z0-9]{2,8})?-\d{3,}")
+"""A record's reference at the start of its tab (INC-000102, KE-000007, INC-OSL-000001)."""
 
 
 def _short(title: str) -> str:
-    """A record tab's title: the reference and the start of the title (the whole is the tab's
-    tooltip), so a long title does not take the width of three tabs."""
-    return title if len(title) <= TAB_TITLE_MAX else title[:TAB_TITLE_MAX - 1].rstrip() + "…"
+    """A record tab's text: the reference and the start of the title (the whole is the tab's
+    tooltip), so a long title does not take the width of three tabs.  The unsaved-edits mark
+    goes first, where eliding cannot take it away; an "&" is shown, not taken as a shortcut."""
+    mark = ""
+    if title.endswith(" " + UNSAVED):
+        mark, title = UNSAVED + " ", title[:-2].rstrip()
+    room = TAB_TITLE_MAX - len(mark)
+    if len(title) > room:
+        title = title[:room - 1].rstrip() + "…"
+    return (mark + title).replace("&", "&&")
+
+
+TAB_KEPT_CHARS = 14
+
+
+def _kept(text: str) -> str:
+    """What a crowded tab must still show: the unsaved mark and the reference, or for a record
+    without one ("New incident", a CI's name) its first characters."""
+    mark = UNSAVED + " " if text.startswith(UNSAVED + " ") else ""
+    found = _REF.match(text, len(mark))
+    return mark + (found.group(0) if found else text[len(mark):len(mark) + TAB_KEPT_CHARS])
+
+
+class RecordTabBar(QTabBar):
+    """The record tabs: with many records open they narrow, the title elided from the right,
+    but never below the width of the reference, so two tickets can always be told apart;
+    beyond that the bar scrolls (its arrow buttons)."""
+
+    def minimumTabSizeHint(self, index: int) -> QSize:  # noqa: N802 - Qt override
+        size = super().minimumTabSizeHint(index)
+        text = self.tabText(index)
+        kept = _kept(text)
+        if kept:
+            full = self.tabSizeHint(index)
+            metrics = self.fontMetrics()
+            wanted = (full.width() - metrics.horizontalAdvance(text)
+                      + metrics.horizontalAdvance(kept if kept == text else kept + " …") + 2)
+            size.setWidth(min(full.width(), max(size.width(), wanted)))
+        return size
+
+    def shown_text(self, index: int) -> str:
+        """The text the tab shows now (elided when the bar is crowded)."""
+        option = QStyleOptionTab()
+        self.initStyleOption(option, index)
+        return option.text

@@ -79,32 +79,32 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/dialog.py" line="125"/>
+        <location filename="../../itsmdesk/views/announcements/dialog.py" line="126"/>
         <source>&amp;When</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/dialog.py" line="126"/>
+        <location filename="../../itsmdesk/views/announcements/dialog.py" line="127"/>
         <source>&amp;Services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/dialog.py" line="127"/>
+        <location filename="../../itsmdesk/views/announcements/dialog.py" line="129"/>
         <source>&amp;For</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/dialog.py" line="128"/>
+        <location filename="../../itsmdesk/views/announcements/dialog.py" line="133"/>
         <source>Te&amp;xt</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/dialog.py" line="222"/>
+        <location filename="../../itsmdesk/views/announcements/dialog.py" line="227"/>
         <source>An announcement needs a title.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/dialog.py" line="226"/>
+        <location filename="../../itsmdesk/views/announcements/dialog.py" line="231"/>
         <source>Say when it starts.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8407,177 +8407,177 @@ IT Service Support on {db}</source>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="59"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="64"/>
         <source>My open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="60"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="65"/>
         <source>My team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="61"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="66"/>
         <source>Unassigned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="62"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="67"/>
         <source>SLA at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="63"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="68"/>
         <source>Breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="64"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="69"/>
         <source>All open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="65"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="70"/>
         <source>Resolved recently</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="66"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="71"/>
         <source>All tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="99"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="104"/>
         <source>Filter: words or a reference…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="109"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="114"/>
         <source>New ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="110"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="115"/>
         <source>Record a new incident (Ctrl+N)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="113"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="118"/>
         <source>Edit selected…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="114"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="119"/>
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="283"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="327"/>
         <source>{n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="355"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="400"/>
         <source>Select the tickets to change first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="371"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="416"/>
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="379"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="424"/>
         <source>No bulk edit to undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="384"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="429"/>
         <source>Undid the bulk edit of {n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="400"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="445"/>
         <source>Save queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="400"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="445"/>
         <source>Name of the new queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="428"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="473"/>
         <source>Only saved queues can be edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="447"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="492"/>
         <source>New queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="449"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="494"/>
         <source>Edit queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="450"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="495"/>
         <source>Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="458"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="503"/>
         <source>Only saved queues can be deleted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="489"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="534"/>
         <source>&amp;New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="491"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="536"/>
         <source>New service &amp;request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="493"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="538"/>
         <source>&amp;Bulk edit selected tickets…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="495"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="540"/>
         <source>&amp;Undo last bulk edit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="497"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="542"/>
         <source>Refresh &amp;queues</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="499"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="544"/>
         <source>&amp;Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="501"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="546"/>
         <source>New &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="503"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="548"/>
         <source>Edit saved &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="505"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="550"/>
         <source>&amp;Delete saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="507"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="552"/>
         <source>Filter queue</source>
         <translation type="unfinished"></translation>
     </message>

@@ -78,32 +78,32 @@
         <translation>&amp;Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/dialog.py" line="125" />
+        <location filename="../../itsmdesk/views/announcements/dialog.py" line="126" />
         <source>&amp;When</source>
         <translation>&amp;När</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/dialog.py" line="126" />
+        <location filename="../../itsmdesk/views/announcements/dialog.py" line="127" />
         <source>&amp;Services</source>
         <translation>&amp;Tjänster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/dialog.py" line="127" />
+        <location filename="../../itsmdesk/views/announcements/dialog.py" line="129" />
         <source>&amp;For</source>
         <translation>&amp;För</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/dialog.py" line="128" />
+        <location filename="../../itsmdesk/views/announcements/dialog.py" line="133" />
         <source>Te&amp;xt</source>
         <translation>Te&amp;xt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/dialog.py" line="222" />
+        <location filename="../../itsmdesk/views/announcements/dialog.py" line="227" />
         <source>An announcement needs a title.</source>
         <translation>Ett meddelande behöver en rubrik.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/dialog.py" line="226" />
+        <location filename="../../itsmdesk/views/announcements/dialog.py" line="231" />
         <source>Say when it starts.</source>
         <translation>Ange när det börjar.</translation>
     </message>
@@ -5879,7 +5879,7 @@ Kritikalitet: {crit}</translation>
     <message>
         <location filename="../../itsmdesk/views/queue/incident_form.py" line="245" />
         <source>Reference, e.g. {example}</source>
-        <translation type="unfinished" />
+        <translation>Referens, t.ex. {example}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/incident_form.py" line="252" />
@@ -7906,27 +7906,27 @@ IT-servicesupport på {db}</translation>
     <message>
         <location filename="../../itsmdesk/views/queue/columns.py" line="71" />
         <source>Drag a header to move its column; right-click to choose the columns</source>
-        <translation type="unfinished" />
+        <translation>Dra en rubrik för att flytta kolumnen; högerklicka för att välja kolumner</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/columns.py" line="310" />
         <source>{column} (no room)</source>
-        <translation type="unfinished" />
+        <translation>{column} (får inte plats)</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/columns.py" line="320" />
         <source>Show the columns that fit</source>
-        <translation type="unfinished" />
+        <translation>Visa de kolumner som får plats</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/columns.py" line="323" />
         <source>Columns as wide as their contents; the last ones are left out while there is no room</source>
-        <translation type="unfinished" />
+        <translation>Kolumnerna så breda som innehållet; de sista utelämnas så länge de inte får plats</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/columns.py" line="328" />
         <source>Reset the columns</source>
-        <translation type="unfinished" />
+        <translation>Återställ kolumnerna</translation>
     </message>
 </context>
 <context>
@@ -8414,177 +8414,177 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueuePanel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="59" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="64" />
         <source>My open</source>
         <translation>Mina öppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="60" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="65" />
         <source>My team</source>
         <translation>Mitt team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="61" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="66" />
         <source>Unassigned</source>
         <translation>Ej tilldelade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="62" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="67" />
         <source>SLA at risk</source>
         <translation>SLA i fara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="63" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="68" />
         <source>Breached</source>
         <translation>Bruten SLA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="64" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="69" />
         <source>All open</source>
         <translation>Alla öppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="65" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="70" />
         <source>Resolved recently</source>
         <translation>Nyligen lösta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="66" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="71" />
         <source>All tickets</source>
         <translation>Alla ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="99" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="104" />
         <source>Filter: words or a reference…</source>
         <translation>Filter: ord eller en referens…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="109" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="114" />
         <source>New ticket</source>
         <translation>Nytt ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="110" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="115" />
         <source>Record a new incident (Ctrl+N)</source>
         <translation>Registrera en ny incident (Ctrl+N)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="113" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="118" />
         <source>Edit selected…</source>
         <translation>Redigera markerade…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="114" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="119" />
         <source>Change a field on every selected ticket (Ctrl+E)</source>
         <translation>Ändra ett fält i alla markerade ärenden (Ctrl+E)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="283" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="327" />
         <source>{n} tickets</source>
         <translation>{n} ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="355" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="400" />
         <source>Select the tickets to change first</source>
         <translation>Markera först de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="371" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="416" />
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="379" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="424" />
         <source>No bulk edit to undo</source>
         <translation>Ingen massredigering att ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="384" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="429" />
         <source>Undid the bulk edit of {n} tickets</source>
         <translation>Massredigeringen av {n} ärenden har ångrats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="400" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="445" />
         <source>Save queue</source>
         <translation>Spara kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="400" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="445" />
         <source>Name of the new queue</source>
         <translation>Namn på den nya kön</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="428" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="473" />
         <source>Only saved queues can be edited</source>
         <translation>Endast sparade köer kan redigeras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="447" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="492" />
         <source>New queue…</source>
         <translation>Ny kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="449" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="494" />
         <source>Edit queue…</source>
         <translation>Redigera kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="450" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="495" />
         <source>Save queue as…</source>
         <translation>Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="458" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="503" />
         <source>Only saved queues can be deleted</source>
         <translation>Endast sparade köer kan tas bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="489" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="534" />
         <source>&amp;New incident</source>
         <translation>&amp;Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="491" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="536" />
         <source>New service &amp;request</source>
         <translation>Ny &amp;tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="493" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="538" />
         <source>&amp;Bulk edit selected tickets…</source>
         <translation>&amp;Massredigera markerade ärenden…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="495" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="540" />
         <source>&amp;Undo last bulk edit</source>
         <translation>&amp;Ångra senaste massredigering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="497" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="542" />
         <source>Refresh &amp;queues</source>
         <translation>&amp;Uppdatera köer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="499" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="544" />
         <source>&amp;Save queue as…</source>
         <translation>&amp;Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="501" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="546" />
         <source>New &amp;queue…</source>
         <translation>Ny &amp;kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="503" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="548" />
         <source>Edit saved &amp;queue…</source>
         <translation>&amp;Redigera sparad kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="505" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="550" />
         <source>&amp;Delete saved queue</source>
         <translation>Ta &amp;bort sparad kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="507" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="552" />
         <source>Filter queue</source>
         <translation>Filtrera kö</translation>
     </message>

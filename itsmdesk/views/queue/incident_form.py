@@ -95,6 +95,7 @@ class IncidentForm(RecordForm):
         self._move: dict[str, Any] | None = None
         self._suggested_for: str | None = None
         self._announced_for: tuple[str, str] | None = None
+        self._saved_ref: str | None = None
         super().__init__(ctx, record_id, parent)
         self.sig_saved.connect(self._saved_key)
         ctx.sig_changes.connect(self._announcements_changed)
@@ -234,12 +235,16 @@ class IncidentForm(RecordForm):
         self.parent_ref = QLineEdit()
         self.link_edits = {"problem": self.problem_ref, "change": self.change_ref,
                            "known_error": self.known_error_ref, "parent": self.parent_ref}
-        for name, w, ph in (("problemRef", self.problem_ref, "PRB-000001"),
-                            ("changeRef", self.change_ref, "CHG-000001"),
-                            ("knownErrorRef", self.known_error_ref, "KE-000001"),
-                            ("parentRef", self.parent_ref, "INC-000001")):
+        # A hint, not something that reads like a linked record: "Reference, e.g. PRB-000123"
+        # in the placeholder's muted colour.
+        for name, w, example in (("problemRef", self.problem_ref, "PRB-000123"),
+                                 ("changeRef", self.change_ref, "CHG-000123"),
+                                 ("knownErrorRef", self.known_error_ref, "KE-000123"),
+                                 ("parentRef", self.parent_ref, "INC-000123")):
             w.setObjectName(name)
-            w.setPlaceholderText(ph)
+            w.setPlaceholderText(QCoreApplication.translate(
+                "IncidentForm", "Reference, e.g. {example}").format(example=example))
+            w.setClearButtonEnabled(True)
         self.children_list = QListWidget()
         self.children_list.setObjectName("childrenList")
         self.children_list.setMaximumHeight(70)
@@ -263,35 +268,37 @@ class IncidentForm(RecordForm):
         links_box.setLayout(links)
 
         left = QWidget()
+        left.setObjectName("ticketDetails")
         left_layout = QVBoxLayout(left)
         left_layout.addLayout(what)
         left_layout.addWidget(life_box)
         left_layout.addWidget(links_box)
         left_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(left)
+        self.details = left
         yield
 
+        # Details and the side panel (suggestions, work log, files) side by side in a wide tab,
+        # one below the other in a narrow one; either way ONE scroll area holds both, so a
+        # narrow form scrolls as one page (not two scroll bars stacked in one column).
         self.side = SidePanel(self)
-        right = QScrollArea()
-        right.setWidgetResizable(True)
-        right.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        right.setFrameShape(QFrame.Shape.NoFrame)
-        right.setWidget(self.side)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(scroll)
-        splitter.addWidget(right)
+        splitter.addWidget(left)
+        splitter.addWidget(self.side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
+        scroll = QScrollArea()
+        scroll.setObjectName("ticketPage")
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(splitter)
+        self.page = scroll
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("incidentTabs")
-        self.tabs.addTab(splitter, QCoreApplication.translate("IncidentForm", "&Details"))
+        self.tabs.addTab(scroll, QCoreApplication.translate("IncidentForm", "&Details"))
         self.tabs.addTab(self.history, QCoreApplication.translate("IncidentForm", "Histor&y"))
 
         head = QHBoxLayout()
@@ -334,6 +341,9 @@ class IncidentForm(RecordForm):
         wanted = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
         if self.splitter.orientation() != wanted:
             self.splitter.setOrientation(wanted)
+            # below the details the side panel keeps the height it needs (the work log is not
+            # squeezed to a line); beside them it takes the column's height
+            self.side.setMinimumHeight(0 if wide else self.side.sizeHint().height())
 
     # -- reading ------------------------------------------------------------------------------------
     def load_call(self):  # noqa: ANN201
@@ -422,9 +432,19 @@ class IncidentForm(RecordForm):
     def title(self) -> str:
         if self.data is not None:
             return self.data.ref
+        if self._saved_ref:  # saved, not read back yet
+            return self._saved_ref
         if self.record_id is not None:
             return QCoreApplication.translate("IncidentForm", "Service request") if self.ticket_kind == "request" else QCoreApplication.translate("IncidentForm", "Incident")
         return QCoreApplication.translate("IncidentForm", "New request") if self.ticket_kind == "request" else QCoreApplication.translate("IncidentForm", "New incident")
+
+    def tab_title(self) -> str:
+        """The tab: the reference and then the ticket's title ("INC-000102 Checkout fails…");
+        a crowded tab bar elides the title, never the reference."""
+        text = super().tab_title()
+        if self.data is None or not self.data.title:
+            return text
+        return text.replace(self.data.ref, f"{self.data.ref} {self.data.title}", 1)
 
     def _status(self) -> str:
         return self.data.status if self.data is not None else "new"
@@ -598,10 +618,14 @@ class IncidentForm(RecordForm):
         # an action waiting for this save (after_save) writes at the version the save made
         if getattr(result, "version", None) is not None:
             self.version = result.version
+        self._saved_ref = getattr(result, "ref", None)
         return result.id
 
     def _saved_key(self, record_id: Any) -> None:
         self.setProperty("recordKey", f"{self.ticket_kind}:{record_id}")
+        # The ticket exists from now on: its work log takes notes at once, not only once the
+        # saved ticket has been read back (that read may be slow, or fail).
+        self.side.set_enabled_for_record(True)
 
     def describe_value(self, field: str, value: Any) -> str:
         if value is None or value == "":

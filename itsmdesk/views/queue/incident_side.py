@@ -43,6 +43,11 @@ class SidePanel(QWidget):
         self.suggestions = QListWidget()
         self.suggestions.setObjectName("suggestions")
         self.suggestions.setMaximumHeight(110)
+        # one line each, elided at the column's width (the whole in the tooltip), no sideways
+        # scroll bar under four lines
+        self.suggestions.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.suggestions.setUniformItemSizes(True)
+        self.suggestions.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.suggestions.itemActivated.connect(self._open_suggestion)
         self.suggestions.currentItemChanged.connect(lambda *_a: self._update_buttons())
         self.link_button = QPushButton(QCoreApplication.translate("IncidentForm", "Link"))
@@ -151,8 +156,7 @@ class SidePanel(QWidget):
         for hit in hits:
             item = QListWidgetItem(f"{hit.ref}  {hit.title}")
             item.setData(ROLE, (hit.kind, hit.id))
-            if hit.snippet:
-                item.setToolTip(hit.snippet)
+            item.setToolTip(f"{hit.ref}  {hit.title}" + (f"\n\n{hit.snippet}" if hit.snippet else ""))
             self.suggestions.addItem(item)
         if not hits:
             self.suggestions.addItem(QCoreApplication.translate("IncidentForm", "Type a title to see matching known errors."))

@@ -106,6 +106,8 @@ class QueueModel(QAbstractTableModel):
         self._texts: dict[tuple[int, int], str] = {}  # (row, column) -> display text
         self.modelReset.connect(self._texts.clear)
         self._generation = 0
+        self.loaded_for: Any = None
+        """The person whose "Me" and "My teams" the rows were read for."""
         self._changed_ids: set[Any] = set()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
@@ -140,6 +142,7 @@ class QueueModel(QAbstractTableModel):
         self._generation += 1
         generation = self._generation
         spec, sort, text, person, now = self.spec, self.order, self.text, self.person_id(), self.now()
+        self.loaded_for = person
 
         def work():
             total = queues.count(spec, person, now, text)
@@ -215,6 +218,7 @@ class QueueModel(QAbstractTableModel):
         self._generation += 1
         generation = self._generation
         spec, sort, text, person, now = self.spec, self.order, self.text, self.person_id(), self.now()
+        self.loaded_for = person
         wanted = sorted(self._pages)[-4:] or [0]
 
         def work():
@@ -314,6 +318,21 @@ class QueueModel(QAbstractTableModel):
         self._pages.move_to_end(page_no)
         offset = row - page_no * PAGE
         return rows[offset] if offset < len(rows) else None
+
+    def column_texts(self, column: int, limit: int) -> dict[str, int]:
+        """The distinct texts column ``column`` shows in the first ``limit`` rows read, each
+        with the first row showing it (the view sizes its columns from them; nothing is
+        fetched)."""
+        name = self.columns[column]
+        rows = self._pages.get(0) or []
+        out: dict[str, int] = {}
+        for r in range(min(limit, len(rows), self._count)):
+            text = self._texts.get((r, column))
+            if text is None:
+                text = self._display(name, rows[r].get(name), rows[r])
+            if text and text not in out:
+                out[text] = r
+        return out
 
     def cached_rows(self) -> int:
         return sum(len(p) for p in self._pages.values())

@@ -9,17 +9,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QCoreApplication,
+    QEvent,
+    QItemSelectionModel,
+    QObject,
+    QSettings,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDockWidget,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
+    QListView,
     QListWidget,
     QListWidgetItem,
-    QSplitter,
+    QMainWindow,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -34,12 +46,19 @@ from itsmdesk.views.context import AppContext
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.numfmt import grouped
+from itsmdesk.views.queue.columns import TITLE_SHARE, QueueColumns
 from itsmdesk.views.queue.model import QueueModel
 
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("QueuePanel", text)
 
+
+CENTRE_SHARE = 0.3
+"""Widening the dock back at start leaves the centre (the record tabs) at least this share."""
+
+QUEUE_ROWS = 4
+"""At most this many rows of queues above the table (more scroll)."""
 
 QUEUE_NAMES = {  # predefined names, translated here (saved queues keep their own names)
     "my_open": QT_TRANSLATE_NOOP("QueuePanel", "My open"),
@@ -56,7 +75,8 @@ QUEUE_NAMES = {  # predefined names, translated here (saved queues keep their ow
 class QueuePanel(QWidget):
     sig_queue_changed = Signal(str)
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None,
+                 settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName("queuePanel")
@@ -64,9 +84,16 @@ class QueuePanel(QWidget):
         self.last_bulk: queues.BulkEdit | None = None
         self.model = QueueModel(ctx, self)
 
+        # The queues as a wrapped row of entries above the table (not a column beside it): the
+        # table keeps the dock's whole width for its columns.
         self.queue_list = QListWidget()
         self.queue_list.setObjectName("queueList")
-        self.queue_list.setMinimumWidth(110)
+        self.queue_list.setFlow(QListView.Flow.LeftToRight)
+        self.queue_list.setWrapping(True)
+        self.queue_list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.queue_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.queue_list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.queue_list.installEventFilter(self)
         style.selection_colours(self.queue_list, "#1f6fb2", "white")
         self.queue_list.currentRowChanged.connect(self._queue_selected)
         self.queue_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -101,13 +128,14 @@ class QueuePanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setSortingEnabled(True)
         self.table.setWordWrap(False)
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.horizontalHeader().setHighlightSections(False)
         self.table.horizontalHeader().setSortIndicatorShown(True)
         self.table.activated.connect(self._open_index)
         self.table.doubleClicked.connect(self._open_index)
-        self.model.modelReset.connect(self._size_columns)
+        self.columns = QueueColumns(self.table, settings, self)
 
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -115,27 +143,20 @@ class QueuePanel(QWidget):
         top.addWidget(self.count_label)
         top.addWidget(self.bulk_button)
         top.addWidget(self.new_button)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.setSpacing(4)
-        right_layout.addLayout(top)
-        right_layout.addWidget(self.table, 1)
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.queue_list)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([150, 600])
-        splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
+        layout.setSpacing(4)
+        layout.addWidget(self.queue_list)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        self.setMinimumWidth(self.minimum_width())
 
         self.model.sig_count_changed.connect(self._show_count)
         self.model.sig_about_to_refresh.connect(self._keep_selection)
         self.model.sig_refreshed.connect(self._restore_selection)
         self._kept: tuple[list[Any], Any, int] = ([], None, 0)
+        self._counted_for: Any = ctx.actor.person_id  # whose counts the queue list shows
+        self._widen_pending = True
         self._pending_ids: set[Any] | None = set()  # None: some tickets changed, unknown which
         self.lazy = WhenShown(self, self._apply_pending)
         ctx.sig_changes.connect(self._on_changes)
@@ -155,6 +176,7 @@ class QueuePanel(QWidget):
         """(Re)list the queues for the signed-in person and count them in the background."""
         person = self.ctx.actor.person_id
         current = select or self.current_key()
+        self._counted_for = person
 
         def work():
             specs = queues.queues_for(person)
@@ -192,21 +214,89 @@ class QueuePanel(QWidget):
         return f"{self.queue_name(spec)}  ({grouped(counts.get(spec.key, 0))})"
 
     def _fit_queue_list(self) -> None:
-        """Wide enough for the longest queue name and count (up to a limit), so none is cut."""
-        needed = self.queue_list.sizeHintForColumn(0) + 2 * self.queue_list.frameWidth() + 12
-        self.queue_list.setMinimumWidth(max(110, min(needed, 240)))
+        """The queues in cells as wide as the longest name and count (none is cut), as many to
+        a row as the dock's width takes, and the list as high as its rows (up to a limit)."""
+        lst = self.queue_list
+        metrics = lst.fontMetrics()
+        widest = max((metrics.horizontalAdvance(lst.item(i).text()) for i in range(lst.count())),
+                     default=metrics.averageCharWidth() * 12)
+        inner = max(1, lst.width() - 2 * lst.frameWidth())
+        cell = QSize(min(widest + 2 * metrics.averageCharWidth() + 8, inner),
+                     metrics.height() + 6)
+        if lst.gridSize() != cell:
+            lst.setGridSize(cell)
+        per_row = max(1, inner // cell.width())
+        rows = max(1, min(-(-lst.count() // per_row), QUEUE_ROWS))
+        height = rows * cell.height() + 2 * lst.frameWidth() + 2
+        if lst.height() != height:
+            lst.setFixedHeight(height)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.queue_list and event.type() == QEvent.Type.Resize:
+            self._fit_queue_list()
+        return False
+
+    def minimum_width(self) -> int:
+        """Room for a ticket's reference, priority and status beside a readable title: the
+        dock is not narrowed below it (a form needing room takes it from elsewhere), so a
+        narrowed layout saved at closing still shows what identifies a ticket."""
+        metrics = self.table.fontMetrics()
+        cells = sum(metrics.horizontalAdvance(t) for t in ("INC-000000", "Priority", "in progress"))
+        return cells + 3 * 24 + self.columns.title_minimum() + 40
+
+    def comfortable_width(self) -> int:
+        """Room for the reference, priority, status and SLA columns beside a title that has a
+        good part of the table (what the dock is widened back to at start, see
+        ``_widen_once``)."""
+        wanted = ("ref", "priority", "status", "sla_state", "resolution_due")
+        cells = sum(self.columns.natural_width(n) for n in wanted if n in self.model.columns)
+        table = cells / (1 - TITLE_SHARE)
+        chrome = max(0, self.width() - self.table.viewport().width())
+        return max(self.minimumWidth(), int(table) + chrome)
+
+    def showEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        super().showEvent(event)
+        self._maybe_widen()
+
+    def _maybe_widen(self) -> None:
+        if self._widen_pending and self.isVisible() and self.model.rowCount():
+            self._widen_pending = False
+            QTimer.singleShot(0, self, self._widen_once)
+
+    def _widen_once(self) -> None:
+        """Once, at start: a dock that was saved narrower than comfortable (a wide form had
+        squeezed it when the window closed) is widened back while the centre has room; a
+        squeeze of the last session does not become the layout of every next one."""
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        window = dock.parentWidget() if dock is not None else None
+        if not isinstance(window, QMainWindow) or dock.isFloating() or \
+                window.centralWidget() is None or self.visibleRegion().isEmpty():
+            return  # (behind another dock's tab its width is stale: it could only shrink it)
+        missing = self.comfortable_width() - dock.width()
+        central = window.centralWidget()
+        spare = central.width() - max(central.minimumSizeHint().width(),
+                                      int(CENTRE_SHARE * window.width()))
+        grow = min(missing, spare)
+        if grow > 0:
+            window.resizeDocks([dock], [dock.width() + grow], Qt.Orientation.Horizontal)
 
     def _update_counts(self) -> None:
         person = self.ctx.actor.person_id
         specs = list(self.specs)
+        self._counted_for = person
         self.ctx.query(lambda: queues.counts(specs, person, self.model.now()),
                        on_done=self._show_counts, key=f"queue-counts-{id(self)}", owner=self)
 
     def _show_counts(self, counts: dict[str, int]) -> None:
-        for i in range(self.queue_list.count()):
+        for i in range(min(self.queue_list.count(), len(self.specs))):
             item = self.queue_list.item(i)
             spec = self.specs[i]
             item.setText(self._entry_text(spec, counts))
+            if spec.key == "breached":
+                item.setForeground(Qt.GlobalColor.red if counts.get(spec.key) else
+                                   self.queue_list.palette().text().color())
         self._fit_queue_list()
 
     def current_key(self) -> str | None:
@@ -230,20 +320,20 @@ class QueuePanel(QWidget):
         self.table.horizontalHeader().setSortIndicator(
             col, Qt.SortOrder.DescendingOrder if spec.sort[1] == "desc" else Qt.SortOrder.AscendingOrder)
         self.table.horizontalHeader().blockSignals(False)
+        self.columns.fit()  # (the sorted column's header needs room for its arrow)
         self.sig_queue_changed.emit(spec.key)
 
     def _show_count(self, total: int) -> None:
         self.count_label.setText(QCoreApplication.translate("QueuePanel", "{n} tickets").format(n=grouped(total)))
-
-    def _size_columns(self) -> None:
-        header = self.table.horizontalHeader()
-        widths = {"ref": 88, "priority": 50, "status": 80, "sla_state": 90, "resolution_due": 70,
-                  "team": 120, "assignee": 120, "opened_at": 118, "caller": 120, "category": 110,
-                  "ci": 120, "updated_at": 118, "resolved_at": 118}
-        for i, name in enumerate(self.model.columns):
-            header.setSectionResizeMode(i, QHeaderView.ResizeMode.Interactive)
-            self.table.setColumnWidth(i, 190 if name == "title" else widths.get(name, 100))
-        header.setStretchLastSection(True)
+        # The counts beside the queues are for the person whose tickets the list shows: a
+        # person known only after they were counted (restored at start, signed in meanwhile)
+        # has them counted again, so "My open (0)" never stands beside their five tickets.
+        if self.model.loaded_for != self._counted_for:
+            if self.specs:
+                self._update_counts()
+            else:
+                self.refresh_queues()
+        self._maybe_widen()
 
     def _on_changes(self, changes: Changes) -> None:
         """Tickets changed (here or at another workstation): their rows are refreshed in place
@@ -423,7 +513,7 @@ class QueuePanel(QWidget):
 
 
 def create_panel(ctx: AppContext, window) -> QWidget:  # noqa: ANN001
-    return QueuePanel(ctx, window)
+    return QueuePanel(ctx, window, getattr(window, "settings", None))
 
 
 def menu_actions(ctx: AppContext, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
