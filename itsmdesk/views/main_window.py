@@ -215,10 +215,14 @@ class MainWindow(QMainWindow):
         self.restore_layout()
 
     def _size_docks(self, by_area: dict[Any, list[QDockWidget]]) -> None:
-        """Default proportions at 1400x900: queues wide on the left, the record in the centre,
-        announcements narrow on the right, calendar and dashboards short at the bottom."""
-        sizes = {Qt.DockWidgetArea.LeftDockWidgetArea: (640, Qt.Orientation.Horizontal),
-                 Qt.DockWidgetArea.RightDockWidgetArea: (240, Qt.Orientation.Horizontal),
+        """Default proportions: queues wide on the left (640 px at 1400, 45 % of a wider
+        window: at 1920 the queue shows a column more), the record in the centre, announcements
+        narrow on the right, calendar and dashboards short at the bottom."""
+        width = self.width()
+        sizes = {Qt.DockWidgetArea.LeftDockWidgetArea: (max(640, round(width * 0.45)),
+                                                        Qt.Orientation.Horizontal),
+                 Qt.DockWidgetArea.RightDockWidgetArea: (max(240, round(width * 0.12)),
+                                                         Qt.Orientation.Horizontal),
                  Qt.DockWidgetArea.BottomDockWidgetArea: (250, Qt.Orientation.Vertical)}
         for area, (size, orientation) in sizes.items():
             docks = by_area.get(area)

@@ -169,3 +169,14 @@ def test_the_person_picks_orders_and_sizes_columns_kept_per_workstation(demo_ctx
     order = panel2.columns.order()  # (the order is kept: the columns that fit come first)
     assert _shown(panel2) == order[:len(_shown(panel2))] and len(_shown(panel2)) >= 5
     _assert_fits(panel2)
+
+
+@pytest.mark.parametrize("size, least_columns", [((1400, 900), 6), ((1920, 1080), 7)])
+def test_a_wider_window_gives_the_queue_its_share(demo_ctx, qtbot, settings, size, least_columns):
+    """The default layout gives the queue 45 % of a wide window (640 px at 1400): at 1920 it
+    shows more columns instead of leaving the centre empty."""
+    w, panel = _window(demo_ctx, qtbot, settings, size)
+    dock = w.docks["queuesDock"]
+    assert dock.width() >= max(600, 0.42 * size[0])
+    assert len(_shown(panel)) >= least_columns, _shown(panel)
+    _assert_fits(panel)
