@@ -202,12 +202,13 @@ class QueuePanel(QWidget):
             default = ("my_open" if self.ctx.actor.person_id and counts.get("my_open") else "all_open")
             if spec.key == (current or default):
                 select = i
+        self.queue_list.setCurrentRow(select)  # (signals blocked: the line below decides)
         self.queue_list.blockSignals(False)
         self._fit_queue_list()
-        self.queue_list.setCurrentRow(select)
-        # (re)load unless the model already shows exactly this queue (a saved queue edited
-        # since has a new spec)
-        self._queue_selected(select, load=self.model.spec != specs[select])
+        # (re)load unless the model already shows exactly this queue for this person (a saved
+        # queue edited since has a new spec; "My open" is another list for another person)
+        self._queue_selected(select, load=self.model.spec != specs[select]
+                             or getattr(self.model, "loaded_for", None) != self.model.person_id())
 
     def _entry_text(self, spec: queues.QueueSpec, counts: dict[str, int]) -> str:
         """"All open  (11,947)": the count grouped the way the user's locale writes numbers."""
