@@ -13,10 +13,12 @@ import datetime as dt
 import hashlib
 import random
 
+from itsmdesk.models.change import Change
 from itsmdesk.models.cmdb import CI
 from itsmdesk.models.people import Person, Site, Team
 from itsmdesk.models.release import Release, ReleaseItem, ReleaseStep
-from itsmdesk.services.change import changes
+from itsmdesk.services import records
+from itsmdesk.services.change import changes, risk
 from itsmdesk.services.cmdb import cis as cmdb
 from itsmdesk.services.context import SYSTEM, Actor
 from itsmdesk.services.release import dml, releases
@@ -55,31 +57,40 @@ def _install(release: Release, rng: random.Random, actor: Actor) -> None:
                                     "ci_version": old, "status": "in_production"}, actor)
 
 
-def _payroll(rng: random.Random, actor: Actor) -> None:
+def _payroll(rng: random.Random, actor: Actor, chgs: list | None = None) -> None:
+    """``chgs``: the release's changes, approved by the CAB (the small demo's story); without
+    them two are made here, assessed by the risk service."""
     if Release.select().where(Release.name == "Payroll 5.1").exists():
         return
-    manager = Person.select().where(Person.is_agent).order_by(Person.name).first()
-    team = Team.select().order_by(Team.name).first()
-    sites = list(Site.select().order_by(Site.code).limit(3))
+    team = (Team.select().where(Team.name == "Application Support").first()
+            or Team.select().order_by(Team.name).first())
+    manager = (team.lead if team is not None and team.lead_id else
+               Person.select().where(Person.is_agent).order_by(Person.name).first())
+    sites = list(Site.select().where(Site.code.in_(("STO", "GOT", "OSL"))).order_by(Site.code))
+    sites = sites or list(Site.select().order_by(Site.code).limit(3))
     app = CI.select().where(CI.name.contains("Payroll")).first() or CI.select().first()
     from itsmdesk.demo.builder import anchor
 
     now = anchor()
-    start = now - dt.timedelta(days=6)
-    chgs = [changes.create_change({"title": title, "type": "normal", "status": "scheduled",
-                                   "risk_level": risk, "planned_start": start,
-                                   "planned_end": start + dt.timedelta(days=10),
-                                   "backout_plan": "Reinstall 5.0.2 from the DML"},
-                                  actor, cis=[app] if app else None)
-            for title, risk in (("Payroll 5.1: tax tables 2027", "medium"),
-                                ("Payroll 5.1: new payslip layout", "low"))]
+    if chgs:
+        start = min(c.planned_start for c in chgs)
+    else:
+        start = now - dt.timedelta(days=6)
+        chgs = []
+        for title in (f"Payroll 5.1: tax tables {now.year + 1}", "Payroll 5.1: new payslip layout"):
+            change = changes.create_change({
+                "title": title, "type": "normal", "planned_start": start,
+                "planned_end": start + dt.timedelta(days=10),
+                "backout_plan": "Reinstall 5.0.2 from the DML"}, actor, cis=[app] if app else None)
+            risk.assess(change.id, actor)
+            chgs.append(records.update(Change, change.id, None, {"status": "scheduled"}, actor))
     rel = releases.create_release({
         "name": "Payroll 5.1", "release_version": "5.1.0", "type": "minor",
-        "description": "Tax tables for 2027 and the new payslip layout, to three sites.",
+        "description": f"Tax tables for {now.year + 1} and the new payslip layout, to three sites.",
         "backout_plan": "Per wave: reinstall Payroll client 5.0.2 from the DML, restore the "
                         "tax table snapshot taken before the wave, and tell the service desk.",
         "manager": manager.id if manager else None, "team": team.id if team else None,
-        "planned_start": start, "planned_end": start + dt.timedelta(days=12)}, actor,
+        "planned_start": start, "planned_end": start + dt.timedelta(days=10)}, actor,
         changes=chgs)
     owner = {"owner_team": team.id if team else None}
     prep = release_plan.add_phase(rel.id, "Build and test", actor)
@@ -123,12 +134,13 @@ def _payroll(rng: random.Random, actor: Actor) -> None:
             "status": "in_progress", "actual_start": waves[1].planned_start}, actor)
 
 
-def demo_release(rng: random.Random | None = None, actor: Actor = SYSTEM) -> None:
+def demo_release(rng: random.Random | None = None, actor: Actor = SYSTEM,
+                 payroll_changes: list | None = None) -> None:
     rng = rng or random.Random(42)
     done = {i.release_id for i in ReleaseItem.select(ReleaseItem.release)}
     for release in Release.select().order_by(Release.ref):
         if release.id not in done:
             _install(release, rng, actor)
-    _payroll(rng, actor)
+    _payroll(rng, actor, payroll_changes)
     for release in Release.select():
         release_lifecycle.refresh_risk(release.id, actor)

@@ -7,6 +7,7 @@ naive UTC datetimes in the database; the views convert to the user's zone.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import uuid
 
@@ -23,9 +24,36 @@ class NamedIndex(pw.ModelIndex):
         return f"ModelIndex({self._name})"
 
 
+_story_time: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar(
+    "itsmdesk_story_time", default=None)
+
+
 def utcnow() -> dt.datetime:
-    """Now in UTC, naive (that is how every timestamp is stored)."""
+    """Now in UTC, naive (that is how every timestamp is stored); inside :class:`story_clock`
+    (generated data, this thread only) the story's time."""
+    story = _story_time.get()
+    if story is not None:
+        return story
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+class story_clock:  # noqa: N801 - used as a context manager like a function
+    """``with story_clock(start) as clock: clock.set(moment)``: generated data (the demo) is
+    written as it happened, so records, their journal and the times services stamp (votes,
+    transitions, work log notes) carry the story's time instead of the build's."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.start = start
+
+    def __enter__(self) -> story_clock:
+        self.token = _story_time.set(self.start.replace(microsecond=0))
+        return self
+
+    def set(self, moment: dt.datetime) -> None:
+        _story_time.set(moment.replace(microsecond=0))
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        _story_time.reset(self.token)
 
 
 _id_source = uuid.uuid4
