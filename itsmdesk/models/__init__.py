@@ -19,7 +19,7 @@ from itsmdesk.models.cmdb import CI, Baseline, BaselineItem, CIClass, Relation
 from itsmdesk.models.incident import Attachment, ChangeIncident, Incident, WorkLog
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.knowledge import Article, ArticleLink
-from itsmdesk.models.people import Organisation, Person, Site, Team, TeamMember
+from itsmdesk.models.people import Organisation, Person, PersonRole, Site, Team, TeamMember
 from itsmdesk.models.problem import KnownError, KnownErrorCI, Problem, ProblemCI
 from itsmdesk.models.release import Release, ReleaseChange, ReleaseItem, ReleaseStep, StepDependency
 from itsmdesk.models.servicedesk import (
@@ -35,7 +35,7 @@ from itsmdesk.models.servicedesk import (
 
 ALL_MODELS = [
     SchemaInfo, RefCounter, Setting, JournalEntry,
-    Organisation, Site, Person, Team, TeamMember,
+    Organisation, Site, Person, PersonRole, Team, TeamMember,
     CIClass, CI, Relation, Baseline, BaselineItem,
     Category, BusinessCalendar, Holiday, SLADefinition, SavedQueue, Announcement,
     AnnouncementService, Notification,

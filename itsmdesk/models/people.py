@@ -37,6 +37,29 @@ class Person(TrackedModel):
     is_agent = pw.BooleanField(default=False)  # works tickets (vs. only reports them)
     active = pw.BooleanField(default=True)
     external_key = pw.CharField(max_length=200, null=True, index=True)
+    # Accounts (issue 15).  ``login`` names the person when signing in; on a shared PostgreSQL
+    # database it is also their own login role.  ``password_hash`` (argon2) is used only by a
+    # local SQLite database; it is never journalled or synced.
+    login = pw.CharField(max_length=63, null=True, unique=True)
+    password_hash = pw.TextField(null=True)
+
+
+# What a person may do, granted per person (PersonRole rows).  On PostgreSQL each role is also a
+# NOLOGIN group role ``itsmdesk_<role>`` that the person's login role is a member of.
+ROLES = ("requester", "agent", "team_lead", "problem_manager", "change_manager", "cab_member",
+         "release_manager", "cmdb_owner", "administrator")
+
+
+class PersonRole(BaseModel):
+    """One role held by one person (child row of the person: journalled on them)."""
+
+    PARENT = "person"
+    LABEL_FIELDS = ("role",)
+    person = pw.ForeignKeyField(Person, backref="role_rows", on_delete="CASCADE")
+    role = pw.CharField(max_length=32)
+
+    class Meta:
+        indexes = ((("person", "role"), True),)
 
 
 class Team(TrackedModel):

@@ -93,6 +93,21 @@ def _m0007_announcement_audience(database: pw.Database) -> None:
                              'REFERENCES "site" (id) ON DELETE SET NULL')
 
 
+def _m0008_accounts(database: pw.Database) -> None:
+    """People sign in: a login name and (local SQLite) a password hash per person, and the roles
+    each person holds."""
+    from itsmdesk.models.people import Person, PersonRole
+
+    table = Person._meta.table_name
+    columns = {c.name for c in database.get_columns(table)}
+    if "login" not in columns:
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN login VARCHAR(63) NULL')
+        database.execute_sql(f'CREATE UNIQUE INDEX IF NOT EXISTS "person_login" ON "{table}" (login)')
+    if "password_hash" not in columns:
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN password_hash TEXT NULL')
+    database.create_tables([PersonRole], safe=True)
+
+
 # (version, description, function).  Version 1 is the base tables.
 MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (2, "full-text search", _m0002_full_text_search),
@@ -101,6 +116,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (5, "versioned settings", _m0005_setting_version),
     (6, "reason for a CAB decision against the votes", _m0006_cab_decision_reason),
     (7, "announcement audience and site", _m0007_announcement_audience),
+    (8, "accounts: login, password hash, roles", _m0008_accounts),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
 
