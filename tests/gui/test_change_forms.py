@@ -450,7 +450,7 @@ def test_stale_meeting_edit_is_merged(ctx, qtbot, monkeypatch):
     form = CABMeetingForm(ctx, meeting.id)
     qtbot.addWidget(form)
     cab.save_meeting(meeting.id, form.version, {"location": "Room 1", "notes": "Their notes"})
-    form.notes_edit.setText("My notes")
+    form.notes_edit.setPlainText("My notes")
     form.title_edit.setText("Weekly CAB (week 12)")
     fake = mine_for()  # keep theirs where both changed
     monkeypatch.setattr(MergeDialog, "exec", fake)
@@ -511,7 +511,7 @@ def test_cab_form_runs_no_sql_on_the_gui_thread(ctx, qtbot, gui_sql, monkeypatch
     form = CABMeetingForm(ctx, meeting.id)
     qtbot.addWidget(form)
     form.attendee_table.item(0, 1).setCheckState(Qt.CheckState.Checked)
-    form.notes_edit.setText("Quiet")
+    form.notes_edit.setPlainText("Quiet")
     form.save()
     form.build_agenda()
     assert form.vote_table.rowCount() == 3

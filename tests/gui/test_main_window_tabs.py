@@ -70,3 +70,23 @@ def test_tab_text_keeps_the_reference_and_shows_an_ampersand():
     long = _short("INC-000102 Checkout fails with error 500 when paying by card")
     assert long.startswith("INC-000102 Checkout") and long.endswith("…") and len(long) <= 36
     assert _short("CHG-000007 R&D lab power work •").startswith("• CHG-000007 R&&D")
+
+
+def test_the_record_area_keeps_room_beside_the_docks_at_1400(ctx, qtbot, settings):
+    """At 1400x900 the default layout leaves the record in the centre more than a third of the
+    window: the announcements dock's buttons fit a narrow dock (copying is one button with a
+    menu), so the right-hand docks do not push the form into a 400 px column."""
+    sample_desk()
+    w = MainWindow(ctx, settings)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.panels_waiting() == 0, timeout=10_000)
+    qtbot.wait(50)
+    right = w.docks["announcementsDock"]
+    assert right.isVisible() and right.width() <= 300, right.width()
+    assert w.tabs.width() >= 480, (w.tabs.width(), right.width())
+    panel = w.panels["announcementsDock"]
+    assert panel.copy_button.menu() is not None
+    assert [a.text() for a in panel.copy_button.menu().actions()] == ["Copy text", "Copy HTML"]

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -108,7 +109,9 @@ class CABMeetingForm(FormActions, RecordForm):
         self.chair_box = QComboBox()
         self.chair_box.setObjectName("chairBox")
         self.chair_box.addItem(QCoreApplication.translate("CABMeetingForm", "(no chair)"), None)
-        self.notes_edit = QLineEdit()
+        self.notes_edit = QPlainTextEdit()  # minutes-style notes run to several lines
+        self.notes_edit.setObjectName("meetingNotes")
+        self.notes_edit.setTabChangesFocus(True)
         details = QWidget()
         form = QFormLayout(details)
         form.addRow(QCoreApplication.translate("CABMeetingForm", "&Title"), self.title_edit)
@@ -272,7 +275,7 @@ class CABMeetingForm(FormActions, RecordForm):
             self.chair_box.addItem(data.chair_name or str(data.chair_id), str(data.chair_id))
             index = self.chair_box.count() - 1
         self.chair_box.setCurrentIndex(max(0, index))
-        self.notes_edit.setText(data.notes or "")
+        self.notes_edit.setPlainText(data.notes or "")
         self.decision_box.setCurrentIndex(0)
         self.decision_reason_edit.clear()
         self._show_attendance(data.attendance, {a.person_id: a.name for a in data.attendees})
@@ -429,7 +432,7 @@ class CABMeetingForm(FormActions, RecordForm):
                 "quorum": self.quorum_spin.value(),
                 "status": self.status_box.currentData(),
                 "chair": _uuid(chair) if chair else None,
-                "notes": self.notes_edit.text().strip() or None,
+                "notes": self.notes_edit.toPlainText().strip() or None,
                 "attendance": self.attendance()}
 
     def edits(self) -> dict[str, Any]:
