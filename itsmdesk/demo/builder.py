@@ -671,7 +671,7 @@ class SmallDemo:
         if channel == "monitoring":
             description = "Alert from monitoring."
         else:
-            description = rng.choice(["Reported by phone.", "The caller has tried a restart.",
+            description = rng.choice(["It worked yesterday.", "The caller has tried a restart.",
                                       "Started this morning.", "Several colleagues see it too."]
                                      if impact < 3 else ["Reported by the caller.",
                                                          "Started this morning.",
