@@ -73,7 +73,12 @@ def _shoot(out: Path, lang: str) -> None:
         calendar = window.docks["calendarDock"]
         calendar.show()
         calendar.raise_()
-        wait(2500)
+        wait(1500)
+        panel = window.panel("calendarDock")
+        week = panel.mode_box.findData("week")
+        if week >= 0:  # the week: long changes as a band over the days, the rest stacked below
+            panel.mode_box.setCurrentIndex(week)
+        wait(2000)
         window.grab().save(str(out / "screenshot-calendar.png"))
         calendar.hide()
         changes = window.panel("changesDock")
