@@ -7,6 +7,7 @@ import pytest
 
 from itsmdesk.demo.servicedesk import sample_desk
 from itsmdesk.errors import TransitionError, ValidationError
+from itsmdesk.models.base import story_clock
 from itsmdesk.models.incident import Incident
 from itsmdesk.models.servicedesk import Notification
 from itsmdesk.services.servicedesk import calendars, escalation, incidents, sla
@@ -87,8 +88,9 @@ def test_major_incident_resolves_children(db):
 
 def test_escalation_tick_flags_and_breaches(db):
     d = sample_desk(calendar=True)
-    inc = incidents.create_incident({"title": "VPN", "impact": 1, "urgency": 1, "opened_at": MON,
-                                     "team": d["desk"].id}, d["actor"])
+    with story_clock(MON):  # created when it was opened (its state is stored as of then)
+        inc = incidents.create_incident({"title": "VPN", "impact": 1, "urgency": 1,
+                                         "opened_at": MON, "team": d["desk"].id}, d["actor"])
     r = escalation.tick(now=MON + dt.timedelta(hours=2))
     assert r.flagged == [] and r.breached == []
     r = escalation.tick(now=MON + dt.timedelta(hours=3, minutes=1))  # 75 % of 4 h

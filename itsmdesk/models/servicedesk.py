@@ -47,7 +47,9 @@ class Holiday(BaseModel):
 
 
 class SLADefinition(TrackedModel):
-    """Targets per priority (1 = critical ... 5 = planning), in business minutes."""
+    """Targets per priority (1 = critical ... 5 = planning), in business minutes: the general
+    SLA (no service, no team), a service's own SLA (``service``), or a team's OLA (``team``).
+    One row per kind, priority, service and team (services/servicedesk/sla.py keeps it so)."""
 
     RECORD_KIND = "sla"
     name = pw.CharField(max_length=200)
@@ -57,9 +59,11 @@ class SLADefinition(TrackedModel):
     resolution_minutes = pw.IntegerField()
     calendar = pw.ForeignKeyField(BusinessCalendar, null=True, on_delete="SET NULL")
     escalate_at_pct = pw.IntegerField(default=75)
+    service = pw.ForeignKeyField(CI, null=True, on_delete="CASCADE")
+    team = pw.ForeignKeyField(Team, null=True, on_delete="CASCADE")
 
     class Meta:
-        indexes = ((("ticket_kind", "priority"), True),)
+        indexes = ((("ticket_kind", "priority", "service", "team"), False),)
 
 
 class SavedQueue(TrackedModel):

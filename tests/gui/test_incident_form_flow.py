@@ -10,6 +10,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
 from itsmdesk.demo.servicedesk import sample_desk
+from itsmdesk.models.base import story_clock
 from itsmdesk.models.incident import Incident, WorkLog
 from itsmdesk.services import history, records
 from itsmdesk.services.context import Actor
@@ -125,8 +126,9 @@ def test_bulk_assign_and_undo(ctx, qtbot, desk):
 
 
 def test_escalate_and_sla_breach_flag(ctx, qtbot, desk, gui_sql):
-    inc = incidents.create_incident({"title": "VPN", "impact": 1, "urgency": 1, "opened_at": NOW,
-                                     "team": desk["desk"].id}, desk["actor"])
+    with story_clock(NOW):  # created when opened: its SLA state is stored as of then
+        inc = incidents.create_incident({"title": "VPN", "impact": 1, "urgency": 1,
+                                         "opened_at": NOW, "team": desk["desk"].id}, desk["actor"])
     form = IncidentForm(ctx, inc.id)
     qtbot.addWidget(form)
     assert form.sla_label.property("slaState") == "ok"

@@ -20,7 +20,7 @@ from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
 from itsmdesk.services.servicedesk import sla
 
-RUNNING = ("new", "approval", "assigned", "in_progress")  # pending: clock stopped
+RUNNING = sla.RUNNING  # pending: clock stopped
 
 
 @dataclass
@@ -67,34 +67,79 @@ def _flag(incident: Incident, level: int, state: str, text: str, now: dt.datetim
     return sent
 
 
+def _text(incident: Incident, level: int, pct: int) -> str:
+    if level >= 2:
+        return f"{incident.ref} breached its resolution target: {incident.title}"
+    return f"{incident.ref} has used {pct}% of its resolution time: {incident.title}"
+
+
+def notify_raised(incident: Incident, before: int, after: int, now: dt.datetime) -> int:
+    """A write raised the ticket's escalation level (its SLA clock says so): tell the leads as
+    the tick would have."""
+    if after <= before or incident.status not in RUNNING + ("pending",):
+        return 0
+    pct = sla.target(incident.kind, incident.priority, incident.service_id).escalate_at_pct
+    sent = 0
+    for person in leads_for(incident):
+        notify(person, _text(incident, after, pct), incident, now)
+        sent += 1
+    return sent
+
+
+def candidates(now: dt.datetime, limit: int = 5000, lookup: sla.Targets | None = None
+               ) -> tuple[list[Incident], list[tuple[Incident, int]]]:
+    """What the tick moves at ``now``: (running tickets past their due and not yet marked
+    breached, [(running ticket that reached its escalation share and is not yet flagged,
+    share)]).  A running ticket's stored due is the instant its target is reached, so
+    ``due < now`` is a breach and ``due <= sla.risk_threshold`` is the share reached (exact,
+    integer arithmetic; one threshold per kind, priority and service with an SLA of its own).
+    The stored state of a running ticket is ok or at_risk (levels 0 and 1) until the tick marks
+    it, so one query ranges over the ``(sla_state, resolution_due)`` index; no history is
+    read."""
+    lookup = lookup or sla.Targets()
+    risk = None
+    for kind in ("incident", "request"):
+        for priority in (1, 2, 3, 4, 5):
+            own = lookup.services(kind, priority)  # services with their own SLA
+            for service in [None] + own:
+                threshold = sla.risk_threshold(kind, priority, now, lookup, service)
+                cond = ((Incident.kind == kind) & (Incident.priority == priority)
+                        & (Incident.resolution_due <= threshold))
+                if service is not None:
+                    cond &= Incident.service == service
+                elif own:
+                    cond &= Incident.service.is_null() | Incident.service.not_in(own)
+                risk = cond if risk is None else (risk | cond)
+    late = Incident.sla_state.in_(("ok", "at_risk")) & (Incident.resolution_due < now)
+    rows = (Incident.select(Incident.id, Incident.ref, Incident.title, Incident.kind,
+                            Incident.priority, Incident.service, Incident.team, Incident.assignee,
+                            Incident.status, Incident.sla_state, Incident.resolution_due)
+            .where(Incident.status.in_(RUNNING) & (late | ((Incident.sla_state == "ok") & risk)))
+            .order_by(Incident.resolution_due).limit(limit))
+    breached: list[Incident] = []
+    flagged: list[tuple[Incident, int]] = []
+    for row in rows:
+        if row.resolution_due < now:
+            breached.append(row)
+        else:
+            flagged.append((row, lookup(row.kind, row.priority, row.service_id)[0].escalate_at_pct))
+    return breached, flagged
+
+
 def tick(now: dt.datetime | None = None, actor: Actor = SYSTEM, limit: int = 5000) -> TickResult:
-    """Flag tickets at risk and mark breaches as of ``now``."""
+    """Flag tickets at risk and mark breaches as of ``now`` (see :func:`candidates`); each
+    raise notifies the team lead and the assignee's manager.  Only running tickets move (a
+    pending ticket's clock stands still; writes store the state of every other change)."""
     now = now or utcnow()
     result = TickResult()
     with records.atomic():
-        breached = (Incident.select()
-                    .where(Incident.status.in_(RUNNING) & (Incident.escalation_level < 2)
-                           & (Incident.resolution_due < now))
-                    .order_by(Incident.resolution_due).limit(limit))
+        breached, flagged = candidates(now, limit)
         for row in breached:
-            result.notifications += _flag(row, 2, "breached",
-                                          f"{row.ref} breached its resolution target: {row.title}",
-                                          now, actor)
+            result.notifications += _flag(row, 2, "breached", _text(row, 2, 0), now, actor)
             result.breached.append(row.ref)
-        for kind in ("incident", "request"):
-            for priority in (1, 2, 3, 4, 5):
-                threshold = sla.risk_threshold(kind, priority, now)
-                rows = (Incident.select()
-                        .where((Incident.kind == kind) & (Incident.priority == priority)
-                               & Incident.status.in_(RUNNING) & (Incident.escalation_level == 0)
-                               & (Incident.resolution_due <= threshold))
-                        .order_by(Incident.resolution_due).limit(limit))
-                for row in rows:
-                    pct = sla.target(kind, priority).escalate_at_pct
-                    result.notifications += _flag(
-                        row, 1, "at_risk",
-                        f"{row.ref} has used {pct}% of its resolution time: {row.title}", now, actor)
-                    result.flagged.append(row.ref)
+        for row, pct in flagged:
+            result.notifications += _flag(row, 1, "at_risk", _text(row, 1, pct), now, actor)
+            result.flagged.append(row.ref)
     return result
 
 

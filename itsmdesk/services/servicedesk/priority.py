@@ -31,6 +31,9 @@ def matrix_for_editing() -> tuple[dict[str, int], int]:
 def set_matrix(new: dict[str, int], actor: Actor = SYSTEM, version: int | None = None) -> int:
     """Store the matrix (versioned and journalled as the setting ``priority_matrix``); returns
     its new version."""
+    from itsmdesk.services.permissions import require
+
+    require(actor, "settings.manage")
     for key in DEFAULT_MATRIX:
         if key not in new or new[key] not in (1, 2, 3, 4, 5):
             raise ValidationError(N_("The priority matrix needs a priority 1-5 for impact,urgency {key}"),

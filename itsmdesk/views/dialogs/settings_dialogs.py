@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.services.servicedesk import priority, sla
 from itsmdesk.views.messages import show_error
+from itsmdesk.views.signin import enable, gate
 from itsmdesk.words import word
 
 
@@ -36,9 +37,11 @@ class SlaDialog(QDialog):
         self.setObjectName("slaDialog")
         self.setWindowTitle(QCoreApplication.translate("SettingsDialogs", "SLA targets ({kind})").format(kind=word(kind)))
         grid = QGridLayout()
-        for col, head in enumerate((QCoreApplication.translate("SettingsDialogs", "Priority"), QCoreApplication.translate("SettingsDialogs", "Response (min)"), QCoreApplication.translate("SettingsDialogs", "Resolution (min)"))):
+        for col, head in enumerate((QCoreApplication.translate("SettingsDialogs", "Priority"), QCoreApplication.translate("SettingsDialogs", "Response (min)"), QCoreApplication.translate("SettingsDialogs", "Resolution (min)"),
+                                    QCoreApplication.translate("SettingsDialogs", "Calendar"))):
             grid.addWidget(QLabel(f"<b>{head}</b>"), 0, col)
         self.rows: dict[int, tuple[QSpinBox, QSpinBox]] = {}
+        self.calendar_labels: dict[int, QLabel] = {}
         for p in (1, 2, 3, 4, 5):
             response, resolution = QSpinBox(), QSpinBox()
             for box in (response, resolution):
@@ -46,6 +49,10 @@ class SlaDialog(QDialog):
             grid.addWidget(QLabel(f"P{p}"), p, 0)
             grid.addWidget(response, p, 1)
             grid.addWidget(resolution, p, 2)
+            calendar = QLabel("")  # the target's calendar: shown, kept on save (CLI sets it)
+            calendar.setObjectName(f"slaCalendar{p}")
+            grid.addWidget(calendar, p, 3)
+            self.calendar_labels[p] = calendar
             self.rows[p] = (response, resolution)
         self.share = QSpinBox()
         self.share.setObjectName("escalateShare")
@@ -59,6 +66,7 @@ class SlaDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setEnabled(False)  # until the targets are read
+        gate(self.save_button, ctx, "catalog.manage")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(QCoreApplication.translate("SettingsDialogs", "Targets count business minutes on the SLA's calendar and stop "
                                    "while a ticket is pending.")))
@@ -72,7 +80,10 @@ class SlaDialog(QDialog):
             response.setValue(settings.targets[p][0])
             resolution.setValue(settings.targets[p][1])
         self.share.setValue(settings.escalate_pct)
-        self.save_button.setEnabled(True)
+        for p, label in self.calendar_labels.items():
+            name = settings.calendars.get(p, "")
+            label.setText(name if name != "24x7" else QCoreApplication.translate("SettingsDialogs", "24x7"))
+        enable(self.save_button, True)
 
     def targets(self) -> dict[int, tuple[int, int]]:
         return {p: (response.value(), resolution.value())
@@ -126,6 +137,7 @@ class MatrixDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setEnabled(False)  # until the matrix is read
+        gate(self.save_button, ctx, "settings.manage")
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addWidget(self.buttons)
@@ -135,7 +147,7 @@ class MatrixDialog(QDialog):
         current, self.version = result
         for key, combo in self.cells.items():
             combo.setCurrentIndex(max(0, combo.findData(current.get(key))))
-        self.save_button.setEnabled(True)
+        enable(self.save_button, True)
 
     def matrix(self) -> dict[str, int]:
         return {k: c.currentData() for k, c in self.cells.items()}
