@@ -70,6 +70,22 @@ def _positive_int(text: str) -> int:
     return number
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024 ** 2, "mb": 1024 ** 2,
+               "mib": 1024 ** 2, "g": 1024 ** 3, "gb": 1024 ** 3, "gib": 1024 ** 3}
+MAX_SIZE = 1024 ** 3  # an attachment is kept in the database: 1 GB at most
+
+
+def _size(text: str) -> int:
+    """``1048576``, ``512kB``, ``10MB``, ``1.5 MiB`` -> bytes (k, M, G are powers of 1024)."""
+    match = re.fullmatch(r"\s*(\d{1,12}(?:\.\d{1,6})?)\s*([a-zA-Z]{0,3})\s*", text)
+    if not match or match.group(2).lower() not in _SIZE_UNITS:
+        raise ValueError(text)
+    number = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    if not 0 < number <= MAX_SIZE:
+        raise ValueError(text)
+    return number
+
+
 # -- environment -------------------------------------------------------------------------------
 DB_URL = _option("db_url", ENVIRONMENT, "ITSMDESK_DB", "",
                  "Database URL (sqlite:///FILE or postgresql://...); --db wins over it")
@@ -79,7 +95,8 @@ SITE = _option("site", ENVIRONMENT, "ITSMDESK_SITE", "",
 LANG = _option("lang", ENVIRONMENT, "ITSMDESK_LANG", "",
                "Language of the GUI, the CLI and the reports (e.g. sv_SE); else the system's")
 MAX_ATTACHMENT = _option("max_attachment", ENVIRONMENT, "ITSMDESK_MAX_ATTACHMENT",
-                         10 * 1024 * 1024, "Largest attachment in bytes", _positive_int)
+                         10 * 1024 * 1024, "Largest attachment: bytes, or a size such as 512kB "
+                         "or 10MB (k, M, G are powers of 1024), at most 1GB", _size)
 DEBUG = _option("debug", ENVIRONMENT, "ITSMDESK_DEBUG", False,
                 "Show tracebacks of unexpected errors on the command line", _flag)
 DEMO_ANCHOR = _option("demo_anchor", ENVIRONMENT, "ITSMDESK_DEMO_ANCHOR", "",
@@ -101,6 +118,9 @@ PERSON_ID = _option("person_id", WORKSTATION, "session/person_id", None,
                     "Who worked at this desk last (signed in again at start)")
 PERSON_NAME = _option("person_name", WORKSTATION, "session/person_name", None,
                       "That person's name, shown before the database answers")
+CONNECTION_URL = _option("connection_url", WORKSTATION, "connection/url", "",
+                        "The shared database chosen with File > Connect, without its password "
+                        "(that stays in the keyring)")
 # -- organisation (in the database) ------------------------------------------------------------
 PRIORITY_MATRIX = _option("priority_matrix", ORGANISATION, "priority_matrix", None,
                           "Impact x urgency -> priority (default: the ITIL 3x3 matrix)")

@@ -11,6 +11,7 @@ from itsmdesk.commands.base import (
     print_table,
     row_error_text,
     translate,
+    whole,
 )
 
 
@@ -19,7 +20,7 @@ def register(sub) -> None:  # noqa: ANN001
                        help=translate("Cli", "what fails if a CI fails (down) or what it needs (up)"))
     p.add_argument("name", help=translate("Cli", "CI name"))
     p.add_argument("--direction", choices=("down", "up"), default="down")
-    p.add_argument("--depth", type=int, default=None,
+    p.add_argument("--depth", type=whole(0, 10_000), default=None,
                    help=translate("Cli", "relation steps (default: no limit)"))
     p.add_argument("--no-redundancy", action="store_true",
                    help=translate("Cli", "treat every relation as a single point of failure"))
@@ -83,7 +84,7 @@ def cmd_baseline_take(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
     ctx.open()
     scope = {"class": args.ci_class, "site": args.site, "service": args.service}
-    baseline = take(args.name, args.description, scope)
+    baseline = take(args.name, args.description, scope, ctx.writer())
     items = baseline.items.count()
     print(translate("Cli", "baseline '{name}' taken: {n} items").format(name=baseline.name, n=items))
     return 0
@@ -158,7 +159,7 @@ def cmd_audit(args, ctx: CommandContext) -> int:  # noqa: ANN001
             scanned=result.scanned, matching=result.matching, unknown=len(result.unknown),
             missing=len(result.missing), different=len(result.different)))
     if args.accept:
-        report = accept(args.file)
+        report = accept(args.file, ctx.writer())
         print(import_summary(report))
         return 0 if report.applied else 1
     return 0

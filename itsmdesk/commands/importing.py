@@ -116,15 +116,23 @@ def cmd_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
     if not args.file.exists():
         raise ItsmError(N_("No such file: {path}"), path=str(args.file))
     ctx.open(create=True)
-    if args.map is not None:
-        module = importlib.import_module("itsmdesk.services.importing.mapped")
-        report = module.run_import(args.kind, args.file, args.map, dry_run=args.dry_run,
-                                   skip_invalid=args.skip_invalid, progress=_progress(args.quiet))
-    elif args.kind in ("cis", "relations"):
-        module = importlib.import_module("itsmdesk.services.cmdb.csv_io")
-        report = module.import_csv(args.kind, args.file, dry_run=args.dry_run,
-                                   skip_invalid=args.skip_invalid, progress=_progress(args.quiet))
-    else:
+    actor = ctx.actor if args.dry_run else ctx.writer()
+    try:
+        if args.map is not None:
+            module = importlib.import_module("itsmdesk.services.importing.mapped")
+            report = module.run_import(args.kind, args.file, args.map, dry_run=args.dry_run,
+                                       skip_invalid=args.skip_invalid,
+                                       progress=_progress(args.quiet), actor=actor)
+        elif args.kind in ("cis", "relations"):
+            module = importlib.import_module("itsmdesk.services.cmdb.csv_io")
+            report = module.import_csv(args.kind, args.file, dry_run=args.dry_run,
+                                       skip_invalid=args.skip_invalid,
+                                       progress=_progress(args.quiet), actor=actor)
+    except BaseException:
+        if not args.quiet:  # (the error starts a line of its own, not after the progress)
+            print(file=sys.stderr)
+        raise
+    if args.map is None and args.kind not in ("cis", "relations"):
         raise ItsmError(N_("Importing {kind} needs a mapping: add --map MAPPING.toml or the "
                            "name of a ready one (itsmdesk mappings lists them)"), kind=args.kind)
     if not args.quiet:

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from itsmdesk.commands.base import CommandContext, parse_date, print_json, print_table, translate
+from itsmdesk.commands.base import (
+    LIMIT,
+    CommandContext,
+    decimal_number,
+    parse_date,
+    print_json,
+    print_table,
+    translate,
+    whole,
+)
 
 
 def register(sub) -> None:  # noqa: ANN001
@@ -18,7 +27,7 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("--to", dest="end", metavar="DATE", help=translate("Cli", "period end, inclusive day "
                                                             "(default: now)"))
     p.add_argument("--by", choices=("ci", "service"), default="ci")
-    p.add_argument("--top", type=int, default=0, help=translate("Cli", "only the N with most downtime"))
+    p.add_argument("--top", type=LIMIT, default=0, help=translate("Cli", "only the N with most downtime"))
     p.add_argument("--json", action="store_true")
     p.add_argument("--csv", type=Path, metavar="FILE", help=translate("Cli", "write the figures as CSV"))
     p.add_argument("--pdf", type=Path, metavar="FILE", help=translate("Cli", "write the report as PDF"))
@@ -30,7 +39,7 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("--from", dest="start", metavar="DATE",
                    help=translate("Cli", "period start (default: 90 days before the end)"))
     p.add_argument("--to", dest="end", metavar="DATE", help=translate("Cli", "period end, inclusive day"))
-    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--top", type=LIMIT, default=10)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_trends)
 
@@ -38,7 +47,7 @@ def register(sub) -> None:  # noqa: ANN001
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="ACTION", required=True)
     p = kb_sub.add_parser("search", help=translate("Cli", "full-text search of articles, best first"))
     p.add_argument("words", nargs="+")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=LIMIT, default=20)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_kb_search)
 
@@ -46,11 +55,11 @@ def register(sub) -> None:  # noqa: ANN001
     pr_sub = pr.add_subparsers(dest="problems_command", metavar="ACTION", required=True)
     p = pr_sub.add_parser("candidates",
                           help=translate("Cli", "recurring incidents not yet linked to a problem"))
-    p.add_argument("--days", type=int, default=30,
+    p.add_argument("--days", type=whole(1, 36_500), default=30,
                    help=translate("Cli", "look at incidents of the last N days"))
-    p.add_argument("--window", type=float, default=7.0,
+    p.add_argument("--window", type=decimal_number(0.001, 3650), default=7.0,
                    help=translate("Cli", "incidents within N days of each other belong together"))
-    p.add_argument("--min", dest="min_size", type=int, default=3)
+    p.add_argument("--min", dest="min_size", type=LIMIT, default=3)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_candidates)
 

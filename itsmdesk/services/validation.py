@@ -51,3 +51,6 @@ def positive_int(values: Mapping[str, Any], name: str, label: str, minimum: int 
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise ValidationError(N_("{label} must be a whole number of at least {min}"),
                                   field=name, label=label, min=minimum)
+        if value > 2 ** 31 - 1:  # (an integer column; PostgreSQL refuses more)
+            raise ValidationError(N_("{label} must be at most {max}"), field=name, label=label,
+                                  max=2 ** 31 - 1)

@@ -55,7 +55,7 @@ from itsmdesk.models.cmdb import (
     Relation,
 )
 from itsmdesk.models.people import Site, Team
-from itsmdesk.services import bulk, records
+from itsmdesk.services import bulk, csv_safe, records
 from itsmdesk.services.cmdb.cis import coerce_value, ensure_standard_classes
 from itsmdesk.services.context import SYSTEM, Actor
 from itsmdesk.services.importing.report import (
@@ -78,6 +78,7 @@ REL_OPTIONAL = ("redundant", "propagates")
 TEXT_FIELDS = {"version": ("ci_version", 64), "serial": ("serial", 128), "vendor": ("vendor", 128),
                "description": ("description", 100000), "external_key": ("external_key", 200)}
 KINDS = ("cis", "relations")
+INT_MAX = 2 ** 31 - 1
 _TRUE = ("1", "true", "yes", "y", "on")
 _FALSE = ("0", "false", "no", "n", "off", "")
 
@@ -104,6 +105,7 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     with handle:
         try:
             reader = csv.reader(handle)
+            header = start = None
             header = next(reader, None)
             if header is None:
                 raise ValidationError(N_("{path} is empty"), path=str(path))
@@ -111,13 +113,14 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
             start = reader.line_num + 1
             for cells in reader:
                 if any(c.strip() for c in cells):
-                    rows.append((start, cells))
+                    rows.append((start, [csv_safe.restore(c.replace("\x00", "")) for c in cells]))
                 start = reader.line_num + 1
         except UnicodeDecodeError:
             raise ValidationError(N_("{path} is not UTF-8 text"), path=str(path)) from None
         except csv.Error as exc:
-            raise ValidationError(N_("{path}: bad CSV at line {line}: {reason}"), path=str(path),
-                                  line=reader.line_num, reason=str(exc)) from None
+            from itsmdesk.services.importing.csv_source import csv_error
+
+            raise csv_error(exc, start if header is not None else 1, path) from None
     return [h.strip() for h in header], rows
 
 
@@ -169,7 +172,7 @@ def _check_moved(moved: list[Any], labels: dict[Any, str]) -> None:
 def _write_rejects(path: Path, header: list[str], bad: dict[int, list[RowError]],
                    rows: list[tuple[int, list[str]]]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csv_safe.writer(handle)
         writer.writerow([h for h in header if not h.startswith("_")] + ["_line", "_errors"])
         keep = [i for i, h in enumerate(header) if not h.startswith("_")]
         for line, cells in rows:
@@ -283,6 +286,11 @@ def _parse_ci(cells: dict[str, str], ctx: _CIContext, line: int) -> tuple[dict[s
                 values["min_members_up"] = int(text)
                 if values["min_members_up"] < 1:
                     raise ValueError(text)
+                if values["min_members_up"] > INT_MAX:  # (an integer column)
+                    values["min_members_up"] = None
+                    errors.append(row_error(line, "min_members_up",
+                                            N_("'{value}' is too large (at most {max})"),
+                                            value=text[:40], max=INT_MAX))
             except ValueError:
                 errors.append(row_error(line, "min_members_up",
                                         N_("'{value}' is not a whole number of at least 1"),
@@ -806,7 +814,7 @@ def export_csv(kind: str, path, progress: Progress = None) -> int:  # noqa: ANN0
             total = Relation.select().count() if progress else 0
         count = 0
         with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = csv_safe.writer(handle)
             writer.writerow(header)
             for row in rows:
                 writer.writerow(row)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from itsmdesk.errors import N_, ValidationError
+from itsmdesk.services import csv_safe
 from itsmdesk.services.importing.report import RowError, row_error
 
 CANDIDATE_DELIMITERS = ",;\t|"
@@ -65,6 +66,17 @@ def decode(data: bytes, encoding: str) -> tuple[str, str]:
     return text, encoding
 
 
+def csv_error(exc: csv.Error, line: int, path: str | Path | None = None) -> ValidationError:
+    """The csv module's complaint about the row starting at ``line`` as a sentence."""
+    if "field larger than field limit" in str(exc):
+        return ValidationError(N_("{path}, line {line}: a cell is longer than {limit} characters, "
+                                  "the most a CSV cell may hold; shorten it (or close a quote "
+                                  "left open)"), path=str(path or "CSV"), line=line,
+                               limit=csv.field_size_limit())
+    return ValidationError(N_("{path}, line {line}: bad CSV ({reason})"), path=str(path or "CSV"),
+                           line=line, reason=str(exc))
+
+
 def sniff_delimiter(sample: str) -> str:
     """The most likely delimiter among , ; tab | (csv.Sniffer, then a count on the first line)."""
     lines = [ln for ln in sample.splitlines() if ln.strip()][:20]
@@ -84,8 +96,10 @@ def read_text(path: str | Path, encoding: str = "auto") -> tuple[str, str]:
 
 
 def parse(text: str, delimiter: str = "auto", encoding: str = "", quotechar: str = '"',
-          limit: int | None = None) -> CsvData:
+          limit: int | None = None, source: str | Path | None = None) -> CsvData:
     """Split ``text`` into a header and rows (``limit`` rows at most, for previews)."""
+    if "\x00" in text:  # NUL is never data (and PostgreSQL text cannot hold it): dropped
+        text = text.replace("\x00", "")
     if delimiter == "auto":
         delimiter = sniff_delimiter(text[:65536])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar,
@@ -96,12 +110,18 @@ def parse(text: str, delimiter: str = "auto", encoding: str = "", quotechar: str
     errors: list[RowError] = []
     prev_line = 0
     width = 0
-    for cells in reader:
+    while True:
         start = prev_line + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise csv_error(exc, start, source) from None
         prev_line = reader.line_num
         if not cells or all(not c.strip() for c in cells):
             continue  # blank line
-        cells = list(map(str.strip, cells))
+        cells = [csv_safe.restore(c.strip()) for c in cells]  # (our rejects files' quotes)
         given = len(cells)
         while cells and cells[-1] == "":
             cells.pop()
@@ -134,7 +154,7 @@ def parse(text: str, delimiter: str = "auto", encoding: str = "", quotechar: str
 def read_csv(path: str | Path, delimiter: str = "auto", encoding: str = "auto",
              quotechar: str = '"', limit: int | None = None) -> CsvData:
     text, used = read_text(path, encoding)
-    return parse(text, delimiter, used, quotechar, limit)
+    return parse(text, delimiter, used, quotechar, limit, source=path)
 
 
 def preview(path: str | Path, rows: int = 50, delimiter: str = "auto",
@@ -156,4 +176,4 @@ def preview(path: str | Path, rows: int = 50, delimiter: str = "auto",
         text, used = data.decode(encoding, errors="replace"), encoding
     if len(data) == 4 * 1024 * 1024:
         text = text[:text.rfind("\n") + 1]
-    return parse(text, delimiter, used, limit=rows)
+    return parse(text, delimiter, used, limit=rows, source=path)

@@ -265,10 +265,10 @@ CSV_COLUMNS = ("name", "failures", "downtime_h", "mttr_h", "mtbf_h", "availabili
 
 def write_csv(report: AvailabilityReport, path) -> int:  # noqa: ANN001
     """Write the report as CSV (UTF-8, header row); returns the number of rows."""
-    import csv
+    from itsmdesk.services import csv_safe
 
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+        writer = csv_safe.writer(fh)
         writer.writerow([report.by, *CSV_COLUMNS[1:], "period_start", "period_end"])
         for r in report.rows:
             d = r.as_dict()

@@ -152,9 +152,9 @@ class ChangesPanel(QWidget):
                 self.success.setItem(n, col, item)
 
     def export_success(self, path: str | None = None) -> str | None:
-        import csv
-
         from PySide6.QtWidgets import QFileDialog
+
+        from itsmdesk.services import csv_safe
 
         if not path:
             path, _ = QFileDialog.getSaveFileName(self, self.tr("Export success rate"),
@@ -162,7 +162,7 @@ class ChangesPanel(QWidget):
             if not path:
                 return None
         with open(path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
+            writer = csv_safe.writer(fh)
             writer.writerow(["group", "finished", "successful", "failed", "caused_incidents",
                              "rate"])
             for r in getattr(self, "success_rows", []):
