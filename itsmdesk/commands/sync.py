@@ -1,0 +1,140 @@
+"""``itsmdesk replica create|status|conflicts`` and ``itsmdesk sync`` (remote sites, step 1:
+see docs/sync.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from itsmdesk.commands.base import CommandContext, _with_pg_password, print_json, translate
+
+
+def register(sub) -> None:  # noqa: ANN001
+    p = sub.add_parser("replica", help=translate(
+        "Cli", "a local replica of the shared database for a site that works offline"))
+    rsub = p.add_subparsers(dest="replica_command", metavar="ACTION", required=True)
+
+    c = rsub.add_parser("create", help=translate(
+        "Cli", "copy the hub (the whole database) into a new SQLite file for a site"))
+    c.add_argument("--from", dest="hub", required=True, metavar="URL", help=translate(
+        "Cli", "the hub: postgresql://USER@HOST:PORT/DB (the password from ITSMDESK_PASSWORD "
+               "or the keyring) or sqlite:///FILE"))
+    c.add_argument("--site", required=True, metavar="CODE", help=translate(
+        "Cli", "the site's code (2 to 8 letters or digits): references made on the replica "
+               "are numbered in its block, e.g. INC-OSL-000001"))
+    c.add_argument("file", type=Path, metavar="FILE.db")
+    c.set_defaults(func=cmd_replica_create)
+
+    c = rsub.add_parser("status", help=translate(
+        "Cli", "whether the database is a replica, of which hub, and when it last synced"))
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_replica_status)
+
+    c = rsub.add_parser("conflicts", help=translate(
+        "Cli", "values the hub did not take because it had changed the same field"))
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_replica_conflicts)
+
+    p = sub.add_parser("sync", help=translate(
+        "Cli", "send this replica's changes to the hub and fetch the hub's"))
+    p.add_argument("--hub", metavar="URL", help=translate(
+        "Cli", "the hub (default: the one the replica was made from)"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sync)
+
+
+def _shown(url: str) -> str:
+    """The hub's URL as the replica keeps it: no password; an SQLite path made absolute."""
+    from itsmdesk.models.database import parse_url
+
+    info = parse_url(url)
+    if info.backend == "sqlite" and info.path is not None:
+        return f"sqlite:///{info.path.resolve()}"
+    return info.display
+
+
+def cmd_replica_create(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.sync.replica import create_replica
+
+    made = create_replica(_with_pg_password(args.hub), args.site, args.file, _shown(args.hub))
+    print(translate("Cli", "replica of {hub} for site {site} written to {path}: {rows} rows, "
+                           "{journal} journal rows").format(
+        hub=made.hub, site=made.site, path=made.path, rows=sum(made.rows.values()),
+        journal=made.journal_rows))
+    print(translate("Cli", "references made on it are numbered in the site's block "
+                           "({example}); sync with: itsmdesk --db sqlite:///{path} sync").format(
+        example=f"INC-{made.site}-000001", path=made.path))
+    return 0
+
+
+def cmd_replica_status(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.sync.replica import status
+
+    ctx.open()
+    assert ctx.database is not None
+    state = status(ctx.database)
+    if args.json:
+        print_json(state)
+        return 0
+    if not state:
+        print(translate("Cli", "{db} is not a replica").format(
+            db=ctx.info.display if ctx.info else ctx.url))
+        return 1
+    print(translate("Cli", "replica of {hub} for site {site}").format(hub=state["hub"],
+                                                                        site=state["site"]))
+    if state.get("last_sync"):
+        print(translate("Cli", "last synced: {when} UTC").format(when=state["last_sync"]))
+    else:
+        print(translate("Cli", "never synced yet"))
+    print(translate("Cli", "local journal rows waiting to be sent: {n}").format(
+        n=state["unpushed_rows"]))
+    return 0
+
+
+def _conflict_line(c: dict) -> str:
+    return translate("Cli", "{ref} {field}: the hub kept {hub}; {site} had {replica} ({who}, "
+                            "{at} UTC)").format(
+        ref=c.get("ref") or c.get("id"), field=c.get("field"), hub=_value(c.get("hub")),
+        site=c.get("site"), replica=_value(c.get("replica")), who=c.get("who_name") or "?",
+        at=c.get("at"))
+
+
+def _value(text: object) -> str:
+    return translate("Cli", "(empty)") if text in (None, "") else repr(str(text))
+
+
+def cmd_replica_conflicts(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.sync.ops import conflicts
+
+    ctx.open()
+    rows = conflicts()
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print(translate("Cli", "(none)"))
+    for c in rows:
+        print(_conflict_line(c))
+    return 0
+
+
+def cmd_sync(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.sync.engine import sync
+    from itsmdesk.services.sync.replica import status
+
+    ctx.open()
+    assert ctx.database is not None
+    hub = args.hub or status(ctx.database).get("hub")
+    report = sync(ctx.database, _with_pg_password(hub) if hub else None)
+    if args.json:
+        print_json(report.__dict__)
+        return 0
+    print(translate("Cli", "sent {batches} change(s) ({rows} journal rows; {skipped} sent "
+                           "before), received {pulled} journal rows").format(
+        batches=report.pushed_batches, rows=report.pushed_rows,
+        skipped=report.skipped_batches, pulled=report.pulled_rows))
+    if report.conflicts:
+        print(translate("Cli", "{n} conflict(s): the hub's value stays, yours is kept for a "
+                               "person to decide:").format(n=len(report.conflicts)))
+        for c in report.conflicts:
+            print("  " + _conflict_line(c))
+    return 0

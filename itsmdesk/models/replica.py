@@ -1,0 +1,85 @@
+"""Storage side of a replica: cloning the hub's tables into a new file, and the replica's
+bookkeeping keys.
+
+Like a backup (``migrations.backup_sqlite``), a clone is a copy of storage, not a write of data
+by a service: it lives here, beside the schema code, and the sync service
+(:mod:`itsmdesk.services.sync`) calls it.
+
+The replica's own bookkeeping (which site it is, which hub it came from, how far it has pulled
+and pushed) is kept in ``schema_info`` under keys starting with ``replica.``: rows that are
+local to one database file, never journalled and never synced, so neither side needs a
+migration for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import peewee as pw
+
+from itsmdesk.models.base import SchemaInfo
+
+META_PREFIX = "replica."
+META_KEYS = ("site", "hub", "hub_identity", "pull_checkpoint", "push_checkpoint", "created_at",
+             "last_sync")
+
+# Never cloned: the journal (copied row by row so its hash chain is computed for the new file),
+# the schema version (the new file has its own), and the database-kept graph index columns.
+_NOT_CLONED = {"journal", "schema_info"}
+_LOCAL_COLUMNS = {"gid", "source_gid", "target_gid"}
+
+
+def read_meta(database: pw.Database) -> dict[str, str]:
+    """The replica keys of ``database`` (without the prefix); empty for a database that is not
+    a replica."""
+    if not database.table_exists(SchemaInfo._meta.table_name):
+        return {}
+    rows = database.execute_sql('SELECT key, value FROM "schema_info" WHERE key LIKE '
+                                f"'{META_PREFIX}%'").fetchall()
+    return {key[len(META_PREFIX):]: value for key, value in rows}
+
+
+def write_meta(database: pw.Database, values: Mapping[str, object]) -> None:
+    """Set replica keys of ``database`` (in the caller's transaction, if any)."""
+    with database.bind_ctx([SchemaInfo], False, False):
+        for key, value in values.items():
+            if key not in META_KEYS:
+                raise KeyError(key)
+            (SchemaInfo.insert(key=META_PREFIX + key, value=str(value))
+             .on_conflict(conflict_target=[SchemaInfo.key],
+                          update={SchemaInfo.value: str(value)})
+             .execute())
+
+
+def clone_tables(source: pw.Database, target: pw.Database, models: list[type[pw.Model]],
+                 chunk: int = 500) -> dict[str, int]:
+    """Copy every row of every table of ``models`` (but the journal and schema_info) from
+    ``source`` to the empty tables of ``target``, keys, versions and who/when as they are.
+
+    Runs inside the caller's transactions on both sides (the caller opens a snapshot on the
+    source).  Foreign keys are not checked row by row on the target (tables are copied parents
+    first, but some refer to themselves); the caller runs ``PRAGMA foreign_key_check`` after.
+    Returns the number of rows per table.
+    """
+    counts: dict[str, int] = {}
+    for model in pw.sort_models(models):
+        table = model._meta.table_name
+        if table in _NOT_CLONED:
+            continue
+        fields = [f for f in model._meta.sorted_fields if f.column_name not in _LOCAL_COLUMNS]
+        with source.bind_ctx([model], False, False):
+            rows = list(model.select(*fields).tuples())
+        counts[table] = len(rows)
+        if not rows:
+            continue
+        per = max(1, min(chunk, 30000 // max(1, len(fields))))
+        with target.bind_ctx([model], False, False):
+            for start in range(0, len(rows), per):
+                model.insert_many(rows[start:start + per], fields=fields).execute()
+    return counts
+
+
+def write_identity(database: pw.Database, key: str, value: str) -> None:
+    """Keep a hub's identity (a ``schema_info`` key of its own, never journalled)."""
+    with database.bind_ctx([SchemaInfo], False, False):
+        SchemaInfo.insert(key=key, value=value).on_conflict_ignore().execute()

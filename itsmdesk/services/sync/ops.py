@@ -1,0 +1,405 @@
+"""The hub's half of sync: a pushed batch applied at most once, merged field by field.
+
+A replica pushes its journal one *batch* at a time (the rows one service call wrote, with the
+replica's site, the batch id, the replica's schema version and ``base``: the hub journal id the
+replica had pulled up to when it pushed, i.e. the hub state its edits started from).  The hub:
+
+1. refuses a batch from another schema version (never half-applied);
+2. skips a batch it has applied before (a ``!synced`` marker row for (site, batch) is in its
+   journal, written in the same transaction as the batch's rows);
+3. merges each row against what changed on the hub since ``base`` (rows the same replica pushed
+   earlier do not count):
+
+   ==========================  ============================================================
+   replica row                 on the hub
+   ==========================  ============================================================
+   a field of a record         applied, unless the hub changed the same field since base:
+                               then the hub's value stays and a ``!conflict`` note keeps the
+                               replica's (different fields of one record merge)
+   ``*created*``               applied (keys are UUIDs, references the site's own block)
+   ``*deleted*``               applied, unless the hub changed the record since base: then the
+                               record stays and a ``!conflict`` note says so (a person decides);
+                               the note carries the rows that put it back on the replica
+   ``TABLE+`` (child added)    applied: notes, votes, attachments never conflict; only a parent
+                               deleted on the hub makes it a conflict
+   ``TABLE~`` (child changed)  per field of the child row, as for a record's fields
+   ``TABLE-`` (child removed)  applied (nothing when the hub removed it already)
+   a setting                   as a field (``value``)
+   ``!note``                   journalled as it is
+   ==========================  ============================================================
+
+4. applies what it accepted through :func:`itsmdesk.services.replay.apply` (the journal's apply
+   path, keys and who/when kept) with the hub's own versions: every record the batch touches
+   gets the hub's version + 1, as one service call on the hub would.
+
+Nothing in this step checks the pushing person's permissions on the hub (docs/sync.md).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import peewee as pw
+
+from itsmdesk.errors import N_, ValidationError
+from itsmdesk.models import ALL_MODELS
+from itsmdesk.models.base import BaseModel, Setting, TrackedModel, db, utcnow
+from itsmdesk.models.journal import JournalEntry
+from itsmdesk.models.migrations import current_version
+from itsmdesk.services import records, replay
+from itsmdesk.services.sync.link import write_transaction
+
+SYNC_NAMESPACE = uuid.UUID("0b6f3f4e-5a1d-4c57-8f64-6a1f0c2e9d31")
+MARKER_KIND = "replica"  # the journal's record kind of a site's sync markers
+SYNCED = "!synced"  # marker: the hub applied batch (site, batch); written before its rows
+CONFLICT = "!conflict"  # a replica's value the hub did not take (for the Conflicts dock)
+
+
+def site_record_id(site: str) -> uuid.UUID:
+    """The record id under which a site's ``!synced`` markers are journalled."""
+    return uuid.uuid5(SYNC_NAMESPACE, site.upper())
+
+
+def encode_rows(rows: list[tuple]) -> list[list[str | None]]:
+    """Journal rows (:data:`records.JOURNAL_COLUMNS` order) as JSON-safe wire text."""
+    return [[records.to_text(v) for v in row] for row in rows]
+
+
+def decode_rows(raw: list[list[str | None]]) -> list[tuple]:
+    fields = [JournalEntry._meta.fields[c] for c in records.JOURNAL_COLUMNS]
+    return [tuple(records.from_text(f, v) for f, v in zip(fields, row, strict=True))
+            for row in raw]
+
+
+@dataclass
+class Batch:
+    """One replica write, as pushed: rows in :data:`records.JOURNAL_COLUMNS` order."""
+
+    site: str
+    batch: uuid.UUID
+    schema: int
+    base: int
+    rows: list[tuple]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (for a carried file, later): values as wire text."""
+        return {"site": self.site, "batch": str(self.batch), "schema": self.schema,
+                "base": self.base,
+                "rows": encode_rows(self.rows)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Batch:
+        return cls(data["site"], uuid.UUID(data["batch"]), int(data["schema"]),
+                   int(data["base"]), decode_rows(data["rows"]))
+
+
+@dataclass
+class Outcome:
+    batch: uuid.UUID
+    seen: bool = False  # applied before: skipped
+    rows: int = 0
+    applied: int = 0
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def models_by_kind() -> dict[str, type[BaseModel]]:
+    return {records.kind_of(m): m for m in ALL_MODELS
+            if issubclass(m, BaseModel) and m is not BaseModel and not m.PARENT}
+
+
+def children_by_table() -> dict[str, type[BaseModel]]:
+    return {m._meta.table_name: m for m in ALL_MODELS if issubclass(m, BaseModel) and m.PARENT}
+
+
+def refuse_schema(theirs: int, ours: int) -> ValidationError:
+    if theirs < ours:
+        return ValidationError(N_(
+            "This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk "
+            "here and open the replica once (it is upgraded), then sync again. Nothing was "
+            "sent."), theirs=theirs, ours=ours)
+    return ValidationError(N_(
+        "This replica is on schema version {theirs} and the hub on {ours}: the hub must be "
+        "upgraded first. Nothing was sent."), theirs=theirs, ours=ours)
+
+
+def applied_before(site: str, batch: uuid.UUID) -> bool:
+    return (JournalEntry.select(JournalEntry.id)
+            .where((JournalEntry.record_kind == MARKER_KIND)
+                   & (JournalEntry.record_id == site_record_id(site))
+                   & (JournalEntry.field == SYNCED) & (JournalEntry.batch == batch))
+            .exists())
+
+
+def _own_batches_since(site: str, base: int) -> set[uuid.UUID]:
+    rows = (JournalEntry.select(JournalEntry.batch)
+            .where((JournalEntry.record_kind == MARKER_KIND)
+                   & (JournalEntry.record_id == site_record_id(site))
+                   & (JournalEntry.field == SYNCED) & (JournalEntry.id > base)).tuples())
+    return {r[0] for r in rows}
+
+
+class _Merge:
+    """The state of one batch being merged on the hub."""
+
+    def __init__(self, op: Batch) -> None:
+        self.op = op
+        self.kinds = models_by_kind()
+        self.children = children_by_table()
+        self.own = _own_batches_since(op.site, op.base)
+        self.pg = isinstance(db.obj, pw.PostgresqlDatabase)
+        self.current: dict[tuple[str, Any], Any] = {}
+        self.versions: dict[tuple[str, Any], int | None] = {}
+        self.since: dict[tuple[str, Any], list[tuple]] = {}
+        self.accepted: list[tuple] = []
+        self.conflicts: list[tuple] = []
+        self.conflict_batch = uuid.uuid4()
+        self.outcome = Outcome(op.batch, rows=len(op.rows))
+
+    # -- the hub's side of a record ---------------------------------------------------------------
+    def record(self, kind: str, record_id: Any, ref: str | None) -> Any:
+        key = (kind, record_id)
+        if key not in self.current:
+            if kind == "setting":
+                row = Setting.get_or_none(Setting.key == ref)
+            else:
+                model = self.kinds.get(kind)
+                row = None
+                if model is not None:
+                    query = model.select().where(model.id == record_id)
+                    if self.pg:  # a workstation's save of the same record waits for us
+                        query = query.for_update()
+                    row = query.first()
+            self.current[key] = row
+        return self.current[key]
+
+    def changed_since(self, kind: str, record_id: Any) -> list[tuple]:
+        """(field, old, new) of the hub's rows on the record after base, but the replica's own
+        earlier batches and notes."""
+        key = (kind, record_id)
+        if key not in self.since:
+            rows = (JournalEntry.select(JournalEntry.field, JournalEntry.old, JournalEntry.new,
+                                        JournalEntry.batch)
+                    .where((JournalEntry.record_kind == kind)
+                           & (JournalEntry.record_id == record_id)
+                           & (JournalEntry.id > self.op.base)).tuples())
+            self.since[key] = [(f, o, n) for f, o, n, b in rows
+                               if b not in self.own and not f.startswith("!")]
+        return self.since[key]
+
+    def version_for(self, kind: str, record_id: Any, current: Any, row_version: Any) -> Any:
+        key = (kind, record_id)
+        if key not in self.versions:
+            if current is None:
+                self.versions[key] = row_version
+            elif isinstance(current, (TrackedModel, Setting)):
+                self.versions[key] = current.version + 1
+            else:
+                self.versions[key] = row_version
+        return self.versions[key]
+
+    # -- outcomes ---------------------------------------------------------------------------------
+    def accept(self, row: tuple, current: Any, old: Any = ..., new: Any = ...) -> None:
+        kind, record_id = row[0], row[1]
+        values = list(row)
+        if old is not ...:
+            values[4] = old
+        if new is not ...:
+            values[5] = new
+        values[10] = self.version_for(kind, record_id, current, row[10])
+        self.accepted.append((None, *values))
+        if not row[3].startswith("!"):
+            self.outcome.applied += 1
+
+    def conflict(self, row: tuple, current: Any, reason: str, name: str,
+                 hub_value: str | None, replica_value: str | None,
+                 restore: list[tuple] | None = None) -> None:
+        kind, record_id, ref = row[0], row[1], row[2]
+        detail: dict[str, Any] = {
+            "field": name, "reason": reason, "hub": hub_value, "replica": replica_value,
+            "site": self.op.site, "batch": str(self.op.batch), "who_id": records.to_text(row[6]),
+            "who_name": row[7], "at": records.to_text(row[8])}
+        if restore:
+            detail["restore"] = encode_rows(restore)
+        version = getattr(current, "version", None)
+        self.conflicts.append((None, kind, record_id, ref, CONFLICT, None,
+                               json.dumps(detail, sort_keys=True, ensure_ascii=False), row[6],
+                               row[7], row[8], row[9], version, self.conflict_batch))
+        shown = {k: v for k, v in detail.items() if k != "restore"}
+        self.outcome.conflicts.append({"kind": kind, "id": str(record_id), "ref": ref, **shown})
+
+    # -- one row ----------------------------------------------------------------------------------
+    def merge(self, row: tuple) -> None:
+        kind, record_id, ref, name, old, new = row[:6]
+        if kind == MARKER_KIND or name.startswith("!"):
+            self.accept(row, self.record(kind, record_id, ref))
+            return
+        if name == records.CREATED:
+            if self.record(kind, record_id, ref) is None:
+                self.accept(row, None)
+                self.current[(kind, record_id)] = True  # (exists from here on)
+            return
+        current = self.record(kind, record_id, ref)
+        if name == records.DELETED:
+            if current is None:
+                return  # deleted on both sides
+            if self.changed_since(kind, record_id):
+                self.conflict(row, current, "edited on the hub", records.DELETED, None, None,
+                              restore=self.restore_rows(kind, current, ref))
+            else:
+                self.accept(row, current)
+            return
+        if name[-1:] in "+~-" and name[:-1] in self.children:
+            self.merge_child(row, current)
+            return
+        if current is None and kind == "setting":  # a new setting
+            self.accept(row, None)
+            return
+        if current is None:
+            self.conflict(row, None, "deleted on the hub", name, None, new)
+            return
+        if name in records.SECRET_FIELDS:  # journalled as "(set)" only: its stamp, no merge
+            self.accept(row, current)
+            return
+        hub_changed = {f for f, _o, _n in self.changed_since(kind, record_id)}
+        hub_value = self.value_of(current, name)
+        if name in hub_changed:
+            if hub_value != new:
+                self.conflict(row, current, "changed on both sides", name, hub_value, new)
+            return
+        self.accept(row, current, old=hub_value)
+
+    def restore_rows(self, kind: str, current: Any, ref: str | None) -> list[tuple]:
+        """Rows that put the record back as the hub has it (with its child rows) on the replica
+        that deleted it, so both sides hold it again until a person decides."""
+        model = type(current)
+        wire = records.wire_row(current)
+        if isinstance(current, TrackedModel):
+            wire["created_at"] = records.to_text(current.created_at)
+        created_by = getattr(current, "created_by", None)
+        updated_by = getattr(current, "updated_by", None)
+        created_at = getattr(current, "created_at", None) or utcnow()
+        updated_at = getattr(current, "updated_at", None) or utcnow()
+        version = getattr(current, "version", None)
+        batch = self.conflict_batch
+        rows = [(kind, current.id, ref, records.CREATED, None, _json(wire), created_by, None,
+                 created_at, "", version, batch)]
+        for table, child in sorted(self.children.items()):
+            parent_field = child._meta.fields[child.PARENT]
+            if parent_field.rel_model is not model:
+                continue
+            for row in child.select().where(parent_field == current.id).order_by(child.id):
+                rows.append((kind, current.id, ref, table + "+", None,
+                             _json(records.wire_row(row, include_id=True)), updated_by, None,
+                             updated_at, "", version, batch))
+        name = next((n for n in wire if n != "created_at"), None)
+        if name is not None:  # the record's last who/when (a field set to its own value)
+            rows.append((kind, current.id, ref, name, wire[name], wire[name], updated_by, None,
+                         updated_at, "", version, batch))
+        return rows
+
+    def value_of(self, current: Any, name: str) -> str | None:
+        if current is True:
+            return None
+        if isinstance(current, Setting):
+            return records.to_text(current.value)
+        if name in current._meta.fields:
+            return records.to_text(records.field_value(current, name))
+        return None
+
+    def merge_child(self, row: tuple, current: Any) -> None:
+        name, old, new = row[3], row[4], row[5]
+        op = name[-1]
+        if op == "+":
+            if current is None:
+                self.conflict(row, None, "deleted on the hub", name, None, new)
+            else:
+                self.accept(row, current)
+            return
+        data = json.loads(old if op == "-" else new)
+        child_id = data.get("id")
+        table = name[:-1]
+        hub_keys: set[str] = set()
+        removed = False
+        for f, o, n in self.changed_since(row[0], row[1]) if current is not None else ():
+            if f == table + "-" and json.loads(o or "{}").get("id") == child_id:
+                removed = True
+            elif f == table + "~":
+                theirs_old, theirs_new = json.loads(o or "{}"), json.loads(n or "{}")
+                if theirs_new.get("id") == child_id:
+                    hub_keys |= {k for k, v in theirs_new.items()
+                                 if k != "id" and theirs_old.get(k) != v}
+        if op == "-":
+            if current is not None and not removed:
+                self.accept(row, current)
+            return
+        if current is None or removed:
+            self.conflict(row, current, "deleted on the hub", name, None, new)
+            return
+        mine_old = json.loads(old or "{}")
+        changed = {k for k, v in data.items() if k != "id" and mine_old.get(k) != v}
+        child_row = self.children[table].get_or_none(self.children[table].id == child_id)
+        clash = {k for k in changed & hub_keys if child_row is None
+                 or k not in child_row._meta.fields
+                 or records.to_text(records.field_value(child_row, k)) != data[k]}
+        changed -= (changed & hub_keys) - clash  # (the same value on both sides)
+        if not clash:
+            self.accept(row, current)
+            return
+        for key in sorted(clash):
+            theirs = (records.to_text(records.field_value(child_row, key))
+                      if child_row is not None and key in child_row._meta.fields else None)
+            self.conflict(row, current, "changed on both sides", f"{name}{key}", theirs,
+                          json.dumps({"id": child_id, key: data[key]}, sort_keys=True))
+        keep = changed - clash
+        if keep:
+            labels = {k: v for k, v in data.items() if k not in changed}
+            self.accept(row, current,
+                        old=json.dumps({**labels, **{k: mine_old.get(k) for k in keep}},
+                                       sort_keys=True),
+                        new=json.dumps({**labels, **{k: data[k] for k in keep}}, sort_keys=True))
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+def apply_batch(op: Batch) -> Outcome:
+    """Apply one pushed batch to the bound database (the hub) in one transaction, at most once.
+    Returns what was applied and the conflicts it journalled."""
+    database = db.obj
+    ours = current_version(database)
+    if op.schema != ours:
+        raise refuse_schema(op.schema, ours or 0)
+    with write_transaction(database):
+        if applied_before(op.site, op.batch):
+            return Outcome(op.batch, seen=True, rows=len(op.rows))
+        merge = _Merge(op)
+        for row in op.rows:
+            merge.merge(tuple(row))
+        first = op.rows[0] if op.rows else (None,) * 12
+        marker = (None, MARKER_KIND, site_record_id(op.site), op.site, SYNCED, None,
+                  json.dumps({"rows": len(op.rows), "applied": merge.outcome.applied,
+                              "conflicts": len(merge.conflicts), "base": op.base,
+                              "schema": op.schema}, sort_keys=True),
+                  first[6], first[7], utcnow(), op.site, None, op.batch)
+        replay.apply([marker, *merge.accepted, *merge.conflicts], keep_journal=True)
+    return merge.outcome
+
+
+def conflicts(limit: int | None = None) -> list[dict[str, Any]]:
+    """The ``!conflict`` notes of the bound database, newest first (the Conflicts dock will
+    read these; deciding one is not built yet)."""
+    query = (JournalEntry.select().where(JournalEntry.field == CONFLICT)
+             .order_by(JournalEntry.id.desc()))
+    if limit:
+        query = query.limit(limit)
+    out = []
+    for row in query:
+        detail = json.loads(row.new or "{}")
+        out.append({"kind": row.record_kind, "id": str(row.record_id), "ref": row.record_ref,
+                    "noted_at": row.at,
+                    **detail})
+    return out

@@ -1,0 +1,148 @@
+"""Making a replica: the hub cloned into a new SQLite file, with its bookkeeping.
+
+The clone is a **table copy**, not a replay of the hub's journal: every table is copied row by
+row inside one read snapshot of the hub (REPEATABLE READ on PostgreSQL, one read transaction
+on SQLite), so keys, versions and who/when are kept exactly, including what the journal does
+not carry (rows a bulk loader wrote without journalling them, such as the large demo's;
+local password hashes).  The hub's journal is then copied in order into the replica's journal
+(the history stays readable offline), each row chained afresh by the replica's hash chain, so
+``itsmdesk check`` finds it sound.  The replica's journal ids are its own: the hub journal id
+the copy is current to is kept as the *pull checkpoint*, the replica's last journal id as the
+*push checkpoint*.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+
+from itsmdesk.errors import N_, ValidationError
+from itsmdesk.models import ALL_MODELS, journal_guard
+from itsmdesk.models import replica as storage
+from itsmdesk.models.base import SchemaInfo, utcnow
+from itsmdesk.models.database import make_database, parse_url
+from itsmdesk.models.migrations import LATEST_VERSION, ensure_schema
+from itsmdesk.services import records, replay
+from itsmdesk.services.sync.link import bound, is_sqlite, open_unbound, schema_of
+
+_SITE = re.compile(r"^[A-Z0-9]{2,8}$")
+HUB_IDENTITY_KEY = "sync.hub_identity"
+
+
+@dataclass
+class ReplicaInfo:
+    path: Path
+    site: str
+    hub: str
+    hub_identity: str
+    pull_checkpoint: int
+    push_checkpoint: int
+    rows: dict[str, int]
+    journal_rows: int
+
+
+def check_site(code: str) -> str:
+    site = (code or "").strip().upper()
+    if not _SITE.match(site):
+        raise ValidationError(N_("A site code is 2 to 8 letters or digits (for example OSL), "
+                                 "not '{code}'."), code=code)
+    return site
+
+
+def hub_identity(hub: pw.Database) -> str:
+    """The hub's identity: a random id kept in its ``schema_info`` (written on the first
+    replica made from it), so a replica never syncs with another database by mistake."""
+    import uuid
+
+    with hub.bind_ctx([SchemaInfo], False, False):
+        row = SchemaInfo.get_or_none(SchemaInfo.key == HUB_IDENTITY_KEY)
+        if row is not None:
+            return row.value
+    with hub.atomic():
+        storage.write_identity(hub, HUB_IDENTITY_KEY, str(uuid.uuid4()))
+    return read_identity(hub) or ""
+
+
+def read_identity(hub: pw.Database) -> str | None:
+    with hub.bind_ctx([SchemaInfo], False, False):
+        row = SchemaInfo.get_or_none(SchemaInfo.key == HUB_IDENTITY_KEY)
+        return row.value if row else None
+
+
+def create_replica(hub_url: str, site: str, path: Path, hub_shown: str | None = None
+                   ) -> ReplicaInfo:
+    """Clone the hub at ``hub_url`` into a new SQLite file ``path`` as a replica of ``site``.
+    ``hub_shown``: the hub's URL as it is kept in the replica (without a password)."""
+    site = check_site(site)
+    path = Path(path)
+    if path.exists():
+        raise ValidationError(N_("There is already a file at {path}; a replica is made in a new "
+                                 "file."), path=str(path))
+    hub, info = open_unbound(hub_url)
+    target = None
+    try:
+        version = schema_of(hub, info.display)
+        if version < LATEST_VERSION:
+            raise ValidationError(N_("The hub {hub} is on schema version {found}, older than this "
+                                     "itsmdesk ({ours}): upgrade the hub first."),
+                                  hub=info.display, found=version, ours=LATEST_VERSION)
+        identity = hub_identity(hub)
+        target = make_database(parse_url(f"sqlite:///{path}"))
+        target.connect()
+        with bound(target):  # (the schema code creates tables through the models)
+            ensure_schema(target, None)
+        target.execute_sql("PRAGMA foreign_keys = OFF")  # (outside a transaction, or ignored)
+        with hub.atomic():
+            if not is_sqlite(hub):
+                hub.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            with target.atomic():
+                counts = storage.clone_tables(hub, target, ALL_MODELS)
+                journal = replay.read_journal(hub)
+                pull = journal[-1][0] if journal else 0
+                with bound(target):
+                    records.insert_journal_rows([row[1:] for row in journal])
+                    push = _last_journal_id(target)
+                storage.write_meta(target, {
+                    "site": site, "hub": hub_shown or info.display, "hub_identity": identity,
+                    "pull_checkpoint": pull, "push_checkpoint": push,
+                    "created_at": records.to_text(utcnow()), "last_sync": ""})
+        target.execute_sql("PRAGMA foreign_keys = ON")
+        broken = target.execute_sql("PRAGMA foreign_key_check").fetchall()
+        if broken or journal_guard.first_broken(target) is not None:  # pragma: no cover
+            raise ValidationError(N_("The copy of the hub is not consistent ({detail}); the "
+                                     "replica was not made."), detail=str(broken[:3]))
+        return ReplicaInfo(path, site, hub_shown or info.display, identity, pull, push, counts,
+                           len(journal))
+    except BaseException:
+        if target is not None:
+            target.close()
+            target = None
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        raise
+    finally:
+        if target is not None:
+            target.close()
+        hub.close()
+
+
+def _last_journal_id(database: pw.Database) -> int:
+    row = database.execute_sql('SELECT MAX(id) FROM "journal"').fetchone()
+    return int(row[0] or 0)
+
+
+def status(database: pw.Database) -> dict[str, Any]:
+    """The replica's bookkeeping (empty when ``database`` is not a replica), with how many
+    local journal rows wait to be pushed."""
+    meta = storage.read_meta(database)
+    if not meta.get("site"):
+        return {}
+    out: dict[str, Any] = dict(meta)
+    out["pull_checkpoint"] = int(meta.get("pull_checkpoint") or 0)
+    out["push_checkpoint"] = int(meta.get("push_checkpoint") or 0)
+    out["unpushed_rows"] = max(0, _last_journal_id(database) - out["push_checkpoint"])
+    return out
