@@ -23,6 +23,6 @@ head -c 5 "$work/pack.pdf" | grep -q '%PDF-' || fail "the PDF is not a PDF"
 "$exe" --db "sqlite:///$work/demo.db" report release-plan --release REL-000001 \
   -o "$work/plan.pdf" >/dev/null || fail "release plan PDF"
 [ "$(stat -c %s "$work/pack.pdf")" -gt 2000 ] || fail "the PDF is nearly empty"
-ITSMDESK_EXIT_WHEN_READY=1 timeout 120 "$exe" --demo 2>/dev/null | grep -q 'itsmdesk: ready' \
+ITSMDESK_USER=henrik.nilsson ITSMDESK_PASSWORD=demo ITSMDESK_EXIT_WHEN_READY=1 timeout 120 "$exe" --demo 2>/dev/null | grep -q 'itsmdesk: ready' \
   || fail "the window did not show the queue"
 echo "smoke-test: the bundle at $app works ($(du -sh "$app" | cut -f1))"

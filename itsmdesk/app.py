@@ -63,11 +63,13 @@ def make_application(argv: list[str] | None = None):
     return app
 
 
-def start(url: str, demo: bool = False, settings=None):  # noqa: ANN001, ANN201
+def start(url: str, demo: bool = False, settings=None, sign_in: bool = False):  # noqa: ANN001, ANN201
     """The main window, shown at once; the database (``url``) opens on the writer thread
     meanwhile (connect, create or upgrade, and with ``demo`` fill an empty one) and the panels'
     reads wait for it.  Returns (AppContext, MainWindow).  A malformed URL is refused before
-    any window (DatabaseUnavailableError)."""
+    any window (DatabaseUnavailableError).  ``sign_in``: once the database is open, ask who
+    signs in when it has accounts ($ITSMDESK_USER/$ITSMDESK_PASSWORD answer without asking), or
+    for the administrator of a fresh local database (``run`` does; tests choose)."""
     from itsmdesk.models.database import parse_url
     from itsmdesk.views.context import AppContext
     from itsmdesk.views.main_window import MainWindow
@@ -75,17 +77,33 @@ def start(url: str, demo: bool = False, settings=None):  # noqa: ANN001, ANN201
     info = parse_url(url)
     ctx = AppContext(info, open_url=url, demo=demo)
     window = MainWindow(ctx, settings)
+    if sign_in:
+        from itsmdesk.views.signin import ask_at_start
+
+        ctx.sig_database_open.connect(lambda: ask_at_start(ctx, window))
     window.show()
     return ctx, window
 
 
-def run(url: str, demo: bool = False) -> int:
+def run(url: str, demo: bool = False, use_saved: bool = False) -> int:
+    """``use_saved``: no --db or $ITSMDESK_DB was given, so the shared database chosen with
+    File > Connect (kept without its password) wins over the default file."""
     reason = missing_display_reason()
     if reason:
         print(f"itsmdesk: error: {reason}", file=sys.stderr)
         return 2
     app = make_application()
-    ctx, window = start(url, demo)
+    from PySide6.QtCore import QSettings
+
+    from itsmdesk.views.signin.connect_dialog import password_at_start, saved_url
+
+    settings = QSettings()
+    if use_saved and saved_url(settings):
+        url = saved_url(settings)
+    url = password_at_start(url, settings)  # a PostgreSQL password: env, keyring or asked
+    if url is None:
+        return 0
+    ctx, window = start(url, demo, sign_in=True)
     failed: list[BaseException] = []
 
     def could_not_open(error: BaseException) -> None:
@@ -105,7 +123,8 @@ def run(url: str, demo: bool = False) -> int:
 
 
 def _exit_when_ready(app, window, limit_s: float = 60.0) -> None:  # noqa: ANN001
-    """ITSMDESK_EXIT_WHEN_READY: quit with 0 once the queue shows rows, 3 after ``limit_s``."""
+    """ITSMDESK_EXIT_WHEN_READY: quit with 0 once the person signed in sees queue rows, 3 after
+    ``limit_s``."""
     import time
 
     from PySide6.QtCore import QTimer
@@ -116,12 +135,18 @@ def _exit_when_ready(app, window, limit_s: float = 60.0) -> None:  # noqa: ANN00
     def check() -> None:
         panel = window.panels.get("queuesDock")
         rows = panel.model.rowCount() if panel is not None else 0
-        if rows:
-            print(f"itsmdesk: ready: the window shows {rows} queue rows after "
-                  f"{time.monotonic() - started:.1f} s")
+        ctx = window.ctx
+        # ready: the database said whether it has accounts, whoever must sign in has (the
+        # smoke test signs in with $ITSMDESK_USER/$ITSMDESK_PASSWORD), and their queue shows
+        decided = hasattr(ctx, "accounts_enabled")
+        signed_in = not getattr(ctx, "accounts_enabled", False) or ctx.actor.person_id is not None
+        if rows and decided and signed_in:
+            print(f"itsmdesk: ready: the window shows {rows} queue rows for {ctx.actor.name} "
+                  f"after {time.monotonic() - started:.1f} s")
             app.exit(0)
         elif time.monotonic() - started > limit_s:
-            print(f"itsmdesk: error: no queue rows after {limit_s:.0f} s", file=sys.stderr)
+            print(f"itsmdesk: error: no queue rows for a signed-in person after {limit_s:.0f} s",
+                  file=sys.stderr)
             app.exit(3)
 
     timer.timeout.connect(check)

@@ -19,7 +19,7 @@ from itsmdesk.errors import ItsmError
 from itsmdesk.i18n import error_text
 
 COMMAND_MODULES = ["core", "importing", "exporting", "reports", "cmdb", "changes", "problems",
-                   "servicedesk", "releases", "categories"]
+                   "servicedesk", "sla", "releases", "categories", "accounts", "admin", "sync"]
 
 
 # argparse's own texts (it looks them up through ``argparse._`` when it prints): listed here so
@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", metavar="URL",
                         help=translate("Cli", "sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/DB "
                                        "(default: $ITSMDESK_DB, else a file in your data folder)"))
+    parser.add_argument("--user", metavar="LOGIN",
+                        help=translate("Cli", "sign in as LOGIN (default: $ITSMDESK_USER); the "
+                                              "password comes from $ITSMDESK_PASSWORD or is "
+                                              "asked for"))
     parser.add_argument("--demo", action="store_true",
                         help=translate("Cli", "work on the demo database (built on first use): "
                                               "the GUI, or any command"))
@@ -87,10 +91,10 @@ def starts_gui(argv: Sequence[str]) -> bool:
     rest = list(argv)
     while rest:
         word = rest.pop(0)
-        if word == "--db":
+        if word in ("--db", "--user"):
             if rest:
                 rest.pop(0)
-        elif not (word.startswith("--db=") or word == "--demo"):
+        elif not (word.startswith(("--db=", "--user=")) or word == "--demo"):
             return False
     return True
 
@@ -105,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ensure_translations()
     parser = build_parser()
     args = parser.parse_args(argv)
-    ctx = CommandContext(args.db, demo=args.demo)
+    ctx = CommandContext(args.db, demo=args.demo, user=args.user)
     try:
         from itsmdesk import config
         from itsmdesk.services.context import set_site
@@ -127,6 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
         from itsmdesk import config
+        from itsmdesk.services.session import as_domain_error
+
+        known = as_domain_error(exc)
+        if isinstance(known, ItsmError):  # a lost connection, a refusal by the shared database
+            print(translate("Cli", "itsmdesk: error: {message}").format(message=error_text(known)),
+                  file=sys.stderr)
+            return 2
 
         try:
             debug = config.value(config.DEBUG)

@@ -17,6 +17,14 @@ def N_(text: str) -> str:  # noqa: N802 - gettext's conventional name for a no-o
     return text
 
 
+class Phrase(str):
+    """A parameter of an error that is itself an N_() text (an action, a role's name): it reads
+    as plain English in ``str(error)``, and :func:`itsmdesk.i18n.error_text` translates it in
+    the "errors" context along with the template, so the whole sentence is in one language."""
+
+    __slots__ = ()
+
+
 class ItsmError(Exception):
     """Base of every error fit to show a person."""
 
@@ -75,3 +83,17 @@ class DatabaseBusyError(ItsmError):
 
 class SchemaTooNewError(ItsmError):
     """The database was written by a newer itsmdesk; we refuse to touch it."""
+
+
+class PermissionDeniedError(ItsmError):
+    """The person acting may not do this (``action``: what was refused; ``role``: a role that
+    would allow it, when one would)."""
+
+    def __init__(self, template: str, action: str = "", role: str = "", **params: Any) -> None:
+        self.action = action
+        self.role = role
+        super().__init__(template, **params)
+
+
+class SignInError(ItsmError):
+    """Signing in failed (one sentence for every reason a stranger may not learn)."""

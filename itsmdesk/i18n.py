@@ -75,7 +75,7 @@ def error_text(error: BaseException) -> str:
     if isinstance(error, ItsmError):
         template = translate("errors", error.template)
         try:
-            return template.format(**error.params)
+            return template.format(**_translated_params(error.params))
         except (KeyError, IndexError, ValueError):
             return error.message
     return translate("errors", "Unexpected error: {error}").format(
@@ -96,10 +96,17 @@ def reason_text(factor) -> str:  # noqa: ANN001 - a risk factor: dict or object
         return why
 
 
+def _translated_params(params: dict) -> dict:
+    """Parameters that are :class:`itsmdesk.errors.Phrase` (N_() texts themselves) translated."""
+    from itsmdesk.errors import Phrase
+
+    return {k: translate("errors", v) if isinstance(v, Phrase) else v for k, v in params.items()}
+
+
 def template_text(template: str, params: dict, fallback: str = "") -> str:
     """An N_() template in the user's language (the "errors" context), formatted."""
     try:
-        return translate("errors", template).format(**params)
+        return translate("errors", template).format(**_translated_params(params))
     except (KeyError, IndexError, ValueError):
         return fallback or template
 

@@ -166,3 +166,17 @@ def test_template_and_pir(db):
     assert c.type == "standard" and c.planned_end == T0 + dt.timedelta(minutes=30)
     with pytest.raises(ValidationError):
         change_service.record_pir(c.id, None, "successful")
+
+
+def test_a_meeting_with_a_smaller_quorum_approves_with_its_own_votes(db):
+    """A meeting's quorum (here 2) is the one that counts when it decides: moving the change to
+    approved does not count again against the default quorum of 3."""
+    members = [person(n) for n in ("Ann A", "Bo B", "Cy C", "Di D")]
+    for m in members:
+        cab.add_member(m.id)
+    c = change("Small board", status="awaiting_cab")
+    meeting = cab.create_meeting({"title": "CAB", "starts_at": T0, "quorum": 2})
+    cab.vote(meeting.id, c.id, members[0].id, "approve")
+    cab.vote(meeting.id, c.id, members[1].id, "approve")
+    assert cab.decide(meeting.id, c.id).decision == "approved"
+    assert Change.get_by_id(c.id).status == "approved"

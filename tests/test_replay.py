@@ -7,7 +7,7 @@ import datetime as dt
 
 import peewee as pw
 
-from itsmdesk.models import ALL_MODELS, RefCounter, Setting
+from itsmdesk.models import ALL_MODELS, RefCounter, Setting, journal_guard
 from itsmdesk.models.base import SchemaInfo
 from itsmdesk.models.base import db as proxy
 from itsmdesk.services import records, replay
@@ -21,9 +21,11 @@ def _empty_all() -> None:
     if sqlite:
         database.execute_sql("PRAGMA foreign_keys = OFF")
     with database.atomic():
+        journal_guard.remove_triggers(database)  # (the journal is append-only: rebuilt here)
         for model in reversed(pw.sort_models(ALL_MODELS)):
             if model is not SchemaInfo:
                 database.execute_sql(f'DELETE FROM "{model._meta.table_name}"')
+        journal_guard.install(database)
     if sqlite:
         database.execute_sql("PRAGMA foreign_keys = ON")
 

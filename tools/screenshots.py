@@ -49,7 +49,7 @@ def _shoot(out: Path, lang: str) -> None:
     url = f"sqlite:///{work / 'demo.db'}"
     settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
     _sign_in_as_analyst(url, settings)
-    ctx, window = start(url, demo=True, settings=settings)
+    ctx, window = start(url, demo=True, settings=settings, sign_in=True)
     window.resize(1400, 900)
     queue = None
     for _ in range(600):  # the demo is built on the writer thread: up to a minute

@@ -94,13 +94,63 @@ class CommandContext:
     """``demo``: the command works on the demo database (``--demo`` without ``--db``), built
     with the small demo on first use, as the desktop app does."""
 
-    def __init__(self, db_url: str | None, demo: bool = False) -> None:
+    def __init__(self, db_url: str | None, demo: bool = False, user: str | None = None) -> None:
+        import os
+
         from itsmdesk.config import demo_db_url
 
         self.demo = demo and not db_url
         self.url = demo_db_url() if self.demo else resolve_db_url(db_url)
         self.database: pw.Database | None = None
         self.info: DbInfo | None = None
+        self.user = (user or os.environ.get("ITSMDESK_USER") or "").strip() or None
+        self._actor = None
+
+    @property
+    def actor(self):  # noqa: ANN201 - an Actor
+        """Who the command acts for: the person signed in with ``--user`` (or $ITSMDESK_USER;
+        the password from $ITSMDESK_PASSWORD, else asked for), else nobody."""
+        from itsmdesk.services.context import ANONYMOUS
+
+        if self._actor is None:
+            self.open()
+            from itsmdesk.services.accounts import session_actor, sign_in
+
+            connected_as = session_actor()
+            if connected_as is not None:  # a secured shared database: the login role is the person
+                self._actor = connected_as
+            elif self.user:
+                self._actor = sign_in(self.user, _password(self.user))
+            else:
+                self._actor = ANONYMOUS
+        return self._actor
+
+    def writer(self):  # noqa: ANN201 - an Actor
+        """The actor of a command that writes: the signed-in person; on a database without
+        accounts, SYSTEM when nobody signed in.  A database with accounts refuses a write
+        without a sign-in."""
+        from itsmdesk.errors import PermissionDeniedError
+        from itsmdesk.services.accounts import has_accounts
+        from itsmdesk.services.context import SYSTEM
+
+        actor = self.actor
+        if actor.person_id is not None:
+            return actor
+        if has_accounts():
+            raise PermissionDeniedError(N_(
+                "This database has accounts: sign in to change anything (--user LOGIN or "
+                "ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for)."),
+                action="sign_in")
+        return SYSTEM
+
+    def reader(self):  # noqa: ANN201 - an Actor or None
+        """Whose view a reading command shows: the person signed in with ``--user`` (a
+        requester then sees only their own tickets and public notes); without a sign-in, None,
+        the whole database (whoever can open an SQLite file can read it anyway; on PostgreSQL
+        the login role's row-level security decides what the server returns)."""
+        if self.user or (self.info is not None and self.info.backend == "postgresql"):
+            return self.actor if self.actor.person_id is not None else None
+        return None
 
     def open(self, upgrade: bool = True, create: bool = False) -> DbInfo:
         """Open (and upgrade) the database once.  An SQLite file that does not exist is said,
@@ -108,7 +158,6 @@ class CommandContext:
         unless ``create`` (commands that fill a database: demo, import) or the demo database."""
         if self.database is None:
             from itsmdesk.models.database import parse_url
-            from itsmdesk.services.session import open_database
 
             info = parse_url(self.url)
             if (info.backend == "sqlite" and info.path is not None and not info.path.exists()
@@ -117,8 +166,7 @@ class CommandContext:
                                        "'itsmdesk --db {url} init', or try the demo with "
                                        "'itsmdesk --demo ...'."), path=str(info.path),
                                     url=self.url)
-            self.database, self.info = open_database(self.url, upgrade=upgrade,
-                                                     progress=lambda m: print(m, file=sys.stderr))
+            self.database, self.info = _open_asking_password(self.url, upgrade)
             if self.demo:
                 self._fill_demo()
         assert self.info is not None
@@ -141,6 +189,64 @@ class CommandContext:
             except Exception:  # noqa: BLE001
                 pass
             self.database = None
+
+
+def _with_pg_password(url: str) -> str:
+    """A PostgreSQL URL given without its password (as it should be: a password on the command
+    line shows in the process list) gets it from $ITSMDESK_PASSWORD or the keyring; the URL
+    with it stays in memory only.  Unchanged when neither has one (libpq may still find one
+    in ~/.pgpass or $PGPASSWORD, or the server may not ask)."""
+    from itsmdesk.services import credentials
+
+    if not credentials.needs_password(url):
+        return url
+    password = credentials.known_password(url)
+    return credentials.with_password(url, password) if password is not None else url
+
+
+def _open_asking_password(url: str, upgrade: bool):  # noqa: ANN202 - (database, DbInfo)
+    """Open the database; when PostgreSQL wants a password nobody gave, ask on the terminal
+    (like psql) or say where to put it."""
+    from itsmdesk.errors import DatabaseUnavailableError, SignInError
+    from itsmdesk.services import credentials
+    from itsmdesk.services.session import open_database
+
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    target = _with_pg_password(url)
+    try:
+        return open_database(target, upgrade=upgrade, progress=progress)
+    except DatabaseUnavailableError as exc:
+        if not (credentials.needs_password(target) and "password" in str(exc).lower()):
+            raise
+        if not sys.stdin.isatty():
+            raise SignInError(N_("No password for {who}: set ITSMDESK_PASSWORD, remember it in "
+                                 "the keyring (File > Connect in the desktop app), or run the "
+                                 "command in a terminal"),
+                              who=credentials.keyring_user(url)) from None
+    import getpass
+
+    password = getpass.getpass(translate("Cli", "Password for {who}: ").format(
+        who=credentials.keyring_user(url)))
+    return open_database(credentials.with_password(url, password), upgrade=upgrade,
+                         progress=progress)
+
+
+def _password(login: str) -> str:
+    import os
+
+    password = os.environ.get("ITSMDESK_PASSWORD")
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        from itsmdesk.errors import SignInError
+
+        raise SignInError(N_("No password for {login}: set ITSMDESK_PASSWORD or run the command "
+                             "in a terminal"), login=login)
+    import getpass
+
+    return getpass.getpass(translate("Cli", "Password for {login}: ").format(login=login))
 
 
 def print_json(data: Any) -> None:
@@ -198,6 +304,55 @@ def row_error_text(error) -> str:  # noqa: ANN001 - an import RowError
         line=error.line, column=error.column or "-", reason=reason)
 
 
+def whole(low: int, high: int):  # noqa: ANN201 - an argparse type
+    """An argparse ``type``: a whole number from ``low`` to ``high`` (a sentence otherwise,
+    never a number the database cannot hold)."""
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip()) if len(text) <= 40 else None
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(translate(
+                "Cli", "'{value}' is not a whole number from {low} to {high}").format(
+                value=text[:40], low=low, high=high))
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def decimal_number(low: float, high: float):  # noqa: ANN201 - an argparse type
+    """An argparse ``type``: a finite number from ``low`` to ``high``."""
+    import argparse
+    import math
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text) if len(text) <= 40 else math.nan
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(translate(
+                "Cli", "'{value}' is not a number from {low} to {high}").format(
+                value=text[:40], low=low, high=high))
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+LIMIT = whole(0, 1_000_000)  # --limit, --top, --min: rows or items
+
+
+# dates a command accepts: far enough for any record, near enough that a period's arithmetic
+# (a day added, a year of buckets, a time zone) never leaves Python's datetime range
+DATE_MIN = dt.datetime(1900, 1, 1)
+DATE_MAX = dt.datetime(2199, 12, 31, 23, 59, 59)
+
+
 def parse_date(text: str | None, end_of_day: bool = False) -> dt.datetime | None:
     """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM`` (UTC) -> naive UTC datetime; clear error if not."""
     if text is None:
@@ -207,6 +362,10 @@ def parse_date(text: str | None, end_of_day: bool = False) -> dt.datetime | None
     except ValueError:
         raise ValidationError(N_("'{value}' is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"),
                               value=text) from None
+    if not DATE_MIN <= value.replace(tzinfo=None) <= DATE_MAX:
+        raise ValidationError(N_("'{value}' is outside the dates itsmdesk works with ({first} to "
+                                 "{last})"), value=text.strip(), first=DATE_MIN.date().isoformat(),
+                              last=DATE_MAX.date().isoformat())
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     if end_of_day and len(text.strip()) == 10:

@@ -64,7 +64,7 @@ def cmd_script_set(args, ctx: CommandContext) -> int:  # noqa: ANN001
                               error=str(exc)) from None
     ctx.open()
     cat = categories.find_category(args.name, args.kind)
-    row = categories.save_script(cat.id, cat.version, steps)
+    row = categories.save_script(cat.id, cat.version, steps, ctx.writer())
     print(translate("Cli", "{n} steps saved for {kind} category {name}").format(
         n=len(row.diagnostic_script or []), kind=row.kind, name=row.name))
     return 0

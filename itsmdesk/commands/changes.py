@@ -45,8 +45,8 @@ def register(sub) -> None:  # noqa: ANN001
     t = csub.add_parser("transition", help=translate("Cli", "move a change to another status"))
     t.add_argument("ref")
     t.add_argument("status")
-    t.add_argument("--reason")
-    t.add_argument("--role", choices=("requester", "change_manager", "cab", "implementer"))
+    t.add_argument("--reason", help=translate(
+        "Cli", "why (needed to reject a change the CAB did not reject)"))
     t.set_defaults(func=cmd_transition)
 
     s = csub.add_parser("success-rate", help=translate("Cli", "change success rate per type, team or month"))
@@ -104,7 +104,7 @@ def cmd_transition(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
     ctx.open()
     change = get_change(args.ref)
-    change = transition(change.id, None, args.status.lower().replace(" ", "_"), role=args.role,
+    change = transition(change.id, None, args.status.lower().replace(" ", "_"), ctx.writer(),
                         reason=args.reason)
     print(f"{change.ref}: {change.status}")  # record data: scripts read it
     return 0
@@ -136,8 +136,13 @@ def cmd_risk(args, ctx: CommandContext) -> int:  # noqa: ANN001
     done = None
     if change.status not in risk.FROZEN_STATUSES and (
             change.status not in risk.REAPPROVAL_STATUSES or args.reason):
-        done = risk.reassess(change.id, reason=args.reason)
-        change, result = done.change, done.assessment
+        from itsmdesk.services.accounts import has_accounts
+
+        if args.reason or ctx.actor.person_id is not None or not has_accounts():
+            done = risk.reassess(change.id, ctx.writer(), reason=args.reason)
+            change, result = done.change, done.assessment
+        else:  # nobody signed in: the assessment is shown, not stored
+            result = risk.compute(change)
     else:
         result = risk.stored(change) or risk.RiskAssessment(0, "not_assessed")
     if args.json:

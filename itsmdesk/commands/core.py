@@ -6,12 +6,16 @@ import sys
 import time
 from pathlib import Path
 
-from itsmdesk.commands.base import CommandContext, print_json, print_table, translate
+from itsmdesk.commands.base import LIMIT, CommandContext, print_json, print_table, translate
 from itsmdesk.errors import N_, ItsmError
 
 
 def register(sub) -> None:  # noqa: ANN001
     p = sub.add_parser("init", help=translate("Cli", "create the database or upgrade its schema"))
+    p.add_argument("--admin", metavar="LOGIN", help=translate(
+        "Cli", "create the first administrator (a database without accounts only); the password "
+               "from $ITSMDESK_NEW_PASSWORD or asked for"))
+    p.add_argument("--name", help=translate("Cli", "the administrator's name (default: LOGIN)"))
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("demo", help=translate("Cli", "fill the database with deterministic demo data"))
@@ -40,7 +44,7 @@ def register(sub) -> None:  # noqa: ANN001
     p = sub.add_parser("list", help=translate("Cli", "list records of one kind"))
     p.add_argument("kind", choices=sorted(KINDS), metavar="KIND",
                    help=translate("Cli", "one of: {kinds}").format(kinds=", ".join(sorted(KINDS))))
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=LIMIT, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
 
@@ -74,6 +78,14 @@ def cmd_init(args, ctx: CommandContext) -> int:  # noqa: ANN001
     else:
         print(translate("Cli", "upgraded {db} from schema {old} to {new}").format(
             db=info.display, old=before, new=after))
+    if args.admin:
+        from itsmdesk.commands.accounts import new_password
+        from itsmdesk.services import accounts
+
+        person = accounts.create_first_administrator(args.admin, args.name or args.admin,
+                                                     new_password(args.admin))
+        print(translate("Cli", "{login}: administrator {name} created; sign in with --user "
+                               "{login}").format(login=person.login, name=person.name))
     return 0
 
 
@@ -138,7 +150,7 @@ def cmd_list(args, ctx: CommandContext) -> int:  # noqa: ANN001
     from itsmdesk.services.listing import list_records
 
     ctx.open()
-    rows = list_records(args.kind, limit=max(1, args.limit))
+    rows = list_records(args.kind, limit=max(1, args.limit), viewer=ctx.reader())
     if args.json:
         print_json(rows)
     else:
@@ -208,9 +220,11 @@ def cmd_settings(args, ctx: CommandContext) -> int:  # noqa: ANN001
 def run_gui(args, ctx: CommandContext) -> int:  # noqa: ANN001
     """The desktop app: its window shows at once and opens the database (building the small
     demo on first start with --demo) on its writer thread."""
+    from itsmdesk import config
     from itsmdesk.app import run
     from itsmdesk.config import demo_db_url
 
     if args.demo and not args.db:
         ctx.url = demo_db_url()
-    return run(ctx.url, demo=args.demo)
+    return run(ctx.url, demo=args.demo,
+               use_saved=not (args.db or args.demo or config.value(config.DB_URL)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from itsmdesk.commands.base import CommandContext, print_json, print_table, translate
 from itsmdesk.i18n import reason_text
-from itsmdesk.services.context import SYSTEM
 
 
 def register(sub) -> None:  # noqa: ANN001
@@ -78,7 +77,7 @@ def cmd_show(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def _actor(ctx):  # noqa: ANN001, ANN202
-    return getattr(ctx, "actor", None) or SYSTEM
+    return ctx.writer()
 
 
 def cmd_transition(args, ctx: CommandContext) -> int:  # noqa: ANN001

@@ -1,18 +1,26 @@
-"""Service desk commands: search, queues, sla tick, announcements, business calendars."""
+"""Service desk commands: search, queues, announcements, business calendars (the SLA commands
+are in commands/sla.py)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from itsmdesk.commands.base import CommandContext, parse_date, print_json, print_table, translate
+from itsmdesk.commands.base import (
+    LIMIT,
+    CommandContext,
+    parse_date,
+    print_json,
+    print_table,
+    translate,
+)
 
 
 def register(sub) -> None:  # noqa: ANN001
     p = sub.add_parser("search",
                        help=translate("Cli", "full-text search over tickets (title, description, work log)"))
     p.add_argument("words", nargs="+")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=LIMIT, default=50)
     p.add_argument("--open", action="store_true", help=translate("Cli", "only open tickets"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
@@ -25,19 +33,11 @@ def register(sub) -> None:  # noqa: ANN001
     p = sub.add_parser("queue",
                        help=translate("Cli", "ticket queues: counts, or the first rows of one queue"))
     p.add_argument("key", nargs="?", help=translate("Cli", "queue key (all_open, unassigned, breached, ...)"))
-    p.add_argument("--limit", type=int, default=25)
+    p.add_argument("--limit", type=LIMIT, default=25)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_queue)
 
-    sla = sub.add_parser("sla",
-                         help=translate("Cli", "SLA clocks")).add_subparsers(dest="sla_cmd", required=True)
-    p = sla.add_parser("tick",
-                       help=translate("Cli", "flag tickets at risk and mark breaches (run every minute)"))
-    p.add_argument("--now", help=translate("Cli", "pretend it is this UTC time (YYYY-MM-DD HH:MM)"))
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_sla_tick)
-    p = sla.add_parser("targets", help=translate("Cli", "show the SLA targets per priority"))
-    p.set_defaults(func=cmd_sla_targets)
+    # `sla ...` lives in commands/sla.py
 
     ann = sub.add_parser("announcements", help=translate("Cli", "service announcements")).add_subparsers(
         dest="ann_cmd", required=True)
@@ -84,7 +84,8 @@ def cmd_search(args, ctx: CommandContext) -> int:  # noqa: ANN001
     from itsmdesk.services import search
 
     ctx.open()
-    hits = search.search_incidents(" ".join(args.words), args.limit, open_only=args.open)
+    hits = search.search_incidents(" ".join(args.words), args.limit, open_only=args.open,
+                                   viewer=ctx.reader())
     rows = [{"ref": h.ref, "status": h.status, "title": h.title, "id": str(h.id)} for h in hits]
     if args.json:
         print_json(rows)
@@ -97,7 +98,7 @@ def cmd_find(args, ctx: CommandContext) -> int:  # noqa: ANN001
     from itsmdesk.services import search
 
     ctx.open()
-    hits = search.quick_open(" ".join(args.words))
+    hits = search.quick_open(" ".join(args.words), viewer=ctx.reader())
     rows = [{"kind": h.kind, "ref": h.ref, "title": h.title, "status": h.status} for h in hits]
     if args.json:
         print_json(rows)
@@ -112,47 +113,18 @@ def cmd_queue(args, ctx: CommandContext) -> int:  # noqa: ANN001
     ctx.open()
     if not args.key:
         specs = queues.queues_for(None)
-        rows = [{"key": s.key, "name": s.name, "count": queues.count(s)} for s in specs]
+        rows = [{"key": s.key, "name": s.name, "count": queues.count(s, viewer=ctx.reader())}
+                for s in specs]
         print_json(rows) if args.json else print_table(rows, ["key", "name", "count"])
         return 0
     spec = queues.get_spec(args.key)
-    rows = [r.values for r in queues.page(spec, 0, args.limit).rows]
+    viewer = ctx.reader()
+    rows = [r.values for r in queues.page(spec, 0, args.limit, person_id=viewer and viewer.person_id,
+                                          viewer=viewer).rows]
     if args.json:
         print_json(rows)
     else:
         print_table(rows, ["ref", "priority", "status", "sla_state", "title"])
-    return 0
-
-
-def cmd_sla_tick(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.servicedesk import escalation
-
-    ctx.open()
-    now = parse_date(args.now) if args.now else None
-    result = escalation.tick(now)
-    data = {"flagged": result.flagged, "breached": result.breached,
-            "notifications": result.notifications}
-    if args.json:
-        print_json(data)
-    else:
-        print(translate("Cli", "{flagged} flagged at risk, {breached} breached, "
-                               "{notifications} notifications").format(
-            flagged=len(result.flagged), breached=len(result.breached),
-            notifications=result.notifications))
-    return 0
-
-
-def cmd_sla_targets(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.servicedesk import sla
-
-    ctx.open()
-    rows = []
-    for kind in ("incident", "request"):
-        for p in (1, 2, 3, 4, 5):
-            t = sla.target(kind, p)
-            rows.append({"kind": kind, "priority": p, "response_min": t.response_minutes,
-                         "resolution_min": t.resolution_minutes, "escalate_pct": t.escalate_at_pct})
-    print_table(rows, ["kind", "priority", "response_min", "resolution_min", "escalate_pct"])
     return 0
 
 
@@ -191,7 +163,7 @@ def cmd_ann_add(args, ctx: CommandContext) -> int:  # noqa: ANN001
     if args.end:
         values["ends_at"] = parse_date(args.end)
     services = [cmdb.get_ci_by_name(name).id for name in args.service]
-    row = announcements.create_announcement(values, services)
+    row = announcements.create_announcement(values, services, ctx.writer())
     print(translate("Cli", "announced: {title}").format(title=row.title))
     return 0
 
@@ -214,7 +186,7 @@ def cmd_cal_create(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
     ctx.open()
     cal = calendars.create_calendar({"name": args.name, "timezone": args.timezone,
-                                     "working_hours": calendars.OFFICE_HOURS})
+                                     "working_hours": calendars.OFFICE_HOURS}, ctx.writer())
     print(translate("Cli", "created calendar {name}").format(name=cal.name))
     return 0
 
@@ -231,7 +203,7 @@ def cmd_holidays_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
         if cal is None:
             raise NotFoundError(N_("No default business calendar: create one named Default or "
                                    "pass --calendar NAME"))
-    added, skipped = calendars.import_holidays(cal.id, args.file)
+    added, skipped = calendars.import_holidays(cal.id, args.file, ctx.writer())
     print(translate("Cli", "{added} holidays added to {name}, {skipped} already there").format(
         added=added, name=cal.name, skipped=skipped))
     return 0

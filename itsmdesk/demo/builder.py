@@ -62,7 +62,7 @@ from itsmdesk.services import people, records
 from itsmdesk.services.change import cab, risk
 from itsmdesk.services.change import changes as change_svc
 from itsmdesk.services.cmdb import cis as cmdb
-from itsmdesk.services.context import Actor
+from itsmdesk.services.context import ALL_ROLES, SYSTEM, Actor
 from itsmdesk.services.knowledge import articles as knowledge
 from itsmdesk.services.problem import lifecycle as problem_lifecycle
 from itsmdesk.services.problem import problems
@@ -82,6 +82,43 @@ CAB_LOCATION = "Stockholm HQ, room Fjäll / Teams"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
+
+
+# The demo's sign-in: every login's password is "demo" (README, "Try the demo").
+DEMO_PASSWORD = "demo"
+# job title -> roles of the demo's IT staff
+DEMO_ROLES = {
+    "Head of IT": ("administrator", "change_manager", "cab_member"),
+    "Service desk lead": ("team_lead", "agent"),
+    "Service desk analyst": ("agent",),
+    "IT technician": ("agent",),
+    "Network lead": ("team_lead", "agent", "cab_member", "cmdb_owner"),
+    "Network engineer": ("agent", "cmdb_owner"),
+    "Infrastructure lead": ("team_lead", "agent", "cab_member", "cmdb_owner", "release_manager"),
+    "Systems engineer": ("agent", "cmdb_owner"),
+    "Database administrator": ("agent", "cmdb_owner"),
+    "Application lead": ("team_lead", "agent", "cab_member", "problem_manager",
+                         "release_manager"),
+    "Application specialist": ("agent",),
+}
+_demo_hash: list[str] = []
+
+
+def demo_password_hash() -> str:
+    """The argon2 hash of the demo password, made once per process (a hash costs ~0.1 s)."""
+    if not _demo_hash:
+        from itsmdesk.services.accounts import hash_password
+
+        _demo_hash.append(hash_password(DEMO_PASSWORD))
+    return _demo_hash[0]
+
+
+def demo_login(name: str) -> str:
+    """'Åsa Lindqvist' -> 'asa.lindqvist'."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return ".".join(part for part in "".join(c if c.isalnum() else " " for c in text).split())
 
 
 def anchor() -> dt.datetime:
@@ -203,8 +240,10 @@ class SmallDemo:
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
 
     def act(self, person) -> Actor:  # noqa: ANN001
+        """The actor the story writes as.  The demo replays a month that happened: its people
+        act with every role (as SYSTEM does), their own roles apply once they sign in."""
         if person.id not in self.actors:
-            self.actors[person.id] = Actor.for_person(person)
+            self.actors[person.id] = Actor.for_person(person, roles=ALL_ROLES)
         return self.actors[person.id]
 
     def later(self, at: dt.datetime, fn: Callable[[], None]) -> None:
@@ -303,9 +342,23 @@ class SmallDemo:
         self.by_title: dict[str, list] = {}
         for p in self.people:
             self.by_title.setdefault(p.job_title, []).append(p)
+        self.accounts()
         self.desk = self.act(self.agents["Service Desk"][0])
         self.actor = self.desk
         self.cm = self.act(self.head)
+
+    def accounts(self) -> None:
+        """Logins (first.last, ASCII) for the IT staff and three employees, all with the
+        password ``demo`` (hashed once per process), and the roles of their jobs."""
+        from itsmdesk.services import accounts
+
+        staff = [(self.head, DEMO_ROLES[HEAD_OF_IT[0]])]
+        for members in self.agents.values():
+            staff += [(m, DEMO_ROLES.get(m.job_title, ("agent",))) for m in members]
+        staff += [(p, ("requester",)) for p in self.people[:3]]
+        for p, roles in staff:
+            accounts.create_account(demo_login(p.name), p.name, None, roles, SYSTEM,
+                                    person_id=p.id, password_hash=demo_password_hash())
 
     def employee(self, title: str | None = None, site: str | None = None):  # noqa: ANN201
         pool = self.by_title.get(title, self.people) if title else self.people

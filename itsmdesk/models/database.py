@@ -29,6 +29,12 @@ SQLITE_PRAGMAS = {
 }
 
 
+# A dead peer is noticed within seconds, not after the kernel's two hours: TCP keepalives
+# after 5 s idle, every 2 s, 3 misses; unacknowledged data gives up after 10 s.
+PG_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                "keepalives_count": 3, "tcp_user_timeout": 10000}
+
+
 @dataclass(frozen=True)
 class DbInfo:
     """What a URL names: back end, where, and a description safe to show (no password)."""
@@ -52,7 +58,14 @@ class DbInfo:
 def _shown(url: str) -> str:
     """A URL as it may appear in a one-line message: control characters escaped, no password."""
     text = url.encode("unicode_escape").decode("ascii")
-    text = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", text)
+    scheme, sep, rest = text.partition("://")
+    if sep and "@" in rest and not scheme.startswith("sqlite"):
+        # the user information runs to the LAST '@' (a password may hold '@', '/', '#', '?'):
+        # keep the user name, hide everything after its ':'
+        userinfo, _, host = rest.rpartition("@")
+        user, colon, _secret = userinfo.partition(":")
+        text = f"{scheme}://{user}{':***' if colon else ''}@{host}"
+    text = re.sub(r"(?i)(password=)[^&\s]*", r"\1***", text)
     return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -68,9 +81,15 @@ def parse_url(url: str) -> DbInfo:
         rest = rest[1:]
         if rest == ":memory:":
             return DbInfo(url, "sqlite", None)
-        return DbInfo(url, "sqlite", Path(unquote(rest)).expanduser())
+        return DbInfo(url, "sqlite", _sqlite_path(unquote(rest), shown))
     if url.startswith(("postgresql://", "postgres://")):
         parts = urlsplit(url)
+        if "@" in url.split("://", 1)[1].partition(parts.netloc)[2]:
+            # an '@' after the host: a password holding '/', '#' or '?' cut the URL short, and
+            # the rest of it would be taken for the host or the database name (and shown)
+            raise DatabaseUnavailableError(
+                N_("Bad database URL '{url}': write the characters / # ? @ of a password "
+                   "percent-encoded (/ as %2F, # as %23, ? as %3F, @ as %40)"), url=shown)
         dbname = parts.path.lstrip("/")
         if not parts.hostname or not dbname:
             raise DatabaseUnavailableError(
@@ -88,6 +107,60 @@ def parse_url(url: str) -> DbInfo:
            "postgresql://USER:PASSWORD@HOST:PORT/DBNAME"), url=shown)
 
 
+NAME_MAX = 255  # bytes in one file or folder name (ext4, NTFS, APFS)
+PATH_MAX = 4096
+
+
+def _sqlite_path(text: str, shown: str) -> Path:
+    """The file an SQLite URL names, refused with a sentence when no file system could hold it."""
+    if "\x00" in text:
+        raise DatabaseUnavailableError(
+            N_("Bad database URL '{url}': the file name holds a NUL character"), url=shown)
+    longest = max((len(part.encode("utf-8", "surrogateescape")) for part in text.split("/")),
+                  default=0)
+    if longest > NAME_MAX or len(text.encode("utf-8", "surrogateescape")) > PATH_MAX:
+        raise DatabaseUnavailableError(
+            N_("Bad database URL '{url}': a file or folder name may be at most {most} bytes "
+               "long, the whole path {path_most}"), url=shown, most=NAME_MAX, path_most=PATH_MAX)
+    return Path(text).expanduser()
+
+
+def create_private(path: Path, reset: bool = False) -> None:
+    """Create ``path`` empty, readable and writable by its owner only (0600), unless it exists
+    (``reset``: make an existing one 0600 too).  SQLite gives its -wal, -shm and -journal files
+    the mode of the database file, so they are private as well."""
+    import os
+
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if reset:
+            os.chmod(path, 0o600)
+        return
+    os.close(fd)
+    os.chmod(path, 0o600)  # (whatever the umask)
+
+
+def _check_regular(path: Path) -> None:
+    """An existing path must be a regular file (not /dev/null, a FIFO, a folder)."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise DatabaseUnavailableError(N_("Cannot use {path}: {reason}"), path=str(path),
+                                       reason=exc.strerror or str(exc)) from None
+    if stat.S_ISDIR(mode):
+        raise DatabaseUnavailableError(N_("{path} is a folder, not a database file"),
+                                       path=str(path))
+    if not stat.S_ISREG(mode):
+        raise DatabaseUnavailableError(
+            N_("{path} is not a regular file (a device, a pipe or a socket); an itsmdesk "
+               "database is a file"), path=str(path))
+
+
 def make_database(info: DbInfo) -> pw.Database:
     """Create (not yet connect) the peewee database for ``info``."""
     if info.backend == "sqlite":
@@ -100,19 +173,26 @@ def make_database(info: DbInfo) -> pw.Database:
                 raise DatabaseUnavailableError(
                     N_("Cannot create the folder {path}: {reason}"), path=str(parent),
                     reason=exc.strerror or str(exc)) from None
-            if info.path.is_dir():
-                raise DatabaseUnavailableError(N_("{path} is a folder, not a database file"),
-                                               path=str(info.path))
+            _check_regular(info.path)
+            if not info.path.exists():
+                try:
+                    create_private(info.path)
+                except OSError as exc:
+                    raise DatabaseUnavailableError(
+                        N_("Cannot write the database file {path}: {reason}"),
+                        path=str(info.path), reason=exc.strerror or str(exc)) from None
         return pw.SqliteDatabase(name, pragmas=SQLITE_PRAGMAS, timeout=10,
                                  check_same_thread=False)
     return pw.PostgresqlDatabase(info.dbname, host=info.host, port=info.port, user=info.user,
                                  password=info.password, connect_timeout=5,
-                                 application_name="itsmdesk")
+                                 application_name="itsmdesk", **PG_KEEPALIVE)
 
 
 def describe_failure(info: DbInfo, exc: Exception) -> DatabaseUnavailableError:
     """Turn a driver exception into one line a person can act on."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if info.password:  # (a driver that echoes what it was given must not show it)
+        text = text.replace(info.password, "***")
     if info.backend == "sqlite":
         low = text.lower()
         if "not a database" in low or "malformed" in low or "corrupt" in low:
@@ -129,10 +209,42 @@ def describe_failure(info: DbInfo, exc: Exception) -> DatabaseUnavailableError:
         db=info.dbname, host=info.host, port=info.port, reason=text)
 
 
+def foreign_database_error(where: str, tables: list[str]) -> DatabaseUnavailableError:
+    return DatabaseUnavailableError(
+        N_("{db} is not an itsmdesk database: it holds {count} tables of something else "
+           "(such as '{table}') and no itsmdesk schema. It was left untouched; give "
+           "itsmdesk a new file or an empty database."),
+        db=where, count=len(tables), table=tables[0])
+
+
+def _refuse_foreign_sqlite(info: DbInfo) -> None:
+    """Look at an existing SQLite file read-only before opening it for real (which switches it to
+    WAL): another application's file is refused with not one byte changed."""
+    path = info.path
+    if path is None or not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise describe_failure(info, exc) from None
+    try:
+        names = [r[0] for r in probe.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+    except sqlite3.Error as exc:
+        raise describe_failure(info, exc) from None
+    finally:
+        probe.close()
+    tables = sorted(n for n in names if not n.startswith("sqlite_"))
+    if tables and "schema_info" not in tables:
+        raise foreign_database_error(str(path), tables)
+
+
 def connect(url: str) -> tuple[pw.Database, DbInfo]:
     """Open ``url``, check it answers, and bind the proxy to it."""
     info = parse_url(url)
     database = make_database(info)
+    if info.backend == "sqlite":
+        _refuse_foreign_sqlite(info)
     try:
         database.connect(reuse_if_open=True)
         database.execute_sql("SELECT 1").fetchone()

@@ -21,6 +21,9 @@ class JournalEntry(pw.Model):
     site = pw.CharField(max_length=16, default="")
     version = pw.IntegerField(null=True)  # the record's version after this change
     batch = pw.UUIDField(null=True)  # rows written by one service call share a batch (undo, sync)
+    # SQLite: sha256 of the previous row's chain and this row's fields (models/journal_guard.py);
+    # NULL on PostgreSQL, where grants keep the journal append-only
+    chain = pw.CharField(max_length=64, null=True)
 
     class Meta:
         database = db

@@ -439,6 +439,14 @@ def insert_journal(rows: Sequence[Row], tick: Tick = None, convert: bool = True)
     stores them."""
     write = _write()
     write.flush()
+    if _is_sqlite():  # each row chained to the one before (models/journal_guard.py)
+        from itsmdesk.models import journal_guard
+
+        converters = [fast_converter(_field(JournalEntry, c)) if convert else None
+                      for c in records.JOURNAL_COLUMNS]
+        driver_rows = (row for chunk in _chunks(rows, 5000) for row in _convert(chunk, converters))
+        return insert_rows(JournalEntry, records.JOURNAL_COLUMNS + ("chain",),
+                           journal_guard.chain(db.obj, driver_rows), tick=tick, convert=False)
     return insert_rows(JournalEntry, records.JOURNAL_COLUMNS, rows, tick=tick, convert=convert)
 
 

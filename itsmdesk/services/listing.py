@@ -81,7 +81,12 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def list_records(kind: str, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+def list_records(kind: str, limit: int = 50, offset: int = 0,
+                 viewer: Any = None) -> list[dict[str, Any]]:
+    """With ``viewer`` (an Actor), tickets are only those that person may see (a requester:
+    their own; see :mod:`itsmdesk.services.visibility`)."""
+    from itsmdesk.services.visibility import tickets_visible_to
+
     spec = KINDS.get(kind)
     if spec is None:
         raise ValidationError(N_("Unknown record kind '{kind}'; choose one of: {kinds}"), kind=kind,
@@ -89,5 +94,9 @@ def list_records(kind: str, limit: int = 50, offset: int = 0) -> list[dict[str, 
     query = spec.model.select()
     if spec.where is not None:
         query = query.where(spec.where)
+    if spec.model is Incident:
+        visible = tickets_visible_to(viewer)
+        if visible is not True:
+            query = query.where(visible)
     query = query.order_by(spec.order).limit(limit).offset(offset)
     return [spec.row(r) for r in query]

@@ -9,8 +9,8 @@ from pathlib import Path
 import peewee as pw
 
 from itsmdesk.errors import N_, ItsmError
-from itsmdesk.models import ALL_MODELS, db, graph_index
-from itsmdesk.models.database import DbInfo
+from itsmdesk.models import ALL_MODELS, db, graph_index, journal_guard
+from itsmdesk.models.database import DbInfo, create_private
 
 
 def backup(info: DbInfo, target: Path) -> Path:
@@ -32,6 +32,7 @@ def backup(info: DbInfo, target: Path) -> Path:
             raise ItsmError(N_("An in-memory database cannot be backed up"))
         tmp = target.with_name(target.name + ".partial")
         try:
+            create_private(tmp, reset=True)  # a copy of every record: its owner's eyes only
             src = sqlite3.connect(str(info.path))
             dst = sqlite3.connect(str(tmp))
             with dst:
@@ -57,6 +58,11 @@ def backup(info: DbInfo, target: Path) -> Path:
            "-f", str(target), info.dbname or ""]
     if info.user:
         cmd[1:1] = ["-U", info.user]
+    try:
+        create_private(target, reset=True)
+    except OSError as exc:
+        raise ItsmError(N_("Cannot create {path}: {reason}"), path=str(target),
+                        reason=exc.strerror) from None
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ItsmError(N_("pg_dump failed: {reason}"), reason=result.stderr.strip().splitlines()[-1]
@@ -81,6 +87,7 @@ def check(info: DbInfo) -> list[Problem]:
     index: a list of problems."""
     problems: list[Problem] = []
     database: pw.Database = db.obj
+    _refuse_partial_view(database)
     if info.backend == "sqlite":
         rows = database.execute_sql("PRAGMA integrity_check").fetchall()
         if rows != [("ok",)]:
@@ -109,6 +116,8 @@ def check(info: DbInfo) -> list[Problem]:
                 f'SELECT ref, count(*) FROM "{t}" GROUP BY ref HAVING count(*) > 1 LIMIT 10').fetchall()
             problems += [Problem(N_("{table}: reference {ref} used {n} times"),
                                  {"table": t, "ref": ref, "n": n}) for ref, n in dupes]
+    problems += journal_problems(info)
+    problems += sla_problems()
     graph = graph_index.problems(database)
     if graph["cis_without_gid"]:
         problems.append(Problem(N_("ci: {n} CI(s) without a graph index entry; impact analysis "
@@ -120,6 +129,68 @@ def check(info: DbInfo) -> list[Problem]:
                                    "(repair with: itsmdesk check --repair)"),
                                 {"n": graph["relations_with_stale_gids"]}))
     return problems
+
+
+def _refuse_partial_view(database: pw.Database) -> None:
+    """A person's login on a shared database sees only the rows row-level security shows them:
+    a check from there would report rows as missing that are merely hidden."""
+    from itsmdesk.models import pg_security
+
+    if pg_security.secured_prefix(database) is None:
+        return
+    login, superuser = database.execute_sql(
+        "SELECT rolname, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    if not superuser:
+        raise ItsmError(N_("Checking a shared database needs the superuser's connection (the "
+                           "one setup-shared used): {login} sees only the rows its roles show"),
+                        login=login)
+
+
+def journal_problems(info: DbInfo) -> list[Problem]:
+    """The journal as written: on SQLite its hash chain holds and its refusing triggers are
+    there (models/journal_guard.py); on PostgreSQL the grants keep it (nothing to check here)."""
+    database: pw.Database = db.obj
+    if info.backend != "sqlite":
+        return []
+    columns = {c.name for c in database.get_columns(journal_guard.TABLE)}
+    if "chain" not in columns:
+        return []
+    out = []
+    broken = journal_guard.first_broken(database)
+    if broken is not None:
+        out.append(Problem(N_("journal row {row} was changed or removed after it was written "
+                              "(the journal's hash chain breaks there)"), {"row": broken}))
+    missing = journal_guard.triggers_missing(database)
+    if missing:
+        out.append(Problem(N_("journal: the triggers that keep it append-only were removed "
+                              "({names})"), {"names": ", ".join(missing)}))
+    return out
+
+
+def sla_problems(limit: int = 20) -> list[Problem]:
+    """Open tickets whose stored SLA state (dues, state, escalation level) is not what their
+    history gives (services/servicedesk/sla.py); tickets only waiting for the next SLA tick are
+    fine.  Repair with ``itsmdesk sla refresh``."""
+    from itsmdesk.models.base import utcnow
+    from itsmdesk.services.servicedesk import sla
+
+    try:
+        _checked, drifted = sla.check_open(utcnow())
+    except ItsmError as exc:
+        return [Problem(N_("SLA: {reason}"), {"reason": str(exc)})]
+    out = [Problem(N_("{ref}: stored SLA {stored} but its history gives {computed} (repair "
+                      "with: itsmdesk sla refresh)"),
+                   {"ref": d.ref, "stored": _sla_text(d.stored), "computed": _sla_text(d.computed)})
+           for d in drifted[:limit]]
+    if len(drifted) > limit:
+        out.append(Problem(N_("SLA: {n} more tickets like these"), {"n": len(drifted) - limit}))
+    return out
+
+
+def _sla_text(fields: dict) -> str:
+    due = fields.get("resolution_due")
+    return (f"{fields.get('sla_state')}/{fields.get('escalation_level')}, due "
+            f"{due:%Y-%m-%d %H:%M}" if due else f"{fields.get('sla_state')}")
 
 
 def repair_graph_index() -> dict[str, int]:

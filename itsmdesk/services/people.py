@@ -9,6 +9,7 @@ from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.people import Organisation, Person, Site, Team, TeamMember
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 from itsmdesk.services.validation import required_text
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -32,6 +33,7 @@ def _unique(model, field: str, value: Any, label: str, exclude=None) -> None:  #
 
 
 def create_organisation(values: dict[str, Any], actor: Actor = SYSTEM) -> Organisation:
+    require(actor, "org.edit")
     required_text(values, "name", "Name", 200)
     with records.atomic():
         _unique(Organisation, "name", values.get("name"), "Organisation")
@@ -39,6 +41,7 @@ def create_organisation(values: dict[str, Any], actor: Actor = SYSTEM) -> Organi
 
 
 def create_site(values: dict[str, Any], actor: Actor = SYSTEM) -> Site:
+    require(actor, "org.edit")
     required_text(values, "name", "Name", 200)
     required_text(values, "code", "Code", 16)
     with records.atomic():
@@ -58,6 +61,7 @@ def site_by_code(code: str) -> Site:
 
 
 def create_person(values: dict[str, Any], actor: Actor = SYSTEM) -> Person:
+    require(actor, "people.manage")
     required_text(values, "name", "Name", 200)
     _check_email(values)
     with records.atomic():
@@ -66,6 +70,7 @@ def create_person(values: dict[str, Any], actor: Actor = SYSTEM) -> Person:
 
 
 def update_person(person_id, version: int, changes: dict[str, Any], actor: Actor = SYSTEM) -> Person:
+    require(actor, "people.manage")
     required_text(changes, "name", "Name", 200, creating=False)
     _check_email(changes)
     with records.atomic():
@@ -76,6 +81,7 @@ def update_person(person_id, version: int, changes: dict[str, Any], actor: Actor
 
 def create_team(values: dict[str, Any], members: list | None = None,
                 actor: Actor = SYSTEM) -> Team:
+    require(actor, "org.edit")
     required_text(values, "name", "Name", 200)
     with records.atomic():
         _unique(Team, "name", values.get("name"), "Team")
@@ -86,6 +92,7 @@ def create_team(values: dict[str, Any], members: list | None = None,
 
 
 def update_team(team_id, version: int, changes: dict[str, Any], actor: Actor = SYSTEM) -> Team:
+    require(actor, "org.edit")
     with records.atomic():
         if "name" in changes:
             _unique(Team, "name", changes["name"], "Team", exclude=team_id)
@@ -93,6 +100,7 @@ def update_team(team_id, version: int, changes: dict[str, Any], actor: Actor = S
 
 
 def add_member(team, person, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+    require(actor, "org.edit")
     with records.atomic():
         team_id = getattr(team, "id", team)
         person_id = getattr(person, "id", person)

@@ -52,6 +52,7 @@ from typing import Any, TypeVar
 import peewee as pw
 
 from itsmdesk.errors import N_, ConflictError, NotFoundError, ValidationError
+from itsmdesk.models import journal_guard
 from itsmdesk.models.base import BaseModel, RefCounter, Setting, TrackedModel, db, utcnow
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.services.context import SYSTEM, Actor, current_site
@@ -63,6 +64,10 @@ SKIP_JOURNAL_FIELDS = {"id", "version", "created_at", "created_by", "updated_at"
                        "gid", "source_gid", "target_gid"}
 # Never journalled at all (local to one database).
 LOCAL_FIELDS = {"gid", "source_gid", "target_gid"}
+# Kept in their table but never written into the journal: the journal says only that a value
+# was set (SECRET_MARK) or cleared (None).  Replay and sync leave these fields alone.
+SECRET_FIELDS = {"password_hash"}
+SECRET_MARK = "(set)"
 CREATED, DELETED = "*created*", "*deleted*"
 SETTING_NAMESPACE = uuid.UUID("5d0c7a4e-7c1b-4c61-9a8e-2b8f4f4b7a10")
 
@@ -156,8 +161,13 @@ def wire_row(record: pw.Model, include_id: bool = False) -> dict[str, str | None
             continue
         value = field_value(record, name)
         if name == "id" or not _is_default(model_field, value):
-            out[name] = to_text(value)
+            out[name] = to_text(value) if name not in SECRET_FIELDS else _secret(value)
     return out
+
+
+def _secret(value: Any) -> str | None:
+    """A secret field's journal value: whether it is set, never what it is."""
+    return None if value is None else SECRET_MARK
 
 
 def _json(data: Mapping[str, Any]) -> str:
@@ -227,8 +237,8 @@ class Write:
     """One service call's transaction: its batch id, its time, the versions it bumped, the
     journal rows it will flush and the Changes it will publish after the commit."""
 
-    def __init__(self) -> None:
-        self.batch = uuid.uuid4()
+    def __init__(self, batch: uuid.UUID | None = None) -> None:
+        self.batch = batch or uuid.uuid4()
         self.now = utcnow()
         self.changes = Changes(batches=[self.batch])
         self.bumped: dict[tuple[str, Any], int] = {}
@@ -250,6 +260,19 @@ class Write:
 _WRITE: contextvars.ContextVar[Write | None] = contextvars.ContextVar("itsmdesk_write", default=None)
 _CAPTURES: contextvars.ContextVar[tuple[Changes, ...]] = contextvars.ContextVar(
     "itsmdesk_captures", default=())
+_PRESET_BATCH: contextvars.ContextVar[list[uuid.UUID] | None] = contextvars.ContextVar(
+    "itsmdesk_preset_batch", default=None)
+
+
+@contextlib.contextmanager
+def preset_batch(batch: uuid.UUID) -> Iterator[None]:
+    """The next outermost write in this block gets ``batch`` as its batch id (chosen before
+    the call, so a caller whose connection died during COMMIT can look whether it landed)."""
+    token = _PRESET_BATCH.set([batch])
+    try:
+        yield
+    finally:
+        _PRESET_BATCH.reset(token)
 
 
 def current() -> Write | None:
@@ -290,7 +313,8 @@ def atomic(savepoint: bool = False) -> Iterator[Write]:
             outer.bumped, outer.changes = bumped, saved
             raise
         return
-    write = Write()
+    preset = _PRESET_BATCH.get()
+    write = Write(preset.pop() if preset else None)
     token = _WRITE.set(write)
     try:
         with _begin():
@@ -398,13 +422,17 @@ def insert_journal_rows(rows: Sequence[tuple]) -> int:
                     out[i] = out[i].strftime("%Y-%m-%d %H:%M:%S")
         return tuple(out)
 
-    one = "(" + ", ".join([database.param] * len(JOURNAL_COLUMNS)) + ")"
-    cols = ", ".join(f'"{c}"' for c in JOURNAL_COLUMNS)
+    names = JOURNAL_COLUMNS if pg else JOURNAL_COLUMNS + ("chain",)  # (SQLite: hash chain)
+    one = "(" + ", ".join([database.param] * len(names)) + ")"
+    cols = ", ".join(f'"{c}"' for c in names)
     head = f'INSERT INTO "{JournalEntry._meta.table_name}" ({cols}) VALUES '
     cursor = database.cursor()
+    converted = [convert(row) for row in rows]
+    if not pg:
+        converted = list(journal_guard.chain(database, converted))
     for start in range(0, len(rows), _JOURNAL_CHUNK):
-        part = rows[start:start + _JOURNAL_CHUNK]
-        params = [value for row in part for value in convert(row)]
+        part = converted[start:start + _JOURNAL_CHUNK]
+        params = [value for row in part for value in row]
         cursor.execute(head + ", ".join([one] * len(part)), params)
     return len(rows)
 
@@ -429,6 +457,12 @@ def _check_fields(model: type[pw.Model], values: Mapping[str, Any], allow_id: bo
     if unknown:
         raise ValidationError(N_("Unknown field(s) for {kind}: {fields}"),
                               kind=kind_of(model), fields=", ".join(sorted(unknown)))
+    for key, value in values.items():  # PostgreSQL refuses what SQLite would quietly store
+        limit = getattr(model._meta.fields[key], "max_length", None)
+        if limit and isinstance(value, str) and len(value) > limit:
+            raise ValidationError(N_("{name} of {kind} is longer than {max} characters "
+                                     "({length}); shorten it"), field=key, name=key,
+                                  kind=kind_of(model), max=limit, length=len(value))
 
 
 def _fill_defaults(model: type[pw.Model], data: dict[str, Any]) -> None:
@@ -612,6 +646,8 @@ def update(model: type[M], record_id: Any, expected_version: int | None,
         write.changes.note("changed", kind_of(model), record.id)
     label = _label(record)
     for name, old, new in diffs:
+        if name in SECRET_FIELDS:
+            old, new = _secret(old), _secret(new)
         write.journal_row(kind_of(model), record.id, label, name, old, new, actor, version)
     return record
 

@@ -6,7 +6,8 @@ none of the data rebuilds every record, child row and setting with the same keys
 versions and who/when: ``tests/test_replay.py`` proves it on the small demo, on SQLite and on
 PostgreSQL.  A replica applies the rows it pulls from the hub the same way.
 
-What replay does not rebuild: the CMDB graph index (``gid`` columns: the database numbers them
+What replay does not rebuild: secret fields (``records.SECRET_FIELDS``: a local password hash,
+journalled only as "(set)"; a replica's people sign in at their own database), the CMDB graph index (``gid`` columns: the database numbers them
 itself), the full-text indexes (kept by triggers) and reference counters, which are set after
 the rows to the highest reference each prefix reached.
 """
@@ -77,7 +78,7 @@ def _decode(model: type[pw.Model], wire: dict[str, str | None]) -> dict[str, Any
     values = {}
     for name, text in wire.items():
         model_field = model._meta.fields.get(name)
-        if model_field is None or name in records.LOCAL_FIELDS:
+        if model_field is None or name in records.LOCAL_FIELDS or name in records.SECRET_FIELDS:
             continue
         values[name] = records.from_text(model_field, text)
     return values
@@ -140,6 +141,12 @@ def apply(rows: Iterable[JournalRow], keep_journal: bool = True,
                 if parent_values:
                     model.update(**parent_values).where(model.id == record_id).execute()
                 report.children += 1
+            elif name in records.SECRET_FIELDS:  # never in the journal: only its version
+                values = {}
+                _stamp(model, values, version, at, who_id)
+                if values:
+                    model.update(**values).where(model.id == record_id).execute()
+                report.updated += 1
             elif name in model._meta.fields:
                 values = {name: records.from_text(model._meta.fields[name], new)}
                 _stamp(model, values, version, at, who_id)
@@ -190,7 +197,8 @@ def table_dump(models: Sequence[type[pw.Model]] | None = None) -> dict[str, list
     for model in models or ALL_MODELS:
         if model in (JournalEntry,) or model._meta.table_name == "schema_info":
             continue
-        names = [n for n in model._meta.sorted_field_names if n not in records.LOCAL_FIELDS]
+        names = [n for n in model._meta.sorted_field_names
+                 if n not in records.LOCAL_FIELDS and n not in records.SECRET_FIELDS]
         rows = []
         for row in model.select().order_by(*model._meta.get_primary_keys()).iterator():
             rows.append({n: records.to_text(records.field_value(row, n)) for n in names})

@@ -21,6 +21,8 @@ from itsmdesk.models.base import db
 from itsmdesk.models.cmdb import CI
 from itsmdesk.models.fts import pg_expression, to_fts_query, to_tsquery
 from itsmdesk.models.incident import Incident
+from itsmdesk.services.context import Actor
+from itsmdesk.services.visibility import NOBODY, ticket_scope, tickets_visible_to
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,33 @@ def _uuid(value: Any) -> Any:
         return value
 
 
-def incident_ids(text: str, limit: int = 50, open_only: bool = False) -> list[Any]:
-    """Ids of tickets whose title, description or work log match every word, newest first."""
+def _scope_sql(viewer: Actor | None, mark: str) -> tuple[str, tuple] | None:
+    """The SQL condition (on ``incident i``) and its parameters that keep a requester's search
+    to their own tickets; None when the viewer may see no ticket."""
+    scope = ticket_scope(viewer)
+    if scope is None:
+        return "", ()
+    if scope == NOBODY:
+        return None
+    value = Incident.created_by.db_value(scope)
+    return f"AND (i.caller_id = {mark} OR i.created_by = {mark})", (value, value)
+
+
+def incident_ids(text: str, limit: int = 50, open_only: bool = False,
+                 viewer: Actor | None = None) -> list[Any]:
+    """Ids of tickets whose title, description or work log match every word, newest first
+    (with ``viewer``: only tickets that person may see, and, for a person who may not read
+    private notes, matched through public notes only)."""
+    from itsmdesk.services.visibility import sees_private_notes
+
     status = ("AND i.status IN ('new','approval','assigned','in_progress','pending')"
               if open_only else "")
+    scoped = _scope_sql(viewer, "%s" if _is_pg() else "?")
+    if scoped is None:
+        return []
+    scope, scope_params = scoped
+    status = f"{status} {scope}"
+    public = "" if sees_private_notes(viewer) else "AND {w}.public = {t} "
     if _is_pg():
         q = to_tsquery(text)
         if not q:
@@ -60,8 +85,9 @@ def incident_ids(text: str, limit: int = 50, open_only: bool = False) -> list[An
                f"SELECT i2.id FROM incident i2 WHERE "
                f"{inc_expr.replace('i.', 'i2.')} @@ to_tsquery('english', %s) "
                f"UNION SELECT w.incident_id FROM work_log w WHERE {wl_expr} @@ "
-               f"to_tsquery('english', %s)) {status} ORDER BY i.opened_at DESC LIMIT %s")
-        cursor = db.obj.execute_sql(sql, (q, q, limit))
+               f"to_tsquery('english', %s) {public.format(w='w', t='true')}) {status} "
+               f"ORDER BY i.opened_at DESC LIMIT %s")
+        cursor = db.obj.execute_sql(sql, (q, q, *scope_params, limit))
         return [_uuid(r[0]) for r in cursor.fetchall()]
     q = to_fts_query(text)
     if not q:
@@ -72,17 +98,19 @@ def incident_ids(text: str, limit: int = 50, open_only: bool = False) -> list[An
            f"ORDER BY rowid DESC LIMIT ?) "
            f"UNION SELECT i3.rowid FROM work_log wl JOIN incident i3 ON i3.id = wl.incident_id "
            f"WHERE wl.rowid IN (SELECT rowid FROM work_log_fts WHERE work_log_fts MATCH ? "
-           f"ORDER BY rowid DESC LIMIT ?)) {status} ORDER BY i.rowid DESC LIMIT ?")
+           f"ORDER BY rowid DESC LIMIT ?) {public.format(w='wl', t='1')}) {status} "
+           f"ORDER BY i.rowid DESC LIMIT ?")
     try:
-        inner = limit * (40 if open_only else 4)
-        cursor = db.obj.execute_sql(sql, (q, inner, q, inner, limit))
+        inner = limit * (40 if open_only or scope else 4)
+        cursor = db.obj.execute_sql(sql, (q, inner, q, inner, *scope_params, limit))
     except pw.OperationalError:
         return []
     return [_uuid(r[0]) for r in cursor.fetchall()]
 
 
-def search_incidents(text: str, limit: int = 50, open_only: bool = False) -> list[Hit]:
-    ids = incident_ids(text, limit, open_only)
+def search_incidents(text: str, limit: int = 50, open_only: bool = False,
+                     viewer: Actor | None = None) -> list[Hit]:
+    ids = incident_ids(text, limit, open_only, viewer)
     if not ids:
         return []
     rows = {r.id: r for r in Incident.select(Incident.id, Incident.ref, Incident.title,
@@ -95,7 +123,7 @@ def search_incidents(text: str, limit: int = 50, open_only: bool = False) -> lis
 REF_RE = re.compile(r"^\s*([A-Za-z]{2,4})-([A-Za-z]{0,5}-?)?(\d{1,9})\s*$")
 
 
-def _by_reference(text: str) -> list[Hit]:
+def _by_reference(text: str, viewer: Actor | None = None) -> list[Hit]:
     from itsmdesk.services.lookup import PREFIXES
 
     m = REF_RE.match(text or "")
@@ -109,11 +137,12 @@ def _by_reference(text: str) -> list[Hit]:
     number = m.group(3)
     exact = f"{prefix}-{site + '-' if site else ''}{int(number):06d}"
     hits = []
-    row = model.get_or_none(model.ref == exact)
+    visible = tickets_visible_to(viewer) if model is Incident else True
+    row = model.select().where((model.ref == exact) & visible).first()
     if row is not None:
         hits.append(_hit(row))
     if len(number) < 6:  # partial number: a few references that start with it
-        rows = (model.select().where(model.ref.startswith(f"{prefix}-{number}"))
+        rows = (model.select().where(model.ref.startswith(f"{prefix}-{number}") & visible)
                 .order_by(model.ref).limit(8))
         hits.extend(_hit(r) for r in rows if r.ref != exact)
     return hits
@@ -136,20 +165,21 @@ def _fts_kind(table: str, model: Any, text: str, limit: int) -> list[Hit]:
     return [_hit(rows[i], snip) for i, _score, snip in found if i in rows]
 
 
-def quick_open(text: str, limit: int = 30) -> list[Hit]:
-    """Records of every kind matching a reference or words, best first."""
+def quick_open(text: str, limit: int = 30, viewer: Actor | None = None) -> list[Hit]:
+    """Records of every kind matching a reference or words, best first (with ``viewer``: only
+    the tickets that person may see)."""
     from itsmdesk.models import Article, Change, KnownError, Problem
 
     text = (text or "").strip()
     if not text:
         return []
-    hits = _by_reference(text)
+    hits = _by_reference(text, viewer)
     if hits:
         return hits[:limit]
     per = max(3, limit // 6)
     ci_rows = (CI.select().where(CI.name.startswith(text)).order_by(CI.name).limit(per))
     hits.extend(Hit("ci", r.id, r.name, r.name, r.status) for r in ci_rows)
-    hits.extend(search_incidents(text, per))
+    hits.extend(search_incidents(text, per, viewer=viewer))
     for table, model in (("problem", Problem), ("known_error", KnownError), ("article", Article)):
         hits.extend(_fts_kind(table, model, text, per))
     # changes have no ranking entry in textsearch: plain FTS on title/description

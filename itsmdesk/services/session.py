@@ -23,6 +23,10 @@ def open_database(url: str, upgrade: bool = True,
         except Exception:
             database.close()
             raise
+    if info.backend == "sqlite":  # a replica draws its references from its site's block
+        from itsmdesk.services.sync.site import adopt_site
+
+        adopt_site(database)
     return database, info
 
 
@@ -43,16 +47,49 @@ def as_domain_error(exc: BaseException) -> BaseException:
 
     if isinstance(exc, ItsmError):
         return exc
+    if isinstance(exc, ValueError) and "NUL (0x00)" in str(exc):  # psycopg2, before sending
+        from itsmdesk.errors import ValidationError
+
+        return ValidationError(N_("Text holding a NUL character (code 0) cannot be stored or "
+                                  "searched in a PostgreSQL database; nothing was saved. Remove "
+                                  "the character and try again."))
     chain = [exc] + ([exc.__cause__] if exc.__cause__ else []) + ([exc.__context__] if exc.__context__ else [])
     names = {type(e).__name__ for e in chain}
     modules = {type(e).__module__.split(".")[0] for e in chain}
+    refused = _refused_by_database(chain)
+    if refused is not None:
+        return refused
     if not names & {"OperationalError", "InterfaceError"} or not modules & {"peewee", "psycopg2", "sqlite3"}:
         return exc
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if "locked" in text.lower() or "busy" in text.lower():
         return DatabaseBusyError(N_("The database is busy with another writer ({reason}); nothing "
                                     "was saved, try again."), reason=text)
-    return DatabaseUnavailableError(N_("The database cannot be reached ({reason})."), reason=text)
+    error = DatabaseUnavailableError(N_("The database cannot be reached ({reason})."), reason=text)
+    error.__cause__ = exc  # (is_connection_lost looks at what the driver said)
+    return error
+
+
+# SQLSTATEs with which PostgreSQL refuses a person's login what its grants, row-level security or
+# guard triggers do not allow (insufficient_privilege; raise_exception from a guard trigger).
+_REFUSED_STATES = {"42501"}
+
+
+def _refused_by_database(chain: list[BaseException]) -> BaseException | None:
+    """PostgreSQL refusing this login something (a shared database's roles): a sentence, not the
+    driver's text.  Nothing was written (the statement failed, the transaction rolled back)."""
+    from itsmdesk.errors import N_, PermissionDeniedError
+
+    for e in chain:
+        code = getattr(e, "pgcode", None)
+        if code in _REFUSED_STATES:
+            text = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            error = PermissionDeniedError(
+                N_("The shared database refused this for your account ({reason}); nothing was "
+                   "changed. Ask an administrator for the role it needs."), reason=text)
+            error.__cause__ = e
+            return error
+    return None
 
 
 def connect_thread() -> None:
@@ -78,3 +115,103 @@ def open_for_gui(url: str, demo: bool = False) -> DbInfo:
         if counts()["incidents"] == 0:
             builder.generate("small", 42)
     return info
+
+
+# -- a lost connection ------------------------------------------------------------------------------
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 10.0)
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait before reconnect attempt ``attempt`` (1, 2, ...): 0.5, 1, 2, 4, 8, then
+    10 s between every further attempt."""
+    return BACKOFF_S[min(max(attempt, 1), len(BACKOFF_S)) - 1]
+
+
+def is_connection_lost(error: BaseException) -> bool:
+    """A PostgreSQL connection that is gone (server restarted, backend terminated, network cut):
+    worth reconnecting.  SQLite errors never are (a file does not come back by waiting)."""
+    from itsmdesk.errors import DatabaseUnavailableError
+    from itsmdesk.models.base import db
+
+    if not isinstance(error, DatabaseUnavailableError) or not isinstance(db.obj, pw.PostgresqlDatabase):
+        return False
+    cause = error.__cause__
+    seen = 0
+    while cause is not None and seen < 4:  # peewee wraps psycopg2's error
+        code = getattr(cause, "pgcode", None)
+        if code:
+            # the server answered: only "connection exception" (08) and "operator
+            # intervention" (57P01 terminated, 57P02/57P03 shutting down / not yet up) mean the
+            # connection is gone; a timeout, deadlock or serialisation failure does not
+            return code.startswith(("08", "57P"))
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return True  # no answer from the server at all: the link is gone
+
+
+def reset_thread_connection() -> None:
+    """Forget this thread's (dead) connection without talking to the server: peewee's state
+    (connection, open transactions) is cleared so the next statement connects afresh."""
+    from itsmdesk.models.base import db
+
+    database = db.obj
+    if database is None:
+        return
+    state = database._state
+    conn = state.conn
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - it is dead already
+            pass
+    state.reset()
+
+
+def reconnect_thread() -> None:
+    """Drop this thread's connection and open a new one, proving it answers (raises the
+    driver's error when the server is still away)."""
+    from itsmdesk.models.base import db
+
+    reset_thread_connection()
+    database = db.obj
+    database.connect()
+    try:
+        database.execute_sql("SELECT 1").fetchone()
+    except Exception:
+        reset_thread_connection()
+        raise
+
+
+def batch_landed(batch) -> bool:  # noqa: ANN001 - a uuid.UUID
+    """Did the write with this journal batch id commit?  (Asked after a connection died during
+    a write: if it died in COMMIT, only the database knows.)"""
+    from itsmdesk.models.journal import JournalEntry
+
+    return JournalEntry.select(JournalEntry.id).where(JournalEntry.batch == batch).exists()
+
+
+class LandedWrite:
+    """What a write returns when its connection died but the write had committed: the first
+    record its batch journalled (``id``, ``kind``, ``version``) and the batch."""
+
+    def __init__(self, kind: str, record_id, version: int | None, batch) -> None:  # noqa: ANN001
+        self.kind = kind
+        self.id = record_id
+        self.version = version
+        self.batch = batch
+
+    def __repr__(self) -> str:
+        return f"LandedWrite({self.kind}, {self.id}, v{self.version})"
+
+
+def landed_write(batch) -> LandedWrite | None:  # noqa: ANN001
+    from itsmdesk.models.journal import JournalEntry
+
+    row = (JournalEntry.select(JournalEntry.record_kind, JournalEntry.record_id)
+           .where(JournalEntry.batch == batch).order_by(JournalEntry.id).first())
+    if row is None:
+        return None
+    version = (JournalEntry.select(pw.fn.MAX(JournalEntry.version))
+               .where(JournalEntry.batch == batch, JournalEntry.record_kind == row.record_kind,
+                      JournalEntry.record_id == row.record_id).scalar())
+    return LandedWrite(row.record_kind, row.record_id, version, batch)

@@ -19,8 +19,9 @@ from itsmdesk.views.ops import Ops, Ticket
 
 class AppContext(QObject):
     sig_changes = Signal(object)
-    """(records.Changes) once after every committed write, from this workstation or (later)
-    another one: panels refresh what it names, by kind and id."""
+    """(records.Changes) once after every committed write, from this workstation or another
+    one (a ``services.live.LiveChanges`` from the live feed, with ``who`` and ``at``): panels
+    refresh what it names, by kind and id."""
 
     sig_open_record = Signal(str, object)
     """(record kind, record id or None for a new record): open a form tab in the centre."""
@@ -40,16 +41,33 @@ class AppContext(QObject):
     sig_database_failed = Signal(object)
     """(error) the database the window was started on could not be opened."""
 
+    sig_connection = Signal(bool, int)
+    """(connected, attempt): ``False, n`` while a connection (a worker's or the live feed's) is
+    lost and reconnect attempt n is under way; ``True, 0`` once every one is back."""
+
     def __init__(self, info: DbInfo, synchronous: bool = False, parent: QObject | None = None,
-                 open_url: str | None = None, demo: bool = False) -> None:
+                 open_url: str | None = None, demo: bool = False, live: bool | None = None
+                 ) -> None:
         """``open_url``: open (connect, create or upgrade, and with ``demo`` fill an empty
         one) this database on the writer thread while the window is shown; reads wait for it.
-        Without it the database is open already."""
+        Without it the database is open already.  ``live``: listen for other workstations'
+        changes (default: on PostgreSQL, unless synchronous)."""
         super().__init__(parent)
         self.info = info
+        self.demo = demo  # (the sign-in dialog tells how the demo's people sign in)
         self.ops = Ops(synchronous=synchronous, readers=2, parent=self)
         self.ops.broadcast = self.broadcast
         self.ops.default_error = self._default_error
+        self.ops.sig_connection.connect(self.connection_report)
+        self._down: dict[str, int] = {}  # source -> attempt, while its connection is lost
+        self.live_feed = None
+        if live is None:
+            live = info.backend == "postgresql" and not synchronous
+        if live:
+            if open_url is not None:
+                self.sig_database_open.connect(self.start_live)
+            else:
+                self.start_live()
         if open_url is not None:
             from itsmdesk.services.session import open_for_gui
 
@@ -92,6 +110,33 @@ class AppContext(QObject):
 
         widget = owner if isinstance(owner, QWidget) else None
         show_error(widget.window() if widget is not None else None, error)
+
+    # -- live refresh and lost connections ----------------------------------------------------------
+    def start_live(self) -> None:
+        """Listen for other workstations' changes (PostgreSQL) and feed them to the panels."""
+        if self.live_feed is not None:
+            return
+        from itsmdesk.views.live_feed import LiveFeed
+
+        self.live_feed = LiveFeed(self, parent=self)
+        self.live_feed.start()
+        self.ops.on_stop.append(self.live_feed.stop)
+
+    @property
+    def connected(self) -> bool:
+        return not self._down
+
+    def connection_report(self, source: str, state: str, attempt: int) -> None:
+        """A worker or the live feed lost (``"lost"``, attempt n next) or regained
+        (``"reconnected"``/``"connected"``) its connection: one state for the banner."""
+        was_down = bool(self._down)
+        if state == "lost":
+            self._down[source] = attempt
+            self.sig_connection.emit(False, max(self._down.values()))
+            return
+        self._down.pop(source, None)
+        if was_down and not self._down:
+            self.sig_connection.emit(True, 0)
 
     # -- the rest ----------------------------------------------------------------------------------
     def set_actor(self, actor: Actor) -> None:

@@ -79,7 +79,18 @@ class MainWindow(QMainWindow):
         self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
         self.tabs.setUsesScrollButtons(True)
         self.tabs.tabCloseRequested.connect(self.close_tab)
-        self.setCentralWidget(self.tabs)
+        # one banner above the tabs for a lost database connection (not a dialog per action)
+        self.connection_banner = QLabel()
+        self.connection_banner.setObjectName("connectionBanner")
+        self.connection_banner.setWordWrap(True)
+        self.connection_banner.hide()
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.connection_banner)
+        central_layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
         self._welcome()
 
         self._restore_actor()  # before the docks: the queues open on this person's work
@@ -112,6 +123,10 @@ class MainWindow(QMainWindow):
         self.quick_open_action.setShortcut(QKeySequence("Ctrl+K"))
         self.quick_open_action.triggered.connect(self.quick_open)
         self.menus["File"].insertAction(quit_action, self.quick_open_action)
+        self.connect_action = QAction(self.tr("&Connect to shared database…"), self)
+        self.connect_action.setObjectName("connectSharedDatabase")
+        self.connect_action.triggered.connect(self.connect_shared)
+        self.menus["File"].insertAction(quit_action, self.connect_action)
         self.menus["File"].insertSeparator(quit_action)
         self.close_tab_action = QAction(self.tr("Close tab"), self)
         self.close_tab_action.setShortcut(QKeySequence("Ctrl+W"))
@@ -323,6 +338,9 @@ class MainWindow(QMainWindow):
             else None)
         self.ctx.sig_database_error.connect(lambda text: self.set_connected(False, text))
         self.ctx.sig_database_open.connect(lambda: self.set_connected(True))
+        self.ctx.sig_connection.connect(self._connection_changed)
+        self._banner_timer = QTimer(self, singleShot=True, interval=4000)
+        self._banner_timer.timeout.connect(self.connection_banner.hide)
         self.ctx.sig_database_failed.connect(
             lambda error: self.set_connected(False, error_text(error)))
         self.ctx.ops.sig_write_started.connect(self._write_started)
@@ -373,6 +391,23 @@ class MainWindow(QMainWindow):
         self.connection_label.setStyleSheet("color: #2e7d32;" if connected else "color: #c62828;")
         self.connection_label.setToolTip(reason)
 
+    def _connection_changed(self, connected: bool, attempt: int) -> None:
+        """The banner: lost (reconnecting, attempt n) or reconnected (hidden after a moment)."""
+        self._banner_timer.stop()
+        if connected:
+            self.connection_banner.setText(self.tr("Reconnected"))
+            self.connection_banner.setStyleSheet("background: #e8f5e9; color: #1b5e20; "
+                                                 "padding: 6px;")
+            self._banner_timer.start()
+        else:
+            self.connection_banner.setText(
+                self.tr("Connection to the database lost — reconnecting (attempt {n})…"
+                        ).format(n=attempt))
+            self.connection_banner.setStyleSheet("background: #fdecea; color: #b71c1c; "
+                                                 "padding: 6px; font-weight: bold;")
+        self.connection_banner.show()
+        self.set_connected(connected)
+
     def _each_minute(self) -> None:
         from itsmdesk.services.servicedesk import queues
         from itsmdesk.views.dialogs.actions import run_escalation
@@ -383,9 +418,76 @@ class MainWindow(QMainWindow):
         self._maybe_notes()
 
     def _pick_person(self) -> None:
-        from itsmdesk.views.dialogs.actions import sign_in_as
+        """The person menu: sign in (as) / sign out / change password / manage people."""
+        from PySide6.QtWidgets import QMenu
 
-        sign_in_as(self.ctx, self)
+        from itsmdesk.views import signin
+
+        menu = QMenu(self)
+        menu.setObjectName("personMenu")
+        accounts_on = getattr(self.ctx, "accounts_enabled", False)
+        if accounts_on:
+            menu.addAction(self.tr("Sign in…"), lambda: signin.show_sign_in(self.ctx, self))
+        else:
+            from itsmdesk.views.dialogs.actions import sign_in_as
+
+            menu.addAction(self.tr("Sign in as…"), lambda: sign_in_as(self.ctx, self))
+        signed_in = self.ctx.actor.person_id is not None
+        out = menu.addAction(self.tr("Sign out"), self._sign_out)
+        out.setEnabled(signed_in)
+        change = menu.addAction(self.tr("Change password…"), self._change_password)
+        change.setEnabled(signed_in and accounts_on)
+        manage = menu.addAction(self.tr("Manage people…"), self._manage_people)
+        manage.setObjectName("managePeople")
+        if not (accounts_on and signin.may(self.ctx, "people.manage")):
+            manage.setEnabled(False)
+            manage.setToolTip(self.tr("Needs the role {role}").format(
+                role=signin.role_name("administrator")))
+        if not accounts_on:  # a database without accounts: its first administrator
+            first = menu.addAction(self.tr("Create administrator account…"),
+                                   lambda: signin.create_first_administrator(self.ctx, self))
+            first.setObjectName("createAdministrator")
+        menu.setToolTipsVisible(True)
+        self.person_menu = menu
+        menu.popup(self.person_button.mapToGlobal(self.person_button.rect().topLeft()))
+
+    def connect_shared(self) -> None:
+        from itsmdesk.views.signin.connect_dialog import connect_from_menu
+
+        connect_from_menu(self)
+
+    def _sign_out(self) -> None:
+        from itsmdesk.services.context import ANONYMOUS, Actor
+
+        accounts_on = getattr(self.ctx, "accounts_enabled", False)
+        self.ctx.set_actor(ANONYMOUS if accounts_on else Actor(None, "system", self.ctx.site))
+        if accounts_on:
+            from itsmdesk.views import signin
+
+            signin.show_sign_in(self.ctx, self)
+
+    def _change_password(self) -> None:
+        from PySide6.QtWidgets import QInputDialog, QLineEdit
+
+        from itsmdesk.services import accounts
+
+        old, ok = QInputDialog.getText(self, self.tr("Change password"), self.tr("Old password"),
+                                       QLineEdit.EchoMode.Password)
+        if not ok:
+            return
+        new, ok = QInputDialog.getText(self, self.tr("Change password"), self.tr("New password"),
+                                       QLineEdit.EchoMode.Password)
+        if not ok:
+            return
+        self.ctx.write(accounts.set_own_password, self.ctx.actor, old, new, owner=self,
+                       on_done=lambda _r: self.ctx.sig_status.emit(self.tr("Password changed")))
+
+    def _manage_people(self) -> None:
+        from itsmdesk.views.signin.people_dialog import PeopleDialog
+
+        dialog = PeopleDialog(self.ctx, self)
+        self.people_dialog = dialog
+        dialog.open()
 
     def _show_notifications(self) -> None:
         from itsmdesk.views.dialogs.actions import show_notifications
@@ -422,8 +524,8 @@ class MainWindow(QMainWindow):
             return
         import uuid
 
+        from itsmdesk.services.accounts import restore_person as person_by_id
         from itsmdesk.services.context import Actor
-        from itsmdesk.services.search import person_by_id
 
         try:
             key = uuid.UUID(str(person_id))
@@ -435,9 +537,8 @@ class MainWindow(QMainWindow):
         def found(row) -> None:  # noqa: ANN001
             if row is None and self.ctx.actor.person_id == key:
                 self.ctx.set_actor(Actor(None, "system", self.ctx.site))
-            elif row is not None and (self.ctx.actor.person_id is None
-                                      or self.ctx.actor.name != row[1]):
-                self.ctx.set_actor(Actor(row[0], row[1], self.ctx.site))
+            elif row is not None and (self.ctx.actor.person_id in (None, key)):
+                self.ctx.set_actor(Actor(row[0], row[1], self.ctx.site, row[2]))
 
         self.ctx.query(person_by_id, key, on_done=found, on_error=lambda _e: None, owner=self)
 

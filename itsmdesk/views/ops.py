@@ -20,16 +20,27 @@ A callback whose ``owner`` widget has been deleted is not called.  ``Ticket.canc
 waiting: the callbacks are not called; a write that still commits afterwards is broadcast like
 any other (its record's next edit then sees the new version), so nothing is silently lost.
 
+A lost PostgreSQL connection (server restarted, backend terminated, network cut) is not an
+error a person sees per action: the worker whose statement failed reports it
+(``sig_connection``), backs off (0.5, 1, 2, 4, 8, 10 s ...), reconnects its own connection and
+runs the operation again.  A read simply runs again.  A write's journal batch id is chosen
+before it runs (``Ticket.batch``), so after a connection that died during COMMIT the worker asks
+the database whether that batch landed, and only runs the write again if it did not: a save is
+never applied twice.  A ticket cancelled meanwhile is not run again (a write then stays
+unapplied unless it had committed already, in which case its Changes are still broadcast).
+
 Tests set ``synchronous=True``: work runs inline and is deterministic; the same callbacks and
 broadcasts happen in the same order.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +49,12 @@ from PySide6.QtCore import QObject, Signal
 
 from itsmdesk.errors import ConflictError
 from itsmdesk.services import records
-from itsmdesk.services.session import as_domain_error
+from itsmdesk.services.session import (
+    as_domain_error,
+    backoff_delay,
+    is_connection_lost,
+    reconnect_thread,
+)
 
 READ, WRITE = "read", "write"
 _here = threading.local()
@@ -69,6 +85,8 @@ class Ticket:
     cancelled: bool = False
     done: bool = False
     changes: Any = None  # a write's records.Changes once it committed
+    batch: uuid.UUID | None = None  # a write's journal batch id, chosen before it runs
+    retries: int = 0  # times it ran again after a lost connection
 
     def cancel(self) -> None:
         """Stop waiting for this operation (its callbacks will not run)."""
@@ -100,6 +118,10 @@ class Ops(QObject):
     sig_write_finished = Signal(object)
     """(Ticket) a write's result (or error) was delivered, or it was given up."""
 
+    sig_connection = Signal(str, str, int)
+    """(source, state, attempt) from a worker thread: ``"lost"`` (reconnect attempt n comes
+    next, after back-off) or ``"reconnected"`` (attempt 0).  Source: the thread's name."""
+
     def __init__(self, synchronous: bool = False, readers: int = 2,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +140,10 @@ class Ops(QObject):
         self.ready = threading.Event()  # the database is open (cleared by open_first)
         self.ready.set()
         self.delivering: Ticket | None = None  # the ticket whose callbacks are running
+        self._stop_event = threading.Event()
+        self.on_stop: list[Callable[[], None]] = []  # (the live feed stops with the workers)
+        self._own = collections.deque(maxlen=5000)
+        self.own_batches: set[uuid.UUID] = set()  # batch ids of this process's recent writes
         self._sig_result.connect(self._deliver)
 
     # -- asking for work ---------------------------------------------------------------------------
@@ -179,6 +205,12 @@ class Ops(QObject):
                 on_conflict, key: str | None, owner: QObject | None, label: str) -> Ticket:
         ticket = Ticket(next(self._ids), kind, fn, args, on_done, on_error, on_conflict, key, owner,
                         label)
+        if kind == WRITE:
+            ticket.batch = uuid.uuid4()
+            if len(self._own) == self._own.maxlen:
+                self.own_batches.discard(self._own[0])
+            self._own.append(ticket.batch)
+            self.own_batches.add(ticket.batch)
         if key is not None:
             previous = self._latest.get(key)
             self._latest[key] = ticket.id
@@ -251,15 +283,79 @@ class Ops(QObject):
     def _call(self, ticket: Ticket) -> tuple[Any, BaseException | None, records.Changes | None]:
         if ticket.kind == WRITE:
             self.sig_write_started.emit(ticket)  # queued to the GUI thread
+        recoveries = 0
+        while True:
+            outcome = self._attempt(ticket)
+            error = outcome[1]
+            if error is None or self.synchronous or not is_connection_lost(error):
+                return outcome
+            # The connection is gone: back off, reconnect this thread's connection, go again.
+            # A call that had committed a transaction of its own before (several in one call,
+            # an import) is not run again: half of it is in; the person is told.
+            partial = ticket.kind == WRITE and bool(outcome[2] is not None and outcome[2].batches)
+            while True:
+                recoveries += 1
+                if not self._recover(quiet=recoveries == 1):
+                    return outcome  # stopping
+                if partial:
+                    return outcome
+                if ticket.kind != WRITE:
+                    if ticket.cancelled:
+                        return outcome  # superseded or given up meanwhile: not run again
+                    break
+                try:  # did the write commit before its connection died?  Only the journal knows.
+                    landed = _landed(ticket.batch)
+                except Exception as exc:  # noqa: BLE001 - lost again: recover again
+                    if is_connection_lost(as_domain_error(exc)):
+                        continue
+                    return None, as_domain_error(exc), outcome[2]
+                if landed is not None:
+                    return landed
+                if ticket.cancelled:
+                    return outcome  # given up and not applied: it stays so
+                break
+            ticket.retries += 1
+
+    def _attempt(self, ticket: Ticket) -> tuple[Any, BaseException | None, records.Changes | None]:
+        if ticket.kind == WRITE:
             with records.capture() as changes:
                 try:
-                    return ticket.fn(*ticket.args), None, changes
+                    if ticket.batch is None:
+                        return ticket.fn(*ticket.args), None, changes
+                    with records.preset_batch(ticket.batch):
+                        return ticket.fn(*ticket.args), None, changes
                 except Exception as exc:  # noqa: BLE001 - delivered to the error handler
                     return None, as_domain_error(exc), changes
         try:
             return ticket.fn(*ticket.args), None, None
         except Exception as exc:  # noqa: BLE001
             return None, as_domain_error(exc), None
+
+    def _recover(self, quiet: bool = True) -> bool:
+        """Reconnect this thread's connection with back-off; False when the workers are
+        stopping first.  ``quiet``: first try at once without a word (the server is often up
+        and only this connection was cut); not when a retry failed again (no tight loop)."""
+        source = threading.current_thread().name
+        if quiet:
+            try:
+                reconnect_thread()
+                return True
+            except Exception:  # noqa: BLE001 - it is away: say so and back off
+                pass
+        attempt = 0
+        while True:
+            attempt += 1
+            self.sig_connection.emit(source, "lost", attempt)
+            deadline = time.monotonic() + backoff_delay(attempt)
+            while time.monotonic() < deadline:
+                if self._stop_event.wait(0.05):
+                    return False
+            try:
+                reconnect_thread()
+            except Exception:  # noqa: BLE001 - still away
+                continue
+            self.sig_connection.emit(source, "reconnected", 0)
+            return True
 
     # -- delivering (GUI thread) -------------------------------------------------------------------
     def _deliver(self, ticket: Ticket, result: Any, error: Any, changes: Any) -> None:
@@ -292,12 +388,33 @@ class Ops(QObject):
     def stop(self, timeout: float = 2.0) -> None:
         """Let the threads finish what they run and close their connections."""
         self._stopping = True
+        self._stop_event.set()
+        for callback in self.on_stop:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - stopping anyway
+                pass
         threads = [t for t in self._threads if t.is_alive()]
         for thread in threads:
             (self._writes if thread.name == "itsmdesk-write" else self._reads).put(None)
         deadline = time.perf_counter() + timeout
         for thread in threads:
             thread.join(max(0.0, deadline - time.perf_counter()))
+
+
+def _landed(batch: uuid.UUID | None) -> tuple[Any, None, records.Changes] | None:
+    """A write whose batch is in the journal: (what it wrote, no error, its Changes)."""
+    if batch is None:
+        return None
+    from itsmdesk.services.live import changes_of_batch
+    from itsmdesk.services.session import landed_write
+
+    landed = landed_write(batch)
+    if landed is None:
+        return None
+    changes = records.Changes()
+    changes.merge(changes_of_batch(batch))
+    return landed, None, changes
 
 
 def _close_thread_connection() -> None:

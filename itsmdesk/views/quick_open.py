@@ -58,7 +58,7 @@ class QuickOpen(QDialog):
 
     def search(self) -> None:
         text = self.edit.text()
-        self.ctx.query(search.quick_open, text, on_done=self.show_hits,
+        self.ctx.query(search.quick_open, text, 30, self.ctx.actor, on_done=self.show_hits,
                        key=f"quick-open-{id(self)}", owner=self)
 
     def show_hits(self, hits: list) -> None:

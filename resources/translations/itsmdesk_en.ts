@@ -112,107 +112,113 @@
 <context>
     <name>AnnouncementsPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="43"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="44"/>
         <source>Add…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="43"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="44"/>
         <source>Add a manual announcement</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="44"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="45"/>
         <source>Edit…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="45"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="46"/>
         <source>Edit the selected announcement (one made from a change opens the change)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="47"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="48"/>
         <source>Withdraw</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="47"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="48"/>
         <source>Withdraw the selected announcement</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="48"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="58"/>
         <source>Copy text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="48"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="59"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="68"/>
         <source>Copy all as plain text for an e-mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="50"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="60"/>
         <source>Copy HTML</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="50"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="61"/>
         <source>Copy all as HTML for an e-mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="81"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="67"/>
+        <source>Copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="97"/>
         <source>until further notice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="82"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="98"/>
         <source>NOW</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="82"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="98"/>
         <source>upcoming</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="85"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="101"/>
         <source>Services: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="87"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="103"/>
         <source>IT staff</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="89"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="105"/>
         <source>Everyone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="90"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="106"/>
         <source>every site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="91"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="107"/>
         <source>For: {who} at {where}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="101"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="117"/>
         <source>No current announcements.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="150"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="166"/>
         <source>Announcements copied to the clipboard</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="176"/>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="192"/>
         <source>New &amp;announcement…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -860,272 +866,272 @@
 <context>
     <name>CABMeetingForm</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="67"/>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="403"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="84"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="434"/>
         <source>New CAB meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="74"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="91"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="96"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="113"/>
         <source>Weekly CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="100"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="117"/>
         <source>Emergency CAB (ECAB)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="110"/>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="251"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="274"/>
         <source>(no chair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="114"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="133"/>
         <source>&amp;Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="115"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="134"/>
         <source>&amp;Starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="116"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="135"/>
         <source>&amp;Location</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="119"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="138"/>
         <source>Quorum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="123"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="142"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="124"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="143"/>
         <source>C&amp;hair</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="125"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="144"/>
         <source>&amp;Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="131"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="150"/>
         <source>Member</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="131"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="150"/>
         <source>Present</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="158"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="177"/>
         <source>As the votes decide</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="161"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="180"/>
         <source>The board may reject or defer a change against its votes, with a reason; it approves only what the votes approve.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="166"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="185"/>
         <source>Reason, if against the votes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="310"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="337"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="214"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="237"/>
         <source>Done / not done</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="311"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="338"/>
         <source>Quorum outcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="311"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="338"/>
         <source>Decision / conditions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="316"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="343"/>
         <source>{status} · {type} change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="328"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="355"/>
         <source>Not on the CAB for this change&apos;s category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="342"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="373"/>
         <source>against the votes ({outcome})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="348"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="379"/>
         <source>Decided against the quorum outcome ({outcome}): {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="351"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="382"/>
         <source>no reason recorded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="362"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="393"/>
         <source>no quorum: {votes} of {quorum} votes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="364"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="395"/>
         <source>{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="375"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="406"/>
         <source>overdue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="386"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="417"/>
         <source>Overdue: due {due} and not done</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="448"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="479"/>
         <source>(absent)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="481"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="517"/>
         <source>Select a change on the agenda first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="487"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="523"/>
         <source>The votes say {outcome}: give the reason for deciding {decision}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="500"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="536"/>
         <source>An action needs a text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="512"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="548"/>
         <source>Select an action first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="151"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="170"/>
         <source>Build agenda from changes awaiting CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="155"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="174"/>
         <source>Conditions for the selected change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="168"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="187"/>
         <source>Record decision</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="188"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="211"/>
         <source>Action</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="188"/>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="222"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="211"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="245"/>
         <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="188"/>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="224"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="211"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="247"/>
         <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="189"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="212"/>
         <source>Done</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="228"/>
         <source>New action</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="208"/>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="252"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="231"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="275"/>
         <source>(no owner)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="212"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="235"/>
         <source>Add action</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="70"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="87"/>
         <source>Meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="71"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="88"/>
         <source>Attendees</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="72"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="89"/>
         <source>Agenda and votes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="73"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="90"/>
         <source>Actions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="79"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="96"/>
         <source>CAB pack…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="82"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="99"/>
         <source>Minutes…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="374"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="405"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="376"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="407"/>
         <source>no</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1174,7 +1180,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="104"/>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="303"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="307"/>
         <source>New CI</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1189,7 +1195,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="226"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="230"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1206,7 +1212,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="134"/>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="194"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1296,102 +1302,102 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="177"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="181"/>
         <source>This CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="194"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="194"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="194"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="196"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="200"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="197"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="201"/>
         <source>Relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="198"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="202"/>
         <source>Open records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="199"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="203"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="200"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="204"/>
         <source>History</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="253"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257"/>
         <source>this CI →</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="253"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257"/>
         <source>→ this CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="255"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="259"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="258"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="262"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="258"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="262"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="265"/>
         <source>Relations ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="262"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="266"/>
         <source>Open records ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="378"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="382"/>
         <source>Remove relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="379"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="383"/>
         <source>Remove {n} relation(s)?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1917,19 +1923,19 @@
 <context>
     <name>CabPrinting</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="529"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="565"/>
         <location filename="../../itsmdesk/views/changes/printing.py" line="60"/>
         <source>Save PDF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="530"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="566"/>
         <location filename="../../itsmdesk/views/changes/printing.py" line="61"/>
         <source>PDF (*.pdf)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="535"/>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="571"/>
         <location filename="../../itsmdesk/views/changes/printing.py" line="71"/>
         <source>%s written (%s pages)</source>
         <translation type="unfinished"></translation>
@@ -2386,7 +2392,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/change_form.py" line="341"/>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="533"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="538"/>
         <source>Assess risk</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2452,42 +2458,42 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="524"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="529"/>
         <source>The review follows implementation.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="528"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="533"/>
         <source>The change has started: its risk is history and is no longer re-assessed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="531"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="536"/>
         <source>Re-assess risk…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="607"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="612"/>
         <source>No CI named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="675"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="680"/>
         <source>Risk changed from {old} to {new}: {ref} went back to {status} for approval.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="681"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="686"/>
         <source>Risk level unchanged ({level}): the approval stands.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="685"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="690"/>
         <source>Risk assessed: {level} (score {score}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="691"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="696"/>
         <source>Choose the review&apos;s outcome first.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2518,7 +2524,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/change_form.py" line="189"/>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="536"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="541"/>
         <source>New change</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2734,22 +2740,28 @@
     </message>
     <message>
         <location filename="../../itsmdesk/cli.py" line="69"/>
+        <source>sign in as LOGIN (default: $ITSMDESK_USER); the password comes from $ITSMDESK_PASSWORD or is asked for</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="73"/>
         <source>work on the demo database (built on first use): the GUI, or any command</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="120"/>
+        <location filename="../../itsmdesk/cli.py" line="124"/>
         <location filename="../../itsmdesk/cli.py" line="138"/>
+        <location filename="../../itsmdesk/cli.py" line="149"/>
         <source>itsmdesk: error: {message}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="124"/>
+        <location filename="../../itsmdesk/cli.py" line="128"/>
         <source>itsmdesk: interrupted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="140"/>
+        <location filename="../../itsmdesk/cli.py" line="151"/>
         <source>(set ITSMDESK_DEBUG=1 for details)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3104,58 +3116,74 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="133"/>
+        <location filename="../../itsmdesk/commands/base.py" line="181"/>
         <source>building the demo database {db} (once)…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="154"/>
+        <location filename="../../itsmdesk/commands/base.py" line="230"/>
+        <source>Password for {who}: </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="260"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="114"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="173"/>
+        <location filename="../../itsmdesk/commands/base.py" line="279"/>
         <source>would create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="175"/>
+        <location filename="../../itsmdesk/commands/base.py" line="281"/>
         <source>create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="177"/>
+        <location filename="../../itsmdesk/commands/base.py" line="283"/>
         <source>nothing written; create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="178"/>
+        <location filename="../../itsmdesk/commands/base.py" line="284"/>
         <source>{kind}: {n} rows read</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="180"/>
+        <location filename="../../itsmdesk/commands/base.py" line="286"/>
         <source>update {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="181"/>
+        <location filename="../../itsmdesk/commands/base.py" line="287"/>
         <source>unchanged {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="182"/>
+        <location filename="../../itsmdesk/commands/base.py" line="288"/>
         <source>rejected {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="185"/>
+        <location filename="../../itsmdesk/commands/base.py" line="291"/>
         <source>journal_rows {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="197"/>
+        <location filename="../../itsmdesk/commands/base.py" line="303"/>
         <source>line {line}, column {column}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="318"/>
+        <source>&apos;{value}&apos; is not a whole number from {low} to {high}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="338"/>
+        <source>&apos;{value}&apos; is not a number from {low} to {high}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -3209,6 +3237,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="48"/>
+        <source>why (needed to reject a change the CAB did not reject)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../../itsmdesk/commands/changes.py" line="52"/>
         <source>change success rate per type, team or month</source>
         <translation type="unfinished"></translation>
@@ -3235,182 +3268,182 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="151"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="156"/>
         <source>{ref}: risk {level} (score {score})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="156"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="161"/>
         <source>{ref}: risk level {old} -&gt; {new}; sent back for approval (now {status})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="160"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="165"/>
         <source>{ref}: risk level unchanged ({level}); the approval stands</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="163"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="168"/>
         <source>{ref} is {status}: this is the risk it was approved with; give --reason to re-assess it (a new level sends it back for approval)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="167"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="172"/>
         <source>{ref} is {status}: its stored risk is shown; it is no longer re-assessed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="184"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="189"/>
         <source>{path} written ({n} changes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="19"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="20"/>
         <source>what fails if a CI fails (down) or what it needs (up)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="20"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="21"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="23"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="24"/>
         <source>relation steps (default: no limit)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="25"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="26"/>
         <source>treat every relation as a single point of failure</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="26"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="27"/>
         <source>only the business services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="30"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="31"/>
         <source>CMDB baselines: take, list, compare with now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="32"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="33"/>
         <source>snapshot CIs and relations under a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="35"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="36"/>
         <source>only CIs of this class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="36"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="37"/>
         <source>only CIs at this site (code)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="37"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="38"/>
         <source>a business service and everything it needs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="39"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="40"/>
         <source>list baselines</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="42"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="43"/>
         <source>compare a baseline with the CMDB now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="47"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="48"/>
         <source>compare the CMDB with a discovered list (CSV)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="50"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="51"/>
         <source>apply the scan: create unknown CIs and update different ones</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="76"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="77"/>
         <source>{n} CIs ({services} business services)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="88"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="89"/>
         <source>baseline &apos;{name}&apos; taken: {n} items</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="98"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="99"/>
         <source>all</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="115"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="116"/>
         <source>baseline &apos;{name}&apos; ({at} UTC) against now:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="118"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="119"/>
         <source>no differences</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="120"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="121"/>
         <source>+ CI {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="122"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="123"/>
         <source>- CI {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="124"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="125"/>
         <source>~ CI {name}: {field} {old} -&gt; {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="127"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="128"/>
         <source>+ relation {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="129"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="130"/>
         <source>- relation {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="131"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="132"/>
         <source>~ relation {name}: {field} {old} -&gt; {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="148"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="149"/>
         <source>bad row: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="150"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="151"/>
         <source>unknown  {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="152"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="153"/>
         <source>missing  {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="154"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="155"/>
         <source>differs  {name}: {field} CMDB {cmdb}, scan {scan}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="156"/>
+        <location filename="../../itsmdesk/commands/cmdb.py" line="157"/>
         <source>{scanned} scanned: {matching} match, {unknown} unknown, {missing} missing, {different} differences</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3420,102 +3453,117 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="17"/>
-        <source>fill the database with deterministic demo data</source>
+        <location filename="../../itsmdesk/commands/core.py" line="15"/>
+        <source>create the first administrator (a database without accounts only); the password from $ITSMDESK_NEW_PASSWORD or asked for</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="18"/>
+        <source>the administrator&apos;s name (default: LOGIN)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/core.py" line="21"/>
+        <source>fill the database with deterministic demo data</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="25"/>
         <source>add demo data even though the database already holds records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="24"/>
+        <location filename="../../itsmdesk/commands/core.py" line="28"/>
         <source>print counts per record kind as JSON</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="27"/>
+        <location filename="../../itsmdesk/commands/core.py" line="31"/>
         <source>write a consistent copy of the database to FILE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="31"/>
+        <location filename="../../itsmdesk/commands/core.py" line="35"/>
         <source>check the file, the references between records and the CMDB graph index</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="34"/>
+        <location filename="../../itsmdesk/commands/core.py" line="38"/>
         <source>first put the CMDB graph index right (it is derived from the CIs and relations; nothing else changes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="40"/>
+        <location filename="../../itsmdesk/commands/core.py" line="44"/>
         <source>list records of one kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="42"/>
+        <location filename="../../itsmdesk/commands/core.py" line="46"/>
         <source>one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="48"/>
+        <location filename="../../itsmdesk/commands/core.py" line="52"/>
         <source>who changed what on a record (by reference or CI name)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="53"/>
+        <location filename="../../itsmdesk/commands/core.py" line="57"/>
         <source>every setting: where it lives, its default and its value here</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="55"/>
+        <location filename="../../itsmdesk/commands/core.py" line="59"/>
         <source>print JSON</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="69"/>
+        <location filename="../../itsmdesk/commands/core.py" line="73"/>
         <source>created {db} at schema {version}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="72"/>
+        <location filename="../../itsmdesk/commands/core.py" line="76"/>
         <source>{db} is up to date (schema {version})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="75"/>
+        <location filename="../../itsmdesk/commands/core.py" line="79"/>
         <source>upgraded {db} from schema {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="90"/>
+        <location filename="../../itsmdesk/commands/core.py" line="87"/>
+        <source>{login}: administrator {name} created; sign in with --user {login}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="102"/>
         <source>demo data ({size}, seed {seed}) written to {db} in {seconds} s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="109"/>
+        <location filename="../../itsmdesk/commands/core.py" line="121"/>
         <source>backup of {db} written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="122"/>
+        <location filename="../../itsmdesk/commands/core.py" line="134"/>
         <source>CMDB graph index repaired ({cis} CI(s), {relations} relation(s) still wrong)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="129"/>
+        <location filename="../../itsmdesk/commands/core.py" line="141"/>
         <source>{n} problem(s) found in {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="133"/>
+        <location filename="../../itsmdesk/commands/core.py" line="145"/>
         <source>{db}: OK</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="183"/>
+        <location filename="../../itsmdesk/commands/core.py" line="195"/>
         <source>{reason} Organisation settings show their defaults.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3621,6 +3669,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/importing.py" line="87"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="102"/>
         <source>(empty)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3660,227 +3709,227 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="141"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="149"/>
         <source>... and {n} more bad rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="145"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="153"/>
         <source>rejected rows written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="13"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="22"/>
         <source>failures, MTBF, MTTR and availability per CI or business service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="16"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="25"/>
         <source>period start (default: a year before the end)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="18"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="27"/>
         <source>period end, inclusive day (default: now)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="21"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="30"/>
         <source>only the N with most downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="23"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="32"/>
         <source>write the figures as CSV</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="24"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="33"/>
         <source>write the report as PDF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="28"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="37"/>
         <source>incidents per CI, service, category or team, top movers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="31"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="40"/>
         <source>period start (default: 90 days before the end)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="32"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="41"/>
         <source>period end, inclusive day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="37"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="46"/>
         <source>knowledge base</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="39"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="48"/>
         <source>full-text search of articles, best first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="45"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="54"/>
         <source>problem management</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="48"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="57"/>
         <source>recurring incidents not yet linked to a problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="50"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="59"/>
         <source>look at incidents of the last N days</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="52"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="61"/>
         <source>incidents within N days of each other belong together</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="66"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="75"/>
         <source>{n} rows written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="73"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="82"/>
         <source>{n} page(s) written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="81"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="90"/>
         <source>service availability {start} .. {end} UTC ({hours} h)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="83"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="92"/>
         <source>ci availability {start} .. {end} UTC ({hours} h)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="101"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="110"/>
         <source>ci</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="101"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="110"/>
         <source>service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="102"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="111"/>
         <source>category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="102"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="111"/>
         <source>team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="103"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="112"/>
         <source>incidents by {by}, {start} .. {end}: {total} (previous period {previous})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="108"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="117"/>
         <source>top movers:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="12"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="11"/>
         <source>release management: show, move status, deploy waves</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="15"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="14"/>
         <source>a release with its changes, risk, plan and DML items</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="21"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="20"/>
         <source>move a release to STATUS (checks the change roll-up)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="27"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="26"/>
         <source>deploy one rollout wave: update the site&apos;s CI versions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="30"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="29"/>
         <source>the wave&apos;s name (or a unique prefix) or id</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="49"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="48"/>
         <source>type {type} · status {status} · risk {risk} · window {start} – {end} UTC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="52"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="51"/>
         <source>manager {manager} · team {team} · next: {next}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="56"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="55"/>
         <source>  risk {level} {why}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="58"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="57"/>
         <source>Changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="59"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="58"/>
         <source>  (NOT all approved: cannot deploy)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="60"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="59"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="60"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="59"/>
         <source>NO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="64"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="63"/>
         <source>Affected services: {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="66"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="65"/>
         <source>Plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="72"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="71"/>
         <source>Definitive media library</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="76"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="75"/>
         <source>warning: {problem}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="92"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="91"/>
         <source>{ref}: {old} -&gt; {new} (risk {risk})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="110"/>
+        <location filename="../../itsmdesk/commands/releases.py" line="109"/>
         <source>{ref} {step} at {site}: {n} CI(s) updated, {unchanged} already current; release is {status}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3905,48 +3954,219 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="13"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="21"/>
         <source>full-text search over tickets (title, description, work log)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="16"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="24"/>
         <source>only open tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="20"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="28"/>
         <source>quick open: any record by reference or words</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="26"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="34"/>
         <source>ticket queues: counts, or the first rows of one queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="27"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="35"/>
         <source>queue key (all_open, unassigned, breached, ...)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="33"/>
-        <source>SLA clocks</source>
+        <location filename="../../itsmdesk/commands/sla.py" line="20"/>
+        <source>SLA clocks, targets and business calendars</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="35"/>
+        <location filename="../../itsmdesk/commands/sla.py" line="23"/>
         <source>flag tickets at risk and mark breaches (run every minute)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="36"/>
+        <location filename="../../itsmdesk/commands/sla.py" line="24"/>
+        <location filename="../../itsmdesk/commands/sla.py" line="102"/>
         <source>pretend it is this UTC time (YYYY-MM-DD HH:MM)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="39"/>
+        <location filename="../../itsmdesk/commands/sla.py" line="28"/>
         <source>show the SLA targets per priority</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="32"/>
+        <source>set an SLA target</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="34"/>
+        <source>set one priority&apos;s response and resolution targets (business time)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="37"/>
+        <source>e.g. 30m, 4h, 1h30m</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="38"/>
+        <source>e.g. 8h, 2400m</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="40"/>
+        <source>count on this business calendar (default: the one named Default, else 24x7)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="43"/>
+        <source>flag at risk at this share of the resolution target</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="44"/>
+        <source>an SLA of this service&apos;s own (a service CI&apos;s name)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="46"/>
+        <source>an OLA: this team&apos;s internal target (its time holding the ticket)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="50"/>
+        <source>business calendars, their hours and holidays</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="54"/>
+        <source>add or change a business calendar</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="56"/>
+        <source>add a business calendar</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="57"/>
+        <source>change a business calendar&apos;s hours or zone</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="61"/>
+        <source>time zone, e.g. Europe/Stockholm</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="63"/>
+        <source>working hours, e.g. &quot;mon-fri 08:00-12:00,13:00-17:00&quot; or &quot;sun 22:00-06:00&quot; (repeatable)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="67"/>
+        <source>add a holiday to a calendar</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="69"/>
+        <source>add one holiday</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="75"/>
+        <source>holidays from a file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="81"/>
+        <source>expand repeating holidays over these years (default: this year and the next nine)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="85"/>
+        <source>the SLA breach report of a period: CSV (one row per ticket) and/or PDF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="89"/>
+        <source>last day of the period (YYYY-MM-DD, included)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="90"/>
+        <source>write the tickets as CSV here</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="91"/>
+        <source>write the report as PDF here</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="95"/>
+        <source>store every open ticket&apos;s SLA state again from its history</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="99"/>
+        <source>a ticket&apos;s SLA clock: elapsed business time, due dates, state</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="188"/>
+        <source>{kind} P{priority}: respond within {response}, resolve within {resolution} (business time)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="230"/>
+        <source> (default)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="235"/>
+        <source>No calendar is named Default: targets without a calendar count 24x7.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="252"/>
+        <source>created calendar {name}: {hours}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="268"/>
+        <source>calendar {name}: {hours}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="285"/>
+        <source>{day} is a holiday in {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="288"/>
+        <source>{day} already is a holiday in {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="317"/>
+        <source>{n} open tickets had their SLA state stored again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="343"/>
+        <source>{ref}: {state}, {elapsed} of {target} business time used; resolution due {due} UTC, response due {response} UTC</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="372"/>
+        <source>{n} tickets: {met} met, {breached} breached, {open} still open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -4006,6 +4226,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/servicedesk.py" line="76"/>
+        <location filename="../../itsmdesk/commands/sla.py" line="77"/>
         <source>import holidays from an .ics file</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4015,33 +4236,273 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="138"/>
+        <location filename="../../itsmdesk/commands/sla.py" line="139"/>
         <source>{flagged} flagged at risk, {breached} breached, {notifications} notifications</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="167"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="139"/>
+        <location filename="../../itsmdesk/commands/sla.py" line="362"/>
+        <location filename="../../itsmdesk/commands/sla.py" line="369"/>
         <source>wrote {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="195"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="167"/>
         <source>announced: {title}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="205"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="177"/>
         <source>{name} ({timezone}): {n} holidays</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="218"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="190"/>
         <source>created calendar {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="235"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="207"/>
+        <location filename="../../itsmdesk/commands/sla.py" line="307"/>
         <source>{added} holidays added to {name}, {skipped} already there</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="25"/>
+        <source>accounts: people, their roles and passwords</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="29"/>
+        <source>people with a login and their roles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="31"/>
+        <source>people without a login too</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="35"/>
+        <source>a new person with a login and roles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="40"/>
+        <location filename="../../itsmdesk/commands/admin.py" line="49"/>
+        <source>a role (repeat for more): {roles}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="43"/>
+        <source>give the login to the person already in the directory with this e-mail (or name)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="47"/>
+        <source>grant or revoke roles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="53"/>
+        <source>set a person&apos;s password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="58"/>
+        <source>stop a person signing in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="59"/>
+        <source>let a person sign in again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="74"/>
+        <source>New password for {login}: </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="75"/>
+        <source>Again: </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="91"/>
+        <source>inactive</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="108"/>
+        <source>{login}: account of {name} ({roles})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="126"/>
+        <source>{login}: password set</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="26"/>
+        <source>set up a shared PostgreSQL database and its logins</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="30"/>
+        <source>make a PostgreSQL database a shared itsmdesk database: roles, row-level security, the first administrator (run as a superuser)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="33"/>
+        <source>postgresql://SUPERUSER@HOST:PORT/DB, without the password (it comes from ITSMDESK_PASSWORD, PGPASSFILE or is asked for)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="37"/>
+        <source>the first administrator&apos;s login</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="38"/>
+        <source>the administrator&apos;s name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="39"/>
+        <source>prefix of the PostgreSQL role names (default itsmdesk; another one for a second itsmdesk database on the same server)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="44"/>
+        <source>a new person with their own PostgreSQL login and roles (as an administrator)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="47"/>
+        <source>the person&apos;s name (default: the login)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="64"/>
+        <source>itsmdesk: warning: a password in the URL is visible to every user of this computer in the process list; use ITSMDESK_PASSWORD or a PGPASSFILE instead</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="87"/>
+        <location filename="../../itsmdesk/commands/base.py" line="249"/>
+        <source>Password for {login}: </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="105"/>
+        <source>{db}: shared database ready (schema {schema}, roles {prefix}_*).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="108"/>
+        <source>Administrator {login} created: connect as postgresql://{login}@HOST:PORT/{db}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="112"/>
+        <source>Administrator {login} was there already (left as it was).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="135"/>
+        <source>{login} can now connect as postgresql://{login}@HOST:PORT/{db} (roles: {roles})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="12"/>
+        <source>a local replica of the shared database for a site that works offline</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="16"/>
+        <source>copy the hub (the whole database) into a new SQLite file for a site</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="18"/>
+        <source>the hub: postgresql://USER@HOST:PORT/DB (the password from ITSMDESK_PASSWORD or the keyring) or sqlite:///FILE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="21"/>
+        <source>the site&apos;s code (2 to 8 letters or digits): references made on the replica are numbered in its block, e.g. INC-OSL-000001</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="27"/>
+        <source>whether the database is a replica, of which hub, and when it last synced</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="32"/>
+        <source>values the hub did not take because it had changed the same field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="37"/>
+        <source>send this replica&apos;s changes to the hub and fetch the hub&apos;s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="39"/>
+        <source>the hub (default: the one the replica was made from)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="59"/>
+        <source>replica of {hub} for site {site} written to {path}: {rows} rows, {journal} journal rows</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="63"/>
+        <source>references made on it are numbered in the site&apos;s block ({example}); sync with: itsmdesk --db sqlite:///{path} sync</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="79"/>
+        <source>{db} is not a replica</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="82"/>
+        <source>replica of {hub} for site {site}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="85"/>
+        <source>last synced: {when} UTC</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="87"/>
+        <source>never synced yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="88"/>
+        <source>local journal rows waiting to be sent: {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="94"/>
+        <source>{ref} {field}: the hub kept {hub}; {site} had {replica} ({who}, {at} UTC)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="131"/>
+        <source>sent {batches} change(s) ({rows} journal rows; {skipped} sent before), received {pulled} journal rows</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="136"/>
+        <source>{n} conflict(s): the hub&apos;s value stays, yours is kept for a person to decide:</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -4116,6 +4577,75 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/cmdb/tree.py" line="180"/>
         <source>More… (next {n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Connect</name>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="51"/>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="149"/>
+        <source>Connect to shared database</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="65"/>
+        <source>&amp;Remember password (in this computer&apos;s keyring)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="69"/>
+        <source>This computer has no keyring: the password cannot be remembered.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="74"/>
+        <source>&amp;Server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="75"/>
+        <source>P&amp;ort</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="76"/>
+        <source>&amp;Database</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="77"/>
+        <source>&amp;Login</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="78"/>
+        <source>&amp;Password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="84"/>
+        <source>Connect</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="103"/>
+        <source>Connecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="128"/>
+        <source>This computer has no keyring: the password is not remembered.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="145"/>
+        <source>itsmdesk opens {db} from its next start.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="150"/>
+        <source>Restart now?</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -4274,7 +4804,7 @@ Criticality: {crit}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="111"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="343"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="351"/>
         <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4289,103 +4819,103 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="178"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="184"/>
         <source>Incident categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="179"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="185"/>
         <source>Request categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="248"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="254"/>
         <source>Unsaved script</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="249"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="255"/>
         <source>Save the changes to the script of {name}?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="265"/>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="315"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="273"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="323"/>
         <source>Steps of {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="266"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="274"/>
         <source>Steps (pick a category)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="274"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="282"/>
         <source>Name of the new incident category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="275"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="283"/>
         <source>Name of the new request category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="276"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="284"/>
         <source>New category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="306"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="314"/>
         <source>Rename category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="306"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="314"/>
         <source>New name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="327"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="335"/>
         <source>(no question yet)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="343"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="351"/>
         <source>Step {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="357"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="365"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="360"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="368"/>
         <source>Yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="361"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="369"/>
         <source>No</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="393"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="401"/>
         <source>(no routing)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="401"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="409"/>
         <source>(unknown team {team})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="495"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="503"/>
         <source>Script not saved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="485"/>
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="493"/>
         <source>Saved {n} steps for {name}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5728,400 +6258,400 @@ Criticality: {crit}</source>
 <context>
     <name>IncidentForm</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="143"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="144"/>
         <source>Short summary of what the caller reports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="146"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="147"/>
         <source>What happens, since when, what was tried</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="152"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="153"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="155"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="156"/>
         <source>Type a CI name, or drop one from the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="164"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="165"/>
         <source>(no team)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="165"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="166"/>
         <source>(nobody)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="166"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="167"/>
         <source>Major incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="178"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="179"/>
         <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="179"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="180"/>
         <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="180"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="181"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="181"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="182"/>
         <source>Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="182"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="183"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="183"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="184"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="184"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="185"/>
         <source>Service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="185"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="186"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="188"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="189"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="191"/>
         <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="191"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="192"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="192"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="193"/>
         <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="203"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="204"/>
         <source>Why is the ticket waiting? (needed for pending)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="213"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="214"/>
         <source>How it was solved (needed to resolve)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="214"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="215"/>
         <source>Move</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="216"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="217"/>
         <source>Apply the status change and save (Ctrl+Return)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="223"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225"/>
         <source>Move to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226"/>
         <source>Pending reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="227"/>
         <source>Resolution code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="227"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="228"/>
         <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="228"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="229"/>
         <source>Lifecycle</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="245"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="246"/>
         <source>Reference, e.g. {example}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="252"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="253"/>
         <source>Link child ticket…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="254"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="255"/>
         <source>Make another ticket a child of this one (this one becomes a major incident)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="262"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="263"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="263"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="264"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="264"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="265"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="265"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="266"/>
         <source>Parent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="266"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="267"/>
         <source>Child tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="267"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="268"/>
         <source>Links</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="741"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="742"/>
         <source>Link child ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="742"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="743"/>
         <source>Reference of the child ticket (INC-… or REQ-…)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="313"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="314"/>
         <source>Escalate…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="319"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="320"/>
         <source>Move status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="320"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="321"/>
         <source>Add work log note</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="440"/>
         <source>New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="74"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="366"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="75"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="367"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="71"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="72"/>
         <source>1 – high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="72"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="73"/>
         <source>2 – medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="73"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="74"/>
         <source>3 – low</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="75"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="76"/>
         <source>Awaiting approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="76"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="77"/>
         <source>Assigned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="77"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="78"/>
         <source>In progress</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="78"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="79"/>
         <source>Pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="79"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="80"/>
         <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="80"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="81"/>
         <source>Fulfilled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="81"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="82"/>
         <source>Closed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="82"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="83"/>
         <source>Cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="301"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="302"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="302"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="303"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="404"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="405"/>
         <source>Reopen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="438"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="453"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="454"/>
         <source>Service request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="438"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="453"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="454"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="478"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="481"/>
         <source>SLA paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="480"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="483"/>
         <source>SLA met</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="480"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="483"/>
         <source>SLA breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="486"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="487"/>
         <source>Breached {t}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="486"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="487"/>
         <source>At risk: {t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="487"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="488"/>
         <source>{t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="514"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="515"/>
         <source>Announced for this CI/service: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="673"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674"/>
         <source>Resolve child tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="675"/>
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="680"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="681"/>
         <source>{n} child tickets resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="686"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687"/>
         <source>To another team (functional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="686"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687"/>
         <source>To the team lead (hierarchical)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="698"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="688"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="699"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="703"/>
         <source>Escalate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="688"/>
         <source>How?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="698"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="699"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="703"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="716"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="717"/>
         <source>{n} people notified</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="440"/>
         <source>New request</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6488,142 +7018,213 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="102"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="113"/>
         <source>&amp;File</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="102"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="113"/>
         <source>&amp;Records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="103"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="114"/>
         <source>&amp;View</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="103"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="114"/>
         <source>Re&amp;ports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="104"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="115"/>
         <source>&amp;Tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="104"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="115"/>
         <source>&amp;Help</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="107"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="118"/>
         <source>&amp;Quit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="111"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="122"/>
         <source>&amp;Quick open…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="116"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="126"/>
+        <source>&amp;Connect to shared database…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="131"/>
         <source>Close tab</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="120"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="135"/>
         <source>&amp;About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="169"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="184"/>
         <source>Reset layout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="231"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="250"/>
         <source>{title} arrives in a later version.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="295"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="314"/>
         <source>SQLite file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="295"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="314"/>
         <source>PostgreSQL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="301"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="320"/>
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="336"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="358"/>
         <source>Opening the database…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="363"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="385"/>
         <source>Saving…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="366"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="388"/>
         <source>Connected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="367"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="389"/>
         <source>Disconnected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="402"/>
-        <source>🔔 {n}</source>
+        <location filename="../../itsmdesk/views/main_window.py" line="398"/>
+        <source>Reconnected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="403"/>
-        <source>{n} unread notifications (Ctrl+Shift+M)</source>
+        <location filename="../../itsmdesk/views/main_window.py" line="404"/>
+        <source>Connection to the database lost — reconnecting (attempt {n})…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="441"/>
-        <source>Signed in: {name} ▾</source>
+        <location filename="../../itsmdesk/views/main_window.py" line="430"/>
+        <source>Sign in…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="453"/>
-        <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
+        <location filename="../../itsmdesk/views/main_window.py" line="434"/>
+        <source>Sign in as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="460"/>
-        <source>Welcome</source>
+        <location filename="../../itsmdesk/views/main_window.py" line="436"/>
+        <source>Sign out</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="438"/>
+        <source>Change password…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="440"/>
+        <source>Manage people…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="444"/>
+        <source>Needs the role {role}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="447"/>
+        <source>Create administrator account…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="474"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="478"/>
+        <source>Change password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="474"/>
+        <source>Old password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="478"/>
+        <source>New password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="483"/>
+        <source>Password changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="508"/>
+        <source>🔔 {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="509"/>
+        <source>{n} unread notifications (Ctrl+Shift+M)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="546"/>
+        <source>Signed in: {name} ▾</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="558"/>
+        <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="565"/>
+        <source>Welcome</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="579"/>
         <source>No form for {kind} yet</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="538"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="643"/>
         <source>Not closed: a record could not be saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="554"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="659"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="555"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="660"/>
         <source>These records have unsaved changes:
 {names}
 
@@ -6631,17 +7232,17 @@ Save them before closing?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="569"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="674"/>
         <source>Saving before closing…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="610"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="715"/>
         <source>About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="611"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="716"/>
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
@@ -7638,7 +8239,7 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="400"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="408"/>
         <source>Moved to {status}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7694,45 +8295,45 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/problem_form.py" line="77"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="341"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="349"/>
         <source>New problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="411"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="419"/>
         <source>{ref} raised.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="430"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="448"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="463"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="438"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="456"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="471"/>
         <source>Resolve linked incidents</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="431"/>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="449"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="439"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="457"/>
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="444"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="452"/>
         <source>Closed; {n} incident(s) resolved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="445"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="453"/>
         <source>Closed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="464"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="472"/>
         <source>Resolve every open incident linked to this problem?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="469"/>
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="477"/>
         <source>{n} incident(s) resolved.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8378,28 +8979,28 @@ IT Service Support on {db}</source>
 <context>
     <name>QueueModel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="413"/>
-        <location filename="../../itsmdesk/views/queue/model.py" line="419"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="420"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="426"/>
         <source>paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="418"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="425"/>
         <source>ok</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="418"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="425"/>
         <source>at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="418"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="425"/>
         <source>breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="419"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="426"/>
         <source>met</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8472,112 +9073,112 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="327"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="330"/>
         <source>{n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="400"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="403"/>
         <source>Select the tickets to change first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="416"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="419"/>
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="424"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="427"/>
         <source>No bulk edit to undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="429"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="432"/>
         <source>Undid the bulk edit of {n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="445"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="448"/>
         <source>Save queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="445"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="448"/>
         <source>Name of the new queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="473"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="476"/>
         <source>Only saved queues can be edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="492"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="495"/>
         <source>New queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="494"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="497"/>
         <source>Edit queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="495"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="498"/>
         <source>Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="503"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="506"/>
         <source>Only saved queues can be deleted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="534"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="537"/>
         <source>&amp;New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="536"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="539"/>
         <source>New service &amp;request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="538"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="541"/>
         <source>&amp;Bulk edit selected tickets…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="540"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="543"/>
         <source>&amp;Undo last bulk edit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="542"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="545"/>
         <source>Refresh &amp;queues</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="544"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="547"/>
         <source>&amp;Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="546"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="549"/>
         <source>New &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="548"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="551"/>
         <source>Edit saved &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="550"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="553"/>
         <source>&amp;Delete saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="552"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="555"/>
         <source>Filter queue</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8648,98 +9249,146 @@ IT Service Support on {db}</source>
 <context>
     <name>RecordForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="117"/>
-        <source>Stop waiting</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="119"/>
-        <source>Keep the edits in the form and stop waiting for the database; the save may still arrive</source>
+        <location filename="../../itsmdesk/views/forms/base.py" line="121"/>
+        <source>&amp;Merge</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/base.py" line="123"/>
-        <source>&amp;Save</source>
+        <source>Choose, field by field, which of their values to keep, then save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/base.py" line="126"/>
-        <source>Save (Ctrl+S)</source>
+        <source>&amp;Reload</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="139"/>
-        <source>Save</source>
+        <location filename="../../itsmdesk/views/forms/base.py" line="128"/>
+        <source>Drop your unsaved edits and show the record as saved now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="140"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="427"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="634"/>
+        <source>Stop waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="142"/>
+        <source>Keep the edits in the form and stop waiting for the database; the save may still arrive</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/base.py" line="146"/>
+        <source>&amp;Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="149"/>
+        <source>Save (Ctrl+S)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="163"/>
+        <source>Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="170"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="633"/>
         <source>Saving…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="169"/>
-        <location filename="../../itsmdesk/views/forms/base.py" line="175"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="195"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="201"/>
         <source>Loading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="351"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="378"/>
         <source>Nothing to save</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="417"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="447"/>
         <source>Saved {title}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="469"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="499"/>
         <source>Stopped waiting: your edits are still here. If the save reached the database after all, saving again will show it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="474"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="504"/>
         <source>Waiting for the database…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="482"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="512"/>
         <source>The earlier save did arrive; nothing was saved twice.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="520"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="550"/>
         <source>Done. Your unsaved edits are kept; when you save, you choose what to keep where the record changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="555"/>
+        <location filename="../../itsmdesk/views/forms/base.py" line="585"/>
         <source>The save you stopped waiting for did reach the database.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="564"/>
-        <source>Someone else changed this record after you opened it. When you save, you choose which of their values to keep.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="595"/>
-        <source>Unsaved changes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="596"/>
-        <source>{title} has unsaved changes. Save them?</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="607"/>
-        <source>Still saving</source>
+        <location filename="../../itsmdesk/views/forms/base.py" line="605"/>
+        <source>Changed by {who} at {time}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/forms/base.py" line="608"/>
+        <source>Changed by {who}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="610"/>
+        <source>Someone else changed this record after you opened it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="612"/>
+        <source>your edits are kept: merge them with theirs, or reload.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="636"/>
+        <source>Saving — waiting for the database…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="638"/>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="665"/>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="666"/>
+        <source>{title} has unsaved changes. Save them?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="677"/>
+        <source>Still saving</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="678"/>
         <source>{title} is still being saved. Close it anyway? The save goes on.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -9056,17 +9705,17 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="544"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="551"/>
         <source>Delete step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="545"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="552"/>
         <source>Delete &apos;{name}&apos; from the plan?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="564"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="571"/>
         <source>Deploy &apos;{wave}&apos; at {site}?
 
 {count} software CI(s) will be updated:
@@ -9074,17 +9723,17 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="568"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="575"/>
         <source>…and {n} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="569"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="576"/>
         <source>Deploy wave</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="574"/>
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="581"/>
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -10143,58 +10792,199 @@ IT Service Support on {db}</source>
 <context>
     <name>SettingsDialogs</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="37"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="38"/>
         <source>SLA targets ({kind})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="39"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="40"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="39"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="40"/>
         <source>Response (min)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="39"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="40"/>
         <source>Resolution (min)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="54"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="41"/>
+        <source>Calendar</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="61"/>
         <source>Escalate at</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="63"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="71"/>
         <source>Targets count business minutes on the SLA&apos;s calendar and stop while a ticket is pending.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="108"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="85"/>
+        <source>24x7</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="119"/>
         <source>Priority matrix</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="110"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="121"/>
         <source>Impact \ Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="111"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="122"/>
         <source>high</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="111"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="122"/>
         <source>medium</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="111"/>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="122"/>
         <source>low</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SignIn</name>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="55"/>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="31"/>
+        <source>Needs the role {role}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="70"/>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="87"/>
+        <source>Sign in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="77"/>
+        <source>&lt;b&gt;Sign in to itsmdesk&lt;/b&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="83"/>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="151"/>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="61"/>
+        <source>&amp;Login</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="84"/>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="152"/>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="63"/>
+        <source>&amp;Password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="95"/>
+        <source>Demo data: the IT staff sign in with their login, for example &lt;b&gt;emma.haddad&lt;/b&gt; (head of IT, administrator and change manager) or &lt;b&gt;henrik.nilsson&lt;/b&gt; (service desk agent); every password is &lt;b&gt;demo&lt;/b&gt;.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="137"/>
+        <source>Welcome: create the administrator</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="138"/>
+        <source>This database has no accounts yet. The administrator you create now adds the other people and gives them their roles.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="150"/>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="60"/>
+        <source>&amp;Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="153"/>
+        <source>&amp;Again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="168"/>
+        <source>The two passwords differ.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="178"/>
+        <source>Create the administrator</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="52"/>
+        <source>New account</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="62"/>
+        <source>&amp;E-mail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="64"/>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="81"/>
+        <source>Roles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="78"/>
+        <source>Manage people</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="81"/>
+        <source>Login</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="81"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="87"/>
+        <source>&amp;New account…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="88"/>
+        <source>&amp;Roles…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="89"/>
+        <source>Reset &amp;password…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="147"/>
+        <source>Roles of {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="166"/>
+        <source>Reset password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="167"/>
+        <source>New password for {login}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -10566,1582 +11356,2157 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="19"/>
-        <source>A CAB meeting needs a date and time</source>
+        <source>&apos;{value}&apos; is outside the dates itsmdesk works with ({first} to {last})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="20"/>
-        <source>A CI cannot relate to itself ({name})</source>
+        <source>&apos;{value}&apos; is too large (at most {max})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="21"/>
-        <source>A CI named &apos;{value}&apos; already exists</source>
+        <source>A CAB meeting needs a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="22"/>
-        <source>A CI needs a class</source>
+        <source>A CI cannot relate to itself ({name})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="23"/>
-        <source>A baseline named &apos;{value}&apos; already exists</source>
+        <source>A CI named &apos;{value}&apos; already exists</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="24"/>
-        <source>A baseline needs a name</source>
+        <source>A CI needs a class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="25"/>
-        <source>A calendar named {name} already exists</source>
+        <source>A PostgreSQL role named {login} exists already; choose another login for the administrator</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="26"/>
-        <source>A calendar needs a name</source>
+        <source>A baseline named &apos;{value}&apos; already exists</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="27"/>
-        <source>A category is for incidents or for requests, not {kind}</source>
+        <source>A baseline needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="28"/>
-        <source>A category name is at most 200 characters</source>
+        <source>A business calendar needs working hours on at least one day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="29"/>
-        <source>A category needs a name</source>
+        <source>A calendar named {name} already exists</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="30"/>
-        <source>A diagnostic script is a list of steps</source>
+        <source>A calendar needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="31"/>
-        <source>A phase cannot sit inside another phase</source>
+        <source>A category is for incidents or for requests, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="32"/>
-        <source>A planned window needs a start and an end</source>
+        <source>A category name is at most 200 characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="33"/>
-        <source>A problem cannot go from {old} to {new}</source>
+        <source>A category needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="34"/>
-        <source>A queue filter needs a field, an operator and a value: {f}</source>
+        <source>A diagnostic script is a list of steps</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="35"/>
-        <source>A queue needs a name</source>
+        <source>A login is 1 to 63 lowercase letters, digits, &apos;.&apos;, &apos;_&apos; or &apos;-&apos;, starting with a letter (&apos;{login}&apos; is not)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="36"/>
-        <source>A resolution code is required to resolve</source>
+        <source>A password for the administrator {login} is needed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="37"/>
-        <source>A ticket cannot be its own parent</source>
+        <source>A password needs at least {n} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="38"/>
-        <source>A work log note needs some text</source>
+        <source>A phase cannot sit inside another phase</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="39"/>
-        <source>A {role} may not move a change from {source} to {target}</source>
+        <source>A planned window needs a start and an end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="40"/>
-        <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
+        <source>A problem cannot go from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="41"/>
-        <source>An action needs a text</source>
+        <source>A queue filter needs a field, an operator and a value: {f}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="42"/>
-        <source>An announcement cannot end before it starts</source>
+        <source>A queue needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="43"/>
-        <source>An announcement needs a title</source>
+        <source>A resolution code is required to resolve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="44"/>
-        <source>An in-memory database cannot be backed up</source>
+        <source>A role prefix is 1 to 31 lowercase letters, digits or &apos;_&apos;, starting with a letter (&apos;{prefix}&apos; is not)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="45"/>
-        <source>Answer {m} of step {n} is longer than {max} characters</source>
+        <source>A shared database is a PostgreSQL database (postgresql://...)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="46"/>
-        <source>Answer {m} of step {n} needs a label</source>
+        <source>A site code is 2 to 8 letters or digits (for example OSL), not &apos;{code}&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="47"/>
-        <source>Approve</source>
+        <source>A target is for a service (an SLA) or for a team (an OLA), not both</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="48"/>
-        <source>Approve (pre-approved)</source>
+        <source>A ticket cannot be its own parent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="49"/>
-        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
+        <source>A work log note needs some text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="50"/>
-        <source>Assess</source>
+        <source>A {role} may not move a change from {source} to {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="51"/>
-        <source>Assignee</source>
+        <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="52"/>
-        <source>Attribute {attr} is required for class {cls}</source>
+        <source>An action needs a text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="53"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
+        <source>An announcement cannot end before it starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="54"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>An announcement needs a title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="55"/>
-        <source>Availability is computed by ci or service, not {by}</source>
+        <source>An in-memory database cannot be backed up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="56"/>
-        <source>Backed out</source>
+        <source>Answer {m} of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="57"/>
-        <source>Backup to {path} failed: {reason}</source>
+        <source>Answer {m} of step {n} needs a label</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="58"/>
-        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Approve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="59"/>
-        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
+        <source>Approve (pre-approved)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="60"/>
-        <source>Bad port in database URL &apos;{url}&apos;</source>
+        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="61"/>
-        <source>Bad template {template!r}: {reason}</source>
+        <source>Assess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="62"/>
-        <source>Both an incident and a request category are named {name}; say which kind</source>
+        <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="63"/>
-        <source>CI</source>
+        <source>Attribute {attr} is required for class {cls}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="64"/>
-        <source>Caller</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="65"/>
-        <source>Cannot create the folder {path}: {reason}</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="66"/>
-        <source>Cannot create {path}: {reason}</source>
+        <source>Availability is computed by ci or service, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="67"/>
-        <source>Cannot import {kind} with a mapping</source>
+        <source>Backed out</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="68"/>
-        <source>Cannot read mapping {path}: {reason}</source>
+        <source>Backup to {path} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="69"/>
-        <source>Cannot read {path}: {error}</source>
+        <source>Bad database URL &apos;{url}&apos;: a file or folder name may be at most {most} bytes long, the whole path {path_most}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="70"/>
-        <source>Cannot read {path}: {reason}</source>
+        <source>Bad database URL &apos;{url}&apos;: the file name holds a NUL character</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="71"/>
-        <source>Cannot sort a queue by {field}</source>
+        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="72"/>
-        <source>Cannot sort a queue by {name}</source>
+        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="73"/>
-        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
+        <source>Bad database URL &apos;{url}&apos;: write the characters / # ? @ of a password percent-encoded (/ as %2F, # as %23, ? as %3F, @ as %40)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="74"/>
-        <source>Cannot write the database file {path}</source>
+        <source>Bad port in database URL &apos;{url}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="75"/>
-        <source>Cannot write the database file {path}: {reason}</source>
+        <source>Bad template {template!r}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="76"/>
-        <source>Category</source>
+        <source>Both an incident and a request category are named {name}; say which kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="77"/>
-        <source>Channel</source>
+        <source>CAB member</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="78"/>
-        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
+        <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="79"/>
-        <source>Close</source>
+        <source>CMDB owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="80"/>
-        <source>Decision &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="81"/>
-        <source>Defer / reassess</source>
+        <source>Cannot create the folder {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="82"/>
-        <source>Describe the solution to resolve</source>
+        <source>Cannot create {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="83"/>
-        <source>Due</source>
+        <source>Cannot import {kind} with a mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="84"/>
-        <source>Export format must be text or html, not {fmt}</source>
+        <source>Cannot read mapping {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="85"/>
-        <source>Failed</source>
+        <source>Cannot read {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="86"/>
-        <source>Field(s) {fields} cannot be bulk edited</source>
+        <source>Cannot read {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="87"/>
-        <source>Folding an event log needs the column with each row&apos;s time</source>
+        <source>Cannot sort a queue by {field}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="88"/>
-        <source>Folding an event log needs the key column</source>
+        <source>Cannot sort a queue by {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="89"/>
-        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="90"/>
-        <source>Impact</source>
+        <source>Cannot use {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="91"/>
-        <source>Implemented</source>
+        <source>Cannot write the database file {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="92"/>
-        <source>Import cancelled; nothing was written.</source>
+        <source>Cannot write the database file {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="93"/>
+        <source>Category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="94"/>
+        <source>Channel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="95"/>
+        <source>Checking a shared database needs the superuser&apos;s connection (the one setup-shared used): {login} sees only the rows its roles show</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="96"/>
+        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="97"/>
+        <source>Close</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="98"/>
+        <source>Decision &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="99"/>
+        <source>Defer / reassess</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="100"/>
+        <source>Describe the solution to resolve</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="101"/>
+        <source>Due</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="102"/>
+        <source>Export format must be text or html, not {fmt}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="103"/>
+        <source>Failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="104"/>
+        <source>Field(s) {fields} cannot be bulk edited</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="105"/>
+        <source>Folding an event log needs the column with each row&apos;s time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="106"/>
+        <source>Folding an event log needs the key column</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="107"/>
+        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="108"/>
+        <source>Impact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="109"/>
+        <source>Implemented</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="110"/>
+        <source>Import cancelled; nothing was written.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="111"/>
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml or the name of a ready one (itsmdesk mappings lists them)</source>
         <oldsource>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</oldsource>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="94"/>
+        <location filename="_service_messages.py" line="112"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="95"/>
+        <location filename="_service_messages.py" line="113"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks comma-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="96"/>
+        <location filename="_service_messages.py" line="114"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks pipe-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="97"/>
+        <location filename="_service_messages.py" line="115"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks semicolon-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="98"/>
+        <location filename="_service_messages.py" line="116"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks tab-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="99"/>
+        <location filename="_service_messages.py" line="117"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}).{hint}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="100"/>
+        <location filename="_service_messages.py" line="118"/>
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = &quot;{guess}&quot; or &quot;auto&quot; in the mapping&apos;s [source]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="101"/>
+        <location filename="_service_messages.py" line="119"/>
         <source>Map at least one column to a field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="102"/>
+        <location filename="_service_messages.py" line="120"/>
         <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="103"/>
+        <location filename="_service_messages.py" line="121"/>
         <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="104"/>
+        <location filename="_service_messages.py" line="122"/>
         <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="105"/>
+        <location filename="_service_messages.py" line="123"/>
         <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="106"/>
+        <location filename="_service_messages.py" line="124"/>
         <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="107"/>
+        <location filename="_service_messages.py" line="125"/>
         <source>Mapping {path}: {where}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="108"/>
+        <location filename="_service_messages.py" line="126"/>
         <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="109"/>
+        <location filename="_service_messages.py" line="127"/>
         <source>No CAB action {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="110"/>
+        <location filename="_service_messages.py" line="128"/>
         <source>No CAB meeting {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="111"/>
+        <location filename="_service_messages.py" line="129"/>
         <source>No CI is named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="112"/>
+        <location filename="_service_messages.py" line="130"/>
         <source>No CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="113"/>
-        <source>No announcement with id {id}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="114"/>
-        <source>No baseline named &apos;{name}&apos;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="115"/>
-        <source>No business calendar {name}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="116"/>
-        <source>No category named {name}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="117"/>
-        <source>No change with reference &apos;{ref}&apos;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="118"/>
-        <source>No change {ref}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="119"/>
-        <source>No default business calendar: create one named Default or pass --calendar NAME</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="120"/>
-        <source>No incident or request {ref}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="121"/>
-        <source>No incident {ref}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="122"/>
-        <source>No problem or known error with id {id}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="123"/>
-        <source>No problem {ref}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="124"/>
-        <source>No release with reference &apos;{ref}&apos;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="125"/>
-        <source>No site with code {code}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="126"/>
-        <source>No site with id {id}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="127"/>
-        <source>No step &apos;{step}&apos; in this release</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="128"/>
-        <source>No such file: {path}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="129"/>
-        <source>No {kind} with id {id}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="130"/>
-        <source>No {kind} {ref}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="_service_messages.py" line="131"/>
-        <source>Not an iCalendar file: {reason}</source>
+        <source>No account with login {login}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="132"/>
-        <source>Nothing has the reference or name &apos;{ref}&apos;</source>
+        <source>No announcement with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="133"/>
-        <source>Opened</source>
+        <source>No baseline named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="134"/>
-        <source>Overriding the risk needs a reason</source>
+        <source>No business calendar {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="135"/>
-        <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="136"/>
-        <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
+        <source>No change with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="137"/>
-        <source>Pick at least one value for the filter on {name}</source>
+        <source>No change {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="138"/>
-        <source>Priority</source>
+        <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="139"/>
-        <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No incident or request {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="140"/>
-        <source>Record the permanent solution (or a workaround) before resolving the problem</source>
+        <source>No incident {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="141"/>
-        <source>Record the root cause before marking it known</source>
+        <source>No new password for {login}: set ITSMDESK_NEW_PASSWORD or run the command in a terminal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="142"/>
-        <source>Recording &apos;{decision}&apos; for {ref} against the votes (which say &apos;{outcome}&apos;) needs a reason</source>
+        <source>No password for {login}: set ITSMDESK_PASSWORD or run the command in a terminal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="143"/>
-        <source>Reference</source>
+        <source>No password for {who}: set ITSMDESK_PASSWORD, remember it in the keyring (File &gt; Connect in the desktop app), or run the command in a terminal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="144"/>
-        <source>Reject</source>
+        <source>No problem or known error with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="145"/>
-        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No problem {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="146"/>
-        <source>Resolved</source>
+        <source>No release with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="147"/>
-        <source>Return to requester</source>
+        <source>No site with code {code}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="148"/>
-        <source>Rework</source>
+        <source>No site with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="149"/>
-        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No step &apos;{step}&apos; in this release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="150"/>
-        <source>SLA</source>
+        <source>No such file: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="151"/>
-        <source>SLA targets must be positive minutes</source>
+        <source>No team {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="152"/>
-        <source>SQLite error on {path}: {reason}</source>
+        <source>No {kind} with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="153"/>
-        <source>Say why the ticket goes to another team</source>
+        <source>No {kind} {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="154"/>
-        <source>Say why the ticket is escalated</source>
+        <source>Nobody named {name} is in the directory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="155"/>
-        <source>Say why the ticket is pending</source>
+        <source>Not an iCalendar file: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="156"/>
-        <source>Schedule</source>
+        <source>Nothing has the reference or name &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="157"/>
-        <source>Select the incidents to link first</source>
+        <source>Only its owner may change the private saved queue {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="158"/>
-        <source>Select the tickets to change</source>
+        <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="159"/>
-        <source>Send to CAB</source>
+        <source>Overriding the risk needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="160"/>
-        <source>Send to ECAB</source>
+        <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="161"/>
-        <source>Show at least one column</source>
+        <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="162"/>
-        <source>Some of the affected CIs are no longer in the CMDB</source>
+        <source>Pick at least one value for the filter on {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="163"/>
-        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
+        <source>PostgreSQL refused to change the login {login}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="164"/>
-        <source>Start implementing</source>
+        <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="165"/>
-        <source>Start review (PIR)</source>
+        <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="166"/>
-        <source>Status</source>
+        <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="167"/>
-        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Record the root cause before marking it known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="168"/>
-        <source>Step &apos;{name}&apos; cannot depend on itself</source>
+        <source>Recording &apos;{decision}&apos; for {ref} against the votes (which say &apos;{outcome}&apos;) needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="169"/>
-        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
+        <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="170"/>
-        <source>Step &apos;{name}&apos; waits for: {steps}</source>
+        <source>Reject</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="171"/>
-        <source>Step {n} is not a question with answers</source>
+        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="172"/>
-        <source>Step {n} needs a question</source>
+        <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="173"/>
-        <source>Step {n} needs at least one answer</source>
+        <source>Return to requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="174"/>
-        <source>Step {n}: there is no team {team} to route to</source>
+        <source>Rework</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="175"/>
-        <source>Steps of different releases cannot depend on each other</source>
+        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="176"/>
-        <source>Submit</source>
+        <source>SLA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="177"/>
-        <source>Team</source>
+        <source>SLA targets must be positive minutes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="178"/>
-        <source>Template {name} is not active</source>
+        <source>SLA: {n} more tickets like these</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="179"/>
-        <source>The business calendar has no working hours</source>
+        <source>SLA: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="180"/>
-        <source>The database cannot be reached ({reason}).</source>
+        <source>SQLite error on {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="181"/>
-        <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
+        <source>Say why the ticket goes to another team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="182"/>
-        <source>The diagnostic script routes to an unknown team: {team}</source>
+        <source>Say why the ticket is escalated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="183"/>
-        <source>The escalation share must be 1-100 %, not {pct}</source>
+        <source>Say why the ticket is pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="184"/>
-        <source>The file is empty (no header line)</source>
+        <source>Schedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="185"/>
-        <source>The filter on {name} needs a value</source>
+        <source>Select the incidents to link first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="186"/>
-        <source>The filters cannot be counted: {error}</source>
+        <source>Select the tickets to change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="187"/>
-        <source>The period must end after it starts ({start} .. {end})</source>
+        <source>Send to CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="188"/>
-        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
+        <source>Send to ECAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="189"/>
-        <source>The question of step {n} is longer than {max} characters</source>
+        <source>Setting up a shared database needs a superuser, or a role with CREATEROLE that owns the database ({login} is neither)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="190"/>
-        <source>The response target cannot be longer than the resolution target</source>
+        <source>Show at least one column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="191"/>
-        <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>Some of the affected CIs are no longer in the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="192"/>
-        <source>There is already a {kind} category named {name}</source>
+        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="193"/>
-        <source>There is no database at {path}. Create one with &apos;itsmdesk --db {url} init&apos;, or try the demo with &apos;itsmdesk --demo ...&apos;.</source>
+        <source>Start implementing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="194"/>
-        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
+        <source>Start review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="195"/>
-        <source>Title</source>
+        <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="196"/>
-        <source>Trends are counted by ci, service, category or team, not {by}</source>
+        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="197"/>
-        <source>Unknown CI class &apos;{value}&apos;</source>
+        <source>Step &apos;{name}&apos; cannot depend on itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="198"/>
-        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
+        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="199"/>
-        <source>Unknown announcement kind {kind}</source>
+        <source>Step &apos;{name}&apos; waits for: {steps}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="200"/>
-        <source>Unknown audience {audience}: use everyone or it_staff</source>
+        <source>Step {n} is not a question with answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="201"/>
-        <source>Unknown field(s) for {kind}: {fields}</source>
+        <source>Step {n} needs a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="202"/>
-        <source>Unknown filter operator {op}</source>
+        <source>Step {n} needs at least one answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="203"/>
-        <source>Unknown queue column(s): {cols}</source>
+        <source>Step {n}: there is no team {team} to route to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="204"/>
-        <source>Unknown queue {key}</source>
+        <source>Steps of different releases cannot depend on each other</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="205"/>
-        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
+        <source>Submit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="206"/>
-        <source>Unknown root cause analysis note(s): {names}</source>
+        <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="207"/>
-        <source>Unknown time zone {tz}</source>
+        <source>Template {name} is not active</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="208"/>
-        <source>Unschedule</source>
+        <source>Text holding a NUL character (code 0) cannot be stored or searched in a PostgreSQL database; nothing was saved. Remove the character and try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="209"/>
-        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>The SLA target P{priority} was removed by someone else; nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="210"/>
-        <source>Updated</source>
+        <source>The business calendar has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="211"/>
-        <source>Urgency</source>
+        <source>The business calendar {name} has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="212"/>
-        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>The copy of the hub is not consistent ({detail}); the replica was not made.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="213"/>
-        <source>Wave &apos;{name}&apos; has no site</source>
+        <source>The database cannot be reached ({reason}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="214"/>
-        <source>Wave &apos;{name}&apos; is already deployed</source>
+        <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="215"/>
-        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
+        <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="216"/>
-        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="217"/>
-        <source>Working hours {span} end before they start</source>
+        <source>The file is empty (no header line)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="218"/>
-        <source>a CI cannot relate to itself</source>
+        <source>The filter on {name} needs a value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="219"/>
-        <source>a CI name is required</source>
+        <source>The filters cannot be counted: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="220"/>
-        <source>a class is required</source>
+        <source>The first account must be an administrator&apos;s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="221"/>
-        <source>a name is required</source>
+        <source>The hub {hub} is on schema version {found}, older than this itsmdesk ({ours}): upgrade the hub first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="222"/>
-        <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
+        <source>The login {login} is not a person of this database</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="223"/>
-        <source>class {cls} has no attribute &apos;{attr}&apos;</source>
+        <source>The old password is wrong.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="224"/>
-        <source>column appears twice</source>
+        <source>The period must end after it starts ({start} .. {end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="225"/>
-        <source>emergency change</source>
+        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="226"/>
-        <source>emergency release: shortened build and test</source>
+        <source>The question of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="227"/>
-        <source>highest risk of the bundled changes ({changes})</source>
+        <source>The replica kept changing during the sync; what was sent is safe on the hub. Sync again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="228"/>
-        <source>integrity: {detail}</source>
+        <source>The report period must end after it starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="229"/>
-        <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
+        <source>The response target cannot be longer than the resolution target</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="230"/>
-        <source>line ends after {given} of {columns} columns (truncated line?)</source>
+        <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="231"/>
-        <source>longer than {max} characters</source>
+        <source>The shared database refused this for your account ({reason}); nothing was changed. Ask an administrator for the role it needs.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="232"/>
-        <source>longer than {max} characters ({length})</source>
+        <source>The two passwords differ</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="233"/>
-        <source>major release</source>
+        <source>There is already a file at {path}; a replica is made in a new file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="234"/>
-        <source>no CI named &apos;{name}&apos;</source>
+        <source>There is already a {kind} category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="235"/>
-        <source>no backout plan</source>
+        <source>There is no database at {path}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="236"/>
-        <source>no category {value} (add create_missing = true to the mapping to create it)</source>
+        <source>There is no database at {path}. Create one with &apos;itsmdesk --db {url} init&apos;, or try the demo with &apos;itsmdesk --demo ...&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="237"/>
-        <source>no change {value} (add create_missing = true to the mapping to create it)</source>
+        <source>This database has accounts already: an administrator adds people.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="238"/>
-        <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
+        <source>This database has accounts: sign in to change anything (--user LOGIN or ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="239"/>
-        <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
+        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="240"/>
-        <source>no event time</source>
+        <source>This database is not a replica: make one with &apos;itsmdesk replica create --from URL --site CODE FILE.db&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="241"/>
-        <source>no external key</source>
+        <source>This is not a shared database set up with &apos;itsmdesk admin setup-shared&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="242"/>
-        <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
+        <source>This replica is on schema version {theirs} and the hub on {ours}: the hub must be upgraded first. Nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="243"/>
-        <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
+        <source>This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk here and open the replica once (it is upgraded), then sync again. Nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="244"/>
-        <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
+        <source>This replica was made from another database than {hub}; nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="245"/>
-        <source>no outage</source>
+        <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="246"/>
-        <source>no outage, downtime {minutes} min</source>
+        <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="247"/>
-        <source>no person {value} (add create_missing = true to the mapping to create it)</source>
+        <source>Unknown CI class &apos;{value}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="248"/>
-        <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
+        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="249"/>
-        <source>no site {value} (add create_missing = true to the mapping to create it)</source>
+        <source>Unknown announcement kind {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="250"/>
-        <source>no team {value} (add create_missing = true to the mapping to create it)</source>
+        <source>Unknown audience {audience}: use everyone or it_staff</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="251"/>
-        <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
+        <source>Unknown field(s) for {kind}: {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="252"/>
-        <source>normal change</source>
+        <source>Unknown filter operator {op}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="253"/>
-        <source>pg_dump failed: {reason}</source>
+        <source>Unknown queue column(s): {cols}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="254"/>
-        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
+        <source>Unknown queue {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="255"/>
-        <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
+        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="256"/>
-        <source>required column is missing</source>
+        <source>Unknown role(s): {roles} (roles: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="257"/>
-        <source>rollout in {waves} waves to {sites} sites</source>
+        <source>Unknown root cause analysis note(s): {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="258"/>
-        <source>rollout to {sites} sites</source>
+        <source>Unknown time zone {tz}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="259"/>
-        <source>service outage</source>
+        <source>Unknown weekday in {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="260"/>
-        <source>service outage, downtime {minutes} min</source>
+        <source>Unschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="261"/>
-        <source>several release factors on top of risky changes</source>
+        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="262"/>
-        <source>standard change</source>
+        <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="263"/>
-        <source>the same relation is on line {first}</source>
+        <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="264"/>
-        <source>unknown CI class &apos;{name}&apos;</source>
+        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="265"/>
-        <source>unknown column (not a CI field or class attribute)</source>
+        <source>Wave &apos;{name}&apos; has no site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="266"/>
-        <source>unknown column (use source, type, target, redundant, propagates)</source>
+        <source>Wave &apos;{name}&apos; is already deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="267"/>
-        <source>unknown site &apos;{name}&apos;</source>
+        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="268"/>
-        <source>unknown team &apos;{name}&apos;</source>
+        <source>Working hours {span} are listed after a later span; list each day&apos;s hours in order</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="269"/>
-        <source>unknown value {value} (the map knows: {known})</source>
+        <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="270"/>
-        <source>{cells} cells but the header has {columns} columns</source>
+        <source>Working hours {span} overlap {other}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="271"/>
-        <source>{cells} cells but {columns} columns</source>
+        <source>Working hours {text} are not like &quot;mon-fri 08:00-17:00&quot;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="272"/>
-        <source>{change} falls in blackout window &apos;{window}&apos;</source>
+        <source>Wrong login or password.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="273"/>
-        <source>{change} is outside the maintenance windows of {cis}</source>
+        <source>You cannot deactivate your own account</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="353"/>
+        <source>the hub</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="354"/>
+        <source>the replica</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="373"/>
+        <source>{db} is not an itsmdesk database: it holds {count} tables of something else (such as &apos;{table}&apos;) and no itsmdesk schema. It was left untouched; give itsmdesk a new file or an empty database.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="382"/>
+        <source>{label} must be at most {max}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="387"/>
+        <source>{name} is more than {max} bytes (it grew while being read); attachments may be at most {max} bytes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="388"/>
+        <source>{name} is not a regular file (a device, a pipe or a folder); only files can be attached</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="391"/>
+        <source>{name} of {kind} is longer than {max} characters ({length}); shorten it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="402"/>
+        <source>{path} is not a regular file (a device, a pipe or a socket); an itsmdesk database is a file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="405"/>
+        <source>{path}, line {line}: a cell is longer than {limit} characters, the most a CSV cell may hold; shorten it (or close a quote left open)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="406"/>
+        <source>{path}, line {line}: bad CSV ({reason})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="439"/>
+        <source>{value} is not a finite number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="444"/>
+        <source>{value} is too large: a whole number here is between {min} and {max}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="446"/>
+        <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="447"/>
+        <source>{where} is not an itsmdesk database.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="448"/>
+        <source>{who} may not record another member&apos;s vote: that needs the role change manager.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="449"/>
+        <source>{who} may not {what}: that needs the role {role_name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="274"/>
-        <source>{change} overlaps {other} on {cis}</source>
+        <source>a CI cannot relate to itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="275"/>
-        <source>{change} overlaps {other}; impact path via {cis}</source>
+        <source>a CI name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="276"/>
-        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
+        <source>a class is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="277"/>
-        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
+        <source>a name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="278"/>
-        <source>{field} is required but empty</source>
+        <source>administrator</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="279"/>
-        <source>{field} is required: map it in [fields]</source>
+        <source>agent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="280"/>
-        <source>{label} &apos;{value}&apos; is already taken</source>
+        <source>approve or reject a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="281"/>
-        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>change categories, SLA targets and calendars</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="282"/>
-        <source>{label} is longer than {max} characters</source>
+        <source>change manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="283"/>
-        <source>{label} is required</source>
+        <source>change organisation settings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="284"/>
-        <source>{label} must be a whole number of at least {min}</source>
+        <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="285"/>
-        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <source>class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="286"/>
-        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <source>close a problem or publish a known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="287"/>
-        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <source>column appears twice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="288"/>
-        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <source>decide against the CAB&apos;s votes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="289"/>
-        <source>{name}={value} is not valid: {doc}</source>
+        <source>edit a private saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="290"/>
-        <source>{n} business service(s) impacted</source>
+        <source>edit a shared saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="291"/>
-        <source>{n} business service(s) impacted: {services}</source>
+        <source>edit change windows and templates</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="292"/>
-        <source>{n} business service(s) impacted: {services} and {more} more</source>
+        <source>edit configuration items and their relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="293"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
+        <source>edit organisations, sites and teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="294"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
+        <source>emergency change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="295"/>
-        <source>{path} is a folder, not a database file</source>
+        <source>emergency release: shortened build and test</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="296"/>
-        <source>{path} is a folder; give a file name for the backup</source>
+        <source>highest risk of the bundled changes ({changes})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="297"/>
-        <source>{path} is empty</source>
+        <source>implement a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="298"/>
-        <source>{path} is not UTF-8 text</source>
+        <source>integrity: {detail}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="299"/>
-        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <source>journal row {row} was changed or removed after it was written (the journal&apos;s hash chain breaks there)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="300"/>
-        <source>{path} is not valid JSON: {error}</source>
+        <source>journal: the triggers that keep it append-only were removed ({names})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="301"/>
-        <source>{path}: bad CSV at line {line}: {reason}</source>
+        <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="302"/>
-        <source>{person} is not on the CAB for {category}</source>
+        <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="303"/>
-        <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
+        <source>longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="304"/>
-        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <source>longer than {max} characters ({length})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="305"/>
-        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>major release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="306"/>
-        <source>{ref} cannot be approved against the CAB&apos;s votes ({detail})</source>
+        <source>manage people, their roles and passwords</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="307"/>
-        <source>{ref} cannot go from {old} to {new}</source>
+        <source>manage releases, their plans and waves</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="308"/>
-        <source>{ref} has no CAB approval ({detail})</source>
+        <source>move a change through its lifecycle</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="309"/>
-        <source>{ref} has no workaround to apply</source>
+        <source>move a ticket to another team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="310"/>
-        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <source>no CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="311"/>
-        <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
+        <source>no backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="312"/>
-        <source>{ref} is {status}: its risk is no longer changed</source>
+        <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="313"/>
-        <source>{ref} is {status}; a review follows implementation</source>
+        <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="314"/>
-        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="315"/>
-        <source>{ref} needs a planned start before it can be {target}</source>
+        <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="316"/>
-        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <source>no event time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="317"/>
-        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <source>no external key</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="318"/>
-        <source>{release} already delivers &apos;{name}&apos;</source>
+        <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="319"/>
-        <source>{release} bundles no change; add the approved changes first</source>
+        <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="320"/>
-        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="321"/>
-        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <source>no outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="322"/>
-        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <source>no outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="323"/>
-        <source>{report} needs --{option} REF</source>
+        <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="324"/>
-        <source>{src} already {type} {tgt}</source>
+        <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="325"/>
-        <source>{table} row {row}: points at a missing {parent}</source>
+        <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="326"/>
-        <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
+        <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="327"/>
-        <source>{table}: reference {ref} used {n} times</source>
+        <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="328"/>
-        <source>{type} change</source>
+        <source>normal change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="329"/>
-        <source>{value} is neither true ({true}) nor false ({false})</source>
+        <source>pg_dump failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="330"/>
-        <source>{value} is not a number</source>
+        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="331"/>
-        <source>{value} is not a number (decimal separator {separator})</source>
+        <source>problem manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="332"/>
-        <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
+        <source>publish service announcements</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="333"/>
-        <source>{value} is not a whole number</source>
+        <source>raise a ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="334"/>
+        <source>raise and edit a change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="335"/>
+        <source>read and write private notes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="336"/>
+        <source>record a CAB decision</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="337"/>
+        <source>record another member&apos;s vote</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="338"/>
+        <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="339"/>
+        <source>release manager</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="340"/>
+        <source>requester</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="341"/>
+        <source>required column is missing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="342"/>
+        <source>rollout in {waves} waves to {sites} sites</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="343"/>
+        <source>rollout to {sites} sites</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="344"/>
+        <source>run CAB meetings (members, agenda, minutes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="345"/>
+        <source>schedule a change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="346"/>
+        <source>see other people&apos;s tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="347"/>
+        <source>see this ticket</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="348"/>
+        <source>service outage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="349"/>
+        <source>service outage, downtime {minutes} min</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="350"/>
+        <source>several release factors on top of risky changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="351"/>
+        <source>standard change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="352"/>
+        <source>team lead</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="355"/>
+        <source>the same relation is on line {first}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="356"/>
+        <source>unknown CI class &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="357"/>
+        <source>unknown column (not a CI field or class attribute)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="358"/>
+        <source>unknown column (use source, type, target, redundant, propagates)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="359"/>
+        <source>unknown site &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="360"/>
+        <source>unknown team &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="361"/>
+        <source>unknown value {value} (the map knows: {known})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="362"/>
+        <source>vote on a change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="363"/>
+        <source>work on problems</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="364"/>
+        <source>work on tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="365"/>
+        <source>write knowledge articles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="366"/>
+        <source>{cells} cells but the header has {columns} columns</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="367"/>
+        <source>{cells} cells but {columns} columns</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="368"/>
+        <source>{change} falls in blackout window &apos;{window}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="369"/>
+        <source>{change} is outside the maintenance windows of {cis}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="370"/>
+        <source>{change} overlaps {other} on {cis}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="371"/>
+        <source>{change} overlaps {other}; impact path via {cis}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="372"/>
+        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="374"/>
+        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="375"/>
+        <source>{field} is required but empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="376"/>
+        <source>{field} is required: map it in [fields]</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="377"/>
+        <source>{label} &apos;{value}&apos; is already taken</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="378"/>
+        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="379"/>
+        <source>{label} is longer than {max} characters</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="380"/>
+        <source>{label} is required</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="381"/>
+        <source>{label} must be a whole number of at least {min}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="383"/>
+        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="384"/>
+        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="385"/>
+        <source>{local} does not exist in {zone} (the clocks jumped forward); read as {actual}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="386"/>
+        <source>{login} is the last administrator: make someone else an administrator first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="389"/>
+        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="390"/>
+        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="392"/>
+        <source>{name}={value} is not valid: {doc}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="393"/>
+        <source>{n} business service(s) impacted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="394"/>
+        <source>{n} business service(s) impacted: {services}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="395"/>
+        <source>{n} business service(s) impacted: {services} and {more} more</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="396"/>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="397"/>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="398"/>
+        <source>{path} is a folder, not a database file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="399"/>
+        <source>{path} is a folder; give a file name for the backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="400"/>
+        <source>{path} is empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="401"/>
+        <source>{path} is not UTF-8 text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="403"/>
+        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="404"/>
+        <source>{path} is not valid JSON: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="407"/>
+        <source>{person} is not on the CAB for {category}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="408"/>
+        <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="409"/>
+        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="410"/>
+        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="411"/>
+        <source>{ref} cannot be approved against the CAB&apos;s votes ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="412"/>
+        <source>{ref} cannot go from {old} to {new}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="413"/>
+        <source>{ref} has no CAB approval ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="414"/>
+        <source>{ref} has no workaround to apply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="415"/>
+        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="416"/>
+        <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="417"/>
+        <source>{ref} is {status}: its risk is no longer changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="418"/>
+        <source>{ref} is {status}; a review follows implementation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="419"/>
+        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="420"/>
+        <source>{ref} needs a planned start before it can be {target}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="421"/>
+        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="422"/>
+        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="423"/>
+        <source>{ref}: stored SLA {stored} but its history gives {computed} (repair with: itsmdesk sla refresh)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="424"/>
+        <source>{release} already delivers &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="425"/>
+        <source>{release} bundles no change; add the approved changes first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="426"/>
+        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="427"/>
+        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="428"/>
+        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="429"/>
+        <source>{report} needs --{option} REF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="430"/>
+        <source>{src} already {type} {tgt}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="431"/>
+        <source>{table} row {row}: points at a missing {parent}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="432"/>
+        <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="433"/>
+        <source>{table}: reference {ref} used {n} times</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="434"/>
+        <source>{text} is not a date (YYYY-MM-DD)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="435"/>
+        <source>{text} is not a duration like 30m, 8h or 1h30m</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="436"/>
+        <source>{text} is not years like 2026-2030</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="437"/>
+        <source>{type} change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="438"/>
+        <source>{value} is neither true ({true}) nor false ({false})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="440"/>
+        <source>{value} is not a number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="441"/>
+        <source>{value} is not a number (decimal separator {separator})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="442"/>
+        <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="443"/>
+        <source>{value} is not a whole number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="445"/>
         <source>{value} matches none of the date formats {formats}</source>
         <translation type="unfinished"></translation>
     </message>

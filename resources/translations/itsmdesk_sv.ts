@@ -111,107 +111,113 @@
 <context>
     <name>AnnouncementsPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="43" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="44" />
         <source>Add…</source>
         <translation>Nytt…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="43" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="44" />
         <source>Add a manual announcement</source>
         <translation>Lägg till ett manuellt meddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="44" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="45" />
         <source>Edit…</source>
         <translation>Redigera…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="45" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="46" />
         <source>Edit the selected announcement (one made from a change opens the change)</source>
         <translation>Redigera det markerade meddelandet (ett som skapats från en ändring öppnar ändringen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="47" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="48" />
         <source>Withdraw</source>
         <translation>Återkalla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="47" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="48" />
         <source>Withdraw the selected announcement</source>
         <translation>Återkalla det markerade meddelandet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="48" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="58" />
         <source>Copy text</source>
         <translation>Kopiera text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="48" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="59" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="68" />
         <source>Copy all as plain text for an e-mail</source>
         <translation>Kopiera allt som oformaterad text för ett e-postmeddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="50" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="60" />
         <source>Copy HTML</source>
         <translation>Kopiera HTML</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="50" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="61" />
         <source>Copy all as HTML for an e-mail</source>
         <translation>Kopiera allt som HTML för ett e-postmeddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="81" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="67" />
+        <source>Copy</source>
+        <translation>Kopiera</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="97" />
         <source>until further notice</source>
         <translation>tills vidare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="82" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="98" />
         <source>NOW</source>
         <translation>NU</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="82" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="98" />
         <source>upcoming</source>
         <translation>kommande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="85" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="101" />
         <source>Services: </source>
         <translation>Tjänster: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="87" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="103" />
         <source>IT staff</source>
         <translation>IT-personal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="89" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="105" />
         <source>Everyone</source>
         <translation>Alla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="90" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="106" />
         <source>every site</source>
         <translation>alla platser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="91" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="107" />
         <source>For: {who} at {where}</source>
         <translation>För: {who} på {where}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="101" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="117" />
         <source>No current announcements.</source>
         <translation>Inga aktuella meddelanden.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="150" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="166" />
         <source>Announcements copied to the clipboard</source>
         <translation>Meddelandena har kopierats till urklipp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/announcements/panel.py" line="176" />
+        <location filename="../../itsmdesk/views/announcements/panel.py" line="192" />
         <source>New &amp;announcement…</source>
         <translation>Nytt medd&amp;elande…</translation>
     </message>
@@ -860,272 +866,272 @@
 <context>
     <name>CABMeetingForm</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="67" />
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="403" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="84" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="434" />
         <source>New CAB meeting</source>
         <translation>Nytt CAB-möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="74" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="91" />
         <source>Histor&amp;y</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="96" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="113" />
         <source>Weekly CAB</source>
         <translation>Veckovis CAB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="100" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="117" />
         <source>Emergency CAB (ECAB)</source>
         <translation>Akut-CAB (ECAB)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="110" />
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="251" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="127" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="274" />
         <source>(no chair)</source>
         <translation>(ingen ordförande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="114" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="133" />
         <source>&amp;Title</source>
         <translation>&amp;Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="115" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="134" />
         <source>&amp;Starts</source>
         <translation>&amp;Börjar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="116" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="135" />
         <source>&amp;Location</source>
         <translation>&amp;Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="119" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="138" />
         <source>Quorum</source>
         <translation>Kvorum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="123" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="142" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="124" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="143" />
         <source>C&amp;hair</source>
         <translation>&amp;Ordförande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="125" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="144" />
         <source>&amp;Notes</source>
         <translation>&amp;Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="131" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="150" />
         <source>Member</source>
         <translation>Medlem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="131" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="150" />
         <source>Present</source>
         <translation>Närvarande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="158" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="177" />
         <source>As the votes decide</source>
         <translation>Som rösterna avgör</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="161" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="180" />
         <source>The board may reject or defer a change against its votes, with a reason; it approves only what the votes approve.</source>
         <translation>Nämnden kan avslå eller skjuta upp en ändring mot sina röster, med en orsak; den godkänner bara det som rösterna godkänner.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="166" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="185" />
         <source>Reason, if against the votes</source>
         <translation>Orsak, om mot rösterna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="310" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="337" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="214" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="237" />
         <source>Done / not done</source>
         <translation>Klar / inte klar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="311" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="338" />
         <source>Quorum outcome</source>
         <translation>Utfall enligt kvorum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="311" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="338" />
         <source>Decision / conditions</source>
         <translation>Beslut / villkor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="316" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="343" />
         <source>{status} · {type} change</source>
         <translation>{status} · ändring av typen {type}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="328" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="355" />
         <source>Not on the CAB for this change's category</source>
         <translation>Ingår inte i CAB för den här ändringens kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="342" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="373" />
         <source>against the votes ({outcome})</source>
         <translation>mot rösterna ({outcome})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="348" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="379" />
         <source>Decided against the quorum outcome ({outcome}): {reason}</source>
         <translation>Beslutat mot utfallet enligt kvorum ({outcome}): {reason}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="351" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="382" />
         <source>no reason recorded</source>
         <translation>ingen orsak registrerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="362" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="393" />
         <source>no quorum: {votes} of {quorum} votes</source>
         <translation>ej beslutsmässigt: {votes} av {quorum} röster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="364" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="395" />
         <source>{approve} approve, {reject} reject, {abstain} abstain; quorum {quorum}</source>
         <translation>{approve} för, {reject} emot, {abstain} avstår; kvorum {quorum}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="375" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="406" />
         <source>overdue</source>
         <translation>försenad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="386" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="417" />
         <source>Overdue: due {due} and not done</source>
         <translation>Försenad: skulle vara klar {due} och är inte klar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="448" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="479" />
         <source>(absent)</source>
         <translation>(frånvarande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="481" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="517" />
         <source>Select a change on the agenda first.</source>
         <translation>Markera först en ändring på dagordningen.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="487" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="523" />
         <source>The votes say {outcome}: give the reason for deciding {decision}.</source>
         <translation>Rösterna säger {outcome}: ange orsaken till beslutet {decision}.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="500" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="536" />
         <source>An action needs a text</source>
         <translation>En åtgärd måste ha en text</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="512" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="548" />
         <source>Select an action first.</source>
         <translation>Markera först en åtgärd.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="151" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="170" />
         <source>Build agenda from changes awaiting CAB</source>
         <translation>Skapa dagordning från ändringar som väntar på CAB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="155" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="174" />
         <source>Conditions for the selected change</source>
         <translation>Villkor för den markerade ändringen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="168" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="187" />
         <source>Record decision</source>
         <translation>Registrera beslut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="188" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="211" />
         <source>Action</source>
         <translation>Åtgärd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="188" />
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="222" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="211" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="245" />
         <source>Owner</source>
         <translation>Ägare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="188" />
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="224" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="211" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="247" />
         <source>Due</source>
         <translation>Förfaller</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="189" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="212" />
         <source>Done</source>
         <translation>Klar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="205" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="228" />
         <source>New action</source>
         <translation>Ny åtgärd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="208" />
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="252" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="231" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="275" />
         <source>(no owner)</source>
         <translation>(ingen ägare)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="212" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="235" />
         <source>Add action</source>
         <translation>Lägg till åtgärd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="70" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="87" />
         <source>Meeting</source>
         <translation>Möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="71" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="88" />
         <source>Attendees</source>
         <translation>Deltagare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="72" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="89" />
         <source>Agenda and votes</source>
         <translation>Dagordning och röster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="73" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="90" />
         <source>Actions</source>
         <translation>Åtgärder</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="79" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="96" />
         <source>CAB pack…</source>
         <translation>CAB-underlag…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="82" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="99" />
         <source>Minutes…</source>
         <translation>Protokoll…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="374" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="405" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="376" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="407" />
         <source>no</source>
         <translation>nej</translation>
     </message>
@@ -1174,7 +1180,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="104" />
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="303" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="307" />
         <source>New CI</source>
         <translation>Nytt CI</translation>
     </message>
@@ -1189,7 +1195,7 @@
         <translation>Redundans: CI:t förblir i drift så länge minst så här många av dess redundanta beroenden är i drift</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="226" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="230" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
@@ -1206,7 +1212,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="134" />
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="194" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
@@ -1296,102 +1302,102 @@
         <translation>Ta bort markerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="177" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="181" />
         <source>This CI</source>
         <translation>Detta CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="194" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="194" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="190" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="194" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="196" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="200" />
         <source>Details</source>
         <translation>Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="197" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="201" />
         <source>Relations</source>
         <translation>Relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="198" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="202" />
         <source>Open records</source>
         <translation>Öppna poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="199" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="203" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="200" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="204" />
         <source>History</source>
         <translation>Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="253" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257" />
         <source>this CI →</source>
         <translation>detta CI →</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="253" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257" />
         <source>→ this CI</source>
         <translation>→ detta CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="255" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="259" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="258" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="262" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="258" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="262" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="265" />
         <source>Relations ({n})</source>
         <translation>Relationer ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="262" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="266" />
         <source>Open records ({n})</source>
         <translation>Öppna poster ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="378" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="382" />
         <source>Remove relations</source>
         <translation>Ta bort relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="379" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="383" />
         <source>Remove {n} relation(s)?</source>
         <translation>Vill du ta bort {n} relation(er)?</translation>
     </message>
@@ -1917,19 +1923,19 @@
 <context>
     <name>CabPrinting</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="529" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="565" />
         <location filename="../../itsmdesk/views/changes/printing.py" line="60" />
         <source>Save PDF</source>
         <translation>Spara PDF</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="530" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="566" />
         <location filename="../../itsmdesk/views/changes/printing.py" line="61" />
         <source>PDF (*.pdf)</source>
         <translation>PDF (*.pdf)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="535" />
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="571" />
         <location filename="../../itsmdesk/views/changes/printing.py" line="71" />
         <source>%s written (%s pages)</source>
         <translation>%s skriven (%s sidor)</translation>
@@ -2386,7 +2392,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/change_form.py" line="341" />
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="533" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="538" />
         <source>Assess risk</source>
         <translation>Bedöm risk</translation>
     </message>
@@ -2452,42 +2458,42 @@
         <translation>Orsakade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="524" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="529" />
         <source>The review follows implementation.</source>
         <translation>Granskningen görs efter genomförandet.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="528" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="533" />
         <source>The change has started: its risk is history and is no longer re-assessed.</source>
         <translation>Ändringen har påbörjats: dess risk är historik och omvärderas inte längre.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="531" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="536" />
         <source>Re-assess risk…</source>
         <translation>Omvärdera risk…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="607" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="612" />
         <source>No CI named {name}</source>
         <translation>Inget CI med namnet {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="675" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="680" />
         <source>Risk changed from {old} to {new}: {ref} went back to {status} for approval.</source>
         <translation>Risken ändrades från {old} till {new}: {ref} gick tillbaka till {status} för godkännande.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="681" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="686" />
         <source>Risk level unchanged ({level}): the approval stands.</source>
         <translation>Risknivån är oförändrad ({level}): godkännandet står fast.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="685" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="690" />
         <source>Risk assessed: {level} (score {score}).</source>
         <translation>Risken bedömd: {level} (poäng {score}).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="691" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="696" />
         <source>Choose the review's outcome first.</source>
         <translation>Välj granskningens utfall först.</translation>
     </message>
@@ -2518,7 +2524,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/views/changes/change_form.py" line="189" />
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="536" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="541" />
         <source>New change</source>
         <translation>Ny ändring</translation>
     </message>
@@ -2734,22 +2740,28 @@
     </message>
     <message>
         <location filename="../../itsmdesk/cli.py" line="69" />
+        <source>sign in as LOGIN (default: $ITSMDESK_USER); the password comes from $ITSMDESK_PASSWORD or is asked for</source>
+        <translation>logga in som LOGIN (standard: $ITSMDESK_USER); lösenordet tas från $ITSMDESK_PASSWORD eller efterfrågas</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/cli.py" line="73" />
         <source>work on the demo database (built on first use): the GUI, or any command</source>
         <translation>arbeta i demodatabasen (byggs första gången): det grafiska gränssnittet eller vilket kommando som helst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="120" />
+        <location filename="../../itsmdesk/cli.py" line="124" />
         <location filename="../../itsmdesk/cli.py" line="138" />
+        <location filename="../../itsmdesk/cli.py" line="149" />
         <source>itsmdesk: error: {message}</source>
         <translation>itsmdesk: fel: {message}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="124" />
+        <location filename="../../itsmdesk/cli.py" line="128" />
         <source>itsmdesk: interrupted</source>
         <translation>itsmdesk: avbrutet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="140" />
+        <location filename="../../itsmdesk/cli.py" line="151" />
         <source>(set ITSMDESK_DEBUG=1 for details)</source>
         <translation>(sätt ITSMDESK_DEBUG=1 för detaljer)</translation>
     </message>
@@ -3104,59 +3116,75 @@
         <translation>VARFÖR</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="133" />
+        <location filename="../../itsmdesk/commands/base.py" line="181" />
         <source>building the demo database {db} (once)…</source>
         <translation>bygger demodatabasen {db} (en gång)…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="154" />
+        <location filename="../../itsmdesk/commands/base.py" line="230" />
+        <source>Password for {who}: </source>
+        <translation>Lösenord för {who}: </translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="260" />
+        <location filename="../../itsmdesk/commands/sync.py" line="114" />
         <source>(none)</source>
         <translation>(inga)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="173" />
+        <location filename="../../itsmdesk/commands/base.py" line="279" />
         <source>would create {n}</source>
         <translation>skulle skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="175" />
+        <location filename="../../itsmdesk/commands/base.py" line="281" />
         <source>create {n}</source>
         <translation>skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="177" />
+        <location filename="../../itsmdesk/commands/base.py" line="283" />
         <source>nothing written; create {n}</source>
         <translation>inget skrivet; skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="178" />
+        <location filename="../../itsmdesk/commands/base.py" line="284" />
         <source>{kind}: {n} rows read</source>
         <translation>{kind}: {n} rader lästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="180" />
+        <location filename="../../itsmdesk/commands/base.py" line="286" />
         <source>update {n}</source>
         <translation>uppdatera {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="181" />
+        <location filename="../../itsmdesk/commands/base.py" line="287" />
         <source>unchanged {n}</source>
         <translation>oförändrade {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="182" />
+        <location filename="../../itsmdesk/commands/base.py" line="288" />
         <source>rejected {n}</source>
         <translation>avvisade {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="185" />
+        <location filename="../../itsmdesk/commands/base.py" line="291" />
         <source>journal_rows {n}</source>
         <translation>journalrader {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="197" />
+        <location filename="../../itsmdesk/commands/base.py" line="303" />
         <source>line {line}, column {column}: {reason}</source>
         <translation>rad {line}, kolumn {column}: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="318" />
+        <source>'{value}' is not a whole number from {low} to {high}</source>
+        <translation>'{value}' är inte ett heltal från {low} till {high}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="338" />
+        <source>'{value}' is not a number from {low} to {high}</source>
+        <translation>'{value}' är inte ett tal från {low} till {high}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/categories.py" line="14" />
@@ -3209,6 +3237,11 @@
         <translation>flytta en ändring till en annan status</translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="48" />
+        <source>why (needed to reject a change the CAB did not reject)</source>
+        <translation>varför (krävs för att avslå en ändring som CAB inte avslog)</translation>
+    </message>
+    <message>
         <location filename="../../itsmdesk/commands/changes.py" line="52" />
         <source>change success rate per type, team or month</source>
         <translation>andel lyckade ändringar per typ, team eller månad</translation>
@@ -3235,182 +3268,182 @@
         <translation>ändringskalender: export</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="151" />
+        <location filename="../../itsmdesk/commands/changes.py" line="156" />
         <source>{ref}: risk {level} (score {score})</source>
         <translation>{ref}: risk {level} (poäng {score})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="156" />
+        <location filename="../../itsmdesk/commands/changes.py" line="161" />
         <source>{ref}: risk level {old} -&gt; {new}; sent back for approval (now {status})</source>
         <translation>{ref}: risknivå {old} -&gt; {new}; skickad tillbaka för godkännande (nu {status})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="160" />
+        <location filename="../../itsmdesk/commands/changes.py" line="165" />
         <source>{ref}: risk level unchanged ({level}); the approval stands</source>
         <translation>{ref}: risknivån är oförändrad ({level}); godkännandet står fast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="163" />
+        <location filename="../../itsmdesk/commands/changes.py" line="168" />
         <source>{ref} is {status}: this is the risk it was approved with; give --reason to re-assess it (a new level sends it back for approval)</source>
         <translation>{ref} är {status}: detta är risken den godkändes med; ange --reason för att omvärdera den (en ny nivå skickar tillbaka den för godkännande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="167" />
+        <location filename="../../itsmdesk/commands/changes.py" line="172" />
         <source>{ref} is {status}: its stored risk is shown; it is no longer re-assessed</source>
         <translation>{ref} är {status}: dess sparade risk visas; den omvärderas inte längre</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="184" />
+        <location filename="../../itsmdesk/commands/changes.py" line="189" />
         <source>{path} written ({n} changes)</source>
         <translation>{path} skriven ({n} ändringar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="19" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="20" />
         <source>what fails if a CI fails (down) or what it needs (up)</source>
         <translation>vad som slutar fungera om ett CI fallerar (down) eller vad det behöver (up)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="20" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="21" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="23" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="24" />
         <source>relation steps (default: no limit)</source>
         <translation>antal relationssteg (standard: ingen gräns)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="25" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="26" />
         <source>treat every relation as a single point of failure</source>
         <translation>behandla varje relation som en enskild felpunkt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="26" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="27" />
         <source>only the business services</source>
         <translation>bara verksamhetstjänsterna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="30" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="31" />
         <source>CMDB baselines: take, list, compare with now</source>
         <translation>CMDB-baslinjer: ta, lista, jämför med nuläget</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="32" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="33" />
         <source>snapshot CIs and relations under a name</source>
         <translation>ögonblicksbild av CI:n och relationer under ett namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="35" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="36" />
         <source>only CIs of this class</source>
         <translation>bara CI:n av denna klass</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="36" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="37" />
         <source>only CIs at this site (code)</source>
         <translation>bara CI:n på denna plats (kod)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="37" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="38" />
         <source>a business service and everything it needs</source>
         <translation>en verksamhetstjänst och allt den behöver</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="39" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="40" />
         <source>list baselines</source>
         <translation>lista baslinjer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="42" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="43" />
         <source>compare a baseline with the CMDB now</source>
         <translation>jämför en baslinje med CMDB:n nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="47" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="48" />
         <source>compare the CMDB with a discovered list (CSV)</source>
         <translation>jämför CMDB:n med en inventerad lista (CSV)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="50" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="51" />
         <source>apply the scan: create unknown CIs and update different ones</source>
         <translation>tillämpa skanningen: skapa okända CI:n och uppdatera avvikande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="76" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="77" />
         <source>{n} CIs ({services} business services)</source>
         <translation>{n} CI:n ({services} verksamhetstjänster)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="88" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="89" />
         <source>baseline '{name}' taken: {n} items</source>
         <translation>baslinjen '{name}' tagen: {n} poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="98" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="99" />
         <source>all</source>
         <translation>alla</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="115" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="116" />
         <source>baseline '{name}' ({at} UTC) against now:</source>
         <translation>baslinjen '{name}' ({at} UTC) jämfört med nu:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="118" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="119" />
         <source>no differences</source>
         <translation>inga skillnader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="120" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="121" />
         <source>+ CI {name}</source>
         <translation>+ CI {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="122" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="123" />
         <source>- CI {name}</source>
         <translation>- CI {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="124" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="125" />
         <source>~ CI {name}: {field} {old} -&gt; {new}</source>
         <translation>~ CI {name}: {field} {old} -&gt; {new}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="127" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="128" />
         <source>+ relation {name}</source>
         <translation>+ relation {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="129" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="130" />
         <source>- relation {name}</source>
         <translation>- relation {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="131" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="132" />
         <source>~ relation {name}: {field} {old} -&gt; {new}</source>
         <translation>~ relation {name}: {field} {old} -&gt; {new}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="148" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="149" />
         <source>bad row: {error}</source>
         <translation>felaktig rad: {error}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="150" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="151" />
         <source>unknown  {name}</source>
         <translation>okänt    {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="152" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="153" />
         <source>missing  {name}</source>
         <translation>saknas   {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="154" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="155" />
         <source>differs  {name}: {field} CMDB {cmdb}, scan {scan}</source>
         <translation>avviker  {name}: {field} CMDB {cmdb}, skanning {scan}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/cmdb.py" line="156" />
+        <location filename="../../itsmdesk/commands/cmdb.py" line="157" />
         <source>{scanned} scanned: {matching} match, {unknown} unknown, {missing} missing, {different} differences</source>
         <translation>{scanned} skannade: {matching} stämmer, {unknown} okända, {missing} saknas, {different} avvikelser</translation>
     </message>
@@ -3420,102 +3453,117 @@
         <translation>skapa databasen eller uppgradera dess schema</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="17" />
+        <location filename="../../itsmdesk/commands/core.py" line="15" />
+        <source>create the first administrator (a database without accounts only); the password from $ITSMDESK_NEW_PASSWORD or asked for</source>
+        <translation>skapa den första administratören (bara i en databas utan konton); lösenordet från $ITSMDESK_NEW_PASSWORD eller efterfrågat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="18" />
+        <source>the administrator's name (default: LOGIN)</source>
+        <translation>administratörens namn (standard: LOGIN)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="21" />
         <source>fill the database with deterministic demo data</source>
         <translation>fyll databasen med deterministiska demodata</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="21" />
+        <location filename="../../itsmdesk/commands/core.py" line="25" />
         <source>add demo data even though the database already holds records</source>
         <translation>lägg till demodata trots att databasen redan innehåller poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="24" />
+        <location filename="../../itsmdesk/commands/core.py" line="28" />
         <source>print counts per record kind as JSON</source>
         <translation>skriv ut antal per posttyp som JSON</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="27" />
+        <location filename="../../itsmdesk/commands/core.py" line="31" />
         <source>write a consistent copy of the database to FILE</source>
         <translation>skriv en konsistent kopia av databasen till FILE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="31" />
+        <location filename="../../itsmdesk/commands/core.py" line="35" />
         <source>check the file, the references between records and the CMDB graph index</source>
         <translation>kontrollera filen, referenserna mellan poster och CMDB:ns grafindex</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="34" />
+        <location filename="../../itsmdesk/commands/core.py" line="38" />
         <source>first put the CMDB graph index right (it is derived from the CIs and relations; nothing else changes)</source>
         <translation>rätta först CMDB:ns grafindex (det härleds från CI:erna och relationerna; inget annat ändras)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="40" />
+        <location filename="../../itsmdesk/commands/core.py" line="44" />
         <source>list records of one kind</source>
         <translation>lista poster av en typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="42" />
+        <location filename="../../itsmdesk/commands/core.py" line="46" />
         <source>one of: {kinds}</source>
         <translation>en av: {kinds}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="48" />
+        <location filename="../../itsmdesk/commands/core.py" line="52" />
         <source>who changed what on a record (by reference or CI name)</source>
         <translation>vem som ändrade vad på en post (efter referens eller CI-namn)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="53" />
+        <location filename="../../itsmdesk/commands/core.py" line="57" />
         <source>every setting: where it lives, its default and its value here</source>
         <translation>alla inställningar: var de finns, deras standardvärde och deras värde här</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="55" />
+        <location filename="../../itsmdesk/commands/core.py" line="59" />
         <source>print JSON</source>
         <translation>skriv ut JSON</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="69" />
+        <location filename="../../itsmdesk/commands/core.py" line="73" />
         <source>created {db} at schema {version}</source>
         <translation>skapade {db} med schema {version}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="72" />
+        <location filename="../../itsmdesk/commands/core.py" line="76" />
         <source>{db} is up to date (schema {version})</source>
         <translation>{db} är aktuell (schema {version})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="75" />
+        <location filename="../../itsmdesk/commands/core.py" line="79" />
         <source>upgraded {db} from schema {old} to {new}</source>
         <translation>uppgraderade {db} från schema {old} till {new}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="90" />
+        <location filename="../../itsmdesk/commands/core.py" line="87" />
+        <source>{login}: administrator {name} created; sign in with --user {login}</source>
+        <translation>{login}: administratören {name} skapad; logga in med --user {login}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="102" />
         <source>demo data ({size}, seed {seed}) written to {db} in {seconds} s</source>
         <translation>demodata ({size}, frö {seed}) skrivna till {db} på {seconds} s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="109" />
+        <location filename="../../itsmdesk/commands/core.py" line="121" />
         <source>backup of {db} written to {path}</source>
         <translation>säkerhetskopia av {db} skriven till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="122" />
+        <location filename="../../itsmdesk/commands/core.py" line="134" />
         <source>CMDB graph index repaired ({cis} CI(s), {relations} relation(s) still wrong)</source>
         <translation>CMDB:ns grafindex reparerat ({cis} CI, {relations} relation(er) fortfarande fel)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="129" />
+        <location filename="../../itsmdesk/commands/core.py" line="141" />
         <source>{n} problem(s) found in {db}</source>
         <translation>{n} fel hittade i {db}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="133" />
+        <location filename="../../itsmdesk/commands/core.py" line="145" />
         <source>{db}: OK</source>
         <translation>{db}: OK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="183" />
+        <location filename="../../itsmdesk/commands/core.py" line="195" />
         <source>{reason} Organisation settings show their defaults.</source>
         <translation>{reason} Organisationens inställningar visar sina standardvärden.</translation>
     </message>
@@ -3621,6 +3669,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/importing.py" line="87" />
+        <location filename="../../itsmdesk/commands/sync.py" line="102" />
         <source>(empty)</source>
         <translation>(tomt)</translation>
     </message>
@@ -3660,227 +3709,227 @@
         <translation>relationer som inte finns i filen behålls (importen tar aldrig bort relationer)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="141" />
+        <location filename="../../itsmdesk/commands/importing.py" line="149" />
         <source>... and {n} more bad rows</source>
         <translation>... och {n} felaktiga rader till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="145" />
+        <location filename="../../itsmdesk/commands/importing.py" line="153" />
         <source>rejected rows written to {path}</source>
         <translation>avvisade rader skrivna till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="13" />
+        <location filename="../../itsmdesk/commands/problems.py" line="22" />
         <source>failures, MTBF, MTTR and availability per CI or business service</source>
         <translation>fel, MTBF, MTTR och tillgänglighet per CI eller verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="16" />
+        <location filename="../../itsmdesk/commands/problems.py" line="25" />
         <source>period start (default: a year before the end)</source>
         <translation>periodens början (standard: ett år före slutet)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="18" />
+        <location filename="../../itsmdesk/commands/problems.py" line="27" />
         <source>period end, inclusive day (default: now)</source>
         <translation>periodens slut, dagen inräknad (standard: nu)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="21" />
+        <location filename="../../itsmdesk/commands/problems.py" line="30" />
         <source>only the N with most downtime</source>
         <translation>bara de N med mest driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="23" />
+        <location filename="../../itsmdesk/commands/problems.py" line="32" />
         <source>write the figures as CSV</source>
         <translation>skriv siffrorna som CSV</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="24" />
+        <location filename="../../itsmdesk/commands/problems.py" line="33" />
         <source>write the report as PDF</source>
         <translation>skriv rapporten som PDF</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="28" />
+        <location filename="../../itsmdesk/commands/problems.py" line="37" />
         <source>incidents per CI, service, category or team, top movers</source>
         <translation>incidenter per CI, tjänst, kategori eller team, största förändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="31" />
+        <location filename="../../itsmdesk/commands/problems.py" line="40" />
         <source>period start (default: 90 days before the end)</source>
         <translation>periodens början (standard: 90 dagar före slutet)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="32" />
+        <location filename="../../itsmdesk/commands/problems.py" line="41" />
         <source>period end, inclusive day</source>
         <translation>periodens slut, dagen inräknad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="37" />
+        <location filename="../../itsmdesk/commands/problems.py" line="46" />
         <source>knowledge base</source>
         <translation>kunskapsbas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="39" />
+        <location filename="../../itsmdesk/commands/problems.py" line="48" />
         <source>full-text search of articles, best first</source>
         <translation>fritextsökning i artiklar, bästa träff först</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="45" />
+        <location filename="../../itsmdesk/commands/problems.py" line="54" />
         <source>problem management</source>
         <translation>problemhantering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="48" />
+        <location filename="../../itsmdesk/commands/problems.py" line="57" />
         <source>recurring incidents not yet linked to a problem</source>
         <translation>återkommande incidenter som ännu inte är kopplade till ett problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="50" />
+        <location filename="../../itsmdesk/commands/problems.py" line="59" />
         <source>look at incidents of the last N days</source>
         <translation>titta på incidenter från de senaste N dagarna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="52" />
+        <location filename="../../itsmdesk/commands/problems.py" line="61" />
         <source>incidents within N days of each other belong together</source>
         <translation>incidenter inom N dagar från varandra hör ihop</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="66" />
+        <location filename="../../itsmdesk/commands/problems.py" line="75" />
         <source>{n} rows written to {path}</source>
         <translation>{n} rader skrivna till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="73" />
+        <location filename="../../itsmdesk/commands/problems.py" line="82" />
         <source>{n} page(s) written to {path}</source>
         <translation>{n} sidor skrivna till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="81" />
+        <location filename="../../itsmdesk/commands/problems.py" line="90" />
         <source>service availability {start} .. {end} UTC ({hours} h)</source>
         <translation>tillgänglighet per tjänst {start} .. {end} UTC ({hours} h)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="83" />
+        <location filename="../../itsmdesk/commands/problems.py" line="92" />
         <source>ci availability {start} .. {end} UTC ({hours} h)</source>
         <translation>tillgänglighet per CI {start} .. {end} UTC ({hours} h)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="101" />
+        <location filename="../../itsmdesk/commands/problems.py" line="110" />
         <source>ci</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="101" />
+        <location filename="../../itsmdesk/commands/problems.py" line="110" />
         <source>service</source>
         <translation>tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="102" />
+        <location filename="../../itsmdesk/commands/problems.py" line="111" />
         <source>category</source>
         <translation>kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="102" />
+        <location filename="../../itsmdesk/commands/problems.py" line="111" />
         <source>team</source>
         <translation>team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="103" />
+        <location filename="../../itsmdesk/commands/problems.py" line="112" />
         <source>incidents by {by}, {start} .. {end}: {total} (previous period {previous})</source>
         <translation>incidenter per {by}, {start} .. {end}: {total} (föregående period {previous})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="108" />
+        <location filename="../../itsmdesk/commands/problems.py" line="117" />
         <source>top movers:</source>
         <translation>största förändringar:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="12" />
+        <location filename="../../itsmdesk/commands/releases.py" line="11" />
         <source>release management: show, move status, deploy waves</source>
         <translation>releasehantering: visa, byt status, driftsätt vågor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="15" />
+        <location filename="../../itsmdesk/commands/releases.py" line="14" />
         <source>a release with its changes, risk, plan and DML items</source>
         <translation>en release med dess ändringar, risk, plan och DML-objekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="21" />
+        <location filename="../../itsmdesk/commands/releases.py" line="20" />
         <source>move a release to STATUS (checks the change roll-up)</source>
         <translation>flytta en release till STATUS (kontrollerar ändringarnas sammanställning)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="27" />
+        <location filename="../../itsmdesk/commands/releases.py" line="26" />
         <source>deploy one rollout wave: update the site's CI versions</source>
         <translation>driftsätt en utrullningsvåg: uppdatera platsens CI-versioner</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="30" />
+        <location filename="../../itsmdesk/commands/releases.py" line="29" />
         <source>the wave's name (or a unique prefix) or id</source>
         <translation>vågens namn (eller ett unikt prefix) eller id</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="49" />
+        <location filename="../../itsmdesk/commands/releases.py" line="48" />
         <source>type {type} · status {status} · risk {risk} · window {start} – {end} UTC</source>
         <translation>typ {type} · status {status} · risk {risk} · fönster {start} – {end} UTC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="52" />
+        <location filename="../../itsmdesk/commands/releases.py" line="51" />
         <source>manager {manager} · team {team} · next: {next}</source>
         <translation>ansvarig {manager} · team {team} · nästa: {next}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="56" />
+        <location filename="../../itsmdesk/commands/releases.py" line="55" />
         <source>  risk {level} {why}</source>
         <translation>  risk {level} {why}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="58" />
+        <location filename="../../itsmdesk/commands/releases.py" line="57" />
         <source>Changes</source>
         <translation>Ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="59" />
+        <location filename="../../itsmdesk/commands/releases.py" line="58" />
         <source>  (NOT all approved: cannot deploy)</source>
         <translation>  (INTE alla godkända: kan inte driftsättas)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="60" />
+        <location filename="../../itsmdesk/commands/releases.py" line="59" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="60" />
+        <location filename="../../itsmdesk/commands/releases.py" line="59" />
         <source>NO</source>
         <translation>NEJ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="64" />
+        <location filename="../../itsmdesk/commands/releases.py" line="63" />
         <source>Affected services: {names}</source>
         <translation>Berörda tjänster: {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="66" />
+        <location filename="../../itsmdesk/commands/releases.py" line="65" />
         <source>Plan</source>
         <translation>Plan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="72" />
+        <location filename="../../itsmdesk/commands/releases.py" line="71" />
         <source>Definitive media library</source>
         <translation>Definitivt mediebibliotek (DML)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="76" />
+        <location filename="../../itsmdesk/commands/releases.py" line="75" />
         <source>warning: {problem}</source>
         <translation>varning: {problem}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="92" />
+        <location filename="../../itsmdesk/commands/releases.py" line="91" />
         <source>{ref}: {old} -&gt; {new} (risk {risk})</source>
         <translation>{ref}: {old} -&gt; {new} (risk {risk})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/releases.py" line="110" />
+        <location filename="../../itsmdesk/commands/releases.py" line="109" />
         <source>{ref} {step} at {site}: {n} CI(s) updated, {unchanged} already current; release is {status}</source>
         <translation>{ref} {step} på {site}: {n} CI:n uppdaterade, {unchanged} redan aktuella; releasen är {status}</translation>
     </message>
@@ -3905,49 +3954,220 @@
         <translation>{path} skriven ({n} sidor)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="13" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="21" />
         <source>full-text search over tickets (title, description, work log)</source>
         <translation>fritextsökning i ärenden (rubrik, beskrivning, arbetslogg)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="16" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="24" />
         <source>only open tickets</source>
         <translation>bara öppna ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="20" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="28" />
         <source>quick open: any record by reference or words</source>
         <translation>snabböppna: valfri post efter referens eller ord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="26" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="34" />
         <source>ticket queues: counts, or the first rows of one queue</source>
         <translation>ärendeköer: antal, eller de första raderna i en kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="27" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="35" />
         <source>queue key (all_open, unassigned, breached, ...)</source>
         <translation>köns nyckel (all_open, unassigned, breached, ...)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="33" />
-        <source>SLA clocks</source>
-        <translation>SLA-klockor</translation>
+        <location filename="../../itsmdesk/commands/sla.py" line="20" />
+        <source>SLA clocks, targets and business calendars</source>
+        <translation>SLA-klockor, mål och arbetstidskalendrar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="35" />
+        <location filename="../../itsmdesk/commands/sla.py" line="23" />
         <source>flag tickets at risk and mark breaches (run every minute)</source>
         <translation>flagga ärenden i fara och markera brutna SLA (kör varje minut)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="36" />
+        <location filename="../../itsmdesk/commands/sla.py" line="24" />
+        <location filename="../../itsmdesk/commands/sla.py" line="102" />
         <source>pretend it is this UTC time (YYYY-MM-DD HH:MM)</source>
         <translation>låtsas att klockan är denna UTC-tid (ÅÅÅÅ-MM-DD TT:MM)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="39" />
+        <location filename="../../itsmdesk/commands/sla.py" line="28" />
         <source>show the SLA targets per priority</source>
         <translation>visa SLA-målen per prioritet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="32" />
+        <source>set an SLA target</source>
+        <translation>sätt ett SLA-mål</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="34" />
+        <source>set one priority's response and resolution targets (business time)</source>
+        <translation>sätt en prioritets mål för svar och lösning (arbetstid)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="37" />
+        <source>e.g. 30m, 4h, 1h30m</source>
+        <translation>t.ex. 30m, 4h, 1h30m</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="38" />
+        <source>e.g. 8h, 2400m</source>
+        <translation>t.ex. 8h, 2400m</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="40" />
+        <source>count on this business calendar (default: the one named Default, else 24x7)</source>
+        <translation>räkna på denna arbetstidskalender (standard: den som heter Default, annars dygnet runt)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="43" />
+        <source>flag at risk at this share of the resolution target</source>
+        <translation>flagga som i riskzonen vid denna andel av lösningsmålet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="44" />
+        <source>an SLA of this service's own (a service CI's name)</source>
+        <translation>ett eget SLA för denna tjänst (en tjänste-CI:s namn)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="46" />
+        <source>an OLA: this team's internal target (its time holding the ticket)</source>
+        <translation>ett OLA: detta teams interna mål (tiden teamet har ärendet)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="50" />
+        <source>business calendars, their hours and holidays</source>
+        <translation>arbetstidskalendrar, deras arbetstider och helgdagar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="54" />
+        <source>add or change a business calendar</source>
+        <translation>lägg till eller ändra en arbetstidskalender</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="56" />
+        <source>add a business calendar</source>
+        <translation>lägg till en arbetstidskalender</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="57" />
+        <source>change a business calendar's hours or zone</source>
+        <translation>ändra en arbetstidskalenders arbetstider eller tidszon</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="61" />
+        <source>time zone, e.g. Europe/Stockholm</source>
+        <translation>tidszon, t.ex. Europe/Stockholm</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="63" />
+        <source>working hours, e.g. "mon-fri 08:00-12:00,13:00-17:00" or "sun 22:00-06:00" (repeatable)</source>
+        <translation>arbetstider, t.ex. "mon-fri 08:00-12:00,13:00-17:00" eller "sun 22:00-06:00" (kan upprepas)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="67" />
+        <source>add a holiday to a calendar</source>
+        <translation>lägg till en helgdag i en kalender</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="69" />
+        <source>add one holiday</source>
+        <translation>lägg till en helgdag</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="75" />
+        <source>holidays from a file</source>
+        <translation>helgdagar från en fil</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="81" />
+        <source>expand repeating holidays over these years (default: this year and the next nine)</source>
+        <translation>upprepa återkommande helgdagar över dessa år (standard: i år och de nio följande)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="85" />
+        <source>the SLA breach report of a period: CSV (one row per ticket) and/or PDF</source>
+        <translation>SLA-rapporten över brott för en period: CSV (en rad per ärende) och/eller PDF</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="89" />
+        <source>last day of the period (YYYY-MM-DD, included)</source>
+        <translation>periodens sista dag (ÅÅÅÅ-MM-DD, inräknad)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="90" />
+        <source>write the tickets as CSV here</source>
+        <translation>skriv ärendena som CSV hit</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="91" />
+        <source>write the report as PDF here</source>
+        <translation>skriv rapporten som PDF hit</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="95" />
+        <source>store every open ticket's SLA state again from its history</source>
+        <translation>spara om varje öppet ärendes SLA-läge utifrån dess historik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="99" />
+        <source>a ticket's SLA clock: elapsed business time, due dates, state</source>
+        <translation>ett ärendes SLA-klocka: förbrukad arbetstid, förfallotider, läge</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="188" />
+        <source>{kind} P{priority}: respond within {response}, resolve within {resolution} (business time)</source>
+        <translation>{kind} P{priority}: svar inom {response}, lösning inom {resolution} (arbetstid)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="230" />
+        <source> (default)</source>
+        <translation> (standard)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="235" />
+        <source>No calendar is named Default: targets without a calendar count 24x7.</source>
+        <translation>Ingen kalender heter Default: mål utan kalender räknas dygnet runt.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="252" />
+        <source>created calendar {name}: {hours}</source>
+        <translation>skapade kalendern {name}: {hours}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="268" />
+        <source>calendar {name}: {hours}</source>
+        <translation>kalendern {name}: {hours}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="285" />
+        <source>{day} is a holiday in {name}</source>
+        <translation>{day} är en helgdag i {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="288" />
+        <source>{day} already is a holiday in {name}</source>
+        <translation>{day} är redan en helgdag i {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="317" />
+        <source>{n} open tickets had their SLA state stored again</source>
+        <translation>{n} öppna ärenden fick sitt SLA-läge sparat på nytt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="343" />
+        <source>{ref}: {state}, {elapsed} of {target} business time used; resolution due {due} UTC, response due {response} UTC</source>
+        <translation>{ref}: {state}, {elapsed} av {target} arbetstid förbrukad; lösning senast {due} UTC, svar senast {response} UTC</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sla.py" line="372" />
+        <source>{n} tickets: {met} met, {breached} breached, {open} still open</source>
+        <translation>{n} ärenden: {met} uppfyllda, {breached} brutna, {open} fortfarande öppna</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/servicedesk.py" line="42" />
@@ -4006,6 +4226,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/servicedesk.py" line="76" />
+        <location filename="../../itsmdesk/commands/sla.py" line="77" />
         <source>import holidays from an .ics file</source>
         <translation>importera helgdagar från en .ics-fil</translation>
     </message>
@@ -4015,34 +4236,274 @@
         <translation>kalenderns namn (standard: standardkalendern)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="138" />
+        <location filename="../../itsmdesk/commands/sla.py" line="139" />
         <source>{flagged} flagged at risk, {breached} breached, {notifications} notifications</source>
         <translation>{flagged} flaggade i fara, {breached} brutna, {notifications} aviseringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="167" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="139" />
+        <location filename="../../itsmdesk/commands/sla.py" line="362" />
+        <location filename="../../itsmdesk/commands/sla.py" line="369" />
         <source>wrote {path}</source>
         <translation>skrev {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="195" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="167" />
         <source>announced: {title}</source>
         <translation>meddelat: {title}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="205" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="177" />
         <source>{name} ({timezone}): {n} holidays</source>
         <translation>{name} ({timezone}): {n} helgdagar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="218" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="190" />
         <source>created calendar {name}</source>
         <translation>skapade kalendern {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="235" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="207" />
+        <location filename="../../itsmdesk/commands/sla.py" line="307" />
         <source>{added} holidays added to {name}, {skipped} already there</source>
         <translation>{added} helgdagar tillagda i {name}, {skipped} fanns redan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="25" />
+        <source>accounts: people, their roles and passwords</source>
+        <translation>konton: personer, deras roller och lösenord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="29" />
+        <source>people with a login and their roles</source>
+        <translation>personer med inloggning och deras roller</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="31" />
+        <source>people without a login too</source>
+        <translation>även personer utan inloggning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="35" />
+        <source>a new person with a login and roles</source>
+        <translation>en ny person med inloggning och roller</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="40" />
+        <location filename="../../itsmdesk/commands/admin.py" line="49" />
+        <source>a role (repeat for more): {roles}</source>
+        <translation>en roll (upprepa för fler): {roles}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="43" />
+        <source>give the login to the person already in the directory with this e-mail (or name)</source>
+        <translation>ge inloggningen till personen som redan finns i katalogen med den här e-postadressen (eller namnet)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="47" />
+        <source>grant or revoke roles</source>
+        <translation>ge eller ta bort roller</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="53" />
+        <source>set a person's password</source>
+        <translation>sätta en persons lösenord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="58" />
+        <source>stop a person signing in</source>
+        <translation>hindra en person från att logga in</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="59" />
+        <source>let a person sign in again</source>
+        <translation>låta en person logga in igen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="74" />
+        <source>New password for {login}: </source>
+        <translation>Nytt lösenord för {login}: </translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="75" />
+        <source>Again: </source>
+        <translation>Igen: </translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="91" />
+        <source>inactive</source>
+        <translation>inaktiv</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="108" />
+        <source>{login}: account of {name} ({roles})</source>
+        <translation>{login}: konto för {name} ({roles})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/accounts.py" line="126" />
+        <source>{login}: password set</source>
+        <translation>{login}: lösenordet är satt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="26" />
+        <source>set up a shared PostgreSQL database and its logins</source>
+        <translation>sätt upp en delad PostgreSQL-databas och dess inloggningar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="30" />
+        <source>make a PostgreSQL database a shared itsmdesk database: roles, row-level security, the first administrator (run as a superuser)</source>
+        <translation>gör en PostgreSQL-databas till en delad itsmdesk-databas: roller, radsäkerhet, den första administratören (körs som superanvändare)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="33" />
+        <source>postgresql://SUPERUSER@HOST:PORT/DB, without the password (it comes from ITSMDESK_PASSWORD, PGPASSFILE or is asked for)</source>
+        <translation>postgresql://SUPERANVÄNDARE@VÄRD:PORT/DB, utan lösenord (det hämtas från ITSMDESK_PASSWORD, PGPASSFILE eller efterfrågas)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="37" />
+        <source>the first administrator's login</source>
+        <translation>den första administratörens inloggning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="38" />
+        <source>the administrator's name</source>
+        <translation>administratörens namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="39" />
+        <source>prefix of the PostgreSQL role names (default itsmdesk; another one for a second itsmdesk database on the same server)</source>
+        <translation>prefix för PostgreSQL-rollernas namn (standard itsmdesk; ett annat för en andra itsmdesk-databas på samma server)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="44" />
+        <source>a new person with their own PostgreSQL login and roles (as an administrator)</source>
+        <translation>en ny person med egen PostgreSQL-inloggning och roller (som administratör)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="47" />
+        <source>the person's name (default: the login)</source>
+        <translation>personens namn (standard: inloggningen)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="64" />
+        <source>itsmdesk: warning: a password in the URL is visible to every user of this computer in the process list; use ITSMDESK_PASSWORD or a PGPASSFILE instead</source>
+        <translation>itsmdesk: varning: ett lösenord i URL:en syns för alla användare på den här datorn i processlistan; använd ITSMDESK_PASSWORD eller en PGPASSFILE i stället</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="87" />
+        <location filename="../../itsmdesk/commands/base.py" line="249" />
+        <source>Password for {login}: </source>
+        <translation>Lösenord för {login}: </translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="105" />
+        <source>{db}: shared database ready (schema {schema}, roles {prefix}_*).</source>
+        <translation>{db}: den delade databasen är klar (schema {schema}, roller {prefix}_*).</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="108" />
+        <source>Administrator {login} created: connect as postgresql://{login}@HOST:PORT/{db}</source>
+        <translation>Administratören {login} skapad: anslut som postgresql://{login}@VÄRD:PORT/{db}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="112" />
+        <source>Administrator {login} was there already (left as it was).</source>
+        <translation>Administratören {login} fanns redan (lämnades som den var).</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/admin.py" line="135" />
+        <source>{login} can now connect as postgresql://{login}@HOST:PORT/{db} (roles: {roles})</source>
+        <translation>{login} kan nu ansluta som postgresql://{login}@VÄRD:PORT/{db} (roller: {roles})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="12" />
+        <source>a local replica of the shared database for a site that works offline</source>
+        <translation>en lokal replik av den delade databasen för en plats som arbetar frånkopplad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="16" />
+        <source>copy the hub (the whole database) into a new SQLite file for a site</source>
+        <translation>kopiera navet (hela databasen) till en ny SQLite-fil för en plats</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="18" />
+        <source>the hub: postgresql://USER@HOST:PORT/DB (the password from ITSMDESK_PASSWORD or the keyring) or sqlite:///FILE</source>
+        <translation>navet: postgresql://USER@HOST:PORT/DB (lösenordet från ITSMDESK_PASSWORD eller nyckelringen) eller sqlite:///FILE</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="21" />
+        <source>the site's code (2 to 8 letters or digits): references made on the replica are numbered in its block, e.g. INC-OSL-000001</source>
+        <translation>platsens kod (2 till 8 bokstäver eller siffror): referenser som skapas på repliken numreras i dess serie, t.ex. INC-OSL-000001</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="27" />
+        <source>whether the database is a replica, of which hub, and when it last synced</source>
+        <translation>om databasen är en replik, av vilket nav, och när den senast synkroniserades</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="32" />
+        <source>values the hub did not take because it had changed the same field</source>
+        <translation>värden som navet inte tog emot eftersom det hade ändrat samma fält</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="37" />
+        <source>send this replica's changes to the hub and fetch the hub's</source>
+        <translation>skicka den här replikens ändringar till navet och hämta navets</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="39" />
+        <source>the hub (default: the one the replica was made from)</source>
+        <translation>navet (standard: det som repliken skapades från)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="59" />
+        <source>replica of {hub} for site {site} written to {path}: {rows} rows, {journal} journal rows</source>
+        <translation>replik av {hub} för platsen {site} skriven till {path}: {rows} rader, {journal} journalrader</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="63" />
+        <source>references made on it are numbered in the site's block ({example}); sync with: itsmdesk --db sqlite:///{path} sync</source>
+        <translation>referenser som skapas där numreras i platsens serie ({example}); synkronisera med: itsmdesk --db sqlite:///{path} sync</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="79" />
+        <source>{db} is not a replica</source>
+        <translation>{db} är inte en replik</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="82" />
+        <source>replica of {hub} for site {site}</source>
+        <translation>replik av {hub} för platsen {site}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="85" />
+        <source>last synced: {when} UTC</source>
+        <translation>senast synkroniserad: {when} UTC</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="87" />
+        <source>never synced yet</source>
+        <translation>aldrig synkroniserad ännu</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="88" />
+        <source>local journal rows waiting to be sent: {n}</source>
+        <translation>lokala journalrader som väntar på att skickas: {n}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="94" />
+        <source>{ref} {field}: the hub kept {hub}; {site} had {replica} ({who}, {at} UTC)</source>
+        <translation>{ref} {field}: navet behöll {hub}; {site} hade {replica} ({who}, {at} UTC)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="131" />
+        <source>sent {batches} change(s) ({rows} journal rows; {skipped} sent before), received {pulled} journal rows</source>
+        <translation>skickade {batches} ändring(ar) ({rows} journalrader; {skipped} skickade tidigare), tog emot {pulled} journalrader</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="136" />
+        <source>{n} conflict(s): the hub's value stays, yours is kept for a person to decide:</source>
+        <translation>{n} konflikt(er): navets värde står kvar, ditt sparas så att en person kan avgöra:</translation>
     </message>
 </context>
 <context>
@@ -4120,6 +4581,75 @@ Kritikalitet: {crit}</translation>
         <location filename="../../itsmdesk/views/cmdb/tree.py" line="180" />
         <source>More… (next {n})</source>
         <translation>Fler… (nästa {n})</translation>
+    </message>
+</context>
+<context>
+    <name>Connect</name>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="51" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="149" />
+        <source>Connect to shared database</source>
+        <translation>Anslut till delad databas</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="65" />
+        <source>&amp;Remember password (in this computer's keyring)</source>
+        <translation>&amp;Kom ihåg lösenordet (i datorns nyckelring)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="69" />
+        <source>This computer has no keyring: the password cannot be remembered.</source>
+        <translation>Datorn har ingen nyckelring: lösenordet kan inte sparas.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="74" />
+        <source>&amp;Server</source>
+        <translation>&amp;Server</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="75" />
+        <source>P&amp;ort</source>
+        <translation>P&amp;ort</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="76" />
+        <source>&amp;Database</source>
+        <translation>&amp;Databas</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="77" />
+        <source>&amp;Login</source>
+        <translation>&amp;Inloggning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="78" />
+        <source>&amp;Password</source>
+        <translation>&amp;Lösenord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="84" />
+        <source>Connect</source>
+        <translation>Anslut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="103" />
+        <source>Connecting…</source>
+        <translation>Ansluter…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="128" />
+        <source>This computer has no keyring: the password is not remembered.</source>
+        <translation>Datorn har ingen nyckelring: lösenordet sparas inte.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="145" />
+        <source>itsmdesk opens {db} from its next start.</source>
+        <translation>itsmdesk öppnar {db} från nästa start.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="150" />
+        <source>Restart now?</source>
+        <translation>Starta om nu?</translation>
     </message>
 </context>
 <context>
@@ -4277,7 +4807,7 @@ Kritikalitet: {crit}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="111" />
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="343" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="351" />
         <source>Step</source>
         <translation>Steg</translation>
     </message>
@@ -4292,103 +4822,103 @@ Kritikalitet: {crit}</translation>
         <translation>Incidentformuläret ställer de här frågorna för ärenden i den valda kategorin; ett svar kan skicka ärendet vidare till ett annat team.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="178" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="184" />
         <source>Incident categories</source>
         <translation>Incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="179" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="185" />
         <source>Request categories</source>
         <translation>Tjänstebegäranden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="248" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="254" />
         <source>Unsaved script</source>
         <translation>Osparat skript</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="249" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="255" />
         <source>Save the changes to the script of {name}?</source>
         <translation>Vill du spara ändringarna i skriptet för {name}?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="265" />
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="315" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="273" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="323" />
         <source>Steps of {name}</source>
         <translation>Steg för {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="266" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="274" />
         <source>Steps (pick a category)</source>
         <translation>Steg (välj en kategori)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="274" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="282" />
         <source>Name of the new incident category</source>
         <translation>Namn på den nya incidentkategorin</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="275" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="283" />
         <source>Name of the new request category</source>
         <translation>Namn på den nya kategorin för tjänstebegäranden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="276" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="284" />
         <source>New category</source>
         <translation>Ny kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="306" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="314" />
         <source>Rename category</source>
         <translation>Byt namn på kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="306" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="314" />
         <source>New name</source>
         <translation>Nytt namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="327" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="335" />
         <source>(no question yet)</source>
         <translation>(ingen fråga ännu)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="343" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="351" />
         <source>Step {n}</source>
         <translation>Steg {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="357" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="365" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="360" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="368" />
         <source>Yes</source>
         <translation>Ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="361" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="369" />
         <source>No</source>
         <translation>Nej</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="393" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="401" />
         <source>(no routing)</source>
         <translation>(skickas inte vidare)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="401" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="409" />
         <source>(unknown team {team})</source>
         <translation>(okänt team {team})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="495" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="503" />
         <source>Script not saved</source>
         <translation>Skriptet sparades inte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="485" />
+        <location filename="../../itsmdesk/views/dialogs/diagnostic_editor.py" line="493" />
         <source>Saved {n} steps for {name}</source>
         <translation>{n} steg sparade för {name}</translation>
     </message>
@@ -5731,400 +6261,400 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>IncidentForm</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="143" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="144" />
         <source>Short summary of what the caller reports</source>
         <translation>Kort sammanfattning av vad anmälaren rapporterar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="146" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="147" />
         <source>What happens, since when, what was tried</source>
         <translation>Vad händer, sedan när, vad har prövats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="152" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="153" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="155" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="156" />
         <source>Type a CI name, or drop one from the CMDB</source>
         <translation>Skriv ett CI-namn eller dra in ett från CMDB</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="164" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="165" />
         <source>(no team)</source>
         <translation>(inget team)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="165" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="166" />
         <source>(nobody)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="166" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="167" />
         <source>Major incident</source>
         <translation>Större incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="178" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="179" />
         <source>Caller</source>
         <translation>Anmälare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="179" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="180" />
         <source>Channel</source>
         <translation>Kanal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="180" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="181" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="181" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="182" />
         <source>Description</source>
         <translation>Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="182" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="183" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="183" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="184" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="184" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="185" />
         <source>Service</source>
         <translation>Tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="185" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="186" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="188" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="189" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="190" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="191" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="191" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="192" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="192" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="193" />
         <source>Assignee</source>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="203" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="204" />
         <source>Why is the ticket waiting? (needed for pending)</source>
         <translation>Varför väntar ärendet? (krävs för väntande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="213" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="214" />
         <source>How it was solved (needed to resolve)</source>
         <translation>Hur det löstes (krävs för att lösa)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="214" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="215" />
         <source>Move</source>
         <translation>Flytta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="216" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="217" />
         <source>Apply the status change and save (Ctrl+Return)</source>
         <translation>Genomför statusändringen och spara (Ctrl+Return)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="223" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="224" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225" />
         <source>Move to</source>
         <translation>Flytta till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="225" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226" />
         <source>Pending reason</source>
         <translation>Orsak till väntan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="226" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="227" />
         <source>Resolution code</source>
         <translation>Lösningskod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="227" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="228" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="228" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="229" />
         <source>Lifecycle</source>
         <translation>Livscykel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="245" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="246" />
         <source>Reference, e.g. {example}</source>
         <translation>Referens, t.ex. {example}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="252" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="253" />
         <source>Link child ticket…</source>
         <translation>Koppla underordnat ärende…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="254" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="255" />
         <source>Make another ticket a child of this one (this one becomes a major incident)</source>
         <translation>Gör ett annat ärende underordnat det här (det här blir en större incident)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="262" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="263" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="263" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="264" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="264" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="265" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="265" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="266" />
         <source>Parent</source>
         <translation>Överordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="266" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="267" />
         <source>Child tickets</source>
         <translation>Underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="267" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="268" />
         <source>Links</source>
         <translation>Länkar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="741" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="742" />
         <source>Link child ticket</source>
         <translation>Koppla underordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="742" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="743" />
         <source>Reference of the child ticket (INC-… or REQ-…)</source>
         <translation>Referens till det underordnade ärendet (INC-… eller REQ-…)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="313" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="314" />
         <source>Escalate…</source>
         <translation>Eskalera…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="319" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="320" />
         <source>Move status</source>
         <translation>Ändra status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="320" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="321" />
         <source>Add work log note</source>
         <translation>Lägg till anteckning i arbetsloggen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="440" />
         <source>New incident</source>
         <translation>Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="74" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="366" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="75" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="367" />
         <source>New</source>
         <translation>Ny</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="71" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="72" />
         <source>1 – high</source>
         <translation>1 – hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="72" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="73" />
         <source>2 – medium</source>
         <translation>2 – medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="73" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="74" />
         <source>3 – low</source>
         <translation>3 – låg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="75" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="76" />
         <source>Awaiting approval</source>
         <translation>Väntar på godkännande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="76" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="77" />
         <source>Assigned</source>
         <translation>Tilldelat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="77" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="78" />
         <source>In progress</source>
         <translation>Pågår</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="78" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="79" />
         <source>Pending</source>
         <translation>Väntande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="79" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="80" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="80" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="81" />
         <source>Fulfilled</source>
         <translation>Utfört</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="81" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="82" />
         <source>Closed</source>
         <translation>Stängt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="82" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="83" />
         <source>Cancelled</source>
         <translation>Avbrutet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="301" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="302" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="302" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="303" />
         <source>Histor&amp;y</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="404" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="405" />
         <source>Reopen</source>
         <translation>Återöppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="438" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="453" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="454" />
         <source>Service request</source>
         <translation>Tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="438" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="453" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="454" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="478" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="481" />
         <source>SLA paused</source>
         <translation>SLA pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="480" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="483" />
         <source>SLA met</source>
         <translation>SLA uppfylld</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="480" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="483" />
         <source>SLA breached</source>
         <translation>SLA överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="486" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="487" />
         <source>Breached {t}</source>
         <translation>Överskriden {t}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="486" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="487" />
         <source>At risk: {t} left</source>
         <translation>I riskzonen: {t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="487" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="488" />
         <source>{t} left</source>
         <translation>{t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="514" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="515" />
         <source>Announced for this CI/service: </source>
         <translation>Aviserat för detta CI/denna tjänst: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="673" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674" />
         <source>Resolve child tickets</source>
         <translation>Lös underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="675" />
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation>Den här större incidenten har öppna underordnade ärenden. Vill du lösa dem också?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="680" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="681" />
         <source>{n} child tickets resolved</source>
         <translation>{n} underordnade ärenden lösta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="686" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687" />
         <source>To another team (functional)</source>
         <translation>Till ett annat team (funktionell)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="686" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687" />
         <source>To the team lead (hierarchical)</source>
         <translation>Till teamledaren (hierarkisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="694" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="698" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="688" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="699" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="703" />
         <source>Escalate</source>
         <translation>Eskalera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="688" />
         <source>How?</source>
         <translation>Hur?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="698" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="702" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="699" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="703" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="716" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="717" />
         <source>{n} people notified</source>
         <translation>{n} personer aviserade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="440" />
         <source>New request</source>
         <translation>Ny begäran</translation>
     </message>
@@ -6491,142 +7021,213 @@ Kritikalitet: {crit}</translation>
         <translation>itsmdesk — {db}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="102" />
+        <location filename="../../itsmdesk/views/main_window.py" line="113" />
         <source>&amp;File</source>
         <translation>&amp;Arkiv</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="102" />
+        <location filename="../../itsmdesk/views/main_window.py" line="113" />
         <source>&amp;Records</source>
         <translation>&amp;Poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="103" />
+        <location filename="../../itsmdesk/views/main_window.py" line="114" />
         <source>&amp;View</source>
         <translation>&amp;Visa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="103" />
+        <location filename="../../itsmdesk/views/main_window.py" line="114" />
         <source>Re&amp;ports</source>
         <translation>&amp;Rapporter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="104" />
+        <location filename="../../itsmdesk/views/main_window.py" line="115" />
         <source>&amp;Tools</source>
         <translation>Ver&amp;ktyg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="104" />
+        <location filename="../../itsmdesk/views/main_window.py" line="115" />
         <source>&amp;Help</source>
         <translation>&amp;Hjälp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="107" />
+        <location filename="../../itsmdesk/views/main_window.py" line="118" />
         <source>&amp;Quit</source>
         <translation>&amp;Avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="111" />
+        <location filename="../../itsmdesk/views/main_window.py" line="122" />
         <source>&amp;Quick open…</source>
         <translation>&amp;Snabböppna…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="116" />
+        <location filename="../../itsmdesk/views/main_window.py" line="126" />
+        <source>&amp;Connect to shared database…</source>
+        <translation>&amp;Anslut till delad databas…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="131" />
         <source>Close tab</source>
         <translation>Stäng flik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="120" />
+        <location filename="../../itsmdesk/views/main_window.py" line="135" />
         <source>&amp;About itsmdesk</source>
         <translation>&amp;Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="169" />
+        <location filename="../../itsmdesk/views/main_window.py" line="184" />
         <source>Reset layout</source>
         <translation>Återställ layout</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="231" />
+        <location filename="../../itsmdesk/views/main_window.py" line="250" />
         <source>{title} arrives in a later version.</source>
         <translation>{title} kommer i en senare version.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="295" />
+        <location filename="../../itsmdesk/views/main_window.py" line="314" />
         <source>SQLite file</source>
         <translation>SQLite-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="295" />
+        <location filename="../../itsmdesk/views/main_window.py" line="314" />
         <source>PostgreSQL</source>
         <translation>PostgreSQL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="301" />
+        <location filename="../../itsmdesk/views/main_window.py" line="320" />
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation>Vem som arbetar vid den här datorn (Ctrl+Shift+P)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="336" />
+        <location filename="../../itsmdesk/views/main_window.py" line="358" />
         <source>Opening the database…</source>
         <translation>Öppnar databasen…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="363" />
+        <location filename="../../itsmdesk/views/main_window.py" line="385" />
         <source>Saving…</source>
         <translation>Sparar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="366" />
+        <location filename="../../itsmdesk/views/main_window.py" line="388" />
         <source>Connected</source>
         <translation>Ansluten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="367" />
+        <location filename="../../itsmdesk/views/main_window.py" line="389" />
         <source>Disconnected</source>
         <translation>Frånkopplad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="402" />
+        <location filename="../../itsmdesk/views/main_window.py" line="398" />
+        <source>Reconnected</source>
+        <translation>Ansluten igen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="404" />
+        <source>Connection to the database lost — reconnecting (attempt {n})…</source>
+        <translation>Anslutningen till databasen bröts — ansluter igen (försök {n})…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="430" />
+        <source>Sign in…</source>
+        <translation>Logga in…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="434" />
+        <source>Sign in as…</source>
+        <translation>Logga in som…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="436" />
+        <source>Sign out</source>
+        <translation>Logga ut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="438" />
+        <source>Change password…</source>
+        <translation>Byt lösenord…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="440" />
+        <source>Manage people…</source>
+        <translation>Hantera personer…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="444" />
+        <source>Needs the role {role}</source>
+        <translation>Kräver rollen {role}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="447" />
+        <source>Create administrator account…</source>
+        <translation>Skapa administratörskonto…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="474" />
+        <location filename="../../itsmdesk/views/main_window.py" line="478" />
+        <source>Change password</source>
+        <translation>Byt lösenord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="474" />
+        <source>Old password</source>
+        <translation>Gammalt lösenord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="478" />
+        <source>New password</source>
+        <translation>Nytt lösenord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="483" />
+        <source>Password changed</source>
+        <translation>Lösenordet är bytt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="508" />
         <source>🔔 {n}</source>
         <translation>🔔 {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="403" />
+        <location filename="../../itsmdesk/views/main_window.py" line="509" />
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation>{n} olästa aviseringar (Ctrl+Shift+M)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="441" />
+        <location filename="../../itsmdesk/views/main_window.py" line="546" />
         <source>Signed in: {name} ▾</source>
         <translation>Inloggad: {name} ▾</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="453" />
+        <location filename="../../itsmdesk/views/main_window.py" line="558" />
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Öppna en kö till vänster, eller tryck &lt;b&gt;Ctrl+K&lt;/b&gt; för att hitta en post via referens eller ord.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="460" />
+        <location filename="../../itsmdesk/views/main_window.py" line="565" />
         <source>Welcome</source>
         <translation>Välkommen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="474" />
+        <location filename="../../itsmdesk/views/main_window.py" line="579" />
         <source>No form for {kind} yet</source>
         <translation>Inget formulär för {kind} ännu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="538" />
+        <location filename="../../itsmdesk/views/main_window.py" line="643" />
         <source>Not closed: a record could not be saved.</source>
         <translation>Inte stängt: en post kunde inte sparas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="554" />
+        <location filename="../../itsmdesk/views/main_window.py" line="659" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="555" />
+        <location filename="../../itsmdesk/views/main_window.py" line="660" />
         <source>These records have unsaved changes:
 {names}
 
@@ -6637,17 +7238,17 @@ Save them before closing?</source>
 Vill du spara dem innan du stänger?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="569" />
+        <location filename="../../itsmdesk/views/main_window.py" line="674" />
         <source>Saving before closing…</source>
         <translation>Sparar innan stängning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="610" />
+        <location filename="../../itsmdesk/views/main_window.py" line="715" />
         <source>About itsmdesk</source>
         <translation>Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="611" />
+        <location filename="../../itsmdesk/views/main_window.py" line="716" />
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation>itsmdesk {version}
@@ -7645,7 +8246,7 @@ IT-servicesupport på {db}</translation>
         <translation>&amp;Incidenter ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="400" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="408" />
         <source>Moved to {status}.</source>
         <translation>Flyttat till {status}.</translation>
     </message>
@@ -7701,45 +8302,45 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/problems/problem_form.py" line="77" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="341" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="349" />
         <source>New problem</source>
         <translation>Nytt problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="411" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="419" />
         <source>{ref} raised.</source>
         <translation>{ref} skapad.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="430" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="448" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="463" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="438" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="456" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="471" />
         <source>Resolve linked incidents</source>
         <translation>Lös kopplade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="431" />
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="449" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="439" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="457" />
         <source>The fix for {ref} is in. Resolve its {n} open linked incident(s) too?</source>
         <translation>Åtgärden för {ref} är på plats. Vill du även lösa dess {n} öppna kopplade incident(er)?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="444" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="452" />
         <source>Closed; {n} incident(s) resolved.</source>
         <translation>Stängt; {n} incident(er) lösta.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="445" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="453" />
         <source>Closed.</source>
         <translation>Stängt.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="464" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="472" />
         <source>Resolve every open incident linked to this problem?</source>
         <translation>Vill du lösa alla öppna incidenter som är kopplade till det här problemet?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/problem_form.py" line="469" />
+        <location filename="../../itsmdesk/views/problems/problem_form.py" line="477" />
         <source>{n} incident(s) resolved.</source>
         <translation>{n} incident(er) lösta.</translation>
     </message>
@@ -8385,28 +8986,28 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueueModel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="413" />
-        <location filename="../../itsmdesk/views/queue/model.py" line="419" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="420" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="426" />
         <source>paused</source>
         <translation>pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="418" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="425" />
         <source>ok</source>
         <translation>ok</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="418" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="425" />
         <source>at risk</source>
         <translation>i riskzonen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="418" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="425" />
         <source>breached</source>
         <translation>överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="419" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="426" />
         <source>met</source>
         <translation>uppfylld</translation>
     </message>
@@ -8479,112 +9080,112 @@ IT-servicesupport på {db}</translation>
         <translation>Ändra ett fält i alla markerade ärenden (Ctrl+E)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="327" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="330" />
         <source>{n} tickets</source>
         <translation>{n} ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="400" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="403" />
         <source>Select the tickets to change first</source>
         <translation>Markera först de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="416" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="419" />
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="424" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="427" />
         <source>No bulk edit to undo</source>
         <translation>Ingen massredigering att ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="429" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="432" />
         <source>Undid the bulk edit of {n} tickets</source>
         <translation>Massredigeringen av {n} ärenden har ångrats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="445" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="448" />
         <source>Save queue</source>
         <translation>Spara kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="445" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="448" />
         <source>Name of the new queue</source>
         <translation>Namn på den nya kön</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="473" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="476" />
         <source>Only saved queues can be edited</source>
         <translation>Endast sparade köer kan redigeras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="492" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="495" />
         <source>New queue…</source>
         <translation>Ny kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="494" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="497" />
         <source>Edit queue…</source>
         <translation>Redigera kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="495" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="498" />
         <source>Save queue as…</source>
         <translation>Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="503" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="506" />
         <source>Only saved queues can be deleted</source>
         <translation>Endast sparade köer kan tas bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="534" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="537" />
         <source>&amp;New incident</source>
         <translation>&amp;Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="536" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="539" />
         <source>New service &amp;request</source>
         <translation>Ny &amp;tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="538" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="541" />
         <source>&amp;Bulk edit selected tickets…</source>
         <translation>&amp;Massredigera markerade ärenden…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="540" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="543" />
         <source>&amp;Undo last bulk edit</source>
         <translation>&amp;Ångra senaste massredigering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="542" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="545" />
         <source>Refresh &amp;queues</source>
         <translation>&amp;Uppdatera köer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="544" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="547" />
         <source>&amp;Save queue as…</source>
         <translation>&amp;Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="546" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="549" />
         <source>New &amp;queue…</source>
         <translation>Ny &amp;kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="548" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="551" />
         <source>Edit saved &amp;queue…</source>
         <translation>&amp;Redigera sparad kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="550" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="553" />
         <source>&amp;Delete saved queue</source>
         <translation>Ta &amp;bort sparad kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="552" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="555" />
         <source>Filter queue</source>
         <translation>Filtrera kö</translation>
     </message>
@@ -8655,98 +9256,146 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>RecordForm</name>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="117" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="121" />
+        <source>&amp;Merge</source>
+        <translation>&amp;Sammanfoga</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="123" />
+        <source>Choose, field by field, which of their values to keep, then save</source>
+        <translation>Välj fält för fält vilka av deras värden som ska behållas och spara sedan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="126" />
+        <source>&amp;Reload</source>
+        <translation>&amp;Läs om</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="128" />
+        <source>Drop your unsaved edits and show the record as saved now</source>
+        <translation>Släpp dina osparade ändringar och visa posten som den är sparad nu</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="140" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="427" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="634" />
         <source>Stop waiting</source>
         <translation>Sluta vänta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="119" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="142" />
         <source>Keep the edits in the form and stop waiting for the database; the save may still arrive</source>
         <translation>Behåll ändringarna i formuläret och sluta vänta på databasen; sparningen kan fortfarande komma fram</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="123" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="146" />
         <source>&amp;Save</source>
         <translation>&amp;Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="126" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="149" />
         <source>Save (Ctrl+S)</source>
         <translation>Spara (Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="139" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="163" />
         <source>Save</source>
         <translation>Spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="146" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="170" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="633" />
         <source>Saving…</source>
         <translation>Sparar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="169" />
-        <location filename="../../itsmdesk/views/forms/base.py" line="175" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="195" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="201" />
         <source>Loading…</source>
         <translation>Läser in…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="351" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="378" />
         <source>Nothing to save</source>
         <translation>Inget att spara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="417" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="447" />
         <source>Saved {title}.</source>
         <translation>Sparat: {title}.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="469" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="499" />
         <source>Stopped waiting: your edits are still here. If the save reached the database after all, saving again will show it.</source>
         <translation>Slutade vänta: dina ändringar finns kvar. Om sparningen ändå nådde databasen visas det när du sparar igen.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="474" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="504" />
         <source>Waiting for the database…</source>
         <translation>Väntar på databasen…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="482" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="512" />
         <source>The earlier save did arrive; nothing was saved twice.</source>
         <translation>Den tidigare sparningen kom fram; ingenting sparades två gånger.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="520" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="550" />
         <source>Done. Your unsaved edits are kept; when you save, you choose what to keep where the record changed.</source>
         <translation>Klart. Dina osparade ändringar finns kvar; när du sparar väljer du vad som ska behållas där posten har ändrats.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="555" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="585" />
         <source>The save you stopped waiting for did reach the database.</source>
         <translation>Sparningen som du slutade vänta på nådde databasen.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="564" />
-        <source>Someone else changed this record after you opened it. When you save, you choose which of their values to keep.</source>
-        <translation>Någon annan ändrade den här posten efter att du öppnade den. När du sparar väljer du vilka av deras värden som ska behållas.</translation>
+        <location filename="../../itsmdesk/views/forms/base.py" line="605" />
+        <source>Changed by {who} at {time}</source>
+        <translation>Ändrad av {who} kl. {time}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="595" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="608" />
+        <source>Changed by {who}</source>
+        <translation>Ändrad av {who}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="610" />
+        <source>Someone else changed this record after you opened it</source>
+        <translation>Någon annan ändrade posten efter att du öppnade den</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="612" />
+        <source>your edits are kept: merge them with theirs, or reload.</source>
+        <translation>dina ändringar finns kvar: sammanfoga dem med deras eller läs om.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="636" />
+        <source>Saving — waiting for the database…</source>
+        <translation>Sparar — väntar på databasen…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="638" />
+        <source>Cancel</source>
+        <translation>Avbryt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/forms/base.py" line="665" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="596" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="666" />
         <source>{title} has unsaved changes. Save them?</source>
         <translation>{title} har osparade ändringar. Vill du spara dem?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="607" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="677" />
         <source>Still saving</source>
         <translation>Sparar fortfarande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/forms/base.py" line="608" />
+        <location filename="../../itsmdesk/views/forms/base.py" line="678" />
         <source>{title} is still being saved. Close it anyway? The save goes on.</source>
         <translation>{title} håller fortfarande på att sparas. Vill du stänga ändå? Sparningen fortsätter.</translation>
     </message>
@@ -9063,17 +9712,17 @@ IT-servicesupport på {db}</translation>
         <translation>Berörda tjänster: {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="544" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="551" />
         <source>Delete step</source>
         <translation>Ta bort steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="545" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="552" />
         <source>Delete '{name}' from the plan?</source>
         <translation>Vill du ta bort '{name}' från planen?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="564" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="571" />
         <source>Deploy '{wave}' at {site}?
 
 {count} software CI(s) will be updated:
@@ -9084,17 +9733,17 @@ IT-servicesupport på {db}</translation>
 {names}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="568" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="575" />
         <source>…and {n} more</source>
         <translation>…och {n} till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="569" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="576" />
         <source>Deploy wave</source>
         <translation>Driftsätt våg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/releases/release_form.py" line="574" />
+        <location filename="../../itsmdesk/views/releases/release_form.py" line="581" />
         <source>{wave}: {n} CI(s) updated; release is {status}</source>
         <translation>{wave}: {n} CI(:n) uppdaterade; releasen är {status}</translation>
     </message>
@@ -10153,59 +10802,200 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>SettingsDialogs</name>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="37" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="38" />
         <source>SLA targets ({kind})</source>
         <translation>SLA-mål ({kind})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="39" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="40" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="39" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="40" />
         <source>Response (min)</source>
         <translation>Svarstid (min)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="39" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="40" />
         <source>Resolution (min)</source>
         <translation>Lösningstid (min)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="54" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="41" />
+        <source>Calendar</source>
+        <translation>Kalender</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="61" />
         <source>Escalate at</source>
         <translation>Eskalera vid</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="63" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="71" />
         <source>Targets count business minutes on the SLA's calendar and stop while a ticket is pending.</source>
         <translation>Målen räknas i arbetsminuter enligt SLA:ns kalender och stannar medan ett ärende är väntande.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="108" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="85" />
+        <source>24x7</source>
+        <translation>Dygnet runt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="119" />
         <source>Priority matrix</source>
         <translation>Prioritetsmatris</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="110" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="121" />
         <source>Impact \ Urgency</source>
         <translation>Påverkan \ Brådska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="111" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="122" />
         <source>high</source>
         <translation>hög</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="111" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="122" />
         <source>medium</source>
         <translation>medel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="111" />
+        <location filename="../../itsmdesk/views/dialogs/settings_dialogs.py" line="122" />
         <source>low</source>
         <translation>låg</translation>
+    </message>
+</context>
+<context>
+    <name>SignIn</name>
+    <message>
+        <location filename="../../itsmdesk/views/changes/cab_meeting_form.py" line="55" />
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="31" />
+        <source>Needs the role {role}</source>
+        <translation>Kräver rollen {role}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="70" />
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="87" />
+        <source>Sign in</source>
+        <translation>Logga in</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="77" />
+        <source>&lt;b&gt;Sign in to itsmdesk&lt;/b&gt;</source>
+        <translation>&lt;b&gt;Logga in i itsmdesk&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="83" />
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="151" />
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="61" />
+        <source>&amp;Login</source>
+        <translation>&amp;Inloggning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="84" />
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="152" />
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="63" />
+        <source>&amp;Password</source>
+        <translation>&amp;Lösenord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="95" />
+        <source>Demo data: the IT staff sign in with their login, for example &lt;b&gt;emma.haddad&lt;/b&gt; (head of IT, administrator and change manager) or &lt;b&gt;henrik.nilsson&lt;/b&gt; (service desk agent); every password is &lt;b&gt;demo&lt;/b&gt;.</source>
+        <translation>Demodata: IT-personalen loggar in med sitt användarnamn, till exempel &lt;b&gt;emma.haddad&lt;/b&gt; (IT-chef, administratör och ändringsansvarig) eller &lt;b&gt;henrik.nilsson&lt;/b&gt; (handläggare på servicedesken); alla lösenord är &lt;b&gt;demo&lt;/b&gt;.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="137" />
+        <source>Welcome: create the administrator</source>
+        <translation>Välkommen: skapa administratören</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="138" />
+        <source>This database has no accounts yet. The administrator you create now adds the other people and gives them their roles.</source>
+        <translation>Databasen har inga konton än. Administratören du skapar nu lägger till övriga personer och ger dem deras roller.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="150" />
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="60" />
+        <source>&amp;Name</source>
+        <translation>&amp;Namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="153" />
+        <source>&amp;Again</source>
+        <translation>&amp;Igen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="168" />
+        <source>The two passwords differ.</source>
+        <translation>De två lösenorden skiljer sig åt.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/__init__.py" line="178" />
+        <source>Create the administrator</source>
+        <translation>Skapa administratören</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="52" />
+        <source>New account</source>
+        <translation>Nytt konto</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="62" />
+        <source>&amp;E-mail</source>
+        <translation>&amp;E-post</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="64" />
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="81" />
+        <source>Roles</source>
+        <translation>Roller</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="78" />
+        <source>Manage people</source>
+        <translation>Hantera personer</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="81" />
+        <source>Login</source>
+        <translation>Inloggning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="81" />
+        <source>Name</source>
+        <translation>Namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="87" />
+        <source>&amp;New account…</source>
+        <translation>&amp;Nytt konto…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="88" />
+        <source>&amp;Roles…</source>
+        <translation>&amp;Roller…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="89" />
+        <source>Reset &amp;password…</source>
+        <translation>Återställ &amp;lösenord…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="147" />
+        <source>Roles of {name}</source>
+        <translation>Roller för {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="166" />
+        <source>Reset password</source>
+        <translation>Återställ lösenord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/signin/people_dialog.py" line="167" />
+        <source>New password for {login}</source>
+        <translation>Nytt lösenord för {login}</translation>
     </message>
 </context>
 <context>
@@ -10577,1582 +11367,2157 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="19" />
+        <source>'{value}' is outside the dates itsmdesk works with ({first} to {last})</source>
+        <translation>'{value}' ligger utanför de datum itsmdesk arbetar med ({first} till {last})</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="20" />
+        <source>'{value}' is too large (at most {max})</source>
+        <translation>'{value}' är för stort (högst {max})</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="21" />
         <source>A CAB meeting needs a date and time</source>
         <translation>Ett CAB-möte måste ha datum och tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="20" />
+        <location filename="_service_messages.py" line="22" />
         <source>A CI cannot relate to itself ({name})</source>
         <translation>Ett CI kan inte ha en relation till sig självt ({name})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="21" />
+        <location filename="_service_messages.py" line="23" />
         <source>A CI named '{value}' already exists</source>
         <translation>Det finns redan ett CI med namnet '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="22" />
+        <location filename="_service_messages.py" line="24" />
         <source>A CI needs a class</source>
         <translation>Ett CI måste ha en klass</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="23" />
+        <location filename="_service_messages.py" line="25" />
+        <source>A PostgreSQL role named {login} exists already; choose another login for the administrator</source>
+        <translation>En PostgreSQL-roll med namnet {login} finns redan; välj en annan inloggning för administratören</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="26" />
         <source>A baseline named '{value}' already exists</source>
         <translation>Det finns redan en baslinje med namnet '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="24" />
+        <location filename="_service_messages.py" line="27" />
         <source>A baseline needs a name</source>
         <translation>En baslinje måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="25" />
+        <location filename="_service_messages.py" line="28" />
+        <source>A business calendar needs working hours on at least one day</source>
+        <translation>En arbetstidskalender behöver arbetstider minst en dag</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="29" />
         <source>A calendar named {name} already exists</source>
         <translation>Det finns redan en kalender med namnet {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="26" />
+        <location filename="_service_messages.py" line="30" />
         <source>A calendar needs a name</source>
         <translation>En kalender måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="27" />
+        <location filename="_service_messages.py" line="31" />
         <source>A category is for incidents or for requests, not {kind}</source>
         <translation>En kategori gäller antingen incidenter eller tjänstebegäranden, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="28" />
+        <location filename="_service_messages.py" line="32" />
         <source>A category name is at most 200 characters</source>
         <translation>Ett kategorinamn får vara högst 200 tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="29" />
+        <location filename="_service_messages.py" line="33" />
         <source>A category needs a name</source>
         <translation>En kategori måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="30" />
+        <location filename="_service_messages.py" line="34" />
         <source>A diagnostic script is a list of steps</source>
         <translation>Ett diagnosskript är en lista med steg</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="31" />
+        <location filename="_service_messages.py" line="35" />
+        <source>A login is 1 to 63 lowercase letters, digits, '.', '_' or '-', starting with a letter ('{login}' is not)</source>
+        <translation>Ett inloggningsnamn är 1 till 63 gemena bokstäver, siffror, '.', '_' eller '-' och börjar med en bokstav ('{login}' är inte det)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="36" />
+        <source>A password for the administrator {login} is needed</source>
+        <translation>Ett lösenord för administratören {login} behövs</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="37" />
+        <source>A password needs at least {n} characters</source>
+        <translation>Ett lösenord behöver minst {n} tecken</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="38" />
         <source>A phase cannot sit inside another phase</source>
         <translation>En fas kan inte ligga inuti en annan fas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="32" />
+        <location filename="_service_messages.py" line="39" />
         <source>A planned window needs a start and an end</source>
         <translation>Ett planerat fönster måste ha en start och ett slut</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="33" />
+        <location filename="_service_messages.py" line="40" />
         <source>A problem cannot go from {old} to {new}</source>
         <translation>Ett problem kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="34" />
+        <location filename="_service_messages.py" line="41" />
         <source>A queue filter needs a field, an operator and a value: {f}</source>
         <translation>Ett köfilter måste ha ett fält, en operator och ett värde: {f}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="35" />
+        <location filename="_service_messages.py" line="42" />
         <source>A queue needs a name</source>
         <translation>En kö måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="36" />
+        <location filename="_service_messages.py" line="43" />
         <source>A resolution code is required to resolve</source>
         <translation>En lösningskod krävs för att lösa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="37" />
+        <location filename="_service_messages.py" line="44" />
+        <source>A role prefix is 1 to 31 lowercase letters, digits or '_', starting with a letter ('{prefix}' is not)</source>
+        <translation>Ett rollprefix är 1 till 31 gemener, siffror eller '_' och börjar med en bokstav ('{prefix}' gör inte det)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="45" />
+        <source>A shared database is a PostgreSQL database (postgresql://...)</source>
+        <translation>En delad databas är en PostgreSQL-databas (postgresql://...)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="46" />
+        <source>A site code is 2 to 8 letters or digits (for example OSL), not '{code}'.</source>
+        <translation>En platskod är 2 till 8 bokstäver eller siffror (till exempel OSL), inte '{code}'.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="47" />
+        <source>A target is for a service (an SLA) or for a team (an OLA), not both</source>
+        <translation>Ett mål gäller en tjänst (ett SLA) eller ett team (ett OLA), inte båda</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="48" />
         <source>A ticket cannot be its own parent</source>
         <translation>Ett ärende kan inte vara överordnat sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="38" />
+        <location filename="_service_messages.py" line="49" />
         <source>A work log note needs some text</source>
         <translation>En anteckning i arbetsloggen måste innehålla text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="39" />
+        <location filename="_service_messages.py" line="50" />
         <source>A {role} may not move a change from {source} to {target}</source>
         <translation>En {role} får inte flytta en ändring från {source} till {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="40" />
+        <location filename="_service_messages.py" line="51" />
         <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
         <translation>En ändring av typen {type} kan inte gå från {source} till {target} (tillåtet: {options})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="41" />
+        <location filename="_service_messages.py" line="52" />
         <source>An action needs a text</source>
         <translation>En åtgärd måste ha en text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="42" />
+        <location filename="_service_messages.py" line="53" />
         <source>An announcement cannot end before it starts</source>
         <translation>Ett meddelande kan inte sluta innan det börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="43" />
+        <location filename="_service_messages.py" line="54" />
         <source>An announcement needs a title</source>
         <translation>Ett meddelande måste ha en rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="44" />
+        <location filename="_service_messages.py" line="55" />
         <source>An in-memory database cannot be backed up</source>
         <translation>En databas i minnet kan inte säkerhetskopieras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="45" />
+        <location filename="_service_messages.py" line="56" />
         <source>Answer {m} of step {n} is longer than {max} characters</source>
         <translation>Svar {m} i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="46" />
+        <location filename="_service_messages.py" line="57" />
         <source>Answer {m} of step {n} needs a label</source>
         <translation>Svar {m} i steg {n} måste ha en text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="47" />
+        <location filename="_service_messages.py" line="58" />
         <source>Approve</source>
         <translation>Godkänn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="48" />
+        <location filename="_service_messages.py" line="59" />
         <source>Approve (pre-approved)</source>
         <translation>Godkänn (förgodkänd)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="49" />
+        <location filename="_service_messages.py" line="60" />
         <source>Articles link to CIs, known errors and incidents, not {kind}</source>
         <translation>Artiklar kopplas till CI:n, kända fel och incidenter, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="50" />
+        <location filename="_service_messages.py" line="61" />
         <source>Assess</source>
         <translation>Bedöm</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="51" />
+        <location filename="_service_messages.py" line="62" />
         <source>Assignee</source>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="52" />
+        <location filename="_service_messages.py" line="63" />
         <source>Attribute {attr} is required for class {cls}</source>
         <translation>Attributet {attr} är obligatoriskt för klassen {cls}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="53" />
+        <location filename="_service_messages.py" line="64" />
         <source>Attribute {attr}: '{value}' is not a valid {type}</source>
         <translation>Attributet {attr}: '{value}' är inte en giltig {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="54" />
+        <location filename="_service_messages.py" line="65" />
         <source>Attribute {attr}: '{value}' is not one of: {allowed}</source>
         <translation>Attributet {attr}: '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="55" />
+        <location filename="_service_messages.py" line="66" />
         <source>Availability is computed by ci or service, not {by}</source>
         <translation>Tillgänglighet beräknas per ci eller service, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="56" />
+        <location filename="_service_messages.py" line="67" />
         <source>Backed out</source>
         <translation>Återställd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="57" />
+        <location filename="_service_messages.py" line="68" />
         <source>Backup to {path} failed: {reason}</source>
         <translation>Säkerhetskopiering till {path} misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="58" />
+        <location filename="_service_messages.py" line="69" />
+        <source>Bad database URL '{url}': a file or folder name may be at most {most} bytes long, the whole path {path_most}</source>
+        <translation>Felaktig databas-URL '{url}': ett fil- eller mappnamn får vara högst {most} byte långt, hela sökvägen {path_most}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="70" />
+        <source>Bad database URL '{url}': the file name holds a NUL character</source>
+        <translation>Felaktig databas-URL '{url}': filnamnet innehåller ett NUL-tecken</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="71" />
         <source>Bad database URL '{url}': write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Felaktig databas-URL '{url}': skriv postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="59" />
+        <location filename="_service_messages.py" line="72" />
         <source>Bad database URL '{url}': write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation>Felaktig databas-URL '{url}': skriv sqlite:///relative.db eller sqlite:////absolute.db</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="60" />
+        <location filename="_service_messages.py" line="73" />
+        <source>Bad database URL '{url}': write the characters / # ? @ of a password percent-encoded (/ as %2F, # as %23, ? as %3F, @ as %40)</source>
+        <translation>Felaktig databas-URL '{url}': skriv tecknen / # ? @ i ett lösenord procentkodade (/ som %2F, # som %23, ? som %3F, @ som %40)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="74" />
         <source>Bad port in database URL '{url}'</source>
         <translation>Felaktig port i databas-URL:en '{url}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="61" />
+        <location filename="_service_messages.py" line="75" />
         <source>Bad template {template!r}: {reason}</source>
         <translation>Felaktig mall {template!r}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="62" />
+        <location filename="_service_messages.py" line="76" />
         <source>Both an incident and a request category are named {name}; say which kind</source>
         <translation>Både en incidentkategori och en kategori för tjänstebegäranden heter {name}; ange vilken typ</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="63" />
+        <location filename="_service_messages.py" line="77" />
+        <source>CAB member</source>
+        <translation>CAB-ledamot</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="78" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="64" />
+        <location filename="_service_messages.py" line="79" />
+        <source>CMDB owner</source>
+        <translation>CMDB-ägare</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="80" />
         <source>Caller</source>
         <translation>Anmälare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="65" />
+        <location filename="_service_messages.py" line="81" />
         <source>Cannot create the folder {path}: {reason}</source>
         <translation>Kan inte skapa mappen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="66" />
+        <location filename="_service_messages.py" line="82" />
         <source>Cannot create {path}: {reason}</source>
         <translation>Kan inte skapa {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="67" />
+        <location filename="_service_messages.py" line="83" />
         <source>Cannot import {kind} with a mapping</source>
         <translation>Kan inte importera {kind} med en mappning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="68" />
+        <location filename="_service_messages.py" line="84" />
         <source>Cannot read mapping {path}: {reason}</source>
         <translation>Kan inte läsa mappningen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="69" />
+        <location filename="_service_messages.py" line="85" />
         <source>Cannot read {path}: {error}</source>
         <translation>Kan inte läsa {path}: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="70" />
+        <location filename="_service_messages.py" line="86" />
         <source>Cannot read {path}: {reason}</source>
         <translation>Kan inte läsa {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="71" />
+        <location filename="_service_messages.py" line="87" />
         <source>Cannot sort a queue by {field}</source>
         <translation>Kan inte sortera en kö efter {field}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="72" />
+        <location filename="_service_messages.py" line="88" />
         <source>Cannot sort a queue by {name}</source>
         <translation>Kan inte sortera en kö efter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="73" />
+        <location filename="_service_messages.py" line="89" />
         <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation>Kan inte använda PostgreSQL-databasen {db} på {host}:{port}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="74" />
+        <location filename="_service_messages.py" line="90" />
+        <source>Cannot use {path}: {reason}</source>
+        <translation>Kan inte använda {path}: {reason}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="91" />
         <source>Cannot write the database file {path}</source>
         <translation>Kan inte skriva databasfilen {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="75" />
+        <location filename="_service_messages.py" line="92" />
         <source>Cannot write the database file {path}: {reason}</source>
         <translation>Kan inte skriva databasfilen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="76" />
+        <location filename="_service_messages.py" line="93" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="77" />
+        <location filename="_service_messages.py" line="94" />
         <source>Channel</source>
         <translation>Kanal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="78" />
+        <location filename="_service_messages.py" line="95" />
+        <source>Checking a shared database needs the superuser's connection (the one setup-shared used): {login} sees only the rows its roles show</source>
+        <translation>Att kontrollera en delad databas kräver superanvändarens anslutning (den som setup-shared använde): {login} ser bara de rader dess roller visar</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="96" />
         <source>Class {cls} has no attribute '{attr}'</source>
         <translation>Klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="79" />
+        <location filename="_service_messages.py" line="97" />
         <source>Close</source>
         <translation>Stäng</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="80" />
+        <location filename="_service_messages.py" line="98" />
         <source>Decision '{value}' is not one of: {allowed}</source>
         <translation>Beslutet '{value}' är inte ett av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="81" />
+        <location filename="_service_messages.py" line="99" />
         <source>Defer / reassess</source>
         <translation>Skjut upp / bedöm på nytt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="82" />
+        <location filename="_service_messages.py" line="100" />
         <source>Describe the solution to resolve</source>
         <translation>Beskriv lösningen för att kunna lösa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="83" />
+        <location filename="_service_messages.py" line="101" />
         <source>Due</source>
         <translation>Förfaller</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="84" />
+        <location filename="_service_messages.py" line="102" />
         <source>Export format must be text or html, not {fmt}</source>
         <translation>Exportformatet måste vara text eller html, inte {fmt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="85" />
+        <location filename="_service_messages.py" line="103" />
         <source>Failed</source>
         <translation>Misslyckad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="86" />
+        <location filename="_service_messages.py" line="104" />
         <source>Field(s) {fields} cannot be bulk edited</source>
         <translation>Fälten {fields} kan inte massredigeras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="87" />
+        <location filename="_service_messages.py" line="105" />
         <source>Folding an event log needs the column with each row's time</source>
         <translation>För att slå samman en händelselogg krävs kolumnen med varje rads tidpunkt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="88" />
+        <location filename="_service_messages.py" line="106" />
         <source>Folding an event log needs the key column</source>
         <translation>För att slå samman en händelselogg krävs nyckelkolumnen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="89" />
+        <location filename="_service_messages.py" line="107" />
         <source>Group by '{value}' is not one of: {allowed}</source>
         <translation>Gruppering efter '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="90" />
+        <location filename="_service_messages.py" line="108" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="91" />
+        <location filename="_service_messages.py" line="109" />
         <source>Implemented</source>
         <translation>Genomförd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="92" />
+        <location filename="_service_messages.py" line="110" />
         <source>Import cancelled; nothing was written.</source>
         <translation>Importen avbröts; ingenting skrevs.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="93" />
+        <location filename="_service_messages.py" line="111" />
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml or the name of a ready one (itsmdesk mappings lists them)</source>
         <oldsource>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</oldsource>
         <translation>Import av {kind} kräver en mappning: lägg till --map MAPPNING.toml eller namnet på en färdig (itsmdesk mappings listar dem)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="94" />
+        <location filename="_service_messages.py" line="112" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="95" />
+        <location filename="_service_messages.py" line="113" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks comma-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara kommaavgränsad; ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="96" />
+        <location filename="_service_messages.py" line="114" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks pipe-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara avgränsad med lodstreck (|); ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="97" />
+        <location filename="_service_messages.py" line="115" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks semicolon-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara semikolonavgränsad; ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="98" />
+        <location filename="_service_messages.py" line="116" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks tab-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara tabbavgränsad; ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="99" />
+        <location filename="_service_messages.py" line="117" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}).{hint}</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}).{hint}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="100" />
+        <location filename="_service_messages.py" line="118" />
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = "{guess}" or "auto" in the mapping's [source]</source>
         <translation>Rad {line}: filen är inte {encoding} (byte 0x{byte:02x}); ange encoding = "{guess}" eller "auto" under [source] i mappningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="101" />
+        <location filename="_service_messages.py" line="119" />
         <source>Map at least one column to a field</source>
         <translation>Mappa minst en kolumn till ett fält</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="102" />
+        <location filename="_service_messages.py" line="120" />
         <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation>Mappningen {path} gäller {mapped}, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="103" />
+        <location filename="_service_messages.py" line="121" />
         <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation>Mappningen {path} är inte giltig TOML: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="104" />
+        <location filename="_service_messages.py" line="122" />
         <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation>Mappningen {path}: [fields] {field}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="105" />
+        <location filename="_service_messages.py" line="123" />
         <source>Mapping {path}: importing {kind} needs key = "COLUMN": the source's id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation>Mappningen {path}: import av {kind} kräver key = "COLUMN": källans id, som sparas som extern nyckel så att en ny import uppdaterar i stället för att skapa dubbletter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="106" />
+        <location filename="_service_messages.py" line="124" />
         <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation>Mappningen {path}: {field} är inte ett fält i {kind} (fält: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="107" />
+        <location filename="_service_messages.py" line="125" />
         <source>Mapping {path}: {where}: {reason}</source>
         <translation>Mappningen {path}: {where}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="108" />
+        <location filename="_service_messages.py" line="126" />
         <source>Meeting status '{value}' is not one of: planned, held, cancelled</source>
         <translation>Mötesstatusen '{value}' är inte något av: planned, held, cancelled</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="109" />
+        <location filename="_service_messages.py" line="127" />
         <source>No CAB action {id}</source>
         <translation>Ingen CAB-åtgärd {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="110" />
+        <location filename="_service_messages.py" line="128" />
         <source>No CAB meeting {ref}</source>
         <translation>Inget CAB-möte {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="111" />
+        <location filename="_service_messages.py" line="129" />
         <source>No CI is named '{name}'</source>
         <translation>Inget CI heter '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="112" />
+        <location filename="_service_messages.py" line="130" />
         <source>No CI named '{name}'</source>
         <translation>Inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="113" />
+        <location filename="_service_messages.py" line="131" />
+        <source>No account with login {login}</source>
+        <translation>Inget konto med inloggningsnamnet {login}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="132" />
         <source>No announcement with id {id}</source>
         <translation>Inget meddelande med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="114" />
+        <location filename="_service_messages.py" line="133" />
         <source>No baseline named '{name}'</source>
         <translation>Ingen baslinje med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="115" />
+        <location filename="_service_messages.py" line="134" />
         <source>No business calendar {name}</source>
         <translation>Ingen arbetstidskalender {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="116" />
+        <location filename="_service_messages.py" line="135" />
         <source>No category named {name}</source>
         <translation>Det finns ingen kategori som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="117" />
+        <location filename="_service_messages.py" line="136" />
         <source>No change with reference '{ref}'</source>
         <translation>Ingen ändring med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="118" />
+        <location filename="_service_messages.py" line="137" />
         <source>No change {ref}</source>
         <translation>Ingen ändring {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="119" />
+        <location filename="_service_messages.py" line="138" />
         <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation>Ingen standardkalender för arbetstid: skapa en med namnet Default eller ange --calendar NAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="120" />
+        <location filename="_service_messages.py" line="139" />
         <source>No incident or request {ref}</source>
         <translation>Ingen incident eller begäran {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="121" />
+        <location filename="_service_messages.py" line="140" />
         <source>No incident {ref}</source>
         <translation>Ingen incident {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="122" />
+        <location filename="_service_messages.py" line="141" />
+        <source>No new password for {login}: set ITSMDESK_NEW_PASSWORD or run the command in a terminal</source>
+        <translation>Inget nytt lösenord för {login}: sätt ITSMDESK_NEW_PASSWORD eller kör kommandot i en terminal</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="142" />
+        <source>No password for {login}: set ITSMDESK_PASSWORD or run the command in a terminal</source>
+        <translation>Inget lösenord för {login}: sätt ITSMDESK_PASSWORD eller kör kommandot i en terminal</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="143" />
+        <source>No password for {who}: set ITSMDESK_PASSWORD, remember it in the keyring (File &gt; Connect in the desktop app), or run the command in a terminal</source>
+        <translation>Inget lösenord för {who}: sätt ITSMDESK_PASSWORD, spara det i nyckelringen (Arkiv &gt; Anslut i skrivbordsprogrammet) eller kör kommandot i en terminal</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="144" />
         <source>No problem or known error with id {id}</source>
         <translation>Inget problem eller känt fel med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="123" />
+        <location filename="_service_messages.py" line="145" />
         <source>No problem {ref}</source>
         <translation>Inget problem {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="124" />
+        <location filename="_service_messages.py" line="146" />
         <source>No release with reference '{ref}'</source>
         <translation>Ingen release med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="125" />
+        <location filename="_service_messages.py" line="147" />
         <source>No site with code {code}</source>
         <translation>Ingen plats med koden {code}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="126" />
+        <location filename="_service_messages.py" line="148" />
         <source>No site with id {id}</source>
         <translation>Ingen plats med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="127" />
+        <location filename="_service_messages.py" line="149" />
         <source>No step '{step}' in this release</source>
         <translation>Inget steg '{step}' i den här releasen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="128" />
+        <location filename="_service_messages.py" line="150" />
         <source>No such file: {path}</source>
         <translation>Filen finns inte: {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="129" />
+        <location filename="_service_messages.py" line="151" />
+        <source>No team {name}</source>
+        <translation>Inget team {name}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="152" />
         <source>No {kind} with id {id}</source>
         <translation>Ingen {kind} med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="130" />
+        <location filename="_service_messages.py" line="153" />
         <source>No {kind} {ref}</source>
         <translation>Ingen {kind} {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="131" />
+        <location filename="_service_messages.py" line="154" />
+        <source>Nobody named {name} is in the directory</source>
+        <translation>Ingen som heter {name} finns i katalogen</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="155" />
         <source>Not an iCalendar file: {reason}</source>
         <translation>Inte en iCalendar-fil: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="132" />
+        <location filename="_service_messages.py" line="156" />
         <source>Nothing has the reference or name '{ref}'</source>
         <translation>Inget har referensen eller namnet '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="133" />
+        <location filename="_service_messages.py" line="157" />
+        <source>Only its owner may change the private saved queue {name}.</source>
+        <translation>Bara ägaren får ändra den privata sparade kön {name}.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="158" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="134" />
+        <location filename="_service_messages.py" line="159" />
         <source>Overriding the risk needs a reason</source>
         <translation>Att åsidosätta risken kräver en orsak</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="135" />
+        <location filename="_service_messages.py" line="160" />
         <source>PIR outcome '{value}' is not one of: {allowed}</source>
         <translation>PIR-utfallet '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="136" />
+        <location filename="_service_messages.py" line="161" />
         <source>Page size '{value}' is not one of: A4, Letter</source>
         <translation>Sidstorleken '{value}' är inte något av: A4, Letter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="137" />
+        <location filename="_service_messages.py" line="162" />
         <source>Pick at least one value for the filter on {name}</source>
         <translation>Välj minst ett värde för filtret på {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="138" />
+        <location filename="_service_messages.py" line="163" />
+        <source>PostgreSQL refused to change the login {login}: {reason}</source>
+        <translation>PostgreSQL vägrade ändra inloggningen {login}: {reason}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="164" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="139" />
+        <location filename="_service_messages.py" line="165" />
         <source>Propagation '{value}' is not one of: {allowed}</source>
         <translation>Spridningen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="140" />
+        <location filename="_service_messages.py" line="166" />
         <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation>Registrera den permanenta lösningen (eller en tillfällig lösning) innan problemet löses</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="141" />
+        <location filename="_service_messages.py" line="167" />
         <source>Record the root cause before marking it known</source>
         <translation>Registrera grundorsaken innan den markeras som känd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="142" />
+        <location filename="_service_messages.py" line="168" />
         <source>Recording '{decision}' for {ref} against the votes (which say '{outcome}') needs a reason</source>
         <translation>Att registrera '{decision}' för {ref} mot rösterna (som säger '{outcome}') kräver en orsak</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="143" />
+        <location filename="_service_messages.py" line="169" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="144" />
+        <location filename="_service_messages.py" line="170" />
         <source>Reject</source>
         <translation>Avslå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="145" />
+        <location filename="_service_messages.py" line="171" />
         <source>Relation type '{value}' is not one of: {allowed}</source>
         <translation>Relationstypen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="146" />
+        <location filename="_service_messages.py" line="172" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="147" />
+        <location filename="_service_messages.py" line="173" />
         <source>Return to requester</source>
         <translation>Returnera till beställaren</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="148" />
+        <location filename="_service_messages.py" line="174" />
         <source>Rework</source>
         <translation>Omarbeta</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="149" />
+        <location filename="_service_messages.py" line="175" />
         <source>Risk level '{value}' is not one of: {allowed}</source>
         <translation>Risknivån '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="150" />
+        <location filename="_service_messages.py" line="176" />
         <source>SLA</source>
         <translation>SLA</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="151" />
+        <location filename="_service_messages.py" line="177" />
         <source>SLA targets must be positive minutes</source>
         <translation>SLA-mål måste vara ett positivt antal minuter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="152" />
+        <location filename="_service_messages.py" line="178" />
+        <source>SLA: {n} more tickets like these</source>
+        <translation>SLA: {n} ärenden till som dessa</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="179" />
+        <source>SLA: {reason}</source>
+        <translation>SLA: {reason}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="180" />
         <source>SQLite error on {path}: {reason}</source>
         <translation>SQLite-fel i {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="153" />
+        <location filename="_service_messages.py" line="181" />
         <source>Say why the ticket goes to another team</source>
         <translation>Ange varför ärendet går till ett annat team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="154" />
+        <location filename="_service_messages.py" line="182" />
         <source>Say why the ticket is escalated</source>
         <translation>Ange varför ärendet eskaleras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="155" />
+        <location filename="_service_messages.py" line="183" />
         <source>Say why the ticket is pending</source>
         <translation>Ange varför ärendet är väntande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="156" />
+        <location filename="_service_messages.py" line="184" />
         <source>Schedule</source>
         <translation>Schemalägg</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="157" />
+        <location filename="_service_messages.py" line="185" />
         <source>Select the incidents to link first</source>
         <translation>Markera först de incidenter som ska kopplas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="158" />
+        <location filename="_service_messages.py" line="186" />
         <source>Select the tickets to change</source>
         <translation>Markera de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="159" />
+        <location filename="_service_messages.py" line="187" />
         <source>Send to CAB</source>
         <translation>Skicka till CAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="160" />
+        <location filename="_service_messages.py" line="188" />
         <source>Send to ECAB</source>
         <translation>Skicka till ECAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="161" />
+        <location filename="_service_messages.py" line="189" />
+        <source>Setting up a shared database needs a superuser, or a role with CREATEROLE that owns the database ({login} is neither)</source>
+        <translation>Att sätta upp en delad databas kräver en superanvändare eller en roll med CREATEROLE som äger databasen ({login} är ingetdera)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="190" />
         <source>Show at least one column</source>
         <translation>Visa minst en kolumn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="162" />
+        <location filename="_service_messages.py" line="191" />
         <source>Some of the affected CIs are no longer in the CMDB</source>
         <translation>Några av de berörda CI:na finns inte längre i CMDB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="163" />
+        <location filename="_service_messages.py" line="192" />
         <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation>Standardändringar är förgodkända och behandlas inte av CAB: {refs}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="164" />
+        <location filename="_service_messages.py" line="193" />
         <source>Start implementing</source>
         <translation>Påbörja genomförande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="165" />
+        <location filename="_service_messages.py" line="194" />
         <source>Start review (PIR)</source>
         <translation>Påbörja granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="166" />
+        <location filename="_service_messages.py" line="195" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="167" />
+        <location filename="_service_messages.py" line="196" />
         <source>Status '{value}' is not one of: {allowed}</source>
         <translation>Statusen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="168" />
+        <location filename="_service_messages.py" line="197" />
         <source>Step '{name}' cannot depend on itself</source>
         <translation>Steget '{name}' kan inte bero på sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="169" />
+        <location filename="_service_messages.py" line="198" />
         <source>Step '{name}' cannot move from {old} to {new}</source>
         <translation>Steget '{name}' kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="170" />
+        <location filename="_service_messages.py" line="199" />
         <source>Step '{name}' waits for: {steps}</source>
         <translation>Steget '{name}' väntar på: {steps}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="171" />
+        <location filename="_service_messages.py" line="200" />
         <source>Step {n} is not a question with answers</source>
         <translation>Steg {n} är inte en fråga med svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="172" />
+        <location filename="_service_messages.py" line="201" />
         <source>Step {n} needs a question</source>
         <translation>Steg {n} måste ha en fråga</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="173" />
+        <location filename="_service_messages.py" line="202" />
         <source>Step {n} needs at least one answer</source>
         <translation>Steg {n} måste ha minst ett svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="174" />
+        <location filename="_service_messages.py" line="203" />
         <source>Step {n}: there is no team {team} to route to</source>
         <translation>Steg {n}: det finns inget team {team} att skicka ärendet till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="175" />
+        <location filename="_service_messages.py" line="204" />
         <source>Steps of different releases cannot depend on each other</source>
         <translation>Steg i olika releaser kan inte bero på varandra</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="176" />
+        <location filename="_service_messages.py" line="205" />
         <source>Submit</source>
         <translation>Skicka in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="177" />
+        <location filename="_service_messages.py" line="206" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="178" />
+        <location filename="_service_messages.py" line="207" />
         <source>Template {name} is not active</source>
         <translation>Mallen {name} är inte aktiv</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="179" />
+        <location filename="_service_messages.py" line="208" />
+        <source>Text holding a NUL character (code 0) cannot be stored or searched in a PostgreSQL database; nothing was saved. Remove the character and try again.</source>
+        <translation>Text med ett NUL-tecken (kod 0) kan inte sparas eller sökas i en PostgreSQL-databas; inget sparades. Ta bort tecknet och försök igen.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="209" />
+        <source>The SLA target P{priority} was removed by someone else; nothing was saved.</source>
+        <translation>SLA-målet P{priority} togs bort av någon annan; inget sparades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="210" />
         <source>The business calendar has no working hours</source>
         <translation>Arbetstidskalendern har inga arbetstider</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="180" />
+        <location filename="_service_messages.py" line="211" />
+        <source>The business calendar {name} has no working hours</source>
+        <translation>Arbetstidskalendern {name} har inga arbetstider</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="212" />
+        <source>The copy of the hub is not consistent ({detail}); the replica was not made.</source>
+        <translation>Kopian av navet är inte konsekvent ({detail}); repliken skapades inte.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="213" />
         <source>The database cannot be reached ({reason}).</source>
         <translation>Databasen går inte att nå ({reason}).</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="181" />
+        <location filename="_service_messages.py" line="214" />
         <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
         <translation>Databasen är upptagen med en annan skrivning ({reason}); ingenting sparades, försök igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="182" />
+        <location filename="_service_messages.py" line="215" />
         <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation>Diagnosskriptet skickar ärenden till ett okänt team: {team}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="183" />
+        <location filename="_service_messages.py" line="216" />
         <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation>Eskaleringsandelen måste vara 1–100 %, inte {pct}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="184" />
+        <location filename="_service_messages.py" line="217" />
         <source>The file is empty (no header line)</source>
         <translation>Filen är tom (ingen rubrikrad)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="185" />
+        <location filename="_service_messages.py" line="218" />
         <source>The filter on {name} needs a value</source>
         <translation>Filtret på {name} måste ha ett värde</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="186" />
+        <location filename="_service_messages.py" line="219" />
         <source>The filters cannot be counted: {error}</source>
         <translation>Det går inte att räkna träffarna för filtren: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="187" />
+        <location filename="_service_messages.py" line="220" />
+        <source>The first account must be an administrator's</source>
+        <translation>Det första kontot måste vara en administratörs</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="221" />
+        <source>The hub {hub} is on schema version {found}, older than this itsmdesk ({ours}): upgrade the hub first.</source>
+        <translation>Navet {hub} har schemaversion {found}, äldre än den här itsmdesk ({ours}): uppgradera navet först.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="222" />
+        <source>The login {login} is not a person of this database</source>
+        <translation>Inloggningen {login} hör inte till någon person i den här databasen</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="223" />
+        <source>The old password is wrong.</source>
+        <translation>Det gamla lösenordet är fel.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="224" />
         <source>The period must end after it starts ({start} .. {end})</source>
         <translation>Perioden måste sluta efter att den börjar ({start} .. {end})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="188" />
+        <location filename="_service_messages.py" line="225" />
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation>Prioritetsmatrisen behöver en prioritet 1–5 för påverkan,brådska {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="189" />
+        <location filename="_service_messages.py" line="226" />
         <source>The question of step {n} is longer than {max} characters</source>
         <translation>Frågan i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="190" />
+        <location filename="_service_messages.py" line="227" />
+        <source>The replica kept changing during the sync; what was sent is safe on the hub. Sync again.</source>
+        <translation>Repliken fortsatte att ändras under synkroniseringen; det som skickades är säkert på navet. Synkronisera igen.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="228" />
+        <source>The report period must end after it starts</source>
+        <translation>Rapportperioden måste sluta efter att den börjar</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="229" />
         <source>The response target cannot be longer than the resolution target</source>
         <translation>Svarstidsmålet kan inte vara längre än lösningstidsmålet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="191" />
+        <location filename="_service_messages.py" line="230" />
         <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>Inställningen {key} ändrades av någon annan efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="192" />
+        <location filename="_service_messages.py" line="231" />
+        <source>The shared database refused this for your account ({reason}); nothing was changed. Ask an administrator for the role it needs.</source>
+        <translation>Den delade databasen nekade ditt konto detta ({reason}); inget ändrades. Be en administratör om rollen som behövs.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="232" />
+        <source>The two passwords differ</source>
+        <translation>De två lösenorden skiljer sig åt</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="233" />
+        <source>There is already a file at {path}; a replica is made in a new file.</source>
+        <translation>Det finns redan en fil på {path}; en replik skapas i en ny fil.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="234" />
         <source>There is already a {kind} category named {name}</source>
         <translation>Det finns redan en kategori av typen {kind} som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="193" />
+        <location filename="_service_messages.py" line="235" />
+        <source>There is no database at {path}.</source>
+        <translation>Det finns ingen databas på {path}.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="236" />
         <source>There is no database at {path}. Create one with 'itsmdesk --db {url} init', or try the demo with 'itsmdesk --demo ...'.</source>
         <translation>Det finns ingen databas i {path}. Skapa en med 'itsmdesk --db {url} init', eller prova demon med 'itsmdesk --demo ...'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="194" />
+        <location filename="_service_messages.py" line="237" />
+        <source>This database has accounts already: an administrator adds people.</source>
+        <translation>Databasen har redan konton: en administratör lägger till personer.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="238" />
+        <source>This database has accounts: sign in to change anything (--user LOGIN or ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for).</source>
+        <translation>Databasen har konton: logga in för att ändra något (--user INLOGGNING eller ITSMDESK_USER; lösenordet från ITSMDESK_PASSWORD eller efterfrågat).</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="239" />
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation>Den här databasen har schemaversion {found}, som är nyare än vad den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk. Databasen har inte ändrats.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="195" />
+        <location filename="_service_messages.py" line="240" />
+        <source>This database is not a replica: make one with 'itsmdesk replica create --from URL --site CODE FILE.db'.</source>
+        <translation>Den här databasen är inte en replik: skapa en med 'itsmdesk replica create --from URL --site CODE FILE.db'.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="241" />
+        <source>This is not a shared database set up with 'itsmdesk admin setup-shared'</source>
+        <translation>Det här är ingen delad databas som satts upp med 'itsmdesk admin setup-shared'</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="242" />
+        <source>This replica is on schema version {theirs} and the hub on {ours}: the hub must be upgraded first. Nothing was sent.</source>
+        <translation>Den här repliken har schemaversion {theirs} och navet {ours}: navet måste uppgraderas först. Ingenting skickades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="243" />
+        <source>This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk here and open the replica once (it is upgraded), then sync again. Nothing was sent.</source>
+        <translation>Den här repliken har schemaversion {theirs} och navet {ours}: uppgradera itsmdesk här och öppna repliken en gång (den uppgraderas), synkronisera sedan igen. Ingenting skickades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="244" />
+        <source>This replica was made from another database than {hub}; nothing was sent.</source>
+        <translation>Den här repliken skapades från en annan databas än {hub}; ingenting skickades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="245" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="196" />
+        <location filename="_service_messages.py" line="246" />
         <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation>Trender räknas per ci, service, category eller team, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="197" />
+        <location filename="_service_messages.py" line="247" />
         <source>Unknown CI class '{value}'</source>
         <translation>Okänd CI-klass '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="198" />
+        <location filename="_service_messages.py" line="248" />
         <source>Unknown CSV kind '{value}' (use cis or relations)</source>
         <translation>Okänd CSV-typ '{value}' (använd cis eller relations)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="199" />
+        <location filename="_service_messages.py" line="249" />
         <source>Unknown announcement kind {kind}</source>
         <translation>Okänd meddelandetyp {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="200" />
+        <location filename="_service_messages.py" line="250" />
         <source>Unknown audience {audience}: use everyone or it_staff</source>
         <translation>Okänd målgrupp {audience}: använd everyone eller it_staff</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="201" />
+        <location filename="_service_messages.py" line="251" />
         <source>Unknown field(s) for {kind}: {fields}</source>
         <translation>Okända fält för {kind}: {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="202" />
+        <location filename="_service_messages.py" line="252" />
         <source>Unknown filter operator {op}</source>
         <translation>Okänd filteroperator {op}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="203" />
+        <location filename="_service_messages.py" line="253" />
         <source>Unknown queue column(s): {cols}</source>
         <translation>Okända kökolumner: {cols}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="204" />
+        <location filename="_service_messages.py" line="254" />
         <source>Unknown queue {key}</source>
         <translation>Okänd kö {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="205" />
+        <location filename="_service_messages.py" line="255" />
         <source>Unknown record kind '{kind}'; choose one of: {kinds}</source>
         <translation>Okänd posttyp '{kind}'; välj något av: {kinds}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="206" />
+        <location filename="_service_messages.py" line="256" />
+        <source>Unknown role(s): {roles} (roles: {known})</source>
+        <translation>Okänd(a) roll(er): {roles} (roller: {known})</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="257" />
         <source>Unknown root cause analysis note(s): {names}</source>
         <translation>Okända anteckningar i grundorsaksanalysen: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="207" />
+        <location filename="_service_messages.py" line="258" />
         <source>Unknown time zone {tz}</source>
         <translation>Okänd tidszon {tz}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="208" />
+        <location filename="_service_messages.py" line="259" />
+        <source>Unknown weekday in {text}</source>
+        <translation>Okänd veckodag i {text}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="260" />
         <source>Unschedule</source>
         <translation>Ta bort schemaläggning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="209" />
+        <location filename="_service_messages.py" line="261" />
         <source>Unsupported database URL '{url}': use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Databas-URL:en '{url}' stöds inte: använd sqlite:///FILE eller postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="210" />
+        <location filename="_service_messages.py" line="262" />
         <source>Updated</source>
         <translation>Uppdaterad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="211" />
+        <location filename="_service_messages.py" line="263" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="212" />
+        <location filename="_service_messages.py" line="264" />
         <source>Vote '{value}' is not one of: {allowed}</source>
         <translation>Rösten '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="213" />
+        <location filename="_service_messages.py" line="265" />
         <source>Wave '{name}' has no site</source>
         <translation>Vågen '{name}' har ingen plats</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="214" />
+        <location filename="_service_messages.py" line="266" />
         <source>Wave '{name}' is already deployed</source>
         <translation>Vågen '{name}' är redan driftsatt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215" />
+        <location filename="_service_messages.py" line="267" />
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation>Veckodagen måste vara 0 (måndag) till 6 (söndag), inte {day}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216" />
+        <location filename="_service_messages.py" line="268" />
+        <source>Working hours {span} are listed after a later span; list each day's hours in order</source>
+        <translation>Arbetstiderna {span} står efter ett senare tidsspann; ange varje dags arbetstider i ordning</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="269" />
         <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation>Arbetstiden {span} har inte formatet HH:MM-HH:MM</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="217" />
-        <source>Working hours {span} end before they start</source>
-        <translation>Arbetstiden {span} slutar innan den börjar</translation>
+        <location filename="_service_messages.py" line="270" />
+        <source>Working hours {span} overlap {other}</source>
+        <translation>Arbetstiderna {span} överlappar {other}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="218" />
+        <location filename="_service_messages.py" line="271" />
+        <source>Working hours {text} are not like "mon-fri 08:00-17:00"</source>
+        <translation>Arbetstiderna {text} är inte som "mon-fri 08:00-17:00"</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="272" />
+        <source>Wrong login or password.</source>
+        <translation>Fel inloggningsnamn eller lösenord.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="273" />
+        <source>You cannot deactivate your own account</source>
+        <translation>Du kan inte inaktivera ditt eget konto</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="353" />
+        <source>the hub</source>
+        <translation>navet</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="354" />
+        <source>the replica</source>
+        <translation>repliken</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="373" />
+        <source>{db} is not an itsmdesk database: it holds {count} tables of something else (such as '{table}') and no itsmdesk schema. It was left untouched; give itsmdesk a new file or an empty database.</source>
+        <translation>{db} är ingen itsmdesk-databas: den innehåller {count} tabeller från något annat (till exempel '{table}') och inget itsmdesk-schema. Den lämnades orörd; ge itsmdesk en ny fil eller en tom databas.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="382" />
+        <source>{label} must be at most {max}</source>
+        <translation>{label} får vara högst {max}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="387" />
+        <source>{name} is more than {max} bytes (it grew while being read); attachments may be at most {max} bytes</source>
+        <translation>{name} är större än {max} byte (den växte medan den lästes); bilagor får vara högst {max} byte</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="388" />
+        <source>{name} is not a regular file (a device, a pipe or a folder); only files can be attached</source>
+        <translation>{name} är ingen vanlig fil (en enhet, en pipe eller en mapp); bara filer kan bifogas</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="391" />
+        <source>{name} of {kind} is longer than {max} characters ({length}); shorten it</source>
+        <translation>{name} för {kind} är längre än {max} tecken ({length}); korta det</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="402" />
+        <source>{path} is not a regular file (a device, a pipe or a socket); an itsmdesk database is a file</source>
+        <translation>{path} är ingen vanlig fil (en enhet, en pipe eller en socket); en itsmdesk-databas är en fil</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="405" />
+        <source>{path}, line {line}: a cell is longer than {limit} characters, the most a CSV cell may hold; shorten it (or close a quote left open)</source>
+        <translation>{path}, rad {line}: en cell är längre än {limit} tecken, det mesta en CSV-cell kan rymma; korta den (eller stäng ett citattecken som lämnats öppet)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="406" />
+        <source>{path}, line {line}: bad CSV ({reason})</source>
+        <translation>{path}, rad {line}: felaktig CSV ({reason})</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="439" />
+        <source>{value} is not a finite number</source>
+        <translation>{value} är inte ett ändligt tal</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="444" />
+        <source>{value} is too large: a whole number here is between {min} and {max}</source>
+        <translation>{value} är för stort: ett heltal här ligger mellan {min} och {max}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="446" />
+        <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
+        <translation>{where} har schemaversion {found}, nyare än den här itsmdesk förstår ({ours}); uppgradera itsmdesk. Ingenting ändrades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="447" />
+        <source>{where} is not an itsmdesk database.</source>
+        <translation>{where} är ingen itsmdesk-databas.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="448" />
+        <source>{who} may not record another member's vote: that needs the role change manager.</source>
+        <translation>{who} får inte registrera en annan ledamots röst: det kräver rollen ändringsansvarig.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="449" />
+        <source>{who} may not {what}: that needs the role {role_name}.</source>
+        <translation>{who} får inte {what}: det kräver rollen {role_name}.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="274" />
         <source>a CI cannot relate to itself</source>
         <translation>ett CI kan inte ha en relation till sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="219" />
+        <location filename="_service_messages.py" line="275" />
         <source>a CI name is required</source>
         <translation>ett CI-namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="220" />
+        <location filename="_service_messages.py" line="276" />
         <source>a class is required</source>
         <translation>en klass krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="221" />
+        <location filename="_service_messages.py" line="277" />
         <source>a name is required</source>
         <translation>ett namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="222" />
+        <location filename="_service_messages.py" line="278" />
+        <source>administrator</source>
+        <translation>administratör</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="279" />
+        <source>agent</source>
+        <translation>handläggare</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="280" />
+        <source>approve or reject a change</source>
+        <translation>godkänna eller avslå en ändring</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="281" />
+        <source>change categories, SLA targets and calendars</source>
+        <translation>ändra kategorier, SLA-mål och kalendrar</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="282" />
+        <source>change manager</source>
+        <translation>ändringsansvarig</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="283" />
+        <source>change organisation settings</source>
+        <translation>ändra organisationens inställningar</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="284" />
         <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation>ci: {n} CI utan post i grafindexet; konsekvensanalysen ser dem inte (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="223" />
+        <location filename="_service_messages.py" line="285" />
         <source>class {cls} has no attribute '{attr}'</source>
         <translation>klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="224" />
+        <location filename="_service_messages.py" line="286" />
+        <source>close a problem or publish a known error</source>
+        <translation>stänga ett problem eller publicera ett känt fel</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="287" />
         <source>column appears twice</source>
         <translation>kolumnen förekommer två gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="225" />
+        <location filename="_service_messages.py" line="288" />
+        <source>decide against the CAB's votes</source>
+        <translation>besluta mot CAB:s röster</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="289" />
+        <source>edit a private saved queue</source>
+        <translation>redigera en privat sparad kö</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="290" />
+        <source>edit a shared saved queue</source>
+        <translation>redigera en delad sparad kö</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="291" />
+        <source>edit change windows and templates</source>
+        <translation>redigera ändringsfönster och mallar</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="292" />
+        <source>edit configuration items and their relations</source>
+        <translation>redigera konfigurationsobjekt och deras relationer</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="293" />
+        <source>edit organisations, sites and teams</source>
+        <translation>redigera organisationer, platser och grupper</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="294" />
         <source>emergency change</source>
         <translation>akut ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="226" />
+        <location filename="_service_messages.py" line="295" />
         <source>emergency release: shortened build and test</source>
         <translation>akut release: förkortad byggnad och test</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="227" />
+        <location filename="_service_messages.py" line="296" />
         <source>highest risk of the bundled changes ({changes})</source>
         <translation>högsta risken bland de ingående ändringarna ({changes})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="228" />
+        <location filename="_service_messages.py" line="297" />
+        <source>implement a change</source>
+        <translation>genomföra en ändring</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="298" />
         <source>integrity: {detail}</source>
         <translation>integritet: {detail}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="229" />
+        <location filename="_service_messages.py" line="299" />
+        <source>journal row {row} was changed or removed after it was written (the journal's hash chain breaks there)</source>
+        <translation>journalrad {row} ändrades eller togs bort efter att den skrevs (journalens hashkedja bryts där)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="300" />
+        <source>journal: the triggers that keep it append-only were removed ({names})</source>
+        <translation>journal: triggrarna som gör den till enbart tillägg har tagits bort ({names})</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="301" />
         <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation>nyckeln {key} igen (först på rad {first}); en händelselogg kräver [events] fold = true</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="230" />
+        <location filename="_service_messages.py" line="302" />
         <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation>raden slutar efter {given} av {columns} kolumner (avkortad rad?)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="231" />
+        <location filename="_service_messages.py" line="303" />
         <source>longer than {max} characters</source>
         <translation>längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="232" />
+        <location filename="_service_messages.py" line="304" />
         <source>longer than {max} characters ({length})</source>
         <translation>längre än {max} tecken ({length})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="233" />
+        <location filename="_service_messages.py" line="305" />
         <source>major release</source>
         <translation>större release</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="234" />
+        <location filename="_service_messages.py" line="306" />
+        <source>manage people, their roles and passwords</source>
+        <translation>hantera personer, deras roller och lösenord</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="307" />
+        <source>manage releases, their plans and waves</source>
+        <translation>hantera releaser, deras planer och vågor</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="308" />
+        <source>move a change through its lifecycle</source>
+        <translation>flytta en ändring genom dess livscykel</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="309" />
+        <source>move a ticket to another team</source>
+        <translation>flytta ett ärende till en annan grupp</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="310" />
         <source>no CI named '{name}'</source>
         <translation>inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="235" />
+        <location filename="_service_messages.py" line="311" />
         <source>no backout plan</source>
         <translation>ingen återställningsplan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="236" />
+        <location filename="_service_messages.py" line="312" />
         <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation>kategorin {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="237" />
+        <location filename="_service_messages.py" line="313" />
         <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ändringen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="238" />
+        <location filename="_service_messages.py" line="314" />
         <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI:t {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="239" />
+        <location filename="_service_messages.py" line="315" />
         <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI-klassen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="240" />
+        <location filename="_service_messages.py" line="316" />
         <source>no event time</source>
         <translation>ingen händelsetid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="241" />
+        <location filename="_service_messages.py" line="317" />
         <source>no external key</source>
         <translation>ingen extern nyckel</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="242" />
+        <location filename="_service_messages.py" line="318" />
         <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ärendet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="243" />
+        <location filename="_service_messages.py" line="319" />
         <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation>det kända felet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="244" />
+        <location filename="_service_messages.py" line="320" />
         <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation>organisationen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="245" />
+        <location filename="_service_messages.py" line="321" />
         <source>no outage</source>
         <translation>inget avbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="246" />
+        <location filename="_service_messages.py" line="322" />
         <source>no outage, downtime {minutes} min</source>
         <translation>inget avbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="247" />
+        <location filename="_service_messages.py" line="323" />
         <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation>personen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="248" />
+        <location filename="_service_messages.py" line="324" />
         <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation>problemet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="249" />
+        <location filename="_service_messages.py" line="325" />
         <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation>platsen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="250" />
+        <location filename="_service_messages.py" line="326" />
         <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation>teamet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="251" />
+        <location filename="_service_messages.py" line="327" />
         <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation>{kind} {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="252" />
+        <location filename="_service_messages.py" line="328" />
         <source>normal change</source>
         <translation>normal ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="253" />
+        <location filename="_service_messages.py" line="329" />
         <source>pg_dump failed: {reason}</source>
         <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="254" />
+        <location filename="_service_messages.py" line="330" />
         <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation>pg_dump är inte installerat; installera klientverktygen för PostgreSQL</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="255" />
+        <location filename="_service_messages.py" line="331" />
+        <source>problem manager</source>
+        <translation>problemansvarig</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="332" />
+        <source>publish service announcements</source>
+        <translation>publicera driftmeddelanden</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="333" />
+        <source>raise a ticket</source>
+        <translation>anmäla ett ärende</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="334" />
+        <source>raise and edit a change</source>
+        <translation>registrera och redigera en ändring</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="335" />
+        <source>read and write private notes</source>
+        <translation>läsa och skriva interna anteckningar</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="336" />
+        <source>record a CAB decision</source>
+        <translation>registrera ett CAB-beslut</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="337" />
+        <source>record another member's vote</source>
+        <translation>registrera en annan ledamots röst</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="338" />
         <source>relation: {n} relation(s) whose graph index entries differ from their CIs'; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation>relation: {n} relation(er) vars poster i grafindexet skiljer sig från deras CI:ers; konsekvensanalysen följer dem fel (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="256" />
+        <location filename="_service_messages.py" line="339" />
+        <source>release manager</source>
+        <translation>releaseansvarig</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="340" />
+        <source>requester</source>
+        <translation>beställare</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="341" />
         <source>required column is missing</source>
         <translation>obligatorisk kolumn saknas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="257" />
+        <location filename="_service_messages.py" line="342" />
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation>utrullning i {waves} vågor till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="258" />
+        <location filename="_service_messages.py" line="343" />
         <source>rollout to {sites} sites</source>
         <translation>utrullning till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="259" />
+        <location filename="_service_messages.py" line="344" />
+        <source>run CAB meetings (members, agenda, minutes)</source>
+        <translation>leda CAB-möten (ledamöter, dagordning, protokoll)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="345" />
+        <source>schedule a change</source>
+        <translation>schemalägga en ändring</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="346" />
+        <source>see other people's tickets</source>
+        <translation>se andras ärenden</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="347" />
+        <source>see this ticket</source>
+        <translation>se det här ärendet</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="348" />
         <source>service outage</source>
         <translation>tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="260" />
+        <location filename="_service_messages.py" line="349" />
         <source>service outage, downtime {minutes} min</source>
         <translation>tjänsteavbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="261" />
+        <location filename="_service_messages.py" line="350" />
         <source>several release factors on top of risky changes</source>
         <translation>flera releasefaktorer utöver riskfyllda ändringar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="262" />
+        <location filename="_service_messages.py" line="351" />
         <source>standard change</source>
         <translation>standardändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="263" />
+        <location filename="_service_messages.py" line="352" />
+        <source>team lead</source>
+        <translation>gruppledare</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="355" />
         <source>the same relation is on line {first}</source>
         <translation>samma relation finns på rad {first}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="264" />
+        <location filename="_service_messages.py" line="356" />
         <source>unknown CI class '{name}'</source>
         <translation>okänd CI-klass '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="265" />
+        <location filename="_service_messages.py" line="357" />
         <source>unknown column (not a CI field or class attribute)</source>
         <translation>okänd kolumn (varken CI-fält eller klassattribut)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="266" />
+        <location filename="_service_messages.py" line="358" />
         <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation>okänd kolumn (använd source, type, target, redundant, propagates)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="267" />
+        <location filename="_service_messages.py" line="359" />
         <source>unknown site '{name}'</source>
         <translation>okänd plats '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="268" />
+        <location filename="_service_messages.py" line="360" />
         <source>unknown team '{name}'</source>
         <translation>okänt team '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="269" />
+        <location filename="_service_messages.py" line="361" />
         <source>unknown value {value} (the map knows: {known})</source>
         <translation>okänt värde {value} (mappningen känner till: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="270" />
+        <location filename="_service_messages.py" line="362" />
+        <source>vote on a change</source>
+        <translation>rösta om en ändring</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="363" />
+        <source>work on problems</source>
+        <translation>arbeta med problem</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="364" />
+        <source>work on tickets</source>
+        <translation>arbeta med ärenden</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="365" />
+        <source>write knowledge articles</source>
+        <translation>skriva kunskapsartiklar</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="366" />
         <source>{cells} cells but the header has {columns} columns</source>
         <translation>{cells} celler men rubrikraden har {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="271" />
+        <location filename="_service_messages.py" line="367" />
         <source>{cells} cells but {columns} columns</source>
         <translation>{cells} celler men {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="272" />
+        <location filename="_service_messages.py" line="368" />
         <source>{change} falls in blackout window '{window}'</source>
         <translation>{change} infaller i frysperioden '{window}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="273" />
+        <location filename="_service_messages.py" line="369" />
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation>{change} ligger utanför underhållsfönstren för {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="274" />
+        <location filename="_service_messages.py" line="370" />
         <source>{change} overlaps {other} on {cis}</source>
         <translation>{change} överlappar {other} på {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="275" />
+        <location filename="_service_messages.py" line="371" />
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation>{change} överlappar {other}; påverkansväg via {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="276" />
+        <location filename="_service_messages.py" line="372" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="277" />
+        <location filename="_service_messages.py" line="374" />
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation>{failed} av {finished} tidigare ändringar på dessa CI:n misslyckades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="278" />
+        <location filename="_service_messages.py" line="375" />
         <source>{field} is required but empty</source>
         <translation>{field} är obligatoriskt men tomt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="279" />
+        <location filename="_service_messages.py" line="376" />
         <source>{field} is required: map it in [fields]</source>
         <translation>{field} är obligatoriskt: mappa det i [fields]</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="280" />
+        <location filename="_service_messages.py" line="377" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="281" />
+        <location filename="_service_messages.py" line="378" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="282" />
+        <location filename="_service_messages.py" line="379" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="283" />
+        <location filename="_service_messages.py" line="380" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="284" />
+        <location filename="_service_messages.py" line="381" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="285" />
+        <location filename="_service_messages.py" line="383" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="286" />
+        <location filename="_service_messages.py" line="384" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="287" />
+        <location filename="_service_messages.py" line="385" />
+        <source>{local} does not exist in {zone} (the clocks jumped forward); read as {actual}</source>
+        <translation>{local} finns inte i {zone} (klockan ställdes fram); läst som {actual}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="386" />
+        <source>{login} is the last administrator: make someone else an administrator first</source>
+        <translation>{login} är den sista administratören: gör någon annan till administratör först</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="389" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="288" />
+        <location filename="_service_messages.py" line="390" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="289" />
+        <location filename="_service_messages.py" line="392" />
         <source>{name}={value} is not valid: {doc}</source>
         <translation>{name}={value} är inte giltigt: {doc}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="290" />
+        <location filename="_service_messages.py" line="393" />
         <source>{n} business service(s) impacted</source>
         <translation>{n} verksamhetstjänst(er) påverkas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="291" />
+        <location filename="_service_messages.py" line="394" />
         <source>{n} business service(s) impacted: {services}</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="292" />
+        <location filename="_service_messages.py" line="395" />
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services} och {more} till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="293" />
+        <location filename="_service_messages.py" line="396" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="294" />
+        <location filename="_service_messages.py" line="397" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er), utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="295" />
+        <location filename="_service_messages.py" line="398" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="296" />
+        <location filename="_service_messages.py" line="399" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="297" />
+        <location filename="_service_messages.py" line="400" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="298" />
+        <location filename="_service_messages.py" line="401" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="299" />
+        <location filename="_service_messages.py" line="403" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="300" />
+        <location filename="_service_messages.py" line="404" />
         <source>{path} is not valid JSON: {error}</source>
         <translation>{path} är inte giltig JSON: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="301" />
-        <source>{path}: bad CSV at line {line}: {reason}</source>
-        <translation>{path}: felaktig CSV på rad {line}: {reason}</translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="302" />
+        <location filename="_service_messages.py" line="407" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="303" />
+        <location filename="_service_messages.py" line="408" />
         <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation>{raw} ger {name} {value}, som inte är något av: {shown}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="304" />
+        <location filename="_service_messages.py" line="409" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="305" />
+        <location filename="_service_messages.py" line="410" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="306" />
+        <location filename="_service_messages.py" line="411" />
         <source>{ref} cannot be approved against the CAB's votes ({detail})</source>
         <translation>{ref} kan inte godkännas mot CAB:s röster ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="307" />
+        <location filename="_service_messages.py" line="412" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="308" />
+        <location filename="_service_messages.py" line="413" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="309" />
+        <location filename="_service_messages.py" line="414" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="310" />
+        <location filename="_service_messages.py" line="415" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="311" />
+        <location filename="_service_messages.py" line="416" />
         <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
         <translation>{ref} är {status}: att ändra dess risk kräver en orsak (en ny nivå skickar tillbaka den för godkännande)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="312" />
+        <location filename="_service_messages.py" line="417" />
         <source>{ref} is {status}: its risk is no longer changed</source>
         <translation>{ref} är {status}: dess risk ändras inte längre</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="313" />
+        <location filename="_service_messages.py" line="418" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="314" />
+        <location filename="_service_messages.py" line="419" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="315" />
+        <location filename="_service_messages.py" line="420" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="316" />
+        <location filename="_service_messages.py" line="421" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="317" />
+        <location filename="_service_messages.py" line="422" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="318" />
+        <location filename="_service_messages.py" line="423" />
+        <source>{ref}: stored SLA {stored} but its history gives {computed} (repair with: itsmdesk sla refresh)</source>
+        <translation>{ref}: sparat SLA {stored} men historiken ger {computed} (rätta med: itsmdesk sla refresh)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="424" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="319" />
+        <location filename="_service_messages.py" line="425" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="320" />
+        <location filename="_service_messages.py" line="426" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="321" />
+        <location filename="_service_messages.py" line="427" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="322" />
+        <location filename="_service_messages.py" line="428" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="323" />
+        <location filename="_service_messages.py" line="429" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="324" />
+        <location filename="_service_messages.py" line="430" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="325" />
+        <location filename="_service_messages.py" line="431" />
         <source>{table} row {row}: points at a missing {parent}</source>
         <translation>{table} rad {row}: pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="326" />
+        <location filename="_service_messages.py" line="432" />
         <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation>{table}.{column}: {n} rad(er) pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="327" />
+        <location filename="_service_messages.py" line="433" />
         <source>{table}: reference {ref} used {n} times</source>
         <translation>{table}: referensen {ref} används {n} gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="328" />
+        <location filename="_service_messages.py" line="434" />
+        <source>{text} is not a date (YYYY-MM-DD)</source>
+        <translation>{text} är inget datum (ÅÅÅÅ-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="435" />
+        <source>{text} is not a duration like 30m, 8h or 1h30m</source>
+        <translation>{text} är ingen tidslängd som 30m, 8h eller 1h30m</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="436" />
+        <source>{text} is not years like 2026-2030</source>
+        <translation>{text} är inga år som 2026-2030</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="437" />
         <source>{type} change</source>
         <translation>ändring av typen {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="329" />
+        <location filename="_service_messages.py" line="438" />
         <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation>{value} är varken sant ({true}) eller falskt ({false})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="330" />
+        <location filename="_service_messages.py" line="440" />
         <source>{value} is not a number</source>
         <translation>{value} är inte ett tal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="331" />
+        <location filename="_service_messages.py" line="441" />
         <source>{value} is not a number (decimal separator {separator})</source>
         <translation>{value} är inte ett tal (decimaltecken {separator})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="332" />
+        <location filename="_service_messages.py" line="442" />
         <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation>{value} är inte ett giltigt värde för {name} (något av: {shown}); lägg till en map</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="333" />
+        <location filename="_service_messages.py" line="443" />
         <source>{value} is not a whole number</source>
         <translation>{value} är inte ett heltal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="334" />
+        <location filename="_service_messages.py" line="445" />
         <source>{value} matches none of the date formats {formats}</source>
         <translation>{value} passar inget av datumformaten {formats}</translation>
     </message>

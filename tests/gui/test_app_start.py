@@ -113,9 +113,11 @@ def test_exit_when_ready_proves_the_window_starts(tmp_path):
     root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if k not in ("ITSMDESK_DB", "ITSMDESK_LANG")}
     env.update(PYTHONPATH=str(root), QT_QPA_PLATFORM="offscreen", ITSMDESK_EXIT_WHEN_READY="1",
+               ITSMDESK_USER="henrik.nilsson", ITSMDESK_PASSWORD="demo",  # (the demo's agent)
                XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"))
     done = subprocess.run([sys.executable, "-m", "itsmdesk", "--demo"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("itsmdesk: ready: the window shows ")
+    assert "for Henrik Nilsson" in done.stdout, done.stdout
     assert (tmp_path / "data" / "itsmdesk" / "demo.db").exists()

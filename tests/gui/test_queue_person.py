@@ -8,7 +8,7 @@ import pytest
 
 from itsmdesk import config
 from itsmdesk.demo.servicedesk import sample_desk
-from itsmdesk.services.context import Actor
+from itsmdesk.services.context import ALL_ROLES, Actor
 from itsmdesk.services.servicedesk import incidents
 from itsmdesk.views.main_window import MainWindow
 
@@ -60,7 +60,7 @@ def test_counts_and_list_are_the_remembered_and_then_the_new_persons(ctx, qtbot,
     assert panel.count_label.text() == "3 tickets"
 
     # another person signs in at this desk: their counts, and their "My open"
-    ctx.set_actor(Actor.for_person(d["agent2"]))
+    ctx.set_actor(Actor.for_person(d["agent2"], roles=ALL_ROLES))
     entries = _entries(panel)
     assert entries["my_open"] == "My open  (2)"
     assert entries["my_team"] == "My team  (5)"  # Service Desk and Network
@@ -90,10 +90,31 @@ def test_counts_follow_a_person_known_only_after_the_queues_were_counted(ctx, qt
     qtbot.waitExposed(w)
     panel = w.panels["queuesDock"]
     assert _entries(panel)["my_open"] == "My open  (0)"
-    ctx.actor = Actor.for_person(d["agent"])  # no signal
+    ctx.actor = Actor.for_person(d["agent"], roles=ALL_ROLES)  # no signal
     panel.select_queue("my_open")
     assert _titles(panel) == ["Olle 0", "Olle 1", "Olle 2"]
     entries = _entries(panel)
     assert entries["my_open"] == "My open  (3)"
     assert entries["my_team"] == "My team  (3)"
     assert gui_sql.statements == []
+
+
+def test_signing_out_on_a_database_with_accounts_empties_the_queue(ctx, qtbot, settings, tickets):
+    """The list was read for whoever worked before the database said it has accounts; nobody
+    signed in then sees no tickets: the list is read again, not only the counts."""
+    from itsmdesk.services import accounts
+    from itsmdesk.services.context import ANONYMOUS
+
+    w = MainWindow(ctx, settings)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    panel = w.panels["queuesDock"]
+    assert panel.model.rowCount() == 6
+    accounts.create_first_administrator("boss", "Big Boss", "correct horse")
+    ctx.set_actor(ANONYMOUS)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 0, timeout=5000)
+    assert _entries(panel)["all_open"].endswith("(0)")
+    ctx.set_actor(accounts.sign_in("boss", "correct horse"))
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 6, timeout=5000)

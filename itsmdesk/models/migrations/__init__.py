@@ -108,6 +108,43 @@ def _m0008_accounts(database: pw.Database) -> None:
     database.create_tables([PersonRole], safe=True)
 
 
+def _m0009_live_notify(database: pw.Database) -> None:
+    """PostgreSQL: every committed journal insert sends a NOTIFY naming what changed (live
+    refresh on the other workstations, models/pg_notify.py).  Nothing on SQLite."""
+    from itsmdesk.models import pg_notify
+
+    pg_notify.install(database)
+
+
+def _m0010_journal_guard(database: pw.Database) -> None:
+    """The journal cannot be edited afterwards: a ``chain`` column (sha256 hash chain over the
+    rows, filled for the rows already there) and, on SQLite, triggers refusing UPDATE and
+    DELETE (models/journal_guard.py; PostgreSQL: grants, see models/pg_security.py)."""
+    from itsmdesk.models import journal_guard
+
+    journal_guard.install(database)
+
+
+def _m0011_sla_per_service_and_team(database: pw.Database) -> None:
+    """SLA targets per service (an SLA) and per team (an OLA): ``service_id`` and ``team_id``
+    on the SLA definitions, and their index without the old uniqueness of (kind, priority)."""
+    from itsmdesk.models.servicedesk import SLADefinition
+
+    table = SLADefinition._meta.table_name
+    columns = {c.name for c in database.get_columns(table)}
+    if "service_id" not in columns:
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN service_id '
+                             f'{"UUID" if isinstance(database, pw.PostgresqlDatabase) else "TEXT"} '
+                             'NULL REFERENCES "ci" (id) ON DELETE CASCADE')
+    if "team_id" not in columns:
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN team_id '
+                             f'{"UUID" if isinstance(database, pw.PostgresqlDatabase) else "TEXT"} '
+                             'NULL REFERENCES "team" (id) ON DELETE CASCADE')
+    database.execute_sql(f'DROP INDEX IF EXISTS "{table}_ticket_kind_priority"')
+    for index in SLADefinition._meta.fields_to_index():
+        database.execute(SLADefinition._schema._create_index(index, safe=True))
+
+
 # (version, description, function).  Version 1 is the base tables.
 MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (2, "full-text search", _m0002_full_text_search),
@@ -117,6 +154,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (6, "reason for a CAB decision against the votes", _m0006_cab_decision_reason),
     (7, "announcement audience and site", _m0007_announcement_audience),
     (8, "accounts: login, password hash, roles", _m0008_accounts),
+    (9, "live refresh: NOTIFY on every journal insert (PostgreSQL)", _m0009_live_notify),
+    (10, "journal guard: append-only triggers and hash chain (SQLite)", _m0010_journal_guard),
+    (11, "SLA targets per service and OLAs per team", _m0011_sla_per_service_and_team),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
 
@@ -145,6 +185,9 @@ def backup_sqlite(path: Path, from_version: int) -> Path:
     """A consistent copy of an SQLite file next to it (uses SQLite's online backup API)."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.v{from_version}-{stamp}.bak")
+    from itsmdesk.models.database import create_private
+
+    create_private(target, reset=True)  # (0600: a copy of every record)
     src = sqlite3.connect(str(path))
     try:
         dst = sqlite3.connect(str(target))
@@ -154,6 +197,17 @@ def backup_sqlite(path: Path, from_version: int) -> Path:
     finally:
         src.close()
     return target
+
+
+def _refuse_foreign(database: pw.Database, sqlite_path: Path | None) -> None:
+    """A database without our schema_info but with tables belongs to another application (or is
+    not a database we made): refused before anything is written to it."""
+    tables = sorted(t for t in database.get_tables() if not t.startswith("sqlite_"))
+    if tables:
+        from itsmdesk.models.database import foreign_database_error
+
+        raise foreign_database_error(
+            str(sqlite_path) if sqlite_path is not None else str(database.database), tables)
 
 
 def ensure_schema(database: pw.Database, sqlite_path: Path | None = None,
@@ -168,6 +222,7 @@ def ensure_schema(database: pw.Database, sqlite_path: Path | None = None,
                "understands ({ours}); upgrade itsmdesk. The database was not changed."),
             found=before, ours=LATEST_VERSION)
     if before is None:
+        _refuse_foreign(database, sqlite_path)
         create_base(database)
         version = 1
     else:

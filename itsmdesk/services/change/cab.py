@@ -38,6 +38,7 @@ from itsmdesk.models.people import Person
 from itsmdesk.services import records
 from itsmdesk.services.change.lifecycle import FORWARD_SCHEDULE
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 
 CAB_QUORUM, ECAB_QUORUM = 3, 2
 DECISIONS = ("approved", "rejected", "deferred")
@@ -66,6 +67,7 @@ class Outcome:
 
 def add_member(person_id, category: str | None = None, emergency: bool = False,  # noqa: ANN001
                actor: Actor = SYSTEM) -> CABMember:
+    require(actor, "cab.manage")
     with records.atomic():
         person = records.get(Person, person_id)
         existing = CABMember.get_or_none((CABMember.person == person.id)
@@ -130,6 +132,7 @@ def meetings(limit: int = 200) -> list[CABMeeting]:
 
 def update_meeting(meeting_id, version: int | None, changes: dict[str, Any],  # noqa: ANN001
                    actor: Actor = SYSTEM) -> CABMeeting:
+    require(actor, "cab.manage")
     if "status" in changes and changes["status"] not in ("planned", "held", "cancelled"):
         raise ValidationError(N_("Meeting status '{value}' is not one of: planned, held, "
                                  "cancelled"), field="status", value=changes["status"])
@@ -141,6 +144,7 @@ def set_attendees(meeting_id, attendance: dict, actor: Actor = SYSTEM,  # noqa: 
                   version: int | None = None) -> None:
     """``attendance``: person id -> present (bool).  People not listed are removed.  With
     ``version`` (the meeting's, as the caller read it) a stale list raises a conflict."""
+    require(actor, "cab.manage")
     with records.atomic():
         meeting = records.get(CABMeeting, meeting_id)
         records.check_version(CABMeeting, meeting.id, version)
@@ -174,6 +178,7 @@ def build_agenda(meeting_id, actor: Actor = SYSTEM,  # noqa: ANN001
                  version: int | None = None) -> list[CABAgendaItem]:
     """Add every change awaiting the CAB (ECAB: emergency ones) not yet on an open agenda.
     With ``version`` (the meeting's, as the caller read it) a stale meeting conflicts."""
+    require(actor, "cab.manage")
     with records.atomic():
         meeting = records.get(CABMeeting, meeting_id)
         records.check_version(CABMeeting, meeting.id, version)
@@ -195,6 +200,7 @@ def build_agenda(meeting_id, actor: Actor = SYSTEM,  # noqa: ANN001
 
 def add_to_agenda(meeting_id, change_id, actor: Actor = SYSTEM,  # noqa: ANN001
                   version: int | None = None) -> CABAgendaItem:
+    require(actor, "cab.manage")
     with records.atomic():
         meeting = records.get(CABMeeting, meeting_id)
         change = records.get(Change, change_id)
@@ -245,6 +251,7 @@ def vote(meeting_id, change_id, person_id, value: str, comment: str = "",  # noq
     ``version``: the change's, as the caller read it (a vote is a child row of the change)."""
     from itsmdesk.services.change.changes import cast_vote
 
+    require(actor, "cab.vote", {"person": person_id})
     meeting = records.get(CABMeeting, meeting_id)
     change = records.get(Change, change_id)
     eligible = _member_ids(change.category, change.type == "emergency" or meeting.emergency)
@@ -309,6 +316,7 @@ def decide(meeting_id, change_id, conditions: str | None = None, actor: Actor = 
     ``approved``; rejected -> ``rejected``; deferred: stays.  ``version``: the meeting's, as the
     caller read it (a stale meeting conflicts).  Returns the quorum outcome.
     """
+    require(actor, "cab.decide")
     from itsmdesk.services.change import changes as change_service
 
     result = outcome(change_id, meeting_id)
@@ -321,6 +329,7 @@ def decide(meeting_id, change_id, conditions: str | None = None, actor: Actor = 
         meeting = records.get(CABMeeting, meeting_id)
         change = records.get(Change, change_id)
         if chosen != result.decision:
+            require(actor, "cab.override_quorum")
             if chosen == "approved":
                 raise ValidationError(
                     N_("{ref} cannot be approved against the CAB's votes ({detail})"),
@@ -340,7 +349,8 @@ def decide(meeting_id, change_id, conditions: str | None = None, actor: Actor = 
                                                       "decision_reason": reason}, actor, version)
         if apply and change.status == "awaiting_cab" and chosen in ("approved", "rejected"):
             change_service.transition(change.id, None, chosen, actor, role="cab",
-                                      reason=reason if chosen != result.decision else None)
+                                      reason=reason if chosen != result.decision else None,
+                                      meeting_id=meeting.id)
     return result
 
 
@@ -349,6 +359,7 @@ def decide(meeting_id, change_id, conditions: str | None = None, actor: Actor = 
 def add_action(meeting_id, text: str, owner_id=None, due: dt.date | None = None,  # noqa: ANN001
                change_id=None, actor: Actor = SYSTEM, version: int | None = None) -> CABAction:
     """An action of the meeting (``version``: the meeting's, as the caller read it)."""
+    require(actor, "cab.manage")
     if not (text or "").strip():
         raise ValidationError(N_("An action needs a text"), field="text")
     with records.atomic():
@@ -361,6 +372,7 @@ def add_action(meeting_id, text: str, owner_id=None, due: dt.date | None = None,
 def set_action_done(action_id, done: bool = True, actor: Actor = SYSTEM,  # noqa: ANN001
                     version: int | None = None) -> CABAction:
     """Tick an action off (or on again); ``version``: its meeting's, as the caller read it."""
+    require(actor, "cab.manage")
     with records.atomic():
         action = CABAction.get_or_none(CABAction.id == action_id)
         if action is None:
@@ -415,6 +427,7 @@ def minutes(ref_or_id) -> Minutes:  # noqa: ANN001
 def create_meeting(values: dict[str, Any], actor: Actor = SYSTEM, attendees: list | None = None,
                    changes: list | None = None) -> CABMeeting:
     """A meeting (ECAB: quorum 2 unless given); see ``changes.create_meeting``."""
+    require(actor, "cab.manage")
     from itsmdesk.services.change.changes import create_meeting as _create
 
     values = dict(values)
@@ -622,6 +635,7 @@ def save_meeting(meeting_id, version: int | None, edits: dict[str, Any],  # noqa
     """Create (``meeting_id`` None, with key ``new_id``) or update a meeting from the form's
     edits in one transaction: its fields and ``attendance`` (person id -> present).  A new
     meeting lasts an hour; moving an existing one keeps its length."""
+    require(actor, "cab.manage")
     from itsmdesk.services.validation import required_text
 
     values = {k: v for k, v in edits.items() if k in MEETING_FIELDS}

@@ -26,6 +26,7 @@ from itsmdesk.models.change import (
 )
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 from itsmdesk.services.validation import one_of, ordered_times, required_text
 
 
@@ -43,6 +44,7 @@ PIR_STATUSES = ("implemented", "in_review", "failed", "backed_out", "closed")
 
 
 def create_change(values: dict[str, Any], actor: Actor = SYSTEM, cis: list | None = None) -> Change:
+    require(actor, "change.edit")
     values = dict(values)
     _validate(values, True)
     with records.atomic():
@@ -54,6 +56,7 @@ def create_change(values: dict[str, Any], actor: Actor = SYSTEM, cis: list | Non
 
 def update_change(change_id, version: int | None, changes: dict[str, Any],
                   actor: Actor = SYSTEM) -> Change:
+    require(actor, "change.edit")
     with records.atomic():
         current = records.get(Change, change_id)
         _validate(changes, False, records.snapshot(current))
@@ -68,6 +71,7 @@ def set_affected_cis(change_id, cis: list, actor: Actor = SYSTEM,  # noqa: ANN00
 
 
 def create_template(values: dict[str, Any], actor: Actor = SYSTEM) -> ChangeTemplate:
+    require(actor, "change.windows")
     required_text(values, "name", "Name", 200)
     with records.atomic():
         return records.create(ChangeTemplate, values, actor)
@@ -75,6 +79,7 @@ def create_template(values: dict[str, Any], actor: Actor = SYSTEM) -> ChangeTemp
 
 def create_meeting(values: dict[str, Any], actor: Actor = SYSTEM, attendees: list | None = None,
                    changes: list | None = None) -> CABMeeting:
+    require(actor, "cab.manage")
     required_text(values, "title", "Title")
     if not values.get("starts_at"):
         raise ValidationError(N_("A CAB meeting needs a date and time"), field="starts_at")
@@ -106,6 +111,7 @@ def cast_vote(change_id, person_id, vote: str, comment: str = "", meeting_id=Non
     if vote not in VOTES:
         raise ValidationError(N_("Vote '{value}' is not one of: {allowed}"), field="vote",
                               value=vote, allowed=", ".join(VOTES))
+    require(actor, "cab.vote", {"person": person_id})
     with records.atomic():
         change = records.get(Change, change_id)
         records.check_version(Change, change.id, version)
@@ -122,6 +128,7 @@ def cast_vote(change_id, person_id, vote: str, comment: str = "", meeting_id=Non
 
 
 def create_window(values: dict[str, Any], actor: Actor = SYSTEM) -> ScheduleWindow:
+    require(actor, "change.windows")
     required_text(values, "name", "Name", 200)
     one_of(values, "kind", ("blackout", "maintenance"), "Window kind")
     ordered_times(values, "starts_at", "ends_at", "Window")
@@ -169,9 +176,45 @@ def _touches_services(change: Change) -> bool:
     return bool(impacted_services(ci_ids))
 
 
+def _lifecycle_role(actor: Actor, change: Change, target: str, role: str | None) -> str | None:
+    """The lifecycle role this step is taken in: one the actor's roles give (see
+    ``permissions.lifecycle_roles``); ``cab`` only for a change manager recording the CAB's
+    decision.  A person without one is refused, naming the role the step needs."""
+    from itsmdesk.services import permissions
+    from itsmdesk.services.change import lifecycle as change_lifecycle
+
+    if role == "cab":
+        require(actor, "cab.decide")
+        return role
+    step = permissions.transition_action(change.status, target)
+    if step in ("change.approve", "change.schedule") and not (
+            change.type == "standard" and change.status == "submitted"):  # pre-approved
+        require(actor, step)  # a change manager's, whatever else the lifecycle allows
+    held = permissions.lifecycle_roles(actor)
+    if role is not None:
+        if role not in held:
+            require(actor, {"change_manager": "change.manage", "implementer": "change.implement"}
+                    .get(role, "change.edit"))
+        return role
+    rules = [r for r in change_lifecycle.RULES if r.source == change.status
+             and r.target == target and change.type in r.types]
+    for rule in rules:
+        for mine in held:
+            if mine in rule.roles:
+                return mine
+    if rules:  # the step exists, but not for this person
+        require(actor, permissions.transition_action(change.status, target))
+        return held[0] if held else None
+    return None  # no such step: the lifecycle says so
+
+
 def transition(change_id, version: int | None, target: str, actor: Actor = SYSTEM,  # noqa: ANN001
-               role: str | None = None, reason: str | None = None) -> Change:
+               role: str | None = None, reason: str | None = None,
+               meeting_id=None) -> Change:  # noqa: ANN001
     """Move a change to ``target`` if the lifecycle allows it (see change_lifecycle).
+
+    ``meeting_id``: the CAB meeting deciding (:func:`cab.decide`): its votes and its quorum count,
+    not the default quorum over every vote.
 
     Moving a change to ``assessed`` or to the CAB stores its risk assessment when it has none
     (:func:`itsmdesk.services.change.risk.assess_if_new`).  Normal and emergency changes reach ``approved`` only with the CAB's quorum outcome
@@ -182,6 +225,8 @@ def transition(change_id, version: int | None, target: str, actor: Actor = SYSTE
 
     with records.atomic():
         change = records.get(Change, change_id)
+        overriding = role == "change_manager"  # asked for explicitly: decide without the CAB
+        role = _lifecycle_role(actor, change, target, role)
         change_lifecycle.check(change.status, target, change.type, role)
         values: dict[str, Any] = {"status": target}
         now = utcnow()
@@ -196,16 +241,16 @@ def transition(change_id, version: int | None, target: str, actor: Actor = SYSTE
         if target == "approved" and change.type in ("normal", "emergency"):
             from itsmdesk.services.change import cab
 
-            outcome = cab.outcome(change.id)
+            outcome = cab.outcome(change.id, meeting_id)
             if outcome.decision != "approved":
                 raise ValidationError(
                     N_("{ref} has no CAB approval ({detail})"), field="status", ref=change.ref,
                     detail=outcome.explain)
         if target == "rejected" and change.type in ("normal", "emergency") \
-                and change.status == "awaiting_cab" and role != "change_manager":
+                and change.status == "awaiting_cab" and not overriding:
             from itsmdesk.services.change import cab
 
-            outcome = cab.outcome(change.id)
+            outcome = cab.outcome(change.id, meeting_id)
             if outcome.decision not in ("rejected",) and reason is None:
                 raise ValidationError(N_("{ref} was not rejected by the CAB ({detail})"),
                                       field="status", ref=change.ref, detail=outcome.explain)
@@ -236,6 +281,8 @@ def reschedule(change_id, version: int | None, start, end, actor: Actor = SYSTEM
         raise ValidationError(N_("A planned window needs a start and an end"), field="planned_start")
     with records.atomic():
         change = records.get(Change, change_id)
+        require(actor, "change.schedule" if change.status in ("approved", "scheduled")
+                else "change.edit")
         if change.status not in RESCHEDULABLE:
             raise ValidationError(N_("{ref} is {status}; only changes not yet started can be "
                                      "rescheduled"), field="planned_start", ref=change.ref,
@@ -354,6 +401,7 @@ def templates(active_only: bool = True) -> list[ChangeTemplate]:
 def record_pir(change_id, version: int | None, outcome: str, lessons: str = "",  # noqa: ANN001
                incident_ids: list | None = None, actor: Actor = SYSTEM) -> Change:
     """Post-implementation review: outcome, lessons and the incidents the change caused."""
+    require(actor, "change.manage")
     from itsmdesk.models.incident import ChangeIncident
 
     if outcome not in ("successful", "partially", "failed"):
@@ -599,6 +647,7 @@ def save_change(change_id, version: int | None, edits: dict[str, Any],  # noqa: 
                 actor: Actor = SYSTEM, new_id: Any = None) -> Change:
     """Create (``change_id`` None, with key ``new_id``) or update a change from the form's
     edits in one transaction: its fields and ``ci_ids`` (the affected CIs, exactly)."""
+    require(actor, "change.edit")
     values = {k: v for k, v in edits.items() if k in CHANGE_FIELDS}
     cis = None
     if "ci_ids" in edits:

@@ -16,6 +16,7 @@ from itsmdesk.models.cmdb import (
 )
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 from itsmdesk.services.validation import one_of, positive_int, required_text
 
 # The classes every database starts with: name -> (label, is_service, attributes)
@@ -127,6 +128,7 @@ def _validate_ci(values: dict[str, Any], creating: bool) -> None:
 
 
 def create_ci(values: dict[str, Any], actor: Actor = SYSTEM) -> CI:
+    require(actor, "ci.edit")
     values = dict(values)
     _validate_ci(values, True)
     with records.atomic():
@@ -144,6 +146,7 @@ def create_ci(values: dict[str, Any], actor: Actor = SYSTEM) -> CI:
 
 
 def update_ci(ci_id, version: int | None, changes: dict[str, Any], actor: Actor = SYSTEM) -> CI:
+    require(actor, "ci.edit")
     changes = dict(changes)
     _validate_ci(changes, False)
     with records.atomic():
@@ -169,6 +172,7 @@ def save_ci(ci_id: Any, version: int | None, edits: dict[str, Any], actor: Actor
     """Create (``ci_id`` None, with key ``new_id``) or update a CI from the form's edits in one
     transaction: its fields (``ci_class`` by name, ``attributes`` as text, typed here against
     the class), ``owner_team`` and ``site`` (ids, or None)."""
+    require(actor, "ci.edit")
     import uuid
 
     values = {k: v for k, v in edits.items() if k in CI_FIELDS}
@@ -189,6 +193,7 @@ def create_relation_from(ci_id: Any, type_: str, target_name: str, actor: Actor 
                          redundant: bool = False) -> Relation:
     """A relation from the CI ``ci_id`` to the CI named ``target_name`` (the CI form's "This CI
     depends on ...")."""
+    require(actor, "ci.edit")
     with records.atomic():
         return create_relation(records.get(CI, ci_id), type_,
                                get_ci_by_name((target_name or "").strip()), actor,
@@ -204,6 +209,7 @@ def get_ci_by_name(name: str) -> CI:
 
 def create_relation(source, type_: str, target, actor: Actor = SYSTEM,  # noqa: ANN001
                     redundant: bool = False, propagates: str = "target_to_source") -> Relation:
+    require(actor, "ci.edit")
     if type_ not in RELATION_TYPES:
         raise ValidationError(N_("Relation type '{value}' is not one of: {allowed}"), field="type",
                               value=type_, allowed=", ".join(RELATION_TYPES))
@@ -229,6 +235,7 @@ def create_relation(source, type_: str, target, actor: Actor = SYSTEM,  # noqa: 
 def delete_relation(relation_id, actor: Actor = SYSTEM,  # noqa: ANN001
                     version: int | None = None) -> None:
     """Delete a relation (a stale ``version`` of it conflicts)."""
+    require(actor, "ci.edit")
     with records.atomic():
         rel = records.get(Relation, relation_id)
         records.note(CI, rel.source_id, "relation-", f"{rel.type} {rel.target.name}", actor)
@@ -238,6 +245,7 @@ def delete_relation(relation_id, actor: Actor = SYSTEM,  # noqa: ANN001
 def delete_relations(versions: dict, actor: Actor = SYSTEM) -> int:
     """Delete several relations in one transaction; ``versions``: relation id -> the version
     the caller saw (None: unchecked)."""
+    require(actor, "ci.edit")
     with records.atomic():
         for relation_id, version in versions.items():
             delete_relation(relation_id, actor, version)

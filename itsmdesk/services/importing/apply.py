@@ -181,7 +181,9 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
     summarise(prepared, report)
     if dry_run:
         return
-    sla_cache: dict[tuple[str, int], tuple[int, int]] = {}
+    from itsmdesk.services.servicedesk import sla
+
+    sla_cache = sla.Targets()
     total = len(creates) + len(updates)
     with _big_cache(), records.atomic() as write:
         now = write.now
@@ -230,15 +232,29 @@ def _big_cache(kib: int = 256 * 1024) -> Iterator[None]:
         db.execute_sql(f"PRAGMA cache_size = {int(before)}")
 
 
-def _sla_due(kind: str, priority: int, opened: dt.datetime,
-             cache: dict[tuple[str, int], tuple[int, int]]) -> tuple[dt.datetime, dt.datetime]:
+def _sla_fields(values: dict[str, Any], rec, now: dt.datetime, lookup) -> dict[str, Any]:  # noqa: ANN001
+    """An imported ticket's SLA fields from the one SLA clock (services/servicedesk/sla.py):
+    its history is its first values and its events (status and priority changes at their
+    times), counted on the target's business calendar, read as of ``now``."""
     from itsmdesk.services.servicedesk import sla
 
-    key = (kind, priority)
-    if key not in cache:
-        cache[key] = sla.targets(kind, priority)
-    response, resolution = cache[key]
-    return opened + dt.timedelta(minutes=response), opened + dt.timedelta(minutes=resolution)
+    events = rec.events if rec.events else []
+    if len(events) > 1:
+        # the first values as the journal's *created* snapshot has them (_first_values)
+        touched = {name for event in events[1:] for name, _o, _n in event.changes}
+        first = dict(values)
+        for name in touched:
+            if name in (rec.first or {}):
+                first[name] = rec.first[name]
+            else:
+                first.pop(name, None)
+        first["opened_at"] = values["opened_at"]
+        changes = [(e.at or now, {n: v for n, _o, v in e.changes}) for e in events[1:]]
+        history = sla.history_from_changes(first, changes)
+    else:
+        history = sla.history_from_values(values)
+    last = max([now, history.opened] + [a for a, _s in history.statuses])
+    return sla.reading(history, last, lookup).fields()
 
 
 def _first_values(model: type[pw.Model], values: dict[str, Any], rec) -> dict[str, Any]:  # noqa: ANN001
@@ -297,9 +313,8 @@ def _new_rows(creates, model, spec, now: dt.datetime,  # noqa: ANN001
         if model is Incident:
             opened = values.setdefault("opened_at", created)
             if "response_due" not in values and opened is not None:
-                ticket_kind = values.get("kind") or "incident"
-                values["response_due"], values["resolution_due"] = _sla_due(
-                    ticket_kind, values.get("priority") or 5, opened, sla_cache)
+                for name, value in _sla_fields(values, rec, now, sla_cache).items():
+                    values.setdefault(name, value)  # what the file says is kept
         bulk.fill_defaults(model, values)
         label = _label(values)
         events = rec.events if fold else []

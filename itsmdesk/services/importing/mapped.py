@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import peewee as pw
 
@@ -42,7 +43,13 @@ from itsmdesk.services.importing.targets import (
     field_type,
     resolve,
 )
-from itsmdesk.services.importing.values import IGNORE, CellError, build_converter, scalar_parser
+from itsmdesk.services.importing.values import (
+    IGNORE,
+    CellError,
+    NonexistentTime,
+    build_converter,
+    scalar_parser,
+)
 from itsmdesk.services.records import to_text
 
 Progress = Callable[..., None]
@@ -85,6 +92,15 @@ class Prepared:
     lookups: dict[str, LookupPlan]
     class_plan: LookupPlan | None = None
     source_path: Path | None = None
+    warnings: list[RowError] = field(default_factory=list)
+
+
+def _gap_warning(line: int, column: str, value: NonexistentTime, tz: str) -> RowError:
+    return row_error(line, column, N_("{local} does not exist in {zone} (the clocks jumped "
+                                      "forward); read as {actual}"),
+                     local=value.local.strftime("%Y-%m-%d %H:%M"), zone=tz,
+                     actual=value.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz))
+                     .strftime("%Y-%m-%d %H:%M"))
 
 
 def _tick(progress: Progress | None, cancel: Callable[[], bool] | None, done: int,
@@ -183,6 +199,7 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     parse_at = scalar_parser("datetime", src)
     at_cache: dict[str, Any] = {}
     errors = list(data.errors)
+    warnings: list[RowError] = []
     bad_lines = {e.line for e in errors}
     rows: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
     total = len(data.rows)
@@ -205,6 +222,10 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
             except CellError as exc:
                 errors.append(RowError(row.line, exc.column, exc.reason, exc.template, exc.params))
                 row_ok = False
+            else:
+                if isinstance(values[name], NonexistentTime):
+                    warnings.append(_gap_warning(row.line, name, values[name], spec.source.timezone))
+                    values[name] = values[name].plain()
         if key_pos is not None:
             key = cells[key_pos]
             if key == "" or key in nulls:
@@ -226,6 +247,10 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
                 errors.append(row_error(row.line, spec.events.at or "", N_("no event time")))
                 row_ok = False
             meta["at"] = at
+            if isinstance(at, NonexistentTime):
+                warnings.append(_gap_warning(row.line, spec.events.at or "", at,
+                                             spec.source.timezone))
+                meta["at"] = at.plain()
         if who_pos is not None:
             who = cells[who_pos]
             meta["who"] = None if who in nulls or who == "" else who
@@ -247,7 +272,8 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
             bad_lines.add(row.line)
         rows.append((row.line, values, meta))
     _tick(progress, cancel, total, total, "checking rows")
-    prepared = Prepared(spec, target, data, rows, errors, bad_lines, {}, source_path=Path(path))
+    prepared = Prepared(spec, target, data, rows, errors, bad_lines, {}, source_path=Path(path),
+                        warnings=warnings)
     _resolve_lookups(prepared, lookup_fields, class_of)
     return prepared
 
@@ -511,6 +537,9 @@ def _run(kind: str, path: str | Path, spec: MappingSpec, dry_run: bool,
     report.rows_read = len(prepared.data.rows)
     planned, rejected = group(prepared, skip_invalid is not None)
     report.errors = sorted(prepared.errors, key=lambda e: (e.line, e.column))
+    report.warnings = list(prepared.warnings)
+    if prepared.warnings:
+        report.extra["warnings"] = len(prepared.warnings)
     existing = _existing(prepared.target, spec, planned)
     if rejected and skip_invalid is None:
         report.rejected = len(rejected)
@@ -537,7 +566,9 @@ def _write_rejects(path: Path, prepared: Prepared, rejected: set[int]) -> None:
                         quotechar=prepared.spec.source.quotechar, strict=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter=prepared.data.delimiter)
+        from itsmdesk.services import csv_safe
+
+        writer = csv_safe.writer(handle, delimiter=prepared.data.delimiter)
         writer.writerow(["_line", "_reason"] + prepared.data.header)
         prev = 0
         for cells in reader:

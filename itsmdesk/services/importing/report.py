@@ -88,6 +88,8 @@ class ImportReport:
     # entries; diff_more counts the ones left out)
     diff: list[DiffEntry] = field(default_factory=list)
     diff_more: int = 0
+    # what was imported but should be looked at (local times that do not exist, ...)
+    warnings: list[RowError] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)

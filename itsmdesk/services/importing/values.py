@@ -98,12 +98,40 @@ def parse_datetime(text: str, formats: Sequence[str], tz: str = "UTC") -> dt.dat
         if value is None:
             continue
         if tz != "UTC":
-            from zoneinfo import ZoneInfo
-
-            value = value.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC).replace(tzinfo=None)
+            return local_to_utc(value, tz)
         return value
     raise BadValueError(N_("{value} matches none of the date formats {formats}"), value=repr(text),
                         formats=", ".join(formats))
+
+
+class NonexistentTime(dt.datetime):
+    """A UTC time read from a local wall time that never happened (the spring-forward gap): it
+    is taken as the gap's end, as the SLA calendars count, and the import warns about it
+    (``local`` is the wall time as written)."""
+
+    local: dt.datetime
+
+    def plain(self) -> dt.datetime:
+        return dt.datetime(self.year, self.month, self.day, self.hour, self.minute, self.second,
+                           self.microsecond)
+
+
+def local_to_utc(value: dt.datetime, tz: str) -> dt.datetime:
+    """A naive wall time in ``tz`` as naive UTC; a repeated (autumn) time is its first
+    occurrence; one in the spring-forward gap is the gap's end, as a :class:`NonexistentTime`."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    utc = value.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+    if utc.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None) == value:
+        return utc
+    from itsmdesk.services.servicedesk.calendars import local_span_to_utc
+
+    start = local_span_to_utc(zone, value, value + dt.timedelta(hours=3))[0][0]
+    out = NonexistentTime(start.year, start.month, start.day, start.hour, start.minute,
+                          start.second, start.microsecond)
+    out.local = value
+    return out
 
 
 def parse_number(text: str, decimal_sep: str = ".", thousands: str = "") -> decimal.Decimal:
@@ -123,11 +151,28 @@ def parse_number(text: str, decimal_sep: str = ".", thousands: str = "") -> deci
                             value=repr(text), separator=repr(decimal_sep)) from None
 
 
+INT_MIN, INT_MAX = -2 ** 31, 2 ** 31 - 1  # an integer column (PostgreSQL's integer)
+
+
 def parse_int(text: str, src: SourceSpec) -> int:
     number = parse_number(text, src.decimal, src.thousands)
+    if not number.is_finite():
+        raise BadValueError(N_("{value} is not a whole number"), value=repr(text))
+    # (the exponent first: int() of 1E999999999 would build a billion-digit number)
+    if number.adjusted() > 18 or not INT_MIN <= number <= INT_MAX:
+        raise BadValueError(N_("{value} is too large: a whole number here is between {min} and "
+                               "{max}"), value=repr(text[:40]), min=INT_MIN, max=INT_MAX)
     if number != number.to_integral_value():
         raise BadValueError(N_("{value} is not a whole number"), value=repr(text))
     return int(number)
+
+
+def parse_float(text: str, src: SourceSpec) -> float:
+    number = parse_number(text, src.decimal, src.thousands)
+    value = float(number) if number.is_finite() else float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise BadValueError(N_("{value} is not a finite number"), value=repr(text[:40]))
+    return value
 
 
 def parse_bool(text: str, src: SourceSpec) -> bool:
@@ -150,7 +195,7 @@ def scalar_parser(field_type: str, src: SourceSpec, max_length: int | None = Non
     if field_type == "int":
         return lambda t: parse_int(t, src)
     if field_type == "float":
-        return lambda t: float(parse_number(t, src.decimal, src.thousands))
+        return lambda t: parse_float(t, src)
     if field_type == "decimal":
         return lambda t: parse_number(t, src.decimal, src.thousands)
     if field_type == "bool":

@@ -21,6 +21,7 @@ from itsmdesk.models.incident import OPEN_STATUSES, Incident
 from itsmdesk.models.problem import KnownError, KnownErrorCI, Problem, ProblemCI
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 
 # status -> statuses it may move to
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -48,6 +49,7 @@ def _get_problem(problem_id: Any) -> Problem:
 def transition(problem_id: Any, version: int | None, target: str, actor: Actor = SYSTEM,
                changes: dict[str, Any] | None = None) -> Problem:
     """Move a problem to ``target`` (with optional field changes in the same write)."""
+    require(actor, "problem.manage")
     changes = dict(changes or {})
     with records.atomic():
         problem = _get_problem(problem_id)
@@ -120,6 +122,7 @@ def close_problem(problem_id: Any, version: int | None, actor: Actor = SYSTEM,
 
     Without ``resolve_incidents`` the result lists the open incidents so the caller can offer it.
     """
+    require(actor, "problem.close")
     with records.atomic():
         problem = transition(problem_id, version, "closed", actor)
         fixed = fix_implemented(problem)
@@ -134,6 +137,7 @@ def resolve_linked_incidents(problem_id: Any, actor: Actor = SYSTEM,
                              version: int | None = None) -> list[Incident]:
     """Resolve every open incident linked to the problem, naming the problem as the fix (a
     stale ``version`` of the problem conflicts: its solution is what the incidents are told)."""
+    require(actor, "problem.manage")
     from itsmdesk.services.servicedesk.incidents import add_work_log
     from itsmdesk.services.servicedesk.incidents import transition as incident_transition
 
@@ -157,6 +161,7 @@ def resolve_linked_incidents(problem_id: Any, actor: Actor = SYSTEM,
 
 
 def unlink_incident(incident_id: Any, actor: Actor = SYSTEM, version: int | None = None) -> Incident:
+    require(actor, "problem.manage")
     with records.atomic():
         return records.update(Incident, incident_id, version, {"problem": None}, actor)
 
@@ -165,6 +170,7 @@ def unlink_incidents(incident_ids: list, actor: Actor = SYSTEM,
                      versions: dict | None = None) -> int:
     """Unlink several incidents from their problem in one transaction; ``versions`` (incident id
     -> the version the caller saw) makes a stale incident conflict."""
+    require(actor, "problem.manage")
     with records.atomic():
         for incident_id in incident_ids:
             unlink_incident(incident_id, actor, (versions or {}).get(incident_id))
@@ -174,6 +180,7 @@ def unlink_incidents(incident_ids: list, actor: Actor = SYSTEM,
 def set_affected_cis(problem_id: Any, cis: list, actor: Actor = SYSTEM,
                      version: int | None = None) -> None:
     """The problem's CIs become exactly ``cis`` (a stale ``version`` conflicts)."""
+    require(actor, "problem.manage")
     with records.atomic():
         problem = _get_problem(problem_id)
         records.set_links(ProblemCI, problem.id, "ci", [getattr(ci, "id", ci) for ci in cis],

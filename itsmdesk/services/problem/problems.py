@@ -20,10 +20,12 @@ from itsmdesk.models.problem import (
 )
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 from itsmdesk.services.validation import one_of, required_text
 
 
 def create_problem(values: dict[str, Any], actor: Actor = SYSTEM, cis: list | None = None) -> Problem:
+    require(actor, "problem.manage")
     required_text(values, "title", "Title")
     one_of(values, "status", PROBLEM_STATUSES, "Status")
     with records.atomic():
@@ -35,6 +37,7 @@ def create_problem(values: dict[str, Any], actor: Actor = SYSTEM, cis: list | No
 
 def update_problem(problem_id, version: int | None, changes: dict[str, Any],
                    actor: Actor = SYSTEM) -> Problem:
+    require(actor, "problem.manage")
     required_text(changes, "title", "Title", creating=False)
     one_of(changes, "status", PROBLEM_STATUSES, "Status")
     with records.atomic():
@@ -45,6 +48,7 @@ def link_incidents(problem_id, incident_ids: list, actor: Actor = SYSTEM,  # noq
                    versions: dict | None = None) -> int:
     """Point incidents at a problem (each incident's change is journalled).  ``versions``
     (incident id -> version the caller saw) makes a stale incident raise a conflict."""
+    require(actor, "problem.manage")
     with records.atomic():
         problem = records.get(Problem, problem_id)
         count = 0
@@ -61,6 +65,7 @@ def link_incidents_to(problem_id: Any, incident_ids: list, actor: Actor = SYSTEM
                       versions: dict | None = None) -> Any:
     """Link incidents to a problem, or (``problem_id`` None) to a new problem made from the
     first incident's title, CI and service; one transaction.  Returns the problem's id."""
+    require(actor, "problem.manage")
     with records.atomic():
         if problem_id is None:
             if not incident_ids:
@@ -74,6 +79,7 @@ def link_incidents_to(problem_id: Any, incident_ids: list, actor: Actor = SYSTEM
 
 def create_known_error(values: dict[str, Any], actor: Actor = SYSTEM,
                        cis: list | None = None) -> KnownError:
+    require(actor, "problem.manage")
     required_text(values, "title", "Title")
     one_of(values, "solution_status", KE_SOLUTION_STATUSES, "Solution status")
     with records.atomic():
@@ -85,6 +91,7 @@ def create_known_error(values: dict[str, Any], actor: Actor = SYSTEM,
 
 def update_known_error(ke_id, version: int | None, changes: dict[str, Any],
                        actor: Actor = SYSTEM) -> KnownError:
+    require(actor, "problem.manage")
     required_text(changes, "title", "Title", creating=False)
     one_of(changes, "solution_status", KE_SOLUTION_STATUSES, "Solution status")
     with records.atomic():
@@ -198,6 +205,7 @@ def affected_ci_names(kind: str, record_id) -> list[tuple[Any, str]]:  # noqa: A
 def set_known_error_cis(ke_id, cis: list, actor: Actor = SYSTEM,  # noqa: ANN001
                         version: int | None = None) -> None:
     """The known error's CIs become exactly ``cis`` (a stale ``version`` conflicts)."""
+    require(actor, "problem.manage")
     records.set_links(KnownErrorCI, ke_id, "ci", [getattr(ci, "id", ci) for ci in cis], actor,
                       version)
 
@@ -283,6 +291,7 @@ def save_known_error(ke_id: Any, version: int | None, edits: dict[str, Any],
     """Create (``ke_id`` None, with key ``new_id``) or update a known error from the form's
     edits, in one transaction: its fields, ``problem_ref`` (a PRB reference or "") and
     ``ci_names`` (the affected CIs by name)."""
+    require(actor, "problem.manage")
     values = {k: v for k, v in edits.items() if k in KNOWN_ERROR_FIELDS}
     with records.atomic():
         if "problem_ref" in edits:
@@ -479,6 +488,7 @@ def save_problem(problem_id: Any, version: int | None, edits: dict[str, Any],
     (ids or None); ``rca`` (the RCA notes that changed: merged over the stored ones, and a stated
     cause fills an empty root cause); ``ci_names`` (the affected CIs by name).  A ``status`` of
     an existing problem moves it through the lifecycle (its rules apply)."""
+    require(actor, "problem.manage")
     from itsmdesk.services.problem import lifecycle, rca
 
     values = {k: v for k, v in edits.items() if k in PROBLEM_FIELDS}
@@ -517,6 +527,7 @@ def link_incident_refs(problem_id: Any, refs: list[str], actor: Actor = SYSTEM,
                        versions: dict | None = None) -> int:
     """Link the incidents with these references (``INC-000123``) to the problem in one
     transaction; an unknown reference is refused and nothing is linked."""
+    require(actor, "problem.manage")
     from itsmdesk.services.servicedesk.incidents import get_by_ref
 
     with records.atomic():
@@ -528,6 +539,7 @@ def record_known_error(problem_id: Any, version: int | None, actor: Actor = SYST
     """A known error from the problem as saved: its title, symptoms (the RCA notes' or the
     description), root cause, workaround and affected CIs (or its CI).  A stale ``version``
     conflicts: the known error is written from what the caller saw."""
+    require(actor, "problem.manage")
     from itsmdesk.services.problem import rca
 
     with records.atomic():

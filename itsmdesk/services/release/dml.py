@@ -30,6 +30,7 @@ from itsmdesk.models.release import Release, ReleaseItem, ReleaseStep
 from itsmdesk.services import records
 from itsmdesk.services.cmdb import cis as cmdb
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 from itsmdesk.services.release import lifecycle as release_lifecycle
 from itsmdesk.services.release import plan as release_plan
 
@@ -76,6 +77,7 @@ def add_item(release_id, name: str, version: str, checksum: str | None = None,  
     """Register a delivered item; creates its master software CI unless ``ci`` is given.
     ``version`` is the item's; ``release_version`` the release's, as the caller read it (a
     stale release conflicts)."""
+    require(actor, "release.manage")
     name, version = (name or "").strip(), (version or "").strip()
     if not name:
         raise ValidationError(N_("{label} is required"), field="name", label="Name")
@@ -109,6 +111,7 @@ def add_item(release_id, name: str, version: str, checksum: str | None = None,  
 
 def remove_item(item_id, actor: Actor = SYSTEM, version: int | None = None) -> None:  # noqa: ANN001
     """Remove a delivered item (``version``: its release's, as the caller read it)."""
+    require(actor, "release.manage")
     with records.atomic():
         records.remove_child(ReleaseItem, item_id, actor, version)
 
@@ -157,6 +160,7 @@ def deploy_wave(step_id, actor: Actor = SYSTEM, version: int | None = None,  # n
     """Deploy one rollout wave: update the site's software CIs to the delivered versions.
     ``version`` (the wave step's) and ``release_version`` (its release's), as the caller read
     them: a stale one conflicts and nothing is deployed."""
+    require(actor, "release.manage")
     with records.atomic():
         step = _wave(step_id)
         records.check_version(ReleaseStep, step.id, version)

@@ -24,6 +24,7 @@ from itsmdesk.models.change import RISK_LEVELS, Change
 from itsmdesk.models.release import RELEASE_STATUSES, Release, ReleaseChange, ReleaseStep
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 
 APPROVED_CHANGE_STATUSES = ("approved", "scheduled", "implementing", "implemented", "in_review",
                             "closed")
@@ -142,6 +143,7 @@ def check_transition(release: Release, status: str, roll: Rollup | None = None) 
 def transition(release_id, version: int | None, target: str,  # noqa: ANN001
                actor: Actor = SYSTEM) -> Release:
     """Move a release to ``target`` (version-checked, journalled); refreshes its risk."""
+    require(actor, "release.manage")
     status = target
     with records.atomic():
         release = records.get(Release, release_id)

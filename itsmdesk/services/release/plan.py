@@ -28,6 +28,7 @@ from itsmdesk.models.release import (
 )
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 from itsmdesk.services.validation import one_of, ordered_times, required_text
 
 FINISHED = ("done", "skipped")
@@ -98,6 +99,7 @@ def _check_phase(release_id, values: dict[str, Any]) -> None:  # noqa: ANN001
 def add_step(release_id, values: dict[str, Any], actor: Actor = SYSTEM,  # noqa: ANN001
              depends_on: list | None = None) -> ReleaseStep:
     """Add a phase or step; ``depends_on`` lists steps it waits for."""
+    require(actor, "release.manage")
     values = dict(values)
     values.setdefault("kind", "other")
     _validate(values, True)
@@ -116,11 +118,13 @@ def add_step(release_id, values: dict[str, Any], actor: Actor = SYSTEM,  # noqa:
 
 
 def add_phase(release_id, name: str, actor: Actor = SYSTEM, **values: Any) -> ReleaseStep:  # noqa: ANN001
+    require(actor, "release.manage")
     return add_step(release_id, {"name": name, "kind": "phase", **values}, actor)
 
 
 def update_step(step_id, version: int | None, changes: dict[str, Any],  # noqa: ANN001
                 actor: Actor = SYSTEM) -> ReleaseStep:
+    require(actor, "release.manage")
     changes = dict(changes)
     with records.atomic():
         step = _step(step_id)
@@ -139,6 +143,7 @@ def update_step(step_id, version: int | None, changes: dict[str, Any],  # noqa: 
 def edit_step(step_id, version: int | None, changes: dict[str, Any], depends_on: list,  # noqa: ANN001
               actor: Actor = SYSTEM) -> ReleaseStep:
     """Update a step's fields and make it depend on exactly ``depends_on`` (one transaction)."""
+    require(actor, "release.manage")
     with records.atomic():
         step = _step(step_id)
         wanted = {getattr(d, "id", d) for d in depends_on}
@@ -179,10 +184,12 @@ def _stamp_actuals(step: ReleaseStep, changes: dict[str, Any]) -> None:
 
 def set_step_status(step_id, status: str, actor: Actor = SYSTEM,  # noqa: ANN001
                     version: int | None = None) -> ReleaseStep:
+    require(actor, "release.manage")
     return update_step(step_id, version, {"status": status}, actor)
 
 
 def delete_step(step_id, actor: Actor = SYSTEM, version: int | None = None) -> None:  # noqa: ANN001
+    require(actor, "release.manage")
     with records.atomic():
         step = _step(step_id)
         records.delete(ReleaseStep, step.id, version, actor)
@@ -213,6 +220,7 @@ def _reaches(graph: dict[Any, set], start, goal) -> bool:  # noqa: ANN001
 
 def add_dependency(step_id, depends_on_id, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
     """``step`` waits for ``depends_on`` to finish.  Refuses cycles, other releases, bad dates."""
+    require(actor, "release.manage")
     with records.atomic():
         step, before = _step(step_id), _step(depends_on_id)
         if step.release_id != before.release_id:
@@ -234,6 +242,7 @@ def add_dependency(step_id, depends_on_id, actor: Actor = SYSTEM) -> None:  # no
 
 
 def remove_dependency(step_id, depends_on_id, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
+    require(actor, "release.manage")
     with records.atomic():
         step, before = _step(step_id), _step(depends_on_id)
         records.remove_children(StepDependency, StepDependency.select().where(

@@ -20,10 +20,12 @@ from itsmdesk.models.release import (
 )
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 from itsmdesk.services.validation import one_of, ordered_times, required_text
 
 
 def create_release(values: dict[str, Any], actor: Actor = SYSTEM, changes: list | None = None) -> Release:
+    require(actor, "release.manage")
     required_text(values, "name", "Name")
     one_of(values, "type", RELEASE_TYPES, "Release type")
     one_of(values, "status", RELEASE_STATUSES, "Status")
@@ -37,6 +39,7 @@ def create_release(values: dict[str, Any], actor: Actor = SYSTEM, changes: list 
 
 def update_release(release_id, version: int | None, changes: dict[str, Any],
                    actor: Actor = SYSTEM) -> Release:
+    require(actor, "release.manage")
     required_text(changes, "name", "Name", creating=False)
     one_of(changes, "type", RELEASE_TYPES, "Release type")
     one_of(changes, "status", RELEASE_STATUSES, "Status")
@@ -60,6 +63,7 @@ def update_release(release_id, version: int | None, changes: dict[str, Any],
 def add_change(release_id, change, actor: Actor = SYSTEM,  # noqa: ANN001
                version: int | None = None) -> None:
     """Bundle a change (``version``: the release's, as the caller read it)."""
+    require(actor, "release.manage")
     with records.atomic():
         release = records.get(Release, release_id)
         records.check_version(Release, release.id, version)
@@ -72,6 +76,7 @@ def add_change(release_id, change, actor: Actor = SYSTEM,  # noqa: ANN001
 
 def add_step(release_id, values: dict[str, Any], actor: Actor = SYSTEM) -> ReleaseStep:
     """Add a plan step (see :mod:`itsmdesk.services.release.plan` for phases and dependencies)."""
+    require(actor, "release.manage")
     from itsmdesk.services.release import plan as release_plan
 
     return release_plan.add_step(release_id, values, actor)
@@ -80,6 +85,7 @@ def add_step(release_id, values: dict[str, Any], actor: Actor = SYSTEM) -> Relea
 def remove_change(release_id, change, actor: Actor = SYSTEM,  # noqa: ANN001
                   version: int | None = None) -> None:
     """Take a change out of the bundle (``version``: the release's, as the caller read it)."""
+    require(actor, "release.manage")
     with records.atomic():
         release = records.get(Release, release_id)
         records.check_version(Release, release.id, version)
@@ -91,6 +97,7 @@ def remove_change(release_id, change, actor: Actor = SYSTEM,  # noqa: ANN001
 
 def set_changes(release_id, changes: list, actor: Actor = SYSTEM) -> None:  # noqa: ANN001
     """Make the release bundle exactly ``changes`` (ids or rows); refreshes its risk."""
+    require(actor, "release.manage")
     from itsmdesk.services.release import lifecycle as release_lifecycle
 
     with records.atomic():
@@ -311,6 +318,7 @@ def add_change_by_ref(release_id, ref: str, actor: Actor = SYSTEM,  # noqa: ANN0
                       version: int | None = None) -> Any:
     """Bundle the change with reference ``ref``; refreshes the release's risk.  Returns it.
     ``version``: the release's, as the caller read it."""
+    require(actor, "release.manage")
     from itsmdesk.models.change import Change
     from itsmdesk.services.release import lifecycle as release_lifecycle
 
@@ -326,6 +334,7 @@ def add_change_by_ref(release_id, ref: str, actor: Actor = SYSTEM,  # noqa: ANN0
 
 def remove_change_and_rerisk(release_id, change_id, actor: Actor = SYSTEM,  # noqa: ANN001
                              version: int | None = None) -> None:
+    require(actor, "release.manage")
     from itsmdesk.services.release import lifecycle as release_lifecycle
 
     with records.atomic():
@@ -452,6 +461,7 @@ def save_release(release_id, version: int | None, edits: dict[str, Any],  # noqa
                  actor: Actor = SYSTEM, new_id: Any = None) -> Release:
     """Create (``release_id`` None, with key ``new_id``) or update a release from the form's
     edits in one transaction; its stored risk level follows its type and backout plan."""
+    require(actor, "release.manage")
     from itsmdesk.services.release import lifecycle as release_lifecycle
 
     values = {k: v for k, v in edits.items() if k in RELEASE_FIELDS}

@@ -21,6 +21,7 @@ from itsmdesk.models.cmdb import CI
 from itsmdesk.models.servicedesk import Announcement, AnnouncementService
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 
 KINDS = ("manual", "planned_outage", "change")
 AUDIENCES = ("everyone", "it_staff")
@@ -118,6 +119,7 @@ def create_announcement(values: dict[str, Any], service_ids: Iterable[Any] = (),
                         actor: Actor = SYSTEM, new_id: Any = None) -> Announcement:
     """A manual (or planned-outage) announcement for the given services, for an ``audience``
     (everyone, the default, or it_staff) at one ``site`` or every site (None)."""
+    require(actor, "announcement.manage")
     values = dict(values)
     values.setdefault("kind", "manual")
     values.setdefault("starts_at", utcnow())
@@ -137,6 +139,7 @@ def create_announcement(values: dict[str, Any], service_ids: Iterable[Any] = (),
 def update_announcement(announcement_id, version: int | None, changes: dict[str, Any],
                         service_ids: Iterable[Any] | None = None,
                         actor: Actor = SYSTEM) -> Announcement:
+    require(actor, "announcement.manage")
     with records.atomic():
         current = Announcement.get_or_none(Announcement.id == announcement_id)
         changes = _check(changes, current) if current is not None else changes
@@ -178,6 +181,7 @@ def announcement_view(announcement_id) -> AnnouncementView:  # noqa: ANN001
 
 
 def withdraw(announcement_id, version: int | None = None, actor: Actor = SYSTEM) -> Announcement:
+    require(actor, "announcement.manage")
     return update_announcement(announcement_id, version, {"active": False}, actor=actor)
 
 

@@ -25,6 +25,7 @@ from itsmdesk.models.people import Team
 from itsmdesk.models.servicedesk import TICKET_KINDS, Category
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 
 MAX_QUESTION = 500
 MAX_LABEL = 200
@@ -147,6 +148,7 @@ def normalise_script(steps: Any) -> list[dict]:
 def save_script(category_id: Any, version: int | None, steps: Any,
                 actor: Actor = SYSTEM) -> Category:
     """Replace a category's diagnostic script (version-checked; an empty list removes it)."""
+    require(actor or SYSTEM, "catalog.manage")
     clean = normalise_script(steps)
     with records.atomic():
         return records.update(Category, category_id, version,
@@ -172,6 +174,7 @@ def _check_name(name: str, kind: str, except_id: Any = None) -> str:
 
 
 def create_category(name: str, kind: str = "incident", actor: Actor = SYSTEM) -> Category:
+    require(actor or SYSTEM, "catalog.manage")
     with records.atomic():
         name = _check_name(name, kind)
         return records.create(Category, {"name": name, "kind": kind}, actor)
@@ -179,6 +182,7 @@ def create_category(name: str, kind: str = "incident", actor: Actor = SYSTEM) ->
 
 def rename_category(category_id: Any, version: int | None, name: str,
                     actor: Actor = SYSTEM) -> Category:
+    require(actor or SYSTEM, "catalog.manage")
     with records.atomic():
         row = records.get(Category, category_id)
         name = _check_name(name, row.kind, except_id=row.id)

@@ -28,6 +28,7 @@ from itsmdesk.models.incident import (
 )
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import allowed, require
 from itsmdesk.services.servicedesk import sla
 from itsmdesk.services.servicedesk.priority import priority_for
 from itsmdesk.services.validation import one_of, required_text
@@ -52,22 +53,49 @@ def create_incident(values: dict[str, Any], actor: Actor = SYSTEM) -> Incident:
     values.setdefault("impact", 3)
     values.setdefault("urgency", 3)
     values["priority"] = priority_for(values["impact"], values["urgency"])
-    opened = values.setdefault("opened_at", utcnow())
-    response_due, resolution_due = sla.due_dates(kind, values["priority"], opened)
-    values.setdefault("response_due", response_due)
-    values.setdefault("resolution_due", resolution_due)
+    values["opened_at"] = (values.get("opened_at") or utcnow()).replace(microsecond=0)
     if values.get("assignee") and values.get("status", "new") == "new":
         values["status"] = "assigned"
+    clock = sla.fields_for_new(values, utcnow())  # the SLA clock (services/servicedesk/sla.py)
+    values.update(clock)
+    require(actor, "ticket.create")
+    if not allowed(actor, "ticket.work") and (
+            set(values) - REQUESTER_FIELDS - set(clock) - {"kind", "impact", "urgency", "priority",
+                                                           "opened_at", "status", "id"}
+            or values.get("status", "new") != "new"):
+        require(actor, "ticket.work")  # a requester raises a ticket; agents work it
     with records.atomic():
         return records.create(Incident, values, actor, ref_prefix=REF_PREFIX[kind])
 
 
+# What a requester may write on a ticket of their own (the rest is the agents').
+REQUESTER_FIELDS = {"title", "description", "caller", "category", "ci", "service", "channel"}
+
+
+def _may_edit(current: Incident, changes: dict[str, Any], actor: Actor,
+              escalation: bool = False) -> None:
+    """Requesters edit the words of their own tickets; agents work any ticket; moving a
+    ticket from one team to another is a team lead's (an agent escalates, saying why)."""
+    if not allowed(actor, "ticket.work"):
+        if not allowed(actor, "ticket.see", current) or set(changes) - REQUESTER_FIELDS:
+            require(actor, "ticket.work")
+        return
+    if "team" in changes and not escalation and current.team_id is not None:
+        new = changes["team"]
+        new = getattr(new, "id", new)
+        if new is not None and str(new) != str(current.team_id):
+            require(actor, "ticket.reassign_team")
+
+
 def update_incident(incident_id, version: int | None, changes: dict[str, Any],
-                    actor: Actor = SYSTEM, now: dt.datetime | None = None) -> Incident:  # noqa: ANN001
+                    actor: Actor = SYSTEM, now: dt.datetime | None = None,  # noqa: ANN001
+                    escalation: bool = False) -> Incident:
     """Edit fields; a status change runs the lifecycle rules (see :func:`transition_changes`)."""
     changes = dict(changes)
-    with records.atomic():
+    with records.atomic() as write:
+        now = (now or write.now).replace(microsecond=0)
         current = records.get(Incident, incident_id)
+        _may_edit(current, changes, actor, escalation)
         if version is not None and current.version != version:
             records.raise_conflict(current, version)
         _validate(changes, False, current.kind)
@@ -78,13 +106,26 @@ def update_incident(incident_id, version: int | None, changes: dict[str, Any],
         if changes.get("assignee") and current.status == "new" and "status" not in changes:
             changes["status"] = "assigned"
         if "status" in changes and changes["status"] != current.status:
-            changes = transition_changes(current, changes["status"], changes, now or utcnow())
-        if "priority" in changes and changes["priority"] != current.priority \
-                and current.status not in CLOSED_STATUSES:
-            response_due, resolution_due = sla.due_dates(current.kind, changes["priority"],
-                                                         current.opened_at)
-            changes.setdefault("response_due", response_due)
-            changes.setdefault("resolution_due", resolution_due)
+            changes = transition_changes(current, changes["status"], changes, now)
+        service_changed = "service" in changes and str(getattr(
+            changes["service"], "id", changes["service"])) != str(current.service_id)
+        if service_changed or any(name in changes and changes[name] != getattr(current, name)
+                                  for name in ("status", "priority", "opened_at")):
+            # the SLA clock with this change in the ticket's history (sla.py); the journal
+            # rows of this write carry ``now``, so the history read later says the same
+            changes.update(sla.fields_after(current, now, changes.get("status"),
+                                            changes.get("priority"), changes.get("responded_at"),
+                                            changes.get("opened_at"), changes.get("service"),
+                                            service_changed))
+            saved, write.now = write.now, now
+            try:
+                row = records.update(Incident, current.id, version, changes, actor, current=current)
+            finally:
+                write.now = saved
+            from itsmdesk.services.servicedesk import escalation as escalation_
+
+            escalation_.notify_raised(row, current.escalation_level or 0, row.escalation_level, now)
+            return row
         return records.update(Incident, current.id, version, changes, actor, current=current)
 
 
@@ -132,18 +173,12 @@ def transition_changes(current: Incident, status: str, changes: dict[str, Any],
             raise ValidationError(N_("Say why the ticket is pending"), field="pending_reason")
         out["pending_reason"] = reason
         out["paused_since"] = now
-        out["sla_state"] = "paused"
     elif current.status == "pending":
         out.setdefault("pending_reason", None)
         if current.paused_since is not None:
             paused = int((now - current.paused_since).total_seconds())
             out["paused_seconds"] = (current.paused_seconds or 0) + max(0, paused)
-            out["response_due"] = current.response_due if current.responded_at else sla.resume_due(
-                current.kind, current.priority, current.response_due, current.paused_since, now)
-            out["resolution_due"] = sla.resume_due(current.kind, current.priority,
-                                                   current.resolution_due, current.paused_since, now)
         out["paused_since"] = None
-        out["sla_state"] = "breached" if current.escalation_level >= 2 else "ok"
     if status in ("resolved", "fulfilled"):
         code = (out.get("resolution_code") or current.resolution_code or "").strip()
         solution = (out.get("solution") or current.solution or "").strip()
@@ -154,21 +189,15 @@ def transition_changes(current: Incident, status: str, changes: dict[str, Any],
             raise ValidationError(N_("Describe the solution to resolve"), field="solution")
         out["resolution_code"], out["solution"] = code, solution
         out["resolved_at"] = now
-        due = out.get("resolution_due", current.resolution_due)
-        out["sla_state"] = "breached" if (current.escalation_level >= 2 or (due and now > due)) \
-            else "met"
         if current.outage_start and not current.outage_end:
             out["outage_end"] = now
     if status == "closed":
         out["closed_at"] = now
     if status == "cancelled":
         out["closed_at"] = now
-        out["sla_state"] = "met"
     if current.status in CLOSED_STATUSES and status not in CLOSED_STATUSES:  # reopen
         out["resolved_at"] = None
         out["closed_at"] = None
-        due = out.get("resolution_due", current.resolution_due)
-        out["sla_state"] = "breached" if due and now > due else "ok"
     if current.responded_at is None and status != "new":
         out["responded_at"] = now
     return out
@@ -237,7 +266,7 @@ def escalate_to_team(incident_id, version: int | None, team_id, reason: str,  # 
         changes: dict[str, Any] = {"team": team.id, "assignee": None}
         if current.status in ("in_progress", "new"):
             changes["status"] = "assigned"
-        row = update_incident(incident_id, version, changes, actor)
+        row = update_incident(incident_id, version, changes, actor, escalation=True)
         add_work_log(row.id, f"Escalated to {team.name}: {reason.strip()}", actor)
         return records.get(Incident, row.id)
 
@@ -268,6 +297,10 @@ def add_work_log(incident_id, text: str, actor: Actor = SYSTEM, public: bool = F
         raise ValidationError(N_("A work log note needs some text"), field="text")
     with records.atomic():
         incident = records.get(Incident, incident_id)
+        if not public:
+            require(actor, "note.private")
+        elif not allowed(actor, "ticket.work"):
+            require(actor, "ticket.see", incident)
         return records.add_child(WorkLog, {"incident": incident.id, "author": actor.person_id,
                                            "public": public, "text": text.strip(),
                                            "time_spent_minutes": minutes}, actor, version)
@@ -275,20 +308,15 @@ def add_work_log(incident_id, text: str, actor: Actor = SYSTEM, public: bool = F
 
 def add_attachment(incident_id, path: str | Path, actor: Actor = SYSTEM,
                    settings: Settings | None = None, version: int | None = None) -> Attachment:
+    from itsmdesk.services.attachment_files import read_limited
+
     settings = settings or Settings.from_env()
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ValidationError(N_("Cannot read {path}: {reason}"), path=str(path),
-                              reason=exc.strerror or str(exc)) from None
-    if len(data) > settings.max_attachment_bytes:
-        raise ValidationError(N_("{name} is {size} bytes; attachments may be at most {max} bytes"),
-                              name=path.name, size=len(data), max=settings.max_attachment_bytes)
+    # (size from fstat before reading, regular files only, the name made safe to show)
+    name, data = read_limited(path, settings.max_attachment_bytes)
     with records.atomic():
         incident = records.get(Incident, incident_id)
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return records.add_child(Attachment, {"incident": incident.id, "filename": path.name,
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return records.add_child(Attachment, {"incident": incident.id, "filename": name,
                                               "mime_type": mime, "size": len(data), "data": data,
                                               "added_by": actor.person_id}, actor, version)
 
@@ -302,8 +330,18 @@ def get_by_ref(ref: str) -> Incident:
     return row
 
 
-def work_log(incident_id) -> list[WorkLog]:  # noqa: ANN001
-    return list(WorkLog.select().where(WorkLog.incident == incident_id).order_by(WorkLog.created_at))
+def work_log(incident_id, viewer: Actor | None = None) -> list[WorkLog]:  # noqa: ANN001
+    """A ticket's notes, oldest first; with ``viewer``: nothing of a ticket that person may
+    not see, and only the public notes for a person who may not read private ones."""
+    from itsmdesk.services.visibility import sees_private_notes, tickets_visible_to
+
+    query = WorkLog.select().where(WorkLog.incident == incident_id)
+    visible = tickets_visible_to(viewer)
+    if visible is not True:
+        query = query.where(WorkLog.incident.in_(Incident.select(Incident.id).where(visible)))
+    if not sees_private_notes(viewer):
+        query = query.where(WorkLog.public == True)  # noqa: E712
+    return list(query.order_by(WorkLog.created_at))
 
 
 def categories(kind: str = "incident") -> list:
@@ -483,10 +521,12 @@ class IncidentView:
         return tuple(c for c in self.children if c.status not in CLOSED_STATUSES)
 
 
-def incident_view(incident_id: Any) -> IncidentView:
+def incident_view(incident_id: Any, viewer: Actor | None = None) -> IncidentView:
     """The ticket form's read model in ONE statement (:mod:`itsmdesk.services.batch`): the ticket
     with the names and references it points at, its work log, attachments and children, and the
-    pickers' choices.  Announcements and suggestions are asked for apart."""
+    pickers' choices.  Announcements and suggestions are asked for apart.  With ``viewer``: a
+    ticket that person may not see is not found, and a person who may not read private notes
+    gets the public ones only."""
     import peewee as pw
 
     from itsmdesk.errors import NotFoundError
@@ -494,6 +534,7 @@ def incident_view(incident_id: Any) -> IncidentView:
     from itsmdesk.models.people import Team
     from itsmdesk.models.servicedesk import Category
     from itsmdesk.services.batch import select_many
+    from itsmdesk.services.visibility import sees_private_notes, tickets_visible_to
 
     caller, assignee, author = Person.alias(), Person.alias(), Person.alias()
     ci, service, parent = CI.alias(), CI.alias(), Incident.alias()
@@ -515,13 +556,19 @@ def incident_view(incident_id: Any) -> IncidentView:
               .join_from(Incident, KnownError, left, on=(Incident.known_error == KnownError.id))
               .join_from(Incident, parent, left, on=(Incident.parent == parent.id))
               .where(Incident.id == incident_id))
+    visible = tickets_visible_to(viewer)
+    if visible is not True:
+        ticket = ticket.where(visible)
     log_q = (WorkLog.select(WorkLog.created_at, author.name, WorkLog.public, WorkLog.text)
              .join_from(WorkLog, author, left, on=(WorkLog.author == author.id))
              .where(WorkLog.incident == incident_id).order_by(WorkLog.created_at))
+    if not sees_private_notes(viewer):
+        log_q = log_q.where(WorkLog.public == True)  # noqa: E712
     files_q = (Attachment.select(Attachment.id, Attachment.filename, Attachment.size)
                .where(Attachment.incident == incident_id).order_by(Attachment.added_at))
     children_q = (Incident.select(Incident.id, Incident.ref, Incident.title, Incident.status)
-                  .where(Incident.parent == incident_id).order_by(Incident.opened_at).limit(200))
+                  .where((Incident.parent == incident_id) & visible)
+                  .order_by(Incident.opened_at).limit(200))
     choice_qs = _choice_queries("incident")
     choice_qs[2] = (Category.select(Category.id, Category.name, Category.diagnostic_script)
                     .where(Category.kind.in_(kind_of_ticket)).order_by(Category.name))
@@ -604,8 +651,10 @@ def resolve_ref(kind: str, ref: str):  # noqa: ANN201
 
 
 def attachment_data(attachment_id) -> tuple[str, bytes]:  # noqa: ANN001
+    from itsmdesk.services.attachment_files import safe_name
+
     att = Attachment.get_by_id(attachment_id)
-    return att.filename, bytes(att.data)
+    return safe_name(att.filename), bytes(att.data)  # (a name stored before names were checked)
 
 
 def diagnostic_script(category_id) -> list[dict]:  # noqa: ANN001

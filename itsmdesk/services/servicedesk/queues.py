@@ -28,6 +28,7 @@ from itsmdesk.models.people import Person, Team, TeamMember
 from itsmdesk.models.servicedesk import Category, SavedQueue
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
 
 # Columns a queue may show, filter and sort on (field name -> English header).
 COLUMNS: dict[str, str] = {  # column -> label (N_: the views translate it)
@@ -205,6 +206,10 @@ def save_queue(name: str, filters: list, sort: Any = ("opened_at", "desc"),
     _check_definition(filters, sort, columns)
     definition = {"filters": filters, "sort": list(sort), "columns": columns}
     with records.atomic():
+        if shared:
+            require(actor, "queue.shared")
+        if queue_id is not None:
+            _may_change(records.get(SavedQueue, queue_id), actor)
         if queue_id is None:
             return records.create(SavedQueue, {"name": name.strip(), "owner": actor.person_id,
                                                "shared": shared, "definition": definition}, actor)
@@ -213,8 +218,24 @@ def save_queue(name: str, filters: list, sort: Any = ("opened_at", "desc"),
                               actor)
 
 
+def _may_change(queue: SavedQueue, actor: Actor) -> None:
+    """A private queue is its owner's alone; a shared one (or one nobody owns) is also the
+    team leads' and administrators'."""
+    mine = queue.owner_id is not None and queue.owner_id == actor.person_id
+    if mine:
+        return
+    if not queue.shared and queue.owner_id is not None:
+        from itsmdesk.services.accounts import has_accounts
+
+        if not has_accounts():  # a database without accounts: anyone is anyone
+            return
+        require(actor, "queue.private", {"owner": queue.owner_id, "name": queue.name})
+    require(actor, "queue.shared")
+
+
 def delete_queue(queue_id: Any, version: int | None, actor: Actor = SYSTEM) -> None:
     with records.atomic():
+        _may_change(records.get(SavedQueue, queue_id), actor)
         records.delete(SavedQueue, queue_id, version, actor)
 
 
@@ -270,9 +291,13 @@ def _condition(name: str, op: str, value: Any, counting: bool = False) -> Any:
 
 
 def where_of(spec: QueueSpec, person_id: Any = None, now: dt.datetime | None = None,
-             text: str = "", counting: bool = False) -> Any:
+             text: str = "", counting: bool = False, viewer: Actor | None = None) -> Any:
+    """The queue's condition; with ``viewer``, only the tickets that person may see (a
+    requester: their own, see :mod:`itsmdesk.services.visibility`)."""
+    from itsmdesk.services.visibility import tickets_visible_to
+
     now = now or utcnow()
-    cond: Any = True
+    cond: Any = tickets_visible_to(viewer)
     for name, op, value in spec.filters:
         if value == "$me" and person_id is None:
             return Incident.id.is_null()  # a "my" queue with nobody signed in is empty
@@ -306,16 +331,16 @@ def _sort_cols(sort: tuple[str, str]) -> tuple[Any, Any, bool]:
 
 
 def count(spec: QueueSpec, person_id: Any = None, now: dt.datetime | None = None,
-          text: str = "") -> int:
-    cond = where_of(spec, person_id, now, text, counting=True)
+          text: str = "", viewer: Actor | None = None) -> int:
+    cond = where_of(spec, person_id, now, text, counting=True, viewer=viewer)
     query = Incident.select(pw.fn.COUNT(pw.SQL("*")))
     if cond is not True:
         query = query.where(cond)
     return int(query.scalar() or 0)
 
 
-def counts(specs: list[QueueSpec], person_id: Any = None, now: dt.datetime | None = None
-           ) -> dict[str, int]:
+def counts(specs: list[QueueSpec], person_id: Any = None, now: dt.datetime | None = None,
+           viewer: Actor | None = None) -> dict[str, int]:
     """Every queue's count in ONE statement (``SELECT (SELECT COUNT(*) ...), (...)``): each
     sub-select still uses its own index, and a branch office pays one round trip, not one per
     queue."""
@@ -326,7 +351,7 @@ def counts(specs: list[QueueSpec], person_id: Any = None, now: dt.datetime | Non
     database = db.obj
     parts, params = [], []
     for spec in specs:
-        cond = where_of(spec, person_id, now, "", counting=True)
+        cond = where_of(spec, person_id, now, "", counting=True, viewer=viewer)
         query = Incident.select(pw.fn.COUNT(pw.SQL("*")))
         if cond is not True:
             query = query.where(cond)
@@ -379,8 +404,9 @@ _SQL_CACHE: dict[tuple, tuple[str, list]] = {}
 
 
 def _page_query(spec: QueueSpec, sort, sort_col, tie_col, desc: bool, offset: int, limit: int,  # noqa: ANN001
-                after: tuple | None, person_id: Any, now: dt.datetime, text: str):
-    cond = where_of(spec, person_id, now, text)
+                after: tuple | None, person_id: Any, now: dt.datetime, text: str,
+                viewer: Actor | None = None):
+    cond = where_of(spec, person_id, now, text, viewer=viewer)
     order = [sort_col.desc(), tie_col.desc()] if desc else [sort_col.asc(), tie_col.asc()]
     query = _select(spec.columns).select_extend(tie_col.alias("tie"))
     if after is None and offset:
@@ -401,8 +427,9 @@ def _page_query(spec: QueueSpec, sort, sort_col, tie_col, desc: bool, offset: in
 
 def page(spec: QueueSpec, offset: int = 0, limit: int = 100, sort: tuple[str, str] | None = None,
          after: tuple | None = None, person_id: Any = None, now: dt.datetime | None = None,
-         text: str = "") -> Page:
-    """Rows ``offset .. offset+limit`` of a queue.  With ``after`` (the ``sort_key`` of row
+         text: str = "", viewer: Actor | None = None) -> Page:
+    """Rows ``offset .. offset+limit`` of a queue (with ``viewer``: of the tickets that person
+    may see).  With ``after`` (the ``sort_key`` of row
     ``offset - 1``) the page is read by keyset; without, by offset on the same index."""
     sort = sort or spec.sort
     sort_col, tie_col, desc = _sort_cols(sort)
@@ -413,13 +440,16 @@ def page(spec: QueueSpec, offset: int = 0, limit: int = 100, sort: tuple[str, st
     # counts) or reopened re-sends the same statement, so it is compiled once (peewee's
     # compiler costs more than SQLite's answer for a 100-row page).
     resolved = tuple(repr(_resolve(v, person_id, now)) for _n, _o, v in spec.filters)
+    from itsmdesk.services.visibility import ticket_scope
+
     key = (spec.key, repr(spec.filters), tuple(spec.columns), tuple(sort), resolved,
-           person_id is None, limit, offset if after is None else None, after, id(db.obj))
+           person_id is None, limit, offset if after is None else None, after, id(db.obj),
+           repr(ticket_scope(viewer)))
     # (a text filter resolves to matching ids at query time, so it is never cached)
     compiled = None if text else _SQL_CACHE.get(key)
     if compiled is None:
         query = _page_query(spec, sort, sort_col, tie_col, desc, offset, limit, after, person_id,
-                            now, text)
+                            now, text, viewer)
         compiled = db.obj.get_sql_context().sql(query).query()
         if not text and len(_SQL_CACHE) >= 256:
             _SQL_CACHE.clear()
@@ -441,13 +471,14 @@ class Refresh:
 
 
 def refresh(spec: QueueSpec, ids: list[Any], sort: tuple[str, str] | None = None,
-            person_id: Any = None, now: dt.datetime | None = None, text: str = "") -> Refresh:
+            person_id: Any = None, now: dt.datetime | None = None, text: str = "",
+            viewer: Actor | None = None) -> Refresh:
     """The queue's count and the rows of ``ids`` as the queue shows them (two queries): a
     panel replaces those rows in place when nothing moved."""
     sort = sort or spec.sort
     sort_col, tie_col, _desc = _sort_cols(sort)
     now = now or utcnow()
-    cond = where_of(spec, person_id, now, text)
+    cond = where_of(spec, person_id, now, text, viewer=viewer)
     query = _select(spec.columns).select_extend(tie_col.alias("tie")).where(Incident.id.in_(list(ids)))
     if cond is not True:
         query = query.where(cond)
@@ -457,7 +488,7 @@ def refresh(spec: QueueSpec, ids: list[Any], sort: tuple[str, str] | None = None
     names = {d[0]: i for i, d in enumerate(cursor.description)}
     keys = (names.get(sort[0]), names["tie"], _backend_sqlite())
     found = {row.id: row for row in PageRows(cursor.fetchall(), names, keys)}
-    return Refresh(count(spec, person_id, now, text),
+    return Refresh(count(spec, person_id, now, text, viewer),
                    {i: found.get(i if isinstance(i, uuid.UUID) else uuid.UUID(str(i))) for i in ids})
 
 
@@ -497,9 +528,10 @@ def _backend_sqlite() -> bool:
     return not isinstance(db.obj, pw.PostgresqlDatabase)
 
 
-def position_of(spec: QueueSpec, incident_id: Any, person_id: Any = None) -> bool:
+def position_of(spec: QueueSpec, incident_id: Any, person_id: Any = None,
+                viewer: Actor | None = None) -> bool:
     """Whether a ticket is in a queue now (used by tests and by the form's "in queues" hint)."""
-    cond = where_of(spec, person_id)
+    cond = where_of(spec, person_id, viewer=viewer)
     query = Incident.select(Incident.id).where(Incident.id == incident_id)
     if cond is not True:
         query = query.where(cond)
@@ -600,14 +632,15 @@ def check_filter_values(filters: list) -> None:
                                       field="filters", value=value) from None
 
 
-def count_definition(filters: list, person_id: Any = None, now: dt.datetime | None = None) -> int:
+def count_definition(filters: list, person_id: Any = None, now: dt.datetime | None = None,
+                     viewer: Actor | None = None) -> int:
     """How many tickets a queue definition (not saved yet) matches: the editor's live count."""
     filters = [list(f) for f in filters]
     _check_definition(filters, None, [])
     check_filter_values(filters)
     spec = QueueSpec("draft", "", tuple(tuple(f) for f in filters))
     try:
-        return count(spec, person_id, now)
+        return count(spec, person_id, now, viewer=viewer)
     except (ValueError, TypeError) as exc:
         raise ValidationError(N_("The filters cannot be counted: {error}"), field="filters",
                               error=str(exc)) from None

@@ -39,6 +39,22 @@ from itsmdesk.views.forms.base import RecordForm
 from itsmdesk.views.forms.common import header_label
 from itsmdesk.words import word
 
+
+def may_vote(actor, person_id: Any) -> bool:  # noqa: ANN001 - an Actor
+    """Whether ``actor`` may set ``person_id``'s vote (their own as a CAB member; anyone's as
+    the change manager)."""
+    from itsmdesk.services import permissions
+
+    return permissions.allowed(actor, "cab.vote", {"person": person_id})
+
+
+def vote_refused_tip(actor, person_id: Any) -> str:  # noqa: ANN001
+    from itsmdesk.views.signin import role_name
+
+    role = "cab_member" if person_id == actor.person_id else "change_manager"
+    return QCoreApplication.translate("SignIn", "Needs the role {role}").format(
+        role=role_name(role))
+
 VOTE_CHOICES = (None,) + cab.VOTE_VALUES
 ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -171,6 +187,10 @@ class CABMeetingForm(FormActions, RecordForm):
         self.decide_btn = QPushButton(QCoreApplication.translate("CABMeetingForm", "Record decision"))
         self.decide_btn.setObjectName("decideButton")
         self.decide_btn.clicked.connect(self.decide_selected)
+        from itsmdesk.views.signin import gate
+
+        gate(self.decide_btn, self.ctx, "cab.decide")
+        gate(self.build_btn, self.ctx, "cab.manage")
         top.addWidget(self.build_btn)
         top.addStretch(1)
         layout.insertLayout(0, top)
@@ -306,6 +326,10 @@ class CABMeetingForm(FormActions, RecordForm):
             self.attendee_table.setItem(r, 1, check)
 
     def _show_agenda(self, data: cab.MeetingView) -> None:
+        self._agenda_data = data
+        if not getattr(self, "_follows_actor", False):  # who may set which vote follows sign-in
+            self._follows_actor = True
+            self.ctx.sig_actor_changed.connect(self._actor_changed)
         members = self.members
         self.vote_table.clear()
         self.vote_table.setColumnCount(len(members) + 3)
@@ -329,6 +353,10 @@ class CABMeetingForm(FormActions, RecordForm):
                 if item.eligible and person.id not in item.eligible:
                     box.setEnabled(False)
                     box.setToolTip(QCoreApplication.translate("CABMeetingForm", "Not on the CAB for this change's category"))
+                elif not may_vote(self.ctx.actor, person.id):
+                    # a member sets their own vote; the change manager records the others'
+                    box.setEnabled(False)
+                    box.setToolTip(vote_refused_tip(self.ctx.actor, person.id))
                 box.currentIndexChanged.connect(
                     lambda _i, row=item, pid=person.id, b=box: self.set_vote(
                         row.change_id, pid, b.currentData()))
@@ -460,6 +488,11 @@ class CABMeetingForm(FormActions, RecordForm):
     def build_agenda(self) -> None:
         self.when_saved(lambda: self.act(cab.build_agenda, self.record_id, self.ctx.actor,
                                          self.version))
+
+    def _actor_changed(self) -> None:
+        data = getattr(self, "_agenda_data", None)
+        if data is not None:
+            self._show_agenda(data)
 
     def set_vote(self, change_id: Any, person_id: Any, value: str | None) -> None:
         """A member's vote, at the version of the change it belongs to."""

@@ -511,6 +511,11 @@ class ChangeForm(FormActions, RecordForm):
             b = QPushButton(QCoreApplication.translate("errors", label))  # an N_() label
             b.setObjectName(f"to_{target}")
             b.clicked.connect(lambda _c=False, t=target: self.transition(t))
+            if data is not None:
+                from itsmdesk.services.permissions import transition_action
+                from itsmdesk.views.signin import gate
+
+                gate(b, self.ctx, transition_action(data.status, target))
             self.lifecycle_row.addWidget(b)
             self.lifecycle_buttons[target] = b
 

@@ -170,6 +170,10 @@ class CIForm(RecordForm):
         self.remove_rel_button = QPushButton(QCoreApplication.translate("CIForm", "Remove selected"))
         self.remove_rel_button.setObjectName("removeRelationButton")
         self.add_rel_button.clicked.connect(self.add_relation)
+        from itsmdesk.views.signin import gate
+
+        gate(self.add_rel_button, self.ctx, "ci.edit")
+        gate(self.save_button, self.ctx, "ci.edit", self.save_button.toolTip())
         self.rel_target.returnPressed.connect(self.add_relation)
         self.remove_rel_button.clicked.connect(self.remove_relation)
         self.rel_target.textEdited.connect(self._complete)

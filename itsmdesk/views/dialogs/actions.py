@@ -20,7 +20,7 @@ def sign_in_as(ctx, window) -> None:  # noqa: ANN001
 
 
 def _pick_person(ctx, window, people: list) -> None:  # noqa: ANN001
-    from itsmdesk.services.context import Actor
+    from itsmdesk.services.context import ALL_ROLES, Actor
 
     names = [name for _id, name in people]
     if not names:
@@ -29,7 +29,7 @@ def _pick_person(ctx, window, people: list) -> None:  # noqa: ANN001
     name, ok = QInputDialog.getItem(window, QCoreApplication.translate("ServiceDeskActions", "Sign in as"), QCoreApplication.translate("ServiceDeskActions", "Person"), names, current, True)
     if ok and name in names:
         person_id = people[names.index(name)][0]
-        ctx.set_actor(Actor(person_id, name, ctx.site))
+        ctx.set_actor(Actor(person_id, name, ctx.site, ALL_ROLES))  # no accounts: every role
 
 
 def show_notifications(ctx, window) -> None:  # noqa: ANN001

@@ -147,13 +147,19 @@ class DiagnosticEditorDialog(QDialog):
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
         self.resize(1000, 540)
+        from itsmdesk.views.signin import gate
+
+        for button in (self.new_category_button, self.rename_button, self.save_button):
+            gate(button, ctx, "catalog.manage", button.toolTip())  # team leads, administrators
         self._busy(True)  # until the categories are read
         self.load_categories()
 
     def _busy(self, busy: bool) -> None:
         """While a read or a write of the editor runs nothing can be edited or saved."""
+        from itsmdesk.views.signin import enable
+
         self.body.setEnabled(not busy)
-        self.save_button.setEnabled(not busy)
+        enable(self.save_button, not busy)
 
     # -- categories ---------------------------------------------------------------------------------
     def load_categories(self, select_id: Any = None) -> None:
@@ -261,7 +267,9 @@ class DiagnosticEditorDialog(QDialog):
         self.steps = copy.deepcopy(info.steps) if info else []
         self.dirty = False
         self.steps_box.setEnabled(info is not None)
-        self.rename_button.setEnabled(info is not None)
+        from itsmdesk.views.signin import enable
+
+        enable(self.rename_button, info is not None)
         self.steps_box.setTitle(QCoreApplication.translate("DiagnosticEditor", "Steps of {name}").format(name=info.name) if info
                                 else QCoreApplication.translate("DiagnosticEditor", "Steps (pick a category)"))
         self._fill_steps(0 if self.steps else -1)

@@ -111,6 +111,29 @@ class RecordForm(QWidget):
         self.banner.setObjectName("formBanner")
         self.banner.setWordWrap(True)
         self.banner.hide()
+        # another workstation changed the record while this form has unsaved edits
+        self.changed_bar = QWidget()
+        self.changed_bar.setObjectName("changedElsewhereBar")
+        self.changed_bar.setStyleSheet("background: #fff8e1;")
+        self.changed_label = QLabel()
+        self.changed_label.setObjectName("changedElsewhereLabel")
+        self.changed_label.setWordWrap(True)
+        self.merge_button = QPushButton(QCoreApplication.translate("RecordForm", "&Merge"))
+        self.merge_button.setObjectName("mergeButton")
+        self.merge_button.setToolTip(QCoreApplication.translate(
+            "RecordForm", "Choose, field by field, which of their values to keep, then save"))
+        self.merge_button.clicked.connect(self.merge_now)
+        self.reload_button = QPushButton(QCoreApplication.translate("RecordForm", "&Reload"))
+        self.reload_button.setObjectName("reloadButton")
+        self.reload_button.setToolTip(QCoreApplication.translate(
+            "RecordForm", "Drop your unsaved edits and show the record as saved now"))
+        self.reload_button.clicked.connect(self.discard_and_reload)
+        bar = QHBoxLayout(self.changed_bar)
+        bar.setContentsMargins(4, 2, 4, 2)
+        bar.addWidget(self.changed_label, 1)
+        bar.addWidget(self.merge_button)
+        bar.addWidget(self.reload_button)
+        self.changed_bar.hide()
         self.message = QLabel()
         self.message.setObjectName("formMessage")
         self.message.setWordWrap(True)
@@ -134,6 +157,7 @@ class RecordForm(QWidget):
         self.body.setObjectName("formBody")
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
+        layout.addWidget(self.changed_bar)
         layout.addWidget(self.body, 1)
         layout.addLayout(self.button_row)
         save_action = QAction(QCoreApplication.translate("RecordForm", "Save"), self)
@@ -159,6 +183,8 @@ class RecordForm(QWidget):
                 self._building = steps  # the first part now, the others in turns of their own
                 self._build_step()
         ctx.sig_changes.connect(self._on_changes)
+        if hasattr(ctx, "sig_connection"):
+            ctx.sig_connection.connect(self._connection_changed)
         if record_id is None:
             self.history.set_record(None)
             call = self.new_call()
@@ -315,6 +341,7 @@ class RecordForm(QWidget):
         self.body.setEnabled(True)
         self._others_changed = False
         self.hide_banner()
+        self.changed_bar.hide()
         self.set_clean()
         self.loaded = True
         self.history.set_record(self.record_id)
@@ -389,12 +416,15 @@ class RecordForm(QWidget):
                                 on_conflict=self._conflict, owner=self, label=self.title())
         if self._save_ticket is _PENDING:  # not answered yet (always, but in tests)
             self._save_ticket = ticket
+            if not getattr(self.ctx, "connected", True):
+                self._connection_changed(False, 0)
 
     def _finish_wait(self) -> None:
         self._save_ticket = None
         self._saving_timer.stop()
         self._stuck_timer.stop()
         self.stop_button.hide()
+        self.stop_button.setText(QCoreApplication.translate("RecordForm", "Stop waiting"))
         self.save_button.setEnabled(True)
 
     def after_save(self, callback: Callable[[], None]) -> None:
@@ -561,12 +591,52 @@ class RecordForm(QWidget):
             return
         if self._dirty:
             self._others_changed = True
-            self.show_banner(QCoreApplication.translate("RecordForm", "Someone else changed this record after you opened it. When you "
-                                "save, you choose which of their values to keep."))
+            self.show_changed_elsewhere(getattr(changes, "who", None), getattr(changes, "at", None))
             self.history.mark_stale()
             return
         self.reload()
         self.history.mark_stale()
+
+    def show_changed_elsewhere(self, who: str | None, at: Any = None) -> None:
+        """'Changed by X at HH:MM — Merge / Reload' (the form keeps the unsaved edits)."""
+        if who and at is not None:
+            from itsmdesk.views.timefmt import local_text
+
+            text = QCoreApplication.translate("RecordForm", "Changed by {who} at {time}").format(
+                who=who, time=local_text(at)[-5:])
+        elif who:
+            text = QCoreApplication.translate("RecordForm", "Changed by {who}").format(who=who)
+        else:
+            text = QCoreApplication.translate("RecordForm", "Someone else changed this record "
+                                              "after you opened it")
+        self.changed_label.setText(text + " — " + QCoreApplication.translate(
+            "RecordForm", "your edits are kept: merge them with theirs, or reload."))
+        self.changed_bar.show()
+
+    def merge_now(self) -> None:
+        """Merge my edits with the other change now: the save meets their version and opens
+        the merge dialog (per field, theirs or mine)."""
+        self.changed_bar.hide()
+        self.save()
+
+    def discard_and_reload(self) -> None:
+        """Drop my unsaved edits and show the record as it is saved now."""
+        self.changed_bar.hide()
+        self.set_clean()
+        self.reload()
+
+    def _connection_changed(self, connected: bool, _attempt: int) -> None:
+        """A save in progress while the connection is lost waits visibly and can be cancelled."""
+        if self._save_ticket is None:
+            return
+        if connected:
+            self.say(QCoreApplication.translate("RecordForm", "Saving…"))
+            self.stop_button.setText(QCoreApplication.translate("RecordForm", "Stop waiting"))
+            return
+        self.say(QCoreApplication.translate("RecordForm", "Saving — waiting for the database…"),
+                 error=True)
+        self.stop_button.setText(QCoreApplication.translate("RecordForm", "Cancel"))
+        self.stop_button.show()
 
     # -- messages ---------------------------------------------------------------------------------
     def say(self, text: str, error: bool = False) -> None:

@@ -331,11 +331,19 @@ class ProblemForm(RecordForm):
             action.triggered.connect(lambda _c=False, t=target: self.move_to(t))
             self.move_menu.addAction(action)
         self.move_button.setVisible(existing)
-        self.move_button.setEnabled(bool(self.move_menu.actions()))
-        self.rfc_button.setEnabled(existing)
-        self.ke_button.setEnabled(existing)
-        self.close_button.setEnabled(existing and "closed" in moves)
-        self.resolve_button.setEnabled(existing and bool(self.data.open_incidents))
+        from itsmdesk.views.signin import enable, gate
+
+        if not getattr(self, "_gated", False):  # who may move, close and publish a problem
+            self._gated = True
+            for widget in (self.move_button, self.rfc_button, self.ke_button,
+                           self.resolve_button):
+                gate(widget, self.ctx, "problem.manage", widget.toolTip())
+            gate(self.close_button, self.ctx, "problem.close", self.close_button.toolTip())
+        enable(self.move_button, bool(self.move_menu.actions()))
+        enable(self.rfc_button, existing)
+        enable(self.ke_button, existing)
+        enable(self.close_button, existing and "closed" in moves)
+        enable(self.resolve_button, existing and bool(self.data.open_incidents))
 
     def title(self) -> str:
         text = self.title_edit.text().strip() or QCoreApplication.translate("ProblemForm", "New problem")

@@ -55,6 +55,7 @@ from itsmdesk.services import search
 from itsmdesk.services.clock import utcnow
 from itsmdesk.services.problem import kedb
 from itsmdesk.services.servicedesk import incidents
+from itsmdesk.services.servicedesk.sla import shown_state
 from itsmdesk.views import style
 from itsmdesk.views.forms.base import RecordForm
 from itsmdesk.views.queue.incident_pickers import RecordPicker, ci_ids_from_mime
@@ -347,7 +348,7 @@ class IncidentForm(RecordForm):
 
     # -- reading ------------------------------------------------------------------------------------
     def load_call(self):  # noqa: ANN201
-        return incidents.incident_view, (self.record_id,)
+        return incidents.incident_view, (self.record_id, self.ctx.actor)
 
     def new_call(self):  # noqa: ANN201
         return incidents.new_ticket, (self.ticket_kind,)
@@ -471,17 +472,17 @@ class IncidentForm(RecordForm):
         if d is None:
             self.sla_label.setText("")
             return
-        state = d.sla_state or "ok"
         due = d.resolution_due
         now = self.now()
-        if d.status == "pending":
+        # the stored state, 'breached' once a running ticket passes its due (the SLA clock's
+        # rules: services/servicedesk/sla.py); a pause after the due never undoes a breach
+        state = shown_state(d.sla_state, d.status, due, now)
+        if d.status == "pending" and state != "breached":
             state, text, colour = "paused", QCoreApplication.translate("IncidentForm", "SLA paused"), "#607d8b"
         elif d.status in incidents.CLOSED_STATUSES:
             text = QCoreApplication.translate("IncidentForm", "SLA met") if state == "met" else QCoreApplication.translate("IncidentForm", "SLA breached")
             colour = "#2e7d32" if state == "met" else "#c62828"
         else:
-            if due and now > due:
-                state = "breached"
             left = format_remaining(due, now)
             text = {"breached": QCoreApplication.translate("IncidentForm", "Breached {t}"), "at_risk": QCoreApplication.translate("IncidentForm", "At risk: {t} left")}.get(
                 state, QCoreApplication.translate("IncidentForm", "{t} left")).format(t=left)

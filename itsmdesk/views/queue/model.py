@@ -107,6 +107,7 @@ class QueueModel(QAbstractTableModel):
         self.modelReset.connect(self._texts.clear)
         self._generation = 0
         self.loaded_for: Any = None
+        self.loaded_as: Any = None
         """The person whose "Me" and "My teams" the rows were read for."""
         self._changed_ids: set[Any] = set()
         self._timer = QTimer(self)
@@ -142,11 +143,14 @@ class QueueModel(QAbstractTableModel):
         self._generation += 1
         generation = self._generation
         spec, sort, text, person, now = self.spec, self.order, self.text, self.person_id(), self.now()
+        viewer = self.ctx.actor
         self.loaded_for = person
+        self.loaded_as = viewer  # (whose view: another sign-in with the same id reloads too)
 
         def work():
-            total = queues.count(spec, person, now, text)
-            first = queues.page(spec, 0, PAGE, sort, None, person, now, text) if total else None
+            total = queues.count(spec, person, now, text, viewer)
+            first = (queues.page(spec, 0, PAGE, sort, None, person, now, text, viewer)
+                     if total else None)
             return total, first
 
         self.sig_loading.emit(True)
@@ -168,7 +172,7 @@ class QueueModel(QAbstractTableModel):
         generation = self._generation
         wanted = sorted(self._changed_ids, key=str)
         self.ctx.query(queues.refresh, self.spec, wanted, self.order, self.person_id(), self.now(),
-                       self.text, on_done=lambda r: self._refreshed(generation, wanted, r),
+                       self.text, self.ctx.actor, on_done=lambda r: self._refreshed(generation, wanted, r),
                        key=f"queue-refresh-{id(self)}", owner=self)
 
     def _positions(self) -> dict[Any, tuple[int, int]]:
@@ -218,12 +222,15 @@ class QueueModel(QAbstractTableModel):
         self._generation += 1
         generation = self._generation
         spec, sort, text, person, now = self.spec, self.order, self.text, self.person_id(), self.now()
+        viewer = self.ctx.actor
         self.loaded_for = person
+        self.loaded_as = viewer  # (whose view: another sign-in with the same id reloads too)
         wanted = sorted(self._pages)[-4:] or [0]
 
         def work():
-            total = queues.count(spec, person, now, text)
-            pages = {n: queues.page(spec, n * PAGE, PAGE, sort, None, person, now, text).rows
+            total = queues.count(spec, person, now, text, viewer)
+            pages = {n: queues.page(spec, n * PAGE, PAGE, sort, None, person, now, text,
+                                    viewer).rows
                      for n in wanted if n * PAGE < total}
             return total, pages
 
@@ -278,7 +285,7 @@ class QueueModel(QAbstractTableModel):
         after = prev[-1].sort_key if prev and len(prev) == PAGE else None
         generation = self._generation
         args = (self.spec, page_no * PAGE, PAGE, self.order, after, self.person_id(), self.now(),
-                self.text)
+                self.text, self.ctx.actor)
         self.sig_loading.emit(True)
         self.ctx.query(queues.page, *args,
                        on_done=lambda p: self._arrived(generation, page_no, p),

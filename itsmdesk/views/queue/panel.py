@@ -177,10 +177,11 @@ class QueuePanel(QWidget):
         person = self.ctx.actor.person_id
         current = select or self.current_key()
         self._counted_for = person
+        viewer = self.ctx.actor
 
         def work():
             specs = queues.queues_for(person)
-            return specs, queues.counts(specs, person, self.model.now())
+            return specs, queues.counts(specs, person, self.model.now(), viewer)
 
         self.ctx.query(work, on_done=lambda r: self._show_queues(r, current),
                        key=f"queue-list-{id(self)}", owner=self)
@@ -208,7 +209,7 @@ class QueuePanel(QWidget):
         # (re)load unless the model already shows exactly this queue for this person (a saved
         # queue edited since has a new spec; "My open" is another list for another person)
         self._queue_selected(select, load=self.model.spec != specs[select]
-                             or getattr(self.model, "loaded_for", None) != self.model.person_id())
+                             or getattr(self.model, "loaded_as", None) != self.ctx.actor)
 
     def _entry_text(self, spec: queues.QueueSpec, counts: dict[str, int]) -> str:
         """"All open  (11,947)": the count grouped the way the user's locale writes numbers."""
@@ -287,7 +288,8 @@ class QueuePanel(QWidget):
         person = self.ctx.actor.person_id
         specs = list(self.specs)
         self._counted_for = person
-        self.ctx.query(lambda: queues.counts(specs, person, self.model.now()),
+        viewer = self.ctx.actor
+        self.ctx.query(lambda: queues.counts(specs, person, self.model.now(), viewer),
                        on_done=self._show_counts, key=f"queue-counts-{id(self)}", owner=self)
 
     def _show_counts(self, counts: dict[str, int]) -> None:

@@ -591,7 +591,7 @@ class QueueEditorDialog(QDialog):
         person = self.ctx.actor.person_id
         now = self.ctx.clock() if self.ctx.clock else None
         self.count_label.setText(QCoreApplication.translate("QueueEditor", "Counting…"))
-        self.ctx.query(queues.count_definition, filters, person, now,
+        self.ctx.query(queues.count_definition, filters, person, now, self.ctx.actor,
                        on_done=self._show_count, on_error=self._count_failed,
                        key=f"queue-editor-count-{id(self)}", owner=self)
 

@@ -407,14 +407,21 @@ class ReleaseForm(FormActions, RecordForm):
                        self.tabs.widget(1), self.tabs.widget(2), self.tabs.widget(3),
                        self.tabs.widget(4)):
             widget.setEnabled(exists)
-        self.transition_button.setEnabled(exists and self.transition_combo.count() > 0)
+        from itsmdesk.views.signin import enable, gate
+
+        if not getattr(self, "_gated", False):  # release managers move releases and their plans
+            self._gated = True
+            for widget in (self.transition_button, self.deploy_button, self.step_status_button,
+                           self.delete_step_button, self.edit_step_button):
+                gate(widget, self.ctx, "release.manage", widget.toolTip())
+        enable(self.transition_button, exists and self.transition_combo.count() > 0)
         step = self.selected_step()
-        self.deploy_button.setEnabled(
-            step is not None and step.kind in dml.WAVE_KINDS and step.status != "done"
-            and exists and self.data.status in dml.DEPLOYABLE)
-        self.step_status_button.setEnabled(step is not None and step.kind != "phase")
-        self.delete_step_button.setEnabled(step is not None)
-        self.edit_step_button.setEnabled(step is not None)
+        enable(self.deploy_button,
+               step is not None and step.kind in dml.WAVE_KINDS and step.status != "done"
+               and exists and self.data.status in dml.DEPLOYABLE)
+        enable(self.step_status_button, step is not None and step.kind != "phase")
+        enable(self.delete_step_button, step is not None)
+        enable(self.edit_step_button, step is not None)
 
     def selected_step(self) -> release_plan.PlanRow | None:
         if self.data is None:
