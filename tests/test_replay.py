@@ -210,6 +210,12 @@ def test_large_demo_journals_one_marker_row(db, monkeypatch):
     assert len(rows) == before + 1 and rows[-1].field == "!demo"
     assert changes.created["incident"] and changes.touches("work_log", "relation", "ci")
     assert RefCounter.get_by_id("INC").value == 300
+    # the open tickets' stored SLA state is what their clock says (itsmdesk check: no drift)
+    from itsmdesk.demo.builder import anchor
+    from itsmdesk.services.servicedesk import sla
+
+    checked, drifted = sla.check_open(anchor())
+    assert checked >= 1 and drifted == []
 
 
 def test_large_demo_with_its_journal_replays(db, monkeypatch):

@@ -107,3 +107,21 @@ def test_bulk_edit_stale_rolls_back(db):
         queues.bulk_update([t.id for t in tickets], {"team": d["network"].id}, d["actor"],
                            versions=stale)
     assert Incident.select().where(Incident.team == d["network"].id).count() == 0
+
+
+def test_undoing_a_bulk_edit_leaves_the_sla_state_its_history_gives(db):
+    """Undoing puts the fields back, but the SLA state is what the clock of the ticket's history
+    (which keeps the edit and its undoing) says, so `itsmdesk check` finds no drift."""
+    from itsmdesk.models.base import utcnow
+    from itsmdesk.services.servicedesk import sla
+
+    d = sample_desk()
+    tickets = _tickets(d, 3)
+    ids = [t.id for t in tickets]
+    edit = queues.bulk_update(ids, {"priority": 1}, d["actor"],
+                              versions={t.id: t.version for t in tickets})
+    queues.undo_bulk(edit, d["actor"])
+    rows = list(Incident.select().where(Incident.id.in_(ids)))
+    for row in rows:
+        assert sla.stored_fields(row) == sla.reading(sla.history_of(row), utcnow()).fields()
+    assert sla.check_open(utcnow())[1] == []

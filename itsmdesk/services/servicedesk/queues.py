@@ -582,10 +582,16 @@ def bulk_update(ids: list[Any], changes: dict[str, Any], actor: Actor = SYSTEM,
 def undo_bulk(edit: BulkEdit, actor: Actor = SYSTEM) -> int:
     """Put back what a bulk edit changed (one transaction; a ticket edited since raises a
     conflict and nothing is undone)."""
+    from itsmdesk.services.servicedesk import incidents
+
     with records.atomic():
         for incident_id, old in edit.before.items():
-            if old:
-                records.update(Incident, incident_id, edit.versions[incident_id], old, actor)
+            # the edited fields go back through the ticket's own update, as the edit came: what
+            # follows from them (a pause ending, the SLA clock of the history, which keeps the
+            # edit and its undoing) is worked out again, not copied back
+            values = {k: v for k, v in old.items() if k in EDITABLE}
+            if values:
+                incidents.update_incident(incident_id, edit.versions[incident_id], values, actor)
     return len(edit.before)
 
 

@@ -603,6 +603,14 @@ class Drift:
                 and s["escalation_level"] < c["escalation_level"])
 
 
+STATE_FIELDS = ("response_due", "resolution_due", "sla_state", "escalation_level")
+
+
+def stored_fields(row: Incident) -> dict[str, Any]:
+    """The SLA fields as the ticket stores them (compare with ``reading(...).fields()``)."""
+    return _stored(row)
+
+
 def _stored(row: Incident) -> dict[str, Any]:
     return {"response_due": row.response_due, "resolution_due": row.resolution_due,
             "sla_state": row.sla_state, "escalation_level": row.escalation_level}
