@@ -11541,1972 +11541,1977 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="56"/>
-        <source>Answer {m} of step {n} is longer than {max} characters</source>
+        <source>Another import created the record {key} while this one was getting ready; nothing was imported. Run the import again: it will update what is there instead of doubling it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="57"/>
-        <source>Answer {m} of step {n} needs a label</source>
+        <source>Answer {m} of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="58"/>
-        <source>Approve</source>
+        <source>Answer {m} of step {n} needs a label</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="59"/>
-        <source>Approve (pre-approved)</source>
+        <source>Approve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="60"/>
-        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
+        <source>Approve (pre-approved)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="61"/>
-        <source>Assess</source>
+        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="62"/>
-        <source>Assignee</source>
+        <source>Assess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="63"/>
-        <source>Attribute {attr} is required for class {cls}</source>
+        <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="64"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
+        <source>Attribute {attr} is required for class {cls}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="65"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="66"/>
-        <source>Availability is computed by ci or service, not {by}</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="67"/>
-        <source>Backed out</source>
+        <source>Availability is computed by ci or service, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="68"/>
-        <source>Backup to {path} failed: {reason}</source>
+        <source>Backed out</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="69"/>
-        <source>Bad database URL &apos;{url}&apos;: a file or folder name may be at most {most} bytes long, the whole path {path_most}</source>
+        <source>Backup to {path} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="70"/>
-        <source>Bad database URL &apos;{url}&apos;: the file name holds a NUL character</source>
+        <source>Bad database URL &apos;{url}&apos;: a file or folder name may be at most {most} bytes long, the whole path {path_most}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="71"/>
-        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Bad database URL &apos;{url}&apos;: the file name holds a NUL character</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="72"/>
-        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
+        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="73"/>
-        <source>Bad database URL &apos;{url}&apos;: write the characters / # ? @ of a password percent-encoded (/ as %2F, # as %23, ? as %3F, @ as %40)</source>
+        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="74"/>
-        <source>Bad port in database URL &apos;{url}&apos;</source>
+        <source>Bad database URL &apos;{url}&apos;: write the characters / # ? @ of a password percent-encoded (/ as %2F, # as %23, ? as %3F, @ as %40)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="75"/>
-        <source>Bad template {template!r}: {reason}</source>
+        <source>Bad port in database URL &apos;{url}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="76"/>
-        <source>Both an incident and a request category are named {name}; say which kind</source>
+        <source>Bad template {template!r}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="77"/>
-        <source>CAB member</source>
+        <source>Both an incident and a request category are named {name}; say which kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="78"/>
-        <source>CI</source>
+        <source>CAB member</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="79"/>
-        <source>CMDB owner</source>
+        <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="80"/>
-        <source>Caller</source>
+        <source>CMDB owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="81"/>
-        <source>Cannot create the folder {path}: {reason}</source>
+        <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="82"/>
-        <source>Cannot create {path}: {reason}</source>
+        <source>Cannot create the folder {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="83"/>
-        <source>Cannot import {kind} with a mapping</source>
+        <source>Cannot create {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="84"/>
-        <source>Cannot read mapping {path}: {reason}</source>
+        <source>Cannot import {kind} with a mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="85"/>
-        <source>Cannot read {path}: {error}</source>
+        <source>Cannot read mapping {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="86"/>
-        <source>Cannot read {path}: {reason}</source>
+        <source>Cannot read {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="87"/>
-        <source>Cannot sort a queue by {field}</source>
+        <source>Cannot read {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="88"/>
-        <source>Cannot sort a queue by {name}</source>
+        <source>Cannot sort a queue by {field}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="89"/>
-        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
+        <source>Cannot sort a queue by {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="90"/>
-        <source>Cannot use {path}: {reason}</source>
+        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="91"/>
-        <source>Cannot write the database file {path}</source>
+        <source>Cannot use {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="92"/>
-        <source>Cannot write the database file {path}: {reason}</source>
+        <source>Cannot write the database file {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="93"/>
-        <source>Category</source>
+        <source>Cannot write the database file {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="94"/>
-        <source>Channel</source>
+        <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="95"/>
-        <source>Checking a shared database needs the superuser&apos;s connection (the one setup-shared used): {login} sees only the rows its roles show</source>
+        <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="96"/>
-        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
+        <source>Checking a shared database needs the superuser&apos;s connection (the one setup-shared used): {login} sees only the rows its roles show</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="97"/>
-        <source>Close</source>
+        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="98"/>
-        <source>Decision &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Close</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="99"/>
-        <source>Defer / reassess</source>
+        <source>Decision &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="100"/>
-        <source>Describe the solution to resolve</source>
+        <source>Defer / reassess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="101"/>
-        <source>Due</source>
+        <source>Describe the solution to resolve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="102"/>
-        <source>Export format must be text or html, not {fmt}</source>
+        <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="103"/>
-        <source>Failed</source>
+        <source>Export format must be text or html, not {fmt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="104"/>
-        <source>Field(s) {fields} cannot be bulk edited</source>
+        <source>Failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="105"/>
-        <source>Folding an event log needs the column with each row&apos;s time</source>
+        <source>Field(s) {fields} cannot be bulk edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="106"/>
-        <source>Folding an event log needs the key column</source>
+        <source>Folding an event log needs the column with each row&apos;s time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="107"/>
-        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Folding an event log needs the key column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="108"/>
-        <source>Impact</source>
+        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="109"/>
-        <source>Implemented</source>
+        <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="110"/>
-        <source>Import cancelled; nothing was written.</source>
+        <source>Implemented</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="111"/>
+        <source>Import cancelled; nothing was written.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="112"/>
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml or the name of a ready one (itsmdesk mappings lists them)</source>
         <oldsource>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</oldsource>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="112"/>
+        <location filename="_service_messages.py" line="113"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="113"/>
+        <location filename="_service_messages.py" line="114"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks comma-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="114"/>
+        <location filename="_service_messages.py" line="115"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks pipe-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="115"/>
+        <location filename="_service_messages.py" line="116"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks semicolon-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="116"/>
+        <location filename="_service_messages.py" line="117"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks tab-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="117"/>
+        <location filename="_service_messages.py" line="118"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}).{hint}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="118"/>
+        <location filename="_service_messages.py" line="119"/>
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = &quot;{guess}&quot; or &quot;auto&quot; in the mapping&apos;s [source]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="119"/>
+        <location filename="_service_messages.py" line="120"/>
         <source>Map at least one column to a field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="120"/>
+        <location filename="_service_messages.py" line="121"/>
         <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="121"/>
+        <location filename="_service_messages.py" line="122"/>
         <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="122"/>
+        <location filename="_service_messages.py" line="123"/>
         <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="123"/>
+        <location filename="_service_messages.py" line="124"/>
         <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="124"/>
+        <location filename="_service_messages.py" line="125"/>
         <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="125"/>
+        <location filename="_service_messages.py" line="126"/>
         <source>Mapping {path}: {where}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="126"/>
+        <location filename="_service_messages.py" line="127"/>
         <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="127"/>
+        <location filename="_service_messages.py" line="128"/>
         <source>No CAB action {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="128"/>
+        <location filename="_service_messages.py" line="129"/>
         <source>No CAB meeting {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="129"/>
+        <location filename="_service_messages.py" line="130"/>
         <source>No CI is named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="130"/>
+        <location filename="_service_messages.py" line="131"/>
         <source>No CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="131"/>
+        <location filename="_service_messages.py" line="132"/>
         <source>No account with login {login}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="132"/>
+        <location filename="_service_messages.py" line="133"/>
         <source>No announcement with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="133"/>
+        <location filename="_service_messages.py" line="134"/>
         <source>No baseline named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="134"/>
+        <location filename="_service_messages.py" line="135"/>
         <source>No business calendar {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="135"/>
+        <location filename="_service_messages.py" line="136"/>
         <source>No category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="136"/>
+        <location filename="_service_messages.py" line="137"/>
         <source>No change with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="137"/>
+        <location filename="_service_messages.py" line="138"/>
         <source>No change {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="138"/>
+        <location filename="_service_messages.py" line="139"/>
         <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="139"/>
+        <location filename="_service_messages.py" line="140"/>
         <source>No incident or request {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="140"/>
+        <location filename="_service_messages.py" line="141"/>
         <source>No incident {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="141"/>
+        <location filename="_service_messages.py" line="142"/>
         <source>No new password for {login}: set ITSMDESK_NEW_PASSWORD or run the command in a terminal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="142"/>
+        <location filename="_service_messages.py" line="143"/>
         <source>No password for {login}: set ITSMDESK_PASSWORD or run the command in a terminal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="143"/>
+        <location filename="_service_messages.py" line="144"/>
         <source>No password for {who}: set ITSMDESK_PASSWORD, remember it in the keyring (File &gt; Connect in the desktop app), or run the command in a terminal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="144"/>
+        <location filename="_service_messages.py" line="145"/>
         <source>No problem or known error with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="145"/>
+        <location filename="_service_messages.py" line="146"/>
         <source>No problem {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="146"/>
+        <location filename="_service_messages.py" line="147"/>
         <source>No release with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="147"/>
+        <location filename="_service_messages.py" line="148"/>
         <source>No site with code {code}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="148"/>
+        <location filename="_service_messages.py" line="149"/>
         <source>No site with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="149"/>
+        <location filename="_service_messages.py" line="150"/>
         <source>No step &apos;{step}&apos; in this release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="150"/>
+        <location filename="_service_messages.py" line="151"/>
         <source>No such file: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="151"/>
+        <location filename="_service_messages.py" line="152"/>
         <source>No team {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="152"/>
+        <location filename="_service_messages.py" line="153"/>
         <source>No {kind} with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="153"/>
+        <location filename="_service_messages.py" line="154"/>
         <source>No {kind} {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="154"/>
+        <location filename="_service_messages.py" line="155"/>
         <source>Nobody named {name} is in the directory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="155"/>
+        <location filename="_service_messages.py" line="156"/>
         <source>Not an iCalendar file: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="156"/>
+        <location filename="_service_messages.py" line="157"/>
         <source>Nothing has the reference or name &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="157"/>
+        <location filename="_service_messages.py" line="158"/>
         <source>Only its owner may change the private saved queue {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="158"/>
+        <location filename="_service_messages.py" line="159"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="159"/>
+        <location filename="_service_messages.py" line="160"/>
         <source>Overriding the risk needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="160"/>
+        <location filename="_service_messages.py" line="161"/>
         <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="161"/>
+        <location filename="_service_messages.py" line="162"/>
         <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="162"/>
+        <location filename="_service_messages.py" line="163"/>
         <source>Pick at least one value for the filter on {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="163"/>
+        <location filename="_service_messages.py" line="164"/>
         <source>PostgreSQL refused to change the login {login}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="164"/>
+        <location filename="_service_messages.py" line="165"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="165"/>
+        <location filename="_service_messages.py" line="166"/>
         <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="166"/>
+        <location filename="_service_messages.py" line="167"/>
         <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="167"/>
+        <location filename="_service_messages.py" line="168"/>
         <source>Record the root cause before marking it known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="168"/>
+        <location filename="_service_messages.py" line="169"/>
         <source>Recording &apos;{decision}&apos; for {ref} against the votes (which say &apos;{outcome}&apos;) needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="169"/>
+        <location filename="_service_messages.py" line="170"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="170"/>
+        <location filename="_service_messages.py" line="171"/>
         <source>Reject</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="171"/>
+        <location filename="_service_messages.py" line="172"/>
         <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="172"/>
+        <location filename="_service_messages.py" line="173"/>
         <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="173"/>
+        <location filename="_service_messages.py" line="174"/>
         <source>Return to requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="174"/>
+        <location filename="_service_messages.py" line="175"/>
         <source>Rework</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="175"/>
+        <location filename="_service_messages.py" line="176"/>
         <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="176"/>
+        <location filename="_service_messages.py" line="177"/>
         <source>SLA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="177"/>
+        <location filename="_service_messages.py" line="178"/>
         <source>SLA targets must be positive minutes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="178"/>
+        <location filename="_service_messages.py" line="179"/>
         <source>SLA: {n} more tickets like these</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="179"/>
+        <location filename="_service_messages.py" line="180"/>
         <source>SLA: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="180"/>
+        <location filename="_service_messages.py" line="181"/>
         <source>SQLite error on {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="181"/>
+        <location filename="_service_messages.py" line="182"/>
         <source>Say why the ticket goes to another team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="182"/>
+        <location filename="_service_messages.py" line="183"/>
         <source>Say why the ticket is escalated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="183"/>
+        <location filename="_service_messages.py" line="184"/>
         <source>Say why the ticket is pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="184"/>
+        <location filename="_service_messages.py" line="185"/>
         <source>Schedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="185"/>
+        <location filename="_service_messages.py" line="186"/>
         <source>Select the incidents to link first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="186"/>
+        <location filename="_service_messages.py" line="187"/>
         <source>Select the tickets to change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="187"/>
+        <location filename="_service_messages.py" line="188"/>
         <source>Send to CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="188"/>
+        <location filename="_service_messages.py" line="189"/>
         <source>Send to ECAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="189"/>
+        <location filename="_service_messages.py" line="190"/>
         <source>Setting up a shared database needs a superuser, or a role with CREATEROLE that owns the database ({login} is neither)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="190"/>
+        <location filename="_service_messages.py" line="191"/>
         <source>Show at least one column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="191"/>
+        <location filename="_service_messages.py" line="192"/>
         <source>Some of the affected CIs are no longer in the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="192"/>
+        <location filename="_service_messages.py" line="193"/>
         <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="193"/>
+        <location filename="_service_messages.py" line="194"/>
         <source>Start implementing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="194"/>
+        <location filename="_service_messages.py" line="195"/>
         <source>Start review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="195"/>
+        <location filename="_service_messages.py" line="196"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="196"/>
+        <location filename="_service_messages.py" line="197"/>
         <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="197"/>
+        <location filename="_service_messages.py" line="198"/>
         <source>Step &apos;{name}&apos; cannot depend on itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="198"/>
+        <location filename="_service_messages.py" line="199"/>
         <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="199"/>
+        <location filename="_service_messages.py" line="200"/>
         <source>Step &apos;{name}&apos; waits for: {steps}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="200"/>
+        <location filename="_service_messages.py" line="201"/>
         <source>Step {n} is not a question with answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="201"/>
+        <location filename="_service_messages.py" line="202"/>
         <source>Step {n} needs a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="202"/>
+        <location filename="_service_messages.py" line="203"/>
         <source>Step {n} needs at least one answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="203"/>
+        <location filename="_service_messages.py" line="204"/>
         <source>Step {n}: there is no team {team} to route to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="204"/>
+        <location filename="_service_messages.py" line="205"/>
         <source>Steps of different releases cannot depend on each other</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="205"/>
+        <location filename="_service_messages.py" line="206"/>
         <source>Submit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="206"/>
+        <location filename="_service_messages.py" line="207"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="207"/>
+        <location filename="_service_messages.py" line="208"/>
         <source>Template {name} is not active</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="208"/>
+        <location filename="_service_messages.py" line="209"/>
         <source>Text holding a NUL character (code 0) cannot be stored or searched in a PostgreSQL database; nothing was saved. Remove the character and try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="209"/>
+        <location filename="_service_messages.py" line="210"/>
         <source>The SLA target P{priority} was removed by someone else; nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="210"/>
+        <location filename="_service_messages.py" line="211"/>
         <source>The business calendar has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="211"/>
+        <location filename="_service_messages.py" line="212"/>
         <source>The business calendar {name} has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="212"/>
+        <location filename="_service_messages.py" line="213"/>
         <source>The copy of the hub is not consistent ({detail}); the replica was not made.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="213"/>
+        <location filename="_service_messages.py" line="214"/>
         <source>The database cannot be reached ({reason}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="214"/>
+        <location filename="_service_messages.py" line="215"/>
         <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215"/>
+        <location filename="_service_messages.py" line="216"/>
         <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216"/>
+        <location filename="_service_messages.py" line="217"/>
         <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="217"/>
+        <location filename="_service_messages.py" line="218"/>
         <source>The file is empty (no header line)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="218"/>
+        <location filename="_service_messages.py" line="219"/>
         <source>The filter on {name} needs a value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="219"/>
+        <location filename="_service_messages.py" line="220"/>
         <source>The filters cannot be counted: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="220"/>
+        <location filename="_service_messages.py" line="221"/>
         <source>The first account must be an administrator&apos;s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="221"/>
+        <location filename="_service_messages.py" line="222"/>
         <source>The hub {hub} is on schema version {found}, older than this itsmdesk ({ours}): upgrade the hub first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="222"/>
+        <location filename="_service_messages.py" line="223"/>
         <source>The login {login} is not a person of this database</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="223"/>
+        <location filename="_service_messages.py" line="224"/>
         <source>The old password is wrong.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="224"/>
+        <location filename="_service_messages.py" line="225"/>
         <source>The period must end after it starts ({start} .. {end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="225"/>
+        <location filename="_service_messages.py" line="226"/>
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="226"/>
+        <location filename="_service_messages.py" line="227"/>
         <source>The question of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="227"/>
+        <location filename="_service_messages.py" line="228"/>
         <source>The replica kept changing during the sync; what was sent is safe on the hub. Sync again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="228"/>
+        <location filename="_service_messages.py" line="229"/>
         <source>The report period must end after it starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="229"/>
+        <location filename="_service_messages.py" line="230"/>
         <source>The response target cannot be longer than the resolution target</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="230"/>
+        <location filename="_service_messages.py" line="231"/>
         <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="231"/>
+        <location filename="_service_messages.py" line="232"/>
         <source>The shared database refused this for your account ({reason}); nothing was changed. Ask an administrator for the role it needs.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="232"/>
+        <location filename="_service_messages.py" line="233"/>
         <source>The two passwords differ</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="233"/>
+        <location filename="_service_messages.py" line="234"/>
         <source>There is already a file at {path}; a replica is made in a new file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="234"/>
+        <location filename="_service_messages.py" line="235"/>
         <source>There is already a {kind} category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="235"/>
+        <location filename="_service_messages.py" line="236"/>
         <source>There is no database at {path}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="236"/>
+        <location filename="_service_messages.py" line="237"/>
         <source>There is no database at {path}. Create one with &apos;itsmdesk --db {url} init&apos;, or try the demo with &apos;itsmdesk --demo ...&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="237"/>
+        <location filename="_service_messages.py" line="238"/>
         <source>This database has accounts already: an administrator adds people.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="238"/>
+        <location filename="_service_messages.py" line="239"/>
         <source>This database has accounts: sign in to change anything (--user LOGIN or ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="239"/>
+        <location filename="_service_messages.py" line="240"/>
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="240"/>
+        <location filename="_service_messages.py" line="241"/>
         <source>This database is not a replica: make one with &apos;itsmdesk replica create --from URL --site CODE FILE.db&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="241"/>
+        <location filename="_service_messages.py" line="242"/>
         <source>This is not a shared database set up with &apos;itsmdesk admin setup-shared&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="242"/>
+        <location filename="_service_messages.py" line="243"/>
         <source>This replica is on schema version {theirs} and the hub on {ours}: the hub must be upgraded first. Nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="243"/>
+        <location filename="_service_messages.py" line="244"/>
         <source>This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk here and open the replica once (it is upgraded), then sync again. Nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="244"/>
+        <location filename="_service_messages.py" line="245"/>
         <source>This replica was made from another database than {hub}; nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="245"/>
+        <location filename="_service_messages.py" line="246"/>
         <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="246"/>
+        <location filename="_service_messages.py" line="247"/>
         <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="247"/>
+        <location filename="_service_messages.py" line="248"/>
         <source>Unknown CI class &apos;{value}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="248"/>
+        <location filename="_service_messages.py" line="249"/>
         <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="249"/>
+        <location filename="_service_messages.py" line="250"/>
         <source>Unknown announcement kind {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="250"/>
+        <location filename="_service_messages.py" line="251"/>
         <source>Unknown audience {audience}: use everyone or it_staff</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="251"/>
+        <location filename="_service_messages.py" line="252"/>
         <source>Unknown field(s) for {kind}: {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="252"/>
+        <location filename="_service_messages.py" line="253"/>
         <source>Unknown filter operator {op}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="253"/>
+        <location filename="_service_messages.py" line="254"/>
         <source>Unknown queue column(s): {cols}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="254"/>
+        <location filename="_service_messages.py" line="255"/>
         <source>Unknown queue {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="255"/>
+        <location filename="_service_messages.py" line="256"/>
         <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="256"/>
+        <location filename="_service_messages.py" line="257"/>
         <source>Unknown role(s): {roles} (roles: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="257"/>
+        <location filename="_service_messages.py" line="258"/>
         <source>Unknown root cause analysis note(s): {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="258"/>
+        <location filename="_service_messages.py" line="259"/>
         <source>Unknown time zone {tz}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="259"/>
+        <location filename="_service_messages.py" line="260"/>
         <source>Unknown weekday in {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="260"/>
+        <location filename="_service_messages.py" line="261"/>
         <source>Unschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="261"/>
+        <location filename="_service_messages.py" line="262"/>
         <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="262"/>
+        <location filename="_service_messages.py" line="263"/>
         <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="263"/>
+        <location filename="_service_messages.py" line="264"/>
         <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="264"/>
+        <location filename="_service_messages.py" line="265"/>
         <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="265"/>
+        <location filename="_service_messages.py" line="266"/>
         <source>Wave &apos;{name}&apos; has no site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="266"/>
+        <location filename="_service_messages.py" line="267"/>
         <source>Wave &apos;{name}&apos; is already deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="267"/>
+        <location filename="_service_messages.py" line="268"/>
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="268"/>
+        <location filename="_service_messages.py" line="269"/>
         <source>Working hours {span} are listed after a later span; list each day&apos;s hours in order</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="269"/>
+        <location filename="_service_messages.py" line="270"/>
         <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="270"/>
+        <location filename="_service_messages.py" line="271"/>
         <source>Working hours {span} overlap {other}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="271"/>
+        <location filename="_service_messages.py" line="272"/>
         <source>Working hours {text} are not like &quot;mon-fri 08:00-17:00&quot;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="272"/>
+        <location filename="_service_messages.py" line="273"/>
         <source>Wrong login or password.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="273"/>
+        <location filename="_service_messages.py" line="274"/>
         <source>You cannot deactivate your own account</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="353"/>
+        <location filename="_service_messages.py" line="354"/>
         <source>the hub</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="354"/>
+        <location filename="_service_messages.py" line="355"/>
         <source>the replica</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="373"/>
+        <location filename="_service_messages.py" line="374"/>
         <source>{db} is not an itsmdesk database: it holds {count} tables of something else (such as &apos;{table}&apos;) and no itsmdesk schema. It was left untouched; give itsmdesk a new file or an empty database.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="382"/>
+        <location filename="_service_messages.py" line="383"/>
         <source>{label} must be at most {max}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="387"/>
+        <location filename="_service_messages.py" line="388"/>
         <source>{name} is more than {max} bytes (it grew while being read); attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="388"/>
+        <location filename="_service_messages.py" line="389"/>
         <source>{name} is not a regular file (a device, a pipe or a folder); only files can be attached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="391"/>
+        <location filename="_service_messages.py" line="392"/>
         <source>{name} of {kind} is longer than {max} characters ({length}); shorten it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="402"/>
+        <location filename="_service_messages.py" line="403"/>
         <source>{path} is not a regular file (a device, a pipe or a socket); an itsmdesk database is a file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="405"/>
+        <location filename="_service_messages.py" line="406"/>
         <source>{path}, line {line}: a cell is longer than {limit} characters, the most a CSV cell may hold; shorten it (or close a quote left open)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="406"/>
+        <location filename="_service_messages.py" line="407"/>
         <source>{path}, line {line}: bad CSV ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="439"/>
+        <location filename="_service_messages.py" line="440"/>
         <source>{value} is not a finite number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="444"/>
+        <location filename="_service_messages.py" line="445"/>
         <source>{value} is too large: a whole number here is between {min} and {max}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="446"/>
+        <location filename="_service_messages.py" line="447"/>
         <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="447"/>
+        <location filename="_service_messages.py" line="448"/>
         <source>{where} is not an itsmdesk database.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="448"/>
+        <location filename="_service_messages.py" line="449"/>
         <source>{who} may not record another member&apos;s vote: that needs the role change manager.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="449"/>
+        <location filename="_service_messages.py" line="450"/>
         <source>{who} may not {what}: that needs the role {role_name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="274"/>
+        <location filename="_service_messages.py" line="275"/>
         <source>a CI cannot relate to itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="275"/>
+        <location filename="_service_messages.py" line="276"/>
         <source>a CI name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="276"/>
+        <location filename="_service_messages.py" line="277"/>
         <source>a class is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="277"/>
+        <location filename="_service_messages.py" line="278"/>
         <source>a name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="278"/>
+        <location filename="_service_messages.py" line="279"/>
         <source>administrator</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="279"/>
+        <location filename="_service_messages.py" line="280"/>
         <source>agent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="280"/>
+        <location filename="_service_messages.py" line="281"/>
         <source>approve or reject a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="281"/>
+        <location filename="_service_messages.py" line="282"/>
         <source>change categories, SLA targets and calendars</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="282"/>
+        <location filename="_service_messages.py" line="283"/>
         <source>change manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="283"/>
+        <location filename="_service_messages.py" line="284"/>
         <source>change organisation settings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="284"/>
+        <location filename="_service_messages.py" line="285"/>
         <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="285"/>
+        <location filename="_service_messages.py" line="286"/>
         <source>class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="286"/>
+        <location filename="_service_messages.py" line="287"/>
         <source>close a problem or publish a known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="287"/>
+        <location filename="_service_messages.py" line="288"/>
         <source>column appears twice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="288"/>
+        <location filename="_service_messages.py" line="289"/>
         <source>decide against the CAB&apos;s votes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="289"/>
+        <location filename="_service_messages.py" line="290"/>
         <source>edit a private saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="290"/>
+        <location filename="_service_messages.py" line="291"/>
         <source>edit a shared saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="291"/>
+        <location filename="_service_messages.py" line="292"/>
         <source>edit change windows and templates</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="292"/>
+        <location filename="_service_messages.py" line="293"/>
         <source>edit configuration items and their relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="293"/>
+        <location filename="_service_messages.py" line="294"/>
         <source>edit organisations, sites and teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="294"/>
+        <location filename="_service_messages.py" line="295"/>
         <source>emergency change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="295"/>
+        <location filename="_service_messages.py" line="296"/>
         <source>emergency release: shortened build and test</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="296"/>
+        <location filename="_service_messages.py" line="297"/>
         <source>highest risk of the bundled changes ({changes})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="297"/>
+        <location filename="_service_messages.py" line="298"/>
         <source>implement a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="298"/>
+        <location filename="_service_messages.py" line="299"/>
         <source>integrity: {detail}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="299"/>
+        <location filename="_service_messages.py" line="300"/>
         <source>journal row {row} was changed or removed after it was written (the journal&apos;s hash chain breaks there)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="300"/>
+        <location filename="_service_messages.py" line="301"/>
         <source>journal: the triggers that keep it append-only were removed ({names})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="301"/>
+        <location filename="_service_messages.py" line="302"/>
         <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="302"/>
+        <location filename="_service_messages.py" line="303"/>
         <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="303"/>
+        <location filename="_service_messages.py" line="304"/>
         <source>longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="304"/>
+        <location filename="_service_messages.py" line="305"/>
         <source>longer than {max} characters ({length})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="305"/>
+        <location filename="_service_messages.py" line="306"/>
         <source>major release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="306"/>
+        <location filename="_service_messages.py" line="307"/>
         <source>manage people, their roles and passwords</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="307"/>
+        <location filename="_service_messages.py" line="308"/>
         <source>manage releases, their plans and waves</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="308"/>
+        <location filename="_service_messages.py" line="309"/>
         <source>move a change through its lifecycle</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="309"/>
+        <location filename="_service_messages.py" line="310"/>
         <source>move a ticket to another team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="310"/>
+        <location filename="_service_messages.py" line="311"/>
         <source>no CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="311"/>
+        <location filename="_service_messages.py" line="312"/>
         <source>no backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="312"/>
+        <location filename="_service_messages.py" line="313"/>
         <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="313"/>
+        <location filename="_service_messages.py" line="314"/>
         <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="314"/>
+        <location filename="_service_messages.py" line="315"/>
         <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="315"/>
+        <location filename="_service_messages.py" line="316"/>
         <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="316"/>
+        <location filename="_service_messages.py" line="317"/>
         <source>no event time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="317"/>
+        <location filename="_service_messages.py" line="318"/>
         <source>no external key</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="318"/>
+        <location filename="_service_messages.py" line="319"/>
         <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="319"/>
+        <location filename="_service_messages.py" line="320"/>
         <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="320"/>
+        <location filename="_service_messages.py" line="321"/>
         <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="321"/>
+        <location filename="_service_messages.py" line="322"/>
         <source>no outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="322"/>
+        <location filename="_service_messages.py" line="323"/>
         <source>no outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="323"/>
+        <location filename="_service_messages.py" line="324"/>
         <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="324"/>
+        <location filename="_service_messages.py" line="325"/>
         <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="325"/>
+        <location filename="_service_messages.py" line="326"/>
         <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="326"/>
+        <location filename="_service_messages.py" line="327"/>
         <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="327"/>
+        <location filename="_service_messages.py" line="328"/>
         <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="328"/>
+        <location filename="_service_messages.py" line="329"/>
         <source>normal change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="329"/>
+        <location filename="_service_messages.py" line="330"/>
         <source>pg_dump failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="330"/>
+        <location filename="_service_messages.py" line="331"/>
         <source>pg_dump is not installed; install the PostgreSQL client tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="331"/>
+        <location filename="_service_messages.py" line="332"/>
         <source>problem manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="332"/>
+        <location filename="_service_messages.py" line="333"/>
         <source>publish service announcements</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="333"/>
+        <location filename="_service_messages.py" line="334"/>
         <source>raise a ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="334"/>
+        <location filename="_service_messages.py" line="335"/>
         <source>raise and edit a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="335"/>
+        <location filename="_service_messages.py" line="336"/>
         <source>read and write private notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="336"/>
+        <location filename="_service_messages.py" line="337"/>
         <source>record a CAB decision</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="337"/>
+        <location filename="_service_messages.py" line="338"/>
         <source>record another member&apos;s vote</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="338"/>
+        <location filename="_service_messages.py" line="339"/>
         <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="339"/>
+        <location filename="_service_messages.py" line="340"/>
         <source>release manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="340"/>
+        <location filename="_service_messages.py" line="341"/>
         <source>requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="341"/>
+        <location filename="_service_messages.py" line="342"/>
         <source>required column is missing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="342"/>
+        <location filename="_service_messages.py" line="343"/>
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="343"/>
+        <location filename="_service_messages.py" line="344"/>
         <source>rollout to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="344"/>
+        <location filename="_service_messages.py" line="345"/>
         <source>run CAB meetings (members, agenda, minutes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="345"/>
+        <location filename="_service_messages.py" line="346"/>
         <source>schedule a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="346"/>
+        <location filename="_service_messages.py" line="347"/>
         <source>see other people&apos;s tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="347"/>
+        <location filename="_service_messages.py" line="348"/>
         <source>see this ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="348"/>
+        <location filename="_service_messages.py" line="349"/>
         <source>service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="349"/>
+        <location filename="_service_messages.py" line="350"/>
         <source>service outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="350"/>
+        <location filename="_service_messages.py" line="351"/>
         <source>several release factors on top of risky changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="351"/>
+        <location filename="_service_messages.py" line="352"/>
         <source>standard change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="352"/>
+        <location filename="_service_messages.py" line="353"/>
         <source>team lead</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="355"/>
+        <location filename="_service_messages.py" line="356"/>
         <source>the same relation is on line {first}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="356"/>
+        <location filename="_service_messages.py" line="357"/>
         <source>unknown CI class &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="357"/>
+        <location filename="_service_messages.py" line="358"/>
         <source>unknown column (not a CI field or class attribute)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="358"/>
+        <location filename="_service_messages.py" line="359"/>
         <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="359"/>
+        <location filename="_service_messages.py" line="360"/>
         <source>unknown site &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="360"/>
+        <location filename="_service_messages.py" line="361"/>
         <source>unknown team &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="361"/>
+        <location filename="_service_messages.py" line="362"/>
         <source>unknown value {value} (the map knows: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="362"/>
+        <location filename="_service_messages.py" line="363"/>
         <source>vote on a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="363"/>
+        <location filename="_service_messages.py" line="364"/>
         <source>work on problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="364"/>
+        <location filename="_service_messages.py" line="365"/>
         <source>work on tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="365"/>
+        <location filename="_service_messages.py" line="366"/>
         <source>write knowledge articles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="366"/>
+        <location filename="_service_messages.py" line="367"/>
         <source>{cells} cells but the header has {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="367"/>
+        <location filename="_service_messages.py" line="368"/>
         <source>{cells} cells but {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="368"/>
+        <location filename="_service_messages.py" line="369"/>
         <source>{change} falls in blackout window &apos;{window}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="369"/>
+        <location filename="_service_messages.py" line="370"/>
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="370"/>
+        <location filename="_service_messages.py" line="371"/>
         <source>{change} overlaps {other} on {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="371"/>
+        <location filename="_service_messages.py" line="372"/>
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="372"/>
+        <location filename="_service_messages.py" line="373"/>
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="374"/>
+        <location filename="_service_messages.py" line="375"/>
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="375"/>
+        <location filename="_service_messages.py" line="376"/>
         <source>{field} is required but empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="376"/>
+        <location filename="_service_messages.py" line="377"/>
         <source>{field} is required: map it in [fields]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="377"/>
+        <location filename="_service_messages.py" line="378"/>
         <source>{label} &apos;{value}&apos; is already taken</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="378"/>
+        <location filename="_service_messages.py" line="379"/>
         <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="379"/>
+        <location filename="_service_messages.py" line="380"/>
         <source>{label} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="380"/>
+        <location filename="_service_messages.py" line="381"/>
         <source>{label} is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="381"/>
+        <location filename="_service_messages.py" line="382"/>
         <source>{label} must be a whole number of at least {min}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="383"/>
+        <location filename="_service_messages.py" line="384"/>
         <source>{label}: &apos;{value}&apos; is not a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="384"/>
+        <location filename="_service_messages.py" line="385"/>
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="385"/>
+        <location filename="_service_messages.py" line="386"/>
         <source>{local} does not exist in {zone} (the clocks jumped forward); read as {actual}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="386"/>
+        <location filename="_service_messages.py" line="387"/>
         <source>{login} is the last administrator: make someone else an administrator first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="389"/>
+        <location filename="_service_messages.py" line="390"/>
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="390"/>
+        <location filename="_service_messages.py" line="391"/>
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="392"/>
+        <location filename="_service_messages.py" line="393"/>
         <source>{name}={value} is not valid: {doc}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="393"/>
+        <location filename="_service_messages.py" line="394"/>
         <source>{n} business service(s) impacted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="394"/>
+        <location filename="_service_messages.py" line="395"/>
         <source>{n} business service(s) impacted: {services}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="395"/>
+        <location filename="_service_messages.py" line="396"/>
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="396"/>
+        <location filename="_service_messages.py" line="397"/>
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="397"/>
+        <location filename="_service_messages.py" line="398"/>
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="398"/>
+        <location filename="_service_messages.py" line="399"/>
         <source>{path} is a folder, not a database file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="399"/>
+        <location filename="_service_messages.py" line="400"/>
         <source>{path} is a folder; give a file name for the backup</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="400"/>
+        <location filename="_service_messages.py" line="401"/>
         <source>{path} is empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="401"/>
+        <location filename="_service_messages.py" line="402"/>
         <source>{path} is not UTF-8 text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="403"/>
+        <location filename="_service_messages.py" line="404"/>
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="404"/>
+        <location filename="_service_messages.py" line="405"/>
         <source>{path} is not valid JSON: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="407"/>
+        <location filename="_service_messages.py" line="408"/>
         <source>{person} is not on the CAB for {category}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="408"/>
+        <location filename="_service_messages.py" line="409"/>
         <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="409"/>
+        <location filename="_service_messages.py" line="410"/>
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="410"/>
+        <location filename="_service_messages.py" line="411"/>
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="411"/>
+        <location filename="_service_messages.py" line="412"/>
         <source>{ref} cannot be approved against the CAB&apos;s votes ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="412"/>
+        <location filename="_service_messages.py" line="413"/>
         <source>{ref} cannot go from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="413"/>
+        <location filename="_service_messages.py" line="414"/>
         <source>{ref} has no CAB approval ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="414"/>
+        <location filename="_service_messages.py" line="415"/>
         <source>{ref} has no workaround to apply</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="415"/>
+        <location filename="_service_messages.py" line="416"/>
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="416"/>
+        <location filename="_service_messages.py" line="417"/>
         <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="417"/>
+        <location filename="_service_messages.py" line="418"/>
         <source>{ref} is {status}: its risk is no longer changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="418"/>
+        <location filename="_service_messages.py" line="419"/>
         <source>{ref} is {status}; a review follows implementation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="419"/>
+        <location filename="_service_messages.py" line="420"/>
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="420"/>
+        <location filename="_service_messages.py" line="421"/>
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="421"/>
+        <location filename="_service_messages.py" line="422"/>
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="422"/>
+        <location filename="_service_messages.py" line="423"/>
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="423"/>
+        <location filename="_service_messages.py" line="424"/>
         <source>{ref}: stored SLA {stored} but its history gives {computed} (repair with: itsmdesk sla refresh)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="424"/>
+        <location filename="_service_messages.py" line="425"/>
         <source>{release} already delivers &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="425"/>
+        <location filename="_service_messages.py" line="426"/>
         <source>{release} bundles no change; add the approved changes first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="426"/>
+        <location filename="_service_messages.py" line="427"/>
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="427"/>
+        <location filename="_service_messages.py" line="428"/>
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="428"/>
+        <location filename="_service_messages.py" line="429"/>
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="429"/>
+        <location filename="_service_messages.py" line="430"/>
         <source>{report} needs --{option} REF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="430"/>
+        <location filename="_service_messages.py" line="431"/>
         <source>{src} already {type} {tgt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="431"/>
+        <location filename="_service_messages.py" line="432"/>
         <source>{table} row {row}: points at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="432"/>
+        <location filename="_service_messages.py" line="433"/>
         <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="433"/>
+        <location filename="_service_messages.py" line="434"/>
         <source>{table}: reference {ref} used {n} times</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="434"/>
+        <location filename="_service_messages.py" line="435"/>
         <source>{text} is not a date (YYYY-MM-DD)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="435"/>
+        <location filename="_service_messages.py" line="436"/>
         <source>{text} is not a duration like 30m, 8h or 1h30m</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="436"/>
+        <location filename="_service_messages.py" line="437"/>
         <source>{text} is not years like 2026-2030</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="437"/>
+        <location filename="_service_messages.py" line="438"/>
         <source>{type} change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="438"/>
+        <location filename="_service_messages.py" line="439"/>
         <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="440"/>
+        <location filename="_service_messages.py" line="441"/>
         <source>{value} is not a number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="441"/>
+        <location filename="_service_messages.py" line="442"/>
         <source>{value} is not a number (decimal separator {separator})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="442"/>
+        <location filename="_service_messages.py" line="443"/>
         <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="443"/>
+        <location filename="_service_messages.py" line="444"/>
         <source>{value} is not a whole number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="445"/>
+        <location filename="_service_messages.py" line="446"/>
         <source>{value} matches none of the date formats {formats}</source>
         <translation type="unfinished"></translation>
     </message>

@@ -186,6 +186,8 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
     sla_cache = sla.Targets()
     total = len(creates) + len(updates)
     with _big_cache(), records.atomic() as write:
+        _one_import_at_a_time(kind)
+        _refuse_keys_taken(model, creates)
         now = write.now
         journal = _Journal(actor, write)
         _tick(progress, cancel, 0, total, "writing")
@@ -212,6 +214,30 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
             journal.rows, tick=lambda n: _tick(progress, cancel, n, count, "writing history"))
     report.applied = True
     report.extra["journal_rows"] = len(journal.rows)
+
+
+def _one_import_at_a_time(kind: str) -> None:
+    """Imports of one kind run one after the other: on PostgreSQL a transaction-scoped advisory
+    lock (SQLite's write transaction already begins IMMEDIATE, which serialises every writer)."""
+    if isinstance(db.obj, pw.PostgresqlDatabase):
+        db.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"itsmdesk-import-{kind}",))
+
+
+def _refuse_keys_taken(model, creates: list) -> None:  # noqa: ANN001
+    """The same file imported twice at once: the records planned as new were looked up before
+    this write began; if another import created them meanwhile, nothing is imported (run again:
+    it updates them instead of doubling them)."""
+    if "external_key" not in model._meta.fields:
+        return
+    keys = sorted({rec.key for rec in creates if rec.key})
+    for start in range(0, len(keys), 500):
+        taken = (model.select(model.external_key)
+                 .where(model.external_key.in_(keys[start:start + 500])).limit(1).tuples().first())
+        if taken:
+            raise ConflictError(N_("Another import created the record {key} while this one was "
+                                   "getting ready; nothing was imported. Run the import again: "
+                                   "it will update what is there instead of doubling it."),
+                                key=taken[0])
 
 
 @contextlib.contextmanager
