@@ -125,3 +125,43 @@ def test_undoing_a_bulk_edit_leaves_the_sla_state_its_history_gives(db):
     for row in rows:
         assert sla.stored_fields(row) == sla.reading(sla.history_of(row), utcnow()).fields()
     assert sla.check_open(utcnow())[1] == []
+
+
+def test_bulk_edits_of_the_same_tickets_in_opposite_order_do_not_deadlock(db, monkeypatch):
+    """Two agents bulk-edit the same two tickets, selected in opposite order, at the same time:
+    rows are locked in one fixed order, so on PostgreSQL neither waits for the other in a cycle
+    (a deadlock the server would break by failing one of them)."""
+    import threading
+    import time
+
+    from itsmdesk.models.base import db as proxy
+    from itsmdesk.services.servicedesk import incidents
+
+    d = sample_desk()
+    a, b = (t.id for t in _tickets(d, 2))
+    real = incidents.update_incident
+
+    def slow(*args, **kwargs):  # each row held a moment: the two edits overlap
+        row = real(*args, **kwargs)
+        time.sleep(0.3)
+        return row
+
+    monkeypatch.setattr(incidents, "update_incident", slow)
+    errors: list[BaseException] = []
+
+    def run(ids):
+        try:
+            queues.bulk_update(ids, {"urgency": 3}, d["actor"])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            proxy.close()
+
+    threads = [threading.Thread(target=run, args=([a, b],)),
+               threading.Thread(target=run, args=([b, a],))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert {r.urgency for r in Incident.select().where(Incident.id.in_([a, b]))} == {3}

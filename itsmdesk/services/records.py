@@ -525,6 +525,22 @@ def create(model: type[M], values: Mapping[str, Any], actor: Actor = SYSTEM,
     return record
 
 
+def lock(model: type[TrackedModel], record_ids: Iterable[Any]) -> None:
+    """Lock these records for the rest of the caller's write, all at once and in one order (by
+    id), before reading them: two writers that touch the same records in different orders then
+    queue instead of deadlocking, and each reads the other's committed values.  PostgreSQL
+    only; SQLite's write transaction already holds the whole database (BEGIN IMMEDIATE)."""
+    ids = sorted({str(i) for i in record_ids if i is not None})
+    if not ids or not isinstance(db.obj, pw.PostgresqlDatabase):
+        return
+    table = model._meta.table_name
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        marks = ", ".join(["%s"] * len(chunk))
+        db.execute_sql(f'SELECT id FROM "{table}" WHERE id IN ({marks}) ORDER BY id FOR UPDATE',
+                       chunk).fetchall()
+
+
 def get(model: type[M], record_id: Any) -> M:
     record = model.get_or_none(model.id == record_id) if record_id is not None else None
     if record is None:

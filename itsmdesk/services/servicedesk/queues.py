@@ -566,7 +566,10 @@ def bulk_update(ids: list[Any], changes: dict[str, Any], actor: Actor = SYSTEM,
     refs = []
     with records.atomic() as write:
         batch = write.batch
-        for incident_id in ids:
+        # every row locked first, in one order: two agents editing the same tickets, selected
+        # in opposite orders, queue instead of deadlocking, and the second reads the first's
+        records.lock(Incident, ids)
+        for incident_id in sorted(dict.fromkeys(ids), key=str):
             current = records.get(Incident, incident_id)
             snap = records.snapshot(current)
             row = incidents.update_incident(current.id, (versions or {}).get(incident_id),
