@@ -191,14 +191,7 @@ def _store_sla_clocks(now: dt.datetime) -> None:
     from itsmdesk.services.servicedesk import sla
 
     lookup = sla.Targets()
-    last = None
-    while True:
-        query = sla.open_tickets()
-        if last is not None:
-            query = query.where(Incident.id > last)
-        rows = list(query.limit(5000))
-        if not rows:
-            break
+    for rows in sla.open_ticket_pages(5000):
         found = sla.histories(rows)
         updates = []
         for row in rows:
@@ -206,7 +199,6 @@ def _store_sla_clocks(now: dt.datetime) -> None:
             if fields != sla.stored_fields(row):
                 updates.append((row.id, row.version, fields))
         bulk.update_records(Incident, updates)
-        last = rows[-1].id
 
 
 def generate_large(seed: int = 42, progress: Callable[[str], None] | None = None,

@@ -178,18 +178,13 @@ def login_role_hook(op: str, login: str, password: str | None, roles: Iterable[s
 
 
 def enable_login_hook(prefix: str | None = None) -> bool:
-    """Route account changes to PostgreSQL login roles when the bound database is a secured
-    shared one (``prefix`` given, or found in ``schema_info``); returns whether it did."""
-    from itsmdesk.services import accounts
-
-    database = db.obj
+    """Whether the bound database is a secured shared one (``prefix`` given, or found in
+    ``schema_info``), whose account changes go to PostgreSQL login roles.  The accounts service
+    routes them there by itself (``accounts.login_role_hook`` calls :func:`login_role_hook`,
+    which does nothing elsewhere), so nothing is switched here."""
     if prefix is None:
-        prefix = pg_security.secured_prefix(database)
-    if prefix is None:
-        accounts.login_role_hook = None
-        return False
-    accounts.login_role_hook = login_role_hook
-    return True
+        prefix = pg_security.secured_prefix(db.obj)
+    return prefix is not None
 
 
 def add_login(login: str, name: str, password: str, roles: Iterable[str], actor) -> object:  # noqa: ANN001

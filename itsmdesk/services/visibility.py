@@ -23,13 +23,9 @@ NOBODY = "nobody"  # the scope of a viewer who may see no ticket at all (not sig
 
 def ticket_scope(viewer: Actor | None) -> Any:
     """None: every ticket; a person id: only that person's tickets; :data:`NOBODY`: none."""
-    if viewer is None or permissions.allowed(viewer, "ticket.see_all"):
+    if viewer is None or permissions.allowed(viewer, "ticket.see_all") \
+            or permissions.holds_every_role(viewer):
         return None
-    if not viewer.roles:
-        from itsmdesk.services.accounts import has_accounts
-
-        if not has_accounts():
-            return None
     if viewer.person_id is None:
         return NOBODY
     return viewer.person_id
@@ -53,10 +49,5 @@ def tickets_visible_to(viewer: Actor | None, model: Any = None) -> Any:
 
 def sees_private_notes(viewer: Actor | None) -> bool:
     """Whether the viewer reads the private (internal) notes of a ticket's work log."""
-    if viewer is None or permissions.allowed(viewer, "note.private"):
-        return True
-    if not viewer.roles:
-        from itsmdesk.services.accounts import has_accounts
-
-        return not has_accounts()
-    return False
+    return viewer is None or permissions.allowed(viewer, "note.private") \
+        or permissions.holds_every_role(viewer)

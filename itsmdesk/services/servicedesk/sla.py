@@ -651,6 +651,14 @@ def check_open(now: dt.datetime, batch: int = 2000) -> tuple[int, list[Drift]]:
     """(open tickets checked, those whose stored SLA state drifted from their history); tickets
     only waiting for the next tick are not drift."""
     checked, found = 0, []
+    for rows in open_ticket_pages(batch):
+        checked += len(rows)
+        found += [d for d in drift(rows, now) if not d.lag]
+    return checked, found
+
+
+def open_ticket_pages(batch: int = 2000) -> Any:
+    """Every open ticket, ``batch`` rows at a time (keyset on id: memory stays flat)."""
     last = None
     while True:
         query = open_tickets()
@@ -658,11 +666,9 @@ def check_open(now: dt.datetime, batch: int = 2000) -> tuple[int, list[Drift]]:
             query = query.where(Incident.id > last)
         rows = list(query.limit(batch))
         if not rows:
-            break
-        checked += len(rows)
-        found += [d for d in drift(rows, now) if not d.lag]
+            return
+        yield rows
         last = rows[-1].id
-    return checked, found
 
 
 def refresh_open(kind: str | None = None, priority: int | None = None,

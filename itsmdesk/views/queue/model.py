@@ -106,8 +106,7 @@ class QueueModel(QAbstractTableModel):
         self._texts: dict[tuple[int, int], str] = {}  # (row, column) -> display text
         self.modelReset.connect(self._texts.clear)
         self._generation = 0
-        self.loaded_for: Any = None
-        self.loaded_as: Any = None
+        self.loaded_as: Any = None  # the Actor whose view the rows are
         """The person whose "Me" and "My teams" the rows were read for."""
         self._changed_ids: set[Any] = set()
         self._timer = QTimer(self)
@@ -144,7 +143,6 @@ class QueueModel(QAbstractTableModel):
         generation = self._generation
         spec, sort, text, person, now = self.spec, self.order, self.text, self.person_id(), self.now()
         viewer = self.ctx.actor
-        self.loaded_for = person
         self.loaded_as = viewer  # (whose view: another sign-in with the same id reloads too)
 
         def work():
@@ -223,7 +221,6 @@ class QueueModel(QAbstractTableModel):
         generation = self._generation
         spec, sort, text, person, now = self.spec, self.order, self.text, self.person_id(), self.now()
         viewer = self.ctx.actor
-        self.loaded_for = person
         self.loaded_as = viewer  # (whose view: another sign-in with the same id reloads too)
         wanted = sorted(self._pages)[-4:] or [0]
 

@@ -331,7 +331,8 @@ class QueuePanel(QWidget):
         # The counts beside the queues are for the person whose tickets the list shows: a
         # person known only after they were counted (restored at start, signed in meanwhile)
         # has them counted again, so "My open (0)" never stands beside their five tickets.
-        if self.model.loaded_for != self._counted_for:
+        loaded = self.model.loaded_as
+        if (loaded.person_id if loaded is not None else None) != self._counted_for:
             if self.specs:
                 self._update_counts()
             else:
