@@ -40,6 +40,22 @@ def register(sub) -> None:  # noqa: ANN001
         "Cli", "the hub (default: the one the replica was made from)"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sync)
+    ssub = p.add_subparsers(dest="sync_command", metavar="ACTION", required=False)
+    c = ssub.add_parser("export-bundle", help=translate(
+        "Cli", "on a replica with no link: write its unsent changes to a file to carry to the "
+               "hub"))
+    c.add_argument("file", type=Path, metavar="FILE")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_export_bundle)
+    c = ssub.add_parser("import-bundle", help=translate(
+        "Cli", "at the hub: apply a site's carried file and write the answer; on the replica: "
+               "apply the hub's answer"))
+    c.add_argument("file", type=Path, metavar="FILE")
+    c.add_argument("--answer", type=Path, metavar="FILE", help=translate(
+        "Cli", "at the hub: where to write the answer to carry back (default: FILE with "
+               "'.answer' added)"))
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_import_bundle)
 
 
 def _shown(url: str) -> str:
@@ -124,7 +140,7 @@ def cmd_sync(args, ctx: CommandContext) -> int:  # noqa: ANN001
     ctx.open()
     assert ctx.database is not None
     hub = args.hub or status(ctx.database).get("hub")
-    report = sync(ctx.database, _with_pg_password(hub) if hub else None)
+    report = sync(ctx.database, _with_pg_password(hub) if hub else None, operator=ctx.writer())
     if args.json:
         print_json(report.__dict__)
         return 0
@@ -137,4 +153,54 @@ def cmd_sync(args, ctx: CommandContext) -> int:  # noqa: ANN001
                                "person to decide:").format(n=len(report.conflicts)))
         for c in report.conflicts:
             print("  " + _conflict_line(c))
+    return 0
+
+
+def cmd_export_bundle(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.sync.bundle import export_bundle
+
+    ctx.open()
+    assert ctx.database is not None
+    made = export_bundle(ctx.database, args.file)
+    if args.json:
+        print_json({"file": str(args.file), "batches": made.batches, "rows": made.rows})
+        return 0
+    print(translate("Cli", "{batches} unsent change(s) ({rows} journal rows) written to "
+                           "{path}; at the hub: itsmdesk --db HUB sync import-bundle {path}"
+                    ).format(batches=made.batches, rows=made.rows, path=args.file))
+    return 0
+
+
+def cmd_import_bundle(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.sync import bundle
+    from itsmdesk.services.sync.replica import status
+
+    ctx.open()
+    assert ctx.database is not None
+    if status(ctx.database):
+        done = bundle.import_answer(ctx.database, args.file)
+        if args.json:
+            print_json({"pulled_rows": done.pulled_rows, "acknowledged_rows": done.acknowledged,
+                        "nothing_new": done.nothing_new})
+        elif done.nothing_new:
+            print(translate("Cli", "{path} brings nothing new: this replica has it already")
+                  .format(path=args.file))
+        else:
+            print(translate("Cli", "the hub's answer applied: {acked} journal row(s) of yours "
+                                   "acknowledged, {pulled} received").format(
+                acked=done.acknowledged, pulled=done.pulled_rows))
+        return 0
+    answer = args.answer or args.file.with_name(args.file.name + ".answer")
+    done = bundle.import_bundle(ctx.database, args.file, answer, ctx.writer())
+    if args.json:
+        print_json({"batches": done.batches, "applied": done.applied, "skipped": done.skipped,
+                    "conflicts": done.conflicts, "answer": str(answer),
+                    "answer_rows": done.pulled_rows})
+        return 0
+    print(translate("Cli", "{applied} change(s) applied, {skipped} applied before; the answer "
+                           "({rows} journal rows) is in {answer}: carry it back and run "
+                           "itsmdesk --db sqlite:///REPLICA sync import-bundle {answer}").format(
+        applied=done.applied, skipped=done.skipped, rows=done.pulled_rows, answer=answer))
+    for c in done.conflicts or []:
+        print("  " + _conflict_line(c))
     return 0

@@ -21,7 +21,7 @@ from itsmdesk.models.base import SchemaInfo
 
 META_PREFIX = "replica."
 META_KEYS = ("site", "hub", "hub_identity", "pull_checkpoint", "push_checkpoint", "created_at",
-             "last_sync")
+             "last_sync", "site_key", "pulled_ranges", "bases")
 
 # Never cloned: the journal (copied row by row so its hash chain is computed for the new file),
 # the schema version (the new file has its own), and the database-kept graph index columns.
@@ -35,7 +35,7 @@ def read_meta(database: pw.Database) -> dict[str, str]:
     if not database.table_exists(SchemaInfo._meta.table_name):
         return {}
     rows = database.execute_sql('SELECT key, value FROM "schema_info" WHERE key LIKE '
-                                f"'{META_PREFIX}%'").fetchall()
+                                f"{database.param}", (META_PREFIX + "%",)).fetchall()
     return {key[len(META_PREFIX):]: value for key, value in rows}
 
 

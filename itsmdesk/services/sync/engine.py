@@ -15,15 +15,22 @@ as it is (the replica's hash chain continues over them).  The hub's value wins: 
 replica changed too was either taken by the hub or kept there as a ``!conflict`` note, which
 arrives here like any other row.
 
-A pull runs only when nothing is left to push (checked under the replica's write lock); when a
-person saved something between the push and the pull, the sync pushes again first.
+Over the network a pull runs only when nothing is left to push (checked under the replica's
+write lock); when a person saved something between the push and the pull, the sync pushes
+again first.  A carried answer (:mod:`.bundle`) cannot wait for that: the site went on working
+after it wrote its bundle.  Its pull **rebases**: the hub's rows are applied, then this
+replica's unsent rows are applied again on top (not journalled again), so a person's unsent
+edits stay in front of them.  The journal rows the pull adds sit after those unsent rows, so
+the replica remembers them (``pulled_ranges``: never pushed back) and the hub state the unsent
+rows started from (``bases``: the base each later push declares, so the hub still sees a field
+changed on both sides as a conflict).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,11 +40,14 @@ from itsmdesk.errors import N_, DatabaseBusyError, Phrase, ValidationError
 from itsmdesk.models import replica as storage
 from itsmdesk.models.base import utcnow
 from itsmdesk.services import records, replay
+from itsmdesk.services.context import SYSTEM, Actor
 from itsmdesk.services.sync import ops
 from itsmdesk.services.sync.link import bound, open_unbound, schema_of, write_transaction
 from itsmdesk.services.sync.replica import _last_journal_id, read_identity
 
 MAX_ROUNDS = 5
+
+Progress = Callable[[str, int, int], None]  # (phase "push"/"pull", done, total)
 
 
 @dataclass
@@ -61,17 +71,20 @@ def _meta(replica: pw.Database) -> dict[str, str]:
     return meta
 
 
-def sync(replica: pw.Database, hub_url: str | None = None) -> SyncReport:
-    """Sync the replica ``replica`` with its hub (``hub_url``, else the one it was made from)."""
+def sync(replica: pw.Database, hub_url: str | None = None,
+         progress: Progress | None = None, operator: Actor = SYSTEM) -> SyncReport:
+    """Sync the replica ``replica`` with its hub (``hub_url``, else the one it was made from).
+    ``progress(phase, done, total)`` is called per batch pushed and once per pull."""
     meta = _meta(replica)
     hub, _info = open_unbound(hub_url or meta["hub"])
     try:
-        return sync_with(replica, hub)
+        return sync_with(replica, hub, progress, operator)
     finally:
         hub.close()
 
 
-def sync_with(replica: pw.Database, hub: pw.Database) -> SyncReport:
+def sync_with(replica: pw.Database, hub: pw.Database,
+              progress: Progress | None = None, operator: Actor = SYSTEM) -> SyncReport:
     meta = _meta(replica)
     if read_identity(hub) != meta.get("hub_identity"):
         raise ValidationError(N_("This replica was made from another database than {hub}; "
@@ -80,11 +93,12 @@ def sync_with(replica: pw.Database, hub: pw.Database) -> SyncReport:
     theirs = schema_of(hub, Phrase(N_("the hub")))
     if ours != theirs:
         raise ops.refuse_schema(ours, theirs)
+    ensure_site_key(replica, hub)
     report = SyncReport()
     for _round in range(MAX_ROUNDS):
         report.rounds += 1
-        push(replica, hub, report)
-        if pull(replica, hub, report):
+        push(replica, hub, report, progress, operator)
+        if pull(replica, hub, report, progress=progress):
             break
     else:
         raise DatabaseBusyError(N_("The replica kept changing during the sync; what was sent "
@@ -108,19 +122,78 @@ def _batch_id(group: list[tuple], site: str) -> uuid.UUID:
     return group[0][12] or uuid.uuid5(ops.SYNC_NAMESPACE, f"{site}:{group[0][0]}")
 
 
-def push(replica: pw.Database, hub: pw.Database, report: SyncReport) -> None:
+def ensure_site_key(replica: pw.Database, hub: pw.Database) -> str:
+    """The key this site's carried files are signed with (kept on both sides; made when the
+    first replica of the site was made, or at its first network sync for older replicas)."""
+    from itsmdesk.services.sync.replica import site_key
+
+    meta = _meta(replica)
+    if meta.get("site_key"):
+        return meta["site_key"]
+    key = site_key(hub, meta["site"])
+    with write_transaction(replica):
+        storage.write_meta(replica, {"site_key": key})
+    return key
+
+
+def _ranges(meta: dict[str, str], name: str) -> list[list[int]]:
+    return json.loads(meta.get(name) or "[]")
+
+
+def pending_rows(replica: pw.Database, meta: dict[str, str] | None = None) -> list[tuple]:
+    """This replica's own journal rows the hub has not acknowledged (after the push checkpoint,
+    but the rows pulls added there)."""
+    meta = meta or storage.read_meta(replica)
+    pulled = _ranges(meta, "pulled_ranges")
+    rows = replay.read_journal(replica, after_id=int(meta.get("push_checkpoint") or 0))
+    return [r for r in rows if not any(lo <= r[0] <= hi for lo, hi in pulled)]
+
+
+def base_for(meta: dict[str, str], first_id: int) -> int:
+    """The hub journal id a local batch starting at ``first_id`` was written against."""
+    for up_to, base in _ranges(meta, "bases"):
+        if first_id <= up_to:
+            return base
+    return int(meta.get("pull_checkpoint") or 0)
+
+
+def _pruned(meta: dict[str, str], checkpoint: int) -> dict[str, str]:
+    """The range bookkeeping without what lies at or below the push checkpoint."""
+    return {"pulled_ranges": json.dumps([r for r in _ranges(meta, "pulled_ranges")
+                                         if r[1] > checkpoint]),
+            "bases": json.dumps([b for b in _ranges(meta, "bases") if b[0] > checkpoint])}
+
+
+def local_batches(replica: pw.Database) -> list[ops.Batch]:
+    """Every unacknowledged local write as the batch pushed to the hub (with its base)."""
+    meta = _meta(replica)
+    site = meta["site"]
+    schema = schema_of(replica, Phrase(N_("the replica")))
+    return [ops.Batch(site, batch, schema, base_for(meta, group[0][0]),
+                      [row[1:] for row in group])
+            for batch, group in _batches(pending_rows(replica, meta), site)]
+
+
+def advance_push(replica: pw.Database, upto: int) -> None:
+    """Move the push checkpoint to ``upto`` (every own row up to it is on the hub)."""
+    meta = storage.read_meta(replica)
+    storage.write_meta(replica, {"push_checkpoint": upto, **_pruned(meta, upto)})
+
+
+def push(replica: pw.Database, hub: pw.Database, report: SyncReport,
+         progress: Progress | None = None, operator: Actor = SYSTEM) -> None:
     """Send every local journal batch after the push checkpoint to the hub."""
     meta = _meta(replica)
     site = meta["site"]
-    base = int(meta.get("pull_checkpoint") or 0)
     schema = schema_of(replica, Phrase(N_("the replica")))
-    rows = replay.read_journal(replica, after_id=int(meta.get("push_checkpoint") or 0))
-    for batch, group in _batches(rows, site):
-        op = ops.Batch(site, batch, schema, base, [row[1:] for row in group])
+    groups = list(_batches(pending_rows(replica, meta), site))
+    for n, (batch, group) in enumerate(groups, 1):
+        op = ops.Batch(site, batch, schema, base_for(meta, group[0][0]),
+                       [row[1:] for row in group])
         with bound(hub):
-            outcome = ops.apply_batch(op)
+            outcome = ops.apply_batch(op, operator)
         with write_transaction(replica):
-            storage.write_meta(replica, {"push_checkpoint": group[-1][0]})
+            advance_push(replica, group[-1][0])
         report.push_checkpoint = group[-1][0]
         if outcome.seen:
             report.skipped_batches += 1
@@ -128,6 +201,8 @@ def push(replica: pw.Database, hub: pw.Database, report: SyncReport) -> None:
             report.pushed_batches += 1
             report.pushed_rows += outcome.rows
             report.conflicts.extend(outcome.conflicts)
+        if progress:
+            progress("push", n, len(groups))
 
 
 def _echo(row: tuple) -> tuple | None:
@@ -142,30 +217,48 @@ def _echo(row: tuple) -> tuple | None:
 
 
 def _restore(row: tuple, site: str) -> list[tuple]:
-    """A delete this replica made that the hub refused: the rows that put the record back here,
-    when it is not here (the hub sent them in its ``!conflict`` note)."""
-    if row[4] != ops.CONFLICT or not row[6] or '"restore"' not in row[6]:
+    """A conflict the hub journalled over a row of this replica: the rows that put this replica
+    back to the hub's state (sent in the ``!conflict`` note: ``revert`` for a value not taken
+    or a row refused, ``restore`` for a delete the hub refused when the record is not here)."""
+    if row[4] != ops.CONFLICT or not row[6] or '"site"' not in row[6]:
         return []
     detail = json.loads(row[6])
-    if detail.get("site") != site or not detail.get("restore"):
+    if detail.get("site") != site:
         return []
-    model = ops.models_by_kind().get(row[1])
-    if model is None or model.get_or_none(model.id == row[2]) is not None:
-        return []
-    return [(None, *r) for r in ops.decode_rows(detail["restore"])]
+    out = [(None, *r) for r in ops.decode_rows(detail.get("revert") or [])]
+    if detail.get("restore"):
+        model = ops.models_by_kind().get(row[1])
+        if model is not None and model.get_or_none(model.id == row[2]) is None:
+            out += [(None, *r) for r in ops.decode_rows(detail["restore"])]
+    return out
 
 
-def pull(replica: pw.Database, hub: pw.Database, report: SyncReport) -> bool:
+def pull(replica: pw.Database, hub: pw.Database, report: SyncReport,
+         progress: Progress | None = None) -> bool:
     """Apply the hub's journal after the pull checkpoint here, with the new checkpoints, in one
     transaction.  False (nothing done) when local writes wait to be pushed first."""
     meta = _meta(replica)
-    site = meta["site"]
-    checkpoint = int(meta.get("pull_checkpoint") or 0)
-    rows = replay.read_journal(hub, after_id=checkpoint)
-    own = ops.site_record_id(site)
+    rows = replay.read_journal(hub, after_id=int(meta.get("pull_checkpoint") or 0))
+    done = apply_pull(replica, rows, report, rebase=False)
+    if done and progress:
+        progress("pull", len(rows), len(rows))
+    return done
+
+
+def apply_pull(replica: pw.Database, rows: list[tuple], report: SyncReport,
+               rebase: bool) -> bool:
+    """Apply hub journal rows (ids after the pull checkpoint, in order) and the new checkpoint
+    in one transaction.  Without ``rebase`` nothing is done (False) while own rows wait to be
+    pushed; with it they are applied again on top of the hub's (see the module's docstring)."""
     with bound(replica), write_transaction(replica):
-        if _last_journal_id(replica) != int(storage.read_meta(replica)["push_checkpoint"]):
+        meta = _meta(replica)
+        site = meta["site"]
+        checkpoint = int(meta.get("pull_checkpoint") or 0)
+        rows = [r for r in rows if r[0] > checkpoint]
+        pending = pending_rows(replica, meta)
+        if pending and not rebase:
             return False
+        own = ops.site_record_id(site)
         echo: set[Any] = set()
         segments: list[tuple[bool, list[tuple]]] = []
         for row in rows:
@@ -188,11 +281,26 @@ def pull(replica: pw.Database, hub: pw.Database, report: SyncReport) -> bool:
                 segments.append((keep, [row]))
             if restore:  # (not journalled: the record comes back as it was)
                 segments.append((False, restore))
+        before = _last_journal_id(replica)
         for keep, part in segments:
             replay.apply(part, keep_journal=keep)
+        after = _last_journal_id(replica)
+        if pending:  # the unsent rows again, on top of the hub's (journalled already)
+            again = [r for r in (_echo(row) for row in pending) if r is not None]
+            replay.apply(again, keep_journal=False)
         report.pull_checkpoint = rows[-1][0] if rows else checkpoint
-        report.push_checkpoint = _last_journal_id(replica)
-        storage.write_meta(replica, {"pull_checkpoint": report.pull_checkpoint,
-                                     "push_checkpoint": report.push_checkpoint,
-                                     "last_sync": records.to_text(utcnow())})
+        values: dict[str, Any] = {"pull_checkpoint": report.pull_checkpoint,
+                                  "last_sync": records.to_text(utcnow())}
+        if pending:
+            if after > before:
+                values["pulled_ranges"] = json.dumps(
+                    [*_ranges(meta, "pulled_ranges"), [before + 1, after]])
+            bases = _ranges(meta, "bases")
+            if not bases or bases[-1][0] < pending[-1][0]:
+                values["bases"] = json.dumps([*bases, [pending[-1][0], checkpoint]])
+            report.push_checkpoint = int(meta.get("push_checkpoint") or 0)
+        else:
+            report.push_checkpoint = after
+            values.update({"push_checkpoint": after, "pulled_ranges": "[]", "bases": "[]"})
+        storage.write_meta(replica, values)
     return True

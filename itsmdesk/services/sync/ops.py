@@ -32,7 +32,15 @@ replica had pulled up to when it pushed, i.e. the hub state its edits started fr
    path, keys and who/when kept) with the hub's own versions: every record the batch touches
    gets the hub's version + 1, as one service call on the hub would.
 
-Nothing in this step checks the pushing person's permissions on the hub (docs/sync.md).
+Every row is first checked against its author's roles **on the hub** (a replica is not
+trusted: :mod:`itsmdesk.services.sync.trust`); a refused row is a ``!conflict`` with the reason
+``not permitted``.
+
+Every conflict note carries ``revert``: the journal rows that put the pushing replica back to
+the hub's state for what was not taken (the hub's value of a field, a refused new record
+removed, a refused delete undone: ``restore``), applied there, unjournalled, when it pulls the
+note.  So the hub's value is the provisional winner on both sides, whatever the order in which
+rows arrive (a carried file can bring them long after the replica pulled the hub's edit).
 """
 
 from __future__ import annotations
@@ -50,7 +58,9 @@ from itsmdesk.models.base import BaseModel, Setting, TrackedModel, db, utcnow
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.migrations import current_version
 from itsmdesk.services import records, replay
+from itsmdesk.services.context import SYSTEM, Actor
 from itsmdesk.services.sync.link import write_transaction
+from itsmdesk.services.sync.trust import Gate
 
 SYNC_NAMESPACE = uuid.UUID("0b6f3f4e-5a1d-4c57-8f64-6a1f0c2e9d31")
 MARKER_KIND = "replica"  # the journal's record kind of a site's sync markers
@@ -144,7 +154,7 @@ def _own_batches_since(site: str, base: int) -> set[uuid.UUID]:
 class _Merge:
     """The state of one batch being merged on the hub."""
 
-    def __init__(self, op: Batch) -> None:
+    def __init__(self, op: Batch, operator: Actor = SYSTEM) -> None:
         self.op = op
         self.kinds = models_by_kind()
         self.children = children_by_table()
@@ -157,6 +167,36 @@ class _Merge:
         self.conflicts: list[tuple] = []
         self.conflict_batch = uuid.uuid4()
         self.outcome = Outcome(op.batch, rows=len(op.rows))
+        self.gate = Gate(operator)
+        self.reverts: dict[int, list[tuple]] = {}  # conflict index -> rows putting it back
+        self.stamps: dict[tuple[str, Any], tuple] = {}  # record -> who/when of its last accepted
+
+    def as_on_hub(self, row: tuple) -> tuple:
+        """A revert row stamped as the record is on the hub after the batch: its version, and
+        who/when of the last row the batch applied to it (else the record's own stamp)."""
+        key = (row[0], row[1])
+        who_id, who_name, at = self.stamps.get(key) or self.hub_stamp(key) or row[6:9]
+        return (*row[:6], who_id, who_name, at, row[9], self.versions.get(key, row[10]),
+                row[11])
+
+    def hub_stamp(self, key: tuple[str, Any]) -> tuple | None:
+        current = self.current.get(key)
+        if isinstance(current, TrackedModel):
+            return (current.updated_by, None, current.updated_at)
+        return None
+
+    def conflict_rows(self) -> list[tuple]:
+        """The conflict notes as journal rows.  A note's ``revert`` rows carry the version the
+        record has on the hub after the whole batch (known only now), so the replica that
+        applies them ends on the hub's version."""
+        out = []
+        for n, row in enumerate(self.conflicts):
+            detail = dict(row[6])
+            if n in self.reverts:
+                detail["revert"] = encode_rows([self.as_on_hub(r) for r in self.reverts[n]])
+            out.append((*row[:6], json.dumps(detail, sort_keys=True, ensure_ascii=False),
+                        *row[7:]))
+        return out
 
     # -- the hub's side of a record ---------------------------------------------------------------
     def record(self, kind: str, record_id: Any, ref: str | None) -> Any:
@@ -210,12 +250,13 @@ class _Merge:
             values[5] = new
         values[10] = self.version_for(kind, record_id, current, row[10])
         self.accepted.append((None, *values))
+        self.stamps[(kind, record_id)] = (row[6], row[7], row[8])
         if not row[3].startswith("!"):
             self.outcome.applied += 1
 
     def conflict(self, row: tuple, current: Any, reason: str, name: str,
                  hub_value: str | None, replica_value: str | None,
-                 restore: list[tuple] | None = None) -> None:
+                 restore: list[tuple] | None = None, revert: list[tuple] | None = None) -> None:
         kind, record_id, ref = row[0], row[1], row[2]
         detail: dict[str, Any] = {
             "field": name, "reason": reason, "hub": hub_value, "replica": replica_value,
@@ -224,16 +265,24 @@ class _Merge:
         if restore:
             detail["restore"] = encode_rows(restore)
         version = getattr(current, "version", None)
-        self.conflicts.append((None, kind, record_id, ref, CONFLICT, None,
-                               json.dumps(detail, sort_keys=True, ensure_ascii=False), row[6],
+        self.conflicts.append((None, kind, record_id, ref, CONFLICT, None, detail, row[6],
                                row[7], row[8], row[9], version, self.conflict_batch))
-        shown = {k: v for k, v in detail.items() if k != "restore"}
+        if revert:
+            self.reverts[len(self.conflicts) - 1] = revert
+        shown = {k: v for k, v in detail.items() if k not in ("restore", "revert")}
         self.outcome.conflicts.append({"kind": kind, "id": str(record_id), "ref": ref, **shown})
 
     # -- one row ----------------------------------------------------------------------------------
     def merge(self, row: tuple) -> None:
         kind, record_id, ref, name, old, new = row[:6]
-        if kind == MARKER_KIND or name.startswith("!"):
+        if kind == MARKER_KIND:
+            self.accept(row, self.record(kind, record_id, ref))
+            return
+        refused = self.gate.refusal(row)
+        if refused is not None:
+            self.refuse(row, refused)
+            return
+        if name.startswith("!"):
             self.accept(row, self.record(kind, record_id, ref))
             return
         if name == records.CREATED:
@@ -267,9 +316,60 @@ class _Merge:
         hub_value = self.value_of(current, name)
         if name in hub_changed:
             if hub_value != new:
-                self.conflict(row, current, "changed on both sides", name, hub_value, new)
+                self.conflict(row, current, "changed on both sides", name, hub_value, new,
+                              revert=[self.field_row(row, current, name, hub_value)])
             return
         self.accept(row, current, old=hub_value)
+
+    def field_row(self, row: tuple, current: Any, name: str, value: str | None) -> tuple:
+        """A journal row that sets ``name`` of the row's record back to the hub's ``value``."""
+        version = getattr(current, "version", None)
+        return (row[0], row[1], row[2], name, value, value, row[6], row[7], row[8], row[9],
+                version, self.conflict_batch)
+
+    def refuse(self, row: tuple, action: str) -> None:
+        """A row its author may not make on the hub: kept as a conflict, the replica put back."""
+        kind, record_id, ref, name, old, new = row[:6]
+        current = self.record(kind, record_id, ref)
+        revert: list[tuple] = []
+        restore: list[tuple] | None = None
+        hub_value = None
+        if name == records.CREATED:
+            if current is None:  # the replica's new record goes away there
+                revert = [(kind, record_id, ref, records.DELETED, new, None, *row[6:10], None,
+                           self.conflict_batch)]
+            hub_value = None
+        elif name == records.DELETED:
+            if current is not None:
+                restore = self.restore_rows(kind, current, ref)
+        elif name[-1:] in "+~-" and name[:-1] in self.children:
+            if current is not None:
+                revert = self.child_revert(row, getattr(current, "version", None))
+        elif current is not None and not name.startswith("!"):
+            hub_value = self.value_of(current, name)
+            if name not in records.SECRET_FIELDS:
+                revert = [self.field_row(row, current, name, hub_value)]
+        self.conflict(row, current if current is not True else None,
+                      f"not permitted: {action}", name, hub_value,
+                      new if name != records.DELETED else old, restore=restore, revert=revert)
+
+    def child_revert(self, row: tuple, version: int | None) -> list[tuple]:
+        """The rows that put a child row back as the hub has it (or remove one the hub does
+        not have)."""
+        name, old, new = row[3], row[4], row[5]
+        table = name[:-1]
+        data = json.loads((old if name[-1] == "-" else new) or "{}")
+        child = self.children[table].get_or_none(self.children[table].id == data.get("id"))
+        stamp = (*row[6:10], version, self.conflict_batch)
+        if child is None:
+            if name[-1] == "-":
+                return []
+            return [(row[0], row[1], row[2], table + "-", json.dumps(data, sort_keys=True),
+                     None, *stamp)]
+        theirs = records.wire_row(child, include_id=True)
+        if name[-1] == "-":  # the replica removed it: it comes back
+            return [(row[0], row[1], row[2], table + "+", None, _json(theirs), *stamp)]
+        return [(row[0], row[1], row[2], table + "~", _json(theirs), _json(theirs), *stamp)]
 
     def restore_rows(self, kind: str, current: Any, ref: str | None) -> list[tuple]:
         """Rows that put the record back as the hub has it (with its child rows) on the replica
@@ -351,8 +451,11 @@ class _Merge:
         for key in sorted(clash):
             theirs = (records.to_text(records.field_value(child_row, key))
                       if child_row is not None and key in child_row._meta.fields else None)
+            back = json.dumps({"id": child_id, key: theirs}, sort_keys=True)
             self.conflict(row, current, "changed on both sides", f"{name}{key}", theirs,
-                          json.dumps({"id": child_id, key: data[key]}, sort_keys=True))
+                          json.dumps({"id": child_id, key: data[key]}, sort_keys=True),
+                          revert=[(row[0], row[1], row[2], table + "~", back, back, *row[6:10],
+                                   getattr(current, "version", None), self.conflict_batch)])
         keep = changed - clash
         if keep:
             labels = {k: v for k, v in data.items() if k not in changed}
@@ -366,9 +469,10 @@ def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
-def apply_batch(op: Batch) -> Outcome:
+def apply_batch(op: Batch, operator: Actor = SYSTEM) -> Outcome:
     """Apply one pushed batch to the bound database (the hub) in one transaction, at most once.
-    Returns what was applied and the conflicts it journalled."""
+    Returns what was applied and the conflicts it journalled.  ``operator``: who runs the sync
+    (:class:`trust.Gate`)."""
     database = db.obj
     ours = current_version(database)
     if op.schema != ours:
@@ -376,7 +480,7 @@ def apply_batch(op: Batch) -> Outcome:
     with write_transaction(database):
         if applied_before(op.site, op.batch):
             return Outcome(op.batch, seen=True, rows=len(op.rows))
-        merge = _Merge(op)
+        merge = _Merge(op, operator)
         for row in op.rows:
             merge.merge(tuple(row))
         first = op.rows[0] if op.rows else (None,) * 12
@@ -385,7 +489,7 @@ def apply_batch(op: Batch) -> Outcome:
                               "conflicts": len(merge.conflicts), "base": op.base,
                               "schema": op.schema}, sort_keys=True),
                   first[6], first[7], utcnow(), op.site, None, op.batch)
-        replay.apply([marker, *merge.accepted, *merge.conflicts], keep_journal=True)
+        replay.apply([marker, *merge.accepted, *merge.conflict_rows()], keep_journal=True)
     return merge.outcome
 
 

@@ -31,6 +31,7 @@ from itsmdesk.services.sync.link import bound, is_sqlite, open_unbound, schema_o
 
 _SITE = re.compile(r"^[A-Z0-9]{2,8}$")
 HUB_IDENTITY_KEY = "sync.hub_identity"
+SITE_KEY_PREFIX = "sync.site_key."
 
 
 @dataclass
@@ -67,6 +68,29 @@ def hub_identity(hub: pw.Database) -> str:
     return read_identity(hub) or ""
 
 
+def site_key(hub: pw.Database, site: str) -> str:
+    """The secret a site's carried files are signed with (HMAC-SHA256), kept in the hub's
+    ``schema_info`` (never journalled, never synced to other replicas) and in the site's
+    replicas; made on first use."""
+    import secrets
+
+    key_name = f"{SITE_KEY_PREFIX}{check_site(site)}"
+    with hub.bind_ctx([SchemaInfo], False, False):
+        row = SchemaInfo.get_or_none(SchemaInfo.key == key_name)
+        if row is not None:
+            return row.value
+    with hub.atomic():
+        storage.write_identity(hub, key_name, secrets.token_hex(32))
+    with hub.bind_ctx([SchemaInfo], False, False):
+        return SchemaInfo.get(SchemaInfo.key == key_name).value
+
+
+def read_site_key(hub: pw.Database, site: str) -> str | None:
+    with hub.bind_ctx([SchemaInfo], False, False):
+        row = SchemaInfo.get_or_none(SchemaInfo.key == f"{SITE_KEY_PREFIX}{site}")
+        return row.value if row else None
+
+
 def read_identity(hub: pw.Database) -> str | None:
     with hub.bind_ctx([SchemaInfo], False, False):
         row = SchemaInfo.get_or_none(SchemaInfo.key == HUB_IDENTITY_KEY)
@@ -91,6 +115,7 @@ def create_replica(hub_url: str, site: str, path: Path, hub_shown: str | None = 
                                      "itsmdesk ({ours}): upgrade the hub first."),
                                   hub=info.display, found=version, ours=LATEST_VERSION)
         identity = hub_identity(hub)
+        key = site_key(hub, site)
         target = make_database(parse_url(f"sqlite:///{path}"))
         target.connect()
         with bound(target):  # (the schema code creates tables through the models)
@@ -108,7 +133,7 @@ def create_replica(hub_url: str, site: str, path: Path, hub_shown: str | None = 
                     push = _last_journal_id(target)
                 storage.write_meta(target, {
                     "site": site, "hub": hub_shown or info.display, "hub_identity": identity,
-                    "pull_checkpoint": pull, "push_checkpoint": push,
+                    "pull_checkpoint": pull, "push_checkpoint": push, "site_key": key,
                     "created_at": records.to_text(utcnow()), "last_sync": ""})
         target.execute_sql("PRAGMA foreign_keys = ON")
         broken = target.execute_sql("PRAGMA foreign_key_check").fetchall()
@@ -137,12 +162,15 @@ def _last_journal_id(database: pw.Database) -> int:
 
 def status(database: pw.Database) -> dict[str, Any]:
     """The replica's bookkeeping (empty when ``database`` is not a replica), with how many
-    local journal rows wait to be pushed."""
+    local journal rows wait to be pushed (its signing key left out)."""
+    from itsmdesk.services.sync.engine import pending_rows
+
     meta = storage.read_meta(database)
     if not meta.get("site"):
         return {}
-    out: dict[str, Any] = dict(meta)
+    out: dict[str, Any] = {k: v for k, v in meta.items()
+                           if k not in ("site_key", "pulled_ranges", "bases")}
     out["pull_checkpoint"] = int(meta.get("pull_checkpoint") or 0)
     out["push_checkpoint"] = int(meta.get("push_checkpoint") or 0)
-    out["unpushed_rows"] = max(0, _last_journal_id(database) - out["push_checkpoint"])
+    out["unpushed_rows"] = len(pending_rows(database, meta))
     return out
