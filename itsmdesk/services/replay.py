@@ -92,9 +92,12 @@ def _stamp(model: type[pw.Model], values: dict[str, Any], version: int | None, a
 
 
 def apply(rows: Iterable[JournalRow], keep_journal: bool = True,
-          progress: Callable[[int], None] | None = None) -> ReplayReport:
+          progress: Callable[[int], None] | None = None,
+          skip_orphans: bool = False) -> ReplayReport:
     """Apply journal rows (as :func:`read_journal` returns them) to the bound database, in one
-    transaction; with ``keep_journal`` the rows are appended to its journal as they are."""
+    transaction; with ``keep_journal`` the rows are appended to its journal as they are.
+    ``skip_orphans``: a child row added to a record that is not here is skipped (sync: a replica
+    that deleted the record gets it back, children and all, from the hub's conflict note)."""
     kinds = _models_by_kind()
     children = _children_by_table()
     report = ReplayReport()
@@ -135,6 +138,10 @@ def apply(rows: Iterable[JournalRow], keep_journal: bool = True,
                 model.delete().where(model.id == record_id).execute()
                 report.deleted += 1
             elif name[-1:] in "+~-" and name[:-1] in children:
+                if skip_orphans and name[-1] == "+" and not (
+                        model.select(model.id).where(model.id == record_id).exists()):
+                    report.skipped.append(f"{kind} {name}")
+                    continue
                 _apply_child(children[name[:-1]], name[-1], old, new)
                 parent_values: dict[str, Any] = {}
                 _stamp(model, parent_values, version, at, who_id)

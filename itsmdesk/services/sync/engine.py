@@ -283,7 +283,7 @@ def apply_pull(replica: pw.Database, rows: list[tuple], report: SyncReport,
                 segments.append((False, restore))
         before = _last_journal_id(replica)
         for keep, part in segments:
-            replay.apply(part, keep_journal=keep)
+            replay.apply(part, keep_journal=keep, skip_orphans=True)
         after = _last_journal_id(replica)
         if pending:  # the unsent rows again, on top of the hub's (journalled already)
             again = [r for r in (_echo(row) for row in pending) if r is not None]
