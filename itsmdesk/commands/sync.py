@@ -31,8 +31,18 @@ def register(sub) -> None:  # noqa: ANN001
 
     c = rsub.add_parser("conflicts", help=translate(
         "Cli", "values the hub did not take because it had changed the same field"))
+    c.add_argument("--all", action="store_true", help=translate(
+        "Cli", "include the conflicts decided already"))
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_replica_conflicts)
+
+    c = rsub.add_parser("decide", help=translate(
+        "Cli", "decide a conflict: keep the hub's value or take the replica's"))
+    c.add_argument("conflict", type=int, metavar="ID", help=translate(
+        "Cli", "the conflict's number, as 'replica conflicts' lists it"))
+    c.add_argument("--take", required=True, choices=("hub", "replica"), help=translate(
+        "Cli", "hub: keep the value the hub kept; replica: set the replica's value"))
+    c.set_defaults(func=cmd_replica_decide)
 
     p = sub.add_parser("sync", help=translate(
         "Cli", "send this replica's changes to the hub and fetch the hub's"))
@@ -102,18 +112,56 @@ def _value(text: object) -> str:
     return translate("Cli", "(empty)") if text in (None, "") else repr(str(text))
 
 
+def _conflict_dict(c) -> dict:  # noqa: ANN001 - a decide.Conflict
+    return {"journal_id": c.journal_id, "kind": c.kind, "id": str(c.record_id), "ref": c.ref,
+            "noted_at": c.noted_at, "field": c.field, "reason": c.reason, "hub": c.hub,
+            "replica": c.replica, "child_id": c.child_id, "site": c.site, "batch": c.batch,
+            "who_name": c.who_name, "at": c.at,
+            "decision": None if c.decision is None else {
+                "take": c.decision.take, "who_name": c.decision.who_name,
+                "at": c.decision.at}}
+
+
+def _decision_text(decision) -> str:  # noqa: ANN001 - a decide.Decision
+    text = (translate("Cli", "kept the hub's value") if decision.take == "hub"
+            else translate("Cli", "took the replica's value"))
+    return translate("Cli", "decided: {what} ({who}, {at} UTC)").format(
+        what=text, who=decision.who_name or "?", at=decision.at)
+
+
 def cmd_replica_conflicts(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.sync.ops import conflicts
+    from itsmdesk.services.sync import decide
 
     ctx.open()
-    rows = conflicts()
+    rows, before = [], None
+    while True:  # (page by page: the journal may hold many)
+        page = decide.conflicts(500, before, include_decided=args.all)
+        rows.extend(page.items)
+        if page.next_before is None:
+            break
+        before = page.next_before
     if args.json:
-        print_json(rows)
+        print_json([_conflict_dict(c) for c in rows])
         return 0
     if not rows:
         print(translate("Cli", "(none)"))
     for c in rows:
-        print(_conflict_line(c))
+        line = f"#{c.journal_id}  " + _conflict_line(_conflict_dict(c))
+        if c.decision is not None:
+            line += " — " + _decision_text(c.decision)
+        print(line)
+    if rows and not args.json:
+        print(translate("Cli", "decide one with: itsmdesk replica decide ID --take hub|replica"))
+    return 0
+
+
+def cmd_replica_decide(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.sync import decide
+
+    ctx.open()
+    decided = decide.decide(args.conflict, args.take, ctx.writer())
+    print(f"#{decided.journal_id}  " + _conflict_line(_conflict_dict(decided)))
+    print("  " + _decision_text(decided.decision))
     return 0
 
 
