@@ -204,8 +204,13 @@ def test_cli_conflicts_and_decide(tmp_path, capsys):
     hub_db.close()
     proxy.initialize(None)
     set_site("")
-    assert main(["--db", replica_url, "sync"]) == 0
     capsys.readouterr()
+    assert main(["--db", replica_url, "sync", "--progress-json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0] == {"phase": "start", "done": 0, "total": 1}
+    summary = lines[-1]
+    assert (summary["phase"], summary["pushed"], summary["conflicts"]) == ("summary", 1, 1)
+    assert summary["changed"]["incident"]["changed"] == [str(made.id)]
     assert main(["--db", replica_url, "replica", "conflicts"]) == 0
     out = capsys.readouterr().out
     assert "the hub kept 'from the hub'; OSL had 'from Oslo'" in out

@@ -49,6 +49,9 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("--hub", metavar="URL", help=translate(
         "Cli", "the hub (default: the one the replica was made from)"))
     p.add_argument("--json", action="store_true")
+    p.add_argument("--progress-json", action="store_true", help=translate(
+        "Cli", "print one JSON line per step (phase, done, total) and a last one with the "
+               "summary (for the desktop app)"))
     p.set_defaults(func=cmd_sync)
 
 
@@ -165,14 +168,79 @@ def cmd_replica_decide(args, ctx: CommandContext) -> int:  # noqa: ANN001
     return 0
 
 
+def _emit(data: dict) -> None:
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _progress(phase: str, done: int, total: int) -> None:
+    _emit({"phase": phase, "done": done, "total": total})
+
+
+def _waiting_batches(database, after: int) -> int:  # noqa: ANN001 - a peewee database
+    row = database.execute_sql('SELECT COUNT(DISTINCT batch) FROM "journal" WHERE id > '
+                               f"{database.param}", (after,)).fetchone()
+    return int(row[0] or 0)
+
+
+CHANGED_IDS_MAX = 2000  # more ids of one kind than this: the kind is named as changed wholesale
+
+
+def changed_since(database, after: int) -> dict[str, object]:  # noqa: ANN001
+    """What the replica's journal rows after ``after`` touched (what a sync pushed and pulled):
+    ``{kind: {"created"|"changed"|"deleted": [ids]}}``, or ``{kind: "*"}`` for many; child
+    tables touched are named wholesale.  The desktop app refreshes its panels from it."""
+    from itsmdesk.services.sync.ops import children_by_table
+
+    children = children_by_table()
+    out: dict[str, object] = {}
+    rows = database.execute_sql('SELECT record_kind, record_id, field FROM "journal" WHERE id > '
+                                f"{database.param} ORDER BY id", (after,)).fetchall()
+    for kind, record_id, name in rows:
+        if name.startswith("!"):
+            continue
+        if name[-1:] in "+~-" and name[:-1] in children:
+            out[name[:-1]] = "*"
+        how = {"*created*": "created", "*deleted*": "deleted"}.get(name, "changed")
+        entry = out.setdefault(kind, {})
+        if entry == "*":
+            continue
+        ids = entry.setdefault(how, [])
+        if str(record_id) not in ids:
+            ids.append(str(record_id))
+        if sum(len(v) for v in entry.values()) > CHANGED_IDS_MAX:
+            out[kind] = "*"
+    return out
+
+
 def cmd_sync(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    import inspect
+
     from itsmdesk.services.sync.engine import sync
     from itsmdesk.services.sync.replica import status
 
     ctx.open()
     assert ctx.database is not None
-    hub = args.hub or status(ctx.database).get("hub")
-    report = sync(ctx.database, _with_pg_password(hub) if hub else None)
+    state = status(ctx.database)
+    hub = args.hub or state.get("hub")
+    kwargs = {}
+    if args.progress_json:
+        before = int(state.get("push_checkpoint") or 0)
+        _progress("start", 0, _waiting_batches(ctx.database, before) if state else 0)
+        # per-batch progress once the engine offers it (progress(phase, done, total))
+        if "progress" in inspect.signature(sync).parameters:
+            kwargs["progress"] = _progress
+    report = sync(ctx.database, _with_pg_password(hub) if hub else None, **kwargs)
+    if args.progress_json:
+        _progress("done", 1, 1)
+        _emit({"phase": "summary", "pushed": report.pushed_batches,
+               "skipped": report.skipped_batches, "pushed_rows": report.pushed_rows,
+               "pulled": report.pulled_rows, "conflicts": len(report.conflicts),
+               "changed": changed_since(ctx.database, before)})
+        return 0
     if args.json:
         print_json(report.__dict__)
         return 0
