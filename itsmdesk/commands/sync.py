@@ -193,6 +193,8 @@ def changed_since(database, after: int) -> dict[str, object]:  # noqa: ANN001
     """What the replica's journal rows after ``after`` touched (what a sync pushed and pulled):
     ``{kind: {"created"|"changed"|"deleted": [ids]}}``, or ``{kind: "*"}`` for many; child
     tables touched are named wholesale.  The desktop app refreshes its panels from it."""
+    import uuid
+
     from itsmdesk.services.sync.ops import children_by_table
 
     children = children_by_table()
@@ -209,8 +211,9 @@ def changed_since(database, after: int) -> dict[str, object]:  # noqa: ANN001
         if entry == "*":
             continue
         ids = entry.setdefault(how, [])
-        if str(record_id) not in ids:
-            ids.append(str(record_id))
+        key = str(uuid.UUID(str(record_id)))  # (SQLite keeps a UUID as 32 hex digits)
+        if key not in ids:
+            ids.append(key)
         if sum(len(v) for v in entry.values()) > CHANGED_IDS_MAX:
             out[kind] = "*"
     return out
