@@ -142,7 +142,7 @@ class ConflictsPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((110, 110, 150, 150, 170, 50, 140)):
+        for column, width in enumerate((100, 110, 140, 140, 160, 45, 140)):
             self.table.setColumnWidth(column, width)
         self.table.itemSelectionChanged.connect(self._selected)
         self.table.itemDoubleClicked.connect(lambda _item: self.open_current_record())
@@ -192,6 +192,7 @@ class ConflictsPanel(QWidget):
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([780, 520])  # (the list's columns fit at 1400 px)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
@@ -273,7 +274,7 @@ class ConflictsPanel(QWidget):
             for button in (self.keep_button, self.take_button, self.open_button):
                 button.setEnabled(False)
             return
-        heading = _t("{record} · {field} · {reason}\n{who} at {site} changed it at {when}"
+        heading = _t("{record} · {field} · {reason}\nMade at {site} by {who}, {when}"
                      ).format(record=c.ref or c.kind, field=field_text(c),
                               reason=reason_text(c.reason), who=c.who_name or "?", site=c.site,
                               when=_when(c.at))

@@ -238,9 +238,8 @@ class SyncDialog(QDialog):
     def _finish(self, state: str, text: str) -> None:
         self.state = state
         self.result_label.setText(text)
-        if state != self.DONE:
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if state == self.DONE else 0)
         self.phase_label.setText("")
         self.cancel_button.hide()
         self.close_button.show()
