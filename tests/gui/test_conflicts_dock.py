@@ -182,3 +182,43 @@ def test_sync_action_runs_the_sync_process_cancel_then_again(qtbot, sites):
     assert _dump(replica) == _dump(hub)
     # the panels were told: the incident, and the kind the Conflicts dock listens for
     assert any(incident_id in c.ids("incident") and c.touches("replica") for c in seen)
+
+
+def test_hub_password_asked_and_passed_in_the_environment_only(qtbot, ctx, monkeypatch):
+    """No ITSMDESK_PASSWORD and nothing in the keyring: the dialog asks, and the password goes
+    into the sync process's environment, never onto its command line."""
+    from PySide6.QtWidgets import QInputDialog
+
+    from itsmdesk.services import credentials
+    from itsmdesk.services.sync.overview import Overview
+    from itsmdesk.views.conflicts import sync_dialog
+
+    monkeypatch.delenv("ITSMDESK_PASSWORD", raising=False)
+    monkeypatch.setattr(credentials, "stored_password", lambda _info: None)
+    asked: list[str] = []
+
+    def get_text(_parent, _title, label, *_args, **_kwargs):  # noqa: ANN001, ANN002, ANN003
+        asked.append(label)
+        return "s3cret", True
+
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(get_text))
+    dialog = sync_dialog.SyncDialog(ctx)
+    qtbot.addWidget(dialog)
+    started: list = []
+    monkeypatch.setattr(dialog, "run", lambda environment=None: started.append(environment))
+    dialog.state = dialog.RUNNING
+    hub = "postgresql://ann@hub.example:5432/itsm"
+    dialog._found_hub(Overview(True, "OSL", hub))
+    assert asked == [f"Password for the hub {hub}:"]
+    [environment] = started
+    assert environment.value("ITSMDESK_PASSWORD") == "s3cret"
+    program, arguments = sync_dialog.sync_command(ctx.info.url)
+    assert "s3cret" not in " ".join([program, *arguments])
+    assert arguments[-2:] == ["sync", "--progress-json"]
+
+    # with the password in the environment already, nobody is asked
+    monkeypatch.setenv("ITSMDESK_PASSWORD", "from-env")
+    asked.clear()
+    started.clear()
+    dialog._found_hub(Overview(True, "OSL", hub))
+    assert asked == [] and started[0].value("ITSMDESK_PASSWORD") == "from-env"

@@ -35,9 +35,11 @@ def _hub_name(hub: str) -> str:
     return f"{info.host}/{info.dbname}"
 
 
-def overview() -> Overview:
+def overview(count_conflicts: bool = True) -> Overview:
+    """``count_conflicts=False`` skips counting the open conflicts (a read of the journal from
+    its newest row back: the journal has no index on its field name)."""
     state = status(db.obj)
-    opened = decide.open_count()
+    opened = decide.open_count() if count_conflicts else 0
     if not state:
         return Overview(False, open_conflicts=opened)
     last = state.get("last_sync") or ""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -47,25 +47,21 @@ SYNC_KIND = "replica"  # a sync from this window broadcasts this kind (views/con
 PAGE = 200
 
 
-def _t(text: str) -> str:
-    return QCoreApplication.translate("ConflictsPanel", text)
-
-
-REASONS = {
-    "changed on both sides": lambda: _t("changed on both sides"),
-    "deleted on the hub": lambda: _t("deleted on the hub"),
-    "edited on the hub": lambda: _t("edited on the hub"),
-}
+CONTEXT = "ConflictsPanel"
+# the reasons a sync journals (English data), shown in the reader's language
+REASONS = (QT_TRANSLATE_NOOP("ConflictsPanel", "changed on both sides"),
+           QT_TRANSLATE_NOOP("ConflictsPanel", "deleted on the hub"),
+           QT_TRANSLATE_NOOP("ConflictsPanel", "edited on the hub"))
 
 
 def reason_text(reason: str) -> str:
-    return REASONS[reason]() if reason in REASONS else reason
+    return QCoreApplication.translate(CONTEXT, reason) if reason in REASONS else reason
 
 
 def field_text(c: decide.Conflict) -> str:
     """The conflict's field for people: ``work_log › text`` for a child row's field."""
     if c.is_delete:
-        return _t("(the record deleted)")
+        return QCoreApplication.translate("ConflictsPanel", "(the record deleted)")
     if c.child_table and "~" in c.field and not c.field.endswith("~"):
         return f"{c.child_table} › {c.field_name}"
     return c.field
@@ -73,9 +69,13 @@ def field_text(c: decide.Conflict) -> str:
 
 def value_text(c: decide.Conflict, side: str) -> str:
     if c.is_delete:
-        return _t("the record, as the hub has it") if side == "hub" else _t("delete the record")
+        if side == "hub":
+            return QCoreApplication.translate("ConflictsPanel", "the record, as the hub has it")
+        return QCoreApplication.translate("ConflictsPanel", "delete the record")
     value = c.hub if side == "hub" else c.replica
-    return _t("(empty)") if value in (None, "") else str(value)
+    if value in (None, ""):
+        return QCoreApplication.translate("ConflictsPanel", "(empty)")
+    return str(value)
 
 
 def _one_line(text: str, limit: int = 80) -> str:
@@ -110,16 +110,16 @@ class ConflictsPanel(QWidget):
 
         self.summary = QLabel()
         self.summary.setObjectName("conflictsSummary")
-        self.show_decided = QCheckBox(_t("Show decided"))
+        self.show_decided = QCheckBox(self.tr("Show decided"))
         self.show_decided.setObjectName("showDecided")
         self.show_decided.toggled.connect(lambda _on: self.refresh())
         refresh = QToolButton()
-        refresh.setText(_t("Refresh"))
-        refresh.setToolTip(_t("Read the conflicts again"))
+        refresh.setText(self.tr("Refresh"))
+        refresh.setToolTip(self.tr("Read the conflicts again"))
         refresh.clicked.connect(self.refresh)
         self.sync_button = QToolButton()
         self.sync_button.setObjectName("syncButton")
-        self.sync_button.setText(_t("Sync with hub…"))
+        self.sync_button.setText(self.tr("Sync with hub…"))
         self.sync_button.clicked.connect(lambda: open_sync_dialog(self.ctx, self.window()))
         self.sync_button.hide()
         top = QHBoxLayout()
@@ -131,8 +131,8 @@ class ConflictsPanel(QWidget):
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setObjectName("conflictsTable")
         self.table.setHorizontalHeaderLabels([
-            _t("Record"), _t("Field"), _t("Hub's value"), _t("Replica's value"),
-            _t("Who and when"), _t("Site"), _t("Reason")])
+            self.tr("Record"), self.tr("Field"), self.tr("Hub's value"), self.tr("Replica's value"),
+            self.tr("Who and when"), self.tr("Site"), self.tr("Reason")])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -153,8 +153,8 @@ class ConflictsPanel(QWidget):
         self.heading.setObjectName("conflictHeading")
         self.heading.setWordWrap(True)
         self.heading.setTextFormat(Qt.TextFormat.PlainText)
-        self.hub_title = QLabel(_t("Hub's value (kept)"))
-        self.replica_title = QLabel(_t("Replica's value (not taken)"))
+        self.hub_title = QLabel(self.tr("Hub's value (kept)"))
+        self.replica_title = QLabel(self.tr("Replica's value (not taken)"))
         self.hub_text = QPlainTextEdit()
         self.hub_text.setObjectName("hubValue")
         self.replica_text = QPlainTextEdit()
@@ -162,14 +162,14 @@ class ConflictsPanel(QWidget):
         for edit in (self.hub_text, self.replica_text):
             edit.setReadOnly(True)
             edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.keep_button = QPushButton(_t("Keep hub's value"))
+        self.keep_button = QPushButton(self.tr("Keep hub's value"))
         self.keep_button.setObjectName("keepHub")
         self.keep_button.clicked.connect(lambda: self.decide_current("hub"))
-        self.take_button = QPushButton(_t("Take replica's value"))
+        self.take_button = QPushButton(self.tr("Take replica's value"))
         self.take_button.setObjectName("takeReplica")
         self.take_button.clicked.connect(lambda: self.decide_current("replica"))
         self.open_button = QToolButton()
-        self.open_button.setText(_t("Open record"))
+        self.open_button.setText(self.tr("Open record"))
         self.open_button.clicked.connect(self.open_current_record)
         grid = QGridLayout()
         grid.addWidget(self.hub_title, 0, 0)
@@ -247,8 +247,8 @@ class ConflictsPanel(QWidget):
                 self.table.setItem(row, column, item)
         n_open = sum(1 for c in self.items if c.decision is None)
         more = "+" if page.next_before is not None else ""
-        self.summary.setText(_t("{n}{more} open conflict(s) to decide").format(n=n_open, more=more)
-                             if n_open else _t("No open conflicts."))
+        self.summary.setText(self.tr("{n}{more} open conflict(s) to decide").format(
+            n=n_open, more=more) if n_open else self.tr("No open conflicts."))
         index = next((i for i, c in enumerate(self.items)
                       if keep is not None and c.key == keep.key), 0 if self.items else -1)
         if index >= 0:
@@ -268,20 +268,20 @@ class ConflictsPanel(QWidget):
 
     def _show_detail(self, c: decide.Conflict | None) -> None:
         if c is None:
-            self.heading.setText(_t("Select a conflict to see both values."))
+            self.heading.setText(self.tr("Select a conflict to see both values."))
             self.hub_text.setPlainText("")
             self.replica_text.setPlainText("")
             for button in (self.keep_button, self.take_button, self.open_button):
                 button.setEnabled(False)
             return
-        heading = _t("{record} · {field} · {reason}\nMade at {site} by {who}, {when}"
+        heading = self.tr("{record} · {field} · {reason}\nMade at {site} by {who}, {when}"
                      ).format(record=c.ref or c.kind, field=field_text(c),
                               reason=reason_text(c.reason), who=c.who_name or "?", site=c.site,
                               when=_when(c.at))
         if c.decision is not None:
-            what = (_t("kept the hub's value") if c.decision.take == "hub"
-                    else _t("took the replica's value"))
-            heading += "\n" + _t("Decided: {what} ({who}, {when})").format(
+            what = (self.tr("kept the hub's value") if c.decision.take == "hub"
+                    else self.tr("took the replica's value"))
+            heading += "\n" + self.tr("Decided: {what} ({who}, {when})").format(
                 what=what, who=c.decision.who_name or "?", when=_when(c.decision.at))
         self.heading.setText(heading)
         self.hub_text.setPlainText(value_text(c, "hub"))
@@ -289,7 +289,7 @@ class ConflictsPanel(QWidget):
         open_ = c.decision is None
         self.keep_button.setEnabled(open_)
         self.take_button.setEnabled(open_ and c.replica_decidable)
-        self.take_button.setToolTip("" if c.replica_decidable else _t(
+        self.take_button.setToolTip("" if c.replica_decidable else self.tr(
             "The hub deleted what the replica changed: only the hub's side can be kept."))
         self.open_button.setEnabled(c.kind in _FORM_KINDS)
 
@@ -302,7 +302,7 @@ class ConflictsPanel(QWidget):
             button.setEnabled(False)
 
         def done(_result: Any) -> None:
-            self.ctx.sig_status.emit(_t("Conflict on {record} decided").format(
+            self.ctx.sig_status.emit(self.tr("Conflict on {record} decided").format(
                 record=c.ref or c.kind))
             self.refresh()
 
@@ -312,7 +312,7 @@ class ConflictsPanel(QWidget):
 
         self.ctx.write(decide.decide, c.journal_id, take, self.ctx.actor, on_done=done,
                        on_error=failed, on_conflict=failed, owner=self,
-                       label=_t("Deciding a conflict"))
+                       label=self.tr("Deciding a conflict"))
 
     def open_current_record(self) -> None:
         c = self.current()
@@ -355,7 +355,7 @@ def create_panel(ctx, window) -> QWidget:  # noqa: ANN001
 
 def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
     """File > Sync with hub… (Ctrl+Shift+Y), shown only when the database is a replica."""
-    action = QAction(_t("&Sync with hub…"), window)
+    action = QAction(QCoreApplication.translate("ConflictsPanel", "&Sync with hub…"), window)
     action.setObjectName("syncWithHub")
     action.setShortcut(QKeySequence("Ctrl+Shift+Y"))
     action.setVisible(False)
@@ -365,5 +365,5 @@ def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
     def found(state: Overview) -> None:
         action.setVisible(state.is_replica)
 
-    ctx.query(overview, on_done=found, on_error=lambda _e: None, owner=window)
+    ctx.query(overview, False, on_done=found, on_error=lambda _e: None, owner=window)
     return [("File", action)]

@@ -28,7 +28,7 @@ class ReplicaLabel(QLabel):
         self.refresh()
 
     def refresh(self) -> None:
-        self.ctx.query(overview, on_done=self.show_state, on_error=lambda _e: None,
+        self.ctx.query(overview, False, on_done=self.show_state, on_error=lambda _e: None,
                        key=f"replica-label-{id(self)}", owner=self)
 
     def show_state(self, state: Overview) -> None:
@@ -40,8 +40,6 @@ class ReplicaLabel(QLabel):
             site=state.site, hub=_short_hub(state.hub_name or state.hub), when=when))
         tip = self.tr("Hub: {hub}\nLocal journal rows waiting to be sent: {n}").format(
             hub=state.hub, n=state.unpushed_rows)
-        if state.open_conflicts:
-            tip += "\n" + self.tr("{n} open conflict(s) to decide").format(n=state.open_conflicts)
         self.setToolTip(tip)
         self.show()
 

@@ -109,7 +109,7 @@ class SyncDialog(QDialog):
     def start(self) -> None:
         """Look up the hub (off the GUI thread), then run the sync process."""
         self.state = self.RUNNING
-        self.ctx.query(overview, on_done=self._found_hub, on_error=self._failed_lookup,
+        self.ctx.query(overview, False, on_done=self._found_hub, on_error=self._failed_lookup,
                        owner=self)
 
     def _failed_lookup(self, error: BaseException) -> None:
