@@ -219,7 +219,7 @@ class SyncDialog(QDialog):
             text = self.tr("Synced: sent {pushed} change(s), received {pulled} journal row(s)"
                            ).format(pushed=s.get("pushed", 0), pulled=s.get("pulled", 0))
             n = int(s.get("conflicts") or 0)
-            text += "; " + (self.tr("{n} new conflict(s) to decide in the Conflicts dock."
+            text += "; " + (self.tr("{n} new conflict(s) to decide in the Sync conflicts dock."
                                     ).format(n=n) if n else self.tr("no new conflicts."))
             self._finish(self.DONE, text)
             self._refresh_panels(s)
