@@ -31,14 +31,27 @@ def register(sub) -> None:  # noqa: ANN001
 
     c = rsub.add_parser("conflicts", help=translate(
         "Cli", "values the hub did not take because it had changed the same field"))
+    c.add_argument("--all", action="store_true", help=translate(
+        "Cli", "include the conflicts decided already"))
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_replica_conflicts)
+
+    c = rsub.add_parser("decide", help=translate(
+        "Cli", "decide a conflict: keep the hub's value or take the replica's"))
+    c.add_argument("conflict", type=int, metavar="ID", help=translate(
+        "Cli", "the conflict's number, as 'replica conflicts' lists it"))
+    c.add_argument("--take", required=True, choices=("hub", "replica"), help=translate(
+        "Cli", "hub: keep the value the hub kept; replica: set the replica's value"))
+    c.set_defaults(func=cmd_replica_decide)
 
     p = sub.add_parser("sync", help=translate(
         "Cli", "send this replica's changes to the hub and fetch the hub's"))
     p.add_argument("--hub", metavar="URL", help=translate(
         "Cli", "the hub (default: the one the replica was made from)"))
     p.add_argument("--json", action="store_true")
+    p.add_argument("--progress-json", action="store_true", help=translate(
+        "Cli", "print one JSON line per step (phase, done, total) and a last one with the "
+               "summary (for the desktop app)"))
     p.set_defaults(func=cmd_sync)
     ssub = p.add_subparsers(dest="sync_command", metavar="ACTION", required=False)
     c = ssub.add_parser("export-bundle", help=translate(
@@ -118,29 +131,133 @@ def _value(text: object) -> str:
     return translate("Cli", "(empty)") if text in (None, "") else repr(str(text))
 
 
+def _conflict_dict(c) -> dict:  # noqa: ANN001 - a decide.Conflict
+    return {"journal_id": c.journal_id, "kind": c.kind, "id": str(c.record_id), "ref": c.ref,
+            "noted_at": c.noted_at, "field": c.field, "reason": c.reason, "hub": c.hub,
+            "replica": c.replica, "child_id": c.child_id, "site": c.site, "batch": c.batch,
+            "who_name": c.who_name, "at": c.at,
+            "decision": None if c.decision is None else {
+                "take": c.decision.take, "who_name": c.decision.who_name,
+                "at": c.decision.at}}
+
+
+def _decision_text(decision) -> str:  # noqa: ANN001 - a decide.Decision
+    text = (translate("Cli", "kept the hub's value") if decision.take == "hub"
+            else translate("Cli", "took the replica's value"))
+    return translate("Cli", "decided: {what} ({who}, {at} UTC)").format(
+        what=text, who=decision.who_name or "?", at=decision.at)
+
+
 def cmd_replica_conflicts(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.sync.ops import conflicts
+    from itsmdesk.services.sync import decide
 
     ctx.open()
-    rows = conflicts()
+    rows, before = [], None
+    while True:  # (page by page: the journal may hold many)
+        page = decide.conflicts(500, before, include_decided=args.all)
+        rows.extend(page.items)
+        if page.next_before is None:
+            break
+        before = page.next_before
     if args.json:
-        print_json(rows)
+        print_json([_conflict_dict(c) for c in rows])
         return 0
     if not rows:
         print(translate("Cli", "(none)"))
     for c in rows:
-        print(_conflict_line(c))
+        line = f"#{c.journal_id}  " + _conflict_line(_conflict_dict(c))
+        if c.decision is not None:
+            line += " — " + _decision_text(c.decision)
+        print(line)
+    if rows and not args.json:
+        print(translate("Cli", "decide one with: itsmdesk replica decide ID --take hub|replica"))
     return 0
 
 
+def cmd_replica_decide(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.sync import decide
+
+    ctx.open()
+    decided = decide.decide(args.conflict, args.take, ctx.writer())
+    print(f"#{decided.journal_id}  " + _conflict_line(_conflict_dict(decided)))
+    print("  " + _decision_text(decided.decision))
+    return 0
+
+
+def _emit(data: dict) -> None:
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _progress(phase: str, done: int, total: int) -> None:
+    _emit({"phase": phase, "done": done, "total": total})
+
+
+def _waiting_batches(database, after: int) -> int:  # noqa: ANN001 - a peewee database
+    row = database.execute_sql('SELECT COUNT(DISTINCT batch) FROM "journal" WHERE id > '
+                               f"{database.param}", (after,)).fetchone()
+    return int(row[0] or 0)
+
+
+CHANGED_IDS_MAX = 2000  # more ids of one kind than this: the kind is named as changed wholesale
+
+
+def changed_since(database, after: int) -> dict[str, object]:  # noqa: ANN001
+    """What the replica's journal rows after ``after`` touched (what a sync pushed and pulled):
+    ``{kind: {"created"|"changed"|"deleted": [ids]}}``, or ``{kind: "*"}`` for many; child
+    tables touched are named wholesale.  The desktop app refreshes its panels from it."""
+    import uuid
+
+    from itsmdesk.services.sync.ops import children_by_table
+
+    children = children_by_table()
+    out: dict[str, object] = {}
+    rows = database.execute_sql('SELECT record_kind, record_id, field FROM "journal" WHERE id > '
+                                f"{database.param} ORDER BY id", (after,)).fetchall()
+    for kind, record_id, name in rows:
+        if name.startswith("!"):
+            continue
+        if name[-1:] in "+~-" and name[:-1] in children:
+            out[name[:-1]] = "*"
+        how = {"*created*": "created", "*deleted*": "deleted"}.get(name, "changed")
+        entry = out.setdefault(kind, {})
+        if entry == "*":
+            continue
+        ids = entry.setdefault(how, [])
+        key = str(uuid.UUID(str(record_id)))  # (SQLite keeps a UUID as 32 hex digits)
+        if key not in ids:
+            ids.append(key)
+        if sum(len(v) for v in entry.values()) > CHANGED_IDS_MAX:
+            out[kind] = "*"
+    return out
+
+
 def cmd_sync(args, ctx: CommandContext) -> int:  # noqa: ANN001
+
     from itsmdesk.services.sync.engine import sync
     from itsmdesk.services.sync.replica import status
 
     ctx.open()
     assert ctx.database is not None
-    hub = args.hub or status(ctx.database).get("hub")
-    report = sync(ctx.database, _with_pg_password(hub) if hub else None, operator=ctx.writer())
+    state = status(ctx.database)
+    hub = args.hub or state.get("hub")
+    progress = None
+    if args.progress_json:
+        before = int(state.get("push_checkpoint") or 0)
+        _progress("start", 0, _waiting_batches(ctx.database, before) if state else 0)
+        progress = _progress
+    report = sync(ctx.database, _with_pg_password(hub) if hub else None, progress,
+                  operator=ctx.writer())
+    if args.progress_json:
+        _progress("done", 1, 1)
+        _emit({"phase": "summary", "pushed": report.pushed_batches,
+               "skipped": report.skipped_batches, "pushed_rows": report.pushed_rows,
+               "pulled": report.pulled_rows, "conflicts": len(report.conflicts),
+               "changed": changed_since(ctx.database, before)})
+        return 0
     if args.json:
         print_json(report.__dict__)
         return 0

@@ -228,6 +228,9 @@ class MainWindow(QMainWindow):
         self._size_docks(self._by_area)
         self._default_state = self.saveState(LAYOUT_VERSION)
         self.restore_layout()
+        for panel in list(self.panels.values()):  # (a dock that shows itself when needed)
+            if hasattr(panel, "apply_visibility"):
+                panel.apply_visibility()
 
     def _size_docks(self, by_area: dict[Any, list[QDockWidget]]) -> None:
         """Default proportions: queues wide on the left (640 px at 1400, 45 % of a wider
@@ -327,6 +330,10 @@ class MainWindow(QMainWindow):
         self.notes_button.hide()
         self.connection_label = QLabel()
         self.connection_label.setObjectName("connectionLabel")
+        from itsmdesk.views.conflicts.replica_label import ReplicaLabel
+
+        self.replica_label = ReplicaLabel(self.ctx, self)  # (shown on a replica only)
+        bar.addPermanentWidget(self.replica_label)
         bar.addPermanentWidget(self.notes_button)
         bar.addPermanentWidget(self.person_button)
         bar.addPermanentWidget(self.db_label)

@@ -45,6 +45,8 @@ PANELS: list[PanelSpec] = [
     PanelSpec("availabilityDock", QT_TRANSLATE_NOOP("panels", "Availability"), "itsmdesk.views.availability.panel", B, "Alt+8"),
     PanelSpec("releasesDock", QT_TRANSLATE_NOOP("panels", "Releases"), "itsmdesk.views.releases.panel", L, "Alt+9"),
     PanelSpec("changesDock", QT_TRANSLATE_NOOP("panels", "Changes and CAB"), "itsmdesk.views.changes.panel", L, "Alt+0"),
+    # hidden unless the database is a replica or has sync conflicts (ConflictsPanel.apply_visibility)
+    PanelSpec("conflictsDock", QT_TRANSLATE_NOOP("panels", "Sync conflicts"), "itsmdesk.views.conflicts.panel", B, "Ctrl+Alt+C"),
 ]
 
 # Record forms opened as tabs in the centre: record kind -> module with
