@@ -503,6 +503,8 @@ def conflicts(limit: int | None = None) -> list[dict[str, Any]]:
     out = []
     for row in query:
         detail = json.loads(row.new or "{}")
+        detail.pop("revert", None)  # (rows for the replica's pull, not for people)
+        detail.pop("restore", None)
         out.append({"kind": row.record_kind, "id": str(row.record_id), "ref": row.record_ref,
                     "noted_at": row.at,
                     **detail})
