@@ -222,13 +222,13 @@ def import_bundle(hub: pw.Database, path: Path, answer: Path,
         raise ops.refuse_schema(theirs, ours)
     report = BundleReport(TO_HUB, conflicts=[])
     acknowledged: list[str] = []
-    for raw in data["batches"]:
-        batch = ops.Batch.from_json(raw)
+    batches = [ops.Batch.from_json(raw) for raw in data["batches"]]
+    for batch in batches:
         if batch.site != site:
             raise ValidationError(N_("{path} holds a batch of site {other} inside site {site}'s "
-                                     "bundle; nothing more was applied."),
+                                     "bundle; nothing was applied."),
                                   path=str(path), other=batch.site, site=site)
-        outcome = ops.apply_batch(batch, operator)
+    for batch, outcome in zip(batches, ops.apply_batches(batches, operator), strict=True):
         report.batches += 1
         report.rows += len(batch.rows)
         if outcome.seen:

@@ -180,29 +180,50 @@ def advance_push(replica: pw.Database, upto: int) -> None:
     storage.write_meta(replica, {"push_checkpoint": upto, **_pruned(meta, upto)})
 
 
+GROUP_ROWS = 2000  # journal rows pushed per hub transaction (several batches, each merged alone)
+
+
+def _groups(batches: list[tuple[uuid.UUID, list[tuple]]]) -> Iterator[list[tuple]]:
+    group: list[tuple] = []
+    rows = 0
+    for item in batches:
+        if group and rows + len(item[1]) > GROUP_ROWS:
+            yield group
+            group, rows = [], 0
+        group.append(item)
+        rows += len(item[1])
+    if group:
+        yield group
+
+
 def push(replica: pw.Database, hub: pw.Database, report: SyncReport,
          progress: Progress | None = None, operator: Actor = SYSTEM) -> None:
-    """Send every local journal batch after the push checkpoint to the hub."""
+    """Send every local journal batch after the push checkpoint to the hub, several batches per
+    hub transaction; the push checkpoint moves after each."""
     meta = _meta(replica)
     site = meta["site"]
     schema = schema_of(replica, Phrase(N_("the replica")))
-    groups = list(_batches(pending_rows(replica, meta), site))
-    for n, (batch, group) in enumerate(groups, 1):
-        op = ops.Batch(site, batch, schema, base_for(meta, group[0][0]),
-                       [row[1:] for row in group])
+    batches = list(_batches(pending_rows(replica, meta), site))
+    done = 0
+    for group in _groups(batches):
+        ops_ = [ops.Batch(site, batch, schema, base_for(meta, rows[0][0]),
+                          [row[1:] for row in rows]) for batch, rows in group]
         with bound(hub):
-            outcome = ops.apply_batch(op, operator)
+            outcomes = ops.apply_batches(ops_, operator)
+        last = group[-1][1][-1][0]
         with write_transaction(replica):
-            advance_push(replica, group[-1][0])
-        report.push_checkpoint = group[-1][0]
-        if outcome.seen:
-            report.skipped_batches += 1
-        else:
-            report.pushed_batches += 1
-            report.pushed_rows += outcome.rows
-            report.conflicts.extend(outcome.conflicts)
+            advance_push(replica, last)
+        report.push_checkpoint = last
+        for outcome in outcomes:
+            if outcome.seen:
+                report.skipped_batches += 1
+            else:
+                report.pushed_batches += 1
+                report.pushed_rows += outcome.rows
+                report.conflicts.extend(outcome.conflicts)
+        done += len(group)
         if progress:
-            progress("push", n, len(groups))
+            progress("push", done, len(batches))
 
 
 def _echo(row: tuple) -> tuple | None:

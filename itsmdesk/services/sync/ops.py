@@ -473,23 +473,38 @@ def apply_batch(op: Batch, operator: Actor = SYSTEM) -> Outcome:
     """Apply one pushed batch to the bound database (the hub) in one transaction, at most once.
     Returns what was applied and the conflicts it journalled.  ``operator``: who runs the sync
     (:class:`trust.Gate`)."""
+    return apply_batches([op], operator)[0]
+
+
+def apply_batches(batches: list[Batch], operator: Actor = SYSTEM) -> list[Outcome]:
+    """Apply pushed batches in order, in **one** hub transaction (a commit per batch is what a
+    slow disk or link makes expensive); each still merged on its own, at most once, against the
+    hub as the batches before it left it."""
     database = db.obj
     ours = current_version(database)
-    if op.schema != ours:
-        raise refuse_schema(op.schema, ours or 0)
+    for op in batches:
+        if op.schema != ours:
+            raise refuse_schema(op.schema, ours or 0)
+    out: list[Outcome] = []
     with write_transaction(database):
-        if applied_before(op.site, op.batch):
-            return Outcome(op.batch, seen=True, rows=len(op.rows))
-        merge = _Merge(op, operator)
-        for row in op.rows:
-            merge.merge(tuple(row))
-        first = op.rows[0] if op.rows else (None,) * 12
-        marker = (None, MARKER_KIND, site_record_id(op.site), op.site, SYNCED, None,
-                  json.dumps({"rows": len(op.rows), "applied": merge.outcome.applied,
-                              "conflicts": len(merge.conflicts), "base": op.base,
-                              "schema": op.schema}, sort_keys=True),
-                  first[6], first[7], utcnow(), op.site, None, op.batch)
-        replay.apply([marker, *merge.accepted, *merge.conflict_rows()], keep_journal=True)
+        for op in batches:
+            out.append(_apply_one(op, operator))
+    return out
+
+
+def _apply_one(op: Batch, operator: Actor) -> Outcome:
+    if applied_before(op.site, op.batch):
+        return Outcome(op.batch, seen=True, rows=len(op.rows))
+    merge = _Merge(op, operator)
+    for row in op.rows:
+        merge.merge(tuple(row))
+    first = op.rows[0] if op.rows else (None,) * 12
+    marker = (None, MARKER_KIND, site_record_id(op.site), op.site, SYNCED, None,
+              json.dumps({"rows": len(op.rows), "applied": merge.outcome.applied,
+                          "conflicts": len(merge.conflicts), "base": op.base,
+                          "schema": op.schema}, sort_keys=True),
+              first[6], first[7], utcnow(), op.site, None, op.batch)
+    replay.apply([marker, *merge.accepted, *merge.conflict_rows()], keep_journal=True)
     return merge.outcome
 
 
