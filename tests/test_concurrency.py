@@ -324,3 +324,35 @@ def test_postgres_contention_that_persists_is_a_sentence(db):
     assert len(calls) == session.CONTENTION_ATTEMPTS
     assert "nothing was changed" in str(info.value) and "tries" in str(info.value)
     assert Incident.select().count() == 0
+
+
+class _DeadlockError(Exception):
+    """What psycopg2 raises for a deadlock, as far as the retry looks (its SQLSTATE)."""
+
+    pgcode = "40P01"
+
+
+def test_a_window_write_that_lost_a_deadlock_is_saved_once(ctx, qtbot):
+    """The GUI's write operation runs the whole service call again (not just its last
+    statement); the form hears of one save and the change feed of one batch."""
+    from PySide6.QtWidgets import QWidget
+
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    attempts, done, errors, feed = [], [], [], []
+    ctx.sig_changes.connect(feed.append)
+
+    def save() -> Incident:
+        with records.atomic():
+            row = incidents.create_incident({"title": "Saved once"})
+            attempts.append(row.ref)
+            if len(attempts) == 1:
+                raise _DeadlockError("deadlock detected")
+            return row
+
+    ctx.write(save, on_done=done.append, on_error=errors.append, owner=owner)
+    qtbot.waitUntil(lambda: bool(done or errors))
+    assert errors == [] and len(attempts) == 2 and attempts[0] == attempts[1]
+    assert [r.ref for r in done] == [attempts[0]] and Incident.select().count() == 1
+    assert len(feed) == 1 and len(feed[0].batches) == 1
+    assert JournalEntry.select().where(JournalEntry.record_id == done[0].id).count() == 1
