@@ -356,3 +356,32 @@ def test_a_window_write_that_lost_a_deadlock_is_saved_once(ctx, qtbot):
     assert [r.ref for r in done] == [attempts[0]] and Incident.select().count() == 1
     assert len(feed) == 1 and len(feed[0].batches) == 1
     assert JournalEntry.select().where(JournalEntry.record_id == done[0].id).count() == 1
+
+
+CIS = "name,class,status\nweb-01,virtual_machine,in_production\ndb-01,database,\n"
+RELS = "source,type,target\nweb-01,depends_on,db-01\n"
+
+
+def test_the_same_cmdb_file_imported_twice_at_once_is_refused_not_a_driver_error(
+        db, tmp_path, monkeypatch):
+    """Two CMDB imports of one file started together both plan every CI and relation as new;
+    the one that writes second refuses with a sentence (the CI name is unique: before, the
+    database's UNIQUE constraint failed with its own words)."""
+    from itsmdesk.models.cmdb import CI, Relation
+    from itsmdesk.services.cmdb import csv_io
+
+    (tmp_path / "cis.csv").write_text(CIS, encoding="utf-8")
+    (tmp_path / "rels.csv").write_text(RELS, encoding="utf-8")
+    assert csv_io.import_csv("cis", tmp_path / "cis.csv").created == 2
+    assert csv_io.import_csv("relations", tmp_path / "rels.csv").created == 1
+    journal = JournalEntry.select().count()
+    real_raw_in = csv_io._raw_in
+    monkeypatch.setattr(csv_io, "_by_names", lambda *_a: {})  # planned before the first wrote
+    with pytest.raises(ConflictError, match="Another import created the record (web|db)-01 "):
+        csv_io.import_csv("cis", tmp_path / "cis.csv")
+    monkeypatch.setattr(csv_io, "_raw_in", lambda sql, values: [] if "FROM relation" in sql
+                        else real_raw_in(sql, values))
+    with pytest.raises(ConflictError, match="created the record web-01 depends_on db-01"):
+        csv_io.import_csv("relations", tmp_path / "rels.csv")
+    assert CI.select().count() == 2 and Relation.select().count() == 1
+    assert JournalEntry.select().count() == journal
