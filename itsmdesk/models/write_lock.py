@@ -28,6 +28,7 @@ import random
 import socket
 import sys
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,6 @@ BUSY_RETRIES = 2
 BACKOFF_S = 0.15
 
 _program: str | None = None
-_fds: dict[tuple[int, str], int] = {}
 
 
 def set_program(label: str) -> None:
@@ -88,7 +88,8 @@ def sidecar_path(database: pw.Database) -> Path | None:
 
 
 def _fd(database: pw.Database) -> int | None:
-    """This process's descriptor of ``database``'s sidecar file (opened once, kept)."""
+    """This process's descriptor of ``database``'s sidecar file (opened at its first write,
+    kept with the database object, closed when that object goes)."""
     pid = os.getpid()
     cached = getattr(database, "_itsmdesk_writer_fd", None)
     if cached is not None and cached[0] == pid:
@@ -96,17 +97,20 @@ def _fd(database: pw.Database) -> int | None:
     path = sidecar_path(database)
     fd = None
     if path is not None:
-        key = (pid, str(path))
-        fd = _fds.get(key)
-        if fd is None:
-            try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError:
-                fd = None  # (a read-only folder: the sentence will not name the holder)
-            else:
-                _fds[key] = fd
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            fd = None  # (a read-only folder: the sentence will not name the holder)
+        else:
+            weakref.finalize(database, _close, fd, pid)
     database._itsmdesk_writer_fd = (pid, fd)
     return fd
+
+
+def _close(fd: int, pid: int) -> None:
+    if os.getpid() == pid:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _put(database: pw.Database, state: bytes) -> None:

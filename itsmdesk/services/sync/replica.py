@@ -121,7 +121,7 @@ def create_replica(hub_url: str, site: str, path: Path, hub_shown: str | None = 
         if target is not None:
             target.close()
             target = None
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", ".writer"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
         raise
     finally:
