@@ -385,3 +385,29 @@ def test_the_same_cmdb_file_imported_twice_at_once_is_refused_not_a_driver_error
         csv_io.import_csv("relations", tmp_path / "rels.csv")
     assert CI.select().count() == 2 and Relation.select().count() == 1
     assert JournalEntry.select().count() == journal
+
+
+def test_a_migration_another_process_ran_meanwhile_is_not_run_again(tmp_path, monkeypatch):
+    """Two processes open an old file at once: both read the old version, the first migrates;
+    the second reads the version again under the write lock and skips the step (running it
+    again would add the same columns twice and fail with the driver's words)."""
+    from itsmdesk.models import migrations
+    from itsmdesk.models.database import connect
+
+    path = tmp_path / "old.db"
+    database, _info = connect(f"sqlite:///{path}")
+    migrations.ensure_schema(database, path, target=migrations.LATEST_VERSION - 1)
+    migrations.ensure_schema(database, path)  # the first process migrates
+    real = migrations.current_version
+    reads = []
+
+    def stale_first(db_):  # noqa: ANN001, ANN202 - the second process read before the first wrote
+        reads.append(1)
+        return migrations.LATEST_VERSION - 1 if len(reads) == 1 else real(db_)
+
+    monkeypatch.setattr(migrations, "current_version", stale_first)
+    before, after = migrations.ensure_schema(database, path)
+    assert (before, after) == (migrations.LATEST_VERSION - 1, migrations.LATEST_VERSION)
+    assert len(reads) >= 2  # read again under the lock
+    assert real(database) == migrations.LATEST_VERSION
+    database.close()
