@@ -322,7 +322,8 @@ def test_postgres_contention_that_persists_is_a_sentence(db):
     with pytest.raises(DatabaseBusyError) as info:
         session.run_retrying(call)
     assert len(calls) == session.CONTENTION_ATTEMPTS
-    assert "nothing was changed" in str(info.value) and "tries" in str(info.value)
+    assert str(info.value).startswith("Other people were changing the same records")
+    assert "nothing was changed" in str(info.value) and info.value.attempts == len(calls)
     assert Incident.select().count() == 0
 
 

@@ -110,8 +110,9 @@ def contention_error(exc: BaseException, attempts: int) -> BaseException:
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     error = DatabaseBusyError(
         N_("Other people were changing the same records at the same moment and the database "
-           "could not put this change in order after {attempts} tries ({reason}); nothing was "
-           "changed, try again."), attempts=attempts, reason=text)
+           "could not put this change in order ({reason}); nothing was changed, try again."),
+        reason=text)
+    error.attempts = attempts
     error.__cause__ = exc
     return error
 
