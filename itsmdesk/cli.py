@@ -115,11 +115,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from itsmdesk.services.context import set_site
 
         set_site(config.value(config.SITE))  # references drawn from this site's block
+        from itsmdesk.models.write_lock import set_program
+
+        # who this process is, for another one kept waiting for an SQLite file it writes
+        set_program(f"itsmdesk {args.command or 'desktop'}")
         if args.command is None:
             from itsmdesk.commands.core import run_gui
 
             return run_gui(args, ctx)
-        return int(args.func(args, ctx) or 0)
+        from itsmdesk.services.session import run_retrying
+
+        # a command that lost a deadlock on PostgreSQL before committing anything runs again
+        return int(run_retrying(lambda: args.func(args, ctx)) or 0)
     except ItsmError as exc:
         print(translate("Cli", "itsmdesk: error: {message}").format(message=error_text(exc)),
               file=sys.stderr)

@@ -263,9 +263,10 @@ class SmallDemo:
     # -- the build ----------------------------------------------------------------------------
     def run(self) -> None:
         from itsmdesk.models.base import deterministic_ids
+        from itsmdesk.models.write_lock import write_transaction
 
         setup = self.now - dt.timedelta(days=400)
-        with db.atomic(), deterministic_ids(random.Random(self.rng.random())), \
+        with write_transaction(db.obj), deterministic_ids(random.Random(self.rng.random())), \
                 story_clock(setup) as clock:
             self.clock = clock
             self.organisation()

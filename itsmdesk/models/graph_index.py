@@ -116,7 +116,9 @@ def install(database: pw.Database) -> None:
 def repair(database: pw.Database) -> dict[str, int]:
     """Number the CIs without a gid and put every relation's gids right, in one transaction;
     returns :func:`problems` afterwards."""
-    with database.atomic():
+    from itsmdesk.models.write_lock import write_transaction
+
+    with write_transaction(database):
         install(database)
     return problems(database)
 

@@ -52,7 +52,7 @@ from typing import Any, TypeVar
 import peewee as pw
 
 from itsmdesk.errors import N_, ConflictError, NotFoundError, ValidationError
-from itsmdesk.models import journal_guard
+from itsmdesk.models import journal_guard, write_lock
 from itsmdesk.models.base import BaseModel, RefCounter, Setting, TrackedModel, db, utcnow
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.services.context import SYSTEM, Actor, current_site
@@ -281,13 +281,11 @@ def current() -> Write | None:
 
 
 def _begin() -> Any:
-    """The outermost transaction.  On SQLite it begins IMMEDIATE: the write lock is taken at
-    the start, so a second writer waits (busy timeout) instead of failing when it tries to
-    upgrade a read lock halfway through."""
-    database = db.obj
-    if isinstance(database, pw.SqliteDatabase) and database.transaction_depth() == 0:
-        return database.atomic(lock_type="IMMEDIATE")
-    return database.atomic()
+    """The outermost transaction (:func:`itsmdesk.models.write_lock.write_transaction`).  On
+    SQLite it begins IMMEDIATE: the write lock is taken at the start, so a second writer waits
+    (busy timeout, then a few jittered retries, then a DatabaseBusyError naming the holder)
+    instead of failing when it tries to upgrade a read lock halfway through."""
+    return write_lock.write_transaction(db.obj)
 
 
 @contextlib.contextmanager
@@ -314,12 +312,17 @@ def atomic(savepoint: bool = False) -> Iterator[Write]:
             raise
         return
     preset = _PRESET_BATCH.get()
+    from_preset = bool(preset)
     write = Write(preset.pop() if preset else None)
     token = _WRITE.set(write)
     try:
         with _begin():
             yield write
             write.flush()
+    except BaseException:
+        if from_preset and preset is not None and not preset:
+            preset.append(write.batch)  # nothing committed: a retry of the call keeps its batch
+        raise
     finally:
         _WRITE.reset(token)
     for changes in _CAPTURES.get():

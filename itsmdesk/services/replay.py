@@ -103,7 +103,9 @@ def apply(rows: Iterable[JournalRow], keep_journal: bool = True,
     report = ReplayReport()
     refs: dict[str, int] = {}
     journal: list[tuple] = []
-    with db.atomic():
+    from itsmdesk.models.write_lock import write_transaction
+
+    with write_transaction(db.obj):
         for n, row in enumerate(rows, 1):
             (_id, kind, record_id, ref, name, old, new, who_id, _who, at, _site, version,
              _batch) = row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import peewee as pw
 
@@ -59,15 +60,90 @@ def as_domain_error(exc: BaseException) -> BaseException:
     refused = _refused_by_database(chain)
     if refused is not None:
         return refused
+    if contention_state(exc):  # (raised where no whole call could be run again)
+        return contention_error(exc, 1)
     if not names & {"OperationalError", "InterfaceError"} or not modules & {"peewee", "psycopg2", "sqlite3"}:
         return exc
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if "locked" in text.lower() or "busy" in text.lower():
+        from itsmdesk.models.base import db
+        from itsmdesk.models.write_lock import busy_error
+
+        if isinstance(db.obj, pw.SqliteDatabase):
+            return busy_error(db.obj, text)
         return DatabaseBusyError(N_("The database is busy with another writer ({reason}); nothing "
                                     "was saved, try again."), reason=text)
     error = DatabaseUnavailableError(N_("The database cannot be reached ({reason})."), reason=text)
     error.__cause__ = exc  # (is_connection_lost looks at what the driver said)
     return error
+
+
+# -- PostgreSQL: serialisation failures and deadlocks ---------------------------------------------
+# A transaction PostgreSQL rolled back so that another could go on: serialization_failure and
+# deadlock_detected.  Nothing of it was written; the whole service call is run again.
+CONTENTION_STATES = {"40001", "40P01"}
+CONTENTION_ATTEMPTS = 5
+CONTENTION_BACKOFF_S = 0.05
+
+
+def contention_state(exc: BaseException) -> str | None:
+    """The SQLSTATE when ``exc`` (or what it wraps) is a serialisation failure or a deadlock."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 8:
+        e = todo.pop()
+        if e is None or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        code = getattr(e, "pgcode", None)
+        if code in CONTENTION_STATES:
+            return code
+        todo += [e.__cause__, e.__context__] + [a for a in e.args[:1]
+                                                if isinstance(a, BaseException)]
+    return None
+
+
+def contention_error(exc: BaseException, attempts: int) -> BaseException:
+    """The sentence after a serialisation failure or deadlock that tries did not get past."""
+    from itsmdesk.errors import N_, DatabaseBusyError
+
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    error = DatabaseBusyError(
+        N_("Other people were changing the same records at the same moment and the database "
+           "could not put this change in order ({reason}); nothing was changed, try again."),
+        reason=text)
+    error.attempts = attempts
+    error.__cause__ = exc
+    return error
+
+
+def run_retrying(call: Callable[[], Any]) -> Any:  # noqa: ANN401 - whatever the call returns
+    """Run one whole service call (or a CLI command); when PostgreSQL rolls its transaction back
+    for a serialisation failure or a deadlock and nothing of the call had committed, run it
+    again after a jittered pause, a bounded number of times, then raise a sentence.  A call
+    that had committed a transaction of its own before is not run again (half of it is in).
+    The call's batch ids and new records' keys are chosen before it (``records.preset_batch``,
+    the form's new id), and a rolled-back transaction kept neither its journal rows nor its
+    references, so a call run again journals once and draws one reference."""
+    import random
+    import time
+
+    from itsmdesk.services import records
+
+    if records.current() is not None:  # inside a write: the outermost call retries
+        return call()
+    attempt = 1
+    while True:
+        with records.capture() as changes:
+            try:
+                return call()
+            except Exception as exc:
+                if not contention_state(exc) or changes.batches:
+                    raise
+                if attempt >= CONTENTION_ATTEMPTS:
+                    raise contention_error(exc, attempt) from exc
+        time.sleep(CONTENTION_BACKOFF_S * attempt * random.uniform(0.5, 1.5))
+        attempt += 1
 
 
 # SQLSTATEs with which PostgreSQL refuses a person's login what its grants, row-level security or

@@ -54,6 +54,7 @@ from itsmdesk.services.session import (
     backoff_delay,
     is_connection_lost,
     reconnect_thread,
+    run_retrying,
 )
 
 READ, WRITE = "read", "write"
@@ -320,10 +321,11 @@ class Ops(QObject):
         if ticket.kind == WRITE:
             with records.capture() as changes:
                 try:
+                    # a deadlock or serialisation failure on PostgreSQL runs the call again
                     if ticket.batch is None:
-                        return ticket.fn(*ticket.args), None, changes
+                        return run_retrying(lambda: ticket.fn(*ticket.args)), None, changes
                     with records.preset_batch(ticket.batch):
-                        return ticket.fn(*ticket.args), None, changes
+                        return run_retrying(lambda: ticket.fn(*ticket.args)), None, changes
                 except Exception as exc:  # noqa: BLE001 - delivered to the error handler
                     return None, as_domain_error(exc), changes
         try:

@@ -176,7 +176,13 @@ def _set_version(version: int) -> None:
 
 
 def create_base(database: pw.Database) -> None:
-    with database.atomic():
+    """The base tables, in one write transaction; nothing when another process opening the
+    same new file at the same moment made them first."""
+    from itsmdesk.models.write_lock import write_transaction
+
+    with write_transaction(database):
+        if current_version(database) is not None:
+            return
         database.create_tables(ALL_MODELS, safe=True)
         _set_version(1)
 
@@ -231,11 +237,16 @@ def ensure_schema(database: pw.Database, sqlite_path: Path | None = None,
             saved = backup_sqlite(sqlite_path, version)
             if progress:
                 progress(f"backup written to {saved}")
+    from itsmdesk.models.write_lock import write_transaction
+
     for number, description, func in MIGRATIONS:
         if version < number <= target:
-            with database.atomic():
-                func(database)
-                _set_version(number)
+            with write_transaction(database):
+                # the version read again under the write lock: another process opening the
+                # file at the same moment may have run this step already
+                if (current_version(database) or 1) < number:
+                    func(database)
+                    _set_version(number)
             version = number
             if progress and before is not None:  # (a new database is not "upgraded")
                 progress(f"migrated to schema {number}: {description}")

@@ -58,6 +58,7 @@ from itsmdesk.models.people import Site, Team
 from itsmdesk.services import bulk, csv_safe, records
 from itsmdesk.services.cmdb.cis import coerce_value, ensure_standard_classes
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.importing.apply import _one_import_at_a_time
 from itsmdesk.services.importing.report import (
     DIFF_LIMIT,
     DiffEntry,
@@ -158,6 +159,39 @@ def _field_rows(kind: str, record_id: Any, label: str, changes: dict[str, Any],
     return [(kind, record_id, label, field, records.to_text(old[field]), records.to_text(new),
              actor.person_id, actor.name, at, records.site_of(actor), version, batch)
             for field, new in changes.items()]
+
+
+def _refuse_names_taken(names: list[str]) -> None:
+    """The same file imported twice at once: the CIs planned as new were looked up before this
+    write began; if another import created one meanwhile, nothing is imported (run again: it
+    updates them instead of failing on the name)."""
+    for start in range(0, len(names), 500):
+        taken = (CI.select(CI.name).where(CI.name.in_(names[start:start + 500]))
+                 .limit(1).tuples().first())
+        if taken:
+            raise ConflictError(N_("Another import created the record {key} while this one was "
+                                   "getting ready; nothing was imported. Run the import again: "
+                                   "it will update what is there instead of doubling it."),
+                                key=taken[0])
+
+
+def _refuse_relations_taken(creates: list[tuple]) -> None:
+    """As :func:`_refuse_names_taken`, for relations planned as new (source, type, target)."""
+    def same(key: Any) -> uuid.UUID:  # (raw SQL gives SQLite's hex text, peewee a UUID)
+        return key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
+
+    planned = {(same(c[0]), c[1], same(c[2])): c for c in creates}
+    sources = sorted({same(c[0]) for c in creates})
+    for start in range(0, len(sources), 500):
+        rows = (Relation.select(Relation.source, Relation.type, Relation.target)
+                .where(Relation.source.in_(sources[start:start + 500])).tuples())
+        for src, rtype, tgt in rows:
+            hit = planned.get((same(src), rtype, same(tgt)))
+            if hit:
+                raise ConflictError(
+                    N_("Another import created the record {key} while this one was getting "
+                       "ready; nothing was imported. Run the import again: it will update what "
+                       "is there instead of doubling it."), key=f"{hit[5]} {rtype} {hit[6]}")
 
 
 def _check_moved(moved: list[Any], labels: dict[Any, str]) -> None:
@@ -512,6 +546,8 @@ def _import_cis(path: Path, dry_run: bool, skip_invalid: Path | None, progress: 
     import json
 
     with records.atomic() as write:
+        _one_import_at_a_time("cis")
+        _refuse_names_taken([values["name"] for _line, values in creates])
         now = write.now
         at, who = _db_form(now), _db_form(actor.person_id)
         wire = bulk.wire_maker(CI)
@@ -702,6 +738,8 @@ def _import_relations(path: Path, dry_run: bool, skip_invalid: Path | None, prog
         return report
 
     with records.atomic() as write:
+        _one_import_at_a_time("relations")
+        _refuse_relations_taken(creates)
         now = write.now
         at, who = _db_form(now), _db_form(actor.person_id)
         key = bulk.Keys()

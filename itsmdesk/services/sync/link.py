@@ -69,7 +69,8 @@ def is_sqlite(database: pw.Database) -> bool:
 
 
 def write_transaction(database: pw.Database):  # noqa: ANN201 - a peewee transaction
-    """A write transaction that takes SQLite's write lock at once (as the write funnel does)."""
-    if is_sqlite(database) and database.transaction_depth() == 0:
-        return database.atomic(lock_type="IMMEDIATE")
-    return database.atomic()
+    """A write transaction that takes SQLite's write lock at once (as the write funnel does:
+    retried when busy, the holder named)."""
+    from itsmdesk.models.write_lock import write_transaction as locked
+
+    return locked(database)

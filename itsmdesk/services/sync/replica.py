@@ -27,7 +27,7 @@ from itsmdesk.models.base import SchemaInfo, utcnow
 from itsmdesk.models.database import make_database, parse_url
 from itsmdesk.models.migrations import LATEST_VERSION, ensure_schema
 from itsmdesk.services import records, replay
-from itsmdesk.services.sync.link import bound, is_sqlite, open_unbound, schema_of
+from itsmdesk.services.sync.link import bound, is_sqlite, open_unbound, schema_of, write_transaction
 
 _SITE = re.compile(r"^[A-Z0-9]{2,8}$")
 HUB_IDENTITY_KEY = "sync.hub_identity"
@@ -63,7 +63,7 @@ def hub_identity(hub: pw.Database) -> str:
         row = SchemaInfo.get_or_none(SchemaInfo.key == HUB_IDENTITY_KEY)
         if row is not None:
             return row.value
-    with hub.atomic():
+    with write_transaction(hub):
         storage.write_identity(hub, HUB_IDENTITY_KEY, str(uuid.uuid4()))
     return read_identity(hub) or ""
 
@@ -146,7 +146,7 @@ def create_replica(hub_url: str, site: str, path: Path, hub_shown: str | None = 
         if target is not None:
             target.close()
             target = None
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", ".writer"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
         raise
     finally:
