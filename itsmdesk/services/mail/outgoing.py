@@ -161,7 +161,6 @@ def build_message(row: MailOutbox, sender: str) -> EmailMessage:
     msg["To"] = formataddr((row.to_name or "", row.to_address))
     msg["Subject"] = row.subject
     msg["Date"] = format_datetime(row.created_at.replace(tzinfo=dt.UTC))
-    msg["Content-Language"] = row.language
     msg["Auto-Submitted"] = "auto-generated"  # (RFC 3834: no vacation replies to the desk)
     msg.set_content(row.body)
     if row.ics:
@@ -169,6 +168,7 @@ def build_message(row: MailOutbox, sender: str) -> EmailMessage:
         msg.add_alternative(row.ics, subtype="calendar", params={"method": method})
         msg.add_attachment(row.ics.encode("utf-8"), maintype="application", subtype="ics",
                            filename="invite.ics" if method != "CANCEL" else "cancel.ics")
+    msg["Content-Language"] = row.language  # (after the content: setting it clears Content-*)
     return msg
 
 
