@@ -108,3 +108,28 @@ def subscribers_of(service_id: Any) -> list[Subscriber]:
             Person.select(Person.id, Person.name, Person.email)
             .join(ServiceSubscription, on=(ServiceSubscription.person == Person.id))
             .where(ServiceSubscription.service == _id(service_id)).order_by(Person.name)]
+
+
+def find_service(text: str) -> CI:
+    """A business service by name (for the CLI)."""
+    from itsmdesk.errors import NotFoundError
+
+    row = (CI.select().join(CIClass).where((CI.name == text.strip())
+                                           & (CIClass.is_service == True))  # noqa: E712
+           .first())
+    if row is None:
+        raise NotFoundError(N_("No business service named {name}"), name=text)
+    return row
+
+
+def find_person(text: str) -> Person:
+    """A person by login, e-mail address or exact name (for the CLI)."""
+    from itsmdesk.errors import NotFoundError
+
+    text = text.strip()
+    row = Person.select().where((Person.login == text) | (Person.email == text)
+                                | (Person.name == text)).first()
+    if row is None:
+        raise NotFoundError(N_("No person with the login, e-mail address or name {text}"),
+                            text=text)
+    return row
