@@ -368,3 +368,66 @@ def outbox(status: str | None = None, limit: int = 200) -> list[OutboxLine]:
     return [OutboxLine(r.id, r.created_at, r.event, r.to_address, r.subject, r.status, r.attempts,
                        r.not_before, r.sent_at, r.last_error, r.message_id)
             for r in query.order_by(MailOutbox.created_at.desc(), MailOutbox.id).limit(limit)]
+
+
+# -- the settings form ------------------------------------------------------------------------------
+SETTING_KEYS = {"host": HOST, "port": PORT, "security": SECURITY, "user": USER, "sender": FROM,
+                "cafile": CAFILE}
+
+
+@dataclass(frozen=True)
+class SmtpForm:
+    """What the SMTP settings widget shows: the values, their versions (a save is checked
+    against them), whether a password is remembered, and whether this computer has a keyring."""
+
+    values: dict[str, str]
+    versions: dict[str, int | None]
+    password_kept: bool
+    keyring: bool
+
+
+def smtp_form() -> SmtpForm:
+    from itsmdesk.services import credentials
+
+    values = {name: str(records.get_setting(key) or "") for name, key in SETTING_KEYS.items()}
+    versions = {name: records.setting_version(key) for name, key in SETTING_KEYS.items()}
+    kept = False
+    if values["host"]:
+        security = values["security"] or "starttls"
+        port = int(values["port"]) if values["port"].isdigit() else DEFAULT_PORTS.get(security, 587)
+        settings = SmtpSettings(values["host"], port, security, values["user"])
+        kept = smtp_password(settings) is not None
+    return SmtpForm(values, versions, kept, credentials.keyring_available())
+
+
+def save_smtp(values: dict[str, str], versions: dict[str, int | None] | None = None,
+              password: str | None = None, actor: Actor = SYSTEM) -> SmtpForm:
+    """Store the SMTP settings (one write, each setting checked against the version read) and,
+    when given, the password in the keyring (never in the database)."""
+    from itsmdesk.services.permissions import require
+
+    require(actor, "settings.manage")
+    clean = {name: str(values.get(name, "") or "").strip() for name in SETTING_KEYS}
+    if clean["security"] and clean["security"] not in SECURITIES:
+        raise ValidationError(N_("The setting {key} is {value}; use starttls, ssl or none"),
+                              key=SECURITY, value=clean["security"])
+    if clean["port"] and not (clean["port"].isdigit() and 0 < int(clean["port"]) < 65536):
+        raise ValidationError(N_("The setting {key} is {value}; use a port number such as 587"),
+                              key=PORT, value=clean["port"])
+    with records.atomic():
+        for name, key in SETTING_KEYS.items():
+            if (records.get_setting(key) or "") != clean[name]:
+                records.set_setting(key, clean[name] or None, actor,
+                                    (versions or {}).get(name))
+    if password:
+        from itsmdesk.services import credentials
+
+        port = int(clean["port"] or DEFAULT_PORTS.get(clean["security"] or "starttls", 587))
+        user = SmtpSettings(clean["host"], port, clean["security"], clean["user"]).keyring_user
+        backend = credentials._backend()
+        if backend is None:
+            raise ValidationError(N_("This computer has no keyring to keep the SMTP password "
+                                     "in; set ITSMDESK_SMTP_PASSWORD where the mail is sent "
+                                     "from. The other settings were saved."))
+        backend.set_password(credentials.SERVICE, user, password)
+    return smtp_form()
