@@ -55,3 +55,44 @@ def test_the_sender_delivers_the_outbox_as_an_operation(ctx, qtbot):
         assert sender.last.sent == ["ann@example.org"]
         assert MailOutbox.get().status == "sent"
         assert [m.rcpt_tos for m in server.messages] == [["ann@example.org"]]
+
+
+def test_the_service_form_lists_adds_and_removes_subscribers(ctx, qtbot, gui_sql):
+    from itsmdesk.models.mail_outbox import ServiceSubscription
+    from itsmdesk.services import people
+    from itsmdesk.services.cmdb import cis as cmdb
+    from itsmdesk.views.cmdb.ci_form import TAB_SUBSCRIBERS, create_form
+
+    cmdb.ensure_standard_classes()
+    shop = cmdb.create_ci({"name": "Shop", "ci_class": "business_service"})
+    box = cmdb.create_ci({"name": "web-01", "ci_class": "server"})
+    ann = people.create_person({"name": "Ann Andersson", "email": "ann@example.org"})
+    bo = people.create_person({"name": "Bo Berg", "email": "bo@example.org"})
+    from itsmdesk.services.mail import subscriptions
+
+    subscriptions.subscribe(shop.id, ann.id)
+    gui_sql.clear()
+    server_form = create_form(ctx, box.id, None)
+    qtbot.addWidget(server_form)
+    assert server_form.loaded
+    assert not server_form.tabs.isTabVisible(TAB_SUBSCRIBERS)  # a server has no subscribers
+    form = create_form(ctx, shop.id, None)
+    qtbot.addWidget(form)
+    assert form.loaded
+    assert form.tabs.isTabVisible(TAB_SUBSCRIBERS)
+    assert form.tabs.tabText(TAB_SUBSCRIBERS) == "Subscribers (1)"
+    tab = form.subscribers
+    assert [tab.list.item(i).text() for i in range(tab.list.count())] == [
+        "Ann Andersson <ann@example.org>"]
+    tab.person.setText("Bo")
+    tab._complete("Bo")
+    tab.person.setText("Bo Berg <bo@example.org>")
+    tab.add()
+    assert [tab.list.item(i).text() for i in range(tab.list.count())] == [
+        "Ann Andersson <ann@example.org>", "Bo Berg <bo@example.org>"]
+    tab.list.item(0).setSelected(True)
+    tab.remove()
+    assert [tab.list.item(i).text() for i in range(tab.list.count())] == [
+        "Bo Berg <bo@example.org>"]
+    assert gui_sql.statements == []
+    assert [r.person_id for r in ServiceSubscription.select()] == [bo.id]

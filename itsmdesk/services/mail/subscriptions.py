@@ -133,3 +133,38 @@ def find_person(text: str) -> Person:
         raise NotFoundError(N_("No person with the login, e-mail address or name {text}"),
                             text=text)
     return row
+
+
+@dataclass(frozen=True)
+class SubscribersView:
+    """The service form's Subscribers tab: whether the CI is a business service at all, and who
+    follows it."""
+
+    is_service: bool
+    subscribers: tuple[Subscriber, ...]
+
+
+def subscribers_view(service_id: Any) -> SubscribersView:
+    ci = CI.get_or_none(CI.id == _id(service_id))
+    if ci is None:
+        return SubscribersView(False, ())
+    is_service = bool(CIClass.select(CIClass.is_service).where(CIClass.id == ci.ci_class_id)
+                      .scalar())
+    return SubscribersView(is_service, tuple(subscribers_of(ci.id)) if is_service else ())
+
+
+def people_matching(text: str, limit: int = 20) -> list[tuple[uuid.UUID, str]]:
+    """Active people with an e-mail address whose name or address contains ``text``:
+    (id, "Name <address>") for the picker."""
+    pattern = f"%{text.strip()}%"
+    rows = (Person.select(Person.id, Person.name, Person.email)
+            .where((Person.active == True) & Person.email.is_null(False)  # noqa: E712
+                   & (Person.name ** pattern | Person.email ** pattern))
+            .order_by(Person.name).limit(limit))
+    return [(p.id, f"{p.name} <{p.email}>") for p in rows]
+
+
+def unsubscribe_many(service_id: Any, person_ids: Iterable[Any], actor: Actor = SYSTEM) -> int:
+    """The form's "Remove selected": one write; returns how many stopped following."""
+    with records.atomic():
+        return sum(unsubscribe(service_id, p, actor) for p in person_ids)
