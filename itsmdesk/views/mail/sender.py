@@ -33,6 +33,10 @@ class MailSender(QObject):
     def run(self) -> None:
         if self.busy:  # (the previous run has not answered yet)
             return
+        from itsmdesk.services.permissions import allowed
+
+        if not allowed(self.ctx.actor, "ticket.work"):
+            return  # (a requester's desk does not deliver the desk's mail)
         self.busy = True
         now = self.ctx.clock() if getattr(self.ctx, "clock", None) else None
 
