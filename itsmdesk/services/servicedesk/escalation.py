@@ -72,8 +72,10 @@ def _flag(incident: Incident, level: int, state: str, text: str, now: dt.datetim
 def _mail(incident: Incident, level: int, leads: list[Person], now: dt.datetime,
           actor: Actor = SYSTEM) -> None:
     """The same news by mail to the assignee and the leads (queued in this write)."""
-    from itsmdesk.services.mail import notifications
+    from itsmdesk.services.mail import notifications, outgoing
 
+    if not outgoing.enabled():
+        return
     pct = sla.target(incident.kind, incident.priority, incident.service_id).escalate_at_pct
     notifications.sla_raised(incident, level, pct, leads, now, actor)
 
