@@ -75,14 +75,17 @@ def self_signed(tmp: Path) -> tuple[Path, Path]:
 class SmtpServer:
     """Start with ``with SmtpServer() as server:``; ``server.port``, ``server.messages``."""
 
-    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None, implicit: bool = False) -> None:
+        """``tls``: (certificate, key); STARTTLS required, or with ``implicit`` TLS from the
+        first byte (SMTPS)."""
         self.recorder = Recorder()
         self.port = free_port()
         kwargs = {}
         if tls is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(str(tls[0]), str(tls[1]))
-            kwargs = {"tls_context": context, "require_starttls": True}
+            kwargs = ({"ssl_context": context} if implicit
+                      else {"tls_context": context, "require_starttls": True})
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port,
                                      **kwargs)
 

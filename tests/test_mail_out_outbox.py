@@ -140,6 +140,17 @@ def test_starttls_with_a_private_certificate(db, tmp_path):
             outgoing.check_smtp("ops@example.org")
 
 
+def test_smtps_with_a_private_certificate(db, tmp_path):
+    cert, key = self_signed(tmp_path)
+    with SmtpServer(tls=(cert, key), implicit=True) as server:
+        configure(server.port, "ssl", str(cert))
+        with records.atomic():
+            outgoing.enqueue("received", "fay@example.org", "Received", "Thanks.")
+        assert outgoing.send_queued(NOW).sent == ["fay@example.org"]
+        assert [m.rcpt_tos for m in server.messages] == [["fay@example.org"]]
+        assert server.messages[0].message["Message-ID"].endswith("@example.org>")
+
+
 def test_nothing_is_queued_without_a_server(db):
     assert not outgoing.enabled()
     assert outgoing.send_queued(NOW).error is None  # nothing due: nothing to say
