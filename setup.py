@@ -8,5 +8,5 @@ setup(
     packages=[*find_packages(include=["itsmdesk", "itsmdesk.*"]), "itsmdesk.resources"],
     package_dir={"itsmdesk.resources": "resources"},
     package_data={"itsmdesk.resources": ["translations/*.qm", "import-maps/*.toml",
-                                         "icons/*.png", "icons/*.svg"]},
+                                         "icons/*.png", "icons/*.svg", "mail-templates/*/*.txt"]},
 )

@@ -782,3 +782,56 @@ def test_on_a_secured_database_connecting_is_signing_in(shared, tmp_path):
     assert done.returncode == 2, done.stderr
     assert "sign in" not in done.stderr.lower(), done.stderr  # not "nobody signed in"
     assert "needs the role administrator" in done.stderr, done.stderr
+
+
+def test_mail_is_queued_by_whoever_writes_and_delivered_by_staff(shared):
+    """Outgoing mail (services/mail, docs/mail-out.md) through the grants: an agent's resolve
+    queues the caller's mail (INSERT ... RETURNING under the outbox policies); a requester
+    cannot read or deliver it; the agent's desk delivers it and the ticket's history says so."""
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).parent))
+    from mail_out_server import SmtpServer
+
+    from itsmdesk.models.incident import Incident
+    from itsmdesk.models.mail_outbox import MailOutbox
+    from itsmdesk.models.people import Person
+    from itsmdesk.services import records, shared_setup
+    from itsmdesk.services.context import SYSTEM
+    from itsmdesk.services.mail import outgoing
+    from itsmdesk.services.servicedesk import incidents
+
+    with SmtpServer() as server:
+        database, _info = shared_setup.connect(f"{SUPER}/{shared.dbname}")
+        try:
+            with records.atomic():
+                for key, value in ((outgoing.HOST, "127.0.0.1"), (outgoing.PORT, str(server.port)),
+                                   (outgoing.SECURITY, "none")):
+                    records.set_setting(key, value, SYSTEM)
+                records.update(Person, shared.people["requester"], None,
+                               {"email": f"rita-{shared.tag}@example.org"}, SYSTEM)
+                ticket = records.create(Incident, {"ref": records.next_ref("INC"),
+                                                   "title": "Mail me",
+                                                   "caller": shared.people["requester"]}, SYSTEM)
+        finally:
+            database.close()
+        database, alf = _as(shared, "agent")
+        try:
+            incidents.transition(ticket.id, None, "resolved", alf,
+                                 resolution_code="solved_workaround", solution="Done.")
+            assert MailOutbox.select().count() == 1
+        finally:
+            database.close()
+        database, _rita = _as(shared, "requester")
+        try:
+            assert MailOutbox.select().count() == 0  # not hers to read (an agent queued it)
+            assert outgoing.send_queued().sent == []
+        finally:
+            database.close()
+        database, alf = _as(shared, "agent")
+        try:
+            assert outgoing.send_queued().sent == [f"rita-{shared.tag}@example.org"]
+            assert any(h.field == "!mail" for h in records.history("incident", ticket.id))
+        finally:
+            database.close()
+        assert [m.rcpt_tos for m in server.messages] == [[f"rita-{shared.tag}@example.org"]]

@@ -42,6 +42,8 @@ class Person(TrackedModel):
     # local SQLite database; it is never journalled or synced.
     login = pw.CharField(max_length=63, null=True, unique=True)
     password_hash = pw.TextField(null=True)
+    # The language of the mail sent to this person ("en", "sv"); none: the setting mail.language
+    language = pw.CharField(max_length=8, null=True)
 
 
 # What a person may do, granted per person (PersonRole rows).  On PostgreSQL each role is also a

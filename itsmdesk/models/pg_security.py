@@ -158,10 +158,11 @@ WRITERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "step_dependency": ("staff", (RM,)),
     "release_item": ("staff", (RM,)),
     "change_incident": ("staff", WORKERS),
+    "service_subscription": ("user", (CMDB,)),  # journalled on the service (a CI)
 }
 # Tables whose policies are written out below (not from WRITERS).
 SPECIAL = ("journal", "ref_counter", "incident", "work_log", "attachment", "change", "change_ci",
-           "approval", "saved_queue", "notification")
+           "approval", "saved_queue", "notification", "mail_outbox")
 BUMP = "version, updated_at, updated_by"  # what a child row's write changes on its parent
 
 
@@ -639,6 +640,14 @@ def _policies(names: Names, tables: set[str]) -> list[str]:
     policy("notification", "send", "INSERT", user, check="true")
     policy("notification", "mark", "UPDATE", user, f"person_id = {me}", f"person_id = {me}")
     policy("notification", "remove", "DELETE", user, f"person_id = {me}")
+
+    # the mail outbox: whoever's write tells someone queues the mail (a requester's new ticket
+    # too); staff read and deliver it (the sender marks rows sent or failed)
+    grant("mail_outbox", "SELECT, INSERT, UPDATE", user)
+    policy("mail_outbox", "read_own", "SELECT", user, f"created_by = {me}")
+    policy("mail_outbox", "read_staff", "SELECT", staff, "true")
+    policy("mail_outbox", "queue", "INSERT", user, check="true")
+    policy("mail_outbox", "deliver", "UPDATE", staff, "true", "true")
 
     # the role maker reads people (to check a login is a person's)
     grant("person", "SELECT", _q(N.rolemaker))

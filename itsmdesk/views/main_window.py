@@ -374,6 +374,10 @@ class MainWindow(QMainWindow):
         self._first_tick = QTimer(self, singleShot=True, interval=1500)
         self._first_tick.timeout.connect(self._each_minute)
         self._first_tick.start()
+        # the outbox: mail queued by writes is delivered after their commit (views/mail/sender.py)
+        from itsmdesk.views.mail.sender import MailSender
+
+        self.mail_sender = MailSender(self.ctx, self)
 
     def _write_started(self, _ticket) -> None:  # noqa: ANN001
         self._writes_in_flight += 1

@@ -145,6 +145,18 @@ def _m0011_sla_per_service_and_team(database: pw.Database) -> None:
         database.execute(SLADefinition._schema._create_index(index, safe=True))
 
 
+def _m0015_outgoing_mail(database: pw.Database) -> None:
+    """Outgoing mail: the outbox, subscriptions of people to business services, and the
+    language a person is mailed in."""
+    from itsmdesk.models.mail_outbox import MailOutbox, ServiceSubscription
+    from itsmdesk.models.people import Person
+
+    database.create_tables([MailOutbox, ServiceSubscription], safe=True)
+    table = Person._meta.table_name
+    if "language" not in {c.name for c in database.get_columns(table)}:
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN language VARCHAR(8) NULL')
+
+
 # (version, description, function).  Version 1 is the base tables.
 MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (2, "full-text search", _m0002_full_text_search),
@@ -157,6 +169,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (9, "live refresh: NOTIFY on every journal insert (PostgreSQL)", _m0009_live_notify),
     (10, "journal guard: append-only triggers and hash chain (SQLite)", _m0010_journal_guard),
     (11, "SLA targets per service and OLAs per team", _m0011_sla_per_service_and_team),
+    (15, "outgoing mail: outbox, service subscriptions, person language", _m0015_outgoing_mail),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
 

@@ -294,7 +294,14 @@ def reschedule(change_id, version: int | None, start, end, actor: Actor = SYSTEM
             if change.downtime_end:
                 values["downtime_end"] = change.downtime_end + shift
         _validate(values, False, records.snapshot(change))
-        return records.update(Change, change.id, version, values, actor)
+        row = records.update(Change, change.id, version, values, actor)
+        from itsmdesk.models.servicedesk import Announcement
+
+        if Announcement.select().where(Announcement.change_id == row.id).exists():
+            from itsmdesk.services.servicedesk import announcements
+
+            announcements.announce_change(row, actor)  # its window moves (and is mailed again)
+        return row
 
 
 def create_from_template(template_id, values: dict[str, Any], actor: Actor = SYSTEM,  # noqa: ANN001

@@ -133,6 +133,7 @@ def create_announcement(values: dict[str, Any], service_ids: Iterable[Any] = (),
                 return existing
         row = records.create(Announcement, values, actor)
         _set_services(row.id, _ids(service_ids), actor)
+        _mail(row.id, actor)
         return row
 
 
@@ -146,7 +147,16 @@ def update_announcement(announcement_id, version: int | None, changes: dict[str,
         row = records.update(Announcement, announcement_id, version, changes, actor)
         if service_ids is not None:
             _set_services(row.id, _ids(service_ids), actor)
+        _mail(row.id, actor)
         return row
+
+
+def _mail(announcement_id: uuid.UUID, actor: Actor) -> None:
+    """Subscribers of its services get the invitation, correction or cancellation by mail,
+    queued in this write (services/mail/invitation.py)."""
+    from itsmdesk.services.mail import invitation
+
+    invitation.announcement_changed(announcement_id, actor)
 
 
 @dataclass(frozen=True)
@@ -218,6 +228,7 @@ def announce_change(change, actor: Actor = SYSTEM) -> Announcement:  # noqa: ANN
         else:
             row = records.update(Announcement, existing.id, None, values, actor)
         _set_services(row.id, services, actor)
+        _mail(row.id, actor)
         return row
 
 

@@ -61,10 +61,23 @@ def _flag(incident: Incident, level: int, state: str, text: str, now: dt.datetim
     records.update(Incident, incident.id, None, {"escalation_level": level, "sla_state": state},
                    actor)
     sent = 0
-    for person in leads_for(incident):
+    leads = leads_for(incident)
+    for person in leads:
         notify(person, text, incident, now)
         sent += 1
+    _mail(incident, level, leads, now, actor)
     return sent
+
+
+def _mail(incident: Incident, level: int, leads: list[Person], now: dt.datetime,
+          actor: Actor = SYSTEM) -> None:
+    """The same news by mail to the assignee and the leads (queued in this write)."""
+    from itsmdesk.services.mail import notifications, outgoing
+
+    if not outgoing.enabled():
+        return
+    pct = sla.target(incident.kind, incident.priority, incident.service_id).escalate_at_pct
+    notifications.sla_raised(incident, level, pct, leads, now, actor)
 
 
 def _text(incident: Incident, level: int, pct: int) -> str:
@@ -80,9 +93,11 @@ def notify_raised(incident: Incident, before: int, after: int, now: dt.datetime)
         return 0
     pct = sla.target(incident.kind, incident.priority, incident.service_id).escalate_at_pct
     sent = 0
-    for person in leads_for(incident):
+    leads = leads_for(incident)
+    for person in leads:
         notify(person, _text(incident, after, pct), incident, now)
         sent += 1
+    _mail(incident, after, leads, now)
     return sent
 
 

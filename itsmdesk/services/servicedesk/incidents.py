@@ -65,7 +65,11 @@ def create_incident(values: dict[str, Any], actor: Actor = SYSTEM) -> Incident:
             or values.get("status", "new") != "new"):
         require(actor, "ticket.work")  # a requester raises a ticket; agents work it
     with records.atomic():
-        return records.create(Incident, values, actor, ref_prefix=REF_PREFIX[kind])
+        row = records.create(Incident, values, actor, ref_prefix=REF_PREFIX[kind])
+        from itsmdesk.services.mail import notifications  # mail queued in this write
+
+        notifications.ticket_created(row, actor)
+        return row
 
 
 # What a requester may write on a ticket of their own (the rest is the agents').
@@ -95,6 +99,7 @@ def update_incident(incident_id, version: int | None, changes: dict[str, Any],
     with records.atomic() as write:
         now = (now or write.now).replace(microsecond=0)
         current = records.get(Incident, incident_id)
+        before = {"assignee": current.assignee_id, "status": current.status}  # (mail)
         _may_edit(current, changes, actor, escalation)
         if version is not None and current.version != version:
             records.raise_conflict(current, version)
@@ -125,8 +130,12 @@ def update_incident(incident_id, version: int | None, changes: dict[str, Any],
             from itsmdesk.services.servicedesk import escalation as escalation_
 
             escalation_.notify_raised(row, current.escalation_level or 0, row.escalation_level, now)
-            return row
-        return records.update(Incident, current.id, version, changes, actor, current=current)
+        else:
+            row = records.update(Incident, current.id, version, changes, actor, current=current)
+        from itsmdesk.services.mail import notifications  # mail queued in this write
+
+        notifications.ticket_changed(before, row, actor, now)
+        return row
 
 
 TRANSITIONS = {

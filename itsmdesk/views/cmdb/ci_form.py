@@ -40,7 +40,7 @@ from itsmdesk.views.forms.history_view import HistoryView
 from itsmdesk.words import word
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
-TAB_DETAILS, TAB_RELATIONS, TAB_LINKED, TAB_IMPACT, TAB_HISTORY = range(5)
+TAB_DETAILS, TAB_RELATIONS, TAB_LINKED, TAB_IMPACT, TAB_HISTORY, TAB_SUBSCRIBERS = range(6)
 
 
 
@@ -202,6 +202,16 @@ class CIForm(RecordForm):
         self.tabs.addTab(self.linked, QCoreApplication.translate("CIForm", "Open records"))
         self.tabs.addTab(self.impact, QCoreApplication.translate("CIForm", "Impact"))
         self.tabs.addTab(self.history, QCoreApplication.translate("CIForm", "History"))
+        # a business service: who gets its outage announcements by mail (views/mail)
+        from itsmdesk.views.mail.subscribers import SubscribersWidget
+
+        self.subscribers = SubscribersWidget(self.ctx, self)
+        self.tabs.addTab(self.subscribers, QCoreApplication.translate("CIForm", "Subscribers"))
+        self.tabs.setTabVisible(TAB_SUBSCRIBERS, False)
+        self.subscribers.availability.connect(
+            lambda on: self.tabs.setTabVisible(TAB_SUBSCRIBERS, on))
+        self.subscribers.counted.connect(lambda n: self.tabs.setTabText(
+            TAB_SUBSCRIBERS, QCoreApplication.translate("CIForm", "Subscribers ({n})").format(n=n)))
         self.tabs.currentChanged.connect(lambda _i: self._show_impact())
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -266,6 +276,7 @@ class CIForm(RecordForm):
         self.tabs.setTabText(TAB_LINKED, QCoreApplication.translate("CIForm", "Open records ({n})").format(n=len(data.linked)))
         self._enable_tabs(True)
         self._impact_for = None  # read again when its tab shows
+        self.subscribers.set_service(data.id)
         self._show_impact()
 
     def _enable_tabs(self, enabled: bool) -> None:
