@@ -22,7 +22,8 @@ from tests.test_sync_basic import _dump, on
 
 
 def _sync_process(replica_path):
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ITSMDESK_LANG": "en"}
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ITSMDESK_LANG": "en",
+           "ITSMDESK_SYNC_GROUP_ROWS": "3"}  # many hub transactions: many places to be killed
     return subprocess.Popen([sys.executable, "-m", "itsmdesk", "--db",
                              f"sqlite:///{replica_path}", "sync"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -29,6 +29,7 @@ changed on both sides as a conflict).
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -180,7 +181,9 @@ def advance_push(replica: pw.Database, upto: int) -> None:
     storage.write_meta(replica, {"push_checkpoint": upto, **_pruned(meta, upto)})
 
 
-GROUP_ROWS = 2000  # journal rows pushed per hub transaction (several batches, each merged alone)
+# Journal rows pushed per hub transaction (several batches, each merged alone); smaller on a link
+# that drops often (less to send again), larger on a good one.
+GROUP_ROWS = int(os.environ.get("ITSMDESK_SYNC_GROUP_ROWS") or 2000)
 
 
 def _groups(batches: list[tuple[uuid.UUID, list[tuple]]]) -> Iterator[list[tuple]]:

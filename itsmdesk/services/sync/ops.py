@@ -151,15 +151,75 @@ def _own_batches_since(site: str, base: int) -> set[uuid.UUID]:
     return {r[0] for r in rows}
 
 
+_PREFETCH = 500  # ids per IN (...) when a group's records and journal rows are read at once
+
+
+class _Group:
+    """What the batches of one hub transaction share, read once for all of them: the records
+    they touch (locked on PostgreSQL, so no workstation changes them meanwhile), the hub's
+    journal rows on those records since the oldest base, the site's batches already applied.
+    Merging a batch then needs no query per record; the records are kept as the batches before
+    leave them (:meth:`_Merge.mirror`), and every batch's rows are applied in one go at the
+    end."""
+
+    def __init__(self, batches: list[Batch], operator: Actor) -> None:
+        self.kinds = models_by_kind()
+        self.children = children_by_table()
+        self.pg = isinstance(db.obj, pw.PostgresqlDatabase)
+        self.gate = Gate(operator)
+        self.records: dict[tuple[str, Any], Any] = {}
+        self.settings: dict[str, Setting | None] = {}  # (kept as the batches leave them)
+        self.journal: dict[tuple[str, Any], list[tuple]] = {}
+        site = batches[0].site if batches else ""
+        self.base = min((b.base for b in batches), default=0)
+        self.own = _own_batches_since(site, self.base) | {b.batch for b in batches}
+        ids = [b.batch for b in batches]
+        self.seen: set[Any] = set()
+        for start in range(0, len(ids), _PREFETCH):
+            chunk = ids[start:start + _PREFETCH]
+            self.seen |= {r[0] for r in JournalEntry.select(JournalEntry.batch).where(
+                (JournalEntry.record_kind == MARKER_KIND)
+                & (JournalEntry.record_id == site_record_id(site))
+                & (JournalEntry.field == SYNCED) & JournalEntry.batch.in_(chunk)).tuples()}
+        wanted: dict[str, set[Any]] = {}
+        for b in batches:
+            if b.batch in self.seen:
+                continue
+            for row in b.rows:
+                if row[0] in self.kinds and row[0] != MARKER_KIND:
+                    wanted.setdefault(row[0], set()).add(row[1])
+        for kind, record_ids in wanted.items():
+            model = self.kinds[kind]
+            ordered = sorted(record_ids, key=str)  # (one lock order for every sync)
+            for start in range(0, len(ordered), _PREFETCH):
+                chunk = ordered[start:start + _PREFETCH]
+                query = model.select().where(model.id.in_(chunk)).order_by(model.id)
+                if self.pg:  # a workstation's save of the same record waits for us
+                    query = query.for_update()
+                found = {r.id: r for r in query}
+                for record_id in chunk:
+                    self.records[(kind, record_id)] = found.get(record_id)
+                for r in (JournalEntry.select(JournalEntry.record_id, JournalEntry.id,
+                                              JournalEntry.field, JournalEntry.old,
+                                              JournalEntry.new, JournalEntry.batch)
+                          .where((JournalEntry.record_kind == kind)
+                                 & JournalEntry.record_id.in_(chunk)
+                                 & (JournalEntry.id > self.base))
+                          .order_by(JournalEntry.id).tuples()):
+                    self.journal.setdefault((kind, r[0]), []).append(r[1:])
+
+
 class _Merge:
     """The state of one batch being merged on the hub."""
 
-    def __init__(self, op: Batch, operator: Actor = SYSTEM) -> None:
+    def __init__(self, op: Batch, operator: Actor = SYSTEM, group: _Group | None = None) -> None:
         self.op = op
-        self.kinds = models_by_kind()
-        self.children = children_by_table()
-        self.own = _own_batches_since(op.site, op.base)
-        self.pg = isinstance(db.obj, pw.PostgresqlDatabase)
+        group = group or _Group([op], operator)
+        self.group = group
+        self.kinds = group.kinds
+        self.children = group.children
+        self.own = group.own
+        self.pg = group.pg
         self.current: dict[tuple[str, Any], Any] = {}
         self.versions: dict[tuple[str, Any], int | None] = {}
         self.since: dict[tuple[str, Any], list[tuple]] = {}
@@ -167,7 +227,7 @@ class _Merge:
         self.conflicts: list[tuple] = []
         self.conflict_batch = uuid.uuid4()
         self.outcome = Outcome(op.batch, rows=len(op.rows))
-        self.gate = Gate(operator)
+        self.gate = group.gate
         self.reverts: dict[int, list[tuple]] = {}  # conflict index -> rows putting it back
         self.stamps: dict[tuple[str, Any], tuple] = {}  # record -> who/when of its last accepted
 
@@ -201,9 +261,13 @@ class _Merge:
     # -- the hub's side of a record ---------------------------------------------------------------
     def record(self, kind: str, record_id: Any, ref: str | None) -> Any:
         key = (kind, record_id)
+        if key not in self.current and key in self.group.records:
+            self.current[key] = self.group.records[key]
         if key not in self.current:
             if kind == "setting":
-                row = Setting.get_or_none(Setting.key == ref)
+                if ref not in self.group.settings:
+                    self.group.settings[ref] = Setting.get_or_none(Setting.key == ref)
+                row = self.group.settings[ref]
             else:
                 model = self.kinds.get(kind)
                 row = None
@@ -220,14 +284,69 @@ class _Merge:
         earlier batches and notes."""
         key = (kind, record_id)
         if key not in self.since:
-            rows = (JournalEntry.select(JournalEntry.field, JournalEntry.old, JournalEntry.new,
-                                        JournalEntry.batch)
-                    .where((JournalEntry.record_kind == kind)
-                           & (JournalEntry.record_id == record_id)
-                           & (JournalEntry.id > self.op.base)).tuples())
+            if key in self.group.records:
+                rows = [r[1:] for r in self.group.journal.get(key, ()) if r[0] > self.op.base]
+            else:
+                rows = list(JournalEntry.select(JournalEntry.field, JournalEntry.old,
+                                                JournalEntry.new, JournalEntry.batch)
+                            .where((JournalEntry.record_kind == kind)
+                                   & (JournalEntry.record_id == record_id)
+                                   & (JournalEntry.id > self.op.base)).tuples())
             self.since[key] = [(f, o, n) for f, o, n, b in rows
                                if b not in self.own and not f.startswith("!")]
         return self.since[key]
+
+    def created(self, kind: str, record_id: Any, new: str | None, version: Any,
+                row: tuple) -> Any:
+        """A record a batch of the group created, as it will be once applied (unsaved)."""
+        from itsmdesk.services.replay import _decode
+
+        model = self.kinds.get(kind)
+        if model is None or not new:
+            return True
+        values = _decode(model, json.loads(new))
+        values["id"] = record_id
+        instance = model(**values)
+        if isinstance(instance, TrackedModel):
+            instance.version = version or 1
+            instance.updated_at, instance.updated_by = row[9], row[7]
+        return instance
+
+    def mirror(self) -> None:
+        """Leave the group's records as this batch's accepted rows leave them on the hub (they
+        are applied at the end of the group), for the batches after it."""
+        for row in self.accepted:
+            kind, record_id, name, new, version = row[1], row[2], row[4], row[6], row[11]
+            key = (kind, record_id)
+            if kind == MARKER_KIND:
+                continue
+            if kind == "setting":
+                current = self.group.settings.get(row[3])
+                if current is None:  # a new setting: as it will be once applied
+                    current = self.group.settings[row[3]] = Setting(key=row[3], version=0)
+            elif key not in self.group.records:
+                continue
+            else:
+                current = self.group.records[key]
+            if name == records.DELETED:
+                self.group.records[key] = None
+                continue
+            if name == records.CREATED:
+                self.group.records[key] = self.created(kind, record_id, new, version, row)
+                continue
+            if not isinstance(current, (TrackedModel, Setting)):
+                continue
+            if isinstance(current, Setting):
+                if name == "value":
+                    current.value = records.from_text(Setting._meta.fields["value"], new)
+            elif name in current._meta.fields and not name.startswith("!") \
+                    and name not in records.SECRET_FIELDS:
+                current.__data__[name] = records.from_text(current._meta.fields[name], new)
+                getattr(current, "__rel__", {}).pop(name, None)
+            if version is not None:
+                current.version = version
+            if isinstance(current, TrackedModel):
+                current.updated_at, current.updated_by = row[9], row[7]
 
     def version_for(self, kind: str, record_id: Any, current: Any, row_version: Any) -> Any:
         key = (kind, record_id)
@@ -477,35 +596,39 @@ def apply_batch(op: Batch, operator: Actor = SYSTEM) -> Outcome:
 
 
 def apply_batches(batches: list[Batch], operator: Actor = SYSTEM) -> list[Outcome]:
-    """Apply pushed batches in order, in **one** hub transaction (a commit per batch is what a
-    slow disk or link makes expensive); each still merged on its own, at most once, against the
-    hub as the batches before it left it."""
+    """Apply pushed batches of one site in order, in **one** hub transaction (a commit per batch
+    is what a slow disk or link makes expensive): each merged on its own, at most once, against
+    the hub as the batches before it leave it; their rows applied in one go."""
     database = db.obj
     ours = current_version(database)
     for op in batches:
         if op.schema != ours:
             raise refuse_schema(op.schema, ours or 0)
+    if len({op.site for op in batches}) > 1:
+        raise ValueError("apply_batches: batches of one site at a time")
     out: list[Outcome] = []
+    rows: list[tuple] = []
     with write_transaction(database):
+        group = _Group(batches, operator)
         for op in batches:
-            out.append(_apply_one(op, operator))
+            if op.batch in group.seen:
+                out.append(Outcome(op.batch, seen=True, rows=len(op.rows)))
+                continue
+            group.seen.add(op.batch)
+            merge = _Merge(op, operator, group)
+            for row in op.rows:
+                merge.merge(tuple(row))
+            merge.mirror()
+            first = op.rows[0] if op.rows else (None,) * 12
+            marker = (None, MARKER_KIND, site_record_id(op.site), op.site, SYNCED, None,
+                      json.dumps({"rows": len(op.rows), "applied": merge.outcome.applied,
+                                  "conflicts": len(merge.conflicts), "base": op.base,
+                                  "schema": op.schema}, sort_keys=True),
+                      first[6], first[7], utcnow(), op.site, None, op.batch)
+            rows += [marker, *merge.accepted, *merge.conflict_rows()]
+            out.append(merge.outcome)
+        replay.apply(rows, keep_journal=True)
     return out
-
-
-def _apply_one(op: Batch, operator: Actor) -> Outcome:
-    if applied_before(op.site, op.batch):
-        return Outcome(op.batch, seen=True, rows=len(op.rows))
-    merge = _Merge(op, operator)
-    for row in op.rows:
-        merge.merge(tuple(row))
-    first = op.rows[0] if op.rows else (None,) * 12
-    marker = (None, MARKER_KIND, site_record_id(op.site), op.site, SYNCED, None,
-              json.dumps({"rows": len(op.rows), "applied": merge.outcome.applied,
-                          "conflicts": len(merge.conflicts), "base": op.base,
-                          "schema": op.schema}, sort_keys=True),
-              first[6], first[7], utcnow(), op.site, None, op.batch)
-    replay.apply([marker, *merge.accepted, *merge.conflict_rows()], keep_journal=True)
-    return merge.outcome
 
 
 def conflicts(limit: int | None = None) -> list[dict[str, Any]]:
