@@ -107,6 +107,9 @@ def create_replica(hub_url: str, site: str, path: Path, hub_shown: str | None = 
         raise ValidationError(N_("There is already a file at {path}; a replica is made in a new "
                                  "file."), path=str(path))
     hub, info = open_unbound(hub_url)
+    if hub_shown is None:  # a URL the replica can sync with later (no password in it)
+        hub_shown = (f"sqlite:///{info.path.resolve()}" if info.backend == "sqlite" and info.path
+                     else info.display)
     target = None
     try:
         version = schema_of(hub, info.display)
