@@ -116,6 +116,8 @@ def check(info: DbInfo) -> list[Problem]:
                 f'SELECT ref, count(*) FROM "{t}" GROUP BY ref HAVING count(*) > 1 LIMIT 10').fetchall()
             problems += [Problem(N_("{table}: reference {ref} used {n} times"),
                                  {"table": t, "ref": ref, "n": n}) for ref, n in dupes]
+    problems += key_problems(database)
+    problems += value_problems()
     problems += journal_problems(info)
     problems += sla_problems()
     graph = graph_index.problems(database)
@@ -144,6 +146,24 @@ def _refuse_partial_view(database: pw.Database) -> None:
         raise ItsmError(N_("Checking a shared database needs the superuser's connection (the "
                            "one setup-shared used): {login} sees only the rows its roles show"),
                         login=login)
+
+
+def key_problems(database: pw.Database) -> list[Problem]:
+    """External keys unique per kind (services/unique_keys.py): a key held twice, a missing
+    unique index, records renamed KEY#dup-N when the database was upgraded."""
+    from itsmdesk.services import unique_keys
+
+    return [Problem(template, params) for template, params in unique_keys.problems(database)]
+
+
+def value_problems() -> list[Problem]:
+    """Coded fields holding a value their service never writes (services/stored_values.py)."""
+    from itsmdesk.services import stored_values
+
+    return [Problem(N_("{table}: {n} record(s) with a {field} that is not allowed, e.g. "
+                       "{examples}"), {"table": bad.table, "n": bad.count, "field": bad.field,
+                                        "examples": ", ".join(bad.examples)})
+            for bad in stored_values.find()]
 
 
 def journal_problems(info: DbInfo) -> list[Problem]:

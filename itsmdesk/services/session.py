@@ -59,6 +59,12 @@ def as_domain_error(exc: BaseException) -> BaseException:
     refused = _refused_by_database(chain)
     if refused is not None:
         return refused
+    if names & {"IntegrityError", "UniqueViolation"}:
+        from itsmdesk.services.unique_keys import violation_error
+
+        taken = next((e for e in map(violation_error, chain) if e is not None), None)
+        if taken is not None:
+            return taken
     if not names & {"OperationalError", "InterfaceError"} or not modules & {"peewee", "psycopg2", "sqlite3"}:
         return exc
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

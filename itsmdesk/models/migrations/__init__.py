@@ -145,6 +145,32 @@ def _m0011_sla_per_service_and_team(database: pw.Database) -> None:
         database.execute(SLADefinition._schema._create_index(index, safe=True))
 
 
+# Data steps that need the write funnel (services), which models may not import: a services
+# module registers its step here by version (services/unique_keys.py: 12); run before the
+# migration of that version, inside its transaction.
+DATA_STEPS: dict[int, Callable[[pw.Database], object]] = {}
+
+
+def create_external_key_indexes(database: pw.Database) -> None:
+    """One partial unique index per table with external keys (SQLite and PostgreSQL alike)."""
+    for model in ALL_MODELS:
+        if "external_key" in model._meta.fields:
+            table = model._meta.table_name
+            database.execute_sql(f'CREATE UNIQUE INDEX IF NOT EXISTS "{table}_external_key_unique" '
+                                 f'ON "{table}" (external_key) WHERE external_key IS NOT NULL')
+
+
+def _m0012_unique_external_keys(database: pw.Database) -> None:
+    """External keys unique per kind (two imports at once could double every record): records
+    that already share a key are resolved first (the oldest keeps it, the others become
+    KEY#dup-N, journalled: services/unique_keys.py), then the partial unique indexes."""
+    step = DATA_STEPS.get(12)
+    if step is None:  # pragma: no cover - services/__init__ registers it
+        raise RuntimeError("migration 12 needs itsmdesk.services.unique_keys imported")
+    step(database)
+    create_external_key_indexes(database)
+
+
 # (version, description, function).  Version 1 is the base tables.
 MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (2, "full-text search", _m0002_full_text_search),
@@ -157,6 +183,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (9, "live refresh: NOTIFY on every journal insert (PostgreSQL)", _m0009_live_notify),
     (10, "journal guard: append-only triggers and hash chain (SQLite)", _m0010_journal_guard),
     (11, "SLA targets per service and OLAs per team", _m0011_sla_per_service_and_team),
+    (12, "external keys unique per kind", _m0012_unique_external_keys),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
 
