@@ -34,7 +34,8 @@ from itsmdesk.errors import N_, ItsmError
 from itsmdesk.models.database import create_private
 
 TEMP_MARK = ".itsmdesk-tmp-"
-_TEMP_NAME = re.compile(r"^\..+\.itsmdesk-tmp-(\d+)-[0-9a-f]+$")
+# (with SQLite's own -journal/-wal/-shm of such a file, which VACUUM INTO may leave too)
+_TEMP_NAME = re.compile(r"^\..+\.itsmdesk-tmp-(\d+)-[0-9a-f]+(-journal|-wal|-shm)?$")
 _HEADER = b"SQLite format 3\x00"
 
 
