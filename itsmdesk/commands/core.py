@@ -134,8 +134,7 @@ def cmd_restore(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
     info = parse_url(ctx.url)
     if info.backend != "sqlite" or info.path is None:
-        raise ItsmError(N_("A PostgreSQL database is restored with pg_restore from a backup "
-                           "pg_dump wrote: pg_restore --clean --if-exists -d DBNAME FILE"))
+        raise backups.refuse_postgresql()
     ctx.close()  # (restore needs the file to itself)
     done = backups.restore(args.file, info.path)
     if done.safety_backup is not None:

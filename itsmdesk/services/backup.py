@@ -228,6 +228,32 @@ def restore(source: Path, database: Path) -> Restored:
     return Restored(source, database, safety, checked.schema_version)
 
 
+def refuse_postgresql() -> BackupError:
+    return BackupError(N_("A PostgreSQL database is restored with pg_restore from a backup "
+                          "pg_dump wrote: pg_restore --clean --if-exists -d DBNAME FILE"))
+
+
+def restore_open(info, source: Path) -> Restored:  # noqa: ANN001 - a DbInfo
+    """Restore over the database this process has open (the desktop app, on its writer thread
+    while its readers hold no connection): close this thread's connection, restore, reconnect,
+    and upgrade an older backup's schema as opening it would."""
+    from itsmdesk.models.base import db
+    from itsmdesk.models.migrations import LATEST_VERSION, ensure_schema
+    from itsmdesk.services.session import close_thread_connection
+
+    if info.backend != "sqlite" or info.path is None:
+        raise refuse_postgresql()
+    verify(source)  # (refused before anything is closed)
+    close_thread_connection()
+    try:
+        done = restore(source, info.path)
+    finally:
+        db.obj.connect(reuse_if_open=True)
+    if done.schema_version < LATEST_VERSION:
+        ensure_schema(db.obj, info.path)
+    return done
+
+
 def _swap_in(staged: Path, database: Path) -> None:
     """Rename ``staged`` over ``database`` while no other connection has it open."""
     if not database.exists():
