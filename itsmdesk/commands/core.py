@@ -39,7 +39,8 @@ def register(sub) -> None:  # noqa: ANN001
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("check", help=translate(
-        "Cli", "check the file, the references between records and the CMDB graph index"))
+        "Cli", "check the file, the references between records, external keys, stored values "
+               "and the CMDB graph index"))
     p.add_argument("--repair", action="store_true",
                    help=translate("Cli", "first put the CMDB graph index right (it is derived "
                                          "from the CIs and relations; nothing else changes)"))

@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
 from itsmdesk.kinds import Kind
@@ -26,6 +26,7 @@ class BackupActions(QObject):
         self.window, self.ctx = window, ctx
         self.backup_action = QAction(self.tr("&Back up now…"), window)
         self.backup_action.setObjectName("backupNow")
+        self.backup_action.setShortcut(QKeySequence("Ctrl+Shift+B"))
         self.backup_action.triggered.connect(self.back_up)
         self.restore_action = QAction(self.tr("&Restore from backup…"), window)
         self.restore_action.setObjectName("restoreFromBackup")
