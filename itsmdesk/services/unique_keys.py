@@ -181,9 +181,11 @@ def problems(database: pw.Database, limit: int = 5) -> list[tuple[str, dict[str,
 
 
 def _existing_indexes(database: pw.Database) -> set[str]:
-    if isinstance(database, pw.PostgresqlDatabase):
-        rows = database.execute_sql("SELECT indexname FROM pg_indexes "
-                                    "WHERE schemaname = current_schema()").fetchall()
+    if isinstance(database, pw.PostgresqlDatabase):  # (found as the tables are: search_path)
+        names = [index_name(m) for m in keyed_models()]
+        rows = database.execute_sql(
+            "SELECT n FROM unnest(%s::text[]) AS n WHERE to_regclass(quote_ident(n)) IS NOT NULL",
+            (names,)).fetchall()
     else:
         rows = database.execute_sql("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
     return {r[0] for r in rows}
