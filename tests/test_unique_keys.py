@@ -3,6 +3,8 @@ when it is upgraded, `check` reports them, and a taken key is refused with a sen
 
 from __future__ import annotations
 
+import sqlite3
+
 import peewee as pw
 import pytest
 
@@ -51,6 +53,14 @@ def test_upgrade_renames_later_duplicates_journalled_and_check_reports_them(db):
     assert ensure_schema(database, db.path) == (11, LATEST_VERSION)
 
     assert current_version(database) == LATEST_VERSION
+    if db.backend == "sqlite":  # the file as it was, saved first; no temporary file left
+        saved = list(db.path.parent.glob("test.db.v11-*.bak"))
+        assert len(saved) == 1 and oct(saved[0].stat().st_mode & 0o777) == "0o600"
+        con = sqlite3.connect(saved[0])
+        assert con.execute("SELECT count(*) FROM incident WHERE external_key = 'JIRA-1'"
+                           ).fetchone() == (3,)
+        con.close()
+        assert not list(db.path.parent.glob(".*itsmdesk-tmp*"))
     keys = {i.ref: i.external_key for i in Incident.select()}
     assert keys == {first.ref: "JIRA-1", second.ref: "JIRA-1#dup-1", third.ref: "JIRA-1#dup-2"}
     assert {c.name: c.external_key for c in CI.select()} == {"mail01": "cmdb-7",

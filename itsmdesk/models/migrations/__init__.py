@@ -209,20 +209,32 @@ def create_base(database: pw.Database) -> None:
 
 
 def backup_sqlite(path: Path, from_version: int) -> Path:
-    """A consistent copy of an SQLite file next to it (uses SQLite's online backup API)."""
+    """A consistent copy of an SQLite file next to it: ``VACUUM INTO`` a temporary file (named as
+    services/backup.py names them, so a killed run's leftover is never taken for a backup),
+    fsynced and renamed into place."""
+    import os
+
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.v{from_version}-{stamp}.bak")
+    tmp = target.with_name(f".{target.name}.itsmdesk-tmp-{os.getpid()}-0")
     from itsmdesk.models.database import create_private
 
-    create_private(target, reset=True)  # (0600: a copy of every record)
-    src = sqlite3.connect(str(path))
+    tmp.unlink(missing_ok=True)
+    create_private(tmp)  # (0600: a copy of every record)
     try:
-        dst = sqlite3.connect(str(target))
-        with dst:
-            src.backup(dst)
-        dst.close()
+        src = sqlite3.connect(str(path))
+        try:
+            src.execute("VACUUM INTO ?", (str(tmp),))
+        finally:
+            src.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
     finally:
-        src.close()
+        tmp.unlink(missing_ok=True)
     return target
 
 
