@@ -53,7 +53,19 @@ def test_file_menu_backs_up_and_restores_after_confirmation(ctx, qtbot, settings
     window.backup_actions.restore_action.trigger()
     assert titles(ctx.info.path) == ["new", "old"]  # cancelled: nothing replaced
 
+    other = sqlite3.connect(ctx.info.path)  # another program has the file open
+    other.execute("SELECT count(*) FROM incident").fetchone()
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(
+        lambda _parent, _title, text, *a, **k: shown.append(text)))
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(
+        lambda _parent, _title, text, *a, **k: shown.append(text)))
     _answer(monkeypatch, open_=target)
+    window.backup_actions.restore_action.trigger()
+    other.close()
+    assert any(f"{ctx.info.path} is open in another program" in t for t in shown), shown
+    assert titles(ctx.info.path) == ["new", "old"]
+
     window.backup_actions.restore_action.trigger()
     assert titles(ctx.info.path) == ["old"]
     assert statuses[-1].startswith(f"Restored from {target}; the previous database was saved as")
