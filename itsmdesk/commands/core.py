@@ -1,4 +1,4 @@
-"""init, demo, stats, backup, check, list, and starting the GUI."""
+"""init, demo, stats, backup, restore, check, list, and starting the GUI."""
 
 from __future__ import annotations
 
@@ -32,8 +32,15 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("file", type=Path)
     p.set_defaults(func=cmd_backup)
 
+    p = sub.add_parser("restore", help=translate(
+        "Cli", "replace the database with the backup FILE (SQLite; the current file is saved "
+               "beside it first)"))
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=cmd_restore)
+
     p = sub.add_parser("check", help=translate(
-        "Cli", "check the file, the references between records and the CMDB graph index"))
+        "Cli", "check the file, the references between records, external keys, stored values "
+               "and the CMDB graph index"))
     p.add_argument("--repair", action="store_true",
                    help=translate("Cli", "first put the CMDB graph index right (it is derived "
                                          "from the CIs and relations; nothing else changes)"))
@@ -119,6 +126,23 @@ def cmd_backup(args, ctx: CommandContext) -> int:  # noqa: ANN001
     info = ctx.open(upgrade=False)
     target = backup(info, args.file)
     print(translate("Cli", "backup of {db} written to {path}").format(db=info.display, path=target))
+    return 0
+
+
+def cmd_restore(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.models.database import parse_url
+    from itsmdesk.services import backup as backups
+
+    info = parse_url(ctx.url)
+    if info.backend != "sqlite" or info.path is None:
+        raise backups.refuse_postgresql()
+    ctx.close()  # (restore needs the file to itself)
+    done = backups.restore(args.file, info.path)
+    if done.safety_backup is not None:
+        print(translate("Cli", "the previous database was saved as {path}").format(
+            path=done.safety_backup))
+    ctx.open()  # an older backup's schema is upgraded as when any older file is opened
+    print(translate("Cli", "{db} restored from {path}").format(db=info.display, path=args.file))
     return 0
 
 

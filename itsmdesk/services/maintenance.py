@@ -14,14 +14,20 @@ from itsmdesk.models.database import DbInfo, create_private
 
 
 def backup(info: DbInfo, target: Path) -> Path:
-    """A consistent copy while the app may be running.
+    """A consistent copy while the app may be running, written to a temporary file beside
+    ``target`` and renamed into place (0600), so ``target`` is never half written.
 
-    SQLite: the online backup API (readers and writers may go on).  PostgreSQL: ``pg_dump`` in
-    custom format (a consistent snapshot by MVCC).
+    SQLite: ``VACUUM INTO`` (one snapshot in one step; services/backup.py).  PostgreSQL:
+    ``pg_dump`` in custom format (a consistent snapshot by MVCC; ``pg_restore`` reads it).
     """
+    from itsmdesk.services import backup as backups
+
     target = Path(target)
     if target.exists() and target.is_dir():
         raise ItsmError(N_("{path} is a folder; give a file name for the backup"), path=str(target))
+    if backups.is_temp_name(target):
+        raise ItsmError(N_("{path} is the name of an unfinished backup's temporary file; give "
+                           "another name"), path=str(target))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -30,43 +36,48 @@ def backup(info: DbInfo, target: Path) -> Path:
     if info.backend == "sqlite":
         if info.path is None:
             raise ItsmError(N_("An in-memory database cannot be backed up"))
-        tmp = target.with_name(target.name + ".partial")
         try:
-            create_private(tmp, reset=True)  # a copy of every record: its owner's eyes only
-            src = sqlite3.connect(str(info.path))
-            dst = sqlite3.connect(str(tmp))
-            with dst:
-                src.backup(dst, pages=4096)
-            dst.close()
-            src.close()
-            tmp.replace(target)
+            return backups.snapshot(info.path, target)
         except (sqlite3.Error, OSError) as exc:
-            tmp.unlink(missing_ok=True)
             raise ItsmError(N_("Backup to {path} failed: {reason}"), path=str(target),
                             reason=str(exc)) from None
-        return target
+    return _pg_dump(info, target)
+
+
+def _pg_dump(info: DbInfo, target: Path) -> Path:
     import os
     import shutil
     import subprocess
 
+    from itsmdesk.services import backup as backups
+
     if not shutil.which("pg_dump"):
-        raise ItsmError(N_("pg_dump is not installed; install the PostgreSQL client tools"))
+        raise ItsmError(N_("A PostgreSQL database is backed up with pg_dump, which is not "
+                           "installed here; install the PostgreSQL client tools, or run "
+                           "pg_dump -Fc -f FILE DBNAME on the server"))
     env = dict(os.environ)
     if info.password:
         env["PGPASSWORD"] = info.password
+    backups.remove_stale_temps(target)
+    tmp = target.with_name(f".{target.name}{backups.TEMP_MARK}{os.getpid()}-0")
     cmd = ["pg_dump", "-Fc", "-h", info.host or "localhost", "-p", str(info.port or 5432),
-           "-f", str(target), info.dbname or ""]
+           "-f", str(tmp), info.dbname or ""]
     if info.user:
         cmd[1:1] = ["-U", info.user]
     try:
-        create_private(target, reset=True)
+        create_private(tmp, reset=True)
     except OSError as exc:
         raise ItsmError(N_("Cannot create {path}: {reason}"), path=str(target),
                         reason=exc.strerror) from None
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise ItsmError(N_("pg_dump failed: {reason}"), reason=result.stderr.strip().splitlines()[-1]
-                        if result.stderr.strip() else result.returncode)
+    try:
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise ItsmError(N_("pg_dump failed: {reason}"),
+                            reason=result.stderr.strip().splitlines()[-1]
+                            if result.stderr.strip() else result.returncode)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
     return target
 
 
@@ -116,6 +127,8 @@ def check(info: DbInfo) -> list[Problem]:
                 f'SELECT ref, count(*) FROM "{t}" GROUP BY ref HAVING count(*) > 1 LIMIT 10').fetchall()
             problems += [Problem(N_("{table}: reference {ref} used {n} times"),
                                  {"table": t, "ref": ref, "n": n}) for ref, n in dupes]
+    problems += key_problems(database)
+    problems += value_problems()
     problems += journal_problems(info)
     problems += sla_problems()
     graph = graph_index.problems(database)
@@ -144,6 +157,24 @@ def _refuse_partial_view(database: pw.Database) -> None:
         raise ItsmError(N_("Checking a shared database needs the superuser's connection (the "
                            "one setup-shared used): {login} sees only the rows its roles show"),
                         login=login)
+
+
+def key_problems(database: pw.Database) -> list[Problem]:
+    """External keys unique per kind (services/unique_keys.py): a key held twice, a missing
+    unique index, records renamed KEY#dup-N when the database was upgraded."""
+    from itsmdesk.services import unique_keys
+
+    return [Problem(template, params) for template, params in unique_keys.problems(database)]
+
+
+def value_problems() -> list[Problem]:
+    """Coded fields holding a value their service never writes (services/stored_values.py)."""
+    from itsmdesk.services import stored_values
+
+    return [Problem(N_("{table}: {n} record(s) with a {field} that is not allowed, e.g. "
+                       "{examples}"), {"table": bad.table, "n": bad.count, "field": bad.field,
+                                        "examples": ", ".join(bad.examples)})
+            for bad in stored_values.find()]
 
 
 def journal_problems(info: DbInfo) -> list[Problem]:

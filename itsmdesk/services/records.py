@@ -491,6 +491,15 @@ def _set_raw(record: pw.Model, name: str, value: Any) -> None:
         setattr(record, name, value)
 
 
+def _refuse_taken_key(model: type[pw.Model], key: Any, record_id: Any = None) -> None:
+    """A record's external key held by another record of its kind: a sentence naming that
+    record, before the unique index would refuse the write (services/unique_keys.py)."""
+    if key:
+        from itsmdesk.services.unique_keys import refuse_taken
+
+        refuse_taken(model, key, record_id)
+
+
 @_in_write
 def create(model: type[M], values: Mapping[str, Any], actor: Actor = SYSTEM,
            ref_prefix: str | None = None) -> M:
@@ -513,6 +522,7 @@ def create(model: type[M], values: Mapping[str, Any], actor: Actor = SYSTEM,
     if ref_prefix and not data.get("ref"):
         data["ref"] = next_ref(ref_prefix, site_of(actor))
     _fill_defaults(model, data)
+    _refuse_taken_key(model, data.get("external_key"))
     model.insert(**data).execute()
     record = model(**data)
     record._dirty.clear()
@@ -655,6 +665,7 @@ def update(model: type[M], record_id: Any, expected_version: int | None,
     if not diffs:
         return record
     values = {name: new for name, _old, new in diffs}
+    _refuse_taken_key(model, values.get("external_key"), record.id)
     if tracked:
         version = _bump(record, expected_version, actor, values)
     else:

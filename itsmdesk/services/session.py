@@ -62,6 +62,12 @@ def as_domain_error(exc: BaseException) -> BaseException:
         return refused
     if contention_state(exc):  # (raised where no whole call could be run again)
         return contention_error(exc, 1)
+    if names & {"IntegrityError", "UniqueViolation"}:
+        from itsmdesk.services.unique_keys import violation_error
+
+        taken = next((e for e in map(violation_error, chain) if e is not None), None)
+        if taken is not None:
+            return taken
     if not names & {"OperationalError", "InterfaceError"} or not modules & {"peewee", "psycopg2", "sqlite3"}:
         return exc
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -128,6 +128,10 @@ class MainWindow(QMainWindow):
         self.connect_action.triggered.connect(self.connect_shared)
         self.menus["File"].insertAction(quit_action, self.connect_action)
         self.menus["File"].insertSeparator(quit_action)
+        from itsmdesk.views.dialogs.backup_actions import BackupActions
+
+        self.backup_actions = BackupActions(self, self.ctx, self.menus["File"], quit_action)
+        self.menus["File"].insertSeparator(quit_action)
         self.close_tab_action = QAction(self.tr("Close tab"), self)
         self.close_tab_action.setShortcut(QKeySequence("Ctrl+W"))
         self.close_tab_action.triggered.connect(lambda: self.close_tab(self.tabs.currentIndex()))

@@ -224,7 +224,7 @@ class Ops(QObject):
             self._deliver(ticket, result, error, changes)
             return ticket
         self._ensure_threads()
-        (self._writes if kind == WRITE or label == "open" else self._reads).put(ticket)
+        (self._writes if kind == WRITE or label in ("open", "exclusive") else self._reads).put(ticket)
         return ticket
 
     def _ensure_threads(self) -> None:
@@ -257,6 +257,45 @@ class Ops(QObject):
 
         ticket = self._submit(READ, opening, args, on_done, on_error, None, None, None, "open")
         return ticket
+
+    def exclusive(self, fn: Callable[..., Any], *args: Any,
+                  on_done: Callable[[Any], None] | None = None,
+                  on_error: Callable[[BaseException], None] | None = None,
+                  owner: QObject | None = None) -> Ticket:
+        """Run ``fn`` on the writer thread while every reader thread has closed its connection
+        and waits (restoring the database file needs it to itself); the readers reconnect on
+        their next query.  ``fn`` closes and reopens the writer's own connection."""
+        if self.synchronous:
+            return self._submit(READ, fn, args, on_done, on_error, None, None, owner, "exclusive")
+        self._ensure_threads()
+        parked = threading.Barrier(self.readers + 1, timeout=30)
+        release = threading.Event()
+
+        def park() -> None:
+            _close_thread_connection()
+            try:
+                parked.wait()
+            except threading.BrokenBarrierError:
+                return
+            release.wait(300)
+
+        for _ in range(self.readers):
+            self._reads.put(Ticket(next(self._ids), READ, park, ()))
+
+        def alone(*a: Any) -> Any:
+            try:
+                parked.wait()
+            except threading.BrokenBarrierError:
+                from itsmdesk.errors import N_, DatabaseBusyError
+
+                raise DatabaseBusyError(N_("The window is still reading from the database; "
+                                           "nothing was changed, try again.")) from None
+            try:
+                return fn(*a)
+            finally:
+                release.set()
+
+        return self._submit(READ, alone, args, on_done, on_error, None, None, owner, "exclusive")
 
     def _loop(self, source: queue.Queue) -> None:
         while True:

@@ -145,6 +145,30 @@ def _m0011_sla_per_service_and_team(database: pw.Database) -> None:
         database.execute(SLADefinition._schema._create_index(index, safe=True))
 
 
+# Data steps that need the write funnel (services), which models may not import: a services
+# module registers its step here by version (services/unique_keys.py: 12); run before the
+# migration of that version, inside its transaction.
+DATA_STEPS: dict[int, Callable[[pw.Database], object]] = {}
+
+
+def create_external_key_indexes(database: pw.Database) -> None:
+    """One partial unique index per table with external keys (SQLite and PostgreSQL alike)."""
+    for model in ALL_MODELS:
+        if "external_key" in model._meta.fields:
+            table = model._meta.table_name
+            database.execute_sql(f'CREATE UNIQUE INDEX IF NOT EXISTS "{table}_external_key_unique" '
+                                 f'ON "{table}" (external_key) WHERE external_key IS NOT NULL')
+
+
+def _m0012_unique_external_keys(database: pw.Database) -> None:
+    """External keys unique per kind (two imports at once could double every record): records
+    that already share a key are resolved first (the oldest keeps it, the others become
+    KEY#dup-N, journalled: services/unique_keys.py), then the partial unique indexes."""
+    step = DATA_STEPS.get(12)
+    if step is None:  # pragma: no cover - services/__init__ registers it
+        raise RuntimeError("migration 12 needs itsmdesk.services.unique_keys imported")
+    step(database)
+    create_external_key_indexes(database)
 def _m0015_outgoing_mail(database: pw.Database) -> None:
     """Outgoing mail: the outbox, subscriptions of people to business services, and the
     language a person is mailed in."""
@@ -169,6 +193,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (9, "live refresh: NOTIFY on every journal insert (PostgreSQL)", _m0009_live_notify),
     (10, "journal guard: append-only triggers and hash chain (SQLite)", _m0010_journal_guard),
     (11, "SLA targets per service and OLAs per team", _m0011_sla_per_service_and_team),
+    (12, "external keys unique per kind", _m0012_unique_external_keys),
     (15, "outgoing mail: outbox, service subscriptions, person language", _m0015_outgoing_mail),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
@@ -201,20 +226,32 @@ def create_base(database: pw.Database) -> None:
 
 
 def backup_sqlite(path: Path, from_version: int) -> Path:
-    """A consistent copy of an SQLite file next to it (uses SQLite's online backup API)."""
+    """A consistent copy of an SQLite file next to it: ``VACUUM INTO`` a temporary file (named as
+    services/backup.py names them, so a killed run's leftover is never taken for a backup),
+    fsynced and renamed into place."""
+    import os
+
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.v{from_version}-{stamp}.bak")
+    tmp = target.with_name(f".{target.name}.itsmdesk-tmp-{os.getpid()}-0")
     from itsmdesk.models.database import create_private
 
-    create_private(target, reset=True)  # (0600: a copy of every record)
-    src = sqlite3.connect(str(path))
+    tmp.unlink(missing_ok=True)
+    create_private(tmp)  # (0600: a copy of every record)
     try:
-        dst = sqlite3.connect(str(target))
-        with dst:
-            src.backup(dst)
-        dst.close()
+        src = sqlite3.connect(str(path))
+        try:
+            src.execute("VACUUM INTO ?", (str(tmp),))
+        finally:
+            src.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
     finally:
-        src.close()
+        tmp.unlink(missing_ok=True)
     return target
 
 
