@@ -158,11 +158,9 @@ def summarise(prepared, report: ImportReport) -> None:  # noqa: ANN001
 def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # noqa: ANN001
           actor: Actor, progress: Callable[..., None] | None = None,
           cancel: Callable[[], bool] | None = None) -> None:
-    from itsmdesk.services.importing.mapped import _diff, _tick, _with_attributes
+    from itsmdesk.services.importing.mapped import _diff, _with_attributes
 
-    target, spec = prepared.target, prepared.spec
-    model = target.model
-    kind = records.kind_of(model)
+    model = prepared.target.model
     has_attrs = "attributes" in model._meta.fields
     creates = []
     updates = []
@@ -184,6 +182,21 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
     from itsmdesk.services.servicedesk import sla
 
     sla_cache = sla.Targets()
+    try:
+        _write(prepared, creates, updates, report, actor, progress, cancel, sla_cache)
+    except pw.IntegrityError as exc:
+        # the check before (importing/unique.py) should have found it: still a sentence
+        raise ConflictError(N_("The import would break a rule of the database ({reason}); "
+                               "nothing was imported. Run it with --dry-run to see the rows "
+                               "involved."), reason=str(exc).splitlines()[0]) from exc
+
+
+def _write(prepared, creates, updates, report: ImportReport, actor: Actor,  # noqa: ANN001
+           progress, cancel, sla_cache) -> None:  # noqa: ANN001
+    from itsmdesk.services.importing.mapped import _tick
+
+    spec, model = prepared.spec, prepared.target.model
+    kind = records.kind_of(model)
     total = len(creates) + len(updates)
     with _big_cache(), records.atomic() as write:
         _one_import_at_a_time(kind)

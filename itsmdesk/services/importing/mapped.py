@@ -229,7 +229,9 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
         if key_pos is not None:
             key = cells[key_pos]
             if key == "" or key in nulls:
-                errors.append(row_error(row.line, spec.key or "", N_("no external key")))
+                errors.append(row_error(row.line, spec.key or "",
+                                        N_("no external key: the cell is {value}"),
+                                        value=repr(key)))
                 row_ok = False
             meta["key"] = key
         if at_pos is not None:
@@ -536,11 +538,13 @@ def _run(kind: str, path: str | Path, spec: MappingSpec, dry_run: bool,
     prepared = prepare(kind, path, spec, progress, cancel)
     report.rows_read = len(prepared.data.rows)
     planned, rejected = group(prepared, skip_invalid is not None)
+    existing = _existing(prepared.target, spec, planned)
+    planned, existing = _check_unique(prepared, planned, existing, rejected,
+                                      skip_invalid is not None)
     report.errors = sorted(prepared.errors, key=lambda e: (e.line, e.column))
-    report.warnings = list(prepared.warnings)
+    report.warnings = sorted(prepared.warnings, key=lambda e: (e.line, e.column))
     if prepared.warnings:
         report.extra["warnings"] = len(prepared.warnings)
-    existing = _existing(prepared.target, spec, planned)
     if rejected and skip_invalid is None:
         report.rejected = len(rejected)
         return report  # atomic: nothing written
@@ -552,6 +556,117 @@ def _run(kind: str, path: str | Path, spec: MappingSpec, dry_run: bool,
 
     apply(prepared, planned, existing, report, dry_run, actor, progress, cancel)
     return report
+
+
+def _check_unique(prepared: Prepared, planned: list[Planned], existing: dict[int, pw.Model],
+                  rejected: set[int], skip_invalid: bool
+                  ) -> tuple[list[Planned], dict[int, pw.Model]]:
+    """Every planned row that would break a UNIQUE constraint becomes a row error (the dry
+    run finds what the import would meet); a row repeating another exactly is imported once."""
+    from itsmdesk.services.importing import unique
+
+    spec, model = prepared.spec, prepared.target.model
+    names_of: dict[Any, str] = {}
+    for plan in {id(p): p for p in prepared.lookups.values()}.values():
+        names_of.update({v: k for k, v in plan.ids.items()})
+
+    def shown(clash: unique.Clash) -> str:
+        parts = [names_of.get(_as_uuid(text), text) for text in clash.values]
+        return " / ".join(repr(p) for p in parts)
+
+    def column(names: tuple[str, ...]) -> str:
+        return ", ".join((spec.fields[n].column or n) if n in spec.fields else n for n in names)
+
+    dropped: set[int] = set()
+    rows = []
+    for i, rec in enumerate(planned):
+        if rejected.intersection(rec.lines):
+            continue
+        own = existing[i].id if i in existing else None
+        rows.append((i, _with_attributes(rec.final), own))
+    for clash in unique.clashes(model, rows):
+        rec = planned[clash.tag]
+        if clash.other is not None:
+            first = planned[clash.other]
+            if rec.key == first.key and rec.final == first.final and clash.tag not in existing:
+                prepared.warnings.append(row_error(
+                    rec.lines[0], column(clash.fields),
+                    N_("the same as line {first}: imported once"), first=first.lines[0]))
+                dropped.add(clash.tag)
+                continue
+            error = row_error(rec.lines[0], column(clash.fields),
+                              N_("{value} is also given on line {first}: two records cannot "
+                                 "share {fields}"), value=shown(clash), first=first.lines[0],
+                              fields=", ".join(clash.fields))
+        else:
+            error = row_error(rec.lines[0], column(clash.fields),
+                              N_("{value} is already held by {record}: two records cannot share "
+                                 "{fields}"), value=shown(clash), record=clash.stored,
+                              fields=", ".join(clash.fields))
+        prepared.errors.append(error)
+        rejected.update(rec.lines)
+    _check_unique_lookups(prepared, rejected)
+    if not dropped and not (skip_invalid and rejected):
+        return planned, existing
+    keep = [i for i, rec in enumerate(planned) if i not in dropped
+            and not (skip_invalid and rejected.intersection(rec.lines))]
+    return [planned[i] for i in keep], {n: existing[i] for n, i in enumerate(keep) if i in existing}
+
+
+def _as_uuid(text: Any) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        return text
+
+
+def _check_unique_lookups(prepared: Prepared, rejected: set[int]) -> None:
+    """People, teams, CIs... the import would create: one that collides (a CI created under a
+    name another CI holds, two classes with the same short name) rejects the rows naming it."""
+    from itsmdesk.services.importing import unique
+
+    plans = ([prepared.class_plan] if prepared.class_plan else []) + list(
+        {id(p): p for p in prepared.lookups.values()}.values())
+    for plan in plans:
+        if not plan.new:
+            continue
+        rows = [(new_id, {k: v for k, v in values.items() if not k.startswith("_")}, None)
+                for new_id, values in plan.new.items()]
+        name_of = {v: k for k, v in plan.ids.items()}
+        label = getattr(plan.model, "RECORD_KIND", plan.model.__name__)
+        for clash in unique.clashes(plan.model, rows):
+            culprit = clash.tag
+            why = (row_error(0, "", N_("creating {kind} {name} would repeat {value}, which "
+                                       "{record} already holds"), kind=label,
+                             name=repr(name_of.get(culprit, "")),
+                             value=" / ".join(map(repr, clash.values)), record=clash.stored)
+                   if clash.other is None else
+                   row_error(0, "", N_("creating {kind} {name} would repeat {value}, which "
+                                       "{other} is also created with"), kind=label,
+                             name=repr(name_of.get(culprit, "")),
+                             value=" / ".join(map(repr, clash.values)),
+                             other=repr(name_of.get(clash.other, ""))))
+            plan.new.pop(culprit, None)
+            fields = [n for n, p in prepared.lookups.items() if p is plan]
+            if plan is prepared.class_plan:  # a class: the rows whose CIs need it
+                ci_plans = [p for p in prepared.lookups.values() if p.model is CI]
+                cis = {cid for p in ci_plans for cid, v in p.new.items()
+                       if v.get("_class") == name_of.get(culprit)}
+                fields = [n for n, p in prepared.lookups.items() if p.model is CI]
+                targets = cis
+            else:
+                targets = {culprit}
+            for line, values, _meta in prepared.rows:
+                for name in fields:
+                    if values.get(name) in targets:
+                        spec_col = prepared.spec.fields[name].column or name
+                        prepared.errors.append(RowError(line, spec_col, why.reason, why.template,
+                                                        why.params))
+                        prepared.bad_lines.add(line)
+                        rejected.add(line)
+                        break
 
 
 def _write_rejects(path: Path, prepared: Prepared, rejected: set[int]) -> None:

@@ -170,10 +170,16 @@ def resolve(model: type[pw.Model], spec: FieldSpec, names: set[str],
     if not spec.create_missing:
         plan.missing = set(missing)
         return plan
+    same: dict[str, uuid.UUID] = {}  # classes "Web Server" and "web-server" are one: web_server
     for name in missing:
+        if model is CIClass and slug(name) in same:
+            plan.ids[name] = same[slug(name)]
+            continue
         new_id = uuid.uuid4()
         plan.ids[name] = new_id
         plan.new[new_id] = _new_values(model, name, spec, record_kind, classes)
+        if model is CIClass:
+            same[slug(name)] = new_id
     return plan
 
 

@@ -254,7 +254,7 @@ def build_converter(spec: FieldSpec, field_type: str, src: SourceSpec, index: di
     nulls = src.null_values
     if spec.value is not None:
         constant = coerce_mapped(spec.value, field_type, src)
-        _check_choice(constant, choices, spec.name, "value")
+        _check_choice(constant, choices, spec.name, constant)
         return lambda cells: constant
     if spec.template is not None:
         fallback = spec.default if isinstance(spec.default, str) else None
