@@ -48,6 +48,7 @@ from itsmdesk.services.importing.values import (
     CellError,
     NonexistentTime,
     build_converter,
+    condition_test,
     scalar_parser,
 )
 from itsmdesk.services.records import to_text
@@ -93,6 +94,7 @@ class Prepared:
     class_plan: LookupPlan | None = None
     source_path: Path | None = None
     warnings: list[RowError] = field(default_factory=list)
+    skipped: int = 0  # rows a [[skip]] condition left out
 
 
 def _gap_warning(line: int, column: str, value: NonexistentTime, tz: str) -> RowError:
@@ -179,6 +181,7 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     data = mapping_csv.read_csv(path, src.delimiter, src.encoding, src.quotechar)
     _check_columns(spec, data)
     index = data.index()
+    key_positions = [index[c] for c in spec.key_columns]
     converters: dict[str, Callable[[list[str]], Any]] = {}
     lookup_fields: dict[str, FieldSpec] = {}
     for name, fspec in spec.fields.items():
@@ -188,11 +191,14 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
             ftype = "text"
         try:
             converters[name] = build_converter(fspec, ftype, src, index,
-                                               target.choices.get(name), max_length)
+                                               target.choices.get(name), max_length,
+                                               key_positions)
         except ValueError as exc:
             raise ValidationError(N_("Mapping {path}: [fields] {field}: {reason}"),
                                   path=spec.path, field=name, reason=str(exc)) from exc
-    key_pos = index[spec.key] if spec.key else None
+    skip_tests = [condition_test(c, index, key_positions, src.null_values) for c in spec.skip]
+    skipped = 0
+    separator = spec.key_separator
     at_pos = index[spec.events.at] if spec.events.at else None
     who_pos = index[spec.events.who] if spec.events.who else None
     order_pos = index[spec.events.order_by] if spec.events.order_by else None
@@ -205,13 +211,21 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     total = len(data.rows)
     nulls = src.null_values
     class_of: dict[str, str] = {}
-    ci_class_specs = {n: f for n, f in lookup_fields.items() if f.class_column}
+    default_class_of: dict[str, str] = {}
+    # CIs a field may create: each field's class column (class_map applied) or its own
+    # default_class (two fields of one mapping create CIs of their own classes)
+    ci_class_specs = {n: f for n, f in lookup_fields.items()
+                      if _rel_model(target, n) is CI and (f.class_column or f.default_class)}
     for number, row in enumerate(data.rows):
         if number % 5000 == 0:
             _tick(progress, cancel, number, total, "checking rows")
         cells = row.cells
         if not cells:
             continue  # truncated / overlong: already reported
+        if skip_tests and any(test(cells) for test in skip_tests):
+            skipped += 1
+            row.cells = []
+            continue
         row.cells = []  # converted below; frees the raw cells (rejects re-read the file)
         values: dict[str, Any] = {}
         meta: dict[str, Any] = {}
@@ -226,9 +240,10 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
                 if isinstance(values[name], NonexistentTime):
                     warnings.append(_gap_warning(row.line, name, values[name], spec.source.timezone))
                     values[name] = values[name].plain()
-        if key_pos is not None:
-            key = cells[key_pos]
-            if key == "" or key in nulls:
+        if key_positions:
+            parts = [cells[p] for p in key_positions]
+            key = parts[0] if len(parts) == 1 else separator.join(parts)
+            if any(part == "" or part in nulls for part in parts):
                 errors.append(row_error(row.line, spec.key or "",
                                         N_("no external key: the cell is {value}"),
                                         value=repr(key)))
@@ -266,18 +281,26 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
                 row_ok = False
         for name, fspec in ci_class_specs.items():
             ci_name = values.get(name)
-            if isinstance(ci_name, str) and fspec.class_column:
-                cls = cells[index[fspec.class_column]]
+            if isinstance(ci_name, str) and ci_name not in class_of:
+                cls = cells[index[fspec.class_column]] if fspec.class_column else ""
                 if cls and cls not in nulls:
-                    class_of.setdefault(ci_name, (fspec.class_map or {}).get(cls, cls))
+                    class_of[ci_name] = (fspec.class_map or {}).get(cls, cls)
+                elif fspec.default_class:
+                    default_class_of.setdefault(ci_name, fspec.default_class)
         if not row_ok:
             bad_lines.add(row.line)
         rows.append((row.line, values, meta))
     _tick(progress, cancel, total, total, "checking rows")
     prepared = Prepared(spec, target, data, rows, errors, bad_lines, {}, source_path=Path(path),
-                        warnings=warnings)
-    _resolve_lookups(prepared, lookup_fields, class_of)
+                        warnings=warnings, skipped=skipped)
+    # a class a column names wins over a field's default
+    _resolve_lookups(prepared, lookup_fields, {**default_class_of, **class_of})
     return prepared
+
+
+def _rel_model(target: Target, name: str) -> type | None:
+    f = target.model._meta.fields.get(name)
+    return f.rel_model if isinstance(f, pw.ForeignKeyField) else None
 
 
 # "no person 'Ann' ...": one template per record kind, so the kind word is translated with the
@@ -537,6 +560,8 @@ def _run(kind: str, path: str | Path, spec: MappingSpec, dry_run: bool,
     report = ImportReport(kind=kind, dry_run=dry_run)
     prepared = prepare(kind, path, spec, progress, cancel)
     report.rows_read = len(prepared.data.rows)
+    if prepared.skipped:
+        report.extra["skipped"] = prepared.skipped
     planned, rejected = group(prepared, skip_invalid is not None)
     existing = _existing(prepared.target, spec, planned)
     planned, existing = _check_unique(prepared, planned, existing, rejected,

@@ -1,0 +1,196 @@
+"""HP Service Manager extracts (issue 19): keys of several columns, row filters, derived values,
+value maps after templates, scale maps, the affected CIs of changes, interactions.
+
+The fixture (tests/fixtures/hpsm/, see SOURCE.txt there) has the shapes of a real HPSM extract:
+semicolons, decimal commas, day-first dates, ``#N/B`` and ``#MULTIVALUE`` cells, one change row
+per change x CI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from itsmdesk.errors import ValidationError
+from itsmdesk.models.change import Change
+from itsmdesk.models.cmdb import CI
+from itsmdesk.models.incident import Incident
+from itsmdesk.services.importing.mapped import run_import
+from itsmdesk.services.importing.spec import parse_mapping, to_toml
+
+HPSM = Path(__file__).parent / "fixtures" / "hpsm"
+
+SOURCE = """
+[source]
+delimiter = ";"
+decimal = ","
+date_formats = ["%d-%m-%Y %H:%M", "%d-%m-%Y %H:%M:%S"]
+null_values = ["#N/B", "#MULTIVALUE"]
+true_values = ["y", "j", "ja"]
+false_values = ["n", "nee"]
+"""
+
+
+def mapping(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "map.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- keys of several columns, row filters -----------------------------------------------------
+
+CIS_MAP = """
+kind = "cis"
+key = ["CI Type", "CI Name"]
+""" + SOURCE + """
+[[skip]]
+values = ["#N/B", "#MULTIVALUE"]     # no column: the key's columns
+
+[fields]
+name = "{name}"
+ci_class = { column = "CI Subtype", create_missing = true, strict = false, map = { "Linux Server" = "server", "Windows Server" = "server" } }
+"""
+
+
+def test_key_of_two_columns_and_skipped_rows(db, tmp_path):
+    data = HPSM / "cis.csv"
+    # the name alone: SAP000005 is both an application and a subapplication -> a clash the dry
+    # run reports (the import would meet it)
+    plain = mapping(tmp_path, CIS_MAP.replace('"{name}"', '"CI Name"'))
+    report = run_import("cis", data, plain, dry_run=True)
+    assert report.extra["skipped"] == 1
+    assert [(e.line, e.column) for e in report.errors] == [(5, "CI Name")]
+    # a name made of both
+    both = mapping(tmp_path, CIS_MAP.replace('"{name}"', '{ template = "{CI Name} ({CI Type})" }'))
+    report = run_import("cis", data, both)
+    assert report.applied and report.created == 5 and report.extra["skipped"] == 1
+    sap = CI.get(CI.external_key == "subapplication/SAP000005")
+    assert sap.name == "SAP000005 (subapplication)"
+    assert CI.get(CI.external_key == "computer/LNX000033").ci_class.name == "server"
+    # re-import: matched on the composite key, nothing changes
+    again = run_import("cis", data, both)
+    assert again.unchanged == 5 and again.created == 0
+
+
+def test_skip_by_any_column_condition(db, tmp_path):
+    text = CIS_MAP.replace('"{name}"', '{ template = "{CI Name} ({CI Type})" }').replace(
+        "[fields]", '[[skip]]\ncolumn = "Status"\nvalues = ["in use"]\nnot = true\n\n'
+        '[[skip]]\ncolumn = "CI Name"\npattern = "SAP.*"\n\n[fields]')
+    report = run_import("cis", HPSM / "cis.csv", mapping(tmp_path, text))
+    # skipped: the #N/B row, the retired one, both SAP rows
+    assert report.extra["skipped"] == 4 and report.created == 2
+    assert sorted(c.external_key for c in CI.select()) == ["application/WBA000124",
+                                                            "computer/LNX000033"]
+
+
+def test_composite_key_part_missing_names_the_cell(db, tmp_path):
+    text = CIS_MAP.replace('"{name}"', '"CI Name"').replace(
+        '[[skip]]\nvalues = ["#N/B", "#MULTIVALUE"]     # no column: the key\'s columns\n', "")
+    report = run_import("cis", HPSM / "cis.csv", mapping(tmp_path, text), dry_run=True)
+    missing = [e for e in report.errors if e.line == 6]
+    assert [e.reason for e in missing] == ["no external key: the cell is '#N/B/#N/B'"]
+
+
+# --- derived values, value map after a template, scale ----------------------------------------
+
+WIDE_MAP = """
+kind = "changes"
+key = "Change ID"
+""" + SOURCE + """
+[fields]
+title = "Title"
+# the flag column makes it an emergency; otherwise normal
+type = { value = "normal", when = [ { column = "Emergency", values = ["J", "Y"], value = "emergency" } ] }
+# had an outage when a CI 2 is named (here: any non-empty cell)
+outage = { value = false, when = [ { column = "CI 2", empty = false, value = true } ] }
+"""
+
+
+def test_values_derived_from_other_columns(db, tmp_path):
+    report = run_import("changes", HPSM / "changes-wide.csv", mapping(tmp_path, WIDE_MAP))
+    assert report.applied and report.created == 3
+    got = {c.external_key: (c.type, c.outage) for c in Change.select()}
+    # C2's CI 2 is #N/B: a null, so empty
+    assert got == {"C1": ("normal", True), "C2": ("emergency", False), "C3": ("normal", True)}
+
+
+INCIDENT_MAP = """
+kind = "incidents"
+key = "Incident ID"
+""" + SOURCE + """
+[fields]
+title = { template = "{Category}: {CI Name (aff)}", default = "HPSM {Incident ID}" }
+opened_at = "Open Time"
+resolved_at = "Resolved Time"
+closed_at = "Close Time"
+priority = "Priority"
+# a value map applied to what the template made
+status = { template = "{Status}/{Alert Status}", map = { "Closed/closed" = "closed", "Work in progress/open" = "in_progress" } }
+# HPSM's 1-5 scale onto our 1-3 (halves to the more urgent end)
+impact = { column = "Impact", scale = { from = [1, 5], to = [1, 3] } }
+urgency = { column = "Urgency", scale = { from = [1, 5], to = [1, 3], round = "up" } }
+"""
+
+
+def test_value_map_after_template_and_scale(db, tmp_path):
+    report = run_import("incidents", HPSM / "incidents.csv", mapping(tmp_path, INCIDENT_MAP))
+    assert report.applied and report.created == 7, report.errors
+    rows = {i.external_key: i for i in Incident.select()}
+    assert rows["IM0000004"].status == "closed" and rows["IM0000014"].status == "in_progress"
+    # impact 1..5 -> 1,1,2,2,3 (down); urgency 1..5 -> 1,2,2,3,3 (up); "5 - Very Low" reads 5
+    assert [(rows[k].impact, rows[k].urgency) for k in ("IM0000004", "IM0000005", "IM0000012",
+                                                        "IM0000013", "IM0000014")] == \
+        [(2, 3), (2, 2), (1, 1), (3, 3), (1, 2)]
+    assert rows["IM0000013"].title == "request for information"
+    assert rows["IM0000004"].title == "incident: SUB000508"
+    assert rows["IM0000004"].opened_at == dt.datetime(2012, 2, 5, 13, 32)
+
+
+def test_scale_out_of_range_is_a_row_error(db, tmp_path):
+    text = INCIDENT_MAP.replace("from = [1, 5], to = [1, 3] }", "from = [1, 4], to = [1, 3] }", 1)
+    report = run_import("incidents", HPSM / "incidents.csv", mapping(tmp_path, text),
+                        dry_run=True)
+    assert [(e.line, e.column, e.reason) for e in report.errors] == [
+        (7, "Impact", "'5' is not on the scale 1 to 4")]
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[fields]\nx = { when = [ { column = "a", value = 1 } ] }\n', "exactly one of values"),
+    ('[fields]\nx = { when = [ { column = "a", values = ["1"] } ] }\n', "needs value ="),
+    ('[fields]\nx = { column = "a", scale = { from = [1, 1], to = [1, 3] } }\n',
+     "two different numbers"),
+    ('[fields]\nx = { column = "a", scale = { from = [1, 5] } }\n', "scale must be"),
+    ('[[skip]]\ncolumn = "a"\npattern = "("\n[fields]\nx = "a"\n', "bad pattern"),
+    ('[[skip]]\nvalues = ["#N/B"]\n[fields]\nx = "a"\n', "tests the key"),
+    ('key = []\n[fields]\nx = "a"\n', "a list of column names"),
+])
+def test_new_constructs_checked_when_read(text, message):
+    with pytest.raises(ValidationError) as info:
+        parse_mapping(text, "m.toml")
+    assert message in info.value.message
+
+
+def test_new_constructs_survive_writing_the_mapping_back(tmp_path):
+    spec = parse_mapping(CIS_MAP.replace('"{name}"', '"CI Name"') + INCIDENT_MAP.split(
+        "[fields]")[1].replace("title =", "description =", 1), "m.toml")
+    again = parse_mapping(to_toml(spec), "m.toml")
+    assert again.key_columns == ["CI Type", "CI Name"] and again.skip == spec.skip
+    assert again.fields["urgency"].scale == spec.fields["urgency"].scale
+    wide = parse_mapping(WIDE_MAP, "w.toml")
+    assert parse_mapping(to_toml(wide), "w.toml").fields["type"].when == wide.fields["type"].when
+
+
+def test_each_ci_field_creates_cis_of_its_own_class(db, tmp_path):
+    text = INCIDENT_MAP + """
+ci = { column = "CI Name (aff)", create_missing = true, class_column = "CI Subtype (aff)", class_map = { "Windows Server" = "server", "Linux Server" = "server" }, default_class = "application" }
+service = { column = "CI Name (CBy)", create_missing = true, default_class = "business_service" }
+"""
+    report = run_import("incidents", HPSM / "incidents.csv", mapping(tmp_path, text))
+    assert report.applied, report.errors
+    classes = {c.name: c.ci_class.name for c in CI.select()}
+    assert classes["LNX000033"] == "server"  # by the affected CI's class column
+    assert classes["CBS000008"] == "business_service"  # named only by the second field
+    incident = Incident.get(Incident.external_key == "IM0000006")
+    assert (incident.ci.name, incident.service.name) == ("DTA000024", "CBS000008")
