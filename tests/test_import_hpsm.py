@@ -194,3 +194,112 @@ service = { column = "CI Name (CBy)", create_missing = true, default_class = "bu
     assert classes["CBS000008"] == "business_service"  # named only by the second field
     incident = Incident.get(Incident.external_key == "IM0000006")
     assert (incident.ci.name, incident.service.name) == ("DTA000024", "CBS000008")
+
+
+# --- a change's affected CIs ------------------------------------------------------------------
+
+CHANGE_MAP = """
+kind = "changes"
+key = "Change ID"
+""" + SOURCE + """
+[[skip]]
+values = ["#N/B", "#MULTIVALUE"]
+
+[fields]
+title = { template = "{Change Type} ({Risk Assessment})", default = "HPSM change {Change ID}" }
+planned_start = "Planned Start"
+planned_end = "Planned End"
+type = { column = "Change Type", map = { "Standard Activity Type" = "standard", "Change Component Request" = "normal", "Master Change" = "normal" }, when = [ { column = "Emergency Change", values = ["Y"], value = "emergency" } ] }
+outage = { value = false, when = [ { column = "Scheduled Downtime Start", empty = false, value = true } ] }
+status = { value = "scheduled", when = [ { column = "Change record Close Time", empty = false, value = "closed" } ] }
+closed_at = "Change record Close Time"
+
+[fields.affected_cis]
+column = "CI Name (aff)"
+create_missing = true
+class_column = "CI Subtype (aff)"
+class_map = { "Windows Server" = "server", "Linux Server" = "server", "Web Based Application" = "application" }
+default_class = "application"
+"""
+
+
+def _affected(change: Change) -> list[str]:
+    return sorted(link.ci.name for link in change.affected_cis)
+
+
+def test_one_row_per_change_and_ci(db, tmp_path):
+    from itsmdesk.models.change import ChangeCI
+
+    path = mapping(tmp_path, CHANGE_MAP)
+    dry = run_import("changes", HPSM / "changes.csv", path, dry_run=True)
+    assert not dry.errors and dry.created == 3 and dry.extra["affected_cis_added"] == 6
+    report = run_import("changes", HPSM / "changes.csv", path)
+    assert report.applied and report.created == 3 and report.extra["skipped"] == 1
+    changes = {c.external_key: c for c in Change.select()}
+    assert _affected(changes["C00000011"]) == ["CBS000008", "LNX000033", "WBA000124"]
+    assert _affected(changes["C00000012"]) == ["SAP000005"]  # the #MULTIVALUE CI left out
+    # the #N/B change row skipped; the change's second row adds its CI
+    assert _affected(changes["C00000013"]) == ["DTA000024", "SUB000508"]
+    c11 = changes["C00000011"]
+    assert (c11.type, c11.outage, c11.status) == ("normal", True, "closed")
+    assert (changes["C00000012"].type, changes["C00000012"].outage) == ("emergency", False)
+    assert (changes["C00000013"].type, changes["C00000013"].status) == ("standard", "scheduled")
+    assert CI.get(CI.name == "LNX000033").ci_class.name == "server"
+    # journalled on the change (replay rebuilds the links)
+    from itsmdesk.models.journal import JournalEntry
+
+    added = JournalEntry.select().where((JournalEntry.record_id == c11.id)
+                                        & (JournalEntry.field == "change_ci+"))
+    assert added.count() == 3
+    # re-import: nothing new; a later export with one more CI adds just that link
+    again = run_import("changes", HPSM / "changes.csv", path)
+    assert again.unchanged == 3 and again.extra["affected_cis_added"] == 0
+    more = tmp_path / "more.csv"
+    lines = (HPSM / "changes.csv").read_text(encoding="utf-8").splitlines()
+    more.write_text("\n".join(lines + [lines[4].replace("SAP000005", "DTA000024", 1)]) + "\n",
+                    encoding="utf-8")
+    version = Change.get(Change.external_key == "C00000012").version
+    later = run_import("changes", more, path)
+    assert later.updated == 1 and later.extra["affected_cis_added"] == 1
+    c12 = Change.get(Change.external_key == "C00000012")
+    assert _affected(c12) == ["DTA000024", "SAP000005"] and c12.version == version + 1
+    assert ChangeCI.select().count() == 7
+
+
+def test_several_ci_columns(db, tmp_path):
+    text = WIDE_MAP + """
+[fields.affected_cis]
+columns = ["CI 1", "CI 2", "CI 3", "Other CIs"]
+split = ","
+create_missing = true
+"""
+    report = run_import("changes", HPSM / "changes-wide.csv", mapping(tmp_path, text))
+    assert report.applied and report.extra["affected_cis_added"] == 6
+    got = {c.external_key: _affected(c) for c in Change.select()}
+    assert got == {"C1": ["CBS000008", "LNX000033", "SAP000005", "WBA000124"],
+                   "C2": ["CBS000008"], "C3": ["SAP000005"]}
+
+
+def test_unknown_affected_ci_without_create_is_a_row_error(db, tmp_path):
+    text = WIDE_MAP + '\naffected_cis = { columns = ["CI 1", "CI 2"] }\n'
+    report = run_import("changes", HPSM / "changes-wide.csv", mapping(tmp_path, text),
+                        dry_run=True)
+    assert {(e.line, e.column) for e in report.errors} == {(2, "affected_cis"),
+                                                            (3, "affected_cis"),
+                                                            (4, "affected_cis")}
+    assert "no ci 'WBA000124'" in report.errors[0].reason
+
+
+def test_imported_links_rebuilt_from_the_journal(db, tmp_path):
+    from test_replay import _diff, _rebuild
+
+    path = mapping(tmp_path, CHANGE_MAP)
+    assert run_import("changes", HPSM / "changes.csv", path).applied
+    more = tmp_path / "more.csv"
+    lines = (HPSM / "changes.csv").read_text(encoding="utf-8").splitlines()
+    more.write_text("\n".join(lines + [lines[4].replace("SAP000005", "DTA000024", 1)]) + "\n",
+                    encoding="utf-8")
+    assert run_import("changes", more, path).updated == 1
+    before, after, result = _rebuild()
+    assert not result.skipped and len(before["change_ci"]) == 7
+    assert _diff(before, after) == []

@@ -33,7 +33,7 @@ from itsmdesk.models.servicedesk import Category
 from itsmdesk.services import bulk, records
 from itsmdesk.services.context import Actor
 from itsmdesk.services.importing.report import ImportReport
-from itsmdesk.services.importing.targets import REF_PREFIXES, LookupPlan
+from itsmdesk.services.importing.targets import LINK_FIELDS, REF_PREFIXES, LookupPlan
 
 COUNT_NAMES = {Person: "people", Team: "teams", Site: "sites", Category: "categories", CI: "cis",
                CIClass: "ci_classes"}
@@ -164,18 +164,27 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
     has_attrs = "attributes" in model._meta.fields
     creates = []
     updates = []
+    stored_links = _stored_links(prepared, planned, existing)
+    added = 0
     for i, rec in enumerate(planned):
         current = existing.get(i)
         if current is None:
             creates.append(rec)
+            added += sum(len(ids) for ids in rec.links.values())
             continue
+        # links already there are kept; the ones the file adds are added (none removed)
+        rec.links = {name: [v for v in ids if (current.id, v) not in stored_links[name]]
+                     for name, ids in rec.links.items()}
+        added += sum(len(ids) for ids in rec.links.values())
         values = _with_attributes(rec.final, current.attributes if has_attrs else None)
         diff = _diff(current, values)
-        if diff:
+        if diff or any(rec.links.values()):
             updates.append((current, diff, rec))
         else:
             report.unchanged += 1
     report.created, report.updated = len(creates), len(updates)
+    for name in rec_link_names(prepared):
+        report.extra[f"{name}_added"] = added
     summarise(prepared, report)
     if dry_run:
         return
@@ -189,6 +198,44 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
         raise ConflictError(N_("The import would break a rule of the database ({reason}); "
                                "nothing was imported. Run it with --dry-run to see the rows "
                                "involved."), reason=str(exc).splitlines()[0]) from exc
+
+
+def rec_link_names(prepared) -> list[str]:  # noqa: ANN001
+    return [n for n in prepared.spec.fields if (prepared.target.kind, n) in LINK_FIELDS]
+
+
+def _stored_links(prepared, planned, existing) -> dict[str, set[tuple[Any, Any]]]:  # noqa: ANN001
+    """Per link field: the (record, linked row) pairs already stored for the records the
+    import updates."""
+    out: dict[str, set[tuple[Any, Any]]] = {}
+    ids = sorted({existing[i].id for i in existing}, key=str)
+    for name in rec_link_names(prepared):
+        link = LINK_FIELDS[(prepared.target.kind, name)]
+        parent, other = link.child._meta.fields[link.parent], link.child._meta.fields[link.other]
+        pairs: set[tuple[Any, Any]] = set()
+        for start in range(0, len(ids), 500):
+            query = link.child.select(parent, other).where(parent.in_(ids[start:start + 500]))
+            pairs.update(query.tuples())
+        out[name] = pairs
+    return out
+
+
+def _write_links(prepared, items: list[tuple[Any, Any, Any, Any, dict]],  # noqa: ANN001
+                 journal: _Journal) -> None:
+    """Child rows for ``items`` = (record id, label, version, at, rec.links), journalled on
+    the record with its version and time (what replay stamps the record with)."""
+    for name in rec_link_names(prepared):
+        link = LINK_FIELDS[(prepared.target.kind, name)]
+        wire = bulk.wire_maker(link.child, include_id=True, texts=journal.text)
+        rows = []
+        for record_id, label, version, at, who, links in items:
+            for other in links.get(name, ()):
+                row = {"id": uuid.uuid4(), link.parent: record_id, link.other: other}
+                rows.append(row)
+                journal.rows.append(bulk.child_row(link.child, "+", record_id, label, None,
+                                                   wire(row), journal.author(who), at, version,
+                                                   journal.batch))
+        bulk.insert_records(link.child, rows)
 
 
 def _write(prepared, creates, updates, report: ImportReport, actor: Actor,  # noqa: ANN001
@@ -209,13 +256,25 @@ def _write(prepared, creates, updates, report: ImportReport, actor: Actor,  # no
         _tick(progress, cancel, 0, total, "writing records")
         bulk.insert_records(
             model, rows, tick=lambda n: _tick(progress, cancel, n, total, "writing records"))
+        link_items = [(values["id"], _label(values), values["version"], values["updated_at"],
+                       rec.events[-1].who if rec.events else None, rec.links)
+                      for values, rec in zip(rows, creates, strict=True) if rec.links]
         changed = []
         labels = {}
         for number, (current, diff, rec) in enumerate(updates):
             if number % 500 == 0:
                 _tick(progress, cancel, len(creates) + number, total, "updating records")
-            changed.append(_update(kind, current, diff, rec, spec, journal, now))
+            update = _update(kind, current, diff, rec, spec, journal, now)
+            if any(rec.links.values()):
+                # the links added are one more version of the record, now, by the importer
+                values = update[2]
+                values.update(version=values["version"] + 1, updated_at=now,
+                              updated_by=journal.actor.person_id)
+                link_items.append((current.id, current.record_label(), values["version"], now,
+                                   None, rec.links))
+            changed.append(update)
             labels[current.id] = current.record_label()
+        _write_links(prepared, link_items, journal)
         moved = bulk.update_records(model, changed)
         if moved:
             raise ConflictError(N_("{record} changed while the import ran; nothing was "

@@ -37,10 +37,12 @@ from itsmdesk.services.importing import csv_source as mapping_csv
 from itsmdesk.services.importing.report import ImportReport, RowError, row_error, row_error_from
 from itsmdesk.services.importing.spec import FieldSpec, MappingSpec, check_key, load_mapping
 from itsmdesk.services.importing.targets import (
+    LINK_FIELDS,
     TARGETS,
     LookupPlan,
     Target,
     field_type,
+    lookup_model,
     resolve,
 )
 from itsmdesk.services.importing.values import (
@@ -80,6 +82,8 @@ class Planned:
     # event logs: the state after the first event (what the record is created with; the later
     # events are journalled as updates of it)
     first: dict[str, Any] | None = None
+    # link fields (a change's affected CIs): field -> ids of the linked rows, in file order
+    links: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -118,6 +122,8 @@ def _tick(progress: Progress | None, cancel: Callable[[], bool] | None, done: in
 def _field_info(target: Target, name: str, mapping_path: str,
                 fspec: FieldSpec | None = None) -> tuple[str, int | None]:
     model = target.model
+    if (target.kind, name) in LINK_FIELDS:
+        return "links", None
     if name.startswith("attributes.") and "attributes" in model._meta.fields:
         return (fspec.type if fspec and fspec.type else "text"), None
     f = model._meta.fields.get(name)
@@ -186,6 +192,15 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     lookup_fields: dict[str, FieldSpec] = {}
     for name, fspec in spec.fields.items():
         ftype, max_length = _field_info(target, name, spec.path, fspec)
+        if ftype == "links":
+            if spec.events.fold:
+                raise ValidationError(N_("Mapping {path}: [fields] {field}: an event log "
+                                         "([events] fold = true) cannot fill it; import the "
+                                         "links from a file with one row per record and linked "
+                                         "row"), path=spec.path, field=name)
+            lookup_fields[name] = fspec
+            converters[name] = _names_converter(fspec, index, src.null_values)
+            continue
         if ftype == "lookup":
             lookup_fields[name] = fspec
             ftype = "text"
@@ -215,7 +230,7 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     # CIs a field may create: each field's class column (class_map applied) or its own
     # default_class (two fields of one mapping create CIs of their own classes)
     ci_class_specs = {n: f for n, f in lookup_fields.items()
-                      if _rel_model(target, n) is CI and (f.class_column or f.default_class)}
+                      if lookup_model(kind, n) is CI and (f.class_column or f.default_class)}
     for number, row in enumerate(data.rows):
         if number % 5000 == 0:
             _tick(progress, cancel, number, total, "checking rows")
@@ -280,8 +295,11 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
                                         value=repr(cells[order_pos])))
                 row_ok = False
         for name, fspec in ci_class_specs.items():
-            ci_name = values.get(name)
-            if isinstance(ci_name, str) and ci_name not in class_of:
+            named = values.get(name)
+            for ci_name in ([named] if isinstance(named, str) else
+                            named if isinstance(named, list) else []):
+                if ci_name in class_of:
+                    continue
                 cls = cells[index[fspec.class_column]] if fspec.class_column else ""
                 if cls and cls not in nulls:
                     class_of[ci_name] = (fspec.class_map or {}).get(cls, cls)
@@ -298,9 +316,24 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     return prepared
 
 
-def _rel_model(target: Target, name: str) -> type | None:
-    f = target.model._meta.fields.get(name)
-    return f.rel_model if isinstance(f, pw.ForeignKeyField) else None
+def _names_converter(fspec: FieldSpec, index: dict[str, int], nulls: set[str]
+                     ) -> Callable[[list[str]], list[str]]:
+    """A link field's names in one row: one per column (``columns``) or the one column, cells
+    split on ``split``; empty and null cells left out, each name once."""
+    positions = [index[c] for c in (fspec.many or [fspec.column])]
+    split = fspec.split
+
+    def names(cells: list[str]) -> list[str]:
+        out: list[str] = []
+        for pos in positions:
+            cell = cells[pos]
+            for part in (cell.split(split) if split else [cell]):
+                part = part.strip()
+                if part and part not in nulls and part not in out:
+                    out.append(part)
+        return out
+
+    return names
 
 
 # "no person 'Ann' ...": one template per record kind, so the kind word is translated with the
@@ -334,15 +367,22 @@ def _resolve_lookups(prepared: Prepared, lookup_fields: dict[str, FieldSpec],
     # One plan per target model: a caller and an assignee of the same name are one person.
     by_model: dict[type, list[str]] = {}
     for name in lookup_fields:
-        by_model.setdefault(target.model._meta.fields[name].rel_model, []).append(name)
+        by_model.setdefault(lookup_model(target.kind, name), []).append(name)
     plans: dict[type, LookupPlan] = {}
     for model, names_of in by_model.items():
-        names = {v[n] for _l, v, _m in prepared.rows for n in names_of if isinstance(v.get(n), str)}
+        names = set()
+        for _l, v, _m in prepared.rows:
+            for n in names_of:
+                value = v.get(n)
+                if isinstance(value, str):
+                    names.add(value)
+                elif isinstance(value, list):
+                    names.update(value)
         specs = [lookup_fields[n] for n in names_of]
         fspec = next((f for f in specs if f.create_missing), specs[0])
         plans[model] = resolve(model, fspec, names, record_kind, class_of)
     for name, fspec in lookup_fields.items():
-        model = target.model._meta.fields[name].rel_model
+        model = lookup_model(target.kind, name)
         plan = prepared.lookups[name] = plans[model]
         if model is CI and plan.new:
             # classes for the CIs to create: from the class column (class_map applied) or default
@@ -356,15 +396,20 @@ def _resolve_lookups(prepared: Prepared, lookup_fields: dict[str, FieldSpec],
             template = MISSING_TEMPLATES.get(label, MISSING_TEMPLATE)
             for line, values, _meta in prepared.rows:
                 value = values.get(name)
-                if isinstance(value, str) and value in plan.missing:
-                    prepared.errors.append(row_error(line, column, template, kind=label,
-                                                     value=repr(value)))
-                    prepared.bad_lines.add(line)
+                for one in ([value] if isinstance(value, str) else
+                            value if isinstance(value, list) else []):
+                    if one in plan.missing:
+                        prepared.errors.append(row_error(line, column, template, kind=label,
+                                                         value=repr(one)))
+                        prepared.bad_lines.add(line)
     for _line, values, _meta in prepared.rows:
         for name in lookup_fields:
             value = values.get(name)
             if isinstance(value, str):
                 values[name] = prepared.lookups[name].ids.get(value)
+            elif isinstance(value, list):
+                ids = prepared.lookups[name].ids
+                values[name] = [ids[v] for v in value if v in ids]
 
 
 # --- stage 4: group and fold ------------------------------------------------------------------
@@ -396,10 +441,14 @@ def group(prepared: Prepared, skip_invalid: bool) -> tuple[list[Planned], set[in
             by_key.setdefault(key, []).append(item)
     planned: list[Planned] = []
     fold = spec.events.fold
+    links = [n for n in spec.fields if (target.kind, n) in LINK_FIELDS]
     for key, items in by_key.items():
         lines = [i[0] for i in items]
         if any(line in prepared.bad_lines for line in lines):
             rejected.update(lines)
+            continue
+        if links and not fold:
+            planned.append(_collect(key, items, links, spec, target, matrix))
             continue
         if not fold and len(items) > 1:
             for line in lines[1:]:
@@ -426,6 +475,26 @@ def group(prepared: Prepared, skip_invalid: bool) -> tuple[list[Planned], set[in
     if rejected and not skip_invalid:
         return planned, rejected
     return [p for p in planned if not rejected.intersection(p.lines)], rejected
+
+
+def _collect(key: str, items: list, links: list[str], spec: MappingSpec, target: Target,
+             matrix: dict | None) -> Planned:
+    """Rows of one key (one per record x linked row): each field from the first row that
+    gives it, the linked rows of every row collected (each once, in file order)."""
+    state: dict[str, Any] = {}
+    found: dict[str, list[Any]] = {name: [] for name in links}
+    for _line, values, _meta in items:
+        for name, value in values.items():
+            if name in found:
+                found[name] += [v for v in value or () if v not in found[name]]
+            elif value is not IGNORE and value not in (None, "") and name not in state:
+                state[name] = value
+    for name, value in items[0][1].items():  # fields no row gives: as the first row has them
+        if name not in found and name not in state and value is not IGNORE:
+            state[name] = value
+    _derive(target, spec, state, matrix)
+    return Planned(key, [i[0] for i in items], state, first_at=items[0][2].get("at"),
+                   links=found)
 
 
 def _fold(key: str, items: list, spec: MappingSpec, target: Target, matrix: dict | None) -> Planned:

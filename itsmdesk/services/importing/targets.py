@@ -14,7 +14,7 @@ from typing import Any
 
 import peewee as pw
 
-from itsmdesk.models.change import CHANGE_STATUSES, CHANGE_TYPES, RISK_LEVELS, Change
+from itsmdesk.models.change import CHANGE_STATUSES, CHANGE_TYPES, RISK_LEVELS, Change, ChangeCI
 from itsmdesk.models.cmdb import (
     CI,
     CI_STATUSES,
@@ -63,6 +63,31 @@ TARGETS: dict[str, Target] = {
     "relations": Target("relations", Relation, None, ("source", "target", "type"), {
         "type": RELATION_TYPES, "propagates": PROPAGATION}),
 }
+
+@dataclass(frozen=True)
+class LinkField:
+    """A field filling child rows that link the record to several others (a change's affected
+    CIs): ``child`` rows with ``parent`` = the record and ``other`` = each linked row."""
+
+    child: type[pw.Model]
+    parent: str
+    other: str
+    model: type[pw.Model]
+
+
+LINK_FIELDS: dict[tuple[str, str], LinkField] = {
+    ("changes", "affected_cis"): LinkField(ChangeCI, "change", "ci", CI),
+}
+
+
+def lookup_model(kind: str, name: str) -> type[pw.Model] | None:
+    """The model a field names rows of (a foreign key, or a link field's), else None."""
+    link = LINK_FIELDS.get((kind, name))
+    if link is not None:
+        return link.model
+    f = TARGETS[kind].model._meta.fields.get(name)
+    return f.rel_model if isinstance(f, pw.ForeignKeyField) else None
+
 
 # Linked-record models: how their rows are named in a source and created when missing.
 REF_PREFIXES = {Incident: "INC", Change: "CHG", Problem: "PRB", KnownError: "KE"}
@@ -225,4 +250,5 @@ def target_fields(kind: str) -> list[TargetField]:
         f = target.model._meta.fields[name]
         out.append(TargetField(name, field_type(f), name in target.required,
                                target.choices.get(name)))
+    out += [TargetField(name, "lookup", False, None) for (k, name) in LINK_FIELDS if k == kind]
     return out
