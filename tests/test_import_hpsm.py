@@ -303,3 +303,160 @@ def test_imported_links_rebuilt_from_the_journal(db, tmp_path):
     before, after, result = _rebuild()
     assert not result.skipped and len(before["change_ci"]) == 7
     assert _diff(before, after) == []
+
+
+# --- the ready HP Service Manager mappings, new fields, interactions, SLA -----------------------
+
+def _import_all() -> None:
+    for kind in ("incidents", "changes", "interactions"):
+        report = run_import(kind, HPSM / f"{kind}.csv", f"hpsm-{kind}")
+        assert report.applied and not report.errors, (kind, report.errors)
+
+
+def test_ready_hpsm_mappings_import_faithfully(db):
+    from itsmdesk.models.incident import Interaction
+
+    _import_all()
+    inc = {i.external_key: i for i in Incident.select()}
+    # HPSM's IM0000005 reopened, reassigned 33 times, 4354.79 h of handling (decimal commas)
+    five = inc["IM0000005"]
+    assert five.reopened_at == dt.datetime(2013, 12, 2, 11, 31)  # 12:31 Amsterdam, in UTC
+    assert (five.reassignments, five.handle_hours) == (33, pytest.approx(4354.786667))
+    # a second CI: affected beside caused-by, each created with its own class
+    six = inc["IM0000006"]
+    assert (six.ci.name, six.caused_by_ci.name) == ("DTA000024", "CBS000008")
+    assert six.caused_by_ci.ci_class.name == "server" and six.ci.ci_class.name == "application"
+    assert inc["IM0000013"].kind == "request" and inc["IM0000013"].ci is None
+    # the SLA clock on import: resolved three weeks after opening at priority 2 -> breached;
+    # one resolved within the hour -> met
+    assert inc["IM0000011"].sla_state == "breached" and inc["IM0000011"].escalation_level == 2
+    assert inc["IM0000012"].sla_state == "met"
+    assert inc["IM0000011"].resolution_due < inc["IM0000011"].resolved_at
+    # changes: fields with no edit before, the affected CIs
+    chg = {c.external_key: c for c in Change.select()}
+    c11 = chg["C00000011"]
+    assert (c11.opened_at, c11.requested_end, c11.cab_approval_needed) == (
+        dt.datetime(2013, 3, 28, 9, 12), dt.datetime(2013, 4, 11, 22, 0), True)
+    assert (c11.type, c11.status, c11.outage, c11.risk_level) == ("normal", "closed", True,
+                                                                  "medium")
+    assert inc["IM0000011"].change_id == c11.id  # the placeholder became the real change
+    assert (chg["C00000012"].type, chg["C00000013"].type) == ("emergency", "standard")
+    assert chg["C00000013"].status == "scheduled" and chg["C00000013"].cab_approval_needed is False
+    assert _affected(c11) == ["CBS000008", "LNX000033", "WBA000124"]
+    # interactions: linked to the incidents they became, references INT-
+    contacts = {c.external_key: c for c in Interaction.select()}
+    assert len(contacts) == 5 and all(c.ref.startswith("INT-") for c in contacts.values())
+    assert contacts["SD0000007"].incident_id == inc["IM0000004"].id
+    assert contacts["SD0000025"].incident is None and contacts["SD0000026"].ci is None
+    assert contacts["SD0000014"].contacted_at == dt.datetime(2012, 3, 18, 15, 58)
+    # a second import changes nothing
+    for kind in ("incidents", "changes", "interactions"):
+        again = run_import(kind, HPSM / f"{kind}.csv", f"hpsm-{kind}")
+        assert again.created == 0 and again.updated == 0, kind
+
+
+def test_interactions_listed_and_on_the_incident(db, tmp_path, capsys):
+    from itsmdesk.cli import main
+    from itsmdesk.services.listing import list_records
+    from itsmdesk.services.servicedesk import incidents
+
+    _import_all()
+    rows = list_records("interactions")
+    assert len(rows) == 5 and rows[0]["ref"].startswith("INT-")
+    linked = {r["external_key"]: r["status"] for r in rows}
+    four = Incident.get(Incident.external_key == "IM0000004")
+    assert linked["SD0000007"] == four.ref and linked["SD0000025"] == "-"
+    view = incidents.incident_view(four.id)
+    assert [c.summary for c in view.interactions] == ["incident: SUB000508 (Other)"]
+    assert (view.reassignments, view.caused_by_ci_name) == (26, "SUB000508")
+    if db.backend == "sqlite":
+        assert main(["--db", db.url, "list", "interactions"]) == 0
+        out = capsys.readouterr().out
+        assert "INT-000001" in out and four.ref in out
+
+
+def test_reimport_moves_the_sla_clock(db, tmp_path):
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    opened = now - dt.timedelta(minutes=10)
+    text = """
+kind = "incidents"
+key = "id"
+[source]
+date_formats = ["%Y-%m-%d %H:%M:%S"]
+[fields]
+title = "t"
+priority = { value = 3 }
+opened_at = "opened"
+resolved_at = "resolved"
+status = "status"
+"""
+    path = mapping(tmp_path, text)
+    first = tmp_path / "a.csv"
+    first.write_text(f"id,t,opened,resolved,status\nX1,Mail,{opened},,in_progress\n",
+                     encoding="utf-8")
+    assert run_import("incidents", first, path).created == 1
+    row = Incident.get(Incident.external_key == "X1")
+    assert row.sla_state == "ok"
+    # the later export: resolved long after (the opening moved back a month)
+    later = tmp_path / "b.csv"
+    back = opened - dt.timedelta(days=30)
+    later.write_text(f"id,t,opened,resolved,status\nX1,Mail,{back},{now},resolved\n",
+                     encoding="utf-8")
+    assert run_import("incidents", later, path).updated == 1
+    row = Incident.get(Incident.external_key == "X1")
+    assert (row.sla_state, row.escalation_level) == ("breached", 2)
+    assert row.resolution_due < now
+
+
+def test_deadline_from_the_file_decides_the_state(db, tmp_path):
+    text = """
+kind = "incidents"
+key = "id"
+[fields]
+title = "t"
+opened_at = "opened"
+resolved_at = "resolved"
+resolution_due = "due"
+status = { value = "closed" }
+"""
+    data = tmp_path / "a.csv"
+    data.write_text("id,t,opened,resolved,due\nA,late,2024-01-01 08:00,2024-01-03 08:00,"
+                    "2024-01-02 08:00\nB,early,2024-01-01 08:00,2024-01-01 09:00,"
+                    "2024-01-02 08:00\n", encoding="utf-8")
+    assert run_import("incidents", data, mapping(tmp_path, text)).created == 2
+    got = {i.external_key: (i.sla_state, i.resolution_due) for i in Incident.select()}
+    assert got == {"A": ("breached", dt.datetime(2024, 1, 2, 8, 0)),
+                   "B": ("met", dt.datetime(2024, 1, 2, 8, 0))}
+
+
+def test_hpsm_imports_rebuilt_from_the_journal(db):
+    from test_replay import _diff, _rebuild
+
+    _import_all()
+    before, after, result = _rebuild()
+    assert not result.skipped and len(before["interaction"]) == 5
+    assert _diff(before, after) == []
+
+
+def test_migration_13_adds_the_columns_and_table(db):
+    from itsmdesk.models import db as proxy
+    from itsmdesk.models.migrations import MIGRATIONS
+
+    database = proxy.obj
+    pg = db.backend == "postgresql"
+    dropped = ["reopened_at", "reassignments", "handle_hours"] + (["caused_by_ci_id"] if pg
+                                                                   else [])
+    for column in dropped:
+        database.execute_sql(f'ALTER TABLE "incident" DROP COLUMN {column}')
+    for column in ("opened_at", "requested_end", "cab_approval_needed"):
+        database.execute_sql(f'ALTER TABLE "change" DROP COLUMN {column}')
+    database.execute_sql('DROP TABLE "interaction"')
+    migrate = dict((n, f) for n, _d, f in MIGRATIONS)[13]
+    migrate(database)
+    migrate(database)  # idempotent, as a fresh database runs it too
+    columns = {c.name for c in database.get_columns("incident")}
+    assert set(dropped) <= columns and database.table_exists("interaction")
+    assert {"opened_at", "requested_end", "cab_approval_needed"} <= {
+        c.name for c in database.get_columns("change")}
+    _import_all()  # the migrated schema takes the import
+    assert Incident.select().where(Incident.reassignments == 33).count() == 1

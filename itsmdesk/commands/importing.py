@@ -15,7 +15,7 @@ from itsmdesk.catalog import QT_TRANSLATE_NOOP
 from itsmdesk.commands.base import CommandContext, import_summary, print_json, row_error_text, translate
 from itsmdesk.errors import N_, ItsmError
 
-KINDS = ("incidents", "changes", "problems", "cis", "relations")
+KINDS = ("incidents", "changes", "problems", "cis", "relations", "interactions")
 
 
 def register(sub) -> None:  # noqa: ANN001

@@ -145,6 +145,30 @@ def _m0011_sla_per_service_and_team(database: pw.Database) -> None:
         database.execute(SLADefinition._schema._create_index(index, safe=True))
 
 
+def _m0013_imported_fields_and_interactions(database: pw.Database) -> None:
+    """What other tools' exports carry: an incident's caused-by CI, reopen time, reassignments
+    and handle time; a change's open time, requested end and CAB approval; and service desk
+    interactions (calls, e-mails) as a record kind of their own."""
+    from itsmdesk.models.change import Change
+    from itsmdesk.models.incident import Incident, Interaction
+
+    pg = isinstance(database, pw.PostgresqlDatabase)
+    key, time, yes_no, real = (("UUID", "TIMESTAMP", "BOOLEAN", "DOUBLE PRECISION") if pg
+                               else ("TEXT", "DATETIME", "INTEGER", "REAL"))
+    for model, adds in (
+            (Incident, {"caused_by_ci_id": f'{key} NULL REFERENCES "ci" (id) ON DELETE SET NULL',
+                        "reopened_at": f"{time} NULL", "reassignments": "INTEGER NULL",
+                        "handle_hours": f"{real} NULL"}),
+            (Change, {"opened_at": f"{time} NULL", "requested_end": f"{time} NULL",
+                      "cab_approval_needed": f"{yes_no} NULL"})):
+        table = model._meta.table_name
+        columns = {c.name for c in database.get_columns(table)}
+        for column, kind in adds.items():
+            if column not in columns:
+                database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {column} {kind}')
+    database.create_tables([Interaction], safe=True)
+
+
 # (version, description, function).  Version 1 is the base tables.
 MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (2, "full-text search", _m0002_full_text_search),
@@ -157,6 +181,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (9, "live refresh: NOTIFY on every journal insert (PostgreSQL)", _m0009_live_notify),
     (10, "journal guard: append-only triggers and hash chain (SQLite)", _m0010_journal_guard),
     (11, "SLA targets per service and OLAs per team", _m0011_sla_per_service_and_team),
+    (13, "imported fields (caused-by CI, reopen, CAB...) and interactions",
+     _m0013_imported_fields_and_interactions),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
 

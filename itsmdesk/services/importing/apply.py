@@ -166,6 +166,11 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
     updates = []
     stored_links = _stored_links(prepared, planned, existing)
     added = 0
+    from itsmdesk.models.base import utcnow
+    from itsmdesk.services.servicedesk import sla
+
+    clock_now = utcnow().replace(microsecond=0)
+    sla_cache = sla.Targets()
     for i, rec in enumerate(planned):
         current = existing.get(i)
         if current is None:
@@ -178,6 +183,8 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
         added += sum(len(ids) for ids in rec.links.values())
         values = _with_attributes(rec.final, current.attributes if has_attrs else None)
         diff = _diff(current, values)
+        if diff and model is Incident:
+            diff.update(clock_changes(current, diff, prepared.spec, clock_now, sla_cache))
         if diff or any(rec.links.values()):
             updates.append((current, diff, rec))
         else:
@@ -188,9 +195,6 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
     summarise(prepared, report)
     if dry_run:
         return
-    from itsmdesk.services.servicedesk import sla
-
-    sla_cache = sla.Targets()
     try:
         _write(prepared, creates, updates, report, actor, progress, cancel, sla_cache)
     except pw.IntegrityError as exc:
@@ -355,6 +359,54 @@ def _sla_fields(values: dict[str, Any], rec, now: dt.datetime, lookup) -> dict[s
     return sla.reading(history, last, lookup).fields()
 
 
+SLA_FIELDS = ("response_due", "resolution_due", "sla_state", "escalation_level")
+# what the SLA clock reads: a change to one of these on a re-import moves the clock
+SLA_INPUTS = {"kind", "opened_at", "status", "priority", "paused_since", "resolved_at",
+              "closed_at", "responded_at", "service", "team"}
+
+
+def _clock_fields(values: dict[str, Any], rec, now: dt.datetime, lookup) -> dict[str, Any]:  # noqa: ANN001
+    """The SLA fields of an imported ticket: the one SLA clock's reading of its history; when
+    the file gives the resolution deadline itself, the state follows from that deadline."""
+    fields = _sla_fields(values, rec, now, lookup)
+    due = values.get("resolution_due")
+    if due is not None and "sla_state" not in values:
+        status = values.get("status") or "new"
+        from itsmdesk.models.incident import CLOSED_STATUSES
+
+        if status in CLOSED_STATUSES:
+            done = values.get("resolved_at") or values.get("closed_at") or now
+            state = "breached" if done > due else "met"
+        else:
+            state = "breached" if now > due else ("paused" if status == "pending" else "ok")
+        fields["sla_state"] = state
+        fields["escalation_level"] = 2 if state == "breached" else 0
+    return fields
+
+
+def clock_changes(current, diff: dict[str, tuple[Any, Any]], spec, now: dt.datetime,  # noqa: ANN001
+                  lookup) -> dict[str, tuple[Any, Any]]:  # noqa: ANN001
+    """A re-import that moves what the SLA clock reads (status, times, priority...) moves the
+    stored clock too (the fields the mapping fills itself are left as the file says)."""
+    if not SLA_INPUTS.intersection(diff) or "sla_state" in spec.fields:
+        return {}
+    from itsmdesk.services import records
+    from itsmdesk.services.servicedesk import sla
+
+    merged = {name: records.field_value(current, name) for name in SLA_INPUTS | set(SLA_FIELDS)}
+    merged.update({name: new for name, (_old, new) in diff.items()})
+    if merged.get("opened_at") is None:
+        return {}
+    history = sla.history_from_values(merged)
+    last = max([now, history.opened] + [a for a, _s in history.statuses])
+    fields = sla.reading(history, last, lookup).fields()
+    if "resolution_due" in spec.fields:
+        fields = {k: v for k, v in fields.items() if k not in ("response_due", "resolution_due")}
+    return {name: (records.field_value(current, name), value) for name, value in fields.items()
+            if name not in spec.fields and name not in diff
+            and records.to_text(records.field_value(current, name)) != records.to_text(value)}
+
+
 def _first_values(model: type[pw.Model], values: dict[str, Any], rec) -> dict[str, Any]:  # noqa: ANN001
     """The record as the first event of its log left it: ``values`` (its final state) with
     every field a later event changed set back to its first value (or its default, when the
@@ -408,11 +460,9 @@ def _new_rows(creates, model, spec, now: dt.datetime,  # noqa: ANN001
         if rec.key and "external_key" in model._meta.fields:
             values["external_key"] = rec.key
         created = rec.first_at or now
-        if model is Incident:
-            opened = values.setdefault("opened_at", created)
-            if "response_due" not in values and opened is not None:
-                for name, value in _sla_fields(values, rec, now, sla_cache).items():
-                    values.setdefault(name, value)  # what the file says is kept
+        if model is Incident and values.setdefault("opened_at", created) is not None:
+            for name, value in _clock_fields(values, rec, now, sla_cache).items():
+                values.setdefault(name, value)  # what the file says is kept
         bulk.fill_defaults(model, values)
         label = _label(values)
         events = rec.events if fold else []

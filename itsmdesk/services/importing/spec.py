@@ -34,7 +34,7 @@ from typing import Any
 
 from itsmdesk.errors import N_, ValidationError
 
-KINDS = ("incidents", "changes", "problems", "cis", "relations")
+KINDS = ("incidents", "changes", "problems", "cis", "relations", "interactions")
 
 DEFAULT_DATE_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
 
@@ -199,7 +199,7 @@ def template_columns(template: str) -> list[str]:
                               reason=str(exc)) from exc
 
 
-KEYED_KINDS = ("incidents", "changes", "problems")  # matched on external_key: a key is needed
+KEYED_KINDS = ("incidents", "changes", "problems", "interactions")  # matched on external_key: a key is needed
 
 
 def check_key(kind: str | None, key: str | None, path: str) -> None:

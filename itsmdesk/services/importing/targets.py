@@ -32,6 +32,7 @@ from itsmdesk.models.incident import (
     REQUEST_STATUSES,
     SLA_STATES,
     Incident,
+    Interaction,
 )
 from itsmdesk.models.people import Person, Site, Team
 from itsmdesk.models.problem import PROBLEM_STATUSES, KnownError, Problem
@@ -62,6 +63,8 @@ TARGETS: dict[str, Target] = {
         "status": CI_STATUSES, "criticality": CRITICALITIES}),
     "relations": Target("relations", Relation, None, ("source", "target", "type"), {
         "type": RELATION_TYPES, "propagates": PROPAGATION}),
+    "interactions": Target("interactions", Interaction, "INT", ("summary",), {
+        "channel": CHANNELS}),
 }
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ def lookup_model(kind: str, name: str) -> type[pw.Model] | None:
 
 
 # Linked-record models: how their rows are named in a source and created when missing.
-REF_PREFIXES = {Incident: "INC", Change: "CHG", Problem: "PRB", KnownError: "KE"}
+REF_PREFIXES = {Incident: "INC", Change: "CHG", Problem: "PRB", KnownError: "KE",
+                Interaction: "INT"}
 
 
 def field_type(f: pw.Field) -> str:

@@ -48,7 +48,7 @@ from itsmdesk.services.importing.targets import target_fields
 from itsmdesk.views.messages import error_text
 from itsmdesk.views.numfmt import grouped
 
-KINDS = ("incidents", "changes", "problems", "cis", "relations")
+KINDS = ("incidents", "changes", "problems", "cis", "relations", "interactions")
 DELIMITERS = [(",", ","), (";", ";"), ("\t", "Tab"), ("|", "|")]
 ENCODINGS = ["utf-8", "cp1252", "latin-1", "utf-16"]
 NO_COLUMN = ""
@@ -94,7 +94,8 @@ class FilePage(QWizardPage):
         self.kind = QComboBox()
         labels = {"incidents": self.tr("Incidents"), "changes": self.tr("Changes"),
                   "problems": self.tr("Problems"), "cis": self.tr("Configuration items"),
-                  "relations": self.tr("CI relations")}
+                  "relations": self.tr("CI relations"),
+                  "interactions": self.tr("Service desk interactions")}
         for kind in KINDS:
             self.kind.addItem(labels[kind], kind)
         self.path = QLineEdit()
