@@ -165,3 +165,30 @@ urgency = { column = "u", map = { a = 1 } }
     lines = err.split("\n")
     error = next(ln for ln in lines if "itsmdesk: error:" in ln)
     assert error.startswith("itsmdesk: error: Mapping ") and "titel is not a field" in error
+
+
+def test_values_too_long_for_their_column_found_by_the_dry_run(db, tmp_path):
+    """PostgreSQL refuses a text longer than its column (SQLite keeps it): the dry run says."""
+    mapping = write(tmp_path, "m.toml", """
+kind = "changes"
+key = "id"
+[fields]
+title = "t"
+team = { column = "team", create_missing = true }
+affected_cis = { column = "ci", create_missing = true }
+""")
+    long_team, long_key = "T" * 201, "K" * 201
+    data = write(tmp_path, "a.csv", f"id,t,team,ci\nC1,a,{long_team},web01\n{long_key},b,Desk,"
+                 f"web01\nC3,c,Desk,{'w' * 256}\nC4,d,Desk,web01\n")
+    report = run_import("changes", data, mapping, dry_run=True)
+    got = {(e.line, e.column): e.reason for e in report.errors}
+    assert set(got) == {(2, "team"), (3, "id"), (4, "ci")}
+    assert got[(3, "id")] == "the key is longer than 200 characters (201)"
+    assert got[(2, "team")].startswith("creating team 'TTTT") and \
+        got[(2, "team")].endswith("its name would be longer than 200 characters (201)")
+    assert "its name would be longer than 255 characters (256)" in got[(4, "ci")]
+    report = run_import("changes", data, mapping, skip_invalid=tmp_path / "rejects.csv")
+    assert report.applied and report.created == 1
+    from itsmdesk.models.change import Change
+
+    assert [c.external_key for c in Change.select()] == ["C4"]

@@ -197,8 +197,8 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
         return
     try:
         _write(prepared, creates, updates, report, actor, progress, cancel, sla_cache)
-    except pw.IntegrityError as exc:
-        # the check before (importing/unique.py) should have found it: still a sentence
+    except (pw.IntegrityError, pw.DataError) as exc:
+        # the checks before (importing/unique.py) should have found it: still a sentence
         raise ConflictError(N_("The import would break a rule of the database ({reason}); "
                                "nothing was imported. Run it with --dry-run to see the rows "
                                "involved."), reason=str(exc).splitlines()[0]) from exc

@@ -673,8 +673,16 @@ def _check_unique(prepared: Prepared, planned: list[Planned], existing: dict[int
 
     dropped: set[int] = set()
     rows = []
+    key_limit = getattr(model._meta.fields.get("external_key"), "max_length", None)
     for i, rec in enumerate(planned):
         if rejected.intersection(rec.lines):
+            continue
+        if key_limit and len(rec.key) > key_limit:
+            prepared.errors.append(row_error(rec.lines[0], spec.key or "",
+                                             N_("the key is longer than {max} characters "
+                                                "({length})"), max=key_limit,
+                                             length=len(rec.key)))
+            rejected.update(rec.lines)
             continue
         own = existing[i].id if i in existing else None
         rows.append((i, _with_attributes(rec.final), own))
@@ -730,6 +738,14 @@ def _check_unique_lookups(prepared: Prepared, rejected: set[int]) -> None:
                 for new_id, values in plan.new.items()]
         name_of = {v: k for k, v in plan.ids.items()}
         label = getattr(plan.model, "RECORD_KIND", plan.model.__name__)
+        bad: list[tuple[Any, RowError]] = []
+        for new_id, values, _own in rows:
+            for name, length, limit in unique.too_long(plan.model, values)[:1]:
+                bad.append((new_id, row_error(
+                    0, "", N_("creating {kind} {name}: its {field} would be longer than {max} "
+                              "characters ({length})"), kind=label,
+                    name=repr(name_of.get(new_id, "")[:60]), field=name, max=limit,
+                    length=length)))
         for clash in unique.clashes(plan.model, rows):
             culprit = clash.tag
             why = (row_error(0, "", N_("creating {kind} {name} would repeat {value}, which "
@@ -742,19 +758,24 @@ def _check_unique_lookups(prepared: Prepared, rejected: set[int]) -> None:
                              name=repr(name_of.get(culprit, "")),
                              value=" / ".join(map(repr, clash.values)),
                              other=repr(name_of.get(clash.other, ""))))
+            bad.append((culprit, why))
+        for culprit, why in bad:
             plan.new.pop(culprit, None)
             fields = [n for n, p in prepared.lookups.items() if p is plan]
             if plan is prepared.class_plan:  # a class: the rows whose CIs need it
                 ci_plans = [p for p in prepared.lookups.values() if p.model is CI]
+                names = {k for k, v in plan.ids.items() if v == culprit}
                 cis = {cid for p in ci_plans for cid, v in p.new.items()
-                       if v.get("_class") == name_of.get(culprit)}
+                       if v.get("_class") in names}
                 fields = [n for n, p in prepared.lookups.items() if p.model is CI]
                 targets = cis
             else:
                 targets = {culprit}
             for line, values, _meta in prepared.rows:
                 for name in fields:
-                    if values.get(name) in targets:
+                    value = values.get(name)
+                    if (any(v in targets for v in value) if isinstance(value, list)
+                            else value in targets):
                         spec_col = prepared.spec.fields[name].column or name
                         prepared.errors.append(RowError(line, spec_col, why.reason, why.template,
                                                         why.params))

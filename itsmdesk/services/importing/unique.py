@@ -132,3 +132,15 @@ def _stored(model: type[pw.Model], names: tuple[str, ...], keys: list[tuple[Any,
             model.id.in_([v[0] for v in out.values()][:500]))}
         out = {k: (v[0], labels.get(v[0], str(v[0]))) for k, v in out.items()}
     return out
+
+
+def too_long(model: type[pw.Model], values: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """Text values longer than their column allows (PostgreSQL refuses them, SQLite would
+    keep them): ``(field, length, max)``."""
+    out = []
+    for name, value in values.items():
+        f = model._meta.fields.get(name)
+        limit = getattr(f, "max_length", None)
+        if limit and isinstance(value, str) and len(value) > limit:
+            out.append((name, len(value), limit))
+    return out
