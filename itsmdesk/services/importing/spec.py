@@ -199,7 +199,8 @@ def template_columns(template: str) -> list[str]:
                               reason=str(exc)) from exc
 
 
-KEYED_KINDS = ("incidents", "changes", "problems", "interactions")  # matched on external_key: a key is needed
+# matched on external_key: a key is needed
+KEYED_KINDS = ("incidents", "changes", "problems", "interactions")
 
 
 def check_key(kind: str | None, key: str | None, path: str) -> None:
@@ -501,9 +502,13 @@ def spec_from_columns(kind: str, columns: dict[str, str], key: str | None = None
     if not fields:
         raise ValidationError(N_("Map at least one column to a field"))
     check_key(kind, key, base.path if base else "<wizard>")
+    same_key = base is not None and key == base.key  # (a key of several columns is kept)
     return MappingSpec(kind=kind, key=key, source=source or (base.source if base else SourceSpec()),
                        events=events, fields=fields, path=base.path if base else "<wizard>",
-                       name=base.name if base else "wizard")
+                       name=base.name if base else "wizard",
+                       key_columns=list(base.key_columns) if same_key else [],
+                       key_separator=base.key_separator if same_key else "/",
+                       skip=list(base.skip) if base else [])
 
 
 def _toml_value(value: Any) -> str:

@@ -343,6 +343,8 @@ class MappingPage(QWizardPage):
         spec = self.state.loaded
         if spec is None:
             return
+        if len(spec.key_columns) > 1 and self.key.findData(spec.key) < 0:
+            self.key.addItem(spec.key, spec.key)  # a key of several columns: "A + B"
         self.key.setCurrentIndex(max(0, self.key.findData(spec.key or NO_COLUMN)))
         self.fold.setChecked(spec.events.fold)
         self.at.setCurrentIndex(max(0, self.at.findData(spec.events.at or NO_COLUMN)))
@@ -597,6 +599,10 @@ class RunPage(QWizardPage):
                         "sites_created": self.tr("New sites"),
                         "problems_created": self.tr("New linked problems"),
                         "changes_created": self.tr("New linked changes"),
+                        "incidents_created": self.tr("New linked incidents"),
+                        "affected_cis_added": self.tr("Affected CIs linked"),
+                        "skipped": self.tr("Rows left out ([[skip]])"),
+                        "warnings": self.tr("Warnings"),
                         "journal_rows": self.tr("History entries")}
         rows += [(extra_labels.get(k, k), v) for k, v in report.extra.items()]
         cells = "".join(f"<tr><td>{label}</td><td align='right'>&nbsp;&nbsp;{grouped(value)}</td></tr>"
