@@ -46,6 +46,12 @@ class ValidationError(ItsmError):
 
     def __init__(self, template: str, field: str | None = None, **params: Any) -> None:
         self.field = field
+        # A template's {field} is filled from ``field_`` when given (``field`` then names the
+        # offending form field), else from ``field`` itself: never left unfilled.
+        if "field_" in params:
+            params["field"] = params.pop("field_")
+        elif field is not None:
+            params["field"] = field
         super().__init__(template, **params)
 
 

@@ -63,11 +63,11 @@ key = "Ticket"
 title = "Title"
 """
 TICKETS = "Ticket,Title\nT-1,Printer\n,VPN\nT-1,Mail\nT-4\n"
-TICKETS_SV = ["rad 3, kolumn Ticket: ingen extern nyckel",
+TICKETS_SV = ["rad 3, kolumn Ticket: ingen extern nyckel: cellen är ''",
               "rad 4, kolumn Ticket: nyckeln 'T-1' igen (först på rad 2); en händelselogg kräver "
               "[events] fold = true",
               "rad 5, kolumn Title: raden slutar efter 1 av 2 kolumner (avkortad rad?)"]
-TICKETS_EN = ["line 3, column Ticket: no external key",
+TICKETS_EN = ["line 3, column Ticket: no external key: the cell is ''",
               "line 4, column Ticket: key 'T-1' again (first on line 2); an event log needs "
               "[events] fold = true",
               "line 5, column Title: line ends after 1 of 2 columns (truncated line?)"]

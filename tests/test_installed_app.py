@@ -87,7 +87,10 @@ def test_the_wheel_carries_the_translations_and_mappings(installed):
     assert "itsmdesk/resources/translations/itsmdesk_sv.qm" in names
     assert {"itsmdesk/resources/import-maps/servicenow-incidents.toml",
             "itsmdesk/resources/import-maps/servicenow-eventlog.toml",
-            "itsmdesk/resources/import-maps/itop-cis.toml"} <= names
+            "itsmdesk/resources/import-maps/itop-cis.toml",
+            "itsmdesk/resources/import-maps/hpsm-incidents.toml",
+            "itsmdesk/resources/import-maps/hpsm-changes.toml",
+            "itsmdesk/resources/import-maps/hpsm-interactions.toml"} <= names
 
 
 def test_swedish_help_and_errors(installed):

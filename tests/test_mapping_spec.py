@@ -28,7 +28,8 @@ from itsmdesk.services.importing.values import (
 
 def test_shipped_mappings_parse():
     names = {p.name for p in shipped_mappings()}
-    assert {"servicenow-incidents.toml", "servicenow-eventlog.toml", "itop-cis.toml"} <= names
+    assert {"servicenow-incidents.toml", "servicenow-eventlog.toml", "itop-cis.toml",
+            "hpsm-incidents.toml", "hpsm-changes.toml", "hpsm-interactions.toml"} <= names
     for path in shipped_mappings():
         spec = load_mapping(path)
         assert spec.kind and spec.fields

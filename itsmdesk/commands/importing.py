@@ -15,7 +15,7 @@ from itsmdesk.catalog import QT_TRANSLATE_NOOP
 from itsmdesk.commands.base import CommandContext, import_summary, print_json, row_error_text, translate
 from itsmdesk.errors import N_, ItsmError
 
-KINDS = ("incidents", "changes", "problems", "cis", "relations")
+KINDS = ("incidents", "changes", "problems", "cis", "relations", "interactions")
 
 
 def register(sub) -> None:  # noqa: ANN001
@@ -68,12 +68,25 @@ PHASES = {
 }
 
 
+class _Line:
+    """Whether a progress line is open on stderr (ended before anything else is printed)."""
+
+    open = False
+
+    @classmethod
+    def end(cls) -> None:
+        if cls.open:
+            print(file=sys.stderr, flush=True)
+            cls.open = False
+
+
 def _progress(quiet: bool):
     if quiet:
         return None
 
     def report(done: int, total: int | None = None, text: str = "") -> None:
         text = translate("Cli", PHASES[text]) if text in PHASES else text
+        _Line.open = True
         if total:
             print(f"\r{text} {done}/{total} ({100 * done // max(total, 1)} %)", end="",
                   file=sys.stderr, flush=True)
@@ -129,25 +142,29 @@ def cmd_import(args, ctx: CommandContext) -> int:  # noqa: ANN001
                                        skip_invalid=args.skip_invalid,
                                        progress=_progress(args.quiet), actor=actor)
     except BaseException:
-        if not args.quiet:  # (the error starts a line of its own, not after the progress)
-            print(file=sys.stderr)
+        _Line.end()  # the error starts a line of its own, not after the progress
         raise
     if args.map is None and args.kind not in ("cis", "relations"):
         raise ItsmError(N_("Importing {kind} needs a mapping: add --map MAPPING.toml or the "
                            "name of a ready one (itsmdesk mappings lists them)"), kind=args.kind)
-    if not args.quiet:
-        print(file=sys.stderr)
+    _Line.end()
     status = 1 if report.errors and not report.applied and not report.dry_run else 0
     if args.json:
         print_json(report.as_dict())
         return status
     if report.dry_run and args.map is None:
         print_diff(report)
-    for error in report.errors[:200]:
+    shown = report.errors[:200]
+    for error in shown:
         print(row_error_text(error), file=sys.stderr)
-    if len(report.errors) > 200:
-        print(translate("Cli", "... and {n} more bad rows").format(n=len(report.errors) - 200),
-              file=sys.stderr)
+    if len(report.errors) > len(shown):
+        # rows, not cells: a row with three bad cells is one bad row
+        more = len({e.line for e in report.errors} - {e.line for e in shown})
+        if more:
+            print(translate("Cli", "... and {n} more bad rows").format(n=more), file=sys.stderr)
+        else:
+            print(translate("Cli", "... and {n} more errors in the rows above").format(
+                n=len(report.errors) - len(shown)), file=sys.stderr)
     print(import_summary(report))
     if report.rejects_file:
         print(translate("Cli", "rejected rows written to {path}").format(path=report.rejects_file))

@@ -16,7 +16,13 @@ from itsmdesk.models.change import (
     ScheduleWindow,
 )
 from itsmdesk.models.cmdb import CI, Baseline, BaselineItem, CIClass, Relation
-from itsmdesk.models.incident import Attachment, ChangeIncident, Incident, WorkLog
+from itsmdesk.models.incident import (
+    Attachment,
+    ChangeIncident,
+    Incident,
+    Interaction,
+    WorkLog,
+)
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.knowledge import Article, ArticleLink
 from itsmdesk.models.mail_outbox import MailOutbox, ServiceSubscription
@@ -43,7 +49,7 @@ ALL_MODELS = [
     Problem, ProblemCI, KnownError, KnownErrorCI,
     ChangeTemplate, Change, ChangeCI, CABMember, CABMeeting, CABAttendee, CABAgendaItem, Approval,
     CABAction, ScheduleWindow,
-    Incident, WorkLog, Attachment, ChangeIncident,
+    Incident, WorkLog, Attachment, ChangeIncident, Interaction,
     Release, ReleaseChange, ReleaseStep, StepDependency, ReleaseItem,
     Article, ArticleLink,
     MailOutbox, ServiceSubscription,

@@ -67,6 +67,10 @@ class Change(TrackedModel):
     pir_lessons = pw.TextField(null=True)
     closed_at = pw.DateTimeField(null=True)
     external_key = pw.CharField(max_length=200, null=True, index=True)
+    # schema 13 (imports from other tools): what the old tool kept, shown read-only
+    opened_at = pw.DateTimeField(null=True)  # when the RFC was raised there
+    requested_end = pw.DateTimeField(null=True)  # when the requester wanted it done
+    cab_approval_needed = pw.BooleanField(null=True)
 
     class Meta:
         indexes = ((("planned_start", "planned_end"), False),)

@@ -63,6 +63,13 @@ class Incident(TrackedModel):
     outage_start = pw.DateTimeField(null=True)
     outage_end = pw.DateTimeField(null=True)
     external_key = pw.CharField(max_length=200, null=True, index=True)
+    # schema 13 (imports from other tools): the CI that caused it, beside the one affected,
+    # and figures the old tool kept (shown read-only)
+    caused_by_ci = pw.ForeignKeyField(CI, null=True, backref="caused_incidents",
+                                      on_delete="SET NULL")
+    reopened_at = pw.DateTimeField(null=True)
+    reassignments = pw.IntegerField(null=True)  # times it was handed to another team/person
+    handle_hours = pw.DoubleField(null=True)  # work time the old tool counted
 
     class Meta:
         # Indexes follow the queue queries: open tickets by team/assignee/SLA, newest first.
@@ -101,6 +108,24 @@ OUTAGE_IMPACTS = (1, 2)  # high and medium impact incidents are outages
 OUTAGE_INDEXES = {"ci_id": "incident_outage_by_ci", "service_id": "incident_outage_by_service"}
 Incident.add_index(_outage_index(Incident.ci, OUTAGE_INDEXES["ci_id"]))
 Incident.add_index(_outage_index(Incident.service, OUTAGE_INDEXES["service_id"]))
+
+
+class Interaction(TrackedModel):
+    """A contact with the service desk (a call, an e-mail, a chat): who, how, when, about what,
+    and the incident it became, if it became one (schema 13)."""
+
+    RECORD_KIND = "interaction"
+    ref = pw.CharField(max_length=32, unique=True)
+    summary = pw.CharField(max_length=300)
+    description = pw.TextField(null=True)
+    contact = pw.ForeignKeyField(Person, null=True, backref="interactions", on_delete="SET NULL")
+    channel = pw.CharField(max_length=16, default="phone")
+    contacted_at = pw.DateTimeField(default=utcnow, index=True)
+    closed_at = pw.DateTimeField(null=True)
+    ci = pw.ForeignKeyField(CI, null=True, backref="interactions", on_delete="SET NULL")
+    incident = pw.ForeignKeyField(Incident, null=True, backref="interactions",
+                                  on_delete="SET NULL")
+    external_key = pw.CharField(max_length=200, null=True, index=True)
 
 
 class WorkLog(BaseModel):

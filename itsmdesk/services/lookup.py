@@ -11,6 +11,7 @@ from itsmdesk.models import (
     CABMeeting,
     Change,
     Incident,
+    Interaction,
     KnownError,
     Problem,
     Release,
@@ -18,7 +19,7 @@ from itsmdesk.models import (
 
 # reference prefix -> model
 PREFIXES = {"INC": Incident, "REQ": Incident, "PRB": Problem, "KE": KnownError, "CHG": Change,
-            "REL": Release, "KB": Article, "CAB": CABMeeting}
+            "REL": Release, "KB": Article, "CAB": CABMeeting, "INT": Interaction}
 
 
 def find_by_reference(text: str) -> tuple[str, Any]:

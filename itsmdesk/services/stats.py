@@ -8,6 +8,7 @@ from itsmdesk.models import (
     CABMeeting,
     Change,
     Incident,
+    Interaction,
     KnownError,
     Person,
     Problem,
@@ -22,6 +23,7 @@ def counts() -> dict[str, int]:
     return {
         "incidents": Incident.select().where(Incident.kind == "incident").count(),
         "service_requests": Incident.select().where(Incident.kind == "request").count(),
+        "interactions": Interaction.select().count(),
         "problems": Problem.select().count(),
         "known_errors": KnownError.select().count(),
         "changes": Change.select().count(),

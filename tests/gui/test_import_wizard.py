@@ -17,10 +17,11 @@ UCI = ROOT / "tests" / "fixtures" / "import" / "uci_eventlog_sample.csv"
 EVENTLOG_MAP = ROOT / "resources" / "import-maps" / "servicenow-eventlog.toml"
 
 
-def start(ctx, qtbot, path: Path) -> ImportWizard:  # noqa: ANN001
+def start(ctx, qtbot, path: Path, kind: str = "incidents") -> ImportWizard:  # noqa: ANN001
     wizard = ImportWizard(ctx)
     qtbot.addWidget(wizard)
     wizard.show()
+    wizard.file_page.kind.setCurrentIndex(wizard.file_page.kind.findData(kind))
     wizard.file_page.path.setText(str(path))
     assert wizard.file_page.isComplete()
     wizard.next()
@@ -134,3 +135,34 @@ def test_skip_invalid_rows_from_the_dry_run(ctx, qtbot, tmp_path):  # noqa: ANN0
     rejected = (tmp_path / "tickets-rejected.csv").read_text(encoding="utf-8")
     assert "T-2" in rejected and "oops" in rejected
     assert "tickets-rejected.csv" in wizard.import_page.counts.text()
+
+
+def test_hpsm_changes_with_affected_cis_through_the_wizard(ctx, qtbot, tmp_path):  # noqa: ANN001
+    """A ready mapping with [[skip]], when rules and the affected CIs goes through the wizard
+    unchanged: its dry run and import are the CLI's; a key of several columns is kept."""
+    from itsmdesk.models.change import Change, ChangeCI
+
+    hpsm = ROOT / "tests" / "fixtures" / "hpsm"
+    wizard = start(ctx, qtbot, hpsm / "changes.csv", "changes")
+    wizard.next()
+    wizard.mapping_page.load_mapping(ROOT / "resources" / "import-maps" / "hpsm-changes.toml")
+    spec = wizard.mapping_page.build_spec()
+    assert spec.skip and spec.fields["affected_cis"].column == "CI Name (aff)"
+    wizard.next()
+    assert wizard.currentPage() is wizard.dry_page, wizard.mapping_page.error.text()
+    dry = wizard.state.dry_report
+    assert dry.created == 3 and not dry.errors and dry.extra["affected_cis_added"] == 6
+    assert dry.extra["skipped"] == 1
+    wizard.next()
+    assert wizard.state.report.applied and Change.select().count() == 3
+    assert ChangeCI.select().count() == 6
+    # a key of several columns survives loading into the wizard
+    cis_map = tmp_path / "cis.toml"
+    cis_map.write_text('kind = "cis"\nkey = ["CI Type", "CI Name"]\n[source]\ndelimiter = ";"\n'
+                       '[[skip]]\nvalues = ["#N/B"]\n[fields]\nname = { template = "{CI Name} '
+                       '({CI Type})" }\nci_class = { value = "server" }\n', encoding="utf-8")
+    other = start(ctx, qtbot, hpsm / "cis.csv", "cis")
+    other.next()
+    other.mapping_page.load_mapping(cis_map)
+    spec = other.mapping_page.build_spec()
+    assert spec.key_columns == ["CI Type", "CI Name"] and len(spec.skip) == 1

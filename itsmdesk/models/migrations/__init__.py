@@ -169,6 +169,8 @@ def _m0012_unique_external_keys(database: pw.Database) -> None:
         raise RuntimeError("migration 12 needs itsmdesk.services.unique_keys imported")
     step(database)
     create_external_key_indexes(database)
+
+
 def _m0015_outgoing_mail(database: pw.Database) -> None:
     """Outgoing mail: the outbox, subscriptions of people to business services, and the
     language a person is mailed in."""
@@ -179,6 +181,31 @@ def _m0015_outgoing_mail(database: pw.Database) -> None:
     table = Person._meta.table_name
     if "language" not in {c.name for c in database.get_columns(table)}:
         database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN language VARCHAR(8) NULL')
+
+
+def _m0013_imported_fields_and_interactions(database: pw.Database) -> None:
+    """What other tools' exports carry: an incident's caused-by CI, reopen time, reassignments
+    and handle time; a change's open time, requested end and CAB approval; and service desk
+    interactions (calls, e-mails) as a record kind of their own."""
+    from itsmdesk.models.change import Change
+    from itsmdesk.models.incident import Incident, Interaction
+
+    pg = isinstance(database, pw.PostgresqlDatabase)
+    key, time, yes_no, real = (("UUID", "TIMESTAMP", "BOOLEAN", "DOUBLE PRECISION") if pg
+                               else ("TEXT", "DATETIME", "INTEGER", "REAL"))
+    for model, adds in (
+            (Incident, {"caused_by_ci_id": f'{key} NULL REFERENCES "ci" (id) ON DELETE SET NULL',
+                        "reopened_at": f"{time} NULL", "reassignments": "INTEGER NULL",
+                        "handle_hours": f"{real} NULL"}),
+            (Change, {"opened_at": f"{time} NULL", "requested_end": f"{time} NULL",
+                      "cab_approval_needed": f"{yes_no} NULL"})):
+        table = model._meta.table_name
+        columns = {c.name for c in database.get_columns(table)}
+        for column, kind in adds.items():
+            if column not in columns:
+                database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {column} {kind}')
+    database.create_tables([Interaction], safe=True)
+    create_external_key_indexes(database)  # (the new table's, as schema 12 made the others)
 
 
 # (version, description, function).  Version 1 is the base tables.
@@ -194,6 +221,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (10, "journal guard: append-only triggers and hash chain (SQLite)", _m0010_journal_guard),
     (11, "SLA targets per service and OLAs per team", _m0011_sla_per_service_and_team),
     (12, "external keys unique per kind", _m0012_unique_external_keys),
+    (13, "imported fields (caused-by CI, reopen, CAB...) and interactions",
+     _m0013_imported_fields_and_interactions),
     (15, "outgoing mail: outbox, service subscriptions, person language", _m0015_outgoing_mail),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1

@@ -562,6 +562,11 @@ class ChangeView:
     conflicts: tuple[Any, ...]  # conflicts.Conflict
     next_steps: tuple[tuple[str, str], ...]  # (target status, N_() button label)
     choices: ChangeChoices
+    # kept from another tool's export (shown read-only)
+    opened_at: dt.datetime | None = None
+    requested_end: dt.datetime | None = None
+    cab_approval_needed: bool | None = None
+    external_key: str | None = None
 
     @property
     def ci_ids(self) -> list:
@@ -642,7 +647,9 @@ def change_view(change_id) -> ChangeView:  # noqa: ANN001
                       bool(row.outage), row.reason, row.description, row.implementation_plan,
                       row.backout_plan, row.test_plan, row.risk_score, row.risk_level, factors,
                       row.risk_override, row.risk_override_reason, row.pir_outcome,
-                      row.pir_lessons, refs, cis, found, steps, ChangeChoices(tuple(teams)))
+                      row.pir_lessons, refs, cis, found, steps, ChangeChoices(tuple(teams)),
+                      opened_at=row.opened_at, requested_end=row.requested_end,
+                      cab_approval_needed=row.cab_approval_needed, external_key=row.external_key)
 
 
 CHANGE_FIELDS = ("title", "type", "category", "team", "planned_start", "planned_end",

@@ -33,7 +33,7 @@ from itsmdesk.models.servicedesk import Category
 from itsmdesk.services import bulk, records
 from itsmdesk.services.context import Actor
 from itsmdesk.services.importing.report import ImportReport
-from itsmdesk.services.importing.targets import REF_PREFIXES, LookupPlan
+from itsmdesk.services.importing.targets import LINK_FIELDS, REF_PREFIXES, LookupPlan
 
 COUNT_NAMES = {Person: "people", Team: "teams", Site: "sites", Category: "categories", CI: "cis",
                CIClass: "ci_classes"}
@@ -158,32 +158,96 @@ def summarise(prepared, report: ImportReport) -> None:  # noqa: ANN001
 def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # noqa: ANN001
           actor: Actor, progress: Callable[..., None] | None = None,
           cancel: Callable[[], bool] | None = None) -> None:
-    from itsmdesk.services.importing.mapped import _diff, _tick, _with_attributes
+    from itsmdesk.services.importing.mapped import _diff, _with_attributes
 
-    target, spec = prepared.target, prepared.spec
-    model = target.model
-    kind = records.kind_of(model)
+    model = prepared.target.model
     has_attrs = "attributes" in model._meta.fields
     creates = []
     updates = []
+    stored_links = _stored_links(prepared, planned, existing)
+    added = 0
+    from itsmdesk.models.base import utcnow
+    from itsmdesk.services.servicedesk import sla
+
+    clock_now = utcnow().replace(microsecond=0)
+    sla_cache = sla.Targets()
     for i, rec in enumerate(planned):
         current = existing.get(i)
         if current is None:
             creates.append(rec)
+            added += sum(len(ids) for ids in rec.links.values())
             continue
+        # links already there are kept; the ones the file adds are added (none removed)
+        rec.links = {name: [v for v in ids if (current.id, v) not in stored_links[name]]
+                     for name, ids in rec.links.items()}
+        added += sum(len(ids) for ids in rec.links.values())
         values = _with_attributes(rec.final, current.attributes if has_attrs else None)
         diff = _diff(current, values)
-        if diff:
+        if diff and model is Incident:
+            diff.update(clock_changes(current, diff, prepared.spec, clock_now, sla_cache))
+        if diff or any(rec.links.values()):
             updates.append((current, diff, rec))
         else:
             report.unchanged += 1
     report.created, report.updated = len(creates), len(updates)
+    for name in rec_link_names(prepared):
+        report.extra[f"{name}_added"] = added
     summarise(prepared, report)
     if dry_run:
         return
-    from itsmdesk.services.servicedesk import sla
+    try:
+        _write(prepared, creates, updates, report, actor, progress, cancel, sla_cache)
+    except (pw.IntegrityError, pw.DataError) as exc:
+        # the checks before (importing/unique.py) should have found it: still a sentence
+        raise ConflictError(N_("The import would break a rule of the database ({reason}); "
+                               "nothing was imported. Run it with --dry-run to see the rows "
+                               "involved."), reason=str(exc).splitlines()[0]) from exc
 
-    sla_cache = sla.Targets()
+
+def rec_link_names(prepared) -> list[str]:  # noqa: ANN001
+    return [n for n in prepared.spec.fields if (prepared.target.kind, n) in LINK_FIELDS]
+
+
+def _stored_links(prepared, planned, existing) -> dict[str, set[tuple[Any, Any]]]:  # noqa: ANN001
+    """Per link field: the (record, linked row) pairs already stored for the records the
+    import updates."""
+    out: dict[str, set[tuple[Any, Any]]] = {}
+    ids = sorted({existing[i].id for i in existing}, key=str)
+    for name in rec_link_names(prepared):
+        link = LINK_FIELDS[(prepared.target.kind, name)]
+        parent, other = link.child._meta.fields[link.parent], link.child._meta.fields[link.other]
+        pairs: set[tuple[Any, Any]] = set()
+        for start in range(0, len(ids), 500):
+            query = link.child.select(parent, other).where(parent.in_(ids[start:start + 500]))
+            pairs.update(query.tuples())
+        out[name] = pairs
+    return out
+
+
+def _write_links(prepared, items: list[tuple[Any, Any, Any, Any, dict]],  # noqa: ANN001
+                 journal: _Journal) -> None:
+    """Child rows for ``items`` = (record id, label, version, at, rec.links), journalled on
+    the record with its version and time (what replay stamps the record with)."""
+    for name in rec_link_names(prepared):
+        link = LINK_FIELDS[(prepared.target.kind, name)]
+        wire = bulk.wire_maker(link.child, include_id=True, texts=journal.text)
+        rows = []
+        for record_id, label, version, at, who, links in items:
+            for other in links.get(name, ()):
+                row = {"id": uuid.uuid4(), link.parent: record_id, link.other: other}
+                rows.append(row)
+                journal.rows.append(bulk.child_row(link.child, "+", record_id, label, None,
+                                                   wire(row), journal.author(who), at, version,
+                                                   journal.batch))
+        bulk.insert_records(link.child, rows)
+
+
+def _write(prepared, creates, updates, report: ImportReport, actor: Actor,  # noqa: ANN001
+           progress, cancel, sla_cache) -> None:  # noqa: ANN001
+    from itsmdesk.services.importing.mapped import _tick
+
+    spec, model = prepared.spec, prepared.target.model
+    kind = records.kind_of(model)
     total = len(creates) + len(updates)
     with _big_cache(), records.atomic() as write:
         _one_import_at_a_time(kind)
@@ -196,13 +260,25 @@ def apply(prepared, planned, existing, report: ImportReport, dry_run: bool,  # n
         _tick(progress, cancel, 0, total, "writing records")
         bulk.insert_records(
             model, rows, tick=lambda n: _tick(progress, cancel, n, total, "writing records"))
+        link_items = [(values["id"], _label(values), values["version"], values["updated_at"],
+                       rec.events[-1].who if rec.events else None, rec.links)
+                      for values, rec in zip(rows, creates, strict=True) if rec.links]
         changed = []
         labels = {}
         for number, (current, diff, rec) in enumerate(updates):
             if number % 500 == 0:
                 _tick(progress, cancel, len(creates) + number, total, "updating records")
-            changed.append(_update(kind, current, diff, rec, spec, journal, now))
+            update = _update(kind, current, diff, rec, spec, journal, now)
+            if any(rec.links.values()):
+                # the links added are one more version of the record, now, by the importer
+                values = update[2]
+                values.update(version=values["version"] + 1, updated_at=now,
+                              updated_by=journal.actor.person_id)
+                link_items.append((current.id, current.record_label(), values["version"], now,
+                                   None, rec.links))
+            changed.append(update)
             labels[current.id] = current.record_label()
+        _write_links(prepared, link_items, journal)
         moved = bulk.update_records(model, changed)
         if moved:
             raise ConflictError(N_("{record} changed while the import ran; nothing was "
@@ -283,6 +359,54 @@ def _sla_fields(values: dict[str, Any], rec, now: dt.datetime, lookup) -> dict[s
     return sla.reading(history, last, lookup).fields()
 
 
+SLA_FIELDS = ("response_due", "resolution_due", "sla_state", "escalation_level")
+# what the SLA clock reads: a change to one of these on a re-import moves the clock
+SLA_INPUTS = {"kind", "opened_at", "status", "priority", "paused_since", "resolved_at",
+              "closed_at", "responded_at", "service", "team"}
+
+
+def _clock_fields(values: dict[str, Any], rec, now: dt.datetime, lookup) -> dict[str, Any]:  # noqa: ANN001
+    """The SLA fields of an imported ticket: the one SLA clock's reading of its history; when
+    the file gives the resolution deadline itself, the state follows from that deadline."""
+    fields = _sla_fields(values, rec, now, lookup)
+    due = values.get("resolution_due")
+    if due is not None and "sla_state" not in values:
+        status = values.get("status") or "new"
+        from itsmdesk.models.incident import CLOSED_STATUSES
+
+        if status in CLOSED_STATUSES:
+            done = values.get("resolved_at") or values.get("closed_at") or now
+            state = "breached" if done > due else "met"
+        else:
+            state = "breached" if now > due else ("paused" if status == "pending" else "ok")
+        fields["sla_state"] = state
+        fields["escalation_level"] = 2 if state == "breached" else 0
+    return fields
+
+
+def clock_changes(current, diff: dict[str, tuple[Any, Any]], spec, now: dt.datetime,  # noqa: ANN001
+                  lookup) -> dict[str, tuple[Any, Any]]:  # noqa: ANN001
+    """A re-import that moves what the SLA clock reads (status, times, priority...) moves the
+    stored clock too (the fields the mapping fills itself are left as the file says)."""
+    if not SLA_INPUTS.intersection(diff) or "sla_state" in spec.fields:
+        return {}
+    from itsmdesk.services import records
+    from itsmdesk.services.servicedesk import sla
+
+    merged = {name: records.field_value(current, name) for name in SLA_INPUTS | set(SLA_FIELDS)}
+    merged.update({name: new for name, (_old, new) in diff.items()})
+    if merged.get("opened_at") is None:
+        return {}
+    history = sla.history_from_values(merged)
+    last = max([now, history.opened] + [a for a, _s in history.statuses])
+    fields = sla.reading(history, last, lookup).fields()
+    if "resolution_due" in spec.fields:
+        fields = {k: v for k, v in fields.items() if k not in ("response_due", "resolution_due")}
+    return {name: (records.field_value(current, name), value) for name, value in fields.items()
+            if name not in spec.fields and name not in diff
+            and records.to_text(records.field_value(current, name)) != records.to_text(value)}
+
+
 def _first_values(model: type[pw.Model], values: dict[str, Any], rec) -> dict[str, Any]:  # noqa: ANN001
     """The record as the first event of its log left it: ``values`` (its final state) with
     every field a later event changed set back to its first value (or its default, when the
@@ -336,11 +460,9 @@ def _new_rows(creates, model, spec, now: dt.datetime,  # noqa: ANN001
         if rec.key and "external_key" in model._meta.fields:
             values["external_key"] = rec.key
         created = rec.first_at or now
-        if model is Incident:
-            opened = values.setdefault("opened_at", created)
-            if "response_due" not in values and opened is not None:
-                for name, value in _sla_fields(values, rec, now, sla_cache).items():
-                    values.setdefault(name, value)  # what the file says is kept
+        if model is Incident and values.setdefault("opened_at", created) is not None:
+            for name, value in _clock_fields(values, rec, now, sla_cache).items():
+                values.setdefault(name, value)  # what the file says is kept
         bulk.fill_defaults(model, values)
         label = _label(values)
         events = rec.events if fold else []

@@ -37,10 +37,12 @@ from itsmdesk.services.importing import csv_source as mapping_csv
 from itsmdesk.services.importing.report import ImportReport, RowError, row_error, row_error_from
 from itsmdesk.services.importing.spec import FieldSpec, MappingSpec, check_key, load_mapping
 from itsmdesk.services.importing.targets import (
+    LINK_FIELDS,
     TARGETS,
     LookupPlan,
     Target,
     field_type,
+    lookup_model,
     resolve,
 )
 from itsmdesk.services.importing.values import (
@@ -48,6 +50,7 @@ from itsmdesk.services.importing.values import (
     CellError,
     NonexistentTime,
     build_converter,
+    condition_test,
     scalar_parser,
 )
 from itsmdesk.services.records import to_text
@@ -79,6 +82,8 @@ class Planned:
     # event logs: the state after the first event (what the record is created with; the later
     # events are journalled as updates of it)
     first: dict[str, Any] | None = None
+    # link fields (a change's affected CIs): field -> ids of the linked rows, in file order
+    links: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -93,6 +98,7 @@ class Prepared:
     class_plan: LookupPlan | None = None
     source_path: Path | None = None
     warnings: list[RowError] = field(default_factory=list)
+    skipped: int = 0  # rows a [[skip]] condition left out
 
 
 def _gap_warning(line: int, column: str, value: NonexistentTime, tz: str) -> RowError:
@@ -116,6 +122,8 @@ def _tick(progress: Progress | None, cancel: Callable[[], bool] | None, done: in
 def _field_info(target: Target, name: str, mapping_path: str,
                 fspec: FieldSpec | None = None) -> tuple[str, int | None]:
     model = target.model
+    if (target.kind, name) in LINK_FIELDS:
+        return "links", None
     if name.startswith("attributes.") and "attributes" in model._meta.fields:
         return (fspec.type if fspec and fspec.type else "text"), None
     f = model._meta.fields.get(name)
@@ -179,20 +187,33 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     data = mapping_csv.read_csv(path, src.delimiter, src.encoding, src.quotechar)
     _check_columns(spec, data)
     index = data.index()
+    key_positions = [index[c] for c in spec.key_columns]
     converters: dict[str, Callable[[list[str]], Any]] = {}
     lookup_fields: dict[str, FieldSpec] = {}
     for name, fspec in spec.fields.items():
         ftype, max_length = _field_info(target, name, spec.path, fspec)
+        if ftype == "links":
+            if spec.events.fold:
+                raise ValidationError(N_("Mapping {path}: [fields] {field}: an event log "
+                                         "([events] fold = true) cannot fill it; import the "
+                                         "links from a file with one row per record and linked "
+                                         "row"), path=spec.path, field=name)
+            lookup_fields[name] = fspec
+            converters[name] = _names_converter(fspec, index, src.null_values)
+            continue
         if ftype == "lookup":
             lookup_fields[name] = fspec
             ftype = "text"
         try:
             converters[name] = build_converter(fspec, ftype, src, index,
-                                               target.choices.get(name), max_length)
+                                               target.choices.get(name), max_length,
+                                               key_positions)
         except ValueError as exc:
             raise ValidationError(N_("Mapping {path}: [fields] {field}: {reason}"),
                                   path=spec.path, field=name, reason=str(exc)) from exc
-    key_pos = index[spec.key] if spec.key else None
+    skip_tests = [condition_test(c, index, key_positions, src.null_values) for c in spec.skip]
+    skipped = 0
+    separator = spec.key_separator
     at_pos = index[spec.events.at] if spec.events.at else None
     who_pos = index[spec.events.who] if spec.events.who else None
     order_pos = index[spec.events.order_by] if spec.events.order_by else None
@@ -205,13 +226,21 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     total = len(data.rows)
     nulls = src.null_values
     class_of: dict[str, str] = {}
-    ci_class_specs = {n: f for n, f in lookup_fields.items() if f.class_column}
+    default_class_of: dict[str, str] = {}
+    # CIs a field may create: each field's class column (class_map applied) or its own
+    # default_class (two fields of one mapping create CIs of their own classes)
+    ci_class_specs = {n: f for n, f in lookup_fields.items()
+                      if lookup_model(kind, n) is CI and (f.class_column or f.default_class)}
     for number, row in enumerate(data.rows):
         if number % 5000 == 0:
             _tick(progress, cancel, number, total, "checking rows")
         cells = row.cells
         if not cells:
             continue  # truncated / overlong: already reported
+        if skip_tests and any(test(cells) for test in skip_tests):
+            skipped += 1
+            row.cells = []
+            continue
         row.cells = []  # converted below; frees the raw cells (rejects re-read the file)
         values: dict[str, Any] = {}
         meta: dict[str, Any] = {}
@@ -226,10 +255,13 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
                 if isinstance(values[name], NonexistentTime):
                     warnings.append(_gap_warning(row.line, name, values[name], spec.source.timezone))
                     values[name] = values[name].plain()
-        if key_pos is not None:
-            key = cells[key_pos]
-            if key == "" or key in nulls:
-                errors.append(row_error(row.line, spec.key or "", N_("no external key")))
+        if key_positions:
+            parts = [cells[p] for p in key_positions]
+            key = parts[0] if len(parts) == 1 else separator.join(parts)
+            if any(part == "" or part in nulls for part in parts):
+                errors.append(row_error(row.line, spec.key or "",
+                                        N_("no external key: the cell is {value}"),
+                                        value=repr(key)))
                 row_ok = False
             meta["key"] = key
         if at_pos is not None:
@@ -263,19 +295,45 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
                                         value=repr(cells[order_pos])))
                 row_ok = False
         for name, fspec in ci_class_specs.items():
-            ci_name = values.get(name)
-            if isinstance(ci_name, str) and fspec.class_column:
-                cls = cells[index[fspec.class_column]]
+            named = values.get(name)
+            for ci_name in ([named] if isinstance(named, str) else
+                            named if isinstance(named, list) else []):
+                if ci_name in class_of:
+                    continue
+                cls = cells[index[fspec.class_column]] if fspec.class_column else ""
                 if cls and cls not in nulls:
-                    class_of.setdefault(ci_name, (fspec.class_map or {}).get(cls, cls))
+                    class_of[ci_name] = (fspec.class_map or {}).get(cls, cls)
+                elif fspec.default_class:
+                    default_class_of.setdefault(ci_name, fspec.default_class)
         if not row_ok:
             bad_lines.add(row.line)
         rows.append((row.line, values, meta))
     _tick(progress, cancel, total, total, "checking rows")
     prepared = Prepared(spec, target, data, rows, errors, bad_lines, {}, source_path=Path(path),
-                        warnings=warnings)
-    _resolve_lookups(prepared, lookup_fields, class_of)
+                        warnings=warnings, skipped=skipped)
+    # a class a column names wins over a field's default
+    _resolve_lookups(prepared, lookup_fields, {**default_class_of, **class_of})
     return prepared
+
+
+def _names_converter(fspec: FieldSpec, index: dict[str, int], nulls: set[str]
+                     ) -> Callable[[list[str]], list[str]]:
+    """A link field's names in one row: one per column (``columns``) or the one column, cells
+    split on ``split``; empty and null cells left out, each name once."""
+    positions = [index[c] for c in (fspec.many or [fspec.column])]
+    split = fspec.split
+
+    def names(cells: list[str]) -> list[str]:
+        out: list[str] = []
+        for pos in positions:
+            cell = cells[pos]
+            for part in (cell.split(split) if split else [cell]):
+                part = part.strip()
+                if part and part not in nulls and part not in out:
+                    out.append(part)
+        return out
+
+    return names
 
 
 # "no person 'Ann' ...": one template per record kind, so the kind word is translated with the
@@ -309,15 +367,22 @@ def _resolve_lookups(prepared: Prepared, lookup_fields: dict[str, FieldSpec],
     # One plan per target model: a caller and an assignee of the same name are one person.
     by_model: dict[type, list[str]] = {}
     for name in lookup_fields:
-        by_model.setdefault(target.model._meta.fields[name].rel_model, []).append(name)
+        by_model.setdefault(lookup_model(target.kind, name), []).append(name)
     plans: dict[type, LookupPlan] = {}
     for model, names_of in by_model.items():
-        names = {v[n] for _l, v, _m in prepared.rows for n in names_of if isinstance(v.get(n), str)}
+        names = set()
+        for _l, v, _m in prepared.rows:
+            for n in names_of:
+                value = v.get(n)
+                if isinstance(value, str):
+                    names.add(value)
+                elif isinstance(value, list):
+                    names.update(value)
         specs = [lookup_fields[n] for n in names_of]
         fspec = next((f for f in specs if f.create_missing), specs[0])
         plans[model] = resolve(model, fspec, names, record_kind, class_of)
     for name, fspec in lookup_fields.items():
-        model = target.model._meta.fields[name].rel_model
+        model = lookup_model(target.kind, name)
         plan = prepared.lookups[name] = plans[model]
         if model is CI and plan.new:
             # classes for the CIs to create: from the class column (class_map applied) or default
@@ -331,15 +396,20 @@ def _resolve_lookups(prepared: Prepared, lookup_fields: dict[str, FieldSpec],
             template = MISSING_TEMPLATES.get(label, MISSING_TEMPLATE)
             for line, values, _meta in prepared.rows:
                 value = values.get(name)
-                if isinstance(value, str) and value in plan.missing:
-                    prepared.errors.append(row_error(line, column, template, kind=label,
-                                                     value=repr(value)))
-                    prepared.bad_lines.add(line)
+                for one in ([value] if isinstance(value, str) else
+                            value if isinstance(value, list) else []):
+                    if one in plan.missing:
+                        prepared.errors.append(row_error(line, column, template, kind=label,
+                                                         value=repr(one)))
+                        prepared.bad_lines.add(line)
     for _line, values, _meta in prepared.rows:
         for name in lookup_fields:
             value = values.get(name)
             if isinstance(value, str):
                 values[name] = prepared.lookups[name].ids.get(value)
+            elif isinstance(value, list):
+                ids = prepared.lookups[name].ids
+                values[name] = [ids[v] for v in value if v in ids]
 
 
 # --- stage 4: group and fold ------------------------------------------------------------------
@@ -371,10 +441,14 @@ def group(prepared: Prepared, skip_invalid: bool) -> tuple[list[Planned], set[in
             by_key.setdefault(key, []).append(item)
     planned: list[Planned] = []
     fold = spec.events.fold
+    links = [n for n in spec.fields if (target.kind, n) in LINK_FIELDS]
     for key, items in by_key.items():
         lines = [i[0] for i in items]
         if any(line in prepared.bad_lines for line in lines):
             rejected.update(lines)
+            continue
+        if links and not fold:
+            planned.append(_collect(key, items, links, spec, target, matrix))
             continue
         if not fold and len(items) > 1:
             for line in lines[1:]:
@@ -401,6 +475,26 @@ def group(prepared: Prepared, skip_invalid: bool) -> tuple[list[Planned], set[in
     if rejected and not skip_invalid:
         return planned, rejected
     return [p for p in planned if not rejected.intersection(p.lines)], rejected
+
+
+def _collect(key: str, items: list, links: list[str], spec: MappingSpec, target: Target,
+             matrix: dict | None) -> Planned:
+    """Rows of one key (one per record x linked row): each field from the first row that
+    gives it, the linked rows of every row collected (each once, in file order)."""
+    state: dict[str, Any] = {}
+    found: dict[str, list[Any]] = {name: [] for name in links}
+    for _line, values, _meta in items:
+        for name, value in values.items():
+            if name in found:
+                found[name] += [v for v in value or () if v not in found[name]]
+            elif value is not IGNORE and value not in (None, "") and name not in state:
+                state[name] = value
+    for name, value in items[0][1].items():  # fields no row gives: as the first row has them
+        if name not in found and name not in state and value is not IGNORE:
+            state[name] = value
+    _derive(target, spec, state, matrix)
+    return Planned(key, [i[0] for i in items], state, first_at=items[0][2].get("at"),
+                   links=found)
 
 
 def _fold(key: str, items: list, spec: MappingSpec, target: Target, matrix: dict | None) -> Planned:
@@ -535,12 +629,16 @@ def _run(kind: str, path: str | Path, spec: MappingSpec, dry_run: bool,
     report = ImportReport(kind=kind, dry_run=dry_run)
     prepared = prepare(kind, path, spec, progress, cancel)
     report.rows_read = len(prepared.data.rows)
+    if prepared.skipped:
+        report.extra["skipped"] = prepared.skipped
     planned, rejected = group(prepared, skip_invalid is not None)
+    existing = _existing(prepared.target, spec, planned)
+    planned, existing = _check_unique(prepared, planned, existing, rejected,
+                                      skip_invalid is not None)
     report.errors = sorted(prepared.errors, key=lambda e: (e.line, e.column))
-    report.warnings = list(prepared.warnings)
+    report.warnings = sorted(prepared.warnings, key=lambda e: (e.line, e.column))
     if prepared.warnings:
         report.extra["warnings"] = len(prepared.warnings)
-    existing = _existing(prepared.target, spec, planned)
     if rejected and skip_invalid is None:
         report.rejected = len(rejected)
         return report  # atomic: nothing written
@@ -552,6 +650,138 @@ def _run(kind: str, path: str | Path, spec: MappingSpec, dry_run: bool,
 
     apply(prepared, planned, existing, report, dry_run, actor, progress, cancel)
     return report
+
+
+def _check_unique(prepared: Prepared, planned: list[Planned], existing: dict[int, pw.Model],
+                  rejected: set[int], skip_invalid: bool
+                  ) -> tuple[list[Planned], dict[int, pw.Model]]:
+    """Every planned row that would break a UNIQUE constraint becomes a row error (the dry
+    run finds what the import would meet); a row repeating another exactly is imported once."""
+    from itsmdesk.services.importing import unique
+
+    spec, model = prepared.spec, prepared.target.model
+    names_of: dict[Any, str] = {}
+    for plan in {id(p): p for p in prepared.lookups.values()}.values():
+        names_of.update({v: k for k, v in plan.ids.items()})
+
+    def shown(clash: unique.Clash) -> str:
+        parts = [names_of.get(_as_uuid(text), text) for text in clash.values]
+        return " / ".join(repr(p) for p in parts)
+
+    def column(names: tuple[str, ...]) -> str:
+        return ", ".join((spec.fields[n].column or n) if n in spec.fields else n for n in names)
+
+    dropped: set[int] = set()
+    rows = []
+    key_limit = getattr(model._meta.fields.get("external_key"), "max_length", None)
+    for i, rec in enumerate(planned):
+        if rejected.intersection(rec.lines):
+            continue
+        if key_limit and len(rec.key) > key_limit:
+            prepared.errors.append(row_error(rec.lines[0], spec.key or "",
+                                             N_("the key is longer than {max} characters "
+                                                "({length})"), max=key_limit,
+                                             length=len(rec.key)))
+            rejected.update(rec.lines)
+            continue
+        own = existing[i].id if i in existing else None
+        rows.append((i, _with_attributes(rec.final), own))
+    for clash in unique.clashes(model, rows):
+        rec = planned[clash.tag]
+        if clash.other is not None:
+            first = planned[clash.other]
+            if rec.key == first.key and rec.final == first.final and clash.tag not in existing:
+                prepared.warnings.append(row_error(
+                    rec.lines[0], column(clash.fields),
+                    N_("the same as line {first}: imported once"), first=first.lines[0]))
+                dropped.add(clash.tag)
+                continue
+            error = row_error(rec.lines[0], column(clash.fields),
+                              N_("{value} is also given on line {first}: two records cannot "
+                                 "share {fields}"), value=shown(clash), first=first.lines[0],
+                              fields=", ".join(clash.fields))
+        else:
+            error = row_error(rec.lines[0], column(clash.fields),
+                              N_("{value} is already held by {record}: two records cannot share "
+                                 "{fields}"), value=shown(clash), record=clash.stored,
+                              fields=", ".join(clash.fields))
+        prepared.errors.append(error)
+        rejected.update(rec.lines)
+    _check_unique_lookups(prepared, rejected)
+    if not dropped and not (skip_invalid and rejected):
+        return planned, existing
+    keep = [i for i, rec in enumerate(planned) if i not in dropped
+            and not (skip_invalid and rejected.intersection(rec.lines))]
+    return [planned[i] for i in keep], {n: existing[i] for n, i in enumerate(keep) if i in existing}
+
+
+def _as_uuid(text: Any) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        return text
+
+
+def _check_unique_lookups(prepared: Prepared, rejected: set[int]) -> None:
+    """People, teams, CIs... the import would create: one that collides (a CI created under a
+    name another CI holds, two classes with the same short name) rejects the rows naming it."""
+    from itsmdesk.services.importing import unique
+
+    plans = ([prepared.class_plan] if prepared.class_plan else []) + list(
+        {id(p): p for p in prepared.lookups.values()}.values())
+    for plan in plans:
+        if not plan.new:
+            continue
+        rows = [(new_id, {k: v for k, v in values.items() if not k.startswith("_")}, None)
+                for new_id, values in plan.new.items()]
+        name_of = {v: k for k, v in plan.ids.items()}
+        label = getattr(plan.model, "RECORD_KIND", plan.model.__name__)
+        bad: list[tuple[Any, RowError]] = []
+        for new_id, values, _own in rows:
+            for name, length, limit in unique.too_long(plan.model, values)[:1]:
+                bad.append((new_id, row_error(
+                    0, "", N_("creating {kind} {name}: its {field} would be longer than {max} "
+                              "characters ({length})"), kind=label,
+                    name=repr(name_of.get(new_id, "")[:60]), field=name, max=limit,
+                    length=length)))
+        for clash in unique.clashes(plan.model, rows):
+            culprit = clash.tag
+            why = (row_error(0, "", N_("creating {kind} {name} would repeat {value}, which "
+                                       "{record} already holds"), kind=label,
+                             name=repr(name_of.get(culprit, "")),
+                             value=" / ".join(map(repr, clash.values)), record=clash.stored)
+                   if clash.other is None else
+                   row_error(0, "", N_("creating {kind} {name} would repeat {value}, which "
+                                       "{other} is also created with"), kind=label,
+                             name=repr(name_of.get(culprit, "")),
+                             value=" / ".join(map(repr, clash.values)),
+                             other=repr(name_of.get(clash.other, ""))))
+            bad.append((culprit, why))
+        for culprit, why in bad:
+            plan.new.pop(culprit, None)
+            fields = [n for n, p in prepared.lookups.items() if p is plan]
+            if plan is prepared.class_plan:  # a class: the rows whose CIs need it
+                ci_plans = [p for p in prepared.lookups.values() if p.model is CI]
+                names = {k for k, v in plan.ids.items() if v == culprit}
+                cis = {cid for p in ci_plans for cid, v in p.new.items()
+                       if v.get("_class") in names}
+                fields = [n for n, p in prepared.lookups.items() if p.model is CI]
+                targets = cis
+            else:
+                targets = {culprit}
+            for line, values, _meta in prepared.rows:
+                for name in fields:
+                    value = values.get(name)
+                    if (any(v in targets for v in value) if isinstance(value, list)
+                            else value in targets):
+                        spec_col = prepared.spec.fields[name].column or name
+                        prepared.errors.append(RowError(line, spec_col, why.reason, why.template,
+                                                        why.params))
+                        prepared.bad_lines.add(line)
+                        rejected.add(line)
+                        break
 
 
 def _write_rejects(path: Path, prepared: Prepared, rejected: set[int]) -> None:

@@ -34,7 +34,7 @@ from typing import Any
 
 from itsmdesk.errors import N_, ValidationError
 
-KINDS = ("incidents", "changes", "problems", "cis", "relations")
+KINDS = ("incidents", "changes", "problems", "cis", "relations", "interactions")
 
 DEFAULT_DATE_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
 
@@ -42,9 +42,13 @@ SOURCE_KEYS = {"delimiter", "encoding", "decimal", "thousands", "date_formats", 
                "null_values", "true_values", "false_values", "quotechar"}
 EVENT_KEYS = {"fold", "at", "who", "order_by"}
 FIELD_KEYS = {"column", "template", "value", "map", "ignore", "default", "strict", "create_missing",
-              "match", "class_column", "class_map", "default_class", "create", "required", "type"}
+              "match", "class_column", "class_map", "default_class", "create", "required", "type",
+              "when", "scale", "columns", "split"}
+CONDITION_KEYS = {"column", "values", "pattern", "empty", "not"}
+SCALE_KEYS = {"from", "to", "round"}
 ATTRIBUTE_TYPES = ("text", "int", "float", "bool", "date", "datetime")
-TOP_KEYS = {"kind", "key", "name", "description", "source", "events", "fields"}
+TOP_KEYS = {"kind", "key", "key_separator", "name", "description", "source", "events", "fields",
+            "skip"}
 
 
 @dataclass
@@ -69,6 +73,49 @@ class EventSpec:
     order_by: str | None = None  # numeric column ordering a key's rows; default: file order
 
 
+@dataclass(frozen=True)
+class Condition:
+    """A test on one cell: it is one of ``values`` (case-insensitive), or matches ``pattern``
+    (a whole-cell regular expression), or is empty / not empty; ``negate`` turns it round.
+    ``column`` None means the key column(s) (any of them)."""
+
+    column: str | None = None
+    values: frozenset[str] | None = None
+    pattern: str | None = None
+    empty: bool | None = None
+    negate: bool = False
+
+    def columns(self) -> list[str]:
+        return [self.column] if self.column else []
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``when``: a condition and the value the field takes when it holds."""
+
+    condition: Condition
+    value: Any
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A number on the source's scale ``low..high`` squeezed (or stretched) onto ours."""
+
+    source: tuple[float, float]
+    target: tuple[int, int]
+    round: str = "down"  # halves go to the lower number ("up": the higher)
+
+    def apply(self, number: float) -> int:
+        import math
+
+        (a, b), (c, d) = self.source, self.target
+        exact = c + (number - a) * (d - c) / (b - a)
+        near = round(exact)
+        if abs(exact - math.floor(exact) - 0.5) < 1e-9:
+            near = math.floor(exact) if self.round == "down" else math.ceil(exact)
+        return int(near)
+
+
 @dataclass
 class FieldSpec:
     """One target field.  Exactly one of ``column``, ``template``, ``value`` is set."""
@@ -90,10 +137,17 @@ class FieldSpec:
     create: dict[str, Any] = field(default_factory=dict)  # values for created linked records
     map_folded: dict[str, Any] | None = None  # case-insensitive map
     type: str | None = None  # for attributes.NAME: text, int, float, bool, date, datetime
+    when: list[Rule] = field(default_factory=list)  # derived values: the first rule that holds
+    scale: Scale | None = None
+    many: list[str] = field(default_factory=list)  # several columns, one value each (affected CIs)
+    split: str | None = None  # a cell holding several values, split on this
 
     def columns(self) -> list[str]:
         """Every source column this field reads."""
         cols = [self.column] if self.column else []
+        cols += self.many
+        for rule in self.when:
+            cols += rule.condition.columns()
         if self.template:
             cols += template_columns(self.template)
             if isinstance(self.default, str):
@@ -106,18 +160,27 @@ class FieldSpec:
 @dataclass
 class MappingSpec:
     kind: str | None
-    key: str | None
+    key: str | None  # the key column, or for a key of several columns their names joined by +
     source: SourceSpec
     events: EventSpec
     fields: dict[str, FieldSpec]
     path: str = ""
     name: str = ""
+    key_columns: list[str] = field(default_factory=list)  # (default: [key])
+    key_separator: str = "/"  # between the parts of a key of several columns
+    skip: list[Condition] = field(default_factory=list)  # rows to leave out (any that holds)
+
+    def __post_init__(self) -> None:
+        if self.key and not self.key_columns:
+            self.key_columns = [self.key]
 
     def columns(self) -> list[str]:
-        cols: list[str] = []
-        for extra in (self.key, self.events.at, self.events.who, self.events.order_by):
+        cols: list[str] = list(self.key_columns)
+        for extra in (self.events.at, self.events.who, self.events.order_by):
             if extra:
                 cols.append(extra)
+        for cond in self.skip:
+            cols += cond.columns()
         for spec in self.fields.values():
             cols += spec.columns()
         seen: set[str] = set()
@@ -136,7 +199,8 @@ def template_columns(template: str) -> list[str]:
                               reason=str(exc)) from exc
 
 
-KEYED_KINDS = ("incidents", "changes", "problems")  # matched on external_key: a key is needed
+# matched on external_key: a key is needed
+KEYED_KINDS = ("incidents", "changes", "problems", "interactions")
 
 
 def check_key(kind: str | None, key: str | None, path: str) -> None:
@@ -226,9 +290,9 @@ def _parse_field(name: str, raw: Any, path: str) -> FieldSpec:
     unknown = set(raw) - FIELD_KEYS
     if unknown:
         raise _bad(path, where, "unknown option(s) " + ", ".join(sorted(unknown)))
-    sources = [k for k in ("column", "template", "value") if k in raw]
-    if len(sources) != 1:
-        raise _bad(path, where, "needs exactly one of column, template, value")
+    sources = [k for k in ("column", "template", "value", "columns") if k in raw]
+    if len(sources) > 1 or not sources and "when" not in raw:
+        raise _bad(path, where, "needs exactly one of column, template, value (or columns)")
     spec = FieldSpec(name=name, column=raw.get("column"), template=raw.get("template"),
                      value=raw.get("value"), default=raw.get("default"),
                      strict=bool(raw.get("strict", True)), required=bool(raw.get("required", False)),
@@ -254,7 +318,82 @@ def _parse_field(name: str, raw: Any, path: str) -> FieldSpec:
         spec.type = raw["type"]
     if spec.match not in ("auto", "ref", "external_key", "name"):
         raise _bad(path, where, "match must be auto, ref, external_key or name")
+    if "when" in raw:
+        rules = raw["when"]
+        if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+            raise _bad(path, where, "when must be a list of { column = ..., values = [...], "
+                       "value = ... }")
+        for rule in rules:
+            if "value" not in rule:
+                raise _bad(path, where + " when", "each rule needs value = (what the field "
+                           "takes when the rule holds)")
+            cond = _parse_condition({k: v for k, v in rule.items() if k != "value"}, path,
+                                    where + " when")
+            spec.when.append(Rule(cond, rule["value"]))
+    if "scale" in raw:
+        spec.scale = _parse_scale(raw["scale"], path, where)
+    if "columns" in raw:
+        cols = raw["columns"]
+        if not isinstance(cols, list) or not cols or not all(isinstance(c, str) for c in cols):
+            raise _bad(path, where, "columns must be a list of column names")
+        spec.many = list(cols)
+    if "split" in raw:
+        if not isinstance(raw["split"], str) or not raw["split"]:
+            raise _bad(path, where, "split must be the character between values, e.g. \",\"")
+        spec.split = raw["split"]
     return spec
+
+
+def _parse_condition(raw: dict[str, Any], path: str, where: str) -> Condition:
+    unknown = set(raw) - CONDITION_KEYS
+    if unknown:
+        raise _bad(path, where, "unknown option(s) " + ", ".join(sorted(unknown)))
+    tests = [k for k in ("values", "pattern", "empty") if k in raw]
+    if len(tests) != 1:
+        raise _bad(path, where, "a condition needs exactly one of values = [...], "
+                   "pattern = \"regex\", empty = true|false")
+    values = raw.get("values")
+    if values is not None:
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, list):
+            raise _bad(path, where, "values must be a list of cell values")
+        values = frozenset(str(v).strip().casefold() for v in values)
+    pattern = raw.get("pattern")
+    if pattern is not None:
+        import re
+
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise _bad(path, where, f"bad pattern {pattern!r}: {exc}") from None
+    empty = raw.get("empty")
+    if empty is not None and not isinstance(empty, bool):
+        raise _bad(path, where, "empty must be true or false")
+    column = raw.get("column")
+    if column is not None and not isinstance(column, str):
+        raise _bad(path, where, "column must be a column name")
+    return Condition(column, values, None if pattern is None else str(pattern), empty,
+                     bool(raw.get("not", False)))
+
+
+def _parse_scale(raw: Any, path: str, where: str) -> Scale:
+    if not isinstance(raw, dict) or set(raw) - SCALE_KEYS or not {"from", "to"} <= set(raw):
+        raise _bad(path, where, "scale must be { from = [LOW, HIGH], to = [LOW, HIGH] } "
+                   "(optional round = \"down\" or \"up\")")
+    pairs = []
+    for name in ("from", "to"):
+        pair = raw[name]
+        if (not isinstance(pair, list) or len(pair) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair)
+                or pair[0] == pair[1]):
+            raise _bad(path, where, f"scale {name} must be two different numbers [LOW, HIGH]")
+        pairs.append(pair)
+    rounding = raw.get("round", "down")
+    if rounding not in ("down", "up"):
+        raise _bad(path, where, "scale round must be \"down\" or \"up\"")
+    return Scale((float(pairs[0][0]), float(pairs[0][1])), (int(pairs[1][0]), int(pairs[1][1])),
+                 rounding)
 
 
 def parse_mapping(text: str, path: str = "<mapping>") -> MappingSpec:
@@ -276,12 +415,31 @@ def parse_mapping(text: str, path: str = "<mapping>") -> MappingSpec:
     fields = {name: _parse_field(name, raw, path) for name, raw in fields_raw.items()}
     events = _parse_events(data["events"], path) if "events" in data else EventSpec()
     key = data.get("key")
+    key_columns: list[str] = []
+    if isinstance(key, list):
+        if not key or not all(isinstance(k, str) and k for k in key):
+            raise _bad(path, "key", "a list of column names, e.g. [\"Type\", \"Name\"]")
+        key_columns, key = list(key), " + ".join(key)
+    elif key is not None and not isinstance(key, str):
+        raise _bad(path, "key", "a column name or a list of column names")
     check_key(kind, key, path)
     if events.fold and not key:
         raise _bad(path, "key", "folding an event log needs key = \"COLUMN\" (rows per record)")
+    separator = data.get("key_separator", "/")
+    if not isinstance(separator, str):
+        raise _bad(path, "key_separator", "must be text, e.g. \"/\"")
+    skip_raw = data.get("skip", [])
+    if isinstance(skip_raw, dict):
+        skip_raw = [skip_raw]
+    if not isinstance(skip_raw, list) or not all(isinstance(c, dict) for c in skip_raw):
+        raise _bad(path, "[[skip]]", "each [[skip]] is a table { column = ..., values = [...] }")
+    skip = [_parse_condition(c, path, "[[skip]]") for c in skip_raw]
+    if any(c.column is None for c in skip) and not key:
+        raise _bad(path, "[[skip]]", "a condition without column = tests the key: set key")
     return MappingSpec(kind=kind, key=key, source=_parse_source(data.get("source", {}), path),
                        events=events, fields=fields, path=path,
-                       name=str(data.get("name") or Path(path).stem))
+                       name=str(data.get("name") or Path(path).stem), key_columns=key_columns,
+                       key_separator=separator, skip=skip)
 
 
 def load_mapping(path: str | Path) -> MappingSpec:
@@ -344,9 +502,13 @@ def spec_from_columns(kind: str, columns: dict[str, str], key: str | None = None
     if not fields:
         raise ValidationError(N_("Map at least one column to a field"))
     check_key(kind, key, base.path if base else "<wizard>")
+    same_key = base is not None and key == base.key  # (a key of several columns is kept)
     return MappingSpec(kind=kind, key=key, source=source or (base.source if base else SourceSpec()),
                        events=events, fields=fields, path=base.path if base else "<wizard>",
-                       name=base.name if base else "wizard")
+                       name=base.name if base else "wizard",
+                       key_columns=list(base.key_columns) if same_key else [],
+                       key_separator=base.key_separator if same_key else "/",
+                       skip=list(base.skip) if base else [])
 
 
 def _toml_value(value: Any) -> str:
@@ -365,6 +527,21 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+def _condition_options(cond: Condition) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if cond.column:
+        out["column"] = cond.column
+    if cond.values is not None:
+        out["values"] = sorted(cond.values)
+    if cond.pattern is not None:
+        out["pattern"] = cond.pattern
+    if cond.empty is not None:
+        out["empty"] = cond.empty
+    if cond.negate:
+        out["not"] = True
+    return out
+
+
 def to_toml(spec: MappingSpec) -> str:
     """The mapping as a TOML file (``parse_mapping`` reads it back to the same mapping)."""
     import json
@@ -374,7 +551,11 @@ def to_toml(spec: MappingSpec) -> str:
         lines.append(f"name = {_toml_value(spec.name)}")
     if spec.kind:
         lines.append(f"kind = {_toml_value(spec.kind)}")
-    if spec.key:
+    if spec.key_columns and len(spec.key_columns) > 1:
+        lines.append(f"key = {_toml_value(spec.key_columns)}")
+        if spec.key_separator != "/":
+            lines.append(f"key_separator = {_toml_value(spec.key_separator)}")
+    elif spec.key:
         lines.append(f"key = {_toml_value(spec.key)}")
     src, default = spec.source, SourceSpec()
     lines += ["", "[source]"]
@@ -388,6 +569,9 @@ def to_toml(spec: MappingSpec) -> str:
         for name in ("who", "order_by"):
             if getattr(spec.events, name):
                 lines.append(f"{name} = {_toml_value(getattr(spec.events, name))}")
+    for cond in spec.skip:
+        lines += ["", "[[skip]]"] + [f"{k} = {_toml_value(v)}"
+                                     for k, v in _condition_options(cond).items()]
     lines += ["", "[fields]"]
     tables = []
     for name, f in spec.fields.items():
@@ -414,6 +598,16 @@ def to_toml(spec: MappingSpec) -> str:
                 options[attr] = getattr(f, attr)
         if f.create:
             options["create"] = f.create
+        if f.many:
+            options["columns"] = f.many
+        if f.split:
+            options["split"] = f.split
+        if f.scale:
+            options["scale"] = {"from": list(f.scale.source), "to": list(f.scale.target),
+                                "round": f.scale.round}
+        if f.when:
+            options["when"] = [{**_condition_options(r.condition), "value": r.value}
+                               for r in f.when]
         key = json.dumps(name)
         if list(options) == ["column"]:
             lines.append(f"{key} = {_toml_value(f.column)}")

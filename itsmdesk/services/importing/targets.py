@@ -14,7 +14,7 @@ from typing import Any
 
 import peewee as pw
 
-from itsmdesk.models.change import CHANGE_STATUSES, CHANGE_TYPES, RISK_LEVELS, Change
+from itsmdesk.models.change import CHANGE_STATUSES, CHANGE_TYPES, RISK_LEVELS, Change, ChangeCI
 from itsmdesk.models.cmdb import (
     CI,
     CI_STATUSES,
@@ -32,6 +32,7 @@ from itsmdesk.models.incident import (
     REQUEST_STATUSES,
     SLA_STATES,
     Incident,
+    Interaction,
 )
 from itsmdesk.models.people import Person, Site, Team
 from itsmdesk.models.problem import PROBLEM_STATUSES, KnownError, Problem
@@ -62,10 +63,38 @@ TARGETS: dict[str, Target] = {
         "status": CI_STATUSES, "criticality": CRITICALITIES}),
     "relations": Target("relations", Relation, None, ("source", "target", "type"), {
         "type": RELATION_TYPES, "propagates": PROPAGATION}),
+    "interactions": Target("interactions", Interaction, "INT", ("summary",), {
+        "channel": CHANNELS}),
 }
 
+@dataclass(frozen=True)
+class LinkField:
+    """A field filling child rows that link the record to several others (a change's affected
+    CIs): ``child`` rows with ``parent`` = the record and ``other`` = each linked row."""
+
+    child: type[pw.Model]
+    parent: str
+    other: str
+    model: type[pw.Model]
+
+
+LINK_FIELDS: dict[tuple[str, str], LinkField] = {
+    ("changes", "affected_cis"): LinkField(ChangeCI, "change", "ci", CI),
+}
+
+
+def lookup_model(kind: str, name: str) -> type[pw.Model] | None:
+    """The model a field names rows of (a foreign key, or a link field's), else None."""
+    link = LINK_FIELDS.get((kind, name))
+    if link is not None:
+        return link.model
+    f = TARGETS[kind].model._meta.fields.get(name)
+    return f.rel_model if isinstance(f, pw.ForeignKeyField) else None
+
+
 # Linked-record models: how their rows are named in a source and created when missing.
-REF_PREFIXES = {Incident: "INC", Change: "CHG", Problem: "PRB", KnownError: "KE"}
+REF_PREFIXES = {Incident: "INC", Change: "CHG", Problem: "PRB", KnownError: "KE",
+                Interaction: "INT"}
 
 
 def field_type(f: pw.Field) -> str:
@@ -170,10 +199,16 @@ def resolve(model: type[pw.Model], spec: FieldSpec, names: set[str],
     if not spec.create_missing:
         plan.missing = set(missing)
         return plan
+    same: dict[str, uuid.UUID] = {}  # classes "Web Server" and "web-server" are one: web_server
     for name in missing:
+        if model is CIClass and slug(name) in same:
+            plan.ids[name] = same[slug(name)]
+            continue
         new_id = uuid.uuid4()
         plan.ids[name] = new_id
         plan.new[new_id] = _new_values(model, name, spec, record_kind, classes)
+        if model is CIClass:
+            same[slug(name)] = new_id
     return plan
 
 
@@ -219,4 +254,5 @@ def target_fields(kind: str) -> list[TargetField]:
         f = target.model._meta.fields[name]
         out.append(TargetField(name, field_type(f), name in target.required,
                                target.choices.get(name)))
+    out += [TargetField(name, "lookup", False, None) for (k, name) in LINK_FIELDS if k == kind]
     return out

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from itsmdesk.errors import N_, ValidationError
-from itsmdesk.services.importing.spec import FieldSpec, SourceSpec
+from itsmdesk.services.importing.spec import Condition, FieldSpec, Scale, SourceSpec
 
 IGNORE = object()  # "this row says nothing about the field" (event logs keep the previous value)
 
@@ -248,19 +248,103 @@ class _Blank(dict):
 # --- the per-field converter ------------------------------------------------------------------
 
 def build_converter(spec: FieldSpec, field_type: str, src: SourceSpec, index: dict[str, int],
-                    choices: Sequence[Any] | None = None, max_length: int | None = None
+                    choices: Sequence[Any] | None = None, max_length: int | None = None,
+                    key_positions: Sequence[int] = ()) -> Callable[[list[str]], Any]:
+    """``cells -> value`` for one target field (lookups get the cleaned source text).
+
+    The order: the ``when`` rules (the first that holds gives the value), else the field's
+    source: a constant, a template or a column; then the value map, the scale, the type and
+    the allowed values.
+    """
+    base = _base_converter(spec, field_type, src, index, choices, max_length)
+    if not spec.when:
+        return base
+    rules = []
+    for rule in spec.when:
+        value = coerce_mapped(rule.value, field_type, src)
+        _check_choice(value, choices, spec.name, rule.value)
+        rules.append((condition_test(rule.condition, index, key_positions, src.null_values),
+                      value))
+
+    def derived(cells: list[str]) -> Any:
+        for test, value in rules:
+            if test(cells):
+                return value
+        return base(cells)
+
+    return derived
+
+
+def condition_test(cond: Condition, index: dict[str, int], key_positions: Sequence[int],
+                   nulls: set[str]) -> Callable[[list[str]], bool]:
+    """``cells -> bool`` for a ``when`` rule or a ``[[skip]]`` entry."""
+    positions = [index[cond.column]] if cond.column else list(key_positions)
+    if cond.values is not None:
+        values = cond.values
+
+        def holds(cell: str) -> bool:
+            return cell.casefold() in values
+    elif cond.pattern is not None:
+        matcher = re.compile(cond.pattern).fullmatch
+
+        def holds(cell: str) -> bool:
+            return matcher(cell) is not None
+    else:
+        want_empty = bool(cond.empty)
+
+        def holds(cell: str) -> bool:
+            return (cell == "" or cell in nulls) == want_empty
+    negate = cond.negate
+    if len(positions) == 1:
+        pos = positions[0]
+        return lambda cells: holds(cells[pos]) != negate
+    return lambda cells: any(holds(cells[p]) for p in positions) != negate
+
+
+_LEADING_NUMBER = re.compile(r"\s*(-?\d+(?:[.,]\d+)?)")
+
+
+def _scaled(scale: Scale, value: Any, raw: str) -> int:
+    """A value on the source's scale as ours: a number, or text starting with one
+    ("4 - Low")."""
+    number: float | None = None
+    if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        match = _LEADING_NUMBER.match(str(value if value is not None else raw))
+        if match:
+            number = float(match.group(1).replace(",", "."))
+    low, high = sorted(scale.source)
+    if number is None or not low <= number <= high:
+        raise BadValueError(N_("{value} is not on the scale {low} to {high}"), value=repr(raw),
+                            low=_plain(scale.source[0]), high=_plain(scale.source[1]))
+    return scale.apply(number)
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _base_converter(spec: FieldSpec, field_type: str, src: SourceSpec, index: dict[str, int],
+                    choices: Sequence[Any] | None, max_length: int | None
                     ) -> Callable[[list[str]], Any]:
-    """``cells -> value`` for one target field (lookups get the cleaned source text)."""
     nulls = src.null_values
     if spec.value is not None:
         constant = coerce_mapped(spec.value, field_type, src)
-        _check_choice(constant, choices, spec.name, "value")
+        _check_choice(constant, choices, spec.name, constant)
         return lambda cells: constant
+    if spec.column is None and spec.template is None:
+        default = coerce_mapped(spec.default, field_type, src) if spec.default is not None \
+            else None
+        return lambda cells: default  # only ``when`` rules: otherwise the default
+    finish = _finisher(spec, field_type, src, choices, max_length)
     if spec.template is not None:
         fallback = spec.default if isinstance(spec.default, str) else None
         names = _template_names(spec.template) + (_template_names(fallback) if fallback else [])
         positions = [(n, index[n]) for n in dict.fromkeys(names)]
         template = spec.template
+        cut = max_length if spec.map is None and spec.scale is None else None
+        label = spec.template
 
         cache: dict[tuple[str, ...], Any] = {}
         slots = [i for _n, i in positions]
@@ -268,25 +352,29 @@ def build_converter(spec: FieldSpec, field_type: str, src: SourceSpec, index: di
         def from_template(cells: list[str]) -> Any:
             key = tuple([cells[i] for i in slots])
             try:
-                return cache[key]
+                hit = cache[key]
             except KeyError:
-                pass
-            parts = {n: ("" if cells[i] in nulls else cells[i]) for n, i in positions}
-            text = render_template(template, parts)
-            if not text and fallback:  # the default may itself name columns
-                text = render_template(fallback, parts)
-            if max_length and len(text) > max_length:
-                text = text[:max_length - 1] + "\u2026"
-            cache[key] = text or None
-            return text or None
+                parts = {n: ("" if cells[i] in nulls else cells[i]) for n, i in positions}
+                text = render_template(template, parts)
+                if not text and fallback:  # the default may itself name columns
+                    text = render_template(fallback, parts)
+                if cut and len(text) > cut:
+                    text = text[:cut - 1] + "\u2026"
+                try:
+                    hit = cache[key] = (True, finish(text) if text else None)
+                except ValueError as exc:
+                    hit = cache[key] = (False, CellError.of(label, exc))
+            if hit[0]:
+                return hit[1]
+            error = hit[1]
+            raise CellError(label, error.reason, error.template, error.params)
 
         return from_template
     column = spec.column
     assert column is not None
     pos = index[column]
-    parse = scalar_parser(field_type, src, max_length)
     cache: dict[str, Any] = {}
-    mapping, folded, ignore, default = spec.map, spec.map_folded, spec.ignore, spec.default
+    ignore, default = spec.ignore, spec.default
     default = coerce_mapped(default, field_type, src) if default is not None else None
 
     def convert_text(raw: str) -> Any:
@@ -294,21 +382,7 @@ def build_converter(spec: FieldSpec, field_type: str, src: SourceSpec, index: di
             return default
         if raw in ignore:
             return IGNORE
-        if mapping is not None:
-            if raw in mapping:
-                value = coerce_mapped(mapping[raw], field_type, src)
-            elif folded and raw.casefold() in folded:
-                value = coerce_mapped(folded[raw.casefold()], field_type, src)
-            elif spec.strict:
-                known = ", ".join(sorted(mapping)[:12])
-                raise BadValueError(N_("unknown value {value} (the map knows: {known})"),
-                                    value=repr(raw), known=known)
-            else:
-                value = parse(raw)
-        else:
-            value = parse(raw)
-        _check_choice(value, choices, spec.name, raw)
-        return value
+        return finish(raw)
 
     def convert(cells: list[str]) -> Any:
         raw = cells[pos]
@@ -326,6 +400,35 @@ def build_converter(spec: FieldSpec, field_type: str, src: SourceSpec, index: di
         raise CellError(column, error.reason, error.template, error.params)
 
     return convert
+
+
+def _finisher(spec: FieldSpec, field_type: str, src: SourceSpec,
+              choices: Sequence[Any] | None, max_length: int | None) -> Callable[[str], Any]:
+    """Source text (not empty) -> our value: the value map, the scale, the type, the choices."""
+    parse = scalar_parser(field_type, src, max_length)
+    mapping, folded, scale = spec.map, spec.map_folded, spec.scale
+
+    def finish(raw: str) -> Any:
+        if mapping is not None:
+            if raw in mapping:
+                value = coerce_mapped(mapping[raw], field_type if scale is None else "text", src)
+            elif folded and raw.casefold() in folded:
+                value = coerce_mapped(folded[raw.casefold()],
+                                      field_type if scale is None else "text", src)
+            elif spec.strict:
+                known = ", ".join(sorted(mapping)[:12])
+                raise BadValueError(N_("unknown value {value} (the map knows: {known})"),
+                                    value=repr(raw), known=known)
+            else:
+                value = raw if scale is not None else parse(raw)
+        else:
+            value = raw if scale is not None else parse(raw)
+        if scale is not None and value is not None:
+            value = _scaled(scale, value, raw)
+        _check_choice(value, choices, spec.name, raw)
+        return value
+
+    return finish
 
 
 def _template_names(template: str) -> list[str]:

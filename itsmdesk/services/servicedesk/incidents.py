@@ -481,6 +481,17 @@ class ChildTicket:
 
 
 @dataclass(frozen=True)
+class InteractionLine:
+    """A service desk contact (call, e-mail...) that became this ticket."""
+
+    id: Any
+    ref: str
+    summary: str
+    channel: str
+    contacted_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class IncidentView:
     """Everything the incident / service request form shows (names resolved, no rows)."""
 
@@ -524,6 +535,14 @@ class IncidentView:
     attachments: tuple[AttachmentLine, ...]
     children: tuple[ChildTicket, ...]
     choices: TicketChoices
+    # kept from another tool's export (shown read-only) and the contacts it came from
+    caused_by_ci_id: Any = None
+    caused_by_ci_name: str = ""
+    reopened_at: dt.datetime | None = None
+    reassignments: int | None = None
+    handle_hours: float | None = None
+    external_key: str | None = None
+    interactions: tuple[InteractionLine, ...] = ()
 
     @property
     def open_children(self) -> tuple[ChildTicket, ...]:
@@ -539,21 +558,23 @@ def incident_view(incident_id: Any, viewer: Actor | None = None) -> IncidentView
     import peewee as pw
 
     from itsmdesk.errors import NotFoundError
-    from itsmdesk.models import CI, Change, KnownError, Person, Problem
+    from itsmdesk.models import CI, Change, Interaction, KnownError, Person, Problem
     from itsmdesk.models.people import Team
     from itsmdesk.models.servicedesk import Category
     from itsmdesk.services.batch import select_many
     from itsmdesk.services.visibility import sees_private_notes, tickets_visible_to
 
     caller, assignee, author = Person.alias(), Person.alias(), Person.alias()
-    ci, service, parent = CI.alias(), CI.alias(), Incident.alias()
+    ci, service, parent, caused = CI.alias(), CI.alias(), Incident.alias(), CI.alias()
     kind_of_ticket = Incident.select(Incident.kind).where(Incident.id == incident_id)
     left = pw.JOIN.LEFT_OUTER
     names = ("caller_name", "assignee_name", "ci_name", "service_name", "team_name",
-             "category_name", "problem_ref", "change_ref", "known_error_ref", "parent_ref")
+             "category_name", "problem_ref", "change_ref", "known_error_ref", "parent_ref",
+             "caused_by_ci_name")
     own = [f for f in Incident._meta.sorted_fields]
     ticket = (Incident.select(*own, caller.name, assignee.name, ci.name, service.name, Team.name,
-                              Category.name, Problem.ref, Change.ref, KnownError.ref, parent.ref)
+                              Category.name, Problem.ref, Change.ref, KnownError.ref, parent.ref,
+                              caused.name)
               .join_from(Incident, caller, left, on=(Incident.caller == caller.id))
               .join_from(Incident, assignee, left, on=(Incident.assignee == assignee.id))
               .join_from(Incident, ci, left, on=(Incident.ci == ci.id))
@@ -564,6 +585,7 @@ def incident_view(incident_id: Any, viewer: Actor | None = None) -> IncidentView
               .join_from(Incident, Change, left, on=(Incident.change == Change.id))
               .join_from(Incident, KnownError, left, on=(Incident.known_error == KnownError.id))
               .join_from(Incident, parent, left, on=(Incident.parent == parent.id))
+              .join_from(Incident, caused, left, on=(Incident.caused_by_ci == caused.id))
               .where(Incident.id == incident_id))
     visible = tickets_visible_to(viewer)
     if visible is not True:
@@ -578,11 +600,15 @@ def incident_view(incident_id: Any, viewer: Actor | None = None) -> IncidentView
     children_q = (Incident.select(Incident.id, Incident.ref, Incident.title, Incident.status)
                   .where((Incident.parent == incident_id) & visible)
                   .order_by(Incident.opened_at).limit(200))
+    contacts_q = (Interaction.select(Interaction.id, Interaction.ref, Interaction.summary,
+                                     Interaction.channel, Interaction.contacted_at)
+                  .where(Interaction.incident == incident_id)
+                  .order_by(Interaction.contacted_at).limit(200))
     choice_qs = _choice_queries("incident")
     choice_qs[2] = (Category.select(Category.id, Category.name, Category.diagnostic_script)
                     .where(Category.kind.in_(kind_of_ticket)).order_by(Category.name))
-    rows, log, files, children, *choices = select_many(ticket, log_q, files_q, children_q,
-                                                       *choice_qs)
+    rows, log, files, children, contacts, *choices = select_many(
+        ticket, log_q, files_q, children_q, contacts_q, *choice_qs)
     if not rows:
         raise NotFoundError(N_("No {kind} with id {id}"), kind="incident", id=incident_id)
     values = dict(zip([f.name for f in own] + list(names), rows[0], strict=True))
@@ -600,7 +626,9 @@ def incident_view(incident_id: Any, viewer: Actor | None = None) -> IncidentView
         row.sla_state or "ok", allowed_statuses(row),
         tuple(WorkLogLine(at, name or "", bool(public), body) for at, name, public, body in log),
         tuple(AttachmentLine(*r) for r in files), tuple(ChildTicket(*r) for r in children),
-        _choices_from(*choices))
+        _choices_from(*choices), row.caused_by_ci_id, text(values["caused_by_ci_name"]),
+        row.reopened_at, row.reassignments, row.handle_hours, row.external_key,
+        tuple(InteractionLine(*r) for r in contacts))
 
 
 TICKET_FIELDS = ("title", "description", "channel", "impact", "urgency", "category", "team",

@@ -39,6 +39,7 @@ from itsmdesk.services.change import changes, risk
 from itsmdesk.views.changes.form_actions import FormActions
 from itsmdesk.views.forms.base import RecordForm
 from itsmdesk.views.forms.common import header_label
+from itsmdesk.views.timefmt import local_text
 from itsmdesk.words import word
 
 CI_MIME = "application/x-itsmdesk-ci"
@@ -282,6 +283,26 @@ class ChangeForm(FormActions, RecordForm):
         form.addRow("", self.outage_check)
         form.addRow(QCoreApplication.translate("ChangeForm", "&Reason"), self.reason_edit)
         form.addRow(QCoreApplication.translate("ChangeForm", "&Description"), self.description_edit)
+        # what another tool's export said that has no edit here (read-only, shown when set)
+        self.imported = {name: QLabel() for name in ("external_key", "opened_at",
+                                                     "requested_end", "cab_approval_needed")}
+        imported = QFormLayout()
+        for name, label in (
+                ("external_key", QCoreApplication.translate("ChangeForm", "Key in the old tool")),
+                ("opened_at", QCoreApplication.translate("ChangeForm", "Raised")),
+                ("requested_end", QCoreApplication.translate("ChangeForm", "Requested end")),
+                ("cab_approval_needed", QCoreApplication.translate("ChangeForm", "CAB approval"))):
+            self.imported[name].setObjectName(f"imported_{name}")
+            self.imported[name].setTextInteractionFlags(
+                Qt.TextInteractionFlag.TextSelectableByMouse)
+            imported.addRow(label, self.imported[name])
+        self.imported_form = imported
+        self.imported_box = QGroupBox(QCoreApplication.translate("ChangeForm", "Imported"))
+        self.imported_box.setObjectName("importedBox")
+        self.imported_box.setLayout(imported)
+        self.imported_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.imported_box.setVisible(False)
+        form.addRow(self.imported_box)
         return details
 
     def _plans_tab(self) -> QWidget:
@@ -411,6 +432,21 @@ class ChangeForm(FormActions, RecordForm):
             self.team_box.addItem(name, str(tid))  # str: QVariant compares it in findData
         self.team_box.setCurrentIndex(max(0, self.team_box.findData(current)))
 
+    def _show_imported(self, data: changes.ChangeView) -> None:
+        needed = data.cab_approval_needed
+        shown = {
+            "external_key": data.external_key or "",
+            "opened_at": local_text(data.opened_at) if data.opened_at else "",
+            "requested_end": local_text(data.requested_end) if data.requested_end else "",
+            "cab_approval_needed": "" if needed is None else (
+                QCoreApplication.translate("ChangeForm", "needed") if needed else
+                QCoreApplication.translate("ChangeForm", "not needed")),
+        }
+        for name, text in shown.items():
+            self.imported[name].setText(text)
+            self.imported_form.setRowVisible(self.imported[name], bool(text))
+        self.imported_box.setVisible(any(shown.values()))
+
     def fill(self, data: changes.ChangeView) -> None:
         self._set_choices(data.choices)
         self.header.setText(f"{data.ref}: {data.title}")
@@ -438,6 +474,7 @@ class ChangeForm(FormActions, RecordForm):
             self.down_start.setDateTime(self.start_edit.dateTime())
             self.down_end.setDateTime(self.end_edit.dateTime())
         self.outage_check.setChecked(data.outage)
+        self._show_imported(data)
         for edit, value in ((self.reason_edit, data.reason),
                             (self.description_edit, data.description),
                             (self.impl_edit, data.implementation_plan),

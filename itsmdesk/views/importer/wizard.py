@@ -48,7 +48,7 @@ from itsmdesk.services.importing.targets import target_fields
 from itsmdesk.views.messages import error_text
 from itsmdesk.views.numfmt import grouped
 
-KINDS = ("incidents", "changes", "problems", "cis", "relations")
+KINDS = ("incidents", "changes", "problems", "cis", "relations", "interactions")
 DELIMITERS = [(",", ","), (";", ";"), ("\t", "Tab"), ("|", "|")]
 ENCODINGS = ["utf-8", "cp1252", "latin-1", "utf-16"]
 NO_COLUMN = ""
@@ -94,7 +94,8 @@ class FilePage(QWizardPage):
         self.kind = QComboBox()
         labels = {"incidents": self.tr("Incidents"), "changes": self.tr("Changes"),
                   "problems": self.tr("Problems"), "cis": self.tr("Configuration items"),
-                  "relations": self.tr("CI relations")}
+                  "relations": self.tr("CI relations"),
+                  "interactions": self.tr("Service desk interactions")}
         for kind in KINDS:
             self.kind.addItem(labels[kind], kind)
         self.path = QLineEdit()
@@ -342,6 +343,8 @@ class MappingPage(QWizardPage):
         spec = self.state.loaded
         if spec is None:
             return
+        if len(spec.key_columns) > 1 and self.key.findData(spec.key) < 0:
+            self.key.addItem(spec.key, spec.key)  # a key of several columns: "A + B"
         self.key.setCurrentIndex(max(0, self.key.findData(spec.key or NO_COLUMN)))
         self.fold.setChecked(spec.events.fold)
         self.at.setCurrentIndex(max(0, self.at.findData(spec.events.at or NO_COLUMN)))
@@ -596,6 +599,10 @@ class RunPage(QWizardPage):
                         "sites_created": self.tr("New sites"),
                         "problems_created": self.tr("New linked problems"),
                         "changes_created": self.tr("New linked changes"),
+                        "incidents_created": self.tr("New linked incidents"),
+                        "affected_cis_added": self.tr("Affected CIs linked"),
+                        "skipped": self.tr("Rows left out ([[skip]])"),
+                        "warnings": self.tr("Warnings"),
                         "journal_rows": self.tr("History entries")}
         rows += [(extra_labels.get(k, k), v) for k, v in report.extra.items()]
         cells = "".join(f"<tr><td>{label}</td><td align='right'>&nbsp;&nbsp;{grouped(value)}</td></tr>"

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -265,8 +265,36 @@ class IncidentForm(RecordForm):
         links.addRow(QCoreApplication.translate("IncidentForm", "Known error"), self.known_error_ref)
         links.addRow(QCoreApplication.translate("IncidentForm", "Parent"), self.parent_ref)
         links.addRow(QCoreApplication.translate("IncidentForm", "Child tickets"), children)
+        # the service desk contacts (calls, e-mails) this ticket came from
+        self.interactions_list = QListWidget()
+        self.interactions_list.setObjectName("interactionsList")
+        self.interactions_list.setMaximumHeight(70)
+        links.addRow(QCoreApplication.translate("IncidentForm", "Interactions"),
+                     self.interactions_list)
+        self.links_form = links
         links_box = QGroupBox(QCoreApplication.translate("IncidentForm", "Links"))
         links_box.setLayout(links)
+
+        # what another tool's export said that has no edit here (read-only)
+        self.imported = {name: QLabel() for name in ("external_key", "caused_by_ci",
+                                                     "reopened_at", "reassignments",
+                                                     "handle_hours")}
+        imported = QFormLayout()
+        for name, label in (
+                ("external_key", QCoreApplication.translate("IncidentForm", "Key in the old tool")),
+                ("caused_by_ci", QCoreApplication.translate("IncidentForm", "Caused by CI")),
+                ("reopened_at", QCoreApplication.translate("IncidentForm", "Reopened")),
+                ("reassignments", QCoreApplication.translate("IncidentForm", "Reassignments")),
+                ("handle_hours", QCoreApplication.translate("IncidentForm", "Handle time"))):
+            self.imported[name].setObjectName(f"imported_{name}")
+            self.imported[name].setTextInteractionFlags(
+                Qt.TextInteractionFlag.TextSelectableByMouse)
+            imported.addRow(label, self.imported[name])
+        self.imported_form = imported
+        self.imported_box = QGroupBox(QCoreApplication.translate("IncidentForm", "Imported"))
+        self.imported_box.setObjectName("importedBox")
+        self.imported_box.setLayout(imported)
+        self.imported_box.setVisible(False)
 
         left = QWidget()
         left.setObjectName("ticketDetails")
@@ -274,6 +302,7 @@ class IncidentForm(RecordForm):
         left_layout.addLayout(what)
         left_layout.addWidget(life_box)
         left_layout.addWidget(links_box)
+        left_layout.addWidget(self.imported_box)
         left_layout.addStretch(1)
         self.details = left
         yield
@@ -394,6 +423,7 @@ class IncidentForm(RecordForm):
             edit.setText(getattr(data, f"{name}_ref"))
         for edit in (self.title_edit, self.caller, self.ci, self.service):
             edit.setCursorPosition(0)  # a long value shows its beginning
+        self._show_imported(data)
         self.children_list.clear()
         for child in data.children:
             item = QListWidgetItem(f"{child.ref}  {child.title}  ({word(child.status)})")
@@ -418,6 +448,29 @@ class IncidentForm(RecordForm):
         self._ask_announcements()
         if self._suggested_for is None:  # first load; later the agent's typing asks for them
             self._suggest()
+
+    def _show_imported(self, data: incidents.IncidentView) -> None:
+        """The interactions it came from, and what an import kept that has no edit here."""
+        self.interactions_list.clear()
+        for contact in data.interactions:
+            item = QListWidgetItem(f"{contact.ref}  {local_text(contact.contacted_at)}  "
+                                   f"{word(contact.channel)}  {contact.summary}")
+            item.setData(Qt.ItemDataRole.UserRole, contact.id)
+            self.interactions_list.addItem(item)
+        self.links_form.setRowVisible(self.interactions_list, bool(data.interactions))
+        hours = data.handle_hours
+        shown = {
+            "external_key": data.external_key or "",
+            "caused_by_ci": data.caused_by_ci_name,
+            "reopened_at": local_text(data.reopened_at) if data.reopened_at else "",
+            "reassignments": "" if data.reassignments is None else str(data.reassignments),
+            "handle_hours": "" if hours is None else QCoreApplication.translate(
+                "IncidentForm", "{hours} h").format(hours=QLocale().toString(hours, "f", 1)),
+        }
+        for name, text in shown.items():
+            self.imported[name].setText(text)
+            self.imported_form.setRowVisible(self.imported[name], bool(text))
+        self.imported_box.setVisible(any(shown.values()))
 
     def _set_choices(self, choices: incidents.TicketChoices) -> None:
         self.choices = choices
