@@ -308,3 +308,43 @@ def test_deletes_against_edits_and_child_rows_changed_on_both_sides(hub, tmp_pat
             assert (row.text, row.time_spent_minutes) == ("Hub text", 15)
     finally:
         replica.close()
+
+
+def test_a_hub_row_committed_late_is_pulled_by_the_next_sync(hub, tmp_path):
+    """PostgreSQL hands out journal ids when a transaction writes, not when it commits: a row
+    with a lower id committed after a higher one was pulled must still reach the replica."""
+    import uuid
+
+    import psycopg2
+
+    hub_db, info, ids = hub
+    if info.backend != "postgresql":
+        pytest.skip("SQLite writers are serialised: journal ids are in commit order")
+    replica = _make_replica(hub, tmp_path)
+    late = psycopg2.connect(info.url)
+    try:
+        with on(hub_db):
+            first = Incident.get_by_id(ids["first"])
+        cursor = late.cursor()  # a workstation's transaction, still open: its id comes first
+        cursor.execute('UPDATE "incident" SET title = %s, version = version + 1 WHERE id = %s',
+                       ("Printer jams (late)", str(first.id)))
+        cursor.execute(
+            'INSERT INTO "journal" (record_kind, record_id, record_ref, field, old, new, '
+            'who_name, at, site, version, batch) VALUES '
+            "('incident', %s, %s, 'title', %s, %s, 'Late Larry', now(), '', %s, %s)",
+            (str(first.id), first.ref, first.title, "Printer jams (late)", first.version + 1,
+             str(uuid.uuid4())))
+        with on(hub_db):  # meanwhile another write commits with a higher id
+            incidents.update_incident(ids["second"], None, {"urgency": 1})
+        engine.sync_with(replica, hub_db)
+        with on(replica):
+            assert Incident.get_by_id(ids["second"]).urgency == 1
+            assert Incident.get_by_id(ids["first"]).title == "Printer jams"  # not there yet
+        late.commit()
+        engine.sync_with(replica, hub_db)
+        with on(replica):
+            assert Incident.get_by_id(ids["first"]).title == "Printer jams (late)"
+        assert _dump(replica) == _dump(hub_db)
+    finally:
+        late.close()
+        replica.close()

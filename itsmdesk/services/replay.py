@@ -58,18 +58,23 @@ def _children_by_table() -> dict[str, type[BaseModel]]:
 
 
 def read_journal(database: pw.Database, after_id: int = 0,
-                 limit: int | None = None) -> list[JournalRow]:
-    """Journal rows of ``database`` (not necessarily the bound one) after ``after_id``, in
-    order, as tuples (id first, then :data:`records.JOURNAL_COLUMNS`), typed as peewee reads
-    them."""
+                 limit: int | None = None, also: Sequence[int] = ()) -> list[JournalRow]:
+    """Journal rows of ``database`` (not necessarily the bound one) after ``after_id`` (and those
+    with the ids ``also``), in order, as tuples (id first, then :data:`records.JOURNAL_COLUMNS`),
+    typed as peewee reads them."""
     cols = ("id",) + records.JOURNAL_COLUMNS
+    where = f"id > {database.param}"
+    params: list[int] = [after_id]
+    if also:
+        where += f" OR id IN ({', '.join([database.param] * len(also))})"
+        params += list(also)
     sql = (f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "journal" '
-           f'WHERE id > {database.param} ORDER BY id')
+           f'WHERE {where} ORDER BY id')
     if limit:
         sql += f" LIMIT {int(limit)}"
     fields = [JournalEntry._meta.fields[c] for c in cols]
     out = []
-    for raw in database.execute_sql(sql, (after_id,)).fetchall():
+    for raw in database.execute_sql(sql, tuple(params)).fetchall():
         out.append(tuple(f.python_value(v) for f, v in zip(fields, raw, strict=True)))
     return out
 

@@ -43,7 +43,13 @@ from itsmdesk.models.base import utcnow
 from itsmdesk.services import records, replay
 from itsmdesk.services.context import SYSTEM, Actor
 from itsmdesk.services.sync import ops
-from itsmdesk.services.sync.link import bound, open_unbound, schema_of, write_transaction
+from itsmdesk.services.sync.link import (
+    bound,
+    is_sqlite,
+    open_unbound,
+    schema_of,
+    write_transaction,
+)
 from itsmdesk.services.sync.replica import _last_journal_id, read_identity
 
 MAX_ROUNDS = 5
@@ -257,20 +263,53 @@ def _restore(row: tuple, site: str) -> list[tuple]:
     return out
 
 
+# How long a hole in the hub's journal ids is watched for a row committed late (see pull).
+GAP_WATCH_SECONDS = 24 * 3600
+GAP_WATCH_MAX = 5000
+
+
+def _gaps(meta: dict[str, str]) -> dict[int, float]:
+    return {int(k): float(v) for k, v in json.loads(meta.get("pull_gaps") or "{}").items()}
+
+
 def pull(replica: pw.Database, hub: pw.Database, report: SyncReport,
          progress: Progress | None = None) -> bool:
     """Apply the hub's journal after the pull checkpoint here, with the new checkpoints, in one
-    transaction.  False (nothing done) when local writes wait to be pushed first."""
+    transaction.  False (nothing done) when local writes wait to be pushed first.
+
+    On a PostgreSQL hub, journal ids are handed out when a transaction writes, not when it
+    commits: a long transaction can commit id 100 after id 101 was pulled.  So the ids missing
+    below the new checkpoint (holes: rolled-back transactions, or ones still running) are
+    watched: every pull asks for them again and applies those that have appeared, for a day
+    (no write transaction of ours runs that long)."""
+    import time
+
     meta = _meta(replica)
-    rows = replay.read_journal(hub, after_id=int(meta.get("pull_checkpoint") or 0))
-    done = apply_pull(replica, rows, report, rebase=False)
+    checkpoint = int(meta.get("pull_checkpoint") or 0)
+    gaps = _gaps(meta) if not is_sqlite(hub) else {}
+    rows = replay.read_journal(hub, after_id=checkpoint, also=sorted(gaps))
+    now = time.time()
+    if not is_sqlite(hub):
+        seen = {r[0] for r in rows}
+        gaps = {g: t for g, t in gaps.items() if g not in seen and now - t < GAP_WATCH_SECONDS}
+        fresh = [r[0] for r in rows if r[0] > checkpoint]
+        if fresh:
+            expected = checkpoint + 1
+            for n in fresh:
+                for hole in range(expected, n):
+                    gaps[hole] = now
+                expected = n + 1
+        gaps = dict(sorted(gaps.items())[-GAP_WATCH_MAX:])
+    done = apply_pull(replica, rows, report, rebase=False,
+                      late={r[0] for r in rows if r[0] <= checkpoint}, gaps=gaps)
     if done and progress:
         progress("pull", len(rows), len(rows))
     return done
 
 
 def apply_pull(replica: pw.Database, rows: list[tuple], report: SyncReport,
-               rebase: bool) -> bool:
+               rebase: bool, late: set[int] | None = None,
+               gaps: dict[int, float] | None = None) -> bool:
     """Apply hub journal rows (ids after the pull checkpoint, in order) and the new checkpoint
     in one transaction.  Without ``rebase`` nothing is done (False) while own rows wait to be
     pushed; with it they are applied again on top of the hub's (see the module's docstring)."""
@@ -278,7 +317,7 @@ def apply_pull(replica: pw.Database, rows: list[tuple], report: SyncReport,
         meta = _meta(replica)
         site = meta["site"]
         checkpoint = int(meta.get("pull_checkpoint") or 0)
-        rows = [r for r in rows if r[0] > checkpoint]
+        rows = [r for r in rows if r[0] > checkpoint or r[0] in (late or ())]
         pending = pending_rows(replica, meta)
         if pending and not rebase:
             return False
@@ -312,9 +351,11 @@ def apply_pull(replica: pw.Database, rows: list[tuple], report: SyncReport,
         if pending:  # the unsent rows again, on top of the hub's (journalled already)
             again = [r for r in (_echo(row) for row in pending) if r is not None]
             replay.apply(again, keep_journal=False)
-        report.pull_checkpoint = rows[-1][0] if rows else checkpoint
+        report.pull_checkpoint = max([checkpoint, *(r[0] for r in rows)])
         values: dict[str, Any] = {"pull_checkpoint": report.pull_checkpoint,
                                   "last_sync": records.to_text(utcnow())}
+        if gaps is not None:
+            values["pull_gaps"] = json.dumps({str(k): v for k, v in gaps.items()})
         if pending:
             if after > before:
                 values["pulled_ranges"] = json.dumps(

@@ -135,7 +135,7 @@ def create_replica(hub_url: str, site: str, path: Path, hub_shown: str | None = 
                     records.insert_journal_rows([row[1:] for row in journal])
                     push = _last_journal_id(target)
                 storage.write_meta(target, {
-                    "site": site, "hub": hub_shown or info.display, "hub_identity": identity,
+                    "pull_gaps": _recent_holes(hub, journal), "site": site, "hub": hub_shown or info.display, "hub_identity": identity,
                     "pull_checkpoint": pull, "push_checkpoint": push, "site_key": key,
                     "created_at": records.to_text(utcnow()), "last_sync": ""})
         target.execute_sql("PRAGMA foreign_keys = ON")
@@ -156,6 +156,21 @@ def create_replica(hub_url: str, site: str, path: Path, hub_shown: str | None = 
         if target is not None:
             target.close()
         hub.close()
+
+
+def _recent_holes(hub: pw.Database, journal: list[tuple]) -> str:
+    """Journal ids missing among the hub's last ones when the copy was taken (PostgreSQL): a
+    transaction running then may still commit them; the first pulls look for them (see
+    ``engine.pull``)."""
+    import json
+    import time
+
+    if is_sqlite(hub) or not journal:
+        return "{}"
+    ids = [row[0] for row in journal[-10000:]]
+    present = set(ids)
+    now = time.time()
+    return json.dumps({str(i): now for i in range(ids[0], ids[-1]) if i not in present})
 
 
 def _last_journal_id(database: pw.Database) -> int:
