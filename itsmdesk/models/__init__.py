@@ -19,6 +19,7 @@ from itsmdesk.models.cmdb import CI, Baseline, BaselineItem, CIClass, Relation
 from itsmdesk.models.incident import Attachment, ChangeIncident, Incident, WorkLog
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.knowledge import Article, ArticleLink
+from itsmdesk.models.mail import MailMessage
 from itsmdesk.models.people import Organisation, Person, PersonRole, Site, Team, TeamMember
 from itsmdesk.models.problem import KnownError, KnownErrorCI, Problem, ProblemCI
 from itsmdesk.models.release import Release, ReleaseChange, ReleaseItem, ReleaseStep, StepDependency
@@ -45,6 +46,7 @@ ALL_MODELS = [
     Incident, WorkLog, Attachment, ChangeIncident,
     Release, ReleaseChange, ReleaseStep, StepDependency, ReleaseItem,
     Article, ArticleLink,
+    MailMessage,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["ALL_MODELS", "TrackedModel", "db"]

@@ -158,6 +158,7 @@ WRITERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "step_dependency": ("staff", (RM,)),
     "release_item": ("staff", (RM,)),
     "change_incident": ("staff", WORKERS),
+    "mail_message": ("staff", WORKERS),
 }
 # Tables whose policies are written out below (not from WRITERS).
 SPECIAL = ("journal", "ref_counter", "incident", "work_log", "attachment", "change", "change_ci",

@@ -145,6 +145,13 @@ def _m0011_sla_per_service_and_team(database: pw.Database) -> None:
         database.execute(SLADefinition._schema._create_index(index, safe=True))
 
 
+def _m0014_mail(database: pw.Database) -> None:
+    """E-mail intake: the mail ledger (one row per mail taken in, its Message-ID unique)."""
+    from itsmdesk.models.mail import MailMessage
+
+    database.create_tables([MailMessage], safe=True)
+
+
 # (version, description, function).  Version 1 is the base tables.
 MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (2, "full-text search", _m0002_full_text_search),
@@ -157,6 +164,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (9, "live refresh: NOTIFY on every journal insert (PostgreSQL)", _m0009_live_notify),
     (10, "journal guard: append-only triggers and hash chain (SQLite)", _m0010_journal_guard),
     (11, "SLA targets per service and OLAs per team", _m0011_sla_per_service_and_team),
+    (14, "e-mail intake: the mail ledger", _m0014_mail),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1
 

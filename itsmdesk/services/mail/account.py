@@ -1,0 +1,155 @@
+"""The mail accounts: the IMAP mailbox mail is taken from and the SMTP server mail goes out by.
+
+Host, port, security, login and folder are organisation settings (``mail.imap.*``,
+``mail.smtp.*``: declared in :mod:`itsmdesk.config`, stored and journalled with
+``records.set_setting``); passwords never are: they live in the operating system's keyring
+(service ``itsmdesk``, entry ``imap:login@host:port`` / ``smtp:login@host:port``), or for a
+server without a keyring in ``$ITSMDESK_MAIL_PASSWORD`` / ``$ITSMDESK_SMTP_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from itsmdesk import config
+from itsmdesk.errors import N_, ItsmError, ValidationError
+from itsmdesk.services import credentials, records
+from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.permissions import require
+
+SECURITIES = ("ssl", "starttls", "none")
+DEFAULT_PORTS = {"imap": {"ssl": 993, "starttls": 143, "none": 143},
+                 "smtp": {"ssl": 465, "starttls": 587, "none": 25}}
+
+
+@dataclass(frozen=True)
+class MailAccount:
+    """One server's settings (``protocol`` imap or smtp); ``folder`` is the IMAP folder, ``sender``
+    the SMTP From address."""
+
+    protocol: str
+    host: str = ""
+    port: int = 0
+    security: str = "ssl"
+    user: str = ""
+    folder: str = "INBOX"
+    done_folder: str = ""
+    cafile: str = ""
+    sender: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.protocol].get(self.security, 0)
+
+    @property
+    def keyring_entry(self) -> str:
+        return f"{self.protocol}:{self.user}@{self.host}:{self.effective_port}"
+
+
+_IMAP_KEYS = {"host": config.MAIL_IMAP_HOST, "port": config.MAIL_IMAP_PORT,
+              "security": config.MAIL_IMAP_SECURITY, "user": config.MAIL_IMAP_USER,
+              "folder": config.MAIL_IMAP_FOLDER, "done_folder": config.MAIL_IMAP_DONE_FOLDER,
+              "cafile": config.MAIL_IMAP_CAFILE}
+_SMTP_KEYS = {"host": config.MAIL_SMTP_HOST, "port": config.MAIL_SMTP_PORT,
+              "security": config.MAIL_SMTP_SECURITY, "user": config.MAIL_SMTP_USER,
+              "sender": config.MAIL_SMTP_FROM}
+_KEYS = {"imap": _IMAP_KEYS, "smtp": _SMTP_KEYS}
+
+
+def account(protocol: str = "imap") -> MailAccount:
+    """The account as configured (defaults where nothing was set)."""
+    values: dict[str, Any] = {}
+    for name, opt in _KEYS[protocol].items():
+        value = records.get_setting(opt.key, opt.default)
+        values[name] = int(value or 0) if name == "port" else str(value or "")
+    if not values["security"]:
+        values["security"] = _KEYS[protocol]["security"].default
+    if protocol == "imap" and not values["folder"]:
+        values["folder"] = "INBOX"
+    return MailAccount(protocol, **values)
+
+
+def imap_account() -> MailAccount:
+    return account("imap")
+
+
+def smtp_account() -> MailAccount:
+    return account("smtp")
+
+
+def check_account(acc: MailAccount) -> MailAccount:
+    """The account cleaned up, or a sentence naming what is wrong with it."""
+    acc = replace(acc, host=acc.host.strip(), user=acc.user.strip(), folder=acc.folder.strip(),
+                  done_folder=acc.done_folder.strip(), cafile=acc.cafile.strip(),
+                  sender=acc.sender.strip())
+    if acc.security not in SECURITIES:
+        raise ValidationError(N_("Connection security must be one of {choices}, not {value}"),
+                              field="security", choices=", ".join(SECURITIES), value=acc.security)
+    if not 0 <= acc.port <= 65535:
+        raise ValidationError(N_("The port must be between 1 and 65535 (0 for the usual one), "
+                                 "not {value}"), field="port", value=acc.port)
+    if acc.host and any(ch.isspace() for ch in acc.host):
+        raise ValidationError(N_("The server name {value} contains spaces"), field="host",
+                              value=acc.host)
+    if acc.protocol == "imap" and acc.host and not acc.folder:
+        raise ValidationError(N_("Name the folder mail is taken from (usually INBOX)"),
+                              field="folder")
+    return acc
+
+
+def save_account(acc: MailAccount, actor: Actor = SYSTEM) -> MailAccount:
+    """Store the account's settings (one journalled setting per key, one transaction)."""
+    require(actor, "settings.manage")
+    acc = check_account(acc)
+    data = asdict(acc)
+    with records.atomic():
+        for name, opt in _KEYS[acc.protocol].items():
+            records.set_setting(opt.key, data[name], actor)
+    return acc
+
+
+def password(acc: MailAccount) -> str | None:
+    """The account's password: the keyring's, else the environment's; None when neither has
+    one (an account without login needs none)."""
+    stored = credentials.stored_secret(acc.keyring_entry)
+    if stored is not None:
+        return stored
+    env = config.MAIL_PASSWORD if acc.protocol == "imap" else config.SMTP_PASSWORD
+    return os.environ.get(env.key) or None
+
+
+def remember_password(acc: MailAccount, secret: str) -> bool:
+    """Keep the password in the keyring; False when this computer has no keyring."""
+    return credentials.remember_secret(acc.keyring_entry, secret)
+
+
+def own_domain() -> str:
+    """The domain of the Message-IDs we write: the setting, else the From address's or the
+    mailbox login's domain, else ``itsmdesk.invalid``."""
+    domain = str(records.get_setting(config.MAIL_OWN_DOMAIN.key, "") or "").strip().lower()
+    if domain:
+        return domain
+    for address in (smtp_account().sender, imap_account().user):
+        if "@" in address:
+            return address.rsplit("@", 1)[1].strip().strip(">").lower()
+    return "itsmdesk.invalid"
+
+
+def own_addresses() -> set[str]:
+    """Our own addresses (mail from them is our own coming back)."""
+    out = set()
+    for address in (smtp_account().sender, imap_account().user):
+        address = address.strip().strip("<>").lower()
+        if "@" in address:
+            out.add(address)
+    return out
+
+
+class MailServerError(ItsmError):
+    """The mail server could not be reached, refused the login or the folder."""
