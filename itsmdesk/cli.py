@@ -19,7 +19,7 @@ from itsmdesk.errors import ItsmError
 from itsmdesk.i18n import error_text
 
 COMMAND_MODULES = ["core", "importing", "exporting", "reports", "cmdb", "changes", "problems",
-                   "servicedesk", "sla", "releases", "categories", "accounts", "admin", "sync"]
+                   "servicedesk", "sla", "releases", "categories", "accounts", "admin", "sync", "mail"]
 
 
 # argparse's own texts (it looks them up through ``argparse._`` when it prints): listed here so
