@@ -45,6 +45,7 @@ PANELS: list[PanelSpec] = [
     PanelSpec("availabilityDock", QT_TRANSLATE_NOOP("panels", "Availability"), "itsmdesk.views.availability.panel", B, "Alt+8"),
     PanelSpec("releasesDock", QT_TRANSLATE_NOOP("panels", "Releases"), "itsmdesk.views.releases.panel", L, "Alt+9"),
     PanelSpec("changesDock", QT_TRANSLATE_NOOP("panels", "Changes and CAB"), "itsmdesk.views.changes.panel", L, "Alt+0"),
+    PanelSpec("mailDock", QT_TRANSLATE_NOOP("panels", "Unmatched mail"), "itsmdesk.views.mail.panel", R),
 ]
 
 # Record forms opened as tabs in the centre: record kind -> module with

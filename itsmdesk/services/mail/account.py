@@ -153,3 +153,49 @@ def own_addresses() -> set[str]:
 
 class MailServerError(ItsmError):
     """The mail server could not be reached, refused the login or the folder."""
+
+
+@dataclass(frozen=True)
+class MailSettingsView:
+    """What the mail settings page shows."""
+
+    imap: MailAccount
+    smtp: MailAccount
+    fetch_minutes: int
+    imap_password_known: bool
+    keyring: bool
+    version: int | None  # of the IMAP host setting (a stale save conflicts)
+
+
+def fetch_minutes() -> int:
+    try:
+        return max(0, int(records.get_setting(config.MAIL_FETCH_MINUTES.key,
+                                              config.MAIL_FETCH_MINUTES.default)))
+    except (TypeError, ValueError):
+        return config.MAIL_FETCH_MINUTES.default
+
+
+def settings_view() -> MailSettingsView:
+    imap = imap_account()
+    return MailSettingsView(imap, smtp_account(), fetch_minutes(),
+                            imap.configured and password(imap) is not None,
+                            credentials.keyring_available(),
+                            records.setting_version(config.MAIL_IMAP_HOST.key))
+
+
+def save_settings(imap: MailAccount, minutes: int, new_password: str | None = None,
+                  actor: Actor = SYSTEM, version: int | None = None) -> bool:
+    """Save the mailbox settings and the fetch interval; a new password goes to the keyring.
+    False when a password was given but this computer has no keyring to keep it."""
+    require(actor, "settings.manage")
+    if not 0 <= minutes <= 24 * 60:
+        raise ValidationError(N_("Fetch mail every 0 to 1440 minutes (0: only on demand), not "
+                                 "{value}"), field="fetch_minutes", value=minutes)
+    with records.atomic():
+        if version is not None:
+            records.set_setting(config.MAIL_IMAP_HOST.key, imap.host.strip(), actor, version)
+        imap = save_account(imap, actor)
+        records.set_setting(config.MAIL_FETCH_MINUTES.key, minutes, actor)
+    if new_password:
+        return remember_password(imap, new_password)
+    return True

@@ -62,3 +62,19 @@ def import_file(path: str | Path, actor: Actor = SYSTEM,
                 settings: Settings | None = None) -> IntakeResult:
     """Take one mail file in, exactly once (importing it again changes nothing)."""
     return take_in(read_mail_file(path), actor, settings)
+
+
+def import_files(paths: list[str | Path], actor: Actor = SYSTEM
+                 ) -> tuple[list[IntakeResult], list[Exception]]:
+    """Several mail files, each in its own transaction: the results, and the error (a domain
+    error with its sentence) of each file that could not be taken in (the others are not held
+    back by it)."""
+    from itsmdesk.errors import ItsmError
+
+    results, problems = [], []
+    for path in paths:
+        try:
+            results.append(import_file(path, actor))
+        except ItsmError as exc:
+            problems.append(exc)
+    return results, problems

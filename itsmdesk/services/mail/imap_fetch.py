@@ -176,3 +176,11 @@ def fetch(actor: Actor = SYSTEM, acc: MailAccount | None = None, password: str |
     finally:
         _close(conn)
     return report
+
+
+def fetch_if_configured(actor: Actor = SYSTEM) -> FetchReport | None:
+    """The scheduled fetch: None when no mailbox is set up."""
+    acc = accounts.imap_account()
+    if not acc.configured:
+        return None
+    return fetch(actor, acc)
