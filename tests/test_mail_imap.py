@@ -159,3 +159,18 @@ def test_unconfigured_mailbox_said(db):
         imap_fetch.fetch()
 
 
+
+
+def test_a_mail_that_cannot_be_taken_is_parked_not_retried(mailbox, monkeypatch):
+    from itsmdesk.errors import ValidationError
+    from itsmdesk.services.mail import intake
+
+    def refuse(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise ValidationError("Mail rule: there is no team {name}", name="Gone")
+
+    monkeypatch.setattr(intake, "create_ticket", refuse)
+    mailbox.append((MAIL / "new_plain.eml").read_bytes())
+    [result] = imap_fetch.fetch().results
+    assert result.status == "unmatched" and result.reason == "Mail rule: there is no team Gone"
+    assert Incident.select().count() == 0 and imap_fetch.fetch().found == 0
+    assert [m.subject for m in intake.unmatched()] == ["Printer on floor 3 is broken"]

@@ -210,3 +210,9 @@ def test_import_files_and_msg_refused_with_a_sentence(desk, tmp_path, monkeypatc
         files.import_file(bogus)
     with pytest.raises(ValidationError, match="not a mail file"):
         files.import_file(tmp_path)
+
+
+def test_nul_characters_are_not_stored(desk):
+    raw_mail = raw("new_plain.eml").replace(b"prints blank", b"prints\x00 blank")
+    inc = ticket(intake.take_in(raw_mail))  # (PostgreSQL refuses NUL in text)
+    assert "prints blank" in inc.description

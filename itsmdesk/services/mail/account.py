@@ -62,11 +62,21 @@ _SMTP_KEYS = {"host": config.MAIL_SMTP_HOST, "port": config.MAIL_SMTP_PORT,
 _KEYS = {"imap": _IMAP_KEYS, "smtp": _SMTP_KEYS}
 
 
-def account(protocol: str = "imap") -> MailAccount:
+def _mail_settings() -> dict[str, Any]:
+    """Every ``mail.*`` setting, in one query."""
+    from itsmdesk.models.base import Setting
+
+    return {row.key: row.value for row in
+            Setting.select(Setting.key, Setting.value).where(Setting.key.startswith("mail."))}
+
+
+def account(protocol: str = "imap", stored: dict[str, Any] | None = None) -> MailAccount:
     """The account as configured (defaults where nothing was set)."""
+    stored = _mail_settings() if stored is None else stored
     values: dict[str, Any] = {}
     for name, opt in _KEYS[protocol].items():
-        value = records.get_setting(opt.key, opt.default)
+        value = stored.get(opt.key)
+        value = opt.default if value is None else value
         values[name] = int(value or 0) if name == "port" else str(value or "")
     if not values["security"]:
         values["security"] = _KEYS[protocol]["security"].default
@@ -132,10 +142,11 @@ def remember_password(acc: MailAccount, secret: str) -> bool:
 def own_domain() -> str:
     """The domain of the Message-IDs we write: the setting, else the From address's or the
     mailbox login's domain, else ``itsmdesk.invalid``."""
-    domain = str(records.get_setting(config.MAIL_OWN_DOMAIN.key, "") or "").strip().lower()
+    stored = _mail_settings()
+    domain = str(stored.get(config.MAIL_OWN_DOMAIN.key) or "").strip().lower()
     if domain:
         return domain
-    for address in (smtp_account().sender, imap_account().user):
+    for address in (account("smtp", stored).sender, account("imap", stored).user):
         if "@" in address:
             return address.rsplit("@", 1)[1].strip().strip(">").lower()
     return "itsmdesk.invalid"
@@ -144,7 +155,8 @@ def own_domain() -> str:
 def own_addresses() -> set[str]:
     """Our own addresses (mail from them is our own coming back)."""
     out = set()
-    for address in (smtp_account().sender, imap_account().user):
+    stored = _mail_settings()
+    for address in (account("smtp", stored).sender, account("imap", stored).user):
         address = address.strip().strip("<>").lower()
         if "@" in address:
             out.add(address)

@@ -18,12 +18,13 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from itsmdesk.errors import N_, ItsmError
+from itsmdesk.errors import N_, DatabaseBusyError, DatabaseUnavailableError, ItsmError
 from itsmdesk.services.context import SYSTEM, Actor
 from itsmdesk.services.mail import account as accounts
 from itsmdesk.services.mail.account import MailAccount, MailServerError
-from itsmdesk.services.mail.intake import IntakeResult, park, take_in
+from itsmdesk.services.mail.intake import IntakeResult, IntakeSettings, park, take_in
 from itsmdesk.services.permissions import require
+from itsmdesk.services.session import as_domain_error
 
 DONE_KEYWORD = "$ItsmdeskDone"
 CHUNK = 25  # mails per FETCH round trip
@@ -159,14 +160,20 @@ def fetch(actor: Actor = SYSTEM, acc: MailAccount | None = None, password: str |
         if limit is not None:
             uids = uids[:limit]
         report.found = len(uids)
+        conf = IntakeSettings.read()
         for start in range(0, len(uids), CHUNK):
             chunk = uids[start:start + CHUNK]
             typ, data = conn.uid("FETCH", b",".join(chunk), "(UID BODY.PEEK[])")
             for uid, raw in _messages(data):
                 try:
-                    result = take_in(raw, actor)
-                except ItsmError as exc:  # (a mail that can never be taken: parked for a person)
-                    result = park(raw, exc.message[:300], actor)
+                    result = take_in(raw, actor, config_=conf)
+                except Exception as exc:  # noqa: BLE001 - sorted just below
+                    known = as_domain_error(exc)
+                    if not isinstance(known, ItsmError) or isinstance(
+                            known, (DatabaseUnavailableError, DatabaseBusyError)):
+                        raise  # (a bug, a lost database: the mail stays for the next fetch)
+                    # a mail that can never be taken as it is: parked for a person, with why
+                    result = park(raw, known.message[:300], actor)
                 report.results.append(result)
                 _mark_done(conn, uid, acc, keywords, move)
                 if progress:

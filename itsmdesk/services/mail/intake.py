@@ -49,6 +49,22 @@ NO_SUBJECT = "(no subject)"
 
 
 @dataclass(frozen=True)
+class IntakeSettings:
+    """The settings intake reads for every mail, read once per fetch (not once per mail)."""
+
+    own_domain: str
+    own_addresses: frozenset[str]
+    rules: tuple[mail_rules.MailRule, ...]
+    reopen_days: int
+    files: Settings
+
+    @classmethod
+    def read(cls, settings: Settings | None = None) -> IntakeSettings:
+        return cls(account.own_domain(), frozenset(account.own_addresses()),
+                   tuple(mail_rules.rules()), _reopen_days(), settings or Settings.from_env())
+
+
+@dataclass(frozen=True)
 class IntakeResult:
     """What became of one mail.  ``duplicate``: it had been taken before (nothing changed)."""
 
@@ -63,9 +79,10 @@ class IntakeResult:
 
 
 def _result(row: MailMessage, duplicate: bool = False) -> IntakeResult:
-    ticket = Incident.get_or_none(Incident.id == row.ticket_id) if row.ticket_id else None
-    return IntakeResult(row.message_key, row.status, row.id, row.ticket_id,
-                        ticket.ref if ticket else None, duplicate, row.reason, row.subject)
+    ref = (Incident.select(Incident.ref).where(Incident.id == row.ticket_id).scalar()
+           if row.ticket_id else None)
+    return IntakeResult(row.message_key, row.status, row.id, row.ticket_id, ref, duplicate,
+                        row.reason, row.subject)
 
 
 def is_taken(key: str) -> bool:
@@ -73,8 +90,10 @@ def is_taken(key: str) -> bool:
 
 
 def take_in(raw: bytes, actor: Actor = SYSTEM, settings: Settings | None = None,
-            now: dt.datetime | None = None) -> IntakeResult:
-    """Take one raw mail in (see the module's docstring); safe to call again with the same mail."""
+            now: dt.datetime | None = None, config_: IntakeSettings | None = None
+            ) -> IntakeResult:
+    """Take one raw mail in (see the module's docstring); safe to call again with the same mail.
+    ``config_``: the intake settings read once for a batch of mails."""
     require(actor, "ticket.work")
     mail = parse(raw)
     existing = MailMessage.get_or_none(MailMessage.message_key == mail.key)
@@ -85,7 +104,7 @@ def take_in(raw: bytes, actor: Actor = SYSTEM, settings: Settings | None = None,
             existing = MailMessage.get_or_none(MailMessage.message_key == mail.key)
             if existing is not None:  # (taken meanwhile, by a fetcher that got the lock first)
                 return _result(existing, duplicate=True)
-            return _result(_take(mail, actor, settings or Settings.from_env(),
+            return _result(_take(mail, actor, config_ or IntakeSettings.read(settings),
                                  (now or utcnow()).replace(microsecond=0)))
     except pw.IntegrityError:
         existing = MailMessage.get_or_none(MailMessage.message_key == mail.key)
@@ -128,14 +147,16 @@ def _ledger(mail: ParsedMail, status: str, actor: Actor, now: dt.datetime,
     }, actor)
 
 
-def _take(mail: ParsedMail, actor: Actor, settings: Settings, now: dt.datetime) -> MailMessage:
-    reason = automatic_reason(mail, account.own_domain(), account.own_addresses())
+def _take(mail: ParsedMail, actor: Actor, conf: IntakeSettings, now: dt.datetime
+          ) -> MailMessage:
+    settings = conf.files
+    reason = automatic_reason(mail, conf.own_domain, conf.own_addresses)
     if reason:
         return _ledger(mail, "ignored", actor, now, reason=reason)
     ticket = thread_ticket(mail)
     if ticket is not None:
-        return _reply(mail, ticket, actor, settings, now)
-    rule = mail_rules.first_match(mail)
+        return _reply(mail, ticket, actor, settings, now, conf.reopen_days)
+    rule = next((r for r in conf.rules if r.matches(mail)), None)
     if rule is None:
         return _ledger(mail, "unmatched", actor, now, reason="no rule matched", keep_raw=True)
     ticket = create_ticket(mail, mail_rules.resolve(rule), actor, settings, now)
@@ -239,14 +260,14 @@ def _reopen_days() -> int:
 
 
 def _reply(mail: ParsedMail, ticket: Incident, actor: Actor, settings: Settings,
-           now: dt.datetime) -> MailMessage:
+           now: dt.datetime, reopen_days: int) -> MailMessage:
     from itsmdesk.services.servicedesk.incidents import allowed_statuses, transition
 
     author = requester(mail, actor)
     text = f"{_mail_heading(mail)}\n\n{reply_text(mail.text)}"
     if ticket.status in CLOSED_STATUSES:
         closed = ticket.closed_at or ticket.resolved_at or ticket.updated_at
-        recent = closed is not None and now - closed <= dt.timedelta(days=_reopen_days())
+        recent = closed is not None and now - closed <= dt.timedelta(days=reopen_days)
         if recent and "in_progress" in allowed_statuses(ticket):
             ticket = transition(ticket.id, None, "in_progress", actor, now=now)
             _note(ticket, text, actor, author)

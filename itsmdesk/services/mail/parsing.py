@@ -106,7 +106,7 @@ def header_text(value: object) -> str:
     out = []
     for chunk, charset in parts:
         out.append(decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk)
-    return " ".join("".join(out).split())
+    return " ".join("".join(out).replace("\x00", "").split())
 
 
 def _msgids(text: str) -> list[str]:
@@ -221,7 +221,8 @@ def parse(raw: bytes) -> ParsedMail:
         raw=raw, key=key, message_id=message_id, subject=headers.get("subject", "").strip(),
         sender=sender, sender_name=name, to=_addresses(msg, "to"), cc=_addresses(msg, "cc"),
         date=date, in_reply_to=in_reply[0] if in_reply else None,
-        references=_msgids(headers.get("references", "")), text=text.replace("\r\n", "\n"),
+        references=_msgids(headers.get("references", "")),
+        text=text.replace("\r\n", "\n").replace("\x00", ""),  # (PostgreSQL stores no NUL)
         attachments=parts, headers=headers, defects=defects)
 
 
