@@ -174,3 +174,33 @@ def test_a_mail_that_cannot_be_taken_is_parked_not_retried(mailbox, monkeypatch)
     assert result.status == "unmatched" and result.reason == "Mail rule: there is no team Gone"
     assert Incident.select().count() == 0 and imap_fetch.fetch().found == 0
     assert [m.subject for m in intake.unmatched()] == ["Printer on floor 3 is broken"]
+
+
+def test_password_from_the_keyring_never_from_a_setting(mailbox, monkeypatch):
+    from itsmdesk.models.base import Setting
+    from itsmdesk.services import credentials
+
+    class Store:
+        def __init__(self) -> None:
+            self.kept: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, user: str) -> str | None:
+            return self.kept.get((service, user))
+
+        def set_password(self, service: str, user: str, secret: str) -> None:
+            self.kept[(service, user)] = secret
+
+    store = Store()
+    monkeypatch.setattr(credentials, "_backend", lambda: store)
+    monkeypatch.delenv("ITSMDESK_MAIL_PASSWORD")
+    acc = account.imap_account()
+    assert account.save_settings(acc, 3, PASSWORD)
+    assert store.kept == {("itsmdesk", f"imap:{USER}@127.0.0.1:{mailbox.port}"): PASSWORD}
+    from itsmdesk.models.journal import JournalEntry
+
+    assert not any(PASSWORD in str(s.value) for s in Setting.select())
+    assert not any(PASSWORD in f"{j.old} {j.new}" for j in JournalEntry.select())
+    view = account.settings_view()
+    assert view.imap_password_known and view.fetch_minutes == 3
+    mailbox.append((MAIL / "new_plain.eml").read_bytes())
+    assert imap_fetch.fetch().count("ticket") == 1

@@ -216,3 +216,48 @@ def test_nul_characters_are_not_stored(desk):
     raw_mail = raw("new_plain.eml").replace(b"prints blank", b"prints\x00 blank")
     inc = ticket(intake.take_in(raw_mail))  # (PostgreSQL refuses NUL in text)
     assert "prints blank" in inc.description
+
+
+def test_two_fetchers_racing_for_one_mail_make_one_ticket(desk):
+    """Both find the mail new and make a ticket; the ledger's unique key undoes the second's
+    whole transaction (PostgreSQL: it waits for the first's commit, then fails; SQLite: the
+    second waits for the write lock and then sees the mail taken)."""
+    import threading
+
+    from itsmdesk.models import db
+
+    mail = raw("new_plain.eml")
+    results, errors = [], []
+    barrier = threading.Barrier(2)
+    real_take = intake._take
+
+    def slow_take(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        row = real_take(*args, **kwargs)
+        try:
+            barrier.wait(timeout=2)  # (both inside their transaction at once where they can be)
+        except threading.BrokenBarrierError:
+            pass
+        return row
+
+    def run() -> None:
+        try:
+            results.append(intake.take_in(mail))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            db.close()
+
+    intake._take = slow_take
+    try:
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        intake._take = real_take
+    assert errors == []
+    assert sorted(r.duplicate for r in results) == [False, True]
+    assert len({r.ticket_id for r in results}) == 1
+    assert Incident.select().count() == 1 and MailMessage.select().count() == 1
+    assert Person.select().where(Person.email == "alice@example.com").count() == 1

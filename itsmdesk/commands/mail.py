@@ -35,7 +35,8 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--security", choices=("ssl", "starttls", "none"))
-    p.add_argument("--user")
+    p.add_argument("--login", dest="mail_login",
+                   help=translate("Cli", "the mailbox's login (--user signs in to itsmdesk)"))
     p.add_argument("--folder")
     p.add_argument("--done-folder")
     p.add_argument("--cafile")
@@ -112,9 +113,11 @@ def cmd_setup(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
     ctx.open()
     acc = account.imap_account()
-    changes = {name: getattr(args, name) for name in ("host", "port", "security", "user",
-                                                      "folder", "done_folder", "cafile")
+    changes = {name: getattr(args, name) for name in ("host", "port", "security", "folder",
+                                                      "done_folder", "cafile")
                if getattr(args, name) is not None}
+    if args.mail_login is not None:
+        changes["user"] = args.mail_login
     if changes:
         acc = account.save_account(replace(acc, **changes), ctx.writer())
     secret = None

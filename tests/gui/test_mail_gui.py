@@ -109,3 +109,14 @@ def test_mail_settings_test_connection_and_save(ctx, qtbot, tmp_path, monkeypatc
         assert records.get_setting("mail.fetch_minutes") == 10
     finally:
         server.stop()
+
+
+def test_fetch_schedule_follows_the_settings(ctx, qtbot, panel):
+    from itsmdesk.services.mail.account import MailAccount
+
+    assert not panel.timer.isActive()  # no mailbox set up: no schedule
+    ctx.write(account.save_settings, MailAccount("imap", host="imap.example.com", user="d"), 7,
+              None, ctx.actor)
+    assert panel.timer.isActive() and panel.timer.interval() == 7 * 60 * 1000
+    ctx.write(account.save_settings, account.imap_account(), 0, None, ctx.actor)
+    assert not panel.timer.isActive()  # 0: only on demand

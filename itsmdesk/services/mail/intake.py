@@ -313,7 +313,7 @@ _LINE_FIELDS = (MailMessage.id, MailMessage.version, MailMessage.status, MailMes
 def unmatched(limit: int = 500) -> list[MailLine]:
     """Mails waiting for an agent, oldest first."""
     rows = (MailMessage.select(*_LINE_FIELDS).where(MailMessage.status == "unmatched")
-            .order_by(MailMessage.received_at, MailMessage.id).limit(limit))
+            .order_by(MailMessage.received_at, MailMessage.sent_at, MailMessage.id).limit(limit))
     return [_line(r) for r in rows]
 
 
