@@ -120,3 +120,43 @@ def test_fetch_schedule_follows_the_settings(ctx, qtbot, panel):
     assert panel.timer.isActive() and panel.timer.interval() == 7 * 60 * 1000
     ctx.write(account.save_settings, account.imap_account(), 0, None, ctx.actor)
     assert not panel.timer.isActive()  # 0: only on demand
+
+
+def test_fetch_in_batches_from_the_dock_and_a_drop_on_the_window(ctx, qtbot, tmp_path, settings,
+                                                                  monkeypatch, gui_sql):
+    """Mail comes in batches of 25, one write each, until the folder has no more; .eml files
+    dropped on the main window are taken in by the dock."""
+    from itsmdesk.services.mail.account import MailAccount
+    from itsmdesk.views.mail import panel as panel_module
+    from itsmdesk.views.main_window import MainWindow
+
+    server = Dovecot(tmp_path / "imap").start()
+    try:
+        server.append(*(
+            (f"From: p{n}@example.com\r\nTo: desk@desk.example.com\r\nSubject: Case {n}\r\n"
+             f"Message-ID: <batch.{n}@example.com>\r\n\r\nBroken {n}.\r\n").encode()
+            for n in range(30)))
+        monkeypatch.setenv("ITSMDESK_MAIL_PASSWORD", PASSWORD)
+        account.save_account(MailAccount("imap", host="127.0.0.1", port=server.port,
+                                         security="none", user=USER))
+        rules.save_rules([{"match": "to", "value": "desk@desk.example.com", "kind": "incident"}])
+        window = MainWindow(ctx, settings)
+        qtbot.addWidget(window)
+        dock = window.panel("mailDock")
+        batches = []
+        real = panel_module.imap_fetch.fetch_if_configured
+        monkeypatch.setattr(panel_module.imap_fetch, "fetch_if_configured",
+                            lambda *a: batches.append(a[1]) or real(*a))
+        gui_sql.clear()
+        dock.fetch()
+        qtbot.waitUntil(lambda: not dock._fetching, timeout=20000)
+        assert gui_sql.statements == []
+        assert batches == [25, 25] and Incident.select().count() == 30
+        assert dock.status.text() == "30 new mails taken in"
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(MAIL / "html_only.eml"))])
+        window.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime,
+                                    Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+        assert Incident.select().where(Incident.title == "New laptop for the summer intern").exists()
+    finally:
+        server.stop()

@@ -185,9 +185,10 @@ def fetch(actor: Actor = SYSTEM, acc: MailAccount | None = None, password: str |
     return report
 
 
-def fetch_if_configured(actor: Actor = SYSTEM) -> FetchReport | None:
-    """The scheduled fetch: None when no mailbox is set up."""
+def fetch_if_configured(actor: Actor = SYSTEM, limit: int | None = None) -> FetchReport | None:
+    """The scheduled fetch (at most ``limit`` mails: the desktop fetches in small batches so
+    the one writer thread is never held for long); None when no mailbox is set up."""
     acc = accounts.imap_account()
     if not acc.configured:
         return None
-    return fetch(actor, acc)
+    return fetch(actor, acc, limit=limit)

@@ -40,9 +40,11 @@ class MailRule:
             return False
         if self.match == "from":
             return mail.sender == value or (value.startswith("@") and mail.sender.endswith(value))
-        if self.match == "to":
+        if self.match == "to":  # (Delivered-To/X-Original-To: the desk was Bcc'd)
+            delivered = [mail.headers.get(h, "").strip().strip("<>").lower()
+                         for h in ("delivered-to", "x-original-to")]
             return any(a == value or (value.startswith("@") and a.endswith(value))
-                       for a in mail.to + mail.cc)
+                       for a in mail.to + mail.cc + [d for d in delivered if d])
         subject = f" {' '.join(mail.subject.lower().split())} "
         return any(f" {w.strip()} " in subject or (len(w.strip()) > 3 and w.strip() in subject)
                    for w in value.split(",") if w.strip())

@@ -31,6 +31,8 @@ from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.timefmt import local_text
 
+BATCH = 25  # mails per write of a fetch
+
 
 def mail_paths(urls: list[Any]) -> list[str]:
     """The local ``.eml``/``.msg`` files among dropped URLs."""
@@ -89,8 +91,9 @@ class UnmatchedMailPanel(QWidget):
         layout.addWidget(split, 1)
         layout.addWidget(self.status)
         self.timer = QTimer(self)
-        self.timer.timeout.connect(self.fetch)
-        self._fetching = False
+        self.timer.timeout.connect(lambda: None if self._fetching else self.fetch())
+        self._fetching = self._stop = False
+        self._taken = 0
         ctx.sig_changes.connect(self._changed)
         self._read_schedule()
         self.refresh()
@@ -163,25 +166,40 @@ class UnmatchedMailPanel(QWidget):
                        on_error=lambda exc: show_error(self, exc), owner=self)
 
     def fetch(self) -> None:
-        """Fetch now (the scheduled fetch calls this too; one at a time)."""
+        """Fetch now (the scheduled fetch calls this too; one at a time).  Mail comes in
+        batches of :data:`BATCH`, one write each, so a save by the agent never waits behind a
+        long fetch; Fetch again while it runs stops after the current batch."""
         if self._fetching:
+            self._stop = True
+            self.status.setText(QCoreApplication.translate("MailPanel", "Stopping after this batch…"))
             return
-        self._fetching = True
+        self._fetching, self._stop, self._taken = True, False, 0
+        self.buttons["fetch"].setText(QCoreApplication.translate("MailPanel", "Stop"))
         self.status.setText(QCoreApplication.translate("MailPanel", "Fetching mail…"))
+        self._fetch_batch()
+
+    def _fetch_batch(self) -> None:
+        def finish(text: str) -> None:
+            self._fetching = False
+            self.buttons["fetch"].setText(QCoreApplication.translate("MailPanel", "Fetch"))
+            self.status.setText(text)
 
         def done(report: imap_fetch.FetchReport | None) -> None:
-            self._fetching = False
             if report is None:
-                self.status.setText(QCoreApplication.translate("MailPanel", "No mailbox is set up (Tools > Mail settings)."))
+                finish(QCoreApplication.translate("MailPanel", "No mailbox is set up (Tools > Mail settings)."))
                 return
-            self.status.setText(QCoreApplication.translate("MailPanel", "{n} new mails taken in").format(
-                n=report.count(duplicate=False)))
+            self._taken += report.count(duplicate=False)
+            text = QCoreApplication.translate("MailPanel", "{n} new mails taken in").format(n=self._taken)
+            if report.found >= BATCH and not self._stop:
+                self.status.setText(text + " …")
+                QTimer.singleShot(0, self, self._fetch_batch)
+            else:
+                finish(text)
 
         def failed(exc: BaseException) -> None:
-            self._fetching = False
-            self.status.setText(error_text(exc))  # (in the dock: no dialog every few minutes)
+            finish(error_text(exc))  # (in the dock: no dialog every few minutes)
 
-        self.ctx.write(imap_fetch.fetch_if_configured, self.ctx.actor, on_done=done,
+        self.ctx.write(imap_fetch.fetch_if_configured, self.ctx.actor, BATCH, on_done=done,
                        on_error=failed, owner=self)
 
     def import_paths(self, paths: list[str]) -> None:
