@@ -36,7 +36,7 @@ class MailMessage(TrackedModel):
     sender_name = pw.CharField(max_length=200, null=True)
     recipients = pw.TextField(null=True)  # To and Cc, as written
     in_reply_to = pw.CharField(max_length=500, null=True)
-    references = pw.TextField(null=True)  # the message keys it names, space separated
+    reference_keys = pw.TextField(null=True)  # its References header: the keys, space separated
     body_text = pw.TextField(null=True)  # readable text (HTML turned into text)
     reason = pw.CharField(max_length=300, null=True)  # why ignored / why unmatched
     raw = pw.BlobField(null=True)  # the original, kept only while the mail waits in the queue

@@ -141,7 +141,7 @@ def _ledger(mail: ParsedMail, status: str, actor: Actor, now: dt.datetime,
         "received_at": now, "sent_at": mail.date, "subject": mail.subject[:500],
         "sender": mail.sender[:254], "sender_name": (mail.sender_name or None) and mail.sender_name[:200],
         "recipients": mail.recipients_text or None, "in_reply_to": mail.in_reply_to,
-        "references": " ".join(mail.references) or None,
+        "reference_keys": " ".join(mail.references) or None,
         "body_text": mail.text if status != "ignored" else mail.text[:2000],
         "reason": reason[:300] if reason else None, "raw": mail.raw if keep_raw else None,
     }, actor)
