@@ -75,7 +75,8 @@ def test_ticket_form_shows_its_mail_thread(ctx, qtbot, gui_sql):
     qtbot.addWidget(form)
     thread = form.mail_thread
     assert thread.list.topLevelItemCount() == 2
-    assert thread.list.topLevelItem(0).text(0) == "Alice Andersson <alice@example.com>"
+    assert thread.list.topLevelItem(0).text(0) == "Alice Andersson"
+    assert thread.list.topLevelItem(0).toolTip(0) == "alice@example.com"
     assert thread.list.topLevelItem(1).text(2) == "RE: Printer on floor 3 is broken"
     assert "after the restart" in thread.text.toPlainText()  # the newest shown
     assert gui_sql.statements == []

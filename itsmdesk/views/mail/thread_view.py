@@ -31,7 +31,7 @@ class MailThreadView(QWidget):
         self.list.setObjectName("mailThreadList")
         self.list.setRootIsDecorated(False)
         self.list.setHeaderLabels([QCoreApplication.translate("MailThread", "From"), QCoreApplication.translate("MailThread", "Date"), QCoreApplication.translate("MailThread", "Subject")])
-        self.list.setColumnWidth(0, 170)
+        self.list.setColumnWidth(0, 140)
         self.list.setColumnWidth(1, 115)
         self.list.currentItemChanged.connect(self._show_current)
         self.text = QPlainTextEdit()
@@ -62,11 +62,12 @@ class MailThreadView(QWidget):
         self.lines = lines
         self.list.clear()
         for line in lines:
-            who = f"{line.sender_name} <{line.sender}>" if line.sender_name else line.sender
+            who = line.sender_name or line.sender  # (the address in the tooltip)
             if line.direction == "out":
                 who = QCoreApplication.translate("MailThread", "Sent to {who}").format(who=who)
             item = QTreeWidgetItem([who, local_text(line.sent_at or line.received_at),
                                     line.subject])
+            item.setToolTip(0, line.sender)
             item.setToolTip(2, line.subject)
             self.list.addTopLevelItem(item)
         self.empty.setVisible(not lines)
