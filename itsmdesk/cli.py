@@ -20,7 +20,7 @@ from itsmdesk.i18n import error_text
 
 COMMAND_MODULES = ["core", "importing", "exporting", "reports", "cmdb", "changes", "problems",
                    "servicedesk", "sla", "releases", "categories", "accounts", "admin", "sync",
-                   "mail_out"]
+                   "mail", "mail_out"]
 
 
 # argparse's own texts (it looks them up through ``argparse._`` when it prints): listed here so

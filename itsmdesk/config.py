@@ -127,6 +127,47 @@ PRIORITY_MATRIX = _option("priority_matrix", ORGANISATION, "priority_matrix", No
 ESCALATE_PCT = _option("escalate_pct", ORGANISATION, "sla_escalate_at_pct", 75,
                        "Share of the resolution time at which a ticket is flagged at risk")
 
+# -- mail (services/mail/account.py; passwords only in the keyring) -------------------------------
+MAIL_IMAP_HOST = _option("mail_imap_host", ORGANISATION, "mail.imap.host", "",
+                         "The Service Desk mailbox's IMAP server (empty: no mail intake)")
+MAIL_IMAP_PORT = _option("mail_imap_port", ORGANISATION, "mail.imap.port", 0,
+                         "Its port (0: 993 for ssl, 143 otherwise)")
+MAIL_IMAP_SECURITY = _option("mail_imap_security", ORGANISATION, "mail.imap.security", "ssl",
+                             "ssl (IMAPS), starttls, or none (loopback and tests only)")
+MAIL_IMAP_USER = _option("mail_imap_user", ORGANISATION, "mail.imap.user", "",
+                         "The mailbox's login (its password is kept in the keyring)")
+MAIL_IMAP_FOLDER = _option("mail_imap_folder", ORGANISATION, "mail.imap.folder", "INBOX",
+                           "The folder mail is taken from")
+MAIL_IMAP_DONE_FOLDER = _option("mail_imap_done_folder", ORGANISATION, "mail.imap.done_folder", "",
+                                "Move mail taken in to this folder (empty: flag it and leave it)")
+MAIL_IMAP_CAFILE = _option("mail_imap_cafile", ORGANISATION, "mail.imap.cafile", "",
+                           "A CA certificate file to trust for the IMAP server (a company CA)")
+MAIL_FETCH_MINUTES = _option("mail_fetch_minutes", ORGANISATION, "mail.fetch_minutes", 5,
+                             "How often the desktop fetches mail (minutes; 0: only on demand)")
+MAIL_SMTP_HOST = _option("mail_smtp_host", ORGANISATION, "mail.smtp.host", "",
+                         "The SMTP server notifications are sent through")
+MAIL_SMTP_PORT = _option("mail_smtp_port", ORGANISATION, "mail.smtp.port", 0,
+                         "Its port (0: 465 for ssl, 587 for starttls, 25 otherwise)")
+MAIL_SMTP_SECURITY = _option("mail_smtp_security", ORGANISATION, "mail.smtp.security", "starttls",
+                             "ssl, starttls, or none (loopback and tests only)")
+MAIL_SMTP_USER = _option("mail_smtp_user", ORGANISATION, "mail.smtp.user", "",
+                         "The SMTP login (empty: no login; its password is kept in the keyring)")
+MAIL_SMTP_FROM = _option("mail_smtp_from", ORGANISATION, "mail.smtp.from", "",
+                         "The Service Desk's address mail is sent from")
+MAIL_RULES = _option("mail_rules", ORGANISATION, "mail.rules", None,
+                     "What a new mail becomes: rules by sender, recipient or subject words "
+                     "giving a kind, category and team (JSON list); no rule: the unmatched queue")
+MAIL_REOPEN_DAYS = _option("mail_reopen_days", ORGANISATION, "mail.reopen_days", 14,
+                           "A reply to a ticket closed at most this many days ago reopens it; "
+                           "an older one opens a follow-up ticket")
+MAIL_OWN_DOMAIN = _option("mail_own_domain", ORGANISATION, "mail.own_domain", "",
+                          "The domain of the Message-IDs we write (our own mail coming back is "
+                          "never taken in); default: the From address's domain")
+MAIL_PASSWORD = _option("mail_password", ENVIRONMENT, "ITSMDESK_MAIL_PASSWORD", "",
+                        "The IMAP mailbox's password when the keyring has none (servers, CI)")
+SMTP_PASSWORD = _option("smtp_password", ENVIRONMENT, "ITSMDESK_SMTP_PASSWORD", "",
+                        "The SMTP password when the keyring has none (servers, CI)")
+
 
 def value(opt: Option, environ: dict[str, str] | None = None) -> Any:
     """An environment option's value (its default when unset or empty)."""

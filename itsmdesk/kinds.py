@@ -35,6 +35,7 @@ class Kind(StrEnum):
     SLA = "sla"
     QUEUE = "queue"
     ANNOUNCEMENT = "announcement"
+    MAIL = "mail"
     # rows with no parent record, journalled as records of their own
     CAB_MEMBER = "cab_member"
     NOTIFICATION = "notification"

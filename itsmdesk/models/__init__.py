@@ -25,6 +25,7 @@ from itsmdesk.models.incident import (
 )
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.knowledge import Article, ArticleLink
+from itsmdesk.models.mail import MailMessage
 from itsmdesk.models.mail_outbox import MailOutbox, ServiceSubscription
 from itsmdesk.models.people import Organisation, Person, PersonRole, Site, Team, TeamMember
 from itsmdesk.models.problem import KnownError, KnownErrorCI, Problem, ProblemCI
@@ -53,6 +54,7 @@ ALL_MODELS = [
     Release, ReleaseChange, ReleaseStep, StepDependency, ReleaseItem,
     Article, ArticleLink,
     MailOutbox, ServiceSubscription,
+    MailMessage,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["ALL_MODELS", "TrackedModel", "db"]

@@ -160,6 +160,7 @@ WRITERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "change_incident": ("staff", WORKERS),
     "service_subscription": ("user", (CMDB,)),  # journalled on the service (a CI)
     "interaction": ("staff", WORKERS),  # service desk contacts (schema 13)
+    "mail_message": ("staff", WORKERS),
 }
 # Tables whose policies are written out below (not from WRITERS).
 SPECIAL = ("journal", "ref_counter", "incident", "work_log", "attachment", "change", "change_ci",

@@ -80,6 +80,29 @@ def forget_password(info: DbInfo | str) -> None:
         pass
 
 
+def stored_secret(entry: str) -> str | None:
+    """Another service's remembered password (a mailbox: ``imap:user@host:port``), or None."""
+    backend = _backend()
+    if backend is None:
+        return None
+    try:
+        return backend.get_password(SERVICE, entry)
+    except Exception:  # noqa: BLE001 - a locked or absent store
+        return None
+
+
+def remember_secret(entry: str, password: str) -> bool:
+    """Keep another service's password in the keyring; False when there is no keyring."""
+    backend = _backend()
+    if backend is None:
+        return False
+    try:
+        backend.set_password(SERVICE, entry, password)
+    except Exception:  # noqa: BLE001 - keyring.errors.PasswordSetError, NoKeyringError
+        return False
+    return True
+
+
 def without_password(url: str) -> str:
     """The URL as it may be kept or shown: the password taken out."""
     parts = urlsplit(url)

@@ -197,7 +197,12 @@ def _apply_child(model: type[BaseModel], op: str, old: str | None, new: str | No
 
 
 def _apply_setting(key: str, new: str | None, version: int | None) -> None:
-    value = None if new is None else json.loads(new)
+    # records.to_text journals a dict, list or number as JSON but a string as it is (the mail
+    # settings: a host name, a login): text that is not JSON is that string
+    try:
+        value = None if new is None else json.loads(new)
+    except ValueError:
+        value = new
     (Setting.insert(key=key, value=value, version=version or 1)
      .on_conflict(conflict_target=[Setting.key],
                   update={Setting.value: value, Setting.version: version or 1})

@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle(self.tr("itsmdesk — {db}").format(db=ctx.info.display))
         self.resize(1400, 900)
+        self.setAcceptDrops(True)  # .eml/.msg files (dropEvent)
         self.docks: dict[str, QDockWidget] = {}
         self.panels: dict[str, QWidget] = {}
         self._unbuilt: dict[str, PanelSpec] = {}  # docks whose panel is built after the first paint
@@ -715,6 +716,22 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             dock.setFloating(False)
         self.settings.remove("layout")
+
+    # -- mail files dropped on the window (issue 20): taken in by the unmatched mail dock --------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        from itsmdesk.views.mail.panel import mail_paths
+
+        if event.mimeData().hasUrls() and mail_paths(event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        from itsmdesk.views.mail.panel import mail_paths
+
+        paths = mail_paths(event.mimeData().urls()) if event.mimeData().hasUrls() else []
+        panel = self.panel("mailDock") if paths else None
+        if panel is not None:
+            event.acceptProposedAction()
+            panel.import_paths(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if not self._confirm_close():

@@ -208,6 +208,13 @@ def _m0013_imported_fields_and_interactions(database: pw.Database) -> None:
     create_external_key_indexes(database)  # (the new table's, as schema 12 made the others)
 
 
+def _m0014_mail(database: pw.Database) -> None:
+    """E-mail intake: the mail ledger (one row per mail taken in, its Message-ID unique)."""
+    from itsmdesk.models.mail import MailMessage
+
+    database.create_tables([MailMessage], safe=True)
+
+
 # (version, description, function).  Version 1 is the base tables.
 MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (2, "full-text search", _m0002_full_text_search),
@@ -223,6 +230,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[pw.Database], None]]] = [
     (12, "external keys unique per kind", _m0012_unique_external_keys),
     (13, "imported fields (caused-by CI, reopen, CAB...) and interactions",
      _m0013_imported_fields_and_interactions),
+    (14, "e-mail intake: the mail ledger", _m0014_mail),
     (15, "outgoing mail: outbox, service subscriptions, person language", _m0015_outgoing_mail),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else 1

@@ -1,0 +1,1 @@
+"""E-mail: the unmatched mail dock, the mail settings page, a ticket's mail thread."""

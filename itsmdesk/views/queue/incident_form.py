@@ -330,6 +330,10 @@ class IncidentForm(RecordForm):
         self.tabs.setObjectName("incidentTabs")
         self.tabs.addTab(scroll, QCoreApplication.translate("IncidentForm", "&Details"))
         self.tabs.addTab(self.history, QCoreApplication.translate("IncidentForm", "Histor&y"))
+        from itsmdesk.views.mail.thread_view import MailThreadView
+
+        self.mail_thread = MailThreadView(self.ctx, self)  # the ticket's mails (issue 20)
+        self.tabs.addTab(self.mail_thread, QCoreApplication.translate("IncidentForm", "&Mail"))
 
         head = QHBoxLayout()
         head.addWidget(self.header, 1)
@@ -446,6 +450,7 @@ class IncidentForm(RecordForm):
         self._show_sla()
         self._show_script()
         self._ask_announcements()
+        self.mail_thread.show_ticket(self.record_id)
         if self._suggested_for is None:  # first load; later the agent's typing asks for them
             self._suggest()
 

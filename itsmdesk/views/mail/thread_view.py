@@ -1,0 +1,86 @@
+"""A ticket's mail thread: the mails that came in (and went out) about it, newest at the
+bottom, each with who, when and subject, and its text below the list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import (
+    QLabel,
+    QPlainTextEdit,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from itsmdesk.kinds import Kind
+from itsmdesk.services.mail import intake
+from itsmdesk.views.timefmt import local_text
+
+
+class MailThreadView(QWidget):
+    def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.ctx = ctx
+        self.ticket_id: Any = None
+        self.setObjectName("mailThread")
+        self.list = QTreeWidget()
+        self.list.setObjectName("mailThreadList")
+        self.list.setRootIsDecorated(False)
+        self.list.setHeaderLabels([QCoreApplication.translate("MailThread", "From"), QCoreApplication.translate("MailThread", "Date"), QCoreApplication.translate("MailThread", "Subject")])
+        self.list.setColumnWidth(0, 140)
+        self.list.setColumnWidth(1, 115)
+        self.list.currentItemChanged.connect(self._show_current)
+        self.text = QPlainTextEdit()
+        self.text.setObjectName("mailThreadText")
+        self.text.setReadOnly(True)
+        self.empty = QLabel(QCoreApplication.translate("MailThread", "No mail about this ticket."))
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.list)
+        split.addWidget(self.text)
+        split.setSizes([120, 400])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.empty)
+        layout.addWidget(split, 1)
+        self.lines: list[intake.MailLine] = []
+        ctx.sig_changes.connect(self._changed)
+
+    def show_ticket(self, ticket_id: Any) -> None:
+        self.ticket_id = ticket_id
+        if ticket_id is None:
+            self.show_lines([])
+            return
+        self.ctx.query(intake.mail_thread, ticket_id, on_done=self.show_lines,
+                       key=f"mail-thread-{id(self)}", owner=self)
+
+    def show_lines(self, lines: list[intake.MailLine]) -> None:
+        self.lines = lines
+        self.list.clear()
+        for line in lines:
+            who = line.sender_name or line.sender  # (the address in the tooltip)
+            if line.direction == "out":
+                who = QCoreApplication.translate("MailThread", "Sent to {who}").format(who=who)
+            item = QTreeWidgetItem([who, local_text(line.sent_at or line.received_at),
+                                    line.subject])
+            item.setToolTip(0, line.sender)
+            item.setToolTip(2, line.subject)
+            self.list.addTopLevelItem(item)
+        self.empty.setVisible(not lines)
+        self.text.clear()
+        if lines:
+            self.list.setCurrentItem(self.list.topLevelItem(len(lines) - 1))
+
+    def _show_current(self, item: QTreeWidgetItem | None, _previous: Any = None) -> None:
+        if item is None:
+            return
+        self.text.setPlainText(self.lines[self.list.indexOfTopLevelItem(item)].text)
+
+    def _changed(self, changes: Any) -> None:
+        if self.ticket_id is not None and (changes.touches(Kind.MAIL) and
+                                           self.ticket_id in changes.ids(Kind.INCIDENT)):
+            self.show_ticket(self.ticket_id)
