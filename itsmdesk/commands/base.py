@@ -38,6 +38,7 @@ HEADERS = {
     "downtime_h": QT_TRANSLATE_NOOP("Cli", "DOWNTIME_H"),
     "end": QT_TRANSLATE_NOOP("Cli", "END"),
     "escalate_pct": QT_TRANSLATE_NOOP("Cli", "ESCALATE_PCT"),
+    "external_key": QT_TRANSLATE_NOOP("Cli", "EXTERNAL_KEY"),
     "factor": QT_TRANSLATE_NOOP("Cli", "FACTOR"),
     "failed": QT_TRANSLATE_NOOP("Cli", "FAILED"),
     "failures": QT_TRANSLATE_NOOP("Cli", "FAILURES"),
