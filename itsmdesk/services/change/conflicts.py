@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 
 import peewee as pw
 
+from itsmdesk import config
 from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.change import Change, ChangeCI, ScheduleWindow
 from itsmdesk.models.cmdb import CI
@@ -47,8 +48,8 @@ from itsmdesk.services.context import SYSTEM, Actor
 
 DEFAULT_LENGTH = dt.timedelta(hours=1)
 MAX_OCCURRENCES = 5000
-STRETCH_SETTING = "change_conflict_stretch_minutes"
-DEFAULT_STRETCH_MINUTES = 60
+STRETCH_SETTING = config.CONFLICT_STRETCH.key  # "change_conflict_stretch_minutes"
+DEFAULT_STRETCH_MINUTES = config.CONFLICT_STRETCH.default
 MAX_STRETCH_MINUTES = 7 * 24 * 60
 
 
