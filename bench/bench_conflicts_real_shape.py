@@ -13,11 +13,11 @@ the same-CI pairs.
   time-overlapping pairs the pairwise method builds, the pairs found and how many involve a
   stretched change, and the peak Python memory of one run of each (tracemalloc).
 
-The database: the CMDB of one site of the synthetic estate (``bench_cmdb.write_synthetic_csv``:
-core switch, SANs, 500 servers, 4,000 VMs, 1,900 databases, 3,000 applications, 200 business
-services, workstations; 10,000 CIs, ~30,000 relations) imported through our CSV importer; the
-changes written by the bulk writer, CIs chosen with the weight a real extract shows (servers,
-VMs and applications most, the core switch rarely).
+The database: a 10,000-CI estate shaped like the extract's CMDB (:func:`write_estate_csv`: small
+stacks of business service, applications, databases, VMs, hosts, access switches and storage
+arrays, ~8,000 relations; desktops unrelated) imported through our CSV importer; the changes
+written by the bulk writer, CIs chosen with the weight a real extract shows (servers, VMs and
+applications most, switches and arrays rarely), a third without an end.
 """
 
 from __future__ import annotations
@@ -37,12 +37,62 @@ T0 = dt.datetime(2021, 1, 4, 8, 0)
 SPAN_DAYS = 3 * 365
 
 
+def write_estate_csv(folder: Path, seed: int = 19) -> tuple[Path, Path]:
+    """A 10,000-CI estate shaped like an HP SM extract's CMDB: ~8,000 relations, most CIs in
+    small stacks (business service -> applications -> databases / VMs -> hosts -> access
+    switch, VMs on a few storage arrays) and the desktops and printers unrelated, as such
+    extracts are (their CI records exist for the tickets, their relations were never kept)."""
+    import csv
+
+    rng = random.Random(seed)
+    cis: list[tuple] = []
+    rels: list[tuple] = []
+
+    def add(names: list[str], cls: str, crit: str = "medium") -> list[str]:
+        cis.extend((n, cls, crit, "", "") for n in names)
+        return names
+
+    switches = add([f"sw-{i:03d}" for i in range(100)], "network_device", "high")
+    arrays = add([f"san-{i:02d}" for i in range(20)], "storage", "high")
+    hosts = add([f"host-{i:04d}" for i in range(1500)], "server", "high")
+    vms = add([f"vm-{i:04d}" for i in range(1500)], "virtual_machine")
+    dbs = add([f"db-{i:03d}" for i in range(800)], "database", "high")
+    apps = add([f"app-{i:03d}" for i in range(600)], "application")
+    services = add([f"Service {i:02d}" for i in range(40)], "business_service", "critical")
+    add([f"ws-{i:05d}" for i in range(10_000 - len(cis))], "workstation", "low")
+    for h in hosts:
+        rels.append((h, "connected_to", rng.choice(switches), "false"))
+    for v in vms:
+        rels.append((v, "hosted_on", rng.choice(hosts), "false"))
+        if rng.random() < 0.5:
+            rels.append((v, "uses", rng.choice(arrays), "false"))
+    for d in dbs:
+        rels.append((d, "runs_on", rng.choice(vms + hosts), "false"))
+    for a in apps:
+        for target in rng.sample(vms + hosts, rng.choice((1, 1, 2))):
+            rels.append((a, "runs_on", target, "false"))
+        rels.append((a, "depends_on", rng.choice(dbs), "false"))
+    for svc in services:
+        for a in rng.sample(apps, rng.randrange(3, 7)):
+            rels.append((svc, "depends_on", a, "false"))
+    folder.mkdir(parents=True, exist_ok=True)
+    ci_path, rel_path = folder / "cis.csv", folder / "relations.csv"
+    with open(ci_path, "w", newline="") as handle:
+        w = csv.writer(handle)
+        w.writerow(["name", "class", "criticality", "min_members_up", "version"])
+        w.writerows(cis)
+    with open(rel_path, "w", newline="") as handle:
+        w = csv.writer(handle)
+        w.writerow(["source", "type", "target", "redundant"])
+        w.writerows(dict.fromkeys(rels))
+    return ci_path, rel_path
+
+
 def _build_cmdb() -> None:
-    from bench.bench_cmdb import write_synthetic_csv
     from itsmdesk.services.cmdb.csv_io import import_csv
 
     work = Path(tempfile.mkdtemp(prefix="itsmdesk-conflicts-"))
-    ci_path, rel_path = write_synthetic_csv(work, sites=1, seed=19)
+    ci_path, rel_path = write_estate_csv(work)
     import_csv("cis", ci_path)
     import_csv("relations", rel_path)
     for p in work.iterdir():
@@ -72,8 +122,8 @@ def _build_changes(rng: random.Random) -> None:
     by_class: dict[str, list] = {}
     for cid, cname in CI.select(CI.id, CIClass.name).join(CIClass).tuples():
         by_class.setdefault(cname, []).append(cid)
-    weights = {"server": 6, "virtual_machine": 5, "application": 6, "database": 3,
-               "business_service": 1, "storage": 0.05, "network_device": 0.02, "workstation": 1}
+    weights = {"server": 5, "virtual_machine": 4, "application": 5, "database": 3,
+               "business_service": 1, "storage": 0.1, "network_device": 0.3, "workstation": 3}
     classes = [c for c in weights if by_class.get(c)]
     cum = [weights[c] for c in classes]
     statuses = ["closed"] * 85 + ["implemented"] * 5 + ["approved"] * 4 + ["scheduled"] * 3 \

@@ -33,7 +33,7 @@ import datetime as dt
 import heapq
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 import peewee as pw
@@ -231,7 +231,7 @@ def windows_between(start: dt.datetime, end: dt.datetime, kind: str | None = Non
 
 def _load_spans(start: dt.datetime | None, end: dt.datetime | None,
                 change_ids: Iterable | None = None, statuses: tuple | None = PLANNED,
-                stretch: dt.timedelta = DEFAULT_LENGTH) -> dict:
+                stretch: dt.timedelta | Callable[[], dt.timedelta] = DEFAULT_LENGTH) -> dict:
     """The changes (of ``statuses``; None: any) overlapping ``[start, end)`` with their CIs, in
     one query."""
     query = (Change.select(Change.id, Change.ref, Change.planned_start, Change.planned_end,
@@ -250,8 +250,12 @@ def _load_spans(start: dt.datetime | None, end: dt.datetime | None,
     for cid, ref, s, e, ci in query.tuples():
         span = spans.get(cid)
         if span is None:
-            span = spans[cid] = _Span(cid, ref, s, _end(s, e, stretch),
-                                      stretched=not (e and e > s))
+            if e and e > s:
+                span = spans[cid] = _Span(cid, ref, s, e)
+            else:
+                if callable(stretch):  # read only when a change needs it
+                    stretch = stretch()
+                span = spans[cid] = _Span(cid, ref, s, s + stretch, stretched=True)
         if ci is not None:
             span.cis.add(ci)
     if start is not None:
@@ -300,15 +304,15 @@ def detect(start: dt.datetime | None = None, end: dt.datetime | None = None,
            impact: bool = True, windows: bool = True, change_ids: Iterable | None = None,
            statuses: tuple | None = PLANNED, ci_names: dict | None = None,
            stretch: int | None = None) -> list[Conflict]:
-    """The conflicts of :func:`analyse`."""
+    """The conflicts of :func:`analyse` (the stretch setting read only if a change needs it)."""
     return analyse(start, end, impact, windows, change_ids, statuses, ci_names,
-                   stretch).conflicts
+                   stretch, _report=False).conflicts
 
 
 def analyse(start: dt.datetime | None = None, end: dt.datetime | None = None,
             impact: bool = True, windows: bool = True, change_ids: Iterable | None = None,
             statuses: tuple | None = PLANNED, ci_names: dict | None = None,
-            stretch: int | None = None) -> ConflictReport:
+            stretch: int | None = None, _report: bool = True) -> ConflictReport:
     """Every conflict among the changes overlapping ``[start, end)``, and what was compared.
 
     ``statuses``: the changes compared (default the ones still on the calendar, None every
@@ -317,8 +321,15 @@ def analyse(start: dt.datetime | None = None, end: dt.datetime | None = None,
     ``ci_names`` (CI id -> name) are names the caller knows already.  ``stretch``: minutes a
     change without an end counts as (default the setting :data:`STRETCH_SETTING`).
     """
-    minutes = stretch_minutes() if stretch is None else max(int(stretch), 0)
-    length = dt.timedelta(minutes=minutes)
+    given = None if stretch is None else max(int(stretch), 0)
+
+    def length() -> dt.timedelta:
+        """The stretch, read from the setting once and only if a change has no end."""
+        nonlocal given
+        if given is None:
+            given = stretch_minutes()
+        return dt.timedelta(minutes=given)
+
     spans = _load_spans(start, end, statuses=statuses, stretch=length)
     compared = len(spans)
     stretched_changes = sum(1 for s in spans.values() if s.stretched)
@@ -327,6 +338,7 @@ def analyse(start: dt.datetime | None = None, end: dt.datetime | None = None,
         missing = focus - set(spans)
         if missing:
             spans.update(_load_spans(None, None, missing, stretch=length))
+    minutes = given if given is not None else stretch_minutes() if _report else -1
     conflicts: list[Conflict] = []
     pairs = overlap_pairs(spans)
     ci_ids_needed: set = set()
@@ -381,8 +393,10 @@ def _impact_pairs(spans: dict, same_ci: dict, focus: set | None) -> dict[tuple, 
     Each compared CI's impact is walked once (:func:`upstream_gid_sets`, inverted: CI x -> the
     compared CIs its outage reaches); then, per CI ``y``, the changes touching ``y`` are swept
     by time against the changes whose CIs reach ``y``.  Only pairs that are impact-path
-    candidates are ever built."""
-    live = [s for s in spans.values() if s.cis and not s.empty]
+    candidates are ever built.  Changes are numbered by start time and CIs by gid, so the sets
+    and sorts work on small integers, not UUIDs."""
+    live = sorted((s for s in spans.values() if s.cis and not s.empty),
+                  key=lambda s: (s.start, str(s.id)))
     if len(live) < 2:
         return {}
     from itsmdesk.services.cmdb.impact import upstream_gid_sets
@@ -390,73 +404,78 @@ def _impact_pairs(spans: dict, same_ci: dict, focus: set | None) -> dict[tuple, 
     involved = {ci for s in live for ci in s.cis}
     ups, gid_of = upstream_gid_sets(involved)
     ci_of_gid = {g: ci for ci, g in gid_of.items()}
-    reached_by: dict = defaultdict(list)  # CI x -> the compared CIs (not x) its outage reaches
+    reached_by: dict[int, list[int]] = defaultdict(list)  # gid x -> compared gids x reaches
     for y, reach in ups.items():
+        gy = gid_of[y]
         for g in reach:
-            x = ci_of_gid.get(g)
-            if x is not None and x != y:
-                reached_by[x].append(y)
-    touching: dict = defaultdict(list)  # CI y -> changes having it
-    reaching: dict = defaultdict(set)  # CI y -> changes with a CI whose outage reaches y
-    for s in live:
-        for x in s.cis:
-            touching[x].append(s)
-            for y in reached_by.get(x, ()):
-                reaching[y].add(s.id)
-    relevant = None
-    if focus is not None:  # only CIs a focused change touches or reaches can pair it
-        relevant = set()
-        for cid in focus:
-            span = spans.get(cid)
-            if span is not None and not span.empty:
-                relevant |= span.cis
-                for x in span.cis:
-                    relevant.update(reached_by.get(x, ()))
-    out: dict[tuple, set] = defaultdict(set)
-    for y, reachers in reaching.items():
-        if relevant is not None and y not in relevant:
-            continue
-        touchers = touching.get(y)
+            if g != gy and g in ci_of_gid:
+                reached_by[g].append(gy)
+    touching: dict[int, list[int]] = defaultdict(list)  # gid y -> changes (numbers) having y
+    reaching: dict[int, set[int]] = defaultdict(set)  # gid y -> changes whose CIs reach y
+    for n, s in enumerate(live):
+        for ci in s.cis:
+            gx = gid_of.get(ci)
+            if gx is None:
+                continue
+            touching[gx].append(n)
+            for gy in reached_by.get(gx, ()):
+                reaching[gy].add(n)
+    number = {s.id: n for n, s in enumerate(live)}
+    skip = {(number[a], number[b]) if number[a] < number[b] else (number[b], number[a])
+            for a, b in same_ci if a in number and b in number}
+    mine = None if focus is None else {number[c] for c in focus if c in number}
+    ends = [s.end for s in live]
+    starts = [s.start for s in live]
+    found: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for gy, reachers in reaching.items():
+        touchers = touching.get(gy)
         if not touchers:
             continue
-        role: dict = {s.id: 1 for s in touchers}
-        for cid in reachers:
-            role[cid] = role.get(cid, 0) | 2
-        items = sorted(((spans[cid].start, spans[cid].end, str(cid), cid, r)
-                        for cid, r in role.items()))
-        for a, b in _sweep_roles(items):
-            key = (a, b) if str(a) < str(b) else (b, a)
-            if key in same_ci or (focus is not None and a not in focus and b not in focus):
+        if mine is not None and not (mine.intersection(touchers) or mine & reachers):
+            continue
+        role = dict.fromkeys(touchers, 1)
+        for n in reachers:
+            role[n] = role.get(n, 0) | 2
+        for a, b in _sweep_roles(sorted(role.items()), starts, ends):
+            if (a, b) in skip or (mine is not None and a not in mine and b not in mine):
                 continue
-            out[key].add(y)
-    return dict(out)
+            found[(a, b)].add(gy)
+    out: dict[tuple, set] = {}
+    for (a, b), gys in found.items():
+        ia, ib = live[a].id, live[b].id
+        key = (ia, ib) if str(ia) < str(ib) else (ib, ia)
+        out[key] = {ci_of_gid[g] for g in gys}
+    return out
 
 
-def _sweep_roles(items: list[tuple]):
-    """Pairs (earlier, later) of overlapping intervals where one touches the CI (role bit 1)
-    and the other reaches it (bit 2); ``items`` are (start, end, sort key, id, role) sorted by
-    start.  Intervals whose end has passed leave through a heap, so the cost is the items'
-    sort plus the pairs found."""
-    touch: dict = {}
-    reach: dict = {}
-    ends: list = []
-    for s, e, _k, cid, r in items:
-        while ends and ends[0][0] <= s:
-            _e, _k2, gone = heapq.heappop(ends)
-            touch.pop(gone, None)
-            reach.pop(gone, None)
-        partners = []
-        if r & 1:
-            partners.extend(reach)
-        if r & 2:
-            partners.extend(o for o in touch if not (r & 1 and o in reach))
-        for other in partners:
-            yield other, cid
-        if r & 1:
-            touch[cid] = True
-        if r & 2:
-            reach[cid] = True
-        heapq.heappush(ends, (e, _k, cid))
+def _sweep_roles(items: list[tuple[int, int]], starts: list, ends: list):
+    """Pairs (earlier, later) of changes overlapping in time where one touches the CI (role
+    bit 1) and the other reaches it (bit 2); ``items`` are (change number, role) by number,
+    numbers being in start order.  Changes whose end has passed leave through a heap, so the
+    cost is the items plus the pairs found."""
+    touch: set[int] = set()
+    reach: set[int] = set()
+    heap: list[tuple] = []
+    for n, r in items:
+        s = starts[n]
+        while heap and heap[0][0] <= s:
+            gone = heapq.heappop(heap)[1]
+            touch.discard(gone)
+            reach.discard(gone)
+        if r == 1:
+            for other in reach:
+                yield other, n
+            touch.add(n)
+        elif r == 2:
+            for other in touch:
+                yield other, n
+            reach.add(n)
+        else:
+            for other in touch | reach:
+                yield other, n
+            touch.add(n)
+            reach.add(n)
+        heapq.heappush(heap, (ends[n], n))
 
 
 def impact_pairs_pairwise(spans: dict, same_ci: dict, focus: set | None = None
@@ -539,8 +558,11 @@ def for_change_at(change_id, status: str, start: dt.datetime | None,  # noqa: AN
     the names of its CIs when it has them)."""
     if start is None or status not in PLANNED:
         return []
-    length = dt.timedelta(minutes=stretch_minutes())
-    return detect(start, _end(start, end, length), change_ids=[change_id], ci_names=ci_names)
+    if end and end > start:
+        return detect(start, end, change_ids=[change_id], ci_names=ci_names)
+    minutes = stretch_minutes()
+    return detect(start, start + dt.timedelta(minutes=minutes), change_ids=[change_id],
+                  ci_names=ci_names, stretch=minutes)
 
 
 def for_changes(change_ids: Iterable) -> dict:
