@@ -126,6 +126,10 @@ PRIORITY_MATRIX = _option("priority_matrix", ORGANISATION, "priority_matrix", No
                           "Impact x urgency -> priority (default: the ITIL 3x3 matrix)")
 ESCALATE_PCT = _option("escalate_pct", ORGANISATION, "sla_escalate_at_pct", 75,
                        "Share of the resolution time at which a ticket is flagged at risk")
+CONFLICT_STRETCH = _option("conflict_stretch_minutes", ORGANISATION,
+                           "change_conflict_stretch_minutes", 60,
+                           "Minutes a change without an end counts as in conflict checks "
+                           "(0: an instant, overlapping nothing)")
 
 # -- mail (services/mail/account.py; passwords only in the keyring) -------------------------------
 MAIL_IMAP_HOST = _option("mail_imap_host", ORGANISATION, "mail.imap.host", "",

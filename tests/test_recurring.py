@@ -78,4 +78,44 @@ def test_cli_candidates_json(sqlite_db, capsys):
         incident("Web shop returns error 502", now - dt.timedelta(hours=5 + i), srv)
     assert main(["--db", sqlite_db.url, "problems", "candidates", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data[0]["name"] == "web-01" and data[0]["incidents"] == 3
+    assert (data["limit"], data["per_ci"], data["incidents_left_out"]) == (100, 400, 0)
+    first = data["candidates"][0]
+    assert first["name"] == "web-01" and first["incidents"] == 3
+
+
+def test_candidates_say_their_limits_and_take_a_period(db, capsys):
+    from itsmdesk.cli import main
+    from itsmdesk.services.problem.recurring import find_candidates
+
+    base = dt.datetime(2025, 5, 10, 9, 0)
+    big, mid, small = ci("db-big"), ci("db-mid"), ci("db-small")
+    for n in range(7):
+        incident("Database lock timeout", base + dt.timedelta(hours=n), big)
+    for n in range(4):
+        incident("Backup job failed", base + dt.timedelta(hours=n), mid)
+    for n in range(3):
+        incident("Disk quota exceeded", base + dt.timedelta(days=20, hours=n), small)
+
+    report = find_candidates(start=base - dt.timedelta(days=1), end=base + dt.timedelta(days=30),
+                             limit=2, max_group=5)
+    assert [(c.key_name, c.size) for c in report.candidates] == [("db-big", 5), ("db-mid", 4)]
+    assert (report.groups_found, report.capped_keys, report.incidents_left_out) == (3, 1, 2)
+
+    assert main(["--db", db.url, "problems", "candidates", "--from", "2025-05-01", "--to",
+                 "2025-06-30", "--limit", "2", "--per-ci", "5"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("Incidents opened 2025-05-01 00:00 to 2025-07-01 00:00 (UTC); at most the "
+                      "newest 5 per CI or service are clustered (--per-ci), at most 2 groups shown "
+                      "(--limit).")
+    assert out[1] == "1 CI(s) or service(s) had more: 2 older incident(s) were not clustered."
+    assert out[2] == "Showing 2 of 3 groups."
+    assert "db-big" in out[4] and " 5 " in out[4] and "db-mid" in out[5] and len(out) == 6
+    # a period that ends before the third group's incidents: defaults, nothing cut
+    assert main(["--db", db.url, "problems", "candidates", "--from", "2025-05-01", "--to",
+                 "2025-05-20"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "at most the newest 400 per CI" in out[0] and "at most 100 groups" in out[0]
+    assert not any("db-small" in line for line in out) and "db-big" in out[2]
+    assert main(["--db", db.url, "problems", "candidates", "--from", "2025-06-01", "--to",
+                 "2025-05-01"]) == 2
+    assert "The period must start before it ends" in capsys.readouterr().err

@@ -1,6 +1,9 @@
 """``itsmdesk changes ...`` and ``itsmdesk calendar export``.
 
-* ``changes conflicts [--from DATE] [--to DATE] [--json]``: conflicting pairs and window violations
+* ``changes conflicts [--from DATE] [--to DATE] [--status S,...|--include-closed] [--no-impact]
+  [--json]``: conflicting pairs and window violations, preceded by what was compared (which
+  statuses, which period, how long a change without an end counts, how many pairs that made)
+* ``changes conflict-stretch [MINUTES]``: show or set how long a change without an end counts
 * ``changes transition REF STATUS [--reason TEXT]``
 * ``changes success-rate [--by type|team|month] [--from] [--to] [--json]``
 * ``changes risk REF [--reason TEXT] [--json]``: (re)assess and show the factors; an approved
@@ -36,11 +39,25 @@ def register(sub) -> None:  # noqa: ANN001
     csub = p.add_subparsers(dest="changes_command", metavar="ACTION", required=True)
 
     c = csub.add_parser("conflicts", help=translate("Cli", "conflicting changes and window violations"))
-    c.add_argument("--from", dest="start", metavar="DATE")
-    c.add_argument("--to", dest="end", metavar="DATE")
+    c.add_argument("--from", dest="start", metavar="DATE",
+                   help=translate("Cli", "compare changes planned to run on or after this day"))
+    c.add_argument("--to", dest="end", metavar="DATE",
+                   help=translate("Cli", "compare changes planned to start up to this day, "
+                                  "inclusive"))
+    which = c.add_mutually_exclusive_group()
+    which.add_argument("--status", metavar="S,...",
+                       help=translate("Cli", "compare changes with these statuses (default: the "
+                                      "ones still on the calendar, draft to implementing)"))
+    which.add_argument("--include-closed", action="store_true",
+                       help=translate("Cli", "compare every change, whatever its status"))
     c.add_argument("--no-impact", action="store_true", help=translate("Cli", "skip impact-path conflicts"))
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_conflicts)
+
+    st = csub.add_parser("conflict-stretch", help=translate(
+        "Cli", "show or set how long a change without an end counts in conflict checks"))
+    st.add_argument("minutes", nargs="?", type=int, metavar="MINUTES")
+    st.set_defaults(func=cmd_conflict_stretch)
 
     t = csub.add_parser("transition", help=translate("Cli", "move a change to another status"))
     t.add_argument("ref")
@@ -80,22 +97,76 @@ def _export_args(p) -> None:  # noqa: ANN001
     p.set_defaults(func=cmd_export)
 
 
+def _statuses(text: str | None) -> tuple[str, ...] | None:
+    from itsmdesk.errors import N_, ValidationError
+    from itsmdesk.services.change.lifecycle import RULES
+
+    if not text:
+        return None
+    known = {r.source for r in RULES} | {r.target for r in RULES}
+    wanted = tuple(dict.fromkeys(t.strip().lower().replace(" ", "_")
+                                 for t in text.split(",") if t.strip()))
+    unknown = [t for t in wanted if t not in known]
+    if unknown or not wanted:
+        raise ValidationError(N_("Unknown change status {status}; the statuses are {known}."),
+                              status=", ".join(unknown) or text,
+                              known=", ".join(sorted(known)))
+    return wanted
+
+
+def compared_text(report) -> list[str]:  # noqa: ANN001 - a ConflictReport
+    """What a conflict run compared, in sentences (the CLI prints them above the table)."""
+    if report.statuses is None:
+        which = translate("Cli", "every status")
+    else:
+        which = ", ".join(report.statuses)
+    lines = [translate("Cli", "Compared {n} change(s) with status: {statuses}.").format(
+        n=report.compared, statuses=which)]
+    period = translate("Cli", "Period: {start} to {end}.").format(
+        start=f"{report.start:%Y-%m-%d %H:%M}" if report.start else translate("Cli", "any start"),
+        end=f"{report.end:%Y-%m-%d %H:%M}" if report.end else translate("Cli", "any end"))
+    lines.append(period)
+    lines.append(translate(
+        "Cli", "A change without an end counts as {minutes} minute(s) (setting {setting}; "
+        "'changes conflict-stretch' changes it): {changes} change(s) stretched, {stretched} of "
+        "{pairs} conflicting pair(s) involve one.").format(
+            minutes=report.stretch_minutes, setting="change_conflict_stretch_minutes",
+            changes=report.stretched_changes, stretched=report.stretched_pairs,
+            pairs=report.pairs))
+    return lines
+
+
 def cmd_conflicts(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.change.conflicts import detect
+    from itsmdesk.services.change.conflicts import analyse
+    from itsmdesk.services.change.lifecycle import PLANNED
 
     start = parse_date(args.start)
     end = parse_date(args.end, end_of_day=True)
+    statuses = None if args.include_closed else (_statuses(args.status) or PLANNED)
     ctx.open()
-    found = detect(start, end, impact=not args.no_impact)
+    report = analyse(start, end, impact=not args.no_impact, statuses=statuses)
+    found = report.conflicts
     if args.json:
-        print_json({"from": start, "to": end, "count": len(found),
-                    "conflicts": [c.as_dict() for c in found]})
+        print_json(report.as_dict())
     else:
+        for line in compared_text(report):
+            print(line)
         print_table([{"kind": c.kind, "change": c.change_ref, "other": c.other_ref or "",
                       "from": c.start.strftime("%Y-%m-%d %H:%M"),
                       "to": c.end.strftime("%Y-%m-%d %H:%M"),
                       "detail": c.window_name or ", ".join(c.ci_names)} for c in found],
                     ["kind", "change", "other", "from", "to", "detail"])
+    return 0
+
+
+def cmd_conflict_stretch(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.change import conflicts
+
+    ctx.open()
+    if args.minutes is not None:
+        conflicts.set_stretch_minutes(args.minutes, ctx.writer())
+    print(translate("Cli", "A change without an end counts as {minutes} minute(s) in conflict "
+                           "checks.").format(minutes=conflicts.stretch_minutes()))
     return 0
 
 

@@ -171,12 +171,14 @@ def cmd_check(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_list(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.listing import list_records
+    from itsmdesk.services.listing import KINDS, list_records
 
     ctx.open()
     rows = list_records(args.kind, limit=max(1, args.limit), viewer=ctx.reader())
     if args.json:
         print_json(rows)
+    elif KINDS[args.kind].columns:
+        print_table(rows, list(KINDS[args.kind].columns))
     else:
         title = "title" if rows and "title" in rows[0] else "name"
         print_table(rows, ["ref", title, "status"])

@@ -56,10 +56,22 @@ def register(sub) -> None:  # noqa: ANN001
     p = pr_sub.add_parser("candidates",
                           help=translate("Cli", "recurring incidents not yet linked to a problem"))
     p.add_argument("--days", type=whole(1, 36_500), default=30,
-                   help=translate("Cli", "look at incidents of the last N days"))
+                   help=translate("Cli", "look at incidents of the last N days (before --to, "
+                                  "default now)"))
+    p.add_argument("--from", dest="start", metavar="DATE",
+                   help=translate("Cli", "look at incidents opened on or after this day "
+                                  "(instead of --days)"))
+    p.add_argument("--to", dest="end", metavar="DATE",
+                   help=translate("Cli", "look at incidents opened up to this day, inclusive "
+                                  "(default: now)"))
     p.add_argument("--window", type=decimal_number(0.001, 3650), default=7.0,
                    help=translate("Cli", "incidents within N days of each other belong together"))
     p.add_argument("--min", dest="min_size", type=LIMIT, default=3)
+    p.add_argument("--limit", type=whole(1, 100_000), default=100,
+                   help=translate("Cli", "show at most N groups, the biggest first (default 100)"))
+    p.add_argument("--per-ci", type=whole(2, 100_000), default=400,
+                   help=translate("Cli", "cluster at most the newest N incidents of each CI or "
+                                  "service (default 400)"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_candidates)
 
@@ -135,14 +147,37 @@ def cmd_kb_search(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
 
 def cmd_candidates(args, ctx: CommandContext) -> int:  # noqa: ANN001
-    from itsmdesk.services.problem.recurring import candidates
+    from itsmdesk.services.problem.recurring import find_candidates
 
+    start = parse_date(args.start)
+    end = parse_date(args.end, end_of_day=True)
     ctx.open()
-    found = candidates(days=args.days, window_days=args.window, min_size=max(2, args.min_size))
-    rows = [c.as_dict() for c in found]
+    report = find_candidates(days=args.days, window_days=args.window,
+                             min_size=max(2, args.min_size), start=start, end=end,
+                             limit=args.limit, max_group=args.per_ci)
     if args.json:
-        print_json(rows)
-    else:
-        print_table([{**r, "refs": ", ".join(r["refs"][:6]) + (" …" if len(r["refs"]) > 6 else "")}
-                     for r in rows], ["on", "name", "incidents", "refs", "suggested_title"])
+        print_json(report.as_dict())
+        return 0
+    for line in candidate_limits_text(report):
+        print(line)
+    rows = [c.as_dict() for c in report.candidates]
+    print_table([{**r, "refs": ", ".join(r["refs"][:6]) + (" …" if len(r["refs"]) > 6 else "")}
+                 for r in rows], ["on", "name", "incidents", "refs", "suggested_title"])
     return 0
+
+
+def candidate_limits_text(report) -> list[str]:  # noqa: ANN001 - a CandidateReport
+    """The period and limits of a candidates run, and what they left out, in sentences."""
+    lines = [translate("Cli", "Incidents opened {start} to {end} (UTC); at most the newest {per_ci} "
+                              "per CI or service are clustered (--per-ci), at most {limit} groups "
+                              "shown (--limit).").format(
+        start=f"{report.start:%Y-%m-%d %H:%M}", end=f"{report.end:%Y-%m-%d %H:%M}",
+        per_ci=report.max_group, limit=report.limit)]
+    if report.capped_keys:
+        lines.append(translate("Cli", "{cis} CI(s) or service(s) had more: {n} older incident(s) "
+                                      "were not clustered.").format(
+            cis=report.capped_keys, n=report.incidents_left_out))
+    if report.truncated:
+        lines.append(translate("Cli", "Showing {shown} of {found} groups.").format(
+            shown=len(report.candidates), found=report.groups_found))
+    return lines

@@ -25,7 +25,8 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("find", help=translate("Cli", "quick open: any record by reference or words"))
+    p = sub.add_parser("find", help=translate(
+        "Cli", "quick open: any record by reference, source-system key (external key) or words"))
     p.add_argument("words", nargs="+")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_find)
@@ -99,11 +100,13 @@ def cmd_find(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
     ctx.open()
     hits = search.quick_open(" ".join(args.words), viewer=ctx.reader())
-    rows = [{"kind": h.kind, "ref": h.ref, "title": h.title, "status": h.status} for h in hits]
+    rows = [{"kind": h.kind, "ref": h.ref, "title": h.title, "status": h.status,
+             "external_key": h.external_key or None} for h in hits]
     if args.json:
         print_json(rows)
     else:
-        print_table(rows, ["kind", "ref", "title", "status"])
+        keyed = any(h.external_key for h in hits)
+        print_table(rows, ["kind", "ref", "title", "status"] + (["external_key"] if keyed else []))
     return 0
 
 

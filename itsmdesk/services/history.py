@@ -61,19 +61,52 @@ def _label_column(model: type[pw.Model]) -> pw.Field | None:
     return None
 
 
+def _points_at(model_field: pw.Field | None, payload: dict | None = None
+               ) -> type[pw.Model] | None:
+    """The model a field's id points at: a foreign key's, or one of the plain id columns that
+    name a record without a foreign key (who made or changed a record, the change an
+    announcement is about, the record a notification is about)."""
+    if model_field is None:
+        return None
+    if isinstance(model_field, pw.ForeignKeyField):
+        return model_field.rel_model
+    if not isinstance(model_field, pw.UUIDField) or model_field.primary_key:
+        return None
+    from itsmdesk.models import Change, Person
+
+    name = model_field.name
+    if name in ("created_by", "updated_by"):
+        return Person
+    if name == "change_id":
+        return Change
+    if name == "record_id" and payload and payload.get("record_kind"):
+        kind = str(payload["record_kind"])
+        return _model_of("incident" if kind == "request" else kind)  # requests are incidents
+    return None
+
+
+# How a record without a reference, name or title is named in its history: by these fields
+_LABEL_PARTS = {"relation": ("source", "type", "target"), "cab_member": ("person", "role")}
+
+
 class _Names:
     """Ids to names, looked up per table in one query each."""
 
     def __init__(self) -> None:
         self.wanted: dict[type[pw.Model], set[uuid.UUID]] = defaultdict(set)
         self.found: dict[tuple[type[pw.Model], str], str] = {}
+        self.soft: dict[tuple[type[pw.Model], str], type[pw.Model]] = {}
 
-    def want(self, model_field: pw.Field, text: str | None) -> None:
-        if text and isinstance(model_field, pw.ForeignKeyField):
+    def want(self, model_field: pw.Field | None, text: str | None,
+             payload: dict | None = None) -> None:
+        target = _points_at(model_field, payload)
+        if text and target is not None:
             try:
-                self.wanted[model_field.rel_model].add(uuid.UUID(text))
+                self.wanted[target].add(uuid.UUID(str(text)))
             except ValueError:
-                pass
+                return
+            if not isinstance(model_field, pw.ForeignKeyField):
+                self.soft[(model_field.model, model_field.name)] = target
 
     def resolve(self) -> None:
         for model, ids in self.wanted.items():
@@ -87,12 +120,32 @@ class _Names:
                                          .tuples()):
                     self.found[(model, str(record_id))] = label
 
-    def text(self, model_field: pw.Field | None, text: str | None) -> str | None:
+    def text(self, model_field: pw.Field | None, text: str | None,
+             payload: dict | None = None) -> str | None:
         if text is None or model_field is None:
             return text
-        if isinstance(model_field, pw.ForeignKeyField):
-            return self.found.get((model_field.rel_model, text), text)
-        return text
+        target = _points_at(model_field, payload)
+        if target is None:
+            return text
+        try:
+            key = str(uuid.UUID(str(text)))
+        except ValueError:
+            return text
+        return self.found.get((target, key), text)
+
+    def label(self, model: type[pw.Model] | None, kind: str, record_id: Any,
+              stored: str | None, payload: Any) -> str | None:
+        """A record's name in its history: the stored label unless that is only its id; then
+        the names of the fields that make it (a relation: source, type, target)."""
+        if not isinstance(payload, dict) or model is None or not stored:
+            return stored
+        if stored.replace("-", "") != str(record_id).replace("-", ""):
+            return stored
+        parts = _LABEL_PARTS.get(kind) or tuple(
+            n for n, f in model._meta.fields.items() if isinstance(f, pw.ForeignKeyField))
+        named = [str(self.text(model._meta.fields.get(n), payload.get(n), payload))
+                 for n in parts if payload.get(n) not in (None, "")]
+        return " ".join(named) or stored
 
 
 def _child_text(model: type[BaseModel], data: dict[str, Any], names: _Names) -> str:
@@ -118,37 +171,47 @@ def named_history(kind: str, record_id: Any, limit: int = 500) -> list[NamedEntr
         payload: Any = None
         if row.field == records.CREATED and row.new and row.new.startswith("{"):
             payload = json.loads(row.new)
+        elif row.field[-1:] in _OPS and _child(row.field[:-1]) is not None:
+            payload = (json.loads(row.old) if row.old else {}, json.loads(row.new) if row.new else {})
+        parsed.append((row, payload))
+    # the record as created: what a plain id column points at may depend on it (a
+    # notification's record_id on its record_kind), and it names a record labelled by its id
+    created = next((p for _r, p in parsed if isinstance(p, dict)), None)
+    for row, payload in parsed:
+        if isinstance(payload, dict):
             if model is not None:
                 for name, value in payload.items():
                     if name in model._meta.fields:
-                        names.want(model._meta.fields[name], value)
-        elif row.field[-1:] in _OPS and _child(row.field[:-1]) is not None:
+                        names.want(model._meta.fields[name], value, payload)
+        elif isinstance(payload, tuple):
             child = _child(row.field[:-1])
-            payload = (json.loads(row.old) if row.old else {}, json.loads(row.new) if row.new else {})
             for side in payload:
                 for name, value in side.items():
                     if name in child._meta.fields:
                         names.want(child._meta.fields[name], value)
         elif model is not None and row.field in model._meta.fields:
             model_field = model._meta.fields[row.field]
-            names.want(model_field, row.old)
-            names.want(model_field, row.new)
-        parsed.append((row, payload))
+            names.want(model_field, row.old, created)
+            names.want(model_field, row.new, created)
     names.resolve()
     out: list[NamedEntry] = []
     for row, payload in parsed:
         base = (row.at, row.who_name, row.site)
         if row.field == records.CREATED:
-            out.append(NamedEntry(*base, CREATED, "", None, row.record_ref, row.version))
+            out.append(NamedEntry(*base, CREATED, "", None,
+                                  names.label(model, str(kind), record_id, row.record_ref,
+                                              payload), row.version))
             if isinstance(payload, dict) and model is not None:
                 for name in sorted(payload):
                     if name == "created_at" or name not in model._meta.fields:
                         continue
                     out.append(NamedEntry(*base, SET, name, None,
-                                          names.text(model._meta.fields[name], payload[name]),
-                                          row.version))
+                                          names.text(model._meta.fields[name], payload[name],
+                                                     payload), row.version))
         elif row.field == records.DELETED:
-            out.append(NamedEntry(*base, DELETED, "", row.record_ref, None, row.version))
+            out.append(NamedEntry(*base, DELETED, "",
+                                  names.label(model, str(kind), record_id, row.record_ref,
+                                              created), None, row.version))
         elif row.field.startswith("!"):
             out.append(NamedEntry(*base, NOTE, row.field[1:], row.old, row.new, row.version))
         elif isinstance(payload, tuple):
@@ -168,6 +231,6 @@ def named_history(kind: str, record_id: Any, limit: int = 500) -> list[NamedEntr
                                       text if action == ADDED else None, row.version))
         else:
             model_field = model._meta.fields.get(row.field) if model is not None else None
-            out.append(NamedEntry(*base, SET, row.field, names.text(model_field, row.old),
-                                  names.text(model_field, row.new), row.version))
+            out.append(NamedEntry(*base, SET, row.field, names.text(model_field, row.old, created),
+                                  names.text(model_field, row.new, created), row.version))
     return out

@@ -35,6 +35,36 @@ class Kind:
     order: Any
     row: Callable[[Any], dict[str, Any]]
     where: Any = None
+    select: Callable[[], Any] | None = None  # the query, when rows need names joined in
+    columns: tuple[str, ...] | None = None  # the human table's columns (default ref/title/status)
+
+
+_SOURCE, _TARGET = CI.alias("src"), CI.alias("tgt")
+
+
+def _relations_query() -> Any:
+    """Relations with their CIs' names (one query, no id shown where a name belongs)."""
+    return (Relation.select(Relation, _SOURCE.name.alias("source_name"),
+                            _TARGET.name.alias("target_name"))
+            .join(_SOURCE, on=(Relation.source == _SOURCE.id))
+            .switch(Relation).join(_TARGET, on=(Relation.target == _TARGET.id)).objects())
+
+
+def _relation(r) -> dict[str, Any]:  # noqa: ANN001
+    source, target = r.source_name, r.target_name
+    return {"ref": f"{source} {r.type} {target}", "name": f"{source} {r.type} {target}",
+            "status": r.type, "id": str(r.id), "source": source, "type": r.type,
+            "target": target, "propagates": r.propagates, "redundant": r.redundant}
+
+
+def _window(r) -> dict[str, Any]:  # noqa: ANN001
+    return {"ref": str(r.id), "name": r.name, "status": r.kind, "rrule": r.rrule,
+            "ci": r.ci_name, "starts_at": r.starts_at.isoformat(sep=" ")}
+
+
+def _windows_query() -> Any:
+    return (ScheduleWindow.select(ScheduleWindow, CI.name.alias("ci_name"))
+            .join(CI, pw.JOIN.LEFT_OUTER, on=(ScheduleWindow.ci == CI.id)).objects())
 
 
 def _ticket(r) -> dict[str, Any]:  # noqa: ANN001
@@ -58,9 +88,8 @@ KINDS: dict[str, Kind] = {
                                 "version": r.release_version}),
     "cis": Kind(CI, CI.name, lambda r: {"ref": r.name, "name": r.name, "status": r.status,
                                         "criticality": r.criticality}),
-    "relations": Kind(Relation, Relation.created_at,
-                      lambda r: {"ref": str(r.id), "name": f"{r.source_id} {r.type} {r.target_id}",
-                                 "status": r.type}),
+    "relations": Kind(Relation, Relation.created_at, _relation, select=_relations_query,
+                      columns=("source", "type", "target", "propagates")),
     "articles": Kind(Article, Article.created_at.desc(),
                      lambda r: {"ref": r.ref, "title": r.title, "status": r.status}),
     "cab-meetings": Kind(CABMeeting, CABMeeting.starts_at.desc(),
@@ -73,9 +102,8 @@ KINDS: dict[str, Kind] = {
     "templates": Kind(ChangeTemplate, ChangeTemplate.name,
                       lambda r: {"ref": r.name, "name": r.name,
                                  "status": "active" if r.active else "inactive"}),
-    "windows": Kind(ScheduleWindow, ScheduleWindow.starts_at,
-                    lambda r: {"ref": str(r.id), "name": r.name, "status": r.kind,
-                               "rrule": r.rrule}),
+    "windows": Kind(ScheduleWindow, ScheduleWindow.starts_at, _window, select=_windows_query,
+                    columns=("name", "status", "ci", "starts_at", "rrule")),
     "interactions": Kind(Interaction, Interaction.contacted_at.desc(),
                          lambda r: {"ref": r.ref, "title": r.summary,
                                     "status": r.incident.ref if r.incident_id else "-",
@@ -99,7 +127,7 @@ def list_records(kind: str, limit: int = 50, offset: int = 0,
     if spec is None:
         raise ValidationError(N_("Unknown record kind '{kind}'; choose one of: {kinds}"), kind=kind,
                               kinds=", ".join(KINDS))
-    query = spec.model.select()
+    query = spec.select() if spec.select else spec.model.select()
     if spec.where is not None:
         query = query.where(spec.where)
     if spec.model is Incident:

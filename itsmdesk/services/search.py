@@ -4,12 +4,15 @@
   ``incident_fts``/``work_log_fts``; PostgreSQL GIN expression indexes), newest first, so a
   million tickets answer in milliseconds: SQLite walks the FTS index in rowid order (rowid grows
   with insertion) and stops at the limit; PostgreSQL uses the GIN index and a top-N sort.
-- :func:`quick_open` finds any record by reference (``INC-000123``) or words.
+- :func:`quick_open` finds any record by reference (``INC-000123``), by the key the source system
+  gave it (``external_key``, exact but case-insensitive, every kind; :func:`by_external_key`) or
+  by words.
 - :func:`suggest` gives the known errors and knowledge articles that match what an agent types.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ class Hit:
     title: str
     status: str = ""
     snippet: str = ""
+    external_key: str = ""  # the source system's key, when the record was found by it
 
 
 def _is_pg() -> bool:
@@ -173,7 +177,9 @@ def quick_open(text: str, limit: int = 30, viewer: Actor | None = None) -> list[
     text = (text or "").strip()
     if not text:
         return []
-    hits = _by_reference(text, viewer)
+    hits = by_external_key(text, viewer, limit)
+    seen = {h.id for h in hits}
+    hits.extend(h for h in _by_reference(text, viewer) if h.id not in seen)
     if hits:
         return hits[:limit]
     per = max(3, limit // 6)
@@ -184,6 +190,58 @@ def quick_open(text: str, limit: int = 30, viewer: Actor | None = None) -> list[
         hits.extend(_fts_kind(table, model, text, per))
     # changes have no ranking entry in textsearch: plain FTS on title/description
     hits.extend(_changes(text, per, Change))
+    return hits[:limit]
+
+
+MAX_CASE_LETTERS = 7  # letters whose case variants are looked up one by one (2**7 keys at most)
+
+
+def _case_conditions(field: Any, text: str) -> Any:
+    """An index-backed condition matching every case variant of ``text`` in ``field`` (a
+    superset: the caller compares case-folded).
+
+    The case variants of the first :data:`MAX_CASE_LETTERS` letters are looked up exactly
+    (``IN``); what follows them, if it holds more letters, as a range between its variants with
+    every letter lower and every letter upper case, both ways round (SQLite orders bytes, where
+    capitals come first; PostgreSQL orders by its collation, usually small letters first).  So
+    the plain index on the column serves the look-up on both back ends; no ``lower()`` scan."""
+    letters = [i for i, c in enumerate(text) if len(c.lower()) == len(c.upper()) == 1
+               and c.lower() != c.upper()]
+    cut = letters[MAX_CASE_LETTERS] if len(letters) > MAX_CASE_LETTERS else len(text)
+    head, rest = text[:cut], text[cut:]
+    choices = [sorted({c, c.lower(), c.upper()}) if i in letters else [c]
+               for i, c in enumerate(head)]
+    heads = ["".join(v) for v in itertools.product(*choices)]
+    if not rest:
+        return field.in_(heads)
+    low = "".join(c.lower() if len(c.lower()) == 1 else c for c in rest)
+    up = "".join(c.upper() if len(c.upper()) == 1 else c for c in rest)
+    ranges = [r for h in heads for r in (field.between(h + low, h + up),
+                                          field.between(h + up, h + low))]
+    return pw.NodeList(ranges, glue=" OR ", parens=True)  # flat: no nesting 256 levels deep
+
+
+def by_external_key(text: str, viewer: Actor | None = None, limit: int = 30) -> list[Hit]:
+    """Records of every kind whose source-system key (``external_key``, set by imports) is
+    ``text``, ignoring case; tickets only those ``viewer`` may see."""
+    from itsmdesk.models import Article, Change, KnownError, Problem
+    from itsmdesk.models.release import Release
+
+    key = (text or "").strip()
+    if not key or len(key) > 200:
+        return []
+    wanted = key.casefold()
+    hits: list[Hit] = []
+    for model in (Incident, Problem, KnownError, Change, Release, Article, CI):
+        query = model.select().where(_case_conditions(model.external_key, key))
+        if model is Incident:
+            query = query.where(tickets_visible_to(viewer))
+        for row in query.limit(limit * 4):
+            if (row.external_key or "").casefold() == wanted:
+                hit = _hit(row)
+                hits.append(Hit(hit.kind, hit.id, hit.ref, hit.title, hit.status, hit.snippet,
+                                row.external_key))
+    hits.sort(key=lambda h: (h.external_key != key, h.kind, h.ref))
     return hits[:limit]
 
 

@@ -1,4 +1,5 @@
-"""Quick open (Ctrl+K): type a reference or words, pick any record, Enter opens it.
+"""Quick open (Ctrl+K): type a reference, a source-system key (a record's external key, any
+case) or words, pick any record, Enter opens it.
 
 The search runs off the GUI thread (a newer search supersedes an older one); opening a record
 hands its kind and id to the main window, which opens the form."""
@@ -31,7 +32,7 @@ class QuickOpen(QDialog):
         self.resize(620, 420)
         self.edit = QLineEdit()
         self.edit.setObjectName("quickOpenEdit")
-        self.edit.setPlaceholderText(QCoreApplication.translate("QuickOpen", "A reference (INC-123, CHG-7…) or words"))
+        self.edit.setPlaceholderText(QCoreApplication.translate("QuickOpen", "A reference (INC-123, CHG-7…), a source-system key or words"))
         self.results = QListWidget()
         self.results.setObjectName("quickOpenResults")
         self.hint = QLabel(QCoreApplication.translate("QuickOpen", "↑↓ to choose, Enter to open, Esc to close"))
@@ -66,7 +67,11 @@ class QuickOpen(QDialog):
         for hit in hits:
             kind = QCoreApplication.translate("QuickOpen", KIND_LABELS.get(hit.kind, hit.kind))
             label = f"{hit.ref}   {hit.title}" if hit.ref != hit.title else hit.title
-            item = QListWidgetItem(f"[{kind}]  {label}" + (f"   · {word(hit.status)}" if hit.status else ""))
+            text = f"[{kind}]  {label}" + (f"   · {word(hit.status)}" if hit.status else "")
+            if hit.external_key:
+                text += "   · " + QCoreApplication.translate(
+                    "QuickOpen", "source key %s") % hit.external_key
+            item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, (hit.kind, hit.id))
             self.results.addItem(item)
         if hits:

@@ -148,3 +148,32 @@ def test_undo_after_someone_else_moved_it_shows_the_conflict(ctx, qtbot, monkeyp
     assert len(shown) == 1 and isinstance(shown[0], ConflictError)
     assert "nothing was saved" in error_text(shown[0])
     assert Change.get_by_id(c.id).planned_start == T0 + dt.timedelta(days=2)
+
+
+def test_conflicts_view_says_what_it_compared_and_edits_the_stretch(ctx, qtbot, gui_sql):
+    from itsmdesk.models.journal import JournalEntry
+    from itsmdesk.services.change import conflicts
+
+    srv = ci("srv-stretch")
+    a = change_service.create_change({"title": "No end A", "planned_start": T0,
+                                      "status": "scheduled"}, cis=[srv])
+    b = change_service.create_change({"title": "No end B", "status": "approved",
+                                      "planned_start": T0 + dt.timedelta(minutes=30)}, cis=[srv])
+    gui_sql.clear()
+    panel = _panel(ctx, qtbot)
+    assert panel.conflicts.count() == 1 and a.ref in panel.conflicts.item(0).text()
+    assert panel.compared_label.text() == (
+        "Compared: the 2 change(s) in this range still on the calendar (draft to implementing). "
+        "1 of 1 conflicting pair(s) involve a change without an end.")
+    assert panel.stretch_box.value() == 60
+    panel.stretch_box.setValue(15)  # 08:00-08:15 and 08:30-08:45: no longer overlapping
+    panel.stretch_box.editingFinished.emit()
+    assert gui_sql.statements == []
+    qtbot.waitUntil(lambda: panel.conflicts.count() == 0)
+    assert conflicts.stretch_minutes() == 15
+    assert JournalEntry.select().where(
+        (JournalEntry.record_kind == "setting")
+        & (JournalEntry.record_ref == conflicts.STRETCH_SETTING)).count() == 1
+    assert "0 of 0 conflicting pair(s)" in panel.compared_label.text()
+    assert b.ref  # both still shown on the canvas
+    assert {a.ref, b.ref} <= {item.ref for _r, item in panel.canvas.hits}

@@ -402,6 +402,20 @@ def test_problems_panel_lists_and_candidates(ctx, qtbot, monkeypatch):
     panel.tabs.setCurrentIndex(2)
     assert panel.candidate_model.rowCount() == 1
     assert panel.candidate_model.row(0)["name"] == "vpn-gw"
+    assert panel.candidate_limits.text() == (
+        "At most the newest 400 incidents per CI or service are compared; at most 100 groups "
+        "are shown, the biggest first.")
+    import datetime as dt
+
+    from itsmdesk.services.problem.recurring import CandidateReport
+
+    now = dt.datetime(2026, 1, 1)
+    panel._show_candidates(CandidateReport(panel.candidates, now, now, 1, 5, 4, 2, 37))
+    assert panel.candidate_limits.text() == (
+        "At most the newest 5 incidents per CI or service are compared; at most 1 groups are "
+        "shown, the biggest first. 2 CI(s) or service(s) had more: their older incidents (37) "
+        "were not compared. Showing 1 of 4 groups.")
+    panel.refresh()
     opened = []
     monkeypatch.setattr(ctx, "open_record", lambda kind, rid: opened.append((kind, rid)))
     panel.candidate_table.selectRow(0)

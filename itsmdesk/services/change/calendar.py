@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from itsmdesk.models.change import Change, ChangeCI
 from itsmdesk.models.cmdb import CI, CIClass
-from itsmdesk.services.change.conflicts import Conflict, Occurrence, detect, windows_between
+from itsmdesk.services.change.conflicts import Conflict, Occurrence, analyse, windows_between
 
 
 @dataclass
@@ -43,6 +43,12 @@ class CalendarData:
     items: list[CalendarItem] = field(default_factory=list)
     windows: list[Occurrence] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    # what the conflict check compared (the conflicts view says it): the changes still on the
+    # calendar in the range; a change without an end counted as ``stretch_minutes``
+    compared: int = 0
+    stretch_minutes: int = 60
+    pairs: int = 0
+    stretched_pairs: int = 0
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,10 @@ def load(start: dt.datetime, end: dt.datetime, filters: Filters = Filters(),
                                            r.status, r.risk_level, r.type))
     data.windows = windows_between(start, end)
     if with_conflicts:
-        data.conflicts = detect(start, end)
+        report = analyse(start, end)
+        data.conflicts = report.conflicts
+        data.compared, data.stretch_minutes = report.compared, report.stretch_minutes
+        data.pairs, data.stretched_pairs = report.pairs, report.stretched_pairs
         flagged = {c.change_id for c in data.conflicts} | {c.other_id for c in data.conflicts}
         for item in data.items:
             item.conflict = item.id in flagged

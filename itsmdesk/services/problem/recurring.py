@@ -11,6 +11,12 @@ A candidate is a group of at least ``min_size`` incidents that
 
 Grouping is done first in SQL (only CIs/services with enough unlinked incidents are read), then
 clustered in Python by single linkage.
+
+Two limits keep a run bounded, and :func:`find_candidates` reports both in its
+:class:`CandidateReport` (the CLI and the problems dock say them): per CI or service only the
+newest ``max_group`` incidents of the period are clustered (the clustering is quadratic in a
+group; a CI with years of imported tickets would otherwise dominate), and at most ``limit``
+groups, the biggest first, are returned.
 """
 
 from __future__ import annotations
@@ -104,14 +110,59 @@ def _as_uuid(value: Any) -> Any:
         return value
 
 
+DEFAULT_LIMIT = 100
+DEFAULT_MAX_GROUP = 400
+
+
+@dataclass
+class CandidateReport:
+    """The candidates of a run and the limits that shaped it."""
+
+    candidates: list[Candidate]
+    start: dt.datetime
+    end: dt.datetime
+    limit: int  # groups returned at most
+    max_group: int  # incidents clustered per CI or service at most (the newest)
+    groups_found: int  # groups found before ``limit``
+    capped_keys: int  # CIs/services with more incidents than ``max_group``
+    incidents_left_out: int  # their older incidents, not clustered
+
+    @property
+    def truncated(self) -> bool:
+        return self.groups_found > len(self.candidates)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"from": self.start.isoformat(sep=" "), "to": self.end.isoformat(sep=" "),
+                "limit": self.limit, "per_ci": self.max_group, "groups_found": self.groups_found,
+                "capped_cis": self.capped_keys, "incidents_left_out": self.incidents_left_out,
+                "candidates": [c.as_dict() for c in self.candidates]}
+
+
 def candidates(days: int = 30, window_days: float = 7.0, min_size: int = 3,
                similarity: float = 0.5, now: dt.datetime | None = None,
                start: dt.datetime | None = None, end: dt.datetime | None = None,
-               limit: int = 100, max_group: int = 400) -> list[Candidate]:
+               limit: int = DEFAULT_LIMIT, max_group: int = DEFAULT_MAX_GROUP) -> list[Candidate]:
     """Problem candidates among incidents opened in ``[start, end)`` (default: last ``days``)."""
+    return find_candidates(days, window_days, min_size, similarity, now, start, end, limit,
+                           max_group).candidates
+
+
+def find_candidates(days: int = 30, window_days: float = 7.0, min_size: int = 3,
+                    similarity: float = 0.5, now: dt.datetime | None = None,
+                    start: dt.datetime | None = None, end: dt.datetime | None = None,
+                    limit: int = DEFAULT_LIMIT, max_group: int = DEFAULT_MAX_GROUP
+                    ) -> CandidateReport:
+    """:func:`candidates` with the period and the limits it ran under, and what they cut."""
     end = end or (now or utcnow())
     start = start or end - dt.timedelta(days=days)
+    if start >= end:
+        from itsmdesk.errors import N_, ValidationError
+
+        raise ValidationError(N_("The period must start before it ends ({start} is not before "
+                                 "{end})."), start=f"{start:%Y-%m-%d %H:%M}",
+                              end=f"{end:%Y-%m-%d %H:%M}")
     found: list[Candidate] = []
+    sizes: Counter = Counter()
     window = dt.timedelta(days=window_days)
     for key_kind, column, extra in (("ci", "ci_id", ""), ("service", "service_id", " AND ci_id IS NULL")):
         keys = _keys(column, start, end, min_size, extra)
@@ -130,13 +181,16 @@ def candidates(days: int = 30, window_days: float = 7.0, min_size: int = 3,
             for inc in query:
                 key = inc.ci_id if key_kind == "ci" else inc.service_id
                 group = groups.setdefault(key, [])
+                sizes[(key_kind, key)] += 1
                 if len(group) < max_group:
                     group.append(inc)
             for key, rows in groups.items():
                 found.extend(_cluster(key_kind, key, rows, window, min_size, similarity))
-    _name_keys(found)
     found.sort(key=lambda c: (-c.size, -c.last_at.timestamp()))
-    return found[:limit]
+    shown = found[:limit]
+    _name_keys(shown)
+    over = [n - max_group for n in sizes.values() if n > max_group]
+    return CandidateReport(shown, start, end, limit, max_group, len(found), len(over), sum(over))
 
 
 def _cluster(key_kind: str, key: Any, rows: list[Incident], window: dt.timedelta, min_size: int,

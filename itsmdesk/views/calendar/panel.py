@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QScrollArea,
+    QSpinBox,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -166,6 +167,28 @@ class CalendarPanel(QWidget):
         self.conflicts_label = QLabel(self.tr("Conflicts"))
         side_layout.addWidget(self.conflicts_label)
         side_layout.addWidget(self.conflicts)
+        # what was compared, and the length a change without an end counts as (a setting)
+        self.compared_label = QLabel()
+        self.compared_label.setObjectName("calendarCompared")
+        self.compared_label.setWordWrap(True)
+        side_layout.addWidget(self.compared_label)
+        stretch_row = QHBoxLayout()
+        stretch_label = QLabel(self.tr("No end counts as"))
+        stretch_label.setWordWrap(True)
+        self.stretch_box = QSpinBox()
+        self.stretch_box.setObjectName("calendarStretch")
+        self.stretch_box.setRange(0, 7 * 24 * 60)
+        self.stretch_box.setSingleStep(15)
+        self.stretch_box.setSuffix(self.tr(" min"))
+        self.stretch_box.setKeyboardTracking(False)
+        self.stretch_box.setToolTip(self.tr(
+            "How long a change without an end (or ending at its start) counts when conflicts "
+            "are checked; 0 leaves it an instant that overlaps nothing. Applies to everyone."))
+        stretch_label.setBuddy(self.stretch_box)
+        stretch_row.addWidget(stretch_label, 1)
+        stretch_row.addWidget(self.stretch_box)
+        side_layout.addLayout(stretch_row)
+        self.stretch_box.editingFinished.connect(self._stretch_edited)
         legend = QLabel(self.tr("Fill: status · left stripe: risk · red outline: conflict · "
                                 "red shade: blackout · green: maintenance window"))
         legend.setWordWrap(True)
@@ -265,7 +288,30 @@ class CalendarPanel(QWidget):
             item.setToolTip(template_text(c.template, c.params))
             self.conflicts.addItem(item)
         self.conflicts_label.setText(self.tr("Conflicts (%n)", "", len(data.conflicts)))
+        self.compared_label.setText(
+            self.tr("Compared: the %n change(s) in this range still on the calendar (draft to "
+                    "implementing).", "", data.compared) + " "
+            + self.tr("%1 of %2 conflicting pair(s) involve a change without an end.")
+            .replace("%1", str(data.stretched_pairs)).replace("%2", str(data.pairs)))
+        self.stretch_box.blockSignals(True)
+        self.stretch_box.setValue(data.stretch_minutes)
+        self.stretch_box.blockSignals(False)
         self.sig_loaded.emit(len(data.items))
+
+    def _stretch_edited(self) -> None:
+        """Store the new stretch (a journalled setting); the calendar reads its range again."""
+        from itsmdesk.services.change.conflicts import set_stretch_minutes
+
+        value = self.stretch_box.value()
+        if self.data is not None and value == self.data.stretch_minutes:
+            return
+
+        def refused(exc: BaseException) -> None:
+            _show_error(self, exc)
+            self.reload()
+
+        self.ctx.write(set_stretch_minutes, value, self.ctx.actor,
+                       on_done=lambda _v: self.reload(), on_error=refused, owner=self)
 
     def _records_changed(self, changes: Changes) -> None:
         if changes.touches(Kind.CHANGE, Kind.WINDOW, Kind.RELEASE):

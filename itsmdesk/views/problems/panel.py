@@ -129,10 +129,15 @@ class ProblemsPanel(QWidget):
         self.candidate_table = make_table(self.candidate_model)
         self.candidate_table.setObjectName("candidateTable")
         self.candidate_table.doubleClicked.connect(lambda _i: self.create_from_candidate())
+        self.candidate_limits = QLabel()
+        self.candidate_limits.setObjectName("candidateLimits")
+        self.candidate_limits.setWordWrap(True)
+        self.candidate_limits.setStyleSheet("color: palette(mid);")
         layout = QVBoxLayout(w)
         layout.addWidget(intro)
         layout.addLayout(bar)
         layout.addWidget(self.candidate_table)
+        layout.addWidget(self.candidate_limits)
         self.days.currentIndexChanged.connect(self.refresh)
         return w
 
@@ -155,11 +160,23 @@ class ProblemsPanel(QWidget):
             self.ctx.query(problems.list_known_errors, self.ke_search.text(), 500,
                            on_done=self.ke_model.set_rows, key="ke-list", owner=self)
         else:
-            self.ctx.query(recurring.candidates, self.days.currentData(),
+            self.ctx.query(recurring.find_candidates, self.days.currentData(),
                            on_done=self._show_candidates, key="candidates", owner=self)
 
-    def _show_candidates(self, found: list[recurring.Candidate]) -> None:
+    def _show_candidates(self, report: recurring.CandidateReport) -> None:
+        found = report.candidates
         self.candidates = found
+        lines = [self.tr("At most the newest %1 incidents per CI or service are compared; at most "
+                         "%2 groups are shown, the biggest first.")
+                 .replace("%1", str(report.max_group)).replace("%2", str(report.limit))]
+        if report.capped_keys:
+            lines.append(self.tr("%n CI(s) or service(s) had more: their older incidents (%1) "
+                                 "were not compared.", "", report.capped_keys)
+                         .replace("%1", str(report.incidents_left_out)))
+        if report.truncated:
+            lines.append(self.tr("Showing %1 of %2 groups.").replace("%1", str(len(found)))
+                         .replace("%2", str(report.groups_found)))
+        self.candidate_limits.setText(" ".join(lines))
         rows = []
         for c in found:
             row = c.as_dict()
