@@ -82,13 +82,14 @@ GLOSSARY_FILE = Path(__file__).resolve().parent / "sv_glossary.tsv"
 
 def _glossary_file() -> dict[str, str]:
     """More of the glossary: ``tools/sv_glossary.tsv``, one "English<TAB>Swedish" per line
-    (easier to append to than the dict above; a line without a tab is ignored)."""
+    (easier to append to than the dict above; a line without a tab is ignored; ``\\n`` stands for
+    a line break)."""
     out: dict[str, str] = {}
     if GLOSSARY_FILE.exists():
         for line in GLOSSARY_FILE.read_text(encoding="utf-8").splitlines():
             english, tab, swedish = line.partition("\t")
             if tab and english and swedish:
-                out[english] = swedish
+                out[english.replace("\\n", "\n")] = swedish.replace("\\n", "\n")
     return out
 
 
@@ -126,7 +127,12 @@ def apply_glossary(ts_file: Path, glossary: dict[str, str]) -> int:
         if translation is None or source is None:
             continue
         if translation.get("type") == "unfinished" and source in glossary:
-            translation.text = glossary[source]
+            forms = translation.findall("numerusform")
+            if forms:  # a plural message: the same text in every form Swedish has
+                for form in forms:
+                    form.text = glossary[source]
+            else:
+                translation.text = glossary[source]
             del translation.attrib["type"]
             filled += 1
     tree.write(ts_file, encoding="utf-8", xml_declaration=True)

@@ -673,6 +673,67 @@
     </message>
 </context>
 <context>
+    <name>BackupActions</name>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="27"/>
+        <source>&amp;Back up now…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="31"/>
+        <source>&amp;Restore from backup…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="46"/>
+        <source>Back up the database</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="54"/>
+        <source>Backing up…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="57"/>
+        <source>Backup written to {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="62"/>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="67"/>
+        <source>Restore from backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="63"/>
+        <source>itsmdesk backups (*.db *.bak *.sqlite);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="68"/>
+        <source>Replace the database {db} with the backup {file}?
+
+The current database is saved beside it first. Other itsmdesk windows and commands using it must be closed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="79"/>
+        <source>Restoring…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="89"/>
+        <source>Restored from {file}; the previous database was saved as {saved}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="91"/>
+        <source>Restored from {file}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>BaselineDialog</name>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="297"/>
@@ -1180,7 +1241,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="104"/>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="307"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="318"/>
         <source>New CI</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1195,7 +1256,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="230"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="240"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1347,57 +1408,67 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="209"/>
+        <source>Subscribers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="214"/>
+        <source>Subscribers ({n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="267"/>
         <source>this CI →</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="267"/>
         <source>→ this CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="259"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="269"/>
         <source>yes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="271"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="271"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="262"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="272"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="262"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="272"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="265"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="275"/>
         <source>Relations ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="266"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="276"/>
         <source>Open records ({n})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="382"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="393"/>
         <source>Remove relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="383"/>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="394"/>
         <source>Remove {n} relation(s)?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2079,140 +2150,168 @@
 <context>
     <name>CalendarPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="57"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="58"/>
         <source>Reschedule %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="108"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="109"/>
         <source>Month</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="108"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="109"/>
         <source>Week</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="108"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="109"/>
         <source>Day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="109"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="110"/>
         <source>Timeline</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="112"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="113"/>
         <source>Rows per CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="113"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="114"/>
         <source>Rows per service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="117"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="118"/>
         <source>All statuses</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="135"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="136"/>
         <source>Previous</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="136"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="137"/>
         <source>Today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="136"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="137"/>
         <source>Go to today</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="137"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="138"/>
         <source>Next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="138"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="139"/>
         <source>Undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="138"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="139"/>
         <source>Undo the last reschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="140"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="141"/>
         <source>Redo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="145"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="146"/>
         <source>Export .ics…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="145"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="146"/>
         <source>Export this range as iCalendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="166"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="167"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="169"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="176"/>
+        <source>No end counts as</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="182"/>
+        <source> min</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="185"/>
+        <source>How long a change without an end (or ending at its start) counts when conflicts are checked; 0 leaves it an instant that overlaps nothing. Applies to everyone.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="192"/>
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="202"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="225"/>
         <source>All teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="203"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="226"/>
         <source>All services</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="267"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="290"/>
         <source>Conflicts (%n)</source>
         <translation type="unfinished">
             <numerusform></numerusform>
             <numerusform></numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="292"/>
+        <source>Compared: the %n change(s) in this range still on the calendar (draft to implementing).</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="307"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="294"/>
+        <source>%1 of %2 conflicting pair(s) involve a change without an end.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="353"/>
         <source>%s moved to %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="331"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="377"/>
         <source>Export change calendar</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="332"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="378"/>
         <source>iCalendar (*.ics)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="342"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="388"/>
         <source>%s written (%s changes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="352"/>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="398"/>
         <source>Export change calendar (.ics)…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2220,341 +2319,376 @@
 <context>
     <name>ChangeForm</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="191"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="192"/>
         <source>new (draft)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="233"/>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="409"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="234"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="430"/>
         <source>(no team)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="243"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="244"/>
         <source>Downtime window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="249"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="250"/>
         <source>Service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="257"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="258"/>
         <source>&amp;Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="260"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="261"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="263"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="264"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="275"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="276"/>
         <source>Downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="283"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="284"/>
         <source>&amp;Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="284"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="285"/>
         <source>&amp;Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="264"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="265"/>
         <source>People</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="126"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="127"/>
         <source>Reschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="132"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="133"/>
         <source>The downtime window moves by the same amount.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="135"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="136"/>
         <source>Planned &amp;start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="136"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="137"/>
         <source>Planned &amp;end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="154"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="155"/>
         <source>Change the risk of an approved change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="155"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="156"/>
         <source>{ref} is {status}: it was approved with its current risk. If the level changes, the change goes back for approval (the CAB votes again). The reason is kept in its history.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="197"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="198"/>
         <source>Reason for the next step (kept in the history)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="209"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="210"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="238"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="239"/>
         <source>Re&amp;schedule…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="240"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="241"/>
         <source>Move the planned window; the downtime window moves with it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="262"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="263"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="270"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="271"/>
         <source>Planned window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="291"/>
+        <source>Key in the old tool</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="292"/>
+        <source>Raised</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="293"/>
+        <source>Requested end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../../itsmdesk/views/changes/change_form.py" line="294"/>
+        <source>CAB approval</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="300"/>
+        <source>Imported</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="315"/>
         <source>&amp;Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="295"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="316"/>
         <source>&amp;Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="296"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="317"/>
         <source>Te&amp;st plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="302"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="323"/>
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="309"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="330"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="311"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="332"/>
         <source>Add</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="313"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="334"/>
         <source>Remove selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="329"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="350"/>
         <source>Factor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="329"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="350"/>
         <source>Points</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="329"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="350"/>
         <source>Weight</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="330"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="351"/>
         <source>Why</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="341"/>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="538"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="362"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="575"/>
         <source>Assess risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="345"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="366"/>
         <source>Override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="348"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="369"/>
         <source>(computed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="483"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="442"/>
+        <source>needed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="443"/>
+        <source>not needed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="520"/>
         <source>approved with this risk: a new level sends it back for approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="491"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="528"/>
         <source>No factors were stored with this risk: it was set without an assessment. Assessing the risk computes them and stores them with the change.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="162"/>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="352"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="163"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="373"/>
         <source>Reason (required)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="353"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="374"/>
         <source>Apply override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="359"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="380"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="369"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="390"/>
         <source>(not reviewed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="376"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="397"/>
         <source>Record review</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="382"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="403"/>
         <source>Outcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="383"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="404"/>
         <source>Lessons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="384"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="405"/>
         <source>Incidents caused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="529"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="566"/>
         <source>The review follows implementation.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="533"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="570"/>
         <source>The change has started: its risk is history and is no longer re-assessed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="536"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="573"/>
         <source>Re-assess risk…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="612"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="649"/>
         <source>No CI named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="680"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="717"/>
         <source>Risk changed from {old} to {new}: {ref} went back to {status} for approval.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="686"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="723"/>
         <source>Risk level unchanged ({level}): the approval stands.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="690"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="727"/>
         <source>Risk assessed: {level} (score {score}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="696"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="733"/>
         <source>Choose the review&apos;s outcome first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="204"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="205"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="206"/>
         <source>Plans</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="206"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="207"/>
         <source>Affected CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="207"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="208"/>
         <source>Risk and conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="208"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="209"/>
         <source>Review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="189"/>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="541"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="190"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="578"/>
         <source>New change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="417"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="453"/>
         <source>Status: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="426"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="462"/>
         <source>Requester: %s · Implementer: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="457"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="494"/>
         <source>No conflicts.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="475"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="512"/>
         <source>Risk not assessed yet.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="477"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="514"/>
         <source>Risk: %s (score %s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="480"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="517"/>
         <source>overridden from %s: %s</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2724,44 +2858,45 @@
 <context>
     <name>Cli</name>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="61"/>
+        <location filename="../../itsmdesk/cli.py" line="62"/>
         <source>itsmdesk: IT service support (incidents, problems, CMDB, changes, releases).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="63"/>
+        <location filename="../../itsmdesk/cli.py" line="64"/>
         <source>With no command, the desktop application starts.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="66"/>
+        <location filename="../../itsmdesk/cli.py" line="67"/>
         <source>sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/DB (default: $ITSMDESK_DB, else a file in your data folder)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="69"/>
+        <location filename="../../itsmdesk/cli.py" line="70"/>
         <source>sign in as LOGIN (default: $ITSMDESK_USER); the password comes from $ITSMDESK_PASSWORD or is asked for</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="73"/>
+        <location filename="../../itsmdesk/cli.py" line="74"/>
         <source>work on the demo database (built on first use): the GUI, or any command</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="124"/>
-        <location filename="../../itsmdesk/cli.py" line="138"/>
-        <location filename="../../itsmdesk/cli.py" line="149"/>
+        <location filename="../../itsmdesk/cli.py" line="132"/>
+        <location filename="../../itsmdesk/cli.py" line="146"/>
+        <location filename="../../itsmdesk/cli.py" line="157"/>
+        <location filename="../../itsmdesk/commands/mail.py" line="92"/>
         <source>itsmdesk: error: {message}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="128"/>
+        <location filename="../../itsmdesk/cli.py" line="136"/>
         <source>itsmdesk: interrupted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="151"/>
+        <location filename="../../itsmdesk/cli.py" line="159"/>
         <source>(set ITSMDESK_DEBUG=1 for details)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2872,317 +3007,352 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="41"/>
-        <source>FACTOR</source>
+        <source>EXTERNAL_KEY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="42"/>
-        <source>FAILED</source>
+        <source>FACTOR</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="43"/>
-        <source>FAILURES</source>
+        <source>FAILED</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="44"/>
-        <source>FIELD</source>
+        <source>FAILURES</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="45"/>
-        <source>FINISHED</source>
+        <source>FIELD</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="46"/>
-        <source>FROM</source>
+        <source>FINISHED</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="47"/>
-        <source>INCIDENTS</source>
+        <source>FROM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="48"/>
-        <source>ITEM</source>
+        <source>INCIDENTS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="49"/>
-        <source>KEY</source>
+        <source>ITEM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="50"/>
-        <source>KIND</source>
+        <source>KEY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="51"/>
-        <source>MTBF_H</source>
+        <source>KIND</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="52"/>
-        <source>MTTR_H</source>
+        <source>MTBF_H</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="53"/>
-        <source>NAME</source>
+        <source>MTTR_H</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="54"/>
-        <source>NEW</source>
+        <source>NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="55"/>
-        <source>OLD</source>
+        <source>NEW</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="56"/>
-        <source>ON</source>
+        <source>OLD</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="57"/>
-        <source>OTHER</source>
+        <source>ON</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="58"/>
-        <source>OWNER</source>
+        <source>OTHER</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="59"/>
-        <source>POINTS</source>
+        <source>OWNER</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="60"/>
-        <source>PREVIOUS</source>
+        <source>POINTS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="61"/>
-        <source>PRIORITY</source>
+        <source>PREVIOUS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="62"/>
-        <source>RANK</source>
+        <source>PROPAGATES</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="63"/>
-        <source>RATE</source>
+        <source>PRIORITY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="64"/>
-        <source>DEFAULT</source>
+        <source>RANK</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="65"/>
-        <source>VALUE</source>
+        <source>RATE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="66"/>
-        <source>REF</source>
+        <source>DEFAULT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="67"/>
-        <source>REFS</source>
+        <source>VALUE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="68"/>
-        <source>RELATION</source>
+        <source>REF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="69"/>
-        <source>RELATIONS</source>
+        <source>REFS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="70"/>
-        <source>RESOLUTION_MIN</source>
+        <source>RELATION</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="71"/>
-        <source>RESPONSE_MIN</source>
+        <source>RELATIONS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="72"/>
-        <source>RISK</source>
+        <source>RESOLUTION_MIN</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="73"/>
-        <source>SCOPE</source>
+        <source>RESPONSE_MIN</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="74"/>
-        <source>SITE</source>
+        <source>RISK</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="75"/>
-        <source>SLA_STATE</source>
+        <source>RRULE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="76"/>
-        <source>START</source>
+        <source>SCOPE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="77"/>
-        <source>STATUS</source>
+        <source>SITE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="78"/>
-        <source>STEP</source>
+        <source>SOURCE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="79"/>
-        <source>STEPS</source>
+        <source>SLA_STATE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="80"/>
-        <source>SUCCESSFUL</source>
+        <source>START</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="81"/>
-        <source>SUGGESTED_TITLE</source>
+        <source>STARTS_AT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="82"/>
-        <source>TAKEN_AT</source>
+        <source>STATUS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="83"/>
-        <source>TITLE</source>
+        <source>STEP</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="84"/>
-        <source>TO</source>
+        <source>STEPS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="85"/>
-        <source>VERSION</source>
+        <source>SUCCESSFUL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="86"/>
-        <source>VIA</source>
+        <source>SUGGESTED_TITLE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="87"/>
-        <source>WEIGHT</source>
+        <source>TAKEN_AT</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="88"/>
-        <source>WHO</source>
+        <source>TARGET</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="89"/>
+        <source>TITLE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="90"/>
+        <source>TO</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="91"/>
+        <source>TYPE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="92"/>
+        <source>VERSION</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="93"/>
+        <source>VIA</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="94"/>
+        <source>WEIGHT</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="95"/>
+        <source>WHO</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="96"/>
         <source>WHY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="181"/>
+        <location filename="../../itsmdesk/commands/base.py" line="188"/>
         <source>building the demo database {db} (once)…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="230"/>
+        <location filename="../../itsmdesk/commands/base.py" line="237"/>
         <source>Password for {who}: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="260"/>
-        <location filename="../../itsmdesk/commands/sync.py" line="114"/>
+        <location filename="../../itsmdesk/commands/base.py" line="267"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="166"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="279"/>
+        <location filename="../../itsmdesk/commands/base.py" line="286"/>
         <source>would create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="281"/>
+        <location filename="../../itsmdesk/commands/base.py" line="288"/>
         <source>create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="283"/>
+        <location filename="../../itsmdesk/commands/base.py" line="290"/>
         <source>nothing written; create {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="284"/>
+        <location filename="../../itsmdesk/commands/base.py" line="291"/>
         <source>{kind}: {n} rows read</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="286"/>
+        <location filename="../../itsmdesk/commands/base.py" line="293"/>
         <source>update {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="287"/>
+        <location filename="../../itsmdesk/commands/base.py" line="294"/>
         <source>unchanged {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="288"/>
+        <location filename="../../itsmdesk/commands/base.py" line="295"/>
         <source>rejected {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="291"/>
+        <location filename="../../itsmdesk/commands/base.py" line="298"/>
         <source>journal_rows {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="303"/>
+        <location filename="../../itsmdesk/commands/base.py" line="310"/>
         <source>line {line}, column {column}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="318"/>
+        <location filename="../../itsmdesk/commands/base.py" line="325"/>
         <source>&apos;{value}&apos; is not a whole number from {low} to {high}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="338"/>
+        <location filename="../../itsmdesk/commands/base.py" line="345"/>
         <source>&apos;{value}&apos; is not a number from {low} to {high}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3217,83 +3387,143 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="35"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="38"/>
         <source>change management: conflicts, transitions, success rate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="38"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="41"/>
         <source>conflicting changes and window violations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="41"/>
-        <source>skip impact-path conflicts</source>
+        <location filename="../../itsmdesk/commands/changes.py" line="43"/>
+        <source>compare changes planned to run on or after this day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/changes.py" line="45"/>
-        <source>move a change to another status</source>
+        <source>compare changes planned to start up to this day, inclusive</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="48"/>
-        <source>why (needed to reject a change the CAB did not reject)</source>
+        <location filename="../../itsmdesk/commands/changes.py" line="49"/>
+        <source>compare changes with these statuses (default: the ones still on the calendar, draft to implementing)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/changes.py" line="52"/>
+        <source>compare every change, whatever its status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="53"/>
+        <source>skip impact-path conflicts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="57"/>
+        <source>show or set how long a change without an end counts in conflict checks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="62"/>
+        <source>move a change to another status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="65"/>
+        <source>why (needed to reject a change the CAB did not reject)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="69"/>
         <source>change success rate per type, team or month</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="59"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="76"/>
         <source>assess a change&apos;s risk and show its factors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="61"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="78"/>
         <source>re-assess an approved change for this reason (a new level sends it back for approval)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="67"/>
-        <location filename="../../itsmdesk/commands/changes.py" line="73"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="84"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="90"/>
         <source>forward schedule of change as .ics</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="70"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="87"/>
         <source>change calendar: export</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="156"/>
-        <source>{ref}: risk {level} (score {score})</source>
+        <location filename="../../itsmdesk/commands/changes.py" line="120"/>
+        <source>every status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="161"/>
-        <source>{ref}: risk level {old} -&gt; {new}; sent back for approval (now {status})</source>
+        <location filename="../../itsmdesk/commands/changes.py" line="123"/>
+        <source>Compared {n} change(s) with status: {statuses}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="165"/>
-        <source>{ref}: risk level unchanged ({level}); the approval stands</source>
+        <location filename="../../itsmdesk/commands/changes.py" line="125"/>
+        <source>Period: {start} to {end}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="126"/>
+        <source>any start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="127"/>
+        <source>any end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="129"/>
+        <source>A change without an end counts as {minutes} minute(s) (setting {setting}; &apos;changes conflict-stretch&apos; changes it): {changes} change(s) stretched, {stretched} of {pairs} conflicting pair(s) involve one.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/changes.py" line="168"/>
+        <source>A change without an end counts as {minutes} minute(s) in conflict checks.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="227"/>
+        <source>{ref}: risk {level} (score {score})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="232"/>
+        <source>{ref}: risk level {old} -&gt; {new}; sent back for approval (now {status})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="236"/>
+        <source>{ref}: risk level unchanged ({level}); the approval stands</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="239"/>
         <source>{ref} is {status}: this is the risk it was approved with; give --reason to re-assess it (a new level sends it back for approval)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="172"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="243"/>
         <source>{ref} is {status}: its stored risk is shown; it is no longer re-assessed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="189"/>
+        <location filename="../../itsmdesk/commands/changes.py" line="260"/>
         <source>{path} written ({n} changes)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3484,86 +3714,101 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/core.py" line="35"/>
-        <source>check the file, the references between records and the CMDB graph index</source>
+        <source>replace the database with the backup FILE (SQLite; the current file is saved beside it first)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="38"/>
+        <location filename="../../itsmdesk/commands/core.py" line="41"/>
+        <source>check the file, the references between records, external keys, stored values and the CMDB graph index</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="45"/>
         <source>first put the CMDB graph index right (it is derived from the CIs and relations; nothing else changes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="44"/>
+        <location filename="../../itsmdesk/commands/core.py" line="51"/>
         <source>list records of one kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="46"/>
+        <location filename="../../itsmdesk/commands/core.py" line="53"/>
         <source>one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="52"/>
+        <location filename="../../itsmdesk/commands/core.py" line="59"/>
         <source>who changed what on a record (by reference or CI name)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="57"/>
+        <location filename="../../itsmdesk/commands/core.py" line="64"/>
         <source>every setting: where it lives, its default and its value here</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="59"/>
+        <location filename="../../itsmdesk/commands/core.py" line="66"/>
         <source>print JSON</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="73"/>
+        <location filename="../../itsmdesk/commands/core.py" line="80"/>
         <source>created {db} at schema {version}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="76"/>
+        <location filename="../../itsmdesk/commands/core.py" line="83"/>
         <source>{db} is up to date (schema {version})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="79"/>
+        <location filename="../../itsmdesk/commands/core.py" line="86"/>
         <source>upgraded {db} from schema {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="87"/>
+        <location filename="../../itsmdesk/commands/core.py" line="94"/>
         <source>{login}: administrator {name} created; sign in with --user {login}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="102"/>
+        <location filename="../../itsmdesk/commands/core.py" line="109"/>
         <source>demo data ({size}, seed {seed}) written to {db} in {seconds} s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="121"/>
+        <location filename="../../itsmdesk/commands/core.py" line="128"/>
         <source>backup of {db} written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="134"/>
-        <source>CMDB graph index repaired ({cis} CI(s), {relations} relation(s) still wrong)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/commands/core.py" line="141"/>
-        <source>{n} problem(s) found in {db}</source>
+        <location filename="../../itsmdesk/commands/core.py" line="142"/>
+        <source>the previous database was saved as {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/core.py" line="145"/>
+        <source>{db} restored from {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="158"/>
+        <source>CMDB graph index repaired ({cis} CI(s), {relations} relation(s) still wrong)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="165"/>
+        <source>{n} problem(s) found in {db}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="169"/>
         <source>{db}: OK</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="195"/>
+        <location filename="../../itsmdesk/commands/core.py" line="221"/>
         <source>{reason} Organisation settings show their defaults.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3668,53 +3913,58 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="87"/>
-        <location filename="../../itsmdesk/commands/sync.py" line="102"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="100"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="131"/>
         <source>(empty)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="95"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="108"/>
         <source>create CI {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="95"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="108"/>
         <source>add relation {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="97"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="110"/>
         <source>update CI {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="97"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="110"/>
         <source>update relation {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="106"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="119"/>
         <source>... and {n} more CIs to create or update (not listed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="108"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="121"/>
         <source>... and {n} more relations to create or update (not listed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="111"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="124"/>
         <source>relations not in the file are kept (the import never removes relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="149"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="164"/>
         <source>... and {n} more bad rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="153"/>
+        <location filename="../../itsmdesk/commands/importing.py" line="166"/>
+        <source>... and {n} more errors in the rows above</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="170"/>
         <source>rejected rows written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3785,61 +4035,96 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/problems.py" line="59"/>
-        <source>look at incidents of the last N days</source>
+        <source>look at incidents of the last N days (before --to, default now)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="61"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="62"/>
+        <source>look at incidents opened on or after this day (instead of --days)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="65"/>
+        <source>look at incidents opened up to this day, inclusive (default: now)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="171"/>
+        <source>Incidents opened {start} to {end} (UTC); at most the newest {per_ci} per CI or service are clustered (--per-ci), at most {limit} groups shown (--limit).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="177"/>
+        <source>{cis} CI(s) or service(s) had more: {n} older incident(s) were not clustered.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="181"/>
+        <source>Showing {shown} of {found} groups.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="68"/>
         <source>incidents within N days of each other belong together</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="75"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="71"/>
+        <source>show at most N groups, the biggest first (default 100)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="73"/>
+        <source>cluster at most the newest N incidents of each CI or service (default 400)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="87"/>
         <source>{n} rows written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="82"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="94"/>
         <source>{n} page(s) written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="90"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="102"/>
         <source>service availability {start} .. {end} UTC ({hours} h)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="92"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="104"/>
         <source>ci availability {start} .. {end} UTC ({hours} h)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="110"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="122"/>
         <source>ci</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="110"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="122"/>
         <source>service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="111"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="123"/>
         <source>category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="111"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="123"/>
         <source>team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="112"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="124"/>
         <source>incidents by {by}, {start} .. {end}: {total} (previous period {previous})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="117"/>
+        <location filename="../../itsmdesk/commands/problems.py" line="129"/>
         <source>top movers:</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3964,17 +4249,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="28"/>
-        <source>quick open: any record by reference or words</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="34"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="35"/>
         <source>ticket queues: counts, or the first rows of one queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="35"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="36"/>
         <source>queue key (all_open, unassigned, breached, ...)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3989,9 +4269,107 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="18"/>
+        <source>mail: notifications, outage announcements, the outbox</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="26"/>
+        <source>deliver the queued mail that is due (retries with backoff)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="28"/>
         <location filename="../../itsmdesk/commands/sla.py" line="24"/>
         <location filename="../../itsmdesk/commands/sla.py" line="102"/>
         <source>pretend it is this UTC time (YYYY-MM-DD HH:MM)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="33"/>
+        <source>the outgoing mail, newest first, with its status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="40"/>
+        <source>connect to the SMTP server and log in; with --to, send a test mail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="46"/>
+        <source>a person follows a business service&apos;s outage announcements</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="48"/>
+        <source>a person no longer follows a business service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="50"/>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="55"/>
+        <source>the business service&apos;s name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="51"/>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="60"/>
+        <source>login, e-mail address or name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="54"/>
+        <source>who follows a business service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="59"/>
+        <source>the language a person is mailed in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="75"/>
+        <source>{sent} sent, {retrying} to retry, {failed} failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="78"/>
+        <source>The SMTP server was not reached: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="107"/>
+        <source>{server}: test mail sent to {to}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="109"/>
+        <source>{server}: connected and logged in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="120"/>
+        <source>{person} now follows {service}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="123"/>
+        <source>{person} already follows {service}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="135"/>
+        <source>{person} no longer follows {service}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="138"/>
+        <source>{person} did not follow {service}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="162"/>
+        <source>{person} is mailed in {language}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -4170,68 +4548,73 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="42"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="28"/>
+        <source>quick open: any record by reference, source-system key (external key) or words</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="43"/>
         <source>service announcements</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="44"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="45"/>
         <source>current announcements as text or HTML (for e-mail)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="48"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="49"/>
         <source>only what concerns this site (by its code)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="50"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="51"/>
         <source>leave out the notices for IT staff only</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="52"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="53"/>
         <source>add a manual announcement</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="58"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="59"/>
         <source>service CI name (repeatable)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="62"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="63"/>
         <source>for this site only (by its code); default: every site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="65"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="66"/>
         <source>business calendars for SLA clocks (the change calendar is `calendar`)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="68"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="69"/>
         <source>calendars and their holidays</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="70"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="71"/>
         <source>create a calendar with office hours Mon-Fri 08-17</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="75"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="76"/>
         <source>holidays</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="76"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="77"/>
         <location filename="../../itsmdesk/commands/sla.py" line="77"/>
         <source>import holidays from an .ics file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="79"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="80"/>
         <source>calendar name (default: the default one)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4241,29 +4624,29 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="139"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="142"/>
         <location filename="../../itsmdesk/commands/sla.py" line="362"/>
         <location filename="../../itsmdesk/commands/sla.py" line="369"/>
         <source>wrote {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="167"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="170"/>
         <source>announced: {title}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="177"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="180"/>
         <source>{name} ({timezone}): {n} holidays</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="190"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="193"/>
         <source>created calendar {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="207"/>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="210"/>
         <location filename="../../itsmdesk/commands/sla.py" line="307"/>
         <source>{added} holidays added to {name}, {skipped} already there</source>
         <translation type="unfinished"></translation>
@@ -4391,7 +4774,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/admin.py" line="87"/>
-        <location filename="../../itsmdesk/commands/base.py" line="249"/>
+        <location filename="../../itsmdesk/commands/base.py" line="256"/>
         <source>Password for {login}: </source>
         <translation type="unfinished"></translation>
     </message>
@@ -4446,63 +4829,208 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="37"/>
-        <source>send this replica&apos;s changes to the hub and fetch the hub&apos;s</source>
+        <location filename="../../itsmdesk/commands/sync.py" line="34"/>
+        <source>include the conflicts decided already</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/sync.py" line="39"/>
+        <source>decide a conflict: keep the hub&apos;s value or take the replica&apos;s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="41"/>
+        <source>the conflict&apos;s number, as &apos;replica conflicts&apos; lists it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="43"/>
+        <source>hub: keep the value the hub kept; replica: set the replica&apos;s value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="47"/>
+        <source>send this replica&apos;s changes to the hub and fetch the hub&apos;s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="49"/>
         <source>the hub (default: the one the replica was made from)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="59"/>
-        <source>replica of {hub} for site {site} written to {path}: {rows} rows, {journal} journal rows</source>
+        <location filename="../../itsmdesk/commands/sync.py" line="52"/>
+        <source>print one JSON line per step (phase, done, total) and a last one with the summary (for the desktop app)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="57"/>
+        <source>on a replica with no link: write its unsent changes to a file to carry to the hub</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/sync.py" line="63"/>
-        <source>references made on it are numbered in the site&apos;s block ({example}); sync with: itsmdesk --db sqlite:///{path} sync</source>
+        <source>at the hub: apply a site&apos;s carried file and write the answer; on the replica: apply the hub&apos;s answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="79"/>
-        <source>{db} is not a replica</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="82"/>
-        <source>replica of {hub} for site {site}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="85"/>
-        <source>last synced: {when} UTC</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="87"/>
-        <source>never synced yet</source>
+        <location filename="../../itsmdesk/commands/sync.py" line="67"/>
+        <source>at the hub: where to write the answer to carry back (default: FILE with &apos;.answer&apos; added)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/sync.py" line="88"/>
+        <source>replica of {hub} for site {site} written to {path}: {rows} rows, {journal} journal rows</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="92"/>
+        <source>references made on it are numbered in the site&apos;s block ({example}); sync with: itsmdesk --db sqlite:///{path} sync</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="108"/>
+        <source>{db} is not a replica</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="111"/>
+        <source>replica of {hub} for site {site}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="114"/>
+        <source>last synced: {when} UTC</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="116"/>
+        <source>never synced yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="117"/>
         <source>local journal rows waiting to be sent: {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="94"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="123"/>
         <source>{ref} {field}: the hub kept {hub}; {site} had {replica} ({who}, {at} UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="131"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="145"/>
+        <source>kept the hub&apos;s value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="146"/>
+        <source>took the replica&apos;s value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="147"/>
+        <source>decided: {what} ({who}, {at} UTC)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="173"/>
+        <source>decide one with: itsmdesk replica decide ID --take hub|replica</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="264"/>
         <source>sent {batches} change(s) ({rows} journal rows; {skipped} sent before), received {pulled} journal rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="136"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="269"/>
         <source>{n} conflict(s): the hub&apos;s value stays, yours is kept for a person to decide:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="285"/>
+        <source>{batches} unsent change(s) ({rows} journal rows) written to {path}; at the hub: itsmdesk --db HUB sync import-bundle {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="303"/>
+        <source>{path} brings nothing new: this replica has it already</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="306"/>
+        <source>the hub&apos;s answer applied: {acked} journal row(s) of yours acknowledged, {pulled} received</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="317"/>
+        <source>{applied} change(s) applied, {skipped} applied before; the answer ({rows} journal rows) is in {answer}: carry it back and run itsmdesk --db sqlite:///REPLICA sync import-bundle {answer}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="16"/>
+        <source>e-mail intake: fetch, import, the unmatched queue, the mailbox</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="19"/>
+        <source>take in new mail from the IMAP mailbox (each mail once)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="24"/>
+        <source>take in mail saved as .eml (or .msg) files (each mail once)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="29"/>
+        <source>mail no rule matched, waiting for an agent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="33"/>
+        <source>show or change the IMAP mailbox settings; --test connects</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="39"/>
+        <source>the mailbox&apos;s login (--user signs in to itsmdesk)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="44"/>
+        <source>read the password from standard input and keep it in the keyring</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="47"/>
+        <source>connect and open the folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="49"/>
+        <source>show the mail rules, or replace them with a JSON file&apos;s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="56"/>
+        <source>already taken</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="71"/>
+        <source>{found} new mails: {tickets} tickets, {notes} notes, {waiting} unmatched, {ignored} ignored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="127"/>
+        <source>This computer has no keyring: the password was not kept (set ITSMDESK_MAIL_PASSWORD instead)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="132"/>
+        <source>connected: {count} mails in {folder}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -4577,6 +5105,180 @@ Criticality: {crit}</source>
     <message>
         <location filename="../../itsmdesk/views/cmdb/tree.py" line="180"/>
         <source>More… (next {n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ConflictsPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="52"/>
+        <source>changed on both sides</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="53"/>
+        <source>deleted on the hub</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="54"/>
+        <source>edited on the hub</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="64"/>
+        <source>(the record deleted)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="73"/>
+        <source>the record, as the hub has it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="74"/>
+        <source>delete the record</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="77"/>
+        <source>(empty)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="113"/>
+        <source>Show decided</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="117"/>
+        <source>Refresh</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="118"/>
+        <source>Read the conflicts again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="122"/>
+        <source>Sync with hub…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134"/>
+        <source>Record</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134"/>
+        <source>Hub&apos;s value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134"/>
+        <source>Replica&apos;s value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="135"/>
+        <source>Who and when</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="135"/>
+        <source>Site</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="135"/>
+        <source>Reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="156"/>
+        <source>Hub&apos;s value (kept)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="157"/>
+        <source>Replica&apos;s value (not taken)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="165"/>
+        <source>Keep hub&apos;s value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="168"/>
+        <source>Take replica&apos;s value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="172"/>
+        <source>Open record</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="250"/>
+        <source>{n}{more} open conflict(s) to decide</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="251"/>
+        <source>No open conflicts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="271"/>
+        <source>Select a conflict to see both values.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="277"/>
+        <source>{record} · {field} · {reason}
+Made at {site} by {who}, {when}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="282"/>
+        <source>kept the hub&apos;s value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="283"/>
+        <source>took the replica&apos;s value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="284"/>
+        <source>Decided: {what} ({who}, {when})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="293"/>
+        <source>The hub deleted what the replica changed: only the hub&apos;s side can be kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="305"/>
+        <source>Conflict on {record} decided</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="315"/>
+        <source>Deciding a conflict</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="358"/>
+        <source>&amp;Sync with hub…</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -4964,7 +5666,7 @@ Criticality: {crit}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="142"/>
-        <location filename="../../itsmdesk/words.py" line="312"/>
+        <location filename="../../itsmdesk/words.py" line="325"/>
         <source>Vote</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5015,7 +5717,7 @@ Criticality: {crit}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="152"/>
-        <location filename="../../itsmdesk/words.py" line="302"/>
+        <location filename="../../itsmdesk/words.py" line="315"/>
         <source>Text</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5062,8 +5764,8 @@ Criticality: {crit}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="161"/>
-        <location filename="../../itsmdesk/words.py" line="210"/>
-        <location filename="../../itsmdesk/words.py" line="244"/>
+        <location filename="../../itsmdesk/words.py" line="220"/>
+        <location filename="../../itsmdesk/words.py" line="256"/>
         <source>Affected CI</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5159,7 +5861,7 @@ Criticality: {crit}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="181"/>
-        <location filename="../../itsmdesk/words.py" line="293"/>
+        <location filename="../../itsmdesk/words.py" line="306"/>
         <source>Depends on</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5229,588 +5931,648 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="195"/>
-        <source>Extra</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../../itsmdesk/words.py" line="196"/>
-        <source>File name</source>
+        <source>Caused by CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="197"/>
-        <source>Holiday</source>
+        <source>Reopened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="198"/>
-        <source>Icon</source>
+        <source>Reassignments</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="199"/>
-        <source>Impact</source>
+        <source>Handle time (hours)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="200"/>
-        <source>Implementation plan</source>
+        <source>Requested end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="201"/>
-        <source>Incident</source>
+        <source>CAB approval needed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="202"/>
-        <source>Agent</source>
+        <source>Summary</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="203"/>
-        <source>Business service</source>
+        <source>Contact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="204"/>
-        <source>Item kind</source>
+        <source>Contacted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="205"/>
-        <source>Item version</source>
+        <source>Extra</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="206"/>
-        <source>Job title</source>
+        <source>File name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="207"/>
-        <source>Key</source>
+        <source>Holiday</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="208"/>
-        <source>Kind</source>
+        <source>Icon</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="209"/>
-        <source>Known error</source>
+        <source>Impact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="210"/>
+        <source>Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="211"/>
-        <source>Label</source>
+        <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="212"/>
-        <source>Team lead</source>
+        <source>Agent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="213"/>
-        <source>Location</source>
+        <source>Business service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="214"/>
-        <source>Major incident</source>
+        <source>Item kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="215"/>
-        <source>Manager</source>
+        <source>Item version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="216"/>
-        <source>Meeting</source>
+        <source>Job title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="217"/>
-        <source>File type</source>
+        <source>Key</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="218"/>
-        <source>Members needed up</source>
+        <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="219"/>
-        <source>Name</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/words.py" line="220"/>
-        <source>Notes</source>
+        <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="221"/>
-        <source>Opened</source>
+        <source>Label</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="222"/>
-        <source>Organisation</source>
+        <source>Language</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="223"/>
-        <source>Outage</source>
+        <source>Team lead</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="224"/>
-        <source>Outage end</source>
+        <source>Location</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="225"/>
-        <source>Outage start</source>
+        <source>Mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="226"/>
+        <source>Major incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../../itsmdesk/words.py" line="227"/>
-        <source>Owner</source>
+        <source>Manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="228"/>
-        <source>Owner team</source>
+        <source>Meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="229"/>
-        <source>Parent</source>
+        <source>File type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="230"/>
-        <source>Paused (seconds)</source>
+        <source>Members needed up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="231"/>
-        <source>Paused since</source>
+        <source>Name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="232"/>
-        <source>Pending reason</source>
+        <source>Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="233"/>
-        <source>Person</source>
+        <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="234"/>
-        <source>Phase</source>
+        <source>Organisation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="235"/>
-        <source>Phone</source>
+        <source>Outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="236"/>
-        <source>Lessons learned</source>
+        <source>Outage end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="237"/>
-        <source>Review outcome</source>
+        <source>Outage start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="238"/>
-        <source>Planned end</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../../itsmdesk/words.py" line="239"/>
-        <source>Planned start</source>
+        <source>Owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="240"/>
-        <source>Position</source>
+        <source>Owner team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="241"/>
-        <source>Present</source>
+        <source>Parent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="242"/>
-        <source>Priority</source>
+        <source>Paused (seconds)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="243"/>
-        <source>Problem</source>
+        <source>Paused since</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="244"/>
+        <source>Pending reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="245"/>
-        <source>Propagates</source>
+        <source>Person</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="246"/>
-        <source>Public</source>
+        <source>Phase</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="247"/>
-        <source>Quorum</source>
+        <source>Phone</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="248"/>
-        <source>Root cause analysis</source>
+        <source>Lessons learned</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="249"/>
-        <source>Read</source>
+        <source>Review outcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="250"/>
-        <source>Reason</source>
+        <source>Planned end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="251"/>
-        <source>Record</source>
+        <source>Planned start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="252"/>
-        <source>Record kind</source>
+        <source>Position</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="253"/>
-        <source>Redundant</source>
+        <source>Present</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="254"/>
-        <source>Reference</source>
+        <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="255"/>
-        <source>Relation added</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/words.py" line="256"/>
-        <source>Relation removed</source>
+        <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="257"/>
-        <source>Release</source>
+        <source>Propagates</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="258"/>
-        <source>Bundled change</source>
+        <source>Public</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="259"/>
-        <source>Delivered item</source>
+        <source>Quorum</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="260"/>
-        <source>Release version</source>
+        <source>Root cause analysis</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="261"/>
-        <source>Requester</source>
+        <source>Read</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="262"/>
-        <source>Resolution code</source>
+        <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="263"/>
-        <source>Resolution due</source>
+        <source>Record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="264"/>
-        <source>Resolution (minutes)</source>
+        <source>Record kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="265"/>
-        <source>Resolved</source>
+        <source>Redundant</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="266"/>
-        <source>Responded</source>
+        <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="267"/>
-        <source>Response due</source>
+        <source>Relation added</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="268"/>
-        <source>Response (minutes)</source>
+        <source>Relation removed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="269"/>
-        <source>Corrective change raised</source>
+        <source>Release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="270"/>
-        <source>Risk factors</source>
+        <source>Bundled change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="271"/>
-        <source>Risk level</source>
+        <source>Delivered item</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="272"/>
-        <source>Risk override</source>
+        <source>Release version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="273"/>
-        <source>Reason for the risk override</source>
+        <source>Requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="274"/>
-        <source>Risk re-assessed after approval</source>
+        <source>Resolution code</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="275"/>
-        <source>Risk score</source>
+        <source>Resolution due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="276"/>
-        <source>Root cause</source>
+        <source>Resolution (minutes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="277"/>
-        <source>Recurrence</source>
+        <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="278"/>
-        <source>Scope</source>
+        <source>Responded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="279"/>
-        <source>Sent back for approval</source>
+        <source>Response due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="280"/>
-        <source>Serial number</source>
+        <source>Response (minutes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="281"/>
-        <source>Service</source>
+        <source>Corrective change raised</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="282"/>
-        <source>Shared</source>
+        <source>Risk factors</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="283"/>
-        <source>Site</source>
+        <source>Risk level</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="284"/>
-        <source>Size</source>
+        <source>Risk override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="285"/>
-        <source>SLA state</source>
+        <source>Reason for the risk override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="286"/>
-        <source>Solution</source>
+        <source>Risk re-assessed after approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="287"/>
-        <source>Solution status</source>
+        <source>Risk score</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="288"/>
-        <source>Source</source>
+        <source>Root cause</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="289"/>
-        <source>Source reference</source>
+        <source>Recurrence</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="290"/>
-        <source>Starts</source>
+        <source>Scope</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="291"/>
-        <source>Status</source>
+        <source>Sent back for approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="292"/>
-        <source>Step</source>
+        <source>Serial number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="293"/>
+        <source>Service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="294"/>
-        <source>Symptom</source>
+        <source>Subscriber</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="295"/>
-        <source>Tags</source>
+        <source>Shared</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="296"/>
-        <source>Taken</source>
+        <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="297"/>
-        <source>Target</source>
+        <source>Size</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="298"/>
-        <source>Team</source>
+        <source>SLA state</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="299"/>
-        <source>Member</source>
+        <source>Solution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="300"/>
-        <source>Template</source>
+        <source>Solution status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="301"/>
-        <source>Test plan</source>
+        <source>Source</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="302"/>
+        <source>Source reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="303"/>
-        <source>Ticket kind</source>
+        <source>Starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="304"/>
-        <source>Time spent (minutes)</source>
+        <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="305"/>
-        <source>Time zone</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/words.py" line="306"/>
-        <source>Title</source>
+        <source>Step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="307"/>
-        <source>Reason for the status change</source>
+        <source>Symptom</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="308"/>
-        <source>Type</source>
+        <source>Tags</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="309"/>
-        <source>Urgency</source>
+        <source>Taken</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="310"/>
-        <source>Value</source>
+        <source>Target</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="311"/>
-        <source>Vendor</source>
+        <source>Team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="312"/>
+        <source>Member</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="313"/>
-        <source>Voted</source>
+        <source>Template</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="314"/>
-        <source>Wave deployed</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/words.py" line="315"/>
-        <source>Work log note</source>
+        <source>Test plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="316"/>
-        <source>Workaround</source>
+        <source>Ticket kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="317"/>
+        <source>Time spent (minutes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="318"/>
+        <source>Time zone</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="319"/>
+        <source>Title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="320"/>
+        <source>Reason for the status change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="321"/>
+        <source>Type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="322"/>
+        <source>Urgency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="323"/>
+        <source>Value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="324"/>
+        <source>Vendor</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="326"/>
+        <source>Voted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="327"/>
+        <source>Wave deployed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="328"/>
+        <source>Work log note</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="329"/>
+        <source>Workaround</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="330"/>
         <source>Working hours</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5853,37 +6615,42 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="101"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="98"/>
+        <source>Service desk interactions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="102"/>
         <source>Path of the CSV file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="103"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="104"/>
         <source>&amp;Browse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="109"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="110"/>
         <source>&amp;Import as:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="110"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="111"/>
         <source>&amp;File:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="113"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="114"/>
         <source>Nothing is written until the last page; the dry run shows every row that would be rejected, with its line, column and reason.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="119"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="120"/>
         <source>Import file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="120"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="121"/>
         <source>CSV files (*.csv *.txt);;All files (*)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5909,33 +6676,33 @@ Criticality: {crit}</source>
 <context>
     <name>History</name>
     <message>
-        <location filename="../../itsmdesk/words.py" line="322"/>
+        <location filename="../../itsmdesk/words.py" line="335"/>
         <source>created</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="323"/>
+        <location filename="../../itsmdesk/words.py" line="336"/>
         <source>deleted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="324"/>
-        <location filename="../../itsmdesk/words.py" line="326"/>
+        <location filename="../../itsmdesk/words.py" line="337"/>
+        <location filename="../../itsmdesk/words.py" line="339"/>
         <source>changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="325"/>
+        <location filename="../../itsmdesk/words.py" line="338"/>
         <source>added</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="327"/>
+        <location filename="../../itsmdesk/words.py" line="340"/>
         <source>removed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="328"/>
+        <location filename="../../itsmdesk/words.py" line="341"/>
         <source>note</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6245,12 +7012,12 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="620"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="627"/>
         <source>Import from another tool</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="632"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="639"/>
         <source>&amp;Import</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6344,7 +7111,7 @@ Criticality: {crit}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/incident_form.py" line="192"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="753"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6444,43 +7211,88 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="268"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="272"/>
+        <source>Interactions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="275"/>
         <source>Links</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="742"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="284"/>
+        <source>Key in the old tool</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="285"/>
+        <source>Caused by CI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="286"/>
+        <source>Reopened</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="287"/>
+        <source>Reassignments</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="288"/>
+        <source>Handle time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="294"/>
+        <source>Imported</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="336"/>
+        <source>&amp;Mail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="472"/>
+        <source>{hours} h</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="800"/>
         <source>Link child ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="743"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="801"/>
         <source>Reference of the child ticket (INC-… or REQ-…)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="314"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="347"/>
         <source>Escalate…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="320"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="353"/>
         <source>Move status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="321"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="354"/>
         <source>Add work log note</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="440"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="498"/>
         <source>New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/incident_form.py" line="75"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="367"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="400"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
@@ -6540,118 +7352,118 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="302"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="331"/>
         <source>&amp;Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="303"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="332"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="405"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439"/>
         <source>Reopen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="454"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="497"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="512"/>
         <source>Service request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="454"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="497"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="512"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="481"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="539"/>
         <source>SLA paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="483"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="541"/>
         <source>SLA met</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="483"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="541"/>
         <source>SLA breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="487"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="545"/>
         <source>Breached {t}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="487"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="545"/>
         <source>At risk: {t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="488"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="546"/>
         <source>{t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="515"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="573"/>
         <source>Announced for this CI/service: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="732"/>
         <source>Resolve child tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="675"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="733"/>
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="681"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="739"/>
         <source>{n} child tickets resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="745"/>
         <source>To another team (functional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="745"/>
         <source>To the team lead (hierarchical)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="688"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="699"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="703"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="746"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="753"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="757"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="761"/>
         <source>Escalate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="688"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="746"/>
         <source>How?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="699"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="703"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="757"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="761"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="717"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="775"/>
         <source>{n} people notified</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="440"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="498"/>
         <source>New request</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7011,6 +7823,290 @@ Criticality: {crit}</source>
     </message>
 </context>
 <context>
+    <name>MailPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="69"/>
+        <source>Incident</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="69"/>
+        <source>Make an incident of the selected mail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="71"/>
+        <source>Request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="71"/>
+        <source>Make a service request of the selected mail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="73"/>
+        <source>Discard</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="73"/>
+        <source>Discard the selected mail (no ticket)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="75"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="184"/>
+        <source>Fetch</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="75"/>
+        <source>Fetch new mail from the mailbox now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="115"/>
+        <source>(no subject)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="128"/>
+        <source>No mail is waiting.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="153"/>
+        <source>{ref} made from the mail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="174"/>
+        <source>Stopping after this batch…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="177"/>
+        <source>Stop</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="178"/>
+        <source>Fetching mail…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="189"/>
+        <source>No mailbox is set up (Tools &gt; Mail settings).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="192"/>
+        <source>{n} new mails taken in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="212"/>
+        <source>{n} mails taken in, {d} already there</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="222"/>
+        <source>Import mail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="222"/>
+        <source>Mail (*.eml *.msg)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="272"/>
+        <source>Fetch &amp;mail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="273"/>
+        <source>&amp;Import mail files…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="274"/>
+        <source>Mail &amp;settings…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MailSender</name>
+    <message>
+        <location filename="../../itsmdesk/views/mail/sender.py" line="47"/>
+        <source>Mail: {sent} sent, {failed} failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/sender.py" line="50"/>
+        <source>Mail not sent: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MailSettings</name>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="33"/>
+        <source>SSL/TLS (IMAPS)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="34"/>
+        <source>STARTTLS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="35"/>
+        <source>None (loopback only)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="44"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="165"/>
+        <source>Mail settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="51"/>
+        <source>usual port</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="66"/>
+        <source>leave mail in the folder, flagged as done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="69"/>
+        <source>the system&apos;s certificates</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="73"/>
+        <source> min</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="74"/>
+        <source>only on demand</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="75"/>
+        <source>Test connection</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="82"/>
+        <source>Server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="83"/>
+        <source>Port</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="84"/>
+        <source>Security</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="85"/>
+        <source>Login</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="86"/>
+        <source>Password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="87"/>
+        <source>Folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="88"/>
+        <source>Move done mail to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="89"/>
+        <source>CA certificate file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="90"/>
+        <source>Fetch every</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="101"/>
+        <source>Incoming mail (IMAP)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="131"/>
+        <source>kept in the keyring (type to change)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="133"/>
+        <source>this computer has no keyring: set ITSMDESK_MAIL_PASSWORD</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="147"/>
+        <source>Connecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="151"/>
+        <source>Connected: {n} mails in the folder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="165"/>
+        <source>The settings were saved, but this computer has no keyring to keep the password: set ITSMDESK_MAIL_PASSWORD where mail is fetched.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MailThread</name>
+    <message>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="33"/>
+        <source>From</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="33"/>
+        <source>Date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="33"/>
+        <source>Subject</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="40"/>
+        <source>No mail about this ticket.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="67"/>
+        <source>Sent to {who}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="63"/>
@@ -7018,213 +8114,213 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="113"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="114"/>
         <source>&amp;File</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="113"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="114"/>
         <source>&amp;Records</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="114"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="115"/>
         <source>&amp;View</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="114"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="115"/>
         <source>Re&amp;ports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="115"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="116"/>
         <source>&amp;Tools</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="115"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="116"/>
         <source>&amp;Help</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="118"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="119"/>
         <source>&amp;Quit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="122"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="123"/>
         <source>&amp;Quick open…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="126"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="127"/>
         <source>&amp;Connect to shared database…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="131"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="136"/>
         <source>Close tab</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="135"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="140"/>
         <source>&amp;About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="184"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="189"/>
         <source>Reset layout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="250"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="258"/>
         <source>{title} arrives in a later version.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="314"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="322"/>
         <source>SQLite file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="314"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="322"/>
         <source>PostgreSQL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="320"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="328"/>
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="358"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="370"/>
         <source>Opening the database…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="385"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="401"/>
         <source>Saving…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="388"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="404"/>
         <source>Connected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="389"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="405"/>
         <source>Disconnected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="398"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="414"/>
         <source>Reconnected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="404"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="420"/>
         <source>Connection to the database lost — reconnecting (attempt {n})…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="430"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="446"/>
         <source>Sign in…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="434"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="450"/>
         <source>Sign in as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="436"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="452"/>
         <source>Sign out</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="438"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="454"/>
         <source>Change password…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="440"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="456"/>
         <source>Manage people…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="444"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="460"/>
         <source>Needs the role {role}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="447"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="463"/>
         <source>Create administrator account…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="474"/>
-        <location filename="../../itsmdesk/views/main_window.py" line="478"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="490"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="494"/>
         <source>Change password</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="474"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="490"/>
         <source>Old password</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="478"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="494"/>
         <source>New password</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="483"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="499"/>
         <source>Password changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="508"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="524"/>
         <source>🔔 {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="509"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="525"/>
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="546"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="562"/>
         <source>Signed in: {name} ▾</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="558"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="574"/>
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="565"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="581"/>
         <source>Welcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="579"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="595"/>
         <source>No form for {kind} yet</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="643"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="659"/>
         <source>Not closed: a record could not be saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="659"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="675"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="660"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="676"/>
         <source>These records have unsaved changes:
 {names}
 
@@ -7232,17 +8328,17 @@ Save them before closing?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="674"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="690"/>
         <source>Saving before closing…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="715"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="747"/>
         <source>About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="716"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="748"/>
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
@@ -7251,127 +8347,127 @@ IT Service Support on {db}</source>
 <context>
     <name>MappingPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="223"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="224"/>
         <source>Map the columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="224"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="225"/>
         <source>Load a ready mapping (value maps, date formats, event-log folding) or pick a source column for each field.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="227"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="228"/>
         <source>(none: map by hand)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="231"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="232"/>
         <source>&amp;Load mapping…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="233"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="234"/>
         <source>&amp;Save mapping…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="236"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="237"/>
         <source>&amp;Event log: several rows per record, keep each as history</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="242"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="243"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="242"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="243"/>
         <source>Source column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="243"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="244"/>
         <source>Notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="250"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="251"/>
         <source>Mapping:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="255"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="256"/>
         <source>External &amp;key column:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="257"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="258"/>
         <source>Event &amp;time column:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="258"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="259"/>
         <source>Event &amp;author column:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="270"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="271"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="303"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="304"/>
         <source>one of: {values}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="304"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="305"/>
         <source>looked up by name or reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="305"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="306"/>
         <source>date and time (formats: load a mapping)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="306"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="307"/>
         <source>date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="306"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="307"/>
         <source>whole number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="307"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="308"/>
         <source>yes / no</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="307"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="308"/>
         <source>number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="314"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="315"/>
         <source>Load mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="315"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="316"/>
         <source>Mappings (*.toml);;All files (*)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="370"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="373"/>
         <source>Save mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="371"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="374"/>
         <source>Mappings (*.toml)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7906,38 +9002,38 @@ IT Service Support on {db}</source>
 <context>
     <name>PreviewPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="137"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="138"/>
         <source>Preview</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="138"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="139"/>
         <source>Check that the columns split correctly; change the delimiter or encoding if they do not.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="142"/>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="146"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="143"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="147"/>
         <source>Detect</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="159"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="160"/>
         <source>&amp;Delimiter:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="163"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="164"/>
         <source>&amp;Encoding:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="193"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="194"/>
         <source>Read as: delimiter “{d}”, encoding {e}, {n} columns (first {rows} rows shown)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="210"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="211"/>
         <source>{n} rows in the preview do not split into the header&apos;s columns, e.g. {example}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8494,6 +9590,24 @@ IT Service Support on {db}</source>
         <source>Last</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="169"/>
+        <source>At most the newest %1 incidents per CI or service are compared; at most %2 groups are shown, the biggest first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../itsmdesk/views/problems/panel.py" line="173"/>
+        <source>%n CI(s) or service(s) had more: their older incidents (%1) were not compared.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="177"/>
+        <source>Showing %1 of %2 groups.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>QueueColumns</name>
@@ -8979,28 +10093,28 @@ IT Service Support on {db}</source>
 <context>
     <name>QueueModel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="420"/>
-        <location filename="../../itsmdesk/views/queue/model.py" line="426"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="417"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="423"/>
         <source>paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="425"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="422"/>
         <source>ok</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="425"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="422"/>
         <source>at risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="425"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="422"/>
         <source>breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="426"/>
+        <location filename="../../itsmdesk/views/queue/model.py" line="423"/>
         <source>met</source>
         <translation type="unfinished"></translation>
     </message>
@@ -9078,107 +10192,107 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="403"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="404"/>
         <source>Select the tickets to change first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="419"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="420"/>
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="427"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="428"/>
         <source>No bulk edit to undo</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="432"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="433"/>
         <source>Undid the bulk edit of {n} tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="448"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="449"/>
         <source>Save queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="448"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="449"/>
         <source>Name of the new queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="476"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="477"/>
         <source>Only saved queues can be edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="495"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="496"/>
         <source>New queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="497"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="498"/>
         <source>Edit queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="498"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="499"/>
         <source>Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="506"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="507"/>
         <source>Only saved queues can be deleted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="537"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="538"/>
         <source>&amp;New incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="539"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="540"/>
         <source>New service &amp;request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="541"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="542"/>
         <source>&amp;Bulk edit selected tickets…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="543"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="544"/>
         <source>&amp;Undo last bulk edit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="545"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="546"/>
         <source>Refresh &amp;queues</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="547"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="548"/>
         <source>&amp;Save queue as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="549"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="550"/>
         <source>New &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="551"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="552"/>
         <source>Edit saved &amp;queue…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="553"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="554"/>
         <source>&amp;Delete saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="555"/>
+        <location filename="../../itsmdesk/views/queue/panel.py" line="556"/>
         <source>Filter queue</source>
         <translation type="unfinished"></translation>
     </message>
@@ -9186,62 +10300,67 @@ IT Service Support on {db}</source>
 <context>
     <name>QuickOpen</name>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="14"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="15"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="15"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="16"/>
         <source>Request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="16"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="17"/>
         <source>Problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="17"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="18"/>
         <source>Known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="18"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="19"/>
         <source>Change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="19"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="20"/>
         <source>Release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="20"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="21"/>
         <source>Article</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="21"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="22"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="22"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="23"/>
         <source>CAB meeting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="30"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="31"/>
         <source>Quick open</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="34"/>
-        <source>A reference (INC-123, CHG-7…) or words</source>
+        <location filename="../../itsmdesk/views/quick_open.py" line="35"/>
+        <source>A reference (INC-123, CHG-7…), a source-system key or words</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="37"/>
+        <location filename="../../itsmdesk/views/quick_open.py" line="72"/>
+        <source>source key %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="38"/>
         <source>↑↓ to choose, Enter to open, Esc to close</source>
         <translation type="unfinished"></translation>
     </message>
@@ -10469,215 +11588,254 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
+    <name>ReplicaLabel</name>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="38"/>
+        <source>never</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="39"/>
+        <source>Replica {site} of {hub} · last synced {when}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="41"/>
+        <source>Hub: {hub}
+Local journal rows waiting to be sent: {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>RunPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="437"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="440"/>
         <source>Dry run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="437"/>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="503"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="440"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="506"/>
         <source>Import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="438"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="441"/>
         <source>Reads and checks everything; writes nothing.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="439"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="442"/>
         <source>Writes in one transaction: all rows or, if cancelled, none.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="447"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="450"/>
         <source>&amp;Cancel import</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="460"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="463"/>
         <source>Rows that would be rejected (line, column, reason):</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="461"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="464"/>
         <source>Rejected rows:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="464"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="467"/>
         <source>Import the valid rows and save the rejected ones to:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="466"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="469"/>
         <source>rejected rows (.csv)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="467"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="470"/>
         <source>B&amp;rowse…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="496"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="499"/>
         <source>Working…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="506"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="509"/>
         <source>Save rejected rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="507"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="510"/>
         <source>CSV files (*.csv)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="522"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="525"/>
         <source>Reading the file…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="523"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="526"/>
         <source>Checking rows…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="524"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="527"/>
         <source>Writing…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="525"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="528"/>
         <source>Writing records…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="526"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="529"/>
         <source>Updating records…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="527"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="530"/>
         <source>Writing history…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="534"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="537"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="563"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="566"/>
         <source>Rejected rows were saved to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="569"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="572"/>
         <source>… and {n} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="575"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="578"/>
         <source>Nothing was imported: {n} rows are invalid.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="577"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="580"/>
         <source>{n} rows are invalid: fix the file or the mapping and go back, or import only the valid rows (below).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="580"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="583"/>
         <source>Every row is valid. Import writes the following:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="581"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="584"/>
         <source>Imported.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="584"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="587"/>
         <source>Rows read</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="585"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="588"/>
         <source>Records to create</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="585"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="588"/>
         <source>Records created</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="587"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="590"/>
         <source>Records to update</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="587"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="590"/>
         <source>Records updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="589"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="592"/>
         <source>Unchanged</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="590"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="593"/>
         <source>Rejected rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="591"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="594"/>
         <source>New people</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="592"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="595"/>
         <source>New teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="593"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="596"/>
         <source>New categories</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="594"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="597"/>
         <source>New CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="595"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="598"/>
         <source>New CI classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="596"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="599"/>
         <source>New sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="597"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="600"/>
         <source>New linked problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="598"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="601"/>
         <source>New linked changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="599"/>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="602"/>
+        <source>New linked incidents</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="603"/>
+        <source>Affected CIs linked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="604"/>
+        <source>Rows left out ([[skip]])</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="605"/>
+        <source>Warnings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="606"/>
         <source>History entries</source>
         <translation type="unfinished"></translation>
     </message>
@@ -10989,6 +12147,134 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
+    <name>SmtpSettingsWidget</name>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="39"/>
+        <source>Outgoing mail (SMTP)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="41"/>
+        <source>e.g. smtp.example.org</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="43"/>
+        <source>587 for STARTTLS, 465 for SMTPS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="45"/>
+        <source>STARTTLS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="46"/>
+        <source>SSL/TLS (SMTPS)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="47"/>
+        <source>None (a relay on this network only)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="53"/>
+        <source>e.g. Service desk &lt;servicedesk@example.org&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="55"/>
+        <source>only for a server with a private certificate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="57"/>
+        <source>Server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="58"/>
+        <source>Port</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="59"/>
+        <source>Security</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="60"/>
+        <source>User</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="61"/>
+        <source>Password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="62"/>
+        <source>From</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="63"/>
+        <source>CA certificate file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="65"/>
+        <source>your address</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="66"/>
+        <source>Send test mail to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="69"/>
+        <source>Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="70"/>
+        <source>Send test mail</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="97"/>
+        <source>(kept in the keyring; type to replace)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="99"/>
+        <source>(no keyring here: use ITSMDESK_SMTP_PASSWORD)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="116"/>
+        <source>Saved.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="131"/>
+        <source>Type the address to send the test mail to.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="134"/>
+        <source>Sending a test mail to {to}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="138"/>
+        <source>{server} took the test mail for {to}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>StepDialog</name>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="65"/>
@@ -11072,6 +12358,29 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
+    <name>SubscribersWidget</name>
+    <message>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="42"/>
+        <source>name or e-mail address</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="50"/>
+        <source>Add</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="51"/>
+        <source>Remove selected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="61"/>
+        <source>These people get the service&apos;s outage announcements by mail, with a calendar invitation of the window.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>SuggestionsWidget</name>
     <message>
         <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="42"/>
@@ -11095,6 +12404,119 @@ IT Service Support on {db}</source>
     </message>
 </context>
 <context>
+    <name>SyncDialog</name>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="70"/>
+        <source>Sync with hub</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="78"/>
+        <source>Looking up the hub…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="94"/>
+        <source>Stop the sync; what was sent is safe on the hub and the next sync goes on from there</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="124"/>
+        <source>This database is not a replica: there is no hub to sync with.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="127"/>
+        <source>Replica {site}: syncing with {hub}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="132"/>
+        <source>Hub password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="133"/>
+        <source>Password for the hub {hub}:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="136"/>
+        <source>Not synced: no password given.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="149"/>
+        <source>Starting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="173"/>
+        <source>{n} change(s) to send; sending, then receiving the hub&apos;s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="175"/>
+        <source>Sending changes: {done} of {total}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="176"/>
+        <source>Receiving the hub&apos;s changes: {done} of {total}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="178"/>
+        <source>Finishing…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="192"/>
+        <source>Stopping…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="200"/>
+        <source>Not synced.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="205"/>
+        <source>The sync could not be started: {why}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="214"/>
+        <source>Sync stopped. What was sent is safe on the hub; sync again to finish.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="219"/>
+        <source>Synced: sent {pushed} change(s), received {pulled} journal row(s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="222"/>
+        <source>{n} new conflict(s) to decide in the Sync conflicts dock.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="223"/>
+        <source>no new conflicts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="228"/>
+        <source>the sync process ended with code {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="232"/>
+        <source>Not synced: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>_ChartBase</name>
     <message>
         <location filename="../../itsmdesk/views/dashboard/charts.py" line="26"/>
@@ -11105,93 +12527,93 @@ IT Service Support on {db}</source>
 <context>
     <name>argparse</name>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="28"/>
+        <location filename="../../itsmdesk/cli.py" line="29"/>
         <source>usage: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="29"/>
+        <location filename="../../itsmdesk/cli.py" line="30"/>
         <source>positional arguments</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="30"/>
+        <location filename="../../itsmdesk/cli.py" line="31"/>
         <source>options</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="31"/>
+        <location filename="../../itsmdesk/cli.py" line="32"/>
         <source>show this help message and exit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="32"/>
+        <location filename="../../itsmdesk/cli.py" line="33"/>
         <source>show program&apos;s version number and exit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="33"/>
+        <location filename="../../itsmdesk/cli.py" line="34"/>
         <source>%(prog)s: error: %(message)s
 </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="34"/>
+        <location filename="../../itsmdesk/cli.py" line="35"/>
         <source>argument %(argument_name)s: %(message)s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="35"/>
+        <location filename="../../itsmdesk/cli.py" line="36"/>
         <source>invalid choice: %(value)r (choose from %(choices)s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="36"/>
+        <location filename="../../itsmdesk/cli.py" line="37"/>
         <source>invalid %(type)s value: %(value)r</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="37"/>
+        <location filename="../../itsmdesk/cli.py" line="38"/>
         <source>the following arguments are required: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="38"/>
+        <location filename="../../itsmdesk/cli.py" line="39"/>
         <source>unrecognized arguments: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="39"/>
+        <location filename="../../itsmdesk/cli.py" line="40"/>
         <source>expected one argument</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="40"/>
+        <location filename="../../itsmdesk/cli.py" line="41"/>
         <source>expected at least one argument</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="41"/>
+        <location filename="../../itsmdesk/cli.py" line="42"/>
         <source>expected at most one argument</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="42"/>
+        <location filename="../../itsmdesk/cli.py" line="43"/>
         <source>ambiguous option: %(option)s could match %(matches)s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="43"/>
+        <location filename="../../itsmdesk/cli.py" line="44"/>
         <source>not allowed with argument %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="44"/>
+        <location filename="../../itsmdesk/cli.py" line="45"/>
         <source>one of the arguments %s is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="45"/>
+        <location filename="../../itsmdesk/cli.py" line="46"/>
         <source>can&apos;t open &apos;%(filename)s&apos;: %(error)s</source>
         <translation type="unfinished"></translation>
     </message>
@@ -11386,2132 +12808,2592 @@ IT Service Support on {db}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="25"/>
-        <source>A PostgreSQL role named {login} exists already; choose another login for the administrator</source>
+        <source>A PostgreSQL database is backed up with pg_dump, which is not installed here; install the PostgreSQL client tools, or run pg_dump -Fc -f FILE DBNAME on the server</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="26"/>
-        <source>A baseline named &apos;{value}&apos; already exists</source>
+        <source>A PostgreSQL database is restored with pg_restore from a backup pg_dump wrote: pg_restore --clean --if-exists -d DBNAME FILE</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="27"/>
-        <source>A baseline needs a name</source>
+        <source>A PostgreSQL role named {login} exists already; choose another login for the administrator</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="28"/>
-        <source>A business calendar needs working hours on at least one day</source>
+        <source>A baseline named &apos;{value}&apos; already exists</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="29"/>
-        <source>A calendar named {name} already exists</source>
+        <source>A baseline needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="30"/>
-        <source>A calendar needs a name</source>
+        <source>A business calendar needs working hours on at least one day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="31"/>
-        <source>A category is for incidents or for requests, not {kind}</source>
+        <source>A calendar named {name} already exists</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="32"/>
-        <source>A category name is at most 200 characters</source>
+        <source>A calendar needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="33"/>
-        <source>A category needs a name</source>
+        <source>A category is for incidents or for requests, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="34"/>
-        <source>A diagnostic script is a list of steps</source>
+        <source>A category name is at most 200 characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="35"/>
-        <source>A login is 1 to 63 lowercase letters, digits, &apos;.&apos;, &apos;_&apos; or &apos;-&apos;, starting with a letter (&apos;{login}&apos; is not)</source>
+        <source>A category needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="36"/>
-        <source>A password for the administrator {login} is needed</source>
+        <source>A diagnostic script is a list of steps</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="37"/>
-        <source>A password needs at least {n} characters</source>
+        <source>A login is 1 to 63 lowercase letters, digits, &apos;.&apos;, &apos;_&apos; or &apos;-&apos;, starting with a letter (&apos;{login}&apos; is not)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="38"/>
-        <source>A phase cannot sit inside another phase</source>
+        <source>A mail becomes an incident or a request, not {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="39"/>
-        <source>A planned window needs a start and an end</source>
+        <source>A password for the administrator {login} is needed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="40"/>
-        <source>A problem cannot go from {old} to {new}</source>
+        <source>A password needs at least {n} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="41"/>
-        <source>A queue filter needs a field, an operator and a value: {f}</source>
+        <source>A phase cannot sit inside another phase</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="42"/>
-        <source>A queue needs a name</source>
+        <source>A planned window needs a start and an end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="43"/>
-        <source>A resolution code is required to resolve</source>
+        <source>A problem cannot go from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="44"/>
-        <source>A role prefix is 1 to 31 lowercase letters, digits or &apos;_&apos;, starting with a letter (&apos;{prefix}&apos; is not)</source>
+        <source>A queue filter needs a field, an operator and a value: {f}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="45"/>
-        <source>A shared database is a PostgreSQL database (postgresql://...)</source>
+        <source>A queue needs a name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="46"/>
-        <source>A site code is 2 to 8 letters or digits (for example OSL), not &apos;{code}&apos;.</source>
+        <source>A resolution code is required to resolve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="47"/>
-        <source>A target is for a service (an SLA) or for a team (an OLA), not both</source>
+        <source>A role prefix is 1 to 31 lowercase letters, digits or &apos;_&apos;, starting with a letter (&apos;{prefix}&apos; is not)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="48"/>
-        <source>A ticket cannot be its own parent</source>
+        <source>A shared database is a PostgreSQL database (postgresql://...)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="49"/>
-        <source>A work log note needs some text</source>
+        <source>A site code is 2 to 8 letters or digits (for example OSL), not &apos;{code}&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="50"/>
-        <source>A {role} may not move a change from {source} to {target}</source>
+        <source>A target is for a service (an SLA) or for a team (an OLA), not both</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="51"/>
-        <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
+        <source>A ticket cannot be its own parent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="52"/>
-        <source>An action needs a text</source>
+        <source>A work log note needs some text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="53"/>
-        <source>An announcement cannot end before it starts</source>
+        <source>A {role} may not move a change from {source} to {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="54"/>
-        <source>An announcement needs a title</source>
+        <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="55"/>
-        <source>An in-memory database cannot be backed up</source>
+        <source>An action needs a text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="56"/>
-        <source>Another import created the record {key} while this one was getting ready; nothing was imported. Run the import again: it will update what is there instead of doubling it.</source>
+        <source>An announcement cannot end before it starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="57"/>
-        <source>Answer {m} of step {n} is longer than {max} characters</source>
+        <source>An announcement needs a title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="58"/>
-        <source>Answer {m} of step {n} needs a label</source>
+        <source>An in-memory database cannot be backed up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="59"/>
-        <source>Approve</source>
+        <source>Another import created the record {key} while this one was getting ready; nothing was imported. Run the import again: it will update what is there instead of doubling it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="60"/>
-        <source>Approve (pre-approved)</source>
+        <source>Another {kind} record already has external key {key}; nothing was saved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="61"/>
-        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
+        <source>Another {kind} record already has this external key; nothing was saved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="62"/>
-        <source>Assess</source>
+        <source>Answer {m} of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="63"/>
-        <source>Assignee</source>
+        <source>Answer {m} of step {n} needs a label</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="64"/>
-        <source>Attribute {attr} is required for class {cls}</source>
+        <source>Approve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="65"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
+        <source>Approve (pre-approved)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="66"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="67"/>
-        <source>Availability is computed by ci or service, not {by}</source>
+        <source>Assess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="68"/>
-        <source>Backed out</source>
+        <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="69"/>
-        <source>Backup to {path} failed: {reason}</source>
+        <source>Attribute {attr} is required for class {cls}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="70"/>
-        <source>Bad database URL &apos;{url}&apos;: a file or folder name may be at most {most} bytes long, the whole path {path_most}</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="71"/>
-        <source>Bad database URL &apos;{url}&apos;: the file name holds a NUL character</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="72"/>
-        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Availability is computed by ci or service, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="73"/>
-        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
+        <source>Backed out</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="74"/>
-        <source>Bad database URL &apos;{url}&apos;: write the characters / # ? @ of a password percent-encoded (/ as %2F, # as %23, ? as %3F, @ as %40)</source>
+        <source>Backup to {path} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="75"/>
-        <source>Bad port in database URL &apos;{url}&apos;</source>
+        <source>Bad database URL &apos;{url}&apos;: a file or folder name may be at most {most} bytes long, the whole path {path_most}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="76"/>
-        <source>Bad template {template!r}: {reason}</source>
+        <source>Bad database URL &apos;{url}&apos;: the file name holds a NUL character</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="77"/>
-        <source>Both an incident and a request category are named {name}; say which kind</source>
+        <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="78"/>
-        <source>CAB member</source>
+        <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="79"/>
-        <source>CI</source>
+        <source>Bad database URL &apos;{url}&apos;: write the characters / # ? @ of a password percent-encoded (/ as %2F, # as %23, ? as %3F, @ as %40)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="80"/>
-        <source>CMDB owner</source>
+        <source>Bad port in database URL &apos;{url}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="81"/>
-        <source>Caller</source>
+        <source>Bad template {template!r}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="82"/>
-        <source>Cannot create the folder {path}: {reason}</source>
+        <source>Both an incident and a request category are named {name}; say which kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="83"/>
-        <source>Cannot create {path}: {reason}</source>
+        <source>CAB member</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="84"/>
-        <source>Cannot import {kind} with a mapping</source>
+        <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="85"/>
-        <source>Cannot read mapping {path}: {reason}</source>
+        <source>CMDB owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="86"/>
-        <source>Cannot read {path}: {error}</source>
+        <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="87"/>
-        <source>Cannot read {path}: {reason}</source>
+        <source>Cannot create the folder {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="88"/>
-        <source>Cannot sort a queue by {field}</source>
+        <source>Cannot create {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="89"/>
-        <source>Cannot sort a queue by {name}</source>
+        <source>Cannot import {kind} with a mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="90"/>
-        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
+        <source>Cannot read mapping {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="91"/>
-        <source>Cannot use {path}: {reason}</source>
+        <source>Cannot read the rules from {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="92"/>
-        <source>Cannot write the database file {path}</source>
+        <source>Cannot read {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="93"/>
-        <source>Cannot write the database file {path}: {reason}</source>
+        <source>Cannot read {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="94"/>
-        <source>Category</source>
+        <source>Cannot restore over {path}: {reason}; nothing was replaced</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="95"/>
-        <source>Channel</source>
+        <source>Cannot sort a queue by {field}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="96"/>
-        <source>Checking a shared database needs the superuser&apos;s connection (the one setup-shared used): {login} sees only the rows its roles show</source>
+        <source>Cannot sort a queue by {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="97"/>
-        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
+        <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="98"/>
-        <source>Close</source>
+        <source>Cannot use {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="99"/>
-        <source>Decision &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Cannot write the database file {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="100"/>
-        <source>Defer / reassess</source>
+        <source>Cannot write the database file {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="101"/>
-        <source>Describe the solution to resolve</source>
+        <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="102"/>
-        <source>Due</source>
+        <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="103"/>
-        <source>Export format must be text or html, not {fmt}</source>
+        <source>Checking a shared database needs the superuser&apos;s connection (the one setup-shared used): {login} sees only the rows its roles show</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="104"/>
-        <source>Failed</source>
+        <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="105"/>
-        <source>Field(s) {fields} cannot be bulk edited</source>
+        <source>Close</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="106"/>
-        <source>Folding an event log needs the column with each row&apos;s time</source>
+        <source>Connection security must be one of {choices}, not {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="107"/>
-        <source>Folding an event log needs the key column</source>
+        <source>Decision &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="108"/>
-        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Defer / reassess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="109"/>
-        <source>Impact</source>
+        <source>Describe the solution to resolve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="110"/>
-        <source>Implemented</source>
+        <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="111"/>
-        <source>Import cancelled; nothing was written.</source>
+        <source>Export format must be text or html, not {fmt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="112"/>
+        <source>Failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="113"/>
+        <source>Fetch mail every 0 to 1440 minutes (0: only on demand), not {value}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="114"/>
+        <source>Field(s) {fields} cannot be bulk edited</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="115"/>
+        <source>Folding an event log needs the column with each row&apos;s time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="116"/>
+        <source>Folding an event log needs the key column</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="117"/>
+        <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="118"/>
+        <source>Impact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="119"/>
+        <source>Implemented</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="120"/>
+        <source>Import cancelled; nothing was written.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="121"/>
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml or the name of a ready one (itsmdesk mappings lists them)</source>
         <oldsource>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</oldsource>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="113"/>
+        <location filename="_service_messages.py" line="122"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="114"/>
+        <location filename="_service_messages.py" line="123"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks comma-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="115"/>
+        <location filename="_service_messages.py" line="124"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks pipe-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="116"/>
+        <location filename="_service_messages.py" line="125"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks semicolon-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="117"/>
+        <location filename="_service_messages.py" line="126"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks tab-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="118"/>
+        <location filename="_service_messages.py" line="127"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}).{hint}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="119"/>
+        <location filename="_service_messages.py" line="128"/>
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = &quot;{guess}&quot; or &quot;auto&quot; in the mapping&apos;s [source]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="120"/>
-        <source>Map at least one column to a field</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="121"/>
-        <source>Mapping {path} is for {mapped}, not {kind}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="122"/>
-        <source>Mapping {path} is not valid TOML: {reason}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="123"/>
-        <source>Mapping {path}: [fields] {field}: {reason}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="124"/>
-        <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="125"/>
-        <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="126"/>
-        <source>Mapping {path}: {where}: {reason}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="127"/>
-        <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="128"/>
-        <source>No CAB action {id}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="_service_messages.py" line="129"/>
-        <source>No CAB meeting {ref}</source>
+        <source>Mail rule {number} is not a rule (match, value, kind...)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="130"/>
-        <source>No CI is named &apos;{name}&apos;</source>
+        <source>Mail rule {number} needs a value to match</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="131"/>
-        <source>No CI named &apos;{name}&apos;</source>
+        <source>Mail rule {number}: a mail becomes an incident or a request, not {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="132"/>
-        <source>No account with login {login}</source>
+        <source>Mail rule {number}: match by one of {choices}, not {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="133"/>
-        <source>No announcement with id {id}</source>
+        <source>Mail rule: there is no team {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="134"/>
-        <source>No baseline named &apos;{name}&apos;</source>
+        <source>Mail rule: there is no {kind} category {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="135"/>
-        <source>No business calendar {name}</source>
+        <source>Map at least one column to a field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="136"/>
-        <source>No category named {name}</source>
+        <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="137"/>
-        <source>No change with reference &apos;{ref}&apos;</source>
+        <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="138"/>
-        <source>No change {ref}</source>
+        <source>Mapping {path}: [fields] {field}: an event log ([events] fold = true) cannot fill it; import the links from a file with one row per record and linked row</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="139"/>
-        <source>No default business calendar: create one named Default or pass --calendar NAME</source>
+        <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="140"/>
-        <source>No incident or request {ref}</source>
+        <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="141"/>
-        <source>No incident {ref}</source>
+        <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="142"/>
-        <source>No new password for {login}: set ITSMDESK_NEW_PASSWORD or run the command in a terminal</source>
+        <source>Mapping {path}: {where}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="143"/>
-        <source>No password for {login}: set ITSMDESK_PASSWORD or run the command in a terminal</source>
+        <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="144"/>
-        <source>No password for {who}: set ITSMDESK_PASSWORD, remember it in the keyring (File &gt; Connect in the desktop app), or run the command in a terminal</source>
+        <source>Name the folder mail is taken from (usually INBOX)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="145"/>
-        <source>No problem or known error with id {id}</source>
+        <source>No CAB action {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="146"/>
-        <source>No problem {ref}</source>
+        <source>No CAB meeting {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="147"/>
-        <source>No release with reference &apos;{ref}&apos;</source>
+        <source>No CI is named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="148"/>
-        <source>No site with code {code}</source>
+        <source>No CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="149"/>
-        <source>No site with id {id}</source>
+        <source>No IMAP mailbox is set up: fill in the mail settings first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="150"/>
-        <source>No step &apos;{step}&apos; in this release</source>
+        <source>No SMTP server is set: set {key} first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="151"/>
-        <source>No such file: {path}</source>
+        <source>No account with login {login}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="152"/>
-        <source>No team {name}</source>
+        <source>No announcement with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="153"/>
-        <source>No {kind} with id {id}</source>
+        <source>No baseline named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="154"/>
-        <source>No {kind} {ref}</source>
+        <source>No business calendar {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="155"/>
-        <source>Nobody named {name} is in the directory</source>
+        <source>No business service named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="156"/>
-        <source>Not an iCalendar file: {reason}</source>
+        <source>No category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="157"/>
-        <source>Nothing has the reference or name &apos;{ref}&apos;</source>
+        <source>No change with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="158"/>
-        <source>Only its owner may change the private saved queue {name}.</source>
+        <source>No change {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="159"/>
-        <source>Opened</source>
+        <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="160"/>
-        <source>Overriding the risk needs a reason</source>
+        <source>No incident or request {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="161"/>
-        <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No incident {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="162"/>
-        <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
+        <source>No new password for {login}: set ITSMDESK_NEW_PASSWORD or run the command in a terminal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="163"/>
-        <source>Pick at least one value for the filter on {name}</source>
+        <source>No password for {login}: set ITSMDESK_PASSWORD or run the command in a terminal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="164"/>
-        <source>PostgreSQL refused to change the login {login}: {reason}</source>
+        <source>No password for {who}: set ITSMDESK_PASSWORD, remember it in the keyring (File &gt; Connect in the desktop app), or run the command in a terminal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="165"/>
-        <source>Priority</source>
+        <source>No password is known for the mailbox {user}: enter it in the mail settings (it is kept in the keyring)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="166"/>
-        <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No person with the login, e-mail address or name {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="167"/>
-        <source>Record the permanent solution (or a workaround) before resolving the problem</source>
+        <source>No problem or known error with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="168"/>
-        <source>Record the root cause before marking it known</source>
+        <source>No problem {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="169"/>
-        <source>Recording &apos;{decision}&apos; for {ref} against the votes (which say &apos;{outcome}&apos;) needs a reason</source>
+        <source>No release with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="170"/>
-        <source>Reference</source>
+        <source>No site with code {code}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="171"/>
-        <source>Reject</source>
+        <source>No site with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="172"/>
-        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No step &apos;{step}&apos; in this release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="173"/>
-        <source>Resolved</source>
+        <source>No such file: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="174"/>
-        <source>Return to requester</source>
+        <source>No team {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="175"/>
-        <source>Rework</source>
+        <source>No {kind} with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="176"/>
-        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>No {kind} {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="177"/>
-        <source>SLA</source>
+        <source>Nobody named {name} is in the directory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="178"/>
-        <source>SLA targets must be positive minutes</source>
+        <source>Not an iCalendar file: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="179"/>
-        <source>SLA: {n} more tickets like these</source>
+        <source>Nothing has the reference or name &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="180"/>
-        <source>SLA: {reason}</source>
+        <source>Only its owner may change the private saved queue {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="181"/>
-        <source>SQLite error on {path}: {reason}</source>
+        <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="182"/>
-        <source>Say why the ticket goes to another team</source>
+        <source>Other people were changing the same records at the same moment and the database could not put this change in order ({reason}); nothing was changed, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="183"/>
-        <source>Say why the ticket is escalated</source>
+        <source>Overriding the risk needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="184"/>
-        <source>Say why the ticket is pending</source>
+        <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="185"/>
-        <source>Schedule</source>
+        <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="186"/>
-        <source>Select the incidents to link first</source>
+        <source>Pick at least one value for the filter on {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="187"/>
-        <source>Select the tickets to change</source>
+        <source>PostgreSQL refused to change the login {login}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="188"/>
-        <source>Send to CAB</source>
+        <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="189"/>
-        <source>Send to ECAB</source>
+        <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="190"/>
-        <source>Setting up a shared database needs a superuser, or a role with CREATEROLE that owns the database ({login} is neither)</source>
+        <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="191"/>
-        <source>Show at least one column</source>
+        <source>Record the root cause before marking it known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="192"/>
-        <source>Some of the affected CIs are no longer in the CMDB</source>
+        <source>Recording &apos;{decision}&apos; for {ref} against the votes (which say &apos;{outcome}&apos;) needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="193"/>
-        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
+        <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="194"/>
-        <source>Start implementing</source>
+        <source>Reject</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="195"/>
-        <source>Start review (PIR)</source>
+        <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="196"/>
-        <source>Status</source>
+        <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="197"/>
-        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Return to requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="198"/>
-        <source>Step &apos;{name}&apos; cannot depend on itself</source>
+        <source>Rework</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="199"/>
-        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
+        <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="200"/>
-        <source>Step &apos;{name}&apos; waits for: {steps}</source>
+        <source>SLA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="201"/>
-        <source>Step {n} is not a question with answers</source>
+        <source>SLA targets must be positive minutes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="202"/>
-        <source>Step {n} needs a question</source>
+        <source>SLA: {n} more tickets like these</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="203"/>
-        <source>Step {n} needs at least one answer</source>
+        <source>SLA: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="204"/>
-        <source>Step {n}: there is no team {team} to route to</source>
+        <source>SQLite error on {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="205"/>
-        <source>Steps of different releases cannot depend on each other</source>
+        <source>Say why the ticket goes to another team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="206"/>
-        <source>Submit</source>
+        <source>Say why the ticket is escalated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="207"/>
-        <source>Team</source>
+        <source>Say why the ticket is pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="208"/>
-        <source>Template {name} is not active</source>
+        <source>Schedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="209"/>
-        <source>Text holding a NUL character (code 0) cannot be stored or searched in a PostgreSQL database; nothing was saved. Remove the character and try again.</source>
+        <source>Select the incidents to link first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="210"/>
-        <source>The SLA target P{priority} was removed by someone else; nothing was saved.</source>
+        <source>Select the tickets to change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="211"/>
-        <source>The business calendar has no working hours</source>
+        <source>Send to CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="212"/>
-        <source>The business calendar {name} has no working hours</source>
+        <source>Send to ECAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="213"/>
-        <source>The copy of the hub is not consistent ({detail}); the replica was not made.</source>
+        <source>Setting up a shared database needs a superuser, or a role with CREATEROLE that owns the database ({login} is neither)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="214"/>
-        <source>The database cannot be reached ({reason}).</source>
+        <source>Show at least one column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="215"/>
-        <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
+        <source>Some of the affected CIs are no longer in the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="216"/>
-        <source>The diagnostic script routes to an unknown team: {team}</source>
+        <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="217"/>
-        <source>The escalation share must be 1-100 %, not {pct}</source>
+        <source>Start implementing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="218"/>
-        <source>The file is empty (no header line)</source>
+        <source>Start review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="219"/>
-        <source>The filter on {name} needs a value</source>
+        <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="220"/>
-        <source>The filters cannot be counted: {error}</source>
+        <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="221"/>
-        <source>The first account must be an administrator&apos;s</source>
+        <source>Step &apos;{name}&apos; cannot depend on itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="222"/>
-        <source>The hub {hub} is on schema version {found}, older than this itsmdesk ({ours}): upgrade the hub first.</source>
+        <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="223"/>
-        <source>The login {login} is not a person of this database</source>
+        <source>Step &apos;{name}&apos; waits for: {steps}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="224"/>
-        <source>The old password is wrong.</source>
+        <source>Step {n} is not a question with answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="225"/>
-        <source>The period must end after it starts ({start} .. {end})</source>
+        <source>Step {n} needs a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="226"/>
-        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
+        <source>Step {n} needs at least one answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="227"/>
-        <source>The question of step {n} is longer than {max} characters</source>
+        <source>Step {n}: there is no team {team} to route to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="228"/>
-        <source>The replica kept changing during the sync; what was sent is safe on the hub. Sync again.</source>
+        <source>Steps of different releases cannot depend on each other</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="229"/>
-        <source>The report period must end after it starts</source>
+        <source>Submit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="230"/>
-        <source>The response target cannot be longer than the resolution target</source>
+        <source>Take &apos;hub&apos; or &apos;replica&apos;, not &apos;{take}&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="231"/>
-        <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="232"/>
-        <source>The shared database refused this for your account ({reason}); nothing was changed. Ask an administrator for the role it needs.</source>
+        <source>Template {name} is not active</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="233"/>
-        <source>The two passwords differ</source>
+        <source>Text holding a NUL character (code 0) cannot be stored or searched in a PostgreSQL database; nothing was saved. Remove the character and try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="234"/>
-        <source>There is already a file at {path}; a replica is made in a new file.</source>
+        <source>The SLA target P{priority} was removed by someone else; nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="235"/>
-        <source>There is already a {kind} category named {name}</source>
+        <source>The SMTP server {server} did not accept the test: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="236"/>
-        <source>There is no database at {path}.</source>
+        <source>The business calendar has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="237"/>
-        <source>There is no database at {path}. Create one with &apos;itsmdesk --db {url} init&apos;, or try the demo with &apos;itsmdesk --demo ...&apos;.</source>
+        <source>The business calendar {name} has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="238"/>
-        <source>This database has accounts already: an administrator adds people.</source>
+        <source>The conflict on {record} ({field}) was decided already, by {who} at {when} UTC.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="239"/>
-        <source>This database has accounts: sign in to change anything (--user LOGIN or ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for).</source>
+        <source>The copy of the hub is not consistent ({detail}); the replica was not made.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="240"/>
-        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
+        <source>The database cannot be reached ({reason}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="241"/>
-        <source>This database is not a replica: make one with &apos;itsmdesk replica create --from URL --site CODE FILE.db&apos;.</source>
+        <source>The database file {path} is busy: another connection of this program has been writing since {since}; nothing was changed, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="242"/>
-        <source>This is not a shared database set up with &apos;itsmdesk admin setup-shared&apos;</source>
+        <source>The database file {path} is busy: another program is writing to it ({reason}); nothing was changed, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="243"/>
-        <source>This replica is on schema version {theirs} and the hub on {ours}: the hub must be upgraded first. Nothing was sent.</source>
+        <source>The database file {path} is busy: process {pid} ({program} by {user} on {host}) has been writing since {since}; nothing was changed, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="244"/>
-        <source>This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk here and open the replica once (it is upgraded), then sync again. Nothing was sent.</source>
+        <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="245"/>
-        <source>This replica was made from another database than {hub}; nothing was sent.</source>
+        <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="246"/>
-        <source>Title</source>
+        <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="247"/>
-        <source>Trends are counted by ci, service, category or team, not {by}</source>
+        <source>The file is empty (no header line)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="248"/>
-        <source>Unknown CI class &apos;{value}&apos;</source>
+        <source>The filter on {name} needs a value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="249"/>
-        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
+        <source>The filters cannot be counted: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="250"/>
-        <source>Unknown announcement kind {kind}</source>
+        <source>The first account must be an administrator&apos;s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="251"/>
-        <source>Unknown audience {audience}: use everyone or it_staff</source>
+        <source>The folder {folder} does not exist; nothing was written.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="252"/>
-        <source>Unknown field(s) for {kind}: {fields}</source>
+        <source>The hub {hub} is on schema version {found}, older than this itsmdesk ({ours}): upgrade the hub first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="253"/>
-        <source>Unknown filter operator {op}</source>
+        <source>The import would break a rule of the database ({reason}); nothing was imported. Run it with --dry-run to see the rows involved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="254"/>
-        <source>Unknown queue column(s): {cols}</source>
+        <source>The length given to changes without an end must be 0-{most} minutes, not {minutes}; nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="255"/>
-        <source>Unknown queue {key}</source>
+        <source>The login {login} is not a person of this database</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="256"/>
-        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
+        <source>The mail server {host}:{port} could not be used: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="257"/>
-        <source>Unknown role(s): {roles} (roles: {known})</source>
+        <source>The mailbox has no folder {folder}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="258"/>
-        <source>Unknown root cause analysis note(s): {names}</source>
+        <source>The old password is wrong.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="259"/>
-        <source>Unknown time zone {tz}</source>
+        <source>The period must end after it starts ({start} .. {end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="260"/>
-        <source>Unknown weekday in {text}</source>
+        <source>The period must start before it ends ({start} is not before {end}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="261"/>
-        <source>Unschedule</source>
+        <source>The port must be between 1 and 65535 (0 for the usual one), not {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="262"/>
-        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="263"/>
-        <source>Updated</source>
+        <source>The question of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="264"/>
-        <source>Urgency</source>
+        <source>The replica kept changing during the sync; what was sent is safe on the hub. Sync again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="265"/>
-        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>The report period must end after it starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="266"/>
-        <source>Wave &apos;{name}&apos; has no site</source>
+        <source>The response target cannot be longer than the resolution target</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="267"/>
-        <source>Wave &apos;{name}&apos; is already deployed</source>
+        <source>The rules file must hold a JSON list of rules</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="268"/>
-        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
+        <source>The server name {value} contains spaces</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="269"/>
-        <source>Working hours {span} are listed after a later span; list each day&apos;s hours in order</source>
+        <source>The setting {key} is {value}; use a port number such as 587</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="270"/>
-        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <source>The setting {key} is {value}; use starttls, ssl or none</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="271"/>
-        <source>Working hours {span} overlap {other}</source>
+        <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="272"/>
-        <source>Working hours {text} are not like &quot;mon-fri 08:00-17:00&quot;</source>
+        <source>The shared database refused this for your account ({reason}); nothing was changed. Ask an administrator for the role it needs.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="273"/>
-        <source>Wrong login or password.</source>
+        <source>The two passwords differ</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="274"/>
-        <source>You cannot deactivate your own account</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="354"/>
-        <source>the hub</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="355"/>
-        <source>the replica</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="374"/>
-        <source>{db} is not an itsmdesk database: it holds {count} tables of something else (such as &apos;{table}&apos;) and no itsmdesk schema. It was left untouched; give itsmdesk a new file or an empty database.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="383"/>
-        <source>{label} must be at most {max}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="388"/>
-        <source>{name} is more than {max} bytes (it grew while being read); attachments may be at most {max} bytes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="389"/>
-        <source>{name} is not a regular file (a device, a pipe or a folder); only files can be attached</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="392"/>
-        <source>{name} of {kind} is longer than {max} characters ({length}); shorten it</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="403"/>
-        <source>{path} is not a regular file (a device, a pipe or a socket); an itsmdesk database is a file</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="406"/>
-        <source>{path}, line {line}: a cell is longer than {limit} characters, the most a CSV cell may hold; shorten it (or close a quote left open)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="407"/>
-        <source>{path}, line {line}: bad CSV ({reason})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="440"/>
-        <source>{value} is not a finite number</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="445"/>
-        <source>{value} is too large: a whole number here is between {min} and {max}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="447"/>
-        <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="448"/>
-        <source>{where} is not an itsmdesk database.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="449"/>
-        <source>{who} may not record another member&apos;s vote: that needs the role change manager.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="450"/>
-        <source>{who} may not {what}: that needs the role {role_name}.</source>
+        <source>The window is still reading from the database; nothing was changed, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="275"/>
-        <source>a CI cannot relate to itself</source>
+        <source>There is already a file at {path}; a replica is made in a new file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="276"/>
-        <source>a CI name is required</source>
+        <source>There is already a {kind} category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="277"/>
-        <source>a class is required</source>
+        <source>There is no database at {path}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="278"/>
-        <source>a name is required</source>
+        <source>There is no database at {path}. Create one with &apos;itsmdesk --db {url} init&apos;, or try the demo with &apos;itsmdesk --demo ...&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="279"/>
-        <source>administrator</source>
+        <source>There is no sync conflict {id} in this database; list them with &apos;itsmdesk replica conflicts&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="280"/>
-        <source>agent</source>
+        <source>There is no sync file at {path}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="281"/>
-        <source>approve or reject a change</source>
+        <source>This computer has no keyring to keep the SMTP password in; set ITSMDESK_SMTP_PASSWORD where the mail is sent from. The other settings were saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="282"/>
-        <source>change categories, SLA targets and calendars</source>
+        <source>This database has accounts already: an administrator adds people.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="283"/>
-        <source>change manager</source>
+        <source>This database has accounts: sign in to change anything (--user LOGIN or ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="284"/>
-        <source>change organisation settings</source>
+        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="285"/>
-        <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
+        <source>This database is a replica, not the hub: import a site&apos;s bundle at the hub (&apos;itsmdesk --db HUB sync import-bundle FILE&apos;). Nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="286"/>
-        <source>class {cls} has no attribute &apos;{attr}&apos;</source>
+        <source>This database is not a replica: make one with &apos;itsmdesk replica create --from URL --site CODE FILE.db&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="287"/>
-        <source>close a problem or publish a known error</source>
+        <source>This is not a shared database set up with &apos;itsmdesk admin setup-shared&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="288"/>
-        <source>column appears twice</source>
+        <source>This mail is no longer waiting in the unmatched queue (it is {status}); nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="289"/>
-        <source>decide against the CAB&apos;s votes</source>
+        <source>This replica has no key to sign a carried file with (it was made by an older itsmdesk): sync over the network once, or make the replica again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="290"/>
-        <source>edit a private saved queue</source>
+        <source>This replica is on schema version {theirs} and the hub on {ours}: the hub must be upgraded first. Nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="291"/>
-        <source>edit a shared saved queue</source>
+        <source>This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk here and open the replica once (it is upgraded), then sync again. Nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="292"/>
-        <source>edit change windows and templates</source>
+        <source>This replica was made from another database than {hub}; nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="293"/>
-        <source>edit configuration items and their relations</source>
+        <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="294"/>
-        <source>edit organisations, sites and teams</source>
+        <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="295"/>
-        <source>emergency change</source>
+        <source>Unknown CI class &apos;{value}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="296"/>
-        <source>emergency release: shortened build and test</source>
+        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="297"/>
-        <source>highest risk of the bundled changes ({changes})</source>
+        <source>Unknown announcement kind {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="298"/>
-        <source>implement a change</source>
+        <source>Unknown audience {audience}: use everyone or it_staff</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="299"/>
-        <source>integrity: {detail}</source>
+        <source>Unknown change status {status}; the statuses are {known}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="300"/>
-        <source>journal row {row} was changed or removed after it was written (the journal&apos;s hash chain breaks there)</source>
+        <source>Unknown field(s) for {kind}: {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="301"/>
-        <source>journal: the triggers that keep it append-only were removed ({names})</source>
+        <source>Unknown filter operator {op}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="302"/>
-        <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
+        <source>Unknown queue column(s): {cols}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="303"/>
-        <source>line ends after {given} of {columns} columns (truncated line?)</source>
+        <source>Unknown queue {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="304"/>
-        <source>longer than {max} characters</source>
+        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="305"/>
-        <source>longer than {max} characters ({length})</source>
+        <source>Unknown role(s): {roles} (roles: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="306"/>
-        <source>major release</source>
+        <source>Unknown root cause analysis note(s): {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="307"/>
-        <source>manage people, their roles and passwords</source>
+        <source>Unknown time zone {tz}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="308"/>
-        <source>manage releases, their plans and waves</source>
+        <source>Unknown weekday in {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="309"/>
-        <source>move a change through its lifecycle</source>
+        <source>Unschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="310"/>
-        <source>move a ticket to another team</source>
+        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="311"/>
-        <source>no CI named &apos;{name}&apos;</source>
+        <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="312"/>
-        <source>no backout plan</source>
+        <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="313"/>
-        <source>no category {value} (add create_missing = true to the mapping to create it)</source>
+        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="314"/>
-        <source>no change {value} (add create_missing = true to the mapping to create it)</source>
+        <source>Wave &apos;{name}&apos; has no site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="315"/>
-        <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
+        <source>Wave &apos;{name}&apos; is already deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="316"/>
-        <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
+        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="317"/>
-        <source>no event time</source>
+        <source>Working hours {span} are listed after a later span; list each day&apos;s hours in order</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="318"/>
-        <source>no external key</source>
+        <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="319"/>
-        <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
+        <source>Working hours {span} overlap {other}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="320"/>
-        <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
+        <source>Working hours {text} are not like &quot;mon-fri 08:00-17:00&quot;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="321"/>
-        <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
+        <source>Wrong login or password.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="322"/>
-        <source>no outage</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="323"/>
-        <source>no outage, downtime {minutes} min</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="324"/>
-        <source>no person {value} (add create_missing = true to the mapping to create it)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="325"/>
-        <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="326"/>
-        <source>no site {value} (add create_missing = true to the mapping to create it)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="327"/>
-        <source>no team {value} (add create_missing = true to the mapping to create it)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="328"/>
-        <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="329"/>
-        <source>normal change</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="330"/>
-        <source>pg_dump failed: {reason}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="331"/>
-        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="332"/>
-        <source>problem manager</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="333"/>
-        <source>publish service announcements</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="334"/>
-        <source>raise a ticket</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="335"/>
-        <source>raise and edit a change</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="336"/>
-        <source>read and write private notes</source>
+        <source>You cannot deactivate your own account</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="337"/>
-        <source>record a CAB decision</source>
+        <source>creating {kind} {name} would repeat {value}, which {other} is also created with</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="338"/>
-        <source>record another member&apos;s vote</source>
+        <source>creating {kind} {name} would repeat {value}, which {record} already holds</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="339"/>
-        <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="340"/>
-        <source>release manager</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="341"/>
-        <source>requester</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="342"/>
-        <source>required column is missing</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="343"/>
-        <source>rollout in {waves} waves to {sites} sites</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="344"/>
-        <source>rollout to {sites} sites</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="345"/>
-        <source>run CAB meetings (members, agenda, minutes)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="346"/>
-        <source>schedule a change</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="347"/>
-        <source>see other people&apos;s tickets</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="348"/>
-        <source>see this ticket</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="349"/>
-        <source>service outage</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="350"/>
-        <source>service outage, downtime {minutes} min</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="351"/>
-        <source>several release factors on top of risky changes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="352"/>
-        <source>standard change</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="353"/>
-        <source>team lead</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="356"/>
-        <source>the same relation is on line {first}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="357"/>
-        <source>unknown CI class &apos;{name}&apos;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="358"/>
-        <source>unknown column (not a CI field or class attribute)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="359"/>
-        <source>unknown column (use source, type, target, redundant, propagates)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="360"/>
-        <source>unknown site &apos;{name}&apos;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="361"/>
-        <source>unknown team &apos;{name}&apos;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="362"/>
-        <source>unknown value {value} (the map knows: {known})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="363"/>
-        <source>vote on a change</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="364"/>
-        <source>work on problems</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="365"/>
-        <source>work on tickets</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="366"/>
-        <source>write knowledge articles</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="367"/>
-        <source>{cells} cells but the header has {columns} columns</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="368"/>
-        <source>{cells} cells but {columns} columns</source>
+        <source>creating {kind} {name}: its {field} would be longer than {max} characters ({length})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="369"/>
-        <source>{change} falls in blackout window &apos;{window}&apos;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="370"/>
-        <source>{change} is outside the maintenance windows of {cis}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="371"/>
-        <source>{change} overlaps {other} on {cis}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="372"/>
-        <source>{change} overlaps {other}; impact path via {cis}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="373"/>
-        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="375"/>
-        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="376"/>
-        <source>{field} is required but empty</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="377"/>
-        <source>{field} is required: map it in [fields]</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="378"/>
-        <source>{label} &apos;{value}&apos; is already taken</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="379"/>
-        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="380"/>
-        <source>{label} is longer than {max} characters</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="381"/>
-        <source>{label} is required</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="382"/>
-        <source>{label} must be a whole number of at least {min}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="384"/>
-        <source>{label}: &apos;{value}&apos; is not a date and time</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="385"/>
-        <source>{label}: the end ({end}) must come after the start ({start})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="386"/>
-        <source>{local} does not exist in {zone} (the clocks jumped forward); read as {actual}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="387"/>
-        <source>{login} is the last administrator: make someone else an administrator first</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="390"/>
-        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="391"/>
-        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="393"/>
-        <source>{name}={value} is not valid: {doc}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="394"/>
-        <source>{n} business service(s) impacted</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="395"/>
-        <source>{n} business service(s) impacted: {services}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="396"/>
-        <source>{n} business service(s) impacted: {services} and {more} more</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="397"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="398"/>
-        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="399"/>
-        <source>{path} is a folder, not a database file</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="400"/>
-        <source>{path} is a folder; give a file name for the backup</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="401"/>
-        <source>{path} is empty</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="402"/>
-        <source>{path} is not UTF-8 text</source>
+        <source>no external key: the cell is {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="404"/>
-        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <source>the hub</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="405"/>
-        <source>{path} is not valid JSON: {error}</source>
+        <source>the key is longer than {max} characters ({length})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="408"/>
-        <source>{person} is not on the CAB for {category}</source>
+        <location filename="_service_messages.py" line="406"/>
+        <source>the replica</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="409"/>
-        <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="410"/>
-        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="411"/>
-        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="412"/>
-        <source>{ref} cannot be approved against the CAB&apos;s votes ({detail})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="413"/>
-        <source>{ref} cannot go from {old} to {new}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="414"/>
-        <source>{ref} has no CAB approval ({detail})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="415"/>
-        <source>{ref} has no workaround to apply</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="416"/>
-        <source>{ref} is not resolved yet; an article needs the resolution</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="417"/>
-        <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="418"/>
-        <source>{ref} is {status}: its risk is no longer changed</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="419"/>
-        <source>{ref} is {status}; a review follows implementation</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="420"/>
-        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="421"/>
-        <source>{ref} needs a planned start before it can be {target}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="422"/>
-        <source>{ref} needs an implementation plan and a backout plan before submission</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="423"/>
-        <source>{ref} was not rejected by the CAB ({detail})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="424"/>
-        <source>{ref}: stored SLA {stored} but its history gives {computed} (repair with: itsmdesk sla refresh)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="425"/>
-        <source>{release} already delivers &apos;{name}&apos;</source>
+        <location filename="_service_messages.py" line="407"/>
+        <source>the same as line {first}: imported once</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="426"/>
-        <source>{release} bundles no change; add the approved changes first</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="427"/>
-        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="428"/>
-        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="429"/>
-        <source>{release} is {status}; waves are deployed once it is approved</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="430"/>
-        <source>{report} needs --{option} REF</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="431"/>
-        <source>{src} already {type} {tgt}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="432"/>
-        <source>{table} row {row}: points at a missing {parent}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="433"/>
-        <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="434"/>
-        <source>{table}: reference {ref} used {n} times</source>
+        <source>{db} is not an itsmdesk database: it holds {count} tables of something else (such as &apos;{table}&apos;) and no itsmdesk schema. It was left untouched; give itsmdesk a new file or an empty database.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="435"/>
-        <source>{text} is not a date (YYYY-MM-DD)</source>
+        <source>{label} must be at most {max}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="436"/>
-        <source>{text} is not a duration like 30m, 8h or 1h30m</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="437"/>
-        <source>{text} is not years like 2026-2030</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="438"/>
-        <source>{type} change</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="439"/>
-        <source>{value} is neither true ({true}) nor false ({false})</source>
+        <location filename="_service_messages.py" line="440"/>
+        <source>{name} has no e-mail address; add one before subscribing them to {service}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="441"/>
-        <source>{value} is not a number</source>
+        <source>{name} is an Outlook .msg file, which this installation cannot read (it needs the optional extract-msg package); save the mail as .eml in Outlook or drag it from Outlook on the web instead.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="442"/>
-        <source>{value} is not a number (decimal separator {separator})</source>
+        <source>{name} is more than {max} bytes (it grew while being read); attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="443"/>
-        <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
+        <source>{name} is not a business service; people subscribe to business services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="444"/>
-        <source>{value} is not a whole number</source>
+        <source>{name} is not a mail file (.eml or .msg)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="445"/>
+        <source>{name} is not a regular file (a device, a pipe or a folder); only files can be attached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="446"/>
+        <source>{name} is not an Outlook mail that can be read (damaged, encrypted or not a .msg file).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="449"/>
+        <source>{name} of {kind} is longer than {max} characters ({length}); shorten it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="454"/>
+        <source>{n} record(s) changed while their duplicate external keys were renamed; nothing was changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="457"/>
+        <source>{path} cannot be read as a database ({reason}); nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="458"/>
+        <source>{path} carries the hub&apos;s changes from journal id {start}, but this replica is current only to {checkpoint}: import the answer to an earlier bundle first, or sync over the network. Nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="459"/>
+        <source>{path} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk first. Nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="460"/>
+        <source>{path} holds a batch of site {other} inside site {site}&apos;s bundle; nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="463"/>
+        <source>{path} is a site&apos;s bundle for the hub, not the hub&apos;s answer: import it at the hub (&apos;itsmdesk --db HUB sync import-bundle FILE&apos;). Nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="464"/>
+        <source>{path} is damaged (SQLite&apos;s integrity check: {detail}); nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="465"/>
+        <source>{path} is damaged (its checksum does not match what it says); nothing was applied. Carry the file again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="468"/>
+        <source>{path} is not a file; nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="469"/>
+        <source>{path} is not a regular file (a device, a pipe or a socket); an itsmdesk database is a file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="470"/>
+        <source>{path} is not an SQLite database (an itsmdesk backup is one); nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="471"/>
+        <source>{path} is not an itsmdesk database (it has no schema version); nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="473"/>
+        <source>{path} is not an itsmdesk sync file, or it is damaged (cut short?); nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="474"/>
+        <source>{path} is not an itsmdesk sync file; nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="475"/>
+        <source>{path} is not signed by site {site}&apos;s key (made elsewhere, or changed on the way); nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="477"/>
+        <source>{path} is open in another program (an itsmdesk window or command); close it and restore again. Nothing was replaced</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="478"/>
+        <source>{path} is the database itself; give a backup file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="479"/>
+        <source>{path} is the hub&apos;s answer for a site, not a site&apos;s bundle: import it on the site&apos;s replica. Nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="480"/>
+        <source>{path} is the hub&apos;s answer for site {theirs}, not for this replica ({ours}); nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="481"/>
+        <source>{path} is the name of an unfinished backup&apos;s temporary file; give another name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="482"/>
+        <source>{path} is the unfinished copy of an interrupted backup or restore, not a backup; nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="483"/>
+        <source>{path} was made by a replica of another database; nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="484"/>
+        <source>{path} was written by a newer itsmdesk; upgrade itsmdesk here first. Nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="485"/>
+        <source>{path}, line {line}: a cell is longer than {limit} characters, the most a CSV cell may hold; shorten it (or close a quote left open)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="486"/>
+        <source>{path}, line {line}: bad CSV ({reason})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="487"/>
+        <source>{path}: journal row {row} was changed or removed after it was written (the hash chain breaks there); nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="490"/>
+        <source>{record} already has external key {key}; nothing was saved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="492"/>
+        <source>{record} has no field {field} any more; keep the hub&apos;s value.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="493"/>
+        <source>{record} is no longer there (deleted since the conflict), so the replica&apos;s value cannot be taken; keep the hub&apos;s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="495"/>
+        <source>{record}: the hub deleted what the replica changed, so only the hub&apos;s side can be kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="496"/>
+        <source>{record}: the row the replica changed is no longer there, so its value cannot be taken; keep the hub&apos;s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="520"/>
+        <source>{table}: the unique index on external keys is missing (two imports at once could double records)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="521"/>
+        <source>{table}: {n} external key(s) held by more than one record, e.g. {examples}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="522"/>
+        <source>{table}: {n} record(s) held an external key another record already had and were renamed to KEY#dup-N, e.g. {examples}; merge or delete them</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="523"/>
+        <source>{table}: {n} record(s) with a {field} that is not allowed, e.g. {examples}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="528"/>
+        <source>{value} is already held by {record}: two records cannot share {fields}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="529"/>
+        <source>{value} is also given on line {first}: two records cannot share {fields}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="531"/>
+        <source>{value} is not a finite number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="536"/>
+        <source>{value} is not on the scale {low} to {high}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="537"/>
+        <source>{value} is too large: a whole number here is between {min} and {max}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="539"/>
+        <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="540"/>
+        <source>{where} is not an itsmdesk database.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="541"/>
+        <source>{who} may not record another member&apos;s vote: that needs the role change manager.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="542"/>
+        <source>{who} may not {what}: that needs the role {role_name}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="323"/>
+        <source>a CI cannot relate to itself</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="324"/>
+        <source>a CI name is required</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="325"/>
+        <source>a class is required</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="326"/>
+        <source>a name is required</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="327"/>
+        <source>administrator</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="328"/>
+        <source>agent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="329"/>
+        <source>approve or reject a change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="330"/>
+        <source>change categories, SLA targets and calendars</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="331"/>
+        <source>change manager</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="332"/>
+        <source>change organisation settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="333"/>
+        <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="334"/>
+        <source>class {cls} has no attribute &apos;{attr}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="335"/>
+        <source>close a problem or publish a known error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="336"/>
+        <source>column appears twice</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="340"/>
+        <source>decide against the CAB&apos;s votes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="341"/>
+        <source>edit a private saved queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="342"/>
+        <source>edit a shared saved queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="343"/>
+        <source>edit change windows and templates</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="344"/>
+        <source>edit configuration items and their relations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="345"/>
+        <source>edit organisations, sites and teams</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="346"/>
+        <source>emergency change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="347"/>
+        <source>emergency release: shortened build and test</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="348"/>
+        <source>highest risk of the bundled changes ({changes})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="349"/>
+        <source>implement a change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="350"/>
+        <source>integrity: {detail}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="351"/>
+        <source>journal row {row} was changed or removed after it was written (the journal&apos;s hash chain breaks there)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="352"/>
+        <source>journal: the triggers that keep it append-only were removed ({names})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="353"/>
+        <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="354"/>
+        <source>line ends after {given} of {columns} columns (truncated line?)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="355"/>
+        <source>longer than {max} characters</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="356"/>
+        <source>longer than {max} characters ({length})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="357"/>
+        <source>major release</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="358"/>
+        <source>manage people, their roles and passwords</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="359"/>
+        <source>manage releases, their plans and waves</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="360"/>
+        <source>move a change through its lifecycle</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="361"/>
+        <source>move a ticket to another team</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="362"/>
+        <source>no CI named &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="363"/>
+        <source>no backout plan</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="364"/>
+        <source>no category {value} (add create_missing = true to the mapping to create it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="365"/>
+        <source>no change {value} (add create_missing = true to the mapping to create it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="366"/>
+        <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="367"/>
+        <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="368"/>
+        <source>no event time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="370"/>
+        <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="371"/>
+        <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="372"/>
+        <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="373"/>
+        <source>no outage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="374"/>
+        <source>no outage, downtime {minutes} min</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="375"/>
+        <source>no person {value} (add create_missing = true to the mapping to create it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="376"/>
+        <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="377"/>
+        <source>no site {value} (add create_missing = true to the mapping to create it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="378"/>
+        <source>no team {value} (add create_missing = true to the mapping to create it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="379"/>
+        <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="380"/>
+        <source>normal change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="381"/>
+        <source>pg_dump failed: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="382"/>
+        <source>problem manager</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="383"/>
+        <source>publish service announcements</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="384"/>
+        <source>raise a ticket</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="385"/>
+        <source>raise and edit a change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="386"/>
+        <source>read and write private notes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="387"/>
+        <source>record a CAB decision</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="388"/>
+        <source>record another member&apos;s vote</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="389"/>
+        <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="390"/>
+        <source>release manager</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="391"/>
+        <source>requester</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="392"/>
+        <source>required column is missing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="393"/>
+        <source>rollout in {waves} waves to {sites} sites</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="394"/>
+        <source>rollout to {sites} sites</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="395"/>
+        <source>run CAB meetings (members, agenda, minutes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="396"/>
+        <source>schedule a change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="397"/>
+        <source>see other people&apos;s tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="398"/>
+        <source>see this ticket</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="399"/>
+        <source>service outage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="400"/>
+        <source>service outage, downtime {minutes} min</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="401"/>
+        <source>several release factors on top of risky changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="402"/>
+        <source>standard change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="403"/>
+        <source>team lead</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="408"/>
+        <source>the same relation is on line {first}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="409"/>
+        <source>unknown CI class &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="410"/>
+        <source>unknown column (not a CI field or class attribute)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="411"/>
+        <source>unknown column (use source, type, target, redundant, propagates)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="412"/>
+        <source>unknown site &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="413"/>
+        <source>unknown team &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="414"/>
+        <source>unknown value {value} (the map knows: {known})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="415"/>
+        <source>vote on a change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="416"/>
+        <source>work on problems</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="417"/>
+        <source>work on tickets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="418"/>
+        <source>write knowledge articles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="419"/>
+        <source>{cells} cells but the header has {columns} columns</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="420"/>
+        <source>{cells} cells but {columns} columns</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="421"/>
+        <source>{change} falls in blackout window &apos;{window}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="422"/>
+        <source>{change} is outside the maintenance windows of {cis}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="423"/>
+        <source>{change} overlaps {other} on {cis}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="424"/>
+        <source>{change} overlaps {other}; impact path via {cis}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="425"/>
+        <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="427"/>
+        <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="428"/>
+        <source>{field} is required but empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="429"/>
+        <source>{field} is required: map it in [fields]</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="430"/>
+        <source>{label} &apos;{value}&apos; is already taken</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="431"/>
+        <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="432"/>
+        <source>{label} is longer than {max} characters</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="433"/>
+        <source>{label} is required</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="434"/>
+        <source>{label} must be a whole number of at least {min}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="436"/>
+        <source>{label}: &apos;{value}&apos; is not a date and time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="437"/>
+        <source>{label}: the end ({end}) must come after the start ({start})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="438"/>
+        <source>{local} does not exist in {zone} (the clocks jumped forward); read as {actual}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="439"/>
+        <source>{login} is the last administrator: make someone else an administrator first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="447"/>
+        <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="448"/>
+        <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="450"/>
+        <source>{name}={value} is not valid: {doc}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="451"/>
+        <source>{n} business service(s) impacted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="452"/>
+        <source>{n} business service(s) impacted: {services}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="453"/>
+        <source>{n} business service(s) impacted: {services} and {more} more</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="455"/>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="456"/>
+        <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="461"/>
+        <source>{path} is a folder, not a database file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="462"/>
+        <source>{path} is a folder; give a file name for the backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="466"/>
+        <source>{path} is empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="467"/>
+        <source>{path} is not UTF-8 text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="472"/>
+        <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="476"/>
+        <source>{path} is not valid JSON: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="488"/>
+        <source>{person} is not on the CAB for {category}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="489"/>
+        <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="491"/>
+        <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="494"/>
+        <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="497"/>
+        <source>{ref} cannot be approved against the CAB&apos;s votes ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="498"/>
+        <source>{ref} cannot go from {old} to {new}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="499"/>
+        <source>{ref} has no CAB approval ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="500"/>
+        <source>{ref} has no workaround to apply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="501"/>
+        <source>{ref} is not resolved yet; an article needs the resolution</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="502"/>
+        <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="503"/>
+        <source>{ref} is {status}: its risk is no longer changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="504"/>
+        <source>{ref} is {status}; a review follows implementation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="505"/>
+        <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="506"/>
+        <source>{ref} needs a planned start before it can be {target}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="507"/>
+        <source>{ref} needs an implementation plan and a backout plan before submission</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="508"/>
+        <source>{ref} was not rejected by the CAB ({detail})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="509"/>
+        <source>{ref}: stored SLA {stored} but its history gives {computed} (repair with: itsmdesk sla refresh)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="510"/>
+        <source>{release} already delivers &apos;{name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="511"/>
+        <source>{release} bundles no change; add the approved changes first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="512"/>
+        <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="513"/>
+        <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="514"/>
+        <source>{release} is {status}; waves are deployed once it is approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="515"/>
+        <source>{report} needs --{option} REF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="516"/>
+        <source>{src} already {type} {tgt}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="517"/>
+        <source>{table} row {row}: points at a missing {parent}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="518"/>
+        <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="519"/>
+        <source>{table}: reference {ref} used {n} times</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="524"/>
+        <source>{text} is not a date (YYYY-MM-DD)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="525"/>
+        <source>{text} is not a duration like 30m, 8h or 1h30m</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="526"/>
+        <source>{text} is not years like 2026-2030</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="527"/>
+        <source>{type} change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="530"/>
+        <source>{value} is neither true ({true}) nor false ({false})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="532"/>
+        <source>{value} is not a number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="533"/>
+        <source>{value} is not a number (decimal separator {separator})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="534"/>
+        <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="535"/>
+        <source>{value} is not a whole number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="538"/>
         <source>{value} matches none of the date formats {formats}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -13591,16 +15473,26 @@ IT Service Support on {db}</source>
         <source>Changes and CAB</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="49"/>
+        <source>Sync conflicts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="50"/>
+        <source>Unmatched mail</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>problems</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="192"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="209"/>
         <source>New &amp;problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="193"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="210"/>
         <source>New &amp;known error</source>
         <translation type="unfinished"></translation>
     </message>

@@ -673,6 +673,69 @@
     </message>
 </context>
 <context>
+    <name>BackupActions</name>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="27" />
+        <source>&amp;Back up now…</source>
+        <translation>&amp;Säkerhetskopiera nu…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="31" />
+        <source>&amp;Restore from backup…</source>
+        <translation>Å&amp;terställ från säkerhetskopia…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="46" />
+        <source>Back up the database</source>
+        <translation>Säkerhetskopiera databasen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="54" />
+        <source>Backing up…</source>
+        <translation>Säkerhetskopierar…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="57" />
+        <source>Backup written to {path}</source>
+        <translation>Säkerhetskopian skrevs till {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="62" />
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="67" />
+        <source>Restore from backup</source>
+        <translation>Återställ från säkerhetskopia</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="63" />
+        <source>itsmdesk backups (*.db *.bak *.sqlite);;All files (*)</source>
+        <translation>itsmdesk-säkerhetskopior (*.db *.bak *.sqlite);;Alla filer (*)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="68" />
+        <source>Replace the database {db} with the backup {file}?
+
+The current database is saved beside it first. Other itsmdesk windows and commands using it must be closed.</source>
+        <translation>Ersätta databasen {db} med säkerhetskopian {file}?
+
+Den nuvarande databasen sparas först bredvid den. Andra itsmdesk-fönster och kommandon som använder den måste stängas.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="79" />
+        <source>Restoring…</source>
+        <translation>Återställer…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="89" />
+        <source>Restored from {file}; the previous database was saved as {saved}</source>
+        <translation>Återställd från {file}; den tidigare databasen sparades som {saved}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="91" />
+        <source>Restored from {file}</source>
+        <translation>Återställd från {file}</translation>
+    </message>
+</context>
+<context>
     <name>BaselineDialog</name>
     <message>
         <location filename="../../itsmdesk/views/cmdb/dialogs.py" line="297" />
@@ -1180,7 +1243,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="104" />
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="307" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="318" />
         <source>New CI</source>
         <translation>Nytt CI</translation>
     </message>
@@ -1195,7 +1258,7 @@
         <translation>Redundans: CI:t förblir i drift så länge minst så här många av dess redundanta beroenden är i drift</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="230" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="240" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
@@ -1347,57 +1410,67 @@
         <translation>Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="209" />
+        <source>Subscribers</source>
+        <translation>Prenumeranter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="214" />
+        <source>Subscribers ({n})</source>
+        <translation>Prenumeranter ({n})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="267" />
         <source>this CI →</source>
         <translation>detta CI →</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="257" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="267" />
         <source>→ this CI</source>
         <translation>→ detta CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="259" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="269" />
         <source>yes</source>
         <translation>ja</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="271" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="261" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="271" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="262" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="272" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="262" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="272" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="265" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="275" />
         <source>Relations ({n})</source>
         <translation>Relationer ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="266" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="276" />
         <source>Open records ({n})</source>
         <translation>Öppna poster ({n})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="382" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="393" />
         <source>Remove relations</source>
         <translation>Ta bort relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="383" />
+        <location filename="../../itsmdesk/views/cmdb/ci_form.py" line="394" />
         <source>Remove {n} relation(s)?</source>
         <translation>Vill du ta bort {n} relation(er)?</translation>
     </message>
@@ -2079,140 +2152,168 @@
 <context>
     <name>CalendarPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="57" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="58" />
         <source>Reschedule %s</source>
         <translation>Planera om %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="109" />
         <source>Month</source>
         <translation>Månad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="109" />
         <source>Week</source>
         <translation>Vecka</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="108" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="109" />
         <source>Day</source>
         <translation>Dag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="109" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="110" />
         <source>Timeline</source>
         <translation>Tidslinje</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="112" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="113" />
         <source>Rows per CI</source>
         <translation>Rader per CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="113" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="114" />
         <source>Rows per service</source>
         <translation>Rader per tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="117" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="118" />
         <source>All statuses</source>
         <translation>Alla statusar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="135" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="136" />
         <source>Previous</source>
         <translation>Föregående</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="136" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="137" />
         <source>Today</source>
         <translation>Idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="136" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="137" />
         <source>Go to today</source>
         <translation>Gå till idag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="137" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="138" />
         <source>Next</source>
         <translation>Nästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="138" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="139" />
         <source>Undo</source>
         <translation>Ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="138" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="139" />
         <source>Undo the last reschedule</source>
         <translation>Ångra den senaste omplaneringen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="140" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="141" />
         <source>Redo</source>
         <translation>Gör om</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="145" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="146" />
         <source>Export .ics…</source>
         <translation>Exportera .ics…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="145" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="146" />
         <source>Export this range as iCalendar</source>
         <translation>Exportera det här intervallet som iCalendar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="166" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="167" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="169" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="176" />
+        <source>No end counts as</source>
+        <translation>Utan slut räknas som</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="182" />
+        <source> min</source>
+        <translation> min</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="185" />
+        <source>How long a change without an end (or ending at its start) counts when conflicts are checked; 0 leaves it an instant that overlaps nothing. Applies to everyone.</source>
+        <translation>Hur länge en ändring utan slut (eller som slutar när den börjar) räknas när konflikter kontrolleras; 0 gör den till ett ögonblick som inte överlappar något. Gäller alla.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="192" />
         <source>Fill: status · left stripe: risk · red outline: conflict · red shade: blackout · green: maintenance window</source>
         <translation>Fyllning: status · vänster rand: risk · röd kontur: konflikt · röd skuggning: frysperiod · grön: underhållsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="202" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="225" />
         <source>All teams</source>
         <translation>Alla team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="203" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="226" />
         <source>All services</source>
         <translation>Alla tjänster</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="267" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="290" />
         <source>Conflicts (%n)</source>
         <translation>
             <numerusform>Konflikter (%n)</numerusform>
             <numerusform>Konflikter (%n)</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="292" />
+        <source>Compared: the %n change(s) in this range still on the calendar (draft to implementing).</source>
+        <translation>
+            <numerusform>Jämfört: de %n ändring(ar) i detta intervall som fortfarande ligger i kalendern (utkast till genomförs).</numerusform>
+            <numerusform>Jämfört: de %n ändring(ar) i detta intervall som fortfarande ligger i kalendern (utkast till genomförs).</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="307" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="294" />
+        <source>%1 of %2 conflicting pair(s) involve a change without an end.</source>
+        <translation>%1 av %2 konfliktpar berör en ändring utan slut.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="353" />
         <source>%s moved to %s</source>
         <translation>%s flyttad till %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="331" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="377" />
         <source>Export change calendar</source>
         <translation>Exportera ändringskalender</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="332" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="378" />
         <source>iCalendar (*.ics)</source>
         <translation>iCalendar (*.ics)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="342" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="388" />
         <source>%s written (%s changes)</source>
         <translation>%s skriven (%s ändringar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/calendar/panel.py" line="352" />
+        <location filename="../../itsmdesk/views/calendar/panel.py" line="398" />
         <source>Export change calendar (.ics)…</source>
         <translation>Exportera ändringskalender (.ics)…</translation>
     </message>
@@ -2220,341 +2321,376 @@
 <context>
     <name>ChangeForm</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="191" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="192" />
         <source>new (draft)</source>
         <translation>ny (utkast)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="233" />
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="409" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="234" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="430" />
         <source>(no team)</source>
         <translation>(inget team)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="243" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="244" />
         <source>Downtime window</source>
         <translation>Driftstoppsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="249" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="250" />
         <source>Service outage</source>
         <translation>Tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="257" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="258" />
         <source>&amp;Title</source>
         <translation>&amp;Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="260" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="261" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="263" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="264" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="275" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="276" />
         <source>Downtime</source>
         <translation>Driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="283" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="284" />
         <source>&amp;Reason</source>
         <translation>&amp;Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="284" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="285" />
         <source>&amp;Description</source>
         <translation>&amp;Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="264" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="265" />
         <source>People</source>
         <translation>Personer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="126" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="127" />
         <source>Reschedule</source>
         <translation>Planera om</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="132" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="133" />
         <source>The downtime window moves by the same amount.</source>
         <translation>Driftstoppsfönstret flyttas lika mycket.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="135" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="136" />
         <source>Planned &amp;start</source>
         <translation>Planerad st&amp;art</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="136" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="137" />
         <source>Planned &amp;end</source>
         <translation>Planerat sl&amp;ut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="154" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="155" />
         <source>Change the risk of an approved change</source>
         <translation>Ändra risken för en godkänd ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="155" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="156" />
         <source>{ref} is {status}: it was approved with its current risk. If the level changes, the change goes back for approval (the CAB votes again). The reason is kept in its history.</source>
         <translation>{ref} är {status}: den godkändes med sin nuvarande risk. Om nivån ändras går ändringen tillbaka för godkännande (CAB röstar igen). Orsaken sparas i historiken.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="197" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="198" />
         <source>Reason for the next step (kept in the history)</source>
         <translation>Orsak till nästa steg (sparas i historiken)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="209" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="210" />
         <source>Histor&amp;y</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="238" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="239" />
         <source>Re&amp;schedule…</source>
         <translation>&amp;Planera om…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="240" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="241" />
         <source>Move the planned window; the downtime window moves with it</source>
         <translation>Flytta det planerade fönstret; driftstoppsfönstret flyttas med</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="262" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="263" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="270" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="271" />
         <source>Planned window</source>
         <translation>Planerat fönster</translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="291" />
+        <source>Key in the old tool</source>
+        <translation>Nyckel i det gamla verktyget</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="292" />
+        <source>Raised</source>
+        <translation>Registrerad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="293" />
+        <source>Requested end</source>
+        <translation>Önskat slut</translation>
+    </message>
+    <message>
         <location filename="../../itsmdesk/views/changes/change_form.py" line="294" />
+        <source>CAB approval</source>
+        <translation>CAB-godkännande</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="300" />
+        <source>Imported</source>
+        <translation>Importerat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="315" />
         <source>&amp;Implementation plan</source>
         <translation>&amp;Implementeringsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="295" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="316" />
         <source>&amp;Backout plan</source>
         <translation>&amp;Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="296" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="317" />
         <source>Te&amp;st plan</source>
         <translation>&amp;Testplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="302" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="323" />
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
         <translation>Dra hit CI:n från CMDB-trädet eller lägg till ett via namn.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="309" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="330" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="311" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="332" />
         <source>Add</source>
         <translation>Lägg till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="313" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="334" />
         <source>Remove selected</source>
         <translation>Ta bort markerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="329" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="350" />
         <source>Factor</source>
         <translation>Faktor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="329" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="350" />
         <source>Points</source>
         <translation>Poäng</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="329" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="350" />
         <source>Weight</source>
         <translation>Vikt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="330" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="351" />
         <source>Why</source>
         <translation>Varför</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="341" />
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="538" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="362" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="575" />
         <source>Assess risk</source>
         <translation>Bedöm risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="345" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="366" />
         <source>Override</source>
         <translation>Åsidosätt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="348" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="369" />
         <source>(computed)</source>
         <translation>(beräknad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="483" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="442" />
+        <source>needed</source>
+        <translation>krävs</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="443" />
+        <source>not needed</source>
+        <translation>krävs inte</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="520" />
         <source>approved with this risk: a new level sends it back for approval</source>
         <translation>godkänd med denna risk: en ny nivå skickar tillbaka den för godkännande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="491" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="528" />
         <source>No factors were stored with this risk: it was set without an assessment. Assessing the risk computes them and stores them with the change.</source>
         <translation>Inga faktorer sparades med den här risken: den sattes utan en bedömning. En riskbedömning beräknar dem och sparar dem med ändringen.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="162" />
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="352" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="163" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="373" />
         <source>Reason (required)</source>
         <translation>Orsak (obligatorisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="353" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="374" />
         <source>Apply override</source>
         <translation>Tillämpa åsidosättning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="359" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="380" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="369" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="390" />
         <source>(not reviewed)</source>
         <translation>(ej granskad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="376" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="397" />
         <source>Record review</source>
         <translation>Registrera granskning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="382" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="403" />
         <source>Outcome</source>
         <translation>Utfall</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="383" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="404" />
         <source>Lessons</source>
         <translation>Lärdomar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="384" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="405" />
         <source>Incidents caused</source>
         <translation>Orsakade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="529" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="566" />
         <source>The review follows implementation.</source>
         <translation>Granskningen görs efter genomförandet.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="533" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="570" />
         <source>The change has started: its risk is history and is no longer re-assessed.</source>
         <translation>Ändringen har påbörjats: dess risk är historik och omvärderas inte längre.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="536" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="573" />
         <source>Re-assess risk…</source>
         <translation>Omvärdera risk…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="612" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="649" />
         <source>No CI named {name}</source>
         <translation>Inget CI med namnet {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="680" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="717" />
         <source>Risk changed from {old} to {new}: {ref} went back to {status} for approval.</source>
         <translation>Risken ändrades från {old} till {new}: {ref} gick tillbaka till {status} för godkännande.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="686" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="723" />
         <source>Risk level unchanged ({level}): the approval stands.</source>
         <translation>Risknivån är oförändrad ({level}): godkännandet står fast.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="690" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="727" />
         <source>Risk assessed: {level} (score {score}).</source>
         <translation>Risken bedömd: {level} (poäng {score}).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="696" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="733" />
         <source>Choose the review's outcome first.</source>
         <translation>Välj granskningens utfall först.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="204" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="205" />
         <source>Details</source>
         <translation>Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="205" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="206" />
         <source>Plans</source>
         <translation>Planer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="206" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="207" />
         <source>Affected CIs</source>
         <translation>Berörda CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="207" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="208" />
         <source>Risk and conflicts</source>
         <translation>Risk och konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="208" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="209" />
         <source>Review (PIR)</source>
         <translation>Granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="189" />
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="541" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="190" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="578" />
         <source>New change</source>
         <translation>Ny ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="417" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="453" />
         <source>Status: %s</source>
         <translation>Status: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="426" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="462" />
         <source>Requester: %s · Implementer: %s</source>
         <translation>Beställare: %s · Genomförare: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="457" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="494" />
         <source>No conflicts.</source>
         <translation>Inga konflikter.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="475" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="512" />
         <source>Risk not assessed yet.</source>
         <translation>Risken är inte bedömd ännu.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="477" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="514" />
         <source>Risk: %s (score %s)</source>
         <translation>Risk: %s (poäng %s)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="480" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="517" />
         <source>overridden from %s: %s</source>
         <translation>åsidosatt från %s: %s</translation>
     </message>
@@ -2724,44 +2860,45 @@
 <context>
     <name>Cli</name>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="61" />
+        <location filename="../../itsmdesk/cli.py" line="62" />
         <source>itsmdesk: IT service support (incidents, problems, CMDB, changes, releases).</source>
         <translation>itsmdesk: IT-servicestöd (incidenter, problem, CMDB, ändringar, releaser).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="63" />
+        <location filename="../../itsmdesk/cli.py" line="64" />
         <source>With no command, the desktop application starts.</source>
         <translation>Utan kommando startar skrivbordsprogrammet.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="66" />
+        <location filename="../../itsmdesk/cli.py" line="67" />
         <source>sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/DB (default: $ITSMDESK_DB, else a file in your data folder)</source>
         <translation>sqlite:///FIL eller postgresql://ANVÄNDARE:LÖSEN@VÄRD:PORT/DB (standard: $ITSMDESK_DB, annars en fil i din datamapp)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="69" />
+        <location filename="../../itsmdesk/cli.py" line="70" />
         <source>sign in as LOGIN (default: $ITSMDESK_USER); the password comes from $ITSMDESK_PASSWORD or is asked for</source>
         <translation>logga in som LOGIN (standard: $ITSMDESK_USER); lösenordet tas från $ITSMDESK_PASSWORD eller efterfrågas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="73" />
+        <location filename="../../itsmdesk/cli.py" line="74" />
         <source>work on the demo database (built on first use): the GUI, or any command</source>
         <translation>arbeta i demodatabasen (byggs första gången): det grafiska gränssnittet eller vilket kommando som helst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="124" />
-        <location filename="../../itsmdesk/cli.py" line="138" />
-        <location filename="../../itsmdesk/cli.py" line="149" />
+        <location filename="../../itsmdesk/cli.py" line="132" />
+        <location filename="../../itsmdesk/cli.py" line="146" />
+        <location filename="../../itsmdesk/cli.py" line="157" />
+        <location filename="../../itsmdesk/commands/mail.py" line="92" />
         <source>itsmdesk: error: {message}</source>
         <translation>itsmdesk: fel: {message}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="128" />
+        <location filename="../../itsmdesk/cli.py" line="136" />
         <source>itsmdesk: interrupted</source>
         <translation>itsmdesk: avbrutet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="151" />
+        <location filename="../../itsmdesk/cli.py" line="159" />
         <source>(set ITSMDESK_DEBUG=1 for details)</source>
         <translation>(sätt ITSMDESK_DEBUG=1 för detaljer)</translation>
     </message>
@@ -2872,317 +3009,352 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="41" />
+        <source>EXTERNAL_KEY</source>
+        <translation>EXTERN_NYCKEL</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="42" />
         <source>FACTOR</source>
         <translation>FAKTOR</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="42" />
+        <location filename="../../itsmdesk/commands/base.py" line="43" />
         <source>FAILED</source>
         <translation>MISSLYCKADE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="43" />
+        <location filename="../../itsmdesk/commands/base.py" line="44" />
         <source>FAILURES</source>
         <translation>FEL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="44" />
+        <location filename="../../itsmdesk/commands/base.py" line="45" />
         <source>FIELD</source>
         <translation>FÄLT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="45" />
+        <location filename="../../itsmdesk/commands/base.py" line="46" />
         <source>FINISHED</source>
         <translation>AVSLUTADE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="46" />
+        <location filename="../../itsmdesk/commands/base.py" line="47" />
         <source>FROM</source>
         <translation>FRÅN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="47" />
+        <location filename="../../itsmdesk/commands/base.py" line="48" />
         <source>INCIDENTS</source>
         <translation>INCIDENTER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="48" />
+        <location filename="../../itsmdesk/commands/base.py" line="49" />
         <source>ITEM</source>
         <translation>OBJEKT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="49" />
+        <location filename="../../itsmdesk/commands/base.py" line="50" />
         <source>KEY</source>
         <translation>NYCKEL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="50" />
+        <location filename="../../itsmdesk/commands/base.py" line="51" />
         <source>KIND</source>
         <translation>TYP</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="51" />
+        <location filename="../../itsmdesk/commands/base.py" line="52" />
         <source>MTBF_H</source>
         <translation>MTBF_H</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="52" />
+        <location filename="../../itsmdesk/commands/base.py" line="53" />
         <source>MTTR_H</source>
         <translation>MTTR_H</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="53" />
+        <location filename="../../itsmdesk/commands/base.py" line="54" />
         <source>NAME</source>
         <translation>NAMN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="54" />
+        <location filename="../../itsmdesk/commands/base.py" line="55" />
         <source>NEW</source>
         <translation>NYTT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="55" />
+        <location filename="../../itsmdesk/commands/base.py" line="56" />
         <source>OLD</source>
         <translation>GAMMALT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="56" />
+        <location filename="../../itsmdesk/commands/base.py" line="57" />
         <source>ON</source>
         <translation>GÄLLER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="57" />
+        <location filename="../../itsmdesk/commands/base.py" line="58" />
         <source>OTHER</source>
         <translation>ANNAN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="58" />
+        <location filename="../../itsmdesk/commands/base.py" line="59" />
         <source>OWNER</source>
         <translation>ÄGARE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="59" />
+        <location filename="../../itsmdesk/commands/base.py" line="60" />
         <source>POINTS</source>
         <translation>POÄNG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="60" />
+        <location filename="../../itsmdesk/commands/base.py" line="61" />
         <source>PREVIOUS</source>
         <translation>FÖREGÅENDE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="61" />
+        <location filename="../../itsmdesk/commands/base.py" line="62" />
+        <source>PROPAGATES</source>
+        <translation>SPRIDS</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="63" />
         <source>PRIORITY</source>
         <translation>PRIORITET</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="62" />
+        <location filename="../../itsmdesk/commands/base.py" line="64" />
         <source>RANK</source>
         <translation>RANG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="63" />
+        <location filename="../../itsmdesk/commands/base.py" line="65" />
         <source>RATE</source>
         <translation>ANDEL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="64" />
+        <location filename="../../itsmdesk/commands/base.py" line="66" />
         <source>DEFAULT</source>
         <translation>STANDARD</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="65" />
+        <location filename="../../itsmdesk/commands/base.py" line="67" />
         <source>VALUE</source>
         <translation>VÄRDE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="66" />
+        <location filename="../../itsmdesk/commands/base.py" line="68" />
         <source>REF</source>
         <translation>REF</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="67" />
+        <location filename="../../itsmdesk/commands/base.py" line="69" />
         <source>REFS</source>
         <translation>REFERENSER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="68" />
+        <location filename="../../itsmdesk/commands/base.py" line="70" />
         <source>RELATION</source>
         <translation>RELATION</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="69" />
+        <location filename="../../itsmdesk/commands/base.py" line="71" />
         <source>RELATIONS</source>
         <translation>RELATIONER</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="70" />
+        <location filename="../../itsmdesk/commands/base.py" line="72" />
         <source>RESOLUTION_MIN</source>
         <translation>LÖSNING_MIN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="71" />
+        <location filename="../../itsmdesk/commands/base.py" line="73" />
         <source>RESPONSE_MIN</source>
         <translation>SVAR_MIN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="72" />
+        <location filename="../../itsmdesk/commands/base.py" line="74" />
         <source>RISK</source>
         <translation>RISK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="73" />
+        <location filename="../../itsmdesk/commands/base.py" line="75" />
+        <source>RRULE</source>
+        <translation>RRULE</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="76" />
         <source>SCOPE</source>
         <translation>OMFATTNING</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="74" />
+        <location filename="../../itsmdesk/commands/base.py" line="77" />
         <source>SITE</source>
         <translation>PLATS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="75" />
+        <location filename="../../itsmdesk/commands/base.py" line="78" />
+        <source>SOURCE</source>
+        <translation>KÄLLA</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="79" />
         <source>SLA_STATE</source>
         <translation>SLA_LÄGE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="76" />
+        <location filename="../../itsmdesk/commands/base.py" line="80" />
         <source>START</source>
         <translation>START</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="77" />
+        <location filename="../../itsmdesk/commands/base.py" line="81" />
+        <source>STARTS_AT</source>
+        <translation>BÖRJAR</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="82" />
         <source>STATUS</source>
         <translation>STATUS</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="78" />
+        <location filename="../../itsmdesk/commands/base.py" line="83" />
         <source>STEP</source>
         <translation>STEG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="79" />
+        <location filename="../../itsmdesk/commands/base.py" line="84" />
         <source>STEPS</source>
         <translation>STEG</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="80" />
+        <location filename="../../itsmdesk/commands/base.py" line="85" />
         <source>SUCCESSFUL</source>
         <translation>LYCKADE</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="81" />
+        <location filename="../../itsmdesk/commands/base.py" line="86" />
         <source>SUGGESTED_TITLE</source>
         <translation>FÖRESLAGEN_RUBRIK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="82" />
+        <location filename="../../itsmdesk/commands/base.py" line="87" />
         <source>TAKEN_AT</source>
         <translation>TAGEN</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="83" />
+        <location filename="../../itsmdesk/commands/base.py" line="88" />
+        <source>TARGET</source>
+        <translation>MÅL</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="89" />
         <source>TITLE</source>
         <translation>RUBRIK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="84" />
+        <location filename="../../itsmdesk/commands/base.py" line="90" />
         <source>TO</source>
         <translation>TILL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="85" />
+        <location filename="../../itsmdesk/commands/base.py" line="91" />
+        <source>TYPE</source>
+        <translation>TYP</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/base.py" line="92" />
         <source>VERSION</source>
         <translation>VERSION</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="86" />
+        <location filename="../../itsmdesk/commands/base.py" line="93" />
         <source>VIA</source>
         <translation>VIA</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="87" />
+        <location filename="../../itsmdesk/commands/base.py" line="94" />
         <source>WEIGHT</source>
         <translation>VIKT</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="88" />
+        <location filename="../../itsmdesk/commands/base.py" line="95" />
         <source>WHO</source>
         <translation>VEM</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="89" />
+        <location filename="../../itsmdesk/commands/base.py" line="96" />
         <source>WHY</source>
         <translation>VARFÖR</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="181" />
+        <location filename="../../itsmdesk/commands/base.py" line="188" />
         <source>building the demo database {db} (once)…</source>
         <translation>bygger demodatabasen {db} (en gång)…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="230" />
+        <location filename="../../itsmdesk/commands/base.py" line="237" />
         <source>Password for {who}: </source>
         <translation>Lösenord för {who}: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="260" />
-        <location filename="../../itsmdesk/commands/sync.py" line="114" />
+        <location filename="../../itsmdesk/commands/base.py" line="267" />
+        <location filename="../../itsmdesk/commands/sync.py" line="166" />
         <source>(none)</source>
         <translation>(inga)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="279" />
+        <location filename="../../itsmdesk/commands/base.py" line="286" />
         <source>would create {n}</source>
         <translation>skulle skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="281" />
+        <location filename="../../itsmdesk/commands/base.py" line="288" />
         <source>create {n}</source>
         <translation>skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="283" />
+        <location filename="../../itsmdesk/commands/base.py" line="290" />
         <source>nothing written; create {n}</source>
         <translation>inget skrivet; skapa {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="284" />
+        <location filename="../../itsmdesk/commands/base.py" line="291" />
         <source>{kind}: {n} rows read</source>
         <translation>{kind}: {n} rader lästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="286" />
+        <location filename="../../itsmdesk/commands/base.py" line="293" />
         <source>update {n}</source>
         <translation>uppdatera {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="287" />
+        <location filename="../../itsmdesk/commands/base.py" line="294" />
         <source>unchanged {n}</source>
         <translation>oförändrade {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="288" />
+        <location filename="../../itsmdesk/commands/base.py" line="295" />
         <source>rejected {n}</source>
         <translation>avvisade {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="291" />
+        <location filename="../../itsmdesk/commands/base.py" line="298" />
         <source>journal_rows {n}</source>
         <translation>journalrader {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="303" />
+        <location filename="../../itsmdesk/commands/base.py" line="310" />
         <source>line {line}, column {column}: {reason}</source>
         <translation>rad {line}, kolumn {column}: {reason}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="318" />
+        <location filename="../../itsmdesk/commands/base.py" line="325" />
         <source>'{value}' is not a whole number from {low} to {high}</source>
         <translation>'{value}' är inte ett heltal från {low} till {high}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/base.py" line="338" />
+        <location filename="../../itsmdesk/commands/base.py" line="345" />
         <source>'{value}' is not a number from {low} to {high}</source>
         <translation>'{value}' är inte ett tal från {low} till {high}</translation>
     </message>
@@ -3217,83 +3389,143 @@
         <translation>{n} steg sparade för {kind}-kategorin {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="35" />
+        <location filename="../../itsmdesk/commands/changes.py" line="38" />
         <source>change management: conflicts, transitions, success rate</source>
         <translation>ändringshantering: konflikter, statusbyten, andel lyckade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="38" />
+        <location filename="../../itsmdesk/commands/changes.py" line="41" />
         <source>conflicting changes and window violations</source>
         <translation>ändringar i konflikt och brott mot ändringsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="41" />
+        <location filename="../../itsmdesk/commands/changes.py" line="43" />
+        <source>compare changes planned to run on or after this day</source>
+        <translation>jämför ändringar planerade att pågå denna dag eller senare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="45" />
+        <source>compare changes planned to start up to this day, inclusive</source>
+        <translation>jämför ändringar planerade att starta till och med denna dag</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="49" />
+        <source>compare changes with these statuses (default: the ones still on the calendar, draft to implementing)</source>
+        <translation>jämför ändringar med dessa statusar (standard: de som fortfarande ligger i kalendern, utkast till genomförs)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="52" />
+        <source>compare every change, whatever its status</source>
+        <translation>jämför alla ändringar, oavsett status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="53" />
         <source>skip impact-path conflicts</source>
         <translation>hoppa över konflikter via påverkansvägar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="45" />
+        <location filename="../../itsmdesk/commands/changes.py" line="57" />
+        <source>show or set how long a change without an end counts in conflict checks</source>
+        <translation>visa eller ange hur länge en ändring utan slut räknas vid konfliktkontroller</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="62" />
         <source>move a change to another status</source>
         <translation>flytta en ändring till en annan status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="48" />
+        <location filename="../../itsmdesk/commands/changes.py" line="65" />
         <source>why (needed to reject a change the CAB did not reject)</source>
         <translation>varför (krävs för att avslå en ändring som CAB inte avslog)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="52" />
+        <location filename="../../itsmdesk/commands/changes.py" line="69" />
         <source>change success rate per type, team or month</source>
         <translation>andel lyckade ändringar per typ, team eller månad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="59" />
+        <location filename="../../itsmdesk/commands/changes.py" line="76" />
         <source>assess a change's risk and show its factors</source>
         <translation>bedöm en ändrings risk och visa dess faktorer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="61" />
+        <location filename="../../itsmdesk/commands/changes.py" line="78" />
         <source>re-assess an approved change for this reason (a new level sends it back for approval)</source>
         <translation>omvärdera en godkänd ändring med denna orsak (en ny nivå skickar tillbaka den för godkännande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="67" />
-        <location filename="../../itsmdesk/commands/changes.py" line="73" />
+        <location filename="../../itsmdesk/commands/changes.py" line="84" />
+        <location filename="../../itsmdesk/commands/changes.py" line="90" />
         <source>forward schedule of change as .ics</source>
         <translation>schema för kommande ändringar som .ics</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="70" />
+        <location filename="../../itsmdesk/commands/changes.py" line="87" />
         <source>change calendar: export</source>
         <translation>ändringskalender: export</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="156" />
+        <location filename="../../itsmdesk/commands/changes.py" line="120" />
+        <source>every status</source>
+        <translation>alla statusar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="123" />
+        <source>Compared {n} change(s) with status: {statuses}.</source>
+        <translation>Jämförde {n} ändring(ar) med status: {statuses}.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="125" />
+        <source>Period: {start} to {end}.</source>
+        <translation>Period: {start} till {end}.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="126" />
+        <source>any start</source>
+        <translation>valfri start</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="127" />
+        <source>any end</source>
+        <translation>valfritt slut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="129" />
+        <source>A change without an end counts as {minutes} minute(s) (setting {setting}; 'changes conflict-stretch' changes it): {changes} change(s) stretched, {stretched} of {pairs} conflicting pair(s) involve one.</source>
+        <translation>En ändring utan slut räknas som {minutes} minut(er) (inställningen {setting}; 'changes conflict-stretch' ändrar den): {changes} ändring(ar) förlängda, {stretched} av {pairs} konfliktpar berör en sådan.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="168" />
+        <source>A change without an end counts as {minutes} minute(s) in conflict checks.</source>
+        <translation>En ändring utan slut räknas som {minutes} minut(er) vid konfliktkontroller.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/changes.py" line="227" />
         <source>{ref}: risk {level} (score {score})</source>
         <translation>{ref}: risk {level} (poäng {score})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="161" />
+        <location filename="../../itsmdesk/commands/changes.py" line="232" />
         <source>{ref}: risk level {old} -&gt; {new}; sent back for approval (now {status})</source>
         <translation>{ref}: risknivå {old} -&gt; {new}; skickad tillbaka för godkännande (nu {status})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="165" />
+        <location filename="../../itsmdesk/commands/changes.py" line="236" />
         <source>{ref}: risk level unchanged ({level}); the approval stands</source>
         <translation>{ref}: risknivån är oförändrad ({level}); godkännandet står fast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="168" />
+        <location filename="../../itsmdesk/commands/changes.py" line="239" />
         <source>{ref} is {status}: this is the risk it was approved with; give --reason to re-assess it (a new level sends it back for approval)</source>
         <translation>{ref} är {status}: detta är risken den godkändes med; ange --reason för att omvärdera den (en ny nivå skickar tillbaka den för godkännande)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="172" />
+        <location filename="../../itsmdesk/commands/changes.py" line="243" />
         <source>{ref} is {status}: its stored risk is shown; it is no longer re-assessed</source>
         <translation>{ref} är {status}: dess sparade risk visas; den omvärderas inte längre</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/changes.py" line="189" />
+        <location filename="../../itsmdesk/commands/changes.py" line="260" />
         <source>{path} written ({n} changes)</source>
         <translation>{path} skriven ({n} ändringar)</translation>
     </message>
@@ -3484,86 +3716,101 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/core.py" line="35" />
-        <source>check the file, the references between records and the CMDB graph index</source>
-        <translation>kontrollera filen, referenserna mellan poster och CMDB:ns grafindex</translation>
+        <source>replace the database with the backup FILE (SQLite; the current file is saved beside it first)</source>
+        <translation>ersätt databasen med säkerhetskopian FILE (SQLite; den nuvarande filen sparas först bredvid den)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="38" />
+        <location filename="../../itsmdesk/commands/core.py" line="41" />
+        <source>check the file, the references between records, external keys, stored values and the CMDB graph index</source>
+        <translation>kontrollera filen, referenserna mellan poster, externa nycklar, lagrade värden och CMDB:ns grafindex</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="45" />
         <source>first put the CMDB graph index right (it is derived from the CIs and relations; nothing else changes)</source>
         <translation>rätta först CMDB:ns grafindex (det härleds från CI:erna och relationerna; inget annat ändras)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="44" />
+        <location filename="../../itsmdesk/commands/core.py" line="51" />
         <source>list records of one kind</source>
         <translation>lista poster av en typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="46" />
+        <location filename="../../itsmdesk/commands/core.py" line="53" />
         <source>one of: {kinds}</source>
         <translation>en av: {kinds}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="52" />
+        <location filename="../../itsmdesk/commands/core.py" line="59" />
         <source>who changed what on a record (by reference or CI name)</source>
         <translation>vem som ändrade vad på en post (efter referens eller CI-namn)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="57" />
+        <location filename="../../itsmdesk/commands/core.py" line="64" />
         <source>every setting: where it lives, its default and its value here</source>
         <translation>alla inställningar: var de finns, deras standardvärde och deras värde här</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="59" />
+        <location filename="../../itsmdesk/commands/core.py" line="66" />
         <source>print JSON</source>
         <translation>skriv ut JSON</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="73" />
+        <location filename="../../itsmdesk/commands/core.py" line="80" />
         <source>created {db} at schema {version}</source>
         <translation>skapade {db} med schema {version}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="76" />
+        <location filename="../../itsmdesk/commands/core.py" line="83" />
         <source>{db} is up to date (schema {version})</source>
         <translation>{db} är aktuell (schema {version})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="79" />
+        <location filename="../../itsmdesk/commands/core.py" line="86" />
         <source>upgraded {db} from schema {old} to {new}</source>
         <translation>uppgraderade {db} från schema {old} till {new}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="87" />
+        <location filename="../../itsmdesk/commands/core.py" line="94" />
         <source>{login}: administrator {name} created; sign in with --user {login}</source>
         <translation>{login}: administratören {name} skapad; logga in med --user {login}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="102" />
+        <location filename="../../itsmdesk/commands/core.py" line="109" />
         <source>demo data ({size}, seed {seed}) written to {db} in {seconds} s</source>
         <translation>demodata ({size}, frö {seed}) skrivna till {db} på {seconds} s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="121" />
+        <location filename="../../itsmdesk/commands/core.py" line="128" />
         <source>backup of {db} written to {path}</source>
         <translation>säkerhetskopia av {db} skriven till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="134" />
+        <location filename="../../itsmdesk/commands/core.py" line="142" />
+        <source>the previous database was saved as {path}</source>
+        <translation>den tidigare databasen sparades som {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="145" />
+        <source>{db} restored from {path}</source>
+        <translation>{db} återställd från {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/core.py" line="158" />
         <source>CMDB graph index repaired ({cis} CI(s), {relations} relation(s) still wrong)</source>
         <translation>CMDB:ns grafindex reparerat ({cis} CI, {relations} relation(er) fortfarande fel)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="141" />
+        <location filename="../../itsmdesk/commands/core.py" line="165" />
         <source>{n} problem(s) found in {db}</source>
         <translation>{n} fel hittade i {db}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="145" />
+        <location filename="../../itsmdesk/commands/core.py" line="169" />
         <source>{db}: OK</source>
         <translation>{db}: OK</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/core.py" line="195" />
+        <location filename="../../itsmdesk/commands/core.py" line="221" />
         <source>{reason} Organisation settings show their defaults.</source>
         <translation>{reason} Organisationens inställningar visar sina standardvärden.</translation>
     </message>
@@ -3668,53 +3915,58 @@
         <translation>exporterar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="87" />
-        <location filename="../../itsmdesk/commands/sync.py" line="102" />
+        <location filename="../../itsmdesk/commands/importing.py" line="100" />
+        <location filename="../../itsmdesk/commands/sync.py" line="131" />
         <source>(empty)</source>
         <translation>(tomt)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="95" />
+        <location filename="../../itsmdesk/commands/importing.py" line="108" />
         <source>create CI {name}</source>
         <translation>skapa CI {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="95" />
+        <location filename="../../itsmdesk/commands/importing.py" line="108" />
         <source>add relation {name}</source>
         <translation>lägg till relation {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="97" />
+        <location filename="../../itsmdesk/commands/importing.py" line="110" />
         <source>update CI {name}</source>
         <translation>uppdatera CI {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="97" />
+        <location filename="../../itsmdesk/commands/importing.py" line="110" />
         <source>update relation {name}</source>
         <translation>uppdatera relation {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="106" />
+        <location filename="../../itsmdesk/commands/importing.py" line="119" />
         <source>... and {n} more CIs to create or update (not listed)</source>
         <translation>... och {n} CI:n till att skapa eller uppdatera (visas inte)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="108" />
+        <location filename="../../itsmdesk/commands/importing.py" line="121" />
         <source>... and {n} more relations to create or update (not listed)</source>
         <translation>... och {n} relationer till att skapa eller uppdatera (visas inte)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="111" />
+        <location filename="../../itsmdesk/commands/importing.py" line="124" />
         <source>relations not in the file are kept (the import never removes relations)</source>
         <translation>relationer som inte finns i filen behålls (importen tar aldrig bort relationer)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="149" />
+        <location filename="../../itsmdesk/commands/importing.py" line="164" />
         <source>... and {n} more bad rows</source>
         <translation>... och {n} felaktiga rader till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/importing.py" line="153" />
+        <location filename="../../itsmdesk/commands/importing.py" line="166" />
+        <source>... and {n} more errors in the rows above</source>
+        <translation>... och {n} fler fel i raderna ovan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/importing.py" line="170" />
         <source>rejected rows written to {path}</source>
         <translation>avvisade rader skrivna till {path}</translation>
     </message>
@@ -3785,61 +4037,96 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/problems.py" line="59" />
-        <source>look at incidents of the last N days</source>
-        <translation>titta på incidenter från de senaste N dagarna</translation>
+        <source>look at incidents of the last N days (before --to, default now)</source>
+        <translation>titta på incidenter från de senaste N dagarna (före --to, standard nu)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="61" />
+        <location filename="../../itsmdesk/commands/problems.py" line="62" />
+        <source>look at incidents opened on or after this day (instead of --days)</source>
+        <translation>titta på incidenter öppnade denna dag eller senare (i stället för --days)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="65" />
+        <source>look at incidents opened up to this day, inclusive (default: now)</source>
+        <translation>titta på incidenter öppnade till och med denna dag (standard: nu)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="171" />
+        <source>Incidents opened {start} to {end} (UTC); at most the newest {per_ci} per CI or service are clustered (--per-ci), at most {limit} groups shown (--limit).</source>
+        <translation>Incidenter öppnade {start} till {end} (UTC); högst de {per_ci} nyaste per CI eller tjänst grupperas (--per-ci), högst {limit} grupper visas (--limit).</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="177" />
+        <source>{cis} CI(s) or service(s) had more: {n} older incident(s) were not clustered.</source>
+        <translation>{cis} CI eller tjänst(er) hade fler: {n} äldre incident(er) grupperades inte.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="181" />
+        <source>Showing {shown} of {found} groups.</source>
+        <translation>Visar {shown} av {found} grupper.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="68" />
         <source>incidents within N days of each other belong together</source>
         <translation>incidenter inom N dagar från varandra hör ihop</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="75" />
+        <location filename="../../itsmdesk/commands/problems.py" line="71" />
+        <source>show at most N groups, the biggest first (default 100)</source>
+        <translation>visa högst N grupper, de största först (standard 100)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="73" />
+        <source>cluster at most the newest N incidents of each CI or service (default 400)</source>
+        <translation>gruppera högst de N nyaste incidenterna per CI eller tjänst (standard 400)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/problems.py" line="87" />
         <source>{n} rows written to {path}</source>
         <translation>{n} rader skrivna till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="82" />
+        <location filename="../../itsmdesk/commands/problems.py" line="94" />
         <source>{n} page(s) written to {path}</source>
         <translation>{n} sidor skrivna till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="90" />
+        <location filename="../../itsmdesk/commands/problems.py" line="102" />
         <source>service availability {start} .. {end} UTC ({hours} h)</source>
         <translation>tillgänglighet per tjänst {start} .. {end} UTC ({hours} h)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="92" />
+        <location filename="../../itsmdesk/commands/problems.py" line="104" />
         <source>ci availability {start} .. {end} UTC ({hours} h)</source>
         <translation>tillgänglighet per CI {start} .. {end} UTC ({hours} h)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="110" />
+        <location filename="../../itsmdesk/commands/problems.py" line="122" />
         <source>ci</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="110" />
+        <location filename="../../itsmdesk/commands/problems.py" line="122" />
         <source>service</source>
         <translation>tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="111" />
+        <location filename="../../itsmdesk/commands/problems.py" line="123" />
         <source>category</source>
         <translation>kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="111" />
+        <location filename="../../itsmdesk/commands/problems.py" line="123" />
         <source>team</source>
         <translation>team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="112" />
+        <location filename="../../itsmdesk/commands/problems.py" line="124" />
         <source>incidents by {by}, {start} .. {end}: {total} (previous period {previous})</source>
         <translation>incidenter per {by}, {start} .. {end}: {total} (föregående period {previous})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/problems.py" line="117" />
+        <location filename="../../itsmdesk/commands/problems.py" line="129" />
         <source>top movers:</source>
         <translation>största förändringar:</translation>
     </message>
@@ -3964,17 +4251,12 @@
         <translation>bara öppna ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="28" />
-        <source>quick open: any record by reference or words</source>
-        <translation>snabböppna: valfri post efter referens eller ord</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="34" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="35" />
         <source>ticket queues: counts, or the first rows of one queue</source>
         <translation>ärendeköer: antal, eller de första raderna i en kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="35" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="36" />
         <source>queue key (all_open, unassigned, breached, ...)</source>
         <translation>köns nyckel (all_open, unassigned, breached, ...)</translation>
     </message>
@@ -3989,10 +4271,108 @@
         <translation>flagga ärenden i fara och markera brutna SLA (kör varje minut)</translation>
     </message>
     <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="18" />
+        <source>mail: notifications, outage announcements, the outbox</source>
+        <translation>e-post: aviseringar, avbrottsmeddelanden, utkorgen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="26" />
+        <source>deliver the queued mail that is due (retries with backoff)</source>
+        <translation>skicka den köade e-post som ska iväg (nya försök med ökande väntetid)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="28" />
         <location filename="../../itsmdesk/commands/sla.py" line="24" />
         <location filename="../../itsmdesk/commands/sla.py" line="102" />
         <source>pretend it is this UTC time (YYYY-MM-DD HH:MM)</source>
         <translation>låtsas att klockan är denna UTC-tid (ÅÅÅÅ-MM-DD TT:MM)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="33" />
+        <source>the outgoing mail, newest first, with its status</source>
+        <translation>den utgående e-posten, nyaste först, med status</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="40" />
+        <source>connect to the SMTP server and log in; with --to, send a test mail</source>
+        <translation>anslut till SMTP-servern och logga in; med --to skickas ett testbrev</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="46" />
+        <source>a person follows a business service's outage announcements</source>
+        <translation>en person följer en verksamhetstjänsts avbrottsmeddelanden</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="48" />
+        <source>a person no longer follows a business service</source>
+        <translation>en person slutar följa en verksamhetstjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="50" />
+        <location filename="../../itsmdesk/commands/mail_out.py" line="55" />
+        <source>the business service's name</source>
+        <translation>verksamhetstjänstens namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="51" />
+        <location filename="../../itsmdesk/commands/mail_out.py" line="60" />
+        <source>login, e-mail address or name</source>
+        <translation>inloggning, e-postadress eller namn</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="54" />
+        <source>who follows a business service</source>
+        <translation>vilka som följer en verksamhetstjänst</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="59" />
+        <source>the language a person is mailed in</source>
+        <translation>språket en person får e-post på</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="75" />
+        <source>{sent} sent, {retrying} to retry, {failed} failed</source>
+        <translation>{sent} skickade, {retrying} att försöka igen, {failed} misslyckade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="78" />
+        <source>The SMTP server was not reached: {error}</source>
+        <translation>SMTP-servern gick inte att nå: {error}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="107" />
+        <source>{server}: test mail sent to {to}</source>
+        <translation>{server}: testbrev skickat till {to}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="109" />
+        <source>{server}: connected and logged in</source>
+        <translation>{server}: ansluten och inloggad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="120" />
+        <source>{person} now follows {service}</source>
+        <translation>{person} följer nu {service}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="123" />
+        <source>{person} already follows {service}</source>
+        <translation>{person} följer redan {service}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="135" />
+        <source>{person} no longer follows {service}</source>
+        <translation>{person} följer inte längre {service}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="138" />
+        <source>{person} did not follow {service}</source>
+        <translation>{person} följde inte {service}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail_out.py" line="162" />
+        <source>{person} is mailed in {language}</source>
+        <translation>{person} får e-post på {language}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/commands/sla.py" line="28" />
@@ -4170,68 +4550,73 @@
         <translation>{n} ärenden: {met} uppfyllda, {breached} brutna, {open} fortfarande öppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="42" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="28" />
+        <source>quick open: any record by reference, source-system key (external key) or words</source>
+        <translation>snabböppna: valfri post via referens, källsystemets nyckel (extern nyckel) eller ord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="43" />
         <source>service announcements</source>
         <translation>driftmeddelanden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="44" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="45" />
         <source>current announcements as text or HTML (for e-mail)</source>
         <translation>aktuella meddelanden som text eller HTML (för e-post)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="48" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="49" />
         <source>only what concerns this site (by its code)</source>
         <translation>bara det som gäller den här platsen (med dess kod)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="50" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="51" />
         <source>leave out the notices for IT staff only</source>
         <translation>utelämna meddelanden som bara är för IT-personal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="52" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="53" />
         <source>add a manual announcement</source>
         <translation>lägg till ett manuellt meddelande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="58" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="59" />
         <source>service CI name (repeatable)</source>
         <translation>tjänstens CI-namn (kan upprepas)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="62" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="63" />
         <source>for this site only (by its code); default: every site</source>
         <translation>bara för den här platsen (med dess kod); standard: alla platser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="65" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="66" />
         <source>business calendars for SLA clocks (the change calendar is `calendar`)</source>
         <translation>arbetstidskalendrar för SLA-klockor (ändringskalendern är `calendar`)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="68" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="69" />
         <source>calendars and their holidays</source>
         <translation>kalendrar och deras helgdagar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="70" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="71" />
         <source>create a calendar with office hours Mon-Fri 08-17</source>
         <translation>skapa en kalender med kontorstid mån–fre 08–17</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="75" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="76" />
         <source>holidays</source>
         <translation>helgdagar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="76" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="77" />
         <location filename="../../itsmdesk/commands/sla.py" line="77" />
         <source>import holidays from an .ics file</source>
         <translation>importera helgdagar från en .ics-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="79" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="80" />
         <source>calendar name (default: the default one)</source>
         <translation>kalenderns namn (standard: standardkalendern)</translation>
     </message>
@@ -4241,29 +4626,29 @@
         <translation>{flagged} flaggade i fara, {breached} brutna, {notifications} aviseringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="139" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="142" />
         <location filename="../../itsmdesk/commands/sla.py" line="362" />
         <location filename="../../itsmdesk/commands/sla.py" line="369" />
         <source>wrote {path}</source>
         <translation>skrev {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="167" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="170" />
         <source>announced: {title}</source>
         <translation>meddelat: {title}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="177" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="180" />
         <source>{name} ({timezone}): {n} holidays</source>
         <translation>{name} ({timezone}): {n} helgdagar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="190" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="193" />
         <source>created calendar {name}</source>
         <translation>skapade kalendern {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/servicedesk.py" line="207" />
+        <location filename="../../itsmdesk/commands/servicedesk.py" line="210" />
         <location filename="../../itsmdesk/commands/sla.py" line="307" />
         <source>{added} holidays added to {name}, {skipped} already there</source>
         <translation>{added} helgdagar tillagda i {name}, {skipped} fanns redan</translation>
@@ -4391,7 +4776,7 @@
     </message>
     <message>
         <location filename="../../itsmdesk/commands/admin.py" line="87" />
-        <location filename="../../itsmdesk/commands/base.py" line="249" />
+        <location filename="../../itsmdesk/commands/base.py" line="256" />
         <source>Password for {login}: </source>
         <translation>Lösenord för {login}: </translation>
     </message>
@@ -4446,64 +4831,209 @@
         <translation>värden som navet inte tog emot eftersom det hade ändrat samma fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="37" />
+        <location filename="../../itsmdesk/commands/sync.py" line="34" />
+        <source>include the conflicts decided already</source>
+        <translation>ta med konflikter som redan är avgjorda</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="39" />
+        <source>decide a conflict: keep the hub's value or take the replica's</source>
+        <translation>avgör en konflikt: behåll navets värde eller ta replikens</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="41" />
+        <source>the conflict's number, as 'replica conflicts' lists it</source>
+        <translation>konfliktens nummer, som 'replica conflicts' listar det</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="43" />
+        <source>hub: keep the value the hub kept; replica: set the replica's value</source>
+        <translation>hub: behåll värdet som navet behöll; replica: sätt replikens värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="47" />
         <source>send this replica's changes to the hub and fetch the hub's</source>
         <translation>skicka den här replikens ändringar till navet och hämta navets</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="39" />
+        <location filename="../../itsmdesk/commands/sync.py" line="49" />
         <source>the hub (default: the one the replica was made from)</source>
         <translation>navet (standard: det som repliken skapades från)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="59" />
+        <location filename="../../itsmdesk/commands/sync.py" line="52" />
+        <source>print one JSON line per step (phase, done, total) and a last one with the summary (for the desktop app)</source>
+        <translation>skriv en JSON-rad per steg (phase, done, total) och en sista med sammanfattningen (för skrivbordsprogrammet)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="57" />
+        <source>on a replica with no link: write its unsent changes to a file to carry to the hub</source>
+        <translation>på en replik utan förbindelse: skriv dess osända ändringar till en fil att bära till navet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="63" />
+        <source>at the hub: apply a site's carried file and write the answer; on the replica: apply the hub's answer</source>
+        <translation>på navet: tillämpa en plats burna fil och skriv svaret; på repliken: tillämpa navets svar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="67" />
+        <source>at the hub: where to write the answer to carry back (default: FILE with '.answer' added)</source>
+        <translation>på navet: var svaret att bära tillbaka skrivs (standard: FIL med '.answer' tillagt)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="88" />
         <source>replica of {hub} for site {site} written to {path}: {rows} rows, {journal} journal rows</source>
         <translation>replik av {hub} för platsen {site} skriven till {path}: {rows} rader, {journal} journalrader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="63" />
+        <location filename="../../itsmdesk/commands/sync.py" line="92" />
         <source>references made on it are numbered in the site's block ({example}); sync with: itsmdesk --db sqlite:///{path} sync</source>
         <translation>referenser som skapas där numreras i platsens serie ({example}); synkronisera med: itsmdesk --db sqlite:///{path} sync</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="79" />
+        <location filename="../../itsmdesk/commands/sync.py" line="108" />
         <source>{db} is not a replica</source>
         <translation>{db} är inte en replik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="82" />
+        <location filename="../../itsmdesk/commands/sync.py" line="111" />
         <source>replica of {hub} for site {site}</source>
         <translation>replik av {hub} för platsen {site}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="85" />
+        <location filename="../../itsmdesk/commands/sync.py" line="114" />
         <source>last synced: {when} UTC</source>
         <translation>senast synkroniserad: {when} UTC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="87" />
+        <location filename="../../itsmdesk/commands/sync.py" line="116" />
         <source>never synced yet</source>
         <translation>aldrig synkroniserad ännu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="88" />
+        <location filename="../../itsmdesk/commands/sync.py" line="117" />
         <source>local journal rows waiting to be sent: {n}</source>
         <translation>lokala journalrader som väntar på att skickas: {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="94" />
+        <location filename="../../itsmdesk/commands/sync.py" line="123" />
         <source>{ref} {field}: the hub kept {hub}; {site} had {replica} ({who}, {at} UTC)</source>
         <translation>{ref} {field}: navet behöll {hub}; {site} hade {replica} ({who}, {at} UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="131" />
+        <location filename="../../itsmdesk/commands/sync.py" line="145" />
+        <source>kept the hub's value</source>
+        <translation>behöll navets värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="146" />
+        <source>took the replica's value</source>
+        <translation>tog replikens värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="147" />
+        <source>decided: {what} ({who}, {at} UTC)</source>
+        <translation>avgjord: {what} ({who}, {at} UTC)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="173" />
+        <source>decide one with: itsmdesk replica decide ID --take hub|replica</source>
+        <translation>avgör en med: itsmdesk replica decide ID --take hub|replica</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="264" />
         <source>sent {batches} change(s) ({rows} journal rows; {skipped} sent before), received {pulled} journal rows</source>
         <translation>skickade {batches} ändring(ar) ({rows} journalrader; {skipped} skickade tidigare), tog emot {pulled} journalrader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="136" />
+        <location filename="../../itsmdesk/commands/sync.py" line="269" />
         <source>{n} conflict(s): the hub's value stays, yours is kept for a person to decide:</source>
         <translation>{n} konflikt(er): navets värde står kvar, ditt sparas så att en person kan avgöra:</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="285" />
+        <source>{batches} unsent change(s) ({rows} journal rows) written to {path}; at the hub: itsmdesk --db HUB sync import-bundle {path}</source>
+        <translation>{batches} osända ändring(ar) ({rows} journalrader) skrivna till {path}; på navet: itsmdesk --db HUB sync import-bundle {path}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="303" />
+        <source>{path} brings nothing new: this replica has it already</source>
+        <translation>{path} innehåller inget nytt: repliken har det redan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="306" />
+        <source>the hub's answer applied: {acked} journal row(s) of yours acknowledged, {pulled} received</source>
+        <translation>navets svar tillämpat: {acked} av dina journalrader kvitterade, {pulled} mottagna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="317" />
+        <source>{applied} change(s) applied, {skipped} applied before; the answer ({rows} journal rows) is in {answer}: carry it back and run itsmdesk --db sqlite:///REPLICA sync import-bundle {answer}</source>
+        <translation>{applied} ändring(ar) tillämpade, {skipped} tillämpade tidigare; svaret ({rows} journalrader) finns i {answer}: bär tillbaka det och kör itsmdesk --db sqlite:///REPLIK sync import-bundle {answer}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="16" />
+        <source>e-mail intake: fetch, import, the unmatched queue, the mailbox</source>
+        <translation>e-postintag: hämta, importera, kön med omatchad e-post, brevlådan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="19" />
+        <source>take in new mail from the IMAP mailbox (each mail once)</source>
+        <translation>ta in ny e-post från IMAP-brevlådan (varje brev en gång)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="24" />
+        <source>take in mail saved as .eml (or .msg) files (each mail once)</source>
+        <translation>ta in e-post sparad som .eml-filer (eller .msg) (varje brev en gång)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="29" />
+        <source>mail no rule matched, waiting for an agent</source>
+        <translation>e-post som ingen regel passade, väntar på en handläggare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="33" />
+        <source>show or change the IMAP mailbox settings; --test connects</source>
+        <translation>visa eller ändra inställningarna för IMAP-brevlådan; --test ansluter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="39" />
+        <source>the mailbox's login (--user signs in to itsmdesk)</source>
+        <translation>brevlådans inloggning (--user loggar in i itsmdesk)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="44" />
+        <source>read the password from standard input and keep it in the keyring</source>
+        <translation>läs lösenordet från standard in och spara det i nyckelringen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="47" />
+        <source>connect and open the folder</source>
+        <translation>anslut och öppna mappen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="49" />
+        <source>show the mail rules, or replace them with a JSON file's</source>
+        <translation>visa e-postreglerna, eller ersätt dem med reglerna i en JSON-fil</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="56" />
+        <source>already taken</source>
+        <translation>redan intaget</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="71" />
+        <source>{found} new mails: {tickets} tickets, {notes} notes, {waiting} unmatched, {ignored} ignored</source>
+        <translation>{found} nya brev: {tickets} ärenden, {notes} anteckningar, {waiting} omatchade, {ignored} ignorerade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="127" />
+        <source>This computer has no keyring: the password was not kept (set ITSMDESK_MAIL_PASSWORD instead)</source>
+        <translation>Den här datorn har ingen nyckelring: lösenordet sparades inte (sätt ITSMDESK_MAIL_PASSWORD i stället)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/mail.py" line="132" />
+        <source>connected: {count} mails in {folder}</source>
+        <translation>ansluten: {count} brev i {folder}</translation>
     </message>
 </context>
 <context>
@@ -4581,6 +5111,181 @@ Kritikalitet: {crit}</translation>
         <location filename="../../itsmdesk/views/cmdb/tree.py" line="180" />
         <source>More… (next {n})</source>
         <translation>Fler… (nästa {n})</translation>
+    </message>
+</context>
+<context>
+    <name>ConflictsPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="52" />
+        <source>changed on both sides</source>
+        <translation>ändrat på båda sidor</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="53" />
+        <source>deleted on the hub</source>
+        <translation>borttaget på navet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="54" />
+        <source>edited on the hub</source>
+        <translation>redigerat på navet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="64" />
+        <source>(the record deleted)</source>
+        <translation>(posten borttagen)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="73" />
+        <source>the record, as the hub has it</source>
+        <translation>posten, som navet har den</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="74" />
+        <source>delete the record</source>
+        <translation>ta bort posten</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="77" />
+        <source>(empty)</source>
+        <translation>(tomt)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="113" />
+        <source>Show decided</source>
+        <translation>Visa avgjorda</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="117" />
+        <source>Refresh</source>
+        <translation>Uppdatera</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="118" />
+        <source>Read the conflicts again</source>
+        <translation>Läs in konflikterna igen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="122" />
+        <source>Sync with hub…</source>
+        <translation>Synkronisera med navet…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134" />
+        <source>Record</source>
+        <translation>Post</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134" />
+        <source>Field</source>
+        <translation>Fält</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134" />
+        <source>Hub's value</source>
+        <translation>Navets värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134" />
+        <source>Replica's value</source>
+        <translation>Replikens värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="135" />
+        <source>Who and when</source>
+        <translation>Vem och när</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="135" />
+        <source>Site</source>
+        <translation>Plats</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="135" />
+        <source>Reason</source>
+        <translation>Orsak</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="156" />
+        <source>Hub's value (kept)</source>
+        <translation>Navets värde (behållet)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="157" />
+        <source>Replica's value (not taken)</source>
+        <translation>Replikens värde (inte taget)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="165" />
+        <source>Keep hub's value</source>
+        <translation>Behåll navets värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="168" />
+        <source>Take replica's value</source>
+        <translation>Ta replikens värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="172" />
+        <source>Open record</source>
+        <translation>Öppna posten</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="250" />
+        <source>{n}{more} open conflict(s) to decide</source>
+        <translation>{n}{more} öppna konflikt(er) att avgöra</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="251" />
+        <source>No open conflicts.</source>
+        <translation>Inga öppna konflikter.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="271" />
+        <source>Select a conflict to see both values.</source>
+        <translation>Välj en konflikt för att se båda värdena.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="277" />
+        <source>{record} · {field} · {reason}
+Made at {site} by {who}, {when}</source>
+        <translation>{record} · {field} · {reason}
+Gjort på {site} av {who}, {when}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="282" />
+        <source>kept the hub's value</source>
+        <translation>behöll navets värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="283" />
+        <source>took the replica's value</source>
+        <translation>tog replikens värde</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="284" />
+        <source>Decided: {what} ({who}, {when})</source>
+        <translation>Avgjord: {what} ({who}, {when})</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="293" />
+        <source>The hub deleted what the replica changed: only the hub's side can be kept.</source>
+        <translation>Navet tog bort det som repliken ändrade: bara navets sida kan behållas.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="305" />
+        <source>Conflict on {record} decided</source>
+        <translation>Konflikten på {record} avgjord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="315" />
+        <source>Deciding a conflict</source>
+        <translation>Avgör en konflikt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="358" />
+        <source>&amp;Sync with hub…</source>
+        <translation>&amp;Synkronisera med navet…</translation>
     </message>
 </context>
 <context>
@@ -4967,7 +5672,7 @@ Kritikalitet: {crit}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="142" />
-        <location filename="../../itsmdesk/words.py" line="312" />
+        <location filename="../../itsmdesk/words.py" line="325" />
         <source>Vote</source>
         <translation>Röst</translation>
     </message>
@@ -5018,7 +5723,7 @@ Kritikalitet: {crit}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="152" />
-        <location filename="../../itsmdesk/words.py" line="302" />
+        <location filename="../../itsmdesk/words.py" line="315" />
         <source>Text</source>
         <translation>Text</translation>
     </message>
@@ -5065,8 +5770,8 @@ Kritikalitet: {crit}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="161" />
-        <location filename="../../itsmdesk/words.py" line="210" />
-        <location filename="../../itsmdesk/words.py" line="244" />
+        <location filename="../../itsmdesk/words.py" line="220" />
+        <location filename="../../itsmdesk/words.py" line="256" />
         <source>Affected CI</source>
         <translation>Berört CI</translation>
     </message>
@@ -5162,7 +5867,7 @@ Kritikalitet: {crit}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/words.py" line="181" />
-        <location filename="../../itsmdesk/words.py" line="293" />
+        <location filename="../../itsmdesk/words.py" line="306" />
         <source>Depends on</source>
         <translation>Beror på</translation>
     </message>
@@ -5232,588 +5937,648 @@ Kritikalitet: {crit}</translation>
         <translation>Extern nyckel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="195" />
+        <location filename="../../itsmdesk/words.py" line="196" />
+        <source>Caused by CI</source>
+        <translation>Orsakat av CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="197" />
+        <source>Reopened</source>
+        <translation>Återöppnat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="198" />
+        <source>Reassignments</source>
+        <translation>Omfördelningar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="199" />
+        <source>Handle time (hours)</source>
+        <translation>Hanteringstid (timmar)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="200" />
+        <source>Requested end</source>
+        <translation>Önskat slut</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="201" />
+        <source>CAB approval needed</source>
+        <translation>CAB-godkännande krävs</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="202" />
+        <source>Summary</source>
+        <translation>Sammanfattning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="203" />
+        <source>Contact</source>
+        <translation>Kontakt</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="204" />
+        <source>Contacted</source>
+        <translation>Kontaktad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="205" />
         <source>Extra</source>
         <translation>Extra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="196" />
+        <location filename="../../itsmdesk/words.py" line="206" />
         <source>File name</source>
         <translation>Filnamn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="197" />
+        <location filename="../../itsmdesk/words.py" line="207" />
         <source>Holiday</source>
         <translation>Helgdag</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="198" />
+        <location filename="../../itsmdesk/words.py" line="208" />
         <source>Icon</source>
         <translation>Ikon</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="199" />
+        <location filename="../../itsmdesk/words.py" line="209" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="200" />
+        <location filename="../../itsmdesk/words.py" line="210" />
         <source>Implementation plan</source>
         <translation>Implementeringsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="201" />
+        <location filename="../../itsmdesk/words.py" line="211" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="202" />
+        <location filename="../../itsmdesk/words.py" line="212" />
         <source>Agent</source>
         <translation>Agent</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="203" />
+        <location filename="../../itsmdesk/words.py" line="213" />
         <source>Business service</source>
         <translation>Verksamhetstjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="204" />
+        <location filename="../../itsmdesk/words.py" line="214" />
         <source>Item kind</source>
         <translation>Objekttyp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="205" />
+        <location filename="../../itsmdesk/words.py" line="215" />
         <source>Item version</source>
         <translation>Objektversion</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="206" />
+        <location filename="../../itsmdesk/words.py" line="216" />
         <source>Job title</source>
         <translation>Befattning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="207" />
+        <location filename="../../itsmdesk/words.py" line="217" />
         <source>Key</source>
         <translation>Nyckel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="208" />
+        <location filename="../../itsmdesk/words.py" line="218" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="209" />
+        <location filename="../../itsmdesk/words.py" line="219" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="211" />
+        <location filename="../../itsmdesk/words.py" line="221" />
         <source>Label</source>
         <translation>Etikett</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="212" />
+        <location filename="../../itsmdesk/words.py" line="222" />
+        <source>Language</source>
+        <translation>Språk</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="223" />
         <source>Team lead</source>
         <translation>Teamledare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="213" />
+        <location filename="../../itsmdesk/words.py" line="224" />
         <source>Location</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="214" />
+        <location filename="../../itsmdesk/words.py" line="225" />
+        <source>Mail</source>
+        <translation>E-post</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="226" />
         <source>Major incident</source>
         <translation>Större incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="215" />
+        <location filename="../../itsmdesk/words.py" line="227" />
         <source>Manager</source>
         <translation>Ansvarig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="216" />
+        <location filename="../../itsmdesk/words.py" line="228" />
         <source>Meeting</source>
         <translation>Möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="217" />
+        <location filename="../../itsmdesk/words.py" line="229" />
         <source>File type</source>
         <translation>Filtyp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="218" />
+        <location filename="../../itsmdesk/words.py" line="230" />
         <source>Members needed up</source>
         <translation>Medlemmar som krävs i drift</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="219" />
+        <location filename="../../itsmdesk/words.py" line="231" />
         <source>Name</source>
         <translation>Namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="220" />
+        <location filename="../../itsmdesk/words.py" line="232" />
         <source>Notes</source>
         <translation>Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="221" />
+        <location filename="../../itsmdesk/words.py" line="233" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="222" />
+        <location filename="../../itsmdesk/words.py" line="234" />
         <source>Organisation</source>
         <translation>Organisation</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="223" />
+        <location filename="../../itsmdesk/words.py" line="235" />
         <source>Outage</source>
         <translation>Tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="224" />
+        <location filename="../../itsmdesk/words.py" line="236" />
         <source>Outage end</source>
         <translation>Avbrottets slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="225" />
+        <location filename="../../itsmdesk/words.py" line="237" />
         <source>Outage start</source>
         <translation>Avbrottets start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="226" />
-        <location filename="../../itsmdesk/words.py" line="227" />
+        <location filename="../../itsmdesk/words.py" line="238" />
+        <location filename="../../itsmdesk/words.py" line="239" />
         <source>Owner</source>
         <translation>Ägare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="228" />
+        <location filename="../../itsmdesk/words.py" line="240" />
         <source>Owner team</source>
         <translation>Ägande team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="229" />
+        <location filename="../../itsmdesk/words.py" line="241" />
         <source>Parent</source>
         <translation>Överordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="230" />
+        <location filename="../../itsmdesk/words.py" line="242" />
         <source>Paused (seconds)</source>
         <translation>Pausad (sekunder)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="231" />
+        <location filename="../../itsmdesk/words.py" line="243" />
         <source>Paused since</source>
         <translation>Pausad sedan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="232" />
+        <location filename="../../itsmdesk/words.py" line="244" />
         <source>Pending reason</source>
         <translation>Orsak till väntan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="233" />
+        <location filename="../../itsmdesk/words.py" line="245" />
         <source>Person</source>
         <translation>Person</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="234" />
+        <location filename="../../itsmdesk/words.py" line="246" />
         <source>Phase</source>
         <translation>Fas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="235" />
+        <location filename="../../itsmdesk/words.py" line="247" />
         <source>Phone</source>
         <translation>Telefon</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="236" />
+        <location filename="../../itsmdesk/words.py" line="248" />
         <source>Lessons learned</source>
         <translation>Lärdomar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="237" />
+        <location filename="../../itsmdesk/words.py" line="249" />
         <source>Review outcome</source>
         <translation>Granskningens utfall</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="238" />
+        <location filename="../../itsmdesk/words.py" line="250" />
         <source>Planned end</source>
         <translation>Planerat slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="239" />
+        <location filename="../../itsmdesk/words.py" line="251" />
         <source>Planned start</source>
         <translation>Planerad start</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="240" />
+        <location filename="../../itsmdesk/words.py" line="252" />
         <source>Position</source>
         <translation>Position</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="241" />
+        <location filename="../../itsmdesk/words.py" line="253" />
         <source>Present</source>
         <translation>Närvarande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="242" />
+        <location filename="../../itsmdesk/words.py" line="254" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="243" />
+        <location filename="../../itsmdesk/words.py" line="255" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="245" />
+        <location filename="../../itsmdesk/words.py" line="257" />
         <source>Propagates</source>
         <translation>Spridning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="246" />
+        <location filename="../../itsmdesk/words.py" line="258" />
         <source>Public</source>
         <translation>Offentlig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="247" />
+        <location filename="../../itsmdesk/words.py" line="259" />
         <source>Quorum</source>
         <translation>Kvorum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="248" />
+        <location filename="../../itsmdesk/words.py" line="260" />
         <source>Root cause analysis</source>
         <translation>Grundorsaksanalys</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="249" />
+        <location filename="../../itsmdesk/words.py" line="261" />
         <source>Read</source>
         <translation>Läst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="250" />
+        <location filename="../../itsmdesk/words.py" line="262" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="251" />
+        <location filename="../../itsmdesk/words.py" line="263" />
         <source>Record</source>
         <translation>Post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="252" />
+        <location filename="../../itsmdesk/words.py" line="264" />
         <source>Record kind</source>
         <translation>Posttyp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="253" />
+        <location filename="../../itsmdesk/words.py" line="265" />
         <source>Redundant</source>
         <translation>Redundant</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="254" />
+        <location filename="../../itsmdesk/words.py" line="266" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="255" />
+        <location filename="../../itsmdesk/words.py" line="267" />
         <source>Relation added</source>
         <translation>Relation tillagd</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="256" />
+        <location filename="../../itsmdesk/words.py" line="268" />
         <source>Relation removed</source>
         <translation>Relation borttagen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="257" />
+        <location filename="../../itsmdesk/words.py" line="269" />
         <source>Release</source>
         <translation>Release</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="258" />
+        <location filename="../../itsmdesk/words.py" line="270" />
         <source>Bundled change</source>
         <translation>Ingående ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="259" />
+        <location filename="../../itsmdesk/words.py" line="271" />
         <source>Delivered item</source>
         <translation>Levererat objekt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="260" />
+        <location filename="../../itsmdesk/words.py" line="272" />
         <source>Release version</source>
         <translation>Releaseversion</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="261" />
+        <location filename="../../itsmdesk/words.py" line="273" />
         <source>Requester</source>
         <translation>Beställare</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="262" />
+        <location filename="../../itsmdesk/words.py" line="274" />
         <source>Resolution code</source>
         <translation>Lösningskod</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="263" />
+        <location filename="../../itsmdesk/words.py" line="275" />
         <source>Resolution due</source>
         <translation>Lösning senast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="264" />
+        <location filename="../../itsmdesk/words.py" line="276" />
         <source>Resolution (minutes)</source>
         <translation>Lösningstid (minuter)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="265" />
+        <location filename="../../itsmdesk/words.py" line="277" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="266" />
+        <location filename="../../itsmdesk/words.py" line="278" />
         <source>Responded</source>
         <translation>Besvarad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="267" />
+        <location filename="../../itsmdesk/words.py" line="279" />
         <source>Response due</source>
         <translation>Svar senast</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="268" />
+        <location filename="../../itsmdesk/words.py" line="280" />
         <source>Response (minutes)</source>
         <translation>Svarstid (minuter)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="269" />
+        <location filename="../../itsmdesk/words.py" line="281" />
         <source>Corrective change raised</source>
         <translation>Korrigerande ändring skapad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="270" />
+        <location filename="../../itsmdesk/words.py" line="282" />
         <source>Risk factors</source>
         <translation>Riskfaktorer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="271" />
+        <location filename="../../itsmdesk/words.py" line="283" />
         <source>Risk level</source>
         <translation>Risknivå</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="272" />
+        <location filename="../../itsmdesk/words.py" line="284" />
         <source>Risk override</source>
         <translation>Åsidosatt risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="273" />
+        <location filename="../../itsmdesk/words.py" line="285" />
         <source>Reason for the risk override</source>
         <translation>Orsak till åsidosatt risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="274" />
+        <location filename="../../itsmdesk/words.py" line="286" />
         <source>Risk re-assessed after approval</source>
         <translation>Risken omvärderad efter godkännande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="275" />
+        <location filename="../../itsmdesk/words.py" line="287" />
         <source>Risk score</source>
         <translation>Riskpoäng</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="276" />
+        <location filename="../../itsmdesk/words.py" line="288" />
         <source>Root cause</source>
         <translation>Grundorsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="277" />
+        <location filename="../../itsmdesk/words.py" line="289" />
         <source>Recurrence</source>
         <translation>Upprepning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="278" />
+        <location filename="../../itsmdesk/words.py" line="290" />
         <source>Scope</source>
         <translation>Omfattning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="279" />
+        <location filename="../../itsmdesk/words.py" line="291" />
         <source>Sent back for approval</source>
         <translation>Skickad tillbaka för godkännande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="280" />
+        <location filename="../../itsmdesk/words.py" line="292" />
         <source>Serial number</source>
         <translation>Serienummer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="281" />
+        <location filename="../../itsmdesk/words.py" line="293" />
         <source>Service</source>
         <translation>Tjänst</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="282" />
+        <location filename="../../itsmdesk/words.py" line="294" />
+        <source>Subscriber</source>
+        <translation>Prenumerant</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/words.py" line="295" />
         <source>Shared</source>
         <translation>Delad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="283" />
+        <location filename="../../itsmdesk/words.py" line="296" />
         <source>Site</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="284" />
+        <location filename="../../itsmdesk/words.py" line="297" />
         <source>Size</source>
         <translation>Storlek</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="285" />
+        <location filename="../../itsmdesk/words.py" line="298" />
         <source>SLA state</source>
         <translation>SLA-läge</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="286" />
+        <location filename="../../itsmdesk/words.py" line="299" />
         <source>Solution</source>
         <translation>Lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="287" />
+        <location filename="../../itsmdesk/words.py" line="300" />
         <source>Solution status</source>
         <translation>Lösningsstatus</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="288" />
+        <location filename="../../itsmdesk/words.py" line="301" />
         <source>Source</source>
         <translation>Källa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="289" />
+        <location filename="../../itsmdesk/words.py" line="302" />
         <source>Source reference</source>
         <translation>Källreferens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="290" />
+        <location filename="../../itsmdesk/words.py" line="303" />
         <source>Starts</source>
         <translation>Börjar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="291" />
+        <location filename="../../itsmdesk/words.py" line="304" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="292" />
+        <location filename="../../itsmdesk/words.py" line="305" />
         <source>Step</source>
         <translation>Steg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="294" />
+        <location filename="../../itsmdesk/words.py" line="307" />
         <source>Symptom</source>
         <translation>Symtom</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="295" />
+        <location filename="../../itsmdesk/words.py" line="308" />
         <source>Tags</source>
         <translation>Taggar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="296" />
+        <location filename="../../itsmdesk/words.py" line="309" />
         <source>Taken</source>
         <translation>Tagen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="297" />
+        <location filename="../../itsmdesk/words.py" line="310" />
         <source>Target</source>
         <translation>Mål</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="298" />
+        <location filename="../../itsmdesk/words.py" line="311" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="299" />
+        <location filename="../../itsmdesk/words.py" line="312" />
         <source>Member</source>
         <translation>Medlem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="300" />
+        <location filename="../../itsmdesk/words.py" line="313" />
         <source>Template</source>
         <translation>Mall</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="301" />
+        <location filename="../../itsmdesk/words.py" line="314" />
         <source>Test plan</source>
         <translation>Testplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="303" />
+        <location filename="../../itsmdesk/words.py" line="316" />
         <source>Ticket kind</source>
         <translation>Ärendetyp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="304" />
+        <location filename="../../itsmdesk/words.py" line="317" />
         <source>Time spent (minutes)</source>
         <translation>Nedlagd tid (minuter)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="305" />
+        <location filename="../../itsmdesk/words.py" line="318" />
         <source>Time zone</source>
         <translation>Tidszon</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="306" />
+        <location filename="../../itsmdesk/words.py" line="319" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="307" />
+        <location filename="../../itsmdesk/words.py" line="320" />
         <source>Reason for the status change</source>
         <translation>Orsak till statusändringen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="308" />
+        <location filename="../../itsmdesk/words.py" line="321" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="309" />
+        <location filename="../../itsmdesk/words.py" line="322" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="310" />
+        <location filename="../../itsmdesk/words.py" line="323" />
         <source>Value</source>
         <translation>Värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="311" />
+        <location filename="../../itsmdesk/words.py" line="324" />
         <source>Vendor</source>
         <translation>Leverantör</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="313" />
+        <location filename="../../itsmdesk/words.py" line="326" />
         <source>Voted</source>
         <translation>Röstat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="314" />
+        <location filename="../../itsmdesk/words.py" line="327" />
         <source>Wave deployed</source>
         <translation>Våg driftsatt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="315" />
+        <location filename="../../itsmdesk/words.py" line="328" />
         <source>Work log note</source>
         <translation>Anteckning i arbetsloggen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="316" />
+        <location filename="../../itsmdesk/words.py" line="329" />
         <source>Workaround</source>
         <translation>Tillfällig lösning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="317" />
+        <location filename="../../itsmdesk/words.py" line="330" />
         <source>Working hours</source>
         <translation>Arbetstid</translation>
     </message>
@@ -5856,37 +6621,42 @@ Kritikalitet: {crit}</translation>
         <translation>CI-relationer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="101" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="98" />
+        <source>Service desk interactions</source>
+        <translation>Servicedeskkontakter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="102" />
         <source>Path of the CSV file</source>
         <translation>Sökväg till CSV-filen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="103" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="104" />
         <source>&amp;Browse…</source>
         <translation>&amp;Bläddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="109" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="110" />
         <source>&amp;Import as:</source>
         <translation>&amp;Importera som:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="110" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="111" />
         <source>&amp;File:</source>
         <translation>&amp;Fil:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="113" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="114" />
         <source>Nothing is written until the last page; the dry run shows every row that would be rejected, with its line, column and reason.</source>
         <translation>Ingenting skrivs förrän på sista sidan; testkörningen visar varje rad som skulle avvisas, med rad, kolumn och orsak.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="119" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="120" />
         <source>Import file</source>
         <translation>Importfil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="120" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="121" />
         <source>CSV files (*.csv *.txt);;All files (*)</source>
         <translation>CSV-filer (*.csv *.txt);;Alla filer (*)</translation>
     </message>
@@ -5912,33 +6682,33 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>History</name>
     <message>
-        <location filename="../../itsmdesk/words.py" line="322" />
+        <location filename="../../itsmdesk/words.py" line="335" />
         <source>created</source>
         <translation>skapade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="323" />
+        <location filename="../../itsmdesk/words.py" line="336" />
         <source>deleted</source>
         <translation>raderade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="324" />
-        <location filename="../../itsmdesk/words.py" line="326" />
+        <location filename="../../itsmdesk/words.py" line="337" />
+        <location filename="../../itsmdesk/words.py" line="339" />
         <source>changed</source>
         <translation>ändrade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="325" />
+        <location filename="../../itsmdesk/words.py" line="338" />
         <source>added</source>
         <translation>lade till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="327" />
+        <location filename="../../itsmdesk/words.py" line="340" />
         <source>removed</source>
         <translation>tog bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/words.py" line="328" />
+        <location filename="../../itsmdesk/words.py" line="341" />
         <source>note</source>
         <translation>anteckning</translation>
     </message>
@@ -6248,12 +7018,12 @@ Kritikalitet: {crit}</translation>
         <translation>rad {line}, kolumn {column}: {reason}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="620" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="627" />
         <source>Import from another tool</source>
         <translation>Importera från ett annat verktyg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="632" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="639" />
         <source>&amp;Import</source>
         <translation>&amp;Importera</translation>
     </message>
@@ -6347,7 +7117,7 @@ Kritikalitet: {crit}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/incident_form.py" line="192" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="753" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
@@ -6447,43 +7217,88 @@ Kritikalitet: {crit}</translation>
         <translation>Underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="268" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="272" />
+        <source>Interactions</source>
+        <translation>Kontakter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="275" />
         <source>Links</source>
         <translation>Länkar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="742" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="284" />
+        <source>Key in the old tool</source>
+        <translation>Nyckel i det gamla verktyget</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="285" />
+        <source>Caused by CI</source>
+        <translation>Orsakat av CI</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="286" />
+        <source>Reopened</source>
+        <translation>Återöppnat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="287" />
+        <source>Reassignments</source>
+        <translation>Omfördelningar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="288" />
+        <source>Handle time</source>
+        <translation>Hanteringstid</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="294" />
+        <source>Imported</source>
+        <translation>Importerat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="336" />
+        <source>&amp;Mail</source>
+        <translation>&amp;E-post</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="472" />
+        <source>{hours} h</source>
+        <translation>{hours} h</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="800" />
         <source>Link child ticket</source>
         <translation>Koppla underordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="743" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="801" />
         <source>Reference of the child ticket (INC-… or REQ-…)</source>
         <translation>Referens till det underordnade ärendet (INC-… eller REQ-…)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="314" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="347" />
         <source>Escalate…</source>
         <translation>Eskalera…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="320" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="353" />
         <source>Move status</source>
         <translation>Ändra status</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="321" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="354" />
         <source>Add work log note</source>
         <translation>Lägg till anteckning i arbetsloggen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="440" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="498" />
         <source>New incident</source>
         <translation>Ny incident</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/incident_form.py" line="75" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="367" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="400" />
         <source>New</source>
         <translation>Ny</translation>
     </message>
@@ -6543,118 +7358,118 @@ Kritikalitet: {crit}</translation>
         <translation>Avbrutet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="302" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="331" />
         <source>&amp;Details</source>
         <translation>&amp;Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="303" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="332" />
         <source>Histor&amp;y</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="405" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439" />
         <source>Reopen</source>
         <translation>Återöppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="454" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="497" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="512" />
         <source>Service request</source>
         <translation>Tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="439" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="454" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="497" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="512" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="481" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="539" />
         <source>SLA paused</source>
         <translation>SLA pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="483" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="541" />
         <source>SLA met</source>
         <translation>SLA uppfylld</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="483" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="541" />
         <source>SLA breached</source>
         <translation>SLA överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="487" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="545" />
         <source>Breached {t}</source>
         <translation>Överskriden {t}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="487" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="545" />
         <source>At risk: {t} left</source>
         <translation>I riskzonen: {t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="488" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="546" />
         <source>{t} left</source>
         <translation>{t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="515" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="573" />
         <source>Announced for this CI/service: </source>
         <translation>Aviserat för detta CI/denna tjänst: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="674" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="732" />
         <source>Resolve child tickets</source>
         <translation>Lös underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="675" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="733" />
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation>Den här större incidenten har öppna underordnade ärenden. Vill du lösa dem också?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="681" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="739" />
         <source>{n} child tickets resolved</source>
         <translation>{n} underordnade ärenden lösta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="745" />
         <source>To another team (functional)</source>
         <translation>Till ett annat team (funktionell)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="687" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="745" />
         <source>To the team lead (hierarchical)</source>
         <translation>Till teamledaren (hierarkisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="688" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="695" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="699" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="703" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="746" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="753" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="757" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="761" />
         <source>Escalate</source>
         <translation>Eskalera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="688" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="746" />
         <source>How?</source>
         <translation>Hur?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="699" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="703" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="757" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="761" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="717" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="775" />
         <source>{n} people notified</source>
         <translation>{n} personer aviserade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="440" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="498" />
         <source>New request</source>
         <translation>Ny begäran</translation>
     </message>
@@ -7014,6 +7829,290 @@ Kritikalitet: {crit}</translation>
     </message>
 </context>
 <context>
+    <name>MailPanel</name>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="69" />
+        <source>Incident</source>
+        <translation>Incident</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="69" />
+        <source>Make an incident of the selected mail</source>
+        <translation>Gör en incident av det markerade brevet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="71" />
+        <source>Request</source>
+        <translation>Tjänstebegäran</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="71" />
+        <source>Make a service request of the selected mail</source>
+        <translation>Gör en tjänstebeställning av det markerade brevet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="73" />
+        <source>Discard</source>
+        <translation>Kasta</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="73" />
+        <source>Discard the selected mail (no ticket)</source>
+        <translation>Kasta det markerade brevet (inget ärende)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="75" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="184" />
+        <source>Fetch</source>
+        <translation>Hämta</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="75" />
+        <source>Fetch new mail from the mailbox now</source>
+        <translation>Hämta ny e-post från brevlådan nu</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="115" />
+        <source>(no subject)</source>
+        <translation>(ingen ämnesrad)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="128" />
+        <source>No mail is waiting.</source>
+        <translation>Ingen e-post väntar.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="153" />
+        <source>{ref} made from the mail</source>
+        <translation>{ref} skapat från brevet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="174" />
+        <source>Stopping after this batch…</source>
+        <translation>Stannar efter den här omgången…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="177" />
+        <source>Stop</source>
+        <translation>Stoppa</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="178" />
+        <source>Fetching mail…</source>
+        <translation>Hämtar e-post…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="189" />
+        <source>No mailbox is set up (Tools &gt; Mail settings).</source>
+        <translation>Ingen brevlåda är inställd (Verktyg &gt; E-postinställningar).</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="192" />
+        <source>{n} new mails taken in</source>
+        <translation>{n} nya brev intagna</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="212" />
+        <source>{n} mails taken in, {d} already there</source>
+        <translation>{n} brev intagna, {d} fanns redan</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="222" />
+        <source>Import mail</source>
+        <translation>Importera e-post</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="222" />
+        <source>Mail (*.eml *.msg)</source>
+        <translation>E-post (*.eml *.msg)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="272" />
+        <source>Fetch &amp;mail</source>
+        <translation>Hämta &amp;e-post</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="273" />
+        <source>&amp;Import mail files…</source>
+        <translation>&amp;Importera e-postfiler…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="274" />
+        <source>Mail &amp;settings…</source>
+        <translation>E-post&amp;inställningar…</translation>
+    </message>
+</context>
+<context>
+    <name>MailSender</name>
+    <message>
+        <location filename="../../itsmdesk/views/mail/sender.py" line="47" />
+        <source>Mail: {sent} sent, {failed} failed</source>
+        <translation>E-post: {sent} skickade, {failed} misslyckade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/sender.py" line="50" />
+        <source>Mail not sent: {error}</source>
+        <translation>E-post skickades inte: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>MailSettings</name>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="33" />
+        <source>SSL/TLS (IMAPS)</source>
+        <translation>SSL/TLS (IMAPS)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="34" />
+        <source>STARTTLS</source>
+        <translation>STARTTLS</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="35" />
+        <source>None (loopback only)</source>
+        <translation>Ingen (bara loopback)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="44" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="165" />
+        <source>Mail settings</source>
+        <translation>E-postinställningar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="51" />
+        <source>usual port</source>
+        <translation>vanlig port</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="66" />
+        <source>leave mail in the folder, flagged as done</source>
+        <translation>lämna breven i mappen, märkta som klara</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="69" />
+        <source>the system's certificates</source>
+        <translation>systemets certifikat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="73" />
+        <source> min</source>
+        <translation> min</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="74" />
+        <source>only on demand</source>
+        <translation>bara på begäran</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="75" />
+        <source>Test connection</source>
+        <translation>Testa anslutningen</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="82" />
+        <source>Server</source>
+        <translation>Server</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="83" />
+        <source>Port</source>
+        <translation>Port</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="84" />
+        <source>Security</source>
+        <translation>Säkerhet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="85" />
+        <source>Login</source>
+        <translation>Inloggning</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="86" />
+        <source>Password</source>
+        <translation>Lösenord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="87" />
+        <source>Folder</source>
+        <translation>Mapp</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="88" />
+        <source>Move done mail to</source>
+        <translation>Flytta klar e-post till</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="89" />
+        <source>CA certificate file</source>
+        <translation>CA-certifikatfil</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="90" />
+        <source>Fetch every</source>
+        <translation>Hämta var</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="101" />
+        <source>Incoming mail (IMAP)</source>
+        <translation>Inkommande e-post (IMAP)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="131" />
+        <source>kept in the keyring (type to change)</source>
+        <translation>sparat i nyckelringen (skriv för att ändra)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="133" />
+        <source>this computer has no keyring: set ITSMDESK_MAIL_PASSWORD</source>
+        <translation>den här datorn har ingen nyckelring: sätt ITSMDESK_MAIL_PASSWORD</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="147" />
+        <source>Connecting…</source>
+        <translation>Ansluter…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="151" />
+        <source>Connected: {n} mails in the folder.</source>
+        <translation>Ansluten: {n} brev i mappen.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="165" />
+        <source>The settings were saved, but this computer has no keyring to keep the password: set ITSMDESK_MAIL_PASSWORD where mail is fetched.</source>
+        <translation>Inställningarna sparades, men den här datorn har ingen nyckelring att spara lösenordet i: sätt ITSMDESK_MAIL_PASSWORD där e-posten hämtas.</translation>
+    </message>
+</context>
+<context>
+    <name>MailThread</name>
+    <message>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="33" />
+        <source>From</source>
+        <translation>Från</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="33" />
+        <source>Date</source>
+        <translation>Datum</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="33" />
+        <source>Subject</source>
+        <translation>Ämne</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="40" />
+        <source>No mail about this ticket.</source>
+        <translation>Ingen e-post om det här ärendet.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="67" />
+        <source>Sent to {who}</source>
+        <translation>Skickat till {who}</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <location filename="../../itsmdesk/views/main_window.py" line="63" />
@@ -7021,213 +8120,213 @@ Kritikalitet: {crit}</translation>
         <translation>itsmdesk — {db}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="113" />
+        <location filename="../../itsmdesk/views/main_window.py" line="114" />
         <source>&amp;File</source>
         <translation>&amp;Arkiv</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="113" />
+        <location filename="../../itsmdesk/views/main_window.py" line="114" />
         <source>&amp;Records</source>
         <translation>&amp;Poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="114" />
+        <location filename="../../itsmdesk/views/main_window.py" line="115" />
         <source>&amp;View</source>
         <translation>&amp;Visa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="114" />
+        <location filename="../../itsmdesk/views/main_window.py" line="115" />
         <source>Re&amp;ports</source>
         <translation>&amp;Rapporter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="115" />
+        <location filename="../../itsmdesk/views/main_window.py" line="116" />
         <source>&amp;Tools</source>
         <translation>Ver&amp;ktyg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="115" />
+        <location filename="../../itsmdesk/views/main_window.py" line="116" />
         <source>&amp;Help</source>
         <translation>&amp;Hjälp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="118" />
+        <location filename="../../itsmdesk/views/main_window.py" line="119" />
         <source>&amp;Quit</source>
         <translation>&amp;Avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="122" />
+        <location filename="../../itsmdesk/views/main_window.py" line="123" />
         <source>&amp;Quick open…</source>
         <translation>&amp;Snabböppna…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="126" />
+        <location filename="../../itsmdesk/views/main_window.py" line="127" />
         <source>&amp;Connect to shared database…</source>
         <translation>&amp;Anslut till delad databas…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="131" />
+        <location filename="../../itsmdesk/views/main_window.py" line="136" />
         <source>Close tab</source>
         <translation>Stäng flik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="135" />
+        <location filename="../../itsmdesk/views/main_window.py" line="140" />
         <source>&amp;About itsmdesk</source>
         <translation>&amp;Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="184" />
+        <location filename="../../itsmdesk/views/main_window.py" line="189" />
         <source>Reset layout</source>
         <translation>Återställ layout</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="250" />
+        <location filename="../../itsmdesk/views/main_window.py" line="258" />
         <source>{title} arrives in a later version.</source>
         <translation>{title} kommer i en senare version.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="314" />
+        <location filename="../../itsmdesk/views/main_window.py" line="322" />
         <source>SQLite file</source>
         <translation>SQLite-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="314" />
+        <location filename="../../itsmdesk/views/main_window.py" line="322" />
         <source>PostgreSQL</source>
         <translation>PostgreSQL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="320" />
+        <location filename="../../itsmdesk/views/main_window.py" line="328" />
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation>Vem som arbetar vid den här datorn (Ctrl+Shift+P)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="358" />
+        <location filename="../../itsmdesk/views/main_window.py" line="370" />
         <source>Opening the database…</source>
         <translation>Öppnar databasen…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="385" />
+        <location filename="../../itsmdesk/views/main_window.py" line="401" />
         <source>Saving…</source>
         <translation>Sparar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="388" />
+        <location filename="../../itsmdesk/views/main_window.py" line="404" />
         <source>Connected</source>
         <translation>Ansluten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="389" />
+        <location filename="../../itsmdesk/views/main_window.py" line="405" />
         <source>Disconnected</source>
         <translation>Frånkopplad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="398" />
+        <location filename="../../itsmdesk/views/main_window.py" line="414" />
         <source>Reconnected</source>
         <translation>Ansluten igen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="404" />
+        <location filename="../../itsmdesk/views/main_window.py" line="420" />
         <source>Connection to the database lost — reconnecting (attempt {n})…</source>
         <translation>Anslutningen till databasen bröts — ansluter igen (försök {n})…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="430" />
+        <location filename="../../itsmdesk/views/main_window.py" line="446" />
         <source>Sign in…</source>
         <translation>Logga in…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="434" />
+        <location filename="../../itsmdesk/views/main_window.py" line="450" />
         <source>Sign in as…</source>
         <translation>Logga in som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="436" />
+        <location filename="../../itsmdesk/views/main_window.py" line="452" />
         <source>Sign out</source>
         <translation>Logga ut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="438" />
+        <location filename="../../itsmdesk/views/main_window.py" line="454" />
         <source>Change password…</source>
         <translation>Byt lösenord…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="440" />
+        <location filename="../../itsmdesk/views/main_window.py" line="456" />
         <source>Manage people…</source>
         <translation>Hantera personer…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="444" />
+        <location filename="../../itsmdesk/views/main_window.py" line="460" />
         <source>Needs the role {role}</source>
         <translation>Kräver rollen {role}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="447" />
+        <location filename="../../itsmdesk/views/main_window.py" line="463" />
         <source>Create administrator account…</source>
         <translation>Skapa administratörskonto…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="474" />
-        <location filename="../../itsmdesk/views/main_window.py" line="478" />
+        <location filename="../../itsmdesk/views/main_window.py" line="490" />
+        <location filename="../../itsmdesk/views/main_window.py" line="494" />
         <source>Change password</source>
         <translation>Byt lösenord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="474" />
+        <location filename="../../itsmdesk/views/main_window.py" line="490" />
         <source>Old password</source>
         <translation>Gammalt lösenord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="478" />
+        <location filename="../../itsmdesk/views/main_window.py" line="494" />
         <source>New password</source>
         <translation>Nytt lösenord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="483" />
+        <location filename="../../itsmdesk/views/main_window.py" line="499" />
         <source>Password changed</source>
         <translation>Lösenordet är bytt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="508" />
+        <location filename="../../itsmdesk/views/main_window.py" line="524" />
         <source>🔔 {n}</source>
         <translation>🔔 {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="509" />
+        <location filename="../../itsmdesk/views/main_window.py" line="525" />
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation>{n} olästa aviseringar (Ctrl+Shift+M)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="546" />
+        <location filename="../../itsmdesk/views/main_window.py" line="562" />
         <source>Signed in: {name} ▾</source>
         <translation>Inloggad: {name} ▾</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="558" />
+        <location filename="../../itsmdesk/views/main_window.py" line="574" />
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Öppna en kö till vänster, eller tryck &lt;b&gt;Ctrl+K&lt;/b&gt; för att hitta en post via referens eller ord.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="565" />
+        <location filename="../../itsmdesk/views/main_window.py" line="581" />
         <source>Welcome</source>
         <translation>Välkommen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="579" />
+        <location filename="../../itsmdesk/views/main_window.py" line="595" />
         <source>No form for {kind} yet</source>
         <translation>Inget formulär för {kind} ännu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="643" />
+        <location filename="../../itsmdesk/views/main_window.py" line="659" />
         <source>Not closed: a record could not be saved.</source>
         <translation>Inte stängt: en post kunde inte sparas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="659" />
+        <location filename="../../itsmdesk/views/main_window.py" line="675" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="660" />
+        <location filename="../../itsmdesk/views/main_window.py" line="676" />
         <source>These records have unsaved changes:
 {names}
 
@@ -7238,17 +8337,17 @@ Save them before closing?</source>
 Vill du spara dem innan du stänger?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="674" />
+        <location filename="../../itsmdesk/views/main_window.py" line="690" />
         <source>Saving before closing…</source>
         <translation>Sparar innan stängning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="715" />
+        <location filename="../../itsmdesk/views/main_window.py" line="747" />
         <source>About itsmdesk</source>
         <translation>Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="716" />
+        <location filename="../../itsmdesk/views/main_window.py" line="748" />
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation>itsmdesk {version}
@@ -7258,127 +8357,127 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>MappingPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="223" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="224" />
         <source>Map the columns</source>
         <translation>Mappa kolumnerna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="224" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="225" />
         <source>Load a ready mapping (value maps, date formats, event-log folding) or pick a source column for each field.</source>
         <translation>Läs in en färdig mappning (värdemappningar, datumformat, sammanslagning av händelseloggar) eller välj en källkolumn för varje fält.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="227" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="228" />
         <source>(none: map by hand)</source>
         <translation>(ingen: mappa manuellt)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="231" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="232" />
         <source>&amp;Load mapping…</source>
         <translation>&amp;Läs in mappning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="233" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="234" />
         <source>&amp;Save mapping…</source>
         <translation>&amp;Spara mappning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="236" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="237" />
         <source>&amp;Event log: several rows per record, keep each as history</source>
         <translation>&amp;Händelselogg: flera rader per post, behåll var och en som historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="242" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="243" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="242" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="243" />
         <source>Source column</source>
         <translation>Källkolumn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="243" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="244" />
         <source>Notes</source>
         <translation>Anteckningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="250" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="251" />
         <source>Mapping:</source>
         <translation>Mappning:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="255" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="256" />
         <source>External &amp;key column:</source>
         <translation>Kolumn för extern &amp;nyckel:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="257" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="258" />
         <source>Event &amp;time column:</source>
         <translation>Kolumn för händelse&amp;tid:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="258" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="259" />
         <source>Event &amp;author column:</source>
         <translation>Kolumn för händelse&amp;författare:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="270" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="271" />
         <source>(none)</source>
         <translation>(ingen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="303" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="304" />
         <source>one of: {values}</source>
         <translation>ett av: {values}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="304" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="305" />
         <source>looked up by name or reference</source>
         <translation>slås upp via namn eller referens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="305" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="306" />
         <source>date and time (formats: load a mapping)</source>
         <translation>datum och tid (format: läs in en mappning)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="306" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="307" />
         <source>date</source>
         <translation>datum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="306" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="307" />
         <source>whole number</source>
         <translation>heltal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="307" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="308" />
         <source>yes / no</source>
         <translation>ja / nej</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="307" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="308" />
         <source>number</source>
         <translation>tal</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="314" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="315" />
         <source>Load mapping</source>
         <translation>Läs in mappning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="315" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="316" />
         <source>Mappings (*.toml);;All files (*)</source>
         <translation>Mappningar (*.toml);;Alla filer (*)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="370" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="373" />
         <source>Save mapping</source>
         <translation>Spara mappning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="371" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="374" />
         <source>Mappings (*.toml)</source>
         <translation>Mappningar (*.toml)</translation>
     </message>
@@ -7913,38 +9012,38 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>PreviewPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="137" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="138" />
         <source>Preview</source>
         <translation>Förhandsgranska</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="138" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="139" />
         <source>Check that the columns split correctly; change the delimiter or encoding if they do not.</source>
         <translation>Kontrollera att kolumnerna delas upp korrekt; ändra avgränsare eller teckenkodning om de inte gör det.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="142" />
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="146" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="143" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="147" />
         <source>Detect</source>
         <translation>Identifiera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="159" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="160" />
         <source>&amp;Delimiter:</source>
         <translation>&amp;Avgränsare:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="163" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="164" />
         <source>&amp;Encoding:</source>
         <translation>&amp;Teckenkodning:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="193" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="194" />
         <source>Read as: delimiter “{d}”, encoding {e}, {n} columns (first {rows} rows shown)</source>
         <translation>Läst som: avgränsare ”{d}”, teckenkodning {e}, {n} kolumner (de första {rows} raderna visas)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="210" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="211" />
         <source>{n} rows in the preview do not split into the header's columns, e.g. {example}</source>
         <translation>{n} rader i förhandsgranskningen delas inte upp enligt rubrikradens kolumner, t.ex. {example}</translation>
     </message>
@@ -8501,6 +9600,24 @@ IT-servicesupport på {db}</translation>
         <source>Last</source>
         <translation>Senaste</translation>
     </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="169" />
+        <source>At most the newest %1 incidents per CI or service are compared; at most %2 groups are shown, the biggest first.</source>
+        <translation>Högst de %1 nyaste incidenterna per CI eller tjänst jämförs; högst %2 grupper visas, de största först.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../itsmdesk/views/problems/panel.py" line="173" />
+        <source>%n CI(s) or service(s) had more: their older incidents (%1) were not compared.</source>
+        <translation>
+            <numerusform>%n CI eller tjänst(er) hade fler: deras äldre incidenter (%1) jämfördes inte.</numerusform>
+            <numerusform>%n CI eller tjänst(er) hade fler: deras äldre incidenter (%1) jämfördes inte.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="177" />
+        <source>Showing %1 of %2 groups.</source>
+        <translation>Visar %1 av %2 grupper.</translation>
+    </message>
 </context>
 <context>
     <name>QueueColumns</name>
@@ -8986,28 +10103,28 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QueueModel</name>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="420" />
-        <location filename="../../itsmdesk/views/queue/model.py" line="426" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="417" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="423" />
         <source>paused</source>
         <translation>pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="425" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="422" />
         <source>ok</source>
         <translation>ok</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="425" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="422" />
         <source>at risk</source>
         <translation>i riskzonen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="425" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="422" />
         <source>breached</source>
         <translation>överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/model.py" line="426" />
+        <location filename="../../itsmdesk/views/queue/model.py" line="423" />
         <source>met</source>
         <translation>uppfylld</translation>
     </message>
@@ -9085,107 +10202,107 @@ IT-servicesupport på {db}</translation>
         <translation>{n} ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="403" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="404" />
         <source>Select the tickets to change first</source>
         <translation>Markera först de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="419" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="420" />
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="427" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="428" />
         <source>No bulk edit to undo</source>
         <translation>Ingen massredigering att ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="432" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="433" />
         <source>Undid the bulk edit of {n} tickets</source>
         <translation>Massredigeringen av {n} ärenden har ångrats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="448" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="449" />
         <source>Save queue</source>
         <translation>Spara kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="448" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="449" />
         <source>Name of the new queue</source>
         <translation>Namn på den nya kön</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="476" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="477" />
         <source>Only saved queues can be edited</source>
         <translation>Endast sparade köer kan redigeras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="495" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="496" />
         <source>New queue…</source>
         <translation>Ny kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="497" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="498" />
         <source>Edit queue…</source>
         <translation>Redigera kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="498" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="499" />
         <source>Save queue as…</source>
         <translation>Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="506" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="507" />
         <source>Only saved queues can be deleted</source>
         <translation>Endast sparade köer kan tas bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="537" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="538" />
         <source>&amp;New incident</source>
         <translation>&amp;Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="539" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="540" />
         <source>New service &amp;request</source>
         <translation>Ny &amp;tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="541" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="542" />
         <source>&amp;Bulk edit selected tickets…</source>
         <translation>&amp;Massredigera markerade ärenden…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="543" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="544" />
         <source>&amp;Undo last bulk edit</source>
         <translation>&amp;Ångra senaste massredigering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="545" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="546" />
         <source>Refresh &amp;queues</source>
         <translation>&amp;Uppdatera köer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="547" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="548" />
         <source>&amp;Save queue as…</source>
         <translation>&amp;Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="549" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="550" />
         <source>New &amp;queue…</source>
         <translation>Ny &amp;kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="551" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="552" />
         <source>Edit saved &amp;queue…</source>
         <translation>&amp;Redigera sparad kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="553" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="554" />
         <source>&amp;Delete saved queue</source>
         <translation>Ta &amp;bort sparad kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="555" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="556" />
         <source>Filter queue</source>
         <translation>Filtrera kö</translation>
     </message>
@@ -9193,62 +10310,67 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>QuickOpen</name>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="14" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="15" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="15" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="16" />
         <source>Request</source>
         <translation>Tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="16" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="17" />
         <source>Problem</source>
         <translation>Problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="17" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="18" />
         <source>Known error</source>
         <translation>Känt fel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="18" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="19" />
         <source>Change</source>
         <translation>Ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="19" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="20" />
         <source>Release</source>
         <translation>Release</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="20" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="21" />
         <source>Article</source>
         <translation>Artikel</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="21" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="22" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="22" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="23" />
         <source>CAB meeting</source>
         <translation>CAB-möte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="30" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="31" />
         <source>Quick open</source>
         <translation>Snabböppna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="34" />
-        <source>A reference (INC-123, CHG-7…) or words</source>
-        <translation>En referens (INC-123, CHG-7…) eller ord</translation>
+        <location filename="../../itsmdesk/views/quick_open.py" line="35" />
+        <source>A reference (INC-123, CHG-7…), a source-system key or words</source>
+        <translation>En referens (INC-123, CHG-7…), en nyckel från källsystemet eller ord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/quick_open.py" line="37" />
+        <location filename="../../itsmdesk/views/quick_open.py" line="72" />
+        <source>source key %s</source>
+        <translation>källnyckel %s</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/quick_open.py" line="38" />
         <source>↑↓ to choose, Enter to open, Esc to close</source>
         <translation>↑↓ för att välja, Enter för att öppna, Esc för att stänga</translation>
     </message>
@@ -10479,215 +11601,255 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
+    <name>ReplicaLabel</name>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="38" />
+        <source>never</source>
+        <translation>aldrig</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="39" />
+        <source>Replica {site} of {hub} · last synced {when}</source>
+        <translation>Replik {site} av {hub} · senast synkroniserad {when}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="41" />
+        <source>Hub: {hub}
+Local journal rows waiting to be sent: {n}</source>
+        <translation>Nav: {hub}
+Lokala journalrader som väntar på att skickas: {n}</translation>
+    </message>
+</context>
+<context>
     <name>RunPage</name>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="437" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="440" />
         <source>Dry run</source>
         <translation>Testkörning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="437" />
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="503" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="440" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="506" />
         <source>Import</source>
         <translation>Importera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="438" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="441" />
         <source>Reads and checks everything; writes nothing.</source>
         <translation>Läser och kontrollerar allt; skriver ingenting.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="439" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="442" />
         <source>Writes in one transaction: all rows or, if cancelled, none.</source>
         <translation>Skriver i en transaktion: alla rader eller, om det avbryts, inga.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="447" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="450" />
         <source>&amp;Cancel import</source>
         <translation>&amp;Avbryt import</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="460" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="463" />
         <source>Rows that would be rejected (line, column, reason):</source>
         <translation>Rader som skulle avvisas (rad, kolumn, orsak):</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="461" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="464" />
         <source>Rejected rows:</source>
         <translation>Avvisade rader:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="464" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="467" />
         <source>Import the valid rows and save the rejected ones to:</source>
         <translation>Importera de giltiga raderna och spara de avvisade till:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="466" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="469" />
         <source>rejected rows (.csv)</source>
         <translation>avvisade rader (.csv)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="467" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="470" />
         <source>B&amp;rowse…</source>
         <translation>B&amp;läddra…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="496" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="499" />
         <source>Working…</source>
         <translation>Arbetar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="506" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="509" />
         <source>Save rejected rows</source>
         <translation>Spara avvisade rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="507" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="510" />
         <source>CSV files (*.csv)</source>
         <translation>CSV-filer (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="522" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="525" />
         <source>Reading the file…</source>
         <translation>Läser filen…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="523" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="526" />
         <source>Checking rows…</source>
         <translation>Kontrollerar rader…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="524" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="527" />
         <source>Writing…</source>
         <translation>Skriver…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="525" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="528" />
         <source>Writing records…</source>
         <translation>Skriver poster…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="526" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="529" />
         <source>Updating records…</source>
         <translation>Uppdaterar poster…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="527" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="530" />
         <source>Writing history…</source>
         <translation>Skriver historik…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="534" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="537" />
         <source>Cancelling…</source>
         <translation>Avbryter…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="563" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="566" />
         <source>Rejected rows were saved to {path}</source>
         <translation>Avvisade rader sparades till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="569" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="572" />
         <source>… and {n} more</source>
         <translation>… och {n} till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="575" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="578" />
         <source>Nothing was imported: {n} rows are invalid.</source>
         <translation>Ingenting importerades: {n} rader är ogiltiga.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="577" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="580" />
         <source>{n} rows are invalid: fix the file or the mapping and go back, or import only the valid rows (below).</source>
         <translation>{n} rader är ogiltiga: rätta filen eller mappningen och gå tillbaka, eller importera endast de giltiga raderna (nedan).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="580" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="583" />
         <source>Every row is valid. Import writes the following:</source>
         <translation>Alla rader är giltiga. Importen skriver följande:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="581" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="584" />
         <source>Imported.</source>
         <translation>Importerat.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="584" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="587" />
         <source>Rows read</source>
         <translation>Lästa rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="585" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="588" />
         <source>Records to create</source>
         <translation>Poster att skapa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="585" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="588" />
         <source>Records created</source>
         <translation>Skapade poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="587" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="590" />
         <source>Records to update</source>
         <translation>Poster att uppdatera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="587" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="590" />
         <source>Records updated</source>
         <translation>Uppdaterade poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="589" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="592" />
         <source>Unchanged</source>
         <translation>Oförändrade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="590" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="593" />
         <source>Rejected rows</source>
         <translation>Avvisade rader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="591" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="594" />
         <source>New people</source>
         <translation>Nya personer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="592" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="595" />
         <source>New teams</source>
         <translation>Nya team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="593" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="596" />
         <source>New categories</source>
         <translation>Nya kategorier</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="594" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="597" />
         <source>New CIs</source>
         <translation>Nya CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="595" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="598" />
         <source>New CI classes</source>
         <translation>Nya CI-klasser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="596" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="599" />
         <source>New sites</source>
         <translation>Nya platser</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="597" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="600" />
         <source>New linked problems</source>
         <translation>Nya kopplade problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="598" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="601" />
         <source>New linked changes</source>
         <translation>Nya kopplade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/importer/wizard.py" line="599" />
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="602" />
+        <source>New linked incidents</source>
+        <translation>Nya länkade incidenter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="603" />
+        <source>Affected CIs linked</source>
+        <translation>Berörda CI länkade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="604" />
+        <source>Rows left out ([[skip]])</source>
+        <translation>Utelämnade rader ([[skip]])</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="605" />
+        <source>Warnings</source>
+        <translation>Varningar</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/importer/wizard.py" line="606" />
         <source>History entries</source>
         <translation>Historikposter</translation>
     </message>
@@ -10999,6 +12161,134 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
+    <name>SmtpSettingsWidget</name>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="39" />
+        <source>Outgoing mail (SMTP)</source>
+        <translation>Utgående e-post (SMTP)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="41" />
+        <source>e.g. smtp.example.org</source>
+        <translation>t.ex. smtp.example.org</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="43" />
+        <source>587 for STARTTLS, 465 for SMTPS</source>
+        <translation>587 för STARTTLS, 465 för SMTPS</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="45" />
+        <source>STARTTLS</source>
+        <translation>STARTTLS</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="46" />
+        <source>SSL/TLS (SMTPS)</source>
+        <translation>SSL/TLS (SMTPS)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="47" />
+        <source>None (a relay on this network only)</source>
+        <translation>Ingen (bara för en relästation i det här nätet)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="53" />
+        <source>e.g. Service desk &lt;servicedesk@example.org&gt;</source>
+        <translation>t.ex. Servicedesk &lt;servicedesk@example.org&gt;</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="55" />
+        <source>only for a server with a private certificate</source>
+        <translation>bara för en server med ett privat certifikat</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="57" />
+        <source>Server</source>
+        <translation>Server</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="58" />
+        <source>Port</source>
+        <translation>Port</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="59" />
+        <source>Security</source>
+        <translation>Säkerhet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="60" />
+        <source>User</source>
+        <translation>Användare</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="61" />
+        <source>Password</source>
+        <translation>Lösenord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="62" />
+        <source>From</source>
+        <translation>Från</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="63" />
+        <source>CA certificate file</source>
+        <translation>CA-certifikatfil</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="65" />
+        <source>your address</source>
+        <translation>din adress</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="66" />
+        <source>Send test mail to</source>
+        <translation>Skicka testbrev till</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="69" />
+        <source>Save</source>
+        <translation>Spara</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="70" />
+        <source>Send test mail</source>
+        <translation>Skicka testbrev</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="97" />
+        <source>(kept in the keyring; type to replace)</source>
+        <translation>(sparat i nyckelringen; skriv för att ersätta)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="99" />
+        <source>(no keyring here: use ITSMDESK_SMTP_PASSWORD)</source>
+        <translation>(ingen nyckelring här: använd ITSMDESK_SMTP_PASSWORD)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="116" />
+        <source>Saved.</source>
+        <translation>Sparat.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="131" />
+        <source>Type the address to send the test mail to.</source>
+        <translation>Skriv adressen som testbrevet ska skickas till.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="134" />
+        <source>Sending a test mail to {to}…</source>
+        <translation>Skickar ett testbrev till {to}…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/smtp_settings.py" line="138" />
+        <source>{server} took the test mail for {to}.</source>
+        <translation>{server} tog emot testbrevet till {to}.</translation>
+    </message>
+</context>
+<context>
     <name>StepDialog</name>
     <message>
         <location filename="../../itsmdesk/views/releases/editors.py" line="65" />
@@ -11082,6 +12372,29 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
+    <name>SubscribersWidget</name>
+    <message>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="42" />
+        <source>name or e-mail address</source>
+        <translation>namn eller e-postadress</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="50" />
+        <source>Add</source>
+        <translation>Lägg till</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="51" />
+        <source>Remove selected</source>
+        <translation>Ta bort markerade</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="61" />
+        <source>These people get the service's outage announcements by mail, with a calendar invitation of the window.</source>
+        <translation>De här personerna får tjänstens avbrottsmeddelanden med e-post, med en kalenderinbjudan för tidsfönstret.</translation>
+    </message>
+</context>
+<context>
     <name>SuggestionsWidget</name>
     <message>
         <location filename="../../itsmdesk/views/knowledge/suggestions.py" line="42" />
@@ -11105,6 +12418,119 @@ IT-servicesupport på {db}</translation>
     </message>
 </context>
 <context>
+    <name>SyncDialog</name>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="70" />
+        <source>Sync with hub</source>
+        <translation>Synkronisera med navet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="78" />
+        <source>Looking up the hub…</source>
+        <translation>Slår upp navet…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="94" />
+        <source>Stop the sync; what was sent is safe on the hub and the next sync goes on from there</source>
+        <translation>Avbryt synkroniseringen; det som skickats är säkert på navet och nästa synkronisering fortsätter därifrån</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="124" />
+        <source>This database is not a replica: there is no hub to sync with.</source>
+        <translation>Den här databasen är inte en replik: det finns inget nav att synkronisera med.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="127" />
+        <source>Replica {site}: syncing with {hub}</source>
+        <translation>Replik {site}: synkroniserar med {hub}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="132" />
+        <source>Hub password</source>
+        <translation>Navets lösenord</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="133" />
+        <source>Password for the hub {hub}:</source>
+        <translation>Lösenord för navet {hub}:</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="136" />
+        <source>Not synced: no password given.</source>
+        <translation>Inte synkroniserad: inget lösenord angavs.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="149" />
+        <source>Starting…</source>
+        <translation>Startar…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="173" />
+        <source>{n} change(s) to send; sending, then receiving the hub's</source>
+        <translation>{n} ändring(ar) att skicka; skickar, tar sedan emot navets</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="175" />
+        <source>Sending changes: {done} of {total}</source>
+        <translation>Skickar ändringar: {done} av {total}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="176" />
+        <source>Receiving the hub's changes: {done} of {total}</source>
+        <translation>Tar emot navets ändringar: {done} av {total}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="178" />
+        <source>Finishing…</source>
+        <translation>Avslutar…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="192" />
+        <source>Stopping…</source>
+        <translation>Avbryter…</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="200" />
+        <source>Not synced.</source>
+        <translation>Inte synkroniserad.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="205" />
+        <source>The sync could not be started: {why}</source>
+        <translation>Synkroniseringen kunde inte startas: {why}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="214" />
+        <source>Sync stopped. What was sent is safe on the hub; sync again to finish.</source>
+        <translation>Synkroniseringen avbröts. Det som skickats är säkert på navet; synkronisera igen för att slutföra.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="219" />
+        <source>Synced: sent {pushed} change(s), received {pulled} journal row(s)</source>
+        <translation>Synkroniserad: skickade {pushed} ändring(ar), tog emot {pulled} journalrad(er)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="222" />
+        <source>{n} new conflict(s) to decide in the Sync conflicts dock.</source>
+        <translation>{n} ny(a) konflikt(er) att avgöra i panelen Synkroniseringskonflikter.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="223" />
+        <source>no new conflicts.</source>
+        <translation>inga nya konflikter.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="228" />
+        <source>the sync process ended with code {code}</source>
+        <translation>synkroniseringsprocessen avslutades med kod {code}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/sync_dialog.py" line="232" />
+        <source>Not synced: {reason}</source>
+        <translation>Inte synkroniserad: {reason}</translation>
+    </message>
+</context>
+<context>
     <name>_ChartBase</name>
     <message>
         <location filename="../../itsmdesk/views/dashboard/charts.py" line="26" />
@@ -11115,94 +12541,94 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>argparse</name>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="28" />
+        <location filename="../../itsmdesk/cli.py" line="29" />
         <source>usage: </source>
         <translation>användning: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="29" />
+        <location filename="../../itsmdesk/cli.py" line="30" />
         <source>positional arguments</source>
         <translation>positionsargument</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="30" />
+        <location filename="../../itsmdesk/cli.py" line="31" />
         <source>options</source>
         <translation>flaggor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="31" />
+        <location filename="../../itsmdesk/cli.py" line="32" />
         <source>show this help message and exit</source>
         <translation>visa detta hjälpmeddelande och avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="32" />
+        <location filename="../../itsmdesk/cli.py" line="33" />
         <source>show program's version number and exit</source>
         <translation>visa programmets versionsnummer och avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="33" />
+        <location filename="../../itsmdesk/cli.py" line="34" />
         <source>%(prog)s: error: %(message)s
 </source>
         <translation>%(prog)s: fel: %(message)s
 </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="34" />
+        <location filename="../../itsmdesk/cli.py" line="35" />
         <source>argument %(argument_name)s: %(message)s</source>
         <translation>argument %(argument_name)s: %(message)s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="35" />
+        <location filename="../../itsmdesk/cli.py" line="36" />
         <source>invalid choice: %(value)r (choose from %(choices)s)</source>
         <translation>ogiltigt val: %(value)r (välj bland %(choices)s)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="36" />
+        <location filename="../../itsmdesk/cli.py" line="37" />
         <source>invalid %(type)s value: %(value)r</source>
         <translation>ogiltigt %(type)s-värde: %(value)r</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="37" />
+        <location filename="../../itsmdesk/cli.py" line="38" />
         <source>the following arguments are required: %s</source>
         <translation>följande argument krävs: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="38" />
+        <location filename="../../itsmdesk/cli.py" line="39" />
         <source>unrecognized arguments: %s</source>
         <translation>okända argument: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="39" />
+        <location filename="../../itsmdesk/cli.py" line="40" />
         <source>expected one argument</source>
         <translation>ett argument förväntades</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="40" />
+        <location filename="../../itsmdesk/cli.py" line="41" />
         <source>expected at least one argument</source>
         <translation>minst ett argument förväntades</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="41" />
+        <location filename="../../itsmdesk/cli.py" line="42" />
         <source>expected at most one argument</source>
         <translation>högst ett argument förväntades</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="42" />
+        <location filename="../../itsmdesk/cli.py" line="43" />
         <source>ambiguous option: %(option)s could match %(matches)s</source>
         <translation>tvetydig flagga: %(option)s kan avse %(matches)s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="43" />
+        <location filename="../../itsmdesk/cli.py" line="44" />
         <source>not allowed with argument %s</source>
         <translation>inte tillåtet tillsammans med argumentet %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="44" />
+        <location filename="../../itsmdesk/cli.py" line="45" />
         <source>one of the arguments %s is required</source>
         <translation>ett av argumenten %s krävs</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/cli.py" line="45" />
+        <location filename="../../itsmdesk/cli.py" line="46" />
         <source>can't open '%(filename)s': %(error)s</source>
         <translation>kan inte öppna '%(filename)s': %(error)s</translation>
     </message>
@@ -11397,2132 +12823,2592 @@ IT-servicesupport på {db}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="25" />
+        <source>A PostgreSQL database is backed up with pg_dump, which is not installed here; install the PostgreSQL client tools, or run pg_dump -Fc -f FILE DBNAME on the server</source>
+        <translation>En PostgreSQL-databas säkerhetskopieras med pg_dump, som inte är installerat här; installera PostgreSQL:s klientverktyg, eller kör pg_dump -Fc -f FIL DBNAMN på servern</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="26" />
+        <source>A PostgreSQL database is restored with pg_restore from a backup pg_dump wrote: pg_restore --clean --if-exists -d DBNAME FILE</source>
+        <translation>En PostgreSQL-databas återställs med pg_restore från en säkerhetskopia som pg_dump skrev: pg_restore --clean --if-exists -d DBNAMN FIL</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="27" />
         <source>A PostgreSQL role named {login} exists already; choose another login for the administrator</source>
         <translation>En PostgreSQL-roll med namnet {login} finns redan; välj en annan inloggning för administratören</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="26" />
+        <location filename="_service_messages.py" line="28" />
         <source>A baseline named '{value}' already exists</source>
         <translation>Det finns redan en baslinje med namnet '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="27" />
+        <location filename="_service_messages.py" line="29" />
         <source>A baseline needs a name</source>
         <translation>En baslinje måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="28" />
+        <location filename="_service_messages.py" line="30" />
         <source>A business calendar needs working hours on at least one day</source>
         <translation>En arbetstidskalender behöver arbetstider minst en dag</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="29" />
+        <location filename="_service_messages.py" line="31" />
         <source>A calendar named {name} already exists</source>
         <translation>Det finns redan en kalender med namnet {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="30" />
+        <location filename="_service_messages.py" line="32" />
         <source>A calendar needs a name</source>
         <translation>En kalender måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="31" />
+        <location filename="_service_messages.py" line="33" />
         <source>A category is for incidents or for requests, not {kind}</source>
         <translation>En kategori gäller antingen incidenter eller tjänstebegäranden, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="32" />
+        <location filename="_service_messages.py" line="34" />
         <source>A category name is at most 200 characters</source>
         <translation>Ett kategorinamn får vara högst 200 tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="33" />
+        <location filename="_service_messages.py" line="35" />
         <source>A category needs a name</source>
         <translation>En kategori måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="34" />
+        <location filename="_service_messages.py" line="36" />
         <source>A diagnostic script is a list of steps</source>
         <translation>Ett diagnosskript är en lista med steg</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="35" />
+        <location filename="_service_messages.py" line="37" />
         <source>A login is 1 to 63 lowercase letters, digits, '.', '_' or '-', starting with a letter ('{login}' is not)</source>
         <translation>Ett inloggningsnamn är 1 till 63 gemena bokstäver, siffror, '.', '_' eller '-' och börjar med en bokstav ('{login}' är inte det)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="36" />
+        <location filename="_service_messages.py" line="38" />
+        <source>A mail becomes an incident or a request, not {value}</source>
+        <translation>Ett brev blir en incident eller en beställning, inte {value}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="39" />
         <source>A password for the administrator {login} is needed</source>
         <translation>Ett lösenord för administratören {login} behövs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="37" />
+        <location filename="_service_messages.py" line="40" />
         <source>A password needs at least {n} characters</source>
         <translation>Ett lösenord behöver minst {n} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="38" />
+        <location filename="_service_messages.py" line="41" />
         <source>A phase cannot sit inside another phase</source>
         <translation>En fas kan inte ligga inuti en annan fas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="39" />
+        <location filename="_service_messages.py" line="42" />
         <source>A planned window needs a start and an end</source>
         <translation>Ett planerat fönster måste ha en start och ett slut</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="40" />
+        <location filename="_service_messages.py" line="43" />
         <source>A problem cannot go from {old} to {new}</source>
         <translation>Ett problem kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="41" />
+        <location filename="_service_messages.py" line="44" />
         <source>A queue filter needs a field, an operator and a value: {f}</source>
         <translation>Ett köfilter måste ha ett fält, en operator och ett värde: {f}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="42" />
+        <location filename="_service_messages.py" line="45" />
         <source>A queue needs a name</source>
         <translation>En kö måste ha ett namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="43" />
+        <location filename="_service_messages.py" line="46" />
         <source>A resolution code is required to resolve</source>
         <translation>En lösningskod krävs för att lösa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="44" />
+        <location filename="_service_messages.py" line="47" />
         <source>A role prefix is 1 to 31 lowercase letters, digits or '_', starting with a letter ('{prefix}' is not)</source>
         <translation>Ett rollprefix är 1 till 31 gemener, siffror eller '_' och börjar med en bokstav ('{prefix}' gör inte det)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="45" />
+        <location filename="_service_messages.py" line="48" />
         <source>A shared database is a PostgreSQL database (postgresql://...)</source>
         <translation>En delad databas är en PostgreSQL-databas (postgresql://...)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="46" />
+        <location filename="_service_messages.py" line="49" />
         <source>A site code is 2 to 8 letters or digits (for example OSL), not '{code}'.</source>
         <translation>En platskod är 2 till 8 bokstäver eller siffror (till exempel OSL), inte '{code}'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="47" />
+        <location filename="_service_messages.py" line="50" />
         <source>A target is for a service (an SLA) or for a team (an OLA), not both</source>
         <translation>Ett mål gäller en tjänst (ett SLA) eller ett team (ett OLA), inte båda</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="48" />
+        <location filename="_service_messages.py" line="51" />
         <source>A ticket cannot be its own parent</source>
         <translation>Ett ärende kan inte vara överordnat sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="49" />
+        <location filename="_service_messages.py" line="52" />
         <source>A work log note needs some text</source>
         <translation>En anteckning i arbetsloggen måste innehålla text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="50" />
+        <location filename="_service_messages.py" line="53" />
         <source>A {role} may not move a change from {source} to {target}</source>
         <translation>En {role} får inte flytta en ändring från {source} till {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="51" />
+        <location filename="_service_messages.py" line="54" />
         <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
         <translation>En ändring av typen {type} kan inte gå från {source} till {target} (tillåtet: {options})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="52" />
+        <location filename="_service_messages.py" line="55" />
         <source>An action needs a text</source>
         <translation>En åtgärd måste ha en text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="53" />
+        <location filename="_service_messages.py" line="56" />
         <source>An announcement cannot end before it starts</source>
         <translation>Ett meddelande kan inte sluta innan det börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="54" />
+        <location filename="_service_messages.py" line="57" />
         <source>An announcement needs a title</source>
         <translation>Ett meddelande måste ha en rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="55" />
+        <location filename="_service_messages.py" line="58" />
         <source>An in-memory database cannot be backed up</source>
         <translation>En databas i minnet kan inte säkerhetskopieras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="56" />
+        <location filename="_service_messages.py" line="59" />
         <source>Another import created the record {key} while this one was getting ready; nothing was imported. Run the import again: it will update what is there instead of doubling it.</source>
         <translation>En annan import skapade posten {key} medan den här förbereddes; inget importerades. Kör importen igen: den uppdaterar det som finns i stället för att dubblera det.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="57" />
+        <location filename="_service_messages.py" line="60" />
+        <source>Another {kind} record already has external key {key}; nothing was saved</source>
+        <translation>En annan post av typen {kind} har redan den externa nyckeln {key}; ingenting sparades</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="61" />
+        <source>Another {kind} record already has this external key; nothing was saved</source>
+        <translation>En annan post av typen {kind} har redan den här externa nyckeln; ingenting sparades</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="62" />
         <source>Answer {m} of step {n} is longer than {max} characters</source>
         <translation>Svar {m} i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="58" />
+        <location filename="_service_messages.py" line="63" />
         <source>Answer {m} of step {n} needs a label</source>
         <translation>Svar {m} i steg {n} måste ha en text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="59" />
+        <location filename="_service_messages.py" line="64" />
         <source>Approve</source>
         <translation>Godkänn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="60" />
+        <location filename="_service_messages.py" line="65" />
         <source>Approve (pre-approved)</source>
         <translation>Godkänn (förgodkänd)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="61" />
+        <location filename="_service_messages.py" line="66" />
         <source>Articles link to CIs, known errors and incidents, not {kind}</source>
         <translation>Artiklar kopplas till CI:n, kända fel och incidenter, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="62" />
+        <location filename="_service_messages.py" line="67" />
         <source>Assess</source>
         <translation>Bedöm</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="63" />
+        <location filename="_service_messages.py" line="68" />
         <source>Assignee</source>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="64" />
+        <location filename="_service_messages.py" line="69" />
         <source>Attribute {attr} is required for class {cls}</source>
         <translation>Attributet {attr} är obligatoriskt för klassen {cls}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="65" />
+        <location filename="_service_messages.py" line="70" />
         <source>Attribute {attr}: '{value}' is not a valid {type}</source>
         <translation>Attributet {attr}: '{value}' är inte en giltig {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="66" />
+        <location filename="_service_messages.py" line="71" />
         <source>Attribute {attr}: '{value}' is not one of: {allowed}</source>
         <translation>Attributet {attr}: '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="67" />
+        <location filename="_service_messages.py" line="72" />
         <source>Availability is computed by ci or service, not {by}</source>
         <translation>Tillgänglighet beräknas per ci eller service, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="68" />
+        <location filename="_service_messages.py" line="73" />
         <source>Backed out</source>
         <translation>Återställd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="69" />
+        <location filename="_service_messages.py" line="74" />
         <source>Backup to {path} failed: {reason}</source>
         <translation>Säkerhetskopiering till {path} misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="70" />
+        <location filename="_service_messages.py" line="75" />
         <source>Bad database URL '{url}': a file or folder name may be at most {most} bytes long, the whole path {path_most}</source>
         <translation>Felaktig databas-URL '{url}': ett fil- eller mappnamn får vara högst {most} byte långt, hela sökvägen {path_most}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="71" />
+        <location filename="_service_messages.py" line="76" />
         <source>Bad database URL '{url}': the file name holds a NUL character</source>
         <translation>Felaktig databas-URL '{url}': filnamnet innehåller ett NUL-tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="72" />
+        <location filename="_service_messages.py" line="77" />
         <source>Bad database URL '{url}': write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Felaktig databas-URL '{url}': skriv postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="73" />
+        <location filename="_service_messages.py" line="78" />
         <source>Bad database URL '{url}': write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation>Felaktig databas-URL '{url}': skriv sqlite:///relative.db eller sqlite:////absolute.db</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="74" />
+        <location filename="_service_messages.py" line="79" />
         <source>Bad database URL '{url}': write the characters / # ? @ of a password percent-encoded (/ as %2F, # as %23, ? as %3F, @ as %40)</source>
         <translation>Felaktig databas-URL '{url}': skriv tecknen / # ? @ i ett lösenord procentkodade (/ som %2F, # som %23, ? som %3F, @ som %40)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="75" />
+        <location filename="_service_messages.py" line="80" />
         <source>Bad port in database URL '{url}'</source>
         <translation>Felaktig port i databas-URL:en '{url}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="76" />
+        <location filename="_service_messages.py" line="81" />
         <source>Bad template {template!r}: {reason}</source>
         <translation>Felaktig mall {template!r}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="77" />
+        <location filename="_service_messages.py" line="82" />
         <source>Both an incident and a request category are named {name}; say which kind</source>
         <translation>Både en incidentkategori och en kategori för tjänstebegäranden heter {name}; ange vilken typ</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="78" />
+        <location filename="_service_messages.py" line="83" />
         <source>CAB member</source>
         <translation>CAB-ledamot</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="79" />
+        <location filename="_service_messages.py" line="84" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="80" />
+        <location filename="_service_messages.py" line="85" />
         <source>CMDB owner</source>
         <translation>CMDB-ägare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="81" />
+        <location filename="_service_messages.py" line="86" />
         <source>Caller</source>
         <translation>Anmälare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="82" />
+        <location filename="_service_messages.py" line="87" />
         <source>Cannot create the folder {path}: {reason}</source>
         <translation>Kan inte skapa mappen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="83" />
+        <location filename="_service_messages.py" line="88" />
         <source>Cannot create {path}: {reason}</source>
         <translation>Kan inte skapa {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="84" />
+        <location filename="_service_messages.py" line="89" />
         <source>Cannot import {kind} with a mapping</source>
         <translation>Kan inte importera {kind} med en mappning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="85" />
+        <location filename="_service_messages.py" line="90" />
         <source>Cannot read mapping {path}: {reason}</source>
         <translation>Kan inte läsa mappningen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="86" />
+        <location filename="_service_messages.py" line="91" />
+        <source>Cannot read the rules from {path}: {reason}</source>
+        <translation>Kan inte läsa reglerna från {path}: {reason}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="92" />
         <source>Cannot read {path}: {error}</source>
         <translation>Kan inte läsa {path}: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="87" />
+        <location filename="_service_messages.py" line="93" />
         <source>Cannot read {path}: {reason}</source>
         <translation>Kan inte läsa {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="88" />
+        <location filename="_service_messages.py" line="94" />
+        <source>Cannot restore over {path}: {reason}; nothing was replaced</source>
+        <translation>Kan inte återställa över {path}: {reason}; ingenting ersattes</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="95" />
         <source>Cannot sort a queue by {field}</source>
         <translation>Kan inte sortera en kö efter {field}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="89" />
+        <location filename="_service_messages.py" line="96" />
         <source>Cannot sort a queue by {name}</source>
         <translation>Kan inte sortera en kö efter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="90" />
+        <location filename="_service_messages.py" line="97" />
         <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation>Kan inte använda PostgreSQL-databasen {db} på {host}:{port}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="91" />
+        <location filename="_service_messages.py" line="98" />
         <source>Cannot use {path}: {reason}</source>
         <translation>Kan inte använda {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="92" />
+        <location filename="_service_messages.py" line="99" />
         <source>Cannot write the database file {path}</source>
         <translation>Kan inte skriva databasfilen {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="93" />
+        <location filename="_service_messages.py" line="100" />
         <source>Cannot write the database file {path}: {reason}</source>
         <translation>Kan inte skriva databasfilen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="94" />
+        <location filename="_service_messages.py" line="101" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="95" />
+        <location filename="_service_messages.py" line="102" />
         <source>Channel</source>
         <translation>Kanal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="96" />
+        <location filename="_service_messages.py" line="103" />
         <source>Checking a shared database needs the superuser's connection (the one setup-shared used): {login} sees only the rows its roles show</source>
         <translation>Att kontrollera en delad databas kräver superanvändarens anslutning (den som setup-shared använde): {login} ser bara de rader dess roller visar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="97" />
+        <location filename="_service_messages.py" line="104" />
         <source>Class {cls} has no attribute '{attr}'</source>
         <translation>Klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="98" />
+        <location filename="_service_messages.py" line="105" />
         <source>Close</source>
         <translation>Stäng</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="99" />
+        <location filename="_service_messages.py" line="106" />
+        <source>Connection security must be one of {choices}, not {value}</source>
+        <translation>Anslutningssäkerheten måste vara en av {choices}, inte {value}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="107" />
         <source>Decision '{value}' is not one of: {allowed}</source>
         <translation>Beslutet '{value}' är inte ett av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="100" />
+        <location filename="_service_messages.py" line="108" />
         <source>Defer / reassess</source>
         <translation>Skjut upp / bedöm på nytt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="101" />
+        <location filename="_service_messages.py" line="109" />
         <source>Describe the solution to resolve</source>
         <translation>Beskriv lösningen för att kunna lösa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="102" />
+        <location filename="_service_messages.py" line="110" />
         <source>Due</source>
         <translation>Förfaller</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="103" />
+        <location filename="_service_messages.py" line="111" />
         <source>Export format must be text or html, not {fmt}</source>
         <translation>Exportformatet måste vara text eller html, inte {fmt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="104" />
+        <location filename="_service_messages.py" line="112" />
         <source>Failed</source>
         <translation>Misslyckad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="105" />
+        <location filename="_service_messages.py" line="113" />
+        <source>Fetch mail every 0 to 1440 minutes (0: only on demand), not {value}</source>
+        <translation>Hämta e-post var 0 till 1440 minut (0: bara på begäran), inte {value}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="114" />
         <source>Field(s) {fields} cannot be bulk edited</source>
         <translation>Fälten {fields} kan inte massredigeras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="106" />
+        <location filename="_service_messages.py" line="115" />
         <source>Folding an event log needs the column with each row's time</source>
         <translation>För att slå samman en händelselogg krävs kolumnen med varje rads tidpunkt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="107" />
+        <location filename="_service_messages.py" line="116" />
         <source>Folding an event log needs the key column</source>
         <translation>För att slå samman en händelselogg krävs nyckelkolumnen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="108" />
+        <location filename="_service_messages.py" line="117" />
         <source>Group by '{value}' is not one of: {allowed}</source>
         <translation>Gruppering efter '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="109" />
+        <location filename="_service_messages.py" line="118" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="110" />
+        <location filename="_service_messages.py" line="119" />
         <source>Implemented</source>
         <translation>Genomförd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="111" />
+        <location filename="_service_messages.py" line="120" />
         <source>Import cancelled; nothing was written.</source>
         <translation>Importen avbröts; ingenting skrevs.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="112" />
+        <location filename="_service_messages.py" line="121" />
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml or the name of a ready one (itsmdesk mappings lists them)</source>
         <oldsource>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</oldsource>
         <translation>Import av {kind} kräver en mappning: lägg till --map MAPPNING.toml eller namnet på en färdig (itsmdesk mappings listar dem)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="113" />
+        <location filename="_service_messages.py" line="122" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="114" />
+        <location filename="_service_messages.py" line="123" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks comma-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara kommaavgränsad; ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="115" />
+        <location filename="_service_messages.py" line="124" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks pipe-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara avgränsad med lodstreck (|); ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="116" />
+        <location filename="_service_messages.py" line="125" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks semicolon-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara semikolonavgränsad; ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="117" />
+        <location filename="_service_messages.py" line="126" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks tab-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara tabbavgränsad; ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="118" />
+        <location filename="_service_messages.py" line="127" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}).{hint}</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}).{hint}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="119" />
+        <location filename="_service_messages.py" line="128" />
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = "{guess}" or "auto" in the mapping's [source]</source>
         <translation>Rad {line}: filen är inte {encoding} (byte 0x{byte:02x}); ange encoding = "{guess}" eller "auto" under [source] i mappningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="120" />
+        <location filename="_service_messages.py" line="129" />
+        <source>Mail rule {number} is not a rule (match, value, kind...)</source>
+        <translation>E-postregel {number} är ingen regel (match, value, kind...)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="130" />
+        <source>Mail rule {number} needs a value to match</source>
+        <translation>E-postregel {number} behöver ett värde att matcha</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="131" />
+        <source>Mail rule {number}: a mail becomes an incident or a request, not {value}</source>
+        <translation>E-postregel {number}: ett brev blir en incident eller en beställning, inte {value}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="132" />
+        <source>Mail rule {number}: match by one of {choices}, not {value}</source>
+        <translation>E-postregel {number}: matcha på en av {choices}, inte {value}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="133" />
+        <source>Mail rule: there is no team {name}</source>
+        <translation>E-postregel: det finns inget team {name}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="134" />
+        <source>Mail rule: there is no {kind} category {name}</source>
+        <translation>E-postregel: det finns ingen kategori {name} för {kind}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="135" />
         <source>Map at least one column to a field</source>
         <translation>Mappa minst en kolumn till ett fält</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="121" />
+        <location filename="_service_messages.py" line="136" />
         <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation>Mappningen {path} gäller {mapped}, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="122" />
+        <location filename="_service_messages.py" line="137" />
         <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation>Mappningen {path} är inte giltig TOML: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="123" />
+        <location filename="_service_messages.py" line="138" />
+        <source>Mapping {path}: [fields] {field}: an event log ([events] fold = true) cannot fill it; import the links from a file with one row per record and linked row</source>
+        <translation>Mappning {path}: [fields] {field}: en händelselogg ([events] fold = true) kan inte fylla det; importera länkarna från en fil med en rad per post och länkad rad</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="139" />
         <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation>Mappningen {path}: [fields] {field}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="124" />
+        <location filename="_service_messages.py" line="140" />
         <source>Mapping {path}: importing {kind} needs key = "COLUMN": the source's id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation>Mappningen {path}: import av {kind} kräver key = "COLUMN": källans id, som sparas som extern nyckel så att en ny import uppdaterar i stället för att skapa dubbletter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="125" />
+        <location filename="_service_messages.py" line="141" />
         <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation>Mappningen {path}: {field} är inte ett fält i {kind} (fält: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="126" />
+        <location filename="_service_messages.py" line="142" />
         <source>Mapping {path}: {where}: {reason}</source>
         <translation>Mappningen {path}: {where}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="127" />
+        <location filename="_service_messages.py" line="143" />
         <source>Meeting status '{value}' is not one of: planned, held, cancelled</source>
         <translation>Mötesstatusen '{value}' är inte något av: planned, held, cancelled</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="128" />
+        <location filename="_service_messages.py" line="144" />
+        <source>Name the folder mail is taken from (usually INBOX)</source>
+        <translation>Ange mappen som e-posten hämtas från (oftast INBOX)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="145" />
         <source>No CAB action {id}</source>
         <translation>Ingen CAB-åtgärd {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="129" />
+        <location filename="_service_messages.py" line="146" />
         <source>No CAB meeting {ref}</source>
         <translation>Inget CAB-möte {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="130" />
+        <location filename="_service_messages.py" line="147" />
         <source>No CI is named '{name}'</source>
         <translation>Inget CI heter '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="131" />
+        <location filename="_service_messages.py" line="148" />
         <source>No CI named '{name}'</source>
         <translation>Inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="132" />
+        <location filename="_service_messages.py" line="149" />
+        <source>No IMAP mailbox is set up: fill in the mail settings first</source>
+        <translation>Ingen IMAP-brevlåda är inställd: fyll i e-postinställningarna först</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="150" />
+        <source>No SMTP server is set: set {key} first</source>
+        <translation>Ingen SMTP-server är inställd: ställ in {key} först</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="151" />
         <source>No account with login {login}</source>
         <translation>Inget konto med inloggningsnamnet {login}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="133" />
+        <location filename="_service_messages.py" line="152" />
         <source>No announcement with id {id}</source>
         <translation>Inget meddelande med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="134" />
+        <location filename="_service_messages.py" line="153" />
         <source>No baseline named '{name}'</source>
         <translation>Ingen baslinje med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="135" />
+        <location filename="_service_messages.py" line="154" />
         <source>No business calendar {name}</source>
         <translation>Ingen arbetstidskalender {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="136" />
+        <location filename="_service_messages.py" line="155" />
+        <source>No business service named {name}</source>
+        <translation>Ingen verksamhetstjänst heter {name}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="156" />
         <source>No category named {name}</source>
         <translation>Det finns ingen kategori som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="137" />
+        <location filename="_service_messages.py" line="157" />
         <source>No change with reference '{ref}'</source>
         <translation>Ingen ändring med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="138" />
+        <location filename="_service_messages.py" line="158" />
         <source>No change {ref}</source>
         <translation>Ingen ändring {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="139" />
+        <location filename="_service_messages.py" line="159" />
         <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation>Ingen standardkalender för arbetstid: skapa en med namnet Default eller ange --calendar NAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="140" />
+        <location filename="_service_messages.py" line="160" />
         <source>No incident or request {ref}</source>
         <translation>Ingen incident eller begäran {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="141" />
+        <location filename="_service_messages.py" line="161" />
         <source>No incident {ref}</source>
         <translation>Ingen incident {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="142" />
+        <location filename="_service_messages.py" line="162" />
         <source>No new password for {login}: set ITSMDESK_NEW_PASSWORD or run the command in a terminal</source>
         <translation>Inget nytt lösenord för {login}: sätt ITSMDESK_NEW_PASSWORD eller kör kommandot i en terminal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="143" />
+        <location filename="_service_messages.py" line="163" />
         <source>No password for {login}: set ITSMDESK_PASSWORD or run the command in a terminal</source>
         <translation>Inget lösenord för {login}: sätt ITSMDESK_PASSWORD eller kör kommandot i en terminal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="144" />
+        <location filename="_service_messages.py" line="164" />
         <source>No password for {who}: set ITSMDESK_PASSWORD, remember it in the keyring (File &gt; Connect in the desktop app), or run the command in a terminal</source>
         <translation>Inget lösenord för {who}: sätt ITSMDESK_PASSWORD, spara det i nyckelringen (Arkiv &gt; Anslut i skrivbordsprogrammet) eller kör kommandot i en terminal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="145" />
+        <location filename="_service_messages.py" line="165" />
+        <source>No password is known for the mailbox {user}: enter it in the mail settings (it is kept in the keyring)</source>
+        <translation>Inget lösenord är känt för brevlådan {user}: skriv in det i e-postinställningarna (det sparas i nyckelringen)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="166" />
+        <source>No person with the login, e-mail address or name {text}</source>
+        <translation>Ingen person har inloggningen, e-postadressen eller namnet {text}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="167" />
         <source>No problem or known error with id {id}</source>
         <translation>Inget problem eller känt fel med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="146" />
+        <location filename="_service_messages.py" line="168" />
         <source>No problem {ref}</source>
         <translation>Inget problem {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="147" />
+        <location filename="_service_messages.py" line="169" />
         <source>No release with reference '{ref}'</source>
         <translation>Ingen release med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="148" />
+        <location filename="_service_messages.py" line="170" />
         <source>No site with code {code}</source>
         <translation>Ingen plats med koden {code}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="149" />
+        <location filename="_service_messages.py" line="171" />
         <source>No site with id {id}</source>
         <translation>Ingen plats med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="150" />
+        <location filename="_service_messages.py" line="172" />
         <source>No step '{step}' in this release</source>
         <translation>Inget steg '{step}' i den här releasen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="151" />
+        <location filename="_service_messages.py" line="173" />
         <source>No such file: {path}</source>
         <translation>Filen finns inte: {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="152" />
+        <location filename="_service_messages.py" line="174" />
         <source>No team {name}</source>
         <translation>Inget team {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="153" />
+        <location filename="_service_messages.py" line="175" />
         <source>No {kind} with id {id}</source>
         <translation>Ingen {kind} med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="154" />
+        <location filename="_service_messages.py" line="176" />
         <source>No {kind} {ref}</source>
         <translation>Ingen {kind} {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="155" />
+        <location filename="_service_messages.py" line="177" />
         <source>Nobody named {name} is in the directory</source>
         <translation>Ingen som heter {name} finns i katalogen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="156" />
+        <location filename="_service_messages.py" line="178" />
         <source>Not an iCalendar file: {reason}</source>
         <translation>Inte en iCalendar-fil: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="157" />
+        <location filename="_service_messages.py" line="179" />
         <source>Nothing has the reference or name '{ref}'</source>
         <translation>Inget har referensen eller namnet '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="158" />
+        <location filename="_service_messages.py" line="180" />
         <source>Only its owner may change the private saved queue {name}.</source>
         <translation>Bara ägaren får ändra den privata sparade kön {name}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="159" />
+        <location filename="_service_messages.py" line="181" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="160" />
+        <location filename="_service_messages.py" line="182" />
+        <source>Other people were changing the same records at the same moment and the database could not put this change in order ({reason}); nothing was changed, try again.</source>
+        <translation>Andra ändrade samma poster i samma ögonblick och databasen kunde inte ordna in den här ändringen ({reason}); ingenting ändrades, försök igen.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="183" />
         <source>Overriding the risk needs a reason</source>
         <translation>Att åsidosätta risken kräver en orsak</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="161" />
+        <location filename="_service_messages.py" line="184" />
         <source>PIR outcome '{value}' is not one of: {allowed}</source>
         <translation>PIR-utfallet '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="162" />
+        <location filename="_service_messages.py" line="185" />
         <source>Page size '{value}' is not one of: A4, Letter</source>
         <translation>Sidstorleken '{value}' är inte något av: A4, Letter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="163" />
+        <location filename="_service_messages.py" line="186" />
         <source>Pick at least one value for the filter on {name}</source>
         <translation>Välj minst ett värde för filtret på {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="164" />
+        <location filename="_service_messages.py" line="187" />
         <source>PostgreSQL refused to change the login {login}: {reason}</source>
         <translation>PostgreSQL vägrade ändra inloggningen {login}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="165" />
+        <location filename="_service_messages.py" line="188" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="166" />
+        <location filename="_service_messages.py" line="189" />
         <source>Propagation '{value}' is not one of: {allowed}</source>
         <translation>Spridningen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="167" />
+        <location filename="_service_messages.py" line="190" />
         <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation>Registrera den permanenta lösningen (eller en tillfällig lösning) innan problemet löses</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="168" />
+        <location filename="_service_messages.py" line="191" />
         <source>Record the root cause before marking it known</source>
         <translation>Registrera grundorsaken innan den markeras som känd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="169" />
+        <location filename="_service_messages.py" line="192" />
         <source>Recording '{decision}' for {ref} against the votes (which say '{outcome}') needs a reason</source>
         <translation>Att registrera '{decision}' för {ref} mot rösterna (som säger '{outcome}') kräver en orsak</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="170" />
+        <location filename="_service_messages.py" line="193" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="171" />
+        <location filename="_service_messages.py" line="194" />
         <source>Reject</source>
         <translation>Avslå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="172" />
+        <location filename="_service_messages.py" line="195" />
         <source>Relation type '{value}' is not one of: {allowed}</source>
         <translation>Relationstypen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="173" />
+        <location filename="_service_messages.py" line="196" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="174" />
+        <location filename="_service_messages.py" line="197" />
         <source>Return to requester</source>
         <translation>Returnera till beställaren</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="175" />
+        <location filename="_service_messages.py" line="198" />
         <source>Rework</source>
         <translation>Omarbeta</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="176" />
+        <location filename="_service_messages.py" line="199" />
         <source>Risk level '{value}' is not one of: {allowed}</source>
         <translation>Risknivån '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="177" />
+        <location filename="_service_messages.py" line="200" />
         <source>SLA</source>
         <translation>SLA</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="178" />
+        <location filename="_service_messages.py" line="201" />
         <source>SLA targets must be positive minutes</source>
         <translation>SLA-mål måste vara ett positivt antal minuter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="179" />
+        <location filename="_service_messages.py" line="202" />
         <source>SLA: {n} more tickets like these</source>
         <translation>SLA: {n} ärenden till som dessa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="180" />
+        <location filename="_service_messages.py" line="203" />
         <source>SLA: {reason}</source>
         <translation>SLA: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="181" />
+        <location filename="_service_messages.py" line="204" />
         <source>SQLite error on {path}: {reason}</source>
         <translation>SQLite-fel i {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="182" />
+        <location filename="_service_messages.py" line="205" />
         <source>Say why the ticket goes to another team</source>
         <translation>Ange varför ärendet går till ett annat team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="183" />
+        <location filename="_service_messages.py" line="206" />
         <source>Say why the ticket is escalated</source>
         <translation>Ange varför ärendet eskaleras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="184" />
+        <location filename="_service_messages.py" line="207" />
         <source>Say why the ticket is pending</source>
         <translation>Ange varför ärendet är väntande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="185" />
+        <location filename="_service_messages.py" line="208" />
         <source>Schedule</source>
         <translation>Schemalägg</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="186" />
+        <location filename="_service_messages.py" line="209" />
         <source>Select the incidents to link first</source>
         <translation>Markera först de incidenter som ska kopplas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="187" />
+        <location filename="_service_messages.py" line="210" />
         <source>Select the tickets to change</source>
         <translation>Markera de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="188" />
+        <location filename="_service_messages.py" line="211" />
         <source>Send to CAB</source>
         <translation>Skicka till CAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="189" />
+        <location filename="_service_messages.py" line="212" />
         <source>Send to ECAB</source>
         <translation>Skicka till ECAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="190" />
+        <location filename="_service_messages.py" line="213" />
         <source>Setting up a shared database needs a superuser, or a role with CREATEROLE that owns the database ({login} is neither)</source>
         <translation>Att sätta upp en delad databas kräver en superanvändare eller en roll med CREATEROLE som äger databasen ({login} är ingetdera)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="191" />
+        <location filename="_service_messages.py" line="214" />
         <source>Show at least one column</source>
         <translation>Visa minst en kolumn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="192" />
+        <location filename="_service_messages.py" line="215" />
         <source>Some of the affected CIs are no longer in the CMDB</source>
         <translation>Några av de berörda CI:na finns inte längre i CMDB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="193" />
+        <location filename="_service_messages.py" line="216" />
         <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation>Standardändringar är förgodkända och behandlas inte av CAB: {refs}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="194" />
+        <location filename="_service_messages.py" line="217" />
         <source>Start implementing</source>
         <translation>Påbörja genomförande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="195" />
+        <location filename="_service_messages.py" line="218" />
         <source>Start review (PIR)</source>
         <translation>Påbörja granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="196" />
+        <location filename="_service_messages.py" line="219" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="197" />
+        <location filename="_service_messages.py" line="220" />
         <source>Status '{value}' is not one of: {allowed}</source>
         <translation>Statusen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="198" />
+        <location filename="_service_messages.py" line="221" />
         <source>Step '{name}' cannot depend on itself</source>
         <translation>Steget '{name}' kan inte bero på sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="199" />
+        <location filename="_service_messages.py" line="222" />
         <source>Step '{name}' cannot move from {old} to {new}</source>
         <translation>Steget '{name}' kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="200" />
+        <location filename="_service_messages.py" line="223" />
         <source>Step '{name}' waits for: {steps}</source>
         <translation>Steget '{name}' väntar på: {steps}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="201" />
+        <location filename="_service_messages.py" line="224" />
         <source>Step {n} is not a question with answers</source>
         <translation>Steg {n} är inte en fråga med svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="202" />
+        <location filename="_service_messages.py" line="225" />
         <source>Step {n} needs a question</source>
         <translation>Steg {n} måste ha en fråga</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="203" />
+        <location filename="_service_messages.py" line="226" />
         <source>Step {n} needs at least one answer</source>
         <translation>Steg {n} måste ha minst ett svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="204" />
+        <location filename="_service_messages.py" line="227" />
         <source>Step {n}: there is no team {team} to route to</source>
         <translation>Steg {n}: det finns inget team {team} att skicka ärendet till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="205" />
+        <location filename="_service_messages.py" line="228" />
         <source>Steps of different releases cannot depend on each other</source>
         <translation>Steg i olika releaser kan inte bero på varandra</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="206" />
+        <location filename="_service_messages.py" line="229" />
         <source>Submit</source>
         <translation>Skicka in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="207" />
+        <location filename="_service_messages.py" line="230" />
+        <source>Take 'hub' or 'replica', not '{take}'.</source>
+        <translation>Välj 'hub' eller 'replica', inte '{take}'.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="231" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="208" />
+        <location filename="_service_messages.py" line="232" />
         <source>Template {name} is not active</source>
         <translation>Mallen {name} är inte aktiv</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="209" />
+        <location filename="_service_messages.py" line="233" />
         <source>Text holding a NUL character (code 0) cannot be stored or searched in a PostgreSQL database; nothing was saved. Remove the character and try again.</source>
         <translation>Text med ett NUL-tecken (kod 0) kan inte sparas eller sökas i en PostgreSQL-databas; inget sparades. Ta bort tecknet och försök igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="210" />
+        <location filename="_service_messages.py" line="234" />
         <source>The SLA target P{priority} was removed by someone else; nothing was saved.</source>
         <translation>SLA-målet P{priority} togs bort av någon annan; inget sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="211" />
+        <location filename="_service_messages.py" line="235" />
+        <source>The SMTP server {server} did not accept the test: {reason}</source>
+        <translation>SMTP-servern {server} godtog inte testet: {reason}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="236" />
         <source>The business calendar has no working hours</source>
         <translation>Arbetstidskalendern har inga arbetstider</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="212" />
+        <location filename="_service_messages.py" line="237" />
         <source>The business calendar {name} has no working hours</source>
         <translation>Arbetstidskalendern {name} har inga arbetstider</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="213" />
+        <location filename="_service_messages.py" line="238" />
+        <source>The conflict on {record} ({field}) was decided already, by {who} at {when} UTC.</source>
+        <translation>Konflikten på {record} ({field}) är redan avgjord, av {who} {when} UTC.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="239" />
         <source>The copy of the hub is not consistent ({detail}); the replica was not made.</source>
         <translation>Kopian av navet är inte konsekvent ({detail}); repliken skapades inte.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="214" />
+        <location filename="_service_messages.py" line="240" />
         <source>The database cannot be reached ({reason}).</source>
         <translation>Databasen går inte att nå ({reason}).</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215" />
+        <location filename="_service_messages.py" line="241" />
+        <source>The database file {path} is busy: another connection of this program has been writing since {since}; nothing was changed, try again.</source>
+        <translation>Databasfilen {path} är upptagen: en annan anslutning i det här programmet har skrivit sedan {since}; ingenting ändrades, försök igen.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="242" />
+        <source>The database file {path} is busy: another program is writing to it ({reason}); nothing was changed, try again.</source>
+        <translation>Databasfilen {path} är upptagen: ett annat program skriver i den ({reason}); ingenting ändrades, försök igen.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="243" />
+        <source>The database file {path} is busy: process {pid} ({program} by {user} on {host}) has been writing since {since}; nothing was changed, try again.</source>
+        <translation>Databasfilen {path} är upptagen: process {pid} ({program} av {user} på {host}) har skrivit sedan {since}; ingenting ändrades, försök igen.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="244" />
         <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
         <translation>Databasen är upptagen med en annan skrivning ({reason}); ingenting sparades, försök igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216" />
+        <location filename="_service_messages.py" line="245" />
         <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation>Diagnosskriptet skickar ärenden till ett okänt team: {team}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="217" />
+        <location filename="_service_messages.py" line="246" />
         <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation>Eskaleringsandelen måste vara 1–100 %, inte {pct}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="218" />
+        <location filename="_service_messages.py" line="247" />
         <source>The file is empty (no header line)</source>
         <translation>Filen är tom (ingen rubrikrad)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="219" />
+        <location filename="_service_messages.py" line="248" />
         <source>The filter on {name} needs a value</source>
         <translation>Filtret på {name} måste ha ett värde</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="220" />
+        <location filename="_service_messages.py" line="249" />
         <source>The filters cannot be counted: {error}</source>
         <translation>Det går inte att räkna träffarna för filtren: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="221" />
+        <location filename="_service_messages.py" line="250" />
         <source>The first account must be an administrator's</source>
         <translation>Det första kontot måste vara en administratörs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="222" />
+        <location filename="_service_messages.py" line="251" />
+        <source>The folder {folder} does not exist; nothing was written.</source>
+        <translation>Mappen {folder} finns inte; inget skrevs.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="252" />
         <source>The hub {hub} is on schema version {found}, older than this itsmdesk ({ours}): upgrade the hub first.</source>
         <translation>Navet {hub} har schemaversion {found}, äldre än den här itsmdesk ({ours}): uppgradera navet först.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="223" />
+        <location filename="_service_messages.py" line="253" />
+        <source>The import would break a rule of the database ({reason}); nothing was imported. Run it with --dry-run to see the rows involved.</source>
+        <translation>Importen skulle bryta mot en regel i databasen ({reason}); inget importerades. Kör den med --dry-run för att se vilka rader det gäller.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="254" />
+        <source>The length given to changes without an end must be 0-{most} minutes, not {minutes}; nothing was changed.</source>
+        <translation>Längden för ändringar utan slut måste vara 0–{most} minuter, inte {minutes}; inget ändrades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="255" />
         <source>The login {login} is not a person of this database</source>
         <translation>Inloggningen {login} hör inte till någon person i den här databasen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="224" />
+        <location filename="_service_messages.py" line="256" />
+        <source>The mail server {host}:{port} could not be used: {reason}</source>
+        <translation>E-postservern {host}:{port} kunde inte användas: {reason}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="257" />
+        <source>The mailbox has no folder {folder}</source>
+        <translation>Brevlådan har ingen mapp {folder}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="258" />
         <source>The old password is wrong.</source>
         <translation>Det gamla lösenordet är fel.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="225" />
+        <location filename="_service_messages.py" line="259" />
         <source>The period must end after it starts ({start} .. {end})</source>
         <translation>Perioden måste sluta efter att den börjar ({start} .. {end})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="226" />
+        <location filename="_service_messages.py" line="260" />
+        <source>The period must start before it ends ({start} is not before {end}).</source>
+        <translation>Perioden måste börja innan den slutar ({start} är inte före {end}).</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="261" />
+        <source>The port must be between 1 and 65535 (0 for the usual one), not {value}</source>
+        <translation>Porten måste vara mellan 1 och 65535 (0 för den vanliga), inte {value}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="262" />
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation>Prioritetsmatrisen behöver en prioritet 1–5 för påverkan,brådska {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="227" />
+        <location filename="_service_messages.py" line="263" />
         <source>The question of step {n} is longer than {max} characters</source>
         <translation>Frågan i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="228" />
+        <location filename="_service_messages.py" line="264" />
         <source>The replica kept changing during the sync; what was sent is safe on the hub. Sync again.</source>
         <translation>Repliken fortsatte att ändras under synkroniseringen; det som skickades är säkert på navet. Synkronisera igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="229" />
+        <location filename="_service_messages.py" line="265" />
         <source>The report period must end after it starts</source>
         <translation>Rapportperioden måste sluta efter att den börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="230" />
+        <location filename="_service_messages.py" line="266" />
         <source>The response target cannot be longer than the resolution target</source>
         <translation>Svarstidsmålet kan inte vara längre än lösningstidsmålet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="231" />
+        <location filename="_service_messages.py" line="267" />
+        <source>The rules file must hold a JSON list of rules</source>
+        <translation>Regelfilen måste innehålla en JSON-lista med regler</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="268" />
+        <source>The server name {value} contains spaces</source>
+        <translation>Servernamnet {value} innehåller mellanslag</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="269" />
+        <source>The setting {key} is {value}; use a port number such as 587</source>
+        <translation>Inställningen {key} är {value}; använd ett portnummer, till exempel 587</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="270" />
+        <source>The setting {key} is {value}; use starttls, ssl or none</source>
+        <translation>Inställningen {key} är {value}; använd starttls, ssl eller none</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="271" />
         <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>Inställningen {key} ändrades av någon annan efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="232" />
+        <location filename="_service_messages.py" line="272" />
         <source>The shared database refused this for your account ({reason}); nothing was changed. Ask an administrator for the role it needs.</source>
         <translation>Den delade databasen nekade ditt konto detta ({reason}); inget ändrades. Be en administratör om rollen som behövs.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="233" />
+        <location filename="_service_messages.py" line="273" />
         <source>The two passwords differ</source>
         <translation>De två lösenorden skiljer sig åt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="234" />
+        <location filename="_service_messages.py" line="274" />
+        <source>The window is still reading from the database; nothing was changed, try again.</source>
+        <translation>Fönstret läser fortfarande från databasen; ingenting ändrades, försök igen.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="275" />
         <source>There is already a file at {path}; a replica is made in a new file.</source>
         <translation>Det finns redan en fil på {path}; en replik skapas i en ny fil.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="235" />
+        <location filename="_service_messages.py" line="276" />
         <source>There is already a {kind} category named {name}</source>
         <translation>Det finns redan en kategori av typen {kind} som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="236" />
+        <location filename="_service_messages.py" line="277" />
         <source>There is no database at {path}.</source>
         <translation>Det finns ingen databas på {path}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="237" />
+        <location filename="_service_messages.py" line="278" />
         <source>There is no database at {path}. Create one with 'itsmdesk --db {url} init', or try the demo with 'itsmdesk --demo ...'.</source>
         <translation>Det finns ingen databas i {path}. Skapa en med 'itsmdesk --db {url} init', eller prova demon med 'itsmdesk --demo ...'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="238" />
+        <location filename="_service_messages.py" line="279" />
+        <source>There is no sync conflict {id} in this database; list them with 'itsmdesk replica conflicts'.</source>
+        <translation>Det finns ingen synkroniseringskonflikt {id} i den här databasen; lista dem med 'itsmdesk replica conflicts'.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="280" />
+        <source>There is no sync file at {path}.</source>
+        <translation>Det finns ingen synkfil på {path}.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="281" />
+        <source>This computer has no keyring to keep the SMTP password in; set ITSMDESK_SMTP_PASSWORD where the mail is sent from. The other settings were saved.</source>
+        <translation>Den här datorn har ingen nyckelring att spara SMTP-lösenordet i; sätt ITSMDESK_SMTP_PASSWORD där e-posten skickas ifrån. De andra inställningarna sparades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="282" />
         <source>This database has accounts already: an administrator adds people.</source>
         <translation>Databasen har redan konton: en administratör lägger till personer.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="239" />
+        <location filename="_service_messages.py" line="283" />
         <source>This database has accounts: sign in to change anything (--user LOGIN or ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for).</source>
         <translation>Databasen har konton: logga in för att ändra något (--user INLOGGNING eller ITSMDESK_USER; lösenordet från ITSMDESK_PASSWORD eller efterfrågat).</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="240" />
+        <location filename="_service_messages.py" line="284" />
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation>Den här databasen har schemaversion {found}, som är nyare än vad den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk. Databasen har inte ändrats.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="241" />
+        <location filename="_service_messages.py" line="285" />
+        <source>This database is a replica, not the hub: import a site's bundle at the hub ('itsmdesk --db HUB sync import-bundle FILE'). Nothing was applied.</source>
+        <translation>Den här databasen är en replik, inte navet: importera en plats paket på navet ('itsmdesk --db HUB sync import-bundle FIL'). Inget tillämpades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="286" />
         <source>This database is not a replica: make one with 'itsmdesk replica create --from URL --site CODE FILE.db'.</source>
         <translation>Den här databasen är inte en replik: skapa en med 'itsmdesk replica create --from URL --site CODE FILE.db'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="242" />
+        <location filename="_service_messages.py" line="287" />
         <source>This is not a shared database set up with 'itsmdesk admin setup-shared'</source>
         <translation>Det här är ingen delad databas som satts upp med 'itsmdesk admin setup-shared'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="243" />
+        <location filename="_service_messages.py" line="288" />
+        <source>This mail is no longer waiting in the unmatched queue (it is {status}); nothing was changed.</source>
+        <translation>Det här brevet väntar inte längre i kön med omatchad e-post (det är {status}); ingenting ändrades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="289" />
+        <source>This replica has no key to sign a carried file with (it was made by an older itsmdesk): sync over the network once, or make the replica again.</source>
+        <translation>Den här repliken har ingen nyckel att signera en buren fil med (den skapades av en äldre itsmdesk): synka över nätverket en gång, eller skapa repliken på nytt.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="290" />
         <source>This replica is on schema version {theirs} and the hub on {ours}: the hub must be upgraded first. Nothing was sent.</source>
         <translation>Den här repliken har schemaversion {theirs} och navet {ours}: navet måste uppgraderas först. Ingenting skickades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="244" />
+        <location filename="_service_messages.py" line="291" />
         <source>This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk here and open the replica once (it is upgraded), then sync again. Nothing was sent.</source>
         <translation>Den här repliken har schemaversion {theirs} och navet {ours}: uppgradera itsmdesk här och öppna repliken en gång (den uppgraderas), synkronisera sedan igen. Ingenting skickades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="245" />
+        <location filename="_service_messages.py" line="292" />
         <source>This replica was made from another database than {hub}; nothing was sent.</source>
         <translation>Den här repliken skapades från en annan databas än {hub}; ingenting skickades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="246" />
+        <location filename="_service_messages.py" line="293" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="247" />
+        <location filename="_service_messages.py" line="294" />
         <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation>Trender räknas per ci, service, category eller team, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="248" />
+        <location filename="_service_messages.py" line="295" />
         <source>Unknown CI class '{value}'</source>
         <translation>Okänd CI-klass '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="249" />
+        <location filename="_service_messages.py" line="296" />
         <source>Unknown CSV kind '{value}' (use cis or relations)</source>
         <translation>Okänd CSV-typ '{value}' (använd cis eller relations)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="250" />
+        <location filename="_service_messages.py" line="297" />
         <source>Unknown announcement kind {kind}</source>
         <translation>Okänd meddelandetyp {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="251" />
+        <location filename="_service_messages.py" line="298" />
         <source>Unknown audience {audience}: use everyone or it_staff</source>
         <translation>Okänd målgrupp {audience}: använd everyone eller it_staff</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="252" />
+        <location filename="_service_messages.py" line="299" />
+        <source>Unknown change status {status}; the statuses are {known}.</source>
+        <translation>Okänd ändringsstatus {status}; statusarna är {known}.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="300" />
         <source>Unknown field(s) for {kind}: {fields}</source>
         <translation>Okända fält för {kind}: {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="253" />
+        <location filename="_service_messages.py" line="301" />
         <source>Unknown filter operator {op}</source>
         <translation>Okänd filteroperator {op}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="254" />
+        <location filename="_service_messages.py" line="302" />
         <source>Unknown queue column(s): {cols}</source>
         <translation>Okända kökolumner: {cols}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="255" />
+        <location filename="_service_messages.py" line="303" />
         <source>Unknown queue {key}</source>
         <translation>Okänd kö {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="256" />
+        <location filename="_service_messages.py" line="304" />
         <source>Unknown record kind '{kind}'; choose one of: {kinds}</source>
         <translation>Okänd posttyp '{kind}'; välj något av: {kinds}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="257" />
+        <location filename="_service_messages.py" line="305" />
         <source>Unknown role(s): {roles} (roles: {known})</source>
         <translation>Okänd(a) roll(er): {roles} (roller: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="258" />
+        <location filename="_service_messages.py" line="306" />
         <source>Unknown root cause analysis note(s): {names}</source>
         <translation>Okända anteckningar i grundorsaksanalysen: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="259" />
+        <location filename="_service_messages.py" line="307" />
         <source>Unknown time zone {tz}</source>
         <translation>Okänd tidszon {tz}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="260" />
+        <location filename="_service_messages.py" line="308" />
         <source>Unknown weekday in {text}</source>
         <translation>Okänd veckodag i {text}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="261" />
+        <location filename="_service_messages.py" line="309" />
         <source>Unschedule</source>
         <translation>Ta bort schemaläggning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="262" />
+        <location filename="_service_messages.py" line="310" />
         <source>Unsupported database URL '{url}': use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Databas-URL:en '{url}' stöds inte: använd sqlite:///FILE eller postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="263" />
+        <location filename="_service_messages.py" line="311" />
         <source>Updated</source>
         <translation>Uppdaterad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="264" />
+        <location filename="_service_messages.py" line="312" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="265" />
+        <location filename="_service_messages.py" line="313" />
         <source>Vote '{value}' is not one of: {allowed}</source>
         <translation>Rösten '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="266" />
+        <location filename="_service_messages.py" line="314" />
         <source>Wave '{name}' has no site</source>
         <translation>Vågen '{name}' har ingen plats</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="267" />
+        <location filename="_service_messages.py" line="315" />
         <source>Wave '{name}' is already deployed</source>
         <translation>Vågen '{name}' är redan driftsatt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="268" />
+        <location filename="_service_messages.py" line="316" />
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation>Veckodagen måste vara 0 (måndag) till 6 (söndag), inte {day}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="269" />
+        <location filename="_service_messages.py" line="317" />
         <source>Working hours {span} are listed after a later span; list each day's hours in order</source>
         <translation>Arbetstiderna {span} står efter ett senare tidsspann; ange varje dags arbetstider i ordning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="270" />
+        <location filename="_service_messages.py" line="318" />
         <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation>Arbetstiden {span} har inte formatet HH:MM-HH:MM</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="271" />
+        <location filename="_service_messages.py" line="319" />
         <source>Working hours {span} overlap {other}</source>
         <translation>Arbetstiderna {span} överlappar {other}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="272" />
+        <location filename="_service_messages.py" line="320" />
         <source>Working hours {text} are not like "mon-fri 08:00-17:00"</source>
         <translation>Arbetstiderna {text} är inte som "mon-fri 08:00-17:00"</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="273" />
+        <location filename="_service_messages.py" line="321" />
         <source>Wrong login or password.</source>
         <translation>Fel inloggningsnamn eller lösenord.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="274" />
+        <location filename="_service_messages.py" line="322" />
         <source>You cannot deactivate your own account</source>
         <translation>Du kan inte inaktivera ditt eget konto</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="354" />
+        <location filename="_service_messages.py" line="337" />
+        <source>creating {kind} {name} would repeat {value}, which {other} is also created with</source>
+        <translation>att skapa {kind} {name} skulle upprepa {value}, som {other} också skapas med</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="338" />
+        <source>creating {kind} {name} would repeat {value}, which {record} already holds</source>
+        <translation>att skapa {kind} {name} skulle upprepa {value}, som {record} redan har</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="339" />
+        <source>creating {kind} {name}: its {field} would be longer than {max} characters ({length})</source>
+        <translation>att skapa {kind} {name}: dess {field} skulle bli längre än {max} tecken ({length})</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="369" />
+        <source>no external key: the cell is {value}</source>
+        <translation>ingen extern nyckel: cellen är {value}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="404" />
         <source>the hub</source>
         <translation>navet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="355" />
+        <location filename="_service_messages.py" line="405" />
+        <source>the key is longer than {max} characters ({length})</source>
+        <translation>nyckeln är längre än {max} tecken ({length})</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="406" />
         <source>the replica</source>
         <translation>repliken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="374" />
+        <location filename="_service_messages.py" line="407" />
+        <source>the same as line {first}: imported once</source>
+        <translation>samma som rad {first}: importeras en gång</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="426" />
         <source>{db} is not an itsmdesk database: it holds {count} tables of something else (such as '{table}') and no itsmdesk schema. It was left untouched; give itsmdesk a new file or an empty database.</source>
         <translation>{db} är ingen itsmdesk-databas: den innehåller {count} tabeller från något annat (till exempel '{table}') och inget itsmdesk-schema. Den lämnades orörd; ge itsmdesk en ny fil eller en tom databas.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="383" />
+        <location filename="_service_messages.py" line="435" />
         <source>{label} must be at most {max}</source>
         <translation>{label} får vara högst {max}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="388" />
+        <location filename="_service_messages.py" line="440" />
+        <source>{name} has no e-mail address; add one before subscribing them to {service}</source>
+        <translation>{name} har ingen e-postadress; lägg till en innan du låter hen prenumerera på {service}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="441" />
+        <source>{name} is an Outlook .msg file, which this installation cannot read (it needs the optional extract-msg package); save the mail as .eml in Outlook or drag it from Outlook on the web instead.</source>
+        <translation>{name} är en Outlook .msg-fil, som den här installationen inte kan läsa (den behöver det valfria paketet extract-msg); spara brevet som .eml i Outlook eller dra det från Outlook på webben i stället.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="442" />
         <source>{name} is more than {max} bytes (it grew while being read); attachments may be at most {max} bytes</source>
         <translation>{name} är större än {max} byte (den växte medan den lästes); bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="389" />
+        <location filename="_service_messages.py" line="443" />
+        <source>{name} is not a business service; people subscribe to business services</source>
+        <translation>{name} är ingen verksamhetstjänst; man prenumererar på verksamhetstjänster</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="444" />
+        <source>{name} is not a mail file (.eml or .msg)</source>
+        <translation>{name} är ingen e-postfil (.eml eller .msg)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="445" />
         <source>{name} is not a regular file (a device, a pipe or a folder); only files can be attached</source>
         <translation>{name} är ingen vanlig fil (en enhet, en pipe eller en mapp); bara filer kan bifogas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="392" />
+        <location filename="_service_messages.py" line="446" />
+        <source>{name} is not an Outlook mail that can be read (damaged, encrypted or not a .msg file).</source>
+        <translation>{name} är inget Outlook-brev som kan läsas (skadat, krypterat eller ingen .msg-fil).</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="449" />
         <source>{name} of {kind} is longer than {max} characters ({length}); shorten it</source>
         <translation>{name} för {kind} är längre än {max} tecken ({length}); korta det</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="403" />
+        <location filename="_service_messages.py" line="454" />
+        <source>{n} record(s) changed while their duplicate external keys were renamed; nothing was changed</source>
+        <translation>{n} post(er) ändrades medan deras dubblerade externa nycklar döptes om; ingenting ändrades</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="457" />
+        <source>{path} cannot be read as a database ({reason}); nothing was restored</source>
+        <translation>{path} kan inte läsas som en databas ({reason}); ingenting återställdes</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="458" />
+        <source>{path} carries the hub's changes from journal id {start}, but this replica is current only to {checkpoint}: import the answer to an earlier bundle first, or sync over the network. Nothing was applied.</source>
+        <translation>{path} innehåller navets ändringar från journal-id {start}, men repliken är aktuell bara till {checkpoint}: importera först svaret på ett tidigare paket, eller synka över nätverket. Inget tillämpades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="459" />
+        <source>{path} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk first. Nothing was restored</source>
+        <translation>{path} har schemaversion {found}, nyare än den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk först. Ingenting återställdes</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="460" />
+        <source>{path} holds a batch of site {other} inside site {site}'s bundle; nothing was applied.</source>
+        <translation>{path} innehåller en omgång från plats {other} i plats {site}s paket; inget tillämpades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="463" />
+        <source>{path} is a site's bundle for the hub, not the hub's answer: import it at the hub ('itsmdesk --db HUB sync import-bundle FILE'). Nothing was applied.</source>
+        <translation>{path} är en plats paket till navet, inte navets svar: importera det på navet ('itsmdesk --db HUB sync import-bundle FIL'). Inget tillämpades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="464" />
+        <source>{path} is damaged (SQLite's integrity check: {detail}); nothing was restored</source>
+        <translation>{path} är skadad (SQLite:s integritetskontroll: {detail}); ingenting återställdes</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="465" />
+        <source>{path} is damaged (its checksum does not match what it says); nothing was applied. Carry the file again.</source>
+        <translation>{path} är skadad (dess kontrollsumma stämmer inte); inget tillämpades. Bär filen igen.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="468" />
+        <source>{path} is not a file; nothing was restored</source>
+        <translation>{path} är inte en fil; ingenting återställdes</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="469" />
         <source>{path} is not a regular file (a device, a pipe or a socket); an itsmdesk database is a file</source>
         <translation>{path} är ingen vanlig fil (en enhet, en pipe eller en socket); en itsmdesk-databas är en fil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="406" />
+        <location filename="_service_messages.py" line="470" />
+        <source>{path} is not an SQLite database (an itsmdesk backup is one); nothing was restored</source>
+        <translation>{path} är inte en SQLite-databas (det är en säkerhetskopia från itsmdesk); ingenting återställdes</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="471" />
+        <source>{path} is not an itsmdesk database (it has no schema version); nothing was restored</source>
+        <translation>{path} är inte en itsmdesk-databas (den har ingen schemaversion); ingenting återställdes</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="473" />
+        <source>{path} is not an itsmdesk sync file, or it is damaged (cut short?); nothing was applied.</source>
+        <translation>{path} är ingen synkfil från itsmdesk, eller så är den skadad (avkortad?); inget tillämpades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="474" />
+        <source>{path} is not an itsmdesk sync file; nothing was applied.</source>
+        <translation>{path} är ingen synkfil från itsmdesk; inget tillämpades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="475" />
+        <source>{path} is not signed by site {site}'s key (made elsewhere, or changed on the way); nothing was applied.</source>
+        <translation>{path} är inte signerad med plats {site}s nyckel (skapad någon annanstans, eller ändrad på vägen); inget tillämpades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="477" />
+        <source>{path} is open in another program (an itsmdesk window or command); close it and restore again. Nothing was replaced</source>
+        <translation>{path} är öppen i ett annat program (ett itsmdesk-fönster eller kommando); stäng det och återställ igen. Ingenting ersattes</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="478" />
+        <source>{path} is the database itself; give a backup file</source>
+        <translation>{path} är själva databasen; ange en säkerhetskopia</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="479" />
+        <source>{path} is the hub's answer for a site, not a site's bundle: import it on the site's replica. Nothing was applied.</source>
+        <translation>{path} är navets svar till en plats, inte en plats paket: importera det på platsens replik. Inget tillämpades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="480" />
+        <source>{path} is the hub's answer for site {theirs}, not for this replica ({ours}); nothing was applied.</source>
+        <translation>{path} är navets svar till plats {theirs}, inte till den här repliken ({ours}); inget tillämpades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="481" />
+        <source>{path} is the name of an unfinished backup's temporary file; give another name</source>
+        <translation>{path} är namnet på en ofärdig säkerhetskopias temporära fil; ange ett annat namn</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="482" />
+        <source>{path} is the unfinished copy of an interrupted backup or restore, not a backup; nothing was restored</source>
+        <translation>{path} är den ofärdiga kopian från en avbruten säkerhetskopiering eller återställning, inte en säkerhetskopia; ingenting återställdes</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="483" />
+        <source>{path} was made by a replica of another database; nothing was applied.</source>
+        <translation>{path} skapades av en replik av en annan databas; inget tillämpades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="484" />
+        <source>{path} was written by a newer itsmdesk; upgrade itsmdesk here first. Nothing was applied.</source>
+        <translation>{path} skrevs av en nyare itsmdesk; uppgradera itsmdesk här först. Inget tillämpades.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="485" />
         <source>{path}, line {line}: a cell is longer than {limit} characters, the most a CSV cell may hold; shorten it (or close a quote left open)</source>
         <translation>{path}, rad {line}: en cell är längre än {limit} tecken, det mesta en CSV-cell kan rymma; korta den (eller stäng ett citattecken som lämnats öppet)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="407" />
+        <location filename="_service_messages.py" line="486" />
         <source>{path}, line {line}: bad CSV ({reason})</source>
         <translation>{path}, rad {line}: felaktig CSV ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="440" />
+        <location filename="_service_messages.py" line="487" />
+        <source>{path}: journal row {row} was changed or removed after it was written (the hash chain breaks there); nothing was restored</source>
+        <translation>{path}: journalrad {row} ändrades eller togs bort efter att den skrevs (hashkedjan bryts där); ingenting återställdes</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="490" />
+        <source>{record} already has external key {key}; nothing was saved</source>
+        <translation>{record} har redan den externa nyckeln {key}; ingenting sparades</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="492" />
+        <source>{record} has no field {field} any more; keep the hub's value.</source>
+        <translation>{record} har inte längre fältet {field}; behåll navets värde.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="493" />
+        <source>{record} is no longer there (deleted since the conflict), so the replica's value cannot be taken; keep the hub's.</source>
+        <translation>{record} finns inte längre (borttagen sedan konflikten), så replikens värde kan inte tas; behåll navets.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="495" />
+        <source>{record}: the hub deleted what the replica changed, so only the hub's side can be kept.</source>
+        <translation>{record}: navet tog bort det som repliken ändrade, så bara navets sida kan behållas.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="496" />
+        <source>{record}: the row the replica changed is no longer there, so its value cannot be taken; keep the hub's.</source>
+        <translation>{record}: raden som repliken ändrade finns inte längre, så dess värde kan inte tas; behåll navets.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="520" />
+        <source>{table}: the unique index on external keys is missing (two imports at once could double records)</source>
+        <translation>{table}: det unika indexet på externa nycklar saknas (två importer samtidigt kan dubblera poster)</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="521" />
+        <source>{table}: {n} external key(s) held by more than one record, e.g. {examples}</source>
+        <translation>{table}: {n} extern(a) nyckel/nycklar finns på mer än en post, t.ex. {examples}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="522" />
+        <source>{table}: {n} record(s) held an external key another record already had and were renamed to KEY#dup-N, e.g. {examples}; merge or delete them</source>
+        <translation>{table}: {n} post(er) hade en extern nyckel som en annan post redan hade och döptes om till NYCKEL#dup-N, t.ex. {examples}; slå ihop eller ta bort dem</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="523" />
+        <source>{table}: {n} record(s) with a {field} that is not allowed, e.g. {examples}</source>
+        <translation>{table}: {n} post(er) med ett värde i {field} som inte är tillåtet, t.ex. {examples}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="528" />
+        <source>{value} is already held by {record}: two records cannot share {fields}</source>
+        <translation>{value} används redan av {record}: två poster kan inte dela {fields}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="529" />
+        <source>{value} is also given on line {first}: two records cannot share {fields}</source>
+        <translation>{value} anges också på rad {first}: två poster kan inte dela {fields}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="531" />
         <source>{value} is not a finite number</source>
         <translation>{value} är inte ett ändligt tal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="445" />
+        <location filename="_service_messages.py" line="536" />
+        <source>{value} is not on the scale {low} to {high}</source>
+        <translation>{value} ligger inte på skalan {low} till {high}</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="537" />
         <source>{value} is too large: a whole number here is between {min} and {max}</source>
         <translation>{value} är för stort: ett heltal här ligger mellan {min} och {max}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="447" />
+        <location filename="_service_messages.py" line="539" />
         <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
         <translation>{where} har schemaversion {found}, nyare än den här itsmdesk förstår ({ours}); uppgradera itsmdesk. Ingenting ändrades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="448" />
+        <location filename="_service_messages.py" line="540" />
         <source>{where} is not an itsmdesk database.</source>
         <translation>{where} är ingen itsmdesk-databas.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="449" />
+        <location filename="_service_messages.py" line="541" />
         <source>{who} may not record another member's vote: that needs the role change manager.</source>
         <translation>{who} får inte registrera en annan ledamots röst: det kräver rollen ändringsansvarig.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="450" />
+        <location filename="_service_messages.py" line="542" />
         <source>{who} may not {what}: that needs the role {role_name}.</source>
         <translation>{who} får inte {what}: det kräver rollen {role_name}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="275" />
+        <location filename="_service_messages.py" line="323" />
         <source>a CI cannot relate to itself</source>
         <translation>ett CI kan inte ha en relation till sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="276" />
+        <location filename="_service_messages.py" line="324" />
         <source>a CI name is required</source>
         <translation>ett CI-namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="277" />
+        <location filename="_service_messages.py" line="325" />
         <source>a class is required</source>
         <translation>en klass krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="278" />
+        <location filename="_service_messages.py" line="326" />
         <source>a name is required</source>
         <translation>ett namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="279" />
+        <location filename="_service_messages.py" line="327" />
         <source>administrator</source>
         <translation>administratör</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="280" />
+        <location filename="_service_messages.py" line="328" />
         <source>agent</source>
         <translation>handläggare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="281" />
+        <location filename="_service_messages.py" line="329" />
         <source>approve or reject a change</source>
         <translation>godkänna eller avslå en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="282" />
+        <location filename="_service_messages.py" line="330" />
         <source>change categories, SLA targets and calendars</source>
         <translation>ändra kategorier, SLA-mål och kalendrar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="283" />
+        <location filename="_service_messages.py" line="331" />
         <source>change manager</source>
         <translation>ändringsansvarig</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="284" />
+        <location filename="_service_messages.py" line="332" />
         <source>change organisation settings</source>
         <translation>ändra organisationens inställningar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="285" />
+        <location filename="_service_messages.py" line="333" />
         <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation>ci: {n} CI utan post i grafindexet; konsekvensanalysen ser dem inte (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="286" />
+        <location filename="_service_messages.py" line="334" />
         <source>class {cls} has no attribute '{attr}'</source>
         <translation>klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="287" />
+        <location filename="_service_messages.py" line="335" />
         <source>close a problem or publish a known error</source>
         <translation>stänga ett problem eller publicera ett känt fel</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="288" />
+        <location filename="_service_messages.py" line="336" />
         <source>column appears twice</source>
         <translation>kolumnen förekommer två gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="289" />
+        <location filename="_service_messages.py" line="340" />
         <source>decide against the CAB's votes</source>
         <translation>besluta mot CAB:s röster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="290" />
+        <location filename="_service_messages.py" line="341" />
         <source>edit a private saved queue</source>
         <translation>redigera en privat sparad kö</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="291" />
+        <location filename="_service_messages.py" line="342" />
         <source>edit a shared saved queue</source>
         <translation>redigera en delad sparad kö</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="292" />
+        <location filename="_service_messages.py" line="343" />
         <source>edit change windows and templates</source>
         <translation>redigera ändringsfönster och mallar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="293" />
+        <location filename="_service_messages.py" line="344" />
         <source>edit configuration items and their relations</source>
         <translation>redigera konfigurationsobjekt och deras relationer</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="294" />
+        <location filename="_service_messages.py" line="345" />
         <source>edit organisations, sites and teams</source>
         <translation>redigera organisationer, platser och grupper</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="295" />
+        <location filename="_service_messages.py" line="346" />
         <source>emergency change</source>
         <translation>akut ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="296" />
+        <location filename="_service_messages.py" line="347" />
         <source>emergency release: shortened build and test</source>
         <translation>akut release: förkortad byggnad och test</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="297" />
+        <location filename="_service_messages.py" line="348" />
         <source>highest risk of the bundled changes ({changes})</source>
         <translation>högsta risken bland de ingående ändringarna ({changes})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="298" />
+        <location filename="_service_messages.py" line="349" />
         <source>implement a change</source>
         <translation>genomföra en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="299" />
+        <location filename="_service_messages.py" line="350" />
         <source>integrity: {detail}</source>
         <translation>integritet: {detail}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="300" />
+        <location filename="_service_messages.py" line="351" />
         <source>journal row {row} was changed or removed after it was written (the journal's hash chain breaks there)</source>
         <translation>journalrad {row} ändrades eller togs bort efter att den skrevs (journalens hashkedja bryts där)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="301" />
+        <location filename="_service_messages.py" line="352" />
         <source>journal: the triggers that keep it append-only were removed ({names})</source>
         <translation>journal: triggrarna som gör den till enbart tillägg har tagits bort ({names})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="302" />
+        <location filename="_service_messages.py" line="353" />
         <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation>nyckeln {key} igen (först på rad {first}); en händelselogg kräver [events] fold = true</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="303" />
+        <location filename="_service_messages.py" line="354" />
         <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation>raden slutar efter {given} av {columns} kolumner (avkortad rad?)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="304" />
+        <location filename="_service_messages.py" line="355" />
         <source>longer than {max} characters</source>
         <translation>längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="305" />
+        <location filename="_service_messages.py" line="356" />
         <source>longer than {max} characters ({length})</source>
         <translation>längre än {max} tecken ({length})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="306" />
+        <location filename="_service_messages.py" line="357" />
         <source>major release</source>
         <translation>större release</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="307" />
+        <location filename="_service_messages.py" line="358" />
         <source>manage people, their roles and passwords</source>
         <translation>hantera personer, deras roller och lösenord</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="308" />
+        <location filename="_service_messages.py" line="359" />
         <source>manage releases, their plans and waves</source>
         <translation>hantera releaser, deras planer och vågor</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="309" />
+        <location filename="_service_messages.py" line="360" />
         <source>move a change through its lifecycle</source>
         <translation>flytta en ändring genom dess livscykel</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="310" />
+        <location filename="_service_messages.py" line="361" />
         <source>move a ticket to another team</source>
         <translation>flytta ett ärende till en annan grupp</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="311" />
+        <location filename="_service_messages.py" line="362" />
         <source>no CI named '{name}'</source>
         <translation>inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="312" />
+        <location filename="_service_messages.py" line="363" />
         <source>no backout plan</source>
         <translation>ingen återställningsplan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="313" />
+        <location filename="_service_messages.py" line="364" />
         <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation>kategorin {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="314" />
+        <location filename="_service_messages.py" line="365" />
         <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ändringen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="315" />
+        <location filename="_service_messages.py" line="366" />
         <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI:t {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="316" />
+        <location filename="_service_messages.py" line="367" />
         <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI-klassen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="317" />
+        <location filename="_service_messages.py" line="368" />
         <source>no event time</source>
         <translation>ingen händelsetid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="318" />
-        <source>no external key</source>
-        <translation>ingen extern nyckel</translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="319" />
+        <location filename="_service_messages.py" line="370" />
         <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ärendet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="320" />
+        <location filename="_service_messages.py" line="371" />
         <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation>det kända felet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="321" />
+        <location filename="_service_messages.py" line="372" />
         <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation>organisationen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="322" />
+        <location filename="_service_messages.py" line="373" />
         <source>no outage</source>
         <translation>inget avbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="323" />
+        <location filename="_service_messages.py" line="374" />
         <source>no outage, downtime {minutes} min</source>
         <translation>inget avbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="324" />
+        <location filename="_service_messages.py" line="375" />
         <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation>personen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="325" />
+        <location filename="_service_messages.py" line="376" />
         <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation>problemet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="326" />
+        <location filename="_service_messages.py" line="377" />
         <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation>platsen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="327" />
+        <location filename="_service_messages.py" line="378" />
         <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation>teamet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="328" />
+        <location filename="_service_messages.py" line="379" />
         <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation>{kind} {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="329" />
+        <location filename="_service_messages.py" line="380" />
         <source>normal change</source>
         <translation>normal ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="330" />
+        <location filename="_service_messages.py" line="381" />
         <source>pg_dump failed: {reason}</source>
         <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="331" />
-        <source>pg_dump is not installed; install the PostgreSQL client tools</source>
-        <translation>pg_dump är inte installerat; installera klientverktygen för PostgreSQL</translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="332" />
+        <location filename="_service_messages.py" line="382" />
         <source>problem manager</source>
         <translation>problemansvarig</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="333" />
+        <location filename="_service_messages.py" line="383" />
         <source>publish service announcements</source>
         <translation>publicera driftmeddelanden</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="334" />
+        <location filename="_service_messages.py" line="384" />
         <source>raise a ticket</source>
         <translation>anmäla ett ärende</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="335" />
+        <location filename="_service_messages.py" line="385" />
         <source>raise and edit a change</source>
         <translation>registrera och redigera en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="336" />
+        <location filename="_service_messages.py" line="386" />
         <source>read and write private notes</source>
         <translation>läsa och skriva interna anteckningar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="337" />
+        <location filename="_service_messages.py" line="387" />
         <source>record a CAB decision</source>
         <translation>registrera ett CAB-beslut</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="338" />
+        <location filename="_service_messages.py" line="388" />
         <source>record another member's vote</source>
         <translation>registrera en annan ledamots röst</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="339" />
+        <location filename="_service_messages.py" line="389" />
         <source>relation: {n} relation(s) whose graph index entries differ from their CIs'; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation>relation: {n} relation(er) vars poster i grafindexet skiljer sig från deras CI:ers; konsekvensanalysen följer dem fel (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="340" />
+        <location filename="_service_messages.py" line="390" />
         <source>release manager</source>
         <translation>releaseansvarig</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="341" />
+        <location filename="_service_messages.py" line="391" />
         <source>requester</source>
         <translation>beställare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="342" />
+        <location filename="_service_messages.py" line="392" />
         <source>required column is missing</source>
         <translation>obligatorisk kolumn saknas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="343" />
+        <location filename="_service_messages.py" line="393" />
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation>utrullning i {waves} vågor till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="344" />
+        <location filename="_service_messages.py" line="394" />
         <source>rollout to {sites} sites</source>
         <translation>utrullning till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="345" />
+        <location filename="_service_messages.py" line="395" />
         <source>run CAB meetings (members, agenda, minutes)</source>
         <translation>leda CAB-möten (ledamöter, dagordning, protokoll)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="346" />
+        <location filename="_service_messages.py" line="396" />
         <source>schedule a change</source>
         <translation>schemalägga en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="347" />
+        <location filename="_service_messages.py" line="397" />
         <source>see other people's tickets</source>
         <translation>se andras ärenden</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="348" />
+        <location filename="_service_messages.py" line="398" />
         <source>see this ticket</source>
         <translation>se det här ärendet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="349" />
+        <location filename="_service_messages.py" line="399" />
         <source>service outage</source>
         <translation>tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="350" />
+        <location filename="_service_messages.py" line="400" />
         <source>service outage, downtime {minutes} min</source>
         <translation>tjänsteavbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="351" />
+        <location filename="_service_messages.py" line="401" />
         <source>several release factors on top of risky changes</source>
         <translation>flera releasefaktorer utöver riskfyllda ändringar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="352" />
+        <location filename="_service_messages.py" line="402" />
         <source>standard change</source>
         <translation>standardändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="353" />
+        <location filename="_service_messages.py" line="403" />
         <source>team lead</source>
         <translation>gruppledare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="356" />
+        <location filename="_service_messages.py" line="408" />
         <source>the same relation is on line {first}</source>
         <translation>samma relation finns på rad {first}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="357" />
+        <location filename="_service_messages.py" line="409" />
         <source>unknown CI class '{name}'</source>
         <translation>okänd CI-klass '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="358" />
+        <location filename="_service_messages.py" line="410" />
         <source>unknown column (not a CI field or class attribute)</source>
         <translation>okänd kolumn (varken CI-fält eller klassattribut)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="359" />
+        <location filename="_service_messages.py" line="411" />
         <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation>okänd kolumn (använd source, type, target, redundant, propagates)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="360" />
+        <location filename="_service_messages.py" line="412" />
         <source>unknown site '{name}'</source>
         <translation>okänd plats '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="361" />
+        <location filename="_service_messages.py" line="413" />
         <source>unknown team '{name}'</source>
         <translation>okänt team '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="362" />
+        <location filename="_service_messages.py" line="414" />
         <source>unknown value {value} (the map knows: {known})</source>
         <translation>okänt värde {value} (mappningen känner till: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="363" />
+        <location filename="_service_messages.py" line="415" />
         <source>vote on a change</source>
         <translation>rösta om en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="364" />
+        <location filename="_service_messages.py" line="416" />
         <source>work on problems</source>
         <translation>arbeta med problem</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="365" />
+        <location filename="_service_messages.py" line="417" />
         <source>work on tickets</source>
         <translation>arbeta med ärenden</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="366" />
+        <location filename="_service_messages.py" line="418" />
         <source>write knowledge articles</source>
         <translation>skriva kunskapsartiklar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="367" />
+        <location filename="_service_messages.py" line="419" />
         <source>{cells} cells but the header has {columns} columns</source>
         <translation>{cells} celler men rubrikraden har {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="368" />
+        <location filename="_service_messages.py" line="420" />
         <source>{cells} cells but {columns} columns</source>
         <translation>{cells} celler men {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="369" />
+        <location filename="_service_messages.py" line="421" />
         <source>{change} falls in blackout window '{window}'</source>
         <translation>{change} infaller i frysperioden '{window}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="370" />
+        <location filename="_service_messages.py" line="422" />
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation>{change} ligger utanför underhållsfönstren för {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="371" />
+        <location filename="_service_messages.py" line="423" />
         <source>{change} overlaps {other} on {cis}</source>
         <translation>{change} överlappar {other} på {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="372" />
+        <location filename="_service_messages.py" line="424" />
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation>{change} överlappar {other}; påverkansväg via {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="373" />
+        <location filename="_service_messages.py" line="425" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="375" />
+        <location filename="_service_messages.py" line="427" />
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation>{failed} av {finished} tidigare ändringar på dessa CI:n misslyckades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="376" />
+        <location filename="_service_messages.py" line="428" />
         <source>{field} is required but empty</source>
         <translation>{field} är obligatoriskt men tomt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="377" />
+        <location filename="_service_messages.py" line="429" />
         <source>{field} is required: map it in [fields]</source>
         <translation>{field} är obligatoriskt: mappa det i [fields]</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="378" />
+        <location filename="_service_messages.py" line="430" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="379" />
+        <location filename="_service_messages.py" line="431" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="380" />
+        <location filename="_service_messages.py" line="432" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="381" />
+        <location filename="_service_messages.py" line="433" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="382" />
+        <location filename="_service_messages.py" line="434" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="384" />
+        <location filename="_service_messages.py" line="436" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="385" />
+        <location filename="_service_messages.py" line="437" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="386" />
+        <location filename="_service_messages.py" line="438" />
         <source>{local} does not exist in {zone} (the clocks jumped forward); read as {actual}</source>
         <translation>{local} finns inte i {zone} (klockan ställdes fram); läst som {actual}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="387" />
+        <location filename="_service_messages.py" line="439" />
         <source>{login} is the last administrator: make someone else an administrator first</source>
         <translation>{login} är den sista administratören: gör någon annan till administratör först</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="390" />
+        <location filename="_service_messages.py" line="447" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="391" />
+        <location filename="_service_messages.py" line="448" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="393" />
+        <location filename="_service_messages.py" line="450" />
         <source>{name}={value} is not valid: {doc}</source>
         <translation>{name}={value} är inte giltigt: {doc}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="394" />
+        <location filename="_service_messages.py" line="451" />
         <source>{n} business service(s) impacted</source>
         <translation>{n} verksamhetstjänst(er) påverkas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="395" />
+        <location filename="_service_messages.py" line="452" />
         <source>{n} business service(s) impacted: {services}</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="396" />
+        <location filename="_service_messages.py" line="453" />
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services} och {more} till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="397" />
+        <location filename="_service_messages.py" line="455" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="398" />
+        <location filename="_service_messages.py" line="456" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er), utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="399" />
+        <location filename="_service_messages.py" line="461" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="400" />
+        <location filename="_service_messages.py" line="462" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="401" />
+        <location filename="_service_messages.py" line="466" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="402" />
+        <location filename="_service_messages.py" line="467" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="404" />
+        <location filename="_service_messages.py" line="472" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="405" />
+        <location filename="_service_messages.py" line="476" />
         <source>{path} is not valid JSON: {error}</source>
         <translation>{path} är inte giltig JSON: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="408" />
+        <location filename="_service_messages.py" line="488" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="409" />
+        <location filename="_service_messages.py" line="489" />
         <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation>{raw} ger {name} {value}, som inte är något av: {shown}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="410" />
+        <location filename="_service_messages.py" line="491" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="411" />
+        <location filename="_service_messages.py" line="494" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="412" />
+        <location filename="_service_messages.py" line="497" />
         <source>{ref} cannot be approved against the CAB's votes ({detail})</source>
         <translation>{ref} kan inte godkännas mot CAB:s röster ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="413" />
+        <location filename="_service_messages.py" line="498" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="414" />
+        <location filename="_service_messages.py" line="499" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="415" />
+        <location filename="_service_messages.py" line="500" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="416" />
+        <location filename="_service_messages.py" line="501" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="417" />
+        <location filename="_service_messages.py" line="502" />
         <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
         <translation>{ref} är {status}: att ändra dess risk kräver en orsak (en ny nivå skickar tillbaka den för godkännande)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="418" />
+        <location filename="_service_messages.py" line="503" />
         <source>{ref} is {status}: its risk is no longer changed</source>
         <translation>{ref} är {status}: dess risk ändras inte längre</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="419" />
+        <location filename="_service_messages.py" line="504" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="420" />
+        <location filename="_service_messages.py" line="505" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="421" />
+        <location filename="_service_messages.py" line="506" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="422" />
+        <location filename="_service_messages.py" line="507" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="423" />
+        <location filename="_service_messages.py" line="508" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="424" />
+        <location filename="_service_messages.py" line="509" />
         <source>{ref}: stored SLA {stored} but its history gives {computed} (repair with: itsmdesk sla refresh)</source>
         <translation>{ref}: sparat SLA {stored} men historiken ger {computed} (rätta med: itsmdesk sla refresh)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="425" />
+        <location filename="_service_messages.py" line="510" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="426" />
+        <location filename="_service_messages.py" line="511" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="427" />
+        <location filename="_service_messages.py" line="512" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="428" />
+        <location filename="_service_messages.py" line="513" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="429" />
+        <location filename="_service_messages.py" line="514" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="430" />
+        <location filename="_service_messages.py" line="515" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="431" />
+        <location filename="_service_messages.py" line="516" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="432" />
+        <location filename="_service_messages.py" line="517" />
         <source>{table} row {row}: points at a missing {parent}</source>
         <translation>{table} rad {row}: pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="433" />
+        <location filename="_service_messages.py" line="518" />
         <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation>{table}.{column}: {n} rad(er) pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="434" />
+        <location filename="_service_messages.py" line="519" />
         <source>{table}: reference {ref} used {n} times</source>
         <translation>{table}: referensen {ref} används {n} gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="435" />
+        <location filename="_service_messages.py" line="524" />
         <source>{text} is not a date (YYYY-MM-DD)</source>
         <translation>{text} är inget datum (ÅÅÅÅ-MM-DD)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="436" />
+        <location filename="_service_messages.py" line="525" />
         <source>{text} is not a duration like 30m, 8h or 1h30m</source>
         <translation>{text} är ingen tidslängd som 30m, 8h eller 1h30m</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="437" />
+        <location filename="_service_messages.py" line="526" />
         <source>{text} is not years like 2026-2030</source>
         <translation>{text} är inga år som 2026-2030</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="438" />
+        <location filename="_service_messages.py" line="527" />
         <source>{type} change</source>
         <translation>ändring av typen {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="439" />
+        <location filename="_service_messages.py" line="530" />
         <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation>{value} är varken sant ({true}) eller falskt ({false})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="441" />
+        <location filename="_service_messages.py" line="532" />
         <source>{value} is not a number</source>
         <translation>{value} är inte ett tal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="442" />
+        <location filename="_service_messages.py" line="533" />
         <source>{value} is not a number (decimal separator {separator})</source>
         <translation>{value} är inte ett tal (decimaltecken {separator})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="443" />
+        <location filename="_service_messages.py" line="534" />
         <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation>{value} är inte ett giltigt värde för {name} (något av: {shown}); lägg till en map</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="444" />
+        <location filename="_service_messages.py" line="535" />
         <source>{value} is not a whole number</source>
         <translation>{value} är inte ett heltal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="446" />
+        <location filename="_service_messages.py" line="538" />
         <source>{value} matches none of the date formats {formats}</source>
         <translation>{value} passar inget av datumformaten {formats}</translation>
     </message>
@@ -13602,16 +15488,26 @@ IT-servicesupport på {db}</translation>
         <source>Changes and CAB</source>
         <translation>Ändringar och CAB</translation>
     </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="49" />
+        <source>Sync conflicts</source>
+        <translation>Synkroniseringskonflikter</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/panels.py" line="50" />
+        <source>Unmatched mail</source>
+        <translation>Omatchad e-post</translation>
+    </message>
 </context>
 <context>
     <name>problems</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="192" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="209" />
         <source>New &amp;problem</source>
         <translation>Nytt &amp;problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="193" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="210" />
         <source>New &amp;known error</source>
         <translation>Nytt &amp;känt fel</translation>
     </message>
