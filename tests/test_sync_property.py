@@ -183,9 +183,9 @@ def _cut(cut: str, at: int):
     elif cut == "pull":
         real_apply = engine.apply_pull
 
-        def apply_pull(replica, rows, report, rebase):  # noqa: ANN001, ANN202
+        def apply_pull(replica, rows, report, rebase, **kwargs):  # noqa: ANN001, ANN202, ANN003
             with replica.atomic():
-                real_apply(replica, rows, report, rebase)
+                real_apply(replica, rows, report, rebase, **kwargs)
                 raise SyncCutError  # (rolls the whole pull back)
 
         engine.apply_pull = apply_pull

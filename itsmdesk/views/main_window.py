@@ -738,6 +738,12 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.save_layout()
+        # the periodic work stops with the window (a closed window's minute tick would run on
+        # stopped workers and show its error over nothing)
+        from PySide6.QtCore import QTimer
+
+        for timer in self.findChildren(QTimer):
+            timer.stop()
         self.ctx.ops.stop()
         super().closeEvent(event)
 

@@ -46,7 +46,7 @@ PANELS: list[PanelSpec] = [
     PanelSpec("releasesDock", QT_TRANSLATE_NOOP("panels", "Releases"), "itsmdesk.views.releases.panel", L, "Alt+9"),
     PanelSpec("changesDock", QT_TRANSLATE_NOOP("panels", "Changes and CAB"), "itsmdesk.views.changes.panel", L, "Alt+0"),
     # hidden unless the database is a replica or has sync conflicts (ConflictsPanel.apply_visibility)
-    PanelSpec("conflictsDock", QT_TRANSLATE_NOOP("panels", "Sync conflicts"), "itsmdesk.views.conflicts.panel", B, "Ctrl+Alt+C"),
+    PanelSpec("conflictsDock", QT_TRANSLATE_NOOP("panels", "Sync conflicts"), "itsmdesk.views.conflicts.panel", B, "Ctrl+Alt+Y"),
     PanelSpec("mailDock", QT_TRANSLATE_NOOP("panels", "Unmatched mail"), "itsmdesk.views.mail.panel", R),
 ]
 

@@ -129,10 +129,12 @@ def test_dock_hidden_on_a_database_that_is_not_a_replica(qtbot, ctx, settings):
     window.close()
 
 
-def test_sync_action_runs_the_sync_process_cancel_then_again(qtbot, sites):
+def test_sync_action_runs_the_sync_process_cancel_then_again(qtbot, sites, monkeypatch):
     from itsmdesk.views.conflicts.sync_dialog import SyncDialog
     from itsmdesk.views.context import AppContext
 
+    # a few batches per hub transaction (the sync process inherits it): Cancel lands mid-push
+    monkeypatch.setenv("ITSMDESK_SYNC_GROUP_ROWS", "5")
     hub, replica, info, incident_id = sites
     with on(replica, "OSL"):  # enough separate writes that the push takes a while
         for n in range(400):
