@@ -46,6 +46,8 @@ class ValidationError(ItsmError):
 
     def __init__(self, template: str, field: str | None = None, **params: Any) -> None:
         self.field = field
+        if field is not None:  # a template may name it too ("{field} is required")
+            params.setdefault("field", field)
         super().__init__(template, **params)
 
 

@@ -128,6 +128,37 @@ def _field_info(target: Target, name: str, mapping_path: str,
     return field_type(f), getattr(f, "max_length", None)
 
 
+def _check_create(target: Target, name: str, fspec: FieldSpec, mapping_path: str) -> None:
+    """``create = { ... }`` of a link field: every key a field of the linked record, every value
+    one it may hold (a status among its statuses...), so no import writes a record in a state
+    the app does not know."""
+    f = target.model._meta.fields.get(name)
+    if not isinstance(f, pw.ForeignKeyField):
+        raise ValidationError(N_("Mapping {path}: [fields] {name}: create only applies to a link "
+                                 "to another record"), path=mapping_path, name=name)
+    model = f.rel_model
+    choices = next((t.choices for t in TARGETS.values() if t.model is model), {})
+    allowed = [n for n in model._meta.sorted_field_names
+               if n not in ("id", "version", "created_at", "created_by", "updated_at",
+                            "updated_by", "external_key", "ref")]
+    for key, value in fspec.create.items():
+        if key not in allowed:
+            raise ValidationError(N_("Mapping {path}: [fields] {name}: create.{key} is not a "
+                                     "field of {model} (fields: {allowed})"), path=mapping_path,
+                                  name=name, key=key, model=model._meta.table_name,
+                                  allowed=", ".join(allowed))
+        column = model._meta.fields[key]
+        if isinstance(column, pw.CharField | pw.TextField) and not isinstance(value, str):
+            raise ValidationError(N_("Mapping {path}: [fields] {name}: create.{key} must be text"),
+                                  path=mapping_path, name=name, key=key)
+        if key in choices and value not in choices[key]:
+            raise ValidationError(N_("Mapping {path}: [fields] {name}: create.{key} = {value} is "
+                                     "not a {model} {key}; allowed: {allowed}"), path=mapping_path,
+                                  name=name, key=key, value=repr(value),
+                                  model=model._meta.table_name,
+                                  allowed=", ".join(str(c) for c in choices[key]))
+
+
 MISSING_COLUMNS = N_("Line 1: column(s) {missing} named in the mapping are not in the file's "
                      "header ({count} columns: {shown}).{hint}")
 # the same with the delimiter hint written out, so it is translated with the sentence
@@ -175,6 +206,11 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     check_key(kind, spec.key, spec.path)
     target = TARGETS[kind]
     src = spec.source
+    infos = {name: _field_info(target, name, spec.path, fspec)
+             for name, fspec in spec.fields.items()}  # the mapping is checked before the file
+    for name, fspec in spec.fields.items():
+        if fspec.create:
+            _check_create(target, name, fspec, spec.path)
     _tick(progress, cancel, 0, None, "reading")
     data = mapping_csv.read_csv(path, src.delimiter, src.encoding, src.quotechar)
     _check_columns(spec, data)
@@ -182,7 +218,7 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     converters: dict[str, Callable[[list[str]], Any]] = {}
     lookup_fields: dict[str, FieldSpec] = {}
     for name, fspec in spec.fields.items():
-        ftype, max_length = _field_info(target, name, spec.path, fspec)
+        ftype, max_length = infos[name]
         if ftype == "lookup":
             lookup_fields[name] = fspec
             ftype = "text"
