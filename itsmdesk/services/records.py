@@ -459,6 +459,10 @@ def _check_fields(model: type[pw.Model], values: Mapping[str, Any], allow_id: bo
                               kind=kind_of(model), fields=", ".join(sorted(unknown)))
     for key, value in values.items():  # PostgreSQL refuses what SQLite would quietly store
         limit = getattr(model._meta.fields[key], "max_length", None)
+        if isinstance(value, str) and "\x00" in value:  # SQLite would store it, PG refuses
+            from itsmdesk.models.database import nul_error
+
+            raise nul_error()
         if limit and isinstance(value, str) and len(value) > limit:
             raise ValidationError(N_("{name} of {kind} is longer than {max} characters "
                                      "({length}); shorten it"), field=key, name=key,

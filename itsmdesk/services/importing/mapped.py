@@ -229,6 +229,8 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
             raise ValidationError(N_("Mapping {path}: [fields] {field}: {reason}"),
                                   path=spec.path, field=name, reason=str(exc)) from exc
     key_pos = index[spec.key] if spec.key else None
+    key_field = target.model._meta.fields.get("external_key")
+    key_limit = getattr(key_field, "max_length", None) or 0
     at_pos = index[spec.events.at] if spec.events.at else None
     who_pos = index[spec.events.who] if spec.events.who else None
     order_pos = index[spec.events.order_by] if spec.events.order_by else None
@@ -266,6 +268,11 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
             key = cells[key_pos]
             if key == "" or key in nulls:
                 errors.append(row_error(row.line, spec.key or "", N_("no external key")))
+                row_ok = False
+            elif key_limit and len(key) > key_limit:
+                errors.append(row_error(row.line, spec.key or "", N_("external key longer than "
+                                                                     "{max} characters"),
+                                        max=key_limit))
                 row_ok = False
             meta["key"] = key
         if at_pos is not None:
