@@ -378,11 +378,43 @@ def _resolve_lookups(prepared: Prepared, lookup_fields: dict[str, FieldSpec],
                     prepared.errors.append(row_error(line, column, template, kind=label,
                                                      value=repr(value)))
                     prepared.bad_lines.add(line)
+        if plan.new and fspec.create_missing:
+            _reject_too_long(prepared, name, fspec, plan)
     for _line, values, _meta in prepared.rows:
         for name in lookup_fields:
             value = values.get(name)
             if isinstance(value, str):
                 values[name] = prepared.lookups[name].ids.get(value)
+
+
+TOO_LONG_TO_CREATE = N_("cannot create {kind} {value}: its {field} may hold at most {max} "
+                        "characters")
+
+
+def _reject_too_long(prepared: Prepared, name: str, fspec: FieldSpec, plan: LookupPlan) -> None:
+    """Linked records to create whose text does not fit its column: row errors on the rows
+    naming them (SQLite would store the text, PostgreSQL refuse the whole import)."""
+    too_long: dict[str, tuple[str, int]] = {}
+    by_id = {new_id: source for source, new_id in plan.ids.items() if new_id in plan.new}
+    for new_id, values in list(plan.new.items()):
+        for key, value in values.items():
+            limit = getattr(plan.model._meta.fields.get(key), "max_length", None)
+            if limit and isinstance(value, str) and len(value) > limit:
+                too_long[by_id[new_id]] = (key, limit)
+                del plan.new[new_id]
+                break
+    if not too_long:
+        return
+    column = fspec.column or name
+    label = getattr(plan.model, "RECORD_KIND", plan.model.__name__).lower()
+    for line, values, _meta in prepared.rows:
+        value = values.get(name)
+        if isinstance(value, str) and value in too_long:
+            key, limit = too_long[value]
+            shown = repr(value if len(value) <= 40 else value[:37] + "...")
+            prepared.errors.append(row_error(line, column, TOO_LONG_TO_CREATE, kind=label,
+                                             value=shown, field=key, max=limit))
+            prepared.bad_lines.add(line)
 
 
 # --- stage 4: group and fold ------------------------------------------------------------------
