@@ -22,7 +22,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from itsmdesk.errors import N_, ValidationError
+from itsmdesk.errors import N_, Phrase, ValidationError
 
 ICS_YEARS = 10  # a repeating holiday without an end is expanded over this many years
 FIRST_YEAR, LAST_YEAR = 1900, 2199  # the dates the commands accept (commands/base.DATE_MIN/MAX)
@@ -159,14 +159,15 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _kind_of(value: Any) -> str:
+def _kind_of(value: Any) -> Phrase:
+    """What a value is, as a phrase translated with the sentence it goes into."""
     if isinstance(value, tuple):
-        return "a period"
+        return Phrase(N_("a period"))
     if isinstance(value, dt.timedelta):
-        return "a duration"
+        return Phrase(N_("a duration"))
     if isinstance(value, dt.time):
-        return "a time of day"
-    return "a value of another kind"
+        return Phrase(N_("a time of day"))
+    return Phrase(N_("a value of another kind"))
 
 
 def check_years(years: range) -> None:
