@@ -227,6 +227,15 @@ def mappings(draw) -> bytes:
     if shape == 2:  # nested deeper than a parser's stack
         depth = draw(st.sampled_from([10, 600, 3000]))
         return (good + "[fields.deep]\nx = " + "[" * depth + "]" * depth + "\n").encode()
+    if shape in (3, 4, 5):  # the good mapping with one to three of its values replaced
+        import tomllib
+
+        data = tomllib.loads(good)
+        for _ in range(draw(st.integers(1, 3))):
+            table, key = _pick_leaf(draw, data)
+            table[key] = draw(st.one_of(TEMPLATES, toml_values, st.sampled_from(
+                [{"status": "nonsense"}, {"bogus": 1}, {"title": 5}, "rot13", "%Q", [], {}])))
+        return _render(data)
     data: dict = {"kind": draw(st.one_of(st.just("incidents"), toml_values)),
                   "key": draw(st.one_of(st.just("Ticket"), toml_values))}
     if draw(st.booleans()):
@@ -244,12 +253,32 @@ def mappings(draw) -> bytes:
     data["fields"] = fields
     if draw(st.integers(0, 5)) == 0:
         data[draw(st.text(min_size=1, max_size=6))] = draw(toml_values)
+    return _render(data)
+
+
+def _pick_leaf(draw, data: dict) -> tuple[dict, str]:
+    """A (table, key) somewhere in ``data`` (a value of a table, at any depth)."""
+    table = data
+    while True:
+        key = draw(st.sampled_from(sorted(table)))
+        if isinstance(table[key], dict) and table[key] and draw(st.integers(0, 3)) > 0:
+            table = table[key]
+            continue
+        return table, key
+
+
+def _render(data: dict) -> bytes:
+    data = dict(data)
     source = data.pop("source", None)
-    text = toml_text({k: v for k, v in data.items() if k != "fields"}, top=True)
+    fields = data.pop("fields", {})
+    text = toml_text(data, top=True)
     if source is not None:
         text += "source = " + toml_text(source) + "\n"
-    text += "[fields]\n" + "".join(f"{json.dumps(k)} = {toml_text(v)}\n"
-                                   for k, v in data["fields"].items())
+    if isinstance(fields, dict):
+        text += "[fields]\n" + "".join(f"{json.dumps(k)} = {toml_text(v)}\n"
+                                       for k, v in fields.items())
+    else:
+        text += "fields = " + toml_text(fields) + "\n"
     return text.encode("utf-8", "surrogatepass")
 
 
