@@ -84,8 +84,12 @@ def _file_error(exc: BaseException) -> BaseException | None:
     if not isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in (
             "peewee", "psycopg2", "sqlite3"):
         return None
+    import errno
+
     reason = exc.strerror or str(exc) or type(exc).__name__
-    if exc.filename is None:
+    if exc.filename is None:  # (a network error is not a file's: left as it is)
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO):
+            return None
         return ValidationError(N_("A file could not be read or written: {reason}."),
                                reason=reason)
     name = str(exc.filename)
