@@ -212,6 +212,13 @@ def _text(path: str, where: str, value: Any) -> str:
     return _want(path, where, value, (str,), "text")
 
 
+def _column(path: str, where: str, value: Any) -> str:
+    """A column name: text that is not empty (a CSV header cell is never looked up by "")."""
+    if not _text(path, where, value).strip():
+        raise _bad(path, where, "must name a column, not be empty")
+    return value
+
+
 def _flag(path: str, where: str, value: Any) -> bool:
     return _want(path, where, value, (bool,), "true or false")
 
@@ -308,7 +315,7 @@ def _parse_events(data: dict[str, Any], path: str) -> EventSpec:
         raise _bad(path, "[events]", "unknown option(s) " + ", ".join(sorted(unknown)))
     for name in ("at", "who", "order_by"):
         if name in data:
-            _text(path, f"[events] {name}", data[name])
+            _column(path, f"[events] {name}", data[name])
     ev = EventSpec(fold=_flag(path, "[events] fold", data.get("fold", True)), at=data.get("at"),
                    who=data.get("who"), order_by=data.get("order_by"))
     if ev.fold and not ev.at:
@@ -323,7 +330,7 @@ FIELD_FLAGS = ("strict", "required", "create_missing")
 def _parse_field(name: str, raw: Any, path: str) -> FieldSpec:
     where = f"[fields] {name}"
     if isinstance(raw, str):
-        return FieldSpec(name=name, column=raw)
+        return FieldSpec(name=name, column=_column(path, where, raw))
     if not isinstance(raw, dict):
         raise _bad(path, where, "give a column name or a table such as { column = \"...\" }")
     unknown = set(raw) - FIELD_KEYS
@@ -334,7 +341,8 @@ def _parse_field(name: str, raw: Any, path: str) -> FieldSpec:
         raise _bad(path, where, "needs exactly one of column, template, value")
     for key in FIELD_TEXT:
         if key in raw:
-            _text(path, f"{where} {key}", raw[key])
+            check = _column if key in ("column", "class_column") else _text
+            check(path, f"{where} {key}", raw[key])
     for key in FIELD_FLAGS:
         if key in raw:
             _flag(path, f"{where} {key}", raw[key])
