@@ -214,7 +214,8 @@ def check(test: str, argv_or_label: Any, outcome: Outcome, before: str, after: s
     if LOG:
         with open(LOG, "a", encoding="utf-8") as handle:
             handle.write(json.dumps({"test": test, "verdict": found, "code": outcome.code,
-                                     "err": outcome.last_error_line[:300]}) + "\n")
+                                     "err": outcome.last_error_line[:300],
+                                     "input": _short(argv_or_label)[:500]}) + "\n")
         return
     assert found == "ok", (found, _short(argv_or_label), outcome.code, outcome.err[-600:])
 
