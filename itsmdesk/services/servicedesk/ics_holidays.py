@@ -73,7 +73,8 @@ class _Event:
     def prop(self, name: str) -> Any:
         value = self.event.get(name)
         if isinstance(value, list):
-            raise self.bad(name, N_("{path}, line {line}: the event has {count} {prop} lines; it may have one"),
+            raise self.bad(name, N_("{path}, line {line}: "
+                                    "the event has {count} {prop} lines; it may have one"),
                            count=len(value))
         return value
 
@@ -86,14 +87,17 @@ class _Event:
             moment = value.dt
         except Exception as exc:  # noqa: BLE001 - icalendar's BrokenCalendarProperty & co.
             raw = _raw_value(value)
-            raise self.bad(name, N_("{path}, line {line}: {prop} '{raw}' is not a date that exists ({reason})"),
+            raise self.bad(name, N_("{path}, line {line}: "
+                                    "{prop} '{raw}' is not a date that exists ({reason})"),
                            raw=raw, reason=_first_line(exc)) from None
         if not isinstance(moment, dt.date):  # a PERIOD (tuple), a DURATION (timedelta), a time
-            raise self.bad(name, N_("{path}, line {line}: {prop} must be a date or a date and time, not {what}"),
+            raise self.bad(name, N_("{path}, line {line}: "
+                                    "{prop} must be a date or a date and time, not {what}"),
                            what=_kind_of(moment))
         if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-            raise self.bad(name, N_("{path}, line {line}: {prop} {day} is outside the dates itsmdesk works with "
-                           "({first} to {last})"), day=moment.isoformat()[:10],
+            raise self.bad(name, N_("{path}, line {line}: "
+                                    "{prop} {day} is outside the dates itsmdesk works with "
+                                    "({first} to {last})"), day=moment.isoformat()[:10],
                            first=f"{FIRST_YEAR}-01-01", last=f"{LAST_YEAR}-12-31")
         return moment
 
@@ -104,13 +108,16 @@ class _Event:
         try:
             length = value.dt
         except Exception as exc:  # noqa: BLE001
-            raise self.bad("DURATION", N_("{path}, line {line}: DURATION '{raw}' is not a duration ({reason})"),
+            raise self.bad("DURATION", N_("{path}, line {line}: "
+                                          "DURATION '{raw}' is not a duration ({reason})"),
                            raw=_raw_value(value), reason=_first_line(exc)) from None
         if not isinstance(length, dt.timedelta):
-            raise self.bad("DURATION", N_("{path}, line {line}: DURATION must be a length such as P1D, not {what}"),
+            raise self.bad("DURATION", N_("{path}, line {line}: "
+                                          "DURATION must be a length such as P1D, not {what}"),
                            what=_kind_of(length))
         if length < dt.timedelta(0):
-            raise self.bad("DURATION", N_("{path}, line {line}: DURATION '{raw}' is negative"), raw=_raw_value(value))
+            raise self.bad("DURATION", N_("{path}, line {line}: "
+                                          "DURATION '{raw}' is negative"), raw=_raw_value(value))
         return length
 
     def dates_of(self, name: str) -> list[dt.datetime]:
@@ -120,16 +127,19 @@ class _Event:
             try:
                 items = [item.dt for item in prop.dts]
             except Exception as exc:  # noqa: BLE001
-                raise self.bad(name, N_("{path}, line {line}: {prop} '{raw}' is not a list of dates ({reason})"),
+                raise self.bad(name, N_("{path}, line {line}: "
+                                        "{prop} '{raw}' is not a list of dates ({reason})"),
                                raw=_raw_value(prop), reason=_first_line(exc)) from None
             for item in items:
                 if isinstance(item, tuple) and item and isinstance(item[0], dt.date):
                     item = item[0]
                 if not isinstance(item, dt.date):
-                    raise self.bad(name, N_("{path}, line {line}: {prop} must hold dates, not {what}"), what=_kind_of(item))
+                    raise self.bad(name, N_("{path}, line {line}: "
+                                            "{prop} must hold dates, not {what}"), what=_kind_of(item))
                 if not FIRST_YEAR <= item.year <= LAST_YEAR:
-                    raise self.bad(name, N_("{path}, line {line}: {prop} {day} is outside the dates itsmdesk works with "
-                                   "({first} to {last})"), day=item.isoformat()[:10],
+                    raise self.bad(name, N_("{path}, line {line}: "
+                                            "{prop} {day} is outside the dates itsmdesk works with "
+                                            "({first} to {last})"), day=item.isoformat()[:10],
                                    first=f"{FIRST_YEAR}-01-01", last=f"{LAST_YEAR}-12-31")
                 out.append(_naive(item))
         return out
@@ -216,8 +226,9 @@ def parse_ics_holidays(data: bytes, years: range | None = None, path: str = "the
         for day, name in _event_holidays(event, years):
             found.setdefault(day, name)
             if len(found) > MAX_DAYS:
-                raise event.bad(None, N_("{path}, line {line}: the file names more than {most} holidays; is it a "
-                                "holiday list?"), most=MAX_DAYS)
+                raise event.bad(None, N_("{path}, line {line}: "
+                                         "the file names more than {most} holidays; is it a "
+                                         "holiday list?"), most=MAX_DAYS)
     return sorted(found.items())
 
 
@@ -234,11 +245,13 @@ def _event_holidays(event: _Event, years: range) -> list[tuple[dt.date, str]]:
     if end is not None and type(end) is type(first_value):
         length = end - first_value
         if length < dt.timedelta(0):
-            raise event.bad("DTEND", N_("{path}, line {line}: DTEND {end} is before DTSTART {start}"),
+            raise event.bad("DTEND", N_("{path}, line {line}: "
+                                        "DTEND {end} is before DTSTART {start}"),
                              end=end.isoformat(), start=first_value.isoformat())
     elif end is not None:
-        raise event.bad("DTEND", N_("{path}, line {line}: DTEND must be of the same type as DTSTART (both dates, or "
-                        "both dates and times)"))
+        raise event.bad("DTEND", N_("{path}, line {line}: "
+                                    "DTEND must be of the same type as DTSTART (both dates, or "
+                                    "both dates and times)"))
     elif duration is not None:
         length = duration
     else:
@@ -246,7 +259,8 @@ def _event_holidays(event: _Event, years: range) -> list[tuple[dt.date, str]]:
             else dt.timedelta(0)
     if length > dt.timedelta(days=MAX_EVENT_DAYS):
         raise event.bad("DTEND" if end is not None else "DURATION",
-                        N_("{path}, line {line}: the event lasts {days} days; a holiday lasts at most {most}"),
+                        N_("{path}, line {line}: "
+                           "the event lasts {days} days; a holiday lasts at most {most}"),
                         days=length.days, most=MAX_EVENT_DAYS)
     name = str(event.prop("SUMMARY") or "").replace("\x00", "").strip()[:200] or "Holiday"
     starts: list[Any] = [first_value]
@@ -258,8 +272,9 @@ def _event_holidays(event: _Event, years: range) -> list[tuple[dt.date, str]]:
         for day in _event_days(first, length):
             if years.start <= day.year < years.stop or rrule_prop is None:
                 if not FIRST_YEAR <= day.year <= LAST_YEAR:
-                    raise event.bad(None, N_("{path}, line {line}: the event reaches {day}, outside the dates itsmdesk "
-                                    "works with ({first} to {last})"), day=day.isoformat(),
+                    raise event.bad(None, N_("{path}, line {line}: "
+                                             "the event reaches {day}, outside the dates itsmdesk "
+                                             "works with ({first} to {last})"), day=day.isoformat(),
                                     first=f"{FIRST_YEAR}-01-01", last=f"{LAST_YEAR}-12-31")
                 out.append((day, name))
     return out
@@ -278,7 +293,8 @@ def _occurrences(event: _Event, first_value: dt.date, rrule_prop: Any, years: ra
             rule_text = _naive_until(rrule_prop.to_ical().decode())
             ruleset.rrule(rrule.rrulestr(rule_text, dtstart=naive_first))
         except Exception as exc:  # noqa: BLE001 - dateutil's ValueError/TypeError/KeyError...
-            raise event.bad("RRULE", N_("{path}, line {line}: RRULE '{raw}' is not a rule itsmdesk can read ({reason})"),
+            raise event.bad("RRULE", N_("{path}, line {line}: "
+                                        "RRULE '{raw}' is not a rule itsmdesk can read ({reason})"),
                             raw=_raw_value(rrule_prop), reason=_first_line(exc)) from None
     for moment in event.dates_of("RDATE"):
         ruleset.rdate(moment)
@@ -292,12 +308,14 @@ def _occurrences(event: _Event, first_value: dt.date, rrule_prop: Any, years: ra
             if moment > window_end:
                 break
             if len(starts) >= MAX_REPEATS:
-                raise event.bad("RRULE", N_("{path}, line {line}: the event repeats more than {most} times in "
-                                "{first}-{last}; is it a holiday?"), most=MAX_REPEATS,
+                raise event.bad("RRULE", N_("{path}, line {line}: "
+                                            "the event repeats more than {most} times in "
+                                            "{first}-{last}; is it a holiday?"), most=MAX_REPEATS,
                                 first=years.start, last=years.stop - 1)
             starts.append(moment if isinstance(first_value, dt.datetime) else moment.date())
     except (ValueError, OverflowError, TypeError) as exc:
-        raise event.bad("RRULE", N_("{path}, line {line}: the event's repetition cannot be computed ({reason})"),
+        raise event.bad("RRULE", N_("{path}, line {line}: "
+                                    "the event's repetition cannot be computed ({reason})"),
                         reason=_first_line(exc)) from None
     return starts
 
