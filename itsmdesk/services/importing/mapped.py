@@ -479,12 +479,15 @@ def _reject_too_long(prepared: Prepared, name: str, fspec: FieldSpec, plan: Look
     label = getattr(plan.model, "RECORD_KIND", plan.model.__name__).lower()
     for line, values, _meta in prepared.rows:
         value = values.get(name)
-        if isinstance(value, str) and value in too_long:
-            key, limit = too_long[value]
-            shown = repr(value if len(value) <= 40 else value[:37] + "...")
-            prepared.errors.append(row_error(line, column, TOO_LONG_TO_CREATE, kind=label,
-                                             value=shown, field=key, max=limit))
-            prepared.bad_lines.add(line)
+        for one in ([value] if isinstance(value, str) else
+                    value if isinstance(value, list) else []):  # (a links field: a list)
+            if one in too_long:
+                key, limit = too_long[one]
+                shown = repr(one if len(one) <= 40 else one[:37] + "...")
+                prepared.errors.append(row_error(line, column, TOO_LONG_TO_CREATE, kind=label,
+                                                 value=shown, field=key, max=limit))
+                prepared.bad_lines.add(line)
+                break
 
 
 # --- stage 4: group and fold ------------------------------------------------------------------

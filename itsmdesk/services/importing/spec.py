@@ -542,7 +542,7 @@ def parse_mapping(text: str, path: str = "<mapping>") -> MappingSpec:
     if unknown:
         raise _bad(path, "top level", "unknown key(s) " + ", ".join(sorted(unknown))
                    + " (options go under [source], [events] or [fields])")
-    for name in ("kind", "key", "name", "description"):
+    for name in ("kind", "name", "description"):  # (key: a column or a list of them, below)
         if name in data:
             _text(path, name, data[name])
     kind = data.get("kind")
@@ -560,7 +560,8 @@ def parse_mapping(text: str, path: str = "<mapping>") -> MappingSpec:
             raise _bad(path, "key", "a list of column names, e.g. [\"Type\", \"Name\"]")
         key_columns, key = list(key), " + ".join(key)
     elif key is not None and not isinstance(key, str):
-        raise _bad(path, "key", "a column name or a list of column names")
+        raise _bad(path, "key", "must be text (a column name) or a list of column names, not "
+                   + _kind_word(key))
     check_key(kind, key, path)
     if events.fold and not key:
         raise _bad(path, "key", "folding an event log needs key = \"COLUMN\" (rows per record)")
