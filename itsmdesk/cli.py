@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from itsmdesk import __version__
 from itsmdesk.catalog import QT_TRANSLATE_NOOP, translate
-from itsmdesk.commands.base import CommandContext
+from itsmdesk.commands.base import CommandContext, one_line
 from itsmdesk.errors import ItsmError
 from itsmdesk.i18n import error_text
 
@@ -129,8 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a command that lost a deadlock on PostgreSQL before committing anything runs again
         return int(run_retrying(lambda: args.func(args, ctx)) or 0)
     except ItsmError as exc:
-        print(translate("Cli", "itsmdesk: error: {message}").format(message=error_text(exc)),
-              file=sys.stderr)
+        print(translate("Cli", "itsmdesk: error: {message}").format(
+            message=one_line(error_text(exc))), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(translate("Cli", "itsmdesk: interrupted"), file=sys.stderr)
@@ -143,8 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         known = as_domain_error(exc)
         if isinstance(known, ItsmError):  # a lost connection, a refusal by the shared database
-            print(translate("Cli", "itsmdesk: error: {message}").format(message=error_text(known)),
-                  file=sys.stderr)
+            print(translate("Cli", "itsmdesk: error: {message}").format(
+                message=one_line(error_text(known))), file=sys.stderr)
             return 2
 
         try:
@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(translate("Cli", "itsmdesk: error: {message}").format(
-            message=f"{type(exc).__name__}: {text} "
+            message=f"{type(exc).__name__}: {one_line(text)} "
                     + translate("Cli", "(set ITSMDESK_DEBUG=1 for details)")), file=sys.stderr)
         return 3
     finally:

@@ -51,7 +51,7 @@ class ValidationError(ItsmError):
         if "field_" in params:
             params["field"] = params.pop("field_")
         elif field is not None:
-            params["field"] = field
+            params.setdefault("field", field)
         super().__init__(template, **params)
 
 

@@ -183,10 +183,10 @@ affected_cis = { column = "ci", create_missing = true }
     report = run_import("changes", data, mapping, dry_run=True)
     got = {(e.line, e.column): e.reason for e in report.errors}
     assert set(got) == {(2, "team"), (3, "id"), (4, "ci")}
-    assert got[(3, "id")] == "the key is longer than 200 characters (201)"
-    assert got[(2, "team")].startswith("creating team 'TTTT") and \
-        got[(2, "team")].endswith("its name would be longer than 200 characters (201)")
-    assert "its name would be longer than 255 characters (256)" in got[(4, "ci")]
+    assert got[(3, "id")] == "external key longer than 200 characters"
+    assert got[(2, "team")].startswith("cannot create team 'TTTT") and \
+        got[(2, "team")].endswith("its name may hold at most 200 characters")
+    assert "its name may hold at most 255 characters" in got[(4, "ci")]
     report = run_import("changes", data, mapping, skip_invalid=tmp_path / "rejects.csv")
     assert report.applied and report.created == 1
     from itsmdesk.models.change import Change

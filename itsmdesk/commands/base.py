@@ -311,6 +311,15 @@ def row_error_text(error) -> str:  # noqa: ANN001 - an import RowError
         line=error.line, column=error.column or "-", reason=reason)
 
 
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped (``\\n``, ``\\x00``,
+    ``\\u2028``): an error is one line on stderr even when it quotes what a person typed."""
+    import unicodedata
+
+    return "".join(ch if ch == " " or unicodedata.category(ch) not in ("Cc", "Zl", "Zp")
+                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def whole(low: int, high: int):  # noqa: ANN201 - an argparse type
     """An argparse ``type``: a whole number from ``low`` to ``high`` (a sentence otherwise,
     never a number the database cannot hold)."""
@@ -324,7 +333,7 @@ def whole(low: int, high: int):  # noqa: ANN201 - an argparse type
         if value is None or not low <= value <= high:
             raise argparse.ArgumentTypeError(translate(
                 "Cli", "'{value}' is not a whole number from {low} to {high}").format(
-                value=text[:40], low=low, high=high))
+                value=one_line(text[:40]), low=low, high=high))
         return value
 
     parse.__name__ = "whole number"
@@ -344,7 +353,7 @@ def decimal_number(low: float, high: float):  # noqa: ANN201 - an argparse type
         if not (math.isfinite(value) and low <= value <= high):
             raise argparse.ArgumentTypeError(translate(
                 "Cli", "'{value}' is not a number from {low} to {high}").format(
-                value=text[:40], low=low, high=high))
+                value=one_line(text[:40]), low=low, high=high))
         return value
 
     parse.__name__ = "number"

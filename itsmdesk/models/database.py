@@ -83,8 +83,17 @@ def parse_url(url: str) -> DbInfo:
             return DbInfo(url, "sqlite", None)
         return DbInfo(url, "sqlite", _sqlite_path(unquote(rest), shown))
     if url.startswith(("postgresql://", "postgres://")):
-        parts = urlsplit(url)
-        if "@" in url.split("://", 1)[1].partition(parts.netloc)[2]:
+        if "\x00" in url:
+            raise DatabaseUnavailableError(N_("Bad database URL '{url}': it holds a NUL character"),
+                                           url=shown)
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:  # "Invalid IPv6 URL"
+            raise DatabaseUnavailableError(
+                N_("Bad database URL '{url}' ({reason}): write "
+                   "postgresql://USER:PASSWORD@HOST:PORT/DBNAME"), url=shown, reason=str(exc)) from None
+        rest = url.split("://", 1)[1]
+        if parts.netloc and "@" in rest.partition(parts.netloc)[2]:
             # an '@' after the host: a password holding '/', '#' or '?' cut the URL short, and
             # the rest of it would be taken for the host or the database name (and shown)
             raise DatabaseUnavailableError(
@@ -161,6 +170,39 @@ def _check_regular(path: Path) -> None:
                "database is a file"), path=str(path))
 
 
+NUL_TEXT = N_("Text holding a NUL character (code 0) cannot be stored or searched; nothing was "
+              "saved. Remove the character and try again.")
+
+
+def nul_error() -> Exception:
+    """The one sentence for a NUL in text sent to the database, on both back ends."""
+    from itsmdesk.errors import ValidationError
+
+    return ValidationError(NUL_TEXT)
+
+
+def _check_params(params: object) -> None:
+    if params and any(isinstance(p, str) and "\x00" in p for p in params):  # type: ignore[union-attr]
+        raise nul_error()
+
+
+class _SqliteDatabase(pw.SqliteDatabase):
+    """SQLite refusing a NUL in text as PostgreSQL does (SQLite would store it, or silently
+    find nothing): both back ends answer with the same sentence."""
+
+    def execute_sql(self, sql, params=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        _check_params(params)
+        return super().execute_sql(sql, params, *args, **kwargs)
+
+
+class _PostgresqlDatabase(pw.PostgresqlDatabase):
+    """(psycopg2 refuses a NUL with a ValueError of its own; ours is the shared sentence.)"""
+
+    def execute_sql(self, sql, params=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        _check_params(params)
+        return super().execute_sql(sql, params, *args, **kwargs)
+
+
 def make_database(info: DbInfo) -> pw.Database:
     """Create (not yet connect) the peewee database for ``info``."""
     if info.backend == "sqlite":
@@ -181,9 +223,9 @@ def make_database(info: DbInfo) -> pw.Database:
                     raise DatabaseUnavailableError(
                         N_("Cannot write the database file {path}: {reason}"),
                         path=str(info.path), reason=exc.strerror or str(exc)) from None
-        return pw.SqliteDatabase(name, pragmas=SQLITE_PRAGMAS, timeout=10,
+        return _SqliteDatabase(name, pragmas=SQLITE_PRAGMAS, timeout=10,
                                  check_same_thread=False)
-    return pw.PostgresqlDatabase(info.dbname, host=info.host, port=info.port, user=info.user,
+    return _PostgresqlDatabase(info.dbname, host=info.host, port=info.port, user=info.user,
                                  password=info.password, connect_timeout=5,
                                  application_name="itsmdesk", **PG_KEEPALIVE)
 

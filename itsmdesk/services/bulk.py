@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 import peewee as pw
 
+from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.base import TrackedModel, db
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.services import records
@@ -307,6 +308,33 @@ def _chunks(rows: Iterable[Row], size: int) -> Iterable[list[Row]]:
         yield chunk
 
 
+def _text_limits(model: type[pw.Model], fields: Sequence[pw.Field]) -> list[tuple[int, str, int]]:
+    """(position, name, max length or 0) of the text columns among ``fields``."""
+    if model is JournalEntry:  # the journal's own texts are built by us, not typed in
+        return []
+    return [(i, f.name, getattr(f, "max_length", None) or 0) for i, f in enumerate(fields)
+            if isinstance(f, pw.CharField | pw.TextField)]
+
+
+def _check_texts(model: type[pw.Model], limits: list[tuple[int, str, int]],
+                 rows: Iterable[Sequence[Any]]) -> None:
+    """What PostgreSQL refuses and SQLite would quietly store (a value longer than its column, a
+    NUL), refused on both back ends with the write funnel's sentences, before anything is sent."""
+    from itsmdesk.models.database import nul_error
+
+    for row in rows:
+        for index, name, limit in limits:
+            value = row[index]
+            if not isinstance(value, str):
+                continue
+            if limit and len(value) > limit:
+                raise ValidationError(N_("{name} of {kind} is longer than {max} characters "
+                                         "({length}); shorten it"), field=name, name=name,
+                                      kind=records.kind_of(model), max=limit, length=len(value))
+            if "\x00" in value:
+                raise nul_error()
+
+
 @_in_write
 def insert_rows(model: type[pw.Model], columns: Sequence[str], rows: Iterable[Row],
                 batch: int = 5000, tick: Tick = None, convert: bool = True,
@@ -350,7 +378,10 @@ def insert_rows(model: type[pw.Model], columns: Sequence[str], rows: Iterable[Ro
 
         def run(chunk: Sequence[Row]) -> None:
             execute_values(cursor, sql, chunk, page_size=page_size)
+    limits = _text_limits(model, fields)
     for chunk in _chunks(rows, batch):
+        if limits:
+            _check_texts(model, limits, chunk)
         for found, index in notes:
             found.add(row[index] for row in chunk)
         run(_convert(chunk, converters))
@@ -482,6 +513,10 @@ def update_records(model: type[TrackedModel], updates: Sequence[tuple[Any, int, 
     done = 0
     for names, group in groups.items():
         fields = [model._meta.fields[n] for n in names]
+        limits = _text_limits(model, fields)
+        if limits:
+            _check_texts(model, limits, ([values[f.name] for f in fields]
+                                         for _rid, _v, values in group))
         sets = ", ".join(f"{_quote(f.column_name)} = {mark}" for f in fields)
         sql = f"UPDATE {table} SET {sets} WHERE id = {mark} AND version = {mark}"
         params = [tuple(f.db_value(values[f.name]) for f in fields) + (id_value(rid), version)

@@ -453,6 +453,12 @@ def created_row(kind: str, record_id: Any, ref: str | None, wire: Mapping[str, s
 
 
 # -- records ----------------------------------------------------------------------------------------
+# the integers each column type holds on both back ends (SQLite would overflow past 64 bits and
+# store 32-bit columns' big values; PostgreSQL refuses): one sentence instead
+_INT_BOUNDS = ((pw.BigIntegerField, 2 ** 63), (pw.SmallIntegerField, 2 ** 15),
+               (pw.IntegerField, 2 ** 31))
+
+
 def _check_fields(model: type[pw.Model], values: Mapping[str, Any], allow_id: bool = False) -> None:
     skip = _bookkeeping(model)
     unknown = [k for k in values if k not in model._meta.fields or k in LOCAL_FIELDS
@@ -462,6 +468,18 @@ def _check_fields(model: type[pw.Model], values: Mapping[str, Any], allow_id: bo
                               kind=kind_of(model), fields=", ".join(sorted(unknown)))
     for key, value in values.items():  # PostgreSQL refuses what SQLite would quietly store
         limit = getattr(model._meta.fields[key], "max_length", None)
+        if isinstance(value, str) and "\x00" in value:  # SQLite would store it, PG refuses
+            from itsmdesk.models.database import nul_error
+
+            raise nul_error()
+        if isinstance(value, int) and not isinstance(value, bool):
+            bound = next((b for t, b in _INT_BOUNDS if isinstance(model._meta.fields[key], t)),
+                         None)
+            if bound and not -bound <= value < bound:
+                raise ValidationError(N_("{name} of {kind} is {value}, outside the numbers it "
+                                         "can hold ({low} to {high})"), field=key, name=key,
+                                      kind=kind_of(model), value=value, low=-bound,
+                                      high=bound - 1)
         if limit and isinstance(value, str) and len(value) > limit:
             raise ValidationError(N_("{name} of {kind} is longer than {max} characters "
                                      "({length}); shorten it"), field=key, name=key,

@@ -49,11 +49,13 @@ def as_domain_error(exc: BaseException) -> BaseException:
     if isinstance(exc, ItsmError):
         return exc
     if isinstance(exc, ValueError) and "NUL (0x00)" in str(exc):  # psycopg2, before sending
-        from itsmdesk.errors import ValidationError
 
-        return ValidationError(N_("Text holding a NUL character (code 0) cannot be stored or "
-                                  "searched in a PostgreSQL database; nothing was saved. Remove "
-                                  "the character and try again."))
+        from itsmdesk.models.database import nul_error
+
+        return nul_error()
+    file_error = _file_error(exc)
+    if file_error is not None:
+        return file_error
     chain = [exc] + ([exc.__cause__] if exc.__cause__ else []) + ([exc.__context__] if exc.__context__ else [])
     names = {type(e).__name__ for e in chain}
     modules = {type(e).__module__.split(".")[0] for e in chain}
@@ -150,6 +152,32 @@ def run_retrying(call: Callable[[], Any]) -> Any:  # noqa: ANN401 - whatever the
                     raise contention_error(exc, attempt) from exc
         time.sleep(CONTENTION_BACKOFF_S * attempt * random.uniform(0.5, 1.5))
         attempt += 1
+
+
+def _file_error(exc: BaseException) -> BaseException | None:
+    """A file the person named that cannot be used (missing folder, name too long, disk full, a
+    NUL in the name): a sentence naming the file and the reason instead of the catch-all."""
+    from itsmdesk.errors import N_, ValidationError
+
+    if isinstance(exc, ValueError) and str(exc) in ("embedded null byte",
+                                                     "embedded null character"):
+        return ValidationError(N_("A file name or address holds a NUL character (code 0); "
+                                  "remove it and try again. Nothing was changed."))
+    if not isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in (
+            "peewee", "psycopg2", "sqlite3"):
+        return None
+    import errno
+
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:  # (a network error is not a file's: left as it is)
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO):
+            return None
+        return ValidationError(N_("A file could not be read or written: {reason}."),
+                               reason=reason)
+    name = str(exc.filename)
+    shown = name if len(name) <= 120 else name[:100] + "..." + name[-17:]
+    return ValidationError(N_("The file {path} cannot be used: {reason}."), path=shown,
+                           reason=reason)
 
 
 # SQLSTATEs with which PostgreSQL refuses a person's login what its grants, row-level security or

@@ -136,6 +136,37 @@ def _field_info(target: Target, name: str, mapping_path: str,
     return field_type(f), getattr(f, "max_length", None)
 
 
+def _check_create(target: Target, name: str, fspec: FieldSpec, mapping_path: str) -> None:
+    """``create = { ... }`` of a link field: every key a field of the linked record, every value
+    one it may hold (a status among its statuses...), so no import writes a record in a state
+    the app does not know."""
+    f = target.model._meta.fields.get(name)
+    if not isinstance(f, pw.ForeignKeyField):
+        raise ValidationError(N_("Mapping {path}: [fields] {name}: create only applies to a link "
+                                 "to another record"), path=mapping_path, name=name)
+    model = f.rel_model
+    choices = next((t.choices for t in TARGETS.values() if t.model is model), {})
+    allowed = [n for n in model._meta.sorted_field_names
+               if n not in ("id", "version", "created_at", "created_by", "updated_at",
+                            "updated_by", "external_key", "ref")]
+    for key, value in fspec.create.items():
+        if key not in allowed:
+            raise ValidationError(N_("Mapping {path}: [fields] {name}: create.{key} is not a "
+                                     "field of {model} (fields: {allowed})"), path=mapping_path,
+                                  name=name, key=key, model=model._meta.table_name,
+                                  allowed=", ".join(allowed))
+        column = model._meta.fields[key]
+        if isinstance(column, pw.CharField | pw.TextField) and not isinstance(value, str):
+            raise ValidationError(N_("Mapping {path}: [fields] {name}: create.{key} must be text"),
+                                  path=mapping_path, name=name, key=key)
+        if key in choices and value not in choices[key]:
+            raise ValidationError(N_("Mapping {path}: [fields] {name}: create.{key} = {value} is "
+                                     "not a {model} {key}; allowed: {allowed}"), path=mapping_path,
+                                  name=name, key=key, value=repr(value),
+                                  model=model._meta.table_name,
+                                  allowed=", ".join(str(c) for c in choices[key]))
+
+
 MISSING_COLUMNS = N_("Line 1: column(s) {missing} named in the mapping are not in the file's "
                      "header ({count} columns: {shown}).{hint}")
 # the same with the delimiter hint written out, so it is translated with the sentence
@@ -183,6 +214,11 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     check_key(kind, spec.key, spec.path)
     target = TARGETS[kind]
     src = spec.source
+    infos = {name: _field_info(target, name, spec.path, fspec)
+             for name, fspec in spec.fields.items()}  # the mapping is checked before the file
+    for name, fspec in spec.fields.items():
+        if fspec.create:
+            _check_create(target, name, fspec, spec.path)
     _tick(progress, cancel, 0, None, "reading")
     data = mapping_csv.read_csv(path, src.delimiter, src.encoding, src.quotechar)
     _check_columns(spec, data)
@@ -191,7 +227,7 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     converters: dict[str, Callable[[list[str]], Any]] = {}
     lookup_fields: dict[str, FieldSpec] = {}
     for name, fspec in spec.fields.items():
-        ftype, max_length = _field_info(target, name, spec.path, fspec)
+        ftype, max_length = infos[name]
         if ftype == "links":
             if spec.events.fold:
                 raise ValidationError(N_("Mapping {path}: [fields] {field}: an event log "
@@ -214,6 +250,8 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
     skip_tests = [condition_test(c, index, key_positions, src.null_values) for c in spec.skip]
     skipped = 0
     separator = spec.key_separator
+    key_field = target.model._meta.fields.get("external_key")
+    key_limit = getattr(key_field, "max_length", None) or 0
     at_pos = index[spec.events.at] if spec.events.at else None
     who_pos = index[spec.events.who] if spec.events.who else None
     order_pos = index[spec.events.order_by] if spec.events.order_by else None
@@ -262,6 +300,11 @@ def prepare(kind: str, path: str | Path, spec: MappingSpec,
                 errors.append(row_error(row.line, spec.key or "",
                                         N_("no external key: the cell is {value}"),
                                         value=repr(key)))
+                row_ok = False
+            elif key_limit and len(key) > key_limit:
+                errors.append(row_error(row.line, spec.key or "", N_("external key longer than "
+                                                                     "{max} characters"),
+                                        max=key_limit))
                 row_ok = False
             meta["key"] = key
         if at_pos is not None:
@@ -402,6 +445,8 @@ def _resolve_lookups(prepared: Prepared, lookup_fields: dict[str, FieldSpec],
                         prepared.errors.append(row_error(line, column, template, kind=label,
                                                          value=repr(one)))
                         prepared.bad_lines.add(line)
+        if plan.new and fspec.create_missing:
+            _reject_too_long(prepared, name, fspec, plan)
     for _line, values, _meta in prepared.rows:
         for name in lookup_fields:
             value = values.get(name)
@@ -410,6 +455,39 @@ def _resolve_lookups(prepared: Prepared, lookup_fields: dict[str, FieldSpec],
             elif isinstance(value, list):
                 ids = prepared.lookups[name].ids
                 values[name] = [ids[v] for v in value if v in ids]
+
+
+TOO_LONG_TO_CREATE = N_("cannot create {kind} {value}: its {field} may hold at most {max} "
+                        "characters")
+
+
+def _reject_too_long(prepared: Prepared, name: str, fspec: FieldSpec, plan: LookupPlan) -> None:
+    """Linked records to create whose text does not fit its column: row errors on the rows
+    naming them (SQLite would store the text, PostgreSQL refuse the whole import)."""
+    too_long: dict[str, tuple[str, int]] = {}
+    by_id = {new_id: source for source, new_id in plan.ids.items() if new_id in plan.new}
+    for new_id, values in list(plan.new.items()):
+        for key, value in values.items():
+            limit = getattr(plan.model._meta.fields.get(key), "max_length", None)
+            if limit and isinstance(value, str) and len(value) > limit:
+                too_long[by_id[new_id]] = (key, limit)
+                del plan.new[new_id]
+                break
+    if not too_long:
+        return
+    column = fspec.column or name
+    label = getattr(plan.model, "RECORD_KIND", plan.model.__name__).lower()
+    for line, values, _meta in prepared.rows:
+        value = values.get(name)
+        for one in ([value] if isinstance(value, str) else
+                    value if isinstance(value, list) else []):  # (a links field: a list)
+            if one in too_long:
+                key, limit = too_long[one]
+                shown = repr(one if len(one) <= 40 else one[:37] + "...")
+                prepared.errors.append(row_error(line, column, TOO_LONG_TO_CREATE, kind=label,
+                                                 value=shown, field=key, max=limit))
+                prepared.bad_lines.add(line)
+                break
 
 
 # --- stage 4: group and fold ------------------------------------------------------------------

@@ -27,6 +27,7 @@ mapping file and the offending entry.
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,16 +188,43 @@ class MappingSpec:
         return [c for c in cols if not (c in seen or seen.add(c))]
 
 
-def template_columns(template: str) -> list[str]:
-    """Column names a ``{column}`` template refers to (``{{`` escapes a brace)."""
+def template_parts(template: str) -> list[tuple[str, str | None]]:
+    """``template`` as (literal text, column name or None): only plain ``{column}`` is allowed.
+
+    Templates are not Python format strings: a format spec (``{a:>100000}``, ``{a:d}``), a
+    conversion (``{a!r}``), an empty or unclosed brace, is refused (:class:`ValueError` with the
+    reason), so a mapping can neither fail on a cell's type nor make an import build huge text.
+    ``{{`` and ``}}`` are literal braces.  Any other text between braces is a column name
+    (``{Cat.x}`` and ``{0}`` name the columns ``Cat.x`` and ``0``)."""
     import string
 
+    parts: list[tuple[str, str | None]] = []
     try:
-        return [name for _lit, name, _spec, _conv in string.Formatter().parse(template)
-                if name is not None and name != ""]
+        parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise ValidationError(N_("Bad template {template!r}: {reason}"), template=template,
-                              reason=str(exc)) from exc
+        raise ValueError(f"{exc} (write {{{{ and }}}} for a literal brace)") from None
+    for literal, name, spec, conversion in parsed:
+        if name is None:
+            parts.append((literal, None))
+            continue
+        if conversion is not None or spec:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec
+                                                                             else "") + "}"
+            raise ValueError(f"{shown} is not allowed: write {{{name}}}; templates take no format "
+                             "specs or conversions")
+        if name.strip() == "":
+            raise ValueError("{} is not allowed: name the column, e.g. {number}")
+        parts.append((literal, name))
+    return parts
+
+
+def template_columns(template: str) -> list[str]:
+    """Column names a ``{column}`` template refers to (``{{`` escapes a brace)."""
+    try:
+        return [name for _lit, name in template_parts(template) if name is not None]
+    except ValueError as exc:
+        raise ValidationError(N_("Bad template {text}: {reason}"), text=repr(template)[:120],
+                              reason=str(exc)) from None
 
 
 # matched on external_key: a key is needed
@@ -219,72 +247,154 @@ def _unescape(text: str) -> str:
     return {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(text, text)
 
 
+SCALARS = (str, int, float, bool, dt.date, dt.datetime, dt.time)
+
+
+def _kind_word(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dt.date | dt.time):
+        return "a date or time"
+    return "text"
+
+
+def _want(path: str, where: str, value: Any, kinds: tuple[type, ...], wanted: str) -> Any:
+    """``value`` when it is one of ``kinds`` (bool is not a number), else a sentence."""
+    ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+    if not ok:
+        raise _bad(path, where, f"must be {wanted}, not {_kind_word(value)}")
+    return value
+
+
+def _text(path: str, where: str, value: Any) -> str:
+    return _want(path, where, value, (str,), "text")
+
+
+def _column(path: str, where: str, value: Any) -> str:
+    """A column name: text that is not empty (a CSV header cell is never looked up by "")."""
+    if not _text(path, where, value).strip():
+        raise _bad(path, where, "must name a column, not be empty")
+    return value
+
+
+def _flag(path: str, where: str, value: Any) -> bool:
+    return _want(path, where, value, (bool,), "true or false")
+
+
+def _table(path: str, where: str, value: Any) -> dict[str, Any]:
+    return _want(path, where, value, (dict,), "a table")
+
+
+def _scalar(path: str, where: str, value: Any) -> Any:
+    return _want(path, where, value, SCALARS, "text, a number, true/false or a date")
+
+
+def _scalar_list(path: str, where: str, value: Any) -> list[Any]:
+    values = _want(path, where, value, (list,), "a list")
+    for item in values:
+        _want(path, where, item, (str, int, float), "a list of text or numbers")
+    return values
+
+
 def _parse_source(data: dict[str, Any], path: str) -> SourceSpec:
+    data = _table(path, "[source]", data)
     unknown = set(data) - SOURCE_KEYS
     if unknown:
         raise _bad(path, "[source]", "unknown option(s) " + ", ".join(sorted(unknown)))
     src = SourceSpec()
+    for name in ("delimiter", "encoding", "decimal", "thousands", "quotechar", "timezone"):
+        if name in data:
+            _text(path, f"[source] {name}", data[name])
     if "delimiter" in data:
-        delim = _unescape(str(data["delimiter"]))
-        if delim != "auto" and len(delim) != 1:
-            raise _bad(path, "[source] delimiter", "must be one character or \"auto\"")
+        delim = _unescape(data["delimiter"])
+        if delim != "auto" and (len(delim) != 1 or delim in "\r\n\"'"):
+            raise _bad(path, "[source] delimiter", "must be one character (not a quote or a line "
+                       "break) or \"auto\"")
         src.delimiter = delim
     if "encoding" in data:
         import codecs
 
-        enc = str(data["encoding"])
+        enc = data["encoding"]
         if enc != "auto":
             try:
-                codecs.lookup(enc)
-            except LookupError:
+                info = codecs.lookup(enc)
+            except (LookupError, ValueError):
                 raise _bad(path, "[source] encoding", f"unknown encoding {enc!r}") from None
+            if not getattr(info, "_is_text_encoding", True):
+                raise _bad(path, "[source] encoding", f"{enc!r} is not a text encoding (use e.g. "
+                           "\"utf-8\", \"cp1252\" or \"auto\")")
         src.encoding = enc
     for name in ("decimal", "thousands", "quotechar"):
         if name in data:
-            setattr(src, name, str(data[name]))
+            setattr(src, name, data[name])
     if src.decimal not in (".", ","):
         raise _bad(path, "[source] decimal", "must be \".\" or \",\"")
+    if len(src.thousands) > 1 or src.thousands in (src.decimal, "\r", "\n"):
+        raise _bad(path, "[source] thousands", "must be one character other than the decimal "
+                   "separator, or \"\"")
+    if len(src.quotechar) != 1 or src.quotechar in "\r\n" or src.quotechar == src.delimiter:
+        raise _bad(path, "[source] quotechar", "must be one character, not a line break nor the "
+                   "delimiter")
     if "date_formats" in data:
         formats = data["date_formats"]
         if isinstance(formats, str):
             formats = [formats]
-        if not formats or not all(isinstance(f, str) and "%" in f for f in formats):
+        if not isinstance(formats, list) or not formats or not all(
+                isinstance(f, str) and "%" in f for f in formats):
             raise _bad(path, "[source] date_formats", "a list of strptime formats, e.g. "
                        "[\"%d/%m/%Y %H:%M\"]")
+        for fmt in formats:
+            try:
+                dt.datetime.strptime("", fmt)
+            except ValueError as exc:
+                if "directive" in str(exc) or "stray %" in str(exc):
+                    raise _bad(path, "[source] date_formats", f"{fmt!r}: {exc}") from None
         src.date_formats = list(formats)
     if "timezone" in data:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
-            ZoneInfo(str(data["timezone"]))
-        except (ZoneInfoNotFoundError, ValueError):
+            ZoneInfo(data["timezone"])
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise _bad(path, "[source] timezone", f"unknown time zone {data['timezone']!r}") from None
-        src.timezone = str(data["timezone"])
+        src.timezone = data["timezone"]
     for name in ("null_values", "true_values", "false_values"):
         if name in data:
-            values = data[name]
-            if not isinstance(values, list):
-                raise _bad(path, f"[source] {name}", "must be a list of strings")
+            values = _scalar_list(path, f"[source] {name}", data[name])
             folded = {str(v).strip() for v in values}
             setattr(src, name, folded if name == "null_values" else {v.lower() for v in folded})
     return src
 
 
 def _parse_events(data: dict[str, Any], path: str) -> EventSpec:
+    data = _table(path, "[events]", data)
     unknown = set(data) - EVENT_KEYS
     if unknown:
         raise _bad(path, "[events]", "unknown option(s) " + ", ".join(sorted(unknown)))
-    ev = EventSpec(fold=bool(data.get("fold", True)), at=data.get("at"), who=data.get("who"),
-                   order_by=data.get("order_by"))
+    for name in ("at", "who", "order_by"):
+        if name in data:
+            _column(path, f"[events] {name}", data[name])
+    ev = EventSpec(fold=_flag(path, "[events] fold", data.get("fold", True)), at=data.get("at"),
+                   who=data.get("who"), order_by=data.get("order_by"))
     if ev.fold and not ev.at:
         raise _bad(path, "[events]", "fold = true needs at = \"COLUMN\" (each row's timestamp)")
     return ev
 
 
+FIELD_TEXT = ("column", "template", "match", "class_column", "default_class", "type")
+FIELD_FLAGS = ("strict", "required", "create_missing")
+
+
 def _parse_field(name: str, raw: Any, path: str) -> FieldSpec:
     where = f"[fields] {name}"
     if isinstance(raw, str):
-        return FieldSpec(name=name, column=raw)
+        return FieldSpec(name=name, column=_column(path, where, raw))
     if not isinstance(raw, dict):
         raise _bad(path, where, "give a column name or a table such as { column = \"...\" }")
     unknown = set(raw) - FIELD_KEYS
@@ -293,25 +403,48 @@ def _parse_field(name: str, raw: Any, path: str) -> FieldSpec:
     sources = [k for k in ("column", "template", "value", "columns") if k in raw]
     if len(sources) > 1 or not sources and "when" not in raw:
         raise _bad(path, where, "needs exactly one of column, template, value (or columns)")
+    for key in FIELD_TEXT:
+        if key in raw:
+            check = _column if key in ("column", "class_column") else _text
+            check(path, f"{where} {key}", raw[key])
+    for key in FIELD_FLAGS:
+        if key in raw:
+            _flag(path, f"{where} {key}", raw[key])
+    for key in ("value", "default"):
+        if key in raw:
+            _scalar(path, f"{where} {key}", raw[key])
+    create = _table(path, f"{where} create", raw.get("create", {}))
+    for key, value in create.items():
+        _scalar(path, f"{where} create.{key}", value)
     spec = FieldSpec(name=name, column=raw.get("column"), template=raw.get("template"),
                      value=raw.get("value"), default=raw.get("default"),
-                     strict=bool(raw.get("strict", True)), required=bool(raw.get("required", False)),
-                     create_missing=bool(raw.get("create_missing", False)),
-                     match=str(raw.get("match", "auto")), class_column=raw.get("class_column"),
-                     default_class=raw.get("default_class"), create=dict(raw.get("create", {})))
-    if spec.template is not None:
-        template_columns(spec.template)
+                     strict=raw.get("strict", True), required=raw.get("required", False),
+                     create_missing=raw.get("create_missing", False),
+                     match=raw.get("match", "auto"), class_column=raw.get("class_column"),
+                     default_class=raw.get("default_class"), create=dict(create))
+    for key in ("template", "default"):
+        text = raw.get(key) if key == "template" or spec.template is not None else None
+        if isinstance(text, str):
+            try:
+                template_parts(text)
+            except ValueError as exc:
+                raise _bad(path, f"{where} {key}", f"bad template {text[:80]!r}: {exc}") from None
     if "map" in raw:
-        if not isinstance(raw["map"], dict):
-            raise _bad(path, where, "map must be a table { \"source value\" = ours }")
-        spec.map = {str(k).strip(): v for k, v in raw["map"].items()}
+        table = _table(path, f"{where} map", raw["map"])
+        for key, value in table.items():
+            _scalar(path, f"{where} map.{key}", value)
+        spec.map = {str(k).strip(): v for k, v in table.items()}
         spec.map_folded = {k.casefold(): v for k, v in spec.map.items()}
     if "class_map" in raw:
-        spec.class_map = {str(k).strip(): str(v) for k, v in raw["class_map"].items()}
+        table = _table(path, f"{where} class_map", raw["class_map"])
+        for key, value in table.items():
+            _text(path, f"{where} class_map.{key}", value)
+        spec.class_map = {str(k).strip(): v for k, v in table.items()}
     if "ignore" in raw:
         if not isinstance(raw["ignore"], list):
             raise _bad(path, where, "ignore must be a list of source values")
-        spec.ignore = frozenset(str(v).strip() for v in raw["ignore"])
+        spec.ignore = frozenset(str(v).strip()
+                                for v in _scalar_list(path, f"{where} ignore", raw["ignore"]))
     if "type" in raw:
         if raw["type"] not in ATTRIBUTE_TYPES:
             raise _bad(path, where, "type must be one of " + ", ".join(ATTRIBUTE_TYPES))
@@ -402,10 +535,16 @@ def parse_mapping(text: str, path: str = "<mapping>") -> MappingSpec:
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(N_("Mapping {path} is not valid TOML: {reason}"), path=path,
                               reason=str(exc)) from exc
+    except RecursionError:
+        raise ValidationError(N_("Mapping {path} nests lists or tables too deeply to be a "
+                                 "mapping"), path=path) from None
     unknown = set(data) - TOP_KEYS
     if unknown:
         raise _bad(path, "top level", "unknown key(s) " + ", ".join(sorted(unknown))
                    + " (options go under [source], [events] or [fields])")
+    for name in ("kind", "name", "description"):  # (key: a column or a list of them, below)
+        if name in data:
+            _text(path, name, data[name])
     kind = data.get("kind")
     if kind is not None and kind not in KINDS:
         raise _bad(path, "kind", f"must be one of {', '.join(KINDS)}")
@@ -421,7 +560,8 @@ def parse_mapping(text: str, path: str = "<mapping>") -> MappingSpec:
             raise _bad(path, "key", "a list of column names, e.g. [\"Type\", \"Name\"]")
         key_columns, key = list(key), " + ".join(key)
     elif key is not None and not isinstance(key, str):
-        raise _bad(path, "key", "a column name or a list of column names")
+        raise _bad(path, "key", "must be text (a column name) or a list of column names, not "
+                   + _kind_word(key))
     check_key(kind, key, path)
     if events.fold and not key:
         raise _bad(path, "key", "folding an event log needs key = \"COLUMN\" (rows per record)")
@@ -442,19 +582,40 @@ def parse_mapping(text: str, path: str = "<mapping>") -> MappingSpec:
                        key_separator=separator, skip=skip)
 
 
+def mapping_text(data: bytes, path: str) -> str:
+    """A mapping file's bytes as text: UTF-8 (a byte-order mark is allowed), or UTF-16 with its
+    byte-order mark (what some Windows editors save); anything else is refused, naming where."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ValidationError(N_("Mapping {path}, line {line}: not UTF-8 text (byte {byte}); "
+                                 "save the mapping as UTF-8"), path=path, line=line,
+                              byte=f"0x{data[exc.start]:02x}") from None
+
+
 def load_mapping(path: str | Path) -> MappingSpec:
     """A mapping file, or a ready one by its name (``servicenow-incidents``: see
     :func:`shipped_mappings`) when no such file exists."""
     p = Path(path)
-    if not p.exists():
+    try:
+        exists = p.exists()
+    except (OSError, ValueError):  # a NUL in the name, a name too long: read_bytes says so
+        exists = True
+    if not exists:
         ready = {m.stem: m for m in shipped_mappings()}
         p = ready.get(p.stem if p.suffix == ".toml" and len(p.parts) == 1 else str(path), p)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
+        data = p.read_bytes()
+    except (OSError, ValueError) as exc:
         raise ValidationError(N_("Cannot read mapping {path}: {reason}"), path=str(p),
-                              reason=exc.strerror or str(exc)) from exc
-    return parse_mapping(text, str(p))
+                              reason=getattr(exc, "strerror", None) or str(exc)) from exc
+    return parse_mapping(mapping_text(data, str(p)), str(p))
 
 
 def shipped_mappings() -> list[Path]:

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from itsmdesk.errors import N_, ValidationError
-from itsmdesk.services.importing.spec import Condition, FieldSpec, Scale, SourceSpec
+from itsmdesk.services.importing.spec import (
+    Condition,
+    FieldSpec,
+    Scale,
+    SourceSpec,
+    template_parts,
+)
 
 IGNORE = object()  # "this row says nothing about the field" (event logs keep the previous value)
 
@@ -228,8 +235,11 @@ _EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
 
 
 def render_template(template: str, values: dict[str, str]) -> str:
-    """``"{category} / {subcategory}"`` with missing parts (and their separators) left out."""
-    text = template.format_map(_Blank(values))
+    """``"{category} / {subcategory}"`` with missing parts (and their separators) left out.
+
+    Only plain ``{column}`` is substituted (no ``str.format``: see ``spec.template_parts``)."""
+    text = "".join(literal + (values.get(name, "") if name is not None else "")
+                   for literal, name in _parts(template))
     text = _EMPTY_BRACKETS.sub("", text)
     text = _SEPARATOR_RUN.sub(_one_separator, text)
     return re.sub(r"\s+", " ", text).strip(" /|:,-")
@@ -240,9 +250,9 @@ def _one_separator(match: re.Match[str]) -> str:
     return ", " if sep == "," else f" {sep} "
 
 
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
+@functools.lru_cache(maxsize=256)
+def _parts(template: str) -> tuple[tuple[str, str | None], ...]:
+    return tuple(template_parts(template))
 
 
 # --- the per-field converter ------------------------------------------------------------------

@@ -17,8 +17,8 @@ clock", says the rules in words):
   never 24x7.  No calendar at all is 24x7 (:data:`ALWAYS`).
 - Business time is exact: :class:`datetime.timedelta` (integer microseconds), no floats.
 
-Holidays can be imported from an iCalendar (.ics) file: :func:`parse_ics_holidays` says which
-features count.
+Holidays can be imported from an iCalendar (.ics) file: :func:`parse_ics_holidays` (in
+``ics_holidays``) says which features count and what is refused.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from itsmdesk.models.servicedesk import BusinessCalendar, Holiday
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
 from itsmdesk.services.permissions import require
+from itsmdesk.services.servicedesk.ics_holidays import parse_ics_holidays
 
 OFFICE_HOURS = {str(d): [["08:00", "17:00"]] for d in range(5)}
 MAX_DAYS = 3660  # never loop more than ten years looking for working time
@@ -413,128 +414,6 @@ def add_holiday(calendar_id, day: dt.date, name: str, actor: Actor = SYSTEM,  # 
         return True
 
 
-ICS_YEARS = 10  # a repeating holiday without an end is expanded over this many years
-
-
-def _ics_day(value: Any) -> tuple[dt.date, bool]:
-    """(local date, timed?) of a DTSTART/DTEND value."""
-    if isinstance(value, dt.datetime):
-        return value.date(), True
-    return value, False
-
-
-def parse_ics_holidays(data: bytes, years: range | None = None) -> list[tuple[dt.date, str]]:
-    """The holidays in an iCalendar file as (day, name), sorted, each day once.
-
-    - An all-day VEVENT is the days from DTSTART up to (not including) DTEND, or for DURATION
-      days; with neither, DTSTART's day.  Ranges may be any length.
-    - A timed VEVENT is every local day it touches; an end at midnight does not touch the next
-      day (00:00-00:00 is one day).
-    - RRULE (yearly, monthly, weekly, daily...), RDATE and EXDATE repeat it, expanded over
-      ``years`` (default: this year and the next nine) or until the rule's UNTIL/COUNT.
-    - Cancelled events (STATUS:CANCELLED) and events marked TRANSP:TRANSPARENT are not holidays.
-    """
-    import icalendar
-    from dateutil import rrule
-
-    try:
-        cal = icalendar.Calendar.from_ical(data)
-    except ValueError as exc:
-        raise ValidationError(N_("Not an iCalendar file: {reason}"), reason=str(exc)) from None
-    if years is None:
-        this = dt.date.today().year
-        years = range(this, this + ICS_YEARS)
-    window_start = dt.datetime(years.start, 1, 1)
-    window_end = dt.datetime(years.stop, 1, 1) - dt.timedelta(seconds=1)
-    found: dict[dt.date, str] = {}
-    for event in cal.walk("VEVENT"):
-        start = event.get("DTSTART")
-        if start is None:
-            continue
-        if str(event.get("STATUS") or "").upper() == "CANCELLED":
-            continue
-        if str(event.get("TRANSP") or "").upper() == "TRANSPARENT":
-            continue
-        first_value = start.dt
-        end = event.get("DTEND")
-        duration = event.get("DURATION")
-        if end is not None:
-            length = end.dt - first_value if type(end.dt) is type(first_value) else None
-        elif duration is not None:
-            length = duration.dt
-        else:
-            length = None
-        if length is None:
-            length = dt.timedelta(days=1) if not isinstance(first_value, dt.datetime) \
-                else dt.timedelta(0)
-        name = str(event.get("SUMMARY") or "Holiday")[:200]
-        starts: list[Any] = [first_value]
-        if event.get("RRULE") is not None or event.get("RDATE") is not None:
-            naive_first = _naive(first_value)
-            ruleset = rrule.rruleset()
-            rule_text = event.get("RRULE").to_ical().decode() if event.get("RRULE") else None
-            if rule_text:
-                rule_text = _naive_until(rule_text)
-                ruleset.rrule(rrule.rrulestr(rule_text, dtstart=naive_first))
-            for prop in _as_list(event.get("RDATE")):
-                for item in prop.dts:
-                    ruleset.rdate(_naive(item.dt))
-            for prop in _as_list(event.get("EXDATE")):
-                for item in prop.dts:
-                    ruleset.exdate(_naive(item.dt))
-            if not rule_text:
-                ruleset.rdate(naive_first)
-            starts = [moment if isinstance(first_value, dt.datetime) else moment.date()
-                      for moment in ruleset.between(window_start, window_end, inc=True)]
-        for first in starts:
-            for day in _event_days(first, length):
-                if years.start <= day.year < years.stop or event.get("RRULE") is None:
-                    found.setdefault(day, name)
-    return sorted(found.items())
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _naive(value: Any) -> dt.datetime:
-    """A DTSTART-like value as a naive datetime in its own wall time (dates at midnight)."""
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None)
-    return dt.datetime.combine(value, dt.time())
-
-
-def _naive_until(rule: str) -> str:
-    """An RRULE whose UNTIL is written as a naive local time (dateutil refuses a UTC UNTIL with a
-    naive DTSTART)."""
-    parts = []
-    for part in rule.split(";"):
-        if part.upper().startswith("UNTIL=") and part.upper().endswith("Z"):
-            part = part[:-1]
-        parts.append(part)
-    return ";".join(parts)
-
-
-def _event_days(first: Any, length: dt.timedelta) -> list[dt.date]:
-    """The days one occurrence covers."""
-    if isinstance(first, dt.datetime):
-        last_moment = first + length
-        day, last = first.date(), last_moment.date()
-        if last_moment > first and last_moment.time() == dt.time(0, 0):
-            last -= dt.timedelta(days=1)  # ends at midnight: the next day is not touched
-        last = max(day, last)
-    else:
-        day = first
-        last = first + dt.timedelta(days=max(1, length.days) - 1)
-    out = []
-    while day <= last:
-        out.append(day)
-        day += dt.timedelta(days=1)
-    return out
-
-
 def import_holidays(calendar_id, path: str | Path, actor: Actor = SYSTEM,  # noqa: ANN001
                     years: range | None = None) -> tuple[int, int]:
     """Import holidays from an .ics file (see :func:`parse_ics_holidays`; repeating events over
@@ -545,7 +424,7 @@ def import_holidays(calendar_id, path: str | Path, actor: Actor = SYSTEM,  # noq
     except OSError as exc:
         raise ValidationError(N_("Cannot read {path}: {reason}"), path=str(path),
                               reason=exc.strerror or str(exc)) from None
-    items = parse_ics_holidays(data, years)
+    items = parse_ics_holidays(data, years, str(path))
     added = skipped = 0
     with records.atomic():
         for day, name in items:
