@@ -368,14 +368,17 @@ def discard(mail_id: Any, version: int | None, actor: Actor = SYSTEM) -> None:
 
 
 def record_outgoing(message_id: str, ticket_id: Any, subject: str, recipients: str,
-                    sender: str, actor: Actor = SYSTEM, text: str = "") -> MailMessage:
-    """A mail we sent about a ticket (for the outgoing side): replies to it thread by its id."""
+                    sender: str, actor: Actor = SYSTEM, text: str = "",
+                    at: dt.datetime | None = None) -> MailMessage:
+    """A mail we sent about a ticket (for the outgoing side): replies to it thread by its id.
+    ``at``: when it was sent (default now)."""
     key = message_id.strip().strip("<>")
     ticket = records.get(Incident, ticket_id)
     with records.atomic():
         return records.create(MailMessage, {
             "message_key": key, "direction": "out", "status": "sent", "ticket": ticket.id,
-            "ticket_kind": ticket.kind, "received_at": utcnow().replace(microsecond=0),
+            "ticket_kind": ticket.kind,
+            "received_at": (at or utcnow()).replace(microsecond=0),
             "subject": subject[:500], "sender": sender[:254], "recipients": recipients,
             "body_text": text}, actor)
 

@@ -1,9 +1,10 @@
 """The SMTP half of the mail settings page: server, port, security, user, sender, password
 (kept in the keyring, never in the database) and "Send test mail".
 
-A widget, not a dialog: the mail settings page (with the IMAP intake half) places it.  It fills
-in from one read (``outgoing.smtp_form``) and saves in one write checked against the versions
-read, so an edit made elsewhere meanwhile conflicts instead of being overwritten.
+A widget, not a dialog: the mail settings dialog (``settings_dialog.py``) places it as its
+"Outgoing mail (SMTP)" tab.  It fills in from one read (``account.smtp_form``: the same settings
+intake reads) and saves in one write checked against the versions read, so an edit made
+elsewhere meanwhile conflicts instead of being overwritten.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services.mail import outgoing
+from itsmdesk.services.mail import account, outgoing
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.signin import enable, gate
 
@@ -34,7 +35,7 @@ class SmtpSettingsWidget(QGroupBox):
     def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
         super().__init__(parent)
         self.ctx = ctx
-        self.form: outgoing.SmtpForm | None = None
+        self.form: account.SmtpForm | None = None
         self.setObjectName("smtpSettings")
         self.setTitle(self.tr("Outgoing mail (SMTP)"))
         self.host = QLineEdit(objectName="smtpHost")
@@ -80,9 +81,9 @@ class SmtpSettingsWidget(QGroupBox):
         layout.addLayout(form)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
-        ctx.query(outgoing.smtp_form, on_done=self._fill, owner=self)
+        ctx.query(account.smtp_form, on_done=self._fill, owner=self)
 
-    def _fill(self, form: outgoing.SmtpForm) -> None:
+    def _fill(self, form: account.SmtpForm) -> None:
         self.form = form
         values = form.values
         self.host.setText(values["host"])
@@ -111,7 +112,7 @@ class SmtpSettingsWidget(QGroupBox):
             return
         self.save_button.setEnabled(False)
 
-        def done(form: outgoing.SmtpForm) -> None:
+        def done(form: account.SmtpForm) -> None:
             self._fill(form)
             self.status.setText(self.tr("Saved."))
             self.saved.emit()
@@ -120,7 +121,7 @@ class SmtpSettingsWidget(QGroupBox):
             self.save_button.setEnabled(True)
             show_error(self, exc)
 
-        self.ctx.write(outgoing.save_smtp, self.values(), dict(self.form.versions),
+        self.ctx.write(account.save_smtp, self.values(), dict(self.form.versions),
                        self.password.text() or None, self.ctx.actor,
                        on_done=done, on_error=failed, owner=self)
 
