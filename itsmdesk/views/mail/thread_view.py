@@ -1,11 +1,12 @@
-"""A ticket's mail thread: the mails that came in (and went out) about it, newest at the
-bottom, each with who, when and subject, and its text below the list."""
+"""A ticket's mail thread: the mails that came in and the notifications that went out (or wait
+in the outbox) about it, in time order, newest at the bottom, each with who, when and subject,
+and its text below the list."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
@@ -19,6 +20,11 @@ from PySide6.QtWidgets import (
 from itsmdesk.kinds import Kind
 from itsmdesk.services.mail import intake
 from itsmdesk.views.timefmt import local_text
+
+OUTBOX = "mail_outbox"  # (the outbox's record kind: a notification queued or sent)
+OUT_LABELS = {"sent": QT_TRANSLATE_NOOP("MailThread", "Sent to {who}"),
+              "queued": QT_TRANSLATE_NOOP("MailThread", "To be sent to {who}"),
+              "failed": QT_TRANSLATE_NOOP("MailThread", "Not sent to {who}")}
 
 
 class MailThreadView(QWidget):
@@ -63,11 +69,17 @@ class MailThreadView(QWidget):
         self.list.clear()
         for line in lines:
             who = line.sender_name or line.sender  # (the address in the tooltip)
+            tip = line.sender
             if line.direction == "out":
-                who = QCoreApplication.translate("MailThread", "Sent to {who}").format(who=who)
+                to = line.recipients or who
+                tip = to
+                template = OUT_LABELS.get(line.status, OUT_LABELS["sent"])
+                who = QCoreApplication.translate("MailThread", template).format(who=to)
+                if line.status == "failed" and line.reason:
+                    tip = f"{to}\n{line.reason}"
             item = QTreeWidgetItem([who, local_text(line.sent_at or line.received_at),
                                     line.subject])
-            item.setToolTip(0, line.sender)
+            item.setToolTip(0, tip)
             item.setToolTip(2, line.subject)
             self.list.addTopLevelItem(item)
         self.empty.setVisible(not lines)
@@ -81,6 +93,6 @@ class MailThreadView(QWidget):
         self.text.setPlainText(self.lines[self.list.indexOfTopLevelItem(item)].text)
 
     def _changed(self, changes: Any) -> None:
-        if self.ticket_id is not None and (changes.touches(Kind.MAIL) and
+        if self.ticket_id is not None and (changes.touches(Kind.MAIL, OUTBOX) and
                                            self.ticket_id in changes.ids(Kind.INCIDENT)):
             self.show_ticket(self.ticket_id)

@@ -1,5 +1,7 @@
-"""Tools → Mail settings…: one dialog, an IMAP tab and an SMTP tab, each with its test button;
-Save saves both into the settings both halves of mail read (services/mail/account.py)."""
+"""Both halves of mail in the GUI: Tools → Mail settings… is one dialog, an IMAP tab and an
+SMTP tab, each with its test button, Save saving both into the settings both halves read
+(services/mail/account.py); a ticket's Mail tab lists its notifications (queued, then sent) in
+time order with the mail that came in."""
 
 from __future__ import annotations
 
@@ -66,3 +68,36 @@ def test_mail_settings_has_imap_and_smtp_tabs_and_saves_both(ctx, qtbot, gui_sql
     assert account.own_addresses() == {"desk@example.org"}
     # the test mail is of our own form: coming back, intake knows it
     assert server.messages[0].message["Message-ID"].startswith("<itsmdesk.")
+
+
+def test_mail_tab_shows_notifications_with_the_replies(ctx, qtbot, gui_sql):
+    from test_mail_out_outbox import configure
+    from test_mail_reply_to_notification import _reply_to
+
+    from itsmdesk.services import people
+    from itsmdesk.services.mail import intake
+    from itsmdesk.services.servicedesk import incidents
+    from itsmdesk.views.queue.incident_form import IncidentForm
+
+    with SmtpServer() as server:
+        configure(server.port)
+        ann = people.create_person({"name": "Ann Caller", "email": "ann@example.org"})
+        ticket = incidents.create_incident({"title": "VPN down", "caller": ann.id})
+        gui_sql.clear()
+        form = IncidentForm(ctx, ticket.id)
+        qtbot.addWidget(form)
+        thread = form.mail_thread
+        rows = lambda: [thread.list.topLevelItem(i).text(0)  # noqa: E731
+                        for i in range(thread.list.topLevelItemCount())]
+        assert rows() == ["To be sent to Ann Caller <ann@example.org>"]
+        ctx.write(outgoing.send_queued)  # (the app's sender: a write operation)
+        qtbot.waitUntil(lambda: rows() == ["Sent to Ann Caller <ann@example.org>"])
+        [sent] = server.messages
+        ctx.write(intake.take_in, _reply_to(sent.message, "It is floor 3."))
+        qtbot.waitUntil(lambda: len(rows()) == 2)
+        assert rows() == ["Sent to Ann Caller <ann@example.org>", "Ann Caller"]
+        assert thread.list.topLevelItem(1).text(2).startswith("Re: We have received")
+        assert "It is floor 3." in thread.text.toPlainText()  # the newest shown
+        thread.list.setCurrentItem(thread.list.topLevelItem(0))
+        assert "Hello Ann Caller" in thread.text.toPlainText()
+        assert gui_sql.statements == []

@@ -1,0 +1,104 @@
+"""The two halves of mail as one: a notification goes out through a real SMTP server with a
+Message-ID of intake's form, is put in the mail ledger, and the customer's reply to it (threaded
+only by In-Reply-To: no reference in its subject) joins the same ticket as a work-log note; our
+own notification coming back is known as ours (both back ends, and the CLI)."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from mail_out_server import SmtpServer
+from test_mail_out_outbox import configure
+
+from itsmdesk.models.incident import Incident, WorkLog
+from itsmdesk.models.mail import MailMessage
+from itsmdesk.services import people
+from itsmdesk.services.mail import files, intake, outgoing
+from itsmdesk.services.servicedesk import incidents
+
+
+def _reply_to(sent: EmailMessage, body: str) -> bytes:
+    """Ann's reply, as her mail program writes it: Re: and the subject without the [ref]."""
+    reply = EmailMessage()
+    reply["From"] = "Ann Caller <ann@example.org>"
+    reply["To"] = sent["From"]
+    subject = str(sent["Subject"]).split("] ", 1)[1]
+    reply["Subject"] = f"Re: {subject}"
+    reply["Message-ID"] = make_msgid(domain="example.org")
+    reply["In-Reply-To"] = sent["Message-ID"]
+    reply["Date"] = "Mon, 01 Mar 2027 11:00:00 +0000"
+    quoted = "\n".join("> " + line for line in sent.get_content().splitlines())
+    reply.set_content(f"{body}\n\nOn Mon, 1 Mar 2027 at 10:00, Service desk wrote:\n{quoted}\n")
+    return bytes(reply)
+
+
+def _notified(server: SmtpServer) -> tuple[Incident, EmailMessage]:
+    configure(server.port)
+    ann = people.create_person({"name": "Ann Caller", "email": "ann@example.org"})
+    ticket = incidents.create_incident({"title": "VPN down", "caller": ann.id})
+    assert outgoing.send_queued().sent == ["ann@example.org"]
+    [got] = server.messages
+    return ticket, got.message
+
+
+def test_a_reply_to_a_notification_joins_its_ticket(db, tmp_path):
+    with SmtpServer() as server:
+        ticket, sent = _notified(server)
+    # the Message-ID names the ticket; the ledger knows it as ours, sent about the ticket
+    assert sent["Message-ID"].startswith(f"<itsmdesk.{ticket.ref}.")
+    assert sent["Message-ID"].endswith("@example.org>")
+    assert sent["X-Itsmdesk-Event"] == "received"
+    [out] = MailMessage.select().where(MailMessage.direction == "out")
+    assert (out.message_key, out.ticket_id, out.status, out.sender) == (
+        sent["Message-ID"].strip("<>"), ticket.id, "sent", "desk@example.org")
+    assert out.recipients == "Ann Caller <ann@example.org>"
+    assert ticket.ref not in sent["Subject"].split("] ", 1)[1]
+
+    path = tmp_path / "reply.eml"
+    path.write_bytes(_reply_to(sent, "It is the office on floor 3."))
+    [result], problems = files.import_files([path])
+    assert problems == []
+    assert (result.status, result.ticket_ref) == ("note", ticket.ref)
+    assert Incident.select().count() == 1  # no new ticket
+    [note] = WorkLog.select().where(WorkLog.incident == ticket.id)
+    assert note.public and note.text.endswith("It is the office on floor 3.")
+    assert "Service desk wrote" not in note.text  # only the reply's own words
+    assert note.author.email == "ann@example.org"
+    # the ticket's thread: our notification, then the reply
+    thread = intake.mail_thread(ticket.id)
+    assert [(m.direction, m.status) for m in thread] == [("out", "sent"), ("in", "note")]
+
+    # our own notification coming back (a copy to the desk's own mailbox) makes nothing
+    again = intake.take_in(bytes(sent))
+    assert again.duplicate and again.status == "sent"
+    assert Incident.select().count() == 1 and WorkLog.select().count() == 1
+
+
+def test_our_own_mail_not_in_the_ledger_is_still_known(db):
+    """A mail of ours the ledger does not have (an announcement, a test mail): its Message-ID's
+    form and its X-Itsmdesk header say it is ours; no ticket, no unmatched mail."""
+    with SmtpServer() as server:
+        configure(server.port)
+        outgoing.check_smtp("desk@example.org")
+        [got] = server.messages
+    result = intake.take_in(bytes(got.message))
+    assert result.status == "ignored" and result.reason.startswith("our own mail")
+    assert Incident.select().count() == 0
+
+
+def test_mail_import_cli_threads_the_reply(tmp_path, capsys):
+    from itsmdesk.cli import main
+
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    assert main(["--db", url, "init"]) == 0
+    with SmtpServer() as server:
+        ticket, sent = _notified(server)
+    path = tmp_path / "reply.eml"
+    path.write_bytes(_reply_to(sent, "Thanks, it works again."))
+    capsys.readouterr()
+    assert main(["--db", url, "mail", "import", str(path), "--json"]) == 0
+    [line] = json.loads(capsys.readouterr().out)
+    assert (line["status"], line["ticket"]) == ("note", ticket.ref)
+    assert Incident.select().count() == 1
