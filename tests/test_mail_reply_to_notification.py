@@ -102,3 +102,26 @@ def test_mail_import_cli_threads_the_reply(tmp_path, capsys):
     [line] = json.loads(capsys.readouterr().out)
     assert (line["status"], line["ticket"]) == ("note", ticket.ref)
     assert Incident.select().count() == 1
+
+
+def test_setup_smtp_cli_writes_what_both_halves_read(tmp_path, capsys):
+    from itsmdesk.cli import main
+    from itsmdesk.services.mail import account
+
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    assert main(["--db", url, "init"]) == 0
+    with SmtpServer() as server:
+        code = main(["--db", url, "mail", "setup-smtp", "--host", "127.0.0.1", "--port",
+                     str(server.port), "--security", "none", "--from",
+                     "Service desk <desk@example.org>", "--test"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert f"127.0.0.1:{server.port}: connected and logged in" in out
+        assert main(["--db", url, "mail", "setup-smtp", "--port", "smtp"]) == 2
+        assert "The setting mail.smtp.port is smtp; use a port number such as 587" in \
+            capsys.readouterr().err
+    acc = account.smtp_account()
+    assert (acc.host, acc.port, acc.security, acc.sender) == (
+        "127.0.0.1", server.port, "none", "Service desk <desk@example.org>")
+    assert outgoing.smtp_settings() == acc
+    assert account.own_domain() == "example.org"
