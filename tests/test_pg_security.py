@@ -785,7 +785,7 @@ def test_on_a_secured_database_connecting_is_signing_in(shared, tmp_path):
 
 
 def test_mail_is_queued_by_whoever_writes_and_delivered_by_staff(shared):
-    """Outgoing mail (services/mail, docs/mail-out.md) through the grants: an agent's resolve
+    """Outgoing mail (services/mail, docs/mail.md) through the grants: an agent's resolve
     queues the caller's mail (INSERT ... RETURNING under the outbox policies); a requester
     cannot read or deliver it; the agent's desk delivers it and the ticket's history says so."""
     import sys as _sys
