@@ -832,6 +832,10 @@ def test_mail_is_queued_by_whoever_writes_and_delivered_by_staff(shared):
         try:
             assert outgoing.send_queued().sent == [f"rita-{shared.tag}@example.org"]
             assert any(h.field == "!mail" for h in records.history("incident", ticket.id))
+            from itsmdesk.models.mail import MailMessage
+
+            [sent] = MailMessage.select().where(MailMessage.direction == "out")
+            assert sent.ticket_id == ticket.id  # (in the ledger: a reply threads by it)
         finally:
             database.close()
         assert [m.rcpt_tos for m in server.messages] == [[f"rita-{shared.tag}@example.org"]]
