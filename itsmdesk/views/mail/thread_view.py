@@ -4,6 +4,7 @@ and its text below the list."""
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
@@ -37,7 +38,7 @@ class MailThreadView(QWidget):
         self.list.setObjectName("mailThreadList")
         self.list.setRootIsDecorated(False)
         self.list.setHeaderLabels([QCoreApplication.translate("MailThread", "From"), QCoreApplication.translate("MailThread", "Date"), QCoreApplication.translate("MailThread", "Subject")])
-        self.list.setColumnWidth(0, 140)
+        self.list.setColumnWidth(0, 190)
         self.list.setColumnWidth(1, 115)
         self.list.currentItemChanged.connect(self._show_current)
         self.text = QPlainTextEdit()
@@ -73,8 +74,10 @@ class MailThreadView(QWidget):
             if line.direction == "out":
                 to = line.recipients or who
                 tip = to
+                name, address = parseaddr(to)
                 template = OUT_LABELS.get(line.status, OUT_LABELS["sent"])
-                who = QCoreApplication.translate("MailThread", template).format(who=to)
+                who = QCoreApplication.translate("MailThread", template).format(
+                    who=name or address or to)
                 if line.status == "failed" and line.reason:
                     tip = f"{to}\n{line.reason}"
             item = QTreeWidgetItem([who, local_text(line.sent_at or line.received_at),
