@@ -5,6 +5,7 @@ own notification coming back is known as ours (both back ends, and the CLI)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -125,3 +126,39 @@ def test_setup_smtp_cli_writes_what_both_halves_read(tmp_path, capsys):
         "127.0.0.1", server.port, "none", "Service desk <desk@example.org>")
     assert outgoing.smtp_settings() == acc
     assert account.own_domain() == "example.org"
+
+
+def test_an_announcement_is_ours_and_its_organizer_is_the_from_address(db):
+    """An outage announcement (about no ticket) has a Message-ID of our form, goes in no
+    ticket's ledger, comes back as our own, and its invitation's organizer is the address of
+    a From written with a name."""
+    from icalendar import Calendar
+
+    from itsmdesk.services import records
+    from itsmdesk.services.cmdb import cis as cmdb
+    from itsmdesk.services.mail import subscriptions
+    from itsmdesk.services.servicedesk import announcements
+
+    start = dt.datetime(2027, 3, 6, 22, 0)
+    with SmtpServer() as server:
+        configure(server.port)
+        with records.atomic():
+            records.set_setting(outgoing.FROM, "Service desk <desk@example.org>")
+        cmdb.ensure_standard_classes()
+        shop = cmdb.create_ci({"name": "Shop", "ci_class": "business_service"})
+        ann = people.create_person({"name": "Ann", "email": "ann@example.org"})
+        subscriptions.subscribe(shop.id, ann.id)
+        announcements.create_announcement(
+            {"title": "Shop down", "kind": "planned_outage", "starts_at": start,
+             "ends_at": start + dt.timedelta(hours=1), "body": "Sorry."}, [shop.id])
+        assert outgoing.send_queued(dt.datetime(2099, 1, 1)).sent == ["ann@example.org"]
+        [got] = server.messages
+    message = got.message
+    assert message["Message-ID"].startswith("<itsmdesk.")
+    assert message["From"] == "Service desk <desk@example.org>"
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    [event] = Calendar.from_ical(part.get_content()).walk("VEVENT")
+    assert str(event["ORGANIZER"]) == "mailto:desk@example.org"
+    assert MailMessage.select().count() == 0  # (no ticket: nothing to thread)
+    back = intake.take_in(bytes(message))
+    assert back.status == "ignored"  # (Auto-Submitted, and our own Message-ID and header)
