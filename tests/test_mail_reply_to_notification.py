@@ -162,3 +162,52 @@ def test_an_announcement_is_ours_and_its_organizer_is_the_from_address(db):
     assert MailMessage.select().count() == 0  # (no ticket: nothing to thread)
     back = intake.take_in(bytes(message))
     assert back.status == "ignored"  # (Auto-Submitted, and our own Message-ID and header)
+
+
+class _Keyring:
+    """A keyring backend in memory."""
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, user: str) -> str | None:
+        return self.kept.get((service, user))
+
+    def set_password(self, service: str, user: str, password: str) -> None:
+        self.kept[(service, user)] = password
+
+
+def test_one_password_lookup_for_the_smtp_login(db, monkeypatch):
+    """The SMTP password is the keyring's entry smtp:<login>@<host>:<port> (the port used),
+    else $ITSMDESK_SMTP_PASSWORD; the sender logs in with it."""
+    from itsmdesk.services import credentials
+    from itsmdesk.services.mail import account
+
+    keyring = _Keyring()
+    monkeypatch.setattr(credentials, "_backend", lambda: keyring)
+    monkeypatch.setenv("ITSMDESK_SMTP_PASSWORD", "from-the-environment")
+    form = account.save_smtp({"host": "smtp.example.org", "security": "starttls",
+                              "user": "desk@example.org"}, None, "from-the-keyring")
+    assert keyring.kept == {("itsmdesk", "smtp:desk@example.org@smtp.example.org:587"):
+                            "from-the-keyring"}
+    assert form.password_kept and form.values["port"] == ""
+    acc = outgoing.smtp_settings()
+    assert (acc.effective_port, acc.from_address) == (587, "desk@example.org")
+    logins = []
+
+    class Smtp:  # (what connect does with the session)
+        def __init__(self, host: str, port: int, timeout: float) -> None:
+            self.address = (host, port)
+
+        def starttls(self, context: object) -> None:
+            pass
+
+        def login(self, user: str, password: str) -> None:
+            logins.append((self.address, user, password))
+
+    monkeypatch.setattr(outgoing.smtplib, "SMTP", Smtp)
+    outgoing.connect(acc)
+    keyring.kept.clear()
+    outgoing.connect(acc)
+    assert logins == [(("smtp.example.org", 587), "desk@example.org", "from-the-keyring"),
+                      (("smtp.example.org", 587), "desk@example.org", "from-the-environment")]

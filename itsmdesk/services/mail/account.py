@@ -237,7 +237,11 @@ def fetch_minutes() -> int:
 
 def settings_view() -> MailSettingsView:
     imap = imap_account()
-    return MailSettingsView(imap, smtp_account(), fetch_minutes(),
+    try:
+        smtp = smtp_account()
+    except ValidationError:  # (a stored SMTP port that is no port: the SMTP tab shows it)
+        smtp = MailAccount("smtp")
+    return MailSettingsView(imap, smtp, fetch_minutes(),
                             imap.configured and password(imap) is not None,
                             credentials.keyring_available(),
                             records.setting_version(config.MAIL_IMAP_HOST.key))
