@@ -55,11 +55,11 @@ def _base(ctx: BenchContext) -> int:
     smtp = outgoing.connect(settings)
     for i in range(N):
         msg = EmailMessage()
-        msg["From"] = settings.sender
+        msg["From"] = settings.from_address
         msg["To"] = f"user{i}@example.org"
         msg["Subject"] = f"Ticket {i} received"
         msg.set_content("We have received your ticket.")
-        smtp.send_message(msg, settings.sender, [f"user{i}@example.org"])
+        smtp.send_message(msg, settings.from_address, [f"user{i}@example.org"])
     smtp.quit()
     return N
 

@@ -158,6 +158,8 @@ MAIL_SMTP_USER = _option("mail_smtp_user", ORGANISATION, "mail.smtp.user", "",
                          "The SMTP login (empty: no login; its password is kept in the keyring)")
 MAIL_SMTP_FROM = _option("mail_smtp_from", ORGANISATION, "mail.smtp.from", "",
                          "The Service Desk's address mail is sent from")
+MAIL_SMTP_CAFILE = _option("mail_smtp_cafile", ORGANISATION, "mail.smtp.cafile", "",
+                           "A CA certificate file to trust for the SMTP server (a private CA)")
 MAIL_RULES = _option("mail_rules", ORGANISATION, "mail.rules", None,
                      "What a new mail becomes: rules by sender, recipient or subject words "
                      "giving a kind, category and team (JSON list); no rule: the unmatched queue")

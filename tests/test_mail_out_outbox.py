@@ -106,7 +106,7 @@ def test_a_crash_after_the_server_took_it_resends_the_same_message_id(db):
         settings = outgoing.smtp_settings()
         real_mark = outgoing._mark
 
-        def crash(claimed, changes, history):  # noqa: ANN001, ANN202
+        def crash(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
             raise KeyboardInterrupt  # the process dies before marking the row sent
 
         outgoing._mark = crash

@@ -785,7 +785,7 @@ def test_on_a_secured_database_connecting_is_signing_in(shared, tmp_path):
 
 
 def test_mail_is_queued_by_whoever_writes_and_delivered_by_staff(shared):
-    """Outgoing mail (services/mail, docs/mail-out.md) through the grants: an agent's resolve
+    """Outgoing mail (services/mail, docs/mail.md) through the grants: an agent's resolve
     queues the caller's mail (INSERT ... RETURNING under the outbox policies); a requester
     cannot read or deliver it; the agent's desk delivers it and the ticket's history says so."""
     import sys as _sys
@@ -832,6 +832,10 @@ def test_mail_is_queued_by_whoever_writes_and_delivered_by_staff(shared):
         try:
             assert outgoing.send_queued().sent == [f"rita-{shared.tag}@example.org"]
             assert any(h.field == "!mail" for h in records.history("incident", ticket.id))
+            from itsmdesk.models.mail import MailMessage
+
+            [sent] = MailMessage.select().where(MailMessage.direction == "out")
+            assert sent.ticket_id == ticket.id  # (in the ledger: a reply threads by it)
         finally:
             database.close()
         assert [m.rcpt_tos for m in server.messages] == [[f"rita-{shared.tag}@example.org"]]

@@ -1,5 +1,6 @@
 """Mail commands: take mail in from the IMAP mailbox or from files, see the unmatched queue,
-set up the mailbox."""
+set up the mailbox.  The outgoing side (``commands/mail_out.py``) adds its commands to the same
+``mail`` group."""
 
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ from itsmdesk.commands.base import LIMIT, CommandContext, print_json, print_tabl
 
 
 def register(sub) -> None:  # noqa: ANN001
-    mail = sub.add_parser("mail", help=translate("Cli", "e-mail intake: fetch, import, the "
-                                                        "unmatched queue, the mailbox")
-                          ).add_subparsers(dest="mail_cmd", required=True)
+    mail = sub.add_parser(
+        "mail", help=translate("Cli", "e-mail: take mail in, send notifications"),
+        description=translate("Cli", "E-mail. Taking mail in: fetch, import, unmatched, setup, "
+                                     "rules. Sending notifications: send-queued, outbox, "
+                                     "test-smtp, subscribe, unsubscribe, subscribers, language. "
+                                     "See docs/mail.md.")
+    ).add_subparsers(dest="mail_cmd", required=True)
     p = mail.add_parser("fetch", help=translate("Cli", "take in new mail from the IMAP mailbox "
                                                        "(each mail once)"))
     p.add_argument("--limit", type=LIMIT, default=None)

@@ -1,5 +1,5 @@
-"""Outgoing mail commands: ``itsmdesk mail send-queued | outbox | test-smtp | subscribe |
-unsubscribe | subscribers | language`` (docs/mail-out.md).
+"""Outgoing mail commands: ``itsmdesk mail setup-smtp | send-queued | outbox | test-smtp |
+subscribe | unsubscribe | subscribers | language`` (docs/mail.md, "Sending notifications").
 
 The ``mail`` group is shared with the intake commands: :func:`register` adds these to the group
 when it exists already, else makes it.
@@ -36,6 +36,24 @@ def register(sub) -> None:  # noqa: ANN001
     p.add_argument("--limit", type=LIMIT, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_outbox)
+
+    p = mail.add_parser("setup-smtp", help=translate("Cli", "show or change the SMTP server "
+                                                            "notifications go out by; --test "
+                                                            "connects"))
+    p.add_argument("--host")
+    p.add_argument("--port", help=translate("Cli", "0: the usual one (587, 465 for ssl)"))
+    p.add_argument("--security", choices=("starttls", "ssl", "none"))
+    p.add_argument("--login", dest="smtp_login",
+                   help=translate("Cli", "the SMTP login (--user signs in to itsmdesk)"))
+    p.add_argument("--from", dest="sender", metavar="ADDRESS",
+                   help=translate("Cli", "the address mail is sent from"))
+    p.add_argument("--cafile")
+    p.add_argument("--password-stdin", action="store_true",
+                   help=translate("Cli", "read the password from standard input and keep it "
+                                         "in the keyring"))
+    p.add_argument("--test", action="store_true",
+                   help=translate("Cli", "connect and log in"))
+    p.set_defaults(func=cmd_setup_smtp)
 
     p = mail.add_parser("test-smtp", help=translate("Cli", "connect to the SMTP server and log "
                                                            "in; with --to, send a test mail"))
@@ -95,6 +113,33 @@ def cmd_outbox(args, ctx: CommandContext) -> int:  # noqa: ANN001
     else:
         print_table(rows, ["queued", "status", "attempts", "event", "to", "subject", "when",
                            "error"])
+    return 0
+
+
+def cmd_setup_smtp(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    """The SMTP half of the mail settings (the same settings as the Mail settings dialog's
+    SMTP tab: services/mail/account.py)."""
+    import getpass
+    import sys
+
+    from itsmdesk.services.mail import account, outgoing
+
+    ctx.open()
+    form = account.smtp_form()
+    values = dict(form.values)
+    changes = {"host": args.host, "port": args.port, "security": args.security,
+               "user": args.smtp_login, "sender": args.sender, "cafile": args.cafile}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    secret = None
+    if args.password_stdin:
+        secret = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass()
+    if changes or secret:
+        values.update(changes)
+        form = account.save_smtp(values, form.versions, secret or None, ctx.writer())
+    print_table([{"key": k, "value": v} for k, v in form.values.items()], ["key", "value"])
+    if args.test:
+        server = outgoing.check_smtp()
+        print(translate("Cli", "{server}: connected and logged in").format(server=server))
     return 0
 
 

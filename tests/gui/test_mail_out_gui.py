@@ -30,7 +30,7 @@ def test_smtp_widget_saves_settings_and_sends_a_test_mail(ctx, qtbot, gui_sql, m
         widget.send_test()
         qtbot.waitUntil(lambda: "took the test mail" in widget.status.text())
         assert gui_sql.statements == []  # (the checks below read on the test's own account)
-        assert records.get_setting(outgoing.PORT) == str(server.port)
+        assert records.get_setting(outgoing.PORT) == server.port
         assert records.get_setting(outgoing.FROM) == "desk@example.org"
         assert [m.rcpt_tos for m in server.messages] == [["ops@example.org"]]
         # a bad port is refused with a sentence, nothing saved
@@ -38,7 +38,7 @@ def test_smtp_widget_saves_settings_and_sends_a_test_mail(ctx, qtbot, gui_sql, m
         widget.save()
         assert message_boxes[-1] == ("warning", "The setting mail.smtp.port is smtp; use a port "
                                                 "number such as 587")
-        assert records.get_setting(outgoing.PORT) == str(server.port)
+        assert records.get_setting(outgoing.PORT) == server.port
 
 
 def test_the_sender_delivers_the_outbox_as_an_operation(ctx, qtbot):

@@ -1,16 +1,21 @@
 """The mail accounts: the IMAP mailbox mail is taken from and the SMTP server mail goes out by.
 
-Host, port, security, login and folder are organisation settings (``mail.imap.*``,
-``mail.smtp.*``: declared in :mod:`itsmdesk.config`, stored and journalled with
-``records.set_setting``); passwords never are: they live in the operating system's keyring
-(service ``itsmdesk``, entry ``imap:login@host:port`` / ``smtp:login@host:port``), or for a
-server without a keyring in ``$ITSMDESK_MAIL_PASSWORD`` / ``$ITSMDESK_SMTP_PASSWORD``.
+The one place both halves of mail (intake, :mod:`.intake`/:mod:`.imap_fetch`, and outgoing
+notifications, :mod:`.outgoing`) read their server settings from.
+
+Host, port, security, login, folder, sender and CA file are organisation settings
+(``mail.imap.*``, ``mail.smtp.*``: declared in :mod:`itsmdesk.config`, stored and journalled
+with ``records.set_setting``); passwords never are: they live in the operating system's keyring
+(service ``itsmdesk``, entry ``imap:login@host:port`` / ``smtp:login@host:port``, the port the
+one actually used), or for a server without a keyring in ``$ITSMDESK_MAIL_PASSWORD`` /
+``$ITSMDESK_SMTP_PASSWORD``.  The keyring is asked first.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, replace
+from email.utils import parseaddr
 from typing import Any
 
 from itsmdesk import config
@@ -51,6 +56,16 @@ class MailAccount:
     def keyring_entry(self) -> str:
         return f"{self.protocol}:{self.user}@{self.host}:{self.effective_port}"
 
+    @property
+    def from_address(self) -> str:
+        """What mail goes out From: the sender set, else the login when it is an address,
+        else ``itsmdesk@<host>``."""
+        if self.sender:
+            return self.sender
+        if "@" in self.user:
+            return self.user
+        return f"itsmdesk@{self.host or 'localhost'}"
+
 
 _IMAP_KEYS = {"host": config.MAIL_IMAP_HOST, "port": config.MAIL_IMAP_PORT,
               "security": config.MAIL_IMAP_SECURITY, "user": config.MAIL_IMAP_USER,
@@ -58,7 +73,7 @@ _IMAP_KEYS = {"host": config.MAIL_IMAP_HOST, "port": config.MAIL_IMAP_PORT,
               "cafile": config.MAIL_IMAP_CAFILE}
 _SMTP_KEYS = {"host": config.MAIL_SMTP_HOST, "port": config.MAIL_SMTP_PORT,
               "security": config.MAIL_SMTP_SECURITY, "user": config.MAIL_SMTP_USER,
-              "sender": config.MAIL_SMTP_FROM}
+              "sender": config.MAIL_SMTP_FROM, "cafile": config.MAIL_SMTP_CAFILE}
 _KEYS = {"imap": _IMAP_KEYS, "smtp": _SMTP_KEYS}
 
 
@@ -77,12 +92,19 @@ def account(protocol: str = "imap", stored: dict[str, Any] | None = None) -> Mai
     for name, opt in _KEYS[protocol].items():
         value = stored.get(opt.key)
         value = opt.default if value is None else value
-        values[name] = int(value or 0) if name == "port" else str(value or "")
-    if not values["security"]:
-        values["security"] = _KEYS[protocol]["security"].default
+        values[name] = _port(opt.key, value) if name == "port" else str(value or "").strip()
+    values["security"] = values["security"].lower() or _KEYS[protocol]["security"].default
     if protocol == "imap" and not values["folder"]:
         values["folder"] = "INBOX"
     return MailAccount(protocol, **values)
+
+
+def _port(key: str, value: Any) -> int:
+    text = str(value or 0).strip()
+    if not text.isdigit() or int(text) > 65535:
+        raise ValidationError(N_("The setting {key} is {value}; use a port number such as 587"),
+                              key=key, value=text)
+    return int(text)
 
 
 def imap_account() -> MailAccount:
@@ -91,6 +113,24 @@ def imap_account() -> MailAccount:
 
 def smtp_account() -> MailAccount:
     return account("smtp")
+
+
+def smtp_enabled() -> bool:
+    """Whether outgoing mail is on (an SMTP server is set): one small read, as every ticket
+    write asks."""
+    return bool(str(records.get_setting(config.MAIL_SMTP_HOST.key) or "").strip())
+
+
+def sending_account() -> MailAccount | None:
+    """The SMTP account to send by (None when no server is set); a stored value that cannot
+    work is refused with a sentence naming the setting."""
+    acc = smtp_account()
+    if not acc.configured:
+        return None
+    if acc.security not in SECURITIES:
+        raise ValidationError(N_("The setting {key} is {value}; use starttls, ssl or none"),
+                              key=config.MAIL_SMTP_SECURITY.key, value=acc.security)
+    return acc
 
 
 def check_account(acc: MailAccount) -> MailAccount:
@@ -139,6 +179,13 @@ def remember_password(acc: MailAccount, secret: str) -> bool:
     return credentials.remember_secret(acc.keyring_entry, secret)
 
 
+def _own_candidates(stored: dict[str, Any]) -> list[str]:
+    """The From address and the mailbox login (read as stored: a bad port does not matter
+    here)."""
+    keys = (config.MAIL_SMTP_FROM, config.MAIL_IMAP_USER)
+    return [str(stored.get(opt.key) or "").strip() for opt in keys]
+
+
 def own_domain() -> str:
     """The domain of the Message-IDs we write: the setting, else the From address's or the
     mailbox login's domain, else ``itsmdesk.invalid``."""
@@ -146,9 +193,10 @@ def own_domain() -> str:
     domain = str(stored.get(config.MAIL_OWN_DOMAIN.key) or "").strip().lower()
     if domain:
         return domain
-    for address in (account("smtp", stored).sender, account("imap", stored).user):
+    for address in _own_candidates(stored):
+        address = parseaddr(address)[1]
         if "@" in address:
-            return address.rsplit("@", 1)[1].strip().strip(">").lower()
+            return address.rsplit("@", 1)[1].strip().lower()
     return "itsmdesk.invalid"
 
 
@@ -156,8 +204,8 @@ def own_addresses() -> set[str]:
     """Our own addresses (mail from them is our own coming back)."""
     out = set()
     stored = _mail_settings()
-    for address in (account("smtp", stored).sender, account("imap", stored).user):
-        address = address.strip().strip("<>").lower()
+    for address in _own_candidates(stored):
+        address = parseaddr(address)[1].strip().lower()  # ("Service desk <desk@x>")
         if "@" in address:
             out.add(address)
     return out
@@ -189,7 +237,11 @@ def fetch_minutes() -> int:
 
 def settings_view() -> MailSettingsView:
     imap = imap_account()
-    return MailSettingsView(imap, smtp_account(), fetch_minutes(),
+    try:
+        smtp = smtp_account()
+    except ValidationError:  # (a stored SMTP port that is no port: the SMTP tab shows it)
+        smtp = MailAccount("smtp")
+    return MailSettingsView(imap, smtp, fetch_minutes(),
                             imap.configured and password(imap) is not None,
                             credentials.keyring_available(),
                             records.setting_version(config.MAIL_IMAP_HOST.key))
@@ -211,3 +263,59 @@ def save_settings(imap: MailAccount, minutes: int, new_password: str | None = No
     if new_password:
         return remember_password(imap, new_password)
     return True
+
+
+# -- the SMTP settings form (views/mail/smtp_settings.py) ------------------------------------------
+SMTP_FIELDS = tuple(_SMTP_KEYS)
+
+
+@dataclass(frozen=True)
+class SmtpForm:
+    """What the SMTP settings tab shows: the values as text, their versions (a save is checked
+    against them), whether a password is known, and whether this computer has a keyring."""
+
+    values: dict[str, str]
+    versions: dict[str, int | None]
+    password_kept: bool
+    keyring: bool
+
+
+def smtp_form() -> SmtpForm:
+    stored = _mail_settings()
+    values = {name: "" if stored.get(opt.key) is None else str(stored[opt.key])
+              for name, opt in _SMTP_KEYS.items()}
+    versions = {name: records.setting_version(opt.key) for name, opt in _SMTP_KEYS.items()}
+    try:
+        acc = account("smtp", stored)
+    except ValidationError:  # a port that is not one: the form shows it to be corrected
+        acc = MailAccount("smtp")
+    kept = acc.configured and password(acc) is not None
+    return SmtpForm(values, versions, kept, credentials.keyring_available())
+
+
+def save_smtp(values: dict[str, str], versions: dict[str, int | None] | None = None,
+              new_password: str | None = None, actor: Actor = SYSTEM) -> SmtpForm:
+    """Store the SMTP settings (one write, each changed setting checked against the version
+    read) and, when given, the password in the keyring (never in the database)."""
+    require(actor, "settings.manage")
+    clean = {name: str(values.get(name, "") or "").strip() for name in SMTP_FIELDS}
+    security = clean["security"].lower() or config.MAIL_SMTP_SECURITY.default
+    if security not in SECURITIES:
+        raise ValidationError(N_("The setting {key} is {value}; use starttls, ssl or none"),
+                              key=config.MAIL_SMTP_SECURITY.key, value=clean["security"])
+    port = _port(config.MAIL_SMTP_PORT.key, clean["port"])
+    acc = check_account(MailAccount("smtp", host=clean["host"], port=port, security=security,
+                                    user=clean["user"], sender=clean["sender"],
+                                    cafile=clean["cafile"]))
+    data = asdict(acc)
+    stored = _mail_settings()
+    with records.atomic():
+        for name, opt in _SMTP_KEYS.items():
+            new = data[name] or None
+            if str(stored.get(opt.key) or "") != str(new or ""):
+                records.set_setting(opt.key, new, actor, (versions or {}).get(name))
+    if new_password and not remember_password(acc, new_password):
+        raise ValidationError(N_("This computer has no keyring to keep the SMTP password "
+                                 "in; set ITSMDESK_SMTP_PASSWORD where the mail is sent "
+                                 "from. The other settings were saved."))
+    return smtp_form()

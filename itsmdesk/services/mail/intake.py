@@ -26,6 +26,7 @@ import datetime as dt
 import mimetypes
 import uuid
 from dataclasses import dataclass
+from email.utils import formataddr
 from typing import Any
 
 import peewee as pw
@@ -36,6 +37,7 @@ from itsmdesk.errors import N_, ValidationError
 from itsmdesk.models.base import utcnow
 from itsmdesk.models.incident import CLOSED_STATUSES, Attachment, Incident, WorkLog
 from itsmdesk.models.mail import MailMessage
+from itsmdesk.models.mail_outbox import MailOutbox
 from itsmdesk.models.people import Person
 from itsmdesk.services import records
 from itsmdesk.services.attachment_files import safe_name
@@ -297,17 +299,19 @@ class MailLine:
     subject: str
     text: str
     reason: str | None
+    recipients: str = ""  # (who a mail we sent went to)
 
 
 def _line(row: MailMessage) -> MailLine:
     return MailLine(row.id, row.version, row.status, row.direction, row.received_at, row.sent_at,
-                    row.sender, row.sender_name, row.subject, row.body_text or "", row.reason)
+                    row.sender, row.sender_name, row.subject, row.body_text or "", row.reason,
+                    row.recipients or "")
 
 
 _LINE_FIELDS = (MailMessage.id, MailMessage.version, MailMessage.status, MailMessage.direction,
                 MailMessage.received_at, MailMessage.sent_at, MailMessage.sender,
                 MailMessage.sender_name, MailMessage.subject, MailMessage.body_text,
-                MailMessage.reason)
+                MailMessage.reason, MailMessage.recipients)
 
 
 def unmatched(limit: int = 500) -> list[MailLine]:
@@ -322,10 +326,32 @@ def unmatched_count() -> int:
 
 
 def mail_thread(ticket_id: Any) -> list[MailLine]:
-    """The mails of a ticket (in and out), oldest first."""
-    rows = (MailMessage.select(*_LINE_FIELDS).where(MailMessage.ticket == ticket_id)
-            .order_by(MailMessage.received_at, MailMessage.sent_at, MailMessage.id))
-    return [_line(r) for r in rows]
+    """The mails of a ticket, in and out, oldest first: the ledger's (what came in, and the
+    notifications sent), and the notifications still in the outbox (queued, or failed:
+    ``status`` says which; ``received_at`` is when they were queued)."""
+    rows = list(MailMessage.select(*_LINE_FIELDS, MailMessage.message_key)
+                .where(MailMessage.ticket == ticket_id)
+                .order_by(MailMessage.received_at, MailMessage.sent_at, MailMessage.id))
+    lines = [_line(r) for r in rows]
+    keys = {r.message_key for r in rows}
+    outbox = (MailOutbox.select().where((MailOutbox.record_kind == records.kind_of(Incident))
+                                        & (MailOutbox.record_id == ticket_id))
+              .order_by(MailOutbox.created_at, MailOutbox.id))
+    for row in outbox:
+        if row.message_id.strip("<>") in keys:
+            continue  # (sent: the ledger has it)
+        status = "queued" if row.status == "sending" else row.status
+        lines.append(MailLine(row.id, row.version, status, "out",
+                              row.sent_at or row.created_at, None, "", None, row.subject,
+                              row.body, row.last_error,
+                              formataddr((row.to_name or "", row.to_address))))
+    return sorted(lines, key=_thread_order)
+
+
+def _thread_order(line: MailLine) -> tuple[dt.datetime, dt.datetime]:
+    """When it came in or went out, then (in the same second) the mail's own Date: the mail a
+    ticket was made of before the "received" notice sent at once, a notice before the reply."""
+    return line.received_at, line.sent_at or line.received_at
 
 
 def _waiting(mail_id: Any, version: int | None) -> MailMessage:
@@ -368,14 +394,17 @@ def discard(mail_id: Any, version: int | None, actor: Actor = SYSTEM) -> None:
 
 
 def record_outgoing(message_id: str, ticket_id: Any, subject: str, recipients: str,
-                    sender: str, actor: Actor = SYSTEM, text: str = "") -> MailMessage:
-    """A mail we sent about a ticket (for the outgoing side): replies to it thread by its id."""
+                    sender: str, actor: Actor = SYSTEM, text: str = "",
+                    at: dt.datetime | None = None) -> MailMessage:
+    """A mail we sent about a ticket (for the outgoing side): replies to it thread by its id.
+    ``at``: when it was sent (default now)."""
     key = message_id.strip().strip("<>")
     ticket = records.get(Incident, ticket_id)
     with records.atomic():
         return records.create(MailMessage, {
             "message_key": key, "direction": "out", "status": "sent", "ticket": ticket.id,
-            "ticket_kind": ticket.kind, "received_at": utcnow().replace(microsecond=0),
+            "ticket_kind": ticket.kind,
+            "received_at": (at or utcnow()).replace(microsecond=0),
             "subject": subject[:500], "sender": sender[:254], "recipients": recipients,
             "body_text": text}, actor)
 

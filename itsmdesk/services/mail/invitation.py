@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from email.utils import parseaddr
 from typing import Any
 
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -35,9 +36,8 @@ from itsmdesk.models.cmdb import CI
 from itsmdesk.models.mail_outbox import MailOutbox
 from itsmdesk.models.people import Person
 from itsmdesk.models.servicedesk import Announcement, AnnouncementService
-from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
-from itsmdesk.services.mail import outgoing, subscriptions, templates
+from itsmdesk.services.mail import account, outgoing, subscriptions, templates
 
 PRODID = "-//itsmdesk//Outage announcements//EN"
 
@@ -156,8 +156,8 @@ def announcement_changed(announcement_id: Any, actor: Actor = SYSTEM,
     if not people:
         return 0
     sequence = 0 if last is None else last.ical_sequence + 1
-    organizer = (records.get_setting(outgoing.FROM) or records.get_setting(outgoing.USER)
-                 or "itsmdesk@localhost")
+    # (the address the mail goes out from: mailto: takes the address, not "Desk <a@b>")
+    organizer = parseaddr(account.smtp_account().from_address)[1] or "itsmdesk@localhost"
     names = [n for _s, n in services]
     queued = 0
     for person in people:

@@ -22,10 +22,12 @@ Exactly once, nearly
     after :data:`STALE_CLAIM` and the message goes out a second time *with the same Message-ID*,
     which mail clients and most servers use to drop the duplicate.
 
-SMTP settings are organisation settings (``mail.smtp.host``, ``.port``, ``.security`` =
-``starttls`` | ``ssl`` | ``none``, ``.user``, ``.from``, ``.cafile`` for a private CA); the
-password is never a setting: ``$ITSMDESK_SMTP_PASSWORD``, else the keyring (service
-``itsmdesk``, user ``smtp:<user>@<host>:<port>``).
+SMTP settings (``mail.smtp.*``) and the password (the keyring, else
+``$ITSMDESK_SMTP_PASSWORD``) are read from :mod:`.account`, the one place both halves of mail
+keep their servers.  Message-IDs are intake's (:func:`.intake.our_message_id`: they name the
+ticket), and a mail about a ticket goes into the mail ledger when it is sent
+(:func:`.intake.record_outgoing`), so a reply threads to its ticket by In-Reply-To and our own
+mail coming back is known as ours.
 """
 
 from __future__ import annotations
@@ -40,93 +42,39 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
 
+from itsmdesk import config
 from itsmdesk.errors import N_, ConflictError, ValidationError
 from itsmdesk.models.base import utcnow
+from itsmdesk.models.incident import Incident
+from itsmdesk.models.mail import MailMessage
 from itsmdesk.models.mail_outbox import MailOutbox
 from itsmdesk.services import records
 from itsmdesk.services.context import SYSTEM, Actor
+from itsmdesk.services.mail import account, intake
+from itsmdesk.services.mail.account import MailAccount
 
+# (the setting keys, for callers and tests; account.py reads them)
 HOST, PORT, SECURITY, USER, FROM, CAFILE = (
-    "mail.smtp.host", "mail.smtp.port", "mail.smtp.security", "mail.smtp.user", "mail.smtp.from",
-    "mail.smtp.cafile")
-SECURITIES = ("starttls", "ssl", "none")
-DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+    config.MAIL_SMTP_HOST.key, config.MAIL_SMTP_PORT.key, config.MAIL_SMTP_SECURITY.key,
+    config.MAIL_SMTP_USER.key, config.MAIL_SMTP_FROM.key, config.MAIL_SMTP_CAFILE.key)
+SECURITIES = account.SECURITIES
 MAX_ATTEMPTS = 8
 STALE_CLAIM = dt.timedelta(minutes=15)
 TIMEOUT = 20  # seconds for the SMTP connection and each command
 
 
 # -- settings ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    security: str = "starttls"
-    user: str = ""
-    sender: str = ""
-    cafile: str = ""
-    password: str | None = field(default=None, repr=False)
-
-    @property
-    def keyring_user(self) -> str:
-        return f"smtp:{self.user}@{self.host}:{self.port}"
-
-
-def smtp_settings() -> SmtpSettings | None:
-    """The SMTP server as the organisation settings say (None when no host is set).
-
-    A small local reader: ``services/mail/account.py`` (the intake side) owns these keys; this
-    reads the same ones."""
-    host = (records.get_setting(HOST) or "").strip()
-    if not host:
-        return None
-    security = (records.get_setting(SECURITY) or "starttls").strip().lower()
-    if security not in SECURITIES:
-        raise ValidationError(N_("The setting {key} is {value}; use starttls, ssl or none"),
-                              key=SECURITY, value=security)
-    port_text = str(records.get_setting(PORT) or DEFAULT_PORTS[security]).strip()
-    try:
-        port = int(port_text)
-    except ValueError:
-        raise ValidationError(N_("The setting {key} is {value}; use a port number such as 587"),
-                              key=PORT, value=port_text) from None
-    user = (records.get_setting(USER) or "").strip()
-    sender = (records.get_setting(FROM) or user or f"itsmdesk@{host}").strip()
-    cafile = (records.get_setting(CAFILE) or "").strip()
-    settings = SmtpSettings(host, port, security, user, sender, cafile)
-    return SmtpSettings(host, port, security, user, sender, cafile, smtp_password(settings))
-
-
-def smtp_password(settings: SmtpSettings) -> str | None:
-    """``$ITSMDESK_SMTP_PASSWORD``, else the keyring; None when neither has one."""
-    import os
-
-    env = os.environ.get("ITSMDESK_SMTP_PASSWORD")
-    if env is not None:
-        return env
-    if not settings.user:
-        return None
-    from itsmdesk.services import credentials
-
-    backend = credentials._backend()
-    if backend is None:
-        return None
-    try:
-        return backend.get_password(credentials.SERVICE, settings.keyring_user)
-    except Exception:  # noqa: BLE001 - a locked or absent store is "no password"
-        return None
+def smtp_settings() -> MailAccount | None:
+    """The SMTP account to send by (None when no host is set); see :mod:`.account`."""
+    return account.sending_account()
 
 
 def enabled() -> bool:
     """Whether mail is queued at all: only once an SMTP server is set."""
-    return bool((records.get_setting(HOST) or "").strip())
+    return account.smtp_enabled()
 
 
 # -- queueing ---------------------------------------------------------------------------------------
-def _domain(sender: str) -> str:
-    return sender.rsplit("@", 1)[-1].strip(" >") if "@" in sender else "itsmdesk.invalid"
-
-
 def enqueue(event: str, to_address: str, subject: str, body: str, *, to_name: str | None = None,
             person_id: Any = None, language: str = "en", about: Any = None,
             not_before: dt.datetime | None = None, ics: str | None = None,
@@ -135,11 +83,9 @@ def enqueue(event: str, to_address: str, subject: str, body: str, *, to_name: st
 
     ``about``: the record the mail is about (its history gets the sent/failed line).
     ``ical``: (UID, SEQUENCE, METHOD) of the invitation in ``ics``."""
-    new_id = uuid.uuid4()
-    sender = (records.get_setting(FROM) or records.get_setting(USER)
-              or f"itsmdesk@{records.get_setting(HOST) or 'localhost'}")
+    ref = getattr(about, "ref", None) if isinstance(about, Incident) else None
     values: dict[str, Any] = {
-        "id": new_id, "message_id": f"<{new_id}@{_domain(sender)}>", "event": event,
+        "message_id": intake.our_message_id(ref), "event": event,
         "to_address": to_address.strip(), "to_name": to_name, "person": person_id,
         "language": language, "subject": subject[:500], "body": body,
         "not_before": (not_before or utcnow()).replace(microsecond=0), "ics": ics,
@@ -162,6 +108,7 @@ def build_message(row: MailOutbox, sender: str) -> EmailMessage:
     msg["Subject"] = row.subject
     msg["Date"] = format_datetime(row.created_at.replace(tzinfo=dt.UTC))
     msg["Auto-Submitted"] = "auto-generated"  # (RFC 3834: no vacation replies to the desk)
+    msg["X-Itsmdesk-Event"] = row.event  # (intake knows its own mail coming back by it)
     msg.set_content(row.body)
     if row.ics:
         method = row.ical_method or "REQUEST"
@@ -173,18 +120,21 @@ def build_message(row: MailOutbox, sender: str) -> EmailMessage:
 
 
 # -- delivery ---------------------------------------------------------------------------------------
-def connect(settings: SmtpSettings) -> smtplib.SMTP:
-    """An SMTP session, secured as the settings say, logged in when there is a user."""
+def connect(settings: MailAccount) -> smtplib.SMTP:
+    """An SMTP session, secured as the settings say, logged in when there is a user (the
+    password from :func:`.account.password`)."""
     context = ssl.create_default_context(cafile=settings.cafile or None)
+    port = settings.effective_port
     if settings.security == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=TIMEOUT,
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, port, timeout=TIMEOUT,
                                               context=context)
     else:
-        smtp = smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT)
+        smtp = smtplib.SMTP(settings.host, port, timeout=TIMEOUT)
         if settings.security == "starttls":
             smtp.starttls(context=context)
-    if settings.user and settings.password:
-        smtp.login(settings.user, settings.password)
+    secret = account.password(settings) if settings.user else None
+    if settings.user and secret:
+        smtp.login(settings.user, secret)
     return smtp
 
 
@@ -224,11 +174,29 @@ def _history_line(row: MailOutbox, text: str) -> None:
         records.note(model, row.record_id, "mail", text)
 
 
-def _mark(row: MailOutbox, changes: dict[str, Any], history: str | None) -> None:
+def _mark(row: MailOutbox, changes: dict[str, Any], history: str | None,
+          sender: str | None = None, at: dt.datetime | None = None) -> None:
+    """Mark the row (and, once sent, put a mail about a ticket in the mail ledger: replies
+    to it thread by its Message-ID, the ticket's Mail tab lists it)."""
     with records.atomic():
         records.update(MailOutbox, row.id, None, changes)
         if history:
             _history_line(row, history)
+        if sender is not None and changes.get("status") == "sent":
+            _ledger(row, sender, at)
+
+
+def _ledger(row: MailOutbox, sender: str, at: dt.datetime | None) -> None:
+    if row.record_kind != records.kind_of(Incident) or row.record_id is None:
+        return
+    key = row.message_id.strip().strip("<>")
+    if MailMessage.select().where(MailMessage.message_key == key).exists():
+        return  # (sent again after a crash: the ledger has it)
+    if not Incident.select().where(Incident.id == row.record_id).exists():
+        return
+    to = formataddr((row.to_name or "", row.to_address))
+    intake.record_outgoing(row.message_id, row.record_id, row.subject, to, sender,
+                           text=row.body, at=at)
 
 
 def _claim(row: MailOutbox, now: dt.datetime) -> MailOutbox | None:
@@ -246,8 +214,8 @@ def _what(row: MailOutbox) -> str:
 
 
 def send_queued(now: dt.datetime | None = None, limit: int = 200,
-                settings: SmtpSettings | None = None,
-                connector: Callable[[SmtpSettings], smtplib.SMTP] = connect) -> SendResult:
+                settings: MailAccount | None = None,
+                connector: Callable[[MailAccount], smtplib.SMTP] = connect) -> SendResult:
     """Deliver the due outbox rows (see the module's docstring); one SMTP session."""
     now = (now or utcnow()).replace(microsecond=0)
     result = SendResult()
@@ -261,7 +229,7 @@ def send_queued(now: dt.datetime | None = None, limit: int = 200,
     try:
         smtp = connector(settings)
     except (OSError, smtplib.SMTPException) as exc:
-        result.error = f"{settings.host}:{settings.port}: {exc}"
+        result.error = f"{settings.host}:{settings.effective_port}: {exc}"
         return result
     try:
         for row in rows:
@@ -269,8 +237,8 @@ def send_queued(now: dt.datetime | None = None, limit: int = 200,
             if claimed is None:
                 continue
             try:
-                smtp.send_message(build_message(claimed, settings.sender), settings.sender,
-                                  [claimed.to_address])
+                smtp.send_message(build_message(claimed, settings.from_address),
+                                  settings.from_address, [claimed.to_address])
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException,
                     smtplib.SMTPRecipientsRefused, OSError) as exc:
                 code = _code(exc)
@@ -288,7 +256,7 @@ def send_queued(now: dt.datetime | None = None, limit: int = 200,
                 continue
             _mark(claimed, {"status": "sent", "sent_at": now, "last_error": None},
                   f"notification {_what(claimed)} sent to {claimed.to_address} at "
-                  f"{now:%Y-%m-%d %H:%M} UTC")
+                  f"{now:%Y-%m-%d %H:%M} UTC", sender=settings.from_address, at=now)
             result.sent.append(claimed.to_address)
     finally:
         try:
@@ -318,31 +286,32 @@ def _error_text(exc: BaseException) -> str:
     return (str(exc) or type(exc).__name__)[:500]
 
 
-def check_smtp(to_address: str | None = None, settings: SmtpSettings | None = None,
-              connector: Callable[[SmtpSettings], smtplib.SMTP] = connect) -> str:
+def check_smtp(to_address: str | None = None, settings: MailAccount | None = None,
+              connector: Callable[[MailAccount], smtplib.SMTP] = connect) -> str:
     """Connect, log in and (with ``to_address``) send a test message straight away (not
     through the outbox).  Returns what was done; raises ValidationError with the reason."""
     settings = settings or smtp_settings()
     if settings is None:
         raise ValidationError(N_("No SMTP server is set: set {key} first"), key=HOST)
+    server = f"{settings.host}:{settings.effective_port}"
     try:
         smtp = connector(settings)
         try:
             if to_address:
                 msg = EmailMessage()
-                msg["From"] = settings.sender
+                msg["From"] = settings.from_address
                 msg["To"] = to_address
                 msg["Subject"] = "itsmdesk: test mail"
-                msg["Message-ID"] = f"<{uuid.uuid4()}@{_domain(settings.sender)}>"
+                msg["Message-ID"] = intake.our_message_id()
+                msg["X-Itsmdesk-Event"] = "test"
                 msg.set_content("This is a test mail from itsmdesk: the SMTP settings work.")
-                smtp.send_message(msg, settings.sender, [to_address])
+                smtp.send_message(msg, settings.from_address, [to_address])
         finally:
             smtp.quit()
     except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
         raise ValidationError(N_("The SMTP server {server} did not accept the test: {reason}"),
-                              server=f"{settings.host}:{settings.port}",
-                              reason=_error_text(exc)) from None
-    return f"{settings.host}:{settings.port}"
+                              server=server, reason=_error_text(exc)) from None
+    return server
 
 
 @dataclass(frozen=True)
@@ -368,66 +337,3 @@ def outbox(status: str | None = None, limit: int = 200) -> list[OutboxLine]:
     return [OutboxLine(r.id, r.created_at, r.event, r.to_address, r.subject, r.status, r.attempts,
                        r.not_before, r.sent_at, r.last_error, r.message_id)
             for r in query.order_by(MailOutbox.created_at.desc(), MailOutbox.id).limit(limit)]
-
-
-# -- the settings form ------------------------------------------------------------------------------
-SETTING_KEYS = {"host": HOST, "port": PORT, "security": SECURITY, "user": USER, "sender": FROM,
-                "cafile": CAFILE}
-
-
-@dataclass(frozen=True)
-class SmtpForm:
-    """What the SMTP settings widget shows: the values, their versions (a save is checked
-    against them), whether a password is remembered, and whether this computer has a keyring."""
-
-    values: dict[str, str]
-    versions: dict[str, int | None]
-    password_kept: bool
-    keyring: bool
-
-
-def smtp_form() -> SmtpForm:
-    from itsmdesk.services import credentials
-
-    values = {name: str(records.get_setting(key) or "") for name, key in SETTING_KEYS.items()}
-    versions = {name: records.setting_version(key) for name, key in SETTING_KEYS.items()}
-    kept = False
-    if values["host"]:
-        security = values["security"] or "starttls"
-        port = int(values["port"]) if values["port"].isdigit() else DEFAULT_PORTS.get(security, 587)
-        settings = SmtpSettings(values["host"], port, security, values["user"])
-        kept = smtp_password(settings) is not None
-    return SmtpForm(values, versions, kept, credentials.keyring_available())
-
-
-def save_smtp(values: dict[str, str], versions: dict[str, int | None] | None = None,
-              password: str | None = None, actor: Actor = SYSTEM) -> SmtpForm:
-    """Store the SMTP settings (one write, each setting checked against the version read) and,
-    when given, the password in the keyring (never in the database)."""
-    from itsmdesk.services.permissions import require
-
-    require(actor, "settings.manage")
-    clean = {name: str(values.get(name, "") or "").strip() for name in SETTING_KEYS}
-    if clean["security"] and clean["security"] not in SECURITIES:
-        raise ValidationError(N_("The setting {key} is {value}; use starttls, ssl or none"),
-                              key=SECURITY, value=clean["security"])
-    if clean["port"] and not (clean["port"].isdigit() and 0 < int(clean["port"]) < 65536):
-        raise ValidationError(N_("The setting {key} is {value}; use a port number such as 587"),
-                              key=PORT, value=clean["port"])
-    with records.atomic():
-        for name, key in SETTING_KEYS.items():
-            if (records.get_setting(key) or "") != clean[name]:
-                records.set_setting(key, clean[name] or None, actor,
-                                    (versions or {}).get(name))
-    if password:
-        from itsmdesk.services import credentials
-
-        port = int(clean["port"] or DEFAULT_PORTS.get(clean["security"] or "starttls", 587))
-        user = SmtpSettings(clean["host"], port, clean["security"], clean["user"]).keyring_user
-        backend = credentials._backend()
-        if backend is None:
-            raise ValidationError(N_("This computer has no keyring to keep the SMTP password "
-                                     "in; set ITSMDESK_SMTP_PASSWORD where the mail is sent "
-                                     "from. The other settings were saved."))
-        backend.set_password(credentials.SERVICE, user, password)
-    return smtp_form()

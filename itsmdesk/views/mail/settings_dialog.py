@@ -1,6 +1,8 @@
-"""Mail settings: the Service Desk mailbox (IMAP) mail is taken from, how often, and "Test
-connection".  The page is a set of tabs so the outgoing side (SMTP) adds its own tab
-(:meth:`MailSettingsDialog.add_tab`).  The password goes to the keyring, never to a setting.
+"""Mail settings (Tools → Mail settings…): two tabs, the Service Desk mailbox (IMAP) mail is
+taken from, how often, and "Test connection"; and the SMTP server notifications go out by
+(:class:`~itsmdesk.views.mail.smtp_settings.SmtpSettingsWidget`), with "Send test mail".  Both
+read and write the settings of ``services/mail/account.py``; Save saves both tabs (the SMTP tab
+first: only what changed is written).  Passwords go to the keyring, never to a setting.
 
 It opens at once and fills in when its read answers; Test connection and Save run off the GUI
 thread (a server that does not answer never stops the window)."""
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.services.mail import account, imap_fetch
 from itsmdesk.services.mail.account import MailAccount
+from itsmdesk.views.mail.smtp_settings import SmtpSettingsWidget
 from itsmdesk.views.messages import error_text, show_error
 
 SECURITY_LABELS = {"ssl": QT_TRANSLATE_NOOP("MailSettings", "SSL/TLS (IMAPS)"),
@@ -99,6 +102,10 @@ class MailSettingsDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mailSettingsTabs")
         self.tabs.addTab(imap_page, QCoreApplication.translate("MailSettings", "Incoming mail (IMAP)"))
+        self.smtp = SmtpSettingsWidget(ctx, embedded=True)
+        self.smtp.saved.connect(self._save_imap)
+        self.smtp.failed.connect(lambda: self.save_button.setEnabled(True))
+        self.add_tab(self.smtp, QCoreApplication.translate("MailSettings", "Outgoing mail (SMTP)"))
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.save)
@@ -158,8 +165,13 @@ class MailSettingsDialog(QDialog):
                        on_done=done, on_error=failed, owner=self)
 
     def save(self) -> None:
+        """The SMTP tab first (it writes only what changed, and reads its versions again), then
+        the mailbox: a refusal of either leaves the dialog open to correct and save again."""
         self.save_button.setEnabled(False)
+        if not self.smtp.save():
+            self._save_imap()
 
+    def _save_imap(self) -> None:
         def done(kept: bool) -> None:
             if not kept:
                 QMessageBox.warning(self, QCoreApplication.translate("MailSettings", "Mail settings"), QCoreApplication.translate("MailSettings",

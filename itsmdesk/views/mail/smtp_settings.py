@@ -1,9 +1,10 @@
 """The SMTP half of the mail settings page: server, port, security, user, sender, password
 (kept in the keyring, never in the database) and "Send test mail".
 
-A widget, not a dialog: the mail settings page (with the IMAP intake half) places it.  It fills
-in from one read (``outgoing.smtp_form``) and saves in one write checked against the versions
-read, so an edit made elsewhere meanwhile conflicts instead of being overwritten.
+A widget, not a dialog: the mail settings dialog (``settings_dialog.py``) places it as its
+"Outgoing mail (SMTP)" tab.  It fills in from one read (``account.smtp_form``: the same settings
+intake reads) and saves in one write checked against the versions read, so an edit made
+elsewhere meanwhile conflicts instead of being overwritten.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from itsmdesk.services.mail import outgoing
+from itsmdesk.services.mail import account, outgoing
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.signin import enable, gate
 
@@ -30,13 +31,21 @@ class SmtpSettingsWidget(QGroupBox):
     """Outgoing mail (SMTP) settings with Save and Send test mail."""
 
     saved = Signal()
+    failed = Signal()  # a save was refused (the error is shown)
 
-    def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, ctx, parent: QWidget | None = None,  # noqa: ANN001
+                 embedded: bool = False) -> None:
+        """``embedded``: a tab of the mail settings dialog, whose Save saves it (no title
+        and no Save button of its own)."""
         super().__init__(parent)
         self.ctx = ctx
-        self.form: outgoing.SmtpForm | None = None
+        self.form: account.SmtpForm | None = None
         self.setObjectName("smtpSettings")
-        self.setTitle(self.tr("Outgoing mail (SMTP)"))
+        if embedded:
+            self.setFlat(True)
+            self.setStyleSheet("QGroupBox#smtpSettings { border: 0; margin-top: 0; }")
+        else:
+            self.setTitle(self.tr("Outgoing mail (SMTP)"))
         self.host = QLineEdit(objectName="smtpHost")
         self.host.setPlaceholderText(self.tr("e.g. smtp.example.org"))
         self.port = QLineEdit(objectName="smtpPort")
@@ -57,7 +66,7 @@ class SmtpSettingsWidget(QGroupBox):
         form.addRow(self.tr("Server"), self.host)
         form.addRow(self.tr("Port"), self.port)
         form.addRow(self.tr("Security"), self.security)
-        form.addRow(self.tr("User"), self.user)
+        form.addRow(self.tr("Login"), self.user)
         form.addRow(self.tr("Password"), self.password)
         form.addRow(self.tr("From"), self.sender)
         form.addRow(self.tr("CA certificate file"), self.cafile)
@@ -73,16 +82,24 @@ class SmtpSettingsWidget(QGroupBox):
         enable(self.save_button, False)  # until the settings are read
         gate(self.save_button, ctx, "settings.manage")
         buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.test_button)
-        buttons.addWidget(self.save_button)
+        if embedded:  # (as the IMAP tab: the test button, then what it said)
+            self.save_button.hide()
+            buttons.addWidget(self.test_button)
+            buttons.addWidget(self.status, 1)
+        else:
+            buttons.addStretch(1)
+            buttons.addWidget(self.test_button)
+            buttons.addWidget(self.save_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.status)
+        if not embedded:
+            layout.addWidget(self.status)
         layout.addLayout(buttons)
-        ctx.query(outgoing.smtp_form, on_done=self._fill, owner=self)
+        if embedded:
+            layout.addStretch(1)
+        ctx.query(account.smtp_form, on_done=self._fill, owner=self)
 
-    def _fill(self, form: outgoing.SmtpForm) -> None:
+    def _fill(self, form: account.SmtpForm) -> None:
         self.form = form
         values = form.values
         self.host.setText(values["host"])
@@ -106,12 +123,13 @@ class SmtpSettingsWidget(QGroupBox):
                 "security": self.security.currentData(), "user": self.user.text(),
                 "sender": self.sender.text(), "cafile": self.cafile.text()}
 
-    def save(self) -> None:
+    def save(self) -> bool:
+        """Save (a write off the GUI thread); False when the settings were not read yet."""
         if self.form is None:
-            return
+            return False
         self.save_button.setEnabled(False)
 
-        def done(form: outgoing.SmtpForm) -> None:
+        def done(form: account.SmtpForm) -> None:
             self._fill(form)
             self.status.setText(self.tr("Saved."))
             self.saved.emit()
@@ -119,10 +137,12 @@ class SmtpSettingsWidget(QGroupBox):
         def failed(exc: BaseException) -> None:
             self.save_button.setEnabled(True)
             show_error(self, exc)
+            self.failed.emit()
 
-        self.ctx.write(outgoing.save_smtp, self.values(), dict(self.form.versions),
+        self.ctx.write(account.save_smtp, self.values(), dict(self.form.versions),
                        self.password.text() or None, self.ctx.actor,
                        on_done=done, on_error=failed, owner=self)
+        return True
 
     def send_test(self) -> None:
         """Test the *saved* settings (a network call on a reader thread, not the GUI's)."""

@@ -1,11 +1,13 @@
-"""A ticket's mail thread: the mails that came in (and went out) about it, newest at the
-bottom, each with who, when and subject, and its text below the list."""
+"""A ticket's mail thread: the mails that came in and the notifications that went out (or wait
+in the outbox) about it, in time order, newest at the bottom, each with who, when and subject,
+and its text below the list."""
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
@@ -20,6 +22,11 @@ from itsmdesk.kinds import Kind
 from itsmdesk.services.mail import intake
 from itsmdesk.views.timefmt import local_text
 
+OUTBOX = "mail_outbox"  # (the outbox's record kind: a notification queued or sent)
+OUT_LABELS = {"sent": QT_TRANSLATE_NOOP("MailThread", "Sent to {who}"),
+              "queued": QT_TRANSLATE_NOOP("MailThread", "To be sent to {who}"),
+              "failed": QT_TRANSLATE_NOOP("MailThread", "Not sent to {who}")}
+
 
 class MailThreadView(QWidget):
     def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
@@ -31,7 +38,7 @@ class MailThreadView(QWidget):
         self.list.setObjectName("mailThreadList")
         self.list.setRootIsDecorated(False)
         self.list.setHeaderLabels([QCoreApplication.translate("MailThread", "From"), QCoreApplication.translate("MailThread", "Date"), QCoreApplication.translate("MailThread", "Subject")])
-        self.list.setColumnWidth(0, 140)
+        self.list.setColumnWidth(0, 190)
         self.list.setColumnWidth(1, 115)
         self.list.currentItemChanged.connect(self._show_current)
         self.text = QPlainTextEdit()
@@ -63,11 +70,19 @@ class MailThreadView(QWidget):
         self.list.clear()
         for line in lines:
             who = line.sender_name or line.sender  # (the address in the tooltip)
+            tip = line.sender
             if line.direction == "out":
-                who = QCoreApplication.translate("MailThread", "Sent to {who}").format(who=who)
+                to = line.recipients or who
+                tip = to
+                name, address = parseaddr(to)
+                template = OUT_LABELS.get(line.status, OUT_LABELS["sent"])
+                who = QCoreApplication.translate("MailThread", template).format(
+                    who=name or address or to)
+                if line.status == "failed" and line.reason:
+                    tip = f"{to}\n{line.reason}"
             item = QTreeWidgetItem([who, local_text(line.sent_at or line.received_at),
                                     line.subject])
-            item.setToolTip(0, line.sender)
+            item.setToolTip(0, tip)
             item.setToolTip(2, line.subject)
             self.list.addTopLevelItem(item)
         self.empty.setVisible(not lines)
@@ -81,6 +96,6 @@ class MailThreadView(QWidget):
         self.text.setPlainText(self.lines[self.list.indexOfTopLevelItem(item)].text)
 
     def _changed(self, changes: Any) -> None:
-        if self.ticket_id is not None and (changes.touches(Kind.MAIL) and
+        if self.ticket_id is not None and (changes.touches(Kind.MAIL, OUTBOX) and
                                            self.ticket_id in changes.ids(Kind.INCIDENT)):
             self.show_ticket(self.ticket_id)
