@@ -326,12 +326,14 @@ def test_a_hub_row_committed_late_is_pulled_by_the_next_sync(hub, tmp_path):
         with on(hub_db):
             first = Incident.get_by_id(ids["first"])
         cursor = late.cursor()  # a workstation's transaction, still open: its id comes first
-        cursor.execute('UPDATE "incident" SET title = %s, version = version + 1 WHERE id = %s',
-                       ("Printer jams (late)", str(first.id)))
+        cursor.execute('UPDATE "incident" SET title = %s, version = version + 1, '
+                       "updated_at = date_trunc('second', now()::timestamp), updated_by = NULL "
+                       'WHERE id = %s', ("Printer jams (late)", str(first.id)))
         cursor.execute(
             'INSERT INTO "journal" (record_kind, record_id, record_ref, field, old, new, '
             'who_name, at, site, version, batch) VALUES '
-            "('incident', %s, %s, 'title', %s, %s, 'Late Larry', now(), '', %s, %s)",
+            "('incident', %s, %s, 'title', %s, %s, 'Late Larry', "
+            "date_trunc('second', now()::timestamp), '', %s, %s)",
             (str(first.id), first.ref, first.title, "Printer jams (late)", first.version + 1,
              str(uuid.uuid4())))
         with on(hub_db):  # meanwhile another write commits with a higher id
