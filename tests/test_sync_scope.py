@@ -258,3 +258,41 @@ def test_replica_status_shows_the_scope(hub, tmp_path):
                           "replica", "status"], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "ITSMDESK_LANG": "en"})
     assert "scope: teams=Oslo desk" in out.stdout
+
+
+def test_carried_answer_on_a_scoped_replica(hub, tmp_path):
+    """A carried answer has no hub to fetch from: rows outside the scope are not applied and
+    break nothing, the replica's own edits arrive at the hub, and a record that entered the
+    scope arrives whole with the next network sync."""
+    from itsmdesk.services.sync import bundle
+
+    hub_db, _info, ids = hub
+    replica, path, _made = _make(hub, tmp_path)
+    try:
+        with on(replica, "OSL"):
+            inc = Incident.get_by_id(ids["osl_inc"])
+            incidents.update_incident(inc.id, inc.version, {"title": "Carried"})
+        with on(hub_db):
+            other = Incident.get_by_id(ids["sto_other"])
+            incidents.update_incident(other.id, other.version, {"title": "Router (hub)"})
+            incidents.add_work_log(other.id, "Stockholm only")
+            incidents.create_incident({"title": "New in Stockholm", "team": ids["sto_team"]})
+            sto = Incident.get_by_id(ids["sto_inc"])
+            incidents.update_incident(sto.id, sto.version, {"team": ids["osl_team"]})
+        out = tmp_path / "osl.itsync"
+        bundle.export_bundle(replica, out)
+        with on(hub_db):
+            bundle.import_bundle(hub_db, out, tmp_path / "osl.answer")
+        bundle.import_answer(replica, tmp_path / "osl.answer")
+        assert _titles(replica) == {"Carried", "Toner"}
+        with on(hub_db):
+            assert Incident.get_by_id(ids["osl_inc"]).title == "Carried"
+        assert journal_guard.first_broken(replica) is None
+        report = engine.sync_with(replica, hub_db)  # the link is back
+        assert report.fetched_rows >= 2 and "Stockholm VPN" in _titles(replica)
+        with on(replica):
+            assert WorkLog.select().where(WorkLog.incident == ids["sto_inc"]).count() == 1
+        sel = _selected(hub_db)
+        assert _scoped_dump(replica, sel) == _scoped_dump(hub_db, sel)
+    finally:
+        replica.close()

@@ -21,7 +21,7 @@ from itsmdesk.models.base import SchemaInfo
 
 META_PREFIX = "replica."
 META_KEYS = ("site", "hub", "hub_identity", "pull_checkpoint", "push_checkpoint", "created_at",
-             "last_sync", "site_key", "pulled_ranges", "bases", "pull_gaps", "scope")
+             "last_sync", "site_key", "pulled_ranges", "bases", "pull_gaps", "scope", "scope_waiting")
 
 # Never cloned: the journal (copied row by row so its hash chain is computed for the new file),
 # the schema version (the new file has its own), and the database-kept graph index columns.

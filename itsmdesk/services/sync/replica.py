@@ -200,7 +200,7 @@ def status(database: pw.Database) -> dict[str, Any]:
     if not meta.get("site"):
         return {}
     out: dict[str, Any] = {k: v for k, v in meta.items()
-                           if k not in ("site_key", "pulled_ranges", "bases")}
+                           if k not in ("site_key", "pulled_ranges", "bases", "scope_waiting")}
     out["pull_checkpoint"] = int(meta.get("pull_checkpoint") or 0)
     out["push_checkpoint"] = int(meta.get("push_checkpoint") or 0)
     out["unpushed_rows"] = len(pending_rows(database, meta))

@@ -361,8 +361,12 @@ class PullFilter:
     fetched: dict[type[pw.Model], list[tuple]] = field(default_factory=dict)
     drop: set[int] = field(default_factory=set)  # hub journal ids not applied
     skipped: int = 0
+    # records not here that a carried answer mentioned: the next network pull asks the hub
+    # whether they entered the scope ([kind, id] pairs)
+    waiting: list[list[str]] = field(default_factory=list)
 
     def insert(self, replica: pw.Database) -> int:
+        storage.write_meta(replica, {"scope_waiting": json.dumps(self.waiting)})
         count = 0
         for model in pw.sort_models(list(self.fetched)):
             count += storage.insert_rows(replica, model, self.fetched[model])
@@ -394,8 +398,14 @@ def plan(replica: pw.Database, hub: pw.Database | None, spec: Spec,
         model = kinds.get(row[1])
         if model in scoped and row[2] is not None:
             mentioned.setdefault(model, set()).add(_u(row[2]))
+    for kind, record_id in json.loads(storage.read_meta(replica).get("scope_waiting") or "[]"):
+        if kinds.get(kind) in scoped:
+            mentioned.setdefault(kinds[kind], set()).add(_u(record_id))
     present = {m: _local_ids(replica, m, ids) for m, ids in mentioned.items()}
     absent = {m: ids - present[m] for m, ids in mentioned.items()}
+    if hub is None:
+        out.waiting = sorted([records.kind_of(m), str(i)] for m, ids in absent.items()
+                             for i in ids)
     entering: dict[type[pw.Model], set[uuid.UUID]] = {}
     if hub is not None and any(absent.values()):
         ctx = Context(teams_of(replica, spec), site_ids(replica, spec) if spec.sites else set())
@@ -509,7 +519,7 @@ def refetch(replica: pw.Database, hub: pw.Database) -> RefetchReport:
             counts = storage.clone_tables(hub, replica, ALL_MODELS, keep=keep)
             top = hub.execute_sql('SELECT MAX(id) FROM "journal"').fetchone()[0] or 0
             again = _reapply(replica, pending)
-            values: dict[str, Any] = {"pull_checkpoint": top,
+            values: dict[str, Any] = {"pull_checkpoint": top, "scope_waiting": "[]",
                                       "last_sync": records.to_text(utcnow()),
                                       "pull_gaps": _recent_holes(
                                           hub, replay.read_journal(hub, after_id=max(0, top - 10000)))}
