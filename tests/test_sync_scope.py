@@ -296,3 +296,36 @@ def test_carried_answer_on_a_scoped_replica(hub, tmp_path):
         assert _scoped_dump(replica, sel) == _scoped_dump(hub_db, sel)
     finally:
         replica.close()
+
+
+def test_changes_follow_the_sites_cis_and_references_hold(hub, tmp_path):
+    """A change given one of Oslo's CIs enters the scope whole; a change of Stockholm's CI does
+    not; an Oslo ticket pointed at Stockholm's router brings the router along (its foreign key
+    holds), without the router's own tickets."""
+    from itsmdesk.models.change import Change, ChangeCI
+    from itsmdesk.services.change import changes
+
+    hub_db, _info, ids = hub
+    with on(hub_db):
+        before = changes.create_change({"title": "Swap the Oslo drum"}, cis=[ids["printer"]])
+    replica, path, made = _make(hub, tmp_path)
+    try:
+        assert made.rows["change"] == 1
+        with on(hub_db):
+            ours = changes.create_change({"title": "Oslo firmware"})
+            changes.set_affected_cis(ours.id, [ids["printer"]])  # enters with its CI
+            changes.create_change({"title": "Stockholm router swap"}, cis=[ids["router"]])
+            inc = Incident.get_by_id(ids["osl_inc"])
+            incidents.update_incident(inc.id, inc.version, {"ci": ids["router"]})
+        report = engine.sync_with(replica, hub_db)
+        assert report.out_of_scope > 0
+        with on(replica):
+            assert {c.title for c in Change.select()} == {before.title, "Oslo firmware"}
+            assert ChangeCI.select().where(ChangeCI.change == ours.id).count() == 1
+            assert {c.name for c in CI.select()} == {"osl-printer", "sto-router"}
+            assert Incident.get_by_id(ids["osl_inc"]).ci_id == ids["router"]
+            assert not Incident.select().where(Incident.id == ids["sto_other"]).exists()
+        assert not replica.execute_sql("PRAGMA foreign_key_check").fetchall()
+        assert journal_guard.first_broken(replica) is None
+    finally:
+        replica.close()
