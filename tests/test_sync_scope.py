@@ -308,9 +308,17 @@ def test_changes_follow_the_sites_cis_and_references_hold(hub, tmp_path):
     hub_db, _info, ids = hub
     with on(hub_db):
         before = changes.create_change({"title": "Swap the Oslo drum"}, cis=[ids["printer"]])
+        import datetime as dt
+
+        start = dt.datetime(2026, 12, 24, 8, 0)
+        changes.create_window({"name": "Router freeze", "kind": "blackout", "starts_at": start,
+                               "ends_at": start + dt.timedelta(days=2), "ci": ids["router"]})
     replica, path, made = _make(hub, tmp_path)
     try:
         assert made.rows["change"] == 1
+        # reference data is whole: the window comes, and the CI it names with it
+        assert made.rows["schedule_window"] == 1 and made.rows["ci"] == 2
+        assert made.rows["incident"] == 2  # but not the router's tickets
         with on(hub_db):
             ours = changes.create_change({"title": "Oslo firmware"})
             changes.set_affected_cis(ours.id, [ids["printer"]])  # enters with its CI

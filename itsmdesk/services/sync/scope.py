@@ -303,6 +303,15 @@ def select(database: pw.Database, spec: Spec) -> dict[type[pw.Model], set[uuid.U
                  "release_step", "interaction", "mail"):
         ctx.ids[kind] = _match(database, kind, ctx)
     selected = {kinds[k]: set(v) for k, v in ctx.ids.items()}
+    scoped = _scoped_models()
+    for model in kinds.values():  # reference records are whole: what they name comes too
+        if model in scoped:
+            continue
+        fks = _fks(model, scoped)
+        for row in _read(database, model, [c for c, _m in fks]) if fks else ():
+            for (_c, target), value in zip(fks, row, strict=True):
+                if value is not None:
+                    selected.setdefault(target, set()).add(_u(value))
     _closure(database, selected)
     return selected
 
