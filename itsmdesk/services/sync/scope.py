@@ -425,8 +425,17 @@ def plan(replica: pw.Database, hub: pw.Database | None, spec: Spec,
             hit = _match(hub, records.kind_of(model), ctx, ids)
             if hit:
                 entering[model] = hit
+    # child rows here already (fetched whole by an earlier pull), read once per table
+    added: dict[type[pw.Model], set[uuid.UUID]] = {}
+    for row in rows:
+        if row[4][-1:] == "+" and row[4][:-1] in kids and row[6]:
+            child_id = _u(json.loads(row[6]).get("id"))
+            if child_id is not None:
+                added.setdefault(kids[row[4][:-1]], set()).add(child_id)
+    children_here = {m: _local_ids(replica, m, ids) for m, ids in added.items()}
     # what the applied rows refer to must be here: fetched when missing (closure)
     refs: dict[type[pw.Model], set[uuid.UUID]] = {}
+    known: dict[tuple[type[pw.Model], uuid.UUID], bool] = {}
     for row in rows:
         kind, record_id, name, new = row[1], _u(row[2]), row[4], row[6]
         model = kinds.get(kind)
@@ -443,12 +452,11 @@ def plan(replica: pw.Database, hub: pw.Database | None, spec: Spec,
         elif name[-1:] == "+" and name[:-1] in kids:
             child = kids[name[:-1]]
             wanted = _wire_refs(child, json.loads(new), scoped)
-            child_id = _u(json.loads(new).get("id"))
-            if child_id is not None and _local_ids(replica, child, [child_id]):
+            if _u(json.loads(new).get("id")) in children_here.get(child, ()):
                 out.drop.add(row[0])  # here already (fetched whole by an earlier pull)
                 continue
             if model not in scoped:  # reference data's child row about records not here
-                here = all(r in present.get(m, set()) or r in _local_ids(replica, m, [r])
+                here = all(r in present.get(m, set()) or _has(replica, m, r, known)
                            for m, r in wanted)
                 if not here:
                     out.drop.add(row[0])
@@ -483,6 +491,14 @@ def plan(replica: pw.Database, hub: pw.Database | None, spec: Spec,
             out.fetched.setdefault(child, []).extend(
                 storage.read_rows(hub, child, parent, ids))
     return out
+
+
+def _has(replica: pw.Database, model: type[pw.Model], record_id: uuid.UUID,
+         known: dict[tuple[type[pw.Model], uuid.UUID], bool]) -> bool:
+    key = (model, record_id)
+    if key not in known:
+        known[key] = bool(_local_ids(replica, model, [record_id]))
+    return known[key]
 
 
 def filter_for(replica: pw.Database, hub: pw.Database | None, rows: list[tuple]
