@@ -141,6 +141,7 @@ def cmd_replica_refetch(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
     ctx.open()
     assert ctx.database is not None
+    ctx.writer()  # (replaces the replica's data: signed in, as for a sync)
     hub, _info = open_unbound(_with_pg_password(args.hub or _meta(ctx.database)["hub"]))
     try:
         done = scope.refetch(ctx.database, hub)
