@@ -258,6 +258,27 @@ def test_replica_status_shows_the_scope(hub, tmp_path):
                           "replica", "status"], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "ITSMDESK_LANG": "en"})
     assert "scope: teams=Oslo desk" in out.stdout
+    hub_db = hub[0]
+    with on(hub_db):
+        sto = Incident.get_by_id(hub[2]["sto_inc"])
+        incidents.update_incident(sto.id, sto.version, {"team": hub[2]["osl_team"]})
+        incidents.add_work_log(sto.id, "now Oslo's")
+    _trim(hub_db)  # (the replica's checkpoint is now below the hub's first journal row - 1)
+    out = subprocess.run([sys.executable, "-m", "itsmdesk", "--db", f"sqlite:///{path}",
+                          "sync"], capture_output=True, text=True,
+                         env={**__import__("os").environ, "ITSMDESK_LANG": "en"})
+    assert out.returncode == 0, out.stderr
+    assert "fetched again from the hub" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "itsmdesk", "--db", f"sqlite:///{path}",
+                          "replica", "refetch"], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "ITSMDESK_LANG": "en"})
+    assert "unsent journal rows applied again" in out.stdout
+    replica, _info = open_database(f"sqlite:///{path}")
+    try:
+        assert "Stockholm VPN" in _titles(replica)
+    finally:
+        replica.close()
+        proxy.initialize(hub_db)
 
 
 def test_carried_answer_on_a_scoped_replica(hub, tmp_path):
