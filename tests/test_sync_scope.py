@@ -358,3 +358,22 @@ def test_changes_follow_the_sites_cis_and_references_hold(hub, tmp_path):
         assert journal_guard.first_broken(replica) is None
     finally:
         replica.close()
+
+
+def test_a_team_renamed_on_the_hub_does_not_stop_the_sync(hub, tmp_path):
+    hub_db, _info, ids = hub
+    replica, path, _made = _make(hub, tmp_path, "teams=Oslo desk")
+    try:
+        with on(hub_db):
+            team = Team.get_by_id(ids["osl_team"])
+            people.update_team(team.id, team.version, {"name": "Oslo service desk"})
+        engine.sync_with(replica, hub_db)
+        with on(hub_db):
+            incidents.create_incident({"title": "After the rename", "team": ids["osl_team"]})
+        report = engine.sync_with(replica, hub_db)  # the scope's team name matches nothing now
+        assert report.out_of_scope > 0
+        assert _titles(replica) == {"Oslo printer jams", "Toner"}  # what was here stays
+        scope.refetch(replica, hub_db)
+        assert _titles(replica) == set()  # the rules no longer name a team of the hub
+    finally:
+        replica.close()

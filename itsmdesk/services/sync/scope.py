@@ -151,19 +151,20 @@ def _fks(model: type[pw.Model], scoped: set[type[pw.Model]]) -> list[tuple[str, 
 
 
 # -- who is in the scope ---------------------------------------------------------------------------
-def teams_of(database: pw.Database, spec: Spec) -> set[uuid.UUID]:
+def teams_of(database: pw.Database, spec: Spec, strict: bool = True) -> set[uuid.UUID]:
     """The scope's teams: those named, and those whose lead (else most members) is at a site
-    named."""
+    named.  ``strict``: a name that matches nothing is refused (making a replica); a pull goes
+    on with the others (a team renamed on the hub since)."""
     from itsmdesk.models.people import Person, Team, TeamMember
 
     teams = {name: _u(i) for i, name in _read(database, Team, ["id", "name"])}
     missing = [n for n in spec.teams if n not in teams]
-    if missing:
+    if missing and strict:
         raise ValidationError(N_("There is no team named '{name}' on the hub; the scope names "
                                  "teams by their exact name."), name=missing[0])
-    out = {teams[n] for n in spec.teams}
+    out = {teams[n] for n in spec.teams if n in teams}
     if spec.sites:
-        sites = site_ids(database, spec)
+        sites = site_ids(database, spec, strict)
         where = {_u(p): _u(s) for p, s in _read(database, Person, ["id", "site"])}
         members: dict[uuid.UUID, Counter] = {}
         for team, person in _read(database, TeamMember, ["team", "person"]):
@@ -179,15 +180,15 @@ def teams_of(database: pw.Database, spec: Spec) -> set[uuid.UUID]:
     return out
 
 
-def site_ids(database: pw.Database, spec: Spec) -> set[uuid.UUID]:
+def site_ids(database: pw.Database, spec: Spec, strict: bool = True) -> set[uuid.UUID]:
     from itsmdesk.models.people import Site
 
     codes = {code.upper(): _u(i) for i, code in _read(database, Site, ["id", "code"])}
     missing = [c for c in spec.sites if c not in codes]
-    if missing:
+    if missing and strict:
         raise ValidationError(N_("There is no site with the code '{code}' on the hub."),
                               code=missing[0])
-    return {codes[c] for c in spec.sites}
+    return {codes[c] for c in spec.sites if c in codes}
 
 
 @dataclass
@@ -295,10 +296,12 @@ def _closure(database: pw.Database, selected: dict[type[pw.Model], set[uuid.UUID
                 todo[model] = fresh
 
 
-def select(database: pw.Database, spec: Spec) -> dict[type[pw.Model], set[uuid.UUID]]:
+def select(database: pw.Database, spec: Spec, strict: bool = True
+           ) -> dict[type[pw.Model], set[uuid.UUID]]:
     """The scoped records of ``database`` that a replica of ``spec`` holds (with closure)."""
     kinds = _kinds()
-    ctx = Context(teams_of(database, spec), site_ids(database, spec) if spec.sites else set())
+    ctx = Context(teams_of(database, spec, strict),
+                  site_ids(database, spec, strict) if spec.sites else set())
     for kind in ("ci", "relation", "incident", "problem", "known_error", "change", "release",
                  "release_step", "interaction", "mail"):
         ctx.ids[kind] = _match(database, kind, ctx)
@@ -417,7 +420,8 @@ def plan(replica: pw.Database, hub: pw.Database | None, spec: Spec,
                              for i in ids)
     entering: dict[type[pw.Model], set[uuid.UUID]] = {}
     if hub is not None and any(absent.values()):
-        ctx = Context(teams_of(replica, spec), site_ids(replica, spec) if spec.sites else set())
+        ctx = Context(teams_of(replica, spec, strict=False),
+                      site_ids(replica, spec, strict=False) if spec.sites else set())
         ctx.ids["ci"] = _match(replica, "ci", ctx)
         for kind in ("incident", "problem", "change", "release"):
             ctx.ids[kind] = {_u(i) for (i,) in _read(replica, kinds[kind], ["id"])}
@@ -539,7 +543,8 @@ def refetch(replica: pw.Database, hub: pw.Database) -> RefetchReport:
             spec = spec_of(meta)
             pending = pending_rows(replica, meta)
             replica.execute_sql("PRAGMA defer_foreign_keys = ON")
-            keep = row_filter(select(hub, spec)) if spec is not None else None
+            keep = (row_filter(select(hub, spec, strict=False)) if spec is not None
+                    else None)
             storage.wipe_tables(replica, ALL_MODELS)
             counts = storage.clone_tables(hub, replica, ALL_MODELS, keep=keep)
             top = hub.execute_sql('SELECT MAX(id) FROM "journal"').fetchone()[0] or 0
