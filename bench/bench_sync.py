@@ -42,17 +42,21 @@ def _admin_url(ctx: BenchContext) -> str:
 
 
 def _work(ids: list, calls: int, tag: str) -> None:
-    """``calls`` service calls of ten journal rows each on the bound database."""
+    """``calls`` service calls of ten journal rows each on the bound database: the site works
+    on its half of the tickets, the hub's desk on the other half (and one in fifty calls of
+    the site touches a ticket the hub changed too: a conflict to merge)."""
     from itsmdesk.models.incident import Incident
     from itsmdesk.services import records
 
+    half = len(ids) // 2
+    mine = ids[:half] if tag == "hub" else ids[half:]
     for n in range(calls):
         with records.atomic():
             for k in range(5):
-                record_id = ids[(n * 5 + k) % len(ids)]
-                field = "description" if tag == "hub" else "solution"
+                pool = ids[:half] if (tag != "hub" and n % 50 == 0 and k == 0) else mine
+                record_id = pool[(n * 5 + k) % len(pool)]
                 records.update(Incident, record_id, None,
-                               {field: f"{tag} {n}-{k}", "title": f"{tag} title {n}-{k}"})
+                               {"description": f"{tag} {n}-{k}", "title": f"{tag} title {n}-{k}"})
 
 
 def _fresh_pair(ctx: BenchContext, state: dict[str, Any]) -> None:

@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+import peewee as pw
+
 from itsmdesk.models.servicedesk import Announcement
 from itsmdesk.services.change import changes
 from itsmdesk.services.cmdb import cis as cmdb
@@ -93,7 +95,7 @@ def test_migration_adds_audience_and_site(db):
     ann = announcements.create_announcement({"title": "Old notice"})
     table = Announcement._meta.table_name
     old = [c.name for c in database.get_columns(table) if c.name not in ("audience", "site_id")]
-    if database.__class__.__name__.startswith("Sqlite"):  # (no DROP of a foreign key column)
+    if isinstance(database, pw.SqliteDatabase):  # (no DROP of a foreign key column)
         database.execute_sql("PRAGMA foreign_keys = OFF")
         database.execute_sql(f'CREATE TABLE "{table}_v6" AS SELECT {", ".join(old)} FROM "{table}"')
         database.execute_sql(f'DROP TABLE "{table}"')

@@ -236,3 +236,31 @@ def test_cli_conflicts_and_decide(tmp_path, capsys):
     hub_db.close()
     proxy.initialize(None)
     set_site("")
+
+
+def test_an_edit_of_a_record_the_hub_deleted_goes_to_a_person(hub, tmp_path):
+    """The hub deletes an incident a site edited offline: the edit is a conflict, and a person
+    who takes the site's side gets the record back (as it was deleted, with the site's value);
+    the next sync brings it back to the hub too."""
+    hub_db, _info, ids = hub
+    replica = _make_replica(hub, tmp_path)
+    try:
+        with on(replica, "OSL"):
+            incidents.update_incident(ids["second"], None, {"title": "VPN slow (Oslo too)"})
+        with on(hub_db):
+            records.delete(Incident, ids["second"], None)
+        engine.sync_with(replica, hub_db)
+        with on(replica):
+            assert Incident.get_or_none(Incident.id == ids["second"]) is None  # the hub's delete
+            [gone] = [c for c in decide.conflicts().items if c.reason == decide.DELETED_ON_HUB]
+            assert gone.replica_decidable and gone.replica == "VPN slow (Oslo too)"
+            decide.decide(gone.journal_id, "replica")
+            back = Incident.get_by_id(ids["second"])
+            assert (back.title, back.description) == ("VPN slow (Oslo too)", "since Monday")
+        engine.sync_with(replica, hub_db)
+        assert _dump(replica) == _dump(hub_db)
+        with on(hub_db):
+            assert Incident.get_by_id(ids["second"]).title == "VPN slow (Oslo too)"
+            assert decide.conflicts().items == []
+    finally:
+        replica.close()

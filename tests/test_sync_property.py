@@ -32,6 +32,7 @@ from itsmdesk.services.servicedesk import incidents
 from itsmdesk.services.session import open_database
 from itsmdesk.services.sync import bundle, engine, ops
 from itsmdesk.services.sync.replica import create_replica
+from tests.test_sync_basic import on
 
 SITES = ("AAA", "BBB", "CCC")
 FIELDS = {"incident": ("title", "description", "urgency"), "ci": ("description",)}
@@ -39,18 +40,6 @@ FIELDS = {"incident": ("title", "description", "urgency"), "ci": ("description",
 
 class SyncCutError(Exception):
     """A sync killed at this point."""
-
-
-@contextlib.contextmanager
-def on(database, site: str = ""):
-    saved = proxy.obj
-    proxy.initialize(database)
-    set_site(site)
-    try:
-        yield
-    finally:
-        proxy.initialize(saved)
-        set_site("")
 
 
 def _value(field: str, n: int):

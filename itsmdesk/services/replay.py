@@ -96,6 +96,72 @@ def _stamp(model: type[pw.Model], values: dict[str, Any], version: int | None, a
                       updated_by=who)
 
 
+class _Updates:
+    """Field rows applied as few statements as can be: consecutive rows of one record become one
+    UPDATE (its SQL built once per table and set of columns), and runs of UPDATEs are sent
+    together (SQLite ``executemany``; PostgreSQL several statements per round trip).  A sync
+    applies tens of thousands of rows; peewee building each statement, and a round trip each,
+    cost more than the database running them.  Anything else applied in between waits for
+    :meth:`flush`, so rows still take effect in their order."""
+
+    PAGE = 200  # statements per round trip
+
+    def __init__(self) -> None:
+        self.key: tuple[type[pw.Model], Any] | None = None
+        self.values: dict[str, Any] = {}
+        self.sql: dict[tuple[type[pw.Model], tuple[str, ...]], str] = {}
+        self.queued: list[tuple[str, tuple]] = []
+
+    def add(self, model: type[pw.Model], record_id: Any, values: dict[str, Any]) -> None:
+        if (model, record_id) != self.key:
+            self._close_record()
+            self.key = (model, record_id)
+        self.values.update(values)
+
+    def _close_record(self) -> None:
+        if self.key is None:
+            return
+        model, record_id = self.key
+        names = tuple(self.values)
+        sql = self.sql.get((model, names))
+        if sql is None:
+            param = db.obj.param
+            sets = ", ".join(f'"{model._meta.fields[n].column_name}" = {param}' for n in names)
+            sql = self.sql[(model, names)] = (
+                f'UPDATE "{model._meta.table_name}" SET {sets} '
+                f'WHERE "{model._meta.primary_key.column_name}" = {param}')
+        params = tuple(model._meta.fields[n].db_value(self.values[n]) for n in names)
+        self.queued.append((sql, (*params, model._meta.primary_key.db_value(record_id))))
+        self.key, self.values = None, {}
+        if len(self.queued) >= self.PAGE:
+            self._send()
+
+    def _send(self) -> None:
+        if not self.queued:
+            return
+        database = db.obj
+        cursor = database.cursor()
+        if isinstance(database, pw.PostgresqlDatabase):
+            for start in range(0, len(self.queued), self.PAGE):
+                page = self.queued[start:start + self.PAGE]
+                cursor.execute(";".join(cursor.mogrify(sql, params).decode()
+                                        for sql, params in page))
+        else:
+            start = 0
+            while start < len(self.queued):  # runs of one statement: executemany
+                sql = self.queued[start][0]
+                end = start
+                while end < len(self.queued) and self.queued[end][0] == sql:
+                    end += 1
+                cursor.executemany(sql, [params for _sql, params in self.queued[start:end]])
+                start = end
+        self.queued = []
+
+    def flush(self) -> None:
+        self._close_record()
+        self._send()
+
+
 def apply(rows: Iterable[JournalRow], keep_journal: bool = True,
           progress: Callable[[int], None] | None = None,
           skip_orphans: bool = False) -> ReplayReport:
@@ -110,6 +176,7 @@ def apply(rows: Iterable[JournalRow], keep_journal: bool = True,
     journal: list[tuple] = []
     from itsmdesk.models.write_lock import write_transaction
 
+    updates = _Updates()
     with write_transaction(db.obj):
         for n, row in enumerate(rows, 1):
             (_id, kind, record_id, ref, name, old, new, who_id, _who, at, _site, version,
@@ -119,11 +186,15 @@ def apply(rows: Iterable[JournalRow], keep_journal: bool = True,
                 journal.append(row[1:])
             if name.startswith("!"):
                 continue
+            model = kinds.get(kind)
+            field_row = model is not None and (name in records.SECRET_FIELDS or (
+                name in model._meta.fields and name != records.CREATED))
+            if not field_row:
+                updates.flush()  # (anything else runs in order after the updates before it)
             if kind == "setting":
                 _apply_setting(ref, new, version)
                 report.settings += 1
                 continue
-            model = kinds.get(kind)
             if model is None:
                 report.skipped.append(f"{kind} {name}")
                 continue
@@ -153,23 +224,24 @@ def apply(rows: Iterable[JournalRow], keep_journal: bool = True,
                 parent_values: dict[str, Any] = {}
                 _stamp(model, parent_values, version, at, who_id)
                 if parent_values:
-                    model.update(**parent_values).where(model.id == record_id).execute()
+                    updates.add(model, record_id, parent_values)
                 report.children += 1
             elif name in records.SECRET_FIELDS:  # never in the journal: only its version
                 values = {}
                 _stamp(model, values, version, at, who_id)
                 if values:
-                    model.update(**values).where(model.id == record_id).execute()
+                    updates.add(model, record_id, values)
                 report.updated += 1
             elif name in model._meta.fields:
                 values = {name: records.from_text(model._meta.fields[name], new)}
                 _stamp(model, values, version, at, who_id)
-                model.update(**values).where(model.id == record_id).execute()
+                updates.add(model, record_id, values)
                 report.updated += 1
             else:
                 report.skipped.append(f"{kind} {name}")
             if progress and n % 1000 == 0:
                 progress(n)
+        updates.flush()
         for prefix, value in refs.items():
             (RefCounter.insert(prefix=prefix, value=value)
              .on_conflict(conflict_target=[RefCounter.prefix],

@@ -122,10 +122,14 @@ class Conflict:
 
     @property
     def replica_decidable(self) -> bool:
-        """Whether the replica's side can be taken (a value lost to a delete on the hub
-        cannot: the record or row is gone)."""
-        return self.reason != DELETED_ON_HUB and (self.is_delete or "+" not in self.field
-                                                   and not self.field.endswith(("~", "-")))
+        """Whether the replica's side can be taken.  A field of a record the hub deleted can:
+        the record comes back as it was deleted (from the journal), with the replica's value;
+        a child row the hub deleted cannot."""
+        child = "+" in self.field or self.field.endswith(("~", "-")) or "~" in self.field
+        if self.reason == DELETED_ON_HUB:
+            return not child and not self.is_delete and self.kind != "setting"
+        return self.is_delete or not (self.field.endswith(("+", "~", "-")) or
+                                      "+" in self.field)
 
 
 @dataclass
@@ -252,6 +256,26 @@ def _label(c: Conflict) -> str:
     return c.ref or f"{c.kind} {c.record_id}"
 
 
+def _restore_deleted(c: Conflict, model: type[pw.Model], actor: Actor) -> Any:
+    """A record the hub deleted while the replica edited it, put back as it was when it was
+    deleted (its last ``*deleted*`` journal row holds every field), through the write funnel:
+    a person decided the edit matters more than the delete.  Its child rows (notes, links)
+    went with it and do not come back.  None when the journal has no such row."""
+    from itsmdesk.services.replay import _decode
+
+    row = (JournalEntry.select(JournalEntry.old)
+           .where((JournalEntry.record_kind == c.kind) & (JournalEntry.record_id == c.record_id)
+                  & (JournalEntry.field == records.DELETED))
+           .order_by(JournalEntry.id.desc()).first())
+    if row is None or not row.old:
+        return None
+    values = _decode(model, json.loads(row.old))
+    values["id"] = c.record_id
+    for name in ("version", "updated_at", "updated_by", "created_by"):
+        values.pop(name, None)
+    return records.create(model, values, actor)
+
+
 def _take_replica(c: Conflict, model: type[pw.Model] | None, current: Any, actor: Actor) -> None:
     if not c.replica_decidable:
         raise ValidationError(N_("{record}: the hub deleted what the replica changed, so only "
@@ -261,6 +285,8 @@ def _take_replica(c: Conflict, model: type[pw.Model] | None, current: Any, actor
             records.delete(model, c.record_id, current.version
                            if isinstance(current, TrackedModel) else None, actor)
         return
+    if current is None and model is not None and c.reason == DELETED_ON_HUB:
+        current = _restore_deleted(c, model, actor)
     if current is None or model is None:
         raise ValidationError(N_("{record} is no longer there (deleted since the conflict), so "
                                  "the replica's value cannot be taken; keep the hub's."),

@@ -181,6 +181,12 @@ class _Group:
                 (JournalEntry.record_kind == MARKER_KIND)
                 & (JournalEntry.record_id == site_record_id(site))
                 & (JournalEntry.field == SYNCED) & JournalEntry.batch.in_(chunk)).tuples()}
+        # (the site's own batches applied before are no conflict: not even read)
+        marker = JournalEntry.alias()
+        own_since = (marker.select(marker.batch)
+                     .where((marker.record_kind == MARKER_KIND)
+                            & (marker.record_id == site_record_id(site))
+                            & (marker.field == SYNCED) & (marker.id > self.base)))
         wanted: dict[str, set[Any]] = {}
         for b in batches:
             if b.batch in self.seen:
@@ -204,7 +210,10 @@ class _Group:
                                               JournalEntry.new, JournalEntry.batch)
                           .where((JournalEntry.record_kind == kind)
                                  & JournalEntry.record_id.in_(chunk)
-                                 & (JournalEntry.id > self.base))
+                                 & (JournalEntry.id > self.base)
+                                 & ~JournalEntry.field.startswith("!")
+                                 & (JournalEntry.batch.is_null()
+                                    | JournalEntry.batch.not_in(own_since)))
                           .order_by(JournalEntry.id).tuples()):
                     self.journal.setdefault((kind, r[0]), []).append(r[1:])
 
