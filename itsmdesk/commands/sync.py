@@ -21,8 +21,18 @@ def register(sub) -> None:  # noqa: ANN001
     c.add_argument("--site", required=True, metavar="CODE", help=translate(
         "Cli", "the site's code (2 to 8 letters or digits): references made on the replica "
                "are numbered in its block, e.g. INC-OSL-000001"))
+    c.add_argument("--scope", action="append", metavar="SPEC", help=translate(
+        "Cli", "only the site's part: teams=NAME,NAME and/or site=CODE (its teams' CIs, "
+               "tickets, problems, changes and releases, and all reference data)"))
     c.add_argument("file", type=Path, metavar="FILE.db")
     c.set_defaults(func=cmd_replica_create)
+
+    c = rsub.add_parser("refetch", help=translate(
+        "Cli", "copy the replica's part of the hub again (when the hub's history no longer "
+               "reaches back to the last sync); unsent changes are kept"))
+    c.add_argument("--hub", metavar="URL", help=translate(
+        "Cli", "the hub (default: the one the replica was made from)"))
+    c.set_defaults(func=cmd_replica_refetch)
 
     c = rsub.add_parser("status", help=translate(
         "Cli", "whether the database is a replica, of which hub, and when it last synced"))
@@ -84,11 +94,14 @@ def _shown(url: str) -> str:
 def cmd_replica_create(args, ctx: CommandContext) -> int:  # noqa: ANN001
     from itsmdesk.services.sync.replica import create_replica
 
-    made = create_replica(_with_pg_password(args.hub), args.site, args.file, _shown(args.hub))
+    made = create_replica(_with_pg_password(args.hub), args.site, args.file, _shown(args.hub),
+                          scope=";".join(args.scope) if args.scope else None)
     print(translate("Cli", "replica of {hub} for site {site} written to {path}: {rows} rows, "
                            "{journal} journal rows").format(
         hub=made.hub, site=made.site, path=made.path, rows=sum(made.rows.values()),
         journal=made.journal_rows))
+    if made.scope:
+        print(translate("Cli", "scope: {scope}").format(scope=made.scope))
     print(translate("Cli", "references made on it are numbered in the site's block "
                            "({example}); sync with: itsmdesk --db sqlite:///{path} sync").format(
         example=f"INC-{made.site}-000001", path=made.path))
@@ -110,12 +123,33 @@ def cmd_replica_status(args, ctx: CommandContext) -> int:  # noqa: ANN001
         return 1
     print(translate("Cli", "replica of {hub} for site {site}").format(hub=state["hub"],
                                                                         site=state["site"]))
+    print(translate("Cli", "scope: {scope}").format(scope=state["scope"]) if state.get("scope")
+          else translate("Cli", "scope: the whole hub"))
     if state.get("last_sync"):
         print(translate("Cli", "last synced: {when} UTC").format(when=state["last_sync"]))
     else:
         print(translate("Cli", "never synced yet"))
     print(translate("Cli", "local journal rows waiting to be sent: {n}").format(
         n=state["unpushed_rows"]))
+    return 0
+
+
+def cmd_replica_refetch(args, ctx: CommandContext) -> int:  # noqa: ANN001
+    from itsmdesk.services.sync import scope
+    from itsmdesk.services.sync.engine import _meta
+    from itsmdesk.services.sync.link import open_unbound
+
+    ctx.open()
+    assert ctx.database is not None
+    ctx.writer()  # (replaces the replica's data: signed in, as for a sync)
+    hub, _info = open_unbound(_with_pg_password(args.hub or _meta(ctx.database)["hub"]))
+    try:
+        done = scope.refetch(ctx.database, hub)
+    finally:
+        hub.close()
+    print(translate("Cli", "fetched {rows} rows from the hub again; {again} unsent journal rows "
+                           "applied again on top; current to hub journal id {checkpoint}").format(
+        rows=sum(done.rows.values()), again=done.reapplied, checkpoint=done.pull_checkpoint))
     return 0
 
 
@@ -265,6 +299,14 @@ def cmd_sync(args, ctx: CommandContext) -> int:  # noqa: ANN001
                            "before), received {pulled} journal rows").format(
         batches=report.pushed_batches, rows=report.pushed_rows,
         skipped=report.skipped_batches, pulled=report.pulled_rows))
+    if report.refetched:
+        print(translate("Cli", "the hub no longer keeps its history back to this replica's "
+                               "last sync: the replica's part was fetched again from the hub "
+                               "(unsent changes kept)"))
+    if report.out_of_scope or report.fetched_rows:
+        print(translate("Cli", "scope: {skipped} hub change(s) outside it not applied; {fetched} "
+                               "row(s) of records entering it fetched whole").format(
+            skipped=report.out_of_scope, fetched=report.fetched_rows))
     if report.conflicts:
         print(translate("Cli", "{n} conflict(s): the hub's value stays, yours is kept for a "
                                "person to decide:").format(n=len(report.conflicts)))

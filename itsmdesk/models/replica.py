@@ -13,7 +13,7 @@ migration for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import peewee as pw
 
@@ -21,7 +21,7 @@ from itsmdesk.models.base import SchemaInfo
 
 META_PREFIX = "replica."
 META_KEYS = ("site", "hub", "hub_identity", "pull_checkpoint", "push_checkpoint", "created_at",
-             "last_sync", "site_key", "pulled_ranges", "bases", "pull_gaps")
+             "last_sync", "site_key", "pulled_ranges", "bases", "pull_gaps", "scope", "scope_waiting")
 
 # Never cloned: the journal (copied row by row so its hash chain is computed for the new file),
 # the schema version (the new file has its own), and the database-kept graph index columns.
@@ -51,14 +51,19 @@ def write_meta(database: pw.Database, values: Mapping[str, object]) -> None:
              .execute())
 
 
+RowFilter = Callable[[type[pw.Model], list[pw.Field]], Callable[[tuple], bool] | None]
+
+
 def clone_tables(source: pw.Database, target: pw.Database, models: list[type[pw.Model]],
-                 chunk: int = 500) -> dict[str, int]:
+                 chunk: int = 500, keep: RowFilter | None = None) -> dict[str, int]:
     """Copy every row of every table of ``models`` (but the journal and schema_info) from
     ``source`` to the empty tables of ``target``, keys, versions and who/when as they are.
 
     Runs inside the caller's transactions on both sides (the caller opens a snapshot on the
     source).  Foreign keys are not checked row by row on the target (tables are copied parents
     first, but some refer to themselves); the caller runs ``PRAGMA foreign_key_check`` after.
+    ``keep(model, fields)``: a test a row (a tuple in ``fields`` order) must pass to be copied,
+    or None to copy the whole table (a scoped replica, see ``services/sync/scope.py``).
     Returns the number of rows per table.
     """
     counts: dict[str, int] = {}
@@ -69,6 +74,9 @@ def clone_tables(source: pw.Database, target: pw.Database, models: list[type[pw.
         fields = [f for f in model._meta.sorted_fields if f.column_name not in _LOCAL_COLUMNS]
         with source.bind_ctx([model], False, False):
             rows = list(model.select(*fields).tuples())
+        test = keep(model, fields) if keep is not None else None
+        if test is not None:
+            rows = [row for row in rows if test(row)]
         counts[table] = len(rows)
         if not rows:
             continue
@@ -83,3 +91,53 @@ def write_identity(database: pw.Database, key: str, value: str) -> None:
     """Keep a hub's identity (a ``schema_info`` key of its own, never journalled)."""
     with database.bind_ctx([SchemaInfo], False, False):
         SchemaInfo.insert(key=key, value=value).on_conflict_ignore().execute()
+
+
+def copyable_fields(model: type[pw.Model]) -> list[pw.Field]:
+    """The columns a copy carries (not the database-kept graph index)."""
+    return [f for f in model._meta.sorted_fields if f.column_name not in _LOCAL_COLUMNS]
+
+
+def read_rows(source: pw.Database, model: type[pw.Model], column: str,
+              values: Iterable[object], chunk: int = 500) -> list[tuple]:
+    """Rows of ``model`` in ``source`` whose ``column`` is one of ``values``, as tuples in
+    :func:`copyable_fields` order."""
+    fields = copyable_fields(model)
+    values = list(values)
+    out: list[tuple] = []
+    with source.bind_ctx([model], False, False):
+        for start in range(0, len(values), chunk):
+            out += list(model.select(*fields)
+                        .where(model._meta.fields[column].in_(values[start:start + chunk]))
+                        .tuples())
+    return out
+
+
+def insert_rows(target: pw.Database, model: type[pw.Model], rows: list[tuple]) -> int:
+    """Insert rows read by :func:`read_rows` into ``target`` as they are, skipping those whose
+    key is there already (in the caller's transaction).  Returns how many were new."""
+    if not rows:
+        return 0
+    fields = copyable_fields(model)
+    pk = model._meta.primary_key
+    with target.bind_ctx([model], False, False):
+        index = fields.index(pk)
+        ids = [row[index] for row in rows]
+        there = set()
+        for start in range(0, len(ids), 500):
+            there |= {r[0] for r in model.select(pk).where(pk.in_(ids[start:start + 500]))
+                      .tuples()}
+        new = [row for row in rows if row[index] not in there]
+        per = max(1, min(500, 30000 // max(1, len(fields))))
+        for start in range(0, len(new), per):
+            model.insert_many(new[start:start + per], fields=fields).execute()
+    return len(new)
+
+
+def wipe_tables(target: pw.Database, models: list[type[pw.Model]]) -> None:
+    """Empty every data table of ``target`` (but the journal and schema_info), children first,
+    in the caller's transaction (a scope fetched again from the hub, ``sync/scope.refetch``)."""
+    for model in reversed(pw.sort_models(models)):
+        if model._meta.table_name in _NOT_CLONED:
+            continue
+        target.execute_sql(f'DELETE FROM "{model._meta.table_name}"')

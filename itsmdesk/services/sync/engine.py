@@ -66,6 +66,9 @@ class SyncReport:
     echoed_rows: int = 0  # this replica's own rows coming back with the hub's versions
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     rounds: int = 0
+    out_of_scope: int = 0  # hub rows about records outside a scoped replica's scope
+    fetched_rows: int = 0  # rows of records that entered the scope, fetched whole
+    refetched: bool = False  # the hub could not serve the checkpoint: the scope was fetched again
     pull_checkpoint: int = 0
     push_checkpoint: int = 0
 
@@ -300,8 +303,17 @@ def pull(replica: pw.Database, hub: pw.Database, report: SyncReport,
                     gaps[hole] = now
                 expected = n + 1
         gaps = dict(sorted(gaps.items())[-GAP_WATCH_MAX:])
+    from itsmdesk.services.sync import scope
+
+    if scope.hub_cannot_serve(hub, checkpoint):  # history trimmed: fetch the scope again
+        if pending_rows(replica):
+            return False
+        again = scope.refetch(replica, hub)
+        report.refetched, report.pull_checkpoint = True, again.pull_checkpoint
+        return True
     done = apply_pull(replica, rows, report, rebase=False,
-                      late={r[0] for r in rows if r[0] <= checkpoint}, gaps=gaps)
+                      late={r[0] for r in rows if r[0] <= checkpoint}, gaps=gaps,
+                      scope_filter=scope.filter_for(replica, hub, rows))
     if done and progress:
         progress("pull", len(rows), len(rows))
     return done
@@ -309,10 +321,14 @@ def pull(replica: pw.Database, hub: pw.Database, report: SyncReport,
 
 def apply_pull(replica: pw.Database, rows: list[tuple], report: SyncReport,
                rebase: bool, late: set[int] | None = None,
-               gaps: dict[int, float] | None = None) -> bool:
+               gaps: dict[int, float] | None = None,
+               scope_filter: Any = None) -> bool:
     """Apply hub journal rows (ids after the pull checkpoint, in order) and the new checkpoint
     in one transaction.  Without ``rebase`` nothing is done (False) while own rows wait to be
-    pushed; with it they are applied again on top of the hub's (see the module's docstring)."""
+    pushed; with it they are applied again on top of the hub's (see the module's docstring).
+    ``scope_filter`` (a scoped replica, :mod:`.scope`): the records it fetched are inserted
+    first and the hub's rows it does not admit are skipped (a carried answer: one is made
+    here, fetching nothing)."""
     with bound(replica), write_transaction(replica):
         meta = _meta(replica)
         site = meta["site"]
@@ -321,6 +337,12 @@ def apply_pull(replica: pw.Database, rows: list[tuple], report: SyncReport,
         pending = pending_rows(replica, meta)
         if pending and not rebase:
             return False
+        if scope_filter is None and meta.get("scope"):
+            from itsmdesk.services.sync import scope
+
+            scope_filter = scope.filter_for(replica, None, rows)
+        if scope_filter is not None:
+            report.fetched_rows += scope_filter.insert(replica)
         own = ops.site_record_id(site)
         echo: set[Any] = set()
         segments: list[tuple[bool, list[tuple]]] = []
@@ -330,6 +352,9 @@ def apply_pull(replica: pw.Database, rows: list[tuple], report: SyncReport,
                 echo.add(batch)
                 continue
             keep = batch not in echo
+            if keep and scope_filter is not None and not scope_filter.admit(row):
+                report.out_of_scope += 1
+                continue
             restore = _restore(row, site) if keep else []
             if not keep:
                 row = _echo(row)

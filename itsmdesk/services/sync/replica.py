@@ -44,6 +44,7 @@ class ReplicaInfo:
     push_checkpoint: int
     rows: dict[str, int]
     journal_rows: int
+    scope: str = ""
 
 
 def check_site(code: str) -> str:
@@ -97,11 +98,16 @@ def read_identity(hub: pw.Database) -> str | None:
         return row.value if row else None
 
 
-def create_replica(hub_url: str, site: str, path: Path, hub_shown: str | None = None
-                   ) -> ReplicaInfo:
+def create_replica(hub_url: str, site: str, path: Path, hub_shown: str | None = None,
+                   scope: str | None = None) -> ReplicaInfo:
     """Clone the hub at ``hub_url`` into a new SQLite file ``path`` as a replica of ``site``.
-    ``hub_shown``: the hub's URL as it is kept in the replica (without a password)."""
+    ``hub_shown``: the hub's URL as it is kept in the replica (without a password).
+    ``scope``: only part of the hub (``teams=A,B`` and/or ``site=OSL``, see
+    :mod:`.scope`); the journal copied is then that part's too."""
+    from itsmdesk.services.sync import scope as scoping
+
     site = check_site(site)
+    spec = scoping.parse(scope) if scope else None
     path = Path(path)
     if path.exists():
         raise ValidationError(N_("There is already a file at {path}; a replica is made in a new "
@@ -128,23 +134,30 @@ def create_replica(hub_url: str, site: str, path: Path, hub_shown: str | None = 
             if not is_sqlite(hub):
                 hub.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             with target.atomic():
-                counts = storage.clone_tables(hub, target, ALL_MODELS)
+                selected = scoping.select(hub, spec) if spec is not None else None
+                counts = storage.clone_tables(
+                    hub, target, ALL_MODELS,
+                    keep=scoping.row_filter(selected) if selected is not None else None)
                 journal = replay.read_journal(hub)
                 pull = journal[-1][0] if journal else 0
+                gaps = _recent_holes(hub, journal)
+                if selected is not None:
+                    journal = scoping.journal_in(selected, journal)
                 with bound(target):
                     records.insert_journal_rows([row[1:] for row in journal])
                     push = _last_journal_id(target)
                 storage.write_meta(target, {
-                    "pull_gaps": _recent_holes(hub, journal), "site": site, "hub": hub_shown or info.display, "hub_identity": identity,
+                    "pull_gaps": gaps, "site": site, "hub": hub_shown or info.display, "hub_identity": identity,
                     "pull_checkpoint": pull, "push_checkpoint": push, "site_key": key,
-                    "created_at": records.to_text(utcnow()), "last_sync": ""})
+                    "created_at": records.to_text(utcnow()), "last_sync": "",
+                    "scope": spec.text() if spec is not None else ""})
         target.execute_sql("PRAGMA foreign_keys = ON")
         broken = target.execute_sql("PRAGMA foreign_key_check").fetchall()
         if broken or journal_guard.first_broken(target) is not None:  # pragma: no cover
             raise ValidationError(N_("The copy of the hub is not consistent ({detail}); the "
                                      "replica was not made."), detail=str(broken[:3]))
         return ReplicaInfo(path, site, hub_shown or info.display, identity, pull, push, counts,
-                           len(journal))
+                           len(journal), spec.text() if spec is not None else "")
     except BaseException:
         if target is not None:
             target.close()
@@ -187,7 +200,7 @@ def status(database: pw.Database) -> dict[str, Any]:
     if not meta.get("site"):
         return {}
     out: dict[str, Any] = {k: v for k, v in meta.items()
-                           if k not in ("site_key", "pulled_ranges", "bases")}
+                           if k not in ("site_key", "pulled_ranges", "bases", "scope_waiting")}
     out["pull_checkpoint"] = int(meta.get("pull_checkpoint") or 0)
     out["push_checkpoint"] = int(meta.get("push_checkpoint") or 0)
     out["unpushed_rows"] = len(pending_rows(database, meta))
