@@ -1,7 +1,8 @@
 """This week's screens looked at 1400x900 (tools/screens_week.py renders them): what was cut
 stays whole.  The conflicts list keeps who-and-when, the field and the reason readable and says a
 refused action in words; the sync dialog grows to its wrapped result; the mail settings dialog is
-wide enough for its longest hint; a ticket's Mail tab gives the subject the free width."""
+wide enough for its longest hint; a ticket's Mail tab gives the subject the free width; the unmatched mail
+dock says what shows there when nothing does."""
 
 from __future__ import annotations
 
@@ -107,3 +108,17 @@ def test_mail_tab_subject_takes_the_free_width(ctx, qtbot):
         return all(header.sectionSize(c) >= tree.sizeHintForColumn(c) for c in range(3))
 
     qtbot.waitUntil(fits)  # a 560 px tab: who, when and the whole subject
+
+
+def test_unmatched_mail_empty_state_says_what_shows_there(ctx, qtbot):
+    from itsmdesk.views.mail.panel import UnmatchedMailPanel
+
+    panel = UnmatchedMailPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(420, 600)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.preview.toPlainText() != "")
+    text = panel.preview.toPlainText()
+    assert panel.list.count() == 0
+    assert text.startswith("No mail is waiting. Mail that no rule turns into a ticket shows here")
+    assert "Fetch" in text and not panel.buttons["discard"].isEnabled()
