@@ -122,3 +122,38 @@ def test_unmatched_mail_empty_state_says_what_shows_there(ctx, qtbot):
     assert panel.list.count() == 0
     assert text.startswith("No mail is waiting. Mail that no rule turns into a ticket shows here")
     assert "Fetch" in text and not panel.buttons["discard"].isEnabled()
+
+
+def _luminance(color) -> float:  # noqa: ANN001 - a QColor (WCAG relative luminance)
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(v) for v in color.getRgb()[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_problem_candidates_limits_readable_and_dates_whole(ctx, qtbot):
+    import datetime as dt
+
+    from itsmdesk.services.problem.recurring import Candidate, CandidateReport
+    from itsmdesk.views.problems.panel import ProblemsPanel
+
+    panel = ProblemsPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(430, 700)  # the left dock's width at 1400 px
+    panel.show()
+    panel.tabs.setCurrentIndex(2)
+    label = panel.candidate_limits
+    fg, bg = label.palette().color(label.foregroundRole()), label.palette().color(
+        label.backgroundRole())
+    light, dark = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    assert (light + 0.05) / (dark + 0.05) >= 4.5  # WCAG AA for body text
+    assert "palette(mid)" not in label.styleSheet()
+    now = dt.datetime(2026, 12, 1, 2, 55)
+    found = Candidate("service", 1, "Handheld Scanner Gateway", [1, 2, 3], ["INC-1", "INC-2",
+                      "INC-3"], ["Warehouse Management: scanners lose their session every "
+                                 "morning"], ["scanner"], now, now)
+    panel._show_candidates(CandidateReport([found], now, now, 100, 400, 1, 0, 0))
+    table = panel.candidate_table
+    qtbot.waitUntil(lambda: not _elided(table, 2) and not _elided(table, 3))
