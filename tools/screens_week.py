@@ -250,10 +250,10 @@ def shoot(out: Path, lang: str, work: Path) -> None:
     form("ci", "service", "service-subscribers", "Prenumeranter" if sv else "Subscribers")
 
     # File > Back up now… and Restore from backup…: grab the modal dialog, then answer it
-    def answer(name: str, then) -> None:  # noqa: ANN001
+    def answer(name: str, then, kind: type = QDialog) -> None:  # noqa: ANN001
         def later() -> None:
             modal = QApplication.activeModalWidget()
-            if modal is None:
+            if not isinstance(modal, kind):
                 QTimer.singleShot(200, later)
                 return
             modal.resize(max(modal.width(), 900), max(modal.height(), 560)) \
@@ -271,9 +271,10 @@ def shoot(out: Path, lang: str, work: Path) -> None:
 
     def pick(dialog: QDialog) -> None:
         if isinstance(dialog, QFileDialog):
-            answer("restore-confirm", lambda box: box.done(QMessageBox.StandardButton.No))
+            answer("restore-confirm", lambda box: box.done(QMessageBox.StandardButton.Cancel),
+                   QMessageBox)
             dialog.selectFile(str(backup))
-            dialog.accept()
+            dialog.done(QDialog.DialogCode.Accepted)  # (the file chosen, no restore: Cancel)
         else:
             dialog.reject()
 

@@ -157,3 +157,21 @@ def test_problem_candidates_limits_readable_and_dates_whole(ctx, qtbot):
     panel._show_candidates(CandidateReport([found], now, now, 100, 400, 1, 0, 0))
     table = panel.candidate_table
     qtbot.waitUntil(lambda: not _elided(table, 2) and not _elided(table, 3))
+
+
+def test_back_up_dialog_names_what_it_writes(ctx, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QMainWindow
+
+    from itsmdesk.views.dialogs.backup_actions import BackupActions
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    menu = window.menuBar().addMenu("File")
+    actions = BackupActions(window, ctx, menu, menu.addAction("Quit"))
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: asked.append(a) or ("", "")))
+    actions.back_up()  # (cancelled: nothing written)
+    [(_parent, title, default, kinds)] = asked
+    assert title == "Back up the database" and default.endswith(".db")
+    assert kinds.split(";;")[0] == "itsmdesk backups (*.db *.bak *.sqlite)"

@@ -43,8 +43,11 @@ class BackupActions(QObject):
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
         suffix = "db" if self.ctx.info.backend == "sqlite" else "dump"
         default = str(Path(self._folder()) / f"itsmdesk-{stamp}.{suffix}")
+        # a filter naming what is written (the dialog said only "All files (*)")
+        kinds = self.tr("itsmdesk backups (*.db *.bak *.sqlite);;All files (*)") \
+            if suffix == "db" else self.tr("PostgreSQL dumps (*.dump);;All files (*)")
         path, _filter = QFileDialog.getSaveFileName(self.window, self.tr("Back up the database"),
-                                                    default)
+                                                    default, kinds)
         if path:
             self.start_backup(Path(path))
 
