@@ -269,16 +269,13 @@ def shoot(out: Path, lang: str, work: Path) -> None:
     backup = work / "backup.db"
     _cli(plan["replica_url"], "backup", str(backup))
 
-    def pick(dialog: QDialog) -> None:
-        if isinstance(dialog, QFileDialog):
-            answer("restore-confirm", lambda box: box.done(QMessageBox.StandardButton.Cancel),
-                   QMessageBox)
-            dialog.selectFile(str(backup))
-            dialog.done(QDialog.DialogCode.Accepted)  # (the file chosen, no restore: Cancel)
-        else:
-            dialog.reject()
-
-    answer("restore-dialog", pick)
+    answer("restore-dialog", lambda d: d.reject())
+    window.backup_actions.restore()
+    wait(500)
+    # the confirmation: the file chosen (the file dialog pictured above), then Cancel
+    QFileDialog.getOpenFileName = staticmethod(lambda *a, **k: (str(backup), ""))
+    answer("restore-confirm", lambda box: box.done(QMessageBox.StandardButton.Cancel),
+           QMessageBox)
     window.backup_actions.restore()
     wait(1000)
 
