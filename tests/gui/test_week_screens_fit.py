@@ -175,3 +175,23 @@ def test_back_up_dialog_names_what_it_writes(ctx, qtbot, monkeypatch):
     [(_parent, title, default, kinds)] = asked
     assert title == "Back up the database" and default.endswith(".db")
     assert kinds.split(";;")[0] == "itsmdesk backups (*.db *.bak *.sqlite)"
+
+
+def test_restore_question_puts_each_path_on_its_own_line(ctx, qtbot, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
+
+    from itsmdesk.views.dialogs.backup_actions import BackupActions
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    menu = window.menuBar().addMenu("File")
+    actions = BackupActions(window, ctx, menu, menu.addAction("Quit"))
+    backup = str(tmp_path / "itsmdesk-20261205-0408.db")
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (backup, "")))
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(
+        lambda _parent, _title, text, *a: asked.append(text) or QMessageBox.StandardButton.Cancel))
+    actions.restore()  # (cancelled: nothing restored)
+    lines = asked[0].split("\n")
+    assert lines[:4] == ["Replace the database", ctx.info.display, "with the backup", backup + "?"]

@@ -68,9 +68,10 @@ class BackupActions(QObject):
             return
         answer = QMessageBox.question(
             self.window, self.tr("Restore from backup"),
-            self.tr("Replace the database {db} with the backup {file}?\n\nThe current database "
-                    "is saved beside it first. Other itsmdesk windows and commands using it "
-                    "must be closed.").format(db=self.ctx.info.display, file=path),
+            # (each path on its own line: in the sentence they broke at any character)
+            self.tr("Replace the database\n{db}\nwith the backup\n{file}?\n\nThe current "
+                    "database is saved beside it first. Other itsmdesk windows and commands "
+                    "using it must be closed.").format(db=self.ctx.info.display, file=path),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel)
         if answer == QMessageBox.StandardButton.Yes:
