@@ -521,7 +521,10 @@ class MainWindow(QMainWindow):
                        on_done=self._show_notes_count, key="unread-notes", owner=self)
 
     def _show_notes_count(self, n: int) -> None:
-        self.notes_button.setText(self.tr("🔔 {n}").format(n=n))
+        # the bell where a font can draw it, else words (no emoji font: a box and a number)
+        template = self.tr("🔔 {n}") if _can_draw(self.notes_button.font(), 0x1F514) \
+            else self.tr("{n} unread")
+        self.notes_button.setText(template.format(n=n))
         self.notes_button.setToolTip(self.tr("{n} unread notifications (Ctrl+Shift+M)").format(n=n))
         self.notes_button.setVisible(n > 0)
 
@@ -813,3 +816,13 @@ class RecordTabBar(QTabBar):
         option = QStyleOptionTab()
         self.initStyleOption(option, index)
         return option.text
+
+
+def _can_draw(font, char: int) -> bool:  # noqa: ANN001 - a QFont
+    """Whether ``font`` or an installed emoji font has a glyph for ``char``."""
+    from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics
+
+    if QFontMetrics(font).inFontUcs4(char):
+        return True
+    return any(QFontMetrics(QFont(family)).inFontUcs4(char)
+               for family in QFontDatabase.families() if "emoji" in family.lower())

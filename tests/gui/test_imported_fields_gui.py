@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from PySide6.QtWidgets import QScrollArea
+
 from itsmdesk.models.change import Change
 from itsmdesk.models.incident import Incident
 from itsmdesk.services.importing.mapped import run_import
@@ -64,4 +66,9 @@ def test_change_form_shows_imported_fields(ctx, qtbot):
     assert shown["external_key"] == "C00000011" and shown["cab_approval_needed"] == "needed"
     assert shown["opened_at"] and shown["requested_end"]
     assert all(label.isVisible() for label in form.imported.values())
+    # the Details page scrolls: the form, Imported box and all, fits above a bottom dock in a
+    # 900 px window (it asked 660 px and the main window grew past the screen)
+    assert form.minimumSizeHint().height() < 450
+    page = form.findChild(QScrollArea, "changeDetailsPage")
+    assert page is not None and page.widget().isAncestorOf(form.imported_box)
     _shot(form, "change_imported")

@@ -36,8 +36,12 @@ def test_unmatched_mail_made_a_request_or_discarded(ctx, qtbot, panel, gui_sql):
     opened = []
     ctx.sig_open_record.connect(lambda kind, rid: opened.append((kind, rid)))
     assert panel.list.count() == 2
-    assert panel.list.item(0).text().startswith("Skrivaren på plan 3 fungerar inte\n"
-                                                "Göran Åström <goran@example.com>")
+    first = panel.list.item(0)
+    assert first.text().startswith("Skrivaren på plan 3 fungerar inte\nGöran Åström · ")
+    assert first.toolTip().startswith("Göran Åström <goran@example.com>")  # the address there
+    # the who-and-when line fits the 420 px dock on one line (the address made it wrap)
+    second = first.text().split("\n")[1]
+    assert panel.list.fontMetrics().horizontalAdvance(second) < panel.list.viewport().width()
     assert "Hälsningar, Göran" in panel.preview.toPlainText()
     gui_sql.clear()
     panel.buttons["request"].click()

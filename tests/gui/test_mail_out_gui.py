@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from mail_out_server import SmtpServer
+from PySide6.QtCore import Qt
 
 from itsmdesk.models.mail_outbox import MailOutbox
 from itsmdesk.services import records
@@ -96,3 +97,11 @@ def test_the_service_form_lists_adds_and_removes_subscribers(ctx, qtbot, gui_sql
         "Bo Berg <bo@example.org>"]
     assert gui_sql.statements == []
     assert [r.person_id for r in ServiceSubscription.select()] == [bo.id]
+    tab.list.item(0).setSelected(True)
+    tab.remove()  # nobody left: the list says so in a line that is no person
+    assert [tab.list.item(i).text() for i in range(tab.list.count())] == [
+        "Nobody gets this service's announcements by mail yet: type a name or an address "
+        "below, then Add."]
+    assert tab.list.item(0).flags() == Qt.ItemFlag.NoItemFlags
+    assert form.tabs.tabText(TAB_SUBSCRIBERS) == "Subscribers (0)"
+    assert list(ServiceSubscription.select()) == []

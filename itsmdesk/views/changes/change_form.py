@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
@@ -303,7 +305,15 @@ class ChangeForm(FormActions, RecordForm):
         self.imported_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.imported_box.setVisible(False)
         form.addRow(self.imported_box)
-        return details
+        # scrolls when short of room: with the Imported box the page asked 660 px, and the main
+        # window grew past the screen (949 px of 900) when a bottom dock was open
+        page = QScrollArea()
+        page.setObjectName("changeDetailsPage")
+        page.setWidgetResizable(True)
+        page.setFrameShape(QFrame.Shape.NoFrame)
+        page.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        page.setWidget(details)
+        return page
 
     def _plans_tab(self) -> QWidget:
         self.impl_edit, self.backout_edit, self.test_edit = (QPlainTextEdit(), QPlainTextEdit(),

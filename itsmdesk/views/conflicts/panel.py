@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -38,6 +37,7 @@ from PySide6.QtWidgets import (
 from itsmdesk.services.records import Changes
 from itsmdesk.services.sync import decide
 from itsmdesk.services.sync.overview import Overview, overview
+from itsmdesk.views.fit_columns import fit_columns
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.timefmt import local_text
@@ -54,7 +54,17 @@ REASONS = (QT_TRANSLATE_NOOP("ConflictsPanel", "changed on both sides"),
            QT_TRANSLATE_NOOP("ConflictsPanel", "edited on the hub"))
 
 
+NOT_PERMITTED = "not permitted: "  # (services/sync/ops.py: "not permitted: <action>")
+
+
 def reason_text(reason: str) -> str:
+    """The journalled reason in the reader's language; a refused action (``not permitted:
+    ticket.work``) is said as what the author may not do ("may not work on tickets")."""
+    if reason.startswith(NOT_PERMITTED):
+        from itsmdesk.services.permissions import describe
+
+        what = QCoreApplication.translate("errors", describe(reason[len(NOT_PERMITTED):]))
+        return QCoreApplication.translate(CONTEXT, "the author may not {what}").format(what=what)
     return QCoreApplication.translate(CONTEXT, reason) if reason in REASONS else reason
 
 
@@ -139,11 +149,9 @@ class ConflictsPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((100, 110, 140, 140, 160, 45, 140)):
-            self.table.setColumnWidth(column, width)
+        # the values share what the short columns leave (they elide first; the tooltip and the
+        # detail pane have them whole): who, when and the reason stay readable at 1400 px
+        fit_columns(self.table, 2, fixed=(0, 1, 4, 5, 6))
         self.table.itemSelectionChanged.connect(self._selected)
         self.table.itemDoubleClicked.connect(lambda _item: self.open_current_record())
 
@@ -192,7 +200,7 @@ class ConflictsPanel(QWidget):
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([780, 520])  # (the list's columns fit at 1400 px)
+        self.splitter.setSizes([860, 440])  # (the list's columns fit at 1400 px)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
@@ -242,6 +250,8 @@ class ConflictsPanel(QWidget):
                 item = QTableWidgetItem(text)
                 if column in (2, 3):
                     item.setToolTip(value_text(c, "hub" if column == 2 else "replica"))
+                elif column in (1, 6):
+                    item.setToolTip(text)
                 if c.decision is not None:
                     item.setForeground(Qt.GlobalColor.gray)
                 self.table.setItem(row, column, item)

@@ -21,7 +21,7 @@ import sys
 import uuid
 from typing import Any
 
-from PySide6.QtCore import QProcess, QProcessEnvironment, Qt
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -244,7 +244,20 @@ class SyncDialog(QDialog):
         self.cancel_button.hide()
         self.close_button.show()
         self.close_button.setDefault(True)
+        self.fit_height()
+        QTimer.singleShot(0, self.fit_height)  # (again once the new buttons are laid out)
         self.ctx.sig_status.emit(text)
+
+    def fit_height(self) -> None:
+        """Grow to the wrapped text's height (a shown dialog keeps its size when a label's text
+        gets longer, and the result's second line was cut off)."""
+        layout = self.layout()
+        layout.activate()
+        need = layout.totalHeightForWidth(self.width())
+        if need > self.minimumHeight():
+            self.setMinimumHeight(need)
+        if need > self.height():
+            self.resize(self.width(), need)
 
     def closeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
         if self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning:

@@ -43,8 +43,11 @@ class BackupActions(QObject):
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
         suffix = "db" if self.ctx.info.backend == "sqlite" else "dump"
         default = str(Path(self._folder()) / f"itsmdesk-{stamp}.{suffix}")
+        # a filter naming what is written (the dialog said only "All files (*)")
+        kinds = self.tr("itsmdesk backups (*.db *.bak *.sqlite);;All files (*)") \
+            if suffix == "db" else self.tr("PostgreSQL dumps (*.dump);;All files (*)")
         path, _filter = QFileDialog.getSaveFileName(self.window, self.tr("Back up the database"),
-                                                    default)
+                                                    default, kinds)
         if path:
             self.start_backup(Path(path))
 
@@ -65,9 +68,10 @@ class BackupActions(QObject):
             return
         answer = QMessageBox.question(
             self.window, self.tr("Restore from backup"),
-            self.tr("Replace the database {db} with the backup {file}?\n\nThe current database "
-                    "is saved beside it first. Other itsmdesk windows and commands using it "
-                    "must be closed.").format(db=self.ctx.info.display, file=path),
+            # (each path on its own line: in the sentence they broke at any character)
+            self.tr("Replace the database\n{db}\nwith the backup\n{file}?\n\nThe current "
+                    "database is saved beside it first. Other itsmdesk windows and commands "
+                    "using it must be closed.").format(db=self.ctx.info.display, file=path),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel)
         if answer == QMessageBox.StandardButton.Yes:

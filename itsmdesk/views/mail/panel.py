@@ -56,6 +56,7 @@ class UnmatchedMailPanel(QWidget):
         self.list.setObjectName("unmatchedMailList")
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
+        self.list.setSpacing(1)  # (a gap between two mails' lines)
         self.list.currentRowChanged.connect(self._show_current)
         self.preview = QPlainTextEdit()
         self.preview.setObjectName("unmatchedMailText")
@@ -111,13 +112,17 @@ class UnmatchedMailPanel(QWidget):
         self.lines = lines
         self.list.clear()
         for line in lines:
-            who = f"{line.sender_name} <{line.sender}>" if line.sender_name else line.sender
+            # the name only (the address is in the tooltip): a narrow dock wrapped "name
+            # <address> · date" over two lines and the mails ran into each other
+            who = line.sender_name or line.sender
             subject = line.subject or QCoreApplication.translate("MailPanel", "(no subject)")
             item = QListWidgetItem(f"{subject}\n{who} · "
                                    f"{local_text(line.sent_at or line.received_at)}")
             item.setData(Qt.ItemDataRole.UserRole, line.id)
+            tip = [f"{line.sender_name} <{line.sender}>" if line.sender_name else line.sender]
             if line.reason and line.reason != "no rule matched":
-                item.setToolTip(line.reason)
+                tip.append(line.reason)
+            item.setToolTip("\n".join(tip))
             self.list.addItem(item)
         ids = [line.id for line in lines]
         if current is not None and current.id in ids:
@@ -125,7 +130,10 @@ class UnmatchedMailPanel(QWidget):
         elif lines:
             self.list.setCurrentRow(0)
         else:
-            self.preview.setPlainText(QCoreApplication.translate("MailPanel", "No mail is waiting."))
+            self.preview.setPlainText(QCoreApplication.translate(
+                "MailPanel", "No mail is waiting. Mail that no rule turns into a ticket shows "
+                "here, to make an incident or a request of, or to discard. Fetch takes in new "
+                "mail now; .eml files can be dropped on this list."))
         for key in ("incident", "request", "discard"):
             self.buttons[key].setEnabled(bool(lines))
 

@@ -38,6 +38,9 @@ SECURITY_LABELS = {"ssl": QT_TRANSLATE_NOOP("MailSettings", "SSL/TLS (IMAPS)"),
                    "none": QT_TRANSLATE_NOOP("MailSettings", "None (loopback only)")}
 
 
+PLACEHOLDER_PAD = 16  # a line edit's frame and text margins around its placeholder
+
+
 class MailSettingsDialog(QDialog):
     def __init__(self, ctx, parent: QWidget | None = None) -> None:  # noqa: ANN001
         super().__init__(parent)
@@ -140,6 +143,21 @@ class MailSettingsDialog(QDialog):
             self.password.setPlaceholderText(QCoreApplication.translate("MailSettings", "this computer has no keyring: set "
                                                 "ITSMDESK_MAIL_PASSWORD"))
         self.save_button.setEnabled(True)
+        self.widen_to_placeholders()
+
+    def widen_to_placeholders(self) -> None:
+        """Wide enough that no field's hint is cut (the Swedish keyring hint was, at 560 px);
+        each hint is its field's tooltip as well."""
+        field = self.password.width() if self.password.isVisible() else 0
+        need = 0
+        for edit in self.findChildren(QLineEdit):
+            hint = edit.placeholderText()
+            edit.setToolTip(hint)
+            if hint and field:
+                need = max(need, edit.fontMetrics().horizontalAdvance(hint) + PLACEHOLDER_PAD)
+        if field and need > field:
+            screen = self.screen().availableGeometry().width() if self.screen() else 1400
+            self.resize(min(self.width() + need - field, screen - 40), self.height())
 
     def account(self) -> MailAccount:
         base = self.view.imap if self.view else MailAccount("imap")

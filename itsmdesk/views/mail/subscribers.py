@@ -38,6 +38,7 @@ class SubscribersWidget(QWidget):
         self.setObjectName("serviceSubscribers")
         self.list = QListWidget(objectName="subscriberList")
         self.list.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.list.setWordWrap(True)
         self.person = QLineEdit(objectName="subscriberPerson")
         self.person.setPlaceholderText(self.tr("name or e-mail address"))
         self._completions = QStringListModel(self)
@@ -76,6 +77,11 @@ class SubscribersWidget(QWidget):
             item = QListWidgetItem(f"{s.name} <{s.email}>" if s.email else s.name)
             item.setData(Qt.ItemDataRole.UserRole, str(s.person_id))
             self.list.addItem(item)
+        if not view.subscribers:  # an empty list said in words (not selectable, no person)
+            empty = QListWidgetItem(self.tr("Nobody gets this service's announcements by mail "
+                                            "yet: type a name or an address below, then Add."))
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.list.addItem(empty)
         self.availability.emit(view.is_service)
         self.counted.emit(len(view.subscribers))
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk.kinds import Kind
 from itsmdesk.services.mail import intake
+from itsmdesk.views.fit_columns import fit_columns
 from itsmdesk.views.timefmt import local_text
 
 OUTBOX = "mail_outbox"  # (the outbox's record kind: a notification queued or sent)
@@ -38,8 +39,7 @@ class MailThreadView(QWidget):
         self.list.setObjectName("mailThreadList")
         self.list.setRootIsDecorated(False)
         self.list.setHeaderLabels([QCoreApplication.translate("MailThread", "From"), QCoreApplication.translate("MailThread", "Date"), QCoreApplication.translate("MailThread", "Subject")])
-        self.list.setColumnWidth(0, 190)
-        self.list.setColumnWidth(1, 115)
+        fit_columns(self.list, 2, fixed=(1,))  # the subject takes what who and when leave
         self.list.currentItemChanged.connect(self._show_current)
         self.text = QPlainTextEdit()
         self.text.setObjectName("mailThreadText")

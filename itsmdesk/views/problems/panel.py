@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -126,13 +126,14 @@ class ProblemsPanel(QWidget):
         self.candidate_model = RowsModel([
             ("name", self.tr("CI / service")), ("suggested_title", self.tr("Incidents look like")),
             ("incidents", self.tr("Incidents")), ("last", self.tr("Last"))], self)
-        self.candidate_table = make_table(self.candidate_model)
+        # (the count and the date stay whole in the narrow dock; name and title give way)
+        self.candidate_table = make_table(self.candidate_model, keep=("incidents", "last"))
         self.candidate_table.setObjectName("candidateTable")
         self.candidate_table.doubleClicked.connect(lambda _i: self.create_from_candidate())
         self.candidate_limits = QLabel()
         self.candidate_limits.setObjectName("candidateLimits")
         self.candidate_limits.setWordWrap(True)
-        self.candidate_limits.setStyleSheet("color: palette(mid);")
+        quiet_text(self.candidate_limits)
         layout = QVBoxLayout(w)
         layout.addWidget(intro)
         layout.addLayout(bar)
@@ -213,3 +214,14 @@ def menu_actions(ctx, window) -> list[tuple[str, QAction]]:  # noqa: ANN001
         action.triggered.connect(lambda _checked=False, k=kind: ctx.open_record(k, None))
         out.append(("Records", action))
     return out
+
+
+def quiet_text(label: QLabel) -> None:
+    """A side note's colour: the text colour softened toward the background, still readable
+    (palette(mid) was a pale grey about 2:1 against the background, hard to read)."""
+    palette = label.palette()
+    text, back = palette.color(label.foregroundRole()), palette.color(label.backgroundRole())
+    palette.setColor(label.foregroundRole(), QColor(
+        *(round(a * 0.7 + b * 0.3) for a, b in zip(text.getRgb()[:3], back.getRgb()[:3],
+                                                   strict=True))))
+    label.setPalette(palette)

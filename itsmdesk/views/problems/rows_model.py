@@ -68,10 +68,11 @@ class RowsModel(QAbstractTableModel):
         return None
 
 
-def make_table(model: RowsModel, stretch: int = 1) -> QTableView:
+def make_table(model: RowsModel, stretch: int = 1,
+               keep: tuple[str, ...] = ()) -> QTableView:
     """A read-only list: column ``stretch`` (the title) takes the free width, the others fit
     their contents and, when the view is narrow, the widest of them give way first (the
-    reference and the priority never do)."""
+    reference, the priority and the ``keep`` columns, e.g. counts and dates, never do)."""
     view = QTableView()
     view.setModel(model)
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -81,7 +82,7 @@ def make_table(model: RowsModel, stretch: int = 1) -> QTableView:
     view.verticalHeader().hide()
     view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
     view.setTextElideMode(Qt.TextElideMode.ElideRight)
-    fixed = tuple(i for i, (key, _h) in enumerate(model.columns) if key in ("ref", "priority"))
+    fixed = tuple(i for i, (key, _h) in enumerate(model.columns) if key in ("ref", "priority", *keep))
     fit_columns(view, stretch, fixed)
     return view
 

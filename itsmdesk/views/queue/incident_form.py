@@ -510,9 +510,11 @@ class IncidentForm(RecordForm):
 
     def _show_header(self, d: incidents.IncidentView) -> None:
         kind = QCoreApplication.translate("IncidentForm", "Service request") if d.kind == "request" else QCoreApplication.translate("IncidentForm", "Incident")
+        # (outside the f-string: the string extractor did not see it there, it stayed English)
+        opened = QCoreApplication.translate("IncidentForm", "opened")
         self.header.setText(f"<h2 style='margin:0'>{d.ref} <span style='font-weight:normal'>"
                             f"{html.escape(d.title or '')}</span></h2><span style='color:#666'>"
-                            f"{kind} · {QCoreApplication.translate('IncidentForm', 'opened')} {local_text(d.opened_at)}</span>")
+                            f"{kind} · {opened} {local_text(d.opened_at)}</span>")
 
     def _show_priority(self) -> None:
         """The priority impact x urgency gives, from the matrix that came with the read model."""
